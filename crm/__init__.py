@@ -1,0 +1,1 @@
+"""Investment-attraction CRM: the domain (tables, policy pack, services)."""

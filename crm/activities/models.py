@@ -1,0 +1,79 @@
+"""Activities (接触记录): a logged contact with one or more firms."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Index
+from sqlmodel import Field, SQLModel
+
+from crm.types import UTCDateTime, utcnow
+
+
+class ActivityKind(StrEnum):
+    visit = "visit"
+    call = "call"
+    meeting = "meeting"
+    email = "email"
+    delegation = "delegation"
+    site_visit = "site_visit"
+    signing = "signing"
+    other = "other"
+
+
+KIND_CHECK = (
+    "kind in ('visit','call','meeting','email','delegation','site_visit','signing','other')"
+)
+
+
+class Activity(SQLModel, table=True):
+    __tablename__ = "activity"
+    __table_args__ = (
+        CheckConstraint(KIND_CHECK, name="ck_activity_kind"),
+        Index("ix_activity_created_by_at", "created_by_id", "occurred_at"),
+        Index("ix_activity_occurred", "occurred_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=12)
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    summary: str = Field(max_length=4000)
+    outcome: str | None = Field(default=None, max_length=2000)
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    department_id: int | None = Field(default=None, foreign_key="department.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    version: int = Field(default=1)
+
+
+class ActivityFirm(SQLModel, table=True):
+    __tablename__ = "activity_firm"
+    __table_args__ = (Index("ix_activity_firm_firm", "firm_id", "activity_id"),)
+
+    activity_id: int = Field(foreign_key="activity.id", primary_key=True)
+    firm_id: int = Field(foreign_key="firm.id", primary_key=True)
+
+
+class ActivityProject(SQLModel, table=True):
+    __tablename__ = "activity_project"
+    __table_args__ = (Index("ix_activity_project_project", "project_id", "activity_id"),)
+
+    activity_id: int = Field(foreign_key="activity.id", primary_key=True)
+    project_id: int = Field(foreign_key="project.id", primary_key=True)
+
+
+class ActivityContact(SQLModel, table=True):
+    __tablename__ = "activity_contact"
+    __table_args__ = (Index("ix_activity_contact_contact", "contact_id"),)
+
+    activity_id: int = Field(foreign_key="activity.id", primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", primary_key=True)
+
+
+class ActivityOfficer(SQLModel, table=True):
+    __tablename__ = "activity_officer"
+    __table_args__ = (Index("ix_activity_officer_user", "user_id", "activity_id"),)
+
+    activity_id: int = Field(foreign_key="activity.id", primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", primary_key=True)

@@ -1,0 +1,204 @@
+"""Activities: log a contact (with an optional follow-up in the same step), timelines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlmodel import Session
+
+from crm.accounts.models import User
+from crm.accounts.permissions import activity_visible, require_edit
+from crm.audit.service import record, snapshot
+from crm.clock import as_utc
+from crm.errors import NotFound, StaleVersion, ValidationFailed
+from crm.firms.models import Contact, Firm
+from crm.activities.models import (
+    Activity,
+    ActivityContact,
+    ActivityFirm,
+    ActivityOfficer,
+    ActivityProject,
+)
+from crm.activities.schemas import ActivityCreate, ActivityPublic, ActivityUpdate
+from crm.followups.models import Followup
+from crm.followups.schemas import FollowupCreate
+from crm.projects.models import Project
+from crm.types import utcnow
+
+NOT_FOUND = "接触记录不存在 / no such activity"
+
+
+@dataclass
+class Logged:
+    activity: Activity
+    followup: Followup | None
+
+
+def log_activity(session: Session, actor: User, data: ActivityCreate) -> Logged:
+    """Record a contact with one or more firms; touch its projects; add the follow-up if asked."""
+    from crm.followups.service import create_followup
+    from crm.projects.service import get_project_for
+
+    now = utcnow()
+    when = as_utc(data.occurred_at) if data.occurred_at else now
+    if when > now + timedelta(days=1):
+        raise ValidationFailed("接触时间不能在未来 / the contact cannot be in the future",
+                               field="occurred_at")
+    firm_ids = list(dict.fromkeys(data.firm_ids))
+    found = set(session.scalars(select(Firm.id).where(Firm.id.in_(firm_ids))))
+    if missing := [f for f in firm_ids if f not in found]:
+        raise ValidationFailed(f"企业不存在 / no such firm: {missing[0]}", field="firm_ids")
+    projects: list[Project] = []
+    for pid in dict.fromkeys(data.project_ids):
+        try:
+            p = get_project_for(session, actor, pid)
+        except NotFound as exc:
+            raise ValidationFailed(f"项目不存在 / no such project: {pid}",
+                                   field="project_ids") from exc
+        if p.firm_id not in firm_ids:
+            firm_ids.append(p.firm_id)
+        projects.append(p)
+    contact_ids = list(dict.fromkeys(data.contact_ids))
+    if contact_ids:
+        rows = dict(session.execute(select(Contact.id, Contact.firm_id)
+                                    .where(Contact.id.in_(contact_ids))).tuples().all())
+        bad = [c for c in contact_ids if rows.get(c) not in firm_ids]
+        if bad:
+            raise ValidationFailed(f"联系人不属于这些企业 / contact {bad[0]} is not at these "
+                                   "firms", field="contact_ids")
+    officer_ids = list(dict.fromkeys([actor.id, *data.officer_ids]))
+    if len(officer_ids) > 1:
+        n = session.scalar(select(func.count()).select_from(User)
+                           .where(User.id.in_(officer_ids)))
+        if n != len(officer_ids):
+            raise ValidationFailed("参与人员不存在 / no such officer", field="officer_ids")
+    act = Activity(kind=data.kind, occurred_at=when, summary=data.summary, outcome=data.outcome,
+                   created_by_id=actor.id, department_id=actor.department_id,
+                   created_at=now, updated_at=now)
+    session.add(act)
+    session.flush()
+    session.add_all([ActivityFirm(activity_id=act.id, firm_id=f) for f in firm_ids])
+    session.add_all([ActivityProject(activity_id=act.id, project_id=p.id) for p in projects])
+    session.add_all([ActivityContact(activity_id=act.id, contact_id=c) for c in contact_ids])
+    session.add_all([ActivityOfficer(activity_id=act.id, user_id=u) for u in officer_ids])
+    for p in projects:
+        if p.first_contact_at is None or when < p.first_contact_at:
+            p.first_contact_at = when
+        if p.last_activity_at is None or when > p.last_activity_at:
+            p.last_activity_at = when
+        p.updated_at = now
+        session.add(p)
+    fu = None
+    if data.followup is not None:
+        fu = create_followup(session, actor, FollowupCreate(
+            title=data.followup.title, due_at=data.followup.due_at,
+            remind_at=data.followup.remind_at, assignee_id=data.followup.assignee_id,
+            firm_id=firm_ids[0] if len(projects) != 1 else None,
+            project_id=projects[0].id if len(projects) == 1 else None,
+        ), activity_id=act.id)
+    session.flush()
+    record(session, actor.id, "create", "activity", act.id,
+           after={**snapshot(act), "firm_ids": firm_ids,
+                  "project_ids": [p.id for p in projects], "contact_ids": contact_ids})
+    return Logged(act, fu)
+
+
+def get_activity_for(session: Session, actor: User, activity_id: int) -> Activity:
+    a = session.scalar(select(Activity).where(Activity.id == activity_id,
+                                              activity_visible(actor)))
+    if a is None:
+        raise NotFound(NOT_FOUND)
+    return a
+
+
+def links(session: Session, ids: list[int]) -> dict[int, dict[str, list[int]]]:
+    out: dict[int, dict[str, list[int]]] = {
+        i: {"firm_ids": [], "project_ids": [], "contact_ids": [], "officer_ids": []} for i in ids}
+    if not ids:
+        return out
+    for table, col, key in ((ActivityFirm, ActivityFirm.firm_id, "firm_ids"),
+                            (ActivityProject, ActivityProject.project_id, "project_ids"),
+                            (ActivityContact, ActivityContact.contact_id, "contact_ids"),
+                            (ActivityOfficer, ActivityOfficer.user_id, "officer_ids")):
+        for aid, other in session.execute(select(table.activity_id, col)
+                                          .where(table.activity_id.in_(ids))):
+            out[aid][key].append(other)
+    return out
+
+
+def to_public_many(session: Session, acts: list[Activity]) -> list[ActivityPublic]:
+    ln = links(session, [a.id for a in acts])  # type: ignore[misc]
+    return [ActivityPublic(**a.model_dump(exclude={"updated_at"}), **ln[a.id]) for a in acts]
+
+
+def update_activity(session: Session, actor: User, activity_id: int,
+                    data: ActivityUpdate) -> Activity:
+    a = get_activity_for(session, actor, activity_id)
+    require_edit(actor, a.created_by_id, a.department_id)
+    if data.version != a.version:
+        raise StaleVersion("记录已被他人修改 / someone saved this activity first",
+                           current=to_public_many(session, [a])[0].model_dump(mode="json"))
+    before = snapshot(a)
+    fields = data.model_dump(exclude_unset=True, exclude={"version"})
+    for k in ("kind", "summary", "occurred_at"):
+        if k in fields and fields[k] is None:
+            raise ValidationFailed(f"{k} 必填 / {k} is required", field=k)
+    if "occurred_at" in fields:
+        fields["occurred_at"] = as_utc(fields["occurred_at"])
+    for k, v in fields.items():
+        setattr(a, k, v)
+    a.version += 1
+    a.updated_at = utcnow()
+    session.add(a)
+    session.flush()
+    record(session, actor.id, "update", "activity", a.id, before=before, after=snapshot(a))
+    return a
+
+
+def delete_activity(session: Session, actor: User, activity_id: int) -> None:
+    a = get_activity_for(session, actor, activity_id)
+    require_edit(actor, a.created_by_id, a.department_id)
+    for table in (ActivityFirm, ActivityProject, ActivityContact, ActivityOfficer):
+        session.execute(delete(table).where(table.activity_id == activity_id))
+    session.execute(Followup.__table__.update().where(Followup.activity_id == activity_id)
+                    .values(activity_id=None))
+    record(session, actor.id, "delete", "activity", a.id, before=snapshot(a))
+    session.delete(a)
+    session.flush()
+
+
+@dataclass
+class ActivityFilters:
+    firm_id: int | None = None
+    project_id: int | None = None
+    created_by_id: int | None = None
+    kind: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def list_activities(session: Session, actor: User, f: ActivityFilters, limit: int = 50,
+                    offset: int = 0) -> tuple[list[Activity], int]:
+    """Activities the actor may see, newest first (a firm's or project's timeline with a filter)."""
+    stmt = select(Activity).where(activity_visible(actor))
+    if f.firm_id:
+        stmt = stmt.where(Activity.id.in_(select(ActivityFirm.activity_id)
+                                          .where(ActivityFirm.firm_id == f.firm_id)))
+    if f.project_id:
+        stmt = stmt.where(Activity.id.in_(select(ActivityProject.activity_id)
+                                          .where(ActivityProject.project_id == f.project_id)))
+    if f.created_by_id:
+        stmt = stmt.where(Activity.created_by_id == f.created_by_id)
+    if f.kind:
+        stmt = stmt.where(Activity.kind == f.kind)
+    if f.since:
+        stmt = stmt.where(Activity.occurred_at >= f.since)
+    if f.until:
+        stmt = stmt.where(Activity.occurred_at < f.until)
+    rows = list(session.scalars(stmt.order_by(Activity.occurred_at.desc(), Activity.id.desc())
+                                .limit(limit).offset(offset)))
+    capped = stmt.with_only_columns(Activity.id).limit(10_001).subquery()
+    total = session.scalar(select(func.count()).select_from(capped)) or 0
+    return rows, total

@@ -1,0 +1,167 @@
+"""The ``crm`` command: serve, migrate, load the policy pack and demo data, manage users."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import func, select
+
+from crm.config import get_settings
+
+app = typer.Typer(help="招商 CRM — the investment-attraction CRM.", no_args_is_help=True,
+                  add_completion=False)
+
+DEMO_PASSWORD = "Demo-2011-35!"
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def migrate(revision: Annotated[str, typer.Argument(help="target revision")] = "head",
+            down: Annotated[bool, typer.Option(help="downgrade to the revision")] = False) -> None:
+    """Upgrade (or downgrade) the database schema with Alembic."""
+    from crm.migrate import downgrade, upgrade
+
+    if down:
+        downgrade(revision=revision if revision != "head" else "base")
+    else:
+        upgrade(revision=revision)
+    typer.echo(f"database at {'base' if down and revision == 'head' else revision}")
+
+
+@app.command("load-pack")
+def load_pack_cmd(path: Annotated[Path | None, typer.Argument(help="pack file (YAML)")] = None
+                  ) -> None:
+    """Load (or update in place) a policy pack; a malformed pack changes nothing."""
+    from crm.db import session_scope
+    from crm.errors import CRMError
+    from crm.policy.pack import DEFAULT_PACK, read_pack
+    from crm.policy.service import load_pack
+
+    try:
+        pack = read_pack(path or DEFAULT_PACK)
+        with session_scope() as s:
+            rep = load_pack(s, pack)
+    except CRMError as exc:
+        _fail(exc.message)
+        return
+    if rep.changed:
+        typer.echo(f"policy pack {pack.pack.code} {pack.pack.version}: created {rep.created}, "
+                   f"updated {rep.updated}")
+    else:
+        typer.echo(f"policy pack {pack.pack.code} {pack.pack.version}: already up to date")
+
+
+@app.command()
+def demo(scale: Annotated[str, typer.Option(help="small | city")] = "small",
+         seed: Annotated[int, typer.Option(help="random seed")] = 42,
+         password: Annotated[str, typer.Option(help="password of every demo user")] = DEMO_PASSWORD,
+         ) -> None:
+    """Generate demo data at a scale (deterministic from the seed)."""
+    from crm.db import get_engine, session_scope
+    from crm.demo.generator import generate
+    from crm.firms.models import Firm
+
+    with session_scope() as s:
+        existing = s.scalar(select(func.count()).select_from(Firm).where(Firm.source == "demo"))
+    if existing:
+        _fail(f"demo data is already loaded ({existing} firms); use a fresh database")
+    t0 = time.perf_counter()
+    counts = generate(get_engine(), scale, seed=seed, password=password)
+    typer.echo(f"demo data ({scale}, seed {seed}) loaded in {time.perf_counter() - t0:.1f} s: "
+               + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@app.command("add-user")
+def add_user(username: str,
+             role: Annotated[str, typer.Option(help="officer | manager | admin")] = "officer",
+             password: Annotated[str | None, typer.Option(help="prompted when omitted")] = None,
+             department: Annotated[str | None, typer.Option(help="department code")] = None,
+             name: Annotated[str | None, typer.Option(help="display name")] = None,
+             email: Annotated[str | None, typer.Option()] = None) -> None:
+    """Add a user with a role (the first admin is made this way)."""
+    from crm.accounts.models import Department
+    from crm.accounts.service import create_user
+    from crm.db import session_scope
+    from crm.errors import CRMError
+
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        with session_scope() as s:
+            dep_id = None
+            if department:
+                dep = s.scalar(select(Department).where(Department.code == department))
+                if dep is None:
+                    _fail(f"no department with code {department}")
+                    return
+                dep_id = dep.id
+            u = create_user(s, None, username=username, password=password, role=role,
+                            display_name=name, email=email, department_id=dep_id)
+            typer.echo(f"user {u.username} ({u.role}) created with id {u.id}")
+    except CRMError as exc:
+        _fail(exc.message)
+
+
+@app.command("add-department")
+def add_department(code: str, name: str) -> None:
+    """Add a department (e.g. a district's investment bureau)."""
+    from crm.accounts.service import create_department
+    from crm.db import session_scope
+    from crm.errors import CRMError
+
+    try:
+        with session_scope() as s:
+            d = create_department(s, None, name, code)
+            typer.echo(f"department {d.code} created with id {d.id}")
+    except CRMError as exc:
+        _fail(exc.message)
+
+
+@app.command()
+def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
+          port: Annotated[int, typer.Option()] = 8000,
+          scheduler: Annotated[bool, typer.Option(help="run the scheduler in this process")] = True,
+          workers: Annotated[int, typer.Option(help="web worker processes")] = 1) -> None:
+    """Serve the app (and, by default, the scheduler in the same process)."""
+    import uvicorn
+
+    os.environ["CRM_RUN_SCHEDULER"] = "1" if scheduler and get_settings().scheduler_enabled else "0"
+    typer.echo(f"招商 CRM at http://{host}:{port}/")
+    uvicorn.run("server.factory:app", host=host, port=port, workers=workers, factory=False,
+                log_level="warning", access_log=False)
+
+
+@app.command()
+def start(host: Annotated[str, typer.Option()] = "127.0.0.1",
+          port: Annotated[int, typer.Option()] = 8000) -> None:
+    """Migrate, load the policy pack and the small demo data if empty, then serve."""
+    from crm.db import session_scope
+    from crm.firms.models import Firm
+    from crm.migrate import upgrade
+
+    upgrade()
+    load_pack_cmd(None)
+    with session_scope() as s:
+        has_demo = s.scalar(select(func.count()).select_from(Firm).where(Firm.source == "demo"))
+    if not has_demo:
+        demo(scale="small", seed=42, password=DEMO_PASSWORD)
+    typer.secho(f"\n  招商 CRM: http://{host}:{port}/\n  demo login: manager01 / {DEMO_PASSWORD}"
+                f"  (also officer001, admin)\n", fg=typer.colors.GREEN)
+    serve(host=host, port=port, scheduler=True, workers=1)
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

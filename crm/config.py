@@ -1,0 +1,65 @@
+"""Settings read from the environment, every name prefixed ``CRM_``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{ROOT / 'var' / 'crm.db'}",
+        description="SQLAlchemy URL; postgresql+psycopg://user:pw@host/db for PostgreSQL",
+    )
+    secret_key: str = "dev-secret-change-me-0123456789abcdef"
+    timezone: str = "Asia/Shanghai"
+    base_url: str = "http://127.0.0.1:8000"
+    default_language: str = "zh_CN"
+
+    # sessions and accounts
+    session_idle_minutes: int = 60
+    session_max_hours: int = 12
+    cookie_secure: bool = False
+    api_token_hours: int = 24
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    ip_max_failures: int = 20
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    password_min_length: int = 10
+
+    # limits
+    max_body_bytes: int = 10 * 1024 * 1024
+
+    # mail
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_security: str = "none"  # none | starttls | tls
+    smtp_from: str = "crm@localhost"
+    smtp_timeout: float = 10.0
+
+    # scheduler
+    scheduler_enabled: bool = True
+    daily_reminder_time: str = "08:30"
+    weekly_digest: str = "mon 08:00"
+    stale_project_days: int = 30
+    outbox_max_attempts: int = 8
+    webhook_timeout: float = 5.0
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

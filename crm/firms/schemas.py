@@ -1,0 +1,116 @@
+"""Input and output shapes for firms and contacts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, EmailStr, Field, field_validator
+
+from crm.schemas import Id, InputModel, LongText, Name, Rank, Text
+from crm.text import valid_credit_code
+
+
+class FirmCreate(InputModel):
+    name_zh: Name
+    name_en: Text(300) | None = None
+    aliases: list[Text(200, 1)] = Field(default_factory=list, max_length=30)
+    country: Text(60) | None = None
+    headquarters: Text(200) | None = None
+    global500_rank: Rank | None = None
+    china500_rank: Rank | None = None
+    is_leader: bool = False
+    website: Text(300) | None = None
+    credit_code: Text(18) | None = None
+    parent_id: Id | None = None
+    owner_id: Id | None = None
+    clusters: list[Text(20, 1)] = Field(default_factory=list, max_length=12,
+                                        description="cluster codes, e.g. NB, IC")
+    notes: LongText | None = None
+
+    @field_validator("credit_code")
+    @classmethod
+    def _credit(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        v = v.upper()
+        if not valid_credit_code(v):
+            raise ValueError("统一社会信用代码无效（18位，含校验位）/ invalid unified social credit code")
+        return v
+
+    @field_validator("website")
+    @classmethod
+    def _site(cls, v: str | None) -> str | None:
+        if v and not v.lower().startswith(("http://", "https://")):
+            v = "https://" + v
+        return v or None
+
+
+class FirmUpdate(FirmCreate):
+    name_zh: Name | None = None  # type: ignore[assignment]
+    aliases: list[Text(200, 1)] | None = Field(default=None, max_length=30)  # type: ignore[assignment]
+    clusters: list[Text(20, 1)] | None = Field(default=None, max_length=12)  # type: ignore[assignment]
+    is_leader: bool | None = None  # type: ignore[assignment]
+    version: Id
+
+
+class FirmPublic(BaseModel):
+    id: int
+    name_zh: str
+    name_en: str | None
+    aliases: list[str]
+    country: str | None
+    headquarters: str | None
+    global500_rank: int | None
+    china500_rank: int | None
+    is_leader: bool
+    tier: str
+    website: str | None
+    credit_code: str | None
+    parent_id: int | None
+    owner_id: int | None
+    clusters: list[str]
+    notes: str | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class ContactCreate(InputModel):
+    name: Text(100, 1)
+    title: Text(100) | None = None
+    phone: Text(40) | None = None
+    email: EmailStr | None = None
+    wechat: Text(100) | None = None
+    notes: Text(2000) | None = None
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _blank(cls, v: object) -> object:
+        return None if v == "" else v
+
+
+class ContactUpdate(ContactCreate):
+    name: Text(100, 1) | None = None  # type: ignore[assignment]
+    version: Id
+
+
+class ContactPublic(BaseModel):
+    id: int
+    firm_id: int
+    name: str
+    title: str | None
+    phone: str | None
+    email: str | None
+    wechat: str | None
+    notes: str | None
+    version: int
+
+
+class DuplicateCandidate(BaseModel):
+    id: int
+    name_zh: str
+    name_en: str | None
+    score: float
+    reason: str
+
+

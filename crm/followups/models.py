@@ -1,0 +1,45 @@
+"""Follow-ups (跟进事项): dated tasks with an optional reminder time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Index
+from sqlmodel import Field, SQLModel
+
+from crm.types import UTCDateTime, utcnow
+
+
+class FollowupStatus(StrEnum):
+    open = "open"
+    done = "done"
+    cancelled = "cancelled"
+
+
+class Followup(SQLModel, table=True):
+    __tablename__ = "followup"
+    __table_args__ = (
+        CheckConstraint("status in ('open','done','cancelled')", name="ck_followup_status"),
+        Index("ix_followup_assignee_status_due", "assignee_id", "status", "due_at"),
+        Index("ix_followup_status_due", "status", "due_at"),
+        Index("ix_followup_remind", "status", "remind_at"),
+        Index("ix_followup_firm", "firm_id"),
+        Index("ix_followup_project", "project_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    notes: str | None = Field(default=None, max_length=2000)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    remind_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    assignee_id: int = Field(foreign_key="user_account.id")
+    firm_id: int | None = Field(default=None, foreign_key="firm.id")
+    project_id: int | None = Field(default=None, foreign_key="project.id")
+    activity_id: int | None = Field(default=None, foreign_key="activity.id")
+    status: str = Field(default=FollowupStatus.open.value, max_length=10)
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    version: int = Field(default=1)

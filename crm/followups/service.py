@@ -1,0 +1,239 @@
+"""Follow-ups: create, change, complete, cancel, reschedule; My day; my team's list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from crm.accounts.models import User
+from crm.accounts.permissions import followup_visible, is_admin, is_manager
+from crm.audit.service import record, snapshot
+from crm.clock import as_utc, day_bounds, today_local
+from crm.errors import Conflict, NotFound, PermissionDenied, StaleVersion, ValidationFailed
+from crm.firms.models import Firm
+from crm.followups.models import Followup, FollowupStatus
+from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
+from crm.types import utcnow
+
+NOT_FOUND = "跟进事项不存在 / no such follow-up"
+
+
+def get_followup_for(session: Session, actor: User, followup_id: int) -> Followup:
+    fu = session.scalar(select(Followup).where(Followup.id == followup_id,
+                                               followup_visible(actor)))
+    if fu is None:
+        raise NotFound(NOT_FOUND)
+    return fu
+
+
+def _can_change(session: Session, actor: User, fu: Followup) -> bool:
+    if is_admin(actor) or actor.id in (fu.assignee_id, fu.created_by_id):
+        return True
+    if is_manager(actor) and actor.department_id is not None:
+        dept = session.scalar(select(User.department_id).where(User.id == fu.assignee_id))
+        return dept == actor.department_id
+    return False
+
+
+def _require_change(session: Session, actor: User, fu: Followup) -> None:
+    if not _can_change(session, actor, fu):
+        raise PermissionDenied("只能修改自己或本部门的跟进事项 / not your follow-up")
+
+
+def create_followup(session: Session, actor: User, data: FollowupCreate,
+                    activity_id: int | None = None) -> Followup:
+    from crm.projects.service import get_project_for
+
+    assignee_id = data.assignee_id or actor.id
+    assignee = session.get(User, assignee_id)
+    if assignee is None or not assignee.is_active:
+        raise ValidationFailed("负责人不存在 / no such assignee", field="assignee_id")
+    if assignee_id != actor.id and not is_manager(actor) \
+            and assignee.department_id != actor.department_id:
+        raise ValidationFailed("只能分派给本部门人员 / assign within your department only",
+                               field="assignee_id")
+    firm_id = data.firm_id
+    if data.project_id is not None:
+        try:
+            project = get_project_for(session, actor, data.project_id)
+        except NotFound as exc:
+            raise ValidationFailed("项目不存在 / no such project", field="project_id") from exc
+        if firm_id is not None and firm_id != project.firm_id:
+            raise ValidationFailed("项目不属于该企业 / the project is not this firm's",
+                                   field="project_id")
+        firm_id = project.firm_id
+    if firm_id is not None and session.get(Firm, firm_id) is None:
+        raise ValidationFailed("企业不存在 / no such firm", field="firm_id")
+    due = as_utc(data.due_at)
+    remind = as_utc(data.remind_at) if data.remind_at else None
+    if remind is not None and remind > due:
+        raise ValidationFailed("提醒时间不能晚于到期时间 / the reminder must not be after the due "
+                               "time", field="remind_at")
+    fu = Followup(title=data.title, notes=data.notes, due_at=due, remind_at=remind,
+                  assignee_id=assignee_id, firm_id=firm_id, project_id=data.project_id,
+                  activity_id=activity_id, created_by_id=actor.id)
+    session.add(fu)
+    session.flush()
+    record(session, actor.id, "create", "followup", fu.id, after=snapshot(fu))
+    return fu
+
+
+def update_followup(session: Session, actor: User, followup_id: int,
+                    data: FollowupUpdate) -> Followup:
+    fu = get_followup_for(session, actor, followup_id)
+    _require_change(session, actor, fu)
+    if data.version != fu.version:
+        raise StaleVersion("记录已被他人修改 / someone saved this follow-up first",
+                           current=FollowupPublic.model_validate(fu, from_attributes=True)
+                           .model_dump(mode="json"))
+    before = snapshot(fu)
+    fields = data.model_dump(exclude_unset=True, exclude={"version"})
+    if "title" in fields and not fields["title"]:
+        raise ValidationFailed("标题必填 / title is required", field="title")
+    if "due_at" in fields:
+        if fields["due_at"] is None:
+            raise ValidationFailed("到期时间必填 / due time is required", field="due_at")
+        fields["due_at"] = as_utc(fields["due_at"])
+    if fields.get("remind_at") is not None:
+        fields["remind_at"] = as_utc(fields["remind_at"])
+    if fields.get("assignee_id") is not None:
+        a = session.get(User, fields["assignee_id"])
+        if a is None or not a.is_active:
+            raise ValidationFailed("负责人不存在 / no such assignee", field="assignee_id")
+    elif "assignee_id" in fields:
+        fields.pop("assignee_id")
+    for k, v in fields.items():
+        setattr(fu, k, v)
+    if fu.remind_at is not None and fu.remind_at > fu.due_at:
+        raise ValidationFailed("提醒时间不能晚于到期时间 / the reminder must not be after the due "
+                               "time", field="remind_at")
+    fu.version += 1
+    fu.updated_at = utcnow()
+    session.add(fu)
+    session.flush()
+    record(session, actor.id, "update", "followup", fu.id, before=before, after=snapshot(fu))
+    return fu
+
+
+def _set_status(session: Session, actor: User, followup_id: int, status: str,
+                version: int | None) -> Followup:
+    fu = get_followup_for(session, actor, followup_id)
+    _require_change(session, actor, fu)
+    if version is not None and version != fu.version:
+        raise StaleVersion("记录已被他人修改 / someone saved this follow-up first",
+                           current=FollowupPublic.model_validate(fu, from_attributes=True)
+                           .model_dump(mode="json"))
+    if fu.status != FollowupStatus.open.value:
+        raise Conflict("该事项已关闭 / this follow-up is already closed", field="status")
+    before = snapshot(fu)
+    fu.status = status
+    fu.completed_at = utcnow() if status == FollowupStatus.done.value else None
+    fu.version += 1
+    fu.updated_at = utcnow()
+    session.add(fu)
+    session.flush()
+    record(session, actor.id, status, "followup", fu.id, before=before, after=snapshot(fu))
+    return fu
+
+
+def complete_followup(session: Session, actor: User, followup_id: int,
+                      version: int | None = None) -> Followup:
+    return _set_status(session, actor, followup_id, FollowupStatus.done.value, version)
+
+
+def cancel_followup(session: Session, actor: User, followup_id: int,
+                    version: int | None = None) -> Followup:
+    return _set_status(session, actor, followup_id, FollowupStatus.cancelled.value, version)
+
+
+def reopen_followup(session: Session, actor: User, followup_id: int) -> Followup:
+    fu = get_followup_for(session, actor, followup_id)
+    _require_change(session, actor, fu)
+    before = snapshot(fu)
+    fu.status = FollowupStatus.open.value
+    fu.completed_at = None
+    fu.version += 1
+    fu.updated_at = utcnow()
+    session.add(fu)
+    record(session, actor.id, "reopen", "followup", fu.id, before=before, after=snapshot(fu))
+    return fu
+
+
+def reschedule_followup(session: Session, actor: User, followup_id: int, day: date) -> Followup:
+    """Move a follow-up to another day, keeping its local time of day."""
+    fu = get_followup_for(session, actor, followup_id)
+    from crm.clock import local_tz
+
+    local = fu.due_at.astimezone(local_tz())
+    new_due = as_utc(datetime.combine(day, local.time()).replace(tzinfo=local_tz()))
+    shift = new_due - fu.due_at
+    data = FollowupUpdate(version=fu.version, due_at=new_due,
+                          remind_at=(fu.remind_at + shift) if fu.remind_at else None)
+    if fu.remind_at is None:
+        data = FollowupUpdate(version=fu.version, due_at=new_due)
+    return update_followup(session, actor, followup_id, data)
+
+
+@dataclass
+class MyDay:
+    overdue: list[Followup]
+    today: list[Followup]
+    day: date
+
+
+def my_day(session: Session, actor: User, now: datetime | None = None) -> MyDay:
+    """The actor's open follow-ups due today (local) and overdue before today."""
+    day = today_local(now)
+    start, end = day_bounds(day)
+    rows = list(session.scalars(
+        select(Followup).where(Followup.assignee_id == actor.id,
+                               Followup.status == FollowupStatus.open.value,
+                               Followup.due_at < end)
+        .order_by(Followup.due_at).limit(500)))
+    return MyDay(overdue=[f for f in rows if f.due_at < start],
+                 today=[f for f in rows if f.due_at >= start], day=day)
+
+
+@dataclass
+class FollowupFilters:
+    status: str | None = "open"
+    assignee_id: int | None = None
+    team: bool = False
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+    firm_id: int | None = None
+    project_id: int | None = None
+
+
+def list_followups(session: Session, actor: User, f: FollowupFilters, limit: int = 50,
+                   offset: int = 0) -> tuple[list[Followup], int]:
+    """Mine by default; a manager's team (their department) or, for admins, everyone."""
+    stmt = select(Followup).where(followup_visible(actor))
+    if f.team and is_manager(actor):
+        if not is_admin(actor) and actor.department_id is not None:
+            stmt = stmt.where(Followup.assignee_id.in_(
+                select(User.id).where(User.department_id == actor.department_id)))
+        if f.assignee_id:
+            stmt = stmt.where(Followup.assignee_id == f.assignee_id)
+    elif f.assignee_id and is_manager(actor):
+        stmt = stmt.where(Followup.assignee_id == f.assignee_id)
+    else:
+        stmt = stmt.where(Followup.assignee_id == actor.id)
+    if f.status:
+        stmt = stmt.where(Followup.status == f.status)
+    if f.due_before:
+        stmt = stmt.where(Followup.due_at < f.due_before)
+    if f.due_after:
+        stmt = stmt.where(Followup.due_at >= f.due_after)
+    if f.firm_id:
+        stmt = stmt.where(Followup.firm_id == f.firm_id)
+    if f.project_id:
+        stmt = stmt.where(Followup.project_id == f.project_id)
+    rows = list(session.scalars(stmt.order_by(Followup.due_at, Followup.id)
+                                .limit(limit).offset(offset)))
+    capped = stmt.with_only_columns(Followup.id).limit(10_001).subquery()
+    total = session.scalar(select(func.count()).select_from(capped)) or 0
+    return rows, total

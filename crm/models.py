@@ -1,0 +1,29 @@
+"""Every table, imported in one place so metadata (and Alembic) sees them all."""
+
+from sqlmodel import SQLModel
+
+from crm.accounts.models import ApiToken, Department, LoginAttempt, Role, User, WebSession
+from crm.activities.models import (
+    Activity,
+    ActivityContact,
+    ActivityFirm,
+    ActivityKind,
+    ActivityOfficer,
+    ActivityProject,
+)
+from crm.audit.models import AuditRecord
+from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster, Tier
+from crm.followups.models import Followup, FollowupStatus
+from crm.outbox.models import JobRun, OutboxMessage
+from crm.policy.models import ChainLink, Cluster, Park, ParkCluster, PlanTarget, PolicyPack
+from crm.projects.models import CapitalArrival, Project, Stage, StageChange
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Activity", "ActivityContact", "ActivityFirm", "ActivityKind", "ActivityOfficer",
+    "ActivityProject", "ApiToken", "AuditRecord", "CapitalArrival", "ChainLink", "Cluster",
+    "Contact", "Department", "Firm", "FirmAlias", "FirmCluster", "Followup", "FollowupStatus",
+    "JobRun", "LoginAttempt", "OutboxMessage", "Park", "ParkCluster", "PlanTarget", "PolicyPack",
+    "Project", "Role", "Stage", "StageChange", "Tier", "User", "WebSession", "metadata",
+]

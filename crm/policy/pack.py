@@ -1,0 +1,168 @@
+"""The policy pack file: its shape, validation and parsing (no database here)."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from crm.errors import ValidationFailed
+
+DEFAULT_PACK = Path(__file__).with_name("pack_2011_35.yaml")
+
+Code = Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_\-]+$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PackMeta(_Strict):
+    code: str = Field(min_length=1, max_length=40)
+    version: str = Field(min_length=1, max_length=40)
+    title: str = Field(min_length=1, max_length=300)
+
+
+class TargetSpec(_Strict):
+    code: str = Field(min_length=1, max_length=40)
+    value: Decimal = Field(ge=0)
+    unit: str = Field(max_length=20)
+    year: int | None = Field(default=None, ge=1990, le=2100)
+    label_zh: str = Field(min_length=1, max_length=200)
+    label_en: str = Field(min_length=1, max_length=300)
+
+
+class LinkSpec(_Strict):
+    code: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")
+    name_zh: str = Field(min_length=1, max_length=100)
+    name_en: str = Field(min_length=1, max_length=200)
+
+
+class ClusterSpec(_Strict):
+    code: str = Code
+    kind: Literal["base", "cluster"]
+    name_zh: str = Field(min_length=1, max_length=100)
+    name_en: str = Field(min_length=1, max_length=200)
+    target_2015: Decimal = Field(gt=0, max_digits=14, decimal_places=4)
+    lead_department: str | None = None
+    description: str | None = None
+    links: list[LinkSpec] = Field(default_factory=list)
+
+    @field_validator("links")
+    @classmethod
+    def _unique_links(cls, v: list[LinkSpec]) -> list[LinkSpec]:
+        codes = [x.code for x in v]
+        dup = {c for c in codes if codes.count(c) > 1}
+        if dup:
+            raise ValueError(f"duplicate chain-link codes {sorted(dup)}")
+        return v
+
+
+class ParkSpec(_Strict):
+    code: str = Code
+    name_zh: str = Field(min_length=1, max_length=100)
+    name_en: str = Field(min_length=1, max_length=200)
+    tier: Literal["core", "ring", "point", "bonded"]
+    within: str | None = None
+    clusters: list[str] = Field(default_factory=list)
+
+
+class FirmSpec(_Strict):
+    key: str = Field(min_length=1, max_length=40)
+    name_zh: str = Field(min_length=1, max_length=200)
+    name_en: str | None = Field(default=None, max_length=300)
+    aliases: list[str] = Field(default_factory=list)
+    country: str | None = None
+    global500_rank: int | None = Field(default=None, ge=1, le=500)
+    china500_rank: int | None = Field(default=None, ge=1, le=500)
+    leader: bool = False
+    parent: str | None = None
+    clusters: list[str] = Field(default_factory=list)
+
+
+class Pack(_Strict):
+    pack: PackMeta
+    targets: list[TargetSpec]
+    clusters: list[ClusterSpec]
+    parks: list[ParkSpec]
+    firms: list[FirmSpec] = Field(default_factory=list)
+    checksum: str = ""
+
+
+def _entry_name(data: dict, loc: tuple) -> str:
+    """'clusters[3] (code IC)' for an error location, so the message names the bad entry."""
+    if not loc:
+        return "pack"
+    head = loc[0]
+    if len(loc) >= 2 and isinstance(loc[1], int):
+        try:
+            entry = data[head][loc[1]]
+            ident = entry.get("code") or entry.get("key") if isinstance(entry, dict) else None
+        except (KeyError, IndexError, TypeError):
+            ident = None
+        where = f"{head}[{loc[1]}]" + (f" ({ident})" if ident else "")
+        rest = ".".join(str(x) for x in loc[2:])
+        return where + (f".{rest}" if rest else "")
+    return ".".join(str(x) for x in loc)
+
+
+def parse_pack(text: str) -> Pack:
+    """Parse and check a pack; any fault raises ValidationFailed naming the entry."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValidationFailed(f"policy pack is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValidationFailed("policy pack must be a mapping with pack, targets, clusters, parks")
+    try:
+        pack = Pack.model_validate(data)
+    except ValidationError as exc:
+        errs = [f"{_entry_name(data, tuple(e['loc']))}: {e['msg']}" for e in exc.errors()]
+        raise ValidationFailed("policy pack refused: " + "; ".join(errs[:10])) from exc
+    _check_references(pack)
+    pack.checksum = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return pack
+
+
+def _dupes(items: list[str]) -> set[str]:
+    return {x for x in items if items.count(x) > 1}
+
+
+def _check_references(pack: Pack) -> None:
+    problems: list[str] = []
+    cluster_codes = [c.code for c in pack.clusters]
+    park_codes = [p.code for p in pack.parks]
+    firm_keys = [f.key for f in pack.firms]
+    for kind, codes in (("clusters", cluster_codes), ("parks", park_codes), ("firms", firm_keys),
+                        ("targets", [t.code for t in pack.targets])):
+        if d := _dupes(codes):
+            problems.append(f"{kind}: duplicate codes {sorted(d)}")
+    for i, p in enumerate(pack.parks):
+        for c in p.clusters:
+            if c not in cluster_codes:
+                problems.append(f"parks[{i}] ({p.code}): unknown cluster {c!r}")
+        if p.within is not None and p.within not in park_codes:
+            problems.append(f"parks[{i}] ({p.code}): within unknown park {p.within!r}")
+        if p.tier == "bonded" and p.within is None:
+            problems.append(f"parks[{i}] ({p.code}): a bonded zone needs 'within'")
+    for i, f in enumerate(pack.firms):
+        for c in f.clusters:
+            if c not in cluster_codes:
+                problems.append(f"firms[{i}] ({f.key}): unknown cluster {c!r}")
+        if f.parent is not None and (f.parent not in firm_keys or f.parent == f.key):
+            problems.append(f"firms[{i}] ({f.key}): unknown parent {f.parent!r}")
+    if problems:
+        raise ValidationFailed("policy pack refused: " + "; ".join(problems[:10]))
+
+
+def read_pack(path: Path | str = DEFAULT_PACK) -> Pack:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValidationFailed(f"cannot read policy pack {p}: {exc.strerror}") from exc
+    return parse_pack(text)

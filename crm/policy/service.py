@@ -1,0 +1,202 @@
+"""Load a policy pack into the database: idempotent, all or nothing, matched by code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select
+from sqlmodel import Session
+
+from crm.accounts.models import Department
+from crm.audit.service import record
+from crm.firms.models import Firm, FirmAlias, FirmCluster, derive_tier
+from crm.policy.models import ChainLink, Cluster, Park, ParkCluster, PlanTarget, PolicyPack
+from crm.policy.pack import Pack
+from crm.text import normalize_name, search_blob, to_pinyin
+from crm.types import utcnow
+
+
+@dataclass
+class LoadReport:
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+
+    def bump(self, kind: str, what: str) -> None:
+        target = self.created if what == "created" else self.updated
+        target[kind] = target.get(kind, 0) + 1
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated)
+
+
+def _sync(obj, values: dict) -> bool:  # type: ignore[no-untyped-def]
+    """Set changed attributes; True when something differed."""
+    changed = False
+    for k, v in values.items():
+        if getattr(obj, k) != v:
+            setattr(obj, k, v)
+            changed = True
+    return changed
+
+
+def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> LoadReport:
+    """Create or update everything in ``pack``. The caller's transaction makes it atomic."""
+    rep = LoadReport()
+
+    meta = session.scalar(select(PolicyPack).where(PolicyPack.code == pack.pack.code))
+    if meta is None:
+        session.add(PolicyPack(code=pack.pack.code, title=pack.pack.title,
+                               version=pack.pack.version, checksum=pack.checksum))
+        rep.bump("pack", "created")
+    elif _sync(meta, {"title": pack.pack.title, "version": pack.pack.version,
+                      "checksum": pack.checksum}):
+        meta.loaded_at = utcnow()
+        rep.bump("pack", "updated")
+
+    for t in pack.targets:
+        row = session.scalar(select(PlanTarget).where(PlanTarget.code == t.code))
+        vals = t.model_dump()
+        if row is None:
+            session.add(PlanTarget(**vals))
+            rep.bump("targets", "created")
+        elif _sync(row, vals):
+            rep.bump("targets", "updated")
+
+    depts = {d.name: d.id for d in session.scalars(select(Department))}
+    clusters: dict[str, Cluster] = {c.code: c for c in session.scalars(select(Cluster))}
+    for i, c in enumerate(pack.clusters):
+        vals = {"name_zh": c.name_zh, "name_en": c.name_en, "kind": c.kind,
+                "target_2015": c.target_2015, "sort_order": i, "description": c.description}
+        if c.lead_department and c.lead_department in depts:
+            vals["lead_department_id"] = depts[c.lead_department]
+        row = clusters.get(c.code)
+        if row is None:
+            row = Cluster(code=c.code, **vals)
+            session.add(row)
+            clusters[c.code] = row
+            rep.bump("clusters", "created")
+        elif _sync(row, vals):
+            rep.bump("clusters", "updated")
+    session.flush()
+
+    for c in pack.clusters:
+        cid = clusters[c.code].id
+        existing = {x.code: x for x in session.scalars(
+            select(ChainLink).where(ChainLink.cluster_id == cid))}
+        for j, link in enumerate(c.links):
+            vals = {"name_zh": link.name_zh, "name_en": link.name_en, "sort_order": j}
+            row = existing.get(link.code)
+            if row is None:
+                session.add(ChainLink(cluster_id=cid, code=link.code, **vals))
+                rep.bump("chain_links", "created")
+            elif _sync(row, vals):
+                rep.bump("chain_links", "updated")
+
+    parks: dict[str, Park] = {p.code: p for p in session.scalars(select(Park))}
+    for i, p in enumerate(pack.parks):
+        vals = {"name_zh": p.name_zh, "name_en": p.name_en, "tier": p.tier, "sort_order": i}
+        row = parks.get(p.code)
+        if row is None:
+            row = Park(code=p.code, **vals)
+            session.add(row)
+            parks[p.code] = row
+            rep.bump("parks", "created")
+        elif _sync(row, vals):
+            rep.bump("parks", "updated")
+    session.flush()
+    for p in pack.parks:
+        row = parks[p.code]
+        within = parks[p.within].id if p.within else None
+        if row.within_park_id != within:
+            row.within_park_id = within
+            rep.bump("parks", "updated")
+        want = {clusters[c].id for c in p.clusters}
+        have = set(session.scalars(select(ParkCluster.cluster_id)
+                                   .where(ParkCluster.park_id == row.id)))
+        if want != have:
+            if have - want:
+                session.execute(delete(ParkCluster).where(
+                    ParkCluster.park_id == row.id, ParkCluster.cluster_id.in_(have - want)))
+            for cid in want - have:
+                session.add(ParkCluster(park_id=row.id, cluster_id=cid))
+            rep.bump("park_clusters", "updated")
+
+    firms_by_key: dict[str, Firm] = {}
+    for f in pack.firms:
+        norm = normalize_name(f.name_zh)
+        row = session.scalar(select(Firm).where(Firm.name_norm == norm))
+        aliases = list(dict.fromkeys(f.aliases))
+        py, ini = to_pinyin(f.name_zh)
+        vals = {
+            "name_zh": f.name_zh, "name_en": f.name_en, "country": f.country,
+            "global500_rank": f.global500_rank, "china500_rank": f.china500_rank,
+            "is_leader": f.leader,
+            "tier": derive_tier(f.global500_rank, f.china500_rank, f.leader),
+            "name_pinyin": py, "name_initials": ini,
+            "search_text": search_blob([f.name_zh, f.name_en, *aliases]),
+        }
+        if row is None:
+            row = Firm(name_norm=norm, source="pack", **vals)
+            session.add(row)
+            session.flush()
+            rep.bump("firms", "created")
+        elif _sync(row, vals):
+            row.updated_at = utcnow()
+            row.version += 1
+            rep.bump("firms", "updated")
+        firms_by_key[f.key] = row
+        have_alias = {a.alias_norm: a for a in session.scalars(
+            select(FirmAlias).where(FirmAlias.firm_id == row.id))}
+        for a in aliases:
+            n = normalize_name(a)
+            if n and n not in have_alias:
+                have_alias[n] = FirmAlias(firm_id=row.id, alias=a, alias_norm=n)
+                session.add(have_alias[n])
+                rep.bump("aliases", "created")
+        have_c = set(session.scalars(select(FirmCluster.cluster_id)
+                                     .where(FirmCluster.firm_id == row.id)))
+        for code in f.clusters:
+            if clusters[code].id not in have_c:
+                session.add(FirmCluster(firm_id=row.id, cluster_id=clusters[code].id))
+                rep.bump("firm_clusters", "created")
+    session.flush()
+    for f in pack.firms:
+        parent = firms_by_key[f.parent].id if f.parent else None
+        row = firms_by_key[f.key]
+        if row.parent_id != parent and (f.parent or row.source == "pack"):
+            row.parent_id = parent
+            rep.bump("firms", "updated")
+    session.flush()
+    if rep.changed:
+        record(session, actor_id, "load_pack", "policy_pack", pack.pack.code,
+               after={"created": rep.created, "updated": rep.updated,
+                      "version": pack.pack.version})
+    return rep
+
+
+def list_clusters(session: Session) -> list[Cluster]:
+    return list(session.scalars(select(Cluster).order_by(Cluster.sort_order)))
+
+
+def list_parks(session: Session) -> list[Park]:
+    return list(session.scalars(select(Park).order_by(Park.sort_order)))
+
+
+def cluster_by_code(session: Session, code: str) -> Cluster | None:
+    return session.scalar(select(Cluster).where(Cluster.code == code))
+
+
+def chain_links(session: Session, cluster_id: int | None = None) -> list[ChainLink]:
+    stmt = select(ChainLink).order_by(ChainLink.cluster_id, ChainLink.sort_order)
+    if cluster_id is not None:
+        stmt = stmt.where(ChainLink.cluster_id == cluster_id)
+    return list(session.scalars(stmt))
+
+
+def park_guidance(session: Session) -> list[tuple[int, int]]:
+    return [(p, c) for p, c in session.execute(select(ParkCluster.park_id, ParkCluster.cluster_id))]
+
+
+def plan_targets(session: Session) -> dict[str, PlanTarget]:
+    return {t.code: t for t in session.scalars(select(PlanTarget))}

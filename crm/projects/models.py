@@ -1,0 +1,110 @@
+"""Projects: one firm's possible investment in one cluster, its stage history and delivery."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Column, Index
+from sqlmodel import Field, SQLModel
+
+from crm.types import UTCDateTime, Yi, utcnow
+
+
+class Stage(StrEnum):
+    lead = "lead"
+    contacted = "contacted"
+    negotiating = "negotiating"
+    signed = "signed"
+    landed = "landed"
+    operating = "operating"
+    lost = "lost"
+
+
+STAGE_ORDER = [s.value for s in Stage if s is not Stage.lost]
+ACTIVE_STAGES = ("lead", "contacted", "negotiating", "signed", "landed", "operating")
+PURSUING_STAGES = ("lead", "contacted", "negotiating")
+SECURED_STAGES = ("signed", "landed", "operating")
+LANDED_STAGES = ("landed", "operating")
+STAGE_CHECK = "stage in ('lead','contacted','negotiating','signed','landed','operating','lost')"
+
+
+class Project(SQLModel, table=True):
+    __tablename__ = "project"
+    __table_args__ = (
+        CheckConstraint(STAGE_CHECK, name="ck_project_stage"),
+        CheckConstraint("planned_investment is null or planned_investment >= 0", name="ck_inv"),
+        CheckConstraint("expected_output is null or expected_output >= 0", name="ck_output"),
+        Index("ix_project_firm_cluster", "firm_id", "cluster_id"),
+        Index("ix_project_cluster_stage", "cluster_id", "stage"),
+        Index("ix_project_stage", "stage"),
+        Index("ix_project_park", "park_id"),
+        Index("ix_project_owner", "owner_id", "updated_at"),
+        Index("ix_project_department", "department_id"),
+        Index("ix_project_updated", "updated_at"),
+        Index("ix_project_last_activity", "last_activity_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    firm_id: int = Field(foreign_key="firm.id")
+    cluster_id: int = Field(foreign_key="cluster.id")
+    park_id: int | None = Field(default=None, foreign_key="park.id")
+    chain_link_id: int | None = Field(default=None, foreign_key="chain_link.id")
+    stage: str = Field(default=Stage.lead.value, max_length=12)
+    lost_reason: str | None = Field(default=None, max_length=1000)
+    planned_investment: Decimal | None = Field(default=None, sa_column=Column(Yi))
+    expected_output: Decimal | None = Field(default=None, sa_column=Column(Yi))
+    expected_jobs: int | None = Field(default=None)
+    actual_jobs: int | None = Field(default=None)
+    expected_sign_date: date | None = Field(default=None)
+    actual_sign_date: date | None = Field(default=None)
+    expected_land_date: date | None = Field(default=None)
+    actual_land_date: date | None = Field(default=None)
+    expected_operate_date: date | None = Field(default=None)
+    actual_operate_date: date | None = Field(default=None)
+    owner_id: int | None = Field(default=None, foreign_key="user_account.id")
+    department_id: int | None = Field(default=None, foreign_key="department.id")
+    is_confidential: bool = Field(default=False)
+    code_name: str | None = Field(default=None, max_length=100)
+    # set when another department already pursues the same firm and cluster (撞单)
+    conflict_with_id: int | None = Field(default=None, foreign_key="project.id")
+    notes: str | None = Field(default=None, max_length=4000)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    stage_changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    first_contact_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_activity_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    version: int = Field(default=1)
+
+
+class StageChange(SQLModel, table=True):
+    __tablename__ = "stage_change"
+    __table_args__ = (
+        Index("ix_stage_change_project", "project_id", "changed_at"),
+        Index("ix_stage_change_at", "changed_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id")
+    from_stage: str | None = Field(default=None, max_length=12)
+    to_stage: str = Field(max_length=12)
+    reason: str | None = Field(default=None, max_length=1000)
+    changed_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CapitalArrival(SQLModel, table=True):
+    """到资: capital actually arrived for a signed project."""
+
+    __tablename__ = "capital_arrival"
+    __table_args__ = (CheckConstraint("amount > 0", name="ck_capital_amount"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    amount: Decimal = Field(sa_column=Column(Yi, nullable=False))
+    arrived_on: date
+    note: str | None = Field(default=None, max_length=500)
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,389 @@
+"""Projects: open (with the 撞单 conflict check), change, move through stages, track delivery."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from crm.accounts.models import Department, User
+from crm.accounts.permissions import can_see_project, is_manager, project_visible, require_edit
+from crm.audit.service import record, snapshot
+from crm.clock import today_local
+from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from crm.firms.models import Firm
+from crm.policy.models import ChainLink, Cluster, Park
+from crm.projects.models import (
+    ACTIVE_STAGES,
+    CapitalArrival,
+    Project,
+    Stage,
+    StageChange,
+)
+from crm.projects.schemas import (
+    CapitalArrivalCreate,
+    ProjectCreate,
+    ProjectPublic,
+    ProjectUpdate,
+    StageMove,
+)
+from crm.types import utcnow
+
+NOT_FOUND = "项目不存在 / no such project"
+
+
+def get_project_for(session: Session, actor: User | None, project_id: int) -> Project:
+    """Load one project; 'missing' and 'not allowed to see' are the same NotFound."""
+    p = session.get(Project, project_id)
+    if p is None or not can_see_project(actor, p):
+        raise NotFound(NOT_FOUND)
+    return p
+
+
+def _codes(session: Session, projects: list[Project]) -> dict[str, dict[int, str]]:
+    cids = {p.cluster_id for p in projects}
+    pids = {p.park_id for p in projects if p.park_id}
+    lids = {p.chain_link_id for p in projects if p.chain_link_id}
+    fids = {p.firm_id for p in projects}
+    return {
+        "cluster": dict(session.execute(select(Cluster.id, Cluster.code)
+                                        .where(Cluster.id.in_(cids))).tuples().all()) if cids else {},
+        "park": dict(session.execute(select(Park.id, Park.code)
+                                     .where(Park.id.in_(pids))).tuples().all()) if pids else {},
+        "link": dict(session.execute(select(ChainLink.id, ChainLink.code)
+                                     .where(ChainLink.id.in_(lids))).tuples().all()) if lids else {},
+        "firm": dict(session.execute(select(Firm.id, Firm.name_zh)
+                                     .where(Firm.id.in_(fids))).tuples().all()) if fids else {},
+    }
+
+
+def to_public_many(session: Session, projects: list[Project]) -> list[ProjectPublic]:
+    codes = _codes(session, projects)
+    out = []
+    for p in projects:
+        d = p.model_dump(exclude={"cluster_id", "park_id", "chain_link_id", "stage_changed_at"})
+        out.append(ProjectPublic(
+            **d,
+            cluster=codes["cluster"][p.cluster_id],
+            park=codes["park"].get(p.park_id) if p.park_id else None,
+            chain_link=codes["link"].get(p.chain_link_id) if p.chain_link_id else None,
+            firm_name=codes["firm"].get(p.firm_id),
+        ))
+    return out
+
+
+def to_public(session: Session, p: Project) -> ProjectPublic:
+    return to_public_many(session, [p])[0]
+
+
+@dataclass
+class ProjectFilters:
+    cluster: str | None = None
+    park: str | None = None
+    stage: str | None = None
+    owner_id: int | None = None
+    department_id: int | None = None
+    firm_id: int | None = None
+    tier: str | None = None
+    q: str | None = None
+    updated_since: datetime | None = None
+    include_lost: bool = True
+
+
+def project_list_statement(actor: User, f: ProjectFilters) -> Any:
+    stmt = select(Project).where(project_visible(actor))
+    if f.cluster:
+        stmt = stmt.where(Project.cluster_id == select(Cluster.id)
+                          .where(Cluster.code == f.cluster).scalar_subquery())
+    if f.park:
+        stmt = stmt.where(Project.park_id == select(Park.id)
+                          .where(Park.code == f.park).scalar_subquery())
+    if f.stage:
+        stmt = stmt.where(Project.stage == f.stage)
+    elif not f.include_lost:
+        stmt = stmt.where(Project.stage != Stage.lost.value)
+    if f.owner_id:
+        stmt = stmt.where(Project.owner_id == f.owner_id)
+    if f.department_id:
+        stmt = stmt.where(Project.department_id == f.department_id)
+    if f.firm_id:
+        stmt = stmt.where(Project.firm_id == f.firm_id)
+    if f.tier:
+        stmt = stmt.where(Project.firm_id.in_(select(Firm.id).where(Firm.tier == f.tier)))
+    if f.updated_since:
+        stmt = stmt.where(Project.updated_at >= f.updated_since)
+    if f.q:
+        pattern = "%" + f.q.strip().lower().replace("%", "").replace("_", "") + "%"
+        stmt = stmt.where(func.lower(Project.title).like(pattern))
+    return stmt
+
+
+def list_projects(session: Session, actor: User, f: ProjectFilters, limit: int = 50,
+                  offset: int = 0, count_cap: int = 10_000) -> tuple[list[Project], int]:
+    stmt = project_list_statement(actor, f)
+    rows = list(session.scalars(stmt.order_by(Project.updated_at.desc(), Project.id.desc())
+                                .limit(limit).offset(offset)))
+    capped = stmt.with_only_columns(Project.id).limit(count_cap + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(capped)) or 0
+    return rows, total
+
+
+def recent_projects(session: Session, actor: User, limit: int = 10) -> list[Project]:
+    """The actor's recently touched projects (My day)."""
+    return list(session.scalars(
+        select(Project).where(Project.owner_id == actor.id, project_visible(actor))
+        .order_by(Project.updated_at.desc()).limit(limit)))
+
+
+def stage_history(session: Session, actor: User, project_id: int) -> list[StageChange]:
+    get_project_for(session, actor, project_id)
+    return list(session.scalars(select(StageChange).where(StageChange.project_id == project_id)
+                                .order_by(StageChange.changed_at, StageChange.id)))
+
+
+# --- references -------------------------------------------------------------------------------
+
+def _resolve(session: Session, cluster: str | None, park: str | None, link: str | None,
+             cluster_id: int | None = None) -> tuple[int | None, int | None, int | None]:
+    cid = cluster_id
+    if cluster is not None:
+        cid = session.scalar(select(Cluster.id).where(Cluster.code == cluster))
+        if cid is None:
+            raise ValidationFailed(f"未知产业集群 / unknown cluster: {cluster}", field="cluster")
+    pid = None
+    if park:
+        pid = session.scalar(select(Park.id).where(Park.code == park))
+        if pid is None:
+            raise ValidationFailed(f"未知园区 / unknown park: {park}", field="park")
+    lid = None
+    if link:
+        lid = session.scalar(select(ChainLink.id).where(ChainLink.cluster_id == cid,
+                                                        ChainLink.code == link))
+        if lid is None:
+            raise ValidationFailed(f"该集群没有这个产业链环节 / no chain link {link} in this "
+                                   "cluster", field="chain_link")
+    return cid, pid, lid
+
+
+def _check_confidential(is_conf: bool, code_name: str | None) -> None:
+    if is_conf and not code_name:
+        raise ValidationFailed("保密项目需要代号 / a confidential project needs a code name",
+                               field="code_name")
+
+
+def find_conflict(session: Session, firm_id: int, cluster_id: int, department_id: int | None,
+                  exclude_id: int | None = None) -> Project | None:
+    """The earliest active project of another department for the same firm and cluster."""
+    stmt = select(Project).where(
+        Project.firm_id == firm_id, Project.cluster_id == cluster_id,
+        Project.stage != Stage.lost.value)
+    if department_id is not None:
+        stmt = stmt.where((Project.department_id != department_id)
+                          | Project.department_id.is_(None))
+    if exclude_id is not None:
+        stmt = stmt.where(Project.id != exclude_id)
+    return session.scalar(stmt.order_by(Project.created_at, Project.id).limit(1))
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+def create_project(session: Session, actor: User, data: ProjectCreate) -> Project:
+    """Open a project. Another department's active project for the same firm and cluster is a
+    conflict (撞单): both are flagged and the first to report keeps priority (首报负责)."""
+    firm = session.get(Firm, data.firm_id)
+    if firm is None:
+        raise ValidationFailed("企业不存在 / no such firm", field="firm_id")
+    cid, pid, lid = _resolve(session, data.cluster, data.park, data.chain_link)
+    assert cid is not None
+    _check_confidential(data.is_confidential, data.code_name)
+    owner_id = data.owner_id or actor.id
+    owner = session.get(User, owner_id)
+    if owner is None:
+        raise ValidationFailed("负责人不存在 / no such officer", field="owner_id")
+    dept_id = data.department_id or owner.department_id or actor.department_id
+    if dept_id is not None and session.get(Department, dept_id) is None:
+        raise ValidationFailed("部门不存在 / no such department", field="department_id")
+    if not is_manager(actor) and dept_id != actor.department_id:
+        raise ValidationFailed("只能为本部门立项 / you may open projects for your department only",
+                               field="department_id")
+    now = utcnow()
+    title = data.title or f"{firm.name_zh} · {data.cluster}"
+    fields = data.model_dump(exclude={"cluster", "park", "chain_link", "title", "owner_id",
+                                      "department_id"})
+    p = Project(**fields, title=title, cluster_id=cid, park_id=pid, chain_link_id=lid,
+                owner_id=owner_id, department_id=dept_id, created_at=now, updated_at=now,
+                stage_changed_at=now)
+    _fill_stage_dates(p, data.stage)
+    session.add(p)
+    session.flush()
+    session.add(StageChange(project_id=p.id, from_stage=None, to_stage=data.stage,
+                            changed_by_id=actor.id, changed_at=now))
+    first = find_conflict(session, data.firm_id, cid, dept_id, exclude_id=p.id)
+    if first is not None:
+        p.conflict_with_id = first.id
+        if first.conflict_with_id is None:
+            first.conflict_with_id = p.id
+            session.add(first)
+        record(session, actor.id, "conflict", "project", p.id,
+               after={"first_reported": first.id, "first_department_id": first.department_id,
+                      "second_department_id": dept_id})
+    session.flush()
+    record(session, actor.id, "create", "project", p.id, after=snapshot(p))
+    return p
+
+
+def conflict_info(session: Session, actor: User, p: Project) -> dict[str, Any] | None:
+    """Who reported first, when this project collides with another department's (撞单)."""
+    if p.conflict_with_id is None:
+        return None
+    other = session.get(Project, p.conflict_with_id)
+    if other is None:
+        return None
+    first, second = (other, p) if (other.created_at, other.id) < (p.created_at, p.id) \
+        else (p, other)
+    dept_names = dict(session.execute(select(Department.id, Department.name).where(
+        Department.id.in_([x for x in (first.department_id, second.department_id) if x]))).tuples().all())
+    visible = can_see_project(actor, other)
+    return {
+        "other_id": other.id if visible else None,
+        "other_title": (other.title if visible else (other.code_name or "—")),
+        "first_department": dept_names.get(first.department_id),
+        "first_reported_at": first.created_at,
+        "this_has_priority": first.id == p.id,
+        "active": other.stage != Stage.lost.value and p.stage != Stage.lost.value,
+    }
+
+
+def _fill_stage_dates(p: Project, stage: str, on: date | None = None) -> None:
+    day = on or today_local()
+    if stage in ("signed", "landed", "operating") and p.actual_sign_date is None:
+        p.actual_sign_date = day
+    if stage in ("landed", "operating") and p.actual_land_date is None:
+        p.actual_land_date = max(day, p.actual_sign_date or day)
+    if stage == "operating" and p.actual_operate_date is None:
+        p.actual_operate_date = max(day, p.actual_land_date or day)
+
+
+def _require_project_edit(session: Session, actor: User, p: Project) -> None:
+    require_edit(actor, p.owner_id, p.department_id)
+
+
+def update_project(session: Session, actor: User, project_id: int, data: ProjectUpdate) -> Project:
+    p = get_project_for(session, actor, project_id)
+    _require_project_edit(session, actor, p)
+    if data.version != p.version:
+        raise StaleVersion("记录已被他人修改 / someone saved this project first",
+                           current=to_public(session, p).model_dump(mode="json"))
+    before = snapshot(p)
+    fields = data.model_dump(exclude_unset=True, exclude={"version", "park", "chain_link"})
+    if "park" in data.model_fields_set or "chain_link" in data.model_fields_set:
+        _, pid, lid = _resolve(session, None, data.park, data.chain_link, cluster_id=p.cluster_id)
+        if "park" in data.model_fields_set:
+            p.park_id = pid
+        if "chain_link" in data.model_fields_set:
+            p.chain_link_id = lid
+    if "owner_id" in fields and fields["owner_id"] is not None \
+            and session.get(User, fields["owner_id"]) is None:
+        raise ValidationFailed("负责人不存在 / no such officer", field="owner_id")
+    for k, v in fields.items():
+        if k == "is_confidential" and v is None:
+            continue
+        setattr(p, k, v)
+    _check_confidential(p.is_confidential, p.code_name)
+    # the combined dates must still be in order
+    from crm.projects.schemas import _Dates
+
+    try:
+        _Dates.model_validate({k: getattr(p, k) for k in _Dates.model_fields})
+    except Exception as exc:
+        raise ValidationFailed(str(exc).splitlines()[-1], field="expected_land_date") from exc
+    p.version += 1
+    p.updated_at = utcnow()
+    session.add(p)
+    session.flush()
+    record(session, actor.id, "update", "project", p.id, before=before, after=snapshot(p))
+    return p
+
+
+def check_move(from_stage: str, to_stage: str, reason: str | None) -> None:
+    """The stage rules: lost from anywhere with a reason; from lost only back to an active one."""
+    if to_stage == from_stage:
+        raise Conflict("项目已处于该阶段 / the project is already at this stage", field="stage")
+    if to_stage == Stage.lost.value and not (reason or "").strip():
+        raise ValidationFailed("请填写流失原因 / give the reason it was lost", field="reason")
+    if from_stage == Stage.lost.value and to_stage not in ACTIVE_STAGES:
+        raise Conflict("已流失项目只能恢复到进行中阶段 / a lost project can only go back to an "
+                       "active stage", field="stage")
+    if to_stage not in (*ACTIVE_STAGES, Stage.lost.value):
+        raise ValidationFailed(f"未知阶段 / unknown stage: {to_stage}", field="stage")
+
+
+def move_stage(session: Session, actor: User, project_id: int, move: StageMove) -> Project:
+    """The one way a stage changes: checks the move, keeps the history, audits it."""
+    p = get_project_for(session, actor, project_id)
+    _require_project_edit(session, actor, p)
+    if move.version is not None and move.version != p.version:
+        raise StaleVersion("记录已被他人修改 / someone saved this project first",
+                           current=to_public(session, p).model_dump(mode="json"))
+    check_move(p.stage, move.stage, move.reason)
+    before = snapshot(p)
+    now = utcnow()
+    session.add(StageChange(project_id=p.id, from_stage=p.stage, to_stage=move.stage,
+                            reason=move.reason, changed_by_id=actor.id, changed_at=now))
+    if move.stage == Stage.lost.value:
+        p.lost_reason = move.reason
+    elif p.stage == Stage.lost.value:
+        p.lost_reason = None
+    p.stage = move.stage
+    _fill_stage_dates(p, move.stage)
+    p.stage_changed_at = now
+    p.updated_at = now
+    p.version += 1
+    session.add(p)
+    session.flush()
+    record(session, actor.id, "move_stage", "project", p.id, before=before, after=snapshot(p))
+    return p
+
+
+def delete_project(session: Session, actor: User, project_id: int) -> None:
+    """Remove a project with no activities or follow-ups (otherwise mark it lost)."""
+    from crm.activities.models import ActivityProject
+    from crm.followups.models import Followup
+
+    p = get_project_for(session, actor, project_id)
+    _require_project_edit(session, actor, p)
+    for model, col in ((ActivityProject, ActivityProject.project_id),
+                       (Followup, Followup.project_id), (CapitalArrival, CapitalArrival.project_id)):
+        if session.scalar(select(func.count()).select_from(model).where(col == project_id)):
+            raise Conflict("项目已有记录，请改为流失 / the project has records; mark it lost "
+                           "instead")
+    for other in session.scalars(select(Project).where(Project.conflict_with_id == project_id)):
+        other.conflict_with_id = None
+        session.add(other)
+    session.execute(StageChange.__table__.delete().where(StageChange.project_id == project_id))
+    record(session, actor.id, "delete", "project", p.id, before=snapshot(p))
+    session.delete(p)
+    session.flush()
+
+
+def add_capital_arrival(session: Session, actor: User, project_id: int,
+                        data: CapitalArrivalCreate) -> CapitalArrival:
+    """到资: record capital actually arrived for a signed project."""
+    p = get_project_for(session, actor, project_id)
+    _require_project_edit(session, actor, p)
+    if p.stage not in ("signed", "landed", "operating"):
+        raise Conflict("签约后才能登记到资 / capital arrives only after signing", field="amount")
+    row = CapitalArrival(project_id=p.id, created_by_id=actor.id, **data.model_dump())
+    session.add(row)
+    session.flush()
+    record(session, actor.id, "create", "capital_arrival", row.id, after=snapshot(row))
+    return row
+
+
+def capital_arrivals(session: Session, actor: User, project_id: int) -> list[CapitalArrival]:
+    get_project_for(session, actor, project_id)
+    return list(session.scalars(select(CapitalArrival).where(
+        CapitalArrival.project_id == project_id).order_by(CapitalArrival.arrived_on)))

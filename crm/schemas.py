@@ -1,0 +1,37 @@
+"""Shared field types for input schemas: bounded, strict, NUL-free."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+
+def _no_nul(v: str) -> str:
+    if "\x00" in v:
+        raise ValueError("must not contain NUL characters")
+    return v
+
+
+def Text(max_length: int, min_length: int = 0):  # noqa: N802  (a type factory)
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        AfterValidator(_no_nul),
+    ]
+
+
+Name = Text(200, 1)
+ShortText = Text(200)
+LongText = Text(4000)
+Id = Annotated[int, Field(ge=1, le=2**62, strict=True)]
+Rank = Annotated[int, Field(ge=1, le=500, strict=True)]
+Count = Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
+# 亿元 with at most 4 decimals (万元), non-negative, bounded
+Yi = Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), max_digits=12, decimal_places=4,
+                              allow_inf_nan=False)]
+
+
+class InputModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

@@ -1,0 +1,80 @@
+"""Name normalisation, pinyin and the unified social credit code (统一社会信用代码)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from pypinyin import Style, lazy_pinyin
+
+# company-form suffixes removed before names are compared (longest first)
+_SUFFIXES_ZH = [
+    "股份有限公司", "有限责任公司", "集团有限公司", "有限公司", "股份公司", "集团公司", "总公司",
+    "分公司", "公司",
+]
+_SUFFIXES_EN = [
+    "incorporated", "corporation", "company", "limited", "holdings", "co ltd", "corp", "inc",
+    "ltd", "llc", "plc", "gmbh", "ag", "sa", "co", "group",
+]
+_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def normalize_name(name: str) -> str:
+    """Fold case and width, drop punctuation and company suffixes: the uniqueness key."""
+    s = unicodedata.normalize("NFKC", name or "").lower().strip()
+    for suf in _SUFFIXES_ZH:
+        if s.endswith(suf):
+            if len(s) > len(suf):
+                s = s[: -len(suf)]
+            break
+    words = [w for w in _PUNCT.split(s) if w]
+    while len(words) > 1 and words[-1] in _SUFFIXES_EN:
+        words.pop()
+    if len(words) > 2 and " ".join(words[-2:]) == "co ltd":
+        words = words[:-2]
+    return "".join(words)
+
+
+def to_pinyin(text: str) -> tuple[str, str]:
+    """Full pinyin (no tones, no spaces) and initials of the Chinese characters in ``text``."""
+    syllables = [p for p in lazy_pinyin(text or "", style=Style.NORMAL, errors="ignore") if p]
+    syllables = [re.sub(r"[^a-z0-9]", "", p.lower()) for p in syllables]
+    syllables = [p for p in syllables if p]
+    return "".join(syllables), "".join(p[0] for p in syllables)
+
+
+def search_blob(names: list[str | None]) -> str:
+    """Everything a search may match: names, normalised names, pinyin and initials."""
+    parts: list[str] = []
+    for n in names:
+        if not n:
+            continue
+        folded = unicodedata.normalize("NFKC", n).lower()
+        py, ini = to_pinyin(n)
+        parts.extend([folded, normalize_name(n), py, ini])
+    seen: list[str] = []
+    for p in parts:
+        if p and p not in seen:
+            seen.append(p)
+    return " | ".join(seen)[:4000]
+
+
+def fold_query(q: str) -> str:
+    return unicodedata.normalize("NFKC", q or "").lower().strip()
+
+
+_CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+
+
+def credit_code_check_digit(first17: str) -> str:
+    total = sum(_CREDIT_CHARS.index(c) * w for c, w in zip(first17, _CREDIT_WEIGHTS, strict=True))
+    return _CREDIT_CHARS[(31 - total % 31) % 31]
+
+
+def valid_credit_code(code: str) -> bool:
+    """GB 32100-2015: 18 characters from the code set, the last a mod-31 check character."""
+    code = (code or "").strip().upper()
+    if len(code) != 18 or any(c not in _CREDIT_CHARS for c in code):
+        return False
+    return credit_code_check_digit(code[:17]) == code[17]

@@ -1,0 +1,78 @@
+"""Column types and clock helpers shared by the tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime
+from sqlalchemy.types import TypeDecorator
+
+WAN_PER_YI = Decimal(10000)
+YI_QUANT = Decimal("0.0001")
+MAX_YI = Decimal("100000000")  # 1e8 亿 — far beyond any real project
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on both SQLite (which stores naive) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def to_wan(value: Decimal | int | str | float | None) -> int | None:
+    """亿元 as an exact Decimal → integer 万元 (4 decimal places of 亿)."""
+    if value is None:
+        return None
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"not a number: {value!r}") from exc
+    return int((d * WAN_PER_YI).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def from_wan(value: int | Decimal | None) -> Decimal | None:
+    """Integer 万元 (or a SQL sum of them) → 亿元 as an exact Decimal."""
+    if value is None:
+        return None
+    return (Decimal(int(value)) / WAN_PER_YI).quantize(YI_QUANT)
+
+
+class Yi(TypeDecorator):
+    """An amount in 亿元 kept exactly: stored as integer 万元, read back as Decimal 亿元.
+
+    Integer storage makes SUM exact on SQLite (which has no decimal type) and PostgreSQL alike.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return to_wan(value)
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        return from_wan(value)

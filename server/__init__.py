@@ -1,0 +1,1 @@
+"""The ASGI application: wires ``api/`` and ``web/`` onto the ``crm/`` services."""

@@ -1,0 +1,154 @@
+"""The application factory: middleware, error handlers, routers, static files, health."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from crm.config import get_settings
+from crm.db import get_engine
+from crm.errors import CRMError, StaleVersion
+from server.deps import LoginRequired
+from server.middleware import CSRF, BodyLimit, SecurityHeaders
+
+log = logging.getLogger("crm")
+STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict]:
+    out = []
+    for e in exc.errors():
+        loc = [str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path", "form")]
+        msg = str(e.get("msg", "invalid"))
+        ctx = e.get("ctx") or {}
+        if "error" in ctx and isinstance(ctx["error"], Exception):
+            msg = str(ctx["error"])
+        out.append({"field": ".".join(loc) or None, "message": msg[:300]})
+    return out
+
+
+def _html_error(request: Request, status: int, message: str) -> Response:
+    from web.render import render
+
+    return render(request, "error.html", {"status": status, "message": message},
+                  status_code=status,
+                  headers={"HX-Reswap": "none"} if request.headers.get("HX-Request") else None)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CRMError)
+    async def crm_error(request: Request, exc: CRMError) -> Response:
+        if _is_api(request):
+            body = exc.to_dict()
+            if isinstance(exc, StaleVersion) and exc.current is not None:
+                body["current"] = exc.current
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+            return JSONResponse(body, status_code=exc.status, headers=headers)
+        return _html_error(request, exc.status, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors = _validation_errors(exc)
+        first = errors[0] if errors else {"field": None, "message": "invalid input"}
+        message = (f"{first['field']}: {first['message']}" if first["field"]
+                   else first["message"])
+        if _is_api(request):
+            return JSONResponse({"error": "validation_error", "message": message,
+                                 "field": first["field"], "errors": errors}, status_code=422)
+        return _html_error(request, 422, message)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        target = "/login?next=" + quote(request.url.path)
+        if request.headers.get("HX-Request") == "true":
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        messages = {404: "未找到 / not found", 405: "不支持的方法 / method not allowed",
+                    401: "需要登录 / login required", 403: "没有权限 / forbidden"}
+        message = messages.get(exc.status_code, str(exc.detail) if exc.detail else "error")
+        if _is_api(request) or exc.status_code == 405:
+            return JSONResponse({"error": "http_error", "message": message},
+                                status_code=exc.status_code,
+                                headers=getattr(exc, "headers", None))
+        return _html_error(request, exc.status_code, message)
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        message = "服务器内部错误，已记录 / internal error, it has been logged"
+        if _is_api(request):
+            return JSONResponse({"error": "internal_error", "message": message}, status_code=500)
+        return _html_error(request, 500, message)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    scheduler = None
+    if app.state.run_scheduler:
+        try:
+            from jobs.runner import start_in_app
+        except ImportError:  # the jobs package is optional for the API alone
+            start_in_app = None
+        if start_in_app is not None:
+            scheduler = start_in_app()
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
+
+
+def create_app(run_scheduler: bool = False) -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="招商 CRM API",
+        version="1.0.0",
+        description="Investment-attraction CRM: firms, contacts, projects, activities, "
+                    "follow-ups and the managers' reports, for the plan's 12 industry clusters.",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.run_scheduler = run_scheduler
+    install_error_handlers(app)
+
+    from api.router import router as api_router
+    from web.routes import router as web_router
+
+    app.include_router(api_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.get("/healthz", tags=["health"], summary="Liveness and database check")
+    def healthz() -> dict[str, str]:
+        with get_engine().connect() as conn:
+            conn.execute(text("select 1"))
+        return {"status": "ok"}
+
+    # order: the last added runs first
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
+                       session_cookie="crm_session", same_site="lax",
+                       https_only=settings.cookie_secure, max_age=settings.session_max_hours * 3600)
+    app.add_middleware(CSRF, secure=settings.cookie_secure, exempt_prefixes=("/api/",))
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, secure=settings.cookie_secure)
+    return app

@@ -1,0 +1,69 @@
+"""Request dependencies: one transaction per request, and the acting user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session
+
+from crm.accounts.models import User
+from crm.accounts.service import resolve_api_token, resolve_web_session
+from crm.context import set_client_ip
+from crm.db import get_engine
+from crm.errors import AuthFailed
+
+SESSION_KEY = "sid"
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """Commit when the handler returns, roll back when it raises."""
+    set_client_ip(client_ip(request))
+    with Session(get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+class LoginRequired(Exception):
+    """Raised by web dependencies; the app turns it into a redirect to the login page."""
+
+
+def web_user_optional(request: Request, session: SessionDep) -> User | None:
+    user = resolve_web_session(session, request.session.get(SESSION_KEY))
+    if user is None and request.session.get(SESSION_KEY):
+        request.session.clear()
+    request.state.user = user
+    return user
+
+
+def web_user(user: Annotated[User | None, Depends(web_user_optional)]) -> User:
+    if user is None:
+        raise LoginRequired()
+    return user
+
+
+def api_user(session: SessionDep, token: Annotated[str | None, Depends(oauth2)]) -> User:
+    user = resolve_api_token(session, token)
+    if user is None:
+        raise AuthFailed("需要有效的访问令牌 / a valid bearer token is required")
+    return user
+
+
+WebUser = Annotated[User, Depends(web_user)]
+OptionalWebUser = Annotated[User | None, Depends(web_user_optional)]
+ApiUser = Annotated[User, Depends(api_user)]

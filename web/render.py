@@ -1,0 +1,63 @@
+"""One ``render`` helper: the whole page, or just the fragment an HTMX request targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from crm.clock import to_local
+from web.i18n import LANGUAGES, pick_language, translations
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def _fmt_dt(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    local = to_local(value)
+    return local.strftime(fmt) if local else ""
+
+
+_ENVS: dict[str, Jinja2Templates] = {}
+
+
+def templates_for(lang: str) -> Jinja2Templates:
+    """One Jinja environment per language (translations are installed once, never per request)."""
+    if lang not in _ENVS:
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                                 autoescape=True, extensions=["jinja2.ext.i18n"])
+        t = Jinja2Templates(env=env)
+        t.env.filters["local"] = _fmt_dt
+        t.env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+        _ENVS[lang] = t
+    return _ENVS[lang]
+
+
+def language(request: Request) -> str:
+    user = getattr(request.state, "user", None)
+    return pick_language(request.cookies.get("lang"), getattr(user, "language", None))
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def render(request: Request, template: str, ctx: dict[str, Any] | None = None, *,
+           block: str | None = None, status_code: int = 200,
+           headers: dict[str, str] | None = None) -> HTMLResponse:
+    """Render ``template``; for HTMX requests with ``block`` only that block is rendered."""
+    lang = language(request)
+    templates = templates_for(lang)
+    context = {"request": request, "lang": lang, "languages": LANGUAGES,
+               "user": getattr(request.state, "user", None),
+               "csrf_token": request.cookies.get("csrftoken") or getattr(request.state, "csrf_token", ""), **(ctx or {})}
+    env = templates.env
+    if block and is_htmx(request):
+        tmpl = env.get_template(template)
+        html = "".join(tmpl.blocks[block](tmpl.new_context(context)))
+        return HTMLResponse(html, status_code=status_code, headers=headers)
+    return templates.TemplateResponse(request, template, context, status_code=status_code,
+                                      headers=headers)
