@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Extract the Chinese source strings from the templates, update the catalogues, compile them.
+# zh_CN is the source language (msgids are Chinese); en holds the English translations.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=.venv/bin/pybabel
+$B extract -F babel.cfg --no-location --sort-output -o web/translations/messages.pot . >/dev/null 2>&1
+for lang in en zh_CN; do
+  if [ -f "web/translations/$lang/LC_MESSAGES/messages.po" ]; then
+    $B update --no-fuzzy-matching -i web/translations/messages.pot -d web/translations -l "$lang" >/dev/null
+  else
+    $B init -i web/translations/messages.pot -d web/translations -l "$lang" >/dev/null
+  fi
+done
+$B compile -d web/translations --use-fuzzy 2>/dev/null || $B compile -d web/translations
+# untranslated English strings, for the person adding pages:
+grep -B1 '^msgstr ""$' web/translations/en/LC_MESSAGES/messages.po | grep '^msgid' | grep -v 'msgid ""' || true

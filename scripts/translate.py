@@ -1,0 +1,36 @@
+"""Fill English translations into the en catalogue from a JSON/py dict file, then compile.
+
+usage: .venv/bin/python scripts/translate.py FILE.json   ({"中文": "English", ...})
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+PO = Path(__file__).resolve().parent.parent / "web/translations/en/LC_MESSAGES/messages.po"
+
+
+def main(path: str) -> None:
+    table = json.loads(Path(path).read_text(encoding="utf-8"))
+    with PO.open("rb") as f:
+        cat = read_po(f, locale="en")
+    n = 0
+    for msg in cat:
+        if msg.id and isinstance(msg.id, str) and msg.id in table:
+            msg.string = table[msg.id]
+            msg.flags.discard("fuzzy")
+            n += 1
+    with PO.open("wb") as f:
+        write_po(f, cat, width=100)
+    with PO.with_suffix(".mo").open("wb") as f:
+        write_mo(f, cat)
+    print(f"{n} strings set")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
