@@ -13,5 +13,6 @@ for lang in en zh_CN; do
   fi
 done
 $B compile -d web/translations --use-fuzzy 2>/dev/null || $B compile -d web/translations
+.venv/bin/python scripts/translate.py
 # untranslated English strings, for the person adding pages:
 grep -B1 '^msgstr ""$' web/translations/en/LC_MESSAGES/messages.po | grep '^msgid' | grep -v 'msgid ""' || true

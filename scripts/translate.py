@@ -1,6 +1,8 @@
 """Fill English translations into the en catalogue from a JSON/py dict file, then compile.
 
-usage: .venv/bin/python scripts/translate.py FILE.json   ({"中文": "English", ...})
+usage: .venv/bin/python scripts/translate.py [FILE.json ...]   ({"中文": "English", ...})
+With no file, every scripts/translations/*.json is read (one file per area of the app), so the
+catalogue can always be rebuilt: scripts/i18n.sh && .venv/bin/python scripts/translate.py
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ from babel.messages.pofile import read_po, write_po
 PO = Path(__file__).resolve().parent.parent / "web/translations/en/LC_MESSAGES/messages.po"
 
 
-def main(path: str) -> None:
-    table = json.loads(Path(path).read_text(encoding="utf-8"))
+def main(paths: list[str]) -> None:
+    if not paths:
+        paths = sorted(str(p) for p in (Path(__file__).parent / "translations").glob("*.json"))
+    table: dict[str, str] = {}
+    for path in paths:
+        table.update(json.loads(Path(path).read_text(encoding="utf-8")))
     with PO.open("rb") as f:
         cat = read_po(f, locale="en")
     n = 0
@@ -33,4 +39,4 @@ def main(path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1:])
