@@ -63,7 +63,7 @@ def log_activity(session: Session, actor: User, data: ActivityCreate) -> Logged:
     contact_ids = list(dict.fromkeys(data.contact_ids))
     if contact_ids:
         rows = dict(session.execute(select(Contact.id, Contact.firm_id)
-                                    .where(Contact.id.in_(contact_ids))).tuples().all())
+                                    .where(Contact.id.in_(contact_ids))).all())
         bad = [c for c in contact_ids if rows.get(c) not in firm_ids]
         if bad:
             raise ValidationFailed(f"联系人不属于这些企业 / contact {bad[0]} is not at these "

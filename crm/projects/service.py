@@ -50,13 +50,13 @@ def _codes(session: Session, projects: list[Project]) -> dict[str, dict[int, str
     fids = {p.firm_id for p in projects}
     return {
         "cluster": dict(session.execute(select(Cluster.id, Cluster.code)
-                                        .where(Cluster.id.in_(cids))).tuples().all()) if cids else {},
+                                        .where(Cluster.id.in_(cids))).all()) if cids else {},
         "park": dict(session.execute(select(Park.id, Park.code)
-                                     .where(Park.id.in_(pids))).tuples().all()) if pids else {},
+                                     .where(Park.id.in_(pids))).all()) if pids else {},
         "link": dict(session.execute(select(ChainLink.id, ChainLink.code)
-                                     .where(ChainLink.id.in_(lids))).tuples().all()) if lids else {},
+                                     .where(ChainLink.id.in_(lids))).all()) if lids else {},
         "firm": dict(session.execute(select(Firm.id, Firm.name_zh)
-                                     .where(Firm.id.in_(fids))).tuples().all()) if fids else {},
+                                     .where(Firm.id.in_(fids))).all()) if fids else {},
     }
 
 
@@ -245,7 +245,7 @@ def conflict_info(session: Session, actor: User, p: Project) -> dict[str, Any] |
     first, second = (other, p) if (other.created_at, other.id) < (p.created_at, p.id) \
         else (p, other)
     dept_names = dict(session.execute(select(Department.id, Department.name).where(
-        Department.id.in_([x for x in (first.department_id, second.department_id) if x]))).tuples().all())
+        Department.id.in_([x for x in (first.department_id, second.department_id) if x]))).all())
     visible = can_see_project(actor, other)
     return {
         "other_id": other.id if visible else None,

@@ -59,7 +59,7 @@ def test_every_park_tier_and_guidance(session):
     assert bonded["西永综保区"].within_park_id == parks["西永微电园"].id
     assert bonded["两路寸滩保税港区"].within_park_id == parks["两江新区"].id
 
-    codes = dict(session.execute(select(Cluster.id, Cluster.code)).tuples().all())
+    codes = dict(session.execute(select(Cluster.id, Cluster.code)).all())
     guided: dict[str, set[str]] = {}
     for pid, cid in session.execute(select(ParkCluster.park_id, ParkCluster.cluster_id)):
         name = next(n for n, p in parks.items() if p.id == pid)
@@ -118,12 +118,12 @@ def test_a_corrected_pack_updates_in_place(session):
     data["parks"][1]["clusters"].remove("DATA")
     load_pack(session, read_pack())
     session.commit()
-    ids_before = dict(session.execute(select(Cluster.code, Cluster.id)).tuples().all())
+    ids_before = dict(session.execute(select(Cluster.code, Cluster.id)).all())
     rep = load_pack(session, parse_pack(yaml.safe_dump(data, allow_unicode=True)))
     session.commit()
     row = session.scalar(select(Cluster).where(Cluster.code == "IC"))
     assert row.target_2015 == Decimal(350) and row.name_en.endswith("(corrected)")
-    assert dict(session.execute(select(Cluster.code, Cluster.id)).tuples().all()) == ids_before
+    assert dict(session.execute(select(Cluster.code, Cluster.id)).all()) == ids_before
     assert rep.updated["clusters"] == 1
     xy = session.scalar(select(Park).where(Park.code == "XY"))
     data_id = ids_before["DATA"]
