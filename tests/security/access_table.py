@@ -1,0 +1,135 @@
+"""Who may call which route: the expected-access table that tests/security/test_route_access.py
+checks against the app's own route table.
+
+EVERY ROUTE NEEDS AN ENTRY HERE. A route the app serves without an entry fails the test, so
+when you add a page, a fragment or an API endpoint, add one line below (the helpers make it one
+line) — and think about who should get what.
+
+Key: (METHOD, path exactly as declared in the router, e.g. "/projects/{project_id}").
+Value: an ``Access`` with the expected status for each of five callers:
+
+- ``anon``     no session, no token
+- ``other``    an officer of department B (the confidential project is department A's)
+- ``own``      the officer of department A who owns the confidential project
+- ``manager``  a manager (of department B: managers see every department)
+- ``admin``    an administrator (no department)
+
+Path parameters are filled from tests/security/world.py: by name through ``PARAMS`` below
+(``project_id`` → the CONFIDENTIAL project of department A, ``firm_id`` → a firm with that
+project, ...), or per entry with ``params={"id": "project"}``. Statuses: an int, a tuple of
+acceptable ints, or ``LOGIN`` (an anonymous page request sent to /login: 303).
+
+Unsafe methods (POST/PUT/PATCH/DELETE) are sent with a valid CSRF token (CSRF refusal is tested
+separately) and ``form=`` (pages) or ``json=`` (API) as the body; the world is rebuilt before each
+caller so one caller's change cannot decide another's status.
+
+On EVERY route, the response to the ``other`` officer must not contain the confidential
+project's marker (its title, notes, activity and follow-up). With ``lists_secret=True`` the
+responses to own/manager/admin MUST contain it — the proof that the route lists the project at
+all, so the absence for ``other`` means something (use it on lists, search, board, reports,
+exports, the calendar feed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+LOGIN = "login"
+
+Status = int | tuple[int, ...] | str
+
+
+@dataclass(frozen=True)
+class Access:
+    anon: Status
+    other: Status
+    own: Status
+    manager: Status
+    admin: Status
+    params: dict[str, str] = field(default_factory=dict)  # path param → World attribute
+    query: dict[str, Any] = field(default_factory=dict)
+    form: dict[str, Any] | None = None  # body of unsafe page requests
+    json: Any = None  # body of unsafe API requests
+    htmx: bool = False  # send HX-Request: true (fragments)
+    lists_secret: bool = False
+
+    def expected(self, role: str) -> Status:
+        return getattr(self, role)
+
+    def with_(self, **kw: Any) -> Access:
+        return replace(self, **kw)
+
+
+# path parameter name → attribute of tests/security/world.World
+PARAMS: dict[str, str] = {
+    "project_id": "project",
+    "firm_id": "firm",
+    "contact_id": "contact",
+    "activity_id": "activity",
+    "followup_id": "followup",
+    "department_id": "dept_a",
+    "user_id": "user:own",
+    "code": "zh_CN",  # /lang/{code}
+}
+EXTRA_WORLD = {"zh_CN": "zh_CN"}
+
+OK = 200
+
+
+def public(status: Status = OK, **kw: Any) -> Access:
+    """Everyone, signed in or not."""
+    return Access(status, status, status, status, status, **kw)
+
+
+def page(ok: Status = OK, **kw: Any) -> Access:
+    """Any signed-in user; anonymous callers go to the login page."""
+    return Access(LOGIN, ok, ok, ok, ok, **kw)
+
+
+def api(ok: Status = OK, **kw: Any) -> Access:
+    """Any holder of a valid token; anonymous callers get 401."""
+    return Access(401, ok, ok, ok, ok, **kw)
+
+
+def confidential_page(ok: Status = OK, **kw: Any) -> Access:
+    """A page about the confidential project (or a record tied to it): 404 for department B."""
+    return Access(LOGIN, 404, ok, ok, ok, **kw)
+
+
+def confidential_api(ok: Status = OK, **kw: Any) -> Access:
+    return Access(401, 404, ok, ok, ok, **kw)
+
+
+def manager_page(ok: Status = OK, **kw: Any) -> Access:
+    return Access(LOGIN, 403, 403, ok, ok, **kw)
+
+
+def manager_api(ok: Status = OK, **kw: Any) -> Access:
+    return Access(401, 403, 403, ok, ok, **kw)
+
+
+def admin_page(ok: Status = OK, **kw: Any) -> Access:
+    return Access(LOGIN, 403, 403, 403, ok, **kw)
+
+
+def admin_api(ok: Status = OK, **kw: Any) -> Access:
+    return Access(401, 403, 403, 403, ok, **kw)
+
+
+ACCESS: dict[tuple[str, str], Access] = {
+    # --- app shell ---------------------------------------------------------------------------
+    ("GET", "/healthz"): public(),
+    ("GET", "/api/docs"): public(),
+    ("GET", "/docs/oauth2-redirect"): public(),
+    ("GET", "/api/v1/openapi.json"): public(),
+    # --- login, logout, language (web/auth.py) -----------------------------------------------
+    ("GET", "/login"): Access(OK, 303, 303, 303, 303),  # signed in: on to the start page
+    ("POST", "/login"): public(401, form={"username": "nobody", "password": "wrong-password-1"}),
+    ("POST", "/logout"): public(303),
+    ("GET", "/lang/{code}"): public(303),
+    ("GET", "/"): page(),
+    # --- API auth (api/auth.py) --------------------------------------------------------------
+    ("POST", "/api/v1/auth/token"): public(422),  # no form: a validation error for everyone
+    ("POST", "/api/v1/auth/revoke"): api(204),
+}
