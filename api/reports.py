@@ -1,0 +1,151 @@
+"""Managers' reports under /api/v1/reports (SPEC §5): JSON, or Excel with ?format=xlsx or .xlsx.
+
+Reports are for managers and admins; an officer gets 403 (crm.reports.common.require_reports).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from crm.reports import registry
+from crm.reports.activity import ActivityReport
+from crm.reports.common import ReportFilters
+from crm.reports.coverage import CoverageReport
+from crm.reports.delivery import DeliveryReport
+from crm.reports.leaders import LeadersReport
+from crm.reports.pipeline import PipelineReport
+from crm.reports.targets import TargetsReport
+from server.deps import ApiUser, SessionDep
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+Fmt = Annotated[Literal["json", "xlsx"], Query(description="json (default) or xlsx")]
+Dept = Annotated[int | None, Query(ge=1, le=2**31, description="department id")]
+ClusterQ = Annotated[str | None, Query(max_length=20, pattern=r"^[A-Za-z0-9_]+$",
+                                       description="cluster code, e.g. NB")]
+From = Annotated[date | None, Query(description="first local day of the period")]
+To = Annotated[date | None, Query(description="last local day of the period")]
+Officer = Annotated[int | None, Query(ge=1, le=2**31, description="officer (user) id")]
+GroupBy = Annotated[Literal["cluster", "park", "department", "officer"],
+                    Query(description="pipeline grouping")]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no valid bearer token"},
+    403: {"description": "reports are for managers and admins"},
+    422: {"description": "invalid filter"},
+}
+
+
+def _answer(session: SessionDep, user: ApiUser, name: str, f: ReportFilters,
+            fmt: str) -> Any:
+    report = registry.run(session, user, name, f)
+    if fmt == "xlsx":
+        return _xlsx(name, report)
+    return report
+
+
+def _xlsx(name: str, report: Any) -> Response:
+    from crm.reports.export import to_xlsx
+
+    return Response(to_xlsx(name, report), media_type=XLSX, headers={
+        "Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+
+
+XLSX_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {XLSX: {}}, "description": "the report as an Excel workbook"}, **ERRORS}
+
+
+@router.get("/coverage", response_model=CoverageReport, responses=ERRORS,
+            summary="Coverage of the 12 clusters by major investors, chain links, park matrix")
+def coverage(session: SessionDep, user: ApiUser, department_id: Dept = None,
+             cluster: ClusterQ = None, format: Fmt = "json") -> Any:
+    return _answer(session, user, "coverage",
+                   ReportFilters(department_id=department_id, cluster=cluster), format)
+
+
+@router.get("/coverage.xlsx", responses=XLSX_RESPONSE, response_class=Response,
+            summary="Coverage as Excel")
+def coverage_xlsx(session: SessionDep, user: ApiUser, department_id: Dept = None,
+                  cluster: ClusterQ = None) -> Any:
+    return coverage(session, user, department_id, cluster, "xlsx")
+
+
+@router.get("/pipeline", response_model=PipelineReport, responses=ERRORS,
+            summary="Pipeline by stage, grouped; stage conversion; new and signed per week")
+def pipeline(session: SessionDep, user: ApiUser, group_by: GroupBy = "cluster",
+             department_id: Dept = None, cluster: ClusterQ = None, date_from: From = None,
+             date_to: To = None, format: Fmt = "json") -> Any:
+    return _answer(session, user, "pipeline", ReportFilters(
+        department_id=department_id, cluster=cluster, date_from=date_from, date_to=date_to,
+        group_by=group_by), format)
+
+
+@router.get("/pipeline.xlsx", responses=XLSX_RESPONSE, response_class=Response,
+            summary="Pipeline as Excel")
+def pipeline_xlsx(session: SessionDep, user: ApiUser, group_by: GroupBy = "cluster",
+                  department_id: Dept = None, cluster: ClusterQ = None,
+                  date_from: From = None, date_to: To = None) -> Any:
+    return pipeline(session, user, group_by, department_id, cluster, date_from, date_to, "xlsx")
+
+
+@router.get("/targets", response_model=TargetsReport, responses=ERRORS,
+            summary="Cluster and plan-wide output against the targets; the cores' share")
+def targets(session: SessionDep, user: ApiUser, department_id: Dept = None,
+            format: Fmt = "json") -> Any:
+    return _answer(session, user, "targets", ReportFilters(department_id=department_id), format)
+
+
+@router.get("/targets.xlsx", responses=XLSX_RESPONSE, response_class=Response,
+            summary="Targets as Excel")
+def targets_xlsx(session: SessionDep, user: ApiUser, department_id: Dept = None) -> Any:
+    return targets(session, user, department_id, "xlsx")
+
+
+@router.get("/leaders", response_model=LeadersReport, responses=ERRORS,
+            summary='The "5213" leading-firm ladder')
+def leaders(session: SessionDep, user: ApiUser, department_id: Dept = None,
+            format: Fmt = "json") -> Any:
+    return _answer(session, user, "leaders", ReportFilters(department_id=department_id), format)
+
+
+@router.get("/leaders.xlsx", responses=XLSX_RESPONSE, response_class=Response,
+            summary="Leaders ladder as Excel")
+def leaders_xlsx(session: SessionDep, user: ApiUser, department_id: Dept = None) -> Any:
+    return leaders(session, user, department_id, "xlsx")
+
+
+@router.get("/activity", response_model=ActivityReport, responses=ERRORS,
+            summary="Officer activity per week: contacts, follow-ups, response time")
+def activity(session: SessionDep, user: ApiUser, department_id: Dept = None,
+             officer_id: Officer = None, date_from: From = None, date_to: To = None,
+             format: Fmt = "json") -> Any:
+    return _answer(session, user, "activity", ReportFilters(
+        department_id=department_id, officer_id=officer_id, date_from=date_from,
+        date_to=date_to), format)
+
+
+@router.get("/activity.xlsx", responses=XLSX_RESPONSE, response_class=Response,
+            summary="Officer activity as Excel")
+def activity_xlsx(session: SessionDep, user: ApiUser, department_id: Dept = None,
+                  officer_id: Officer = None, date_from: From = None,
+                  date_to: To = None) -> Any:
+    return activity(session, user, department_id, officer_id, date_from, date_to, "xlsx")
+
+
+@router.get("/delivery", response_model=DeliveryReport, responses=ERRORS,
+            summary="Signed projects: capital arrived, jobs created, late landings")
+def delivery(session: SessionDep, user: ApiUser, department_id: Dept = None,
+             cluster: ClusterQ = None, format: Fmt = "json") -> Any:
+    return _answer(session, user, "delivery",
+                   ReportFilters(department_id=department_id, cluster=cluster), format)
+
+
+@router.get("/delivery.xlsx", responses=XLSX_RESPONSE, response_class=Response,
+            summary="Delivery as Excel")
+def delivery_xlsx(session: SessionDep, user: ApiUser, department_id: Dept = None,
+                  cluster: ClusterQ = None) -> Any:
+    return delivery(session, user, department_id, cluster, "xlsx")

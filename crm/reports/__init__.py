@@ -1,0 +1,1 @@
+"""The managers' reports (SPEC §5): one module per report, one service for web, API and Excel."""

@@ -1,0 +1,160 @@
+"""What every report shares: filters, who may open reports, the policy tables, week buckets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, and_, case, func, select, type_coerce
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session
+
+from crm.accounts.models import Department, User
+from crm.accounts.permissions import project_visible, require_manager
+from crm.clock import local_tz, today_local, week_start
+from crm.errors import ValidationFailed
+from crm.policy.models import Cluster, Park
+from crm.projects.models import Project
+from crm.types import from_wan
+
+MAX_WEEKS = 106  # two years of weekly buckets at most
+DEFAULT_WEEKS = 12
+
+
+@dataclass
+class ReportFilters:
+    """Filters the reports accept; each report uses those that make sense for it."""
+
+    department_id: int | None = None
+    cluster: str | None = None          # a cluster code
+    date_from: date | None = None       # local dates, inclusive
+    date_to: date | None = None
+    group_by: str = "cluster"           # pipeline: cluster | park | department | officer
+    officer_id: int | None = None
+
+
+def require_reports(actor: User) -> None:
+    """Reports are for managers and admins (SPEC §4); officers get 403.
+
+    The services themselves still filter every figure through ``project_visible(actor)``, so a
+    caller that lets an officer through never shows a confidential project of another department.
+    """
+    require_manager(actor)
+
+
+def visible(actor: User | None) -> ColumnElement[bool]:
+    return project_visible(actor)
+
+
+def project_scope(actor: User | None, f: ReportFilters,
+                  cluster_id: int | None = None) -> list[ColumnElement[bool]]:
+    """The WHERE clauses shared by project-based reports: visibility, department, cluster."""
+    clauses: list[ColumnElement[bool]] = [project_visible(actor)]
+    if f.department_id is not None:
+        clauses.append(Project.department_id == f.department_id)
+    if cluster_id is not None:
+        clauses.append(Project.cluster_id == cluster_id)
+    return clauses
+
+
+def wan_sum(col: Any) -> Any:
+    """SUM of a Yi column as plain integer 万元 (not converted by the column type)."""
+    return func.sum(type_coerce(col, BigInteger))
+
+
+def yi(wan: Any) -> Decimal:
+    """A SQL SUM of 万元 (or None) → exact 亿元."""
+    return from_wan(wan or 0) or Decimal("0.0000")
+
+
+def ratio(num: Decimal, den: Decimal, places: str = "0.0001") -> Decimal | None:
+    if not den:
+        return None
+    return (Decimal(num) / Decimal(den)).quantize(Decimal(places), rounding=ROUND_HALF_UP)
+
+
+def clusters(session: Session) -> list[Cluster]:
+    return list(session.scalars(select(Cluster).order_by(Cluster.sort_order, Cluster.id)))
+
+
+def parks(session: Session) -> list[Park]:
+    return list(session.scalars(select(Park).order_by(Park.sort_order, Park.id)))
+
+
+def cluster_id_for(session: Session, code: str | None) -> int | None:
+    if not code:
+        return None
+    cid = session.scalar(select(Cluster.id).where(Cluster.code == code))
+    if cid is None:
+        raise ValidationFailed(f"未知产业集群 / unknown cluster: {code}", field="cluster")
+    return cid
+
+
+def check_department(session: Session, department_id: int | None) -> None:
+    if department_id is not None and session.get(Department, department_id) is None:
+        raise ValidationFailed("部门不存在 / no such department", field="department_id")
+
+
+def project_label(title: str, is_confidential: bool, code_name: str | None) -> str:
+    """Reports name a confidential project by its code name only (they travel to meetings)."""
+    if is_confidential:
+        return code_name or "保密项目"
+    return title
+
+
+# --- weeks (local time) ---------------------------------------------------------------------
+
+@dataclass
+class Weeks:
+    starts: list[date]          # local Mondays
+    bounds: list[datetime]      # UTC instants: len(starts) + 1 edges
+
+    @property
+    def first(self) -> datetime:
+        return self.bounds[0]
+
+    @property
+    def end(self) -> datetime:
+        return self.bounds[-1]
+
+
+def weeks_for(f: ReportFilters, default_weeks: int = DEFAULT_WEEKS) -> Weeks:
+    """The local weeks (Monday to Sunday, Asia/Shanghai) covering the filter's period."""
+    to = f.date_to or today_local()
+    frm = f.date_from or (week_start(to) - timedelta(weeks=default_weeks - 1))
+    if frm > to:
+        raise ValidationFailed("开始日期晚于结束日期 / the period starts after it ends",
+                               field="date_from")
+    first, last = week_start(frm), week_start(to)
+    n = (last - first).days // 7 + 1
+    if n > MAX_WEEKS:
+        raise ValidationFailed(f"时间段最长 {MAX_WEEKS} 周 / the period may span at most "
+                               f"{MAX_WEEKS} weeks", field="date_from")
+    starts = [first + timedelta(weeks=i) for i in range(n)]
+    tz = local_tz()
+    edges = [*starts, last + timedelta(weeks=1)]
+    bounds = [datetime.combine(d, time.min, tzinfo=tz).astimezone(UTC) for d in edges]
+    return Weeks(starts=starts, bounds=bounds)
+
+
+def week_index(col: Any, weeks: Weeks) -> Any:
+    """A CASE expression giving the week number (0-based) of a UTC timestamp column.
+
+    Week edges are computed in Python from the local zone, so the grouping is right in any zone
+    (DST included) and the same SQL runs on SQLite and PostgreSQL.
+    """
+    whens = [(col < b, i) for i, b in enumerate(weeks.bounds[1:])]
+    return case(*whens, else_=len(weeks.starts))
+
+
+def in_period(col: Any, weeks: Weeks) -> ColumnElement[bool]:
+    return and_(col >= weeks.first, col < weeks.end)
+
+
+def count_per_week(session: Session, col: Any, weeks: Weeks) -> dict[int, int]:
+    """Rows per week of a timestamp column of a subquery (grouped on a label, for PostgreSQL)."""
+    inner = select(week_index(col, weeks).label("w")).where(in_period(col, weeks)).subquery()
+    return dict(session.execute(select(inner.c.w, func.count()).group_by(inner.c.w))
+                .all())

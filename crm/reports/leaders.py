@@ -1,0 +1,110 @@
+"""The leading-firm ladder "5213" (SPEC §5).
+
+A firm's output in the city is the sum of the expected annual output of its projects at signed,
+landed or operating, counted at its top-level group: walk ``parent_id`` up to the root, so a
+subsidiary's projects count for its parent. Bands (lower bound included): ≥ 1000亿, 500–1000亿,
+100–500亿, 50–100亿, against the goals 5 / 2 / 10 / 30 (plan_target ladder_*).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from crm.accounts.models import User
+from crm.firms.models import Firm
+from crm.policy.models import PlanTarget
+from crm.projects.models import SECURED_STAGES, Project
+from crm.reports.common import ReportFilters, check_department, project_scope, wan_sum, yi
+from crm.types import to_wan, utcnow
+
+# (code, lower bound 亿, upper bound 亿 or None, default goal)
+BANDS = [("ladder_1000", 1000, None, 5), ("ladder_500", 500, 1000, 2),
+         ("ladder_100", 100, 500, 10), ("ladder_50", 50, 100, 30)]
+MAX_DEPTH = 32  # a parent chain longer than this (or a cycle) stops there
+
+
+class LadderFirm(BaseModel):
+    firm_id: int
+    name: str
+    tier: str
+    output: Decimal
+    projects: int
+    member_firms: int     # firms of the group with output counted here (itself included)
+
+
+class Band(BaseModel):
+    code: str
+    label: str
+    lower: Decimal
+    upper: Decimal | None
+    goal: int
+    count: int
+    met: bool
+    firms: list[LadderFirm]
+
+
+class LeadersReport(BaseModel):
+    generated_at: datetime
+    bands: list[Band]
+    groups_with_output: int
+    below_50: int          # groups with some output but under 50亿
+
+
+def top_level(parent_of: dict[int, int], firm_id: int) -> int:
+    """The root of ``firm_id``'s group (itself when it has no parent)."""
+    seen = {firm_id}
+    cur = firm_id
+    for _ in range(MAX_DEPTH):
+        nxt = parent_of.get(cur)
+        if nxt is None or nxt in seen:
+            break
+        seen.add(nxt)
+        cur = nxt
+    return cur
+
+
+def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
+                   ) -> LeadersReport:
+    """Groups by output in the city, in the bands of "5213"."""
+    f = f or ReportFilters()
+    check_department(session, f.department_id)
+    per_firm = session.execute(
+        select(Project.firm_id, wan_sum(Project.expected_output),
+               func.count())
+        .where(*project_scope(actor, f), Project.stage.in_(SECURED_STAGES))
+        .group_by(Project.firm_id)).all()
+    parent_of = dict(session.execute(
+        select(Firm.id, Firm.parent_id).where(Firm.parent_id.is_not(None))).all())
+    wan: dict[int, int] = {}
+    count: dict[int, int] = {}
+    members: dict[int, int] = {}
+    for fid, total, n in per_firm:
+        root = top_level(parent_of, fid)
+        wan[root] = wan.get(root, 0) + int(total or 0)
+        count[root] = count.get(root, 0) + int(n)
+        members[root] = members.get(root, 0) + 1
+    lowest = to_wan(BANDS[-1][1]) or 0
+    ranked = sorted(((w, r) for r, w in wan.items() if w >= lowest), reverse=True)
+    info = {i: (n, t) for i, n, t in session.execute(
+        select(Firm.id, Firm.name_zh, Firm.tier).where(Firm.id.in_([r for _, r in ranked])))
+    } if ranked else {}
+    goals = {t.code: int(t.value) for t in session.scalars(
+        select(PlanTarget).where(PlanTarget.code.in_([b[0] for b in BANDS])))}
+    bands = []
+    for code, lower, upper, default_goal in BANDS:
+        lo, hi = to_wan(lower) or 0, to_wan(upper) if upper is not None else None
+        firms = [LadderFirm(firm_id=r, name=info[r][0], tier=info[r][1], output=yi(w),
+                            projects=count[r], member_firms=members[r])
+                 for w, r in ranked if w >= lo and (hi is None or w < hi)]
+        goal = goals.get(code, default_goal)
+        label = f"≥{lower}亿" if upper is None else f"{lower}–{upper}亿"
+        bands.append(Band(code=code, label=label, lower=Decimal(lower),
+                          upper=Decimal(upper) if upper is not None else None, goal=goal,
+                          count=len(firms), met=len(firms) >= goal, firms=firms))
+    return LeadersReport(generated_at=utcnow(), bands=bands, groups_with_output=len(wan),
+                         below_50=sum(1 for w in wan.values() if 0 < w < lowest))

@@ -1,0 +1,200 @@
+"""Pipeline (SPEC §5): counts, planned investment and expected output by stage, grouped by
+cluster, park, department or officer; conversion between stages; new projects and signings per
+local week.
+
+Conversion comes from the stage history: a project *reached* a stage when its history (or its
+current stage) holds that stage or a later one — a project moved from lead straight to signed
+passed contacted and negotiating. Of the projects that reached stage X, the rate is the share that
+reached the next stage. Lost projects keep the stages they reached before.
+
+A *signing* is the first time a project reached signed, landed or operating (its stage history),
+counted in that local week; a *new project* is counted in the local week it was created.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel
+from sqlalchemy import case, func, select, union_all
+from sqlmodel import Session
+
+from crm.accounts.models import Department, User
+from crm.errors import ValidationFailed
+from crm.policy.models import Cluster, Park
+from crm.projects.models import SECURED_STAGES, STAGE_ORDER, Project, StageChange
+from crm.reports.common import (
+    ReportFilters,
+    Weeks,
+    check_department,
+    cluster_id_for,
+    count_per_week,
+    in_period,
+    project_scope,
+    ratio,
+    wan_sum,
+    week_index,
+    weeks_for,
+    yi,
+)
+from crm.types import utcnow
+
+ALL_STAGES = [*STAGE_ORDER, "lost"]
+GROUPS = ("cluster", "park", "department", "officer")
+NONE_LABEL = {"park": "未定园区", "department": "未定部门", "officer": "未指定", "cluster": "—"}
+
+
+class StageCell(BaseModel):
+    count: int = 0
+    planned_investment: Decimal = Decimal("0.0000")
+    expected_output: Decimal = Decimal("0.0000")
+
+
+class PipelineGroup(BaseModel):
+    key: str | None        # cluster/park code, department/officer id; None = not set
+    label: str
+    stages: dict[str, StageCell]
+    total: StageCell       # every stage but lost
+    lost: int
+
+
+class Conversion(BaseModel):
+    from_stage: str
+    to_stage: str
+    reached_from: int
+    reached_to: int
+    rate: Decimal | None
+
+
+class WeekRow(BaseModel):
+    week_start: date
+    new_projects: int
+    signings: int
+
+
+class PipelineReport(BaseModel):
+    generated_at: datetime
+    group_by: str
+    stages: list[str]
+    groups: list[PipelineGroup]
+    totals: dict[str, StageCell]
+    total: StageCell
+    reached: dict[str, int]
+    conversion: list[Conversion]
+    weeks: list[WeekRow]
+
+
+def _rank(col):  # type: ignore[no-untyped-def]
+    return case(*[(col == s, i) for i, s in enumerate(STAGE_ORDER)], else_=-1)
+
+
+def _key_and_labels(session: Session, group_by: str):  # type: ignore[no-untyped-def]
+    if group_by == "cluster":
+        rows = session.execute(select(Cluster.id, Cluster.code, Cluster.name_zh)
+                               .order_by(Cluster.sort_order, Cluster.id)).all()
+        return Project.cluster_id, {i: (c, n) for i, c, n in rows}
+    if group_by == "park":
+        rows = session.execute(select(Park.id, Park.code, Park.name_zh)
+                               .order_by(Park.sort_order, Park.id)).all()
+        return Project.park_id, {i: (c, n) for i, c, n in rows}
+    if group_by == "department":
+        rows = session.execute(select(Department.id, Department.name)
+                               .order_by(Department.name)).all()
+        return Project.department_id, {i: (str(i), n) for i, n in rows}
+    if group_by == "officer":
+        return Project.owner_id, None  # labels loaded for the officers that appear
+    raise ValidationFailed(f"未知分组 / unknown grouping: {group_by}", field="group_by")
+
+
+def pipeline_report(session: Session, actor: User, f: ReportFilters | None = None
+                    ) -> PipelineReport:
+    """The pipeline by stage and group, the stage conversion and the weekly series."""
+    f = f or ReportFilters()
+    check_department(session, f.department_id)
+    scope = project_scope(actor, f, cluster_id_for(session, f.cluster))
+    weeks = weeks_for(f)
+    key, labels = _key_and_labels(session, f.group_by)
+
+    rows = session.execute(
+        select(key, Project.stage, func.count(),
+               wan_sum(Project.planned_investment),
+               wan_sum(Project.expected_output))
+        .where(*scope).group_by(key, Project.stage)).all()
+    if labels is None:
+        ids = [r[0] for r in rows if r[0] is not None]
+        labels = {i: (str(i), n) for i, n in session.execute(
+            select(User.id, User.display_name).where(User.id.in_(ids)))} if ids else {}
+    cells: dict[object, dict[str, list[int]]] = {}
+    for k, stage, n, inv, out in rows:
+        cells.setdefault(k, {})[stage] = [int(n), int(inv or 0), int(out or 0)]
+
+    def cell(v: list[int] | None) -> StageCell:
+        if not v:
+            return StageCell()
+        return StageCell(count=v[0], planned_investment=yi(v[1]), expected_output=yi(v[2]))
+
+    def add(a: list[int], b: list[int]) -> list[int]:
+        return [x + y for x, y in zip(a, b, strict=True)]
+
+    order = [k for k in labels if k in cells]
+    order += sorted((k for k in cells if k not in labels and k is not None), key=str)
+    if None in cells:
+        order.append(None)
+    groups = []
+    totals: dict[str, list[int]] = {s: [0, 0, 0] for s in ALL_STAGES}
+    for k in order:
+        by_stage = cells[k]
+        tot = [0, 0, 0]
+        for s in ALL_STAGES:
+            v = by_stage.get(s, [0, 0, 0])
+            totals[s] = add(totals[s], v)
+            if s != "lost":
+                tot = add(tot, v)
+        code, name = labels.get(k, (str(k), str(k))) if k is not None else (None, NONE_LABEL[
+            f.group_by])
+        groups.append(PipelineGroup(key=code, label=name,
+                                    stages={s: cell(by_stage.get(s)) for s in ALL_STAGES},
+                                    total=cell(tot), lost=by_stage.get("lost", [0])[0]))
+    grand = [0, 0, 0]
+    for s in STAGE_ORDER:
+        grand = add(grand, totals[s])
+
+    # conversion: the furthest stage each project reached (history and current stage)
+    hist = (select(StageChange.project_id.label("pid"), _rank(StageChange.to_stage).label("r"))
+            .join(Project, Project.id == StageChange.project_id).where(*scope))
+    cur = select(Project.id.label("pid"), _rank(Project.stage).label("r")).where(*scope)
+    both = union_all(hist, cur).subquery()
+    furthest = (select(both.c.pid, func.max(both.c.r).label("r"))
+                .group_by(both.c.pid).subquery())
+    at = dict(session.execute(select(furthest.c.r, func.count()).group_by(furthest.c.r))
+              .all())
+    reached = {s: sum(n for r, n in at.items() if r is not None and r >= i)
+               for i, s in enumerate(STAGE_ORDER)}
+    conversion = [Conversion(from_stage=a, to_stage=b, reached_from=reached[a],
+                             reached_to=reached[b], rate=ratio(reached[b], reached[a]))
+                  for a, b in itertools.pairwise(STAGE_ORDER)]
+
+    # weekly series
+    new_rows = _new_per_week(session, scope, weeks)
+    first_signed = (select(StageChange.project_id.label("pid"),
+                           func.min(StageChange.changed_at).label("at"))
+                    .join(Project, Project.id == StageChange.project_id)
+                    .where(*scope, StageChange.to_stage.in_(SECURED_STAGES))
+                    .group_by(StageChange.project_id).subquery())
+    sign_rows = count_per_week(session, first_signed.c.at, weeks)
+    week_rows = [WeekRow(week_start=d, new_projects=int(new_rows.get(i, 0)),
+                         signings=int(sign_rows.get(i, 0)))
+                 for i, d in enumerate(weeks.starts)]
+    return PipelineReport(
+        generated_at=utcnow(), group_by=f.group_by, stages=ALL_STAGES, groups=groups,
+        totals={s: cell(v) for s, v in totals.items()}, total=cell(grand),
+        reached=reached, conversion=conversion, weeks=week_rows)
+
+
+def _new_per_week(session: Session, scope: list, weeks: Weeks) -> dict[int, int]:
+    inner = (select(week_index(Project.created_at, weeks).label("w"))
+             .where(*scope, in_period(Project.created_at, weeks)).subquery())
+    return dict(session.execute(select(inner.c.w, func.count()).group_by(inner.c.w))
+                .all())

@@ -1,0 +1,36 @@
+"""The reports by name, for the API, the web pages and the Excel export alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlmodel import Session
+
+from crm.accounts.models import User
+from crm.errors import NotFound
+from crm.reports.activity import activity_report
+from crm.reports.common import ReportFilters, require_reports
+from crm.reports.coverage import coverage_report
+from crm.reports.delivery import delivery_report
+from crm.reports.leaders import leaders_report
+from crm.reports.pipeline import pipeline_report
+from crm.reports.targets import targets_report
+
+REPORTS: dict[str, Callable[[Session, User, ReportFilters], Any]] = {
+    "coverage": coverage_report,
+    "pipeline": pipeline_report,
+    "targets": targets_report,
+    "leaders": leaders_report,
+    "activity": activity_report,
+    "delivery": delivery_report,
+}
+
+
+def run(session: Session, actor: User, name: str, f: ReportFilters) -> Any:
+    """Check the actor may open reports, then build report ``name``."""
+    require_reports(actor)
+    fn = REPORTS.get(name)
+    if fn is None:
+        raise NotFound("没有这个报表 / no such report")
+    return fn(session, actor, f)

@@ -1,0 +1,152 @@
+"""Targets (SPEC §5): output against the plan's targets, per cluster and plan-wide, and the two
+cores' share.
+
+- per cluster: the 2015 target against the expected annual output of projects at landed or
+  operating, and apart, of projects at signed;
+- plan-wide: landed + operating output against 4000亿 (2012) and 13000亿 (2015) (plan_target);
+- the cores' share: landed + operating output at a core park — or at a bonded zone lying within
+  one (park.within_park_id) — over all landed + operating output (a project with no park counts
+  outside the cores), against 75%.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from crm.accounts.models import User
+from crm.policy.models import PlanTarget
+from crm.projects.models import LANDED_STAGES, Project, Stage
+from crm.reports.common import (
+    ReportFilters,
+    check_department,
+    clusters,
+    parks,
+    project_scope,
+    ratio,
+    wan_sum,
+    yi,
+)
+from crm.types import utcnow
+
+ZERO = Decimal("0.0000")
+
+
+class ClusterTarget(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+    target_2015: Decimal
+    landed_output: Decimal          # landed + operating
+    signed_output: Decimal          # signed only
+    landed_projects: int
+    signed_projects: int
+    progress: Decimal | None        # landed_output / target_2015 (ratio, 4 places)
+    progress_with_signed: Decimal | None
+
+
+class PlanTotal(BaseModel):
+    code: str
+    year: int | None
+    label_zh: str
+    label_en: str
+    target: Decimal
+    landed_output: Decimal
+    with_signed_output: Decimal
+    progress: Decimal | None
+    progress_with_signed: Decimal | None
+
+
+class CoreShare(BaseModel):
+    core_parks: list[str]           # core parks and the bonded zones within them
+    core_output: Decimal
+    total_output: Decimal           # all landed + operating output
+    no_park_output: Decimal
+    share: Decimal | None           # core_output / total_output (ratio, 4 places)
+    target: Decimal                 # 0.75
+    met: bool
+
+
+class TargetsReport(BaseModel):
+    generated_at: datetime
+    clusters: list[ClusterTarget]
+    totals: list[PlanTotal]
+    landed_output: Decimal
+    signed_output: Decimal
+    core_share: CoreShare
+
+
+def core_park_ids(session: Session) -> tuple[set[int], list[str]]:
+    """Core parks and the bonded zones that lie within one."""
+    all_parks = parks(session)
+    core = {p.id for p in all_parks if p.tier == "core"}
+    ids = core | {p.id for p in all_parks if p.within_park_id in core}
+    return ids, [p.code for p in all_parks if p.id in ids]
+
+
+def targets_report(session: Session, actor: User, f: ReportFilters | None = None
+                   ) -> TargetsReport:
+    """Expected output against the cluster and plan targets, and the cores' share."""
+    f = f or ReportFilters()
+    check_department(session, f.department_id)
+    core_ids, core_codes = core_park_ids(session)
+    rows = session.execute(
+        select(Project.cluster_id, Project.stage, Project.park_id,
+               wan_sum(Project.expected_output), func.count())
+        .where(*project_scope(actor, f),
+               Project.stage.in_((Stage.signed.value, *LANDED_STAGES)))
+        .group_by(Project.cluster_id, Project.stage, Project.park_id)
+    ).all()
+    landed_wan: dict[int, int] = {}
+    signed_wan: dict[int, int] = {}
+    landed_n: dict[int, int] = {}
+    signed_n: dict[int, int] = {}
+    core_wan = no_park_wan = 0
+    for cid, stage, park_id, total, n in rows:
+        total = int(total or 0)
+        if stage in LANDED_STAGES:
+            landed_wan[cid] = landed_wan.get(cid, 0) + total
+            landed_n[cid] = landed_n.get(cid, 0) + int(n)
+            if park_id in core_ids:
+                core_wan += total
+            if park_id is None:
+                no_park_wan += total
+        else:
+            signed_wan[cid] = signed_wan.get(cid, 0) + total
+            signed_n[cid] = signed_n.get(cid, 0) + int(n)
+    per_cluster = []
+    for c in clusters(session):
+        lo, so = yi(landed_wan.get(c.id)), yi(signed_wan.get(c.id))
+        per_cluster.append(ClusterTarget(
+            code=c.code, name_zh=c.name_zh, name_en=c.name_en, target_2015=c.target_2015,
+            landed_output=lo, signed_output=so, landed_projects=landed_n.get(c.id, 0),
+            signed_projects=signed_n.get(c.id, 0), progress=ratio(lo, c.target_2015),
+            progress_with_signed=ratio(lo + so, c.target_2015)))
+    total_landed = yi(sum(landed_wan.values()))
+    total_signed = yi(sum(signed_wan.values()))
+    plan = {t.code: t for t in session.scalars(select(PlanTarget))}
+    totals = []
+    for code in ("output_2012", "output_2015"):
+        t = plan.get(code)
+        if t is None:
+            continue
+        target = Decimal(t.value)
+        totals.append(PlanTotal(
+            code=code, year=t.year, label_zh=t.label_zh, label_en=t.label_en, target=target,
+            landed_output=total_landed, with_signed_output=total_landed + total_signed,
+            progress=ratio(total_landed, target),
+            progress_with_signed=ratio(total_landed + total_signed, target)))
+    share_target = Decimal(plan["core_share"].value) if "core_share" in plan else Decimal("0.75")
+    core_out = yi(core_wan)
+    share = ratio(core_out, total_landed)
+    return TargetsReport(
+        generated_at=utcnow(), clusters=per_cluster, totals=totals,
+        landed_output=total_landed, signed_output=total_signed,
+        core_share=CoreShare(core_parks=core_codes, core_output=core_out,
+                             total_output=total_landed, no_park_output=yi(no_park_wan),
+                             share=share, target=share_target.normalize(),
+                             met=bool(total_landed) and core_out >= share_target * total_landed))

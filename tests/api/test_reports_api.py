@@ -1,0 +1,122 @@
+"""The report endpoints: JSON figures, the Excel export read back with openpyxl, access."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from fastapi.testclient import TestClient
+
+from crm.accounts.service import issue_api_token
+from server.app import create_app
+from tests.reports_data import coverage_world, ladder_world, pipeline_world
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.fixture
+def client():
+    with TestClient(create_app()) as c:
+        yield c
+
+
+def bearer(session, user) -> dict[str, str]:
+    raw, _ = issue_api_token(session, user)
+    session.commit()
+    return {"Authorization": f"Bearer {raw}"}
+
+
+def sheet(content: bytes, name: str) -> list[tuple]:
+    wb = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
+    return [tuple(r) for r in wb[name].iter_rows(values_only=True)]
+
+
+def test_coverage_json_and_excel_agree(client, session):
+    w = coverage_world(session)
+    h = bearer(session, w.manager)
+    r = client.get("/api/v1/reports/coverage", headers=h)
+    assert r.status_code == 200
+    data = r.json()
+    assert data["counts"] == {"covered": 3, "pursuing": 1, "gap": 8}
+    status = {c["code"]: c["status"] for c in data["clusters"]}
+    x = client.get("/api/v1/reports/coverage.xlsx", headers=h)
+    assert x.status_code == 200 and x.headers["content-type"] == XLSX
+    rows = sheet(x.content, "集群覆盖")
+    assert rows[0][:3] == ("集群代码", "产业集群", "覆盖状态")
+    zh = {"covered": "已覆盖", "pursuing": "跟进中", "gap": "空白"}
+    assert {r[0]: r[2] for r in rows[1:]} == {k: zh[v] for k, v in status.items()}
+    assert {r[0]: r[5] for r in rows[1:]} == {c["code"]: c["project_count"]
+                                              for c in data["clusters"]}
+    same = client.get("/api/v1/reports/coverage?format=xlsx", headers=h)
+    assert sheet(same.content, "集群覆盖") == rows
+
+
+def test_targets_json_and_excel_agree(client, session):
+    w = coverage_world(session)
+    h = bearer(session, w.manager)
+    data = client.get("/api/v1/reports/targets", headers=h).json()
+    assert Decimal(data["landed_output"]) == Decimal("150")
+    assert Decimal(data["core_share"]["share"]) == Decimal("0.6017")
+    rows = sheet(client.get("/api/v1/reports/targets.xlsx", headers=h).content, "集群目标")
+    for row, c in zip(rows[1:], data["clusters"], strict=True):
+        assert row[0] == c["code"]
+        assert isinstance(row[3], int | float)           # numbers as numbers
+        assert Decimal(str(row[3])) == Decimal(c["landed_output"])
+        assert Decimal(str(row[5])) == Decimal(c["signed_output"])
+    core = dict(sheet(client.get("/api/v1/reports/targets.xlsx", headers=h).content,
+                      "双核占比")[1:])
+    assert Decimal(str(core["双核占比"])) == Decimal(data["core_share"]["share"])
+
+
+def test_leaders_json_and_excel_agree(client, session):
+    w = ladder_world(session)
+    h = bearer(session, w.manager)
+    data = client.get("/api/v1/reports/leaders", headers=h).json()
+    rows = sheet(client.get("/api/v1/reports/leaders?format=xlsx", headers=h).content,
+                 "龙头企业")
+    api = [(f["name"], Decimal(f["output"])) for b in data["bands"] for f in b["firms"]]
+    assert [(r[1], Decimal(str(r[3])).quantize(Decimal("0.0001"))) for r in rows[1:]] == api
+    assert api[0] == ("集团甲", Decimal("1000"))
+
+
+def test_pipeline_json_and_excel_agree(client, session):
+    w = pipeline_world(session)
+    h = bearer(session, w.manager)
+    data = client.get("/api/v1/reports/pipeline?group_by=park", headers=h).json()
+    rows = sheet(client.get("/api/v1/reports/pipeline.xlsx?group_by=park", headers=h).content,
+                 "按阶段")
+    assert rows[0][0] == "园区"
+    assert rows[-1][0] == "合计" and rows[-1][-3] == data["total"]["count"] == 3
+    conv = sheet(client.get("/api/v1/reports/pipeline.xlsx", headers=h).content, "阶段转化")
+    assert [r[2] for r in conv[1:]] == [c["reached_from"] for c in data["conversion"]]
+
+
+@pytest.mark.parametrize("name", ["activity", "delivery"])
+def test_other_reports_answer_json_and_excel(client, session, name):
+    w = coverage_world(session)
+    h = bearer(session, w.manager)
+    assert client.get(f"/api/v1/reports/{name}", headers=h).status_code == 200
+    x = client.get(f"/api/v1/reports/{name}.xlsx", headers=h)
+    assert x.status_code == 200 and x.content[:2] == b"PK"
+
+
+def test_officers_get_403_and_anonymous_401(client, session):
+    w = coverage_world(session)
+    r = client.get("/api/v1/reports/coverage", headers=bearer(session, w.officer1))
+    assert r.status_code == 403 and r.json()["error"] == "forbidden"
+    assert client.get("/api/v1/reports/targets").status_code == 401
+
+
+def test_bad_filters_get_422_with_the_field(client, session):
+    w = coverage_world(session)
+    h = bearer(session, w.manager)
+    r = client.get("/api/v1/reports/coverage?cluster=NOPE", headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "cluster"
+    r = client.get("/api/v1/reports/pipeline?group_by=planet", headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "group_by"
+    r = client.get("/api/v1/reports/pipeline?date_from=2026-02-01&date_to=2026-01-01", headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "date_from"
+    r = client.get("/api/v1/reports/targets?department_id=999999", headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "department_id"

@@ -1,0 +1,265 @@
+"""The reports on hand-built datasets (tests/reports_data.py holds the hand-worked figures)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from crm.activities.models import Activity
+from crm.errors import PermissionDenied
+from crm.reports import registry
+from crm.reports.common import ReportFilters
+from crm.reports.coverage import coverage_report
+from crm.reports.delivery import delivery_report
+from crm.reports.leaders import leaders_report, top_level
+from crm.reports.pipeline import pipeline_report
+from crm.reports.targets import targets_report
+from crm.types import utcnow
+from tests.factories import make_firm, make_followup, make_project
+from tests.reports_data import coverage_world, ladder_world, people, pipeline_world
+
+D = Decimal
+
+
+def statuses(report):
+    return {c.code: c.status for c in report.clusters}
+
+
+def test_coverage_statuses_worked_by_hand(session):
+    w = coverage_world(session)
+    r = coverage_report(session, w.manager)
+    st = statuses(r)
+    assert st["NB"] == "covered"          # global500 at signed
+    assert st["COMM"] == "pursuing"       # china500 at negotiating only
+    assert st["IC"] == "gap"              # the only major investor's project is lost
+    assert st["NEV"] == "covered"         # a leader firm covers
+    assert st["ENV"] == "gap"             # a tier-other firm at signed never covers
+    assert st["MAT"] == "gap"             # tier other, even landed
+    assert st["RAIL"] == "covered"        # confidential, seen by the manager
+    for code in ("DATA", "BIO", "WIND", "LIGHT", "INST"):
+        assert st[code] == "gap"
+    assert r.counts == {"covered": 3, "pursuing": 1, "gap": 8}
+    assert r.lacking == ["DATA", "COMM", "IC", "ENV", "BIO", "MAT", "WIND", "LIGHT", "INST"]
+    assert "COMM" not in r.gaps and "IC" in r.gaps
+
+    nb = next(c for c in r.clusters if c.code == "NB")
+    assert [(m.name, m.tier, m.status) for m in nb.major_investors] == [
+        ("环球一号", "global500", "covered")]   # 普通二号 (tier other) is not a major investor
+    assert nb.project_count == 2
+    assert {p.stage for p in nb.projects} == {"signed", "landed"}
+    comm = next(c for c in r.clusters if c.code == "COMM")
+    assert [(m.name, m.status) for m in comm.major_investors] == [("中华一号", "pursuing")]
+    assert [p.stage for p in comm.projects] == ["negotiating"]
+    ic = next(c for c in r.clusters if c.code == "IC")
+    assert ic.major_investors == [] and ic.projects == []
+    rail = next(c for c in r.clusters if c.code == "RAIL")
+    assert rail.projects[0].label == "青松"   # a confidential project by its code name only
+
+
+def test_coverage_respects_confidentiality(session):
+    w = coverage_world(session)
+    r1 = coverage_report(session, w.officer1)
+    assert statuses(r1)["RAIL"] == "gap"
+    assert r1.counts == {"covered": 2, "pursuing": 1, "gap": 9}
+    assert "环球三号" not in r1.model_dump_json()
+    r2 = coverage_report(session, w.officer2)
+    assert statuses(r2)["RAIL"] == "covered"
+
+
+def test_coverage_chain_links_and_park_matrix(session):
+    w = coverage_world(session)
+    r = coverage_report(session, w.manager, ReportFilters(cluster="NB"))
+    assert [c.code for c in r.clusters] == ["NB"]
+    links = {link.code: link for link in r.clusters[0].links}
+    assert links["whole"].status == "covered" and links["whole"].major_investors == ["环球一号"]
+    assert links["whole"].firm_count == 1
+    assert links["displays"].firm_count == 0 and links["displays"].status == "gap"
+    assert r.clusters[0].links_without_firm == len(links) - 1
+    full = coverage_report(session, w.manager)
+    comm_links = {link.code: link for c in full.clusters if c.code == "COMM" for link in c.links}
+    assert comm_links["wireless"].status == "pursuing"
+    cells = {(m.cluster, m.park): m for m in full.matrix}
+    assert cells[("NB", "LJ")].landed and cells[("NB", "LJ")].landed_count == 1
+    assert cells[("NB", "LJ")].project_count == 2
+    assert cells[("NEV", "LJ")].landed is False
+    assert ("NEV", "XYFTZ") not in cells          # not a pair the policy guides
+    assert cells[("MAT", "JLP")].landed
+    assert full.landed_outside_guidance == 1      # NEV at XYFTZ
+    assert full.matrix_landed_pairs == 2
+    assert full.matrix_pairs == len(full.matrix)
+
+
+def test_targets_to_the_decimal(session):
+    w = coverage_world(session)
+    r = targets_report(session, w.manager)
+    assert r.landed_output == D("150.0000") and r.signed_output == D("110.5000")
+    nb = next(c for c in r.clusters if c.code == "NB")
+    assert (nb.target_2015, nb.landed_output, nb.signed_output) == (
+        D("10000.0000"), D("60.0000"), D("100.5000"))
+    assert nb.progress == D("0.0060") and nb.progress_with_signed == D("0.0161")
+    nev = next(c for c in r.clusters if c.code == "NEV")
+    assert nev.landed_output == D("30.2500") and nev.signed_output == D("0.0000")
+    totals = {t.code: t for t in r.totals}
+    assert totals["output_2012"].target == D("4000")
+    assert totals["output_2012"].progress == D("0.0375")
+    assert totals["output_2012"].with_signed_output == D("260.5000")
+    assert totals["output_2012"].progress_with_signed == D("0.0651")
+    assert totals["output_2015"].progress == D("0.0115")
+    cs = r.core_share
+    assert set(cs.core_parks) == {"LJ", "XY", "XYFTZ", "LLCT"}
+    assert (cs.core_output, cs.total_output, cs.no_park_output) == (
+        D("90.2500"), D("150.0000"), D("40.0000"))
+    assert cs.share == D("0.6017") and cs.target == D("0.75") and cs.met is False
+
+    o1 = targets_report(session, w.officer1)
+    assert o1.landed_output == D("110.0000")
+    assert o1.core_share.share == D("0.8205") and o1.core_share.met is True
+
+
+def test_leaders_ladder_bands_and_roll_up(session):
+    w = ladder_world(session)
+    r = leaders_report(session, w.manager)
+    bands = {b.code: b for b in r.bands}
+    assert [(f.name, f.output) for f in bands["ladder_1000"].firms] == [("集团甲", D("1000.0000"))]
+    assert bands["ladder_1000"].firms[0].member_firms == 3
+    assert [(f.name, f.output) for f in bands["ladder_500"].firms] == [
+        ("企业E", D("999.9999")), ("企业A", D("500.0000"))]
+    assert [(f.name, f.output) for f in bands["ladder_100"].firms] == [
+        ("企业H", D("200.0000")), ("企业B", D("100.0000"))]
+    assert [(f.name, f.output) for f in bands["ladder_50"].firms] == [("企业C", D("50.0000"))]
+    assert [(b.goal, b.count, b.met) for b in r.bands] == [
+        (5, 1, False), (2, 2, True), (10, 2, False), (30, 1, False)]
+    assert r.below_50 == 1
+    o1 = leaders_report(session, w.officer1)
+    assert [f.name for f in next(b for b in o1.bands if b.code == "ladder_100").firms] == [
+        "企业B"]
+
+
+def test_top_level_stops_on_a_cycle():
+    assert top_level({1: 2, 2: 3}, 1) == 3
+    assert top_level({1: 2, 2: 1}, 1) == 2
+    assert top_level({}, 7) == 7
+
+
+def test_pipeline_by_stage_and_conversion(session):
+    w = pipeline_world(session)
+    r = pipeline_report(session, w.manager, ReportFilters(group_by="cluster"))
+    g = {x.key: x for x in r.groups}
+    assert g["NB"].stages["signed"].count == 1
+    assert g["NB"].stages["signed"].planned_investment == D("20.0000")
+    assert g["NB"].stages["contacted"].count == 1
+    assert g["NB"].total.count == 2 and g["NB"].total.expected_output == D("13.0000")
+    assert g["COMM"].lost == 1 and g["COMM"].total.count == 0
+    assert r.totals["signed"].count == 2 and r.totals["signed"].expected_output == D("17.0000")
+    assert r.total.count == 3 and r.total.planned_investment == D("32.0000")
+    assert r.reached == {"lead": 5, "contacted": 4, "negotiating": 2, "signed": 2,
+                         "landed": 0, "operating": 0}
+    rates = {(c.from_stage, c.to_stage): c.rate for c in r.conversion}
+    assert rates[("lead", "contacted")] == D("0.8000")
+    assert rates[("contacted", "negotiating")] == D("0.5000")
+    assert rates[("negotiating", "signed")] == D("1.0000")
+    assert rates[("signed", "landed")] == D("0.0000")
+    assert rates[("landed", "operating")] is None
+    assert sum(x.new_projects for x in r.weeks) == 5
+    assert sum(x.signings for x in r.weeks) == 2
+
+    o1 = pipeline_report(session, w.officer1, ReportFilters(group_by="park"))
+    assert o1.reached["lead"] == 4 and o1.reached["contacted"] == 3
+    assert sum(x.new_projects for x in o1.weeks) == 4
+    parks = {x.key: x for x in o1.groups}
+    assert parks["LJ"].stages["signed"].count == 1 and parks["XY"].stages["signed"].count == 1
+    assert parks[None].label == "未定园区"
+
+
+def test_pipeline_groupings(session):
+    w = pipeline_world(session)
+    by_dept = pipeline_report(session, w.manager, ReportFilters(group_by="department"))
+    assert {x.key: x.total.count for x in by_dept.groups} == {str(w.d1.id): 2,
+                                                             str(w.d2.id): 1}
+    by_officer = pipeline_report(session, w.manager, ReportFilters(group_by="officer"))
+    labels = {x.label for x in by_officer.groups}
+    assert w.manager.display_name in labels and w.officer2.display_name in labels
+    only_d1 = pipeline_report(session, w.manager, ReportFilters(department_id=w.d1.id))
+    assert only_d1.reached["lead"] == 4
+
+
+def test_activity_per_officer_per_week(session):
+    w = people(session)
+    now = utcnow()
+    o = w.officer1
+    f = make_firm(session, "活跃企业")
+    for _ in range(3):
+        session.add(Activity(kind="call", occurred_at=now, summary="电话", created_by_id=o.id,
+                             department_id=w.d1.id, created_at=now))
+    make_followup(session, o, due_in=timedelta(hours=-2))                  # overdue
+    make_followup(session, o, due_in=timedelta(hours=-3), status="done",
+                  completed_at=now)                                         # done
+    make_followup(session, o, due_in=timedelta(hours=-4), status="cancelled")
+    created = now - timedelta(hours=10)
+    make_project(session, f, "NB", "lead", owner=o, created_at=created,
+                 first_contact_at=created + timedelta(hours=2))
+    make_project(session, f, "COMM", "lead", owner=o, created_at=created,
+                 first_contact_at=created + timedelta(hours=5))
+    make_project(session, f, "IC", "lead", owner=o, created_at=created)     # no contact yet
+    make_project(session, f, "NEV", "signed", owner=o, created_at=created)  # not a new lead
+    session.commit()
+    r = registry.run(session, w.manager, "activity", ReportFilters())
+    me = next(x for x in r.officers if x.officer_id == o.id)
+    assert (me.contacts, me.followups_done, me.new_leads, me.awaiting_contact) == (3, 1, 3, 1)
+    assert me.median_response_hours == D("3.50")
+    # the overdue one fell due two hours ago: in this week or (just after Monday 00:00) the last
+    assert me.followups_overdue == 1
+    assert sum(x.contacts for x in r.week_totals) == 3
+    other = next(x for x in r.officers if x.officer_id == w.officer2.id)
+    assert other.contacts == 0
+
+
+def test_delivery(session):
+    from datetime import date
+
+    from crm.projects.models import CapitalArrival
+
+    w = people(session)
+    f = make_firm(session, "交付企业")
+    p = make_project(session, f, "NB", "signed", owner=w.manager, investment="100",
+                     expected_jobs=500, actual_jobs=120, expected_land_date=date(2020, 1, 1))
+    make_project(session, f, "NB", "landed", owner=w.manager, investment="50",
+                 expected_land_date=date(2020, 1, 1), actual_land_date=date(2019, 12, 1))
+    make_project(session, f, "NB", "lead", owner=w.manager, investment="999")
+    session.add(CapitalArrival(project_id=p.id, amount=D("30.5"), arrived_on=date(2020, 2, 1)))
+    session.add(CapitalArrival(project_id=p.id, amount=D("9.5"), arrived_on=date(2020, 3, 1)))
+    session.commit()
+    r = delivery_report(session, w.manager)
+    nb = next(c for c in r.clusters if c.code == "NB")
+    assert (nb.projects, nb.planned_investment, nb.capital_arrived) == (
+        2, D("150.0000"), D("40.0000"))
+    assert nb.capital_ratio == D("0.2667")
+    assert (nb.expected_jobs, nb.actual_jobs, nb.late_landing) == (500, 120, 1)
+    assert r.late_count == 1 and r.late[0].id == p.id
+
+
+def test_officers_may_not_open_reports_but_figures_still_filter(session):
+    w = coverage_world(session)
+    with pytest.raises(PermissionDenied):
+        registry.run(session, w.officer1, "coverage", ReportFilters())
+    assert registry.run(session, w.manager, "coverage", ReportFilters()).counts["covered"] == 3
+
+
+def test_bad_filters_are_validation_errors(session):
+    from datetime import date
+
+    from crm.errors import ValidationFailed
+
+    w = people(session)
+    with pytest.raises(ValidationFailed) as e:
+        coverage_report(session, w.manager, ReportFilters(cluster="NOPE"))
+    assert e.value.field == "cluster"
+    with pytest.raises(ValidationFailed) as e:
+        pipeline_report(session, w.manager, ReportFilters(date_from=date(2026, 2, 1),
+                                                          date_to=date(2026, 1, 1)))
+    assert e.value.field == "date_from"
+    with pytest.raises(ValidationFailed):
+        pipeline_report(session, w.manager, ReportFilters(date_from=date(2000, 1, 1),
+                                                          date_to=date(2026, 1, 1)))
