@@ -159,6 +159,49 @@ def start(host: Annotated[str, typer.Option()] = "127.0.0.1",
     serve(host=host, port=port, scheduler=True, workers=1)
 
 
+@app.command("import")
+def import_cmd(kind: Annotated[str, typer.Argument(help="firms | contacts | projects")],
+               file: Annotated[Path, typer.Argument(help=".xlsx or .csv, first row = headers")],
+               as_user: Annotated[str, typer.Option("--as", help="acting manager or admin")
+                                  ] = "admin",
+               skip_invalid: Annotated[bool, typer.Option(help="import the valid rows and "
+                                                          "list the rejected ones")] = False,
+               dry_run: Annotated[bool, typer.Option(help="check only, change nothing")] = False
+               ) -> None:
+    """Import firms, contacts or projects; every rejected row is listed with the reason."""
+    from crm.accounts.models import User
+    from crm.db import session_scope
+    from crm.errors import CRMError
+    from crm.imports.service import run_import
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror}")
+        return
+    t0 = time.perf_counter()
+    try:
+        with session_scope() as s:
+            actor = s.scalar(select(User).where(User.username == as_user))
+            if actor is None:
+                _fail(f"no user {as_user}")
+                return
+            rep = run_import(s, actor, kind, data, file.name, skip_invalid=skip_invalid,
+                             dry_run=dry_run)
+    except CRMError as exc:
+        _fail(exc.message)
+        return
+    for e in rep.rejected[:200]:
+        typer.echo(f"row {e.row}: {e.field or '-'}: {e.message}")
+    if len(rep.rejected) > 200:
+        typer.echo(f"… and {len(rep.rejected) - 200} more")
+    state = "checked (dry run)" if dry_run else ("imported" if rep.applied else "NOT imported")
+    typer.echo(f"{kind}: {rep.total} rows, {rep.imported} {state}, {len(rep.rejected)} "
+               f"rejected, {time.perf_counter() - t0:.1f} s")
+    if rep.rejected and not rep.applied and not dry_run:
+        raise typer.Exit(1)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

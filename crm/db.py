@@ -65,3 +65,23 @@ def session_scope() -> Iterator[Session]:
 
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def allocate_ids(session: Session, table: str, n: int) -> list[int]:
+    """Reserve ``n`` primary keys for a bulk insert without RETURNING (much faster in batches).
+
+    PostgreSQL draws them from the table's sequence; SQLite continues after max(id) — safe
+    because the caller's transaction holds SQLite's write lock once it has written anything,
+    and the first write of a bulk insert happens right after this call in the same transaction.
+    """
+    from sqlalchemy import text
+
+    if n <= 0:
+        return []
+    if is_postgres(session):
+        rows = session.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": table, "n": n})
+        return [r[0] for r in rows]
+    start = (session.execute(text(f'SELECT coalesce(max(id), 0) FROM "{table}"')).scalar() or 0)
+    return list(range(start + 1, start + 1 + n))

@@ -1,0 +1,405 @@
+"""Import firms, contacts and projects from .xlsx / .csv: every row checked first, a row-by-row
+report of what was rejected and why, and nothing half-imported (one transaction, all or nothing;
+with ``skip_invalid`` the valid rows go in together and the rejected ones are listed)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import insert, select, update
+from sqlmodel import Session
+
+from crm.accounts.models import Department, User
+from crm.accounts.permissions import require_manager
+from crm.audit.service import record
+from crm.db import allocate_ids
+from crm.errors import CRMError, ValidationFailed
+from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster, derive_tier
+from crm.firms.schemas import ContactCreate, FirmCreate
+from crm.imports.reader import read_rows
+from crm.policy.models import Cluster
+from crm.projects.schemas import ProjectCreate
+from crm.text import normalize_name, pinyin_many, search_blob
+from crm.types import utcnow
+
+FIRM_HEADERS = {
+    "企业名称": "name_zh", "中文名称": "name_zh", "name_zh": "name_zh", "name": "name_zh",
+    "英文名称": "name_en", "name_en": "name_en",
+    "别名": "aliases", "aliases": "aliases",
+    "国家或地区": "country", "国家": "country", "country": "country",
+    "总部": "headquarters", "headquarters": "headquarters",
+    "世界500强排名": "global500_rank", "global500_rank": "global500_rank",
+    "中国500强排名": "china500_rank", "china500_rank": "china500_rank",
+    "行业龙头": "is_leader", "is_leader": "is_leader", "leader": "is_leader",
+    "网站": "website", "website": "website",
+    "统一社会信用代码": "credit_code", "credit_code": "credit_code",
+    "产业集群": "clusters", "clusters": "clusters",
+    "母公司": "parent", "parent": "parent",
+    "负责人": "owner", "owner": "owner",
+    "备注": "notes", "notes": "notes",
+}
+CONTACT_HEADERS = {
+    "企业名称": "firm", "企业": "firm", "firm": "firm",
+    "姓名": "name", "name": "name", "职务": "title", "title": "title",
+    "电话": "phone", "phone": "phone", "邮箱": "email", "email": "email",
+    "微信": "wechat", "wechat": "wechat", "备注": "notes", "notes": "notes",
+}
+PROJECT_HEADERS = {
+    "企业名称": "firm", "企业": "firm", "firm": "firm",
+    "项目名称": "title", "title": "title",
+    "产业集群": "cluster", "cluster": "cluster", "园区": "park", "park": "park",
+    "产业链环节": "chain_link", "chain_link": "chain_link",
+    "阶段": "stage", "stage": "stage",
+    "计划投资（亿元）": "planned_investment", "计划投资(亿元)": "planned_investment",
+    "计划投资": "planned_investment", "planned_investment": "planned_investment",
+    "预计年产值（亿元）": "expected_output", "预计年产值(亿元)": "expected_output",
+    "预计年产值": "expected_output", "expected_output": "expected_output",
+    "预计就业": "expected_jobs", "expected_jobs": "expected_jobs",
+    "预计签约日期": "expected_sign_date", "expected_sign_date": "expected_sign_date",
+    "预计落地日期": "expected_land_date", "expected_land_date": "expected_land_date",
+    "预计投产日期": "expected_operate_date", "expected_operate_date": "expected_operate_date",
+    "负责人": "owner", "owner": "owner", "部门": "department", "department": "department",
+    "保密": "is_confidential", "is_confidential": "is_confidential",
+    "代号": "code_name", "code_name": "code_name", "备注": "notes", "notes": "notes",
+}
+STAGE_NAMES = {"线索": "lead", "已接触": "contacted", "洽谈": "negotiating", "谈判": "negotiating",
+               "签约": "signed", "已签约": "signed", "落地": "landed", "开工": "landed",
+               "投产": "operating", "运营": "operating"}
+_SPLIT = re.compile(r"[;；、,，|/]+")
+_TRUE = {"1", "true", "yes", "y", "是", "√", "x"}
+_FALSE = {"", "0", "false", "no", "n", "否"}
+
+
+@dataclass
+class RowError:
+    row: int  # the spreadsheet's row number (the header is row 1)
+    field: str | None
+    message: str
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    total: int
+    imported: int = 0
+    rejected: list[RowError] = field(default_factory=list)
+    dry_run: bool = False
+    applied: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+
+def _split(v: str) -> list[str]:
+    return [x.strip() for x in _SPLIT.split(v or "") if x.strip()]
+
+
+def _int(v: str) -> int | None:
+    v = (v or "").strip().replace(",", "")
+    if not v:
+        return None
+    if not re.fullmatch(r"\d{1,9}", v):
+        raise ValueError(f"不是整数 / not a whole number: {v[:30]}")
+    return int(v)
+
+
+def _bool(v: str) -> bool:
+    key = (v or "").strip().lower()
+    if key in _TRUE:
+        return True
+    if key in _FALSE:
+        return False
+    raise ValueError(f"应为 是/否 / expected yes or no: {v[:30]}")
+
+
+def _pydantic_errors(row_no: int, exc: ValidationError) -> list[RowError]:
+    out = []
+    for e in exc.errors():
+        loc = ".".join(str(x) for x in e.get("loc", ()))
+        out.append(RowError(row_no, loc or None, str(e.get("msg", "invalid"))[:200]))
+    return out
+
+
+def _cluster_lookup(session: Session) -> dict[str, str]:
+    out = {}
+    for code, zh, en in session.execute(select(Cluster.code, Cluster.name_zh, Cluster.name_en)):
+        for key in (code, zh, en):
+            out[key.strip().lower()] = code
+    return out
+
+
+def import_firms(session: Session, actor: User, data: bytes, filename: str, *,
+                 skip_invalid: bool = False, dry_run: bool = False) -> ImportReport:
+    """Import firms. Duplicates (same normalised name, alias or credit code — in the database
+    or earlier in the file) are rejected with the firm they duplicate."""
+    require_manager(actor)
+    rows = read_rows(data, filename, FIRM_HEADERS)
+    rep = ImportReport("firms", len(rows), dry_run=dry_run)
+    clusters = _cluster_lookup(session)
+    users = {u.lower(): i for i, u in session.execute(select(User.id, User.username))}
+    names: dict[str, int] = dict(session.execute(select(Firm.name_norm, Firm.id)).all())
+    aliases: dict[str, int] = dict(session.execute(select(FirmAlias.alias_norm,
+                                                          FirmAlias.firm_id)).all())
+    codes: dict[str, int] = dict(session.execute(
+        select(Firm.credit_code, Firm.id).where(Firm.credit_code.is_not(None))).all())
+    file_names: dict[str, int] = {}
+    file_codes: dict[str, int] = {}
+    good: list[tuple[int, FirmCreate, list[str], str | None, int | None]] = []
+    for i, row in enumerate(rows, start=2):
+        try:
+            data_in = FirmCreate(
+                name_zh=row.get("name_zh", ""), name_en=row.get("name_en") or None,
+                aliases=_split(row.get("aliases", "")), country=row.get("country") or None,
+                headquarters=row.get("headquarters") or None,
+                global500_rank=_int(row.get("global500_rank", "")),
+                china500_rank=_int(row.get("china500_rank", "")),
+                is_leader=_bool(row.get("is_leader", "")), website=row.get("website") or None,
+                credit_code=row.get("credit_code") or None, notes=row.get("notes") or None)
+        except ValidationError as exc:
+            rep.rejected.extend(_pydantic_errors(i, exc))
+            continue
+        except ValueError as exc:
+            rep.rejected.append(RowError(i, None, str(exc)))
+            continue
+        codes_in = []
+        bad = False
+        for c in _split(row.get("clusters", "")):
+            code = clusters.get(c.lower())
+            if code is None:
+                rep.rejected.append(RowError(i, "clusters", f"未知产业集群 / unknown cluster: {c}"))
+                bad = True
+            else:
+                codes_in.append(code)
+        owner_id = None
+        if row.get("owner"):
+            owner_id = users.get(row["owner"].strip().lower())
+            if owner_id is None:
+                rep.rejected.append(RowError(i, "owner", f"用户不存在 / no such user: "
+                                                         f"{row['owner'][:60]}"))
+                bad = True
+        norm = normalize_name(data_in.name_zh)
+        if not norm:
+            rep.rejected.append(RowError(i, "name_zh", "企业名称无效 / invalid firm name"))
+            continue
+        dup = names.get(norm) or aliases.get(norm)
+        if dup:
+            rep.rejected.append(RowError(i, "name_zh", f"企业已存在 / already exists (id {dup})"))
+            bad = True
+        elif norm in file_names:
+            rep.rejected.append(RowError(i, "name_zh", f"与第 {file_names[norm]} 行重复 / "
+                                                       f"duplicates row {file_names[norm]}"))
+            bad = True
+        cc = data_in.credit_code
+        if cc and cc in codes:
+            rep.rejected.append(RowError(i, "credit_code", "统一社会信用代码已存在 / credit "
+                                         f"code already used (id {codes[cc]})"))
+            bad = True
+        elif cc and cc in file_codes:
+            rep.rejected.append(RowError(i, "credit_code", f"与第 {file_codes[cc]} 行重复 / "
+                                         f"duplicates row {file_codes[cc]}"))
+            bad = True
+        if bad:
+            continue
+        file_names[norm] = i
+        if data_in.credit_code:
+            file_codes[data_in.credit_code] = i
+        good.append((i, data_in, codes_in, (row.get("parent") or "").strip() or None, owner_id))
+    # parents: an existing firm or a firm earlier/later in the same file
+    for i, _d, _c, parent, _o in good:
+        if parent and normalize_name(parent) not in names and normalize_name(parent) \
+                not in file_names and normalize_name(parent) not in aliases:
+            rep.rejected.append(RowError(i, "parent", f"母公司不存在 / no such parent firm: "
+                                                      f"{parent[:60]}"))
+    if rep.rejected:
+        bad_rows = {e.row for e in rep.rejected}
+        good = [g for g in good if g[0] not in bad_rows]
+        if not skip_invalid:
+            return rep
+    if dry_run:
+        rep.imported = len(good)
+        return rep
+    now = utcnow()
+    firm_rows: list[dict[str, Any]] = []
+    # warm the pinyin cache on all cores; search_blob below then reuses it
+    pinyins = pinyin_many([d.name_zh for _i, d, _c, _p, _o in good])
+    for (_i, d, _c, _p, owner_id), (py, ini) in zip(good, pinyins, strict=True):
+        firm_rows.append({
+            "name_zh": d.name_zh, "name_en": d.name_en, "name_norm": normalize_name(d.name_zh),
+            "name_pinyin": py, "name_initials": ini,
+            "search_text": search_blob([d.name_zh, d.name_en, *d.aliases],
+                                       known={d.name_zh: (py, ini)}),
+            "country": d.country, "headquarters": d.headquarters,
+            "global500_rank": d.global500_rank, "china500_rank": d.china500_rank,
+            "is_leader": d.is_leader, "tier": derive_tier(d.global500_rank, d.china500_rank,
+                                                          d.is_leader),
+            "website": d.website, "credit_code": d.credit_code, "parent_id": None,
+            "owner_id": owner_id, "notes": d.notes, "source": "import",
+            "created_at": now, "updated_at": now, "version": 1})
+    ids = allocate_ids(session, "firm", len(firm_rows))
+    for row, fid in zip(firm_rows, ids, strict=True):
+        row["id"] = fid
+    for start in range(0, len(firm_rows), 5000):
+        session.execute(insert(Firm.__table__), firm_rows[start:start + 5000])
+    by_norm = {r["name_norm"]: fid for r, fid in zip(firm_rows, ids, strict=True)}
+    code_ids = dict(session.execute(select(Cluster.code, Cluster.id)).all())
+    alias_rows, fc_rows, parent_rows = [], [], []
+    for (_i, d, cl, parent, _o), fid in zip(good, ids, strict=True):
+        seen: set[str] = set()
+        for a in d.aliases:
+            n = normalize_name(a)
+            if n and n not in seen:
+                seen.add(n)
+                alias_rows.append({"firm_id": fid, "alias": a, "alias_norm": n})
+        for code in dict.fromkeys(cl):
+            fc_rows.append({"firm_id": fid, "cluster_id": code_ids[code]})
+        if parent:
+            pn = normalize_name(parent)
+            pid = by_norm.get(pn) or names.get(pn) or aliases.get(pn)
+            if pid and pid != fid:
+                parent_rows.append({"b_id": fid, "b_parent": pid})
+    for rows_, model in ((alias_rows, FirmAlias), (fc_rows, FirmCluster)):
+        for start in range(0, len(rows_), 10000):
+            if rows_[start:start + 10000]:
+                session.execute(insert(model.__table__), rows_[start:start + 10000])
+    if parent_rows:
+        from sqlalchemy import bindparam
+
+        session.execute(update(Firm.__table__).where(Firm.__table__.c.id == bindparam("b_id"))
+                        .values(parent_id=bindparam("b_parent")), parent_rows)
+    rep.imported = len(ids)
+    rep.applied = True
+    record(session, actor.id, "import", "firm", None,
+           after={"file": filename[:200], "imported": len(ids), "rejected": len(rep.rejected),
+                  "first_id": ids[0] if ids else None, "last_id": ids[-1] if ids else None})
+    session.flush()
+    return rep
+
+
+def _firm_ids_by_name(session: Session) -> dict[str, int]:
+    out = dict(session.execute(select(FirmAlias.alias_norm, FirmAlias.firm_id)).all())
+    out.update(dict(session.execute(select(Firm.name_norm, Firm.id)).all()))
+    return out
+
+
+def import_contacts(session: Session, actor: User, data: bytes, filename: str, *,
+                    skip_invalid: bool = False, dry_run: bool = False) -> ImportReport:
+    """Import contacts; each row names its firm (name, alias or credit code)."""
+    require_manager(actor)
+    rows = read_rows(data, filename, CONTACT_HEADERS)
+    rep = ImportReport("contacts", len(rows), dry_run=dry_run)
+    firms = _firm_ids_by_name(session)
+    good = []
+    for i, row in enumerate(rows, start=2):
+        fid = firms.get(normalize_name(row.get("firm", "")))
+        if fid is None:
+            rep.rejected.append(RowError(i, "firm", f"企业不存在 / no such firm: "
+                                                    f"{row.get('firm', '')[:60]}"))
+            continue
+        try:
+            c = ContactCreate(**{k: (row.get(k) or None) for k in
+                                 ("name", "title", "phone", "email", "wechat", "notes")})
+        except ValidationError as exc:
+            rep.rejected.extend(_pydantic_errors(i, exc))
+            continue
+        good.append({"firm_id": fid, **c.model_dump(), "created_at": utcnow(),
+                     "updated_at": utcnow(), "version": 1})
+    if rep.rejected and not skip_invalid:
+        return rep
+    if dry_run:
+        rep.imported = len(good)
+        return rep
+    for start in range(0, len(good), 10000):
+        session.execute(insert(Contact.__table__), good[start:start + 10000])
+    rep.imported, rep.applied = len(good), True
+    record(session, actor.id, "import", "contact", None,
+           after={"file": filename[:200], "imported": len(good), "rejected": len(rep.rejected)})
+    session.flush()
+    return rep
+
+
+def import_projects(session: Session, actor: User, data: bytes, filename: str, *,
+                    skip_invalid: bool = False, dry_run: bool = False) -> ImportReport:
+    """Import projects through the same service as the pages (conflict checks, history, audit)."""
+    from crm.projects.service import create_project, move_stage  # noqa: F401
+
+    require_manager(actor)
+    rows = read_rows(data, filename, PROJECT_HEADERS)
+    rep = ImportReport("projects", len(rows), dry_run=dry_run)
+    firms = _firm_ids_by_name(session)
+    clusters = _cluster_lookup(session)
+    users = {u.lower(): i for i, u in session.execute(select(User.id, User.username))}
+    depts = {}
+    for did, code, name in session.execute(select(Department.id, Department.code,
+                                                  Department.name)):
+        depts[code.lower()] = did
+        depts[name.lower()] = did
+    outer = session.begin_nested()
+    imported = 0
+    for i, row in enumerate(rows, start=2):
+        fid = firms.get(normalize_name(row.get("firm", "")))
+        if fid is None:
+            rep.rejected.append(RowError(i, "firm", f"企业不存在 / no such firm: "
+                                                    f"{row.get('firm', '')[:60]}"))
+            continue
+        try:
+            stage = (row.get("stage") or "lead").strip()
+            stage = STAGE_NAMES.get(stage, stage.lower())
+            owner = row.get("owner", "").strip().lower()
+            dept = row.get("department", "").strip().lower()
+            if owner and owner not in users:
+                raise ValueError(f"用户不存在 / no such user: {owner[:60]}")
+            if dept and dept not in depts:
+                raise ValueError(f"部门不存在 / no such department: {dept[:60]}")
+            data_in = ProjectCreate(
+                firm_id=fid, title=row.get("title") or None,
+                cluster=clusters.get((row.get("cluster") or "").strip().lower(),
+                                     row.get("cluster") or ""),
+                park=row.get("park") or None, chain_link=row.get("chain_link") or None,
+                stage=stage, planned_investment=row.get("planned_investment") or None,
+                expected_output=row.get("expected_output") or None,
+                expected_jobs=_int(row.get("expected_jobs", "")),
+                expected_sign_date=row.get("expected_sign_date") or None,
+                expected_land_date=row.get("expected_land_date") or None,
+                expected_operate_date=row.get("expected_operate_date") or None,
+                owner_id=users.get(owner) if owner else None,
+                department_id=depts.get(dept) if dept else None,
+                is_confidential=_bool(row.get("is_confidential", "")),
+                code_name=row.get("code_name") or None, notes=row.get("notes") or None)
+        except ValidationError as exc:
+            rep.rejected.extend(_pydantic_errors(i, exc))
+            continue
+        except ValueError as exc:
+            rep.rejected.append(RowError(i, None, str(exc)))
+            continue
+        sp = session.begin_nested()
+        try:
+            create_project(session, actor, data_in)
+            sp.commit()
+            imported += 1
+        except CRMError as exc:
+            sp.rollback()
+            rep.rejected.append(RowError(i, exc.field, exc.message))
+    if (rep.rejected and not skip_invalid) or dry_run:
+        outer.rollback()
+        rep.imported = imported if dry_run else 0
+        return rep
+    outer.commit()
+    rep.imported, rep.applied = imported, True
+    record(session, actor.id, "import", "project", None,
+           after={"file": filename[:200], "imported": imported, "rejected": len(rep.rejected)})
+    session.flush()
+    return rep
+
+
+IMPORTERS = {"firms": import_firms, "contacts": import_contacts, "projects": import_projects}
+
+
+def run_import(session: Session, actor: User, kind: str, data: bytes, filename: str,
+               **kw: Any) -> ImportReport:
+    if kind not in IMPORTERS:
+        raise ValidationFailed(f"未知导入类型 / unknown import kind: {kind}", field="kind")
+    return IMPORTERS[kind](session, actor, data, filename, **kw)
