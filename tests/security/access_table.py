@@ -132,4 +132,8 @@ ACCESS: dict[tuple[str, str], Access] = {
     # --- API auth (api/auth.py) --------------------------------------------------------------
     ("POST", "/api/v1/auth/token"): public(422),  # no form: a validation error for everyone
     ("POST", "/api/v1/auth/revoke"): api(204),
+    # --- reports (api/reports.py): managers and admins; officers 403 -------------------------
+    **{("GET", f"/api/v1/reports/{name}{ext}"): manager_api()
+       for name in ("coverage", "pipeline", "targets", "leaders", "activity", "delivery")
+       for ext in ("", ".xlsx")},
 }
