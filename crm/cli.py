@@ -202,6 +202,44 @@ def import_cmd(kind: Annotated[str, typer.Argument(help="firms | contacts | proj
         raise typer.Exit(1)
 
 
+@app.command("backup")
+def backup_cmd(target: Annotated[Path | None, typer.Argument(help="file to write")] = None
+               ) -> None:
+    """Back up the database (SQLite: online copy; PostgreSQL: pg_dump custom format)."""
+    from datetime import datetime
+
+    from crm.backup import backup
+    from crm.config import ROOT
+    from crm.errors import CRMError
+
+    url = get_settings().database_url
+    if target is None:
+        stamp = datetime.now().astimezone().strftime("%Y%m%d-%H%M%S")
+        ext = "db" if url.startswith("sqlite") else "dump"
+        target = ROOT / "var" / "backups" / f"crm-{stamp}.{ext}"
+    try:
+        backup(url, target)
+    except CRMError as exc:
+        _fail(exc.message)
+    typer.echo(f"backup written to {target}")
+
+
+@app.command("restore")
+def restore_cmd(source: Annotated[Path, typer.Argument(help="a file made by crm backup")],
+                yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False) -> None:
+    """Replace the database with a backup (stop the app first)."""
+    from crm.backup import restore
+    from crm.errors import CRMError
+
+    if not yes and not typer.confirm("This replaces the whole database. Go on?"):
+        raise typer.Exit(1)
+    try:
+        restore(get_settings().database_url, source)
+    except CRMError as exc:
+        _fail(exc.message)
+    typer.echo(f"database restored from {source}")
+
+
 def main() -> None:  # pragma: no cover
     app()
 
