@@ -30,6 +30,9 @@ def get_session(request: Request) -> Iterator[Session]:
             yield session
             session.commit()
         except BaseException:
+            # detach first: a rollback would expire every loaded row, and the error page
+            # still reads the acting user (name, role, language)
+            session.expunge_all()
             session.rollback()
             raise
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web import auth, home
+from web import auth, firms, home
 
 router = APIRouter()
-for module in (auth, home):
+for module in (auth, home, firms):
     router.include_router(module.router)

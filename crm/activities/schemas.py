@@ -18,6 +18,14 @@ class InlineFollowup(InputModel):
     remind_at: datetime | None = None
     assignee_id: Id | None = None
 
+    @model_validator(mode="after")
+    def _times(self):  # type: ignore[no-untyped-def]
+        for name in ("due_at", "remind_at"):
+            v = getattr(self, name)
+            if v is not None and not (1990 <= v.year <= 2100):
+                raise ValueError(f"{name} out of range (1990–2100) / 时间超出范围")
+        return self
+
 
 class ActivityCreate(InputModel):
     kind: Kind

@@ -1,0 +1,86 @@
+"""Read models for the firm pages: a list page's rows and one firm's details, loaded in batches
+(a fixed number of statements whatever the number of rows)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from crm.accounts.models import User
+from crm.firms.models import Contact, Firm, FirmCluster
+from crm.firms.service import can_edit_firm, firm_aliases, firm_cluster_codes, get_firm
+from crm.policy.models import Cluster
+
+
+@dataclass
+class FirmRow:
+    firm: Firm
+    clusters: list[str]
+    owner_name: str | None
+
+
+@dataclass
+class FirmDetail:
+    firm: Firm
+    aliases: list[str]
+    clusters: list[Cluster]
+    parent: Firm | None
+    subsidiaries: list[Firm]
+    owner: User | None
+    contacts: list[Contact]
+    can_edit: bool
+    subsidiaries_more: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(User.id, User.display_name)
+                                .where(User.id.in_(wanted))).all())
+
+
+def list_rows(session: Session, firms: list[Firm]) -> list[FirmRow]:
+    """The list page's rows: cluster codes and owner names in two statements for the page."""
+    ids = [f.id for f in firms if f.id is not None]
+    codes = firm_cluster_codes(session, ids)
+    owners = user_names(session, {f.owner_id for f in firms})
+    return [FirmRow(f, codes.get(f.id, []), owners.get(f.owner_id)) for f in firms  # type: ignore[arg-type]
+            ]
+
+
+def firm_detail(session: Session, actor: User, firm_id: int, subsidiaries_limit: int = 50
+                ) -> FirmDetail:
+    """One firm with its aliases, clusters, parent group, subsidiaries, owner and contacts."""
+    firm = get_firm(session, actor, firm_id)
+    clusters = list(session.scalars(
+        select(Cluster).join(FirmCluster, FirmCluster.cluster_id == Cluster.id)
+        .where(FirmCluster.firm_id == firm_id).order_by(Cluster.sort_order)))
+    parent = session.get(Firm, firm.parent_id) if firm.parent_id else None
+    subs = list(session.scalars(select(Firm).where(Firm.parent_id == firm_id)
+                                .order_by(Firm.name_zh).limit(subsidiaries_limit + 1)))
+    owner = session.get(User, firm.owner_id) if firm.owner_id else None
+    contacts = list(session.scalars(select(Contact).where(Contact.firm_id == firm_id)
+                                    .order_by(Contact.id)))
+    return FirmDetail(
+        firm=firm, aliases=firm_aliases(session, [firm_id])[firm_id], clusters=clusters,
+        parent=parent, subsidiaries=subs[:subsidiaries_limit], owner=owner, contacts=contacts,
+        can_edit=can_edit_firm(session, actor, firm),
+        subsidiaries_more=len(subs) > subsidiaries_limit,
+    )
+
+
+def countries(session: Session, limit: int = 300) -> list[str]:
+    """Distinct countries or regions of the firms, for the list's filter."""
+    return [c for c in session.scalars(select(Firm.country).where(Firm.country.is_not(None))
+                                       .distinct().order_by(Firm.country).limit(limit)) if c]
+
+
+def firm_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(session.execute(select(Firm.id, Firm.name_zh).where(Firm.id.in_(ids)))
+                .all())

@@ -1,0 +1,131 @@
+"""Form helpers for the pages: raw form values → a pydantic input schema, and validation or
+domain errors → one message per field, shown beside it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
+
+from crm.errors import CRMError
+from web.i18n import translations
+from web.render import language
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class FormErrors(Exception):
+    """The form is invalid: ``errors`` maps a field name (or "" for the form) to a message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def gettext(request: Request, message: str) -> str:
+    return translations(language(request)).gettext(message)
+
+
+def pick(request: Request, message: str) -> str:
+    """Domain messages are written "中文 / English": show the half in the page's language."""
+    if " / " not in message:
+        return message
+    zh, en = message.split(" / ", 1)
+    return en.strip() if language(request) == "en" else zh.strip()
+
+
+def _message(request: Request, err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    _ = lambda s: gettext(request, s)  # noqa: E731
+    if kind in ("missing", "string_too_short") and ctx.get("min_length", 1) <= 1:
+        return _("必填")
+    if kind == "string_too_long":
+        return _("太长了（最多 %(n)s 个字符）") % {"n": ctx.get("max_length")}
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return _("请输入整数")
+    if kind in ("greater_than_equal", "less_than_equal"):
+        return _("超出允许范围")
+    if kind.startswith("datetime") or kind.startswith("date"):
+        return _("日期时间格式不正确")
+    if kind == "value_error" and "email" in str(err.get("msg", "")).lower():
+        return _("邮箱格式不正确")
+    if kind == "value_error" and isinstance(ctx.get("error"), Exception):
+        return pick(request, str(ctx["error"]))
+    if kind in ("literal_error", "enum"):
+        return _("请从列表中选择")
+    return pick(request, str(err.get("msg", _("无效"))))
+
+
+def field_name(loc: Iterable[Any]) -> str:
+    parts = [str(p) for p in loc if not isinstance(p, int)]
+    return ".".join(parts)
+
+
+def validate(request: Request, model: type[M], data: dict[str, Any],
+             prefix: str = "") -> M:
+    """``model(**data)`` or FormErrors keyed by field name (``prefix`` added for nested forms)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for e in exc.errors():
+            name = prefix + field_name(e.get("loc", ()))
+            errors.setdefault(name, _message(request, e))
+        raise FormErrors(errors) from exc
+
+
+def domain_errors(request: Request, exc: CRMError, default_field: str = "") -> dict[str, str]:
+    """A domain error as a field → message map (the field it names, else the form's top)."""
+    return {exc.field or default_field: pick(request, exc.message)}
+
+
+# --- raw values -----------------------------------------------------------------------------
+
+def text(form: FormData, name: str) -> str | None:
+    """A text field, stripped; blank → None."""
+    v = form.get(name)
+    if not isinstance(v, str):
+        return None
+    v = v.strip()
+    return v or None
+
+
+def integer(form: FormData, name: str) -> int | str | None:
+    """An integer field: blank → None, digits → int, anything else left as text (so the
+    schema reports it beside the field)."""
+    v = text(form, name)
+    if v is None:
+        return None
+    try:
+        return int(v)
+    except ValueError:
+        return v
+
+
+def checkbox(form: FormData, name: str) -> bool:
+    return form.get(name) in ("on", "1", "true", "yes")
+
+
+def integers(form: FormData, name: str) -> list[int | str]:
+    out: list[int | str] = []
+    for v in form.getlist(name):
+        if isinstance(v, str) and v.strip():
+            try:
+                out.append(int(v))
+            except ValueError:
+                out.append(v)
+    return out
+
+
+def lines(value: str | None) -> list[str]:
+    """A textarea or comma list → its non-empty items (one per line, or split on commas)."""
+    if not value:
+        return []
+    items: list[str] = []
+    for line in value.replace("，", ",").replace("、", ",").splitlines():
+        items.extend(p.strip() for p in line.split(","))
+    return [i for i in dict.fromkeys(items) if i]
