@@ -129,6 +129,28 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/logout"): public(303),
     ("GET", "/lang/{code}"): public(303),
     ("GET", "/"): page(),
+    # --- firms (web/firms.py): every signed-in user sees firms; the firm in the world is
+    # shared (no owner), so everyone may edit it; its confidential project shows for A only
+    ("GET", "/firms"): page(),
+    ("GET", "/firms/export.xlsx"): page(),
+    ("GET", "/firms/similar"): page(htmx=True, query={"name_zh": "安全测试"}),
+    ("GET", "/firms/parents"): page(htmx=True, query={"parent_q": "anquan"}),
+    ("GET", "/firms/new"): page(),
+    ("POST", "/firms/new"): page(303, form={"name_zh": "新目标企业"}),
+    ("GET", "/firms/{firm_id}"): page(lists_secret=True),
+    ("GET", "/firms/{firm_id}/edit"): page(),
+    ("POST", "/firms/{firm_id}/edit"): page(303, form={"name_zh": "安全测试企业",
+                                                      "name_en": "Changed", "version": "1"}),
+    ("GET", "/firms/{firm_id}/timeline"): page(htmx=True, query={"offset": 0},
+                                              lists_secret=True),
+    ("POST", "/firms/{firm_id}/activities"): page(htmx=True, form={"kind": "call",
+                                                                   "summary": "电话"}),
+    ("GET", "/firms/{firm_id}/contacts"): page(htmx=True),
+    ("POST", "/firms/{firm_id}/contacts"): page(htmx=True, form={"name": "张三"}),
+    ("GET", "/firms/{firm_id}/contacts/{contact_id}/edit"): page(htmx=True),
+    ("POST", "/firms/{firm_id}/contacts/{contact_id}"): page(htmx=True, form={
+        "name": "联系人乙", "version": "1"}),
+    ("POST", "/firms/{firm_id}/contacts/{contact_id}/delete"): page(htmx=True),
     # --- API auth (api/auth.py) --------------------------------------------------------------
     ("POST", "/api/v1/auth/token"): public(422),  # no form: a validation error for everyone
     ("POST", "/api/v1/auth/revoke"): api(204),
