@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -46,11 +47,26 @@ class LoginRequired(Exception):
     """Raised by web dependencies; the app turns it into a redirect to the login page."""
 
 
+@dataclass(frozen=True)
+class UserView:
+    """What templates know of the signed-in user: plain values that survive a rollback (an
+    error page is rendered after the request's transaction was rolled back)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    department_id: int | None
+    language: str
+
+
 def web_user_optional(request: Request, session: SessionDep) -> User | None:
     user = resolve_web_session(session, request.session.get(SESSION_KEY))
     if user is None and request.session.get(SESSION_KEY):
         request.session.clear()
-    request.state.user = user
+    request.state.user = None if user is None else UserView(
+        id=user.id, username=user.username, display_name=user.display_name,  # type: ignore[arg-type]
+        role=user.role, department_id=user.department_id, language=user.language)
     return user
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web import auth, firms, home
+from web import auth, firms, home, imports
 
 router = APIRouter()
-for module in (auth, home, firms):
+for module in (auth, home, firms, imports):
     router.include_router(module.router)

@@ -218,6 +218,7 @@ def import_firms(session: Session, actor: User, data: bytes, filename: str, *,
         bad_rows = {e.row for e in rep.rejected}
         good = [g for g in good if g[0] not in bad_rows]
         if not skip_invalid:
+            rep.imported = len(good) if dry_run else 0  # a check says how many rows would go
             return rep
     if dry_run:
         rep.imported = len(good)
@@ -307,10 +308,8 @@ def import_contacts(session: Session, actor: User, data: bytes, filename: str, *
             continue
         good.append({"firm_id": fid, **c.model_dump(), "created_at": utcnow(),
                      "updated_at": utcnow(), "version": 1})
-    if rep.rejected and not skip_invalid:
-        return rep
-    if dry_run:
-        rep.imported = len(good)
+    if dry_run or (rep.rejected and not skip_invalid):
+        rep.imported = len(good) if dry_run else 0
         return rep
     for start in range(0, len(good), 10000):
         session.execute(insert(Contact.__table__), good[start:start + 10000])

@@ -72,7 +72,7 @@ PARAMS: dict[str, str] = {
     "user_id": "user:own",
     "code": "zh_CN",  # /lang/{code}
 }
-EXTRA_WORLD = {"zh_CN": "zh_CN"}
+EXTRA_WORLD = {"zh_CN": "zh_CN", "kind:firms": "firms"}
 
 OK = 200
 
@@ -158,4 +158,8 @@ ACCESS: dict[tuple[str, str], Access] = {
     **{("GET", f"/api/v1/reports/{name}{ext}"): manager_api()
        for name in ("coverage", "pipeline", "targets", "leaders", "activity", "delivery")
        for ext in ("", ".xlsx")},
+    # --- import (web/imports.py): managers and admins ------------------------------------
+    ("GET", "/imports"): manager_page(),
+    ("POST", "/imports"): manager_page(422, form={"kind": "firms", "mode": "check"}),
+    ("GET", "/imports/template/{kind}.xlsx"): manager_page(params={"kind": "kind:firms"}),
 }
