@@ -37,6 +37,7 @@ def token(request: Request, session: SessionDep,
 
 
 @router.post("/revoke", status_code=204, summary="Revoke the bearer token used for this call")
-def revoke(session: SessionDep, user: ApiUser, token: Annotated[str | None, Depends(oauth2)]) -> None:
+def revoke(session: SessionDep, user: ApiUser,
+           token: Annotated[str | None, Depends(oauth2)]) -> None:
     if token:
         revoke_api_token(session, user, token)

@@ -29,7 +29,7 @@ def _pg_args(url: str) -> tuple[list[str], dict[str, str]]:
     env = dict(os.environ)
     if u.password:
         env["PGPASSWORD"] = u.password
-    return args + ["-d", u.database or "postgres"], env
+    return [*args, "-d", u.database or "postgres"], env
 
 
 def backup(url: str, target: Path) -> Path:

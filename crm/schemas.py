@@ -14,7 +14,7 @@ def _no_nul(v: str) -> str:
     return v
 
 
-def Text(max_length: int, min_length: int = 0):  # noqa: N802  (a type factory)
+def Text(max_length: int, min_length: int = 0):
     return Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),

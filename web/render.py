@@ -53,7 +53,8 @@ def render(request: Request, template: str, ctx: dict[str, Any] | None = None, *
     templates = templates_for(lang)
     context = {"request": request, "lang": lang, "languages": LANGUAGES,
                "user": getattr(request.state, "user", None),
-               "csrf_token": request.cookies.get("csrftoken") or getattr(request.state, "csrf_token", ""), **(ctx or {})}
+               "csrf_token": request.cookies.get("csrftoken")
+               or getattr(request.state, "csrf_token", ""), **(ctx or {})}
     env = templates.env
     if block and is_htmx(request):
         tmpl = env.get_template(template)

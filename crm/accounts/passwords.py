@@ -55,7 +55,8 @@ def check_policy(password: str, username: str) -> None:
     s = get_settings()
     if len(password) < s.password_min_length:
         raise ValidationFailed(
-            f"密码至少 {s.password_min_length} 个字符 / at least {s.password_min_length} characters",
+            f"密码至少 {s.password_min_length} 个字符 / "
+            f"at least {s.password_min_length} characters",
             field="password",
         )
     if len(password) > 256:

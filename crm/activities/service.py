@@ -10,10 +10,6 @@ from sqlmodel import Session
 
 from crm.accounts.models import User
 from crm.accounts.permissions import activity_visible, require_edit
-from crm.audit.service import record, snapshot
-from crm.clock import as_utc
-from crm.errors import NotFound, StaleVersion, ValidationFailed
-from crm.firms.models import Contact, Firm
 from crm.activities.models import (
     Activity,
     ActivityContact,
@@ -22,6 +18,10 @@ from crm.activities.models import (
     ActivityProject,
 )
 from crm.activities.schemas import ActivityCreate, ActivityPublic, ActivityUpdate
+from crm.audit.service import record, snapshot
+from crm.clock import as_utc
+from crm.errors import NotFound, StaleVersion, ValidationFailed
+from crm.firms.models import Contact, Firm
 from crm.followups.models import Followup
 from crm.followups.schemas import FollowupCreate
 from crm.projects.models import Project

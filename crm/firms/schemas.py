@@ -34,7 +34,8 @@ class FirmCreate(InputModel):
             return None
         v = v.upper()
         if not valid_credit_code(v):
-            raise ValueError("统一社会信用代码无效（18位，含校验位）/ invalid unified social credit code")
+            raise ValueError("统一社会信用代码无效（18位，含校验位）/ "
+                             "invalid unified social credit code")
         return v
 
     @field_validator("website")

@@ -197,7 +197,8 @@ def find_similar(session: Session, name: str, credit_code: str | None = None,
 def _cluster_ids(session: Session, codes: list[str]) -> list[int]:
     if not codes:
         return []
-    rows = dict(session.execute(select(Cluster.code, Cluster.id).where(Cluster.code.in_(codes))).all())
+    rows = dict(session.execute(select(Cluster.code, Cluster.id)
+                                .where(Cluster.code.in_(codes))).all())
     unknown = [c for c in codes if c not in rows]
     if unknown:
         raise ValidationFailed(f"未知产业集群 / unknown cluster: {', '.join(unknown)}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import pairwise
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -27,7 +28,7 @@ class _Dates(InputModel):
         for kind in ("expected", "actual"):
             seq = [(n, getattr(self, f"{kind}_{n}_date")) for n in ("sign", "land", "operate")]
             known = [(n, d) for n, d in seq if d is not None]
-            for (n1, d1), (n2, d2) in zip(known, known[1:], strict=False):
+            for (n1, d1), (n2, d2) in pairwise(known):
                 if d2 < d1:
                     raise ValueError(f"{kind}_{n2}_date must not be before {kind}_{n1}_date "
                                      f"/ 日期顺序有误")

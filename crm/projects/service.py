@@ -356,7 +356,8 @@ def delete_project(session: Session, actor: User, project_id: int) -> None:
     p = get_project_for(session, actor, project_id)
     _require_project_edit(session, actor, p)
     for model, col in ((ActivityProject, ActivityProject.project_id),
-                       (Followup, Followup.project_id), (CapitalArrival, CapitalArrival.project_id)):
+                       (Followup, Followup.project_id),
+                       (CapitalArrival, CapitalArrival.project_id)):
         if session.scalar(select(func.count()).select_from(model).where(col == project_id)):
             raise Conflict("项目已有记录，请改为流失 / the project has records; mark it lost "
                            "instead")

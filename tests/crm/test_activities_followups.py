@@ -37,7 +37,8 @@ def test_log_contact_with_followup_touches_the_project(session, world):
     logged = log_activity(session, oa, ActivityCreate(
         kind="visit", occurred_at=when, summary="拜访宏碁重庆工厂", firm_ids=[firm.id],
         project_ids=[p.id],
-        followup=InlineFollowup(title="发送园区资料", due_at=datetime.now(UTC) + timedelta(hours=1))))
+        followup=InlineFollowup(title="发送园区资料",
+                                due_at=datetime.now(UTC) + timedelta(hours=1))))
     assert logged.followup is not None and logged.followup.project_id == p.id
     assert logged.followup.assignee_id == oa.id
     assert p.first_contact_at == p.last_activity_at

@@ -45,7 +45,8 @@ def count(session, model) -> int:
 
 def test_firms_from_excel(session, manager):
     data = xlsx([HEAD,
-                 ["富士康科技集团", "Foxconn", "鸿海;Hon Hai", "中国台湾", 60, "", "", "NB、通信设备", ""],
+                 ["富士康科技集团", "Foxconn", "鸿海;Hon Hai", "中国台湾", 60, "", "",
+                  "NB、通信设备", ""],
                  ["重庆富士康", "", "", "中国", "", "", "是", "NB", "富士康科技集团"],
                  ["四联测控", "", "", "中国", "", 321, "否", "INST", ""]])
     rep = import_firms(session, manager, data, "firms.xlsx")
@@ -72,7 +73,7 @@ def test_one_bad_row_rejects_the_whole_file(session, manager):
     assert not rep.applied and rep.imported == 0
     assert {(e.row, e.field) for e in rep.rejected} == {
         (3, "name_zh"), (4, None), (5, "clusters"), (6, "name_zh"), (7, "parent")}
-    assert "row 2" in [e.message for e in rep.rejected if e.row == 6][0]
+    assert "row 2" in next(e.message for e in rep.rejected if e.row == 6)
     assert count(session, Firm) == before
 
 

@@ -42,7 +42,8 @@ def test_twelve_clusters_with_the_seed_targets(session):
 def test_chain_links_named_in_the_seed(session):
     nb = session.scalar(select(Cluster).where(Cluster.code == "NB"))
     names = set(session.scalars(select(ChainLink.name_zh).where(ChainLink.cluster_id == nb.id)))
-    assert {"整机", "外围设备", "显示器", "打印机", "电子部件", "精密模具", "镁材", "化学材料"} <= names
+    assert {"整机", "外围设备", "显示器", "打印机", "电子部件", "精密模具", "镁材",
+            "化学材料"} <= names
     for c in session.scalars(select(Cluster)):
         n = session.scalar(select(func.count()).select_from(ChainLink)
                            .where(ChainLink.cluster_id == c.id))
