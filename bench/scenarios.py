@@ -1,0 +1,271 @@
+"""What the benchmark measures, as data: each scenario names a URL template, who asks, how its
+ids are picked, which budget applies and the raw-SQL floor (the same rows the page needs, read
+straight through the DBAPI).
+
+SQL here is written once for SQLite and PostgreSQL: named parameters ``:name`` (rewritten to
+``%(name)s`` for psycopg), booleans tested bare (``NOT p.is_confidential``), no casts.
+``{hidden}`` in a floor is replaced by the officer's visibility rule (SPEC §8).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# budgets (ms, p95) by class; SPEC §9
+BUDGETS_MS = {"list": 50.0, "search": 50.0, "detail": 50.0, "report": 150.0}
+FLOOR_RATIO_MAX = 3.0  # no page more than 3x its floor ...
+FLOOR_RATIO_MIN_MS = 5.0  # ... where the floor is above 5 ms
+REMINDERS_BUDGET_S = 10.0
+IMPORT_BUDGET_S = 30.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    url: str  # template: {firm_id}, {project_id}, {q} …
+    role: str = "officer"  # officer | manager (web pages: session cookie; api: bearer token)
+    budget: str | None = "list"  # a key of BUDGETS_MS, or None
+    pick: str | None = None  # a key of PICKS: each request takes the next row of parameters
+    params: dict[str, str] = field(default_factory=dict)  # fixed parameters (e.g. q)
+    floor: tuple[str, ...] = ()  # keys of FLOORS, run in order (one floor = all of them)
+    expect: str | None = None  # text the answer must contain (a check that the page is right)
+
+    @property
+    def api(self) -> bool:
+        return self.url.startswith("/api/")
+
+
+# --- visibility: an officer sees non-confidential projects and their own department's ---------
+
+OFFICER_PROJECT_VISIBLE = "(NOT p.is_confidential OR p.department_id = :dept_id)"
+
+# --- how ids are picked: rows of parameters, cycled through the requests --------------------------
+# busy records first (the worst pages), then a spread of ordinary ones
+
+PICKS: dict[str, str] = {
+    "firm": """
+        SELECT id AS firm_id FROM (
+          SELECT af.firm_id AS id, count(*) AS n FROM activity_firm af
+          GROUP BY af.firm_id ORDER BY n DESC, af.firm_id LIMIT 10) busy
+        UNION ALL
+        SELECT id AS firm_id FROM (
+          SELECT id FROM firm WHERE id % 997 = 1 ORDER BY id LIMIT 40) spread
+    """,
+    "project": f"""
+        SELECT id AS project_id FROM (
+          SELECT ap.project_id AS id, count(*) AS n FROM activity_project ap
+          JOIN project p ON p.id = ap.project_id
+          WHERE {OFFICER_PROJECT_VISIBLE}
+          GROUP BY ap.project_id ORDER BY n DESC, ap.project_id LIMIT 10) busy
+        UNION ALL
+        SELECT id AS project_id FROM (
+          SELECT p.id FROM project p WHERE {OFFICER_PROJECT_VISIBLE} AND p.id % 397 = 1
+          ORDER BY p.id LIMIT 40) spread
+    """,
+}
+
+# --- the raw-SQL floors ---------------------------------------------------------------------------
+
+_FIRM_COLS = "f.id, f.name_zh, f.name_en, f.tier, f.country, f.owner_id, f.updated_at"
+_FIRM_ORDER = "ORDER BY f.tier = 'other', f.updated_at DESC, f.id DESC"
+
+FLOORS: dict[str, str] = {
+    # firm list: one page (with its clusters) and a count capped at 10,001
+    "firm_page_rows": f"SELECT {_FIRM_COLS} FROM firm f {_FIRM_ORDER} LIMIT 50",
+    "firm_count_capped": "SELECT count(*) FROM (SELECT id FROM firm LIMIT 10001) t",
+    "firm_page_clusters": f"""
+        SELECT fc.firm_id, c.code FROM firm_cluster fc JOIN cluster c ON c.id = fc.cluster_id
+        WHERE fc.firm_id IN (SELECT f.id FROM firm f {_FIRM_ORDER} LIMIT 50)""",
+    # search: the best index the database has for the query (see bench.harness.search_floor)
+    "firm_search": "@search",
+    # a firm page: the firm, aliases, clusters, contacts, projects, timeline, open follow-ups
+    "firm_one": "SELECT * FROM firm WHERE id = :firm_id",
+    "firm_aliases": "SELECT alias FROM firm_alias WHERE firm_id = :firm_id ORDER BY id",
+    "firm_clusters": """SELECT c.code, c.name_zh FROM firm_cluster fc
+        JOIN cluster c ON c.id = fc.cluster_id WHERE fc.firm_id = :firm_id""",
+    "firm_contacts": "SELECT * FROM contact WHERE firm_id = :firm_id ORDER BY name LIMIT 100",
+    "firm_projects": f"""SELECT p.id, p.title, p.stage, p.cluster_id, p.owner_id,
+        p.planned_investment, p.updated_at FROM project p
+        WHERE p.firm_id = :firm_id AND {OFFICER_PROJECT_VISIBLE} ORDER BY p.updated_at DESC""",
+    "firm_timeline": f"""SELECT a.id, a.kind, a.occurred_at, a.summary, a.outcome,
+        a.created_by_id FROM activity_firm af JOIN activity a ON a.id = af.activity_id
+        WHERE af.firm_id = :firm_id AND NOT EXISTS (
+          SELECT 1 FROM activity_project ap JOIN project p ON p.id = ap.project_id
+          WHERE ap.activity_id = a.id AND NOT {OFFICER_PROJECT_VISIBLE})
+        ORDER BY a.occurred_at DESC LIMIT 20""",
+    "firm_followups": """SELECT id, title, due_at, assignee_id FROM followup
+        WHERE firm_id = :firm_id AND status = 'open' ORDER BY due_at LIMIT 20""",
+    # My day: my open follow-ups due today or overdue, my recent projects
+    "myday_followups": """SELECT fu.id, fu.title, fu.due_at, fu.firm_id, fu.project_id
+        FROM followup fu WHERE fu.assignee_id = :user_id AND fu.status = 'open'
+        AND fu.due_at < :day_end ORDER BY fu.due_at LIMIT 500""",
+    "myday_projects": """SELECT p.id, p.title, p.stage, p.updated_at FROM project p
+        WHERE p.owner_id = :user_id ORDER BY p.updated_at DESC LIMIT 10""",
+    # follow-up list: mine, open, a page and a capped count
+    "followup_rows": """SELECT id, title, due_at, firm_id, project_id FROM followup
+        WHERE assignee_id = :user_id AND status = 'open' ORDER BY due_at, id LIMIT 50""",
+    "followup_count": """SELECT count(*) FROM (SELECT id FROM followup
+        WHERE assignee_id = :user_id AND status = 'open' LIMIT 10001) t""",
+    # pipeline board: per stage a count and the 20 most recently touched projects
+    "board_counts": f"""SELECT p.stage, count(*), sum(p.planned_investment) FROM project p
+        WHERE {OFFICER_PROJECT_VISIBLE} GROUP BY p.stage""",
+    "board_cards": f"""SELECT * FROM (
+          SELECT p.id, p.title, p.stage, p.firm_id, f.name_zh, p.planned_investment,
+                 row_number() OVER (PARTITION BY p.stage ORDER BY p.updated_at DESC) AS rn
+          FROM project p JOIN firm f ON f.id = p.firm_id
+          WHERE {OFFICER_PROJECT_VISIBLE}) t WHERE rn <= 20""",
+    # pipeline table: one page and a capped count
+    "project_rows": f"""SELECT p.id, p.title, p.stage, p.firm_id, f.name_zh, p.cluster_id,
+        p.park_id, p.owner_id, p.planned_investment, p.updated_at
+        FROM project p JOIN firm f ON f.id = p.firm_id
+        WHERE {OFFICER_PROJECT_VISIBLE} ORDER BY p.updated_at DESC, p.id DESC LIMIT 50""",
+    "project_count": f"""SELECT count(*) FROM (SELECT p.id FROM project p
+        WHERE {OFFICER_PROJECT_VISIBLE} LIMIT 10001) t""",
+    # a project page: the project, its stage history, activities, follow-ups, capital arrivals
+    "project_one": """SELECT p.*, f.name_zh FROM project p JOIN firm f ON f.id = p.firm_id
+        WHERE p.id = :project_id""",
+    "project_stages": """SELECT * FROM stage_change WHERE project_id = :project_id
+        ORDER BY changed_at""",
+    "project_timeline": """SELECT a.id, a.kind, a.occurred_at, a.summary FROM activity_project ap
+        JOIN activity a ON a.id = ap.activity_id WHERE ap.project_id = :project_id
+        ORDER BY a.occurred_at DESC LIMIT 20""",
+    "project_followups": """SELECT id, title, due_at, status FROM followup
+        WHERE project_id = :project_id ORDER BY due_at LIMIT 20""",
+    "project_capital": "SELECT * FROM capital_arrival WHERE project_id = :project_id",
+    # activity list (API): newest first, the officer's visibility, capped count
+    "activity_rows": f"""SELECT a.id, a.kind, a.occurred_at, a.summary FROM activity a
+        WHERE NOT EXISTS (SELECT 1 FROM activity_project ap JOIN project p ON p.id = ap.project_id
+          WHERE ap.activity_id = a.id AND NOT {OFFICER_PROJECT_VISIBLE})
+        ORDER BY a.occurred_at DESC, a.id DESC LIMIT 50""",
+    "activity_count": "SELECT count(*) FROM (SELECT id FROM activity LIMIT 10001) t",
+    # small reference lists
+    "clusters": "SELECT * FROM cluster ORDER BY sort_order",
+    "parks": "SELECT * FROM park ORDER BY sort_order",
+    "users": "SELECT id, username, display_name, role, department_id FROM user_account "
+             "ORDER BY id LIMIT 50",
+    "departments": "SELECT * FROM department ORDER BY id",
+    # reports (a manager: every project). Coverage: major investors by cluster and stage class
+    "report_coverage": """SELECT p.cluster_id, p.stage, f.id, f.name_zh, f.tier
+        FROM project p JOIN firm f ON f.id = p.firm_id
+        WHERE p.stage <> 'lost' AND f.tier IN ('global500','china500','leader')""",
+    "report_coverage_links": """SELECT p.chain_link_id, count(*) FROM project p
+        WHERE p.stage <> 'lost' AND p.chain_link_id IS NOT NULL GROUP BY p.chain_link_id""",
+    "report_coverage_parks": """SELECT p.cluster_id, p.park_id, count(*) FROM project p
+        WHERE p.stage IN ('landed','operating') GROUP BY p.cluster_id, p.park_id""",
+    # pipeline: by stage and cluster, conversion from the stage history, weekly new and signed
+    "report_pipeline": """SELECT p.cluster_id, p.stage, count(*), sum(p.planned_investment),
+        sum(p.expected_output) FROM project p GROUP BY p.cluster_id, p.stage""",
+    "report_pipeline_conversion": """SELECT from_stage, to_stage, count(*) FROM stage_change
+        GROUP BY from_stage, to_stage""",
+    "report_pipeline_weeks": """SELECT count(*) FROM project WHERE created_at >= :weeks_start
+        UNION ALL SELECT count(*) FROM stage_change
+        WHERE to_stage = 'signed' AND changed_at >= :weeks_start""",
+    # targets: expected output per cluster at landed/operating and at signed; cores' share
+    "report_targets": """SELECT p.cluster_id, p.stage, p.park_id, sum(p.expected_output)
+        FROM project p WHERE p.stage IN ('signed','landed','operating')
+        GROUP BY p.cluster_id, p.stage, p.park_id""",
+    # leaders: output per top-level group
+    "report_leaders": """SELECT coalesce(f.parent_id, f.id) AS top, sum(p.expected_output) AS out
+        FROM project p JOIN firm f ON f.id = p.firm_id
+        WHERE p.stage IN ('signed','landed','operating')
+        GROUP BY coalesce(f.parent_id, f.id) HAVING sum(p.expected_output) >= 500000
+        ORDER BY out DESC""",
+    # officer activity: contacts per officer per week over the period, follow-ups done/overdue
+    "report_activity": """SELECT ao.user_id, count(*) FROM activity a
+        JOIN activity_officer ao ON ao.activity_id = a.id
+        WHERE a.occurred_at >= :weeks_start GROUP BY ao.user_id""",
+    "report_activity_followups": """SELECT assignee_id, status, count(*) FROM followup
+        WHERE (status = 'done' AND completed_at >= :weeks_start)
+           OR (status = 'open' AND due_at < :now) GROUP BY assignee_id, status""",
+    # delivery: signed projects, capital arrived against planned investment
+    "report_delivery": """SELECT p.id, p.planned_investment, p.expected_jobs, p.actual_jobs,
+        p.expected_land_date, p.actual_land_date, (SELECT sum(amount) FROM capital_arrival ca
+        WHERE ca.project_id = p.id) FROM project p
+        WHERE p.stage IN ('signed','landed','operating')""",
+    # the day's reminders: every active officer's open follow-ups due by tonight
+    "reminders": """SELECT fu.assignee_id, fu.id, fu.title, fu.due_at, p.title, f.name_zh
+        FROM followup fu JOIN user_account u ON u.id = fu.assignee_id
+        LEFT JOIN project p ON p.id = fu.project_id LEFT JOIN firm f ON f.id = fu.firm_id
+        WHERE fu.status = 'open' AND fu.due_at < :day_end AND u.is_active
+        ORDER BY fu.assignee_id, fu.due_at""",
+}
+
+FIRM_LIST_FLOOR = ("firm_page_rows", "firm_count_capped", "firm_page_clusters")
+FIRM_FLOOR = ("firm_one", "firm_aliases", "firm_clusters", "firm_contacts", "firm_projects",
+              "firm_timeline", "firm_followups")
+PROJECT_FLOOR = ("project_one", "project_stages", "project_timeline", "project_followups",
+                 "project_capital")
+MYDAY_FLOOR = ("myday_followups", "myday_projects")
+BOARD_FLOOR = ("board_counts", "board_cards")
+PROJECT_LIST_FLOOR = ("project_rows", "project_count")
+REPORT_FLOORS = {
+    "coverage": ("report_coverage", "report_coverage_links", "report_coverage_parks"),
+    "pipeline": ("report_pipeline", "report_pipeline_conversion", "report_pipeline_weeks"),
+    "targets": ("report_targets",),
+    "leaders": ("report_leaders",),
+    "activity": ("report_activity", "report_activity_followups"),
+    "delivery": ("report_delivery",),
+}
+
+# the firm search queries: Chinese (two characters, and a longer name), English, pinyin, initials
+SEARCHES = [
+    ("zh2", "惠普", "惠普"),
+    ("zh3", "长安汽车", "长安汽车"),
+    ("en", "HP", None),
+    ("pinyin", "huipu", "惠普"),
+    ("initials", "hp", None),
+]
+
+
+def _scenarios() -> list[Scenario]:
+    s: list[Scenario] = [
+        Scenario("web firm list", "/firms", floor=FIRM_LIST_FLOOR),
+    ]
+    for key, q, expect in SEARCHES:
+        s.append(Scenario(f"web firm search {key} '{q}'", "/firms?q={q}", budget="search",
+                          params={"q": q}, floor=("firm_search",), expect=expect))
+    s += [
+        Scenario("web firm page", "/firms/{firm_id}", budget="detail", pick="firm",
+                 floor=FIRM_FLOOR),
+        Scenario("web my day", "/", budget="list", floor=MYDAY_FLOOR),
+        Scenario("web follow-ups", "/followups", budget="list",
+                 floor=("followup_rows", "followup_count")),
+        Scenario("web pipeline board", "/pipeline", budget="list", floor=BOARD_FLOOR),
+        Scenario("web pipeline table", "/pipeline?view=table", budget="list",
+                 floor=PROJECT_LIST_FLOOR),
+        Scenario("web project page", "/projects/{project_id}", budget="detail", pick="project",
+                 floor=PROJECT_FLOOR),
+    ]
+    for rep, floor in REPORT_FLOORS.items():
+        s.append(Scenario(f"web report {rep}", f"/reports/{rep}", role="manager",
+                          budget="report", floor=floor))
+    for rep, floor in REPORT_FLOORS.items():
+        s.append(Scenario(f"api report {rep}", f"/api/v1/reports/{rep}", role="manager",
+                          budget="report", floor=floor))
+    s += [
+        Scenario("api firms", "/api/v1/firms", floor=FIRM_LIST_FLOOR),
+        Scenario("api firm search 'huipu'", "/api/v1/firms?q={q}", budget="search",
+                 params={"q": "huipu"}, floor=("firm_search",), expect="惠普"),
+        Scenario("api firm", "/api/v1/firms/{firm_id}", budget="detail", pick="firm",
+                 floor=("firm_one", "firm_aliases", "firm_clusters")),
+        Scenario("api firm contacts", "/api/v1/firms/{firm_id}/contacts", budget="list",
+                 pick="firm", floor=("firm_contacts",)),
+        Scenario("api projects", "/api/v1/projects", floor=PROJECT_LIST_FLOOR),
+        Scenario("api project", "/api/v1/projects/{project_id}", budget="detail",
+                 pick="project", floor=("project_one",)),
+        Scenario("api activities", "/api/v1/activities", floor=("activity_rows",
+                                                                  "activity_count")),
+        Scenario("api follow-ups", "/api/v1/followups", floor=("followup_rows",
+                                                                "followup_count")),
+        Scenario("api clusters", "/api/v1/clusters", floor=("clusters",)),
+        Scenario("api parks", "/api/v1/parks", floor=("parks",)),
+        Scenario("api users", "/api/v1/users", floor=("users",)),
+        Scenario("api departments", "/api/v1/departments", floor=("departments",)),
+    ]
+    return s
+
+
+SCENARIOS: list[Scenario] = _scenarios()
+
+# throughput: 8 clients for a bounded time on these
+THROUGHPUT = ["web firm list", "web my day"]

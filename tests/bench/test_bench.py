@@ -1,0 +1,46 @@
+"""The benchmark at small scale, so it never rots: it runs end to end and reports every scenario
+with figures or as missing. No time is asserted (performance is judged by `crm bench`)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from bench.harness import Options, run
+from bench.scenarios import SCENARIOS, THROUGHPUT
+
+
+def test_small_run_reports_every_scenario(tmp_path: Path) -> None:
+    lines: list[str] = []
+    server = os.environ.get("CRM_TEST_DATABASE_URL")  # PostgreSQL: a fresh database beside
+    out = run(Options(scale="small", database_url=server, requests=3, warmup=1, concurrency=2,
+                      duration=0.5, json_path=str(tmp_path / "bench.json"), log=lines.append))
+
+    by_name = {r["name"]: r for r in out["results"]}
+    for sc in SCENARIOS:
+        r = by_name[sc.name]
+        assert r["status"] in ("ok", "missing"), (sc.name, r["status"], r["note"])
+        if r["status"] == "ok":
+            assert r["page"]["n"] == 3 and r["page"]["p95"] is not None, sc.name
+            assert r["floor"]["p50"] is not None, sc.name
+        else:
+            assert r["note"], sc.name
+    for name in THROUGHPUT:
+        r = by_name[f"throughput: {name} x2"]
+        assert r["status"] in ("ok", "missing"), r
+        if r["status"] == "ok":
+            assert r["extra"]["requests"] > 0
+    assert by_name["job: a day's reminders"]["status"] in ("ok", "missing")
+    assert by_name["import: 50,000 firms (.xlsx)"]["status"] in ("ok", "missing", "skipped")
+    # My day exists from the foundation on: it must have been measured
+    assert by_name["web my day"]["status"] == "ok"
+
+    meta = out["meta"]
+    assert meta["cores"] and meta["python"] and meta["sqlite"] and meta["scale"] == "small"
+    assert meta["load"]["counts"]["firm"] > 0
+    assert meta["server_memory_kib"].get("VmHWM", 0) > 0
+    saved = json.loads((tmp_path / "bench.json").read_text())
+    assert len(saved["results"]) == len(out["results"])
+    report = "\n".join(lines)
+    assert "scenario" in report and "web my day" in report and "budgets missed" in report
