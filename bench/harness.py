@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import importlib
+import inspect
 import os
 import platform
 import re
@@ -201,7 +202,10 @@ def prepare_database(opts: Options, workdir: Path) -> tuple[str, dict[str, Any]]
 
             opts.log(f"loading the {opts.scale} demo data into {_safe(url)} …")
             t0 = time.perf_counter()
-            generate(engine, opts.scale, seed=42, password=_password(opts))
+            kw: dict[str, Any] = {}
+            if "progress" in inspect.signature(generate).parameters:
+                kw["progress"] = lambda msg: opts.log(f"  {time.perf_counter() - t0:6.1f} s  {msg}")
+            generate(engine, opts.scale, seed=42, password=_password(opts), **kw)
             info["demo_s"] = round(time.perf_counter() - t0, 1)
             counts = _loaded(engine) or {}
             opts.log(f"loaded in {info['demo_s']} s: "

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import Boolean, bindparam, delete, func, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import Session
 
 from crm.accounts.models import User
@@ -84,13 +87,48 @@ def to_public(session: Session, firm: Firm) -> FirmPublic:
     )
 
 
+class _TextMatch(ColumnElement[bool]):
+    """``firm.search_text`` contains the query: a LIKE '%q%' everywhere (PostgreSQL answers it
+    from the pg_trgm GIN index), but on SQLite a query of 3+ characters is answered by the FTS5
+    trigram table ``firm_fts`` instead of reading every row (see the firm_search migration)."""
+
+    type = Boolean()
+    inherit_cache = True
+    _is_implicitly_boolean = True  # no "= 1" after it on SQLite: the planner must see the IN
+    _traverse_internals = [("id_col", InternalTraversal.dp_clauseelement),
+                           ("like", InternalTraversal.dp_clauseelement),
+                           ("phrase", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, id_col: Any, like: Any, phrase: Any) -> None:
+        self.id_col = id_col
+        self.like = like
+        self.phrase = phrase
+
+
+@compiles(_TextMatch)
+def _text_match_default(element: _TextMatch, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.like, **kw)
+
+
+@compiles(_TextMatch, "sqlite")
+def _text_match_sqlite(element: _TextMatch, compiler: Any, **kw: Any) -> str:
+    if element.phrase is None:
+        return compiler.process(element.like, **kw)
+    return (f"{compiler.process(element.id_col, **kw)} IN (SELECT firm_fts.rowid FROM firm_fts "
+            f"WHERE firm_fts MATCH {compiler.process(element.phrase, **kw)})")
+
+
 def search_condition(q: str) -> Any:
-    """The WHERE clause for a name / alias / pinyin / initials search."""
+    """The WHERE clause for a name / alias / pinyin / initials search (a substring match)."""
     folded = fold_query(q)
     if not folded:
         return None
     pattern = "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return Firm.search_text.like(pattern, escape="\\")
+    like = Firm.search_text.like(pattern, escape="\\")
+    # FTS5 trigram matches substrings of 3+ characters; a quoted phrase takes any text
+    phrase = (bindparam("fts_q", '"' + folded.replace('"', '""') + '"', unique=True)
+              if len(folded) >= 3 else None)
+    return _TextMatch(Firm.id, like, phrase)
 
 
 @dataclass
