@@ -499,7 +499,9 @@ def throughput(base: str, template: httpx.Client, path: str, concurrency: int,
     def worker() -> None:
         with httpx.Client(base_url=base, timeout=60, cookies=template.cookies,
                           headers=template.headers) as c:
-            while time.monotonic() < stop:
+            first = True  # every client asks at least once, however late its thread starts
+            while first or time.monotonic() < stop:
+                first = False
                 with lock:
                     if counts["ok"] + counts["failed"] >= max_requests:
                         return
