@@ -45,7 +45,8 @@ def table(out: dict[str, Any]) -> str:
     lines = [
         f"招商 CRM benchmark — {m['date']} — scale {m['scale']} — {db['backend']} "
         f"{db['version']} — {m['cores']} cores — Python {m['python']} — SQLite "
-        f"{m['sqlite']} — commit {m.get('commit')}",
+        f"{m['sqlite']} — commit {m.get('commit')} — load average {m.get('load_average')} at "
+        f"the start, {m.get('load_average_end')} at the end",
         "load: " + ", ".join(f"{k} {v}" for k, v in load.get("counts", {}).items())
         + (" (reused database)" if load.get("reused") else
            f" — demo data loaded in {load.get('demo_s')} s"),
