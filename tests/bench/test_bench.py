@@ -7,12 +7,8 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-
 from bench.harness import Options, run
 from bench.scenarios import SCENARIOS, THROUGHPUT
-
-pytest.importorskip("crm.demo.generator", reason="the demo generator has not landed yet")
 
 
 def test_small_run_reports_every_scenario(tmp_path: Path) -> None:
