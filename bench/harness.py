@@ -359,7 +359,7 @@ class Floor:
     def _sql(self, sql: str) -> str:
         if self.sqlite:
             return sql
-        return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
+        return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
 
     def _params(self, sql: str, params: dict[str, Any]) -> dict[str, Any]:
         used = set(re.findall(r"(?<![:\w]):(\w+)", sql))
