@@ -176,6 +176,26 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
 
 
 @app.command()
+def jobs(retry: Annotated[float, typer.Option(help="seconds between tries for the lock")] = 15.0
+         ) -> None:
+    """Run the scheduler as its own process (it schedules only while it holds the lock)."""
+    import logging
+    import signal
+    import threading
+
+    from jobs.runner import Runner
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    runner = Runner(retry_seconds=retry).start()
+    typer.echo(f"scheduler process {os.getpid()} started (waits for the lock if another runs)")
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    done.wait()
+    runner.stop()
+
+
+@app.command()
 def start(host: Annotated[str, typer.Option()] = "127.0.0.1",
           port: Annotated[int, typer.Option()] = 8000) -> None:
     """Migrate, load the policy pack and the small demo data if empty, then serve."""

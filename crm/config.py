@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     weekly_digest: str = "mon 08:00"
     stale_project_days: int = 30
     outbox_max_attempts: int = 8
+    outbox_backoff_seconds: int = 30  # first retry after this, doubling each time (cap 1 h)
+    outbox_lease_seconds: int = 300  # a claim older than this is taken as a crashed sender's
+    outbox_drain_seconds: int = 15
     webhook_timeout: float = 5.0
 
     @property

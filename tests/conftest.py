@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# real SMTP and group-robot servers for the scheduled-message tests (fixtures smtp, robot)
+pytest_plugins = ["tests.servers"]
+
 # cheap hashing in tests; production uses the settings' defaults
 os.environ.setdefault("CRM_ARGON2_TIME_COST", "1")
 os.environ.setdefault("CRM_ARGON2_MEMORY_KIB", "64")

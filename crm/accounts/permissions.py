@@ -100,6 +100,20 @@ def followup_visible(actor: User | None) -> ColumnElement[bool]:
     return or_(Followup.project_id.is_(None), not_(hidden))
 
 
+def project_visible_to_user(user_cls: Any, project_cls: Any = Project) -> ColumnElement[bool]:
+    """Filter over a join with users: the project is visible to the joined ``user_cls`` row.
+
+    The same rule as ``project_visible``, written on columns so one query serves many
+    recipients at once (the scheduled messages compose every officer's list in one query).
+    """
+    return or_(
+        user_cls.role.in_((Role.manager.value, Role.admin.value)),
+        project_cls.is_confidential == false(),
+        and_(user_cls.department_id.is_not(None),
+             project_cls.department_id == user_cls.department_id),
+    )
+
+
 def can_see_project(actor: User | None, project: Project) -> bool:
     if actor is None:
         return False

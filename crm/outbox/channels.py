@@ -1,0 +1,157 @@
+"""Where messages go: SMTP email (stdlib smtplib) and department group robots (WeCom, DingTalk).
+
+Every failure surfaces as ``DeliveryError`` (``permanent`` when retrying cannot help), so the
+drainer treats a refused SMTP connection and a WeCom timeout alike.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import smtplib
+import ssl
+import time
+import urllib.parse
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from crm.config import Settings, get_settings
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def build_email(settings: Settings, *, to: str, subject: str, text: str, html: str | None,
+                message_id: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = settings.smtp_from
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = message_id
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(text)
+    if html:
+        msg.add_alternative(html, subtype="html")
+    return msg
+
+
+class Mailer:
+    """One SMTP connection, opened on first use and reused for a batch; closed on exit."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> Mailer:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        if not s.smtp_host:
+            raise DeliveryError("SMTP is not configured (CRM_SMTP_HOST)")
+        try:
+            if s.smtp_security == "tls":
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port,
+                                                      timeout=s.smtp_timeout,
+                                                      context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
+                if s.smtp_security == "starttls":
+                    smtp.starttls(context=ssl.create_default_context())
+            if s.smtp_user:
+                smtp.login(s.smtp_user, s.smtp_password)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(f"SMTP login refused: {exc.smtp_code}") from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryError(f"SMTP connection to {s.smtp_host}:{s.smtp_port} failed: "
+                                f"{exc}") from exc
+        return smtp
+
+    def send(self, *, to: str, subject: str, text: str, html: str | None,
+             message_id: str) -> None:
+        if not to or "@" not in to:
+            raise DeliveryError(f"no valid address: {to!r}", permanent=True)
+        msg = build_email(self.settings, to=to, subject=subject, text=text, html=html,
+                          message_id=message_id)
+        if self._smtp is None:
+            self._smtp = self._connect()
+        try:
+            self._smtp.send_message(msg)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise DeliveryError(f"recipient refused: {exc.recipients}", permanent=True) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise DeliveryError(f"SMTP send failed: {exc}") from exc
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                self._smtp.quit()
+            self._smtp = None
+
+
+@dataclass
+class Webhook:
+    kind: str  # wecom | dingtalk
+    url: str
+    secret: str | None = None
+
+
+def dingtalk_signed_url(url: str, secret: str, timestamp_ms: int | None = None) -> str:
+    """DingTalk "加签": HMAC-SHA256 of "timestamp\\nsecret" keyed by the secret, base64, quoted."""
+    ts = str(timestamp_ms if timestamp_ms is not None else int(time.time() * 1000))
+    digest = hmac.new(secret.encode(), f"{ts}\n{secret}".encode(), hashlib.sha256).digest()
+    sign = urllib.parse.quote_plus(base64.b64encode(digest))
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}timestamp={ts}&sign={sign}"
+
+
+def robot_payload(kind: str, title: str, text: str) -> dict[str, Any]:
+    if kind == "dingtalk":
+        return {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
+    return {"msgtype": "markdown", "markdown": {"content": text}}
+
+
+def post_robot(hook: Webhook, title: str, text: str, *, client: httpx.Client | None = None,
+               timeout: float | None = None) -> None:
+    """Post a markdown message to a group robot; any failure raises DeliveryError."""
+    if hook.kind not in ("wecom", "dingtalk") or not hook.url:
+        raise DeliveryError(f"no usable webhook ({hook.kind})", permanent=True)
+    url = hook.url
+    if hook.kind == "dingtalk" and hook.secret:
+        url = dingtalk_signed_url(url, hook.secret)
+    own = client is None
+    http = client or httpx.Client(timeout=timeout or get_settings().webhook_timeout)
+    try:
+        r = http.post(url, json=robot_payload(hook.kind, title, text))
+    except httpx.HTTPError as exc:
+        raise DeliveryError(f"{hook.kind} webhook failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        if own:
+            http.close()
+    if r.status_code >= 400:
+        raise DeliveryError(f"{hook.kind} webhook answered HTTP {r.status_code}",
+                            permanent=400 <= r.status_code < 500 and r.status_code != 429)
+    try:
+        body = r.json()
+    except ValueError:
+        body = {}
+    # both robots answer 200 with {"errcode": 0, "errmsg": "ok"}; anything else is a refusal
+    if isinstance(body, dict) and body.get("errcode", 0) not in (0, "0"):
+        raise DeliveryError(f"{hook.kind} webhook refused: {body.get('errcode')} "
+                            f"{str(body.get('errmsg', ''))[:200]}")

@@ -1,0 +1,76 @@
+"""Message bodies from templates: plain text and HTML, in the recipient's language.
+
+Templates live in crm/outbox/templates/<kind>.txt (a ``subject`` block and a ``body`` block),
+<kind>.html and, for group robots, <kind>.md. Source strings are Chinese (``_("中文")``), as in
+the pages; English comes from the same gettext catalogue (web/translations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from crm.clock import to_local
+from crm.config import get_settings
+
+TEMPLATES = Path(__file__).with_name("templates")
+LANGS = ("zh_CN", "en")
+
+
+def _fmt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    local = to_local(value)
+    return local.strftime(fmt) if local else ""
+
+
+@lru_cache
+def _env(lang: str, html: bool) -> jinja2.Environment:
+    from web.i18n import translations  # the pages' catalogues (babel only, no web framework)
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                             autoescape=html, extensions=["jinja2.ext.i18n"],
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                             undefined=jinja2.StrictUndefined)
+    env.filters["local"] = _fmt
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def language_of(value: str | None) -> str:
+    return value if value in LANGS else get_settings().default_language
+
+
+@dataclass
+class Rendered:
+    subject: str
+    text: str
+    html: str | None
+
+
+def _block(env: jinja2.Environment, name: str, block: str, ctx: dict[str, Any]) -> str:
+    tmpl = env.get_template(name)
+    return "".join(tmpl.blocks[block](tmpl.new_context(ctx)))
+
+
+def render_message(kind: str, lang: str, ctx: dict[str, Any]) -> Rendered:
+    """Subject, text and HTML of one message of ``kind`` for a recipient speaking ``lang``."""
+    lang = language_of(lang)
+    ctx = {"base_url": get_settings().base_url.rstrip("/"), "lang": lang, **ctx}
+    text_env = _env(lang, False)
+    subject = " ".join(_block(text_env, f"{kind}.txt", "subject", ctx).split())
+    text = _block(text_env, f"{kind}.txt", "body", ctx)
+    html = _env(lang, True).get_template(f"{kind}.html").render(ctx)
+    return Rendered(subject=subject[:300], text=text, html=html)
+
+
+def render_robot(kind: str, lang: str, ctx: dict[str, Any]) -> Rendered:
+    """A group-robot message (markdown) of ``kind``: its title and text."""
+    lang = language_of(lang)
+    ctx = {"base_url": get_settings().base_url.rstrip("/"), "lang": lang, **ctx}
+    env = _env(lang, False)
+    subject = " ".join(_block(env, f"{kind}.md", "subject", ctx).split())
+    return Rendered(subject=subject[:300], text=_block(env, f"{kind}.md", "body", ctx), html=None)

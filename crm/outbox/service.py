@@ -1,0 +1,246 @@
+"""The outbox: write each message once (a unique dedup key), claim due rows atomically, record
+what happened. Sending itself (SMTP, group robots) is in channels.py; the loop in jobs/outbox.py.
+
+Exactly once, as far as SMTP allows: ``enqueue`` inserts with ON CONFLICT DO NOTHING on the
+dedup key, so a job run twice (or by two schedulers) writes nothing twice; ``claim_due`` moves
+rows pending → sending in one statement (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: one
+``UPDATE … RETURNING``, SQLite serialising writers), so two drainers never take the same row; a
+claim older than the lease is a crashed sender's and is taken again. The remaining window — a
+process dying after the server accepted a mail and before it was marked sent — is covered by the
+stable Message-ID, which mail clients fold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from crm.accounts.models import User
+from crm.accounts.permissions import require_admin
+from crm.audit.service import record
+from crm.config import get_settings
+from crm.errors import Conflict, NotFound
+from crm.outbox.models import JobRun, OutboxMessage
+from crm.types import utcnow
+
+T = OutboxMessage.__table__  # type: ignore[attr-defined]
+STATUSES = ("pending", "sending", "sent", "failed")
+BACKOFF_CAP = timedelta(hours=1)
+
+
+def message_id_for(dedup_key: str) -> str:
+    """A stable Message-ID: the same message always carries the same one."""
+    domain = get_settings().smtp_from.rpartition("@")[2] or "crm.localhost"
+    digest = hashlib.sha256(dedup_key.encode()).hexdigest()[:32]
+    return f"<{digest}.crm@{domain}>"
+
+
+def _row(now: datetime, *, dedup_key: str, kind: str, channel: str, recipient: str,
+         subject: str, body_text: str, body_html: str | None = None,
+         user_id: int | None = None, department_id: int | None = None) -> dict[str, Any]:
+    return {"dedup_key": dedup_key[:200], "kind": kind, "channel": channel,
+            "recipient": recipient[:500], "user_id": user_id, "department_id": department_id,
+            "subject": subject[:300], "body_text": body_text, "body_html": body_html,
+            "message_id": message_id_for(dedup_key), "status": "pending", "attempts": 0,
+            "next_attempt_at": now, "created_at": now}
+
+
+def _insert(session: Session) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(T)
+    return sqlite.insert(T)
+
+
+def enqueue_many(session: Session, messages: Sequence[dict[str, Any]],
+                 now: datetime | None = None) -> int:
+    """Write messages (dicts of ``enqueue``'s keywords); a dedup key already present is skipped.
+
+    Returns how many were written. One multi-row INSERT … ON CONFLICT DO NOTHING per batch.
+    """
+    if not messages:
+        return 0
+    now = now or utcnow()
+    rows = [_row(now, **m) for m in messages]
+    stmt = _insert(session).on_conflict_do_nothing(index_elements=["dedup_key"])
+    written = 0
+    for i in range(0, len(rows), 500):
+        res = session.execute(stmt.returning(T.c.id), rows[i:i + 500])
+        written += len(res.all())
+    return written
+
+
+def enqueue(session: Session, *, now: datetime | None = None, **message: Any) -> bool:
+    """Write one message unless its dedup key is already in the outbox; True if written."""
+    return enqueue_many(session, [message], now=now) == 1
+
+
+def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
+    """Which of ``keys`` are already in the outbox (so composers skip rendering them)."""
+    keys = list(keys)
+    found: set[str] = set()
+    for i in range(0, len(keys), 900):
+        found.update(session.scalars(select(T.c.dedup_key)
+                                     .where(T.c.dedup_key.in_(keys[i:i + 900]))))
+    return found
+
+
+@dataclass
+class Claimed:
+    id: int
+    kind: str
+    channel: str
+    recipient: str
+    user_id: int | None
+    department_id: int | None
+    subject: str
+    body_text: str
+    body_html: str | None
+    message_id: str
+    attempts: int
+    claimed_at: datetime
+
+
+def claim_due(session: Session, now: datetime | None = None, limit: int = 50) -> list[Claimed]:
+    """Take up to ``limit`` due messages for sending (pending → sending), atomically.
+
+    Due: pending with ``next_attempt_at`` passed, or sending with a claim older than the lease.
+    The caller commits at once, sends, then calls ``mark_sent`` / ``mark_failed``.
+    """
+    now = now or utcnow()
+    lease = timedelta(seconds=get_settings().outbox_lease_seconds)
+    due = or_(and_(T.c.status == "pending", T.c.next_attempt_at <= now),
+              and_(T.c.status == "sending", T.c.claimed_at < now - lease))
+    ids = select(T.c.id).where(due).order_by(T.c.next_attempt_at, T.c.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        # a CTE runs once; an IN (… LIMIT … SKIP LOCKED) subquery may be rescanned by the
+        # planner and then update more rows than the limit
+        cte = ids.with_for_update(skip_locked=True).cte("due")
+        target = T.c.id == cte.c.id
+    else:
+        target = T.c.id.in_(ids.scalar_subquery())
+    stmt = (update(T).where(target, due)
+            .values(status="sending", claimed_at=now, attempts=T.c.attempts + 1)
+            .returning(T.c.id, T.c.kind, T.c.channel, T.c.recipient, T.c.user_id,
+                       T.c.department_id, T.c.subject, T.c.body_text, T.c.body_html,
+                       T.c.message_id, T.c.attempts, T.c.claimed_at))
+    rows = session.execute(stmt).all()
+    return sorted((Claimed(*r) for r in rows), key=lambda c: c.id)
+
+
+def _mine(msg: Claimed) -> Any:
+    return and_(T.c.id == msg.id, T.c.status == "sending", T.c.claimed_at == msg.claimed_at)
+
+
+def mark_sent(session: Session, msg: Claimed, now: datetime | None = None) -> None:
+    session.execute(update(T).where(_mine(msg))
+                    .values(status="sent", sent_at=now or utcnow(), last_error=None))
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before the next try after ``attempts`` failed ones: base·2^(n-1), capped at 1 h."""
+    base = timedelta(seconds=get_settings().outbox_backoff_seconds)
+    return min(base * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+
+
+def mark_failed(session: Session, msg: Claimed, error: str, now: datetime | None = None,
+                permanent: bool = False) -> str:
+    """Record a failed try: back to pending after a back-off, or failed past the limit."""
+    now = now or utcnow()
+    final = permanent or msg.attempts >= get_settings().outbox_max_attempts
+    values: dict[str, Any] = {"last_error": error[:2000], "claimed_at": None}
+    if final:
+        values["status"] = "failed"
+    else:
+        values.update(status="pending", next_attempt_at=now + backoff(msg.attempts))
+    session.execute(update(T).where(_mine(msg)).values(**values))
+    return values["status"]
+
+
+# ---- for admins -------------------------------------------------------------------------------
+
+def outbox_counts(session: Session, actor: User) -> dict[str, int]:
+    require_admin(actor)
+    counts = dict.fromkeys(STATUSES, 0)
+    for status, n in session.execute(select(T.c.status, func.count()).group_by(T.c.status)):
+        counts[status] = n
+    return counts
+
+
+def list_messages(session: Session, actor: User, status: str | None = None,
+                  limit: int = 100) -> list[Any]:
+    """The newest messages (optionally of one status), bodies left out."""
+    require_admin(actor)
+    stmt = select(T.c.id, T.c.kind, T.c.channel, T.c.recipient, T.c.subject, T.c.status,
+                  T.c.attempts, T.c.next_attempt_at, T.c.last_error, T.c.created_at,
+                  T.c.sent_at)
+    if status in STATUSES:
+        stmt = stmt.where(T.c.status == status)
+    return list(session.execute(stmt.order_by(T.c.id.desc()).limit(limit)).all())
+
+
+def retry_message(session: Session, actor: User, message_id: int,
+                  now: datetime | None = None) -> None:
+    """An admin sends a failed message again: pending now, its attempts counted afresh."""
+    require_admin(actor)
+    msg = session.get(OutboxMessage, message_id)
+    if msg is None:
+        raise NotFound("消息不存在 / no such message")
+    if msg.status != "failed":
+        raise Conflict("只能重发失败的消息 / only failed messages can be retried",
+                       field="status")
+    before = {"status": msg.status, "attempts": msg.attempts}
+    msg.status, msg.attempts, msg.next_attempt_at = "pending", 0, now or utcnow()
+    msg.claimed_at = None
+    session.add(msg)
+    session.flush()
+    record(session, actor.id, "retry", "outbox_message", msg.id, before=before,
+           after={"status": msg.status, "attempts": msg.attempts})
+
+
+# ---- job runs ---------------------------------------------------------------------------------
+
+def start_run(session: Session, job: str, now: datetime | None = None) -> JobRun:
+    run = JobRun(job=job, started_at=now or utcnow())
+    session.add(run)
+    session.flush()
+    return run
+
+
+def finish_run(session: Session, run_id: int, status: str, detail: str | None = None,
+               now: datetime | None = None) -> None:
+    run = session.get(JobRun, run_id)
+    if run is not None:
+        run.finished_at, run.status, run.detail = now or utcnow(), status, (detail or "")[:2000]
+        session.add(run)
+        session.flush()
+
+
+def last_success(session: Session, job: str) -> datetime | None:
+    return session.scalar(select(func.max(JobRun.started_at))
+                          .where(JobRun.job == job, JobRun.status == "ok"))
+
+
+def recent_runs(session: Session, actor: User, limit: int = 30) -> list[JobRun]:
+    require_admin(actor)
+    return list(session.scalars(select(JobRun).order_by(JobRun.id.desc()).limit(limit)))
+
+
+def webhooks_for(session: Session, department_ids: set[int]) -> dict[int, Any]:
+    """The group-robot webhooks of these departments (read at send time, never copied)."""
+    from crm.accounts.models import Department
+    from crm.outbox.channels import Webhook
+
+    if not department_ids:
+        return {}
+    rows = session.execute(select(Department.id, Department.webhook_kind, Department.webhook_url,
+                                  Department.webhook_secret)
+                           .where(Department.id.in_(department_ids))).all()
+    return {r.id: Webhook(r.webhook_kind, r.webhook_url, r.webhook_secret)
+            for r in rows if r.webhook_url and r.webhook_kind}

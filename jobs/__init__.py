@@ -1,0 +1,1 @@
+"""Scheduled jobs (APScheduler): they compose messages into the outbox and drain it."""

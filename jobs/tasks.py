@@ -1,0 +1,146 @@
+"""The jobs themselves: each opens its own transactions and calls crm/ services.
+
+Every function takes ``now`` so tests control the clock. Daily and weekly jobs record a job_run
+(the admin page shows them; the runner makes up a missed one after downtime).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from crm.clock import today_local
+from crm.db import session_scope
+from crm.outbox import compose
+from crm.outbox import service as outbox
+from crm.outbox.channels import DeliveryError, Mailer, Webhook, post_robot
+from crm.types import utcnow
+
+log = logging.getLogger("crm.jobs")
+
+
+def _recorded(job: str, work: Callable[[Any, datetime], int], now: datetime | None,
+              always: bool = True) -> int:
+    """Run ``work(session, now)`` in one transaction with its job_run row marked ok."""
+    now = now or utcnow()
+    run_id = None
+    if always:
+        with session_scope() as s:
+            run_id = outbox.start_run(s, job, now).id
+    try:
+        with session_scope() as s:
+            n = work(s, now)
+            if run_id is None and n:
+                run_id = outbox.start_run(s, job, now).id
+            if run_id is not None:
+                outbox.finish_run(s, run_id, "ok", f"{n} messages written", now=utcnow())
+        return n
+    except Exception as exc:
+        log.exception("job %s failed", job)
+        with session_scope() as s:
+            if run_id is None:
+                run_id = outbox.start_run(s, job, now).id
+            outbox.finish_run(s, run_id, "error", f"{type(exc).__name__}: {exc}"[:2000],
+                              now=utcnow())
+        raise
+
+
+def daily_reminders(now: datetime | None = None) -> int:
+    return _recorded("daily_reminders",
+                     lambda s, t: compose.compose_daily_reminders(s, today_local(t), now=t), now)
+
+
+def stale_alerts(now: datetime | None = None) -> int:
+    return _recorded("stale_alerts", lambda s, t: compose.compose_stale_alerts(s, now=t), now)
+
+
+def weekly_digest(now: datetime | None = None) -> int:
+    return _recorded("weekly_digest",
+                     lambda s, t: compose.compose_weekly_digest(s, today_local(t), now=t), now)
+
+
+def followup_reminders(now: datetime | None = None) -> int:
+    return _recorded("followup_reminders",
+                     lambda s, t: compose.compose_followup_reminders(s, now=t), now,
+                     always=False)
+
+
+@dataclass
+class DrainReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.retried + self.failed
+
+
+def drain(now: datetime | None = None, limit: int = 50, max_batches: int = 20) -> DrainReport:
+    """Send what is due: claim a batch (committed at once), send each, mark each as it goes."""
+    rep = DrainReport()
+    for _ in range(max_batches):
+        t = now or utcnow()
+        with session_scope() as s:
+            batch = outbox.claim_due(s, t, limit=limit)
+            hooks = outbox.webhooks_for(s, {m.department_id for m in batch
+                                            if m.channel != "email" and m.department_id})
+        if not batch:
+            break
+        with Mailer() as mailer:
+            for msg in batch:
+                try:
+                    if msg.channel == "email":
+                        mailer.send(to=msg.recipient, subject=msg.subject, text=msg.body_text,
+                                    html=msg.body_html, message_id=msg.message_id)
+                    else:
+                        hook = hooks.get(msg.department_id or 0)
+                        if hook is None:
+                            raise DeliveryError("the department has no webhook now",
+                                                permanent=True)
+                        post_robot(hook, msg.subject, msg.body_text)
+                except DeliveryError as exc:
+                    with session_scope() as s:
+                        status = outbox.mark_failed(s, msg, str(exc), now=now or utcnow(),
+                                                    permanent=exc.permanent)
+                    rep.errors.append(str(exc))
+                    if status == "failed":
+                        rep.failed += 1
+                    else:
+                        rep.retried += 1
+                    continue
+                with session_scope() as s:
+                    outbox.mark_sent(s, msg, now=now or utcnow())
+                rep.sent += 1
+        if len(batch) < limit:
+            break
+    if rep.total:
+        log.info("outbox: %s sent, %s to retry, %s failed", rep.sent, rep.retried, rep.failed)
+    return rep
+
+
+def drain_job(now: datetime | None = None) -> DrainReport:
+    rep = drain(now)
+    if rep.total:
+        t = now or utcnow()
+        with session_scope() as s:
+            run = outbox.start_run(s, "drain_outbox", t)
+            outbox.finish_run(s, run.id, "ok" if not rep.errors else "partial",
+                              f"sent {rep.sent}, retry {rep.retried}, failed {rep.failed}"
+                              + (f"; {rep.errors[0]}" if rep.errors else ""), now=utcnow())
+    return rep
+
+
+JOBS: dict[str, Callable[..., Any]] = {
+    "daily_reminders": daily_reminders,
+    "stale_alerts": stale_alerts,
+    "weekly_digest": weekly_digest,
+    "followup_reminders": followup_reminders,
+    "drain_outbox": drain_job,
+}
+
+__all__ = ["JOBS", "DrainReport", "Webhook", "drain"]

@@ -1,0 +1,213 @@
+"""The outbox: written once, claimed once, sent over real SMTP and HTTP, retried with back-off."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import urllib.parse
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.config import get_settings
+from crm.db import session_scope
+from crm.errors import Conflict, PermissionDenied
+from crm.outbox import service as outbox
+from crm.outbox.channels import dingtalk_signed_url
+from crm.outbox.models import OutboxMessage
+from crm.types import utcnow
+from jobs.tasks import drain
+from tests.factories import make_department, make_user
+from tests.servers import body_text
+
+
+def _mail(key: str, to: str = "a@example.com", **kw):
+    return {"dedup_key": key, "kind": "daily_reminder", "channel": "email", "recipient": to,
+            "subject": kw.pop("subject", f"subject {key}"), "body_text": f"body {key}",
+            "body_html": f"<p>body {key}</p>", **kw}
+
+
+def _status(session) -> dict[str, int]:
+    session.expire_all()
+    return dict(session.execute(select(OutboxMessage.status, func.count())
+                                .group_by(OutboxMessage.status)).all())
+
+
+def test_enqueue_twice_writes_once_with_a_stable_message_id(session):
+    assert outbox.enqueue(session, **_mail("k1")) is True
+    assert outbox.enqueue(session, **_mail("k1", subject="other")) is False
+    assert outbox.enqueue_many(session, [_mail("k1"), _mail("k2"), _mail("k3")]) == 2
+    session.commit()
+    rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [r.dedup_key for r in rows] == ["k1", "k2", "k3"]
+    assert rows[0].subject == "subject k1"
+    assert rows[0].message_id == outbox.message_id_for("k1") != rows[1].message_id
+    assert rows[0].message_id.startswith("<") and rows[0].message_id.endswith(">")
+
+
+def test_claim_is_atomic_and_a_crashed_claim_expires(session):
+    now = utcnow()
+    outbox.enqueue_many(session, [_mail(f"c{i}") for i in range(5)], now=now)
+    session.commit()
+    first = outbox.claim_due(session, now, limit=3)
+    second = outbox.claim_due(session, now, limit=10)
+    session.commit()
+    assert len(first) == 3 and len(second) == 2
+    assert not {m.id for m in first} & {m.id for m in second}
+    assert outbox.claim_due(session, now + timedelta(seconds=10)) == []
+    # nobody marked them: after the lease they are due again, as a crashed sender's
+    lease = get_settings().outbox_lease_seconds
+    again = outbox.claim_due(session, now + timedelta(seconds=lease + 1), limit=10)
+    session.commit()
+    assert len(again) == 5 and all(m.attempts == 2 for m in again)
+
+
+def test_drain_sends_each_message_once_over_smtp(session, smtp):
+    outbox.enqueue_many(session, [_mail("m1", "a@example.com"), _mail("m2", "b@example.com")])
+    session.commit()
+    rep = drain()
+    assert (rep.sent, rep.retried, rep.failed) == (2, 0, 0)
+    assert drain().total == 0
+    assert sorted(m["To"] for m in smtp.messages) == ["a@example.com", "b@example.com"]
+    m1 = smtp.inbox.to("a@example.com")[0]
+    assert m1["Message-ID"] == outbox.message_id_for("m1")
+    assert m1["Subject"] == "subject m1" and "body m1" in body_text(m1)
+    assert _status(session) == {"sent": 2}
+
+
+def test_smtp_down_for_a_while_then_up_delivers_everything_once(session, smtp):
+    now = utcnow()
+    outbox.enqueue_many(session, [_mail(f"d{i}", f"u{i}@example.com") for i in range(3)],
+                        now=now)
+    session.commit()
+    smtp.stop()
+    rep = drain(now)
+    assert (rep.sent, rep.retried) == (0, 3)
+    # back-off: not due again until base·2^0 has passed, then base·2^1
+    base = get_settings().outbox_backoff_seconds
+    assert drain(now + timedelta(seconds=base - 1)).total == 0
+    assert drain(now + timedelta(seconds=base + 1)).retried == 3
+    assert drain(now + timedelta(seconds=base + 1 + 2 * base - 1)).total == 0
+    smtp.start()
+    rep = drain(now + timedelta(seconds=base + 1 + 2 * base + 1))
+    assert rep.sent == 3
+    assert drain(now + timedelta(hours=2)).total == 0
+    assert sorted(m["To"] for m in smtp.messages) == [f"u{i}@example.com" for i in range(3)]
+    rows = session.scalars(select(OutboxMessage)).all()
+    assert all(r.status == "sent" and r.attempts == 3 for r in rows)
+
+
+def test_past_the_limit_a_message_fails_and_an_admin_can_retry_it(session, smtp, monkeypatch):
+    monkeypatch.setattr(get_settings(), "outbox_max_attempts", 2)
+    admin = make_user(session, "admin")
+    officer = make_user(session, "officer")
+    now = utcnow()
+    outbox.enqueue(session, now=now, **_mail("f1"))
+    session.commit()
+    smtp.stop()
+    assert drain(now).retried == 1
+    assert drain(now + timedelta(hours=2)).failed == 1
+    assert drain(now + timedelta(hours=4)).total == 0
+    msg = session.scalar(select(OutboxMessage))
+    session.refresh(msg)
+    assert msg.status == "failed" and "SMTP" in (msg.last_error or "")
+    assert outbox.outbox_counts(session, admin)["failed"] == 1
+    with pytest.raises(PermissionDenied):
+        outbox.retry_message(session, officer, msg.id)
+    outbox.retry_message(session, admin, msg.id, now=now + timedelta(hours=4))
+    session.commit()
+    with pytest.raises(Conflict):
+        outbox.retry_message(session, admin, msg.id)
+    smtp.start()
+    assert drain(now + timedelta(hours=4)).sent == 1
+    assert len(smtp.messages) == 1
+
+
+def test_a_restart_between_writing_and_sending_loses_nothing_and_doubles_nothing(session, smtp):
+    now = utcnow()
+    outbox.enqueue_many(session, [_mail(f"r{i}", f"r{i}@example.com") for i in range(4)],
+                        now=now)
+    session.commit()
+    # a sender claims two and dies before sending (the claim was committed)
+    with session_scope() as s:
+        dead = outbox.claim_due(s, now, limit=2)
+    assert len(dead) == 2
+    # the restarted process drains: the two unclaimed go now, the dead claim waits its lease
+    assert drain(now + timedelta(seconds=1)).sent == 2
+    lease = get_settings().outbox_lease_seconds
+    assert drain(now + timedelta(seconds=lease - 1)).total == 0
+    assert drain(now + timedelta(seconds=lease + 1)).sent == 2
+    assert drain(now + timedelta(seconds=lease * 3)).total == 0
+    assert sorted(m["To"] for m in smtp.messages) == [f"r{i}@example.com" for i in range(4)]
+
+
+def test_a_late_marker_cannot_overwrite_a_newer_claim(session):
+    now = utcnow()
+    outbox.enqueue(session, now=now, **_mail("late"))
+    session.commit()
+    old = outbox.claim_due(session, now)[0]
+    session.commit()
+    lease = get_settings().outbox_lease_seconds
+    new = outbox.claim_due(session, now + timedelta(seconds=lease + 1))[0]
+    session.commit()
+    outbox.mark_failed(session, old, "late failure", now=now)
+    session.commit()
+    assert _status(session) == {"sending": 1}
+    outbox.mark_sent(session, new)
+    session.commit()
+    assert _status(session) == {"sent": 1}
+
+
+def test_dingtalk_signature():
+    url = dingtalk_signed_url("https://oapi.dingtalk.com/robot/send?access_token=x", "SEC",
+                              timestamp_ms=1700000000000)
+    q = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)
+    expected = base64.b64encode(hmac.new(b"SEC", b"1700000000000\nSEC",
+                                         hashlib.sha256).digest()).decode()
+    assert q["timestamp"] == ["1700000000000"] and q["sign"] == [expected]
+    assert q["access_token"] == ["x"]
+
+
+def _robot_message(session, dept, key: str):
+    return {"dedup_key": key, "kind": "daily_reminder", "channel": dept.webhook_kind,
+            "recipient": f"department:{dept.id}", "department_id": dept.id,
+            "subject": "标题", "body_text": "### 今日跟进提醒"}
+
+
+def test_robot_webhooks_over_http_with_failures_retried(session, robot):
+    ding = make_department(session, webhook_kind="dingtalk",
+                           webhook_url=robot.url + "/ding?access_token=t", webhook_secret="SEC")
+    wecom = make_department(session, webhook_kind="wecom", webhook_url=robot.url + "/wecom")
+    now = utcnow()
+    outbox.enqueue_many(session, [_robot_message(session, ding, "w1"),
+                                  _robot_message(session, wecom, "w2")], now=now)
+    session.commit()
+    robot.status = 500
+    assert drain(now).retried == 2
+    robot.status, robot.reply = 200, {"errcode": 310000, "errmsg": "sign not match"}
+    assert drain(now + timedelta(hours=1)).retried == 2
+    robot.reply = {"errcode": 0, "errmsg": "ok"}
+    assert drain(now + timedelta(hours=2)).sent == 2
+    assert drain(now + timedelta(hours=3)).total == 0
+    last = robot.requests[-2:]
+    by_path = {r["path"].split("?")[0]: r for r in last}
+    assert by_path["/ding"]["json"] == {"msgtype": "markdown",
+                                        "markdown": {"title": "标题", "text": "### 今日跟进提醒"}}
+    assert "sign=" in by_path["/ding"]["path"] and "timestamp=" in by_path["/ding"]["path"]
+    assert by_path["/wecom"]["json"] == {"msgtype": "markdown",
+                                         "markdown": {"content": "### 今日跟进提醒"}}
+    assert _status(session) == {"sent": 2}
+
+
+def test_unreachable_webhook_is_retried_like_smtp(session, monkeypatch):
+    from tests.servers import free_port
+
+    monkeypatch.setattr(get_settings(), "webhook_timeout", 1.0)
+    dept = make_department(session, webhook_kind="wecom",
+                           webhook_url=f"http://127.0.0.1:{free_port()}/x")
+    outbox.enqueue(session, **_robot_message(session, dept, "u1"))
+    session.commit()
+    rep = drain()
+    assert rep.retried == 1 and "wecom webhook failed" in rep.errors[0]

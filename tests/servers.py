@@ -1,0 +1,133 @@
+"""Real servers in the test process: an SMTP server (aiosmtpd) and a group-robot HTTP server."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from crm.config import get_settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Inbox:
+    """Collects what the SMTP server accepted."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+            msg["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
+            self.messages.append(msg)
+        return "250 OK"
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+class SMTPServer:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.inbox = Inbox()
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    @property
+    def messages(self) -> list[Message]:
+        return self.inbox.messages
+
+
+@pytest.fixture
+def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SMTPServer]:
+    server = SMTPServer(free_port())
+    server.start()
+    s = get_settings()
+    monkeypatch.setattr(s, "smtp_host", "127.0.0.1")
+    monkeypatch.setattr(s, "smtp_port", server.port)
+    monkeypatch.setattr(s, "smtp_security", "none")
+    monkeypatch.setattr(s, "smtp_timeout", 5.0)
+    yield server
+    server.stop()
+
+
+class RobotServer:
+    """A local HTTP server standing in for WeCom / DingTalk robots; records each POST."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.status = 200
+        self.reply: dict[str, Any] = {"errcode": 0, "errmsg": "ok"}
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                n = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(n) or b"{}")
+                outer.requests.append({"path": self.path, "json": body})
+                data = json.dumps(outer.reply).encode()
+                self.send_response(outer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *a: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def robot() -> Iterator[RobotServer]:
+    r = RobotServer()
+    yield r
+    r.close()
+
+
+def body_text(msg: Message) -> str:
+    """The text/plain part of a received message, decoded."""
+    for part in msg.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            return payload.decode(part.get_content_charset() or "utf-8")  # type: ignore[union-attr]
+    return ""
+
+
+def body_html(msg: Message) -> str:
+    for part in msg.walk():
+        if part.get_content_type() == "text/html":
+            payload = part.get_payload(decode=True)
+            return payload.decode(part.get_content_charset() or "utf-8")  # type: ignore[union-attr]
+    return ""
