@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, exists, func, not_, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -21,7 +21,7 @@ from crm.accounts.models import Department, Role, User
 from crm.accounts.permissions import project_visible_to_user
 from crm.clock import day_bounds, today_local, week_start
 from crm.config import get_settings
-from crm.firms.models import MAJOR_TIERS, Firm
+from crm.firms.models import Firm
 from crm.followups.models import Followup
 from crm.outbox.render import render_message, render_robot
 from crm.outbox.service import enqueue_many, existing_keys
@@ -244,20 +244,12 @@ def compose_stale_alerts(session: Session, now: datetime | None = None) -> int:
 
 # ---- weekly digest ----------------------------------------------------------------------------
 
-def coverage_gaps(session: Session) -> list[Any]:
-    """Clusters with no major investor's project at any active stage (SPEC §5: ``gap``)."""
-    try:  # the reports' own definition, when that service is present
-        from crm.reports import coverage as cov  # type: ignore[attr-defined]
+def coverage_gaps(session: Session, actor: Any) -> list[Any]:
+    """Clusters with no major investor's project at any active stage (SPEC §5 ``gap``), from
+    the coverage report itself, as ``actor`` (a manager) sees it."""
+    from crm.reports.coverage import coverage_report
 
-        gaps = getattr(cov, "coverage_gaps", None)
-        if gaps is not None:
-            return list(gaps(session))
-    except ImportError:
-        pass
-    major = exists().where(Project.cluster_id == Cluster.id, Project.stage != "lost",
-                           Firm.id == Project.firm_id, Firm.tier.in_(MAJOR_TIERS))
-    return list(session.execute(select(Cluster.code, Cluster.name_zh, Cluster.name_en)
-                                .where(not_(major)).order_by(Cluster.sort_order)))
+    return [c for c in coverage_report(session, actor).clusters if c.status == "gap"]
 
 
 def compose_weekly_digest(session: Session, day: date | None = None,
@@ -295,7 +287,7 @@ def compose_weekly_digest(session: Session, day: date | None = None,
         .where(StageChange.to_stage == "signed", StageChange.changed_at >= since,
                StageChange.changed_at < until)
         .order_by(StageChange.changed_at).limit(MAX_ITEMS)).all()
-    gaps = coverage_gaps(session)
+    gaps = coverage_gaps(session, session.get(User, managers[0].id))
     overdue_rows = session.execute(
         select(User.department_id, User.display_name, func.count().label("n"))
         .join(Followup, Followup.assignee_id == User.id)
