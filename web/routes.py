@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web import auth, firms, home, imports
+from web import auth, calendar, firms, home, imports, jobs_admin
 
 router = APIRouter()
-for module in (auth, home, firms, imports):
+for module in (auth, home, firms, imports, calendar, jobs_admin):
     router.include_router(module.router)

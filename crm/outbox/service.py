@@ -244,3 +244,28 @@ def webhooks_for(session: Session, department_ids: set[int]) -> dict[int, Any]:
                            .where(Department.id.in_(department_ids))).all()
     return {r.id: Webhook(r.webhook_kind, r.webhook_url, r.webhook_secret)
             for r in rows if r.webhook_url and r.webhook_kind}
+
+
+@dataclass
+class Overview:
+    counts: dict[str, int]
+    messages: list[Any]
+    runs: list[JobRun]
+    schedule: list[tuple[str, datetime | None, datetime | None]]  # job, next run, last ok run
+    status: str | None
+
+
+def admin_overview(session: Session, actor: User, status: str | None = None,
+                   now: datetime | None = None) -> Overview:
+    """The admin page: outbox counts and messages, the schedule and the recent job runs."""
+    from crm.outbox.schedule import next_runs
+
+    require_admin(actor)
+    status = status if status in STATUSES else None
+    last = dict(session.execute(select(JobRun.job, func.max(JobRun.started_at))
+                                .where(JobRun.status == "ok").group_by(JobRun.job)).all())
+    return Overview(counts=outbox_counts(session, actor),
+                    messages=list_messages(session, actor, status),
+                    runs=recent_runs(session, actor),
+                    schedule=[(job, nxt, last.get(job)) for job, nxt in next_runs(now)],
+                    status=status)

@@ -1,0 +1,104 @@
+"""Each officer's open follow-ups as an iCalendar feed at a private, renewable URL."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from icalendar import Calendar, Event
+from sqlalchemy import select
+from sqlmodel import Session
+
+from crm.accounts.models import User
+from crm.accounts.permissions import followup_visible
+from crm.audit.service import record
+from crm.config import get_settings
+from crm.errors import NotFound
+from crm.firms.models import Firm
+from crm.followups.models import Followup
+from crm.projects.models import Project
+from crm.types import utcnow
+
+FEED_LIMIT = 2000
+NOT_FOUND = "日历不存在 / no such calendar"
+
+
+def calendar_token(session: Session, actor: User) -> str:
+    """The actor's feed token, made on first use."""
+    if not actor.ical_token:
+        return renew_calendar_token(session, actor)
+    return actor.ical_token
+
+
+def renew_calendar_token(session: Session, actor: User) -> str:
+    """A new secret token: the old feed URL stops working at once."""
+    actor.ical_token = secrets.token_urlsafe(32)
+    actor.version += 1
+    session.add(actor)
+    session.flush()
+    record(session, actor.id, "renew_calendar_token", "user", actor.id)
+    return actor.ical_token
+
+
+def calendar_feed(session: Session, token: str, now: datetime | None = None) -> bytes:
+    """The .ics of the token owner's open follow-ups (what they may see, nothing else)."""
+    if not token or len(token) > 64:
+        raise NotFound(NOT_FOUND)
+    user = session.scalar(select(User).where(User.ical_token == token,
+                                             User.is_active.is_(True)))
+    if user is None or not secrets.compare_digest(user.ical_token or "", token):
+        raise NotFound(NOT_FOUND)
+    now = now or utcnow()
+    rows = session.execute(
+        select(Followup.id, Followup.title, Followup.notes, Followup.due_at, Followup.remind_at,
+               Followup.updated_at, Followup.project_id, Followup.firm_id,
+               Project.title.label("p_title"), Project.is_confidential, Project.code_name,
+               Firm.name_zh.label("firm"))
+        .outerjoin(Project, Project.id == Followup.project_id)
+        .outerjoin(Firm, Firm.id == Followup.firm_id)
+        .where(Followup.assignee_id == user.id, Followup.status == "open",
+               followup_visible(user))
+        .order_by(Followup.due_at).limit(FEED_LIMIT)).all()
+    base = get_settings().base_url.rstrip("/")
+    host = hashlib.sha256(base.encode()).hexdigest()[:12]
+    cal = Calendar()
+    cal.add("prodid", "-//zhaoshang-crm//follow-ups//ZH")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", f"招商 CRM · {user.display_name}")
+    cal.add("x-wr-timezone", get_settings().timezone)
+    for r in rows:
+        ev = Event()
+        ev.add("uid", f"followup-{r.id}@{host}.crm")
+        ev.add("dtstamp", now)
+        ev.add("last-modified", r.updated_at)
+        ev.add("dtstart", r.due_at)
+        ev.add("dtend", r.due_at + timedelta(minutes=30))
+        ev.add("summary", r.title)
+        where = []
+        if r.project_id is not None:
+            where.append(r.code_name if r.is_confidential else r.p_title)
+            link = f"{base}/projects/{r.project_id}"
+        elif r.firm_id is not None:
+            link = f"{base}/firms/{r.firm_id}"
+        else:
+            link = f"{base}/followups"
+        if r.firm and not r.is_confidential:
+            where.append(r.firm)
+        desc = " · ".join(w for w in where if w)
+        if r.notes and not r.is_confidential:
+            desc = f"{desc}\n{r.notes}" if desc else r.notes
+        if desc:
+            ev.add("description", desc)
+        ev.add("url", link)
+        if r.remind_at is not None:
+            from icalendar import Alarm
+
+            alarm = Alarm()
+            alarm.add("action", "DISPLAY")
+            alarm.add("description", r.title)
+            alarm.add("trigger", r.remind_at - r.due_at)
+            ev.add_component(alarm)
+        cal.add_component(ev)
+    return cal.to_ical()
