@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from icalendar import Calendar, Event
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from crm.accounts.models import User
@@ -50,12 +51,13 @@ def calendar_feed(session: Session, token: str, now: datetime | None = None) -> 
     if user is None or not secrets.compare_digest(user.ical_token or "", token):
         raise NotFound(NOT_FOUND)
     now = now or utcnow()
+    P = aliased(Project)  # the visibility filter correlates the plain Project
     rows = session.execute(
         select(Followup.id, Followup.title, Followup.notes, Followup.due_at, Followup.remind_at,
                Followup.updated_at, Followup.project_id, Followup.firm_id,
-               Project.title.label("p_title"), Project.is_confidential, Project.code_name,
+               P.title.label("p_title"), P.is_confidential, P.code_name,
                Firm.name_zh.label("firm"))
-        .outerjoin(Project, Project.id == Followup.project_id)
+        .outerjoin(P, P.id == Followup.project_id)
         .outerjoin(Firm, Firm.id == Followup.firm_id)
         .where(Followup.assignee_id == user.id, Followup.status == "open",
                followup_visible(user))

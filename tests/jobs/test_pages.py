@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -99,8 +100,7 @@ def test_calendar_feed_is_private_renewable_and_hides_other_departments_secrets(
     token = login(client, me)
     page = client.get("/settings/calendar")
     assert page.status_code == 200
-    url = page.text.split('value="')[1].split('"')[0]
-    path = url.split("://", 1)[1].split("/", 1)[1]
+    path = re.search(r'value="https?://[^/"]+/(calendar/[^"]+\.ics)"', page.text).group(1)
     client.cookies.clear()  # a calendar app has no session
     r = client.get("/" + path)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/calendar")

@@ -162,4 +162,13 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/imports"): manager_page(),
     ("POST", "/imports"): manager_page(422, form={"kind": "firms", "mode": "check"}),
     ("GET", "/imports/template/{kind}.xlsx"): manager_page(params={"kind": "kind:firms"}),
+    # --- scheduled messages (web/jobs_admin.py) and the calendar feed (web/calendar.py) ------
+    ("GET", "/admin/outbox"): admin_page(),
+    ("POST", "/admin/outbox/{message_id}/retry"): admin_page(404, params={"message_id": "user:own"},
+                                                             form={}),
+    # the feed answers only to its secret token (tested in tests/jobs/test_pages.py): a wrong
+    # one is "not found" for everyone, signed in or not
+    ("GET", "/calendar/{token}.ics"): public(404, params={"token": "zh_CN"}),
+    ("GET", "/settings/calendar"): page(),
+    ("POST", "/settings/calendar/renew"): page(303, form={}),
 }
