@@ -72,7 +72,7 @@ PARAMS: dict[str, str] = {
     "user_id": "user:own",
     "code": "zh_CN",  # /lang/{code}
 }
-EXTRA_WORLD = {"zh_CN": "zh_CN", "kind:firms": "firms"}
+EXTRA_WORLD = {"zh_CN": "zh_CN", "kind:firms": "firms", "report:coverage": "coverage"}
 
 OK = 200
 
@@ -171,4 +171,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/calendar/{token}.ics"): public(404, params={"token": "zh_CN"}),
     ("GET", "/settings/calendar"): page(),
     ("POST", "/settings/calendar/renew"): page(303, form={}),
+    # --- report pages (web/reports.py): /reports redirects managers to the first report ------
+    ("GET", "/reports"): Access(LOGIN, 403, 403, 303, 303),
+    ("GET", "/reports/{name}"): manager_page(params={"name": "report:coverage"}),
 }

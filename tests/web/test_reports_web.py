@@ -1,0 +1,100 @@
+"""The report pages render with their figures, chart data islands and Excel downloads."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import openpyxl
+import pytest
+from fastapi.testclient import TestClient
+
+from server.app import create_app
+from tests.factories import PASSWORD
+from tests.reports_data import coverage_world
+
+
+@pytest.fixture
+def client():
+    with TestClient(create_app()) as c:
+        yield c
+
+
+def login(client: TestClient, user) -> None:
+    client.get("/login")
+    r = client.post("/login", data={"username": user.username, "password": PASSWORD,
+                                    "csrf_token": client.cookies["csrftoken"]},
+                    follow_redirects=False)
+    assert r.status_code == 303
+
+
+def island(html: str, name: str = "chart-data") -> dict:
+    m = re.search(rf'<script type="application/json" id="{name}">(.*?)</script>', html, re.S)
+    assert m, name
+    return json.loads(m.group(1))
+
+
+def test_coverage_page_names_the_lacking_clusters_and_draws(client, session):
+    w = coverage_world(session)
+    login(client, w.manager)
+    r = client.get("/reports/coverage")
+    assert r.status_code == 200
+    top = r.text[r.text.index('class="card lacking"'):r.text.index('class="report-body"')]
+    for name in ("通信设备", "集成电路", "环保装备", "新材料"):
+        assert name in top
+    for name in ("笔记本电脑", "新能源汽车", "轨道交通装备"):
+        assert name not in top
+    assert "青松" in r.text and "环球三号轨道项目" not in r.text   # code name only
+    option = island(r.text)
+    assert len(option["series"][0]["data"]) == 12
+    assert '<script src="/static/js/charts.js" defer></script>' in r.text
+    assert "<script>" not in r.text                               # nothing inline to execute
+    assert "/reports/coverage.xlsx" in r.text
+
+
+@pytest.mark.parametrize("name", ["pipeline", "targets", "leaders", "activity", "delivery"])
+def test_every_report_page_renders(client, session, name):
+    w = coverage_world(session)
+    login(client, w.manager)
+    r = client.get(f"/reports/{name}")
+    assert r.status_code == 200
+    assert island(r.text)["series"]
+
+
+def test_targets_page_shows_the_core_share(client, session):
+    w = coverage_world(session)
+    login(client, w.manager)
+    r = client.get("/reports/targets")
+    assert "60.17%" in r.text and "150.0000" in r.text
+
+
+def test_excel_download_from_the_page(client, session):
+    w = coverage_world(session)
+    login(client, w.manager)
+    r = client.get("/reports/pipeline.xlsx?group_by=department")
+    assert r.status_code == 200
+    wb = openpyxl.load_workbook(io.BytesIO(r.content), read_only=True)
+    rows = list(wb["按阶段"].iter_rows(values_only=True))
+    assert rows[0][0] == "部门" and rows[-1][0] == "合计"
+
+
+def test_bad_filter_is_shown_beside_the_field(client, session):
+    w = coverage_world(session)
+    login(client, w.manager)
+    r = client.get("/reports/pipeline?date_from=2026-02-01&date_to=2026-01-01")
+    assert r.status_code == 422
+    assert ('id="f-from" type="date" name="date_from" value="2026-02-01" aria-invalid="true"'
+            in r.text)
+    r = client.get("/reports/coverage?department_id=abc")
+    assert r.status_code == 422 and 'role="alert"' in r.text
+    r = client.get("/reports/coverage?department_id=&cluster=")
+    assert r.status_code == 200
+
+
+def test_officers_are_refused(client, session):
+    w = coverage_world(session)
+    login(client, w.officer1)
+    assert client.get("/reports/coverage").status_code == 403
+    assert client.get("/reports/coverage.xlsx").status_code == 403
+    assert client.get("/reports/nope").status_code == 404

@@ -1,0 +1,121 @@
+"""The managers' report pages: a chart (ECharts, fed from a JSON data island) beside each table,
+filters, and the Excel download. Figures come from the same crm/reports services as the API."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from crm.accounts.service import list_departments
+from crm.errors import CRMError, NotFound, ValidationFailed
+from crm.reports import registry
+from crm.reports.common import ReportFilters, clusters, require_reports
+from crm.reports.export import GROUP_ZH, STAGE_ZH, STATUS_ZH, TIER_ZH, to_xlsx
+from server.deps import SessionDep, WebUser
+from web import report_charts
+from web.render import render
+
+router = APIRouter()
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# the filters each page offers
+FILTERS = {
+    "coverage": ("department_id", "cluster"),
+    "pipeline": ("group_by", "department_id", "cluster", "date_from", "date_to"),
+    "targets": ("department_id",),
+    "leaders": ("department_id",),
+    "activity": ("department_id", "date_from", "date_to"),
+    "delivery": ("department_id", "cluster"),
+}
+TITLES = {"coverage": "集群覆盖", "pipeline": "项目进展", "targets": "目标完成",
+          "leaders": "龙头企业梯队", "activity": "专员工作量", "delivery": "签约履约"}
+
+
+def _int(value: str | None, field: str) -> int | None:
+    if value is None or value.strip() == "":
+        return None
+    v = value.strip()
+    if not v.isdigit() or len(v) > 9:
+        raise ValidationFailed("请输入有效的编号 / not a valid id", field=field)
+    return int(v)
+
+
+def _date(value: str | None, field: str) -> date | None:
+    if value is None or value.strip() == "":
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ValidationFailed("日期格式应为 YYYY-MM-DD / use YYYY-MM-DD", field=field) from exc
+
+
+def parse_filters(name: str, q: dict[str, str]) -> ReportFilters:
+    """The page's query string → filters (empty fields mean 'all')."""
+    allowed = FILTERS[name]
+    f = ReportFilters()
+    if "department_id" in allowed:
+        f.department_id = _int(q.get("department_id"), "department_id")
+    if "cluster" in allowed and (q.get("cluster") or "").strip():
+        c = q["cluster"].strip()
+        if len(c) > 20 or not c.replace("_", "").isalnum():
+            raise ValidationFailed("未知产业集群 / unknown cluster", field="cluster")
+        f.cluster = c
+    if "date_from" in allowed:
+        f.date_from = _date(q.get("date_from"), "date_from")
+        f.date_to = _date(q.get("date_to"), "date_to")
+    if "group_by" in allowed and q.get("group_by"):
+        if q["group_by"] not in GROUP_ZH:
+            raise ValidationFailed("未知分组 / unknown grouping", field="group_by")
+        f.group_by = q["group_by"]
+    return f
+
+
+@router.get("/reports", include_in_schema=False)
+def index(request: Request, user: WebUser) -> Response:
+    try:
+        require_reports(user)
+    except CRMError as exc:
+        return render(request, "error.html", {"status": exc.status, "message": exc.message},
+                      status_code=exc.status)
+    return RedirectResponse("/reports/coverage", status_code=303)
+
+
+@router.get("/reports/{name}", include_in_schema=False)
+def report_page(request: Request, session: SessionDep, user: WebUser, name: str) -> Response:
+    xlsx = name.endswith(".xlsx")
+    name = name.removesuffix(".xlsx")
+    try:
+        if name not in FILTERS:
+            raise NotFound("没有这个报表 / no such report")
+        require_reports(user)
+    except CRMError as exc:
+        # answered here rather than raised: a raise rolls the session back and expires the
+        # signed-in user the error page still needs
+        return render(request, "error.html", {"status": exc.status, "message": exc.message},
+                      status_code=exc.status)
+    q = dict(request.query_params)
+    error: ValidationFailed | None = None
+    report: Any = None
+    try:
+        f = parse_filters(name, q)
+        report = registry.run(session, user, name, f)
+    except ValidationFailed as exc:
+        if xlsx:
+            raise
+        error = exc
+    if xlsx:
+        return Response(to_xlsx(name, report), media_type=XLSX, headers={
+            "Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+    ctx = {
+        "nav": "reports", "name": name, "titles": TITLES, "report": report, "q": q,
+        "filters": FILTERS[name], "error": error,
+        "departments": list_departments(session), "clusters": clusters(session),
+        "chart": report_charts.option(name, report) if report is not None else None,
+        "chart2": report_charts.second(name, report) if report is not None else None,
+        "stage_zh": STAGE_ZH, "status_zh": STATUS_ZH, "tier_zh": TIER_ZH,
+        "group_zh": GROUP_ZH, "query": request.url.query,
+    }
+    return render(request, f"reports/{name}.html", ctx, status_code=422 if error else 200)
