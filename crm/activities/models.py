@@ -33,6 +33,7 @@ class Activity(SQLModel, table=True):
         CheckConstraint(KIND_CHECK, name="ck_activity_kind"),
         Index("ix_activity_created_by_at", "created_by_id", "occurred_at"),
         Index("ix_activity_occurred", "occurred_at"),
+        Index("ix_activity_created_at_by", "created_at", "created_by_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -26,6 +26,7 @@ class Followup(SQLModel, table=True):
         Index("ix_followup_remind", "status", "remind_at"),
         Index("ix_followup_firm", "firm_id"),
         Index("ix_followup_project", "project_id"),
+        Index("ix_followup_status_completed", "status", "completed_at", "assignee_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -44,6 +44,7 @@ class Project(SQLModel, table=True):
         Index("ix_project_department", "department_id"),
         Index("ix_project_updated", "updated_at"),
         Index("ix_project_last_activity", "last_activity_at"),
+        Index("ix_project_created", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -84,6 +85,7 @@ class StageChange(SQLModel, table=True):
     __table_args__ = (
         Index("ix_stage_change_project", "project_id", "changed_at"),
         Index("ix_stage_change_at", "changed_at"),
+        Index("ix_stage_change_project_to", "project_id", "to_stage", "changed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

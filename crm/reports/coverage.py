@@ -126,7 +126,9 @@ def coverage_report(session: Session, actor: User, f: ReportFilters | None = Non
     check_department(session, f.department_id)
     only_cluster = cluster_id_for(session, f.cluster)
     scope = [*project_scope(actor, f, only_cluster), Project.stage != Stage.lost.value]
-    major = Firm.tier.in_(MAJOR_TIERS)
+    # driven from the (few) major firms through ix_project_firm_cluster
+    major = Project.firm_id.in_(select(Firm.id).where(Firm.tier.in_(MAJOR_TIERS)))
+    major_tier = Firm.tier.in_(MAJOR_TIERS)  # where the firm is joined anyway
     is_secured = Project.stage.in_(SECURED_STAGES)
     is_pursuing = Project.stage.in_(PURSUING_STAGES)
 
@@ -177,10 +179,10 @@ def coverage_report(session: Session, actor: User, f: ReportFilters | None = Non
     link_rows = session.execute(
         select(Project.chain_link_id,
                func.count(func.distinct(Project.firm_id)),
-               func.count(func.distinct(case((major, Project.firm_id)))),
+               func.count(func.distinct(case((major_tier, Project.firm_id)))),
                func.count(),
-               func.sum(case((and_(major, is_secured), 1), else_=0)),
-               func.sum(case((and_(major, is_pursuing), 1), else_=0)))
+               func.sum(case((and_(major_tier, is_secured), 1), else_=0)),
+               func.sum(case((and_(major_tier, is_pursuing), 1), else_=0)))
         .join(Firm, Firm.id == Project.firm_id)
         .where(*scope, Project.chain_link_id.is_not(None))
         .group_by(Project.chain_link_id)

@@ -26,6 +26,7 @@ from crm.types import to_wan, utcnow
 BANDS = [("ladder_1000", 1000, None, 5), ("ladder_500", 500, 1000, 2),
          ("ladder_100", 100, 500, 10), ("ladder_50", 50, 100, 30)]
 MAX_DEPTH = 32  # a parent chain longer than this (or a cycle) stops there
+FIRMS_LISTED = 100  # firms named per band (the count is always exact)
 
 
 class LadderFirm(BaseModel):
@@ -45,7 +46,7 @@ class Band(BaseModel):
     goal: int
     count: int
     met: bool
-    firms: list[LadderFirm]
+    firms: list[LadderFirm]   # the largest 100 of the band
 
 
 class LeadersReport(BaseModel):
@@ -90,21 +91,24 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
         members[root] = members.get(root, 0) + 1
     lowest = to_wan(BANDS[-1][1]) or 0
     ranked = sorted(((w, r) for r, w in wan.items() if w >= lowest), reverse=True)
-    info = {i: (n, t) for i, n, t in session.execute(
-        select(Firm.id, Firm.name_zh, Firm.tier).where(Firm.id.in_([r for _, r in ranked])))
-    } if ranked else {}
     goals = {t.code: int(t.value) for t in session.scalars(
         select(PlanTarget).where(PlanTarget.code.in_([b[0] for b in BANDS])))}
-    bands = []
+    per_band: list[tuple[str, int, int | None, int, list[tuple[int, int]]]] = []
     for code, lower, upper, default_goal in BANDS:
         lo, hi = to_wan(lower) or 0, to_wan(upper) if upper is not None else None
+        members_of = [(w, r) for w, r in ranked if w >= lo and (hi is None or w < hi)]
+        per_band.append((code, lower, upper, goals.get(code, default_goal), members_of))
+    listed = [r for *_, m in per_band for _, r in m[:FIRMS_LISTED]]
+    info = {i: (n, t) for i, n, t in session.execute(
+        select(Firm.id, Firm.name_zh, Firm.tier).where(Firm.id.in_(listed)))} if listed else {}
+    bands = []
+    for code, lower, upper, goal, in_band in per_band:
         firms = [LadderFirm(firm_id=r, name=info[r][0], tier=info[r][1], output=yi(w),
                             projects=count[r], member_firms=members[r])
-                 for w, r in ranked if w >= lo and (hi is None or w < hi)]
-        goal = goals.get(code, default_goal)
+                 for w, r in in_band[:FIRMS_LISTED]]
         label = f"≥{lower}亿" if upper is None else f"{lower}–{upper}亿"
         bands.append(Band(code=code, label=label, lower=Decimal(lower),
                           upper=Decimal(upper) if upper is not None else None, goal=goal,
-                          count=len(firms), met=len(firms) >= goal, firms=firms))
+                          count=len(in_band), met=len(in_band) >= goal, firms=firms))
     return LeadersReport(generated_at=utcnow(), bands=bands, groups_with_output=len(wan),
                          below_50=sum(1 for w in wan.values() if 0 < w < lowest))

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel
-from sqlalchemy import case, func, select, union_all
+from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from crm.accounts.models import Department, User
@@ -161,15 +161,18 @@ def pipeline_report(session: Session, actor: User, f: ReportFilters | None = Non
     for s in STAGE_ORDER:
         grand = add(grand, totals[s])
 
-    # conversion: the furthest stage each project reached (history and current stage)
-    hist = (select(StageChange.project_id.label("pid"), _rank(StageChange.to_stage).label("r"))
-            .join(Project, Project.id == StageChange.project_id).where(*scope))
-    cur = select(Project.id.label("pid"), _rank(Project.stage).label("r")).where(*scope)
-    both = union_all(hist, cur).subquery()
-    furthest = (select(both.c.pid, func.max(both.c.r).label("r"))
-                .group_by(both.c.pid).subquery())
-    at = dict(session.execute(select(furthest.c.r, func.count()).group_by(furthest.c.r))
-              .all())
+    # conversion: the furthest stage each project reached — its history, grouped per project
+    # on the covering index (project_id, to_stage, changed_at), then its current stage
+    hist = (select(StageChange.project_id.label("pid"),
+                   func.max(_rank(StageChange.to_stage)).label("r"))
+            .group_by(StageChange.project_id).subquery())
+    cur_r = _rank(Project.stage)
+    furthest = (select(case((func.coalesce(hist.c.r, -1) > cur_r, hist.c.r), else_=cur_r)
+                       .label("r"))
+                .select_from(Project).outerjoin(hist, hist.c.pid == Project.id)
+                .where(*scope).subquery())
+    at = {r: n for r, n in session.execute(
+        select(furthest.c.r, func.count()).group_by(furthest.c.r)).all()}
     reached = {s: sum(n for r, n in at.items() if r is not None and r >= i)
                for i, s in enumerate(STAGE_ORDER)}
     conversion = [Conversion(from_stage=a, to_stage=b, reached_from=reached[a],
