@@ -1,7 +1,7 @@
 """indexes for the reports (officer activity, pipeline)
 
 Revision ID: 0002_reports
-Revises: 0001
+Revises: firm_search_0002
 Create Date: 2026-11-24 23:50:00
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0002_reports"
-down_revision: str | None = "0001"
+down_revision: str | None = "firm_search_0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
