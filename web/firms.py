@@ -258,12 +258,15 @@ def _default_log_values() -> dict[str, Any]:
             "followup_due": due.strftime(DT_INPUT), "remind": 0}
 
 
-def _page_ctx(request: Request, session: SessionDep, user: WebUser, firm_id: int,
-              **kw: Any) -> dict[str, Any]:
+def _page_ctx(request: Request, session: SessionDep, user: WebUser, firm_id: int, *,
+              timeline: bool = True, **kw: Any) -> dict[str, Any]:
+    """The firm page's context; ``timeline=False`` counts the timeline without loading it
+    (for fragments that show the form, contacts or the count only)."""
     detail = firm_detail(session, user, firm_id)
     projects, projects_total = list_projects(session, user, ProjectFilters(firm_id=firm_id),
                                              limit=50)
-    entries, total = firm_timeline(session, user, firm_id, limit=TIMELINE_PAGE)
+    entries, total = firm_timeline(session, user, firm_id,
+                                   limit=TIMELINE_PAGE if timeline else 0)
     ctx = {"nav": "firms", "d": detail, "firm": detail.firm, "projects": projects,
            "projects_total": projects_total, "entries": entries, "timeline_total": total,
            "next_offset": TIMELINE_PAGE if total > TIMELINE_PAGE else None,
@@ -273,6 +276,14 @@ def _page_ctx(request: Request, session: SessionDep, user: WebUser, firm_id: int
            "contact_values": {}}
     ctx.update(kw)
     return ctx
+
+
+def _contacts_ctx(session: SessionDep, user: WebUser, firm_id: int, **kw: Any
+                  ) -> dict[str, Any]:
+    """Just what the contacts card and the log form's contact list need."""
+    detail = firm_detail(session, user, firm_id)
+    return {"d": detail, "firm": detail.firm, "log": _default_log_values(),
+            "contact_errors": {}, "contact_values": {}, **kw}
 
 
 @router.get("/{firm_id}")
@@ -345,16 +356,13 @@ async def log_contact(request: Request, session: SessionDep, user: WebUser,
         errors = exc.errors if isinstance(exc, FormErrors) else \
             forms.domain_errors(request, exc)
         errors = {LOG_FIELDS.get(k, k): v for k, v in errors.items()}
-        if not is_htmx(request):
-            return render(request, "firms/page.html",
-                          _page_ctx(request, session, user, firm_id, log=raw,
-                                    log_errors=errors), status_code=422)
-        ctx = _page_ctx(request, session, user, firm_id, log=raw, log_errors=errors)
+        ctx = _page_ctx(request, session, user, firm_id, timeline=not is_htmx(request),
+                        log=raw, log_errors=errors)
         return render(request, "firms/page.html", ctx, block="log_form", status_code=422)
     if not is_htmx(request):
         return RedirectResponse(f"/firms/{firm_id}", status_code=303)
     entry = entries_for(session, user, [logged.activity])[0]
-    ctx = _page_ctx(request, session, user, firm_id, new_entry=entry,
+    ctx = _page_ctx(request, session, user, firm_id, timeline=False, new_entry=entry,
                     saved=logged.followup is not None)
     return render(request, "firms/_logged.html", ctx)
 
@@ -368,7 +376,7 @@ def _contact_data(form: FormData) -> dict[str, Any]:
 
 def _contacts_response(request: Request, session: SessionDep, user: WebUser, firm_id: int,
                        status: int = 200, **kw: Any) -> Response:
-    ctx = _page_ctx(request, session, user, firm_id, **kw)
+    ctx = _contacts_ctx(session, user, firm_id, **kw)
     return render(request, "firms/_contacts_swap.html", ctx, status_code=status)
 
 
