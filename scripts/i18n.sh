@@ -15,4 +15,10 @@ done
 $B compile -d web/translations --use-fuzzy 2>/dev/null || $B compile -d web/translations
 .venv/bin/python scripts/translate.py
 # untranslated English strings, for the person adding pages:
-grep -B1 '^msgstr ""$' web/translations/en/LC_MESSAGES/messages.po | grep '^msgid' | grep -v 'msgid ""' || true
+.venv/bin/python - <<'PY'
+from babel.messages.pofile import read_po
+with open("web/translations/en/LC_MESSAGES/messages.po", "rb") as f:
+    missing = [m.id for m in read_po(f, locale="en") if m.id and not m.string]
+for m in missing:
+    print("untranslated:", m)
+PY
