@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from crm.accounts.models import Department, Role, User
 from crm.accounts.permissions import project_visible_to_user
-from crm.clock import day_bounds, today_local, week_start
+from crm.clock import day_bounds, local_tz, today_local, week_start
 from crm.config import get_settings
 from crm.firms.models import Firm
 from crm.followups.models import Followup
@@ -138,7 +138,9 @@ def _item(r: Any, start: datetime) -> dict[str, Any]:
         link = f"/firms/{r.firm_id}"
     else:
         link = "/followups"
-    return {"id": r.id, "title": r.title, "due": r.due_at, "overdue": r.due_at < start,
+    return {"id": r.id, "title": r.title, "due": r.due_at,
+            "due_local": r.due_at.astimezone(local_tz()).strftime("%Y-%m-%d %H:%M"),
+            "overdue": r.due_at < start,
             "project": label,
             # a confidential project's firm would name it: only the code name is shown
             "firm": None if r.is_confidential else r.firm, "link": link}
