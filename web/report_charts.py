@@ -11,14 +11,19 @@ STATUS_COLOUR = {"covered": "#1f7a4d", "pursuing": "#b54708", "gap": "#b42318"}
 
 
 def _bar(categories: list[str], series: list[dict[str, Any]], *, y_name: str = "",
-         horizontal: bool = False, stack: bool = False) -> dict[str, Any]:
-    cat = {"type": "category", "data": categories, "axisLabel": {"interval": 0}}
-    val = {"type": "value", "name": y_name}
+         horizontal: bool = False, stack: bool = False, counts: bool = False,
+         legend: bool = True) -> dict[str, Any]:
+    # horizontal bars list the categories top-down, in the table's order
+    cat = {"type": "category", "data": categories, "axisLabel": {"interval": 0},
+           "inverse": horizontal}
+    val: dict[str, Any] = {"type": "value", "name": y_name}
+    if counts:
+        val["minInterval"] = 1
     for s in series:
         s.setdefault("type", "bar")
         if stack:
             s["stack"] = "all"
-    return {"tooltip": {"trigger": "axis"}, "legend": {"top": 0},
+    return {"tooltip": {"trigger": "axis"}, "legend": {"top": 0, "show": legend},
             "grid": {"left": 8, "right": 16, "bottom": 8, "top": 36, "containLabel": True},
             "xAxis": val if horizontal else {**cat, "axisLabel": {"interval": 0, "rotate": 30}},
             "yAxis": cat if horizontal else val, "series": series}
@@ -34,11 +39,11 @@ def option(name: str, r: Any) -> dict[str, Any] | None:
             "name": "重点投资者数",
             "data": [{"value": len(c.major_investors),
                       "itemStyle": {"color": STATUS_COLOUR[c.status]}} for c in r.clusters]}],
-            horizontal=True)
+            horizontal=True, counts=True, legend=False)
     if name == "pipeline":
         return _bar([g.label for g in r.groups],
                     [{"name": STAGE_ZH[s], "data": [g.stages[s].count for g in r.groups]}
-                     for s in r.stages if s != "lost"], y_name="项目数", stack=True)
+                     for s in r.stages if s != "lost"], y_name="项目数", stack=True, counts=True)
     if name == "targets":
         return _bar([c.name_zh for c in r.clusters], [
             {"name": "2015年目标", "data": [_f(c.target_2015) for c in r.clusters]},
@@ -48,7 +53,7 @@ def option(name: str, r: Any) -> dict[str, Any] | None:
     if name == "leaders":
         return _bar([b.label for b in r.bands], [
             {"name": "目标家数", "data": [b.goal for b in r.bands]},
-            {"name": "现有家数", "data": [b.count for b in r.bands]}], y_name="家")
+            {"name": "现有家数", "data": [b.count for b in r.bands]}], y_name="家", counts=True)
     if name == "activity":
         weeks = [str(w.week_start) for w in r.week_totals]
         return {"tooltip": {"trigger": "axis"}, "legend": {"top": 0},
