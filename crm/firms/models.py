@@ -38,7 +38,7 @@ class Firm(SQLModel, table=True):
         CheckConstraint(
             "tier in ('global500','china500','leader','other')", name="ck_firm_tier"
         ),
-        Index("ix_firm_tier", "tier"),
+        Index("ix_firm_tier_updated", "tier", "updated_at"),  # the list, tier by tier
         Index("ix_firm_owner", "owner_id"),
         Index("ix_firm_parent", "parent_id"),
         Index("ix_firm_country", "country"),

@@ -166,13 +166,43 @@ def list_firms(
     session: Session, actor: User, filters: FirmFilters, limit: int = 50, offset: int = 0,
     count_cap: int = 10_000,
 ) -> tuple[list[Firm], int]:
-    """A page of firms and the total (capped at ``count_cap`` so counting stays cheap)."""
+    """A page of firms, major tiers first then by last change, and the total (capped at
+    ``count_cap``: more than that is reported as ``count_cap + 1``).
+
+    Unfiltered (the list's landing page) each tier group is read along an index in page order
+    and stops at the page: no sort of every firm. Filtered, the matches are few or must all be
+    read anyway: one statement finds them, counts them (a window) and sorts them.
+    """
     stmt = firm_list_statement(filters)
-    order = (Firm.tier == "other", Firm.updated_at.desc(), Firm.id.desc())
-    rows = list(session.scalars(stmt.order_by(*order).limit(limit).offset(offset)))
-    capped = stmt.with_only_columns(Firm.id).limit(count_cap + 1).subquery()
-    total = session.scalar(select(func.count()).select_from(capped)) or 0
-    return rows, total
+    order = (Firm.updated_at.desc(), Firm.id.desc())
+    if any((filters.q, filters.cluster, filters.tier, filters.country, filters.owner_id,
+            filters.updated_since is not None)):
+        found = session.execute(
+            stmt.add_columns(func.count().over())
+            .order_by(Firm.tier == "other", *order).limit(limit).offset(offset)).all()
+        if found:
+            return [r[0] for r in found], min(found[0][1], count_cap + 1)
+        total = 0 if offset == 0 else _capped_count(session, stmt, count_cap)
+        return [], total
+    # major tiers first, along ix_firm_updated; then the rest, along ix_firm_tier_updated
+    majors = stmt.where(Firm.tier != "other")
+    rows = list(session.scalars(majors.order_by(*order).limit(limit).offset(offset)))
+    if len(rows) < limit:
+        if rows or offset == 0:
+            n_major = offset + len(rows)
+        else:  # the majors ended on an earlier page: how many were there (at most offset)
+            n_major = _capped_count(session, majors, offset - 1)
+        rows += session.scalars(stmt.where(Firm.tier == "other").order_by(*order)
+                                .limit(limit - len(rows)).offset(max(0, offset - n_major)))
+    if offset == 0 and len(rows) < limit:
+        return rows, len(rows)
+    return rows, _capped_count(session, stmt, count_cap)
+
+
+def _capped_count(session: Session, stmt: Any, cap: int) -> int:
+    """How many rows ``stmt`` selects, counting no further than ``cap + 1``."""
+    capped = stmt.with_only_columns(Firm.id).limit(cap + 1).subquery()
+    return session.scalar(select(func.count()).select_from(capped)) or 0
 
 
 def search_firms(session: Session, actor: User, q: str, limit: int = 10) -> list[Firm]:

@@ -1,0 +1,52 @@
+"""The firm list pages: major tiers first, then by last change, across every page boundary
+(the unfiltered list reads each tier group from its own index; filtered lists sort matches)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session
+
+from crm.firms.service import FirmFilters, list_firms
+from crm.types import utcnow
+from tests.factories import make_firm, make_user
+
+
+def _expected(firms: list) -> list[int]:
+    return [f.id for f in sorted(firms, key=lambda f: (f.tier == "other", -f.updated_at.timestamp(),
+                                                        -f.id))]
+
+
+def test_pages_follow_the_order_across_the_tier_boundary(session: Session) -> None:
+    actor = make_user(session)
+    now = utcnow()
+    firms = []
+    for i in range(11):
+        kw = {"global500_rank": i + 1} if i % 4 == 0 else {"is_leader": True} if i % 4 == 1 else {}
+        firms.append(make_firm(session, f"排序企业{i}",
+                               updated_at=now - timedelta(hours=i * 7 % 11),
+                               country="德国" if i % 2 else "美国", **kw))
+    session.commit()
+    want = _expected(firms)
+    for size in (1, 2, 3, 4, 5, 50):
+        got: list[int] = []
+        for page in range(0, 13, 1):
+            rows, total = list_firms(session, actor, FirmFilters(), limit=size,
+                                     offset=page * size)
+            assert total == 11
+            got += [f.id for f in rows]
+        assert got == want, size
+    rows, total = list_firms(session, actor, FirmFilters(), limit=5, count_cap=3)
+    assert total == 4 and len(rows) == 5  # capped: "more than 3"
+
+    de = [f for f in firms if f.country == "德国"]
+    for size in (2, 50):
+        got = []
+        for page in range(4):
+            rows, total = list_firms(session, actor, FirmFilters(country="德国"), limit=size,
+                                     offset=page * size)
+            assert total == len(de)
+            got += [f.id for f in rows]
+        assert got == _expected(de)
+    rows, total = list_firms(session, actor, FirmFilters(country="德国"), limit=2, offset=40)
+    assert rows == [] and total == len(de)
