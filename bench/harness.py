@@ -451,6 +451,7 @@ def measure_scenario(sc: Scenario, clients: dict[tuple[str, bool], httpx.Client]
             return res
         if sc.expect and i == 0 and sc.expect not in r.text:
             res.status, res.note = "wrong", f"the answer does not contain {sc.expect!r}"
+    res.extra["bytes"] = len(r.content)
     samples: list[float] = []
     failures = 0
     for i in range(opts.requests):

@@ -27,6 +27,7 @@ class Followup(SQLModel, table=True):
         Index("ix_followup_firm", "firm_id"),
         Index("ix_followup_project", "project_id"),
         Index("ix_followup_status_completed", "status", "completed_at", "assignee_id"),
+        Index("ix_followup_activity", "activity_id"),  # a timeline's follow-ups
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -2,6 +2,11 @@
 
 - firm: (tier, updated_at) replaces (tier): the firm list reads each tier group in page order
   from it instead of sorting every firm.
+- followup (activity_id): a timeline's follow-ups were a scan of every follow-up.
+- activity (created_at, created_by_id): the officer-activity report's weeks, without reading
+  a million activities.
+- followup (status, completed_at, assignee_id): follow-ups done per officer per week.
+- stage_change (to_stage, project_id, changed_at): signings per week, conversion.
 
 Revision ID: list_indexes_0003
 Revises: firm_search_0002
@@ -18,11 +23,22 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+INDEXES = [
+    ("ix_firm_tier_updated", "firm", ["tier", "updated_at"]),
+    ("ix_followup_activity", "followup", ["activity_id"]),
+    ("ix_activity_created", "activity", ["created_at", "created_by_id"]),
+    ("ix_followup_done", "followup", ["status", "completed_at", "assignee_id"]),
+    ("ix_stage_change_to", "stage_change", ["to_stage", "project_id", "changed_at"]),
+]
+
+
 def upgrade() -> None:
-    op.create_index("ix_firm_tier_updated", "firm", ["tier", "updated_at"])
+    for name, table, cols in INDEXES:
+        op.create_index(name, table, cols)
     op.drop_index("ix_firm_tier", table_name="firm")
 
 
 def downgrade() -> None:
     op.create_index("ix_firm_tier", "firm", ["tier"])
-    op.drop_index("ix_firm_tier_updated", table_name="firm")
+    for name, table, _cols in reversed(INDEXES):
+        op.drop_index(name, table_name=table)
