@@ -76,7 +76,7 @@ FLOORS: dict[str, str] = {
     "firm_page_rows_other": f"""SELECT {_FIRM_COLS} FROM firm f WHERE f.tier = 'other'
         ORDER BY f.updated_at DESC, f.id DESC LIMIT 50""",
     "firm_count_capped": "SELECT count(*) FROM (SELECT id FROM firm LIMIT 10001) t",
-    "firm_page_clusters": f"""
+    "firm_page_clusters": """
         SELECT fc.firm_id, c.code FROM firm_cluster fc JOIN cluster c ON c.id = fc.cluster_id
         WHERE fc.firm_id IN (SELECT f.id FROM firm f WHERE f.tier <> 'other'
           ORDER BY f.updated_at DESC, f.id DESC LIMIT 50)""",
