@@ -3,10 +3,7 @@
 - firm: (tier, updated_at) replaces (tier): the firm list reads each tier group in page order
   from it instead of sorting every firm.
 - followup (activity_id): a timeline's follow-ups were a scan of every follow-up.
-- activity (created_at, created_by_id): the officer-activity report's weeks, without reading
-  a million activities.
-- followup (status, completed_at, assignee_id): follow-ups done per officer per week.
-- stage_change (to_stage, project_id, changed_at): signings per week, conversion.
+(the reports' own indexes come in the report_indexes revision)
 
 Revision ID: list_indexes_0003
 Revises: firm_search_0002
@@ -26,9 +23,6 @@ depends_on: str | Sequence[str] | None = None
 INDEXES = [
     ("ix_firm_tier_updated", "firm", ["tier", "updated_at"]),
     ("ix_followup_activity", "followup", ["activity_id"]),
-    ("ix_activity_created", "activity", ["created_at", "created_by_id"]),
-    ("ix_followup_done", "followup", ["status", "completed_at", "assignee_id"]),
-    ("ix_stage_change_to", "stage_change", ["to_stage", "project_id", "changed_at"]),
 ]
 
 
