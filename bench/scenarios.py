@@ -175,9 +175,9 @@ FLOORS: dict[str, str] = {
         GROUP BY coalesce(f.parent_id, f.id) HAVING sum(p.expected_output) >= 500000
         ORDER BY out DESC""",
     # officer activity: contacts per officer per week over the period, follow-ups done/overdue
-    "report_activity": """SELECT ao.user_id, count(*) FROM activity a
-        JOIN activity_officer ao ON ao.activity_id = a.id
-        WHERE a.occurred_at >= :weeks_start GROUP BY ao.user_id""",
+    "report_activity": """SELECT a.created_by_id, a.created_at >= :weeks_mid, count(*)
+        FROM activity a WHERE a.created_at >= :weeks_start AND a.created_by_id IS NOT NULL
+        GROUP BY a.created_by_id, a.created_at >= :weeks_mid""",
     "report_activity_followups": """SELECT assignee_id, status, count(*) FROM followup
         WHERE (status = 'done' AND completed_at >= :weeks_start)
            OR (status = 'open' AND due_at < :now) GROUP BY assignee_id, status""",

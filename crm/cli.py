@@ -139,6 +139,8 @@ def bench(
     warmup: Annotated[int, typer.Option(help="untimed requests first")] = 5,
     concurrency: Annotated[int, typer.Option(help="clients for the throughput runs")] = 8,
     duration: Annotated[float, typer.Option(help="seconds of each throughput run")] = 10.0,
+    scenario_seconds: Annotated[float, typer.Option(
+        help="a scenario stops early after this many seconds (at least 5 requests)")] = 60.0,
     json_out: Annotated[str | None, typer.Option(
         "--json", help="write the results here (default bench/results/<date>-<scale>.json)")
     ] = None,
@@ -157,7 +159,8 @@ def bench(
     from bench.harness import Options, run
 
     run(Options(scale=scale, database_url=database_url, reuse=reuse, requests=requests,
-                warmup=warmup, concurrency=concurrency, duration=duration, json_path=json_out,
+                warmup=warmup, concurrency=concurrency, duration=duration,
+                scenario_seconds=scenario_seconds, json_path=json_out,
                 only=only, keep=keep, log=typer.echo))
 
 

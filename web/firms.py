@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from crm.accounts.service import list_users
+from crm.accounts.service import user_choices
 from crm.activities.schemas import ActivityCreate
 from crm.activities.service import log_activity
 from crm.activities.timeline import entries_for, firm_timeline
@@ -87,7 +87,7 @@ def firm_list(request: Request, session: SessionDep, user: WebUser, q: Q = None,
     }
     if not is_htmx(request):
         ctx.update(clusters=list(ctx["cluster_names"].values()), countries=countries(session),
-                   owners=list_users(session, user))
+                   owners=user_choices(session, user))
     headers = {"Vary": "HX-Request"}
     return render(request, "firms/list.html", ctx, block="results", headers=headers)
 
@@ -159,7 +159,7 @@ def _form_ctx(session: SessionDep, user: WebUser, values: dict[str, Any], **kw: 
     if isinstance(parent_id, int):
         parent_name = firm_names(session, {parent_id}).get(parent_id)
     return {"nav": "firms", "values": values, "clusters": list_clusters(session),
-            "owners": list_users(session, user), "tiers": TIERS, "errors": {},
+            "owners": user_choices(session, user), "tiers": TIERS, "errors": {},
             "parent_name": parent_name, **kw}
 
 

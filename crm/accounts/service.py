@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlmodel import Session
 
 from crm.accounts.models import ApiToken, Department, LoginAttempt, Role, User, WebSession
@@ -253,6 +254,13 @@ def revoke_api_token(session: Session, actor: User, token: str) -> None:
 
 def list_users(session: Session, actor: User) -> list[User]:
     return list(session.scalars(select(User).order_by(User.id)))
+
+
+def user_choices(session: Session, actor: User) -> list[Row[Any]]:
+    """Users as (id, display_name, department_id) rows, for pickers and filters: three columns,
+    not 500 whole accounts, on every list page."""
+    return list(session.execute(select(User.id, User.display_name, User.department_id)
+                                .order_by(User.id)).all())
 
 
 def list_departments(session: Session) -> list[Department]:

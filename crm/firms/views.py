@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlmodel import Session
 
 from crm.accounts.models import User
@@ -74,9 +74,15 @@ def firm_detail(session: Session, actor: User, firm_id: int, subsidiaries_limit:
 
 
 def countries(session: Session, limit: int = 300) -> list[str]:
-    """Distinct countries or regions of the firms, for the list's filter."""
-    return [c for c in session.scalars(select(Firm.country).where(Firm.country.is_not(None))
-                                       .distinct().order_by(Firm.country).limit(limit)) if c]
+    """Distinct countries or regions of the firms, for the list's filter: a skip scan of
+    ix_firm_country (one index seek per country), not a read of every firm."""
+    rows = session.execute(text(
+        "WITH RECURSIVE c(x, n) AS ("
+        " SELECT min(country), 1 FROM firm"
+        " UNION ALL SELECT (SELECT min(country) FROM firm WHERE country > c.x), n + 1"
+        " FROM c WHERE c.x IS NOT NULL AND n < :limit)"
+        " SELECT x FROM c WHERE x IS NOT NULL"), {"limit": limit})
+    return [c for (c,) in rows if c]
 
 
 def firm_names(session: Session, ids: set[int]) -> dict[int, str]:
