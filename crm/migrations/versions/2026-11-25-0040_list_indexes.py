@@ -6,8 +6,8 @@
 (the reports' own indexes come in the report_indexes revision)
 
 Revision ID: list_indexes_0003
-Revises: firm_search_0002
-Create Date: 2026-11-25 00:10:00
+Revises: 0002_reports
+Create Date: 2026-11-25 00:40:00
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "list_indexes_0003"
-down_revision: str | None = "firm_search_0002"
+down_revision: str | None = "0002_reports"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
