@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -20,7 +20,7 @@ from crm.config import get_settings
 from crm.db import get_engine
 from crm.errors import CRMError, StaleVersion
 from server.deps import LoginRequired
-from server.middleware import CSRF, BodyLimit, SecurityHeaders
+from server.middleware import CSRF, BodyLimit, SecurityHeaders, security_headers
 
 log = logging.getLogger("crm")
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -95,8 +95,17 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         message = "服务器内部错误，已记录 / internal error, it has been logged"
         if _is_api(request):
-            return JSONResponse({"error": "internal_error", "message": message}, status_code=500)
-        return _html_error(request, 500, message)
+            resp: Response = JSONResponse({"error": "internal_error", "message": message},
+                                          status_code=500)
+        else:
+            try:
+                resp = _html_error(request, 500, message)
+            except Exception:  # the error page itself failed: plain text, still nothing inside
+                resp = PlainTextResponse(message, status_code=500)
+        # this handler runs outside the middleware stack: add the security headers here
+        for k, v in security_headers(get_settings().cookie_secure, request.url.path):
+            resp.headers[k.decode()] = v.decode()
+        return resp
 
 
 @asynccontextmanager

@@ -1,11 +1,12 @@
-"""ASGI middleware: body-size limit, CSRF (double-submit cookie), security headers."""
+"""ASGI middleware: body-size limit, CSRF (double-submit cookie + Origin check), security
+headers (CSP without 'unsafe-inline', nosniff, frame-ancestors, referrer policy, no-store)."""
 
 from __future__ import annotations
 
 import hmac
 import json
 import secrets
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -14,6 +15,7 @@ CSP = (
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+TOO_LARGE = {"error": "too_large", "message": "请求过大 / request body too large"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 CSRF_COOKIE = "csrftoken"
 CSRF_HEADER = b"x-csrftoken"
@@ -26,6 +28,24 @@ async def _send_json(send: Send, status: int, body: dict) -> None:
                 "headers": [(b"content-type", b"application/json; charset=utf-8"),
                             (b"content-length", str(len(data)).encode())]})
     await send({"type": "http.response.body", "body": data})
+
+
+def security_headers(secure: bool, path: str) -> list[tuple[bytes, bytes]]:
+    """The headers every response carries (also the 500 page, rendered outside the middleware)."""
+    extra = [
+        (b"content-security-policy", CSP.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+        (b"x-frame-options", b"DENY"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
+    ]
+    if secure:
+        extra.append((b"strict-transport-security", b"max-age=31536000"))
+    if not path.startswith("/static/"):
+        # pages carry confidential records: never kept by a browser or proxy cache
+        extra.append((b"cache-control", b"no-store"))
+    return extra
 
 
 class SecurityHeaders:
@@ -42,15 +62,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
-                extra = [
-                    (b"content-security-policy", CSP.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"cross-origin-opener-policy", b"same-origin"),
-                ]
-                if self.secure:
-                    extra.append((b"strict-transport-security", b"max-age=31536000"))
+                extra = security_headers(self.secure, scope.get("path", ""))
                 headers += [(k, v) for k, v in extra if k not in names]
                 message["headers"] = headers
             await send(message)
@@ -58,8 +70,13 @@ class SecurityHeaders:
         await self.app(scope, receive, wrapped)
 
 
+class _TooLarge(Exception):
+    pass
+
+
 class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` with 413 before the app reads them."""
+    """Refuse request bodies over ``max_bytes`` with 413: by Content-Length before the app reads
+    anything, and while streaming for bodies that do not declare their length."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -76,21 +93,40 @@ class BodyLimit:
                 except ValueError:
                     too_big = True
                 if too_big:
-                    await _send_json(send, 413, {"error": "too_large",
-                                                 "message": "请求过大 / request body too large"})
+                    await _send_json(send, 413, TOO_LARGE)
                     return
         received = 0
+        exceeded = False
+        started = False
+        replaced = False
 
         async def limited() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             msg = await receive()
             if msg["type"] == "http.request":
                 received += len(msg.get("body", b""))
                 if received > self.max_bytes:
-                    raise ValueError("request body too large")
+                    exceeded = True
+                    raise _TooLarge()
             return msg
 
-        await self.app(scope, limited, send)
+        async def guarded_send(message: Message) -> None:
+            # the app may turn the read error into its own answer (FastAPI: 400): say 413
+            nonlocal started, replaced
+            if replaced:
+                return
+            if message["type"] == "http.response.start" and exceeded:
+                replaced = started = True
+                await _send_json(send, 413, TOO_LARGE)
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited, guarded_send)
+        except _TooLarge:
+            if not started:
+                await _send_json(send, 413, TOO_LARGE)
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
@@ -103,11 +139,78 @@ def _cookie(scope: Scope, name: str) -> str | None:
     return None
 
 
+def _multipart_field(body: bytes, content_type: str, name: str) -> str | None:
+    """The value of one small text field of a multipart/form-data body (None if absent)."""
+    from python_multipart.multipart import MultipartParser, parse_options_header
+
+    _, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
+    if not boundary:
+        return None
+    st: dict = {"field": b"", "value": b"", "disp": b"", "current": False, "data": [],
+                "found": None}
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        st["field"] += data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        st["value"] += data[start:end]
+
+    def on_header_end() -> None:
+        if st["field"].lower() == b"content-disposition":
+            st["disp"] = st["value"]
+        st["field"] = st["value"] = b""
+
+    def on_headers_finished() -> None:
+        _, p = parse_options_header(st["disp"])
+        st["current"] = p.get(b"name") == name.encode() and b"filename" not in p
+        st["data"] = []
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        if st["current"] and sum(map(len, st["data"])) < 1024:
+            st["data"].append(data[start:end])
+
+    def on_part_end() -> None:
+        if st["current"] and st["found"] is None:
+            st["found"] = b"".join(st["data"]).decode("utf-8", "replace")
+        st["current"], st["disp"] = False, b""
+
+    try:
+        parser = MultipartParser(boundary, callbacks={  # type: ignore[arg-type]
+            "on_header_field": on_header_field, "on_header_value": on_header_value,
+            "on_header_end": on_header_end, "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data, "on_part_end": on_part_end})
+        parser.write(body)
+        parser.finalize()
+    except Exception:  # a malformed body: no token in it
+        return None
+    return st["found"]
+
+
+def _same_origin(headers: dict[bytes, bytes]) -> bool:
+    """An unsafe request's Origin (or Referer) must name this host, when the browser sends one.
+
+    Hosts are compared without the scheme, so a TLS-terminating proxy in front does not matter.
+    """
+    host = headers.get(b"host", b"").decode("latin-1").lower()
+    for name in (b"origin", b"referer"):
+        raw = headers.get(name)
+        if raw is None:
+            continue
+        value = raw.decode("latin-1").strip()
+        if value == "null":
+            return False
+        return urlsplit(value).netloc.lower() == host
+    return True
+
+
 class CSRF:
     """Double-submit cookie: unsafe requests to pages must echo the ``csrftoken`` cookie in the
-    ``X-CSRFToken`` header (HTMX, set by app.js) or a ``csrf_token`` form field.
+    ``X-CSRFToken`` header (HTMX, set by app.js) or a ``csrf_token`` form field (urlencoded or
+    multipart); and their Origin/Referer, when sent, must be this host.
 
-    The JSON API under ``/api/`` is exempt: it authenticates with bearer tokens, never cookies.
+    The JSON API under ``/api/`` is exempt: it authenticates with bearer tokens, never cookies
+    (tests/security/test_route_access.py proves a session cookie opens no API route).
     """
 
     def __init__(self, app: ASGIApp, secure: bool = False, exempt_prefixes: tuple[str, ...] = ()):
@@ -124,18 +227,28 @@ class CSRF:
         method: str = scope.get("method", "GET")
         if method not in SAFE_METHODS and not path.startswith(self.exempt):
             headers = dict(scope.get("headers", []))
+            if not _same_origin(headers):
+                await self._refuse(scope, send)
+                return
             submitted = headers.get(CSRF_HEADER, b"").decode("latin-1") or None
             ctype = headers.get(b"content-type", b"").decode("latin-1")
             body_chunks: list[bytes] = []
-            if submitted is None and ctype.startswith("application/x-www-form-urlencoded"):
+            is_form = ctype.startswith("application/x-www-form-urlencoded")
+            is_multipart = ctype.startswith("multipart/form-data")
+            if submitted is None and (is_form or is_multipart):
                 more = True
                 while more:
                     msg = await receive()
                     body_chunks.append(msg.get("body", b""))
                     more = msg.get("more_body", False)
-                form = parse_qs(b"".join(body_chunks).decode("utf-8", "replace"))
-                submitted = (form.get(CSRF_FIELD) or [None])[0]
-            if not cookie or not submitted or not hmac.compare_digest(cookie, submitted):
+                raw = b"".join(body_chunks)
+                if is_form:
+                    form = parse_qs(raw.decode("utf-8", "replace"))
+                    submitted = (form.get(CSRF_FIELD) or [None])[0]
+                else:
+                    submitted = _multipart_field(raw, ctype, CSRF_FIELD)
+            if not cookie or not submitted or not hmac.compare_digest(
+                    cookie.encode("latin-1", "replace"), submitted.encode("latin-1", "replace")):
                 await self._refuse(scope, send)
                 return
             if body_chunks:

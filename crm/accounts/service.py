@@ -15,19 +15,23 @@ from crm.accounts.passwords import check_policy, hash_password, verify_dummy, ve
 from crm.accounts.permissions import require_admin
 from crm.audit.service import record, snapshot
 from crm.config import get_settings
-from crm.errors import AuthFailed, Conflict, Locked, NotFound, ValidationFailed
+from crm.errors import AuthFailed, Conflict, Locked, NotFound, StaleVersion, ValidationFailed
 from crm.types import utcnow
 
 LOGIN_FAILED = "用户名或密码错误 / wrong user name or password"
+LOGIN_LOCKED = ("尝试次数过多，已临时锁定，请稍后再试或联系管理员 / too many attempts: locked for "
+                "a while, try later or ask an administrator")
 
 
 def create_department(session: Session, actor: User | None, name: str, code: str) -> Department:
     """Add a department (admin only; the CLI passes no actor)."""
     if actor is not None:
         require_admin(actor)
-    name, code = name.strip(), code.strip()
-    if not name or not code:
-        raise ValidationFailed("名称和代码必填 / name and code are required", field="name")
+    name, code = (name or "").strip(), (code or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed("名称必填，最多100字符 / name required (≤ 100)", field="name")
+    if not code or len(code) > 40:
+        raise ValidationFailed("代码必填，最多40字符 / code required (≤ 40)", field="code")
     if session.scalar(select(Department.id).where(
             (Department.name == name) | (Department.code == code))):
         raise Conflict("部门已存在 / a department with that name or code exists", field="name")
@@ -66,6 +70,12 @@ def create_user(
                                field="username")
     if role not in {r.value for r in Role}:
         raise ValidationFailed(f"未知角色 / unknown role: {role}", field="role")
+    display_name = (display_name or "").strip() or username
+    if len(display_name) > 100:
+        raise ValidationFailed("姓名最多100字符 / name ≤ 100 characters", field="display_name")
+    email = (email or "").strip() or None
+    if email is not None and (len(email) > 200 or "@" not in email):
+        raise ValidationFailed("邮箱格式不正确 / not an email address", field="email")
     if check_password:
         check_policy(password, username)
     if session.scalar(select(User.id).where(User.username == username)):
@@ -74,7 +84,7 @@ def create_user(
         raise ValidationFailed("部门不存在 / no such department", field="department_id")
     user = User(
         username=username,
-        display_name=display_name or username,
+        display_name=display_name,
         email=email,
         role=role,
         department_id=department_id,
@@ -99,37 +109,59 @@ def _recent_failures_from_ip(session: Session, ip: str | None, since: datetime) 
     ) or 0
 
 
+def _recent_failures_for_name(session: Session, username: str, since: datetime) -> int:
+    return session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.username == username, LoginAttempt.at >= since,
+            LoginAttempt.success.is_(False))
+    ) or 0
+
+
 def authenticate(session: Session, username: str, password: str, ip: str | None = None) -> User:
     """Check a login. Same message for an unknown user and a wrong password; lock on repeats.
 
+    Every path that can tell a known user from an unknown one costs one Argon2 verification
+    and ends in the same message: unknown names are counted and "locked" like real accounts,
+    inactive and locked accounts still verify a hash. Only the per-address throttle answers
+    early, and it says nothing about any account.
     The caller commits even when this raises, so the failed attempt is kept.
     """
     s = get_settings()
     now = utcnow()
     window = now - timedelta(minutes=s.login_lockout_minutes)
     username = (username or "").strip()[:60]
+    password = (password or "")[:1024]
     if _recent_failures_from_ip(session, ip, window) >= s.ip_max_failures:
-        raise Locked("尝试次数过多，请稍后再试 / too many attempts, try again later")
-    user = session.scalar(select(User).where(User.username == username))
-    if user is not None and user.locked_until is not None and user.locked_until > now:
         session.add(LoginAttempt(username=username, ip=ip, success=False))
-        raise Locked("账户已临时锁定，请稍后再试或联系管理员 / account locked, try later "
-                     "or ask an administrator")
-    ok = user is not None and user.is_active and verify_password(user.password_hash, password)
-    if user is None:
+        raise Locked(LOGIN_LOCKED)
+    user = session.scalar(select(User).where(User.username == username)) if username else None
+    if user is not None:
+        if user.locked_until is not None and user.locked_until <= now:
+            user.locked_until = None  # the lock ran out: a fresh count of failures
+            user.failed_logins = 0
+        locked = user.locked_until is not None
+        ok = verify_password(user.password_hash, password)
+        ok = ok and user.is_active and not locked
+    else:
         verify_dummy(password)
+        # counted like a real account (this attempt included), so a lockout cannot reveal
+        # which names exist
+        locked = (_recent_failures_for_name(session, username, window) + 1
+                  >= s.login_max_failures)
+        ok = False
     session.add(LoginAttempt(username=username, ip=ip, success=ok))
     if not ok:
-        if user is not None:
+        if user is not None and not locked:
             user.failed_logins += 1
             if user.failed_logins >= s.login_max_failures:
                 user.locked_until = now + timedelta(minutes=s.login_lockout_minutes)
+                locked = True
                 record(session, user.id, "lock", "user", user.id)
             session.add(user)
         record(session, user.id if user else None, "login_failed", "user",
                user.id if user else None, after={"username": username})
         session.flush()
-        raise AuthFailed(LOGIN_FAILED)
+        raise Locked(LOGIN_LOCKED) if locked else AuthFailed(LOGIN_FAILED)
     assert user is not None
     user.failed_logins = 0
     user.locked_until = None
@@ -140,11 +172,17 @@ def authenticate(session: Session, username: str, password: str, ip: str | None 
     return user
 
 
-def unlock_user(session: Session, actor: User, user_id: int) -> User:
-    require_admin(actor)
+def _get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("用户不存在 / no such user")
+    return user
+
+
+def unlock_user(session: Session, actor: User, user_id: int) -> User:
+    """Lift a lockout now (admins), instead of waiting for it to run out."""
+    require_admin(actor)
+    user = _get_user(session, user_id)
     user.failed_logins = 0
     user.locked_until = None
     session.add(user)
@@ -153,19 +191,120 @@ def unlock_user(session: Session, actor: User, user_id: int) -> User:
     return user
 
 
-def change_password(session: Session, actor: User, old: str, new: str) -> None:
-    if not verify_password(actor.password_hash, old):
+def is_locked(user: User, now: datetime | None = None) -> bool:
+    return user.locked_until is not None and user.locked_until > (now or utcnow())
+
+
+def end_sessions(session: Session, user_id: int, *, keep_sid: str | None = None,
+                 keep_token: str | None = None) -> int:
+    """End a user's browser sessions and revoke their API tokens, except the ones named."""
+    now = utcnow()
+    q = update(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
+    if keep_sid:
+        q = q.where(WebSession.id != keep_sid)
+    n = session.execute(q.values(ended_at=now)).rowcount or 0  # type: ignore[attr-defined]
+    t = update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+    if keep_token:
+        t = t.where(ApiToken.token_hash != _token_hash(keep_token))
+    session.execute(t.values(revoked_at=now))
+    return n
+
+
+def _set_password(user: User, new: str) -> None:
+    check_policy(new, user.username)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    user.session_version += 1
+    user.version += 1
+
+
+def change_password(session: Session, actor: User, old: str, new: str, *,
+                    keep_sid: str | None = None, keep_token: str | None = None) -> None:
+    """A user changes their own password; every other session and token of theirs ends."""
+    if not verify_password(actor.password_hash, old or ""):
         raise ValidationFailed("原密码不正确 / current password is wrong", field="old_password")
-    check_policy(new, actor.username)
-    actor.password_hash = hash_password(new)
-    actor.password_changed_at = utcnow()
-    actor.session_version += 1  # ends every other session
+    if old == new:
+        raise ValidationFailed("新密码不能与原密码相同 / the new password must differ",
+                               field="new_password")
+    try:
+        _set_password(actor, new)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, field="new_password") from exc
     session.add(actor)
-    session.execute(update(WebSession).where(WebSession.user_id == actor.id,
-                                             WebSession.ended_at.is_(None))
-                    .values(ended_at=utcnow()))
+    end_sessions(session, actor.id, keep_sid=keep_sid, keep_token=keep_token)
     record(session, actor.id, "change_password", "user", actor.id)
     session.flush()
+
+
+def reset_password(session: Session, actor: User, user_id: int, new: str) -> User:
+    """An admin sets a user's password; all of that user's sessions and tokens end."""
+    require_admin(actor)
+    user = _get_user(session, user_id)
+    _set_password(user, new)
+    user.failed_logins = 0
+    user.locked_until = None
+    session.add(user)
+    end_sessions(session, user.id)
+    record(session, actor.id, "reset_password", "user", user.id)
+    session.flush()
+    return user
+
+
+def _active_admins(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(User).where(
+        User.role == Role.admin.value, User.is_active.is_(True))) or 0
+
+
+def update_user(session: Session, actor: User, user_id: int, *, version: int | None = None,
+                role: str | None = None, department_id: int | object | None = ...,
+                is_active: bool | None = None, display_name: str | None = None,
+                email: str | None = None) -> User:
+    """Change a user's role, department, state or name (admins). The last active admin stays."""
+    require_admin(actor)
+    user = _get_user(session, user_id)
+    if version is not None and version != user.version:
+        raise StaleVersion("该用户已被他人修改 / someone changed this user first",
+                           current=snapshot(user))
+    before = snapshot(user)
+    if role is not None:
+        if role not in {r.value for r in Role}:
+            raise ValidationFailed(f"未知角色 / unknown role: {role}", field="role")
+        user.role = role
+    if department_id is not ...:
+        if department_id is not None and session.get(Department, department_id) is None:
+            raise ValidationFailed("部门不存在 / no such department", field="department_id")
+        user.department_id = department_id  # type: ignore[assignment]
+    if is_active is not None:
+        user.is_active = is_active
+    if display_name is not None:
+        display_name = display_name.strip()
+        if not display_name or len(display_name) > 100:
+            raise ValidationFailed("姓名必填，最多100字符 / name required (≤ 100)",
+                                   field="display_name")
+        user.display_name = display_name
+    if email is not None:
+        email = email.strip() or None
+        if email is not None and (len(email) > 200 or "@" not in email):
+            raise ValidationFailed("邮箱格式不正确 / not an email address", field="email")
+        user.email = email
+    was_admin = before is not None and before.get("role") == Role.admin.value and before.get(
+        "is_active")
+    if was_admin and (user.role != Role.admin.value or not user.is_active):
+        session.flush()
+        if _active_admins(session) == 0:
+            raise Conflict("至少保留一名在用的管理员 / at least one active admin must remain",
+                           field="role" if user.is_active else "is_active")
+    after = snapshot(user)
+    if after == before:
+        return user
+    user.version += 1
+    session.add(user)
+    if not user.is_active:
+        end_sessions(session, user.id)
+    action = "deactivate" if (before or {}).get("is_active") and not user.is_active else "update"
+    record(session, actor.id, action, "user", user.id, before=before, after=snapshot(user))
+    session.flush()
+    return user
 
 
 # --- browser sessions -------------------------------------------------------------------------
@@ -253,6 +392,7 @@ def revoke_api_token(session: Session, actor: User, token: str) -> None:
 
 
 def list_users(session: Session, actor: User) -> list[User]:
+    """Every user (owner pickers: colleagues' names are not secret)."""
     return list(session.scalars(select(User).order_by(User.id)))
 
 
@@ -263,5 +403,66 @@ def user_choices(session: Session, actor: User) -> list[Row[Any]]:
                                 .order_by(User.id)).all())
 
 
+def admin_list_users(session: Session, actor: User) -> list[User]:
+    """Every user with lockout state, for the admin pages (admins only)."""
+    require_admin(actor)
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def get_user(session: Session, actor: User, user_id: int) -> User:
+    require_admin(actor)
+    return _get_user(session, user_id)
+
+
 def list_departments(session: Session) -> list[Department]:
-    return list(session.scalars(select(Department).order_by(Department.id)))
+    return list(session.scalars(select(Department).order_by(Department.code)))
+
+
+def department_user_counts(session: Session) -> dict[int, int]:
+    rows = session.execute(select(User.department_id, func.count()).where(
+        User.department_id.is_not(None)).group_by(User.department_id))
+    return {d: n for d, n in rows}
+
+
+def update_department(session: Session, actor: User, department_id: int, *, name: str,
+                      code: str, version: int | None = None) -> Department:
+    """Rename a department (admins)."""
+    require_admin(actor)
+    dep = session.get(Department, department_id)
+    if dep is None:
+        raise NotFound("部门不存在 / no such department")
+    if version is not None and version != dep.version:
+        raise StaleVersion("该部门已被他人修改 / someone changed this department first",
+                           current=snapshot(dep))
+    name, code = (name or "").strip(), (code or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed("名称必填，最多100字符 / name required (≤ 100)", field="name")
+    if not code or len(code) > 40:
+        raise ValidationFailed("代码必填，最多40字符 / code required (≤ 40)", field="code")
+    clash = session.scalar(select(Department.id).where(
+        ((Department.name == name) | (Department.code == code)), Department.id != dep.id))
+    if clash:
+        raise Conflict("部门名称或代码已存在 / a department with that name or code exists",
+                       field="name")
+    before = snapshot(dep)
+    dep.name, dep.code = name, code
+    dep.version += 1
+    session.add(dep)
+    record(session, actor.id, "update", "department", dep.id, before=before,
+           after=snapshot(dep))
+    session.flush()
+    return dep
+
+
+def admin_overview(session: Session, actor: User) -> dict[str, int]:
+    """Counts for the admin start page."""
+    require_admin(actor)
+    now = utcnow()
+    return {
+        "users": session.scalar(select(func.count()).select_from(User)) or 0,
+        "active": session.scalar(select(func.count()).select_from(User).where(
+            User.is_active.is_(True))) or 0,
+        "locked": session.scalar(select(func.count()).select_from(User).where(
+            User.locked_until > now)) or 0,
+        "departments": session.scalar(select(func.count()).select_from(Department)) or 0,
+    }

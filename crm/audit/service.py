@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlmodel import Session, SQLModel
 
 from crm.audit.models import AuditRecord
@@ -58,3 +60,58 @@ def record(
     )
     session.add(row)
     return row
+
+
+@dataclass
+class AuditFilters:
+    actor_id: int | None = None
+    actor_username: str | None = None
+    entity: str | None = None
+    entity_id: str | None = None
+    action: str | None = None
+    since: datetime | None = None  # inclusive, UTC
+    until: datetime | None = None  # exclusive, UTC
+
+
+@dataclass
+class AuditPage:
+    rows: list[tuple[AuditRecord, str | None]]  # (row, actor's user name)
+    page: int
+    has_next: bool
+
+
+def list_audit(session: Session, actor: Any, f: AuditFilters, page: int = 1,
+               per_page: int = 50) -> AuditPage:
+    """The audit trail, newest first (admins only). Read-only: nothing here changes a row."""
+    from crm.accounts.models import User
+    from crm.accounts.permissions import require_admin
+
+    require_admin(actor)
+    page = max(1, min(page, 10_000))
+    q = select(AuditRecord, User.username).outerjoin(User, User.id == AuditRecord.actor_id)
+    if f.actor_id is not None:
+        q = q.where(AuditRecord.actor_id == f.actor_id)
+    if f.actor_username:
+        q = q.where(User.username == f.actor_username)
+    if f.entity:
+        q = q.where(AuditRecord.entity == f.entity)
+    if f.entity_id:
+        q = q.where(AuditRecord.entity_id == f.entity_id)
+    if f.action:
+        q = q.where(AuditRecord.action == f.action)
+    if f.since is not None:
+        q = q.where(AuditRecord.at >= f.since)
+    if f.until is not None:
+        q = q.where(AuditRecord.at < f.until)
+    q = q.order_by(AuditRecord.id.desc()).offset((page - 1) * per_page).limit(per_page + 1)
+    rows = [(r, name) for r, name in session.execute(q)]
+    return AuditPage(rows=rows[:per_page], page=page, has_next=len(rows) > per_page)
+
+
+def audit_vocabulary(session: Session) -> tuple[list[str], list[str]]:
+    """The entities and actions that occur, for the filter menus."""
+    entities = list(session.scalars(select(AuditRecord.entity).distinct().order_by(
+        AuditRecord.entity)))
+    actions = list(session.scalars(select(AuditRecord.action).distinct().order_by(
+        AuditRecord.action)))
+    return entities, actions

@@ -174,4 +174,26 @@ ACCESS: dict[tuple[str, str], Access] = {
     # --- report pages (web/reports.py): /reports redirects managers to the first report ------
     ("GET", "/reports"): Access(LOGIN, 403, 403, 303, 303),
     ("GET", "/reports/{name}"): manager_page(params={"name": "report:coverage"}),
+    # --- own account (web/account.py, api/account.py) ----------------------------------------
+    ("GET", "/account"): page(),
+    ("POST", "/account/password"): page(form={"old_password": "Correct-Horse-42",
+                                              "new_password": "Brand-New-Passw0rd!",
+                                              "new_password2": "Brand-New-Passw0rd!"}),
+    ("POST", "/api/v1/me/password"): api(204, json={"old_password": "Correct-Horse-42",
+                                                    "new_password": "Brand-New-Passw0rd!"}),
+    # --- administration (web/admin.py) -------------------------------------------------------
+    ("GET", "/admin"): admin_page(),
+    ("GET", "/admin/users"): admin_page(),
+    ("POST", "/admin/users"): admin_page(303, form={"username": "new_user",
+                                                    "password": "Very-Long-Passphrase-9",
+                                                    "role": "officer"}),
+    ("POST", "/admin/users/{user_id}"): admin_page(303, form={"role": "manager"}),
+    ("POST", "/admin/users/{user_id}/password"): admin_page(
+        303, form={"password": "Another-Long-Pass-77"}),
+    ("POST", "/admin/users/{user_id}/unlock"): admin_page(303),
+    ("GET", "/admin/departments"): admin_page(),
+    ("POST", "/admin/departments"): admin_page(303, form={"name": "丙招商局", "code": "DC"}),
+    ("POST", "/admin/departments/{department_id}"): admin_page(
+        303, form={"name": "甲招商局（改）", "code": "DA2"}),
+    ("GET", "/admin/audit"): admin_page(),
 }

@@ -1,0 +1,61 @@
+"""XSS: script and attribute-breaking payloads in a firm name, an activity summary, a project
+title and the user and department names (chart labels come from these) are rendered inert on
+every page — walked from the route table, so new pages are covered as they land."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm.accounts.models import Department, User
+from crm.activities.models import Activity
+from crm.firms.models import Firm
+from crm.projects.models import Project
+from tests.security.access_table import ACCESS
+from tests.security.routes import fill_path
+from tests.security.test_route_access import APP, ROUTES
+from tests.security.world import build_world, client_for
+
+PAYLOAD = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>'</script>"
+# what must never reach an HTML response unescaped
+RAW = ("<script>alert(1)", "<img src=x onerror", "\"><img")
+
+GETS = [p for m, p in ROUTES if m == "GET" and not p.startswith("/api/")]
+
+# pages that must SHOW the (escaped) payload — the proof the walk checks something
+MUST_SHOW = {"/", "/admin/users", "/firms/{firm_id}", "/firms"}
+
+
+def poison(session, world) -> None:  # type: ignore[no-untyped-def]
+    firm = session.get(Firm, world.firm)
+    firm.name_zh = "测试" + PAYLOAD
+    firm.name_en = PAYLOAD
+    act = session.get(Activity, world.activity)
+    act.summary = PAYLOAD
+    for pid in (world.project, world.open_project):
+        session.get(Project, pid).title = "项目" + PAYLOAD
+    for u in world.users.values():
+        session.get(User, u.id).display_name = "用户" + PAYLOAD
+    for did in (world.dept_a, world.dept_b):
+        session.get(Department, did).name = f"部门{did}" + PAYLOAD
+    session.commit()
+
+
+@pytest.mark.parametrize("path", GETS)
+def test_payloads_are_inert_on_every_page(path, session):
+    world = build_world(session)
+    poison(session, world)
+    entry = ACCESS.get(("GET", path))
+    shown = False
+    for role in ("own", "admin"):
+        client = client_for(APP, session, world, role)
+        client.headers.pop("X-Test-Bearer", None)
+        headers = {"HX-Request": "true"} if entry and entry.htmx else {}
+        r = client.get(fill_path(path, entry, world), params=entry.query if entry else None,
+                       headers=headers, follow_redirects=False)
+        if "html" in r.headers.get("content-type", ""):
+            for raw in RAW:
+                assert raw not in r.text, f"GET {path} as {role}: {raw!r} unescaped"
+            shown = shown or "&lt;script&gt;alert(1)" in r.text
+        client.close()
+    if path in MUST_SHOW:
+        assert shown, f"GET {path} should show the escaped payload"

@@ -1,0 +1,49 @@
+"""The signed-in user's own account: profile and password change."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from crm.accounts.models import User
+from crm.accounts.service import change_password
+from crm.errors import ValidationFailed
+from server.deps import SESSION_KEY, SessionDep, WebUser
+from web.render import render
+
+router = APIRouter()
+
+
+def _page(request: Request, me: User, **ctx: object) -> Response:
+    status = int(ctx.pop("status_code", 200))  # type: ignore[call-overload]
+    return render(request, "account/account.html", {"nav": "account", "errors": {}, "me": me,
+                                                    **ctx}, status_code=status)
+
+
+@router.get("/account", include_in_schema=False)
+def account_page(request: Request, user: WebUser) -> Response:
+    return _page(request, user, done=request.query_params.get("done") == "1")
+
+
+@router.post("/account/password", include_in_schema=False)
+def account_password(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    old_password: Annotated[str, Form(max_length=1024)] = "",
+    new_password: Annotated[str, Form(max_length=1024)] = "",
+    new_password2: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    try:
+        if new_password != new_password2:
+            raise ValidationFailed("两次输入的新密码不一致 / the new passwords differ",
+                                   field="new_password2")
+        change_password(session, user, old_password, new_password,
+                        keep_sid=request.session.get(SESSION_KEY))
+    except ValidationFailed as exc:
+        session.rollback()
+        return _page(request, user, errors={exc.field or "new_password": exc.message},
+                     status_code=422)
+    return _page(request, user, done=True)

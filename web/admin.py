@@ -1,0 +1,210 @@
+"""Administration pages: users, departments and the (read-only) audit trail."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from crm.accounts import service as accounts
+from crm.accounts.models import Role
+from crm.audit.service import AuditFilters, audit_vocabulary, list_audit
+from crm.clock import day_bounds
+from crm.errors import CRMError, ValidationFailed
+from crm.types import utcnow
+from server.deps import SessionDep, WebUser
+from web.render import render
+
+router = APIRouter(prefix="/admin")
+ROLES = [r.value for r in Role]
+
+
+def _done(path: str, msg: str) -> RedirectResponse:
+    return RedirectResponse(f"{path}?{urlencode({'done': msg})}", status_code=303)
+
+
+def _opt_int(value: str | None, field: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ValidationFailed("无效的选择 / invalid choice", field=field) from exc
+
+
+@router.get("", include_in_schema=False)
+def admin_index(request: Request, session: SessionDep, user: WebUser) -> Response:
+    counts = accounts.admin_overview(session, user)
+    recent = list_audit(session, user, AuditFilters(), per_page=10)
+    return render(request, "admin/index.html", {"nav": "admin", "counts": counts,
+                                                "recent": recent})
+
+
+# --- users ------------------------------------------------------------------------------------
+
+def _users_page(request: Request, session: SessionDep, user: WebUser, *, errors: dict | None = None,
+                form: dict | None = None, status_code: int = 200) -> Response:
+    users = accounts.admin_list_users(session, user)
+    deps = accounts.list_departments(session)
+    return render(request, "admin/users.html", {
+        "nav": "admin", "users": users, "departments": deps, "dep_names": {d.id: d.name
+                                                                             for d in deps},
+        "roles": ROLES, "now": utcnow(), "errors": errors or {}, "form": form or {},
+        "done": request.query_params.get("done")}, status_code=status_code)
+
+
+@router.get("/users", include_in_schema=False)
+def users_page(request: Request, session: SessionDep, user: WebUser) -> Response:
+    return _users_page(request, session, user)
+
+
+@router.post("/users", include_in_schema=False)
+def create_user(
+    request: Request, session: SessionDep, user: WebUser,
+    username: Annotated[str, Form(max_length=200)] = "",
+    display_name: Annotated[str, Form(max_length=200)] = "",
+    email: Annotated[str, Form(max_length=300)] = "",
+    role: Annotated[str, Form(max_length=20)] = "officer",
+    department_id: Annotated[str, Form(max_length=20)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    form = {"username": username, "display_name": display_name, "email": email, "role": role,
+            "department_id": department_id}
+    try:
+        accounts.create_user(session, user, username=username, password=password, role=role,
+                             display_name=display_name or None, email=email or None,
+                             department_id=_opt_int(department_id, "department_id"))
+    except CRMError as exc:
+        if exc.status == 403:
+            raise
+        session.rollback()
+        return _users_page(request, session, user, errors={exc.field or "username": exc.message},
+                           form=form, status_code=exc.status)
+    return _done("/admin/users", "created")
+
+
+@router.post("/users/{user_id}", include_in_schema=False)
+def update_user(
+    request: Request, session: SessionDep, user: WebUser, user_id: int,
+    role: Annotated[str, Form(max_length=20)] = "",
+    department_id: Annotated[str | None, Form(max_length=20)] = None,  # "" → no department
+    is_active: Annotated[str, Form(max_length=5)] = "",
+    version: Annotated[int | None, Form()] = None,
+) -> Response:
+    try:
+        dep: object = (... if department_id is None
+                       else _opt_int(department_id, "department_id"))
+        accounts.update_user(session, user, user_id, version=version, role=role or None,
+                             department_id=dep,
+                             is_active=is_active == "1" if is_active else None)
+    except CRMError as exc:
+        if exc.status in (403, 404):
+            raise
+        session.rollback()
+        return _users_page(request, session, user, errors={f"user{user_id}": exc.message},
+                           status_code=exc.status)
+    return _done("/admin/users", "updated")
+
+
+@router.post("/users/{user_id}/unlock", include_in_schema=False)
+def unlock_user(session: SessionDep, user: WebUser, user_id: int) -> Response:
+    accounts.unlock_user(session, user, user_id)
+    return _done("/admin/users", "unlocked")
+
+
+@router.post("/users/{user_id}/password", include_in_schema=False)
+def reset_password(
+    request: Request, session: SessionDep, user: WebUser, user_id: int,
+    password: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    try:
+        accounts.reset_password(session, user, user_id, password)
+    except ValidationFailed as exc:
+        session.rollback()
+        return _users_page(request, session, user, errors={f"user{user_id}": exc.message},
+                           status_code=422)
+    return _done("/admin/users", "password")
+
+
+# --- departments ------------------------------------------------------------------------------
+
+def _deps_page(request: Request, session: SessionDep, user: WebUser, *, errors: dict | None = None,
+               form: dict | None = None, status_code: int = 200) -> Response:
+    accounts.admin_overview(session, user)  # admins only
+    return render(request, "admin/departments.html", {
+        "nav": "admin", "departments": accounts.list_departments(session),
+        "counts": accounts.department_user_counts(session), "errors": errors or {},
+        "form": form or {}, "done": request.query_params.get("done")},
+        status_code=status_code)
+
+
+@router.get("/departments", include_in_schema=False)
+def departments_page(request: Request, session: SessionDep, user: WebUser) -> Response:
+    return _deps_page(request, session, user)
+
+
+@router.post("/departments", include_in_schema=False)
+def create_department(
+    request: Request, session: SessionDep, user: WebUser,
+    name: Annotated[str, Form(max_length=200)] = "",
+    code: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    try:
+        accounts.create_department(session, user, name, code)
+    except CRMError as exc:
+        if exc.status == 403:
+            raise
+        session.rollback()
+        return _deps_page(request, session, user, errors={exc.field or "name": exc.message},
+                          form={"name": name, "code": code}, status_code=exc.status)
+    return _done("/admin/departments", "created")
+
+
+@router.post("/departments/{department_id}", include_in_schema=False)
+def update_department(
+    request: Request, session: SessionDep, user: WebUser, department_id: int,
+    name: Annotated[str, Form(max_length=200)] = "",
+    code: Annotated[str, Form(max_length=100)] = "",
+    version: Annotated[int | None, Form()] = None,
+) -> Response:
+    try:
+        accounts.update_department(session, user, department_id, name=name, code=code,
+                                   version=version)
+    except CRMError as exc:
+        if exc.status in (403, 404):
+            raise
+        session.rollback()
+        return _deps_page(request, session, user,
+                          errors={f"dep{department_id}": exc.message}, status_code=exc.status)
+    return _done("/admin/departments", "updated")
+
+
+# --- audit trail ------------------------------------------------------------------------------
+
+@router.get("/audit", include_in_schema=False)
+def audit_page(
+    request: Request, session: SessionDep, user: WebUser,
+    actor: Annotated[str | None, Query(max_length=60)] = None,
+    entity: Annotated[str | None, Query(max_length=40)] = None,
+    entity_id: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=40)] = None,
+    since: Annotated[date | None, Query()] = None,
+    until: Annotated[date | None, Query()] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> Response:
+    f = AuditFilters(actor_username=actor or None, entity=entity or None,
+                     entity_id=entity_id or None, action=action or None,
+                     since=day_bounds(since)[0] if since else None,
+                     until=day_bounds(until)[1] if until else None)
+    result = list_audit(session, user, f, page=page)
+    entities, actions = audit_vocabulary(session)
+    query = {k: v for k, v in {"actor": actor, "entity": entity, "entity_id": entity_id,
+                               "action": action, "since": since, "until": until}.items() if v}
+    return render(request, "admin/audit.html", {
+        "nav": "admin", "result": result, "entities": entities, "actions": actions,
+        "q": query, "prev_url": "?" + urlencode({**query, "page": page - 1}) if page > 1 else None,
+        "next_url": "?" + urlencode({**query, "page": page + 1}) if result.has_next else None},
+        block="results")
