@@ -4,6 +4,8 @@ every page — walked from the route table, so new pages are covered as they lan
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from crm.accounts.models import Department, User
@@ -59,3 +61,30 @@ def test_payloads_are_inert_on_every_page(path, session):
         client.close()
     if path in MUST_SHOW:
         assert shown, f"GET {path} should show the escaped payload"
+
+
+def test_chart_labels_are_escaped_in_the_json_island(session):
+    """Report charts take their labels from names (officers, firms, departments): the data
+    island must carry them escaped by |tojson, and no page may show them raw."""
+    from web.reports import FILTERS
+
+    world = build_world(session)
+    poison(session, world)
+    client = client_for(APP, session, world, "manager")
+    client.headers.pop("X-Test-Bearer", None)
+    escaped_in_island = False
+    urls = [f"/reports/{name}" for name in FILTERS]
+    # grouped by department or officer, the pipeline chart's labels are those names
+    urls += ["/reports/pipeline?group_by=department", "/reports/pipeline?group_by=officer"]
+    for url in urls:
+        name = url.split("/")[-1]
+        r = client.get(url, follow_redirects=False)
+        assert r.status_code == 200, (url, r.status_code)
+        for raw in RAW:
+            assert raw not in r.text, f"/reports/{name}: {raw!r} unescaped"
+        for m in re.finditer(r'<script type="application/json"[^>]*>(.*?)</script>', r.text,
+                             re.S):
+            island = m.group(1)
+            assert "<" not in island, f"/reports/{name}: raw < in the JSON island"
+            escaped_in_island = escaped_in_island or "\\u003cscript\\u003e" in island
+    assert escaped_in_island, "no chart label carried the (escaped) payload"
