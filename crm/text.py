@@ -7,6 +7,8 @@ import unicodedata
 from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
+from pypinyin.constants import RE_HANS
+from pypinyin.seg.simpleseg import seg as _seg
 
 # company-form suffixes removed before names are compared (longest first)
 _SUFFIXES_ZH = [
@@ -20,6 +22,7 @@ _SUFFIXES_EN = [
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
+@lru_cache(maxsize=200_000)
 def normalize_name(name: str) -> str:
     """Fold case and width, drop punctuation and company suffixes: the uniqueness key."""
     s = unicodedata.normalize("NFKC", name or "").lower().strip()
@@ -39,15 +42,36 @@ def normalize_name(name: str) -> str:
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
-@lru_cache(maxsize=65536)
-def to_pinyin(text: str) -> tuple[str, str]:
-    """Full pinyin (no tones, no spaces) and initials of the Chinese characters in ``text``."""
-    if not text or not _CJK.search(text):
-        return "", ""  # nothing to convert: skip pypinyin's (slow) segmentation
+def _pinyin_direct(text: str) -> tuple[str, str]:
     syllables = [p for p in lazy_pinyin(text or "", style=Style.NORMAL, errors="ignore") if p]
     syllables = [re.sub(r"[^a-z0-9]", "", p.lower()) for p in syllables]
     syllables = [p for p in syllables if p]
     return "".join(syllables), "".join(p[0] for p in syllables)
+
+
+@lru_cache(maxsize=200_000)
+def _word_pinyin(word: str) -> tuple[str, str]:
+    return _pinyin_direct(word)
+
+
+@lru_cache(maxsize=65536)
+def to_pinyin(text: str) -> tuple[str, str]:
+    """Full pinyin (no tones, no spaces) and initials of the Chinese characters in ``text``.
+
+    pypinyin segments a string into words and converts each word on its own, so the result is
+    the concatenation of the words' pinyin — cached per word, since firm names share most of
+    their words (有限公司, 重庆, 科技 …). Equal to converting the whole string at once (tested)."""
+    if not text or not _CJK.search(text):
+        return "", ""  # nothing to convert: skip pypinyin's (slow) segmentation
+    py: list[str] = []
+    ini: list[str] = []
+    for word in _seg(text):
+        if not RE_HANS.match(word):
+            continue  # characters without pinyin are dropped, as errors="ignore" does
+        p, i = _word_pinyin(word)
+        py.append(p)
+        ini.append(i)
+    return "".join(py), "".join(ini)
 
 
 def search_blob(names: list[str | None],
@@ -90,25 +114,6 @@ def valid_credit_code(code: str) -> bool:
     return credit_code_check_digit(code[:17]) == code[17]
 
 
-def _pinyin_chunk(texts: list[str]) -> list[tuple[str, str]]:
+def pinyin_many(texts: list[str]) -> list[tuple[str, str]]:
+    """to_pinyin for many names (the per-word cache makes a 50,000-name batch take seconds)."""
     return [to_pinyin(t) for t in texts]
-
-
-def pinyin_many(texts: list[str], workers: int | None = None) -> list[tuple[str, str]]:
-    """to_pinyin for many names; large batches are spread over the CPU cores (pypinyin's
-    phrase segmentation is pure Python and costs ~0.2 ms a name)."""
-    import os
-
-    workers = workers or min(4, os.cpu_count() or 1)
-    if len(texts) < 4000 or workers < 2:
-        return [to_pinyin(t) for t in texts]
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    size = -(-len(texts) // (workers * 4))
-    chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-        out: list[tuple[str, str]] = []
-        for part in pool.map(_pinyin_chunk, chunks):
-            out.extend(part)
-    return out

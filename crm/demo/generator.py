@@ -21,8 +21,6 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pypinyin.constants import RE_HANS
-from pypinyin.seg.simpleseg import seg as _pinyin_seg
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
@@ -74,26 +72,9 @@ def demo_login(password: str = DEMO_PASSWORD) -> list[tuple[str, str, str]]:
 
 # --- names: pinyin and the search blob, exactly as crm.text computes them, but cached ---------
 
-_WORD_PINYIN: dict[str, tuple[str, str]] = {}
-
-
 def fast_pinyin(text: str) -> tuple[str, str]:
-    """``crm.text.to_pinyin(text)``, computed per segmented word with a cache.
-
-    pypinyin segments the string first and converts each word on its own, so the pinyin of the
-    whole is the concatenation of the cached pinyin of its words.
-    """
-    py: list[str] = []
-    ini: list[str] = []
-    for word in _pinyin_seg(text or ""):
-        if not RE_HANS.match(word):
-            continue  # characters without pinyin are dropped (errors="ignore")
-        got = _WORD_PINYIN.get(word)
-        if got is None:
-            got = _WORD_PINYIN[word] = to_pinyin(word)
-        py.append(got[0])
-        ini.append(got[1])
-    return "".join(py), "".join(ini)
+    """``crm.text.to_pinyin`` (which caches per segmented word)."""
+    return to_pinyin(text)
 
 
 def fast_search_blob(names: Iterable[str | None]) -> str:

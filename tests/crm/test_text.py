@@ -47,3 +47,12 @@ def test_credit_code_check_digit():
     assert not valid_credit_code(wrong)
     assert not valid_credit_code("123")
     assert not valid_credit_code("91500000MA5U7AB1XI")  # I is not in the code set
+
+
+@pytest.mark.parametrize("text", [
+    "重庆长安汽车股份有限公司", "中国银行重庆分行", "HP惠普(重庆)有限公司2号", "长江三峡集团",
+    "重庆重型汽车", "行业龙头银行", "乐视音乐", "藏药厂西藏", "Ａ股上市公司", "单县单位"])
+def test_cached_pinyin_equals_whole_string_conversion(text):
+    from crm.text import _pinyin_direct
+
+    assert to_pinyin(text) == _pinyin_direct(text)

@@ -1,0 +1,55 @@
+"""Screenshots of the main pages for the README, from a running demo (./dev.sh start).
+
+usage: .venv/bin/python scripts/screenshots.py [BASE_URL] [OUT_DIR]
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
+OUT = Path(sys.argv[2] if len(sys.argv) > 2 else "docs/screenshots")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+        page.goto(f"{BASE}/login")
+        page.fill("#username", "manager01")
+        page.fill("#password", "Demo-2011-35!")
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        shots = [("my-day", "/"), ("firms", "/firms"), ("pipeline", "/pipeline"),
+                 ("followups", "/followups"), ("coverage", "/reports/coverage"),
+                 ("targets", "/reports/targets"), ("pipeline-report", "/reports/pipeline")]
+        for name, path in shots:
+            page.goto(BASE + path)
+            page.wait_for_load_state("networkidle")
+            page.wait_for_timeout(600)  # charts animate in
+            page.screenshot(path=str(OUT / f"{name}.png"), full_page=False)
+        page.goto(BASE + "/firms?q=huipu")
+        link = page.locator("a[href^='/firms/']").filter(has_text=re.compile("惠普")).first
+        if link.count():
+            link.click()
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=str(OUT / "firm.png"))
+        page.goto(BASE + "/pipeline?view=table")
+        proj = page.locator("a[href^='/projects/']").first
+        if proj.count():
+            proj.click()
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=str(OUT / "project.png"))
+        browser.close()
+    print("screenshots in", OUT)
+
+
+if __name__ == "__main__":
+    main()
