@@ -196,4 +196,18 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/admin/departments/{department_id}"): admin_page(
         303, form={"name": "甲招商局（改）", "code": "DA2"}),
     ("GET", "/admin/audit"): admin_page(),
+    # --- My day's and the follow-ups pages' actions (web/followups.py) ------------------------
+    # ``followup_id`` is the confidential project's follow-up, assigned to the "own" officer;
+    # the manager is department B's: may see it, may not change it
+    ("GET", "/followups"): page(),
+    ("GET", "/followups/new"): page(),
+    ("POST", "/followups/new"): page(422, form={}),
+    ("GET", "/followups/{followup_id}/edit"): confidential_page(),
+    ("POST", "/followups/{followup_id}/edit"): Access(
+        LOGIN, 404, 303, 403, 303,
+        form={"title": "改", "due_at": "2030-01-02T10:00", "version": "1"}),
+    ("POST", "/followups/{followup_id}/done"): Access(LOGIN, 404, 303, 403, 303, form={}),
+    ("POST", "/followups/{followup_id}/cancel"): Access(LOGIN, 404, 303, 403, 303, form={}),
+    ("POST", "/followups/{followup_id}/reschedule"): Access(LOGIN, 404, 303, 403, 303,
+                                                           form={"when": "tomorrow"}),
 }
