@@ -63,7 +63,7 @@ def parse(model: type[BaseModel], data: dict[str, Any], ints: tuple[str, ...] = 
     errors: dict[str, str] = {}
     data = dict(data)
     for n in ints:
-        if n in data:
+        if data.get(n) not in (None, ""):
             try:
                 data[n] = int(data[n])
             except (TypeError, ValueError):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web import account, admin, auth, calendar, firms, followups, home, imports, jobs_admin, reports
+from web import account, admin, auth, calendar, firms, followups, home, imports, jobs_admin, pipeline, projects, reports
 
 router = APIRouter()
-for module in (auth, home, firms, imports, calendar, jobs_admin, followups, account, admin, reports):
+for module in (auth, home, firms, imports, calendar, jobs_admin, followups, pipeline, projects, account, admin, reports):
     router.include_router(module.router)
