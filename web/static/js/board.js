@@ -19,11 +19,16 @@
     list.dataset.sortable = "1";
     window.Sortable.create(list, {
       group: "board",
-      animation: 150,
+      animation: 0, // animations leave style attributes that htmx's settle would copy (CSP)
       draggable: ".pcard",
       filter: "select, button, input, textarea",
       preventOnFilter: false,
       onEnd: function (evt) {
+        // Sortable leaves (empty) style attributes behind; htmx copies attributes of a swapped
+        // element with the same id, and applying them is an inline style the CSP refuses
+        [evt.from, evt.to].forEach(function (list) {
+          list.querySelectorAll("[style]").forEach(function (el) { el.removeAttribute("style"); });
+        });
         if (evt.from === evt.to) return;
         var card = evt.item;
         pending = { item: card, from: evt.from, index: evt.oldIndex };
