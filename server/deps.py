@@ -35,14 +35,6 @@ def get_session(request: Request) -> Iterator[Session]:
             # still reads the acting user (name, role, language)
             session.expunge_all()
             session.rollback()
-            # the rollback expired every row; reload the acting user so the error page
-            # (rendered after this session closes) can still show the navigation
-            user = getattr(request.state, "user", None)
-            if user is not None:
-                try:
-                    session.refresh(user)
-                except Exception:
-                    request.state.user = None
             raise
 
 

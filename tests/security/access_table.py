@@ -75,6 +75,7 @@ PARAMS: dict[str, str] = {
 EXTRA_WORLD = {"zh_CN": "zh_CN", "kind:firms": "firms", "report:coverage": "coverage"}
 EXTRA_WORLD = {"zh_CN": "zh_CN", "kind:firms": "firms"}
 EXTRA_WORLD = {"zh_CN": "zh_CN", "negotiating": "negotiating"}
+EXTRA_WORLD = {"zh_CN": "zh_CN", "kind:firms": "firms", "negotiating": "negotiating"}
 
 OK = 200
 
