@@ -72,10 +72,8 @@ PARAMS: dict[str, str] = {
     "user_id": "user:own",
     "code": "zh_CN",  # /lang/{code}
 }
-EXTRA_WORLD = {"zh_CN": "zh_CN", "kind:firms": "firms", "report:coverage": "coverage"}
-EXTRA_WORLD = {"zh_CN": "zh_CN", "kind:firms": "firms"}
-EXTRA_WORLD = {"zh_CN": "zh_CN", "negotiating": "negotiating"}
-EXTRA_WORLD = {"zh_CN": "zh_CN", "kind:firms": "firms", "negotiating": "negotiating"}
+EXTRA_WORLD = {"zh_CN": "zh_CN", "kind:firms": "firms", "report:coverage": "coverage",
+               "negotiating": "negotiating"}
 
 OK = 200
 
