@@ -16,6 +16,7 @@ import uvicorn
 
 from crm.clock import now_local
 from crm.projects.models import Project
+from tests.browser.conftest import assert_no_csp_violations, watch_csp
 from tests.factories import PASSWORD, make_department, make_firm, make_project, make_user
 
 pytestmark = pytest.mark.browser
@@ -65,6 +66,7 @@ def chromium():  # type: ignore[no-untyped-def]
 def page(chromium, output_dir):  # type: ignore[no-untyped-def]
     ctx = chromium.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
     pg = ctx.new_page()
+    violations = watch_csp(pg)  # the DOM's securitypolicyviolation events, and the console
     problems: list[str] = []
     pg.on("console", lambda m: problems.append(f"{m.text} at {m.location}")
           if ("Content Security Policy" in m.text or m.type == "error") else None)
@@ -73,6 +75,7 @@ def page(chromium, output_dir):  # type: ignore[no-untyped-def]
     (output_dir / "screenshots").mkdir(parents=True, exist_ok=True)
     yield pg
     ctx.close()
+    assert_no_csp_violations(violations)
     csp = [p for p in problems if "Content Security Policy" in p]
     assert not csp, f"CSP violations: {csp}"
     errors = [p for p in problems if "page error" in p]
