@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=.venv/bin/pybabel
-$B extract -F babel.cfg --no-location --sort-output -o web/translations/messages.pot . >/dev/null 2>&1
+# (--ignore-dirs: the default also skips "_*" directories such as templates/_components)
+$B extract -F babel.cfg --ignore-dirs=".*" --no-location --sort-output -o web/translations/messages.pot . >/dev/null 2>&1
 for lang in en zh_CN; do
   if [ -f "web/translations/$lang/LC_MESSAGES/messages.po" ]; then
     $B update --no-fuzzy-matching -i web/translations/messages.pot -d web/translations -l "$lang" >/dev/null

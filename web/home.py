@@ -1,16 +1,32 @@
-"""The start page."""
+"""My day (the start page): my follow-ups due today and overdue, my recently touched projects."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlmodel import Session
 
-from server.deps import WebUser
+from crm.accounts.models import User
+from crm.followups.service import followup_labels, my_day
+from crm.projects.service import recent_projects, to_public_many
+from server.deps import SessionDep, WebUser
 from web.render import render
 
 router = APIRouter()
 
 
+def myday_context(session: Session, user: User) -> dict[str, Any]:
+    day = my_day(session, user)
+    labels = followup_labels(session, day.overdue + day.today)
+    return {"overdue": day.overdue, "today": day.today, "day": day.day,
+            "tomorrow": day.day + timedelta(days=1), "labels": labels}
+
+
 @router.get("/", include_in_schema=False)
-def home(request: Request, user: WebUser) -> Response:
-    return render(request, "home.html", {"nav": "home"})
+def home(request: Request, user: WebUser, session: SessionDep) -> Response:
+    projects = to_public_many(session, recent_projects(session, user, limit=10))
+    return render(request, "home.html", {"nav": "home", "projects": projects,
+                                         **myday_context(session, user)})

@@ -4,8 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web import account, admin, auth, calendar, firms, home, imports, jobs_admin, reports
+from web import (
+    account,
+    admin,
+    auth,
+    calendar,
+    firms,
+    followups,
+    home,
+    imports,
+    jobs_admin,
+    pipeline,
+    projects,
+    reports,
+)
 
 router = APIRouter()
-for module in (auth, home, firms, imports, calendar, jobs_admin, reports, account, admin):
+for module in (auth, home, firms, imports, calendar, jobs_admin, followups, pipeline, projects,
+               reports, account, admin):
     router.include_router(module.router)

@@ -206,13 +206,17 @@ class FollowupFilters:
     due_after: datetime | None = None
     firm_id: int | None = None
     project_id: int | None = None
+    # every assignee's (still only what the actor may see): a project's or a firm's follow-ups
+    everyone: bool = False
 
 
 def list_followups(session: Session, actor: User, f: FollowupFilters, limit: int = 50,
                    offset: int = 0) -> tuple[list[Followup], int]:
     """Mine by default; a manager's team (their department) or, for admins, everyone."""
     stmt = select(Followup).where(followup_visible(actor))
-    if f.team and is_manager(actor):
+    if f.everyone and (f.project_id or f.firm_id):
+        pass
+    elif f.team and is_manager(actor):
         if not is_admin(actor) and actor.department_id is not None:
             stmt = stmt.where(Followup.assignee_id.in_(
                 select(User.id).where(User.department_id == actor.department_id)))
@@ -237,3 +241,27 @@ def list_followups(session: Session, actor: User, f: FollowupFilters, limit: int
     capped = stmt.with_only_columns(Followup.id).limit(10_001).subquery()
     total = session.scalar(select(func.count()).select_from(capped)) or 0
     return rows, total
+
+
+@dataclass
+class FollowupLabels:
+    firms: dict[int, str]
+    projects: dict[int, str]
+    users: dict[int, str]
+
+
+def followup_labels(session: Session, followups: list[Followup]) -> FollowupLabels:
+    """Names for the firms, projects and assignees of already visible follow-ups (one query
+    each, so a list never loads them row by row)."""
+    from crm.projects.models import Project
+
+    fids = {f.firm_id for f in followups if f.firm_id}
+    pids = {f.project_id for f in followups if f.project_id}
+    uids = {f.assignee_id for f in followups}
+    firms = dict(session.execute(select(Firm.id, Firm.name_zh).where(Firm.id.in_(fids)))
+                 .all()) if fids else {}
+    projects = dict(session.execute(select(Project.id, Project.title)
+                                    .where(Project.id.in_(pids))).all()) if pids else {}
+    users = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(uids)))
+                 .all()) if uids else {}
+    return FollowupLabels(firms=firms, projects=projects, users=users)

@@ -72,7 +72,8 @@ PARAMS: dict[str, str] = {
     "user_id": "user:own",
     "code": "zh_CN",  # /lang/{code}
 }
-EXTRA_WORLD = {"zh_CN": "zh_CN", "kind:firms": "firms", "report:coverage": "coverage"}
+EXTRA_WORLD = {"zh_CN": "zh_CN", "kind:firms": "firms", "report:coverage": "coverage",
+               "negotiating": "negotiating"}
 
 OK = 200
 
@@ -196,4 +197,34 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/admin/departments/{department_id}"): admin_page(
         303, form={"name": "甲招商局（改）", "code": "DA2"}),
     ("GET", "/admin/audit"): admin_page(),
+    # --- My day's and the follow-ups pages' actions (web/followups.py) ------------------------
+    # ``followup_id`` is the confidential project's follow-up, assigned to the "own" officer;
+    # the manager is department B's: may see it, may not change it
+    ("GET", "/followups"): page(),
+    ("GET", "/followups/new"): page(),
+    ("POST", "/followups/new"): page(422, form={}),
+    ("GET", "/followups/{followup_id}/edit"): confidential_page(),
+    ("POST", "/followups/{followup_id}/edit"): Access(
+        LOGIN, 404, 303, 403, 303,
+        form={"title": "改", "due_at": "2030-01-02T10:00", "version": "1"}),
+    ("POST", "/followups/{followup_id}/done"): Access(LOGIN, 404, 303, 403, 303, form={}),
+    ("POST", "/followups/{followup_id}/cancel"): Access(LOGIN, 404, 303, 403, 303, form={}),
+    ("POST", "/followups/{followup_id}/reschedule"): Access(LOGIN, 404, 303, 403, 303,
+                                                           form={"when": "tomorrow"}),
+    # --- pipeline and project pages (web/pipeline.py, web/projects.py) ----------------------
+    # ``project_id`` is department A's confidential project (stage negotiating, no capital yet)
+    ("GET", "/pipeline"): page(lists_secret=True),
+    ("GET", "/pipeline/column/{stage}"): page(params={"stage": "negotiating"}, htmx=True,
+                                             lists_secret=True),
+    ("POST", "/projects/{project_id}/stage"): Access(LOGIN, 404, 303, 403, 303,
+                                                     form={"stage": "contacted", "via": "page"}),
+    ("GET", "/projects/new"): page(),
+    ("POST", "/projects/new"): page(422, form={}),
+    ("GET", "/projects/{project_id}"): confidential_page(lists_secret=True),
+    ("GET", "/projects/{project_id}/edit"): confidential_page(lists_secret=True),
+    ("POST", "/projects/{project_id}/edit"): Access(
+        LOGIN, 404, 303, 403, 303,
+        form={"title": "改名", "version": "1", "is_confidential": "1", "code_name": "代号甲"}),
+    ("POST", "/projects/{project_id}/capital"): Access(
+        LOGIN, 404, 409, 403, 409, form={"amount": "1", "arrived_on": "2026-01-01"}),
 }

@@ -60,3 +60,18 @@ class Login:
 @pytest.fixture
 def login(client: TestClient) -> Login:
     return Login(client)
+
+
+def log_in(client: TestClient, user: User, password: str = PASSWORD) -> str:
+    """Log ``user`` in on ``client`` (a plain function); returns the CSRF token for posts."""
+    client.get("/login")
+    token = client.cookies["csrftoken"]
+    r = client.post("/login", data={"username": user.username, "password": password,
+                                    "csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return client.cookies.get("csrftoken") or token
+
+
+def hx(token: str) -> dict[str, str]:
+    """Headers of an HTMX request (with the CSRF header app.js adds)."""
+    return {"HX-Request": "true", "X-CSRFToken": token}

@@ -11,6 +11,55 @@
   document.addEventListener("htmx:configRequest", function (evt) {
     evt.detail.headers["X-CSRFToken"] = csrfToken();
   });
+
+  // toasts: from the server (HX-Trigger: {"crm:toast": {"message": ..., "kind": ...}}) or JS
+  function toast(message, kind) {
+    var box = document.getElementById("toasts");
+    if (!box || !message) return;
+    var el = document.createElement("div");
+    el.className = "toast timed " + (kind || "ok");
+    el.setAttribute("role", kind === "error" ? "alert" : "status");
+    el.textContent = message;
+    box.appendChild(el);
+    setTimeout(function () { el.remove(); }, kind === "error" ? 8000 : 4000);
+  }
+  document.body.addEventListener("crm:toast", function (evt) {
+    var d = evt.detail || {};
+    toast(d.message || d.value, d.kind);
+  });
+
+  // a failed HTMX request shows the server's message (the error page's alert) as a toast
+  document.addEventListener("htmx:responseError", function (evt) {
+    var xhr = evt.detail.xhr, msg = "";
+    try {
+      var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      var alert = doc.querySelector('[role="alert"]');
+      msg = alert ? alert.textContent.trim() : "";
+    } catch (e) { msg = ""; }
+    toast(msg || ("HTTP " + xhr.status), "error");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    toast("网络错误 / network error", "error");
+  });
+
+  // a 4xx answer marked X-CRM-Swap (a form shown again with its errors) is swapped like a 200
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var xhr = evt.detail.xhr;
+    if (xhr.status >= 400 && xhr.status < 500 && xhr.getResponseHeader("X-CRM-Swap")) {
+      evt.detail.shouldSwap = true;
+      evt.detail.isError = false;
+    }
+  });
+
+  // toasts swapped in out of band by the server disappear after a few seconds
+  document.addEventListener("htmx:afterSettle", function () {
+    document.querySelectorAll("#toasts .toast:not(.timed)").forEach(function (el) {
+      el.classList.add("timed");
+      setTimeout(function () { el.remove(); }, el.classList.contains("error") ? 8000 : 4000);
+    });
+  });
+
   window.crm = window.crm || {};
   window.crm.csrfToken = csrfToken;
+  window.crm.toast = toast;
 })();

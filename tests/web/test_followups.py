@@ -1,0 +1,124 @@
+"""The follow-ups pages: list (mine, my team's), filters, create, edit (stale), complete, cancel."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from crm.clock import to_local, today_local
+from crm.followups.models import Followup
+from tests.factories import make_department, make_firm, make_followup, make_project, make_user
+from tests.web.conftest import hx
+from tests.web.conftest import log_in as login
+
+
+def test_list_shows_mine_and_filters_by_status_and_due(client, session):
+    dept = make_department(session)
+    me = make_user(session, "officer", dept)
+    other = make_user(session, "officer", dept)
+    make_followup(session, me, due_in=timedelta(days=1), title="明天的")
+    make_followup(session, me, due_in=timedelta(days=20), title="二十天后的")
+    make_followup(session, me, title="做完的", status="done")
+    make_followup(session, other, title="同事的")
+    session.commit()
+    login(client, me)
+    r = client.get("/followups")
+    assert r.status_code == 200
+    assert "明天的" in r.text and "二十天后的" in r.text
+    assert "做完的" not in r.text and "同事的" not in r.text
+    assert "做完的" in client.get("/followups?status=done").text
+    to = (today_local() + timedelta(days=5)).isoformat()
+    r = client.get(f"/followups?due_to={to}")
+    assert "明天的" in r.text and "二十天后的" not in r.text
+    # officers have no team view: scope=team still shows only their own
+    assert "同事的" not in client.get("/followups?scope=team").text
+
+
+def test_manager_sees_the_team(client, session):
+    dept = make_department(session)
+    boss = make_user(session, "manager", dept)
+    officer = make_user(session, "officer", dept)
+    outsider = make_user(session, "officer", make_department(session))
+    make_followup(session, officer, title="部门同事的")
+    make_followup(session, outsider, title="外部门的")
+    session.commit()
+    login(client, boss)
+    r = client.get("/followups?scope=team")
+    assert "部门同事的" in r.text and "外部门的" not in r.text
+    assert "部门同事的" not in client.get("/followups").text
+
+
+def test_create_validates_beside_the_field_and_saves_nothing(client, session):
+    me = make_user(session, "officer", make_department(session))
+    session.commit()
+    token = login(client, me)
+    assert client.get("/followups/new").status_code == 200
+    r = client.post("/followups/new", data={"csrf_token": token, "title": "",
+                                            "due_at": "not a date"})
+    assert r.status_code == 422
+    assert 'id="err-title"' in r.text and 'id="err-due_at"' in r.text
+    assert session.scalar(select(Followup)) is None
+
+
+def test_create_for_a_project(client, session):
+    me = make_user(session, "officer", make_department(session))
+    firm = make_firm(session, "惠普")
+    p = make_project(session, firm, "NB", owner=me)
+    session.commit()
+    token = login(client, me)
+    page = client.get(f"/followups/new?project_id={p.id}")
+    assert p.title in page.text
+    day = today_local() + timedelta(days=2)
+    r = client.post("/followups/new", data={
+        "csrf_token": token, "title": "报价", "due_at": f"{day.isoformat()}T10:30",
+        "project_id": str(p.id), "assignee_id": str(me.id)}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/projects/{p.id}"
+    fu = session.scalar(select(Followup))
+    assert fu.title == "报价" and fu.project_id == p.id and fu.firm_id == firm.id
+    assert to_local(fu.due_at).strftime("%Y-%m-%d %H:%M") == f"{day.isoformat()} 10:30"
+
+
+def test_edit_and_stale_version(client, session):
+    me = make_user(session, "officer", make_department(session))
+    fu = make_followup(session, me, title="旧标题")
+    session.commit()
+    v0 = fu.version
+    token = login(client, me)
+    page = client.get(f"/followups/{fu.id}/edit")
+    assert page.status_code == 200 and "旧标题" in page.text
+    due = to_local(fu.due_at).strftime("%Y-%m-%dT%H:%M")
+    r = client.post(f"/followups/{fu.id}/edit", data={
+        "csrf_token": token, "title": "新标题", "due_at": due, "version": str(v0)},
+        follow_redirects=False)
+    assert r.status_code == 303
+    # a second save with the old version is reported, not applied
+    r = client.post(f"/followups/{fu.id}/edit", data={
+        "csrf_token": token, "title": "覆盖", "due_at": due, "version": str(v0)})
+    assert r.status_code == 409 and "他人修改" in r.text and "覆盖" in r.text
+    session.expire_all()
+    saved = session.get(Followup, fu.id)
+    assert saved.title == "新标题" and saved.version == v0 + 1
+    # an empty title is refused beside the field
+    r = client.post(f"/followups/{fu.id}/edit", data={
+        "csrf_token": token, "title": "", "due_at": due, "version": str(saved.version)})
+    assert r.status_code == 422 and 'id="err-title"' in r.text
+
+
+def test_complete_and_cancel_from_the_list(client, session):
+    me = make_user(session, "officer", make_department(session))
+    a = make_followup(session, me, title="甲")
+    b = make_followup(session, me, title="乙")
+    session.commit()
+    token = login(client, me)
+    r = client.post(f"/followups/{a.id}/done", data={"back": "list", "version": a.version},
+                    headers=hx(token))
+    assert r.status_code == 200 and f'id="fu-row-{a.id}"' in r.text and "已完成" in r.text
+    r = client.post(f"/followups/{b.id}/cancel", data={"back": "list"}, headers=hx(token))
+    assert r.status_code == 200 and "已取消" in r.text
+    session.expire_all()
+    assert session.get(Followup, a.id).status == "done"
+    assert session.get(Followup, b.id).status == "cancelled"
+    # closing twice is refused
+    r = client.post(f"/followups/{a.id}/cancel", data={"back": "list"}, headers=hx(token))
+    assert r.status_code == 409

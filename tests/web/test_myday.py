@@ -1,0 +1,131 @@
+"""My day: today's and overdue follow-ups, one-click done, move to another day, recent projects."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from crm.clock import to_local, today_local
+from crm.followups.models import Followup
+from tests.factories import make_department, make_firm, make_followup, make_project, make_user
+from tests.web.conftest import hx
+from tests.web.conftest import log_in as login
+
+
+def _officer(session):
+    return make_user(session, "officer", make_department(session), display_name="李四")
+
+
+def test_my_day_lists_today_and_overdue_marked(client, session):
+    me = _officer(session)
+    other = make_user(session, "officer")
+    firm = make_firm(session, "惠普")
+    late = make_followup(session, me, due_in=-timedelta(days=2), title="寄送资料", firm_id=firm.id)
+    make_followup(session, me, due_in=timedelta(minutes=1), title="回电话")
+    make_followup(session, me, due_in=timedelta(days=3), title="下周拜访")
+    make_followup(session, other, title="别人的事项")
+    make_followup(session, me, due_in=-timedelta(hours=1), title="已完成的", status="done")
+    session.commit()
+    login(client, me)
+    r = client.get("/")
+    assert r.status_code == 200
+    text = r.text
+    assert "寄送资料" in text and "惠普" in text
+    assert "下周拜访" not in text and "别人的事项" not in text and "已完成的" not in text
+    # the overdue one sits in the overdue list, marked
+    overdue = text.split('id="fu-overdue"')[1].split("</ul>")[0]
+    assert "寄送资料" in overdue and "逾期" in overdue
+    assert f'hx-post="/followups/{late.id}/done"' in text
+
+
+def test_done_in_one_click_removes_the_row(client, session):
+    me = _officer(session)
+    fu = make_followup(session, me, due_in=-timedelta(hours=3), title="回访惠普")
+    keep = make_followup(session, me, due_in=-timedelta(hours=2), title="另一件")
+    session.commit()
+    token = login(client, me)
+    r = client.post(f"/followups/{fu.id}/done", data={"version": fu.version, "back": "myday"},
+                    headers=hx(token))
+    assert r.status_code == 200
+    assert 'id="myday-followups"' in r.text and "回访惠普" not in r.text and "另一件" in r.text
+    assert 'hx-swap-oob' in r.text and "已标记完成" in r.text  # the toast
+    session.expire_all()
+    saved = session.get(Followup, fu.id)
+    assert saved.status == "done" and saved.completed_at is not None
+    assert session.get(Followup, keep.id).status == "open"
+
+
+def test_done_with_a_stale_version_is_refused(client, session):
+    me = _officer(session)
+    fu = make_followup(session, me, title="回访")
+    session.commit()
+    token = login(client, me)
+    r = client.post(f"/followups/{fu.id}/done", data={"version": fu.version + 1,
+                                                      "back": "myday"}, headers=hx(token))
+    assert r.status_code == 409 and "他人修改" in r.text
+    session.expire_all()
+    assert session.get(Followup, fu.id).status == "open"
+
+
+def test_reschedule_tomorrow_next_monday_and_a_date(client, session):
+    me = _officer(session)
+    fu = make_followup(session, me, due_in=-timedelta(days=1), title="改期测试")
+    session.commit()
+    token = login(client, me)
+    today = today_local()
+    r = client.post(f"/followups/{fu.id}/reschedule", data={"when": "tomorrow", "back": "myday"},
+                    headers=hx(token))
+    assert r.status_code == 200 and "改期测试" not in r.text and "已改期" in r.text
+    session.expire_all()
+    assert to_local(session.get(Followup, fu.id).due_at).date() == today + timedelta(days=1)
+    client.post(f"/followups/{fu.id}/reschedule", data={"when": "monday"}, headers=hx(token))
+    session.expire_all()
+    monday = to_local(session.get(Followup, fu.id).due_at).date()
+    assert monday.weekday() == 0 and today < monday <= today + timedelta(days=7)
+    # back to today: it shows in today's list again
+    r = client.post(f"/followups/{fu.id}/reschedule",
+                    data={"when": "date", "day": today.isoformat(), "back": "myday"},
+                    headers=hx(token))
+    assert "改期测试" in r.text.split('id="fu-today"')[1]
+
+
+def test_reschedule_refuses_a_past_or_missing_date(client, session):
+    me = _officer(session)
+    fu = make_followup(session, me, title="改期")
+    session.commit()
+    token = login(client, me)
+    before = fu.due_at
+    past = (today_local() - timedelta(days=3)).isoformat()
+    r = client.post(f"/followups/{fu.id}/reschedule", data={"when": "date", "day": past},
+                    headers=hx(token))
+    assert r.status_code == 422 and "日期" in r.text
+    r = client.post(f"/followups/{fu.id}/reschedule", data={"when": "date", "day": "nope"},
+                    headers=hx(token))
+    assert r.status_code == 422
+    session.expire_all()
+    assert session.get(Followup, fu.id).due_at == before
+
+
+def test_someone_elses_follow_up_cannot_be_completed(client, session):
+    dept = make_department(session)
+    me = make_user(session, "officer", dept)
+    other = make_user(session, "officer", make_department(session))
+    fu = make_followup(session, other, title="别人的")
+    session.commit()
+    token = login(client, me)
+    r = client.post(f"/followups/{fu.id}/done", data={}, headers=hx(token))
+    assert r.status_code == 403
+    session.expire_all()
+    assert session.get(Followup, fu.id).status == "open"
+
+
+def test_recent_projects_on_my_day(client, session):
+    me = _officer(session)
+    firm = make_firm(session, "长安汽车")
+    p = make_project(session, firm, "NEV", "negotiating", owner=me,
+                     title="长安新能源整车")
+    session.commit()
+    login(client, me)
+    r = client.get("/")
+    section = r.text.split('id="myday-projects"')[1]
+    assert f'href="/projects/{p.id}"' in section and "长安新能源整车" in section
+    assert "洽谈中" in section

@@ -1,0 +1,187 @@
+"""The pipeline board and table: columns, capped counts, "more", filters, stage moves by the
+board's button or drag (same endpoint), lost needs a reason, stale versions, confidentiality."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from crm.projects.models import Project, StageChange
+from tests.factories import make_department, make_firm, make_project, make_user
+from tests.web.conftest import hx
+from tests.web.conftest import log_in as login
+from web.pipeline import CARDS
+
+
+def _setup(session):
+    dept = make_department(session)
+    me = make_user(session, "officer", dept, display_name="王五")
+    firm = make_firm(session, "惠普")
+    return dept, me, firm
+
+
+def test_board_has_a_column_per_stage_with_cards(client, session):
+    _, me, firm = _setup(session)
+    a = make_project(session, firm, "NB", "lead", owner=me, title="惠普笔电")
+    b = make_project(session, firm, "DATA", "signed", owner=me, title="惠普数据中心")
+    session.commit()
+    login(client, me)
+    r = client.get("/pipeline")
+    assert r.status_code == 200
+    for stage in ("lead", "contacted", "negotiating", "signed", "landed", "operating", "lost"):
+        assert f'id="cards-{stage}"' in r.text
+    lead = r.text.split('id="cards-lead"')[1].split('id="more-lead"')[0]
+    signed = r.text.split('id="cards-signed"')[1].split('id="more-signed"')[0]
+    assert f'id="card-{a.id}"' in lead and f'id="card-{b.id}"' in signed
+    assert '<span class="count" id="count-lead" data-capped="0">1</span>' in r.text
+    assert "/static/js/board.js" in r.text and "Sortable.min.js" in r.text
+
+
+def test_board_shows_only_the_latest_cards_and_more(client, session):
+    _, me, firm = _setup(session)
+    for i in range(CARDS + 5):
+        make_project(session, firm, "NB", "lead", owner=me, title=f"项目{i:02d}")
+    session.commit()
+    login(client, me)
+    r = client.get("/pipeline")
+    lead = r.text.split('id="cards-lead"')[1].split('id="more-lead"')[0]
+    assert lead.count('class="pcard"') == CARDS
+    assert f"/pipeline/column/lead?offset={CARDS}" in r.text
+    more = client.get(f"/pipeline/column/lead?offset={CARDS}", headers={"HX-Request": "true"})
+    assert more.status_code == 200 and more.text.count('class="pcard"') == 5
+    assert 'id="more-lead" hx-swap-oob="true"' in more.text and "offset=" not in more.text
+
+
+def test_board_counts_are_capped(client, session, monkeypatch):
+    import web.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "COUNT_CAP", 3)
+    _, me, firm = _setup(session)
+    for _ in range(5):
+        make_project(session, firm, "NB", "lead", owner=me)
+    session.commit()
+    login(client, me)
+    r = client.get("/pipeline")
+    assert 'id="count-lead" data-capped="1">999+' in r.text
+
+
+def test_filters_by_cluster_park_officer_department(client, session):
+    dept, me, firm = _setup(session)
+    other_dept = make_department(session)
+    colleague = make_user(session, "officer", other_dept)
+    make_project(session, firm, "NB", owner=me, park_code="LJ", title="两江笔电")
+    make_project(session, firm, "DATA", owner=colleague, title="别处数据")
+    session.commit()
+    login(client, me)
+    assert "别处数据" not in client.get("/pipeline?cluster=NB").text
+    assert "两江笔电" in client.get("/pipeline?park=LJ").text
+    assert "别处数据" not in client.get("/pipeline?park=LJ").text
+    r = client.get(f"/pipeline?officer={colleague.id}")
+    assert "别处数据" in r.text and "两江笔电" not in r.text
+    r = client.get(f"/pipeline?department={dept.id}&view=table")
+    assert "两江笔电" in r.text and "别处数据" not in r.text
+    # a filter change from HTMX swaps only the board / the table
+    r = client.get("/pipeline?cluster=NB", headers={"HX-Request": "true"})
+    assert r.text.lstrip().startswith('<div class="board" id="board">')
+    # nonsense filters are ignored, never a 500
+    assert client.get("/pipeline?officer=abc&department=-1&cluster=" + "x" * 300).status_code \
+        == 200
+
+
+def test_table_view_lists_and_pages(client, session):
+    _, me, firm = _setup(session)
+    for i in range(55):
+        make_project(session, firm, "NB", owner=me, title=f"表格项目{i:02d}",
+                     investment="12.5")
+    session.commit()
+    login(client, me)
+    r = client.get("/pipeline?view=table")
+    assert r.status_code == 200 and r.text.count("表格项目") == 50 and "12.5" in r.text
+    assert "1 / 2" in r.text
+    assert client.get("/pipeline?view=table&page=2").text.count("表格项目") == 5
+
+
+def test_move_with_the_button_saves_and_answers_the_card_in_its_new_column(client, session):
+    _, me, firm = _setup(session)
+    p = make_project(session, firm, "NB", "lead", owner=me)
+    session.commit()
+    token = login(client, me)
+    r = client.post(f"/projects/{p.id}/stage", data={"stage": "contacted", "version": "1",
+                                                     "via": "board"}, headers=hx(token))
+    assert r.status_code == 200
+    assert 'id="cards-contacted" hx-swap-oob="afterbegin"' in r.text
+    assert f'id="card-{p.id}"' in r.text and "项目阶段已更新" in r.text
+    assert json.loads(r.headers["HX-Trigger"])["crm:moved"] == {
+        "from": "lead", "to": "contacted", "id": p.id}
+    session.expire_all()
+    saved = session.get(Project, p.id)
+    assert saved.stage == "contacted" and saved.version == 2
+    hist = session.scalars(select(StageChange).where(StageChange.project_id == p.id)
+                           .order_by(StageChange.id)).all()
+    assert [(h.from_stage, h.to_stage, h.changed_by_id) for h in hist][-1] == \
+        ("lead", "contacted", me.id)
+
+
+def test_move_with_a_stale_version_is_refused(client, session):
+    _, me, firm = _setup(session)
+    p = make_project(session, firm, "NB", "lead", owner=me)
+    session.commit()
+    token = login(client, me)
+    r = client.post(f"/projects/{p.id}/stage", data={"stage": "contacted", "version": "7"},
+                    headers=hx(token))
+    assert r.status_code == 409 and "他人修改" in r.text
+    session.expire_all()
+    assert session.get(Project, p.id).stage == "lead"
+
+
+def test_lost_asks_for_the_reason_then_moves(client, session):
+    _, me, firm = _setup(session)
+    p = make_project(session, firm, "NB", "negotiating", owner=me)
+    session.commit()
+    token = login(client, me)
+    # a drag (or button) to lost without a reason answers with the reason form for the dialog
+    r = client.post(f"/projects/{p.id}/stage", data={"stage": "lost", "version": "1"},
+                    headers=hx(token))
+    assert r.status_code == 200 and r.headers["HX-Retarget"] == "#lost-dialog-body"
+    assert 'name="reason"' in r.text and 'id="err-reason"' not in r.text
+    session.expire_all()
+    assert session.get(Project, p.id).stage == "negotiating"
+    # submitted empty from the dialog: the error shows beside the field
+    r = client.post(f"/projects/{p.id}/stage", data={"stage": "lost", "version": "1",
+                                                     "reason": "  ", "asked": "1"},
+                    headers=hx(token))
+    assert 'id="err-reason"' in r.text and "流失原因" in r.text
+    r = client.post(f"/projects/{p.id}/stage", data={"stage": "lost", "version": "1",
+                                                     "reason": "选择了成都", "asked": "1"},
+                    headers=hx(token))
+    assert r.status_code == 200 and 'id="cards-lost"' in r.text
+    session.expire_all()
+    saved = session.get(Project, p.id)
+    assert saved.stage == "lost" and saved.lost_reason == "选择了成都"
+
+
+def test_another_departments_officer_cannot_move(client, session):
+    _, me, firm = _setup(session)
+    p = make_project(session, firm, "NB", "lead", owner=me)
+    stranger = make_user(session, "officer", make_department(session))
+    session.commit()
+    token = login(client, stranger)
+    r = client.post(f"/projects/{p.id}/stage", data={"stage": "contacted"}, headers=hx(token))
+    assert r.status_code == 403
+    session.expire_all()
+    assert session.get(Project, p.id).stage == "lead"
+
+
+def test_confidential_projects_of_another_department_are_absent(client, session):
+    _, me, firm = _setup(session)
+    owner = make_user(session, "officer", make_department(session))
+    secret = make_project(session, firm, "NB", "lead", owner=owner, title="绝密项目",
+                          is_confidential=True, code_name="代号")
+    session.commit()
+    token = login(client, me)
+    assert "绝密项目" not in client.get("/pipeline").text
+    assert "绝密项目" not in client.get("/pipeline?view=table").text
+    r = client.post(f"/projects/{secret.id}/stage", data={"stage": "contacted"},
+                    headers=hx(token))
+    assert r.status_code == 404

@@ -1,0 +1,155 @@
+"""The pipeline: a board with a column per stage (drag or a button moves a project), a table,
+filters by cluster, park, officer and department; the stage move itself."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from crm.accounts.models import User
+from crm.accounts.service import list_departments, list_users
+from crm.errors import ValidationFailed
+from crm.policy.service import list_clusters, list_parks
+from crm.projects.models import Stage
+from crm.projects.schemas import StageMove
+from crm.projects.service import (
+    ProjectFilters,
+    get_project_for,
+    list_projects,
+    move_stage,
+    to_public_many,
+)
+from server.deps import SessionDep, WebUser
+from web.formparse import FormInvalid, done, parse
+from web.render import is_htmx, render
+
+router = APIRouter()
+STAGES = [s.value for s in Stage]  # lead … operating, then lost
+CARDS = 20  # cards per column: the most recently updated; "more" loads the next ones
+COUNT_CAP = 999  # per-column counts stop here ("999+"): the board never counts 20,000 rows
+PAGE = 50
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        n = int(value) if value else None
+    except ValueError:
+        return None
+    return n if n is not None and 1 <= n <= 2**62 else None
+
+
+def _code(value: str | None) -> str | None:
+    v = (value or "").strip()
+    return v[:20] if v else None
+
+
+def _filters(request: Request) -> tuple[ProjectFilters, dict[str, str]]:
+    q = request.query_params
+    f = ProjectFilters(cluster=_code(q.get("cluster")), park=_code(q.get("park")),
+                       owner_id=_int(q.get("officer")), department_id=_int(q.get("department")))
+    chosen = {"cluster": f.cluster or "", "park": f.park or "",
+              "officer": str(f.owner_id or ""), "department": str(f.department_id or "")}
+    return f, chosen
+
+
+def _query(chosen: dict[str, str], **extra: Any) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode({**{k: v for k, v in chosen.items() if v}, **extra})
+
+
+def options(session: Session, user: User) -> dict[str, Any]:
+    """The filters' choices, and the names shown on cards."""
+    users = list_users(session, user)
+    return {"clusters": list_clusters(session), "parks": list_parks(session),
+            "officers": [u for u in users if u.is_active and u.role != "admin"],
+            "departments": list_departments(session),
+            "user_names": {u.id: u.display_name for u in users}}
+
+
+def _column(session: Session, user: User, f: ProjectFilters, stage: str,
+            offset: int = 0) -> dict[str, Any]:
+    rows, total = list_projects(session, user, replace(f, stage=stage), limit=CARDS,
+                                offset=offset, count_cap=COUNT_CAP)
+    return {"stage": stage, "cards": to_public_many(session, rows), "count": total,
+            "capped": total > COUNT_CAP, "next": offset + CARDS if total > offset + CARDS
+            else None}
+
+
+@router.get("/pipeline", include_in_schema=False)
+def pipeline(request: Request, user: WebUser, session: SessionDep, view: str = "board",
+             page: int = 1) -> Response:
+    f, chosen = _filters(request)
+    ctx: dict[str, Any] = {"nav": "pipeline", "chosen": chosen, "view": view,
+                           "stages": STAGES, "query_board": _query(chosen),
+                           "query_table": _query(chosen, view="table"),
+                           **options(session, user)}
+    if view == "table":
+        page = max(1, min(page, 10_000))
+        rows, total = list_projects(session, user, f, limit=PAGE, offset=(page - 1) * PAGE)
+        ctx.update(view="table", rows=to_public_many(session, rows), total=total, page=page,
+                   pages=max(1, -(-min(total, 10_000) // PAGE)),
+                   query=_query(chosen, view="table"))
+        return render(request, "pipeline/table.html", ctx, block="results")
+    ctx.update(view="board", columns=[_column(session, user, f, s) for s in STAGES],
+               query=_query(chosen))
+    return render(request, "pipeline/board.html", ctx, block="board")
+
+
+@router.get("/pipeline/column/{stage}", include_in_schema=False)
+def more_cards(request: Request, user: WebUser, session: SessionDep, stage: str,
+               offset: int = 0) -> Response:
+    if stage not in STAGES:
+        raise ValidationFailed("未知阶段 / unknown stage", field="stage")
+    f, chosen = _filters(request)
+    col = _column(session, user, f, stage, max(0, min(offset, 100_000)))
+    return render(request, "pipeline/board.html",
+                  {"col": col, "query": _query(chosen), "stages": STAGES,
+                   "user_names": options(session, user)["user_names"]}, block="more")
+
+
+@router.post("/projects/{project_id}/stage", include_in_schema=False)
+async def move(request: Request, user: WebUser, session: SessionDep, project_id: int) -> Response:
+    """Move a project to another stage. A move to `lost` without a reason answers with the
+    reason form (in the board's dialog, or beside the field on the project page)."""
+    form = await request.form()
+    values = {k: str(form.get(k) or "").strip() for k in ("stage", "reason", "version")}
+    data_in: dict[str, Any] = {"stage": values["stage"]}
+    if values["reason"]:
+        data_in["reason"] = values["reason"]
+    if values["version"]:
+        data_in["version"] = values["version"]
+    via = str(form.get("via") or "board")
+    p = get_project_for(session, user, project_id)
+    from_stage = p.stage
+    try:
+        data = parse(StageMove, data_in, ints=("version",))
+        moved = move_stage(session, user, project_id, data)
+    except (FormInvalid, ValidationFailed) as exc:
+        errors = exc.errors if isinstance(exc, FormInvalid) else {exc.field or "_": exc.message}
+        if via == "page":
+            from web.projects import project_page_response
+
+            return project_page_response(request, session, user, p, status_code=422,
+                                         stage_errors=errors, stage_values=values)
+        if values["stage"] == "lost" and is_htmx(request):
+            # ask for the reason in the board's dialog
+            return render(request, "pipeline/_lost_form.html",
+                          {"p": p, "errors": errors if form.get("asked") else {},
+                           "values": values},
+                          headers={"HX-Retarget": "#lost-dialog-body",
+                                   "HX-Reswap": "innerHTML", "X-CRM-Swap": "1"})
+        raise
+    if via == "page" or not is_htmx(request):
+        return done(request, f"/projects/{project_id}")
+    card = to_public_many(session, [moved])[0]
+    return render(request, "pipeline/_moved.html",
+                  {"p": card, "stages": STAGES,
+                   "user_names": options(session, user)["user_names"]},
+                  headers={"HX-Trigger": json.dumps(
+                      {"crm:moved": {"from": from_stage, "to": moved.stage, "id": moved.id}})})
