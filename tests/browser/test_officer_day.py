@@ -65,6 +65,7 @@ def chromium():  # type: ignore[no-untyped-def]
 @pytest.fixture
 def page(chromium, output_dir):  # type: ignore[no-untyped-def]
     ctx = chromium.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
+    ctx.set_default_timeout(60_000)  # CI machines under load are slow; no timed assertions
     pg = ctx.new_page()
     violations = watch_csp(pg)  # the DOM's securitypolicyviolation events, and the console
     problems: list[str] = []
@@ -90,8 +91,8 @@ def _login(page, base_url: str, username: str) -> None:  # type: ignore[no-untyp
     page.goto(f"{base_url}/login")
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/")
+    with page.expect_navigation(url=f"{base_url}/", timeout=90_000):
+        page.click("button[type=submit]")
 
 
 def test_log_a_contact_with_a_follow_up_and_see_it_on_my_day(page, base_url, session,
