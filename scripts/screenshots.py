@@ -27,7 +27,7 @@ def main() -> None:
         page.fill("#password", "Demo-2011-35!")
         page.click("button[type=submit]")
         page.wait_for_load_state("networkidle")
-        shots = [("my-day", "/"), ("firms", "/firms"), ("pipeline", "/pipeline"),
+        shots = [("firms", "/firms"), ("pipeline", "/pipeline"),
                  ("followups", "/followups"), ("coverage", "/reports/coverage"),
                  ("targets", "/reports/targets"), ("pipeline-report", "/reports/pipeline")]
         for name, path in shots:
@@ -47,6 +47,13 @@ def main() -> None:
             proj.click()
             page.wait_for_load_state("networkidle")
             page.screenshot(path=str(OUT / "project.png"))
+        officer = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+        officer.goto(f"{BASE}/login")
+        officer.fill("#username", "officer001")
+        officer.fill("#password", "Demo-2011-35!")
+        officer.click("button[type=submit]")
+        officer.wait_for_load_state("networkidle")
+        officer.screenshot(path=str(OUT / "my-day.png"))
         browser.close()
     print("screenshots in", OUT)
 
