@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Form, Request, Response
+from pydantic import AfterValidator, BaseModel
 
+from api.common import _err
 from crm.accounts.service import authenticate, issue_api_token, revoke_api_token
 from crm.config import get_settings
 from crm.errors import CRMError
+from crm.schemas import _no_nul
 from server.deps import ApiUser, SessionDep, client_ip, oauth2
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -23,12 +24,16 @@ class Token(BaseModel):
 
 
 @router.post("/token", response_model=Token, summary="Exchange a user name and password for a "
-             "bearer token", responses={401: {"description": "wrong user name or password"},
-                                        429: {"description": "locked out"}})
+             "bearer token", responses={401: _err("wrong user name or password"),
+                                        422: _err("a missing or oversized field"),
+                                        429: _err("locked out after repeated failures")})
 def token(request: Request, session: SessionDep,
-          form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+          username: Annotated[str, Form(min_length=1, max_length=60), AfterValidator(_no_nul)],
+          password: Annotated[str, Form(min_length=1, max_length=256),
+                              AfterValidator(_no_nul)],
+          grant_type: Annotated[Literal["password"] | None, Form()] = None) -> Token:
     try:
-        user = authenticate(session, form.username, form.password, client_ip(request))
+        user = authenticate(session, username, password, client_ip(request))
     except CRMError:
         session.commit()  # keep the failed attempt
         raise
@@ -36,7 +41,9 @@ def token(request: Request, session: SessionDep,
     return Token(access_token=raw, expires_in=get_settings().api_token_hours * 3600)
 
 
-@router.post("/revoke", status_code=204, summary="Revoke the bearer token used for this call")
+@router.post("/revoke", status_code=204, response_class=Response,
+             summary="Revoke the bearer token used for this call",
+             responses={401: _err("no valid bearer token"), 404: _err("no such token")})
 def revoke(session: SessionDep, user: ApiUser,
            token: Annotated[str | None, Depends(oauth2)]) -> None:
     if token:

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.routing import APIRoute
 
-from api import account, auth, reports
+from api import account, auth, firms, projects, reports
 
-router = APIRouter(prefix="/api/v1")
-for module in (auth, account, reports):
+
+def operation_id(route: APIRoute) -> str:
+    """Clean operation ids: the handler's name (``list_firms``, ``move_stage``)."""
+    return route.name
+
+
+router = APIRouter(prefix="/api/v1", generate_unique_id_function=operation_id)
+for module in (auth, account, firms, projects, reports):
     router.include_router(module.router)

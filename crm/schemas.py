@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+)
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def _no_nul(v: str) -> str:
     if "\x00" in v:
         raise ValueError("must not contain NUL characters")
+    if _SURROGATES.search(v):
+        raise ValueError("must be valid Unicode text")
+    return v
+
+
+def _year_range(v: date | datetime) -> date | datetime:
+    if not (1990 <= v.year <= 2100):
+        raise ValueError("out of range (1990–2100) / 时间超出范围")
     return v
 
 
@@ -31,6 +50,13 @@ Count = Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
 # 亿元 with at most 4 decimals (万元), non-negative, bounded
 Yi = Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), max_digits=12, decimal_places=4,
                               allow_inf_nan=False)]
+# an amount in 亿元 as shown outside: always four decimals, as a string ("12.5000")
+Amount = Annotated[Decimal, PlainSerializer(lambda d: f"{d.quantize(Decimal('0.0001')):f}",
+                                            return_type=str, when_used="json")]
+
+# instants and days from input: bounded so that no time-zone shift can overflow
+When = Annotated[datetime, AfterValidator(_year_range)]
+Day = Annotated[date, AfterValidator(_year_range)]
 
 
 class InputModel(BaseModel):

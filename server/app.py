@@ -147,7 +147,8 @@ def create_app(run_scheduler: bool = False) -> FastAPI:
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
-    @app.get("/healthz", tags=["health"], summary="Liveness and database check")
+    @app.get("/healthz", tags=["health"], summary="Liveness and database check",
+             operation_id="healthz")
     def healthz() -> dict[str, str]:
         with get_engine().connect() as conn:
             conn.execute(text("select 1"))

@@ -466,3 +466,106 @@ def admin_overview(session: Session, actor: User) -> dict[str, int]:
             User.locked_until > now)) or 0,
         "departments": session.scalar(select(func.count()).select_from(Department)) or 0,
     }
+
+
+# --- users and departments through the API ------------------------------------------------------
+
+def user_public(user: User) -> dict:
+    from crm.accounts.schemas import UserPublic
+
+    return UserPublic.model_validate(user, from_attributes=True).model_dump(mode="json")
+
+
+def department_public(dep: Department) -> dict:
+    return department_out(dep).model_dump(mode="json")
+
+
+def department_out(dep: Department):  # type: ignore[no-untyped-def]
+    from crm.accounts.schemas import DepartmentPublic
+
+    return DepartmentPublic(id=dep.id, name=dep.name, code=dep.code,
+                            webhook_kind=dep.webhook_kind, has_webhook=bool(dep.webhook_url),
+                            created_at=dep.created_at, version=dep.version)
+
+
+def page_users(session: Session, actor: User, *, department_id: int | None = None,
+               role: str | None = None, active: bool | None = None, limit: int = 50,
+               offset: int = 0) -> tuple[list[User], int]:
+    """Users, filtered; everyone signed in may list them (to assign and to read names)."""
+    stmt = select(User)
+    if department_id is not None:
+        stmt = stmt.where(User.department_id == department_id)
+    if role is not None:
+        stmt = stmt.where(User.role == role)
+    if active is not None:
+        stmt = stmt.where(User.is_active.is_(active))
+    rows = list(session.scalars(stmt.order_by(User.id).limit(limit).offset(offset)))
+    total = session.scalar(select(func.count()).select_from(
+        stmt.with_only_columns(User.id).limit(10_001).subquery())) or 0
+    return rows, total
+
+
+def user_profile(session: Session, actor: User, user_id: int) -> User:
+    """One user's public profile: anyone signed in may read it (as in the list)."""
+    return _get_user(session, user_id)
+
+
+def update_own_profile(session: Session, actor: User, data) -> User:  # type: ignore[no-untyped-def]
+    """The caller changes their own name, email or language; a stale ``version`` raises
+    StaleVersion and changes nothing."""
+    if data.version != actor.version:
+        raise StaleVersion("记录已被他人修改 / someone saved this user first",
+                           current=user_public(actor))
+    fields = data.model_dump(exclude_unset=True, exclude={"version"})
+    for k in ("display_name", "language"):
+        if k in fields and fields[k] is None:
+            raise ValidationFailed(f"{k} 不能为空 / {k} is required", field=k)
+    before = snapshot(actor)
+    for k, v in fields.items():
+        setattr(actor, k, v)
+    actor.version += 1
+    session.add(actor)
+    session.flush()
+    record(session, actor.id, "update", "user", actor.id, before=before, after=snapshot(actor))
+    return actor
+
+
+def page_departments(session: Session, limit: int = 50,
+                     offset: int = 0) -> tuple[list[Department], int]:
+    stmt = select(Department)
+    rows = list(session.scalars(stmt.order_by(Department.id).limit(limit).offset(offset)))
+    total = session.scalar(select(func.count()).select_from(Department)) or 0
+    return rows, total
+
+
+def get_department(session: Session, department_id: int) -> Department:
+    dep = session.get(Department, department_id)
+    if dep is None:
+        raise NotFound("部门不存在 / no such department")
+    return dep
+
+
+def delete_department(session: Session, actor: User, department_id: int,
+                      version: int | None = None) -> None:
+    """Remove a department nothing refers to (users, projects, activities, clusters, outbox)."""
+    from crm.activities.models import Activity
+    from crm.outbox.models import OutboxMessage
+    from crm.policy.models import Cluster
+    from crm.projects.models import Project
+
+    require_admin(actor)
+    dep = get_department(session, department_id)
+    if version is not None and version != dep.version:
+        raise StaleVersion("记录已被他人修改 / someone saved this department first",
+                           current=department_public(dep))
+    for model in (User, Project, Activity, OutboxMessage):
+        if session.scalar(select(func.count()).select_from(model)
+                          .where(model.department_id == department_id)):
+            raise Conflict("部门仍有关联记录，不能删除 / the department still has users or "
+                           "records")
+    if session.scalar(select(func.count()).select_from(Cluster)
+                      .where(Cluster.lead_department_id == department_id)):
+        raise Conflict("部门仍牵头产业集群 / the department still leads a cluster")
+    record(session, actor.id, "delete", "department", dep.id, before=snapshot(dep))
+    session.delete(dep)
+    session.flush()

@@ -7,15 +7,15 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from crm.schemas import Id, InputModel, Text
+from crm.schemas import Id, InputModel, Text, When
 
 Kind = Literal["visit", "call", "meeting", "email", "delegation", "site_visit", "signing", "other"]
 
 
 class InlineFollowup(InputModel):
     title: Text(200, 1)
-    due_at: datetime
-    remind_at: datetime | None = None
+    due_at: When
+    remind_at: When | None = None
     assignee_id: Id | None = None
 
     @model_validator(mode="after")
@@ -47,7 +47,7 @@ class ActivityCreate(InputModel):
 
 class ActivityUpdate(InputModel):
     kind: Kind | None = None
-    occurred_at: datetime | None = None
+    occurred_at: When | None = None
     summary: Text(4000, 1) | None = None
     outcome: Text(2000) | None = None
     version: Id

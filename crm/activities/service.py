@@ -157,9 +157,13 @@ def update_activity(session: Session, actor: User, activity_id: int,
     return a
 
 
-def delete_activity(session: Session, actor: User, activity_id: int) -> None:
+def delete_activity(session: Session, actor: User, activity_id: int,
+                    version: int | None = None) -> None:
     a = get_activity_for(session, actor, activity_id)
     require_edit(actor, a.created_by_id, a.department_id)
+    if version is not None and version != a.version:
+        raise StaleVersion("记录已被他人修改 / someone saved this activity first",
+                           current=to_public_many(session, [a])[0].model_dump(mode="json"))
     for table in (ActivityFirm, ActivityProject, ActivityContact, ActivityOfficer):
         session.execute(delete(table).where(table.activity_id == activity_id))
     session.execute(Followup.__table__.update().where(Followup.activity_id == activity_id)
@@ -182,6 +186,8 @@ class ActivityFilters:
 def list_activities(session: Session, actor: User, f: ActivityFilters, limit: int = 50,
                     offset: int = 0) -> tuple[list[Activity], int]:
     """Activities the actor may see, newest first (a firm's or project's timeline with a filter)."""
+    if f.since and f.until and f.since > f.until:
+        raise ValidationFailed("开始时间晚于结束时间 / since is after until", field="since")
     stmt = select(Activity).where(activity_visible(actor))
     if f.firm_id:
         stmt = stmt.where(Activity.id.in_(select(ActivityFirm.activity_id)

@@ -19,6 +19,7 @@ from crm.errors import Conflict, NotFound, PermissionDenied, StaleVersion, Valid
 from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster, derive_tier
 from crm.firms.schemas import (
     ContactCreate,
+    ContactPublic,
     ContactUpdate,
     DuplicateCandidate,
     FirmCreate,
@@ -77,14 +78,19 @@ def firm_cluster_codes(session: Session, firm_ids: list[int]) -> dict[int, list[
     return out
 
 
+def to_public_many(session: Session, firms: list[Firm]) -> list[FirmPublic]:
+    """Firms as shown outside, their aliases and cluster codes loaded in two queries."""
+    ids = [f.id for f in firms if f.id is not None]
+    aliases = firm_aliases(session, ids)
+    clusters = firm_cluster_codes(session, ids)
+    skip = {"name_norm", "name_pinyin", "name_initials", "search_text", "source"}
+    return [FirmPublic(**f.model_dump(exclude=skip), aliases=aliases[f.id],
+                       clusters=clusters[f.id]) for f in firms]
+
+
 def to_public(session: Session, firm: Firm) -> FirmPublic:
     assert firm.id is not None
-    return FirmPublic(
-        **firm.model_dump(exclude={"name_norm", "name_pinyin", "name_initials", "search_text",
-                                   "source"}),
-        aliases=firm_aliases(session, [firm.id])[firm.id],
-        clusters=firm_cluster_codes(session, [firm.id])[firm.id],
-    )
+    return to_public_many(session, [firm])[0]
 
 
 class _TextMatch(ColumnElement[bool]):
@@ -173,6 +179,10 @@ def list_firms(
     and stops at the page: no sort of every firm. Filtered, the matches are few or must all be
     read anyway: one statement finds them, counts them (a window) and sorts them.
     """
+    if filters.cluster and not session.scalar(select(Cluster.id)
+                                              .where(Cluster.code == filters.cluster)):
+        raise ValidationFailed(f"未知产业集群 / unknown cluster: {filters.cluster}",
+                               field="cluster")
     stmt = firm_list_statement(filters)
     order = (Firm.updated_at.desc(), Firm.id.desc())
     if any((filters.q, filters.cluster, filters.tier, filters.country, filters.owner_id,
@@ -441,6 +451,21 @@ def list_contacts(session: Session, actor: User, firm_id: int) -> list[Contact]:
                                 .order_by(Contact.id)))
 
 
+def list_contacts_page(session: Session, actor: User, firm_id: int, limit: int = 50,
+                       offset: int = 0) -> tuple[list[Contact], int]:
+    """A page of one firm's contacts and their total."""
+    get_firm(session, actor, firm_id)
+    stmt = select(Contact).where(Contact.firm_id == firm_id)
+    rows = list(session.scalars(stmt.order_by(Contact.id).limit(limit).offset(offset)))
+    total = session.scalar(select(func.count()).select_from(
+        stmt.with_only_columns(Contact.id).limit(10_001).subquery())) or 0
+    return rows, total
+
+
+def contact_public(c: Contact) -> dict[str, Any]:
+    return ContactPublic.model_validate(c, from_attributes=True).model_dump(mode="json")
+
+
 def get_contact(session: Session, actor: User, contact_id: int) -> Contact:
     c = session.get(Contact, contact_id)
     if c is None:
@@ -464,7 +489,7 @@ def update_contact(session: Session, actor: User, contact_id: int, data: Contact
     require_edit(actor, firm.owner_id, _owner_department(session, firm.owner_id))
     if data.version != c.version:
         raise StaleVersion("记录已被他人修改 / someone saved this contact first",
-                           current=snapshot(c))
+                           current=contact_public(c))
     before = snapshot(c)
     fields = data.model_dump(exclude_unset=True, exclude={"version"})
     if "name" in fields and not fields["name"]:
@@ -479,12 +504,16 @@ def update_contact(session: Session, actor: User, contact_id: int, data: Contact
     return c
 
 
-def delete_contact(session: Session, actor: User, contact_id: int) -> None:
+def delete_contact(session: Session, actor: User, contact_id: int,
+                   version: int | None = None) -> None:
     from crm.activities.models import ActivityContact
 
     c = get_contact(session, actor, contact_id)
     firm = get_firm(session, actor, c.firm_id)
     require_edit(actor, firm.owner_id, _owner_department(session, firm.owner_id))
+    if version is not None and version != c.version:
+        raise StaleVersion("记录已被他人修改 / someone saved this contact first",
+                           current=contact_public(c))
     session.execute(delete(ActivityContact).where(ActivityContact.contact_id == contact_id))
     record(session, actor.id, "delete", "contact", c.id, before=snapshot(c))
     session.delete(c)

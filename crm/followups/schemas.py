@@ -6,14 +6,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, model_validator
 
-from crm.schemas import Id, InputModel, Text
+from crm.schemas import Id, InputModel, Text, When
 
 
 class FollowupCreate(InputModel):
     title: Text(200, 1)
     notes: Text(2000) | None = None
-    due_at: datetime
-    remind_at: datetime | None = None
+    due_at: When
+    remind_at: When | None = None
     assignee_id: Id | None = None
     firm_id: Id | None = None
     project_id: Id | None = None
@@ -30,8 +30,8 @@ class FollowupCreate(InputModel):
 class FollowupUpdate(InputModel):
     title: Text(200, 1) | None = None
     notes: Text(2000) | None = None
-    due_at: datetime | None = None
-    remind_at: datetime | None = None
+    due_at: When | None = None
+    remind_at: When | None = None
     assignee_id: Id | None = None
     version: Id
 

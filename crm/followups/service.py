@@ -149,6 +149,20 @@ def cancel_followup(session: Session, actor: User, followup_id: int,
     return _set_status(session, actor, followup_id, FollowupStatus.cancelled.value, version)
 
 
+def delete_followup(session: Session, actor: User, followup_id: int,
+                    version: int | None = None) -> None:
+    """Remove a follow-up (its creator, assignee, their manager or an admin)."""
+    fu = get_followup_for(session, actor, followup_id)
+    _require_change(session, actor, fu)
+    if version is not None and version != fu.version:
+        raise StaleVersion("记录已被他人修改 / someone saved this follow-up first",
+                           current=FollowupPublic.model_validate(fu, from_attributes=True)
+                           .model_dump(mode="json"))
+    record(session, actor.id, "delete", "followup", fu.id, before=snapshot(fu))
+    session.delete(fu)
+    session.flush()
+
+
 def reopen_followup(session: Session, actor: User, followup_id: int) -> Followup:
     fu = get_followup_for(session, actor, followup_id)
     _require_change(session, actor, fu)
@@ -213,6 +227,9 @@ class FollowupFilters:
 def list_followups(session: Session, actor: User, f: FollowupFilters, limit: int = 50,
                    offset: int = 0) -> tuple[list[Followup], int]:
     """Mine by default; a manager's team (their department) or, for admins, everyone."""
+    if f.due_after and f.due_before and f.due_after > f.due_before:
+        raise ValidationFailed("开始日期晚于结束日期 / due_after is after due_before",
+                               field="due_after")
     stmt = select(Followup).where(followup_visible(actor))
     if f.everyone and (f.project_id or f.firm_id):
         pass

@@ -35,6 +35,7 @@ class Cluster(SQLModel, table=True):
     lead_department_id: int | None = Field(default=None, foreign_key="department.id")
     sort_order: int = Field(default=0)
     description: str | None = Field(default=None, max_length=2000)
+    version: int = Field(default=1)
 
 
 class ChainLink(SQLModel, table=True):

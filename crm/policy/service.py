@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlmodel import Session
@@ -200,3 +201,77 @@ def park_guidance(session: Session) -> list[tuple[int, int]]:
 
 def plan_targets(session: Session) -> dict[str, PlanTarget]:
     return {t.code: t for t in session.scalars(select(PlanTarget))}
+
+
+# --- clusters and parks through the API -----------------------------------------------------------
+
+def clusters_public(session: Session, clusters: list[Cluster]) -> list:  # type: ignore[type-arg]
+    from crm.policy.schemas import ChainLinkPublic, ClusterPublic
+
+    ids = [c.id for c in clusters]
+    links: dict[int, list[ChainLinkPublic]] = {i: [] for i in ids}  # type: ignore[misc]
+    if ids:
+        for link in session.scalars(select(ChainLink).where(ChainLink.cluster_id.in_(ids))
+                                    .order_by(ChainLink.sort_order, ChainLink.id)):
+            links[link.cluster_id].append(ChainLinkPublic(code=link.code, name_zh=link.name_zh,
+                                                          name_en=link.name_en))
+    return [ClusterPublic(**c.model_dump(exclude={"sort_order"}), chain_links=links[c.id])
+            for c in clusters]
+
+
+def get_cluster(session: Session, cluster_id: int) -> Cluster:
+    from crm.errors import NotFound
+
+    c = session.get(Cluster, cluster_id)
+    if c is None:
+        raise NotFound("产业集群不存在 / no such cluster")
+    return c
+
+
+def set_cluster_lead(session: Session, actor: Any, cluster_id: int,
+                     department_id: int | None, version: int) -> Cluster:
+    """Name the department that leads a cluster (admin only)."""
+    from crm.accounts.permissions import require_admin
+    from crm.errors import StaleVersion, ValidationFailed
+
+    require_admin(actor)
+    c = get_cluster(session, cluster_id)
+    if version != c.version:
+        raise StaleVersion("记录已被他人修改 / someone saved this cluster first",
+                           current=clusters_public(session, [c])[0].model_dump(mode="json"))
+    if department_id is not None and session.get(Department, department_id) is None:
+        raise ValidationFailed("部门不存在 / no such department", field="lead_department_id")
+    before = {"lead_department_id": c.lead_department_id}
+    c.lead_department_id = department_id
+    c.version += 1
+    session.add(c)
+    session.flush()
+    record(session, actor.id, "update", "cluster", c.id, before=before,
+           after={"lead_department_id": department_id})
+    return c
+
+
+def parks_public(session: Session, parks: list[Park]) -> list:  # type: ignore[type-arg]
+    from crm.policy.schemas import ParkPublic
+
+    codes = {p.id: p.code for p in session.scalars(select(Park))}
+    ids = [p.id for p in parks]
+    guided: dict[int, list[str]] = {i: [] for i in ids}  # type: ignore[misc]
+    if ids:
+        for pid, code in session.execute(
+                select(ParkCluster.park_id, Cluster.code)
+                .join(Cluster, Cluster.id == ParkCluster.cluster_id)
+                .where(ParkCluster.park_id.in_(ids)).order_by(Cluster.sort_order)):
+            guided[pid].append(code)
+    return [ParkPublic(id=p.id, code=p.code, name_zh=p.name_zh, name_en=p.name_en, tier=p.tier,
+                       within=codes.get(p.within_park_id) if p.within_park_id else None,
+                       clusters=guided[p.id]) for p in parks]
+
+
+def get_park(session: Session, park_id: int) -> Park:
+    from crm.errors import NotFound
+
+    p = session.get(Park, park_id)
+    if p is None:
+        raise NotFound("园区不存在 / no such park")
+    return p

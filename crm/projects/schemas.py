@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
-from itertools import pairwise
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from crm.schemas import Count, Id, InputModel, LongText, Text, Yi
+from crm.schemas import Amount, Count, Day, Id, InputModel, LongText, Text, Yi
 
 ActiveStage = Literal["lead", "contacted", "negotiating", "signed", "landed", "operating"]
+_STEPS = ["sign", "land", "operate"]
 AnyStage = Literal["lead", "contacted", "negotiating", "signed", "landed", "operating", "lost"]
 
 
@@ -23,20 +22,23 @@ class _Dates(InputModel):
     expected_operate_date: date | None = None
     actual_operate_date: date | None = None
 
-    @model_validator(mode="after")
-    def _order(self):  # type: ignore[no-untyped-def]
-        for kind in ("expected", "actual"):
-            seq = [(n, getattr(self, f"{kind}_{n}_date")) for n in ("sign", "land", "operate")]
-            known = [(n, d) for n, d in seq if d is not None]
-            for (n1, d1), (n2, d2) in pairwise(known):
-                if d2 < d1:
-                    raise ValueError(f"{kind}_{n2}_date must not be before {kind}_{n1}_date "
-                                     f"/ 日期顺序有误")
-        for d in (self.expected_sign_date, self.actual_sign_date, self.expected_land_date,
-                  self.actual_land_date, self.expected_operate_date, self.actual_operate_date):
-            if d is not None and not (date(1990, 1, 1) <= d <= date(2100, 12, 31)):
-                raise ValueError("date out of range (1990–2100) / 日期超出范围")
-        return self
+    @field_validator("expected_sign_date", "actual_sign_date", "expected_land_date",
+                     "actual_land_date", "expected_operate_date", "actual_operate_date")
+    @classmethod
+    def _in_order(cls, v: date | None, info: ValidationInfo) -> date | None:
+        """In range, and sign ≤ land ≤ operate within the expected and the actual dates."""
+        if v is None:
+            return v
+        if not (date(1990, 1, 1) <= v <= date(2100, 12, 31)):
+            raise ValueError("date out of range (1990–2100) / 日期超出范围")
+        kind, step, _ = info.field_name.split("_")  # type: ignore[union-attr]
+        for prev in reversed(_STEPS[:_STEPS.index(step)]):
+            before = info.data.get(f"{kind}_{prev}_date")
+            if before is not None:
+                if v < before:
+                    raise ValueError(f"must not be before {kind}_{prev}_date / 日期顺序有误")
+                break
+        return v
 
 
 class ProjectCreate(_Dates):
@@ -80,7 +82,7 @@ class StageMove(InputModel):
 
 class CapitalArrivalCreate(InputModel):
     amount: Yi = Field(gt=0)
-    arrived_on: date
+    arrived_on: Day
     note: Text(500) | None = None
 
 
@@ -94,8 +96,8 @@ class ProjectPublic(BaseModel):
     chain_link: str | None
     stage: str
     lost_reason: str | None
-    planned_investment: Decimal | None
-    expected_output: Decimal | None
+    planned_investment: Amount | None
+    expected_output: Amount | None
     expected_jobs: int | None
     actual_jobs: int | None
     expected_sign_date: date | None
@@ -124,3 +126,13 @@ class StageChangePublic(BaseModel):
     reason: str | None
     changed_by_id: int | None
     changed_at: datetime
+
+
+class CapitalArrivalPublic(BaseModel):
+    id: int
+    project_id: int
+    amount: Amount
+    arrived_on: date
+    note: str | None
+    created_by_id: int | None
+    created_at: datetime

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -123,6 +124,10 @@ def project_list_statement(actor: User, f: ProjectFilters) -> Any:
 
 def list_projects(session: Session, actor: User, f: ProjectFilters, limit: int = 50,
                   offset: int = 0, count_cap: int = 10_000) -> tuple[list[Project], int]:
+    if f.cluster and not session.scalar(select(Cluster.id).where(Cluster.code == f.cluster)):
+        raise ValidationFailed(f"未知产业集群 / unknown cluster: {f.cluster}", field="cluster")
+    if f.park and not session.scalar(select(Park.id).where(Park.code == f.park)):
+        raise ValidationFailed(f"未知园区 / unknown park: {f.park}", field="park")
     stmt = project_list_statement(actor, f)
     rows = list(session.scalars(stmt.order_by(Project.updated_at.desc(), Project.id.desc())
                                 .limit(limit).offset(offset)))
@@ -298,8 +303,10 @@ def update_project(session: Session, actor: User, project_id: int, data: Project
 
     try:
         _Dates.model_validate({k: getattr(p, k) for k in _Dates.model_fields})
-    except Exception as exc:
-        raise ValidationFailed(str(exc).splitlines()[-1], field="expected_land_date") from exc
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(x) for x in first["loc"]) or "expected_land_date"
+        raise ValidationFailed(f"{field}: {first['msg']}", field=field) from exc
     p.version += 1
     p.updated_at = utcnow()
     session.add(p)
@@ -348,13 +355,17 @@ def move_stage(session: Session, actor: User, project_id: int, move: StageMove) 
     return p
 
 
-def delete_project(session: Session, actor: User, project_id: int) -> None:
+def delete_project(session: Session, actor: User, project_id: int,
+                   version: int | None = None) -> None:
     """Remove a project with no activities or follow-ups (otherwise mark it lost)."""
     from crm.activities.models import ActivityProject
     from crm.followups.models import Followup
 
     p = get_project_for(session, actor, project_id)
     _require_project_edit(session, actor, p)
+    if version is not None and version != p.version:
+        raise StaleVersion("记录已被他人修改 / someone saved this project first",
+                           current=to_public(session, p).model_dump(mode="json"))
     for model, col in ((ActivityProject, ActivityProject.project_id),
                        (Followup, Followup.project_id),
                        (CapitalArrival, CapitalArrival.project_id)):

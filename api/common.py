@@ -1,0 +1,79 @@
+"""Shared pieces of the JSON API: the error body, pages, bounded path and query parameters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Path, Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from crm.clock import as_utc
+from crm.schemas import _no_nul, _year_range
+
+T = TypeVar("T")
+MAX_ID = 2**62
+
+
+class ErrorItem(BaseModel):
+    field: str | None = None
+    message: str
+
+
+class Error(BaseModel):
+    """Every 4xx answer: a code, a message a person can read, the field at fault."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={
+        "example": {"error": "validation_error", "message": "stage: Input should be 'lead', …",
+                    "field": "stage"}})
+
+    error: str = Field(description="machine-readable code, e.g. not_found, stale_version")
+    message: str = Field(description="what went wrong, in Chinese and English")
+    field: str | None = Field(default=None, description="the input field at fault")
+    errors: list[ErrorItem] | None = Field(default=None, description="every invalid field")
+    current: dict[str, Any] | None = Field(
+        default=None, description="with stale_version (409): the record as it is now")
+
+
+def _err(description: str) -> dict[str, Any]:
+    return {"model": Error, "description": description}
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: _err("no valid bearer token"),
+    403: _err("the record exists but this user may not do this"),
+    404: _err("no such record, or not visible to this user (never told apart)"),
+    409: _err("a conflict: a stale `version` (the body carries `current`), a duplicate, or a "
+              "state change that is not allowed"),
+    422: _err("invalid input: the message names the field; nothing was changed"),
+}
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int = Field(description="matching records (counted up to 10,001)")
+    limit: int
+    offset: int
+
+
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="record id")]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+Limit = Annotated[int, Query(ge=1, le=200, description="page size (at most 200)")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="records to skip")]
+VersionQuery = Annotated[int | None, Query(ge=1, le=MAX_ID, description=(
+    "the version you last read; a stale one gets 409 and nothing is deleted"))]
+
+
+def _utc(v: datetime) -> datetime:
+    return as_utc(v)
+
+
+def QText(max_length: int = 100, description: str | None = None):
+    """An optional bounded, NUL-free query string."""
+    return Annotated[str | None, Query(max_length=max_length, description=description),
+                     AfterValidator(lambda v: None if v is None else _no_nul(v))]
+
+
+QTime = Annotated[datetime | None, Query(description="ISO 8601; without an offset it is local "
+                                                     "time (Asia/Shanghai)"),
+                  AfterValidator(lambda v: None if v is None else _utc(_year_range(v)))]

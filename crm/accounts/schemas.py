@@ -1,0 +1,83 @@
+"""Input and output shapes for users and departments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, EmailStr, Field, field_validator
+
+from crm.schemas import Id, InputModel, Text
+
+RoleName = Literal["officer", "manager", "admin"]
+Language = Literal["zh_CN", "en"]
+WebhookKind = Literal["wecom", "dingtalk"]
+
+
+class _Email(InputModel):
+    @field_validator("email", mode="before", check_fields=False)
+    @classmethod
+    def _blank(cls, v: object) -> object:
+        return None if v == "" else v
+
+
+class UserCreate(_Email):
+    username: Text(60, 1) = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    password: str = Field(min_length=1, max_length=256)
+    role: RoleName = "officer"
+    display_name: Text(100) | None = None
+    email: EmailStr | None = None
+    department_id: Id | None = None
+    language: Language = "zh_CN"
+
+
+class UserUpdate(_Email):
+    """Admins change anything here; a user changes only their own name, email and language."""
+
+    display_name: Text(100, 1) | None = None
+    email: EmailStr | None = None
+    role: RoleName | None = None
+    department_id: Id | None = None
+    is_active: bool | None = None
+    language: Language | None = None
+    version: Id
+
+
+class UserPublic(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    email: str | None
+    role: str
+    department_id: int | None
+    is_active: bool
+    language: str
+    created_at: datetime
+    last_login_at: datetime | None
+    version: int
+
+
+class DepartmentCreate(InputModel):
+    name: Text(100, 1)
+    code: Text(40, 1) = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+
+
+class DepartmentUpdate(InputModel):
+    name: Text(100, 1) | None = None
+    code: Text(40, 1) | None = Field(default=None, pattern=r"^[A-Za-z0-9_\-]+$")
+    webhook_kind: WebhookKind | None = None
+    webhook_url: Text(500) | None = Field(default=None, pattern=r"^https://\S+$")
+    webhook_secret: Text(200) | None = None
+    version: Id
+
+
+class DepartmentPublic(BaseModel):
+    """The webhook address and secret are never shown."""
+
+    id: int
+    name: str
+    code: str
+    webhook_kind: str | None
+    has_webhook: bool = False
+    created_at: datetime
+    version: int

@@ -1,0 +1,142 @@
+"""/api/v1/firms and contacts: pages, search, edits, permissions, errors, stale versions."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from crm.firms.models import Contact, Firm
+from tests.factories import make_firm
+
+
+def test_needs_a_bearer_token(client):
+    r = client.get("/api/v1/firms")
+    assert r.status_code == 401 and r.json()["error"] == "unauthorized"
+    r = client.get("/api/v1/firms", headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401
+
+
+def test_create_read_search_and_page(client, people, session):
+    r = client.post("/api/v1/firms", headers=people.auth("officer"), json={
+        "name_zh": "华为技术有限公司", "name_en": "Huawei", "aliases": ["华为"],
+        "clusters": ["NB", "IC"], "global500_rank": 100})
+    assert r.status_code == 201, r.text
+    firm = r.json()
+    assert firm["tier"] == "global500" and set(firm["clusters"]) == {"NB", "IC"}
+    assert firm["owner_id"] == people.officer.id and firm["version"] == 1
+    for i in range(3):
+        make_firm(session, f"测试电子{i}")
+    session.commit()
+    for q in ("华为", "huawei", "hwjs"):
+        r = client.get("/api/v1/firms", params={"q": q}, headers=people.auth("officer_b"))
+        assert [f["id"] for f in r.json()["items"]] == [firm["id"]], q
+    r = client.get("/api/v1/firms", params={"limit": 2, "offset": 1},
+                   headers=people.auth("admin"))
+    body = r.json()
+    assert body["total"] == 4 and body["limit"] == 2 and body["offset"] == 1
+    assert len(body["items"]) == 2
+    r = client.get("/api/v1/firms", params={"cluster": "IC", "tier": "global500"},
+                   headers=people.auth("admin"))
+    assert r.json()["total"] == 1
+    assert client.get(f"/api/v1/firms/{firm['id']}",
+                      headers=people.auth("officer_b")).json()["name_en"] == "Huawei"
+
+
+def test_duplicate_name_is_409_with_candidates(client, people, session):
+    f = make_firm(session, "长安汽车股份有限公司")
+    session.commit()
+    r = client.post("/api/v1/firms", headers=people.auth("officer"),
+                    json={"name_zh": "长安汽车有限公司"})
+    assert r.status_code == 409
+    body = r.json()
+    assert body["error"] == "duplicate_firm" and body["candidates"][0]["id"] == f.id
+
+
+def test_bad_input_is_422_and_saves_nothing(client, people, session):
+    h = people.auth("officer")
+    bad = [
+        {"name_zh": "甲公司", "clusters": ["XX"]},
+        {"name_zh": "甲公司", "global500_rank": -1},
+        {"name_zh": "甲公司", "global500_rank": False},
+        {"name_zh": "甲公司", "owner_id": 2**63},
+        {"name_zh": "甲\x00公司"},
+        {"name_zh": "甲" * 201},
+        {"name_zh": "甲公司", "credit_code": "123"},
+        {"name_zh": "甲公司", "unknown": 1},
+        {"name_zh": 5},
+    ]
+    for body in bad:
+        r = client.post("/api/v1/firms", headers=h, json=body)
+        assert r.status_code == 422, (body, r.text)
+        err = r.json()
+        assert err["error"] == "validation_error" and err["message"] and err.get("field"), err
+        assert "Traceback" not in r.text and "SELECT" not in r.text
+    assert session.scalar(select(func.count()).select_from(Firm)) == 0
+    for params in ({"limit": 201}, {"limit": 0}, {"offset": -1}, {"owner_id": 2**63},
+                   {"q": "a\x00"}, {"cluster": "XX"}, {"tier": "gold"}):
+        r = client.get("/api/v1/firms", params=params, headers=h)
+        assert r.status_code == 422, params
+    assert client.get(f"/api/v1/firms/{2**63}", headers=h).status_code == 422
+    assert client.get("/api/v1/firms/0", headers=h).status_code == 422
+    assert client.get("/api/v1/firms/999999", headers=h).status_code == 404
+
+
+def test_update_stale_version_is_409_with_current(client, people, session):
+    h = people.auth("officer")
+    firm = client.post("/api/v1/firms", headers=h, json={"name_zh": "京东方科技集团"}).json()
+    r = client.patch(f"/api/v1/firms/{firm['id']}", headers=h,
+                     json={"name_en": "BOE", "version": 1})
+    assert r.status_code == 200 and r.json()["version"] == 2
+    r = client.patch(f"/api/v1/firms/{firm['id']}", headers=h,
+                     json={"name_en": "stale", "version": 1})
+    assert r.status_code == 409
+    body = r.json()
+    assert body["error"] == "stale_version" and body["current"]["name_en"] == "BOE"
+    assert body["current"]["version"] == 2
+    session.expire_all()
+    assert session.get(Firm, firm["id"]).name_en == "BOE"
+    r = client.delete(f"/api/v1/firms/{firm['id']}", params={"version": 1}, headers=h)
+    assert r.status_code == 409 and session.get(Firm, firm["id"]) is not None
+    r = client.delete(f"/api/v1/firms/{firm['id']}", params={"version": 2}, headers=h)
+    assert r.status_code == 204
+    session.expire_all()
+    assert session.get(Firm, firm["id"]) is None
+
+
+def test_only_owner_department_or_admin_may_edit(client, people):
+    firm = client.post("/api/v1/firms", headers=people.auth("officer"),
+                       json={"name_zh": "重庆测试科技"}).json()
+    url = f"/api/v1/firms/{firm['id']}"
+    r = client.patch(url, headers=people.auth("officer_b"), json={"notes": "x", "version": 1})
+    assert r.status_code == 403 and r.json()["error"] == "forbidden"
+    r = client.patch(url, headers=people.auth("manager"), json={"notes": "经理", "version": 1})
+    assert r.status_code == 200
+    r = client.patch(url, headers=people.auth("admin"), json={"notes": "管理员", "version": 2})
+    assert r.status_code == 200 and r.json()["notes"] == "管理员"
+    assert client.delete(url, headers=people.auth("officer_b")).status_code == 403
+
+
+def test_contacts(client, people, session):
+    h = people.auth("officer")
+    firm = client.post("/api/v1/firms", headers=h, json={"name_zh": "惠普"}).json()
+    r = client.post(f"/api/v1/firms/{firm['id']}/contacts", headers=h,
+                    json={"name": "王经理", "email": "wang@example.com", "title": "总监"})
+    assert r.status_code == 201
+    c = r.json()
+    r = client.get(f"/api/v1/firms/{firm['id']}/contacts", headers=people.auth("officer_b"))
+    assert r.json()["total"] == 1 and r.json()["items"][0]["name"] == "王经理"
+    r = client.post(f"/api/v1/firms/{firm['id']}/contacts", headers=h,
+                    json={"name": "x", "email": "not-an-email"})
+    assert r.status_code == 422 and r.json()["field"] == "email"
+    r = client.patch(f"/api/v1/contacts/{c['id']}", headers=people.auth("officer_b"),
+                     json={"phone": "1", "version": 1})
+    assert r.status_code == 403
+    r = client.patch(f"/api/v1/contacts/{c['id']}", headers=h,
+                     json={"phone": "023-1", "version": 1})
+    assert r.status_code == 200 and r.json()["version"] == 2
+    r = client.patch(f"/api/v1/contacts/{c['id']}", headers=h, json={"phone": "9", "version": 1})
+    assert r.status_code == 409 and r.json()["current"]["phone"] == "023-1"
+    assert client.delete(f"/api/v1/contacts/{c['id']}", headers=h,
+                         params={"version": 2}).status_code == 204
+    assert client.get(f"/api/v1/contacts/{c['id']}", headers=h).status_code == 404
+    assert session.scalar(select(func.count()).select_from(Contact)) == 0
+    assert client.get("/api/v1/firms/999999/contacts", headers=h).status_code == 404
