@@ -228,3 +228,34 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/projects/{project_id}/capital"): Access(
         LOGIN, 404, 409, 403, 409, form={"amount": "1", "arrived_on": "2026-01-01"}),
 }
+
+# --- the JSON API: firms, contacts, projects (api/firms.py, api/projects.py) -------------------
+# the world's firm has no owner (shared: everyone may edit it) and has projects (no delete);
+# the confidential project is department A's, the manager is department B's (sees, not edits)
+ACCESS.update({
+    ("GET", "/api/v1/firms"): api(),
+    ("POST", "/api/v1/firms"): api(201, json={"name_zh": "全新测试企业"}),
+    ("GET", "/api/v1/firms/{firm_id}"): api(),
+    ("PATCH", "/api/v1/firms/{firm_id}"): api(json={"notes": "备注", "version": 1}),
+    ("DELETE", "/api/v1/firms/{firm_id}"): api(409),
+    ("GET", "/api/v1/firms/{firm_id}/contacts"): api(),
+    ("POST", "/api/v1/firms/{firm_id}/contacts"): api(201, json={"name": "新联系人"}),
+    ("GET", "/api/v1/contacts/{contact_id}"): api(),
+    ("PATCH", "/api/v1/contacts/{contact_id}"): api(json={"phone": "023-1", "version": 1}),
+    ("DELETE", "/api/v1/contacts/{contact_id}"): api(204),
+    ("GET", "/api/v1/projects"): api(lists_secret=True),
+    # a firm that does not exist: refused as input for everyone, nothing created
+    ("POST", "/api/v1/projects"): api(422, json={"firm_id": 2**40, "cluster": "NB"}),
+    ("GET", "/api/v1/projects/{project_id}"): confidential_api(lists_secret=True),
+    ("PATCH", "/api/v1/projects/{project_id}"): Access(401, 404, 200, 403, 200,
+                                                       json={"notes": "改", "version": 1}),
+    # it has an activity and a follow-up: mark it lost instead
+    ("DELETE", "/api/v1/projects/{project_id}"): Access(401, 404, 409, 403, 409),
+    ("POST", "/api/v1/projects/{project_id}/stage"): Access(401, 404, 200, 403, 200,
+                                                            json={"stage": "signed"}),
+    ("GET", "/api/v1/projects/{project_id}/history"): confidential_api(),
+    ("GET", "/api/v1/projects/{project_id}/capital"): confidential_api(),
+    # negotiating: capital arrives only after signing
+    ("POST", "/api/v1/projects/{project_id}/capital"): Access(
+        401, 404, 409, 403, 409, json={"amount": "1", "arrived_on": "2026-01-02"}),
+})
