@@ -9,10 +9,9 @@ from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from crm.clock import as_utc
-from crm.schemas import _no_nul, _year_range
+from crm.schemas import MAX_ID, _no_nul, _year_range
 
 T = TypeVar("T")
-MAX_ID = 2**62
 
 
 class ErrorItem(BaseModel):

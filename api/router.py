@@ -5,7 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
-from api import account, auth, firms, projects, reports
+from api import (
+    account,
+    accounts,
+    activities,
+    auth,
+    firms,
+    followups,
+    policy,
+    projects,
+    reports,
+)
 
 
 def operation_id(route: APIRoute) -> str:
@@ -14,5 +24,6 @@ def operation_id(route: APIRoute) -> str:
 
 
 router = APIRouter(prefix="/api/v1", generate_unique_id_function=operation_id)
-for module in (auth, account, firms, projects, reports):
+for module in (auth, account, firms, projects, activities, followups, policy, accounts,
+               reports):
     router.include_router(module.router)

@@ -44,7 +44,9 @@ def Text(max_length: int, min_length: int = 0):
 Name = Text(200, 1)
 ShortText = Text(200)
 LongText = Text(4000)
-Id = Annotated[int, Field(ge=1, le=2**62, strict=True)]
+# ids and versions are INTEGER columns: 32-bit on PostgreSQL
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
 Rank = Annotated[int, Field(ge=1, le=500, strict=True)]
 Count = Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
 # 亿元 with at most 4 decimals (万元), non-negative, bounded

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -40,6 +41,27 @@ def _validation_errors(exc: RequestValidationError) -> list[dict]:
             msg = str(ctx["error"])
         out.append({"field": ".".join(loc) or None, "message": msg[:300]})
     return out
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (one route per method in FastAPI, so
+    Starlette's own ``Allow`` names only the first route's)."""
+    from fastapi.routing import iter_route_contexts
+
+    table = getattr(request.app.state, "route_patterns", None)
+    if table is None:
+        table = []
+        for rc in iter_route_contexts(request.app.routes):
+            if rc.methods:
+                pattern = re.sub(r"\{[^}/]+\}", "[^/]+", re.escape(rc.path).replace(r"\{", "{")
+                                 .replace(r"\}", "}"))
+                table.append((re.compile(f"^{pattern}$"), rc.methods))
+        request.app.state.route_patterns = table
+    methods: set[str] = set()
+    for rx, ms in table:
+        if rx.match(request.url.path):
+            methods |= set(ms)
+    return ", ".join(sorted(methods))
 
 
 def _html_error(request: Request, status: int, message: str) -> Response:
@@ -85,9 +107,11 @@ def install_error_handlers(app: FastAPI) -> None:
                     401: "需要登录 / login required", 403: "没有权限 / forbidden"}
         message = messages.get(exc.status_code, str(exc.detail) if exc.detail else "error")
         if _is_api(request) or exc.status_code == 405:
+            headers = getattr(exc, "headers", None)
+            if exc.status_code == 405:
+                headers = {**(headers or {}), "Allow": _allowed_methods(request)}
             return JSONResponse({"error": "http_error", "message": message},
-                                status_code=exc.status_code,
-                                headers=getattr(exc, "headers", None))
+                                status_code=exc.status_code, headers=headers)
         return _html_error(request, exc.status_code, message)
 
     @app.exception_handler(Exception)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, EmailStr, Field, field_validator
+from pydantic import AfterValidator, BaseModel, EmailStr, Field, field_validator
 
-from crm.schemas import Id, InputModel, Text
+from crm.schemas import Id, InputModel, Text, _no_nul
 
 RoleName = Literal["officer", "manager", "admin"]
 Language = Literal["zh_CN", "en"]
@@ -23,7 +23,7 @@ class _Email(InputModel):
 
 class UserCreate(_Email):
     username: Text(60, 1) = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
-    password: str = Field(min_length=1, max_length=256)
+    password: Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_nul)]
     role: RoleName = "officer"
     display_name: Text(100) | None = None
     email: EmailStr | None = None
@@ -39,6 +39,13 @@ class UserUpdate(_Email):
     role: RoleName | None = None
     department_id: Id | None = None
     is_active: bool | None = None
+    language: Language | None = None
+    version: Id
+
+
+class MeUpdate(_Email):
+    display_name: Text(100, 1) | None = None
+    email: EmailStr | None = None
     language: Language | None = None
     version: Id
 

@@ -71,9 +71,11 @@ PARAMS: dict[str, str] = {
     "department_id": "dept_a",
     "user_id": "user:own",
     "code": "zh_CN",  # /lang/{code}
+    "cluster_id": "cluster1",  # the policy pack's (kept between tests)
+    "park_id": "park1",
 }
 EXTRA_WORLD = {"zh_CN": "zh_CN", "kind:firms": "firms", "report:coverage": "coverage",
-               "negotiating": "negotiating"}
+               "negotiating": "negotiating", "cluster1": 1, "park1": 1}
 
 OK = 200
 
@@ -245,7 +247,7 @@ ACCESS.update({
     ("DELETE", "/api/v1/contacts/{contact_id}"): api(204),
     ("GET", "/api/v1/projects"): api(lists_secret=True),
     # a firm that does not exist: refused as input for everyone, nothing created
-    ("POST", "/api/v1/projects"): api(422, json={"firm_id": 2**40, "cluster": "NB"}),
+    ("POST", "/api/v1/projects"): api(422, json={"firm_id": 2**30, "cluster": "NB"}),
     ("GET", "/api/v1/projects/{project_id}"): confidential_api(lists_secret=True),
     ("PATCH", "/api/v1/projects/{project_id}"): Access(401, 404, 200, 403, 200,
                                                        json={"notes": "改", "version": 1}),
@@ -258,4 +260,48 @@ ACCESS.update({
     # negotiating: capital arrives only after signing
     ("POST", "/api/v1/projects/{project_id}/capital"): Access(
         401, 404, 409, 403, 409, json={"amount": "1", "arrived_on": "2026-01-02"}),
+})
+
+# --- the JSON API: activities, follow-ups, clusters and parks, accounts -------------------------
+# the activity and the follow-up are tied to the confidential project (department A, "own")
+ACCESS.update({
+    ("GET", "/api/v1/activities"): api(lists_secret=True),
+    ("POST", "/api/v1/activities"): api(422, json={"kind": "visit", "summary": "拜访",
+                                                   "firm_ids": [2**30]}),
+    ("GET", "/api/v1/activities/{activity_id}"): confidential_api(lists_secret=True),
+    ("PATCH", "/api/v1/activities/{activity_id}"): Access(401, 404, 200, 403, 200,
+                                                          json={"outcome": "好", "version": 1}),
+    ("DELETE", "/api/v1/activities/{activity_id}"): Access(401, 404, 204, 403, 204),
+    ("GET", "/api/v1/followups"): api(),  # each caller's own by default
+    ("POST", "/api/v1/followups"): api(201, json={"title": "回访",
+                                                  "due_at": "2030-01-01T09:00:00+08:00"}),
+    ("GET", "/api/v1/followups/{followup_id}"): confidential_api(lists_secret=True),
+    ("PATCH", "/api/v1/followups/{followup_id}"): Access(401, 404, 200, 403, 200,
+                                                         json={"notes": "改", "version": 1}),
+    ("DELETE", "/api/v1/followups/{followup_id}"): Access(401, 404, 204, 403, 204),
+    ("POST", "/api/v1/followups/{followup_id}/complete"): Access(401, 404, 200, 403, 200),
+    ("POST", "/api/v1/followups/{followup_id}/cancel"): Access(401, 404, 200, 403, 200),
+    ("GET", "/api/v1/clusters"): api(),
+    ("GET", "/api/v1/clusters/{cluster_id}"): api(),
+    # the cluster's version may have moved on in this database (API tests, the fuzz run)
+    ("PATCH", "/api/v1/clusters/{cluster_id}"): admin_api(
+        (200, 409), json={"lead_department_id": None, "version": 1}),
+    ("GET", "/api/v1/parks"): api(),
+    ("GET", "/api/v1/parks/{park_id}"): api(),
+    ("GET", "/api/v1/me"): api(),
+    ("PATCH", "/api/v1/me"): api(json={"display_name": "新名字", "version": 1}),
+    ("GET", "/api/v1/users"): api(),
+    ("POST", "/api/v1/users"): admin_api(201, json={"username": "newbie",
+                                                    "password": "Long-Enough-Pass-1"}),
+    ("GET", "/api/v1/users/{user_id}"): api(),
+    # the "own" officer: themself may change their name; administrators anything
+    ("PATCH", "/api/v1/users/{user_id}"): Access(401, 403, 200, 403, 200,
+                                                 json={"display_name": "x", "version": 1}),
+    ("DELETE", "/api/v1/users/{user_id}"): admin_api(200),
+    ("GET", "/api/v1/departments"): api(),
+    ("POST", "/api/v1/departments"): admin_api(201, json={"name": "新部门", "code": "NEWD"}),
+    ("GET", "/api/v1/departments/{department_id}"): api(),
+    ("PATCH", "/api/v1/departments/{department_id}"): admin_api(
+        json={"name": "改名", "version": 1}),
+    ("DELETE", "/api/v1/departments/{department_id}"): admin_api(409),  # it has users
 })

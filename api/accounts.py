@@ -1,0 +1,117 @@
+"""Users, departments and the caller: /api/v1/users, /api/v1/departments, /api/v1/me."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, VersionQuery
+from crm.accounts import service
+from crm.accounts.models import User
+from crm.accounts.schemas import (
+    DepartmentCreate,
+    DepartmentPublic,
+    DepartmentUpdate,
+    MeUpdate,
+    RoleName,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+)
+from server.deps import ApiUser, SessionDep
+
+router = APIRouter(tags=["accounts"], responses=ERRORS)
+
+
+class UserPage(Page[UserPublic]):
+    pass
+
+
+class DepartmentPage(Page[DepartmentPublic]):
+    pass
+
+
+def _user(u: User) -> UserPublic:
+    return UserPublic.model_validate(u, from_attributes=True)
+
+
+@router.get("/me", response_model=UserPublic, summary="The caller")
+def get_me(user: ApiUser) -> UserPublic:
+    return _user(user)
+
+
+@router.patch("/me", response_model=UserPublic,
+              summary="Change the caller's display name, email or language")
+def update_me(session: SessionDep, user: ApiUser, data: MeUpdate) -> UserPublic:
+    return _user(service.update_user(session, user, user.id, data))  # type: ignore[arg-type]
+
+
+@router.get("/users", response_model=UserPage, summary="List users")
+def list_users(session: SessionDep, user: ApiUser, limit: Limit = 50, offset: Offset = 0,
+               department_id: IdQuery = None, role: RoleName | None = None,
+               active: bool | None = None) -> UserPage:
+    rows, total = service.page_users(session, user, department_id=department_id, role=role,
+                                     active=active, limit=limit, offset=offset)
+    return UserPage(items=[_user(u) for u in rows], total=total, limit=limit, offset=offset)
+
+
+@router.post("/users", response_model=UserPublic, status_code=201,
+             summary="Add a user (administrators)")
+def create_user(session: SessionDep, user: ApiUser, data: UserCreate) -> UserPublic:
+    return _user(service.create_user(session, user, **data.model_dump()))
+
+
+@router.get("/users/{user_id}", response_model=UserPublic, summary="One user")
+def get_user(session: SessionDep, user: ApiUser, user_id: IdPath) -> UserPublic:
+    return _user(service.get_user(session, user, user_id))
+
+
+@router.patch("/users/{user_id}", response_model=UserPublic,
+              summary="Change a user (administrators; users their own name, email, language)")
+def update_user(session: SessionDep, user: ApiUser, user_id: IdPath,
+                data: UserUpdate) -> UserPublic:
+    return _user(service.update_user(session, user, user_id, data))
+
+
+@router.delete("/users/{user_id}", response_model=UserPublic,
+               summary="Deactivate a user (administrators); users are never deleted")
+def deactivate_user(session: SessionDep, user: ApiUser, user_id: IdPath,
+                    version: VersionQuery = None) -> UserPublic:
+    return _user(service.deactivate_user(session, user, user_id, version))
+
+
+@router.get("/departments", response_model=DepartmentPage, summary="List departments")
+def list_departments(session: SessionDep, user: ApiUser, limit: Limit = 50,
+                     offset: Offset = 0) -> DepartmentPage:
+    rows, total = service.page_departments(session, limit, offset)
+    return DepartmentPage(items=[service.department_out(d) for d in rows], total=total,
+                          limit=limit, offset=offset)
+
+
+@router.post("/departments", response_model=DepartmentPublic, status_code=201,
+             summary="Add a department (administrators)")
+def create_department(session: SessionDep, user: ApiUser,
+                      data: DepartmentCreate) -> DepartmentPublic:
+    return service.department_out(service.create_department(session, user, data.name,
+                                                            data.code))
+
+
+@router.get("/departments/{department_id}", response_model=DepartmentPublic,
+            summary="One department")
+def get_department(session: SessionDep, user: ApiUser,
+                   department_id: IdPath) -> DepartmentPublic:
+    return service.department_out(service.get_department(session, department_id))
+
+
+@router.patch("/departments/{department_id}", response_model=DepartmentPublic,
+              summary="Rename a department or set its group robot (administrators)")
+def update_department(session: SessionDep, user: ApiUser, department_id: IdPath,
+                      data: DepartmentUpdate) -> DepartmentPublic:
+    return service.department_out(service.update_department(session, user, department_id,
+                                                            data))
+
+
+@router.delete("/departments/{department_id}", status_code=204, response_class=Response,
+               summary="Remove a department nothing refers to (administrators)")
+def delete_department(session: SessionDep, user: ApiUser, department_id: IdPath,
+                      version: VersionQuery = None) -> None:
+    service.delete_department(session, user, department_id, version)
