@@ -5,11 +5,13 @@ Reports are for managers and admins; an officer gets 403 (crm.reports.common.req
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from pydantic import BeforeValidator
 
 from crm.reports import registry
 from crm.reports.activity import ActivityReport
@@ -24,13 +26,26 @@ from server.deps import ApiUser, SessionDep
 router = APIRouter(prefix="/reports", tags=["reports"])
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _iso_day(v: object) -> object:
+    """Only YYYY-MM-DD (pydantic would read "0" as a Unix time) in 1990–2100."""
+    if v is None:
+        return v
+    if not isinstance(v, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v) \
+            or not 1990 <= int(v[:4]) <= 2100:
+        raise ValueError("a day as YYYY-MM-DD, 1990–2100 / 日期格式应为 YYYY-MM-DD")
+    return v
+
 Fmt = Annotated[Literal["json", "xlsx"], Query(description="json (default) or xlsx")]
-Dept = Annotated[int | None, Query(ge=1, le=2**31, description="department id")]
+Dept = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="department id")]
 ClusterQ = Annotated[str | None, Query(max_length=20, pattern=r"^[A-Za-z0-9_]+$",
                                        description="cluster code, e.g. NB")]
-From = Annotated[date | None, Query(description="first local day of the period")]
-To = Annotated[date | None, Query(description="last local day of the period")]
-Officer = Annotated[int | None, Query(ge=1, le=2**31, description="officer (user) id")]
+From = Annotated[date | None, Query(description="first local day of the period"),
+                 BeforeValidator(_iso_day)]
+To = Annotated[date | None, Query(description="last local day of the period"),
+               BeforeValidator(_iso_day)]
+Officer = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="officer (user) id")]
 GroupBy = Annotated[Literal["cluster", "park", "department", "officer"],
                     Query(description="pipeline grouping")]
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -55,11 +70,15 @@ def _xlsx(name: str, report: Any) -> Response:
         "Content-Disposition": f'attachment; filename="{name}.xlsx"'})
 
 
+# the JSON routes answer with a workbook too when asked with ?format=xlsx
+JSON_OR_XLSX: dict[int | str, dict[str, Any]] = {
+    200: {"content": {XLSX: {}}, "description": "the report (JSON, or Excel with format=xlsx)"},
+    **ERRORS}
 XLSX_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {XLSX: {}}, "description": "the report as an Excel workbook"}, **ERRORS}
 
 
-@router.get("/coverage", response_model=CoverageReport, responses=ERRORS,
+@router.get("/coverage", response_model=CoverageReport, responses=JSON_OR_XLSX,
             summary="Coverage of the 12 clusters by major investors, chain links, park matrix")
 def coverage(session: SessionDep, user: ApiUser, department_id: Dept = None,
              cluster: ClusterQ = None, format: Fmt = "json") -> Any:
@@ -74,7 +93,7 @@ def coverage_xlsx(session: SessionDep, user: ApiUser, department_id: Dept = None
     return coverage(session, user, department_id, cluster, "xlsx")
 
 
-@router.get("/pipeline", response_model=PipelineReport, responses=ERRORS,
+@router.get("/pipeline", response_model=PipelineReport, responses=JSON_OR_XLSX,
             summary="Pipeline by stage, grouped; stage conversion; new and signed per week")
 def pipeline(session: SessionDep, user: ApiUser, group_by: GroupBy = "cluster",
              department_id: Dept = None, cluster: ClusterQ = None, date_from: From = None,
@@ -92,7 +111,7 @@ def pipeline_xlsx(session: SessionDep, user: ApiUser, group_by: GroupBy = "clust
     return pipeline(session, user, group_by, department_id, cluster, date_from, date_to, "xlsx")
 
 
-@router.get("/targets", response_model=TargetsReport, responses=ERRORS,
+@router.get("/targets", response_model=TargetsReport, responses=JSON_OR_XLSX,
             summary="Cluster and plan-wide output against the targets; the cores' share")
 def targets(session: SessionDep, user: ApiUser, department_id: Dept = None,
             format: Fmt = "json") -> Any:
@@ -105,7 +124,7 @@ def targets_xlsx(session: SessionDep, user: ApiUser, department_id: Dept = None)
     return targets(session, user, department_id, "xlsx")
 
 
-@router.get("/leaders", response_model=LeadersReport, responses=ERRORS,
+@router.get("/leaders", response_model=LeadersReport, responses=JSON_OR_XLSX,
             summary='The "5213" leading-firm ladder')
 def leaders(session: SessionDep, user: ApiUser, department_id: Dept = None,
             format: Fmt = "json") -> Any:
@@ -118,7 +137,7 @@ def leaders_xlsx(session: SessionDep, user: ApiUser, department_id: Dept = None)
     return leaders(session, user, department_id, "xlsx")
 
 
-@router.get("/activity", response_model=ActivityReport, responses=ERRORS,
+@router.get("/activity", response_model=ActivityReport, responses=JSON_OR_XLSX,
             summary="Officer activity per week: contacts, follow-ups, response time")
 def activity(session: SessionDep, user: ApiUser, department_id: Dept = None,
              officer_id: Officer = None, date_from: From = None, date_to: To = None,
@@ -136,7 +155,7 @@ def activity_xlsx(session: SessionDep, user: ApiUser, department_id: Dept = None
     return activity(session, user, department_id, officer_id, date_from, date_to, "xlsx")
 
 
-@router.get("/delivery", response_model=DeliveryReport, responses=ERRORS,
+@router.get("/delivery", response_model=DeliveryReport, responses=JSON_OR_XLSX,
             summary="Signed projects: capital arrived, jobs created, late landings")
 def delivery(session: SessionDep, user: ApiUser, department_id: Dept = None,
              cluster: ClusterQ = None, format: Fmt = "json") -> Any:

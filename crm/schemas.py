@@ -44,6 +44,8 @@ def Text(max_length: int, min_length: int = 0):
 Name = Text(200, 1)
 ShortText = Text(200)
 LongText = Text(4000)
+# booleans from JSON only: no 0/1 or "yes"
+Flag = Annotated[bool, Field(strict=True)]
 # ids and versions are INTEGER columns: 32-bit on PostgreSQL
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]

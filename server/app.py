@@ -106,6 +106,12 @@ def install_error_handlers(app: FastAPI) -> None:
         messages = {404: "未找到 / not found", 405: "不支持的方法 / method not allowed",
                     401: "需要登录 / login required", 403: "没有权限 / forbidden"}
         message = messages.get(exc.status_code, str(exc.detail) if exc.detail else "error")
+        if _is_api(request) and exc.status_code == 400:
+            # a body that is not JSON (or not UTF-8) at all: invalid input like any other
+            return JSONResponse({"error": "validation_error", "field": "body",
+                                 "message": "请求体不是有效的 JSON / the body is not valid JSON",
+                                 "errors": [{"field": "body", "message": str(exc.detail)[:300]}]},
+                                status_code=422)
         if _is_api(request) or exc.status_code == 405:
             headers = getattr(exc, "headers", None)
             if exc.status_code == 405:

@@ -17,6 +17,7 @@ CSP = (
 )
 TOO_LARGE = {"error": "too_large", "message": "请求过大 / request body too large"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_COOKIE = "csrftoken"
 CSRF_HEADER = b"x-csrftoken"
 CSRF_FIELD = "csrf_token"
@@ -225,7 +226,9 @@ class CSRF:
         cookie = _cookie(scope, CSRF_COOKIE)
         path: str = scope.get("path", "")
         method: str = scope.get("method", "GET")
-        if method not in SAFE_METHODS and not path.startswith(self.exempt):
+        # only the methods a form or HTMX can send change anything; any other method (QUERY,
+        # PROPFIND...) goes on to routing, which answers 405
+        if method in UNSAFE_METHODS and not path.startswith(self.exempt):
             headers = dict(scope.get("headers", []))
             if not _same_origin(headers):
                 await self._refuse(scope, send)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, EmailStr, Field, field_validator
 
-from crm.schemas import Id, InputModel, LongText, Name, Rank, Text
+from crm.schemas import Flag, Id, InputModel, LongText, Name, Rank, Text
 from crm.text import valid_credit_code
 
 
@@ -18,7 +19,7 @@ class FirmCreate(InputModel):
     headquarters: Text(200) | None = None
     global500_rank: Rank | None = None
     china500_rank: Rank | None = None
-    is_leader: bool = False
+    is_leader: Flag = False
     website: Text(300) | None = None
     credit_code: Text(18) | None = None
     parent_id: Id | None = None
@@ -50,7 +51,7 @@ class FirmUpdate(FirmCreate):
     name_zh: Name | None = None  # type: ignore[assignment]
     aliases: list[Text(200, 1)] | None = Field(default=None, max_length=30)  # type: ignore[assignment]
     clusters: list[Text(20, 1)] | None = Field(default=None, max_length=12)  # type: ignore[assignment]
-    is_leader: bool | None = None  # type: ignore[assignment]
+    is_leader: Flag | None = None  # type: ignore[assignment]
     version: Id
 
 
@@ -80,7 +81,7 @@ class ContactCreate(InputModel):
     name: Text(100, 1)
     title: Text(100) | None = None
     phone: Text(40) | None = None
-    email: EmailStr | None = None
+    email: EmailStr | Literal[""] | None = None
     wechat: Text(100) | None = None
     notes: Text(2000) | None = None
 

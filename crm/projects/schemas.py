@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from crm.schemas import Amount, Count, Day, Id, InputModel, LongText, Text, Yi
+from crm.schemas import Amount, Count, Day, Flag, Id, InputModel, LongText, Text, Yi
 
 ActiveStage = Literal["lead", "contacted", "negotiating", "signed", "landed", "operating"]
 _STEPS = ["sign", "land", "operate"]
@@ -54,7 +54,7 @@ class ProjectCreate(_Dates):
     actual_jobs: Count | None = None
     owner_id: Id | None = None
     department_id: Id | None = None
-    is_confidential: bool = False
+    is_confidential: Flag = False
     code_name: Text(100) | None = None
     notes: LongText | None = None
 
@@ -68,7 +68,7 @@ class ProjectUpdate(_Dates):
     expected_jobs: Count | None = None
     actual_jobs: Count | None = None
     owner_id: Id | None = None
-    is_confidential: bool | None = None
+    is_confidential: Flag | None = None
     code_name: Text(100) | None = None
     notes: LongText | None = None
     version: Id
