@@ -140,3 +140,19 @@ def test_contacts(client, people, session):
     assert client.get(f"/api/v1/contacts/{c['id']}", headers=h).status_code == 404
     assert session.scalar(select(func.count()).select_from(Contact)) == 0
     assert client.get("/api/v1/firms/999999/contacts", headers=h).status_code == 404
+
+
+def test_what_the_fuzz_run_found(client, people):
+    h = people.auth("officer")
+    r = client.post("/api/v1/firms", headers=h, json={"name_zh": "甲公司", "is_leader": 0})
+    assert r.status_code == 422 and r.json()["field"] == "is_leader"
+    r = client.post("/api/v1/firms", headers={**h, "Content-Type": "application/json"},
+                    content=b"\n\x19\xff\\")
+    assert r.status_code == 422 and r.json()["field"] == "body"
+    r = client.request("QUERY", "/api/v1/firms", headers=h)
+    assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
+    assert client.request("QUERY", "/healthz").status_code == 405
+    firm = client.post("/api/v1/firms", headers=h, json={"name_zh": "乙公司"}).json()
+    r = client.post(f"/api/v1/firms/{firm['id']}/contacts", headers=h,
+                    json={"name": "丙", "email": ""})
+    assert r.status_code == 201 and r.json()["email"] is None
