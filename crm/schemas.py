@@ -10,10 +10,13 @@ from typing import Annotated
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
+    EmailStr,
     Field,
     PlainSerializer,
     StringConstraints,
+    WithJsonSchema,
 )
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -44,6 +47,14 @@ def Text(max_length: int, min_length: int = 0):
 Name = Text(200, 1)
 ShortText = Text(200)
 LongText = Text(4000)
+# an optional email address; "" means none (forms send it). One type, not a union, so an
+# error names the field plainly ("email")
+Email = Annotated[
+    EmailStr | None,
+    BeforeValidator(lambda v: None if v == "" else v),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "email"},
+                              {"type": "string", "maxLength": 0}, {"type": "null"}]}),
+]
 # booleans from JSON only: no 0/1 or "yes"
 Flag = Annotated[bool, Field(strict=True)]
 # ids and versions are INTEGER columns: 32-bit on PostgreSQL

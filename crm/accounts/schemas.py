@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, EmailStr, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
-from crm.schemas import Flag, Id, InputModel, Text, _no_nul
+from crm.schemas import Email, Flag, Id, InputModel, Text, _no_nul
 
 RoleName = Literal["officer", "manager", "admin"]
 Language = Literal["zh_CN", "en"]
@@ -26,7 +26,7 @@ class UserCreate(_Email):
     password: Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_nul)]
     role: RoleName = "officer"
     display_name: Text(100) | None = None
-    email: EmailStr | Literal[""] | None = None
+    email: Email = None
     department_id: Id | None = None
     language: Language = "zh_CN"
 
@@ -35,7 +35,7 @@ class UserUpdate(_Email):
     """Admins change anything here; a user changes only their own name, email and language."""
 
     display_name: Text(100, 1) | None = None
-    email: EmailStr | Literal[""] | None = None
+    email: Email = None
     role: RoleName | None = None
     department_id: Id | None = None
     is_active: Flag | None = None
@@ -45,7 +45,7 @@ class UserUpdate(_Email):
 
 class MeUpdate(_Email):
     display_name: Text(100, 1) | None = None
-    email: EmailStr | Literal[""] | None = None
+    email: Email = None
     language: Language | None = None
     version: Id
 

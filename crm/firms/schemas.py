@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
-from pydantic import BaseModel, EmailStr, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from crm.schemas import Flag, Id, InputModel, LongText, Name, Rank, Text
+from crm.schemas import Email, Flag, Id, InputModel, LongText, Name, Rank, Text
 from crm.text import valid_credit_code
 
 
@@ -81,7 +80,7 @@ class ContactCreate(InputModel):
     name: Text(100, 1)
     title: Text(100) | None = None
     phone: Text(40) | None = None
-    email: EmailStr | Literal[""] | None = None
+    email: Email = None
     wechat: Text(100) | None = None
     notes: Text(2000) | None = None
 
