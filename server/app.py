@@ -188,7 +188,7 @@ def create_app(run_scheduler: bool = False) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
                        session_cookie="crm_session", same_site="lax",
                        https_only=settings.cookie_secure, max_age=settings.session_max_hours * 3600)
-    app.add_middleware(CSRF, secure=settings.cookie_secure, exempt_prefixes=("/api/",))
+    app.add_middleware(CSRF, secure=settings.cookie_secure, exempt_prefixes=("/api/", "/healthz"))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, secure=settings.cookie_secure)
     return app

@@ -381,6 +381,8 @@ def update_firm(session: Session, actor: User, firm_id: int, data: FirmUpdate) -
     before = {**snapshot(firm), "aliases": firm_aliases(session, [firm_id])[firm_id],
               "clusters": firm_cluster_codes(session, [firm_id])[firm_id]}
     fields = data.model_dump(exclude_unset=True, exclude={"version", "aliases", "clusters"})
+    if "is_leader" in fields and fields["is_leader"] is None:
+        fields.pop("is_leader")  # null: unchanged (the column is NOT NULL)
     if "name_zh" in fields and fields["name_zh"] is None:
         raise ValidationFailed("企业名称必填 / the Chinese name is required", field="name_zh")
     _check_refs(session, data, firm_id)

@@ -152,7 +152,11 @@ def test_what_the_fuzz_run_found(client, people):
     r = client.request("QUERY", "/api/v1/firms", headers=h)
     assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
     assert client.request("QUERY", "/healthz").status_code == 405
+    assert client.put("/healthz").status_code == 405
     firm = client.post("/api/v1/firms", headers=h, json={"name_zh": "乙公司"}).json()
+    r = client.patch(f"/api/v1/firms/{firm['id']}", headers=h,
+                     json={"is_leader": None, "notes": "无", "version": 1})
+    assert r.status_code == 200 and r.json()["is_leader"] is False
     r = client.post(f"/api/v1/firms/{firm['id']}/contacts", headers=h,
                     json={"name": "丙", "email": ""})
     assert r.status_code == 201 and r.json()["email"] is None
