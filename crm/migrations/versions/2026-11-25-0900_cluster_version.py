@@ -1,7 +1,7 @@
 """cluster.version: optimistic locking for the one change admins make to a cluster
 
 Revision ID: 0002_cluster_version
-Revises: firm_search_0002
+Revises: 0002_reports
 Create Date: 2026-11-25 09:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002_cluster_version"
-down_revision: str | None = "firm_search_0002"
+down_revision: str | None = "0002_reports"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
