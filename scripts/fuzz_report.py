@@ -1,17 +1,12 @@
-"""Sum the fuzz run's per-operation counts (test-output/fuzz/*.json) into one line per role."""
+"""Print the fuzz run's case counts (test-output/fuzz/<role>.json) and their total."""
 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 
 rows = [json.loads(p.read_text()) for p in sorted(Path("test-output/fuzz").glob("*.json"))]
-for role in ("admin", "officer"):
-    mine = [r for r in rows if r["role"] == role]
-    statuses: Counter[str] = Counter()
-    for r in mine:
-        statuses.update(r["statuses"])
-    print(f"{role}: {len(mine)} operations, {sum(r['cases'] for r in mine)} cases, "
-          f"statuses {dict(sorted(statuses.items()))}")
+for r in rows:
+    print(f"{r['role']}: {r['operations']} operations, {r['cases']} cases "
+          f"(max_examples {r['max_examples']}), statuses {r['statuses']}")
 print(f"total: {sum(r['cases'] for r in rows)} cases")

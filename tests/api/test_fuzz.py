@@ -5,8 +5,8 @@ Every operation is exercised twice — with an administrator's bearer token and 
 of the other department — activities, follow-ups). Generated ids and codes that are valid are
 often swapped for ones that exist, so the calls reach past "not found". Every response must be
 below 500, match the documented status codes and schemas, and, for the officer, never reveal the
-other department's confidential project. Each operation's case count and statuses are written
-to test-output/fuzz/ (sum them: scripts/fuzz_report.py).
+other department's confidential project. The case counts and statuses are written to
+test-output/fuzz/<role>.json (summed by scripts/fuzz_report.py).
 """
 
 from __future__ import annotations
@@ -137,18 +137,23 @@ def _point_at_world(container: dict[str, Any] | None, world: dict[str, Any]) -> 
 
 @pytest.fixture
 def exercised(request: pytest.FixtureRequest, output_dir: Path) -> Iterator[None]:
-    """After each operation's run: it was called at least once; its counts go to
-    test-output/fuzz/ (one file per role and operation, summed in the report)."""
+    """After the run (schemathesis runs every operation inside one test): each operation was
+    called; the counts go to test-output/fuzz/<role>.json (scripts/fuzz_report.py sums them)."""
     yield
     role = "admin" if "as_admin" in request.node.name else "officer"
-    label = request.node.name.split("[", 1)[1].rstrip("]")
-    key = f"{role} {label}"
+    labels = sorted(op.ok().label for op in schema.get_all_operations())
+    counts = {label: CASES[f"{role} {label}"] for label in labels}
+    statuses: Counter[str] = Counter()
+    for label in labels:
+        statuses.update(STATUSES.get(f"{role} {label}", {}))
     out = output_dir / "fuzz"
     out.mkdir(exist_ok=True)
-    (out / (key.replace("/", "_").replace(" ", "_") + ".json")).write_text(json.dumps(
-        {"role": role, "operation": label, "cases": CASES[key],
-         "statuses": dict(STATUSES.pop(key, {})), "max_examples": MAX_EXAMPLES}))
-    assert CASES[key] > 0, f"{key} was never exercised"
+    (out / f"{role}.json").write_text(json.dumps(
+        {"role": role, "max_examples": MAX_EXAMPLES, "operations": len(labels),
+         "cases": sum(counts.values()), "statuses": dict(sorted(statuses.items())),
+         "per_operation": counts}, indent=1, ensure_ascii=False))
+    missing = [label for label, n in counts.items() if not n]
+    assert not missing, f"never exercised as {role}: {missing}"
 
 
 def _exercise(case: Any, world: dict[str, Any], role: str) -> None:
