@@ -36,10 +36,21 @@ def _year_range(v: date | datetime) -> date | datetime:
     return v
 
 
+def _at_most(max_length: int):  # type: ignore[no-untyped-def]
+    def check(v: object) -> object:
+        # the documented maxLength holds for the text as sent, before surrounding spaces go
+        if isinstance(v, str) and len(v) > max_length:
+            raise ValueError(f"at most {max_length} characters / 最多 {max_length} 个字符")
+        return v
+
+    return check
+
+
 def Text(max_length: int, min_length: int = 0):
     return Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        BeforeValidator(_at_most(max_length)),
         AfterValidator(_no_nul),
     ]
 
