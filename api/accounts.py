@@ -42,7 +42,7 @@ def get_me(user: ApiUser) -> UserPublic:
 @router.patch("/me", response_model=UserPublic,
               summary="Change the caller's display name, email or language")
 def update_me(session: SessionDep, user: ApiUser, data: MeUpdate) -> UserPublic:
-    return _user(service.update_user(session, user, user.id, data))  # type: ignore[arg-type]
+    return _user(service.update_own_profile(session, user, data))
 
 
 @router.get("/users", response_model=UserPage, summary="List users")
@@ -62,21 +62,22 @@ def create_user(session: SessionDep, user: ApiUser, data: UserCreate) -> UserPub
 
 @router.get("/users/{user_id}", response_model=UserPublic, summary="One user")
 def get_user(session: SessionDep, user: ApiUser, user_id: IdPath) -> UserPublic:
-    return _user(service.get_user(session, user, user_id))
+    return _user(service.user_profile(session, user, user_id))
 
 
 @router.patch("/users/{user_id}", response_model=UserPublic,
-              summary="Change a user (administrators; users their own name, email, language)")
+              summary="Change a user's role, department, state, name or email (administrators)")
 def update_user(session: SessionDep, user: ApiUser, user_id: IdPath,
                 data: UserUpdate) -> UserPublic:
-    return _user(service.update_user(session, user, user_id, data))
+    fields = data.model_dump(exclude_unset=True, exclude={"version"})
+    return _user(service.update_user(session, user, user_id, version=data.version, **fields))
 
 
 @router.delete("/users/{user_id}", response_model=UserPublic,
                summary="Deactivate a user (administrators); users are never deleted")
 def deactivate_user(session: SessionDep, user: ApiUser, user_id: IdPath,
                     version: VersionQuery = None) -> UserPublic:
-    return _user(service.deactivate_user(session, user, user_id, version))
+    return _user(service.update_user(session, user, user_id, version=version, is_active=False))
 
 
 @router.get("/departments", response_model=DepartmentPage, summary="List departments")
@@ -103,11 +104,13 @@ def get_department(session: SessionDep, user: ApiUser,
 
 
 @router.patch("/departments/{department_id}", response_model=DepartmentPublic,
-              summary="Rename a department or set its group robot (administrators)")
+              summary="Rename a department (administrators)")
 def update_department(session: SessionDep, user: ApiUser, department_id: IdPath,
                       data: DepartmentUpdate) -> DepartmentPublic:
-    return service.department_out(service.update_department(session, user, department_id,
-                                                            data))
+    dep = service.get_department(session, department_id)
+    return service.department_out(service.update_department(
+        session, user, department_id, name=data.name or dep.name, code=data.code or dep.code,
+        version=data.version))
 
 
 @router.delete("/departments/{department_id}", status_code=204, response_class=Response,

@@ -11,7 +11,6 @@ from crm.schemas import Email, Flag, Id, InputModel, Text, _no_nul
 
 RoleName = Literal["officer", "manager", "admin"]
 Language = Literal["zh_CN", "en"]
-WebhookKind = Literal["wecom", "dingtalk"]
 
 
 class _Email(InputModel):
@@ -32,14 +31,13 @@ class UserCreate(_Email):
 
 
 class UserUpdate(_Email):
-    """Admins change anything here; a user changes only their own name, email and language."""
+    """What administrators change (crm.accounts.service.update_user); null leaves it as is."""
 
     display_name: Text(100, 1) | None = None
     email: Email = None
     role: RoleName | None = None
     department_id: Id | None = None
     is_active: Flag | None = None
-    language: Language | None = None
     version: Id
 
 
@@ -72,9 +70,6 @@ class DepartmentCreate(InputModel):
 class DepartmentUpdate(InputModel):
     name: Text(100, 1) | None = None
     code: Text(40, 1) | None = Field(default=None, pattern=r"^[A-Za-z0-9_\-]+$")
-    webhook_kind: WebhookKind | None = None
-    webhook_url: Text(500) | None = Field(default=None, pattern=r"^https://\S+$")
-    webhook_secret: Text(200) | None = None
     version: Id
 
 

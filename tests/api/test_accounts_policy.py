@@ -53,7 +53,7 @@ def test_users_admin_only_changes(client, people, session):
                                                 "password": "Long-Enough-Pass-1"})
     assert r.status_code == 401
     r = client.delete(f"/api/v1/users/{people.admin.id}", headers=people.auth("admin"))
-    assert r.status_code == 422  # not yourself
+    assert r.status_code == 409  # the last active administrator stays
 
 
 def test_token_endpoint_bounds_its_form(client, people):
@@ -78,12 +78,12 @@ def test_departments(client, people, session):
     url = f"/api/v1/departments/{r.json()['id']}"
     assert client.post("/api/v1/departments", headers=people.auth("admin"),
                        json=body).status_code == 409
-    r = client.patch(url, headers=people.auth("admin"),
-                     json={"webhook_kind": "wecom", "webhook_url": "https://qyapi.example/x",
-                           "version": 1})
-    assert r.status_code == 200 and r.json()["has_webhook"] is True
+    r = client.patch(url, headers=people.auth("admin"), json={"name": "新区投促局", "version": 1})
+    assert r.status_code == 200 and r.json()["code"] == "XQ" and r.json()["version"] == 2
     assert client.patch(url, headers=people.auth("admin"),
-                        json={"webhook_url": "http://plain", "version": 2}).status_code == 422
+                        json={"code": "bad code", "version": 2}).status_code == 422
+    assert client.patch(url, headers=people.auth("manager"),
+                        json={"name": "x", "version": 2}).status_code == 403
     assert client.patch(url, headers=people.auth("admin"),
                         json={"name": "x", "version": 1}).status_code == 409
     dept_a = f"/api/v1/departments/{people.dept_a.id}"

@@ -1,8 +1,8 @@
 """cluster.version: optimistic locking for the one change admins make to a cluster
 
 Revision ID: 0002_cluster_version
-Revises: 0002_reports
-Create Date: 2026-11-25 09:00:00
+Revises: 0003_audit_append_only
+Create Date: 2026-11-25 11:00:00
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002_cluster_version"
-down_revision: str | None = "0002_reports"
+down_revision: str | None = "0003_audit_append_only"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
