@@ -43,7 +43,8 @@ def list_firms(
 ) -> FirmPage:
     filters = service.FirmFilters(q=q, cluster=cluster, tier=tier, country=country,
                                   owner_id=owner_id, updated_since=updated_since)
-    rows, total = service.list_firms(session, user, filters, limit=limit, offset=offset)
+    rows, total = service.list_firms(session, user, filters, limit=limit, offset=offset,
+                                     strict=True)
     return FirmPage(items=service.to_public_many(session, rows), total=total, limit=limit,
                     offset=offset)
 

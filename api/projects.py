@@ -48,7 +48,8 @@ def list_projects(
     f = service.ProjectFilters(cluster=cluster, park=park, stage=stage, tier=tier,
                                owner_id=owner_id, department_id=department_id, firm_id=firm_id,
                                q=q, updated_since=updated_since, include_lost=include_lost)
-    rows, total = service.list_projects(session, user, f, limit=limit, offset=offset)
+    rows, total = service.list_projects(session, user, f, limit=limit, offset=offset,
+                                         strict=True)
     return ProjectPage(items=service.to_public_many(session, rows), total=total, limit=limit,
                        offset=offset)
 

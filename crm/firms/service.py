@@ -170,7 +170,7 @@ def firm_list_statement(filters: FirmFilters) -> Any:
 
 def list_firms(
     session: Session, actor: User, filters: FirmFilters, limit: int = 50, offset: int = 0,
-    count_cap: int = 10_000,
+    count_cap: int = 10_000, strict: bool = False,
 ) -> tuple[list[Firm], int]:
     """A page of firms, major tiers first then by last change, and the total (capped at
     ``count_cap``: more than that is reported as ``count_cap + 1``).
@@ -179,8 +179,8 @@ def list_firms(
     and stops at the page: no sort of every firm. Filtered, the matches are few or must all be
     read anyway: one statement finds them, counts them (a window) and sorts them.
     """
-    if filters.cluster and not session.scalar(select(Cluster.id)
-                                              .where(Cluster.code == filters.cluster)):
+    if strict and filters.cluster and not session.scalar(
+            select(Cluster.id).where(Cluster.code == filters.cluster)):
         raise ValidationFailed(f"未知产业集群 / unknown cluster: {filters.cluster}",
                                field="cluster")
     stmt = firm_list_statement(filters)

@@ -122,12 +122,19 @@ def project_list_statement(actor: User, f: ProjectFilters) -> Any:
     return stmt
 
 
+def check_filter_codes(session: Session, cluster: str | None, park: str | None = None) -> None:
+    """Unknown cluster or park codes in a filter are an error (the API); pages ignore them."""
+    if cluster and not session.scalar(select(Cluster.id).where(Cluster.code == cluster)):
+        raise ValidationFailed(f"未知产业集群 / unknown cluster: {cluster}", field="cluster")
+    if park and not session.scalar(select(Park.id).where(Park.code == park)):
+        raise ValidationFailed(f"未知园区 / unknown park: {park}", field="park")
+
+
 def list_projects(session: Session, actor: User, f: ProjectFilters, limit: int = 50,
-                  offset: int = 0, count_cap: int = 10_000) -> tuple[list[Project], int]:
-    if f.cluster and not session.scalar(select(Cluster.id).where(Cluster.code == f.cluster)):
-        raise ValidationFailed(f"未知产业集群 / unknown cluster: {f.cluster}", field="cluster")
-    if f.park and not session.scalar(select(Park.id).where(Park.code == f.park)):
-        raise ValidationFailed(f"未知园区 / unknown park: {f.park}", field="park")
+                  offset: int = 0, count_cap: int = 10_000,
+                  strict: bool = False) -> tuple[list[Project], int]:
+    if strict:
+        check_filter_codes(session, f.cluster, f.park)
     stmt = project_list_statement(actor, f)
     rows = list(session.scalars(stmt.order_by(Project.updated_at.desc(), Project.id.desc())
                                 .limit(limit).offset(offset)))
