@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from crm.activities.schemas import ActivityCreate, InlineFollowup
 from crm.activities.service import ActivityFilters, list_activities, log_activity
@@ -46,7 +47,7 @@ def test_log_contact_with_followup_touches_the_project(session, world):
     assert [f.title for f in day.today + day.overdue] == ["发送园区资料"]
     rows, _ = list_activities(session, oa, ActivityFilters(firm_id=firm.id))
     assert [a.summary for a in rows] == ["拜访宏碁重庆工厂"]
-    assert session.query(AuditRecord).filter_by(entity="activity").count() == 1
+    assert len(session.exec(select(AuditRecord).where(AuditRecord.entity == "activity")).all()) == 1
 
 
 def test_bad_activity_changes_nothing(session, world):
