@@ -90,7 +90,9 @@ def search_blob(names: list[str | None],
     for p in parts:
         if p and p not in seen:
             seen.append(p)
-    return " | ".join(seen)[:4000]
+    # always ends with a space: a two-character query then always begins some trigram of the
+    # text, which the SQLite search finds in the index (see the firm_search_short migration)
+    return " | ".join(seen)[:3999] + " "
 
 
 def fold_query(q: str) -> str:

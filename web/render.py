@@ -9,6 +9,7 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 
 from crm.clock import to_local
 from web.i18n import LANGUAGES, pick_language, translations
@@ -24,6 +25,44 @@ def _fmt_dt(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
 _ENVS: dict[str, Jinja2Templates] = {}
 
 
+def _cluster_label_zh(cluster: Any) -> str:
+    return cluster.name_zh
+
+
+def _cluster_label_en(cluster: Any) -> str:
+    return cluster.name_en
+
+
+def user_options(users: Any, selected: Any = None, exclude: Any = None) -> Markup:
+    """``<option>`` elements for a people picker (id, display name), ``selected`` marked.
+
+    A city has 500 users and every list page has a picker: built here in one pass, the options
+    cost a tenth of a template loop over the same rows."""
+    chosen = "" if selected is None else str(selected)
+    return Markup("".join(
+        f'<option value="{int(u.id)}"{" selected" if str(u.id) == chosen else ""}>'
+        f"{escape(u.display_name)}</option>"
+        for u in users if u.id != exclude))
+
+
+def _fast_gettext(lang: str) -> Any:
+    """``_("…", n=…)`` with the newstyle semantics (the message is markup, variables are
+    escaped into it, ``%%`` is a percent sign) but no per-call context lookups: a page calls it
+    hundreds of times, and Jinja's own newstyle wrapper cost a sixth of the firm list's time."""
+    catalogue = translations(lang)
+    plain: dict[str, Markup] = {}
+
+    def gettext(message: str, /, **variables: Any) -> Markup:
+        if variables:
+            return Markup(catalogue.gettext(message)) % variables
+        rv = plain.get(message)
+        if rv is None:
+            rv = plain[message] = Markup(catalogue.gettext(message)) % {}
+        return rv
+
+    return gettext
+
+
 def templates_for(lang: str) -> Jinja2Templates:
     """One Jinja environment per language (translations are installed once, never per request)."""
     if lang not in _ENVS:
@@ -32,6 +71,10 @@ def templates_for(lang: str) -> Jinja2Templates:
         t = Jinja2Templates(env=env)
         t.env.filters["local"] = _fmt_dt
         t.env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+        t.env.globals["_"] = t.env.globals["gettext"] = _fast_gettext(lang)
+        t.env.globals["user_options"] = user_options
+        # the firm list shows a few cluster chips per row: a plain function, not a macro call
+        t.env.globals["cluster_label"] = _cluster_label_en if lang == "en" else _cluster_label_zh
         _ENVS[lang] = t
     return _ENVS[lang]
 

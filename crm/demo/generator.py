@@ -38,7 +38,7 @@ from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster, derive_tier
 from crm.followups.models import Followup
 from crm.policy.models import ChainLink, Cluster, Park, ParkCluster
 from crm.projects.models import CapitalArrival, Project, StageChange
-from crm.text import credit_code_check_digit, normalize_name, to_pinyin
+from crm.text import credit_code_check_digit, normalize_name, search_blob, to_pinyin
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _CST = timezone(timedelta(hours=8))  # Asia/Shanghai has had no DST since 1991
@@ -78,14 +78,8 @@ def fast_pinyin(text: str) -> tuple[str, str]:
 
 
 def fast_search_blob(names: Iterable[str | None]) -> str:
-    """``crm.text.search_blob`` with the cached pinyin."""
-    parts: list[str] = []
-    for n in names:
-        if not n:
-            continue
-        py, ini = fast_pinyin(n)
-        parts.extend([unicodedata.normalize("NFKC", n).lower(), normalize_name(n), py, ini])
-    return " | ".join(dict.fromkeys(p for p in parts if p))[:4000]
+    """``crm.text.search_blob`` (which caches pinyin per segmented word)."""
+    return search_blob(list(names))
 
 
 # --- the run's state --------------------------------------------------------------------------
