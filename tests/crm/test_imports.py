@@ -6,7 +6,7 @@ import io
 
 import pytest
 import xlsxwriter
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from crm.errors import PermissionDenied, ValidationFailed
 from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster
@@ -124,3 +124,65 @@ def test_contacts_and_projects(session, manager):
     assert rep.applied
     p = session.scalar(select(Project))
     assert p.stage == "signed" and str(p.planned_investment) == "12.5000"
+
+
+def _index_triggers(session) -> set[str]:
+    return set(session.scalars(text(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'firm_fts%'")))
+
+
+def test_imported_firms_are_found_by_search_and_the_index_stays_whole(session, manager):
+    """An import indexes its firms in one statement (SQLite: the per-row trigger is lifted inside
+    the import's transaction): afterwards the search finds them by name, alias, English name,
+    pinyin, initials and a 2-character query, exactly as a substring match does; a rolled-back
+    import leaves neither firms nor index entries behind, and the trigger is back either way."""
+    from crm.firms.schemas import FirmCreate
+    from crm.firms.service import create_firm, search_condition, search_firms
+    from crm.text import fold_query
+
+    old = make_firm(session, "长安汽车", name_en="Changan Automobile")
+    session.commit()  # nothing written since: the import's first write opens the transaction
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    triggers = _index_triggers(session) if sqlite else set()
+    data = xlsx([HEAD,
+                 ["富士康科技集团", "Foxconn", "鸿海;Hon Hai", "中国台湾", 60, "", "", "NB", ""],
+                 ["重庆富士康", "", "", "中国", "", "", "是", "NB", "富士康科技集团"],
+                 ["西南铝业", "Southwest Aluminium", "西南铝", "中国", "", 321, "否", "", ""]])
+    rep = import_firms(session, manager, data, "firms.xlsx")
+    assert rep.applied and rep.imported == 3
+    session.commit()
+
+    def ids(q: str) -> set[int]:
+        return set(session.scalars(select(Firm.id).where(search_condition(q))))
+
+    def like_ids(q: str) -> set[int]:
+        return {f.id for f in session.scalars(select(Firm)) if fold_query(q) in f.search_text}
+
+    by_name = {f.name_zh: f.id for f in session.scalars(select(Firm))}
+    fsk = by_name["富士康科技集团"]
+    assert ids("fushikang") == {fsk, by_name["重庆富士康"]}
+    assert ids("鸿海") == ids("hon hai") == ids("foxconn") == {fsk}
+    assert ids("xnly") == ids("xinanlv") == ids("西南") == {by_name["西南铝业"]}
+    assert ids("changan") == {old.id}
+    for q in ["富士康", "fsk", "科技集团", "hon", "aluminium", "cq", "长安", "zz-none", "a", "铝"]:
+        assert ids(q) == like_ids(q), q
+    assert [f.name_zh for f in search_firms(session, manager, "xinan")] == ["西南铝业"]
+    if sqlite:
+        assert _index_triggers(session) == triggers
+        indexed = set(session.scalars(text("SELECT id FROM firm_fts_docsize")))
+        assert indexed == set(by_name.values())
+
+    # a firm created afterwards is indexed by the trigger again
+    later = create_firm(session, manager, FirmCreate(name_zh="四联测控"), confirm=True)
+    session.commit()
+    assert ids("silian") == {later.id}
+
+    # a rolled-back import: nothing found, nothing left in the index
+    rep = import_firms(session, manager, xlsx([HEAD, ["惠普", "", "", "", "", "", "", "", ""]]),
+                       "more.xlsx")
+    assert rep.applied and ids("huipu")
+    session.rollback()
+    assert ids("huipu") == set() and count(session, Firm) == 5
+    if sqlite:
+        assert _index_triggers(session) == triggers
+        assert session.scalar(text("SELECT count(*) FROM firm_fts_docsize")) == 5
