@@ -64,7 +64,7 @@ class Options:
     duration: float = 10.0
     scenario_seconds: float = 60.0  # a scenario stops early past this (at least 5 requests)
     json_path: str | None = None
-    only: str | None = None  # run only scenarios whose name contains this
+    only: str | None = None  # run only scenarios whose name contains this (comma: any of these)
     password: str | None = None
     keep: bool = False
     log: Callable[[str], None] = print
@@ -706,7 +706,8 @@ def run(opts: Options) -> dict[str, Any]:
                        ("officer", True): api_login(server.base, OFFICER, pw),
                        ("manager", True): api_login(server.base, MANAGER, pw)}
             cache: dict[str, list[dict[str, Any]]] = {}
-            scenarios = [s for s in SCENARIOS if not opts.only or opts.only in s.name]
+            wanted = [w.strip() for w in (opts.only or "").split(",") if w.strip()]
+            scenarios = [s for s in SCENARIOS if not wanted or any(w in s.name for w in wanted)]
             for sc in scenarios:
                 try:
                     r = measure_scenario(sc, clients, floor, ctx, opts, cache)

@@ -144,8 +144,8 @@ def bench(
     json_out: Annotated[str | None, typer.Option(
         "--json", help="write the results here (default bench/results/<date>-<scale>.json)")
     ] = None,
-    only: Annotated[str | None, typer.Option(help="only scenarios whose name contains this")
-                    ] = None,
+    only: Annotated[str | None, typer.Option(
+        help="only scenarios whose name contains this (comma-separated: any of them)")] = None,
     keep: Annotated[bool, typer.Option(help="keep the temporary SQLite database")] = False,
 ) -> None:
     """Load a scale into a fresh database, serve the app and time every page, report and job

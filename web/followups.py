@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from crm.accounts.models import User
 from crm.accounts.permissions import is_admin, is_manager
-from crm.accounts.service import list_users
+from crm.accounts.service import user_choices
 from crm.clock import day_bounds, to_local, today_local
 from crm.errors import CRMError, NotFound, StaleVersion, ValidationFailed
 from crm.followups.schemas import FollowupCreate, FollowupUpdate
@@ -53,11 +53,11 @@ def _int(value: Any) -> int | None:
     return n if 1 <= n <= 2**62 else None
 
 
-def _assignees(session: Session, user: User) -> list[User]:
+def _assignees(session: Session, user: User) -> list[Any]:
     """Whom the user may assign to: themselves, or (managers) their department's officers."""
     if not is_manager(user):
         return [user]
-    return [u for u in list_users(session, user) if u.is_active and (
+    return [u for u in user_choices(session, user) if u.is_active and (
         is_admin(user) or u.department_id == user.department_id or u.id == user.id)]
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from crm.accounts.models import User
-from crm.accounts.service import list_departments, list_users
+from crm.accounts.service import list_departments, user_choices
 from crm.errors import ValidationFailed
 from crm.policy.service import list_clusters, list_parks
 from crm.projects.models import Stage
@@ -65,20 +65,24 @@ def _query(chosen: dict[str, str], **extra: Any) -> str:
 
 def options(session: Session, user: User) -> dict[str, Any]:
     """The filters' choices, and the names shown on cards."""
-    users = list_users(session, user)
+    users = user_choices(session, user)
     return {"clusters": list_clusters(session), "parks": list_parks(session),
             "officers": [u for u in users if u.is_active and u.role != "admin"],
             "departments": list_departments(session),
             "user_names": {u.id: u.display_name for u in users}}
 
 
-def _column(session: Session, user: User, f: ProjectFilters, stage: str,
-            offset: int = 0) -> dict[str, Any]:
-    rows, total = list_projects(session, user, replace(f, stage=stage), limit=CARDS,
-                                offset=offset, count_cap=COUNT_CAP)
-    return {"stage": stage, "cards": to_public_many(session, rows), "count": total,
-            "capped": total > COUNT_CAP, "next": offset + CARDS if total > offset + CARDS
-            else None}
+def _columns(session: Session, user: User, f: ProjectFilters, stages: list[str],
+             offset: int = 0) -> list[dict[str, Any]]:
+    """The board's columns: each stage's most recent cards (one page from ``offset``) and its
+    count; the cards' names and codes are looked up once for the whole board."""
+    found = [(s, *list_projects(session, user, replace(f, stage=s), limit=CARDS, offset=offset,
+                                count_cap=COUNT_CAP)) for s in stages]
+    cards = iter(to_public_many(session, [p for _, rows, _ in found for p in rows]))
+    return [{"stage": s, "cards": [next(cards) for _ in rows], "count": total,
+             "capped": total > COUNT_CAP,
+             "next": offset + CARDS if total > offset + CARDS else None}
+            for s, rows, total in found]
 
 
 @router.get("/pipeline", include_in_schema=False)
@@ -96,7 +100,7 @@ def pipeline(request: Request, user: WebUser, session: SessionDep, view: str = "
                    pages=max(1, -(-min(total, 10_000) // PAGE)),
                    query=_query(chosen, view="table"))
         return render(request, "pipeline/table.html", ctx, block="results")
-    ctx.update(view="board", columns=[_column(session, user, f, s) for s in STAGES],
+    ctx.update(view="board", columns=_columns(session, user, f, STAGES),
                query=_query(chosen))
     return render(request, "pipeline/board.html", ctx, block="board")
 
@@ -107,7 +111,7 @@ def more_cards(request: Request, user: WebUser, session: SessionDep, stage: str,
     if stage not in STAGES:
         raise ValidationFailed("未知阶段 / unknown stage", field="stage")
     f, chosen = _filters(request)
-    col = _column(session, user, f, stage, max(0, min(offset, 100_000)))
+    col = _columns(session, user, f, [stage], max(0, min(offset, 100_000)))[0]
     return render(request, "pipeline/board.html",
                   {"col": col, "query": _query(chosen), "stages": STAGES,
                    "user_names": options(session, user)["user_names"]}, block="more")

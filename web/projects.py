@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from crm.accounts.models import User
 from crm.accounts.permissions import can_edit_owned
-from crm.accounts.service import list_departments, list_users
+from crm.accounts.service import list_departments, user_choices
 from crm.activities.service import ActivityFilters, list_activities
 from crm.errors import CRMError, NotFound, StaleVersion, ValidationFailed
 from crm.firms.service import get_firm, search_firms
@@ -42,7 +42,7 @@ ALIASES = {f: f for f in DATE_FIELDS}  # model-level date errors name their fiel
 
 
 def _refs(session: Session, user: User) -> dict[str, Any]:
-    users = list_users(session, user)
+    users = user_choices(session, user)
     return {"clusters": list_clusters(session), "parks": list_parks(session),
             "links": chain_links(session), "user_names": {u.id: u.display_name for u in users},
             "officers": [u for u in users if u.is_active and u.role != "admin"],

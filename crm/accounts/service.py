@@ -397,10 +397,10 @@ def list_users(session: Session, actor: User) -> list[User]:
 
 
 def user_choices(session: Session, actor: User) -> list[Row[Any]]:
-    """Users as (id, display_name, department_id) rows, for pickers and filters: three columns,
-    not 500 whole accounts, on every list page."""
-    return list(session.execute(select(User.id, User.display_name, User.department_id)
-                                .order_by(User.id)).all())
+    """Users as (id, display_name, department_id, is_active, role) rows, for pickers, filters
+    and the names on cards: five columns, not 500 whole accounts, on every list page."""
+    return list(session.execute(select(User.id, User.display_name, User.department_id,
+                                       User.is_active, User.role).order_by(User.id)).all())
 
 
 def admin_list_users(session: Session, actor: User) -> list[User]:
