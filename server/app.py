@@ -11,7 +11,13 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -163,7 +169,7 @@ def create_app(run_scheduler: bool = False) -> FastAPI:
         description="Investment-attraction CRM: firms, contacts, projects, activities, "
                     "follow-ups and the managers' reports, for the plan's 12 industry clusters.",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # served below from the app's own copy of Swagger UI (CSP, no CDN)
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
@@ -176,6 +182,14 @@ def create_app(run_scheduler: bool = False) -> FastAPI:
     app.include_router(api_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        from web.render import templates_for
+
+        html = templates_for("en").env.get_template("api/docs.html").render(
+            spec_url=app.openapi_url)
+        return HTMLResponse(html)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database check",
              operation_id="healthz")

@@ -87,3 +87,24 @@ def test_admin_pages_under_csp(server_url, session):
         browser.close()
     assert not dialogs, f"a script ran: {dialogs}"
     assert_no_csp_violations(found)
+
+
+def test_api_reference_renders_under_csp(server_url):
+    """/api/docs: Swagger UI from the app's own static files (no CDN), started by a static
+    script (no inline one), lists the API's operations with the CSP enforced."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        found = watch_csp(page)
+        requested: list[str] = []
+        page.on("request", lambda r: requested.append(r.url))
+        page.goto(f"{server_url}/api/docs")
+        page.wait_for_selector(".opblock", timeout=30_000)
+        assert page.locator(".opblock").count() > 40  # every operation of /api/v1
+        assert page.get_by_text("/api/v1/firms", exact=True).count() >= 1
+        browser.close()
+    assert all(u.startswith(server_url) for u in requested), [
+        u for u in requested if not u.startswith(server_url)]
+    assert_no_csp_violations(found)
