@@ -273,6 +273,10 @@ def _generate(run: Run, password_hash: str) -> dict[str, int]:
     run.say(f"activities: {run.counts.get('activity', 0)}")
     _followups(run, staff, firms, plans, sample)
     run.flush()
+    for p in plans:  # the 撞单 pair refers both ways: set once both rows exist
+        if p.conflict is not None:
+            conn.execute(update(Project.__table__).where(Project.id == p.id)
+                         .values(conflict_with_id=p.conflict))
     if conn.dialect.name == "postgresql":  # ids were given explicitly: move the sequences on
         for name, (table, _rows, _sql) in run.buffers.items():
             if "id" in table.c and table.c.id.primary_key:
@@ -624,8 +628,8 @@ _ACT_W = {"contacted": 1.0, "negotiating": 2.5, "signed": 3.5, "landed": 4.0, "o
 
 
 class _Plan:
-    __slots__ = ("cluster", "cname", "dept", "end_x", "extra", "firm", "fixed", "id", "link",
-                 "owner", "park", "path", "stage")
+    __slots__ = ("cluster", "cname", "conflict", "dept", "end_x", "extra", "firm", "fixed", "id",
+                 "link", "owner", "park", "path", "stage")
 
 
 def _plan_projects(run: Run, pol: _Policy, staff: _Staff, firms: list[FirmInfo]) -> list[_Plan]:
@@ -645,6 +649,7 @@ def _plan_projects(run: Run, pol: _Policy, staff: _Staff, firms: list[FirmInfo])
         used.add((firm.id, cid))
         p = _Plan()
         p.id, p.firm, p.cluster, p.cname = nid, firm, cid, pol.names[cid]
+        p.conflict = None
         nid += 1
         r = rng.random()
         guided = pol.guided.get(cid) or pol.parks
@@ -690,6 +695,7 @@ def _plan_projects(run: Run, pol: _Policy, staff: _Staff, firms: list[FirmInfo])
                 p.fixed.append((end, None))
             p.end_x = max(x for x, _ in p.fixed)
         plans.append(p)
+    _conflict_pair(plans, pol)
     # spread the project-bound share of the activities over the contacted projects
     fixed = sum(len(p.fixed) for p in plans)
     if fixed > run.scale.activities:
@@ -704,6 +710,24 @@ def _plan_projects(run: Run, pol: _Policy, staff: _Staff, firms: list[FirmInfo])
         for p in rng.choices(elig, weights=w, k=extra - sum(p.extra for p in elig)):
             p.extra += 1
     return plans
+
+
+def _conflict_pair(plans: list[_Plan], pol: _Policy) -> None:
+    """One deliberate 撞单 (SPEC §3): a second department opened a project for a firm and
+    cluster that another department was already pursuing; both are flagged, and the first to
+    report keeps priority. The later plan takes over the earlier one's firm and cluster."""
+    active = ("lead", "contacted", "negotiating")
+    firsts = [p for p in plans if p.stage in active and p.firm.tier == "global500"]
+    for a in firsts:
+        b = next((p for p in reversed(plans) if p.stage in active and p.dept != a.dept
+                  and p.path[0][1] > a.path[0][1] and p.firm is not a.firm), None)
+        if b is None:
+            continue
+        b.firm, b.cluster, b.cname = a.firm, a.cluster, pol.names[a.cluster]
+        if b.link is not None:
+            b.link = a.link
+        a.conflict, b.conflict = b.id, a.id
+        return
 
 
 def _amounts(rng: random.Random, tier: str) -> tuple[Decimal, Decimal, int]:

@@ -265,3 +265,19 @@ def test_demo_users_log_in_and_a_second_load_is_refused(
     assert verify_password(hashes["officer001"], DEMO_PASSWORD)
     with pytest.raises(RuntimeError, match="already loaded"):
         generate(engine, "small", seed=1, anchor=ANCHOR, password_hash=FAKE_HASH)
+
+
+def test_demo_holds_one_conflict_pair(small: tuple[Engine, dict[str, int]]) -> None:
+    """The demo shows a 撞单: two departments' active projects for the same firm and cluster,
+    each pointing at the other; the project page and board show the flag."""
+    engine, _ = small
+    with Session(engine) as s:
+        flagged = list(s.scalars(select(Project).where(Project.conflict_with_id.is_not(None))
+                                 .order_by(Project.created_at)))
+        assert len(flagged) == 2
+        a, b = flagged
+        assert (a.conflict_with_id, b.conflict_with_id) == (b.id, a.id)
+        assert (a.firm_id, a.cluster_id) == (b.firm_id, b.cluster_id)
+        assert a.department_id != b.department_id
+        assert {a.stage, b.stage} <= {"lead", "contacted", "negotiating"}
+        assert s.get(Firm, a.firm_id).tier == "global500"
