@@ -8,7 +8,10 @@ from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
 from pypinyin.constants import RE_HANS
+from pypinyin.seg.mmseg import seg as _mmseg
 from pypinyin.seg.simpleseg import seg as _seg
+
+_cut = _mmseg.cut
 
 # company-form suffixes removed before names are compared (longest first)
 _SUFFIXES_ZH = [
@@ -65,7 +68,10 @@ def to_pinyin(text: str) -> tuple[str, str]:
         return "", ""  # nothing to convert: skip pypinyin's (slow) segmentation
     py: list[str] = []
     ini: list[str] = []
-    for word in _seg(text):
+    # a name of Chinese characters only (most are) is one run: pypinyin's seg() would split it
+    # by character class first, then cut the run into words — cut it directly
+    words = _cut(text) if RE_HANS.match(text) else _seg(text)
+    for word in words:
         if not RE_HANS.match(word):
             continue  # characters without pinyin are dropped, as errors="ignore" does
         p, i = _word_pinyin(word)

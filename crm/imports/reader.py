@@ -38,7 +38,7 @@ def read_rows(data: bytes, filename: str, headers: dict[str, str]) -> list[dict[
         except Exception as exc:  # calamine raises its own error types
             raise ValidationFailed(f"无法读取Excel文件 / cannot read the workbook: {exc}",
                                    field="file") from exc
-        raw = [[_cell(c) for c in row] for row in table]
+        raw = [[c.strip() if type(c) is str else _cell(c) for c in row] for row in table]
     elif suffix in (".csv", ".txt"):
         text = None
         for enc in ("utf-8-sig", "gb18030"):

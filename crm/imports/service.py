@@ -4,14 +4,16 @@ with ``skip_invalid`` the valid rows go in together and the rejected ones are li
 
 from __future__ import annotations
 
+import functools
+import gc
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import Table, insert, select, text, update
 from sqlmodel import Session
 
 from crm.accounts.models import Department, User
@@ -134,6 +136,44 @@ def _cluster_lookup(session: Session) -> dict[str, str]:
     return out
 
 
+def _insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT many rows that all have the same keys, in batches.
+
+    On SQLite the rows go to the driver's executemany as tuples, each column's values converted
+    for the database once per distinct value (the same timestamp, True/False …): SQLAlchemy's
+    per-row parameter processing would otherwise be a tenth of a 50,000-firm import."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    if dialect.name != "sqlite":
+        for start in range(0, len(rows), 5000):
+            session.execute(insert(table), rows[start:start + 5000])
+        return
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
+    keys = list(compiled.positiontup or ())
+    procs = [table.c[k].type._cached_bind_processor(dialect) for k in keys]
+    converted: list[dict[Any, Any]] = [{} for _ in keys]
+    tuples = []
+    for row in rows:
+        values = []
+        for k, proc, seen in zip(keys, procs, converted, strict=True):
+            v = row[k]
+            if proc is not None and v is not None:
+                try:
+                    v = seen[v]
+                except KeyError:
+                    v = seen[v] = proc(v)
+                except TypeError:  # unhashable: convert it each time
+                    v = proc(v)
+            values.append(v)
+        tuples.append(tuple(values))
+    conn = session.connection()
+    for start in range(0, len(tuples), 10000):
+        conn.exec_driver_sql(compiled.string, tuples[start:start + 10000])
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
 _FTS_TRIGGER = "firm_fts_ai"
 # the body of the SQLite trigger that indexes a new firm: INSERT INTO firm_fts(...) VALUES (...)
 _FTS_TRIGGER_BODY = re.compile(r"\bBEGIN\s+(INSERT\s+INTO\s+firm_fts\s*\([^()]*\))\s*"
@@ -179,6 +219,26 @@ def _firm_search_index_in_bulk(session: Session) -> Iterator[Callable[[int, int]
         session.execute(text(bulk[0]))
 
 
+def _without_cyclic_gc(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run ``fn`` with the cyclic garbage collector paused: a large import creates hundreds of
+    thousands of long-lived objects (rows, models, parameters), and the collector would walk
+    them over and over (a tenth of the time of 50,000 firms). Reference counting still frees
+    everything as usual; cycles left meanwhile are collected when it resumes."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if was:
+                gc.enable()
+
+    return wrapper
+
+
+@_without_cyclic_gc
 def import_firms(session: Session, actor: User, data: bytes, filename: str, *,
                  skip_invalid: bool = False, dry_run: bool = False) -> ImportReport:
     """Import firms. Duplicates (same normalised name, alias or credit code — in the database
@@ -291,8 +351,7 @@ def import_firms(session: Session, actor: User, data: bytes, filename: str, *,
         ids = allocate_ids(session, "firm", len(firm_rows))
         for row, fid in zip(firm_rows, ids, strict=True):
             row["id"] = fid
-        for start in range(0, len(firm_rows), 5000):
-            session.execute(insert(Firm.__table__), firm_rows[start:start + 5000])
+        _insert_many(session, Firm.__table__, firm_rows)
         if ids:
             indexed(ids[0], ids[-1])
     by_norm = {r["name_norm"]: fid for r, fid in zip(firm_rows, ids, strict=True)}
@@ -313,9 +372,7 @@ def import_firms(session: Session, actor: User, data: bytes, filename: str, *,
             if pid and pid != fid:
                 parent_rows.append({"b_id": fid, "b_parent": pid})
     for rows_, model in ((alias_rows, FirmAlias), (fc_rows, FirmCluster)):
-        for start in range(0, len(rows_), 10000):
-            if rows_[start:start + 10000]:
-                session.execute(insert(model.__table__), rows_[start:start + 10000])
+        _insert_many(session, model.__table__, rows_)
     if parent_rows:
         from sqlalchemy import bindparam
 
@@ -336,6 +393,7 @@ def _firm_ids_by_name(session: Session) -> dict[str, int]:
     return out
 
 
+@_without_cyclic_gc
 def import_contacts(session: Session, actor: User, data: bytes, filename: str, *,
                     skip_invalid: bool = False, dry_run: bool = False) -> ImportReport:
     """Import contacts; each row names its firm (name, alias or credit code)."""
@@ -361,8 +419,7 @@ def import_contacts(session: Session, actor: User, data: bytes, filename: str, *
     if dry_run or (rep.rejected and not skip_invalid):
         rep.imported = len(good) if dry_run else 0
         return rep
-    for start in range(0, len(good), 10000):
-        session.execute(insert(Contact.__table__), good[start:start + 10000])
+    _insert_many(session, Contact.__table__, good)
     rep.imported, rep.applied = len(good), True
     record(session, actor.id, "import", "contact", None,
            after={"file": filename[:200], "imported": len(good), "rejected": len(rep.rejected)})
