@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from crm.schemas import Id, InputModel, Text, When
 
@@ -18,18 +18,10 @@ class InlineFollowup(InputModel):
     remind_at: When | None = None
     assignee_id: Id | None = None
 
-    @model_validator(mode="after")
-    def _times(self):  # type: ignore[no-untyped-def]
-        for name in ("due_at", "remind_at"):
-            v = getattr(self, name)
-            if v is not None and not (1990 <= v.year <= 2100):
-                raise ValueError(f"{name} out of range (1990–2100) / 时间超出范围")
-        return self
-
 
 class ActivityCreate(InputModel):
     kind: Kind
-    occurred_at: datetime | None = Field(default=None, description="defaults to now")
+    occurred_at: When | None = Field(default=None, description="defaults to now")
     summary: Text(4000, 1)
     outcome: Text(2000) | None = None
     firm_ids: list[Id] = Field(min_length=1, max_length=100)
@@ -37,12 +29,6 @@ class ActivityCreate(InputModel):
     contact_ids: list[Id] = Field(default_factory=list, max_length=100)
     officer_ids: list[Id] = Field(default_factory=list, max_length=50)
     followup: InlineFollowup | None = None
-
-    @model_validator(mode="after")
-    def _when(self):  # type: ignore[no-untyped-def]
-        if self.occurred_at is not None and not (1990 <= self.occurred_at.year <= 2100):
-            raise ValueError("occurred_at out of range (1990–2100) / 时间超出范围")
-        return self
 
 
 class ActivityUpdate(InputModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel
 
 from crm.schemas import Id, InputModel, Text, When
 
@@ -18,14 +18,6 @@ class FollowupCreate(InputModel):
     firm_id: Id | None = None
     project_id: Id | None = None
 
-    @model_validator(mode="after")
-    def _times(self):  # type: ignore[no-untyped-def]
-        for name in ("due_at", "remind_at"):
-            v = getattr(self, name)
-            if v is not None and not (1990 <= v.year <= 2100):
-                raise ValueError(f"{name} out of range (1990–2100) / 时间超出范围")
-        return self
-
 
 class FollowupUpdate(InputModel):
     title: Text(200, 1) | None = None
@@ -34,14 +26,6 @@ class FollowupUpdate(InputModel):
     remind_at: When | None = None
     assignee_id: Id | None = None
     version: Id
-
-    @model_validator(mode="after")
-    def _times(self):  # type: ignore[no-untyped-def]
-        for name in ("due_at", "remind_at"):
-            v = getattr(self, name)
-            if v is not None and not (1990 <= v.year <= 2100):
-                raise ValueError(f"{name} out of range (1990–2100) / 时间超出范围")
-        return self
 
 
 class FollowupPublic(BaseModel):

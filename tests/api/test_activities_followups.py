@@ -92,6 +92,9 @@ def test_bad_activity_and_followup_input(client, people, session):
                   "remind_at": "2030-01-02T00:00:00Z"},
                  {"title": "", "due_at": "2030-01-01T00:00:00Z"},
                  {"title": "t", "due_at": "tomorrow"},
+                 {"title": "t", "due_at": "2101-01-01T00:00:00Z"},
+                 {"title": "t", "due_at": "2030-01-01T00:00:00Z",
+                  "remind_at": "1989-12-31T00:00:00Z"},
                  {"title": "t", "due_at": "2030-01-01T00:00:00Z", "assignee_id": 2**30},
                  {"title": "t", "due_at": "2030-01-01T00:00:00Z",
                   "assignee_id": people.officer_b.id}):
