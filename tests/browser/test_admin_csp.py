@@ -3,50 +3,27 @@ the forms work (CSRF token in the form), an XSS payload in a name stays text."""
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
-from collections.abc import Iterator
-
 import pytest
-import uvicorn
 
-from tests.browser.conftest import assert_no_csp_violations, watch_csp
+from tests.browser.conftest import (
+    ARGS,
+    CHROMIUM,
+    assert_no_csp_violations,
+    require_chromium,
+    watch_csp,
+)
 from tests.factories import PASSWORD, make_department, make_user
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
-def server_url(database: str) -> Iterator[str]:
-    from server.app import create_app
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+def server_url(base_url: str) -> str:
+    return base_url
 
 
 def test_admin_pages_under_csp(server_url, session):
-    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: apt-get install chromium"
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     dep = make_department(session, name="<img src=x onerror=alert(1)>局", code="X1")
@@ -92,6 +69,7 @@ def test_admin_pages_under_csp(server_url, session):
 def test_api_reference_renders_under_csp(server_url):
     """/api/docs: Swagger UI from the app's own static files (no CDN), started by a static
     script (no inline one), lists the API's operations with the CSP enforced."""
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -4,56 +4,28 @@ button), switch the language. A missing browser fails; any CSP violation fails."
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-import uvicorn
 
 from crm.clock import now_local
 from crm.projects.models import Project
-from tests.browser.conftest import assert_no_csp_violations, watch_csp
+from tests.browser.conftest import (
+    ARGS,
+    CHROMIUM,
+    assert_no_csp_violations,
+    require_chromium,
+    watch_csp,
+)
 from tests.factories import PASSWORD, make_department, make_firm, make_project, make_user
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def base_url(database: str) -> Iterator[str]:
-    """The real app under uvicorn on a free port, against this worker's test database."""
-    from server.app import create_app
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
 
 
 @pytest.fixture(scope="module")
 def chromium():  # type: ignore[no-untyped-def]
-    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: apt-get install chromium"
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
