@@ -11,6 +11,7 @@ from crm.accounts.schemas import (
     DepartmentCreate,
     DepartmentPublic,
     DepartmentUpdate,
+    DepartmentWebhook,
     MeUpdate,
     RoleName,
     UserCreate,
@@ -110,6 +111,16 @@ def update_department(session: SessionDep, user: ApiUser, department_id: IdPath,
     dep = service.get_department(session, department_id)
     return service.department_out(service.update_department(
         session, user, department_id, name=data.name or dep.name, code=data.code or dep.code,
+        version=data.version))
+
+
+@router.put("/departments/{department_id}/webhook", response_model=DepartmentPublic,
+            summary="Set or clear the department's group robot (WeCom / DingTalk) for its "
+                    "reminders and digests (administrators)")
+def set_department_webhook(session: SessionDep, user: ApiUser, department_id: IdPath,
+                           data: DepartmentWebhook) -> DepartmentPublic:
+    return service.department_out(service.set_department_webhook(
+        session, user, department_id, kind=data.kind, url=data.url, secret=data.secret,
         version=data.version))
 
 

@@ -182,6 +182,26 @@ def update_department(
     return _done("/admin/departments", "updated")
 
 
+@router.post("/departments/{department_id}/webhook", include_in_schema=False)
+def department_webhook(
+    request: Request, session: SessionDep, user: WebUser, department_id: int,
+    kind: Annotated[str, Form(max_length=20)] = "",
+    url: Annotated[str, Form(max_length=1000)] = "",
+    secret: Annotated[str, Form(max_length=1000)] = "",
+    version: Annotated[int | None, Form()] = None,
+) -> Response:
+    try:
+        accounts.set_department_webhook(session, user, department_id, kind=kind, url=url,
+                                        secret=secret, version=version)
+    except CRMError as exc:
+        if exc.status in (403, 404):
+            raise
+        session.rollback()
+        return _deps_page(request, session, user,
+                          errors={f"hook{department_id}": exc.message}, status_code=exc.status)
+    return _done("/admin/departments", "updated")
+
+
 # --- audit trail ------------------------------------------------------------------------------
 
 @router.get("/audit", include_in_schema=False)

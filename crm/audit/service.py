@@ -15,7 +15,7 @@ from crm.audit.models import AuditRecord
 from crm.context import current_ip
 
 _SKIP = {"password_hash", "search_text", "name_pinyin", "name_initials", "ical_token",
-         "token_hash", "webhook_secret"}
+         "token_hash", "webhook_secret", "webhook_url"}  # a robot URL carries its key
 
 
 def snapshot(obj: SQLModel | dict[str, Any] | None) -> dict[str, Any] | None:

@@ -124,7 +124,6 @@ ACCESS: dict[tuple[str, str], Access] = {
     # --- app shell ---------------------------------------------------------------------------
     ("GET", "/healthz"): public(),
     ("GET", "/api/docs"): public(),
-    ("GET", "/docs/oauth2-redirect"): public(),
     ("GET", "/api/v1/openapi.json"): public(),
     # --- login, logout, language (web/auth.py) -----------------------------------------------
     ("GET", "/login"): Access(OK, 303, 303, 303, 303),  # signed in: on to the start page
@@ -198,6 +197,9 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/admin/departments"): admin_page(303, form={"name": "丙招商局", "code": "DC"}),
     ("POST", "/admin/departments/{department_id}"): admin_page(
         303, form={"name": "甲招商局（改）", "code": "DA2"}),
+    ("POST", "/admin/departments/{department_id}/webhook"): admin_page(
+        303, form={"kind": "dingtalk", "url": "https://oapi.dingtalk.com/robot/send?access_token=t",
+                   "secret": "SECabc"}),
     ("GET", "/admin/audit"): admin_page(),
     # --- My day's and the follow-ups pages' actions (web/followups.py) ------------------------
     # ``followup_id`` is the confidential project's follow-up, assigned to the "own" officer;
@@ -302,5 +304,8 @@ ACCESS.update({
     ("GET", "/api/v1/departments/{department_id}"): api(),
     ("PATCH", "/api/v1/departments/{department_id}"): admin_api(
         json={"name": "改名", "version": 1}),
+    ("PUT", "/api/v1/departments/{department_id}/webhook"): admin_api(
+        json={"kind": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
+              "version": 1}),
     ("DELETE", "/api/v1/departments/{department_id}"): admin_api(409),  # it has users
 })
