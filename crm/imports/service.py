@@ -150,8 +150,9 @@ def _insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
             session.execute(insert(table), rows[start:start + 5000])
         return
     compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
-    keys = list(compiled.positiontup or ())
-    procs = [table.c[k].type._cached_bind_processor(dialect) for k in keys]
+    binds = [compiled.binds[name] for name in compiled.positiontup or ()]
+    keys = [b.key for b in binds]
+    procs = [b.type._cached_bind_processor(dialect) for b in binds]
     converted: list[dict[Any, Any]] = [{} for _ in keys]
     tuples = []
     for row in rows:
@@ -162,7 +163,8 @@ def _insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
                 try:
                     v = seen[v]
                 except KeyError:
-                    v = seen[v] = proc(v)
+                    seen[v] = out = proc(v)
+                    v = out
                 except TypeError:  # unhashable: convert it each time
                     v = proc(v)
             values.append(v)

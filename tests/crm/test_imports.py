@@ -54,7 +54,9 @@ def test_firms_from_excel(session, manager):
     f = session.scalar(select(Firm).where(Firm.name_zh == "富士康科技集团"))
     sub = session.scalar(select(Firm).where(Firm.name_zh == "重庆富士康"))
     assert f.tier == "global500" and f.name_pinyin == "fushikangkejijituan"
-    assert sub.parent_id == f.id and sub.tier == "leader"
+    assert sub.parent_id == f.id and sub.tier == "leader" and sub.is_leader is True
+    assert f.is_leader is False and f.source == "import" and f.version == 1
+    assert f.created_at == sub.updated_at and f.created_at.tzinfo is not None
     assert count(session, FirmAlias) == 2 and count(session, FirmCluster) == 4
     assert "honhai" in f.search_text
 
