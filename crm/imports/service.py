@@ -141,17 +141,19 @@ def _insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
 
     On SQLite the rows go to the driver's executemany as tuples, each column's values converted
     for the database once per distinct value (the same timestamp, True/False …): SQLAlchemy's
-    per-row parameter processing would otherwise be a tenth of a 50,000-firm import."""
+    per-row parameter processing would otherwise be a tenth of a 50,000-firm import.
+    PostgreSQL keeps SQLAlchemy's executemany, which sends multi-row VALUES statements."""
     if not rows:
         return
     dialect = session.get_bind().dialect
-    if dialect.name != "sqlite":
-        for start in range(0, len(rows), 5000):
-            session.execute(insert(table), rows[start:start + 5000])
-        return
     compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
     binds = [compiled.binds[name] for name in compiled.positiontup or ()]
     keys = [b.key for b in binds]
+    if dialect.name != "sqlite" or set(keys) != set(rows[0]):
+        # (a column left to its default: SQLAlchemy fills it in)
+        for start in range(0, len(rows), 5000):
+            session.execute(insert(table), rows[start:start + 5000])
+        return
     procs = [b.type._cached_bind_processor(dialect) for b in binds]
     converted: list[dict[Any, Any]] = [{} for _ in keys]
     tuples = []
