@@ -29,7 +29,7 @@ from crm.followups.service import (
 from crm.projects.service import get_project_for
 from crm.types import utcnow
 from server.deps import SessionDep, WebUser
-from web.formparse import FormInvalid, clean, done, field_errors, parse
+from web.forms import FormInvalid, clean, done, field_errors, parse, pick
 from web.home import myday_context
 from web.render import is_htmx, render
 
@@ -122,10 +122,10 @@ async def create_followup_form(request: Request, user: WebUser, session: Session
     form = await request.form()
     values = clean(form, FIELDS)
     try:
-        data = parse(FollowupCreate, values, ints=("assignee_id", "firm_id", "project_id"))
+        data = parse(request, FollowupCreate, values, ints=("assignee_id", "firm_id", "project_id"))
         fu = create_followup(session, user, data)
     except (FormInvalid, ValidationFailed) as exc:
-        errors = exc.errors if isinstance(exc, FormInvalid) else field_errors(exc)
+        errors = exc.errors if isinstance(exc, FormInvalid) else field_errors(request, exc)
         target = _target_labels(session, user, _int(values.get("firm_id")),
                                 _int(values.get("project_id")))
         return render(request, "followups/form.html",
@@ -163,9 +163,9 @@ async def edit_followup_form(request: Request, user: WebUser, session: SessionDe
         data_in.pop("due_at")
     status = 422
     try:
-        data = parse(FollowupUpdate, data_in, ints=("assignee_id", "version"))
+        data = parse(request, FollowupUpdate, data_in, ints=("assignee_id", "version"))
         if "due_at" not in values:
-            raise FormInvalid({"due_at": "到期时间必填 / due time is required"})
+            raise FormInvalid({"due_at": pick(request, "到期时间必填 / due time is required")})
         update_followup(session, user, followup_id, data)
     except (FormInvalid, CRMError) as exc:
         if isinstance(exc, StaleVersion):
@@ -174,7 +174,7 @@ async def edit_followup_form(request: Request, user: WebUser, session: SessionDe
         elif isinstance(exc, FormInvalid):
             errors = exc.errors
         elif isinstance(exc, ValidationFailed):
-            errors = field_errors(exc)
+            errors = field_errors(request, exc)
         else:
             raise
         target = _target_labels(session, user, fu.firm_id, fu.project_id)

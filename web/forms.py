@@ -1,5 +1,6 @@
 """Form helpers for the pages: raw form values → a pydantic input schema, and validation or
-domain errors → one message per field, shown beside it."""
+domain errors → one message per field, in the page's language, shown beside it; the answer
+after a successful post."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from crm.errors import CRMError
 from web.i18n import translations
-from web.render import language
+from web.render import is_htmx, language
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -81,6 +83,75 @@ def validate(request: Request, model: type[M], data: dict[str, Any],
 def domain_errors(request: Request, exc: CRMError, default_field: str = "") -> dict[str, str]:
     """A domain error as a field → message map (the field it names, else the form's top)."""
     return {exc.field or default_field: pick(request, exc.message)}
+
+
+# --- the follow-up, project and board forms: errors keyed by field, "_" for the form's top ---
+
+class FormInvalid(Exception):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(next(iter(errors.values()), "invalid"))
+        self.errors = errors
+
+
+def field_errors(request: Request, exc: ValidationError | CRMError,
+                 aliases: dict[str, str] | None = None) -> dict[str, str]:
+    """{field: message} in the page's language; errors without a field go under "_" (shown on
+    top), unless a model-level message names one of ``aliases`` first."""
+    out: dict[str, str] = {}
+    if isinstance(exc, CRMError):
+        name = exc.field or "_"
+        out[(aliases or {}).get(name, name)] = pick(request, exc.message)
+        return out
+    for e in exc.errors():
+        name = field_name(e.get("loc", ())) or "_"
+        msg = _message(request, e)
+        if name == "_":
+            name = next((c for c in (aliases or {}) if str(e.get("msg", "")).startswith(
+                f"Value error, {c}")), "_")
+        out.setdefault((aliases or {}).get(name, name), msg[:300])
+    return out
+
+
+def clean(form: Any, names: list[str]) -> dict[str, Any]:
+    """The named form fields, stripped, empty ones left out."""
+    out: dict[str, Any] = {}
+    for n in names:
+        v = form.get(n)
+        if isinstance(v, str):
+            v = v.strip()
+            if v:
+                out[n] = v
+    return out
+
+
+def parse(request: Request, model: type[M], data: dict[str, Any], ints: tuple[str, ...] = (),
+          aliases: dict[str, str] | None = None) -> M:
+    """Validate form strings into an input model; raises FormInvalid with errors per field.
+
+    Ids and counts are strict integers in the schemas (JSON must not send "1"), so the form's
+    strings are turned into ints here first."""
+    errors: dict[str, str] = {}
+    data = dict(data)
+    for n in ints:
+        if data.get(n) not in (None, ""):
+            try:
+                data[n] = int(data[n])
+            except (TypeError, ValueError):
+                errors[n] = gettext(request, "请输入整数")
+    try:
+        obj = model.model_validate(data)
+    except ValidationError as exc:
+        errors = {**field_errors(request, exc, aliases), **errors}
+    if errors:
+        raise FormInvalid(errors)
+    return obj
+
+
+def done(request: Request, url: str) -> Response:
+    """After a successful form: 303 for a plain post, HX-Redirect for HTMX."""
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
 
 
 # --- raw values -----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from crm.projects.service import (
     to_public_many,
 )
 from server.deps import SessionDep, WebUser
-from web.formparse import FormInvalid, done, parse
+from web.forms import FormInvalid, done, field_errors, parse
 from web.render import is_htmx, render
 
 router = APIRouter()
@@ -132,10 +132,10 @@ async def move(request: Request, user: WebUser, session: SessionDep, project_id:
     p = get_project_for(session, user, project_id)
     from_stage = p.stage
     try:
-        data = parse(StageMove, data_in, ints=("version",))
+        data = parse(request, StageMove, data_in, ints=("version",))
         moved = move_stage(session, user, project_id, data)
     except (FormInvalid, ValidationFailed) as exc:
-        errors = exc.errors if isinstance(exc, FormInvalid) else {exc.field or "_": exc.message}
+        errors = exc.errors if isinstance(exc, FormInvalid) else field_errors(request, exc)
         if via == "page":
             from web.projects import project_page_response
 

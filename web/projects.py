@@ -30,7 +30,7 @@ from crm.projects.service import (
     update_project,
 )
 from server.deps import SessionDep, WebUser
-from web.formparse import FormInvalid, clean, done, field_errors, parse
+from web.forms import FormInvalid, clean, done, field_errors, parse
 from web.render import render
 
 router = APIRouter()
@@ -108,11 +108,12 @@ async def create_project_form(request: Request, user: WebUser, session: SessionD
         except NotFound:
             firm = None
     try:
-        data = parse(ProjectCreate, values, ints=("firm_id", "owner_id", "expected_jobs",
-                                                  "actual_jobs"), aliases=ALIASES)
+        data = parse(request, ProjectCreate, values,
+                     ints=("firm_id", "owner_id", "expected_jobs", "actual_jobs"),
+                     aliases=ALIASES)
         p = create_project(session, user, data)
     except (FormInvalid, ValidationFailed) as exc:
-        errors = exc.errors if isinstance(exc, FormInvalid) else field_errors(exc)
+        errors = exc.errors if isinstance(exc, FormInvalid) else field_errors(request, exc)
         return render(request, "projects/form.html",
                       {"nav": "pipeline", "firm": firm, "found": [], "q": "", "values": values,
                        "errors": errors, "project": None, **_refs(session, user)},
@@ -166,8 +167,9 @@ async def edit_project_form(request: Request, user: WebUser, session: SessionDep
         data_in.pop("title")
     status = 422
     try:
-        data = parse(ProjectUpdate, data_in, ints=("owner_id", "expected_jobs", "actual_jobs",
-                                                   "version"), aliases=ALIASES)
+        data = parse(request, ProjectUpdate, data_in,
+                     ints=("owner_id", "expected_jobs", "actual_jobs", "version"),
+                     aliases=ALIASES)
         update_project(session, user, project_id, data)
     except (FormInvalid, CRMError) as exc:
         if isinstance(exc, StaleVersion):
@@ -175,7 +177,7 @@ async def edit_project_form(request: Request, user: WebUser, session: SessionDep
         elif isinstance(exc, FormInvalid):
             errors = exc.errors
         elif isinstance(exc, ValidationFailed):
-            errors = field_errors(exc)
+            errors = field_errors(request, exc)
         else:
             raise
         return render(request, "projects/form.html",
@@ -192,10 +194,10 @@ async def add_capital(request: Request, user: WebUser, session: SessionDep,
     form = await request.form()
     values = clean(form, ["amount", "arrived_on", "note"])
     try:
-        data = parse(CapitalArrivalCreate, values)
+        data = parse(request, CapitalArrivalCreate, values)
         add_capital_arrival(session, user, project_id, data)
     except (FormInvalid, ValidationFailed) as exc:
-        errors = exc.errors if isinstance(exc, FormInvalid) else field_errors(exc)
+        errors = exc.errors if isinstance(exc, FormInvalid) else field_errors(request, exc)
         return project_page_response(request, session, user, p, status_code=422,
                                      capital_errors=errors, capital_values=values)
     except CRMError as exc:

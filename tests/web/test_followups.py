@@ -103,6 +103,11 @@ def test_edit_and_stale_version(client, session):
     r = client.post(f"/followups/{fu.id}/edit", data={
         "csrf_token": token, "title": "", "due_at": due, "version": str(saved.version)})
     assert r.status_code == 422 and 'id="err-title"' in r.text
+    assert "必填" in r.text and "String should" not in r.text  # the page's language, not pydantic's
+    client.get("/lang/en")
+    r = client.post(f"/followups/{fu.id}/edit", data={
+        "csrf_token": token, "title": "", "due_at": "not a time", "version": str(saved.version)})
+    assert r.status_code == 422 and "Required" in r.text and "必填" not in r.text
 
 
 def test_complete_and_cancel_from_the_list(client, session):
