@@ -66,7 +66,9 @@ def project_context(session: Session, user: User, p: Project) -> dict[str, Any]:
             "stages": STAGES, "errors": {}, "stage_errors": {}, "stage_values": {},
             "capital_values": {}, **refs,
             "cluster_names": {c.code: (c.name_zh, c.name_en) for c in refs["clusters"]},
-            "park_names": {k.code: (k.name_zh, k.name_en) for k in refs["parks"]}}
+            "park_names": {k.code: (k.name_zh, k.name_en) for k in refs["parks"]},
+            "link_names": {lk.code: (lk.name_zh, lk.name_en) for lk in refs["links"]
+                           if lk.cluster_id == p.cluster_id}}
 
 
 def project_page_response(request: Request, session: Session, user: User, p: Project,
