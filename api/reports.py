@@ -46,6 +46,10 @@ From = Annotated[date | None, Query(description="first local day of the period")
 To = Annotated[date | None, Query(description="last local day of the period"),
                BeforeValidator(_iso_day)]
 Officer = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="officer (user) id")]
+Detail = Annotated[bool, Query(description="the long lists in full: every major investor of a "
+                                           "cluster (coverage; with cluster= for one), every "
+                                           "officer × week row (activity; else only with "
+                                           "officer_id). The Excel export always has them")]
 GroupBy = Annotated[Literal["cluster", "park", "department", "officer"],
                     Query(description="pipeline grouping")]
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -57,6 +61,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 def _answer(session: SessionDep, user: ApiUser, name: str, f: ReportFilters,
             fmt: str) -> Any:
+    if fmt == "xlsx":
+        f.detail = True  # the workbook carries every row
     report = registry.run(session, user, name, f)
     if fmt == "xlsx":
         return _xlsx(name, report)
@@ -81,9 +87,9 @@ XLSX_RESPONSE: dict[int | str, dict[str, Any]] = {
 @router.get("/coverage", response_model=CoverageReport, responses=JSON_OR_XLSX,
             summary="Coverage of the 12 clusters by major investors, chain links, park matrix")
 def coverage(session: SessionDep, user: ApiUser, department_id: Dept = None,
-             cluster: ClusterQ = None, format: Fmt = "json") -> Any:
-    return _answer(session, user, "coverage",
-                   ReportFilters(department_id=department_id, cluster=cluster), format)
+             cluster: ClusterQ = None, format: Fmt = "json", detail: Detail = False) -> Any:
+    return _answer(session, user, "coverage", ReportFilters(
+        department_id=department_id, cluster=cluster, detail=detail), format)
 
 
 @router.get("/coverage.xlsx", responses=XLSX_RESPONSE, response_class=Response,
@@ -141,10 +147,10 @@ def leaders_xlsx(session: SessionDep, user: ApiUser, department_id: Dept = None)
             summary="Officer activity per week: contacts, follow-ups, response time")
 def activity(session: SessionDep, user: ApiUser, department_id: Dept = None,
              officer_id: Officer = None, date_from: From = None, date_to: To = None,
-             format: Fmt = "json") -> Any:
+             format: Fmt = "json", detail: Detail = False) -> Any:
     return _answer(session, user, "activity", ReportFilters(
         department_id=department_id, officer_id=officer_id, date_from=date_from,
-        date_to=date_to), format)
+        date_to=date_to, detail=detail), format)
 
 
 @router.get("/activity.xlsx", responses=XLSX_RESPONSE, response_class=Response,

@@ -148,14 +148,23 @@ FLOORS: dict[str, str] = {
     "users": "SELECT id, username, display_name, role, department_id FROM user_account "
              "ORDER BY id LIMIT 50",
     "departments": "SELECT * FROM department ORDER BY id",
-    # reports (a manager: every project). Coverage: major investors by cluster and stage class
-    "report_coverage": """SELECT p.cluster_id, p.stage, f.id, f.name_zh, f.tier
+    # reports (a manager: every project). Coverage: one pass over the major investors' live
+    # projects (statuses, investors, links' investors, the projects behind each status), the
+    # labels of the projects listed, firms and projects per chain link, the cluster × park matrix
+    "report_coverage": """SELECT p.id, p.cluster_id, p.chain_link_id, p.firm_id, p.stage,
+        coalesce(p.expected_output, 0), f.name_zh, f.tier
         FROM project p JOIN firm f ON f.id = p.firm_id
         WHERE p.stage <> 'lost' AND f.tier IN ('global500','china500','leader')""",
-    "report_coverage_links": """SELECT p.chain_link_id, count(*) FROM project p
-        WHERE p.stage <> 'lost' AND p.chain_link_id IS NOT NULL GROUP BY p.chain_link_id""",
-    "report_coverage_parks": """SELECT p.cluster_id, p.park_id, count(*) FROM project p
-        WHERE p.stage IN ('landed','operating') GROUP BY p.cluster_id, p.park_id""",
+    "report_coverage_labels": """SELECT p.id, p.title, p.is_confidential, p.code_name,
+        p.expected_output FROM project p WHERE p.id IN (SELECT id FROM project
+        WHERE stage <> 'lost' ORDER BY id LIMIT 240)""",
+    "report_coverage_links": """SELECT p.chain_link_id, count(DISTINCT p.firm_id), count(*)
+        FROM project p WHERE p.stage <> 'lost' AND p.chain_link_id IS NOT NULL
+        GROUP BY p.chain_link_id""",
+    "report_coverage_parks": """SELECT p.cluster_id, p.park_id,
+        sum(CASE WHEN p.stage IN ('landed','operating') THEN 1 ELSE 0 END), count(*)
+        FROM project p WHERE p.stage <> 'lost' AND p.park_id IS NOT NULL
+        GROUP BY p.cluster_id, p.park_id""",
     # pipeline: by stage and cluster, conversion from the stage history, weekly new and signed
     "report_pipeline": """SELECT p.cluster_id, p.stage, count(*), sum(p.planned_investment),
         sum(p.expected_output) FROM project p GROUP BY p.cluster_id, p.stage""",
@@ -174,13 +183,21 @@ FLOORS: dict[str, str] = {
         WHERE p.stage IN ('signed','landed','operating')
         GROUP BY coalesce(f.parent_id, f.id) HAVING sum(p.expected_output) >= 500000
         ORDER BY out DESC""",
-    # officer activity: contacts per officer per week over the period, follow-ups done/overdue
-    "report_activity": """SELECT a.created_by_id, a.created_at >= :weeks_mid, count(*)
-        FROM activity a WHERE a.created_at >= :weeks_start AND a.created_by_id IS NOT NULL
-        GROUP BY a.created_by_id, a.created_at >= :weeks_mid""",
-    "report_activity_followups": """SELECT assignee_id, status, count(*) FROM followup
-        WHERE (status = 'done' AND completed_at >= :weeks_start)
-           OR (status = 'open' AND due_at < :now) GROUP BY assignee_id, status""",
+    # officer activity: contacts per officer per week from the summary the activity writes
+    # keep; follow-ups done and overdue per officer per week (two buckets stand for the weeks);
+    # the new leads of the period
+    "report_activity": """SELECT s.user_id, s.week_start, s.contacts FROM activity_officer_week s
+        WHERE s.week_start >= :weeks_start AND s.contacts > 0""",
+    "report_activity_followups": """SELECT assignee_id, completed_at >= :weeks_mid, count(*)
+        FROM followup WHERE status = 'done' AND completed_at >= :weeks_start
+        GROUP BY assignee_id, completed_at >= :weeks_mid""",
+    "report_activity_overdue": """SELECT assignee_id, due_at >= :weeks_mid, count(*)
+        FROM followup WHERE status = 'open' AND due_at >= :weeks_start AND due_at < :now
+        GROUP BY assignee_id, due_at >= :weeks_mid""",
+    "report_activity_leads": """SELECT p.owner_id, p.created_at, p.first_contact_at
+        FROM project p WHERE p.created_at >= :weeks_start AND p.owner_id IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM stage_change sc WHERE sc.project_id = p.id
+          AND sc.from_stage IS NULL AND sc.to_stage <> 'lead')""",
     # delivery: signed projects, capital arrived against planned investment
     "report_delivery": """SELECT p.id, p.planned_investment, p.expected_jobs, p.actual_jobs,
         p.expected_land_date, p.actual_land_date, (SELECT sum(amount) FROM capital_arrival ca
@@ -204,11 +221,13 @@ MYDAY_FLOOR = ("myday_followups", "myday_projects")
 BOARD_FLOOR = ("board_counts", "board_cards")
 PROJECT_LIST_FLOOR = ("project_rows", "project_count")
 REPORT_FLOORS = {
-    "coverage": ("report_coverage", "report_coverage_links", "report_coverage_parks"),
+    "coverage": ("report_coverage", "report_coverage_labels", "report_coverage_links",
+                 "report_coverage_parks"),
     "pipeline": ("report_pipeline", "report_pipeline_conversion", "report_pipeline_weeks"),
     "targets": ("report_targets",),
     "leaders": ("report_leaders",),
-    "activity": ("report_activity", "report_activity_followups"),
+    "activity": ("report_activity", "report_activity_followups", "report_activity_overdue",
+                 "report_activity_leads"),
     "delivery": ("report_delivery",),
 }
 

@@ -9,6 +9,7 @@ from crm.activities.models import (
     ActivityFirm,
     ActivityKind,
     ActivityOfficer,
+    ActivityOfficerWeek,
     ActivityProject,
 )
 from crm.audit.models import AuditRecord
@@ -22,8 +23,9 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Activity", "ActivityContact", "ActivityFirm", "ActivityKind", "ActivityOfficer",
-    "ActivityProject", "ApiToken", "AuditRecord", "CapitalArrival", "ChainLink", "Cluster",
-    "Contact", "Department", "Firm", "FirmAlias", "FirmCluster", "Followup", "FollowupStatus",
+    "ActivityOfficerWeek", "ActivityProject", "ApiToken", "AuditRecord", "CapitalArrival",
+    "ChainLink", "Cluster", "Contact", "Department", "Firm", "FirmAlias", "FirmCluster",
+    "Followup", "FollowupStatus",
     "JobRun", "LoginAttempt", "OutboxMessage", "Park", "ParkCluster", "PlanTarget", "PolicyPack",
     "Project", "Role", "Stage", "StageChange", "Tier", "User", "WebSession", "metadata",
 ]

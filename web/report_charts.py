@@ -37,7 +37,7 @@ def option(name: str, r: Any) -> dict[str, Any] | None:
     if name == "coverage":
         return _bar([c.name_zh for c in r.clusters], [{
             "name": "重点投资者数",
-            "data": [{"value": len(c.major_investors),
+            "data": [{"value": c.major_investor_count,
                       "itemStyle": {"color": STATUS_COLOUR[c.status]}} for c in r.clusters]}],
             horizontal=True, counts=True, legend=False)
     if name == "pipeline":

@@ -23,7 +23,7 @@ router = APIRouter()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # the filters each page offers
 FILTERS = {
-    "coverage": ("department_id", "cluster"),
+    "coverage": ("department_id", "cluster", "detail"),
     "pipeline": ("group_by", "department_id", "cluster", "date_from", "date_to"),
     "targets": ("department_id",),
     "leaders": ("department_id",),
@@ -66,6 +66,8 @@ def parse_filters(name: str, q: dict[str, str]) -> ReportFilters:
     if "date_from" in allowed:
         f.date_from = _date(q.get("date_from"), "date_from")
         f.date_to = _date(q.get("date_to"), "date_to")
+    if "detail" in allowed:
+        f.detail = q.get("detail") in ("1", "true", "on")
     if "group_by" in allowed and q.get("group_by"):
         if q["group_by"] not in GROUP_ZH:
             raise ValidationFailed("未知分组 / unknown grouping", field="group_by")
@@ -101,6 +103,7 @@ def report_page(request: Request, session: SessionDep, user: WebUser, name: str)
     report: Any = None
     try:
         f = parse_filters(name, q)
+        f.detail = f.detail or xlsx  # the workbook carries every row; the page the first ones
         report = registry.run(session, user, name, f)
     except ValidationFailed as exc:
         if xlsx:
@@ -117,5 +120,6 @@ def report_page(request: Request, session: SessionDep, user: WebUser, name: str)
         "chart2": report_charts.second(name, report) if report is not None else None,
         "stage_zh": STAGE_ZH, "status_zh": STATUS_ZH, "tier_zh": TIER_ZH,
         "group_zh": GROUP_ZH, "query": request.url.query,
+        "report_detail": name == "coverage" and q.get("detail") in ("1", "true", "on"),
     }
     return render(request, f"reports/{name}.html", ctx, status_code=422 if error else 200)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Index
@@ -78,3 +78,23 @@ class ActivityOfficer(SQLModel, table=True):
 
     activity_id: int = Field(foreign_key="activity.id", primary_key=True)
     user_id: int = Field(foreign_key="user_account.id", primary_key=True)
+
+
+class ActivityOfficerWeek(SQLModel, table=True):
+    """Contacts each officer logged per local week (Monday, crm.clock's zone), by ``created_at``.
+
+    A summary kept in step with every Activity written through the ORM (crm.activities.summary's
+    mapper events) and rebuilt by ``crm.activities.summary.rebuild_officer_weeks`` (the migration
+    that added it, the demo loader): the officer-activity report reads it instead of counting a
+    million activities.
+    """
+
+    __tablename__ = "activity_officer_week"
+
+    week_start: date = Field(primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", primary_key=True)
+    contacts: int = Field(default=0)
+
+
+# the summary's upkeep listens on Activity (imported last: it uses the classes above)
+from crm.activities import summary as _summary  # noqa: E402,F401

@@ -277,6 +277,9 @@ def _generate(run: Run, password_hash: str) -> dict[str, int]:
         if p.conflict is not None:
             conn.execute(update(Project.__table__).where(Project.id == p.id)
                          .values(conflict_with_id=p.conflict))
+    from crm.activities.summary import rebuild_officer_weeks
+
+    rebuild_officer_weeks(conn)  # the activities went in through Core: fill their summary
     if conn.dialect.name == "postgresql":  # ids were given explicitly: move the sequences on
         for name, (table, _rows, _sql) in run.buffers.items():
             if "id" in table.c and table.c.id.primary_key:

@@ -22,7 +22,8 @@ class Followup(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("status in ('open','done','cancelled')", name="ck_followup_status"),
         Index("ix_followup_assignee_status_due", "assignee_id", "status", "due_at"),
-        Index("ix_followup_status_due", "status", "due_at"),
+        # overdue per officer (reports) and due by tonight (reminders): from the index alone
+        Index("ix_followup_status_due_assignee", "status", "due_at", "assignee_id"),
         Index("ix_followup_remind", "status", "remind_at"),
         Index("ix_followup_firm", "firm_id"),
         Index("ix_followup_project", "project_id"),

@@ -45,6 +45,14 @@ class Project(SQLModel, table=True):
         Index("ix_project_updated", "updated_at"),
         Index("ix_project_last_activity", "last_activity_at"),
         Index("ix_project_created", "created_at"),
+        # covering indexes for the reports (crm/reports): coverage, targets, leaders
+        Index("ix_project_report_firm", "firm_id", "stage", "cluster_id", "chain_link_id",
+              "expected_output", "department_id"),
+        Index("ix_project_report_link", "chain_link_id", "firm_id", "stage", "department_id"),
+        Index("ix_project_report_cluster_park", "cluster_id", "park_id", "stage",
+              "department_id"),
+        Index("ix_project_report_stage", "stage", "cluster_id", "park_id", "firm_id",
+              "expected_output", "department_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

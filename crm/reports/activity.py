@@ -21,8 +21,13 @@ from sqlalchemy import and_, exists, func, not_, or_, select
 from sqlmodel import Session
 
 from crm.accounts.models import Department, User
-from crm.accounts.permissions import activity_visible, followup_visible, project_visible
-from crm.activities.models import Activity
+from crm.accounts.permissions import (
+    activity_visible,
+    followup_visible,
+    hidden_projects,
+    project_visible,
+)
+from crm.activities.models import Activity, ActivityOfficerWeek
 from crm.followups.models import Followup
 from crm.projects.models import Project, StageChange
 from crm.reports.common import (
@@ -73,7 +78,10 @@ class ActivityReport(BaseModel):
     generated_at: datetime
     weeks: list[date]
     officers: list[OfficerTotal]
-    rows: list[OfficerWeek]           # officer × week, only where something happened
+    # officer × week, only where something happened; listed when asked (detail, the Excel
+    # export) or for one officer — all officers × weeks is thousands of rows
+    rows: list[OfficerWeek]
+    rows_listed: bool
     week_totals: list[WeekTotal]
 
 
@@ -107,25 +115,38 @@ def activity_report(session: Session, actor: User, f: ReportFilters | None = Non
             clauses.append(col.in_(select(User.id).where(User.department_id == f.department_id)))
         return clauses
 
-    cells: dict[tuple[int, int], OfficerWeek] = {}
+    # officer × week cells: [contacts, done, overdue, new leads, awaiting contact]
+    cells: dict[tuple[int, int], list[int]] = {}
 
-    def cell(o: int, w: int) -> OfficerWeek:
-        if (o, w) not in cells:
-            cells[(o, w)] = OfficerWeek(officer_id=o, week_start=weeks.starts[w])
-        return cells[(o, w)]
+    def cell(o: int, w: int) -> list[int]:
+        c = cells.get((o, w))
+        if c is None:
+            c = cells[(o, w)] = [0, 0, 0, 0, 0]
+        return c
 
-    for o, w, n in _grouped(session, Activity.created_by_id, Activity.created_at, weeks,
-                            activity_visible(actor), Activity.created_by_id.is_not(None),
-                            *who(Activity.created_by_id)):
-        cell(o, w).contacts = int(n)
+    if hidden_projects(actor) is None:
+        # the actor sees every activity: read the per-officer-per-week summary
+        index_of = {d: i for i, d in enumerate(weeks.starts)}
+        for o, wk, n in session.execute(
+                select(ActivityOfficerWeek.user_id, ActivityOfficerWeek.week_start,
+                       ActivityOfficerWeek.contacts)
+                .where(ActivityOfficerWeek.week_start >= weeks.starts[0],
+                       ActivityOfficerWeek.week_start <= weeks.starts[-1],
+                       ActivityOfficerWeek.contacts > 0, *who(ActivityOfficerWeek.user_id))):
+            cell(o, index_of[wk])[0] = int(n)
+    else:
+        for o, w, n in _grouped(session, Activity.created_by_id, Activity.created_at, weeks,
+                                activity_visible(actor), Activity.created_by_id.is_not(None),
+                                *who(Activity.created_by_id)):
+            cell(o, w)[0] = int(n)
     for o, w, n in _grouped(session, Followup.assignee_id, Followup.completed_at, weeks,
                             Followup.status == "done", followup_visible(actor),
                             *who(Followup.assignee_id)):
-        cell(o, w).followups_done = int(n)
+        cell(o, w)[1] = int(n)
     for o, w, n in _grouped(session, Followup.assignee_id, Followup.due_at, weeks,
                             Followup.status == "open", Followup.due_at < now,
                             followup_visible(actor), *who(Followup.assignee_id)):
-        cell(o, w).followups_overdue = int(n)
+        cell(o, w)[2] = int(n)
 
     # response time to new leads: a few thousand rows at most, the median taken in Python
     later_start = exists().where(StageChange.project_id == Project.id,
@@ -141,16 +162,14 @@ def activity_report(session: Session, actor: User, f: ReportFilters | None = Non
     awaiting: dict[int, int] = {}
     for o, w, created, first in leads:
         c = cell(o, w)
-        c.new_leads += 1
+        c[3] += 1
         if first is None:
-            c.awaiting_contact += 1
+            c[4] += 1
             awaiting[o] = awaiting.get(o, 0) + 1
             continue
         h = max(0.0, (first - created).total_seconds() / 3600)
         per_cell.setdefault((o, w), []).append(h)
         per_officer.setdefault(o, []).append(h)
-    for k, hs in per_cell.items():
-        cells[k].median_response_hours = _hours(hs)
 
     # officers: every officer in scope, and anyone else who appears
     officer_q = select(User.id, User.display_name, Department.name).outerjoin(
@@ -161,7 +180,7 @@ def activity_report(session: Session, actor: User, f: ReportFilters | None = Non
     sums: dict[int, list[int]] = {}
     wsums: dict[int, list[int]] = {}
     for (o, w), c in cells.items():
-        v = [c.contacts, c.followups_done, c.followups_overdue, c.new_leads]
+        v = c[:4]
         sums[o] = [a + b for a, b in zip(sums.get(o, [0, 0, 0, 0]), v, strict=True)]
         wsums[w] = [a + b for a, b in zip(wsums.get(w, [0, 0, 0, 0]), v, strict=True)]
     officers = []
@@ -176,6 +195,11 @@ def activity_report(session: Session, actor: User, f: ReportFilters | None = Non
         t = wsums.get(i, [0, 0, 0, 0])
         week_totals.append(WeekTotal(week_start=d, contacts=t[0], followups_done=t[1],
                                      followups_overdue=t[2], new_leads=t[3]))
-    rows = sorted(cells.values(), key=lambda c: (c.officer_id, c.week_start))
+    listed = f.detail or f.officer_id is not None
+    rows = [OfficerWeek(officer_id=o, week_start=weeks.starts[w], contacts=c[0],
+                        followups_done=c[1], followups_overdue=c[2], new_leads=c[3],
+                        awaiting_contact=c[4], median_response_hours=_hours(per_cell[(o, w)])
+                        if (o, w) in per_cell else None)
+            for (o, w), c in sorted(cells.items())] if listed else []
     return ActivityReport(generated_at=utcnow(), weeks=weeks.starts, officers=officers,
-                          rows=rows, week_totals=week_totals)
+                          rows=rows, rows_listed=listed, week_totals=week_totals)

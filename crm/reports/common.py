@@ -33,6 +33,9 @@ class ReportFilters:
     date_to: date | None = None
     group_by: str = "cluster"           # pipeline: cluster | park | department | officer
     officer_id: int | None = None
+    # the long lists in full (the Excel export, a drill-down); pages and JSON get the figures
+    # and the first rows of each list otherwise
+    detail: bool = False
 
 
 def require_reports(actor: User) -> None:

@@ -9,18 +9,19 @@ tier ``other`` never covers. Every figure goes through ``project_visible(actor)`
 
 from __future__ import annotations
 
+import heapq
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import BigInteger, case, func, select, type_coerce
 from sqlmodel import Session
 
 from crm.accounts.models import User
 from crm.firms.models import MAJOR_TIERS, Firm
 from crm.policy.models import ChainLink, ParkCluster
-from crm.projects.models import LANDED_STAGES, PURSUING_STAGES, SECURED_STAGES, Project, Stage
+from crm.projects.models import LANDED_STAGES, SECURED_STAGES, Project, Stage
 from crm.reports.common import (
     ReportFilters,
     check_department,
@@ -33,7 +34,9 @@ from crm.reports.common import (
 from crm.types import utcnow
 
 Status = Literal["covered", "pursuing", "gap"]
-PROJECTS_PER_CLUSTER = 50   # projects listed behind a status (the count says how many in all)
+PROJECTS_PER_CLUSTER = 20   # projects listed behind a status (the count says how many in all)
+INVESTORS_LISTED = 20       # major investors listed per cluster (the count says how many in all;
+                            # the drill-down and the Excel export list them all)
 INVESTORS_PER_LINK = 5
 STAGE_RANK = {s: i for i, s in enumerate(("lead", "contacted", "negotiating", "signed", "landed",
                                            "operating"))}
@@ -75,8 +78,10 @@ class ClusterCoverage(BaseModel):
     name_en: str
     kind: str
     status: Status
-    major_investors: list[MajorInvestor]
-    projects: list[CoverageProject]      # the projects behind the status (up to 50)
+    major_investors: list[MajorInvestor]  # the first 20 (covering first, by tier and name)
+    major_investor_count: int            # major investors with a live project here, in all
+    covering_investor_count: int         # of which with a secured project
+    projects: list[CoverageProject]      # the projects behind the status (up to 20)
     project_count: int                   # how many projects are behind the status in all
     links: list[LinkCoverage]
     links_without_firm: int
@@ -119,6 +124,18 @@ def _status(secured: int, pursuing: int) -> Status:
     return "gap"
 
 
+def _major_rows(session: Session, scope: list) -> list:  # type: ignore[type-arg]
+    """Every live project of a major investor in scope: the one pass coverage is built from."""
+    # Core execution: thousands of plain rows, without the ORM's per-row work
+    return list(session.connection().execute(
+        select(Project.id, Project.cluster_id, Project.chain_link_id, Project.firm_id,
+               Project.stage, func.coalesce(type_coerce(Project.expected_output, BigInteger), 0),
+               Firm.name_zh, Firm.tier,
+               case(*[(Project.stage == s, r) for s, r in STAGE_RANK.items()], else_=0))
+        .join(Firm, Firm.id == Project.firm_id)
+        .where(*scope, Firm.tier.in_(MAJOR_TIERS))))
+
+
 def coverage_report(session: Session, actor: User, f: ReportFilters | None = None
                     ) -> CoverageReport:
     """Coverage of the clusters, their chain links and the guided cluster × park pairs."""
@@ -126,81 +143,78 @@ def coverage_report(session: Session, actor: User, f: ReportFilters | None = Non
     check_department(session, f.department_id)
     only_cluster = cluster_id_for(session, f.cluster)
     scope = [*project_scope(actor, f, only_cluster), Project.stage != Stage.lost.value]
-    # driven from the (few) major firms through ix_project_firm_cluster
-    major = Project.firm_id.in_(select(Firm.id).where(Firm.tier.in_(MAJOR_TIERS)))
-    major_tier = Firm.tier.in_(MAJOR_TIERS)  # where the firm is joined anyway
-    is_secured = Project.stage.in_(SECURED_STAGES)
-    is_pursuing = Project.stage.in_(PURSUING_STAGES)
+    listed = None if f.detail else INVESTORS_LISTED
+    tier_rank = {t: i for i, t in enumerate(MAJOR_TIERS)}
 
-    # 1. per cluster and major firm: how many secured and pursuing projects
-    rows = session.execute(
-        select(Project.cluster_id, Project.firm_id, Firm.name_zh, Firm.tier,
-               func.sum(case((is_secured, 1), else_=0)),
-               func.sum(case((is_pursuing, 1), else_=0)))
-        .join(Firm, Firm.id == Project.firm_id)
-        .where(*scope, major)
-        .group_by(Project.cluster_id, Project.firm_id, Firm.name_zh, Firm.tier)
-    ).all()
-    investors: dict[int, list[MajorInvestor]] = {}
+    # 1. one pass over the major investors' live projects (a few thousand rows at city scale);
+    # every live stage is either secured or pursuing
+    secured = frozenset(SECURED_STAGES)
+    per_firm: dict[tuple[int, int], list] = {}      # (cluster, firm) → [sec, pur, name, tier]
+    link_major: dict[int, dict[int, list]] = {}     # link → firm → [sec, name]
+    link_sp: dict[int, list[int]] = {}              # link → [secured, pursuing] projects
+    candidates: dict[tuple[int, bool], list[tuple]] = {}  # (cluster, secured) → projects
+    for pid, cid, lid, fid, stage, out, name, tier, rank in _major_rows(session, scope):
+        sec = stage in secured
+        m = per_firm.get((cid, fid))
+        if m is None:
+            m = per_firm[(cid, fid)] = [0, 0, name, tier]
+        m[0 if sec else 1] += 1
+        c = candidates.get((cid, sec))
+        if c is None:
+            c = candidates[(cid, sec)] = []
+        c.append((-rank, -out, pid, fid, stage, name, tier))
+        if lid is not None:
+            lm = link_major.get(lid)
+            if lm is None:
+                lm = link_major[lid] = {}
+                link_sp[lid] = [0, 0]
+            if fid in lm:
+                lm[fid][0] = lm[fid][0] or sec
+            else:
+                lm[fid] = [sec, name]
+            link_sp[lid][0 if sec else 1] += 1
     secured_n: dict[int, int] = {}
     pursuing_n: dict[int, int] = {}
-    for cid, fid, name, tier, sec, pur in rows:
-        sec, pur = int(sec or 0), int(pur or 0)
-        secured_n[cid] = secured_n.get(cid, 0) + sec
-        pursuing_n[cid] = pursuing_n.get(cid, 0) + pur
-        investors.setdefault(cid, []).append(MajorInvestor(
-            firm_id=fid, name=name, tier=tier, status="covered" if sec else "pursuing",
-            secured_projects=sec, pursuing_projects=pur))
-    tier_rank = {t: i for i, t in enumerate(MAJOR_TIERS)}
-    for lst in investors.values():
-        lst.sort(key=lambda m: (m.status != "covered", tier_rank.get(m.tier, 9), m.name))
+    for (cid, _), (sec_n, pur_n, _, _) in per_firm.items():
+        secured_n[cid] = secured_n.get(cid, 0) + sec_n
+        pursuing_n[cid] = pursuing_n.get(cid, 0) + pur_n
 
-    # 2. the projects behind each status: the first 50 per cluster and group, ranked in SQL
-    grp = case((is_secured, literal("covered")), else_=literal("pursuing"))
-    stage_rank = case(*[(Project.stage == s, r) for s, r in STAGE_RANK.items()], else_=0)
-    rn = func.row_number().over(
-        partition_by=(Project.cluster_id, grp),
-        order_by=(stage_rank.desc(), func.coalesce(Project.expected_output, 0).desc(),
-                  Project.id))
-    inner = (select(Project.id, Project.title, Project.is_confidential, Project.code_name,
-                    Project.cluster_id, Project.firm_id, Project.stage,
-                    Project.expected_output, Firm.name_zh.label("firm_name"),
-                    Firm.tier.label("tier"), grp.label("grp"), rn.label("rn"))
-             .join(Firm, Firm.id == Project.firm_id).where(*scope, major).subquery())
-    behind: dict[tuple[int, str], list[CoverageProject]] = {}
-    for r in session.execute(select(inner).where(inner.c.rn <= PROJECTS_PER_CLUSTER)
-                             .order_by(inner.c.cluster_id, inner.c.grp, inner.c.rn)).all():
-        behind.setdefault((r.cluster_id, r.grp), []).append(CoverageProject(
-            id=r.id, label=project_label(r.title, r.is_confidential, r.code_name),
-            firm_id=r.firm_id, firm_name=r.firm_name, tier=r.tier, stage=r.stage,
-            expected_output=r.expected_output))
+    investors: dict[int, list[MajorInvestor]] = {}
+    investor_n: dict[int, tuple[int, int]] = {}   # cluster → (all major investors, covering)
+    by_cluster: dict[int, list[tuple]] = {}
+    for (cid, fid), (sec, pur, name, tier) in per_firm.items():
+        by_cluster.setdefault(cid, []).append((not sec, tier_rank.get(tier, 9), name, fid, sec,
+                                               pur, tier))
+    for cid, lst in by_cluster.items():
+        lst.sort()
+        investor_n[cid] = (len(lst), sum(1 for x in lst if x[4]))
+        investors[cid] = [MajorInvestor(firm_id=fid, name=name, tier=tier,
+                                        status="covered" if sec else "pursuing",
+                                        secured_projects=sec, pursuing_projects=pur)
+                          for _, _, name, fid, sec, pur, tier in lst[:listed]]
 
-    # 3. chain links: firms of any tier, major firms, and the link's status
-    link_rows = session.execute(
-        select(Project.chain_link_id,
-               func.count(func.distinct(Project.firm_id)),
-               func.count(func.distinct(case((major_tier, Project.firm_id)))),
-               func.count(),
-               func.sum(case((and_(major_tier, is_secured), 1), else_=0)),
-               func.sum(case((and_(major_tier, is_pursuing), 1), else_=0)))
-        .join(Firm, Firm.id == Project.firm_id)
+    # 2. the projects behind each status: the first few per cluster and group
+    behind_rows: dict[tuple[int, str], list[tuple]] = {
+        (cid, "covered" if sec else "pursuing"): heapq.nsmallest(PROJECTS_PER_CLUSTER, v)
+        for (cid, sec), v in candidates.items()}
+    ids = [r[2] for v in behind_rows.values() for r in v]
+    labels: dict[int, tuple] = {}
+    for i in range(0, len(ids), 500):
+        labels.update((r[0], r[1:]) for r in session.execute(
+            select(Project.id, Project.title, Project.is_confidential, Project.code_name,
+                   Project.expected_output).where(Project.id.in_(ids[i:i + 500]))))
+    behind: dict[tuple[int, str], list[CoverageProject]] = {
+        k: [CoverageProject(id=pid, label=project_label(*labels[pid][:3]), firm_id=fid,
+                            firm_name=name, tier=tier, stage=stage,
+                            expected_output=labels[pid][3])
+            for _, _, pid, fid, stage, name, tier in v]
+        for k, v in behind_rows.items()}
+
+    # 3. chain links: firms of any tier and projects (SQL), the major investors (the pass above)
+    link_stats = {lid: (int(firms), int(n)) for lid, firms, n in session.execute(
+        select(Project.chain_link_id, func.count(func.distinct(Project.firm_id)), func.count())
         .where(*scope, Project.chain_link_id.is_not(None))
-        .group_by(Project.chain_link_id)
-    ).all()
-    link_stats = {r[0]: r[1:] for r in link_rows}
-    sec_agg = func.max(case((is_secured, 1), else_=0))
-    lrn = func.row_number().over(partition_by=Project.chain_link_id,
-                                 order_by=(sec_agg.desc(), Firm.name_zh))
-    link_inner = (select(Project.chain_link_id, Firm.name_zh, sec_agg.label("sec"),
-                         lrn.label("rn"))
-                  .join(Firm, Firm.id == Project.firm_id)
-                  .where(*scope, major, Project.chain_link_id.is_not(None))
-                  .group_by(Project.chain_link_id, Firm.id, Firm.name_zh)
-                  .subquery())
-    link_names: dict[int, list[tuple[bool, str]]] = {}
-    for lid, name, sec, _ in session.execute(
-            select(link_inner).where(link_inner.c.rn <= INVESTORS_PER_LINK)).all():
-        link_names.setdefault(lid, []).append((bool(sec), name))
+        .group_by(Project.chain_link_id))}
     links_by_cluster: dict[int, list[ChainLink]] = {}
     for link in session.scalars(select(ChainLink).order_by(ChainLink.cluster_id,
                                                            ChainLink.sort_order, ChainLink.id)):
@@ -224,17 +238,23 @@ def coverage_report(session: Session, actor: User, f: ReportFilters | None = Non
         count = (secured_n.get(c.id, 0) if status == "covered" else pursuing_n.get(c.id, 0))
         links = []
         for link in links_by_cluster.get(c.id, []):
-            firms_n, major_n, proj_n, sec, pur = link_stats.get(link.id, (0, 0, 0, 0, 0))
-            lstatus = _status(int(sec or 0), int(pur or 0))
-            names = [n for s, n in link_names.get(link.id, [])
-                     if (s if lstatus == "covered" else not s)][:INVESTORS_PER_LINK]
+            firms_n, proj_n = link_stats.get(link.id, (0, 0))
+            sec, pur = link_sp.get(link.id, (0, 0))
+            lstatus = _status(sec, pur)
+            majors = link_major.get(link.id, {})
+            # the major investors behind the link's status: secured ones for a covered link
+            names = sorted(n for s_, n in majors.values()
+                           if (s_ if lstatus == "covered" else not s_))[:INVESTORS_PER_LINK]
             links.append(LinkCoverage(code=link.code, name_zh=link.name_zh,
                                       name_en=link.name_en, status=lstatus,
-                                      firm_count=int(firms_n), major_firm_count=int(major_n),
-                                      project_count=int(proj_n), major_investors=names))
+                                      firm_count=firms_n, major_firm_count=len(majors),
+                                      project_count=proj_n, major_investors=names))
         out.append(ClusterCoverage(
             code=c.code, name_zh=c.name_zh, name_en=c.name_en, kind=c.kind, status=status,
-            major_investors=investors.get(c.id, []), projects=projs, project_count=count,
+            major_investors=investors.get(c.id, []),
+            major_investor_count=investor_n.get(c.id, (0, 0))[0],
+            covering_investor_count=investor_n.get(c.id, (0, 0))[1],
+            projects=projs, project_count=count,
             links=links, links_without_firm=sum(1 for link in links if link.firm_count == 0),
             links_covered=sum(1 for link in links if link.status == "covered")))
 

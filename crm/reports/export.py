@@ -29,9 +29,16 @@ def _num(v: Any) -> Any:
 
 
 def _coverage(r: Any) -> list[Sheet]:
-    clusters = [[c.code, c.name_zh, STATUS_ZH[c.status], len(c.major_investors),
-                 "、".join(m.name for m in c.major_investors), c.project_count,
-                 c.links_covered, c.links_without_firm] for c in r.clusters]
+    def names(c: Any) -> str:  # a cell holds at most 32,767 characters: the first 20 here,
+        shown = "、".join(m.name for m in c.major_investors[:20])  # all on their own sheet
+        more = c.major_investor_count - min(20, len(c.major_investors))
+        return f"{shown} 等{c.major_investor_count}家" if more > 0 else shown
+
+    clusters = [[c.code, c.name_zh, STATUS_ZH[c.status], c.major_investor_count, names(c),
+                 c.project_count, c.links_covered, c.links_without_firm] for c in r.clusters]
+    investors = [[c.code, c.name_zh, m.name, TIER_ZH.get(m.tier, m.tier), STATUS_ZH[m.status],
+                  m.secured_projects, m.pursuing_projects]
+                 for c in r.clusters for m in c.major_investors]
     projects = [[c.code, c.name_zh, STATUS_ZH[c.status], p.label, p.firm_name,
                  TIER_ZH.get(p.tier, p.tier), STAGE_ZH.get(p.stage, p.stage), p.expected_output]
                 for c in r.clusters for p in c.projects]
@@ -47,6 +54,8 @@ def _coverage(r: Any) -> list[Sheet]:
                   "支撑项目数", "已覆盖环节数", "无企业环节数"], clusters),
         ("支撑项目", ["集群代码", "产业集群", "覆盖状态", "项目", "企业", "企业层级", "阶段",
                   "预计年产值(亿元)"], projects),
+        ("重点投资者", ["集群代码", "产业集群", "重点投资者", "企业层级", "状态", "已签约项目数",
+                   "在谈项目数"], investors),
         ("产业链环节", ["集群代码", "产业集群", "环节代码", "产业链环节", "覆盖状态", "企业数",
                    "重点投资者数", "项目数", "重点投资者"], links),
         ("集群×园区", ["集群代码", "产业集群", "园区代码", "园区", "已落地", "落地项目数",

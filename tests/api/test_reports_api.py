@@ -120,3 +120,34 @@ def test_bad_filters_get_422_with_the_field(client, session):
     assert r.status_code == 422 and r.json()["field"] == "date_from"
     r = client.get("/api/v1/reports/targets?department_id=999999", headers=h)
     assert r.status_code == 422 and r.json()["field"] == "department_id"
+
+
+def test_coverage_lists_the_first_investors_and_counts_all(client, session):
+    """A cluster with 25 major investors: the JSON lists 20 with the count of all; detail=true
+    (the drill-down) and the Excel export list every one."""
+    from tests.factories import make_firm, make_project
+    from tests.reports_data import people
+
+    w = people(session)
+    for i in range(25):
+        f = make_firm(session, f"龙头{i:02d}", is_leader=True)
+        make_project(session, f, "NB", "signed" if i % 5 == 0 else "lead", owner=w.manager)
+    make_project(session, make_firm(session, "普通企业"), "NB", "signed", owner=w.manager)
+    session.commit()
+    h = bearer(session, w.manager)
+    nb = next(c for c in client.get("/api/v1/reports/coverage", headers=h).json()["clusters"]
+              if c["code"] == "NB")
+    assert nb["status"] == "covered"
+    assert (nb["major_investor_count"], nb["covering_investor_count"]) == (25, 5)
+    assert len(nb["major_investors"]) == 20
+    # covering investors first, then by name
+    assert [m["name"] for m in nb["major_investors"][:5]] == [
+        "龙头00", "龙头05", "龙头10", "龙头15", "龙头20"]
+    assert nb["project_count"] == 5    # the secured projects behind "covered"
+    full = client.get("/api/v1/reports/coverage?cluster=NB&detail=true", headers=h).json()
+    assert len(full["clusters"][0]["major_investors"]) == 25
+    rows = sheet(client.get("/api/v1/reports/coverage.xlsx", headers=h).content, "重点投资者")
+    assert len([r for r in rows[1:] if r[0] == "NB"]) == 25
+    summary = {r[0]: r for r in sheet(client.get("/api/v1/reports/coverage.xlsx",
+                                                 headers=h).content, "集群覆盖")[1:]}
+    assert summary["NB"][3] == 25 and summary["NB"][4].endswith("等25家")

@@ -281,3 +281,20 @@ def test_demo_holds_one_conflict_pair(small: tuple[Engine, dict[str, int]]) -> N
         assert a.department_id != b.department_id
         assert {a.stage, b.stage} <= {"lead", "contacted", "negotiating"}
         assert s.get(Firm, a.firm_id).tier == "global500"
+
+
+def test_contacts_summary_matches_the_activities(small: tuple[Engine, dict[str, int]]) -> None:
+    """The demo loader writes activities through Core, then fills activity_officer_week."""
+    from crm.activities.models import ActivityOfficerWeek
+    from crm.activities.summary import week_of
+
+    engine, _ = small
+    with engine.connect() as conn:
+        want: dict[tuple[object, int], int] = {}
+        for by, at in conn.execute(select(Activity.created_by_id, Activity.created_at)):
+            if by is not None:
+                want[(week_of(at), by)] = want.get((week_of(at), by), 0) + 1
+        got = {(wk, u): n for wk, u, n in conn.execute(
+            select(ActivityOfficerWeek.week_start, ActivityOfficerWeek.user_id,
+                   ActivityOfficerWeek.contacts))}
+    assert got == want and sum(got.values()) > 0

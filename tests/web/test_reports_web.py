@@ -98,3 +98,20 @@ def test_officers_are_refused(client, session):
     assert client.get("/reports/coverage").status_code == 403
     assert client.get("/reports/coverage.xlsx").status_code == 403
     assert client.get("/reports/nope").status_code == 404
+
+
+def test_coverage_page_drills_down_to_every_investor(client, session):
+    from tests.factories import make_firm, make_project
+    from tests.reports_data import people
+
+    w = people(session)
+    for i in range(11):
+        make_project(session, make_firm(session, f"龙头{i:02d}", is_leader=True), "NB", "lead",
+                     owner=w.manager)
+    session.commit()
+    login(client, w.manager)
+    page = client.get("/reports/coverage").text
+    assert "龙头07" in page and "龙头08" not in page     # the first 8 on the overview
+    assert 'href="/reports/coverage?cluster=NB&amp;detail=1"' in page and ">+3</a>" in page
+    full = client.get("/reports/coverage?cluster=NB&detail=1").text
+    assert all(f"龙头{i:02d}" in full for i in range(11))
