@@ -183,14 +183,13 @@ FLOORS: dict[str, str] = {
         WHERE p.stage IN ('signed','landed','operating')
         GROUP BY coalesce(f.parent_id, f.id) HAVING sum(p.expected_output) >= 500000
         ORDER BY out DESC""",
-    # officer activity: contacts per officer per week from the summary the activity writes
-    # keep; follow-ups done and overdue per officer per week (two buckets stand for the weeks);
-    # the new leads of the period
+    # officer activity: contacts logged and follow-ups done per officer per week from the
+    # summaries kept with the activities and follow-ups; follow-ups overdue per officer per week
+    # (two buckets stand for the weeks); the new leads of the period
     "report_activity": """SELECT s.user_id, s.week_start, s.contacts FROM activity_officer_week s
         WHERE s.week_start >= :weeks_start AND s.contacts > 0""",
-    "report_activity_followups": """SELECT assignee_id, completed_at >= :weeks_mid, count(*)
-        FROM followup WHERE status = 'done' AND completed_at >= :weeks_start
-        GROUP BY assignee_id, completed_at >= :weeks_mid""",
+    "report_activity_followups": """SELECT s.user_id, s.week_start, s.done
+        FROM followup_officer_week s WHERE s.week_start >= :weeks_start AND s.done > 0""",
     "report_activity_overdue": """SELECT assignee_id, due_at >= :weeks_mid, count(*)
         FROM followup WHERE status = 'open' AND due_at >= :weeks_start AND due_at < :now
         GROUP BY assignee_id, due_at >= :weeks_mid""",

@@ -14,7 +14,7 @@ from crm.activities.models import (
 )
 from crm.audit.models import AuditRecord
 from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster, Tier
-from crm.followups.models import Followup, FollowupStatus
+from crm.followups.models import Followup, FollowupOfficerWeek, FollowupStatus
 from crm.outbox.models import JobRun, OutboxMessage
 from crm.policy.models import ChainLink, Cluster, Park, ParkCluster, PlanTarget, PolicyPack
 from crm.projects.models import CapitalArrival, Project, Stage, StageChange
@@ -25,7 +25,7 @@ __all__ = [
     "Activity", "ActivityContact", "ActivityFirm", "ActivityKind", "ActivityOfficer",
     "ActivityOfficerWeek", "ActivityProject", "ApiToken", "AuditRecord", "CapitalArrival",
     "ChainLink", "Cluster", "Contact", "Department", "Firm", "FirmAlias", "FirmCluster",
-    "Followup", "FollowupStatus",
+    "Followup", "FollowupOfficerWeek", "FollowupStatus",
     "JobRun", "LoginAttempt", "OutboxMessage", "Park", "ParkCluster", "PlanTarget", "PolicyPack",
     "Project", "Role", "Stage", "StageChange", "Tier", "User", "WebSession", "metadata",
 ]

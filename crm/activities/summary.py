@@ -14,8 +14,9 @@ It counts every activity; the report reads it only for actors who see every acti
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import Date, delete, event, func, insert, inspect, literal, select, update
+from sqlalchemy import Date, Table, delete, event, func, insert, inspect, literal, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
@@ -38,23 +39,52 @@ def week_bounds(monday: date) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-def count_contact(conn: Connection, user_id: int | None, created_at: datetime | None,
-                  delta: int) -> None:
-    """Add ``delta`` (+1 logged, -1 deleted) to the officer's week."""
-    if user_id is None or created_at is None or not delta:
-        return
-    wk = week_of(created_at)
+def bump(conn: Connection, table: Table, column: str, wk: date, user_id: int,
+         delta: int) -> None:
+    """Add ``delta`` to ``column`` of the (week, officer) row of a per-officer-week summary."""
+    col = table.c[column]
     if delta < 0:
-        conn.execute(update(T).where(T.c.week_start == wk, T.c.user_id == user_id)
-                     .values(contacts=T.c.contacts + delta))
+        conn.execute(update(table).where(table.c.week_start == wk, table.c.user_id == user_id)
+                     .values({column: col + delta}))
         return
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(T).values(week_start=wk, user_id=user_id, contacts=delta)
-    conn.execute(stmt.on_conflict_do_update(index_elements=[T.c.week_start, T.c.user_id],
-                                            set_={"contacts": T.c.contacts + delta}))
+    stmt = dialect_insert(table).values({"week_start": wk, "user_id": user_id, column: delta})
+    # a concurrent first row of the same officer and week: add to the row it made
+    conn.execute(stmt.on_conflict_do_update(index_elements=[table.c.week_start,
+                                                            table.c.user_id],
+                                            set_={column: col + delta}))
+
+
+def count_contact(conn: Connection, user_id: int | None, created_at: datetime | None,
+                  delta: int) -> None:
+    """Add ``delta`` (+1 logged, -1 deleted) to the officer's week."""
+    if user_id is None or created_at is None or not delta:
+        return
+    bump(conn, T, "contacts", week_of(created_at), user_id, delta)
+
+
+def rebuild_per_week(conn: Connection | Session, table: Table, column: str, ts: Any,
+                     user: Any, *where: Any) -> int:
+    """Refill a per-officer-week summary: rows of ``ts``'s table matching ``where``, counted
+    per local week of ``ts`` and per ``user``, one week at a time; rows written."""
+    conn.execute(delete(table))
+    lo, hi = conn.execute(select(func.min(ts), func.max(ts)).where(*where)).one()
+    if lo is None:
+        return 0
+    rows = 0
+    monday, last = week_of(lo), week_of(hi)
+    while monday <= last:
+        start, end = week_bounds(monday)
+        sel = (select(literal(monday, Date), user, func.count())
+               .where(ts >= start, ts < end, user.is_not(None), *where)
+               .group_by(user))
+        res = conn.execute(insert(table).from_select(["week_start", "user_id", column], sel))
+        rows += max(0, res.rowcount or 0)  # type: ignore[attr-defined]
+        monday += timedelta(weeks=1)
+    return rows
 
 
 # Kept on the ORM's own flush, so every path that writes an Activity through a session (the
@@ -84,21 +114,6 @@ def _updated(_mapper, conn: Connection, a: Activity) -> None:  # type: ignore[no
 
 
 def rebuild_officer_weeks(conn: Connection | Session) -> int:
-    """Refill the summary from every activity, one local week at a time; rows written."""
+    """Refill the contacts summary from every activity; rows written."""
     a = Activity.__table__
-    conn.execute(delete(T))
-    lo, hi = conn.execute(select(func.min(a.c.created_at), func.max(a.c.created_at))).one()
-    if lo is None:
-        return 0
-    rows = 0
-    monday, last = week_of(lo), week_of(hi)
-    while monday <= last:
-        start, end = week_bounds(monday)
-        sel = (select(literal(monday, Date), a.c.created_by_id, func.count())
-               .where(a.c.created_at >= start, a.c.created_at < end,
-                      a.c.created_by_id.is_not(None))
-               .group_by(a.c.created_by_id))
-        res = conn.execute(insert(T).from_select(["week_start", "user_id", "contacts"], sel))
-        rows += max(0, res.rowcount or 0)  # type: ignore[attr-defined]
-        monday += timedelta(weeks=1)
-    return rows
+    return rebuild_per_week(conn, T, "contacts", a.c.created_at, a.c.created_by_id)

@@ -278,8 +278,10 @@ def _generate(run: Run, password_hash: str) -> dict[str, int]:
             conn.execute(update(Project.__table__).where(Project.id == p.id)
                          .values(conflict_with_id=p.conflict))
     from crm.activities.summary import rebuild_officer_weeks
+    from crm.followups.summary import rebuild_done_weeks
 
-    rebuild_officer_weeks(conn)  # the activities went in through Core: fill their summary
+    rebuild_officer_weeks(conn)  # activities and follow-ups went in through Core: fill their
+    rebuild_done_weeks(conn)     # per-officer-per-week summaries
     if conn.dialect.name == "postgresql":  # ids were given explicitly: move the sequences on
         for name, (table, _rows, _sql) in run.buffers.items():
             if "id" in table.c and table.c.id.primary_key:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Index
@@ -46,3 +46,22 @@ class Followup(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     version: int = Field(default=1)
+
+
+class FollowupOfficerWeek(SQLModel, table=True):
+    """Follow-ups each officer (the assignee) completed per local week (by ``completed_at``).
+
+    A summary kept in step with every Followup written through the ORM (crm.followups.summary's
+    mapper events) and rebuilt by ``crm.followups.summary.rebuild_done_weeks`` (the migration
+    that added it, the demo loader): the officer-activity report reads it.
+    """
+
+    __tablename__ = "followup_officer_week"
+
+    week_start: date = Field(primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", primary_key=True)
+    done: int = Field(default=0)
+
+
+# the summary's upkeep listens on Followup (imported last: it uses the classes above)
+from crm.followups import summary as _summary  # noqa: E402,F401

@@ -28,7 +28,7 @@ from crm.accounts.permissions import (
     project_visible,
 )
 from crm.activities.models import Activity, ActivityOfficerWeek
-from crm.followups.models import Followup
+from crm.followups.models import Followup, FollowupOfficerWeek
 from crm.projects.models import Project, StageChange
 from crm.reports.common import (
     ReportFilters,
@@ -95,8 +95,8 @@ def _grouped(session: Session, officer_col, ts_col, weeks: Weeks, *where):  # ty
     inner = (select(officer_col.label("o"), week_index(ts_col, weeks).label("w"))
              .where(in_period(ts_col, weeks), *where).subquery())
 
-    return session.execute(select(inner.c.o, inner.c.w, func.count())
-                           .group_by(inner.c.o, inner.c.w)).all()
+    return session.connection().execute(select(inner.c.o, inner.c.w, func.count())
+                                        .group_by(inner.c.o, inner.c.w)).all()
 
 
 def activity_report(session: Session, actor: User, f: ReportFilters | None = None
@@ -125,24 +125,25 @@ def activity_report(session: Session, actor: User, f: ReportFilters | None = Non
         return c
 
     if hidden_projects(actor) is None:
-        # the actor sees every activity: read the per-officer-per-week summary
+        # the actor sees every activity and follow-up: read the per-officer-per-week summaries
         index_of = {d: i for i, d in enumerate(weeks.starts)}
-        for o, wk, n in session.execute(
-                select(ActivityOfficerWeek.user_id, ActivityOfficerWeek.week_start,
-                       ActivityOfficerWeek.contacts)
-                .where(ActivityOfficerWeek.week_start >= weeks.starts[0],
-                       ActivityOfficerWeek.week_start <= weeks.starts[-1],
-                       ActivityOfficerWeek.contacts > 0, *who(ActivityOfficerWeek.user_id))):
-            cell(o, index_of[wk])[0] = int(n)
+        for slot, table, col in ((0, ActivityOfficerWeek, ActivityOfficerWeek.contacts),
+                                 (1, FollowupOfficerWeek, FollowupOfficerWeek.done)):
+            for o, wk, n in session.connection().execute(
+                    select(table.user_id, table.week_start, col)
+                    .where(table.week_start >= weeks.starts[0],
+                           table.week_start <= weeks.starts[-1], col > 0,
+                           *who(table.user_id))):
+                cell(o, index_of[wk])[slot] = int(n)
     else:
         for o, w, n in _grouped(session, Activity.created_by_id, Activity.created_at, weeks,
                                 activity_visible(actor), Activity.created_by_id.is_not(None),
                                 *who(Activity.created_by_id)):
             cell(o, w)[0] = int(n)
-    for o, w, n in _grouped(session, Followup.assignee_id, Followup.completed_at, weeks,
-                            Followup.status == "done", followup_visible(actor),
-                            *who(Followup.assignee_id)):
-        cell(o, w)[1] = int(n)
+        for o, w, n in _grouped(session, Followup.assignee_id, Followup.completed_at, weeks,
+                                Followup.status == "done", followup_visible(actor),
+                                *who(Followup.assignee_id)):
+            cell(o, w)[1] = int(n)
     for o, w, n in _grouped(session, Followup.assignee_id, Followup.due_at, weeks,
                             Followup.status == "open", Followup.due_at < now,
                             followup_visible(actor), *who(Followup.assignee_id)):
@@ -152,7 +153,7 @@ def activity_report(session: Session, actor: User, f: ReportFilters | None = Non
     later_start = exists().where(StageChange.project_id == Project.id,
                                  StageChange.from_stage.is_(None),
                                  StageChange.to_stage != "lead")
-    leads = session.execute(
+    leads = session.connection().execute(
         select(Project.owner_id, week_index(Project.created_at, weeks), Project.created_at,
                Project.first_contact_at)
         .where(in_period(Project.created_at, weeks), project_visible(actor),

@@ -74,12 +74,15 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
     """Groups by output in the city, in the bands of "5213"."""
     f = f or ReportFilters()
     check_department(session, f.department_id)
-    per_firm = session.execute(
+    # Core execution (thousands of plain rows): output per firm from the covering index
+    # (stage, …, firm_id, expected_output), and the parent links from ix_firm_parent
+    conn = session.connection()
+    per_firm = conn.execute(
         select(Project.firm_id, wan_sum(Project.expected_output),
                func.count())
         .where(*project_scope(actor, f), Project.stage.in_(SECURED_STAGES))
         .group_by(Project.firm_id)).all()
-    parent_of = dict(session.execute(
+    parent_of = dict(conn.execute(
         select(Firm.id, Firm.parent_id).where(Firm.parent_id.is_not(None))).all())
     wan: dict[int, int] = {}
     count: dict[int, int] = {}

@@ -298,3 +298,19 @@ def test_contacts_summary_matches_the_activities(small: tuple[Engine, dict[str, 
             select(ActivityOfficerWeek.week_start, ActivityOfficerWeek.user_id,
                    ActivityOfficerWeek.contacts))}
     assert got == want and sum(got.values()) > 0
+
+
+def test_done_summary_matches_the_followups(small: tuple[Engine, dict[str, int]]) -> None:
+    from crm.activities.summary import week_of
+    from crm.followups.models import FollowupOfficerWeek
+
+    engine, _ = small
+    with engine.connect() as conn:
+        want: dict[tuple[object, int], int] = {}
+        for who, at in conn.execute(select(Followup.assignee_id, Followup.completed_at)
+                                    .where(Followup.status == "done")):
+            want[(week_of(at), who)] = want.get((week_of(at), who), 0) + 1
+        got = {(wk, u): n for wk, u, n in conn.execute(
+            select(FollowupOfficerWeek.week_start, FollowupOfficerWeek.user_id,
+                   FollowupOfficerWeek.done))}
+    assert got == want and sum(got.values()) > 0

@@ -263,3 +263,28 @@ def test_bad_filters_are_validation_errors(session):
     with pytest.raises(ValidationFailed):
         pipeline_report(session, w.manager, ReportFilters(date_from=date(2000, 1, 1),
                                                           date_to=date(2026, 1, 1)))
+
+
+def test_pipeline_signings_count_the_first_secured_change_only(session):
+    """Signed before the period and landed in it: no signing in the period. Signed in the
+    period, then lost and signed again: one signing, in the week of the first."""
+    from crm.projects.models import StageChange
+    from tests.reports_data import people
+
+    w = people(session)
+    f = make_firm(session, "签约企业")
+    now = utcnow()
+    old = make_project(session, f, "NB", "landed", owner=w.manager)
+    fresh = make_project(session, f, "NB", "signed", owner=w.manager)
+    for pid, to, ago in [(old.id, "signed", 20), (old.id, "landed", 1),
+                         (fresh.id, "lost", 2), (fresh.id, "signed", 1)]:
+        session.add(StageChange(project_id=pid, from_stage="negotiating", to_stage=to,
+                                changed_at=now - timedelta(weeks=ago)))
+    session.commit()
+    # make_project logged each one's opening at its stage just now; both are after the changes
+    # above, so the first secured change of `old` is 20 weeks ago and of `fresh` a week ago
+    r = pipeline_report(session, w.manager)
+    assert sum(x.signings for x in r.weeks) == 1
+    week = next(x for x in r.weeks if x.signings)
+    from crm.activities.summary import week_of
+    assert week.week_start == week_of(now - timedelta(weeks=1))

@@ -128,3 +128,98 @@ def test_report_from_summary_equals_the_raw_count(session):
     d2 = registry.run(session, w.manager, "activity", ReportFilters(department_id=w.d2.id))
     assert {o.officer_id for o in d2.officers if o.contacts} == {w.officer2.id}
     assert d2.rows == [] and d2.rows_listed is False
+
+
+def done_summary(session) -> dict[tuple[date, int], int]:
+    from crm.followups.models import FollowupOfficerWeek
+
+    return {(r.week_start, r.user_id): r.done
+            for r in session.scalars(select(FollowupOfficerWeek)) if r.done}
+
+
+def done_raw(session) -> dict[tuple[date, int], int]:
+    from crm.followups.models import Followup
+
+    c: Counter[tuple[date, int]] = Counter()
+    for who, at in session.execute(select(Followup.assignee_id, Followup.completed_at)
+                                   .where(Followup.status == "done")):
+        local = at.astimezone(local_tz()).date()
+        c[(local - timedelta(days=local.weekday()), who)] += 1
+    return dict(c)
+
+
+def test_done_summary_follows_the_followup_lifecycle(session):
+    from crm.followups.schemas import FollowupCreate, FollowupUpdate
+    from crm.followups.service import (
+        cancel_followup,
+        complete_followup,
+        create_followup,
+        delete_followup,
+        reopen_followup,
+        update_followup,
+    )
+    from crm.followups.summary import rebuild_done_weeks
+    from tests.factories import make_followup
+
+    w = people(session)
+    m, o1 = w.manager, w.officer1
+    due = utcnow() + timedelta(days=1)
+    a = create_followup(session, m, FollowupCreate(title="甲", due_at=due, assignee_id=o1.id))
+    b = create_followup(session, m, FollowupCreate(title="乙", due_at=due, assignee_id=o1.id))
+    c = create_followup(session, m, FollowupCreate(title="丙", due_at=due, assignee_id=m.id))
+    session.commit()
+    assert done_summary(session) == done_raw(session) == {}
+    complete_followup(session, m, a.id)
+    complete_followup(session, m, b.id)
+    cancel_followup(session, m, c.id)                  # cancelled is not done
+    session.commit()
+    wk = week_of(utcnow())
+    assert done_summary(session) == done_raw(session) == {(wk, o1.id): 2}
+    reopen_followup(session, m, b.id)
+    session.commit()
+    assert done_summary(session) == done_raw(session) == {(wk, o1.id): 1}
+    # reassigning a done follow-up moves its count to the new assignee
+    a = session.get(type(a), a.id)
+    update_followup(session, m, a.id, FollowupUpdate(version=a.version, assignee_id=m.id))
+    session.commit()
+    assert done_summary(session) == done_raw(session) == {(wk, m.id): 1}
+    delete_followup(session, m, a.id)
+    session.commit()
+    assert done_summary(session) == done_raw(session) == {}
+    # written straight through the ORM (a factory), done three weeks ago
+    old = utcnow() - timedelta(weeks=3)
+    make_followup(session, o1, status="done", completed_at=old)
+    session.commit()
+    assert done_summary(session) == done_raw(session) == {(week_of(old), o1.id): 1}
+    rebuild_done_weeks(session)
+    session.commit()
+    assert done_summary(session) == done_raw(session) == {(week_of(old), o1.id): 1}
+
+
+def test_report_done_from_summary_equals_the_raw_count(session):
+    from tests.factories import make_followup
+
+    w = people(session)
+    now = utcnow()
+    for who, weeks_ago, status in [(w.officer1, 0, "done"), (w.officer1, 0, "done"),
+                                   (w.officer1, 3, "done"), (w.officer2, 1, "done"),
+                                   (w.officer2, 1, "cancelled"), (w.officer2, 20, "done"),
+                                   (w.manager, 2, "open")]:
+        at = now - timedelta(weeks=weeks_ago)
+        make_followup(session, who, due_in=-timedelta(weeks=weeks_ago), status=status,
+                      completed_at=at if status == "done" else None)
+    session.commit()
+    detail = ReportFilters(detail=True)
+    from_summary = registry.run(session, w.manager, "activity", detail)
+    from_raw = activity_report(session, w.officer1, detail)   # raw rows (no hidden ones here)
+
+    def done(r):
+        return {(x.officer_id, x.week_start): x.followups_done for x in r.rows
+                if x.followups_done}
+
+    this_week = week_of(now)
+    assert done(from_summary) == done(from_raw) == {
+        (w.officer1.id, this_week): 2, (w.officer1.id, this_week - timedelta(weeks=3)): 1,
+        (w.officer2.id, this_week - timedelta(weeks=1)): 1}
+    assert {o.officer_id: o.followups_done for o in from_summary.officers if o.followups_done} \
+        == {w.officer1.id: 3, w.officer2.id: 1}

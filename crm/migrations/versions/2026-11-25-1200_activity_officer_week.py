@@ -1,5 +1,5 @@
-"""activity_officer_week: contacts per officer per local week, filled from the activities;
-a covering index for the overdue follow-ups per officer (the officer-activity report)
+"""activity_officer_week and followup_officer_week: contacts logged and follow-ups done per
+officer per local week, filled from the raw rows; a covering index for the overdue follow-ups per officer (the officer-activity report)
 
 Revision ID: 0004_activity_officer_week
 Revises: firm_search_short_0004
@@ -26,9 +26,19 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["user_id"], ["user_account.id"]),
         sa.PrimaryKeyConstraint("week_start", "user_id"),
     )
+    op.create_table(
+        "followup_officer_week",
+        sa.Column("week_start", sa.Date(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("done", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["user_account.id"]),
+        sa.PrimaryKeyConstraint("week_start", "user_id"),
+    )
     from crm.activities.summary import rebuild_officer_weeks
+    from crm.followups.summary import rebuild_done_weeks
 
     rebuild_officer_weeks(op.get_bind())
+    rebuild_done_weeks(op.get_bind())
     # follow-ups falling due per officer per week, still open: read from the index alone
     op.create_index("ix_followup_status_due_assignee", "followup",
                     ["status", "due_at", "assignee_id"])
@@ -38,4 +48,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.create_index("ix_followup_status_due", "followup", ["status", "due_at"])
     op.drop_index("ix_followup_status_due_assignee", table_name="followup")
+    op.drop_table("followup_officer_week")
     op.drop_table("activity_officer_week")
