@@ -180,8 +180,11 @@ P = ParamSpec("P")
 R = TypeVar("R")
 _FTS_TRIGGER = "firm_fts_ai"
 # the body of the SQLite trigger that indexes a new firm: INSERT INTO firm_fts(...) VALUES (...)
-_FTS_TRIGGER_BODY = re.compile(r"\bBEGIN\s+(INSERT\s+INTO\s+firm_fts\s*\([^()]*\))\s*"
-                               r"VALUES\s*\(([^;]*)\)\s*;\s*END\s*$", re.I | re.S)
+# (exactly this shape — no WHEN clause, one statement — or the trigger is left to do its work)
+_FTS_TRIGGER_BODY = re.compile(
+    r"^\s*CREATE\s+TRIGGER\s+\"?firm_fts_ai\"?\s+AFTER\s+INSERT\s+ON\s+\"?firm\"?\s+"
+    r"(?:FOR\s+EACH\s+ROW\s+)?BEGIN\s+(INSERT\s+INTO\s+firm_fts\s*\([^()]*\))\s*"
+    r"VALUES\s*\(([^;]*)\)\s*;\s*END\s*$", re.I | re.S)
 
 
 @contextmanager
