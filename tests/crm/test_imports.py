@@ -6,7 +6,7 @@ import io
 
 import pytest
 import xlsxwriter
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from crm.errors import PermissionDenied, ValidationFailed
 from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster
@@ -188,3 +188,43 @@ def test_imported_firms_are_found_by_search_and_the_index_stays_whole(session, m
     if sqlite:
         assert _index_triggers(session) == triggers
         assert session.scalar(text("SELECT count(*) FROM firm_fts_docsize")) == 5
+
+
+def test_an_index_trigger_of_another_shape_is_left_to_index_row_by_row(session, manager):
+    """The import lifts the FTS insert trigger only if it is exactly the migration's; a changed
+    one (here with a WHEN clause) stays in place and indexes each row itself."""
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("the FTS5 trigger exists on SQLite only")
+    from crm.firms.service import search_condition
+
+    sql = "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'firm_fts_ai'"
+    original = session.scalar(text(sql))
+    changed = original.replace(" BEGIN ", " WHEN new.id > 0 BEGIN ", 1)
+    assert changed != original
+    session.commit()
+    try:
+        session.execute(text("DROP TRIGGER firm_fts_ai"))
+        session.execute(text(changed))
+        session.commit()
+        statements: list[str] = []
+
+        def seen(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+            statements.append(statement)
+
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            rep = import_firms(session, manager, xlsx([HEAD, ["四联测控"] + [""] * 8]), "f.xlsx")
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        assert rep.applied
+        assert not [s for s in statements if s.upper().startswith(("DROP", "CREATE"))]
+        session.commit()
+        assert session.scalar(text(sql)) == changed
+        assert len(session.scalars(select(Firm.id).where(search_condition("silian"))).all()) == 1
+    finally:
+        session.rollback()
+        session.execute(text("DROP TRIGGER IF EXISTS firm_fts_ai"))
+        session.execute(text(original))
+        session.commit()
+    assert session.scalar(text(sql)) == original
