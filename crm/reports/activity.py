@@ -115,92 +115,103 @@ def activity_report(session: Session, actor: User, f: ReportFilters | None = Non
             clauses.append(col.in_(select(User.id).where(User.department_id == f.department_id)))
         return clauses
 
-    # officer × week cells: [contacts, done, overdue, new leads, awaiting contact]
+    listed = f.detail or f.officer_id is not None
+    # [contacts, done, overdue, new leads, awaiting contact] per officer, per week and — only
+    # when the rows are listed — per officer × week
+    sums: dict[int, list[int]] = {}
+    wsums: dict[int, list[int]] = {}
     cells: dict[tuple[int, int], list[int]] = {}
 
-    def cell(o: int, w: int) -> list[int]:
-        c = cells.get((o, w))
-        if c is None:
-            c = cells[(o, w)] = [0, 0, 0, 0, 0]
-        return c
+    def add(o: int, w: int, slot: int, n: int) -> None:
+        for key, into in ((o, sums), (w, wsums)):
+            v = into.get(key)  # type: ignore[call-overload]
+            if v is None:
+                v = into[key] = [0, 0, 0, 0, 0]  # type: ignore[index]
+            v[slot] += n
+        if listed:
+            c = cells.get((o, w))
+            if c is None:
+                c = cells[(o, w)] = [0, 0, 0, 0, 0]
+            c[slot] += n
 
+    conn = session.connection()  # Core execution: plain rows, without the ORM's per-row work
     if hidden_projects(actor) is None:
-        # the actor sees every activity and follow-up: read the per-officer-per-week summaries
+        # the actor sees every activity and follow-up: read the per-officer-per-week summaries,
+        # summed in SQL per officer and per week unless every cell is listed
         index_of = {d: i for i, d in enumerate(weeks.starts)}
         for slot, table, col in ((0, ActivityOfficerWeek, ActivityOfficerWeek.contacts),
                                  (1, FollowupOfficerWeek, FollowupOfficerWeek.done)):
-            for o, wk, n in session.connection().execute(
-                    select(table.user_id, table.week_start, col)
-                    .where(table.week_start >= weeks.starts[0],
-                           table.week_start <= weeks.starts[-1], col > 0,
-                           *who(table.user_id))):
-                cell(o, index_of[wk])[slot] = int(n)
+            scope = (table.week_start >= weeks.starts[0], table.week_start <= weeks.starts[-1],
+                     col > 0, *who(table.user_id))
+            if listed:
+                for o, wk, n in conn.execute(select(table.user_id, table.week_start, col)
+                                             .where(*scope)):
+                    add(o, index_of[wk], slot, int(n))
+                continue
+            for o, n in conn.execute(select(table.user_id, func.sum(col)).where(*scope)
+                                     .group_by(table.user_id)):
+                sums.setdefault(o, [0, 0, 0, 0, 0])[slot] += int(n)
+            for wk, n in conn.execute(select(table.week_start, func.sum(col)).where(*scope)
+                                      .group_by(table.week_start)):
+                wsums.setdefault(index_of[wk], [0, 0, 0, 0, 0])[slot] += int(n)
     else:
         for o, w, n in _grouped(session, Activity.created_by_id, Activity.created_at, weeks,
                                 activity_visible(actor), Activity.created_by_id.is_not(None),
                                 *who(Activity.created_by_id)):
-            cell(o, w)[0] = int(n)
+            add(o, w, 0, int(n))
         for o, w, n in _grouped(session, Followup.assignee_id, Followup.completed_at, weeks,
                                 Followup.status == "done", followup_visible(actor),
                                 *who(Followup.assignee_id)):
-            cell(o, w)[1] = int(n)
+            add(o, w, 1, int(n))
     for o, w, n in _grouped(session, Followup.assignee_id, Followup.due_at, weeks,
                             Followup.status == "open", Followup.due_at < now,
                             followup_visible(actor), *who(Followup.assignee_id)):
-        cell(o, w)[2] = int(n)
+        add(o, w, 2, int(n))
 
     # response time to new leads: a few thousand rows at most, the median taken in Python
     later_start = exists().where(StageChange.project_id == Project.id,
                                  StageChange.from_stage.is_(None),
                                  StageChange.to_stage != "lead")
-    leads = session.connection().execute(
+    leads = conn.execute(
         select(Project.owner_id, week_index(Project.created_at, weeks), Project.created_at,
                Project.first_contact_at)
         .where(in_period(Project.created_at, weeks), project_visible(actor),
                Project.owner_id.is_not(None), not_(later_start), *who(Project.owner_id))).all()
     per_cell: dict[tuple[int, int], list[float]] = {}
     per_officer: dict[int, list[float]] = {}
-    awaiting: dict[int, int] = {}
     for o, w, created, first in leads:
-        c = cell(o, w)
-        c[3] += 1
+        add(o, w, 3, 1)
         if first is None:
-            c[4] += 1
-            awaiting[o] = awaiting.get(o, 0) + 1
+            add(o, w, 4, 1)
             continue
         h = max(0.0, (first - created).total_seconds() / 3600)
-        per_cell.setdefault((o, w), []).append(h)
+        if listed:
+            per_cell.setdefault((o, w), []).append(h)
         per_officer.setdefault(o, []).append(h)
 
     # officers: every officer in scope, and anyone else who appears
     officer_q = select(User.id, User.display_name, Department.name).outerjoin(
         Department, Department.id == User.department_id)
-    conds = [User.id.in_({o for o, _ in cells})] if cells else []
+    conds = [User.id.in_(set(sums))] if sums else []
     base = and_(User.role == "officer", User.is_active.is_(True), *who(User.id))
-    people = session.execute(officer_q.where(or_(base, *conds)).order_by(User.id)).all()
-    sums: dict[int, list[int]] = {}
-    wsums: dict[int, list[int]] = {}
-    for (o, w), c in cells.items():
-        v = c[:4]
-        sums[o] = [a + b for a, b in zip(sums.get(o, [0, 0, 0, 0]), v, strict=True)]
-        wsums[w] = [a + b for a, b in zip(wsums.get(w, [0, 0, 0, 0]), v, strict=True)]
+    people = conn.execute(officer_q.where(or_(base, *conds)).order_by(User.id)).all()
+    zero = [0, 0, 0, 0, 0]
     officers = []
     for uid, name, dept in people:
-        t = sums.get(uid, [0, 0, 0, 0])
+        t = sums.get(uid, zero)
         officers.append(OfficerTotal(
             officer_id=uid, name=name, department=dept, contacts=t[0], followups_done=t[1],
-            followups_overdue=t[2], new_leads=t[3], awaiting_contact=awaiting.get(uid, 0),
+            followups_overdue=t[2], new_leads=t[3], awaiting_contact=t[4],
             median_response_hours=_hours(per_officer.get(uid, []))))
     week_totals = []
     for i, d in enumerate(weeks.starts):
-        t = wsums.get(i, [0, 0, 0, 0])
+        t = wsums.get(i, zero)
         week_totals.append(WeekTotal(week_start=d, contacts=t[0], followups_done=t[1],
                                      followups_overdue=t[2], new_leads=t[3]))
-    listed = f.detail or f.officer_id is not None
     rows = [OfficerWeek(officer_id=o, week_start=weeks.starts[w], contacts=c[0],
                         followups_done=c[1], followups_overdue=c[2], new_leads=c[3],
                         awaiting_contact=c[4], median_response_hours=_hours(per_cell[(o, w)])
                         if (o, w) in per_cell else None)
-            for (o, w), c in sorted(cells.items())] if listed else []
+            for (o, w), c in sorted(cells.items())]
     return ActivityReport(generated_at=utcnow(), weeks=weeks.starts, officers=officers,
                           rows=rows, rows_listed=listed, week_totals=week_totals)
