@@ -66,6 +66,11 @@ PICKS: dict[str, str] = {
 
 # --- the raw-SQL floors ---------------------------------------------------------------------------
 
+# a stage as its rank in the pipeline (lost: -1)
+_RANK_SC = ("CASE sc.to_stage WHEN 'lead' THEN 0 WHEN 'contacted' THEN 1 WHEN 'negotiating' "
+            "THEN 2 WHEN 'signed' THEN 3 WHEN 'landed' THEN 4 WHEN 'operating' THEN 5 ELSE -1 END")
+_RANK_P = _RANK_SC.replace("sc.to_stage", "p.stage")
+
 _FIRM_COLS = "f.id, f.name_zh, f.name_en, f.tier, f.country, f.owner_id, f.updated_at"
 
 FLOORS: dict[str, str] = {
@@ -165,24 +170,35 @@ FLOORS: dict[str, str] = {
         sum(CASE WHEN p.stage IN ('landed','operating') THEN 1 ELSE 0 END), count(*)
         FROM project p WHERE p.stage <> 'lost' AND p.park_id IS NOT NULL
         GROUP BY p.cluster_id, p.park_id""",
-    # pipeline: by stage and cluster, conversion from the stage history, weekly new and signed
+    # pipeline: by stage and cluster; conversion from the furthest stage each project reached
+    # (its history, then its stage); new projects and first signings per week (two buckets
+    # stand for the weeks)
     "report_pipeline": """SELECT p.cluster_id, p.stage, count(*), sum(p.planned_investment),
         sum(p.expected_output) FROM project p GROUP BY p.cluster_id, p.stage""",
-    "report_pipeline_conversion": """SELECT from_stage, to_stage, count(*) FROM stage_change
-        GROUP BY from_stage, to_stage""",
-    "report_pipeline_weeks": """SELECT count(*) FROM project WHERE created_at >= :weeks_start
-        UNION ALL SELECT count(*) FROM stage_change
-        WHERE to_stage = 'signed' AND changed_at >= :weeks_start""",
+    "report_pipeline_conversion": f"""SELECT r, count(*) FROM (
+        SELECT CASE WHEN coalesce(max({_RANK_SC}), -1) > {_RANK_P} THEN max({_RANK_SC})
+               ELSE {_RANK_P} END AS r
+        FROM project p LEFT JOIN stage_change sc ON sc.project_id = p.id
+        GROUP BY p.id, p.stage) t GROUP BY r""",
+    "report_pipeline_weeks": """SELECT p.created_at >= :weeks_mid, count(*) FROM project p
+        WHERE p.created_at >= :weeks_start GROUP BY p.created_at >= :weeks_mid""",
+    "report_pipeline_signings": """SELECT t.at >= :weeks_mid, count(*) FROM (
+        SELECT sc.project_id, min(sc.changed_at) AS at FROM stage_change sc
+        JOIN project p ON p.id = sc.project_id
+        WHERE sc.to_stage IN ('signed','landed','operating') GROUP BY sc.project_id) t
+        WHERE t.at >= :weeks_start GROUP BY t.at >= :weeks_mid""",
     # targets: expected output per cluster at landed/operating and at signed; cores' share
-    "report_targets": """SELECT p.cluster_id, p.stage, p.park_id, sum(p.expected_output)
-        FROM project p WHERE p.stage IN ('signed','landed','operating')
+    "report_targets": """SELECT p.cluster_id, p.stage, p.park_id, sum(p.expected_output),
+        count(*) FROM project p WHERE p.stage IN ('signed','landed','operating')
         GROUP BY p.cluster_id, p.stage, p.park_id""",
-    # leaders: output per top-level group
-    "report_leaders": """SELECT coalesce(f.parent_id, f.id) AS top, sum(p.expected_output) AS out
-        FROM project p JOIN firm f ON f.id = p.firm_id
-        WHERE p.stage IN ('signed','landed','operating')
-        GROUP BY coalesce(f.parent_id, f.id) HAVING sum(p.expected_output) >= 500000
-        ORDER BY out DESC""",
+    # leaders: output per firm, the parent links (rolled up to the top-level group in Python)
+    # and the names of the firms listed
+    "report_leaders": """SELECT p.firm_id, sum(p.expected_output), count(*) FROM project p
+        WHERE p.stage IN ('signed','landed','operating') GROUP BY p.firm_id""",
+    "report_leaders_parents": "SELECT f.id, f.parent_id FROM firm f WHERE f.parent_id IS NOT NULL",
+    "report_leaders_names": """SELECT f.id, f.name_zh, f.tier FROM firm f WHERE f.id IN (
+        SELECT p.firm_id FROM project p WHERE p.stage IN ('signed','landed','operating')
+        GROUP BY p.firm_id ORDER BY sum(p.expected_output) DESC LIMIT 150)""",
     # officer activity: contacts logged and follow-ups done per officer per week from the
     # summaries kept with the activities and follow-ups; follow-ups overdue per officer per week
     # (two buckets stand for the weeks); the new leads of the period
@@ -197,11 +213,27 @@ FLOORS: dict[str, str] = {
         FROM project p WHERE p.created_at >= :weeks_start AND p.owner_id IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM stage_change sc WHERE sc.project_id = p.id
           AND sc.from_stage IS NULL AND sc.to_stage <> 'lead')""",
-    # delivery: signed projects, capital arrived against planned investment
-    "report_delivery": """SELECT p.id, p.planned_investment, p.expected_jobs, p.actual_jobs,
-        p.expected_land_date, p.actual_land_date, (SELECT sum(amount) FROM capital_arrival ca
-        WHERE ca.project_id = p.id) FROM project p
-        WHERE p.stage IN ('signed','landed','operating')""",
+    # delivery: per cluster, the signed projects' investment, capital arrived, jobs and lateness;
+    # the first 100 late ones
+    "report_delivery": """SELECT p.cluster_id, count(*), sum(p.planned_investment), sum(a.amt),
+        sum(coalesce(p.expected_jobs, 0)), sum(coalesce(p.actual_jobs, 0)),
+        sum(CASE WHEN p.expected_land_date < :day_start AND (p.actual_land_date IS NULL
+                 OR p.actual_land_date > p.expected_land_date) THEN 1 ELSE 0 END),
+        sum(CASE WHEN p.expected_operate_date < :day_start AND (p.actual_operate_date IS NULL
+                 OR p.actual_operate_date > p.expected_operate_date) THEN 1 ELSE 0 END)
+        FROM project p LEFT JOIN (SELECT ca.project_id, sum(ca.amount) AS amt
+          FROM capital_arrival ca GROUP BY ca.project_id) a ON a.project_id = p.id
+        WHERE p.stage IN ('signed','landed','operating') GROUP BY p.cluster_id""",
+    "report_delivery_late": """SELECT p.id, p.title, p.is_confidential, p.code_name, f.name_zh,
+        p.cluster_id, p.stage, p.expected_land_date, p.actual_land_date,
+        p.expected_operate_date, p.actual_operate_date
+        FROM project p JOIN firm f ON f.id = p.firm_id
+        WHERE p.stage IN ('signed','landed','operating') AND (
+          (p.expected_land_date < :day_start AND (p.actual_land_date IS NULL
+           OR p.actual_land_date > p.expected_land_date))
+          OR (p.expected_operate_date < :day_start AND (p.actual_operate_date IS NULL
+           OR p.actual_operate_date > p.expected_operate_date)))
+        ORDER BY coalesce(p.expected_land_date, p.expected_operate_date), p.id LIMIT 100""",
     # the day's reminders: every active officer's open follow-ups due by tonight
     "reminders": """SELECT fu.assignee_id, fu.id, fu.title, fu.due_at, p.title, f.name_zh
         FROM followup fu JOIN user_account u ON u.id = fu.assignee_id
@@ -222,12 +254,13 @@ PROJECT_LIST_FLOOR = ("project_rows", "project_count")
 REPORT_FLOORS = {
     "coverage": ("report_coverage", "report_coverage_labels", "report_coverage_links",
                  "report_coverage_parks"),
-    "pipeline": ("report_pipeline", "report_pipeline_conversion", "report_pipeline_weeks"),
+    "pipeline": ("report_pipeline", "report_pipeline_conversion", "report_pipeline_weeks",
+                 "report_pipeline_signings"),
     "targets": ("report_targets",),
-    "leaders": ("report_leaders",),
+    "leaders": ("report_leaders", "report_leaders_parents", "report_leaders_names"),
     "activity": ("report_activity", "report_activity_followups", "report_activity_overdue",
                  "report_activity_leads"),
-    "delivery": ("report_delivery",),
+    "delivery": ("report_delivery", "report_delivery_late"),
 }
 
 # the firm search queries: Chinese (two characters, and a longer name), English, pinyin, initials

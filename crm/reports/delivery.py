@@ -88,17 +88,19 @@ def delivery_report(session: Session, actor: User, f: ReportFilters | None = Non
         Project.actual_operate_date > Project.expected_operate_date))
     arrived = (select(CapitalArrival.project_id, wan_sum(CapitalArrival.amount).label("amt"))
                .group_by(CapitalArrival.project_id).subquery())
-    rows = session.execute(
+    rows = session.connection().execute(
         select(Project.cluster_id, func.count(),
                wan_sum(Project.planned_investment),
                func.sum(arrived.c.amt),
                func.sum(func.coalesce(Project.expected_jobs, 0)),
                func.sum(func.coalesce(Project.actual_jobs, 0)),
                func.sum(case((late_land, 1), else_=0)),
-               func.sum(case((late_op, 1), else_=0)))
+               func.sum(case((late_op, 1), else_=0)),
+               func.sum(case((or_(late_land, late_op), 1), else_=0)))
         .outerjoin(arrived, arrived.c.project_id == Project.id)
         .where(*scope).group_by(Project.cluster_id)).all()
-    by = {r[0]: [int(x or 0) for x in r[1:]] for r in rows}
+    by = {r[0]: [int(x or 0) for x in r[1:8]] for r in rows}
+    late_count = sum(int(r[8] or 0) for r in rows)  # late either way, every cluster
 
     def make(code: str, name: str, v: list[int]) -> ClusterDelivery:
         inv, got = yi(v[1]), yi(v[2])
@@ -117,8 +119,6 @@ def delivery_report(session: Session, actor: User, f: ReportFilters | None = Non
         total = [a + b for a, b in zip(total, v, strict=True)]
         out.append(make(c.code, c.name_zh, v))
     late_any = or_(late_land, late_op)
-    late_count = session.scalar(select(func.count()).select_from(Project)
-                                .where(*scope, late_any)) or 0
     late_rows = session.execute(
         select(Project.id, Project.title, Project.is_confidential, Project.code_name,
                Firm.name_zh, Project.cluster_id, Project.stage, Project.expected_land_date,

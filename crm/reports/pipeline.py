@@ -18,7 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, literal_column, select
 from sqlmodel import Session
 
 from crm.accounts.models import Department, User
@@ -87,7 +87,9 @@ class PipelineReport(BaseModel):
 
 
 def _rank(col):  # type: ignore[no-untyped-def]
-    return case(*[(col == s, i) for i, s in enumerate(STAGE_ORDER)], else_=-1)
+    # a simple CASE (CASE col WHEN 'lead' THEN 0 …): one lookup per row, stages inline
+    return case({s: literal_column(str(i)) for i, s in enumerate(STAGE_ORDER)}, value=col,
+                else_=literal_column("-1"))
 
 
 def _key_and_labels(session: Session, group_by: str):  # type: ignore[no-untyped-def]
@@ -117,7 +119,7 @@ def pipeline_report(session: Session, actor: User, f: ReportFilters | None = Non
     weeks = weeks_for(f)
     key, labels = _key_and_labels(session, f.group_by)
 
-    rows = session.execute(
+    rows = session.connection().execute(
         select(key, Project.stage, func.count(),
                wan_sum(Project.planned_investment),
                wan_sum(Project.expected_output))
