@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, case, func, select, type_coerce
+from sqlalchemy import BigInteger, case, func, literal_column, select, type_coerce
 from sqlmodel import Session
 
 from crm.accounts.models import User
@@ -127,11 +127,13 @@ def _status(secured: int, pursuing: int) -> Status:
 def _major_rows(session: Session, scope: list) -> list:  # type: ignore[type-arg]
     """Every live project of a major investor in scope: the one pass coverage is built from."""
     # Core execution: thousands of plain rows, without the ORM's per-row work
+    rank = case({s: literal_column(str(r)) for s, r in STAGE_RANK.items()}, value=Project.stage,
+                else_=literal_column("0"))
     return list(session.connection().execute(
         select(Project.id, Project.cluster_id, Project.chain_link_id, Project.firm_id,
                Project.stage, func.coalesce(type_coerce(Project.expected_output, BigInteger), 0),
                Firm.name_zh, Firm.tier,
-               case(*[(Project.stage == s, r) for s, r in STAGE_RANK.items()], else_=0))
+               rank)
         .join(Firm, Firm.id == Project.firm_id)
         .where(*scope, Firm.tier.in_(MAJOR_TIERS))))
 
