@@ -623,6 +623,10 @@ def _contacts(run: Run, firms: list[FirmInfo]) -> None:
 # --- projects ---------------------------------------------------------------------------------
 
 _STAGES = ("lead", "contacted", "negotiating", "signed", "landed", "operating", "lost")
+# the demo's coverage shows all three states: in one cluster the major investors are still being
+# courted (none signed), in another every major investor's project was lost (a gap)
+DEMO_PURSUING = "INST"
+DEMO_GAP = "LIGHT"
 _STAGE_CW = _cum((27, 22, 15, 10, 8, 8, 10))
 _GAPS = {"contacted": (0.5, 30), "negotiating": (20, 200), "signed": (30, 240),
          "landed": (60, 365), "operating": (120, 540), "lost": (20, 300)}
@@ -670,6 +674,11 @@ def _plan_projects(run: Run, pol: _Policy, staff: _Staff, firms: list[FirmInfo])
         links = pol.links.get(cid)
         p.link = rng.choice(links) if links and rng.random() < 0.85 else None
         p.stage = _pick_cw(rng, _STAGES, _STAGE_CW)
+        if firm.tier != "other":  # what the coverage report is for (SPEC §5)
+            if pol.codes[cid] == DEMO_PURSUING and p.stage in ("signed", "landed", "operating"):
+                p.stage = "negotiating"
+            elif pol.codes[cid] == DEMO_GAP:
+                p.stage = "lost"
         if p.stage == "lost":
             pre = _pick_cw(rng, _STAGES[:4], _cum((25, 35, 33, 7)))
             steps = [*_STAGES[: _STAGES.index(pre) + 1], "lost"]

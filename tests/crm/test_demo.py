@@ -314,3 +314,18 @@ def test_done_summary_matches_the_followups(small: tuple[Engine, dict[str, int]]
             select(FollowupOfficerWeek.week_start, FollowupOfficerWeek.user_id,
                    FollowupOfficerWeek.done))}
     assert got == want and sum(got.values()) > 0
+
+
+def test_demo_coverage_shows_every_state(small: tuple[Engine, dict[str, int]]) -> None:
+    """The demo's coverage report has something to say: one cluster only pursued by major
+    investors, one where every major investor's project was lost (a gap), the rest covered."""
+    from crm.accounts.models import User as U
+    from crm.reports.coverage import coverage_report
+
+    engine, _ = small
+    with Session(engine) as s:
+        manager = s.scalars(select(U).where(U.role == "manager")).first()
+        statuses = {c.code: c.status for c in coverage_report(s, manager).clusters}
+    assert statuses["INST"] == "pursuing"
+    assert statuses["LIGHT"] == "gap"
+    assert list(statuses.values()).count("covered") == 10
