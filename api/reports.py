@@ -66,7 +66,9 @@ def _answer(session: SessionDep, user: ApiUser, name: str, f: ReportFilters,
     report = registry.run(session, user, name, f)
     if fmt == "xlsx":
         return _xlsx(name, report)
-    return report
+    # serialized once by the report's own model (the route's response_model documents it):
+    # FastAPI would otherwise dump, validate again and re-encode every nested object
+    return Response(report.model_dump_json(), media_type="application/json")
 
 
 def _xlsx(name: str, report: Any) -> Response:
