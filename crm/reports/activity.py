@@ -163,10 +163,20 @@ def activity_report(session: Session, actor: User, f: ReportFilters | None = Non
                                 Followup.status == "done", followup_visible(actor),
                                 *who(Followup.assignee_id)):
             add(o, w, 1, int(n))
-    for o, w, n in _grouped(session, Followup.assignee_id, Followup.due_at, weeks,
-                            Followup.status == "open", Followup.due_at < now,
-                            followup_visible(actor), *who(Followup.assignee_id)):
-        add(o, w, 2, int(n))
+    overdue = (Followup.status == "open", Followup.due_at < now, followup_visible(actor),
+               *who(Followup.assignee_id))
+    if listed:
+        for o, w, n in _grouped(session, Followup.assignee_id, Followup.due_at, weeks, *overdue):
+            add(o, w, 2, int(n))
+    else:  # per officer and per week, each summed in SQL
+        for o, n in conn.execute(select(Followup.assignee_id, func.count())
+                                 .where(in_period(Followup.due_at, weeks), *overdue)
+                                 .group_by(Followup.assignee_id)):
+            sums.setdefault(o, [0, 0, 0, 0, 0])[2] += int(n)
+        inner = (select(week_index(Followup.due_at, weeks).label("w"))
+                 .where(in_period(Followup.due_at, weeks), *overdue).subquery())
+        for w, n in conn.execute(select(inner.c.w, func.count()).group_by(inner.c.w)):
+            wsums.setdefault(w, [0, 0, 0, 0, 0])[2] += int(n)
 
     # response time to new leads: a few thousand rows at most, the median taken in Python
     later_start = exists().where(StageChange.project_id == Project.id,
