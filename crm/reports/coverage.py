@@ -188,12 +188,12 @@ def coverage_report(session: Session, actor: User, f: ReportFilters | None = Non
         by_cluster.setdefault(cid, []).append((not sec, tier_rank.get(tier, 9), name, fid, sec,
                                                pur, tier))
     for cid, lst in by_cluster.items():
-        lst.sort()
         investor_n[cid] = (len(lst), sum(1 for x in lst if x[4]))
+        first = sorted(lst) if listed is None else heapq.nsmallest(listed, lst)
         investors[cid] = [MajorInvestor(firm_id=fid, name=name, tier=tier,
                                         status="covered" if sec else "pursuing",
                                         secured_projects=sec, pursuing_projects=pur)
-                          for _, _, name, fid, sec, pur, tier in lst[:listed]]
+                          for _, _, name, fid, sec, pur, tier in first]
 
     # 2. the projects behind each status: the first few per cluster and group
     behind_rows: dict[tuple[int, str], list[tuple]] = {

@@ -88,7 +88,7 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
     count: dict[int, int] = {}
     members: dict[int, int] = {}
     for fid, total, n in per_firm:
-        root = top_level(parent_of, fid)
+        root = top_level(parent_of, fid) if fid in parent_of else fid
         wan[root] = wan.get(root, 0) + int(total or 0)
         count[root] = count.get(root, 0) + int(n)
         members[root] = members.get(root, 0) + 1
