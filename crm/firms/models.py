@@ -39,6 +39,7 @@ class Firm(SQLModel, table=True):
             "tier in ('global500','china500','leader','other')", name="ck_firm_tier"
         ),
         Index("ix_firm_tier_updated", "tier", "updated_at"),  # the list, tier by tier
+        Index("ix_firm_tier_name", "tier", "id", "name_zh"),  # coverage: the major investors
         Index("ix_firm_owner", "owner_id"),
         Index("ix_firm_parent", "parent_id"),
         Index("ix_firm_country", "country"),

@@ -129,13 +129,13 @@ def _major_rows(session: Session, scope: list) -> list:  # type: ignore[type-arg
     # Core execution: thousands of plain rows, without the ORM's per-row work
     rank = case({s: literal_column(str(r)) for s, r in STAGE_RANK.items()}, value=Project.stage,
                 else_=literal_column("0"))
-    return list(session.connection().execute(
+    return session.connection().execute(
         select(Project.id, Project.cluster_id, Project.chain_link_id, Project.firm_id,
                Project.stage, func.coalesce(type_coerce(Project.expected_output, BigInteger), 0),
                Firm.name_zh, Firm.tier,
                rank)
         .join(Firm, Firm.id == Project.firm_id)
-        .where(*scope, Firm.tier.in_(MAJOR_TIERS))))
+        .where(*scope, Firm.tier.in_(MAJOR_TIERS))).all()  # fetchall: not a fetchone per row
 
 
 def coverage_report(session: Session, actor: User, f: ReportFilters | None = None
