@@ -30,7 +30,7 @@ from web.render import is_htmx, render
 
 router = APIRouter()
 STAGES = [s.value for s in Stage]  # lead … operating, then lost
-CARDS = 20  # cards per column: the most recently updated; "more" loads the next ones
+CARDS = 12  # cards per column (a screenful): the most recently updated; "more" loads the next
 COUNT_CAP = 999  # per-column counts stop here ("999+"): the board never counts 20,000 rows
 PAGE = 50
 

@@ -38,7 +38,7 @@ class Project(SQLModel, table=True):
         CheckConstraint("expected_output is null or expected_output >= 0", name="ck_output"),
         Index("ix_project_firm_cluster", "firm_id", "cluster_id"),
         Index("ix_project_cluster_stage", "cluster_id", "stage"),
-        Index("ix_project_stage", "stage"),
+        Index("ix_project_stage_updated", "stage", "updated_at", "id"),  # a board column in order
         Index("ix_project_park", "park_id"),
         Index("ix_project_owner", "owner_id", "updated_at"),
         Index("ix_project_department", "department_id"),
