@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -146,6 +147,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # what exists at start-up (modules, routes, templates) lives as long as the process: out of
+    # the cyclic collector's sight, so its full collections do not walk it on every request
+    # (the benchmark: board p95 60 → 43 ms, My day 23 → 14 ms). Once per process.
+    if not gc.get_freeze_count():
+        gc.collect()
+        gc.freeze()
     scheduler = None
     if app.state.run_scheduler:
         try:
