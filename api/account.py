@@ -20,10 +20,21 @@ class PasswordChange(BaseModel):
     new_password: str = Field(max_length=1024)
 
 
-@router.post("/password", status_code=204,
-             summary="Change your password; your other sessions and tokens end",
-             responses={422: {"description": "wrong current password, or the new one breaks "
-                                             "the password policy (field says which)"}})
-def me_password(body: PasswordChange, session: SessionDep, user: ApiUser,
-                token: Annotated[str | None, Depends(oauth2)]) -> None:
+@router.post(
+    "/password",
+    status_code=204,
+    summary="Change your password; your other sessions and tokens end",
+    responses={
+        422: {
+            "description": "wrong current password, or the new one breaks "
+            "the password policy (field says which)"
+        }
+    },
+)
+def me_password(
+    body: PasswordChange,
+    session: SessionDep,
+    user: ApiUser,
+    token: Annotated[str | None, Depends(oauth2)],
+) -> None:
     change_password(session, user, body.old_password, body.new_password, keep_token=token)

@@ -40,23 +40,38 @@ def get_me(user: ApiUser) -> UserPublic:
     return _user(user)
 
 
-@router.patch("/me", response_model=UserPublic,
-              summary="Change the caller's display name, email or language")
+@router.patch(
+    "/me", response_model=UserPublic, summary="Change the caller's display name, email or language"
+)
 def update_me(session: SessionDep, user: ApiUser, data: MeUpdate) -> UserPublic:
     return _user(service.update_own_profile(session, user, data))
 
 
 @router.get("/users", response_model=UserPage, summary="List users")
-def list_users(session: SessionDep, user: ApiUser, limit: Limit = 50, offset: Offset = 0,
-               department_id: IdQuery = None, role: RoleName | None = None,
-               active: bool | None = None) -> UserPage:
-    rows, total = service.page_users(session, user, department_id=department_id, role=role,
-                                     active=active, limit=limit, offset=offset)
+def list_users(
+    session: SessionDep,
+    user: ApiUser,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    department_id: IdQuery = None,
+    role: RoleName | None = None,
+    active: bool | None = None,
+) -> UserPage:
+    rows, total = service.page_users(
+        session,
+        user,
+        department_id=department_id,
+        role=role,
+        active=active,
+        limit=limit,
+        offset=offset,
+    )
     return UserPage(items=[_user(u) for u in rows], total=total, limit=limit, offset=offset)
 
 
-@router.post("/users", response_model=UserPublic, status_code=201,
-             summary="Add a user (administrators)")
+@router.post(
+    "/users", response_model=UserPublic, status_code=201, summary="Add a user (administrators)"
+)
 def create_user(session: SessionDep, user: ApiUser, data: UserCreate) -> UserPublic:
     return _user(service.create_user(session, user, **data.model_dump()))
 
@@ -66,66 +81,108 @@ def get_user(session: SessionDep, user: ApiUser, user_id: IdPath) -> UserPublic:
     return _user(service.user_profile(session, user, user_id))
 
 
-@router.patch("/users/{user_id}", response_model=UserPublic,
-              summary="Change a user's role, department, state, name or email (administrators)")
-def update_user(session: SessionDep, user: ApiUser, user_id: IdPath,
-                data: UserUpdate) -> UserPublic:
+@router.patch(
+    "/users/{user_id}",
+    response_model=UserPublic,
+    summary="Change a user's role, department, state, name or email (administrators)",
+)
+def update_user(
+    session: SessionDep, user: ApiUser, user_id: IdPath, data: UserUpdate
+) -> UserPublic:
     fields = data.model_dump(exclude_unset=True, exclude={"version"})
     return _user(service.update_user(session, user, user_id, version=data.version, **fields))
 
 
-@router.delete("/users/{user_id}", response_model=UserPublic,
-               summary="Deactivate a user (administrators); users are never deleted")
-def deactivate_user(session: SessionDep, user: ApiUser, user_id: IdPath,
-                    version: VersionQuery = None) -> UserPublic:
+@router.delete(
+    "/users/{user_id}",
+    response_model=UserPublic,
+    summary="Deactivate a user (administrators); users are never deleted",
+)
+def deactivate_user(
+    session: SessionDep, user: ApiUser, user_id: IdPath, version: VersionQuery = None
+) -> UserPublic:
     return _user(service.update_user(session, user, user_id, version=version, is_active=False))
 
 
 @router.get("/departments", response_model=DepartmentPage, summary="List departments")
-def list_departments(session: SessionDep, user: ApiUser, limit: Limit = 50,
-                     offset: Offset = 0) -> DepartmentPage:
+def list_departments(
+    session: SessionDep, user: ApiUser, limit: Limit = 50, offset: Offset = 0
+) -> DepartmentPage:
     rows, total = service.page_departments(session, limit, offset)
-    return DepartmentPage(items=[service.department_out(d) for d in rows], total=total,
-                          limit=limit, offset=offset)
+    return DepartmentPage(
+        items=[service.department_out(d) for d in rows], total=total, limit=limit, offset=offset
+    )
 
 
-@router.post("/departments", response_model=DepartmentPublic, status_code=201,
-             summary="Add a department (administrators)")
-def create_department(session: SessionDep, user: ApiUser,
-                      data: DepartmentCreate) -> DepartmentPublic:
-    return service.department_out(service.create_department(session, user, data.name,
-                                                            data.code))
+@router.post(
+    "/departments",
+    response_model=DepartmentPublic,
+    status_code=201,
+    summary="Add a department (administrators)",
+)
+def create_department(
+    session: SessionDep, user: ApiUser, data: DepartmentCreate
+) -> DepartmentPublic:
+    return service.department_out(service.create_department(session, user, data.name, data.code))
 
 
-@router.get("/departments/{department_id}", response_model=DepartmentPublic,
-            summary="One department")
-def get_department(session: SessionDep, user: ApiUser,
-                   department_id: IdPath) -> DepartmentPublic:
+@router.get(
+    "/departments/{department_id}", response_model=DepartmentPublic, summary="One department"
+)
+def get_department(session: SessionDep, user: ApiUser, department_id: IdPath) -> DepartmentPublic:
     return service.department_out(service.get_department(session, department_id))
 
 
-@router.patch("/departments/{department_id}", response_model=DepartmentPublic,
-              summary="Rename a department (administrators)")
-def update_department(session: SessionDep, user: ApiUser, department_id: IdPath,
-                      data: DepartmentUpdate) -> DepartmentPublic:
+@router.patch(
+    "/departments/{department_id}",
+    response_model=DepartmentPublic,
+    summary="Rename a department (administrators)",
+)
+def update_department(
+    session: SessionDep, user: ApiUser, department_id: IdPath, data: DepartmentUpdate
+) -> DepartmentPublic:
     dep = service.get_department(session, department_id)
-    return service.department_out(service.update_department(
-        session, user, department_id, name=data.name or dep.name, code=data.code or dep.code,
-        version=data.version))
+    return service.department_out(
+        service.update_department(
+            session,
+            user,
+            department_id,
+            name=data.name or dep.name,
+            code=data.code or dep.code,
+            version=data.version,
+        )
+    )
 
 
-@router.put("/departments/{department_id}/webhook", response_model=DepartmentPublic,
-            summary="Set or clear the department's group robot (WeCom / DingTalk) for its "
-                    "reminders and digests (administrators)")
-def set_department_webhook(session: SessionDep, user: ApiUser, department_id: IdPath,
-                           data: DepartmentWebhook) -> DepartmentPublic:
-    return service.department_out(service.set_department_webhook(
-        session, user, department_id, kind=data.kind, url=data.url, secret=data.secret,
-        version=data.version))
+@router.put(
+    "/departments/{department_id}/webhook",
+    response_model=DepartmentPublic,
+    summary="Set or clear the department's group robot (WeCom / DingTalk) for its "
+    "reminders and digests (administrators)",
+)
+def set_department_webhook(
+    session: SessionDep, user: ApiUser, department_id: IdPath, data: DepartmentWebhook
+) -> DepartmentPublic:
+    return service.department_out(
+        service.set_department_webhook(
+            session,
+            user,
+            department_id,
+            kind=data.kind,
+            url=data.url,
+            secret=data.secret,
+            version=data.version,
+        )
+    )
 
 
-@router.delete("/departments/{department_id}", status_code=204, response_class=Response,
-               summary="Remove a department nothing refers to (administrators)")
-def delete_department(session: SessionDep, user: ApiUser, department_id: IdPath,
-                      version: VersionQuery = None) -> None:
+@router.delete(
+    "/departments/{department_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Remove a department nothing refers to (administrators)",
+)
+def delete_department(
+    session: SessionDep, user: ApiUser, department_id: IdPath, version: VersionQuery = None
+) -> None:
     service.delete_department(session, user, department_id, version)

@@ -23,46 +23,80 @@ class ActivityLogged(BaseModel):
     followup: FollowupPublic | None
 
 
-@router.get("/activities", response_model=ActivityPage, summary="List activities, newest first",
-            description="Activities tied to a project the caller may not see are absent.")
+@router.get(
+    "/activities",
+    response_model=ActivityPage,
+    summary="List activities, newest first",
+    description="Activities tied to a project the caller may not see are absent.",
+)
 def list_activities(
-    session: SessionDep, user: ApiUser, limit: Limit = 50, offset: Offset = 0,
-    firm_id: IdQuery = None, project_id: IdQuery = None, created_by_id: IdQuery = None,
-    kind: Kind | None = None, since: QTime = None, until: QTime = None,
+    session: SessionDep,
+    user: ApiUser,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    firm_id: IdQuery = None,
+    project_id: IdQuery = None,
+    created_by_id: IdQuery = None,
+    kind: Kind | None = None,
+    since: QTime = None,
+    until: QTime = None,
 ) -> ActivityPage:
-    f = service.ActivityFilters(firm_id=firm_id, project_id=project_id,
-                                created_by_id=created_by_id, kind=kind, since=since, until=until)
+    f = service.ActivityFilters(
+        firm_id=firm_id,
+        project_id=project_id,
+        created_by_id=created_by_id,
+        kind=kind,
+        since=since,
+        until=until,
+    )
     rows, total = service.list_activities(session, user, f, limit=limit, offset=offset)
-    return ActivityPage(items=service.to_public_many(session, rows), total=total, limit=limit,
-                        offset=offset)
+    return ActivityPage(
+        items=service.to_public_many(session, rows), total=total, limit=limit, offset=offset
+    )
 
 
-@router.post("/activities", response_model=ActivityLogged, status_code=201,
-             summary="Log a contact (and, optionally, its follow-up in the same step)")
+@router.post(
+    "/activities",
+    response_model=ActivityLogged,
+    status_code=201,
+    summary="Log a contact (and, optionally, its follow-up in the same step)",
+)
 def log_activity(session: SessionDep, user: ApiUser, data: ActivityCreate) -> ActivityLogged:
     logged = service.log_activity(session, user, data)
-    fu = (FollowupPublic.model_validate(logged.followup, from_attributes=True)
-          if logged.followup else None)
-    return ActivityLogged(activity=service.to_public_many(session, [logged.activity])[0],
-                          followup=fu)
+    fu = (
+        FollowupPublic.model_validate(logged.followup, from_attributes=True)
+        if logged.followup
+        else None
+    )
+    return ActivityLogged(
+        activity=service.to_public_many(session, [logged.activity])[0], followup=fu
+    )
 
 
 @router.get("/activities/{activity_id}", response_model=ActivityPublic, summary="One activity")
 def get_activity(session: SessionDep, user: ApiUser, activity_id: IdPath) -> ActivityPublic:
-    return service.to_public_many(session, [service.get_activity_for(session, user,
-                                                                     activity_id)])[0]
+    return service.to_public_many(session, [service.get_activity_for(session, user, activity_id)])[
+        0
+    ]
 
 
-@router.patch("/activities/{activity_id}", response_model=ActivityPublic,
-              summary="Change an activity")
-def update_activity(session: SessionDep, user: ApiUser, activity_id: IdPath,
-                    data: ActivityUpdate) -> ActivityPublic:
+@router.patch(
+    "/activities/{activity_id}", response_model=ActivityPublic, summary="Change an activity"
+)
+def update_activity(
+    session: SessionDep, user: ApiUser, activity_id: IdPath, data: ActivityUpdate
+) -> ActivityPublic:
     a = service.update_activity(session, user, activity_id, data)
     return service.to_public_many(session, [a])[0]
 
 
-@router.delete("/activities/{activity_id}", status_code=204, response_class=Response,
-               summary="Remove an activity")
-def delete_activity(session: SessionDep, user: ApiUser, activity_id: IdPath,
-                    version: VersionQuery = None) -> None:
+@router.delete(
+    "/activities/{activity_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Remove an activity",
+)
+def delete_activity(
+    session: SessionDep, user: ApiUser, activity_id: IdPath, version: VersionQuery = None
+) -> None:
     service.delete_activity(session, user, activity_id, version)

@@ -23,15 +23,23 @@ class Token(BaseModel):
     expires_in: int
 
 
-@router.post("/token", response_model=Token, summary="Exchange a user name and password for a "
-             "bearer token", responses={401: _err("wrong user name or password"),
-                                        422: _err("a missing or oversized field"),
-                                        429: _err("locked out after repeated failures")})
-def token(request: Request, session: SessionDep,
-          username: Annotated[str, Form(min_length=1, max_length=60), AfterValidator(_no_nul)],
-          password: Annotated[str, Form(min_length=1, max_length=256),
-                              AfterValidator(_no_nul)],
-          grant_type: Annotated[Literal["password"] | None, Form()] = None) -> Token:
+@router.post(
+    "/token",
+    response_model=Token,
+    summary="Exchange a user name and password for a bearer token",
+    responses={
+        401: _err("wrong user name or password"),
+        422: _err("a missing or oversized field"),
+        429: _err("locked out after repeated failures"),
+    },
+)
+def token(
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form(min_length=1, max_length=60), AfterValidator(_no_nul)],
+    password: Annotated[str, Form(min_length=1, max_length=256), AfterValidator(_no_nul)],
+    grant_type: Annotated[Literal["password"] | None, Form()] = None,
+) -> Token:
     try:
         user = authenticate(session, username, password, client_ip(request))
     except CRMError:
@@ -41,10 +49,15 @@ def token(request: Request, session: SessionDep,
     return Token(access_token=raw, expires_in=get_settings().api_token_hours * 3600)
 
 
-@router.post("/revoke", status_code=204, response_class=Response,
-             summary="Revoke the bearer token used for this call",
-             responses={401: _err("no valid bearer token"), 404: _err("no such token")})
-def revoke(session: SessionDep, user: ApiUser,
-           token: Annotated[str | None, Depends(oauth2)]) -> None:
+@router.post(
+    "/revoke",
+    status_code=204,
+    response_class=Response,
+    summary="Revoke the bearer token used for this call",
+    responses={401: _err("no valid bearer token"), 404: _err("no such token")},
+)
+def revoke(
+    session: SessionDep, user: ApiUser, token: Annotated[str | None, Depends(oauth2)]
+) -> None:
     if token:
         revoke_api_token(session, user, token)

@@ -22,16 +22,24 @@ class ErrorItem(BaseModel):
 class Error(BaseModel):
     """Every 4xx answer: a code, a message a person can read, the field at fault."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={
-        "example": {"error": "validation_error", "message": "stage: Input should be 'lead', …",
-                    "field": "stage"}})
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "example": {
+                "error": "validation_error",
+                "message": "stage: Input should be 'lead', …",
+                "field": "stage",
+            }
+        },
+    )
 
     error: str = Field(description="machine-readable code, e.g. not_found, stale_version")
     message: str = Field(description="what went wrong, in Chinese and English")
     field: str | None = Field(default=None, description="the input field at fault")
     errors: list[ErrorItem] | None = Field(default=None, description="every invalid field")
     current: dict[str, Any] | None = Field(
-        default=None, description="with stale_version (409): the record as it is now")
+        default=None, description="with stale_version (409): the record as it is now"
+    )
 
 
 def _err(description: str) -> dict[str, Any]:
@@ -42,8 +50,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: _err("no valid bearer token"),
     403: _err("the record exists but this user may not do this"),
     404: _err("no such record, or not visible to this user (never told apart)"),
-    409: _err("a conflict: a stale `version` (the body carries `current`), a duplicate, or a "
-              "state change that is not allowed"),
+    409: _err(
+        "a conflict: a stale `version` (the body carries `current`), a duplicate, or a "
+        "state change that is not allowed"
+    ),
     422: _err("invalid input: the message names the field; nothing was changed"),
 }
 
@@ -59,8 +69,14 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="record id")]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=200, description="page size (at most 200)")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="records to skip")]
-VersionQuery = Annotated[int | None, Query(ge=1, le=MAX_ID, description=(
-    "the version you last read; a stale one gets 409 and nothing is deleted"))]
+VersionQuery = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=MAX_ID,
+        description=("the version you last read; a stale one gets 409 and nothing is deleted"),
+    ),
+]
 
 
 def _utc(v: datetime) -> datetime:
@@ -69,10 +85,15 @@ def _utc(v: datetime) -> datetime:
 
 def QText(max_length: int = 100, description: str | None = None):
     """An optional bounded, NUL-free query string."""
-    return Annotated[str | None, Query(max_length=max_length, description=description),
-                     AfterValidator(lambda v: None if v is None else _no_nul(v))]
+    return Annotated[
+        str | None,
+        Query(max_length=max_length, description=description),
+        AfterValidator(lambda v: None if v is None else _no_nul(v)),
+    ]
 
 
-QTime = Annotated[datetime | None, Query(description="ISO 8601; without an offset it is local "
-                                                     "time (Asia/Shanghai)"),
-                  AfterValidator(lambda v: None if v is None else _utc(_year_range(v)))]
+QTime = Annotated[
+    datetime | None,
+    Query(description="ISO 8601; without an offset it is local time (Asia/Shanghai)"),
+    AfterValidator(lambda v: None if v is None else _utc(_year_range(v))),
+]

@@ -33,7 +33,10 @@ class ContactPage(Page[ContactPublic]):
 
 @router.get("/firms", response_model=FirmPage, summary="List and search firms")
 def list_firms(
-    session: SessionDep, user: ApiUser, limit: Limit = 50, offset: Offset = 0,
+    session: SessionDep,
+    user: ApiUser,
+    limit: Limit = 50,
+    offset: Offset = 0,
     q: QText(100, "name, alias, pinyin or pinyin initials") = None,
     cluster: QText(20, "cluster code, e.g. NB") = None,
     tier: TierName | None = None,
@@ -41,20 +44,36 @@ def list_firms(
     owner_id: IdQuery = None,
     updated_since: QTime = None,
 ) -> FirmPage:
-    filters = service.FirmFilters(q=q, cluster=cluster, tier=tier, country=country,
-                                  owner_id=owner_id, updated_since=updated_since)
-    rows, total = service.list_firms(session, user, filters, limit=limit, offset=offset,
-                                     strict=True)
-    return FirmPage(items=service.to_public_many(session, rows), total=total, limit=limit,
-                    offset=offset)
+    filters = service.FirmFilters(
+        q=q,
+        cluster=cluster,
+        tier=tier,
+        country=country,
+        owner_id=owner_id,
+        updated_since=updated_since,
+    )
+    rows, total = service.list_firms(
+        session, user, filters, limit=limit, offset=offset, strict=True
+    )
+    return FirmPage(
+        items=service.to_public_many(session, rows), total=total, limit=limit, offset=offset
+    )
 
 
-@router.post("/firms", response_model=FirmPublic, status_code=201, summary="Add a firm",
-             description="A firm with the same name or credit code is refused (409 "
-                         "`duplicate_firm`); a similar one too unless `confirm=true`.")
-def create_firm(session: SessionDep, user: ApiUser, data: FirmCreate,
-                confirm: Annotated[bool, Query(description="add it although a similar firm "
-                                                           "exists")] = False) -> FirmPublic:
+@router.post(
+    "/firms",
+    response_model=FirmPublic,
+    status_code=201,
+    summary="Add a firm",
+    description="A firm with the same name or credit code is refused (409 "
+    "`duplicate_firm`); a similar one too unless `confirm=true`.",
+)
+def create_firm(
+    session: SessionDep,
+    user: ApiUser,
+    data: FirmCreate,
+    confirm: Annotated[bool, Query(description="add it although a similar firm exists")] = False,
+) -> FirmPublic:
     firm = service.create_firm(session, user, data, confirm=confirm)
     return service.to_public(session, firm)
 
@@ -65,49 +84,69 @@ def get_firm(session: SessionDep, user: ApiUser, firm_id: IdPath) -> FirmPublic:
 
 
 @router.patch("/firms/{firm_id}", response_model=FirmPublic, summary="Change a firm")
-def update_firm(session: SessionDep, user: ApiUser, firm_id: IdPath,
-                data: FirmUpdate) -> FirmPublic:
+def update_firm(
+    session: SessionDep, user: ApiUser, firm_id: IdPath, data: FirmUpdate
+) -> FirmPublic:
     return service.to_public(session, service.update_firm(session, user, firm_id, data))
 
 
-@router.delete("/firms/{firm_id}", status_code=204, response_class=Response,
-               summary="Remove a firm nothing refers to")
-def delete_firm(session: SessionDep, user: ApiUser, firm_id: IdPath,
-                version: VersionQuery = None) -> None:
+@router.delete(
+    "/firms/{firm_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Remove a firm nothing refers to",
+)
+def delete_firm(
+    session: SessionDep, user: ApiUser, firm_id: IdPath, version: VersionQuery = None
+) -> None:
     service.delete_firm(session, user, firm_id, version)
 
 
 @router.get("/firms/{firm_id}/contacts", response_model=ContactPage, summary="A firm's contacts")
-def list_contacts(session: SessionDep, user: ApiUser, firm_id: IdPath, limit: Limit = 50,
-                  offset: Offset = 0) -> ContactPage:
+def list_contacts(
+    session: SessionDep, user: ApiUser, firm_id: IdPath, limit: Limit = 50, offset: Offset = 0
+) -> ContactPage:
     rows, total = service.list_contacts_page(session, user, firm_id, limit, offset)
-    return ContactPage(items=[ContactPublic.model_validate(c, from_attributes=True)
-                              for c in rows], total=total, limit=limit, offset=offset)
+    return ContactPage(
+        items=[ContactPublic.model_validate(c, from_attributes=True) for c in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
-@router.post("/firms/{firm_id}/contacts", response_model=ContactPublic, status_code=201,
-             summary="Add a contact to a firm")
-def create_contact(session: SessionDep, user: ApiUser, firm_id: IdPath,
-                   data: ContactCreate) -> ContactPublic:
+@router.post(
+    "/firms/{firm_id}/contacts",
+    response_model=ContactPublic,
+    status_code=201,
+    summary="Add a contact to a firm",
+)
+def create_contact(
+    session: SessionDep, user: ApiUser, firm_id: IdPath, data: ContactCreate
+) -> ContactPublic:
     c = service.create_contact(session, user, firm_id, data)
     return ContactPublic.model_validate(c, from_attributes=True)
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactPublic, summary="One contact")
 def get_contact(session: SessionDep, user: ApiUser, contact_id: IdPath) -> ContactPublic:
-    return ContactPublic.model_validate(service.get_contact(session, user, contact_id),
-                                        from_attributes=True)
+    return ContactPublic.model_validate(
+        service.get_contact(session, user, contact_id), from_attributes=True
+    )
 
 
 @router.patch("/contacts/{contact_id}", response_model=ContactPublic, summary="Change a contact")
-def update_contact(session: SessionDep, user: ApiUser, contact_id: IdPath,
-                   data: ContactUpdate) -> ContactPublic:
+def update_contact(
+    session: SessionDep, user: ApiUser, contact_id: IdPath, data: ContactUpdate
+) -> ContactPublic:
     c = service.update_contact(session, user, contact_id, data)
     return ContactPublic.model_validate(c, from_attributes=True)
 
 
-@router.delete("/contacts/{contact_id}", status_code=204, response_class=Response,
-               summary="Remove a contact")
-def delete_contact(session: SessionDep, user: ApiUser, contact_id: IdPath,
-                   version: VersionQuery = None) -> None:
+@router.delete(
+    "/contacts/{contact_id}", status_code=204, response_class=Response, summary="Remove a contact"
+)
+def delete_contact(
+    session: SessionDep, user: ApiUser, contact_id: IdPath, version: VersionQuery = None
+) -> None:
     service.delete_contact(session, user, contact_id, version)

@@ -23,12 +23,19 @@ def _out(fu: Followup) -> FollowupPublic:
     return FollowupPublic.model_validate(fu, from_attributes=True)
 
 
-@router.get("/followups", response_model=FollowupPage, summary="List follow-ups, soonest first",
-            description="The caller's own by default; `team=true` gives a manager their "
-                        "department's (an admin everyone's); `assignee_id` one person's "
-                        "(managers).")
+@router.get(
+    "/followups",
+    response_model=FollowupPage,
+    summary="List follow-ups, soonest first",
+    description="The caller's own by default; `team=true` gives a manager their "
+    "department's (an admin everyone's); `assignee_id` one person's "
+    "(managers).",
+)
 def list_followups(
-    session: SessionDep, user: ApiUser, limit: Limit = 50, offset: Offset = 0,
+    session: SessionDep,
+    user: ApiUser,
+    limit: Limit = 50,
+    offset: Offset = 0,
     status: Literal["open", "done", "cancelled", "any"] = "open",
     assignee_id: IdQuery = None,
     team: bool = False,
@@ -37,15 +44,22 @@ def list_followups(
     firm_id: IdQuery = None,
     project_id: IdQuery = None,
 ) -> FollowupPage:
-    f = service.FollowupFilters(status=None if status == "any" else status,
-                                assignee_id=assignee_id, team=team, due_after=due_after,
-                                due_before=due_before, firm_id=firm_id, project_id=project_id)
+    f = service.FollowupFilters(
+        status=None if status == "any" else status,
+        assignee_id=assignee_id,
+        team=team,
+        due_after=due_after,
+        due_before=due_before,
+        firm_id=firm_id,
+        project_id=project_id,
+    )
     rows, total = service.list_followups(session, user, f, limit=limit, offset=offset)
     return FollowupPage(items=[_out(x) for x in rows], total=total, limit=limit, offset=offset)
 
 
-@router.post("/followups", response_model=FollowupPublic, status_code=201,
-             summary="Add a follow-up")
+@router.post(
+    "/followups", response_model=FollowupPublic, status_code=201, summary="Add a follow-up"
+)
 def create_followup(session: SessionDep, user: ApiUser, data: FollowupCreate) -> FollowupPublic:
     return _out(service.create_followup(session, user, data))
 
@@ -55,29 +69,44 @@ def get_followup(session: SessionDep, user: ApiUser, followup_id: IdPath) -> Fol
     return _out(service.get_followup_for(session, user, followup_id))
 
 
-@router.patch("/followups/{followup_id}", response_model=FollowupPublic,
-              summary="Change a follow-up")
-def update_followup(session: SessionDep, user: ApiUser, followup_id: IdPath,
-                    data: FollowupUpdate) -> FollowupPublic:
+@router.patch(
+    "/followups/{followup_id}", response_model=FollowupPublic, summary="Change a follow-up"
+)
+def update_followup(
+    session: SessionDep, user: ApiUser, followup_id: IdPath, data: FollowupUpdate
+) -> FollowupPublic:
     return _out(service.update_followup(session, user, followup_id, data))
 
 
-@router.delete("/followups/{followup_id}", status_code=204, response_class=Response,
-               summary="Remove a follow-up")
-def delete_followup(session: SessionDep, user: ApiUser, followup_id: IdPath,
-                    version: VersionQuery = None) -> None:
+@router.delete(
+    "/followups/{followup_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Remove a follow-up",
+)
+def delete_followup(
+    session: SessionDep, user: ApiUser, followup_id: IdPath, version: VersionQuery = None
+) -> None:
     service.delete_followup(session, user, followup_id, version)
 
 
-@router.post("/followups/{followup_id}/complete", response_model=FollowupPublic,
-             summary="Mark an open follow-up done")
-def complete_followup(session: SessionDep, user: ApiUser, followup_id: IdPath,
-                      version: VersionQuery = None) -> FollowupPublic:
+@router.post(
+    "/followups/{followup_id}/complete",
+    response_model=FollowupPublic,
+    summary="Mark an open follow-up done",
+)
+def complete_followup(
+    session: SessionDep, user: ApiUser, followup_id: IdPath, version: VersionQuery = None
+) -> FollowupPublic:
     return _out(service.complete_followup(session, user, followup_id, version))
 
 
-@router.post("/followups/{followup_id}/cancel", response_model=FollowupPublic,
-             summary="Cancel an open follow-up")
-def cancel_followup(session: SessionDep, user: ApiUser, followup_id: IdPath,
-                    version: VersionQuery = None) -> FollowupPublic:
+@router.post(
+    "/followups/{followup_id}/cancel",
+    response_model=FollowupPublic,
+    summary="Cancel an open follow-up",
+)
+def cancel_followup(
+    session: SessionDep, user: ApiUser, followup_id: IdPath, version: VersionQuery = None
+) -> FollowupPublic:
     return _out(service.cancel_followup(session, user, followup_id, version))

@@ -12,8 +12,11 @@ from server.deps import ApiUser, SessionDep
 router = APIRouter(tags=["policy"], responses=ERRORS)
 
 
-@router.get("/clusters", response_model=list[ClusterPublic],
-            summary="The plan's industry clusters, with their chain links")
+@router.get(
+    "/clusters",
+    response_model=list[ClusterPublic],
+    summary="The plan's industry clusters, with their chain links",
+)
 def list_clusters(session: SessionDep, user: ApiUser) -> list[ClusterPublic]:
     return service.clusters_public(session, service.list_clusters(session))
 
@@ -23,17 +26,23 @@ def get_cluster(session: SessionDep, user: ApiUser, cluster_id: IdPath) -> Clust
     return service.clusters_public(session, [service.get_cluster(session, cluster_id)])[0]
 
 
-@router.patch("/clusters/{cluster_id}", response_model=ClusterPublic,
-              summary="Name the department that leads a cluster (administrators)")
-def update_cluster(session: SessionDep, user: ApiUser, cluster_id: IdPath,
-                   data: ClusterUpdate) -> ClusterPublic:
-    c = service.set_cluster_lead(session, user, cluster_id, data.lead_department_id,
-                                 data.version)
+@router.patch(
+    "/clusters/{cluster_id}",
+    response_model=ClusterPublic,
+    summary="Name the department that leads a cluster (administrators)",
+)
+def update_cluster(
+    session: SessionDep, user: ApiUser, cluster_id: IdPath, data: ClusterUpdate
+) -> ClusterPublic:
+    c = service.set_cluster_lead(session, user, cluster_id, data.lead_department_id, data.version)
     return service.clusters_public(session, [c])[0]
 
 
-@router.get("/parks", response_model=list[ParkPublic],
-            summary="The parks (dual core, one ring, many points; bonded zones)")
+@router.get(
+    "/parks",
+    response_model=list[ParkPublic],
+    summary="The parks (dual core, one ring, many points; bonded zones)",
+)
 def list_parks(session: SessionDep, user: ApiUser) -> list[ParkPublic]:
     return service.parks_public(session, service.list_parks(session))
 

@@ -29,11 +29,18 @@ class ProjectPage(Page[ProjectPublic]):
     pass
 
 
-@router.get("/projects", response_model=ProjectPage, summary="List projects",
-            description="Only projects the caller may see: another department's confidential "
-                        "projects are absent for officers.")
+@router.get(
+    "/projects",
+    response_model=ProjectPage,
+    summary="List projects",
+    description="Only projects the caller may see: another department's confidential "
+    "projects are absent for officers.",
+)
 def list_projects(
-    session: SessionDep, user: ApiUser, limit: Limit = 50, offset: Offset = 0,
+    session: SessionDep,
+    user: ApiUser,
+    limit: Limit = 50,
+    offset: Offset = 0,
     cluster: QText(20, "cluster code, e.g. NB") = None,
     park: QText(20, "park code, e.g. LJ") = None,
     stage: AnyStage | None = None,
@@ -45,18 +52,32 @@ def list_projects(
     updated_since: QTime = None,
     include_lost: bool = True,
 ) -> ProjectPage:
-    f = service.ProjectFilters(cluster=cluster, park=park, stage=stage, tier=tier,
-                               owner_id=owner_id, department_id=department_id, firm_id=firm_id,
-                               q=q, updated_since=updated_since, include_lost=include_lost)
-    rows, total = service.list_projects(session, user, f, limit=limit, offset=offset,
-                                         strict=True)
-    return ProjectPage(items=service.to_public_many(session, rows), total=total, limit=limit,
-                       offset=offset)
+    f = service.ProjectFilters(
+        cluster=cluster,
+        park=park,
+        stage=stage,
+        tier=tier,
+        owner_id=owner_id,
+        department_id=department_id,
+        firm_id=firm_id,
+        q=q,
+        updated_since=updated_since,
+        include_lost=include_lost,
+    )
+    rows, total = service.list_projects(session, user, f, limit=limit, offset=offset, strict=True)
+    return ProjectPage(
+        items=service.to_public_many(session, rows), total=total, limit=limit, offset=offset
+    )
 
 
-@router.post("/projects", response_model=ProjectPublic, status_code=201, summary="Open a project",
-             description="Another department's active project for the same firm and cluster "
-                         "is a conflict (撞单): both are flagged in `conflict_with_id`.")
+@router.post(
+    "/projects",
+    response_model=ProjectPublic,
+    status_code=201,
+    summary="Open a project",
+    description="Another department's active project for the same firm and cluster "
+    "is a conflict (撞单): both are flagged in `conflict_with_id`.",
+)
 def create_project(session: SessionDep, user: ApiUser, data: ProjectCreate) -> ProjectPublic:
     return service.to_public(session, service.create_project(session, user, data))
 
@@ -66,48 +87,79 @@ def get_project(session: SessionDep, user: ApiUser, project_id: IdPath) -> Proje
     return service.to_public(session, service.get_project_for(session, user, project_id))
 
 
-@router.patch("/projects/{project_id}", response_model=ProjectPublic, summary="Change a project",
-              description="The stage changes only through POST /projects/{id}/stage.")
-def update_project(session: SessionDep, user: ApiUser, project_id: IdPath,
-                   data: ProjectUpdate) -> ProjectPublic:
+@router.patch(
+    "/projects/{project_id}",
+    response_model=ProjectPublic,
+    summary="Change a project",
+    description="The stage changes only through POST /projects/{id}/stage.",
+)
+def update_project(
+    session: SessionDep, user: ApiUser, project_id: IdPath, data: ProjectUpdate
+) -> ProjectPublic:
     return service.to_public(session, service.update_project(session, user, project_id, data))
 
 
-@router.delete("/projects/{project_id}", status_code=204, response_class=Response,
-               summary="Remove a project without activities, follow-ups or capital")
-def delete_project(session: SessionDep, user: ApiUser, project_id: IdPath,
-                   version: VersionQuery = None) -> None:
+@router.delete(
+    "/projects/{project_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Remove a project without activities, follow-ups or capital",
+)
+def delete_project(
+    session: SessionDep, user: ApiUser, project_id: IdPath, version: VersionQuery = None
+) -> None:
     service.delete_project(session, user, project_id, version)
 
 
-@router.post("/projects/{project_id}/stage", response_model=ProjectPublic,
-             summary="Move a project to another stage",
-             description="`lost` needs a `reason`; from `lost` only back to an active stage. "
-                         "The move is kept in the stage history.")
-def move_stage(session: SessionDep, user: ApiUser, project_id: IdPath,
-               data: StageMove) -> ProjectPublic:
+@router.post(
+    "/projects/{project_id}/stage",
+    response_model=ProjectPublic,
+    summary="Move a project to another stage",
+    description="`lost` needs a `reason`; from `lost` only back to an active stage. "
+    "The move is kept in the stage history.",
+)
+def move_stage(
+    session: SessionDep, user: ApiUser, project_id: IdPath, data: StageMove
+) -> ProjectPublic:
     return service.to_public(session, service.move_stage(session, user, project_id, data))
 
 
-@router.get("/projects/{project_id}/history", response_model=list[StageChangePublic],
-            summary="A project's stage history, oldest first")
-def stage_history(session: SessionDep, user: ApiUser,
-                  project_id: IdPath) -> list[StageChangePublic]:
-    return [StageChangePublic.model_validate(s, from_attributes=True)
-            for s in service.stage_history(session, user, project_id)]
+@router.get(
+    "/projects/{project_id}/history",
+    response_model=list[StageChangePublic],
+    summary="A project's stage history, oldest first",
+)
+def stage_history(
+    session: SessionDep, user: ApiUser, project_id: IdPath
+) -> list[StageChangePublic]:
+    return [
+        StageChangePublic.model_validate(s, from_attributes=True)
+        for s in service.stage_history(session, user, project_id)
+    ]
 
 
-@router.get("/projects/{project_id}/capital", response_model=list[CapitalArrivalPublic],
-            summary="Capital arrived for a project (到资)")
-def list_capital(session: SessionDep, user: ApiUser,
-                 project_id: IdPath) -> list[CapitalArrivalPublic]:
-    return [CapitalArrivalPublic.model_validate(r, from_attributes=True)
-            for r in service.capital_arrivals(session, user, project_id)]
+@router.get(
+    "/projects/{project_id}/capital",
+    response_model=list[CapitalArrivalPublic],
+    summary="Capital arrived for a project (到资)",
+)
+def list_capital(
+    session: SessionDep, user: ApiUser, project_id: IdPath
+) -> list[CapitalArrivalPublic]:
+    return [
+        CapitalArrivalPublic.model_validate(r, from_attributes=True)
+        for r in service.capital_arrivals(session, user, project_id)
+    ]
 
 
-@router.post("/projects/{project_id}/capital", response_model=CapitalArrivalPublic,
-             status_code=201, summary="Record capital arrived for a signed project (到资)")
-def add_capital(session: SessionDep, user: ApiUser, project_id: IdPath,
-                data: CapitalArrivalCreate) -> CapitalArrivalPublic:
+@router.post(
+    "/projects/{project_id}/capital",
+    response_model=CapitalArrivalPublic,
+    status_code=201,
+    summary="Record capital arrived for a signed project (到资)",
+)
+def add_capital(
+    session: SessionDep, user: ApiUser, project_id: IdPath, data: CapitalArrivalCreate
+) -> CapitalArrivalPublic:
     row = service.add_capital_arrival(session, user, project_id, data)
     return CapitalArrivalPublic.model_validate(row, from_attributes=True)

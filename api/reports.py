@@ -32,26 +32,40 @@ def _iso_day(v: object) -> object:
     """Only YYYY-MM-DD (pydantic would read "0" as a Unix time) in 1990–2100."""
     if v is None:
         return v
-    if not isinstance(v, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v) \
-            or not 1990 <= int(v[:4]) <= 2100:
+    if (
+        not isinstance(v, str)
+        or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v)
+        or not 1990 <= int(v[:4]) <= 2100
+    ):
         raise ValueError("a day as YYYY-MM-DD, 1990–2100 / 日期格式应为 YYYY-MM-DD")
     return v
 
+
 Fmt = Annotated[Literal["json", "xlsx"], Query(description="json (default) or xlsx")]
 Dept = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="department id")]
-ClusterQ = Annotated[str | None, Query(max_length=20, pattern=r"^[A-Za-z0-9_]+$",
-                                       description="cluster code, e.g. NB")]
-From = Annotated[date | None, Query(description="first local day of the period"),
-                 BeforeValidator(_iso_day)]
-To = Annotated[date | None, Query(description="last local day of the period"),
-               BeforeValidator(_iso_day)]
+ClusterQ = Annotated[
+    str | None,
+    Query(max_length=20, pattern=r"^[A-Za-z0-9_]+$", description="cluster code, e.g. NB"),
+]
+From = Annotated[
+    date | None, Query(description="first local day of the period"), BeforeValidator(_iso_day)
+]
+To = Annotated[
+    date | None, Query(description="last local day of the period"), BeforeValidator(_iso_day)
+]
 Officer = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="officer (user) id")]
-Detail = Annotated[bool, Query(description="the long lists in full: every major investor of a "
-                                           "cluster (coverage; with cluster= for one), every "
-                                           "officer × week row (activity; else only with "
-                                           "officer_id). The Excel export always has them")]
-GroupBy = Annotated[Literal["cluster", "park", "department", "officer"],
-                    Query(description="pipeline grouping")]
+Detail = Annotated[
+    bool,
+    Query(
+        description="the long lists in full: every major investor of a "
+        "cluster (coverage; with cluster= for one), every "
+        "officer × week row (activity; else only with "
+        "officer_id). The Excel export always has them"
+    ),
+]
+GroupBy = Annotated[
+    Literal["cluster", "park", "department", "officer"], Query(description="pipeline grouping")
+]
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "no valid bearer token"},
     403: {"description": "reports are for managers and admins"},
@@ -59,8 +73,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _answer(session: SessionDep, user: ApiUser, name: str, f: ReportFilters,
-            fmt: str) -> Any:
+def _answer(session: SessionDep, user: ApiUser, name: str, f: ReportFilters, fmt: str) -> Any:
     if fmt == "xlsx":
         f.detail = True  # the workbook carries every row
     report = registry.run(session, user, name, f)
@@ -74,105 +87,217 @@ def _answer(session: SessionDep, user: ApiUser, name: str, f: ReportFilters,
 def _xlsx(name: str, report: Any) -> Response:
     from crm.reports.export import to_xlsx
 
-    return Response(to_xlsx(name, report), media_type=XLSX, headers={
-        "Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+    return Response(
+        to_xlsx(name, report),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
 
 
 # the JSON routes answer with a workbook too when asked with ?format=xlsx
 JSON_OR_XLSX: dict[int | str, dict[str, Any]] = {
     200: {"content": {XLSX: {}}, "description": "the report (JSON, or Excel with format=xlsx)"},
-    **ERRORS}
+    **ERRORS,
+}
 XLSX_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {XLSX: {}}, "description": "the report as an Excel workbook"}, **ERRORS}
+    200: {"content": {XLSX: {}}, "description": "the report as an Excel workbook"},
+    **ERRORS,
+}
 
 
-@router.get("/coverage", response_model=CoverageReport, responses=JSON_OR_XLSX,
-            summary="Coverage of the 12 clusters by major investors, chain links, park matrix")
-def coverage(session: SessionDep, user: ApiUser, department_id: Dept = None,
-             cluster: ClusterQ = None, format: Fmt = "json", detail: Detail = False) -> Any:
-    return _answer(session, user, "coverage", ReportFilters(
-        department_id=department_id, cluster=cluster, detail=detail), format)
+@router.get(
+    "/coverage",
+    response_model=CoverageReport,
+    responses=JSON_OR_XLSX,
+    summary="Coverage of the 12 clusters by major investors, chain links, park matrix",
+)
+def coverage(
+    session: SessionDep,
+    user: ApiUser,
+    department_id: Dept = None,
+    cluster: ClusterQ = None,
+    format: Fmt = "json",
+    detail: Detail = False,
+) -> Any:
+    return _answer(
+        session,
+        user,
+        "coverage",
+        ReportFilters(department_id=department_id, cluster=cluster, detail=detail),
+        format,
+    )
 
 
-@router.get("/coverage.xlsx", responses=XLSX_RESPONSE, response_class=Response,
-            summary="Coverage as Excel")
-def coverage_xlsx(session: SessionDep, user: ApiUser, department_id: Dept = None,
-                  cluster: ClusterQ = None) -> Any:
+@router.get(
+    "/coverage.xlsx", responses=XLSX_RESPONSE, response_class=Response, summary="Coverage as Excel"
+)
+def coverage_xlsx(
+    session: SessionDep, user: ApiUser, department_id: Dept = None, cluster: ClusterQ = None
+) -> Any:
     return coverage(session, user, department_id, cluster, "xlsx")
 
 
-@router.get("/pipeline", response_model=PipelineReport, responses=JSON_OR_XLSX,
-            summary="Pipeline by stage, grouped; stage conversion; new and signed per week")
-def pipeline(session: SessionDep, user: ApiUser, group_by: GroupBy = "cluster",
-             department_id: Dept = None, cluster: ClusterQ = None, date_from: From = None,
-             date_to: To = None, format: Fmt = "json") -> Any:
-    return _answer(session, user, "pipeline", ReportFilters(
-        department_id=department_id, cluster=cluster, date_from=date_from, date_to=date_to,
-        group_by=group_by), format)
+@router.get(
+    "/pipeline",
+    response_model=PipelineReport,
+    responses=JSON_OR_XLSX,
+    summary="Pipeline by stage, grouped; stage conversion; new and signed per week",
+)
+def pipeline(
+    session: SessionDep,
+    user: ApiUser,
+    group_by: GroupBy = "cluster",
+    department_id: Dept = None,
+    cluster: ClusterQ = None,
+    date_from: From = None,
+    date_to: To = None,
+    format: Fmt = "json",
+) -> Any:
+    return _answer(
+        session,
+        user,
+        "pipeline",
+        ReportFilters(
+            department_id=department_id,
+            cluster=cluster,
+            date_from=date_from,
+            date_to=date_to,
+            group_by=group_by,
+        ),
+        format,
+    )
 
 
-@router.get("/pipeline.xlsx", responses=XLSX_RESPONSE, response_class=Response,
-            summary="Pipeline as Excel")
-def pipeline_xlsx(session: SessionDep, user: ApiUser, group_by: GroupBy = "cluster",
-                  department_id: Dept = None, cluster: ClusterQ = None,
-                  date_from: From = None, date_to: To = None) -> Any:
+@router.get(
+    "/pipeline.xlsx", responses=XLSX_RESPONSE, response_class=Response, summary="Pipeline as Excel"
+)
+def pipeline_xlsx(
+    session: SessionDep,
+    user: ApiUser,
+    group_by: GroupBy = "cluster",
+    department_id: Dept = None,
+    cluster: ClusterQ = None,
+    date_from: From = None,
+    date_to: To = None,
+) -> Any:
     return pipeline(session, user, group_by, department_id, cluster, date_from, date_to, "xlsx")
 
 
-@router.get("/targets", response_model=TargetsReport, responses=JSON_OR_XLSX,
-            summary="Cluster and plan-wide output against the targets; the cores' share")
-def targets(session: SessionDep, user: ApiUser, department_id: Dept = None,
-            format: Fmt = "json") -> Any:
+@router.get(
+    "/targets",
+    response_model=TargetsReport,
+    responses=JSON_OR_XLSX,
+    summary="Cluster and plan-wide output against the targets; the cores' share",
+)
+def targets(
+    session: SessionDep, user: ApiUser, department_id: Dept = None, format: Fmt = "json"
+) -> Any:
     return _answer(session, user, "targets", ReportFilters(department_id=department_id), format)
 
 
-@router.get("/targets.xlsx", responses=XLSX_RESPONSE, response_class=Response,
-            summary="Targets as Excel")
+@router.get(
+    "/targets.xlsx", responses=XLSX_RESPONSE, response_class=Response, summary="Targets as Excel"
+)
 def targets_xlsx(session: SessionDep, user: ApiUser, department_id: Dept = None) -> Any:
     return targets(session, user, department_id, "xlsx")
 
 
-@router.get("/leaders", response_model=LeadersReport, responses=JSON_OR_XLSX,
-            summary='The "5213" leading-firm ladder')
-def leaders(session: SessionDep, user: ApiUser, department_id: Dept = None,
-            format: Fmt = "json") -> Any:
+@router.get(
+    "/leaders",
+    response_model=LeadersReport,
+    responses=JSON_OR_XLSX,
+    summary='The "5213" leading-firm ladder',
+)
+def leaders(
+    session: SessionDep, user: ApiUser, department_id: Dept = None, format: Fmt = "json"
+) -> Any:
     return _answer(session, user, "leaders", ReportFilters(department_id=department_id), format)
 
 
-@router.get("/leaders.xlsx", responses=XLSX_RESPONSE, response_class=Response,
-            summary="Leaders ladder as Excel")
+@router.get(
+    "/leaders.xlsx",
+    responses=XLSX_RESPONSE,
+    response_class=Response,
+    summary="Leaders ladder as Excel",
+)
 def leaders_xlsx(session: SessionDep, user: ApiUser, department_id: Dept = None) -> Any:
     return leaders(session, user, department_id, "xlsx")
 
 
-@router.get("/activity", response_model=ActivityReport, responses=JSON_OR_XLSX,
-            summary="Officer activity per week: contacts, follow-ups, response time")
-def activity(session: SessionDep, user: ApiUser, department_id: Dept = None,
-             officer_id: Officer = None, date_from: From = None, date_to: To = None,
-             format: Fmt = "json", detail: Detail = False) -> Any:
-    return _answer(session, user, "activity", ReportFilters(
-        department_id=department_id, officer_id=officer_id, date_from=date_from,
-        date_to=date_to, detail=detail), format)
+@router.get(
+    "/activity",
+    response_model=ActivityReport,
+    responses=JSON_OR_XLSX,
+    summary="Officer activity per week: contacts, follow-ups, response time",
+)
+def activity(
+    session: SessionDep,
+    user: ApiUser,
+    department_id: Dept = None,
+    officer_id: Officer = None,
+    date_from: From = None,
+    date_to: To = None,
+    format: Fmt = "json",
+    detail: Detail = False,
+) -> Any:
+    return _answer(
+        session,
+        user,
+        "activity",
+        ReportFilters(
+            department_id=department_id,
+            officer_id=officer_id,
+            date_from=date_from,
+            date_to=date_to,
+            detail=detail,
+        ),
+        format,
+    )
 
 
-@router.get("/activity.xlsx", responses=XLSX_RESPONSE, response_class=Response,
-            summary="Officer activity as Excel")
-def activity_xlsx(session: SessionDep, user: ApiUser, department_id: Dept = None,
-                  officer_id: Officer = None, date_from: From = None,
-                  date_to: To = None) -> Any:
+@router.get(
+    "/activity.xlsx",
+    responses=XLSX_RESPONSE,
+    response_class=Response,
+    summary="Officer activity as Excel",
+)
+def activity_xlsx(
+    session: SessionDep,
+    user: ApiUser,
+    department_id: Dept = None,
+    officer_id: Officer = None,
+    date_from: From = None,
+    date_to: To = None,
+) -> Any:
     return activity(session, user, department_id, officer_id, date_from, date_to, "xlsx")
 
 
-@router.get("/delivery", response_model=DeliveryReport, responses=JSON_OR_XLSX,
-            summary="Signed projects: capital arrived, jobs created, late landings")
-def delivery(session: SessionDep, user: ApiUser, department_id: Dept = None,
-             cluster: ClusterQ = None, format: Fmt = "json") -> Any:
-    return _answer(session, user, "delivery",
-                   ReportFilters(department_id=department_id, cluster=cluster), format)
+@router.get(
+    "/delivery",
+    response_model=DeliveryReport,
+    responses=JSON_OR_XLSX,
+    summary="Signed projects: capital arrived, jobs created, late landings",
+)
+def delivery(
+    session: SessionDep,
+    user: ApiUser,
+    department_id: Dept = None,
+    cluster: ClusterQ = None,
+    format: Fmt = "json",
+) -> Any:
+    return _answer(
+        session,
+        user,
+        "delivery",
+        ReportFilters(department_id=department_id, cluster=cluster),
+        format,
+    )
 
 
-@router.get("/delivery.xlsx", responses=XLSX_RESPONSE, response_class=Response,
-            summary="Delivery as Excel")
-def delivery_xlsx(session: SessionDep, user: ApiUser, department_id: Dept = None,
-                  cluster: ClusterQ = None) -> Any:
+@router.get(
+    "/delivery.xlsx", responses=XLSX_RESPONSE, response_class=Response, summary="Delivery as Excel"
+)
+def delivery_xlsx(
+    session: SessionDep, user: ApiUser, department_id: Dept = None, cluster: ClusterQ = None
+) -> Any:
     return delivery(session, user, department_id, cluster, "xlsx")

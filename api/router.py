@@ -24,6 +24,5 @@ def operation_id(route: APIRoute) -> str:
 
 
 router = APIRouter(prefix="/api/v1", generate_unique_id_function=operation_id)
-for module in (auth, account, firms, projects, activities, followups, policy, accounts,
-               reports):
+for module in (auth, account, firms, projects, activities, followups, policy, accounts, reports):
     router.include_router(module.router)

@@ -82,8 +82,12 @@ class Stats:
         if not samples_ms:
             return cls()
         s = sorted(samples_ms)
-        return cls(n=len(s), p50=round(statistics.median(s), 3), p95=round(_pct(s, 95), 3),
-                   max=round(s[-1], 3))
+        return cls(
+            n=len(s),
+            p50=round(statistics.median(s), 3),
+            p95=round(_pct(s, 95), 3),
+            max=round(s[-1], 3),
+        )
 
 
 def _pct(sorted_values: list[float], p: float) -> float:
@@ -108,6 +112,7 @@ class Result:
 
 
 # --- the database ---
+
 
 def _is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -139,8 +144,9 @@ def _postgres_exists(url_s: str) -> bool:
     url = make_url(url_s)
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        found = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                             {"n": url.database}).first()
+        found = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}
+        ).first()
     admin.dispose()
     return found is not None
 
@@ -149,13 +155,19 @@ def _loaded(engine: Engine) -> dict[str, int] | None:
     """Row counts when demo data is loaded, else None."""
     with engine.connect() as conn:
         try:
-            if conn.execute(text("SELECT 1 FROM user_account WHERE username = :u"),
-                            {"u": OFFICER}).first() is None:
+            if (
+                conn.execute(
+                    text("SELECT 1 FROM user_account WHERE username = :u"), {"u": OFFICER}
+                ).first()
+                is None
+            ):
                 return None
         except Exception:
             return None
-        return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
-                for t in ("firm", "contact", "project", "activity", "followup", "user_account")}
+        return {
+            t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+            for t in ("firm", "contact", "project", "activity", "followup", "user_account")
+        }
 
 
 def prepare_database(opts: Options, workdir: Path) -> tuple[str, dict[str, Any]]:
@@ -200,8 +212,9 @@ def prepare_database(opts: Options, workdir: Path) -> tuple[str, dict[str, Any]]
             opts.log(f"reusing {_safe(url)}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         else:
             if counts is not None:
-                raise RuntimeError(f"{_safe(url)} already holds demo data: use a fresh database "
-                                   "or --reuse")
+                raise RuntimeError(
+                    f"{_safe(url)} already holds demo data: use a fresh database or --reuse"
+                )
             from crm.demo.generator import generate
 
             opts.log(f"loading the {opts.scale} demo data into {_safe(url)} …")
@@ -212,8 +225,9 @@ def prepare_database(opts: Options, workdir: Path) -> tuple[str, dict[str, Any]]
             generate(engine, opts.scale, seed=42, password=_password(opts), **kw)
             info["demo_s"] = round(time.perf_counter() - t0, 1)
             counts = _loaded(engine) or {}
-            opts.log(f"loaded in {info['demo_s']} s: "
-                     + ", ".join(f"{k} {v}" for k, v in counts.items()))
+            opts.log(
+                f"loaded in {info['demo_s']} s: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+            )
         info["counts"] = counts
         if engine.dialect.name == "sqlite":
             with engine.connect() as conn:  # fresh statistics for the planner
@@ -238,6 +252,7 @@ def _safe(url: str) -> str:
 
 
 # --- the server ---
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -270,14 +285,33 @@ class Server:
 def serve(url: str, workdir: Path) -> Iterator[Server]:
     """uvicorn in a subprocess on 127.0.0.1, as `crm serve --no-scheduler` runs the app."""
     port = _free_port()
-    env = {**os.environ, "CRM_DATABASE_URL": url, "CRM_RUN_SCHEDULER": "0",
-           "CRM_SCHEDULER_ENABLED": "false"}
+    env = {
+        **os.environ,
+        "CRM_DATABASE_URL": url,
+        "CRM_RUN_SCHEDULER": "0",
+        "CRM_SCHEDULER_ENABLED": "false",
+    }
     log_path = workdir / "server.log"
     log = open(log_path, "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "server.factory:app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "server.factory:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     server = Server(proc, f"http://127.0.0.1:{port}", log_path)
     try:
         deadline = time.monotonic() + 180  # a loaded machine starts slowly
@@ -308,8 +342,10 @@ def web_login(base: str, username: str, password: str) -> httpx.Client:
     c = httpx.Client(base_url=base, timeout=60, follow_redirects=False)
     c.get("/login")
     token = c.cookies.get("csrftoken", "")
-    r = c.post("/login", data={"username": username, "password": password, "next": "/",
-                               "csrf_token": token})
+    r = c.post(
+        "/login",
+        data={"username": username, "password": password, "next": "/", "csrf_token": token},
+    )
     if r.status_code != 303:
         raise RuntimeError(f"web login as {username} failed: HTTP {r.status_code}")
     c.headers["X-CSRFToken"] = token
@@ -327,6 +363,7 @@ def api_login(base: str, username: str, password: str) -> httpx.Client:
 
 # --- the raw-SQL floor ---
 
+
 class Floor:
     """Floor SQL straight through the DBAPI (sqlite3 / psycopg), the pragmas of the app."""
 
@@ -335,27 +372,40 @@ class Floor:
         self.sqlite = u.get_backend_name() == "sqlite"
         if self.sqlite:
             self.conn: Any = sqlite3.connect(u.database, check_same_thread=False)
-            for pragma in ("journal_mode=WAL", "busy_timeout=10000", "foreign_keys=ON",
-                           "synchronous=NORMAL", "cache_size=-65536", "temp_store=MEMORY"):
+            for pragma in (
+                "journal_mode=WAL",
+                "busy_timeout=10000",
+                "foreign_keys=ON",
+                "synchronous=NORMAL",
+                "cache_size=-65536",
+                "temp_store=MEMORY",
+            ):
                 self.conn.execute(f"PRAGMA {pragma}")
         else:
             import psycopg
 
-            self.conn = psycopg.connect(u.set(drivername="postgresql")
-                                        .render_as_string(hide_password=False), autocommit=True)
+            self.conn = psycopg.connect(
+                u.set(drivername="postgresql").render_as_string(hide_password=False),
+                autocommit=True,
+            )
         self.has_fts = self._has_table("firm_fts")
         self.has_trgm = not self.sqlite and self._has_trgm()
 
     def _has_table(self, name: str) -> bool:
         if self.sqlite:
-            return self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?",
-                                     (name,)).fetchone() is not None
+            return (
+                self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone()
+                is not None
+            )
         return self.conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is not None
 
     def _has_trgm(self) -> bool:
-        return self.conn.execute(
-            "SELECT 1 FROM pg_indexes WHERE tablename = 'firm' AND indexdef ILIKE '%%gin_trgm%%'"
-        ).fetchone() is not None
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM pg_indexes WHERE tablename = 'firm' AND indexdef ILIKE '%%gin_trgm%%'"
+            ).fetchone()
+            is not None
+        )
 
     def _sql(self, sql: str) -> str:
         if self.sqlite:
@@ -385,17 +435,31 @@ class Floor:
         base = "SELECT f.id, f.name_zh, f.name_en, f.tier FROM firm f WHERE {cond} LIMIT 200"
         if self.sqlite and self.has_fts and len(folded) >= 3:
             phrase = '"' + folded.replace('"', '""') + '"'
-            return (base.format(cond="f.id IN (SELECT rowid FROM firm_fts WHERE firm_fts "
-                                     "MATCH :match)"), {"match": phrase})
+            return (
+                base.format(
+                    cond="f.id IN (SELECT rowid FROM firm_fts WHERE firm_fts MATCH :match)"
+                ),
+                {"match": phrase},
+            )
         if self.sqlite and self.has_fts and len(folded) == 2:
             # the trigrams that begin with the two characters, from the index's vocabulary
-            terms = [t for (t,) in self.conn.execute(
-                "SELECT term FROM firm_fts_vocab WHERE term >= ? AND term < ? || char(1114111)",
-                (folded, folded))]
-            match = (" OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-                     or '"' + folded.replace('"', '""') + '"')
-            return (base.format(cond="f.id IN (SELECT rowid FROM firm_fts WHERE firm_fts "
-                                     "MATCH :match)"), {"match": match})
+            terms = [
+                t
+                for (t,) in self.conn.execute(
+                    "SELECT term FROM firm_fts_vocab WHERE term >= ? AND term < ? || char(1114111)",
+                    (folded, folded),
+                )
+            ]
+            match = (
+                " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+                or '"' + folded.replace('"', '""') + '"'
+            )
+            return (
+                base.format(
+                    cond="f.id IN (SELECT rowid FROM firm_fts WHERE firm_fts MATCH :match)"
+                ),
+                {"match": match},
+            )
         return (base.format(cond="f.search_text LIKE :like ESCAPE '\\'"), {"like": like})
 
     def run(self, keys: tuple[str, ...], params: dict[str, Any]) -> None:
@@ -412,17 +476,25 @@ class Floor:
 
 # --- measuring ---
 
+
 def _context(floor: Floor) -> dict[str, Any]:
     """Fixed parameters every floor and pick may use: the officer, today, the report period."""
     from crm.clock import day_bounds, today_local
 
-    row = floor.query("SELECT id, department_id FROM user_account WHERE username = :u",
-                      {"u": OFFICER})[0]
+    row = floor.query(
+        "SELECT id, department_id FROM user_account WHERE username = :u", {"u": OFFICER}
+    )[0]
     now = dt.datetime.now(dt.UTC)
     start, end = day_bounds(today_local(now))
-    return {"user_id": row[0], "dept_id": row[1] if row[1] is not None else -1, "now": now,
-            "day_start": start, "day_end": end, "weeks_start": start - dt.timedelta(weeks=12),
-            "weeks_mid": start - dt.timedelta(weeks=6)}
+    return {
+        "user_id": row[0],
+        "dept_id": row[1] if row[1] is not None else -1,
+        "now": now,
+        "day_start": start,
+        "day_end": end,
+        "weeks_start": start - dt.timedelta(weeks=12),
+        "weeks_mid": start - dt.timedelta(weeks=6),
+    }
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -431,8 +503,9 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return (time.perf_counter() - t0) * 1000, out
 
 
-def _param_rows(floor: Floor, sc: Scenario, ctx: dict[str, Any],
-                cache: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def _param_rows(
+    floor: Floor, sc: Scenario, ctx: dict[str, Any], cache: dict[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
     if sc.pick is None:
         return [{**ctx, **sc.params}]
     if sc.pick not in cache:
@@ -442,11 +515,20 @@ def _param_rows(floor: Floor, sc: Scenario, ctx: dict[str, Any],
     return [{**ctx, **sc.params, **r} for r in cache[sc.pick]] or [{**ctx, **sc.params}]
 
 
-def measure_scenario(sc: Scenario, clients: dict[tuple[str, bool], httpx.Client], floor: Floor,
-                     ctx: dict[str, Any], opts: Options,
-                     cache: dict[str, list[dict[str, Any]]]) -> Result:
-    res = Result(sc.name, "api" if sc.api else "page", url=sc.url,
-                 budget_ms=BUDGETS_MS.get(sc.budget) if sc.budget else None)
+def measure_scenario(
+    sc: Scenario,
+    clients: dict[tuple[str, bool], httpx.Client],
+    floor: Floor,
+    ctx: dict[str, Any],
+    opts: Options,
+    cache: dict[str, list[dict[str, Any]]],
+) -> Result:
+    res = Result(
+        sc.name,
+        "api" if sc.api else "page",
+        url=sc.url,
+        budget_ms=BUDGETS_MS.get(sc.budget) if sc.budget else None,
+    )
     rows = _param_rows(floor, sc, ctx, cache)
     client = clients[(sc.role, sc.api)]
     urls = [sc.url.format(**r) for r in rows]
@@ -480,14 +562,19 @@ def measure_scenario(sc: Scenario, clients: dict[tuple[str, bool], httpx.Client]
     # the floor: the same number of runs, same parameters
     if sc.floor:
         floor.run(sc.floor, rows[0])  # warm
-        fs = [_timed(lambda i=i: floor.run(sc.floor, rows[i % len(rows)]))[0]
-              for i in range(len(samples))]
+        fs = [
+            _timed(lambda i=i: floor.run(sc.floor, rows[i % len(rows)]))[0]
+            for i in range(len(samples))
+        ]
         res.floor = Stats.of(fs)
         if res.floor.p50 and res.page.p50:
             res.ratio = round(res.page.p50 / res.floor.p50, 1)
         if sc.floor == ("firm_search",):
-            res.extra["floor_uses"] = "fts5" if (floor.sqlite and floor.has_fts and
-                                                 len(sc.params.get("q", "")) >= 2) else "like"
+            res.extra["floor_uses"] = (
+                "fts5"
+                if (floor.sqlite and floor.has_fts and len(sc.params.get("q", "")) >= 2)
+                else "like"
+            )
     res.verdict = _verdict(res)
     return res
 
@@ -498,16 +585,26 @@ def _verdict(res: Result) -> str:
     ok = True
     if res.budget_ms is not None and res.page.p95 > res.budget_ms:
         ok = False
-    if (res.floor.p50 is not None and res.floor.p50 > FLOOR_RATIO_MIN_MS
-            and res.ratio is not None and res.ratio > FLOOR_RATIO_MAX):
+    if (
+        res.floor.p50 is not None
+        and res.floor.p50 > FLOOR_RATIO_MIN_MS
+        and res.ratio is not None
+        and res.ratio > FLOOR_RATIO_MAX
+    ):
         ok = False
     if res.status != "ok":
         ok = False
     return "pass" if ok else "FAIL"
 
 
-def throughput(base: str, template: httpx.Client, path: str, concurrency: int,
-               duration: float, max_requests: int = 200_000) -> dict[str, Any]:
+def throughput(
+    base: str,
+    template: httpx.Client,
+    path: str,
+    concurrency: int,
+    duration: float,
+    max_requests: int = 200_000,
+) -> dict[str, Any]:
     """``concurrency`` clients in threads, each with the template's cookies and headers, each
     asking ``path`` in a loop until ``duration`` seconds pass (or ``max_requests`` in all)."""
     stop = time.monotonic() + duration
@@ -516,8 +613,9 @@ def throughput(base: str, template: httpx.Client, path: str, concurrency: int,
     lat: list[float] = []
 
     def worker() -> None:
-        with httpx.Client(base_url=base, timeout=60, cookies=template.cookies,
-                          headers=template.headers) as c:
+        with httpx.Client(
+            base_url=base, timeout=60, cookies=template.cookies, headers=template.headers
+        ) as c:
             first = True  # every client asks at least once, however late its thread starts
             while first or time.monotonic() < stop:
                 first = False
@@ -542,9 +640,15 @@ def throughput(base: str, template: httpx.Client, path: str, concurrency: int,
         t.join(duration + 120)
     elapsed = time.perf_counter() - t0
     st = Stats.of(lat)
-    return {"requests": counts["ok"], "failed": counts["failed"], "seconds": round(elapsed, 2),
-            "rps": round(counts["ok"] / elapsed, 1) if elapsed else None,
-            "p50": st.p50, "p95": st.p95, "max": st.max}
+    return {
+        "requests": counts["ok"],
+        "failed": counts["failed"],
+        "seconds": round(elapsed, 2),
+        "rps": round(counts["ok"] / elapsed, 1) if elapsed else None,
+        "p50": st.p50,
+        "p95": st.p95,
+        "max": st.max,
+    }
 
 
 def _find(*paths: str) -> Callable[..., Any] | None:
@@ -604,21 +708,47 @@ def firms_xlsx(n: int, path: Path, seed: int = 7) -> Path:
 
     rng = random.Random(seed)
     cities = "北京上海天津广州深圳杭州南京苏州成都武汉西安长沙郑州合肥青岛厦门宁波无锡济南大连"
-    pool = ("华信达通泰安康瑞丰源宏远鼎盛新联合创科智能电子精密材料光电汽车装备能源生物医药"
-            "环保航空轨道仪器机器数据云芯微纳晶硅锂氢风海天星辰金银铜铝钢")
-    trades = ["科技", "电子", "实业", "精密", "新材料", "智能装备", "汽车零部件", "光电", "能源",
-              "生物医药", "环保", "仪器仪表", "半导体", "软件"]
+    pool = (
+        "华信达通泰安康瑞丰源宏远鼎盛新联合创科智能电子精密材料光电汽车装备能源生物医药"
+        "环保航空轨道仪器机器数据云芯微纳晶硅锂氢风海天星辰金银铜铝钢"
+    )
+    trades = [
+        "科技",
+        "电子",
+        "实业",
+        "精密",
+        "新材料",
+        "智能装备",
+        "汽车零部件",
+        "光电",
+        "能源",
+        "生物医药",
+        "环保",
+        "仪器仪表",
+        "半导体",
+        "软件",
+    ]
     clusters = ["NB", "COMM", "IC", "NEV", "RAIL", "MAT", "WIND", "INST"]
     countries = ["中国", "美国", "日本", "德国", "韩国", "中国台湾", "新加坡", "法国"]
     seen: set[str] = set()
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     ws = wb.add_worksheet("企业")
-    head = ["企业名称", "英文名称", "别名", "国家或地区", "世界500强排名", "中国500强排名",
-            "行业龙头", "产业集群", "网站", "备注"]
+    head = [
+        "企业名称",
+        "英文名称",
+        "别名",
+        "国家或地区",
+        "世界500强排名",
+        "中国500强排名",
+        "行业龙头",
+        "产业集群",
+        "网站",
+        "备注",
+    ]
     ws.write_row(0, 0, head)
     row = 1
     while row <= n:
-        city = cities[2 * rng.randrange(len(cities) // 2):][:2]
+        city = cities[2 * rng.randrange(len(cities) // 2) :][:2]
         brand = "".join(rng.choice(pool) for _ in range(rng.choice((2, 2, 3))))
         name = f"{city}{brand}{rng.choice(trades)}有限公司"
         if name in seen:
@@ -626,11 +756,22 @@ def firms_xlsx(n: int, path: Path, seed: int = 7) -> Path:
         seen.add(name)
         g500 = rng.randint(1, 500) if rng.random() < 0.01 else None
         c500 = rng.randint(1, 500) if rng.random() < 0.03 else None
-        ws.write_row(row, 0, [
-            name, f"Import Bench {row} Co., Ltd.", f"{city}{brand}",
-            rng.choice(countries), g500 or "", c500 or "",
-            "是" if rng.random() < 0.05 else "", rng.choice(clusters),
-            f"https://www.example{row}.cn", ""])
+        ws.write_row(
+            row,
+            0,
+            [
+                name,
+                f"Import Bench {row} Co., Ltd.",
+                f"{city}{brand}",
+                rng.choice(countries),
+                g500 or "",
+                c500 or "",
+                "是" if rng.random() < 0.05 else "",
+                rng.choice(clusters),
+                f"https://www.example{row}.cn",
+                "",
+            ],
+        )
         row += 1
     wb.close()
     return path
@@ -676,10 +817,16 @@ def firm_import(url: str, workdir: Path, n: int = 50_000) -> Result:
 
 # --- the run ---
 
+
 def _git_commit() -> str | None:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                              capture_output=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            text=True,
+            capture_output=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
 
@@ -701,10 +848,12 @@ def run(opts: Options) -> dict[str, Any]:
         results: list[Result] = []
         with serve(url, workdir) as server:
             pw = _password(opts)
-            clients = {("officer", False): web_login(server.base, OFFICER, pw),
-                       ("manager", False): web_login(server.base, MANAGER, pw),
-                       ("officer", True): api_login(server.base, OFFICER, pw),
-                       ("manager", True): api_login(server.base, MANAGER, pw)}
+            clients = {
+                ("officer", False): web_login(server.base, OFFICER, pw),
+                ("manager", False): web_login(server.base, MANAGER, pw),
+                ("officer", True): api_login(server.base, OFFICER, pw),
+                ("manager", True): api_login(server.base, MANAGER, pw),
+            }
             cache: dict[str, list[dict[str, Any]]] = {}
             wanted = [w.strip() for w in (opts.only or "").split(",") if w.strip()]
             scenarios = [s for s in SCENARIOS if not wanted or any(w in s.name for w in wanted)]
@@ -712,11 +861,18 @@ def run(opts: Options) -> dict[str, Any]:
                 try:
                     r = measure_scenario(sc, clients, floor, ctx, opts, cache)
                 except httpx.HTTPError as exc:
-                    r = Result(sc.name, "api" if sc.api else "page", status="error",
-                               note=f"{type(exc).__name__}: {exc}"[:200], url=sc.url)
+                    r = Result(
+                        sc.name,
+                        "api" if sc.api else "page",
+                        status="error",
+                        note=f"{type(exc).__name__}: {exc}"[:200],
+                        url=sc.url,
+                    )
                 results.append(r)
-                opts.log(f"  {_ljust(r.name, 40)} {r.status:<8} p95 {_ms(r.page.p95)}  "
-                         f"floor {_ms(r.floor.p50)}  {r.note}")
+                opts.log(
+                    f"  {_ljust(r.name, 40)} {r.status:<8} p95 {_ms(r.page.p95)}  "
+                    f"floor {_ms(r.floor.p50)}  {r.note}"
+                )
             by_name = {r.name: r for r in results}
             tput = []
             for name in THROUGHPUT:
@@ -724,13 +880,17 @@ def run(opts: Options) -> dict[str, Any]:
                 sc = next(s for s in SCENARIOS if s.name == name)
                 if r0 is None:
                     continue
-                tr = Result(f"throughput: {name} x{opts.concurrency}", "throughput",
-                            url=sc.url)
+                tr = Result(f"throughput: {name} x{opts.concurrency}", "throughput", url=sc.url)
                 if r0.status in ("missing", "error"):
                     tr.status, tr.note = r0.status, r0.note
                 else:
-                    t = throughput(server.base, clients[(sc.role, sc.api)], sc.url,
-                                   opts.concurrency, opts.duration)
+                    t = throughput(
+                        server.base,
+                        clients[(sc.role, sc.api)],
+                        sc.url,
+                        opts.concurrency,
+                        opts.duration,
+                    )
                     tr.extra = t
                     tr.page = Stats(n=t["requests"], p50=t["p50"], p95=t["p95"], max=t["max"])
                     tr.note = f"{t['rps']} req/s over {t['seconds']} s"
@@ -777,10 +937,10 @@ def _as_dict(r: Result) -> dict[str, Any]:
     return asdict(r)
 
 
-def _meta(opts: Options, url: str, floor: Floor, load: dict[str, Any],
-          started: dt.datetime) -> dict[str, Any]:
-    db: dict[str, Any] = {"backend": "sqlite" if floor.sqlite else "postgresql",
-                          "url": _safe(url)}
+def _meta(
+    opts: Options, url: str, floor: Floor, load: dict[str, Any], started: dt.datetime
+) -> dict[str, Any]:
+    db: dict[str, Any] = {"backend": "sqlite" if floor.sqlite else "postgresql", "url": _safe(url)}
     if floor.sqlite:
         db["version"] = sqlite3.sqlite_version
         db["fts5_trigram"] = floor.has_fts

@@ -47,15 +47,21 @@ def table(out: dict[str, Any]) -> str:
         f"{db['version']} — {m['cores']} cores — Python {m['python']} — SQLite "
         f"{m['sqlite']} — commit {m.get('commit')} — load average {m.get('load_average')} at "
         f"the start, {m.get('load_average_end')} at the end",
-        "load: " + ", ".join(f"{k} {v}" for k, v in load.get("counts", {}).items())
-        + (" (reused database)" if load.get("reused") else
-           f" — demo data loaded in {load.get('demo_s')} s"),
+        "load: "
+        + ", ".join(f"{k} {v}" for k, v in load.get("counts", {}).items())
+        + (
+            " (reused database)"
+            if load.get("reused")
+            else f" — demo data loaded in {load.get('demo_s')} s"
+        ),
         f"{m['requests']} requests per scenario after {m['warmup']} warm-up; times in ms; "
         "floor = the same query through the DBAPI; ratio = page p50 / floor p50",
         "",
     ]
-    head = (f"{_ljust('scenario', 40)} {'status':<8} {'p50':>7} {'p95':>7} {'max':>7} "
-            f"{'floor50':>7} {'floor95':>7} {'ratio':>6} {'budget':>7} {'verdict':<7} note")
+    head = (
+        f"{_ljust('scenario', 40)} {'status':<8} {'p50':>7} {'p95':>7} {'max':>7} "
+        f"{'floor50':>7} {'floor95':>7} {'ratio':>6} {'budget':>7} {'verdict':<7} note"
+    )
     lines += [head, "-" * len(head)]
     for r in out["results"]:
         if r["kind"] == "throughput":
@@ -64,17 +70,25 @@ def table(out: dict[str, Any]) -> str:
         lines.append(
             f"{_ljust(r['name'][:40], 40)} {r['status']:<8} {_f(pg['p50'])} {_f(pg['p95'])} "
             f"{_f(pg['max'])} {_f(fl['p50'])} {_f(fl['p95'])} {_f(r['ratio'], 6)} "
-            f"{_f(r['budget_ms'], 7)} {r['verdict']:<7} {r['note']}")
+            f"{_f(r['budget_ms'], 7)} {r['verdict']:<7} {r['note']}"
+        )
     lines.append("")
     for r in out["results"]:
         if r["kind"] == "throughput":
-            lines.append(f"{r['name']}: {r['status']} — {r['note']}"
-                         + (f" (latency p50 {r['page']['p50']} / p95 {r['page']['p95']} ms)"
-                            if r["page"]["p50"] is not None else ""))
+            lines.append(
+                f"{r['name']}: {r['status']} — {r['note']}"
+                + (
+                    f" (latency p50 {r['page']['p50']} / p95 {r['page']['p95']} ms)"
+                    if r["page"]["p50"] is not None
+                    else ""
+                )
+            )
     mem = m.get("server_memory_kib") or {}
     if mem:
-        lines.append(f"server peak memory (VmHWM): {mem.get('VmHWM', 0) / 1024:.0f} MiB; "
-                     f"RSS at the end {mem.get('VmRSS', 0) / 1024:.0f} MiB")
+        lines.append(
+            f"server peak memory (VmHWM): {mem.get('VmHWM', 0) / 1024:.0f} MiB; "
+            f"RSS at the end {mem.get('VmRSS', 0) / 1024:.0f} MiB"
+        )
     fails = [r["name"] for r in out["results"] if r["verdict"] == "FAIL"]
     missing = [r["name"] for r in out["results"] if r["status"] == "missing"]
     lines.append(f"budgets missed: {', '.join(fails) if fails else 'none'}")

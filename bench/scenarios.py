@@ -67,8 +67,10 @@ PICKS: dict[str, str] = {
 # --- the raw-SQL floors ---------------------------------------------------------------------------
 
 # a stage as its rank in the pipeline (lost: -1)
-_RANK_SC = ("CASE sc.to_stage WHEN 'lead' THEN 0 WHEN 'contacted' THEN 1 WHEN 'negotiating' "
-            "THEN 2 WHEN 'signed' THEN 3 WHEN 'landed' THEN 4 WHEN 'operating' THEN 5 ELSE -1 END")
+_RANK_SC = (
+    "CASE sc.to_stage WHEN 'lead' THEN 0 WHEN 'contacted' THEN 1 WHEN 'negotiating' "
+    "THEN 2 WHEN 'signed' THEN 3 WHEN 'landed' THEN 4 WHEN 'operating' THEN 5 ELSE -1 END"
+)
 _RANK_P = _RANK_SC.replace("sc.to_stage", "p.stage")
 
 _FIRM_COLS = "f.id, f.name_zh, f.name_en, f.tier, f.country, f.owner_id, f.updated_at"
@@ -151,7 +153,7 @@ FLOORS: dict[str, str] = {
     "clusters": "SELECT * FROM cluster ORDER BY sort_order",
     "parks": "SELECT * FROM park ORDER BY sort_order",
     "users": "SELECT id, username, display_name, role, department_id FROM user_account "
-             "ORDER BY id LIMIT 50",
+    "ORDER BY id LIMIT 50",
     "departments": "SELECT * FROM department ORDER BY id",
     # reports (a manager: every project). Coverage: one pass over the major investors' live
     # projects (statuses, investors, links' investors, the projects behind each status), the
@@ -242,24 +244,52 @@ FLOORS: dict[str, str] = {
         ORDER BY fu.assignee_id, fu.due_at""",
 }
 
-FIRM_LIST_FLOOR = ("firm_page_rows", "firm_page_rows_other", "firm_count_capped",
-                   "firm_page_clusters")
-FIRM_FLOOR = ("firm_one", "firm_aliases", "firm_clusters", "firm_contacts", "firm_projects",
-              "firm_timeline", "firm_followups")
-PROJECT_FLOOR = ("project_one", "project_stages", "project_timeline", "project_followups",
-                 "project_capital")
+FIRM_LIST_FLOOR = (
+    "firm_page_rows",
+    "firm_page_rows_other",
+    "firm_count_capped",
+    "firm_page_clusters",
+)
+FIRM_FLOOR = (
+    "firm_one",
+    "firm_aliases",
+    "firm_clusters",
+    "firm_contacts",
+    "firm_projects",
+    "firm_timeline",
+    "firm_followups",
+)
+PROJECT_FLOOR = (
+    "project_one",
+    "project_stages",
+    "project_timeline",
+    "project_followups",
+    "project_capital",
+)
 MYDAY_FLOOR = ("myday_followups", "myday_projects")
 BOARD_FLOOR = ("board_counts", "board_cards")
 PROJECT_LIST_FLOOR = ("project_rows", "project_count")
 REPORT_FLOORS = {
-    "coverage": ("report_coverage", "report_coverage_labels", "report_coverage_links",
-                 "report_coverage_parks"),
-    "pipeline": ("report_pipeline", "report_pipeline_conversion", "report_pipeline_weeks",
-                 "report_pipeline_signings"),
+    "coverage": (
+        "report_coverage",
+        "report_coverage_labels",
+        "report_coverage_links",
+        "report_coverage_parks",
+    ),
+    "pipeline": (
+        "report_pipeline",
+        "report_pipeline_conversion",
+        "report_pipeline_weeks",
+        "report_pipeline_signings",
+    ),
     "targets": ("report_targets",),
     "leaders": ("report_leaders", "report_leaders_parents", "report_leaders_names"),
-    "activity": ("report_activity", "report_activity_followups", "report_activity_overdue",
-                 "report_activity_leads"),
+    "activity": (
+        "report_activity",
+        "report_activity_followups",
+        "report_activity_overdue",
+        "report_activity_leads",
+    ),
     "delivery": ("report_delivery", "report_delivery_late"),
 }
 
@@ -278,41 +308,86 @@ def _scenarios() -> list[Scenario]:
         Scenario("web firm list", "/firms", floor=FIRM_LIST_FLOOR),
     ]
     for key, q, expect in SEARCHES:
-        s.append(Scenario(f"web firm search {key} '{q}'", "/firms?q={q}", budget="search",
-                          params={"q": q}, floor=("firm_search",), expect=expect))
+        s.append(
+            Scenario(
+                f"web firm search {key} '{q}'",
+                "/firms?q={q}",
+                budget="search",
+                params={"q": q},
+                floor=("firm_search",),
+                expect=expect,
+            )
+        )
     s += [
-        Scenario("web firm page", "/firms/{firm_id}", budget="detail", pick="firm",
-                 floor=FIRM_FLOOR),
+        Scenario(
+            "web firm page", "/firms/{firm_id}", budget="detail", pick="firm", floor=FIRM_FLOOR
+        ),
         Scenario("web my day", "/", budget="list", floor=MYDAY_FLOOR),
-        Scenario("web follow-ups", "/followups", budget="list",
-                 floor=("followup_rows", "followup_count")),
+        Scenario(
+            "web follow-ups", "/followups", budget="list", floor=("followup_rows", "followup_count")
+        ),
         Scenario("web pipeline board", "/pipeline", budget="list", floor=BOARD_FLOOR),
-        Scenario("web pipeline table", "/pipeline?view=table", budget="list",
-                 floor=PROJECT_LIST_FLOOR),
-        Scenario("web project page", "/projects/{project_id}", budget="detail", pick="project",
-                 floor=PROJECT_FLOOR),
+        Scenario(
+            "web pipeline table", "/pipeline?view=table", budget="list", floor=PROJECT_LIST_FLOOR
+        ),
+        Scenario(
+            "web project page",
+            "/projects/{project_id}",
+            budget="detail",
+            pick="project",
+            floor=PROJECT_FLOOR,
+        ),
     ]
     for rep, floor in REPORT_FLOORS.items():
-        s.append(Scenario(f"web report {rep}", f"/reports/{rep}", role="manager",
-                          budget="report", floor=floor))
+        s.append(
+            Scenario(
+                f"web report {rep}", f"/reports/{rep}", role="manager", budget="report", floor=floor
+            )
+        )
     for rep, floor in REPORT_FLOORS.items():
-        s.append(Scenario(f"api report {rep}", f"/api/v1/reports/{rep}", role="manager",
-                          budget="report", floor=floor))
+        s.append(
+            Scenario(
+                f"api report {rep}",
+                f"/api/v1/reports/{rep}",
+                role="manager",
+                budget="report",
+                floor=floor,
+            )
+        )
     s += [
         Scenario("api firms", "/api/v1/firms", floor=FIRM_LIST_FLOOR),
-        Scenario("api firm search 'huipu'", "/api/v1/firms?q={q}", budget="search",
-                 params={"q": "huipu"}, floor=("firm_search",), expect="惠普"),
-        Scenario("api firm", "/api/v1/firms/{firm_id}", budget="detail", pick="firm",
-                 floor=("firm_one", "firm_aliases", "firm_clusters")),
-        Scenario("api firm contacts", "/api/v1/firms/{firm_id}/contacts", budget="list",
-                 pick="firm", floor=("firm_contacts",)),
+        Scenario(
+            "api firm search 'huipu'",
+            "/api/v1/firms?q={q}",
+            budget="search",
+            params={"q": "huipu"},
+            floor=("firm_search",),
+            expect="惠普",
+        ),
+        Scenario(
+            "api firm",
+            "/api/v1/firms/{firm_id}",
+            budget="detail",
+            pick="firm",
+            floor=("firm_one", "firm_aliases", "firm_clusters"),
+        ),
+        Scenario(
+            "api firm contacts",
+            "/api/v1/firms/{firm_id}/contacts",
+            budget="list",
+            pick="firm",
+            floor=("firm_contacts",),
+        ),
         Scenario("api projects", "/api/v1/projects", floor=PROJECT_LIST_FLOOR),
-        Scenario("api project", "/api/v1/projects/{project_id}", budget="detail",
-                 pick="project", floor=("project_one",)),
-        Scenario("api activities", "/api/v1/activities", floor=("activity_rows",
-                                                                  "activity_count")),
-        Scenario("api follow-ups", "/api/v1/followups", floor=("followup_rows",
-                                                                "followup_count")),
+        Scenario(
+            "api project",
+            "/api/v1/projects/{project_id}",
+            budget="detail",
+            pick="project",
+            floor=("project_one",),
+        ),
+        Scenario("api activities", "/api/v1/activities", floor=("activity_rows", "activity_count")),
+        Scenario("api follow-ups", "/api/v1/followups", floor=("followup_rows", "followup_count")),
         Scenario("api clusters", "/api/v1/clusters", floor=("clusters",)),
         Scenario("api parks", "/api/v1/parks", floor=("parks",)),
         Scenario("api users", "/api/v1/users", floor=("users",)),

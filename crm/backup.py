@@ -48,8 +48,12 @@ def backup(url: str, target: Path) -> Path:
             src.close()
         return target
     args, env = _pg_args(url)
-    subprocess.run([_pg_tool("pg_dump"), "--format=custom", "--no-owner", "-f", str(target),
-                    *args], check=True, env=env, capture_output=True)
+    subprocess.run(
+        [_pg_tool("pg_dump"), "--format=custom", "--no-owner", "-f", str(target), *args],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     return target
 
 
@@ -78,6 +82,17 @@ def restore(url: str, source: Path) -> None:
             src.close()
         return
     args, env = _pg_args(url)
-    subprocess.run([_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner",
-                    "--single-transaction", *args, str(source)], check=True, env=env,
-                   capture_output=True)
+    subprocess.run(
+        [
+            _pg_tool("pg_restore"),
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            *args,
+            str(source),
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )

@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 
 from crm.config import get_settings
 
-app = typer.Typer(help="招商 CRM — the investment-attraction CRM.", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(
+    help="招商 CRM — the investment-attraction CRM.", no_args_is_help=True, add_completion=False
+)
 
 DEMO_PASSWORD = "Demo-2011-35!"
 
@@ -25,8 +26,10 @@ def _fail(message: str) -> None:
 
 
 @app.command()
-def migrate(revision: Annotated[str, typer.Argument(help="target revision")] = "head",
-            down: Annotated[bool, typer.Option(help="downgrade to the revision")] = False) -> None:
+def migrate(
+    revision: Annotated[str, typer.Argument(help="target revision")] = "head",
+    down: Annotated[bool, typer.Option(help="downgrade to the revision")] = False,
+) -> None:
     """Upgrade (or downgrade) the database schema with Alembic."""
     from crm.migrate import downgrade, upgrade
 
@@ -38,8 +41,9 @@ def migrate(revision: Annotated[str, typer.Argument(help="target revision")] = "
 
 
 @app.command("load-pack")
-def load_pack_cmd(path: Annotated[Path | None, typer.Argument(help="pack file (YAML)")] = None
-                  ) -> None:
+def load_pack_cmd(
+    path: Annotated[Path | None, typer.Argument(help="pack file (YAML)")] = None,
+) -> None:
     """Load (or update in place) a policy pack; a malformed pack changes nothing."""
     from crm.db import session_scope
     from crm.errors import CRMError
@@ -54,17 +58,20 @@ def load_pack_cmd(path: Annotated[Path | None, typer.Argument(help="pack file (Y
         _fail(exc.message)
         return
     if rep.changed:
-        typer.echo(f"policy pack {pack.pack.code} {pack.pack.version}: created {rep.created}, "
-                   f"updated {rep.updated}")
+        typer.echo(
+            f"policy pack {pack.pack.code} {pack.pack.version}: created {rep.created}, "
+            f"updated {rep.updated}"
+        )
     else:
         typer.echo(f"policy pack {pack.pack.code} {pack.pack.version}: already up to date")
 
 
 @app.command()
-def demo(scale: Annotated[str, typer.Option(help="small | city")] = "small",
-         seed: Annotated[int, typer.Option(help="random seed")] = 42,
-         password: Annotated[str, typer.Option(help="password of every demo user")] = DEMO_PASSWORD,
-         ) -> None:
+def demo(
+    scale: Annotated[str, typer.Option(help="small | city")] = "small",
+    seed: Annotated[int, typer.Option(help="random seed")] = 42,
+    password: Annotated[str, typer.Option(help="password of every demo user")] = DEMO_PASSWORD,
+) -> None:
     """Generate demo data at a scale (deterministic from the seed)."""
     from crm.db import get_engine, session_scope
     from crm.demo.generator import generate
@@ -76,17 +83,21 @@ def demo(scale: Annotated[str, typer.Option(help="small | city")] = "small",
         _fail(f"demo data is already loaded ({existing} firms); use a fresh database")
     t0 = time.perf_counter()
     counts = generate(get_engine(), scale, seed=seed, password=password)
-    typer.echo(f"demo data ({scale}, seed {seed}) loaded in {time.perf_counter() - t0:.1f} s: "
-               + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    typer.echo(
+        f"demo data ({scale}, seed {seed}) loaded in {time.perf_counter() - t0:.1f} s: "
+        + ", ".join(f"{k} {v}" for k, v in counts.items())
+    )
 
 
 @app.command("add-user")
-def add_user(username: str,
-             role: Annotated[str, typer.Option(help="officer | manager | admin")] = "officer",
-             password: Annotated[str | None, typer.Option(help="prompted when omitted")] = None,
-             department: Annotated[str | None, typer.Option(help="department code")] = None,
-             name: Annotated[str | None, typer.Option(help="display name")] = None,
-             email: Annotated[str | None, typer.Option()] = None) -> None:
+def add_user(
+    username: str,
+    role: Annotated[str, typer.Option(help="officer | manager | admin")] = "officer",
+    password: Annotated[str | None, typer.Option(help="prompted when omitted")] = None,
+    department: Annotated[str | None, typer.Option(help="department code")] = None,
+    name: Annotated[str | None, typer.Option(help="display name")] = None,
+    email: Annotated[str | None, typer.Option()] = None,
+) -> None:
     """Add a user with a role (the first admin is made this way)."""
     from crm.accounts.models import Department
     from crm.accounts.service import create_user
@@ -104,8 +115,16 @@ def add_user(username: str,
                     _fail(f"no department with code {department}")
                     return
                 dep_id = dep.id
-            u = create_user(s, None, username=username, password=password, role=role,
-                            display_name=name, email=email, department_id=dep_id)
+            u = create_user(
+                s,
+                None,
+                username=username,
+                password=password,
+                role=role,
+                display_name=name,
+                email=email,
+                department_id=dep_id,
+            )
             typer.echo(f"user {u.username} ({u.role}) created with id {u.id}")
     except CRMError as exc:
         _fail(exc.message)
@@ -129,23 +148,38 @@ def add_department(code: str, name: str) -> None:
 @app.command()
 def bench(
     scale: Annotated[str, typer.Option(help="small | city")] = "city",
-    database_url: Annotated[str | None, typer.Option(
-        help="a PostgreSQL server URL: a fresh database <name>_bench_<scale> is made there "
-             "(default: an SQLite file in a temporary folder)")] = None,
-    reuse: Annotated[str | None, typer.Option(
-        help="an SQLite file (or PostgreSQL URL) kept between runs: built on the first run, "
-             "migrated and reused after")] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="a PostgreSQL server URL: a fresh database <name>_bench_<scale> is made there "
+            "(default: an SQLite file in a temporary folder)"
+        ),
+    ] = None,
+    reuse: Annotated[
+        str | None,
+        typer.Option(
+            help="an SQLite file (or PostgreSQL URL) kept between runs: built on the first run, "
+            "migrated and reused after"
+        ),
+    ] = None,
     requests: Annotated[int, typer.Option(help="timed requests per scenario")] = 50,
     warmup: Annotated[int, typer.Option(help="untimed requests first")] = 5,
     concurrency: Annotated[int, typer.Option(help="clients for the throughput runs")] = 8,
     duration: Annotated[float, typer.Option(help="seconds of each throughput run")] = 10.0,
-    scenario_seconds: Annotated[float, typer.Option(
-        help="a scenario stops early after this many seconds (at least 5 requests)")] = 60.0,
-    json_out: Annotated[str | None, typer.Option(
-        "--json", help="write the results here (default bench/results/<date>-<scale>.json)")
+    scenario_seconds: Annotated[
+        float,
+        typer.Option(help="a scenario stops early after this many seconds (at least 5 requests)"),
+    ] = 60.0,
+    json_out: Annotated[
+        str | None,
+        typer.Option(
+            "--json", help="write the results here (default bench/results/<date>-<scale>.json)"
+        ),
     ] = None,
-    only: Annotated[str | None, typer.Option(
-        help="only scenarios whose name contains this (comma-separated: any of them)")] = None,
+    only: Annotated[
+        str | None,
+        typer.Option(help="only scenarios whose name contains this (comma-separated: any of them)"),
+    ] = None,
     keep: Annotated[bool, typer.Option(help="keep the temporary SQLite database")] = False,
 ) -> None:
     """Load a scale into a fresh database, serve the app and time every page, report and job
@@ -158,29 +192,51 @@ def bench(
         sys.path.insert(0, str(ROOT))
     from bench.harness import Options, run
 
-    run(Options(scale=scale, database_url=database_url, reuse=reuse, requests=requests,
-                warmup=warmup, concurrency=concurrency, duration=duration,
-                scenario_seconds=scenario_seconds, json_path=json_out,
-                only=only, keep=keep, log=typer.echo))
+    run(
+        Options(
+            scale=scale,
+            database_url=database_url,
+            reuse=reuse,
+            requests=requests,
+            warmup=warmup,
+            concurrency=concurrency,
+            duration=duration,
+            scenario_seconds=scenario_seconds,
+            json_path=json_out,
+            only=only,
+            keep=keep,
+            log=typer.echo,
+        )
+    )
 
 
 @app.command()
-def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
-          port: Annotated[int, typer.Option()] = 8000,
-          scheduler: Annotated[bool, typer.Option(help="run the scheduler in this process")] = True,
-          workers: Annotated[int, typer.Option(help="web worker processes")] = 1) -> None:
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    scheduler: Annotated[bool, typer.Option(help="run the scheduler in this process")] = True,
+    workers: Annotated[int, typer.Option(help="web worker processes")] = 1,
+) -> None:
     """Serve the app (and, by default, the scheduler in the same process)."""
     import uvicorn
 
     os.environ["CRM_RUN_SCHEDULER"] = "1" if scheduler and get_settings().scheduler_enabled else "0"
     typer.echo(f"招商 CRM at http://{host}:{port}/")
-    uvicorn.run("server.factory:app", host=host, port=port, workers=workers, factory=False,
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        "server.factory:app",
+        host=host,
+        port=port,
+        workers=workers,
+        factory=False,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 @app.command()
-def jobs(retry: Annotated[float, typer.Option(help="seconds between tries for the lock")] = 15.0
-         ) -> None:
+def jobs(
+    retry: Annotated[float, typer.Option(help="seconds between tries for the lock")] = 15.0,
+) -> None:
     """Run the scheduler as its own process (it schedules only while it holds the lock)."""
     import logging
     import signal
@@ -199,8 +255,9 @@ def jobs(retry: Annotated[float, typer.Option(help="seconds between tries for th
 
 
 @app.command()
-def start(host: Annotated[str, typer.Option()] = "127.0.0.1",
-          port: Annotated[int, typer.Option()] = 8000) -> None:
+def start(
+    host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[int, typer.Option()] = 8000
+) -> None:
     """Migrate, load the policy pack and the small demo data if empty, then serve."""
     from crm.db import session_scope
     from crm.firms.models import Firm
@@ -212,20 +269,24 @@ def start(host: Annotated[str, typer.Option()] = "127.0.0.1",
         has_demo = s.scalar(select(func.count()).select_from(Firm).where(Firm.source == "demo"))
     if not has_demo:
         demo(scale="small", seed=42, password=DEMO_PASSWORD)
-    typer.secho(f"\n  招商 CRM: http://{host}:{port}/\n  demo login: manager01 / {DEMO_PASSWORD}"
-                f"  (also officer001, admin)\n", fg=typer.colors.GREEN)
+    typer.secho(
+        f"\n  招商 CRM: http://{host}:{port}/\n  demo login: manager01 / {DEMO_PASSWORD}"
+        f"  (also officer001, admin)\n",
+        fg=typer.colors.GREEN,
+    )
     serve(host=host, port=port, scheduler=True, workers=1)
 
 
 @app.command("import")
-def import_cmd(kind: Annotated[str, typer.Argument(help="firms | contacts | projects")],
-               file: Annotated[Path, typer.Argument(help=".xlsx or .csv, first row = headers")],
-               as_user: Annotated[str, typer.Option("--as", help="acting manager or admin")
-                                  ] = "admin",
-               skip_invalid: Annotated[bool, typer.Option(help="import the valid rows and "
-                                                          "list the rejected ones")] = False,
-               dry_run: Annotated[bool, typer.Option(help="check only, change nothing")] = False
-               ) -> None:
+def import_cmd(
+    kind: Annotated[str, typer.Argument(help="firms | contacts | projects")],
+    file: Annotated[Path, typer.Argument(help=".xlsx or .csv, first row = headers")],
+    as_user: Annotated[str, typer.Option("--as", help="acting manager or admin")] = "admin",
+    skip_invalid: Annotated[
+        bool, typer.Option(help="import the valid rows and list the rejected ones")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option(help="check only, change nothing")] = False,
+) -> None:
     """Import firms, contacts or projects; every rejected row is listed with the reason."""
     from crm.accounts.models import User
     from crm.db import session_scope
@@ -244,8 +305,9 @@ def import_cmd(kind: Annotated[str, typer.Argument(help="firms | contacts | proj
             if actor is None:
                 _fail(f"no user {as_user}")
                 return
-            rep = run_import(s, actor, kind, data, file.name, skip_invalid=skip_invalid,
-                             dry_run=dry_run)
+            rep = run_import(
+                s, actor, kind, data, file.name, skip_invalid=skip_invalid, dry_run=dry_run
+            )
     except CRMError as exc:
         _fail(exc.message)
         return
@@ -254,15 +316,16 @@ def import_cmd(kind: Annotated[str, typer.Argument(help="firms | contacts | proj
     if len(rep.rejected) > 200:
         typer.echo(f"… and {len(rep.rejected) - 200} more")
     state = "checked (dry run)" if dry_run else ("imported" if rep.applied else "NOT imported")
-    typer.echo(f"{kind}: {rep.total} rows, {rep.imported} {state}, {len(rep.rejected)} "
-               f"rejected, {time.perf_counter() - t0:.1f} s")
+    typer.echo(
+        f"{kind}: {rep.total} rows, {rep.imported} {state}, {len(rep.rejected)} "
+        f"rejected, {time.perf_counter() - t0:.1f} s"
+    )
     if rep.rejected and not rep.applied and not dry_run:
         raise typer.Exit(1)
 
 
 @app.command("backup")
-def backup_cmd(target: Annotated[Path | None, typer.Argument(help="file to write")] = None
-               ) -> None:
+def backup_cmd(target: Annotated[Path | None, typer.Argument(help="file to write")] = None) -> None:
     """Back up the database (SQLite: online copy; PostgreSQL: pg_dump custom format)."""
     from datetime import datetime
 
@@ -283,8 +346,10 @@ def backup_cmd(target: Annotated[Path | None, typer.Argument(help="file to write
 
 
 @app.command("restore")
-def restore_cmd(source: Annotated[Path, typer.Argument(help="a file made by crm backup")],
-                yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False) -> None:
+def restore_cmd(
+    source: Annotated[Path, typer.Argument(help="a file made by crm backup")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False,
+) -> None:
     """Replace the database with a backup (stop the app first)."""
     from crm.backup import restore
     from crm.errors import CRMError

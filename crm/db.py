@@ -81,7 +81,8 @@ def allocate_ids(session: Session, table: str, n: int) -> list[int]:
     if is_postgres(session):
         rows = session.execute(
             text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-            {"t": table, "n": n})
+            {"t": table, "n": n},
+        )
         return [r[0] for r in rows]
-    start = (session.execute(text(f'SELECT coalesce(max(id), 0) FROM "{table}"')).scalar() or 0)
+    start = session.execute(text(f'SELECT coalesce(max(id), 0) FROM "{table}"')).scalar() or 0
     return list(range(start + 1, start + 1 + n))

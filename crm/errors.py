@@ -39,8 +39,14 @@ class ValidationFailed(CRMError):
     status = 422
     code = "validation_error"
 
-    def __init__(self, message: str, *, field: str | None = None, errors: list[dict] | None = None,
-                 **extra: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        errors: list[dict] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(message, field=field, **extra)
         self.errors = errors or ([{"field": field, "message": message}] if field else [])
 

@@ -63,8 +63,15 @@ LongText = Text(4000)
 Email = Annotated[
     EmailStr | None,
     BeforeValidator(lambda v: None if v == "" else v),
-    WithJsonSchema({"anyOf": [{"type": "string", "format": "email"},
-                              {"type": "string", "maxLength": 0}, {"type": "null"}]}),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "email"},
+                {"type": "string", "maxLength": 0},
+                {"type": "null"},
+            ]
+        }
+    ),
 ]
 # booleans from JSON only: no 0/1 or "yes"
 Flag = Annotated[bool, Field(strict=True)]
@@ -74,11 +81,17 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
 Rank = Annotated[int, Field(ge=1, le=500, strict=True)]
 Count = Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
 # 亿元 with at most 4 decimals (万元), non-negative, bounded
-Yi = Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), max_digits=12, decimal_places=4,
-                              allow_inf_nan=False)]
+Yi = Annotated[
+    Decimal,
+    Field(ge=0, le=Decimal("1000000"), max_digits=12, decimal_places=4, allow_inf_nan=False),
+]
 # an amount in 亿元 as shown outside: always four decimals, as a string ("12.5000")
-Amount = Annotated[Decimal, PlainSerializer(lambda d: f"{d.quantize(Decimal('0.0001')):f}",
-                                            return_type=str, when_used="json")]
+Amount = Annotated[
+    Decimal,
+    PlainSerializer(
+        lambda d: f"{d.quantize(Decimal('0.0001')):f}", return_type=str, when_used="json"
+    ),
+]
 
 # instants and days from input: bounded so that no time-zone shift can overflow
 When = Annotated[datetime, AfterValidator(_year_range)]

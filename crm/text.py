@@ -15,12 +15,33 @@ _cut = _mmseg.cut
 
 # company-form suffixes removed before names are compared (longest first)
 _SUFFIXES_ZH = [
-    "股份有限公司", "有限责任公司", "集团有限公司", "有限公司", "股份公司", "集团公司", "总公司",
-    "分公司", "公司",
+    "股份有限公司",
+    "有限责任公司",
+    "集团有限公司",
+    "有限公司",
+    "股份公司",
+    "集团公司",
+    "总公司",
+    "分公司",
+    "公司",
 ]
 _SUFFIXES_EN = [
-    "incorporated", "corporation", "company", "limited", "holdings", "co ltd", "corp", "inc",
-    "ltd", "llc", "plc", "gmbh", "ag", "sa", "co", "group",
+    "incorporated",
+    "corporation",
+    "company",
+    "limited",
+    "holdings",
+    "co ltd",
+    "corp",
+    "inc",
+    "ltd",
+    "llc",
+    "plc",
+    "gmbh",
+    "ag",
+    "sa",
+    "co",
+    "group",
 ]
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 
@@ -80,8 +101,7 @@ def to_pinyin(text: str) -> tuple[str, str]:
     return "".join(py), "".join(ini)
 
 
-def search_blob(names: list[str | None],
-                known: dict[str, tuple[str, str]] | None = None) -> str:
+def search_blob(names: list[str | None], known: dict[str, tuple[str, str]] | None = None) -> str:
     """Everything a search may match: names, normalised names, pinyin and initials.
 
     ``known`` carries pinyin already computed (e.g. in worker processes) for some names."""

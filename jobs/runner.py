@@ -57,25 +57,35 @@ def _safe(name: str) -> Any:
             JOBS[name]()
         except Exception:  # already logged and recorded; the scheduler keeps going
             log.debug("job %s raised", name)
+
     run.__name__ = name
     return run
 
 
 def build_scheduler() -> BackgroundScheduler:
-    sched = BackgroundScheduler(timezone=local_tz(),
-                                job_defaults={"coalesce": True, "max_instances": 1})
+    sched = BackgroundScheduler(
+        timezone=local_tz(), job_defaults={"coalesce": True, "max_instances": 1}
+    )
     for spec in job_specs():
-        sched.add_job(_safe(spec.name), spec.trigger, id=spec.name, name=spec.name,
-                      coalesce=True, max_instances=1, misfire_grace_time=spec.misfire_grace,
-                      replace_existing=True)
+        sched.add_job(
+            _safe(spec.name),
+            spec.trigger,
+            id=spec.name,
+            name=spec.name,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=spec.misfire_grace,
+            replace_existing=True,
+        )
     return sched
 
 
 class Runner:
     """Contend for the leader lock; while holding it, run the scheduler."""
 
-    def __init__(self, retry_seconds: float = RETRY_SECONDS, catch_up_on_start: bool = True
-                 ) -> None:
+    def __init__(
+        self, retry_seconds: float = RETRY_SECONDS, catch_up_on_start: bool = True
+    ) -> None:
         self.retry_seconds = retry_seconds
         self.catch_up_on_start = catch_up_on_start
         self.lock = LeaderLock(get_engine())
@@ -89,8 +99,7 @@ class Runner:
         return self.scheduler is not None
 
     def start(self) -> Runner:
-        self._thread = threading.Thread(target=self._loop, name="crm-scheduler-leader",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="crm-scheduler-leader", daemon=True)
         self._thread.start()
         return self
 
@@ -136,4 +145,3 @@ class Runner:
 def start_in_app() -> Runner:
     """Called by the app's lifespan; the app calls ``.stop()`` on what this returns."""
     return Runner().start()
-

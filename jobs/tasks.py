@@ -22,8 +22,9 @@ from crm.types import utcnow
 log = logging.getLogger("crm.jobs")
 
 
-def _recorded(job: str, work: Callable[[Any, datetime], int], now: datetime | None,
-              always: bool = True) -> int:
+def _recorded(
+    job: str, work: Callable[[Any, datetime], int], now: datetime | None, always: bool = True
+) -> int:
     """Run ``work(session, now)`` in one transaction with its job_run row marked ok."""
     now = now or utcnow()
     run_id = None
@@ -43,14 +44,18 @@ def _recorded(job: str, work: Callable[[Any, datetime], int], now: datetime | No
         with session_scope() as s:
             if run_id is None:
                 run_id = outbox.start_run(s, job, now).id
-            outbox.finish_run(s, run_id, "error", f"{type(exc).__name__}: {exc}"[:2000],
-                              now=utcnow())
+            outbox.finish_run(
+                s, run_id, "error", f"{type(exc).__name__}: {exc}"[:2000], now=utcnow()
+            )
         raise
 
 
 def daily_reminders(now: datetime | None = None) -> int:
-    return _recorded("daily_reminders",
-                     lambda s, t: compose.compose_daily_reminders(s, today_local(t), now=t), now)
+    return _recorded(
+        "daily_reminders",
+        lambda s, t: compose.compose_daily_reminders(s, today_local(t), now=t),
+        now,
+    )
 
 
 def stale_alerts(now: datetime | None = None) -> int:
@@ -58,14 +63,18 @@ def stale_alerts(now: datetime | None = None) -> int:
 
 
 def weekly_digest(now: datetime | None = None) -> int:
-    return _recorded("weekly_digest",
-                     lambda s, t: compose.compose_weekly_digest(s, today_local(t), now=t), now)
+    return _recorded(
+        "weekly_digest", lambda s, t: compose.compose_weekly_digest(s, today_local(t), now=t), now
+    )
 
 
 def followup_reminders(now: datetime | None = None) -> int:
-    return _recorded("followup_reminders",
-                     lambda s, t: compose.compose_followup_reminders(s, now=t), now,
-                     always=False)
+    return _recorded(
+        "followup_reminders",
+        lambda s, t: compose.compose_followup_reminders(s, now=t),
+        now,
+        always=False,
+    )
 
 
 @dataclass
@@ -87,26 +96,32 @@ def drain(now: datetime | None = None, limit: int = 50, max_batches: int = 20) -
         t = now or utcnow()
         with session_scope() as s:
             batch = outbox.claim_due(s, t, limit=limit)
-            hooks = outbox.webhooks_for(s, {m.department_id for m in batch
-                                            if m.channel != "email" and m.department_id})
+            hooks = outbox.webhooks_for(
+                s, {m.department_id for m in batch if m.channel != "email" and m.department_id}
+            )
         if not batch:
             break
         with Mailer() as mailer:
             for msg in batch:
                 try:
                     if msg.channel == "email":
-                        mailer.send(to=msg.recipient, subject=msg.subject, text=msg.body_text,
-                                    html=msg.body_html, message_id=msg.message_id)
+                        mailer.send(
+                            to=msg.recipient,
+                            subject=msg.subject,
+                            text=msg.body_text,
+                            html=msg.body_html,
+                            message_id=msg.message_id,
+                        )
                     else:
                         hook = hooks.get(msg.department_id or 0)
                         if hook is None:
-                            raise DeliveryError("the department has no webhook now",
-                                                permanent=True)
+                            raise DeliveryError("the department has no webhook now", permanent=True)
                         post_robot(hook, msg.subject, msg.body_text)
                 except DeliveryError as exc:
                     with session_scope() as s:
-                        status = outbox.mark_failed(s, msg, str(exc), now=now or utcnow(),
-                                                    permanent=exc.permanent)
+                        status = outbox.mark_failed(
+                            s, msg, str(exc), now=now or utcnow(), permanent=exc.permanent
+                        )
                     rep.errors.append(str(exc))
                     if status == "failed":
                         rep.failed += 1
@@ -129,9 +144,14 @@ def drain_job(now: datetime | None = None) -> DrainReport:
         t = now or utcnow()
         with session_scope() as s:
             run = outbox.start_run(s, "drain_outbox", t)
-            outbox.finish_run(s, run.id, "ok" if not rep.errors else "partial",
-                              f"sent {rep.sent}, retry {rep.retried}, failed {rep.failed}"
-                              + (f"; {rep.errors[0]}" if rep.errors else ""), now=utcnow())
+            outbox.finish_run(
+                s,
+                run.id,
+                "ok" if not rep.errors else "partial",
+                f"sent {rep.sent}, retry {rep.retried}, failed {rep.failed}"
+                + (f"; {rep.errors[0]}" if rep.errors else ""),
+                now=utcnow(),
+            )
     return rep
 
 

@@ -18,6 +18,8 @@ for role in ("admin", "officer"):
         continue
     exercised = sum(1 for n in per_op.values() if n)
     total += sum(per_op.values())
-    print(f"{role}: {exercised} of {len(per_op)} operations, {sum(per_op.values())} cases, "
-          f"statuses {dict(sorted(statuses.items()))}")
+    print(
+        f"{role}: {exercised} of {len(per_op)} operations, {sum(per_op.values())} cases, "
+        f"statuses {dict(sorted(statuses.items()))}"
+    )
 print(f"total: {total} cases")

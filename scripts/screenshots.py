@@ -13,8 +13,15 @@ from playwright.sync_api import sync_playwright
 
 BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
 OUT = Path(sys.argv[2] if len(sys.argv) > 2 else "docs/screenshots")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 def main() -> None:
@@ -27,9 +34,14 @@ def main() -> None:
         page.fill("#password", "Demo-2011-35!")
         page.click("button[type=submit]")
         page.wait_for_load_state("networkidle")
-        shots = [("firms", "/firms"), ("pipeline", "/pipeline"),
-                 ("followups", "/followups"), ("coverage", "/reports/coverage"),
-                 ("targets", "/reports/targets"), ("pipeline-report", "/reports/pipeline")]
+        shots = [
+            ("firms", "/firms"),
+            ("pipeline", "/pipeline"),
+            ("followups", "/followups"),
+            ("coverage", "/reports/coverage"),
+            ("targets", "/reports/targets"),
+            ("pipeline-report", "/reports/pipeline"),
+        ]
         for name, path in shots:
             page.goto(BASE + path)
             page.wait_for_load_state("networkidle")

@@ -60,8 +60,11 @@ def _allowed_methods(request: Request) -> str:
         table = []
         for rc in iter_route_contexts(request.app.routes):
             if rc.methods:
-                pattern = re.sub(r"\{[^}/]+\}", "[^/]+", re.escape(rc.path).replace(r"\{", "{")
-                                 .replace(r"\}", "}"))
+                pattern = re.sub(
+                    r"\{[^}/]+\}",
+                    "[^/]+",
+                    re.escape(rc.path).replace(r"\{", "{").replace(r"\}", "}"),
+                )
                 table.append((re.compile(f"^{pattern}$"), rc.methods))
         request.app.state.route_patterns = table
     methods: set[str] = set()
@@ -74,9 +77,13 @@ def _allowed_methods(request: Request) -> str:
 def _html_error(request: Request, status: int, message: str) -> Response:
     from web.render import render
 
-    return render(request, "error.html", {"status": status, "message": message},
-                  status_code=status,
-                  headers={"HX-Reswap": "none"} if request.headers.get("HX-Request") else None)
+    return render(
+        request,
+        "error.html",
+        {"status": status, "message": message},
+        status_code=status,
+        headers={"HX-Reswap": "none"} if request.headers.get("HX-Request") else None,
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -94,11 +101,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = _validation_errors(exc)
         first = errors[0] if errors else {"field": None, "message": "invalid input"}
-        message = (f"{first['field']}: {first['message']}" if first["field"]
-                   else first["message"])
+        message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
         if _is_api(request):
-            return JSONResponse({"error": "validation_error", "message": message,
-                                 "field": first["field"], "errors": errors}, status_code=422)
+            return JSONResponse(
+                {
+                    "error": "validation_error",
+                    "message": message,
+                    "field": first["field"],
+                    "errors": errors,
+                },
+                status_code=422,
+            )
         return _html_error(request, 422, message)
 
     @app.exception_handler(LoginRequired)
@@ -110,21 +123,33 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        messages = {404: "未找到 / not found", 405: "不支持的方法 / method not allowed",
-                    401: "需要登录 / login required", 403: "没有权限 / forbidden"}
+        messages = {
+            404: "未找到 / not found",
+            405: "不支持的方法 / method not allowed",
+            401: "需要登录 / login required",
+            403: "没有权限 / forbidden",
+        }
         message = messages.get(exc.status_code, str(exc.detail) if exc.detail else "error")
         if _is_api(request) and exc.status_code == 400:
             # a body that is not JSON (or not UTF-8) at all: invalid input like any other
-            return JSONResponse({"error": "validation_error", "field": "body",
-                                 "message": "请求体不是有效的 JSON / the body is not valid JSON",
-                                 "errors": [{"field": "body", "message": str(exc.detail)[:300]}]},
-                                status_code=422)
+            return JSONResponse(
+                {
+                    "error": "validation_error",
+                    "field": "body",
+                    "message": "请求体不是有效的 JSON / the body is not valid JSON",
+                    "errors": [{"field": "body", "message": str(exc.detail)[:300]}],
+                },
+                status_code=422,
+            )
         if _is_api(request) or exc.status_code == 405:
             headers = getattr(exc, "headers", None)
             if exc.status_code == 405:
                 headers = {**(headers or {}), "Allow": _allowed_methods(request)}
-            return JSONResponse({"error": "http_error", "message": message},
-                                status_code=exc.status_code, headers=headers)
+            return JSONResponse(
+                {"error": "http_error", "message": message},
+                status_code=exc.status_code,
+                headers=headers,
+            )
         return _html_error(request, exc.status_code, message)
 
     @app.exception_handler(Exception)
@@ -132,8 +157,9 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         message = "服务器内部错误，已记录 / internal error, it has been logged"
         if _is_api(request):
-            resp: Response = JSONResponse({"error": "internal_error", "message": message},
-                                          status_code=500)
+            resp: Response = JSONResponse(
+                {"error": "internal_error", "message": message}, status_code=500
+            )
         else:
             try:
                 resp = _html_error(request, 500, message)
@@ -174,7 +200,7 @@ def create_app(run_scheduler: bool = False) -> FastAPI:
         title="招商 CRM API",
         version="1.0.0",
         description="Investment-attraction CRM: firms, contacts, projects, activities, "
-                    "follow-ups and the managers' reports, for the plan's 12 industry clusters.",
+        "follow-ups and the managers' reports, for the plan's 12 industry clusters.",
         lifespan=lifespan,
         docs_url=None,  # served below from the app's own copy of Swagger UI (CSP, no CDN)
         redoc_url=None,
@@ -194,21 +220,28 @@ def create_app(run_scheduler: bool = False) -> FastAPI:
     def api_docs() -> HTMLResponse:
         from web.render import templates_for
 
-        html = templates_for("en").env.get_template("api/docs.html").render(
-            spec_url=app.openapi_url)
+        html = (
+            templates_for("en").env.get_template("api/docs.html").render(spec_url=app.openapi_url)
+        )
         return HTMLResponse(html)
 
-    @app.get("/healthz", tags=["health"], summary="Liveness and database check",
-             operation_id="healthz")
+    @app.get(
+        "/healthz", tags=["health"], summary="Liveness and database check", operation_id="healthz"
+    )
     def healthz() -> dict[str, str]:
         with get_engine().connect() as conn:
             conn.execute(text("select 1"))
         return {"status": "ok"}
 
     # order: the last added runs first
-    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
-                       session_cookie="crm_session", same_site="lax",
-                       https_only=settings.cookie_secure, max_age=settings.session_max_hours * 3600)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="crm_session",
+        same_site="lax",
+        https_only=settings.cookie_secure,
+        max_age=settings.session_max_hours * 3600,
+    )
     app.add_middleware(CSRF, secure=settings.cookie_secure, exempt_prefixes=("/api/", "/healthz"))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, secure=settings.cookie_secure)

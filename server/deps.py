@@ -66,9 +66,18 @@ def web_user_optional(request: Request, session: SessionDep) -> User | None:
     if user is None and request.session.get(SESSION_KEY):
         request.session.clear()
         session.commit()  # keep the expiry even if the request then fails (login redirect)
-    request.state.user = None if user is None else UserView(
-        id=user.id, username=user.username, display_name=user.display_name,  # type: ignore[arg-type]
-        role=user.role, department_id=user.department_id, language=user.language)
+    request.state.user = (
+        None
+        if user is None
+        else UserView(
+            id=user.id,
+            username=user.username,
+            display_name=user.display_name,  # type: ignore[arg-type]
+            role=user.role,
+            department_id=user.department_id,
+            language=user.language,
+        )
+    )
     return user
 
 

@@ -25,9 +25,16 @@ CSRF_FIELD = "csrf_token"
 
 async def _send_json(send: Send, status: int, body: dict) -> None:
     data = json.dumps(body, ensure_ascii=False).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json; charset=utf-8"),
-                            (b"content-length", str(len(data)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"content-length", str(len(data)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": data})
 
 
@@ -148,8 +155,14 @@ def _multipart_field(body: bytes, content_type: str, name: str) -> str | None:
     boundary = params.get(b"boundary")
     if not boundary:
         return None
-    st: dict = {"field": b"", "value": b"", "disp": b"", "current": False, "data": [],
-                "found": None}
+    st: dict = {
+        "field": b"",
+        "value": b"",
+        "disp": b"",
+        "current": False,
+        "data": [],
+        "found": None,
+    }
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
         st["field"] += data[start:end]
@@ -177,10 +190,17 @@ def _multipart_field(body: bytes, content_type: str, name: str) -> str | None:
         st["current"], st["disp"] = False, b""
 
     try:
-        parser = MultipartParser(boundary, callbacks={  # type: ignore[arg-type]
-            "on_header_field": on_header_field, "on_header_value": on_header_value,
-            "on_header_end": on_header_end, "on_headers_finished": on_headers_finished,
-            "on_part_data": on_part_data, "on_part_end": on_part_end})
+        parser = MultipartParser(
+            boundary,
+            callbacks={  # type: ignore[arg-type]
+                "on_header_field": on_header_field,
+                "on_header_value": on_header_value,
+                "on_header_end": on_header_end,
+                "on_headers_finished": on_headers_finished,
+                "on_part_data": on_part_data,
+                "on_part_end": on_part_end,
+            },
+        )
         parser.write(body)
         parser.finalize()
     except Exception:  # a malformed body: no token in it
@@ -250,8 +270,13 @@ class CSRF:
                     submitted = (form.get(CSRF_FIELD) or [None])[0]
                 else:
                     submitted = _multipart_field(raw, ctype, CSRF_FIELD)
-            if not cookie or not submitted or not hmac.compare_digest(
-                    cookie.encode("latin-1", "replace"), submitted.encode("latin-1", "replace")):
+            if (
+                not cookie
+                or not submitted
+                or not hmac.compare_digest(
+                    cookie.encode("latin-1", "replace"), submitted.encode("latin-1", "replace")
+                )
+            ):
                 await self._refuse(scope, send)
                 return
             if body_chunks:
@@ -282,6 +307,12 @@ class CSRF:
         await self.app(scope, receive, wrapped)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        await _send_json(send, 403, {"error": "csrf", "message":
-                                     "页面已过期，请刷新后重试 / the form expired: reload the page "
-                                     "and try again"})
+        await _send_json(
+            send,
+            403,
+            {
+                "error": "csrf",
+                "message": "页面已过期，请刷新后重试 / the form expired: reload the page "
+                "and try again",
+            },
+        )

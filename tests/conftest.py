@@ -55,8 +55,15 @@ from crm.db import get_engine, reset_engine  # noqa: E402
 from crm.models import metadata  # noqa: E402
 
 # tables the policy pack fills: kept between tests
-KEEP = {"cluster", "chain_link", "park", "park_cluster", "plan_target", "policy_pack",
-        "alembic_version"}
+KEEP = {
+    "cluster",
+    "chain_link",
+    "park",
+    "park_cluster",
+    "plan_target",
+    "policy_pack",
+    "alembic_version",
+}
 
 
 @pytest.fixture(scope="session", autouse=True)

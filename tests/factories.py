@@ -31,14 +31,20 @@ def make_department(session: Session, **kw: Any) -> Department:
     return d
 
 
-def make_user(session: Session, role: str = "officer", department: Department | None = None,
-              **kw: Any) -> User:
+def make_user(
+    session: Session, role: str = "officer", department: Department | None = None, **kw: Any
+) -> User:
     n = next(_seq)
-    return create_user(session, None, username=kw.pop("username", f"{role}{n}"),
-                       password=kw.pop("password", PASSWORD), role=role,
-                       department_id=department.id if department else kw.pop("department_id",
-                                                                             None),
-                       check_password=False, **kw)
+    return create_user(
+        session,
+        None,
+        username=kw.pop("username", f"{role}{n}"),
+        password=kw.pop("password", PASSWORD),
+        role=role,
+        department_id=department.id if department else kw.pop("department_id", None),
+        check_password=False,
+        **kw,
+    )
 
 
 def cluster(session: Session, code: str) -> Cluster:
@@ -53,14 +59,21 @@ def park(session: Session, code: str) -> Park:
     return p
 
 
-def make_firm(session: Session, name_zh: str | None = None, *, clusters: tuple[str, ...] = (),
-              **kw: Any) -> Firm:
+def make_firm(
+    session: Session, name_zh: str | None = None, *, clusters: tuple[str, ...] = (), **kw: Any
+) -> Firm:
     name = name_zh or f"测试企业{next(_seq)}"
     py, ini = to_pinyin(name)
     g, c, leader = kw.get("global500_rank"), kw.get("china500_rank"), kw.get("is_leader", False)
-    f = Firm(name_zh=name, name_norm=normalize_name(name), name_pinyin=py, name_initials=ini,
-             search_text=search_blob([name, kw.get("name_en")]),
-             tier=derive_tier(g, c, leader), **kw)
+    f = Firm(
+        name_zh=name,
+        name_norm=normalize_name(name),
+        name_pinyin=py,
+        name_initials=ini,
+        search_text=search_blob([name, kw.get("name_en")]),
+        tier=derive_tier(g, c, leader),
+        **kw,
+    )
     session.add(f)
     session.flush()
     for code in clusters:
@@ -69,20 +82,34 @@ def make_firm(session: Session, name_zh: str | None = None, *, clusters: tuple[s
     return f
 
 
-def make_project(session: Session, firm: Firm, cluster_code: str, stage: str = "lead", *,
-                 owner: User | None = None, park_code: str | None = None,
-                 output: str | Decimal | None = None, investment: str | Decimal | None = None,
-                 **kw: Any) -> Project:
+def make_project(
+    session: Session,
+    firm: Firm,
+    cluster_code: str,
+    stage: str = "lead",
+    *,
+    owner: User | None = None,
+    park_code: str | None = None,
+    output: str | Decimal | None = None,
+    investment: str | Decimal | None = None,
+    **kw: Any,
+) -> Project:
     now = utcnow()
     p = Project(
-        title=kw.pop("title", f"{firm.name_zh}-{cluster_code}"), firm_id=firm.id,
+        title=kw.pop("title", f"{firm.name_zh}-{cluster_code}"),
+        firm_id=firm.id,
         cluster_id=cluster(session, cluster_code).id,
         park_id=park(session, park_code).id if park_code else None,
-        stage=stage, owner_id=owner.id if owner else None,
+        stage=stage,
+        owner_id=owner.id if owner else None,
         department_id=kw.pop("department_id", owner.department_id if owner else None),
         expected_output=Decimal(str(output)) if output is not None else None,
         planned_investment=Decimal(str(investment)) if investment is not None else None,
-        created_at=kw.pop("created_at", now), updated_at=now, stage_changed_at=now, **kw)
+        created_at=kw.pop("created_at", now),
+        updated_at=now,
+        stage_changed_at=now,
+        **kw,
+    )
     session.add(p)
     session.flush()
     session.add(StageChange(project_id=p.id, from_stage=None, to_stage=stage, changed_at=now))
@@ -90,10 +117,16 @@ def make_project(session: Session, firm: Firm, cluster_code: str, stage: str = "
     return p
 
 
-def make_followup(session: Session, assignee: User, *, due_in: timedelta = timedelta(0),
-                  **kw: Any) -> Followup:
-    fu = Followup(title=kw.pop("title", f"回访{next(_seq)}"), due_at=utcnow() + due_in,
-                  assignee_id=assignee.id, created_by_id=assignee.id, **kw)
+def make_followup(
+    session: Session, assignee: User, *, due_in: timedelta = timedelta(0), **kw: Any
+) -> Followup:
+    fu = Followup(
+        title=kw.pop("title", f"回访{next(_seq)}"),
+        due_at=utcnow() + due_in,
+        assignee_id=assignee.id,
+        created_by_id=assignee.id,
+        **kw,
+    )
     session.add(fu)
     session.flush()
     return fu

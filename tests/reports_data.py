@@ -20,15 +20,19 @@ class World:
     d1: Department
     d2: Department
     manager: User
-    officer1: User   # department d1: does not see d2's confidential project
-    officer2: User   # department d2: sees it
+    officer1: User  # department d1: does not see d2's confidential project
+    officer2: User  # department d2: sees it
 
 
 def people(session: Session) -> World:
     d1, d2 = make_department(session), make_department(session)
-    return World(d1=d1, d2=d2, manager=make_user(session, "manager", d1),
-                 officer1=make_user(session, "officer", d1),
-                 officer2=make_user(session, "officer", d2))
+    return World(
+        d1=d1,
+        d2=d2,
+        manager=make_user(session, "manager", d1),
+        officer1=make_user(session, "officer", d1),
+        officer2=make_user(session, "officer", d2),
+    )
 
 
 def coverage_world(session: Session) -> World:
@@ -56,17 +60,41 @@ def coverage_world(session: Session) -> World:
     c1 = make_firm(session, "中华一号", china500_rank=5)
     l1 = make_firm(session, "龙头一号", is_leader=True)
     o1, o2, o3 = (make_firm(session, n) for n in ("普通一号", "普通二号", "普通三号"))
-    make_project(session, g1, "NB", "signed", owner=m, park_code="LJ", output="100.5",
-                 chain_link_id=_link(session, "NB", "whole"))
+    make_project(
+        session,
+        g1,
+        "NB",
+        "signed",
+        owner=m,
+        park_code="LJ",
+        output="100.5",
+        chain_link_id=_link(session, "NB", "whole"),
+    )
     make_project(session, g1, "NB", "landed", owner=m, park_code="LJ", output="60")
     make_project(session, o2, "NB", "lead", owner=m, output="5")
-    make_project(session, c1, "COMM", "negotiating", owner=m, output="80",
-                 chain_link_id=_link(session, "COMM", "wireless"))
+    make_project(
+        session,
+        c1,
+        "COMM",
+        "negotiating",
+        owner=m,
+        output="80",
+        chain_link_id=_link(session, "COMM", "wireless"),
+    )
     make_project(session, g2, "IC", "lost", owner=m, output="300", lost_reason="去了别处")
     make_project(session, l1, "NEV", "operating", owner=m, park_code="XYFTZ", output="30.25")
     make_project(session, o1, "ENV", "signed", owner=m, output="10")
-    make_project(session, g3, "RAIL", "landed", owner=w.officer2, output="40",
-                 is_confidential=True, code_name="青松", title="环球三号轨道项目")
+    make_project(
+        session,
+        g3,
+        "RAIL",
+        "landed",
+        owner=w.officer2,
+        output="40",
+        is_confidential=True,
+        code_name="青松",
+        title="环球三号轨道项目",
+    )
     make_project(session, o3, "MAT", "landed", owner=m, park_code="JLP", output="19.75")
     session.commit()
     return w
@@ -78,8 +106,11 @@ def _link(session: Session, cluster_code: str, link_code: str) -> int:
     from crm.policy.models import ChainLink
     from tests.factories import cluster
 
-    lid = session.scalar(select(ChainLink.id).where(
-        ChainLink.cluster_id == cluster(session, cluster_code).id, ChainLink.code == link_code))
+    lid = session.scalar(
+        select(ChainLink.id).where(
+            ChainLink.cluster_id == cluster(session, cluster_code).id, ChainLink.code == link_code
+        )
+    )
     assert lid is not None
     return lid
 
@@ -103,18 +134,26 @@ def ladder_world(session: Session) -> World:
     make_project(session, s1, "NB", "signed", owner=m, output="599.9999")
     make_project(session, gc, "COMM", "signed", owner=m, output="0.0001")
     make_project(session, s2, "IC", "landed", owner=m, output="400")
-    make_project(session, make_firm(session, "企业E"), "NB", "operating", owner=m,
-                 output="999.9999")
+    make_project(
+        session, make_firm(session, "企业E"), "NB", "operating", owner=m, output="999.9999"
+    )
     make_project(session, make_firm(session, "企业A"), "NB", "landed", owner=m, output="500")
     b = make_firm(session, "企业B")
     make_project(session, b, "NB", "signed", owner=m, output="100")
     make_project(session, b, "COMM", "lead", owner=m, output="900")
     make_project(session, b, "IC", "lost", owner=m, output="1000", lost_reason="放弃")
-    make_project(session, make_firm(session, "企业H"), "NB", "signed", owner=w.officer2,
-                 output="200", is_confidential=True, code_name="白鹭")
+    make_project(
+        session,
+        make_firm(session, "企业H"),
+        "NB",
+        "signed",
+        owner=w.officer2,
+        output="200",
+        is_confidential=True,
+        code_name="白鹭",
+    )
     make_project(session, make_firm(session, "企业C"), "NB", "signed", owner=m, output="50")
-    make_project(session, make_firm(session, "企业D"), "NB", "signed", owner=m,
-                 output="49.9999")
+    make_project(session, make_firm(session, "企业D"), "NB", "signed", owner=m, output="49.9999")
     session.commit()
     return w
 
@@ -139,19 +178,37 @@ def pipeline_world(session: Session) -> World:
     def moved(cluster_code, stages, owner=m, **kw):  # type: ignore[no-untyped-def]
         p = make_project(session, f, cluster_code, stages[0], owner=owner, **kw)
         for i, (a, b) in enumerate(itertools.pairwise(stages)):
-            session.add(StageChange(project_id=p.id, from_stage=a, to_stage=b,
-                                    changed_at=now - timedelta(minutes=len(stages) - i)))
+            session.add(
+                StageChange(
+                    project_id=p.id,
+                    from_stage=a,
+                    to_stage=b,
+                    changed_at=now - timedelta(minutes=len(stages) - i),
+                )
+            )
         p.stage = stages[-1]
         session.add(p)
         session.flush()
         return p
 
-    moved("NB", ["lead", "contacted", "negotiating", "signed"], park_code="LJ", output="10",
-          investment="20")
+    moved(
+        "NB",
+        ["lead", "contacted", "negotiating", "signed"],
+        park_code="LJ",
+        output="10",
+        investment="20",
+    )
     moved("COMM", ["lead", "lost"], output="5", investment="6", lost_reason="x")
     moved("IC", ["signed"], park_code="XY", output="7", investment="8")
     moved("NEV", ["lead", "contacted", "lost"], output="1", lost_reason="y")
-    moved("NB", ["lead", "contacted"], owner=w.officer2, output="3", investment="4",
-          is_confidential=True, code_name="红杉")
+    moved(
+        "NB",
+        ["lead", "contacted"],
+        owner=w.officer2,
+        output="3",
+        investment="4",
+        is_confidential=True,
+        code_name="红杉",
+    )
     session.commit()
     return w

@@ -18,8 +18,12 @@ router = APIRouter()
 
 def _page(request: Request, me: User, **ctx: object) -> Response:
     status = int(ctx.pop("status_code", 200))  # type: ignore[call-overload]
-    return render(request, "account/account.html", {"nav": "account", "errors": {}, "me": me,
-                                                    **ctx}, status_code=status)
+    return render(
+        request,
+        "account/account.html",
+        {"nav": "account", "errors": {}, "me": me, **ctx},
+        status_code=status,
+    )
 
 
 @router.get("/account", include_in_schema=False)
@@ -38,12 +42,15 @@ def account_password(
 ) -> Response:
     try:
         if new_password != new_password2:
-            raise ValidationFailed("两次输入的新密码不一致 / the new passwords differ",
-                                   field="new_password2")
-        change_password(session, user, old_password, new_password,
-                        keep_sid=request.session.get(SESSION_KEY))
+            raise ValidationFailed(
+                "两次输入的新密码不一致 / the new passwords differ", field="new_password2"
+            )
+        change_password(
+            session, user, old_password, new_password, keep_sid=request.session.get(SESSION_KEY)
+        )
     except ValidationFailed as exc:
         session.rollback()
-        return _page(request, user, errors={exc.field or "new_password": exc.message},
-                     status_code=422)
+        return _page(
+            request, user, errors={exc.field or "new_password": exc.message}, status_code=422
+        )
     return _page(request, user, done=True)

@@ -39,21 +39,39 @@ def _opt_int(value: str | None, field: str) -> int | None:
 def admin_index(request: Request, session: SessionDep, user: WebUser) -> Response:
     counts = accounts.admin_overview(session, user)
     recent = list_audit(session, user, AuditFilters(), per_page=10)
-    return render(request, "admin/index.html", {"nav": "admin", "counts": counts,
-                                                "recent": recent})
+    return render(request, "admin/index.html", {"nav": "admin", "counts": counts, "recent": recent})
 
 
 # --- users ------------------------------------------------------------------------------------
 
-def _users_page(request: Request, session: SessionDep, user: WebUser, *, errors: dict | None = None,
-                form: dict | None = None, status_code: int = 200) -> Response:
+
+def _users_page(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    *,
+    errors: dict | None = None,
+    form: dict | None = None,
+    status_code: int = 200,
+) -> Response:
     users = accounts.admin_list_users(session, user)
     deps = accounts.list_departments(session)
-    return render(request, "admin/users.html", {
-        "nav": "admin", "users": users, "departments": deps, "dep_names": {d.id: d.name
-                                                                             for d in deps},
-        "roles": ROLES, "now": utcnow(), "errors": errors or {}, "form": form or {},
-        "done": request.query_params.get("done")}, status_code=status_code)
+    return render(
+        request,
+        "admin/users.html",
+        {
+            "nav": "admin",
+            "users": users,
+            "departments": deps,
+            "dep_names": {d.id: d.name for d in deps},
+            "roles": ROLES,
+            "now": utcnow(),
+            "errors": errors or {},
+            "form": form or {},
+            "done": request.query_params.get("done"),
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/users", include_in_schema=False)
@@ -63,7 +81,9 @@ def users_page(request: Request, session: SessionDep, user: WebUser) -> Response
 
 @router.post("/users", include_in_schema=False)
 def create_user(
-    request: Request, session: SessionDep, user: WebUser,
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
     username: Annotated[str, Form(max_length=200)] = "",
     display_name: Annotated[str, Form(max_length=200)] = "",
     email: Annotated[str, Form(max_length=300)] = "",
@@ -71,41 +91,68 @@ def create_user(
     department_id: Annotated[str, Form(max_length=20)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
-    form = {"username": username, "display_name": display_name, "email": email, "role": role,
-            "department_id": department_id}
+    form = {
+        "username": username,
+        "display_name": display_name,
+        "email": email,
+        "role": role,
+        "department_id": department_id,
+    }
     try:
-        accounts.create_user(session, user, username=username, password=password, role=role,
-                             display_name=display_name or None, email=email or None,
-                             department_id=_opt_int(department_id, "department_id"))
+        accounts.create_user(
+            session,
+            user,
+            username=username,
+            password=password,
+            role=role,
+            display_name=display_name or None,
+            email=email or None,
+            department_id=_opt_int(department_id, "department_id"),
+        )
     except CRMError as exc:
         if exc.status == 403:
             raise
         session.rollback()
-        return _users_page(request, session, user, errors={exc.field or "username": exc.message},
-                           form=form, status_code=exc.status)
+        return _users_page(
+            request,
+            session,
+            user,
+            errors={exc.field or "username": exc.message},
+            form=form,
+            status_code=exc.status,
+        )
     return _done("/admin/users", "created")
 
 
 @router.post("/users/{user_id}", include_in_schema=False)
 def update_user(
-    request: Request, session: SessionDep, user: WebUser, user_id: int,
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    user_id: int,
     role: Annotated[str, Form(max_length=20)] = "",
     department_id: Annotated[str | None, Form(max_length=20)] = None,  # "" → no department
     is_active: Annotated[str, Form(max_length=5)] = "",
     version: Annotated[int | None, Form()] = None,
 ) -> Response:
     try:
-        dep: object = (... if department_id is None
-                       else _opt_int(department_id, "department_id"))
-        accounts.update_user(session, user, user_id, version=version, role=role or None,
-                             department_id=dep,
-                             is_active=is_active == "1" if is_active else None)
+        dep: object = ... if department_id is None else _opt_int(department_id, "department_id")
+        accounts.update_user(
+            session,
+            user,
+            user_id,
+            version=version,
+            role=role or None,
+            department_id=dep,
+            is_active=is_active == "1" if is_active else None,
+        )
     except CRMError as exc:
         if exc.status in (403, 404):
             raise
         session.rollback()
-        return _users_page(request, session, user, errors={f"user{user_id}": exc.message},
-                           status_code=exc.status)
+        return _users_page(
+            request, session, user, errors={f"user{user_id}": exc.message}, status_code=exc.status
+        )
     return _done("/admin/users", "updated")
 
 
@@ -117,28 +164,48 @@ def unlock_user(session: SessionDep, user: WebUser, user_id: int) -> Response:
 
 @router.post("/users/{user_id}/password", include_in_schema=False)
 def reset_password(
-    request: Request, session: SessionDep, user: WebUser, user_id: int,
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    user_id: int,
     password: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
     try:
         accounts.reset_password(session, user, user_id, password)
     except ValidationFailed as exc:
         session.rollback()
-        return _users_page(request, session, user, errors={f"user{user_id}": exc.message},
-                           status_code=422)
+        return _users_page(
+            request, session, user, errors={f"user{user_id}": exc.message}, status_code=422
+        )
     return _done("/admin/users", "password")
 
 
 # --- departments ------------------------------------------------------------------------------
 
-def _deps_page(request: Request, session: SessionDep, user: WebUser, *, errors: dict | None = None,
-               form: dict | None = None, status_code: int = 200) -> Response:
+
+def _deps_page(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    *,
+    errors: dict | None = None,
+    form: dict | None = None,
+    status_code: int = 200,
+) -> Response:
     accounts.admin_overview(session, user)  # admins only
-    return render(request, "admin/departments.html", {
-        "nav": "admin", "departments": accounts.list_departments(session),
-        "counts": accounts.department_user_counts(session), "errors": errors or {},
-        "form": form or {}, "done": request.query_params.get("done")},
-        status_code=status_code)
+    return render(
+        request,
+        "admin/departments.html",
+        {
+            "nav": "admin",
+            "departments": accounts.list_departments(session),
+            "counts": accounts.department_user_counts(session),
+            "errors": errors or {},
+            "form": form or {},
+            "done": request.query_params.get("done"),
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/departments", include_in_schema=False)
@@ -148,7 +215,9 @@ def departments_page(request: Request, session: SessionDep, user: WebUser) -> Re
 
 @router.post("/departments", include_in_schema=False)
 def create_department(
-    request: Request, session: SessionDep, user: WebUser,
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
     name: Annotated[str, Form(max_length=200)] = "",
     code: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
@@ -158,55 +227,82 @@ def create_department(
         if exc.status == 403:
             raise
         session.rollback()
-        return _deps_page(request, session, user, errors={exc.field or "name": exc.message},
-                          form={"name": name, "code": code}, status_code=exc.status)
+        return _deps_page(
+            request,
+            session,
+            user,
+            errors={exc.field or "name": exc.message},
+            form={"name": name, "code": code},
+            status_code=exc.status,
+        )
     return _done("/admin/departments", "created")
 
 
 @router.post("/departments/{department_id}", include_in_schema=False)
 def update_department(
-    request: Request, session: SessionDep, user: WebUser, department_id: int,
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    department_id: int,
     name: Annotated[str, Form(max_length=200)] = "",
     code: Annotated[str, Form(max_length=100)] = "",
     version: Annotated[int | None, Form()] = None,
 ) -> Response:
     try:
-        accounts.update_department(session, user, department_id, name=name, code=code,
-                                   version=version)
+        accounts.update_department(
+            session, user, department_id, name=name, code=code, version=version
+        )
     except CRMError as exc:
         if exc.status in (403, 404):
             raise
         session.rollback()
-        return _deps_page(request, session, user,
-                          errors={f"dep{department_id}": exc.message}, status_code=exc.status)
+        return _deps_page(
+            request,
+            session,
+            user,
+            errors={f"dep{department_id}": exc.message},
+            status_code=exc.status,
+        )
     return _done("/admin/departments", "updated")
 
 
 @router.post("/departments/{department_id}/webhook", include_in_schema=False)
 def department_webhook(
-    request: Request, session: SessionDep, user: WebUser, department_id: int,
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    department_id: int,
     kind: Annotated[str, Form(max_length=20)] = "",
     url: Annotated[str, Form(max_length=1000)] = "",
     secret: Annotated[str, Form(max_length=1000)] = "",
     version: Annotated[int | None, Form()] = None,
 ) -> Response:
     try:
-        accounts.set_department_webhook(session, user, department_id, kind=kind, url=url,
-                                        secret=secret, version=version)
+        accounts.set_department_webhook(
+            session, user, department_id, kind=kind, url=url, secret=secret, version=version
+        )
     except CRMError as exc:
         if exc.status in (403, 404):
             raise
         session.rollback()
-        return _deps_page(request, session, user,
-                          errors={f"hook{department_id}": exc.message}, status_code=exc.status)
+        return _deps_page(
+            request,
+            session,
+            user,
+            errors={f"hook{department_id}": exc.message},
+            status_code=exc.status,
+        )
     return _done("/admin/departments", "updated")
 
 
 # --- audit trail ------------------------------------------------------------------------------
 
+
 @router.get("/audit", include_in_schema=False)
 def audit_page(
-    request: Request, session: SessionDep, user: WebUser,
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
     actor: Annotated[str | None, Query(max_length=60)] = None,
     entity: Annotated[str | None, Query(max_length=40)] = None,
     entity_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -215,16 +311,39 @@ def audit_page(
     until: Annotated[date | None, Query()] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
-    f = AuditFilters(actor_username=actor or None, entity=entity or None,
-                     entity_id=entity_id or None, action=action or None,
-                     since=day_bounds(since)[0] if since else None,
-                     until=day_bounds(until)[1] if until else None)
+    f = AuditFilters(
+        actor_username=actor or None,
+        entity=entity or None,
+        entity_id=entity_id or None,
+        action=action or None,
+        since=day_bounds(since)[0] if since else None,
+        until=day_bounds(until)[1] if until else None,
+    )
     result = list_audit(session, user, f, page=page)
     entities, actions = audit_vocabulary(session)
-    query = {k: v for k, v in {"actor": actor, "entity": entity, "entity_id": entity_id,
-                               "action": action, "since": since, "until": until}.items() if v}
-    return render(request, "admin/audit.html", {
-        "nav": "admin", "result": result, "entities": entities, "actions": actions,
-        "q": query, "prev_url": "?" + urlencode({**query, "page": page - 1}) if page > 1 else None,
-        "next_url": "?" + urlencode({**query, "page": page + 1}) if result.has_next else None},
-        block="results")
+    query = {
+        k: v
+        for k, v in {
+            "actor": actor,
+            "entity": entity,
+            "entity_id": entity_id,
+            "action": action,
+            "since": since,
+            "until": until,
+        }.items()
+        if v
+    }
+    return render(
+        request,
+        "admin/audit.html",
+        {
+            "nav": "admin",
+            "result": result,
+            "entities": entities,
+            "actions": actions,
+            "q": query,
+            "prev_url": "?" + urlencode({**query, "page": page - 1}) if page > 1 else None,
+            "next_url": "?" + urlencode({**query, "page": page + 1}) if result.has_next else None,
+        },
+        block="results",
+    )

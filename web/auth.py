@@ -46,16 +46,20 @@ def login(
         user = authenticate(session, username, password, client_ip(request))
     except CRMError as exc:
         session.commit()  # keep the failed attempt and any lockout
-        return render(request, "auth/login.html",
-                      {"error": exc.message, "username": username[:60], "next": safe_next(next)},
-                      status_code=exc.status if exc.status in (401, 429) else 400)
+        return render(
+            request,
+            "auth/login.html",
+            {"error": exc.message, "username": username[:60], "next": safe_next(next)},
+            status_code=exc.status if exc.status in (401, 429) else 400,
+        )
     # a new session id at every login (no fixation)
     old = request.session.get(SESSION_KEY)
     if old:
         end_web_session(session, old)
     request.session.clear()
     request.session[SESSION_KEY] = start_web_session(
-        session, user, client_ip(request), request.headers.get("user-agent"))
+        session, user, client_ip(request), request.headers.get("user-agent")
+    )
     resp = RedirectResponse(safe_next(next), status_code=303)
     resp.set_cookie("lang", user.language, max_age=365 * 86400, samesite="lax", httponly=True)
     return resp
@@ -72,8 +76,7 @@ def logout(request: Request, session: SessionDep) -> Response:
 
 @router.get("/lang/{code}", include_in_schema=False)
 def switch_language(request: Request, code: str, next: str | None = None) -> Response:
-    resp = RedirectResponse(safe_next(next or request.headers.get("referer-path")),
-                            status_code=303)
+    resp = RedirectResponse(safe_next(next or request.headers.get("referer-path")), status_code=303)
     if code in LANGUAGES:
         resp.set_cookie("lang", code, max_age=365 * 86400, samesite="lax", httponly=True)
     return resp

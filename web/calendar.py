@@ -16,9 +16,14 @@ router = APIRouter()
 @router.get("/calendar/{token}.ics", include_in_schema=False)
 def feed(token: str, session: SessionDep) -> Response:
     body = calendar_feed(session, token)
-    return Response(body, media_type="text/calendar; charset=utf-8",
-                    headers={"Cache-Control": "private, no-store",
-                             "Content-Disposition": 'inline; filename="followups.ics"'})
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={
+            "Cache-Control": "private, no-store",
+            "Content-Disposition": 'inline; filename="followups.ics"',
+        },
+    )
 
 
 @router.get("/settings/calendar", include_in_schema=False)

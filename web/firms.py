@@ -58,80 +58,144 @@ DT_INPUT = "%Y-%m-%dT%H:%M"
 
 # --- the list ---------------------------------------------------------------------------------
 
-def _filters(q: str | None, cluster: str | None, tier: str | None, country: str | None,
-             owner: str | None) -> FirmFilters:
+
+def _filters(
+    q: str | None, cluster: str | None, tier: str | None, country: str | None, owner: str | None
+) -> FirmFilters:
     owner_id = int(owner) if owner and owner.isdigit() and len(owner) < 12 else None
-    return FirmFilters(q=(q or "").strip()[:100] or None, cluster=cluster or None,
-                       tier=tier if tier in TIERS else None, country=country or None,
-                       owner_id=owner_id)
+    return FirmFilters(
+        q=(q or "").strip()[:100] or None,
+        cluster=cluster or None,
+        tier=tier if tier in TIERS else None,
+        country=country or None,
+        owner_id=owner_id,
+    )
 
 
 Q = Annotated[str | None, Query(max_length=100)]
 
 
 @router.get("")
-def firm_list(request: Request, session: SessionDep, user: WebUser, q: Q = None,
-              cluster: Q = None, tier: Q = None, country: Q = None, owner: Q = None,
-              page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
+def firm_list(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    q: Q = None,
+    cluster: Q = None,
+    tier: Q = None,
+    country: Q = None,
+    owner: Q = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> Response:
     f = _filters(q, cluster, tier, country, owner)
-    firms, total = list_firms(session, user, f, limit=PAGE_SIZE,
-                              offset=(page - 1) * PAGE_SIZE, count_cap=COUNT_CAP)
-    params = {k: v for k, v in (("q", f.q), ("cluster", f.cluster), ("tier", f.tier),
-                                ("country", f.country), ("owner", f.owner_id)) if v}
+    firms, total = list_firms(
+        session, user, f, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, count_cap=COUNT_CAP
+    )
+    params = {
+        k: v
+        for k, v in (
+            ("q", f.q),
+            ("cluster", f.cluster),
+            ("tier", f.tier),
+            ("country", f.country),
+            ("owner", f.owner_id),
+        )
+        if v
+    }
     ctx: dict[str, Any] = {
-        "nav": "firms", "rows": list_rows(session, firms), "total": total,
-        "capped": total > COUNT_CAP, "page": page, "page_size": PAGE_SIZE,
-        "has_next": page * PAGE_SIZE < total, "filters": f, "params": params,
-        "query": urlencode(params), "filtered": bool(params),
+        "nav": "firms",
+        "rows": list_rows(session, firms),
+        "total": total,
+        "capped": total > COUNT_CAP,
+        "page": page,
+        "page_size": PAGE_SIZE,
+        "has_next": page * PAGE_SIZE < total,
+        "filters": f,
+        "params": params,
+        "query": urlencode(params),
+        "filtered": bool(params),
         "cluster_names": {c.code: c for c in list_clusters(session)},
     }
     if not is_htmx(request):
-        ctx.update(clusters=list(ctx["cluster_names"].values()), countries=countries(session),
-                   owners=user_choices(session, user))
+        ctx.update(
+            clusters=list(ctx["cluster_names"].values()),
+            countries=countries(session),
+            owners=user_choices(session, user),
+        )
     headers = {"Vary": "HX-Request"}
     return render(request, "firms/list.html", ctx, block="results", headers=headers)
 
 
 @router.get("/export.xlsx")
-def firm_export(session: SessionDep, user: WebUser, q: Q = None, cluster: Q = None,
-                tier: Q = None, country: Q = None, owner: Q = None) -> Response:
+def firm_export(
+    session: SessionDep,
+    user: WebUser,
+    q: Q = None,
+    cluster: Q = None,
+    tier: Q = None,
+    country: Q = None,
+    owner: Q = None,
+) -> Response:
     data = export_firms(session, user, _filters(q, cluster, tier, country, owner))
     name = export_filename(utcnow())
-    return Response(data, media_type="application/vnd.openxmlformats-officedocument."
-                    "spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        data,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.get("/similar")
-def similar(request: Request, session: SessionDep, user: WebUser, name_zh: Q = None,
-            name_en: Q = None, exclude: Q = None) -> Response:
+def similar(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    name_zh: Q = None,
+    name_en: Q = None,
+    exclude: Q = None,
+) -> Response:
     """As the user types a name: existing firms that look like it (before anything is saved)."""
     exclude_id = int(exclude) if exclude and exclude.isdigit() and len(exclude) < 12 else None
     cands = []
     for name in (name_zh, name_en):
         if name and name.strip():
-            cands += [c for c in find_similar(session, name.strip(), exclude_id=exclude_id)
-                      if c.id not in {x.id for x in cands}]
+            cands += [
+                c
+                for c in find_similar(session, name.strip(), exclude_id=exclude_id)
+                if c.id not in {x.id for x in cands}
+            ]
     return render(request, "firms/_similar.html", {"candidates": cands[:5]})
 
 
 @router.get("/parents")
-def parent_options(request: Request, session: SessionDep, user: WebUser,
-                   parent_q: Q = None, parent_id: Q = None, exclude: Q = None) -> Response:
+def parent_options(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    parent_q: Q = None,
+    parent_id: Q = None,
+    exclude: Q = None,
+) -> Response:
     """The parent-group picker: the chosen parent first, then firms matching ``parent_q``."""
-    current = int(parent_id) if parent_id and parent_id.isdigit() and len(parent_id) < 12 \
-        else None
+    current = int(parent_id) if parent_id and parent_id.isdigit() and len(parent_id) < 12 else None
     options = []
     if current:
         options = [(current, firm_names(session, {current}).get(current, ""))]
     if parent_q and parent_q.strip():
-        options += [(f.id, f.name_zh) for f in search_firms(session, user, parent_q, limit=8)
-                    if f.id != current and str(f.id) != exclude]
-    return render(request, "firms/_parents.html", {"options": options, "current": current,
-                                                   "searched": bool(parent_q)})
+        options += [
+            (f.id, f.name_zh)
+            for f in search_firms(session, user, parent_q, limit=8)
+            if f.id != current and str(f.id) != exclude
+        ]
+    return render(
+        request,
+        "firms/_parents.html",
+        {"options": options, "current": current, "searched": bool(parent_q)},
+    )
 
 
 # --- add and edit a firm ------------------------------------------------------------------------
+
 
 def _firm_data(form: FormData) -> dict[str, Any]:
     return {
@@ -152,15 +216,23 @@ def _firm_data(form: FormData) -> dict[str, Any]:
     }
 
 
-def _form_ctx(session: SessionDep, user: WebUser, values: dict[str, Any], **kw: Any
-              ) -> dict[str, Any]:
+def _form_ctx(
+    session: SessionDep, user: WebUser, values: dict[str, Any], **kw: Any
+) -> dict[str, Any]:
     parent_id = values.get("parent_id")
     parent_name = None
     if isinstance(parent_id, int):
         parent_name = firm_names(session, {parent_id}).get(parent_id)
-    return {"nav": "firms", "values": values, "clusters": list_clusters(session),
-            "owners": user_choices(session, user), "tiers": TIERS, "errors": {},
-            "parent_name": parent_name, **kw}
+    return {
+        "nav": "firms",
+        "values": values,
+        "clusters": list_clusters(session),
+        "owners": user_choices(session, user),
+        "tiers": TIERS,
+        "errors": {},
+        "parent_name": parent_name,
+        **kw,
+    }
 
 
 def _firm_values(session: SessionDep, firm_id: int, firm: Any) -> dict[str, Any]:
@@ -171,11 +243,17 @@ def _firm_values(session: SessionDep, firm_id: int, firm: Any) -> dict[str, Any]
 
 
 @router.get("/new")
-def new_firm(request: Request, session: SessionDep, user: WebUser,
-             name_zh: Q = None) -> Response:
-    return render(request, "firms/form.html",
-                  _form_ctx(session, user, {"name_zh": name_zh, "owner_id": user.id,
-                                            "clusters": [], "aliases": []}, mode="new"))
+def new_firm(request: Request, session: SessionDep, user: WebUser, name_zh: Q = None) -> Response:
+    return render(
+        request,
+        "firms/form.html",
+        _form_ctx(
+            session,
+            user,
+            {"name_zh": name_zh, "owner_id": user.id, "clusters": [], "aliases": []},
+            mode="new",
+        ),
+    )
 
 
 @router.post("/new")
@@ -192,22 +270,26 @@ async def create_firm_page(request: Request, session: SessionDep, user: WebUser)
     except DuplicateFirm as exc:
         return _form_error(request, session, user, values, {}, mode="new", duplicate=exc)
     except CRMError as exc:
-        return _form_error(request, session, user, values,
-                           forms.domain_errors(request, exc), mode="new")
+        return _form_error(
+            request, session, user, values, forms.domain_errors(request, exc), mode="new"
+        )
     return _see_other(request, f"/firms/{firm.id}")
 
 
 @router.get("/{firm_id}/edit")
 def edit_firm(request: Request, session: SessionDep, user: WebUser, firm_id: int) -> Response:
     firm = get_firm(session, user, firm_id)
-    return render(request, "firms/form.html",
-                  _form_ctx(session, user, _firm_values(session, firm_id, firm), mode="edit",
-                            firm=firm))
+    return render(
+        request,
+        "firms/form.html",
+        _form_ctx(session, user, _firm_values(session, firm_id, firm), mode="edit", firm=firm),
+    )
 
 
 @router.post("/{firm_id}/edit")
-async def update_firm_page(request: Request, session: SessionDep, user: WebUser,
-                           firm_id: int) -> Response:
+async def update_firm_page(
+    request: Request, session: SessionDep, user: WebUser, firm_id: int
+) -> Response:
     firm = get_firm(session, user, firm_id)
     form = await request.form()
     values = _firm_data(form)
@@ -220,27 +302,55 @@ async def update_firm_page(request: Request, session: SessionDep, user: WebUser,
         return _form_error(request, session, user, values, exc.errors, mode="edit", firm=firm)
     except StaleVersion as exc:
         session.refresh(firm)
-        return _form_error(request, session, user, values, {}, mode="edit", firm=firm,
-                           stale=forms.pick(request, exc.message), status=409)
+        return _form_error(
+            request,
+            session,
+            user,
+            values,
+            {},
+            mode="edit",
+            firm=firm,
+            stale=forms.pick(request, exc.message),
+            status=409,
+        )
     except DuplicateFirm as exc:
-        return _form_error(request, session, user, values, {}, mode="edit", firm=firm,
-                           duplicate=exc)
+        return _form_error(
+            request, session, user, values, {}, mode="edit", firm=firm, duplicate=exc
+        )
     except CRMError as exc:
-        return _form_error(request, session, user, values,
-                           forms.domain_errors(request, exc), mode="edit", firm=firm,
-                           status=exc.status)
+        return _form_error(
+            request,
+            session,
+            user,
+            values,
+            forms.domain_errors(request, exc),
+            mode="edit",
+            firm=firm,
+            status=exc.status,
+        )
     return _see_other(request, f"/firms/{firm_id}")
 
 
-def _form_error(request: Request, session: SessionDep, user: WebUser, values: dict[str, Any],
-                errors: dict[str, str], *, status: int = 422, duplicate: DuplicateFirm | None
-                = None, **kw: Any) -> Response:
+def _form_error(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    *,
+    status: int = 422,
+    duplicate: DuplicateFirm | None = None,
+    **kw: Any,
+) -> Response:
     if duplicate is not None:
         status = 409
         errors = {"name_zh": forms.pick(request, duplicate.message)}
-    return render(request, "firms/form.html",
-                  _form_ctx(session, user, values, errors=errors, duplicate=duplicate, **kw),
-                  status_code=status)
+    return render(
+        request,
+        "firms/form.html",
+        _form_ctx(session, user, values, errors=errors, duplicate=duplicate, **kw),
+        status_code=status,
+    )
 
 
 def _see_other(request: Request, url: str) -> Response:
@@ -251,39 +361,67 @@ def _see_other(request: Request, url: str) -> Response:
 
 # --- the firm page ------------------------------------------------------------------------------
 
+
 def _default_log_values() -> dict[str, Any]:
     now = now_local()
     due = (now + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
-    return {"kind": "visit", "occurred_at": now.strftime(DT_INPUT), "contact_ids": [],
-            "followup_due": due.strftime(DT_INPUT), "remind": 0}
+    return {
+        "kind": "visit",
+        "occurred_at": now.strftime(DT_INPUT),
+        "contact_ids": [],
+        "followup_due": due.strftime(DT_INPUT),
+        "remind": 0,
+    }
 
 
-def _page_ctx(request: Request, session: SessionDep, user: WebUser, firm_id: int, *,
-              timeline: bool = True, **kw: Any) -> dict[str, Any]:
+def _page_ctx(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    firm_id: int,
+    *,
+    timeline: bool = True,
+    **kw: Any,
+) -> dict[str, Any]:
     """The firm page's context; ``timeline=False`` counts the timeline without loading it
     (for fragments that show the form, contacts or the count only)."""
     detail = firm_detail(session, user, firm_id)
-    projects, projects_total = list_projects(session, user, ProjectFilters(firm_id=firm_id),
-                                             limit=50)
-    entries, total = firm_timeline(session, user, firm_id,
-                                   limit=TIMELINE_PAGE if timeline else 0)
-    ctx = {"nav": "firms", "d": detail, "firm": detail.firm, "projects": projects,
-           "projects_total": projects_total, "entries": entries, "timeline_total": total,
-           "next_offset": TIMELINE_PAGE if total > TIMELINE_PAGE else None,
-           "cluster_names": {c.id: c for c in list_clusters(session)},
-           "kinds": KINDS, "remind_offsets": REMIND_OFFSETS,
-           "log": _default_log_values(), "log_errors": {}, "contact_errors": {},
-           "contact_values": {}}
+    projects, projects_total = list_projects(
+        session, user, ProjectFilters(firm_id=firm_id), limit=50
+    )
+    entries, total = firm_timeline(session, user, firm_id, limit=TIMELINE_PAGE if timeline else 0)
+    ctx = {
+        "nav": "firms",
+        "d": detail,
+        "firm": detail.firm,
+        "projects": projects,
+        "projects_total": projects_total,
+        "entries": entries,
+        "timeline_total": total,
+        "next_offset": TIMELINE_PAGE if total > TIMELINE_PAGE else None,
+        "cluster_names": {c.id: c for c in list_clusters(session)},
+        "kinds": KINDS,
+        "remind_offsets": REMIND_OFFSETS,
+        "log": _default_log_values(),
+        "log_errors": {},
+        "contact_errors": {},
+        "contact_values": {},
+    }
     ctx.update(kw)
     return ctx
 
 
-def _contacts_ctx(session: SessionDep, user: WebUser, firm_id: int, **kw: Any
-                  ) -> dict[str, Any]:
+def _contacts_ctx(session: SessionDep, user: WebUser, firm_id: int, **kw: Any) -> dict[str, Any]:
     """Just what the contacts card and the log form's contact list need."""
     detail = firm_detail(session, user, firm_id)
-    return {"d": detail, "firm": detail.firm, "log": _default_log_values(),
-            "contact_errors": {}, "contact_values": {}, **kw}
+    return {
+        "d": detail,
+        "firm": detail.firm,
+        "log": _default_log_values(),
+        "contact_errors": {},
+        "contact_values": {},
+        **kw,
+    }
 
 
 @router.get("/{firm_id}")
@@ -292,17 +430,29 @@ def firm_page(request: Request, session: SessionDep, user: WebUser, firm_id: int
 
 
 @router.get("/{firm_id}/timeline")
-def timeline_more(request: Request, session: SessionDep, user: WebUser, firm_id: int,
-                  offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> Response:
+def timeline_more(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    firm_id: int,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
     get_firm(session, user, firm_id)
     entries, total = firm_timeline(session, user, firm_id, limit=TIMELINE_PAGE, offset=offset)
     nxt = offset + TIMELINE_PAGE
-    return render(request, "firms/_timeline_page.html",
-                  {"entries": entries, "firm": get_firm(session, user, firm_id),
-                   "next_offset": nxt if total > nxt else None})
+    return render(
+        request,
+        "firms/_timeline_page.html",
+        {
+            "entries": entries,
+            "firm": get_firm(session, user, firm_id),
+            "next_offset": nxt if total > nxt else None,
+        },
+    )
 
 
 # --- log a contact --------------------------------------------------------------------------------
+
 
 def _log_data(form: FormData, firm_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """The form's raw values (to show again) and the ActivityCreate input built from them."""
@@ -319,9 +469,12 @@ def _log_data(form: FormData, firm_id: int) -> tuple[dict[str, Any], dict[str, A
     }
     project_id = forms.integer(form, "project_id")
     data: dict[str, Any] = {
-        "kind": raw["kind"], "occurred_at": raw["occurred_at"] or None,
-        "summary": raw["summary"], "outcome": raw["outcome"] or None,
-        "firm_ids": [firm_id], "contact_ids": forms.integers(form, "contact_ids"),
+        "kind": raw["kind"],
+        "occurred_at": raw["occurred_at"] or None,
+        "summary": raw["summary"],
+        "outcome": raw["outcome"] or None,
+        "firm_ids": [firm_id],
+        "contact_ids": forms.integers(form, "contact_ids"),
         "project_ids": [project_id] if project_id is not None else [],
     }
     if raw["followup_title"]:
@@ -329,22 +482,29 @@ def _log_data(form: FormData, firm_id: int) -> tuple[dict[str, Any], dict[str, A
         remind = raw["remind"]
         if isinstance(remind, int) and remind in REMIND_OFFSETS and remind > 0:
             with suppress(ValueError):  # a bad due time is reported beside its own field
-                due = datetime.strptime(raw["followup_due"], DT_INPUT).replace(
-                    tzinfo=local_tz())
+                due = datetime.strptime(raw["followup_due"], DT_INPUT).replace(tzinfo=local_tz())
                 fu["remind_at"] = due - timedelta(minutes=remind)
         data["followup"] = fu
     return raw, data
 
 
-LOG_FIELDS = {"firm_ids": "", "project_ids": "project_id", "followup.due_at": "followup_due",
-              "followup.title": "followup_title", "followup.remind_at": "remind",
-              "remind_at": "remind", "due_at": "followup_due", "followup": "followup_title",
-              "assignee_id": "followup_title"}
+LOG_FIELDS = {
+    "firm_ids": "",
+    "project_ids": "project_id",
+    "followup.due_at": "followup_due",
+    "followup.title": "followup_title",
+    "followup.remind_at": "remind",
+    "remind_at": "remind",
+    "due_at": "followup_due",
+    "followup": "followup_title",
+    "assignee_id": "followup_title",
+}
 
 
 @router.post("/{firm_id}/activities")
-async def log_contact(request: Request, session: SessionDep, user: WebUser,
-                      firm_id: int) -> Response:
+async def log_contact(
+    request: Request, session: SessionDep, user: WebUser, firm_id: int
+) -> Response:
     get_firm(session, user, firm_id)
     form = await request.form()
     raw, data = _log_data(form, firm_id)
@@ -353,42 +513,56 @@ async def log_contact(request: Request, session: SessionDep, user: WebUser,
         with session.begin_nested():
             logged = log_activity(session, user, payload)
     except (FormErrors, CRMError) as exc:
-        errors = exc.errors if isinstance(exc, FormErrors) else \
-            forms.domain_errors(request, exc)
+        errors = exc.errors if isinstance(exc, FormErrors) else forms.domain_errors(request, exc)
         errors = {LOG_FIELDS.get(k, k): v for k, v in errors.items()}
-        ctx = _page_ctx(request, session, user, firm_id, timeline=not is_htmx(request),
-                        log=raw, log_errors=errors)
+        ctx = _page_ctx(
+            request,
+            session,
+            user,
+            firm_id,
+            timeline=not is_htmx(request),
+            log=raw,
+            log_errors=errors,
+        )
         return render(request, "firms/page.html", ctx, block="log_form", status_code=422)
     if not is_htmx(request):
         return RedirectResponse(f"/firms/{firm_id}", status_code=303)
     entry = entries_for(session, user, [logged.activity])[0]
-    ctx = _page_ctx(request, session, user, firm_id, timeline=False, new_entry=entry,
-                    saved=logged.followup is not None)
+    ctx = _page_ctx(
+        request,
+        session,
+        user,
+        firm_id,
+        timeline=False,
+        new_entry=entry,
+        saved=logged.followup is not None,
+    )
     return render(request, "firms/_logged.html", ctx)
 
 
 # --- contacts -----------------------------------------------------------------------------------
 
+
 def _contact_data(form: FormData) -> dict[str, Any]:
-    return {k: forms.text(form, k) for k in ("name", "title", "phone", "email", "wechat",
-                                             "notes")}
+    return {k: forms.text(form, k) for k in ("name", "title", "phone", "email", "wechat", "notes")}
 
 
-def _contacts_response(request: Request, session: SessionDep, user: WebUser, firm_id: int,
-                       status: int = 200, **kw: Any) -> Response:
+def _contacts_response(
+    request: Request, session: SessionDep, user: WebUser, firm_id: int, status: int = 200, **kw: Any
+) -> Response:
     ctx = _contacts_ctx(session, user, firm_id, **kw)
     return render(request, "firms/_contacts_swap.html", ctx, status_code=status)
 
 
 @router.get("/{firm_id}/contacts")
-def contacts_block(request: Request, session: SessionDep, user: WebUser,
-                   firm_id: int) -> Response:
+def contacts_block(request: Request, session: SessionDep, user: WebUser, firm_id: int) -> Response:
     return _contacts_response(request, session, user, firm_id)
 
 
 @router.post("/{firm_id}/contacts")
-async def add_contact(request: Request, session: SessionDep, user: WebUser,
-                      firm_id: int) -> Response:
+async def add_contact(
+    request: Request, session: SessionDep, user: WebUser, firm_id: int
+) -> Response:
     form = await request.form()
     values = _contact_data(form)
     try:
@@ -396,14 +570,29 @@ async def add_contact(request: Request, session: SessionDep, user: WebUser,
         with session.begin_nested():
             create_contact(session, user, firm_id, data)
     except FormErrors as exc:
-        return _contacts_response(request, session, user, firm_id, 422, contact_values=values,
-                                  contact_errors=exc.errors, adding=True)
+        return _contacts_response(
+            request,
+            session,
+            user,
+            firm_id,
+            422,
+            contact_values=values,
+            contact_errors=exc.errors,
+            adding=True,
+        )
     except CRMError as exc:
         if exc.status == 404:
             raise
-        return _contacts_response(request, session, user, firm_id, 422, contact_values=values,
-                                  contact_errors=forms.domain_errors(request, exc),
-                                  adding=True)
+        return _contacts_response(
+            request,
+            session,
+            user,
+            firm_id,
+            422,
+            contact_values=values,
+            contact_errors=forms.domain_errors(request, exc),
+            adding=True,
+        )
     if not is_htmx(request):
         return RedirectResponse(f"/firms/{firm_id}", status_code=303)
     return _contacts_response(request, session, user, firm_id, contact_saved=True)
@@ -419,17 +608,21 @@ def _own_contact(session: SessionDep, user: WebUser, firm_id: int, contact_id: i
 
 
 @router.get("/{firm_id}/contacts/{contact_id}/edit")
-def edit_contact(request: Request, session: SessionDep, user: WebUser, firm_id: int,
-                 contact_id: int) -> Response:
+def edit_contact(
+    request: Request, session: SessionDep, user: WebUser, firm_id: int, contact_id: int
+) -> Response:
     c = _own_contact(session, user, firm_id, contact_id)
-    return render(request, "firms/_contact_edit.html",
-                  {"firm": get_firm(session, user, firm_id), "c": c, "values": c.model_dump(),
-                   "errors": {}})
+    return render(
+        request,
+        "firms/_contact_edit.html",
+        {"firm": get_firm(session, user, firm_id), "c": c, "values": c.model_dump(), "errors": {}},
+    )
 
 
 @router.post("/{firm_id}/contacts/{contact_id}")
-async def save_contact(request: Request, session: SessionDep, user: WebUser, firm_id: int,
-                       contact_id: int) -> Response:
+async def save_contact(
+    request: Request, session: SessionDep, user: WebUser, firm_id: int, contact_id: int
+) -> Response:
     c = _own_contact(session, user, firm_id, contact_id)
     form = await request.form()
     values: dict[str, Any] = {**_contact_data(form), "version": forms.integer(form, "version")}
@@ -440,23 +633,31 @@ async def save_contact(request: Request, session: SessionDep, user: WebUser, fir
     except (FormErrors, CRMError) as exc:
         if isinstance(exc, CRMError) and exc.status == 404:
             raise
-        errors = exc.errors if isinstance(exc, FormErrors) else \
-            forms.domain_errors(request, exc)
+        errors = exc.errors if isinstance(exc, FormErrors) else forms.domain_errors(request, exc)
         stale = isinstance(exc, StaleVersion)
         if stale:
             session.refresh(c)
-        return render(request, "firms/_contact_edit.html",
-                      {"firm": get_firm(session, user, firm_id), "c": c, "values": values,
-                       "errors": errors, "stale": stale},
-                      status_code=409 if stale else 422)
+        return render(
+            request,
+            "firms/_contact_edit.html",
+            {
+                "firm": get_firm(session, user, firm_id),
+                "c": c,
+                "values": values,
+                "errors": errors,
+                "stale": stale,
+            },
+            status_code=409 if stale else 422,
+        )
     if not is_htmx(request):
         return RedirectResponse(f"/firms/{firm_id}", status_code=303)
     return _contacts_response(request, session, user, firm_id)
 
 
 @router.post("/{firm_id}/contacts/{contact_id}/delete")
-def remove_contact(request: Request, session: SessionDep, user: WebUser, firm_id: int,
-                   contact_id: int) -> Response:
+def remove_contact(
+    request: Request, session: SessionDep, user: WebUser, firm_id: int, contact_id: int
+) -> Response:
     _own_contact(session, user, firm_id, contact_id)
     delete_contact(session, user, contact_id)
     if not is_htmx(request):

@@ -57,41 +57,66 @@ def _assignees(session: Session, user: User) -> list[Any]:
     """Whom the user may assign to: themselves, or (managers) their department's officers."""
     if not is_manager(user):
         return [user]
-    return [u for u in user_choices(session, user) if u.is_active and (
-        is_admin(user) or u.department_id == user.department_id or u.id == user.id)]
+    return [
+        u
+        for u in user_choices(session, user)
+        if u.is_active
+        and (is_admin(user) or u.department_id == user.department_id or u.id == user.id)
+    ]
 
 
 @router.get("/followups", include_in_schema=False)
-def followups_page(request: Request, user: WebUser, session: SessionDep,
-                   status: str = "open", scope: str = "mine", due_from: str | None = None,
-                   due_to: str | None = None, page: int = 1) -> Response:
+def followups_page(
+    request: Request,
+    user: WebUser,
+    session: SessionDep,
+    status: str = "open",
+    scope: str = "mine",
+    due_from: str | None = None,
+    due_to: str | None = None,
+    page: int = 1,
+) -> Response:
     status_f = status if status in STATUSES else None
     team = scope == "team" and is_manager(user)
     d_from, d_to = _date(due_from), _date(due_to)
     page = max(1, min(page, 10_000))
-    f = FollowupFilters(status=status_f, team=team,
-                        due_after=day_bounds(d_from)[0] if d_from else None,
-                        due_before=day_bounds(d_to)[1] if d_to else None)
+    f = FollowupFilters(
+        status=status_f,
+        team=team,
+        due_after=day_bounds(d_from)[0] if d_from else None,
+        due_before=day_bounds(d_to)[1] if d_to else None,
+    )
     rows, total = list_followups(session, user, f, limit=PAGE, offset=(page - 1) * PAGE)
-    ctx = {"nav": "followups", "rows": rows, "total": total,
-           "labels": followup_labels(session, rows),
-           "status": status if status_f or status == "all" else "open",
-           "scope": "team" if team else "mine",
-           "due_from": d_from.isoformat() if d_from else "",
-           "due_to": d_to.isoformat() if d_to else "",
-           "page": page, "pages": max(1, -(-min(total, 10_000) // PAGE)),
-           "now": utcnow(),
-           "manager": is_manager(user)}
+    ctx = {
+        "nav": "followups",
+        "rows": rows,
+        "total": total,
+        "labels": followup_labels(session, rows),
+        "status": status if status_f or status == "all" else "open",
+        "scope": "team" if team else "mine",
+        "due_from": d_from.isoformat() if d_from else "",
+        "due_to": d_to.isoformat() if d_to else "",
+        "page": page,
+        "pages": max(1, -(-min(total, 10_000) // PAGE)),
+        "now": utcnow(),
+        "manager": is_manager(user),
+    }
     return render(request, "followups/list.html", ctx, block="results")
 
 
 def _form_ctx(session: Session, user: User, **kw: Any) -> dict[str, Any]:
-    return {"nav": "followups", "assignees": _assignees(session, user), "errors": {},
-            "values": {}, **kw}
+    return {
+        "nav": "followups",
+        "assignees": _assignees(session, user),
+        "errors": {},
+        "values": {},
+        **kw,
+    }
 
 
-def _target_labels(session: Session, user: User, firm_id: int | None,
-                   project_id: int | None) -> dict[str, Any]:
+def _target_labels(
+    session: Session, user: User, firm_id: int | None, project_id: int | None
+) -> dict[str, Any]:
     """The project (and its firm) a new follow-up is for, if the link named one."""
     out: dict[str, Any] = {"firm_id": firm_id, "project_id": project_id}
     if project_id:
@@ -104,14 +129,26 @@ def _target_labels(session: Session, user: User, firm_id: int | None,
 
 
 @router.get("/followups/new", include_in_schema=False)
-def new_followup_page(request: Request, user: WebUser, session: SessionDep,
-                      firm_id: int | None = None, project_id: int | None = None) -> Response:
+def new_followup_page(
+    request: Request,
+    user: WebUser,
+    session: SessionDep,
+    firm_id: int | None = None,
+    project_id: int | None = None,
+) -> Response:
     target = _target_labels(session, user, _int(firm_id), _int(project_id))
-    due = (to_local(day_bounds(today_local() + timedelta(days=1))[0]) + timedelta(hours=9))
-    values = {"due_at": due.strftime("%Y-%m-%dT%H:%M"), "assignee_id": user.id,
-              "firm_id": target["firm_id"] or "", "project_id": target["project_id"] or ""}
-    return render(request, "followups/form.html",
-                  _form_ctx(session, user, values=values, target=target, followup=None))
+    due = to_local(day_bounds(today_local() + timedelta(days=1))[0]) + timedelta(hours=9)
+    values = {
+        "due_at": due.strftime("%Y-%m-%dT%H:%M"),
+        "assignee_id": user.id,
+        "firm_id": target["firm_id"] or "",
+        "project_id": target["project_id"] or "",
+    }
+    return render(
+        request,
+        "followups/form.html",
+        _form_ctx(session, user, values=values, target=target, followup=None),
+    )
 
 
 FIELDS = ["title", "notes", "due_at", "remind_at", "assignee_id", "firm_id", "project_id"]
@@ -126,30 +163,43 @@ async def create_followup_form(request: Request, user: WebUser, session: Session
         fu = create_followup(session, user, data)
     except (FormInvalid, ValidationFailed) as exc:
         errors = exc.errors if isinstance(exc, FormInvalid) else field_errors(request, exc)
-        target = _target_labels(session, user, _int(values.get("firm_id")),
-                                _int(values.get("project_id")))
-        return render(request, "followups/form.html",
-                      _form_ctx(session, user, values=values, errors=errors, target=target,
-                                followup=None), status_code=422)
+        target = _target_labels(
+            session, user, _int(values.get("firm_id")), _int(values.get("project_id"))
+        )
+        return render(
+            request,
+            "followups/form.html",
+            _form_ctx(session, user, values=values, errors=errors, target=target, followup=None),
+            status_code=422,
+        )
     return done(request, f"/projects/{fu.project_id}" if fu.project_id else "/followups")
 
 
 @router.get("/followups/{followup_id}/edit", include_in_schema=False)
-def edit_followup_page(request: Request, user: WebUser, session: SessionDep,
-                       followup_id: int) -> Response:
+def edit_followup_page(
+    request: Request, user: WebUser, session: SessionDep, followup_id: int
+) -> Response:
     fu = get_followup_for(session, user, followup_id)
-    values = {"title": fu.title, "notes": fu.notes or "", "assignee_id": fu.assignee_id,
-              "due_at": to_local(fu.due_at).strftime("%Y-%m-%dT%H:%M"),
-              "remind_at": to_local(fu.remind_at).strftime("%Y-%m-%dT%H:%M")
-              if fu.remind_at else "", "version": fu.version}
+    values = {
+        "title": fu.title,
+        "notes": fu.notes or "",
+        "assignee_id": fu.assignee_id,
+        "due_at": to_local(fu.due_at).strftime("%Y-%m-%dT%H:%M"),
+        "remind_at": to_local(fu.remind_at).strftime("%Y-%m-%dT%H:%M") if fu.remind_at else "",
+        "version": fu.version,
+    }
     target = _target_labels(session, user, fu.firm_id, fu.project_id)
-    return render(request, "followups/form.html",
-                  _form_ctx(session, user, values=values, target=target, followup=fu))
+    return render(
+        request,
+        "followups/form.html",
+        _form_ctx(session, user, values=values, target=target, followup=fu),
+    )
 
 
 @router.post("/followups/{followup_id}/edit", include_in_schema=False)
-async def edit_followup_form(request: Request, user: WebUser, session: SessionDep,
-                             followup_id: int) -> Response:
+async def edit_followup_form(
+    request: Request, user: WebUser, session: SessionDep, followup_id: int
+) -> Response:
     fu = get_followup_for(session, user, followup_id)
     form = await request.form()
     values = clean(form, ["title", "notes", "due_at", "remind_at", "assignee_id", "version"])
@@ -178,42 +228,74 @@ async def edit_followup_form(request: Request, user: WebUser, session: SessionDe
         else:
             raise
         target = _target_labels(session, user, fu.firm_id, fu.project_id)
-        return render(request, "followups/form.html",
-                      _form_ctx(session, user, values=values, errors=errors, target=target,
-                                followup=fu, stale=isinstance(exc, StaleVersion)),
-                      status_code=status)
+        return render(
+            request,
+            "followups/form.html",
+            _form_ctx(
+                session,
+                user,
+                values=values,
+                errors=errors,
+                target=target,
+                followup=fu,
+                stale=isinstance(exc, StaleVersion),
+            ),
+            status_code=status,
+        )
     return done(request, f"/projects/{fu.project_id}" if fu.project_id else "/followups")
 
 
-def _after_action(request: Request, session: Session, user: User, fu_id: int, back: str,
-                  toast_key: str, toast_extra: str = "") -> Response:
+def _after_action(
+    request: Request,
+    session: Session,
+    user: User,
+    fu_id: int,
+    back: str,
+    toast_key: str,
+    toast_extra: str = "",
+) -> Response:
     if not is_htmx(request):
         return done(request, "/" if back == "myday" else "/followups")
     if back == "myday":
-        return render(request, "home.html",
-                      {**myday_context(session, user), "toast_key": toast_key,
-                       "toast_extra": toast_extra}, block="followups")
+        return render(
+            request,
+            "home.html",
+            {**myday_context(session, user), "toast_key": toast_key, "toast_extra": toast_extra},
+            block="followups",
+        )
     fu = get_followup_for(session, user, fu_id)
-    return render(request, "followups/list.html",
-                  {"f": fu, "now": utcnow(), "labels": followup_labels(session, [fu]),
-                   "toast_key": toast_key, "toast_extra": toast_extra}, block="row")
+    return render(
+        request,
+        "followups/list.html",
+        {
+            "f": fu,
+            "now": utcnow(),
+            "labels": followup_labels(session, [fu]),
+            "toast_key": toast_key,
+            "toast_extra": toast_extra,
+        },
+        block="row",
+    )
 
 
 @router.post("/followups/{followup_id}/done", include_in_schema=False)
-async def complete(request: Request, user: WebUser, session: SessionDep,
-                   followup_id: int) -> Response:
+async def complete(
+    request: Request, user: WebUser, session: SessionDep, followup_id: int
+) -> Response:
     form = await request.form()
     complete_followup(session, user, followup_id, _int(form.get("version")))
     return _after_action(request, session, user, followup_id, str(form.get("back", "")), "done")
 
 
 @router.post("/followups/{followup_id}/cancel", include_in_schema=False)
-async def cancel(request: Request, user: WebUser, session: SessionDep,
-                 followup_id: int) -> Response:
+async def cancel(
+    request: Request, user: WebUser, session: SessionDep, followup_id: int
+) -> Response:
     form = await request.form()
     cancel_followup(session, user, followup_id, _int(form.get("version")))
-    return _after_action(request, session, user, followup_id, str(form.get("back", "")),
-                         "cancelled")
+    return _after_action(
+        request, session, user, followup_id, str(form.get("back", "")), "cancelled"
+    )
 
 
 def next_day(when: str, picked: str | None, today: date) -> date:
@@ -231,11 +313,19 @@ def next_day(when: str, picked: str | None, today: date) -> date:
 
 
 @router.post("/followups/{followup_id}/reschedule", include_in_schema=False)
-async def reschedule(request: Request, user: WebUser, session: SessionDep,
-                     followup_id: int) -> Response:
+async def reschedule(
+    request: Request, user: WebUser, session: SessionDep, followup_id: int
+) -> Response:
     form = await request.form()
     when = str(form.get("when") or "date")
     day = next_day(when, str(form.get("day") or ""), today_local())
     reschedule_followup(session, user, followup_id, day)
-    return _after_action(request, session, user, followup_id, str(form.get("back", "")),
-                         "rescheduled", day.isoformat())
+    return _after_action(
+        request,
+        session,
+        user,
+        followup_id,
+        str(form.get("back", "")),
+        "rescheduled",
+        day.isoformat(),
+    )

@@ -67,8 +67,7 @@ def field_name(loc: Iterable[Any]) -> str:
     return ".".join(parts)
 
 
-def validate(request: Request, model: type[M], data: dict[str, Any],
-             prefix: str = "") -> M:
+def validate(request: Request, model: type[M], data: dict[str, Any], prefix: str = "") -> M:
     """``model(**data)`` or FormErrors keyed by field name (``prefix`` added for nested forms)."""
     try:
         return model.model_validate(data)
@@ -87,14 +86,16 @@ def domain_errors(request: Request, exc: CRMError, default_field: str = "") -> d
 
 # --- the follow-up, project and board forms: errors keyed by field, "_" for the form's top ---
 
+
 class FormInvalid(Exception):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__(next(iter(errors.values()), "invalid"))
         self.errors = errors
 
 
-def field_errors(request: Request, exc: ValidationError | CRMError,
-                 aliases: dict[str, str] | None = None) -> dict[str, str]:
+def field_errors(
+    request: Request, exc: ValidationError | CRMError, aliases: dict[str, str] | None = None
+) -> dict[str, str]:
     """{field: message} in the page's language; errors without a field go under "_" (shown on
     top), unless a model-level message names one of ``aliases`` first."""
     out: dict[str, str] = {}
@@ -106,8 +107,14 @@ def field_errors(request: Request, exc: ValidationError | CRMError,
         name = field_name(e.get("loc", ())) or "_"
         msg = _message(request, e)
         if name == "_":
-            name = next((c for c in (aliases or {}) if str(e.get("msg", "")).startswith(
-                f"Value error, {c}")), "_")
+            name = next(
+                (
+                    c
+                    for c in (aliases or {})
+                    if str(e.get("msg", "")).startswith(f"Value error, {c}")
+                ),
+                "_",
+            )
         out.setdefault((aliases or {}).get(name, name), msg[:300])
     return out
 
@@ -124,8 +131,13 @@ def clean(form: Any, names: list[str]) -> dict[str, Any]:
     return out
 
 
-def parse(request: Request, model: type[M], data: dict[str, Any], ints: tuple[str, ...] = (),
-          aliases: dict[str, str] | None = None) -> M:
+def parse(
+    request: Request,
+    model: type[M],
+    data: dict[str, Any],
+    ints: tuple[str, ...] = (),
+    aliases: dict[str, str] | None = None,
+) -> M:
     """Validate form strings into an input model; raises FormInvalid with errors per field.
 
     Ids and counts are strict integers in the schemas (JSON must not send "1"), so the form's
@@ -155,6 +167,7 @@ def done(request: Request, url: str) -> Response:
 
 
 # --- raw values -----------------------------------------------------------------------------
+
 
 def text(form: FormData, name: str) -> str | None:
     """A text field, stripped; blank → None."""

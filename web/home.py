@@ -21,12 +21,18 @@ router = APIRouter()
 def myday_context(session: Session, user: User) -> dict[str, Any]:
     day = my_day(session, user)
     labels = followup_labels(session, day.overdue + day.today)
-    return {"overdue": day.overdue, "today": day.today, "day": day.day,
-            "tomorrow": day.day + timedelta(days=1), "labels": labels}
+    return {
+        "overdue": day.overdue,
+        "today": day.today,
+        "day": day.day,
+        "tomorrow": day.day + timedelta(days=1),
+        "labels": labels,
+    }
 
 
 @router.get("/", include_in_schema=False)
 def home(request: Request, user: WebUser, session: SessionDep) -> Response:
     projects = to_public_many(session, recent_projects(session, user, limit=10))
-    return render(request, "home.html", {"nav": "home", "projects": projects,
-                                         **myday_context(session, user)})
+    return render(
+        request, "home.html", {"nav": "home", "projects": projects, **myday_context(session, user)}
+    )

@@ -42,17 +42,32 @@ async def import_upload(
         data = await file.read(MAX_UPLOAD + 1)
         if len(data) > MAX_UPLOAD:
             raise ValidationFailed("文件超过10MB / the file is over 10 MB", field="file")
-        report = run_import(session, user, kind, data, file.filename,
-                            dry_run=mode == "check", skip_invalid=mode == "skip")
+        report = run_import(
+            session,
+            user,
+            kind,
+            data,
+            file.filename,
+            dry_run=mode == "check",
+            skip_invalid=mode == "skip",
+        )
     except CRMError as exc:
         session.rollback()
-        return render(request, "imports/index.html", {**ctx, "error": exc.message,
-                                                      "error_field": exc.field},
-                      block="result", status_code=422)
+        return render(
+            request,
+            "imports/index.html",
+            {**ctx, "error": exc.message, "error_field": exc.field},
+            block="result",
+            status_code=422,
+        )
     if not report.applied:
         session.rollback()
-    return render(request, "imports/index.html", {**ctx, "report": report,
-                                                  "filename": file.filename}, block="result")
+    return render(
+        request,
+        "imports/index.html",
+        {**ctx, "report": report, "filename": file.filename},
+        block="result",
+    )
 
 
 @router.get("/imports/template/{kind}.xlsx", include_in_schema=False)
@@ -60,5 +75,8 @@ def import_template(user: WebUser, kind: str) -> Response:
     require_manager(user)
     if kind not in IMPORTERS:
         raise ValidationFailed("未知导入类型 / unknown import kind", field="kind")
-    return Response(template_workbook(kind), media_type=XLSX, headers={
-        "Content-Disposition": f'attachment; filename="import-{kind}.xlsx"'})
+    return Response(
+        template_workbook(kind),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="import-{kind}.xlsx"'},
+    )

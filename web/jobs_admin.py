@@ -15,15 +15,21 @@ router = APIRouter()
 
 
 @router.get("/admin/outbox", include_in_schema=False)
-def outbox_page(request: Request, session: SessionDep, user: WebUser,
-                status: str | None = None) -> Response:
+def outbox_page(
+    request: Request, session: SessionDep, user: WebUser, status: str | None = None
+) -> Response:
     ov = admin_overview(session, user, status)
     return render(request, "jobs/outbox.html", {"nav": "admin", "ov": ov}, block="messages")
 
 
 @router.post("/admin/outbox/{message_id}/retry", include_in_schema=False)
-def retry(request: Request, session: SessionDep, user: WebUser, message_id: int,
-          status: Annotated[str | None, Form()] = None) -> Response:
+def retry(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    message_id: int,
+    status: Annotated[str | None, Form()] = None,
+) -> Response:
     retry_message(session, user, message_id)
     target = "/admin/outbox" + (f"?status={status}" if status else "")
     return RedirectResponse(target, status_code=303)

@@ -50,10 +50,18 @@ def _code(value: str | None) -> str | None:
 
 def _filters(request: Request) -> tuple[ProjectFilters, dict[str, str]]:
     q = request.query_params
-    f = ProjectFilters(cluster=_code(q.get("cluster")), park=_code(q.get("park")),
-                       owner_id=_int(q.get("officer")), department_id=_int(q.get("department")))
-    chosen = {"cluster": f.cluster or "", "park": f.park or "",
-              "officer": str(f.owner_id or ""), "department": str(f.department_id or "")}
+    f = ProjectFilters(
+        cluster=_code(q.get("cluster")),
+        park=_code(q.get("park")),
+        owner_id=_int(q.get("officer")),
+        department_id=_int(q.get("department")),
+    )
+    chosen = {
+        "cluster": f.cluster or "",
+        "park": f.park or "",
+        "officer": str(f.owner_id or ""),
+        "department": str(f.department_id or ""),
+    }
     return f, chosen
 
 
@@ -66,55 +74,91 @@ def _query(chosen: dict[str, str], **extra: Any) -> str:
 def options(session: Session, user: User) -> dict[str, Any]:
     """The filters' choices, and the names shown on cards."""
     users = user_choices(session, user)
-    return {"clusters": list_clusters(session), "parks": list_parks(session),
-            "officers": [u for u in users if u.is_active and u.role != "admin"],
-            "departments": list_departments(session),
-            "user_names": {u.id: u.display_name for u in users}}
+    return {
+        "clusters": list_clusters(session),
+        "parks": list_parks(session),
+        "officers": [u for u in users if u.is_active and u.role != "admin"],
+        "departments": list_departments(session),
+        "user_names": {u.id: u.display_name for u in users},
+    }
 
 
-def _columns(session: Session, user: User, f: ProjectFilters, stages: list[str],
-             offset: int = 0) -> list[dict[str, Any]]:
+def _columns(
+    session: Session, user: User, f: ProjectFilters, stages: list[str], offset: int = 0
+) -> list[dict[str, Any]]:
     """The board's columns: each stage's most recent cards (one page from ``offset``) and its
     count; the cards' names and codes are looked up once for the whole board."""
-    found = [(s, *list_projects(session, user, replace(f, stage=s), limit=CARDS, offset=offset,
-                                count_cap=COUNT_CAP)) for s in stages]
+    found = [
+        (
+            s,
+            *list_projects(
+                session, user, replace(f, stage=s), limit=CARDS, offset=offset, count_cap=COUNT_CAP
+            ),
+        )
+        for s in stages
+    ]
     cards = iter(to_public_many(session, [p for _, rows, _ in found for p in rows]))
-    return [{"stage": s, "cards": [next(cards) for _ in rows], "count": total,
-             "capped": total > COUNT_CAP,
-             "next": offset + CARDS if total > offset + CARDS else None}
-            for s, rows, total in found]
+    return [
+        {
+            "stage": s,
+            "cards": [next(cards) for _ in rows],
+            "count": total,
+            "capped": total > COUNT_CAP,
+            "next": offset + CARDS if total > offset + CARDS else None,
+        }
+        for s, rows, total in found
+    ]
 
 
 @router.get("/pipeline", include_in_schema=False)
-def pipeline(request: Request, user: WebUser, session: SessionDep, view: str = "board",
-             page: int = 1) -> Response:
+def pipeline(
+    request: Request, user: WebUser, session: SessionDep, view: str = "board", page: int = 1
+) -> Response:
     f, chosen = _filters(request)
-    ctx: dict[str, Any] = {"nav": "pipeline", "chosen": chosen, "view": view,
-                           "stages": STAGES, "query_board": _query(chosen),
-                           "query_table": _query(chosen, view="table"),
-                           **options(session, user)}
+    ctx: dict[str, Any] = {
+        "nav": "pipeline",
+        "chosen": chosen,
+        "view": view,
+        "stages": STAGES,
+        "query_board": _query(chosen),
+        "query_table": _query(chosen, view="table"),
+        **options(session, user),
+    }
     if view == "table":
         page = max(1, min(page, 10_000))
         rows, total = list_projects(session, user, f, limit=PAGE, offset=(page - 1) * PAGE)
-        ctx.update(view="table", rows=to_public_many(session, rows), total=total, page=page,
-                   pages=max(1, -(-min(total, 10_000) // PAGE)),
-                   query=_query(chosen, view="table"))
+        ctx.update(
+            view="table",
+            rows=to_public_many(session, rows),
+            total=total,
+            page=page,
+            pages=max(1, -(-min(total, 10_000) // PAGE)),
+            query=_query(chosen, view="table"),
+        )
         return render(request, "pipeline/table.html", ctx, block="results")
-    ctx.update(view="board", columns=_columns(session, user, f, STAGES),
-               query=_query(chosen))
+    ctx.update(view="board", columns=_columns(session, user, f, STAGES), query=_query(chosen))
     return render(request, "pipeline/board.html", ctx, block="board")
 
 
 @router.get("/pipeline/column/{stage}", include_in_schema=False)
-def more_cards(request: Request, user: WebUser, session: SessionDep, stage: str,
-               offset: int = 0) -> Response:
+def more_cards(
+    request: Request, user: WebUser, session: SessionDep, stage: str, offset: int = 0
+) -> Response:
     if stage not in STAGES:
         raise ValidationFailed("未知阶段 / unknown stage", field="stage")
     f, chosen = _filters(request)
     col = _columns(session, user, f, [stage], max(0, min(offset, 100_000)))[0]
-    return render(request, "pipeline/board.html",
-                  {"col": col, "query": _query(chosen), "stages": STAGES,
-                   "user_names": options(session, user)["user_names"]}, block="more")
+    return render(
+        request,
+        "pipeline/board.html",
+        {
+            "col": col,
+            "query": _query(chosen),
+            "stages": STAGES,
+            "user_names": options(session, user)["user_names"],
+        },
+        block="more",
+    )
 
 
 @router.post("/projects/{project_id}/stage", include_in_schema=False)
@@ -139,21 +183,32 @@ async def move(request: Request, user: WebUser, session: SessionDep, project_id:
         if via == "page":
             from web.projects import project_page_response
 
-            return project_page_response(request, session, user, p, status_code=422,
-                                         stage_errors=errors, stage_values=values)
+            return project_page_response(
+                request, session, user, p, status_code=422, stage_errors=errors, stage_values=values
+            )
         if values["stage"] == "lost" and is_htmx(request):
             # ask for the reason in the board's dialog
-            return render(request, "pipeline/_lost_form.html",
-                          {"p": p, "errors": errors if form.get("asked") else {},
-                           "values": values},
-                          headers={"HX-Retarget": "#lost-dialog-body",
-                                   "HX-Reswap": "innerHTML", "X-CRM-Swap": "1"})
+            return render(
+                request,
+                "pipeline/_lost_form.html",
+                {"p": p, "errors": errors if form.get("asked") else {}, "values": values},
+                headers={
+                    "HX-Retarget": "#lost-dialog-body",
+                    "HX-Reswap": "innerHTML",
+                    "X-CRM-Swap": "1",
+                },
+            )
         raise
     if via == "page" or not is_htmx(request):
         return done(request, f"/projects/{project_id}")
     card = to_public_many(session, [moved])[0]
-    return render(request, "pipeline/_moved.html",
-                  {"p": card, "stages": STAGES,
-                   "user_names": options(session, user)["user_names"]},
-                  headers={"HX-Trigger": json.dumps(
-                      {"crm:moved": {"from": from_stage, "to": moved.stage, "id": moved.id}})})
+    return render(
+        request,
+        "pipeline/_moved.html",
+        {"p": card, "stages": STAGES, "user_names": options(session, user)["user_names"]},
+        headers={
+            "HX-Trigger": json.dumps(
+                {"crm:moved": {"from": from_stage, "to": moved.stage, "id": moved.id}}
+            )
+        },
+    )

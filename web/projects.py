@@ -35,52 +35,89 @@ from web.render import render
 
 router = APIRouter()
 STAGES = [s.value for s in Stage]
-DATE_FIELDS = ["expected_sign_date", "expected_land_date", "expected_operate_date",
-               "actual_sign_date", "actual_land_date", "actual_operate_date"]
+DATE_FIELDS = [
+    "expected_sign_date",
+    "expected_land_date",
+    "expected_operate_date",
+    "actual_sign_date",
+    "actual_land_date",
+    "actual_operate_date",
+]
 NUMBERS = ["planned_investment", "expected_output", "expected_jobs", "actual_jobs"]
 ALIASES = {f: f for f in DATE_FIELDS}  # model-level date errors name their field first
 
 
 def _refs(session: Session, user: User) -> dict[str, Any]:
     users = user_choices(session, user)
-    return {"clusters": list_clusters(session), "parks": list_parks(session),
-            "links": chain_links(session), "user_names": {u.id: u.display_name for u in users},
-            "officers": [u for u in users if u.is_active and u.role != "admin"],
-            "dept_names": {d.id: d.name for d in list_departments(session)}}
+    return {
+        "clusters": list_clusters(session),
+        "parks": list_parks(session),
+        "links": chain_links(session),
+        "user_names": {u.id: u.display_name for u in users},
+        "officers": [u for u in users if u.is_active and u.role != "admin"],
+        "dept_names": {d.id: d.name for d in list_departments(session)},
+    }
 
 
 def project_context(session: Session, user: User, p: Project) -> dict[str, Any]:
     refs = _refs(session, user)
     pub = to_public(session, p)
     acts, act_total = list_activities(session, user, ActivityFilters(project_id=p.id), limit=30)
-    fus, _ = list_followups(session, user, FollowupFilters(project_id=p.id, status=None,
-                                                           everyone=True), limit=50)
+    fus, _ = list_followups(
+        session, user, FollowupFilters(project_id=p.id, status=None, everyone=True), limit=50
+    )
     arrivals = capital_arrivals(session, user, p.id)
-    total = sum((a.amount for a in arrivals), start=type(arrivals[0].amount)(0)) \
-        if arrivals else None
-    return {"nav": "pipeline", "p": pub, "history": stage_history(session, user, p.id),
-            "activities": acts, "activity_total": act_total, "followups": fus,
-            "fu_labels": followup_labels(session, fus), "arrivals": arrivals,
-            "arrived_total": total, "conflict": conflict_info(session, user, p),
-            "can_edit": can_edit_owned(user, p.owner_id, p.department_id),
-            "stages": STAGES, "errors": {}, "stage_errors": {}, "stage_values": {},
-            "capital_values": {}, **refs,
-            "cluster_names": {c.code: (c.name_zh, c.name_en) for c in refs["clusters"]},
-            "park_names": {k.code: (k.name_zh, k.name_en) for k in refs["parks"]},
-            "link_names": {lk.code: (lk.name_zh, lk.name_en) for lk in refs["links"]
-                           if lk.cluster_id == p.cluster_id}}
+    total = (
+        sum((a.amount for a in arrivals), start=type(arrivals[0].amount)(0)) if arrivals else None
+    )
+    return {
+        "nav": "pipeline",
+        "p": pub,
+        "history": stage_history(session, user, p.id),
+        "activities": acts,
+        "activity_total": act_total,
+        "followups": fus,
+        "fu_labels": followup_labels(session, fus),
+        "arrivals": arrivals,
+        "arrived_total": total,
+        "conflict": conflict_info(session, user, p),
+        "can_edit": can_edit_owned(user, p.owner_id, p.department_id),
+        "stages": STAGES,
+        "errors": {},
+        "stage_errors": {},
+        "stage_values": {},
+        "capital_values": {},
+        **refs,
+        "cluster_names": {c.code: (c.name_zh, c.name_en) for c in refs["clusters"]},
+        "park_names": {k.code: (k.name_zh, k.name_en) for k in refs["parks"]},
+        "link_names": {
+            lk.code: (lk.name_zh, lk.name_en)
+            for lk in refs["links"]
+            if lk.cluster_id == p.cluster_id
+        },
+    }
 
 
-def project_page_response(request: Request, session: Session, user: User, p: Project,
-                          status_code: int = 200, **extra: Any) -> Response:
+def project_page_response(
+    request: Request, session: Session, user: User, p: Project, status_code: int = 200, **extra: Any
+) -> Response:
     session.refresh(p)
-    return render(request, "projects/detail.html",
-                  {**project_context(session, user, p), **extra}, status_code=status_code)
+    return render(
+        request,
+        "projects/detail.html",
+        {**project_context(session, user, p), **extra},
+        status_code=status_code,
+    )
 
 
 @router.get("/projects/new", include_in_schema=False)
-def new_project_page(request: Request, user: WebUser, session: SessionDep,
-                     firm_id: str | None = None, q: str | None = None) -> Response:
+def new_project_page(
+    request: Request,
+    user: WebUser,
+    session: SessionDep,
+    firm_id: str | None = None,
+    q: str | None = None,
+) -> Response:
     firm = None
     if firm_id and firm_id.isdigit() and len(firm_id) < 19:
         try:
@@ -88,14 +125,36 @@ def new_project_page(request: Request, user: WebUser, session: SessionDep,
         except NotFound:
             firm = None
     found = search_firms(session, user, q[:100], limit=20) if q and not firm else []
-    return render(request, "projects/form.html",
-                  {"nav": "pipeline", "firm": firm, "found": found, "q": q or "",
-                   "values": {"stage": "lead"}, "errors": {}, "project": None,
-                   **_refs(session, user)}, block="firm_results" if q else None)
+    return render(
+        request,
+        "projects/form.html",
+        {
+            "nav": "pipeline",
+            "firm": firm,
+            "found": found,
+            "q": q or "",
+            "values": {"stage": "lead"},
+            "errors": {},
+            "project": None,
+            **_refs(session, user),
+        },
+        block="firm_results" if q else None,
+    )
 
 
-CREATE_FIELDS = ["title", "firm_id", "cluster", "park", "chain_link", "stage", *NUMBERS,
-                 *DATE_FIELDS, "code_name", "notes", "owner_id"]
+CREATE_FIELDS = [
+    "title",
+    "firm_id",
+    "cluster",
+    "park",
+    "chain_link",
+    "stage",
+    *NUMBERS,
+    *DATE_FIELDS,
+    "code_name",
+    "notes",
+    "owner_id",
+]
 
 
 @router.post("/projects/new", include_in_schema=False)
@@ -110,52 +169,101 @@ async def create_project_form(request: Request, user: WebUser, session: SessionD
         except NotFound:
             firm = None
     try:
-        data = parse(request, ProjectCreate, values,
-                     ints=("firm_id", "owner_id", "expected_jobs", "actual_jobs"),
-                     aliases=ALIASES)
+        data = parse(
+            request,
+            ProjectCreate,
+            values,
+            ints=("firm_id", "owner_id", "expected_jobs", "actual_jobs"),
+            aliases=ALIASES,
+        )
         p = create_project(session, user, data)
     except (FormInvalid, ValidationFailed) as exc:
         errors = exc.errors if isinstance(exc, FormInvalid) else field_errors(request, exc)
-        return render(request, "projects/form.html",
-                      {"nav": "pipeline", "firm": firm, "found": [], "q": "", "values": values,
-                       "errors": errors, "project": None, **_refs(session, user)},
-                      status_code=422)
+        return render(
+            request,
+            "projects/form.html",
+            {
+                "nav": "pipeline",
+                "firm": firm,
+                "found": [],
+                "q": "",
+                "values": values,
+                "errors": errors,
+                "project": None,
+                **_refs(session, user),
+            },
+            status_code=422,
+        )
     return done(request, f"/projects/{p.id}?created=1")
 
 
 @router.get("/projects/{project_id}", include_in_schema=False)
-def project_page(request: Request, user: WebUser, session: SessionDep,
-                 project_id: int) -> Response:
+def project_page(request: Request, user: WebUser, session: SessionDep, project_id: int) -> Response:
     p = get_project_for(session, user, project_id)
     created = request.query_params.get("created") == "1"
-    return render(request, "projects/detail.html",
-                  {**project_context(session, user, p), "created": created})
+    return render(
+        request, "projects/detail.html", {**project_context(session, user, p), "created": created}
+    )
 
 
 def _edit_values(p: Any) -> dict[str, Any]:
-    d = {k: getattr(p, k) for k in ("title", "park", "chain_link", *NUMBERS, *DATE_FIELDS,
-                                    "code_name", "notes", "owner_id", "is_confidential",
-                                    "version")}
+    d = {
+        k: getattr(p, k)
+        for k in (
+            "title",
+            "park",
+            "chain_link",
+            *NUMBERS,
+            *DATE_FIELDS,
+            "code_name",
+            "notes",
+            "owner_id",
+            "is_confidential",
+            "version",
+        )
+    }
     return {k: ("" if v is None else v) for k, v in d.items()}
 
 
 @router.get("/projects/{project_id}/edit", include_in_schema=False)
-def edit_project_page(request: Request, user: WebUser, session: SessionDep,
-                      project_id: int) -> Response:
+def edit_project_page(
+    request: Request, user: WebUser, session: SessionDep, project_id: int
+) -> Response:
     p = get_project_for(session, user, project_id)
     pub = to_public(session, p)
-    return render(request, "projects/form.html",
-                  {"nav": "pipeline", "project": pub, "values": _edit_values(pub),
-                   "errors": {}, "firm": None, "found": [], "q": "", **_refs(session, user)})
+    return render(
+        request,
+        "projects/form.html",
+        {
+            "nav": "pipeline",
+            "project": pub,
+            "values": _edit_values(pub),
+            "errors": {},
+            "firm": None,
+            "found": [],
+            "q": "",
+            **_refs(session, user),
+        },
+    )
 
 
-EDIT_FIELDS = ["title", "park", "chain_link", *NUMBERS, *DATE_FIELDS, "code_name", "notes",
-               "owner_id", "version"]
+EDIT_FIELDS = [
+    "title",
+    "park",
+    "chain_link",
+    *NUMBERS,
+    *DATE_FIELDS,
+    "code_name",
+    "notes",
+    "owner_id",
+    "version",
+]
 
 
 @router.post("/projects/{project_id}/edit", include_in_schema=False)
-async def edit_project_form(request: Request, user: WebUser, session: SessionDep,
-                            project_id: int) -> Response:
+async def edit_project_form(
+    request: Request, user: WebUser, session: SessionDep, project_id: int
+) -> Response:
     p = get_project_for(session, user, project_id)
     form = await request.form()
     values = clean(form, EDIT_FIELDS)
@@ -169,9 +277,13 @@ async def edit_project_form(request: Request, user: WebUser, session: SessionDep
         data_in.pop("title")
     status = 422
     try:
-        data = parse(request, ProjectUpdate, data_in,
-                     ints=("owner_id", "expected_jobs", "actual_jobs", "version"),
-                     aliases=ALIASES)
+        data = parse(
+            request,
+            ProjectUpdate,
+            data_in,
+            ints=("owner_id", "expected_jobs", "actual_jobs", "version"),
+            aliases=ALIASES,
+        )
         update_project(session, user, project_id, data)
     except (FormInvalid, CRMError) as exc:
         if isinstance(exc, StaleVersion):
@@ -182,16 +294,29 @@ async def edit_project_form(request: Request, user: WebUser, session: SessionDep
             errors = field_errors(request, exc)
         else:
             raise
-        return render(request, "projects/form.html",
-                      {"nav": "pipeline", "project": to_public(session, p), "values": values,
-                       "errors": errors, "stale": isinstance(exc, StaleVersion), "firm": None,
-                       "found": [], "q": "", **_refs(session, user)}, status_code=status)
+        return render(
+            request,
+            "projects/form.html",
+            {
+                "nav": "pipeline",
+                "project": to_public(session, p),
+                "values": values,
+                "errors": errors,
+                "stale": isinstance(exc, StaleVersion),
+                "firm": None,
+                "found": [],
+                "q": "",
+                **_refs(session, user),
+            },
+            status_code=status,
+        )
     return done(request, f"/projects/{project_id}")
 
 
 @router.post("/projects/{project_id}/capital", include_in_schema=False)
-async def add_capital(request: Request, user: WebUser, session: SessionDep,
-                      project_id: int) -> Response:
+async def add_capital(
+    request: Request, user: WebUser, session: SessionDep, project_id: int
+) -> Response:
     p = get_project_for(session, user, project_id)
     form = await request.form()
     values = clean(form, ["amount", "arrived_on", "note"])
@@ -200,15 +325,19 @@ async def add_capital(request: Request, user: WebUser, session: SessionDep,
         add_capital_arrival(session, user, project_id, data)
     except (FormInvalid, ValidationFailed) as exc:
         errors = exc.errors if isinstance(exc, FormInvalid) else field_errors(request, exc)
-        return project_page_response(request, session, user, p, status_code=422,
-                                     capital_errors=errors, capital_values=values)
+        return project_page_response(
+            request, session, user, p, status_code=422, capital_errors=errors, capital_values=values
+        )
     except CRMError as exc:
         if exc.status != 409:
             raise
-        return project_page_response(request, session, user, p, status_code=409,
-                                     capital_errors={"amount": exc.message},
-                                     capital_values=values)
+        return project_page_response(
+            request,
+            session,
+            user,
+            p,
+            status_code=409,
+            capital_errors={"amount": exc.message},
+            capital_values=values,
+        )
     return done(request, f"/projects/{project_id}#capital")
-
-
-

@@ -10,12 +10,23 @@ from crm.reports.export import STAGE_ZH
 STATUS_COLOUR = {"covered": "#1f7a4d", "pursuing": "#b54708", "gap": "#b42318"}
 
 
-def _bar(categories: list[str], series: list[dict[str, Any]], *, y_name: str = "",
-         horizontal: bool = False, stack: bool = False, counts: bool = False,
-         legend: bool = True) -> dict[str, Any]:
+def _bar(
+    categories: list[str],
+    series: list[dict[str, Any]],
+    *,
+    y_name: str = "",
+    horizontal: bool = False,
+    stack: bool = False,
+    counts: bool = False,
+    legend: bool = True,
+) -> dict[str, Any]:
     # horizontal bars list the categories top-down, in the table's order
-    cat = {"type": "category", "data": categories, "axisLabel": {"interval": 0},
-           "inverse": horizontal}
+    cat = {
+        "type": "category",
+        "data": categories,
+        "axisLabel": {"interval": 0},
+        "inverse": horizontal,
+    }
     val: dict[str, Any] = {"type": "value", "name": y_name}
     if counts:
         val["minInterval"] = 1
@@ -23,10 +34,14 @@ def _bar(categories: list[str], series: list[dict[str, Any]], *, y_name: str = "
         s.setdefault("type", "bar")
         if stack:
             s["stack"] = "all"
-    return {"tooltip": {"trigger": "axis"}, "legend": {"top": 0, "show": legend},
-            "grid": {"left": 8, "right": 16, "bottom": 8, "top": 36, "containLabel": True},
-            "xAxis": val if horizontal else {**cat, "axisLabel": {"interval": 0, "rotate": 30}},
-            "yAxis": cat if horizontal else val, "series": series}
+    return {
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 0, "show": legend},
+        "grid": {"left": 8, "right": 16, "bottom": 8, "top": 36, "containLabel": True},
+        "xAxis": val if horizontal else {**cat, "axisLabel": {"interval": 0, "rotate": 30}},
+        "yAxis": cat if horizontal else val,
+        "series": series,
+    }
 
 
 def _f(v: Any) -> float:
@@ -35,59 +50,115 @@ def _f(v: Any) -> float:
 
 def option(name: str, r: Any) -> dict[str, Any] | None:
     if name == "coverage":
-        return _bar([c.name_zh for c in r.clusters], [{
-            "name": "重点投资者数",
-            "data": [{"value": c.major_investor_count,
-                      "itemStyle": {"color": STATUS_COLOUR[c.status]}} for c in r.clusters]}],
-            horizontal=True, counts=True, legend=False)
+        return _bar(
+            [c.name_zh for c in r.clusters],
+            [
+                {
+                    "name": "重点投资者数",
+                    "data": [
+                        {
+                            "value": c.major_investor_count,
+                            "itemStyle": {"color": STATUS_COLOUR[c.status]},
+                        }
+                        for c in r.clusters
+                    ],
+                }
+            ],
+            horizontal=True,
+            counts=True,
+            legend=False,
+        )
     if name == "pipeline":
-        return _bar([g.label for g in r.groups],
-                    [{"name": STAGE_ZH[s], "data": [g.stages[s].count for g in r.groups]}
-                     for s in r.stages if s != "lost"], y_name="项目数", stack=True, counts=True)
+        return _bar(
+            [g.label for g in r.groups],
+            [
+                {"name": STAGE_ZH[s], "data": [g.stages[s].count for g in r.groups]}
+                for s in r.stages
+                if s != "lost"
+            ],
+            y_name="项目数",
+            stack=True,
+            counts=True,
+        )
     if name == "targets":
-        return _bar([c.name_zh for c in r.clusters], [
-            {"name": "2015年目标", "data": [_f(c.target_2015) for c in r.clusters]},
-            {"name": "落地及投产", "data": [_f(c.landed_output) for c in r.clusters]},
-            {"name": "已签约", "data": [_f(c.signed_output) for c in r.clusters]}],
-            y_name="亿元")
+        return _bar(
+            [c.name_zh for c in r.clusters],
+            [
+                {"name": "2015年目标", "data": [_f(c.target_2015) for c in r.clusters]},
+                {"name": "落地及投产", "data": [_f(c.landed_output) for c in r.clusters]},
+                {"name": "已签约", "data": [_f(c.signed_output) for c in r.clusters]},
+            ],
+            y_name="亿元",
+        )
     if name == "leaders":
-        return _bar([b.label for b in r.bands], [
-            {"name": "目标家数", "data": [b.goal for b in r.bands]},
-            {"name": "现有家数", "data": [b.count for b in r.bands]}], y_name="家", counts=True)
+        return _bar(
+            [b.label for b in r.bands],
+            [
+                {"name": "目标家数", "data": [b.goal for b in r.bands]},
+                {"name": "现有家数", "data": [b.count for b in r.bands]},
+            ],
+            y_name="家",
+            counts=True,
+        )
     if name == "activity":
         weeks = [str(w.week_start) for w in r.week_totals]
-        return {"tooltip": {"trigger": "axis"}, "legend": {"top": 0},
-                "grid": {"left": 8, "right": 16, "bottom": 8, "top": 36, "containLabel": True},
-                "xAxis": {"type": "category", "data": weeks},
-                "yAxis": {"type": "value"},
-                "series": [{"type": "line", "name": n, "data": [getattr(w, k)
-                                                                for w in r.week_totals]}
-                           for n, k in (("接触记录", "contacts"), ("完成跟进", "followups_done"),
-                                        ("逾期跟进", "followups_overdue"),
-                                        ("新线索", "new_leads"))]}
+        return {
+            "tooltip": {"trigger": "axis"},
+            "legend": {"top": 0},
+            "grid": {"left": 8, "right": 16, "bottom": 8, "top": 36, "containLabel": True},
+            "xAxis": {"type": "category", "data": weeks},
+            "yAxis": {"type": "value"},
+            "series": [
+                {"type": "line", "name": n, "data": [getattr(w, k) for w in r.week_totals]}
+                for n, k in (
+                    ("接触记录", "contacts"),
+                    ("完成跟进", "followups_done"),
+                    ("逾期跟进", "followups_overdue"),
+                    ("新线索", "new_leads"),
+                )
+            ],
+        }
     if name == "delivery":
-        return _bar([c.name_zh for c in r.clusters], [
-            {"name": "计划投资", "data": [_f(c.planned_investment) for c in r.clusters]},
-            {"name": "实际到资", "data": [_f(c.capital_arrived) for c in r.clusters]}],
-            y_name="亿元")
+        return _bar(
+            [c.name_zh for c in r.clusters],
+            [
+                {"name": "计划投资", "data": [_f(c.planned_investment) for c in r.clusters]},
+                {"name": "实际到资", "data": [_f(c.capital_arrived) for c in r.clusters]},
+            ],
+            y_name="亿元",
+        )
     return None
 
 
 def second(name: str, r: Any) -> dict[str, Any] | None:
     if name == "pipeline":
         weeks = [str(w.week_start) for w in r.weeks]
-        return {"tooltip": {"trigger": "axis"}, "legend": {"top": 0},
-                "grid": {"left": 8, "right": 16, "bottom": 8, "top": 36, "containLabel": True},
-                "xAxis": {"type": "category", "data": weeks}, "yAxis": {"type": "value"},
-                "series": [{"type": "line", "name": "新增项目",
-                            "data": [w.new_projects for w in r.weeks]},
-                           {"type": "line", "name": "签约",
-                            "data": [w.signings for w in r.weeks]}]}
+        return {
+            "tooltip": {"trigger": "axis"},
+            "legend": {"top": 0},
+            "grid": {"left": 8, "right": 16, "bottom": 8, "top": 36, "containLabel": True},
+            "xAxis": {"type": "category", "data": weeks},
+            "yAxis": {"type": "value"},
+            "series": [
+                {"type": "line", "name": "新增项目", "data": [w.new_projects for w in r.weeks]},
+                {"type": "line", "name": "签约", "data": [w.signings for w in r.weeks]},
+            ],
+        }
     if name == "targets":
         cs = r.core_share
         core, total = _f(cs.core_output), _f(cs.total_output)
-        return {"tooltip": {"trigger": "item"}, "legend": {"top": 0},
-                "series": [{"type": "pie", "radius": ["40%", "70%"], "data": [
-                    {"name": "双核", "value": core},
-                    {"name": "双核以外", "value": max(total - core, 0.0)}]}]}
+        return {
+            "tooltip": {"trigger": "item"},
+            "legend": {"top": 0},
+            "series": [
+                {
+                    "type": "pie",
+                    "radius": ["40%", "70%"],
+                    "data": [
+                        {"name": "双核", "value": core},
+                        {"name": "双核以外", "value": max(total - core, 0.0)},
+                    ],
+                }
+            ],
+        }
     return None

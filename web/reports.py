@@ -30,8 +30,14 @@ FILTERS = {
     "activity": ("department_id", "date_from", "date_to"),
     "delivery": ("department_id", "cluster"),
 }
-TITLES = {"coverage": "集群覆盖", "pipeline": "项目进展", "targets": "目标完成",
-          "leaders": "龙头企业梯队", "activity": "专员工作量", "delivery": "签约履约"}
+TITLES = {
+    "coverage": "集群覆盖",
+    "pipeline": "项目进展",
+    "targets": "目标完成",
+    "leaders": "龙头企业梯队",
+    "activity": "专员工作量",
+    "delivery": "签约履约",
+}
 
 
 def _int(value: str | None, field: str) -> int | None:
@@ -80,8 +86,12 @@ def index(request: Request, user: WebUser) -> Response:
     try:
         require_reports(user)
     except CRMError as exc:
-        return render(request, "error.html", {"status": exc.status, "message": exc.message},
-                      status_code=exc.status)
+        return render(
+            request,
+            "error.html",
+            {"status": exc.status, "message": exc.message},
+            status_code=exc.status,
+        )
     return RedirectResponse("/reports/coverage", status_code=303)
 
 
@@ -96,8 +106,12 @@ def report_page(request: Request, session: SessionDep, user: WebUser, name: str)
     except CRMError as exc:
         # answered here rather than raised: a raise rolls the session back and expires the
         # signed-in user the error page still needs
-        return render(request, "error.html", {"status": exc.status, "message": exc.message},
-                      status_code=exc.status)
+        return render(
+            request,
+            "error.html",
+            {"status": exc.status, "message": exc.message},
+            status_code=exc.status,
+        )
     q = dict(request.query_params)
     error: ValidationFailed | None = None
     report: Any = None
@@ -110,16 +124,28 @@ def report_page(request: Request, session: SessionDep, user: WebUser, name: str)
             raise
         error = exc
     if xlsx:
-        return Response(to_xlsx(name, report), media_type=XLSX, headers={
-            "Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+        return Response(
+            to_xlsx(name, report),
+            media_type=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+        )
     ctx = {
-        "nav": "reports", "name": name, "titles": TITLES, "report": report, "q": q,
-        "filters": FILTERS[name], "error": error,
-        "departments": list_departments(session), "clusters": clusters(session),
+        "nav": "reports",
+        "name": name,
+        "titles": TITLES,
+        "report": report,
+        "q": q,
+        "filters": FILTERS[name],
+        "error": error,
+        "departments": list_departments(session),
+        "clusters": clusters(session),
         "chart": report_charts.option(name, report) if report is not None else None,
         "chart2": report_charts.second(name, report) if report is not None else None,
-        "stage_zh": STAGE_ZH, "status_zh": STATUS_ZH, "tier_zh": TIER_ZH,
-        "group_zh": GROUP_ZH, "query": request.url.query,
+        "stage_zh": STAGE_ZH,
+        "status_zh": STATUS_ZH,
+        "tier_zh": TIER_ZH,
+        "group_zh": GROUP_ZH,
+        "query": request.url.query,
         "report_detail": name == "coverage" and q.get("detail") in ("1", "true", "on"),
     }
     return render(request, f"reports/{name}.html", ctx, status_code=422 if error else 200)

@@ -20,6 +20,18 @@ from web import (
 )
 
 router = APIRouter()
-for module in (auth, home, firms, imports, calendar, jobs_admin, followups, pipeline, projects,
-               reports, account, admin):
+for module in (
+    auth,
+    home,
+    firms,
+    imports,
+    calendar,
+    jobs_admin,
+    followups,
+    pipeline,
+    projects,
+    reports,
+    account,
+    admin,
+):
     router.include_router(module.router)

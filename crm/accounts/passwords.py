@@ -55,16 +55,17 @@ def check_policy(password: str, username: str) -> None:
     s = get_settings()
     if len(password) < s.password_min_length:
         n = s.password_min_length
-        raise ValidationFailed(f"密码至少 {n} 个字符 / at least {n} characters",
-                               field="password")
+        raise ValidationFailed(f"密码至少 {n} 个字符 / at least {n} characters", field="password")
     if len(password) > 256:
         raise ValidationFailed("密码过长 / password too long", field="password")
     if not password.strip() or len(set(password)) < 4:
-        raise ValidationFailed("密码过于简单 / too simple: use more different characters",
-                               field="password")
+        raise ValidationFailed(
+            "密码过于简单 / too simple: use more different characters", field="password"
+        )
     low = password.lower()
     if username and username.lower() in low:
-        raise ValidationFailed("密码不能包含用户名 / must not contain the user name",
-                               field="password")
+        raise ValidationFailed(
+            "密码不能包含用户名 / must not contain the user name", field="password"
+        )
     if low in common_passwords():
         raise ValidationFailed("密码过于常见 / this password is too common", field="password")

@@ -109,8 +109,9 @@ def project_visible_to_user(user_cls: Any, project_cls: Any = Project) -> Column
     return or_(
         user_cls.role.in_((Role.manager.value, Role.admin.value)),
         project_cls.is_confidential == false(),
-        and_(user_cls.department_id.is_not(None),
-             project_cls.department_id == user_cls.department_id),
+        and_(
+            user_cls.department_id.is_not(None), project_cls.department_id == user_cls.department_id
+        ),
     )
 
 
@@ -135,5 +136,6 @@ def can_edit_owned(actor: User, owner_id: int | None, owner_department_id: int |
 
 def require_edit(actor: User, owner_id: int | None, owner_department_id: int | None) -> None:
     if not can_edit_owned(actor, owner_id, owner_department_id):
-        raise PermissionDenied("只能修改本人或本部门的记录 / you may change only your own "
-                               "or your department's records")
+        raise PermissionDenied(
+            "只能修改本人或本部门的记录 / you may change only your own or your department's records"
+        )

@@ -78,7 +78,8 @@ class DepartmentWebhook(InputModel):
     one already set (neither is ever shown back)."""
 
     kind: Literal["wecom", "dingtalk"] | None = Field(
-        default=None, description="wecom (企业微信) or dingtalk (钉钉); null clears the robot")
+        default=None, description="wecom (企业微信) or dingtalk (钉钉); null clears the robot"
+    )
     url: Text(500) | None = Field(default=None, description="the robot's webhook URL (http/https)")
     secret: Text(200) | None = Field(default=None, description="DingTalk 加签 secret (optional)")
     version: Id

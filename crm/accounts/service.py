@@ -19,8 +19,10 @@ from crm.errors import AuthFailed, Conflict, Locked, NotFound, StaleVersion, Val
 from crm.types import utcnow
 
 LOGIN_FAILED = "用户名或密码错误 / wrong user name or password"
-LOGIN_LOCKED = ("尝试次数过多，已临时锁定，请稍后再试或联系管理员 / too many attempts: locked for "
-                "a while, try later or ask an administrator")
+LOGIN_LOCKED = (
+    "尝试次数过多，已临时锁定，请稍后再试或联系管理员 / too many attempts: locked for "
+    "a while, try later or ask an administrator"
+)
 
 
 def create_department(session: Session, actor: User | None, name: str, code: str) -> Department:
@@ -32,14 +34,16 @@ def create_department(session: Session, actor: User | None, name: str, code: str
         raise ValidationFailed("名称必填，最多100字符 / name required (≤ 100)", field="name")
     if not code or len(code) > 40:
         raise ValidationFailed("代码必填，最多40字符 / code required (≤ 40)", field="code")
-    if session.scalar(select(Department.id).where(
-            (Department.name == name) | (Department.code == code))):
+    if session.scalar(
+        select(Department.id).where((Department.name == name) | (Department.code == code))
+    ):
         raise Conflict("部门已存在 / a department with that name or code exists", field="name")
     dep = Department(name=name, code=code)
     session.add(dep)
     session.flush()
-    record(session, actor.id if actor else None, "create", "department", dep.id,
-           after=snapshot(dep))
+    record(
+        session, actor.id if actor else None, "create", "department", dep.id, after=snapshot(dep)
+    )
     return dep
 
 
@@ -66,8 +70,9 @@ def create_user(
         require_admin(actor)
     username = username.strip()
     if not username or len(username) > 60:
-        raise ValidationFailed("用户名必填，最多60字符 / user name required (≤ 60)",
-                               field="username")
+        raise ValidationFailed(
+            "用户名必填，最多60字符 / user name required (≤ 60)", field="username"
+        )
     if role not in {r.value for r in Role}:
         raise ValidationFailed(f"未知角色 / unknown role: {role}", field="role")
     display_name = (display_name or "").strip() or username
@@ -102,19 +107,29 @@ def create_user(
 def _recent_failures_from_ip(session: Session, ip: str | None, since: datetime) -> int:
     if not ip:
         return 0
-    return session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.ip == ip, LoginAttempt.at >= since, LoginAttempt.success.is_(False)
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(LoginAttempt.ip == ip, LoginAttempt.at >= since, LoginAttempt.success.is_(False))
         )
-    ) or 0
+        or 0
+    )
 
 
 def _recent_failures_for_name(session: Session, username: str, since: datetime) -> int:
-    return session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.username == username, LoginAttempt.at >= since,
-            LoginAttempt.success.is_(False))
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(
+                LoginAttempt.username == username,
+                LoginAttempt.at >= since,
+                LoginAttempt.success.is_(False),
+            )
+        )
+        or 0
+    )
 
 
 def authenticate(session: Session, username: str, password: str, ip: str | None = None) -> User:
@@ -146,8 +161,7 @@ def authenticate(session: Session, username: str, password: str, ip: str | None 
         verify_dummy(password)
         # counted like a real account (this attempt included), so a lockout cannot reveal
         # which names exist
-        locked = (_recent_failures_for_name(session, username, window) + 1
-                  >= s.login_max_failures)
+        locked = _recent_failures_for_name(session, username, window) + 1 >= s.login_max_failures
         ok = False
     session.add(LoginAttempt(username=username, ip=ip, success=ok))
     if not ok:
@@ -158,8 +172,14 @@ def authenticate(session: Session, username: str, password: str, ip: str | None 
                 locked = True
                 record(session, user.id, "lock", "user", user.id)
             session.add(user)
-        record(session, user.id if user else None, "login_failed", "user",
-               user.id if user else None, after={"username": username})
+        record(
+            session,
+            user.id if user else None,
+            "login_failed",
+            "user",
+            user.id if user else None,
+            after={"username": username},
+        )
         session.flush()
         raise Locked(LOGIN_LOCKED) if locked else AuthFailed(LOGIN_FAILED)
     assert user is not None
@@ -195,8 +215,9 @@ def is_locked(user: User, now: datetime | None = None) -> bool:
     return user.locked_until is not None and user.locked_until > (now or utcnow())
 
 
-def end_sessions(session: Session, user_id: int, *, keep_sid: str | None = None,
-                 keep_token: str | None = None) -> int:
+def end_sessions(
+    session: Session, user_id: int, *, keep_sid: str | None = None, keep_token: str | None = None
+) -> int:
     """End a user's browser sessions and revoke their API tokens, except the ones named."""
     now = utcnow()
     q = update(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
@@ -218,14 +239,22 @@ def _set_password(user: User, new: str) -> None:
     user.version += 1
 
 
-def change_password(session: Session, actor: User, old: str, new: str, *,
-                    keep_sid: str | None = None, keep_token: str | None = None) -> None:
+def change_password(
+    session: Session,
+    actor: User,
+    old: str,
+    new: str,
+    *,
+    keep_sid: str | None = None,
+    keep_token: str | None = None,
+) -> None:
     """A user changes their own password; every other session and token of theirs ends."""
     if not verify_password(actor.password_hash, old or ""):
         raise ValidationFailed("原密码不正确 / current password is wrong", field="old_password")
     if old == new:
-        raise ValidationFailed("新密码不能与原密码相同 / the new password must differ",
-                               field="new_password")
+        raise ValidationFailed(
+            "新密码不能与原密码相同 / the new password must differ", field="new_password"
+        )
     try:
         _set_password(actor, new)
     except ValidationFailed as exc:
@@ -251,20 +280,35 @@ def reset_password(session: Session, actor: User, user_id: int, new: str) -> Use
 
 
 def _active_admins(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(User).where(
-        User.role == Role.admin.value, User.is_active.is_(True))) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == Role.admin.value, User.is_active.is_(True))
+        )
+        or 0
+    )
 
 
-def update_user(session: Session, actor: User, user_id: int, *, version: int | None = None,
-                role: str | None = None, department_id: int | object | None = ...,
-                is_active: bool | None = None, display_name: str | None = None,
-                email: str | None = None) -> User:
+def update_user(
+    session: Session,
+    actor: User,
+    user_id: int,
+    *,
+    version: int | None = None,
+    role: str | None = None,
+    department_id: int | object | None = ...,
+    is_active: bool | None = None,
+    display_name: str | None = None,
+    email: str | None = None,
+) -> User:
     """Change a user's role, department, state or name (admins). The last active admin stays."""
     require_admin(actor)
     user = _get_user(session, user_id)
     if version is not None and version != user.version:
-        raise StaleVersion("该用户已被他人修改 / someone changed this user first",
-                           current=snapshot(user))
+        raise StaleVersion(
+            "该用户已被他人修改 / someone changed this user first", current=snapshot(user)
+        )
     before = snapshot(user)
     if role is not None:
         if role not in {r.value for r in Role}:
@@ -279,21 +323,25 @@ def update_user(session: Session, actor: User, user_id: int, *, version: int | N
     if display_name is not None:
         display_name = display_name.strip()
         if not display_name or len(display_name) > 100:
-            raise ValidationFailed("姓名必填，最多100字符 / name required (≤ 100)",
-                                   field="display_name")
+            raise ValidationFailed(
+                "姓名必填，最多100字符 / name required (≤ 100)", field="display_name"
+            )
         user.display_name = display_name
     if email is not None:
         email = email.strip() or None
         if email is not None and (len(email) > 200 or "@" not in email):
             raise ValidationFailed("邮箱格式不正确 / not an email address", field="email")
         user.email = email
-    was_admin = before is not None and before.get("role") == Role.admin.value and before.get(
-        "is_active")
+    was_admin = (
+        before is not None and before.get("role") == Role.admin.value and before.get("is_active")
+    )
     if was_admin and (user.role != Role.admin.value or not user.is_active):
         session.flush()
         if _active_admins(session) == 0:
-            raise Conflict("至少保留一名在用的管理员 / at least one active admin must remain",
-                           field="role" if user.is_active else "is_active")
+            raise Conflict(
+                "至少保留一名在用的管理员 / at least one active admin must remain",
+                field="role" if user.is_active else "is_active",
+            )
     after = snapshot(user)
     if after == before:
         return user
@@ -308,6 +356,7 @@ def update_user(session: Session, actor: User, user_id: int, *, version: int | N
 
 
 # --- browser sessions -------------------------------------------------------------------------
+
 
 def start_web_session(session: Session, user: User, ip: str | None, user_agent: str | None) -> str:
     """A new server-side session id (renewed at every login)."""
@@ -326,8 +375,9 @@ def resolve_web_session(session: Session, sid: str | None) -> User | None:
     if ws is None or ws.ended_at is not None:
         return None
     now = utcnow()
-    if (now - ws.last_seen_at > timedelta(minutes=s.session_idle_minutes)
-            or now - ws.created_at > timedelta(hours=s.session_max_hours)):
+    if now - ws.last_seen_at > timedelta(
+        minutes=s.session_idle_minutes
+    ) or now - ws.created_at > timedelta(hours=s.session_max_hours):
         ws.ended_at = now
         session.add(ws)
         return None
@@ -351,6 +401,7 @@ def end_web_session(session: Session, sid: str | None) -> None:
 
 
 # --- API tokens -------------------------------------------------------------------------------
+
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -399,8 +450,13 @@ def list_users(session: Session, actor: User) -> list[User]:
 def user_choices(session: Session, actor: User) -> list[Row[Any]]:
     """Users as (id, display_name, department_id, is_active, role) rows, for pickers, filters
     and the names on cards: five columns, not 500 whole accounts, on every list page."""
-    return list(session.execute(select(User.id, User.display_name, User.department_id,
-                                       User.is_active, User.role).order_by(User.id)).all())
+    return list(
+        session.execute(
+            select(
+                User.id, User.display_name, User.department_id, User.is_active, User.role
+            ).order_by(User.id)
+        ).all()
+    )
 
 
 def admin_list_users(session: Session, actor: User) -> list[User]:
@@ -419,37 +475,51 @@ def list_departments(session: Session) -> list[Department]:
 
 
 def department_user_counts(session: Session) -> dict[int, int]:
-    rows = session.execute(select(User.department_id, func.count()).where(
-        User.department_id.is_not(None)).group_by(User.department_id))
+    rows = session.execute(
+        select(User.department_id, func.count())
+        .where(User.department_id.is_not(None))
+        .group_by(User.department_id)
+    )
     return {d: n for d, n in rows}
 
 
-def update_department(session: Session, actor: User, department_id: int, *, name: str,
-                      code: str, version: int | None = None) -> Department:
+def update_department(
+    session: Session,
+    actor: User,
+    department_id: int,
+    *,
+    name: str,
+    code: str,
+    version: int | None = None,
+) -> Department:
     """Rename a department (admins)."""
     require_admin(actor)
     dep = session.get(Department, department_id)
     if dep is None:
         raise NotFound("部门不存在 / no such department")
     if version is not None and version != dep.version:
-        raise StaleVersion("该部门已被他人修改 / someone changed this department first",
-                           current=snapshot(dep))
+        raise StaleVersion(
+            "该部门已被他人修改 / someone changed this department first", current=snapshot(dep)
+        )
     name, code = (name or "").strip(), (code or "").strip()
     if not name or len(name) > 100:
         raise ValidationFailed("名称必填，最多100字符 / name required (≤ 100)", field="name")
     if not code or len(code) > 40:
         raise ValidationFailed("代码必填，最多40字符 / code required (≤ 40)", field="code")
-    clash = session.scalar(select(Department.id).where(
-        ((Department.name == name) | (Department.code == code)), Department.id != dep.id))
+    clash = session.scalar(
+        select(Department.id).where(
+            ((Department.name == name) | (Department.code == code)), Department.id != dep.id
+        )
+    )
     if clash:
-        raise Conflict("部门名称或代码已存在 / a department with that name or code exists",
-                       field="name")
+        raise Conflict(
+            "部门名称或代码已存在 / a department with that name or code exists", field="name"
+        )
     before = snapshot(dep)
     dep.name, dep.code = name, code
     dep.version += 1
     session.add(dep)
-    record(session, actor.id, "update", "department", dep.id, before=before,
-           after=snapshot(dep))
+    record(session, actor.id, "update", "department", dep.id, before=before, after=snapshot(dep))
     session.flush()
     return dep
 
@@ -457,9 +527,16 @@ def update_department(session: Session, actor: User, department_id: int, *, name
 WEBHOOK_KINDS = ("wecom", "dingtalk")
 
 
-def set_department_webhook(session: Session, actor: User, department_id: int, *,
-                           kind: str | None, url: str | None = None, secret: str | None = None,
-                           version: int | None = None) -> Department:
+def set_department_webhook(
+    session: Session,
+    actor: User,
+    department_id: int,
+    *,
+    kind: str | None,
+    url: str | None = None,
+    secret: str | None = None,
+    version: int | None = None,
+) -> Department:
     """Set or clear a department's group robot (企业微信 / 钉钉) for its reminders and digests
     (admins). No kind clears all three fields. A blank URL or secret keeps the one already set
     (neither is ever shown back); the URL must be http(s) with a host."""
@@ -470,8 +547,9 @@ def set_department_webhook(session: Session, actor: User, department_id: int, *,
     if dep is None:
         raise NotFound("部门不存在 / no such department")
     if version is not None and version != dep.version:
-        raise StaleVersion("该部门已被他人修改 / someone changed this department first",
-                           current=snapshot(dep))
+        raise StaleVersion(
+            "该部门已被他人修改 / someone changed this department first", current=snapshot(dep)
+        )
     kind = (kind or "").strip() or None
     url = (url or "").strip() or None
     secret = (secret or "").strip() or None
@@ -481,17 +559,22 @@ def set_department_webhook(session: Session, actor: User, department_id: int, *,
         dep.webhook_kind = dep.webhook_url = dep.webhook_secret = None
     else:
         if kind not in WEBHOOK_KINDS:
-            raise ValidationFailed("机器人类型应为 wecom 或 dingtalk / kind: wecom or dingtalk",
-                                   field="webhook_kind")
+            raise ValidationFailed(
+                "机器人类型应为 wecom 或 dingtalk / kind: wecom or dingtalk", field="webhook_kind"
+            )
         if url is not None:
             parts = urlsplit(url)
             if len(url) > 500 or parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValidationFailed("机器人地址应为 http(s) 网址，最多500字符 / the webhook "
-                                       "must be an http(s) URL (≤ 500)", field="webhook_url")
+                raise ValidationFailed(
+                    "机器人地址应为 http(s) 网址，最多500字符 / the webhook "
+                    "must be an http(s) URL (≤ 500)",
+                    field="webhook_url",
+                )
             dep.webhook_url = url
         elif not dep.webhook_url:
-            raise ValidationFailed("请填写机器人地址 / the webhook URL is required",
-                                   field="webhook_url")
+            raise ValidationFailed(
+                "请填写机器人地址 / the webhook URL is required", field="webhook_url"
+            )
         if secret is not None:
             if len(secret) > 200:
                 raise ValidationFailed("密钥最多200字符 / secret ≤ 200", field="webhook_secret")
@@ -500,11 +583,23 @@ def set_department_webhook(session: Session, actor: User, department_id: int, *,
     dep.version += 1
     session.add(dep)
     # the address and the secret are credentials: the audit says whether they changed, not what
-    record(session, actor.id, "update", "department", dep.id,
-           before={**(before or {}), "webhook_url_set": had["url"],
-                   "webhook_secret_set": had["secret"]},
-           after={**(snapshot(dep) or {}), "webhook_url_set": bool(dep.webhook_url),
-                  "webhook_secret_set": bool(dep.webhook_secret)})
+    record(
+        session,
+        actor.id,
+        "update",
+        "department",
+        dep.id,
+        before={
+            **(before or {}),
+            "webhook_url_set": had["url"],
+            "webhook_secret_set": had["secret"],
+        },
+        after={
+            **(snapshot(dep) or {}),
+            "webhook_url_set": bool(dep.webhook_url),
+            "webhook_secret_set": bool(dep.webhook_secret),
+        },
+    )
     session.flush()
     return dep
 
@@ -515,15 +610,20 @@ def admin_overview(session: Session, actor: User) -> dict[str, int]:
     now = utcnow()
     return {
         "users": session.scalar(select(func.count()).select_from(User)) or 0,
-        "active": session.scalar(select(func.count()).select_from(User).where(
-            User.is_active.is_(True))) or 0,
-        "locked": session.scalar(select(func.count()).select_from(User).where(
-            User.locked_until > now)) or 0,
+        "active": session.scalar(
+            select(func.count()).select_from(User).where(User.is_active.is_(True))
+        )
+        or 0,
+        "locked": session.scalar(
+            select(func.count()).select_from(User).where(User.locked_until > now)
+        )
+        or 0,
         "departments": session.scalar(select(func.count()).select_from(Department)) or 0,
     }
 
 
 # --- users and departments through the API ------------------------------------------------------
+
 
 def user_public(user: User) -> dict:
     from crm.accounts.schemas import UserPublic
@@ -538,14 +638,27 @@ def department_public(dep: Department) -> dict:
 def department_out(dep: Department):  # type: ignore[no-untyped-def]
     from crm.accounts.schemas import DepartmentPublic
 
-    return DepartmentPublic(id=dep.id, name=dep.name, code=dep.code,
-                            webhook_kind=dep.webhook_kind, has_webhook=bool(dep.webhook_url),
-                            created_at=dep.created_at, version=dep.version)
+    return DepartmentPublic(
+        id=dep.id,
+        name=dep.name,
+        code=dep.code,
+        webhook_kind=dep.webhook_kind,
+        has_webhook=bool(dep.webhook_url),
+        created_at=dep.created_at,
+        version=dep.version,
+    )
 
 
-def page_users(session: Session, actor: User, *, department_id: int | None = None,
-               role: str | None = None, active: bool | None = None, limit: int = 50,
-               offset: int = 0) -> tuple[list[User], int]:
+def page_users(
+    session: Session,
+    actor: User,
+    *,
+    department_id: int | None = None,
+    role: str | None = None,
+    active: bool | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[User], int]:
     """Users, filtered; everyone signed in may list them (to assign and to read names)."""
     stmt = select(User)
     if department_id is not None:
@@ -555,8 +668,14 @@ def page_users(session: Session, actor: User, *, department_id: int | None = Non
     if active is not None:
         stmt = stmt.where(User.is_active.is_(active))
     rows = list(session.scalars(stmt.order_by(User.id).limit(limit).offset(offset)))
-    total = session.scalar(select(func.count()).select_from(
-        stmt.with_only_columns(User.id).limit(10_001).subquery())) or 0
+    total = (
+        session.scalar(
+            select(func.count()).select_from(
+                stmt.with_only_columns(User.id).limit(10_001).subquery()
+            )
+        )
+        or 0
+    )
     return rows, total
 
 
@@ -569,8 +688,9 @@ def update_own_profile(session: Session, actor: User, data) -> User:  # type: ig
     """The caller changes their own name, email or language; a stale ``version`` raises
     StaleVersion and changes nothing."""
     if data.version != actor.version:
-        raise StaleVersion("记录已被他人修改 / someone saved this user first",
-                           current=user_public(actor))
+        raise StaleVersion(
+            "记录已被他人修改 / someone saved this user first", current=user_public(actor)
+        )
     fields = data.model_dump(exclude_unset=True, exclude={"version"})
     for k in ("display_name", "language"):
         if k in fields and fields[k] is None:
@@ -585,8 +705,9 @@ def update_own_profile(session: Session, actor: User, data) -> User:  # type: ig
     return actor
 
 
-def page_departments(session: Session, limit: int = 50,
-                     offset: int = 0) -> tuple[list[Department], int]:
+def page_departments(
+    session: Session, limit: int = 50, offset: int = 0
+) -> tuple[list[Department], int]:
     stmt = select(Department)
     rows = list(session.scalars(stmt.order_by(Department.id).limit(limit).offset(offset)))
     total = session.scalar(select(func.count()).select_from(Department)) or 0
@@ -600,8 +721,9 @@ def get_department(session: Session, department_id: int) -> Department:
     return dep
 
 
-def delete_department(session: Session, actor: User, department_id: int,
-                      version: int | None = None) -> None:
+def delete_department(
+    session: Session, actor: User, department_id: int, version: int | None = None
+) -> None:
     """Remove a department nothing refers to (users, projects, activities, clusters, outbox)."""
     from crm.activities.models import Activity
     from crm.outbox.models import OutboxMessage
@@ -611,15 +733,17 @@ def delete_department(session: Session, actor: User, department_id: int,
     require_admin(actor)
     dep = get_department(session, department_id)
     if version is not None and version != dep.version:
-        raise StaleVersion("记录已被他人修改 / someone saved this department first",
-                           current=department_public(dep))
+        raise StaleVersion(
+            "记录已被他人修改 / someone saved this department first", current=department_public(dep)
+        )
     for model in (User, Project, Activity, OutboxMessage):
-        if session.scalar(select(func.count()).select_from(model)
-                          .where(model.department_id == department_id)):
-            raise Conflict("部门仍有关联记录，不能删除 / the department still has users or "
-                           "records")
-    if session.scalar(select(func.count()).select_from(Cluster)
-                      .where(Cluster.lead_department_id == department_id)):
+        if session.scalar(
+            select(func.count()).select_from(model).where(model.department_id == department_id)
+        ):
+            raise Conflict("部门仍有关联记录，不能删除 / the department still has users or records")
+    if session.scalar(
+        select(func.count()).select_from(Cluster).where(Cluster.lead_department_id == department_id)
+    ):
         raise Conflict("部门仍牵头产业集群 / the department still leads a cluster")
     record(session, actor.id, "delete", "department", dep.id, before=snapshot(dep))
     session.delete(dep)

@@ -44,8 +44,9 @@ def log_activity(session: Session, actor: User, data: ActivityCreate) -> Logged:
     now = utcnow()
     when = as_utc(data.occurred_at) if data.occurred_at else now
     if when > now + timedelta(days=1):
-        raise ValidationFailed("接触时间不能在未来 / the contact cannot be in the future",
-                               field="occurred_at")
+        raise ValidationFailed(
+            "接触时间不能在未来 / the contact cannot be in the future", field="occurred_at"
+        )
     firm_ids = list(dict.fromkeys(data.firm_ids))
     found = set(session.scalars(select(Firm.id).where(Firm.id.in_(firm_ids))))
     if missing := [f for f in firm_ids if f not in found]:
@@ -55,28 +56,40 @@ def log_activity(session: Session, actor: User, data: ActivityCreate) -> Logged:
         try:
             p = get_project_for(session, actor, pid)
         except NotFound as exc:
-            raise ValidationFailed(f"项目不存在 / no such project: {pid}",
-                                   field="project_ids") from exc
+            raise ValidationFailed(
+                f"项目不存在 / no such project: {pid}", field="project_ids"
+            ) from exc
         if p.firm_id not in firm_ids:
             firm_ids.append(p.firm_id)
         projects.append(p)
     contact_ids = list(dict.fromkeys(data.contact_ids))
     if contact_ids:
-        rows = dict(session.execute(select(Contact.id, Contact.firm_id)
-                                    .where(Contact.id.in_(contact_ids))).all())
+        rows = dict(
+            session.execute(
+                select(Contact.id, Contact.firm_id).where(Contact.id.in_(contact_ids))
+            ).all()
+        )
         bad = [c for c in contact_ids if rows.get(c) not in firm_ids]
         if bad:
-            raise ValidationFailed(f"联系人不属于这些企业 / contact {bad[0]} is not at these "
-                                   "firms", field="contact_ids")
+            raise ValidationFailed(
+                f"联系人不属于这些企业 / contact {bad[0]} is not at these firms",
+                field="contact_ids",
+            )
     officer_ids = list(dict.fromkeys([actor.id, *data.officer_ids]))
     if len(officer_ids) > 1:
-        n = session.scalar(select(func.count()).select_from(User)
-                           .where(User.id.in_(officer_ids)))
+        n = session.scalar(select(func.count()).select_from(User).where(User.id.in_(officer_ids)))
         if n != len(officer_ids):
             raise ValidationFailed("参与人员不存在 / no such officer", field="officer_ids")
-    act = Activity(kind=data.kind, occurred_at=when, summary=data.summary, outcome=data.outcome,
-                   created_by_id=actor.id, department_id=actor.department_id,
-                   created_at=now, updated_at=now)
+    act = Activity(
+        kind=data.kind,
+        occurred_at=when,
+        summary=data.summary,
+        outcome=data.outcome,
+        created_by_id=actor.id,
+        department_id=actor.department_id,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(act)
     session.flush()
     session.add_all([ActivityFirm(activity_id=act.id, firm_id=f) for f in firm_ids])
@@ -92,22 +105,38 @@ def log_activity(session: Session, actor: User, data: ActivityCreate) -> Logged:
         session.add(p)
     fu = None
     if data.followup is not None:
-        fu = create_followup(session, actor, FollowupCreate(
-            title=data.followup.title, due_at=data.followup.due_at,
-            remind_at=data.followup.remind_at, assignee_id=data.followup.assignee_id,
-            firm_id=firm_ids[0] if len(projects) != 1 else None,
-            project_id=projects[0].id if len(projects) == 1 else None,
-        ), activity_id=act.id)
+        fu = create_followup(
+            session,
+            actor,
+            FollowupCreate(
+                title=data.followup.title,
+                due_at=data.followup.due_at,
+                remind_at=data.followup.remind_at,
+                assignee_id=data.followup.assignee_id,
+                firm_id=firm_ids[0] if len(projects) != 1 else None,
+                project_id=projects[0].id if len(projects) == 1 else None,
+            ),
+            activity_id=act.id,
+        )
     session.flush()
-    record(session, actor.id, "create", "activity", act.id,
-           after={**snapshot(act), "firm_ids": firm_ids,
-                  "project_ids": [p.id for p in projects], "contact_ids": contact_ids})
+    record(
+        session,
+        actor.id,
+        "create",
+        "activity",
+        act.id,
+        after={
+            **snapshot(act),
+            "firm_ids": firm_ids,
+            "project_ids": [p.id for p in projects],
+            "contact_ids": contact_ids,
+        },
+    )
     return Logged(act, fu)
 
 
 def get_activity_for(session: Session, actor: User, activity_id: int) -> Activity:
-    a = session.scalar(select(Activity).where(Activity.id == activity_id,
-                                              activity_visible(actor)))
+    a = session.scalar(select(Activity).where(Activity.id == activity_id, activity_visible(actor)))
     if a is None:
         raise NotFound(NOT_FOUND)
     return a
@@ -115,15 +144,19 @@ def get_activity_for(session: Session, actor: User, activity_id: int) -> Activit
 
 def links(session: Session, ids: list[int]) -> dict[int, dict[str, list[int]]]:
     out: dict[int, dict[str, list[int]]] = {
-        i: {"firm_ids": [], "project_ids": [], "contact_ids": [], "officer_ids": []} for i in ids}
+        i: {"firm_ids": [], "project_ids": [], "contact_ids": [], "officer_ids": []} for i in ids
+    }
     if not ids:
         return out
-    for table, col, key in ((ActivityFirm, ActivityFirm.firm_id, "firm_ids"),
-                            (ActivityProject, ActivityProject.project_id, "project_ids"),
-                            (ActivityContact, ActivityContact.contact_id, "contact_ids"),
-                            (ActivityOfficer, ActivityOfficer.user_id, "officer_ids")):
-        for aid, other in session.execute(select(table.activity_id, col)
-                                          .where(table.activity_id.in_(ids))):
+    for table, col, key in (
+        (ActivityFirm, ActivityFirm.firm_id, "firm_ids"),
+        (ActivityProject, ActivityProject.project_id, "project_ids"),
+        (ActivityContact, ActivityContact.contact_id, "contact_ids"),
+        (ActivityOfficer, ActivityOfficer.user_id, "officer_ids"),
+    ):
+        for aid, other in session.execute(
+            select(table.activity_id, col).where(table.activity_id.in_(ids))
+        ):
             out[aid][key].append(other)
     return out
 
@@ -133,13 +166,16 @@ def to_public_many(session: Session, acts: list[Activity]) -> list[ActivityPubli
     return [ActivityPublic(**a.model_dump(exclude={"updated_at"}), **ln[a.id]) for a in acts]
 
 
-def update_activity(session: Session, actor: User, activity_id: int,
-                    data: ActivityUpdate) -> Activity:
+def update_activity(
+    session: Session, actor: User, activity_id: int, data: ActivityUpdate
+) -> Activity:
     a = get_activity_for(session, actor, activity_id)
     require_edit(actor, a.created_by_id, a.department_id)
     if data.version != a.version:
-        raise StaleVersion("记录已被他人修改 / someone saved this activity first",
-                           current=to_public_many(session, [a])[0].model_dump(mode="json"))
+        raise StaleVersion(
+            "记录已被他人修改 / someone saved this activity first",
+            current=to_public_many(session, [a])[0].model_dump(mode="json"),
+        )
     before = snapshot(a)
     fields = data.model_dump(exclude_unset=True, exclude={"version"})
     for k in ("kind", "summary", "occurred_at"):
@@ -157,17 +193,23 @@ def update_activity(session: Session, actor: User, activity_id: int,
     return a
 
 
-def delete_activity(session: Session, actor: User, activity_id: int,
-                    version: int | None = None) -> None:
+def delete_activity(
+    session: Session, actor: User, activity_id: int, version: int | None = None
+) -> None:
     a = get_activity_for(session, actor, activity_id)
     require_edit(actor, a.created_by_id, a.department_id)
     if version is not None and version != a.version:
-        raise StaleVersion("记录已被他人修改 / someone saved this activity first",
-                           current=to_public_many(session, [a])[0].model_dump(mode="json"))
+        raise StaleVersion(
+            "记录已被他人修改 / someone saved this activity first",
+            current=to_public_many(session, [a])[0].model_dump(mode="json"),
+        )
     for table in (ActivityFirm, ActivityProject, ActivityContact, ActivityOfficer):
         session.execute(delete(table).where(table.activity_id == activity_id))
-    session.execute(Followup.__table__.update().where(Followup.activity_id == activity_id)
-                    .values(activity_id=None))
+    session.execute(
+        Followup.__table__.update()
+        .where(Followup.activity_id == activity_id)
+        .values(activity_id=None)
+    )
     record(session, actor.id, "delete", "activity", a.id, before=snapshot(a))
     session.delete(a)
     session.flush()
@@ -183,18 +225,27 @@ class ActivityFilters:
     until: datetime | None = None
 
 
-def list_activities(session: Session, actor: User, f: ActivityFilters, limit: int = 50,
-                    offset: int = 0) -> tuple[list[Activity], int]:
+def list_activities(
+    session: Session, actor: User, f: ActivityFilters, limit: int = 50, offset: int = 0
+) -> tuple[list[Activity], int]:
     """Activities the actor may see, newest first (a firm's or project's timeline with a filter)."""
     if f.since and f.until and f.since > f.until:
         raise ValidationFailed("开始时间晚于结束时间 / since is after until", field="since")
     stmt = select(Activity).where(activity_visible(actor))
     if f.firm_id:
-        stmt = stmt.where(Activity.id.in_(select(ActivityFirm.activity_id)
-                                          .where(ActivityFirm.firm_id == f.firm_id)))
+        stmt = stmt.where(
+            Activity.id.in_(
+                select(ActivityFirm.activity_id).where(ActivityFirm.firm_id == f.firm_id)
+            )
+        )
     if f.project_id:
-        stmt = stmt.where(Activity.id.in_(select(ActivityProject.activity_id)
-                                          .where(ActivityProject.project_id == f.project_id)))
+        stmt = stmt.where(
+            Activity.id.in_(
+                select(ActivityProject.activity_id).where(
+                    ActivityProject.project_id == f.project_id
+                )
+            )
+        )
     if f.created_by_id:
         stmt = stmt.where(Activity.created_by_id == f.created_by_id)
     if f.kind:
@@ -203,8 +254,13 @@ def list_activities(session: Session, actor: User, f: ActivityFilters, limit: in
         stmt = stmt.where(Activity.occurred_at >= f.since)
     if f.until:
         stmt = stmt.where(Activity.occurred_at < f.until)
-    rows = list(session.scalars(stmt.order_by(Activity.occurred_at.desc(), Activity.id.desc())
-                                .limit(limit).offset(offset)))
+    rows = list(
+        session.scalars(
+            stmt.order_by(Activity.occurred_at.desc(), Activity.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
     capped = stmt.with_only_columns(Activity.id).limit(10_001).subquery()
     total = session.scalar(select(func.count()).select_from(capped)) or 0
     return rows, total

@@ -39,13 +39,15 @@ def week_bounds(monday: date) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-def bump(conn: Connection, table: Table, column: str, wk: date, user_id: int,
-         delta: int) -> None:
+def bump(conn: Connection, table: Table, column: str, wk: date, user_id: int, delta: int) -> None:
     """Add ``delta`` to ``column`` of the (week, officer) row of a per-officer-week summary."""
     col = table.c[column]
     if delta < 0:
-        conn.execute(update(table).where(table.c.week_start == wk, table.c.user_id == user_id)
-                     .values({column: col + delta}))
+        conn.execute(
+            update(table)
+            .where(table.c.week_start == wk, table.c.user_id == user_id)
+            .values({column: col + delta})
+        )
         return
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
@@ -53,21 +55,25 @@ def bump(conn: Connection, table: Table, column: str, wk: date, user_id: int,
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     stmt = dialect_insert(table).values({"week_start": wk, "user_id": user_id, column: delta})
     # a concurrent first row of the same officer and week: add to the row it made
-    conn.execute(stmt.on_conflict_do_update(index_elements=[table.c.week_start,
-                                                            table.c.user_id],
-                                            set_={column: col + delta}))
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[table.c.week_start, table.c.user_id], set_={column: col + delta}
+        )
+    )
 
 
-def count_contact(conn: Connection, user_id: int | None, created_at: datetime | None,
-                  delta: int) -> None:
+def count_contact(
+    conn: Connection, user_id: int | None, created_at: datetime | None, delta: int
+) -> None:
     """Add ``delta`` (+1 logged, -1 deleted) to the officer's week."""
     if user_id is None or created_at is None or not delta:
         return
     bump(conn, T, "contacts", week_of(created_at), user_id, delta)
 
 
-def rebuild_per_week(conn: Connection | Session, table: Table, column: str, ts: Any,
-                     user: Any, *where: Any) -> int:
+def rebuild_per_week(
+    conn: Connection | Session, table: Table, column: str, ts: Any, user: Any, *where: Any
+) -> int:
     """Refill a per-officer-week summary: rows of ``ts``'s table matching ``where``, counted
     per local week of ``ts`` and per ``user``, one week at a time; rows written."""
     conn.execute(delete(table))
@@ -78,9 +84,11 @@ def rebuild_per_week(conn: Connection | Session, table: Table, column: str, ts: 
     monday, last = week_of(lo), week_of(hi)
     while monday <= last:
         start, end = week_bounds(monday)
-        sel = (select(literal(monday, Date), user, func.count())
-               .where(ts >= start, ts < end, user.is_not(None), *where)
-               .group_by(user))
+        sel = (
+            select(literal(monday, Date), user, func.count())
+            .where(ts >= start, ts < end, user.is_not(None), *where)
+            .group_by(user)
+        )
         res = conn.execute(insert(table).from_select(["week_start", "user_id", column], sel))
         rows += max(0, res.rowcount or 0)  # type: ignore[attr-defined]
         monday += timedelta(weeks=1)
@@ -90,6 +98,7 @@ def rebuild_per_week(conn: Connection | Session, table: Table, column: str, ts: 
 # Kept on the ORM's own flush, so every path that writes an Activity through a session (the
 # activity service, a test's factory) keeps the summary right; Core bulk loads (the demo data)
 # call rebuild_officer_weeks afterwards.
+
 
 @event.listens_for(Activity, "after_insert")
 def _inserted(_mapper, conn: Connection, a: Activity) -> None:  # type: ignore[no-untyped-def]

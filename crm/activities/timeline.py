@@ -33,36 +33,61 @@ def entries_for(session: Session, actor: User, acts: list[Activity]) -> list[Tim
     contact_ids = {c for v in ln.values() for c in v["contact_ids"]}
     officer_ids = {u for v in ln.values() for u in v["officer_ids"]}
     project_ids = {p for v in ln.values() for p in v["project_ids"]}
-    contacts = dict(session.execute(select(Contact.id, Contact.name)
-                                    .where(Contact.id.in_(contact_ids))).all()) \
-        if contact_ids else {}
-    officers = dict(session.execute(select(User.id, User.display_name)
-                                    .where(User.id.in_(officer_ids))).all()) \
-        if officer_ids else {}
-    projects = dict(session.execute(select(Project.id, Project.title)
-                                    .where(Project.id.in_(project_ids), project_visible(actor)))
-                    .all()) if project_ids else {}
+    contacts = (
+        dict(
+            session.execute(
+                select(Contact.id, Contact.name).where(Contact.id.in_(contact_ids))
+            ).all()
+        )
+        if contact_ids
+        else {}
+    )
+    officers = (
+        dict(
+            session.execute(
+                select(User.id, User.display_name).where(User.id.in_(officer_ids))
+            ).all()
+        )
+        if officer_ids
+        else {}
+    )
+    projects = (
+        dict(
+            session.execute(
+                select(Project.id, Project.title).where(
+                    Project.id.in_(project_ids), project_visible(actor)
+                )
+            ).all()
+        )
+        if project_ids
+        else {}
+    )
     fus: dict[int, list[Followup]] = {i: [] for i in ids}
     if ids:
-        for fu in session.scalars(select(Followup).where(Followup.activity_id.in_(ids))
-                                  .order_by(Followup.due_at)):
+        for fu in session.scalars(
+            select(Followup).where(Followup.activity_id.in_(ids)).order_by(Followup.due_at)
+        ):
             fus[fu.activity_id].append(fu)  # type: ignore[index]
     out = []
     for a in acts:
         v = ln[a.id]  # type: ignore[index]
-        out.append(TimelineEntry(
-            activity=a,
-            contacts=[contacts[c] for c in v["contact_ids"] if c in contacts],
-            officers=[officers[u] for u in v["officer_ids"] if u in officers],
-            projects=[(p, projects[p]) for p in v["project_ids"] if p in projects],
-            followups=fus.get(a.id, []),  # type: ignore[arg-type]
-        ))
+        out.append(
+            TimelineEntry(
+                activity=a,
+                contacts=[contacts[c] for c in v["contact_ids"] if c in contacts],
+                officers=[officers[u] for u in v["officer_ids"] if u in officers],
+                projects=[(p, projects[p]) for p in v["project_ids"] if p in projects],
+                followups=fus.get(a.id, []),  # type: ignore[arg-type]
+            )
+        )
     return out
 
 
-def firm_timeline(session: Session, actor: User, firm_id: int, limit: int = 20,
-                  offset: int = 0) -> tuple[list[TimelineEntry], int]:
+def firm_timeline(
+    session: Session, actor: User, firm_id: int, limit: int = 20, offset: int = 0
+) -> tuple[list[TimelineEntry], int]:
     """One firm's activities the actor may see, newest first, and their (capped) total."""
-    acts, total = list_activities(session, actor, ActivityFilters(firm_id=firm_id),
-                                  limit=limit, offset=offset)
+    acts, total = list_activities(
+        session, actor, ActivityFilters(firm_id=firm_id), limit=limit, offset=offset
+    )
     return entries_for(session, actor, acts), total

@@ -14,8 +14,16 @@ from sqlmodel import Session, SQLModel
 from crm.audit.models import AuditRecord
 from crm.context import current_ip
 
-_SKIP = {"password_hash", "search_text", "name_pinyin", "name_initials", "ical_token",
-         "token_hash", "webhook_secret", "webhook_url"}  # a robot URL carries its key
+_SKIP = {
+    "password_hash",
+    "search_text",
+    "name_pinyin",
+    "name_initials",
+    "ical_token",
+    "token_hash",
+    "webhook_secret",
+    "webhook_url",
+}  # a robot URL carries its key
 
 
 def snapshot(obj: SQLModel | dict[str, Any] | None) -> dict[str, Any] | None:
@@ -80,8 +88,9 @@ class AuditPage:
     has_next: bool
 
 
-def list_audit(session: Session, actor: Any, f: AuditFilters, page: int = 1,
-               per_page: int = 50) -> AuditPage:
+def list_audit(
+    session: Session, actor: Any, f: AuditFilters, page: int = 1, per_page: int = 50
+) -> AuditPage:
     """The audit trail, newest first (admins only). Read-only: nothing here changes a row."""
     from crm.accounts.models import User
     from crm.accounts.permissions import require_admin
@@ -110,8 +119,10 @@ def list_audit(session: Session, actor: Any, f: AuditFilters, page: int = 1,
 
 def audit_vocabulary(session: Session) -> tuple[list[str], list[str]]:
     """The entities and actions that occur, for the filter menus."""
-    entities = list(session.scalars(select(AuditRecord.entity).distinct().order_by(
-        AuditRecord.entity)))
-    actions = list(session.scalars(select(AuditRecord.action).distinct().order_by(
-        AuditRecord.action)))
+    entities = list(
+        session.scalars(select(AuditRecord.entity).distinct().order_by(AuditRecord.entity))
+    )
+    actions = list(
+        session.scalars(select(AuditRecord.action).distinct().order_by(AuditRecord.action))
+    )
     return entities, actions

@@ -10,5 +10,12 @@ from crm.demo.generator import (
     generate,
 )
 
-__all__ = ["DEMO_PASSWORD", "SCALES", "Scale", "demo_login", "fast_pinyin", "fast_search_blob",
-           "generate"]
+__all__ = [
+    "DEMO_PASSWORD",
+    "SCALES",
+    "Scale",
+    "demo_login",
+    "fast_pinyin",
+    "fast_search_blob",
+    "generate",
+]

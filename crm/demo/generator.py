@@ -57,20 +57,38 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
-    "small": Scale(firms=300, contacts=600, projects=400, activities=5_000, followups=1_500,
-                   users=12, departments=4),
-    "city": Scale(firms=50_000, contacts=100_000, projects=20_000, activities=1_000_000,
-                  followups=200_000, users=500, departments=12),
+    "small": Scale(
+        firms=300,
+        contacts=600,
+        projects=400,
+        activities=5_000,
+        followups=1_500,
+        users=12,
+        departments=4,
+    ),
+    "city": Scale(
+        firms=50_000,
+        contacts=100_000,
+        projects=20_000,
+        activities=1_000_000,
+        followups=200_000,
+        users=500,
+        departments=12,
+    ),
 }
 
 
 def demo_login(password: str = DEMO_PASSWORD) -> list[tuple[str, str, str]]:
     """(username, role, password) of the demo users worth printing after a load."""
-    return [("admin", "admin", password), ("manager01", "manager", password),
-            ("officer001", "officer", password)]
+    return [
+        ("admin", "admin", password),
+        ("manager01", "manager", password),
+        ("officer001", "officer", password),
+    ]
 
 
 # --- names: pinyin and the search blob, exactly as crm.text computes them, but cached ---------
+
 
 def fast_pinyin(text: str) -> tuple[str, str]:
     """``crm.text.to_pinyin`` (which caches per segmented word)."""
@@ -84,14 +102,34 @@ def fast_search_blob(names: Iterable[str | None]) -> str:
 
 # --- the run's state --------------------------------------------------------------------------
 
+
 class FirmInfo:
     """What later steps need to know about a firm (generated or already present)."""
 
-    __slots__ = ("clusters", "contacts", "created_x", "domain", "domestic", "id", "owner_id",
-                 "row", "short", "tier")
+    __slots__ = (
+        "clusters",
+        "contacts",
+        "created_x",
+        "domain",
+        "domestic",
+        "id",
+        "owner_id",
+        "row",
+        "short",
+        "tier",
+    )
 
-    def __init__(self, fid: int, short: str, tier: str, clusters: list[int], domestic: bool,
-                 owner_id: int | None, created_x: float, row: dict[str, Any] | None) -> None:
+    def __init__(
+        self,
+        fid: int,
+        short: str,
+        tier: str,
+        clusters: list[int],
+        domestic: bool,
+        owner_id: int | None,
+        created_x: float,
+        row: dict[str, Any] | None,
+    ) -> None:
         self.id, self.short, self.tier, self.clusters = fid, short, tier, clusters
         self.domestic, self.owner_id, self.created_x, self.row = domestic, owner_id, created_x, row
         self.contacts: list[int] = []
@@ -114,8 +152,9 @@ class Run:
 
     def __post_init__(self) -> None:
         # the anchor day's local midnight (in UTC); "now" is 08:00 local on the anchor day
-        self.base = datetime(self.anchor.year, self.anchor.month, self.anchor.day,
-                             tzinfo=_CST).astimezone(UTC)
+        self.base = datetime(
+            self.anchor.year, self.anchor.month, self.anchor.day, tzinfo=_CST
+        ).astimezone(UTC)
         self.now = self.base + timedelta(hours=8)
 
     def at(self, x: float) -> datetime:
@@ -145,8 +184,14 @@ class Run:
             style = self.conn.dialect.paramstyle
             ph = "?" if style == "qmark" else "%s" if style in ("format", "pyformat") else None
             cols = [c.name for c in table.columns]
-            sql = (f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES "
-                   f"({', '.join([ph] * len(cols))})") if ph else None
+            sql = (
+                (
+                    f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES "
+                    f"({', '.join([ph] * len(cols))})"
+                )
+                if ph
+                else None
+            )
             buf = self.buffers[table.name] = (table, [], sql)
         return buf[1]
 
@@ -200,6 +245,7 @@ def _short_cluster(name: str) -> str:
 
 # --- the entry point ----------------------------------------------------------------------------
 
+
 def generate(
     target: Session | Engine | Connection,
     scale: str | Scale = "small",
@@ -229,14 +275,15 @@ def generate(
                 _foreign_keys(conn, False)
             try:
                 with conn.begin():
-                    return _generate(Run(conn, random.Random(seed), sc, day0, batch_size,
-                                         progress), password_hash)
+                    return _generate(
+                        Run(conn, random.Random(seed), sc, day0, batch_size, progress),
+                        password_hash,
+                    )
             finally:
                 if sqlite:
                     _foreign_keys(conn, True)
     conn = target.connection() if isinstance(target, Session) else target
-    return _generate(Run(conn, random.Random(seed), sc, day0, batch_size, progress),
-                     password_hash)
+    return _generate(Run(conn, random.Random(seed), sc, day0, batch_size, progress), password_hash)
 
 
 def _foreign_keys(conn: Connection, on: bool) -> None:
@@ -255,10 +302,16 @@ def _generate(run: Run, password_hash: str) -> dict[str, int]:
     for cid, code in pol.codes.items():
         want = N.LEAD_DEPARTMENT.get(code)
         if pol.lead.get(cid) is None and want and want in depts:
-            conn.execute(update(Cluster.__table__).where(Cluster.id == cid)
-                         .values(lead_department_id=depts[want][0]))
-    pol.park_dept = {pol.park_code_id[code]: did for did, code in depts.values()
-                     if code and code in pol.park_code_id}
+            conn.execute(
+                update(Cluster.__table__)
+                .where(Cluster.id == cid)
+                .values(lead_department_id=depts[want][0])
+            )
+    pol.park_dept = {
+        pol.park_code_id[code]: did
+        for did, code in depts.values()
+        if code and code in pol.park_code_id
+    }
     staff = _users(run, [d for d, _ in depts.values()], password_hash)
     run.say(f"users: {run.counts.get('user_account', 0)}")
     firms = _plan_firms(run, pol, staff)
@@ -275,23 +328,41 @@ def _generate(run: Run, password_hash: str) -> dict[str, int]:
     run.flush()
     for p in plans:  # the 撞单 pair refers both ways: set once both rows exist
         if p.conflict is not None:
-            conn.execute(update(Project.__table__).where(Project.id == p.id)
-                         .values(conflict_with_id=p.conflict))
+            conn.execute(
+                update(Project.__table__)
+                .where(Project.id == p.id)
+                .values(conflict_with_id=p.conflict)
+            )
     from crm.activities.summary import rebuild_officer_weeks
     from crm.followups.summary import rebuild_done_weeks
 
     rebuild_officer_weeks(conn)  # activities and follow-ups went in through Core: fill their
-    rebuild_done_weeks(conn)     # per-officer-per-week summaries
+    rebuild_done_weeks(conn)  # per-officer-per-week summaries
     if conn.dialect.name == "postgresql":  # ids were given explicitly: move the sequences on
         for name, (table, _rows, _sql) in run.buffers.items():
             if "id" in table.c and table.c.id.primary_key:
                 conn.exec_driver_sql(
                     f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                    f"(SELECT max(id) FROM {name}))")
+                    f"(SELECT max(id) FROM {name}))"
+                )
     run.say(f"follow-ups: {run.counts.get('followup', 0)}")
-    for t in ("department", "user_account", "firm", "firm_alias", "firm_cluster", "contact",
-              "project", "stage_change", "capital_arrival", "activity", "activity_firm",
-              "activity_project", "activity_contact", "activity_officer", "followup"):
+    for t in (
+        "department",
+        "user_account",
+        "firm",
+        "firm_alias",
+        "firm_cluster",
+        "contact",
+        "project",
+        "stage_change",
+        "capital_arrival",
+        "activity",
+        "activity_firm",
+        "activity_project",
+        "activity_contact",
+        "activity_officer",
+        "followup",
+    ):
         run.counts.setdefault(t, 0)
     return dict(sorted(run.counts.items()))
 
@@ -314,23 +385,30 @@ class _Policy:
     def load(cls, conn: Connection) -> _Policy:
         p = cls()
         for cid, code, name, lead in conn.execute(
-                select(Cluster.id, Cluster.code, Cluster.name_zh, Cluster.lead_department_id)
-                .order_by(Cluster.sort_order, Cluster.id)):
+            select(Cluster.id, Cluster.code, Cluster.name_zh, Cluster.lead_department_id).order_by(
+                Cluster.sort_order, Cluster.id
+            )
+        ):
             p.codes[cid], p.names[cid], p.lead[cid] = code, _short_cluster(name), lead
             p.links[cid] = []
         if not p.codes:
             raise RuntimeError("no clusters: run the migrations and load the policy pack first")
-        for lid, cid, name in conn.execute(select(ChainLink.id, ChainLink.cluster_id,
-                                                  ChainLink.name_zh)
-                                           .order_by(ChainLink.cluster_id, ChainLink.sort_order,
-                                                     ChainLink.id)):
+        for lid, cid, name in conn.execute(
+            select(ChainLink.id, ChainLink.cluster_id, ChainLink.name_zh).order_by(
+                ChainLink.cluster_id, ChainLink.sort_order, ChainLink.id
+            )
+        ):
             p.links.setdefault(cid, []).append((lid, _short_cluster(name)))
-        for pid, code, name in conn.execute(select(Park.id, Park.code, Park.name_zh)
-                                            .order_by(Park.sort_order, Park.id)):
+        for pid, code, name in conn.execute(
+            select(Park.id, Park.code, Park.name_zh).order_by(Park.sort_order, Park.id)
+        ):
             p.parks.append(pid)
             p.park_names[pid], p.park_code_id[code] = name, pid
-        for pid, cid in conn.execute(select(ParkCluster.park_id, ParkCluster.cluster_id)
-                                     .order_by(ParkCluster.cluster_id, ParkCluster.park_id)):
+        for pid, cid in conn.execute(
+            select(ParkCluster.park_id, ParkCluster.cluster_id).order_by(
+                ParkCluster.cluster_id, ParkCluster.park_id
+            )
+        ):
             p.guided.setdefault(cid, []).append(pid)
         return p
 
@@ -358,9 +436,19 @@ def _departments(run: Run) -> dict[str, tuple[int, str | None]]:
         did = have.get(name)
         if did is None:
             did, nid = nid, nid + 1
-            run.add(t, {"id": did, "name": name, "code": code if code not in codes else
-                        f"{code}-{did}", "webhook_kind": None, "webhook_url": None,
-                        "webhook_secret": None, "created_at": run.at(-3300), "version": 1})
+            run.add(
+                t,
+                {
+                    "id": did,
+                    "name": name,
+                    "code": code if code not in codes else f"{code}-{did}",
+                    "webhook_kind": None,
+                    "webhook_url": None,
+                    "webhook_secret": None,
+                    "created_at": run.at(-3300),
+                    "version": 1,
+                },
+            )
         out[name] = (did, park)
     run.flush()
     return out
@@ -379,19 +467,36 @@ def _users(run: Run, dept_ids: list[int], password_hash: str) -> _Staff:
         nonlocal nid
         uid, nid = nid, nid + 1
         created = run.at(-3200 + rng.uniform(0, 200))
-        run.add(t, {"id": uid, "username": username, "display_name": display,
-                    "email": f"{username}@demo.example.com", "role": role, "department_id": dept,
-                    "password_hash": password_hash, "is_active": True, "language": "zh_CN",
-                    "session_version": 1, "failed_logins": 0, "locked_until": None,
-                    "ical_token": None, "created_at": created, "last_login_at": None,
-                    "password_changed_at": created, "version": 1})
+        run.add(
+            t,
+            {
+                "id": uid,
+                "username": username,
+                "display_name": display,
+                "email": f"{username}@demo.example.com",
+                "role": role,
+                "department_id": dept,
+                "password_hash": password_hash,
+                "is_active": True,
+                "language": "zh_CN",
+                "session_version": 1,
+                "failed_logins": 0,
+                "locked_until": None,
+                "ical_token": None,
+                "created_at": created,
+                "last_login_at": None,
+                "password_changed_at": created,
+                "version": 1,
+            },
+        )
         return uid
 
     if admin is None:
         add("admin", "系统管理员", "admin", dept_ids[0])
     for i in range(n_mgr):
-        staff.managers[dept_ids[i]] = add(f"manager{i + 1:02d}", _cn_name(rng), "manager",
-                                          dept_ids[i])
+        staff.managers[dept_ids[i]] = add(
+            f"manager{i + 1:02d}", _cn_name(rng), "manager", dept_ids[i]
+        )
     for i in range(n_off):
         dept = dept_ids[i] if i < len(dept_ids) else _pick_cw(rng, dept_ids, weights)
         uid = add(f"officer{i + 1:03d}", _cn_name(rng), "officer", dept)
@@ -416,8 +521,12 @@ def _brand(rng: random.Random) -> str:
     return a + b if a != b else a + rng.choice("达通")
 
 
-def _domestic(rng: random.Random, ind: tuple[str, str], group: bool, greater_china: bool,
-              ) -> tuple[str, str, str, str, str]:
+def _domestic(
+    rng: random.Random,
+    ind: tuple[str, str],
+    group: bool,
+    greater_china: bool,
+) -> tuple[str, str, str, str, str]:
     """(name_zh, name_en, short name, brand_zh, brand_en) of a Chinese-style firm."""
     b = _brand(rng)
     b_en = fast_pinyin(b)[0].capitalize()
@@ -427,22 +536,37 @@ def _domestic(rng: random.Random, ind: tuple[str, str], group: bool, greater_chi
         place_en = "Sino"
     suffix = N.GROUP_SUFFIX_ZH if group else rng.choice(N.SUFFIXES_ZH)
     core = b + ind[0] + form_zh
-    zh = (f"{core}（{place_zh}）{suffix}" if place_zh and rng.random() < 0.15
-          else place_zh + core + suffix)
-    en = " ".join(x for x in (place_en, b_en, ind[1], form_en,
-                              "Group Co., Ltd." if group else "Co., Ltd.") if x)
+    zh = (
+        f"{core}（{place_zh}）{suffix}"
+        if place_zh and rng.random() < 0.15
+        else place_zh + core + suffix
+    )
+    en = " ".join(
+        x
+        for x in (place_en, b_en, ind[1], form_en, "Group Co., Ltd." if group else "Co., Ltd.")
+        if x
+    )
     return zh, en, b + ind[0], b, b_en
 
 
-def _foreign(rng: random.Random, ind: tuple[str, str], group: bool, forms: tuple[str, ...],
-             ) -> tuple[str, str, str, str, str]:
+def _foreign(
+    rng: random.Random,
+    ind: tuple[str, str],
+    group: bool,
+    forms: tuple[str, ...],
+) -> tuple[str, str, str, str, str]:
     head, tail = rng.choice(N.FOREIGN_HEADS), rng.choice(N.FOREIGN_TAILS)
     b_zh, b_en = head[1] + tail[1], head[0] + tail[0]
     if group:
         tail_zh = "株式会社" if "K.K." in forms else rng.choice(("集团", "集团公司", "公司"))
         return b_zh + ind[0] + tail_zh, f"{b_en} {rng.choice(forms)}", b_zh, b_zh, b_en
-    return (b_zh + ind[0] + rng.choice(N.FOREIGN_ZH_FORMS),
-            f"{b_en} {ind[1]} {rng.choice(forms)}", b_zh + ind[0], b_zh, b_en)
+    return (
+        b_zh + ind[0] + rng.choice(N.FOREIGN_ZH_FORMS),
+        f"{b_en} {ind[1]} {rng.choice(forms)}",
+        b_zh + ind[0],
+        b_zh,
+        b_en,
+    )
 
 
 def _credit_code(rng: random.Random, taken: set[str]) -> str:
@@ -458,35 +582,60 @@ def _plan_firms(run: Run, pol: _Policy, staff: _Staff) -> list[FirmInfo]:
     """Existing firms (e.g. the pack's named firms) first, then the generated ones (not written)."""
     rng, conn = run.rng, run.conn
     fc: dict[int, list[int]] = {}
-    for fid, cid in conn.execute(select(FirmCluster.firm_id, FirmCluster.cluster_id)
-                                 .order_by(FirmCluster.firm_id, FirmCluster.cluster_id)):
+    for fid, cid in conn.execute(
+        select(FirmCluster.firm_id, FirmCluster.cluster_id).order_by(
+            FirmCluster.firm_id, FirmCluster.cluster_id
+        )
+    ):
         fc.setdefault(fid, []).append(cid)
     firms: list[FirmInfo] = []
     norms: set[str] = set()
     for fid, name, norm, tier, country, owner in conn.execute(
-            select(Firm.id, Firm.name_zh, Firm.name_norm, Firm.tier, Firm.country, Firm.owner_id)
-            .order_by(Firm.id)):
+        select(
+            Firm.id, Firm.name_zh, Firm.name_norm, Firm.tier, Firm.country, Firm.owner_id
+        ).order_by(Firm.id)
+    ):
         norms.add(norm)
-        info = FirmInfo(fid, re.sub(r"(（.*?）)?(集团)?(股份)?有限(责任)?公司$", "", name), tier,
-                        fc.get(fid, []), country in (None, "中国"), owner, -3000.0, None)
+        info = FirmInfo(
+            fid,
+            re.sub(r"(（.*?）)?(集团)?(股份)?有限(责任)?公司$", "", name),
+            tier,
+            fc.get(fid, []),
+            country in (None, "中国"),
+            owner,
+            -3000.0,
+            None,
+        )
         firms.append(info)
-    credit = set(conn.execute(select(Firm.credit_code).where(Firm.credit_code.is_not(None)))
-                 .scalars())
+    credit = set(
+        conn.execute(select(Firm.credit_code).where(Firm.credit_code.is_not(None))).scalars()
+    )
     cids = list(pol.codes)
     nid = run.next_id(Firm.__table__)
     groups: list[tuple[FirmInfo, str, str, str]] = []  # (firm, brand_zh, brand_en, country)
     for _ in range(run.scale.firms):
         r = rng.random()
-        tier = ("global500" if r < 0.03 else "china500" if r < 0.11 else "leader" if r < 0.21
-                else "other")
+        tier = (
+            "global500"
+            if r < 0.03
+            else "china500"
+            if r < 0.11
+            else "leader"
+            if r < 0.21
+            else "other"
+        )
         cid = rng.choice(cids)
         inds = N.INDUSTRY.get(pol.codes[cid], N.GENERIC_INDUSTRY)
-        parent = rng.choice(groups) if groups and tier in ("leader", "other") \
-            and rng.random() < 0.07 else None
+        parent = (
+            rng.choice(groups)
+            if groups and tier in ("leader", "other") and rng.random() < 0.07
+            else None
+        )
         if parent is not None:
             country = parent[3]
-        elif tier == "china500" or rng.random() >= {"global500": 0.6, "leader": 0.2}.get(tier,
-                                                                                        0.12):
+        elif tier == "china500" or rng.random() >= {"global500": 0.6, "leader": 0.2}.get(
+            tier, 0.12
+        ):
             country = "中国"
         else:
             country = _pick_cw(rng, N.COUNTRIES, _COUNTRY_CW)[0]
@@ -510,8 +659,11 @@ def _plan_firms(run: Run, pol: _Policy, staff: _Staff) -> list[FirmInfo]:
             raise RuntimeError("could not find a free firm name")
         norms.add(norm)
         g500 = rng.randint(1, 500) if tier == "global500" else None
-        c500 = (rng.randint(1, 500) if tier == "china500" or (g500 and country == "中国"
-                                                              and rng.random() < 0.4) else None)
+        c500 = (
+            rng.randint(1, 500)
+            if tier == "china500" or (g500 and country == "中国" and rng.random() < 0.4)
+            else None
+        )
         leader = tier == "leader" or (tier != "other" and rng.random() < 0.3)
         aliases: list[str] = []
         if group or rng.random() < 0.2:
@@ -531,26 +683,44 @@ def _plan_firms(run: Run, pol: _Policy, staff: _Staff) -> list[FirmInfo]:
                 clusters.append(other)
         slug = re.sub(r"[^a-z]", "", b_en.lower()) or "firm"
         domain = f"{slug}{rng.randint(1, 99) if rng.random() < 0.3 else ''}." + (
-            "com.cn" if country == "中国" else "com")
+            "com.cn" if country == "中国" else "com"
+        )
         place = next((p for p, _ in N.PLACES if zh.startswith(p)), None)
-        hq = (rng.choice(spec[3]) if spec is not None else
-              "重庆" if place in N.CHONGQING_PLACES else
-              "北京" if place in ("中国", "中电") else
-              place or rng.choice(("重庆", "北京", "深圳")))
+        hq = (
+            rng.choice(spec[3])
+            if spec is not None
+            else "重庆"
+            if place in N.CHONGQING_PLACES
+            else "北京"
+            if place in ("中国", "中电")
+            else place or rng.choice(("重庆", "北京", "深圳"))
+        )
         owner = rng.choice(staff.officers) if rng.random() < 0.7 else None
         row = {
-            "id": nid, "name_zh": zh, "name_en": en if spec is not None or rng.random() < 0.45
-            else None, "name_norm": norm, "country": country, "headquarters": hq,
-            "global500_rank": g500, "china500_rank": c500, "is_leader": leader,
+            "id": nid,
+            "name_zh": zh,
+            "name_en": en if spec is not None or rng.random() < 0.45 else None,
+            "name_norm": norm,
+            "country": country,
+            "headquarters": hq,
+            "global500_rank": g500,
+            "china500_rank": c500,
+            "is_leader": leader,
             "website": f"https://www.{domain}" if rng.random() < 0.55 else None,
-            "credit_code": _credit_code(rng, credit) if country == "中国"
-            and rng.random() < 0.85 else None,
-            "parent_id": parent[0].id if parent is not None else None, "owner_id": owner,
-            "notes": None, "source": "demo", "version": 1, "_aliases": aliases,
+            "credit_code": _credit_code(rng, credit)
+            if country == "中国" and rng.random() < 0.85
+            else None,
+            "parent_id": parent[0].id if parent is not None else None,
+            "owner_id": owner,
+            "notes": None,
+            "source": "demo",
+            "version": 1,
+            "_aliases": aliases,
         }
         row["tier"] = derive_tier(g500, c500, leader)
-        info = FirmInfo(nid, short, row["tier"], clusters, country == "中国", owner,
-                        -rng.uniform(1, 2900), row)
+        info = FirmInfo(
+            nid, short, row["tier"], clusters, country == "中国", owner, -rng.uniform(1, 2900), row
+        )
         info.domain = domain
         firms.append(info)
         if group:
@@ -582,7 +752,8 @@ def _write_firms(run: Run, firms: list[FirmInfo]) -> None:
         for cid in f.clusters:
             fc.append((f.id, cid))
         if f.id % 97 == 0 and (row["name_pinyin"], row["name_initials"]) != to_pinyin(
-                row["name_zh"]):  # cheap guard on the cached pinyin
+            row["name_zh"]
+        ):  # cheap guard on the cached pinyin
             raise RuntimeError(f"cached pinyin differs for {row['name_zh']}")
     run.flush()
 
@@ -603,18 +774,34 @@ def _contacts(run: Run, firms: list[FirmInfo]) -> None:
                 local_s = local.decode().replace(" ", ".").replace("-", "")
             else:
                 name = _cn_name(rng)
-                local_s = fast_pinyin(name)[0] + (str(rng.randint(1, 99))
-                                                  if rng.random() < 0.3 else "")
-            phone = (f"023-6{rng.randrange(10**7):07d}" if f.domestic and rng.random() < 0.3
-                     else f"1{rng.choice('35789')}{rng.randrange(10**9):09d}")
+                local_s = fast_pinyin(name)[0] + (
+                    str(rng.randint(1, 99)) if rng.random() < 0.3 else ""
+                )
+            phone = (
+                f"023-6{rng.randrange(10**7):07d}"
+                if f.domestic and rng.random() < 0.3
+                else f"1{rng.choice('35789')}{rng.randrange(10**9):09d}"
+            )
             x = rng.uniform(max(f.created_x, -2900), -0.01)
             created = run.at(x)
-            run.add(t, {"id": cid, "firm_id": f.id, "name": name,
-                        "title": rng.choice(N.CONTACT_TITLES), "phone": phone,
-                        "email": f"{local_s}@{f.domain}" if rng.random() < 0.8 else None,
-                        "wechat": f"wx_{local_s[:12]}{rng.randint(10, 999)}"
-                        if rng.random() < 0.3 else None, "notes": None,
-                        "created_at": created, "updated_at": created, "version": 1})
+            run.add(
+                t,
+                {
+                    "id": cid,
+                    "firm_id": f.id,
+                    "name": name,
+                    "title": rng.choice(N.CONTACT_TITLES),
+                    "phone": phone,
+                    "email": f"{local_s}@{f.domain}" if rng.random() < 0.8 else None,
+                    "wechat": f"wx_{local_s[:12]}{rng.randint(10, 999)}"
+                    if rng.random() < 0.3
+                    else None,
+                    "notes": None,
+                    "created_at": created,
+                    "updated_at": created,
+                    "version": 1,
+                },
+            )
             f.contacts.append(cid)
             cid += 1
     run.flush()
@@ -628,17 +815,50 @@ _STAGES = ("lead", "contacted", "negotiating", "signed", "landed", "operating", 
 DEMO_PURSUING = "INST"
 DEMO_GAP = "LIGHT"
 _STAGE_CW = _cum((27, 22, 15, 10, 8, 8, 10))
-_GAPS = {"contacted": (0.5, 30), "negotiating": (20, 200), "signed": (30, 240),
-         "landed": (60, 365), "operating": (120, 540), "lost": (20, 300)}
-_AGE = {"lead": 240, "contacted": 300, "negotiating": 300, "signed": 400, "landed": 500,
-        "operating": 800, "lost": 900}
-_ACT_W = {"contacted": 1.0, "negotiating": 2.5, "signed": 3.5, "landed": 4.0, "operating": 4.5,
-          "lost": 1.2}
+_GAPS = {
+    "contacted": (0.5, 30),
+    "negotiating": (20, 200),
+    "signed": (30, 240),
+    "landed": (60, 365),
+    "operating": (120, 540),
+    "lost": (20, 300),
+}
+_AGE = {
+    "lead": 240,
+    "contacted": 300,
+    "negotiating": 300,
+    "signed": 400,
+    "landed": 500,
+    "operating": 800,
+    "lost": 900,
+}
+_ACT_W = {
+    "contacted": 1.0,
+    "negotiating": 2.5,
+    "signed": 3.5,
+    "landed": 4.0,
+    "operating": 4.5,
+    "lost": 1.2,
+}
 
 
 class _Plan:
-    __slots__ = ("cluster", "cname", "conflict", "dept", "end_x", "extra", "firm", "fixed", "id",
-                 "link", "owner", "park", "path", "stage")
+    __slots__ = (
+        "cluster",
+        "cname",
+        "conflict",
+        "dept",
+        "end_x",
+        "extra",
+        "firm",
+        "fixed",
+        "id",
+        "link",
+        "owner",
+        "park",
+        "path",
+        "stage",
+    )
 
 
 def _plan_projects(run: Run, pol: _Policy, staff: _Staff, firms: list[FirmInfo]) -> list[_Plan]:
@@ -662,7 +882,7 @@ def _plan_projects(run: Run, pol: _Policy, staff: _Staff, firms: list[FirmInfo])
         nid += 1
         r = rng.random()
         guided = pol.guided.get(cid) or pol.parks
-        p.park = (rng.choice(guided) if r < 0.8 else rng.choice(pol.parks) if r < 0.9 else None)
+        p.park = rng.choice(guided) if r < 0.8 else rng.choice(pol.parks) if r < 0.9 else None
         dept = pol.park_dept.get(p.park) if p.park else None
         if dept in staff.by_dept and rng.random() < 0.75:
             p.owner = rng.choice(staff.by_dept[dept])
@@ -733,8 +953,17 @@ def _conflict_pair(plans: list[_Plan], pol: _Policy) -> None:
     active = ("lead", "contacted", "negotiating")
     firsts = [p for p in plans if p.stage in active and p.firm.tier == "global500"]
     for a in firsts:
-        b = next((p for p in reversed(plans) if p.stage in active and p.dept != a.dept
-                  and p.path[0][1] > a.path[0][1] and p.firm is not a.firm), None)
+        b = next(
+            (
+                p
+                for p in reversed(plans)
+                if p.stage in active
+                and p.dept != a.dept
+                and p.path[0][1] > a.path[0][1]
+                and p.firm is not a.firm
+            ),
+            None,
+        )
         if b is None:
             continue
         b.firm, b.cluster, b.cname = a.firm, a.cluster, pol.names[a.cluster]
@@ -748,8 +977,11 @@ def _amounts(rng: random.Random, tier: str) -> tuple[Decimal, Decimal, int]:
     if rng.random() < 0.01:
         inv = rng.uniform(100, 600)
     else:
-        inv = math.exp(rng.gauss(math.log(6), 1.0)) * {"global500": 3.0, "china500": 2.5,
-                                                        "leader": 1.8}.get(tier, 1.0)
+        inv = math.exp(rng.gauss(math.log(6), 1.0)) * {
+            "global500": 3.0,
+            "china500": 2.5,
+            "leader": 1.8,
+        }.get(tier, 1.0)
         inv = min(max(inv, 0.3), 900)
     return _yi(inv), _yi(inv * rng.uniform(0.6, 3.0)), max(20, int(inv * rng.uniform(15, 80)))
 
@@ -764,11 +996,13 @@ def _write_projects(run: Run, staff: _Staff, plans: list[_Plan]) -> None:
         if p.stage == "lead" and rng.random() < 0.1:
             inv, out, jobs = None, None, None  # not known yet
         link_name = p.link[1] if p.link else p.cname
-        title = rng.choice(N.PROJECT_TITLES).format(firm=p.firm.short, link=link_name,
-                                                    cluster=p.cname)
+        title = rng.choice(N.PROJECT_TITLES).format(
+            firm=p.firm.short, link=link_name, cluster=p.cname
+        )
         xs, xl, xo = when.get("signed"), when.get("landed"), when.get("operating")
-        e_sign = run.day(xs + rng.uniform(-60, 30)) if xs is not None else \
-            run.day(rng.uniform(-30, 365))
+        e_sign = (
+            run.day(xs + rng.uniform(-60, 30)) if xs is not None else run.day(rng.uniform(-30, 365))
+        )
         e_land = e_sign + timedelta(days=rng.randint(90, 365))
         e_oper = e_land + timedelta(days=rng.randint(180, 540))
         first = run.at(p.fixed[0][0]) if p.fixed else None
@@ -776,31 +1010,68 @@ def _write_projects(run: Run, staff: _Staff, plans: list[_Plan]) -> None:
         changed = run.at(p.path[-1][1])
         lost_reason = rng.choice(N.LOST_REASONS) if p.stage == "lost" else None
         conf = rng.random() < 0.05
-        run.add(pt, {
-            "id": p.id, "title": title[:200], "firm_id": p.firm.id, "cluster_id": p.cluster,
-            "park_id": p.park, "chain_link_id": p.link[0] if p.link else None, "stage": p.stage,
-            "lost_reason": lost_reason, "planned_investment": inv, "expected_output": out,
-            "expected_jobs": jobs,
-            "actual_jobs": int(jobs * rng.uniform(0.2, 0.8)) if jobs and xl is not None and
-            xo is None else int(jobs * rng.uniform(0.6, 1.2)) if jobs and xo is not None else None,
-            "expected_sign_date": e_sign, "actual_sign_date": run.day(xs) if xs else None,
-            "expected_land_date": e_land, "actual_land_date": run.day(xl) if xl else None,
-            "expected_operate_date": e_oper, "actual_operate_date": run.day(xo) if xo else None,
-            "owner_id": p.owner, "department_id": p.dept, "is_confidential": conf,
-            "code_name": f"{rng.choice(N.CODE_NAME_WORDS)}-{rng.randint(1, 99):02d}项目"
-            if conf else None, "conflict_with_id": None, "notes": None,
-            "created_at": run.at(p.path[0][1]), "updated_at": max(changed, last or changed),
-            "stage_changed_at": changed, "first_contact_at": first, "last_activity_at": last,
-            "version": len(p.path)})
+        run.add(
+            pt,
+            {
+                "id": p.id,
+                "title": title[:200],
+                "firm_id": p.firm.id,
+                "cluster_id": p.cluster,
+                "park_id": p.park,
+                "chain_link_id": p.link[0] if p.link else None,
+                "stage": p.stage,
+                "lost_reason": lost_reason,
+                "planned_investment": inv,
+                "expected_output": out,
+                "expected_jobs": jobs,
+                "actual_jobs": int(jobs * rng.uniform(0.2, 0.8))
+                if jobs and xl is not None and xo is None
+                else int(jobs * rng.uniform(0.6, 1.2))
+                if jobs and xo is not None
+                else None,
+                "expected_sign_date": e_sign,
+                "actual_sign_date": run.day(xs) if xs else None,
+                "expected_land_date": e_land,
+                "actual_land_date": run.day(xl) if xl else None,
+                "expected_operate_date": e_oper,
+                "actual_operate_date": run.day(xo) if xo else None,
+                "owner_id": p.owner,
+                "department_id": p.dept,
+                "is_confidential": conf,
+                "code_name": f"{rng.choice(N.CODE_NAME_WORDS)}-{rng.randint(1, 99):02d}项目"
+                if conf
+                else None,
+                "conflict_with_id": None,
+                "notes": None,
+                "created_at": run.at(p.path[0][1]),
+                "updated_at": max(changed, last or changed),
+                "stage_changed_at": changed,
+                "first_contact_at": first,
+                "last_activity_at": last,
+                "version": len(p.path),
+            },
+        )
         prev = None
         for s, x in p.path:
             by = p.owner if rng.random() < 0.85 else staff.managers.get(p.dept, p.owner)
-            run.add(st, {"id": sid, "project_id": p.id, "from_stage": prev, "to_stage": s,
-                         "reason": lost_reason if s == "lost" else None, "changed_by_id": by,
-                         "changed_at": run.at(x)})
+            run.add(
+                st,
+                {
+                    "id": sid,
+                    "project_id": p.id,
+                    "from_stage": prev,
+                    "to_stage": s,
+                    "reason": lost_reason if s == "lost" else None,
+                    "changed_by_id": by,
+                    "changed_at": run.at(x),
+                },
+            )
             sid, prev = sid + 1, s
-        share = {"signed": (0.5, 0.05, 0.3), "landed": (0.9, 0.2, 0.8),
-                 "operating": (1.0, 0.5, 0.98)}.get(p.stage)
+        share = {
+            "signed": (0.5, 0.05, 0.3),
+            "landed": (0.9, 0.2, 0.8),
+            "operating": (1.0, 0.5, 0.98),
+        }.get(p.stage)
         if share and inv is not None and xs is not None and rng.random() < share[0]:
             k = rng.randint(1, 4)
             parts = [rng.random() + 0.2 for _ in range(k)]
@@ -808,9 +1079,18 @@ def _write_projects(run: Run, staff: _Staff, plans: list[_Plan]) -> None:
             for i, x in enumerate(sorted(rng.uniform(xs, -0.5) for _ in range(k))):
                 amount = math.floor(total * parts[i] / sum(parts) * 100) / 100
                 if amount >= 0.01:
-                    run.add(ct, {"id": cid, "project_id": p.id, "amount": Decimal(f"{amount:.2f}"),
-                                 "arrived_on": run.day(x), "note": f"第{i + 1}笔到资",
-                                 "created_by_id": p.owner, "created_at": run.at(x)})
+                    run.add(
+                        ct,
+                        {
+                            "id": cid,
+                            "project_id": p.id,
+                            "amount": Decimal(f"{amount:.2f}"),
+                            "arrived_on": run.day(x),
+                            "note": f"第{i + 1}笔到资",
+                            "created_by_id": p.owner,
+                            "created_at": run.at(x),
+                        },
+                    )
                     cid += 1
     run.flush()
 
@@ -821,8 +1101,9 @@ _KINDS = [k for k, _ in N.ACTIVITY_KINDS]
 _KIND_CW = _cum(w for _, w in N.ACTIVITY_KINDS)
 
 
-def _activities(run: Run, pol: _Policy, staff: _Staff, firms: list[FirmInfo],
-                plans: list[_Plan]) -> list[tuple[int, float, FirmInfo, _Plan | None, int]]:
+def _activities(
+    run: Run, pol: _Policy, staff: _Staff, firms: list[FirmInfo], plans: list[_Plan]
+) -> list[tuple[int, float, FirmInfo, _Plan | None, int]]:
     """Write every activity with its links; return a sample for follow-ups to hang on."""
     rng = run.rng
     at, aft, apt = Activity.__table__, ActivityFirm.__table__, ActivityProject.__table__
@@ -834,8 +1115,15 @@ def _activities(run: Run, pol: _Policy, staff: _Staff, firms: list[FirmInfo],
     sample: list[tuple[int, float, FirmInfo, _Plan | None, int]] = []
     aid = run.next_id(at)
 
-    def emit(x: float, kind: str | None, firm: FirmInfo, plan: _Plan | None, owner: int,
-             cluster: int | None, park: int | None) -> None:
+    def emit(
+        x: float,
+        kind: str | None,
+        firm: FirmInfo,
+        plan: _Plan | None,
+        owner: int,
+        cluster: int | None,
+        park: int | None,
+    ) -> None:
         nonlocal aid
         kind = kind or _pick_cw(rng, _KINDS, _KIND_CW)
         dept = staff.dept_of[owner]
@@ -853,16 +1141,30 @@ def _activities(run: Run, pol: _Policy, staff: _Staff, firms: list[FirmInfo],
                     ids.append(other.id)
                     shorts.append(other.short)
         summary = rng.choice(N.ACTIVITY_TEMPLATES[kind]).format(
-            firm="、".join(shorts[:3]), title=rng.choice(N.CONTACT_TITLES),
+            firm="、".join(shorts[:3]),
+            title=rng.choice(N.CONTACT_TITLES),
             park=pol.park_names[park] if park else "重庆",
             cluster=pol.names[cluster] if cluster else "战略性新兴产业",
-            topic=rng.choice(N.TOPICS), city=rng.choice(N.DELEGATION_CITIES))
+            topic=rng.choice(N.TOPICS),
+            city=rng.choice(N.DELEGATION_CITIES),
+        )
         occurred = run.at(x)
         logged = occurred + timedelta(minutes=rng.randint(5, 480))
-        run.add(at, {"id": aid, "kind": kind, "occurred_at": occurred, "summary": summary,
-                     "outcome": rng.choice(N.OUTCOMES) if rng.random() < 0.6 else None,
-                     "created_by_id": creator, "department_id": dept, "created_at": logged,
-                     "updated_at": logged, "version": 1})
+        run.add(
+            at,
+            {
+                "id": aid,
+                "kind": kind,
+                "occurred_at": occurred,
+                "summary": summary,
+                "outcome": rng.choice(N.OUTCOMES) if rng.random() < 0.6 else None,
+                "created_by_id": creator,
+                "department_id": dept,
+                "created_at": logged,
+                "updated_at": logged,
+                "version": 1,
+            },
+        )
         for fid in ids:
             b_firm.append((aid, fid))
         if plan is not None:
@@ -888,16 +1190,24 @@ def _activities(run: Run, pol: _Policy, staff: _Staff, firms: list[FirmInfo],
         n += len(p.fixed) + p.extra
     for _ in range(run.scale.activities - n):  # contacts not (yet) about a project
         firm = _pick_cw(rng, firms, cw)
-        owner = firm.owner_id if firm.owner_id in staff.dept_of and rng.random() < 0.7 \
+        owner = (
+            firm.owner_id
+            if firm.owner_id in staff.dept_of and rng.random() < 0.7
             else rng.choice(staff.officers)
+        )
         x = rng.uniform(max(firm.created_x, -1800), -0.01)
         emit(x, None, firm, None, owner, firm.clusters[0] if firm.clusters else None, None)
     run.flush()
     return sample
 
 
-def _followups(run: Run, staff: _Staff, firms: list[FirmInfo], plans: list[_Plan],
-               sample: list[tuple[int, float, FirmInfo, _Plan | None, int]]) -> None:
+def _followups(
+    run: Run,
+    staff: _Staff,
+    firms: list[FirmInfo],
+    plans: list[_Plan],
+    sample: list[tuple[int, float, FirmInfo, _Plan | None, int]],
+) -> None:
     rng, t = run.rng, Followup.__table__
     active = [p for p in plans if p.stage != "lost"] or plans
     fid = run.next_id(t)
@@ -910,25 +1220,37 @@ def _followups(run: Run, staff: _Staff, firms: list[FirmInfo], plans: list[_Plan
             activity, x_act, firm, plan, assignee = from_acts[i]
             created = min(x_act + 0.05, -0.001)
             due = x_act + rng.uniform(2, 30)
-            status = ("open" if due >= 0 or (due > -45 and rng.random() < 0.4) else
-                      "cancelled" if rng.random() < 0.06 else "done")
+            status = (
+                "open"
+                if due >= 0 or (due > -45 and rng.random() < 0.4)
+                else "cancelled"
+                if rng.random() < 0.06
+                else "done"
+            )
         else:
             status = _pick_cw(rng, ("open", "done", "cancelled"), _cum((18, 77, 5)))
             if rng.random() < 0.6:
                 plan = rng.choice(active if status == "open" else plans)
                 firm, lo = plan.firm, plan.path[0][1]
                 hi = plan.path[-1][1] if plan.stage == "lost" else -1.0
-                assignee = plan.owner if rng.random() < 0.85 else rng.choice(
-                    staff.by_dept[plan.dept])
+                assignee = (
+                    plan.owner if rng.random() < 0.85 else rng.choice(staff.by_dept[plan.dept])
+                )
             else:
                 plan, firm = None, rng.choice(firms)
                 lo, hi = max(firm.created_x, -1500), -1.0
-                assignee = firm.owner_id if firm.owner_id in staff.dept_of \
-                    else rng.choice(staff.officers)
+                assignee = (
+                    firm.owner_id if firm.owner_id in staff.dept_of else rng.choice(staff.officers)
+                )
             if status == "open":
                 r = rng.random()
-                due = (-rng.uniform(0.05, 45) if r < 0.3 else rng.uniform(0, 0.999) if r < 0.4
-                       else rng.uniform(1, 90))
+                due = (
+                    -rng.uniform(0.05, 45)
+                    if r < 0.3
+                    else rng.uniform(0, 0.999)
+                    if r < 0.4
+                    else rng.uniform(1, 90)
+                )
                 due = max(due, lo + 0.5)
                 created = max(min(due - rng.uniform(1, 30), -0.02), lo)
             else:
@@ -947,15 +1269,30 @@ def _followups(run: Run, staff: _Staff, firms: list[FirmInfo], plans: list[_Plan
             remind = run.at(due - 1) if due >= 1 else due_at - timedelta(hours=1)
             if remind < run.now:
                 remind = None
-        by = assignee if rng.random() < 0.85 else staff.managers.get(staff.dept_of[assignee],
-                                                                     assignee)
-        run.add(t, {
-            "id": fid, "title": rng.choice(N.FOLLOWUP_TITLES).format(firm=firm.short)[:200],
-            "notes": rng.choice(N.TOPICS) + "相关事宜" if rng.random() < 0.2 else None,
-            "due_at": due_at, "remind_at": remind, "assignee_id": assignee,
-            "firm_id": firm.id, "project_id": plan.id if plan is not None else None,
-            "activity_id": activity, "status": status, "created_by_id": by,
-            "completed_at": completed_at, "created_at": created_at,
-            "updated_at": completed_at or created_at, "version": 1})
+        by = (
+            assignee
+            if rng.random() < 0.85
+            else staff.managers.get(staff.dept_of[assignee], assignee)
+        )
+        run.add(
+            t,
+            {
+                "id": fid,
+                "title": rng.choice(N.FOLLOWUP_TITLES).format(firm=firm.short)[:200],
+                "notes": rng.choice(N.TOPICS) + "相关事宜" if rng.random() < 0.2 else None,
+                "due_at": due_at,
+                "remind_at": remind,
+                "assignee_id": assignee,
+                "firm_id": firm.id,
+                "project_id": plan.id if plan is not None else None,
+                "activity_id": activity,
+                "status": status,
+                "created_by_id": by,
+                "completed_at": completed_at,
+                "created_at": created_at,
+                "updated_at": completed_at or created_at,
+                "version": 1,
+            },
+        )
         fid += 1
     run.flush()

@@ -19,9 +19,24 @@ from crm.policy.models import Cluster
 
 MAX_ROWS = 200_000
 TIER_ZH = {"global500": "世界500强", "china500": "中国500强", "leader": "行业龙头", "other": "其他"}
-HEADERS = ["编号", "中文名称", "英文名称", "别名", "层级", "世界500强排名", "中国500强排名",
-           "行业龙头", "国家或地区", "总部", "产业集群", "负责人", "所属集团", "网站",
-           "统一社会信用代码", "更新时间"]
+HEADERS = [
+    "编号",
+    "中文名称",
+    "英文名称",
+    "别名",
+    "层级",
+    "世界500强排名",
+    "中国500强排名",
+    "行业龙头",
+    "国家或地区",
+    "总部",
+    "产业集群",
+    "负责人",
+    "所属集团",
+    "网站",
+    "统一社会信用代码",
+    "更新时间",
+]
 WIDTHS = [8, 28, 28, 24, 10, 12, 12, 8, 12, 16, 18, 10, 24, 28, 22, 17]
 
 
@@ -31,29 +46,54 @@ def export_firms(session: Session, actor: User, filters: FirmFilters) -> bytes:
     base = firm_list_statement(filters)
     ids = base.with_only_columns(Firm.id)
     parent = aliased(Firm)
-    stmt = (base.with_only_columns(
-        Firm.id, Firm.name_zh, Firm.name_en, Firm.tier, Firm.global500_rank, Firm.china500_rank,
-        Firm.is_leader, Firm.country, Firm.headquarters, User.display_name, parent.name_zh,
-        Firm.website, Firm.credit_code, Firm.updated_at)
+    stmt = (
+        base.with_only_columns(
+            Firm.id,
+            Firm.name_zh,
+            Firm.name_en,
+            Firm.tier,
+            Firm.global500_rank,
+            Firm.china500_rank,
+            Firm.is_leader,
+            Firm.country,
+            Firm.headquarters,
+            User.display_name,
+            parent.name_zh,
+            Firm.website,
+            Firm.credit_code,
+            Firm.updated_at,
+        )
         .outerjoin(User, User.id == Firm.owner_id)
         .outerjoin(parent, parent.id == Firm.parent_id)
         .order_by(Firm.tier == "other", Firm.updated_at.desc(), Firm.id.desc())
-        .limit(MAX_ROWS))
+        .limit(MAX_ROWS)
+    )
     clusters: dict[int, list[str]] = {}
     for fid, name in session.execute(
-            select(FirmCluster.firm_id, Cluster.name_zh)
-            .join(Cluster, Cluster.id == FirmCluster.cluster_id)
-            .where(FirmCluster.firm_id.in_(ids)).order_by(Cluster.sort_order)):
+        select(FirmCluster.firm_id, Cluster.name_zh)
+        .join(Cluster, Cluster.id == FirmCluster.cluster_id)
+        .where(FirmCluster.firm_id.in_(ids))
+        .order_by(Cluster.sort_order)
+    ):
         clusters.setdefault(fid, []).append(name)
     aliases: dict[int, list[str]] = {}
-    for fid, alias in session.execute(select(FirmAlias.firm_id, FirmAlias.alias)
-                                      .where(FirmAlias.firm_id.in_(ids))
-                                      .order_by(FirmAlias.id)):
+    for fid, alias in session.execute(
+        select(FirmAlias.firm_id, FirmAlias.alias)
+        .where(FirmAlias.firm_id.in_(ids))
+        .order_by(FirmAlias.id)
+    ):
         aliases.setdefault(fid, []).append(alias)
 
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_numbers": False,
-                                   "strings_to_formulas": False, "strings_to_urls": False})
+    wb = xlsxwriter.Workbook(
+        buf,
+        {
+            "in_memory": True,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
     ws = wb.add_worksheet("企业")
     head = wb.add_format({"bold": True, "bg_color": "#F0F4F8", "border": 1})
     when = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
@@ -63,8 +103,22 @@ def export_firms(session: Session, actor: User, filters: FirmFilters) -> bytes:
     ws.freeze_panes(1, 0)
     n = 0
     for n, row in enumerate(session.execute(stmt), start=1):
-        (fid, zh, en, tier, g500, c500, leader, country, hq, owner, parent_name, site, code,
-         updated) = row
+        (
+            fid,
+            zh,
+            en,
+            tier,
+            g500,
+            c500,
+            leader,
+            country,
+            hq,
+            owner,
+            parent_name,
+            site,
+            code,
+            updated,
+        ) = row
         ws.write_number(n, 0, fid)
         ws.write_string(n, 1, zh)
         _text(ws, n, 2, en)
@@ -85,8 +139,14 @@ def export_firms(session: Session, actor: User, filters: FirmFilters) -> bytes:
             ws.write_datetime(n, 15, local.replace(tzinfo=None), when)
     ws.autofilter(0, 0, max(n, 1), len(HEADERS) - 1)
     wb.close()
-    record(session, actor.id, "export", "firm", None,
-           after={"rows": n, "filters": {k: v for k, v in vars(filters).items() if v}})
+    record(
+        session,
+        actor.id,
+        "export",
+        "firm",
+        None,
+        after={"rows": n, "filters": {k: v for k, v in vars(filters).items() if v}},
+    )
     session.flush()
     return buf.getvalue()
 

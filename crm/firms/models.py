@@ -35,9 +35,7 @@ def derive_tier(global500_rank: int | None, china500_rank: int | None, is_leader
 class Firm(SQLModel, table=True):
     __tablename__ = "firm"
     __table_args__ = (
-        CheckConstraint(
-            "tier in ('global500','china500','leader','other')", name="ck_firm_tier"
-        ),
+        CheckConstraint("tier in ('global500','china500','leader','other')", name="ck_firm_tier"),
         Index("ix_firm_tier_updated", "tier", "updated_at"),  # the list, tier by tier
         Index("ix_firm_tier_name", "tier", "id", "name_zh"),  # coverage: the major investors
         Index("ix_firm_owner", "owner_id"),
@@ -63,9 +61,7 @@ class Firm(SQLModel, table=True):
     is_leader: bool = Field(default=False)
     tier: str = Field(default=Tier.other.value, max_length=10)
     website: str | None = Field(default=None, max_length=300)
-    credit_code: str | None = Field(
-        default=None, max_length=18, sa_column_kwargs={"unique": True}
-    )
+    credit_code: str | None = Field(default=None, max_length=18, sa_column_kwargs={"unique": True})
     parent_id: int | None = Field(default=None, foreign_key="firm.id")
     owner_id: int | None = Field(default=None, foreign_key="user_account.id")
     notes: str | None = Field(default=None, max_length=4000)

@@ -23,8 +23,9 @@ class FirmCreate(InputModel):
     credit_code: Text(18) | None = None
     parent_id: Id | None = None
     owner_id: Id | None = None
-    clusters: list[Text(20, 1)] = Field(default_factory=list, max_length=12,
-                                        description="cluster codes, e.g. NB, IC")
+    clusters: list[Text(20, 1)] = Field(
+        default_factory=list, max_length=12, description="cluster codes, e.g. NB, IC"
+    )
     notes: LongText | None = None
 
     @field_validator("credit_code")
@@ -34,8 +35,9 @@ class FirmCreate(InputModel):
             return None
         v = v.upper()
         if not valid_credit_code(v):
-            raise ValueError("统一社会信用代码无效（18位，含校验位）/ "
-                             "invalid unified social credit code")
+            raise ValueError(
+                "统一社会信用代码无效（18位，含校验位）/ invalid unified social credit code"
+            )
         return v
 
     @field_validator("website")
@@ -113,5 +115,3 @@ class DuplicateCandidate(BaseModel):
     name_en: str | None
     score: float
     reason: str
-
-

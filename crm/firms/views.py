@@ -39,8 +39,9 @@ def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return dict(session.execute(select(User.id, User.display_name)
-                                .where(User.id.in_(wanted))).all())
+    return dict(
+        session.execute(select(User.id, User.display_name).where(User.id.in_(wanted))).all()
+    )
 
 
 def list_rows(session: Session, firms: list[Firm]) -> list[FirmRow]:
@@ -48,26 +49,46 @@ def list_rows(session: Session, firms: list[Firm]) -> list[FirmRow]:
     ids = [f.id for f in firms if f.id is not None]
     codes = firm_cluster_codes(session, ids)
     owners = user_names(session, {f.owner_id for f in firms})
-    return [FirmRow(f, codes.get(f.id, []), owners.get(f.owner_id)) for f in firms  # type: ignore[arg-type]
-            ]
+    return [
+        FirmRow(f, codes.get(f.id, []), owners.get(f.owner_id))
+        for f in firms  # type: ignore[arg-type]
+    ]
 
 
-def firm_detail(session: Session, actor: User, firm_id: int, subsidiaries_limit: int = 50
-                ) -> FirmDetail:
+def firm_detail(
+    session: Session, actor: User, firm_id: int, subsidiaries_limit: int = 50
+) -> FirmDetail:
     """One firm with its aliases, clusters, parent group, subsidiaries, owner and contacts."""
     firm = get_firm(session, actor, firm_id)
-    clusters = list(session.scalars(
-        select(Cluster).join(FirmCluster, FirmCluster.cluster_id == Cluster.id)
-        .where(FirmCluster.firm_id == firm_id).order_by(Cluster.sort_order)))
+    clusters = list(
+        session.scalars(
+            select(Cluster)
+            .join(FirmCluster, FirmCluster.cluster_id == Cluster.id)
+            .where(FirmCluster.firm_id == firm_id)
+            .order_by(Cluster.sort_order)
+        )
+    )
     parent = session.get(Firm, firm.parent_id) if firm.parent_id else None
-    subs = list(session.scalars(select(Firm).where(Firm.parent_id == firm_id)
-                                .order_by(Firm.name_zh).limit(subsidiaries_limit + 1)))
+    subs = list(
+        session.scalars(
+            select(Firm)
+            .where(Firm.parent_id == firm_id)
+            .order_by(Firm.name_zh)
+            .limit(subsidiaries_limit + 1)
+        )
+    )
     owner = session.get(User, firm.owner_id) if firm.owner_id else None
-    contacts = list(session.scalars(select(Contact).where(Contact.firm_id == firm_id)
-                                    .order_by(Contact.id)))
+    contacts = list(
+        session.scalars(select(Contact).where(Contact.firm_id == firm_id).order_by(Contact.id))
+    )
     return FirmDetail(
-        firm=firm, aliases=firm_aliases(session, [firm_id])[firm_id], clusters=clusters,
-        parent=parent, subsidiaries=subs[:subsidiaries_limit], owner=owner, contacts=contacts,
+        firm=firm,
+        aliases=firm_aliases(session, [firm_id])[firm_id],
+        clusters=clusters,
+        parent=parent,
+        subsidiaries=subs[:subsidiaries_limit],
+        owner=owner,
+        contacts=contacts,
         can_edit=can_edit_firm(session, actor, firm),
         subsidiaries_more=len(subs) > subsidiaries_limit,
     )
@@ -76,17 +97,20 @@ def firm_detail(session: Session, actor: User, firm_id: int, subsidiaries_limit:
 def countries(session: Session, limit: int = 300) -> list[str]:
     """Distinct countries or regions of the firms, for the list's filter: a skip scan of
     ix_firm_country (one index seek per country), not a read of every firm."""
-    rows = session.execute(text(
-        "WITH RECURSIVE c(x, n) AS ("
-        " SELECT min(country), 1 FROM firm"
-        " UNION ALL SELECT (SELECT min(country) FROM firm WHERE country > c.x), n + 1"
-        " FROM c WHERE c.x IS NOT NULL AND n < :limit)"
-        " SELECT x FROM c WHERE x IS NOT NULL"), {"limit": limit})
+    rows = session.execute(
+        text(
+            "WITH RECURSIVE c(x, n) AS ("
+            " SELECT min(country), 1 FROM firm"
+            " UNION ALL SELECT (SELECT min(country) FROM firm WHERE country > c.x), n + 1"
+            " FROM c WHERE c.x IS NOT NULL AND n < :limit)"
+            " SELECT x FROM c WHERE x IS NOT NULL"
+        ),
+        {"limit": limit},
+    )
     return [c for (c,) in rows if c]
 
 
 def firm_names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(session.execute(select(Firm.id, Firm.name_zh).where(Firm.id.in_(ids)))
-                .all())
+    return dict(session.execute(select(Firm.id, Firm.name_zh).where(Firm.id.in_(ids))).all())

@@ -46,22 +46,32 @@ def calendar_feed(session: Session, token: str, now: datetime | None = None) -> 
     """The .ics of the token owner's open follow-ups (what they may see, nothing else)."""
     if not token or len(token) > 64:
         raise NotFound(NOT_FOUND)
-    user = session.scalar(select(User).where(User.ical_token == token,
-                                             User.is_active.is_(True)))
+    user = session.scalar(select(User).where(User.ical_token == token, User.is_active.is_(True)))
     if user is None or not secrets.compare_digest(user.ical_token or "", token):
         raise NotFound(NOT_FOUND)
     now = now or utcnow()
     P = aliased(Project)  # the visibility filter correlates the plain Project
     rows = session.execute(
-        select(Followup.id, Followup.title, Followup.notes, Followup.due_at, Followup.remind_at,
-               Followup.updated_at, Followup.project_id, Followup.firm_id,
-               P.title.label("p_title"), P.is_confidential, P.code_name,
-               Firm.name_zh.label("firm"))
+        select(
+            Followup.id,
+            Followup.title,
+            Followup.notes,
+            Followup.due_at,
+            Followup.remind_at,
+            Followup.updated_at,
+            Followup.project_id,
+            Followup.firm_id,
+            P.title.label("p_title"),
+            P.is_confidential,
+            P.code_name,
+            Firm.name_zh.label("firm"),
+        )
         .outerjoin(P, P.id == Followup.project_id)
         .outerjoin(Firm, Firm.id == Followup.firm_id)
-        .where(Followup.assignee_id == user.id, Followup.status == "open",
-               followup_visible(user))
-        .order_by(Followup.due_at).limit(FEED_LIMIT)).all()
+        .where(Followup.assignee_id == user.id, Followup.status == "open", followup_visible(user))
+        .order_by(Followup.due_at)
+        .limit(FEED_LIMIT)
+    ).all()
     base = get_settings().base_url.rstrip("/")
     host = hashlib.sha256(base.encode()).hexdigest()[:12]
     cal = Calendar()

@@ -22,8 +22,7 @@ NOT_FOUND = "跟进事项不存在 / no such follow-up"
 
 
 def get_followup_for(session: Session, actor: User, followup_id: int) -> Followup:
-    fu = session.scalar(select(Followup).where(Followup.id == followup_id,
-                                               followup_visible(actor)))
+    fu = session.scalar(select(Followup).where(Followup.id == followup_id, followup_visible(actor)))
     if fu is None:
         raise NotFound(NOT_FOUND)
     return fu
@@ -43,18 +42,23 @@ def _require_change(session: Session, actor: User, fu: Followup) -> None:
         raise PermissionDenied("只能修改自己或本部门的跟进事项 / not your follow-up")
 
 
-def create_followup(session: Session, actor: User, data: FollowupCreate,
-                    activity_id: int | None = None) -> Followup:
+def create_followup(
+    session: Session, actor: User, data: FollowupCreate, activity_id: int | None = None
+) -> Followup:
     from crm.projects.service import get_project_for
 
     assignee_id = data.assignee_id or actor.id
     assignee = session.get(User, assignee_id)
     if assignee is None or not assignee.is_active:
         raise ValidationFailed("负责人不存在 / no such assignee", field="assignee_id")
-    if assignee_id != actor.id and not is_manager(actor) \
-            and assignee.department_id != actor.department_id:
-        raise ValidationFailed("只能分派给本部门人员 / assign within your department only",
-                               field="assignee_id")
+    if (
+        assignee_id != actor.id
+        and not is_manager(actor)
+        and assignee.department_id != actor.department_id
+    ):
+        raise ValidationFailed(
+            "只能分派给本部门人员 / assign within your department only", field="assignee_id"
+        )
     firm_id = data.firm_id
     if data.project_id is not None:
         try:
@@ -62,33 +66,46 @@ def create_followup(session: Session, actor: User, data: FollowupCreate,
         except NotFound as exc:
             raise ValidationFailed("项目不存在 / no such project", field="project_id") from exc
         if firm_id is not None and firm_id != project.firm_id:
-            raise ValidationFailed("项目不属于该企业 / the project is not this firm's",
-                                   field="project_id")
+            raise ValidationFailed(
+                "项目不属于该企业 / the project is not this firm's", field="project_id"
+            )
         firm_id = project.firm_id
     if firm_id is not None and session.get(Firm, firm_id) is None:
         raise ValidationFailed("企业不存在 / no such firm", field="firm_id")
     due = as_utc(data.due_at)
     remind = as_utc(data.remind_at) if data.remind_at else None
     if remind is not None and remind > due:
-        raise ValidationFailed("提醒时间不能晚于到期时间 / the reminder must not be after the due "
-                               "time", field="remind_at")
-    fu = Followup(title=data.title, notes=data.notes, due_at=due, remind_at=remind,
-                  assignee_id=assignee_id, firm_id=firm_id, project_id=data.project_id,
-                  activity_id=activity_id, created_by_id=actor.id)
+        raise ValidationFailed(
+            "提醒时间不能晚于到期时间 / the reminder must not be after the due time",
+            field="remind_at",
+        )
+    fu = Followup(
+        title=data.title,
+        notes=data.notes,
+        due_at=due,
+        remind_at=remind,
+        assignee_id=assignee_id,
+        firm_id=firm_id,
+        project_id=data.project_id,
+        activity_id=activity_id,
+        created_by_id=actor.id,
+    )
     session.add(fu)
     session.flush()
     record(session, actor.id, "create", "followup", fu.id, after=snapshot(fu))
     return fu
 
 
-def update_followup(session: Session, actor: User, followup_id: int,
-                    data: FollowupUpdate) -> Followup:
+def update_followup(
+    session: Session, actor: User, followup_id: int, data: FollowupUpdate
+) -> Followup:
     fu = get_followup_for(session, actor, followup_id)
     _require_change(session, actor, fu)
     if data.version != fu.version:
-        raise StaleVersion("记录已被他人修改 / someone saved this follow-up first",
-                           current=FollowupPublic.model_validate(fu, from_attributes=True)
-                           .model_dump(mode="json"))
+        raise StaleVersion(
+            "记录已被他人修改 / someone saved this follow-up first",
+            current=FollowupPublic.model_validate(fu, from_attributes=True).model_dump(mode="json"),
+        )
     before = snapshot(fu)
     fields = data.model_dump(exclude_unset=True, exclude={"version"})
     if "title" in fields and not fields["title"]:
@@ -108,8 +125,10 @@ def update_followup(session: Session, actor: User, followup_id: int,
     for k, v in fields.items():
         setattr(fu, k, v)
     if fu.remind_at is not None and fu.remind_at > fu.due_at:
-        raise ValidationFailed("提醒时间不能晚于到期时间 / the reminder must not be after the due "
-                               "time", field="remind_at")
+        raise ValidationFailed(
+            "提醒时间不能晚于到期时间 / the reminder must not be after the due time",
+            field="remind_at",
+        )
     fu.version += 1
     fu.updated_at = utcnow()
     session.add(fu)
@@ -118,14 +137,16 @@ def update_followup(session: Session, actor: User, followup_id: int,
     return fu
 
 
-def _set_status(session: Session, actor: User, followup_id: int, status: str,
-                version: int | None) -> Followup:
+def _set_status(
+    session: Session, actor: User, followup_id: int, status: str, version: int | None
+) -> Followup:
     fu = get_followup_for(session, actor, followup_id)
     _require_change(session, actor, fu)
     if version is not None and version != fu.version:
-        raise StaleVersion("记录已被他人修改 / someone saved this follow-up first",
-                           current=FollowupPublic.model_validate(fu, from_attributes=True)
-                           .model_dump(mode="json"))
+        raise StaleVersion(
+            "记录已被他人修改 / someone saved this follow-up first",
+            current=FollowupPublic.model_validate(fu, from_attributes=True).model_dump(mode="json"),
+        )
     if fu.status != FollowupStatus.open.value:
         raise Conflict("该事项已关闭 / this follow-up is already closed", field="status")
     before = snapshot(fu)
@@ -139,25 +160,29 @@ def _set_status(session: Session, actor: User, followup_id: int, status: str,
     return fu
 
 
-def complete_followup(session: Session, actor: User, followup_id: int,
-                      version: int | None = None) -> Followup:
+def complete_followup(
+    session: Session, actor: User, followup_id: int, version: int | None = None
+) -> Followup:
     return _set_status(session, actor, followup_id, FollowupStatus.done.value, version)
 
 
-def cancel_followup(session: Session, actor: User, followup_id: int,
-                    version: int | None = None) -> Followup:
+def cancel_followup(
+    session: Session, actor: User, followup_id: int, version: int | None = None
+) -> Followup:
     return _set_status(session, actor, followup_id, FollowupStatus.cancelled.value, version)
 
 
-def delete_followup(session: Session, actor: User, followup_id: int,
-                    version: int | None = None) -> None:
+def delete_followup(
+    session: Session, actor: User, followup_id: int, version: int | None = None
+) -> None:
     """Remove a follow-up (its creator, assignee, their manager or an admin)."""
     fu = get_followup_for(session, actor, followup_id)
     _require_change(session, actor, fu)
     if version is not None and version != fu.version:
-        raise StaleVersion("记录已被他人修改 / someone saved this follow-up first",
-                           current=FollowupPublic.model_validate(fu, from_attributes=True)
-                           .model_dump(mode="json"))
+        raise StaleVersion(
+            "记录已被他人修改 / someone saved this follow-up first",
+            current=FollowupPublic.model_validate(fu, from_attributes=True).model_dump(mode="json"),
+        )
     record(session, actor.id, "delete", "followup", fu.id, before=snapshot(fu))
     session.delete(fu)
     session.flush()
@@ -184,8 +209,11 @@ def reschedule_followup(session: Session, actor: User, followup_id: int, day: da
     local = fu.due_at.astimezone(local_tz())
     new_due = as_utc(datetime.combine(day, local.time()).replace(tzinfo=local_tz()))
     shift = new_due - fu.due_at
-    data = FollowupUpdate(version=fu.version, due_at=new_due,
-                          remind_at=(fu.remind_at + shift) if fu.remind_at else None)
+    data = FollowupUpdate(
+        version=fu.version,
+        due_at=new_due,
+        remind_at=(fu.remind_at + shift) if fu.remind_at else None,
+    )
     if fu.remind_at is None:
         data = FollowupUpdate(version=fu.version, due_at=new_due)
     return update_followup(session, actor, followup_id, data)
@@ -202,13 +230,23 @@ def my_day(session: Session, actor: User, now: datetime | None = None) -> MyDay:
     """The actor's open follow-ups due today (local) and overdue before today."""
     day = today_local(now)
     start, end = day_bounds(day)
-    rows = list(session.scalars(
-        select(Followup).where(Followup.assignee_id == actor.id,
-                               Followup.status == FollowupStatus.open.value,
-                               Followup.due_at < end)
-        .order_by(Followup.due_at).limit(500)))
-    return MyDay(overdue=[f for f in rows if f.due_at < start],
-                 today=[f for f in rows if f.due_at >= start], day=day)
+    rows = list(
+        session.scalars(
+            select(Followup)
+            .where(
+                Followup.assignee_id == actor.id,
+                Followup.status == FollowupStatus.open.value,
+                Followup.due_at < end,
+            )
+            .order_by(Followup.due_at)
+            .limit(500)
+        )
+    )
+    return MyDay(
+        overdue=[f for f in rows if f.due_at < start],
+        today=[f for f in rows if f.due_at >= start],
+        day=day,
+    )
 
 
 @dataclass
@@ -224,19 +262,24 @@ class FollowupFilters:
     everyone: bool = False
 
 
-def list_followups(session: Session, actor: User, f: FollowupFilters, limit: int = 50,
-                   offset: int = 0) -> tuple[list[Followup], int]:
+def list_followups(
+    session: Session, actor: User, f: FollowupFilters, limit: int = 50, offset: int = 0
+) -> tuple[list[Followup], int]:
     """Mine by default; a manager's team (their department) or, for admins, everyone."""
     if f.due_after and f.due_before and f.due_after > f.due_before:
-        raise ValidationFailed("开始日期晚于结束日期 / due_after is after due_before",
-                               field="due_after")
+        raise ValidationFailed(
+            "开始日期晚于结束日期 / due_after is after due_before", field="due_after"
+        )
     stmt = select(Followup).where(followup_visible(actor))
     if f.everyone and (f.project_id or f.firm_id):
         pass
     elif f.team and is_manager(actor):
         if not is_admin(actor) and actor.department_id is not None:
-            stmt = stmt.where(Followup.assignee_id.in_(
-                select(User.id).where(User.department_id == actor.department_id)))
+            stmt = stmt.where(
+                Followup.assignee_id.in_(
+                    select(User.id).where(User.department_id == actor.department_id)
+                )
+            )
         if f.assignee_id:
             stmt = stmt.where(Followup.assignee_id == f.assignee_id)
     elif f.assignee_id and is_manager(actor):
@@ -253,8 +296,9 @@ def list_followups(session: Session, actor: User, f: FollowupFilters, limit: int
         stmt = stmt.where(Followup.firm_id == f.firm_id)
     if f.project_id:
         stmt = stmt.where(Followup.project_id == f.project_id)
-    rows = list(session.scalars(stmt.order_by(Followup.due_at, Followup.id)
-                                .limit(limit).offset(offset)))
+    rows = list(
+        session.scalars(stmt.order_by(Followup.due_at, Followup.id).limit(limit).offset(offset))
+    )
     capped = stmt.with_only_columns(Followup.id).limit(10_001).subquery()
     total = session.scalar(select(func.count()).select_from(capped)) or 0
     return rows, total
@@ -275,10 +319,19 @@ def followup_labels(session: Session, followups: list[Followup]) -> FollowupLabe
     fids = {f.firm_id for f in followups if f.firm_id}
     pids = {f.project_id for f in followups if f.project_id}
     uids = {f.assignee_id for f in followups}
-    firms = dict(session.execute(select(Firm.id, Firm.name_zh).where(Firm.id.in_(fids)))
-                 .all()) if fids else {}
-    projects = dict(session.execute(select(Project.id, Project.title)
-                                    .where(Project.id.in_(pids))).all()) if pids else {}
-    users = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(uids)))
-                 .all()) if uids else {}
+    firms = (
+        dict(session.execute(select(Firm.id, Firm.name_zh).where(Firm.id.in_(fids))).all())
+        if fids
+        else {}
+    )
+    projects = (
+        dict(session.execute(select(Project.id, Project.title).where(Project.id.in_(pids))).all())
+        if pids
+        else {}
+    )
+    users = (
+        dict(session.execute(select(User.id, User.display_name).where(User.id.in_(uids))).all())
+        if uids
+        else {}
+    )
     return FollowupLabels(firms=firms, projects=projects, users=users)

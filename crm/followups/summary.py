@@ -25,15 +25,15 @@ T = FollowupOfficerWeek.__table__
 DONE = FollowupStatus.done.value
 
 
-def _key(status: str | None, completed_at: datetime | None,
-         assignee_id: int | None) -> tuple[date, int] | None:
+def _key(
+    status: str | None, completed_at: datetime | None, assignee_id: int | None
+) -> tuple[date, int] | None:
     if status != DONE or completed_at is None or assignee_id is None:
         return None
     return week_of(completed_at), assignee_id
 
 
-def _move(conn: Connection, old: tuple[date, int] | None,
-          new: tuple[date, int] | None) -> None:
+def _move(conn: Connection, old: tuple[date, int] | None, new: tuple[date, int] | None) -> None:
     if old == new:
         return
     if old is not None:
@@ -60,12 +60,14 @@ def _updated(_mapper, conn: Connection, fu: Followup) -> None:  # type: ignore[n
         h = getattr(attrs, name).history
         return h.deleted[0] if h.deleted else getattr(fu, name)
 
-    _move(conn, _key(before("status"), before("completed_at"), before("assignee_id")),
-          _key(fu.status, fu.completed_at, fu.assignee_id))
+    _move(
+        conn,
+        _key(before("status"), before("completed_at"), before("assignee_id")),
+        _key(fu.status, fu.completed_at, fu.assignee_id),
+    )
 
 
 def rebuild_done_weeks(conn: Connection | Session) -> int:
     """Refill the summary from every done follow-up; rows written."""
     f = Followup.__table__
-    return rebuild_per_week(conn, T, "done", f.c.completed_at, f.c.assignee_id,
-                            f.c.status == DONE)
+    return rebuild_per_week(conn, T, "done", f.c.completed_at, f.c.assignee_id, f.c.status == DONE)

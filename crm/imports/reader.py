@@ -36,8 +36,9 @@ def read_rows(data: bytes, filename: str, headers: dict[str, str]) -> list[dict[
             wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
             table = wb.get_sheet_by_index(0).to_python(skip_empty_area=True)
         except Exception as exc:  # calamine raises its own error types
-            raise ValidationFailed(f"无法读取Excel文件 / cannot read the workbook: {exc}",
-                                   field="file") from exc
+            raise ValidationFailed(
+                f"无法读取Excel文件 / cannot read the workbook: {exc}", field="file"
+            ) from exc
         raw = [[c.strip() if type(c) is str else _cell(c) for c in row] for row in table]
     elif suffix in (".csv", ".txt"):
         text = None
@@ -48,15 +49,16 @@ def read_rows(data: bytes, filename: str, headers: dict[str, str]) -> list[dict[
             except UnicodeDecodeError:
                 continue
         if text is None:
-            raise ValidationFailed("CSV编码无法识别 / the CSV is neither UTF-8 nor GB18030",
-                                   field="file")
+            raise ValidationFailed(
+                "CSV编码无法识别 / the CSV is neither UTF-8 nor GB18030", field="file"
+            )
         if "\x00" in text:
-            raise ValidationFailed("文件包含空字符 / the file contains NUL characters",
-                                   field="file")
+            raise ValidationFailed(
+                "文件包含空字符 / the file contains NUL characters", field="file"
+            )
         raw = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
     else:
-        raise ValidationFailed("只支持 .xlsx 或 .csv 文件 / only .xlsx or .csv files",
-                               field="file")
+        raise ValidationFailed("只支持 .xlsx 或 .csv 文件 / only .xlsx or .csv files", field="file")
     raw = [r for r in raw if any(c for c in r)]
     if not raw:
         raise ValidationFailed("文件是空的 / the file is empty", field="file")
@@ -75,8 +77,7 @@ def read_rows(data: bytes, filename: str, headers: dict[str, str]) -> list[dict[
             unknown.append(h)
             cols.append(None)
     if unknown:
-        raise ValidationFailed("未知列 / unknown columns: " + ", ".join(unknown[:10]),
-                               field="file")
+        raise ValidationFailed("未知列 / unknown columns: " + ", ".join(unknown[:10]), field="file")
     out = []
     for r in raw[1:]:
         row = {}

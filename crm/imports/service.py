@@ -30,48 +30,109 @@ from crm.text import normalize_name, pinyin_many, search_blob
 from crm.types import utcnow
 
 FIRM_HEADERS = {
-    "企业名称": "name_zh", "中文名称": "name_zh", "name_zh": "name_zh", "name": "name_zh",
-    "英文名称": "name_en", "name_en": "name_en",
-    "别名": "aliases", "aliases": "aliases",
-    "国家或地区": "country", "国家": "country", "country": "country",
-    "总部": "headquarters", "headquarters": "headquarters",
-    "世界500强排名": "global500_rank", "global500_rank": "global500_rank",
-    "中国500强排名": "china500_rank", "china500_rank": "china500_rank",
-    "行业龙头": "is_leader", "is_leader": "is_leader", "leader": "is_leader",
-    "网站": "website", "website": "website",
-    "统一社会信用代码": "credit_code", "credit_code": "credit_code",
-    "产业集群": "clusters", "clusters": "clusters",
-    "母公司": "parent", "parent": "parent",
-    "负责人": "owner", "owner": "owner",
-    "备注": "notes", "notes": "notes",
+    "企业名称": "name_zh",
+    "中文名称": "name_zh",
+    "name_zh": "name_zh",
+    "name": "name_zh",
+    "英文名称": "name_en",
+    "name_en": "name_en",
+    "别名": "aliases",
+    "aliases": "aliases",
+    "国家或地区": "country",
+    "国家": "country",
+    "country": "country",
+    "总部": "headquarters",
+    "headquarters": "headquarters",
+    "世界500强排名": "global500_rank",
+    "global500_rank": "global500_rank",
+    "中国500强排名": "china500_rank",
+    "china500_rank": "china500_rank",
+    "行业龙头": "is_leader",
+    "is_leader": "is_leader",
+    "leader": "is_leader",
+    "网站": "website",
+    "website": "website",
+    "统一社会信用代码": "credit_code",
+    "credit_code": "credit_code",
+    "产业集群": "clusters",
+    "clusters": "clusters",
+    "母公司": "parent",
+    "parent": "parent",
+    "负责人": "owner",
+    "owner": "owner",
+    "备注": "notes",
+    "notes": "notes",
 }
 CONTACT_HEADERS = {
-    "企业名称": "firm", "企业": "firm", "firm": "firm",
-    "姓名": "name", "name": "name", "职务": "title", "title": "title",
-    "电话": "phone", "phone": "phone", "邮箱": "email", "email": "email",
-    "微信": "wechat", "wechat": "wechat", "备注": "notes", "notes": "notes",
+    "企业名称": "firm",
+    "企业": "firm",
+    "firm": "firm",
+    "姓名": "name",
+    "name": "name",
+    "职务": "title",
+    "title": "title",
+    "电话": "phone",
+    "phone": "phone",
+    "邮箱": "email",
+    "email": "email",
+    "微信": "wechat",
+    "wechat": "wechat",
+    "备注": "notes",
+    "notes": "notes",
 }
 PROJECT_HEADERS = {
-    "企业名称": "firm", "企业": "firm", "firm": "firm",
-    "项目名称": "title", "title": "title",
-    "产业集群": "cluster", "cluster": "cluster", "园区": "park", "park": "park",
-    "产业链环节": "chain_link", "chain_link": "chain_link",
-    "阶段": "stage", "stage": "stage",
-    "计划投资（亿元）": "planned_investment", "计划投资(亿元)": "planned_investment",
-    "计划投资": "planned_investment", "planned_investment": "planned_investment",
-    "预计年产值（亿元）": "expected_output", "预计年产值(亿元)": "expected_output",
-    "预计年产值": "expected_output", "expected_output": "expected_output",
-    "预计就业": "expected_jobs", "expected_jobs": "expected_jobs",
-    "预计签约日期": "expected_sign_date", "expected_sign_date": "expected_sign_date",
-    "预计落地日期": "expected_land_date", "expected_land_date": "expected_land_date",
-    "预计投产日期": "expected_operate_date", "expected_operate_date": "expected_operate_date",
-    "负责人": "owner", "owner": "owner", "部门": "department", "department": "department",
-    "保密": "is_confidential", "is_confidential": "is_confidential",
-    "代号": "code_name", "code_name": "code_name", "备注": "notes", "notes": "notes",
+    "企业名称": "firm",
+    "企业": "firm",
+    "firm": "firm",
+    "项目名称": "title",
+    "title": "title",
+    "产业集群": "cluster",
+    "cluster": "cluster",
+    "园区": "park",
+    "park": "park",
+    "产业链环节": "chain_link",
+    "chain_link": "chain_link",
+    "阶段": "stage",
+    "stage": "stage",
+    "计划投资（亿元）": "planned_investment",
+    "计划投资(亿元)": "planned_investment",
+    "计划投资": "planned_investment",
+    "planned_investment": "planned_investment",
+    "预计年产值（亿元）": "expected_output",
+    "预计年产值(亿元)": "expected_output",
+    "预计年产值": "expected_output",
+    "expected_output": "expected_output",
+    "预计就业": "expected_jobs",
+    "expected_jobs": "expected_jobs",
+    "预计签约日期": "expected_sign_date",
+    "expected_sign_date": "expected_sign_date",
+    "预计落地日期": "expected_land_date",
+    "expected_land_date": "expected_land_date",
+    "预计投产日期": "expected_operate_date",
+    "expected_operate_date": "expected_operate_date",
+    "负责人": "owner",
+    "owner": "owner",
+    "部门": "department",
+    "department": "department",
+    "保密": "is_confidential",
+    "is_confidential": "is_confidential",
+    "代号": "code_name",
+    "code_name": "code_name",
+    "备注": "notes",
+    "notes": "notes",
 }
-STAGE_NAMES = {"线索": "lead", "已接触": "contacted", "洽谈": "negotiating", "谈判": "negotiating",
-               "签约": "signed", "已签约": "signed", "落地": "landed", "开工": "landed",
-               "投产": "operating", "运营": "operating"}
+STAGE_NAMES = {
+    "线索": "lead",
+    "已接触": "contacted",
+    "洽谈": "negotiating",
+    "谈判": "negotiating",
+    "签约": "signed",
+    "已签约": "signed",
+    "落地": "landed",
+    "开工": "landed",
+    "投产": "operating",
+    "运营": "operating",
+}
 _SPLIT = re.compile(r"[;；、,，|/]+")
 _TRUE = {"1", "true", "yes", "y", "是", "√", "x"}
 _FALSE = {"", "0", "false", "no", "n", "否"}
@@ -152,7 +213,7 @@ def _insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
     if dialect.name != "sqlite" or set(keys) != set(rows[0]):
         # (a column left to its default: SQLAlchemy fills it in)
         for start in range(0, len(rows), 5000):
-            session.execute(insert(table), rows[start:start + 5000])
+            session.execute(insert(table), rows[start : start + 5000])
         return
     procs = [b.type._cached_bind_processor(dialect) for b in binds]
     converted: list[dict[Any, Any]] = [{} for _ in keys]
@@ -173,7 +234,7 @@ def _insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
         tuples.append(tuple(values))
     conn = session.connection()
     for start in range(0, len(tuples), 10000):
-        conn.exec_driver_sql(compiled.string, tuples[start:start + 10000])
+        conn.exec_driver_sql(compiled.string, tuples[start : start + 10000])
 
 
 P = ParamSpec("P")
@@ -184,7 +245,9 @@ _FTS_TRIGGER = "firm_fts_ai"
 _FTS_TRIGGER_BODY = re.compile(
     r"^\s*CREATE\s+TRIGGER\s+\"?firm_fts_ai\"?\s+AFTER\s+INSERT\s+ON\s+\"?firm\"?\s+"
     r"(?:FOR\s+EACH\s+ROW\s+)?BEGIN\s+(INSERT\s+INTO\s+firm_fts\s*\([^()]*\))\s*"
-    r"VALUES\s*\(([^;]*)\)\s*;\s*END\s*$", re.I | re.S)
+    r"VALUES\s*\(([^;]*)\)\s*;\s*END\s*$",
+    re.I | re.S,
+)
 
 
 @contextmanager
@@ -201,12 +264,17 @@ def _firm_search_index_in_bulk(session: Session) -> Iterator[Callable[[int, int]
     trigger missing) meanwhile. PostgreSQL (a GIN index, no trigger) needs none of this."""
     bulk = None
     if session.get_bind().dialect.name == "sqlite":
-        sql = session.execute(text("SELECT sql FROM sqlite_master WHERE type = 'trigger' "
-                                   "AND name = :n"), {"n": _FTS_TRIGGER}).scalar()
+        sql = session.execute(
+            text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :n"),
+            {"n": _FTS_TRIGGER},
+        ).scalar()
         m = _FTS_TRIGGER_BODY.search(sql or "")
         if m:  # a trigger of another shape is left alone: it then indexes row by row
-            bulk = (sql, f"{m.group(1)} SELECT {m.group(2)} FROM firm AS new "
-                         "WHERE new.id BETWEEN :lo AND :hi")
+            bulk = (
+                sql,
+                f"{m.group(1)} SELECT {m.group(2)} FROM firm AS new "
+                "WHERE new.id BETWEEN :lo AND :hi",
+            )
     if bulk is not None:
         # pysqlite opens its transaction only before an INSERT/UPDATE/DELETE: a DROP TRIGGER
         # as the first write would run (and be committed) on its own. Open it first; IMMEDIATE
@@ -246,8 +314,15 @@ def _without_cyclic_gc(fn: Callable[P, R]) -> Callable[P, R]:
 
 
 @_without_cyclic_gc
-def import_firms(session: Session, actor: User, data: bytes, filename: str, *,
-                 skip_invalid: bool = False, dry_run: bool = False) -> ImportReport:
+def import_firms(
+    session: Session,
+    actor: User,
+    data: bytes,
+    filename: str,
+    *,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+) -> ImportReport:
     """Import firms. Duplicates (same normalised name, alias or credit code — in the database
     or earlier in the file) are rejected with the firm they duplicate."""
     require_manager(actor)
@@ -256,23 +331,32 @@ def import_firms(session: Session, actor: User, data: bytes, filename: str, *,
     clusters = _cluster_lookup(session)
     users = {u.lower(): i for i, u in session.execute(select(User.id, User.username))}
     names: dict[str, int] = dict(session.execute(select(Firm.name_norm, Firm.id)).all())
-    aliases: dict[str, int] = dict(session.execute(select(FirmAlias.alias_norm,
-                                                          FirmAlias.firm_id)).all())
-    codes: dict[str, int] = dict(session.execute(
-        select(Firm.credit_code, Firm.id).where(Firm.credit_code.is_not(None))).all())
+    aliases: dict[str, int] = dict(
+        session.execute(select(FirmAlias.alias_norm, FirmAlias.firm_id)).all()
+    )
+    codes: dict[str, int] = dict(
+        session.execute(
+            select(Firm.credit_code, Firm.id).where(Firm.credit_code.is_not(None))
+        ).all()
+    )
     file_names: dict[str, int] = {}
     file_codes: dict[str, int] = {}
     good: list[tuple[int, FirmCreate, list[str], str | None, int | None]] = []
     for i, row in enumerate(rows, start=2):
         try:
             data_in = FirmCreate(
-                name_zh=row.get("name_zh", ""), name_en=row.get("name_en") or None,
-                aliases=_split(row.get("aliases", "")), country=row.get("country") or None,
+                name_zh=row.get("name_zh", ""),
+                name_en=row.get("name_en") or None,
+                aliases=_split(row.get("aliases", "")),
+                country=row.get("country") or None,
                 headquarters=row.get("headquarters") or None,
                 global500_rank=_int(row.get("global500_rank", "")),
                 china500_rank=_int(row.get("china500_rank", "")),
-                is_leader=_bool(row.get("is_leader", "")), website=row.get("website") or None,
-                credit_code=row.get("credit_code") or None, notes=row.get("notes") or None)
+                is_leader=_bool(row.get("is_leader", "")),
+                website=row.get("website") or None,
+                credit_code=row.get("credit_code") or None,
+                notes=row.get("notes") or None,
+            )
         except ValidationError as exc:
             rep.rejected.extend(_pydantic_errors(i, exc))
             continue
@@ -292,8 +376,9 @@ def import_firms(session: Session, actor: User, data: bytes, filename: str, *,
         if row.get("owner"):
             owner_id = users.get(row["owner"].strip().lower())
             if owner_id is None:
-                rep.rejected.append(RowError(i, "owner", f"用户不存在 / no such user: "
-                                                         f"{row['owner'][:60]}"))
+                rep.rejected.append(
+                    RowError(i, "owner", f"用户不存在 / no such user: {row['owner'][:60]}")
+                )
                 bad = True
         norm = normalize_name(data_in.name_zh)
         if not norm:
@@ -304,17 +389,32 @@ def import_firms(session: Session, actor: User, data: bytes, filename: str, *,
             rep.rejected.append(RowError(i, "name_zh", f"企业已存在 / already exists (id {dup})"))
             bad = True
         elif norm in file_names:
-            rep.rejected.append(RowError(i, "name_zh", f"与第 {file_names[norm]} 行重复 / "
-                                                       f"duplicates row {file_names[norm]}"))
+            rep.rejected.append(
+                RowError(
+                    i,
+                    "name_zh",
+                    f"与第 {file_names[norm]} 行重复 / duplicates row {file_names[norm]}",
+                )
+            )
             bad = True
         cc = data_in.credit_code
         if cc and cc in codes:
-            rep.rejected.append(RowError(i, "credit_code", "统一社会信用代码已存在 / credit "
-                                         f"code already used (id {codes[cc]})"))
+            rep.rejected.append(
+                RowError(
+                    i,
+                    "credit_code",
+                    f"统一社会信用代码已存在 / credit code already used (id {codes[cc]})",
+                )
+            )
             bad = True
         elif cc and cc in file_codes:
-            rep.rejected.append(RowError(i, "credit_code", f"与第 {file_codes[cc]} 行重复 / "
-                                         f"duplicates row {file_codes[cc]}"))
+            rep.rejected.append(
+                RowError(
+                    i,
+                    "credit_code",
+                    f"与第 {file_codes[cc]} 行重复 / duplicates row {file_codes[cc]}",
+                )
+            )
             bad = True
         if bad:
             continue
@@ -324,10 +424,15 @@ def import_firms(session: Session, actor: User, data: bytes, filename: str, *,
         good.append((i, data_in, codes_in, (row.get("parent") or "").strip() or None, owner_id))
     # parents: an existing firm or a firm earlier/later in the same file
     for i, _d, _c, parent, _o in good:
-        if parent and normalize_name(parent) not in names and normalize_name(parent) \
-                not in file_names and normalize_name(parent) not in aliases:
-            rep.rejected.append(RowError(i, "parent", f"母公司不存在 / no such parent firm: "
-                                                      f"{parent[:60]}"))
+        if (
+            parent
+            and normalize_name(parent) not in names
+            and normalize_name(parent) not in file_names
+            and normalize_name(parent) not in aliases
+        ):
+            rep.rejected.append(
+                RowError(i, "parent", f"母公司不存在 / no such parent firm: {parent[:60]}")
+            )
     if rep.rejected:
         bad_rows = {e.row for e in rep.rejected}
         good = [g for g in good if g[0] not in bad_rows]
@@ -342,18 +447,33 @@ def import_firms(session: Session, actor: User, data: bytes, filename: str, *,
     # warm the pinyin cache on all cores; search_blob below then reuses it
     pinyins = pinyin_many([d.name_zh for _i, d, _c, _p, _o in good])
     for (_i, d, _c, _p, owner_id), (py, ini) in zip(good, pinyins, strict=True):
-        firm_rows.append({
-            "name_zh": d.name_zh, "name_en": d.name_en, "name_norm": normalize_name(d.name_zh),
-            "name_pinyin": py, "name_initials": ini,
-            "search_text": search_blob([d.name_zh, d.name_en, *d.aliases],
-                                       known={d.name_zh: (py, ini)}),
-            "country": d.country, "headquarters": d.headquarters,
-            "global500_rank": d.global500_rank, "china500_rank": d.china500_rank,
-            "is_leader": d.is_leader, "tier": derive_tier(d.global500_rank, d.china500_rank,
-                                                          d.is_leader),
-            "website": d.website, "credit_code": d.credit_code, "parent_id": None,
-            "owner_id": owner_id, "notes": d.notes, "source": "import",
-            "created_at": now, "updated_at": now, "version": 1})
+        firm_rows.append(
+            {
+                "name_zh": d.name_zh,
+                "name_en": d.name_en,
+                "name_norm": normalize_name(d.name_zh),
+                "name_pinyin": py,
+                "name_initials": ini,
+                "search_text": search_blob(
+                    [d.name_zh, d.name_en, *d.aliases], known={d.name_zh: (py, ini)}
+                ),
+                "country": d.country,
+                "headquarters": d.headquarters,
+                "global500_rank": d.global500_rank,
+                "china500_rank": d.china500_rank,
+                "is_leader": d.is_leader,
+                "tier": derive_tier(d.global500_rank, d.china500_rank, d.is_leader),
+                "website": d.website,
+                "credit_code": d.credit_code,
+                "parent_id": None,
+                "owner_id": owner_id,
+                "notes": d.notes,
+                "source": "import",
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+        )
     with _firm_search_index_in_bulk(session) as indexed:
         ids = allocate_ids(session, "firm", len(firm_rows))
         for row, fid in zip(firm_rows, ids, strict=True):
@@ -383,13 +503,28 @@ def import_firms(session: Session, actor: User, data: bytes, filename: str, *,
     if parent_rows:
         from sqlalchemy import bindparam
 
-        session.execute(update(Firm.__table__).where(Firm.__table__.c.id == bindparam("b_id"))
-                        .values(parent_id=bindparam("b_parent")), parent_rows)
+        session.execute(
+            update(Firm.__table__)
+            .where(Firm.__table__.c.id == bindparam("b_id"))
+            .values(parent_id=bindparam("b_parent")),
+            parent_rows,
+        )
     rep.imported = len(ids)
     rep.applied = True
-    record(session, actor.id, "import", "firm", None,
-           after={"file": filename[:200], "imported": len(ids), "rejected": len(rep.rejected),
-                  "first_id": ids[0] if ids else None, "last_id": ids[-1] if ids else None})
+    record(
+        session,
+        actor.id,
+        "import",
+        "firm",
+        None,
+        after={
+            "file": filename[:200],
+            "imported": len(ids),
+            "rejected": len(rep.rejected),
+            "first_id": ids[0] if ids else None,
+            "last_id": ids[-1] if ids else None,
+        },
+    )
     session.flush()
     return rep
 
@@ -401,8 +536,15 @@ def _firm_ids_by_name(session: Session) -> dict[str, int]:
 
 
 @_without_cyclic_gc
-def import_contacts(session: Session, actor: User, data: bytes, filename: str, *,
-                    skip_invalid: bool = False, dry_run: bool = False) -> ImportReport:
+def import_contacts(
+    session: Session,
+    actor: User,
+    data: bytes,
+    filename: str,
+    *,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+) -> ImportReport:
     """Import contacts; each row names its firm (name, alias or credit code)."""
     require_manager(actor)
     rows = read_rows(data, filename, CONTACT_HEADERS)
@@ -412,30 +554,55 @@ def import_contacts(session: Session, actor: User, data: bytes, filename: str, *
     for i, row in enumerate(rows, start=2):
         fid = firms.get(normalize_name(row.get("firm", "")))
         if fid is None:
-            rep.rejected.append(RowError(i, "firm", f"企业不存在 / no such firm: "
-                                                    f"{row.get('firm', '')[:60]}"))
+            rep.rejected.append(
+                RowError(i, "firm", f"企业不存在 / no such firm: {row.get('firm', '')[:60]}")
+            )
             continue
         try:
-            c = ContactCreate(**{k: (row.get(k) or None) for k in
-                                 ("name", "title", "phone", "email", "wechat", "notes")})
+            c = ContactCreate(
+                **{
+                    k: (row.get(k) or None)
+                    for k in ("name", "title", "phone", "email", "wechat", "notes")
+                }
+            )
         except ValidationError as exc:
             rep.rejected.extend(_pydantic_errors(i, exc))
             continue
-        good.append({"firm_id": fid, **c.model_dump(), "created_at": utcnow(),
-                     "updated_at": utcnow(), "version": 1})
+        good.append(
+            {
+                "firm_id": fid,
+                **c.model_dump(),
+                "created_at": utcnow(),
+                "updated_at": utcnow(),
+                "version": 1,
+            }
+        )
     if dry_run or (rep.rejected and not skip_invalid):
         rep.imported = len(good) if dry_run else 0
         return rep
     _insert_many(session, Contact.__table__, good)
     rep.imported, rep.applied = len(good), True
-    record(session, actor.id, "import", "contact", None,
-           after={"file": filename[:200], "imported": len(good), "rejected": len(rep.rejected)})
+    record(
+        session,
+        actor.id,
+        "import",
+        "contact",
+        None,
+        after={"file": filename[:200], "imported": len(good), "rejected": len(rep.rejected)},
+    )
     session.flush()
     return rep
 
 
-def import_projects(session: Session, actor: User, data: bytes, filename: str, *,
-                    skip_invalid: bool = False, dry_run: bool = False) -> ImportReport:
+def import_projects(
+    session: Session,
+    actor: User,
+    data: bytes,
+    filename: str,
+    *,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+) -> ImportReport:
     """Import projects through the same service as the pages (conflict checks, history, audit)."""
     from crm.projects.service import create_project, move_stage  # noqa: F401
 
@@ -446,8 +613,7 @@ def import_projects(session: Session, actor: User, data: bytes, filename: str, *
     clusters = _cluster_lookup(session)
     users = {u.lower(): i for i, u in session.execute(select(User.id, User.username))}
     depts = {}
-    for did, code, name in session.execute(select(Department.id, Department.code,
-                                                  Department.name)):
+    for did, code, name in session.execute(select(Department.id, Department.code, Department.name)):
         depts[code.lower()] = did
         depts[name.lower()] = did
     outer = session.begin_nested()
@@ -455,8 +621,9 @@ def import_projects(session: Session, actor: User, data: bytes, filename: str, *
     for i, row in enumerate(rows, start=2):
         fid = firms.get(normalize_name(row.get("firm", "")))
         if fid is None:
-            rep.rejected.append(RowError(i, "firm", f"企业不存在 / no such firm: "
-                                                    f"{row.get('firm', '')[:60]}"))
+            rep.rejected.append(
+                RowError(i, "firm", f"企业不存在 / no such firm: {row.get('firm', '')[:60]}")
+            )
             continue
         try:
             stage = (row.get("stage") or "lead").strip()
@@ -468,11 +635,15 @@ def import_projects(session: Session, actor: User, data: bytes, filename: str, *
             if dept and dept not in depts:
                 raise ValueError(f"部门不存在 / no such department: {dept[:60]}")
             data_in = ProjectCreate(
-                firm_id=fid, title=row.get("title") or None,
-                cluster=clusters.get((row.get("cluster") or "").strip().lower(),
-                                     row.get("cluster") or ""),
-                park=row.get("park") or None, chain_link=row.get("chain_link") or None,
-                stage=stage, planned_investment=row.get("planned_investment") or None,
+                firm_id=fid,
+                title=row.get("title") or None,
+                cluster=clusters.get(
+                    (row.get("cluster") or "").strip().lower(), row.get("cluster") or ""
+                ),
+                park=row.get("park") or None,
+                chain_link=row.get("chain_link") or None,
+                stage=stage,
+                planned_investment=row.get("planned_investment") or None,
                 expected_output=row.get("expected_output") or None,
                 expected_jobs=_int(row.get("expected_jobs", "")),
                 expected_sign_date=row.get("expected_sign_date") or None,
@@ -481,7 +652,9 @@ def import_projects(session: Session, actor: User, data: bytes, filename: str, *
                 owner_id=users.get(owner) if owner else None,
                 department_id=depts.get(dept) if dept else None,
                 is_confidential=_bool(row.get("is_confidential", "")),
-                code_name=row.get("code_name") or None, notes=row.get("notes") or None)
+                code_name=row.get("code_name") or None,
+                notes=row.get("notes") or None,
+            )
         except ValidationError as exc:
             rep.rejected.extend(_pydantic_errors(i, exc))
             continue
@@ -502,8 +675,14 @@ def import_projects(session: Session, actor: User, data: bytes, filename: str, *
         return rep
     outer.commit()
     rep.imported, rep.applied = imported, True
-    record(session, actor.id, "import", "project", None,
-           after={"file": filename[:200], "imported": imported, "rejected": len(rep.rejected)})
+    record(
+        session,
+        actor.id,
+        "import",
+        "project",
+        None,
+        after={"file": filename[:200], "imported": imported, "rejected": len(rep.rejected)},
+    )
     session.flush()
     return rep
 
@@ -511,8 +690,9 @@ def import_projects(session: Session, actor: User, data: bytes, filename: str, *
 IMPORTERS = {"firms": import_firms, "contacts": import_contacts, "projects": import_projects}
 
 
-def run_import(session: Session, actor: User, kind: str, data: bytes, filename: str,
-               **kw: Any) -> ImportReport:
+def run_import(
+    session: Session, actor: User, kind: str, data: bytes, filename: str, **kw: Any
+) -> ImportReport:
     if kind not in IMPORTERS:
         raise ValidationFailed(f"未知导入类型 / unknown import kind: {kind}", field="kind")
     return IMPORTERS[kind](session, actor, data, filename, **kw)

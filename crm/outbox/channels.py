@@ -31,8 +31,9 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
-def build_email(settings: Settings, *, to: str, subject: str, text: str, html: str | None,
-                message_id: str) -> EmailMessage:
+def build_email(
+    settings: Settings, *, to: str, subject: str, text: str, html: str | None, message_id: str
+) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = settings.smtp_from
     msg["To"] = to
@@ -56,8 +57,9 @@ class Mailer:
     def __enter__(self) -> Mailer:
         return self
 
-    def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def _connect(self) -> smtplib.SMTP:
@@ -66,9 +68,12 @@ class Mailer:
             raise DeliveryError("SMTP is not configured (CRM_SMTP_HOST)")
         try:
             if s.smtp_security == "tls":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port,
-                                                      timeout=s.smtp_timeout,
-                                                      context=ssl.create_default_context())
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.smtp_host,
+                    s.smtp_port,
+                    timeout=s.smtp_timeout,
+                    context=ssl.create_default_context(),
+                )
             else:
                 smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
                 if s.smtp_security == "starttls":
@@ -78,16 +83,17 @@ class Mailer:
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(f"SMTP login refused: {exc.smtp_code}") from exc
         except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError(f"SMTP connection to {s.smtp_host}:{s.smtp_port} failed: "
-                                f"{exc}") from exc
+            raise DeliveryError(
+                f"SMTP connection to {s.smtp_host}:{s.smtp_port} failed: {exc}"
+            ) from exc
         return smtp
 
-    def send(self, *, to: str, subject: str, text: str, html: str | None,
-             message_id: str) -> None:
+    def send(self, *, to: str, subject: str, text: str, html: str | None, message_id: str) -> None:
         if not to or "@" not in to:
             raise DeliveryError(f"no valid address: {to!r}", permanent=True)
-        msg = build_email(self.settings, to=to, subject=subject, text=text, html=html,
-                          message_id=message_id)
+        msg = build_email(
+            self.settings, to=to, subject=subject, text=text, html=html, message_id=message_id
+        )
         if self._smtp is None:
             self._smtp = self._connect()
         try:
@@ -127,8 +133,14 @@ def robot_payload(kind: str, title: str, text: str) -> dict[str, Any]:
     return {"msgtype": "markdown", "markdown": {"content": text}}
 
 
-def post_robot(hook: Webhook, title: str, text: str, *, client: httpx.Client | None = None,
-               timeout: float | None = None) -> None:
+def post_robot(
+    hook: Webhook,
+    title: str,
+    text: str,
+    *,
+    client: httpx.Client | None = None,
+    timeout: float | None = None,
+) -> None:
     """Post a markdown message to a group robot; any failure raises DeliveryError."""
     if hook.kind not in ("wecom", "dingtalk") or not hook.url:
         raise DeliveryError(f"no usable webhook ({hook.kind})", permanent=True)
@@ -145,13 +157,17 @@ def post_robot(hook: Webhook, title: str, text: str, *, client: httpx.Client | N
         if own:
             http.close()
     if r.status_code >= 400:
-        raise DeliveryError(f"{hook.kind} webhook answered HTTP {r.status_code}",
-                            permanent=400 <= r.status_code < 500 and r.status_code != 429)
+        raise DeliveryError(
+            f"{hook.kind} webhook answered HTTP {r.status_code}",
+            permanent=400 <= r.status_code < 500 and r.status_code != 429,
+        )
     try:
         body = r.json()
     except ValueError:
         body = {}
     # both robots answer 200 with {"errcode": 0, "errmsg": "ok"}; anything else is a refusal
     if isinstance(body, dict) and body.get("errcode", 0) not in (0, "0"):
-        raise DeliveryError(f"{hook.kind} webhook refused: {body.get('errcode')} "
-                            f"{str(body.get('errmsg', ''))[:200]}")
+        raise DeliveryError(
+            f"{hook.kind} webhook refused: {body.get('errcode')} "
+            f"{str(body.get('errmsg', ''))[:200]}"
+        )

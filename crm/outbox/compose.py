@@ -33,8 +33,9 @@ MAX_ITEMS = 50  # items listed in one message; the rest are counted, with a link
 STALE_STAGES = ("lead", "contacted", "negotiating", "signed")
 
 
-def project_label(title: str | None, confidential: bool | None, code_name: str | None,
-                  pid: int | None) -> str | None:
+def project_label(
+    title: str | None, confidential: bool | None, code_name: str | None, pid: int | None
+) -> str | None:
     """How a message names a project: a confidential one only by its code name."""
     if title is None and pid is None:
         return None
@@ -50,23 +51,35 @@ def _visible(user_cls: Any, project_cls: Any) -> Any:
 def _robots(session: Session, dept_ids: set[int]) -> dict[int, Department]:
     if not dept_ids:
         return {}
-    rows = session.scalars(select(Department).where(
-        Department.id.in_(dept_ids), Department.webhook_url.is_not(None),
-        Department.webhook_kind.in_(("wecom", "dingtalk"))))
+    rows = session.scalars(
+        select(Department).where(
+            Department.id.in_(dept_ids),
+            Department.webhook_url.is_not(None),
+            Department.webhook_kind.in_(("wecom", "dingtalk")),
+        )
+    )
     return {d.id: d for d in rows if d.webhook_url}  # type: ignore[misc]
 
 
 def _robot_message(dept: Department, kind: str, key: str, ctx: dict[str, Any]) -> dict[str, Any]:
     r = render_robot(kind, get_settings().default_language, ctx)
-    return {"dedup_key": key, "kind": kind, "channel": dept.webhook_kind or "wecom",
-            "recipient": f"department:{dept.id}", "department_id": dept.id,
-            "subject": r.subject, "body_text": r.text}
+    return {
+        "dedup_key": key,
+        "kind": kind,
+        "channel": dept.webhook_kind or "wecom",
+        "recipient": f"department:{dept.id}",
+        "department_id": dept.id,
+        "subject": r.subject,
+        "body_text": r.text,
+    }
 
 
 # ---- daily reminders --------------------------------------------------------------------------
 
-def compose_daily_reminders(session: Session, day: date | None = None,
-                            now: datetime | None = None) -> int:
+
+def compose_daily_reminders(
+    session: Session, day: date | None = None, now: datetime | None = None
+) -> int:
     """One message per officer with open follow-ups due on local ``day`` or overdue; returns
     how many messages were written (0 when they were already written for that day)."""
     now = now or utcnow()
@@ -75,31 +88,48 @@ def compose_daily_reminders(session: Session, day: date | None = None,
     U, P, F = aliased(User), aliased(Project), aliased(Firm)
     part = Followup.assignee_id
     inner = (
-        select(Followup.id, Followup.title, Followup.due_at, Followup.assignee_id,
-               Followup.project_id, Followup.firm_id,
-               P.title.label("p_title"), P.is_confidential, P.code_name,
-               F.name_zh.label("firm"),
-               func.count().over(partition_by=part).label("total"),
-               func.sum(case((Followup.due_at < start, 1), else_=0))
-               .over(partition_by=part).label("overdue"),
-               func.row_number().over(partition_by=part,
-                                      order_by=(Followup.due_at, Followup.id)).label("rn"))
+        select(
+            Followup.id,
+            Followup.title,
+            Followup.due_at,
+            Followup.assignee_id,
+            Followup.project_id,
+            Followup.firm_id,
+            P.title.label("p_title"),
+            P.is_confidential,
+            P.code_name,
+            F.name_zh.label("firm"),
+            func.count().over(partition_by=part).label("total"),
+            func.sum(case((Followup.due_at < start, 1), else_=0))
+            .over(partition_by=part)
+            .label("overdue"),
+            func.row_number()
+            .over(partition_by=part, order_by=(Followup.due_at, Followup.id))
+            .label("rn"),
+        )
         .join(U, U.id == Followup.assignee_id)
         .outerjoin(P, P.id == Followup.project_id)
         .outerjoin(F, F.id == Followup.firm_id)
-        .where(Followup.status == "open", Followup.due_at < end, U.is_active.is_(True),
-               _visible(U, P))
+        .where(
+            Followup.status == "open", Followup.due_at < end, U.is_active.is_(True), _visible(U, P)
+        )
     ).subquery()
-    rows = session.execute(select(inner).where(inner.c.rn <= MAX_ITEMS)
-                           .order_by(inner.c.assignee_id, inner.c.rn)).all()
+    rows = session.execute(
+        select(inner).where(inner.c.rn <= MAX_ITEMS).order_by(inner.c.assignee_id, inner.c.rn)
+    ).all()
     if not rows:
         return 0
     by_user: dict[int, list[Any]] = defaultdict(list)
     for r in rows:
         by_user[r.assignee_id].append(r)
-    users = {u.id: u for u in session.execute(
-        select(User.id, User.display_name, User.email, User.language, User.department_id)
-        .where(User.id.in_(list(by_user))))}
+    users = {
+        u.id: u
+        for u in session.execute(
+            select(User.id, User.display_name, User.email, User.language, User.department_id).where(
+                User.id.in_(list(by_user))
+            )
+        )
+    }
     keys = {uid: f"daily:{uid}:{day.isoformat()}" for uid in by_user}
     robots = _robots(session, {u.department_id for u in users.values() if u.department_id})
     robot_keys = {d: f"daily-robot:{d}:{day.isoformat()}" for d in robots}
@@ -110,23 +140,42 @@ def compose_daily_reminders(session: Session, day: date | None = None,
         u = users[uid]
         total, overdue = items[0].total, int(items[0].overdue or 0)
         if u.department_id in robots:
-            dept_lines[u.department_id].append({"name": u.display_name, "total": total,
-                                                "overdue": overdue})
+            dept_lines[u.department_id].append(
+                {"name": u.display_name, "total": total, "overdue": overdue}
+            )
         if keys[uid] in done or not u.email:
             continue
-        ctx = {"name": u.display_name, "day": day, "total": total, "overdue": overdue,
-               "more": total - len(items),
-               "items": [_item(r, start) for r in items]}
+        ctx = {
+            "name": u.display_name,
+            "day": day,
+            "total": total,
+            "overdue": overdue,
+            "more": total - len(items),
+            "items": [_item(r, start) for r in items],
+        }
         m = render_message("daily_reminder", u.language, ctx)
-        messages.append({"dedup_key": keys[uid], "kind": "daily_reminder", "channel": "email",
-                         "recipient": u.email, "user_id": uid, "subject": m.subject,
-                         "body_text": m.text, "body_html": m.html})
+        messages.append(
+            {
+                "dedup_key": keys[uid],
+                "kind": "daily_reminder",
+                "channel": "email",
+                "recipient": u.email,
+                "user_id": uid,
+                "subject": m.subject,
+                "body_text": m.text,
+                "body_html": m.html,
+            }
+        )
     for dept_id, lines in dept_lines.items():
         if robot_keys[dept_id] not in done:
-            messages.append(_robot_message(robots[dept_id], "daily_reminder",
-                                           robot_keys[dept_id],
-                                           {"day": day, "dept": robots[dept_id].name,
-                                            "lines": lines}))
+            messages.append(
+                _robot_message(
+                    robots[dept_id],
+                    "daily_reminder",
+                    robot_keys[dept_id],
+                    {"day": day, "dept": robots[dept_id].name, "lines": lines},
+                )
+            )
     return enqueue_many(session, messages, now=now)
 
 
@@ -138,34 +187,60 @@ def _item(r: Any, start: datetime) -> dict[str, Any]:
         link = f"/firms/{r.firm_id}"
     else:
         link = "/followups"
-    return {"id": r.id, "title": r.title, "due": r.due_at,
-            "due_local": r.due_at.astimezone(local_tz()).strftime("%Y-%m-%d %H:%M"),
-            "overdue": r.due_at < start,
-            "project": label,
-            # a confidential project's firm would name it: only the code name is shown
-            "firm": None if r.is_confidential else r.firm, "link": link}
+    return {
+        "id": r.id,
+        "title": r.title,
+        "due": r.due_at,
+        "due_local": r.due_at.astimezone(local_tz()).strftime("%Y-%m-%d %H:%M"),
+        "overdue": r.due_at < start,
+        "project": label,
+        # a confidential project's firm would name it: only the code name is shown
+        "firm": None if r.is_confidential else r.firm,
+        "link": link,
+    }
 
 
 # ---- a follow-up's own reminder time ----------------------------------------------------------
 
-def compose_followup_reminders(session: Session, now: datetime | None = None,
-                               lookback: timedelta = timedelta(hours=24)) -> int:
+
+def compose_followup_reminders(
+    session: Session, now: datetime | None = None, lookback: timedelta = timedelta(hours=24)
+) -> int:
     """A message for each open follow-up whose ``remind_at`` has come (within ``lookback``, so a
     long outage does not replay stale reminders); dedup per follow-up and reminder time."""
     now = now or utcnow()
     U, P, F = aliased(User), aliased(Project), aliased(Firm)
     rows = session.execute(
-        select(Followup.id, Followup.title, Followup.due_at, Followup.remind_at,
-               Followup.assignee_id, Followup.project_id, Followup.firm_id,
-               P.title.label("p_title"), P.is_confidential, P.code_name,
-               F.name_zh.label("firm"), U.display_name, U.email, U.language)
+        select(
+            Followup.id,
+            Followup.title,
+            Followup.due_at,
+            Followup.remind_at,
+            Followup.assignee_id,
+            Followup.project_id,
+            Followup.firm_id,
+            P.title.label("p_title"),
+            P.is_confidential,
+            P.code_name,
+            F.name_zh.label("firm"),
+            U.display_name,
+            U.email,
+            U.language,
+        )
         .join(U, U.id == Followup.assignee_id)
         .outerjoin(P, P.id == Followup.project_id)
         .outerjoin(F, F.id == Followup.firm_id)
-        .where(Followup.status == "open", Followup.remind_at <= now,
-               Followup.remind_at > now - lookback, U.is_active.is_(True),
-               U.email.is_not(None), _visible(U, P))
-        .order_by(Followup.remind_at, Followup.id).limit(5000)).all()
+        .where(
+            Followup.status == "open",
+            Followup.remind_at <= now,
+            Followup.remind_at > now - lookback,
+            U.is_active.is_(True),
+            U.email.is_not(None),
+            _visible(U, P),
+        )
+        .order_by(Followup.remind_at, Followup.id)
+        .limit(5000)
+    ).all()
     keys = {r.id: f"remind:{r.id}:{r.remind_at.strftime('%Y%m%dT%H%M%S')}" for r in rows}
     done = existing_keys(session, keys.values())
     start, _ = day_bounds(today_local(now))
@@ -173,15 +248,26 @@ def compose_followup_reminders(session: Session, now: datetime | None = None,
     for r in rows:
         if keys[r.id] in done:
             continue
-        m = render_message("followup_reminder", r.language,
-                           {"name": r.display_name, "item": _item(r, start)})
-        messages.append({"dedup_key": keys[r.id], "kind": "followup_reminder",
-                         "channel": "email", "recipient": r.email, "user_id": r.assignee_id,
-                         "subject": m.subject, "body_text": m.text, "body_html": m.html})
+        m = render_message(
+            "followup_reminder", r.language, {"name": r.display_name, "item": _item(r, start)}
+        )
+        messages.append(
+            {
+                "dedup_key": keys[r.id],
+                "kind": "followup_reminder",
+                "channel": "email",
+                "recipient": r.email,
+                "user_id": r.assignee_id,
+                "subject": m.subject,
+                "body_text": m.text,
+                "body_html": m.html,
+            }
+        )
     return enqueue_many(session, messages, now=now)
 
 
 # ---- stale projects ---------------------------------------------------------------------------
+
 
 def iso_week(day: date) -> str:
     y, w, _ = day.isocalendar()
@@ -198,14 +284,30 @@ def compose_stale_alerts(session: Session, now: datetime | None = None) -> int:
     U = aliased(User)
     last = func.coalesce(Project.last_activity_at, Project.created_at)
     rows = session.execute(
-        select(Project.id, Project.title, Project.is_confidential, Project.code_name,
-               Project.stage, Project.department_id, last.label("last"), Project.owner_id,
-               U.display_name, U.email, U.language, Firm.name_zh.label("firm"))
+        select(
+            Project.id,
+            Project.title,
+            Project.is_confidential,
+            Project.code_name,
+            Project.stage,
+            Project.department_id,
+            last.label("last"),
+            Project.owner_id,
+            U.display_name,
+            U.email,
+            U.language,
+            Firm.name_zh.label("firm"),
+        )
         .join(U, U.id == Project.owner_id)
         .join(Firm, Firm.id == Project.firm_id)
-        .where(Project.stage.in_(STALE_STAGES), last < cutoff, U.is_active.is_(True),
-               project_visible_to_user(U, Project))
-        .order_by(Project.owner_id, last)).all()
+        .where(
+            Project.stage.in_(STALE_STAGES),
+            last < cutoff,
+            U.is_active.is_(True),
+            project_visible_to_user(U, Project),
+        )
+        .order_by(Project.owner_id, last)
+    ).all()
     by_owner: dict[int, list[Any]] = defaultdict(list)
     by_dept: dict[int, list[Any]] = defaultdict(list)
     for r in rows:
@@ -218,33 +320,68 @@ def compose_stale_alerts(session: Session, now: datetime | None = None) -> int:
     done = existing_keys(session, [*keys.values(), *robot_keys.values()])
 
     def items(rs: list[Any]) -> list[dict[str, Any]]:
-        return [{"project": project_label(r.title, r.is_confidential, r.code_name, r.id),
-                 "firm": None if r.is_confidential else r.firm, "stage": r.stage,
-                 "last": r.last, "idle_days": (now - r.last).days,
-                 "link": f"/projects/{r.id}"} for r in rs[:MAX_ITEMS]]
+        return [
+            {
+                "project": project_label(r.title, r.is_confidential, r.code_name, r.id),
+                "firm": None if r.is_confidential else r.firm,
+                "stage": r.stage,
+                "last": r.last,
+                "idle_days": (now - r.last).days,
+                "link": f"/projects/{r.id}",
+            }
+            for r in rs[:MAX_ITEMS]
+        ]
 
     messages = []
     for owner, rs in by_owner.items():
         r0 = rs[0]
         if keys[owner] in done or not r0.email:
             continue
-        m = render_message("stale_projects", r0.language,
-                           {"name": r0.display_name, "days": days, "total": len(rs),
-                            "more": max(len(rs) - MAX_ITEMS, 0), "items": items(rs)})
-        messages.append({"dedup_key": keys[owner], "kind": "stale", "channel": "email",
-                         "recipient": r0.email, "user_id": owner, "subject": m.subject,
-                         "body_text": m.text, "body_html": m.html})
+        m = render_message(
+            "stale_projects",
+            r0.language,
+            {
+                "name": r0.display_name,
+                "days": days,
+                "total": len(rs),
+                "more": max(len(rs) - MAX_ITEMS, 0),
+                "items": items(rs),
+            },
+        )
+        messages.append(
+            {
+                "dedup_key": keys[owner],
+                "kind": "stale",
+                "channel": "email",
+                "recipient": r0.email,
+                "user_id": owner,
+                "subject": m.subject,
+                "body_text": m.text,
+                "body_html": m.html,
+            }
+        )
     for dept_id, dept in robots.items():
         if robot_keys[dept_id] not in done:
             rs = by_dept[dept_id]
-            messages.append(_robot_message(dept, "stale_projects", robot_keys[dept_id],
-                                           {"dept": dept.name, "days": days, "total": len(rs),
-                                            "more": max(len(rs) - MAX_ITEMS, 0),
-                                            "items": items(rs)}))
+            messages.append(
+                _robot_message(
+                    dept,
+                    "stale_projects",
+                    robot_keys[dept_id],
+                    {
+                        "dept": dept.name,
+                        "days": days,
+                        "total": len(rs),
+                        "more": max(len(rs) - MAX_ITEMS, 0),
+                        "items": items(rs),
+                    },
+                )
+            )
     return enqueue_many(session, messages, now=now)
 
 
 # ---- weekly digest ----------------------------------------------------------------------------
+
 
 def coverage_gaps(session: Session, actor: Any) -> list[Any]:
     """Clusters with no major investor's project at any active stage (SPEC §5 ``gap``), from
@@ -254,8 +391,9 @@ def coverage_gaps(session: Session, actor: Any) -> list[Any]:
     return [c for c in coverage_report(session, actor).clusters if c.status == "gap"]
 
 
-def compose_weekly_digest(session: Session, day: date | None = None,
-                          now: datetime | None = None) -> int:
+def compose_weekly_digest(
+    session: Session, day: date | None = None, now: datetime | None = None
+) -> int:
     """The week's digest for each manager: new projects, stage moves, signings, coverage gaps
     and overdue follow-ups per officer (their department's; every department for admins)."""
     now = now or utcnow()
@@ -263,56 +401,116 @@ def compose_weekly_digest(session: Session, day: date | None = None,
     this_week = week_start(day)
     since, _ = day_bounds(this_week - timedelta(days=7))
     until, _ = day_bounds(this_week)
-    managers = list(session.execute(
-        select(User.id, User.display_name, User.email, User.language, User.department_id,
-               User.role)
-        .where(User.role.in_((Role.manager.value, Role.admin.value)),
-               User.is_active.is_(True), User.email.is_not(None))))
+    managers = list(
+        session.execute(
+            select(
+                User.id, User.display_name, User.email, User.language, User.department_id, User.role
+            ).where(
+                User.role.in_((Role.manager.value, Role.admin.value)),
+                User.is_active.is_(True),
+                User.email.is_not(None),
+            )
+        )
+    )
     keys = {m.id: f"digest:{m.id}:{this_week.isoformat()}" for m in managers}
     done = existing_keys(session, keys.values())
     managers = [m for m in managers if keys[m.id] not in done]
     if not managers:
         return 0
-    new_projects = session.scalar(select(func.count()).select_from(Project).where(
-        Project.created_at >= since, Project.created_at < until)) or 0
+    new_projects = (
+        session.scalar(
+            select(func.count())
+            .select_from(Project)
+            .where(Project.created_at >= since, Project.created_at < until)
+        )
+        or 0
+    )
     moves = session.execute(
         select(StageChange.to_stage, func.count())
-        .where(StageChange.changed_at >= since, StageChange.changed_at < until,
-               StageChange.from_stage.is_not(None))
-        .group_by(StageChange.to_stage)).all()
+        .where(
+            StageChange.changed_at >= since,
+            StageChange.changed_at < until,
+            StageChange.from_stage.is_not(None),
+        )
+        .group_by(StageChange.to_stage)
+    ).all()
     signings = session.execute(
-        select(Project.id, Project.title, Project.is_confidential, Project.code_name,
-               Firm.name_zh.label("firm"), Cluster.name_zh.label("cluster_zh"),
-               Cluster.name_en.label("cluster_en"), StageChange.changed_at)
+        select(
+            Project.id,
+            Project.title,
+            Project.is_confidential,
+            Project.code_name,
+            Firm.name_zh.label("firm"),
+            Cluster.name_zh.label("cluster_zh"),
+            Cluster.name_en.label("cluster_en"),
+            StageChange.changed_at,
+        )
         .join(StageChange, StageChange.project_id == Project.id)
-        .join(Firm, Firm.id == Project.firm_id).join(Cluster, Cluster.id == Project.cluster_id)
-        .where(StageChange.to_stage == "signed", StageChange.changed_at >= since,
-               StageChange.changed_at < until)
-        .order_by(StageChange.changed_at).limit(MAX_ITEMS)).all()
+        .join(Firm, Firm.id == Project.firm_id)
+        .join(Cluster, Cluster.id == Project.cluster_id)
+        .where(
+            StageChange.to_stage == "signed",
+            StageChange.changed_at >= since,
+            StageChange.changed_at < until,
+        )
+        .order_by(StageChange.changed_at)
+        .limit(MAX_ITEMS)
+    ).all()
     gaps = coverage_gaps(session, session.get(User, managers[0].id))
     overdue_rows = session.execute(
         select(User.department_id, User.display_name, func.count().label("n"))
         .join(Followup, Followup.assignee_id == User.id)
         .where(Followup.status == "open", Followup.due_at < until, User.is_active.is_(True))
         .group_by(User.department_id, User.id, User.display_name)
-        .order_by(func.count().desc())).all()
-    sign_items = [{"project": project_label(s.title, s.is_confidential, s.code_name, s.id),
-                   "firm": None if s.is_confidential else s.firm,
-                   "cluster_zh": s.cluster_zh, "cluster_en": s.cluster_en,
-                   "link": f"/projects/{s.id}"} for s in signings]
-    common = {"since": this_week - timedelta(days=7), "until": this_week - timedelta(days=1),
-              "new_projects": new_projects, "moves": [tuple(m) for m in moves],
-              "move_total": sum(n for _, n in moves), "signings": sign_items, "gaps": gaps}
+        .order_by(func.count().desc())
+    ).all()
+    sign_items = [
+        {
+            "project": project_label(s.title, s.is_confidential, s.code_name, s.id),
+            "firm": None if s.is_confidential else s.firm,
+            "cluster_zh": s.cluster_zh,
+            "cluster_en": s.cluster_en,
+            "link": f"/projects/{s.id}",
+        }
+        for s in signings
+    ]
+    common = {
+        "since": this_week - timedelta(days=7),
+        "until": this_week - timedelta(days=1),
+        "new_projects": new_projects,
+        "moves": [tuple(m) for m in moves],
+        "move_total": sum(n for _, n in moves),
+        "signings": sign_items,
+        "gaps": gaps,
+    }
     messages = []
     for m in managers:
-        scope = [o for o in overdue_rows
-                 if m.role == Role.admin.value or m.department_id is None
-                 or o.department_id == m.department_id]
-        r = render_message("weekly_digest", m.language,
-                           {**common, "name": m.display_name,
-                            "overdue": [(o.display_name, o.n) for o in scope[:MAX_ITEMS]]})
-        messages.append({"dedup_key": keys[m.id], "kind": "digest", "channel": "email",
-                         "recipient": m.email, "user_id": m.id, "subject": r.subject,
-                         "body_text": r.text, "body_html": r.html})
+        scope = [
+            o
+            for o in overdue_rows
+            if m.role == Role.admin.value
+            or m.department_id is None
+            or o.department_id == m.department_id
+        ]
+        r = render_message(
+            "weekly_digest",
+            m.language,
+            {
+                **common,
+                "name": m.display_name,
+                "overdue": [(o.display_name, o.n) for o in scope[:MAX_ITEMS]],
+            },
+        )
+        messages.append(
+            {
+                "dedup_key": keys[m.id],
+                "kind": "digest",
+                "channel": "email",
+                "recipient": m.email,
+                "user_id": m.id,
+                "subject": r.subject,
+                "body_text": r.text,
+                "body_html": r.html,
+            }
+        )
     return enqueue_many(session, messages, now=now)
-

@@ -50,8 +50,11 @@ class LeaderLock:
         if self.is_postgres:
             conn = self.engine.connect()
             try:
-                got = bool(conn.execute(text("select pg_try_advisory_lock(:k)"),
-                                        {"k": ADVISORY_KEY}).scalar())
+                got = bool(
+                    conn.execute(
+                        text("select pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY}
+                    ).scalar()
+                )
                 conn.commit()
             except Exception:
                 conn.close()

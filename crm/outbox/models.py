@@ -13,9 +13,7 @@ from crm.types import UTCDateTime, utcnow
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_message"
     __table_args__ = (
-        CheckConstraint(
-            "status in ('pending','sending','sent','failed')", name="ck_outbox_status"
-        ),
+        CheckConstraint("status in ('pending','sending','sent','failed')", name="ck_outbox_status"),
         Index("ix_outbox_status_next", "status", "next_attempt_at"),
     )
 

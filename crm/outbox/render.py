@@ -31,10 +31,15 @@ def _fmt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def _env(lang: str, html: bool) -> jinja2.Environment:
     from web.i18n import translations  # the pages' catalogues (babel only, no web framework)
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                             autoescape=html, extensions=["jinja2.ext.i18n"],
-                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-                             undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=html,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
     env.filters["local"] = _fmt
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     return env

@@ -52,11 +52,19 @@ def job_specs(settings: Settings | None = None) -> list[JobSpec]:
     return [
         JobSpec("daily_reminders", CronTrigger(hour=h, minute=m, timezone=tz), True, 3600),
         JobSpec("stale_alerts", CronTrigger(hour=h, minute=m, timezone=tz), True, 3600),
-        JobSpec("weekly_digest", CronTrigger(day_of_week=dow, hour=wh, minute=wm, timezone=tz),
-                True, 6 * 3600),
+        JobSpec(
+            "weekly_digest",
+            CronTrigger(day_of_week=dow, hour=wh, minute=wm, timezone=tz),
+            True,
+            6 * 3600,
+        ),
         JobSpec("followup_reminders", IntervalTrigger(seconds=60, timezone=tz), False, 50),
-        JobSpec("drain_outbox", IntervalTrigger(seconds=s.outbox_drain_seconds, timezone=tz),
-                False, max(s.outbox_drain_seconds - 1, 1)),
+        JobSpec(
+            "drain_outbox",
+            IntervalTrigger(seconds=s.outbox_drain_seconds, timezone=tz),
+            False,
+            max(s.outbox_drain_seconds - 1, 1),
+        ),
     ]
 
 

@@ -42,14 +42,35 @@ def message_id_for(dedup_key: str) -> str:
     return f"<{digest}.crm@{domain}>"
 
 
-def _row(now: datetime, *, dedup_key: str, kind: str, channel: str, recipient: str,
-         subject: str, body_text: str, body_html: str | None = None,
-         user_id: int | None = None, department_id: int | None = None) -> dict[str, Any]:
-    return {"dedup_key": dedup_key[:200], "kind": kind, "channel": channel,
-            "recipient": recipient[:500], "user_id": user_id, "department_id": department_id,
-            "subject": subject[:300], "body_text": body_text, "body_html": body_html,
-            "message_id": message_id_for(dedup_key), "status": "pending", "attempts": 0,
-            "next_attempt_at": now, "created_at": now}
+def _row(
+    now: datetime,
+    *,
+    dedup_key: str,
+    kind: str,
+    channel: str,
+    recipient: str,
+    subject: str,
+    body_text: str,
+    body_html: str | None = None,
+    user_id: int | None = None,
+    department_id: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "dedup_key": dedup_key[:200],
+        "kind": kind,
+        "channel": channel,
+        "recipient": recipient[:500],
+        "user_id": user_id,
+        "department_id": department_id,
+        "subject": subject[:300],
+        "body_text": body_text,
+        "body_html": body_html,
+        "message_id": message_id_for(dedup_key),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
 
 
 def _insert(session: Session) -> Any:
@@ -58,8 +79,9 @@ def _insert(session: Session) -> Any:
     return sqlite.insert(T)
 
 
-def enqueue_many(session: Session, messages: Sequence[dict[str, Any]],
-                 now: datetime | None = None) -> int:
+def enqueue_many(
+    session: Session, messages: Sequence[dict[str, Any]], now: datetime | None = None
+) -> int:
     """Write messages (dicts of ``enqueue``'s keywords); a dedup key already present is skipped.
 
     Returns how many were written. One multi-row INSERT … ON CONFLICT DO NOTHING per batch.
@@ -71,7 +93,7 @@ def enqueue_many(session: Session, messages: Sequence[dict[str, Any]],
     stmt = _insert(session).on_conflict_do_nothing(index_elements=["dedup_key"])
     written = 0
     for i in range(0, len(rows), 500):
-        res = session.execute(stmt.returning(T.c.id), rows[i:i + 500])
+        res = session.execute(stmt.returning(T.c.id), rows[i : i + 500])
         written += len(res.all())
     return written
 
@@ -86,8 +108,9 @@ def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
     keys = list(keys)
     found: set[str] = set()
     for i in range(0, len(keys), 900):
-        found.update(session.scalars(select(T.c.dedup_key)
-                                     .where(T.c.dedup_key.in_(keys[i:i + 900]))))
+        found.update(
+            session.scalars(select(T.c.dedup_key).where(T.c.dedup_key.in_(keys[i : i + 900])))
+        )
     return found
 
 
@@ -115,8 +138,10 @@ def claim_due(session: Session, now: datetime | None = None, limit: int = 50) ->
     """
     now = now or utcnow()
     lease = timedelta(seconds=get_settings().outbox_lease_seconds)
-    due = or_(and_(T.c.status == "pending", T.c.next_attempt_at <= now),
-              and_(T.c.status == "sending", T.c.claimed_at < now - lease))
+    due = or_(
+        and_(T.c.status == "pending", T.c.next_attempt_at <= now),
+        and_(T.c.status == "sending", T.c.claimed_at < now - lease),
+    )
     ids = select(T.c.id).where(due).order_by(T.c.next_attempt_at, T.c.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         # a CTE runs once; an IN (… LIMIT … SKIP LOCKED) subquery may be rescanned by the
@@ -125,11 +150,25 @@ def claim_due(session: Session, now: datetime | None = None, limit: int = 50) ->
         target = T.c.id == cte.c.id
     else:
         target = T.c.id.in_(ids.scalar_subquery())
-    stmt = (update(T).where(target, due)
-            .values(status="sending", claimed_at=now, attempts=T.c.attempts + 1)
-            .returning(T.c.id, T.c.kind, T.c.channel, T.c.recipient, T.c.user_id,
-                       T.c.department_id, T.c.subject, T.c.body_text, T.c.body_html,
-                       T.c.message_id, T.c.attempts, T.c.claimed_at))
+    stmt = (
+        update(T)
+        .where(target, due)
+        .values(status="sending", claimed_at=now, attempts=T.c.attempts + 1)
+        .returning(
+            T.c.id,
+            T.c.kind,
+            T.c.channel,
+            T.c.recipient,
+            T.c.user_id,
+            T.c.department_id,
+            T.c.subject,
+            T.c.body_text,
+            T.c.body_html,
+            T.c.message_id,
+            T.c.attempts,
+            T.c.claimed_at,
+        )
+    )
     rows = session.execute(stmt).all()
     return sorted((Claimed(*r) for r in rows), key=lambda c: c.id)
 
@@ -139,8 +178,9 @@ def _mine(msg: Claimed) -> Any:
 
 
 def mark_sent(session: Session, msg: Claimed, now: datetime | None = None) -> None:
-    session.execute(update(T).where(_mine(msg))
-                    .values(status="sent", sent_at=now or utcnow(), last_error=None))
+    session.execute(
+        update(T).where(_mine(msg)).values(status="sent", sent_at=now or utcnow(), last_error=None)
+    )
 
 
 def backoff(attempts: int) -> timedelta:
@@ -149,8 +189,9 @@ def backoff(attempts: int) -> timedelta:
     return min(base * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
 
 
-def mark_failed(session: Session, msg: Claimed, error: str, now: datetime | None = None,
-                permanent: bool = False) -> str:
+def mark_failed(
+    session: Session, msg: Claimed, error: str, now: datetime | None = None, permanent: bool = False
+) -> str:
     """Record a failed try: back to pending after a back-off, or failed past the limit."""
     now = now or utcnow()
     final = permanent or msg.attempts >= get_settings().outbox_max_attempts
@@ -165,6 +206,7 @@ def mark_failed(session: Session, msg: Claimed, error: str, now: datetime | None
 
 # ---- for admins -------------------------------------------------------------------------------
 
+
 def outbox_counts(session: Session, actor: User) -> dict[str, int]:
     require_admin(actor)
     counts = dict.fromkeys(STATUSES, 0)
@@ -173,38 +215,57 @@ def outbox_counts(session: Session, actor: User) -> dict[str, int]:
     return counts
 
 
-def list_messages(session: Session, actor: User, status: str | None = None,
-                  limit: int = 100) -> list[Any]:
+def list_messages(
+    session: Session, actor: User, status: str | None = None, limit: int = 100
+) -> list[Any]:
     """The newest messages (optionally of one status), bodies left out."""
     require_admin(actor)
-    stmt = select(T.c.id, T.c.kind, T.c.channel, T.c.recipient, T.c.subject, T.c.status,
-                  T.c.attempts, T.c.next_attempt_at, T.c.last_error, T.c.created_at,
-                  T.c.sent_at)
+    stmt = select(
+        T.c.id,
+        T.c.kind,
+        T.c.channel,
+        T.c.recipient,
+        T.c.subject,
+        T.c.status,
+        T.c.attempts,
+        T.c.next_attempt_at,
+        T.c.last_error,
+        T.c.created_at,
+        T.c.sent_at,
+    )
     if status in STATUSES:
         stmt = stmt.where(T.c.status == status)
     return list(session.execute(stmt.order_by(T.c.id.desc()).limit(limit)).all())
 
 
-def retry_message(session: Session, actor: User, message_id: int,
-                  now: datetime | None = None) -> None:
+def retry_message(
+    session: Session, actor: User, message_id: int, now: datetime | None = None
+) -> None:
     """An admin sends a failed message again: pending now, its attempts counted afresh."""
     require_admin(actor)
     msg = session.get(OutboxMessage, message_id)
     if msg is None:
         raise NotFound("消息不存在 / no such message")
     if msg.status != "failed":
-        raise Conflict("只能重发失败的消息 / only failed messages can be retried",
-                       field="status")
+        raise Conflict("只能重发失败的消息 / only failed messages can be retried", field="status")
     before = {"status": msg.status, "attempts": msg.attempts}
     msg.status, msg.attempts, msg.next_attempt_at = "pending", 0, now or utcnow()
     msg.claimed_at = None
     session.add(msg)
     session.flush()
-    record(session, actor.id, "retry", "outbox_message", msg.id, before=before,
-           after={"status": msg.status, "attempts": msg.attempts})
+    record(
+        session,
+        actor.id,
+        "retry",
+        "outbox_message",
+        msg.id,
+        before=before,
+        after={"status": msg.status, "attempts": msg.attempts},
+    )
 
 
 # ---- job runs ---------------------------------------------------------------------------------
+
 
 def start_run(session: Session, job: str, now: datetime | None = None) -> JobRun:
     run = JobRun(job=job, started_at=now or utcnow())
@@ -213,8 +274,13 @@ def start_run(session: Session, job: str, now: datetime | None = None) -> JobRun
     return run
 
 
-def finish_run(session: Session, run_id: int, status: str, detail: str | None = None,
-               now: datetime | None = None) -> None:
+def finish_run(
+    session: Session,
+    run_id: int,
+    status: str,
+    detail: str | None = None,
+    now: datetime | None = None,
+) -> None:
     run = session.get(JobRun, run_id)
     if run is not None:
         run.finished_at, run.status, run.detail = now or utcnow(), status, (detail or "")[:2000]
@@ -223,8 +289,9 @@ def finish_run(session: Session, run_id: int, status: str, detail: str | None = 
 
 
 def last_success(session: Session, job: str) -> datetime | None:
-    return session.scalar(select(func.max(JobRun.started_at))
-                          .where(JobRun.job == job, JobRun.status == "ok"))
+    return session.scalar(
+        select(func.max(JobRun.started_at)).where(JobRun.job == job, JobRun.status == "ok")
+    )
 
 
 def recent_runs(session: Session, actor: User, limit: int = 30) -> list[JobRun]:
@@ -239,11 +306,19 @@ def webhooks_for(session: Session, department_ids: set[int]) -> dict[int, Any]:
 
     if not department_ids:
         return {}
-    rows = session.execute(select(Department.id, Department.webhook_kind, Department.webhook_url,
-                                  Department.webhook_secret)
-                           .where(Department.id.in_(department_ids))).all()
-    return {r.id: Webhook(r.webhook_kind, r.webhook_url, r.webhook_secret)
-            for r in rows if r.webhook_url and r.webhook_kind}
+    rows = session.execute(
+        select(
+            Department.id,
+            Department.webhook_kind,
+            Department.webhook_url,
+            Department.webhook_secret,
+        ).where(Department.id.in_(department_ids))
+    ).all()
+    return {
+        r.id: Webhook(r.webhook_kind, r.webhook_url, r.webhook_secret)
+        for r in rows
+        if r.webhook_url and r.webhook_kind
+    }
 
 
 @dataclass
@@ -255,17 +330,25 @@ class Overview:
     status: str | None
 
 
-def admin_overview(session: Session, actor: User, status: str | None = None,
-                   now: datetime | None = None) -> Overview:
+def admin_overview(
+    session: Session, actor: User, status: str | None = None, now: datetime | None = None
+) -> Overview:
     """The admin page: outbox counts and messages, the schedule and the recent job runs."""
     from crm.outbox.schedule import next_runs
 
     require_admin(actor)
     status = status if status in STATUSES else None
-    last = dict(session.execute(select(JobRun.job, func.max(JobRun.started_at))
-                                .where(JobRun.status == "ok").group_by(JobRun.job)).all())
-    return Overview(counts=outbox_counts(session, actor),
-                    messages=list_messages(session, actor, status),
-                    runs=recent_runs(session, actor),
-                    schedule=[(job, nxt, last.get(job)) for job, nxt in next_runs(now)],
-                    status=status)
+    last = dict(
+        session.execute(
+            select(JobRun.job, func.max(JobRun.started_at))
+            .where(JobRun.status == "ok")
+            .group_by(JobRun.job)
+        ).all()
+    )
+    return Overview(
+        counts=outbox_counts(session, actor),
+        messages=list_messages(session, actor, status),
+        runs=recent_runs(session, actor),
+        schedule=[(job, nxt, last.get(job)) for job, nxt in next_runs(now)],
+        status=status,
+    )

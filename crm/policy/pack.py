@@ -137,8 +137,12 @@ def _check_references(pack: Pack) -> None:
     cluster_codes = [c.code for c in pack.clusters]
     park_codes = [p.code for p in pack.parks]
     firm_keys = [f.key for f in pack.firms]
-    for kind, codes in (("clusters", cluster_codes), ("parks", park_codes), ("firms", firm_keys),
-                        ("targets", [t.code for t in pack.targets])):
+    for kind, codes in (
+        ("clusters", cluster_codes),
+        ("parks", park_codes),
+        ("firms", firm_keys),
+        ("targets", [t.code for t in pack.targets]),
+    ):
         if d := _dupes(codes):
             problems.append(f"{kind}: duplicate codes {sorted(d)}")
     for i, p in enumerate(pack.parks):

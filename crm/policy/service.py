@@ -47,11 +47,18 @@ def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> Load
 
     meta = session.scalar(select(PolicyPack).where(PolicyPack.code == pack.pack.code))
     if meta is None:
-        session.add(PolicyPack(code=pack.pack.code, title=pack.pack.title,
-                               version=pack.pack.version, checksum=pack.checksum))
+        session.add(
+            PolicyPack(
+                code=pack.pack.code,
+                title=pack.pack.title,
+                version=pack.pack.version,
+                checksum=pack.checksum,
+            )
+        )
         rep.bump("pack", "created")
-    elif _sync(meta, {"title": pack.pack.title, "version": pack.pack.version,
-                      "checksum": pack.checksum}):
+    elif _sync(
+        meta, {"title": pack.pack.title, "version": pack.pack.version, "checksum": pack.checksum}
+    ):
         meta.loaded_at = utcnow()
         rep.bump("pack", "updated")
 
@@ -67,8 +74,14 @@ def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> Load
     depts = {d.name: d.id for d in session.scalars(select(Department))}
     clusters: dict[str, Cluster] = {c.code: c for c in session.scalars(select(Cluster))}
     for i, c in enumerate(pack.clusters):
-        vals = {"name_zh": c.name_zh, "name_en": c.name_en, "kind": c.kind,
-                "target_2015": c.target_2015, "sort_order": i, "description": c.description}
+        vals = {
+            "name_zh": c.name_zh,
+            "name_en": c.name_en,
+            "kind": c.kind,
+            "target_2015": c.target_2015,
+            "sort_order": i,
+            "description": c.description,
+        }
         if c.lead_department and c.lead_department in depts:
             vals["lead_department_id"] = depts[c.lead_department]
         row = clusters.get(c.code)
@@ -83,8 +96,9 @@ def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> Load
 
     for c in pack.clusters:
         cid = clusters[c.code].id
-        existing = {x.code: x for x in session.scalars(
-            select(ChainLink).where(ChainLink.cluster_id == cid))}
+        existing = {
+            x.code: x for x in session.scalars(select(ChainLink).where(ChainLink.cluster_id == cid))
+        }
         for j, link in enumerate(c.links):
             vals = {"name_zh": link.name_zh, "name_en": link.name_en, "sort_order": j}
             row = existing.get(link.code)
@@ -113,12 +127,16 @@ def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> Load
             row.within_park_id = within
             rep.bump("parks", "updated")
         want = {clusters[c].id for c in p.clusters}
-        have = set(session.scalars(select(ParkCluster.cluster_id)
-                                   .where(ParkCluster.park_id == row.id)))
+        have = set(
+            session.scalars(select(ParkCluster.cluster_id).where(ParkCluster.park_id == row.id))
+        )
         if want != have:
             if have - want:
-                session.execute(delete(ParkCluster).where(
-                    ParkCluster.park_id == row.id, ParkCluster.cluster_id.in_(have - want)))
+                session.execute(
+                    delete(ParkCluster).where(
+                        ParkCluster.park_id == row.id, ParkCluster.cluster_id.in_(have - want)
+                    )
+                )
             for cid in want - have:
                 session.add(ParkCluster(park_id=row.id, cluster_id=cid))
             rep.bump("park_clusters", "updated")
@@ -130,11 +148,15 @@ def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> Load
         aliases = list(dict.fromkeys(f.aliases))
         py, ini = to_pinyin(f.name_zh)
         vals = {
-            "name_zh": f.name_zh, "name_en": f.name_en, "country": f.country,
-            "global500_rank": f.global500_rank, "china500_rank": f.china500_rank,
+            "name_zh": f.name_zh,
+            "name_en": f.name_en,
+            "country": f.country,
+            "global500_rank": f.global500_rank,
+            "china500_rank": f.china500_rank,
             "is_leader": f.leader,
             "tier": derive_tier(f.global500_rank, f.china500_rank, f.leader),
-            "name_pinyin": py, "name_initials": ini,
+            "name_pinyin": py,
+            "name_initials": ini,
             "search_text": search_blob([f.name_zh, f.name_en, *aliases]),
         }
         if row is None:
@@ -147,16 +169,19 @@ def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> Load
             row.version += 1
             rep.bump("firms", "updated")
         firms_by_key[f.key] = row
-        have_alias = {a.alias_norm: a for a in session.scalars(
-            select(FirmAlias).where(FirmAlias.firm_id == row.id))}
+        have_alias = {
+            a.alias_norm: a
+            for a in session.scalars(select(FirmAlias).where(FirmAlias.firm_id == row.id))
+        }
         for a in aliases:
             n = normalize_name(a)
             if n and n not in have_alias:
                 have_alias[n] = FirmAlias(firm_id=row.id, alias=a, alias_norm=n)
                 session.add(have_alias[n])
                 rep.bump("aliases", "created")
-        have_c = set(session.scalars(select(FirmCluster.cluster_id)
-                                     .where(FirmCluster.firm_id == row.id)))
+        have_c = set(
+            session.scalars(select(FirmCluster.cluster_id).where(FirmCluster.firm_id == row.id))
+        )
         for code in f.clusters:
             if clusters[code].id not in have_c:
                 session.add(FirmCluster(firm_id=row.id, cluster_id=clusters[code].id))
@@ -170,9 +195,14 @@ def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> Load
             rep.bump("firms", "updated")
     session.flush()
     if rep.changed:
-        record(session, actor_id, "load_pack", "policy_pack", pack.pack.code,
-               after={"created": rep.created, "updated": rep.updated,
-                      "version": pack.pack.version})
+        record(
+            session,
+            actor_id,
+            "load_pack",
+            "policy_pack",
+            pack.pack.code,
+            after={"created": rep.created, "updated": rep.updated, "version": pack.pack.version},
+        )
     return rep
 
 
@@ -205,18 +235,25 @@ def plan_targets(session: Session) -> dict[str, PlanTarget]:
 
 # --- clusters and parks through the API -----------------------------------------------------------
 
+
 def clusters_public(session: Session, clusters: list[Cluster]) -> list:  # type: ignore[type-arg]
     from crm.policy.schemas import ChainLinkPublic, ClusterPublic
 
     ids = [c.id for c in clusters]
     links: dict[int, list[ChainLinkPublic]] = {i: [] for i in ids}  # type: ignore[misc]
     if ids:
-        for link in session.scalars(select(ChainLink).where(ChainLink.cluster_id.in_(ids))
-                                    .order_by(ChainLink.sort_order, ChainLink.id)):
-            links[link.cluster_id].append(ChainLinkPublic(code=link.code, name_zh=link.name_zh,
-                                                          name_en=link.name_en))
-    return [ClusterPublic(**c.model_dump(exclude={"sort_order"}), chain_links=links[c.id])
-            for c in clusters]
+        for link in session.scalars(
+            select(ChainLink)
+            .where(ChainLink.cluster_id.in_(ids))
+            .order_by(ChainLink.sort_order, ChainLink.id)
+        ):
+            links[link.cluster_id].append(
+                ChainLinkPublic(code=link.code, name_zh=link.name_zh, name_en=link.name_en)
+            )
+    return [
+        ClusterPublic(**c.model_dump(exclude={"sort_order"}), chain_links=links[c.id])
+        for c in clusters
+    ]
 
 
 def get_cluster(session: Session, cluster_id: int) -> Cluster:
@@ -228,8 +265,9 @@ def get_cluster(session: Session, cluster_id: int) -> Cluster:
     return c
 
 
-def set_cluster_lead(session: Session, actor: Any, cluster_id: int,
-                     department_id: int | None, version: int) -> Cluster:
+def set_cluster_lead(
+    session: Session, actor: Any, cluster_id: int, department_id: int | None, version: int
+) -> Cluster:
     """Name the department that leads a cluster (admin only)."""
     from crm.accounts.permissions import require_admin
     from crm.errors import StaleVersion, ValidationFailed
@@ -237,8 +275,10 @@ def set_cluster_lead(session: Session, actor: Any, cluster_id: int,
     require_admin(actor)
     c = get_cluster(session, cluster_id)
     if version != c.version:
-        raise StaleVersion("记录已被他人修改 / someone saved this cluster first",
-                           current=clusters_public(session, [c])[0].model_dump(mode="json"))
+        raise StaleVersion(
+            "记录已被他人修改 / someone saved this cluster first",
+            current=clusters_public(session, [c])[0].model_dump(mode="json"),
+        )
     if department_id is not None and session.get(Department, department_id) is None:
         raise ValidationFailed("部门不存在 / no such department", field="lead_department_id")
     before = {"lead_department_id": c.lead_department_id}
@@ -246,8 +286,15 @@ def set_cluster_lead(session: Session, actor: Any, cluster_id: int,
     c.version += 1
     session.add(c)
     session.flush()
-    record(session, actor.id, "update", "cluster", c.id, before=before,
-           after={"lead_department_id": department_id})
+    record(
+        session,
+        actor.id,
+        "update",
+        "cluster",
+        c.id,
+        before=before,
+        after={"lead_department_id": department_id},
+    )
     return c
 
 
@@ -259,13 +306,24 @@ def parks_public(session: Session, parks: list[Park]) -> list:  # type: ignore[t
     guided: dict[int, list[str]] = {i: [] for i in ids}  # type: ignore[misc]
     if ids:
         for pid, code in session.execute(
-                select(ParkCluster.park_id, Cluster.code)
-                .join(Cluster, Cluster.id == ParkCluster.cluster_id)
-                .where(ParkCluster.park_id.in_(ids)).order_by(Cluster.sort_order)):
+            select(ParkCluster.park_id, Cluster.code)
+            .join(Cluster, Cluster.id == ParkCluster.cluster_id)
+            .where(ParkCluster.park_id.in_(ids))
+            .order_by(Cluster.sort_order)
+        ):
             guided[pid].append(code)
-    return [ParkPublic(id=p.id, code=p.code, name_zh=p.name_zh, name_en=p.name_en, tier=p.tier,
-                       within=codes.get(p.within_park_id) if p.within_park_id else None,
-                       clusters=guided[p.id]) for p in parks]
+    return [
+        ParkPublic(
+            id=p.id,
+            code=p.code,
+            name_zh=p.name_zh,
+            name_en=p.name_en,
+            tier=p.tier,
+            within=codes.get(p.within_park_id) if p.within_park_id else None,
+            clusters=guided[p.id],
+        )
+        for p in parks
+    ]
 
 
 def get_park(session: Session, park_id: int) -> Park:

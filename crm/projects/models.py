@@ -45,21 +45,59 @@ class Project(SQLModel, table=True):
         Index("ix_project_updated", "updated_at"),
         Index("ix_project_last_activity", "last_activity_at"),
         # new projects per week; new leads with their owner and first contact (reports)
-        Index("ix_project_report_created", "created_at", "owner_id", "first_contact_at",
-              "department_id", "is_confidential"),
+        Index(
+            "ix_project_report_created",
+            "created_at",
+            "owner_id",
+            "first_contact_at",
+            "department_id",
+            "is_confidential",
+        ),
         # covering indexes for the reports (crm/reports): coverage, targets, leaders
-        Index("ix_project_report_firm", "firm_id", "stage", "cluster_id", "chain_link_id",
-              "expected_output", "department_id"),
+        Index(
+            "ix_project_report_firm",
+            "firm_id",
+            "stage",
+            "cluster_id",
+            "chain_link_id",
+            "expected_output",
+            "department_id",
+        ),
         Index("ix_project_report_link", "chain_link_id", "firm_id", "stage", "department_id"),
-        Index("ix_project_report_cluster_park", "cluster_id", "park_id", "stage",
-              "department_id"),
-        Index("ix_project_report_stage", "stage", "cluster_id", "park_id", "firm_id",
-              "expected_output", "department_id"),
-        Index("ix_project_report_pipeline", "stage", "cluster_id", "park_id", "department_id",
-              "owner_id", "planned_investment", "expected_output", "is_confidential"),
-        Index("ix_project_report_delivery", "stage", "cluster_id", "planned_investment",
-              "expected_jobs", "actual_jobs", "expected_land_date", "actual_land_date",
-              "expected_operate_date", "actual_operate_date", "department_id"),
+        Index("ix_project_report_cluster_park", "cluster_id", "park_id", "stage", "department_id"),
+        Index(
+            "ix_project_report_stage",
+            "stage",
+            "cluster_id",
+            "park_id",
+            "firm_id",
+            "expected_output",
+            "department_id",
+        ),
+        Index(
+            "ix_project_report_pipeline",
+            "stage",
+            "cluster_id",
+            "park_id",
+            "department_id",
+            "owner_id",
+            "planned_investment",
+            "expected_output",
+            "is_confidential",
+        ),
+        Index(
+            "ix_project_report_delivery",
+            "stage",
+            "cluster_id",
+            "planned_investment",
+            "expected_jobs",
+            "actual_jobs",
+            "expected_land_date",
+            "actual_land_date",
+            "expected_operate_date",
+            "actual_operate_date",
+            "department_id",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -118,9 +156,11 @@ class CapitalArrival(SQLModel, table=True):
     """到资: capital actually arrived for a signed project."""
 
     __tablename__ = "capital_arrival"
-    __table_args__ = (CheckConstraint("amount > 0", name="ck_capital_amount"),
-                      # capital arrived per project, read from the index alone (delivery)
-                      Index("ix_capital_arrival_project_amount", "project_id", "amount"))
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="ck_capital_amount"),
+        # capital arrived per project, read from the index alone (delivery)
+        Index("ix_capital_arrival_project_amount", "project_id", "amount"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id", index=True)

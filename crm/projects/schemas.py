@@ -22,8 +22,14 @@ class _Dates(InputModel):
     expected_operate_date: date | None = None
     actual_operate_date: date | None = None
 
-    @field_validator("expected_sign_date", "actual_sign_date", "expected_land_date",
-                     "actual_land_date", "expected_operate_date", "actual_operate_date")
+    @field_validator(
+        "expected_sign_date",
+        "actual_sign_date",
+        "expected_land_date",
+        "actual_land_date",
+        "expected_operate_date",
+        "actual_operate_date",
+    )
     @classmethod
     def _in_order(cls, v: date | None, info: ValidationInfo) -> date | None:
         """In range, and sign ≤ land ≤ operate within the expected and the actual dates."""
@@ -32,7 +38,7 @@ class _Dates(InputModel):
         if not (date(1990, 1, 1) <= v <= date(2100, 12, 31)):
             raise ValueError("date out of range (1990–2100) / 日期超出范围")
         kind, step, _ = info.field_name.split("_")  # type: ignore[union-attr]
-        for prev in reversed(_STEPS[:_STEPS.index(step)]):
+        for prev in reversed(_STEPS[: _STEPS.index(step)]):
             before = info.data.get(f"{kind}_{prev}_date")
             if before is not None:
                 if v < before:

@@ -50,14 +50,24 @@ def _codes(session: Session, projects: list[Project]) -> dict[str, dict[int, str
     lids = {p.chain_link_id for p in projects if p.chain_link_id}
     fids = {p.firm_id for p in projects}
     return {
-        "cluster": dict(session.execute(select(Cluster.id, Cluster.code)
-                                        .where(Cluster.id.in_(cids))).all()) if cids else {},
-        "park": dict(session.execute(select(Park.id, Park.code)
-                                     .where(Park.id.in_(pids))).all()) if pids else {},
-        "link": dict(session.execute(select(ChainLink.id, ChainLink.code)
-                                     .where(ChainLink.id.in_(lids))).all()) if lids else {},
-        "firm": dict(session.execute(select(Firm.id, Firm.name_zh)
-                                     .where(Firm.id.in_(fids))).all()) if fids else {},
+        "cluster": dict(
+            session.execute(select(Cluster.id, Cluster.code).where(Cluster.id.in_(cids))).all()
+        )
+        if cids
+        else {},
+        "park": dict(session.execute(select(Park.id, Park.code).where(Park.id.in_(pids))).all())
+        if pids
+        else {},
+        "link": dict(
+            session.execute(
+                select(ChainLink.id, ChainLink.code).where(ChainLink.id.in_(lids))
+            ).all()
+        )
+        if lids
+        else {},
+        "firm": dict(session.execute(select(Firm.id, Firm.name_zh).where(Firm.id.in_(fids))).all())
+        if fids
+        else {},
     }
 
 
@@ -66,13 +76,15 @@ def to_public_many(session: Session, projects: list[Project]) -> list[ProjectPub
     out = []
     for p in projects:
         d = p.model_dump(exclude={"cluster_id", "park_id", "chain_link_id", "stage_changed_at"})
-        out.append(ProjectPublic(
-            **d,
-            cluster=codes["cluster"][p.cluster_id],
-            park=codes["park"].get(p.park_id) if p.park_id else None,
-            chain_link=codes["link"].get(p.chain_link_id) if p.chain_link_id else None,
-            firm_name=codes["firm"].get(p.firm_id),
-        ))
+        out.append(
+            ProjectPublic(
+                **d,
+                cluster=codes["cluster"][p.cluster_id],
+                park=codes["park"].get(p.park_id) if p.park_id else None,
+                chain_link=codes["link"].get(p.chain_link_id) if p.chain_link_id else None,
+                firm_name=codes["firm"].get(p.firm_id),
+            )
+        )
     return out
 
 
@@ -97,11 +109,14 @@ class ProjectFilters:
 def project_list_statement(actor: User, f: ProjectFilters) -> Any:
     stmt = select(Project).where(project_visible(actor))
     if f.cluster:
-        stmt = stmt.where(Project.cluster_id == select(Cluster.id)
-                          .where(Cluster.code == f.cluster).scalar_subquery())
+        stmt = stmt.where(
+            Project.cluster_id
+            == select(Cluster.id).where(Cluster.code == f.cluster).scalar_subquery()
+        )
     if f.park:
-        stmt = stmt.where(Project.park_id == select(Park.id)
-                          .where(Park.code == f.park).scalar_subquery())
+        stmt = stmt.where(
+            Project.park_id == select(Park.id).where(Park.code == f.park).scalar_subquery()
+        )
     if f.stage:
         stmt = stmt.where(Project.stage == f.stage)
     elif not f.include_lost:
@@ -130,14 +145,23 @@ def check_filter_codes(session: Session, cluster: str | None, park: str | None =
         raise ValidationFailed(f"未知园区 / unknown park: {park}", field="park")
 
 
-def list_projects(session: Session, actor: User, f: ProjectFilters, limit: int = 50,
-                  offset: int = 0, count_cap: int = 10_000,
-                  strict: bool = False) -> tuple[list[Project], int]:
+def list_projects(
+    session: Session,
+    actor: User,
+    f: ProjectFilters,
+    limit: int = 50,
+    offset: int = 0,
+    count_cap: int = 10_000,
+    strict: bool = False,
+) -> tuple[list[Project], int]:
     if strict:
         check_filter_codes(session, f.cluster, f.park)
     stmt = project_list_statement(actor, f)
-    rows = list(session.scalars(stmt.order_by(Project.updated_at.desc(), Project.id.desc())
-                                .limit(limit).offset(offset)))
+    rows = list(
+        session.scalars(
+            stmt.order_by(Project.updated_at.desc(), Project.id.desc()).limit(limit).offset(offset)
+        )
+    )
     capped = stmt.with_only_columns(Project.id).limit(count_cap + 1).subquery()
     total = session.scalar(select(func.count()).select_from(capped)) or 0
     return rows, total
@@ -145,21 +169,37 @@ def list_projects(session: Session, actor: User, f: ProjectFilters, limit: int =
 
 def recent_projects(session: Session, actor: User, limit: int = 10) -> list[Project]:
     """The actor's recently touched projects (My day)."""
-    return list(session.scalars(
-        select(Project).where(Project.owner_id == actor.id, project_visible(actor))
-        .order_by(Project.updated_at.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            select(Project)
+            .where(Project.owner_id == actor.id, project_visible(actor))
+            .order_by(Project.updated_at.desc())
+            .limit(limit)
+        )
+    )
 
 
 def stage_history(session: Session, actor: User, project_id: int) -> list[StageChange]:
     get_project_for(session, actor, project_id)
-    return list(session.scalars(select(StageChange).where(StageChange.project_id == project_id)
-                                .order_by(StageChange.changed_at, StageChange.id)))
+    return list(
+        session.scalars(
+            select(StageChange)
+            .where(StageChange.project_id == project_id)
+            .order_by(StageChange.changed_at, StageChange.id)
+        )
+    )
 
 
 # --- references -------------------------------------------------------------------------------
 
-def _resolve(session: Session, cluster: str | None, park: str | None, link: str | None,
-             cluster_id: int | None = None) -> tuple[int | None, int | None, int | None]:
+
+def _resolve(
+    session: Session,
+    cluster: str | None,
+    park: str | None,
+    link: str | None,
+    cluster_id: int | None = None,
+) -> tuple[int | None, int | None, int | None]:
     cid = cluster_id
     if cluster is not None:
         cid = session.scalar(select(Cluster.id).where(Cluster.code == cluster))
@@ -172,35 +212,48 @@ def _resolve(session: Session, cluster: str | None, park: str | None, link: str 
             raise ValidationFailed(f"未知园区 / unknown park: {park}", field="park")
     lid = None
     if link:
-        lid = session.scalar(select(ChainLink.id).where(ChainLink.cluster_id == cid,
-                                                        ChainLink.code == link))
+        lid = session.scalar(
+            select(ChainLink.id).where(ChainLink.cluster_id == cid, ChainLink.code == link)
+        )
         if lid is None:
-            raise ValidationFailed(f"该集群没有这个产业链环节 / no chain link {link} in this "
-                                   "cluster", field="chain_link")
+            raise ValidationFailed(
+                f"该集群没有这个产业链环节 / no chain link {link} in this cluster",
+                field="chain_link",
+            )
     return cid, pid, lid
 
 
 def _check_confidential(is_conf: bool, code_name: str | None) -> None:
     if is_conf and not code_name:
-        raise ValidationFailed("保密项目需要代号 / a confidential project needs a code name",
-                               field="code_name")
+        raise ValidationFailed(
+            "保密项目需要代号 / a confidential project needs a code name", field="code_name"
+        )
 
 
-def find_conflict(session: Session, firm_id: int, cluster_id: int, department_id: int | None,
-                  exclude_id: int | None = None) -> Project | None:
+def find_conflict(
+    session: Session,
+    firm_id: int,
+    cluster_id: int,
+    department_id: int | None,
+    exclude_id: int | None = None,
+) -> Project | None:
     """The earliest active project of another department for the same firm and cluster."""
     stmt = select(Project).where(
-        Project.firm_id == firm_id, Project.cluster_id == cluster_id,
-        Project.stage != Stage.lost.value)
+        Project.firm_id == firm_id,
+        Project.cluster_id == cluster_id,
+        Project.stage != Stage.lost.value,
+    )
     if department_id is not None:
-        stmt = stmt.where((Project.department_id != department_id)
-                          | Project.department_id.is_(None))
+        stmt = stmt.where(
+            (Project.department_id != department_id) | Project.department_id.is_(None)
+        )
     if exclude_id is not None:
         stmt = stmt.where(Project.id != exclude_id)
     return session.scalar(stmt.order_by(Project.created_at, Project.id).limit(1))
 
 
 # --- writing ----------------------------------------------------------------------------------
+
 
 def create_project(session: Session, actor: User, data: ProjectCreate) -> Project:
     """Open a project. Another department's active project for the same firm and cluster is a
@@ -219,29 +272,57 @@ def create_project(session: Session, actor: User, data: ProjectCreate) -> Projec
     if dept_id is not None and session.get(Department, dept_id) is None:
         raise ValidationFailed("部门不存在 / no such department", field="department_id")
     if not is_manager(actor) and dept_id != actor.department_id:
-        raise ValidationFailed("只能为本部门立项 / you may open projects for your department only",
-                               field="department_id")
+        raise ValidationFailed(
+            "只能为本部门立项 / you may open projects for your department only",
+            field="department_id",
+        )
     now = utcnow()
     title = data.title or f"{firm.name_zh} · {data.cluster}"
-    fields = data.model_dump(exclude={"cluster", "park", "chain_link", "title", "owner_id",
-                                      "department_id"})
-    p = Project(**fields, title=title, cluster_id=cid, park_id=pid, chain_link_id=lid,
-                owner_id=owner_id, department_id=dept_id, created_at=now, updated_at=now,
-                stage_changed_at=now)
+    fields = data.model_dump(
+        exclude={"cluster", "park", "chain_link", "title", "owner_id", "department_id"}
+    )
+    p = Project(
+        **fields,
+        title=title,
+        cluster_id=cid,
+        park_id=pid,
+        chain_link_id=lid,
+        owner_id=owner_id,
+        department_id=dept_id,
+        created_at=now,
+        updated_at=now,
+        stage_changed_at=now,
+    )
     _fill_stage_dates(p, data.stage)
     session.add(p)
     session.flush()
-    session.add(StageChange(project_id=p.id, from_stage=None, to_stage=data.stage,
-                            changed_by_id=actor.id, changed_at=now))
+    session.add(
+        StageChange(
+            project_id=p.id,
+            from_stage=None,
+            to_stage=data.stage,
+            changed_by_id=actor.id,
+            changed_at=now,
+        )
+    )
     first = find_conflict(session, data.firm_id, cid, dept_id, exclude_id=p.id)
     if first is not None:
         p.conflict_with_id = first.id
         if first.conflict_with_id is None:
             first.conflict_with_id = p.id
             session.add(first)
-        record(session, actor.id, "conflict", "project", p.id,
-               after={"first_reported": first.id, "first_department_id": first.department_id,
-                      "second_department_id": dept_id})
+        record(
+            session,
+            actor.id,
+            "conflict",
+            "project",
+            p.id,
+            after={
+                "first_reported": first.id,
+                "first_department_id": first.department_id,
+                "second_department_id": dept_id,
+            },
+        )
     session.flush()
     record(session, actor.id, "create", "project", p.id, after=snapshot(p))
     return p
@@ -254,10 +335,16 @@ def conflict_info(session: Session, actor: User, p: Project) -> dict[str, Any] |
     other = session.get(Project, p.conflict_with_id)
     if other is None:
         return None
-    first, second = (other, p) if (other.created_at, other.id) < (p.created_at, p.id) \
-        else (p, other)
-    dept_names = dict(session.execute(select(Department.id, Department.name).where(
-        Department.id.in_([x for x in (first.department_id, second.department_id) if x]))).all())
+    first, second = (
+        (other, p) if (other.created_at, other.id) < (p.created_at, p.id) else (p, other)
+    )
+    dept_names = dict(
+        session.execute(
+            select(Department.id, Department.name).where(
+                Department.id.in_([x for x in (first.department_id, second.department_id) if x])
+            )
+        ).all()
+    )
     visible = can_see_project(actor, other)
     return {
         "other_id": other.id if visible else None,
@@ -287,8 +374,10 @@ def update_project(session: Session, actor: User, project_id: int, data: Project
     p = get_project_for(session, actor, project_id)
     _require_project_edit(session, actor, p)
     if data.version != p.version:
-        raise StaleVersion("记录已被他人修改 / someone saved this project first",
-                           current=to_public(session, p).model_dump(mode="json"))
+        raise StaleVersion(
+            "记录已被他人修改 / someone saved this project first",
+            current=to_public(session, p).model_dump(mode="json"),
+        )
     before = snapshot(p)
     fields = data.model_dump(exclude_unset=True, exclude={"version", "park", "chain_link"})
     if "park" in data.model_fields_set or "chain_link" in data.model_fields_set:
@@ -297,8 +386,11 @@ def update_project(session: Session, actor: User, project_id: int, data: Project
             p.park_id = pid
         if "chain_link" in data.model_fields_set:
             p.chain_link_id = lid
-    if "owner_id" in fields and fields["owner_id"] is not None \
-            and session.get(User, fields["owner_id"]) is None:
+    if (
+        "owner_id" in fields
+        and fields["owner_id"] is not None
+        and session.get(User, fields["owner_id"]) is None
+    ):
         raise ValidationFailed("负责人不存在 / no such officer", field="owner_id")
     for k, v in fields.items():
         if k == "is_confidential" and v is None:
@@ -329,8 +421,10 @@ def check_move(from_stage: str, to_stage: str, reason: str | None) -> None:
     if to_stage == Stage.lost.value and not (reason or "").strip():
         raise ValidationFailed("请填写流失原因 / give the reason it was lost", field="reason")
     if from_stage == Stage.lost.value and to_stage not in ACTIVE_STAGES:
-        raise Conflict("已流失项目只能恢复到进行中阶段 / a lost project can only go back to an "
-                       "active stage", field="stage")
+        raise Conflict(
+            "已流失项目只能恢复到进行中阶段 / a lost project can only go back to an active stage",
+            field="stage",
+        )
     if to_stage not in (*ACTIVE_STAGES, Stage.lost.value):
         raise ValidationFailed(f"未知阶段 / unknown stage: {to_stage}", field="stage")
 
@@ -340,13 +434,23 @@ def move_stage(session: Session, actor: User, project_id: int, move: StageMove) 
     p = get_project_for(session, actor, project_id)
     _require_project_edit(session, actor, p)
     if move.version is not None and move.version != p.version:
-        raise StaleVersion("记录已被他人修改 / someone saved this project first",
-                           current=to_public(session, p).model_dump(mode="json"))
+        raise StaleVersion(
+            "记录已被他人修改 / someone saved this project first",
+            current=to_public(session, p).model_dump(mode="json"),
+        )
     check_move(p.stage, move.stage, move.reason)
     before = snapshot(p)
     now = utcnow()
-    session.add(StageChange(project_id=p.id, from_stage=p.stage, to_stage=move.stage,
-                            reason=move.reason, changed_by_id=actor.id, changed_at=now))
+    session.add(
+        StageChange(
+            project_id=p.id,
+            from_stage=p.stage,
+            to_stage=move.stage,
+            reason=move.reason,
+            changed_by_id=actor.id,
+            changed_at=now,
+        )
+    )
     if move.stage == Stage.lost.value:
         p.lost_reason = move.reason
     elif p.stage == Stage.lost.value:
@@ -362,8 +466,9 @@ def move_stage(session: Session, actor: User, project_id: int, move: StageMove) 
     return p
 
 
-def delete_project(session: Session, actor: User, project_id: int,
-                   version: int | None = None) -> None:
+def delete_project(
+    session: Session, actor: User, project_id: int, version: int | None = None
+) -> None:
     """Remove a project with no activities or follow-ups (otherwise mark it lost)."""
     from crm.activities.models import ActivityProject
     from crm.followups.models import Followup
@@ -371,14 +476,19 @@ def delete_project(session: Session, actor: User, project_id: int,
     p = get_project_for(session, actor, project_id)
     _require_project_edit(session, actor, p)
     if version is not None and version != p.version:
-        raise StaleVersion("记录已被他人修改 / someone saved this project first",
-                           current=to_public(session, p).model_dump(mode="json"))
-    for model, col in ((ActivityProject, ActivityProject.project_id),
-                       (Followup, Followup.project_id),
-                       (CapitalArrival, CapitalArrival.project_id)):
+        raise StaleVersion(
+            "记录已被他人修改 / someone saved this project first",
+            current=to_public(session, p).model_dump(mode="json"),
+        )
+    for model, col in (
+        (ActivityProject, ActivityProject.project_id),
+        (Followup, Followup.project_id),
+        (CapitalArrival, CapitalArrival.project_id),
+    ):
         if session.scalar(select(func.count()).select_from(model).where(col == project_id)):
-            raise Conflict("项目已有记录，请改为流失 / the project has records; mark it lost "
-                           "instead")
+            raise Conflict(
+                "项目已有记录，请改为流失 / the project has records; mark it lost instead"
+            )
     for other in session.scalars(select(Project).where(Project.conflict_with_id == project_id)):
         other.conflict_with_id = None
         session.add(other)
@@ -388,8 +498,9 @@ def delete_project(session: Session, actor: User, project_id: int,
     session.flush()
 
 
-def add_capital_arrival(session: Session, actor: User, project_id: int,
-                        data: CapitalArrivalCreate) -> CapitalArrival:
+def add_capital_arrival(
+    session: Session, actor: User, project_id: int, data: CapitalArrivalCreate
+) -> CapitalArrival:
     """到资: record capital actually arrived for a signed project."""
     p = get_project_for(session, actor, project_id)
     _require_project_edit(session, actor, p)
@@ -404,5 +515,10 @@ def add_capital_arrival(session: Session, actor: User, project_id: int,
 
 def capital_arrivals(session: Session, actor: User, project_id: int) -> list[CapitalArrival]:
     get_project_for(session, actor, project_id)
-    return list(session.scalars(select(CapitalArrival).where(
-        CapitalArrival.project_id == project_id).order_by(CapitalArrival.arrived_on)))
+    return list(
+        session.scalars(
+            select(CapitalArrival)
+            .where(CapitalArrival.project_id == project_id)
+            .order_by(CapitalArrival.arrived_on)
+        )
+    )

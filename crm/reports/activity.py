@@ -92,15 +92,22 @@ def _hours(values: list[float]) -> Decimal | None:
 
 
 def _grouped(session: Session, officer_col, ts_col, weeks: Weeks, *where):  # type: ignore[no-untyped-def]
-    inner = (select(officer_col.label("o"), week_index(ts_col, weeks).label("w"))
-             .where(in_period(ts_col, weeks), *where).subquery())
+    inner = (
+        select(officer_col.label("o"), week_index(ts_col, weeks).label("w"))
+        .where(in_period(ts_col, weeks), *where)
+        .subquery()
+    )
 
-    return session.connection().execute(select(inner.c.o, inner.c.w, func.count())
-                                        .group_by(inner.c.o, inner.c.w)).all()
+    return (
+        session.connection()
+        .execute(select(inner.c.o, inner.c.w, func.count()).group_by(inner.c.o, inner.c.w))
+        .all()
+    )
 
 
-def activity_report(session: Session, actor: User, f: ReportFilters | None = None
-                    ) -> ActivityReport:
+def activity_report(
+    session: Session, actor: User, f: ReportFilters | None = None
+) -> ActivityReport:
     """Contacts, follow-ups and response time per officer per week."""
     f = f or ReportFilters()
     check_department(session, f.department_id)
@@ -139,54 +146,95 @@ def activity_report(session: Session, actor: User, f: ReportFilters | None = Non
         # the actor sees every activity and follow-up: read the per-officer-per-week summaries,
         # summed in SQL per officer and per week unless every cell is listed
         index_of = {d: i for i, d in enumerate(weeks.starts)}
-        for slot, table, col in ((0, ActivityOfficerWeek, ActivityOfficerWeek.contacts),
-                                 (1, FollowupOfficerWeek, FollowupOfficerWeek.done)):
-            scope = (table.week_start >= weeks.starts[0], table.week_start <= weeks.starts[-1],
-                     col > 0, *who(table.user_id))
+        for slot, table, col in (
+            (0, ActivityOfficerWeek, ActivityOfficerWeek.contacts),
+            (1, FollowupOfficerWeek, FollowupOfficerWeek.done),
+        ):
+            scope = (
+                table.week_start >= weeks.starts[0],
+                table.week_start <= weeks.starts[-1],
+                col > 0,
+                *who(table.user_id),
+            )
             if listed:
-                for o, wk, n in conn.execute(select(table.user_id, table.week_start, col)
-                                             .where(*scope)):
+                for o, wk, n in conn.execute(
+                    select(table.user_id, table.week_start, col).where(*scope)
+                ):
                     add(o, index_of[wk], slot, int(n))
                 continue
-            for o, n in conn.execute(select(table.user_id, func.sum(col)).where(*scope)
-                                     .group_by(table.user_id)):
+            for o, n in conn.execute(
+                select(table.user_id, func.sum(col)).where(*scope).group_by(table.user_id)
+            ):
                 sums.setdefault(o, [0, 0, 0, 0, 0])[slot] += int(n)
-            for wk, n in conn.execute(select(table.week_start, func.sum(col)).where(*scope)
-                                      .group_by(table.week_start)):
+            for wk, n in conn.execute(
+                select(table.week_start, func.sum(col)).where(*scope).group_by(table.week_start)
+            ):
                 wsums.setdefault(index_of[wk], [0, 0, 0, 0, 0])[slot] += int(n)
     else:
-        for o, w, n in _grouped(session, Activity.created_by_id, Activity.created_at, weeks,
-                                activity_visible(actor), Activity.created_by_id.is_not(None),
-                                *who(Activity.created_by_id)):
+        for o, w, n in _grouped(
+            session,
+            Activity.created_by_id,
+            Activity.created_at,
+            weeks,
+            activity_visible(actor),
+            Activity.created_by_id.is_not(None),
+            *who(Activity.created_by_id),
+        ):
             add(o, w, 0, int(n))
-        for o, w, n in _grouped(session, Followup.assignee_id, Followup.completed_at, weeks,
-                                Followup.status == "done", followup_visible(actor),
-                                *who(Followup.assignee_id)):
+        for o, w, n in _grouped(
+            session,
+            Followup.assignee_id,
+            Followup.completed_at,
+            weeks,
+            Followup.status == "done",
+            followup_visible(actor),
+            *who(Followup.assignee_id),
+        ):
             add(o, w, 1, int(n))
-    overdue = (Followup.status == "open", Followup.due_at < now, followup_visible(actor),
-               *who(Followup.assignee_id))
+    overdue = (
+        Followup.status == "open",
+        Followup.due_at < now,
+        followup_visible(actor),
+        *who(Followup.assignee_id),
+    )
     if listed:
         for o, w, n in _grouped(session, Followup.assignee_id, Followup.due_at, weeks, *overdue):
             add(o, w, 2, int(n))
     else:  # per officer and per week, each summed in SQL
-        for o, n in conn.execute(select(Followup.assignee_id, func.count())
-                                 .where(in_period(Followup.due_at, weeks), *overdue)
-                                 .group_by(Followup.assignee_id)):
+        for o, n in conn.execute(
+            select(Followup.assignee_id, func.count())
+            .where(in_period(Followup.due_at, weeks), *overdue)
+            .group_by(Followup.assignee_id)
+        ):
             sums.setdefault(o, [0, 0, 0, 0, 0])[2] += int(n)
-        inner = (select(week_index(Followup.due_at, weeks).label("w"))
-                 .where(in_period(Followup.due_at, weeks), *overdue).subquery())
+        inner = (
+            select(week_index(Followup.due_at, weeks).label("w"))
+            .where(in_period(Followup.due_at, weeks), *overdue)
+            .subquery()
+        )
         for w, n in conn.execute(select(inner.c.w, func.count()).group_by(inner.c.w)):
             wsums.setdefault(w, [0, 0, 0, 0, 0])[2] += int(n)
 
     # response time to new leads: a few thousand rows at most, the median taken in Python
-    later_start = exists().where(StageChange.project_id == Project.id,
-                                 StageChange.from_stage.is_(None),
-                                 StageChange.to_stage != "lead")
+    later_start = exists().where(
+        StageChange.project_id == Project.id,
+        StageChange.from_stage.is_(None),
+        StageChange.to_stage != "lead",
+    )
     leads = conn.execute(
-        select(Project.owner_id, week_index(Project.created_at, weeks), Project.created_at,
-               Project.first_contact_at)
-        .where(in_period(Project.created_at, weeks), project_visible(actor),
-               Project.owner_id.is_not(None), not_(later_start), *who(Project.owner_id))).all()
+        select(
+            Project.owner_id,
+            week_index(Project.created_at, weeks),
+            Project.created_at,
+            Project.first_contact_at,
+        ).where(
+            in_period(Project.created_at, weeks),
+            project_visible(actor),
+            Project.owner_id.is_not(None),
+            not_(later_start),
+            *who(Project.owner_id),
+        )
+    ).all()
     per_cell: dict[tuple[int, int], list[float]] = {}
     per_officer: dict[int, list[float]] = {}
     for o, w, created, first in leads:
@@ -201,7 +249,8 @@ def activity_report(session: Session, actor: User, f: ReportFilters | None = Non
 
     # officers: every officer in scope, and anyone else who appears
     officer_q = select(User.id, User.display_name, Department.name).outerjoin(
-        Department, Department.id == User.department_id)
+        Department, Department.id == User.department_id
+    )
     conds = [User.id.in_(set(sums))] if sums else []
     base = and_(User.role == "officer", User.is_active.is_(True), *who(User.id))
     people = conn.execute(officer_q.where(or_(base, *conds)).order_by(User.id)).all()
@@ -209,19 +258,49 @@ def activity_report(session: Session, actor: User, f: ReportFilters | None = Non
     officers = []
     for uid, name, dept in people:
         t = sums.get(uid, zero)
-        officers.append(OfficerTotal(
-            officer_id=uid, name=name, department=dept, contacts=t[0], followups_done=t[1],
-            followups_overdue=t[2], new_leads=t[3], awaiting_contact=t[4],
-            median_response_hours=_hours(per_officer.get(uid, []))))
+        officers.append(
+            OfficerTotal(
+                officer_id=uid,
+                name=name,
+                department=dept,
+                contacts=t[0],
+                followups_done=t[1],
+                followups_overdue=t[2],
+                new_leads=t[3],
+                awaiting_contact=t[4],
+                median_response_hours=_hours(per_officer.get(uid, [])),
+            )
+        )
     week_totals = []
     for i, d in enumerate(weeks.starts):
         t = wsums.get(i, zero)
-        week_totals.append(WeekTotal(week_start=d, contacts=t[0], followups_done=t[1],
-                                     followups_overdue=t[2], new_leads=t[3]))
-    rows = [OfficerWeek(officer_id=o, week_start=weeks.starts[w], contacts=c[0],
-                        followups_done=c[1], followups_overdue=c[2], new_leads=c[3],
-                        awaiting_contact=c[4], median_response_hours=_hours(per_cell[(o, w)])
-                        if (o, w) in per_cell else None)
-            for (o, w), c in sorted(cells.items())]
-    return ActivityReport(generated_at=utcnow(), weeks=weeks.starts, officers=officers,
-                          rows=rows, rows_listed=listed, week_totals=week_totals)
+        week_totals.append(
+            WeekTotal(
+                week_start=d,
+                contacts=t[0],
+                followups_done=t[1],
+                followups_overdue=t[2],
+                new_leads=t[3],
+            )
+        )
+    rows = [
+        OfficerWeek(
+            officer_id=o,
+            week_start=weeks.starts[w],
+            contacts=c[0],
+            followups_done=c[1],
+            followups_overdue=c[2],
+            new_leads=c[3],
+            awaiting_contact=c[4],
+            median_response_hours=_hours(per_cell[(o, w)]) if (o, w) in per_cell else None,
+        )
+        for (o, w), c in sorted(cells.items())
+    ]
+    return ActivityReport(
+        generated_at=utcnow(),
+        weeks=weeks.starts,
+        officers=officers,
+        rows=rows,
+        rows_listed=listed,
+        week_totals=week_totals,
+    )

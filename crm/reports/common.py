@@ -28,10 +28,10 @@ class ReportFilters:
     """Filters the reports accept; each report uses those that make sense for it."""
 
     department_id: int | None = None
-    cluster: str | None = None          # a cluster code
-    date_from: date | None = None       # local dates, inclusive
+    cluster: str | None = None  # a cluster code
+    date_from: date | None = None  # local dates, inclusive
     date_to: date | None = None
-    group_by: str = "cluster"           # pipeline: cluster | park | department | officer
+    group_by: str = "cluster"  # pipeline: cluster | park | department | officer
     officer_id: int | None = None
     # the long lists in full (the Excel export, a drill-down); pages and JSON get the figures
     # and the first rows of each list otherwise
@@ -51,8 +51,9 @@ def visible(actor: User | None) -> ColumnElement[bool]:
     return project_visible(actor)
 
 
-def project_scope(actor: User | None, f: ReportFilters,
-                  cluster_id: int | None = None) -> list[ColumnElement[bool]]:
+def project_scope(
+    actor: User | None, f: ReportFilters, cluster_id: int | None = None
+) -> list[ColumnElement[bool]]:
     """The WHERE clauses shared by project-based reports: visibility, department, cluster."""
     clauses: list[ColumnElement[bool]] = [project_visible(actor)]
     if f.department_id is not None:
@@ -109,10 +110,11 @@ def project_label(title: str, is_confidential: bool, code_name: str | None) -> s
 
 # --- weeks (local time) ---------------------------------------------------------------------
 
+
 @dataclass
 class Weeks:
-    starts: list[date]          # local Mondays
-    bounds: list[datetime]      # UTC instants: len(starts) + 1 edges
+    starts: list[date]  # local Mondays
+    bounds: list[datetime]  # UTC instants: len(starts) + 1 edges
 
     @property
     def first(self) -> datetime:
@@ -128,13 +130,16 @@ def weeks_for(f: ReportFilters, default_weeks: int = DEFAULT_WEEKS) -> Weeks:
     to = f.date_to or today_local()
     frm = f.date_from or (week_start(to) - timedelta(weeks=default_weeks - 1))
     if frm > to:
-        raise ValidationFailed("开始日期晚于结束日期 / the period starts after it ends",
-                               field="date_from")
+        raise ValidationFailed(
+            "开始日期晚于结束日期 / the period starts after it ends", field="date_from"
+        )
     first, last = week_start(frm), week_start(to)
     n = (last - first).days // 7 + 1
     if n > MAX_WEEKS:
-        raise ValidationFailed(f"时间段最长 {MAX_WEEKS} 周 / the period may span at most "
-                               f"{MAX_WEEKS} weeks", field="date_from")
+        raise ValidationFailed(
+            f"时间段最长 {MAX_WEEKS} 周 / the period may span at most {MAX_WEEKS} weeks",
+            field="date_from",
+        )
     starts = [first + timedelta(weeks=i) for i in range(n)]
     tz = local_tz()
     edges = [*starts, last + timedelta(weeks=1)]
@@ -159,5 +164,4 @@ def in_period(col: Any, weeks: Weeks) -> ColumnElement[bool]:
 def count_per_week(session: Session, col: Any, weeks: Weeks) -> dict[int, int]:
     """Rows per week of a timestamp column of a subquery (grouped on a label, for PostgreSQL)."""
     inner = select(week_index(col, weeks).label("w")).where(in_period(col, weeks)).subquery()
-    return dict(session.execute(select(inner.c.w, func.count()).group_by(inner.c.w))
-                .all())
+    return dict(session.execute(select(inner.c.w, func.count()).group_by(inner.c.w)).all())

@@ -34,12 +34,14 @@ from crm.reports.common import (
 from crm.types import utcnow
 
 Status = Literal["covered", "pursuing", "gap"]
-PROJECTS_PER_CLUSTER = 20   # projects listed behind a status (the count says how many in all)
-INVESTORS_LISTED = 20       # major investors listed per cluster (the count says how many in all;
-                            # the drill-down and the Excel export list them all)
+PROJECTS_PER_CLUSTER = 20  # projects listed behind a status (the count says how many in all)
+INVESTORS_LISTED = 20  # major investors listed per cluster (the count says how many in all;
+# the drill-down and the Excel export list them all)
 INVESTORS_PER_LINK = 5
-STAGE_RANK = {s: i for i, s in enumerate(("lead", "contacted", "negotiating", "signed", "landed",
-                                           "operating"))}
+STAGE_RANK = {
+    s: i
+    for i, s in enumerate(("lead", "contacted", "negotiating", "signed", "landed", "operating"))
+}
 
 
 class CoverageProject(BaseModel):
@@ -66,7 +68,7 @@ class LinkCoverage(BaseModel):
     name_zh: str
     name_en: str
     status: Status
-    firm_count: int            # distinct firms of any tier with a live project on this link
+    firm_count: int  # distinct firms of any tier with a live project on this link
     major_firm_count: int
     project_count: int
     major_investors: list[str]  # names of the major investors behind the status (a few)
@@ -79,10 +81,10 @@ class ClusterCoverage(BaseModel):
     kind: str
     status: Status
     major_investors: list[MajorInvestor]  # the first 20 (covering first, by tier and name)
-    major_investor_count: int            # major investors with a live project here, in all
-    covering_investor_count: int         # of which with a secured project
-    projects: list[CoverageProject]      # the projects behind the status (up to 20)
-    project_count: int                   # how many projects are behind the status in all
+    major_investor_count: int  # major investors with a live project here, in all
+    covering_investor_count: int  # of which with a secured project
+    projects: list[CoverageProject]  # the projects behind the status (up to 20)
+    project_count: int  # how many projects are behind the status in all
     links: list[LinkCoverage]
     links_without_firm: int
     links_covered: int
@@ -99,21 +101,21 @@ class MatrixCell(BaseModel):
     cluster: str
     park: str
     landed: bool
-    landed_count: int          # projects at landed / operating
-    project_count: int         # live projects (not lost)
+    landed_count: int  # projects at landed / operating
+    project_count: int  # live projects (not lost)
 
 
 class CoverageReport(BaseModel):
     generated_at: datetime
-    counts: dict[str, int]               # covered / pursuing / gap
-    lacking: list[str]                   # codes of clusters with no major investor secured
-    gaps: list[str]                      # codes of clusters with no major investor at all
+    counts: dict[str, int]  # covered / pursuing / gap
+    lacking: list[str]  # codes of clusters with no major investor secured
+    gaps: list[str]  # codes of clusters with no major investor at all
     clusters: list[ClusterCoverage]
     parks: list[ParkColumn]
     matrix: list[MatrixCell]
     matrix_pairs: int
     matrix_landed_pairs: int
-    landed_outside_guidance: int         # landed projects at a park the cluster is not guided to
+    landed_outside_guidance: int  # landed projects at a park the cluster is not guided to
 
 
 def _status(secured: int, pursuing: int) -> Status:
@@ -127,19 +129,35 @@ def _status(secured: int, pursuing: int) -> Status:
 def _major_rows(session: Session, scope: list) -> list:  # type: ignore[type-arg]
     """Every live project of a major investor in scope: the one pass coverage is built from."""
     # Core execution: thousands of plain rows, without the ORM's per-row work
-    rank = case({s: literal_column(str(r)) for s, r in STAGE_RANK.items()}, value=Project.stage,
-                else_=literal_column("0"))
-    return session.connection().execute(
-        select(Project.id, Project.cluster_id, Project.chain_link_id, Project.firm_id,
-               Project.stage, func.coalesce(type_coerce(Project.expected_output, BigInteger), 0),
-               Firm.name_zh, Firm.tier,
-               rank)
-        .join(Firm, Firm.id == Project.firm_id)
-        .where(*scope, Firm.tier.in_(MAJOR_TIERS))).all()  # fetchall: not a fetchone per row
+    rank = case(
+        {s: literal_column(str(r)) for s, r in STAGE_RANK.items()},
+        value=Project.stage,
+        else_=literal_column("0"),
+    )
+    return (
+        session.connection()
+        .execute(
+            select(
+                Project.id,
+                Project.cluster_id,
+                Project.chain_link_id,
+                Project.firm_id,
+                Project.stage,
+                func.coalesce(type_coerce(Project.expected_output, BigInteger), 0),
+                Firm.name_zh,
+                Firm.tier,
+                rank,
+            )
+            .join(Firm, Firm.id == Project.firm_id)
+            .where(*scope, Firm.tier.in_(MAJOR_TIERS))
+        )
+        .all()
+    )  # fetchall: not a fetchone per row
 
 
-def coverage_report(session: Session, actor: User, f: ReportFilters | None = None
-                    ) -> CoverageReport:
+def coverage_report(
+    session: Session, actor: User, f: ReportFilters | None = None
+) -> CoverageReport:
     """Coverage of the clusters, their chain links and the guided cluster × park pairs."""
     f = f or ReportFilters()
     check_department(session, f.department_id)
@@ -151,9 +169,9 @@ def coverage_report(session: Session, actor: User, f: ReportFilters | None = Non
     # 1. one pass over the major investors' live projects (a few thousand rows at city scale);
     # every live stage is either secured or pursuing
     secured = frozenset(SECURED_STAGES)
-    per_firm: dict[tuple[int, int], list] = {}      # (cluster, firm) → [sec, pur, name, tier]
-    link_major: dict[int, dict[int, list]] = {}     # link → firm → [sec, name]
-    link_sp: dict[int, list[int]] = {}              # link → [secured, pursuing] projects
+    per_firm: dict[tuple[int, int], list] = {}  # (cluster, firm) → [sec, pur, name, tier]
+    link_major: dict[int, dict[int, list]] = {}  # link → firm → [sec, name]
+    link_sp: dict[int, list[int]] = {}  # link → [secured, pursuing] projects
     candidates: dict[tuple[int, bool], list[tuple]] = {}  # (cluster, secured) → projects
     for pid, cid, lid, fid, stage, out, name, tier, rank in _major_rows(session, scope):
         sec = stage in secured
@@ -182,53 +200,93 @@ def coverage_report(session: Session, actor: User, f: ReportFilters | None = Non
         pursuing_n[cid] = pursuing_n.get(cid, 0) + pur_n
 
     investors: dict[int, list[MajorInvestor]] = {}
-    investor_n: dict[int, tuple[int, int]] = {}   # cluster → (all major investors, covering)
+    investor_n: dict[int, tuple[int, int]] = {}  # cluster → (all major investors, covering)
     by_cluster: dict[int, list[tuple]] = {}
     for (cid, fid), (sec, pur, name, tier) in per_firm.items():
-        by_cluster.setdefault(cid, []).append((not sec, tier_rank.get(tier, 9), name, fid, sec,
-                                               pur, tier))
+        by_cluster.setdefault(cid, []).append(
+            (not sec, tier_rank.get(tier, 9), name, fid, sec, pur, tier)
+        )
     for cid, lst in by_cluster.items():
         investor_n[cid] = (len(lst), sum(1 for x in lst if x[4]))
         first = sorted(lst) if listed is None else heapq.nsmallest(listed, lst)
-        investors[cid] = [MajorInvestor(firm_id=fid, name=name, tier=tier,
-                                        status="covered" if sec else "pursuing",
-                                        secured_projects=sec, pursuing_projects=pur)
-                          for _, _, name, fid, sec, pur, tier in first]
+        investors[cid] = [
+            MajorInvestor(
+                firm_id=fid,
+                name=name,
+                tier=tier,
+                status="covered" if sec else "pursuing",
+                secured_projects=sec,
+                pursuing_projects=pur,
+            )
+            for _, _, name, fid, sec, pur, tier in first
+        ]
 
     # 2. the projects behind each status: the first few per cluster and group
     behind_rows: dict[tuple[int, str], list[tuple]] = {
         (cid, "covered" if sec else "pursuing"): heapq.nsmallest(PROJECTS_PER_CLUSTER, v)
-        for (cid, sec), v in candidates.items()}
+        for (cid, sec), v in candidates.items()
+    }
     ids = [r[2] for v in behind_rows.values() for r in v]
     labels: dict[int, tuple] = {}
     for i in range(0, len(ids), 500):
-        labels.update((r[0], r[1:]) for r in session.execute(
-            select(Project.id, Project.title, Project.is_confidential, Project.code_name,
-                   Project.expected_output).where(Project.id.in_(ids[i:i + 500]))))
+        labels.update(
+            (r[0], r[1:])
+            for r in session.execute(
+                select(
+                    Project.id,
+                    Project.title,
+                    Project.is_confidential,
+                    Project.code_name,
+                    Project.expected_output,
+                ).where(Project.id.in_(ids[i : i + 500]))
+            )
+        )
     behind: dict[tuple[int, str], list[CoverageProject]] = {
-        k: [CoverageProject(id=pid, label=project_label(*labels[pid][:3]), firm_id=fid,
-                            firm_name=name, tier=tier, stage=stage,
-                            expected_output=labels[pid][3])
-            for _, _, pid, fid, stage, name, tier in v]
-        for k, v in behind_rows.items()}
+        k: [
+            CoverageProject(
+                id=pid,
+                label=project_label(*labels[pid][:3]),
+                firm_id=fid,
+                firm_name=name,
+                tier=tier,
+                stage=stage,
+                expected_output=labels[pid][3],
+            )
+            for _, _, pid, fid, stage, name, tier in v
+        ]
+        for k, v in behind_rows.items()
+    }
 
     # 3. chain links: firms of any tier and projects (SQL), the major investors (the pass above)
-    link_stats = {lid: (int(firms), int(n)) for lid, firms, n in session.execute(
-        select(Project.chain_link_id, func.count(func.distinct(Project.firm_id)), func.count())
-        .where(*scope, Project.chain_link_id.is_not(None))
-        .group_by(Project.chain_link_id))}
+    link_stats = {
+        lid: (int(firms), int(n))
+        for lid, firms, n in session.execute(
+            select(Project.chain_link_id, func.count(func.distinct(Project.firm_id)), func.count())
+            .where(*scope, Project.chain_link_id.is_not(None))
+            .group_by(Project.chain_link_id)
+        )
+    }
     links_by_cluster: dict[int, list[ChainLink]] = {}
-    for link in session.scalars(select(ChainLink).order_by(ChainLink.cluster_id,
-                                                           ChainLink.sort_order, ChainLink.id)):
+    for link in session.scalars(
+        select(ChainLink).order_by(ChainLink.cluster_id, ChainLink.sort_order, ChainLink.id)
+    ):
         links_by_cluster.setdefault(link.cluster_id, []).append(link)
 
     # 4. cluster × park: landed and live projects per pair
     landed = Project.stage.in_(LANDED_STAGES)
-    cells = {(c, p): (int(n_landed or 0), int(n)) for c, p, n_landed, n in session.execute(
-        select(Project.cluster_id, Project.park_id, func.sum(case((landed, 1), else_=0)),
-               func.count())
-        .where(*scope, Project.park_id.is_not(None))
-        .group_by(Project.cluster_id, Project.park_id)).all()}
+    cells = {
+        (c, p): (int(n_landed or 0), int(n))
+        for c, p, n_landed, n in session.execute(
+            select(
+                Project.cluster_id,
+                Project.park_id,
+                func.sum(case((landed, 1), else_=0)),
+                func.count(),
+            )
+            .where(*scope, Project.park_id.is_not(None))
+            .group_by(Project.cluster_id, Project.park_id)
+        ).all()
+    }
 
     all_clusters = clusters(session)
     shown = [c for c in all_clusters if only_cluster is None or c.id == only_cluster]
@@ -237,7 +295,7 @@ def coverage_report(session: Session, actor: User, f: ReportFilters | None = Non
         status = _status(secured_n.get(c.id, 0), pursuing_n.get(c.id, 0))
         key = "covered" if status == "covered" else "pursuing"
         projs = behind.get((c.id, key), []) if status != "gap" else []
-        count = (secured_n.get(c.id, 0) if status == "covered" else pursuing_n.get(c.id, 0))
+        count = secured_n.get(c.id, 0) if status == "covered" else pursuing_n.get(c.id, 0)
         links = []
         for link in links_by_cluster.get(c.id, []):
             firms_n, proj_n = link_stats.get(link.id, (0, 0))
@@ -245,43 +303,77 @@ def coverage_report(session: Session, actor: User, f: ReportFilters | None = Non
             lstatus = _status(sec, pur)
             majors = link_major.get(link.id, {})
             # the major investors behind the link's status: secured ones for a covered link
-            names = sorted(n for s_, n in majors.values()
-                           if (s_ if lstatus == "covered" else not s_))[:INVESTORS_PER_LINK]
-            links.append(LinkCoverage(code=link.code, name_zh=link.name_zh,
-                                      name_en=link.name_en, status=lstatus,
-                                      firm_count=firms_n, major_firm_count=len(majors),
-                                      project_count=proj_n, major_investors=names))
-        out.append(ClusterCoverage(
-            code=c.code, name_zh=c.name_zh, name_en=c.name_en, kind=c.kind, status=status,
-            major_investors=investors.get(c.id, []),
-            major_investor_count=investor_n.get(c.id, (0, 0))[0],
-            covering_investor_count=investor_n.get(c.id, (0, 0))[1],
-            projects=projs, project_count=count,
-            links=links, links_without_firm=sum(1 for link in links if link.firm_count == 0),
-            links_covered=sum(1 for link in links if link.status == "covered")))
+            names = sorted(
+                n for s_, n in majors.values() if (s_ if lstatus == "covered" else not s_)
+            )[:INVESTORS_PER_LINK]
+            links.append(
+                LinkCoverage(
+                    code=link.code,
+                    name_zh=link.name_zh,
+                    name_en=link.name_en,
+                    status=lstatus,
+                    firm_count=firms_n,
+                    major_firm_count=len(majors),
+                    project_count=proj_n,
+                    major_investors=names,
+                )
+            )
+        out.append(
+            ClusterCoverage(
+                code=c.code,
+                name_zh=c.name_zh,
+                name_en=c.name_en,
+                kind=c.kind,
+                status=status,
+                major_investors=investors.get(c.id, []),
+                major_investor_count=investor_n.get(c.id, (0, 0))[0],
+                covering_investor_count=investor_n.get(c.id, (0, 0))[1],
+                projects=projs,
+                project_count=count,
+                links=links,
+                links_without_firm=sum(1 for link in links if link.firm_count == 0),
+                links_covered=sum(1 for link in links if link.status == "covered"),
+            )
+        )
 
     park_list = parks(session)
     park_code = {p.id: p.code for p in park_list}
     code_of = {c.id: c.code for c in all_clusters}
-    guided = {(c, p) for c, p in session.execute(
-        select(ParkCluster.cluster_id, ParkCluster.park_id))}
+    guided = {
+        (c, p) for c, p in session.execute(select(ParkCluster.cluster_id, ParkCluster.park_id))
+    }
     matrix = []
     for c in shown:
         for p in park_list:
             if (c.id, p.id) in guided:
                 n_landed, n = cells.get((c.id, p.id), (0, 0))
-                matrix.append(MatrixCell(cluster=c.code, park=p.code, landed=n_landed > 0,
-                                         landed_count=n_landed, project_count=n))
-    outside = sum(n_landed for (cid, pid), (n_landed, _) in cells.items()
-                  if (cid, pid) not in guided and cid in code_of and pid in park_code)
+                matrix.append(
+                    MatrixCell(
+                        cluster=c.code,
+                        park=p.code,
+                        landed=n_landed > 0,
+                        landed_count=n_landed,
+                        project_count=n,
+                    )
+                )
+    outside = sum(
+        n_landed
+        for (cid, pid), (n_landed, _) in cells.items()
+        if (cid, pid) not in guided and cid in code_of and pid in park_code
+    )
     counts = {s: sum(1 for c in out if c.status == s) for s in ("covered", "pursuing", "gap")}
     return CoverageReport(
-        generated_at=utcnow(), counts=counts,
+        generated_at=utcnow(),
+        counts=counts,
         lacking=[c.code for c in out if c.status != "covered"],
         gaps=[c.code for c in out if c.status == "gap"],
         clusters=out,
-        parks=[ParkColumn(code=p.code, name_zh=p.name_zh, name_en=p.name_en, tier=p.tier)
-               for p in park_list],
-        matrix=matrix, matrix_pairs=len(matrix),
+        parks=[
+            ParkColumn(code=p.code, name_zh=p.name_zh, name_en=p.name_en, tier=p.tier)
+            for p in park_list
+        ],
+        matrix=matrix,
+        matrix_pairs=len(matrix),
         matrix_landed_pairs=sum(1 for m in matrix if m.landed),
-        landed_outside_guidance=outside)
+        landed_outside_guidance=outside,
+    )

@@ -69,46 +69,78 @@ class DeliveryReport(BaseModel):
     today: date
     clusters: list[ClusterDelivery]
     total: ClusterDelivery
-    late: list[LateProject]          # up to 100, most overdue first
+    late: list[LateProject]  # up to 100, most overdue first
     late_count: int
 
 
-def delivery_report(session: Session, actor: User, f: ReportFilters | None = None
-                    ) -> DeliveryReport:
+def delivery_report(
+    session: Session, actor: User, f: ReportFilters | None = None
+) -> DeliveryReport:
     """Capital arrived, jobs created and late landings of the signed projects."""
     f = f or ReportFilters()
     check_department(session, f.department_id)
-    scope = [*project_scope(actor, f, cluster_id_for(session, f.cluster)),
-             Project.stage.in_(SECURED_STAGES)]
+    scope = [
+        *project_scope(actor, f, cluster_id_for(session, f.cluster)),
+        Project.stage.in_(SECURED_STAGES),
+    ]
     today = today_local()
-    late_land = and_(Project.expected_land_date < today, or_(
-        Project.actual_land_date.is_(None), Project.actual_land_date > Project.expected_land_date))
-    late_op = and_(Project.expected_operate_date < today, or_(
-        Project.actual_operate_date.is_(None),
-        Project.actual_operate_date > Project.expected_operate_date))
-    arrived = (select(CapitalArrival.project_id, wan_sum(CapitalArrival.amount).label("amt"))
-               .group_by(CapitalArrival.project_id).subquery())
-    rows = session.connection().execute(
-        select(Project.cluster_id, func.count(),
-               wan_sum(Project.planned_investment),
-               func.sum(arrived.c.amt),
-               func.sum(func.coalesce(Project.expected_jobs, 0)),
-               func.sum(func.coalesce(Project.actual_jobs, 0)),
-               func.sum(case((late_land, 1), else_=0)),
-               func.sum(case((late_op, 1), else_=0)),
-               func.sum(case((or_(late_land, late_op), 1), else_=0)))
-        .outerjoin(arrived, arrived.c.project_id == Project.id)
-        .where(*scope).group_by(Project.cluster_id)).all()
+    late_land = and_(
+        Project.expected_land_date < today,
+        or_(
+            Project.actual_land_date.is_(None),
+            Project.actual_land_date > Project.expected_land_date,
+        ),
+    )
+    late_op = and_(
+        Project.expected_operate_date < today,
+        or_(
+            Project.actual_operate_date.is_(None),
+            Project.actual_operate_date > Project.expected_operate_date,
+        ),
+    )
+    arrived = (
+        select(CapitalArrival.project_id, wan_sum(CapitalArrival.amount).label("amt"))
+        .group_by(CapitalArrival.project_id)
+        .subquery()
+    )
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                Project.cluster_id,
+                func.count(),
+                wan_sum(Project.planned_investment),
+                func.sum(arrived.c.amt),
+                func.sum(func.coalesce(Project.expected_jobs, 0)),
+                func.sum(func.coalesce(Project.actual_jobs, 0)),
+                func.sum(case((late_land, 1), else_=0)),
+                func.sum(case((late_op, 1), else_=0)),
+                func.sum(case((or_(late_land, late_op), 1), else_=0)),
+            )
+            .outerjoin(arrived, arrived.c.project_id == Project.id)
+            .where(*scope)
+            .group_by(Project.cluster_id)
+        )
+        .all()
+    )
     by = {r[0]: [int(x or 0) for x in r[1:8]] for r in rows}
     late_count = sum(int(r[8] or 0) for r in rows)  # late either way, every cluster
 
     def make(code: str, name: str, v: list[int]) -> ClusterDelivery:
         inv, got = yi(v[1]), yi(v[2])
-        return ClusterDelivery(code=code, name_zh=name, projects=v[0], planned_investment=inv,
-                               capital_arrived=got, capital_ratio=ratio(got, inv),
-                               expected_jobs=v[3], actual_jobs=v[4],
-                               jobs_ratio=ratio(Decimal(v[4]), Decimal(v[3])),
-                               late_landing=v[5], late_operation=v[6])
+        return ClusterDelivery(
+            code=code,
+            name_zh=name,
+            projects=v[0],
+            planned_investment=inv,
+            capital_arrived=got,
+            capital_ratio=ratio(got, inv),
+            expected_jobs=v[3],
+            actual_jobs=v[4],
+            jobs_ratio=ratio(Decimal(v[4]), Decimal(v[3])),
+            late_landing=v[5],
+            late_operation=v[6],
+        )
 
     out = []
     total = [0] * 7
@@ -120,18 +152,49 @@ def delivery_report(session: Session, actor: User, f: ReportFilters | None = Non
         out.append(make(c.code, c.name_zh, v))
     late_any = or_(late_land, late_op)
     late_rows = session.execute(
-        select(Project.id, Project.title, Project.is_confidential, Project.code_name,
-               Firm.name_zh, Project.cluster_id, Project.stage, Project.expected_land_date,
-               Project.actual_land_date, Project.expected_operate_date,
-               Project.actual_operate_date, late_land, late_op)
-        .join(Firm, Firm.id == Project.firm_id).where(*scope, late_any)
-        .order_by(func.coalesce(Project.expected_land_date, Project.expected_operate_date),
-                  Project.id)
-        .limit(LATE_LISTED)).all()
-    late = [LateProject(id=r[0], label=project_label(r[1], r[2], r[3]), firm_name=r[4],
-                        cluster=code_of.get(r[5], "?"), stage=r[6], expected_land_date=r[7],
-                        actual_land_date=r[8], expected_operate_date=r[9],
-                        actual_operate_date=r[10], late_landing=bool(r[11]),
-                        late_operation=bool(r[12])) for r in late_rows]
-    return DeliveryReport(generated_at=utcnow(), today=today, clusters=out,
-                          total=make("ALL", "合计", total), late=late, late_count=late_count)
+        select(
+            Project.id,
+            Project.title,
+            Project.is_confidential,
+            Project.code_name,
+            Firm.name_zh,
+            Project.cluster_id,
+            Project.stage,
+            Project.expected_land_date,
+            Project.actual_land_date,
+            Project.expected_operate_date,
+            Project.actual_operate_date,
+            late_land,
+            late_op,
+        )
+        .join(Firm, Firm.id == Project.firm_id)
+        .where(*scope, late_any)
+        .order_by(
+            func.coalesce(Project.expected_land_date, Project.expected_operate_date), Project.id
+        )
+        .limit(LATE_LISTED)
+    ).all()
+    late = [
+        LateProject(
+            id=r[0],
+            label=project_label(r[1], r[2], r[3]),
+            firm_name=r[4],
+            cluster=code_of.get(r[5], "?"),
+            stage=r[6],
+            expected_land_date=r[7],
+            actual_land_date=r[8],
+            expected_operate_date=r[9],
+            actual_operate_date=r[10],
+            late_landing=bool(r[11]),
+            late_operation=bool(r[12]),
+        )
+        for r in late_rows
+    ]
+    return DeliveryReport(
+        generated_at=utcnow(),
+        today=today,
+        clusters=out,
+        total=make("ALL", "合计", total),
+        late=late,
+        late_count=late_count,
+    )

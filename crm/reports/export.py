@@ -12,11 +12,17 @@ import xlsxwriter
 
 from crm.clock import to_local
 
-STAGE_ZH = {"lead": "线索", "contacted": "已接触", "negotiating": "洽谈中", "signed": "已签约",
-            "landed": "已落地", "operating": "已投产", "lost": "已流失"}
+STAGE_ZH = {
+    "lead": "线索",
+    "contacted": "已接触",
+    "negotiating": "洽谈中",
+    "signed": "已签约",
+    "landed": "已落地",
+    "operating": "已投产",
+    "lost": "已流失",
+}
 STATUS_ZH = {"covered": "已覆盖", "pursuing": "跟进中", "gap": "空白"}
-TIER_ZH = {"global500": "世界500强", "china500": "中国500强", "leader": "行业龙头",
-           "other": "其他"}
+TIER_ZH = {"global500": "世界500强", "china500": "中国500强", "leader": "行业龙头", "other": "其他"}
 GROUP_ZH = {"cluster": "产业集群", "park": "园区", "department": "部门", "officer": "招商专员"}
 
 Sheet = tuple[str, list[str], list[list[Any]]]
@@ -34,32 +40,145 @@ def _coverage(r: Any) -> list[Sheet]:
         more = c.major_investor_count - min(20, len(c.major_investors))
         return f"{shown} 等{c.major_investor_count}家" if more > 0 else shown
 
-    clusters = [[c.code, c.name_zh, STATUS_ZH[c.status], c.major_investor_count, names(c),
-                 c.project_count, c.links_covered, c.links_without_firm] for c in r.clusters]
-    investors = [[c.code, c.name_zh, m.name, TIER_ZH.get(m.tier, m.tier), STATUS_ZH[m.status],
-                  m.secured_projects, m.pursuing_projects]
-                 for c in r.clusters for m in c.major_investors]
-    projects = [[c.code, c.name_zh, STATUS_ZH[c.status], p.label, p.firm_name,
-                 TIER_ZH.get(p.tier, p.tier), STAGE_ZH.get(p.stage, p.stage), p.expected_output]
-                for c in r.clusters for p in c.projects]
-    links = [[c.code, c.name_zh, link.code, link.name_zh, STATUS_ZH[link.status],
-              link.firm_count, link.major_firm_count, link.project_count,
-              "、".join(link.major_investors)] for c in r.clusters for link in c.links]
+    clusters = [
+        [
+            c.code,
+            c.name_zh,
+            STATUS_ZH[c.status],
+            c.major_investor_count,
+            names(c),
+            c.project_count,
+            c.links_covered,
+            c.links_without_firm,
+        ]
+        for c in r.clusters
+    ]
+    investors = [
+        [
+            c.code,
+            c.name_zh,
+            m.name,
+            TIER_ZH.get(m.tier, m.tier),
+            STATUS_ZH[m.status],
+            m.secured_projects,
+            m.pursuing_projects,
+        ]
+        for c in r.clusters
+        for m in c.major_investors
+    ]
+    projects = [
+        [
+            c.code,
+            c.name_zh,
+            STATUS_ZH[c.status],
+            p.label,
+            p.firm_name,
+            TIER_ZH.get(p.tier, p.tier),
+            STAGE_ZH.get(p.stage, p.stage),
+            p.expected_output,
+        ]
+        for c in r.clusters
+        for p in c.projects
+    ]
+    links = [
+        [
+            c.code,
+            c.name_zh,
+            link.code,
+            link.name_zh,
+            STATUS_ZH[link.status],
+            link.firm_count,
+            link.major_firm_count,
+            link.project_count,
+            "、".join(link.major_investors),
+        ]
+        for c in r.clusters
+        for link in c.links
+    ]
     park_name = {p.code: p.name_zh for p in r.parks}
     cname = {c.code: c.name_zh for c in r.clusters}
-    matrix = [[m.cluster, cname.get(m.cluster, m.cluster), m.park, park_name.get(m.park, m.park),
-               "是" if m.landed else "否", m.landed_count, m.project_count] for m in r.matrix]
+    matrix = [
+        [
+            m.cluster,
+            cname.get(m.cluster, m.cluster),
+            m.park,
+            park_name.get(m.park, m.park),
+            "是" if m.landed else "否",
+            m.landed_count,
+            m.project_count,
+        ]
+        for m in r.matrix
+    ]
     return [
-        ("集群覆盖", ["集群代码", "产业集群", "覆盖状态", "重点投资者数", "重点投资者",
-                  "支撑项目数", "已覆盖环节数", "无企业环节数"], clusters),
-        ("支撑项目", ["集群代码", "产业集群", "覆盖状态", "项目", "企业", "企业层级", "阶段",
-                  "预计年产值(亿元)"], projects),
-        ("重点投资者", ["集群代码", "产业集群", "重点投资者", "企业层级", "状态", "已签约项目数",
-                   "在谈项目数"], investors),
-        ("产业链环节", ["集群代码", "产业集群", "环节代码", "产业链环节", "覆盖状态", "企业数",
-                   "重点投资者数", "项目数", "重点投资者"], links),
-        ("集群×园区", ["集群代码", "产业集群", "园区代码", "园区", "已落地", "落地项目数",
-                    "在谈及以上项目数"], matrix),
+        (
+            "集群覆盖",
+            [
+                "集群代码",
+                "产业集群",
+                "覆盖状态",
+                "重点投资者数",
+                "重点投资者",
+                "支撑项目数",
+                "已覆盖环节数",
+                "无企业环节数",
+            ],
+            clusters,
+        ),
+        (
+            "支撑项目",
+            [
+                "集群代码",
+                "产业集群",
+                "覆盖状态",
+                "项目",
+                "企业",
+                "企业层级",
+                "阶段",
+                "预计年产值(亿元)",
+            ],
+            projects,
+        ),
+        (
+            "重点投资者",
+            [
+                "集群代码",
+                "产业集群",
+                "重点投资者",
+                "企业层级",
+                "状态",
+                "已签约项目数",
+                "在谈项目数",
+            ],
+            investors,
+        ),
+        (
+            "产业链环节",
+            [
+                "集群代码",
+                "产业集群",
+                "环节代码",
+                "产业链环节",
+                "覆盖状态",
+                "企业数",
+                "重点投资者数",
+                "项目数",
+                "重点投资者",
+            ],
+            links,
+        ),
+        (
+            "集群×园区",
+            [
+                "集群代码",
+                "产业集群",
+                "园区代码",
+                "园区",
+                "已落地",
+                "落地项目数",
+                "在谈及以上项目数",
+            ],
+            matrix,
+        ),
     ]
 
 
@@ -83,71 +202,217 @@ def _pipeline(r: Any) -> list[Sheet]:
         tot += [c.count, c.planned_investment, c.expected_output]
     tot += [r.total.count, r.total.planned_investment, r.total.expected_output]
     rows.append(tot)
-    conv = [[STAGE_ZH[c.from_stage], STAGE_ZH[c.to_stage], c.reached_from, c.reached_to,
-             c.rate] for c in r.conversion]
+    conv = [
+        [STAGE_ZH[c.from_stage], STAGE_ZH[c.to_stage], c.reached_from, c.reached_to, c.rate]
+        for c in r.conversion
+    ]
     weeks = [[w.week_start, w.new_projects, w.signings] for w in r.weeks]
-    return [("按阶段", head, rows),
-            ("阶段转化", ["从阶段", "到阶段", "到达前一阶段项目数", "到达后一阶段项目数", "转化率"],
-             conv),
-            ("每周新增与签约", ["周(周一)", "新增项目", "签约项目"], weeks)]
+    return [
+        ("按阶段", head, rows),
+        (
+            "阶段转化",
+            ["从阶段", "到阶段", "到达前一阶段项目数", "到达后一阶段项目数", "转化率"],
+            conv,
+        ),
+        ("每周新增与签约", ["周(周一)", "新增项目", "签约项目"], weeks),
+    ]
 
 
 def _targets(r: Any) -> list[Sheet]:
-    rows = [[c.code, c.name_zh, c.target_2015, c.landed_output, c.progress, c.signed_output,
-             c.progress_with_signed, c.landed_projects, c.signed_projects] for c in r.clusters]
-    totals = [[t.label_zh, t.year, t.target, t.landed_output, t.progress, t.with_signed_output,
-               t.progress_with_signed] for t in r.totals]
+    rows = [
+        [
+            c.code,
+            c.name_zh,
+            c.target_2015,
+            c.landed_output,
+            c.progress,
+            c.signed_output,
+            c.progress_with_signed,
+            c.landed_projects,
+            c.signed_projects,
+        ]
+        for c in r.clusters
+    ]
+    totals = [
+        [
+            t.label_zh,
+            t.year,
+            t.target,
+            t.landed_output,
+            t.progress,
+            t.with_signed_output,
+            t.progress_with_signed,
+        ]
+        for t in r.totals
+    ]
     cs = r.core_share
-    core = [["双核园区", "、".join(cs.core_parks)], ["双核落地及投产产值(亿元)", cs.core_output],
-            ["全部落地及投产产值(亿元)", cs.total_output],
-            ["未定园区产值(亿元)", cs.no_park_output],
-            ["双核占比", cs.share], ["目标占比", cs.target], ["是否达标", "是" if cs.met else "否"]]
-    return [("集群目标", ["集群代码", "产业集群", "2015年目标(亿元)", "落地及投产产值(亿元)",
-                      "完成率", "已签约产值(亿元)", "含签约完成率", "落地及投产项目数",
-                      "签约项目数"], rows),
-            ("全市目标", ["目标", "年份", "目标值(亿元)", "落地及投产产值(亿元)", "完成率",
-                      "含签约产值(亿元)", "含签约完成率"], totals),
-            ("双核占比", ["指标", "数值"], core)]
+    core = [
+        ["双核园区", "、".join(cs.core_parks)],
+        ["双核落地及投产产值(亿元)", cs.core_output],
+        ["全部落地及投产产值(亿元)", cs.total_output],
+        ["未定园区产值(亿元)", cs.no_park_output],
+        ["双核占比", cs.share],
+        ["目标占比", cs.target],
+        ["是否达标", "是" if cs.met else "否"],
+    ]
+    return [
+        (
+            "集群目标",
+            [
+                "集群代码",
+                "产业集群",
+                "2015年目标(亿元)",
+                "落地及投产产值(亿元)",
+                "完成率",
+                "已签约产值(亿元)",
+                "含签约完成率",
+                "落地及投产项目数",
+                "签约项目数",
+            ],
+            rows,
+        ),
+        (
+            "全市目标",
+            [
+                "目标",
+                "年份",
+                "目标值(亿元)",
+                "落地及投产产值(亿元)",
+                "完成率",
+                "含签约产值(亿元)",
+                "含签约完成率",
+            ],
+            totals,
+        ),
+        ("双核占比", ["指标", "数值"], core),
+    ]
 
 
 def _leaders(r: Any) -> list[Sheet]:
     bands = [[b.label, b.goal, b.count, "是" if b.met else "否"] for b in r.bands]
-    firms = [[b.label, f.name, TIER_ZH.get(f.tier, f.tier), f.output, f.projects,
-              f.member_firms] for b in r.bands for f in b.firms]
-    return [("5213梯队", ["档次", "目标家数", "现有家数", "是否达标"], bands),
-            ("龙头企业", ["档次", "企业(集团)", "企业层级", "在渝产值(亿元)", "项目数",
-                      "计入的成员企业数"], firms)]
+    firms = [
+        [b.label, f.name, TIER_ZH.get(f.tier, f.tier), f.output, f.projects, f.member_firms]
+        for b in r.bands
+        for f in b.firms
+    ]
+    return [
+        ("5213梯队", ["档次", "目标家数", "现有家数", "是否达标"], bands),
+        (
+            "龙头企业",
+            ["档次", "企业(集团)", "企业层级", "在渝产值(亿元)", "项目数", "计入的成员企业数"],
+            firms,
+        ),
+    ]
 
 
 def _activity(r: Any) -> list[Sheet]:
     names = {o.officer_id: o.name for o in r.officers}
-    officers = [[o.name, o.department or "", o.contacts, o.followups_done, o.followups_overdue,
-                 o.new_leads, o.awaiting_contact, o.median_response_hours] for o in r.officers]
-    rows = [[names.get(c.officer_id, str(c.officer_id)), c.week_start, c.contacts,
-             c.followups_done, c.followups_overdue, c.new_leads, c.awaiting_contact,
-             c.median_response_hours] for c in r.rows]
+    officers = [
+        [
+            o.name,
+            o.department or "",
+            o.contacts,
+            o.followups_done,
+            o.followups_overdue,
+            o.new_leads,
+            o.awaiting_contact,
+            o.median_response_hours,
+        ]
+        for o in r.officers
+    ]
+    rows = [
+        [
+            names.get(c.officer_id, str(c.officer_id)),
+            c.week_start,
+            c.contacts,
+            c.followups_done,
+            c.followups_overdue,
+            c.new_leads,
+            c.awaiting_contact,
+            c.median_response_hours,
+        ]
+        for c in r.rows
+    ]
     head = ["接触记录数", "完成跟进", "逾期跟进", "新线索", "尚未接触", "响应时间中位数(小时)"]
-    return [("专员汇总", ["招商专员", "部门", *head], officers),
-            ("专员每周", ["招商专员", "周(周一)", *head], rows)]
+    return [
+        ("专员汇总", ["招商专员", "部门", *head], officers),
+        ("专员每周", ["招商专员", "周(周一)", *head], rows),
+    ]
 
 
 def _delivery(r: Any) -> list[Sheet]:
-    rows = [[c.code, c.name_zh, c.projects, c.planned_investment, c.capital_arrived,
-             c.capital_ratio, c.expected_jobs, c.actual_jobs, c.jobs_ratio, c.late_landing,
-             c.late_operation] for c in [*r.clusters, r.total]]
-    late = [[p.label, p.firm_name, p.cluster, STAGE_ZH.get(p.stage, p.stage),
-             p.expected_land_date, p.actual_land_date, p.expected_operate_date,
-             p.actual_operate_date] for p in r.late]
-    return [("履约情况", ["集群代码", "产业集群", "签约项目数", "计划投资(亿元)",
-                      "实际到资(亿元)", "到资率", "承诺就业", "实际就业", "就业兑现率",
-                      "落地延期", "投产延期"], rows),
-            ("延期项目", ["项目", "企业", "集群", "阶段", "承诺落地日期", "实际落地日期",
-                      "承诺投产日期", "实际投产日期"], late)]
+    rows = [
+        [
+            c.code,
+            c.name_zh,
+            c.projects,
+            c.planned_investment,
+            c.capital_arrived,
+            c.capital_ratio,
+            c.expected_jobs,
+            c.actual_jobs,
+            c.jobs_ratio,
+            c.late_landing,
+            c.late_operation,
+        ]
+        for c in [*r.clusters, r.total]
+    ]
+    late = [
+        [
+            p.label,
+            p.firm_name,
+            p.cluster,
+            STAGE_ZH.get(p.stage, p.stage),
+            p.expected_land_date,
+            p.actual_land_date,
+            p.expected_operate_date,
+            p.actual_operate_date,
+        ]
+        for p in r.late
+    ]
+    return [
+        (
+            "履约情况",
+            [
+                "集群代码",
+                "产业集群",
+                "签约项目数",
+                "计划投资(亿元)",
+                "实际到资(亿元)",
+                "到资率",
+                "承诺就业",
+                "实际就业",
+                "就业兑现率",
+                "落地延期",
+                "投产延期",
+            ],
+            rows,
+        ),
+        (
+            "延期项目",
+            [
+                "项目",
+                "企业",
+                "集群",
+                "阶段",
+                "承诺落地日期",
+                "实际落地日期",
+                "承诺投产日期",
+                "实际投产日期",
+            ],
+            late,
+        ),
+    ]
 
 
 SHEETS: dict[str, Callable[[Any], list[Sheet]]] = {
-    "coverage": _coverage, "pipeline": _pipeline, "targets": _targets, "leaders": _leaders,
-    "activity": _activity, "delivery": _delivery}
+    "coverage": _coverage,
+    "pipeline": _pipeline,
+    "targets": _targets,
+    "leaders": _leaders,
+    "activity": _activity,
+    "delivery": _delivery,
+}
 
 
 def sheets(name: str, report: Any) -> list[Sheet]:
@@ -157,8 +422,15 @@ def sheets(name: str, report: Any) -> list[Sheet]:
 def to_xlsx(name: str, report: Any) -> bytes:
     """The report as .xlsx bytes: one sheet per table, a header row, numbers as numbers."""
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_numbers": False,
-                                   "strings_to_formulas": False, "strings_to_urls": False})
+    wb = xlsxwriter.Workbook(
+        buf,
+        {
+            "in_memory": True,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
     bold = wb.add_format({"bold": True, "bg_color": "#F0F4F8", "border": 1})
     dec = wb.add_format({"num_format": "0.0000"})
     day = wb.add_format({"num_format": "yyyy-mm-dd"})

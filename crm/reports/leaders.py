@@ -23,8 +23,12 @@ from crm.reports.common import ReportFilters, check_department, project_scope, w
 from crm.types import to_wan, utcnow
 
 # (code, lower bound 亿, upper bound 亿 or None, default goal)
-BANDS = [("ladder_1000", 1000, None, 5), ("ladder_500", 500, 1000, 2),
-         ("ladder_100", 100, 500, 10), ("ladder_50", 50, 100, 30)]
+BANDS = [
+    ("ladder_1000", 1000, None, 5),
+    ("ladder_500", 500, 1000, 2),
+    ("ladder_100", 100, 500, 10),
+    ("ladder_50", 50, 100, 30),
+]
 MAX_DEPTH = 32  # a parent chain longer than this (or a cycle) stops there
 FIRMS_LISTED = 100  # firms named per band (the count is always exact)
 
@@ -35,7 +39,7 @@ class LadderFirm(BaseModel):
     tier: str
     output: Decimal
     projects: int
-    member_firms: int     # firms of the group with output counted here (itself included)
+    member_firms: int  # firms of the group with output counted here (itself included)
 
 
 class Band(BaseModel):
@@ -46,14 +50,14 @@ class Band(BaseModel):
     goal: int
     count: int
     met: bool
-    firms: list[LadderFirm]   # the largest 100 of the band
+    firms: list[LadderFirm]  # the largest 100 of the band
 
 
 class LeadersReport(BaseModel):
     generated_at: datetime
     bands: list[Band]
     groups_with_output: int
-    below_50: int          # groups with some output but under 50亿
+    below_50: int  # groups with some output but under 50亿
 
 
 def top_level(parent_of: dict[int, int], firm_id: int) -> int:
@@ -69,8 +73,7 @@ def top_level(parent_of: dict[int, int], firm_id: int) -> int:
     return cur
 
 
-def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
-                   ) -> LeadersReport:
+def leaders_report(session: Session, actor: User, f: ReportFilters | None = None) -> LeadersReport:
     """Groups by output in the city, in the bands of "5213"."""
     f = f or ReportFilters()
     check_department(session, f.department_id)
@@ -78,12 +81,13 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
     # (stage, …, firm_id, expected_output), and the parent links from ix_firm_parent
     conn = session.connection()
     per_firm = conn.execute(
-        select(Project.firm_id, wan_sum(Project.expected_output),
-               func.count())
+        select(Project.firm_id, wan_sum(Project.expected_output), func.count())
         .where(*project_scope(actor, f), Project.stage.in_(SECURED_STAGES))
-        .group_by(Project.firm_id)).all()
-    parent_of = dict(conn.execute(
-        select(Firm.id, Firm.parent_id).where(Firm.parent_id.is_not(None))).all())
+        .group_by(Project.firm_id)
+    ).all()
+    parent_of = dict(
+        conn.execute(select(Firm.id, Firm.parent_id).where(Firm.parent_id.is_not(None))).all()
+    )
     wan: dict[int, int] = {}
     count: dict[int, int] = {}
     members: dict[int, int] = {}
@@ -94,24 +98,57 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
         members[root] = members.get(root, 0) + 1
     lowest = to_wan(BANDS[-1][1]) or 0
     ranked = sorted(((w, r) for r, w in wan.items() if w >= lowest), reverse=True)
-    goals = {t.code: int(t.value) for t in session.scalars(
-        select(PlanTarget).where(PlanTarget.code.in_([b[0] for b in BANDS])))}
+    goals = {
+        t.code: int(t.value)
+        for t in session.scalars(
+            select(PlanTarget).where(PlanTarget.code.in_([b[0] for b in BANDS]))
+        )
+    }
     per_band: list[tuple[str, int, int | None, int, list[tuple[int, int]]]] = []
     for code, lower, upper, default_goal in BANDS:
         lo, hi = to_wan(lower) or 0, to_wan(upper) if upper is not None else None
         members_of = [(w, r) for w, r in ranked if w >= lo and (hi is None or w < hi)]
         per_band.append((code, lower, upper, goals.get(code, default_goal), members_of))
     listed = [r for *_, m in per_band for _, r in m[:FIRMS_LISTED]]
-    info = {i: (n, t) for i, n, t in session.execute(
-        select(Firm.id, Firm.name_zh, Firm.tier).where(Firm.id.in_(listed)))} if listed else {}
+    info = (
+        {
+            i: (n, t)
+            for i, n, t in session.execute(
+                select(Firm.id, Firm.name_zh, Firm.tier).where(Firm.id.in_(listed))
+            )
+        }
+        if listed
+        else {}
+    )
     bands = []
     for code, lower, upper, goal, in_band in per_band:
-        firms = [LadderFirm(firm_id=r, name=info[r][0], tier=info[r][1], output=yi(w),
-                            projects=count[r], member_firms=members[r])
-                 for w, r in in_band[:FIRMS_LISTED]]
+        firms = [
+            LadderFirm(
+                firm_id=r,
+                name=info[r][0],
+                tier=info[r][1],
+                output=yi(w),
+                projects=count[r],
+                member_firms=members[r],
+            )
+            for w, r in in_band[:FIRMS_LISTED]
+        ]
         label = f"≥{lower}亿" if upper is None else f"{lower}–{upper}亿"
-        bands.append(Band(code=code, label=label, lower=Decimal(lower),
-                          upper=Decimal(upper) if upper is not None else None, goal=goal,
-                          count=len(in_band), met=len(in_band) >= goal, firms=firms))
-    return LeadersReport(generated_at=utcnow(), bands=bands, groups_with_output=len(wan),
-                         below_50=sum(1 for w in wan.values() if 0 < w < lowest))
+        bands.append(
+            Band(
+                code=code,
+                label=label,
+                lower=Decimal(lower),
+                upper=Decimal(upper) if upper is not None else None,
+                goal=goal,
+                count=len(in_band),
+                met=len(in_band) >= goal,
+                firms=firms,
+            )
+        )
+    return LeadersReport(
+        generated_at=utcnow(),
+        bands=bands,
+        groups_with_output=len(wan),
+        below_50=sum(1 for w in wan.values() if 0 < w < lowest),
+    )

@@ -53,10 +53,10 @@ class StageCell(BaseModel):
 
 
 class PipelineGroup(BaseModel):
-    key: str | None        # cluster/park code, department/officer id; None = not set
+    key: str | None  # cluster/park code, department/officer id; None = not set
     label: str
     stages: dict[str, StageCell]
-    total: StageCell       # every stage but lost
+    total: StageCell  # every stage but lost
     lost: int
 
 
@@ -88,30 +88,39 @@ class PipelineReport(BaseModel):
 
 def _rank(col):  # type: ignore[no-untyped-def]
     # a simple CASE (CASE col WHEN 'lead' THEN 0 …): one lookup per row, stages inline
-    return case({s: literal_column(str(i)) for i, s in enumerate(STAGE_ORDER)}, value=col,
-                else_=literal_column("-1"))
+    return case(
+        {s: literal_column(str(i)) for i, s in enumerate(STAGE_ORDER)},
+        value=col,
+        else_=literal_column("-1"),
+    )
 
 
 def _key_and_labels(session: Session, group_by: str):  # type: ignore[no-untyped-def]
     if group_by == "cluster":
-        rows = session.execute(select(Cluster.id, Cluster.code, Cluster.name_zh)
-                               .order_by(Cluster.sort_order, Cluster.id)).all()
+        rows = session.execute(
+            select(Cluster.id, Cluster.code, Cluster.name_zh).order_by(
+                Cluster.sort_order, Cluster.id
+            )
+        ).all()
         return Project.cluster_id, {i: (c, n) for i, c, n in rows}
     if group_by == "park":
-        rows = session.execute(select(Park.id, Park.code, Park.name_zh)
-                               .order_by(Park.sort_order, Park.id)).all()
+        rows = session.execute(
+            select(Park.id, Park.code, Park.name_zh).order_by(Park.sort_order, Park.id)
+        ).all()
         return Project.park_id, {i: (c, n) for i, c, n in rows}
     if group_by == "department":
-        rows = session.execute(select(Department.id, Department.name)
-                               .order_by(Department.name)).all()
+        rows = session.execute(
+            select(Department.id, Department.name).order_by(Department.name)
+        ).all()
         return Project.department_id, {i: (str(i), n) for i, n in rows}
     if group_by == "officer":
         return Project.owner_id, None  # labels loaded for the officers that appear
     raise ValidationFailed(f"未知分组 / unknown grouping: {group_by}", field="group_by")
 
 
-def pipeline_report(session: Session, actor: User, f: ReportFilters | None = None
-                    ) -> PipelineReport:
+def pipeline_report(
+    session: Session, actor: User, f: ReportFilters | None = None
+) -> PipelineReport:
     """The pipeline by stage and group, the stage conversion and the weekly series."""
     f = f or ReportFilters()
     check_department(session, f.department_id)
@@ -119,15 +128,33 @@ def pipeline_report(session: Session, actor: User, f: ReportFilters | None = Non
     weeks = weeks_for(f)
     key, labels = _key_and_labels(session, f.group_by)
 
-    rows = session.connection().execute(
-        select(key, Project.stage, func.count(),
-               wan_sum(Project.planned_investment),
-               wan_sum(Project.expected_output))
-        .where(*scope).group_by(key, Project.stage)).all()
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                key,
+                Project.stage,
+                func.count(),
+                wan_sum(Project.planned_investment),
+                wan_sum(Project.expected_output),
+            )
+            .where(*scope)
+            .group_by(key, Project.stage)
+        )
+        .all()
+    )
     if labels is None:
         ids = [r[0] for r in rows if r[0] is not None]
-        labels = {i: (str(i), n) for i, n in session.execute(
-            select(User.id, User.display_name).where(User.id.in_(ids)))} if ids else {}
+        labels = (
+            {
+                i: (str(i), n)
+                for i, n in session.execute(
+                    select(User.id, User.display_name).where(User.id.in_(ids))
+                )
+            }
+            if ids
+            else {}
+        )
     cells: dict[object, dict[str, list[int]]] = {}
     for k, stage, n, inv, out in rows:
         cells.setdefault(k, {})[stage] = [int(n), int(inv or 0), int(out or 0)]
@@ -154,11 +181,18 @@ def pipeline_report(session: Session, actor: User, f: ReportFilters | None = Non
             totals[s] = add(totals[s], v)
             if s != "lost":
                 tot = add(tot, v)
-        code, name = labels.get(k, (str(k), str(k))) if k is not None else (None, NONE_LABEL[
-            f.group_by])
-        groups.append(PipelineGroup(key=code, label=name,
-                                    stages={s: cell(by_stage.get(s)) for s in ALL_STAGES},
-                                    total=cell(tot), lost=by_stage.get("lost", [0])[0]))
+        code, name = (
+            labels.get(k, (str(k), str(k))) if k is not None else (None, NONE_LABEL[f.group_by])
+        )
+        groups.append(
+            PipelineGroup(
+                key=code,
+                label=name,
+                stages={s: cell(by_stage.get(s)) for s in ALL_STAGES},
+                total=cell(tot),
+                lost=by_stage.get("lost", [0])[0],
+            )
+        )
     grand = [0, 0, 0]
     for s in STAGE_ORDER:
         grand = add(grand, totals[s])
@@ -167,41 +201,69 @@ def pipeline_report(session: Session, actor: User, f: ReportFilters | None = Non
     # per project from the covering index (project_id, to_stage, changed_at)) and its stage
     hist_r = func.max(_rank(StageChange.to_stage))
     cur_r = _rank(Project.stage)
-    furthest = (select(case((func.coalesce(hist_r, -1) > cur_r, hist_r), else_=cur_r)
-                       .label("r"))
-                .select_from(Project)
-                .outerjoin(StageChange, StageChange.project_id == Project.id)
-                .where(*scope).group_by(Project.id, Project.stage).subquery())
-    at = {r: n for r, n in session.execute(
-        select(furthest.c.r, func.count()).group_by(furthest.c.r)).all()}
-    reached = {s: sum(n for r, n in at.items() if r is not None and r >= i)
-               for i, s in enumerate(STAGE_ORDER)}
-    conversion = [Conversion(from_stage=a, to_stage=b, reached_from=reached[a],
-                             reached_to=reached[b], rate=ratio(reached[b], reached[a]))
-                  for a, b in itertools.pairwise(STAGE_ORDER)]
+    furthest = (
+        select(case((func.coalesce(hist_r, -1) > cur_r, hist_r), else_=cur_r).label("r"))
+        .select_from(Project)
+        .outerjoin(StageChange, StageChange.project_id == Project.id)
+        .where(*scope)
+        .group_by(Project.id, Project.stage)
+        .subquery()
+    )
+    at = {
+        r: n
+        for r, n in session.execute(select(furthest.c.r, func.count()).group_by(furthest.c.r)).all()
+    }
+    reached = {
+        s: sum(n for r, n in at.items() if r is not None and r >= i)
+        for i, s in enumerate(STAGE_ORDER)
+    }
+    conversion = [
+        Conversion(
+            from_stage=a,
+            to_stage=b,
+            reached_from=reached[a],
+            reached_to=reached[b],
+            rate=ratio(reached[b], reached[a]),
+        )
+        for a, b in itertools.pairwise(STAGE_ORDER)
+    ]
 
     # weekly series
     new_rows = _new_per_week(session, scope, weeks)
     # (not "a secured change in the period and none before it" with NOT EXISTS: SQLite 3.40.1
     # answers `project_id = ? AND to_stage IN (…) AND changed_at < ?` wrongly on the index
     # (project_id, to_stage, changed_at))
-    first_signed = (select(StageChange.project_id.label("pid"),
-                           func.min(StageChange.changed_at).label("at"))
-                    .join(Project, Project.id == StageChange.project_id)
-                    .where(*scope, StageChange.to_stage.in_(SECURED_STAGES))
-                    .group_by(StageChange.project_id).subquery())
+    first_signed = (
+        select(StageChange.project_id.label("pid"), func.min(StageChange.changed_at).label("at"))
+        .join(Project, Project.id == StageChange.project_id)
+        .where(*scope, StageChange.to_stage.in_(SECURED_STAGES))
+        .group_by(StageChange.project_id)
+        .subquery()
+    )
     sign_rows = count_per_week(session, first_signed.c.at, weeks)
-    week_rows = [WeekRow(week_start=d, new_projects=int(new_rows.get(i, 0)),
-                         signings=int(sign_rows.get(i, 0)))
-                 for i, d in enumerate(weeks.starts)]
+    week_rows = [
+        WeekRow(
+            week_start=d, new_projects=int(new_rows.get(i, 0)), signings=int(sign_rows.get(i, 0))
+        )
+        for i, d in enumerate(weeks.starts)
+    ]
     return PipelineReport(
-        generated_at=utcnow(), group_by=f.group_by, stages=ALL_STAGES, groups=groups,
-        totals={s: cell(v) for s, v in totals.items()}, total=cell(grand),
-        reached=reached, conversion=conversion, weeks=week_rows)
+        generated_at=utcnow(),
+        group_by=f.group_by,
+        stages=ALL_STAGES,
+        groups=groups,
+        totals={s: cell(v) for s, v in totals.items()},
+        total=cell(grand),
+        reached=reached,
+        conversion=conversion,
+        weeks=week_rows,
+    )
 
 
 def _new_per_week(session: Session, scope: list, weeks: Weeks) -> dict[int, int]:
-    inner = (select(week_index(Project.created_at, weeks).label("w"))
-             .where(*scope, in_period(Project.created_at, weeks)).subquery())
-    return dict(session.execute(select(inner.c.w, func.count()).group_by(inner.c.w))
-                .all())
+    inner = (
+        select(week_index(Project.created_at, weeks).label("w"))
+        .where(*scope, in_period(Project.created_at, weeks))
+        .subquery()
+    )
+    return dict(session.execute(select(inner.c.w, func.count()).group_by(inner.c.w)).all())

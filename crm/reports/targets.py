@@ -41,11 +41,11 @@ class ClusterTarget(BaseModel):
     name_zh: str
     name_en: str
     target_2015: Decimal
-    landed_output: Decimal          # landed + operating
-    signed_output: Decimal          # signed only
+    landed_output: Decimal  # landed + operating
+    signed_output: Decimal  # signed only
     landed_projects: int
     signed_projects: int
-    progress: Decimal | None        # landed_output / target_2015 (ratio, 4 places)
+    progress: Decimal | None  # landed_output / target_2015 (ratio, 4 places)
     progress_with_signed: Decimal | None
 
 
@@ -62,12 +62,12 @@ class PlanTotal(BaseModel):
 
 
 class CoreShare(BaseModel):
-    core_parks: list[str]           # core parks and the bonded zones within them
+    core_parks: list[str]  # core parks and the bonded zones within them
     core_output: Decimal
-    total_output: Decimal           # all landed + operating output
+    total_output: Decimal  # all landed + operating output
     no_park_output: Decimal
-    share: Decimal | None           # core_output / total_output (ratio, 4 places)
-    target: Decimal                 # 0.75
+    share: Decimal | None  # core_output / total_output (ratio, 4 places)
+    target: Decimal  # 0.75
     met: bool
 
 
@@ -88,17 +88,20 @@ def core_park_ids(session: Session) -> tuple[set[int], list[str]]:
     return ids, [p.code for p in all_parks if p.id in ids]
 
 
-def targets_report(session: Session, actor: User, f: ReportFilters | None = None
-                   ) -> TargetsReport:
+def targets_report(session: Session, actor: User, f: ReportFilters | None = None) -> TargetsReport:
     """Expected output against the cluster and plan targets, and the cores' share."""
     f = f or ReportFilters()
     check_department(session, f.department_id)
     core_ids, core_codes = core_park_ids(session)
     rows = session.execute(
-        select(Project.cluster_id, Project.stage, Project.park_id,
-               wan_sum(Project.expected_output), func.count())
-        .where(*project_scope(actor, f),
-               Project.stage.in_((Stage.signed.value, *LANDED_STAGES)))
+        select(
+            Project.cluster_id,
+            Project.stage,
+            Project.park_id,
+            wan_sum(Project.expected_output),
+            func.count(),
+        )
+        .where(*project_scope(actor, f), Project.stage.in_((Stage.signed.value, *LANDED_STAGES)))
         .group_by(Project.cluster_id, Project.stage, Project.park_id)
     ).all()
     landed_wan: dict[int, int] = {}
@@ -121,11 +124,20 @@ def targets_report(session: Session, actor: User, f: ReportFilters | None = None
     per_cluster = []
     for c in clusters(session):
         lo, so = yi(landed_wan.get(c.id)), yi(signed_wan.get(c.id))
-        per_cluster.append(ClusterTarget(
-            code=c.code, name_zh=c.name_zh, name_en=c.name_en, target_2015=c.target_2015,
-            landed_output=lo, signed_output=so, landed_projects=landed_n.get(c.id, 0),
-            signed_projects=signed_n.get(c.id, 0), progress=ratio(lo, c.target_2015),
-            progress_with_signed=ratio(lo + so, c.target_2015)))
+        per_cluster.append(
+            ClusterTarget(
+                code=c.code,
+                name_zh=c.name_zh,
+                name_en=c.name_en,
+                target_2015=c.target_2015,
+                landed_output=lo,
+                signed_output=so,
+                landed_projects=landed_n.get(c.id, 0),
+                signed_projects=signed_n.get(c.id, 0),
+                progress=ratio(lo, c.target_2015),
+                progress_with_signed=ratio(lo + so, c.target_2015),
+            )
+        )
     total_landed = yi(sum(landed_wan.values()))
     total_signed = yi(sum(signed_wan.values()))
     plan = {t.code: t for t in session.scalars(select(PlanTarget))}
@@ -135,18 +147,35 @@ def targets_report(session: Session, actor: User, f: ReportFilters | None = None
         if t is None:
             continue
         target = Decimal(t.value)
-        totals.append(PlanTotal(
-            code=code, year=t.year, label_zh=t.label_zh, label_en=t.label_en, target=target,
-            landed_output=total_landed, with_signed_output=total_landed + total_signed,
-            progress=ratio(total_landed, target),
-            progress_with_signed=ratio(total_landed + total_signed, target)))
+        totals.append(
+            PlanTotal(
+                code=code,
+                year=t.year,
+                label_zh=t.label_zh,
+                label_en=t.label_en,
+                target=target,
+                landed_output=total_landed,
+                with_signed_output=total_landed + total_signed,
+                progress=ratio(total_landed, target),
+                progress_with_signed=ratio(total_landed + total_signed, target),
+            )
+        )
     share_target = Decimal(plan["core_share"].value) if "core_share" in plan else Decimal("0.75")
     core_out = yi(core_wan)
     share = ratio(core_out, total_landed)
     return TargetsReport(
-        generated_at=utcnow(), clusters=per_cluster, totals=totals,
-        landed_output=total_landed, signed_output=total_signed,
-        core_share=CoreShare(core_parks=core_codes, core_output=core_out,
-                             total_output=total_landed, no_park_output=yi(no_park_wan),
-                             share=share, target=share_target.normalize(),
-                             met=bool(total_landed) and core_out >= share_target * total_landed))
+        generated_at=utcnow(),
+        clusters=per_cluster,
+        totals=totals,
+        landed_output=total_landed,
+        signed_output=total_signed,
+        core_share=CoreShare(
+            core_parks=core_codes,
+            core_output=core_out,
+            total_output=total_landed,
+            no_park_output=yi(no_park_wan),
+            share=share,
+            target=share_target.normalize(),
+            met=bool(total_landed) and core_out >= share_target * total_landed,
+        ),
+    )

@@ -28,9 +28,9 @@ def client(app):  # type: ignore[no-untyped-def]
 class People:
     dept_a: Department
     dept_b: Department
-    officer: User       # department A
-    officer_b: User     # department B
-    manager: User       # department A
+    officer: User  # department A
+    officer_b: User  # department B
+    manager: User  # department A
     admin: User
     headers: dict[str, dict[str, str]]
 
@@ -47,7 +47,8 @@ def people(session) -> People:  # type: ignore[no-untyped-def]
         "manager": make_user(session, "manager", a),
         "admin": make_user(session, "admin"),
     }
-    headers = {k: {"Authorization": f"Bearer {issue_api_token(session, u)[0]}"}
-               for k, u in users.items()}
+    headers = {
+        k: {"Authorization": f"Bearer {issue_api_token(session, u)[0]}"} for k, u in users.items()
+    }
     session.commit()
     return People(dept_a=a, dept_b=b, headers=headers, **users)

@@ -17,9 +17,17 @@ def test_log_activity_with_followup_and_timeline(client, people, session):
     p = make_project(session, firm, "NB", owner=people.officer)
     session.commit()
     h = people.auth("officer")
-    r = client.post("/api/v1/activities", headers=h, json={
-        "kind": "visit", "summary": "拜访总部", "firm_ids": [firm.id], "project_ids": [p.id],
-        "followup": {"title": "寄送资料", "due_at": "2030-01-02T09:00:00+08:00"}})
+    r = client.post(
+        "/api/v1/activities",
+        headers=h,
+        json={
+            "kind": "visit",
+            "summary": "拜访总部",
+            "firm_ids": [firm.id],
+            "project_ids": [p.id],
+            "followup": {"title": "寄送资料", "due_at": "2030-01-02T09:00:00+08:00"},
+        },
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["activity"]["project_ids"] == [p.id]
@@ -32,31 +40,45 @@ def test_log_activity_with_followup_and_timeline(client, people, session):
 
 def test_activities_of_a_hidden_project_are_hidden(client, people, session):
     firm = make_firm(session)
-    secret = make_project(session, firm, "IC", owner=people.officer_b, is_confidential=True,
-                          code_name="星河")
+    secret = make_project(
+        session, firm, "IC", owner=people.officer_b, is_confidential=True, code_name="星河"
+    )
     session.commit()
-    r = client.post("/api/v1/activities", headers=people.auth("officer_b"), json={
-        "kind": "meeting", "summary": "机密洽谈", "firm_ids": [firm.id],
-        "project_ids": [secret.id]})
+    r = client.post(
+        "/api/v1/activities",
+        headers=people.auth("officer_b"),
+        json={
+            "kind": "meeting",
+            "summary": "机密洽谈",
+            "firm_ids": [firm.id],
+            "project_ids": [secret.id],
+        },
+    )
     aid = r.json()["activity"]["id"]
     h = people.auth("officer")
     assert client.get(f"/api/v1/activities/{aid}", headers=h).status_code == 404
     assert client.get("/api/v1/activities", headers=h).json()["total"] == 0
-    assert "机密" not in client.get("/api/v1/activities", params={"firm_id": firm.id},
-                                    headers=h).text
-    r = client.post("/api/v1/activities", headers=h, json={
-        "kind": "call", "summary": "x", "firm_ids": [firm.id], "project_ids": [secret.id]})
+    assert (
+        "机密" not in client.get("/api/v1/activities", params={"firm_id": firm.id}, headers=h).text
+    )
+    r = client.post(
+        "/api/v1/activities",
+        headers=h,
+        json={"kind": "call", "summary": "x", "firm_ids": [firm.id], "project_ids": [secret.id]},
+    )
     assert r.status_code == 422 and r.json()["field"] == "project_ids"
     for who in ("officer_b", "manager", "admin"):
-        assert client.get(f"/api/v1/activities/{aid}",
-                          headers=people.auth(who)).status_code == 200
+        assert client.get(f"/api/v1/activities/{aid}", headers=people.auth(who)).status_code == 200
 
 
 def test_activity_edit_rules_and_stale_version(client, people, session):
     firm = make_firm(session)
     session.commit()
-    r = client.post("/api/v1/activities", headers=people.auth("officer"), json={
-        "kind": "call", "summary": "电话", "firm_ids": [firm.id]})
+    r = client.post(
+        "/api/v1/activities",
+        headers=people.auth("officer"),
+        json={"kind": "call", "summary": "电话", "firm_ids": [firm.id]},
+    )
     url = f"/api/v1/activities/{r.json()['activity']['id']}"
     r = client.patch(url, headers=people.auth("officer_b"), json={"outcome": "x", "version": 1})
     assert r.status_code == 403
@@ -64,48 +86,69 @@ def test_activity_edit_rules_and_stale_version(client, people, session):
     assert r.status_code == 200 and r.json()["version"] == 2
     r = client.patch(url, headers=people.auth("manager"), json={"outcome": "旧", "version": 1})
     assert r.status_code == 409 and r.json()["current"]["outcome"] == "好"
-    assert client.delete(url, headers=people.auth("officer"),
-                         params={"version": 1}).status_code == 409
-    assert client.delete(url, headers=people.auth("officer"),
-                         params={"version": 2}).status_code == 204
+    assert (
+        client.delete(url, headers=people.auth("officer"), params={"version": 1}).status_code == 409
+    )
+    assert (
+        client.delete(url, headers=people.auth("officer"), params={"version": 2}).status_code == 204
+    )
 
 
 def test_bad_activity_and_followup_input(client, people, session):
     firm = make_firm(session)
     session.commit()
     h = people.auth("officer")
-    for body in ({"kind": "visit", "summary": "x", "firm_ids": []},
-                 {"kind": "party", "summary": "x", "firm_ids": [firm.id]},
-                 {"kind": "visit", "summary": "", "firm_ids": [firm.id]},
-                 {"kind": "visit", "summary": "x", "firm_ids": [firm.id],
-                  "occurred_at": "2999-01-01T00:00:00Z"},
-                 {"kind": "visit", "summary": "x", "firm_ids": [firm.id],
-                  "occurred_at": "2090-01-01T00:00:00Z"},
-                 {"kind": "visit", "summary": "x", "firm_ids": [False]},
-                 {"kind": "visit", "summary": "x\x00", "firm_ids": [firm.id]},
-                 {"kind": "visit", "summary": "x", "firm_ids": [firm.id],
-                  "followup": {"title": "t", "due_at": "0001-01-01T00:00:00+14:00"}}):
+    for body in (
+        {"kind": "visit", "summary": "x", "firm_ids": []},
+        {"kind": "party", "summary": "x", "firm_ids": [firm.id]},
+        {"kind": "visit", "summary": "", "firm_ids": [firm.id]},
+        {
+            "kind": "visit",
+            "summary": "x",
+            "firm_ids": [firm.id],
+            "occurred_at": "2999-01-01T00:00:00Z",
+        },
+        {
+            "kind": "visit",
+            "summary": "x",
+            "firm_ids": [firm.id],
+            "occurred_at": "2090-01-01T00:00:00Z",
+        },
+        {"kind": "visit", "summary": "x", "firm_ids": [False]},
+        {"kind": "visit", "summary": "x\x00", "firm_ids": [firm.id]},
+        {
+            "kind": "visit",
+            "summary": "x",
+            "firm_ids": [firm.id],
+            "followup": {"title": "t", "due_at": "0001-01-01T00:00:00+14:00"},
+        },
+    ):
         r = client.post("/api/v1/activities", headers=h, json=body)
         assert r.status_code == 422, (body, r.text)
     assert session.scalar(select(func.count()).select_from(Activity)) == 0
-    for body in ({"title": "t", "due_at": "2030-01-01T00:00:00Z",
-                  "remind_at": "2030-01-02T00:00:00Z"},
-                 {"title": "", "due_at": "2030-01-01T00:00:00Z"},
-                 {"title": "t", "due_at": "tomorrow"},
-                 {"title": "t", "due_at": "2101-01-01T00:00:00Z"},
-                 {"title": "t", "due_at": "2030-01-01T00:00:00Z",
-                  "remind_at": "1989-12-31T00:00:00Z"},
-                 {"title": "t", "due_at": "2030-01-01T00:00:00Z", "assignee_id": 2**30},
-                 {"title": "t", "due_at": "2030-01-01T00:00:00Z",
-                  "assignee_id": people.officer_b.id}):
+    for body in (
+        {"title": "t", "due_at": "2030-01-01T00:00:00Z", "remind_at": "2030-01-02T00:00:00Z"},
+        {"title": "", "due_at": "2030-01-01T00:00:00Z"},
+        {"title": "t", "due_at": "tomorrow"},
+        {"title": "t", "due_at": "2101-01-01T00:00:00Z"},
+        {"title": "t", "due_at": "2030-01-01T00:00:00Z", "remind_at": "1989-12-31T00:00:00Z"},
+        {"title": "t", "due_at": "2030-01-01T00:00:00Z", "assignee_id": 2**30},
+        {"title": "t", "due_at": "2030-01-01T00:00:00Z", "assignee_id": people.officer_b.id},
+    ):
         r = client.post("/api/v1/followups", headers=h, json=body)
         assert r.status_code == 422, (body, r.text)
     assert session.scalar(select(func.count()).select_from(Followup)) == 0
-    r = client.get("/api/v1/followups", headers=h,
-                   params={"due_after": "2030-02-01T00:00:00", "due_before": "2030-01-01"})
+    r = client.get(
+        "/api/v1/followups",
+        headers=h,
+        params={"due_after": "2030-02-01T00:00:00", "due_before": "2030-01-01"},
+    )
     assert r.status_code == 422 and r.json()["field"] == "due_after"
-    r = client.get("/api/v1/activities", headers=h,
-                   params={"since": "2030-02-01T00:00:00", "until": "2030-01-01T00:00:00"})
+    r = client.get(
+        "/api/v1/activities",
+        headers=h,
+        params={"since": "2030-02-01T00:00:00", "until": "2030-01-01T00:00:00"},
+    )
     assert r.status_code == 422
 
 
@@ -114,8 +157,11 @@ def test_followup_lifecycle_and_permissions(client, people, session):
     later = make_followup(session, people.officer, due_in=timedelta(days=5))
     session.commit()
     h = people.auth("officer")
-    r = client.get("/api/v1/followups", headers=h, params={
-        "due_before": (utcnow() + timedelta(days=2)).isoformat()})
+    r = client.get(
+        "/api/v1/followups",
+        headers=h,
+        params={"due_before": (utcnow() + timedelta(days=2)).isoformat()},
+    )
     assert [x["id"] for x in r.json()["items"]] == [mine.id]
     url = f"/api/v1/followups/{mine.id}"
     assert client.post(url + "/complete", headers=people.auth("officer_b")).status_code == 403

@@ -16,9 +16,17 @@ def test_needs_a_bearer_token(client):
 
 
 def test_create_read_search_and_page(client, people, session):
-    r = client.post("/api/v1/firms", headers=people.auth("officer"), json={
-        "name_zh": "华为技术有限公司", "name_en": "Huawei", "aliases": ["华为"],
-        "clusters": ["NB", "IC"], "global500_rank": 100})
+    r = client.post(
+        "/api/v1/firms",
+        headers=people.auth("officer"),
+        json={
+            "name_zh": "华为技术有限公司",
+            "name_en": "Huawei",
+            "aliases": ["华为"],
+            "clusters": ["NB", "IC"],
+            "global500_rank": 100,
+        },
+    )
     assert r.status_code == 201, r.text
     firm = r.json()
     assert firm["tier"] == "global500" and set(firm["clusters"]) == {"NB", "IC"}
@@ -29,23 +37,28 @@ def test_create_read_search_and_page(client, people, session):
     for q in ("华为", "huawei", "hwjs"):
         r = client.get("/api/v1/firms", params={"q": q}, headers=people.auth("officer_b"))
         assert [f["id"] for f in r.json()["items"]] == [firm["id"]], q
-    r = client.get("/api/v1/firms", params={"limit": 2, "offset": 1},
-                   headers=people.auth("admin"))
+    r = client.get("/api/v1/firms", params={"limit": 2, "offset": 1}, headers=people.auth("admin"))
     body = r.json()
     assert body["total"] == 4 and body["limit"] == 2 and body["offset"] == 1
     assert len(body["items"]) == 2
-    r = client.get("/api/v1/firms", params={"cluster": "IC", "tier": "global500"},
-                   headers=people.auth("admin"))
+    r = client.get(
+        "/api/v1/firms", params={"cluster": "IC", "tier": "global500"}, headers=people.auth("admin")
+    )
     assert r.json()["total"] == 1
-    assert client.get(f"/api/v1/firms/{firm['id']}",
-                      headers=people.auth("officer_b")).json()["name_en"] == "Huawei"
+    assert (
+        client.get(f"/api/v1/firms/{firm['id']}", headers=people.auth("officer_b")).json()[
+            "name_en"
+        ]
+        == "Huawei"
+    )
 
 
 def test_duplicate_name_is_409_with_candidates(client, people, session):
     f = make_firm(session, "长安汽车股份有限公司")
     session.commit()
-    r = client.post("/api/v1/firms", headers=people.auth("officer"),
-                    json={"name_zh": "长安汽车有限公司"})
+    r = client.post(
+        "/api/v1/firms", headers=people.auth("officer"), json={"name_zh": "长安汽车有限公司"}
+    )
     assert r.status_code == 409
     body = r.json()
     assert body["error"] == "duplicate_firm" and body["candidates"][0]["id"] == f.id
@@ -71,8 +84,15 @@ def test_bad_input_is_422_and_saves_nothing(client, people, session):
         assert err["error"] == "validation_error" and err["message"] and err.get("field"), err
         assert "Traceback" not in r.text and "SELECT" not in r.text
     assert session.scalar(select(func.count()).select_from(Firm)) == 0
-    for params in ({"limit": 201}, {"limit": 0}, {"offset": -1}, {"owner_id": 2**31},
-                   {"q": "a\x00"}, {"cluster": "XX"}, {"tier": "gold"}):
+    for params in (
+        {"limit": 201},
+        {"limit": 0},
+        {"offset": -1},
+        {"owner_id": 2**31},
+        {"q": "a\x00"},
+        {"cluster": "XX"},
+        {"tier": "gold"},
+    ):
         r = client.get("/api/v1/firms", params=params, headers=h)
         assert r.status_code == 422, params
     assert client.get(f"/api/v1/firms/{2**31}", headers=h).status_code == 422
@@ -83,11 +103,13 @@ def test_bad_input_is_422_and_saves_nothing(client, people, session):
 def test_update_stale_version_is_409_with_current(client, people, session):
     h = people.auth("officer")
     firm = client.post("/api/v1/firms", headers=h, json={"name_zh": "京东方科技集团"}).json()
-    r = client.patch(f"/api/v1/firms/{firm['id']}", headers=h,
-                     json={"name_en": "BOE", "version": 1})
+    r = client.patch(
+        f"/api/v1/firms/{firm['id']}", headers=h, json={"name_en": "BOE", "version": 1}
+    )
     assert r.status_code == 200 and r.json()["version"] == 2
-    r = client.patch(f"/api/v1/firms/{firm['id']}", headers=h,
-                     json={"name_en": "stale", "version": 1})
+    r = client.patch(
+        f"/api/v1/firms/{firm['id']}", headers=h, json={"name_en": "stale", "version": 1}
+    )
     assert r.status_code == 409
     body = r.json()
     assert body["error"] == "stale_version" and body["current"]["name_en"] == "BOE"
@@ -103,8 +125,9 @@ def test_update_stale_version_is_409_with_current(client, people, session):
 
 
 def test_only_owner_department_or_admin_may_edit(client, people):
-    firm = client.post("/api/v1/firms", headers=people.auth("officer"),
-                       json={"name_zh": "重庆测试科技"}).json()
+    firm = client.post(
+        "/api/v1/firms", headers=people.auth("officer"), json={"name_zh": "重庆测试科技"}
+    ).json()
     url = f"/api/v1/firms/{firm['id']}"
     r = client.patch(url, headers=people.auth("officer_b"), json={"notes": "x", "version": 1})
     assert r.status_code == 403 and r.json()["error"] == "forbidden"
@@ -118,25 +141,37 @@ def test_only_owner_department_or_admin_may_edit(client, people):
 def test_contacts(client, people, session):
     h = people.auth("officer")
     firm = client.post("/api/v1/firms", headers=h, json={"name_zh": "惠普"}).json()
-    r = client.post(f"/api/v1/firms/{firm['id']}/contacts", headers=h,
-                    json={"name": "王经理", "email": "wang@example.com", "title": "总监"})
+    r = client.post(
+        f"/api/v1/firms/{firm['id']}/contacts",
+        headers=h,
+        json={"name": "王经理", "email": "wang@example.com", "title": "总监"},
+    )
     assert r.status_code == 201
     c = r.json()
     r = client.get(f"/api/v1/firms/{firm['id']}/contacts", headers=people.auth("officer_b"))
     assert r.json()["total"] == 1 and r.json()["items"][0]["name"] == "王经理"
-    r = client.post(f"/api/v1/firms/{firm['id']}/contacts", headers=h,
-                    json={"name": "x", "email": "not-an-email"})
+    r = client.post(
+        f"/api/v1/firms/{firm['id']}/contacts",
+        headers=h,
+        json={"name": "x", "email": "not-an-email"},
+    )
     assert r.status_code == 422 and r.json()["field"] == "email"
-    r = client.patch(f"/api/v1/contacts/{c['id']}", headers=people.auth("officer_b"),
-                     json={"phone": "1", "version": 1})
+    r = client.patch(
+        f"/api/v1/contacts/{c['id']}",
+        headers=people.auth("officer_b"),
+        json={"phone": "1", "version": 1},
+    )
     assert r.status_code == 403
-    r = client.patch(f"/api/v1/contacts/{c['id']}", headers=h,
-                     json={"phone": "023-1", "version": 1})
+    r = client.patch(
+        f"/api/v1/contacts/{c['id']}", headers=h, json={"phone": "023-1", "version": 1}
+    )
     assert r.status_code == 200 and r.json()["version"] == 2
     r = client.patch(f"/api/v1/contacts/{c['id']}", headers=h, json={"phone": "9", "version": 1})
     assert r.status_code == 409 and r.json()["current"]["phone"] == "023-1"
-    assert client.delete(f"/api/v1/contacts/{c['id']}", headers=h,
-                         params={"version": 2}).status_code == 204
+    assert (
+        client.delete(f"/api/v1/contacts/{c['id']}", headers=h, params={"version": 2}).status_code
+        == 204
+    )
     assert client.get(f"/api/v1/contacts/{c['id']}", headers=h).status_code == 404
     assert session.scalar(select(func.count()).select_from(Contact)) == 0
     assert client.get("/api/v1/firms/999999/contacts", headers=h).status_code == 404
@@ -146,17 +181,22 @@ def test_what_the_fuzz_run_found(client, people):
     h = people.auth("officer")
     r = client.post("/api/v1/firms", headers=h, json={"name_zh": "甲公司", "is_leader": 0})
     assert r.status_code == 422 and r.json()["field"] == "is_leader"
-    r = client.post("/api/v1/firms", headers={**h, "Content-Type": "application/json"},
-                    content=b"\n\x19\xff\\")
+    r = client.post(
+        "/api/v1/firms", headers={**h, "Content-Type": "application/json"}, content=b"\n\x19\xff\\"
+    )
     assert r.status_code == 422 and r.json()["field"] == "body"
     r = client.request("QUERY", "/api/v1/firms", headers=h)
     assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
     assert client.request("QUERY", "/healthz").status_code == 405
     assert client.put("/healthz").status_code == 405
     firm = client.post("/api/v1/firms", headers=h, json={"name_zh": "乙公司"}).json()
-    r = client.patch(f"/api/v1/firms/{firm['id']}", headers=h,
-                     json={"is_leader": None, "notes": "无", "version": 1})
+    r = client.patch(
+        f"/api/v1/firms/{firm['id']}",
+        headers=h,
+        json={"is_leader": None, "notes": "无", "version": 1},
+    )
     assert r.status_code == 200 and r.json()["is_leader"] is False
-    r = client.post(f"/api/v1/firms/{firm['id']}/contacts", headers=h,
-                    json={"name": "丙", "email": ""})
+    r = client.post(
+        f"/api/v1/firms/{firm['id']}/contacts", headers=h, json={"name": "丙", "email": ""}
+    )
     assert r.status_code == 201 and r.json()["email"] is None

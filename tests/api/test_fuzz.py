@@ -46,13 +46,26 @@ APP = create_app()
 schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", APP)
 CASES: Counter[str] = Counter()
 STATUSES: dict[str, Counter[str]] = {}
-ID_PARAMS = {"firm_id": "firm", "contact_id": "contact", "project_id": "project",
-             "activity_id": "activity", "followup_id": "followup", "user_id": "user",
-             "department_id": "department", "cluster_id": "cluster", "park_id": "park",
-             "owner_id": "user", "assignee_id": "user", "created_by_id": "user",
-             "parent_id": "firm", "lead_department_id": "department",
-             "firm_ids": "firm", "project_ids": "project", "contact_ids": "contact",
-             "officer_ids": "user"}
+ID_PARAMS = {
+    "firm_id": "firm",
+    "contact_id": "contact",
+    "project_id": "project",
+    "activity_id": "activity",
+    "followup_id": "followup",
+    "user_id": "user",
+    "department_id": "department",
+    "cluster_id": "cluster",
+    "park_id": "park",
+    "owner_id": "user",
+    "assignee_id": "user",
+    "created_by_id": "user",
+    "parent_id": "firm",
+    "lead_department_id": "department",
+    "firm_ids": "firm",
+    "project_ids": "project",
+    "contact_ids": "contact",
+    "officer_ids": "user",
+}
 
 
 @pytest.fixture
@@ -69,40 +82,65 @@ def world(session: Session) -> Iterator[dict[str, Any]]:
     projects = [
         make_project(session, firms[0], "NB", "negotiating", owner=officer, park_code="LJ"),
         make_project(session, firms[1], "IC", "signed", owner=officer, output="3"),
-        make_project(session, firms[2], "NB", "lead", owner=officer_b, is_confidential=True,
-                     code_name=MARKER, title=f"{MARKER} 项目", notes=MARKER),
+        make_project(
+            session,
+            firms[2],
+            "NB",
+            "lead",
+            owner=officer_b,
+            is_confidential=True,
+            code_name=MARKER,
+            title=f"{MARKER} 项目",
+            notes=MARKER,
+        ),
     ]
     acts = []
     for p in projects:
-        act = Activity(kind="visit", occurred_at=utcnow() - timedelta(days=1),
-                       summary=f"拜访 {MARKER}" if p.is_confidential else "拜访",
-                       created_by_id=p.owner_id, department_id=p.department_id)
+        act = Activity(
+            kind="visit",
+            occurred_at=utcnow() - timedelta(days=1),
+            summary=f"拜访 {MARKER}" if p.is_confidential else "拜访",
+            created_by_id=p.owner_id,
+            department_id=p.department_id,
+        )
         session.add(act)
         session.flush()
-        session.add_all([ActivityFirm(activity_id=act.id, firm_id=p.firm_id),
-                         ActivityProject(activity_id=act.id, project_id=p.id)])
+        session.add_all(
+            [
+                ActivityFirm(activity_id=act.id, firm_id=p.firm_id),
+                ActivityProject(activity_id=act.id, project_id=p.id),
+            ]
+        )
         acts.append(act)
-    fus = [make_followup(session, officer, due_in=timedelta(hours=3), project_id=projects[0].id),
-           make_followup(session, officer_b, title=f"{MARKER} 回访", project_id=projects[2].id),
-           make_followup(session, officer, due_in=timedelta(days=-1))]
-    tokens = {"admin": issue_api_token(session, admin)[0],
-              "officer": issue_api_token(session, officer)[0]}
+    fus = [
+        make_followup(session, officer, due_in=timedelta(hours=3), project_id=projects[0].id),
+        make_followup(session, officer_b, title=f"{MARKER} 回访", project_id=projects[2].id),
+        make_followup(session, officer, due_in=timedelta(days=-1)),
+    ]
+    tokens = {
+        "admin": issue_api_token(session, admin)[0],
+        "officer": issue_api_token(session, officer)[0],
+    }
     session.commit()
     yield {
         "tokens": tokens,
         "ids": {
-            "firm": [f.id for f in firms], "contact": [c.id for c in contacts],
-            "project": [p.id for p in projects], "activity": [x.id for x in acts],
+            "firm": [f.id for f in firms],
+            "contact": [c.id for c in contacts],
+            "project": [p.id for p in projects],
+            "activity": [x.id for x in acts],
             "followup": [f.id for f in fus],
             "user": [u.id for u in (admin, officer, officer_b, manager)],
             "department": [a.id, b.id],
-            "cluster": list(session.scalars(Cluster.__table__.select()
-                                            .with_only_columns(Cluster.id))),
+            "cluster": list(
+                session.scalars(Cluster.__table__.select().with_only_columns(Cluster.id))
+            ),
             "park": list(session.scalars(Park.__table__.select().with_only_columns(Park.id))),
         },
         "codes": {
-            "cluster": list(session.scalars(Cluster.__table__.select()
-                                            .with_only_columns(Cluster.code))),
+            "cluster": list(
+                session.scalars(Cluster.__table__.select().with_only_columns(Cluster.code))
+            ),
             "park": list(session.scalars(Park.__table__.select().with_only_columns(Park.code))),
         },
     }
@@ -129,8 +167,13 @@ def _point_at_world(container: dict[str, Any] | None, world: dict[str, Any]) -> 
                 container[key] = [_real_id(v, pool) for v in value]
             else:
                 container[key] = _real_id(value, pool)
-        elif key in ("cluster", "park") and isinstance(value, str) and 1 <= len(value) <= 20 \
-                and "\x00" not in value and len(value) % 3:
+        elif (
+            key in ("cluster", "park")
+            and isinstance(value, str)
+            and 1 <= len(value) <= 20
+            and "\x00" not in value
+            and len(value) % 3
+        ):
             codes = world["codes"][key]
             container[key] = codes[len(value) % len(codes)]
 
@@ -151,11 +194,21 @@ def exercised(request: pytest.FixtureRequest, output_dir: Path) -> Iterator[None
     out = output_dir / "fuzz"
     out.mkdir(exist_ok=True)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    (out / f"{role}-{worker}.json").write_text(json.dumps(
-        {"role": role, "max_examples": MAX_EXAMPLES, "operations": len(labels),
-         "operations_exercised": sum(1 for n in counts.values() if n),
-         "cases": sum(counts.values()), "statuses": dict(sorted(statuses.items())),
-         "per_operation": counts}, indent=1, ensure_ascii=False))
+    (out / f"{role}-{worker}.json").write_text(
+        json.dumps(
+            {
+                "role": role,
+                "max_examples": MAX_EXAMPLES,
+                "operations": len(labels),
+                "operations_exercised": sum(1 for n in counts.values() if n),
+                "cases": sum(counts.values()),
+                "statuses": dict(sorted(statuses.items())),
+                "per_operation": counts,
+            },
+            indent=1,
+            ensure_ascii=False,
+        )
+    )
     assert after > before, f"an operation was never called as {role}"
 
 
@@ -167,17 +220,23 @@ def _exercise(case: Any, world: dict[str, Any], role: str) -> None:
         headers={"Authorization": f"Bearer {world['tokens'][role]}"},
         # a schema-valid request may still be refused by a business rule (an unknown code, a
         # missing record, another department's record): 4xx is the right answer there
-        excluded_checks=[positive_data_acceptance])
+        excluded_checks=[positive_data_acceptance],
+    )
     key = f"{role} {case.operation.label}"
     CASES[key] += 1
     STATUSES.setdefault(key, Counter())[str(response.status_code)] += 1
     if role == "officer":
         assert MARKER not in response.text, (
-            f"{case.operation.label}: another department's confidential project leaked")
+            f"{case.operation.label}: another department's confidential project leaked"
+        )
 
 
-FUZZ = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
 
 
 @schema.parametrize()

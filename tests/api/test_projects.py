@@ -11,18 +11,30 @@ from tests.factories import make_firm, make_project
 def _secret(session, people):  # type: ignore[no-untyped-def]
     """Department B's confidential project, and department A's open one."""
     firm = make_firm(session, "机密电子", clusters=("IC",))
-    secret = make_project(session, firm, "IC", owner=people.officer_b, is_confidential=True,
-                          code_name="星河", title="机密电子-IC")
-    open_ = make_project(session, make_firm(session, "公开汽车"), "NB", owner=people.officer,
-                         park_code="LJ", title="公开汽车-NB")
+    secret = make_project(
+        session,
+        firm,
+        "IC",
+        owner=people.officer_b,
+        is_confidential=True,
+        code_name="星河",
+        title="机密电子-IC",
+    )
+    open_ = make_project(
+        session,
+        make_firm(session, "公开汽车"),
+        "NB",
+        owner=people.officer,
+        park_code="LJ",
+        title="公开汽车-NB",
+    )
     session.commit()
     return secret, open_
 
 
 def test_confidential_project_does_not_exist_for_other_departments(client, people, session):
     secret, open_ = _secret(session, people)
-    for who, sees in (("officer", False), ("officer_b", True), ("manager", True),
-                      ("admin", True)):
+    for who, sees in (("officer", False), ("officer_b", True), ("manager", True), ("admin", True)):
         h = people.auth(who)
         ids = [p["id"] for p in client.get("/api/v1/projects", headers=h).json()["items"]]
         assert (secret.id in ids) is sees, who
@@ -32,13 +44,18 @@ def test_confidential_project_does_not_exist_for_other_departments(client, peopl
             assert r.status_code == (200 if sees else 404), (who, path)
         if not sees:
             for r in (
-                client.patch(f"/api/v1/projects/{secret.id}", headers=h,
-                             json={"notes": "x", "version": 1}),
-                client.post(f"/api/v1/projects/{secret.id}/stage", headers=h,
-                            json={"stage": "contacted"}),
+                client.patch(
+                    f"/api/v1/projects/{secret.id}", headers=h, json={"notes": "x", "version": 1}
+                ),
+                client.post(
+                    f"/api/v1/projects/{secret.id}/stage", headers=h, json={"stage": "contacted"}
+                ),
                 client.delete(f"/api/v1/projects/{secret.id}", headers=h),
-                client.post(f"/api/v1/projects/{secret.id}/capital", headers=h,
-                            json={"amount": "1", "arrived_on": "2026-01-02"}),
+                client.post(
+                    f"/api/v1/projects/{secret.id}/capital",
+                    headers=h,
+                    json={"amount": "1", "arrived_on": "2026-01-02"},
+                ),
             ):
                 assert r.status_code == 404 and r.json()["error"] == "not_found"
                 assert "星河" not in r.text and "机密" not in r.text
@@ -63,8 +80,13 @@ def test_filters(client, people, session):
     assert ids(stage="signed") == set()
     assert ids(updated_since="2000-01-01T00:00:00") == {secret.id, open_.id}
     assert ids(updated_since="2099-01-01T00:00:00Z") == set()
-    for bad in ({"cluster": "ZZ"}, {"park": "ZZ"}, {"stage": "won"},
-                {"updated_since": "yesterday"}, {"updated_since": "0001-01-01T00:00:00"}):
+    for bad in (
+        {"cluster": "ZZ"},
+        {"park": "ZZ"},
+        {"stage": "won"},
+        {"updated_since": "yesterday"},
+        {"updated_since": "0001-01-01T00:00:00"},
+    ):
         r = client.get("/api/v1/projects", params=bad, headers=h)
         assert r.status_code == 422 and r.json()["field"], bad
 
@@ -73,9 +95,18 @@ def test_create_update_stage_moves_and_history(client, people, session):
     firm = make_firm(session, "长安福特")
     session.commit()
     h = people.auth("officer")
-    r = client.post("/api/v1/projects", headers=h, json={
-        "firm_id": firm.id, "cluster": "NB", "park": "LJ", "planned_investment": "12.5",
-        "expected_sign_date": "2027-01-01", "expected_land_date": "2027-06-01"})
+    r = client.post(
+        "/api/v1/projects",
+        headers=h,
+        json={
+            "firm_id": firm.id,
+            "cluster": "NB",
+            "park": "LJ",
+            "planned_investment": "12.5",
+            "expected_sign_date": "2027-01-01",
+            "expected_land_date": "2027-06-01",
+        },
+    )
     assert r.status_code == 201, r.text
     p = r.json()
     assert p["department_id"] == people.dept_a.id and p["planned_investment"] == "12.5000"
@@ -100,8 +131,11 @@ def test_create_update_stage_moves_and_history(client, people, session):
     # the stage is not a field of PATCH
     r = client.patch(url, headers=h, json={"stage": "operating", "version": 4})
     assert r.status_code == 422
-    r = client.post(url + "/capital", headers=h,
-                    json={"amount": "2.5", "arrived_on": "2027-03-01", "note": "首期"})
+    r = client.post(
+        url + "/capital",
+        headers=h,
+        json={"amount": "2.5", "arrived_on": "2027-03-01", "note": "首期"},
+    )
     assert r.status_code == 201 and r.json()["amount"] == "2.5000"
     assert [c["amount"] for c in client.get(url + "/capital", headers=h).json()] == ["2.5000"]
     assert client.delete(url, headers=h).status_code == 409  # it has capital
@@ -112,13 +146,22 @@ def test_bad_project_input_is_422_and_saves_nothing(client, people, session):
     session.commit()
     h = people.auth("officer")
     base = {"firm_id": firm.id, "cluster": "NB"}
-    for extra in ({"cluster": "XX"}, {"park": "XX"}, {"planned_investment": "-1"},
-                  {"planned_investment": "1e20"}, {"expected_jobs": False},
-                  {"expected_jobs": 2**31}, {"expected_sign_date": "2027-05-01",
-                                             "expected_land_date": "2027-01-01"},
-                  {"firm_id": 999999}, {"firm_id": "1"}, {"notes": "x" * 4001},
-                  {"is_confidential": True}, {"stage": "lost"}, {"title": "a\x00b"},
-                  {"department_id": people.dept_b.id}):
+    for extra in (
+        {"cluster": "XX"},
+        {"park": "XX"},
+        {"planned_investment": "-1"},
+        {"planned_investment": "1e20"},
+        {"expected_jobs": False},
+        {"expected_jobs": 2**31},
+        {"expected_sign_date": "2027-05-01", "expected_land_date": "2027-01-01"},
+        {"firm_id": 999999},
+        {"firm_id": "1"},
+        {"notes": "x" * 4001},
+        {"is_confidential": True},
+        {"stage": "lost"},
+        {"title": "a\x00b"},
+        {"department_id": people.dept_b.id},
+    ):
         r = client.post("/api/v1/projects", headers=h, json={**base, **extra})
         assert r.status_code == 422, (extra, r.text)
         assert r.json()["field"], extra
@@ -126,9 +169,11 @@ def test_bad_project_input_is_422_and_saves_nothing(client, people, session):
     assert session.scalar(select(func.count()).select_from(StageChange)) == 0
     p = make_project(session, firm, "NB", "signed", owner=people.officer)
     session.commit()
-    for body in ({"amount": "0", "arrived_on": "2026-01-01"},
-                 {"amount": "-3", "arrived_on": "2026-01-01"},
-                 {"amount": "1", "arrived_on": "1066-10-14"}):
+    for body in (
+        {"amount": "0", "arrived_on": "2026-01-01"},
+        {"amount": "-3", "arrived_on": "2026-01-01"},
+        {"amount": "1", "arrived_on": "1066-10-14"},
+    ):
         r = client.post(f"/api/v1/projects/{p.id}/capital", headers=h, json=body)
         assert r.status_code == 422, body
 
@@ -146,7 +191,9 @@ def test_edit_rules_by_role(client, people, session):
     assert r.status_code == 200
     r = client.post(url + "/stage", headers=people.auth("admin"), json={"stage": "negotiating"})
     assert r.status_code == 200
-    assert client.delete(url, headers=people.auth("officer"), params={"version": 1}).status_code \
-        == 409
-    assert client.delete(url, headers=people.auth("officer"), params={"version": 3}).status_code \
-        == 204
+    assert (
+        client.delete(url, headers=people.auth("officer"), params={"version": 1}).status_code == 409
+    )
+    assert (
+        client.delete(url, headers=people.auth("officer"), params={"version": 3}).status_code == 204
+    )

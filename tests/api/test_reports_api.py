@@ -47,8 +47,9 @@ def test_coverage_json_and_excel_agree(client, session):
     assert rows[0][:3] == ("集群代码", "产业集群", "覆盖状态")
     zh = {"covered": "已覆盖", "pursuing": "跟进中", "gap": "空白"}
     assert {r[0]: r[2] for r in rows[1:]} == {k: zh[v] for k, v in status.items()}
-    assert {r[0]: r[5] for r in rows[1:]} == {c["code"]: c["project_count"]
-                                              for c in data["clusters"]}
+    assert {r[0]: r[5] for r in rows[1:]} == {
+        c["code"]: c["project_count"] for c in data["clusters"]
+    }
     same = client.get("/api/v1/reports/coverage?format=xlsx", headers=h)
     assert sheet(same.content, "集群覆盖") == rows
 
@@ -62,11 +63,12 @@ def test_targets_json_and_excel_agree(client, session):
     rows = sheet(client.get("/api/v1/reports/targets.xlsx", headers=h).content, "集群目标")
     for row, c in zip(rows[1:], data["clusters"], strict=True):
         assert row[0] == c["code"]
-        assert isinstance(row[3], int | float)           # numbers as numbers
+        assert isinstance(row[3], int | float)  # numbers as numbers
         assert Decimal(str(row[3])) == Decimal(c["landed_output"])
         assert Decimal(str(row[5])) == Decimal(c["signed_output"])
-    core = dict(sheet(client.get("/api/v1/reports/targets.xlsx", headers=h).content,
-                      "双核占比")[1:])
+    core = dict(
+        sheet(client.get("/api/v1/reports/targets.xlsx", headers=h).content, "双核占比")[1:]
+    )
     assert Decimal(str(core["双核占比"])) == Decimal(data["core_share"]["share"])
 
 
@@ -74,8 +76,7 @@ def test_leaders_json_and_excel_agree(client, session):
     w = ladder_world(session)
     h = bearer(session, w.manager)
     data = client.get("/api/v1/reports/leaders", headers=h).json()
-    rows = sheet(client.get("/api/v1/reports/leaders?format=xlsx", headers=h).content,
-                 "龙头企业")
+    rows = sheet(client.get("/api/v1/reports/leaders?format=xlsx", headers=h).content, "龙头企业")
     api = [(f["name"], Decimal(f["output"])) for b in data["bands"] for f in b["firms"]]
     assert [(r[1], Decimal(str(r[3])).quantize(Decimal("0.0001"))) for r in rows[1:]] == api
     assert api[0] == ("集团甲", Decimal("1000"))
@@ -85,8 +86,9 @@ def test_pipeline_json_and_excel_agree(client, session):
     w = pipeline_world(session)
     h = bearer(session, w.manager)
     data = client.get("/api/v1/reports/pipeline?group_by=park", headers=h).json()
-    rows = sheet(client.get("/api/v1/reports/pipeline.xlsx?group_by=park", headers=h).content,
-                 "按阶段")
+    rows = sheet(
+        client.get("/api/v1/reports/pipeline.xlsx?group_by=park", headers=h).content, "按阶段"
+    )
     assert rows[0][0] == "园区"
     assert rows[-1][0] == "合计" and rows[-1][-3] == data["total"]["count"] == 3
     conv = sheet(client.get("/api/v1/reports/pipeline.xlsx", headers=h).content, "阶段转化")
@@ -135,19 +137,31 @@ def test_coverage_lists_the_first_investors_and_counts_all(client, session):
     make_project(session, make_firm(session, "普通企业"), "NB", "signed", owner=w.manager)
     session.commit()
     h = bearer(session, w.manager)
-    nb = next(c for c in client.get("/api/v1/reports/coverage", headers=h).json()["clusters"]
-              if c["code"] == "NB")
+    nb = next(
+        c
+        for c in client.get("/api/v1/reports/coverage", headers=h).json()["clusters"]
+        if c["code"] == "NB"
+    )
     assert nb["status"] == "covered"
     assert (nb["major_investor_count"], nb["covering_investor_count"]) == (25, 5)
     assert len(nb["major_investors"]) == 20
     # covering investors first, then by name
     assert [m["name"] for m in nb["major_investors"][:5]] == [
-        "龙头00", "龙头05", "龙头10", "龙头15", "龙头20"]
-    assert nb["project_count"] == 5    # the secured projects behind "covered"
+        "龙头00",
+        "龙头05",
+        "龙头10",
+        "龙头15",
+        "龙头20",
+    ]
+    assert nb["project_count"] == 5  # the secured projects behind "covered"
     full = client.get("/api/v1/reports/coverage?cluster=NB&detail=true", headers=h).json()
     assert len(full["clusters"][0]["major_investors"]) == 25
     rows = sheet(client.get("/api/v1/reports/coverage.xlsx", headers=h).content, "重点投资者")
     assert len([r for r in rows[1:] if r[0] == "NB"]) == 25
-    summary = {r[0]: r for r in sheet(client.get("/api/v1/reports/coverage.xlsx",
-                                                 headers=h).content, "集群覆盖")[1:]}
+    summary = {
+        r[0]: r
+        for r in sheet(client.get("/api/v1/reports/coverage.xlsx", headers=h).content, "集群覆盖")[
+            1:
+        ]
+    }
     assert summary["NB"][3] == 25 and summary["NB"][4].endswith("等25家")

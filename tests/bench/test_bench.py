@@ -14,8 +14,18 @@ from bench.scenarios import SCENARIOS, THROUGHPUT
 def test_small_run_reports_every_scenario(tmp_path: Path) -> None:
     lines: list[str] = []
     server = os.environ.get("CRM_TEST_DATABASE_URL")  # PostgreSQL: a fresh database beside
-    out = run(Options(scale="small", database_url=server, requests=3, warmup=1, concurrency=2,
-                      duration=0.5, json_path=str(tmp_path / "bench.json"), log=lines.append))
+    out = run(
+        Options(
+            scale="small",
+            database_url=server,
+            requests=3,
+            warmup=1,
+            concurrency=2,
+            duration=0.5,
+            json_path=str(tmp_path / "bench.json"),
+            log=lines.append,
+        )
+    )
 
     by_name = {r["name"]: r for r in out["results"]}
     for sc in SCENARIOS:

@@ -20,8 +20,14 @@ import pytest
 import uvicorn
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's; the machine cannot download Playwright's browsers
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 def _free_port() -> int:
@@ -36,8 +42,11 @@ def base_url(database: str) -> Iterator[str]:
     from server.app import create_app
 
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     for _ in range(200):
@@ -54,6 +63,7 @@ def require_chromium() -> None:
     """A missing browser is a failure, never a skip."""
     assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: apt-get install chromium"
 
+
 _INIT = """
 document.addEventListener('securitypolicyviolation', function (e) {
   console.error('CSP-VIOLATION ' + e.violatedDirective + ' ' + (e.blockedURI || 'inline') +
@@ -66,8 +76,14 @@ def watch_csp(page: Any) -> list[str]:
     """Start collecting CSP violations on ``page``; returns the (growing) list."""
     found: list[str] = []
     page.add_init_script(_INIT)
-    page.on("console", lambda m: found.append(m.text)
-            if ("CSP-VIOLATION" in m.text or "Content Security Policy" in m.text) else None)
+    page.on(
+        "console",
+        lambda m: (
+            found.append(m.text)
+            if ("CSP-VIOLATION" in m.text or "Content Security Policy" in m.text)
+            else None
+        ),
+    )
     return found
 
 

@@ -28,8 +28,7 @@ def test_admin_pages_under_csp(server_url, session):
 
     dep = make_department(session, name="<img src=x onerror=alert(1)>局", code="X1")
     make_user(session, "admin", username="boss", password=PASSWORD)
-    make_user(session, "officer", dep, username="xss",
-              display_name="<script>alert(1)</script>")
+    make_user(session, "officer", dep, username="xss", display_name="<script>alert(1)</script>")
     session.commit()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -84,5 +83,6 @@ def test_api_reference_renders_under_csp(server_url):
         assert page.get_by_text("/api/v1/firms", exact=True).count() >= 1
         browser.close()
     assert all(u.startswith(server_url) for u in requested), [
-        u for u in requested if not u.startswith(server_url)]
+        u for u in requested if not u.startswith(server_url)
+    ]
     assert_no_csp_violations(found)

@@ -41,8 +41,14 @@ def page(chromium, output_dir):  # type: ignore[no-untyped-def]
     pg = ctx.new_page()
     violations = watch_csp(pg)  # the DOM's securitypolicyviolation events, and the console
     problems: list[str] = []
-    pg.on("console", lambda m: problems.append(f"{m.text} at {m.location}")
-          if ("Content Security Policy" in m.text or m.type == "error") else None)
+    pg.on(
+        "console",
+        lambda m: (
+            problems.append(f"{m.text} at {m.location}")
+            if ("Content Security Policy" in m.text or m.type == "error")
+            else None
+        ),
+    )
     pg.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     pg.problems = problems
     (output_dir / "screenshots").mkdir(parents=True, exist_ok=True)
@@ -67,10 +73,10 @@ def _login(page, base_url: str, username: str) -> None:  # type: ignore[no-untyp
         page.click("button[type=submit]")
 
 
-def test_log_a_contact_with_a_follow_up_and_see_it_on_my_day(page, base_url, session,
-                                                            output_dir):
-    me = make_user(session, "officer", make_department(session), display_name="陈官员",
-                   username="e2e_officer")
+def test_log_a_contact_with_a_follow_up_and_see_it_on_my_day(page, base_url, session, output_dir):
+    me = make_user(
+        session, "officer", make_department(session), display_name="陈官员", username="e2e_officer"
+    )
     firm = make_firm(session, "惠普", name_en="HP Inc.")
     make_project(session, firm, "NB", "contacted", owner=me, title="惠普笔电基地")
     session.commit()
@@ -115,11 +121,13 @@ def test_log_a_contact_with_a_follow_up_and_see_it_on_my_day(page, base_url, ses
 
 
 def test_move_projects_on_the_board_and_switch_language(page, base_url, session, output_dir):
-    me = make_user(session, "officer", make_department(session), display_name="周官员",
-                   username="e2e_board")
+    me = make_user(
+        session, "officer", make_department(session), display_name="周官员", username="e2e_board"
+    )
     firm = make_firm(session, "长安汽车")
-    dragged = make_project(session, firm, "NEV", "lead", owner=me, title="长安新能源",
-                           investment="50")
+    dragged = make_project(
+        session, firm, "NEV", "lead", owner=me, title="长安新能源", investment="50"
+    )
     buttoned = make_project(session, firm, "NB", "lead", owner=me, title="长安电子")
     lost = make_project(session, firm, "DATA", "lead", owner=me, title="长安数据")
     session.commit()

@@ -27,19 +27,31 @@ from tests.factories import make_department, make_firm, make_user
 @pytest.fixture
 def world(session):
     a, b = make_department(session), make_department(session)
-    return {"oa": make_user(session, "officer", a), "ob": make_user(session, "officer", b),
-            "firm": make_firm(session, "宏碁", is_leader=True)}
+    return {
+        "oa": make_user(session, "officer", a),
+        "ob": make_user(session, "officer", b),
+        "firm": make_firm(session, "宏碁", is_leader=True),
+    }
 
 
 def test_log_contact_with_followup_touches_the_project(session, world):
     oa, firm = world["oa"], world["firm"]
     p = create_project(session, oa, ProjectCreate(firm_id=firm.id, cluster="NB"))
     when = datetime.now(UTC) - timedelta(hours=2)
-    logged = log_activity(session, oa, ActivityCreate(
-        kind="visit", occurred_at=when, summary="拜访宏碁重庆工厂", firm_ids=[firm.id],
-        project_ids=[p.id],
-        followup=InlineFollowup(title="发送园区资料",
-                                due_at=datetime.now(UTC) + timedelta(hours=1))))
+    logged = log_activity(
+        session,
+        oa,
+        ActivityCreate(
+            kind="visit",
+            occurred_at=when,
+            summary="拜访宏碁重庆工厂",
+            firm_ids=[firm.id],
+            project_ids=[p.id],
+            followup=InlineFollowup(
+                title="发送园区资料", due_at=datetime.now(UTC) + timedelta(hours=1)
+            ),
+        ),
+    )
     assert logged.followup is not None and logged.followup.project_id == p.id
     assert logged.followup.assignee_id == oa.id
     assert p.first_contact_at == p.last_activity_at
@@ -52,28 +64,45 @@ def test_log_contact_with_followup_touches_the_project(session, world):
 
 def test_bad_activity_changes_nothing(session, world):
     with pytest.raises(ValidationFailed):
-        log_activity(session, world["oa"], ActivityCreate(kind="call", summary="x",
-                                                          firm_ids=[999999]))
+        log_activity(
+            session, world["oa"], ActivityCreate(kind="call", summary="x", firm_ids=[999999])
+        )
     with pytest.raises(ValidationFailed):
-        log_activity(session, world["oa"], ActivityCreate(
-            kind="call", summary="x", firm_ids=[world["firm"].id],
-            occurred_at=datetime.now(UTC) + timedelta(days=3)))
+        log_activity(
+            session,
+            world["oa"],
+            ActivityCreate(
+                kind="call",
+                summary="x",
+                firm_ids=[world["firm"].id],
+                occurred_at=datetime.now(UTC) + timedelta(days=3),
+            ),
+        )
 
 
 def test_confidential_activity_hidden_from_other_department(session, world):
     oa, ob, firm = world["oa"], world["ob"], world["firm"]
-    p = create_project(session, oa, ProjectCreate(firm_id=firm.id, cluster="NB",
-                                                  is_confidential=True, code_name="青龙"))
-    log_activity(session, oa, ActivityCreate(kind="meeting", summary="秘密谈判",
-                                             firm_ids=[firm.id], project_ids=[p.id]))
+    p = create_project(
+        session,
+        oa,
+        ProjectCreate(firm_id=firm.id, cluster="NB", is_confidential=True, code_name="青龙"),
+    )
+    log_activity(
+        session,
+        oa,
+        ActivityCreate(kind="meeting", summary="秘密谈判", firm_ids=[firm.id], project_ids=[p.id]),
+    )
     log_activity(session, oa, ActivityCreate(kind="call", summary="公开电话", firm_ids=[firm.id]))
     mine, _ = list_activities(session, oa, ActivityFilters(firm_id=firm.id))
     theirs, _ = list_activities(session, ob, ActivityFilters(firm_id=firm.id))
     assert {a.summary for a in mine} == {"秘密谈判", "公开电话"}
     assert {a.summary for a in theirs} == {"公开电话"}
     with pytest.raises(ValidationFailed):  # cannot link to a project one cannot see
-        log_activity(session, ob, ActivityCreate(kind="call", summary="x", firm_ids=[firm.id],
-                                                 project_ids=[p.id]))
+        log_activity(
+            session,
+            ob,
+            ActivityCreate(kind="call", summary="x", firm_ids=[firm.id], project_ids=[p.id]),
+        )
 
 
 def test_followup_lifecycle_and_rules(session, world):
@@ -90,7 +119,8 @@ def test_followup_lifecycle_and_rules(session, world):
     with pytest.raises(Conflict):
         cancel_followup(session, oa, fu.id)
     with pytest.raises(ValidationFailed):
-        create_followup(session, oa, FollowupCreate(title="x", due_at=due,
-                                                    remind_at=due + timedelta(hours=1)))
+        create_followup(
+            session, oa, FollowupCreate(title="x", due_at=due, remind_at=due + timedelta(hours=1))
+        )
     with pytest.raises(ValidationFailed):  # officers assign within their department
         create_followup(session, oa, FollowupCreate(title="x", due_at=due, assignee_id=ob.id))

@@ -46,19 +46,50 @@ def _load_policy(engine: Engine, pack: Pack) -> None:
         ids: dict[str, int] = {}
         for i, c in enumerate(pack.clusters, 1):
             ids[c.code] = i
-            conn.execute(insert(Cluster.__table__), [{
-                "id": i, "code": c.code, "name_zh": c.name_zh, "name_en": c.name_en,
-                "kind": c.kind, "target_2015": c.target_2015, "sort_order": i}])
-            conn.execute(insert(ChainLink.__table__), [
-                {"cluster_id": i, "code": x.code, "name_zh": x.name_zh, "name_en": x.name_en,
-                 "sort_order": j} for j, x in enumerate(c.links)] or None)
+            conn.execute(
+                insert(Cluster.__table__),
+                [
+                    {
+                        "id": i,
+                        "code": c.code,
+                        "name_zh": c.name_zh,
+                        "name_en": c.name_en,
+                        "kind": c.kind,
+                        "target_2015": c.target_2015,
+                        "sort_order": i,
+                    }
+                ],
+            )
+            conn.execute(
+                insert(ChainLink.__table__),
+                [
+                    {
+                        "cluster_id": i,
+                        "code": x.code,
+                        "name_zh": x.name_zh,
+                        "name_en": x.name_en,
+                        "sort_order": j,
+                    }
+                    for j, x in enumerate(c.links)
+                ]
+                or None,
+            )
         for i, p in enumerate(pack.parks, 1):
-            conn.execute(insert(Park.__table__), [{"id": i, "code": p.code, "name_zh": p.name_zh,
-                                                   "name_en": p.name_en, "tier": p.tier,
-                                                   "sort_order": i}])
+            conn.execute(
+                insert(Park.__table__),
+                [
+                    {
+                        "id": i,
+                        "code": p.code,
+                        "name_zh": p.name_zh,
+                        "name_en": p.name_en,
+                        "tier": p.tier,
+                        "sort_order": i,
+                    }
+                ],
+            )
             for c in p.clusters:
-                conn.execute(insert(ParkCluster.__table__), [{"park_id": i,
-                                                              "cluster_id": ids[c]}])
+                conn.execute(insert(ParkCluster.__table__), [{"park_id": i, "cluster_id": ids[c]}])
 
 
 def _fresh_db(path: Path) -> Engine:
@@ -84,14 +115,29 @@ def _digest(engine: Engine) -> str:
     h = hashlib.sha256()
     with engine.connect() as conn:
         for stmt in (
-            select(Firm.id, Firm.name_zh, Firm.name_en, Firm.name_norm, Firm.name_pinyin,
-                   Firm.tier, Firm.country, Firm.global500_rank, Firm.china500_rank,
-                   Firm.credit_code, Firm.parent_id, Firm.owner_id, Firm.created_at,
-                   Firm.search_text).where(Firm.source == "demo").order_by(Firm.id),
+            select(
+                Firm.id,
+                Firm.name_zh,
+                Firm.name_en,
+                Firm.name_norm,
+                Firm.name_pinyin,
+                Firm.tier,
+                Firm.country,
+                Firm.global500_rank,
+                Firm.china500_rank,
+                Firm.credit_code,
+                Firm.parent_id,
+                Firm.owner_id,
+                Firm.created_at,
+                Firm.search_text,
+            )
+            .where(Firm.source == "demo")
+            .order_by(Firm.id),
             select(Project.__table__).order_by(Project.id),
             select(StageChange.__table__).order_by(StageChange.id),
-            select(Activity.id, Activity.kind, Activity.occurred_at, Activity.summary)
-            .order_by(Activity.id),
+            select(Activity.id, Activity.kind, Activity.occurred_at, Activity.summary).order_by(
+                Activity.id
+            ),
             select(Followup.__table__).order_by(Followup.id),
         ):
             for row in conn.execute(stmt):
@@ -112,15 +158,29 @@ def test_small_counts_match_the_promise(small: tuple[Engine, dict[str, int]]) ->
     assert counts["activity_firm"] >= counts["activity"]
     assert counts["activity_officer"] >= counts["activity"]
     with engine.connect() as conn:
-        for table in ("project", "contact", "activity", "followup", "stage_change",
-                      "activity_firm", "activity_project", "activity_officer", "firm_alias"):
+        for table in (
+            "project",
+            "contact",
+            "activity",
+            "followup",
+            "stage_change",
+            "activity_firm",
+            "activity_project",
+            "activity_officer",
+            "firm_alias",
+        ):
             n = conn.exec_driver_sql(f"select count(*) from {table}").scalar()
             assert n >= counts[table], table
         assert conn.scalar(select(func.count()).where(Firm.source == "demo")) == 300
         # the pack's named firms got projects too
-        assert conn.scalar(select(func.count(func.distinct(Project.firm_id)))
-                           .join(Firm, Firm.id == Project.firm_id)
-                           .where(Firm.source == "pack")) >= 10
+        assert (
+            conn.scalar(
+                select(func.count(func.distinct(Project.firm_id)))
+                .join(Firm, Firm.id == Project.firm_id)
+                .where(Firm.source == "pack")
+            )
+            >= 10
+        )
         # loaded with the per-row checks off, so check every foreign key now
         assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -128,8 +188,9 @@ def test_small_counts_match_the_promise(small: tuple[Engine, dict[str, int]]) ->
         assert roles["admin"] == 1 and roles["manager"] >= 2 and roles["officer"] >= 6
 
 
-def test_same_seed_same_data_other_seed_other_data(tmp_path: Path,
-                                                   small: tuple[Engine, dict[str, int]]) -> None:
+def test_same_seed_same_data_other_seed_other_data(
+    tmp_path: Path, small: tuple[Engine, dict[str, int]]
+) -> None:
     a = _fresh_db(tmp_path / "a.db")
     b = _fresh_db(tmp_path / "b.db")
     try:
@@ -149,8 +210,9 @@ def test_tiers_names_and_pinyin(small: tuple[Engine, dict[str, int]]) -> None:
     with Session(engine) as s:
         firms = list(s.scalars(select(Firm).where(Firm.source == "demo").order_by(Firm.id)))
         aliases: dict[int, list[str]] = {}
-        for fid, alias in s.execute(select(FirmAlias.firm_id, FirmAlias.alias)
-                                    .order_by(FirmAlias.id)):
+        for fid, alias in s.execute(
+            select(FirmAlias.firm_id, FirmAlias.alias).order_by(FirmAlias.id)
+        ):
             aliases.setdefault(fid, []).append(alias)
         norms = list(s.scalars(select(Firm.name_norm)))
     assert len(norms) == len(set(norms))
@@ -169,9 +231,20 @@ def test_tiers_names_and_pinyin(small: tuple[Engine, dict[str, int]]) -> None:
 
 
 def test_fast_pinyin_equals_to_pinyin() -> None:
-    samples = ["重庆长安汽车股份有限公司", "中国银行", "Sino Precision Electronics Co., Ltd.",
-               "华为 Huawei（重庆）有限公司", "长寿经开区招商局", "重庆重型机械", "行长银行",
-               "LED外延及芯片", "", "曾经的曾家岩", "单县单先生", "广达电脑（重庆）有限公司"]
+    samples = [
+        "重庆长安汽车股份有限公司",
+        "中国银行",
+        "Sino Precision Electronics Co., Ltd.",
+        "华为 Huawei（重庆）有限公司",
+        "长寿经开区招商局",
+        "重庆重型机械",
+        "行长银行",
+        "LED外延及芯片",
+        "",
+        "曾经的曾家岩",
+        "单县单先生",
+        "广达电脑（重庆）有限公司",
+    ]
     for s in samples:
         assert fast_pinyin(s) == to_pinyin(s), s
     assert fast_search_blob(samples) == search_blob(samples)
@@ -182,13 +255,14 @@ def test_every_stage_history_ends_at_the_stage(small: tuple[Engine, dict[str, in
     with engine.connect() as conn:
         projects = {r.id: r for r in conn.execute(select(Project.__table__))}
         hist: dict[int, list] = {}
-        for r in conn.execute(select(StageChange.__table__)
-                              .order_by(StageChange.project_id, StageChange.changed_at,
-                                        StageChange.id)):
+        for r in conn.execute(
+            select(StageChange.__table__).order_by(
+                StageChange.project_id, StageChange.changed_at, StageChange.id
+            )
+        ):
             hist.setdefault(r.project_id, []).append(r)
     stages = {p.stage for p in projects.values()}
-    assert {"lead", "contacted", "negotiating", "signed", "landed", "operating",
-            "lost"} <= stages
+    assert {"lead", "contacted", "negotiating", "signed", "landed", "operating", "lost"} <= stages
     lost = sum(p.stage == "lost" for p in projects.values())
     assert 0.04 * len(projects) < lost < 0.2 * len(projects)
     for pid, p in projects.items():
@@ -212,14 +286,31 @@ def test_project_contact_times_match_activities(small: tuple[Engine, dict[str, i
     engine, _ = small
     now = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
     with engine.connect() as conn:
-        span = {pid: (lo, hi) for pid, lo, hi in conn.execute(
-            select(ActivityProject.project_id, func.min(Activity.occurred_at),
-                   func.max(Activity.occurred_at))
-            .join(Activity, Activity.id == ActivityProject.activity_id)
-            .group_by(ActivityProject.project_id))}
-        rows = list(conn.execute(select(Project.id, Project.stage, Project.first_contact_at,
-                                        Project.last_activity_at, Project.created_at,
-                                        Project.owner_id, Project.department_id)))
+        span = {
+            pid: (lo, hi)
+            for pid, lo, hi in conn.execute(
+                select(
+                    ActivityProject.project_id,
+                    func.min(Activity.occurred_at),
+                    func.max(Activity.occurred_at),
+                )
+                .join(Activity, Activity.id == ActivityProject.activity_id)
+                .group_by(ActivityProject.project_id)
+            )
+        }
+        rows = list(
+            conn.execute(
+                select(
+                    Project.id,
+                    Project.stage,
+                    Project.first_contact_at,
+                    Project.last_activity_at,
+                    Project.created_at,
+                    Project.owner_id,
+                    Project.department_id,
+                )
+            )
+        )
         dept = dict(conn.execute(select(User.id, User.department_id)).all())
         latest = conn.scalar(select(func.max(Activity.occurred_at)))
     assert latest < now
@@ -237,8 +328,17 @@ def test_followups_are_spread_around_the_anchor(small: tuple[Engine, dict[str, i
     start = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)  # the anchor day, Asia/Shanghai
     end = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
     with engine.connect() as conn:
-        rows = list(conn.execute(select(Followup.status, Followup.due_at, Followup.remind_at,
-                                        Followup.completed_at, Followup.created_at)))
+        rows = list(
+            conn.execute(
+                select(
+                    Followup.status,
+                    Followup.due_at,
+                    Followup.remind_at,
+                    Followup.completed_at,
+                    Followup.created_at,
+                )
+            )
+        )
     status = [r.status for r in rows]
     assert status.count("done") > len(rows) / 2
     open_ = [r for r in rows if r.status == "open"]
@@ -254,12 +354,16 @@ def test_followups_are_spread_around_the_anchor(small: tuple[Engine, dict[str, i
 
 
 def test_demo_users_log_in_and_a_second_load_is_refused(
-        small: tuple[Engine, dict[str, int]]) -> None:
+    small: tuple[Engine, dict[str, int]],
+) -> None:
     engine, _ = small
     names = [u for u, _, _ in demo_login()]
     with engine.connect() as conn:
-        hashes = dict(conn.execute(select(User.username, User.password_hash)
-                                   .where(User.username.in_(names))).all())
+        hashes = dict(
+            conn.execute(
+                select(User.username, User.password_hash).where(User.username.in_(names))
+            ).all()
+        )
         assert len(set(conn.scalars(select(User.password_hash)))) == 1  # hashed once
     assert set(hashes) == set(names)
     assert verify_password(hashes["officer001"], DEMO_PASSWORD)
@@ -272,8 +376,13 @@ def test_demo_holds_one_conflict_pair(small: tuple[Engine, dict[str, int]]) -> N
     each pointing at the other; the project page and board show the flag."""
     engine, _ = small
     with Session(engine) as s:
-        flagged = list(s.scalars(select(Project).where(Project.conflict_with_id.is_not(None))
-                                 .order_by(Project.created_at)))
+        flagged = list(
+            s.scalars(
+                select(Project)
+                .where(Project.conflict_with_id.is_not(None))
+                .order_by(Project.created_at)
+            )
+        )
         assert len(flagged) == 2
         a, b = flagged
         assert (a.conflict_with_id, b.conflict_with_id) == (b.id, a.id)
@@ -294,9 +403,16 @@ def test_contacts_summary_matches_the_activities(small: tuple[Engine, dict[str, 
         for by, at in conn.execute(select(Activity.created_by_id, Activity.created_at)):
             if by is not None:
                 want[(week_of(at), by)] = want.get((week_of(at), by), 0) + 1
-        got = {(wk, u): n for wk, u, n in conn.execute(
-            select(ActivityOfficerWeek.week_start, ActivityOfficerWeek.user_id,
-                   ActivityOfficerWeek.contacts))}
+        got = {
+            (wk, u): n
+            for wk, u, n in conn.execute(
+                select(
+                    ActivityOfficerWeek.week_start,
+                    ActivityOfficerWeek.user_id,
+                    ActivityOfficerWeek.contacts,
+                )
+            )
+        }
     assert got == want and sum(got.values()) > 0
 
 
@@ -307,12 +423,20 @@ def test_done_summary_matches_the_followups(small: tuple[Engine, dict[str, int]]
     engine, _ = small
     with engine.connect() as conn:
         want: dict[tuple[object, int], int] = {}
-        for who, at in conn.execute(select(Followup.assignee_id, Followup.completed_at)
-                                    .where(Followup.status == "done")):
+        for who, at in conn.execute(
+            select(Followup.assignee_id, Followup.completed_at).where(Followup.status == "done")
+        ):
             want[(week_of(at), who)] = want.get((week_of(at), who), 0) + 1
-        got = {(wk, u): n for wk, u, n in conn.execute(
-            select(FollowupOfficerWeek.week_start, FollowupOfficerWeek.user_id,
-                   FollowupOfficerWeek.done))}
+        got = {
+            (wk, u): n
+            for wk, u, n in conn.execute(
+                select(
+                    FollowupOfficerWeek.week_start,
+                    FollowupOfficerWeek.user_id,
+                    FollowupOfficerWeek.done,
+                )
+            )
+        }
     assert got == want and sum(got.values()) > 0
 
 

@@ -13,8 +13,10 @@ from tests.factories import make_firm, make_user
 
 
 def _expected(firms: list) -> list[int]:
-    return [f.id for f in sorted(firms, key=lambda f: (f.tier == "other", -f.updated_at.timestamp(),
-                                                        -f.id))]
+    return [
+        f.id
+        for f in sorted(firms, key=lambda f: (f.tier == "other", -f.updated_at.timestamp(), -f.id))
+    ]
 
 
 def test_pages_follow_the_order_across_the_tier_boundary(session: Session) -> None:
@@ -23,16 +25,21 @@ def test_pages_follow_the_order_across_the_tier_boundary(session: Session) -> No
     firms = []
     for i in range(11):
         kw = {"global500_rank": i + 1} if i % 4 == 0 else {"is_leader": True} if i % 4 == 1 else {}
-        firms.append(make_firm(session, f"排序企业{i}",
-                               updated_at=now - timedelta(hours=i * 7 % 11),
-                               country="德国" if i % 2 else "美国", **kw))
+        firms.append(
+            make_firm(
+                session,
+                f"排序企业{i}",
+                updated_at=now - timedelta(hours=i * 7 % 11),
+                country="德国" if i % 2 else "美国",
+                **kw,
+            )
+        )
     session.commit()
     want = _expected(firms)
     for size in (1, 2, 3, 4, 5, 50):
         got: list[int] = []
         for page in range(0, 13, 1):
-            rows, total = list_firms(session, actor, FirmFilters(), limit=size,
-                                     offset=page * size)
+            rows, total = list_firms(session, actor, FirmFilters(), limit=size, offset=page * size)
             assert total == 11
             got += [f.id for f in rows]
         assert got == want, size
@@ -43,8 +50,9 @@ def test_pages_follow_the_order_across_the_tier_boundary(session: Session) -> No
     for size in (2, 50):
         got = []
         for page in range(4):
-            rows, total = list_firms(session, actor, FirmFilters(country="德国"), limit=size,
-                                     offset=page * size)
+            rows, total = list_firms(
+                session, actor, FirmFilters(country="德国"), limit=size, offset=page * size
+            )
             assert total == len(de)
             got += [f.id for f in rows]
         assert got == _expected(de)

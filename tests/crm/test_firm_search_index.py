@@ -25,12 +25,40 @@ NAMES = [
     ("长安汽车", "Changan Automobile", ["长安集团"]),
     ("重庆长安铃木", "Chongqing Changan Suzuki", []),
     ("西南铝业", "Southwest Aluminium", ["西南铝"]),
-    ("百分之百_科技", "100% Tech \"Quoted\" Ltd", []),
+    ("百分之百_科技", '100% Tech "Quoted" Ltd', []),
 ]
 
-QUERIES = ["惠普", "hp", "huipu", "hewlett", "长安", "长安汽车", "changan", "cqcaql", "西南铝",
-           "xinanlv", "Aluminium", "100%", "_科技", '"quoted"', "tech \"q", "suzuki", "zz-none",
-           "a", "长", "铝业", "ai", "qu", '"q', "0%", "_科", "ql", "zz", "车 |", "ch"]
+QUERIES = [
+    "惠普",
+    "hp",
+    "huipu",
+    "hewlett",
+    "长安",
+    "长安汽车",
+    "changan",
+    "cqcaql",
+    "西南铝",
+    "xinanlv",
+    "Aluminium",
+    "100%",
+    "_科技",
+    '"quoted"',
+    'tech "q',
+    "suzuki",
+    "zz-none",
+    "a",
+    "长",
+    "铝业",
+    "ai",
+    "qu",
+    '"q',
+    "0%",
+    "_科",
+    "ql",
+    "zz",
+    "车 |",
+    "ch",
+]
 
 
 def _like_ids(session: Session, q: str) -> set[int]:
@@ -44,8 +72,10 @@ def _ids(session: Session, q: str) -> set[int]:
 
 def test_index_matches_substring_search_and_follows_changes(session: Session) -> None:
     actor = make_user(session, "admin")
-    firms = [create_firm(session, actor, FirmCreate(name_zh=zh, name_en=en, aliases=al),
-                         confirm=True) for zh, en, al in NAMES]
+    firms = [
+        create_firm(session, actor, FirmCreate(name_zh=zh, name_en=en, aliases=al), confirm=True)
+        for zh, en, al in NAMES
+    ]
     session.commit()
     for q in QUERIES:
         assert _ids(session, q) == _like_ids(session, q), q
@@ -57,8 +87,12 @@ def test_index_matches_substring_search_and_follows_changes(session: Session) ->
 
     # renamed: the old name is gone from the index, the new one found
     hp = firms[0]
-    update_firm(session, actor, hp.id, FirmUpdate(name_zh="惠与科技", name_en="HPE",
-                                                   aliases=[], version=hp.version))
+    update_firm(
+        session,
+        actor,
+        hp.id,
+        FirmUpdate(name_zh="惠与科技", name_en="HPE", aliases=[], version=hp.version),
+    )
     session.commit()
     assert _ids(session, "huipu") == set()
     assert _ids(session, "huiyu") == {hp.id} == _like_ids(session, "huiyu")
@@ -81,8 +115,9 @@ def test_two_character_queries_at_the_end_of_the_text(session: Session) -> None:
     session.commit()
     texts = list(session.scalars(select(Firm.search_text)))
     assert texts and all(t.endswith(" ") for t in texts)
-    pairs = {t.rstrip()[-2:] for t in texts} | {t[i:i + 2].strip() for t in texts
-                                                for i in range(0, len(t) - 1, 3)}
+    pairs = {t.rstrip()[-2:] for t in texts} | {
+        t[i : i + 2].strip() for t in texts for i in range(0, len(t) - 1, 3)
+    }
     pairs = {p for p in pairs if len(p) == 2}
     assert len(pairs) > 20
     for q in sorted(pairs):

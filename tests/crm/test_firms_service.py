@@ -25,9 +25,17 @@ def officer(session):
 
 
 def test_create_firm_derives_tier_pinyin_and_aliases(session, officer):
-    f = create_firm(session, officer, FirmCreate(name_zh="惠普", name_en="Hewlett-Packard",
-                                                 aliases=["HP"], global500_rank=26,
-                                                 clusters=["NB"]))
+    f = create_firm(
+        session,
+        officer,
+        FirmCreate(
+            name_zh="惠普",
+            name_en="Hewlett-Packard",
+            aliases=["HP"],
+            global500_rank=26,
+            clusters=["NB"],
+        ),
+    )
     assert f.tier == "global500"
     assert f.name_pinyin == "huipu" and f.name_initials == "hp"
     assert f.owner_id == officer.id
@@ -48,8 +56,7 @@ def test_near_duplicate_warns_then_confirm_creates(session, officer):
         create_firm(session, officer, FirmCreate(name_zh="重庆渝新精密模具制造"))
     assert not err.value.exact
     assert err.value.candidates[0].id == first.id
-    second = create_firm(session, officer, FirmCreate(name_zh="重庆渝新精密模具制造"),
-                         confirm=True)
+    second = create_firm(session, officer, FirmCreate(name_zh="重庆渝新精密模具制造"), confirm=True)
     assert second.id != first.id
 
 
@@ -64,8 +71,9 @@ def test_credit_code_is_the_strongest_signal(session, officer):
     code = body + credit_code_check_digit(body)
     create_firm(session, officer, FirmCreate(name_zh="甲公司", credit_code=code))
     with pytest.raises(DuplicateFirm) as err:
-        create_firm(session, officer, FirmCreate(name_zh="完全不同的名字", credit_code=code),
-                    confirm=True)
+        create_firm(
+            session, officer, FirmCreate(name_zh="完全不同的名字", credit_code=code), confirm=True
+        )
     assert err.value.candidates[0].reason == "credit_code"
 
 
@@ -114,10 +122,16 @@ def test_parent_loop_is_refused(session, officer):
 
 
 def test_list_filters(session, officer):
-    create_firm(session, officer, FirmCreate(name_zh="思科", global500_rank=200,
-                                             clusters=["COMM"], country="美国"))
-    create_firm(session, officer, FirmCreate(name_zh="四联集团", is_leader=True,
-                                             clusters=["INST"], country="中国"))
+    create_firm(
+        session,
+        officer,
+        FirmCreate(name_zh="思科", global500_rank=200, clusters=["COMM"], country="美国"),
+    )
+    create_firm(
+        session,
+        officer,
+        FirmCreate(name_zh="四联集团", is_leader=True, clusters=["INST"], country="中国"),
+    )
     rows, total = list_firms(session, officer, FirmFilters(cluster="COMM"))
     assert [r.name_zh for r in rows] == ["思科"] and total == 1
     rows, _ = list_firms(session, officer, FirmFilters(tier="leader"))

@@ -30,8 +30,17 @@ def csv_bytes(rows: list[list], encoding: str = "utf-8") -> bytes:
     return "\n".join(",".join(str(c) for c in r) for r in rows).encode(encoding)
 
 
-HEAD = ["企业名称", "英文名称", "别名", "国家或地区", "世界500强排名", "中国500强排名", "行业龙头",
-        "产业集群", "母公司"]
+HEAD = [
+    "企业名称",
+    "英文名称",
+    "别名",
+    "国家或地区",
+    "世界500强排名",
+    "中国500强排名",
+    "行业龙头",
+    "产业集群",
+    "母公司",
+]
 
 
 @pytest.fixture
@@ -44,11 +53,24 @@ def count(session, model) -> int:
 
 
 def test_firms_from_excel(session, manager):
-    data = xlsx([HEAD,
-                 ["富士康科技集团", "Foxconn", "鸿海;Hon Hai", "中国台湾", 60, "", "",
-                  "NB、通信设备", ""],
-                 ["重庆富士康", "", "", "中国", "", "", "是", "NB", "富士康科技集团"],
-                 ["四联测控", "", "", "中国", "", 321, "否", "INST", ""]])
+    data = xlsx(
+        [
+            HEAD,
+            [
+                "富士康科技集团",
+                "Foxconn",
+                "鸿海;Hon Hai",
+                "中国台湾",
+                60,
+                "",
+                "",
+                "NB、通信设备",
+                "",
+            ],
+            ["重庆富士康", "", "", "中国", "", "", "是", "NB", "富士康科技集团"],
+            ["四联测控", "", "", "中国", "", 321, "否", "INST", ""],
+        ]
+    )
     rep = import_firms(session, manager, data, "firms.xlsx")
     assert rep.ok and rep.applied and rep.imported == 3
     f = session.scalar(select(Firm).where(Firm.name_zh == "富士康科技集团"))
@@ -63,18 +85,27 @@ def test_firms_from_excel(session, manager):
 
 def test_one_bad_row_rejects_the_whole_file(session, manager):
     make_firm(session, "惠普")
-    data = csv_bytes([HEAD,
-                      ["甲科技", "", "", "", "", "", "", "NB", ""],
-                      ["惠普有限公司", "", "", "", "", "", "", "", ""],         # duplicate of db
-                      ["乙科技", "", "", "", "abc", "", "", "", ""],           # bad rank
-                      ["丙科技", "", "", "", "", "", "", "NOPE", ""],          # unknown cluster
-                      ["甲科技", "", "", "", "", "", "", "", ""],              # duplicate in file
-                      ["丁科技", "", "", "", "", "", "", "", "不存在的集团"]])   # unknown parent
+    data = csv_bytes(
+        [
+            HEAD,
+            ["甲科技", "", "", "", "", "", "", "NB", ""],
+            ["惠普有限公司", "", "", "", "", "", "", "", ""],  # duplicate of db
+            ["乙科技", "", "", "", "abc", "", "", "", ""],  # bad rank
+            ["丙科技", "", "", "", "", "", "", "NOPE", ""],  # unknown cluster
+            ["甲科技", "", "", "", "", "", "", "", ""],  # duplicate in file
+            ["丁科技", "", "", "", "", "", "", "", "不存在的集团"],
+        ]
+    )  # unknown parent
     before = count(session, Firm)
     rep = import_firms(session, manager, data, "firms.csv")
     assert not rep.applied and rep.imported == 0
     assert {(e.row, e.field) for e in rep.rejected} == {
-        (3, "name_zh"), (4, None), (5, "clusters"), (6, "name_zh"), (7, "parent")}
+        (3, "name_zh"),
+        (4, None),
+        (5, "clusters"),
+        (6, "name_zh"),
+        (7, "parent"),
+    }
     assert "row 2" in next(e.message for e in rep.rejected if e.row == 6)
     assert count(session, Firm) == before
 
@@ -108,29 +139,59 @@ def test_officers_may_not_import(session):
 
 def test_contacts_and_projects(session, manager):
     firm = make_firm(session, "思科", global500_rank=200)
-    rep = import_contacts(session, manager, csv_bytes([
-        ["企业名称", "姓名", "职务", "邮箱"], ["思科", "王经理", "总监", "wang@example.com"],
-        ["不存在", "李", "", ""], ["思科", "赵", "", "not-an-email"]]), "c.csv", skip_invalid=True)
+    rep = import_contacts(
+        session,
+        manager,
+        csv_bytes(
+            [
+                ["企业名称", "姓名", "职务", "邮箱"],
+                ["思科", "王经理", "总监", "wang@example.com"],
+                ["不存在", "李", "", ""],
+                ["思科", "赵", "", "not-an-email"],
+            ]
+        ),
+        "c.csv",
+        skip_invalid=True,
+    )
     assert rep.imported == 1 and [e.row for e in rep.rejected] == [3, 4]
     assert session.scalar(select(Contact.name).where(Contact.firm_id == firm.id)) == "王经理"
-    rep = import_projects(session, manager, csv_bytes([
-        ["企业名称", "产业集群", "园区", "阶段", "计划投资（亿元）", "预计年产值（亿元）"],
-        ["思科", "COMM", "XY", "签约", "12.5", "30"],
-        ["思科", "NOPE", "", "lead", "", ""],
-        ["思科", "IC", "", "lead", "-3", ""]]), "p.csv")
+    rep = import_projects(
+        session,
+        manager,
+        csv_bytes(
+            [
+                ["企业名称", "产业集群", "园区", "阶段", "计划投资（亿元）", "预计年产值（亿元）"],
+                ["思科", "COMM", "XY", "签约", "12.5", "30"],
+                ["思科", "NOPE", "", "lead", "", ""],
+                ["思科", "IC", "", "lead", "-3", ""],
+            ]
+        ),
+        "p.csv",
+    )
     assert not rep.applied and [e.row for e in rep.rejected] == [3, 4]
     assert count(session, Project) == 0
-    rep = import_projects(session, manager, csv_bytes([
-        ["企业名称", "产业集群", "园区", "阶段", "计划投资（亿元）"],
-        ["思科", "通信设备", "XY", "签约", "12.5"]]), "p.csv")
+    rep = import_projects(
+        session,
+        manager,
+        csv_bytes(
+            [
+                ["企业名称", "产业集群", "园区", "阶段", "计划投资（亿元）"],
+                ["思科", "通信设备", "XY", "签约", "12.5"],
+            ]
+        ),
+        "p.csv",
+    )
     assert rep.applied
     p = session.scalar(select(Project))
     assert p.stage == "signed" and str(p.planned_investment) == "12.5000"
 
 
 def _index_triggers(session) -> set[str]:
-    return set(session.scalars(text(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'firm_fts%'")))
+    return set(
+        session.scalars(
+            text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'firm_fts%'")
+        )
+    )
 
 
 def test_imported_firms_are_found_by_search_and_the_index_stays_whole(session, manager):
@@ -146,10 +207,14 @@ def test_imported_firms_are_found_by_search_and_the_index_stays_whole(session, m
     session.commit()  # nothing written since: the import's first write opens the transaction
     sqlite = session.get_bind().dialect.name == "sqlite"
     triggers = _index_triggers(session) if sqlite else set()
-    data = xlsx([HEAD,
-                 ["富士康科技集团", "Foxconn", "鸿海;Hon Hai", "中国台湾", 60, "", "", "NB", ""],
-                 ["重庆富士康", "", "", "中国", "", "", "是", "NB", "富士康科技集团"],
-                 ["西南铝业", "Southwest Aluminium", "西南铝", "中国", "", 321, "否", "", ""]])
+    data = xlsx(
+        [
+            HEAD,
+            ["富士康科技集团", "Foxconn", "鸿海;Hon Hai", "中国台湾", 60, "", "", "NB", ""],
+            ["重庆富士康", "", "", "中国", "", "", "是", "NB", "富士康科技集团"],
+            ["西南铝业", "Southwest Aluminium", "西南铝", "中国", "", 321, "否", "", ""],
+        ]
+    )
     rep = import_firms(session, manager, data, "firms.xlsx")
     assert rep.applied and rep.imported == 3
     session.commit()
@@ -180,8 +245,9 @@ def test_imported_firms_are_found_by_search_and_the_index_stays_whole(session, m
     assert ids("silian") == {later.id}
 
     # a rolled-back import: nothing found, nothing left in the index
-    rep = import_firms(session, manager, xlsx([HEAD, ["惠普", "", "", "", "", "", "", "", ""]]),
-                       "more.xlsx")
+    rep = import_firms(
+        session, manager, xlsx([HEAD, ["惠普", "", "", "", "", "", "", "", ""]]), "more.xlsx"
+    )
     assert rep.applied and ids("huipu")
     session.rollback()
     assert ids("huipu") == set() and count(session, Firm) == 5

@@ -53,8 +53,9 @@ def test_schema_matches_the_models(database):
     from crm.db import get_engine
 
     with get_engine().connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": False,
-                                                     "include_object": _skip_fts})
+        ctx = MigrationContext.configure(
+            conn, opts={"compare_type": False, "include_object": _skip_fts}
+        )
         diff = compare_metadata(ctx, metadata)
     assert diff == []
 

@@ -24,15 +24,25 @@ from tests.servers import body_text
 
 
 def _mail(key: str, to: str = "a@example.com", **kw):
-    return {"dedup_key": key, "kind": "daily_reminder", "channel": "email", "recipient": to,
-            "subject": kw.pop("subject", f"subject {key}"), "body_text": f"body {key}",
-            "body_html": f"<p>body {key}</p>", **kw}
+    return {
+        "dedup_key": key,
+        "kind": "daily_reminder",
+        "channel": "email",
+        "recipient": to,
+        "subject": kw.pop("subject", f"subject {key}"),
+        "body_text": f"body {key}",
+        "body_html": f"<p>body {key}</p>",
+        **kw,
+    }
 
 
 def _status(session) -> dict[str, int]:
     session.expire_all()
-    return dict(session.execute(select(OutboxMessage.status, func.count())
-                                .group_by(OutboxMessage.status)).all())
+    return dict(
+        session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        ).all()
+    )
 
 
 def test_enqueue_twice_writes_once_with_a_stable_message_id(session):
@@ -79,8 +89,7 @@ def test_drain_sends_each_message_once_over_smtp(session, smtp):
 
 def test_smtp_down_for_a_while_then_up_delivers_everything_once(session, smtp):
     now = utcnow()
-    outbox.enqueue_many(session, [_mail(f"d{i}", f"u{i}@example.com") for i in range(3)],
-                        now=now)
+    outbox.enqueue_many(session, [_mail(f"d{i}", f"u{i}@example.com") for i in range(3)], now=now)
     session.commit()
     smtp.stop()
     rep = drain(now)
@@ -127,8 +136,7 @@ def test_past_the_limit_a_message_fails_and_an_admin_can_retry_it(session, smtp,
 
 def test_a_restart_between_writing_and_sending_loses_nothing_and_doubles_nothing(session, smtp):
     now = utcnow()
-    outbox.enqueue_many(session, [_mail(f"r{i}", f"r{i}@example.com") for i in range(4)],
-                        now=now)
+    outbox.enqueue_many(session, [_mail(f"r{i}", f"r{i}@example.com") for i in range(4)], now=now)
     session.commit()
     # a sender claims two and dies before sending (the claim was committed)
     with session_scope() as s:
@@ -161,28 +169,43 @@ def test_a_late_marker_cannot_overwrite_a_newer_claim(session):
 
 
 def test_dingtalk_signature():
-    url = dingtalk_signed_url("https://oapi.dingtalk.com/robot/send?access_token=x", "SEC",
-                              timestamp_ms=1700000000000)
+    url = dingtalk_signed_url(
+        "https://oapi.dingtalk.com/robot/send?access_token=x", "SEC", timestamp_ms=1700000000000
+    )
     q = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)
-    expected = base64.b64encode(hmac.new(b"SEC", b"1700000000000\nSEC",
-                                         hashlib.sha256).digest()).decode()
+    expected = base64.b64encode(
+        hmac.new(b"SEC", b"1700000000000\nSEC", hashlib.sha256).digest()
+    ).decode()
     assert q["timestamp"] == ["1700000000000"] and q["sign"] == [expected]
     assert q["access_token"] == ["x"]
 
 
 def _robot_message(session, dept, key: str):
-    return {"dedup_key": key, "kind": "daily_reminder", "channel": dept.webhook_kind,
-            "recipient": f"department:{dept.id}", "department_id": dept.id,
-            "subject": "标题", "body_text": "### 今日跟进提醒"}
+    return {
+        "dedup_key": key,
+        "kind": "daily_reminder",
+        "channel": dept.webhook_kind,
+        "recipient": f"department:{dept.id}",
+        "department_id": dept.id,
+        "subject": "标题",
+        "body_text": "### 今日跟进提醒",
+    }
 
 
 def test_robot_webhooks_over_http_with_failures_retried(session, robot):
-    ding = make_department(session, webhook_kind="dingtalk",
-                           webhook_url=robot.url + "/ding?access_token=t", webhook_secret="SEC")
+    ding = make_department(
+        session,
+        webhook_kind="dingtalk",
+        webhook_url=robot.url + "/ding?access_token=t",
+        webhook_secret="SEC",
+    )
     wecom = make_department(session, webhook_kind="wecom", webhook_url=robot.url + "/wecom")
     now = utcnow()
-    outbox.enqueue_many(session, [_robot_message(session, ding, "w1"),
-                                  _robot_message(session, wecom, "w2")], now=now)
+    outbox.enqueue_many(
+        session,
+        [_robot_message(session, ding, "w1"), _robot_message(session, wecom, "w2")],
+        now=now,
+    )
     session.commit()
     robot.status = 500
     assert drain(now).retried == 2
@@ -193,11 +216,15 @@ def test_robot_webhooks_over_http_with_failures_retried(session, robot):
     assert drain(now + timedelta(hours=3)).total == 0
     last = robot.requests[-2:]
     by_path = {r["path"].split("?")[0]: r for r in last}
-    assert by_path["/ding"]["json"] == {"msgtype": "markdown",
-                                        "markdown": {"title": "标题", "text": "### 今日跟进提醒"}}
+    assert by_path["/ding"]["json"] == {
+        "msgtype": "markdown",
+        "markdown": {"title": "标题", "text": "### 今日跟进提醒"},
+    }
     assert "sign=" in by_path["/ding"]["path"] and "timestamp=" in by_path["/ding"]["path"]
-    assert by_path["/wecom"]["json"] == {"msgtype": "markdown",
-                                         "markdown": {"content": "### 今日跟进提醒"}}
+    assert by_path["/wecom"]["json"] == {
+        "msgtype": "markdown",
+        "markdown": {"content": "### 今日跟进提醒"},
+    }
     assert _status(session) == {"sent": 2}
 
 
@@ -205,8 +232,9 @@ def test_unreachable_webhook_is_retried_like_smtp(session, monkeypatch):
     from tests.servers import free_port
 
     monkeypatch.setattr(get_settings(), "webhook_timeout", 1.0)
-    dept = make_department(session, webhook_kind="wecom",
-                           webhook_url=f"http://127.0.0.1:{free_port()}/x")
+    dept = make_department(
+        session, webhook_kind="wecom", webhook_url=f"http://127.0.0.1:{free_port()}/x"
+    )
     outbox.enqueue(session, **_robot_message(session, dept, "u1"))
     session.commit()
     rep = drain()

@@ -16,12 +16,18 @@ from crm.policy.service import load_pack
 
 # SPEC §2 / seed §二–三: each cluster's 2015 target in 亿元
 SEED_TARGETS = {
-    "NB": ("笔记本电脑", "base", 10000), "DATA": ("离岸数据开发和处理（云计算）", "base", 500),
-    "COMM": ("通信设备", "cluster", 500), "IC": ("集成电路", "cluster", 300),
-    "NEV": ("新能源汽车", "cluster", 300), "ENV": ("环保装备", "cluster", 300),
-    "RAIL": ("轨道交通装备", "cluster", 200), "BIO": ("生物医药", "cluster", 300),
-    "MAT": ("新材料", "cluster", 500), "WIND": ("风电装备", "cluster", 200),
-    "LIGHT": ("光源设备（光伏和LED）", "cluster", 300), "INST": ("仪器仪表", "cluster", 100),
+    "NB": ("笔记本电脑", "base", 10000),
+    "DATA": ("离岸数据开发和处理（云计算）", "base", 500),
+    "COMM": ("通信设备", "cluster", 500),
+    "IC": ("集成电路", "cluster", 300),
+    "NEV": ("新能源汽车", "cluster", 300),
+    "ENV": ("环保装备", "cluster", 300),
+    "RAIL": ("轨道交通装备", "cluster", 200),
+    "BIO": ("生物医药", "cluster", 300),
+    "MAT": ("新材料", "cluster", 500),
+    "WIND": ("风电装备", "cluster", 200),
+    "LIGHT": ("光源设备（光伏和LED）", "cluster", 300),
+    "INST": ("仪器仪表", "cluster", 100),
 }
 CORE = {"两江新区", "西永微电园"}
 RING = {"九龙坡高新区", "南岸经开区", "西彭", "江津", "建桥", "璧山", "花溪", "同兴"}
@@ -42,11 +48,20 @@ def test_twelve_clusters_with_the_seed_targets(session):
 def test_chain_links_named_in_the_seed(session):
     nb = session.scalar(select(Cluster).where(Cluster.code == "NB"))
     names = set(session.scalars(select(ChainLink.name_zh).where(ChainLink.cluster_id == nb.id)))
-    assert {"整机", "外围设备", "显示器", "打印机", "电子部件", "精密模具", "镁材",
-            "化学材料"} <= names
+    assert {
+        "整机",
+        "外围设备",
+        "显示器",
+        "打印机",
+        "电子部件",
+        "精密模具",
+        "镁材",
+        "化学材料",
+    } <= names
     for c in session.scalars(select(Cluster)):
-        n = session.scalar(select(func.count()).select_from(ChainLink)
-                           .where(ChainLink.cluster_id == c.id))
+        n = session.scalar(
+            select(func.count()).select_from(ChainLink).where(ChainLink.cluster_id == c.id)
+        )
         assert n >= 4, c.code
 
 
@@ -86,8 +101,21 @@ def test_named_firms_and_their_tiers(session):
     load_pack(session, read_pack())
     session.commit()
     firms = {f.name_zh: f for f in session.scalars(select(Firm))}
-    for name in ("惠普", "宏碁", "华硕", "思科", "广达", "英业达", "中国电子科技集团", "长安汽车",
-                 "中国北车", "西南铝业", "中船重工海装风电", "重庆齿轮箱", "四联集团"):
+    for name in (
+        "惠普",
+        "宏碁",
+        "华硕",
+        "思科",
+        "广达",
+        "英业达",
+        "中国电子科技集团",
+        "长安汽车",
+        "中国北车",
+        "西南铝业",
+        "中船重工海装风电",
+        "重庆齿轮箱",
+        "四联集团",
+    ):
         assert name in firms, name
     assert firms["惠普"].tier == "global500"
     assert firms["长安汽车"].tier == "china500"
@@ -96,8 +124,10 @@ def test_named_firms_and_their_tiers(session):
 
 
 def _counts(session) -> tuple:
-    return tuple(session.scalar(select(func.count()).select_from(m))
-                 for m in (Cluster, ChainLink, Park, ParkCluster, PlanTarget, Firm))
+    return tuple(
+        session.scalar(select(func.count()).select_from(m))
+        for m in (Cluster, ChainLink, Park, ParkCluster, PlanTarget, Firm)
+    )
 
 
 def test_loading_twice_changes_nothing(session):
@@ -128,20 +158,29 @@ def test_a_corrected_pack_updates_in_place(session):
     assert rep.updated["clusters"] == 1
     xy = session.scalar(select(Park).where(Park.code == "XY"))
     data_id = ids_before["DATA"]
-    assert session.scalar(select(ParkCluster).where(ParkCluster.park_id == xy.id,
-                                                    ParkCluster.cluster_id == data_id)) is None
+    assert (
+        session.scalar(
+            select(ParkCluster).where(
+                ParkCluster.park_id == xy.id, ParkCluster.cluster_id == data_id
+            )
+        )
+        is None
+    )
     load_pack(session, read_pack())  # restore for other tests
     session.commit()
 
 
-@pytest.mark.parametrize("mutate, named", [
-    (lambda d: d["clusters"][3].update(target_2015=-5), "clusters[3] (IC)"),
-    (lambda d: d["clusters"][2].update(kind="galaxy"), "clusters[2] (COMM)"),
-    (lambda d: d["parks"][4]["clusters"].append("NOPE"), "parks[4] (JLP)"),
-    (lambda d: d["parks"][0].update(tier="suburb"), "parks[0] (LJ)"),
-    (lambda d: d["firms"][0].update(parent="ghost"), "firms[0] (hp)"),
-    (lambda d: d["clusters"].append(dict(d["clusters"][0])), "duplicate codes"),
-])
+@pytest.mark.parametrize(
+    "mutate, named",
+    [
+        (lambda d: d["clusters"][3].update(target_2015=-5), "clusters[3] (IC)"),
+        (lambda d: d["clusters"][2].update(kind="galaxy"), "clusters[2] (COMM)"),
+        (lambda d: d["parks"][4]["clusters"].append("NOPE"), "parks[4] (JLP)"),
+        (lambda d: d["parks"][0].update(tier="suburb"), "parks[0] (LJ)"),
+        (lambda d: d["firms"][0].update(parent="ghost"), "firms[0] (hp)"),
+        (lambda d: d["clusters"].append(dict(d["clusters"][0])), "duplicate codes"),
+    ],
+)
 def test_a_malformed_pack_is_refused_naming_the_entry(session, mutate, named):
     load_pack(session, read_pack())
     session.commit()

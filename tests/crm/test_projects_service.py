@@ -26,17 +26,28 @@ from tests.factories import make_department, make_firm, make_user
 def world(session):
     a, b = make_department(session), make_department(session)
     return {
-        "a": a, "b": b,
-        "oa": make_user(session, "officer", a), "ob": make_user(session, "officer", b),
+        "a": a,
+        "b": b,
+        "oa": make_user(session, "officer", a),
+        "ob": make_user(session, "officer", b),
         "mgr": make_user(session, "manager", b),
         "firm": make_firm(session, "惠普", global500_rank=26),
     }
 
 
 def test_create_records_history_and_exact_amounts(session, world):
-    p = create_project(session, world["oa"], ProjectCreate(
-        firm_id=world["firm"].id, cluster="NB", park="XY", chain_link="whole",
-        planned_investment=Decimal("12.3456"), expected_output=Decimal("0.1")))
+    p = create_project(
+        session,
+        world["oa"],
+        ProjectCreate(
+            firm_id=world["firm"].id,
+            cluster="NB",
+            park="XY",
+            chain_link="whole",
+            planned_investment=Decimal("12.3456"),
+            expected_output=Decimal("0.1"),
+        ),
+    )
     session.commit()
     session.expire_all()
     again = get_project_for(session, world["oa"], p.id)
@@ -61,8 +72,13 @@ def test_stage_moves_and_rules(session, world):
     move_stage(session, oa, p.id, StageMove(stage="signed"))
     assert p.actual_sign_date is not None
     hist = [(h.from_stage, h.to_stage) for h in stage_history(session, oa, p.id)]
-    assert hist == [(None, "lead"), ("lead", "negotiating"), ("negotiating", "lost"),
-                    ("lost", "contacted"), ("contacted", "signed")]
+    assert hist == [
+        (None, "lead"),
+        ("lead", "negotiating"),
+        ("negotiating", "lost"),
+        ("lost", "contacted"),
+        ("contacted", "signed"),
+    ]
 
 
 def test_stale_version_on_move_and_update(session, world):
@@ -82,46 +98,67 @@ def test_dates_out_of_order_are_refused(session, world):
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError):
-        ProjectCreate(firm_id=1, cluster="NB", expected_sign_date=date(2026, 5, 1),
-                      expected_land_date=date(2026, 1, 1))
+        ProjectCreate(
+            firm_id=1,
+            cluster="NB",
+            expected_sign_date=date(2026, 5, 1),
+            expected_land_date=date(2026, 1, 1),
+        )
     oa = world["oa"]
-    p = create_project(session, oa, ProjectCreate(firm_id=world["firm"].id, cluster="NB",
-                                                  expected_land_date=date(2026, 1, 1)))
+    p = create_project(
+        session,
+        oa,
+        ProjectCreate(firm_id=world["firm"].id, cluster="NB", expected_land_date=date(2026, 1, 1)),
+    )
     with pytest.raises(ValidationFailed):
-        update_project(session, oa, p.id, ProjectUpdate(version=1,
-                                                        expected_sign_date=date(2026, 6, 1)))
+        update_project(
+            session, oa, p.id, ProjectUpdate(version=1, expected_sign_date=date(2026, 6, 1))
+        )
 
 
 def test_conflict_first_report_keeps_priority(session, world):
-    first = create_project(session, world["oa"], ProjectCreate(firm_id=world["firm"].id,
-                                                               cluster="NB"))
-    second = create_project(session, world["ob"], ProjectCreate(firm_id=world["firm"].id,
-                                                                cluster="NB"))
+    first = create_project(
+        session, world["oa"], ProjectCreate(firm_id=world["firm"].id, cluster="NB")
+    )
+    second = create_project(
+        session, world["ob"], ProjectCreate(firm_id=world["firm"].id, cluster="NB")
+    )
     assert second.conflict_with_id == first.id and first.conflict_with_id == second.id
     info = conflict_info(session, world["ob"], second)
     assert info["first_department"] == world["a"].name and not info["this_has_priority"]
     assert conflict_info(session, world["oa"], first)["this_has_priority"]
     # same department, or another cluster: no conflict
-    third = create_project(session, world["oa"], ProjectCreate(firm_id=world["firm"].id,
-                                                               cluster="COMM"))
+    third = create_project(
+        session, world["oa"], ProjectCreate(firm_id=world["firm"].id, cluster="COMM")
+    )
     assert third.conflict_with_id is None
 
 
 def test_lost_project_does_not_conflict(session, world):
-    first = create_project(session, world["oa"], ProjectCreate(firm_id=world["firm"].id,
-                                                               cluster="IC"))
+    first = create_project(
+        session, world["oa"], ProjectCreate(firm_id=world["firm"].id, cluster="IC")
+    )
     move_stage(session, world["oa"], first.id, StageMove(stage="lost", reason="放弃"))
-    second = create_project(session, world["ob"], ProjectCreate(firm_id=world["firm"].id,
-                                                                cluster="IC"))
+    second = create_project(
+        session, world["ob"], ProjectCreate(firm_id=world["firm"].id, cluster="IC")
+    )
     assert second.conflict_with_id is None
 
 
 def test_confidential_project_does_not_exist_for_other_departments(session, world):
     with pytest.raises(ValidationFailed):
-        create_project(session, world["oa"], ProjectCreate(firm_id=world["firm"].id,
-                                                           cluster="NB", is_confidential=True))
-    p = create_project(session, world["oa"], ProjectCreate(
-        firm_id=world["firm"].id, cluster="NB", is_confidential=True, code_name="凤凰"))
+        create_project(
+            session,
+            world["oa"],
+            ProjectCreate(firm_id=world["firm"].id, cluster="NB", is_confidential=True),
+        )
+    p = create_project(
+        session,
+        world["oa"],
+        ProjectCreate(
+            firm_id=world["firm"].id, cluster="NB", is_confidential=True, code_name="凤凰"
+        ),
+    )
     with pytest.raises(NotFound):
         get_project_for(session, world["ob"], p.id)
     assert get_project_for(session, world["mgr"], p.id).id == p.id
@@ -133,8 +170,11 @@ def test_confidential_project_does_not_exist_for_other_departments(session, worl
 
 def test_officer_cannot_open_for_another_department(session, world):
     with pytest.raises(ValidationFailed):
-        create_project(session, world["oa"], ProjectCreate(
-            firm_id=world["firm"].id, cluster="NB", department_id=world["b"].id))
+        create_project(
+            session,
+            world["oa"],
+            ProjectCreate(firm_id=world["firm"].id, cluster="NB", department_id=world["b"].id),
+        )
 
 
 def test_capital_arrives_only_after_signing(session, world):

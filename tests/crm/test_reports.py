@@ -31,13 +31,13 @@ def test_coverage_statuses_worked_by_hand(session):
     w = coverage_world(session)
     r = coverage_report(session, w.manager)
     st = statuses(r)
-    assert st["NB"] == "covered"          # global500 at signed
-    assert st["COMM"] == "pursuing"       # china500 at negotiating only
-    assert st["IC"] == "gap"              # the only major investor's project is lost
-    assert st["NEV"] == "covered"         # a leader firm covers
-    assert st["ENV"] == "gap"             # a tier-other firm at signed never covers
-    assert st["MAT"] == "gap"             # tier other, even landed
-    assert st["RAIL"] == "covered"        # confidential, seen by the manager
+    assert st["NB"] == "covered"  # global500 at signed
+    assert st["COMM"] == "pursuing"  # china500 at negotiating only
+    assert st["IC"] == "gap"  # the only major investor's project is lost
+    assert st["NEV"] == "covered"  # a leader firm covers
+    assert st["ENV"] == "gap"  # a tier-other firm at signed never covers
+    assert st["MAT"] == "gap"  # tier other, even landed
+    assert st["RAIL"] == "covered"  # confidential, seen by the manager
     for code in ("DATA", "BIO", "WIND", "LIGHT", "INST"):
         assert st[code] == "gap"
     assert r.counts == {"covered": 3, "pursuing": 1, "gap": 8}
@@ -46,7 +46,8 @@ def test_coverage_statuses_worked_by_hand(session):
 
     nb = next(c for c in r.clusters if c.code == "NB")
     assert [(m.name, m.tier, m.status) for m in nb.major_investors] == [
-        ("环球一号", "global500", "covered")]   # 普通二号 (tier other) is not a major investor
+        ("环球一号", "global500", "covered")
+    ]  # 普通二号 (tier other) is not a major investor
     assert nb.project_count == 2
     assert {p.stage for p in nb.projects} == {"signed", "landed"}
     comm = next(c for c in r.clusters if c.code == "COMM")
@@ -55,7 +56,7 @@ def test_coverage_statuses_worked_by_hand(session):
     ic = next(c for c in r.clusters if c.code == "IC")
     assert ic.major_investors == [] and ic.projects == []
     rail = next(c for c in r.clusters if c.code == "RAIL")
-    assert rail.projects[0].label == "青松"   # a confidential project by its code name only
+    assert rail.projects[0].label == "青松"  # a confidential project by its code name only
 
 
 def test_coverage_respects_confidentiality(session):
@@ -84,9 +85,9 @@ def test_coverage_chain_links_and_park_matrix(session):
     assert cells[("NB", "LJ")].landed and cells[("NB", "LJ")].landed_count == 1
     assert cells[("NB", "LJ")].project_count == 2
     assert cells[("NEV", "LJ")].landed is False
-    assert ("NEV", "XYFTZ") not in cells          # not a pair the policy guides
+    assert ("NEV", "XYFTZ") not in cells  # not a pair the policy guides
     assert cells[("MAT", "JLP")].landed
-    assert full.landed_outside_guidance == 1      # NEV at XYFTZ
+    assert full.landed_outside_guidance == 1  # NEV at XYFTZ
     assert full.matrix_landed_pairs == 2
     assert full.matrix_pairs == len(full.matrix)
 
@@ -97,7 +98,10 @@ def test_targets_to_the_decimal(session):
     assert r.landed_output == D("150.0000") and r.signed_output == D("110.5000")
     nb = next(c for c in r.clusters if c.code == "NB")
     assert (nb.target_2015, nb.landed_output, nb.signed_output) == (
-        D("10000.0000"), D("60.0000"), D("100.5000"))
+        D("10000.0000"),
+        D("60.0000"),
+        D("100.5000"),
+    )
     assert nb.progress == D("0.0060") and nb.progress_with_signed == D("0.0161")
     nev = next(c for c in r.clusters if c.code == "NEV")
     assert nev.landed_output == D("30.2500") and nev.signed_output == D("0.0000")
@@ -110,7 +114,10 @@ def test_targets_to_the_decimal(session):
     cs = r.core_share
     assert set(cs.core_parks) == {"LJ", "XY", "XYFTZ", "LLCT"}
     assert (cs.core_output, cs.total_output, cs.no_park_output) == (
-        D("90.2500"), D("150.0000"), D("40.0000"))
+        D("90.2500"),
+        D("150.0000"),
+        D("40.0000"),
+    )
     assert cs.share == D("0.6017") and cs.target == D("0.75") and cs.met is False
 
     o1 = targets_report(session, w.officer1)
@@ -125,16 +132,23 @@ def test_leaders_ladder_bands_and_roll_up(session):
     assert [(f.name, f.output) for f in bands["ladder_1000"].firms] == [("集团甲", D("1000.0000"))]
     assert bands["ladder_1000"].firms[0].member_firms == 3
     assert [(f.name, f.output) for f in bands["ladder_500"].firms] == [
-        ("企业E", D("999.9999")), ("企业A", D("500.0000"))]
+        ("企业E", D("999.9999")),
+        ("企业A", D("500.0000")),
+    ]
     assert [(f.name, f.output) for f in bands["ladder_100"].firms] == [
-        ("企业H", D("200.0000")), ("企业B", D("100.0000"))]
+        ("企业H", D("200.0000")),
+        ("企业B", D("100.0000")),
+    ]
     assert [(f.name, f.output) for f in bands["ladder_50"].firms] == [("企业C", D("50.0000"))]
     assert [(b.goal, b.count, b.met) for b in r.bands] == [
-        (5, 1, False), (2, 2, True), (10, 2, False), (30, 1, False)]
+        (5, 1, False),
+        (2, 2, True),
+        (10, 2, False),
+        (30, 1, False),
+    ]
     assert r.below_50 == 1
     o1 = leaders_report(session, w.officer1)
-    assert [f.name for f in next(b for b in o1.bands if b.code == "ladder_100").firms] == [
-        "企业B"]
+    assert [f.name for f in next(b for b in o1.bands if b.code == "ladder_100").firms] == ["企业B"]
 
 
 def test_top_level_stops_on_a_cycle():
@@ -154,8 +168,14 @@ def test_pipeline_by_stage_and_conversion(session):
     assert g["COMM"].lost == 1 and g["COMM"].total.count == 0
     assert r.totals["signed"].count == 2 and r.totals["signed"].expected_output == D("17.0000")
     assert r.total.count == 3 and r.total.planned_investment == D("32.0000")
-    assert r.reached == {"lead": 5, "contacted": 4, "negotiating": 2, "signed": 2,
-                         "landed": 0, "operating": 0}
+    assert r.reached == {
+        "lead": 5,
+        "contacted": 4,
+        "negotiating": 2,
+        "signed": 2,
+        "landed": 0,
+        "operating": 0,
+    }
     rates = {(c.from_stage, c.to_stage): c.rate for c in r.conversion}
     assert rates[("lead", "contacted")] == D("0.8000")
     assert rates[("contacted", "negotiating")] == D("0.5000")
@@ -176,8 +196,7 @@ def test_pipeline_by_stage_and_conversion(session):
 def test_pipeline_groupings(session):
     w = pipeline_world(session)
     by_dept = pipeline_report(session, w.manager, ReportFilters(group_by="department"))
-    assert {x.key: x.total.count for x in by_dept.groups} == {str(w.d1.id): 2,
-                                                             str(w.d2.id): 1}
+    assert {x.key: x.total.count for x in by_dept.groups} == {str(w.d1.id): 2, str(w.d2.id): 1}
     by_officer = pipeline_report(session, w.manager, ReportFilters(group_by="officer"))
     labels = {x.label for x in by_officer.groups}
     assert w.manager.display_name in labels and w.officer2.display_name in labels
@@ -191,18 +210,39 @@ def test_activity_per_officer_per_week(session):
     o = w.officer1
     f = make_firm(session, "活跃企业")
     for _ in range(3):
-        session.add(Activity(kind="call", occurred_at=now, summary="电话", created_by_id=o.id,
-                             department_id=w.d1.id, created_at=now))
-    make_followup(session, o, due_in=timedelta(hours=-2))                  # overdue
-    make_followup(session, o, due_in=timedelta(hours=-3), status="done",
-                  completed_at=now)                                         # done
+        session.add(
+            Activity(
+                kind="call",
+                occurred_at=now,
+                summary="电话",
+                created_by_id=o.id,
+                department_id=w.d1.id,
+                created_at=now,
+            )
+        )
+    make_followup(session, o, due_in=timedelta(hours=-2))  # overdue
+    make_followup(session, o, due_in=timedelta(hours=-3), status="done", completed_at=now)  # done
     make_followup(session, o, due_in=timedelta(hours=-4), status="cancelled")
     created = now - timedelta(hours=10)
-    make_project(session, f, "NB", "lead", owner=o, created_at=created,
-                 first_contact_at=created + timedelta(hours=2))
-    make_project(session, f, "COMM", "lead", owner=o, created_at=created,
-                 first_contact_at=created + timedelta(hours=5))
-    make_project(session, f, "IC", "lead", owner=o, created_at=created)     # no contact yet
+    make_project(
+        session,
+        f,
+        "NB",
+        "lead",
+        owner=o,
+        created_at=created,
+        first_contact_at=created + timedelta(hours=2),
+    )
+    make_project(
+        session,
+        f,
+        "COMM",
+        "lead",
+        owner=o,
+        created_at=created,
+        first_contact_at=created + timedelta(hours=5),
+    )
+    make_project(session, f, "IC", "lead", owner=o, created_at=created)  # no contact yet
     make_project(session, f, "NEV", "signed", owner=o, created_at=created)  # not a new lead
     session.commit()
     r = registry.run(session, w.manager, "activity", ReportFilters())
@@ -223,10 +263,27 @@ def test_delivery(session):
 
     w = people(session)
     f = make_firm(session, "交付企业")
-    p = make_project(session, f, "NB", "signed", owner=w.manager, investment="100",
-                     expected_jobs=500, actual_jobs=120, expected_land_date=date(2020, 1, 1))
-    make_project(session, f, "NB", "landed", owner=w.manager, investment="50",
-                 expected_land_date=date(2020, 1, 1), actual_land_date=date(2019, 12, 1))
+    p = make_project(
+        session,
+        f,
+        "NB",
+        "signed",
+        owner=w.manager,
+        investment="100",
+        expected_jobs=500,
+        actual_jobs=120,
+        expected_land_date=date(2020, 1, 1),
+    )
+    make_project(
+        session,
+        f,
+        "NB",
+        "landed",
+        owner=w.manager,
+        investment="50",
+        expected_land_date=date(2020, 1, 1),
+        actual_land_date=date(2019, 12, 1),
+    )
     make_project(session, f, "NB", "lead", owner=w.manager, investment="999")
     session.add(CapitalArrival(project_id=p.id, amount=D("30.5"), arrived_on=date(2020, 2, 1)))
     session.add(CapitalArrival(project_id=p.id, amount=D("9.5"), arrived_on=date(2020, 3, 1)))
@@ -234,7 +291,10 @@ def test_delivery(session):
     r = delivery_report(session, w.manager)
     nb = next(c for c in r.clusters if c.code == "NB")
     assert (nb.projects, nb.planned_investment, nb.capital_arrived) == (
-        2, D("150.0000"), D("40.0000"))
+        2,
+        D("150.0000"),
+        D("40.0000"),
+    )
     assert nb.capital_ratio == D("0.2667")
     assert (nb.expected_jobs, nb.actual_jobs, nb.late_landing) == (500, 120, 1)
     assert r.late_count == 1 and r.late[0].id == p.id
@@ -257,12 +317,14 @@ def test_bad_filters_are_validation_errors(session):
         coverage_report(session, w.manager, ReportFilters(cluster="NOPE"))
     assert e.value.field == "cluster"
     with pytest.raises(ValidationFailed) as e:
-        pipeline_report(session, w.manager, ReportFilters(date_from=date(2026, 2, 1),
-                                                          date_to=date(2026, 1, 1)))
+        pipeline_report(
+            session, w.manager, ReportFilters(date_from=date(2026, 2, 1), date_to=date(2026, 1, 1))
+        )
     assert e.value.field == "date_from"
     with pytest.raises(ValidationFailed):
-        pipeline_report(session, w.manager, ReportFilters(date_from=date(2000, 1, 1),
-                                                          date_to=date(2026, 1, 1)))
+        pipeline_report(
+            session, w.manager, ReportFilters(date_from=date(2000, 1, 1), date_to=date(2026, 1, 1))
+        )
 
 
 def test_pipeline_signings_count_the_first_secured_change_only(session):
@@ -276,10 +338,20 @@ def test_pipeline_signings_count_the_first_secured_change_only(session):
     now = utcnow()
     old = make_project(session, f, "NB", "landed", owner=w.manager)
     fresh = make_project(session, f, "NB", "signed", owner=w.manager)
-    for pid, to, ago in [(old.id, "signed", 20), (old.id, "landed", 1),
-                         (fresh.id, "lost", 2), (fresh.id, "signed", 1)]:
-        session.add(StageChange(project_id=pid, from_stage="negotiating", to_stage=to,
-                                changed_at=now - timedelta(weeks=ago)))
+    for pid, to, ago in [
+        (old.id, "signed", 20),
+        (old.id, "landed", 1),
+        (fresh.id, "lost", 2),
+        (fresh.id, "signed", 1),
+    ]:
+        session.add(
+            StageChange(
+                project_id=pid,
+                from_stage="negotiating",
+                to_stage=to,
+                changed_at=now - timedelta(weeks=ago),
+            )
+        )
     session.commit()
     # make_project logged each one's opening at its stage just now; both are after the changes
     # above, so the first secured change of `old` is 20 weeks ago and of `fresh` a week ago
@@ -287,4 +359,5 @@ def test_pipeline_signings_count_the_first_secured_change_only(session):
     assert sum(x.signings for x in r.weeks) == 1
     week = next(x for x in r.weeks if x.signings)
     from crm.activities.summary import week_of
+
     assert week.week_start == week_of(now - timedelta(weeks=1))

@@ -23,8 +23,11 @@ from tests.reports_data import people
 
 
 def summary(session) -> dict[tuple[date, int], int]:
-    return {(r.week_start, r.user_id): r.contacts
-            for r in session.scalars(select(ActivityOfficerWeek)) if r.contacts}
+    return {
+        (r.week_start, r.user_id): r.contacts
+        for r in session.scalars(select(ActivityOfficerWeek))
+        if r.contacts
+    }
 
 
 def raw(session) -> dict[tuple[date, int], int]:
@@ -55,9 +58,16 @@ def test_summary_follows_log_edit_and_delete(session):
     assert summary(session) == raw(session) == {(wk, o1.id): 2, (wk, o2.id): 1}
 
     # an edit changes neither who logged it nor when: the counts stay
-    update_activity(session, o1, a1.activity.id, ActivityUpdate(
-        version=a1.activity.version, summary="一(改)",
-        occurred_at=datetime.now(UTC) - timedelta(days=30)))
+    update_activity(
+        session,
+        o1,
+        a1.activity.id,
+        ActivityUpdate(
+            version=a1.activity.version,
+            summary="一(改)",
+            occurred_at=datetime.now(UTC) - timedelta(days=30),
+        ),
+    )
     session.commit()
     assert summary(session) == raw(session) == {(wk, o1.id): 2, (wk, o2.id): 1}
 
@@ -69,8 +79,16 @@ def test_summary_follows_log_edit_and_delete(session):
     # rows written straight through the ORM (as a test's factory does) count too, in the week
     # they were logged — also an earlier one
     old = utcnow() - timedelta(weeks=3)
-    session.add(Activity(kind="call", occurred_at=old, summary="补录", created_by_id=o2.id,
-                         department_id=w.d2.id, created_at=old))
+    session.add(
+        Activity(
+            kind="call",
+            occurred_at=old,
+            summary="补录",
+            created_by_id=o2.id,
+            department_id=w.d2.id,
+            created_at=old,
+        )
+    )
     session.add(Activity(kind="call", occurred_at=old, summary="无人", created_at=old))
     session.commit()
     assert summary(session) == raw(session)
@@ -95,36 +113,53 @@ def test_report_from_summary_equals_the_raw_count(session):
     w = people(session)
     f = make_firm(session, "对照企业")
     now = utcnow()
-    for i, (who, weeks_ago) in enumerate([(w.officer1, 0), (w.officer1, 0), (w.officer1, 2),
-                                          (w.officer2, 1), (w.manager, 5), (w.officer2, 14)]):
+    for i, (who, weeks_ago) in enumerate(
+        [
+            (w.officer1, 0),
+            (w.officer1, 0),
+            (w.officer1, 2),
+            (w.officer2, 1),
+            (w.manager, 5),
+            (w.officer2, 14),
+        ]
+    ):
         at = now - timedelta(weeks=weeks_ago)
-        session.add(Activity(kind="call", occurred_at=at, summary=f"第{i}次",
-                             created_by_id=who.id, department_id=who.department_id,
-                             created_at=at))
+        session.add(
+            Activity(
+                kind="call",
+                occurred_at=at,
+                summary=f"第{i}次",
+                created_by_id=who.id,
+                department_id=who.department_id,
+                created_at=at,
+            )
+        )
     session.commit()
-    log_activity(session, w.officer2, ActivityCreate(kind="visit", summary="现场",
-                                                     firm_ids=[f.id]))
+    log_activity(session, w.officer2, ActivityCreate(kind="visit", summary="现场", firm_ids=[f.id]))
     session.commit()
 
     detail = ReportFilters(detail=True)
     from_summary = registry.run(session, w.manager, "activity", detail)
     from_raw = activity_report(session, w.officer1, detail)
     cells = {(r.officer_id, r.week_start): r.contacts for r in from_summary.rows if r.contacts}
-    assert cells == {(r.officer_id, r.week_start): r.contacts for r in from_raw.rows
-                     if r.contacts}
+    assert cells == {(r.officer_id, r.week_start): r.contacts for r in from_raw.rows if r.contacts}
     this_week = week_of(now)
-    assert cells == {(w.officer1.id, this_week): 2,
-                     (w.officer1.id, this_week - timedelta(weeks=2)): 1,
-                     (w.officer2.id, this_week - timedelta(weeks=1)): 1,
-                     (w.officer2.id, this_week): 1,
-                     (w.manager.id, this_week - timedelta(weeks=5)): 1}   # 14 weeks ago: out
+    assert cells == {
+        (w.officer1.id, this_week): 2,
+        (w.officer1.id, this_week - timedelta(weeks=2)): 1,
+        (w.officer2.id, this_week - timedelta(weeks=1)): 1,
+        (w.officer2.id, this_week): 1,
+        (w.manager.id, this_week - timedelta(weeks=5)): 1,
+    }  # 14 weeks ago: out
     totals = {o.officer_id: o.contacts for o in from_summary.officers}
     assert totals[w.officer1.id] == 3 and totals[w.officer2.id] == 2
     assert sum(x.contacts for x in from_summary.week_totals) == 6
     # one officer: the rows come without asking; the department filter holds
     one = registry.run(session, w.manager, "activity", ReportFilters(officer_id=w.officer2.id))
     assert {r.week_start: r.contacts for r in one.rows if r.contacts} == {
-        this_week - timedelta(weeks=1): 1, this_week: 1}
+        this_week - timedelta(weeks=1): 1,
+        this_week: 1,
+    }
     d2 = registry.run(session, w.manager, "activity", ReportFilters(department_id=w.d2.id))
     assert {o.officer_id for o in d2.officers if o.contacts} == {w.officer2.id}
     assert d2.rows == [] and d2.rows_listed is False
@@ -133,16 +168,20 @@ def test_report_from_summary_equals_the_raw_count(session):
 def done_summary(session) -> dict[tuple[date, int], int]:
     from crm.followups.models import FollowupOfficerWeek
 
-    return {(r.week_start, r.user_id): r.done
-            for r in session.scalars(select(FollowupOfficerWeek)) if r.done}
+    return {
+        (r.week_start, r.user_id): r.done
+        for r in session.scalars(select(FollowupOfficerWeek))
+        if r.done
+    }
 
 
 def done_raw(session) -> dict[tuple[date, int], int]:
     from crm.followups.models import Followup
 
     c: Counter[tuple[date, int]] = Counter()
-    for who, at in session.execute(select(Followup.assignee_id, Followup.completed_at)
-                                   .where(Followup.status == "done")):
+    for who, at in session.execute(
+        select(Followup.assignee_id, Followup.completed_at).where(Followup.status == "done")
+    ):
         local = at.astimezone(local_tz()).date()
         c[(local - timedelta(days=local.weekday()), who)] += 1
     return dict(c)
@@ -171,7 +210,7 @@ def test_done_summary_follows_the_followup_lifecycle(session):
     assert done_summary(session) == done_raw(session) == {}
     complete_followup(session, m, a.id)
     complete_followup(session, m, b.id)
-    cancel_followup(session, m, c.id)                  # cancelled is not done
+    cancel_followup(session, m, c.id)  # cancelled is not done
     session.commit()
     wk = week_of(utcnow())
     assert done_summary(session) == done_raw(session) == {(wk, o1.id): 2}
@@ -201,25 +240,42 @@ def test_report_done_from_summary_equals_the_raw_count(session):
 
     w = people(session)
     now = utcnow()
-    for who, weeks_ago, status in [(w.officer1, 0, "done"), (w.officer1, 0, "done"),
-                                   (w.officer1, 3, "done"), (w.officer2, 1, "done"),
-                                   (w.officer2, 1, "cancelled"), (w.officer2, 20, "done"),
-                                   (w.manager, 2, "open")]:
+    for who, weeks_ago, status in [
+        (w.officer1, 0, "done"),
+        (w.officer1, 0, "done"),
+        (w.officer1, 3, "done"),
+        (w.officer2, 1, "done"),
+        (w.officer2, 1, "cancelled"),
+        (w.officer2, 20, "done"),
+        (w.manager, 2, "open"),
+    ]:
         at = now - timedelta(weeks=weeks_ago)
-        make_followup(session, who, due_in=-timedelta(weeks=weeks_ago), status=status,
-                      completed_at=at if status == "done" else None)
+        make_followup(
+            session,
+            who,
+            due_in=-timedelta(weeks=weeks_ago),
+            status=status,
+            completed_at=at if status == "done" else None,
+        )
     session.commit()
     detail = ReportFilters(detail=True)
     from_summary = registry.run(session, w.manager, "activity", detail)
-    from_raw = activity_report(session, w.officer1, detail)   # raw rows (no hidden ones here)
+    from_raw = activity_report(session, w.officer1, detail)  # raw rows (no hidden ones here)
 
     def done(r):
-        return {(x.officer_id, x.week_start): x.followups_done for x in r.rows
-                if x.followups_done}
+        return {(x.officer_id, x.week_start): x.followups_done for x in r.rows if x.followups_done}
 
     this_week = week_of(now)
-    assert done(from_summary) == done(from_raw) == {
-        (w.officer1.id, this_week): 2, (w.officer1.id, this_week - timedelta(weeks=3)): 1,
-        (w.officer2.id, this_week - timedelta(weeks=1)): 1}
-    assert {o.officer_id: o.followups_done for o in from_summary.officers if o.followups_done} \
-        == {w.officer1.id: 3, w.officer2.id: 1}
+    assert (
+        done(from_summary)
+        == done(from_raw)
+        == {
+            (w.officer1.id, this_week): 2,
+            (w.officer1.id, this_week - timedelta(weeks=3)): 1,
+            (w.officer2.id, this_week - timedelta(weeks=1)): 1,
+        }
+    )
+    assert {o.officer_id: o.followups_done for o in from_summary.officers if o.followups_done} == {
+        w.officer1.id: 3,
+        w.officer2.id: 1,
+    }

@@ -8,14 +8,17 @@ from crm.firms.models import derive_tier
 from crm.text import credit_code_check_digit, normalize_name, to_pinyin, valid_credit_code
 
 
-@pytest.mark.parametrize("a, b", [
-    ("重庆长安汽车股份有限公司", "重庆长安汽车"),
-    ("Hewlett-Packard Co., Ltd.", "hewlett packard"),
-    ("ＨＰ　Inc.", "hp"),
-    ("Acer Incorporated", "ACER"),
-    ("思科系统（中国）有限公司", "思科系统(中国)"),
-    ("Quanta Computer Corp.", "quanta computer"),
-])
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("重庆长安汽车股份有限公司", "重庆长安汽车"),
+        ("Hewlett-Packard Co., Ltd.", "hewlett packard"),
+        ("ＨＰ　Inc.", "hp"),
+        ("Acer Incorporated", "ACER"),
+        ("思科系统（中国）有限公司", "思科系统(中国)"),
+        ("Quanta Computer Corp.", "quanta computer"),
+    ],
+)
 def test_names_equal_after_normalisation(a, b):
     assert normalize_name(a) == normalize_name(b)
 
@@ -31,10 +34,16 @@ def test_pinyin_and_initials():
     assert to_pinyin("HP") == ("", "")
 
 
-@pytest.mark.parametrize("g, c, leader, tier", [
-    (26, None, False, "global500"), (26, 70, True, "global500"), (None, 70, True, "china500"),
-    (None, None, True, "leader"), (None, None, False, "other"),
-])
+@pytest.mark.parametrize(
+    "g, c, leader, tier",
+    [
+        (26, None, False, "global500"),
+        (26, 70, True, "global500"),
+        (None, 70, True, "china500"),
+        (None, None, True, "leader"),
+        (None, None, False, "other"),
+    ],
+)
 def test_derived_tier(g, c, leader, tier):
     assert derive_tier(g, c, leader) == tier
 
@@ -49,9 +58,21 @@ def test_credit_code_check_digit():
     assert not valid_credit_code("91500000MA5U7AB1XI")  # I is not in the code set
 
 
-@pytest.mark.parametrize("text", [
-    "重庆长安汽车股份有限公司", "中国银行重庆分行", "HP惠普(重庆)有限公司2号", "长江三峡集团",
-    "重庆重型汽车", "行业龙头银行", "乐视音乐", "藏药厂西藏", "Ａ股上市公司", "单县单位"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "重庆长安汽车股份有限公司",
+        "中国银行重庆分行",
+        "HP惠普(重庆)有限公司2号",
+        "长江三峡集团",
+        "重庆重型汽车",
+        "行业龙头银行",
+        "乐视音乐",
+        "藏药厂西藏",
+        "Ａ股上市公司",
+        "单县单位",
+    ],
+)
 def test_cached_pinyin_equals_whole_string_conversion(text):
     from crm.text import _pinyin_direct
 

@@ -26,15 +26,25 @@ def client():
 def login(client: TestClient, user) -> str:
     client.get("/login")
     token = client.cookies["csrftoken"]
-    r = client.post("/login", data={"username": user.username, "password": PASSWORD,
-                                    "csrf_token": token}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": user.username, "password": PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     return token
 
 
 def _failed(session, key: str) -> OutboxMessage:
-    outbox.enqueue(session, dedup_key=key, kind="daily_reminder", channel="email",
-                   recipient="x@example.com", subject=f"主题 {key}", body_text="b")
+    outbox.enqueue(
+        session,
+        dedup_key=key,
+        kind="daily_reminder",
+        channel="email",
+        recipient="x@example.com",
+        subject=f"主题 {key}",
+        body_text="b",
+    )
     session.flush()
     m = session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == key))
     m.status, m.attempts, m.last_error = "failed", 8, "SMTP connection refused"
@@ -53,8 +63,9 @@ def test_admin_sees_the_outbox_and_the_schedule_and_retries(client, session):
     assert "每日跟进提醒" in r.text and "招商周报" in r.text  # the schedule
     r = client.get("/admin/outbox?status=sent", headers={"HX-Request": "true"})
     assert r.status_code == 200 and "主题 k-failed" not in r.text and "<html" not in r.text
-    r = client.post(f"/admin/outbox/{m.id}/retry", data={"csrf_token": token},
-                    follow_redirects=False)
+    r = client.post(
+        f"/admin/outbox/{m.id}/retry", data={"csrf_token": token}, follow_redirects=False
+    )
     assert r.status_code == 303
     session.expire_all()
     m2 = session.get(OutboxMessage, m.id)
@@ -76,25 +87,46 @@ def test_only_admins_see_the_outbox(client, session):
     assert session.get(OutboxMessage, m.id).status == "failed"
 
 
-def test_calendar_feed_is_private_renewable_and_hides_other_departments_secrets(client,
-                                                                                session):
+def test_calendar_feed_is_private_renewable_and_hides_other_departments_secrets(client, session):
     from crm.followups.models import Followup
 
     da, db = make_department(session), make_department(session)
     me = make_user(session, "officer", da, display_name="张三")
     other = make_user(session, "officer", db)
-    mine_secret = make_project(session, make_firm(session, "本部门机密企业"), "NB", owner=me,
-                               is_confidential=True, code_name="玄武")
-    their_secret = make_project(session, make_firm(session, "外部门机密企业"), "NB",
-                                owner=other, is_confidential=True, code_name="麒麟",
-                                title="外部门机密项目")
+    mine_secret = make_project(
+        session,
+        make_firm(session, "本部门机密企业"),
+        "NB",
+        owner=me,
+        is_confidential=True,
+        code_name="玄武",
+    )
+    their_secret = make_project(
+        session,
+        make_firm(session, "外部门机密企业"),
+        "NB",
+        owner=other,
+        is_confidential=True,
+        code_name="麒麟",
+        title="外部门机密项目",
+    )
     due = utcnow() + timedelta(days=1)
-    for title, project in (("本部门回访", mine_secret), ("不该出现", their_secret),
-                           ("普通回访", None)):
-        session.add(Followup(title=title, due_at=due, assignee_id=me.id, created_by_id=me.id,
-                             project_id=project.id if project else None,
-                             firm_id=project.firm_id if project else None,
-                             remind_at=due - timedelta(hours=1)))
+    for title, project in (
+        ("本部门回访", mine_secret),
+        ("不该出现", their_secret),
+        ("普通回访", None),
+    ):
+        session.add(
+            Followup(
+                title=title,
+                due_at=due,
+                assignee_id=me.id,
+                created_by_id=me.id,
+                project_id=project.id if project else None,
+                firm_id=project.firm_id if project else None,
+                remind_at=due - timedelta(hours=1),
+            )
+        )
     session.add(Followup(title="已完成的", due_at=due, assignee_id=me.id, status="done"))
     session.commit()
     token = login(client, me)
@@ -113,8 +145,7 @@ def test_calendar_feed_is_private_renewable_and_hides_other_departments_secrets(
     # renew: the old address is gone
     login(client, me)
     token = client.cookies["csrftoken"]
-    r = client.post("/settings/calendar/renew", data={"csrf_token": token},
-                    follow_redirects=False)
+    r = client.post("/settings/calendar/renew", data={"csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303
     client.cookies.clear()
     assert client.get("/" + path).status_code == 404

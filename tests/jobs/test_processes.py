@@ -27,19 +27,26 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def test_two_processes_compose_and_drain_the_same_day_and_send_each_message_once(session,
-                                                                                  smtp):
+def test_two_processes_compose_and_drain_the_same_day_and_send_each_message_once(session, smtp):
     d = make_department(session)
     for i in range(20):
         u = make_user(session, "officer", d, email=f"o{i}@example.com")
-        session.add(Followup(title=f"回访{i}", due_at=NOW - timedelta(hours=i + 1),
-                             assignee_id=u.id))
+        session.add(
+            Followup(title=f"回访{i}", due_at=NOW - timedelta(hours=i + 1), assignee_id=u.id)
+        )
     session.commit()
     env = _env(CRM_SMTP_HOST="127.0.0.1", CRM_SMTP_PORT=str(smtp.port))
-    procs = [subprocess.Popen([sys.executable, "-m", "tests.jobs.proc", "compose-and-drain",
-                               NOW.isoformat(), "2"], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.jobs.proc", "compose-and-drain", NOW.isoformat(), "2"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
     sent = [int(o[0].split()[-1]) for o in outs]
@@ -49,8 +56,13 @@ def test_two_processes_compose_and_drain_the_same_day_and_send_each_message_once
 
 
 def test_the_leader_lock_has_one_holder_and_passes_on_when_it_dies(session):
-    holder = subprocess.Popen([sys.executable, "-m", "tests.jobs.proc", "hold-lock"], cwd=ROOT,
-                              env=_env(), stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "tests.jobs.proc", "hold-lock"],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "leader"
@@ -82,5 +94,10 @@ def test_settings_schedule_is_parsed():
 
     assert parse_weekly("Mon 08:00") == ("mon", 8, 0)
     names = [s.name for s in job_specs(get_settings())]
-    assert names == ["daily_reminders", "stale_alerts", "weekly_digest", "followup_reminders",
-                     "drain_outbox"]
+    assert names == [
+        "daily_reminders",
+        "stale_alerts",
+        "weekly_digest",
+        "followup_reminders",
+        "drain_outbox",
+    ]

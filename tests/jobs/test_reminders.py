@@ -28,20 +28,27 @@ def fu(session, user, title, due, **kw):
 def world(session):
     d1, d2 = make_department(session), make_department(session)
     a = make_user(session, "officer", d1, display_name="张三", email="zhang@example.com")
-    b = make_user(session, "officer", d1, display_name="Bob", email="bob@example.com",
-                  language="en")
+    b = make_user(
+        session, "officer", d1, display_name="Bob", email="bob@example.com", language="en"
+    )
     c = make_user(session, "officer", d2, display_name="陈七", email="chen@example.com")
     firm = make_firm(session, "保密电子")
-    secret = make_project(session, firm, "NB", owner=c, is_confidential=True,
-                          code_name="青龙计划", title="保密电子笔记本项目")
+    secret = make_project(
+        session,
+        firm,
+        "NB",
+        owner=c,
+        is_confidential=True,
+        code_name="青龙计划",
+        title="保密电子笔记本项目",
+    )
     open_firm = make_firm(session, "惠普测试")
     fu(session, a, "回访惠普", NOW - timedelta(days=2), firm_id=open_firm.id)  # overdue
     fu(session, a, "寄送资料", NOW + timedelta(hours=3))  # today (12:00 local)
     fu(session, a, "明天的事", NOW + timedelta(days=1))  # tomorrow: not listed
     fu(session, a, "已完成", NOW - timedelta(hours=1), status="done")
     fu(session, b, "看不见的项目", NOW, project_id=secret.id)  # hidden from b (other dept)
-    fu(session, c, "保密回访", NOW - timedelta(hours=5), project_id=secret.id,
-       firm_id=firm.id)
+    fu(session, c, "保密回访", NOW - timedelta(hours=5), project_id=secret.id, firm_id=firm.id)
     session.commit()
     return a, b, c
 
@@ -71,8 +78,7 @@ def test_the_right_officers_get_the_right_lists_once(session, smtp):
 
 def test_message_in_the_recipients_language(session, smtp):
     d = make_department(session)
-    b = make_user(session, "officer", d, display_name="Bob", email="bob@example.com",
-                  language="en")
+    b = make_user(session, "officer", d, display_name="Bob", email="bob@example.com", language="en")
     fu(session, b, "call HP", NOW - timedelta(days=1))
     session.commit()
     tasks.daily_reminders(NOW)
@@ -104,17 +110,39 @@ def test_a_followups_own_reminder_time(session, smtp):
 def test_stale_projects_to_owner_and_department_robot(session, smtp, robot):
     d = make_department(session, webhook_kind="wecom", webhook_url=robot.url + "/hook")
     owner = make_user(session, "officer", d, email="owner@example.com")
-    stale = make_project(session, make_firm(session, "沉睡企业"), "NB", owner=owner,
-                         created_at=NOW - timedelta(days=90))
+    stale = make_project(
+        session,
+        make_firm(session, "沉睡企业"),
+        "NB",
+        owner=owner,
+        created_at=NOW - timedelta(days=90),
+    )
     stale.last_activity_at = NOW - timedelta(days=45)
-    fresh = make_project(session, make_firm(session, "活跃企业"), "NB", owner=owner,
-                         created_at=NOW - timedelta(days=90))
+    fresh = make_project(
+        session,
+        make_firm(session, "活跃企业"),
+        "NB",
+        owner=owner,
+        created_at=NOW - timedelta(days=90),
+    )
     fresh.last_activity_at = NOW - timedelta(days=2)
-    secret = make_project(session, make_firm(session, "机密企业"), "NB", owner=owner,
-                          is_confidential=True, code_name="白虎",
-                          created_at=NOW - timedelta(days=60))
-    lost = make_project(session, make_firm(session, "流失企业"), "NB", "lost",
-                        owner=owner, created_at=NOW - timedelta(days=90))
+    secret = make_project(
+        session,
+        make_firm(session, "机密企业"),
+        "NB",
+        owner=owner,
+        is_confidential=True,
+        code_name="白虎",
+        created_at=NOW - timedelta(days=60),
+    )
+    lost = make_project(
+        session,
+        make_firm(session, "流失企业"),
+        "NB",
+        "lost",
+        owner=owner,
+        created_at=NOW - timedelta(days=90),
+    )
     session.add_all([stale, fresh, secret, lost])
     session.commit()
     assert tasks.stale_alerts(NOW) == 2  # the owner's mail and the department robot
@@ -130,9 +158,13 @@ def test_stale_projects_to_owner_and_department_robot(session, smtp, robot):
 
 
 def test_daily_summary_to_a_dingtalk_robot(session, smtp, robot):
-    d = make_department(session, name="两江招商局", webhook_kind="dingtalk",
-                        webhook_url=robot.url + "/robot/send?access_token=t",
-                        webhook_secret="SECx")
+    d = make_department(
+        session,
+        name="两江招商局",
+        webhook_kind="dingtalk",
+        webhook_url=robot.url + "/robot/send?access_token=t",
+        webhook_secret="SECx",
+    )
     a = make_user(session, "officer", d, display_name="张三", email="a@example.com")
     fu(session, a, "回访", NOW - timedelta(days=1))
     session.commit()
@@ -151,13 +183,26 @@ def test_weekly_digest_to_managers(session, smtp):
     o1 = make_user(session, "officer", d1, display_name="一号专员")
     o2 = make_user(session, "officer", d2, display_name="二号专员")
     hp = make_firm(session, "惠普签约", global500_rank=50)
-    p1 = make_project(session, hp, "NB", "signed", owner=o1,
-                      created_at=NOW - timedelta(days=3))
-    p2 = make_project(session, make_firm(session, "保密签约"), "DATA", "signed", owner=o2,
-                      is_confidential=True, code_name="朱雀", created_at=NOW - timedelta(days=4))
+    p1 = make_project(session, hp, "NB", "signed", owner=o1, created_at=NOW - timedelta(days=3))
+    p2 = make_project(
+        session,
+        make_firm(session, "保密签约"),
+        "DATA",
+        "signed",
+        owner=o2,
+        is_confidential=True,
+        code_name="朱雀",
+        created_at=NOW - timedelta(days=4),
+    )
     for p in (p1, p2):
-        session.add(StageChange(project_id=p.id, from_stage="negotiating", to_stage="signed",
-                                changed_at=NOW - timedelta(days=3)))
+        session.add(
+            StageChange(
+                project_id=p.id,
+                from_stage="negotiating",
+                to_stage="signed",
+                changed_at=NOW - timedelta(days=3),
+            )
+        )
     fu(session, o1, "逾期一", NOW - timedelta(days=10))
     fu(session, o2, "逾期二", NOW - timedelta(days=10))
     session.commit()
@@ -180,6 +225,9 @@ def test_catch_up_after_downtime_runs_a_missed_job_once(session, smtp):
     ran = catch_up(NOW)  # nothing ran before: today's 08:30 run and this week's digest missed
     assert "daily_reminders" in ran and "weekly_digest" in ran
     assert catch_up(NOW + timedelta(minutes=1)) == []
-    n = session.scalar(select(func.count()).select_from(OutboxMessage)
-                       .where(OutboxMessage.kind == "daily_reminder"))
+    n = session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.kind == "daily_reminder")
+    )
     assert n == 1

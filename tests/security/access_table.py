@@ -74,8 +74,14 @@ PARAMS: dict[str, str] = {
     "cluster_id": "cluster1",  # the policy pack's (kept between tests)
     "park_id": "park1",
 }
-EXTRA_WORLD = {"zh_CN": "zh_CN", "kind:firms": "firms", "report:coverage": "coverage",
-               "negotiating": "negotiating", "cluster1": 1, "park1": 1}
+EXTRA_WORLD = {
+    "zh_CN": "zh_CN",
+    "kind:firms": "firms",
+    "report:coverage": "coverage",
+    "negotiating": "negotiating",
+    "cluster1": 1,
+    "park1": 1,
+}
 
 OK = 200
 
@@ -141,33 +147,38 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/firms/new"): page(303, form={"name_zh": "新目标企业"}),
     ("GET", "/firms/{firm_id}"): page(lists_secret=True),
     ("GET", "/firms/{firm_id}/edit"): page(),
-    ("POST", "/firms/{firm_id}/edit"): page(303, form={"name_zh": "安全测试企业",
-                                                      "name_en": "Changed", "version": "1"}),
-    ("GET", "/firms/{firm_id}/timeline"): page(htmx=True, query={"offset": 0},
-                                              lists_secret=True),
-    ("POST", "/firms/{firm_id}/activities"): page(htmx=True, form={"kind": "call",
-                                                                   "summary": "电话"}),
+    ("POST", "/firms/{firm_id}/edit"): page(
+        303, form={"name_zh": "安全测试企业", "name_en": "Changed", "version": "1"}
+    ),
+    ("GET", "/firms/{firm_id}/timeline"): page(htmx=True, query={"offset": 0}, lists_secret=True),
+    ("POST", "/firms/{firm_id}/activities"): page(
+        htmx=True, form={"kind": "call", "summary": "电话"}
+    ),
     ("GET", "/firms/{firm_id}/contacts"): page(htmx=True),
     ("POST", "/firms/{firm_id}/contacts"): page(htmx=True, form={"name": "张三"}),
     ("GET", "/firms/{firm_id}/contacts/{contact_id}/edit"): page(htmx=True),
-    ("POST", "/firms/{firm_id}/contacts/{contact_id}"): page(htmx=True, form={
-        "name": "联系人乙", "version": "1"}),
+    ("POST", "/firms/{firm_id}/contacts/{contact_id}"): page(
+        htmx=True, form={"name": "联系人乙", "version": "1"}
+    ),
     ("POST", "/firms/{firm_id}/contacts/{contact_id}/delete"): page(htmx=True),
     # --- API auth (api/auth.py) --------------------------------------------------------------
     ("POST", "/api/v1/auth/token"): public(422),  # no form: a validation error for everyone
     ("POST", "/api/v1/auth/revoke"): api(204),
     # --- reports (api/reports.py): managers and admins; officers 403 -------------------------
-    **{("GET", f"/api/v1/reports/{name}{ext}"): manager_api()
-       for name in ("coverage", "pipeline", "targets", "leaders", "activity", "delivery")
-       for ext in ("", ".xlsx")},
+    **{
+        ("GET", f"/api/v1/reports/{name}{ext}"): manager_api()
+        for name in ("coverage", "pipeline", "targets", "leaders", "activity", "delivery")
+        for ext in ("", ".xlsx")
+    },
     # --- import (web/imports.py): managers and admins ------------------------------------
     ("GET", "/imports"): manager_page(),
     ("POST", "/imports"): manager_page(422, form={"kind": "firms", "mode": "check"}),
     ("GET", "/imports/template/{kind}.xlsx"): manager_page(params={"kind": "kind:firms"}),
     # --- scheduled messages (web/jobs_admin.py) and the calendar feed (web/calendar.py) ------
     ("GET", "/admin/outbox"): admin_page(),
-    ("POST", "/admin/outbox/{message_id}/retry"): admin_page(404, params={"message_id": "user:own"},
-                                                             form={}),
+    ("POST", "/admin/outbox/{message_id}/retry"): admin_page(
+        404, params={"message_id": "user:own"}, form={}
+    ),
     # the feed answers only to its secret token (tested in tests/jobs/test_pages.py): a wrong
     # one is "not found" for everyone, signed in or not
     ("GET", "/calendar/{token}.ics"): public(404, params={"token": "zh_CN"}),
@@ -178,28 +189,40 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/reports/{name}"): manager_page(params={"name": "report:coverage"}),
     # --- own account (web/account.py, api/account.py) ----------------------------------------
     ("GET", "/account"): page(),
-    ("POST", "/account/password"): page(form={"old_password": "Correct-Horse-42",
-                                              "new_password": "Brand-New-Passw0rd!",
-                                              "new_password2": "Brand-New-Passw0rd!"}),
-    ("POST", "/api/v1/me/password"): api(204, json={"old_password": "Correct-Horse-42",
-                                                    "new_password": "Brand-New-Passw0rd!"}),
+    ("POST", "/account/password"): page(
+        form={
+            "old_password": "Correct-Horse-42",
+            "new_password": "Brand-New-Passw0rd!",
+            "new_password2": "Brand-New-Passw0rd!",
+        }
+    ),
+    ("POST", "/api/v1/me/password"): api(
+        204, json={"old_password": "Correct-Horse-42", "new_password": "Brand-New-Passw0rd!"}
+    ),
     # --- administration (web/admin.py) -------------------------------------------------------
     ("GET", "/admin"): admin_page(),
     ("GET", "/admin/users"): admin_page(),
-    ("POST", "/admin/users"): admin_page(303, form={"username": "new_user",
-                                                    "password": "Very-Long-Passphrase-9",
-                                                    "role": "officer"}),
+    ("POST", "/admin/users"): admin_page(
+        303, form={"username": "new_user", "password": "Very-Long-Passphrase-9", "role": "officer"}
+    ),
     ("POST", "/admin/users/{user_id}"): admin_page(303, form={"role": "manager"}),
     ("POST", "/admin/users/{user_id}/password"): admin_page(
-        303, form={"password": "Another-Long-Pass-77"}),
+        303, form={"password": "Another-Long-Pass-77"}
+    ),
     ("POST", "/admin/users/{user_id}/unlock"): admin_page(303),
     ("GET", "/admin/departments"): admin_page(),
     ("POST", "/admin/departments"): admin_page(303, form={"name": "丙招商局", "code": "DC"}),
     ("POST", "/admin/departments/{department_id}"): admin_page(
-        303, form={"name": "甲招商局（改）", "code": "DA2"}),
+        303, form={"name": "甲招商局（改）", "code": "DA2"}
+    ),
     ("POST", "/admin/departments/{department_id}/webhook"): admin_page(
-        303, form={"kind": "dingtalk", "url": "https://oapi.dingtalk.com/robot/send?access_token=t",
-                   "secret": "SECabc"}),
+        303,
+        form={
+            "kind": "dingtalk",
+            "url": "https://oapi.dingtalk.com/robot/send?access_token=t",
+            "secret": "SECabc",
+        },
+    ),
     ("GET", "/admin/audit"): admin_page(),
     # --- My day's and the follow-ups pages' actions (web/followups.py) ------------------------
     # ``followup_id`` is the confidential project's follow-up, assigned to the "own" officer;
@@ -209,103 +232,135 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/followups/new"): page(422, form={}),
     ("GET", "/followups/{followup_id}/edit"): confidential_page(),
     ("POST", "/followups/{followup_id}/edit"): Access(
-        LOGIN, 404, 303, 403, 303,
-        form={"title": "改", "due_at": "2030-01-02T10:00", "version": "1"}),
+        LOGIN,
+        404,
+        303,
+        403,
+        303,
+        form={"title": "改", "due_at": "2030-01-02T10:00", "version": "1"},
+    ),
     ("POST", "/followups/{followup_id}/done"): Access(LOGIN, 404, 303, 403, 303, form={}),
     ("POST", "/followups/{followup_id}/cancel"): Access(LOGIN, 404, 303, 403, 303, form={}),
-    ("POST", "/followups/{followup_id}/reschedule"): Access(LOGIN, 404, 303, 403, 303,
-                                                           form={"when": "tomorrow"}),
+    ("POST", "/followups/{followup_id}/reschedule"): Access(
+        LOGIN, 404, 303, 403, 303, form={"when": "tomorrow"}
+    ),
     # --- pipeline and project pages (web/pipeline.py, web/projects.py) ----------------------
     # ``project_id`` is department A's confidential project (stage negotiating, no capital yet)
     ("GET", "/pipeline"): page(lists_secret=True),
-    ("GET", "/pipeline/column/{stage}"): page(params={"stage": "negotiating"}, htmx=True,
-                                             lists_secret=True),
-    ("POST", "/projects/{project_id}/stage"): Access(LOGIN, 404, 303, 403, 303,
-                                                     form={"stage": "contacted", "via": "page"}),
+    ("GET", "/pipeline/column/{stage}"): page(
+        params={"stage": "negotiating"}, htmx=True, lists_secret=True
+    ),
+    ("POST", "/projects/{project_id}/stage"): Access(
+        LOGIN, 404, 303, 403, 303, form={"stage": "contacted", "via": "page"}
+    ),
     ("GET", "/projects/new"): page(),
     ("POST", "/projects/new"): page(422, form={}),
     ("GET", "/projects/{project_id}"): confidential_page(lists_secret=True),
     ("GET", "/projects/{project_id}/edit"): confidential_page(lists_secret=True),
     ("POST", "/projects/{project_id}/edit"): Access(
-        LOGIN, 404, 303, 403, 303,
-        form={"title": "改名", "version": "1", "is_confidential": "1", "code_name": "代号甲"}),
+        LOGIN,
+        404,
+        303,
+        403,
+        303,
+        form={"title": "改名", "version": "1", "is_confidential": "1", "code_name": "代号甲"},
+    ),
     ("POST", "/projects/{project_id}/capital"): Access(
-        LOGIN, 404, 409, 403, 409, form={"amount": "1", "arrived_on": "2026-01-01"}),
+        LOGIN, 404, 409, 403, 409, form={"amount": "1", "arrived_on": "2026-01-01"}
+    ),
 }
 
 # --- the JSON API: firms, contacts, projects (api/firms.py, api/projects.py) -------------------
 # the world's firm has no owner (shared: everyone may edit it) and has projects (no delete);
 # the confidential project is department A's, the manager is department B's (sees, not edits)
-ACCESS.update({
-    ("GET", "/api/v1/firms"): api(),
-    ("POST", "/api/v1/firms"): api(201, json={"name_zh": "全新测试企业"}),
-    ("GET", "/api/v1/firms/{firm_id}"): api(),
-    ("PATCH", "/api/v1/firms/{firm_id}"): api(json={"notes": "备注", "version": 1}),
-    ("DELETE", "/api/v1/firms/{firm_id}"): api(409),
-    ("GET", "/api/v1/firms/{firm_id}/contacts"): api(),
-    ("POST", "/api/v1/firms/{firm_id}/contacts"): api(201, json={"name": "新联系人"}),
-    ("GET", "/api/v1/contacts/{contact_id}"): api(),
-    ("PATCH", "/api/v1/contacts/{contact_id}"): api(json={"phone": "023-1", "version": 1}),
-    ("DELETE", "/api/v1/contacts/{contact_id}"): api(204),
-    ("GET", "/api/v1/projects"): api(lists_secret=True),
-    # a firm that does not exist: refused as input for everyone, nothing created
-    ("POST", "/api/v1/projects"): api(422, json={"firm_id": 2**30, "cluster": "NB"}),
-    ("GET", "/api/v1/projects/{project_id}"): confidential_api(lists_secret=True),
-    ("PATCH", "/api/v1/projects/{project_id}"): Access(401, 404, 200, 403, 200,
-                                                       json={"notes": "改", "version": 1}),
-    # it has an activity and a follow-up: mark it lost instead
-    ("DELETE", "/api/v1/projects/{project_id}"): Access(401, 404, 409, 403, 409),
-    ("POST", "/api/v1/projects/{project_id}/stage"): Access(401, 404, 200, 403, 200,
-                                                            json={"stage": "signed"}),
-    ("GET", "/api/v1/projects/{project_id}/history"): confidential_api(),
-    ("GET", "/api/v1/projects/{project_id}/capital"): confidential_api(),
-    # negotiating: capital arrives only after signing
-    ("POST", "/api/v1/projects/{project_id}/capital"): Access(
-        401, 404, 409, 403, 409, json={"amount": "1", "arrived_on": "2026-01-02"}),
-})
+ACCESS.update(
+    {
+        ("GET", "/api/v1/firms"): api(),
+        ("POST", "/api/v1/firms"): api(201, json={"name_zh": "全新测试企业"}),
+        ("GET", "/api/v1/firms/{firm_id}"): api(),
+        ("PATCH", "/api/v1/firms/{firm_id}"): api(json={"notes": "备注", "version": 1}),
+        ("DELETE", "/api/v1/firms/{firm_id}"): api(409),
+        ("GET", "/api/v1/firms/{firm_id}/contacts"): api(),
+        ("POST", "/api/v1/firms/{firm_id}/contacts"): api(201, json={"name": "新联系人"}),
+        ("GET", "/api/v1/contacts/{contact_id}"): api(),
+        ("PATCH", "/api/v1/contacts/{contact_id}"): api(json={"phone": "023-1", "version": 1}),
+        ("DELETE", "/api/v1/contacts/{contact_id}"): api(204),
+        ("GET", "/api/v1/projects"): api(lists_secret=True),
+        # a firm that does not exist: refused as input for everyone, nothing created
+        ("POST", "/api/v1/projects"): api(422, json={"firm_id": 2**30, "cluster": "NB"}),
+        ("GET", "/api/v1/projects/{project_id}"): confidential_api(lists_secret=True),
+        ("PATCH", "/api/v1/projects/{project_id}"): Access(
+            401, 404, 200, 403, 200, json={"notes": "改", "version": 1}
+        ),
+        # it has an activity and a follow-up: mark it lost instead
+        ("DELETE", "/api/v1/projects/{project_id}"): Access(401, 404, 409, 403, 409),
+        ("POST", "/api/v1/projects/{project_id}/stage"): Access(
+            401, 404, 200, 403, 200, json={"stage": "signed"}
+        ),
+        ("GET", "/api/v1/projects/{project_id}/history"): confidential_api(),
+        ("GET", "/api/v1/projects/{project_id}/capital"): confidential_api(),
+        # negotiating: capital arrives only after signing
+        ("POST", "/api/v1/projects/{project_id}/capital"): Access(
+            401, 404, 409, 403, 409, json={"amount": "1", "arrived_on": "2026-01-02"}
+        ),
+    }
+)
 
 # --- the JSON API: activities, follow-ups, clusters and parks, accounts -------------------------
 # the activity and the follow-up are tied to the confidential project (department A, "own")
-ACCESS.update({
-    ("GET", "/api/v1/activities"): api(lists_secret=True),
-    ("POST", "/api/v1/activities"): api(422, json={"kind": "visit", "summary": "拜访",
-                                                   "firm_ids": [2**30]}),
-    ("GET", "/api/v1/activities/{activity_id}"): confidential_api(lists_secret=True),
-    ("PATCH", "/api/v1/activities/{activity_id}"): Access(401, 404, 200, 403, 200,
-                                                          json={"outcome": "好", "version": 1}),
-    ("DELETE", "/api/v1/activities/{activity_id}"): Access(401, 404, 204, 403, 204),
-    ("GET", "/api/v1/followups"): api(),  # each caller's own by default
-    ("POST", "/api/v1/followups"): api(201, json={"title": "回访",
-                                                  "due_at": "2030-01-01T09:00:00+08:00"}),
-    ("GET", "/api/v1/followups/{followup_id}"): confidential_api(lists_secret=True),
-    ("PATCH", "/api/v1/followups/{followup_id}"): Access(401, 404, 200, 403, 200,
-                                                         json={"notes": "改", "version": 1}),
-    ("DELETE", "/api/v1/followups/{followup_id}"): Access(401, 404, 204, 403, 204),
-    ("POST", "/api/v1/followups/{followup_id}/complete"): Access(401, 404, 200, 403, 200),
-    ("POST", "/api/v1/followups/{followup_id}/cancel"): Access(401, 404, 200, 403, 200),
-    ("GET", "/api/v1/clusters"): api(),
-    ("GET", "/api/v1/clusters/{cluster_id}"): api(),
-    # the cluster's version may have moved on in this database (API tests, the fuzz run)
-    ("PATCH", "/api/v1/clusters/{cluster_id}"): admin_api(
-        (200, 409), json={"lead_department_id": None, "version": 1}),
-    ("GET", "/api/v1/parks"): api(),
-    ("GET", "/api/v1/parks/{park_id}"): api(),
-    ("GET", "/api/v1/me"): api(),
-    ("PATCH", "/api/v1/me"): api(json={"display_name": "新名字", "version": 1}),
-    ("GET", "/api/v1/users"): api(),
-    ("POST", "/api/v1/users"): admin_api(201, json={"username": "newbie",
-                                                    "password": "Long-Enough-Pass-1"}),
-    ("GET", "/api/v1/users/{user_id}"): api(),
-    # administrators only (a user changes their own name through PATCH /me)
-    ("PATCH", "/api/v1/users/{user_id}"): admin_api(json={"display_name": "x", "version": 1}),
-    ("DELETE", "/api/v1/users/{user_id}"): admin_api(200),
-    ("GET", "/api/v1/departments"): api(),
-    ("POST", "/api/v1/departments"): admin_api(201, json={"name": "新部门", "code": "NEWD"}),
-    ("GET", "/api/v1/departments/{department_id}"): api(),
-    ("PATCH", "/api/v1/departments/{department_id}"): admin_api(
-        json={"name": "改名", "version": 1}),
-    ("PUT", "/api/v1/departments/{department_id}/webhook"): admin_api(
-        json={"kind": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
-              "version": 1}),
-    ("DELETE", "/api/v1/departments/{department_id}"): admin_api(409),  # it has users
-})
+ACCESS.update(
+    {
+        ("GET", "/api/v1/activities"): api(lists_secret=True),
+        ("POST", "/api/v1/activities"): api(
+            422, json={"kind": "visit", "summary": "拜访", "firm_ids": [2**30]}
+        ),
+        ("GET", "/api/v1/activities/{activity_id}"): confidential_api(lists_secret=True),
+        ("PATCH", "/api/v1/activities/{activity_id}"): Access(
+            401, 404, 200, 403, 200, json={"outcome": "好", "version": 1}
+        ),
+        ("DELETE", "/api/v1/activities/{activity_id}"): Access(401, 404, 204, 403, 204),
+        ("GET", "/api/v1/followups"): api(),  # each caller's own by default
+        ("POST", "/api/v1/followups"): api(
+            201, json={"title": "回访", "due_at": "2030-01-01T09:00:00+08:00"}
+        ),
+        ("GET", "/api/v1/followups/{followup_id}"): confidential_api(lists_secret=True),
+        ("PATCH", "/api/v1/followups/{followup_id}"): Access(
+            401, 404, 200, 403, 200, json={"notes": "改", "version": 1}
+        ),
+        ("DELETE", "/api/v1/followups/{followup_id}"): Access(401, 404, 204, 403, 204),
+        ("POST", "/api/v1/followups/{followup_id}/complete"): Access(401, 404, 200, 403, 200),
+        ("POST", "/api/v1/followups/{followup_id}/cancel"): Access(401, 404, 200, 403, 200),
+        ("GET", "/api/v1/clusters"): api(),
+        ("GET", "/api/v1/clusters/{cluster_id}"): api(),
+        # the cluster's version may have moved on in this database (API tests, the fuzz run)
+        ("PATCH", "/api/v1/clusters/{cluster_id}"): admin_api(
+            (200, 409), json={"lead_department_id": None, "version": 1}
+        ),
+        ("GET", "/api/v1/parks"): api(),
+        ("GET", "/api/v1/parks/{park_id}"): api(),
+        ("GET", "/api/v1/me"): api(),
+        ("PATCH", "/api/v1/me"): api(json={"display_name": "新名字", "version": 1}),
+        ("GET", "/api/v1/users"): api(),
+        ("POST", "/api/v1/users"): admin_api(
+            201, json={"username": "newbie", "password": "Long-Enough-Pass-1"}
+        ),
+        ("GET", "/api/v1/users/{user_id}"): api(),
+        # administrators only (a user changes their own name through PATCH /me)
+        ("PATCH", "/api/v1/users/{user_id}"): admin_api(json={"display_name": "x", "version": 1}),
+        ("DELETE", "/api/v1/users/{user_id}"): admin_api(200),
+        ("GET", "/api/v1/departments"): api(),
+        ("POST", "/api/v1/departments"): admin_api(201, json={"name": "新部门", "code": "NEWD"}),
+        ("GET", "/api/v1/departments/{department_id}"): api(),
+        ("PATCH", "/api/v1/departments/{department_id}"): admin_api(
+            json={"name": "改名", "version": 1}
+        ),
+        ("PUT", "/api/v1/departments/{department_id}/webhook"): admin_api(
+            json={
+                "kind": "wecom",
+                "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
+                "version": 1,
+            }
+        ),
+        ("DELETE", "/api/v1/departments/{department_id}"): admin_api(409),  # it has users
+    }
+)

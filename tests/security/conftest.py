@@ -46,6 +46,12 @@ def client(app):  # type: ignore[no-untyped-def]
 def login(client: TestClient, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
     if "csrftoken" not in client.cookies:
         client.get("/login")
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": client.cookies["csrftoken"]},
-                       follow_redirects=False)
+    return client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": client.cookies["csrftoken"],
+        },
+        follow_redirects=False,
+    )

@@ -41,8 +41,10 @@ def fill_path(path: str, entry: Access | None, world: World) -> str:
         name = m.group(1)
         key = (entry.params if entry else {}).get(name) or PARAMS.get(name)
         if key is None:
-            raise KeyError(f"no value for path parameter {name!r} in {path}: add it to "
-                           "access_table.PARAMS or give the entry params={...}")
+            raise KeyError(
+                f"no value for path parameter {name!r} in {path}: add it to "
+                "access_table.PARAMS or give the entry params={...}"
+            )
         value = EXTRA_WORLD.get(key)
         return str(value if value is not None else world.attr(key))
 

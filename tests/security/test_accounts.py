@@ -19,8 +19,9 @@ from tests.security.conftest import login
 MAX = get_settings().login_max_failures
 
 
-@pytest.mark.parametrize("bad", ["short1!", "zhangsan-2024-x", "password123", "aaaaaaaaaaaa",
-                                 "          x"])
+@pytest.mark.parametrize(
+    "bad", ["short1!", "zhangsan-2024-x", "password123", "aaaaaaaaaaaa", "          x"]
+)
 def test_password_policy_refuses_weak_passwords(bad):
     with pytest.raises(ValidationFailed) as e:
         check_policy(bad, "zhangsan")
@@ -92,8 +93,9 @@ def test_unknown_inactive_and_locked_users_cost_a_password_hash(session, monkeyp
 
     calls: list[str] = []
     real_verify, real_dummy = svc.verify_password, svc.verify_dummy
-    monkeypatch.setattr(svc, "verify_password",
-                        lambda h, p: calls.append("verify") or real_verify(h, p))
+    monkeypatch.setattr(
+        svc, "verify_password", lambda h, p: calls.append("verify") or real_verify(h, p)
+    )
     monkeypatch.setattr(svc, "verify_dummy", lambda p: calls.append("dummy") or real_dummy(p))
     active = make_user(session, "officer")
     inactive = make_user(session, "officer")
@@ -149,17 +151,30 @@ def test_change_password_ends_other_sessions_and_tokens(client, app, session):
         assert login(other, u.username).status_code == 303
         token, _ = accounts.issue_api_token(session, session.get(User, u.id))
         session.commit()
-        r = client.post("/account/password", data={
-            "old_password": PASSWORD, "new_password": "Fresh-Passphrase-88",
-            "new_password2": "Fresh-Passphrase-88", "csrf_token": client.cookies["csrftoken"]})
+        r = client.post(
+            "/account/password",
+            data={
+                "old_password": PASSWORD,
+                "new_password": "Fresh-Passphrase-88",
+                "new_password2": "Fresh-Passphrase-88",
+                "csrf_token": client.cookies["csrftoken"],
+            },
+        )
         assert r.status_code == 200 and 'role="status"' in r.text
         assert client.get("/account", follow_redirects=False).status_code == 200  # still in
         assert other.get("/account", follow_redirects=False).status_code == 303  # ended
-        assert other.get("/api/v1/me/password", headers={
-            "Authorization": f"Bearer {token}"}).status_code in (401, 405)
+        assert other.get(
+            "/api/v1/me/password", headers={"Authorization": f"Bearer {token}"}
+        ).status_code in (401, 405)
     session.expire_all()
-    assert session.scalar(select(func.count()).select_from(ApiToken).where(
-        ApiToken.user_id == u.id, ApiToken.revoked_at.is_(None))) == 0
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(ApiToken)
+            .where(ApiToken.user_id == u.id, ApiToken.revoked_at.is_(None))
+        )
+        == 0
+    )
     assert login(client, u.username, "Fresh-Passphrase-88").status_code == 303
 
 
@@ -168,14 +183,35 @@ def test_change_password_errors_beside_the_field_and_nothing_saved(client, sessi
     session.commit()
     login(client, u.username)
     before = session.get(User, u.id).password_hash
-    for data, field in [({"old_password": "nope-nope-nope", "new_password": "Fresh-Passphrase-88",
-                          "new_password2": "Fresh-Passphrase-88"}, "old_password"),
-                        ({"old_password": PASSWORD, "new_password": "password123",
-                          "new_password2": "password123"}, "new_password"),
-                        ({"old_password": PASSWORD, "new_password": "Fresh-Passphrase-88",
-                          "new_password2": "Fresh-Passphrase-89"}, "new_password2")]:
-        r = client.post("/account/password",
-                        data={**data, "csrf_token": client.cookies["csrftoken"]})
+    for data, field in [
+        (
+            {
+                "old_password": "nope-nope-nope",
+                "new_password": "Fresh-Passphrase-88",
+                "new_password2": "Fresh-Passphrase-88",
+            },
+            "old_password",
+        ),
+        (
+            {
+                "old_password": PASSWORD,
+                "new_password": "password123",
+                "new_password2": "password123",
+            },
+            "new_password",
+        ),
+        (
+            {
+                "old_password": PASSWORD,
+                "new_password": "Fresh-Passphrase-88",
+                "new_password2": "Fresh-Passphrase-89",
+            },
+            "new_password2",
+        ),
+    ]:
+        r = client.post(
+            "/account/password", data={**data, "csrf_token": client.cookies["csrftoken"]}
+        )
         assert r.status_code == 422
         assert f'id="{field}-error"' in r.text
     session.expire_all()
@@ -189,11 +225,15 @@ def test_api_password_change(client, session):
     other, _ = accounts.issue_api_token(session, session.get(User, u.id))
     session.commit()
     h = {"Authorization": f"Bearer {token}"}
-    r = client.post("/api/v1/me/password", headers=h,
-                    json={"old_password": PASSWORD, "new_password": "short"})
+    r = client.post(
+        "/api/v1/me/password", headers=h, json={"old_password": PASSWORD, "new_password": "short"}
+    )
     assert r.status_code == 422 and r.json()["field"] == "new_password"
-    r = client.post("/api/v1/me/password", headers=h,
-                    json={"old_password": PASSWORD, "new_password": "Fresh-Passphrase-88"})
+    r = client.post(
+        "/api/v1/me/password",
+        headers=h,
+        json={"old_password": PASSWORD, "new_password": "Fresh-Passphrase-88"},
+    )
     assert r.status_code == 204
     # this token goes on working, the other one is revoked
     assert client.post("/api/v1/auth/revoke", headers=h).status_code == 204
@@ -222,8 +262,14 @@ def test_deactivating_a_user_ends_their_sessions(client, session):
     accounts.update_user(session, admin, u.id, is_active=False)
     session.commit()
     assert client.get("/account", follow_redirects=False).status_code == 303
-    assert session.scalar(select(func.count()).select_from(WebSession).where(
-        WebSession.user_id == u.id, WebSession.ended_at.is_(None))) == 0
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(WebSession)
+            .where(WebSession.user_id == u.id, WebSession.ended_at.is_(None))
+        )
+        == 0
+    )
     assert login(client, u.username).status_code == 401
 
 
@@ -233,8 +279,13 @@ def test_every_login_and_failure_is_audited(session):
     _fail(session, u.username, 1)
     accounts.authenticate(session, u.username, PASSWORD)
     session.commit()
-    actions = list(session.scalars(select(AuditRecord.action).where(
-        AuditRecord.entity == "user", AuditRecord.entity_id == str(u.id))))
+    actions = list(
+        session.scalars(
+            select(AuditRecord.action).where(
+                AuditRecord.entity == "user", AuditRecord.entity_id == str(u.id)
+            )
+        )
+    )
     assert "login_failed" in actions and "login" in actions
     assert session.scalar(select(func.count()).select_from(LoginAttempt)) == 2
 

@@ -37,10 +37,12 @@ def test_unsafe_page_route_refuses_a_request_without_a_valid_token(method, path,
             "non-ascii token": dict(data=form, headers={"X-CSRFToken": "токен".encode()}),
             "JSON body": dict(json=form),
             "multipart without token": dict(data=form, files={"f": ("a.txt", b"x")}),
-            "other origin": dict(data={**form, "csrf_token": token},
-                                 headers={"Origin": "https://evil.example"}),
-            "other referer": dict(data={**form, "csrf_token": token},
-                                  headers={"Referer": "https://evil.example/form"}),
+            "other origin": dict(
+                data={**form, "csrf_token": token}, headers={"Origin": "https://evil.example"}
+            ),
+            "other referer": dict(
+                data={**form, "csrf_token": token}, headers={"Referer": "https://evil.example/form"}
+            ),
         }
         for what, kw in attempts.items():
             r = client.request(method, url, follow_redirects=False, **kw)
@@ -56,8 +58,9 @@ def test_a_multipart_form_with_the_token_passes(session):
     world = build_world(session)
     client = client_for(APP, session, world, "own")
     token = client.cookies["csrftoken"]
-    r = client.post("/logout", data={"csrf_token": token}, files={"f": ("a.txt", b"x")},
-                    follow_redirects=False)
+    r = client.post(
+        "/logout", data={"csrf_token": token}, files={"f": ("a.txt", b"x")}, follow_redirects=False
+    )
     assert r.status_code == 303
     assert client.get("/account", follow_redirects=False).status_code == 303  # logged out
 
@@ -65,6 +68,9 @@ def test_a_multipart_form_with_the_token_passes(session):
 def test_same_origin_header_and_token_pass(session):
     world = build_world(session)
     client = client_for(APP, session, world, "own")
-    r = client.post("/logout", headers={"X-CSRFToken": client.cookies["csrftoken"],
-                                        "Origin": "http://testserver"}, follow_redirects=False)
+    r = client.post(
+        "/logout",
+        headers={"X-CSRFToken": client.cookies["csrftoken"], "Origin": "http://testserver"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303

@@ -34,8 +34,11 @@ def test_every_page_sends_the_security_headers(path, session):
         client = client_for(APP, session, world, role)
         token = client.headers.pop("X-Test-Bearer", None)
         headers = {"Authorization": f"Bearer {token}"} if token and path.startswith("/api/") else {}
-        r = client.get(fill_path(path, ACCESS.get(("GET", path)), world), headers=headers,
-                       follow_redirects=False)
+        r = client.get(
+            fill_path(path, ACCESS.get(("GET", path)), world),
+            headers=headers,
+            follow_redirects=False,
+        )
         check_headers(r, f"GET {path} as {role}")
         if not path.startswith("/static/"):
             assert r.headers.get("cache-control") == "no-store", path
@@ -51,8 +54,7 @@ def test_static_files_errors_and_refusals_send_them_too(session):
         (client.get("/api/v1/no-such-thing"), "API 404"),
         (client.delete("/login"), "405"),
         (client.post("/logout"), "CSRF 403"),
-        (client.post("/login", content=b"x" * 20, headers={"content-length": str(10**9)}),
-         "413"),
+        (client.post("/login", content=b"x" * 20, headers={"content-length": str(10**9)}), "413"),
     ]:
         check_headers(r, where)
 

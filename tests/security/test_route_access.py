@@ -16,8 +16,10 @@ ROUTES = app_routes(APP)
 
 def test_every_route_has_an_entry_in_the_access_table():
     missing = [f"{m} {p}" for m, p in ROUTES if (m, p) not in ACCESS]
-    assert not missing, ("routes without an entry in tests/security/access_table.py "
-                         "(add one per route: who may call it?):\n  " + "\n  ".join(missing))
+    assert not missing, (
+        "routes without an entry in tests/security/access_table.py "
+        "(add one per route: who may call it?):\n  " + "\n  ".join(missing)
+    )
 
 
 def test_the_access_table_names_only_real_routes():
@@ -43,8 +45,9 @@ def _check(role: str, expected, r, method: str, path: str) -> None:  # type: ign
         assert target.startswith("/login"), f"{where}: sent to {target!r}, not /login"
         return
     allowed = expected if isinstance(expected, tuple) else (expected,)
-    assert r.status_code in allowed, (f"{where}: got {r.status_code}, expected {expected}\n"
-                                      f"{r.text[:400]}")
+    assert r.status_code in allowed, (
+        f"{where}: got {r.status_code}, expected {expected}\n{r.text[:400]}"
+    )
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])
@@ -73,16 +76,21 @@ def test_route_access(method: str, path: str, session) -> None:  # type: ignore[
             elif entry.form is not None:
                 kwargs["data"] = entry.form
         url = fill_path(path, entry, world)
-        r = client.request(method, url, params=entry.query, headers=headers,
-                           follow_redirects=False, **kwargs)
+        r = client.request(
+            method, url, params=entry.query, headers=headers, follow_redirects=False, **kwargs
+        )
         _check(role, entry.expected(role), r, method, path)
         text = response_text(r.content, r.headers.get("content-type", ""))
         if role == "other":
-            assert MARKER not in text, (f"{method} {path}: the confidential project leaks to an "
-                                        f"officer of another department:\n{text[:600]}")
+            assert MARKER not in text, (
+                f"{method} {path}: the confidential project leaks to an "
+                f"officer of another department:\n{text[:600]}"
+            )
         elif entry.lists_secret and role in ("own", "manager", "admin"):
-            assert MARKER in text, (f"{method} {path} as {role}: the confidential project "
-                                    "should be listed here (lists_secret=True)")
+            assert MARKER in text, (
+                f"{method} {path} as {role}: the confidential project "
+                "should be listed here (lists_secret=True)"
+            )
         client.close()
 
 

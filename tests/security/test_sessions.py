@@ -16,8 +16,11 @@ from tests.security.conftest import login
 
 def _sid(session, user_id):  # type: ignore[no-untyped-def]
     session.expire_all()
-    return list(session.scalars(select(WebSession).where(WebSession.user_id == user_id)
-                                .order_by(WebSession.created_at)))
+    return list(
+        session.scalars(
+            select(WebSession).where(WebSession.user_id == user_id).order_by(WebSession.created_at)
+        )
+    )
 
 
 def test_session_cookie_flags(client, session):
@@ -42,8 +45,9 @@ def test_secure_cookies_behind_https(monkeypatch, session):
             assert "secure" in r.headers["set-cookie"].lower()
             assert r.headers["strict-transport-security"].startswith("max-age=")
             r = login(c, u.username)
-            cookie = next(h for h in r.headers.get_list("set-cookie")
-                          if h.startswith("crm_session="))
+            cookie = next(
+                h for h in r.headers.get_list("set-cookie") if h.startswith("crm_session=")
+            )
             assert "; secure" in cookie.lower()
     finally:
         monkeypatch.delenv("CRM_COOKIE_SECURE")
@@ -70,8 +74,9 @@ def test_logout_ends_the_session_on_the_server(client, session):
     session.commit()
     login(client, u.username)
     stolen = client.cookies["crm_session"]
-    r = client.post("/logout", data={"csrf_token": client.cookies["csrftoken"]},
-                    follow_redirects=False)
+    r = client.post(
+        "/logout", data={"csrf_token": client.cookies["csrftoken"]}, follow_redirects=False
+    )
     assert r.status_code == 303
     assert _sid(session, u.id)[0].ended_at is not None
     with TestClient(client.app) as thief:
@@ -112,8 +117,9 @@ def test_absolute_lifetime(client, session, clock):
 def test_api_tokens_expire_and_can_be_revoked(client, session, clock):
     u = make_user(session, "officer")
     session.commit()
-    r = client.post("/api/v1/auth/token", data={"username": u.username,
-                                                "password": "Correct-Horse-42"})
+    r = client.post(
+        "/api/v1/auth/token", data={"username": u.username, "password": "Correct-Horse-42"}
+    )
     assert r.status_code == 200
     token = r.json()["access_token"]
     assert r.json()["expires_in"] == get_settings().api_token_hours * 3600

@@ -29,5 +29,5 @@ def test_no_template_turns_escaping_off_or_inlines_script_or_style():
 def test_json_islands_use_tojson():
     for f in sorted(TEMPLATES.rglob("*.html")):
         src = f.read_text(encoding="utf-8")
-        for m in re.finditer(r'<script[^>]*application/json[^>]*>(.*?)</script>', src, re.S):
+        for m in re.finditer(r"<script[^>]*application/json[^>]*>(.*?)</script>", src, re.S):
             assert "|tojson" in m.group(1).replace(" ", ""), f"{f.name}: JSON island without tojson"

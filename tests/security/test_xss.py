@@ -19,7 +19,7 @@ from tests.security.world import build_world, client_for
 
 PAYLOAD = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>'</script>"
 # what must never reach an HTML response unescaped
-RAW = ("<script>alert(1)", "<img src=x onerror", "\"><img")
+RAW = ("<script>alert(1)", "<img src=x onerror", '"><img')
 
 GETS = [p for m, p in ROUTES if m == "GET" and not p.startswith("/api/")]
 
@@ -52,8 +52,12 @@ def test_payloads_are_inert_on_every_page(path, session):
         client = client_for(APP, session, world, role)
         client.headers.pop("X-Test-Bearer", None)
         headers = {"HX-Request": "true"} if entry and entry.htmx else {}
-        r = client.get(fill_path(path, entry, world), params=entry.query if entry else None,
-                       headers=headers, follow_redirects=False)
+        r = client.get(
+            fill_path(path, entry, world),
+            params=entry.query if entry else None,
+            headers=headers,
+            follow_redirects=False,
+        )
         if "html" in r.headers.get("content-type", ""):
             for raw in RAW:
                 assert raw not in r.text, f"GET {path} as {role}: {raw!r} unescaped"
@@ -82,8 +86,7 @@ def test_chart_labels_are_escaped_in_the_json_island(session):
         assert r.status_code == 200, (url, r.status_code)
         for raw in RAW:
             assert raw not in r.text, f"/reports/{name}: {raw!r} unescaped"
-        for m in re.finditer(r'<script type="application/json"[^>]*>(.*?)</script>', r.text,
-                             re.S):
+        for m in re.finditer(r'<script type="application/json"[^>]*>(.*?)</script>', r.text, re.S):
             island = m.group(1)
             assert "<" not in island, f"/reports/{name}: raw < in the JSON island"
             escaped_in_island = escaped_in_island or "\\u003cscript\\u003e" in island

@@ -73,25 +73,54 @@ def build_world(session: Session) -> World:
     session.add(contact)
     session.flush()
     title = f"{MARKER}-PROJECT 绝密扩产项目"
-    project = make_project(session, firm, "NB", "negotiating", owner=users["own"],
-                           title=title, is_confidential=True, code_name="代号甲",
-                           notes=f"{MARKER}-NOTES 保密备注", output="12.5")
-    open_project = make_project(session, firm, "NEV", "lead", owner=users["own"],
-                                title="公开项目", output="1")
-    act = Activity(kind="visit", occurred_at=utcnow() - timedelta(days=1),
-                   summary=f"{MARKER}-ACTIVITY 机密洽谈", created_by_id=users["own"].id,
-                   department_id=dept_a.id)
+    project = make_project(
+        session,
+        firm,
+        "NB",
+        "negotiating",
+        owner=users["own"],
+        title=title,
+        is_confidential=True,
+        code_name="代号甲",
+        notes=f"{MARKER}-NOTES 保密备注",
+        output="12.5",
+    )
+    open_project = make_project(
+        session, firm, "NEV", "lead", owner=users["own"], title="公开项目", output="1"
+    )
+    act = Activity(
+        kind="visit",
+        occurred_at=utcnow() - timedelta(days=1),
+        summary=f"{MARKER}-ACTIVITY 机密洽谈",
+        created_by_id=users["own"].id,
+        department_id=dept_a.id,
+    )
     session.add(act)
     session.flush()
     session.add(ActivityFirm(activity_id=act.id, firm_id=firm.id))
     session.add(ActivityProject(activity_id=act.id, project_id=project.id))
-    fu = make_followup(session, users["own"], due_in=timedelta(hours=2),
-                       title=f"{MARKER}-FOLLOWUP 机密回访", project_id=project.id,
-                       firm_id=firm.id)
+    fu = make_followup(
+        session,
+        users["own"],
+        due_in=timedelta(hours=2),
+        title=f"{MARKER}-FOLLOWUP 机密回访",
+        project_id=project.id,
+        firm_id=firm.id,
+    )
     session.commit()
-    return World(dept_a=dept_a.id, dept_b=dept_b.id, users=users, firm=firm.id,
-                 contact=contact.id, project=project.id, open_project=open_project.id,
-                 activity=act.id, followup=fu.id, firm_name=firm.name_zh, project_title=title)
+    return World(
+        dept_a=dept_a.id,
+        dept_b=dept_b.id,
+        users=users,
+        firm=firm.id,
+        contact=contact.id,
+        project=project.id,
+        open_project=open_project.id,
+        activity=act.id,
+        followup=fu.id,
+        firm_name=firm.name_zh,
+        project_title=title,
+    )
 
 
 def client_for(app, session: Session, world: World, role: str) -> TestClient:  # type: ignore[no-untyped-def]
@@ -101,8 +130,15 @@ def client_for(app, session: Session, world: World, role: str) -> TestClient:  #
     if role == "anon":
         return c
     user = world.users[role]
-    r = c.post("/login", data={"username": user.username, "password": PASSWORD,
-                               "csrf_token": c.cookies["csrftoken"]}, follow_redirects=False)
+    r = c.post(
+        "/login",
+        data={
+            "username": user.username,
+            "password": PASSWORD,
+            "csrf_token": c.cookies["csrftoken"],
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303, (role, r.status_code, r.text[:300])
     token, _ = issue_api_token(session, session.get(User, user.id))
     session.commit()

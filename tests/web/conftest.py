@@ -1,11 +1,11 @@
 """Web test helpers: the app through TestClient, and logging a user in the way a browser does.
 
-    def test_x(client, login, session):
-        user = make_user(session, "officer", make_department(session)); session.commit()
-        login(user)                      # POST /login with the csrftoken cookie
-        client.get("/firms")             # now logged in
-        client.post("/x", data={...} | login.csrf)   # form posts carry the token
-        client.post("/x", data={...}, headers=login.htmx)  # HTMX posts send it as a header
+def test_x(client, login, session):
+    user = make_user(session, "officer", make_department(session)); session.commit()
+    login(user)                      # POST /login with the csrftoken cookie
+    client.get("/firms")             # now logged in
+    client.post("/x", data={...} | login.csrf)   # form posts carry the token
+    client.post("/x", data={...}, headers=login.htmx)  # HTMX posts send it as a header
 """
 
 from __future__ import annotations
@@ -50,9 +50,11 @@ class Login:
 
     def __call__(self, user: User, password: str = PASSWORD) -> User:
         self.client.cookies.clear()
-        r = self.client.post("/login", data={"username": user.username, "password": password,
-                                             "csrf_token": self.token},
-                             follow_redirects=False)
+        r = self.client.post(
+            "/login",
+            data={"username": user.username, "password": password, "csrf_token": self.token},
+            follow_redirects=False,
+        )
         assert r.status_code == 303, r.text[:500]
         return user
 
@@ -66,8 +68,11 @@ def log_in(client: TestClient, user: User, password: str = PASSWORD) -> str:
     """Log ``user`` in on ``client`` (a plain function); returns the CSRF token for posts."""
     client.get("/login")
     token = client.cookies["csrftoken"]
-    r = client.post("/login", data={"username": user.username, "password": password,
-                                    "csrf_token": token}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": user.username, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     return client.cookies.get("csrftoken") or token
 

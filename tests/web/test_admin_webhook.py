@@ -25,9 +25,12 @@ def test_admin_sets_changes_and_clears_the_robot_on_the_page(client, login, sess
     admin = make_user(session, "admin", username="root1")
     session.commit()
     login(admin)
-    r = client.post(f"/admin/departments/{dep.id}/webhook",
-                    data={"kind": "dingtalk", "url": HOOK, "secret": "SECxyz",
-                          "version": dep.version} | login.csrf, follow_redirects=False)
+    r = client.post(
+        f"/admin/departments/{dep.id}/webhook",
+        data={"kind": "dingtalk", "url": HOOK, "secret": "SECxyz", "version": dep.version}
+        | login.csrf,
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     d = _dep(session, dep.id)
     assert (d.webhook_kind, d.webhook_url, d.webhook_secret) == ("dingtalk", HOOK, "SECxyz")
@@ -41,26 +44,34 @@ def test_admin_sets_changes_and_clears_the_robot_on_the_page(client, login, sess
     assert json.loads(rows[-1].after)["webhook_url_set"] is True
 
     # switch to WeCom keeping nothing blank-filled: a blank URL keeps the one set
-    r = client.post(f"/admin/departments/{dep.id}/webhook",
-                    data={"kind": "wecom", "url": "", "secret": "", "version": d.version}
-                    | login.csrf, follow_redirects=False)
+    r = client.post(
+        f"/admin/departments/{dep.id}/webhook",
+        data={"kind": "wecom", "url": "", "secret": "", "version": d.version} | login.csrf,
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     d = _dep(session, dep.id)
     assert (d.webhook_kind, d.webhook_url, d.webhook_secret) == ("wecom", HOOK, "SECxyz")
 
     # bad input: an error beside the form, nothing changed
-    for bad in ({"kind": "slack", "url": HOOK}, {"kind": "wecom", "url": "ftp://x/y"},
-                {"kind": "wecom", "url": "javascript:alert(1)"}):
-        r = client.post(f"/admin/departments/{dep.id}/webhook",
-                        data=bad | {"version": d.version} | login.csrf)
+    for bad in (
+        {"kind": "slack", "url": HOOK},
+        {"kind": "wecom", "url": "ftp://x/y"},
+        {"kind": "wecom", "url": "javascript:alert(1)"},
+    ):
+        r = client.post(
+            f"/admin/departments/{dep.id}/webhook", data=bad | {"version": d.version} | login.csrf
+        )
         assert r.status_code == 422, bad
         assert 'class="error"' in r.text
         assert _dep(session, dep.id).webhook_kind == "wecom"
 
     # no kind clears the robot
-    r = client.post(f"/admin/departments/{dep.id}/webhook",
-                    data={"kind": "", "version": d.version} | login.csrf,
-                    follow_redirects=False)
+    r = client.post(
+        f"/admin/departments/{dep.id}/webhook",
+        data={"kind": "", "version": d.version} | login.csrf,
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     d = _dep(session, dep.id)
     assert (d.webhook_kind, d.webhook_url, d.webhook_secret) == (None, None, None)
@@ -74,8 +85,11 @@ def test_robot_through_the_api_admins_only_and_stale_versions_refused(client, se
     admin_h = {"Authorization": f"Bearer {issue_api_token(session, admin)[0]}"}
     officer_h = {"Authorization": f"Bearer {issue_api_token(session, officer)[0]}"}
     session.commit()
-    body = {"kind": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K1",
-            "version": dep.version}
+    body = {
+        "kind": "wecom",
+        "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K1",
+        "version": dep.version,
+    }
     url = f"/api/v1/departments/{dep.id}/webhook"
     assert client.put(url, headers=officer_h, json=body).status_code == 403
     r = client.put(url, headers=admin_h, json=body)
@@ -87,8 +101,9 @@ def test_robot_through_the_api_admins_only_and_stale_versions_refused(client, se
     r = client.put(url, headers=admin_h, json=body | {"kind": "dingtalk"})
     assert r.status_code == 409
     assert _dep(session, dep.id).webhook_kind == "wecom"
-    r = client.put(url, headers=admin_h, json={"kind": "wecom", "url": "not a url",
-                                               "version": out["version"]})
+    r = client.put(
+        url, headers=admin_h, json={"kind": "wecom", "url": "not a url", "version": out["version"]}
+    )
     assert r.status_code == 422
     r = client.put(url, headers=admin_h, json={"kind": None, "version": out["version"]})
     assert r.status_code == 200 and r.json()["has_webhook"] is False

@@ -36,8 +36,15 @@ def officer(session, dept):
 
 
 def hp(session, **kw):
-    f = make_firm(session, "惠普", name_en="Hewlett-Packard", global500_rank=26, country="美国",
-                  clusters=("NB",), **kw)
+    f = make_firm(
+        session,
+        "惠普",
+        name_en="Hewlett-Packard",
+        global500_rank=26,
+        country="美国",
+        clusters=("NB",),
+        **kw,
+    )
     session.add(FirmAlias(firm_id=f.id, alias="HP", alias_norm="hp"))
     f.search_text = f.search_text + " | hp"
     session.flush()
@@ -73,10 +80,12 @@ def statements():
 
 # --- the list -----------------------------------------------------------------------------------
 
+
 def test_list_shows_firms_with_tier_badges_and_filters(client, login, officer, session):
     hp(session, owner_id=officer.id)
-    make_firm(session, "长安汽车", name_en="Changan", china500_rank=70, country="中国",
-              clusters=("NEV",))
+    make_firm(
+        session, "长安汽车", name_en="Changan", china500_rank=70, country="中国", clusters=("NEV",)
+    )
     make_firm(session, "四联集团", is_leader=True, country="中国", clusters=("INST",))
     make_firm(session, "小企业")
     session.commit()
@@ -167,7 +176,8 @@ def test_export_to_excel_reads_back(client, login, officer, session):
     r = client.get("/firms/export.xlsx?country=美国")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith(
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     assert "attachment" in r.headers["content-disposition"]
     ws = load_workbook(io.BytesIO(r.content)).active
     rows = list(ws.iter_rows(values_only=True))
@@ -182,8 +192,10 @@ def test_export_to_excel_reads_back(client, login, officer, session):
 
 # --- the firm page --------------------------------------------------------------------------------
 
-def test_firm_page_shows_details_contacts_projects_and_one_timeline(client, login, officer,
-                                                                   session, dept):
+
+def test_firm_page_shows_details_contacts_projects_and_one_timeline(
+    client, login, officer, session, dept
+):
     group = make_firm(session, "惠普集团")
     f = hp(session, parent_id=group.id, owner_id=officer.id, headquarters="帕洛阿尔托")
     sub = make_firm(session, "惠普重庆", parent_id=f.id)
@@ -191,19 +203,47 @@ def test_firm_page_shows_details_contacts_projects_and_one_timeline(client, logi
     session.add(c)
     p = make_project(session, f, "NB", owner=officer, title="笔记本结算中心")
     other = make_department(session)
-    secret = make_project(session, f, "DATA", title="绝密数据中心", department_id=other.id,
-                          is_confidential=True, code_name="蓝鲸")
+    secret = make_project(
+        session,
+        f,
+        "DATA",
+        title="绝密数据中心",
+        department_id=other.id,
+        is_confidential=True,
+        code_name="蓝鲸",
+    )
     session.flush()
     now = utcnow()
-    log_activity(session, officer, ActivityCreate(
-        kind="call", occurred_at=now - timedelta(days=3), summary="第一次电话", firm_ids=[f.id],
-        contact_ids=[c.id]))
-    log_activity(session, officer, ActivityCreate(
-        kind="visit", occurred_at=now - timedelta(days=1), summary="上门拜访",
-        firm_ids=[f.id], project_ids=[p.id]))
+    log_activity(
+        session,
+        officer,
+        ActivityCreate(
+            kind="call",
+            occurred_at=now - timedelta(days=3),
+            summary="第一次电话",
+            firm_ids=[f.id],
+            contact_ids=[c.id],
+        ),
+    )
+    log_activity(
+        session,
+        officer,
+        ActivityCreate(
+            kind="visit",
+            occurred_at=now - timedelta(days=1),
+            summary="上门拜访",
+            firm_ids=[f.id],
+            project_ids=[p.id],
+        ),
+    )
     manager = make_user(session, "manager", other)
-    log_activity(session, manager, ActivityCreate(
-        kind="meeting", summary="保密会谈内容", firm_ids=[f.id], project_ids=[secret.id]))
+    log_activity(
+        session,
+        manager,
+        ActivityCreate(
+            kind="meeting", summary="保密会谈内容", firm_ids=[f.id], project_ids=[secret.id]
+        ),
+    )
     session.commit()
 
     login(officer)
@@ -227,17 +267,25 @@ def test_firm_page_shows_details_contacts_projects_and_one_timeline(client, logi
     assert "绝密数据中心" in html and "保密会谈内容" in html
 
 
-def test_firm_page_query_count_does_not_grow_with_its_records(client, login, officer,
-                                                              session):
+def test_firm_page_query_count_does_not_grow_with_its_records(client, login, officer, session):
     f = hp(session)
     session.add(Contact(firm_id=f.id, name="甲"))
     p = make_project(session, f, "NB", owner=officer)
     first = Contact(firm_id=f.id, name="乙")
     session.add(first)
     session.flush()
-    log_activity(session, officer, ActivityCreate(
-        kind="call", summary="一", firm_ids=[f.id], project_ids=[p.id], contact_ids=[first.id],
-        followup={"title": "回访", "due_at": utcnow() + timedelta(days=1)}))
+    log_activity(
+        session,
+        officer,
+        ActivityCreate(
+            kind="call",
+            summary="一",
+            firm_ids=[f.id],
+            project_ids=[p.id],
+            contact_ids=[first.id],
+            followup={"title": "回访", "due_at": utcnow() + timedelta(days=1)},
+        ),
+    )
     session.commit()
     login(officer)
     client.get(f"/firms/{f.id}")
@@ -248,10 +296,18 @@ def test_firm_page_query_count_does_not_grow_with_its_records(client, login, off
     session.flush()
     for i in range(15):
         q = make_project(session, f, "IC", owner=officer, title=f"项目{i}")
-        log_activity(session, officer, ActivityCreate(
-            kind="visit", summary=f"拜访{i}", firm_ids=[f.id], project_ids=[q.id],
-            contact_ids=[contacts[i % 8].id],
-            followup={"title": f"回访{i}", "due_at": utcnow() + timedelta(days=1)}))
+        log_activity(
+            session,
+            officer,
+            ActivityCreate(
+                kind="visit",
+                summary=f"拜访{i}",
+                firm_ids=[f.id],
+                project_ids=[q.id],
+                contact_ids=[contacts[i % 8].id],
+                followup={"title": f"回访{i}", "due_at": utcnow() + timedelta(days=1)},
+            ),
+        )
     session.commit()
     with statements() as many:
         r = client.get(f"/firms/{f.id}")
@@ -263,9 +319,16 @@ def test_timeline_loads_more(client, login, officer, session):
     f = hp(session)
     now = utcnow()
     for i in range(25):
-        log_activity(session, officer, ActivityCreate(
-            kind="call", occurred_at=now - timedelta(hours=i), summary=f"通话{i:02d}",
-            firm_ids=[f.id]))
+        log_activity(
+            session,
+            officer,
+            ActivityCreate(
+                kind="call",
+                occurred_at=now - timedelta(hours=i),
+                summary=f"通话{i:02d}",
+                firm_ids=[f.id],
+            ),
+        )
     session.commit()
     login(officer)
     html = client.get(f"/firms/{f.id}").text
@@ -284,6 +347,7 @@ def test_unknown_firm_is_404(client, login, officer):
 
 # --- log a contact -------------------------------------------------------------------------------
 
+
 def test_log_a_contact_with_a_followup_inline(client, login, officer, session):
     f = hp(session)
     c = Contact(firm_id=f.id, name="刘芳")
@@ -293,10 +357,21 @@ def test_log_a_contact_with_a_followup_inline(client, login, officer, session):
     login(officer)
     page = client.get(f"/firms/{f.id}").text
     assert 'name="occurred_at" value="' in page  # defaults to now
-    r = client.post(f"/firms/{f.id}/activities", headers=login.htmx, data={
-        "kind": "meeting", "occurred_at": "2026-11-20T10:30", "contact_ids": [str(c.id)],
-        "summary": "介绍园区配套", "outcome": "对方同意来渝考察", "project_id": str(p.id),
-        "followup_title": "寄送园区资料", "followup_due": "2026-12-01T09:00", "remind": "60"})
+    r = client.post(
+        f"/firms/{f.id}/activities",
+        headers=login.htmx,
+        data={
+            "kind": "meeting",
+            "occurred_at": "2026-11-20T10:30",
+            "contact_ids": [str(c.id)],
+            "summary": "介绍园区配套",
+            "outcome": "对方同意来渝考察",
+            "project_id": str(p.id),
+            "followup_title": "寄送园区资料",
+            "followup_due": "2026-12-01T09:00",
+            "remind": "60",
+        },
+    )
     assert r.status_code == 200, r.text
     # the new entry is swapped into the timeline, and the form comes back empty
     assert 'hx-swap-oob="afterbegin:#timeline-list"' in r.text
@@ -318,8 +393,11 @@ def test_log_a_contact_defaults_to_now_without_a_followup(client, login, officer
     f = hp(session)
     session.commit()
     login(officer)
-    r = client.post(f"/firms/{f.id}/activities", headers=login.htmx,
-                    data={"kind": "call", "occurred_at": "", "summary": "电话"})
+    r = client.post(
+        f"/firms/{f.id}/activities",
+        headers=login.htmx,
+        data={"kind": "call", "occurred_at": "", "summary": "电话"},
+    )
     assert r.status_code == 200
     act = session.scalar(select(Activity))
     assert abs((act.occurred_at - utcnow()).total_seconds()) < 120
@@ -330,24 +408,40 @@ def test_log_a_contact_without_htmx_redirects(client, login, officer, session):
     f = hp(session)
     session.commit()
     login(officer)
-    r = client.post(f"/firms/{f.id}/activities", follow_redirects=False,
-                    data={"kind": "visit", "summary": "上门"} | login.csrf)
+    r = client.post(
+        f"/firms/{f.id}/activities",
+        follow_redirects=False,
+        data={"kind": "visit", "summary": "上门"} | login.csrf,
+    )
     assert r.status_code == 303 and r.headers["location"] == f"/firms/{f.id}"
     assert count(session, Activity) == 1
 
 
-@pytest.mark.parametrize("data, field", [
-    ({"kind": "visit", "summary": ""}, "summary"),
-    ({"kind": "dance", "summary": "x"}, "kind"),
-    ({"kind": "visit", "summary": "x", "occurred_at": "昨天"}, "occurred_at"),
-    ({"kind": "visit", "summary": "x", "occurred_at": "2099-01-01T10:00"}, "occurred_at"),
-    ({"kind": "visit", "summary": "x", "followup_title": "回访", "followup_due": ""},
-     "followup_due"),
-    ({"kind": "visit", "summary": "x", "followup_title": "回访",
-      "followup_due": "2026-13-01T09:00"}, "followup_due"),
-])
+@pytest.mark.parametrize(
+    "data, field",
+    [
+        ({"kind": "visit", "summary": ""}, "summary"),
+        ({"kind": "dance", "summary": "x"}, "kind"),
+        ({"kind": "visit", "summary": "x", "occurred_at": "昨天"}, "occurred_at"),
+        ({"kind": "visit", "summary": "x", "occurred_at": "2099-01-01T10:00"}, "occurred_at"),
+        (
+            {"kind": "visit", "summary": "x", "followup_title": "回访", "followup_due": ""},
+            "followup_due",
+        ),
+        (
+            {
+                "kind": "visit",
+                "summary": "x",
+                "followup_title": "回访",
+                "followup_due": "2026-13-01T09:00",
+            },
+            "followup_due",
+        ),
+    ],
+)
 def test_an_invalid_log_shows_the_error_beside_the_field_and_saves_nothing(
-        client, login, officer, session, data, field):
+    client, login, officer, session, data, field
+):
     f = hp(session)
     session.commit()
     login(officer)
@@ -368,9 +462,17 @@ def test_a_contact_of_another_firm_is_refused_and_nothing_saved(client, login, o
     session.add(c)
     session.commit()
     login(officer)
-    r = client.post(f"/firms/{f.id}/activities", headers=login.htmx, data={
-        "kind": "visit", "summary": "x", "contact_ids": [str(c.id)],
-        "followup_title": "回访", "followup_due": "2026-12-01T09:00"})
+    r = client.post(
+        f"/firms/{f.id}/activities",
+        headers=login.htmx,
+        data={
+            "kind": "visit",
+            "summary": "x",
+            "contact_ids": [str(c.id)],
+            "followup_title": "回访",
+            "followup_due": "2026-12-01T09:00",
+        },
+    )
     assert r.status_code == 422 and 'id="err-contact_ids"' in r.text
     assert count(session, Activity) == 0 and count(session, Followup) == 0
 
@@ -380,19 +482,34 @@ def test_an_invalid_followup_rolls_back_the_activity(client, login, officer, ses
     f = hp(session)
     session.commit()
     login(officer)
-    r = client.post(f"/firms/{f.id}/activities", headers=login.htmx, data={
-        "kind": "visit", "summary": "x", "followup_title": "回访",
-        "followup_due": "1980-01-01T09:00"})
+    r = client.post(
+        f"/firms/{f.id}/activities",
+        headers=login.htmx,
+        data={
+            "kind": "visit",
+            "summary": "x",
+            "followup_title": "回访",
+            "followup_due": "1980-01-01T09:00",
+        },
+    )
     assert r.status_code == 422, r.text
     assert count(session, Activity) == 0 and count(session, Followup) == 0
 
 
 # --- add and edit firms -------------------------------------------------------------------------
 
+
 def firm_form(**kw):
-    data = {"name_zh": "英特尔", "name_en": "Intel", "aliases": "Intel Corp\n英特尔公司",
-            "country": "美国", "global500_rank": "180", "china500_rank": "", "clusters": ["IC"],
-            "website": "intel.com"}
+    data = {
+        "name_zh": "英特尔",
+        "name_en": "Intel",
+        "aliases": "Intel Corp\n英特尔公司",
+        "country": "美国",
+        "global500_rank": "180",
+        "china500_rank": "",
+        "clusters": ["IC"],
+        "website": "intel.com",
+    }
     data.update(kw)
     return data
 
@@ -407,17 +524,27 @@ def test_create_a_firm(client, login, officer, session):
     assert r.headers["location"] == f"/firms/{f.id}"
     assert f.tier == "global500" and f.global500_rank == 180 and f.owner_id == officer.id
     assert f.website == "https://intel.com" and f.name_initials == "yte"
-    assert sorted(session.scalars(select(FirmAlias.alias).where(FirmAlias.firm_id == f.id))) \
-        == ["Intel Corp", "英特尔公司"]
+    assert sorted(session.scalars(select(FirmAlias.alias).where(FirmAlias.firm_id == f.id))) == [
+        "Intel Corp",
+        "英特尔公司",
+    ]
     assert names_in(client.get("/firms?q=yingteer").text) == ["英特尔"]
 
 
-@pytest.mark.parametrize("field, value", [
-    ("name_zh", ""), ("global500_rank", "abc"), ("global500_rank", "900"),
-    ("credit_code", "123"), ("clusters", ["NOPE"]), ("name_zh", "!!!"),
-])
-def test_an_invalid_firm_shows_the_error_beside_the_field(client, login, officer, session,
-                                                          field, value):
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("name_zh", ""),
+        ("global500_rank", "abc"),
+        ("global500_rank", "900"),
+        ("credit_code", "123"),
+        ("clusters", ["NOPE"]),
+        ("name_zh", "!!!"),
+    ],
+)
+def test_an_invalid_firm_shows_the_error_beside_the_field(
+    client, login, officer, session, field, value
+):
     login(officer)
     r = client.post("/firms/new", data=firm_form(**{field: value}) | login.csrf)
     assert r.status_code == 422
@@ -458,8 +585,9 @@ def test_a_near_duplicate_asks_to_confirm(client, login, officer, session):
     assert r.status_code == 409
     assert f'href="/firms/{f.id}"' in r.text and 'name="confirm"' in r.text and "仍然创建" in r.text
     assert count(session, Firm) == 1
-    r = client.post("/firms/new", data=data | {"confirm": "on"} | login.csrf,
-                    follow_redirects=False)
+    r = client.post(
+        "/firms/new", data=data | {"confirm": "on"} | login.csrf, follow_redirects=False
+    )
     assert r.status_code == 303
     assert count(session, Firm) == 2
 
@@ -471,9 +599,21 @@ def test_edit_a_firm(client, login, officer, session):
     r = client.get(f"/firms/{f.id}/edit")
     assert r.status_code == 200 and 'value="惠普"' in r.text
     assert 'name="version" value="1"' in r.text
-    r = client.post(f"/firms/{f.id}/edit", follow_redirects=False, data=firm_form(
-        name_zh="惠普", name_en="HP Inc.", aliases="HP", global500_rank="", china500_rank="",
-        is_leader="on", clusters=["NB", "DATA"], version="1") | login.csrf)
+    r = client.post(
+        f"/firms/{f.id}/edit",
+        follow_redirects=False,
+        data=firm_form(
+            name_zh="惠普",
+            name_en="HP Inc.",
+            aliases="HP",
+            global500_rank="",
+            china500_rank="",
+            is_leader="on",
+            clusters=["NB", "DATA"],
+            version="1",
+        )
+        | login.csrf,
+    )
     assert r.status_code == 303, r.text
     session.expire_all()
     f = session.get(Firm, f.id)
@@ -484,12 +624,16 @@ def test_a_stale_edit_is_reported_not_overwritten(client, login, officer, sessio
     f = hp(session, owner_id=officer.id)
     session.commit()
     login(officer)
-    first = client.post(f"/firms/{f.id}/edit", follow_redirects=False,
-                        data=firm_form(name_zh="惠普", name_en="First", version="1") | login.csrf)
+    first = client.post(
+        f"/firms/{f.id}/edit",
+        follow_redirects=False,
+        data=firm_form(name_zh="惠普", name_en="First", version="1") | login.csrf,
+    )
     assert first.status_code == 303
-    second = client.post(f"/firms/{f.id}/edit",
-                         data=firm_form(name_zh="惠普", name_en="Second", version="1")
-                         | login.csrf)
+    second = client.post(
+        f"/firms/{f.id}/edit",
+        data=firm_form(name_zh="惠普", name_en="Second", version="1") | login.csrf,
+    )
     assert second.status_code == 409
     assert "有人先保存了这家企业" in second.text and 'value="Second"' in second.text
     session.expire_all()
@@ -506,23 +650,33 @@ def test_parent_picker_finds_firms_by_pinyin(client, login, officer, session):
 
 # --- contacts ------------------------------------------------------------------------------------
 
+
 def test_add_edit_and_delete_a_contact(client, login, officer, session):
     f = hp(session, owner_id=officer.id)
     session.commit()
     login(officer)
-    r = client.post(f"/firms/{f.id}/contacts", headers=login.htmx,
-                    data={"name": "刘芳", "title": "总监", "email": "liu@example.com"})
+    r = client.post(
+        f"/firms/{f.id}/contacts",
+        headers=login.htmx,
+        data={"name": "刘芳", "title": "总监", "email": "liu@example.com"},
+    )
     assert r.status_code == 200 and "刘芳" in r.text
     assert 'id="log-contacts" hx-swap-oob="true"' in r.text  # the log form's list follows
     c = session.scalar(select(Contact))
     assert c.firm_id == f.id and c.title == "总监"
     r = client.get(f"/firms/{f.id}/contacts/{c.id}/edit", headers=login.htmx)
     assert r.status_code == 200 and 'value="刘芳"' in r.text
-    r = client.post(f"/firms/{f.id}/contacts/{c.id}", headers=login.htmx,
-                    data={"name": "刘芳", "title": "副总裁", "version": "1"})
+    r = client.post(
+        f"/firms/{f.id}/contacts/{c.id}",
+        headers=login.htmx,
+        data={"name": "刘芳", "title": "副总裁", "version": "1"},
+    )
     assert r.status_code == 200 and "副总裁" in r.text
-    stale = client.post(f"/firms/{f.id}/contacts/{c.id}", headers=login.htmx,
-                        data={"name": "刘芳", "title": "旧值", "version": "1"})
+    stale = client.post(
+        f"/firms/{f.id}/contacts/{c.id}",
+        headers=login.htmx,
+        data={"name": "刘芳", "title": "旧值", "version": "1"},
+    )
     assert stale.status_code == 409 and "有人先保存了这个联系人" in stale.text
     session.expire_all()
     assert session.get(Contact, c.id).title == "副总裁"
@@ -531,10 +685,12 @@ def test_add_edit_and_delete_a_contact(client, login, officer, session):
     assert count(session, Contact) == 0
 
 
-@pytest.mark.parametrize("data, field", [({"name": ""}, "name"),
-                                         ({"name": "张三", "email": "not-an-email"}, "email")])
-def test_an_invalid_contact_shows_the_error_beside_the_field(client, login, officer, session,
-                                                            data, field):
+@pytest.mark.parametrize(
+    "data, field", [({"name": ""}, "name"), ({"name": "张三", "email": "not-an-email"}, "email")]
+)
+def test_an_invalid_contact_shows_the_error_beside_the_field(
+    client, login, officer, session, data, field
+):
     f = hp(session, owner_id=officer.id)
     session.commit()
     login(officer)
@@ -544,6 +700,7 @@ def test_an_invalid_contact_shows_the_error_beside_the_field(client, login, offi
 
 
 # --- permissions and language -------------------------------------------------------------------
+
 
 def test_edits_follow_ownership(client, login, officer, session):
     other_dept = make_department(session)
@@ -557,8 +714,10 @@ def test_edits_follow_ownership(client, login, officer, session):
     assert f"/firms/{f.id}/edit" not in page and "添加联系人" not in page
     assert f"/contacts/{c.id}/edit" not in page
     assert 'id="log-form"' in page  # anyone may still log a contact
-    r = client.post(f"/firms/{f.id}/edit", data=firm_form(name_zh="惠普", name_en="Hijack",
-                                                          version="1") | login.csrf)
+    r = client.post(
+        f"/firms/{f.id}/edit",
+        data=firm_form(name_zh="惠普", name_en="Hijack", version="1") | login.csrf,
+    )
     assert r.status_code == 403
     r = client.post(f"/firms/{f.id}/contacts", headers=login.htmx, data={"name": "X"})
     assert r.status_code == 422 and count(session, Contact) == 1

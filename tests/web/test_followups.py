@@ -54,8 +54,9 @@ def test_create_validates_beside_the_field_and_saves_nothing(client, session):
     session.commit()
     token = login(client, me)
     assert client.get("/followups/new").status_code == 200
-    r = client.post("/followups/new", data={"csrf_token": token, "title": "",
-                                            "due_at": "not a date"})
+    r = client.post(
+        "/followups/new", data={"csrf_token": token, "title": "", "due_at": "not a date"}
+    )
     assert r.status_code == 422
     assert 'id="err-title"' in r.text and 'id="err-due_at"' in r.text
     assert session.scalar(select(Followup)) is None
@@ -70,9 +71,17 @@ def test_create_for_a_project(client, session):
     page = client.get(f"/followups/new?project_id={p.id}")
     assert p.title in page.text
     day = today_local() + timedelta(days=2)
-    r = client.post("/followups/new", data={
-        "csrf_token": token, "title": "报价", "due_at": f"{day.isoformat()}T10:30",
-        "project_id": str(p.id), "assignee_id": str(me.id)}, follow_redirects=False)
+    r = client.post(
+        "/followups/new",
+        data={
+            "csrf_token": token,
+            "title": "报价",
+            "due_at": f"{day.isoformat()}T10:30",
+            "project_id": str(p.id),
+            "assignee_id": str(me.id),
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == f"/projects/{p.id}"
     fu = session.scalar(select(Followup))
     assert fu.title == "报价" and fu.project_id == p.id and fu.firm_id == firm.id
@@ -88,25 +97,38 @@ def test_edit_and_stale_version(client, session):
     page = client.get(f"/followups/{fu.id}/edit")
     assert page.status_code == 200 and "旧标题" in page.text
     due = to_local(fu.due_at).strftime("%Y-%m-%dT%H:%M")
-    r = client.post(f"/followups/{fu.id}/edit", data={
-        "csrf_token": token, "title": "新标题", "due_at": due, "version": str(v0)},
-        follow_redirects=False)
+    r = client.post(
+        f"/followups/{fu.id}/edit",
+        data={"csrf_token": token, "title": "新标题", "due_at": due, "version": str(v0)},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     # a second save with the old version is reported, not applied
-    r = client.post(f"/followups/{fu.id}/edit", data={
-        "csrf_token": token, "title": "覆盖", "due_at": due, "version": str(v0)})
+    r = client.post(
+        f"/followups/{fu.id}/edit",
+        data={"csrf_token": token, "title": "覆盖", "due_at": due, "version": str(v0)},
+    )
     assert r.status_code == 409 and "他人修改" in r.text and "覆盖" in r.text
     session.expire_all()
     saved = session.get(Followup, fu.id)
     assert saved.title == "新标题" and saved.version == v0 + 1
     # an empty title is refused beside the field
-    r = client.post(f"/followups/{fu.id}/edit", data={
-        "csrf_token": token, "title": "", "due_at": due, "version": str(saved.version)})
+    r = client.post(
+        f"/followups/{fu.id}/edit",
+        data={"csrf_token": token, "title": "", "due_at": due, "version": str(saved.version)},
+    )
     assert r.status_code == 422 and 'id="err-title"' in r.text
     assert "必填" in r.text and "String should" not in r.text  # the page's language, not pydantic's
     client.get("/lang/en")
-    r = client.post(f"/followups/{fu.id}/edit", data={
-        "csrf_token": token, "title": "", "due_at": "not a time", "version": str(saved.version)})
+    r = client.post(
+        f"/followups/{fu.id}/edit",
+        data={
+            "csrf_token": token,
+            "title": "",
+            "due_at": "not a time",
+            "version": str(saved.version),
+        },
+    )
     assert r.status_code == 422 and "Required" in r.text and "必填" not in r.text
 
 
@@ -116,8 +138,9 @@ def test_complete_and_cancel_from_the_list(client, session):
     b = make_followup(session, me, title="乙")
     session.commit()
     token = login(client, me)
-    r = client.post(f"/followups/{a.id}/done", data={"back": "list", "version": a.version},
-                    headers=hx(token))
+    r = client.post(
+        f"/followups/{a.id}/done", data={"back": "list", "version": a.version}, headers=hx(token)
+    )
     assert r.status_code == 200 and f'id="fu-row-{a.id}"' in r.text and "已完成" in r.text
     r = client.post(f"/followups/{b.id}/cancel", data={"back": "list"}, headers=hx(token))
     assert r.status_code == 200 and "已取消" in r.text

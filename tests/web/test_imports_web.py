@@ -17,8 +17,11 @@ from tests.factories import PASSWORD, make_department, make_user
 def login(client: TestClient, username: str) -> str:
     client.get("/login")
     token = client.cookies["csrftoken"]
-    r = client.post("/login", data={"username": username, "password": PASSWORD,
-                                    "csrf_token": token}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     return token
 
@@ -34,8 +37,11 @@ def manager_client(session):
 
 
 def upload(client, body: str, mode: str):
-    return client.post("/imports", data={"kind": "firms", "mode": mode},
-                       files={"file": ("firms.csv", body.encode(), "text/csv")})
+    return client.post(
+        "/imports",
+        data={"kind": "firms", "mode": mode},
+        files={"file": ("firms.csv", body.encode(), "text/csv")},
+    )
 
 
 def test_check_then_import(manager_client, session):

@@ -43,8 +43,11 @@ def test_login_and_logout(client, session):
     u = make_user(session, "officer", make_department(session), display_name="张三")
     session.commit()
     token = csrf(client)
-    r = client.post("/login", data={"username": u.username, "password": PASSWORD,
-                                    "csrf_token": token}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": u.username, "password": PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     home = client.get("/")
     assert home.status_code == 200 and "张三" in home.text
@@ -57,10 +60,12 @@ def test_wrong_password_and_unknown_user_say_the_same(client, session):
     u = make_user(session, "officer")
     session.commit()
     token = csrf(client)
-    a = client.post("/login", data={"username": u.username, "password": "nope-nope-nope",
-                                    "csrf_token": token})
-    b = client.post("/login", data={"username": "ghost", "password": "nope-nope-nope",
-                                    "csrf_token": token})
+    a = client.post(
+        "/login", data={"username": u.username, "password": "nope-nope-nope", "csrf_token": token}
+    )
+    b = client.post(
+        "/login", data={"username": "ghost", "password": "nope-nope-nope", "csrf_token": token}
+    )
     msg = re.compile(r'role="alert">([^<]+)<')
     assert a.status_code == b.status_code == 401
     assert msg.search(a.text).group(1) == msg.search(b.text).group(1)

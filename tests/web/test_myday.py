@@ -43,11 +43,12 @@ def test_done_in_one_click_removes_the_row(client, session):
     keep = make_followup(session, me, due_in=-timedelta(hours=2), title="另一件")
     session.commit()
     token = login(client, me)
-    r = client.post(f"/followups/{fu.id}/done", data={"version": fu.version, "back": "myday"},
-                    headers=hx(token))
+    r = client.post(
+        f"/followups/{fu.id}/done", data={"version": fu.version, "back": "myday"}, headers=hx(token)
+    )
     assert r.status_code == 200
     assert 'id="myday-followups"' in r.text and "回访惠普" not in r.text and "另一件" in r.text
-    assert 'hx-swap-oob' in r.text and "已标记完成" in r.text  # the toast
+    assert "hx-swap-oob" in r.text and "已标记完成" in r.text  # the toast
     session.expire_all()
     saved = session.get(Followup, fu.id)
     assert saved.status == "done" and saved.completed_at is not None
@@ -59,8 +60,11 @@ def test_done_with_a_stale_version_is_refused(client, session):
     fu = make_followup(session, me, title="回访")
     session.commit()
     token = login(client, me)
-    r = client.post(f"/followups/{fu.id}/done", data={"version": fu.version + 1,
-                                                      "back": "myday"}, headers=hx(token))
+    r = client.post(
+        f"/followups/{fu.id}/done",
+        data={"version": fu.version + 1, "back": "myday"},
+        headers=hx(token),
+    )
     assert r.status_code == 409 and "他人修改" in r.text
     session.expire_all()
     assert session.get(Followup, fu.id).status == "open"
@@ -72,8 +76,11 @@ def test_reschedule_tomorrow_next_monday_and_a_date(client, session):
     session.commit()
     token = login(client, me)
     today = today_local()
-    r = client.post(f"/followups/{fu.id}/reschedule", data={"when": "tomorrow", "back": "myday"},
-                    headers=hx(token))
+    r = client.post(
+        f"/followups/{fu.id}/reschedule",
+        data={"when": "tomorrow", "back": "myday"},
+        headers=hx(token),
+    )
     assert r.status_code == 200 and "改期测试" not in r.text and "已改期" in r.text
     session.expire_all()
     assert to_local(session.get(Followup, fu.id).due_at).date() == today + timedelta(days=1)
@@ -82,9 +89,11 @@ def test_reschedule_tomorrow_next_monday_and_a_date(client, session):
     monday = to_local(session.get(Followup, fu.id).due_at).date()
     assert monday.weekday() == 0 and today < monday <= today + timedelta(days=7)
     # back to today: it shows in today's list again
-    r = client.post(f"/followups/{fu.id}/reschedule",
-                    data={"when": "date", "day": today.isoformat(), "back": "myday"},
-                    headers=hx(token))
+    r = client.post(
+        f"/followups/{fu.id}/reschedule",
+        data={"when": "date", "day": today.isoformat(), "back": "myday"},
+        headers=hx(token),
+    )
     assert "改期测试" in r.text.split('id="fu-today"')[1]
 
 
@@ -95,11 +104,13 @@ def test_reschedule_refuses_a_past_or_missing_date(client, session):
     token = login(client, me)
     before = fu.due_at
     past = (today_local() - timedelta(days=3)).isoformat()
-    r = client.post(f"/followups/{fu.id}/reschedule", data={"when": "date", "day": past},
-                    headers=hx(token))
+    r = client.post(
+        f"/followups/{fu.id}/reschedule", data={"when": "date", "day": past}, headers=hx(token)
+    )
     assert r.status_code == 422 and "日期" in r.text
-    r = client.post(f"/followups/{fu.id}/reschedule", data={"when": "date", "day": "nope"},
-                    headers=hx(token))
+    r = client.post(
+        f"/followups/{fu.id}/reschedule", data={"when": "date", "day": "nope"}, headers=hx(token)
+    )
     assert r.status_code == 422
     session.expire_all()
     assert session.get(Followup, fu.id).due_at == before
@@ -121,8 +132,7 @@ def test_someone_elses_follow_up_cannot_be_completed(client, session):
 def test_recent_projects_on_my_day(client, session):
     me = _officer(session)
     firm = make_firm(session, "长安汽车")
-    p = make_project(session, firm, "NEV", "negotiating", owner=me,
-                     title="长安新能源整车")
+    p = make_project(session, firm, "NEV", "negotiating", owner=me, title="长安新能源整车")
     session.commit()
     login(client, me)
     r = client.get("/")

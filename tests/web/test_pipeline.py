@@ -85,15 +85,13 @@ def test_filters_by_cluster_park_officer_department(client, session):
     r = client.get("/pipeline?cluster=NB", headers={"HX-Request": "true"})
     assert r.text.lstrip().startswith('<div class="board" id="board">')
     # nonsense filters are ignored, never a 500
-    assert client.get("/pipeline?officer=abc&department=-1&cluster=" + "x" * 300).status_code \
-        == 200
+    assert client.get("/pipeline?officer=abc&department=-1&cluster=" + "x" * 300).status_code == 200
 
 
 def test_table_view_lists_and_pages(client, session):
     _, me, firm = _setup(session)
     for i in range(55):
-        make_project(session, firm, "NB", owner=me, title=f"表格项目{i:02d}",
-                     investment="12.5")
+        make_project(session, firm, "NB", owner=me, title=f"表格项目{i:02d}", investment="12.5")
     session.commit()
     login(client, me)
     r = client.get("/pipeline?view=table")
@@ -107,20 +105,30 @@ def test_move_with_the_button_saves_and_answers_the_card_in_its_new_column(clien
     p = make_project(session, firm, "NB", "lead", owner=me)
     session.commit()
     token = login(client, me)
-    r = client.post(f"/projects/{p.id}/stage", data={"stage": "contacted", "version": "1",
-                                                     "via": "board"}, headers=hx(token))
+    r = client.post(
+        f"/projects/{p.id}/stage",
+        data={"stage": "contacted", "version": "1", "via": "board"},
+        headers=hx(token),
+    )
     assert r.status_code == 200
     assert 'id="cards-contacted" hx-swap-oob="afterbegin"' in r.text
     assert f'id="card-{p.id}"' in r.text and "项目阶段已更新" in r.text
     assert json.loads(r.headers["HX-Trigger"])["crm:moved"] == {
-        "from": "lead", "to": "contacted", "id": p.id}
+        "from": "lead",
+        "to": "contacted",
+        "id": p.id,
+    }
     session.expire_all()
     saved = session.get(Project, p.id)
     assert saved.stage == "contacted" and saved.version == 2
-    hist = session.scalars(select(StageChange).where(StageChange.project_id == p.id)
-                           .order_by(StageChange.id)).all()
-    assert [(h.from_stage, h.to_stage, h.changed_by_id) for h in hist][-1] == \
-        ("lead", "contacted", me.id)
+    hist = session.scalars(
+        select(StageChange).where(StageChange.project_id == p.id).order_by(StageChange.id)
+    ).all()
+    assert [(h.from_stage, h.to_stage, h.changed_by_id) for h in hist][-1] == (
+        "lead",
+        "contacted",
+        me.id,
+    )
 
 
 def test_move_with_a_stale_version_is_refused(client, session):
@@ -128,8 +136,9 @@ def test_move_with_a_stale_version_is_refused(client, session):
     p = make_project(session, firm, "NB", "lead", owner=me)
     session.commit()
     token = login(client, me)
-    r = client.post(f"/projects/{p.id}/stage", data={"stage": "contacted", "version": "7"},
-                    headers=hx(token))
+    r = client.post(
+        f"/projects/{p.id}/stage", data={"stage": "contacted", "version": "7"}, headers=hx(token)
+    )
     assert r.status_code == 409 and "他人修改" in r.text
     session.expire_all()
     assert session.get(Project, p.id).stage == "lead"
@@ -141,20 +150,25 @@ def test_lost_asks_for_the_reason_then_moves(client, session):
     session.commit()
     token = login(client, me)
     # a drag (or button) to lost without a reason answers with the reason form for the dialog
-    r = client.post(f"/projects/{p.id}/stage", data={"stage": "lost", "version": "1"},
-                    headers=hx(token))
+    r = client.post(
+        f"/projects/{p.id}/stage", data={"stage": "lost", "version": "1"}, headers=hx(token)
+    )
     assert r.status_code == 200 and r.headers["HX-Retarget"] == "#lost-dialog-body"
     assert 'name="reason"' in r.text and 'id="err-reason"' not in r.text
     session.expire_all()
     assert session.get(Project, p.id).stage == "negotiating"
     # submitted empty from the dialog: the error shows beside the field
-    r = client.post(f"/projects/{p.id}/stage", data={"stage": "lost", "version": "1",
-                                                     "reason": "  ", "asked": "1"},
-                    headers=hx(token))
+    r = client.post(
+        f"/projects/{p.id}/stage",
+        data={"stage": "lost", "version": "1", "reason": "  ", "asked": "1"},
+        headers=hx(token),
+    )
     assert 'id="err-reason"' in r.text and "流失原因" in r.text
-    r = client.post(f"/projects/{p.id}/stage", data={"stage": "lost", "version": "1",
-                                                     "reason": "选择了成都", "asked": "1"},
-                    headers=hx(token))
+    r = client.post(
+        f"/projects/{p.id}/stage",
+        data={"stage": "lost", "version": "1", "reason": "选择了成都", "asked": "1"},
+        headers=hx(token),
+    )
     assert r.status_code == 200 and 'id="cards-lost"' in r.text
     session.expire_all()
     saved = session.get(Project, p.id)
@@ -176,12 +190,19 @@ def test_another_departments_officer_cannot_move(client, session):
 def test_confidential_projects_of_another_department_are_absent(client, session):
     _, me, firm = _setup(session)
     owner = make_user(session, "officer", make_department(session))
-    secret = make_project(session, firm, "NB", "lead", owner=owner, title="绝密项目",
-                          is_confidential=True, code_name="代号")
+    secret = make_project(
+        session,
+        firm,
+        "NB",
+        "lead",
+        owner=owner,
+        title="绝密项目",
+        is_confidential=True,
+        code_name="代号",
+    )
     session.commit()
     token = login(client, me)
     assert "绝密项目" not in client.get("/pipeline").text
     assert "绝密项目" not in client.get("/pipeline?view=table").text
-    r = client.post(f"/projects/{secret.id}/stage", data={"stage": "contacted"},
-                    headers=hx(token))
+    r = client.post(f"/projects/{secret.id}/stage", data={"stage": "contacted"}, headers=hx(token))
     assert r.status_code == 404

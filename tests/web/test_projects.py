@@ -24,14 +24,30 @@ def _setup(session):
 
 def test_project_page_shows_details_history_activities_followups(client, session):
     _, me, firm = _setup(session)
-    p = make_project(session, firm, "NB", "negotiating", owner=me, park_code="LJ",
-                     investment="30", title="惠普笔电基地")
-    act = Activity(kind="visit", occurred_at=utcnow() - timedelta(days=1), summary="拜访总部",
-                   created_by_id=me.id)
+    p = make_project(
+        session,
+        firm,
+        "NB",
+        "negotiating",
+        owner=me,
+        park_code="LJ",
+        investment="30",
+        title="惠普笔电基地",
+    )
+    act = Activity(
+        kind="visit",
+        occurred_at=utcnow() - timedelta(days=1),
+        summary="拜访总部",
+        created_by_id=me.id,
+    )
     session.add(act)
     session.flush()
-    session.add_all([ActivityFirm(activity_id=act.id, firm_id=firm.id),
-                     ActivityProject(activity_id=act.id, project_id=p.id)])
+    session.add_all(
+        [
+            ActivityFirm(activity_id=act.id, firm_id=firm.id),
+            ActivityProject(activity_id=act.id, project_id=p.id),
+        ]
+    )
     colleague = make_user(session, "officer", make_department(session))
     make_followup(session, colleague, title="同事跟进", project_id=p.id, firm_id=firm.id)
     session.commit()
@@ -50,14 +66,24 @@ def test_project_page_move_to_lost_needs_reason(client, session):
     p = make_project(session, firm, "NB", "lead", owner=me)
     session.commit()
     token = login(client, me)
-    r = client.post(f"/projects/{p.id}/stage", data={"csrf_token": token, "stage": "lost",
-                                                     "version": "1", "via": "page"})
+    r = client.post(
+        f"/projects/{p.id}/stage",
+        data={"csrf_token": token, "stage": "lost", "version": "1", "via": "page"},
+    )
     assert r.status_code == 422 and 'id="err-reason"' in r.text
     session.expire_all()
     assert session.get(Project, p.id).stage == "lead"
-    r = client.post(f"/projects/{p.id}/stage", data={
-        "csrf_token": token, "stage": "lost", "version": "1", "via": "page",
-        "reason": "预算取消"}, follow_redirects=False)
+    r = client.post(
+        f"/projects/{p.id}/stage",
+        data={
+            "csrf_token": token,
+            "stage": "lost",
+            "version": "1",
+            "via": "page",
+            "reason": "预算取消",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     page = client.get(f"/projects/{p.id}").text
     assert "预算取消" in page and "已流失" in page
@@ -69,8 +95,13 @@ def test_edit_saves_and_reports_a_stale_version(client, session):
     session.commit()
     token = login(client, me)
     assert "旧名" in client.get(f"/projects/{p.id}/edit").text
-    form = {"csrf_token": token, "title": "新名", "planned_investment": "12.3456",
-            "expected_jobs": "800", "version": "1"}
+    form = {
+        "csrf_token": token,
+        "title": "新名",
+        "planned_investment": "12.3456",
+        "expected_jobs": "800",
+        "version": "1",
+    }
     r = client.post(f"/projects/{p.id}/edit", data=form, follow_redirects=False)
     assert r.status_code == 303, re.findall(r'class="(?:error|alert error)"[^>]*>([^<]*)<', r.text)
     session.expire_all()
@@ -88,17 +119,31 @@ def test_edit_validates_beside_the_fields(client, session):
     p = make_project(session, firm, "NB", "lead", owner=me)
     session.commit()
     token = login(client, me)
-    r = client.post(f"/projects/{p.id}/edit", data={
-        "csrf_token": token, "version": "1", "planned_investment": "lots",
-        "expected_jobs": "many", "is_confidential": "1"})
+    r = client.post(
+        f"/projects/{p.id}/edit",
+        data={
+            "csrf_token": token,
+            "version": "1",
+            "planned_investment": "lots",
+            "expected_jobs": "many",
+            "is_confidential": "1",
+        },
+    )
     assert r.status_code == 422
     assert 'id="err-planned_investment"' in r.text and 'id="err-expected_jobs"' in r.text
-    r = client.post(f"/projects/{p.id}/edit", data={
-        "csrf_token": token, "version": "1", "is_confidential": "1"})
+    r = client.post(
+        f"/projects/{p.id}/edit", data={"csrf_token": token, "version": "1", "is_confidential": "1"}
+    )
     assert r.status_code == 422 and 'id="err-code_name"' in r.text
-    r = client.post(f"/projects/{p.id}/edit", data={
-        "csrf_token": token, "version": "1", "expected_sign_date": "2030-05-01",
-        "expected_land_date": "2029-01-01"})
+    r = client.post(
+        f"/projects/{p.id}/edit",
+        data={
+            "csrf_token": token,
+            "version": "1",
+            "expected_sign_date": "2030-05-01",
+            "expected_land_date": "2029-01-01",
+        },
+    )
     assert r.status_code == 422 and "日期" in r.text
     session.expire_all()
     assert session.get(Project, p.id).version == 1
@@ -110,15 +155,20 @@ def test_capital_arrivals(client, session):
     lead = make_project(session, firm, "DATA", "lead", owner=me)
     session.commit()
     token = login(client, me)
-    r = client.post(f"/projects/{p.id}/capital", data={
-        "csrf_token": token, "amount": "2.5", "arrived_on": "2026-10-01", "note": "首期"},
-        follow_redirects=False)
+    r = client.post(
+        f"/projects/{p.id}/capital",
+        data={"csrf_token": token, "amount": "2.5", "arrived_on": "2026-10-01", "note": "首期"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
-    r = client.post(f"/projects/{p.id}/capital", data={
-        "csrf_token": token, "amount": "-1", "arrived_on": ""})
+    r = client.post(
+        f"/projects/{p.id}/capital", data={"csrf_token": token, "amount": "-1", "arrived_on": ""}
+    )
     assert r.status_code == 422 and 'id="err-amount"' in r.text
-    r = client.post(f"/projects/{lead.id}/capital", data={
-        "csrf_token": token, "amount": "1", "arrived_on": "2026-10-01"})
+    r = client.post(
+        f"/projects/{lead.id}/capital",
+        data={"csrf_token": token, "amount": "1", "arrived_on": "2026-10-01"},
+    )
     assert r.status_code == 409 and "签约后" in r.text
     rows = session.scalars(select(CapitalArrival)).all()
     assert [(str(a.amount), a.note) for a in rows] == [("2.5000", "首期")]
@@ -137,9 +187,11 @@ def test_new_project_form_and_conflict_with_another_department(client, session):
     assert r.status_code == 200 and f"/projects/new?firm_id={firm.id}" in r.text
     page = client.get(f"/projects/new?firm_id={firm.id}")
     assert page.status_code == 200 and "惠普" in page.text and 'name="cluster"' in page.text
-    r = client.post("/projects/new", data={"csrf_token": token, "firm_id": str(firm.id),
-                                           "cluster": "NB", "stage": "lead"},
-                    follow_redirects=False)
+    r = client.post(
+        "/projects/new",
+        data={"csrf_token": token, "firm_id": str(firm.id), "cluster": "NB", "stage": "lead"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     new_id = int(r.headers["location"].split("/projects/")[1].split("?")[0])
     result = client.get(r.headers["location"]).text
@@ -156,12 +208,20 @@ def test_new_project_validation(client, session):
     _, me, firm = _setup(session)
     session.commit()
     token = login(client, me)
-    r = client.post("/projects/new", data={"csrf_token": token, "firm_id": str(firm.id),
-                                           "cluster": "", "planned_investment": "abc"})
+    r = client.post(
+        "/projects/new",
+        data={
+            "csrf_token": token,
+            "firm_id": str(firm.id),
+            "cluster": "",
+            "planned_investment": "abc",
+        },
+    )
     assert r.status_code == 422
     assert 'id="err-cluster"' in r.text and 'id="err-planned_investment"' in r.text
-    r = client.post("/projects/new", data={"csrf_token": token, "firm_id": str(firm.id),
-                                           "cluster": "NOPE"})
+    r = client.post(
+        "/projects/new", data={"csrf_token": token, "firm_id": str(firm.id), "cluster": "NOPE"}
+    )
     assert r.status_code == 422 and 'id="err-cluster"' in r.text
     assert session.scalar(select(Project)) is None
 
@@ -169,8 +229,9 @@ def test_new_project_validation(client, session):
 def test_confidential_project_of_another_department_is_404(client, session):
     _, me, firm = _setup(session)
     owner = make_user(session, "officer", make_department(session))
-    secret = make_project(session, firm, "NB", owner=owner, title="绝密",
-                          is_confidential=True, code_name="代号")
+    secret = make_project(
+        session, firm, "NB", owner=owner, title="绝密", is_confidential=True, code_name="代号"
+    )
     boss = make_user(session, "manager", make_department(session))
     session.commit()
     login(client, me)

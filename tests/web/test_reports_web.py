@@ -23,9 +23,15 @@ def client():
 
 def login(client: TestClient, user) -> None:
     client.get("/login")
-    r = client.post("/login", data={"username": user.username, "password": PASSWORD,
-                                    "csrf_token": client.cookies["csrftoken"]},
-                    follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={
+            "username": user.username,
+            "password": PASSWORD,
+            "csrf_token": client.cookies["csrftoken"],
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303
 
 
@@ -40,16 +46,16 @@ def test_coverage_page_names_the_lacking_clusters_and_draws(client, session):
     login(client, w.manager)
     r = client.get("/reports/coverage")
     assert r.status_code == 200
-    top = r.text[r.text.index('class="card lacking"'):r.text.index('class="report-body"')]
+    top = r.text[r.text.index('class="card lacking"') : r.text.index('class="report-body"')]
     for name in ("通信设备", "集成电路", "环保装备", "新材料"):
         assert name in top
     for name in ("笔记本电脑", "新能源汽车", "轨道交通装备"):
         assert name not in top
-    assert "青松" in r.text and "环球三号轨道项目" not in r.text   # code name only
+    assert "青松" in r.text and "环球三号轨道项目" not in r.text  # code name only
     option = island(r.text)
     assert len(option["series"][0]["data"]) == 12
     assert '<script src="/static/js/charts.js" defer></script>' in r.text
-    assert "<script>" not in r.text                               # nothing inline to execute
+    assert "<script>" not in r.text  # nothing inline to execute
     assert "/reports/coverage.xlsx" in r.text
 
 
@@ -84,8 +90,9 @@ def test_bad_filter_is_shown_beside_the_field(client, session):
     login(client, w.manager)
     r = client.get("/reports/pipeline?date_from=2026-02-01&date_to=2026-01-01")
     assert r.status_code == 422
-    assert ('id="f-from" type="date" name="date_from" value="2026-02-01" aria-invalid="true"'
-            in r.text)
+    assert (
+        'id="f-from" type="date" name="date_from" value="2026-02-01" aria-invalid="true"' in r.text
+    )
     r = client.get("/reports/coverage?department_id=abc")
     assert r.status_code == 422 and 'role="alert"' in r.text
     r = client.get("/reports/coverage?department_id=&cluster=")
@@ -106,12 +113,17 @@ def test_coverage_page_drills_down_to_every_investor(client, session):
 
     w = people(session)
     for i in range(11):
-        make_project(session, make_firm(session, f"龙头{i:02d}", is_leader=True), "NB", "lead",
-                     owner=w.manager)
+        make_project(
+            session,
+            make_firm(session, f"龙头{i:02d}", is_leader=True),
+            "NB",
+            "lead",
+            owner=w.manager,
+        )
     session.commit()
     login(client, w.manager)
     page = client.get("/reports/coverage").text
-    assert "龙头07" in page and "龙头08" not in page     # the first 8 on the overview
+    assert "龙头07" in page and "龙头08" not in page  # the first 8 on the overview
     assert 'href="/reports/coverage?cluster=NB&amp;detail=1"' in page and ">+3</a>" in page
     full = client.get("/reports/coverage?cluster=NB&detail=1").text
     assert all(f"龙头{i:02d}" in full for i in range(11))
