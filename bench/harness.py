@@ -402,7 +402,8 @@ class Floor:
     def _has_trgm(self) -> bool:
         return (
             self.conn.execute(
-                "SELECT 1 FROM pg_indexes WHERE tablename = 'firm' AND indexdef ILIKE '%%gin_trgm%%'"
+                "SELECT 1 FROM pg_indexes"
+                " WHERE tablename = 'firm' AND indexdef ILIKE '%%gin_trgm%%'"
             ).fetchone()
             is not None
         )
