@@ -242,7 +242,7 @@ def prepare_database(opts: Options, workdir: Path) -> tuple[str, dict[str, Any]]
 
 
 def _password(opts: Options) -> str:
-    from crm.cli import DEMO_PASSWORD
+    from crm.demo.password import DEMO_PASSWORD
 
     return opts.password or DEMO_PASSWORD
 

@@ -34,6 +34,7 @@ from crm.activities.models import (
     ActivityProject,
 )
 from crm.demo import names as N
+from crm.demo.password import DEMO_PASSWORD
 from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster, derive_tier
 from crm.followups.models import Followup
 from crm.policy.models import ChainLink, Cluster, Park, ParkCluster
@@ -42,7 +43,6 @@ from crm.text import credit_code_check_digit, normalize_name, search_blob, to_pi
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _CST = timezone(timedelta(hours=8))  # Asia/Shanghai has had no DST since 1991
-DEMO_PASSWORD = "Demo-Chongqing-2011"
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,11 @@ import typer
 from sqlalchemy import func, select
 
 from crm.config import get_settings
+from crm.demo.password import DEMO_PASSWORD
 
 app = typer.Typer(
     help="招商 CRM — the investment-attraction CRM.", no_args_is_help=True, add_completion=False
 )
-
-DEMO_PASSWORD = "Demo-2011-35!"
 
 
 def _fail(message: str) -> None:
@@ -186,10 +185,6 @@ def bench(
     against its raw-SQL floor (SPEC section 9)."""
     if scale not in ("small", "city"):
         _fail("--scale must be small or city")
-    from crm.config import ROOT
-
-    if str(ROOT) not in sys.path:  # bench/ sits beside crm/ (an older editable install misses it)
-        sys.path.insert(0, str(ROOT))
     from bench.harness import Options, run
 
     run(
