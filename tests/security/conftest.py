@@ -23,11 +23,12 @@ class Clock:
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    import crm.accounts.service as svc
+    from crm.accounts import auth, sessions, tokens, users
     from crm.types import utcnow
 
     c = Clock()
-    monkeypatch.setattr(svc, "utcnow", lambda: utcnow() + c.offset)
+    for module in (auth, sessions, tokens, users):
+        monkeypatch.setattr(module, "utcnow", lambda: utcnow() + c.offset)
     return c
 
 

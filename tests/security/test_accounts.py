@@ -89,7 +89,7 @@ def test_unknown_user_is_locked_like_a_real_one(session):
 
 def test_unknown_inactive_and_locked_users_cost_a_password_hash(session, monkeypatch):
     """Timing: every answer about a user name runs one Argon2 verification."""
-    import crm.accounts.service as svc
+    import crm.accounts.auth as svc
 
     calls: list[str] = []
     real_verify, real_dummy = svc.verify_password, svc.verify_dummy

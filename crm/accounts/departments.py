@@ -1,0 +1,154 @@
+"""Departments: creating, renaming, listing, deleting one nothing refers to."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from crm.accounts.models import Department, User
+from crm.accounts.permissions import require_admin
+from crm.accounts.schemas import DepartmentPublic
+from crm.audit.service import record, snapshot
+from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+
+
+def create_department(session: Session, actor: User | None, name: str, code: str) -> Department:
+    """Add a department (admin only; the CLI passes no actor)."""
+    if actor is not None:
+        require_admin(actor)
+    name, code = (name or "").strip(), (code or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed("名称必填，最多100字符 / name required (≤ 100)", field="name")
+    if not code or len(code) > 40:
+        raise ValidationFailed("代码必填，最多40字符 / code required (≤ 40)", field="code")
+    if session.scalar(
+        select(Department.id).where((Department.name == name) | (Department.code == code))
+    ):
+        raise Conflict("部门已存在 / a department with that name or code exists", field="name")
+    dep = Department(name=name, code=code)
+    session.add(dep)
+    session.flush()
+    record(
+        session, actor.id if actor else None, "create", "department", dep.id, after=snapshot(dep)
+    )
+    return dep
+
+
+def get_or_create_department(session: Session, name: str, code: str) -> Department:
+    dep = session.scalar(select(Department).where(Department.code == code))
+    return dep or create_department(session, None, name, code)
+
+
+def list_departments(session: Session) -> list[Department]:
+    return list(session.scalars(select(Department).order_by(Department.code)))
+
+
+def department_user_counts(session: Session) -> dict[int, int]:
+    rows = session.execute(
+        select(User.department_id, func.count())
+        .where(User.department_id.is_not(None))
+        .group_by(User.department_id)
+    )
+    return {d: n for d, n in rows}
+
+
+def get_department(session: Session, department_id: int) -> Department:
+    dep = session.get(Department, department_id)
+    if dep is None:
+        raise NotFound("部门不存在 / no such department")
+    return dep
+
+
+def update_department(
+    session: Session,
+    actor: User,
+    department_id: int,
+    *,
+    name: str,
+    code: str,
+    version: int | None = None,
+) -> Department:
+    """Rename a department (admins)."""
+    require_admin(actor)
+    dep = session.get(Department, department_id)
+    if dep is None:
+        raise NotFound("部门不存在 / no such department")
+    if version is not None and version != dep.version:
+        raise StaleVersion(
+            "该部门已被他人修改 / someone changed this department first", current=snapshot(dep)
+        )
+    name, code = (name or "").strip(), (code or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed("名称必填，最多100字符 / name required (≤ 100)", field="name")
+    if not code or len(code) > 40:
+        raise ValidationFailed("代码必填，最多40字符 / code required (≤ 40)", field="code")
+    clash = session.scalar(
+        select(Department.id).where(
+            ((Department.name == name) | (Department.code == code)), Department.id != dep.id
+        )
+    )
+    if clash:
+        raise Conflict(
+            "部门名称或代码已存在 / a department with that name or code exists", field="name"
+        )
+    before = snapshot(dep)
+    dep.name, dep.code = name, code
+    dep.version += 1
+    session.add(dep)
+    record(session, actor.id, "update", "department", dep.id, before=before, after=snapshot(dep))
+    session.flush()
+    return dep
+
+
+def delete_department(
+    session: Session, actor: User, department_id: int, version: int | None = None
+) -> None:
+    """Remove a department nothing refers to (users, projects, activities, clusters, outbox)."""
+    from crm.activities.models import Activity
+    from crm.outbox.models import OutboxMessage
+    from crm.policy.models import Cluster
+    from crm.projects.models import Project
+
+    require_admin(actor)
+    dep = get_department(session, department_id)
+    if version is not None and version != dep.version:
+        raise StaleVersion(
+            "记录已被他人修改 / someone saved this department first", current=department_public(dep)
+        )
+    for model in (User, Project, Activity, OutboxMessage):
+        if session.scalar(
+            select(func.count()).select_from(model).where(model.department_id == department_id)
+        ):
+            raise Conflict("部门仍有关联记录，不能删除 / the department still has users or records")
+    if session.scalar(
+        select(func.count()).select_from(Cluster).where(Cluster.lead_department_id == department_id)
+    ):
+        raise Conflict("部门仍牵头产业集群 / the department still leads a cluster")
+    record(session, actor.id, "delete", "department", dep.id, before=snapshot(dep))
+    session.delete(dep)
+    session.flush()
+
+
+def department_public(dep: Department) -> dict:
+    return department_out(dep).model_dump(mode="json")
+
+
+def department_out(dep: Department):  # type: ignore[no-untyped-def]
+    return DepartmentPublic(
+        id=dep.id,
+        name=dep.name,
+        code=dep.code,
+        webhook_kind=dep.webhook_kind,
+        has_webhook=bool(dep.webhook_url),
+        created_at=dep.created_at,
+        version=dep.version,
+    )
+
+
+def page_departments(
+    session: Session, limit: int = 50, offset: int = 0
+) -> tuple[list[Department], int]:
+    stmt = select(Department)
+    rows = list(session.scalars(stmt.order_by(Department.id).limit(limit).offset(offset)))
+    total = session.scalar(select(func.count()).select_from(Department)) or 0
+    return rows, total

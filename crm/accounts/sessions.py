@@ -1,0 +1,74 @@
+"""Browser sessions (server-side rows behind the signed cookie) and ending a user's
+sessions and tokens together."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session
+
+from crm.accounts.models import ApiToken, User, WebSession
+from crm.accounts.tokens import token_hash
+from crm.audit.service import record
+from crm.config import get_settings
+from crm.types import utcnow
+
+
+def start_web_session(session: Session, user: User, ip: str | None, user_agent: str | None) -> str:
+    """A new server-side session id (renewed at every login)."""
+    sid = secrets.token_urlsafe(32)
+    session.add(WebSession(id=sid, user_id=user.id, ip=ip, user_agent=(user_agent or "")[:300]))
+    session.flush()
+    return sid
+
+
+def resolve_web_session(session: Session, sid: str | None) -> User | None:
+    """The user of a live session, touching it; None when absent, ended, idle or too old."""
+    if not sid or len(sid) > 64:
+        return None
+    s = get_settings()
+    ws = session.get(WebSession, sid)
+    if ws is None or ws.ended_at is not None:
+        return None
+    now = utcnow()
+    if now - ws.last_seen_at > timedelta(
+        minutes=s.session_idle_minutes
+    ) or now - ws.created_at > timedelta(hours=s.session_max_hours):
+        ws.ended_at = now
+        session.add(ws)
+        return None
+    user = session.get(User, ws.user_id)
+    if user is None or not user.is_active:
+        return None
+    if now - ws.last_seen_at > timedelta(seconds=60):
+        ws.last_seen_at = now
+        session.add(ws)
+    return user
+
+
+def end_web_session(session: Session, sid: str | None) -> None:
+    if not sid:
+        return
+    ws = session.get(WebSession, sid)
+    if ws is not None and ws.ended_at is None:
+        ws.ended_at = utcnow()
+        session.add(ws)
+        record(session, ws.user_id, "logout", "user", ws.user_id)
+
+
+def end_sessions(
+    session: Session, user_id: int, *, keep_sid: str | None = None, keep_token: str | None = None
+) -> int:
+    """End a user's browser sessions and revoke their API tokens, except the ones named."""
+    now = utcnow()
+    q = update(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
+    if keep_sid:
+        q = q.where(WebSession.id != keep_sid)
+    n = session.execute(q.values(ended_at=now)).rowcount or 0  # type: ignore[attr-defined]
+    t = update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+    if keep_token:
+        t = t.where(ApiToken.token_hash != token_hash(keep_token))
+    session.execute(t.values(revoked_at=now))
+    return n

@@ -1,0 +1,319 @@
+"""Users: creating, changing (admins), own profile and password, listing."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import Row, func, select
+from sqlmodel import Session
+
+from crm.accounts.models import Department, Role, User
+from crm.accounts.passwords import check_policy, hash_password, verify_password
+from crm.accounts.permissions import require_admin
+from crm.accounts.schemas import UserPublic
+from crm.accounts.sessions import end_sessions
+from crm.audit.service import record, snapshot
+from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from crm.types import utcnow
+
+
+def create_user(
+    session: Session,
+    actor: User | None,
+    *,
+    username: str,
+    password: str,
+    role: str = Role.officer.value,
+    display_name: str | None = None,
+    email: str | None = None,
+    department_id: int | None = None,
+    language: str = "zh_CN",
+    check_password: bool = True,
+) -> User:
+    """Add a user. Admins only, except from the CLI (actor None)."""
+    if actor is not None:
+        require_admin(actor)
+    username = username.strip()
+    if not username or len(username) > 60:
+        raise ValidationFailed(
+            "用户名必填，最多60字符 / user name required (≤ 60)", field="username"
+        )
+    if role not in {r.value for r in Role}:
+        raise ValidationFailed(f"未知角色 / unknown role: {role}", field="role")
+    display_name = (display_name or "").strip() or username
+    if len(display_name) > 100:
+        raise ValidationFailed("姓名最多100字符 / name ≤ 100 characters", field="display_name")
+    email = (email or "").strip() or None
+    if email is not None and (len(email) > 200 or "@" not in email):
+        raise ValidationFailed("邮箱格式不正确 / not an email address", field="email")
+    if check_password:
+        check_policy(password, username)
+    if session.scalar(select(User.id).where(User.username == username)):
+        raise Conflict("用户名已存在 / user name taken", field="username")
+    if department_id is not None and session.get(Department, department_id) is None:
+        raise ValidationFailed("部门不存在 / no such department", field="department_id")
+    user = User(
+        username=username,
+        display_name=display_name,
+        email=email,
+        role=role,
+        department_id=department_id,
+        password_hash=hash_password(password),
+        language=language,
+        ical_token=secrets.token_urlsafe(24),
+        password_changed_at=utcnow(),
+    )
+    session.add(user)
+    session.flush()
+    record(session, actor.id if actor else None, "create", "user", user.id, after=snapshot(user))
+    return user
+
+
+def _get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("用户不存在 / no such user")
+    return user
+
+
+def get_user(session: Session, actor: User, user_id: int) -> User:
+    require_admin(actor)
+    return _get_user(session, user_id)
+
+
+def user_profile(session: Session, actor: User, user_id: int) -> User:
+    """One user's public profile: anyone signed in may read it (as in the list)."""
+    return _get_user(session, user_id)
+
+
+def unlock_user(session: Session, actor: User, user_id: int) -> User:
+    """Lift a lockout now (admins), instead of waiting for it to run out."""
+    require_admin(actor)
+    user = _get_user(session, user_id)
+    user.failed_logins = 0
+    user.locked_until = None
+    session.add(user)
+    record(session, actor.id, "unlock", "user", user.id)
+    session.flush()
+    return user
+
+
+def _set_password(user: User, new: str) -> None:
+    check_policy(new, user.username)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    user.session_version += 1
+    user.version += 1
+
+
+def change_password(
+    session: Session,
+    actor: User,
+    old: str,
+    new: str,
+    *,
+    keep_sid: str | None = None,
+    keep_token: str | None = None,
+) -> None:
+    """A user changes their own password; every other session and token of theirs ends."""
+    if not verify_password(actor.password_hash, old or ""):
+        raise ValidationFailed("原密码不正确 / current password is wrong", field="old_password")
+    if old == new:
+        raise ValidationFailed(
+            "新密码不能与原密码相同 / the new password must differ", field="new_password"
+        )
+    try:
+        _set_password(actor, new)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, field="new_password") from exc
+    session.add(actor)
+    end_sessions(session, actor.id, keep_sid=keep_sid, keep_token=keep_token)
+    record(session, actor.id, "change_password", "user", actor.id)
+    session.flush()
+
+
+def reset_password(session: Session, actor: User, user_id: int, new: str) -> User:
+    """An admin sets a user's password; all of that user's sessions and tokens end."""
+    require_admin(actor)
+    user = _get_user(session, user_id)
+    _set_password(user, new)
+    user.failed_logins = 0
+    user.locked_until = None
+    session.add(user)
+    end_sessions(session, user.id)
+    record(session, actor.id, "reset_password", "user", user.id)
+    session.flush()
+    return user
+
+
+def _active_admins(session: Session) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == Role.admin.value, User.is_active.is_(True))
+        )
+        or 0
+    )
+
+
+def update_user(
+    session: Session,
+    actor: User,
+    user_id: int,
+    *,
+    version: int | None = None,
+    role: str | None = None,
+    department_id: int | object | None = ...,
+    is_active: bool | None = None,
+    display_name: str | None = None,
+    email: str | None = None,
+) -> User:
+    """Change a user's role, department, state or name (admins). The last active admin stays."""
+    require_admin(actor)
+    user = _get_user(session, user_id)
+    if version is not None and version != user.version:
+        raise StaleVersion(
+            "该用户已被他人修改 / someone changed this user first", current=snapshot(user)
+        )
+    before = snapshot(user)
+    if role is not None:
+        if role not in {r.value for r in Role}:
+            raise ValidationFailed(f"未知角色 / unknown role: {role}", field="role")
+        user.role = role
+    if department_id is not ...:
+        if department_id is not None and session.get(Department, department_id) is None:
+            raise ValidationFailed("部门不存在 / no such department", field="department_id")
+        user.department_id = department_id  # type: ignore[assignment]
+    if is_active is not None:
+        user.is_active = is_active
+    if display_name is not None:
+        display_name = display_name.strip()
+        if not display_name or len(display_name) > 100:
+            raise ValidationFailed(
+                "姓名必填，最多100字符 / name required (≤ 100)", field="display_name"
+            )
+        user.display_name = display_name
+    if email is not None:
+        email = email.strip() or None
+        if email is not None and (len(email) > 200 or "@" not in email):
+            raise ValidationFailed("邮箱格式不正确 / not an email address", field="email")
+        user.email = email
+    was_admin = (
+        before is not None and before.get("role") == Role.admin.value and before.get("is_active")
+    )
+    if was_admin and (user.role != Role.admin.value or not user.is_active):
+        session.flush()
+        if _active_admins(session) == 0:
+            raise Conflict(
+                "至少保留一名在用的管理员 / at least one active admin must remain",
+                field="role" if user.is_active else "is_active",
+            )
+    after = snapshot(user)
+    if after == before:
+        return user
+    user.version += 1
+    session.add(user)
+    if not user.is_active:
+        end_sessions(session, user.id)
+    action = "deactivate" if (before or {}).get("is_active") and not user.is_active else "update"
+    record(session, actor.id, action, "user", user.id, before=before, after=snapshot(user))
+    session.flush()
+    return user
+
+
+def update_own_profile(session: Session, actor: User, data) -> User:  # type: ignore[no-untyped-def]
+    """The caller changes their own name, email or language; a stale ``version`` raises
+    StaleVersion and changes nothing."""
+    if data.version != actor.version:
+        raise StaleVersion(
+            "记录已被他人修改 / someone saved this user first", current=user_public(actor)
+        )
+    fields = data.model_dump(exclude_unset=True, exclude={"version"})
+    for k in ("display_name", "language"):
+        if k in fields and fields[k] is None:
+            raise ValidationFailed(f"{k} 不能为空 / {k} is required", field=k)
+    before = snapshot(actor)
+    for k, v in fields.items():
+        setattr(actor, k, v)
+    actor.version += 1
+    session.add(actor)
+    session.flush()
+    record(session, actor.id, "update", "user", actor.id, before=before, after=snapshot(actor))
+    return actor
+
+
+def user_public(user: User) -> dict:
+    return UserPublic.model_validate(user, from_attributes=True).model_dump(mode="json")
+
+
+def list_users(session: Session, actor: User) -> list[User]:
+    """Every user (owner pickers: colleagues' names are not secret)."""
+    return list(session.scalars(select(User).order_by(User.id)))
+
+
+def user_choices(session: Session, actor: User) -> list[Row[Any]]:
+    """Users as (id, display_name, department_id, is_active, role) rows, for pickers, filters
+    and the names on cards: five columns, not 500 whole accounts, on every list page."""
+    return list(
+        session.execute(
+            select(
+                User.id, User.display_name, User.department_id, User.is_active, User.role
+            ).order_by(User.id)
+        ).all()
+    )
+
+
+def admin_list_users(session: Session, actor: User) -> list[User]:
+    """Every user with lockout state, for the admin pages (admins only)."""
+    require_admin(actor)
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def page_users(
+    session: Session,
+    actor: User,
+    *,
+    department_id: int | None = None,
+    role: str | None = None,
+    active: bool | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[User], int]:
+    """Users, filtered; everyone signed in may list them (to assign and to read names)."""
+    stmt = select(User)
+    if department_id is not None:
+        stmt = stmt.where(User.department_id == department_id)
+    if role is not None:
+        stmt = stmt.where(User.role == role)
+    if active is not None:
+        stmt = stmt.where(User.is_active.is_(active))
+    rows = list(session.scalars(stmt.order_by(User.id).limit(limit).offset(offset)))
+    total = (
+        session.scalar(
+            select(func.count()).select_from(
+                stmt.with_only_columns(User.id).limit(10_001).subquery()
+            )
+        )
+        or 0
+    )
+    return rows, total
+
+
+def admin_overview(session: Session, actor: User) -> dict[str, int]:
+    """Counts for the admin start page."""
+    require_admin(actor)
+    now = utcnow()
+    return {
+        "users": session.scalar(select(func.count()).select_from(User)) or 0,
+        "active": session.scalar(
+            select(func.count()).select_from(User).where(User.is_active.is_(True))
+        )
+        or 0,
+        "locked": session.scalar(
+            select(func.count()).select_from(User).where(User.locked_until > now)
+        )
+        or 0,
+        "departments": session.scalar(select(func.count()).select_from(Department)) or 0,
+    }
