@@ -307,7 +307,7 @@ def import_cmd(
         _fail(exc.message)
         return
     for e in rep.rejected[:200]:
-        typer.echo(f"row {e.row}: {e.field or '-'}: {e.message}")
+        typer.echo(f"row {e.row}: {rep.column(e)}: {e.message}")
     if len(rep.rejected) > 200:
         typer.echo(f"… and {len(rep.rejected) - 200} more")
     state = "checked (dry run)" if dry_run else ("imported" if rep.applied else "NOT imported")

@@ -1,88 +1,225 @@
-"""Read .xlsx / .csv tables into rows keyed by canonical column names."""
+"""Read .xlsx / .csv tables into rows keyed by canonical column names, each with the
+spreadsheet's own row number and each column with its header as written in the file.
+
+Nothing is parsed before it is known to be small enough (crm/imports/bounds.py): a file over a
+limit is refused with a message that names the limit."""
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from crm.errors import ValidationFailed
+from crm.imports.bounds import LIMITS, Limits, Refused, check_workbook, too_big
 
-MAX_ROWS = 200_000
+MAX_ROWS = LIMITS.max_rows
+HEADER_SEARCH = 20  # rows looked at for the header (title rows above it)
+# columns an office adds to number its rows: ignored
+IGNORED_HEADERS = {"序号", "序", "编号", "no", "no.", "#", "行号", "index"}
 
 
 def _cell(v: Any) -> str:
     if v is None:
         return ""
+    if type(v) is str:
+        return v.strip()
+    if isinstance(v, bool):
+        return "是" if v else "否"
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     if isinstance(v, datetime):
-        return v.date().isoformat() if v.time() == datetime.min.time() else v.isoformat()
+        return v.date().isoformat() if v.time() == time.min else v.isoformat()
     if isinstance(v, date):
         return v.isoformat()
+    if isinstance(v, timedelta):  # a duration-formatted cell: its value in days
+        return str(v.total_seconds() / 86400)
     return str(v).strip()
 
 
-def read_rows(data: bytes, filename: str, headers: dict[str, str]) -> list[dict[str, str]]:
-    """Rows as {canonical column: text}. ``headers`` maps every accepted header (Chinese or
-    English, case-insensitive) to its canonical name; unknown columns are refused by name."""
-    suffix = Path(filename).suffix.lower()
-    if suffix in (".xlsx", ".xls", ".xlsm", ".ods"):
-        from python_calamine import CalamineWorkbook
+def header_key(h: str) -> str:
+    """A header as compared: case, spaces, full-width brackets and a required-mark * ignored."""
+    h = h.strip().lower().replace("（", "(").replace("）", ")").replace("＊", "*")
+    return re.sub(r"\s+", "", h).strip("*")
 
+
+@dataclass
+class Sheet:
+    """The rows under the header: (spreadsheet row number, {canonical column: text})."""
+
+    rows: list[tuple[int, dict[str, str]]]
+    header_row: int
+    labels: dict[str, str] = field(default_factory=dict)  # canonical → header as written
+
+    def label(self, column: str | None) -> str | None:
+        if column is None:
+            return None
+        return self.labels.get(column, column)
+
+
+def _xlsx_rows(data: bytes, limits: Limits) -> Iterator[tuple[int, list[str]]]:
+    check_workbook(data, limits)
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheet = wb.get_sheet_by_index(0)
+    except Exception as exc:  # calamine raises its own error types
+        raise Refused(
+            f"无法读取Excel文件：{str(exc)[:200]} / cannot read the workbook: {str(exc)[:200]}"
+        ) from exc
+    # iter_rows yields from the sheet's first row (A1's) to its last, however many empty
+    # rows come first; the last row it yields is the sheet's last row (``end``)
+    found: list[tuple[int, list[str]]] = []
+    n = 0
+    for n, row in enumerate(sheet.iter_rows(), start=1):
+        cells = [_cell(c) for c in row]
+        if any(cells):
+            found.append((n, cells))
+    end = sheet.end
+    offset = (end[0] + 1 - n) if end is not None and n else 0
+    for i, cells in found:
+        yield i + offset, cells
+
+
+def _decode_csv(data: bytes) -> str:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(data) > 1 and data[1:2] == b"\x00"):
+        raise Refused(
+            "文件是UTF-16编码（Excel的“Unicode文本”）：请另存为“CSV UTF-8”或 .xlsx / the file is "
+            "UTF-16 (Excel's “Unicode text”): save it as “CSV UTF-8” or .xlsx"
+        )
+    for enc in ("utf-8-sig", "gb18030"):
         try:
-            wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
-            table = wb.get_sheet_by_index(0).to_python(skip_empty_area=True)
-        except Exception as exc:  # calamine raises its own error types
-            raise ValidationFailed(
-                f"无法读取Excel文件 / cannot read the workbook: {exc}", field="file"
-            ) from exc
-        raw = [[c.strip() if type(c) is str else _cell(c) for c in row] for row in table]
-    elif suffix in (".csv", ".txt"):
-        text = None
-        for enc in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(enc)
-                break
-            except UnicodeDecodeError:
-                continue
-        if text is None:
-            raise ValidationFailed(
-                "CSV编码无法识别 / the CSV is neither UTF-8 nor GB18030", field="file"
-            )
-        if "\x00" in text:
-            raise ValidationFailed(
-                "文件包含空字符 / the file contains NUL characters", field="file"
-            )
-        raw = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+            text = data.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
     else:
-        raise ValidationFailed("只支持 .xlsx 或 .csv 文件 / only .xlsx or .csv files", field="file")
-    raw = [r for r in raw if any(c for c in r)]
-    if not raw:
-        raise ValidationFailed("文件是空的 / the file is empty", field="file")
-    if len(raw) - 1 > MAX_ROWS:
-        raise ValidationFailed(f"最多 {MAX_ROWS} 行 / at most {MAX_ROWS} rows", field="file")
-    lookup = {k.strip().lower(): v for k, v in headers.items()}
+        raise Refused("CSV编码无法识别 / the CSV is neither UTF-8 nor GB18030")
+    if "\x00" in text:
+        raise Refused(
+            "文件包含空字符，不是文本文件 / the file contains NUL characters: not a text file"
+        )
+    return text
+
+
+def _csv_rows(data: bytes, limits: Limits) -> Iterator[tuple[int, list[str]]]:
+    text = _decode_csv(data)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    record = 0
+    while True:
+        record += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            msg = str(exc)
+            if "field larger than field limit" in msg:
+                raise Refused(
+                    f"第 {record} 行：有一个字段超过 {csv.field_size_limit():,} 个字符 / row "
+                    f"{record}: a field is longer than {csv.field_size_limit():,} characters"
+                ) from exc
+            if "unexpected end of data" in msg or "EOF" in msg:
+                raise Refused(
+                    f"第 {record} 行：引号没有闭合（从这里到文件末尾都在一个字段里）/ "
+                    f"row {record}: a quote is never closed "
+                    "(the rest of the file would be one field)"
+                ) from exc
+            raise Refused(
+                f"第 {record} 行：CSV格式错误（{msg}）/ row {record}: malformed CSV ({msg})"
+            ) from exc
+        if record > limits.max_sheet_rows:
+            raise too_big("行数", "rows", record, limits.max_sheet_rows)
+        if len(row) > limits.max_columns:
+            raise too_big("列数", "columns", len(row), limits.max_columns)
+        cells = [c.strip() for c in row]
+        if any(cells):
+            yield record, cells
+
+
+def read_table(
+    data: bytes, filename: str, limits: Limits = LIMITS
+) -> Iterable[tuple[int, list[str]]]:
+    """The file's non-empty rows as (spreadsheet row number, cells), read within ``limits``."""
+    suffix = Path(filename).suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _xlsx_rows(data, limits)
+    if suffix in (".csv", ".txt"):
+        return _csv_rows(data, limits)
+    if suffix in (".xls", ".et", ".ods"):
+        raise Refused(
+            "请先在Excel或WPS中另存为 .xlsx（不支持旧的 .xls / .ods 格式）/ save the file as .xlsx "
+            "in Excel or WPS first (.xls and .ods are not read)"
+        )
+    raise Refused("只支持 .xlsx 或 .csv 文件 / only .xlsx or .csv files")
+
+
+def _find_header(
+    rows: Iterator[tuple[int, list[str]]], lookup: dict[str, str]
+) -> tuple[int, list[str]]:
+    seen = []
+    for n, cells in rows:
+        keys = [header_key(c) for c in cells if c]
+        known = sum(1 for k in keys if k in lookup)
+        if known and known * 2 >= len([k for k in keys if k not in IGNORED_HEADERS]):
+            return n, cells
+        seen.append(n)
+        if len(seen) >= HEADER_SEARCH:
+            break
+    if not seen:
+        raise Refused("文件是空的 / the file is empty")
+    raise Refused(
+        f"在前 {len(seen)} 个非空行中找不到表头：请用导入模板的列名 / no header row in the first "
+        f"{len(seen)} non-empty rows: use the column names of the import template"
+    )
+
+
+def read_rows(
+    data: bytes, filename: str, headers: dict[str, str], limits: Limits = LIMITS
+) -> Sheet:
+    """The rows under the header. ``headers`` maps every accepted header (Chinese or English,
+    case-insensitive) to its canonical name. The header is the first row made mostly of known
+    names (title rows above it are skipped); a 序号 column is ignored; other unknown columns
+    are refused by name."""
+    lookup = {header_key(k): v for k, v in headers.items()}
+    rows = iter(read_table(data, filename, limits))
+    header_row, header = _find_header(rows, lookup)
     cols: list[str | None] = []
+    labels: dict[str, str] = {}
     unknown = []
-    for h in raw[0]:
-        key = h.strip().lower()
-        if not key:
+    for h in header:
+        key = header_key(h)
+        canon = lookup.get(key)
+        if canon is not None and canon not in labels:
+            labels[canon] = h.strip()
+            cols.append(canon)
+        elif canon is not None:  # the same column twice: the first one counts
             cols.append(None)
-        elif key in lookup:
-            cols.append(lookup[key])
         else:
-            unknown.append(h)
             cols.append(None)
+            if key and key not in IGNORED_HEADERS:
+                unknown.append(h)
     if unknown:
-        raise ValidationFailed("未知列 / unknown columns: " + ", ".join(unknown[:10]), field="file")
+        raise Refused("未知列 / unknown columns: " + ", ".join(unknown[:10]))
     out = []
-    for r in raw[1:]:
+    for n, cells in rows:
         row = {}
         for i, c in enumerate(cols):
             if c is not None:
-                row[c] = r[i] if i < len(r) else ""
-        out.append(row)
-    return out
+                row[c] = cells[i] if i < len(cells) else ""
+        if any(row.values()):
+            out.append((n, row))
+            if len(out) > limits.max_rows:
+                raise too_big("数据行数", "data rows", len(out), limits.max_rows)
+    if not out:
+        raise Refused("表头下面没有数据 / there are no rows under the header")
+    return Sheet(out, header_row, labels)
+
+
+__all__ = ["MAX_ROWS", "Sheet", "ValidationFailed", "read_rows", "read_table"]

@@ -140,7 +140,7 @@ _FALSE = {"", "0", "false", "no", "n", "否"}
 
 @dataclass
 class RowError:
-    row: int  # the spreadsheet's row number (the header is row 1)
+    row: int  # the spreadsheet's own row number
     field: str | None
     message: str
 
@@ -153,10 +153,15 @@ class ImportReport:
     rejected: list[RowError] = field(default_factory=list)
     dry_run: bool = False
     applied: bool = False
+    labels: dict[str, str] = field(default_factory=dict)  # column → its header in the file
 
     @property
     def ok(self) -> bool:
         return not self.rejected
+
+    def column(self, e: RowError) -> str:
+        """The column of an error as its header is written in the file ("—": the whole row)."""
+        return self.labels.get(e.field, e.field) if e.field else "—"
 
 
 def _split(v: str) -> list[str]:
@@ -181,11 +186,57 @@ def _bool(v: str) -> bool:
     raise ValueError(f"应为 是/否 / expected yes or no: {v[:30]}")
 
 
+class _Converter:
+    """Convert a row's cells one column at a time, keeping every column's error."""
+
+    def __init__(self, row_no: int, row: dict[str, str], errors: list[RowError]) -> None:
+        self.row_no, self.row, self.errors = row_no, row, errors
+
+    def __call__(self, column: str, fn: Callable[[str], Any]) -> Any:
+        try:
+            return fn(self.row.get(column, ""))
+        except ValueError as exc:
+            self.errors.append(RowError(self.row_no, column, str(exc)))
+            return None
+
+
+_PYDANTIC = {
+    "missing": "必填 / required",
+    "string_too_short": "必填 / required",
+    "string_too_long": "太长：最多 {max_length} 个字符 / too long: at most {max_length} characters",
+    "too_long": "太多：最多 {max_length} 项 / too many: at most {max_length} items",
+    "greater_than": "应大于 {gt} / must be greater than {gt}",
+    "greater_than_equal": "应不小于 {ge} / must be at least {ge}",
+    "less_than_equal": "应不大于 {le} / must be at most {le}",
+    "less_than": "应小于 {lt} / must be less than {lt}",
+    "int_parsing": "不是整数 / not a whole number",
+    "int_from_float": "不是整数 / not a whole number",
+    "decimal_parsing": "不是数字 / not a number",
+    "float_parsing": "不是数字 / not a number",
+    "date_from_datetime_parsing": "日期格式不对（如 2027-03-05）/ not a date (e.g. 2027-03-05)",
+    "date_parsing": "日期格式不对（如 2027-03-05）/ not a date (e.g. 2027-03-05)",
+    "literal_error": "不是可选的值之一 / not one of the allowed values",
+    "enum": "不是可选的值之一 / not one of the allowed values",
+    "bool_parsing": "应为 是/否 / expected yes or no",
+}
+
+
 def _pydantic_errors(row_no: int, exc: ValidationError) -> list[RowError]:
+    """One error per column, in the reader's words (the schema's own message for a rule it
+    states itself, e.g. an invalid credit code)."""
     out = []
     for e in exc.errors():
-        loc = ".".join(str(x) for x in e.get("loc", ()))
-        out.append(RowError(row_no, loc or None, str(e.get("msg", "invalid"))[:200]))
+        loc = e.get("loc", ())
+        column = str(loc[0]) if loc else None
+        template = _PYDANTIC.get(e.get("type", ""))
+        if template is not None:
+            try:
+                message = template.format(**(e.get("ctx") or {}))
+            except (KeyError, IndexError):
+                message = template.split(":")[0]
+        else:
+            message = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        out.append(RowError(row_no, column, message[:200]))
     return out
 
 
@@ -326,8 +377,8 @@ def import_firms(
     """Import firms. Duplicates (same normalised name, alias or credit code — in the database
     or earlier in the file) are rejected with the firm they duplicate."""
     require_manager(actor)
-    rows = read_rows(data, filename, FIRM_HEADERS)
-    rep = ImportReport("firms", len(rows), dry_run=dry_run)
+    sheet = read_rows(data, filename, FIRM_HEADERS)
+    rep = ImportReport("firms", len(sheet.rows), dry_run=dry_run, labels=sheet.labels)
     clusters = _cluster_lookup(session)
     users = {u.lower(): i for i, u in session.execute(select(User.id, User.username))}
     names: dict[str, int] = dict(session.execute(select(Firm.name_norm, Firm.id)).all())
@@ -342,7 +393,12 @@ def import_firms(
     file_names: dict[str, int] = {}
     file_codes: dict[str, int] = {}
     good: list[tuple[int, FirmCreate, list[str], str | None, int | None]] = []
-    for i, row in enumerate(rows, start=2):
+    for i, row in sheet.rows:
+        errs: list[RowError] = []
+        conv = _Converter(i, row, errs)
+        g500 = conv("global500_rank", _int)
+        c500 = conv("china500_rank", _int)
+        leader = conv("is_leader", _bool)
         try:
             data_in = FirmCreate(
                 name_zh=row.get("name_zh", ""),
@@ -350,18 +406,17 @@ def import_firms(
                 aliases=_split(row.get("aliases", "")),
                 country=row.get("country") or None,
                 headquarters=row.get("headquarters") or None,
-                global500_rank=_int(row.get("global500_rank", "")),
-                china500_rank=_int(row.get("china500_rank", "")),
-                is_leader=_bool(row.get("is_leader", "")),
+                global500_rank=g500,
+                china500_rank=c500,
+                is_leader=bool(leader),
                 website=row.get("website") or None,
                 credit_code=row.get("credit_code") or None,
                 notes=row.get("notes") or None,
             )
         except ValidationError as exc:
-            rep.rejected.extend(_pydantic_errors(i, exc))
-            continue
-        except ValueError as exc:
-            rep.rejected.append(RowError(i, None, str(exc)))
+            errs.extend(_pydantic_errors(i, exc))
+        if errs:
+            rep.rejected.extend(errs)
             continue
         codes_in = []
         bad = False
@@ -547,11 +602,11 @@ def import_contacts(
 ) -> ImportReport:
     """Import contacts; each row names its firm (name, alias or credit code)."""
     require_manager(actor)
-    rows = read_rows(data, filename, CONTACT_HEADERS)
-    rep = ImportReport("contacts", len(rows), dry_run=dry_run)
+    sheet = read_rows(data, filename, CONTACT_HEADERS)
+    rep = ImportReport("contacts", len(sheet.rows), dry_run=dry_run, labels=sheet.labels)
     firms = _firm_ids_by_name(session)
     good = []
-    for i, row in enumerate(rows, start=2):
+    for i, row in sheet.rows:
         fid = firms.get(normalize_name(row.get("firm", "")))
         if fid is None:
             rep.rejected.append(
@@ -607,8 +662,8 @@ def import_projects(
     from crm.projects.service import create_project, move_stage  # noqa: F401
 
     require_manager(actor)
-    rows = read_rows(data, filename, PROJECT_HEADERS)
-    rep = ImportReport("projects", len(rows), dry_run=dry_run)
+    sheet = read_rows(data, filename, PROJECT_HEADERS)
+    rep = ImportReport("projects", len(sheet.rows), dry_run=dry_run, labels=sheet.labels)
     firms = _firm_ids_by_name(session)
     clusters = _cluster_lookup(session)
     users = {u.lower(): i for i, u in session.execute(select(User.id, User.username))}
@@ -618,7 +673,7 @@ def import_projects(
         depts[name.lower()] = did
     outer = session.begin_nested()
     imported = 0
-    for i, row in enumerate(rows, start=2):
+    for i, row in sheet.rows:
         fid = firms.get(normalize_name(row.get("firm", "")))
         if fid is None:
             rep.rejected.append(

@@ -101,7 +101,7 @@ def test_one_bad_row_rejects_the_whole_file(session, manager):
     assert not rep.applied and rep.imported == 0
     assert {(e.row, e.field) for e in rep.rejected} == {
         (3, "name_zh"),
-        (4, None),
+        (4, "global500_rank"),
         (5, "clusters"),
         (6, "name_zh"),
         (7, "parent"),
@@ -294,3 +294,21 @@ def test_an_index_trigger_of_another_shape_is_left_to_index_row_by_row(session, 
         session.execute(text(original))
         session.commit()
     assert session.scalar(text(sql)) == original
+
+
+def test_row_numbers_are_the_spreadsheets_own(session, manager):
+    """A title row, empty rows and a header in B3: every error names the row Excel shows and
+    the column header as written in the file; a 序号 column is ignored."""
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    ws = wb.add_worksheet()
+    ws.write("B1", "2027年重点企业名单")
+    ws.write_row("B3", ["序号", "企业名称", "世界500强排名 ", "行业龙头"])
+    ws.write_row("B4", [1, "甲公司", "", "是"])
+    ws.write_row("B6", [2, "乙公司", "前十", ""])  # row 5 is empty
+    ws.write_row("B9", [3, "丙公司", "", "也许"])
+    wb.close()
+    rep = import_firms(session, manager, buf.getvalue(), "firms.xlsx", dry_run=True)
+    got = sorted((e.row, rep.column(e)) for e in rep.rejected)
+    assert got == [(6, "世界500强排名"), (9, "行业龙头")]
+    assert rep.total == 3 and rep.imported == 1

@@ -1,0 +1,267 @@
+"""Checks that run before a workbook is parsed, so that no file can make the reader allocate
+without bound: the zip archive (entries, total size, compression ratio, each entry's real size
+against the size it declares) and the first sheet (its declared dimension and the cells it
+really holds), read as a stream with a fixed amount of memory.
+
+A parser that materialises the sheet (python-calamine builds a dense rows × columns grid from the
+first to the last cell) is only given a file whose grid is known to be small: one cell at A1 and
+one at XFD1048576 would otherwise ask for 17 billion cells."""
+
+from __future__ import annotations
+
+import copy
+import io
+import posixpath
+import re
+import zipfile
+import zlib
+from dataclasses import dataclass
+from xml.parsers import expat
+
+from crm.errors import ValidationFailed
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a file may hold. The defaults fit every real office list (the import takes at
+    most 200,000 rows) with room to spare and keep the reader well under 512 MB."""
+
+    max_rows: int = 200_000  # data rows
+    max_sheet_rows: int = 200_050  # the sheet's last row (title and header rows above the data)
+    max_columns: int = 256
+    max_cells: int = 5_000_000  # the sheet's grid: last row × last column
+    max_entries: int = 1_000  # files in the .xlsx archive
+    max_uncompressed: int = 300 * 1024 * 1024  # all files of the archive, decompressed
+    max_ratio: int = 200  # decompressed / compressed, for any file over 1 MB decompressed
+    max_field: int = 131_072  # characters in one CSV field
+
+
+LIMITS = Limits()
+_CHUNK = 1 << 20
+_CELL_REF = re.compile(r"([A-Za-z]{1,3})([0-9]{1,7})$")
+
+
+class Refused(ValidationFailed):
+    """A file refused before (or while) it is read: the message says which limit and what to do."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="file")
+
+
+def _col_number(letters: str) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + (ord(ch) - 64)
+    return n
+
+
+def _ref(ref: str) -> tuple[int, int] | None:
+    m = _CELL_REF.match(ref.strip().replace("$", ""))
+    if not m:
+        return None
+    return int(m.group(2)), _col_number(m.group(1))
+
+
+def too_big(what_zh: str, what_en: str, found: int, limit: int) -> Refused:
+    return Refused(
+        f"文件过大：{what_zh} {found:,}，上限 {limit:,}。请拆分成几个文件分别导入 / "
+        f"the file is too large: {what_en} {found:,}, the limit is {limit:,}. "
+        "Split it into several files and import them one by one"
+    )
+
+
+def _first_sheet_path(zf: zipfile.ZipFile, names: set[str], limits: Limits) -> str:
+    """The part holding the workbook's first sheet (the one the import reads)."""
+    sheet_path = "xl/worksheets/sheet1.xml"
+    try:
+        wb = _read_small(zf, "xl/workbook.xml", limits)
+        rels = _read_small(zf, "xl/_rels/workbook.xml.rels", limits)
+    except KeyError:
+        return sheet_path
+    m = re.search(rb"<(?:\w+:)?sheet\b[^>]*?\br:id=\"([^\"]+)\"", wb) or re.search(
+        rb"<(?:\w+:)?sheet\b[^>]*?:id=\"([^\"]+)\"", wb
+    )
+    if not m:
+        return sheet_path
+    rid = re.escape(m.group(1))
+    for rel in re.finditer(rb"<(?:\w+:)?Relationship\b[^>]*>", rels):
+        tag = rel.group(0)
+        if re.search(rb"\bId=\"" + rid + rb"\"", tag):
+            t = re.search(rb"\bTarget=\"([^\"]+)\"", tag)
+            if t:
+                target = t.group(1).decode("utf-8", "replace")
+                path = (
+                    target.lstrip("/")
+                    if target.startswith("/")
+                    else posixpath.normpath(posixpath.join("xl", target))
+                )
+                if path in names:
+                    return path
+    return sheet_path
+
+
+def _read_small(zf: zipfile.ZipFile, name: str, limits: Limits) -> bytes:
+    info = zf.getinfo(name)
+    if info.file_size > 10 * 1024 * 1024:
+        raise too_big("workbook.xml 字节数", "bytes in workbook.xml", info.file_size, 10 << 20)
+    with zf.open(info) as f:
+        return f.read(10 * 1024 * 1024 + 1)
+
+
+class _SheetScan:
+    """Walk a sheet's XML as it streams by, keeping only counters."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.row = 0
+        self.col = 0
+        self.max_row = 0
+        self.max_col = 0
+        self.parser = expat.ParserCreate()
+        self.parser.StartElementHandler = self.start
+        self.parser.StartDoctypeDeclHandler = self.doctype
+        self.parser.EntityDeclHandler = self.doctype
+
+    def doctype(self, *args: object) -> None:
+        raise Refused(
+            "工作表包含文档类型声明，无法安全读取 / the sheet declares a DOCTYPE "
+            "and cannot be read safely: save it again from Excel or WPS"
+        )
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        local = name.rpartition(":")[2]
+        if local == "c":
+            ref = attrs.get("r")
+            pos = _ref(ref) if ref else None
+            if pos is not None:
+                self.col = pos[1]
+                if pos[0] != self.row:  # a cell outside its row's number: believe the cell
+                    self.row = pos[0]
+                    self._check_row()
+            else:
+                self.col += 1
+            if self.col > self.max_col:
+                self.max_col = self.col
+                lim = self.limits
+                if self.max_col > lim.max_columns:
+                    raise too_big("列数", "columns", self.max_col, lim.max_columns)
+                self._check_cells()
+        elif local == "row":
+            r = attrs.get("r")
+            self.row = int(r) if r and r.isdigit() else self.row + 1
+            self.col = 0
+            self._check_row()
+        elif local == "dimension":
+            self._check_declared(attrs.get("ref", ""))
+
+    def _check_row(self) -> None:
+        if self.row > self.max_row:
+            self.max_row = self.row
+            if self.max_row > self.limits.max_sheet_rows:
+                raise too_big("行数", "rows", self.max_row, self.limits.max_sheet_rows)
+            self._check_cells()
+
+    def _check_cells(self) -> None:
+        cells = self.max_row * self.max_col
+        if cells > self.limits.max_cells:
+            raise too_big(
+                "单元格数（行数×列数）", "cells (rows × columns)", cells, self.limits.max_cells
+            )
+
+    def _check_declared(self, ref: str) -> None:
+        last = _ref(ref.split(":")[-1]) if ref else None
+        if last is None:
+            return
+        rows, cols = last
+        lim = self.limits
+        if rows > lim.max_sheet_rows:
+            raise too_big("声明的行数", "declared rows", rows, lim.max_sheet_rows)
+        if cols > lim.max_columns:
+            raise too_big("声明的列数", "declared columns", cols, lim.max_columns)
+        if rows * cols > lim.max_cells:
+            raise too_big("声明的单元格数", "declared cells", rows * cols, lim.max_cells)
+
+    def feed(self, data: bytes, final: bool = False) -> None:
+        try:
+            self.parser.Parse(data, final)
+        except expat.ExpatError as exc:
+            raise Refused(
+                f"工作表的XML已损坏（{exc}）/ the sheet's XML is damaged ({exc}): "
+                "open and save it again in Excel or WPS"
+            ) from exc
+
+
+def check_workbook(data: bytes, limits: Limits = LIMITS) -> None:
+    """Refuse an .xlsx whose archive or first sheet is larger than ``limits`` allow; read it
+    as a stream (1 MB at a time) so that the check itself is bounded."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise Refused(
+            "不是有效的 .xlsx 文件（无法作为压缩包打开）：请在Excel或WPS中另存为 .xlsx / "
+            "not a valid .xlsx file (it is not a zip archive): save it as .xlsx in Excel or WPS"
+        ) from exc
+    with zf:
+        if len(infos) > limits.max_entries:
+            raise too_big("压缩包内文件数", "files in the archive", len(infos), limits.max_entries)
+        names = {i.filename for i in infos}
+        if len(names) != len(infos):
+            raise Refused(
+                "压缩包内有重名文件，无法安全读取 / the archive holds two files of the same name "
+                "and cannot be read safely"
+            )
+        declared = sum(i.file_size for i in infos)
+        if declared > limits.max_uncompressed:
+            raise too_big(
+                "解压后字节数", "bytes once decompressed", declared, limits.max_uncompressed
+            )
+        for i in infos:
+            if i.file_size > _CHUNK and i.file_size > limits.max_ratio * max(i.compress_size, 1):
+                raise Refused(
+                    f"压缩比异常（{i.filename} 压缩 {i.compress_size:,} 字节，解压 {i.file_size:,} "
+                    f"字节，上限 {limits.max_ratio} 倍），疑似压缩炸弹 / the archive's compression "
+                    f"ratio is abnormal ({i.filename}: {i.compress_size:,} bytes hold "
+                    f"{i.file_size:,}, the limit is {limits.max_ratio}×): it looks like a zip bomb"
+                )
+        if "xl/workbook.xml" not in names:
+            raise Refused(
+                "不是Excel工作簿（缺少 xl/workbook.xml）/ not an Excel workbook "
+                "(xl/workbook.xml is missing): save it as .xlsx in Excel or WPS"
+            )
+        sheet = _first_sheet_path(zf, names, limits)
+        total = 0
+        for info in infos:
+            # read every part to its real end, whatever size it declares (a part that
+            # decompresses to more than it says would otherwise get past the checks above)
+            scan = _SheetScan(limits) if info.filename == sheet else None
+            probe = copy.copy(info)
+            probe.file_size = limits.max_uncompressed + 1
+            n = 0
+            try:
+                with zf.open(probe) as f:
+                    while chunk := f.read(_CHUNK):
+                        n += len(chunk)
+                        total += len(chunk)
+                        if total > limits.max_uncompressed:
+                            raise too_big(
+                                "解压后字节数",
+                                "bytes once decompressed",
+                                total,
+                                limits.max_uncompressed,
+                            )
+                        if scan is not None:
+                            scan.feed(chunk)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+                raise Refused(
+                    f"压缩包已损坏（{info.filename}）：请在Excel或WPS中重新保存 / the archive is "
+                    f"damaged ({info.filename}): save it again in Excel or WPS"
+                ) from exc
+            if n != info.file_size:
+                raise Refused(
+                    f"压缩包内文件的大小与声明不符（{info.filename}）/ "
+                    f"a file in the archive is not the size it declares ({info.filename}): "
+                    "save it again in Excel or WPS"
+                )
+            if scan is not None:
+                scan.feed(b"", final=True)
