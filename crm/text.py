@@ -63,6 +63,103 @@ def normalize_name(name: str) -> str:
     return "".join(words)
 
 
+# what ``core_name`` also strips: company forms and region qualifiers, Chinese and English. A
+# qualifier in brackets goes wherever it stands; the others only at either end of the name, so
+# 西南铝业 keeps 西南 and 中国 is dropped from 中国惠普 but never from 华中国际.
+_CORE_TAIL_ZH = sorted(
+    {
+        *_SUFFIXES_ZH,
+        "有限责任",
+        "有限",
+        "股份",
+        "集团",
+        "控股",
+        "子公司",
+        "办事处",
+        "代表处",
+        "分厂",
+    },
+    key=len,
+    reverse=True,
+)
+_REGIONS_ZH = sorted(
+    {
+        "中国",
+        "中华",
+        "大中华",
+        "亚太",
+        "重庆",
+        "重庆市",
+        "北京",
+        "上海",
+        "天津",
+        "广州",
+        "深圳",
+        "成都",
+        "四川",
+        "香港",
+        "西部",
+        "华西",
+    },
+    key=len,
+    reverse=True,
+)
+_CORE_TAIL_EN = {
+    *_SUFFIXES_EN,
+    "limited",
+    "branch",
+    "subsidiary",
+    "office",
+    "representative",
+    "holding",
+    "shareholding",
+    "joint",
+    "stock",
+    "the",
+}
+_REGIONS_EN = {"china", "chongqing", "prc", "beijing", "shanghai", "asia", "pacific", "apac"}
+_BRACKETS = re.compile(r"[(\[【〔][^)\]】〕]*[)\]】〕]")
+
+
+@lru_cache(maxsize=200_000)
+def core_name(name: str) -> str:
+    """The name with company forms and region qualifiers removed: what duplicates share.
+
+    惠普（中国）有限公司, 中国惠普有限公司, 惠普（重庆）有限公司 and "HP (China) Co., Ltd." all
+    become 惠普 / hp; 长安汽车重庆分公司 becomes 长安汽车. Never empty for a name that has
+    letters: a qualifier alone (e.g. 中国有限公司) keeps what is left of it."""
+    s = unicodedata.normalize("NFKC", name or "").lower()
+    s = _BRACKETS.sub(" ", s)
+    words = [w for w in _PUNCT.split(s) if w]
+    changed = True
+    while changed and words:
+        changed = False
+        last, first = words[-1], words[0]
+        if len(words) > 1 and (last in _CORE_TAIL_EN or last in _REGIONS_EN):
+            words.pop()
+            changed = True
+            continue
+        if len(words) > 1 and (first in _REGIONS_EN or first == "the"):
+            words.pop(0)
+            changed = True
+            continue
+        for suf in (*_CORE_TAIL_ZH, *_REGIONS_ZH):
+            if last.endswith(suf) and (len(last) > len(suf) or len(words) > 1):
+                cut = last[: -len(suf)]
+                words[-1:] = [cut] if cut else []
+                changed = True
+                break
+        if changed:
+            continue
+        for pre in _REGIONS_ZH:
+            if first.startswith(pre) and (len(first) > len(pre) or len(words) > 1):
+                cut = first[len(pre) :]
+                words[:1] = [cut] if cut else []
+                changed = True
+                break
+    return "".join(words) or normalize_name(name)
+
+
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -111,7 +208,7 @@ def search_blob(names: list[str | None], known: dict[str, tuple[str, str]] | Non
             continue
         folded = unicodedata.normalize("NFKC", n).lower()
         py, ini = known[n] if known and n in known else to_pinyin(n)
-        parts.extend([folded, normalize_name(n), py, ini])
+        parts.extend([folded, normalize_name(n), core_name(n), py, ini])
     seen: list[str] = []
     for p in parts:
         if p and p not in seen:

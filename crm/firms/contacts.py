@@ -1,0 +1,103 @@
+"""A firm's contacts: list, add, change, remove (edits follow the firm's edit rule)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlmodel import Session
+
+from crm.accounts.models import User
+from crm.accounts.permissions import require_edit
+from crm.audit.service import record, snapshot
+from crm.errors import NotFound, StaleVersion, ValidationFailed
+from crm.firms.models import Contact
+from crm.firms.queries import _owner_department, get_firm
+from crm.firms.schemas import ContactCreate, ContactPublic, ContactUpdate
+from crm.types import utcnow
+
+
+def list_contacts(session: Session, actor: User, firm_id: int) -> list[Contact]:
+    get_firm(session, actor, firm_id)
+    return list(
+        session.scalars(select(Contact).where(Contact.firm_id == firm_id).order_by(Contact.id))
+    )
+
+
+def list_contacts_page(
+    session: Session, actor: User, firm_id: int, limit: int = 50, offset: int = 0
+) -> tuple[list[Contact], int]:
+    """A page of one firm's contacts and their total."""
+    get_firm(session, actor, firm_id)
+    stmt = select(Contact).where(Contact.firm_id == firm_id)
+    rows = list(session.scalars(stmt.order_by(Contact.id).limit(limit).offset(offset)))
+    total = (
+        session.scalar(
+            select(func.count()).select_from(
+                stmt.with_only_columns(Contact.id).limit(10_001).subquery()
+            )
+        )
+        or 0
+    )
+    return rows, total
+
+
+def contact_public(c: Contact) -> dict[str, Any]:
+    return ContactPublic.model_validate(c, from_attributes=True).model_dump(mode="json")
+
+
+def get_contact(session: Session, actor: User, contact_id: int) -> Contact:
+    c = session.get(Contact, contact_id)
+    if c is None:
+        raise NotFound("联系人不存在 / no such contact")
+    return c
+
+
+def create_contact(session: Session, actor: User, firm_id: int, data: ContactCreate) -> Contact:
+    firm = get_firm(session, actor, firm_id)
+    require_edit(actor, firm.owner_id, _owner_department(session, firm.owner_id))
+    c = Contact(firm_id=firm_id, **data.model_dump())
+    session.add(c)
+    session.flush()
+    record(session, actor.id, "create", "contact", c.id, after=snapshot(c))
+    return c
+
+
+def update_contact(session: Session, actor: User, contact_id: int, data: ContactUpdate) -> Contact:
+    c = get_contact(session, actor, contact_id)
+    firm = get_firm(session, actor, c.firm_id)
+    require_edit(actor, firm.owner_id, _owner_department(session, firm.owner_id))
+    if data.version != c.version:
+        raise StaleVersion(
+            "记录已被他人修改 / someone saved this contact first", current=contact_public(c)
+        )
+    before = snapshot(c)
+    fields = data.model_dump(exclude_unset=True, exclude={"version"})
+    if "name" in fields and not fields["name"]:
+        raise ValidationFailed("姓名必填 / name is required", field="name")
+    for k, v in fields.items():
+        setattr(c, k, v)
+    c.version += 1
+    c.updated_at = utcnow()
+    session.add(c)
+    session.flush()
+    record(session, actor.id, "update", "contact", c.id, before=before, after=snapshot(c))
+    return c
+
+
+def delete_contact(
+    session: Session, actor: User, contact_id: int, version: int | None = None
+) -> None:
+    from crm.activities.models import ActivityContact
+
+    c = get_contact(session, actor, contact_id)
+    firm = get_firm(session, actor, c.firm_id)
+    require_edit(actor, firm.owner_id, _owner_department(session, firm.owner_id))
+    if version is not None and version != c.version:
+        raise StaleVersion(
+            "记录已被他人修改 / someone saved this contact first", current=contact_public(c)
+        )
+    session.execute(delete(ActivityContact).where(ActivityContact.contact_id == contact_id))
+    record(session, actor.id, "delete", "contact", c.id, before=snapshot(c))
+    session.delete(c)
+    session.flush()

@@ -1,0 +1,227 @@
+"""Near-duplicate firms: what to warn about before a firm is saved (form, API and import).
+
+A new name is compared on its *core* (``crm.text.core_name``: company forms and region
+qualifiers removed, Chinese and English), on the aliases of the firms it may duplicate, and on
+the credit code. Candidates come from the search index only — a few probes of the core's
+leading characters, each bounded — never from all pairs; rapidfuzz ranks them.
+
+``check_firm`` is the one entry point the form, the API and the import share.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+from sqlalchemy import func, or_, select
+from sqlmodel import Session
+
+from crm.errors import Conflict
+from crm.firms.models import Firm, FirmAlias
+from crm.firms.queries import firm_aliases
+from crm.firms.schemas import DuplicateCandidate
+from crm.firms.search import search_condition
+from crm.text import _BRACKETS, _CJK, _PUNCT, _REGIONS_EN, core_name, normalize_name
+
+# a candidate scoring below this is not shown
+THRESHOLD = 80.0
+# each probe of the search index reads at most this many firms (shortest names first: the
+# firm a longer new name extends has the shorter name)
+PROBE_LIMIT = 60
+EXACT_REASONS = ("same_name", "credit_code")
+
+
+class DuplicateFirm(Conflict):
+    """A firm with the same or a very similar name exists; the caller may confirm and go on."""
+
+    code = "duplicate_firm"
+
+    def __init__(
+        self,
+        message: str,
+        candidates: list[DuplicateCandidate],
+        exact: bool,
+        field: str = "name_zh",
+    ) -> None:
+        super().__init__(
+            message, field=field, candidates=[c.model_dump() for c in candidates], exact=exact
+        )
+        self.candidates = candidates
+        self.exact = exact
+
+
+@dataclass
+class DuplicateCheck:
+    """What ``check_firm`` found: ``exact`` ones refuse the firm, ``similar`` ones need a
+    confirmation."""
+
+    exact: list[DuplicateCandidate] = field(default_factory=list)
+    similar: list[DuplicateCandidate] = field(default_factory=list)
+
+    @property
+    def all(self) -> list[DuplicateCandidate]:
+        return self.exact + self.similar
+
+
+def _probes(core: str) -> list[str]:
+    """Search-index probes for a core name: the whole core and its leading characters (a
+    Chinese core's first 2 and 4 characters; a Latin core's first word)."""
+    out = [core] if len(core) >= 2 else []
+    if _CJK.match(core):
+        out += [core[:4], core[:2]]
+    return [p for p in dict.fromkeys(out) if len(p) >= 2]
+
+
+def _latin_probes(name: str) -> list[str]:
+    """A Latin name's first significant word ("cisco" of "Cisco Systems (China) …")."""
+    folded = _BRACKETS.sub(" ", unicodedata.normalize("NFKC", name or "").lower())
+    words = [w for w in _PUNCT.split(folded) if w and not _CJK.search(w)]
+    words = [w for w in words if w not in _REGIONS_EN and w != "the"]
+    return [w for w in words[:1] if len(w) >= 2]
+
+
+def score(core: str, other: str) -> tuple[float, str]:
+    """How alike two core names are (0–100) and why."""
+    if not core or not other:
+        return 0.0, ""
+    if core == other:
+        return 98.0, "same_core"
+    short, long_ = sorted((core, other), key=len)
+    if len(short) >= 2 and long_.startswith(short):
+        return 85.0 + 10.0 * len(short) / len(long_), "contains"
+    if len(short) >= 3 and short in long_:
+        return 80.0 + 10.0 * len(short) / len(long_), "contains"
+    ratio = fuzz.ratio(core, other)
+    return (ratio, "similar_name") if ratio >= THRESHOLD else (0.0, "")
+
+
+def find_similar(
+    session: Session,
+    name: str,
+    credit_code: str | None = None,
+    exclude_id: int | None = None,
+    limit: int = 5,
+) -> list[DuplicateCandidate]:
+    """Existing firms that look like ``name``: same credit code, same normalised name or alias,
+    the same or an extending core name, or a close fuzzy match — best first."""
+    return check_firm(session, [name], credit_code=credit_code, exclude_id=exclude_id).all[:limit]
+
+
+def check_firm(
+    session: Session,
+    names: Iterable[str | None],
+    *,
+    credit_code: str | None = None,
+    exclude_id: int | None = None,
+) -> DuplicateCheck:
+    """Firms a new (or renamed) firm with these names (Chinese, English, aliases) and credit
+    code may duplicate. ``exact``: same normalised name or alias, or same credit code — always
+    refused. ``similar``: ranked by score, shown for confirmation.
+
+    The import (crm/imports) calls this per row to warn as the form and the API do."""
+    names = [n for n in dict.fromkeys(n.strip() for n in names if n and n.strip())]
+    found: dict[int, DuplicateCandidate] = {}
+
+    def add(f: Firm, s: float, reason: str) -> None:
+        if f.id is None or f.id == exclude_id:
+            return
+        cur = found.get(f.id)
+        exact_new = reason in EXACT_REASONS
+        if cur is None or (exact_new and cur.reason not in EXACT_REASONS) or cur.score < s:
+            if cur is not None and cur.reason in EXACT_REASONS and not exact_new:
+                return
+            found[f.id] = DuplicateCandidate(
+                id=f.id, name_zh=f.name_zh, name_en=f.name_en, score=round(s, 1), reason=reason
+            )
+
+    if credit_code:
+        f = session.scalar(select(Firm).where(Firm.credit_code == credit_code.upper()))
+        if f:
+            add(f, 100, "credit_code")
+    norms = [n for n in (normalize_name(x) for x in names) if n]
+    if norms:
+        for f in session.scalars(
+            select(Firm).where(
+                or_(
+                    Firm.name_norm.in_(norms),
+                    Firm.id.in_(select(FirmAlias.firm_id).where(FirmAlias.alias_norm.in_(norms))),
+                )
+            )
+        ):
+            add(f, 100, "same_name")
+    cores = [c for c in dict.fromkeys(core_name(x) for x in names) if c]
+    probes: list[str] = []
+    for c in cores:
+        probes += _probes(c)
+    for n in names:
+        probes += _latin_probes(n)
+    cands: dict[int, Firm] = {}
+    for p in dict.fromkeys(probes):
+        cond = search_condition(p)
+        if cond is None:
+            continue
+        for f in session.scalars(
+            select(Firm).where(cond).order_by(func.length(Firm.name_zh), Firm.id).limit(PROBE_LIMIT)
+        ):
+            cands.setdefault(f.id, f)  # type: ignore[arg-type]
+    aliases = firm_aliases(session, list(cands))
+    for fid, f in cands.items():
+        theirs = [core_name(x) for x in (f.name_zh, f.name_en, *aliases[fid]) if x]
+        best, why = 0.0, ""
+        for mine in cores:
+            for other in theirs:
+                s, r = score(mine, other)
+                if s > best:
+                    best, why = s, r
+        if best >= THRESHOLD:
+            add(f, best, why)
+    ranked = sorted(found.values(), key=lambda c: (-c.score, c.id))
+    return DuplicateCheck(
+        exact=[c for c in ranked if c.reason in EXACT_REASONS],
+        similar=[c for c in ranked if c.reason not in EXACT_REASONS],
+    )
+
+
+def alias_clashes(
+    session: Session, aliases: Iterable[str], firm_id: int | None
+) -> list[tuple[str, DuplicateCandidate]]:
+    """Aliases that another firm already has as a name (Chinese or English) or an alias
+    (aliases are unique across firms): each with the firm that holds it."""
+    by_norm = {normalize_name(a): a for a in aliases if normalize_name(a)}
+    if not by_norm:
+        return []
+    out: list[tuple[str, DuplicateCandidate]] = []
+    rows = session.execute(
+        select(Firm, FirmAlias.alias_norm)
+        .join(FirmAlias, FirmAlias.firm_id == Firm.id)
+        .where(FirmAlias.alias_norm.in_(list(by_norm)))
+    ).all()
+    rows += [
+        (f, f.name_norm)
+        for f in session.scalars(select(Firm).where(Firm.name_norm.in_(list(by_norm))))
+    ]
+    for norm in by_norm:  # another firm's English name: found through the search index
+        cond = search_condition(norm)
+        if cond is None:
+            continue
+        rows += [
+            (f, norm)
+            for f in session.scalars(select(Firm).where(cond).limit(PROBE_LIMIT))
+            if f.name_en and normalize_name(f.name_en) == norm
+        ]
+    seen: set[str] = set()
+    for f, norm in rows:
+        if f.id == firm_id or norm in seen:
+            continue
+        seen.add(norm)
+        out.append(
+            (
+                by_norm[norm],
+                DuplicateCandidate(
+                    id=f.id, name_zh=f.name_zh, name_en=f.name_en, score=100, reason="alias"
+                ),
+            )
+        )
+    return out

@@ -1,0 +1,185 @@
+"""Reading firms: one firm, a page of the list (with its filters), the public shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from crm.accounts.models import User
+from crm.errors import NotFound, ValidationFailed
+from crm.firms.models import Firm, FirmAlias, FirmCluster
+from crm.firms.schemas import FirmPublic
+from crm.firms.search import search_condition
+from crm.policy.models import Cluster
+
+
+def get_firm(session: Session, actor: User | None, firm_id: int) -> Firm:
+    firm = session.get(Firm, firm_id)
+    if firm is None or actor is None:
+        raise NotFound("企业不存在 / no such firm")
+    return firm
+
+
+def firm_aliases(session: Session, firm_ids: list[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {i: [] for i in firm_ids}
+    if not firm_ids:
+        return out
+    for fid, alias in session.execute(
+        select(FirmAlias.firm_id, FirmAlias.alias)
+        .where(FirmAlias.firm_id.in_(firm_ids))
+        .order_by(FirmAlias.id)
+    ):
+        out[fid].append(alias)
+    return out
+
+
+def firm_cluster_codes(session: Session, firm_ids: list[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {i: [] for i in firm_ids}
+    if not firm_ids:
+        return out
+    for fid, code in session.execute(
+        select(FirmCluster.firm_id, Cluster.code)
+        .join(Cluster, Cluster.id == FirmCluster.cluster_id)
+        .where(FirmCluster.firm_id.in_(firm_ids))
+        .order_by(Cluster.sort_order)
+    ):
+        out[fid].append(code)
+    return out
+
+
+def to_public_many(session: Session, firms: list[Firm]) -> list[FirmPublic]:
+    """Firms as shown outside, their aliases and cluster codes loaded in two queries."""
+    ids = [f.id for f in firms if f.id is not None]
+    aliases = firm_aliases(session, ids)
+    clusters = firm_cluster_codes(session, ids)
+    skip = {"name_norm", "name_pinyin", "name_initials", "search_text", "source"}
+    return [
+        FirmPublic(**f.model_dump(exclude=skip), aliases=aliases[f.id], clusters=clusters[f.id])
+        for f in firms
+    ]
+
+
+def to_public(session: Session, firm: Firm) -> FirmPublic:
+    assert firm.id is not None
+    return to_public_many(session, [firm])[0]
+
+
+@dataclass
+class FirmFilters:
+    q: str | None = None
+    cluster: str | None = None
+    tier: str | None = None
+    country: str | None = None
+    owner_id: int | None = None
+    updated_since: Any = None
+
+
+def firm_list_statement(filters: FirmFilters) -> Any:
+    stmt = select(Firm)
+    if filters.q:
+        cond = search_condition(filters.q)
+        if cond is not None:
+            stmt = stmt.where(cond)
+    if filters.cluster:
+        stmt = stmt.where(
+            Firm.id.in_(
+                select(FirmCluster.firm_id)
+                .join(Cluster, Cluster.id == FirmCluster.cluster_id)
+                .where(Cluster.code == filters.cluster)
+            )
+        )
+    if filters.tier:
+        stmt = stmt.where(Firm.tier == filters.tier)
+    if filters.country:
+        stmt = stmt.where(Firm.country == filters.country)
+    if filters.owner_id:
+        stmt = stmt.where(Firm.owner_id == filters.owner_id)
+    if filters.updated_since is not None:
+        stmt = stmt.where(Firm.updated_at >= filters.updated_since)
+    return stmt
+
+
+def list_firms(
+    session: Session,
+    actor: User,
+    filters: FirmFilters,
+    limit: int = 50,
+    offset: int = 0,
+    count_cap: int = 10_000,
+    strict: bool = False,
+) -> tuple[list[Firm], int]:
+    """A page of firms, major tiers first then by last change, and the total (capped at
+    ``count_cap``: more than that is reported as ``count_cap + 1``).
+
+    Unfiltered (the list's landing page) each tier group is read along an index in page order
+    and stops at the page: no sort of every firm. Filtered, the matches are few or must all be
+    read anyway: one statement finds them, counts them (a window) and sorts them.
+    """
+    if (
+        strict
+        and filters.cluster
+        and not session.scalar(select(Cluster.id).where(Cluster.code == filters.cluster))
+    ):
+        raise ValidationFailed(
+            f"未知产业集群 / unknown cluster: {filters.cluster}", field="cluster"
+        )
+    stmt = firm_list_statement(filters)
+    order = (Firm.updated_at.desc(), Firm.id.desc())
+    if any(
+        (
+            filters.q,
+            filters.cluster,
+            filters.tier,
+            filters.country,
+            filters.owner_id,
+            filters.updated_since is not None,
+        )
+    ):
+        found = session.execute(
+            stmt.add_columns(func.count().over())
+            .order_by(Firm.tier == "other", *order)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+        if found:
+            return [r[0] for r in found], min(found[0][1], count_cap + 1)
+        total = 0 if offset == 0 else _capped_count(session, stmt, count_cap)
+        return [], total
+    # major tiers first, along ix_firm_updated; then the rest, along ix_firm_tier_updated
+    majors = stmt.where(Firm.tier != "other")
+    rows = list(session.scalars(majors.order_by(*order).limit(limit).offset(offset)))
+    if len(rows) < limit:
+        if rows or offset == 0:
+            n_major = offset + len(rows)
+        else:  # the majors ended on an earlier page: how many were there (at most offset)
+            n_major = _capped_count(session, majors, offset - 1)
+        rows += session.scalars(
+            stmt.where(Firm.tier == "other")
+            .order_by(*order)
+            .limit(limit - len(rows))
+            .offset(max(0, offset - n_major))
+        )
+    if offset == 0 and len(rows) < limit:
+        return rows, len(rows)
+    return rows, _capped_count(session, stmt, count_cap)
+
+
+def _capped_count(session: Session, stmt: Any, cap: int) -> int:
+    """How many rows ``stmt`` selects, counting no further than ``cap + 1``."""
+    capped = stmt.with_only_columns(Firm.id).limit(cap + 1).subquery()
+    return session.scalar(select(func.count()).select_from(capped)) or 0
+
+
+def _owner_department(session: Session, owner_id: int | None) -> int | None:
+    if owner_id is None:
+        return None
+    return session.scalar(select(User.department_id).where(User.id == owner_id))
+
+
+def can_edit_firm(session: Session, actor: User, firm: Firm) -> bool:
+    from crm.accounts.permissions import can_edit_owned
+
+    return can_edit_owned(actor, firm.owner_id, _owner_department(session, firm.owner_id))

@@ -1,0 +1,100 @@
+"""Firm search: a substring of ``firm.search_text`` answered from the search index."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Boolean, bindparam, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlmodel import Session
+
+from crm.accounts.models import User
+from crm.firms.models import Firm
+from crm.text import fold_query
+
+
+class _TextMatch(ColumnElement[bool]):
+    """``firm.search_text`` contains the query: a LIKE '%q%' everywhere (PostgreSQL answers it
+    from the pg_trgm GIN index), but on SQLite a query of 2+ characters is answered by the FTS5
+    trigram table ``firm_fts`` instead of reading every row (see the firm_search and
+    firm_search_short migrations)."""
+
+    type = Boolean()
+    inherit_cache = True
+    _is_implicitly_boolean = True  # no "= 1" after it on SQLite: the planner must see the IN
+    _traverse_internals = [
+        ("id_col", InternalTraversal.dp_clauseelement),
+        ("like", InternalTraversal.dp_clauseelement),
+        ("phrase", InternalTraversal.dp_clauseelement),
+        ("short", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, id_col: Any, like: Any, phrase: Any, short: Any = None) -> None:
+        self.id_col = id_col
+        self.like = like
+        self.phrase = phrase
+        self.short = short
+
+
+@compiles(_TextMatch)
+def _text_match_default(element: _TextMatch, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.like, **kw)
+
+
+@compiles(_TextMatch, "sqlite")
+def _text_match_sqlite(element: _TextMatch, compiler: Any, **kw: Any) -> str:
+    if element.phrase is None:
+        return compiler.process(element.like, **kw)
+    match = compiler.process(element.phrase, **kw)
+    if element.short is not None:
+        # two characters: every trigram that begins with them, from the index's vocabulary
+        # (search_text ends with a space, so each occurrence begins one); none at all leaves
+        # the two-character phrase itself, which matches nothing
+        short = compiler.process(element.short, **kw)
+        match = (
+            f"coalesce((SELECT group_concat('\"' || replace(term, '\"', '\"\"') || '\"', "
+            f"' OR ') FROM firm_fts_vocab WHERE term >= {short} "
+            f"AND term < {short} || char(1114111)), {match})"
+        )
+    return (
+        f"{compiler.process(element.id_col, **kw)} IN (SELECT firm_fts.rowid FROM firm_fts "
+        f"WHERE firm_fts MATCH {match})"
+    )
+
+
+def search_condition(q: str) -> Any:
+    """The WHERE clause for a name / alias / pinyin / initials search (a substring match)."""
+    folded = fold_query(q)
+    if not folded:
+        return None
+    pattern = "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    like = Firm.search_text.like(pattern, escape="\\")
+    # FTS5 trigram matches substrings of 3+ characters (a quoted phrase takes any text), and
+    # two characters through the index's vocabulary; one character reads every row (LIKE)
+    phrase = (
+        bindparam("fts_q", '"' + folded.replace('"', '""') + '"', unique=True)
+        if len(folded) >= 2
+        else None
+    )
+    short = bindparam("fts_short", folded, unique=True) if len(folded) == 2 else None
+    return _TextMatch(Firm.id, like, phrase, short)
+
+
+def search_firms(session: Session, actor: User, q: str, limit: int = 10) -> list[Firm]:
+    """Firms whose name, alias, pinyin or pinyin initials contain ``q``, best first."""
+    cond = search_condition(q)
+    if cond is None:
+        return []
+    rows = list(session.scalars(select(Firm).where(cond).limit(200)))
+    folded = fold_query(q)
+
+    def rank(f: Firm) -> tuple:
+        starts = any(
+            s.startswith(folded)
+            for s in (f.name_zh.lower(), (f.name_en or "").lower(), f.name_pinyin, f.name_initials)
+        )
+        return (not starts, f.tier == "other", len(f.name_zh))
+
+    return sorted(rows, key=rank)[:limit]
