@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     outbox_backoff_seconds: int = 30  # first retry after this, doubling each time (cap 1 h)
     outbox_lease_seconds: int = 300  # a claim older than this is taken as a crashed sender's
     outbox_drain_seconds: int = 15
+    job_retry_seconds: int = 60  # a failed daily/weekly run is tried again after this, doubling
     webhook_timeout: float = 5.0
 
     @property

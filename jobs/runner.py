@@ -4,23 +4,26 @@
 runner as its own process. Each starts a small thread that tries the leader lock (PostgreSQL
 advisory lock / SQLite flock) every ~15 s; the holder runs an APScheduler BackgroundScheduler
 (in-memory store, jobs defined in code, coalesce, explicit misfire grace time, Asia/Shanghai).
-On taking the lead it makes up, once, a daily or weekly run missed while nobody was running.
+On taking the lead it plans, once, a daily or weekly run missed while nobody was running, at
+its next proper time (``catch_up_plan``); a failed daily/weekly run is tried again with back-off
+within its day (``_Job``).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.date import DateTrigger
 
-from crm.clock import local_tz
+from crm.clock import local_tz, today_local
+from crm.config import get_settings
 from crm.db import get_engine, session_scope
 from crm.outbox import service as outbox
 from crm.outbox.leader import LeaderLock
-from crm.outbox.schedule import job_specs, previous_fire
+from crm.outbox.schedule import job_specs, period_start, previous_fire
 from crm.types import utcnow
 from jobs.tasks import JOBS
 
@@ -28,38 +31,100 @@ log = logging.getLogger("crm.jobs")
 RETRY_SECONDS = 15.0
 
 
-def catch_up(now: datetime | None = None) -> list[str]:
-    """Run once each daily/weekly job whose latest scheduled time passed with no successful
-    run since (downtime); many missed runs still make one. Returns the jobs run."""
+def _local_at(day: date, at: time) -> datetime:
+    return datetime.combine(day, at, tzinfo=local_tz())
+
+
+def catch_up_plan(now: datetime | None = None) -> list[tuple[str, datetime]]:
+    """When to make up each daily/weekly run missed while nobody was running (or that failed).
+
+    A missed run is made up at its next proper time, never merely because the process started:
+    the day's (or week's) time of day, or at once when that already passed within the same day
+    or week. A run whose day is over is not made up — the next regular run covers it (reminders
+    list overdue follow-ups). A fresh install (the job never ran) makes nothing up: no weekly
+    digest on first start. Returns (job, when) pairs; ``when`` ≤ ``now`` means "now".
+    """
     now = now or utcnow()
-    ran = []
+    today = today_local(now)
+    plan = []
     for spec in job_specs():
-        if not spec.catch_up:
+        if not spec.catch_up or spec.period is None or spec.at is None:
             continue
         due = previous_fire(spec.trigger, now)
         if due is None:
             continue
         with session_scope() as s:
+            if not outbox.has_run(s, spec.name):
+                continue  # a fresh install: start with the next regular run
             last = outbox.last_success(s, spec.name)
-        if last is None or last < due:
-            log.info("catching up %s (was due %s)", spec.name, due)
-            try:
-                JOBS[spec.name](now)
-                ran.append(spec.name)
-            except Exception:
-                log.exception("catch-up of %s failed", spec.name)
+        if last is not None and last >= due:
+            continue
+        due_day = today_local(due)
+        if period_start(spec.period, due_day) != period_start(spec.period, today):
+            continue  # its period is over; the next regular run covers it
+        when = max(now, _local_at(today, spec.at).astimezone(now.tzinfo or UTC))
+        if spec.period == "day" and when > now:
+            continue  # the regular run later today is the make-up
+        nxt = spec.trigger.get_next_fire_time(None, now.astimezone(local_tz()))
+        if nxt is not None and when > now and nxt <= when:
+            continue  # the regular run comes first
+        plan.append((spec.name, when))
+    return plan
+
+
+def catch_up(now: datetime | None = None) -> list[str]:
+    """Run at once the missed runs whose proper time is now (``catch_up_plan``); the rest are
+    left for the scheduler. Returns the jobs run."""
+    now = now or utcnow()
+    ran = []
+    for name, when in catch_up_plan(now):
+        if when > now:
+            continue
+        log.info("catching up %s", name)
+        try:
+            JOBS[name](now)
+            ran.append(name)
+        except Exception:
+            log.error("catch-up of %s failed", name, exc_info=True)
     return ran
 
 
-def _safe(name: str) -> Any:
-    def run() -> None:
-        try:
-            JOBS[name]()
-        except Exception:  # already logged and recorded; the scheduler keeps going
-            log.debug("job %s raised", name)
+def retry_delay(failures: int) -> timedelta:
+    """The wait before trying a failed daily/weekly run again: doubling, capped at 30 min."""
+    base = timedelta(seconds=get_settings().job_retry_seconds)
+    return min(base * (2 ** max(failures - 1, 0)), timedelta(minutes=30))
 
-    run.__name__ = name
-    return run
+
+class _Job:
+    """A scheduled job: runs it; after a failure of a daily/weekly job, schedules another try
+    with back-off as long as its day lasts (the job logs and records each failure)."""
+
+    def __init__(self, sched: BackgroundScheduler, name: str, retry: bool) -> None:
+        self.sched, self.name, self.retry = sched, name, retry
+        self.__name__ = name
+
+    def __call__(self, failures: int = 0, day: date | None = None) -> None:
+        day = day or today_local()
+        try:
+            JOBS[self.name]()
+        except Exception:  # already logged at ERROR and recorded by the job itself
+            if not self.retry:
+                return
+            failures += 1
+            at = utcnow() + retry_delay(failures)
+            if today_local(at) != day:
+                log.error("job %s failed %s times; no more tries today", self.name, failures)
+                return
+            log.warning("job %s failed; trying again at %s", self.name, at.isoformat())
+            self.sched.add_job(
+                self,
+                DateTrigger(run_date=at),
+                args=(failures, day),
+                id=f"{self.name}:retry",
+                name=f"{self.name} (retry {failures})",
+                replace_existing=True,
+                misfire_grace_time=3600,
+            )
 
 
 def build_scheduler() -> BackgroundScheduler:
@@ -68,7 +133,7 @@ def build_scheduler() -> BackgroundScheduler:
     )
     for spec in job_specs():
         sched.add_job(
-            _safe(spec.name),
+            _Job(sched, spec.name, retry=spec.period is not None),
             spec.trigger,
             id=spec.name,
             name=spec.name,
@@ -78,6 +143,20 @@ def build_scheduler() -> BackgroundScheduler:
             replace_existing=True,
         )
     return sched
+
+
+def schedule_catch_up(sched: BackgroundScheduler, now: datetime | None = None) -> None:
+    """Add each missed run as a one-off job at its proper time (now, or later today)."""
+    for name, when in catch_up_plan(now):
+        log.info("making up %s at %s", name, when.isoformat())
+        sched.add_job(
+            _Job(sched, name, retry=True),
+            DateTrigger(run_date=when),
+            id=f"{name}:catch-up",
+            name=f"{name} (catch-up)",
+            replace_existing=True,
+            misfire_grace_time=3600,
+        )
 
 
 class Runner:
@@ -118,9 +197,12 @@ class Runner:
 
     def _lead(self) -> None:
         log.info("this process holds the scheduler lock: scheduling")
-        if self.catch_up_on_start:
-            catch_up()
         self.scheduler = build_scheduler()
+        if self.catch_up_on_start:
+            try:
+                schedule_catch_up(self.scheduler)
+            except Exception:
+                log.error("could not plan the catch-up", exc_info=True)
         self.scheduler.start()
         self.became_leader.set()
 

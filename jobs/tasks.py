@@ -7,6 +7,7 @@ Every function takes ``now`` so tests control the clock. Daily and weekly jobs r
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,31 +23,62 @@ from crm.types import utcnow
 log = logging.getLogger("crm.jobs")
 
 
+# failures that could not be written when they happened (the database was locked or down):
+# written with the next run that reaches the database, so no failed run goes unrecorded
+_unrecorded: list[tuple[str, int | None, datetime, datetime, str]] = []
+_unrecorded_lock = threading.Lock()
+
+
+def _record_pending_failures() -> None:
+    with _unrecorded_lock:
+        pending = list(_unrecorded)
+    if not pending:
+        return
+    with session_scope() as s:
+        for job, run_id, started, finished, error in pending:
+            if run_id is None:
+                run_id = outbox.start_run(s, job, started).id
+            outbox.finish_run(s, run_id, "error", error, now=finished)
+    with _unrecorded_lock:
+        del _unrecorded[: len(pending)]
+
+
 def _recorded(
     job: str, work: Callable[[Any, datetime], int], now: datetime | None, always: bool = True
 ) -> int:
-    """Run ``work(session, now)`` in one transaction with its job_run row marked ok."""
+    """Run ``work(session, now)`` in one transaction with its job_run row marked ok.
+
+    Every step is inside the ``try``: a failure — even of the first write — is logged at ERROR
+    and recorded as a job_run row with status ``error`` (later, if the database refused that
+    too), then raised so the scheduler can try the run again.
+    """
     now = now or utcnow()
     run_id = None
-    if always:
-        with session_scope() as s:
-            run_id = outbox.start_run(s, job, now).id
     try:
+        _record_pending_failures()
+        if always:
+            with session_scope() as s:
+                run_id = outbox.start_run(s, job, now).id
         with session_scope() as s:
             n = work(s, now)
-            if run_id is None and n:
-                run_id = outbox.start_run(s, job, now).id
-            if run_id is not None:
-                outbox.finish_run(s, run_id, "ok", f"{n} messages written", now=utcnow())
+            this_run = run_id
+            if this_run is None and n:
+                this_run = outbox.start_run(s, job, now).id
+            if this_run is not None:
+                outbox.finish_run(s, this_run, "ok", f"{n} messages written", now=utcnow())
         return n
     except Exception as exc:
-        log.exception("job %s failed", job)
-        with session_scope() as s:
-            if run_id is None:
-                run_id = outbox.start_run(s, job, now).id
-            outbox.finish_run(
-                s, run_id, "error", f"{type(exc).__name__}: {exc}"[:2000], now=utcnow()
-            )
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        log.error("job %s failed: %s", job, error, exc_info=True)
+        try:
+            with session_scope() as s:
+                if run_id is None:
+                    run_id = outbox.start_run(s, job, now).id
+                outbox.finish_run(s, run_id, "error", error, now=utcnow())
+        except Exception:
+            log.error("job %s: its failure could not be recorded now; kept for later", job)
+            with _unrecorded_lock:
+                _unrecorded.append((job, run_id, now, utcnow(), error))
         raise
 
 

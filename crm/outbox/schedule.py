@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from apscheduler.triggers.base import BaseTrigger
@@ -21,23 +21,38 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 class JobSpec:
     name: str
     trigger: BaseTrigger
-    catch_up: bool  # a missed run (downtime) is made up once at start
+    catch_up: bool  # a missed run (downtime) is made up once, at its next proper time
     misfire_grace: int  # seconds a late run may still start
+    period: str | None = None  # "day" | "week": what one run covers (its messages' dedup key)
+    at: time | None = None  # the local time of day it runs
 
 
-def _hhmm(value: str, setting: str) -> tuple[int, int]:
+def period_start(period: str, day: date) -> date:
+    """The first local day of the ``period`` (day or ISO week) that contains ``day``."""
+    return day - timedelta(days=day.weekday()) if period == "week" else day
+
+
+def _hhmm(value: str, setting: str) -> tuple[int, int, int]:
+    """``"08:30"`` → (8, 30, 0); seconds are allowed (``"08:30:15"``)."""
     try:
-        h, m = value.strip().split(":")
-        hour, minute = int(h), int(m)
+        parts = [int(p) for p in value.strip().split(":")]
     except ValueError as exc:
         raise ValueError(f"{setting}: expected HH:MM, got {value!r}") from exc
-    if not (0 <= hour < 24 and 0 <= minute < 60):
+    if len(parts) not in (2, 3):
         raise ValueError(f"{setting}: expected HH:MM, got {value!r}")
-    return hour, minute
+    hour, minute, second = (*parts, 0)[:3]
+    if not (0 <= hour < 24 and 0 <= minute < 60 and 0 <= second < 60):
+        raise ValueError(f"{setting}: expected HH:MM, got {value!r}")
+    return hour, minute, second
 
 
 def parse_weekly(value: str) -> tuple[str, int, int]:
     """``"mon 08:00"`` → ("mon", 8, 0)."""
+    dow, h, m, _ = _parse_weekly(value)
+    return dow, h, m
+
+
+def _parse_weekly(value: str) -> tuple[str, int, int, int]:
     parts = value.strip().lower().split()
     if len(parts) != 2 or parts[0][:3] not in DAYS:
         raise ValueError(f"weekly_digest: expected e.g. 'mon 08:00', got {value!r}")
@@ -47,16 +62,33 @@ def parse_weekly(value: str) -> tuple[str, int, int]:
 def job_specs(settings: Settings | None = None) -> list[JobSpec]:
     s = settings or get_settings()
     tz = local_tz()
-    h, m = _hhmm(s.daily_reminder_time, "daily_reminder_time")
-    dow, wh, wm = parse_weekly(s.weekly_digest)
+    h, m, sec = _hhmm(s.daily_reminder_time, "daily_reminder_time")
+    dow, wh, wm, ws = _parse_weekly(s.weekly_digest)
+    daily = time(h, m, sec)
     return [
-        JobSpec("daily_reminders", CronTrigger(hour=h, minute=m, timezone=tz), True, 3600),
-        JobSpec("stale_alerts", CronTrigger(hour=h, minute=m, timezone=tz), True, 3600),
+        JobSpec(
+            "daily_reminders",
+            CronTrigger(hour=h, minute=m, second=sec, timezone=tz),
+            True,
+            3600,
+            "day",
+            daily,
+        ),
+        JobSpec(
+            "stale_alerts",
+            CronTrigger(hour=h, minute=m, second=sec, timezone=tz),
+            True,
+            3600,
+            "day",
+            daily,
+        ),
         JobSpec(
             "weekly_digest",
-            CronTrigger(day_of_week=dow, hour=wh, minute=wm, timezone=tz),
+            CronTrigger(day_of_week=dow, hour=wh, minute=wm, second=ws, timezone=tz),
             True,
             6 * 3600,
+            "week",
+            time(wh, wm, ws),
         ),
         JobSpec("followup_reminders", IntervalTrigger(seconds=60, timezone=tz), False, 50),
         JobSpec(

@@ -294,6 +294,11 @@ def last_success(session: Session, job: str) -> datetime | None:
     )
 
 
+def has_run(session: Session, job: str) -> bool:
+    """Whether ``job`` ever ran here (any outcome): False on a fresh install."""
+    return session.scalar(select(JobRun.id).where(JobRun.job == job).limit(1)) is not None
+
+
 def recent_runs(session: Session, actor: User, limit: int = 30) -> list[JobRun]:
     require_admin(actor)
     return list(session.scalars(select(JobRun).order_by(JobRun.id.desc()).limit(limit)))

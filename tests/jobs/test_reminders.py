@@ -10,7 +10,7 @@ from crm.followups.models import Followup
 from crm.outbox.models import JobRun, OutboxMessage
 from crm.projects.models import StageChange
 from jobs import tasks
-from jobs.runner import catch_up
+from jobs.runner import catch_up, catch_up_plan
 from tests.factories import make_department, make_firm, make_project, make_user
 from tests.servers import body_html, body_text
 
@@ -217,12 +217,19 @@ def test_weekly_digest_to_managers(session, smtp):
     assert "集成电路" in text  # a gap: no major investor there
 
 
+def _ran_before(session, *jobs, at=NOW - timedelta(days=3)):
+    for job in jobs:
+        session.add(JobRun(job=job, started_at=at, finished_at=at, status="ok"))
+    session.commit()
+
+
 def test_catch_up_after_downtime_runs_a_missed_job_once(session, smtp):
     d = make_department(session)
     a = make_user(session, "officer", d, email="a@example.com")
     fu(session, a, "回访", NOW - timedelta(days=1))
-    session.commit()
-    ran = catch_up(NOW)  # nothing ran before: today's 08:30 run and this week's digest missed
+    _ran_before(session, "daily_reminders", "weekly_digest")
+    # 09:00 Tuesday: today's 08:30 run and this week's Monday digest were missed
+    ran = catch_up(NOW)
     assert "daily_reminders" in ran and "weekly_digest" in ran
     assert catch_up(NOW + timedelta(minutes=1)) == []
     n = session.scalar(
@@ -231,3 +238,35 @@ def test_catch_up_after_downtime_runs_a_missed_job_once(session, smtp):
         .where(OutboxMessage.kind == "daily_reminder")
     )
     assert n == 1
+
+
+def test_a_fresh_install_makes_nothing_up(session):
+    assert catch_up_plan(NOW) == []
+    assert catch_up(NOW) == []
+
+
+def test_catch_up_at_night_waits_for_the_proper_time(session):
+    """Restarted at 02:30 Tuesday after a missed Monday: yesterday's reminders are not sent at
+    night (today's 08:30 run covers them), the week's missed digest waits for 08:00."""
+    _ran_before(session, "daily_reminders", "stale_alerts", "weekly_digest")
+    night = datetime(2026, 11, 23, 18, 30, tzinfo=UTC)  # 02:30 Tuesday in Shanghai
+    plan = catch_up_plan(night)
+    assert [job for job, _ in plan] == ["weekly_digest"]
+    assert plan[0][1] == datetime(2026, 11, 24, 0, 0, tzinfo=UTC)  # 08:00 local
+    assert catch_up(night) == []
+
+
+def test_a_followup_added_before_the_reminder_time_is_in_that_days_reminder(session, smtp):
+    d = make_department(session)
+    a = make_user(session, "officer", d, email="a@example.com")
+    fu(session, a, "昨天的", NOW - timedelta(days=1))
+    _ran_before(session, "daily_reminders")
+    night = datetime(2026, 11, 23, 18, 30, tzinfo=UTC)  # 02:30
+    assert catch_up(night) == []
+    fu(session, a, "三点加的", datetime(2026, 11, 23, 19, 0, tzinfo=UTC) + timedelta(hours=5))
+    session.commit()
+    at_0830 = datetime(2026, 11, 24, 0, 30, tzinfo=UTC)
+    assert tasks.daily_reminders(at_0830) == 1
+    tasks.drain(at_0830)
+    (m,) = smtp.messages
+    assert "昨天的" in body_text(m) and "三点加的" in body_text(m)
