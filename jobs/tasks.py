@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from crm.db import session_scope
 from crm.outbox import compose
 from crm.outbox import service as outbox
 from crm.outbox.channels import DeliveryError, Mailer, Webhook, post_robot
+from crm.outbox.limits import limit_of
 from crm.types import utcnow
 
 log = logging.getLogger("crm.jobs")
@@ -114,29 +116,57 @@ class DrainReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    deferred: int = 0  # held back by a robot's rate limit (not an attempt)
     errors: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
         return self.sent + self.retried + self.failed
 
+    def add(self, other: DrainReport) -> None:
+        self.sent += other.sent
+        self.retried += other.retried
+        self.failed += other.failed
+        self.deferred += other.deferred
+        self.errors += other.errors
 
-def drain(now: datetime | None = None, limit: int = 50, max_batches: int = 20) -> DrainReport:
-    """Send what is due: claim a batch (committed at once), send each, mark each as it goes."""
+
+ROBOT_BATCH = 5  # robot messages claimed at a time (each is a quick HTTP POST)
+EMAIL_BATCH = 20  # emails claimed at a time: a batch stays well inside the lease
+
+
+def drain_lane(
+    lane: outbox.Lane, now: datetime | None = None, limit: int = 50, max_batches: int = 20
+) -> DrainReport:
+    """Send what is due in one lane: claim a batch (committed at once), send each, mark each.
+
+    Email stops at the first failure that is not about one message (the server is down or does
+    not answer): the rest of the batch goes back unsent and untried, so a hung server costs one
+    timeout per pass, not one per message. A robot is sent no more than its channel's rate
+    (``limits.LIMITS``): messages past it wait, untried, until the window has room.
+    """
     rep = DrainReport()
+    lim = limit_of(lane.channel)
     for _ in range(max_batches):
         t = now or utcnow()
+        size = min(limit, ROBOT_BATCH if lane.is_robot else EMAIL_BATCH)
         with session_scope() as s:
-            batch = outbox.claim_due(s, t, limit=limit)
-            hooks = outbox.webhooks_for(
-                s, {m.department_id for m in batch if m.channel != "email" and m.department_id}
-            )
+            if lane.is_robot and lim.per_window:
+                used, _ = outbox.sent_in_window(s, lane, t)
+                room = lim.per_window - used
+                if room <= 0:
+                    rep.deferred += 1
+                    break
+                size = min(size, room)
+            batch = outbox.claim_due(s, t, limit=size, lane=lane)
+            hooks = outbox.webhooks_for(s, {lane.department_id} if lane.department_id else set())
         if not batch:
             break
+        stop = False
         with Mailer() as mailer:
-            for msg in batch:
+            for i, msg in enumerate(batch):
                 try:
-                    if msg.channel == "email":
+                    if not lane.is_robot:
                         mailer.send(
                             to=msg.recipient,
                             subject=msg.subject,
@@ -159,32 +189,96 @@ def drain(now: datetime | None = None, limit: int = 50, max_batches: int = 20) -
                         rep.failed += 1
                     else:
                         rep.retried += 1
+                    if not exc.permanent:  # the server, not the message: stop this lane
+                        with session_scope() as s:
+                            for rest in batch[i + 1 :]:
+                                outbox.release(s, rest)
+                        stop = True
+                        break
                     continue
                 with session_scope() as s:
                     outbox.mark_sent(s, msg, now=now or utcnow())
                 rep.sent += 1
-        if len(batch) < limit:
+        if stop or len(batch) < size:
             break
     if rep.total:
-        log.info("outbox: %s sent, %s to retry, %s failed", rep.sent, rep.retried, rep.failed)
+        log.info(
+            "outbox %s: %s sent, %s to retry, %s failed",
+            lane.channel if not lane.is_robot else f"{lane.channel}:{lane.department_id}",
+            rep.sent,
+            rep.retried,
+            rep.failed,
+        )
     return rep
+
+
+def _lanes(now: datetime | None) -> list[outbox.Lane]:
+    with session_scope() as s:
+        return outbox.due_lanes(s, now or utcnow())
+
+
+def drain(now: datetime | None = None, limit: int = 50, max_batches: int = 20) -> DrainReport:
+    """Drain every lane due now, each in its own thread, and wait for all of them."""
+    rep = DrainReport()
+    lanes = _lanes(now)
+    if not lanes:
+        return rep
+    if len(lanes) == 1:
+        rep.add(drain_lane(lanes[0], now, limit, max_batches))
+        return rep
+    with ThreadPoolExecutor(max_workers=min(len(lanes), 16), thread_name_prefix="outbox") as ex:
+        for r in ex.map(lambda lane: drain_lane(lane, now, limit, max_batches), lanes):
+            rep.add(r)
+    return rep
+
+
+# the scheduler's lanes still at work (a lane busy with a hung server is not started again)
+_busy: dict[outbox.Lane, threading.Thread] = {}
+_busy_lock = threading.Lock()
+
+
+def _record_drain(rep: DrainReport, lane: outbox.Lane, started: datetime) -> None:
+    if not rep.total:
+        return
+    name = "email" if not lane.is_robot else f"{lane.channel}:{lane.department_id}"
+    with session_scope() as s:
+        run = outbox.start_run(s, "drain_outbox", started)
+        outbox.finish_run(
+            s,
+            run.id,
+            "ok" if not rep.errors else "partial",
+            f"{name}: sent {rep.sent}, retry {rep.retried}, failed {rep.failed}"
+            + (f"; {rep.errors[0]}" if rep.errors else ""),
+            now=utcnow(),
+        )
+
+
+def _lane_worker(lane: outbox.Lane) -> None:
+    try:
+        started = utcnow()
+        rep = drain_lane(lane)
+        _record_drain(rep, lane, started)
+    except Exception:
+        log.error("outbox lane %s failed", lane, exc_info=True)
+    finally:
+        with _busy_lock:
+            _busy.pop(lane, None)
 
 
 def drain_job(now: datetime | None = None) -> DrainReport:
-    rep = drain(now)
-    if rep.total:
-        t = now or utcnow()
-        with session_scope() as s:
-            run = outbox.start_run(s, "drain_outbox", t)
-            outbox.finish_run(
-                s,
-                run.id,
-                "ok" if not rep.errors else "partial",
-                f"sent {rep.sent}, retry {rep.retried}, failed {rep.failed}"
-                + (f"; {rep.errors[0]}" if rep.errors else ""),
-                now=utcnow(),
-            )
-    return rep
+    """The scheduled drain: start each due lane that is not already at work, in its own thread,
+    and return without waiting — email waiting on a hung server never holds up a robot."""
+    if now is not None:  # a controlled clock (tests): drain synchronously
+        return drain(now)
+    for lane in _lanes(None):
+        with _busy_lock:
+            if lane in _busy:
+                continue
+            th = threading.Thread(target=_lane_worker, args=(lane,), name=f"outbox-{lane}")
+            th.daemon = True
+            _busy[lane] = th
+        th.start()
+    return DrainReport()
 
 
 JOBS: dict[str, Callable[..., Any]] = {

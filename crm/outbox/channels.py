@@ -15,14 +15,17 @@ import ssl
 import time
 import urllib.parse
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import format_datetime
 from types import TracebackType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
 from crm.config import Settings, get_settings
+from crm.outbox.limits import limit_of, shorten
 
 
 class DeliveryError(Exception):
@@ -38,7 +41,7 @@ def build_email(
     msg["From"] = settings.smtp_from
     msg["To"] = to
     msg["Subject"] = subject
-    msg["Date"] = formatdate(localtime=False)
+    msg["Date"] = format_datetime(datetime.now(ZoneInfo(settings.timezone)))
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text)
@@ -100,6 +103,12 @@ class Mailer:
             self._smtp.send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:
             raise DeliveryError(f"recipient refused: {exc.recipients}", permanent=True) from exc
+        except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
+            # 5xx: the server will refuse this message again (too big, sender not allowed)
+            raise DeliveryError(
+                f"SMTP refused the message: {exc.smtp_code} {exc.smtp_error!r}",
+                permanent=500 <= exc.smtp_code < 600,
+            ) from exc
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
             raise DeliveryError(f"SMTP send failed: {exc}") from exc
@@ -144,6 +153,8 @@ def post_robot(
     """Post a markdown message to a group robot; any failure raises DeliveryError."""
     if hook.kind not in ("wecom", "dingtalk") or not hook.url:
         raise DeliveryError(f"no usable webhook ({hook.kind})", permanent=True)
+    # a message written before the channel limits (or grown since) is cut, with a link
+    text = shorten(hook.kind, text, get_settings().base_url.rstrip("/") + "/")
     url = hook.url
     if hook.kind == "dingtalk" and hook.secret:
         url = dingtalk_signed_url(url, hook.secret)
@@ -165,9 +176,11 @@ def post_robot(
         body = r.json()
     except ValueError:
         body = {}
-    # both robots answer 200 with {"errcode": 0, "errmsg": "ok"}; anything else is a refusal
+    # both robots answer 200 with {"errcode": 0, "errmsg": "ok"}; anything else is a refusal,
+    # final when its code is one that will not change on another try (limits.LIMITS)
     if isinstance(body, dict) and body.get("errcode", 0) not in (0, "0"):
+        code = str(body.get("errcode"))
         raise DeliveryError(
-            f"{hook.kind} webhook refused: {body.get('errcode')} "
-            f"{str(body.get('errmsg', ''))[:200]}"
+            f"{hook.kind} webhook refused: {code} {str(body.get('errmsg', ''))[:200]}",
+            permanent=code in limit_of(hook.kind).permanent_codes,
         )

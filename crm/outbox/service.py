@@ -27,6 +27,7 @@ from crm.accounts.permissions import require_admin
 from crm.audit.service import record
 from crm.config import get_settings
 from crm.errors import Conflict, NotFound
+from crm.outbox.limits import limit_of, split_message
 from crm.outbox.models import JobRun, OutboxMessage
 from crm.types import utcnow
 
@@ -89,7 +90,7 @@ def enqueue_many(
     if not messages:
         return 0
     now = now or utcnow()
-    rows = [_row(now, **m) for m in messages]
+    rows = [_row(now, **part) for m in messages for part in split_message(m)]
     stmt = _insert(session).on_conflict_do_nothing(index_elements=["dedup_key"])
     written = 0
     for i in range(0, len(rows), 500):
@@ -130,18 +131,68 @@ class Claimed:
     claimed_at: datetime
 
 
-def claim_due(session: Session, now: datetime | None = None, limit: int = 50) -> list[Claimed]:
-    """Take up to ``limit`` due messages for sending (pending → sending), atomically.
+@dataclass(frozen=True)
+class Lane:
+    """Messages that are sent one after another: all email, or one department's robot. Lanes
+    drain independently, so a hung SMTP server delays only email."""
 
-    Due: pending with ``next_attempt_at`` passed, or sending with a claim older than the lease.
-    The caller commits at once, sends, then calls ``mark_sent`` / ``mark_failed``.
-    """
-    now = now or utcnow()
+    channel: str  # email | wecom | dingtalk
+    department_id: int | None = None
+
+    @property
+    def is_robot(self) -> bool:
+        return self.channel != "email"
+
+    def where(self) -> Any:
+        if not self.is_robot:
+            return T.c.channel == "email"
+        return and_(T.c.channel == self.channel, T.c.department_id == self.department_id)
+
+
+def _due(now: datetime) -> Any:
     lease = timedelta(seconds=get_settings().outbox_lease_seconds)
-    due = or_(
+    return or_(
         and_(T.c.status == "pending", T.c.next_attempt_at <= now),
         and_(T.c.status == "sending", T.c.claimed_at < now - lease),
     )
+
+
+def due_lanes(session: Session, now: datetime | None = None) -> list[Lane]:
+    """The lanes with a message due now."""
+    now = now or utcnow()
+    rows = session.execute(select(T.c.channel, T.c.department_id).where(_due(now)).distinct()).all()
+    lanes = {Lane("email") if c == "email" else Lane(c, d) for c, d in rows}
+    return sorted(lanes, key=lambda lane: (lane.is_robot, lane.channel, lane.department_id or 0))
+
+
+def sent_in_window(session: Session, lane: Lane, now: datetime) -> tuple[int, datetime | None]:
+    """How many messages this robot was sent within its channel's rate window before ``now``,
+    and the oldest of those sends (the window frees a place when it is older than the window)."""
+    lim = limit_of(lane.channel)
+    since = now - lim.window
+    n, oldest = session.execute(
+        select(func.count(), func.min(T.c.sent_at)).where(
+            lane.where(), T.c.status == "sent", T.c.sent_at > since
+        )
+    ).one()
+    return int(n or 0), oldest
+
+
+def claim_due(
+    session: Session, now: datetime | None = None, limit: int = 50, lane: Lane | None = None
+) -> list[Claimed]:
+    """Take up to ``limit`` due messages (of one ``lane``) for sending (pending → sending),
+    atomically.
+
+    Due: pending with ``next_attempt_at`` passed, or sending with a claim older than the lease.
+    A claim is not an attempt: ``attempts`` counts real sends (``mark_sent``, ``mark_failed``),
+    so a claim taken again after a crash does not use up a message's tries.
+    The caller commits at once, sends, then calls ``mark_sent`` / ``mark_failed`` / ``release``.
+    """
+    now = now or utcnow()
+    due = _due(now)
+    if lane is not None:
+        due = and_(due, lane.where())
     ids = select(T.c.id).where(due).order_by(T.c.next_attempt_at, T.c.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         # a CTE runs once; an IN (… LIMIT … SKIP LOCKED) subquery may be rescanned by the
@@ -153,7 +204,7 @@ def claim_due(session: Session, now: datetime | None = None, limit: int = 50) ->
     stmt = (
         update(T)
         .where(target, due)
-        .values(status="sending", claimed_at=now, attempts=T.c.attempts + 1)
+        .values(status="sending", claimed_at=now)
         .returning(
             T.c.id,
             T.c.kind,
@@ -179,8 +230,23 @@ def _mine(msg: Claimed) -> Any:
 
 def mark_sent(session: Session, msg: Claimed, now: datetime | None = None) -> None:
     session.execute(
-        update(T).where(_mine(msg)).values(status="sent", sent_at=now or utcnow(), last_error=None)
+        update(T)
+        .where(_mine(msg))
+        .values(status="sent", sent_at=now or utcnow(), last_error=None, attempts=msg.attempts + 1)
     )
+
+
+def release(
+    session: Session, msg: Claimed, not_before: datetime | None = None, note: str | None = None
+) -> None:
+    """Give a claimed message back unsent and not tried (its lane stopped, or the robot's rate
+    is used up): pending again, due at ``not_before``, its attempts unchanged."""
+    values: dict[str, Any] = {"status": "pending", "claimed_at": None}
+    if not_before is not None:
+        values["next_attempt_at"] = not_before
+    if note:
+        values["last_error"] = note[:2000]
+    session.execute(update(T).where(_mine(msg)).values(**values))
 
 
 def backoff(attempts: int) -> timedelta:
@@ -192,14 +258,16 @@ def backoff(attempts: int) -> timedelta:
 def mark_failed(
     session: Session, msg: Claimed, error: str, now: datetime | None = None, permanent: bool = False
 ) -> str:
-    """Record a failed try: back to pending after a back-off, or failed past the limit."""
+    """Record a failed try: back to pending after a back-off, or failed past the limit (or at
+    once when the refusal is ``permanent``)."""
     now = now or utcnow()
-    final = permanent or msg.attempts >= get_settings().outbox_max_attempts
-    values: dict[str, Any] = {"last_error": error[:2000], "claimed_at": None}
+    attempts = msg.attempts + 1
+    final = permanent or attempts >= get_settings().outbox_max_attempts
+    values: dict[str, Any] = {"last_error": error[:2000], "claimed_at": None, "attempts": attempts}
     if final:
         values["status"] = "failed"
     else:
-        values.update(status="pending", next_attempt_at=now + backoff(msg.attempts))
+        values.update(status="pending", next_attempt_at=now + backoff(attempts))
     session.execute(update(T).where(_mine(msg)).values(**values))
     return values["status"]
 

@@ -71,7 +71,7 @@ def test_claim_is_atomic_and_a_crashed_claim_expires(session):
     lease = get_settings().outbox_lease_seconds
     again = outbox.claim_due(session, now + timedelta(seconds=lease + 1), limit=10)
     session.commit()
-    assert len(again) == 5 and all(m.attempts == 2 for m in again)
+    assert len(again) == 5 and all(m.attempts == 0 for m in again)  # a claim is not a try
 
 
 def test_drain_sends_each_message_once_over_smtp(session, smtp):
@@ -92,20 +92,21 @@ def test_smtp_down_for_a_while_then_up_delivers_everything_once(session, smtp):
     outbox.enqueue_many(session, [_mail(f"d{i}", f"u{i}@example.com") for i in range(3)], now=now)
     session.commit()
     smtp.stop()
-    rep = drain(now)
-    assert (rep.sent, rep.retried) == (0, 3)
+    # a pass stops at the first failure that is the server's: one try, the rest untried
+    assert (drain(now).retried, drain(now).retried, drain(now).retried) == (1, 1, 1)
     # back-off: not due again until base·2^0 has passed, then base·2^1
     base = get_settings().outbox_backoff_seconds
     assert drain(now + timedelta(seconds=base - 1)).total == 0
-    assert drain(now + timedelta(seconds=base + 1)).retried == 3
-    assert drain(now + timedelta(seconds=base + 1 + 2 * base - 1)).total == 0
+    assert drain(now + timedelta(seconds=base + 1)).retried == 1
+    assert drain(now + timedelta(seconds=base + 1)).retried == 1
     smtp.start()
     rep = drain(now + timedelta(seconds=base + 1 + 2 * base + 1))
     assert rep.sent == 3
     assert drain(now + timedelta(hours=2)).total == 0
     assert sorted(m["To"] for m in smtp.messages) == [f"u{i}@example.com" for i in range(3)]
-    rows = session.scalars(select(OutboxMessage)).all()
-    assert all(r.status == "sent" and r.attempts == 3 for r in rows)
+    rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    # attempts count real tries: two failed and the sending one (the third failed once)
+    assert [(r.status, r.attempts) for r in rows] == [("sent", 3), ("sent", 3), ("sent", 2)]
 
 
 def test_past_the_limit_a_message_fails_and_an_admin_can_retry_it(session, smtp, monkeypatch):
@@ -209,7 +210,7 @@ def test_robot_webhooks_over_http_with_failures_retried(session, robot):
     session.commit()
     robot.status = 500
     assert drain(now).retried == 2
-    robot.status, robot.reply = 200, {"errcode": 310000, "errmsg": "sign not match"}
+    robot.status, robot.reply = 200, {"errcode": -1, "errmsg": "system busy"}
     assert drain(now + timedelta(hours=1)).retried == 2
     robot.reply = {"errcode": 0, "errmsg": "ok"}
     assert drain(now + timedelta(hours=2)).sent == 2
