@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,13 @@ TEMPLATES = Path(__file__).with_name("templates")
 def _fmt_dt(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
     local = to_local(value)
     return local.strftime(fmt) if local else ""
+
+
+def money(value: Any) -> str:
+    """An amount in 亿元 on screen: two decimals, thousands grouped (exports: exact values)."""
+    if value is None:
+        return ""
+    return f"{Decimal(value).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
 
 
 _ENVS: dict[str, Jinja2Templates] = {}
@@ -77,6 +85,7 @@ def templates_for(lang: str) -> Jinja2Templates:
         )
         t = Jinja2Templates(env=env)
         t.env.filters["local"] = _fmt_dt
+        t.env.filters["money"] = money
         t.env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
         t.env.globals["_"] = t.env.globals["gettext"] = _fast_gettext(lang)
         t.env.globals["user_options"] = user_options

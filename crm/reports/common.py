@@ -33,6 +33,8 @@ class ReportFilters:
     date_to: date | None = None
     group_by: str = "cluster"  # pipeline: cluster | park | department | officer
     officer_id: int | None = None
+    park: str | None = None  # a park code (coverage, pipeline, delivery, the briefing)
+    as_of: date | None = None  # delivery: late against this local day (default today)
     # the long lists in full (the Excel export, a drill-down); pages and JSON get the figures
     # and the first rows of each list otherwise
     detail: bool = False
@@ -52,14 +54,19 @@ def visible(actor: User | None) -> ColumnElement[bool]:
 
 
 def project_scope(
-    actor: User | None, f: ReportFilters, cluster_id: int | None = None
+    actor: User | None,
+    f: ReportFilters,
+    cluster_id: int | None = None,
+    park_id: int | None = None,
 ) -> list[ColumnElement[bool]]:
-    """The WHERE clauses shared by project-based reports: visibility, department, cluster."""
+    """The WHERE clauses shared by project-based reports: visibility, department, cluster, park."""
     clauses: list[ColumnElement[bool]] = [project_visible(actor)]
     if f.department_id is not None:
         clauses.append(Project.department_id == f.department_id)
     if cluster_id is not None:
         clauses.append(Project.cluster_id == cluster_id)
+    if park_id is not None:
+        clauses.append(Project.park_id == park_id)
     return clauses
 
 
@@ -73,10 +80,12 @@ def yi(wan: Any) -> Decimal:
     return from_wan(wan or 0) or Decimal("0.0000")
 
 
-def ratio(num: Decimal, den: Decimal, places: str = "0.0001") -> Decimal | None:
+def ratio(
+    num: Decimal, den: Decimal, places: str = "0.0001", rounding: str = ROUND_HALF_UP
+) -> Decimal | None:
     if not den:
         return None
-    return (Decimal(num) / Decimal(den)).quantize(Decimal(places), rounding=ROUND_HALF_UP)
+    return (Decimal(num) / Decimal(den)).quantize(Decimal(places), rounding=rounding)
 
 
 def clusters(session: Session) -> list[Cluster]:
@@ -94,6 +103,15 @@ def cluster_id_for(session: Session, code: str | None) -> int | None:
     if cid is None:
         raise ValidationFailed(f"未知产业集群 / unknown cluster: {code}", field="cluster")
     return cid
+
+
+def park_id_for(session: Session, code: str | None) -> int | None:
+    if not code:
+        return None
+    pid = session.scalar(select(Park.id).where(Park.code == code))
+    if pid is None:
+        raise ValidationFailed(f"未知园区 / unknown park: {code}", field="park")
+    return pid
 
 
 def check_department(session: Session, department_id: int | None) -> None:

@@ -27,6 +27,7 @@ from crm.reports.common import (
     check_department,
     cluster_id_for,
     clusters,
+    park_id_for,
     parks,
     project_label,
     project_scope,
@@ -38,6 +39,7 @@ PROJECTS_PER_CLUSTER = 20  # projects listed behind a status (the count says how
 INVESTORS_LISTED = 20  # major investors listed per cluster (the count says how many in all;
 # the drill-down and the Excel export list them all)
 INVESTORS_PER_LINK = 5
+ADVANCED_STAGES = ("negotiating", "signed", "landed", "operating")  # 在谈及以上
 STAGE_RANK = {
     s: i
     for i, s in enumerate(("lead", "contacted", "negotiating", "signed", "landed", "operating"))
@@ -47,7 +49,7 @@ STAGE_RANK = {
 class CoverageProject(BaseModel):
     id: int
     label: str
-    firm_id: int
+    firm_id: int | None  # None for a confidential project: its code name only (SPEC §5)
     firm_name: str
     tier: str
     stage: str
@@ -55,7 +57,7 @@ class CoverageProject(BaseModel):
 
 
 class MajorInvestor(BaseModel):
-    firm_id: int
+    firm_id: int | None  # None when only confidential projects put it here (named by code name)
     name: str
     tier: str
     status: Literal["covered", "pursuing"]
@@ -98,10 +100,15 @@ class ParkColumn(BaseModel):
 
 
 class MatrixCell(BaseModel):
+    """A guided cluster × park pair, by the coverage rule (SPEC §5: "the same view")."""
+
     cluster: str
     park: str
-    landed: bool
-    landed_count: int  # projects at landed / operating
+    status: Status  # a major investor secured here / pursuing here / neither
+    major_secured: int  # major investors' projects at signed / landed / operating
+    major_pursuing: int  # major investors' projects at lead / contacted / negotiating
+    landed_count: int  # projects of any tier at landed / operating
+    advanced_count: int  # projects of any tier at negotiating or beyond (leads not counted)
     project_count: int  # live projects (not lost)
 
 
@@ -114,8 +121,17 @@ class CoverageReport(BaseModel):
     parks: list[ParkColumn]
     matrix: list[MatrixCell]
     matrix_pairs: int
-    matrix_landed_pairs: int
+    matrix_covered_pairs: int
+    matrix_pursuing_pairs: int
     landed_outside_guidance: int  # landed projects at a park the cluster is not guided to
+
+
+CONFIDENTIAL = "保密项目"
+
+
+def _investor_order(x: tuple) -> tuple:  # type: ignore[type-arg]
+    """Covering first, then by tier and name (the firm id may be None: never compared)."""
+    return x[:3]
 
 
 def _status(secured: int, pursuing: int) -> Status:
@@ -147,6 +163,9 @@ def _major_rows(session: Session, scope: list) -> list:  # type: ignore[type-arg
                 Firm.name_zh,
                 Firm.tier,
                 rank,
+                Project.park_id,
+                Project.is_confidential,
+                Project.code_name,
             )
             .join(Firm, Firm.id == Project.firm_id)
             .where(*scope, Firm.tier.in_(MAJOR_TIERS))
@@ -162,7 +181,10 @@ def coverage_report(
     f = f or ReportFilters()
     check_department(session, f.department_id)
     only_cluster = cluster_id_for(session, f.cluster)
-    scope = [*project_scope(actor, f, only_cluster), Project.stage != Stage.lost.value]
+    scope = [
+        *project_scope(actor, f, only_cluster, park_id_for(session, f.park)),
+        Project.stage != Stage.lost.value,
+    ]
     listed = None if f.detail else INVESTORS_LISTED
     tier_rank = {t: i for i, t in enumerate(MAJOR_TIERS)}
 
@@ -173,16 +195,27 @@ def coverage_report(
     link_major: dict[int, dict[int, list]] = {}  # link → firm → [sec, name]
     link_sp: dict[int, list[int]] = {}  # link → [secured, pursuing] projects
     candidates: dict[tuple[int, bool], list[tuple]] = {}  # (cluster, secured) → projects
-    for pid, cid, lid, fid, stage, out, name, tier, rank in _major_rows(session, scope):
+    pair_sp: dict[tuple[int, int], list[int]] = {}  # (cluster, park) → [secured, pursuing]
+    rows = _major_rows(session, scope)
+    for pid, cid, lid, fid, stage, out, name, tier, rank, park_id, conf, code in rows:
         sec = stage in secured
+        # a confidential project is named by its code name only, never by its firm (SPEC §5)
+        shown = (code or CONFIDENTIAL) if conf else name
         m = per_firm.get((cid, fid))
         if m is None:
-            m = per_firm[(cid, fid)] = [0, 0, name, tier]
+            m = per_firm[(cid, fid)] = [0, 0, shown, tier, not conf]
+        elif not conf and not m[4]:
+            m[2], m[4] = name, True
         m[0 if sec else 1] += 1
         c = candidates.get((cid, sec))
         if c is None:
             c = candidates[(cid, sec)] = []
         c.append((-rank, -out, pid, fid, stage, name, tier))
+        if park_id is not None:
+            ps = pair_sp.get((cid, park_id))
+            if ps is None:
+                ps = pair_sp[(cid, park_id)] = [0, 0]
+            ps[0 if sec else 1] += 1
         if lid is not None:
             lm = link_major.get(lid)
             if lm is None:
@@ -190,25 +223,28 @@ def coverage_report(
                 link_sp[lid] = [0, 0]
             if fid in lm:
                 lm[fid][0] = lm[fid][0] or sec
+                if not conf:
+                    lm[fid][1] = name
             else:
-                lm[fid] = [sec, name]
+                lm[fid] = [sec, shown]
             link_sp[lid][0 if sec else 1] += 1
     secured_n: dict[int, int] = {}
     pursuing_n: dict[int, int] = {}
-    for (cid, _), (sec_n, pur_n, _, _) in per_firm.items():
+    for (cid, _), (sec_n, pur_n, *_) in per_firm.items():
         secured_n[cid] = secured_n.get(cid, 0) + sec_n
         pursuing_n[cid] = pursuing_n.get(cid, 0) + pur_n
 
     investors: dict[int, list[MajorInvestor]] = {}
     investor_n: dict[int, tuple[int, int]] = {}  # cluster → (all major investors, covering)
     by_cluster: dict[int, list[tuple]] = {}
-    for (cid, fid), (sec, pur, name, tier) in per_firm.items():
+    for (cid, fid), (sec, pur, name, tier, named) in per_firm.items():
         by_cluster.setdefault(cid, []).append(
-            (not sec, tier_rank.get(tier, 9), name, fid, sec, pur, tier)
+            (not sec, tier_rank.get(tier, 9), name, fid if named else None, sec, pur, tier)
         )
     for cid, lst in by_cluster.items():
         investor_n[cid] = (len(lst), sum(1 for x in lst if x[4]))
-        first = sorted(lst) if listed is None else heapq.nsmallest(listed, lst)
+        key = _investor_order
+        first = sorted(lst, key=key) if listed is None else heapq.nsmallest(listed, lst, key=key)
         investors[cid] = [
             MajorInvestor(
                 firm_id=fid,
@@ -223,7 +259,9 @@ def coverage_report(
 
     # 2. the projects behind each status: the first few per cluster and group
     behind_rows: dict[tuple[int, str], list[tuple]] = {
-        (cid, "covered" if sec else "pursuing"): heapq.nsmallest(PROJECTS_PER_CLUSTER, v)
+        (cid, "covered" if sec else "pursuing"): (
+            sorted(v) if f.detail else heapq.nsmallest(PROJECTS_PER_CLUSTER, v)
+        )
         for (cid, sec), v in candidates.items()
     }
     ids = [r[2] for v in behind_rows.values() for r in v]
@@ -246,8 +284,8 @@ def coverage_report(
             CoverageProject(
                 id=pid,
                 label=project_label(*labels[pid][:3]),
-                firm_id=fid,
-                firm_name=name,
+                firm_id=None if labels[pid][1] else fid,
+                firm_name="" if labels[pid][1] else name,
                 tier=tier,
                 stage=stage,
                 expected_output=labels[pid][3],
@@ -272,15 +310,17 @@ def coverage_report(
     ):
         links_by_cluster.setdefault(link.cluster_id, []).append(link)
 
-    # 4. cluster × park: landed and live projects per pair
+    # 4. cluster × park: the coverage rule per pair (the pass above), and projects of any tier
     landed = Project.stage.in_(LANDED_STAGES)
+    advanced = Project.stage.in_(ADVANCED_STAGES)
     cells = {
-        (c, p): (int(n_landed or 0), int(n))
-        for c, p, n_landed, n in session.execute(
+        (c, p): (int(n_landed or 0), int(n_adv or 0), int(n))
+        for c, p, n_landed, n_adv, n in session.execute(
             select(
                 Project.cluster_id,
                 Project.park_id,
                 func.sum(case((landed, 1), else_=0)),
+                func.sum(case((advanced, 1), else_=0)),
                 func.count(),
             )
             .where(*scope, Project.park_id.is_not(None))
@@ -346,19 +386,23 @@ def coverage_report(
     for c in shown:
         for p in park_list:
             if (c.id, p.id) in guided:
-                n_landed, n = cells.get((c.id, p.id), (0, 0))
+                n_landed, n_adv, n = cells.get((c.id, p.id), (0, 0, 0))
+                sec, pur = pair_sp.get((c.id, p.id), (0, 0))
                 matrix.append(
                     MatrixCell(
                         cluster=c.code,
                         park=p.code,
-                        landed=n_landed > 0,
+                        status=_status(sec, pur),
+                        major_secured=sec,
+                        major_pursuing=pur,
                         landed_count=n_landed,
+                        advanced_count=n_adv,
                         project_count=n,
                     )
                 )
     outside = sum(
         n_landed
-        for (cid, pid), (n_landed, _) in cells.items()
+        for (cid, pid), (n_landed, _, _) in cells.items()
         if (cid, pid) not in guided and cid in code_of and pid in park_code
     )
     counts = {s: sum(1 for c in out if c.status == s) for s in ("covered", "pursuing", "gap")}
@@ -374,6 +418,7 @@ def coverage_report(
         ],
         matrix=matrix,
         matrix_pairs=len(matrix),
-        matrix_landed_pairs=sum(1 for m in matrix if m.landed),
+        matrix_covered_pairs=sum(1 for m in matrix if m.status == "covered"),
+        matrix_pursuing_pairs=sum(1 for m in matrix if m.status == "pursuing"),
         landed_outside_guidance=outside,
     )

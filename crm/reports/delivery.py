@@ -25,6 +25,7 @@ from crm.reports.common import (
     check_department,
     cluster_id_for,
     clusters,
+    park_id_for,
     project_label,
     project_scope,
     ratio,
@@ -80,10 +81,10 @@ def delivery_report(
     f = f or ReportFilters()
     check_department(session, f.department_id)
     scope = [
-        *project_scope(actor, f, cluster_id_for(session, f.cluster)),
+        *project_scope(actor, f, cluster_id_for(session, f.cluster), park_id_for(session, f.park)),
         Project.stage.in_(SECURED_STAGES),
     ]
-    today = today_local()
+    today = f.as_of or today_local()
     late_land = and_(
         Project.expected_land_date < today,
         or_(
@@ -172,13 +173,13 @@ def delivery_report(
         .order_by(
             func.coalesce(Project.expected_land_date, Project.expected_operate_date), Project.id
         )
-        .limit(LATE_LISTED)
+        .limit(None if f.detail else LATE_LISTED)  # the workbook lists every late project
     ).all()
     late = [
         LateProject(
             id=r[0],
             label=project_label(r[1], r[2], r[3]),
-            firm_name=r[4],
+            firm_name="" if r[2] else r[4],  # a confidential project: its code name only
             cluster=code_of.get(r[5], "?"),
             stage=r[6],
             expected_land_date=r[7],

@@ -103,8 +103,11 @@ def _coverage(r: Any) -> list[Sheet]:
             cname.get(m.cluster, m.cluster),
             m.park,
             park_name.get(m.park, m.park),
-            "是" if m.landed else "否",
+            STATUS_ZH[m.status],
+            m.major_secured,
+            m.major_pursuing,
             m.landed_count,
+            m.advanced_count,
             m.project_count,
         ]
         for m in r.matrix
@@ -173,9 +176,12 @@ def _coverage(r: Any) -> list[Sheet]:
                 "产业集群",
                 "园区代码",
                 "园区",
-                "已落地",
+                "覆盖状态",
+                "重点投资者签约及以上项目数",
+                "重点投资者在谈项目数",
                 "落地项目数",
                 "在谈及以上项目数",
+                "项目数(不含流失)",
             ],
             matrix,
         ),
@@ -290,6 +296,8 @@ def _targets(r: Any) -> list[Sheet]:
 
 def _leaders(r: Any) -> list[Sheet]:
     bands = [[b.label, b.goal, b.count, "是" if b.met else "否"] for b in r.bands]
+    bands.append(["50亿以下", None, r.below_50, None])
+    bands.append(["有产值的集团", None, r.groups_with_output, None])
     firms = [
         [b.label, f.name, TIER_ZH.get(f.tier, f.tier), f.output, f.projects, f.member_firms]
         for b in r.bands
@@ -405,7 +413,14 @@ def _delivery(r: Any) -> list[Sheet]:
     ]
 
 
+def _briefing(r: Any) -> list[Sheet]:
+    from crm.reports.briefing_pdf import sheets as briefing_sheets  # it imports the labels here
+
+    return briefing_sheets(r)
+
+
 SHEETS: dict[str, Callable[[Any], list[Sheet]]] = {
+    "briefing": _briefing,
     "coverage": _coverage,
     "pipeline": _pipeline,
     "targets": _targets,
@@ -432,7 +447,7 @@ def to_xlsx(name: str, report: Any) -> bytes:
         },
     )
     bold = wb.add_format({"bold": True, "bg_color": "#F0F4F8", "border": 1})
-    dec = wb.add_format({"num_format": "0.0000"})
+    dec = wb.add_format({"num_format": "0.00"})  # shown with two decimals, the value exact
     day = wb.add_format({"num_format": "yyyy-mm-dd"})
     for title, head, rows in sheets(name, report):
         ws = wb.add_worksheet(title[:31])

@@ -50,7 +50,7 @@ class Band(BaseModel):
     goal: int
     count: int
     met: bool
-    firms: list[LadderFirm]  # the largest 100 of the band
+    firms: list[LadderFirm]  # the largest 100 of the band (every one with ``detail``)
 
 
 class LeadersReport(BaseModel):
@@ -109,7 +109,8 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
         lo, hi = to_wan(lower) or 0, to_wan(upper) if upper is not None else None
         members_of = [(w, r) for w, r in ranked if w >= lo and (hi is None or w < hi)]
         per_band.append((code, lower, upper, goals.get(code, default_goal), members_of))
-    listed = [r for *_, m in per_band for _, r in m[:FIRMS_LISTED]]
+    n_listed = None if f.detail else FIRMS_LISTED  # the workbook carries every firm counted
+    listed = [r for *_, m in per_band for _, r in m[:n_listed]]
     info = (
         {
             i: (n, t)
@@ -131,7 +132,7 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
                 projects=count[r],
                 member_firms=members[r],
             )
-            for w, r in in_band[:FIRMS_LISTED]
+            for w, r in in_band[:n_listed]
         ]
         label = f"≥{lower}亿" if upper is None else f"{lower}–{upper}亿"
         bands.append(

@@ -32,6 +32,7 @@ from crm.reports.common import (
     cluster_id_for,
     count_per_week,
     in_period,
+    park_id_for,
     project_scope,
     ratio,
     wan_sum,
@@ -124,7 +125,9 @@ def pipeline_report(
     """The pipeline by stage and group, the stage conversion and the weekly series."""
     f = f or ReportFilters()
     check_department(session, f.department_id)
-    scope = project_scope(actor, f, cluster_id_for(session, f.cluster))
+    scope = project_scope(
+        actor, f, cluster_id_for(session, f.cluster), park_id_for(session, f.park)
+    )
     weeks = weeks_for(f)
     key, labels = _key_and_labels(session, f.group_by)
 

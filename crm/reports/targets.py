@@ -12,7 +12,7 @@ cores' share.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -162,7 +162,12 @@ def targets_report(session: Session, actor: User, f: ReportFilters | None = None
         )
     share_target = Decimal(plan["core_share"].value) if "core_share" in plan else Decimal("0.75")
     core_out = yi(core_wan)
+    # compared exactly; rounded so the figure reaches the target exactly when the badge says
+    # met: 74.995% is not met and shows 74.99%, never "75.00% 未达标"
+    met = bool(total_landed) and core_out >= share_target * total_landed
     share = ratio(core_out, total_landed)
+    if share is not None and not met and share >= share_target:
+        share = ratio(core_out, total_landed, rounding=ROUND_DOWN)
     return TargetsReport(
         generated_at=utcnow(),
         clusters=per_cluster,
@@ -176,6 +181,6 @@ def targets_report(session: Session, actor: User, f: ReportFilters | None = None
             no_park_output=yi(no_park_wan),
             share=share,
             target=share_target.normalize(),
-            met=bool(total_landed) and core_out >= share_target * total_landed,
+            met=met,
         ),
     )

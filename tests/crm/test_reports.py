@@ -82,14 +82,97 @@ def test_coverage_chain_links_and_park_matrix(session):
     comm_links = {link.code: link for c in full.clusters if c.code == "COMM" for link in c.links}
     assert comm_links["wireless"].status == "pursuing"
     cells = {(m.cluster, m.park): m for m in full.matrix}
-    assert cells[("NB", "LJ")].landed and cells[("NB", "LJ")].landed_count == 1
-    assert cells[("NB", "LJ")].project_count == 2
-    assert cells[("NEV", "LJ")].landed is False
+    nb_lj = cells[("NB", "LJ")]  # global500 G1 signed and landed at LJ
+    assert (nb_lj.status, nb_lj.major_secured, nb_lj.landed_count) == ("covered", 2, 1)
+    assert nb_lj.project_count == 2 and nb_lj.advanced_count == 2
+    assert cells[("NEV", "LJ")].status == "gap"
     assert ("NEV", "XYFTZ") not in cells  # not a pair the policy guides
-    assert cells[("MAT", "JLP")].landed
+    mat = cells[("MAT", "JLP")]  # landed, but by a tier-other firm: no major investor
+    assert (mat.status, mat.landed_count) == ("gap", 1)
     assert full.landed_outside_guidance == 1  # NEV at XYFTZ
-    assert full.matrix_landed_pairs == 2
+    assert full.matrix_covered_pairs == 1 and full.matrix_pursuing_pairs == 0
     assert full.matrix_pairs == len(full.matrix)
+
+
+def test_park_matrix_by_the_coverage_rule_per_pair(session):
+    """SPEC §5 "the same view": a pair is covered by a major investor at signed or beyond, pursued
+    by one at lead to negotiating; a tier-other firm landed there never covers it."""
+    w = people(session)
+    m = w.manager
+    other = make_firm(session, "普通集成电路")
+    make_project(session, other, "IC", "landed", owner=m, park_code="XY", output="5")
+    g = make_firm(session, "环球笔记本", global500_rank=1)
+    make_project(session, g, "NB", "signed", owner=m, park_code="XY", output="50")
+    c = make_firm(session, "中华笔记本", china500_rank=3)
+    make_project(session, c, "NB", "lead", owner=m, park_code="LJ")
+    make_project(session, other, "NB", "negotiating", owner=m, park_code="LJ")
+    make_project(session, g, "NB", "lost", owner=m, park_code="JLP", lost_reason="走了")
+    session.commit()
+    r = coverage_report(session, m)
+    cells = {(x.cluster, x.park): x for x in r.matrix}
+    assert {c.code: c.status for c in r.clusters}["IC"] == "gap"
+    assert (cells[("IC", "XY")].status, cells[("IC", "XY")].landed_count) == ("gap", 1)
+    assert cells[("NB", "XY")].status == "covered" and cells[("NB", "XY")].landed_count == 0
+    nb_lj = cells[("NB", "LJ")]
+    assert (nb_lj.status, nb_lj.major_pursuing, nb_lj.project_count) == ("pursuing", 1, 2)
+    assert nb_lj.advanced_count == 1  # the negotiating project; the lead is not 在谈及以上
+    assert cells[("NB", "JLP")].status == "gap" and cells[("NB", "JLP")].project_count == 0
+    assert (r.matrix_covered_pairs, r.matrix_pursuing_pairs) == (1, 1)
+    # the Excel sheet carries the same statuses and counts
+    from crm.reports.export import sheets
+
+    (_, head, rows) = next(s for s in sheets("coverage", r) if s[0] == "集群×园区")
+    row = next(x for x in rows if x[0] == "NB" and x[2] == "LJ")
+    assert row[4:] == ["跟进中", 0, 1, 0, 1, 2]
+    assert head[8] == "在谈及以上项目数"
+
+
+def test_confidential_projects_by_code_name_only_in_coverage_and_delivery(session):
+    """SPEC §5: never the firm, not even beside the code name (page, API and Excel alike)."""
+    w = people(session)
+    g = make_firm(session, "秘密环球", global500_rank=7)
+    make_project(
+        session,
+        g,
+        "NB",
+        "signed",
+        owner=w.officer2,
+        output="10",
+        investment="20",
+        is_confidential=True,
+        code_name="白鹤",
+        title="秘密环球笔记本",
+        expected_land_date=utcnow().date() - timedelta(days=30),
+    )
+    session.commit()
+    from crm.reports.export import to_xlsx
+
+    cov = coverage_report(session, w.manager, ReportFilters(detail=True))
+    nb = next(c for c in cov.clusters if c.code == "NB")
+    assert nb.status == "covered"
+    assert [p.label for p in nb.projects] == ["白鹤"] and nb.projects[0].firm_id is None
+    assert [m.name for m in nb.major_investors] == ["白鹤"]
+    dl = delivery_report(session, w.manager, ReportFilters(detail=True))
+    assert [(p.label, p.firm_name) for p in dl.late] == [("白鹤", "")]
+    for name, rep in (("coverage", cov), ("delivery", dl)):
+        assert "秘密环球" not in rep.model_dump_json()
+        assert "秘密环球".encode() not in to_xlsx(name, rep)
+
+
+def test_core_share_badge_and_figure_agree(session):
+    """74.995% is below 75%: shown 74.99% (rounded down), never "75.00% 未达标"."""
+    w = people(session)
+    m = w.manager
+    f = make_firm(session, "份额企业")
+    make_project(session, f, "NB", "landed", owner=m, park_code="LJ", output="74.995")
+    make_project(session, f, "NB", "landed", owner=m, output="25.005")
+    session.commit()
+    cs = targets_report(session, m).core_share
+    assert cs.met is False and cs.share == D("0.7499")
+    make_project(session, f, "NB", "landed", owner=m, park_code="XY", output="0.005")
+    session.commit()
+    cs = targets_report(session, m).core_share  # 75.000 / 100.005 = 0.74996…: still below
+    assert cs.met is False and cs.share < cs.target
 
 
 def test_targets_to_the_decimal(session):
@@ -361,3 +444,29 @@ def test_pipeline_signings_count_the_first_secured_change_only(session):
     from crm.activities.summary import week_of
 
     assert week.week_start == week_of(now - timedelta(weeks=1))
+
+
+def test_leaders_workbook_carries_every_firm_and_the_below_50_count(session):
+    from crm.reports.export import sheets
+    from crm.reports.leaders import FIRMS_LISTED
+
+    w = people(session)
+    n = FIRMS_LISTED + 3
+    for i in range(n):
+        make_project(
+            session,
+            make_firm(session, f"五十企业{i}"),
+            "NB",
+            "signed",
+            owner=w.manager,
+            output="60",
+        )
+    make_project(session, make_firm(session, "小企业"), "NB", "signed", owner=w.manager, output="1")
+    session.commit()
+    page = leaders_report(session, w.manager)
+    band = next(b for b in page.bands if b.code == "ladder_50")
+    assert band.count == n and len(band.firms) == FIRMS_LISTED  # the page: the first 100
+    full = leaders_report(session, w.manager, ReportFilters(detail=True))
+    book = {t: rows for t, _, rows in sheets("leaders", full)}
+    assert sum(1 for r in book["龙头企业"] if r[0] == "50–100亿") == n
+    assert ["50亿以下", None, 1, None] in book["5213梯队"]

@@ -72,7 +72,8 @@ def test_targets_page_shows_the_core_share(client, session):
     w = coverage_world(session)
     login(client, w.manager)
     r = client.get("/reports/targets")
-    assert "60.17%" in r.text and "150.0000" in r.text
+    assert "60.17%" in r.text and "150.00" in r.text  # amounts with two decimals on screen
+    assert "150.0000" not in r.text
 
 
 def test_excel_download_from_the_page(client, session):
@@ -127,3 +128,18 @@ def test_coverage_page_drills_down_to_every_investor(client, session):
     assert 'href="/reports/coverage?cluster=NB&amp;detail=1"' in page and ">+3</a>" in page
     full = client.get("/reports/coverage?cluster=NB&detail=1").text
     assert all(f"龙头{i:02d}" in full for i in range(11))
+
+
+def test_core_share_badge_agrees_with_the_figure_on_the_page(client, session):
+    """74.995% is below the 75% target: the page never shows "75.00%" beside 未达标."""
+    from tests.factories import make_firm, make_project
+    from tests.reports_data import people
+
+    w = people(session)
+    f = make_firm(session, "份额页面企业")
+    make_project(session, f, "NB", "landed", owner=w.manager, park_code="LJ", output="74.995")
+    make_project(session, f, "NB", "landed", owner=w.manager, output="25.005")
+    session.commit()
+    login(client, w.manager)
+    r = client.get("/reports/targets")
+    assert "74.99%" in r.text and "75.00%" not in r.text and "未达标" in r.text
