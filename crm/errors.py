@@ -4,22 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from crm.i18n import Message, as_message, render
+
 
 class CRMError(Exception):
+    """``message`` is a lazy :class:`crm.i18n.Message` (``_l("中文…")``), rendered in the
+    reader's language by whoever shows it; a plain ``str`` is shown as it is."""
+
     status = 400
     code = "error"
 
-    def __init__(self, message: str, *, field: str | None = None, **extra: Any) -> None:
+    def __init__(self, message: Message | str, *, field: str | None = None, **extra: Any) -> None:
         super().__init__(message)
-        self.message = message
+        self.message: Message = as_message(message)  # old "中文 / English" text: one half each
         self.field = field
         self.extra = extra
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"error": self.code, "message": self.message}
+    def text(self, lang: str | None = None) -> str:
+        """The message in ``lang`` (default: the language in use, see ``crm.i18n.using``)."""
+        return self.message.render(lang)
+
+    def to_dict(self, lang: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"error": self.code, "message": self.text(lang)}
         if self.field:
             out["field"] = self.field
-        out.update({k: v for k, v in self.extra.items() if k != "current"})
+        out.update({k: render(v, lang) for k, v in self.extra.items() if k != "current"})
         return out
 
 
@@ -41,7 +50,7 @@ class ValidationFailed(CRMError):
 
     def __init__(
         self,
-        message: str,
+        message: Message | str,
         *,
         field: str | None = None,
         errors: list[dict] | None = None,
@@ -50,10 +59,10 @@ class ValidationFailed(CRMError):
         super().__init__(message, field=field, **extra)
         self.errors = errors or ([{"field": field, "message": message}] if field else [])
 
-    def to_dict(self) -> dict[str, Any]:
-        out = super().to_dict()
+    def to_dict(self, lang: str | None = None) -> dict[str, Any]:
+        out = super().to_dict(lang)
         if self.errors:
-            out["errors"] = self.errors
+            out["errors"] = render(self.errors, lang)
         return out
 
 
@@ -69,7 +78,7 @@ class StaleVersion(Conflict):
 
     code = "stale_version"
 
-    def __init__(self, message: str, *, current: Any = None) -> None:
+    def __init__(self, message: Message | str, *, current: Any = None) -> None:
         super().__init__(message)
         self.current = current
 

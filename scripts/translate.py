@@ -14,7 +14,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-PO = Path(__file__).resolve().parent.parent / "web/translations/en/LC_MESSAGES/messages.po"
+PO = Path(__file__).resolve().parent.parent / "crm/translations/en/LC_MESSAGES/messages.po"
 
 
 def main(paths: list[str]) -> None:

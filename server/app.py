@@ -27,6 +27,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from crm.config import get_settings
 from crm.db import get_engine
 from crm.errors import CRMError, StaleVersion
+from crm.i18n import Message, _l, from_accept_language, pick_language, validation_message
 from server.deps import LoginRequired
 from server.middleware import CSRF, BodyLimit, SecurityHeaders, security_headers
 
@@ -38,14 +39,24 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def _validation_errors(exc: RequestValidationError) -> list[dict]:
+def reader_language(request: Request) -> str:
+    """The language of the person reading this answer: the page's (cookie, then the user's
+    saved choice), or for the API the token owner's, else ``Accept-Language``."""
+    if _is_api(request):
+        return pick_language(
+            getattr(request.state, "language", None),
+            from_accept_language(request.headers.get("accept-language")),
+        )
+    from web.render import language
+
+    return language(request)
+
+
+def _validation_errors(exc: RequestValidationError, lang: str) -> list[dict]:
     out = []
     for e in exc.errors():
         loc = [str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path", "form")]
-        msg = str(e.get("msg", "invalid"))
-        ctx = e.get("ctx") or {}
-        if "error" in ctx and isinstance(ctx["error"], Exception):
-            msg = str(ctx["error"])
+        msg = validation_message(e).render(lang)
         out.append({"field": ".".join(loc) or None, "message": msg[:300]})
     return out
 
@@ -74,7 +85,7 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
-def _html_error(request: Request, status: int, message: str) -> Response:
+def _html_error(request: Request, status: int, message: str | Message) -> Response:
     from web.render import render
 
     return render(
@@ -90,7 +101,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CRMError)
     async def crm_error(request: Request, exc: CRMError) -> Response:
         if _is_api(request):
-            body = exc.to_dict()
+            body = exc.to_dict(reader_language(request))
             if isinstance(exc, StaleVersion) and exc.current is not None:
                 body["current"] = exc.current
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
@@ -99,8 +110,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        errors = _validation_errors(exc)
-        first = errors[0] if errors else {"field": None, "message": "invalid input"}
+        errors = _validation_errors(exc, reader_language(request))
+        first = errors[0] if errors else {"field": None, "message": str(_l("无效"))}
         message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
         if _is_api(request):
             return JSONResponse(
@@ -112,7 +123,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 },
                 status_code=422,
             )
-        return _html_error(request, 422, message)
+        return _html_error(request, 422, first["message"])  # a page names no field codes
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
@@ -123,20 +134,28 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        lang = reader_language(request)
         messages = {
-            404: "未找到 / not found",
-            405: "不支持的方法 / method not allowed",
-            401: "需要登录 / login required",
-            403: "没有权限 / forbidden",
+            404: _l("未找到"),
+            405: _l("不支持的方法"),
+            401: _l("需要登录"),
+            403: _l("没有权限"),
         }
-        message = messages.get(exc.status_code, str(exc.detail) if exc.detail else "error")
+        found = messages.get(exc.status_code)
+        message = (
+            found.render(lang)
+            if found
+            else str(exc.detail)
+            if exc.detail
+            else _l("出错了").render(lang)
+        )
         if _is_api(request) and exc.status_code == 400:
             # a body that is not JSON (or not UTF-8) at all: invalid input like any other
             return JSONResponse(
                 {
                     "error": "validation_error",
                     "field": "body",
-                    "message": "请求体不是有效的 JSON / the body is not valid JSON",
+                    "message": _l("请求体不是有效的 JSON").render(lang),
                     "errors": [{"field": "body", "message": str(exc.detail)[:300]}],
                 },
                 status_code=422,
@@ -155,7 +174,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        message = "服务器内部错误，已记录 / internal error, it has been logged"
+        try:
+            lang = reader_language(request)
+        except Exception:
+            lang = None
+        message = _l("服务器内部错误，已记录").render(lang)
         if _is_api(request):
             resp: Response = JSONResponse(
                 {"error": "internal_error", "message": message}, status_code=500

@@ -15,6 +15,7 @@ from crm.accounts.service import resolve_api_token, resolve_web_session
 from crm.context import set_client_ip
 from crm.db import get_engine
 from crm.errors import AuthFailed
+from crm.i18n import _l
 
 SESSION_KEY = "sid"
 
@@ -87,10 +88,13 @@ def web_user(user: Annotated[User | None, Depends(web_user_optional)]) -> User:
     return user
 
 
-def api_user(session: SessionDep, token: Annotated[str | None, Depends(oauth2)]) -> User:
+def api_user(
+    request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2)]
+) -> User:
     user = resolve_api_token(session, token)
     if user is None:
-        raise AuthFailed("需要有效的访问令牌 / a valid bearer token is required")
+        raise AuthFailed(_l("需要有效的访问令牌"))
+    request.state.language = user.language  # the API's messages speak the caller's language
     return user
 
 

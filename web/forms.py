@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from crm.errors import CRMError
-from web.i18n import translations
+from crm.i18n import Message, translations, validation_message
 from web.render import is_htmx, language
 
 M = TypeVar("M", bound=BaseModel)
@@ -31,8 +31,11 @@ def gettext(request: Request, message: str) -> str:
     return translations(language(request)).gettext(message)
 
 
-def pick(request: Request, message: str) -> str:
-    """Domain messages are written "中文 / English": show the half in the page's language."""
+def pick(request: Request, message: str | Message) -> str:
+    """A domain message in the page's language: a lazy ``crm.i18n.Message`` is rendered; an
+    old-style "中文 / English" string shows the half in the page's language."""
+    if isinstance(message, Message):
+        return message.render(language(request))
     if " / " not in message:
         return message
     zh, en = message.split(" / ", 1)
@@ -40,26 +43,8 @@ def pick(request: Request, message: str) -> str:
 
 
 def _message(request: Request, err: dict[str, Any]) -> str:
-    kind = err.get("type", "")
-    ctx = err.get("ctx") or {}
-    _ = lambda s: gettext(request, s)  # noqa: E731
-    if kind in ("missing", "string_too_short") and ctx.get("min_length", 1) <= 1:
-        return _("必填")
-    if kind == "string_too_long":
-        return _("太长了（最多 %(n)s 个字符）") % {"n": ctx.get("max_length")}
-    if kind in ("int_parsing", "int_type", "int_from_float"):
-        return _("请输入整数")
-    if kind in ("greater_than_equal", "less_than_equal"):
-        return _("超出允许范围")
-    if kind.startswith("datetime") or kind.startswith("date"):
-        return _("日期时间格式不正确")
-    if kind == "value_error" and "email" in str(err.get("msg", "")).lower():
-        return _("邮箱格式不正确")
-    if kind == "value_error" and isinstance(ctx.get("error"), Exception):
-        return pick(request, str(ctx["error"]))
-    if kind in ("literal_error", "enum"):
-        return _("请从列表中选择")
-    return pick(request, str(err.get("msg", _("无效"))))
+    """One pydantic error in the page's language (``crm.i18n.validation_message``)."""
+    return validation_message(err).render(language(request))
 
 
 def field_name(loc: Iterable[Any]) -> str:

@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from crm.clock import to_local
-from web.i18n import LANGUAGES, pick_language, translations
+from crm.i18n import LANGUAGES, Message, pick_language, translations, using
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -64,7 +64,9 @@ def _fast_gettext(lang: str) -> Any:
     catalogue = translations(lang)
     plain: dict[str, Markup] = {}
 
-    def gettext(message: str, /, **variables: Any) -> Markup:
+    def gettext(message: str | Message, /, **variables: Any) -> Markup:
+        if isinstance(message, Message):  # a lazy message from crm/: rendered, then escaped
+            return Markup(escape(message.render(lang)))
         if variables:
             return Markup(catalogue.gettext(message)) % variables
         rv = plain.get(message)
@@ -125,10 +127,11 @@ def render(
         **(ctx or {}),
     }
     env = templates.env
-    if block and is_htmx(request):
-        tmpl = env.get_template(template)
-        html = "".join(tmpl.blocks[block](tmpl.new_context(context)))
-        return HTMLResponse(html, status_code=status_code, headers=headers)
-    return templates.TemplateResponse(
-        request, template, context, status_code=status_code, headers=headers
-    )
+    with using(lang):  # lazy messages (crm.i18n) print in the page's language
+        if block and is_htmx(request):
+            tmpl = env.get_template(template)
+            html = "".join(tmpl.blocks[block](tmpl.new_context(context)))
+            return HTMLResponse(html, status_code=status_code, headers=headers)
+        return templates.TemplateResponse(
+            request, template, context, status_code=status_code, headers=headers
+        )

@@ -2,7 +2,7 @@
 
 Templates live in crm/outbox/templates/<kind>.txt (a ``subject`` block and a ``body`` block),
 <kind>.html and, for group robots, <kind>.md. Source strings are Chinese (``_("中文")``), as in
-the pages; English comes from the same gettext catalogue (web/translations).
+the pages; English comes from the same gettext catalogue (crm/translations, see crm.i18n).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import jinja2
 
 from crm.clock import to_local
 from crm.config import get_settings
+from crm.i18n import translations, using
 
 TEMPLATES = Path(__file__).with_name("templates")
 LANGS = ("zh_CN", "en")
@@ -29,8 +30,6 @@ def _fmt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 @lru_cache
 def _env(lang: str, html: bool) -> jinja2.Environment:
-    from web.i18n import translations  # the pages' catalogues (babel only, no web framework)
-
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=html,
@@ -66,9 +65,10 @@ def render_message(kind: str, lang: str, ctx: dict[str, Any]) -> Rendered:
     lang = language_of(lang)
     ctx = {"base_url": get_settings().base_url.rstrip("/"), "lang": lang, **ctx}
     text_env = _env(lang, False)
-    subject = " ".join(_block(text_env, f"{kind}.txt", "subject", ctx).split())
-    text = _block(text_env, f"{kind}.txt", "body", ctx)
-    html = _env(lang, True).get_template(f"{kind}.html").render(ctx)
+    with using(lang):  # lazy messages (crm.i18n) in the context: the recipient's language
+        subject = " ".join(_block(text_env, f"{kind}.txt", "subject", ctx).split())
+        text = _block(text_env, f"{kind}.txt", "body", ctx)
+        html = _env(lang, True).get_template(f"{kind}.html").render(ctx)
     return Rendered(subject=subject[:300], text=text, html=html)
 
 
@@ -77,5 +77,7 @@ def render_robot(kind: str, lang: str, ctx: dict[str, Any]) -> Rendered:
     lang = language_of(lang)
     ctx = {"base_url": get_settings().base_url.rstrip("/"), "lang": lang, **ctx}
     env = _env(lang, False)
-    subject = " ".join(_block(env, f"{kind}.md", "subject", ctx).split())
-    return Rendered(subject=subject[:300], text=_block(env, f"{kind}.md", "body", ctx), html=None)
+    with using(lang):
+        subject = " ".join(_block(env, f"{kind}.md", "subject", ctx).split())
+        text = _block(env, f"{kind}.md", "body", ctx)
+    return Rendered(subject=subject[:300], text=text, html=None)
