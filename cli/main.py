@@ -240,6 +240,14 @@ def jobs(
     from jobs.runner import Runner
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from crm.dbuse import InUse
+    from crm.errors import CRMError
+
+    try:
+        in_use = InUse(get_settings().database_url).acquire()
+    except CRMError as exc:
+        _fail(exc.message)
+        return
     runner = Runner(retry_seconds=retry).start()
     typer.echo(f"scheduler process {os.getpid()} started (waits for the lock if another runs)")
     done = threading.Event()
@@ -247,6 +255,7 @@ def jobs(
         signal.signal(sig, lambda *_: done.set())
     done.wait()
     runner.stop()
+    in_use.release()
 
 
 @app.command()
@@ -320,11 +329,17 @@ def import_cmd(
 
 
 @app.command("backup")
-def backup_cmd(target: Annotated[Path | None, typer.Argument(help="file to write")] = None) -> None:
+def backup_cmd(
+    target: Annotated[Path | None, typer.Argument(help="file to write")] = None,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="then check that the copy restores")
+    ] = False,
+) -> None:
     """Back up the database (SQLite: online copy; PostgreSQL: pg_dump custom format)."""
     from datetime import datetime
 
     from crm.backup import backup
+    from crm.backup import verify as verify_backup
     from crm.config import ROOT
     from crm.errors import CRMError
 
@@ -335,27 +350,45 @@ def backup_cmd(target: Annotated[Path | None, typer.Argument(help="file to write
         target = ROOT / "var" / "backups" / f"crm-{stamp}.{ext}"
     try:
         backup(url, target)
+        typer.echo(f"backup written to {target}")
+        if verify:
+            checked = verify_backup(url, target)
+            typer.echo(
+                f"verified: {checked.kind}, checksum ok, migration {checked.revision or '-'}"
+            )
     except CRMError as exc:
         _fail(exc.message)
-    typer.echo(f"backup written to {target}")
 
 
 @app.command("restore")
 def restore_cmd(
     source: Annotated[Path, typer.Argument(help="a file made by crm backup")],
     yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="only check the file; change nothing")
+    ] = False,
 ) -> None:
-    """Replace the database with a backup (stop the app first)."""
-    from crm.backup import restore
+    """Replace the database with a backup: refused while the app or the scheduler runs, or
+    when the file is not a whole CRM backup; the replaced database is kept."""
+    from crm.backup import restore, verify
     from crm.errors import CRMError
 
-    if not yes and not typer.confirm("This replaces the whole database. Go on?"):
-        raise typer.Exit(1)
+    url = get_settings().database_url
     try:
-        restore(get_settings().database_url, source)
+        checked = verify(url, source)
+        note = "checksum ok" if checked.checksum else "no .sha256 beside it"
+        typer.echo(f"{source}: a {checked.kind} backup, {note}")
+        if check:
+            return
+        if not yes and not typer.confirm("This replaces the whole database. Go on?"):
+            raise typer.Exit(1)
+        kept = restore(url, source)
     except CRMError as exc:
         _fail(exc.message)
+        return
     typer.echo(f"database restored from {source}")
+    if kept:
+        typer.echo(f"the replaced database is kept as {kept}")
 
 
 def main() -> None:  # pragma: no cover

@@ -1,16 +1,36 @@
-"""Backups that restore: SQLite through its online backup API, PostgreSQL through pg_dump."""
+"""Backups that restore, and restores that refuse to destroy.
+
+Backup: SQLite through its online backup API, PostgreSQL through ``pg_dump`` (custom format),
+written to ``<target>.partial`` and renamed only when complete, with a ``<target>.sha256``
+beside it; a failed ``pg_dump`` leaves nothing behind.
+
+Restore: refused while the app or the scheduler uses the database (``crm.dbuse``), refused for
+a file that is not a CRM database at a migration this code knows (empty, foreign, truncated,
+bit-flipped: checksum, structure, ``alembic_version``); the backup is restored into a new file
+(SQLite) or a new database (PostgreSQL), checked there, then swapped in; the replaced one is
+kept (``<db>.replaced-<stamp>`` / ``<db>_replaced_<stamp>``)."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import shutil
 import sqlite3
 import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from crm.dbuse import exclusively
 from crm.errors import ValidationFailed
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+PGDUMP_MAGIC = b"PGDMP"
+# tables every CRM database has had since its first migration
+CORE_TABLES = ("alembic_version", "firm", "project")
 
 
 def _pg_tool(name: str) -> str:
@@ -20,79 +40,315 @@ def _pg_tool(name: str) -> str:
     for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
         if (d / name).exists():
             return str(d / name)
-    raise ValidationFailed(f"{name} not found: install the PostgreSQL client tools")
+    raise ValidationFailed(
+        f"找不到 {name}：请安装PostgreSQL客户端 / "
+        f"{name} not found: install the PostgreSQL client tools"
+    )
 
 
-def _pg_args(url: str) -> tuple[list[str], dict[str, str]]:
+def _pg_args(url: str, database: str | None = None) -> tuple[list[str], dict[str, str]]:
     u = make_url(url)
     args = ["-h", u.host or "localhost", "-p", str(u.port or 5432), "-U", u.username or "postgres"]
     env = dict(os.environ)
     if u.password:
         env["PGPASSWORD"] = u.password
-    return [*args, "-d", u.database or "postgres"], env
+    return [*args, "-d", database or u.database or "postgres"], env
+
+
+def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise ValidationFailed(f"{what} 无法运行 / could not run {what}: {exc}") from exc
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-3:]
+        raise ValidationFailed(f"{what} 失败 / {what} failed: " + " | ".join(tail)[:500])
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def checksum_file(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    from crm.migrate import alembic_config
+
+    return {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    from crm.migrate import alembic_config
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
 
 
 def backup(url: str, target: Path) -> Path:
     """Write a consistent copy of the database at ``url`` to ``target`` (while it is in use)."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
     u = make_url(url)
-    if u.get_backend_name() == "sqlite":
-        if not u.database or not Path(u.database).exists():
-            raise ValidationFailed(f"no SQLite database at {u.database}")
-        src = sqlite3.connect(u.database)
-        dst = sqlite3.connect(str(target))
-        try:
-            src.backup(dst)  # page-by-page online copy; readers and writers may go on
-        finally:
-            dst.close()
-            src.close()
-        return target
-    args, env = _pg_args(url)
-    subprocess.run(
-        [_pg_tool("pg_dump"), "--format=custom", "--no-owner", "-f", str(target), *args],
-        check=True,
-        env=env,
-        capture_output=True,
-    )
+    try:
+        if u.get_backend_name() == "sqlite":
+            if not u.database or not Path(u.database).exists():
+                raise ValidationFailed(f"没有SQLite数据库 / no SQLite database at {u.database}")
+            src = sqlite3.connect(u.database)
+            dst = sqlite3.connect(str(partial))
+            try:
+                src.backup(dst)  # page-by-page online copy; readers and writers may go on
+                dst.execute("PRAGMA journal_mode=DELETE")
+            except sqlite3.Error as exc:
+                raise ValidationFailed(f"备份失败 / the backup failed: {exc}") from exc
+            finally:
+                dst.close()
+                src.close()
+        else:
+            args, env = _pg_args(url)
+            _run(
+                [_pg_tool("pg_dump"), "--format=custom", "--no-owner", "-f", str(partial), *args],
+                env,
+                "pg_dump",
+            )
+        if not partial.exists() or partial.stat().st_size == 0:
+            raise ValidationFailed("备份文件是空的 / the backup came out empty")
+        digest = _sha256(partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    checksum_file(target).write_text(f"{digest}  {target.name}\n")
     return target
 
 
-def restore(url: str, source: Path) -> None:
-    """Replace the database at ``url`` with the backup ``source`` (stop the app first)."""
-    if not source.exists():
-        raise ValidationFailed(f"no backup file {source}")
-    u = make_url(url)
-    if u.get_backend_name() == "sqlite":
-        check = sqlite3.connect(str(source))
-        try:
-            ok = check.execute("PRAGMA integrity_check").fetchone()[0]
-        finally:
-            check.close()
+@dataclass
+class Checked:
+    kind: str  # "sqlite" | "pgdump"
+    revision: str | None  # known once the file itself is read (SQLite) or restored (PostgreSQL)
+    checksum: bool  # a .sha256 beside the file matched
+
+
+def _check_checksum(source: Path) -> bool:
+    side = checksum_file(source)
+    if not side.exists():
+        return False
+    want = side.read_text().split()[0:1]
+    if not want or want[0] != _sha256(source):
+        raise ValidationFailed(
+            "备份文件与其校验和不符（文件已损坏或被改动）/ the backup does not match its checksum "
+            f"({side.name}): the file is damaged or was changed"
+        )
+    return True
+
+
+def _check_sqlite_file(path: Path) -> str:
+    """The file's migration, or a refusal that says what is wrong with it."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise ValidationFailed(f"无法打开备份 / cannot open the backup: {exc}") from exc
+    try:
+        ok = conn.execute("PRAGMA integrity_check").fetchone()[0]
         if ok != "ok":
-            raise ValidationFailed(f"the backup is damaged: {ok}")
-        db = Path(u.database or "")
-        for suffix in ("-wal", "-shm"):
-            Path(str(db) + suffix).unlink(missing_ok=True)
-        src = sqlite3.connect(str(source))
-        dst = sqlite3.connect(str(db))
+            raise ValidationFailed(f"备份已损坏 / the backup is damaged: {str(ok)[:200]}")
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        missing = [t for t in CORE_TABLES if t not in tables]
+        if missing:
+            raise ValidationFailed(
+                "这不是CRM数据库（缺少表 " + ", ".join(missing) + "）/ not a CRM database "
+                "(missing tables: " + ", ".join(missing) + ")"
+            )
+        rows = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise ValidationFailed(
+            f"备份已损坏或不是数据库 / the backup is damaged or not a database: {exc}"
+        ) from exc
+    finally:
+        conn.close()
+    return _known(rows[0][0] if len(rows) == 1 else None)
+
+
+def _known(rev: str | None) -> str:
+    if rev is None or rev not in known_revisions():
+        raise ValidationFailed(
+            f"备份的数据库版本未知（{rev}）：不是本系统的CRM数据库，或来自更新的版本 / "
+            f"the backup is at an unknown migration ({rev}): not a CRM database of this "
+            "system, or from a newer version"
+        )
+    return rev
+
+
+def verify(url: str, source: Path) -> Checked:
+    """Check a backup without touching the database: refuse what cannot be restored."""
+    if not source.exists():
+        raise ValidationFailed(f"没有备份文件 / no backup file {source}")
+    if source.stat().st_size == 0:
+        raise ValidationFailed(f"备份文件是空的 / the backup file is empty: {source}")
+    with source.open("rb") as f:
+        head = f.read(16)
+    sqlite_db = make_url(url).get_backend_name() == "sqlite"
+    if sqlite_db and not head.startswith(SQLITE_MAGIC):
+        hint = " (a PostgreSQL dump)" if head.startswith(PGDUMP_MAGIC) else ""
+        raise ValidationFailed(
+            f"这不是SQLite数据库文件 / not a SQLite database file{hint}: {source.name}"
+        )
+    if not sqlite_db and not head.startswith(PGDUMP_MAGIC):
+        raise ValidationFailed(
+            f"这不是pg_dump备份（custom格式）/ not a pg_dump custom-format backup: {source.name}"
+        )
+    checksum = _check_checksum(source)
+    if sqlite_db:
+        return Checked("sqlite", _check_sqlite_file(source), checksum)
+    _args, env = _pg_args(url)
+    _run([_pg_tool("pg_restore"), "--list", str(source)], env, "pg_restore --list")
+    return Checked("pgdump", None, checksum)
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+
+
+def restore(url: str, source: Path) -> str:
+    """Replace the database at ``url`` with the backup ``source``; returns where the replaced
+    database was kept. Refuses while the database is in use."""
+    checked = verify(url, source)
+    with exclusively(url) as lock_conn:
+        if checked.kind == "sqlite":
+            return _restore_sqlite(url, source)
+        return _restore_pg(url, source, lock_conn)
+
+
+def _restore_sqlite(url: str, source: Path) -> str:
+    db = Path(make_url(url).database or "")
+    stamp = _stamp()
+    new = db.with_name(f"{db.name}.restoring-{stamp}")
+    kept = db.with_name(f"{db.name}.replaced-{stamp}")
+    try:
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        dst = sqlite3.connect(str(new))
         try:
             src.backup(dst)
+            mode = "wal" if db.exists() and _journal_mode(db) == "wal" else "delete"
+            dst.execute(f"PRAGMA journal_mode={mode}")
         finally:
             dst.close()
             src.close()
-        return
-    args, env = _pg_args(url)
-    subprocess.run(
-        [
-            _pg_tool("pg_restore"),
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--single-transaction",
-            *args,
-            str(source),
-        ],
-        check=True,
-        env=env,
-        capture_output=True,
+        _check_sqlite_file(new)
+        if db.exists():
+            # fold the WAL into the file, so the copy kept is whole on its own
+            conn = sqlite3.connect(str(db))
+            try:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                conn.close()
+            try:
+                os.link(db, kept)
+            except OSError:
+                shutil.copy2(db, kept)
+        os.replace(new, db)  # the swap: atomic; a reader sees the old file or the new one
+        for suffix in ("-wal", "-shm"):
+            Path(str(db) + suffix).unlink(missing_ok=True)
+    except sqlite3.Error as exc:
+        raise ValidationFailed(
+            f"恢复失败，数据库未改动 / the restore failed, the database is unchanged: {exc}"
+        ) from exc
+    finally:
+        for p in (
+            new,
+            Path(str(new) + "-wal"),
+            Path(str(new) + "-shm"),
+            Path(str(new) + "-journal"),
+        ):
+            p.unlink(missing_ok=True)
+    return str(kept) if kept.exists() else ""
+
+
+def _journal_mode(db: Path) -> str:
+    conn = sqlite3.connect(str(db))
+    try:
+        return str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+    finally:
+        conn.close()
+
+
+def _restore_pg(url: str, source: Path, lock_conn: object) -> str:
+    import psycopg
+    from psycopg import sql
+
+    u = make_url(url)
+    name = u.database or "postgres"
+    stamp = _stamp()
+    new = f"{name}_restoring_{stamp}"[:63]
+    kept = f"{name}_replaced_{stamp}"[:63]
+    admin_url = u.set(drivername="postgresql", database="postgres").render_as_string(
+        hide_password=False
     )
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(new)))
+        try:
+            args, env = _pg_args(url, database=new)
+            _run(
+                [
+                    _pg_tool("pg_restore"),
+                    "--no-owner",
+                    "--exit-on-error",
+                    "--single-transaction",
+                    *args,
+                    str(source),
+                ],
+                env,
+                "pg_restore",
+            )
+            new_url = u.set(drivername="postgresql", database=new).render_as_string(
+                hide_password=False
+            )
+            with psycopg.connect(new_url) as c:
+                tables = {
+                    r[0]
+                    for r in c.execute(
+                        "select table_name from information_schema.tables "
+                        "where table_schema = 'public'"
+                    )
+                }
+                missing = [t for t in CORE_TABLES if t not in tables]
+                if missing:
+                    raise ValidationFailed(
+                        "这不是CRM数据库（缺少表 " + ", ".join(missing) + "）/ not a CRM database "
+                        "(missing tables: " + ", ".join(missing) + ")"
+                    )
+                rows = c.execute("select version_num from alembic_version").fetchall()
+            _known(rows[0][0] if len(rows) == 1 else None)
+            # the swap: our own lock connection goes first (a database with sessions cannot
+            # be renamed), then the rename fails — harmlessly — if anything else connected
+            with contextlib.suppress(Exception):
+                lock_conn.close()  # type: ignore[attr-defined]
+            try:
+                admin.execute(
+                    sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                        sql.Identifier(name), sql.Identifier(kept)
+                    )
+                )
+            except psycopg.Error as exc:
+                raise ValidationFailed(
+                    "数据库正在被使用，未恢复 / the database is in use, nothing was restored: "
+                    + str(exc).strip()[:200]
+                ) from exc
+            admin.execute(
+                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                    sql.Identifier(new), sql.Identifier(name)
+                )
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(new)))
+            raise
+    return kept

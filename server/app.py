@@ -202,6 +202,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if not gc.get_freeze_count():
         gc.collect()
         gc.freeze()
+    # held for the process's life: ``crm restore`` refuses while any app or scheduler holds it
+    from crm.dbuse import InUse
+
+    in_use = InUse(get_settings().database_url).acquire()
     scheduler = None
     if app.state.run_scheduler:
         try:
@@ -215,6 +219,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if scheduler is not None:
             scheduler.stop()
+        in_use.release()
 
 
 def create_app(run_scheduler: bool = False) -> FastAPI:

@@ -1,34 +1,211 @@
-"""A backup restores: rows changed after the backup are gone after the restore."""
+"""Backups restore, and restores refuse to destroy: refused while the app runs, refused for an
+empty, foreign, truncated or bit-flipped file with the database unchanged, atomic on success
+with the replaced database kept. On SQLite, and on PostgreSQL with CRM_TEST_DATABASE_URL."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
-from crm.backup import backup, restore
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session
+
+from crm import migrate
+from crm.backup import backup, checksum_file, restore, verify
 from crm.config import get_settings
 from crm.db import reset_engine
+from crm.dbuse import InUse
+from crm.errors import ValidationFailed
 from crm.firms.models import Firm
+from tests.conftest import DATABASE_URL
 from tests.factories import make_firm
 
+PG = not DATABASE_URL.startswith("sqlite")
 
-def test_backup_then_restore_round_trip(session, tmp_path):
-    make_firm(session, "备份前的企业")
+
+def _admin():
+    return create_engine(
+        make_url(DATABASE_URL).set(database="postgres"),
+        isolation_level="AUTOCOMMIT",
+        poolclass=NullPool,
+    )
+
+
+def firm_names(url: str) -> set[str]:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with Session(engine) as s:
+            return set(s.scalars(select(Firm.name_zh)))
+    finally:
+        engine.dispose()
+
+
+def add_firm(url: str, name: str) -> None:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with Session(engine) as s:
+            make_firm(s, name)
+            s.commit()
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def origin(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """A migrated database holding one firm, and its backup."""
+    tmp = tmp_path_factory.mktemp("backup")
+    if PG:
+        name = f"{make_url(DATABASE_URL).database}_o{uuid.uuid4().hex[:6]}"
+        with _admin().connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{tmp / 'origin.db'}"
+    migrate.upgrade(url)
+    add_firm(url, "备份前的企业")
+    good = backup(url, tmp / ("good.dump" if PG else "good.db"))
+    yield url, good
+    if PG:
+        with _admin().connect() as c:
+            for (db,) in c.execute(
+                text("select datname from pg_database where datname like :p"),
+                {"p": make_url(url).database + "%"},
+            ):
+                c.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def target(origin, tmp_path) -> Iterator[str]:
+    """A copy of the origin database that then got one more firm (after the backup)."""
+    url, _good = origin
+    if PG:
+        name = f"{make_url(url).database}_t{uuid.uuid4().hex[:6]}"
+        with _admin().connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(url).database}"'))
+        t_url = make_url(url).set(database=name).render_as_string(hide_password=False)
+    else:
+        shutil.copy(make_url(url).database, tmp_path / "target.db")
+        t_url = f"sqlite:///{tmp_path / 'target.db'}"
+    add_firm(t_url, "备份后的企业")
+    yield t_url
+    if PG:
+        with _admin().connect() as c:
+            for (db,) in c.execute(
+                text("select datname from pg_database where datname like :p"),
+                {"p": make_url(t_url).database + "%"},
+            ):
+                c.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+
+
+def test_restore_swaps_in_the_backup_and_keeps_the_replaced_database(origin, target):
+    _url, good = origin
+    assert checksum_file(good).exists()
+    kept = restore(target, good)
+    assert firm_names(target) == {"备份前的企业"}
+    kept_url = (
+        make_url(target).set(database=kept).render_as_string(hide_password=False)
+        if PG
+        else f"sqlite:///{kept}"
+    )
+    assert firm_names(kept_url) == {"备份前的企业", "备份后的企业"}
+    if not PG:  # nothing of the swap is left beside the database
+        left = sorted(p.name for p in Path(kept).parent.iterdir())
+        assert not [n for n in left if "restoring" in n], left
+
+
+def bad_files(good: Path, tmp: Path) -> dict[str, Path]:
+    data = good.read_bytes()
+    out = {}
+    (tmp / "empty").write_bytes(b"")
+    out["empty"] = tmp / "empty"
+    foreign = tmp / ("foreign.dump" if PG else "foreign.db")
+    if PG:
+        foreign.write_bytes(b"PGDMP" + b"\x01" * 200)
+    else:
+        c = sqlite3.connect(foreign)
+        c.execute("create table notes(id integer primary key, body text)")
+        c.execute("insert into notes(body) values ('not a crm')")
+        c.commit()
+        c.close()
+    out["foreign"] = foreign
+    (tmp / "truncated").write_bytes(data[: len(data) // 2])
+    out["truncated"] = tmp / "truncated"
+    flipped = bytearray(data)
+    flipped[len(flipped) * 2 // 3] ^= 0x10
+    (tmp / "flipped").write_bytes(bytes(flipped))
+    shutil.copy(checksum_file(good), checksum_file(tmp / "flipped"))
+    out["bit-flipped"] = tmp / "flipped"
+    (tmp / "text").write_text("hello")
+    out["text"] = tmp / "text"
+    return out
+
+
+def test_refused_files_leave_the_database_unchanged(origin, target, tmp_path):
+    _url, good = origin
+    for name, path in bad_files(good, tmp_path).items():
+        with pytest.raises(ValidationFailed) as exc:
+            restore(target, path)
+        assert "Traceback" not in exc.value.message, name
+        assert firm_names(target) == {"备份前的企业", "备份后的企业"}, name
+
+
+def test_a_foreign_sqlite_database_is_named_as_such(origin, tmp_path):
+    if PG:
+        pytest.skip("SQLite files")
+    files = bad_files(origin[1], tmp_path)
+    with pytest.raises(ValidationFailed, match="not a CRM database"):
+        verify(f"sqlite:///{tmp_path / 'x.db'}", files["foreign"])
+    with pytest.raises(ValidationFailed, match="empty"):
+        verify(f"sqlite:///{tmp_path / 'x.db'}", files["empty"])
+
+
+def test_restore_is_refused_while_a_process_uses_the_database(origin, target):
+    _url, good = origin
+    held = InUse(target).acquire()  # what the app and `crm jobs` take for their life
+    try:
+        with pytest.raises(ValidationFailed, match="in use"):
+            restore(target, good)
+        assert firm_names(target) == {"备份前的企业", "备份后的企业"}
+    finally:
+        held.release()
+    restore(target, good)  # once it stops, the restore goes ahead
+    assert firm_names(target) == {"备份前的企业"}
+
+
+def test_the_running_app_holds_the_lock(origin, session):
+    """The real app (its lifespan) refuses a restore of its database while it runs."""
+    from server.app import create_app
+
+    make_firm(session, "运行中的企业")
     session.commit()
+    _url, good = origin
     url = get_settings().database_url
-    target = tmp_path / ("b.db" if url.startswith("sqlite") else "b.dump")
-    backup(url, target)
-    assert target.stat().st_size > 0
-    make_firm(session, "备份后的企业")
-    session.commit()
-    session.close()
-    reset_engine()  # the app would be stopped for a restore
-    restore(url, target)
+    with TestClient(create_app()), pytest.raises(ValidationFailed, match="in use"):
+        restore(url, good)
     reset_engine()
-    from sqlmodel import Session
-
-    from crm.db import get_engine
-
-    with Session(get_engine()) as s:
-        names = set(s.scalars(select(Firm.name_zh)))
-        assert "备份前的企业" in names and "备份后的企业" not in names
+    with Session(create_engine(url, poolclass=NullPool)) as s:
         assert s.scalar(select(func.count()).select_from(Firm)) == 1
+
+
+def test_a_failed_pg_dump_leaves_no_file(tmp_path):
+    if shutil.which("pg_dump") is None:
+        pytest.skip("no pg_dump")
+    target = tmp_path / "out.dump"
+    with pytest.raises(ValidationFailed, match="pg_dump"):
+        backup("postgresql+psycopg://nobody@127.0.0.1:1/none", target)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_verify_a_backup(origin):
+    url, good = origin
+    checked = verify(url, good)
+    assert checked.checksum
+    if not PG:
+        assert checked.revision
