@@ -7,7 +7,8 @@ import email.policy
 import json
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -82,14 +83,21 @@ class RobotServer:
         self.requests: list[dict[str, Any]] = []
         self.status = 200
         self.reply: dict[str, Any] = {"errcode": 0, "errmsg": "ok"}
+        # judge(path, body) → a reply: to play a robot with rules (size, rate); None = ``reply``
+        self.judge: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
+        self.lock = threading.Lock()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 n = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(n) or b"{}")
-                outer.requests.append({"path": self.path, "json": body})
-                data = json.dumps(outer.reply).encode()
+                with outer.lock:
+                    reply = outer.judge(self.path, body) if outer.judge else outer.reply
+                    outer.requests.append(
+                        {"path": self.path, "json": body, "at": time.monotonic(), "reply": reply}
+                    )
+                data = json.dumps(reply).encode()
                 self.send_response(outer.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -107,6 +115,36 @@ class RobotServer:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class HungServer:
+    """A TCP server that accepts connections and never says a word (a hung SMTP server)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.conns: list[socket.socket] = []
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.conns.append(conn)
+
+    def close(self) -> None:
+        self._stop.set()
+        self.thread.join(timeout=5)
+        for c in self.conns:
+            c.close()
+        self.sock.close()
 
 
 @pytest.fixture

@@ -101,7 +101,7 @@ def enqueue_many(
 
 def enqueue(session: Session, *, now: datetime | None = None, **message: Any) -> bool:
     """Write one message unless its dedup key is already in the outbox; True if written."""
-    return enqueue_many(session, [message], now=now) == 1
+    return enqueue_many(session, [message], now=now) > 0
 
 
 def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:

@@ -240,3 +240,35 @@ def test_unreachable_webhook_is_retried_like_smtp(session, monkeypatch):
     session.commit()
     rep = drain()
     assert rep.retried == 1 and "wecom webhook failed" in rep.errors[0]
+
+
+def test_a_final_refusal_fails_at_once_with_its_reason(session, robot):
+    dept = make_department(session, webhook_kind="wecom", webhook_url=robot.url + "/wecom")
+    outbox.enqueue(session, **_robot_message(session, dept, "p1"))
+    session.commit()
+    robot.reply = {"errcode": 93000, "errmsg": "invalid webhook url"}
+    rep = drain()
+    assert (rep.failed, rep.retried) == (1, 0)
+    msg = session.scalar(select(OutboxMessage))
+    session.refresh(msg)
+    assert msg.status == "failed" and msg.attempts == 1 and "93000" in (msg.last_error or "")
+
+
+def test_a_message_over_its_channels_size_is_written_in_numbered_parts(session):
+    from crm.outbox.limits import size, split_text
+
+    text = "".join(f"- 项目{i:03d} 某某电子科技有限公司 停滞 45 天\n" for i in range(300))
+    pieces = split_text(text, 4000)
+    assert "".join(pieces) == text and all(size(p) <= 4000 for p in pieces)
+    assert split_text("中" * 3000, 4000) == ["中" * 1333, "中" * 1333, "中" * 334]
+    dept = make_department(session, webhook_kind="wecom", webhook_url="http://127.0.0.1:9/x")
+    m = {**_robot_message(session, dept, "long"), "body_text": text}
+    assert outbox.enqueue(session, **m) is True
+    assert outbox.enqueue(session, **m) is False  # the first part carries the message's key
+    session.commit()
+    rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    n = len(rows)
+    assert n > 1 and all(size(r.body_text) <= 4096 for r in rows)
+    assert [r.dedup_key for r in rows] == ["long"] + [f"long#{k}" for k in range(2, n + 1)]
+    assert [r.subject for r in rows] == [f"标题 ({k}/{n})" for k in range(1, n + 1)]
+    assert rows[0].body_text.startswith(f"**(1/{n})**")

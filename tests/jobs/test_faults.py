@@ -24,7 +24,7 @@ from crm.followups.models import Followup
 from crm.outbox.models import JobRun, OutboxMessage
 from crm.types import utcnow
 from jobs.runner import Runner
-from tests.factories import make_department, make_user
+from tests.factories import make_department, make_firm, make_project, make_user
 from tests.servers import body_text
 
 pytestmark = pytest.mark.skipif(
@@ -169,3 +169,185 @@ def test_restart_at_night_after_a_missed_day(session, smtp, schedule_soon, runne
     assert "三点加的" in body_text(first)
     sent_at = [m.sent_at for m in session.scalars(select(OutboxMessage)).all()]
     assert all(t is not None and t >= at.replace(tzinfo=UTC) for t in sent_at)
+
+
+def _stale_world(session, robot_url: str, n: int):
+    d = make_department(session, name="两江新区招商局", webhook_kind="wecom", webhook_url=robot_url)
+    owner = make_user(session, "officer", d, email="owner@example.com")
+    projects = []
+    for i in range(n):
+        p = make_project(
+            session,
+            make_firm(session, f"停滞企业{i:03d}"),
+            "NB",
+            owner=owner,
+            title=f"长期停滞的笔记本电脑整机及配套零部件生产基地项目第{i:03d}号",
+            created_at=utcnow() - timedelta(days=120),
+        )
+        p.last_activity_at = utcnow() - timedelta(days=60)
+        projects.append(p)
+    session.add_all(projects)
+    session.commit()
+    return projects
+
+
+def test_a_wecom_robot_refusing_over_4096_bytes_gets_the_long_message_in_parts(
+    session, smtp, robot, schedule_soon, runner
+):
+    """The robot answers errcode 40058 to a markdown content over 4,096 bytes, as WeCom does:
+    the stale-projects list (well over the limit) arrives in numbered parts, none refused."""
+
+    def wecom(path: str, body: dict) -> dict:
+        content = body["markdown"]["content"]
+        if len(content.encode()) > 4096:
+            return {"errcode": 40058, "errmsg": "markdown.content exceed max length 4096"}
+        return {"errcode": 0, "errmsg": "ok"}
+
+    robot.judge = wecom
+    projects = _stale_world(session, robot.url + "/cgi-bin/webhook/send?key=k", 45)
+    schedule_soon(3)
+    runner()
+    session.expire_all()
+
+    def parts() -> list[OutboxMessage]:
+        session.expire_all()
+        return session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "wecom")).all()
+
+    wait_for(lambda: parts() and all(m.status in ("sent", "failed") for m in parts()))
+    time.sleep(2)
+    rows = parts()
+    accepted = [r for r in robot.requests if r["reply"]["errcode"] == 0]
+    refused = [r for r in robot.requests if r["reply"]["errcode"] != 0]
+    counts = report(
+        "wecom-over-4096-bytes",
+        Counter(f"**({k}/{len(rows)})**" for k in range(1, len(rows) + 1)),
+        Counter(r["json"]["markdown"]["content"].split("\n", 1)[0] for r in accepted),
+    )
+    assert len(rows) > 1  # the list needed parts
+    assert all(r.status == "sent" for r in rows) and refused == []
+    assert counts["duplicates"] == 0 and len(accepted) == len(rows)
+    text = "".join(r["json"]["markdown"]["content"] for r in accepted)
+    assert all(p.title in text for p in projects)  # every project is in one of the parts
+    assert [r["json"]["markdown"]["content"].split("\n", 1)[0] for r in accepted] == [
+        f"**({k}/{len(rows)})**" for k in range(1, len(rows) + 1)
+    ]
+
+
+def test_a_dingtalk_robot_is_never_sent_more_than_its_rate(
+    session, robot, runner, schedule_soon, monkeypatch
+):
+    """A DingTalk robot counting the messages it gets (refusing with 130101 past 20 in a window,
+    as DingTalk does): 45 messages due at once all arrive, never more than 20 in any window.
+    The window is DingTalk's minute, or 5 s to keep the test short (CRM_FAULT_REAL_MINUTE=1 runs
+    it with the real minute)."""
+    import os
+
+    from crm.outbox import limits
+    from crm.outbox import service as outbox
+
+    window = (
+        timedelta(minutes=1) if os.environ.get("CRM_FAULT_REAL_MINUTE") else timedelta(seconds=5)
+    )
+    monkeypatch.setitem(
+        limits.LIMITS,
+        "dingtalk",
+        limits.ChannelLimit(
+            max_bytes=20000,
+            per_window=20,
+            window=window,
+            permanent_codes=limits.LIMITS["dingtalk"].permanent_codes,
+        ),
+    )
+    seen: list[float] = []
+
+    def dingtalk(path: str, body: dict) -> dict:
+        now = time.monotonic()
+        recent = [t for t in seen if t > now - window.total_seconds()]
+        if len(recent) >= 20:
+            return {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}
+        seen.append(now)
+        return {"errcode": 0, "errmsg": "ok"}
+
+    robot.judge = dingtalk
+    d = make_department(
+        session, webhook_kind="dingtalk", webhook_url=robot.url + "/robot/send?access_token=t"
+    )
+    n = 45
+    outbox.enqueue_many(
+        session,
+        [
+            {
+                "dedup_key": f"ding-{i}",
+                "kind": "stale",
+                "channel": "dingtalk",
+                "recipient": f"department:{d.id}",
+                "department_id": d.id,
+                "subject": f"消息{i}",
+                "body_text": f"### 消息 {i}",
+            }
+            for i in range(n)
+        ],
+    )
+    session.commit()
+    schedule_soon(600)  # only the drain matters here
+    runner()
+    wait_for(lambda: len(seen) >= n, timeout=window.total_seconds() * 4 + 60)
+    time.sleep(2)
+    accepted = [r for r in robot.requests if r["reply"]["errcode"] == 0]
+    counts = report(
+        f"dingtalk-rate-{int(window.total_seconds())}s",
+        Counter(f"### 消息 {i}" for i in range(n)),
+        Counter(r["json"]["markdown"]["text"] for r in accepted),
+    )
+    times = sorted(r["at"] for r in robot.requests)
+    most = max(sum(1 for u in times if t <= u < t + window.total_seconds()) for t in times)
+    print(
+        f"FAULT dingtalk-rate most-in-any-window={most} "
+        f"refused={len(robot.requests) - len(accepted)}"
+    )
+    assert counts["delivered"] == n and counts["duplicates"] == 0
+    assert most <= 20 and len(robot.requests) == len(accepted)  # never refused for the rate
+
+
+def test_a_hung_smtp_server_delays_only_email(session, robot, runner, schedule_soon, monkeypatch):
+    """An SMTP server that accepts and never answers (timeout 60 s): the robot messages of the
+    same run arrive while every email still waits on it."""
+    from tests.servers import HungServer
+
+    hung = HungServer()
+    s = get_settings()
+    monkeypatch.setattr(s, "smtp_host", "127.0.0.1")
+    monkeypatch.setattr(s, "smtp_port", hung.port)
+    monkeypatch.setattr(s, "smtp_security", "none")
+    monkeypatch.setattr(s, "smtp_timeout", 60.0)
+    try:
+        depts = [
+            make_department(session, webhook_kind="wecom", webhook_url=robot.url + f"/w{i}")
+            for i in range(3)
+        ]
+        users = []
+        for i in range(8):
+            users += officers(session, 1, dept=depts[i % 3])
+        at = schedule_soon(3)
+        runner()
+        wait_for(lambda: len(robot.requests) >= 3, timeout=60)
+        first_robot = min((r["at"] for r in robot.requests), default=None)
+        session.expire_all()
+        emails = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.channel == "email")
+        ).all()
+        counts = report(
+            "hung-smtp-robots",
+            Counter(f"/w{i}" for i in range(3)),
+            Counter(r["path"] for r in robot.requests),
+        )
+        sent_emails = sum(1 for m in emails if m.status == "sent")
+        print(
+            f"FAULT hung-smtp emails-written={len(emails)} emails-sent={sent_emails} "
+            f"robot-delay-after-reminder-time="
+            f"{(first_robot or 0) - (time.monotonic() - (utcnow() - at).total_seconds()):.1f}s"
+        )
+        assert counts["delivered"] == 3 and counts["duplicates"] == 0
+        assert len(emails) == 8 and sent_emails == 0  # email still stuck on the hung server
+    finally:
+        hung.close()
