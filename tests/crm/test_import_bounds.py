@@ -183,7 +183,7 @@ for name, path in json.loads(sys.argv[1]).items():
         sheet = read_rows(Path(path).read_bytes(), Path(path).name, FIRM_HEADERS)
         result = "read %d rows" % len(sheet.rows)
     except ValidationFailed as exc:
-        result = "refused: " + exc.message
+        result = "refused: " + str(exc)
     out[name] = {"result": result, "seconds": round(time.perf_counter() - t0, 2)}
 status = Path("/proc/self/status").read_text()
 out["VmHWM_kB"] = int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1])
