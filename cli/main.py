@@ -328,6 +328,53 @@ def import_cmd(
         raise typer.Exit(1)
 
 
+@app.command("briefing")
+def briefing_cmd(
+    out: Annotated[Path, typer.Option("--out", help="file to write: .pdf or .xlsx")],
+    week: Annotated[
+        str | None, typer.Option(help="a day of the week (YYYY-MM-DD); default the last full week")
+    ] = None,
+    cluster: Annotated[str | None, typer.Option(help="one cluster (its code)")] = None,
+    park: Annotated[str | None, typer.Option(help="one park (its code)")] = None,
+    as_user: Annotated[str, typer.Option("--as", help="acting manager or admin")] = "admin",
+    lang: Annotated[str, typer.Option(help="zh | en")] = "zh",
+) -> None:
+    """Write the weekly briefing (SPEC §5) as a one-page PDF, or as Excel."""
+    from datetime import date
+
+    from crm.accounts.models import User
+    from crm.db import session_scope
+    from crm.errors import CRMError
+    from crm.reports import briefing_pdf, registry
+    from crm.reports.common import ReportFilters, clusters
+    from crm.reports.export import to_xlsx
+
+    try:
+        day = date.fromisoformat(week) if week else None
+    except ValueError:
+        _fail("--week: use YYYY-MM-DD")
+        return
+    xlsx = out.suffix.lower() == ".xlsx"
+    try:
+        with session_scope() as s:
+            actor = s.scalar(select(User).where(User.username == as_user))
+            if actor is None:
+                _fail(f"no user {as_user}")
+                return
+            f = ReportFilters(week=day, cluster=cluster, park=park, detail=xlsx)
+            b = registry.run(s, actor, "briefing", f)
+            if xlsx:
+                body = to_xlsx("briefing", b)
+            else:
+                names = {c.code: (c.name_en if lang == "en" else c.name_zh) for c in clusters(s)}
+                body = briefing_pdf.to_pdf(b, names, lang)
+    except CRMError as exc:
+        _fail(exc.message)
+        return
+    out.write_bytes(body)
+    typer.echo(f"briefing {b.week_start} — {b.week_end} ({b.scope_name_zh}): {out}")
+
+
 @app.command("backup")
 def backup_cmd(
     target: Annotated[Path | None, typer.Argument(help="file to write")] = None,

@@ -49,6 +49,14 @@ def _f(v: Any) -> float:
 
 
 def option(name: str, r: Any) -> dict[str, Any] | None:
+    if name == "briefing":
+        return _bar(
+            [d.department for d in r.contacts],
+            [{"name": "接触记录", "data": [d.contacts for d in r.contacts]}],
+            horizontal=True,
+            counts=True,
+            legend=False,
+        )
     if name == "coverage":
         return _bar(
             [c.name_zh for c in r.clusters],

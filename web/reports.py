@@ -11,12 +11,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from crm.accounts.service import list_departments
 from crm.errors import CRMError, NotFound, ValidationFailed
-from crm.reports import registry
-from crm.reports.common import ReportFilters, clusters, require_reports
+from crm.reports import briefing_pdf, registry
+from crm.reports.common import ReportFilters, clusters, parks, require_reports
 from crm.reports.export import GROUP_ZH, STAGE_ZH, STATUS_ZH, TIER_ZH, to_xlsx
 from server.deps import SessionDep, WebUser
 from web import report_charts
-from web.render import render
+from web.render import language, render
 
 router = APIRouter()
 
@@ -29,6 +29,7 @@ FILTERS = {
     "leaders": ("department_id",),
     "activity": ("department_id", "date_from", "date_to"),
     "delivery": ("department_id", "cluster"),
+    "briefing": ("week", "cluster", "park", "department_id"),
 }
 TITLES = {
     "coverage": "集群覆盖",
@@ -37,6 +38,7 @@ TITLES = {
     "leaders": "龙头企业梯队",
     "activity": "专员工作量",
     "delivery": "签约履约",
+    "briefing": "每周简报",
 }
 
 
@@ -58,6 +60,10 @@ def _date(value: str | None, field: str) -> date | None:
         raise ValidationFailed("日期格式应为 YYYY-MM-DD / use YYYY-MM-DD", field=field) from exc
 
 
+def cluster_names(session: Any, lang: str) -> dict[str, str]:
+    return {c.code: (c.name_en if lang == "en" else c.name_zh) for c in clusters(session)}
+
+
 def parse_filters(name: str, q: dict[str, str]) -> ReportFilters:
     """The page's query string → filters (empty fields mean 'all')."""
     allowed = FILTERS[name]
@@ -69,6 +75,13 @@ def parse_filters(name: str, q: dict[str, str]) -> ReportFilters:
         if len(c) > 20 or not c.replace("_", "").isalnum():
             raise ValidationFailed("未知产业集群 / unknown cluster", field="cluster")
         f.cluster = c
+    if "park" in allowed and (q.get("park") or "").strip():
+        c = q["park"].strip()
+        if len(c) > 20 or not c.replace("_", "").isalnum():
+            raise ValidationFailed("未知园区 / unknown park", field="park")
+        f.park = c
+    if "week" in allowed:
+        f.week = _date(q.get("week"), "week")
     if "date_from" in allowed:
         f.date_from = _date(q.get("date_from"), "date_from")
         f.date_to = _date(q.get("date_to"), "date_to")
@@ -98,7 +111,8 @@ def index(request: Request, user: WebUser) -> Response:
 @router.get("/reports/{name}", include_in_schema=False)
 def report_page(request: Request, session: SessionDep, user: WebUser, name: str) -> Response:
     xlsx = name.endswith(".xlsx")
-    name = name.removesuffix(".xlsx")
+    pdf = name == "briefing.pdf"
+    name = name.removesuffix(".xlsx").removesuffix(".pdf")
     try:
         if name not in FILTERS:
             raise NotFound("没有这个报表 / no such report")
@@ -120,9 +134,20 @@ def report_page(request: Request, session: SessionDep, user: WebUser, name: str)
         f.detail = f.detail or xlsx  # the workbook carries every row; the page the first ones
         report = registry.run(session, user, name, f)
     except ValidationFailed as exc:
-        if xlsx:
+        if xlsx or pdf:
             raise
         error = exc
+    if pdf:
+        body = briefing_pdf.to_pdf(
+            report, cluster_names(session, language(request)), language(request)
+        )
+        return Response(
+            body,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="briefing-{report.week_start}.pdf"'
+            },
+        )
     if xlsx:
         return Response(
             to_xlsx(name, report),
@@ -139,6 +164,8 @@ def report_page(request: Request, session: SessionDep, user: WebUser, name: str)
         "error": error,
         "departments": list_departments(session),
         "clusters": clusters(session),
+        "parks": parks(session),
+        "cluster_names": cluster_names(session, language(request)),
         "chart": report_charts.option(name, report) if report is not None else None,
         "chart2": report_charts.second(name, report) if report is not None else None,
         "stage_zh": STAGE_ZH,

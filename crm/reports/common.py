@@ -34,6 +34,7 @@ class ReportFilters:
     group_by: str = "cluster"  # pipeline: cluster | park | department | officer
     officer_id: int | None = None
     park: str | None = None  # a park code (coverage, pipeline, delivery, the briefing)
+    week: date | None = None  # the briefing: a day of the week (default the last full one)
     as_of: date | None = None  # delivery: late against this local day (default today)
     # the long lists in full (the Excel export, a drill-down); pages and JSON get the figures
     # and the first rows of each list otherwise

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from crm.accounts.models import User
 from crm.errors import NotFound
 from crm.reports.activity import activity_report
+from crm.reports.briefing import briefing
 from crm.reports.common import ReportFilters, require_reports
 from crm.reports.coverage import coverage_report
 from crm.reports.delivery import delivery_report
@@ -26,6 +27,7 @@ REPORTS: dict[str, Callable[[Session, User, ReportFilters], Any]] = {
     "leaders": leaders_report,
     "activity": activity_report,
     "delivery": delivery_report,
+    "briefing": lambda s, a, f: briefing(s, a, f.week, f),
 }
 
 

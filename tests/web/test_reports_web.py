@@ -143,3 +143,25 @@ def test_core_share_badge_agrees_with_the_figure_on_the_page(client, session):
     login(client, w.manager)
     r = client.get("/reports/targets")
     assert "74.99%" in r.text and "75.00%" not in r.text and "未达标" in r.text
+
+
+def test_briefing_page_pdf_and_excel(client, session):
+    from tests.crm.test_briefing import week_world
+
+    w, monday = week_world(session)
+    login(client, w.manager)
+    r = client.get(f"/reports/briefing?week={monday}")
+    assert r.status_code == 200
+    for text in ("每周简报", "集群覆盖变化", "新签约", "最大变动", "逾期项目", "撞单", "青松"):
+        assert text in r.text, text
+    assert "环球己" not in r.text
+    assert "185.00" in r.text  # the signings' planned investment, two decimals
+    pdf = client.get(f"/reports/briefing.pdf?week={monday}&cluster=NB")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    xlsx = client.get(f"/reports/briefing.xlsx?week={monday}&park=XY")
+    assert xlsx.status_code == 200 and xlsx.content.startswith(b"PK")
+    assert client.get("/reports/briefing?park=NOPE").status_code == 422
+    login(client, w.officer1)
+    assert client.get("/reports/briefing").status_code == 403
+    assert client.get("/reports/briefing.pdf").status_code == 403

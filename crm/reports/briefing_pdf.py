@@ -1,0 +1,405 @@
+"""The weekly briefing as a one-page A4 PDF (fpdf2) that renders Chinese, with its charts as
+images (drawn with Pillow), and as an Excel workbook.
+
+The CJK font is the system's Noto Sans CJK (Debian ``fonts-noto-cjk``, which ``dev.sh`` and CI
+install), or the file named by ``CRM_PDF_FONT``. fpdf2 embeds only the glyphs used.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fpdf import FPDF
+from PIL import Image, ImageDraw, ImageFont
+
+from crm.errors import CRMError
+from crm.reports.briefing import Briefing
+from crm.reports.export import STAGE_ZH, STATUS_ZH
+
+FONT_CANDIDATES = (
+    # (file, face index in a collection: Simplified Chinese)
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
+    ("/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf", 0),
+    ("/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc", 2),
+    ("/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc", 2),
+    ("/System/Library/Fonts/PingFang.ttc", 0),
+)
+STATUS_COLOUR = {"covered": (31, 122, 77), "pursuing": (181, 71, 8), "gap": (180, 35, 24)}
+
+STAGE_EN = {
+    "lead": "lead",
+    "contacted": "contacted",
+    "negotiating": "negotiating",
+    "signed": "signed",
+    "landed": "landed",
+    "operating": "operating",
+    "lost": "lost",
+}
+STATUS_EN = {"covered": "covered", "pursuing": "pursuing", "gap": "gap"}
+LABELS = {
+    "zh": {
+        "title": "招商工作周报",
+        "new": "新增项目",
+        "signed": "新签约",
+        "landed": "新落地",
+        "capital": "到资",
+        "overdue": "逾期项目",
+        "conflicts": "撞单",
+        "contacts": "接触记录",
+        "coverage": "一、集群覆盖变化",
+        "no_change": "本周无覆盖状态变化",
+        "deals": "二、新签约与新落地",
+        "moves": "三、最大变动（按计划投资）",
+        "late": "四、逾期项目（承诺日期已过）",
+        "conf": "五、撞单",
+        "dept": "六、各部门接触记录",
+        "yi": "亿元",
+        "none": "无",
+        "inv": "计划投资",
+        "out": "预计产值",
+        "more": "等，共 {n} 项",
+        "promised_land": "承诺落地",
+        "promised_op": "承诺投产",
+        "generated": "生成于",
+        "city": "全市",
+    },
+    "en": {
+        "title": "Weekly investment briefing",
+        "new": "New projects",
+        "signed": "Signed",
+        "landed": "Landed",
+        "capital": "Capital arrived",
+        "overdue": "Overdue",
+        "conflicts": "Conflicts",
+        "contacts": "Contacts",
+        "coverage": "1. Coverage changes",
+        "no_change": "No cluster changed status this week",
+        "deals": "2. New signings and landings",
+        "moves": "3. Largest movements (planned investment)",
+        "late": "4. Overdue against promised dates",
+        "conf": "5. Conflicts opened",
+        "dept": "6. Contacts per department",
+        "yi": "100m CNY",
+        "none": "none",
+        "inv": "planned",
+        "out": "output",
+        "more": "… {n} in all",
+        "promised_land": "promised landing",
+        "promised_op": "promised operation",
+        "generated": "generated",
+        "city": "City-wide",
+    },
+}
+
+
+class NoFont(CRMError):
+    status = 500
+
+
+@lru_cache
+def cjk_font() -> tuple[str, int]:
+    """The CJK font file (and face) the PDF and its charts use."""
+    named = os.environ.get("CRM_PDF_FONT")
+    if named:
+        return named, int(os.environ.get("CRM_PDF_FONT_INDEX", "0"))
+    for path, index in FONT_CANDIDATES:
+        if Path(path).exists():
+            return path, index
+    raise NoFont(
+        "未找到中文字体，请安装 fonts-noto-cjk / no CJK font: install fonts-noto-cjk "
+        "or set CRM_PDF_FONT"
+    )
+
+
+def money(v: Decimal | None) -> str:
+    if v is None:
+        return "—"
+    return f"{Decimal(v).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
+
+
+# --- charts (PNG) ----------------------------------------------------------------------------
+
+
+def _font(size: int) -> Any:
+    path, index = cjk_font()
+    return ImageFont.truetype(path, size, index=index)
+
+
+def coverage_chart(b: Briefing, names: dict[str, str], lang: str) -> bytes:
+    """The clusters as tiles coloured by their status at the end of the week; a changed one
+    carries its status before."""
+    codes = list(b.coverage)
+    cols = 6 if len(codes) > 1 else 1
+    rows = (len(codes) + cols - 1) // cols
+    tw, th, gap = 300, 110, 12
+    img = Image.new("RGB", (cols * (tw + gap) + gap, rows * (th + gap) + gap), "white")
+    d = ImageDraw.Draw(img)
+    f1, f2 = _font(30), _font(24)
+    before = {c.code: c.before for c in b.coverage_changes}
+    status_names = STATUS_ZH if lang == "zh" else STATUS_EN
+    for i, code in enumerate(codes):
+        x, y = gap + (i % cols) * (tw + gap), gap + (i // cols) * (th + gap)
+        st = b.coverage[code]
+        d.rounded_rectangle((x, y, x + tw, y + th), 14, fill=STATUS_COLOUR[st])
+        d.text((x + 14, y + 12), names.get(code, code)[:9], font=f1, fill="white")
+        line = status_names[st]
+        if code in before:
+            line = f"{status_names[before[code]]} → {line}"
+        d.text((x + 14, y + 62), line, font=f2, fill="white")
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
+def contacts_chart(b: Briefing) -> bytes:
+    """Horizontal bars: the week's contacts per department (the eight largest)."""
+    rows = b.contacts[:8] or []
+    w, bar, gap, left = 1200, 34, 12, 360
+    h = max(1, len(rows)) * (bar + gap) + gap
+    img = Image.new("RGB", (w, h), "white")
+    d = ImageDraw.Draw(img)
+    f = _font(24)
+    top = max((r.contacts for r in rows), default=1) or 1
+    for i, r in enumerate(rows):
+        y = gap + i * (bar + gap)
+        d.text((10, y + 2), r.department[:14], font=f, fill=(52, 64, 84))
+        length = int((w - left - 90) * r.contacts / top)
+        d.rectangle((left, y, left + max(length, 2), y + bar), fill=(46, 144, 250))
+        d.text((left + length + 10, y + 2), str(r.contacts), font=f, fill=(52, 64, 84))
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
+# --- the page --------------------------------------------------------------------------------
+
+
+def to_pdf(b: Briefing, names: dict[str, str], lang: str = "zh") -> bytes:
+    """The briefing on one A4 page. ``names``: cluster code → its name in ``lang``."""
+    t = LABELS.get(lang, LABELS["zh"])
+    stage = STAGE_ZH if lang == "zh" else STAGE_EN
+    path, index = cjk_font()
+    pdf = FPDF(format="A4", unit="mm")
+    pdf.set_auto_page_break(False)
+    pdf.set_margins(12, 10, 12)
+    pdf.add_page()
+    pdf.add_font("cjk", fname=path, collection_font_number=index)
+    pdf.set_title(f"{t['title']} {b.week_start}")
+    width = pdf.w - 24
+    bottom = pdf.h - 10
+
+    def font(size: float, colour: tuple[int, int, int] = (16, 24, 40)) -> None:
+        pdf.set_font("cjk", size=size)
+        pdf.set_text_color(*colour)
+
+    def heading(text: str) -> None:
+        pdf.ln(1.5)
+        font(11.5, (16, 66, 140))
+        pdf.cell(width, 6.5, text, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_draw_color(200, 210, 225)
+        pdf.line(12, pdf.get_y(), 12 + width, pdf.get_y())
+        pdf.ln(0.8)
+
+    def line(text: str, size: float = 8.5, colour: tuple[int, int, int] = (16, 24, 40)) -> bool:
+        if pdf.get_y() + 4.6 > bottom:
+            return False
+        font(size, colour)
+        pdf.cell(width, 4.4, text[:110], new_x="LMARGIN", new_y="NEXT")
+        return True
+
+    scope = (
+        t["city"] if b.scope == "city" else (b.scope_name_zh if lang == "zh" else b.scope_name_en)
+    )
+    font(17)
+    pdf.cell(width, 9, f"{t['title']} · {scope}", new_x="LMARGIN", new_y="NEXT")
+    font(9, (102, 112, 133))
+    pdf.cell(
+        width,
+        5,
+        f"{b.week_start} — {b.week_end}   {t['generated']} {b.generated_at:%Y-%m-%d %H:%M} UTC",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    # key figures
+    pdf.ln(1)
+    figures = [
+        (t["new"], str(b.new_projects)),
+        (t["signed"], f"{b.signings_total.count} · {money(b.signings_total.planned_investment)}"),
+        (t["landed"], f"{b.landings_total.count} · {money(b.landings_total.planned_investment)}"),
+        (t["capital"], money(b.capital_arrived)),
+        (t["overdue"], str(b.overdue_count)),
+        (t["conflicts"], str(b.conflicts_count)),
+        (t["contacts"], str(b.contacts_total)),
+    ]
+    box = width / len(figures)
+    y0 = pdf.get_y()
+    for i, (label, value) in enumerate(figures):
+        x = 12 + i * box
+        pdf.set_fill_color(240, 244, 248)
+        pdf.rect(x + 0.5, y0, box - 1, 13, style="F")
+        pdf.set_xy(x + 1.5, y0 + 1)
+        font(7.5, (102, 112, 133))
+        pdf.cell(box - 3, 4, label)
+        pdf.set_xy(x + 1.5, y0 + 5.5)
+        font(10.5)
+        pdf.cell(box - 3, 6, value)
+    pdf.set_xy(12, y0 + 14)
+    font(7, (102, 112, 133))
+    pdf.cell(width, 3.5, f"({t['yi']})", new_x="LMARGIN", new_y="NEXT")
+
+    heading(t["coverage"])
+    png = coverage_chart(b, names, lang)
+    with Image.open(io.BytesIO(png)) as im:
+        ratio = im.height / im.width
+    chart_w = width if len(b.coverage) > 1 else 60
+    pdf.image(io.BytesIO(png), x=12, y=pdf.get_y(), w=chart_w, h=chart_w * ratio)
+    pdf.set_y(pdf.get_y() + chart_w * ratio + 1)
+    if not b.coverage_changes:
+        line(t["no_change"], colour=(102, 112, 133))
+    for c in b.coverage_changes:
+        name = c.name_zh if lang == "zh" else c.name_en
+        sn = STATUS_ZH if lang == "zh" else STATUS_EN
+        line(f"· {name}: {sn[c.before]} → {sn[c.after]}")
+
+    heading(t["deals"])
+    for label, rows, tot in (
+        (t["signed"], b.signings, b.signings_total),
+        (t["landed"], b.landings, b.landings_total),
+    ):
+        line(
+            f"{label} {tot.count} — {t['inv']} {money(tot.planned_investment)} · "
+            f"{t['out']} {money(tot.expected_output)} {t['yi']}",
+            9,
+        )
+        for p in rows[:5]:
+            line(
+                f"   · {p.label}  {names.get(p.cluster, p.cluster)}"
+                f"{' · ' + p.park if p.park else ''}  {t['inv']} {money(p.planned_investment)}"
+            )
+        if tot.count > 5:
+            line("   " + t["more"].format(n=tot.count), colour=(102, 112, 133))
+
+    heading(t["moves"])
+    if not b.movements:
+        line(t["none"], colour=(102, 112, 133))
+    for m in b.movements[:6]:
+        line(
+            f"· {m.label}  {names.get(m.cluster, m.cluster)}  "
+            f"{stage.get(m.from_stage or '', '')} → {stage.get(m.stage, m.stage)}  "
+            f"{t['inv']} {money(m.planned_investment)}"
+        )
+
+    heading(t["late"] + f" — {b.overdue_count}")
+    for late in b.overdue[:5]:
+        when = (
+            f"{t['promised_land']} {late.expected_land_date}"
+            if late.late_landing
+            else f"{t['promised_op']} {late.expected_operate_date}"
+        )
+        line(f"· {late.label}  {names.get(late.cluster, late.cluster)}  {when}")
+
+    heading(t["conf"] + f" — {b.conflicts_count}")
+    for c in b.conflicts[:3]:
+        line(f"· {c.label}  {names.get(c.cluster, c.cluster)}  {c.opened_at:%Y-%m-%d}")
+
+    heading(t["dept"] + f" — {b.contacts_total}")
+    if b.contacts and pdf.get_y() + 12 < bottom:
+        png = contacts_chart(b)
+        with Image.open(io.BytesIO(png)) as im:
+            ratio = im.height / im.width
+        h = min(width * ratio, bottom - pdf.get_y())
+        pdf.image(io.BytesIO(png), x=12, y=pdf.get_y(), w=h / ratio, h=h)
+    return bytes(pdf.output())
+
+
+# --- Excel -----------------------------------------------------------------------------------
+
+
+def sheets(b: Briefing) -> list[tuple[str, list[str], list[list[Any]]]]:
+    """The briefing's tables, one sheet each (the workbook lists what the page lists, and every
+    total)."""
+    summary = [
+        ["周", f"{b.week_start} — {b.week_end}"],
+        ["范围", b.scope_name_zh],
+        ["新增项目", b.new_projects],
+        ["新签约项目", b.signings_total.count],
+        ["新签约计划投资(亿元)", b.signings_total.planned_investment],
+        ["新签约预计产值(亿元)", b.signings_total.expected_output],
+        ["新落地项目", b.landings_total.count],
+        ["新落地计划投资(亿元)", b.landings_total.planned_investment],
+        ["新落地预计产值(亿元)", b.landings_total.expected_output],
+        ["到资(亿元)", b.capital_arrived],
+        ["到资笔数", b.capital_entries],
+        ["阶段变动", b.movements_count],
+        ["逾期项目", b.overdue_count],
+        ["撞单", b.conflicts_count],
+        ["接触记录", b.contacts_total],
+    ]
+    coverage = [
+        [
+            code,
+            STATUS_ZH[next((c.before for c in b.coverage_changes if c.code == code), st)],
+            STATUS_ZH[st],
+        ]
+        for code, st in b.coverage.items()
+    ]
+    head = ["项目", "集群", "园区", "阶段", "计划投资(亿元)", "预计产值(亿元)", "时间"]
+
+    def rows(ps: list[Any]) -> list[list[Any]]:
+        return [
+            [
+                p.label,
+                p.cluster,
+                p.park or "",
+                STAGE_ZH.get(p.stage, p.stage),
+                p.planned_investment,
+                p.expected_output,
+                p.at,
+            ]
+            for p in ps
+        ]
+
+    moves = [
+        [
+            m.label,
+            m.cluster,
+            STAGE_ZH.get(m.from_stage or "", ""),
+            STAGE_ZH.get(m.stage, m.stage),
+            m.planned_investment,
+            m.at,
+        ]
+        for m in b.movements
+    ]
+    late = [
+        [
+            p.label,
+            p.cluster,
+            STAGE_ZH.get(p.stage, p.stage),
+            p.expected_land_date,
+            p.expected_operate_date,
+        ]
+        for p in b.overdue
+    ]
+    return [
+        ("周报摘要", ["指标", "数值"], summary),
+        ("集群覆盖", ["集群代码", "周初状态", "周末状态"], coverage),
+        ("新签约", head, rows(b.signings)),
+        ("新落地", head, rows(b.landings)),
+        ("最大变动", ["项目", "集群", "从阶段", "到阶段", "计划投资(亿元)", "时间"], moves),
+        ("逾期项目", ["项目", "集群", "阶段", "承诺落地日期", "承诺投产日期"], late),
+        (
+            "撞单",
+            ["项目", "集群", "开立时间"],
+            [[c.label, c.cluster, c.opened_at] for c in b.conflicts],
+        ),
+        (
+            "各部门接触",
+            ["部门", "接触记录数"],
+            [[d.department, d.contacts] for d in b.contacts],
+        ),
+    ]
