@@ -18,6 +18,7 @@ from crm.clock import today_local
 from crm.db import session_scope
 from crm.outbox import compose
 from crm.outbox import service as outbox
+from crm.outbox.alerts import compose_failure_alerts
 from crm.outbox.channels import DeliveryError, Mailer, Webhook, post_robot
 from crm.outbox.limits import limit_of
 from crm.types import utcnow
@@ -212,6 +213,17 @@ def drain_lane(
     return rep
 
 
+def alert_failures(now: datetime | None = None) -> int:
+    """After a drain with failures: tell the admins (and robot departments' managers), once a
+    day. Never raises — an alert that cannot be written must not stop the sending."""
+    try:
+        with session_scope() as s:
+            return compose_failure_alerts(s, now=now or utcnow())
+    except Exception:
+        log.error("could not write the failure alert", exc_info=True)
+        return 0
+
+
 def _lanes(now: datetime | None) -> list[outbox.Lane]:
     with session_scope() as s:
         return outbox.due_lanes(s, now or utcnow())
@@ -225,10 +237,14 @@ def drain(now: datetime | None = None, limit: int = 50, max_batches: int = 20) -
         return rep
     if len(lanes) == 1:
         rep.add(drain_lane(lanes[0], now, limit, max_batches))
+        if rep.failed:
+            alert_failures(now)
         return rep
     with ThreadPoolExecutor(max_workers=min(len(lanes), 16), thread_name_prefix="outbox") as ex:
         for r in ex.map(lambda lane: drain_lane(lane, now, limit, max_batches), lanes):
             rep.add(r)
+    if rep.failed:
+        alert_failures(now)
     return rep
 
 
@@ -258,6 +274,8 @@ def _lane_worker(lane: outbox.Lane) -> None:
         started = utcnow()
         rep = drain_lane(lane)
         _record_drain(rep, lane, started)
+        if rep.failed:
+            alert_failures()
     except Exception:
         log.error("outbox lane %s failed", lane, exc_info=True)
     finally:

@@ -14,6 +14,7 @@ from crm.accounts.models import Role
 from crm.audit.service import AuditFilters, audit_vocabulary, list_audit
 from crm.clock import day_bounds
 from crm.errors import CRMError, ValidationFailed
+from crm.outbox.service import outbox_health
 from crm.types import utcnow
 from server.deps import SessionDep, WebUser
 from web.render import render
@@ -39,7 +40,12 @@ def _opt_int(value: str | None, field: str) -> int | None:
 def admin_index(request: Request, session: SessionDep, user: WebUser) -> Response:
     counts = accounts.admin_overview(session, user)
     recent = list_audit(session, user, AuditFilters(), per_page=10)
-    return render(request, "admin/index.html", {"nav": "admin", "counts": counts, "recent": recent})
+    health = outbox_health(session, user)
+    return render(
+        request,
+        "admin/index.html",
+        {"nav": "admin", "counts": counts, "recent": recent, "health": health},
+    )
 
 
 # --- users ------------------------------------------------------------------------------------

@@ -1,25 +1,48 @@
-"""Admin: the outbox (pending, sent, failed — with retry) and the schedule."""
+"""Admin: the outbox (pending, sent, failed — paged, filtered, retried one by one or all at once)
+and the schedule."""
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from crm.outbox.service import admin_overview, retry_message
+from crm.outbox.service import admin_overview, retry_failed, retry_message
 from server.deps import SessionDep, WebUser
 from web.render import render
 
 router = APIRouter()
 
 
+def _query(status: str | None, channel: str | None, recipient: str | None) -> str:
+    q = {k: v for k, v in (("status", status), ("channel", channel), ("q", recipient)) if v}
+    return ("?" + urlencode(q)) if q else ""
+
+
 @router.get("/admin/outbox", include_in_schema=False)
 def outbox_page(
-    request: Request, session: SessionDep, user: WebUser, status: str | None = None
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    channel: Annotated[str | None, Query(max_length=20)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
-    ov = admin_overview(session, user, status)
-    return render(request, "jobs/outbox.html", {"nav": "admin", "ov": ov}, block="messages")
+    ov = admin_overview(session, user, status, channel=channel, recipient=q, page=page)
+    m = ov.messages
+    return render(
+        request,
+        "jobs/outbox.html",
+        {
+            "nav": "admin",
+            "ov": ov,
+            "filter_query": _query(m.status, m.channel, m.recipient),
+        },
+        block="messages",
+    )
 
 
 @router.post("/admin/outbox/{message_id}/retry", include_in_schema=False)
@@ -28,8 +51,20 @@ def retry(
     session: SessionDep,
     user: WebUser,
     message_id: int,
-    status: Annotated[str | None, Form()] = None,
+    status: Annotated[str | None, Form(max_length=20)] = None,
 ) -> Response:
     retry_message(session, user, message_id)
     target = "/admin/outbox" + (f"?status={status}" if status else "")
     return RedirectResponse(target, status_code=303)
+
+
+@router.post("/admin/outbox/retry-failed", include_in_schema=False)
+def retry_all(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    channel: Annotated[str | None, Form(max_length=20)] = None,
+    q: Annotated[str | None, Form(max_length=200)] = None,
+) -> Response:
+    retry_failed(session, user, channel=channel or None, recipient=q or None)
+    return RedirectResponse("/admin/outbox" + _query(None, channel, q), status_code=303)

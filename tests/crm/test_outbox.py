@@ -272,3 +272,29 @@ def test_a_message_over_its_channels_size_is_written_in_numbered_parts(session):
     assert [r.dedup_key for r in rows] == ["long"] + [f"long#{k}" for k in range(2, n + 1)]
     assert [r.subject for r in rows] == [f"标题 ({k}/{n})" for k in range(1, n + 1)]
     assert rows[0].body_text.startswith(f"**(1/{n})**")
+
+
+def test_when_messages_start_failing_an_admin_and_the_robots_manager_get_one_message(
+    session, smtp, robot
+):
+    admin = make_user(session, "admin", email="admin@example.com")
+    d = make_department(session, webhook_kind="wecom", webhook_url=robot.url + "/wecom")
+    make_user(session, "manager", d, email="boss@example.com")
+    make_user(session, "manager", make_department(session), email="other@example.com")
+    now = utcnow()
+    outbox.enqueue_many(
+        session, [_robot_message(session, d, "r1"), _robot_message(session, d, "r2")], now=now
+    )
+    session.commit()
+    robot.reply = {"errcode": 93000, "errmsg": "invalid webhook url"}
+    assert drain(now).failed == 2
+    assert drain(now).sent == 2  # the alerts
+    assert sorted(m["To"] for m in smtp.messages) == ["admin@example.com", "boss@example.com"]
+    (m,) = smtp.inbox.to("admin@example.com")
+    assert "/admin/outbox?status=failed" in body_text(m) and "93000" in body_text(m)
+    # more failures the same day: no second alert
+    outbox.enqueue(session, now=now, **_robot_message(session, d, "r3"))
+    session.commit()
+    assert drain(now).failed == 1
+    assert drain(now).total == 0 and len(smtp.messages) == 2
+    assert admin.id

@@ -150,3 +150,94 @@ def test_calendar_feed_is_private_renewable_and_hides_other_departments_secrets(
     client.cookies.clear()
     assert client.get("/" + path).status_code == 404
     assert client.get("/calendar/not-a-token.ics").status_code == 404
+
+
+def test_the_outbox_pages_filters_names_and_retries_all_failed(client, session):
+    admin = make_user(session, "admin")
+    d = make_department(session, name="两江招商局", webhook_kind="wecom", webhook_url="http://x/y")
+    officer = make_user(session, "officer", d, display_name="李四", email="li@example.com")
+    rows = [
+        {
+            "dedup_key": f"e{i}",
+            "kind": "daily_reminder",
+            "channel": "email",
+            "recipient": "li@example.com",
+            "user_id": officer.id,
+            "subject": f"邮件{i:03d}",
+            "body_text": "b",
+        }
+        for i in range(120)
+    ] + [
+        {
+            "dedup_key": "robot",
+            "kind": "stale",
+            "channel": "wecom",
+            "recipient": f"department:{d.id}",
+            "department_id": d.id,
+            "subject": "机器人消息",
+            "body_text": "b",
+        }
+    ]
+    outbox.enqueue_many(session, rows)
+    session.commit()
+    session.execute(
+        OutboxMessage.__table__.update()
+        .where(OutboxMessage.dedup_key.in_(["e1", "e2", "robot"]))
+        .values(status="failed", last_error="refused")
+    )
+    session.commit()
+    token = login(client, admin)
+    assert 'href="/admin/outbox"' in client.get("/admin").text  # in the admin menu
+    first = client.get("/admin/outbox").text
+    assert "共 121 条" in first and "第 1 / 3 页" in first
+    assert "两江招商局（群机器人）" in first and "department:" not in first
+    third = client.get("/admin/outbox?page=3").text
+    assert "邮件000" in third and "邮件119" not in third
+    assert "李四 &lt;li@example.com&gt;" in third
+    r = client.get("/admin/outbox?channel=wecom")
+    assert "共 1 条" in r.text and "机器人消息" in r.text
+    r = client.get("/admin/outbox?q=两江")
+    assert "共 1 条" in r.text
+    r = client.get("/admin/outbox?q=李四&status=failed")
+    assert "共 2 条" in r.text
+    r = client.post(
+        "/admin/outbox/retry-failed",
+        data={"csrf_token": token, "channel": "email"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    session.expire_all()
+    failed = session.scalars(
+        select(OutboxMessage.dedup_key).where(OutboxMessage.status == "failed")
+    ).all()
+    assert failed == ["robot"]  # only the email ones (the filter) were sent again
+    client.post("/admin/outbox/retry-failed", data={"csrf_token": token})
+    assert (
+        session.scalar(select(OutboxMessage.status).where(OutboxMessage.dedup_key == "robot"))
+        == "pending"
+    )
+
+
+def test_the_admin_overview_shows_failed_and_late_messages_and_each_jobs_last_run(client, session):
+    from crm.outbox.models import JobRun
+
+    admin = make_user(session, "admin")
+    _failed(session, "f1")
+    outbox.enqueue(
+        session,
+        now=utcnow() - timedelta(hours=2),
+        dedup_key="late",
+        kind="daily_reminder",
+        channel="email",
+        recipient="x@example.com",
+        subject="s",
+        body_text="b",
+    )
+    session.add(
+        JobRun(job="daily_reminders", status="error", detail="OperationalError: database is locked")
+    )
+    session.commit()
+    login(client, admin)
+    page = client.get("/admin").text
+    assert "发送失败的消息" in page and "逾期未发的消息" in page
+    assert "database is locked" in page and "每日跟进提醒" in page

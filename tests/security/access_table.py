@@ -179,6 +179,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/admin/outbox/{message_id}/retry"): admin_page(
         404, params={"message_id": "user:own"}, form={}
     ),
+    ("POST", "/admin/outbox/retry-failed"): admin_page(303, form={}),
     # the feed answers only to its secret token (tested in tests/jobs/test_pages.py): a wrong
     # one is "not found" for everyone, signed in or not
     ("GET", "/calendar/{token}.ics"): public(404, params={"token": "zh_CN"}),
