@@ -44,9 +44,7 @@ def compose_failure_alerts(session: Session, now: datetime | None = None) -> int
     ]
     errors = list(dict.fromkeys(errors))[:3]
     robot_depts = set(
-        session.scalars(
-            select(M.department_id).where(*failing, M.channel != "email").distinct()
-        )
+        session.scalars(select(M.department_id).where(*failing, M.channel != "email").distinct())
     )
     people = list(
         session.execute(
