@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
 
 from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, QText, QTime, VersionQuery
-from crm.firms import service
+from crm.accounts.permissions import require_manager
+from crm.errors import ValidationFailed
+from crm.firms import merge, service
 from crm.firms.schemas import (
     ContactCreate,
     ContactPublic,
@@ -16,6 +20,7 @@ from crm.firms.schemas import (
     FirmPublic,
     FirmUpdate,
 )
+from crm.schemas import Id
 from server.deps import ApiUser, SessionDep
 
 router = APIRouter(tags=["firms"], responses=ERRORS)
@@ -150,3 +155,97 @@ def delete_contact(
     session: SessionDep, user: ApiUser, contact_id: IdPath, version: VersionQuery = None
 ) -> None:
     service.delete_contact(session, user, contact_id, version)
+
+
+# --- merge ------------------------------------------------------------------------------------
+
+
+class MergeIn(BaseModel):
+    other_id: Id = Field(description="the firm merged into this one (it is removed)")
+    choices: dict[str, Literal["survivor", "other"]] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="per field, whose value the merged firm keeps (default: this firm's, or the "
+        "other's where this firm's is blank)",
+    )
+    version: Id | None = Field(default=None, description="this firm's version, if checked")
+    other_version: Id | None = None
+
+
+class HoldingsOut(BaseModel):
+    contacts: int
+    projects: int
+    stage_changes: int
+    capital_arrivals: int
+    activities: int
+    followups: int
+    subsidiaries: int
+    aliases: list[str]
+    clusters: list[str]
+
+
+class MergePreview(BaseModel):
+    survivor: FirmPublic
+    other: FirmPublic
+    survivor_holds: HoldingsOut
+    other_holds: HoldingsOut
+    differing: list[str]
+
+
+class MergeOut(BaseModel):
+    merge_id: int = Field(description="the audit record; POST /firms/merges/{merge_id}/undo")
+    firm: FirmPublic
+
+
+@router.get(
+    "/firms/{firm_id}/merge",
+    response_model=MergePreview,
+    summary="Side by side: what merging another firm into this one would move",
+)
+def merge_preview(
+    session: SessionDep, user: ApiUser, firm_id: IdPath, other_id: IdQuery
+) -> MergePreview:
+    require_manager(user)
+    if other_id is None:
+        raise ValidationFailed("other_id 必填 / other_id is required", field="other_id")
+    a, b = service.get_firm(session, user, firm_id), service.get_firm(session, user, other_id)
+    return MergePreview(
+        survivor=service.to_public(session, a),
+        other=service.to_public(session, b),
+        survivor_holds=HoldingsOut(**asdict(merge.holdings(session, firm_id))),
+        other_holds=HoldingsOut(**asdict(merge.holdings(session, other_id))),
+        differing=merge.differing_fields(a, b),
+    )
+
+
+@router.post(
+    "/firms/{firm_id}/merge",
+    response_model=MergeOut,
+    summary="Merge another firm into this one (managers, admins)",
+    description="Contacts, projects (with their history and capital arrivals), activities, "
+    "follow-ups and subsidiaries move to this firm; the other's names become aliases; the other "
+    "is removed. One audit record holds what undo needs.",
+)
+def merge_firms(session: SessionDep, user: ApiUser, firm_id: IdPath, data: MergeIn) -> MergeOut:
+    rec = merge.merge_firms(
+        session,
+        user,
+        firm_id,
+        data.other_id,
+        dict(data.choices),
+        survivor_version=data.version,
+        other_version=data.other_version,
+    )
+    session.flush()
+    return MergeOut(
+        merge_id=rec.id, firm=service.to_public(session, service.get_firm(session, user, firm_id))
+    )
+
+
+@router.post(
+    "/firms/merges/{merge_id}/undo",
+    response_model=FirmPublic,
+    summary="Undo a merge while nothing it moved has changed",
+)
+def undo_merge(session: SessionDep, user: ApiUser, merge_id: IdPath) -> FirmPublic:
+    return service.to_public(session, merge.undo_merge(session, user, merge_id))

@@ -12,12 +12,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from crm.accounts.permissions import is_manager
 from crm.accounts.service import user_choices
 from crm.activities.schemas import ActivityCreate
 from crm.activities.service import log_activity
 from crm.activities.timeline import entries_for, firm_timeline
 from crm.clock import local_tz, now_local
 from crm.errors import CRMError, StaleVersion
+from crm.firms.duplicates import check_firm
 from crm.firms.export import export_filename, export_firms
 from crm.firms.schemas import ContactCreate, ContactUpdate, FirmCreate, FirmUpdate
 from crm.firms.service import (
@@ -425,8 +427,20 @@ def _contacts_ctx(session: SessionDep, user: WebUser, firm_id: int, **kw: Any) -
 
 
 @router.get("/{firm_id}")
-def firm_page(request: Request, session: SessionDep, user: WebUser, firm_id: int) -> Response:
-    return render(request, "firms/page.html", _page_ctx(request, session, user, firm_id))
+def firm_page(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    firm_id: int,
+    merged: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Response:
+    ctx = _page_ctx(request, session, user, firm_id)
+    if is_manager(user):
+        # a warning with a way out: the records that look like this one, to merge
+        names = [ctx["firm"].name_zh, ctx["firm"].name_en, *ctx["d"].aliases]
+        ctx["duplicates"] = check_firm(session, names, exclude_id=firm_id).all[:5]
+        ctx["merged"] = merged
+    return render(request, "firms/page.html", ctx)
 
 
 @router.get("/{firm_id}/timeline")

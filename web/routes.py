@@ -9,6 +9,7 @@ from web import (
     admin,
     auth,
     calendar,
+    firm_merge,
     firms,
     followups,
     home,
@@ -23,6 +24,7 @@ router = APIRouter()
 for module in (
     auth,
     home,
+    firm_merge,
     firms,
     imports,
     calendar,

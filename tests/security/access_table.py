@@ -154,6 +154,12 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/firms/{firm_id}/activities"): page(
         htmx=True, form={"kind": "call", "summary": "电话"}
     ),
+    # merging firms: managers and admins (nothing to merge with: 422 / 404)
+    ("GET", "/firms/{firm_id}/merge"): manager_page(),
+    ("POST", "/firms/{firm_id}/merge"): manager_page(422, form={}),
+    ("POST", "/firms/merges/{merge_id}/undo"): manager_page(
+        404, params={"merge_id": "cluster1"}, form={}
+    ),
     ("GET", "/firms/{firm_id}/contacts"): page(htmx=True),
     ("POST", "/firms/{firm_id}/contacts"): page(htmx=True, form={"name": "张三"}),
     ("GET", "/firms/{firm_id}/contacts/{contact_id}/edit"): page(htmx=True),
@@ -281,6 +287,11 @@ ACCESS.update(
         ("GET", "/api/v1/firms/{firm_id}"): api(),
         ("PATCH", "/api/v1/firms/{firm_id}"): api(json={"notes": "备注", "version": 1}),
         ("DELETE", "/api/v1/firms/{firm_id}"): api(409),
+        ("GET", "/api/v1/firms/{firm_id}/merge"): manager_api(404, query={"other_id": 2**30}),
+        ("POST", "/api/v1/firms/{firm_id}/merge"): manager_api(404, json={"other_id": 2**30}),
+        ("POST", "/api/v1/firms/merges/{merge_id}/undo"): manager_api(
+            404, params={"merge_id": "cluster1"}
+        ),
         ("GET", "/api/v1/firms/{firm_id}/contacts"): api(),
         ("POST", "/api/v1/firms/{firm_id}/contacts"): api(201, json={"name": "新联系人"}),
         ("GET", "/api/v1/contacts/{contact_id}"): api(),

@@ -1,0 +1,496 @@
+"""Merge two records of one firm, and undo a merge.
+
+``merge_firms`` keeps a *survivor*: what the other firm holds — contacts, projects (their stage
+history and capital arrivals come with them), activity links, follow-ups, subsidiaries,
+cluster targets and aliases — moves to it; the other's names become aliases; the fields the
+two differ in are chosen one by one. The other firm is removed. One audit row (action
+``merge``) holds everything needed to put it back: ``undo_merge`` does, as long as no moved
+row changed since (their versions and links are compared).
+
+Moved rows keep their version: a move is not an edit of the contact, project or follow-up
+itself, and keeping it lets undo restore the rows exactly. 撞单 flags are recomputed for the
+moved projects (another department's project in the same cluster of the survivor).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlmodel import Session
+
+from crm.accounts.models import User
+from crm.accounts.permissions import require_manager
+from crm.activities.models import ActivityFirm
+from crm.audit.models import AuditRecord
+from crm.audit.service import record, snapshot
+from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster, derive_tier
+from crm.firms.queries import firm_aliases, firm_cluster_codes, get_firm
+from crm.followups.models import Followup
+from crm.policy.models import Cluster
+from crm.projects.models import CapitalArrival, Project, Stage, StageChange
+from crm.text import normalize_name, search_blob, to_pinyin
+from crm.types import utcnow
+
+# the fields a user chooses between when the two records differ
+CHOOSABLE = (
+    "name_zh",
+    "name_en",
+    "country",
+    "headquarters",
+    "global500_rank",
+    "china500_rank",
+    "is_leader",
+    "website",
+    "credit_code",
+    "parent_id",
+    "owner_id",
+    "notes",
+)
+
+
+@dataclass
+class Holdings:
+    """What a firm holds, for the side-by-side view and the count check."""
+
+    contacts: int = 0
+    projects: int = 0
+    stage_changes: int = 0
+    capital_arrivals: int = 0
+    activities: int = 0
+    followups: int = 0
+    subsidiaries: int = 0
+    aliases: list[str] = field(default_factory=list)
+    clusters: list[str] = field(default_factory=list)
+
+
+def holdings(session: Session, firm_id: int) -> Holdings:
+    from sqlalchemy import func
+
+    def n(stmt: Any) -> int:
+        return session.scalar(stmt) or 0
+
+    projects = select(Project.id).where(Project.firm_id == firm_id)
+    return Holdings(
+        contacts=n(select(func.count()).where(Contact.firm_id == firm_id)),
+        projects=n(select(func.count()).where(Project.firm_id == firm_id)),
+        stage_changes=n(select(func.count()).where(StageChange.project_id.in_(projects))),
+        capital_arrivals=n(select(func.count()).where(CapitalArrival.project_id.in_(projects))),
+        activities=n(select(func.count()).where(ActivityFirm.firm_id == firm_id)),
+        followups=n(select(func.count()).where(Followup.firm_id == firm_id)),
+        subsidiaries=n(select(func.count()).where(Firm.parent_id == firm_id)),
+        aliases=firm_aliases(session, [firm_id])[firm_id],
+        clusters=firm_cluster_codes(session, [firm_id])[firm_id],
+    )
+
+
+def differing_fields(a: Firm, b: Firm) -> list[str]:
+    """The choosable fields the two records disagree on (a blank on one side is no conflict)."""
+    return [
+        f
+        for f in CHOOSABLE
+        if getattr(a, f) != getattr(b, f)
+        and getattr(a, f) not in (None, "")
+        and getattr(b, f) not in (None, "")
+    ]
+
+
+def _ids(session: Session, stmt: Any) -> list[int]:
+    return list(session.scalars(stmt))
+
+
+def _versions(session: Session, model: Any, ids: list[int]) -> dict[str, int]:
+    if not ids:
+        return {}
+    return {
+        str(i): v
+        for i, v in session.execute(select(model.id, model.version).where(model.id.in_(ids)))
+    }
+
+
+def merge_firms(
+    session: Session,
+    actor: User,
+    survivor_id: int,
+    other_id: int,
+    choices: dict[str, str] | None = None,
+    *,
+    survivor_version: int | None = None,
+    other_version: int | None = None,
+) -> AuditRecord:
+    """Merge firm ``other_id`` into ``survivor_id`` (managers and admins). ``choices`` maps a
+    field to ``"survivor"`` or ``"other"``: whose value the merged firm keeps (by default the
+    survivor's, or the other's where the survivor's is blank). Returns the audit row."""
+    require_manager(actor)
+    if survivor_id == other_id:
+        raise ValidationFailed("不能与自身合并 / a firm cannot merge with itself", field="other_id")
+    survivor = get_firm(session, actor, survivor_id)
+    other = get_firm(session, actor, other_id)
+    for firm, version in ((survivor, survivor_version), (other, other_version)):
+        if version is not None and version != firm.version:
+            raise StaleVersion("记录已被他人修改 / someone saved this firm first")
+    choices = dict(choices or {})
+    bad = [k for k, v in choices.items() if k not in CHOOSABLE or v not in ("survivor", "other")]
+    if bad:
+        raise ValidationFailed(f"无效的字段选择 / invalid choice: {bad[0]}", field=bad[0])
+
+    s_aliases = firm_aliases(session, [survivor_id])[survivor_id]
+    o_aliases = firm_aliases(session, [other_id])[other_id]
+    s_clusters = firm_cluster_codes(session, [survivor_id])[survivor_id]
+    o_clusters = firm_cluster_codes(session, [other_id])[other_id]
+    before_survivor = {
+        **snapshot(survivor),
+        "name_pinyin": survivor.name_pinyin,
+        "name_initials": survivor.name_initials,
+        "search_text": survivor.search_text,
+    }
+    before_other = {
+        **snapshot(other),
+        "name_pinyin": other.name_pinyin,
+        "name_initials": other.name_initials,
+        "search_text": other.search_text,
+    }
+
+    # what moves
+    contacts = _ids(
+        session, select(Contact.id).where(Contact.firm_id == other_id).order_by(Contact.id)
+    )
+    projects = _ids(
+        session, select(Project.id).where(Project.firm_id == other_id).order_by(Project.id)
+    )
+    followups = _ids(
+        session, select(Followup.id).where(Followup.firm_id == other_id).order_by(Followup.id)
+    )
+    subsidiaries = _ids(
+        session, select(Firm.id).where(Firm.parent_id == other_id).order_by(Firm.id)
+    )
+    subsidiaries = [i for i in subsidiaries if i != survivor_id]
+    act_other = set(
+        _ids(session, select(ActivityFirm.activity_id).where(ActivityFirm.firm_id == other_id))
+    )
+    act_surv = set(
+        _ids(session, select(ActivityFirm.activity_id).where(ActivityFirm.firm_id == survivor_id))
+    )
+    act_moved = sorted(act_other - act_surv)
+    act_shared = sorted(act_other & act_surv)
+
+    # the merged firm's fields
+    values: dict[str, Any] = {}
+    for f in CHOOSABLE:
+        sv, ov = getattr(survivor, f), getattr(other, f)
+        pick = choices.get(f) or (
+            "other" if sv in (None, "") and ov not in (None, "") else "survivor"
+        )
+        values[f] = ov if pick == "other" else sv
+    if values["parent_id"] in (survivor_id, other_id):
+        values["parent_id"] = (
+            survivor.parent_id if survivor.parent_id not in (other_id,) else other.parent_id
+        )
+        if values["parent_id"] in (survivor_id, other_id):
+            values["parent_id"] = None
+    values["is_leader"] = bool(values["is_leader"])
+
+    # names that stop being a name become aliases of the survivor
+    kept_names = {normalize_name(values["name_zh"] or ""), normalize_name(values["name_en"] or "")}
+    alias_list: list[str] = []
+    seen: set[str] = set()
+    for a in [*s_aliases, *o_aliases]:
+        n = normalize_name(a)
+        if n and n not in seen:
+            seen.add(n)
+            alias_list.append(a)
+    for a in [survivor.name_zh, other.name_zh, survivor.name_en, other.name_en]:
+        n = normalize_name(a or "")
+        if n and n not in seen and n not in kept_names:
+            seen.add(n)
+            alias_list.append(a)  # type: ignore[arg-type]
+
+    # conflict flags of projects that will be touched
+    conflict_before = {
+        str(i): c
+        for i, c in session.execute(
+            select(Project.id, Project.conflict_with_id).where(
+                Project.firm_id.in_([survivor_id, other_id])
+            )
+        )
+    }
+    versions = {
+        "contact": _versions(session, Contact, contacts),
+        "project": _versions(session, Project, projects),
+        "followup": _versions(session, Followup, followups),
+        "subsidiary": _versions(session, Firm, subsidiaries),
+    }
+
+    # move everything, then remove the other record (its credit code and names free up first)
+    if contacts:
+        session.execute(update(Contact).where(Contact.id.in_(contacts)).values(firm_id=survivor_id))
+    if projects:
+        session.execute(update(Project).where(Project.id.in_(projects)).values(firm_id=survivor_id))
+    if followups:
+        session.execute(
+            update(Followup).where(Followup.id.in_(followups)).values(firm_id=survivor_id)
+        )
+    if subsidiaries:
+        session.execute(update(Firm).where(Firm.id.in_(subsidiaries)).values(parent_id=survivor_id))
+    if act_moved:
+        session.execute(
+            update(ActivityFirm)
+            .where(ActivityFirm.firm_id == other_id, ActivityFirm.activity_id.in_(act_moved))
+            .values(firm_id=survivor_id)
+        )
+    session.execute(delete(ActivityFirm).where(ActivityFirm.firm_id == other_id))
+    session.execute(delete(FirmAlias).where(FirmAlias.firm_id.in_([other_id, survivor_id])))
+    cluster_ids = dict(session.execute(select(Cluster.code, Cluster.id)).all())
+    session.execute(delete(FirmCluster).where(FirmCluster.firm_id == other_id))
+    session.flush()
+    session.expunge(other)
+    session.execute(delete(Firm).where(Firm.id == other_id))
+    session.flush()
+
+    for k, v in values.items():
+        setattr(survivor, k, v)
+    survivor.tier = derive_tier(survivor.global500_rank, survivor.china500_rank, survivor.is_leader)
+    survivor.name_norm = normalize_name(survivor.name_zh)
+    survivor.name_pinyin, survivor.name_initials = to_pinyin(survivor.name_zh)
+    for a in alias_list:
+        session.add(FirmAlias(firm_id=survivor_id, alias=a, alias_norm=normalize_name(a)))
+    for code in o_clusters:
+        if code not in s_clusters:
+            session.add(FirmCluster(firm_id=survivor_id, cluster_id=cluster_ids[code]))
+    survivor.search_text = search_blob([survivor.name_zh, survivor.name_en, *alias_list])
+    survivor.version += 1
+    survivor.updated_at = utcnow()
+    session.add(survivor)
+    session.flush()
+
+    _reflag_conflicts(session, survivor_id, projects)
+    session.flush()
+    conflict_after = {
+        str(i): c
+        for i, c in session.execute(
+            select(Project.id, Project.conflict_with_id).where(Project.firm_id == survivor_id)
+        )
+    }
+    conflicts_changed = {
+        k: conflict_before.get(k) for k, v in conflict_after.items() if conflict_before.get(k) != v
+    }
+    after_survivor = snapshot(survivor)
+    return record(
+        session,
+        actor.id,
+        "merge",
+        "firm",
+        survivor_id,
+        # everything in one document (``record`` would drop the keys before and after share)
+        after={
+            "before": {
+                "survivor": before_survivor,
+                "survivor_aliases": s_aliases,
+                "survivor_clusters": s_clusters,
+                "other": before_other,
+                "other_aliases": o_aliases,
+                "other_clusters": o_clusters,
+            },
+            "survivor": after_survivor,
+            "aliases": alias_list,
+            "moved": {
+                "contact": contacts,
+                "project": projects,
+                "followup": followups,
+                "subsidiary": subsidiaries,
+                "activity": act_moved,
+                "activity_shared": act_shared,
+            },
+            "versions": versions,
+            "conflicts_before": conflicts_changed,
+            "conflicts_after": {k: conflict_after[k] for k in conflicts_changed},
+        },
+    )
+
+
+def _reflag_conflicts(session: Session, firm_id: int, moved: list[int]) -> None:
+    """撞单 after a merge: a moved active project and another department's active project in
+    the same cluster of the merged firm flag each other, the earlier reported first."""
+    if not moved:
+        return
+    rows = list(
+        session.scalars(
+            select(Project)
+            .where(Project.firm_id == firm_id, Project.stage != Stage.lost.value)
+            .order_by(Project.created_at, Project.id)
+        )
+    )
+    moved_set = set(moved)
+    for p in rows:
+        if p.id not in moved_set:
+            continue
+        for q in rows:
+            if q.id == p.id or q.cluster_id != p.cluster_id:
+                continue
+            if p.department_id is not None and q.department_id == p.department_id:
+                continue
+            if q.id in moved_set:
+                continue  # already together before the merge
+            first, second = (q, p) if (q.created_at, q.id) < (p.created_at, p.id) else (p, q)
+            if second.conflict_with_id is None:
+                second.conflict_with_id = first.id
+            if first.conflict_with_id is None:
+                first.conflict_with_id = second.id
+            session.add(first)
+            session.add(second)
+            break
+
+
+def get_merge(session: Session, audit_id: int) -> AuditRecord:
+    row = session.get(AuditRecord, audit_id)
+    if row is None or row.action != "merge" or row.entity != "firm":
+        raise NotFound("合并记录不存在 / no such merge")
+    return row
+
+
+def merge_undone(session: Session, audit_id: int) -> bool:
+    return (
+        session.scalar(
+            select(AuditRecord.id).where(
+                AuditRecord.action == "unmerge",
+                AuditRecord.entity == "firm_merge",
+                AuditRecord.entity_id == str(audit_id),
+            )
+        )
+        is not None
+    )
+
+
+def undo_merge(session: Session, actor: User, audit_id: int) -> Firm:
+    """Put a merge back: the other firm returns with its id, names, aliases, clusters and what
+    it held. Refused when anything moved (or the survivor) changed since the merge."""
+    require_manager(actor)
+    row = get_merge(session, audit_id)
+    if merge_undone(session, audit_id):
+        raise Conflict("该合并已撤销 / this merge was already undone")
+    after = json.loads(row.after or "{}")
+    before = after["before"]
+    sid = int(row.entity_id or 0)
+    survivor = session.get(Firm, sid)
+    if survivor is None or survivor.version != after["survivor"]["version"]:
+        raise Conflict("合并后企业已被修改，不能撤销 / the merged firm changed since; cannot undo")
+    moved = after["moved"]
+    versions = after["versions"]
+    checks = (
+        (Contact, Contact.firm_id, "contact"),
+        (Project, Project.firm_id, "project"),
+        (Followup, Followup.firm_id, "followup"),
+        (Firm, Firm.parent_id, "subsidiary"),
+    )
+    for model, col, key in checks:
+        ids = moved[key]
+        if not ids:
+            continue
+        now = {
+            str(i): (v, owner)
+            for i, v, owner in session.execute(
+                select(model.id, model.version, col).where(model.id.in_(ids))
+            )
+        }
+        for i in ids:
+            cur = now.get(str(i))
+            if cur is None or cur[0] != versions[key][str(i)] or cur[1] != sid:
+                raise Conflict(
+                    f"合并后有记录被修改，不能撤销 / a moved {key} changed since; cannot undo"
+                )
+    linked = set(
+        session.scalars(
+            select(ActivityFirm.activity_id).where(
+                ActivityFirm.firm_id == sid,
+                ActivityFirm.activity_id.in_(moved["activity"] + moved["activity_shared"]),
+            )
+        )
+    )
+    if linked != set(moved["activity"] + moved["activity_shared"]):
+        raise Conflict("合并后有活动被修改，不能撤销 / a moved activity changed since; cannot undo")
+
+    other = before["other"]
+    oid = other["id"]
+    o_norm = normalize_name(other["name_zh"])
+    taken = session.scalar(
+        select(Firm.id).where(
+            Firm.id != sid,
+            (Firm.name_norm == o_norm)
+            | ((Firm.credit_code == other["credit_code"]) if other.get("credit_code") else False),
+        )
+    )
+    if taken:
+        raise Conflict(
+            "该企业名称或信用代码已被另一企业使用 / another firm now has its name or code"
+        )
+
+    # the survivor as it was (fields, names, aliases, clusters, version)
+    s_before = before["survivor"]
+    session.execute(delete(FirmAlias).where(FirmAlias.firm_id == sid))
+    session.execute(delete(FirmCluster).where(FirmCluster.firm_id == sid))
+    session.flush()
+    for k, v in s_before.items():
+        if k == "id":
+            continue
+        setattr(survivor, k, _load(Firm, k, v))
+    if other.get("credit_code") and survivor.credit_code == other["credit_code"]:
+        survivor.credit_code = None  # frees it for the other firm; restored just below
+    session.add(survivor)
+    session.flush()
+    cluster_ids = dict(session.execute(select(Cluster.code, Cluster.id)).all())
+    session.execute(
+        insert(Firm.__table__).values(**{k: _load(Firm, k, v) for k, v in other.items()})
+    )
+    survivor.credit_code = s_before.get("credit_code")
+    session.add(survivor)
+    for fid, aliases in ((sid, before["survivor_aliases"]), (oid, before["other_aliases"])):
+        for a in aliases:
+            session.add(FirmAlias(firm_id=fid, alias=a, alias_norm=normalize_name(a)))
+    for fid, codes in ((sid, before["survivor_clusters"]), (oid, before["other_clusters"])):
+        for code in codes:
+            session.add(FirmCluster(firm_id=fid, cluster_id=cluster_ids[code]))
+    session.flush()
+
+    # what it held comes back
+    for model, col, key in checks:
+        if moved[key]:
+            session.execute(update(model).where(model.id.in_(moved[key])).values({col.key: oid}))
+    if moved["activity"]:
+        session.execute(
+            update(ActivityFirm)
+            .where(ActivityFirm.firm_id == sid, ActivityFirm.activity_id.in_(moved["activity"]))
+            .values(firm_id=oid)
+        )
+    for a in moved["activity_shared"]:
+        session.add(ActivityFirm(activity_id=a, firm_id=oid))
+    for pid, c in after["conflicts_before"].items():
+        session.execute(update(Project).where(Project.id == int(pid)).values(conflict_with_id=c))
+    session.flush()
+    record(
+        session,
+        actor.id,
+        "unmerge",
+        "firm_merge",
+        audit_id,
+        after={"survivor_id": sid, "restored_id": oid},
+    )
+    session.flush()
+    return survivor
+
+
+def _load(model: Any, key: str, value: Any) -> Any:
+    """A snapshot value back into the column's Python type (times are ISO strings there)."""
+    if value is None:
+        return None
+    typ = model.__table__.c[key].type
+    try:
+        py = getattr(typ, "impl", typ).python_type
+    except NotImplementedError:
+        return value
+    if py is datetime and isinstance(value, str):
+        return datetime.fromisoformat(value)
+    return value

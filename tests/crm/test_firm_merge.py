@@ -1,0 +1,214 @@
+"""Merging two records of one firm: nothing lost, reports unchanged, 撞单 flagged, undo exact."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from crm.activities.schemas import ActivityCreate
+from crm.activities.service import log_activity
+from crm.errors import Conflict, PermissionDenied
+from crm.firms.merge import differing_fields, holdings, merge_firms, undo_merge
+from crm.firms.models import Firm, FirmAlias
+from crm.firms.schemas import ContactCreate, ContactUpdate, FirmCreate
+from crm.firms.service import create_contact, create_firm, update_contact
+from crm.models import metadata
+from crm.projects.models import CapitalArrival, Project
+from crm.reports.common import ReportFilters
+from crm.reports.delivery import delivery_report
+from crm.reports.leaders import leaders_report
+from crm.reports.pipeline import pipeline_report
+from crm.reports.targets import targets_report
+from tests.factories import make_department, make_followup, make_project, make_user
+
+TABLES = [
+    "firm",
+    "firm_alias",
+    "firm_cluster",
+    "contact",
+    "project",
+    "stage_change",
+    "capital_arrival",
+    "activity",
+    "activity_firm",
+    "activity_project",
+    "followup",
+]
+
+
+def dump(session) -> dict[str, list[tuple]]:
+    """Every row of the tables a merge touches, sorted: for exact comparisons."""
+    out = {}
+    for name in TABLES:
+        t = metadata.tables[name]
+        rows = session.execute(select(t)).all()
+        out[name] = sorted((tuple(r) for r in rows), key=repr)
+    return out
+
+
+@pytest.fixture
+def world(session):
+    d1, d2 = make_department(session), make_department(session)
+    admin = make_user(session, "admin", d1)
+    o1, o2 = make_user(session, "officer", d1), make_user(session, "officer", d2)
+    hp = create_firm(
+        session,
+        o1,
+        FirmCreate(name_zh="惠普", name_en="HP", aliases=["惠普公司"], global500_rank=26),
+    )
+    dup = create_firm(
+        session,
+        o2,
+        FirmCreate(
+            name_zh="惠普（重庆）有限公司",
+            name_en="Hewlett-Packard (Chongqing) Co., Ltd.",
+            aliases=["重庆惠普"],
+            country="美国",
+            website="https://hp.example",
+            clusters=["NB"],
+        ),
+        confirm=True,
+    )
+    create_contact(session, o1, hp.id, ContactCreate(name="张三"))
+    c_dup = create_contact(session, o2, dup.id, ContactCreate(name="李四"))
+    p_hp = make_project(session, hp, "NB", "negotiating", owner=o1, output="300")
+    p_dup = make_project(session, dup, "NB", "signed", owner=o2, output="120", investment="50")
+    p_dup2 = make_project(session, dup, "IC", "landed", owner=o2, output="80")
+    session.add(
+        CapitalArrival(project_id=p_dup.id, amount=Decimal("12.5"), arrived_on=date(2026, 10, 1))
+    )
+    make_followup(session, o2, firm_id=dup.id, project_id=p_dup.id)
+    make_followup(session, o1, firm_id=hp.id)
+    sub = create_firm(
+        session, o2, FirmCreate(name_zh="惠普渝北工厂子厂", parent_id=dup.id), confirm=True
+    )
+    log_activity(
+        session,
+        o2,
+        ActivityCreate(kind="visit", summary="拜访", firm_ids=[dup.id], project_ids=[p_dup.id]),
+    )
+    log_activity(session, o1, ActivityCreate(kind="call", summary="电话", firm_ids=[hp.id, dup.id]))
+    session.flush()
+    return {
+        "admin": admin,
+        "o1": o1,
+        "o2": o2,
+        "hp": hp,
+        "dup": dup,
+        "sub": sub,
+        "c_dup": c_dup,
+        "p_hp": p_hp,
+        "p_dup": p_dup,
+        "p_dup2": p_dup2,
+    }
+
+
+def reports(session, actor) -> dict[str, dict]:
+    f = ReportFilters(detail=True)
+    return {
+        fn.__name__: fn(session, actor, f).model_dump(exclude={"generated_at"})
+        for fn in (pipeline_report, targets_report, delivery_report)
+    }
+
+
+def test_merge_moves_everything_and_reports_stay(session, world):
+    admin, hp, dup = world["admin"], world["hp"], world["dup"]
+    before_hp, before_dup = holdings(session, hp.id), holdings(session, dup.id)
+    before_reports = reports(session, admin)
+    before_ladder_total = sum(
+        lf.output
+        for band in leaders_report(session, admin, ReportFilters()).bands
+        for lf in band.firms
+    )
+    assert "country" not in differing_fields(hp, dup)  # blank on one side: no conflict
+    assert "name_zh" in differing_fields(hp, dup)
+
+    merge_firms(session, admin, hp.id, dup.id, {"website": "other"})
+    session.expire_all()
+    after = holdings(session, hp.id)
+    for kind in (
+        "contacts",
+        "projects",
+        "stage_changes",
+        "capital_arrivals",
+        "followups",
+        "subsidiaries",
+    ):
+        assert getattr(after, kind) == getattr(before_hp, kind) + getattr(before_dup, kind), kind
+    assert after.activities == 2  # the call linked both: one link left, not two
+    assert session.get(Firm, dup.id) is None
+    merged = session.get(Firm, hp.id)
+    assert merged.website == "https://hp.example" and merged.country == "美国"
+    assert merged.name_zh == "惠普" and merged.tier == "global500"
+    assert set(after.aliases) == {
+        "惠普公司",
+        "重庆惠普",
+        "惠普（重庆）有限公司",
+        "Hewlett-Packard (Chongqing) Co., Ltd.",
+    }
+    assert after.clusters == ["NB"]
+    assert session.get(Firm, world["sub"].id).parent_id == hp.id
+    # the figures that do not depend on which record a project hung on are unchanged
+    assert reports(session, admin) == before_reports
+    # the ladder: one group now holds the signed output of both records (120 + 80)
+    ladder = {
+        lf.firm_id: lf
+        for band in leaders_report(session, admin, ReportFilters()).bands
+        for lf in band.firms
+    }
+    assert ladder[hp.id].output == Decimal("200") and dup.id not in ladder
+    assert sum(lf.output for lf in ladder.values()) == before_ladder_total
+    # 撞单: the moved NB project of department 2 and the NB project of department 1
+    p_hp, p_dup = session.get(Project, world["p_hp"].id), session.get(Project, world["p_dup"].id)
+    assert p_dup.conflict_with_id == p_hp.id and p_hp.conflict_with_id == p_dup.id
+    assert session.get(Project, world["p_dup2"].id).conflict_with_id is None
+
+
+def test_undo_restores_the_exact_rows(session, world):
+    admin, hp, dup = world["admin"], world["hp"], world["dup"]
+    session.flush()
+    before = dump(session)
+    rec = merge_firms(session, admin, hp.id, dup.id, {"website": "other", "name_zh": "other"})
+    session.flush()
+    assert dump(session) != before
+    undo_merge(session, admin, rec.id)
+    session.flush()
+    session.expire_all()
+    assert dump(session) == before
+    with pytest.raises(Conflict):
+        undo_merge(session, admin, rec.id)  # once only
+
+
+def test_undo_is_refused_once_a_moved_row_changed(session, world):
+    admin, hp, dup, c = world["admin"], world["hp"], world["dup"], world["c_dup"]
+    rec = merge_firms(session, admin, hp.id, dup.id)
+    update_contact(session, admin, c.id, ContactUpdate(version=c.version, title="总经理"))
+    with pytest.raises(Conflict):
+        undo_merge(session, admin, rec.id)
+    assert session.get(Firm, dup.id) is None
+
+
+def test_officers_cannot_merge(session, world):
+    with pytest.raises(PermissionDenied):
+        merge_firms(session, world["o1"], world["hp"].id, world["dup"].id)
+
+
+def test_credit_code_can_move_to_the_survivor(session, world):
+    from crm.text import credit_code_check_digit
+
+    body = "91500000MA5U7AB1X"
+    code = body + credit_code_check_digit(body)
+    dup = world["dup"]
+    dup.credit_code = code
+    session.add(dup)
+    session.flush()
+    rec = merge_firms(session, world["admin"], world["hp"].id, dup.id)
+    assert session.get(Firm, world["hp"].id).credit_code == code
+    assert session.scalar(select(FirmAlias.firm_id).where(FirmAlias.alias == "重庆惠普"))
+    undo_merge(session, world["admin"], rec.id)
+    session.expire_all()
+    assert session.get(Firm, dup.id).credit_code == code
+    assert session.get(Firm, world["hp"].id).credit_code is None

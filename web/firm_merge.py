@@ -1,0 +1,119 @@
+"""Merging two records of one firm (managers, admins): pick the other firm, see side by side
+what each holds, choose field by field, merge; undo from the banner or the audit record."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from crm.accounts.permissions import require_manager
+from crm.errors import CRMError
+from crm.firms.duplicates import check_firm
+from crm.firms.merge import CHOOSABLE, differing_fields, holdings, merge_firms, undo_merge
+from crm.firms.service import firm_aliases, get_firm, search_firms
+from server.deps import SessionDep, WebUser
+from web import forms
+from web.render import render
+
+router = APIRouter(prefix="/firms", include_in_schema=False)
+
+Q = Annotated[str | None, Query(max_length=100)]
+IdQ = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
+
+LABELS = {
+    "name_zh": "中文名称",
+    "name_en": "英文名称",
+    "country": "国家或地区",
+    "headquarters": "总部",
+    "global500_rank": "世界500强排名",
+    "china500_rank": "中国500强排名",
+    "is_leader": "行业龙头",
+    "website": "网站",
+    "credit_code": "统一社会信用代码",
+    "parent_id": "所属集团",
+    "owner_id": "负责人",
+    "notes": "备注",
+}
+
+
+def _ctx(session: SessionDep, user: WebUser, firm_id: int, other_id: int | None, q: str | None):
+    firm = get_firm(session, user, firm_id)
+    ctx: dict = {"nav": "firms", "firm": firm, "labels": LABELS, "q": q or "", "error": None}
+    if other_id is None:
+        names = [firm.name_zh, firm.name_en, *firm_aliases(session, [firm_id])[firm_id]]
+        ctx["suggested"] = check_firm(session, names, exclude_id=firm_id).all[:10]
+        ctx["found"] = (
+            [f for f in search_firms(session, user, q, limit=20) if f.id != firm_id] if q else []
+        )
+        return ctx
+    other = get_firm(session, user, other_id)
+    ctx.update(
+        other=other,
+        fields=CHOOSABLE,
+        differing=differing_fields(firm, other),
+        holds=holdings(session, firm_id),
+        other_holds=holdings(session, other_id),
+    )
+    return ctx
+
+
+def _int(v: int | str | None) -> int | None:
+    return v if isinstance(v, int) else None
+
+
+@router.get("/{firm_id}/merge")
+def merge_page(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    firm_id: int,
+    other: IdQ = None,
+    q: Q = None,
+) -> Response:
+    require_manager(user)
+    return render(request, "firms/merge.html", _ctx(session, user, firm_id, other, q))
+
+
+@router.post("/{firm_id}/merge")
+async def merge_submit(
+    request: Request, session: SessionDep, user: WebUser, firm_id: int
+) -> Response:
+    require_manager(user)
+    form = await request.form()
+    other_id = forms.integer(form, "other_id")
+    keep = forms.text(form, "keep") or "this"
+    if not isinstance(other_id, int):
+        return Response(status_code=422)
+    survivor, other = (firm_id, other_id) if keep == "this" else (other_id, firm_id)
+    choices = {}
+    for f in CHOOSABLE:
+        v = forms.text(form, f"choice_{f}")
+        if v in ("this", "that"):
+            # "this" is the firm the page is about; the service speaks of survivor / other
+            choices[f] = "survivor" if (v == "this") == (survivor == firm_id) else "other"
+    try:
+        rec = merge_firms(
+            session,
+            user,
+            survivor,
+            other,
+            choices,
+            survivor_version=_int(forms.integer(form, f"version_{survivor}")),
+            other_version=_int(forms.integer(form, f"version_{other}")),
+        )
+    except CRMError as exc:
+        if exc.status in (403, 404):
+            raise
+        ctx = _ctx(session, user, firm_id, other_id, None)
+        ctx["error"] = forms.pick(request, exc.message)
+        return render(request, "firms/merge.html", ctx, status_code=409)
+    session.flush()
+    return RedirectResponse(f"/firms/{survivor}?merged={rec.id}", status_code=303)
+
+
+@router.post("/merges/{merge_id}/undo")
+def undo_submit(request: Request, session: SessionDep, user: WebUser, merge_id: int) -> Response:
+    firm = undo_merge(session, user, merge_id)
+    return RedirectResponse(f"/firms/{firm.id}", status_code=303)
