@@ -413,9 +413,13 @@ def compose_weekly_digest(
         )
     )
     keys = {m.id: f"digest:{m.id}:{this_week.isoformat()}" for m in managers}
-    done = existing_keys(session, keys.values())
+    all_depts = set(session.scalars(select(Department.id)))
+    robots = _robots(session, all_depts)
+    robot_keys = {d: f"digest-robot:{d}:{this_week.isoformat()}" for d in robots}
+    done = existing_keys(session, [*keys.values(), *robot_keys.values()])
     managers = [m for m in managers if keys[m.id] not in done]
-    if not managers:
+    robots = {d: dept for d, dept in robots.items() if robot_keys[d] not in done}
+    if not managers and not robots:
         return 0
     new_projects = (
         session.scalar(
@@ -456,7 +460,8 @@ def compose_weekly_digest(
         .order_by(StageChange.changed_at)
         .limit(MAX_ITEMS)
     ).all()
-    gaps = coverage_gaps(session, session.get(User, managers[0].id))
+    reader = _digest_reader(session, managers)
+    gaps = coverage_gaps(session, reader) if reader is not None else []
     overdue_rows = session.execute(
         select(User.department_id, User.display_name, func.count().label("n"))
         .join(Followup, Followup.assignee_id == User.id)
@@ -513,4 +518,29 @@ def compose_weekly_digest(
                 "body_html": r.html,
             }
         )
+    # each department's group robot: the same figures, its own officers' overdue follow-ups
+    for dept_id, dept in robots.items():
+        own = [(o.display_name, o.n) for o in overdue_rows if o.department_id == dept_id]
+        messages.append(
+            _robot_message(
+                dept,
+                "weekly_digest",
+                robot_keys[dept_id],
+                {**common, "dept": dept.name, "overdue": own[:MAX_ITEMS]},
+            )
+            | {"kind": "digest"}
+        )
     return enqueue_many(session, messages, now=now)
+
+
+def _digest_reader(session: Session, managers: list[Any]) -> Any:
+    """Whose view the coverage gaps are computed in: a manager of the digest, else an admin
+    (the robots' digest when every manager already has theirs)."""
+    if managers:
+        return session.get(User, managers[0].id)
+    return session.scalar(
+        select(User)
+        .where(User.role.in_((Role.admin.value, Role.manager.value)), User.is_active.is_(True))
+        .order_by(User.role, User.id)
+        .limit(1)
+    )

@@ -176,8 +176,11 @@ def test_daily_summary_to_a_dingtalk_robot(session, smtp, robot):
     assert "两江招商局" in req["json"]["markdown"]["text"]
 
 
-def test_weekly_digest_to_managers(session, smtp):
-    d1, d2 = make_department(session), make_department(session)
+def test_weekly_digest_to_managers_and_department_robots(session, smtp, robot):
+    d1 = make_department(
+        session, name="一号部门", webhook_kind="wecom", webhook_url=robot.url + "/w"
+    )
+    d2 = make_department(session)
     make_user(session, "manager", d1, email="m1@example.com", display_name="王处长")
     make_user(session, "manager", d2)  # no email: no message
     o1 = make_user(session, "officer", d1, display_name="一号专员")
@@ -206,9 +209,13 @@ def test_weekly_digest_to_managers(session, smtp):
     fu(session, o1, "逾期一", NOW - timedelta(days=10))
     fu(session, o2, "逾期二", NOW - timedelta(days=10))
     session.commit()
-    assert tasks.weekly_digest(NOW) == 1
+    assert tasks.weekly_digest(NOW) == 2  # the manager's mail and d1's robot
     assert tasks.weekly_digest(NOW + timedelta(days=1)) == 0
     tasks.drain(NOW)
+    (req,) = robot.requests
+    md = req["json"]["markdown"]["content"]
+    assert "招商周报" in md and "一号部门" in md and "一号专员: 1" in md
+    assert "二号专员" not in md and "朱雀" in md and "保密签约" not in md
     (m,) = smtp.messages
     text = body_text(m)
     assert "惠普签约" in text and "朱雀" in text and "保密签约" not in text
