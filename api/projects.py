@@ -66,7 +66,7 @@ def list_projects(
     )
     rows, total = service.list_projects(session, user, f, limit=limit, offset=offset, strict=True)
     return ProjectPage(
-        items=service.to_public_many(session, rows), total=total, limit=limit, offset=offset
+        items=service.to_public_many(session, rows, user), total=total, limit=limit, offset=offset
     )
 
 
@@ -79,12 +79,12 @@ def list_projects(
     "is a conflict (撞单): both are flagged in `conflict_with_id`.",
 )
 def create_project(session: SessionDep, user: ApiUser, data: ProjectCreate) -> ProjectPublic:
-    return service.to_public(session, service.create_project(session, user, data))
+    return service.to_public(session, service.create_project(session, user, data), user)
 
 
 @router.get("/projects/{project_id}", response_model=ProjectPublic, summary="One project")
 def get_project(session: SessionDep, user: ApiUser, project_id: IdPath) -> ProjectPublic:
-    return service.to_public(session, service.get_project_for(session, user, project_id))
+    return service.to_public(session, service.get_project_for(session, user, project_id), user)
 
 
 @router.patch(
@@ -96,7 +96,7 @@ def get_project(session: SessionDep, user: ApiUser, project_id: IdPath) -> Proje
 def update_project(
     session: SessionDep, user: ApiUser, project_id: IdPath, data: ProjectUpdate
 ) -> ProjectPublic:
-    return service.to_public(session, service.update_project(session, user, project_id, data))
+    return service.to_public(session, service.update_project(session, user, project_id, data), user)
 
 
 @router.delete(
@@ -121,7 +121,7 @@ def delete_project(
 def move_stage(
     session: SessionDep, user: ApiUser, project_id: IdPath, data: StageMove
 ) -> ProjectPublic:
-    return service.to_public(session, service.move_stage(session, user, project_id, data))
+    return service.to_public(session, service.move_stage(session, user, project_id, data), user)
 
 
 @router.get(

@@ -10,8 +10,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from crm.accounts.models import User
-from crm.accounts.permissions import is_admin, is_manager
-from crm.accounts.service import user_choices
+from crm.authz import assignable_users, is_manager
 from crm.clock import day_bounds, to_local, today_local
 from crm.errors import CRMError, NotFound, StaleVersion, ValidationFailed
 from crm.followups.schemas import FollowupCreate, FollowupUpdate
@@ -53,16 +52,11 @@ def _int(value: Any) -> int | None:
     return n if 1 <= n <= 2**62 else None
 
 
-def _assignees(session: Session, user: User) -> list[Any]:
-    """Whom the user may assign to: themselves, or (managers) their department's officers."""
-    if not is_manager(user):
-        return [user]
-    return [
-        u
-        for u in user_choices(session, user)
-        if u.is_active
-        and (is_admin(user) or u.department_id == user.department_id or u.id == user.id)
-    ]
+def _assignees(
+    session: Session, user: User, project_id: int | None = None, activity_id: int | None = None
+) -> list[Any]:
+    """Whom the user may assign to (crm.authz decides; the page only offers it)."""
+    return assignable_users(session, user, project_id, activity_id)
 
 
 @router.get("/followups", include_in_schema=False)
@@ -91,7 +85,7 @@ def followups_page(
         "nav": "followups",
         "rows": rows,
         "total": total,
-        "labels": followup_labels(session, rows),
+        "labels": followup_labels(session, user, rows),
         "status": status if status_f or status == "all" else "open",
         "scope": "team" if team else "mine",
         "due_from": d_from.isoformat() if d_from else "",
@@ -105,9 +99,13 @@ def followups_page(
 
 
 def _form_ctx(session: Session, user: User, **kw: Any) -> dict[str, Any]:
+    target = kw.get("target") or {}
+    fu = kw.get("followup")
     return {
         "nav": "followups",
-        "assignees": _assignees(session, user),
+        "assignees": _assignees(
+            session, user, target.get("project_id"), fu.activity_id if fu is not None else None
+        ),
         "errors": {},
         "values": {},
         **kw,
@@ -270,7 +268,7 @@ def _after_action(
         {
             "f": fu,
             "now": utcnow(),
-            "labels": followup_labels(session, [fu]),
+            "labels": followup_labels(session, user, [fu]),
             "toast_key": toast_key,
             "toast_extra": toast_extra,
         },

@@ -20,7 +20,7 @@ router = APIRouter()
 
 def myday_context(session: Session, user: User) -> dict[str, Any]:
     day = my_day(session, user)
-    labels = followup_labels(session, day.overdue + day.today)
+    labels = followup_labels(session, user, day.overdue + day.today)
     return {
         "overdue": day.overdue,
         "today": day.today,
@@ -32,7 +32,7 @@ def myday_context(session: Session, user: User) -> dict[str, Any]:
 
 @router.get("/", include_in_schema=False)
 def home(request: Request, user: WebUser, session: SessionDep) -> Response:
-    projects = to_public_many(session, recent_projects(session, user, limit=10))
+    projects = to_public_many(session, recent_projects(session, user, limit=10), user)
     return render(
         request, "home.html", {"nav": "home", "projects": projects, **myday_context(session, user)}
     )

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
-from crm.accounts.permissions import require_manager
+from crm.authz import require_manager
 from crm.errors import CRMError, ValidationFailed
 from crm.imports.service import IMPORTERS, run_import
 from crm.imports.templates import template_workbook

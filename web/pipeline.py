@@ -97,7 +97,7 @@ def _columns(
         )
         for s in stages
     ]
-    cards = iter(to_public_many(session, [p for _, rows, _ in found for p in rows]))
+    cards = iter(to_public_many(session, [p for _, rows, _ in found for p in rows], user))
     return [
         {
             "stage": s,
@@ -129,7 +129,7 @@ def pipeline(
         rows, total = list_projects(session, user, f, limit=PAGE, offset=(page - 1) * PAGE)
         ctx.update(
             view="table",
-            rows=to_public_many(session, rows),
+            rows=to_public_many(session, rows, user),
             total=total,
             page=page,
             pages=max(1, -(-min(total, 10_000) // PAGE)),
@@ -201,7 +201,7 @@ async def move(request: Request, user: WebUser, session: SessionDep, project_id:
         raise
     if via == "page" or not is_htmx(request):
         return done(request, f"/projects/{project_id}")
-    card = to_public_many(session, [moved])[0]
+    card = to_public_many(session, [moved], user)[0]
     return render(
         request,
         "pipeline/_moved.html",

@@ -10,9 +10,9 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from crm.accounts.models import User
-from crm.accounts.permissions import can_edit_owned
 from crm.accounts.service import list_departments, user_choices
 from crm.activities.service import ActivityFilters, list_activities
+from crm.authz import can_edit_owned
 from crm.errors import CRMError, NotFound, StaleVersion, ValidationFailed
 from crm.firms.service import get_firm, search_firms
 from crm.followups.service import FollowupFilters, followup_labels, list_followups
@@ -61,7 +61,7 @@ def _refs(session: Session, user: User) -> dict[str, Any]:
 
 def project_context(session: Session, user: User, p: Project) -> dict[str, Any]:
     refs = _refs(session, user)
-    pub = to_public(session, p)
+    pub = to_public(session, p, user)
     acts, act_total = list_activities(session, user, ActivityFilters(project_id=p.id), limit=30)
     fus, _ = list_followups(
         session, user, FollowupFilters(project_id=p.id, status=None, everyone=True), limit=50
@@ -77,7 +77,7 @@ def project_context(session: Session, user: User, p: Project) -> dict[str, Any]:
         "activities": acts,
         "activity_total": act_total,
         "followups": fus,
-        "fu_labels": followup_labels(session, fus),
+        "fu_labels": followup_labels(session, user, fus),
         "arrivals": arrivals,
         "arrived_total": total,
         "conflict": conflict_info(session, user, p),
@@ -230,7 +230,7 @@ def edit_project_page(
     request: Request, user: WebUser, session: SessionDep, project_id: int
 ) -> Response:
     p = get_project_for(session, user, project_id)
-    pub = to_public(session, p)
+    pub = to_public(session, p, user)
     return render(
         request,
         "projects/form.html",
@@ -299,7 +299,7 @@ async def edit_project_form(
             "projects/form.html",
             {
                 "nav": "pipeline",
-                "project": to_public(session, p),
+                "project": to_public(session, p, user),
                 "values": values,
                 "errors": errors,
                 "stale": isinstance(exc, StaleVersion),

@@ -6,9 +6,9 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from crm.accounts.models import Department, User
-from crm.accounts.permissions import require_admin
 from crm.accounts.schemas import DepartmentPublic
 from crm.audit.service import record, snapshot
+from crm.authz import require_admin
 from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 
 

@@ -10,10 +10,10 @@ from sqlmodel import Session
 
 from crm.accounts.models import Department, Role, User
 from crm.accounts.passwords import check_policy, hash_password, verify_password
-from crm.accounts.permissions import require_admin
 from crm.accounts.schemas import UserPublic
 from crm.accounts.sessions import end_sessions
 from crm.audit.service import record, snapshot
+from crm.authz import require_admin
 from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from crm.types import utcnow
 

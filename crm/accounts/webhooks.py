@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 from sqlmodel import Session
 
 from crm.accounts.models import Department, User
-from crm.accounts.permissions import require_admin
 from crm.audit.service import record, snapshot
+from crm.authz import require_admin
 from crm.errors import NotFound, StaleVersion, ValidationFailed
 
 WEBHOOK_KINDS = ("wecom", "dingtalk")

@@ -9,7 +9,6 @@ from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from crm.accounts.models import User
-from crm.accounts.permissions import activity_visible, require_edit
 from crm.activities.models import (
     Activity,
     ActivityContact,
@@ -19,6 +18,7 @@ from crm.activities.models import (
 )
 from crm.activities.schemas import ActivityCreate, ActivityPublic, ActivityUpdate
 from crm.audit.service import record, snapshot
+from crm.authz import activity_visible, can_edit_owned, require_edit
 from crm.clock import as_utc
 from crm.errors import NotFound, StaleVersion, ValidationFailed
 from crm.firms.models import Contact, Firm
@@ -97,12 +97,23 @@ def log_activity(session: Session, actor: User, data: ActivityCreate) -> Logged:
     session.add_all([ActivityContact(activity_id=act.id, contact_id=c) for c in contact_ids])
     session.add_all([ActivityOfficer(activity_id=act.id, user_id=u) for u in officer_ids])
     for p in projects:
-        if p.first_contact_at is None or when < p.first_contact_at:
-            p.first_contact_at = when
+        touched: dict[str, datetime] = {}
+        # the first contact feeds the response-time report: only the project's own people
+        # (crm.authz's edit rule) move it; anyone who may see the project moves the last one
+        if (p.first_contact_at is None or when < p.first_contact_at) and can_edit_owned(
+            actor, p.owner_id, p.department_id
+        ):
+            touched["first_contact_at"] = when
         if p.last_activity_at is None or when > p.last_activity_at:
-            p.last_activity_at = when
+            touched["last_activity_at"] = when
+        if not touched:
+            continue
+        before = {k: getattr(p, k) for k in touched}
+        for k, v in touched.items():
+            setattr(p, k, v)
         p.updated_at = now
         session.add(p)
+        record(session, actor.id, "touch", "project", p.id, before=before, after=touched)
     fu = None
     if data.followup is not None:
         fu = create_followup(

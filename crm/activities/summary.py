@@ -8,7 +8,7 @@ logging) by the mapper events below, and ``rebuild_officer_weeks`` fills it from
 (the migration that added it, the demo loader, a repair).
 
 It counts every activity; the report reads it only for actors who see every activity
-(``crm.accounts.permissions.hidden_projects(actor) is None``) and counts the raw rows otherwise.
+(``crm.authz.hidden_projects(actor) is None``) and counts the raw rows otherwise.
 """
 
 from __future__ import annotations

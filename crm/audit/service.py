@@ -93,7 +93,7 @@ def list_audit(
 ) -> AuditPage:
     """The audit trail, newest first (admins only). Read-only: nothing here changes a row."""
     from crm.accounts.models import User
-    from crm.accounts.permissions import require_admin
+    from crm.authz import require_admin
 
     require_admin(actor)
     page = max(1, min(page, 10_000))

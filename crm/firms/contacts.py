@@ -8,8 +8,8 @@ from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from crm.accounts.models import User
-from crm.accounts.permissions import require_edit
 from crm.audit.service import record, snapshot
+from crm.authz import require_edit
 from crm.errors import NotFound, StaleVersion, ValidationFailed
 from crm.firms.models import Contact
 from crm.firms.queries import _owner_department, get_firm

@@ -180,6 +180,6 @@ def _owner_department(session: Session, owner_id: int | None) -> int | None:
 
 
 def can_edit_firm(session: Session, actor: User, firm: Firm) -> bool:
-    from crm.accounts.permissions import can_edit_owned
+    from crm.authz import can_edit_owned
 
     return can_edit_owned(actor, firm.owner_id, _owner_department(session, firm.owner_id))

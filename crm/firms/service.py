@@ -11,8 +11,8 @@ from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from crm.accounts.models import User
-from crm.accounts.permissions import is_admin, require_edit
 from crm.audit.service import record, snapshot
+from crm.authz import is_admin, require_edit
 from crm.errors import Conflict, PermissionDenied, StaleVersion, ValidationFailed
 from crm.firms.contacts import (
     contact_public,

@@ -12,8 +12,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from crm.accounts.models import User
-from crm.accounts.permissions import followup_visible
 from crm.audit.service import record
+from crm.authz import followup_visible
+from crm.authz.disclosure import activity_code_name, task_title
 from crm.config import get_settings
 from crm.errors import NotFound
 from crm.firms.models import Firm
@@ -65,6 +66,7 @@ def calendar_feed(session: Session, token: str, now: datetime | None = None) -> 
             P.is_confidential,
             P.code_name,
             Firm.name_zh.label("firm"),
+            activity_code_name(Followup.activity_id).label("act_code"),
         )
         .outerjoin(P, P.id == Followup.project_id)
         .outerjoin(Firm, Firm.id == Followup.firm_id)
@@ -81,13 +83,17 @@ def calendar_feed(session: Session, token: str, now: datetime | None = None) -> 
     cal.add("x-wr-calname", f"招商 CRM · {user.display_name}")
     cal.add("x-wr-timezone", get_settings().timezone)
     for r in rows:
+        # a confidential project (its own, or one its activity names): code name and kind only
+        secret = bool(r.is_confidential) or r.act_code is not None
+        code = r.code_name if r.is_confidential else r.act_code
+        title = task_title(r.title, secret, code)
         ev = Event()
         ev.add("uid", f"followup-{r.id}@{host}.crm")
         ev.add("dtstamp", now)
         ev.add("last-modified", r.updated_at)
         ev.add("dtstart", r.due_at)
         ev.add("dtend", r.due_at + timedelta(minutes=30))
-        ev.add("summary", r.title)
+        ev.add("summary", title)
         where = []
         if r.project_id is not None:
             where.append(r.code_name if r.is_confidential else r.p_title)
@@ -96,10 +102,10 @@ def calendar_feed(session: Session, token: str, now: datetime | None = None) -> 
             link = f"{base}/firms/{r.firm_id}"
         else:
             link = f"{base}/followups"
-        if r.firm and not r.is_confidential:
+        if r.firm and not secret:
             where.append(r.firm)
         desc = " · ".join(w for w in where if w)
-        if r.notes and not r.is_confidential:
+        if r.notes and not secret:
             desc = f"{desc}\n{r.notes}" if desc else r.notes
         if desc:
             ev.add("description", desc)
@@ -109,7 +115,7 @@ def calendar_feed(session: Session, token: str, now: datetime | None = None) -> 
 
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
-            alarm.add("description", r.title)
+            alarm.add("description", title)
             alarm.add("trigger", r.remind_at - r.due_at)
             ev.add_component(alarm)
         cal.add_component(ev)

@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session
 
 from crm.accounts.models import User
-from crm.accounts.permissions import followup_visible, is_admin, is_manager
 from crm.audit.service import record, snapshot
+from crm.authz import (
+    followup_visible,
+    is_admin,
+    is_manager,
+    project_visible,
+    require_assign,
+    require_change_followup,
+)
+from crm.changes import apply_change, check_version
 from crm.clock import as_utc, day_bounds, today_local
-from crm.errors import Conflict, NotFound, PermissionDenied, StaleVersion, ValidationFailed
+from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from crm.firms.models import Firm
 from crm.followups.models import Followup, FollowupStatus
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
 from crm.types import utcnow
 
 NOT_FOUND = "跟进事项不存在 / no such follow-up"
+STALE = "记录已被他人修改 / someone saved this follow-up first"
 
 
 def get_followup_for(session: Session, actor: User, followup_id: int) -> Followup:
@@ -28,18 +39,8 @@ def get_followup_for(session: Session, actor: User, followup_id: int) -> Followu
     return fu
 
 
-def _can_change(session: Session, actor: User, fu: Followup) -> bool:
-    if is_admin(actor) or actor.id in (fu.assignee_id, fu.created_by_id):
-        return True
-    if is_manager(actor) and actor.department_id is not None:
-        dept = session.scalar(select(User.department_id).where(User.id == fu.assignee_id))
-        return dept == actor.department_id
-    return False
-
-
 def _require_change(session: Session, actor: User, fu: Followup) -> None:
-    if not _can_change(session, actor, fu):
-        raise PermissionDenied("只能修改自己或本部门的跟进事项 / not your follow-up")
+    require_change_followup(session, actor, fu)
 
 
 def create_followup(
@@ -49,16 +50,6 @@ def create_followup(
 
     assignee_id = data.assignee_id or actor.id
     assignee = session.get(User, assignee_id)
-    if assignee is None or not assignee.is_active:
-        raise ValidationFailed("负责人不存在 / no such assignee", field="assignee_id")
-    if (
-        assignee_id != actor.id
-        and not is_manager(actor)
-        and assignee.department_id != actor.department_id
-    ):
-        raise ValidationFailed(
-            "只能分派给本部门人员 / assign within your department only", field="assignee_id"
-        )
     firm_id = data.firm_id
     if data.project_id is not None:
         try:
@@ -72,6 +63,7 @@ def create_followup(
         firm_id = project.firm_id
     if firm_id is not None and session.get(Firm, firm_id) is None:
         raise ValidationFailed("企业不存在 / no such firm", field="firm_id")
+    require_assign(session, actor, assignee, data.project_id, activity_id)
     due = as_utc(data.due_at)
     remind = as_utc(data.remind_at) if data.remind_at else None
     if remind is not None and remind > due:
@@ -96,17 +88,25 @@ def create_followup(
     return fu
 
 
+def _check_reminder(fu: Any) -> None:
+    if fu.remind_at is not None and fu.remind_at > fu.due_at:
+        raise ValidationFailed(
+            "提醒时间不能晚于到期时间 / the reminder must not be after the due time",
+            field="remind_at",
+        )
+
+
+def _current(fu: Followup) -> Callable[[], Any]:
+    return lambda: FollowupPublic.model_validate(fu, from_attributes=True).model_dump(mode="json")
+
+
 def update_followup(
     session: Session, actor: User, followup_id: int, data: FollowupUpdate
 ) -> Followup:
+    """Change a follow-up; a refused change (stale, invalid, not allowed) writes nothing."""
     fu = get_followup_for(session, actor, followup_id)
     _require_change(session, actor, fu)
-    if data.version != fu.version:
-        raise StaleVersion(
-            "记录已被他人修改 / someone saved this follow-up first",
-            current=FollowupPublic.model_validate(fu, from_attributes=True).model_dump(mode="json"),
-        )
-    before = snapshot(fu)
+    check_version(fu, data.version, _current(fu), STALE)
     fields = data.model_dump(exclude_unset=True, exclude={"version"})
     if "title" in fields and not fields["title"]:
         raise ValidationFailed("标题必填 / title is required", field="title")
@@ -117,23 +117,22 @@ def update_followup(
     if fields.get("remind_at") is not None:
         fields["remind_at"] = as_utc(fields["remind_at"])
     if fields.get("assignee_id") is not None:
-        a = session.get(User, fields["assignee_id"])
-        if a is None or not a.is_active:
-            raise ValidationFailed("负责人不存在 / no such assignee", field="assignee_id")
+        if fields["assignee_id"] != fu.assignee_id:
+            assignee = session.get(User, fields["assignee_id"])
+            require_assign(session, actor, assignee, fu.project_id, fu.activity_id)
     elif "assignee_id" in fields:
         fields.pop("assignee_id")
-    for k, v in fields.items():
-        setattr(fu, k, v)
-    if fu.remind_at is not None and fu.remind_at > fu.due_at:
-        raise ValidationFailed(
-            "提醒时间不能晚于到期时间 / the reminder must not be after the due time",
-            field="remind_at",
-        )
-    fu.version += 1
-    fu.updated_at = utcnow()
-    session.add(fu)
-    session.flush()
-    record(session, actor.id, "update", "followup", fu.id, before=before, after=snapshot(fu))
+    apply_change(
+        session,
+        actor.id,
+        fu,
+        "followup",
+        data.version,
+        fields,
+        validate=_check_reminder,
+        current=_current(fu),
+        stale_message=STALE,
+    )
     return fu
 
 
@@ -237,6 +236,7 @@ def my_day(session: Session, actor: User, now: datetime | None = None) -> MyDay:
                 Followup.assignee_id == actor.id,
                 Followup.status == FollowupStatus.open.value,
                 Followup.due_at < end,
+                followup_visible(actor),
             )
             .order_by(Followup.due_at)
             .limit(500)
@@ -311,9 +311,12 @@ class FollowupLabels:
     users: dict[int, str]
 
 
-def followup_labels(session: Session, followups: list[Followup]) -> FollowupLabels:
-    """Names for the firms, projects and assignees of already visible follow-ups (one query
-    each, so a list never loads them row by row)."""
+def followup_labels(session: Session, actor: User, followups: list[Followup]) -> FollowupLabels:
+    """Names for the firms, projects and assignees of follow-ups (one query each, so a list
+    never loads them row by row). Only what ``actor`` may see is named: a project hidden from
+    them gets no label, and a confidential project is named by its code name."""
+    from sqlalchemy import case
+
     from crm.projects.models import Project
 
     fids = {f.firm_id for f in followups if f.firm_id}
@@ -325,7 +328,17 @@ def followup_labels(session: Session, followups: list[Followup]) -> FollowupLabe
         else {}
     )
     projects = (
-        dict(session.execute(select(Project.id, Project.title).where(Project.id.in_(pids))).all())
+        dict(
+            session.execute(
+                select(
+                    Project.id,
+                    case(
+                        (Project.is_confidential, func.coalesce(Project.code_name, "—")),
+                        else_=Project.title,
+                    ),
+                ).where(Project.id.in_(pids), project_visible(actor))
+            ).all()
+        )
         if pids
         else {}
     )

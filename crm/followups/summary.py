@@ -7,7 +7,7 @@ mapper events below, so every ORM write keeps the table right. ``rebuild_done_we
 from the raw rows (the migration that added it, the demo loader, a repair).
 
 It counts every follow-up; the report reads it only for actors who see every follow-up
-(``crm.accounts.permissions.hidden_projects(actor) is None``) and counts the raw rows otherwise.
+(``crm.authz.hidden_projects(actor) is None``) and counts the raw rows otherwise.
 """
 
 from __future__ import annotations

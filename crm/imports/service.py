@@ -17,8 +17,8 @@ from sqlalchemy import Table, insert, select, text, update
 from sqlmodel import Session
 
 from crm.accounts.models import Department, User
-from crm.accounts.permissions import require_manager
 from crm.audit.service import record
+from crm.authz import require_manager
 from crm.db import allocate_ids
 from crm.errors import CRMError, ValidationFailed
 from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster, derive_tier

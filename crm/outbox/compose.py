@@ -3,7 +3,7 @@
 Each composer reads what it needs in one grouped query for every recipient at once (no query per
 officer), renders the bodies from templates in each recipient's language and writes them with one
 bulk INSERT … ON CONFLICT DO NOTHING, so running a composer twice writes nothing twice.
-Visibility: each recipient sees only what ``permissions.project_visible_to_user`` lets them see,
+Visibility: each recipient sees only what ``crm.authz.project_visible_to_user`` lets them see,
 and a confidential project is named only by its code name.
 """
 
@@ -18,7 +18,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from crm.accounts.models import Department, Role, User
-from crm.accounts.permissions import project_visible_to_user
+from crm.authz import project_visible_to_user
+from crm.authz.disclosure import FOLLOWUP_KIND, activity_code_name
 from crm.clock import day_bounds, local_tz, today_local, week_start
 from crm.config import get_settings
 from crm.firms.models import Firm
@@ -99,6 +100,7 @@ def compose_daily_reminders(
             P.is_confidential,
             P.code_name,
             F.name_zh.label("firm"),
+            activity_code_name(Followup.activity_id).label("act_code"),
             func.count().over(partition_by=part).label("total"),
             func.sum(case((Followup.due_at < start, 1), else_=0))
             .over(partition_by=part)
@@ -180,7 +182,11 @@ def compose_daily_reminders(
 
 
 def _item(r: Any, start: datetime) -> dict[str, Any]:
+    # a confidential project (its own, or one its activity names): code name and kind only
+    secret = bool(r.is_confidential) or r.act_code is not None
     label = project_label(r.p_title, r.is_confidential, r.code_name, r.project_id)
+    if label is None and r.act_code is not None:
+        label = r.act_code
     if r.project_id is not None:
         link = f"/projects/{r.project_id}"
     elif r.firm_id is not None:
@@ -189,13 +195,14 @@ def _item(r: Any, start: datetime) -> dict[str, Any]:
         link = "/followups"
     return {
         "id": r.id,
-        "title": r.title,
+        # the code name is shown beside it (``project``): the title is the kind of task alone
+        "title": FOLLOWUP_KIND if secret else r.title,
         "due": r.due_at,
         "due_local": r.due_at.astimezone(local_tz()).strftime("%Y-%m-%d %H:%M"),
         "overdue": r.due_at < start,
         "project": label,
         # a confidential project's firm would name it: only the code name is shown
-        "firm": None if r.is_confidential else r.firm,
+        "firm": None if secret else r.firm,
         "link": link,
     }
 
@@ -223,6 +230,7 @@ def compose_followup_reminders(
             P.is_confidential,
             P.code_name,
             F.name_zh.label("firm"),
+            activity_code_name(Followup.activity_id).label("act_code"),
             U.display_name,
             U.email,
             U.language,

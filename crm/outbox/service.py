@@ -23,8 +23,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from crm.accounts.models import User
-from crm.accounts.permissions import require_admin
 from crm.audit.service import record
+from crm.authz import require_admin
 from crm.config import get_settings
 from crm.errors import Conflict, NotFound
 from crm.outbox.limits import limit_of, split_message

@@ -269,7 +269,7 @@ def set_cluster_lead(
     session: Session, actor: Any, cluster_id: int, department_id: int | None, version: int
 ) -> Cluster:
     """Name the department that leads a cluster (admin only)."""
-    from crm.accounts.permissions import require_admin
+    from crm.authz import require_admin
     from crm.errors import StaleVersion, ValidationFailed
 
     require_admin(actor)

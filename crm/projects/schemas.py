@@ -117,6 +117,8 @@ class ProjectPublic(BaseModel):
     is_confidential: bool
     code_name: str | None
     conflict_with_id: int | None
+    # flagged 撞单 (conflict_with_id stays empty when the other project is hidden from the reader)
+    in_conflict: bool = False
     notes: str | None
     created_at: datetime
     updated_at: datetime

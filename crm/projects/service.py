@@ -11,8 +11,14 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from crm.accounts.models import Department, User
-from crm.accounts.permissions import can_see_project, is_manager, project_visible, require_edit
 from crm.audit.service import record, snapshot
+from crm.authz import (
+    can_see_project,
+    may_set_owner,
+    project_visible,
+    require_department,
+    require_edit,
+)
 from crm.clock import today_local
 from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from crm.firms.models import Firm
@@ -71,11 +77,28 @@ def _codes(session: Session, projects: list[Project]) -> dict[str, dict[int, str
     }
 
 
-def to_public_many(session: Session, projects: list[Project]) -> list[ProjectPublic]:
+def _visible_ids(session: Session, actor: User | None, ids: set[int]) -> set[int]:
+    if not ids:
+        return set()
+    return set(
+        session.scalars(select(Project.id).where(Project.id.in_(ids), project_visible(actor)))
+    )
+
+
+def to_public_many(
+    session: Session, projects: list[Project], actor: User | None
+) -> list[ProjectPublic]:
+    """The API shape; ``conflict_with_id`` only when ``actor`` may see the other project."""
     codes = _codes(session, projects)
+    others = _visible_ids(
+        session, actor, {p.conflict_with_id for p in projects if p.conflict_with_id}
+    )
     out = []
     for p in projects:
         d = p.model_dump(exclude={"cluster_id", "park_id", "chain_link_id", "stage_changed_at"})
+        d["in_conflict"] = d.get("conflict_with_id") is not None
+        if d.get("conflict_with_id") not in others:
+            d["conflict_with_id"] = None
         out.append(
             ProjectPublic(
                 **d,
@@ -88,8 +111,8 @@ def to_public_many(session: Session, projects: list[Project]) -> list[ProjectPub
     return out
 
 
-def to_public(session: Session, p: Project) -> ProjectPublic:
-    return to_public_many(session, [p])[0]
+def to_public(session: Session, p: Project, actor: User | None) -> ProjectPublic:
+    return to_public_many(session, [p], actor)[0]
 
 
 @dataclass
@@ -271,10 +294,10 @@ def create_project(session: Session, actor: User, data: ProjectCreate) -> Projec
     dept_id = data.department_id or owner.department_id or actor.department_id
     if dept_id is not None and session.get(Department, dept_id) is None:
         raise ValidationFailed("部门不存在 / no such department", field="department_id")
-    if not is_manager(actor) and dept_id != actor.department_id:
+    require_department(actor, dept_id)
+    if owner_id != actor.id and not may_set_owner(actor, None, owner):
         raise ValidationFailed(
-            "只能为本部门立项 / you may open projects for your department only",
-            field="department_id",
+            "只能指定本部门人员为负责人 / the owner must be of your department", field="owner_id"
         )
     now = utcnow()
     title = data.title or f"{firm.name_zh} · {data.cluster}"
@@ -311,6 +334,16 @@ def create_project(session: Session, actor: User, data: ProjectCreate) -> Projec
         if first.conflict_with_id is None:
             first.conflict_with_id = p.id
             session.add(first)
+            # a side effect on the other department's project: recorded as its own change
+            record(
+                session,
+                actor.id,
+                "conflict_flag",
+                "project",
+                first.id,
+                before={"conflict_with_id": None},
+                after={"conflict_with_id": p.id},
+            )
         record(
             session,
             actor.id,
@@ -345,14 +378,19 @@ def conflict_info(session: Session, actor: User, p: Project) -> dict[str, Any] |
             )
         ).all()
     )
-    visible = can_see_project(actor, other)
+    active = other.stage != Stage.lost.value and p.stage != Stage.lost.value
+    if not can_see_project(actor, other):
+        # SPEC §3: only that another department reported this firm and cluster first and that
+        # the manager has been told — no id, code name, title, department or date
+        return {"hidden": True, "this_has_priority": first.id == p.id, "active": active}
     return {
-        "other_id": other.id if visible else None,
-        "other_title": (other.title if visible else (other.code_name or "—")),
+        "hidden": False,
+        "other_id": other.id,
+        "other_title": other.title if not other.is_confidential else other.code_name or "—",
         "first_department": dept_names.get(first.department_id),
         "first_reported_at": first.created_at,
         "this_has_priority": first.id == p.id,
-        "active": other.stage != Stage.lost.value and p.stage != Stage.lost.value,
+        "active": active,
     }
 
 
@@ -376,7 +414,7 @@ def update_project(session: Session, actor: User, project_id: int, data: Project
     if data.version != p.version:
         raise StaleVersion(
             "记录已被他人修改 / someone saved this project first",
-            current=to_public(session, p).model_dump(mode="json"),
+            current=to_public(session, p, actor).model_dump(mode="json"),
         )
     before = snapshot(p)
     fields = data.model_dump(exclude_unset=True, exclude={"version", "park", "chain_link"})
@@ -436,7 +474,7 @@ def move_stage(session: Session, actor: User, project_id: int, move: StageMove) 
     if move.version is not None and move.version != p.version:
         raise StaleVersion(
             "记录已被他人修改 / someone saved this project first",
-            current=to_public(session, p).model_dump(mode="json"),
+            current=to_public(session, p, actor).model_dump(mode="json"),
         )
     check_move(p.stage, move.stage, move.reason)
     before = snapshot(p)
@@ -478,7 +516,7 @@ def delete_project(
     if version is not None and version != p.version:
         raise StaleVersion(
             "记录已被他人修改 / someone saved this project first",
-            current=to_public(session, p).model_dump(mode="json"),
+            current=to_public(session, p, actor).model_dump(mode="json"),
         )
     for model, col in (
         (ActivityProject, ActivityProject.project_id),

@@ -21,13 +21,13 @@ from sqlalchemy import and_, exists, func, not_, or_, select
 from sqlmodel import Session
 
 from crm.accounts.models import Department, User
-from crm.accounts.permissions import (
+from crm.activities.models import Activity, ActivityOfficerWeek
+from crm.authz import (
     activity_visible,
     followup_visible,
     hidden_projects,
     project_visible,
 )
-from crm.activities.models import Activity, ActivityOfficerWeek
 from crm.followups.models import Followup, FollowupOfficerWeek
 from crm.projects.models import Project, StageChange
 from crm.reports.common import (

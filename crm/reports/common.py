@@ -12,7 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from crm.accounts.models import Department, User
-from crm.accounts.permissions import project_visible, require_manager
+from crm.authz import project_visible, require_manager
 from crm.clock import local_tz, today_local, week_start
 from crm.errors import ValidationFailed
 from crm.policy.models import Cluster, Park

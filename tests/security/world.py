@@ -19,7 +19,11 @@ from sqlmodel import Session
 from crm.accounts.models import User
 from crm.accounts.service import issue_api_token
 from crm.activities.models import Activity, ActivityFirm, ActivityProject
+from crm.activities.schemas import ActivityCreate, InlineFollowup
+from crm.activities.service import log_activity
 from crm.firms.models import Contact
+from crm.projects.schemas import ProjectCreate
+from crm.projects.service import create_project
 from crm.types import utcnow
 from tests.factories import (
     PASSWORD,
@@ -81,7 +85,7 @@ def build_world(session: Session) -> World:
         owner=users["own"],
         title=title,
         is_confidential=True,
-        code_name="代号甲",
+        code_name=f"{MARKER}-CODE 代号甲",
         notes=f"{MARKER}-NOTES 保密备注",
         output="12.5",
     )
@@ -107,6 +111,31 @@ def build_world(session: Session) -> World:
         project_id=project.id,
         firm_id=firm.id,
     )
+    # a delegated activity (logged by the owner with a colleague) that names the confidential
+    # project, with an inline follow-up on the firm only (no project_id): hidden with it
+    inline = log_activity(
+        session,
+        users["own"],
+        ActivityCreate(
+            kind="meeting",
+            summary=f"{MARKER}-DELEGATED 机密会谈",
+            firm_ids=[firm.id],
+            project_ids=[project.id, open_project.id],
+            officer_ids=[users["own"].id],
+            followup=InlineFollowup(
+                title=f"{MARKER}-INLINE 机密跟进",
+                due_at=utcnow() + timedelta(hours=3),
+                remind_at=utcnow() + timedelta(hours=1),
+            ),
+        ),
+    )
+    # department B reports the same firm and cluster later: a conflict (撞单) with the
+    # confidential project the other officer may not see
+    conflicting = create_project(
+        session,
+        users["other"],
+        ProjectCreate(firm_id=firm.id, cluster="NB", title="乙方项目"),
+    )
     session.commit()
     return World(
         dept_a=dept_a.id,
@@ -120,6 +149,11 @@ def build_world(session: Session) -> World:
         followup=fu.id,
         firm_name=firm.name_zh,
         project_title=title,
+        extra={
+            "delegated_activity": inline.activity.id,
+            "inline_followup": inline.followup.id if inline.followup else None,
+            "conflicting_project": conflicting.id,
+        },
     )
 
 

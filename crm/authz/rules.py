@@ -1,0 +1,179 @@
+"""Who may change what: roles, editing an owned record, assigning a follow-up, opening a
+project for a department. Services call these for create and update alike; pages ask them
+which choices to offer (``assignable_users``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from crm.accounts.models import Role, User
+from crm.activities.models import ActivityProject
+from crm.authz.visibility import can_see_project, is_admin, is_manager
+from crm.errors import PermissionDenied, ValidationFailed
+from crm.projects.models import Project
+
+
+def require_role(actor: User, *roles: str) -> None:
+    if actor.role not in roles:
+        raise PermissionDenied("没有权限 / you may not do this")
+
+
+def require_admin(actor: User) -> None:
+    require_role(actor, Role.admin.value)
+
+
+def require_manager(actor: User) -> None:
+    require_role(actor, Role.manager.value, Role.admin.value)
+
+
+# --- records with an owner and an owning department (firms, projects, activities) -----------
+
+
+def can_edit_owned(actor: User, owner_id: int | None, owner_department_id: int | None) -> bool:
+    """The owner, the owning department, or an admin. A record with neither owner nor department
+    (e.g. the policy pack's named firms) is everyone's."""
+    if is_admin(actor):
+        return True
+    if owner_id is not None and owner_id == actor.id:
+        return True
+    if owner_id is None and owner_department_id is None:
+        return True
+    return actor.department_id is not None and owner_department_id == actor.department_id
+
+
+def require_edit(actor: User, owner_id: int | None, owner_department_id: int | None) -> None:
+    if not can_edit_owned(actor, owner_id, owner_department_id):
+        raise PermissionDenied(
+            "只能修改本人或本部门的记录 / you may change only your own or your department's records"
+        )
+
+
+def may_set_owner(actor: User, current_owner_id: int | None, new_owner: User | None) -> bool:
+    """Reassigning a record: admins to anyone; managers within their department; an officer
+    only to themselves when the record is already theirs (no taking over an unowned record)."""
+    if new_owner is None:
+        return is_manager(actor)
+    if new_owner.id == current_owner_id:
+        return True
+    if is_admin(actor):
+        return True
+    if is_manager(actor):
+        return actor.department_id is not None and new_owner.department_id == actor.department_id
+    return False
+
+
+def require_set_owner(actor: User, current_owner_id: int | None, new_owner: User | None) -> None:
+    if not may_set_owner(actor, current_owner_id, new_owner):
+        raise PermissionDenied(
+            "只有本部门主管或管理员可以更换负责人 / "
+            "only your manager or an admin may change the owner"
+        )
+
+
+def require_department(actor: User, department_id: int | None) -> None:
+    """Opening a project (or any owned record) for a department: admins for any, everyone else
+    for their own department only."""
+    if is_admin(actor):
+        return
+    if department_id != actor.department_id:
+        raise ValidationFailed(
+            "只能为本部门立项 / you may open projects for your department only",
+            field="department_id",
+        )
+
+
+# --- follow-ups --------------------------------------------------------------------------------
+
+
+def _assignee_department_ok(actor: User, assignee: User) -> bool:
+    if assignee.id == actor.id or is_admin(actor):
+        return True
+    return actor.department_id is not None and assignee.department_id == actor.department_id
+
+
+def _projects_behind(
+    session: Session, project_id: int | None, activity_id: int | None
+) -> list[Project]:
+    """The projects a follow-up names: its own and its activity's."""
+    out: list[Project] = []
+    if project_id is not None:
+        p = session.get(Project, project_id)
+        if p is not None:
+            out.append(p)
+    if activity_id is not None:
+        out.extend(
+            session.scalars(
+                select(Project)
+                .join(ActivityProject, ActivityProject.project_id == Project.id)
+                .where(ActivityProject.activity_id == activity_id)
+            )
+        )
+    return out
+
+
+def _refusal(actor: User, assignee: User | None, projects: list[Project]) -> str | None:
+    if assignee is None or not assignee.is_active:
+        return "负责人不存在 / no such assignee"
+    if not _assignee_department_ok(actor, assignee):
+        return "只能分派给本部门人员 / assign within your department only"
+    if not all(can_see_project(assignee, p) for p in projects):
+        return "该人员无权查看此项目 / this person may not see the project"
+    return None
+
+
+def assign_refusal(
+    session: Session,
+    actor: User,
+    assignee: User | None,
+    project_id: int | None,
+    activity_id: int | None = None,
+) -> str | None:
+    """Why ``actor`` may not give a follow-up (on this project / activity) to ``assignee``, or
+    None. The one rule for create, update and reassign, API and pages alike: an active user of
+    the actor's department (admins: anyone), who may see the project and the activity."""
+    return _refusal(actor, assignee, _projects_behind(session, project_id, activity_id))
+
+
+def require_assign(
+    session: Session,
+    actor: User,
+    assignee: User | None,
+    project_id: int | None,
+    activity_id: int | None = None,
+) -> None:
+    why = assign_refusal(session, actor, assignee, project_id, activity_id)
+    if why is not None:
+        raise ValidationFailed(why, field="assignee_id")
+
+
+def assignable_users(
+    session: Session, actor: User, project_id: int | None = None, activity_id: int | None = None
+) -> list[User]:
+    """The choices a page offers for a follow-up's assignee (the same rule as require_assign)."""
+    stmt = select(User).where(User.is_active.is_(True))  # type: ignore[attr-defined]
+    if not is_admin(actor):
+        if actor.department_id is None:
+            stmt = stmt.where(User.id == actor.id)
+        else:
+            stmt = stmt.where((User.department_id == actor.department_id) | (User.id == actor.id))
+    users = list(session.scalars(stmt.order_by(User.id).limit(5000)))
+    projects = _projects_behind(session, project_id, activity_id)
+    return [u for u in users if _refusal(actor, u, projects) is None]
+
+
+def can_change_followup(session: Session, actor: User, fu: Any) -> bool:
+    """The assignee, the creator, the assignee's department manager, or an admin."""
+    if is_admin(actor) or actor.id in (fu.assignee_id, fu.created_by_id):
+        return True
+    if is_manager(actor) and actor.department_id is not None:
+        dept = session.scalar(select(User.department_id).where(User.id == fu.assignee_id))
+        return dept == actor.department_id
+    return False
+
+
+def require_change_followup(session: Session, actor: User, fu: Any) -> None:
+    if not can_change_followup(session, actor, fu):
+        raise PermissionDenied("只能修改自己或本部门的跟进事项 / not your follow-up")

@@ -1,0 +1,64 @@
+"""The one way a versioned row changes, so that a refused change saves nothing.
+
+``apply_change`` checks the caller's version, drops the fields that would not change, validates
+a *copy* of the row with the new values (nothing is assigned before every check has passed),
+then assigns, bumps the version, flushes and writes the audit row. A change that changes
+nothing writes no row and bumps nothing. Services call it for every update of a row with a
+``version`` column."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+from sqlmodel import Session, SQLModel
+
+from crm.audit.service import record, snapshot
+from crm.errors import StaleVersion, ValidationFailed
+from crm.types import utcnow
+
+STALE = "记录已被他人修改 / someone saved this record first"
+
+
+def check_version(
+    row: Any, version: int | None, current: Callable[[], Any] | None = None, message: str = STALE
+) -> None:
+    """The caller's version must be given and be the row's current one (else 409)."""
+    if version is None:
+        raise ValidationFailed("缺少版本号 / version is required", field="version")
+    if version != row.version:
+        raise StaleVersion(message, current=current() if current else None)
+
+
+def apply_change(
+    session: Session,
+    actor_id: int | None,
+    row: SQLModel,
+    entity: str,
+    version: int | None,
+    changes: dict[str, Any],
+    *,
+    validate: Callable[[Any], None] | None = None,
+    current: Callable[[], Any] | None = None,
+    action: str = "update",
+    stale_message: str = STALE,
+    touch: bool = True,
+) -> bool:
+    """Check version → validate a copy → assign → bump → flush → audit. True if it changed."""
+    check_version(row, version, current, stale_message)
+    changed = {k: v for k, v in changes.items() if getattr(row, k) != v}
+    if not changed:
+        return False
+    if validate is not None:
+        validate(SimpleNamespace(**{**row.model_dump(), **changed}))
+    before = snapshot(row)
+    for k, v in changed.items():
+        setattr(row, k, v)
+    row.version += 1  # type: ignore[attr-defined]
+    if touch and hasattr(row, "updated_at"):
+        row.updated_at = utcnow()  # type: ignore[attr-defined]
+    session.add(row)
+    session.flush()
+    record(session, actor_id, action, entity, row.id, before=before, after=snapshot(row))  # type: ignore[attr-defined]
+    return True
