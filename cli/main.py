@@ -290,6 +290,9 @@ def import_cmd(
         bool, typer.Option(help="import the valid rows and list the rejected ones")
     ] = False,
     dry_run: Annotated[bool, typer.Option(help="check only, change nothing")] = False,
+    update_matching: Annotated[
+        bool, typer.Option(help="give rows matching a contact or project already there its values")
+    ] = False,
 ) -> None:
     """Import firms, contacts or projects; every rejected row is listed with the reason."""
     from crm.accounts.models import User
@@ -310,7 +313,14 @@ def import_cmd(
                 _fail(f"no user {as_user}")
                 return
             rep = run_import(
-                s, actor, kind, data, file.name, skip_invalid=skip_invalid, dry_run=dry_run
+                s,
+                actor,
+                kind,
+                data,
+                file.name,
+                skip_invalid=skip_invalid,
+                dry_run=dry_run,
+                update_matching=update_matching,
             )
     except CRMError as exc:
         _fail(exc.message)
@@ -321,8 +331,8 @@ def import_cmd(
         typer.echo(f"… and {len(rep.rejected) - 200} more")
     state = "checked (dry run)" if dry_run else ("imported" if rep.applied else "NOT imported")
     typer.echo(
-        f"{kind}: {rep.total} rows, {rep.imported} {state}, {len(rep.rejected)} "
-        f"rejected, {time.perf_counter() - t0:.1f} s"
+        f"{kind}: {rep.total} rows, {rep.imported} {state}, {rep.unchanged} unchanged, "
+        f"{rep.updated} updated, {rep.rejected_rows} rejected, {time.perf_counter() - t0:.1f} s"
     )
     if rep.rejected and not rep.applied and not dry_run:
         raise typer.Exit(1)

@@ -26,20 +26,29 @@ def import_page(request: Request, user: WebUser) -> Response:
 
 
 @router.post("/imports", include_in_schema=False)
-async def import_upload(
+def import_upload(
     request: Request,
     session: SessionDep,
     user: WebUser,
     kind: Annotated[str, Form(max_length=20)],
     file: Annotated[UploadFile | None, File()] = None,
     mode: Annotated[str, Form(max_length=20)] = "check",
+    update: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     require_manager(user)
-    ctx = {"nav": "imports", "kinds": list(IMPORTERS), "kind": kind, "mode": mode}
+    ctx = {
+        "nav": "imports",
+        "kinds": list(IMPORTERS),
+        "kind": kind,
+        "mode": mode,
+        "update": bool(update),
+    }
     try:
         if file is None or not file.filename:
             raise ValidationFailed("请选择文件 / choose a file", field="file")
-        data = await file.read(MAX_UPLOAD + 1)
+        # a plain (sync) route: FastAPI runs it in its thread pool, so a long import never
+        # holds the event loop that serves everyone else's requests
+        data = file.file.read(MAX_UPLOAD + 1)
         if len(data) > MAX_UPLOAD:
             raise ValidationFailed("文件超过10MB / the file is over 10 MB", field="file")
         report = run_import(
@@ -50,6 +59,7 @@ async def import_upload(
             file.filename,
             dry_run=mode == "check",
             skip_invalid=mode == "skip",
+            update_matching=bool(update),
         )
     except CRMError as exc:
         session.rollback()

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from pydantic import ValidationError
@@ -23,6 +24,7 @@ from crm.db import allocate_ids
 from crm.errors import CRMError, ValidationFailed
 from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster, derive_tier
 from crm.firms.schemas import ContactCreate, FirmCreate
+from crm.i18n import Message, _l, as_message, validation_message
 from crm.imports.reader import read_rows
 from crm.policy.models import Cluster
 from crm.projects.schemas import ProjectCreate
@@ -120,18 +122,35 @@ PROJECT_HEADERS = {
     "code_name": "code_name",
     "备注": "notes",
     "notes": "notes",
+    "流失原因": "lost_reason",
+    "原因": "lost_reason",
+    "lost_reason": "lost_reason",
+    "reason": "lost_reason",
 }
 STAGE_NAMES = {
+    **{code: code for code in ("lead", "contacted", "negotiating", "signed", "landed")},
+    "operating": "operating",
+    "lost": "lost",
     "线索": "lead",
     "已接触": "contacted",
+    "接触": "contacted",
+    "contact": "contacted",
     "洽谈": "negotiating",
+    "洽谈中": "negotiating",
     "谈判": "negotiating",
+    "谈判中": "negotiating",
+    "在谈": "negotiating",
+    "negotiation": "negotiating",
     "签约": "signed",
     "已签约": "signed",
     "落地": "landed",
+    "已落地": "landed",
     "开工": "landed",
     "投产": "operating",
+    "已投产": "operating",
     "运营": "operating",
+    "流失": "lost",
+    "已流失": "lost",
 }
 _SPLIT = re.compile(r"[;；、,，|/]+")
 _TRUE = {"1", "true", "yes", "y", "是", "√", "x"}
@@ -142,7 +161,10 @@ _FALSE = {"", "0", "false", "no", "n", "否"}
 class RowError:
     row: int  # the spreadsheet's own row number
     field: str | None
-    message: str
+    message: Message  # rendered in the reader's language (an old "中文 / English" text: its half)
+
+    def __post_init__(self) -> None:
+        self.message = as_message(self.message)
 
 
 @dataclass
@@ -150,6 +172,8 @@ class ImportReport:
     kind: str
     total: int
     imported: int = 0
+    updated: int = 0  # rows that matched a record already there, given the row's values
+    unchanged: int = 0  # rows that matched a record already there, left as they were
     rejected: list[RowError] = field(default_factory=list)
     dry_run: bool = False
     applied: bool = False
@@ -158,6 +182,10 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return not self.rejected
+
+    @property
+    def rejected_rows(self) -> int:
+        return len({e.row for e in self.rejected})
 
     def column(self, e: RowError) -> str:
         """The column of an error as its header is written in the file ("—": the whole row)."""
@@ -173,7 +201,7 @@ def _int(v: str) -> int | None:
     if not v:
         return None
     if not re.fullmatch(r"\d{1,9}", v):
-        raise ValueError(f"不是整数 / not a whole number: {v[:30]}")
+        raise ValueError(_l("不是整数：%(value)s", value=v[:30]))
     return int(v)
 
 
@@ -183,7 +211,7 @@ def _bool(v: str) -> bool:
         return True
     if key in _FALSE:
         return False
-    raise ValueError(f"应为 是/否 / expected yes or no: {v[:30]}")
+    raise ValueError(_l("应为“是”或“否”：%(value)s", value=v[:30]))
 
 
 class _Converter:
@@ -196,48 +224,51 @@ class _Converter:
         try:
             return fn(self.row.get(column, ""))
         except ValueError as exc:
-            self.errors.append(RowError(self.row_no, column, str(exc)))
+            msg = exc.args[0] if exc.args and isinstance(exc.args[0], Message) else str(exc)
+            self.errors.append(RowError(self.row_no, column, msg))
             return None
 
 
-_PYDANTIC = {
-    "missing": "必填 / required",
-    "string_too_short": "必填 / required",
-    "string_too_long": "太长：最多 {max_length} 个字符 / too long: at most {max_length} characters",
-    "too_long": "太多：最多 {max_length} 项 / too many: at most {max_length} items",
-    "greater_than": "应大于 {gt} / must be greater than {gt}",
-    "greater_than_equal": "应不小于 {ge} / must be at least {ge}",
-    "less_than_equal": "应不大于 {le} / must be at most {le}",
-    "less_than": "应小于 {lt} / must be less than {lt}",
-    "int_parsing": "不是整数 / not a whole number",
-    "int_from_float": "不是整数 / not a whole number",
-    "decimal_parsing": "不是数字 / not a number",
-    "float_parsing": "不是数字 / not a number",
-    "date_from_datetime_parsing": "日期格式不对（如 2027-03-05）/ not a date (e.g. 2027-03-05)",
-    "date_parsing": "日期格式不对（如 2027-03-05）/ not a date (e.g. 2027-03-05)",
-    "literal_error": "不是可选的值之一 / not one of the allowed values",
-    "enum": "不是可选的值之一 / not one of the allowed values",
-    "bool_parsing": "应为 是/否 / expected yes or no",
-}
-
-
 def _pydantic_errors(row_no: int, exc: ValidationError) -> list[RowError]:
-    """One error per column, in the reader's words (the schema's own message for a rule it
-    states itself, e.g. an invalid credit code)."""
+    """One error per column, in the reader's language (crm.i18n's catalogue messages)."""
     out = []
     for e in exc.errors():
         loc = e.get("loc", ())
-        column = str(loc[0]) if loc else None
-        template = _PYDANTIC.get(e.get("type", ""))
-        if template is not None:
-            try:
-                message = template.format(**(e.get("ctx") or {}))
-            except (KeyError, IndexError):
-                message = template.split(":")[0]
-        else:
-            message = str(e.get("msg", "invalid")).removeprefix("Value error, ")
-        out.append(RowError(row_no, column, message[:200]))
+        out.append(RowError(row_no, str(loc[0]) if loc else None, validation_message(e)))
     return out
+
+
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+_EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def _date(v: str) -> date | None:
+    """A date as offices write it: 2027-03-05, 2027/3/5, 2027.3.5, 2027年3月5日, or an Excel
+    serial number (a date cell whose format was lost: 46451 is 2027-03-05)."""
+    v = (v or "").strip()
+    if not v:
+        return None
+    m = _DATE.fullmatch(v.split("T")[0].split(" ")[0] if v[:1].isdigit() else v)
+    if m:
+        try:
+            return date(*(int(x) for x in m.groups()))
+        except ValueError:
+            pass
+    elif re.fullmatch(r"\d{5}(\.0*)?", v) and 20000 <= int(float(v)) <= 80000:
+        return _EXCEL_EPOCH + timedelta(days=int(float(v)))
+    raise ValueError(
+        _l("日期格式不对：%(value)s（例如 2027-03-05、2027/3/5、2027年3月5日）", value=v[:30])
+    )
+
+
+def _stage(v: str) -> str:
+    key = (v or "").strip()
+    if not key:
+        return "lead"
+    code = STAGE_NAMES.get(key) or STAGE_NAMES.get(key.lower())
+    if code is None:
+        raise ValueError(_l("未知阶段：%(value)s", value=key[:30]))
+    return code
 
 
 def _cluster_lookup(session: Session) -> dict[str, str]:
@@ -381,7 +412,11 @@ def import_firms(
     rep = ImportReport("firms", len(sheet.rows), dry_run=dry_run, labels=sheet.labels)
     clusters = _cluster_lookup(session)
     users = {u.lower(): i for i, u in session.execute(select(User.id, User.username))}
-    names: dict[str, int] = dict(session.execute(select(Firm.name_norm, Firm.id)).all())
+    names: dict[str, int] = {}
+    stored_names: set[tuple[str, str]] = set()  # (normalised, as stored): the same firm again
+    for norm_, fid_, name_ in session.execute(select(Firm.name_norm, Firm.id, Firm.name_zh)):
+        names[norm_] = fid_
+        stored_names.add((norm_, name_.strip()))
     aliases: dict[str, int] = dict(
         session.execute(select(FirmAlias.alias_norm, FirmAlias.firm_id)).all()
     )
@@ -423,7 +458,9 @@ def import_firms(
         for c in _split(row.get("clusters", "")):
             code = clusters.get(c.lower())
             if code is None:
-                rep.rejected.append(RowError(i, "clusters", f"未知产业集群 / unknown cluster: {c}"))
+                rep.rejected.append(
+                    RowError(i, "clusters", _l("未知产业集群：%(name)s", name=c[:60]))
+                )
                 bad = True
             else:
                 codes_in.append(code)
@@ -432,23 +469,26 @@ def import_firms(
             owner_id = users.get(row["owner"].strip().lower())
             if owner_id is None:
                 rep.rejected.append(
-                    RowError(i, "owner", f"用户不存在 / no such user: {row['owner'][:60]}")
+                    RowError(i, "owner", _l("用户不存在：%(name)s", name=row["owner"][:60]))
                 )
                 bad = True
         norm = normalize_name(data_in.name_zh)
         if not norm:
-            rep.rejected.append(RowError(i, "name_zh", "企业名称无效 / invalid firm name"))
+            rep.rejected.append(RowError(i, "name_zh", _l("企业名称无效")))
             continue
         dup = names.get(norm) or aliases.get(norm)
+        if dup and (norm, data_in.name_zh.strip()) in stored_names and not bad:
+            rep.unchanged += 1  # the same firm, written the same way: a re-import
+            continue
         if dup:
-            rep.rejected.append(RowError(i, "name_zh", f"企业已存在 / already exists (id {dup})"))
+            rep.rejected.append(RowError(i, "name_zh", _l("企业已存在（编号 %(id)s）", id=dup)))
             bad = True
         elif norm in file_names:
             rep.rejected.append(
                 RowError(
                     i,
                     "name_zh",
-                    f"与第 {file_names[norm]} 行重复 / duplicates row {file_names[norm]}",
+                    _l("与第 %(row)s 行重复", row=file_names[norm]),
                 )
             )
             bad = True
@@ -458,7 +498,7 @@ def import_firms(
                 RowError(
                     i,
                     "credit_code",
-                    f"统一社会信用代码已存在 / credit code already used (id {codes[cc]})",
+                    _l("统一社会信用代码已存在（编号 %(id)s）", id=codes[cc]),
                 )
             )
             bad = True
@@ -467,7 +507,7 @@ def import_firms(
                 RowError(
                     i,
                     "credit_code",
-                    f"与第 {file_codes[cc]} 行重复 / duplicates row {file_codes[cc]}",
+                    _l("与第 %(row)s 行重复", row=file_codes[cc]),
                 )
             )
             bad = True
@@ -486,7 +526,7 @@ def import_firms(
             and normalize_name(parent) not in aliases
         ):
             rep.rejected.append(
-                RowError(i, "parent", f"母公司不存在 / no such parent firm: {parent[:60]}")
+                RowError(i, "parent", _l("母公司不存在：%(name)s", name=parent[:60]))
             )
     if rep.rejected:
         bad_rows = {e.row for e in rep.rejected}
@@ -591,6 +631,12 @@ def _firm_ids_by_name(session: Session) -> dict[str, int]:
 
 
 @_without_cyclic_gc
+def _contact_key(firm_id: int, name: str, phone: str | None, email: str | None) -> tuple:
+    """A contact's match key: firm + name + phone (digits), or email when there is no phone."""
+    digits = re.sub(r"\D", "", phone or "")
+    return (firm_id, (name or "").strip().lower(), digits or (email or "").strip().lower())
+
+
 def import_contacts(
     session: Session,
     actor: User,
@@ -599,20 +645,39 @@ def import_contacts(
     *,
     skip_invalid: bool = False,
     dry_run: bool = False,
+    update_matching: bool = False,
 ) -> ImportReport:
-    """Import contacts; each row names its firm (name, alias or credit code)."""
+    """Import contacts; each row names its firm (name, alias or credit code). A row matching a
+    contact already there (firm + name + phone or email) is left as it is — or, with
+    ``update_matching``, given the row's values — so re-importing a file changes nothing."""
     require_manager(actor)
     sheet = read_rows(data, filename, CONTACT_HEADERS)
     rep = ImportReport("contacts", len(sheet.rows), dry_run=dry_run, labels=sheet.labels)
     firms = _firm_ids_by_name(session)
+    existing = {
+        _contact_key(f, n, p, e): (cid, ver)
+        for cid, f, n, p, e, ver in session.execute(
+            select(
+                Contact.id,
+                Contact.firm_id,
+                Contact.name,
+                Contact.phone,
+                Contact.email,
+                Contact.version,
+            )
+        )
+    }
+    seen: dict[tuple, int] = {}
     good = []
+    updates = []
+    now = utcnow()
     for i, row in sheet.rows:
+        errs: list[RowError] = []
         fid = firms.get(normalize_name(row.get("firm", "")))
         if fid is None:
-            rep.rejected.append(
-                RowError(i, "firm", f"企业不存在 / no such firm: {row.get('firm', '')[:60]}")
+            errs.append(
+                RowError(i, "firm", _l("企业不存在：%(name)s", name=row.get("firm", "")[:60]))
             )
-            continue
         try:
             c = ContactCreate(
                 **{
@@ -621,21 +686,42 @@ def import_contacts(
                 }
             )
         except ValidationError as exc:
-            rep.rejected.extend(_pydantic_errors(i, exc))
+            errs.extend(_pydantic_errors(i, exc))
+        if errs or fid is None:
+            rep.rejected.extend(errs)
+            continue
+        key = _contact_key(fid, c.name, c.phone, c.email)
+        if key in seen:
+            rep.rejected.append(RowError(i, "name", _l("与第 %(row)s 行重复", row=seen[key])))
+            continue
+        seen[key] = i
+        if key in existing:
+            if update_matching:
+                cid, ver = existing[key]
+                updates.append(
+                    {"b_id": cid, **c.model_dump(), "updated_at": now, "version": ver + 1}
+                )
+            else:
+                rep.unchanged += 1
             continue
         good.append(
-            {
-                "firm_id": fid,
-                **c.model_dump(),
-                "created_at": utcnow(),
-                "updated_at": utcnow(),
-                "version": 1,
-            }
+            {"firm_id": fid, **c.model_dump(), "created_at": now, "updated_at": now, "version": 1}
         )
+    rep.updated = len(updates)
     if dry_run or (rep.rejected and not skip_invalid):
         rep.imported = len(good) if dry_run else 0
         return rep
     _insert_many(session, Contact.__table__, good)
+    if updates:
+        from sqlalchemy import bindparam
+
+        t = Contact.__table__
+        session.execute(
+            update(t)
+            .where(t.c.id == bindparam("b_id"))
+            .values({k: bindparam(k) for k in updates[0] if k != "b_id"}),
+            updates,
+        )
     rep.imported, rep.applied = len(good), True
     record(
         session,
@@ -643,7 +729,12 @@ def import_contacts(
         "import",
         "contact",
         None,
-        after={"file": filename[:200], "imported": len(good), "rejected": len(rep.rejected)},
+        after={
+            "file": filename[:200],
+            "imported": len(good),
+            "updated": len(updates),
+            "rejected": len(rep.rejected),
+        },
     )
     session.flush()
     return rep
@@ -657,68 +748,125 @@ def import_projects(
     *,
     skip_invalid: bool = False,
     dry_run: bool = False,
+    update_matching: bool = False,
 ) -> ImportReport:
-    """Import projects through the same service as the pages (conflict checks, history, audit)."""
-    from crm.projects.service import create_project, move_stage  # noqa: F401
+    """Import projects through the same service as the pages (conflict checks, history, audit).
+    A row whose firm, cluster and title match a project already there is that project: left
+    as it is (or, with ``update_matching``, given the row's values), so re-importing a file
+    changes nothing. A lost project (已流失 / lost) needs its reason."""
+    from crm.projects.models import Project
+    from crm.projects.schemas import ProjectUpdate, StageMove
+    from crm.projects.service import create_project, move_stage, update_project
 
     require_manager(actor)
     sheet = read_rows(data, filename, PROJECT_HEADERS)
     rep = ImportReport("projects", len(sheet.rows), dry_run=dry_run, labels=sheet.labels)
     firms = _firm_ids_by_name(session)
     clusters = _cluster_lookup(session)
+    cluster_ids = dict(session.execute(select(Cluster.code, Cluster.id)).all())
     users = {u.lower(): i for i, u in session.execute(select(User.id, User.username))}
     depts = {}
     for did, code, name in session.execute(select(Department.id, Department.code, Department.name)):
         depts[code.lower()] = did
         depts[name.lower()] = did
+    existing: dict[tuple[int, int, str], tuple[int, int]] = {
+        (f, c, (t or "").strip().lower()): (pid, ver)
+        for pid, f, c, t, ver in session.execute(
+            select(Project.id, Project.firm_id, Project.cluster_id, Project.title, Project.version)
+        )
+    }
+    seen_in_file: dict[tuple[int, int, str], int] = {}
     outer = session.begin_nested()
     imported = 0
     for i, row in sheet.rows:
+        errs: list[RowError] = []
+        conv = _Converter(i, row, errs)
         fid = firms.get(normalize_name(row.get("firm", "")))
         if fid is None:
-            rep.rejected.append(
-                RowError(i, "firm", f"企业不存在 / no such firm: {row.get('firm', '')[:60]}")
+            errs.append(
+                RowError(i, "firm", _l("企业不存在：%(name)s", name=row.get("firm", "")[:60]))
             )
-            continue
+        stage = conv("stage", _stage) or "lead"
+        reason = (row.get("lost_reason") or "").strip()
+        if stage == "lost" and not reason:
+            errs.append(
+                RowError(
+                    i,
+                    "lost_reason" if "lost_reason" in sheet.labels else "stage",
+                    _l("已流失的项目请填写流失原因"),
+                )
+            )
+        owner = row.get("owner", "").strip().lower()
+        dept = row.get("department", "").strip().lower()
+        if owner and owner not in users:
+            errs.append(RowError(i, "owner", _l("用户不存在：%(name)s", name=owner[:60])))
+        if dept and dept not in depts:
+            errs.append(RowError(i, "department", _l("部门不存在：%(name)s", name=dept[:60])))
+        jobs = conv("expected_jobs", _int)
+        confidential = conv("is_confidential", _bool)
+        dates = {
+            k: conv(k, _date)
+            for k in ("expected_sign_date", "expected_land_date", "expected_operate_date")
+        }
+        cluster = clusters.get((row.get("cluster") or "").strip().lower(), row.get("cluster") or "")
         try:
-            stage = (row.get("stage") or "lead").strip()
-            stage = STAGE_NAMES.get(stage, stage.lower())
-            owner = row.get("owner", "").strip().lower()
-            dept = row.get("department", "").strip().lower()
-            if owner and owner not in users:
-                raise ValueError(f"用户不存在 / no such user: {owner[:60]}")
-            if dept and dept not in depts:
-                raise ValueError(f"部门不存在 / no such department: {dept[:60]}")
             data_in = ProjectCreate(
-                firm_id=fid,
+                firm_id=fid or 1,
                 title=row.get("title") or None,
-                cluster=clusters.get(
-                    (row.get("cluster") or "").strip().lower(), row.get("cluster") or ""
-                ),
+                cluster=cluster,
                 park=row.get("park") or None,
                 chain_link=row.get("chain_link") or None,
-                stage=stage,
+                stage="lead" if stage == "lost" else stage,
                 planned_investment=row.get("planned_investment") or None,
                 expected_output=row.get("expected_output") or None,
-                expected_jobs=_int(row.get("expected_jobs", "")),
-                expected_sign_date=row.get("expected_sign_date") or None,
-                expected_land_date=row.get("expected_land_date") or None,
-                expected_operate_date=row.get("expected_operate_date") or None,
+                expected_jobs=jobs,
                 owner_id=users.get(owner) if owner else None,
                 department_id=depts.get(dept) if dept else None,
-                is_confidential=_bool(row.get("is_confidential", "")),
+                is_confidential=bool(confidential),
                 code_name=row.get("code_name") or None,
                 notes=row.get("notes") or None,
+                **{k: v for k, v in dates.items() if v is not None},
             )
         except ValidationError as exc:
-            rep.rejected.extend(_pydantic_errors(i, exc))
+            known = {e.field for e in errs}
+            errs.extend(e for e in _pydantic_errors(i, exc) if e.field not in known)
+        if errs or fid is None:
+            rep.rejected.extend(errs)
             continue
-        except ValueError as exc:
-            rep.rejected.append(RowError(i, None, str(exc)))
+        cid = cluster_ids.get(data_in.cluster)
+        title = (data_in.title or f"{_firm_name(session, fid)} · {data_in.cluster}").strip().lower()
+        key = (fid, cid or 0, title)
+        if key in seen_in_file:
+            rep.rejected.append(
+                RowError(i, "title", _l("与第 %(row)s 行重复", row=seen_in_file[key]))
+            )
             continue
+        seen_in_file[key] = i
         sp = session.begin_nested()
         try:
-            create_project(session, actor, data_in)
+            if key in existing:
+                pid, version = existing[key]
+                if update_matching:
+                    update_project(
+                        session,
+                        actor,
+                        pid,
+                        ProjectUpdate(
+                            **data_in.model_dump(
+                                include=set(ProjectUpdate.model_fields) - {"version"},
+                                exclude_unset=True,
+                            ),
+                            version=version,
+                        ),
+                    )
+                    rep.updated += 1
+                else:
+                    rep.unchanged += 1
+                sp.commit()
+                continue
+            p = create_project(session, actor, data_in)
+            if stage == "lost":
+                move_stage(session, actor, p.id, StageMove(stage="lost", reason=reason))
             sp.commit()
             imported += 1
         except CRMError as exc:
@@ -736,10 +884,19 @@ def import_projects(
         "import",
         "project",
         None,
-        after={"file": filename[:200], "imported": imported, "rejected": len(rep.rejected)},
+        after={
+            "file": filename[:200],
+            "imported": imported,
+            "updated": rep.updated,
+            "rejected": len(rep.rejected),
+        },
     )
     session.flush()
     return rep
+
+
+def _firm_name(session: Session, firm_id: int) -> str:
+    return session.scalar(select(Firm.name_zh).where(Firm.id == firm_id)) or ""
 
 
 IMPORTERS = {"firms": import_firms, "contacts": import_contacts, "projects": import_projects}
@@ -748,6 +905,8 @@ IMPORTERS = {"firms": import_firms, "contacts": import_contacts, "projects": imp
 def run_import(
     session: Session, actor: User, kind: str, data: bytes, filename: str, **kw: Any
 ) -> ImportReport:
+    if kind == "firms":
+        kw.pop("update_matching", None)  # a firm matches by its name: nothing to update
     if kind not in IMPORTERS:
-        raise ValidationFailed(f"未知导入类型 / unknown import kind: {kind}", field="kind")
+        raise ValidationFailed(_l("未知导入类型：%(kind)s", kind=kind[:20]), field="kind")
     return IMPORTERS[kind](session, actor, data, filename, **kw)

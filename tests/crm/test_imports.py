@@ -106,7 +106,7 @@ def test_one_bad_row_rejects_the_whole_file(session, manager):
         (6, "name_zh"),
         (7, "parent"),
     }
-    assert "row 2" in next(e.message for e in rep.rejected if e.row == 6)
+    assert "row 2" in next(e.message.render("en") for e in rep.rejected if e.row == 6)
     assert count(session, Firm) == before
 
 
@@ -312,3 +312,69 @@ def test_row_numbers_are_the_spreadsheets_own(session, manager):
     got = sorted((e.row, rep.column(e)) for e in rep.rejected)
     assert got == [(6, "世界500强排名"), (9, "行业龙头")]
     assert rep.total == 3 and rep.imported == 1
+
+
+def test_office_dates_stage_labels_and_lost_projects(session, manager):
+    make_firm(session, "思科")
+    rows = [
+        ["序号", "企业名称", "产业集群", "阶段", "预计签约日期", "流失原因"],
+        [1, "思科", "COMM", "洽谈中", "2027/3/5", ""],
+        [2, "思科", "IC", "已签约", "2027年3月5日", ""],
+        [3, "思科", "NB", "Negotiating", 46451, ""],  # an Excel serial without a date format
+        [4, "思科", "INST", "已流失", "2027.3.5", "选择了成都"],
+        [5, "思科", "ROBOT", "已流失", "", ""],  # lost without its reason
+        [6, "思科", "AUTO", "开会", "明年", ""],  # both wrong: both reported
+    ]
+    rep = import_projects(session, manager, xlsx(rows), "p.xlsx", skip_invalid=True)
+    got = sorted((e.row, rep.column(e), str(e.message)) for e in rep.rejected)
+    assert [(r, c) for r, c, _m in got] == [(6, "流失原因"), (7, "阶段"), (7, "预计签约日期")]
+    assert "明年" in got[2][2] and "开会" in got[1][2]
+    projects = {p.cluster_id: p for p in session.scalars(select(Project).order_by(Project.id))}
+    assert rep.imported == 4 and len(projects) == 4
+    stages = sorted(p.stage for p in projects.values())
+    assert stages == ["lost", "negotiating", "negotiating", "signed"]
+    assert {str(p.expected_sign_date) for p in projects.values()} == {"2027-03-05"}
+
+
+@pytest.mark.parametrize("kind", ["firms", "contacts", "projects"])
+def test_reimporting_a_file_changes_nothing(session, manager, kind):
+    make_firm(session, "思科")
+    files = {
+        "firms": [["企业名称", "英文名称"], ["甲科技", "Jia"], ["乙科技", ""]],
+        "contacts": [
+            ["企业名称", "姓名", "电话", "邮箱"],
+            ["思科", "王经理", "138 0000 0000", ""],
+            ["思科", "李经理", "", "li@example.com"],
+        ],
+        "projects": [
+            ["企业名称", "产业集群", "项目名称"],
+            ["思科", "COMM", "交换机"],
+            ["思科", "IC", ""],
+        ],
+    }
+    fn = {"firms": import_firms, "contacts": import_contacts, "projects": import_projects}[kind]
+    model = {"firms": Firm, "contacts": Contact, "projects": Project}[kind]
+    data = xlsx(files[kind])
+    first = fn(session, manager, data, "a.xlsx")
+    assert first.applied and first.imported == 2
+    before = count(session, model)
+    again = fn(session, manager, data, "a.xlsx")
+    assert again.ok and again.imported == 0 and again.unchanged == 2
+    assert count(session, model) == before
+
+
+def test_update_matching_rows(session, manager):
+    firm = make_firm(session, "思科")
+    head = ["企业名称", "姓名", "电话", "职务"]
+    import_contacts(
+        session, manager, xlsx([head, ["思科", "王经理", "13800000000", "经理"]]), "a.xlsx"
+    )
+    data = xlsx([head, ["思科", "王经理", "13800000000", "总经理"]])
+    rep = import_contacts(session, manager, data, "a.xlsx")
+    assert rep.unchanged == 1
+    assert session.scalar(select(Contact.title).where(Contact.firm_id == firm.id)) == "经理"
+    rep = import_contacts(session, manager, data, "a.xlsx", update_matching=True)
+    assert rep.updated == 1 and rep.imported == 0
+    session.expire_all()
+    c = session.scalar(select(Contact).where(Contact.firm_id == firm.id))
+    assert c.title == "总经理" and c.version == 2 and count(session, Contact) == 1

@@ -48,7 +48,7 @@ def test_check_then_import(manager_client, session):
     body = "企业名称,产业集群\n甲电子,NB\n乙电子,NOPE\n"
     r = upload(manager_client, body, "check")
     assert r.status_code == 200
-    assert "1 行可以导入" in r.text and "unknown cluster: NOPE" in r.text
+    assert "1 行可以导入" in r.text and "未知产业集群：NOPE" in r.text
     r = upload(manager_client, body, "all")
     assert "未导入任何数据" in r.text
     assert session.scalar(select(func.count()).select_from(Firm)) == 0
