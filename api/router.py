@@ -14,6 +14,7 @@ from api import (
     followups,
     policy,
     projects,
+    reassign,
     reports,
 )
 
@@ -24,5 +25,16 @@ def operation_id(route: APIRoute) -> str:
 
 
 router = APIRouter(prefix="/api/v1", generate_unique_id_function=operation_id)
-for module in (auth, account, firms, projects, activities, followups, policy, accounts, reports):
+for module in (
+    auth,
+    account,
+    reassign,
+    firms,
+    projects,
+    activities,
+    followups,
+    policy,
+    accounts,
+    reports,
+):
     router.include_router(module.router)

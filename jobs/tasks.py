@@ -21,6 +21,7 @@ from crm.outbox import service as outbox
 from crm.outbox.alerts import compose_failure_alerts
 from crm.outbox.channels import DeliveryError, Mailer, Webhook, post_robot
 from crm.outbox.limits import limit_of
+from crm.reassign import compose_orphan_notices
 from crm.types import utcnow
 
 log = logging.getLogger("crm.jobs")
@@ -88,7 +89,11 @@ def _recorded(
 def daily_reminders(now: datetime | None = None) -> int:
     return _recorded(
         "daily_reminders",
-        lambda s, t: compose.compose_daily_reminders(s, today_local(t), now=t),
+        # and the managers are told of open follow-ups left on inactive users (crm/reassign)
+        lambda s, t: (
+            compose.compose_daily_reminders(s, today_local(t), now=t)
+            + compose_orphan_notices(s, today_local(t), now=t)
+        ),
         now,
     )
 

@@ -141,6 +141,19 @@ def update_user(
     is_active: Annotated[str, Form(max_length=5)] = "",
     version: Annotated[int | None, Form()] = None,
 ) -> Response:
+    if is_active == "0":
+        # deactivating someone who still holds work: first show it and hand it over (#16)
+        from crm.accounts.models import User as UserRow
+        from crm.reassign import holdings
+
+        target = session.get(UserRow, user_id)
+        if (
+            target is not None
+            and target.is_active
+            and target.role != "admin"
+            and any(holdings(session, user, user_id).counts.values())
+        ):
+            return RedirectResponse(f"/users/{user_id}/handover", status_code=303)
     try:
         dep: object = ... if department_id is None else _opt_int(department_id, "department_id")
         accounts.update_user(

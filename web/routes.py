@@ -12,6 +12,7 @@ from web import (
     firm_merge,
     firms,
     followups,
+    handover,
     home,
     imports,
     jobs_admin,
@@ -35,5 +36,6 @@ for module in (
     reports,
     account,
     admin,
+    handover,
 ):
     router.include_router(module.router)

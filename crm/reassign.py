@@ -1,0 +1,318 @@
+"""Handing an officer's work to others: what they hold, reassigning it (all to one person or
+firm by firm) in one audited step — with or without deactivating them — and bulk reassignment
+of selected firms or projects.
+
+Who may: an admin, or a manager for the officers of their own department (and to people of
+that department). Nothing open is left pointing at an inactive user: ``orphaned_followups``
+finds what still does (the daily check tells the department's manager).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import and_, or_, select, update
+from sqlmodel import Session
+
+from crm.accounts.models import Role, User
+from crm.accounts.permissions import is_admin, is_manager, project_visible
+from crm.audit.service import record
+from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm.firms.models import Firm
+from crm.followups.models import Followup
+from crm.projects.models import Project, Stage
+from crm.types import utcnow
+
+
+@dataclass
+class Held:
+    """What an officer holds: firms they own, their projects still pursued (not lost), their
+    open follow-ups — and the firms the projects and follow-ups hang on, for a firm-by-firm
+    handover."""
+
+    user_id: int
+    firms: list[tuple[int, str]] = field(default_factory=list)
+    projects: list[tuple[int, str, int]] = field(default_factory=list)  # id, title, firm id
+    followups: list[tuple[int, str, int | None]] = field(default_factory=list)
+    firm_names: dict[int, str] = field(default_factory=dict)  # every firm involved
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "firms": len(self.firms),
+            "projects": len(self.projects),
+            "followups": len(self.followups),
+        }
+
+
+def _officer(session: Session, user_id: int) -> User:
+    u = session.get(User, user_id)
+    if u is None:
+        raise NotFound("用户不存在 / no such user")
+    return u
+
+
+def require_handover(actor: User, officer: User) -> None:
+    """Admins hand over anyone's work; managers that of their own department's officers."""
+    if is_admin(actor):
+        return
+    if (
+        actor.role == Role.manager.value
+        and actor.department_id is not None
+        and officer.department_id == actor.department_id
+        and officer.role == Role.officer.value
+    ):
+        return
+    raise PermissionDenied("没有权限 / you may not do this")
+
+
+def holdings(session: Session, actor: User, user_id: int) -> Held:
+    officer = _officer(session, user_id)
+    require_handover(actor, officer)
+    held = Held(user_id=user_id)
+    held.firms = [
+        (i, n)
+        for i, n in session.execute(
+            select(Firm.id, Firm.name_zh).where(Firm.owner_id == user_id).order_by(Firm.name_zh)
+        )
+    ]
+    held.projects = [
+        (i, t, f)
+        for i, t, f in session.execute(
+            select(Project.id, Project.title, Project.firm_id)
+            .where(
+                Project.owner_id == user_id,
+                Project.stage != Stage.lost.value,
+                project_visible(actor),
+            )
+            .order_by(Project.id)
+        )
+    ]
+    held.followups = [
+        (i, t, _followup_firm(f, p))
+        for i, t, f, p in session.execute(
+            select(Followup.id, Followup.title, Followup.firm_id, Project.firm_id)
+            .outerjoin(Project, Project.id == Followup.project_id)
+            .where(Followup.assignee_id == user_id, Followup.status == "open")
+            .order_by(Followup.due_at, Followup.id)
+        )
+    ]
+    ids = {i for i, _ in held.firms} | {f for *_, f in held.projects}
+    ids |= {f for *_, f in held.followups if f is not None}
+    held.firm_names = dict(
+        session.execute(select(Firm.id, Firm.name_zh).where(Firm.id.in_(ids))).all()
+    )
+    return held
+
+
+def _followup_firm(firm_id: int | None, project_firm_id: int | None) -> int | None:
+    return firm_id if firm_id is not None else project_firm_id
+
+
+def _target(session: Session, actor: User, user_id: int, field_name: str) -> User:
+    u = session.get(User, user_id)
+    if u is None or not u.is_active:
+        raise ValidationFailed("接手人不存在或已停用 / no such active user", field=field_name)
+    if not is_admin(actor) and u.department_id != actor.department_id:
+        raise ValidationFailed(
+            "只能转给本部门的人 / hand over within your department only", field=field_name
+        )
+    return u
+
+
+def reassign(
+    session: Session,
+    actor: User,
+    user_id: int,
+    *,
+    to_user_id: int | None = None,
+    per_firm: dict[int, int] | None = None,
+    deactivate: bool = False,
+) -> dict[str, int]:
+    """Hand over everything ``user_id`` holds in one step: each firm in ``per_firm`` (its row,
+    the officer's projects on it, their follow-ups on it) to the user named there, the rest to
+    ``to_user_id``. With ``deactivate`` the officer is deactivated in the same step. One audit
+    row (action ``reassign``) names every row moved and to whom. Counts per kind."""
+    officer = _officer(session, user_id)
+    require_handover(actor, officer)
+    held = holdings(session, actor, user_id)
+    per_firm = {int(k): int(v) for k, v in (per_firm or {}).items() if v}
+    targets = {uid: _target(session, actor, uid, "per_firm") for uid in set(per_firm.values())}
+    if to_user_id is not None:
+        targets[to_user_id] = _target(session, actor, to_user_id, "to_user_id")
+    if user_id in targets:
+        raise ValidationFailed("不能转给本人 / choose someone else", field="to_user_id")
+
+    def dest(firm_id: int | None) -> int | None:
+        if firm_id is not None and firm_id in per_firm:
+            return per_firm[firm_id]
+        return to_user_id
+
+    moves: dict[str, dict[int, list[int]]] = {"firm": {}, "project": {}, "followup": {}}
+    for fid, _ in held.firms:
+        if (d := dest(fid)) is not None:
+            moves["firm"].setdefault(d, []).append(fid)
+    for pid, _, fid in held.projects:
+        if (d := dest(fid)) is not None:
+            moves["project"].setdefault(d, []).append(pid)
+    for fuid, _, fid in held.followups:
+        if (d := dest(fid)) is not None:
+            moves["followup"].setdefault(d, []).append(fuid)
+    total = len(held.firms) + len(held.projects) + len(held.followups)
+    left = total - sum(len(ids) for by in moves.values() for ids in by.values())
+    if deactivate and left:
+        raise Conflict(
+            "停用前须把全部工作转交他人 / hand over everything before deactivating",
+            field="to_user_id",
+        )
+    now = utcnow()
+    for d, ids in moves["firm"].items():
+        session.execute(
+            update(Firm)
+            .where(Firm.id.in_(ids))
+            .values(owner_id=d, version=Firm.version + 1, updated_at=now)
+        )
+    for d, ids in moves["project"].items():
+        session.execute(
+            update(Project)
+            .where(Project.id.in_(ids))
+            .values(owner_id=d, version=Project.version + 1, updated_at=now)
+        )
+    for d, ids in moves["followup"].items():
+        session.execute(
+            update(Followup)
+            .where(Followup.id.in_(ids))
+            .values(assignee_id=d, version=Followup.version + 1, updated_at=now)
+        )
+    if deactivate:
+        from crm.accounts.sessions import end_sessions
+
+        if officer.role == Role.admin.value:
+            raise Conflict("管理员请在用户管理中停用 / deactivate admins from the users page")
+        officer.is_active = False
+        officer.version += 1
+        session.add(officer)
+        end_sessions(session, officer.id)  # type: ignore[arg-type]
+    record(
+        session,
+        actor.id,
+        "deactivate" if deactivate else "reassign",
+        "user",
+        user_id,
+        after={
+            "reassigned": {
+                kind: {str(d): ids for d, ids in by.items()} for kind, by in moves.items()
+            },
+            "deactivated": deactivate,
+        },
+    )
+    session.flush()
+    return {kind + "s": sum(len(v) for v in by.values()) for kind, by in moves.items()}
+
+
+def bulk_reassign(session: Session, actor: User, kind: str, ids: list[int], to_user_id: int) -> int:
+    """Give the selected firms or projects (``kind``) to one person (managers, admins; rows
+    the actor cannot see are "not found"). One audit row; how many changed."""
+    if not is_manager(actor):
+        raise PermissionDenied("只有管理者可以转交 / only managers reassign")
+    target = _target(session, actor, to_user_id, "to_user_id")
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return 0
+    model = {"firm": Firm, "project": Project}.get(kind)
+    if model is None:
+        raise ValidationFailed("未知类型 / unknown kind", field="kind")
+    stmt = select(model.id, model.owner_id).where(model.id.in_(ids))
+    if model is Project:
+        stmt = stmt.where(project_visible(actor))
+        if not is_admin(actor):  # managers: their department's projects
+            stmt = stmt.where(
+                or_(Project.department_id == actor.department_id, Project.department_id.is_(None))
+            )
+    found = dict(session.execute(stmt).all())
+    if missing := [i for i in ids if i not in found]:
+        raise NotFound(f"记录不存在 / no such record: {missing[0]}")
+    now = utcnow()
+    session.execute(
+        update(model)
+        .where(model.id.in_(ids))
+        .values(owner_id=target.id, version=model.version + 1, updated_at=now)
+    )
+    record(
+        session,
+        actor.id,
+        "reassign",
+        kind,
+        ",".join(map(str, ids))[:64],
+        after={"ids": ids, "from": {str(k): v for k, v in found.items()}, "to": target.id},
+    )
+    session.flush()
+    return len(ids)
+
+
+def orphaned_followups(session: Session) -> list[tuple[Followup, User]]:
+    """Open follow-ups whose assignee is inactive, each with that (inactive) assignee."""
+    return [
+        (f, u)
+        for f, u in session.execute(
+            select(Followup, User)
+            .join(User, User.id == Followup.assignee_id)
+            .where(and_(Followup.status == "open", User.is_active.is_(False)))
+            .order_by(Followup.due_at, Followup.id)
+        ).all()
+    ]
+
+
+def compose_orphan_notices(session: Session, day: date, now: datetime | None = None) -> int:
+    """The daily check: each department's active managers (admins, where a department has
+    none) are told by email of the open follow-ups whose assignee is inactive. Once a day per
+    manager (dedup key); how many messages were written."""
+    from crm.outbox.service import enqueue_many, existing_keys
+
+    orphans = orphaned_followups(session)
+    if not orphans:
+        return 0
+    by_dept: dict[int | None, list[tuple[Followup, User]]] = {}
+    for f, u in orphans:
+        by_dept.setdefault(u.department_id, []).append((f, u))
+    managers = list(
+        session.scalars(
+            select(User).where(
+                User.is_active.is_(True), User.role.in_((Role.manager.value, Role.admin.value))
+            )
+        )
+    )
+    admins = [m for m in managers if m.role == Role.admin.value]
+    messages = []
+    for dept, rows in by_dept.items():
+        told = [m for m in managers if m.role == Role.manager.value and m.department_id == dept]
+        for m in told or admins:
+            if not m.email:
+                continue
+            en = m.language == "en"
+            lines = [f"- {f.title} ({u.display_name}, {f.due_at:%Y-%m-%d})" for f, u in rows[:50]]
+            subject = (
+                f"{len(rows)} open follow-ups have no active assignee"
+                if en
+                else f"{len(rows)} 条待办的负责人已停用，需要转交"
+            )
+            intro = (
+                "These open follow-ups are assigned to inactive users; reassign them:"
+                if en
+                else "以下未完成的待办分配给了已停用的用户，请转交他人："
+            )
+            messages.append(
+                {
+                    "dedup_key": f"orphans:{m.id}:{day.isoformat()}",
+                    "kind": "orphaned_followups",
+                    "channel": "email",
+                    "recipient": m.email,
+                    "user_id": m.id,
+                    "subject": subject,
+                    "body_text": "\n".join([intro, *lines]),
+                    "body_html": None,
+                }
+            )
+    done = existing_keys(session, [m["dedup_key"] for m in messages])
+    return enqueue_many(session, [m for m in messages if m["dedup_key"] not in done], now=now)

@@ -1,0 +1,130 @@
+"""Handing over a leaving officer's work: nothing open points at an inactive user afterwards."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.accounts.models import User
+from crm.demo import generate
+from crm.errors import Conflict, PermissionDenied, ValidationFailed
+from crm.firms.models import Firm
+from crm.followups.models import Followup
+from crm.projects.models import Project
+from crm.reassign import bulk_reassign, holdings, orphaned_followups, reassign
+from tests.factories import make_department, make_firm, make_followup, make_project, make_user
+
+FAKE_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
+
+
+def open_on_inactive(session) -> dict[str, int]:
+    inactive = select(User.id).where(User.is_active.is_(False))
+    return {
+        "firms": session.scalar(select(func.count()).where(Firm.owner_id.in_(inactive))),
+        "projects": session.scalar(
+            select(func.count()).where(Project.owner_id.in_(inactive), Project.stage != "lost")
+        ),
+        "followups": session.scalar(
+            select(func.count()).where(
+                Followup.assignee_id.in_(inactive), Followup.status == "open"
+            )
+        ),
+    }
+
+
+def test_deactivating_the_demos_busiest_officer_leaves_nothing_open_on_them(session):
+    generate(session, "small", seed=42, password_hash=FAKE_HASH)
+    session.flush()
+    admin = session.scalar(select(User).where(User.role == "admin"))
+    officers = list(session.scalars(select(User).where(User.role == "officer")))
+    busiest = max(officers, key=lambda u: sum(holdings(session, admin, u.id).counts.values()))
+    held = holdings(session, admin, busiest.id).counts
+    assert held["firms"] and held["projects"] and held["followups"]
+    heir = next(
+        u for u in officers if u.id != busiest.id and u.department_id == busiest.department_id
+    )
+    moved = reassign(session, admin, busiest.id, to_user_id=heir.id, deactivate=True)
+    assert moved == held
+    assert not busiest.is_active
+    assert open_on_inactive(session) == {"firms": 0, "projects": 0, "followups": 0}
+    assert orphaned_followups(session) == []
+
+
+@pytest.fixture
+def team(session):
+    d, other = make_department(session), make_department(session)
+    return {
+        "manager": make_user(session, "manager", d),
+        "leaver": make_user(session, "officer", d),
+        "a": make_user(session, "officer", d),
+        "b": make_user(session, "officer", d),
+        "stranger": make_user(session, "officer", other),
+        "other_manager": make_user(session, "manager", other),
+    }
+
+
+def test_firm_by_firm_in_one_step_by_the_departments_manager(session, team):
+    leaver = team["leaver"]
+    f1 = make_firm(session, "甲企业", owner_id=leaver.id)
+    f2 = make_firm(session, "乙企业", owner_id=leaver.id)
+    p1 = make_project(session, f1, "NB", owner=leaver)
+    p2 = make_project(session, f2, "IC", owner=leaver)
+    fu1 = make_followup(session, leaver, project_id=p1.id)
+    fu2 = make_followup(session, leaver, firm_id=f2.id)
+    fu3 = make_followup(session, leaver)  # on no firm: goes to the "all" person
+    with pytest.raises(PermissionDenied):
+        reassign(session, team["other_manager"], leaver.id, to_user_id=team["a"].id)
+    with pytest.raises(ValidationFailed):  # not in the manager's department
+        reassign(session, team["manager"], leaver.id, to_user_id=team["stranger"].id)
+    with pytest.raises(Conflict):  # f1's share has nobody to go to
+        reassign(
+            session, team["manager"], leaver.id, per_firm={f2.id: team["b"].id}, deactivate=True
+        )
+    reassign(
+        session,
+        team["manager"],
+        leaver.id,
+        to_user_id=team["a"].id,
+        per_firm={f2.id: team["b"].id},
+        deactivate=True,
+    )
+    session.expire_all()
+    assert (f1.owner_id, p1.owner_id, fu1.assignee_id) == (team["a"].id,) * 3
+    assert (f2.owner_id, p2.owner_id, fu2.assignee_id) == (team["b"].id,) * 3
+    assert fu3.assignee_id == team["a"].id
+    assert open_on_inactive(session) == {"firms": 0, "projects": 0, "followups": 0}
+
+
+def test_orphans_are_found_and_bulk_reassign(session, team):
+    leaver = team["leaver"]
+    make_followup(session, leaver)
+    leaver.is_active = False
+    session.flush()
+    assert [u.id for _, u in orphaned_followups(session)] == [leaver.id]
+    f = make_firm(session, "丙企业", owner_id=team["a"].id)
+    p = make_project(session, f, "NB", owner=team["a"])
+    with pytest.raises(PermissionDenied):
+        bulk_reassign(session, team["a"], "firm", [f.id], team["b"].id)
+    assert bulk_reassign(session, team["manager"], "firm", [f.id], team["b"].id) == 1
+    assert bulk_reassign(session, team["manager"], "project", [p.id], team["b"].id) == 1
+    session.expire_all()
+    assert f.owner_id == p.owner_id == team["b"].id
+    with pytest.raises(ValidationFailed):  # never to an inactive user
+        bulk_reassign(session, team["manager"], "firm", [f.id], leaver.id)
+
+
+def test_the_departments_manager_is_told_of_orphaned_followups(session, team):
+    from crm.clock import today_local
+    from crm.outbox.models import OutboxMessage
+    from crm.reassign import compose_orphan_notices
+
+    team["manager"].email = "boss@example.com"
+    leaver = team["leaver"]
+    make_followup(session, leaver, title="回访甲")
+    leaver.is_active = False
+    session.flush()
+    day = today_local()
+    assert compose_orphan_notices(session, day) == 1
+    assert compose_orphan_notices(session, day) == 0  # once a day
+    msg = session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "orphaned_followups"))
+    assert msg.recipient == "boss@example.com" and "回访甲" in msg.body_text
