@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
 
 from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, VersionQuery
+from api.export import EXPORT_LIMIT, XLSX_200, Fmt, wants_xlsx, xlsx_response
 from crm.accounts import service
 from crm.accounts.models import User
+from crm.accounts.permissions import require_admin
 from crm.accounts.schemas import (
     DepartmentCreate,
     DepartmentPublic,
@@ -47,8 +51,15 @@ def update_me(session: SessionDep, user: ApiUser, data: MeUpdate) -> UserPublic:
     return _user(service.update_own_profile(session, user, data))
 
 
-@router.get("/users", response_model=UserPage, summary="List users")
+@router.get(
+    "/users",
+    response_model=UserPage,
+    summary="List users",
+    description="`format=xlsx` (administrators): as Excel.",
+    responses=XLSX_200,
+)
 def list_users(
+    request: Request,
     session: SessionDep,
     user: ApiUser,
     limit: Limit = 50,
@@ -56,16 +67,23 @@ def list_users(
     department_id: IdQuery = None,
     role: RoleName | None = None,
     active: bool | None = None,
-) -> UserPage:
+    format: Fmt = "json",
+) -> Any:
+    xlsx = wants_xlsx(request, format)
+    if xlsx:
+        require_admin(user)
     rows, total = service.page_users(
         session,
         user,
         department_id=department_id,
         role=role,
         active=active,
-        limit=limit,
-        offset=offset,
+        limit=EXPORT_LIMIT if xlsx else limit,
+        offset=0 if xlsx else offset,
     )
+    if xlsx:
+        filters = {"department_id": department_id, "role": role, "active": active}
+        return xlsx_response(session, user, "users", [_user(u) for u in rows], filters, UserPublic)
     return UserPage(items=[_user(u) for u in rows], total=total, limit=limit, offset=offset)
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, QTime, VersionQuery
+from api.export import EXPORT_LIMIT, XLSX_200, Fmt, wants_xlsx, xlsx_response
 from crm.activities import service
 from crm.activities.schemas import ActivityCreate, ActivityPublic, ActivityUpdate, Kind
 from crm.followups.schemas import FollowupPublic
@@ -27,9 +30,12 @@ class ActivityLogged(BaseModel):
     "/activities",
     response_model=ActivityPage,
     summary="List activities, newest first",
-    description="Activities tied to a project the caller may not see are absent.",
+    description="Activities tied to a project the caller may not see are absent. "
+    "`format=xlsx`: as Excel.",
+    responses=XLSX_200,
 )
 def list_activities(
+    request: Request,
     session: SessionDep,
     user: ApiUser,
     limit: Limit = 50,
@@ -40,7 +46,8 @@ def list_activities(
     kind: Kind | None = None,
     since: QTime = None,
     until: QTime = None,
-) -> ActivityPage:
+    format: Fmt = "json",
+) -> Any:
     f = service.ActivityFilters(
         firm_id=firm_id,
         project_id=project_id,
@@ -49,6 +56,10 @@ def list_activities(
         since=since,
         until=until,
     )
+    if wants_xlsx(request, format):
+        rows, _ = service.list_activities(session, user, f, limit=EXPORT_LIMIT)
+        items = service.to_public_many(session, rows)
+        return xlsx_response(session, user, "activities", items, vars(f), ActivityPublic)
     rows, total = service.list_activities(session, user, f, limit=limit, offset=offset)
     return ActivityPage(
         items=service.to_public_many(session, rows), total=total, limit=limit, offset=offset

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, QText, QTime, VersionQuery
+from api.export import EXPORT_LIMIT, XLSX, XLSX_200, Fmt, wants_xlsx, xlsx_response
 from crm.accounts.permissions import require_manager
 from crm.errors import ValidationFailed
 from crm.firms import merge, service
@@ -36,8 +37,15 @@ class ContactPage(Page[ContactPublic]):
     pass
 
 
-@router.get("/firms", response_model=FirmPage, summary="List and search firms")
+@router.get(
+    "/firms",
+    response_model=FirmPage,
+    summary="List and search firms",
+    responses=XLSX_200,
+    description="`format=xlsx` (or `Accept: " + XLSX + "`): every matching firm as Excel.",
+)
 def list_firms(
+    request: Request,
     session: SessionDep,
     user: ApiUser,
     limit: Limit = 50,
@@ -48,7 +56,8 @@ def list_firms(
     country: QText(60) = None,
     owner_id: IdQuery = None,
     updated_since: QTime = None,
-) -> FirmPage:
+    format: Fmt = "json",
+) -> Any:
     filters = service.FirmFilters(
         q=q,
         cluster=cluster,
@@ -57,6 +66,10 @@ def list_firms(
         owner_id=owner_id,
         updated_since=updated_since,
     )
+    if wants_xlsx(request, format):
+        rows, _ = service.list_firms(session, user, filters, limit=EXPORT_LIMIT, strict=True)
+        items = service.to_public_many(session, rows)
+        return xlsx_response(session, user, "firms", items, vars(filters), FirmPublic)
     rows, total = service.list_firms(
         session, user, filters, limit=limit, offset=offset, strict=True
     )

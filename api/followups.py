@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, QTime, VersionQuery
+from api.export import EXPORT_LIMIT, XLSX_200, Fmt, wants_xlsx, xlsx_response
 from crm.followups import service
 from crm.followups.models import Followup
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
@@ -29,9 +30,11 @@ def _out(fu: Followup) -> FollowupPublic:
     summary="List follow-ups, soonest first",
     description="The caller's own by default; `team=true` gives a manager their "
     "department's (an admin everyone's); `assignee_id` one person's "
-    "(managers).",
+    "(managers). `format=xlsx`: as Excel.",
+    responses=XLSX_200,
 )
 def list_followups(
+    request: Request,
     session: SessionDep,
     user: ApiUser,
     limit: Limit = 50,
@@ -43,7 +46,8 @@ def list_followups(
     due_before: QTime = None,
     firm_id: IdQuery = None,
     project_id: IdQuery = None,
-) -> FollowupPage:
+    format: Fmt = "json",
+) -> Any:
     f = service.FollowupFilters(
         status=None if status == "any" else status,
         assignee_id=assignee_id,
@@ -53,6 +57,11 @@ def list_followups(
         firm_id=firm_id,
         project_id=project_id,
     )
+    if wants_xlsx(request, format):
+        rows, _ = service.list_followups(session, user, f, limit=EXPORT_LIMIT)
+        return xlsx_response(
+            session, user, "followups", [_out(x) for x in rows], vars(f), FollowupPublic
+        )
     rows, total = service.list_followups(session, user, f, limit=limit, offset=offset)
     return FollowupPage(items=[_out(x) for x in rows], total=total, limit=limit, offset=offset)
 

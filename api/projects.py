@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, QText, QTime, VersionQuery
+from api.export import EXPORT_LIMIT, XLSX_200, Fmt, wants_xlsx, xlsx_response
 from crm.projects import service
 from crm.projects.schemas import (
     AnyStage,
@@ -34,9 +35,11 @@ class ProjectPage(Page[ProjectPublic]):
     response_model=ProjectPage,
     summary="List projects",
     description="Only projects the caller may see: another department's confidential "
-    "projects are absent for officers.",
+    "projects are absent for officers. `format=xlsx`: the pipeline table as Excel.",
+    responses=XLSX_200,
 )
 def list_projects(
+    request: Request,
     session: SessionDep,
     user: ApiUser,
     limit: Limit = 50,
@@ -51,7 +54,8 @@ def list_projects(
     q: QText(100, "words of the title") = None,
     updated_since: QTime = None,
     include_lost: bool = True,
-) -> ProjectPage:
+    format: Fmt = "json",
+) -> Any:
     f = service.ProjectFilters(
         cluster=cluster,
         park=park,
@@ -64,6 +68,10 @@ def list_projects(
         updated_since=updated_since,
         include_lost=include_lost,
     )
+    if wants_xlsx(request, format):
+        rows, _ = service.list_projects(session, user, f, limit=EXPORT_LIMIT, strict=True)
+        items = service.to_public_many(session, rows)
+        return xlsx_response(session, user, "projects", items, vars(f), ProjectPublic)
     rows, total = service.list_projects(session, user, f, limit=limit, offset=offset, strict=True)
     return ProjectPage(
         items=service.to_public_many(session, rows, user), total=total, limit=limit, offset=offset

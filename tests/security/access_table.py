@@ -155,6 +155,10 @@ ACCESS: dict[tuple[str, str], Access] = {
         htmx=True, form={"kind": "call", "summary": "电话"}
     ),
     # merging firms: managers and admins (nothing to merge with: 422 / 404)
+    # handing over a user's work: admins, or a manager for their own department's officers
+    # (the world's manager is department B's; the user is department A's officer)
+    ("GET", "/users/{user_id}/handover"): admin_page(),
+    ("POST", "/users/{user_id}/handover"): admin_page(303, form={}),
     ("GET", "/firms/{firm_id}/merge"): manager_page(),
     ("POST", "/firms/{firm_id}/merge"): manager_page(422, form={}),
     ("POST", "/firms/merges/{merge_id}/undo"): manager_page(
@@ -287,6 +291,15 @@ ACCESS.update(
         ("GET", "/api/v1/firms/{firm_id}"): api(),
         ("PATCH", "/api/v1/firms/{firm_id}"): api(json={"notes": "备注", "version": 1}),
         ("DELETE", "/api/v1/firms/{firm_id}"): api(409),
+        ("GET", "/api/v1/users/{user_id}/holdings"): admin_api(),
+        ("POST", "/api/v1/users/{user_id}/reassign"): admin_api(json={}),
+        # nobody to give them to: 422 for managers and admins, 403 for officers
+        ("POST", "/api/v1/firms/reassign"): Access(
+            401, 403, 403, 422, 422, json={"ids": [2**30], "to_user_id": 2**30}
+        ),
+        ("POST", "/api/v1/projects/reassign"): Access(
+            401, 403, 403, 422, 422, json={"ids": [2**30], "to_user_id": 2**30}
+        ),
         ("GET", "/api/v1/firms/{firm_id}/merge"): manager_api(404, query={"other_id": 2**30}),
         ("POST", "/api/v1/firms/{firm_id}/merge"): manager_api(404, json={"other_id": 2**30}),
         ("POST", "/api/v1/firms/merges/{merge_id}/undo"): manager_api(

@@ -1,0 +1,54 @@
+"""Every list as Excel through the API (?format=xlsx or Accept), in the caller's language, with
+the list's own permission filters: a confidential project never reaches another department."""
+
+from __future__ import annotations
+
+import io
+
+from python_calamine import CalamineWorkbook
+
+from tests.factories import make_firm, make_followup, make_project
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def sheet(content: bytes) -> list[list]:
+    wb = CalamineWorkbook.from_filelike(io.BytesIO(content))
+    return wb.get_sheet_by_index(0).to_python()
+
+
+def test_every_list_exports_as_filtered(client, people, session):
+    firm = make_firm(session, "导出测试企业")
+    other = make_firm(session, "另一家企业")
+    secret = make_project(session, firm, "NB", owner=people.officer, title="绝密项目X")
+    secret.is_confidential, secret.code_name = True, "代号X"
+    make_project(session, other, "IC", owner=people.officer_b, title="公开项目Y")
+    make_followup(session, people.officer, firm_id=firm.id, title="回访甲")
+    session.commit()
+    a, b = people.auth("officer"), people.auth("officer_b")
+    for path in ("/api/v1/firms", "/api/v1/projects", "/api/v1/followups", "/api/v1/activities"):
+        r = client.get(path, params={"format": "xlsx"}, headers=a)
+        assert r.status_code == 200 and r.headers["content-type"] == XLSX, path
+        assert sheet(r.content)[0][0] == "编号", path  # the officer's language: Chinese
+        r2 = client.get(path, headers={**a, "Accept": XLSX})
+        assert r2.headers["content-type"] == XLSX, path
+    # as filtered on screen
+    rows = sheet(client.get("/api/v1/firms?format=xlsx&q=导出", headers=a).content)
+    assert [r[1] for r in rows[1:]] == ["导出测试企业"]
+    # the confidential project: department A's officer sees it, department B's does not
+    text_a = str(sheet(client.get("/api/v1/projects?format=xlsx", headers=a).content))
+    text_b = str(sheet(client.get("/api/v1/projects?format=xlsx", headers=b).content))
+    assert "绝密项目X" in text_a and "绝密项目X" not in text_b and "公开项目Y" in text_b
+    assert "回访甲" in str(sheet(client.get("/api/v1/followups?format=xlsx", headers=a).content))
+    # users: administrators only
+    assert client.get("/api/v1/users?format=xlsx", headers=a).status_code == 403
+    r = client.get("/api/v1/users?format=xlsx", headers=people.auth("admin"))
+    assert r.status_code == 200 and any("张三" in map(str, row) for row in sheet(r.content))
+
+
+def test_english_headers_for_an_english_reader(client, people, session):
+    people.officer.language = "en"
+    session.add(people.officer)
+    session.commit()
+    r = client.get("/api/v1/firms?format=xlsx", headers=people.auth("officer"))
+    assert sheet(r.content)[0][:2] == ["ID", "Chinese name"]
