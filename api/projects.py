@@ -70,7 +70,7 @@ def list_projects(
     )
     if wants_xlsx(request, format):
         rows, _ = service.list_projects(session, user, f, limit=EXPORT_LIMIT, strict=True)
-        items = service.to_public_many(session, rows)
+        items = service.to_public_many(session, rows, user)
         return xlsx_response(session, user, "projects", items, vars(f), ProjectPublic)
     rows, total = service.list_projects(session, user, f, limit=limit, offset=offset, strict=True)
     return ProjectPage(
