@@ -298,3 +298,11 @@ def test_when_messages_start_failing_an_admin_and_the_robots_manager_get_one_mes
     assert drain(now).failed == 1
     assert drain(now).total == 0 and len(smtp.messages) == 2
     assert admin.id
+
+
+def test_the_date_header_is_in_the_configured_zone(session, smtp):
+    outbox.enqueue(session, **_mail("date"))
+    session.commit()
+    drain()
+    (m,) = smtp.messages
+    assert m["Date"].endswith("+0800")  # Asia/Shanghai, not "-0000" (zone unknown)
