@@ -1,5 +1,5 @@
 """The outbox: write each message once (a unique dedup key), claim due rows atomically, record
-what happened. Sending itself (SMTP, group robots) is in channels.py; the loop in jobs/outbox.py.
+what happened. Sending itself (SMTP, group robots) is in channels.py; the lanes in jobs/tasks.py.
 
 Exactly once, as far as SMTP allows: ``enqueue`` inserts with ON CONFLICT DO NOTHING on the
 dedup key, so a job run twice (or by two schedulers) writes nothing twice; ``claim_due`` moves
