@@ -21,6 +21,7 @@ import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
@@ -128,6 +129,23 @@ def backup(url: str, target: Path) -> Path:
         partial.unlink(missing_ok=True)
     checksum_file(target).write_text(f"{digest}  {target.name}\n")
     return target
+
+
+def nightly(settings: Any) -> str:
+    """One scheduled backup into ``backup_dir`` (default var/backups), then the oldest
+    ``crm-*`` backups beyond ``backup_keep`` removed. Returns what it did, for the job's row."""
+    from crm.config import ROOT
+
+    url = settings.database_url
+    folder = Path(settings.backup_dir) if settings.backup_dir else ROOT / "var" / "backups"
+    ext = "db" if make_url(url).get_backend_name() == "sqlite" else "dump"
+    target = backup(url, folder / f"crm-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}.{ext}")
+    keep = max(int(settings.backup_keep), 1)
+    old = sorted(folder.glob(f"crm-*.{ext}"))[:-keep]
+    for p in old:
+        p.unlink(missing_ok=True)
+        checksum_file(p).unlink(missing_ok=True)
+    return f"{target} ({target.stat().st_size:,} bytes); {len(old)} old removed, {keep} kept"
 
 
 @dataclass

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     outbox_drain_seconds: int = 15
     job_retry_seconds: int = 60  # a failed daily/weekly run is tried again after this, doubling
     webhook_timeout: float = 5.0
+    # the nightly backup (crm.backup.nightly): when, where ("" = var/backups), how many kept
+    backup_time: str = "02:30"
+    backup_dir: str = ""
+    backup_keep: int = 14
 
     @property
     def is_sqlite(self) -> bool:

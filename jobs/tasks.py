@@ -304,12 +304,36 @@ def drain_job(now: datetime | None = None) -> DrainReport:
     return DrainReport()
 
 
+def nightly_backup(now: datetime | None = None) -> str:
+    """Back up the database (crm.backup.nightly: written whole or not at all, the oldest
+    beyond ``backup_keep`` removed); its job_run row says the file or the error, and the admin
+    overview shows it."""
+    from crm.backup import nightly
+    from crm.config import get_settings
+
+    now = now or utcnow()
+    with session_scope() as s:
+        run_id = outbox.start_run(s, "nightly_backup", now).id
+    try:
+        detail = nightly(get_settings())
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        log.error("nightly backup failed: %s", error)
+        with session_scope() as s:
+            outbox.finish_run(s, run_id, "error", error, now=utcnow())
+        raise
+    with session_scope() as s:
+        outbox.finish_run(s, run_id, "ok", detail, now=utcnow())
+    return detail
+
+
 JOBS: dict[str, Callable[..., Any]] = {
     "daily_reminders": daily_reminders,
     "stale_alerts": stale_alerts,
     "weekly_digest": weekly_digest,
     "followup_reminders": followup_reminders,
     "drain_outbox": drain_job,
+    "nightly_backup": nightly_backup,
 }
 
 __all__ = ["JOBS", "DrainReport", "Webhook", "drain"]

@@ -65,6 +65,7 @@ def job_specs(settings: Settings | None = None) -> list[JobSpec]:
     h, m, sec = _hhmm(s.daily_reminder_time, "daily_reminder_time")
     dow, wh, wm, ws = _parse_weekly(s.weekly_digest)
     daily = time(h, m, sec)
+    bh, bm, bs = _hhmm(s.backup_time, "backup_time")
     return [
         JobSpec(
             "daily_reminders",
@@ -91,6 +92,12 @@ def job_specs(settings: Settings | None = None) -> list[JobSpec]:
             time(wh, wm, ws),
         ),
         JobSpec("followup_reminders", IntervalTrigger(seconds=60, timezone=tz), False, 50),
+        JobSpec(
+            "nightly_backup",
+            CronTrigger(hour=bh, minute=bm, second=bs, timezone=tz),
+            False,  # not made up on start: a restart must not copy the database in the day
+            6 * 3600,
+        ),
         JobSpec(
             "drain_outbox",
             IntervalTrigger(seconds=s.outbox_drain_seconds, timezone=tz),

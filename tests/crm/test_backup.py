@@ -209,3 +209,33 @@ def test_verify_a_backup(origin):
     assert checked.checksum
     if not PG:
         assert checked.revision
+
+
+def test_nightly_backup_keeps_the_newest_and_records_its_run(session, tmp_path, monkeypatch):
+    """The scheduled job: a whole backup in backup_dir, the oldest beyond backup_keep removed,
+    and its result in job_run (what the admin overview shows)."""
+    from crm.outbox.models import JobRun
+    from jobs.tasks import nightly_backup
+
+    folder = tmp_path / "nightly"
+    folder.mkdir()
+    ext = "dump" if PG else "db"
+    for day in ("20260101", "20260102", "20260103"):
+        (folder / f"crm-{day}-023000.{ext}").write_bytes(b"old")
+        (folder / f"crm-{day}-023000.{ext}.sha256").write_text("x")
+    monkeypatch.setenv("CRM_BACKUP_DIR", str(folder))
+    monkeypatch.setenv("CRM_BACKUP_KEEP", "2")
+    get_settings.cache_clear()
+    try:
+        detail = nightly_backup()
+    finally:
+        monkeypatch.delenv("CRM_BACKUP_DIR")
+        monkeypatch.delenv("CRM_BACKUP_KEEP")
+        get_settings.cache_clear()
+    kept = sorted(p.name for p in folder.glob(f"crm-*.{ext}"))
+    assert len(kept) == 2 and kept[0] == f"crm-20260103-023000.{ext}"
+    assert not (folder / f"crm-20260101-023000.{ext}.sha256").exists()
+    newest = folder / kept[1]
+    assert verify(get_settings().database_url, newest).checksum
+    run = session.scalar(select(JobRun).where(JobRun.job == "nightly_backup"))
+    assert run.status == "ok" and newest.name in run.detail and "2 old removed" in detail

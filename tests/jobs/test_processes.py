@@ -100,4 +100,5 @@ def test_settings_schedule_is_parsed():
         "weekly_digest",
         "followup_reminders",
         "drain_outbox",
+        "nightly_backup",
     ]

@@ -1,0 +1,182 @@
+"""An import under load: 50,000 firms uploaded through the import page of a running server,
+while another user opens the firm list over and over. Reports the import's time and the firm
+list's p50/p95 before and during it, and the server's peak memory (VmHWM).
+
+    .venv/bin/python -m bench.import_load [--rows 50000] [--port 8765]
+
+Kept apart from bench/harness.py (owned by the capacity work); it reuses its workbook maker."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+USER, PASSWORD = "importer01", "Correct-Horse-42"
+
+
+def _prepare(url: str, firms: int) -> None:
+    from crm import migrate
+    from crm.accounts.users import create_user
+    from crm.db import reset_engine, session_scope
+    from crm.policy.pack import read_pack
+    from crm.policy.service import load_pack
+
+    os.environ["CRM_DATABASE_URL"] = url
+    from crm.config import get_settings
+
+    get_settings.cache_clear()
+    reset_engine()
+    migrate.upgrade(url)
+    with session_scope() as s:
+        load_pack(s, read_pack())
+        create_user(s, None, username=USER, password=PASSWORD, role="manager", check_password=False)
+    if firms:  # a firm list with something in it
+        from bench.harness import firms_xlsx
+
+        path = firms_xlsx(firms, Path(tempfile.mkdtemp()) / "seed.xlsx", seed=3)
+        from sqlmodel import select
+
+        from crm.accounts.models import User
+        from crm.imports.service import import_firms
+
+        with session_scope() as s:
+            actor = s.scalar(select(User).where(User.username == USER))
+            import_firms(s, actor, path.read_bytes(), path.name, skip_invalid=True)
+    reset_engine()
+
+
+def _login(base: str) -> httpx.Client:
+    c = httpx.Client(base_url=base, timeout=600)
+    c.get("/login")
+    token = c.cookies["csrftoken"]
+    r = c.post("/login", data={"username": USER, "password": PASSWORD, "csrf_token": token})
+    assert r.status_code in (200, 303), r.status_code
+    return c
+
+
+def _pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(p * (len(xs) - 1)))]
+
+
+def _status(pid: int, key: str) -> str:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key):
+            return line.split(":", 1)[1].strip()
+    return "?"
+
+
+def _cpu(pid: int) -> float:
+    f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=50_000)
+    ap.add_argument("--seed-firms", type=int, default=5_000)
+    ap.add_argument("--port", type=int, default=8765)
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="crm-import-load-"))
+    url = f"sqlite:///{work / 'crm.db'}"
+    _prepare(url, args.seed_firms)
+    from bench.harness import RESULTS, firms_xlsx
+
+    path = RESULTS / "cache" / f"import-firms-{args.rows}.xlsx"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        firms_xlsx(args.rows, path.with_suffix(".tmp.xlsx")).rename(path)
+    env = {**os.environ, "CRM_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "server.app:create_app",
+            "--port",
+            str(args.port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(base + "/login", timeout=2)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        reader, importer = _login(base), _login(base)
+
+        def page() -> float:
+            t0 = time.perf_counter()
+            r = reader.get("/firms")
+            assert r.status_code == 200, r.status_code
+            return (time.perf_counter() - t0) * 1000
+
+        for _ in range(5):
+            page()
+        before = [page() for _ in range(60)]
+        done: dict[str, float | str] = {}
+
+        def upload() -> None:
+            cpu0 = _cpu(server.pid)
+            t0 = time.perf_counter()
+            r = importer.post(
+                "/imports",
+                data={"kind": "firms", "mode": "skip", "csrf_token": importer.cookies["csrftoken"]},
+                files={"file": (path.name, path.read_bytes())},
+                headers={"HX-Request": "true"},
+            )
+            done["seconds"] = time.perf_counter() - t0
+            done["server_cpu_s"] = _cpu(server.pid) - cpu0
+            done["status"] = r.status_code
+            done["said"] = " ".join(r.text.split())[:200]
+
+        t = threading.Thread(target=upload)
+        t.start()
+        during = []
+        while t.is_alive():
+            during.append(page())
+        t.join()
+        load = os.getloadavg()
+        print(f"rows: {args.rows:,} firms from {path.name} ({path.stat().st_size:,} bytes)")
+        print(
+            f"import: {done['seconds']:.1f} s wall, server CPU {done['server_cpu_s']:.1f} s, "
+            f"HTTP {done['status']}: {done['said']}"
+        )
+        print(
+            f"firm list before: n={len(before)} p50={statistics.median(before):.0f} ms "
+            f"p95={_pct(before, 0.95):.0f} ms"
+        )
+        if during:
+            print(
+                f"firm list during: n={len(during)} p50={statistics.median(during):.0f} ms "
+                f"p95={_pct(during, 0.95):.0f} ms max={max(during):.0f} ms"
+            )
+        print(
+            f"server VmHWM {_status(server.pid, 'VmHWM')}, "
+            f"VmRSS after {_status(server.pid, 'VmRSS')}"
+        )
+        print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (shared machine)")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
