@@ -99,6 +99,6 @@ def test_settings_schedule_is_parsed():
         "stale_alerts",
         "weekly_digest",
         "followup_reminders",
-        "drain_outbox",
         "nightly_backup",
+        "drain_outbox",
     ]
