@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from crm.clock import to_local
+from crm.config import get_settings
 from crm.i18n import LANGUAGES, Message, pick_language, translations, using
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -84,6 +85,8 @@ def templates_for(lang: str) -> Jinja2Templates:
             loader=jinja2.FileSystemLoader(str(TEMPLATES)),
             autoescape=True,
             extensions=["jinja2.ext.i18n"],
+            # compiled once per process; re-read on change only in development
+            auto_reload=get_settings().development,
         )
         t = Jinja2Templates(env=env)
         t.env.filters["local"] = _fmt_dt
