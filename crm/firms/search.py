@@ -19,7 +19,8 @@ class _TextMatch(ColumnElement[bool]):
     """``firm.search_text`` contains the query: a LIKE '%q%' everywhere (PostgreSQL answers it
     from the pg_trgm GIN index), but on SQLite a query of 2+ characters is answered by the FTS5
     trigram table ``firm_fts`` instead of reading every row (see the firm_search and
-    firm_search_short migrations)."""
+    firm_search_short migrations), and on PostgreSQL a query of 1–2 characters by the GIN index
+    over the text's characters and pairs (firm_search_grams): the same firms either way."""
 
     type = Boolean()
     inherit_cache = True
@@ -29,18 +30,33 @@ class _TextMatch(ColumnElement[bool]):
         ("like", InternalTraversal.dp_clauseelement),
         ("phrase", InternalTraversal.dp_clauseelement),
         ("short", InternalTraversal.dp_clauseelement),
+        ("grams", InternalTraversal.dp_clauseelement),
     ]
 
-    def __init__(self, id_col: Any, like: Any, phrase: Any, short: Any = None) -> None:
+    def __init__(
+        self, id_col: Any, like: Any, phrase: Any, short: Any = None, grams: Any = None
+    ) -> None:
         self.id_col = id_col
         self.like = like
         self.phrase = phrase
         self.short = short
+        self.grams = grams
 
 
 @compiles(_TextMatch)
 def _text_match_default(element: _TextMatch, compiler: Any, **kw: Any) -> str:
     return compiler.process(element.like, **kw)
+
+
+@compiles(_TextMatch, "postgresql")
+def _text_match_postgresql(element: _TextMatch, compiler: Any, **kw: Any) -> str:
+    # pg_trgm cannot serve fewer than three characters: those are one of the text's
+    # characters or character pairs, which the crm_search_grams index holds
+    if element.grams is None:
+        return compiler.process(element.like, **kw)
+    column = compiler.process(element.like.left, **kw)
+    gram = compiler.process(element.grams, **kw)
+    return f"crm_search_grams({column}) @> ARRAY[CAST({gram} AS TEXT)]"
 
 
 @compiles(_TextMatch, "sqlite")
@@ -79,7 +95,8 @@ def search_condition(q: str) -> Any:
         else None
     )
     short = bindparam("fts_short", folded, unique=True) if len(folded) == 2 else None
-    return _TextMatch(Firm.id, like, phrase, short)
+    grams = bindparam("gram", folded, unique=True) if len(folded) <= 2 else None
+    return _TextMatch(Firm.id, like, phrase, short, grams)
 
 
 def search_firms(session: Session, actor: User, q: str, limit: int = 10) -> list[Firm]:

@@ -17,11 +17,11 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 
 
 def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    # full-text tables (and their shadow tables) and trigram indexes are managed by hand in
-    # migrations
+    # full-text tables (and their shadow tables), trigram and character-pair indexes are
+    # managed by hand in migrations
     if type_ == "table" and name and "_fts" in name:
         return False
-    return not (type_ == "index" and name and name.endswith("_trgm"))
+    return not (type_ == "index" and name and name.endswith(("_trgm", "_grams")))
 
 
 def _url() -> str:

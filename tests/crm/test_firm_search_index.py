@@ -3,7 +3,7 @@ substring LIKE answers, and stays in step with firms created, renamed and delete
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlmodel import Session
 
 from crm.firms.models import Firm
@@ -123,3 +123,42 @@ def test_two_character_queries_at_the_end_of_the_text(session: Session) -> None:
     for q in sorted(pairs):
         found = _ids(session, q)
         assert found and found == _like_ids(session, q), q
+
+
+def test_one_and_two_character_queries_find_what_a_substring_search_finds(
+    session: Session,
+) -> None:
+    """Every character and every pair of every firm's text (Chinese, Latin, digits, symbols)
+    finds exactly the firms whose text contains it — on SQLite through the FTS5 vocabulary (two)
+    or LIKE (one), on PostgreSQL through the character-pair GIN index."""
+    actor = make_user(session, "admin")
+    for zh, en, al in NAMES:
+        create_firm(session, actor, FirmCreate(name_zh=zh, name_en=en, aliases=al), confirm=True)
+    session.commit()
+    texts = list(session.scalars(select(Firm.search_text)))
+    grams = {t[i : i + n] for t in texts for n in (1, 2) for i in range(len(t) - n + 1)}
+    queries = sorted(g for g in grams if fold_query(g) == g and g.strip() == g)
+    queries += ["惠普", "HP", "Hp", "长", "铃", "zq", "%", "_"]
+    assert len(queries) > 100
+    for q in queries:
+        assert _ids(session, q) == _like_ids(session, q), q
+
+
+def test_short_queries_use_the_character_pair_index_on_postgresql(session: Session) -> None:
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return  # SQLite: the FTS5 tables (test_two_character_queries_at_the_end_of_the_text)
+    actor = make_user(session, "admin")
+    for zh, en, al in NAMES:
+        create_firm(session, actor, FirmCreate(name_zh=zh, name_en=en, aliases=al), confirm=True)
+    session.commit()
+    session.execute(text("SET LOCAL enable_seqscan = off"))  # five rows: force the choice
+    for q in ("惠普", "hp", "长"):
+        stmt = select(Firm.id).where(search_condition(q))
+        compiled = stmt.compile(bind, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(r[0] for r in session.execute(text(f"EXPLAIN {compiled}")))
+        assert "ix_firm_search_grams" in plan, plan
+    stmt = select(Firm.id).where(search_condition("huipu"))  # 3+: the trigram index
+    compiled = stmt.compile(bind, compile_kwargs={"literal_binds": True})
+    plan = "\n".join(r[0] for r in session.execute(text(f"EXPLAIN {compiled}")))
+    assert "ix_firm_search_trgm" in plan, plan
