@@ -210,22 +210,43 @@ def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     scheduler: Annotated[bool, typer.Option(help="run the scheduler in this process")] = True,
-    workers: Annotated[int, typer.Option(help="web worker processes")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="web worker processes (default: CRM_WEB_WORKERS, else one per core)"),
+    ] = None,
 ) -> None:
-    """Serve the app (and, by default, the scheduler in the same process)."""
+    """Serve the app on every core: one web process per core (or ``--workers``), and the
+    scheduler in exactly one of them — the one holding the leader lock (by default)."""
     import uvicorn
 
+    n = workers or get_settings().workers
     os.environ["CRM_RUN_SCHEDULER"] = "1" if scheduler and get_settings().scheduler_enabled else "0"
-    typer.echo(f"招商 CRM at http://{host}:{port}/")
+    typer.echo(f"招商 CRM at http://{host}:{port}/ ({n} web process{'es' if n > 1 else ''})")
     uvicorn.run(
         "server.factory:app",
         host=host,
         port=port,
-        workers=workers,
+        workers=n,
         factory=False,
         log_level="warning",
+        log_config=_log_config(),
         access_log=False,
+        # a worker that does not answer the supervisor's ping in time is killed and replaced:
+        # uvicorn's 5 s is shorter than an import of the app on a busy machine (restart loop)
+        timeout_worker_healthcheck=60,
     )
+
+
+def _log_config() -> dict:
+    """uvicorn's logging, plus the app's own ``crm`` loggers at INFO (which worker leads the
+    scheduler, jobs run) on stderr."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["crm"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 @app.command()
@@ -278,7 +299,7 @@ def start(
         f"  (also officer001, admin)\n",
         fg=typer.colors.GREEN,
     )
-    serve(host=host, port=port, scheduler=True, workers=1)
+    serve(host=host, port=port, scheduler=True, workers=None)
 
 
 @app.command("import")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,6 +26,8 @@ class Settings(BaseSettings):
     # development: templates are re-read when their file changes (a stat of every template on
     # every render, ~12 % of a page's time); in production each is compiled once per process
     development: bool = False
+    # web worker processes of `crm serve` / `crm start`: 0 = one per core available to us
+    web_workers: int = Field(default=0, ge=0, le=256)
 
     # sessions and accounts
     session_idle_minutes: int = 60
@@ -65,6 +68,16 @@ class Settings(BaseSettings):
     backup_time: str = "02:30"
     backup_dir: str = ""
     backup_keep: int = 14
+
+    @property
+    def workers(self) -> int:
+        """How many web processes to run: the setting, else one per usable core."""
+        if self.web_workers:
+            return self.web_workers
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not Linux
+            return max(1, os.cpu_count() or 1)
 
     @property
     def is_sqlite(self) -> bool:

@@ -12,6 +12,7 @@ within its day (``_Job``).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -196,7 +197,7 @@ class Runner:
             self._stop.wait(self.retry_seconds)
 
     def _lead(self) -> None:
-        log.info("this process holds the scheduler lock: scheduling")
+        log.info("process %s holds the scheduler lock: scheduling", os.getpid())
         self.scheduler = build_scheduler()
         if self.catch_up_on_start:
             try:

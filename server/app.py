@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -213,7 +214,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         except ImportError:  # the jobs package is optional for the API alone
             start_in_app = None
         if start_in_app is not None:
+            # every web process contends for the leader lock: exactly one runs the jobs
             scheduler = start_in_app()
+    log.info(
+        "web process %s ready (scheduler: %s)",
+        os.getpid(),
+        "contends for the lock" if scheduler is not None else "off",
+    )
     try:
         yield
     finally:
