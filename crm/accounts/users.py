@@ -253,16 +253,45 @@ def list_users(session: Session, actor: User) -> list[User]:
     return list(session.scalars(select(User).order_by(User.id)))
 
 
+class UserChoices(list):  # type: ignore[type-arg]
+    """The rows of ``user_choices``; pickers keep what they render from them here (the list is
+    shared by every request until the users change)."""
+
+    rendered: dict[str, Any]
+
+
+# (database, users' version) → the rows: one entry per process and database
+_CHOICES: dict[Any, UserChoices] = {}
+
+
+def users_version(session: Session) -> tuple[Any, ...]:
+    """Changes whenever a user is added, removed or changed through a service (each change of a
+    user bumps its ``version``: optimistic locking), in any process: one aggregate over the
+    users' primary-key index, not the 500 rows."""
+    row = session.execute(
+        select(func.count(), func.max(User.id), func.sum(User.version), func.max(User.created_at))
+    ).one()
+    return tuple(row)
+
+
 def user_choices(session: Session, actor: User) -> list[Row[Any]]:
     """Users as (id, display_name, department_id, is_active, role) rows, for pickers, filters
-    and the names on cards: five columns, not 500 whole accounts, on every list page."""
-    return list(
-        session.execute(
-            select(
-                User.id, User.display_name, User.department_id, User.is_active, User.role
-            ).order_by(User.id)
-        ).all()
-    )
+    and the names on cards: five columns, not 500 whole accounts, on every list page — read
+    once per process and kept until the users' version changes."""
+    key = (str(session.get_bind().url), users_version(session))
+    rows = _CHOICES.get(key)
+    if rows is None:
+        rows = UserChoices(
+            session.execute(
+                select(
+                    User.id, User.display_name, User.department_id, User.is_active, User.role
+                ).order_by(User.id)
+            ).all()
+        )
+        rows.rendered = {}
+        _CHOICES.clear()  # only the current version is worth keeping
+        _CHOICES[key] = rows
+    return rows
 
 
 def admin_list_users(session: Session, actor: User) -> list[User]:

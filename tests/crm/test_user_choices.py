@@ -1,0 +1,48 @@
+"""The people pickers' rows are read once per process and kept until a user changes: every
+change through the services shows at once, and the list is shared while nothing changes."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from crm.accounts.service import create_user, update_user, user_choices
+from tests.factories import PASSWORD, make_user
+from web.render import user_options
+
+
+def test_the_picker_follows_every_change_of_a_user(session: Session) -> None:
+    admin = make_user(session, "admin", display_name="管理员")
+    a = make_user(session, "officer", display_name="张三")
+    session.commit()
+    first = user_choices(session, admin)
+    assert {r.display_name for r in first} == {"管理员", "张三"}
+    assert user_choices(session, admin) is first  # nothing changed: the same rows
+    html = user_options(first, selected=a.id)
+    assert f'<option value="{a.id}" selected>张三</option>' in html
+
+    update_user(session, admin, a.id, display_name="张三丰", version=a.version)
+    session.commit()
+    renamed = user_choices(session, admin)
+    assert renamed is not first
+    assert {r.display_name for r in renamed} == {"管理员", "张三丰"}
+    assert "张三丰" in user_options(renamed) and ">张三<" not in user_options(renamed)
+
+    b = create_user(
+        session,
+        None,
+        username="lisi",
+        password=PASSWORD,
+        role="officer",
+        display_name="李四",
+        check_password=False,
+    )
+    session.commit()
+    assert "李四" in {r.display_name for r in user_choices(session, admin)}
+
+    update_user(session, admin, b.id, is_active=False, version=b.version)
+    session.commit()
+    row = next(r for r in user_choices(session, admin) if r.id == b.id)
+    assert row.is_active is False or row.is_active == 0
+    # excluded and selected as before
+    html = user_options(user_choices(session, admin), selected=str(b.id), exclude=admin.id)
+    assert f'<option value="{b.id}" selected>李四</option>' in html and "管理员" not in html
