@@ -10,7 +10,6 @@ from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, VersionQuer
 from api.export import EXPORT_LIMIT, XLSX_200, Fmt, wants_xlsx, xlsx_response
 from crm.accounts import service
 from crm.accounts.models import User
-from crm.accounts.permissions import require_admin
 from crm.accounts.schemas import (
     DepartmentCreate,
     DepartmentPublic,
@@ -22,6 +21,7 @@ from crm.accounts.schemas import (
     UserPublic,
     UserUpdate,
 )
+from crm.authz import require_admin
 from server.deps import ApiUser, SessionDep
 
 router = APIRouter(tags=["accounts"], responses=ERRORS)

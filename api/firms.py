@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, QText, QTime, VersionQuery
 from api.export import EXPORT_LIMIT, XLSX, XLSX_200, Fmt, wants_xlsx, xlsx_response
-from crm.accounts.permissions import require_manager
+from crm.authz import require_manager
 from crm.errors import ValidationFailed
 from crm.firms import merge, service
 from crm.firms.schemas import (

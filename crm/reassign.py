@@ -16,8 +16,8 @@ from sqlalchemy import and_, or_, select, update
 from sqlmodel import Session
 
 from crm.accounts.models import Role, User
-from crm.accounts.permissions import is_admin, is_manager, project_visible
 from crm.audit.service import record
+from crm.authz import is_admin, is_manager, project_visible
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.firms.models import Firm
 from crm.followups.models import Followup

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from crm.accounts.permissions import require_manager
+from crm.authz import require_manager
 from crm.errors import CRMError
 from crm.firms.duplicates import check_firm
 from crm.firms.merge import CHOOSABLE, differing_fields, holdings, merge_firms, undo_merge

@@ -12,11 +12,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from crm.accounts.permissions import is_manager
 from crm.accounts.service import user_choices
 from crm.activities.schemas import ActivityCreate
 from crm.activities.service import log_activity
 from crm.activities.timeline import entries_for, firm_timeline
+from crm.authz import is_manager
 from crm.clock import local_tz, now_local
 from crm.errors import CRMError, StaleVersion
 from crm.firms.duplicates import check_firm

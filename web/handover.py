@@ -7,8 +7,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from crm.accounts.models import User
-from crm.accounts.permissions import is_admin
 from crm.accounts.service import user_choices
+from crm.authz import is_admin
 from crm.errors import CRMError
 from crm.reassign import holdings, reassign
 from server.deps import SessionDep, WebUser

@@ -23,10 +23,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session
 
 from crm.accounts.models import User
-from crm.accounts.permissions import require_manager
 from crm.activities.models import ActivityFirm
 from crm.audit.models import AuditRecord
 from crm.audit.service import record, snapshot
+from crm.authz import require_manager
 from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster, derive_tier
 from crm.firms.queries import firm_aliases, firm_cluster_codes, get_firm
