@@ -406,6 +406,23 @@ def briefing_cmd(
     typer.echo(f"briefing {b.week_start} — {b.week_end} ({b.scope_name_zh}): {out}")
 
 
+@app.command("export")
+def export_cmd(
+    directory: Annotated[Path, typer.Argument(help="folder to write (created if missing)")],
+) -> None:
+    """Write the data as one .xlsx per kind (firms, contacts, projects) in the import's own
+    column names, plus the policy pack: `crm import` of each file, in that order, into an empty
+    instance with the same users and departments reproduces them."""
+    from crm.dataset_export import export_dir
+    from crm.db import session_scope
+
+    with session_scope() as s:
+        counts = export_dir(s, directory)
+    for kind, n in counts.items():
+        typer.echo(f"{kind}: {n} rows → {directory / (kind + '.xlsx')}")
+    typer.echo(f"policy pack → {directory / 'policy_pack.yaml'}")
+
+
 @app.command("backup")
 def backup_cmd(
     target: Annotated[Path | None, typer.Argument(help="file to write")] = None,
