@@ -15,6 +15,7 @@ from crm.activities.models import (
 from crm.audit.models import AuditRecord
 from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster, Tier
 from crm.followups.models import Followup, FollowupOfficerWeek, FollowupStatus
+from crm.notices.models import Notice
 from crm.outbox.models import JobRun, OutboxMessage
 from crm.policy.models import ChainLink, Cluster, Park, ParkCluster, PlanTarget, PolicyPack
 from crm.projects.models import CapitalArrival, Project, Stage, StageChange
@@ -44,6 +45,7 @@ __all__ = [
     "FollowupStatus",
     "JobRun",
     "LoginAttempt",
+    "Notice",
     "OutboxMessage",
     "Park",
     "ParkCluster",

@@ -496,6 +496,10 @@ def compose_weekly_digest(
         "signings": sign_items,
         "gaps": gaps,
     }
+    # conflicts (撞单) opened in the week, for the managers of the departments involved
+    from crm.notices.service import conflicts_between
+
+    conflicts = conflicts_between(session, since, until)
     messages = []
     for m in managers:
         scope = [
@@ -512,6 +516,13 @@ def compose_weekly_digest(
                 **common,
                 "name": m.display_name,
                 "overdue": [(o.display_name, o.n) for o in scope[:MAX_ITEMS]],
+                "conflicts": [
+                    c
+                    for c in conflicts
+                    if m.role == Role.admin.value
+                    or m.department_id in (c["first_dept_id"], c["later_dept_id"])
+                ][:MAX_ITEMS],
+                "briefing_link": f"/reports/briefing?week={common['since']}",
             },
         )
         messages.append(

@@ -64,6 +64,8 @@ class Park(SQLModel, table=True):
     # a bonded zone lies within a core park; its output counts for that core
     within_park_id: int | None = Field(default=None, foreign_key="park.id")
     sort_order: int = Field(default=0)
+    # the district (区县) it lies in, as named on the city map (the map places it there)
+    district: str | None = Field(default=None, max_length=40)
 
 
 class ParkCluster(SQLModel, table=True):

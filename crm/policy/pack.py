@@ -68,6 +68,7 @@ class ParkSpec(_Strict):
     name_en: str = Field(min_length=1, max_length=200)
     tier: Literal["core", "ring", "point", "bonded"]
     within: str | None = None
+    district: str | None = Field(default=None, max_length=40)  # 区县, as on the city map
     clusters: list[str] = Field(default_factory=list)
 
 

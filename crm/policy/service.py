@@ -110,7 +110,13 @@ def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> Load
 
     parks: dict[str, Park] = {p.code: p for p in session.scalars(select(Park))}
     for i, p in enumerate(pack.parks):
-        vals = {"name_zh": p.name_zh, "name_en": p.name_en, "tier": p.tier, "sort_order": i}
+        vals = {
+            "name_zh": p.name_zh,
+            "name_en": p.name_en,
+            "tier": p.tier,
+            "sort_order": i,
+            "district": p.district,
+        }
         row = parks.get(p.code)
         if row is None:
             row = Park(code=p.code, **vals)

@@ -356,6 +356,10 @@ def create_project(session: Session, actor: User, data: ProjectCreate) -> Projec
                 "second_department_id": dept_id,
             },
         )
+        session.flush()
+        from crm.notices.service import conflict_opened  # notices import project models
+
+        conflict_opened(session, first, p)  # the managers of both departments, once
     session.flush()
     record(session, actor.id, "create", "project", p.id, after=snapshot(p))
     return p
@@ -449,6 +453,10 @@ def update_project(session: Session, actor: User, project_id: int, data: Project
     session.add(p)
     session.flush()
     record(session, actor.id, "update", "project", p.id, before=before, after=snapshot(p))
+    if p.owner_id is not None and p.owner_id != before.get("owner_id") and p.owner_id != actor.id:
+        from crm.notices.service import assigned_to_you
+
+        assigned_to_you(session, p)
     return p
 
 

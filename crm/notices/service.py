@@ -1,0 +1,409 @@
+"""Notices and the conflicts that reach the managers (SPEC §3 撞单, §4 the header bell).
+
+When a project collides with another department's (``projects.service.create_project``), the
+managers of both departments get one in-app notice each and one message (email, and their
+department's group robot) through the outbox — once: the notice is unique per user and key, the
+message per dedup key. The notices and messages name a confidential project by its code name.
+The managers resolve a conflict here: one project keeps the firm, the other is closed (lost) or
+transferred to the keeping department; both lose the flag, and the resolution is audited.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from crm.accounts.models import Department, User
+from crm.accounts.permissions import is_manager, require_manager
+from crm.audit.service import record
+from crm.errors import NotFound, ValidationFailed
+from crm.notices.models import Notice
+from crm.policy.models import Cluster
+from crm.projects.models import Project, Stage, StageChange
+from crm.reports.common import project_label
+from crm.types import utcnow
+
+LISTED = 50
+
+
+class NoticeRow(BaseModel):
+    id: int
+    kind: str
+    text: str
+    link: str | None
+    created_at: datetime
+    read: bool
+
+
+class ConflictRow(BaseModel):
+    first_id: int
+    first_label: str
+    first_department: str | None
+    later_id: int
+    later_label: str
+    later_department: str | None
+    cluster: str
+    opened_at: datetime
+
+
+# --- notices ---------------------------------------------------------------------------------
+
+
+def notify(
+    session: Session,
+    user_ids: set[int],
+    kind: str,
+    key: str,
+    text: str,
+    *,
+    link: str | None = None,
+    project_id: int | None = None,
+    firm_id: int | None = None,
+) -> int:
+    """One notice per user for ``key`` (a user already told is skipped); returns how many."""
+    if not user_ids:
+        return 0
+    now = utcnow()
+    rows = [
+        {
+            "user_id": u,
+            "kind": kind,
+            "dedup_key": key[:100],
+            "text": text[:500],
+            "link": link,
+            "project_id": project_id,
+            "firm_id": firm_id,
+            "created_at": now,
+        }
+        for u in sorted(user_ids)
+    ]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(Notice.__table__)  # type: ignore[attr-defined]
+        .on_conflict_do_nothing(index_elements=["user_id", "dedup_key"])
+        .returning(Notice.__table__.c.id)  # type: ignore[attr-defined]
+    )
+    return len(session.execute(stmt, rows).all())
+
+
+def unread_count(session: Session, actor: User) -> int:
+    return int(
+        session.scalar(
+            select(func.count()).where(Notice.user_id == actor.id, Notice.read_at.is_(None))
+        )
+        or 0
+    )
+
+
+def list_notices(session: Session, actor: User, limit: int = LISTED) -> list[NoticeRow]:
+    """The actor's notices, newest first."""
+    rows = session.scalars(
+        select(Notice)
+        .where(Notice.user_id == actor.id)
+        .order_by(Notice.created_at.desc(), Notice.id.desc())
+        .limit(limit)
+    )
+    return [
+        NoticeRow(
+            id=n.id,  # type: ignore[arg-type]
+            kind=n.kind,
+            text=n.text,
+            link=n.link,
+            created_at=n.created_at,
+            read=n.read_at is not None,
+        )
+        for n in rows
+    ]
+
+
+def mark_all_read(session: Session, actor: User) -> int:
+    res = session.execute(
+        update(Notice)
+        .where(Notice.user_id == actor.id, Notice.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    return int(res.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def assigned_to_you(session: Session, p: Project) -> int:
+    """A project was assigned to its new owner: tell them (once per project and owner)."""
+    assert p.owner_id is not None
+    label = project_label(p.title, p.is_confidential, p.code_name)
+    return notify(
+        session,
+        {p.owner_id},
+        "assigned",
+        f"assigned:project:{p.id}:{p.owner_id}:{p.version}",
+        f"项目指派给你：{label}",
+        link=f"/projects/{p.id}",
+        project_id=p.id,
+    )
+
+
+def firm_merged(session: Session, owner_id: int | None, survivor_id: int, name: str) -> int:
+    """A firm of ``owner_id`` was merged into ``survivor_id`` (for the merge service to call)."""
+    if owner_id is None:
+        return 0
+    return notify(
+        session,
+        {owner_id},
+        "merged",
+        f"merged:firm:{survivor_id}:{name}"[:100],
+        f"你的企业已合并：{name}",
+        link=f"/firms/{survivor_id}",
+        firm_id=survivor_id,
+    )
+
+
+# --- conflicts -------------------------------------------------------------------------------
+
+
+def _managers(session: Session, dept_ids: set[int]) -> list[Any]:
+    if not dept_ids:
+        return []
+    return list(
+        session.execute(
+            select(User.id, User.display_name, User.email, User.language, User.department_id)
+            .where(
+                User.role == "manager",
+                User.is_active.is_(True),
+                User.department_id.in_(dept_ids),
+            )
+            .order_by(User.id)
+        )
+    )
+
+
+def conflict_opened(session: Session, first: Project, later: Project) -> int:
+    """Tell the managers of both departments (notice + email + group robot), once per conflict."""
+    from crm.outbox.compose import _robot_message, _robots
+    from crm.outbox.render import render_message
+    from crm.outbox.service import enqueue_many
+
+    depts = {d for d in (first.department_id, later.department_id) if d is not None}
+    managers = _managers(session, depts)
+    cluster = session.get(Cluster, later.cluster_id)
+    names = {
+        i: n
+        for i, n in session.execute(
+            select(Department.id, Department.name).where(Department.id.in_(depts))
+        )
+    }
+    ctx = {
+        "first": project_label(first.title, first.is_confidential, first.code_name),
+        "later": project_label(later.title, later.is_confidential, later.code_name),
+        "first_dept": names.get(first.department_id) if first.department_id else None,
+        "later_dept": names.get(later.department_id) if later.department_id else None,
+        "cluster": cluster.name_zh if cluster else "",
+        "link": "/conflicts",
+    }
+    key = f"conflict:{later.id}"
+    text = (
+        f"撞单：{ctx['later']}（{ctx['later_dept'] or '—'}）与{ctx['first']}"
+        f"（{ctx['first_dept'] or '—'}，首报）· {ctx['cluster']}"
+    )
+    told = notify(
+        session,
+        {m.id for m in managers},
+        "conflict",
+        key,
+        text,
+        link="/conflicts",
+        project_id=later.id,
+    )
+    messages = []
+    for m in managers:
+        if not m.email:
+            continue
+        r = render_message("conflict", m.language, {"name": m.display_name, **ctx})
+        messages.append(
+            {
+                "dedup_key": f"{key}:{m.id}",
+                "kind": "conflict",
+                "channel": "email",
+                "recipient": m.email,
+                "user_id": m.id,
+                "subject": r.subject,
+                "body_text": r.text,
+                "body_html": r.html,
+            }
+        )
+    for dept_id, dept in _robots(session, depts).items():
+        messages.append(_robot_message(dept, "conflict", f"{key}:robot:{dept_id}", ctx))
+    enqueue_many(session, messages)
+    return told
+
+
+def conflicts_between(session: Session, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """Conflicts opened in [since, until) (the later project's creation), for the digest: each
+    project by its code name when confidential."""
+    First = Project.__table__.alias("first")  # type: ignore[attr-defined]
+    rows = session.execute(
+        select(
+            First.c.title,
+            First.c.is_confidential,
+            First.c.code_name,
+            First.c.department_id,
+            Project.title,
+            Project.is_confidential,
+            Project.code_name,
+            Project.department_id,
+            Cluster.name_zh,
+        )
+        .join(First, First.c.id == Project.conflict_with_id)
+        .join(Cluster, Cluster.id == Project.cluster_id)
+        .where(
+            Project.created_at >= since,
+            Project.created_at < until,
+            or_(
+                First.c.created_at < Project.created_at,
+                and_(First.c.created_at == Project.created_at, First.c.id < Project.id),
+            ),
+        )
+        .order_by(Project.created_at, Project.id)
+    ).all()
+    return [
+        {
+            "first": project_label(r[0], r[1], r[2]),
+            "first_dept_id": r[3],
+            "later": project_label(r[4], r[5], r[6]),
+            "later_dept_id": r[7],
+            "cluster": r[8],
+        }
+        for r in rows
+    ]
+
+
+def open_conflicts(session: Session, actor: User) -> list[ConflictRow]:
+    """Conflicts waiting for a decision: the later project of each flagged pair, with the first.
+    A manager sees those touching their department; an admin all."""
+    require_manager(actor)
+    First = Project.__table__.alias("first")  # type: ignore[attr-defined]
+    stmt = (
+        select(
+            First.c.id,
+            First.c.title,
+            First.c.is_confidential,
+            First.c.code_name,
+            First.c.department_id,
+            Project.id,
+            Project.title,
+            Project.is_confidential,
+            Project.code_name,
+            Project.department_id,
+            Cluster.code,
+            Project.created_at,
+        )
+        .join(First, First.c.id == Project.conflict_with_id)
+        .join(Cluster, Cluster.id == Project.cluster_id)
+        .where(
+            Project.stage != Stage.lost.value,
+            First.c.stage != Stage.lost.value,
+            or_(
+                First.c.created_at < Project.created_at,
+                and_(First.c.created_at == Project.created_at, First.c.id < Project.id),
+            ),
+        )
+        .order_by(Project.created_at.desc(), Project.id.desc())
+        .limit(200)
+    )
+    if actor.role != "admin":
+        mine = actor.department_id
+        stmt = stmt.where(or_(First.c.department_id == mine, Project.department_id == mine))
+    rows = session.execute(stmt).all()
+    depts = {r[4] for r in rows} | {r[9] for r in rows}
+    names = (
+        {
+            i: n
+            for i, n in session.execute(
+                select(Department.id, Department.name).where(Department.id.in_(depts - {None}))
+            )
+        }
+        if rows
+        else {}
+    )
+    return [
+        ConflictRow(
+            first_id=r[0],
+            first_label=project_label(r[1], r[2], r[3]),
+            first_department=names.get(r[4]),
+            later_id=r[5],
+            later_label=project_label(r[6], r[7], r[8]),
+            later_department=names.get(r[9]),
+            cluster=r[10],
+            opened_at=r[11],
+        )
+        for r in rows
+    ]
+
+
+def resolve_conflict(
+    session: Session, actor: User, keep_id: int, other_id: int, action: str, reason: str = ""
+) -> Project:
+    """The managers' decision: ``keep_id`` keeps the firm; the other project is closed (moved to
+    lost with the reason) or transferred to the keeping department. Audited."""
+    require_manager(actor)
+    keep, other = session.get(Project, keep_id), session.get(Project, other_id)
+    if (
+        keep is None
+        or other is None
+        or not (keep.conflict_with_id == other.id or other.conflict_with_id == keep.id)
+    ):
+        raise NotFound("没有这个撞单 / no such conflict")
+    if actor.role != "admin" and actor.department_id not in (
+        keep.department_id,
+        other.department_id,
+    ):
+        raise NotFound("没有这个撞单 / no such conflict")
+    if action not in ("close", "transfer"):
+        raise ValidationFailed("请选择关闭或移交 / choose close or transfer", field="action")
+    before = {"keep": keep.id, "other_stage": other.stage, "other_dept": other.department_id}
+    now = utcnow()
+    if action == "close":
+        why = reason.strip() or "撞单裁决：由首报部门跟进"
+        session.add(
+            StageChange(
+                project_id=other.id,
+                from_stage=other.stage,
+                to_stage=Stage.lost.value,
+                reason=why[:1000],
+                changed_by_id=actor.id,
+                changed_at=now,
+            )
+        )
+        other.stage = Stage.lost.value
+        other.lost_reason = why[:1000]
+        other.stage_changed_at = now
+    else:
+        other.department_id = keep.department_id
+        other.owner_id = keep.owner_id
+    for p in (keep, other):
+        p.conflict_with_id = None
+        p.updated_at = now
+        p.version += 1
+        session.add(p)
+    session.flush()
+    record(
+        session,
+        actor.id,
+        "resolve_conflict",
+        "project",
+        other.id,
+        before=before,
+        after={
+            "keep": keep.id,
+            "action": action,
+            "other_stage": other.stage,
+            "other_dept": other.department_id,
+        },
+    )
+    return keep
+
+
+def may_resolve(actor: User) -> bool:
+    return is_manager(actor)

@@ -1,0 +1,116 @@
+"""Conflicts that reach the managers (SPEC §3): both departments' managers get one notice and one
+message each, once; the officer of the later project learns only that another department
+reported first and that their manager was told; the managers resolve it (audited)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from crm.audit.models import AuditRecord
+from crm.notices import service
+from crm.notices.models import Notice
+from crm.outbox.models import OutboxMessage
+from crm.projects.models import Project
+from crm.projects.schemas import ProjectCreate, ProjectUpdate
+from crm.projects.service import conflict_info, create_project, update_project
+from tests.factories import make_department, make_firm, make_user
+
+
+def world(session):
+    a, b, c = make_department(session), make_department(session), make_department(session)
+    return {
+        "a": a,
+        "b": b,
+        "oa": make_user(session, "officer", a),
+        "ob": make_user(session, "officer", b),
+        "ma": make_user(session, "manager", a, email="ma@example.org"),
+        "mb": make_user(session, "manager", b, email="mb@example.org"),
+        "mc": make_user(session, "manager", c, email="mc@example.org"),  # not involved
+        "firm": make_firm(session, "撞单集团", global500_rank=9),
+    }
+
+
+def conflict(session, w):
+    first = create_project(
+        session,
+        w["oa"],
+        ProjectCreate(
+            firm_id=w["firm"].id,
+            cluster="NB",
+            title="撞单集团笔记本基地",
+            is_confidential=True,
+            code_name="雪松",
+        ),
+    )
+    later = create_project(session, w["ob"], ProjectCreate(firm_id=w["firm"].id, cluster="NB"))
+    session.commit()
+    return first, later
+
+
+def test_both_managers_told_once_and_the_officer_learns_only_what_spec_allows(session):
+    w = world(session)
+    first, later = conflict(session, w)
+    assert later.conflict_with_id == first.id
+    notices = session.scalars(select(Notice).where(Notice.kind == "conflict")).all()
+    assert sorted(n.user_id for n in notices) == sorted([w["ma"].id, w["mb"].id])
+    mails = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "conflict")).all()
+    assert sorted(m.recipient for m in mails) == ["ma@example.org", "mb@example.org"]
+    for m in mails:  # the confidential project by its code name only
+        assert "雪松" in m.body_text and "撞单集团笔记本基地" not in m.body_text
+    for n in notices:
+        assert "雪松" in n.text and "撞单集团笔记本基地" not in n.text
+    # told once: telling again adds nothing
+    assert service.conflict_opened(session, first, later) == 0
+    session.commit()
+    assert session.scalar(select(Notice.id).where(Notice.user_id == w["mc"].id)) is None
+    assert len(session.scalars(select(OutboxMessage)).all()) == 2
+    assert service.unread_count(session, w["ma"]) == 1
+    assert service.unread_count(session, w["ob"]) == service.unread_count(session, w["oa"]) == 0
+    # the officer of the later project: no id, code name, title, department or date
+    info = conflict_info(session, w["ob"], later)  # the rule of crm/authz (#12)
+    assert info["hidden"] and not info["this_has_priority"]
+    assert (
+        "雪松" not in str(info) and w["a"].name not in str(info) and str(first.id) not in str(info)
+    )
+    # the managers' list shows the pair to both
+    for m in (w["ma"], w["mb"]):
+        rows = service.open_conflicts(session, m)
+        assert [(r.first_label, r.later_id) for r in rows] == [("雪松", later.id)]
+    assert service.open_conflicts(session, w["mc"]) == []
+    service.mark_all_read(session, w["ma"])
+    assert service.unread_count(session, w["ma"]) == 0
+
+
+def test_resolve_closes_or_transfers_the_other_and_is_audited(session):
+    w = world(session)
+    first, later = conflict(session, w)
+    service.resolve_conflict(session, w["mb"], first.id, later.id, "close", "首报部门继续")
+    session.commit()
+    later = session.get(Project, later.id)
+    assert later.stage == "lost" and later.lost_reason == "首报部门继续"
+    assert (
+        later.conflict_with_id is None and session.get(Project, first.id).conflict_with_id is None
+    )
+    audit = session.scalars(
+        select(AuditRecord).where(AuditRecord.action == "resolve_conflict")
+    ).all()
+    assert len(audit) == 1 and audit[0].actor_id == w["mb"].id
+    assert service.open_conflicts(session, w["ma"]) == []
+
+    firm2 = make_firm(session, "移交集团", china500_rank=3)
+    a = create_project(session, w["oa"], ProjectCreate(firm_id=firm2.id, cluster="COMM"))
+    b = create_project(session, w["ob"], ProjectCreate(firm_id=firm2.id, cluster="COMM"))
+    service.resolve_conflict(session, w["ma"], a.id, b.id, "transfer")
+    session.commit()
+    b = session.get(Project, b.id)
+    assert b.department_id == w["a"].id and b.stage == "lead" and b.conflict_with_id is None
+
+
+def test_assignment_to_you_is_a_notice(session):
+    w = world(session)
+    p = create_project(session, w["ma"], ProjectCreate(firm_id=w["firm"].id, cluster="IC"))
+    session.commit()
+    update_project(session, w["ma"], p.id, ProjectUpdate(owner_id=w["oa"].id, version=p.version))
+    session.commit()
+    rows = service.list_notices(session, w["oa"])
+    assert [r.kind for r in rows] == ["assigned"] and rows[0].link == f"/projects/{p.id}"

@@ -1,0 +1,42 @@
+"""The header bell, the notice list, and the conflicts list with its resolve action."""
+
+from __future__ import annotations
+
+from crm.projects.models import Project
+from tests.crm.test_notices import conflict, world
+
+
+def test_bell_notices_and_resolving_a_conflict(client, login, session):
+    w = world(session)
+    first, later = conflict(session, w)
+    login(w["mb"])
+    page = client.get("/")
+    assert 'hx-get="/notices/badge"' in page.text and 'href="/conflicts"' in page.text
+    assert ">1<" in client.get("/notices/badge").text
+    notices = client.get("/notices").text
+    assert "雪松" in notices and "撞单集团笔记本基地" not in notices
+    listing = client.get("/conflicts")
+    assert listing.status_code == 200 and "雪松" in listing.text
+    r = client.post("/notices/read", data=login.csrf, follow_redirects=False)
+    assert r.status_code == 303 and ">1<" not in client.get("/notices/badge").text
+    r = client.post(
+        "/conflicts/resolve",
+        data={"first_id": first.id, "later_id": later.id, "keep": "first", "action": "close"}
+        | login.csrf,
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    session.expire_all()
+    assert session.get(Project, later.id).stage == "lost"
+    assert "雪松" not in client.get("/conflicts").text
+
+
+def test_the_later_officer_sees_no_detail_of_the_hidden_first_project(client, login, session):
+    w = world(session)
+    _, later = conflict(session, w)
+    login(w["ob"])
+    page = client.get(f"/projects/{later.id}").text
+    assert "已通知您的主管" in page
+    assert "雪松" not in page and w["a"].name not in page
+    assert client.get("/conflicts").status_code == 403
+    assert client.get("/notices/badge").text.strip() == ""

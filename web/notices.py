@@ -1,0 +1,67 @@
+"""The header bell (unread notices), the notice list, and the managers' conflicts list with its
+resolve action. Transport only: crm/notices/service.py decides."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from crm.errors import CRMError
+from crm.notices import service
+from server.deps import SessionDep, WebUser
+from web.render import render
+
+router = APIRouter()
+
+
+@router.get("/notices/badge", include_in_schema=False)
+def badge(request: Request, session: SessionDep, user: WebUser) -> Response:
+    """The bell's unread count (loaded by htmx once the page is shown)."""
+    return render(request, "notices/_badge.html", {"unread": service.unread_count(session, user)})
+
+
+@router.get("/notices", include_in_schema=False)
+def notices(request: Request, session: SessionDep, user: WebUser) -> Response:
+    return render(
+        request,
+        "notices/list.html",
+        {"nav": "notices", "notices": service.list_notices(session, user)},
+    )
+
+
+@router.post("/notices/read", include_in_schema=False)
+def read_all(session: SessionDep, user: WebUser) -> Response:
+    service.mark_all_read(session, user)
+    return RedirectResponse("/notices", status_code=303)
+
+
+@router.get("/conflicts", include_in_schema=False)
+def conflicts(request: Request, session: SessionDep, user: WebUser) -> Response:
+    try:
+        rows = service.open_conflicts(session, user)
+    except CRMError as exc:
+        return render(
+            request,
+            "error.html",
+            {"status": exc.status, "message": exc.message},
+            status_code=exc.status,
+        )
+    return render(request, "notices/conflicts.html", {"nav": "conflicts", "conflicts": rows})
+
+
+@router.post("/conflicts/resolve", include_in_schema=False)
+def resolve(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    first_id: Annotated[int, Form()],
+    later_id: Annotated[int, Form()],
+    keep: Annotated[str, Form()],
+    action: Annotated[str, Form()],
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    keep_id, other_id = (later_id, first_id) if keep == "later" else (first_id, later_id)
+    service.resolve_conflict(session, user, keep_id, other_id, action, reason)
+    return RedirectResponse("/conflicts", status_code=303)
