@@ -10,8 +10,10 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from crm.accounts.models import User
+from crm.accounts.permissions import is_manager
 from crm.followups.service import followup_labels, my_day
 from crm.projects.service import recent_projects, to_public_many
+from crm.reports.manager_home import manager_home
 from server.deps import SessionDep, WebUser
 from web.render import render
 
@@ -33,6 +35,14 @@ def myday_context(session: Session, user: User) -> dict[str, Any]:
 @router.get("/", include_in_schema=False)
 def home(request: Request, user: WebUser, session: SessionDep) -> Response:
     projects = to_public_many(session, recent_projects(session, user, limit=10), user)
+    manager = manager_home(session, user) if is_manager(user) else None
     return render(
-        request, "home.html", {"nav": "home", "projects": projects, **myday_context(session, user)}
+        request,
+        "home.html",
+        {
+            "nav": "home",
+            "projects": projects,
+            "manager": manager,
+            **myday_context(session, user),
+        },
     )

@@ -40,3 +40,13 @@ def test_the_later_officer_sees_no_detail_of_the_hidden_first_project(client, lo
     assert "雪松" not in page and w["a"].name not in page
     assert client.get("/conflicts").status_code == 403
     assert client.get("/notices/badge").text.strip() == ""
+
+
+def test_manager_home_page(client, login, session):
+    w = world(session)
+    conflict(session, w)
+    login(w["ma"])
+    page = client.get("/").text
+    assert 'id="manager-home"' in page and "雪松" in page and "/reports/briefing" in page
+    login(w["oa"])
+    assert 'id="manager-home"' not in client.get("/").text

@@ -1,0 +1,43 @@
+"""A manager's home on hand-built data: the department's week, conflicts, stale projects and the
+officers with overdue work; another department's figures never count."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from crm.errors import PermissionDenied
+from crm.reports.manager_home import manager_home
+from crm.types import utcnow
+from tests.crm.test_notices import conflict, world
+from tests.factories import make_firm, make_followup, make_project
+
+
+def test_manager_home_figures(session):
+    w = world(session)
+    conflict(session, w)  # two leads this week: d_a's (first) and d_b's (later)
+    now = utcnow()
+    f = make_firm(session, "首页企业")
+    make_project(session, f, "COMM", "signed", owner=w["oa"])  # opened at signed this week
+    old = make_project(
+        session, f, "IC", "contacted", owner=w["oa"], created_at=now - timedelta(days=90)
+    )
+    old.last_activity_at = now - timedelta(days=45)
+    make_project(session, f, "BIO", "lead", owner=w["ob"], created_at=now - timedelta(days=90))
+    make_followup(session, w["oa"], due_in=-timedelta(days=2))
+    make_followup(session, w["oa"], due_in=-timedelta(hours=1))
+    make_followup(session, w["oa"], due_in=timedelta(days=1))  # not yet due
+    make_followup(session, w["ob"], due_in=-timedelta(days=1))  # another department
+    session.commit()
+    h = manager_home(session, w["ma"])
+    # department a: first (NB lead), COMM (signed) opened this week; the IC project is old
+    assert h.new_leads == 2 and h.signings == 1 and h.landings == 0
+    assert h.overdue_followups == 2
+    assert [(o.name, o.overdue) for o in h.officers] == [(w["oa"].display_name, 2)]
+    assert h.stale_count == 1 and h.stale[0].id == old.id and h.stale[0].idle_days == 45
+    assert h.conflicts_count == 1 and h.conflicts[0].first_label == "雪松"
+    hb = manager_home(session, w["mb"])
+    assert hb.new_leads == 1 and hb.overdue_followups == 1 and hb.stale_count == 1
+    with pytest.raises(PermissionDenied):
+        manager_home(session, w["oa"])
