@@ -3,6 +3,9 @@ draws them. Presentation only: every figure comes from the report object."""
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from crm.reports.export import STAGE_ZH
@@ -48,7 +51,87 @@ def _f(v: Any) -> float:
     return float(v) if v is not None else 0.0
 
 
+GEO_URL = "/static/vendor/geo/chongqing.json"
+GEO_FILE = Path(__file__).with_name("static") / "vendor" / "geo" / "chongqing.json"
+TIER_COLOUR = {"core": "#1d4ed8", "ring": "#0e9384", "point": "#7a5af8", "bonded": "#667085"}
+
+
+@lru_cache
+def district_centres() -> dict[str, tuple[float, float]]:
+    """Each district's centre point (the GeoJSON's ``cp``), where its parks are placed."""
+    data = json.loads(GEO_FILE.read_text(encoding="utf-8"))
+    return {
+        f["properties"]["name"]: tuple(f["properties"]["cp"])  # type: ignore[misc]
+        for f in data["features"]
+        if f["properties"].get("cp")
+    }
+
+
+def map_option(r: Any, lang: str = "zh") -> dict[str, Any]:
+    """The city map: districts coloured by landed output, parks as points in their district
+    (coloured by tier, or by the chosen cluster's status there); a click opens the park's
+    projects."""
+    centres = district_centres()
+    top = max((float(d.landed_output) for d in r.districts), default=0.0) or 1.0
+    seen: dict[str, int] = {}
+    points = []
+    for p in r.parks:
+        if not p.district or p.district not in centres:
+            continue
+        i = seen[p.district] = seen.get(p.district, -1) + 1
+        lng, lat = centres[p.district]
+        colour = (
+            (STATUS_COLOUR.get(p.status, "#98a2b3") if p.guided else "#d0d5dd")
+            if r.cluster
+            else TIER_COLOUR.get(p.tier, "#667085")
+        )
+        points.append(
+            {
+                "name": p.name_en if lang == "en" else p.name_zh,
+                "value": [lng + 0.09 * i, lat - 0.07 * i, float(p.landed_output)],
+                "link": f"/pipeline?park={p.code}" + (f"&cluster={r.cluster}" if r.cluster else ""),
+                "code": p.code,
+                "status": p.status,
+                "itemStyle": {"color": colour},
+                "symbolSize": 9 if p.tier in ("point", "bonded") else 13,
+            }
+        )
+    return {
+        "_geo": {"name": "chongqing", "url": GEO_URL},
+        "tooltip": {"trigger": "item"},
+        "visualMap": {
+            "min": 0,
+            "max": top,
+            "left": 8,
+            "bottom": 8,
+            "calculable": True,
+            "seriesIndex": 0,
+            "text": ["亿元", ""],
+            "inRange": {"color": ["#f2f4f7", "#b2ccff", "#1d4ed8"]},
+        },
+        "geo": {"map": "chongqing", "roam": True, "itemStyle": {"areaColor": "#f2f4f7"}},
+        "series": [
+            {
+                "type": "map",
+                "geoIndex": 0,
+                "name": "落地及投产产值(亿元)",
+                "data": [{"name": d.name, "value": float(d.landed_output)} for d in r.districts],
+            },
+            {
+                "type": "scatter",
+                "coordinateSystem": "geo",
+                "name": "园区",
+                "data": points,
+                "label": {"show": True, "formatter": "{b}", "position": "right", "fontSize": 11},
+                "zlevel": 2,
+            },
+        ],
+    }
+
+
 def option(name: str, r: Any) -> dict[str, Any] | None:
+    if name == "map":
+        return map_option(r)
     if name == "briefing":
         return _bar(
             [d.department for d in r.contacts],

@@ -30,6 +30,7 @@ FILTERS = {
     "activity": ("department_id", "date_from", "date_to"),
     "delivery": ("department_id", "cluster"),
     "briefing": ("week", "cluster", "park", "department_id"),
+    "map": ("cluster", "department_id"),
 }
 TITLES = {
     "coverage": "集群覆盖",
@@ -39,6 +40,7 @@ TITLES = {
     "activity": "专员工作量",
     "delivery": "签约履约",
     "briefing": "每周简报",
+    "map": "城市地图",
 }
 
 
@@ -166,7 +168,13 @@ def report_page(request: Request, session: SessionDep, user: WebUser, name: str)
         "clusters": clusters(session),
         "parks": parks(session),
         "cluster_names": cluster_names(session, language(request)),
-        "chart": report_charts.option(name, report) if report is not None else None,
+        "chart": (
+            report_charts.map_option(report, language(request))
+            if name == "map" and report is not None
+            else report_charts.option(name, report)
+            if report is not None
+            else None
+        ),
         "chart2": report_charts.second(name, report) if report is not None else None,
         "stage_zh": STAGE_ZH,
         "status_zh": STATUS_ZH,

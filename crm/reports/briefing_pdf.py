@@ -141,7 +141,7 @@ def coverage_chart(b: Briefing, names: dict[str, str], lang: str) -> bytes:
     d = ImageDraw.Draw(img)
     f1, f2 = _font(30), _font(24)
     before = {c.code: c.before for c in b.coverage_changes}
-    status_names = STATUS_ZH if lang == "zh" else STATUS_EN
+    status_names = STATUS_ZH if lang != "en" else STATUS_EN
     for i, code in enumerate(codes):
         x, y = gap + (i % cols) * (tw + gap), gap + (i // cols) * (th + gap)
         st = b.coverage[code]
@@ -181,8 +181,8 @@ def contacts_chart(b: Briefing) -> bytes:
 
 def to_pdf(b: Briefing, names: dict[str, str], lang: str = "zh") -> bytes:
     """The briefing on one A4 page. ``names``: cluster code → its name in ``lang``."""
-    t = LABELS.get(lang, LABELS["zh"])
-    stage = STAGE_ZH if lang == "zh" else STAGE_EN
+    t = LABELS["en" if lang == "en" else "zh"]
+    stage = STAGE_ZH if lang != "en" else STAGE_EN
     path, index = cjk_font()
     pdf = FPDF(format="A4", unit="mm")
     pdf.set_auto_page_break(False)
@@ -213,7 +213,7 @@ def to_pdf(b: Briefing, names: dict[str, str], lang: str = "zh") -> bytes:
         return True
 
     scope = (
-        t["city"] if b.scope == "city" else (b.scope_name_zh if lang == "zh" else b.scope_name_en)
+        t["city"] if b.scope == "city" else (b.scope_name_zh if lang != "en" else b.scope_name_en)
     )
     font(17)
     pdf.cell(width, 9, f"{t['title']} · {scope}", new_x="LMARGIN", new_y="NEXT")
@@ -262,8 +262,8 @@ def to_pdf(b: Briefing, names: dict[str, str], lang: str = "zh") -> bytes:
     if not b.coverage_changes:
         line(t["no_change"], colour=(102, 112, 133))
     for c in b.coverage_changes:
-        name = c.name_zh if lang == "zh" else c.name_en
-        sn = STATUS_ZH if lang == "zh" else STATUS_EN
+        name = c.name_zh if lang != "en" else c.name_en
+        sn = STATUS_ZH if lang != "en" else STATUS_EN
         line(f"· {name}: {sn[c.before]} → {sn[c.after]}")
 
     heading(t["deals"])

@@ -22,7 +22,16 @@ STAGE_ZH = {
     "lost": "已流失",
 }
 STATUS_ZH = {"covered": "已覆盖", "pursuing": "跟进中", "gap": "空白"}
-TIER_ZH = {"global500": "世界500强", "china500": "中国500强", "leader": "行业龙头", "other": "其他"}
+TIER_ZH = {
+    "global500": "世界500强",
+    "china500": "中国500强",
+    "leader": "行业龙头",
+    "other": "其他",
+    "core": "双核",
+    "ring": "一环",
+    "point": "多点",
+    "bonded": "保税区",
+}
 GROUP_ZH = {"cluster": "产业集群", "park": "园区", "department": "部门", "officer": "招商专员"}
 
 Sheet = tuple[str, list[str], list[list[Any]]]
@@ -419,7 +428,44 @@ def _briefing(r: Any) -> list[Sheet]:
     return briefing_sheets(r)
 
 
+def _map(r: Any) -> list[Sheet]:
+    districts = [[d.name, d.landed_output, "、".join(d.parks)] for d in r.districts]
+    parks = [
+        [
+            p.code,
+            p.name_zh,
+            TIER_ZH.get(p.tier, p.tier),
+            p.district or "",
+            "、".join(p.clusters),
+            p.landed_output,
+            p.landed_projects,
+            p.live_projects,
+            STATUS_ZH.get(p.status, "") if p.status else "",
+        ]
+        for p in r.parks
+    ]
+    return [
+        ("区县", ["区县", "落地及投产产值(亿元)", "园区"], districts),
+        (
+            "园区",
+            [
+                "园区代码",
+                "园区",
+                "层级",
+                "区县",
+                "引导集群",
+                "落地及投产产值(亿元)",
+                "落地项目数",
+                "项目数(不含流失)",
+                "所选集群覆盖状态",
+            ],
+            parks,
+        ),
+    ]
+
+
 SHEETS: dict[str, Callable[[Any], list[Sheet]]] = {
+    "map": _map,
     "briefing": _briefing,
     "coverage": _coverage,
     "pipeline": _pipeline,

@@ -13,6 +13,7 @@ from crm.accounts.models import User
 from crm.errors import NotFound
 from crm.reports.activity import activity_report
 from crm.reports.briefing import briefing
+from crm.reports.citymap import city_map
 from crm.reports.common import ReportFilters, require_reports
 from crm.reports.coverage import coverage_report
 from crm.reports.delivery import delivery_report
@@ -28,6 +29,7 @@ REPORTS: dict[str, Callable[[Session, User, ReportFilters], Any]] = {
     "activity": activity_report,
     "delivery": delivery_report,
     "briefing": lambda s, a, f: briefing(s, a, f.week, f),
+    "map": city_map,
 }
 
 
