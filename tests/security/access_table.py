@@ -198,6 +198,19 @@ ACCESS: dict[tuple[str, str], Access] = {
     # --- report pages (web/reports.py): /reports redirects managers to the first report ------
     ("GET", "/reports"): Access(LOGIN, 403, 403, 303, 303),
     ("GET", "/reports/{name}"): manager_page(params={"name": "report:coverage"}),
+    # --- notices and conflicts (web/notices.py): the bell for everyone, conflicts for managers --
+    ("GET", "/notices"): page(),
+    ("GET", "/notices/badge"): page(),
+    ("POST", "/notices/read"): page(303, form={}),
+    ("GET", "/conflicts"): Access(LOGIN, 403, 403, 200, 200),
+    ("POST", "/conflicts/resolve"): Access(
+        LOGIN,
+        403,
+        403,
+        404,  # no such conflict in the world (the resolve itself: tests/crm/test_notices.py)
+        404,
+        form={"first_id": 999999, "later_id": 999998, "keep": "first", "action": "close"},
+    ),
     # --- own account (web/account.py, api/account.py) ----------------------------------------
     ("GET", "/account"): page(),
     ("POST", "/account/password"): page(
