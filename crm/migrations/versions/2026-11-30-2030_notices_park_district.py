@@ -1,7 +1,7 @@
 """in-app notices (the header bell) and each park's district (the city map)
 
-Revision ID: 0008_notices_park_district
-Revises: 0007_firm_tier_name
+Revision ID: 0009_notices_park_district
+Revises: 0008_firm_search_grams
 Create Date: 2026-11-30 20:30:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from crm.types import UTCDateTime  # noqa: F401 (the column type below)
 
-revision: str = "0008_notices_park_district"
-down_revision: str | None = "0007_firm_tier_name"
+revision: str = "0009_notices_park_district"
+down_revision: str | None = "0008_firm_search_grams"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
