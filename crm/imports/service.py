@@ -175,6 +175,8 @@ class ImportReport:
     updated: int = 0  # rows that matched a record already there, given the row's values
     unchanged: int = 0  # rows that matched a record already there, left as they were
     rejected: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)  # the row goes in all the same
+    notes: list[Message] = field(default_factory=list)
     dry_run: bool = False
     applied: bool = False
     labels: dict[str, str] = field(default_factory=dict)  # column → its header in the file
@@ -531,9 +533,11 @@ def import_firms(
     if rep.rejected:
         bad_rows = {e.row for e in rep.rejected}
         good = [g for g in good if g[0] not in bad_rows]
-        if not skip_invalid:
-            rep.imported = len(good) if dry_run else 0  # a check says how many rows would go
-            return rep
+    if dry_run:
+        _near_duplicates(session, rep, good)
+    if rep.rejected and not skip_invalid:
+        rep.imported = len(good) if dry_run else 0  # a check says how many rows would go
+        return rep
     if dry_run:
         rep.imported = len(good)
         return rep
@@ -622,6 +626,26 @@ def import_firms(
     )
     session.flush()
     return rep
+
+
+NEAR_DUPLICATE_ROWS = 2_000  # the check runs a few queries a row: a check of larger files skips it
+
+
+def _near_duplicates(session: Session, rep: ImportReport, good: list[Any]) -> None:
+    """The check the form and the API make (京东方科技集团有限公司 beside 京东方, "Schneider
+    Electric" beside 施耐德), as a warning per row in a dry run: the row still goes in."""
+    from crm.firms.duplicates import check_firm
+
+    if len(good) > NEAR_DUPLICATE_ROWS:
+        rep.notes.append(_l("超过 %(n)s 行的文件不做近似重名检查", n=f"{NEAR_DUPLICATE_ROWS:,}"))
+        return
+    for i, d, *_rest in good:
+        found = check_firm(session, [d.name_zh, d.name_en, *d.aliases]).similar
+        if found:
+            names = "、".join(f"{c.name_zh}（{c.id}）" for c in found[:3])
+            rep.warnings.append(
+                RowError(i, "name_zh", _l("可能与已有企业重复：%(names)s", names=names))
+            )
 
 
 def _firm_ids_by_name(session: Session) -> dict[str, int]:

@@ -378,3 +378,12 @@ def test_update_matching_rows(session, manager):
     session.expire_all()
     c = session.scalar(select(Contact).where(Contact.firm_id == firm.id))
     assert c.title == "总经理" and c.version == 2 and count(session, Contact) == 1
+
+
+def test_a_dry_run_warns_of_near_duplicates_as_the_api_does(session, manager):
+    make_firm(session, "京东方")
+    data = xlsx([["企业名称"], ["京东方科技集团有限公司"], ["完全不同的公司"]])
+    rep = import_firms(session, manager, data, "f.xlsx", dry_run=True)
+    assert rep.ok and rep.imported == 2
+    assert [(w.row, rep.column(w)) for w in rep.warnings] == [(2, "企业名称")]
+    assert "京东方" in str(rep.warnings[0].message)
