@@ -99,6 +99,13 @@ def _html_error(request: Request, status: int, message: str | Message) -> Respon
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    from web.forms import FormRejected
+
+    @app.exception_handler(FormRejected)
+    async def form_rejected(request: Request, exc: FormRejected) -> Response:
+        """A page form's errors, sent after the request's transaction rolled back."""
+        return exc.response
+
     @app.exception_handler(CRMError)
     async def crm_error(request: Request, exc: CRMError) -> Response:
         if _is_api(request):

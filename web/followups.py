@@ -28,7 +28,7 @@ from crm.followups.service import (
 from crm.projects.service import get_project_for
 from crm.types import utcnow
 from server.deps import SessionDep, WebUser
-from web.forms import FormInvalid, clean, done, field_errors, parse, pick
+from web.forms import FormInvalid, FormRejected, clean, done, field_errors, parse, pick
 from web.home import myday_context
 from web.render import is_htmx, render
 
@@ -50,6 +50,14 @@ def _int(value: Any) -> int | None:
     except (TypeError, ValueError):
         return None
     return n if 1 <= n <= 2**62 else None
+
+
+def _required_int(request: Request, form: Any, name: str = "version") -> int:
+    """The version the page showed: required (a change without it is refused, nothing saved)."""
+    n = _int(form.get(name))
+    if n is None:
+        raise ValidationFailed("缺少版本号 / version is required", field=name)
+    return n
 
 
 def _assignees(
@@ -164,12 +172,16 @@ async def create_followup_form(request: Request, user: WebUser, session: Session
         target = _target_labels(
             session, user, _int(values.get("firm_id")), _int(values.get("project_id"))
         )
-        return render(
-            request,
-            "followups/form.html",
-            _form_ctx(session, user, values=values, errors=errors, target=target, followup=None),
-            status_code=422,
-        )
+        raise FormRejected(
+            render(
+                request,
+                "followups/form.html",
+                _form_ctx(
+                    session, user, values=values, errors=errors, target=target, followup=None
+                ),
+                status_code=422,
+            )
+        ) from exc
     return done(request, f"/projects/{fu.project_id}" if fu.project_id else "/followups")
 
 
@@ -226,20 +238,22 @@ async def edit_followup_form(
         else:
             raise
         target = _target_labels(session, user, fu.firm_id, fu.project_id)
-        return render(
-            request,
-            "followups/form.html",
-            _form_ctx(
-                session,
-                user,
-                values=values,
-                errors=errors,
-                target=target,
-                followup=fu,
-                stale=isinstance(exc, StaleVersion),
-            ),
-            status_code=status,
-        )
+        raise FormRejected(
+            render(
+                request,
+                "followups/form.html",
+                _form_ctx(
+                    session,
+                    user,
+                    values=values,
+                    errors=errors,
+                    target=target,
+                    followup=fu,
+                    stale=isinstance(exc, StaleVersion),
+                ),
+                status_code=status,
+            )
+        ) from exc
     return done(request, f"/projects/{fu.project_id}" if fu.project_id else "/followups")
 
 
@@ -281,7 +295,7 @@ async def complete(
     request: Request, user: WebUser, session: SessionDep, followup_id: int
 ) -> Response:
     form = await request.form()
-    complete_followup(session, user, followup_id, _int(form.get("version")))
+    complete_followup(session, user, followup_id, _required_int(request, form))
     return _after_action(request, session, user, followup_id, str(form.get("back", "")), "done")
 
 
@@ -290,7 +304,7 @@ async def cancel(
     request: Request, user: WebUser, session: SessionDep, followup_id: int
 ) -> Response:
     form = await request.form()
-    cancel_followup(session, user, followup_id, _int(form.get("version")))
+    cancel_followup(session, user, followup_id, _required_int(request, form))
     return _after_action(
         request, session, user, followup_id, str(form.get("back", "")), "cancelled"
     )
@@ -317,7 +331,7 @@ async def reschedule(
     form = await request.form()
     when = str(form.get("when") or "date")
     day = next_day(when, str(form.get("day") or ""), today_local())
-    reschedule_followup(session, user, followup_id, day)
+    reschedule_followup(session, user, followup_id, day, _required_int(request, form))
     return _after_action(
         request,
         session,

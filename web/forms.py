@@ -19,6 +19,18 @@ from web.render import is_htmx, language
 M = TypeVar("M", bound=BaseModel)
 
 
+class FormRejected(Exception):
+    """A page form was refused: raise it with the page that shows the errors.
+
+    Raising (never returning) is what makes a refused change save nothing: the request's
+    transaction rolls back as the exception leaves the handler (``server.deps.get_session``),
+    then the one handler (``server.app``) sends ``response`` — the form with its errors."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(f"form refused ({response.status_code})")
+        self.response = response
+
+
 class FormErrors(Exception):
     """The form is invalid: ``errors`` maps a field name (or "" for the form) to a message."""
 

@@ -25,7 +25,7 @@ from crm.projects.service import (
     to_public_many,
 )
 from server.deps import SessionDep, WebUser
-from web.forms import FormInvalid, done, field_errors, parse
+from web.forms import FormInvalid, FormRejected, done, field_errors, parse
 from web.render import is_htmx, render
 
 router = APIRouter()
@@ -183,21 +183,31 @@ async def move(request: Request, user: WebUser, session: SessionDep, project_id:
         if via == "page":
             from web.projects import project_page_response
 
-            return project_page_response(
-                request, session, user, p, status_code=422, stage_errors=errors, stage_values=values
-            )
+            raise FormRejected(
+                project_page_response(
+                    request,
+                    session,
+                    user,
+                    p,
+                    status_code=422,
+                    stage_errors=errors,
+                    stage_values=values,
+                )
+            ) from exc
         if values["stage"] == "lost" and is_htmx(request):
             # ask for the reason in the board's dialog
-            return render(
-                request,
-                "pipeline/_lost_form.html",
-                {"p": p, "errors": errors if form.get("asked") else {}, "values": values},
-                headers={
-                    "HX-Retarget": "#lost-dialog-body",
-                    "HX-Reswap": "innerHTML",
-                    "X-CRM-Swap": "1",
-                },
-            )
+            raise FormRejected(
+                render(
+                    request,
+                    "pipeline/_lost_form.html",
+                    {"p": p, "errors": errors if form.get("asked") else {}, "values": values},
+                    headers={
+                        "HX-Retarget": "#lost-dialog-body",
+                        "HX-Reswap": "innerHTML",
+                        "X-CRM-Swap": "1",
+                    },
+                )
+            ) from exc
         raise
     if via == "page" or not is_htmx(request):
         return done(request, f"/projects/{project_id}")

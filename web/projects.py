@@ -30,7 +30,7 @@ from crm.projects.service import (
     update_project,
 )
 from server.deps import SessionDep, WebUser
-from web.forms import FormInvalid, clean, done, field_errors, parse
+from web.forms import FormInvalid, FormRejected, clean, done, field_errors, parse
 from web.render import render
 
 router = APIRouter()
@@ -179,21 +179,23 @@ async def create_project_form(request: Request, user: WebUser, session: SessionD
         p = create_project(session, user, data)
     except (FormInvalid, ValidationFailed) as exc:
         errors = exc.errors if isinstance(exc, FormInvalid) else field_errors(request, exc)
-        return render(
-            request,
-            "projects/form.html",
-            {
-                "nav": "pipeline",
-                "firm": firm,
-                "found": [],
-                "q": "",
-                "values": values,
-                "errors": errors,
-                "project": None,
-                **_refs(session, user),
-            },
-            status_code=422,
-        )
+        raise FormRejected(
+            render(
+                request,
+                "projects/form.html",
+                {
+                    "nav": "pipeline",
+                    "firm": firm,
+                    "found": [],
+                    "q": "",
+                    "values": values,
+                    "errors": errors,
+                    "project": None,
+                    **_refs(session, user),
+                },
+                status_code=422,
+            )
+        ) from exc
     return done(request, f"/projects/{p.id}?created=1")
 
 
@@ -294,22 +296,24 @@ async def edit_project_form(
             errors = field_errors(request, exc)
         else:
             raise
-        return render(
-            request,
-            "projects/form.html",
-            {
-                "nav": "pipeline",
-                "project": to_public(session, p, user),
-                "values": values,
-                "errors": errors,
-                "stale": isinstance(exc, StaleVersion),
-                "firm": None,
-                "found": [],
-                "q": "",
-                **_refs(session, user),
-            },
-            status_code=status,
-        )
+        raise FormRejected(
+            render(
+                request,
+                "projects/form.html",
+                {
+                    "nav": "pipeline",
+                    "project": to_public(session, p, user),
+                    "values": values,
+                    "errors": errors,
+                    "stale": isinstance(exc, StaleVersion),
+                    "firm": None,
+                    "found": [],
+                    "q": "",
+                    **_refs(session, user),
+                },
+                status_code=status,
+            )
+        ) from exc
     return done(request, f"/projects/{project_id}")
 
 
@@ -325,19 +329,29 @@ async def add_capital(
         add_capital_arrival(session, user, project_id, data)
     except (FormInvalid, ValidationFailed) as exc:
         errors = exc.errors if isinstance(exc, FormInvalid) else field_errors(request, exc)
-        return project_page_response(
-            request, session, user, p, status_code=422, capital_errors=errors, capital_values=values
-        )
+        raise FormRejected(
+            project_page_response(
+                request,
+                session,
+                user,
+                p,
+                status_code=422,
+                capital_errors=errors,
+                capital_values=values,
+            )
+        ) from exc
     except CRMError as exc:
         if exc.status != 409:
             raise
-        return project_page_response(
-            request,
-            session,
-            user,
-            p,
-            status_code=409,
-            capital_errors={"amount": exc.message},
-            capital_values=values,
-        )
+        raise FormRejected(
+            project_page_response(
+                request,
+                session,
+                user,
+                p,
+                status_code=409,
+                capital_errors={"amount": exc.message},
+                capital_values=values,
+            )
+        ) from exc
     return done(request, f"/projects/{project_id}#capital")

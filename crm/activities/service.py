@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
@@ -19,8 +20,9 @@ from crm.activities.models import (
 from crm.activities.schemas import ActivityCreate, ActivityPublic, ActivityUpdate
 from crm.audit.service import record, snapshot
 from crm.authz import activity_visible, can_edit_owned, require_edit
+from crm.changes import apply_change, check_version
 from crm.clock import as_utc
-from crm.errors import NotFound, StaleVersion, ValidationFailed
+from crm.errors import NotFound, ValidationFailed
 from crm.firms.models import Contact, Firm
 from crm.followups.models import Followup
 from crm.followups.schemas import FollowupCreate
@@ -28,6 +30,7 @@ from crm.projects.models import Project
 from crm.types import utcnow
 
 NOT_FOUND = "接触记录不存在 / no such activity"
+STALE = "记录已被他人修改 / someone saved this activity first"
 
 
 @dataclass
@@ -182,25 +185,20 @@ def update_activity(
 ) -> Activity:
     a = get_activity_for(session, actor, activity_id)
     require_edit(actor, a.created_by_id, a.department_id)
-    if data.version != a.version:
-        raise StaleVersion(
-            "记录已被他人修改 / someone saved this activity first",
-            current=to_public_many(session, [a])[0].model_dump(mode="json"),
-        )
-    before = snapshot(a)
+
+    def current() -> Any:
+        return to_public_many(session, [a])[0].model_dump(mode="json")
+
+    check_version(a, data.version, current, STALE)
     fields = data.model_dump(exclude_unset=True, exclude={"version"})
     for k in ("kind", "summary", "occurred_at"):
         if k in fields and fields[k] is None:
             raise ValidationFailed(f"{k} 必填 / {k} is required", field=k)
     if "occurred_at" in fields:
         fields["occurred_at"] = as_utc(fields["occurred_at"])
-    for k, v in fields.items():
-        setattr(a, k, v)
-    a.version += 1
-    a.updated_at = utcnow()
-    session.add(a)
-    session.flush()
-    record(session, actor.id, "update", "activity", a.id, before=before, after=snapshot(a))
+    apply_change(
+        session, actor.id, a, "activity", data.version, fields, current=current, stale_message=STALE
+    )
     return a
 
 
@@ -209,11 +207,9 @@ def delete_activity(
 ) -> None:
     a = get_activity_for(session, actor, activity_id)
     require_edit(actor, a.created_by_id, a.department_id)
-    if version is not None and version != a.version:
-        raise StaleVersion(
-            "记录已被他人修改 / someone saved this activity first",
-            current=to_public_many(session, [a])[0].model_dump(mode="json"),
-        )
+    check_version(
+        a, version, lambda: to_public_many(session, [a])[0].model_dump(mode="json"), STALE
+    )
     for table in (ActivityFirm, ActivityProject, ActivityContact, ActivityOfficer):
         session.execute(delete(table).where(table.activity_id == activity_id))
     session.execute(

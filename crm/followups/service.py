@@ -22,7 +22,7 @@ from crm.authz import (
 )
 from crm.changes import apply_change, check_version
 from crm.clock import as_utc, day_bounds, today_local
-from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.firms.models import Firm
 from crm.followups.models import Followup, FollowupStatus
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
@@ -141,11 +141,7 @@ def _set_status(
 ) -> Followup:
     fu = get_followup_for(session, actor, followup_id)
     _require_change(session, actor, fu)
-    if version is not None and version != fu.version:
-        raise StaleVersion(
-            "记录已被他人修改 / someone saved this follow-up first",
-            current=FollowupPublic.model_validate(fu, from_attributes=True).model_dump(mode="json"),
-        )
+    check_version(fu, version, _current(fu), STALE)
     if fu.status != FollowupStatus.open.value:
         raise Conflict("该事项已关闭 / this follow-up is already closed", field="status")
     before = snapshot(fu)
@@ -177,44 +173,47 @@ def delete_followup(
     """Remove a follow-up (its creator, assignee, their manager or an admin)."""
     fu = get_followup_for(session, actor, followup_id)
     _require_change(session, actor, fu)
-    if version is not None and version != fu.version:
-        raise StaleVersion(
-            "记录已被他人修改 / someone saved this follow-up first",
-            current=FollowupPublic.model_validate(fu, from_attributes=True).model_dump(mode="json"),
-        )
+    check_version(fu, version, _current(fu), STALE)
     record(session, actor.id, "delete", "followup", fu.id, before=snapshot(fu))
     session.delete(fu)
     session.flush()
 
 
-def reopen_followup(session: Session, actor: User, followup_id: int) -> Followup:
+def reopen_followup(
+    session: Session, actor: User, followup_id: int, version: int | None = None
+) -> Followup:
     fu = get_followup_for(session, actor, followup_id)
     _require_change(session, actor, fu)
-    before = snapshot(fu)
-    fu.status = FollowupStatus.open.value
-    fu.completed_at = None
-    fu.version += 1
-    fu.updated_at = utcnow()
-    session.add(fu)
-    record(session, actor.id, "reopen", "followup", fu.id, before=before, after=snapshot(fu))
+    apply_change(
+        session,
+        actor.id,
+        fu,
+        "followup",
+        fu.version if version is None else version,  # the service's own callers (no form)
+        {"status": FollowupStatus.open.value, "completed_at": None},
+        action="reopen",
+        current=_current(fu),
+        stale_message=STALE,
+    )
     return fu
 
 
-def reschedule_followup(session: Session, actor: User, followup_id: int, day: date) -> Followup:
-    """Move a follow-up to another day, keeping its local time of day."""
+def reschedule_followup(
+    session: Session, actor: User, followup_id: int, day: date, version: int | None = None
+) -> Followup:
+    """Move a follow-up to another day, keeping its local time of day (and the reminder's
+    distance to it). ``version`` is the one the user saw (required from pages and the API)."""
     fu = get_followup_for(session, actor, followup_id)
     from crm.clock import local_tz
 
     local = fu.due_at.astimezone(local_tz())
     new_due = as_utc(datetime.combine(day, local.time()).replace(tzinfo=local_tz()))
     shift = new_due - fu.due_at
-    data = FollowupUpdate(
-        version=fu.version,
-        due_at=new_due,
-        remind_at=(fu.remind_at + shift) if fu.remind_at else None,
-    )
+    seen = fu.version if version is None else version
     if fu.remind_at is None:
-        data = FollowupUpdate(version=fu.version, due_at=new_due)
+        data = FollowupUpdate(version=seen, due_at=new_due)
+    else:
+        data = FollowupUpdate(version=seen, due_at=new_due, remind_at=fu.remind_at + shift)
     return update_followup(session, actor, followup_id, data)
 
 

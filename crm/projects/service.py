@@ -18,9 +18,11 @@ from crm.authz import (
     project_visible,
     require_department,
     require_edit,
+    require_set_owner,
 )
+from crm.changes import apply_change, check_version
 from crm.clock import today_local
-from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.firms.models import Firm
 from crm.policy.models import ChainLink, Cluster, Park
 from crm.projects.models import (
@@ -40,6 +42,7 @@ from crm.projects.schemas import (
 from crm.types import utcnow
 
 NOT_FOUND = "项目不存在 / no such project"
+STALE = "记录已被他人修改 / someone saved this project first"
 
 
 def get_project_for(session: Session, actor: User | None, project_id: int) -> Project:
@@ -412,48 +415,55 @@ def _require_project_edit(session: Session, actor: User, p: Project) -> None:
     require_edit(actor, p.owner_id, p.department_id)
 
 
-def update_project(session: Session, actor: User, project_id: int, data: ProjectUpdate) -> Project:
-    p = get_project_for(session, actor, project_id)
-    _require_project_edit(session, actor, p)
-    if data.version != p.version:
-        raise StaleVersion(
-            "记录已被他人修改 / someone saved this project first",
-            current=to_public(session, p, actor).model_dump(mode="json"),
-        )
-    before = snapshot(p)
-    fields = data.model_dump(exclude_unset=True, exclude={"version", "park", "chain_link"})
-    if "park" in data.model_fields_set or "chain_link" in data.model_fields_set:
-        _, pid, lid = _resolve(session, None, data.park, data.chain_link, cluster_id=p.cluster_id)
-        if "park" in data.model_fields_set:
-            p.park_id = pid
-        if "chain_link" in data.model_fields_set:
-            p.chain_link_id = lid
-    if (
-        "owner_id" in fields
-        and fields["owner_id"] is not None
-        and session.get(User, fields["owner_id"]) is None
-    ):
-        raise ValidationFailed("负责人不存在 / no such officer", field="owner_id")
-    for k, v in fields.items():
-        if k == "is_confidential" and v is None:
-            continue
-        setattr(p, k, v)
-    _check_confidential(p.is_confidential, p.code_name)
-    # the combined dates must still be in order
+def _check_project(c: Any) -> None:
+    """The whole new state of a project, checked before anything is assigned."""
+    _check_confidential(c.is_confidential, c.code_name)
     from crm.projects.schemas import _Dates
 
     try:
-        _Dates.model_validate({k: getattr(p, k) for k in _Dates.model_fields})
+        _Dates.model_validate({k: getattr(c, k) for k in _Dates.model_fields})
     except PydanticValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(x) for x in first["loc"]) or "expected_land_date"
         raise ValidationFailed(f"{field}: {first['msg']}", field=field) from exc
-    p.version += 1
-    p.updated_at = utcnow()
-    session.add(p)
-    session.flush()
-    record(session, actor.id, "update", "project", p.id, before=before, after=snapshot(p))
-    if p.owner_id is not None and p.owner_id != before.get("owner_id") and p.owner_id != actor.id:
+
+
+def update_project(session: Session, actor: User, project_id: int, data: ProjectUpdate) -> Project:
+    """Change a project; a refused change (stale, invalid, not allowed) writes nothing."""
+    p = get_project_for(session, actor, project_id)
+    _require_project_edit(session, actor, p)
+
+    def current() -> Any:
+        return to_public(session, p, actor).model_dump(mode="json")
+
+    check_version(p, data.version, current, STALE)
+    fields = data.model_dump(exclude_unset=True, exclude={"version", "park", "chain_link"})
+    if "park" in data.model_fields_set or "chain_link" in data.model_fields_set:
+        _, pid, lid = _resolve(session, None, data.park, data.chain_link, cluster_id=p.cluster_id)
+        if "park" in data.model_fields_set:
+            fields["park_id"] = pid
+        if "chain_link" in data.model_fields_set:
+            fields["chain_link_id"] = lid
+    if fields.get("is_confidential", False) is None:
+        fields.pop("is_confidential")
+    if "owner_id" in fields and fields["owner_id"] != p.owner_id:
+        owner = session.get(User, fields["owner_id"]) if fields["owner_id"] is not None else None
+        if fields["owner_id"] is not None and owner is None:
+            raise ValidationFailed("负责人不存在 / no such officer", field="owner_id")
+        require_set_owner(actor, p.owner_id, owner)
+    before_owner = p.owner_id
+    apply_change(
+        session,
+        actor.id,
+        p,
+        "project",
+        data.version,
+        fields,
+        validate=_check_project,
+        current=current,
+        stale_message=STALE,
+    )
+    if p.owner_id is not None and p.owner_id != before_owner and p.owner_id != actor.id:
         from crm.notices.service import assigned_to_you
 
         assigned_to_you(session, p)
@@ -479,11 +489,9 @@ def move_stage(session: Session, actor: User, project_id: int, move: StageMove) 
     """The one way a stage changes: checks the move, keeps the history, audits it."""
     p = get_project_for(session, actor, project_id)
     _require_project_edit(session, actor, p)
-    if move.version is not None and move.version != p.version:
-        raise StaleVersion(
-            "记录已被他人修改 / someone saved this project first",
-            current=to_public(session, p, actor).model_dump(mode="json"),
-        )
+    check_version(
+        p, move.version, lambda: to_public(session, p, actor).model_dump(mode="json"), STALE
+    )
     check_move(p.stage, move.stage, move.reason)
     before = snapshot(p)
     now = utcnow()
@@ -521,11 +529,7 @@ def delete_project(
 
     p = get_project_for(session, actor, project_id)
     _require_project_edit(session, actor, p)
-    if version is not None and version != p.version:
-        raise StaleVersion(
-            "记录已被他人修改 / someone saved this project first",
-            current=to_public(session, p, actor).model_dump(mode="json"),
-        )
+    check_version(p, version, lambda: to_public(session, p, actor).model_dump(mode="json"), STALE)
     for model, col in (
         (ActivityProject, ActivityProject.project_id),
         (Followup, Followup.project_id),
