@@ -15,7 +15,7 @@ from typing import Any
 from sqlmodel import Session, SQLModel
 
 from crm.audit.service import record, snapshot
-from crm.errors import StaleVersion, ValidationFailed
+from crm.errors import StaleVersion
 from crm.types import utcnow
 
 STALE = "记录已被他人修改 / someone saved this record first"
@@ -24,10 +24,9 @@ STALE = "记录已被他人修改 / someone saved this record first"
 def check_version(
     row: Any, version: int | None, current: Callable[[], Any] | None = None, message: str = STALE
 ) -> None:
-    """The caller's version must be given and be the row's current one (else 409)."""
-    if version is None:
-        raise ValidationFailed("缺少版本号 / version is required", field="version")
-    if version != row.version:
+    """The caller's version must be the row's current one (else 409). The transports require
+    it (API schemas, ``web`` forms); None is the domain's own callers (jobs, CLI)."""
+    if version is not None and version != row.version:
         raise StaleVersion(message, current=current() if current else None)
 
 

@@ -263,10 +263,14 @@ ACCESS: dict[tuple[str, str], Access] = {
         303,
         form={"title": "改", "due_at": "2030-01-02T10:00", "version": "1"},
     ),
-    ("POST", "/followups/{followup_id}/done"): Access(LOGIN, 404, 303, 403, 303, form={}),
-    ("POST", "/followups/{followup_id}/cancel"): Access(LOGIN, 404, 303, 403, 303, form={}),
+    ("POST", "/followups/{followup_id}/done"): Access(
+        LOGIN, 404, 303, 403, 303, form={"version": "1"}
+    ),
+    ("POST", "/followups/{followup_id}/cancel"): Access(
+        LOGIN, 404, 303, 403, 303, form={"version": "1"}
+    ),
     ("POST", "/followups/{followup_id}/reschedule"): Access(
-        LOGIN, 404, 303, 403, 303, form={"when": "tomorrow"}
+        LOGIN, 404, 303, 403, 303, form={"when": "tomorrow", "version": "1"}
     ),
     # --- pipeline and project pages (web/pipeline.py, web/projects.py) ----------------------
     # ``project_id`` is department A's confidential project (stage negotiating, no capital yet)

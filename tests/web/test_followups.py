@@ -142,11 +142,18 @@ def test_complete_and_cancel_from_the_list(client, session):
         f"/followups/{a.id}/done", data={"back": "list", "version": a.version}, headers=hx(token)
     )
     assert r.status_code == 200 and f'id="fu-row-{a.id}"' in r.text and "已完成" in r.text
-    r = client.post(f"/followups/{b.id}/cancel", data={"back": "list"}, headers=hx(token))
+    r = client.post(
+        f"/followups/{b.id}/cancel", data={"back": "list", "version": b.version}, headers=hx(token)
+    )
     assert r.status_code == 200 and "已取消" in r.text
     session.expire_all()
     assert session.get(Followup, a.id).status == "done"
     assert session.get(Followup, b.id).status == "cancelled"
     # closing twice is refused
-    r = client.post(f"/followups/{a.id}/cancel", data={"back": "list"}, headers=hx(token))
+    r = client.post(
+        f"/followups/{a.id}/cancel", data={"back": "list", "version": 2}, headers=hx(token)
+    )
     assert r.status_code == 409
+    # a page always sends the version it showed: without one, nothing changes
+    r = client.post(f"/followups/{a.id}/cancel", data={"back": "list"}, headers=hx(token))
+    assert r.status_code == 422

@@ -78,20 +78,22 @@ def test_reschedule_tomorrow_next_monday_and_a_date(client, session):
     today = today_local()
     r = client.post(
         f"/followups/{fu.id}/reschedule",
-        data={"when": "tomorrow", "back": "myday"},
+        data={"when": "tomorrow", "back": "myday", "version": 1},
         headers=hx(token),
     )
     assert r.status_code == 200 and "改期测试" not in r.text and "已改期" in r.text
     session.expire_all()
     assert to_local(session.get(Followup, fu.id).due_at).date() == today + timedelta(days=1)
-    client.post(f"/followups/{fu.id}/reschedule", data={"when": "monday"}, headers=hx(token))
+    client.post(
+        f"/followups/{fu.id}/reschedule", data={"when": "monday", "version": 2}, headers=hx(token)
+    )
     session.expire_all()
     monday = to_local(session.get(Followup, fu.id).due_at).date()
     assert monday.weekday() == 0 and today < monday <= today + timedelta(days=7)
     # back to today: it shows in today's list again
     r = client.post(
         f"/followups/{fu.id}/reschedule",
-        data={"when": "date", "day": today.isoformat(), "back": "myday"},
+        data={"when": "date", "day": today.isoformat(), "back": "myday", "version": 3},
         headers=hx(token),
     )
     assert "改期测试" in r.text.split('id="fu-today"')[1]
@@ -105,11 +107,15 @@ def test_reschedule_refuses_a_past_or_missing_date(client, session):
     before = fu.due_at
     past = (today_local() - timedelta(days=3)).isoformat()
     r = client.post(
-        f"/followups/{fu.id}/reschedule", data={"when": "date", "day": past}, headers=hx(token)
+        f"/followups/{fu.id}/reschedule",
+        data={"when": "date", "day": past, "version": 1},
+        headers=hx(token),
     )
     assert r.status_code == 422 and "日期" in r.text
     r = client.post(
-        f"/followups/{fu.id}/reschedule", data={"when": "date", "day": "nope"}, headers=hx(token)
+        f"/followups/{fu.id}/reschedule",
+        data={"when": "date", "day": "nope", "version": 1},
+        headers=hx(token),
     )
     assert r.status_code == 422
     session.expire_all()
@@ -123,7 +129,7 @@ def test_someone_elses_follow_up_cannot_be_completed(client, session):
     fu = make_followup(session, other, title="别人的")
     session.commit()
     token = login(client, me)
-    r = client.post(f"/followups/{fu.id}/done", data={}, headers=hx(token))
+    r = client.post(f"/followups/{fu.id}/done", data={"version": 1}, headers=hx(token))
     assert r.status_code == 403
     session.expire_all()
     assert session.get(Followup, fu.id).status == "open"
