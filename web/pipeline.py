@@ -176,6 +176,8 @@ async def move(request: Request, user: WebUser, session: SessionDep, project_id:
     p = get_project_for(session, user, project_id)
     from_stage = p.stage
     try:
+        if not values["version"]:  # a page always sends the version it showed
+            raise ValidationFailed("缺少版本号 / version is required", field="version")
         data = parse(request, StageMove, data_in, ints=("version",))
         moved = move_stage(session, user, project_id, data)
     except (FormInvalid, ValidationFailed) as exc:

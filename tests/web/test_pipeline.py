@@ -181,7 +181,9 @@ def test_another_departments_officer_cannot_move(client, session):
     stranger = make_user(session, "officer", make_department(session))
     session.commit()
     token = login(client, stranger)
-    r = client.post(f"/projects/{p.id}/stage", data={"stage": "contacted"}, headers=hx(token))
+    r = client.post(
+        f"/projects/{p.id}/stage", data={"stage": "contacted", "version": "1"}, headers=hx(token)
+    )
     assert r.status_code == 403
     session.expire_all()
     assert session.get(Project, p.id).stage == "lead"
