@@ -344,6 +344,12 @@ def _scenarios() -> list[Scenario]:
                 f"web report {rep}", f"/reports/{rep}", role="manager", budget="report", floor=floor
             )
         )
+    s += [
+        # the leadership's pages (#17): the weekly briefing, the city map, a manager's home
+        Scenario("web report briefing", "/reports/briefing", role="manager", budget="report"),
+        Scenario("web report city map", "/reports/map", role="manager", budget="report"),
+        Scenario("web manager home", "/", role="manager", budget="list", expect="manager-home"),
+    ]
     for rep, floor in REPORT_FLOORS.items():
         s.append(
             Scenario(
