@@ -22,6 +22,8 @@ MAX_ROWS = LIMITS.max_rows
 HEADER_SEARCH = 20  # rows looked at for the header (title rows above it)
 # columns an office adds to number its rows: ignored
 IGNORED_HEADERS = {"序号", "序", "编号", "no", "no.", "#", "行号", "index"}
+# what a CRM export carries but an import derives itself (the firm list's 层级 and 更新时间)
+IGNORED_HEADERS |= {"层级", "更新时间", "tier", "updated_at"}
 
 
 def _cell(v: Any) -> str:

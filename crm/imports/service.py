@@ -59,6 +59,7 @@ FIRM_HEADERS = {
     "产业集群": "clusters",
     "clusters": "clusters",
     "母公司": "parent",
+    "所属集团": "parent",
     "parent": "parent",
     "负责人": "owner",
     "owner": "owner",
@@ -273,6 +274,19 @@ def _stage(v: str) -> str:
     return code
 
 
+def _user_lookup(session: Session) -> dict[str, int]:
+    """Owners by user name, or by display name where that names one person (the firm list's
+    export shows display names, and must import back)."""
+    rows = session.execute(select(User.id, User.username, User.display_name)).all()
+    out: dict[str, int] = {}
+    names: dict[str, list[int]] = {}
+    for i, _, d in rows:
+        names.setdefault(d.strip().lower(), []).append(i)
+    out.update({d: ids[0] for d, ids in names.items() if len(ids) == 1})
+    out.update({u.lower(): i for i, u, _ in rows})
+    return out
+
+
 def _cluster_lookup(session: Session) -> dict[str, str]:
     out = {}
     for code, zh, en in session.execute(select(Cluster.code, Cluster.name_zh, Cluster.name_en)):
@@ -413,7 +427,7 @@ def import_firms(
     sheet = read_rows(data, filename, FIRM_HEADERS)
     rep = ImportReport("firms", len(sheet.rows), dry_run=dry_run, labels=sheet.labels)
     clusters = _cluster_lookup(session)
-    users = {u.lower(): i for i, u in session.execute(select(User.id, User.username))}
+    users = _user_lookup(session)
     names: dict[str, int] = {}
     stored_names: set[tuple[str, str]] = set()  # (normalised, as stored): the same firm again
     for norm_, fid_, name_ in session.execute(select(Firm.name_norm, Firm.id, Firm.name_zh)):
@@ -788,7 +802,7 @@ def import_projects(
     firms = _firm_ids_by_name(session)
     clusters = _cluster_lookup(session)
     cluster_ids = dict(session.execute(select(Cluster.code, Cluster.id)).all())
-    users = {u.lower(): i for i, u in session.execute(select(User.id, User.username))}
+    users = _user_lookup(session)
     depts = {}
     for did, code, name in session.execute(select(Department.id, Department.code, Department.name)):
         depts[code.lower()] = did

@@ -88,3 +88,24 @@ def test_demo_exports_and_imports_back(session, tmp_path, committed_demo):
     session.commit()
     assert counts(session) == before
     assert figures(session, admin) == before_fig
+
+
+def test_the_firm_lists_export_imports_back(session, committed_demo):
+    from crm.firms.export import export_firms
+    from crm.firms.service import FirmFilters
+
+    admin = session.scalar(select(User).where(User.role == "admin"))
+    before = counts(session)
+    data = export_firms(session, admin, FirmFilters())
+    session.commit()
+    policy = ("cluster", "park", "chain", "plan", "policy")
+    for t in reversed(metadata.sorted_tables):
+        if t.name not in KEEP and not t.name.startswith(policy):
+            session.execute(t.delete())
+    session.commit()
+    rep = run_import(session, admin, "firms", data, "firms.xlsx")
+    assert not rep.rejected, [(e.row, e.message) for e in rep.rejected[:5]]
+    session.commit()
+    after = counts(session)
+    for k in ("firms", "aliases", "firm_clusters", "subsidiaries"):
+        assert after[k] == before[k], k
