@@ -176,11 +176,12 @@ def export_items(
     items: Sequence[BaseModel | dict[str, Any]],
     filters: dict[str, Any] | None = None,
     model: type[BaseModel] | None = None,
+    lang: str | None = None,
 ) -> bytes:
-    """``items`` (what the list showed, through its permission filters) as .xlsx in the
-    actor's language; audited."""
+    """``items`` (what the list showed, through its permission filters) as .xlsx in ``lang``
+    (a page's language) or the actor's; audited."""
     fields, rows = rows_of(items, model)
-    data = to_xlsx(kind, fields, rows, getattr(actor, "language", "zh_CN") or "zh_CN")
+    data = to_xlsx(kind, fields, rows, lang or getattr(actor, "language", "zh_CN") or "zh_CN")
     record(
         session,
         actor.id,

@@ -77,6 +77,7 @@ def followups_page(
     due_from: str | None = None,
     due_to: str | None = None,
     page: int = 1,
+    format: str = "",
 ) -> Response:
     status_f = status if status in STATUSES else None
     team = scope == "team" and is_manager(user)
@@ -88,6 +89,13 @@ def followups_page(
         due_after=day_bounds(d_from)[0] if d_from else None,
         due_before=day_bounds(d_to)[1] if d_to else None,
     )
+    if format == "xlsx":  # the list as filtered on screen, every row
+        from crm.followups.schemas import FollowupPublic
+        from web.xlsx import EXPORT_LIMIT, xlsx_page
+
+        rows, _ = list_followups(session, user, f, limit=EXPORT_LIMIT)
+        items = [FollowupPublic.model_validate(x, from_attributes=True) for x in rows]
+        return xlsx_page(request, session, user, "followups", items, vars(f), FollowupPublic)
     rows, total = list_followups(session, user, f, limit=PAGE, offset=(page - 1) * PAGE)
     ctx = {
         "nav": "followups",

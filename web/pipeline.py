@@ -112,9 +112,21 @@ def _columns(
 
 @router.get("/pipeline", include_in_schema=False)
 def pipeline(
-    request: Request, user: WebUser, session: SessionDep, view: str = "board", page: int = 1
+    request: Request,
+    user: WebUser,
+    session: SessionDep,
+    view: str = "board",
+    page: int = 1,
+    format: str = "",
 ) -> Response:
     f, chosen = _filters(request)
+    if format == "xlsx":  # the table as filtered on screen, every row
+        from web.xlsx import EXPORT_LIMIT, xlsx_page
+
+        rows, _ = list_projects(session, user, f, limit=EXPORT_LIMIT)
+        return xlsx_page(
+            request, session, user, "projects", to_public_many(session, rows, user), vars(f)
+        )
     ctx: dict[str, Any] = {
         "nav": "pipeline",
         "chosen": chosen,

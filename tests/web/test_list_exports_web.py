@@ -1,0 +1,43 @@
+"""The pipeline table and the follow-up list export what the page shows, from the page."""
+
+from __future__ import annotations
+
+import io
+
+from python_calamine import CalamineWorkbook
+
+from tests.factories import make_department, make_firm, make_followup, make_project, make_user
+from tests.web.conftest import log_in as login
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def sheet(content: bytes) -> list[list]:
+    return CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(0).to_python()
+
+
+def test_pipeline_table_and_followups_export_as_filtered(client, session):
+    d, other = make_department(session), make_department(session)
+    me = make_user(session, "officer", d)
+    firm = make_firm(session, "页面导出企业")
+    make_project(session, firm, "NB", "signed", owner=me, title="签约的项目")
+    make_project(session, firm, "IC", "lead", owner=me, title="线索项目")
+    secret = make_project(session, firm, "NEV", "lead", owner=make_user(session, "officer", other))
+    secret.is_confidential, secret.code_name, secret.title = True, "代号", "别部门的保密项目"
+    make_followup(session, me, title="回访页面导出")
+    session.commit()
+    login(client, me)
+    page = client.get("/pipeline?view=table")
+    assert "format=xlsx" in page.text
+    r = client.get("/pipeline?view=table&cluster=NB&format=xlsx")
+    assert r.status_code == 200 and r.headers["content-type"] == XLSX
+    rows = sheet(r.content)
+    assert rows[0][0] == "编号"
+    text = str(rows)
+    assert "签约的项目" in text and "线索项目" not in text  # as filtered
+    assert "别部门的保密项目" not in str(sheet(client.get("/pipeline?format=xlsx").content))
+    r = client.get("/followups?status=open&format=xlsx")
+    assert r.headers["content-type"] == XLSX and "回访页面导出" in str(sheet(r.content))
+    # in the page's language
+    client.get("/lang/en")
+    assert sheet(client.get("/followups?format=xlsx").content)[0][0] == "ID"
