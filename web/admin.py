@@ -81,7 +81,25 @@ def _users_page(
 
 
 @router.get("/users", include_in_schema=False)
-def users_page(request: Request, session: SessionDep, user: WebUser) -> Response:
+def users_page(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    format: Annotated[str, Query(max_length=5)] = "",
+) -> Response:
+    if format == "xlsx":  # every user (admins: admin_list_users checks)
+        from web.xlsx import xlsx_page
+
+        fields = ("id", "username", "display_name", "email", "role", "department_id")
+        items = [
+            {
+                **{k: getattr(u, k) for k in fields},
+                "is_active": u.is_active,
+                "last_login_at": u.last_login_at,
+            }
+            for u in accounts.admin_list_users(session, user)
+        ]
+        return xlsx_page(request, session, user, "users", items, {})
     return _users_page(request, session, user)
 
 
@@ -329,6 +347,7 @@ def audit_page(
     since: Annotated[date | None, Query()] = None,
     until: Annotated[date | None, Query()] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    format: Annotated[str, Query(max_length=5)] = "",
 ) -> Response:
     f = AuditFilters(
         actor_username=actor or None,
@@ -338,6 +357,24 @@ def audit_page(
         since=day_bounds(since)[0] if since else None,
         until=day_bounds(until)[1] if until else None,
     )
+    if format == "xlsx":  # the trail as filtered on screen (admins: list_audit checks)
+        from web.xlsx import EXPORT_LIMIT, xlsx_page
+
+        found = list_audit(session, user, f, page=1, per_page=EXPORT_LIMIT)
+        items = [
+            {
+                "at": r.at,
+                "actor": name,
+                "action": r.action,
+                "entity": r.entity,
+                "entity_id": r.entity_id,
+                "before": r.before,
+                "after": r.after,
+                "ip": r.ip,
+            }
+            for r, name in found.rows
+        ]
+        return xlsx_page(request, session, user, "audit", items, vars(f))
     result = list_audit(session, user, f, page=page)
     entities, actions = audit_vocabulary(session)
     query = {

@@ -41,3 +41,20 @@ def test_pipeline_table_and_followups_export_as_filtered(client, session):
     # in the page's language
     client.get("/lang/en")
     assert sheet(client.get("/followups?format=xlsx").content)[0][0] == "ID"
+
+
+def test_admins_export_the_audit_trail_and_users(client, session):
+    admin = make_user(session, "admin", display_name="管理员甲")
+    officer = make_user(session, "officer", make_department(session))
+    session.commit()
+    login(client, officer)
+    assert client.get("/admin/audit?format=xlsx").status_code == 403
+    assert client.get("/admin/users?format=xlsx").status_code == 403
+    client.cookies.clear()
+    login(client, admin)
+    r = client.get("/admin/audit?action=login&format=xlsx")
+    assert r.headers["content-type"] == XLSX
+    rows = sheet(r.content)
+    assert rows[0][:3] == ["时间", "操作人", "操作"] and {x[2] for x in rows[1:]} == {"login"}
+    r = client.get("/admin/users?format=xlsx")
+    assert "管理员甲" in str(sheet(r.content))
