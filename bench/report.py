@@ -83,6 +83,14 @@ def table(out: dict[str, Any]) -> str:
                     else ""
                 )
             )
+            kinds = r.get("extra", {}).get("by_kind")
+            if kinds:
+                lines.append(
+                    "    p95 by kind: "
+                    + ", ".join(
+                        f"{k} {_f(v.get('p95'), 0)} (n {v.get('n')})" for k, v in kinds.items()
+                    )
+                )
     mem = m.get("server_memory_kib") or {}
     if mem:
         lines.append(

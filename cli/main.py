@@ -180,9 +180,18 @@ def bench(
         typer.Option(help="only scenarios whose name contains this (comma-separated: any of them)"),
     ] = None,
     keep: Annotated[bool, typer.Option(help="keep the temporary SQLite database")] = False,
+    mixed_clients: Annotated[int, typer.Option(help="clients of the mixed workload")] = 16,
+    mixed_seconds: Annotated[float, typer.Option(help="seconds of each mixed run")] = 30.0,
+    mixed_workers: Annotated[
+        str, typer.Option(help="web processes of each mixed run (comma-separated; 0 = per core)")
+    ] = "1,0",
+    app_root: Annotated[
+        str | None, typer.Option(help="serve the app from another checkout (compare versions)")
+    ] = None,
 ) -> None:
     """Load a scale into a fresh database, serve the app and time every page, report and job
-    against its raw-SQL floor (SPEC section 9)."""
+    against its raw-SQL floor (SPEC section 9), then the capacity: a mixed officer workload on
+    one web process and on every core (``--only mixed`` for that alone)."""
     if scale not in ("small", "city"):
         _fail("--scale must be small or city")
     from bench.harness import Options, run
@@ -201,6 +210,10 @@ def bench(
             only=only,
             keep=keep,
             log=typer.echo,
+            mixed_clients=mixed_clients,
+            mixed_seconds=mixed_seconds,
+            mixed_workers=tuple(int(w) for w in mixed_workers.split(",") if w.strip()),
+            app_root=app_root,
         )
     )
 

@@ -1,0 +1,157 @@
+"""The benchmark's database: a fresh or reused SQLite file or PostgreSQL database, migrated, with
+the policy pack and the demo data at a scale."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+
+if TYPE_CHECKING:
+    from bench.harness import Options
+
+OFFICER = "officer001"
+
+
+# --- the database ---
+
+
+def _is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _fresh_postgres(server_url: str, name: str) -> str:
+    url = make_url(server_url)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_postgres(url_s: str) -> None:
+    url = make_url(url_s)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _postgres_exists(url_s: str) -> bool:
+    url = make_url(url_s)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        found = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}
+        ).first()
+    admin.dispose()
+    return found is not None
+
+
+def _loaded(engine: Engine) -> dict[str, int] | None:
+    """Row counts when demo data is loaded, else None."""
+    with engine.connect() as conn:
+        try:
+            if (
+                conn.execute(
+                    text("SELECT 1 FROM user_account WHERE username = :u"), {"u": OFFICER}
+                ).first()
+                is None
+            ):
+                return None
+        except Exception:
+            return None
+        return {
+            t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+            for t in ("firm", "contact", "project", "activity", "followup", "user_account")
+        }
+
+
+def prepare_database(opts: Options, workdir: Path) -> tuple[str, dict[str, Any]]:
+    """A migrated database with the policy pack and the demo data; returns (url, load info)."""
+    from crm import migrate
+    from crm.db import make_engine
+    from crm.policy.pack import read_pack
+    from crm.policy.service import load_pack
+
+    info: dict[str, Any] = {"reused": False}
+    if opts.reuse and "://" in opts.reuse:
+        url = opts.reuse
+        if not _postgres_exists(url):
+            url = _fresh_postgres(url, make_url(url).database or "crm_bench")
+    elif opts.reuse:
+        path = Path(opts.reuse).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        url = _sqlite_url(path)
+    elif opts.database_url and not _is_sqlite(opts.database_url):
+        base = make_url(opts.database_url).database or "crm"
+        url = _fresh_postgres(opts.database_url, f"{base}_bench_{opts.scale}")
+    elif opts.database_url:
+        url = opts.database_url
+    else:
+        url = _sqlite_url(workdir / f"bench-{opts.scale}.db")
+
+    t0 = time.perf_counter()
+    migrate.upgrade(url)
+    info["migrate_s"] = round(time.perf_counter() - t0, 2)
+    engine = make_engine(url)
+    try:
+        from sqlmodel import Session
+
+        t0 = time.perf_counter()
+        with Session(engine) as s:
+            load_pack(s, read_pack())
+            s.commit()
+        info["pack_s"] = round(time.perf_counter() - t0, 2)
+        counts = _loaded(engine)
+        if counts is not None and opts.reuse:
+            info["reused"] = True
+            opts.log(f"reusing {_safe(url)}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        else:
+            if counts is not None:
+                raise RuntimeError(
+                    f"{_safe(url)} already holds demo data: use a fresh database or --reuse"
+                )
+            from crm.demo.generator import generate
+
+            opts.log(f"loading the {opts.scale} demo data into {_safe(url)} …")
+            t0 = time.perf_counter()
+            kw: dict[str, Any] = {}
+            if "progress" in inspect.signature(generate).parameters:
+                kw["progress"] = lambda msg: opts.log(f"  {time.perf_counter() - t0:6.1f} s  {msg}")
+            generate(engine, opts.scale, seed=42, password=_password(opts), **kw)
+            info["demo_s"] = round(time.perf_counter() - t0, 1)
+            counts = _loaded(engine) or {}
+            opts.log(
+                f"loaded in {info['demo_s']} s: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+            )
+        info["counts"] = counts
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as conn:  # fresh statistics for the planner
+                conn.exec_driver_sql("PRAGMA optimize")
+        else:
+            with engine.connect() as conn:
+                conn.execute(text("ANALYZE"))
+                conn.commit()
+    finally:
+        engine.dispose()
+    return url, info
+
+
+def _password(opts: Options) -> str:
+    from crm.demo.password import DEMO_PASSWORD
+
+    return opts.password or DEMO_PASSWORD
+
+
+def _safe(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
