@@ -59,7 +59,18 @@ MIX_PICKS = {
 
 def mixed_picks(floor: Floor) -> dict[str, list[Any]]:
     """The ids and officers the mix uses, read once from the database."""
-    return {k: [r[0] for r in floor.query(sql)] for k, sql in MIX_PICKS.items()}
+    picks = {k: [r[0] for r in floor.query(sql)] for k, sql in MIX_PICKS.items()}
+    for key, fallback in MIX_FALLBACK.items():  # a small database may have none of the spread
+        if not picks[key]:
+            picks[key] = [r[0] for r in floor.query(fallback)]
+    return picks
+
+
+MIX_FALLBACK = {
+    "firm": "SELECT id FROM firm ORDER BY id LIMIT 50",
+    "log_firm": "SELECT id FROM firm ORDER BY id LIMIT 50",
+    "project": "SELECT id FROM project p WHERE NOT p.is_confidential ORDER BY id LIMIT 50",
+}
 
 
 @dataclass

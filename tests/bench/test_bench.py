@@ -24,6 +24,9 @@ def test_small_run_reports_every_scenario(tmp_path: Path) -> None:
             duration=0.5,
             json_path=str(tmp_path / "bench.json"),
             log=lines.append,
+            mixed_clients=3,
+            mixed_seconds=1.0,
+            mixed_workers=(1, 2),
         )
     )
 
@@ -41,6 +44,12 @@ def test_small_run_reports_every_scenario(tmp_path: Path) -> None:
         assert r["status"] in ("ok", "missing"), r
         if r["status"] == "ok":
             assert r["extra"]["requests"] > 0
+    # capacity: the mix on one web process and on two, answered, nothing failed
+    for workers in (1, 2):
+        r = by_name[f"mixed x3, {workers} web process{'es' if workers > 1 else ''}"]
+        assert r["status"] == "ok", r["note"]
+        assert r["extra"]["workers"] == workers and r["extra"]["requests"] > 0
+        assert r["extra"]["failed"] == 0 and r["extra"]["rps"] > 0
     assert by_name["job: a day's reminders"]["status"] in ("ok", "missing")
     assert by_name["import: 500 firms (.xlsx)"]["status"] in ("ok", "missing")
     # My day exists from the foundation on: it must have been measured
