@@ -218,7 +218,10 @@ def capacity(
                 seconds=opts.mixed_seconds,
                 log=opts.log,
             )
+            server_log = server.log_tail(40) if m.failed else ""
         res.extra = {**m.as_dict(), "workers": workers}
+        if server_log:  # why requests failed (the server's log goes with its folder)
+            res.extra["server_log"] = server_log
         res.page = Stats(n=m.requests, p50=m.latency.p50, p95=m.latency.p95, max=m.latency.max)
         res.note = (
             f"{m.rps} req/s over {m.seconds} s (load {m.load_average[0]} → {m.load_average[1]})"
