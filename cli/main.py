@@ -244,6 +244,8 @@ def serve(
         log_level="warning",
         log_config=_log_config(),
         access_log=False,
+        # the app alone decides whom to believe (CRM_TRUSTED_PROXIES, server.deps.client_ip)
+        proxy_headers=False,
         # a worker that does not answer the supervisor's ping in time is killed and replaced:
         # uvicorn's 5 s is shorter than an import of the app on a busy machine (restart loop)
         timeout_worker_healthcheck=60,

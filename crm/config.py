@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     session_idle_minutes: int = 60
     session_max_hours: int = 12
     cookie_secure: bool = False
+    # reverse proxies whose X-Forwarded-For is believed (comma-separated addresses, e.g.
+    # "127.0.0.1"); empty: the connection's own address is the client's (audit rows, throttling)
+    trusted_proxies: str = ""
     api_token_hours: int = 24
     login_max_failures: int = 5
     login_lockout_minutes: int = 15

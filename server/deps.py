@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from crm.accounts.models import User
 from crm.accounts.service import resolve_api_token, resolve_web_session
+from crm.config import get_settings
 from crm.context import set_client_ip
 from crm.db import get_engine
 from crm.errors import AuthFailed
@@ -21,13 +22,30 @@ SESSION_KEY = "sid"
 
 
 def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """The client's address: the connection's, or — when the connection comes from a trusted
+    reverse proxy (``CRM_TRUSTED_PROXIES``) — the right-most X-Forwarded-For address that is
+    not itself a trusted proxy (the left part of the header is whatever the client sent)."""
+    peer = request.client.host if request.client else None
+    trusted = {a.strip() for a in get_settings().trusted_proxies.split(",") if a.strip()}
+    if peer is None or peer not in trusted:
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop[:64]
+    return peer
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """Commit when the handler returns, roll back when it raises."""
-    set_client_ip(client_ip(request))
+    """Commit when the handler returns, roll back when it raises.
+
+    The client's address travels with the session (``session.info``), which audit rows read:
+    this generator runs in a worker thread, so a context variable set here would not reach
+    the handler."""
+    ip = client_ip(request)
+    set_client_ip(ip)
     with Session(get_engine(), expire_on_commit=False) as session:
+        session.info["client_ip"] = ip
         try:
             yield session
             session.commit()

@@ -89,11 +89,14 @@ def authenticate(session: Session, username: str, password: str, ip: str | None 
             if user.failed_logins >= s.login_max_failures:
                 user.locked_until = now + timedelta(minutes=s.login_lockout_minutes)
                 locked = True
-                record(session, user.id, "lock", "user", user.id)
+                # the lock is the system's act, not the account's
+                record(session, None, "lock", "user", user.id, after={"username": username})
             session.add(user)
+        # the actor is whoever typed the name (unknown): the name tried is kept, never the
+        # account as the author of its own failed login
         record(
             session,
-            user.id if user else None,
+            None,
             "login_failed",
             "user",
             user.id if user else None,

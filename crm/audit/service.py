@@ -64,7 +64,7 @@ def record(
         entity_id=None if entity_id is None else str(entity_id),
         before=json.dumps(before, ensure_ascii=False, default=str) if before is not None else None,
         after=json.dumps(after, ensure_ascii=False, default=str) if after is not None else None,
-        ip=current_ip(),
+        ip=session.info.get("client_ip") or current_ip(),
     )
     session.add(row)
     return row
