@@ -26,7 +26,9 @@ from pydantic import BaseModel
 from sqlalchemy import BigInteger, and_, func, select, type_coerce
 from sqlmodel import Session
 
-from crm.accounts.models import User
+from crm.accounts.models import Department, User
+from crm.accounts.permissions import hidden_projects
+from crm.activities.models import ActivityOfficerWeek
 from crm.clock import local_tz, today_local, week_start
 from crm.firms.models import MAJOR_TIERS, Firm
 from crm.policy.models import Cluster, Park
@@ -138,29 +140,34 @@ def _status(secured: bool, pursuing: bool) -> Status:
 
 
 def coverage_at(session: Session, scope: list, instants: list[datetime]) -> list[dict[int, Status]]:  # type: ignore[type-arg]
-    """Each cluster's coverage status at each instant, from the stage history of the major
-    investors' projects in scope (one pass over their stage changes)."""
-    last = max(instants)
-    rows = (
-        session.connection()
-        .execute(
-            select(
-                StageChange.project_id,
-                Project.cluster_id,
-                StageChange.to_stage,
-                StageChange.changed_at,
-            )
-            .join(Project, Project.id == StageChange.project_id)
-            .join(Firm, Firm.id == Project.firm_id)
-            .where(*scope, Firm.tier.in_(MAJOR_TIERS), StageChange.changed_at < last)
-            .order_by(StageChange.changed_at, StageChange.id)
+    """Each cluster's coverage status at each instant. A project's stage at an instant is its
+    stage now unless it moved since the earliest instant; only those few projects' histories
+    are read (the rest of the city's history never changes the answer)."""
+    since = min(instants)
+    conn = session.connection()
+    major = [*scope, Firm.tier.in_(MAJOR_TIERS)]
+    now_rows = conn.execute(
+        select(Project.id, Project.cluster_id, Project.stage)
+        .join(Firm, Firm.id == Project.firm_id)
+        .where(*major)
+    ).all()
+    moved_ids = select(StageChange.project_id).where(StageChange.changed_at >= since)
+    history = conn.execute(
+        select(
+            StageChange.project_id, Project.cluster_id, StageChange.to_stage, StageChange.changed_at
         )
-        .all()
-    )
+        .join(Project, Project.id == StageChange.project_id)
+        .join(Firm, Firm.id == Project.firm_id)
+        .where(*major, StageChange.project_id.in_(moved_ids))
+        .order_by(StageChange.changed_at, StageChange.id)
+    ).all()
+    moved = {r[0] for r in history}
     out: list[dict[int, Status]] = []
     for instant in instants:
-        stage_of: dict[int, tuple[int, str]] = {}
-        for pid, cid, to_stage, at in rows:
+        stage_of: dict[int, tuple[int, str]] = {
+            pid: (cid, stage) for pid, cid, stage in now_rows if pid not in moved
+        }
+        for pid, cid, to_stage, at in history:
             if at >= instant:
                 break
             stage_of[pid] = (cid, to_stage)
@@ -357,16 +364,31 @@ def briefing(
         for r in conflict_rows
     ]
 
-    act = activity_report(
-        session,
-        actor,
-        ReportFilters(department_id=f.department_id, date_from=monday, date_to=sunday),
-    )
     per_dept: dict[str, int] = {}
-    for o in act.officers:
-        if o.contacts:
-            key = o.department or "—"
-            per_dept[key] = per_dept.get(key, 0) + o.contacts
+    if hidden_projects(actor) is None:
+        # the actor sees every activity: the officer-activity report reads the per-officer
+        # weekly summary then; the same rows, summed per department here
+        q = (
+            select(Department.name, func.sum(ActivityOfficerWeek.contacts))
+            .join(User, User.id == ActivityOfficerWeek.user_id)
+            .outerjoin(Department, Department.id == User.department_id)
+            .where(ActivityOfficerWeek.week_start == monday, ActivityOfficerWeek.contacts > 0)
+            .group_by(Department.name)
+        )
+        if f.department_id is not None:
+            q = q.where(User.department_id == f.department_id)
+        for name, n in session.execute(q):
+            per_dept[name or "—"] = per_dept.get(name or "—", 0) + int(n or 0)
+    else:
+        act = activity_report(
+            session,
+            actor,
+            ReportFilters(department_id=f.department_id, date_from=monday, date_to=sunday),
+        )
+        for o in act.officers:
+            if o.contacts:
+                key = o.department or "—"
+                per_dept[key] = per_dept.get(key, 0) + o.contacts
     contacts = [
         DepartmentContacts(department=d, contacts=n)
         for d, n in sorted(per_dept.items(), key=lambda kv: (-kv[1], kv[0]))
