@@ -1,0 +1,236 @@
+"""Import projects through the projects service (conflicts, history, audit)."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlmodel import Session
+
+from crm.accounts.models import Department, User
+from crm.audit.service import record
+from crm.authz import require_manager
+from crm.errors import CRMError
+from crm.firms.models import Firm
+from crm.i18n import _l
+from crm.imports.common import (
+    ImportReport,
+    RowError,
+    _bool,
+    _cluster_lookup,
+    _Converter,
+    _date,
+    _firm_ids_by_name,
+    _int,
+    _pydantic_errors,
+    _stage,
+    _user_lookup,
+)
+from crm.imports.reader import read_rows
+from crm.policy.models import Cluster
+from crm.projects.schemas import ProjectCreate
+from crm.text import normalize_name
+
+PROJECT_HEADERS = {
+    "企业名称": "firm",
+    "企业": "firm",
+    "firm": "firm",
+    "项目名称": "title",
+    "title": "title",
+    "产业集群": "cluster",
+    "cluster": "cluster",
+    "园区": "park",
+    "park": "park",
+    "产业链环节": "chain_link",
+    "chain_link": "chain_link",
+    "阶段": "stage",
+    "stage": "stage",
+    "计划投资（亿元）": "planned_investment",
+    "计划投资(亿元)": "planned_investment",
+    "计划投资": "planned_investment",
+    "planned_investment": "planned_investment",
+    "预计年产值（亿元）": "expected_output",
+    "预计年产值(亿元)": "expected_output",
+    "预计年产值": "expected_output",
+    "expected_output": "expected_output",
+    "预计就业": "expected_jobs",
+    "expected_jobs": "expected_jobs",
+    "预计签约日期": "expected_sign_date",
+    "expected_sign_date": "expected_sign_date",
+    "预计落地日期": "expected_land_date",
+    "expected_land_date": "expected_land_date",
+    "预计投产日期": "expected_operate_date",
+    "expected_operate_date": "expected_operate_date",
+    "负责人": "owner",
+    "owner": "owner",
+    "部门": "department",
+    "department": "department",
+    "保密": "is_confidential",
+    "is_confidential": "is_confidential",
+    "代号": "code_name",
+    "code_name": "code_name",
+    "备注": "notes",
+    "notes": "notes",
+    "流失原因": "lost_reason",
+    "原因": "lost_reason",
+    "lost_reason": "lost_reason",
+    "reason": "lost_reason",
+}
+
+
+def import_projects(
+    session: Session,
+    actor: User,
+    data: bytes,
+    filename: str,
+    *,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+    update_matching: bool = False,
+) -> ImportReport:
+    """Import projects through the same service as the pages (conflict checks, history, audit).
+    A row whose firm, cluster and title match a project already there is that project: left
+    as it is (or, with ``update_matching``, given the row's values), so re-importing a file
+    changes nothing. A lost project (已流失 / lost) needs its reason."""
+    from crm.projects.models import Project
+    from crm.projects.schemas import ProjectUpdate, StageMove
+    from crm.projects.service import create_project, move_stage, update_project
+
+    require_manager(actor)
+    sheet = read_rows(data, filename, PROJECT_HEADERS)
+    rep = ImportReport("projects", len(sheet.rows), dry_run=dry_run, labels=sheet.labels)
+    firms = _firm_ids_by_name(session)
+    clusters = _cluster_lookup(session)
+    cluster_ids = dict(session.execute(select(Cluster.code, Cluster.id)).all())
+    users = _user_lookup(session)
+    depts = {}
+    for did, code, name in session.execute(select(Department.id, Department.code, Department.name)):
+        depts[code.lower()] = did
+        depts[name.lower()] = did
+    existing: dict[tuple[int, int, str], tuple[int, int]] = {
+        (f, c, (t or "").strip().lower()): (pid, ver)
+        for pid, f, c, t, ver in session.execute(
+            select(Project.id, Project.firm_id, Project.cluster_id, Project.title, Project.version)
+        )
+    }
+    seen_in_file: dict[tuple[int, int, str], int] = {}
+    outer = session.begin_nested()
+    imported = 0
+    for i, row in sheet.rows:
+        errs: list[RowError] = []
+        conv = _Converter(i, row, errs)
+        fid = firms.get(normalize_name(row.get("firm", "")))
+        if fid is None:
+            errs.append(
+                RowError(i, "firm", _l("企业不存在：%(name)s", name=row.get("firm", "")[:60]))
+            )
+        stage = conv("stage", _stage) or "lead"
+        reason = (row.get("lost_reason") or "").strip()
+        if stage == "lost" and not reason:
+            errs.append(
+                RowError(
+                    i,
+                    "lost_reason" if "lost_reason" in sheet.labels else "stage",
+                    _l("已流失的项目请填写流失原因"),
+                )
+            )
+        owner = row.get("owner", "").strip().lower()
+        dept = row.get("department", "").strip().lower()
+        if owner and owner not in users:
+            errs.append(RowError(i, "owner", _l("用户不存在：%(name)s", name=owner[:60])))
+        if dept and dept not in depts:
+            errs.append(RowError(i, "department", _l("部门不存在：%(name)s", name=dept[:60])))
+        jobs = conv("expected_jobs", _int)
+        confidential = conv("is_confidential", _bool)
+        dates = {
+            k: conv(k, _date)
+            for k in ("expected_sign_date", "expected_land_date", "expected_operate_date")
+        }
+        cluster = clusters.get((row.get("cluster") or "").strip().lower(), row.get("cluster") or "")
+        try:
+            data_in = ProjectCreate(
+                firm_id=fid or 1,
+                title=row.get("title") or None,
+                cluster=cluster,
+                park=row.get("park") or None,
+                chain_link=row.get("chain_link") or None,
+                stage="lead" if stage == "lost" else stage,
+                planned_investment=row.get("planned_investment") or None,
+                expected_output=row.get("expected_output") or None,
+                expected_jobs=jobs,
+                owner_id=users.get(owner) if owner else None,
+                department_id=depts.get(dept) if dept else None,
+                is_confidential=bool(confidential),
+                code_name=row.get("code_name") or None,
+                notes=row.get("notes") or None,
+                **{k: v for k, v in dates.items() if v is not None},
+            )
+        except ValidationError as exc:
+            known = {e.field for e in errs}
+            errs.extend(e for e in _pydantic_errors(i, exc) if e.field not in known)
+        if errs or fid is None:
+            rep.rejected.extend(errs)
+            continue
+        cid = cluster_ids.get(data_in.cluster)
+        title = (data_in.title or f"{_firm_name(session, fid)} · {data_in.cluster}").strip().lower()
+        key = (fid, cid or 0, title)
+        if key in seen_in_file:
+            rep.rejected.append(
+                RowError(i, "title", _l("与第 %(row)s 行重复", row=seen_in_file[key]))
+            )
+            continue
+        seen_in_file[key] = i
+        sp = session.begin_nested()
+        try:
+            if key in existing:
+                pid, version = existing[key]
+                if update_matching:
+                    update_project(
+                        session,
+                        actor,
+                        pid,
+                        ProjectUpdate(
+                            **data_in.model_dump(
+                                include=set(ProjectUpdate.model_fields) - {"version"},
+                                exclude_unset=True,
+                            ),
+                            version=version,
+                        ),
+                    )
+                    rep.updated += 1
+                else:
+                    rep.unchanged += 1
+                sp.commit()
+                continue
+            p = create_project(session, actor, data_in)
+            if stage == "lost":
+                move_stage(session, actor, p.id, StageMove(stage="lost", reason=reason))
+            sp.commit()
+            imported += 1
+        except CRMError as exc:
+            sp.rollback()
+            rep.rejected.append(RowError(i, exc.field, exc.message))
+    if (rep.rejected and not skip_invalid) or dry_run:
+        outer.rollback()
+        rep.imported = imported if dry_run else 0
+        return rep
+    outer.commit()
+    rep.imported, rep.applied = imported, True
+    record(
+        session,
+        actor.id,
+        "import",
+        "project",
+        None,
+        after={
+            "file": filename[:200],
+            "imported": imported,
+            "updated": rep.updated,
+            "rejected": len(rep.rejected),
+        },
+    )
+    session.flush()
+    return rep
+
+
+def _firm_name(session: Session, firm_id: int) -> str:
+    return session.scalar(select(Firm.name_zh).where(Firm.id == firm_id)) or ""
