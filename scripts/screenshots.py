@@ -41,6 +41,9 @@ def main() -> None:
             ("coverage", "/reports/coverage"),
             ("targets", "/reports/targets"),
             ("pipeline-report", "/reports/pipeline"),
+            ("briefing", "/reports/briefing"),
+            ("map", "/reports/map?cluster=NB"),
+            ("manager-home", "/"),
         ]
         for name, path in shots:
             page.goto(BASE + path)
