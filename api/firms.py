@@ -22,11 +22,10 @@ from crm.firms.schemas import (
     FirmUpdate,
 )
 from crm.schemas import Id
+from crm.vocabulary import TierName
 from server.deps import ApiUser, SessionDep
 
 router = APIRouter(tags=["firms"], responses=ERRORS)
-
-TierName = Literal["global500", "china500", "leader", "other"]
 
 
 class FirmPage(Page[FirmPublic]):

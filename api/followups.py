@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
 
@@ -11,7 +11,13 @@ from api.export import EXPORT_LIMIT, XLSX_200, Fmt, wants_xlsx, xlsx_response
 from crm.followups import service
 from crm.followups.models import Followup
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
+from crm.vocabulary import FollowupStatus, literal, values
 from server.deps import ApiUser, SessionDep
+
+if TYPE_CHECKING:
+    StatusFilter = str
+else:
+    StatusFilter = literal((*values(FollowupStatus), "any"))
 
 router = APIRouter(tags=["followups"], responses=ERRORS)
 
@@ -39,7 +45,7 @@ def list_followups(
     user: ApiUser,
     limit: Limit = 50,
     offset: Offset = 0,
-    status: Literal["open", "done", "cancelled", "any"] = "open",
+    status: StatusFilter = "open",
     assignee_id: IdQuery = None,
     team: bool = False,
     due_after: QTime = None,

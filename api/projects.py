@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
@@ -19,11 +19,10 @@ from crm.projects.schemas import (
     StageChangePublic,
     StageMove,
 )
+from crm.vocabulary import TierName
 from server.deps import ApiUser, SessionDep
 
 router = APIRouter(tags=["projects"], responses=ERRORS)
-
-TierName = Literal["global500", "china500", "leader", "other"]
 
 
 class ProjectPage(Page[ProjectPublic]):

@@ -42,6 +42,7 @@ from crm.firms.views import countries, firm_detail, firm_names, list_rows
 from crm.policy.service import list_clusters
 from crm.projects.service import ProjectFilters, list_projects
 from crm.types import utcnow
+from crm.vocabulary import ActivityKind, Tier, values
 from server.deps import SessionDep, WebUser
 from web import forms
 from web.forms import FormErrors
@@ -52,8 +53,8 @@ router = APIRouter(prefix="/firms", include_in_schema=False)
 PAGE_SIZE = 50
 COUNT_CAP = 10_000
 TIMELINE_PAGE = 20
-TIERS = ("global500", "china500", "leader", "other")
-KINDS = ("visit", "call", "meeting", "email", "delegation", "site_visit", "signing", "other")
+TIERS = values(Tier)
+KINDS = values(ActivityKind)
 REMIND_OFFSETS = (0, 15, 60, 24 * 60)  # minutes before the due time; 0 = no reminder
 DT_INPUT = "%Y-%m-%dT%H:%M"
 

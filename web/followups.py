@@ -27,13 +27,14 @@ from crm.followups.service import (
 )
 from crm.projects.service import get_project_for
 from crm.types import utcnow
+from crm.vocabulary import FollowupStatus, values
 from server.deps import SessionDep, WebUser
 from web.forms import FormInvalid, FormRejected, clean, done, field_errors, parse, pick
 from web.home import myday_context
 from web.render import is_htmx, render
 
 router = APIRouter()
-STATUSES = ("open", "done", "cancelled")
+STATUSES = values(FollowupStatus)
 PAGE = 50
 
 

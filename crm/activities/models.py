@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
 from crm.types import UTCDateTime, utcnow
+from crm.vocabulary import ActivityKind as ActivityKind
+from crm.vocabulary import check, values
 
-
-class ActivityKind(StrEnum):
-    visit = "visit"
-    call = "call"
-    meeting = "meeting"
-    email = "email"
-    delegation = "delegation"
-    site_visit = "site_visit"
-    signing = "signing"
-    other = "other"
-
-
-KIND_CHECK = (
-    "kind in ('visit','call','meeting','email','delegation','site_visit','signing','other')"
-)
+KIND_CHECK = check("kind", values(ActivityKind))
 
 
 class Activity(SQLModel, table=True):

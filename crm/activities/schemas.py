@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from crm.schemas import Id, InputModel, Text, When
+from crm.vocabulary import ActivityKindName
 
-Kind = Literal["visit", "call", "meeting", "email", "delegation", "site_visit", "signing", "other"]
+Kind = ActivityKindName
 
 
 class InlineFollowup(InputModel):

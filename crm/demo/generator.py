@@ -40,6 +40,7 @@ from crm.followups.models import Followup
 from crm.policy.models import ChainLink, Cluster, Park, ParkCluster
 from crm.projects.models import CapitalArrival, Project, StageChange
 from crm.text import credit_code_check_digit, normalize_name, search_blob, to_pinyin
+from crm.vocabulary import Stage, values
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _CST = timezone(timedelta(hours=8))  # Asia/Shanghai has had no DST since 1991
@@ -809,7 +810,7 @@ def _contacts(run: Run, firms: list[FirmInfo]) -> None:
 
 # --- projects ---------------------------------------------------------------------------------
 
-_STAGES = ("lead", "contacted", "negotiating", "signed", "landed", "operating", "lost")
+_STAGES = values(Stage)  # pipeline order, then lost
 # the demo's coverage shows all three states: in one cluster the major investors are still being
 # courted (none signed), in another every major investor's project was lost (a gap)
 DEMO_PURSUING = "INST"

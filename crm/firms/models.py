@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from crm.types import UTCDateTime, utcnow
-
-
-class Tier(StrEnum):
-    global500 = "global500"
-    china500 = "china500"
-    leader = "leader"
-    other = "other"
-
-
-MAJOR_TIERS = (Tier.global500.value, Tier.china500.value, Tier.leader.value)
+from crm.vocabulary import MAJOR_TIERS as MAJOR_TIERS
+from crm.vocabulary import Tier as Tier
+from crm.vocabulary import check, values
 
 
 def derive_tier(global500_rank: int | None, china500_rank: int | None, is_leader: bool) -> str:
@@ -35,7 +27,7 @@ def derive_tier(global500_rank: int | None, china500_rank: int | None, is_leader
 class Firm(SQLModel, table=True):
     __tablename__ = "firm"
     __table_args__ = (
-        CheckConstraint("tier in ('global500','china500','leader','other')", name="ck_firm_tier"),
+        CheckConstraint(check("tier", values(Tier)), name="ck_firm_tier"),
         Index("ix_firm_tier_updated", "tier", "updated_at"),  # the list, tier by tier
         Index("ix_firm_tier_name", "tier", "id", "name_zh"),  # coverage: the major investors
         Index("ix_firm_owner", "owner_id"),

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
 from crm.types import UTCDateTime, utcnow
-
-
-class FollowupStatus(StrEnum):
-    open = "open"
-    done = "done"
-    cancelled = "cancelled"
+from crm.vocabulary import FollowupStatus as FollowupStatus
+from crm.vocabulary import check, values
 
 
 class Followup(SQLModel, table=True):
     __tablename__ = "followup"
     __table_args__ = (
-        CheckConstraint("status in ('open','done','cancelled')", name="ck_followup_status"),
+        CheckConstraint(check("status", values(FollowupStatus)), name="ck_followup_status"),
         Index("ix_followup_assignee_status_due", "assignee_id", "status", "due_at"),
         # overdue per officer (reports) and due by tonight (reminders): from the index alone
         Index("ix_followup_status_due_assignee", "status", "due_at", "assignee_id"),

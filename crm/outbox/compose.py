@@ -29,9 +29,9 @@ from crm.outbox.service import enqueue_many, existing_keys
 from crm.policy.models import Cluster
 from crm.projects.models import Project, StageChange
 from crm.types import utcnow
+from crm.vocabulary import STALE_STAGES
 
 MAX_ITEMS = 50  # items listed in one message; the rest are counted, with a link to the list
-STALE_STAGES = ("lead", "contacted", "negotiating", "signed")
 
 
 def project_label(

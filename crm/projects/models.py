@@ -4,30 +4,35 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Column, Index
 from sqlmodel import Field, SQLModel
 
 from crm.types import UTCDateTime, Yi, utcnow
+from crm.vocabulary import (
+    ACTIVE_STAGES,
+    LANDED_STAGES,
+    PURSUING_STAGES,
+    SECURED_STAGES,
+    STAGE_ORDER,
+    Stage,
+    check,
+    values,
+)
 
+__all__ = [
+    "ACTIVE_STAGES",
+    "LANDED_STAGES",
+    "PURSUING_STAGES",
+    "SECURED_STAGES",
+    "STAGE_ORDER",
+    "CapitalArrival",
+    "Project",
+    "Stage",
+    "StageChange",
+]
 
-class Stage(StrEnum):
-    lead = "lead"
-    contacted = "contacted"
-    negotiating = "negotiating"
-    signed = "signed"
-    landed = "landed"
-    operating = "operating"
-    lost = "lost"
-
-
-STAGE_ORDER = [s.value for s in Stage if s is not Stage.lost]
-ACTIVE_STAGES = ("lead", "contacted", "negotiating", "signed", "landed", "operating")
-PURSUING_STAGES = ("lead", "contacted", "negotiating")
-SECURED_STAGES = ("signed", "landed", "operating")
-LANDED_STAGES = ("landed", "operating")
-STAGE_CHECK = "stage in ('lead','contacted','negotiating','signed','landed','operating','lost')"
+STAGE_CHECK = check("stage", values(Stage))
 
 
 class Project(SQLModel, table=True):

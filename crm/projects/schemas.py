@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from crm.schemas import Amount, Count, Day, Flag, Id, InputModel, LongText, Text, Yi
+from crm.vocabulary import ActiveStageName, StageName
 
-ActiveStage = Literal["lead", "contacted", "negotiating", "signed", "landed", "operating"]
+ActiveStage = ActiveStageName
 _STEPS = ["sign", "land", "operate"]
-AnyStage = Literal["lead", "contacted", "negotiating", "signed", "landed", "operating", "lost"]
+AnyStage = StageName
 
 
 class _Dates(InputModel):

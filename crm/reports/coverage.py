@@ -33,17 +33,13 @@ from crm.reports.common import (
     project_scope,
 )
 from crm.types import utcnow
+from crm.vocabulary import ADVANCED_STAGES, STAGE_RANK
 
 Status = Literal["covered", "pursuing", "gap"]
 PROJECTS_PER_CLUSTER = 20  # projects listed behind a status (the count says how many in all)
 INVESTORS_LISTED = 20  # major investors listed per cluster (the count says how many in all;
 # the drill-down and the Excel export list them all)
 INVESTORS_PER_LINK = 5
-ADVANCED_STAGES = ("negotiating", "signed", "landed", "operating")  # 在谈及以上
-STAGE_RANK = {
-    s: i
-    for i, s in enumerate(("lead", "contacted", "negotiating", "signed", "landed", "operating"))
-}
 
 
 class CoverageProject(BaseModel):
