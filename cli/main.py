@@ -218,6 +218,15 @@ def bench(
     )
 
 
+@app.command("rebuild-summaries")
+def rebuild_summaries() -> None:
+    """Count the per-officer-week rollups again from the raw rows, in the configured zone."""
+    from crm.summaries.fill import rebuild
+
+    weeks = rebuild()
+    typer.echo("summaries rebuilt: " + ", ".join(f"{name} {n} weeks" for name, n in weeks.items()))
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",

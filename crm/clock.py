@@ -42,3 +42,16 @@ def as_utc(dt: datetime) -> datetime:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=local_tz())
     return dt.astimezone(UTC)
+
+
+def week_of(at: datetime) -> date:
+    """The local Monday of the week an instant falls in."""
+    return week_start(at.astimezone(local_tz()).date())
+
+
+def week_bounds(monday: date) -> tuple[datetime, datetime]:
+    """The UTC instants where the local week starting ``monday`` starts and the next starts."""
+    tz = local_tz()
+    start = datetime.combine(monday, time.min, tzinfo=tz)
+    end = datetime.combine(monday + timedelta(weeks=1), time.min, tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)

@@ -19,6 +19,7 @@ from crm.notices.models import Notice
 from crm.outbox.models import JobRun, OutboxMessage
 from crm.policy.models import ChainLink, Cluster, Park, ParkCluster, PlanTarget, PolicyPack
 from crm.projects.models import CapitalArrival, Project, Stage, StageChange
+from crm.summaries.models import SummaryFillState
 
 metadata = SQLModel.metadata
 
@@ -55,6 +56,7 @@ __all__ = [
     "Role",
     "Stage",
     "StageChange",
+    "SummaryFillState",
     "Tier",
     "User",
     "WebSession",

@@ -22,6 +22,7 @@ from crm.outbox.alerts import compose_failure_alerts
 from crm.outbox.channels import DeliveryError, Mailer, Webhook, post_robot
 from crm.outbox.limits import limit_of
 from crm.reassign import compose_orphan_notices
+from crm.summaries.fill import NIGHTLY_REFILL_WEEKS, fill
 from crm.types import utcnow
 
 log = logging.getLogger("crm.jobs")
@@ -327,6 +328,30 @@ def nightly_backup(now: datetime | None = None) -> str:
     return detail
 
 
+def fill_summaries(now: datetime | None = None) -> int:
+    """The rollups brought up to the open week (rebuilt first if the zone changed)."""
+    return sum(fill(now=now).values())
+
+
+def refill_summaries(now: datetime | None = None) -> int:
+    """Nightly: the recent closed weeks counted again from the raw rows, with a job_run row."""
+    t = now or utcnow()
+    with session_scope() as s:
+        run_id = outbox.start_run(s, "refill_summaries", t).id
+    try:
+        weeks = sum(fill(now=t, refill_weeks=NIGHTLY_REFILL_WEEKS).values())
+    except Exception as exc:
+        log.exception("job refill_summaries failed")
+        with session_scope() as s:
+            outbox.finish_run(
+                s, run_id, "error", f"{type(exc).__name__}: {exc}"[:2000], now=utcnow()
+            )
+        raise
+    with session_scope() as s:
+        outbox.finish_run(s, run_id, "ok", f"{weeks} weeks counted", now=utcnow())
+    return weeks
+
+
 JOBS: dict[str, Callable[..., Any]] = {
     "daily_reminders": daily_reminders,
     "stale_alerts": stale_alerts,
@@ -334,6 +359,8 @@ JOBS: dict[str, Callable[..., Any]] = {
     "followup_reminders": followup_reminders,
     "drain_outbox": drain_job,
     "nightly_backup": nightly_backup,
+    "fill_summaries": fill_summaries,
+    "refill_summaries": refill_summaries,
 }
 
 __all__ = ["JOBS", "DrainReport", "Webhook", "drain"]

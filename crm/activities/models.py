@@ -70,10 +70,9 @@ class ActivityOfficer(SQLModel, table=True):
 class ActivityOfficerWeek(SQLModel, table=True):
     """Contacts each officer logged per local week (Monday, crm.clock's zone), by ``created_at``.
 
-    A summary kept in step with every Activity written through the ORM (crm.activities.summary's
-    mapper events) and rebuilt by ``crm.activities.summary.rebuild_officer_weeks`` (the migration
-    that added it, the demo loader): the officer-activity report reads it instead of counting a
-    million activities.
+    A rollup of closed weeks only, filled by the ``crm.summaries.fill`` job (stamped with its
+    zone in ``summary_fill_state``): the officer-activity report reads it instead of counting a
+    million activities, and counts the open week live.
     """
 
     __tablename__ = "activity_officer_week"
@@ -81,7 +80,3 @@ class ActivityOfficerWeek(SQLModel, table=True):
     week_start: date = Field(primary_key=True)
     user_id: int = Field(foreign_key="user_account.id", primary_key=True)
     contacts: int = Field(default=0)
-
-
-# the summary's upkeep listens on Activity (imported last: it uses the classes above)
-from crm.activities import summary as _summary  # noqa: E402,F401

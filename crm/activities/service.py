@@ -27,6 +27,7 @@ from crm.firms.models import Contact, Firm
 from crm.followups.models import Followup
 from crm.followups.schemas import FollowupCreate
 from crm.projects.models import Project
+from crm.summaries.fill import CONTACTS, touch
 from crm.types import utcnow
 
 NOT_FOUND = "接触记录不存在 / no such activity"
@@ -218,6 +219,7 @@ def delete_activity(
         .values(activity_id=None)
     )
     record(session, actor.id, "delete", "activity", a.id, before=snapshot(a))
+    touch(session.connection(), CONTACTS, a.created_at)  # its week is counted live again
     session.delete(a)
     session.flush()
 

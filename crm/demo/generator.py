@@ -39,6 +39,7 @@ from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster, derive_tier
 from crm.followups.models import Followup
 from crm.policy.models import ChainLink, Cluster, Park, ParkCluster
 from crm.projects.models import CapitalArrival, Project, StageChange
+from crm.summaries.fill import rebuild_on
 from crm.text import credit_code_check_digit, normalize_name, search_blob, to_pinyin
 from crm.vocabulary import Stage, values
 
@@ -334,11 +335,7 @@ def _generate(run: Run, password_hash: str) -> dict[str, int]:
                 .where(Project.id == p.id)
                 .values(conflict_with_id=p.conflict)
             )
-    from crm.activities.summary import rebuild_officer_weeks
-    from crm.followups.summary import rebuild_done_weeks
-
-    rebuild_officer_weeks(conn)  # activities and follow-ups went in through Core: fill their
-    rebuild_done_weeks(conn)  # per-officer-per-week summaries
+    rebuild_on(conn)  # the per-officer-per-week rollups, up to the open week
     if conn.dialect.name == "postgresql":  # ids were given explicitly: move the sequences on
         for name, (table, _rows, _sql) in run.buffers.items():
             if "id" in table.c and table.c.id.primary_key:

@@ -46,9 +46,9 @@ class Followup(SQLModel, table=True):
 class FollowupOfficerWeek(SQLModel, table=True):
     """Follow-ups each officer (the assignee) completed per local week (by ``completed_at``).
 
-    A summary kept in step with every Followup written through the ORM (crm.followups.summary's
-    mapper events) and rebuilt by ``crm.followups.summary.rebuild_done_weeks`` (the migration
-    that added it, the demo loader): the officer-activity report reads it.
+    A rollup of closed weeks only, filled by the ``crm.summaries.fill`` job (stamped with its
+    zone in ``summary_fill_state``): the officer-activity report reads it, and counts the open
+    week live.
     """
 
     __tablename__ = "followup_officer_week"
@@ -56,7 +56,3 @@ class FollowupOfficerWeek(SQLModel, table=True):
     week_start: date = Field(primary_key=True)
     user_id: int = Field(foreign_key="user_account.id", primary_key=True)
     done: int = Field(default=0)
-
-
-# the summary's upkeep listens on Followup (imported last: it uses the classes above)
-from crm.followups import summary as _summary  # noqa: E402,F401

@@ -26,6 +26,7 @@ from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.firms.models import Firm
 from crm.followups.models import Followup, FollowupStatus
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
+from crm.summaries.fill import DONE, touch
 from crm.types import utcnow
 
 NOT_FOUND = "跟进事项不存在 / no such follow-up"
@@ -122,6 +123,8 @@ def update_followup(
             require_assign(session, actor, assignee, fu.project_id, fu.activity_id)
     elif "assignee_id" in fields:
         fields.pop("assignee_id")
+    if fu.status == FollowupStatus.done.value:  # its week's count may move (a new assignee)
+        touch(session.connection(), DONE, fu.completed_at)
     apply_change(
         session,
         actor.id,
@@ -175,6 +178,8 @@ def delete_followup(
     _require_change(session, actor, fu)
     check_version(fu, version, _current(fu), STALE)
     record(session, actor.id, "delete", "followup", fu.id, before=snapshot(fu))
+    if fu.status == FollowupStatus.done.value:
+        touch(session.connection(), DONE, fu.completed_at)
     session.delete(fu)
     session.flush()
 
@@ -184,6 +189,8 @@ def reopen_followup(
 ) -> Followup:
     fu = get_followup_for(session, actor, followup_id)
     _require_change(session, actor, fu)
+    if fu.status == FollowupStatus.done.value:  # no longer counted in the week it was done
+        touch(session.connection(), DONE, fu.completed_at)
     apply_change(
         session,
         actor.id,

@@ -104,6 +104,10 @@ def job_specs(settings: Settings | None = None) -> list[JobSpec]:
             False,
             max(s.outbox_drain_seconds - 1, 1),
         ),
+        # the per-officer-week rollups: closed weeks filled (a no-op most runs), and nightly the
+        # recent weeks counted again (writes that bypassed the services heal)
+        JobSpec("fill_summaries", IntervalTrigger(minutes=15, timezone=tz), False, 14 * 60),
+        JobSpec("refill_summaries", CronTrigger(hour=3, minute=30, timezone=tz), False, 3600),
     ]
 
 

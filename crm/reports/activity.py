@@ -21,14 +21,14 @@ from sqlalchemy import and_, exists, func, not_, or_, select
 from sqlmodel import Session
 
 from crm.accounts.models import Department, User
-from crm.activities.models import Activity, ActivityOfficerWeek
+from crm.activities.models import Activity
 from crm.authz import (
     activity_visible,
     followup_visible,
     hidden_projects,
     project_visible,
 )
-from crm.followups.models import Followup, FollowupOfficerWeek
+from crm.followups.models import Followup
 from crm.projects.models import Project, StageChange
 from crm.reports.common import (
     ReportFilters,
@@ -38,6 +38,7 @@ from crm.reports.common import (
     week_index,
     weeks_for,
 )
+from crm.summaries.fill import CONTACTS, DONE, filled_until
 from crm.types import utcnow
 
 HOURS = Decimal("0.01")
@@ -143,16 +144,25 @@ def activity_report(
 
     conn = session.connection()  # Core execution: plain rows, without the ORM's per-row work
     if hidden_projects(actor) is None:
-        # the actor sees every activity and follow-up: read the per-officer-per-week summaries,
-        # summed in SQL per officer and per week unless every cell is listed
+        # the actor sees every activity and follow-up: the closed weeks come from the
+        # per-officer-per-week rollups (summed in SQL per officer and per week unless every cell
+        # is listed), the weeks after the rollup's watermark — the open one always — are counted
         index_of = {d: i for i, d in enumerate(weeks.starts)}
-        for slot, table, col in (
-            (0, ActivityOfficerWeek, ActivityOfficerWeek.contacts),
-            (1, FollowupOfficerWeek, FollowupOfficerWeek.done),
-        ):
+        for slot, rollup in ((0, CONTACTS), (1, DONE)):
+            table, col = rollup.table.c, rollup.table.c[rollup.column]
+            until = filled_until(conn, rollup)
+            k = sum(1 for d in weeks.starts if until is not None and d < until)
+            if k < len(weeks.starts):  # counted live from the raw rows
+                tail = Weeks(starts=weeks.starts[k:], bounds=weeks.bounds[k:])
+                for o, w, n in _grouped(
+                    session, rollup.user, rollup.ts, tail, *rollup.condition(), *who(rollup.user)
+                ):
+                    add(o, w + k, slot, int(n))
+            if k == 0:
+                continue
             scope = (
                 table.week_start >= weeks.starts[0],
-                table.week_start <= weeks.starts[-1],
+                table.week_start <= weeks.starts[k - 1],
                 col > 0,
                 *who(table.user_id),
             )

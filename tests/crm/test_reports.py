@@ -441,7 +441,7 @@ def test_pipeline_signings_count_the_first_secured_change_only(session):
     r = pipeline_report(session, w.manager)
     assert sum(x.signings for x in r.weeks) == 1
     week = next(x for x in r.weeks if x.signings)
-    from crm.activities.summary import week_of
+    from crm.clock import week_of
 
     assert week.week_start == week_of(now - timedelta(weeks=1))
 

@@ -101,4 +101,6 @@ def test_settings_schedule_is_parsed():
         "followup_reminders",
         "nightly_backup",
         "drain_outbox",
+        "fill_summaries",
+        "refill_summaries",
     ]

@@ -34,11 +34,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["user_id"], ["user_account.id"]),
         sa.PrimaryKeyConstraint("week_start", "user_id"),
     )
-    from crm.activities.summary import rebuild_officer_weeks
-    from crm.followups.summary import rebuild_done_weeks
-
-    rebuild_officer_weeks(op.get_bind())
-    rebuild_done_weeks(op.get_bind())
+    # filled by crm.summaries.fill since 0010 (which empties both and adds their fill state)
     # follow-ups falling due per officer per week, still open: read from the index alone
     op.create_index("ix_followup_status_due_assignee", "followup",
                     ["status", "due_at", "assignee_id"])

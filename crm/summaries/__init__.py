@@ -1,0 +1,1 @@
+"""Per-officer-per-week rollups that heal themselves (see ``crm.summaries.fill``)."""
