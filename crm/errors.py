@@ -53,7 +53,7 @@ class ValidationFailed(CRMError):
         message: Message | str,
         *,
         field: str | None = None,
-        errors: list[dict] | None = None,
+        errors: list[dict[str, Any]] | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(message, field=field, **extra)

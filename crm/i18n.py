@@ -69,7 +69,7 @@ def pick_language(*candidates: str | None) -> str:
     """The first candidate that is one of our languages, else the default."""
     for cand in candidates:
         if cand in LANGUAGES:
-            return cand  # type: ignore[return-value]
+            return cand
     return DEFAULT
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -46,7 +46,7 @@ def _at_most(max_length: int):  # type: ignore[no-untyped-def]
     return check
 
 
-def Text(max_length: int, min_length: int = 0):
+def Text(max_length: int, min_length: int = 0) -> Any:
     return Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),

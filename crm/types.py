@@ -18,7 +18,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on both SQLite (which stores naive) and PostgreSQL."""
 
     impl = DateTime(timezone=True)
@@ -62,7 +62,7 @@ def from_wan(value: int | Decimal | None) -> Decimal | None:
     return (Decimal(int(value)) / WAN_PER_YI).quantize(YI_QUANT)
 
 
-class Yi(TypeDecorator):
+class Yi(TypeDecorator[Decimal]):
     """An amount in 亿元 kept exactly: stored as integer 万元, read back as Decimal 亿元.
 
     Integer storage makes SUM exact on SQLite (which has no decimal type) and PostgreSQL alike.

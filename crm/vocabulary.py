@@ -78,7 +78,7 @@ def check(column: str, allowed: Iterable[str]) -> str:
 def literal(allowed: Iterable[str]) -> Any:
     """``Literal["a", "b", …]`` for pydantic and FastAPI (the same OpenAPI as a written-out
     Literal). Type checkers see ``str`` where this is used (see the ``TYPE_CHECKING`` aliases)."""
-    return Literal[tuple(str(v) for v in allowed)]  # type: ignore[valid-type]
+    return Literal[tuple(str(v) for v in allowed)]
 
 
 # --- the API's types (pydantic / FastAPI see Literals of the values; type checkers see str) -----

@@ -158,7 +158,7 @@ def fill_one(
         .where(STATE.c.property == r.name, same)
         .values(end_week=monday, last_modified=utcnow())
     )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
+    if moved.rowcount != 1:
         raise _Moved(r.name)
     return weeks
 

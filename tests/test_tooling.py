@@ -1,0 +1,62 @@
+"""The tools that keep the tree as it is, run by the suite so CI runs them: ruff (lint and
+format), the import contracts (layers that only point down) and mypy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=1200)
+
+
+def test_ruff_lints_clean():
+    out = run(sys.executable, "-m", "ruff", "check", ".")
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+
+
+def test_ruff_format_changes_nothing():
+    out = run(sys.executable, "-m", "ruff", "format", "--check", ".")
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+
+
+def test_the_import_contracts_hold():
+    out = run(str(BIN / "lint-imports"), "--no-cache")
+    assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-2000:]
+    assert "0 broken" in out.stdout
+
+
+def test_an_upward_import_breaks_a_contract(tmp_path):
+    """The same machinery, told that cli/ sits below crm/, finds cli's imports of crm/."""
+    cfg = tmp_path / "upside-down.toml"
+    cfg.write_text(
+        textwrap.dedent(
+            """
+            [tool.importlinter]
+            root_packages = ["crm", "cli"]
+
+            [[tool.importlinter.contracts]]
+            name = "upside down"
+            type = "layers"
+            layers = ["crm", "cli"]
+            """
+        ),
+        encoding="utf-8",
+    )
+    out = run(str(BIN / "lint-imports"), "--no-cache", "--config", str(cfg))
+    assert out.returncode != 0
+    assert "cli.main -> crm." in out.stdout
+
+
+@pytest.mark.slow
+def test_mypy_is_clean():
+    out = run(sys.executable, "-m", "mypy", "--cache-dir", str(ROOT / ".mypy_cache"))
+    assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-2000:]
