@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from crm.accounts.models import Department, User
+from crm.accounts.passwords import hash_password
 from crm.activities.models import (
     Activity,
     ActivityContact,
@@ -87,19 +88,6 @@ def demo_login(password: str = DEMO_PASSWORD) -> list[tuple[str, str, str]]:
         ("manager01", "manager", password),
         ("officer001", "officer", password),
     ]
-
-
-# --- names: pinyin and the search blob, exactly as crm.text computes them, but cached ---------
-
-
-def fast_pinyin(text: str) -> tuple[str, str]:
-    """``crm.text.to_pinyin`` (which caches per segmented word)."""
-    return to_pinyin(text)
-
-
-def fast_search_blob(names: Iterable[str | None]) -> str:
-    """``crm.text.search_blob`` (which caches pinyin per segmented word)."""
-    return search_blob(list(names))
 
 
 # --- the run's state --------------------------------------------------------------------------
@@ -267,8 +255,6 @@ def generate(
     sc = SCALES[scale] if isinstance(scale, str) else scale
     day0 = anchor or datetime.now(SHANGHAI).date()
     if password_hash is None:
-        from crm.accounts.passwords import hash_password
-
         password_hash = hash_password(password)  # once: argon2 is slow on purpose
     if isinstance(target, Engine):
         with target.connect() as conn:
@@ -527,7 +513,7 @@ def _domestic(
 ) -> tuple[str, str, str, str, str]:
     """(name_zh, name_en, short name, brand_zh, brand_en) of a Chinese-style firm."""
     b = _brand(rng)
-    b_en = fast_pinyin(b)[0].capitalize()
+    b_en = to_pinyin(b)[0].capitalize()
     form_zh, form_en = ("", "") if group else rng.choice(N.FORMS)
     place_zh, place_en = ("", "") if greater_china or rng.random() < 0.3 else rng.choice(N.PLACES)
     if place_zh == "中国" and rng.random() < 0.5:
@@ -739,8 +725,8 @@ def _write_firms(run: Run, firms: list[FirmInfo]) -> None:
         if row is None:
             continue
         aliases = row.pop("_aliases")
-        row["name_pinyin"], row["name_initials"] = fast_pinyin(row["name_zh"])
-        row["search_text"] = fast_search_blob([row["name_zh"], row["name_en"], *aliases])
+        row["name_pinyin"], row["name_initials"] = to_pinyin(row["name_zh"])
+        row["search_text"] = search_blob([row["name_zh"], row["name_en"], *aliases])
         row["created_at"] = run.at(f.created_x)
         row["updated_at"] = run.at(rng.uniform(f.created_x, -0.01))
         run.add(ft, row)
@@ -749,10 +735,6 @@ def _write_firms(run: Run, firms: list[FirmInfo]) -> None:
             aid += 1
         for cid in f.clusters:
             fc.append((f.id, cid))
-        if f.id % 97 == 0 and (row["name_pinyin"], row["name_initials"]) != to_pinyin(
-            row["name_zh"]
-        ):  # cheap guard on the cached pinyin
-            raise RuntimeError(f"cached pinyin differs for {row['name_zh']}")
     run.flush()
 
 
@@ -772,7 +754,7 @@ def _contacts(run: Run, firms: list[FirmInfo]) -> None:
                 local_s = local.decode().replace(" ", ".").replace("-", "")
             else:
                 name = _cn_name(rng)
-                local_s = fast_pinyin(name)[0] + (
+                local_s = to_pinyin(name)[0] + (
                     str(rng.randint(1, 99)) if rng.random() < 0.3 else ""
                 )
             phone = (

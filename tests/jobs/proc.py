@@ -30,7 +30,12 @@ def hold_lock() -> None:
     lock = LeaderLock(get_engine())
     while not lock.try_acquire():
         time.sleep(0.1)
-    print("leader", flush=True)
+    backend = "-"  # PostgreSQL: the server process whose connection holds the lock
+    if lock._conn is not None:
+        from sqlalchemy import text
+
+        backend = str(lock._conn.execute(text("select pg_backend_pid()")).scalar())
+    print(f"leader {backend}", flush=True)
     time.sleep(600)
 
 
