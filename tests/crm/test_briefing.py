@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from crm.activities.models import Activity
 from crm.projects.models import CapitalArrival, StageChange
 from crm.reports.activity import activity_report
@@ -24,7 +26,7 @@ def _moved(session, firm, cluster, stages, at, owner, **kw):
     """A project opened at ``stages[0][0]`` at ``stages[0][1]``, then moved at the given times."""
     (first, t0), *rest = stages
     p = make_project(session, firm, cluster, first, owner=owner, created_at=t0, **kw)
-    sc = session.query(StageChange).filter_by(project_id=p.id).one()
+    sc = session.scalars(select(StageChange).where(StageChange.project_id == p.id)).one()
     sc.changed_at = t0
     prev = first
     for stage, t in rest:

@@ -105,6 +105,8 @@ def test_the_leader_lock_has_one_holder_and_passes_on_when_it_dies(session):
         if holder.poll() is None:
             holder.kill()
             holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
 
 
 def test_settings_schedule_is_parsed():
