@@ -184,6 +184,8 @@ async def move(request: Request, user: WebUser, session: SessionDep, project_id:
         data_in["reason"] = values["reason"]
     if values["version"]:
         data_in["version"] = values["version"]
+    if form.get("confirm_backward") in ("on", "1", "true", "yes"):
+        data_in["confirm_backward"] = True
     via = str(form.get("via") or "board")
     p = get_project_for(session, user, project_id)
     from_stage = p.stage

@@ -116,6 +116,9 @@ def templates_for(lang: str) -> Jinja2Templates:
         t.env.globals["user_options"] = user_options
         # the firm list shows a few cluster chips per row: a plain function, not a macro call
         t.env.globals["cluster_label"] = _cluster_label_en if lang == "en" else _cluster_label_zh
+        from crm.projects.service import stage_choices
+
+        t.env.globals["stage_choices"] = stage_choices  # pickers: the next stage first
         _ENVS[lang] = t
     return _ENVS[lang]
 

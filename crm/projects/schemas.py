@@ -83,6 +83,8 @@ class ProjectUpdate(_Dates):
 class StageMove(InputModel):
     stage: AnyStage
     reason: Text(1000) | None = None
+    # a move back to an earlier active stage must say so (and give a reason, kept in the history)
+    confirm_backward: Flag = False
     version: Id | None = None
 
 

@@ -470,8 +470,32 @@ def update_project(session: Session, actor: User, project_id: int, data: Project
     return p
 
 
-def check_move(from_stage: str, to_stage: str, reason: str | None) -> None:
-    """The stage rules: lost from anywhere with a reason; from lost only back to an active one."""
+def is_backward(from_stage: str, to_stage: str) -> bool:
+    """A move from an active stage to an earlier active one (e.g. signed → lead)."""
+    return (
+        from_stage in ACTIVE_STAGES
+        and to_stage in ACTIVE_STAGES
+        and ACTIVE_STAGES.index(to_stage) < ACTIVE_STAGES.index(from_stage)
+    )
+
+
+def stage_choices(current: str, backward: bool = True) -> list[str]:
+    """The stages a picker offers, the next one first (then the later ones, lost, and — when
+    ``backward`` — the earlier ones, which need a confirmation and a reason)."""
+    if current == Stage.lost.value:
+        return list(ACTIVE_STAGES)
+    i = ACTIVE_STAGES.index(current)
+    out = [*ACTIVE_STAGES[i + 1 :], Stage.lost.value]
+    if backward:
+        out += list(reversed(ACTIVE_STAGES[:i]))
+    return out
+
+
+def check_move(
+    from_stage: str, to_stage: str, reason: str | None, confirm_backward: bool = False
+) -> None:
+    """The stage rules: lost from anywhere with a reason; from lost only back to an active one;
+    backwards (to an earlier active stage) only confirmed and with a reason."""
     if to_stage == from_stage:
         raise Conflict("项目已处于该阶段 / the project is already at this stage", field="stage")
     if to_stage == Stage.lost.value and not (reason or "").strip():
@@ -483,6 +507,16 @@ def check_move(from_stage: str, to_stage: str, reason: str | None) -> None:
         )
     if to_stage not in (*ACTIVE_STAGES, Stage.lost.value):
         raise ValidationFailed(f"未知阶段 / unknown stage: {to_stage}", field="stage")
+    if is_backward(from_stage, to_stage):
+        if not confirm_backward:
+            raise ValidationFailed(
+                "退回较早阶段需要确认 / moving back to an earlier stage needs a confirmation",
+                field="confirm_backward",
+            )
+        if not (reason or "").strip():
+            raise ValidationFailed(
+                "请填写退回原因 / give the reason for moving back", field="reason"
+            )
 
 
 def move_stage(session: Session, actor: User, project_id: int, move: StageMove) -> Project:
@@ -492,7 +526,7 @@ def move_stage(session: Session, actor: User, project_id: int, move: StageMove) 
     check_version(
         p, move.version, lambda: to_public(session, p, actor).model_dump(mode="json"), STALE
     )
-    check_move(p.stage, move.stage, move.reason)
+    check_move(p.stage, move.stage, move.reason, move.confirm_backward)
     before = snapshot(p)
     now = utcnow()
     session.add(
