@@ -279,7 +279,7 @@ ACCESS: dict[tuple[str, str], Access] = {
         params={"stage": "negotiating"}, htmx=True, lists_secret=True
     ),
     ("POST", "/projects/{project_id}/stage"): Access(
-        LOGIN, 404, 303, 403, 303, form={"stage": "contacted", "via": "page", "version": "1"}
+        LOGIN, 404, 303, 403, 303, form={"stage": "signed", "via": "page", "version": "1"}
     ),
     ("GET", "/projects/new"): page(),
     ("POST", "/projects/new"): page(422, form={}),
