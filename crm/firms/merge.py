@@ -138,6 +138,14 @@ def merge_firms(
     if bad:
         raise ValidationFailed(f"无效的字段选择 / invalid choice: {bad[0]}", field=bad[0])
 
+    alias_rows = [
+        [i, f, a]
+        for i, f, a in session.execute(
+            select(FirmAlias.id, FirmAlias.firm_id, FirmAlias.alias)
+            .where(FirmAlias.firm_id.in_([survivor_id, other_id]))
+            .order_by(FirmAlias.id)
+        )
+    ]
     s_aliases = firm_aliases(session, [survivor_id])[survivor_id]
     o_aliases = firm_aliases(session, [other_id])[other_id]
     s_clusters = firm_cluster_codes(session, [survivor_id])[survivor_id]
@@ -294,6 +302,8 @@ def merge_firms(
                 "other": before_other,
                 "other_aliases": o_aliases,
                 "other_clusters": o_clusters,
+                # the alias rows themselves, so undo puts them back with their ids
+                "alias_rows": alias_rows,
             },
             "survivor": after_survivor,
             "aliases": alias_list,
@@ -447,9 +457,8 @@ def undo_merge(session: Session, actor: User, audit_id: int) -> Firm:
     )
     survivor.credit_code = s_before.get("credit_code")
     session.add(survivor)
-    for fid, aliases in ((sid, before["survivor_aliases"]), (oid, before["other_aliases"])):
-        for a in aliases:
-            session.add(FirmAlias(firm_id=fid, alias=a, alias_norm=normalize_name(a)))
+    for i, fid, a in before["alias_rows"]:
+        session.add(FirmAlias(id=i, firm_id=fid, alias=a, alias_norm=normalize_name(a)))
     for fid, codes in ((sid, before["survivor_clusters"]), (oid, before["other_clusters"])):
         for code in codes:
             session.add(FirmCluster(firm_id=fid, cluster_id=cluster_ids[code]))
