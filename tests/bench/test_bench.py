@@ -36,7 +36,7 @@ def test_small_run_reports_every_scenario(tmp_path: Path) -> None:
         assert r["status"] in ("ok", "missing"), (sc.name, r["status"], r["note"])
         if r["status"] == "ok":
             assert r["page"]["n"] == 3 and r["page"]["p95"] is not None, sc.name
-            assert r["floor"]["p50"] is not None, sc.name
+            assert r["floor"]["p50"] is not None or not sc.floor, sc.name  # some have none
         else:
             assert r["note"], sc.name
     for name in THROUGHPUT:
