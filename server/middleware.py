@@ -10,12 +10,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from crm.i18n import _l, from_accept_language, pick_language, render
+
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-TOO_LARGE = {"error": "too_large", "message": "请求过大 / request body too large"}
+TOO_LARGE = {"error": "too_large", "message": _l("请求过大")}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_COOKIE = "csrftoken"
@@ -23,7 +25,16 @@ CSRF_HEADER = b"x-csrftoken"
 CSRF_FIELD = "csrf_token"
 
 
-async def _send_json(send: Send, status: int, body: dict) -> None:
+def _language(scope: Scope) -> str:
+    """The reader's language before any route ran: the page's cookie, else Accept-Language."""
+    accept = next((v for k, v in scope.get("headers", ()) if k == b"accept-language"), b"")
+    return pick_language(
+        _cookie(scope, "lang"), from_accept_language(accept.decode("latin-1", "replace"))
+    )
+
+
+async def _send_json(send: Send, status: int, body: dict, lang: str | None = None) -> None:
+    body = render(body, lang)
     data = json.dumps(body, ensure_ascii=False).encode()
     await send(
         {
@@ -101,7 +112,7 @@ class BodyLimit:
                 except ValueError:
                     too_big = True
                 if too_big:
-                    await _send_json(send, 413, TOO_LARGE)
+                    await _send_json(send, 413, TOO_LARGE, _language(scope))
                     return
         received = 0
         exceeded = False
@@ -125,7 +136,7 @@ class BodyLimit:
                 return
             if message["type"] == "http.response.start" and exceeded:
                 replaced = started = True
-                await _send_json(send, 413, TOO_LARGE)
+                await _send_json(send, 413, TOO_LARGE, _language(scope))
                 return
             started = started or message["type"] == "http.response.start"
             await send(message)
@@ -134,7 +145,7 @@ class BodyLimit:
             await self.app(scope, limited, guarded_send)
         except _TooLarge:
             if not started:
-                await _send_json(send, 413, TOO_LARGE)
+                await _send_json(send, 413, TOO_LARGE, _language(scope))
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
@@ -310,9 +321,6 @@ class CSRF:
         await _send_json(
             send,
             403,
-            {
-                "error": "csrf",
-                "message": "页面已过期，请刷新后重试 / the form expired: reload the page "
-                "and try again",
-            },
+            {"error": "csrf", "message": _l("页面已过期，请刷新后重试")},
+            _language(scope),
         )

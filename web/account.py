@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from crm.accounts.models import User
 from crm.accounts.service import change_password
 from crm.errors import ValidationFailed
+from crm.i18n import _l
 from server.deps import SESSION_KEY, SessionDep, WebUser
 from web.render import render
 
@@ -42,9 +43,7 @@ def account_password(
 ) -> Response:
     try:
         if new_password != new_password2:
-            raise ValidationFailed(
-                "两次输入的新密码不一致 / the new passwords differ", field="new_password2"
-            )
+            raise ValidationFailed(_l("两次输入的新密码不一致"), field="new_password2")
         change_password(
             session, user, old_password, new_password, keep_sid=request.session.get(SESSION_KEY)
         )

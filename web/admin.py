@@ -14,6 +14,7 @@ from crm.accounts.models import Role
 from crm.audit.service import AuditFilters, audit_vocabulary, list_audit
 from crm.clock import day_bounds
 from crm.errors import CRMError, ValidationFailed
+from crm.i18n import _l
 from crm.outbox.service import outbox_health
 from crm.types import utcnow
 from server.deps import SessionDep, WebUser
@@ -33,7 +34,7 @@ def _opt_int(value: str | None, field: str) -> int | None:
     try:
         return int(value)  # type: ignore[arg-type]
     except ValueError as exc:
-        raise ValidationFailed("无效的选择 / invalid choice", field=field) from exc
+        raise ValidationFailed(_l("无效的选择"), field=field) from exc
 
 
 @router.get("", include_in_schema=False)

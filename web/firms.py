@@ -39,6 +39,7 @@ from crm.firms.service import (
     update_firm,
 )
 from crm.firms.views import countries, firm_detail, firm_names, list_rows
+from crm.i18n import _l
 from crm.policy.service import list_clusters
 from crm.projects.service import ProjectFilters, list_projects
 from crm.types import utcnow
@@ -618,7 +619,7 @@ def _own_contact(session: SessionDep, user: WebUser, firm_id: int, contact_id: i
     if c.firm_id != firm_id:
         from crm.errors import NotFound
 
-        raise NotFound("联系人不存在 / no such contact")
+        raise NotFound(_l("联系人不存在"))
     return c
 
 

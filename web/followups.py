@@ -25,6 +25,7 @@ from crm.followups.service import (
     reschedule_followup,
     update_followup,
 )
+from crm.i18n import _l
 from crm.projects.service import get_project_for
 from crm.types import utcnow
 from crm.vocabulary import FollowupStatus, values
@@ -234,7 +235,7 @@ async def edit_followup_form(
     try:
         data = parse(request, FollowupUpdate, data_in, ints=("assignee_id", "version"))
         if "due_at" not in values:
-            raise FormInvalid({"due_at": pick(request, "到期时间必填 / due time is required")})
+            raise FormInvalid({"due_at": pick(request, _l("到期时间必填"))})
         update_followup(session, user, followup_id, data)
     except (FormInvalid, CRMError) as exc:
         if isinstance(exc, StaleVersion):
@@ -327,9 +328,9 @@ def next_day(when: str, picked: str | None, today: date) -> date:
         return today + timedelta(days=7 - today.weekday())
     day = _date(picked)
     if day is None:
-        raise ValidationFailed("请选择日期 / pick a date", field="day")
+        raise ValidationFailed(_l("请选择日期"), field="day")
     if day < today or day.year > 2100:
-        raise ValidationFailed("日期不能早于今天 / the date cannot be in the past", field="day")
+        raise ValidationFailed(_l("日期不能早于今天"), field="day")
     return day
 
 

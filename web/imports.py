@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from crm.authz import require_manager
 from crm.errors import CRMError, ValidationFailed
+from crm.i18n import _l
 from crm.imports.service import IMPORTERS, run_import
 from crm.imports.templates import template_workbook
 from server.deps import SessionDep, WebUser
@@ -45,12 +46,12 @@ def import_upload(
     }
     try:
         if file is None or not file.filename:
-            raise ValidationFailed("请选择文件 / choose a file", field="file")
+            raise ValidationFailed(_l("请选择文件"), field="file")
         # a plain (sync) route: FastAPI runs it in its thread pool, so a long import never
         # holds the event loop that serves everyone else's requests
         data = file.file.read(MAX_UPLOAD + 1)
         if len(data) > MAX_UPLOAD:
-            raise ValidationFailed("文件超过10MB / the file is over 10 MB", field="file")
+            raise ValidationFailed(_l("文件超过10MB"), field="file")
         report = run_import(
             session,
             user,
@@ -84,7 +85,7 @@ def import_upload(
 def import_template(user: WebUser, kind: str) -> Response:
     require_manager(user)
     if kind not in IMPORTERS:
-        raise ValidationFailed("未知导入类型 / unknown import kind", field="kind")
+        raise ValidationFailed(_l("未知导入类型"), field="kind")
     return Response(
         template_workbook(kind),
         media_type=XLSX,

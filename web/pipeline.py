@@ -14,6 +14,7 @@ from sqlmodel import Session
 from crm.accounts.models import User
 from crm.accounts.service import list_departments, user_choices
 from crm.errors import ValidationFailed
+from crm.i18n import _l
 from crm.policy.service import list_clusters, list_parks
 from crm.projects.models import Stage
 from crm.projects.schemas import StageMove
@@ -157,7 +158,7 @@ def more_cards(
     request: Request, user: WebUser, session: SessionDep, stage: str, offset: int = 0
 ) -> Response:
     if stage not in STAGES:
-        raise ValidationFailed("未知阶段 / unknown stage", field="stage")
+        raise ValidationFailed(_l("未知阶段"), field="stage")
     f, chosen = _filters(request)
     col = _columns(session, user, f, [stage], max(0, min(offset, 100_000)))[0]
     return render(

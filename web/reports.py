@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from crm.accounts.service import list_departments
 from crm.errors import CRMError, NotFound, ValidationFailed
+from crm.i18n import _l
 from crm.reports import briefing_pdf, registry
 from crm.reports.common import ReportFilters, clusters, parks, require_reports
 from crm.reports.export import GROUP_ZH, STAGE_ZH, STATUS_ZH, TIER_ZH, to_xlsx
@@ -49,7 +50,7 @@ def _int(value: str | None, field: str) -> int | None:
         return None
     v = value.strip()
     if not v.isdigit() or len(v) > 9:
-        raise ValidationFailed("请输入有效的编号 / not a valid id", field=field)
+        raise ValidationFailed(_l("请输入有效的编号"), field=field)
     return int(v)
 
 
@@ -59,7 +60,7 @@ def _date(value: str | None, field: str) -> date | None:
     try:
         return date.fromisoformat(value.strip())
     except ValueError as exc:
-        raise ValidationFailed("日期格式应为 YYYY-MM-DD / use YYYY-MM-DD", field=field) from exc
+        raise ValidationFailed(_l("日期格式应为 YYYY-MM-DD"), field=field) from exc
 
 
 def cluster_names(session: Any, lang: str) -> dict[str, str]:
@@ -75,12 +76,12 @@ def parse_filters(name: str, q: dict[str, str]) -> ReportFilters:
     if "cluster" in allowed and (q.get("cluster") or "").strip():
         c = q["cluster"].strip()
         if len(c) > 20 or not c.replace("_", "").isalnum():
-            raise ValidationFailed("未知产业集群 / unknown cluster", field="cluster")
+            raise ValidationFailed(_l("未知产业集群"), field="cluster")
         f.cluster = c
     if "park" in allowed and (q.get("park") or "").strip():
         c = q["park"].strip()
         if len(c) > 20 or not c.replace("_", "").isalnum():
-            raise ValidationFailed("未知园区 / unknown park", field="park")
+            raise ValidationFailed(_l("未知园区"), field="park")
         f.park = c
     if "week" in allowed:
         f.week = _date(q.get("week"), "week")
@@ -91,7 +92,7 @@ def parse_filters(name: str, q: dict[str, str]) -> ReportFilters:
         f.detail = q.get("detail") in ("1", "true", "on")
     if "group_by" in allowed and q.get("group_by"):
         if q["group_by"] not in GROUP_ZH:
-            raise ValidationFailed("未知分组 / unknown grouping", field="group_by")
+            raise ValidationFailed(_l("未知分组"), field="group_by")
         f.group_by = q["group_by"]
     return f
 
@@ -117,7 +118,7 @@ def report_page(request: Request, session: SessionDep, user: WebUser, name: str)
     name = name.removesuffix(".xlsx").removesuffix(".pdf")
     try:
         if name not in FILTERS:
-            raise NotFound("没有这个报表 / no such report")
+            raise NotFound(_l("没有这个报表"))
         require_reports(user)
     except CRMError as exc:
         # answered here rather than raised: a raise rolls the session back and expires the

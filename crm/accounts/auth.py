@@ -12,15 +12,13 @@ from crm.accounts.passwords import verify_dummy, verify_password
 from crm.audit.service import record
 from crm.config import get_settings
 from crm.errors import AuthFailed, Locked
+from crm.i18n import _l
 from crm.types import utcnow
 
-LOGIN_FAILED = "用户名或密码错误 / wrong user name or password"
+LOGIN_FAILED = _l("用户名或密码错误")
 
 
-LOGIN_LOCKED = (
-    "尝试次数过多，已临时锁定，请稍后再试或联系管理员 / too many attempts: locked for "
-    "a while, try later or ask an administrator"
-)
+LOGIN_LOCKED = _l("尝试次数过多，已临时锁定，请稍后再试或联系管理员")
 
 
 def _recent_failures_from_ip(session: Session, ip: str | None, since: datetime) -> int:

@@ -10,6 +10,7 @@ from crm.accounts.schemas import DepartmentPublic
 from crm.audit.service import record, snapshot
 from crm.authz import require_admin
 from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from crm.i18n import _l
 
 
 def create_department(session: Session, actor: User | None, name: str, code: str) -> Department:
@@ -18,13 +19,13 @@ def create_department(session: Session, actor: User | None, name: str, code: str
         require_admin(actor)
     name, code = (name or "").strip(), (code or "").strip()
     if not name or len(name) > 100:
-        raise ValidationFailed("名称必填，最多100字符 / name required (≤ 100)", field="name")
+        raise ValidationFailed(_l("名称必填，最多100字符"), field="name")
     if not code or len(code) > 40:
-        raise ValidationFailed("代码必填，最多40字符 / code required (≤ 40)", field="code")
+        raise ValidationFailed(_l("代码必填，最多40字符"), field="code")
     if session.scalar(
         select(Department.id).where((Department.name == name) | (Department.code == code))
     ):
-        raise Conflict("部门已存在 / a department with that name or code exists", field="name")
+        raise Conflict(_l("部门已存在"), field="name")
     dep = Department(name=name, code=code)
     session.add(dep)
     session.flush()
@@ -55,7 +56,7 @@ def department_user_counts(session: Session) -> dict[int, int]:
 def get_department(session: Session, department_id: int) -> Department:
     dep = session.get(Department, department_id)
     if dep is None:
-        raise NotFound("部门不存在 / no such department")
+        raise NotFound(_l("部门不存在"))
     return dep
 
 
@@ -72,25 +73,21 @@ def update_department(
     require_admin(actor)
     dep = session.get(Department, department_id)
     if dep is None:
-        raise NotFound("部门不存在 / no such department")
+        raise NotFound(_l("部门不存在"))
     if version is not None and version != dep.version:
-        raise StaleVersion(
-            "该部门已被他人修改 / someone changed this department first", current=snapshot(dep)
-        )
+        raise StaleVersion(_l("该部门已被他人修改"), current=snapshot(dep))
     name, code = (name or "").strip(), (code or "").strip()
     if not name or len(name) > 100:
-        raise ValidationFailed("名称必填，最多100字符 / name required (≤ 100)", field="name")
+        raise ValidationFailed(_l("名称必填，最多100字符"), field="name")
     if not code or len(code) > 40:
-        raise ValidationFailed("代码必填，最多40字符 / code required (≤ 40)", field="code")
+        raise ValidationFailed(_l("代码必填，最多40字符"), field="code")
     clash = session.scalar(
         select(Department.id).where(
             ((Department.name == name) | (Department.code == code)), Department.id != dep.id
         )
     )
     if clash:
-        raise Conflict(
-            "部门名称或代码已存在 / a department with that name or code exists", field="name"
-        )
+        raise Conflict(_l("部门名称或代码已存在"), field="name")
     before = snapshot(dep)
     dep.name, dep.code = name, code
     dep.version += 1
@@ -112,18 +109,16 @@ def delete_department(
     require_admin(actor)
     dep = get_department(session, department_id)
     if version is not None and version != dep.version:
-        raise StaleVersion(
-            "记录已被他人修改 / someone saved this department first", current=department_public(dep)
-        )
+        raise StaleVersion(_l("记录已被他人修改"), current=department_public(dep))
     for model in (User, Project, Activity, OutboxMessage):
         if session.scalar(
             select(func.count()).select_from(model).where(model.department_id == department_id)
         ):
-            raise Conflict("部门仍有关联记录，不能删除 / the department still has users or records")
+            raise Conflict(_l("部门仍有关联记录，不能删除"))
     if session.scalar(
         select(func.count()).select_from(Cluster).where(Cluster.lead_department_id == department_id)
     ):
-        raise Conflict("部门仍牵头产业集群 / the department still leads a cluster")
+        raise Conflict(_l("部门仍牵头产业集群"))
     record(session, actor.id, "delete", "department", dep.id, before=snapshot(dep))
     session.delete(dep)
     session.flush()

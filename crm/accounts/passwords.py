@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from crm.config import get_settings
 from crm.errors import ValidationFailed
+from crm.i18n import _l
 
 _COMMON = Path(__file__).with_name("common_passwords.txt")
 
@@ -55,17 +56,13 @@ def check_policy(password: str, username: str) -> None:
     s = get_settings()
     if len(password) < s.password_min_length:
         n = s.password_min_length
-        raise ValidationFailed(f"密码至少 {n} 个字符 / at least {n} characters", field="password")
+        raise ValidationFailed(_l("密码至少 %(n)s 个字符", n=n), field="password")
     if len(password) > 256:
-        raise ValidationFailed("密码过长 / password too long", field="password")
+        raise ValidationFailed(_l("密码过长"), field="password")
     if not password.strip() or len(set(password)) < 4:
-        raise ValidationFailed(
-            "密码过于简单 / too simple: use more different characters", field="password"
-        )
+        raise ValidationFailed(_l("密码过于简单"), field="password")
     low = password.lower()
     if username and username.lower() in low:
-        raise ValidationFailed(
-            "密码不能包含用户名 / must not contain the user name", field="password"
-        )
+        raise ValidationFailed(_l("密码不能包含用户名"), field="password")
     if low in common_passwords():
-        raise ValidationFailed("密码过于常见 / this password is too common", field="password")
+        raise ValidationFailed(_l("密码过于常见"), field="password")

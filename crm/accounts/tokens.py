@@ -13,6 +13,7 @@ from crm.accounts.models import ApiToken, Role, User
 from crm.audit.service import record
 from crm.config import get_settings
 from crm.errors import NotFound
+from crm.i18n import _l
 from crm.types import utcnow
 
 
@@ -49,7 +50,7 @@ def resolve_api_token(session: Session, token: str | None) -> User | None:
 def revoke_api_token(session: Session, actor: User, token: str) -> None:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
     if row is None or (row.user_id != actor.id and actor.role != Role.admin.value):
-        raise NotFound("令牌不存在 / no such token")
+        raise NotFound(_l("令牌不存在"))
     row.revoked_at = utcnow()
     session.add(row)
     record(session, actor.id, "revoke_token", "api_token", row.id)

@@ -15,6 +15,7 @@ from crm.accounts.sessions import end_sessions
 from crm.audit.service import record, snapshot
 from crm.authz import require_admin
 from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from crm.i18n import _l
 from crm.types import utcnow
 
 
@@ -36,23 +37,21 @@ def create_user(
         require_admin(actor)
     username = username.strip()
     if not username or len(username) > 60:
-        raise ValidationFailed(
-            "用户名必填，最多60字符 / user name required (≤ 60)", field="username"
-        )
+        raise ValidationFailed(_l("用户名必填，最多60字符"), field="username")
     if role not in {r.value for r in Role}:
-        raise ValidationFailed(f"未知角色 / unknown role: {role}", field="role")
+        raise ValidationFailed(_l("未知角色：%(role)s", role=role), field="role")
     display_name = (display_name or "").strip() or username
     if len(display_name) > 100:
-        raise ValidationFailed("姓名最多100字符 / name ≤ 100 characters", field="display_name")
+        raise ValidationFailed(_l("姓名最多100字符"), field="display_name")
     email = (email or "").strip() or None
     if email is not None and (len(email) > 200 or "@" not in email):
-        raise ValidationFailed("邮箱格式不正确 / not an email address", field="email")
+        raise ValidationFailed(_l("邮箱格式不正确"), field="email")
     if check_password:
         check_policy(password, username)
     if session.scalar(select(User.id).where(User.username == username)):
-        raise Conflict("用户名已存在 / user name taken", field="username")
+        raise Conflict(_l("用户名已存在"), field="username")
     if department_id is not None and session.get(Department, department_id) is None:
-        raise ValidationFailed("部门不存在 / no such department", field="department_id")
+        raise ValidationFailed(_l("部门不存在"), field="department_id")
     user = User(
         username=username,
         display_name=display_name,
@@ -73,7 +72,7 @@ def create_user(
 def _get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("用户不存在 / no such user")
+        raise NotFound(_l("用户不存在"))
     return user
 
 
@@ -118,11 +117,9 @@ def change_password(
 ) -> None:
     """A user changes their own password; every other session and token of theirs ends."""
     if not verify_password(actor.password_hash, old or ""):
-        raise ValidationFailed("原密码不正确 / current password is wrong", field="old_password")
+        raise ValidationFailed(_l("原密码不正确"), field="old_password")
     if old == new:
-        raise ValidationFailed(
-            "新密码不能与原密码相同 / the new password must differ", field="new_password"
-        )
+        raise ValidationFailed(_l("新密码不能与原密码相同"), field="new_password")
     try:
         _set_password(actor, new)
     except ValidationFailed as exc:
@@ -174,31 +171,27 @@ def update_user(
     require_admin(actor)
     user = _get_user(session, user_id)
     if version is not None and version != user.version:
-        raise StaleVersion(
-            "该用户已被他人修改 / someone changed this user first", current=snapshot(user)
-        )
+        raise StaleVersion(_l("该用户已被他人修改"), current=snapshot(user))
     before = snapshot(user)
     if role is not None:
         if role not in {r.value for r in Role}:
-            raise ValidationFailed(f"未知角色 / unknown role: {role}", field="role")
+            raise ValidationFailed(_l("未知角色：%(role)s", role=role), field="role")
         user.role = role
     if department_id is not ...:
         if department_id is not None and session.get(Department, department_id) is None:
-            raise ValidationFailed("部门不存在 / no such department", field="department_id")
+            raise ValidationFailed(_l("部门不存在"), field="department_id")
         user.department_id = department_id  # type: ignore[assignment]
     if is_active is not None:
         user.is_active = is_active
     if display_name is not None:
         display_name = display_name.strip()
         if not display_name or len(display_name) > 100:
-            raise ValidationFailed(
-                "姓名必填，最多100字符 / name required (≤ 100)", field="display_name"
-            )
+            raise ValidationFailed(_l("姓名必填，最多100字符"), field="display_name")
         user.display_name = display_name
     if email is not None:
         email = email.strip() or None
         if email is not None and (len(email) > 200 or "@" not in email):
-            raise ValidationFailed("邮箱格式不正确 / not an email address", field="email")
+            raise ValidationFailed(_l("邮箱格式不正确"), field="email")
         user.email = email
     was_admin = (
         before is not None and before.get("role") == Role.admin.value and before.get("is_active")
@@ -207,7 +200,7 @@ def update_user(
         session.flush()
         if _active_admins(session) == 0:
             raise Conflict(
-                "至少保留一名在用的管理员 / at least one active admin must remain",
+                _l("至少保留一名在用的管理员"),
                 field="role" if user.is_active else "is_active",
             )
     after = snapshot(user)
@@ -227,13 +220,11 @@ def update_own_profile(session: Session, actor: User, data) -> User:  # type: ig
     """The caller changes their own name, email or language; a stale ``version`` raises
     StaleVersion and changes nothing."""
     if data.version != actor.version:
-        raise StaleVersion(
-            "记录已被他人修改 / someone saved this user first", current=user_public(actor)
-        )
+        raise StaleVersion(_l("记录已被他人修改"), current=user_public(actor))
     fields = data.model_dump(exclude_unset=True, exclude={"version"})
     for k in ("display_name", "language"):
         if k in fields and fields[k] is None:
-            raise ValidationFailed(f"{k} 不能为空 / {k} is required", field=k)
+            raise ValidationFailed(_l("%(k)s 不能为空", k=k), field=k)
     before = snapshot(actor)
     for k, v in fields.items():
         setattr(actor, k, v)

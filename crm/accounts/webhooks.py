@@ -10,6 +10,7 @@ from crm.accounts.models import Department, User
 from crm.audit.service import record, snapshot
 from crm.authz import require_admin
 from crm.errors import NotFound, StaleVersion, ValidationFailed
+from crm.i18n import _l
 
 WEBHOOK_KINDS = ("wecom", "dingtalk")
 
@@ -30,11 +31,9 @@ def set_department_webhook(
     require_admin(actor)
     dep = session.get(Department, department_id)
     if dep is None:
-        raise NotFound("部门不存在 / no such department")
+        raise NotFound(_l("部门不存在"))
     if version is not None and version != dep.version:
-        raise StaleVersion(
-            "该部门已被他人修改 / someone changed this department first", current=snapshot(dep)
-        )
+        raise StaleVersion(_l("该部门已被他人修改"), current=snapshot(dep))
     kind = (kind or "").strip() or None
     url = (url or "").strip() or None
     secret = (secret or "").strip() or None
@@ -44,25 +43,20 @@ def set_department_webhook(
         dep.webhook_kind = dep.webhook_url = dep.webhook_secret = None
     else:
         if kind not in WEBHOOK_KINDS:
-            raise ValidationFailed(
-                "机器人类型应为 wecom 或 dingtalk / kind: wecom or dingtalk", field="webhook_kind"
-            )
+            raise ValidationFailed(_l("机器人类型应为 wecom 或 dingtalk"), field="webhook_kind")
         if url is not None:
             parts = urlsplit(url)
             if len(url) > 500 or parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValidationFailed(
-                    "机器人地址应为 http(s) 网址，最多500字符 / the webhook "
-                    "must be an http(s) URL (≤ 500)",
+                    _l("机器人地址应为 http(s) 网址，最多500字符"),
                     field="webhook_url",
                 )
             dep.webhook_url = url
         elif not dep.webhook_url:
-            raise ValidationFailed(
-                "请填写机器人地址 / the webhook URL is required", field="webhook_url"
-            )
+            raise ValidationFailed(_l("请填写机器人地址"), field="webhook_url")
         if secret is not None:
             if len(secret) > 200:
-                raise ValidationFailed("密钥最多200字符 / secret ≤ 200", field="webhook_secret")
+                raise ValidationFailed(_l("密钥最多200字符"), field="webhook_secret")
             dep.webhook_secret = secret
         dep.webhook_kind = kind
     dep.version += 1

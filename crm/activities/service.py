@@ -26,12 +26,13 @@ from crm.errors import NotFound, ValidationFailed
 from crm.firms.models import Contact, Firm
 from crm.followups.models import Followup
 from crm.followups.schemas import FollowupCreate
+from crm.i18n import _l
 from crm.projects.models import Project
 from crm.summaries.fill import CONTACTS, touch
 from crm.types import utcnow
 
-NOT_FOUND = "接触记录不存在 / no such activity"
-STALE = "记录已被他人修改 / someone saved this activity first"
+NOT_FOUND = _l("接触记录不存在")
+STALE = _l("记录已被他人修改")
 
 
 @dataclass
@@ -48,21 +49,17 @@ def log_activity(session: Session, actor: User, data: ActivityCreate) -> Logged:
     now = utcnow()
     when = as_utc(data.occurred_at) if data.occurred_at else now
     if when > now + timedelta(days=1):
-        raise ValidationFailed(
-            "接触时间不能在未来 / the contact cannot be in the future", field="occurred_at"
-        )
+        raise ValidationFailed(_l("接触时间不能在未来"), field="occurred_at")
     firm_ids = list(dict.fromkeys(data.firm_ids))
     found = set(session.scalars(select(Firm.id).where(Firm.id.in_(firm_ids))))
     if missing := [f for f in firm_ids if f not in found]:
-        raise ValidationFailed(f"企业不存在 / no such firm: {missing[0]}", field="firm_ids")
+        raise ValidationFailed(_l("企业不存在：%(missing)s", missing=missing[0]), field="firm_ids")
     projects: list[Project] = []
     for pid in dict.fromkeys(data.project_ids):
         try:
             p = get_project_for(session, actor, pid)
         except NotFound as exc:
-            raise ValidationFailed(
-                f"项目不存在 / no such project: {pid}", field="project_ids"
-            ) from exc
+            raise ValidationFailed(_l("项目不存在：%(pid)s", pid=pid), field="project_ids") from exc
         if p.firm_id not in firm_ids:
             firm_ids.append(p.firm_id)
         projects.append(p)
@@ -76,14 +73,14 @@ def log_activity(session: Session, actor: User, data: ActivityCreate) -> Logged:
         bad = [c for c in contact_ids if rows.get(c) not in firm_ids]
         if bad:
             raise ValidationFailed(
-                f"联系人不属于这些企业 / contact {bad[0]} is not at these firms",
+                _l("联系人不属于这些企业：%(bad)s", bad=bad[0]),
                 field="contact_ids",
             )
     officer_ids = list(dict.fromkeys([actor.id, *data.officer_ids]))
     if len(officer_ids) > 1:
         n = session.scalar(select(func.count()).select_from(User).where(User.id.in_(officer_ids)))
         if n != len(officer_ids):
-            raise ValidationFailed("参与人员不存在 / no such officer", field="officer_ids")
+            raise ValidationFailed(_l("参与人员不存在"), field="officer_ids")
     act = Activity(
         kind=data.kind,
         occurred_at=when,
@@ -194,7 +191,7 @@ def update_activity(
     fields = data.model_dump(exclude_unset=True, exclude={"version"})
     for k in ("kind", "summary", "occurred_at"):
         if k in fields and fields[k] is None:
-            raise ValidationFailed(f"{k} 必填 / {k} is required", field=k)
+            raise ValidationFailed(_l("%(k)s 必填", k=k), field=k)
     if "occurred_at" in fields:
         fields["occurred_at"] = as_utc(fields["occurred_at"])
     apply_change(
@@ -239,7 +236,7 @@ def list_activities(
 ) -> tuple[list[Activity], int]:
     """Activities the actor may see, newest first (a firm's or project's timeline with a filter)."""
     if f.since and f.until and f.since > f.until:
-        raise ValidationFailed("开始时间晚于结束时间 / since is after until", field="since")
+        raise ValidationFailed(_l("开始时间晚于结束时间"), field="since")
     stmt = select(Activity).where(activity_visible(actor))
     if f.firm_id:
         stmt = stmt.where(

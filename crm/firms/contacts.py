@@ -14,6 +14,7 @@ from crm.errors import NotFound, StaleVersion, ValidationFailed
 from crm.firms.models import Contact
 from crm.firms.queries import _owner_department, get_firm
 from crm.firms.schemas import ContactCreate, ContactPublic, ContactUpdate
+from crm.i18n import _l
 from crm.types import utcnow
 
 
@@ -49,7 +50,7 @@ def contact_public(c: Contact) -> dict[str, Any]:
 def get_contact(session: Session, actor: User, contact_id: int) -> Contact:
     c = session.get(Contact, contact_id)
     if c is None:
-        raise NotFound("联系人不存在 / no such contact")
+        raise NotFound(_l("联系人不存在"))
     return c
 
 
@@ -68,13 +69,11 @@ def update_contact(session: Session, actor: User, contact_id: int, data: Contact
     firm = get_firm(session, actor, c.firm_id)
     require_edit(actor, firm.owner_id, _owner_department(session, firm.owner_id))
     if data.version != c.version:
-        raise StaleVersion(
-            "记录已被他人修改 / someone saved this contact first", current=contact_public(c)
-        )
+        raise StaleVersion(_l("记录已被他人修改"), current=contact_public(c))
     before = snapshot(c)
     fields = data.model_dump(exclude_unset=True, exclude={"version"})
     if "name" in fields and not fields["name"]:
-        raise ValidationFailed("姓名必填 / name is required", field="name")
+        raise ValidationFailed(_l("姓名必填"), field="name")
     for k, v in fields.items():
         setattr(c, k, v)
     c.version += 1
@@ -94,9 +93,7 @@ def delete_contact(
     firm = get_firm(session, actor, c.firm_id)
     require_edit(actor, firm.owner_id, _owner_department(session, firm.owner_id))
     if version is not None and version != c.version:
-        raise StaleVersion(
-            "记录已被他人修改 / someone saved this contact first", current=contact_public(c)
-        )
+        raise StaleVersion(_l("记录已被他人修改"), current=contact_public(c))
     session.execute(delete(ActivityContact).where(ActivityContact.contact_id == contact_id))
     record(session, actor.id, "delete", "contact", c.id, before=snapshot(c))
     session.delete(c)

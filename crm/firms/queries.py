@@ -13,13 +13,14 @@ from crm.errors import NotFound, ValidationFailed
 from crm.firms.models import Firm, FirmAlias, FirmCluster
 from crm.firms.schemas import FirmPublic
 from crm.firms.search import search_condition
+from crm.i18n import _l
 from crm.policy.models import Cluster
 
 
 def get_firm(session: Session, actor: User | None, firm_id: int) -> Firm:
     firm = session.get(Firm, firm_id)
     if firm is None or actor is None:
-        raise NotFound("企业不存在 / no such firm")
+        raise NotFound(_l("企业不存在"))
     return firm
 
 
@@ -124,7 +125,7 @@ def list_firms(
         and not session.scalar(select(Cluster.id).where(Cluster.code == filters.cluster))
     ):
         raise ValidationFailed(
-            f"未知产业集群 / unknown cluster: {filters.cluster}", field="cluster"
+            _l("未知产业集群：%(cluster)s", cluster=filters.cluster), field="cluster"
         )
     stmt = firm_list_statement(filters)
     order = (Firm.updated_at.desc(), Firm.id.desc())

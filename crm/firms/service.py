@@ -39,6 +39,7 @@ from crm.firms.queries import (
 )
 from crm.firms.schemas import FirmCreate, FirmUpdate
 from crm.firms.search import search_condition, search_firms
+from crm.i18n import _l
 from crm.policy.models import Cluster
 from crm.text import normalize_name, search_blob, to_pinyin
 from crm.types import utcnow
@@ -83,7 +84,7 @@ def _cluster_ids(session: Session, codes: list[str]) -> list[int]:
     unknown = [c for c in codes if c not in rows]
     if unknown:
         raise ValidationFailed(
-            f"未知产业集群 / unknown cluster: {', '.join(unknown)}", field="clusters"
+            _l("未知产业集群：%(unknown)s", unknown=", ".join(unknown)), field="clusters"
         )
     return [rows[c] for c in dict.fromkeys(codes)]
 
@@ -91,9 +92,7 @@ def _cluster_ids(session: Session, codes: list[str]) -> list[int]:
 def _apply_names(session: Session, firm: Firm, aliases: list[str] | None) -> None:
     firm.name_norm = normalize_name(firm.name_zh)
     if not firm.name_norm:
-        raise ValidationFailed(
-            "企业名称无效 / the firm name has no letters or characters", field="name_zh"
-        )
+        raise ValidationFailed(_l("企业名称无效"), field="name_zh")
     firm.name_pinyin, firm.name_initials = to_pinyin(firm.name_zh)
     if aliases is not None:
         _check_aliases(session, aliases, firm.id)
@@ -115,7 +114,7 @@ def _check_aliases(session: Session, aliases: list[str] | None, firm_id: int | N
     if clashes:
         alias = clashes[0][0]
         raise DuplicateFirm(
-            f"别名“{alias}”已属于另一家企业 / the alias {alias!r} belongs to another firm",
+            _l("别名“%(alias)s”已属于另一家企业", alias=alias),
             [c for _, c in clashes],
             exact=True,
             field="aliases",
@@ -131,16 +130,16 @@ def _set_clusters(session: Session, firm_id: int, cluster_ids: list[int]) -> Non
 def _check_refs(session: Session, data: FirmCreate | FirmUpdate, firm_id: int | None) -> None:
     if data.parent_id is not None:
         if session.get(Firm, data.parent_id) is None:
-            raise ValidationFailed("母公司不存在 / no such parent firm", field="parent_id")
+            raise ValidationFailed(_l("母公司不存在"), field="parent_id")
         # walk up: a firm may not become its own ancestor
         seen, cur = set(), data.parent_id
         while cur is not None and cur not in seen:
             if cur == firm_id:
-                raise ValidationFailed("母公司关系成环 / the parent chain loops", field="parent_id")
+                raise ValidationFailed(_l("母公司关系成环"), field="parent_id")
             seen.add(cur)
             cur = session.scalar(select(Firm.parent_id).where(Firm.id == cur))
     if data.owner_id is not None and session.get(User, data.owner_id) is None:
-        raise ValidationFailed("负责人不存在 / no such officer", field="owner_id")
+        raise ValidationFailed(_l("负责人不存在"), field="owner_id")
 
 
 def create_firm(
@@ -157,10 +156,10 @@ def create_firm(
     _check_aliases(session, data.aliases, None)
     found = check_firm(session, [data.name_zh, data.name_en], credit_code=data.credit_code)
     if found.exact:
-        raise DuplicateFirm("企业已存在 / this firm already exists", found.exact, exact=True)
+        raise DuplicateFirm(_l("企业已存在"), found.exact, exact=True)
     if found.similar and not confirm:
         raise DuplicateFirm(
-            "可能与已有企业重复 / this may duplicate an existing firm",
+            _l("可能与已有企业重复"),
             found.similar[:10],
             exact=False,
         )
@@ -198,7 +197,7 @@ def update_firm(session: Session, actor: User, firm_id: int, data: FirmUpdate) -
     require_edit(actor, firm.owner_id, _owner_department(session, firm.owner_id))
     if data.version != firm.version:
         raise StaleVersion(
-            "记录已被他人修改 / someone saved this firm first",
+            _l("记录已被他人修改"),
             current=to_public(session, firm).model_dump(mode="json"),
         )
     before = {
@@ -210,20 +209,20 @@ def update_firm(session: Session, actor: User, firm_id: int, data: FirmUpdate) -
     if "is_leader" in fields and fields["is_leader"] is None:
         fields.pop("is_leader")  # null: unchanged (the column is NOT NULL)
     if "name_zh" in fields and fields["name_zh"] is None:
-        raise ValidationFailed("企业名称必填 / the Chinese name is required", field="name_zh")
+        raise ValidationFailed(_l("企业名称必填"), field="name_zh")
     _check_refs(session, data, firm_id)
     _check_aliases(session, data.aliases, firm_id)
     if "name_zh" in fields:
         exact = check_firm(session, [fields["name_zh"]], exclude_id=firm_id).exact
         if exact:
-            raise DuplicateFirm("企业已存在 / another firm has this name", exact, exact=True)
+            raise DuplicateFirm(_l("企业已存在"), exact, exact=True)
     if fields.get("credit_code"):
         clash = session.scalar(
             select(Firm.id).where(Firm.credit_code == fields["credit_code"], Firm.id != firm_id)
         )
         if clash:
             raise DuplicateFirm(
-                "统一社会信用代码已被使用 / credit code belongs to another firm",
+                _l("统一社会信用代码已被使用"),
                 find_similar(session, "", fields["credit_code"], firm_id),
                 exact=True,
             )
@@ -234,7 +233,7 @@ def update_firm(session: Session, actor: User, firm_id: int, data: FirmUpdate) -
         and actor.role != "manager"
         and firm.owner_id not in (None, actor.id)
     ):
-        raise PermissionDenied("只有管理者可以转交企业 / only managers reassign firms")
+        raise PermissionDenied(_l("只有管理者可以转交企业"))
     for k, v in fields.items():
         setattr(firm, k, v)
     firm.tier = derive_tier(firm.global500_rank, firm.china500_rank, firm.is_leader)
@@ -264,17 +263,17 @@ def delete_firm(session: Session, actor: User, firm_id: int, version: int | None
     require_edit(actor, firm.owner_id, _owner_department(session, firm.owner_id))
     if version is not None and version != firm.version:
         raise StaleVersion(
-            "记录已被他人修改 / someone saved this firm first",
+            _l("记录已被他人修改"),
             current=to_public(session, firm).model_dump(mode="json"),
         )
     for model, col, what in (
-        (Project, Project.firm_id, "projects"),
-        (ActivityFirm, ActivityFirm.firm_id, "activities"),
-        (Followup, Followup.firm_id, "follow-ups"),
-        (Firm, Firm.parent_id, "subsidiaries"),
+        (Project, Project.firm_id, _l("企业还有项目，不能删除")),
+        (ActivityFirm, ActivityFirm.firm_id, _l("企业还有接触记录，不能删除")),
+        (Followup, Followup.firm_id, _l("企业还有跟进事项，不能删除")),
+        (Firm, Firm.parent_id, _l("企业还有子公司，不能删除")),
     ):
         if session.scalar(select(func.count()).select_from(model).where(col == firm_id)):
-            raise Conflict(f"企业仍有关联记录，不能删除 / the firm still has {what}")
+            raise Conflict(what)
     before = snapshot(firm)
     session.execute(delete(Contact).where(Contact.firm_id == firm_id))
     session.execute(delete(FirmAlias).where(FirmAlias.firm_id == firm_id))

@@ -19,11 +19,12 @@ from crm.config import get_settings
 from crm.errors import NotFound
 from crm.firms.models import Firm
 from crm.followups.models import Followup
+from crm.i18n import _l
 from crm.projects.models import Project
 from crm.types import utcnow
 
 FEED_LIMIT = 2000
-NOT_FOUND = "日历不存在 / no such calendar"
+NOT_FOUND = _l("日历不存在")
 
 
 def calendar_token(session: Session, actor: User) -> str:

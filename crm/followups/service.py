@@ -26,11 +26,12 @@ from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.firms.models import Firm
 from crm.followups.models import Followup, FollowupStatus
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
+from crm.i18n import _l
 from crm.summaries.fill import DONE, touch
 from crm.types import utcnow
 
-NOT_FOUND = "跟进事项不存在 / no such follow-up"
-STALE = "记录已被他人修改 / someone saved this follow-up first"
+NOT_FOUND = _l("跟进事项不存在")
+STALE = _l("记录已被他人修改")
 
 
 def get_followup_for(session: Session, actor: User, followup_id: int) -> Followup:
@@ -56,20 +57,18 @@ def create_followup(
         try:
             project = get_project_for(session, actor, data.project_id)
         except NotFound as exc:
-            raise ValidationFailed("项目不存在 / no such project", field="project_id") from exc
+            raise ValidationFailed(_l("项目不存在"), field="project_id") from exc
         if firm_id is not None and firm_id != project.firm_id:
-            raise ValidationFailed(
-                "项目不属于该企业 / the project is not this firm's", field="project_id"
-            )
+            raise ValidationFailed(_l("项目不属于该企业"), field="project_id")
         firm_id = project.firm_id
     if firm_id is not None and session.get(Firm, firm_id) is None:
-        raise ValidationFailed("企业不存在 / no such firm", field="firm_id")
+        raise ValidationFailed(_l("企业不存在"), field="firm_id")
     require_assign(session, actor, assignee, data.project_id, activity_id)
     due = as_utc(data.due_at)
     remind = as_utc(data.remind_at) if data.remind_at else None
     if remind is not None and remind > due:
         raise ValidationFailed(
-            "提醒时间不能晚于到期时间 / the reminder must not be after the due time",
+            _l("提醒时间不能晚于到期时间"),
             field="remind_at",
         )
     fu = Followup(
@@ -92,7 +91,7 @@ def create_followup(
 def _check_reminder(fu: Any) -> None:
     if fu.remind_at is not None and fu.remind_at > fu.due_at:
         raise ValidationFailed(
-            "提醒时间不能晚于到期时间 / the reminder must not be after the due time",
+            _l("提醒时间不能晚于到期时间"),
             field="remind_at",
         )
 
@@ -110,10 +109,10 @@ def update_followup(
     check_version(fu, data.version, _current(fu), STALE)
     fields = data.model_dump(exclude_unset=True, exclude={"version"})
     if "title" in fields and not fields["title"]:
-        raise ValidationFailed("标题必填 / title is required", field="title")
+        raise ValidationFailed(_l("标题必填"), field="title")
     if "due_at" in fields:
         if fields["due_at"] is None:
-            raise ValidationFailed("到期时间必填 / due time is required", field="due_at")
+            raise ValidationFailed(_l("到期时间必填"), field="due_at")
         fields["due_at"] = as_utc(fields["due_at"])
     if fields.get("remind_at") is not None:
         fields["remind_at"] = as_utc(fields["remind_at"])
@@ -146,7 +145,7 @@ def _set_status(
     _require_change(session, actor, fu)
     check_version(fu, version, _current(fu), STALE)
     if fu.status != FollowupStatus.open.value:
-        raise Conflict("该事项已关闭 / this follow-up is already closed", field="status")
+        raise Conflict(_l("该事项已关闭"), field="status")
     before = snapshot(fu)
     fu.status = status
     fu.completed_at = utcnow() if status == FollowupStatus.done.value else None
@@ -273,9 +272,7 @@ def list_followups(
 ) -> tuple[list[Followup], int]:
     """Mine by default; a manager's team (their department) or, for admins, everyone."""
     if f.due_after and f.due_before and f.due_after > f.due_before:
-        raise ValidationFailed(
-            "开始日期晚于结束日期 / due_after is after due_before", field="due_after"
-        )
+        raise ValidationFailed(_l("开始日期晚于结束日期"), field="due_after")
     stmt = select(Followup).where(followup_visible(actor))
     if f.everyone and (f.project_id or f.firm_id):
         pass

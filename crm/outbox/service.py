@@ -27,6 +27,7 @@ from crm.audit.service import record
 from crm.authz import require_admin
 from crm.config import get_settings
 from crm.errors import Conflict, NotFound
+from crm.i18n import _l
 from crm.outbox.limits import limit_of, split_message
 from crm.outbox.models import JobRun, OutboxMessage
 from crm.types import utcnow
@@ -411,9 +412,9 @@ def retry_message(
     require_admin(actor)
     msg = session.get(OutboxMessage, message_id)
     if msg is None:
-        raise NotFound("消息不存在 / no such message")
+        raise NotFound(_l("消息不存在"))
     if msg.status != "failed":
-        raise Conflict("只能重发失败的消息 / only failed messages can be retried", field="status")
+        raise Conflict(_l("只能重发失败的消息"), field="status")
     before = {"status": msg.status, "attempts": msg.attempts}
     msg.status, msg.attempts, msg.next_attempt_at = "pending", 0, now or utcnow()
     msg.claimed_at = None

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from crm.accounts.models import Department
 from crm.audit.service import record
 from crm.firms.models import Firm, FirmAlias, FirmCluster, derive_tier
+from crm.i18n import _l
 from crm.policy.models import ChainLink, Cluster, Park, ParkCluster, PlanTarget, PolicyPack
 from crm.policy.pack import Pack
 from crm.text import normalize_name, search_blob, to_pinyin
@@ -267,7 +268,7 @@ def get_cluster(session: Session, cluster_id: int) -> Cluster:
 
     c = session.get(Cluster, cluster_id)
     if c is None:
-        raise NotFound("产业集群不存在 / no such cluster")
+        raise NotFound(_l("产业集群不存在"))
     return c
 
 
@@ -282,11 +283,11 @@ def set_cluster_lead(
     c = get_cluster(session, cluster_id)
     if version != c.version:
         raise StaleVersion(
-            "记录已被他人修改 / someone saved this cluster first",
+            _l("记录已被他人修改"),
             current=clusters_public(session, [c])[0].model_dump(mode="json"),
         )
     if department_id is not None and session.get(Department, department_id) is None:
-        raise ValidationFailed("部门不存在 / no such department", field="lead_department_id")
+        raise ValidationFailed(_l("部门不存在"), field="lead_department_id")
     before = {"lead_department_id": c.lead_department_id}
     c.lead_department_id = department_id
     c.version += 1
@@ -337,5 +338,5 @@ def get_park(session: Session, park_id: int) -> Park:
 
     p = session.get(Park, park_id)
     if p is None:
-        raise NotFound("园区不存在 / no such park")
+        raise NotFound(_l("园区不存在"))
     return p

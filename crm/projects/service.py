@@ -24,6 +24,7 @@ from crm.changes import apply_change, check_version
 from crm.clock import today_local
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.firms.models import Firm
+from crm.i18n import _l
 from crm.policy.models import ChainLink, Cluster, Park
 from crm.projects.models import (
     ACTIVE_STAGES,
@@ -41,8 +42,8 @@ from crm.projects.schemas import (
 )
 from crm.types import utcnow
 
-NOT_FOUND = "项目不存在 / no such project"
-STALE = "记录已被他人修改 / someone saved this project first"
+NOT_FOUND = _l("项目不存在")
+STALE = _l("记录已被他人修改")
 
 
 def get_project_for(session: Session, actor: User | None, project_id: int) -> Project:
@@ -166,9 +167,9 @@ def project_list_statement(actor: User, f: ProjectFilters) -> Any:
 def check_filter_codes(session: Session, cluster: str | None, park: str | None = None) -> None:
     """Unknown cluster or park codes in a filter are an error (the API); pages ignore them."""
     if cluster and not session.scalar(select(Cluster.id).where(Cluster.code == cluster)):
-        raise ValidationFailed(f"未知产业集群 / unknown cluster: {cluster}", field="cluster")
+        raise ValidationFailed(_l("未知产业集群：%(cluster)s", cluster=cluster), field="cluster")
     if park and not session.scalar(select(Park.id).where(Park.code == park)):
-        raise ValidationFailed(f"未知园区 / unknown park: {park}", field="park")
+        raise ValidationFailed(_l("未知园区：%(park)s", park=park), field="park")
 
 
 def list_projects(
@@ -230,12 +231,14 @@ def _resolve(
     if cluster is not None:
         cid = session.scalar(select(Cluster.id).where(Cluster.code == cluster))
         if cid is None:
-            raise ValidationFailed(f"未知产业集群 / unknown cluster: {cluster}", field="cluster")
+            raise ValidationFailed(
+                _l("未知产业集群：%(cluster)s", cluster=cluster), field="cluster"
+            )
     pid = None
     if park:
         pid = session.scalar(select(Park.id).where(Park.code == park))
         if pid is None:
-            raise ValidationFailed(f"未知园区 / unknown park: {park}", field="park")
+            raise ValidationFailed(_l("未知园区：%(park)s", park=park), field="park")
     lid = None
     if link:
         lid = session.scalar(
@@ -243,7 +246,7 @@ def _resolve(
         )
         if lid is None:
             raise ValidationFailed(
-                f"该集群没有这个产业链环节 / no chain link {link} in this cluster",
+                _l("该集群没有这个产业链环节：%(link)s", link=link),
                 field="chain_link",
             )
     return cid, pid, lid
@@ -251,9 +254,7 @@ def _resolve(
 
 def _check_confidential(is_conf: bool, code_name: str | None) -> None:
     if is_conf and not code_name:
-        raise ValidationFailed(
-            "保密项目需要代号 / a confidential project needs a code name", field="code_name"
-        )
+        raise ValidationFailed(_l("保密项目需要代号"), field="code_name")
 
 
 def find_conflict(
@@ -286,22 +287,20 @@ def create_project(session: Session, actor: User, data: ProjectCreate) -> Projec
     conflict (撞单): both are flagged and the first to report keeps priority (首报负责)."""
     firm = session.get(Firm, data.firm_id)
     if firm is None:
-        raise ValidationFailed("企业不存在 / no such firm", field="firm_id")
+        raise ValidationFailed(_l("企业不存在"), field="firm_id")
     cid, pid, lid = _resolve(session, data.cluster, data.park, data.chain_link)
     assert cid is not None
     _check_confidential(data.is_confidential, data.code_name)
     owner_id = data.owner_id or actor.id
     owner = session.get(User, owner_id)
     if owner is None:
-        raise ValidationFailed("负责人不存在 / no such officer", field="owner_id")
+        raise ValidationFailed(_l("负责人不存在"), field="owner_id")
     dept_id = data.department_id or owner.department_id or actor.department_id
     if dept_id is not None and session.get(Department, dept_id) is None:
-        raise ValidationFailed("部门不存在 / no such department", field="department_id")
+        raise ValidationFailed(_l("部门不存在"), field="department_id")
     require_department(actor, dept_id)
     if owner_id != actor.id and not may_set_owner(actor, None, owner):
-        raise ValidationFailed(
-            "只能指定本部门人员为负责人 / the owner must be of your department", field="owner_id"
-        )
+        raise ValidationFailed(_l("只能指定本部门人员为负责人"), field="owner_id")
     now = utcnow()
     title = data.title or f"{firm.name_zh} · {data.cluster}"
     fields = data.model_dump(
@@ -449,7 +448,7 @@ def update_project(session: Session, actor: User, project_id: int, data: Project
     if "owner_id" in fields and fields["owner_id"] != p.owner_id:
         owner = session.get(User, fields["owner_id"]) if fields["owner_id"] is not None else None
         if fields["owner_id"] is not None and owner is None:
-            raise ValidationFailed("负责人不存在 / no such officer", field="owner_id")
+            raise ValidationFailed(_l("负责人不存在"), field="owner_id")
         require_set_owner(actor, p.owner_id, owner)
     before_owner = p.owner_id
     apply_change(
@@ -497,26 +496,24 @@ def check_move(
     """The stage rules: lost from anywhere with a reason; from lost only back to an active one;
     backwards (to an earlier active stage) only confirmed and with a reason."""
     if to_stage == from_stage:
-        raise Conflict("项目已处于该阶段 / the project is already at this stage", field="stage")
+        raise Conflict(_l("项目已处于该阶段"), field="stage")
     if to_stage == Stage.lost.value and not (reason or "").strip():
-        raise ValidationFailed("请填写流失原因 / give the reason it was lost", field="reason")
+        raise ValidationFailed(_l("请填写流失原因"), field="reason")
     if from_stage == Stage.lost.value and to_stage not in ACTIVE_STAGES:
         raise Conflict(
-            "已流失项目只能恢复到进行中阶段 / a lost project can only go back to an active stage",
+            _l("已流失项目只能恢复到进行中阶段"),
             field="stage",
         )
     if to_stage not in (*ACTIVE_STAGES, Stage.lost.value):
-        raise ValidationFailed(f"未知阶段 / unknown stage: {to_stage}", field="stage")
+        raise ValidationFailed(_l("未知阶段：%(to_stage)s", to_stage=to_stage), field="stage")
     if is_backward(from_stage, to_stage):
         if not confirm_backward:
             raise ValidationFailed(
-                "退回较早阶段需要确认 / moving back to an earlier stage needs a confirmation",
+                _l("退回较早阶段需要确认"),
                 field="confirm_backward",
             )
         if not (reason or "").strip():
-            raise ValidationFailed(
-                "请填写退回原因 / give the reason for moving back", field="reason"
-            )
+            raise ValidationFailed(_l("请填写退回原因"), field="reason")
 
 
 def move_stage(session: Session, actor: User, project_id: int, move: StageMove) -> Project:
@@ -570,9 +567,7 @@ def delete_project(
         (CapitalArrival, CapitalArrival.project_id),
     ):
         if session.scalar(select(func.count()).select_from(model).where(col == project_id)):
-            raise Conflict(
-                "项目已有记录，请改为流失 / the project has records; mark it lost instead"
-            )
+            raise Conflict(_l("项目已有记录，请改为流失"))
     for other in session.scalars(select(Project).where(Project.conflict_with_id == project_id)):
         other.conflict_with_id = None
         session.add(other)
@@ -589,7 +584,7 @@ def add_capital_arrival(
     p = get_project_for(session, actor, project_id)
     _require_project_edit(session, actor, p)
     if p.stage not in ("signed", "landed", "operating"):
-        raise Conflict("签约后才能登记到资 / capital arrives only after signing", field="amount")
+        raise Conflict(_l("签约后才能登记到资"), field="amount")
     row = CapitalArrival(project_id=p.id, created_by_id=actor.id, **data.model_dump())
     session.add(row)
     session.flush()

@@ -15,6 +15,7 @@ from crm.accounts.models import Department, User
 from crm.authz import project_visible, require_manager
 from crm.clock import local_tz, today_local, week_start
 from crm.errors import ValidationFailed
+from crm.i18n import _l
 from crm.policy.models import Cluster, Park
 from crm.projects.models import Project
 from crm.types import from_wan
@@ -102,7 +103,7 @@ def cluster_id_for(session: Session, code: str | None) -> int | None:
         return None
     cid = session.scalar(select(Cluster.id).where(Cluster.code == code))
     if cid is None:
-        raise ValidationFailed(f"未知产业集群 / unknown cluster: {code}", field="cluster")
+        raise ValidationFailed(_l("未知产业集群：%(code)s", code=code), field="cluster")
     return cid
 
 
@@ -111,13 +112,13 @@ def park_id_for(session: Session, code: str | None) -> int | None:
         return None
     pid = session.scalar(select(Park.id).where(Park.code == code))
     if pid is None:
-        raise ValidationFailed(f"未知园区 / unknown park: {code}", field="park")
+        raise ValidationFailed(_l("未知园区：%(code)s", code=code), field="park")
     return pid
 
 
 def check_department(session: Session, department_id: int | None) -> None:
     if department_id is not None and session.get(Department, department_id) is None:
-        raise ValidationFailed("部门不存在 / no such department", field="department_id")
+        raise ValidationFailed(_l("部门不存在"), field="department_id")
 
 
 def project_label(title: str, is_confidential: bool, code_name: str | None) -> str:
@@ -149,14 +150,12 @@ def weeks_for(f: ReportFilters, default_weeks: int = DEFAULT_WEEKS) -> Weeks:
     to = f.date_to or today_local()
     frm = f.date_from or (week_start(to) - timedelta(weeks=default_weeks - 1))
     if frm > to:
-        raise ValidationFailed(
-            "开始日期晚于结束日期 / the period starts after it ends", field="date_from"
-        )
+        raise ValidationFailed(_l("开始日期晚于结束日期"), field="date_from")
     first, last = week_start(frm), week_start(to)
     n = (last - first).days // 7 + 1
     if n > MAX_WEEKS:
         raise ValidationFailed(
-            f"时间段最长 {MAX_WEEKS} 周 / the period may span at most {MAX_WEEKS} weeks",
+            _l("时间段最长 %(MAX_WEEKS)s 周", MAX_WEEKS=MAX_WEEKS),
             field="date_from",
         )
     starts = [first + timedelta(weeks=i) for i in range(n)]

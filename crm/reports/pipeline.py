@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from crm.accounts.models import Department, User
 from crm.errors import ValidationFailed
+from crm.i18n import _l
 from crm.policy.models import Cluster, Park
 from crm.projects.models import SECURED_STAGES, STAGE_ORDER, Project, StageChange
 from crm.reports.common import (
@@ -116,7 +117,7 @@ def _key_and_labels(session: Session, group_by: str):  # type: ignore[no-untyped
         return Project.department_id, {i: (str(i), n) for i, n in rows}
     if group_by == "officer":
         return Project.owner_id, None  # labels loaded for the officers that appear
-    raise ValidationFailed(f"未知分组 / unknown grouping: {group_by}", field="group_by")
+    raise ValidationFailed(_l("未知分组：%(group_by)s", group_by=group_by), field="group_by")
 
 
 def pipeline_report(

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from crm.accounts.models import User
 from crm.errors import NotFound
+from crm.i18n import _l
 from crm.reports.activity import activity_report
 from crm.reports.briefing import briefing
 from crm.reports.citymap import city_map
@@ -38,7 +39,7 @@ def run(session: Session, actor: User, name: str, f: ReportFilters) -> Any:
     require_reports(actor)
     fn = REPORTS.get(name)
     if fn is None:
-        raise NotFound("没有这个报表 / no such report")
+        raise NotFound(_l("没有这个报表"))
     with gc_paused():
         return fn(session, actor, f)
 
