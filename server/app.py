@@ -86,9 +86,39 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+def _menu_user(request: Request) -> None:
+    """A page no route answered (404) still shows the signed-in user's menu: the session is
+    read (not touched) here, since no route dependency did it."""
+    if hasattr(request.state, "user") or "session" not in request.scope:
+        return
+    from sqlmodel import Session
+
+    from crm.accounts.sessions import resolve_web_session
+    from server.deps import SESSION_KEY, UserView
+
+    request.state.user = None
+    try:
+        with Session(get_engine()) as session:
+            user = resolve_web_session(session, request.session.get(SESSION_KEY))
+            if user is not None:
+                request.state.user = UserView(
+                    id=user.id,  # type: ignore[arg-type]
+                    username=user.username,
+                    display_name=user.display_name,  # type: ignore[arg-type]
+                    role=user.role,
+                    department_id=user.department_id,
+                    language=user.language,
+                )
+            session.rollback()  # read only
+    except Exception:  # the error page must render even when the database does not answer
+        log.warning("could not read the session for an error page", exc_info=True)
+
+
 def _html_error(request: Request, status: int, message: str | Message) -> Response:
     from web.render import render
 
+    if status == 404:
+        _menu_user(request)
     return render(
         request,
         "error.html",

@@ -8,11 +8,28 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from crm.accounts.service import authenticate, end_web_session, start_web_session
+from crm.accounts.schemas import MeUpdate
+from crm.accounts.service import (
+    authenticate,
+    end_web_session,
+    start_web_session,
+    update_own_profile,
+)
 from crm.errors import CRMError
-from server.deps import SESSION_KEY, OptionalWebUser, SessionDep, client_ip
-from web.i18n import LANGUAGES
+from crm.i18n import LANGUAGES
+from server.deps import SESSION_KEY, OptionalWebUser, SessionDep, WebUser, client_ip
 from web.render import render
+
+YEAR = 365 * 86400
+# set when someone picks a language on the login page: that choice is saved at login (a
+# cookie left by whoever used the browser before is not a choice)
+CHOSEN = "lang_chosen"
+
+
+def _save_language(session: SessionDep, user, code: str) -> None:  # type: ignore[no-untyped-def]
+    if code in LANGUAGES and user.language != code:
+        update_own_profile(session, user, MeUpdate(language=code, version=user.version))
+
 
 router = APIRouter()
 
@@ -60,8 +77,12 @@ def login(
     request.session[SESSION_KEY] = start_web_session(
         session, user, client_ip(request), request.headers.get("user-agent")
     )
+    chosen = request.cookies.get("lang") if request.cookies.get(CHOSEN) else None
+    if chosen in LANGUAGES:
+        _save_language(session, user, chosen)  # the login page's choice is kept, and saved
     resp = RedirectResponse(safe_next(next), status_code=303)
-    resp.set_cookie("lang", user.language, max_age=365 * 86400, samesite="lax", httponly=True)
+    resp.set_cookie("lang", user.language, max_age=YEAR, samesite="lax", httponly=True)
+    resp.delete_cookie(CHOSEN)
     return resp
 
 
@@ -76,7 +97,25 @@ def logout(request: Request, session: SessionDep) -> Response:
 
 @router.get("/lang/{code}", include_in_schema=False)
 def switch_language(request: Request, code: str, next: str | None = None) -> Response:
+    """The login page's switch (a link: nobody is signed in yet); saved on the user at login."""
     resp = RedirectResponse(safe_next(next or request.headers.get("referer-path")), status_code=303)
     if code in LANGUAGES:
-        resp.set_cookie("lang", code, max_age=365 * 86400, samesite="lax", httponly=True)
+        resp.set_cookie("lang", code, max_age=YEAR, samesite="lax", httponly=True)
+        resp.set_cookie(CHOSEN, "1", samesite="lax", httponly=True)
+    return resp
+
+
+@router.post("/lang", include_in_schema=False)
+def save_language(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    code: Annotated[str, Form(max_length=10)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    """The header's switch: the choice is saved on the user (every device, e-mails too)."""
+    _save_language(session, user, code)
+    resp = RedirectResponse(safe_next(next), status_code=303)
+    if code in LANGUAGES:
+        resp.set_cookie("lang", code, max_age=YEAR, samesite="lax", httponly=True)
     return resp

@@ -12,9 +12,11 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
+from crm import labels
 from crm.clock import to_local
 from crm.config import get_settings
 from crm.i18n import LANGUAGES, Message, pick_language, translations, using
+from crm.policy import names as plan_names
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -114,6 +116,14 @@ def templates_for(lang: str) -> Jinja2Templates:
         t.env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
         t.env.globals["_"] = t.env.globals["gettext"] = _fast_gettext(lang)
         t.env.globals["user_options"] = user_options
+        # codes a person reads as words (crm/labels.py): roles, audit actions and records
+        t.env.globals["role_label"] = labels.role
+        t.env.globals["action_label"] = labels.audit_action
+        t.env.globals["entity_label"] = labels.audit_entity
+        # the plan's codes as names in the page's language (the code goes in a tooltip)
+        t.env.globals["cluster_text"] = plan_names.cluster
+        t.env.globals["park_text"] = plan_names.park
+        t.env.globals["link_text"] = plan_names.chain_link
         # the firm list shows a few cluster chips per row: a plain function, not a macro call
         t.env.globals["cluster_label"] = _cluster_label_en if lang == "en" else _cluster_label_zh
         from crm.projects.service import stage_choices

@@ -12,6 +12,7 @@ from crm.accounts.models import Department
 from crm.audit.service import record
 from crm.firms.models import Firm, FirmAlias, FirmCluster, derive_tier
 from crm.i18n import _l
+from crm.policy import names
 from crm.policy.models import ChainLink, Cluster, Park, ParkCluster, PlanTarget, PolicyPack
 from crm.policy.pack import Pack
 from crm.text import normalize_name, search_blob, to_pinyin
@@ -210,6 +211,7 @@ def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> Load
             pack.pack.code,
             after={"created": rep.created, "updated": rep.updated, "version": pack.pack.version},
         )
+    names.forget()  # pages read the plan's names afresh
     return rep
 
 

@@ -302,7 +302,8 @@ def create_project(session: Session, actor: User, data: ProjectCreate) -> Projec
     if owner_id != actor.id and not may_set_owner(actor, None, owner):
         raise ValidationFailed(_l("只能指定本部门人员为负责人"), field="owner_id")
     now = utcnow()
-    title = data.title or f"{firm.name_zh} · {data.cluster}"
+    # a generated title names the cluster, not its code ("渝新智造科技有限公司 · 集成电路")
+    title = data.title or f"{firm.name_zh} · {session.get(Cluster, cid).name_zh}"  # type: ignore[union-attr]
     fields = data.model_dump(
         exclude={"cluster", "park", "chain_link", "title", "owner_id", "department_id"}
     )

@@ -11,6 +11,7 @@ from typing import Any
 import xlsxwriter
 
 from crm.clock import to_local
+from crm.policy import names as plan_names
 
 STAGE_ZH = {
     "lead": "线索",
@@ -378,7 +379,7 @@ def _delivery(r: Any) -> list[Sheet]:
         [
             p.label,
             p.firm_name,
-            p.cluster,
+            plan_names.cluster(p.cluster, "zh_CN"),  # the name a reader knows, not its code
             STAGE_ZH.get(p.stage, p.stage),
             p.expected_land_date,
             p.actual_land_date,

@@ -136,6 +136,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/login"): public(401, form={"username": "nobody", "password": "wrong-password-1"}),
     ("POST", "/logout"): public(303),
     ("GET", "/lang/{code}"): public(303),
+    ("POST", "/lang"): page(303, form={"code": "en", "next": "/"}),
     ("GET", "/"): page(),
     # --- firms (web/firms.py): every signed-in user sees firms; the firm in the world is
     # shared (no owner), so everyone may edit it; its confidential project shows for A only

@@ -39,7 +39,7 @@
     toast(msg || ("HTTP " + xhr.status), "error");
   });
   document.addEventListener("htmx:sendError", function () {
-    toast("网络错误 / network error", "error");
+    toast(document.body.getAttribute("data-network-error") || "network error", "error");
   });
 
   // a 4xx answer marked X-CRM-Swap (a form shown again with its errors) is swapped like a 200
@@ -58,6 +58,34 @@
       setTimeout(function () { el.remove(); }, el.classList.contains("error") ? 8000 : 4000);
     });
   });
+
+  // the phone-width menu: one button opens and closes it
+  document.addEventListener("click", function (evt) {
+    var btn = evt.target.closest && evt.target.closest(".menu-toggle");
+    if (!btn) return;
+    var bar = document.getElementById("topbar");
+    var open = !bar.classList.contains("open");
+    bar.classList.toggle("open", open);
+    btn.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+
+  // tables read as cards on a phone: each cell is labelled with its column's heading
+  function labelCells(root) {
+    (root || document).querySelectorAll("main table").forEach(function (table) {
+      var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        return th.textContent.trim();
+      });
+      if (!heads.length) return;
+      table.classList.add("cards");
+      table.querySelectorAll("tbody tr").forEach(function (tr) {
+        Array.prototype.forEach.call(tr.children, function (td, i) {
+          if (heads[i] && !td.hasAttribute("data-label")) td.setAttribute("data-label", heads[i]);
+        });
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { labelCells(document); });
+  document.addEventListener("htmx:afterSettle", function (evt) { labelCells(document); });
 
   window.crm = window.crm || {};
   window.crm.csrfToken = csrfToken;

@@ -1,0 +1,73 @@
+"""What a person reads for a code: roles, audit actions and the kinds of audited records.
+
+Codes stay in the API and the database; pages, exports and messages show these (lazy
+``crm.i18n`` messages, so each reader gets their language). An unknown code shows as itself.
+"""
+
+from __future__ import annotations
+
+from crm.i18n import Message, _l
+
+ROLES: dict[str, Message] = {
+    "officer": _l("招商专员"),
+    "manager": _l("管理者"),
+    "admin": _l("系统管理员"),
+}
+
+AUDIT_ACTIONS: dict[str, Message] = {
+    "create": _l("新建"),
+    "update": _l("修改"),
+    "delete": _l("删除"),
+    "deactivate": _l("停用"),
+    "change_password": _l("修改密码"),
+    "reset_password": _l("重置密码"),
+    "conflict": _l("撞单"),
+    "export": _l("导出"),
+    "import": _l("导入"),
+    "load_pack": _l("载入政策包"),
+    "lock": _l("锁定"),
+    "unlock": _l("解锁"),
+    "login": _l("登录"),
+    "login_failed": _l("登录失败"),
+    "logout": _l("退出登录"),
+    "move_stage": _l("推进阶段"),
+    "renew_calendar_token": _l("更换日历链接"),
+    "reopen": _l("重新打开"),
+    "retry": _l("重发"),
+    "revoke_token": _l("吊销令牌"),
+    "done": _l("完成"),
+    "cancelled": _l("取消"),
+    "merge": _l("合并"),
+    "reassign": _l("转交"),
+    "restore": _l("恢复"),
+    "backup": _l("备份"),
+}
+
+AUDIT_ENTITIES: dict[str, Message] = {
+    "activity": _l("接触记录"),
+    "api_token": _l("访问令牌"),
+    "capital_arrival": _l("到资"),
+    "cluster": _l("产业集群"),
+    "contact": _l("联系人"),
+    "department": _l("部门"),
+    "firm": _l("企业"),
+    "followup": _l("跟进事项"),
+    "outbox_message": _l("消息"),
+    "policy_pack": _l("政策包"),
+    "project": _l("项目"),
+    "user": _l("用户"),
+    "park": _l("园区"),
+    "import": _l("导入"),
+}
+
+
+def role(code: str | None) -> Message | str:
+    return ROLES.get(code or "", code or "")
+
+
+def audit_action(code: str | None) -> Message | str:
+    return AUDIT_ACTIONS.get(code or "", code or "")
+
+
+def audit_entity(code: str | None) -> Message | str:
+    return AUDIT_ENTITIES.get(code or "", code or "")
