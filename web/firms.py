@@ -277,7 +277,7 @@ async def create_firm_page(request: Request, session: SessionDep, user: WebUser)
         return _form_error(
             request, session, user, values, forms.domain_errors(request, exc), mode="new"
         )
-    return _see_other(request, f"/firms/{firm.id}")
+    return _see_other(request, f"/firms/{firm.id}?created=1")  # the page confirms it
 
 
 @router.get("/{firm_id}/edit")
@@ -435,8 +435,10 @@ def firm_page(
     user: WebUser,
     firm_id: int,
     merged: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    created: int = 0,
 ) -> Response:
     ctx = _page_ctx(request, session, user, firm_id)
+    ctx["created"] = bool(created)  # just created: the page confirms it
     if is_manager(user):
         # a warning with a way out: the records that look like this one, to merge
         names = [ctx["firm"].name_zh, ctx["firm"].name_en, *ctx["d"].aliases]

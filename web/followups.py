@@ -174,6 +174,11 @@ FIELDS = ["title", "notes", "due_at", "remind_at", "assignee_id", "firm_id", "pr
 async def create_followup_form(request: Request, user: WebUser, session: SessionDep) -> Response:
     form = await request.form()
     values = clean(form, FIELDS)
+    # from My day: the firm chosen with the picker (its chip) and one of its projects
+    for many, one in (("firm_ids", "firm_id"), ("project_ids", "project_id")):
+        picked = [v for v in form.getlist(many) if isinstance(v, str) and v.strip()]
+        if picked and not values.get(one):
+            values[one] = picked[0].strip()
     try:
         data = parse(request, FollowupCreate, values, ints=("assignee_id", "firm_id", "project_id"))
         fu = create_followup(session, user, data)

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from web import (
     account,
+    activities,
     admin,
     auth,
     calendar,
@@ -18,6 +19,7 @@ from web import (
     jobs_admin,
     notices,
     pipeline,
+    policy_admin,
     projects,
     reports,
 )
@@ -28,6 +30,7 @@ for module in (
     home,
     firm_merge,
     firms,
+    activities,
     imports,
     calendar,
     jobs_admin,
@@ -39,5 +42,6 @@ for module in (
     account,
     admin,
     handover,
+    policy_admin,
 ):
     router.include_router(module.router)

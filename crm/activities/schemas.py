@@ -17,6 +17,9 @@ class InlineFollowup(InputModel):
     due_at: When
     remind_at: When | None = None
     assignee_id: Id | None = None
+    firm_id: Id | None = Field(
+        default=None, description="the firm it concerns (one of the activity's firms)"
+    )
 
 
 class ActivityCreate(InputModel):
@@ -29,6 +32,9 @@ class ActivityCreate(InputModel):
     contact_ids: list[Id] = Field(default_factory=list, max_length=100)
     officer_ids: list[Id] = Field(default_factory=list, max_length=50)
     followup: InlineFollowup | None = None
+    followups: list[InlineFollowup] = Field(
+        default_factory=list, max_length=100, description="follow-ups, one per firm if wished"
+    )
 
 
 class ActivityUpdate(InputModel):
@@ -36,6 +42,11 @@ class ActivityUpdate(InputModel):
     occurred_at: When | None = None
     summary: Text(4000, 1) | None = None
     outcome: Text(2000) | None = None
+    # given: the activity's firms, projects, contacts or colleagues become exactly these
+    firm_ids: list[Id] | None = Field(default=None, min_length=1, max_length=100)
+    project_ids: list[Id] | None = Field(default=None, max_length=100)
+    contact_ids: list[Id] | None = Field(default=None, max_length=100)
+    officer_ids: list[Id] | None = Field(default=None, max_length=50)
     version: Id
 
 

@@ -20,7 +20,7 @@ from crm.activities.models import (
 from crm.activities.schemas import ActivityCreate, ActivityPublic, ActivityUpdate
 from crm.audit.service import record, snapshot
 from crm.authz import activity_visible, can_edit_owned, require_edit
-from crm.changes import apply_change, check_version
+from crm.changes import check_version
 from crm.clock import as_utc
 from crm.errors import NotFound, ValidationFailed
 from crm.firms.models import Contact, Firm
@@ -41,21 +41,24 @@ class Logged:
     followup: Followup | None
 
 
-def log_activity(session: Session, actor: User, data: ActivityCreate) -> Logged:
-    """Record a contact with one or more firms; touch its projects; add the follow-up if asked."""
-    from crm.followups.service import create_followup
+def _checked_links(
+    session: Session,
+    actor: User,
+    firm_ids_in: list[int],
+    project_ids: list[int],
+    contact_ids_in: list[int],
+    officer_ids_in: list[int],
+) -> tuple[list[int], list[Project], list[int], list[int]]:
+    """The firms (a project's firm joins them), visible projects, contacts at those firms and
+    existing colleagues of an activity, each once; a wrong one is named beside its field."""
     from crm.projects.service import get_project_for
 
-    now = utcnow()
-    when = as_utc(data.occurred_at) if data.occurred_at else now
-    if when > now + timedelta(days=1):
-        raise ValidationFailed(_l("接触时间不能在未来"), field="occurred_at")
-    firm_ids = list(dict.fromkeys(data.firm_ids))
+    firm_ids = list(dict.fromkeys(firm_ids_in))
     found = set(session.scalars(select(Firm.id).where(Firm.id.in_(firm_ids))))
     if missing := [f for f in firm_ids if f not in found]:
         raise ValidationFailed(_l("企业不存在：%(missing)s", missing=missing[0]), field="firm_ids")
     projects: list[Project] = []
-    for pid in dict.fromkeys(data.project_ids):
+    for pid in dict.fromkeys(project_ids):
         try:
             p = get_project_for(session, actor, pid)
         except NotFound as exc:
@@ -63,7 +66,7 @@ def log_activity(session: Session, actor: User, data: ActivityCreate) -> Logged:
         if p.firm_id not in firm_ids:
             firm_ids.append(p.firm_id)
         projects.append(p)
-    contact_ids = list(dict.fromkeys(data.contact_ids))
+    contact_ids = list(dict.fromkeys(contact_ids_in))
     if contact_ids:
         rows = dict(
             session.execute(
@@ -76,27 +79,49 @@ def log_activity(session: Session, actor: User, data: ActivityCreate) -> Logged:
                 _l("联系人不属于这些企业：%(bad)s", bad=bad[0]),
                 field="contact_ids",
             )
-    officer_ids = list(dict.fromkeys([actor.id, *data.officer_ids]))
-    if len(officer_ids) > 1:
+    officer_ids = list(dict.fromkeys(officer_ids_in))
+    if officer_ids and officer_ids != [actor.id]:  # the actor exists
         n = session.scalar(select(func.count()).select_from(User).where(User.id.in_(officer_ids)))
         if n != len(officer_ids):
             raise ValidationFailed(_l("参与人员不存在"), field="officer_ids")
-    act = Activity(
-        kind=data.kind,
-        occurred_at=when,
-        summary=data.summary,
-        outcome=data.outcome,
-        created_by_id=actor.id,
-        department_id=actor.department_id,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(act)
-    session.flush()
-    session.add_all([ActivityFirm(activity_id=act.id, firm_id=f) for f in firm_ids])
-    session.add_all([ActivityProject(activity_id=act.id, project_id=p.id) for p in projects])
-    session.add_all([ActivityContact(activity_id=act.id, contact_id=c) for c in contact_ids])
-    session.add_all([ActivityOfficer(activity_id=act.id, user_id=u) for u in officer_ids])
+    return firm_ids, projects, contact_ids, officer_ids
+
+
+def _set_links(
+    session: Session,
+    activity_id: int,
+    firm_ids: list[int] | None = None,
+    project_ids: list[int] | None = None,
+    contact_ids: list[int] | None = None,
+    officer_ids: list[int] | None = None,
+) -> None:
+    """Replace the given link sets of an activity (None: leave that set as it is)."""
+    for table, ids, make in (
+        (ActivityFirm, firm_ids, lambda i: ActivityFirm(activity_id=activity_id, firm_id=i)),
+        (
+            ActivityProject,
+            project_ids,
+            lambda i: ActivityProject(activity_id=activity_id, project_id=i),
+        ),
+        (
+            ActivityContact,
+            contact_ids,
+            lambda i: ActivityContact(activity_id=activity_id, contact_id=i),
+        ),
+        (
+            ActivityOfficer,
+            officer_ids,
+            lambda i: ActivityOfficer(activity_id=activity_id, user_id=i),
+        ),
+    ):
+        if ids is None:
+            continue
+        session.execute(delete(table).where(table.activity_id == activity_id))
+        session.add_all([make(i) for i in ids])
+
+
+def _touch_projects(session: Session, actor: User, projects: list[Project], when: datetime) -> None:
+    now = utcnow()
     for p in projects:
         touched: dict[str, datetime] = {}
         # the first contact feeds the response-time report: only the project's own people
@@ -115,21 +140,70 @@ def log_activity(session: Session, actor: User, data: ActivityCreate) -> Logged:
         p.updated_at = now
         session.add(p)
         record(session, actor.id, "touch", "project", p.id, before=before, after=touched)
+
+
+def log_activity(session: Session, actor: User, data: ActivityCreate) -> Logged:
+    """Record a contact with one or more firms (a delegation, a fair) and the colleagues who
+    were there; touch its projects; add follow-ups (one per firm if wished) in the same step."""
+    from crm.followups.service import create_followup
+
+    now = utcnow()
+    when = as_utc(data.occurred_at) if data.occurred_at else now
+    if when > now + timedelta(days=1):
+        raise ValidationFailed(_l("接触时间不能在未来"), field="occurred_at")
+    firm_ids, projects, contact_ids, officer_ids = _checked_links(
+        session,
+        actor,
+        data.firm_ids,
+        data.project_ids,
+        data.contact_ids,
+        [actor.id, *data.officer_ids],  # type: ignore[list-item]
+    )
+    act = Activity(
+        kind=data.kind,
+        occurred_at=when,
+        summary=data.summary,
+        outcome=data.outcome,
+        created_by_id=actor.id,
+        department_id=actor.department_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(act)
+    session.flush()
+    _set_links(
+        session,
+        act.id,
+        firm_ids,
+        [p.id for p in projects],
+        contact_ids,
+        officer_ids,  # type: ignore[arg-type,misc]
+    )
+    _touch_projects(session, actor, projects, when)
     fu = None
-    if data.followup is not None:
-        fu = create_followup(
+    for item in [*([data.followup] if data.followup else []), *data.followups]:
+        if item.firm_id is not None and item.firm_id not in firm_ids:
+            raise ValidationFailed(_l("跟进事项的企业不在这次接触中"), field="followups")
+        if item.firm_id is not None:  # that firm's project, when exactly one was met about
+            own = [p for p in projects if p.firm_id == item.firm_id]
+            firm_id, project_id = (None, own[0].id) if len(own) == 1 else (item.firm_id, None)
+        else:
+            firm_id = firm_ids[0] if len(projects) != 1 else None
+            project_id = projects[0].id if len(projects) == 1 else None
+        made = create_followup(
             session,
             actor,
             FollowupCreate(
-                title=data.followup.title,
-                due_at=data.followup.due_at,
-                remind_at=data.followup.remind_at,
-                assignee_id=data.followup.assignee_id,
-                firm_id=firm_ids[0] if len(projects) != 1 else None,
-                project_id=projects[0].id if len(projects) == 1 else None,
+                title=item.title,
+                due_at=item.due_at,
+                remind_at=item.remind_at,
+                assignee_id=item.assignee_id,
+                firm_id=firm_id,
+                project_id=project_id,
             ),
             activity_id=act.id,
         )
+        fu = fu or made
     session.flush()
     record(
         session,
@@ -142,6 +216,7 @@ def log_activity(session: Session, actor: User, data: ActivityCreate) -> Logged:
             "firm_ids": firm_ids,
             "project_ids": [p.id for p in projects],
             "contact_ids": contact_ids,
+            "officer_ids": officer_ids,
         },
     )
     return Logged(act, fu)
@@ -184,19 +259,51 @@ def update_activity(
     a = get_activity_for(session, actor, activity_id)
     require_edit(actor, a.created_by_id, a.department_id)
 
-    def current() -> Any:
+    def public_now() -> Any:
         return to_public_many(session, [a])[0].model_dump(mode="json")
 
-    check_version(a, data.version, current, STALE)
-    fields = data.model_dump(exclude_unset=True, exclude={"version"})
+    check_version(a, data.version, public_now, STALE)
+    link_keys = ("firm_ids", "project_ids", "contact_ids", "officer_ids")
+    current = links(session, [a.id])[a.id]  # type: ignore[list-item]
+    before = {**snapshot(a), **current}
+    fields = data.model_dump(exclude_unset=True, exclude={"version", *link_keys})
     for k in ("kind", "summary", "occurred_at"):
         if k in fields and fields[k] is None:
             raise ValidationFailed(_l("%(k)s 必填", k=k), field=k)
     if "occurred_at" in fields:
         fields["occurred_at"] = as_utc(fields["occurred_at"])
-    apply_change(
-        session, actor.id, a, "activity", data.version, fields, current=current, stale_message=STALE
-    )
+    given = data.model_dump(exclude_unset=True, include=set(link_keys))
+    if any(v is not None for v in given.values()):
+        wanted = {k: given[k] if given.get(k) is not None else current[k] for k in link_keys}
+        firm_ids, projects, contact_ids, officer_ids = _checked_links(
+            session,
+            actor,
+            wanted["firm_ids"],
+            wanted["project_ids"],
+            wanted["contact_ids"],
+            wanted["officer_ids"],
+        )
+        if not officer_ids:
+            raise ValidationFailed(_l("至少一名参与人员"), field="officer_ids")
+        _set_links(
+            session,
+            a.id,
+            firm_ids,
+            [p.id for p in projects],
+            contact_ids,
+            officer_ids,  # type: ignore[arg-type]
+        )
+        _touch_projects(
+            session, actor, projects, as_utc(fields.get("occurred_at") or a.occurred_at)
+        )
+    for k, v in fields.items():
+        setattr(a, k, v)
+    a.version += 1
+    a.updated_at = utcnow()
+    session.add(a)
+    session.flush()
+    after = {**snapshot(a), **links(session, [a.id])[a.id]}  # type: ignore[list-item]
+    record(session, actor.id, "update", "activity", a.id, before=before, after=after)
     return a
 
 

@@ -12,7 +12,7 @@ from crm.accounts.models import User
 from crm.activities.models import Activity
 from crm.activities.service import ActivityFilters, links, list_activities
 from crm.authz import project_visible
-from crm.firms.models import Contact
+from crm.firms.models import Contact, Firm
 from crm.followups.models import Followup
 from crm.projects.models import Project
 
@@ -24,6 +24,8 @@ class TimelineEntry:
     officers: list[str] = field(default_factory=list)
     projects: list[tuple[int, str]] = field(default_factory=list)
     followups: list[Followup] = field(default_factory=list)
+    # every firm met (a delegation, a fair): the page names the others beside the one shown
+    firms: list[tuple[int, str]] = field(default_factory=list)
 
 
 def entries_for(session: Session, actor: User, acts: list[Activity]) -> list[TimelineEntry]:
@@ -33,6 +35,15 @@ def entries_for(session: Session, actor: User, acts: list[Activity]) -> list[Tim
     contact_ids = {c for v in ln.values() for c in v["contact_ids"]}
     officer_ids = {u for v in ln.values() for u in v["officer_ids"]}
     project_ids = {p for v in ln.values() for p in v["project_ids"]}
+    # firm names only where an activity met several firms (one statement, none otherwise)
+    multi_firm_ids = {f for v in ln.values() if len(v["firm_ids"]) > 1 for f in v["firm_ids"]}
+    firm_names = (
+        dict(
+            session.execute(select(Firm.id, Firm.name_zh).where(Firm.id.in_(multi_firm_ids))).all()
+        )
+        if multi_firm_ids
+        else {}
+    )
     contacts = (
         dict(
             session.execute(
@@ -78,6 +89,7 @@ def entries_for(session: Session, actor: User, acts: list[Activity]) -> list[Tim
                 officers=[officers[u] for u in v["officer_ids"] if u in officers],
                 projects=[(p, projects[p]) for p in v["project_ids"] if p in projects],
                 followups=fus.get(a.id, []),  # type: ignore[arg-type]
+                firms=[(f, firm_names[f]) for f in v["firm_ids"] if f in firm_names],
             )
         )
     return out

@@ -12,7 +12,7 @@ from crm.accounts.models import User
 from crm.errors import NotFound, ValidationFailed
 from crm.firms.models import Firm, FirmAlias, FirmCluster
 from crm.firms.schemas import FirmPublic
-from crm.firms.search import search_condition
+from crm.firms.search import search_condition, search_rank
 from crm.i18n import _l
 from crm.policy.models import Cluster
 
@@ -139,9 +139,11 @@ def list_firms(
             filters.updated_since is not None,
         )
     ):
+        # a query: names it begins (whole-name pinyin, initials) before matches inside a word
+        first = (search_rank(filters.q),) if filters.q else ()
         found = session.execute(
             stmt.add_columns(func.count().over())
-            .order_by(Firm.tier == "other", *order)
+            .order_by(*first, Firm.tier == "other", *order)
             .limit(limit)
             .offset(offset)
         ).all()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, bindparam, select
+from sqlalchemy import Boolean, bindparam, case, literal, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -80,13 +80,12 @@ def _text_match_sqlite(element: _TextMatch, compiler: Any, **kw: Any) -> str:
     )
 
 
-def search_condition(q: str) -> Any:
-    """The WHERE clause for a name / alias / pinyin / initials search (a substring match)."""
-    folded = fold_query(q)
-    if not folded:
-        return None
-    pattern = "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    like = Firm.search_text.like(pattern, escape="\\")
+def _like_pattern(text: str, lead: str = "%") -> str:
+    return lead + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _one_condition(folded: str) -> Any:
+    like = Firm.search_text.like(_like_pattern(folded), escape="\\")
     # FTS5 trigram matches substrings of 3+ characters (a quoted phrase takes any text), and
     # two characters through the index's vocabulary; one character reads every row (LIKE)
     phrase = (
@@ -99,19 +98,51 @@ def search_condition(q: str) -> Any:
     return _TextMatch(Firm.id, like, phrase, short, grams)
 
 
+def query_forms(q: str) -> list[str]:
+    """The forms of a query the search tries: as typed (folded), and for pinyin typed with
+    spaces ("hui pu") the same without them ("huipu")."""
+    folded = fold_query(q)
+    if not folded:
+        return []
+    forms = [folded]
+    joined = "".join(folded.split())
+    if joined != folded and joined.isascii() and len(joined) >= 2:
+        forms.append(joined)
+    return forms
+
+
+def search_condition(q: str) -> Any:
+    """The WHERE clause for a name / alias / pinyin / initials search (a substring match)."""
+    forms = query_forms(q)
+    if not forms:
+        return None
+    if len(forms) == 1:
+        return _one_condition(forms[0])
+    return or_(*(_one_condition(f) for f in forms))
+
+
+def search_rank(q: str) -> Any:
+    """0 when the query begins a whole name, alias, pinyin or initials (宏碁 for "hongqi"),
+    1 when it only matches inside one (重庆钢铁's "c-hongqi-ng"): the better matches first."""
+    forms = query_forms(q)
+    if not forms:
+        return literal(1)
+    text = literal("| ") + Firm.search_text
+    starts = or_(*(text.like(_like_pattern(f, "%| "), escape="\\") for f in forms))
+    return case((starts, 0), else_=1)
+
+
 def search_firms(session: Session, actor: User, q: str, limit: int = 10) -> list[Firm]:
     """Firms whose name, alias, pinyin or pinyin initials contain ``q``, best first."""
     cond = search_condition(q)
     if cond is None:
         return []
     rows = list(session.scalars(select(Firm).where(cond).limit(200)))
-    folded = fold_query(q)
+    forms = query_forms(q)
 
     def rank(f: Firm) -> tuple:
-        starts = any(
-            s.startswith(folded)
-            for s in (f.name_zh.lower(), (f.name_en or "").lower(), f.name_pinyin, f.name_initials)
-        )
+        parts = ("| " + (f.search_text or "")).split("| ")
+        starts = any(part.startswith(form) for part in parts for form in forms)
         return (not starts, f.tier == "other", len(f.name_zh))
 
     return sorted(rows, key=rank)[:limit]

@@ -165,6 +165,33 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/firms/merges/{merge_id}/undo"): manager_page(
         404, params={"merge_id": "cluster1"}, form={}
     ),
+    # --- activities as records (web/activities.py): the world's activity is tied to the
+    # confidential project, so only its own department (and managers, admins) see it
+    # --- the policy pack page (web/policy_admin.py): administrators only; an empty post is
+    # refused beside the form
+    ("GET", "/admin/policy"): admin_page(),
+    ("POST", "/admin/policy/preview"): admin_page(422, form={"pack_text": ""}),
+    ("POST", "/admin/policy/apply"): admin_page(422, form={"pack_text": ""}),
+    ("GET", "/activities/new"): page(),
+    ("POST", "/activities/new"): page(
+        422, htmx=True, form={"kind": "call", "summary": "电话", "firm_ids": "2147483000"}
+    ),
+    ("GET", "/activities/firm-options"): page(htmx=True, query={"q": "anquan"}),
+    ("GET", "/activities/choices"): page(htmx=True),
+    ("GET", "/activities/{activity_id}"): Access(LOGIN, 404, OK, OK, OK),
+    ("GET", "/activities/{activity_id}/edit"): Access(LOGIN, 404, OK, 403, OK),
+    # (no firm chosen in this form: refused beside the field; tests/web/test_activities.py
+    # saves real edits)
+    ("POST", "/activities/{activity_id}/edit"): Access(
+        LOGIN,
+        404,
+        422,
+        403,
+        422,
+        htmx=True,
+        form={"kind": "call", "summary": "改", "version": "1"},
+    ),
+    ("POST", "/activities/{activity_id}/delete"): Access(LOGIN, 404, 303, 403, 303),
     ("GET", "/firms/{firm_id}/contacts"): page(htmx=True),
     ("POST", "/firms/{firm_id}/contacts"): page(htmx=True, form={"name": "张三"}),
     ("GET", "/firms/{firm_id}/contacts/{contact_id}/edit"): page(htmx=True),

@@ -521,7 +521,8 @@ def test_create_a_firm(client, login, officer, session):
     r = client.post("/firms/new", data=firm_form() | login.csrf, follow_redirects=False)
     assert r.status_code == 303
     f = session.scalar(select(Firm).where(Firm.name_zh == "英特尔"))
-    assert r.headers["location"] == f"/firms/{f.id}"
+    assert r.headers["location"] == f"/firms/{f.id}?created=1"
+    assert "企业已创建" in client.get(r.headers["location"]).text  # the page confirms it
     assert f.tier == "global500" and f.global500_rank == 180 and f.owner_id == officer.id
     assert f.website == "https://intel.com" and f.name_initials == "yte"
     assert sorted(session.scalars(select(FirmAlias.alias).where(FirmAlias.firm_id == f.id))) == [

@@ -84,8 +84,115 @@
       });
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { labelCells(document); });
+  // lists sort by any column: a click on its heading (again: the other way round)
+  function cellValue(tr, i) {
+    var td = tr.children[i];
+    var t = td ? td.textContent.trim() : "";
+    var n = t.replace(/[,\s%]/g, "");
+    return n !== "" && !isNaN(n) ? parseFloat(n) : t;
+  }
+  function sortBy(th) {
+    var table = th.closest("table"), tbody = table.tBodies[0];
+    if (!tbody) return;
+    var i = Array.prototype.indexOf.call(th.parentNode.children, th);
+    var asc = th.getAttribute("aria-sort") !== "ascending";
+    th.parentNode.querySelectorAll("th").forEach(function (h) { h.removeAttribute("aria-sort"); });
+    th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+    var rows = Array.prototype.slice.call(tbody.rows).filter(function (r) { return r.cells.length > 1; });
+    rows.sort(function (a, b) {
+      var x = cellValue(a, i), y = cellValue(b, i);
+      var c = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y), document.documentElement.lang);
+      return asc ? c : -c;
+    });
+    rows.forEach(function (r) { tbody.appendChild(r); });
+  }
+  function makeSortable(root) {
+    (root || document).querySelectorAll("main table thead th").forEach(function (th) {
+      if (th.hasAttribute("data-sortable") || th.closest("table").hasAttribute("data-nosort")) return;
+      var rows = th.closest("table").tBodies[0];
+      if (!rows || rows.rows.length < 2) return;
+      th.setAttribute("data-sortable", "");
+      th.tabIndex = 0;
+      th.classList.add("sortable");
+    });
+  }
+  document.addEventListener("click", function (evt) {
+    var th = evt.target.closest && evt.target.closest("th.sortable");
+    if (th) sortBy(th);
+  });
+  document.addEventListener("keydown", function (evt) {
+    if ((evt.key === "Enter" || evt.key === " ") && evt.target.matches && evt.target.matches("th.sortable")) {
+      evt.preventDefault(); sortBy(evt.target);
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () { labelCells(document); makeSortable(document); });
+  document.addEventListener("htmx:afterSettle", function () { makeSortable(document); });
   document.addEventListener("htmx:afterSettle", function (evt) { labelCells(document); });
+
+  // a form that asks before it posts (deleting): data-confirm holds the question
+  document.addEventListener("submit", function (evt) {
+    var q = evt.target.getAttribute && evt.target.getAttribute("data-confirm");
+    if (q && !window.confirm(q)) evt.preventDefault();
+  }, true);
+
+  // the log form's firm chips: pick from the search-as-you-type list, remove with ×
+  function firmsChanged() {
+    document.body.dispatchEvent(new CustomEvent("crm:firms-changed"));
+  }
+  document.addEventListener("click", function (evt) {
+    var opt = evt.target.closest && evt.target.closest("#firm-options .option");
+    if (opt) {
+      var chips = document.getElementById("firm-chips");
+      var id = opt.getAttribute("data-firm-id");
+      if (chips && !chips.querySelector('[data-firm-id="' + id + '"]')) {
+        var chip = document.createElement("span");
+        chip.className = "chip";
+        chip.setAttribute("data-firm-id", id);
+        chip.appendChild(document.createTextNode(opt.getAttribute("data-firm-name")));
+        var input = document.createElement("input");
+        input.type = "hidden"; input.name = "firm_ids"; input.value = id;
+        chip.appendChild(input);
+        var x = document.createElement("button");
+        x.type = "button"; x.className = "chip-x"; x.textContent = "×";
+        x.setAttribute("aria-label", "× " + opt.getAttribute("data-firm-name"));
+        chip.appendChild(x);
+        chips.appendChild(chip);
+      }
+      var q = document.getElementById("firm-q");
+      if (q) { q.value = ""; q.focus(); }
+      document.getElementById("firm-options").innerHTML = "";
+      firmsChanged();
+      return;
+    }
+    var rm = evt.target.closest && evt.target.closest("#firm-chips .chip-x");
+    if (rm) {
+      rm.closest(".chip").remove();
+      firmsChanged();
+    }
+  });
+  // Enter in the firm search picks the first suggestion instead of posting the form
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Enter" || !evt.target || evt.target.id !== "firm-q") return;
+    evt.preventDefault();
+    var first = document.querySelector("#firm-options .option");
+    if (first) first.click();
+  });
+
+  // the project form: the chain-link picker lists the chosen cluster's links only
+  function filterLinks() {
+    var cluster = document.getElementById("f-cluster");
+    var links = document.getElementById("f-chain_link");
+    if (!cluster || !links) return;
+    Array.prototype.forEach.call(links.options, function (o) {
+      var other = o.value && cluster.value && o.getAttribute("data-cluster") !== cluster.value;
+      o.hidden = !!other; o.disabled = !!other;
+      if (other && o.selected) links.value = "";
+    });
+  }
+  document.addEventListener("change", function (evt) {
+    if (evt.target && evt.target.id === "f-cluster") filterLinks();
+  });
+  document.addEventListener("DOMContentLoaded", filterLinks);
 
   window.crm = window.crm || {};
   window.crm.csrfToken = csrfToken;

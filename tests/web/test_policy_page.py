@@ -1,0 +1,73 @@
+"""The policy pack page: the loaded pack's version and content; a new pack previewed (what is
+added, changed, missing) before it is applied; administrators only."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from crm.policy.models import Cluster, Park
+from crm.policy.pack import DEFAULT_PACK, read_pack
+from crm.policy.service import load_pack
+from tests.factories import make_user
+
+ORIGINAL = DEFAULT_PACK.read_text(encoding="utf-8")
+
+
+def _changed() -> str:
+    text = ORIGINAL.replace('version: "2011.1"', 'version: "2011.2"', 1)
+    text = text.replace("name_zh: 集成电路", "name_zh: 集成电路芯片", 1)
+    return text.replace(
+        "parks:\n",
+        "parks:\n  - {code: NEWP, name_zh: 新园区, name_en: New Park, tier: point, "
+        "clusters: [IC]}\n",
+        1,
+    )
+
+
+def test_the_page_shows_the_loaded_pack(client, login, session):
+    admin = make_user(session, "admin")
+    officer = make_user(session, "officer")
+    session.commit()
+    login(officer)
+    assert client.get("/admin/policy").status_code == 403
+    login(admin)
+    page = client.get("/admin/policy").text
+    assert "cq-2011-35" in page and "2011.1" in page and "集成电路" in page and "两江新区" in page
+
+
+def test_a_new_pack_is_previewed_then_applied(client, login, session):
+    admin = make_user(session, "admin")
+    session.commit()
+    login(admin)
+    r = client.post(
+        "/admin/policy/preview",
+        data=login.csrf,
+        files={"file": ("pack.yaml", _changed().encode("utf-8"), "text/yaml")},
+    )
+    assert r.status_code == 200, r.text[:500]
+    preview = r.text.split('id="pack-preview"', 1)[1].split("</section>", 1)[0]
+    assert "2011.2" in preview and "新园区" in preview and "集成电路芯片" in preview
+    assert "新增 1 项，修改 1 项" in preview
+    # nothing is written by a preview
+    assert session.scalar(select(Park).where(Park.code == "NEWP")) is None
+    # applying only a renamed cluster (no new park: the tables are kept between tests)
+    renamed = ORIGINAL.replace("name_zh: 集成电路", "name_zh: 集成电路芯片", 1)
+    try:
+        r = client.post(
+            "/admin/policy/apply", data={"pack_text": renamed} | login.csrf, follow_redirects=False
+        )
+        assert r.status_code == 303
+        session.expire_all()
+        assert session.scalar(select(Cluster.name_zh).where(Cluster.code == "IC")) == "集成电路芯片"
+    finally:
+        load_pack(session, read_pack())
+        session.commit()
+    assert session.scalar(select(Cluster.name_zh).where(Cluster.code == "IC")) == "集成电路"
+
+
+def test_a_broken_pack_is_refused_on_the_page(client, login, session):
+    admin = make_user(session, "admin")
+    session.commit()
+    login(admin)
+    r = client.post("/admin/policy/preview", data={"pack_text": "pack: [unclosed"} | login.csrf)
+    assert r.status_code == 422 and 'role="alert"' in r.text

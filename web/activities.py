@@ -1,0 +1,261 @@
+"""Activities as records of their own: log a contact from anywhere (several firms, several
+colleagues, their projects and contacts, follow-ups per firm), read it, edit it, delete it."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from crm.accounts.permissions import require_edit
+from crm.accounts.service import user_choices
+from crm.activities.schemas import ActivityCreate, ActivityUpdate
+from crm.activities.service import delete_activity, log_activity, update_activity
+from crm.activities.views import activity_view, log_choices
+from crm.clock import local_tz, now_local, to_local
+from crm.errors import CRMError
+from crm.firms.search import search_firms
+from server.deps import SessionDep, WebUser
+from web import forms
+from web.forms import FormErrors
+from web.render import render
+
+router = APIRouter(prefix="/activities")
+
+KINDS = ("visit", "call", "meeting", "email", "delegation", "site_visit", "signing", "other")
+DT_INPUT = "%Y-%m-%dT%H:%M"
+REMIND_OFFSETS = (0, 15, 60, 24 * 60)
+
+# schema fields → the form's fields (errors are shown beside the field the person filled)
+FIELDS = {
+    "followup.title": "followup_title",
+    "followup.due_at": "followup_due",
+    "followups.title": "followup_title",
+    "followups.due_at": "followup_due",
+    "followups": "followup_title",
+    "followup": "followup_title",
+}
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL
+
+
+def _ids(form: FormData | Any, name: str) -> list[int]:
+    return _valid([i for i in forms.integers(form, name) if isinstance(i, int)])
+
+
+def _valid(ids: list[int] | None) -> list[int]:
+    return [i for i in ids or [] if 0 < i <= MAX_ID]
+
+
+def _raw(form: FormData) -> dict[str, Any]:
+    return {
+        "kind": forms.text(form, "kind") or "",
+        "occurred_at": forms.text(form, "occurred_at") or "",
+        "summary": forms.text(form, "summary") or "",
+        "outcome": forms.text(form, "outcome") or "",
+        "firm_ids": _ids(form, "firm_ids"),
+        "project_ids": _ids(form, "project_ids"),
+        "contact_ids": _ids(form, "contact_ids"),
+        "officer_ids": _ids(form, "officer_ids"),
+        "followup_title": forms.text(form, "followup_title") or "",
+        "followup_due": forms.text(form, "followup_due") or "",
+        "followup_each": forms.checkbox(form, "followup_each"),
+        "remind": forms.integer(form, "remind") or 0,
+    }
+
+
+def _followups(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    if not raw["followup_title"]:
+        return []
+    base: dict[str, Any] = {"title": raw["followup_title"], "due_at": raw["followup_due"]}
+    remind = raw["remind"]
+    if isinstance(remind, int) and remind in REMIND_OFFSETS and remind > 0:
+        with suppress(ValueError):  # a bad due time is reported beside its own field
+            due = datetime.strptime(raw["followup_due"], DT_INPUT).replace(tzinfo=local_tz())
+            base["remind_at"] = due - timedelta(minutes=remind)
+    if raw["followup_each"] and len(raw["firm_ids"]) > 1:
+        return [{**base, "firm_id": f} for f in raw["firm_ids"]]  # one per firm met
+    return [base]
+
+
+def _ctx(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    raw: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    activity: Any = None,
+) -> dict[str, Any]:
+    people = [u for u in user_choices(session, user) if u.is_active]
+    return {
+        "nav": "",
+        "raw": raw,
+        "errors": errors or {},
+        "choices": log_choices(session, user, raw["firm_ids"]),
+        "people": people,
+        "kinds": KINDS,
+        "remind_offsets": REMIND_OFFSETS,
+        "activity": activity,
+    }
+
+
+def _errors(request: Request, exc: Exception) -> dict[str, str]:
+    errors = exc.errors if isinstance(exc, FormErrors) else forms.domain_errors(request, exc)  # type: ignore[arg-type]
+    return {FIELDS.get(k, k): v for k, v in errors.items()}
+
+
+@router.get("/new", include_in_schema=False)
+def new_page(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    firm_id: Annotated[list[int] | None, Query()] = None,
+    project_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Response:
+    raw = _raw(FormData())
+    raw["kind"] = "visit"
+    raw["occurred_at"] = now_local().strftime(DT_INPUT)
+    raw["firm_ids"] = _valid(firm_id)
+    raw["officer_ids"] = [user.id]
+    if project_id:
+        from crm.projects.service import get_project_for
+
+        p = get_project_for(session, user, project_id)
+        raw["project_ids"] = [p.id]
+        if p.firm_id not in raw["firm_ids"]:
+            raw["firm_ids"].append(p.firm_id)
+    return render(request, "activities/form.html", _ctx(request, session, user, raw))
+
+
+@router.post("/new", include_in_schema=False)
+async def create(request: Request, session: SessionDep, user: WebUser) -> Response:
+    form = await request.form()
+    raw = _raw(form)
+    data = {
+        "kind": raw["kind"],
+        "occurred_at": raw["occurred_at"] or None,
+        "summary": raw["summary"],
+        "outcome": raw["outcome"] or None,
+        "firm_ids": raw["firm_ids"],
+        "project_ids": raw["project_ids"],
+        "contact_ids": raw["contact_ids"],
+        "officer_ids": raw["officer_ids"],
+        "followups": _followups(raw),
+    }
+    try:
+        payload = forms.validate(request, ActivityCreate, data)
+        with session.begin_nested():
+            logged = log_activity(session, user, payload)
+    except (FormErrors, CRMError) as exc:
+        ctx = _ctx(request, session, user, raw, _errors(request, exc))
+        return render(request, "activities/form.html", ctx, block="form", status_code=422)
+    return forms.done(request, f"/activities/{logged.activity.id}?saved=1")
+
+
+@router.get("/firm-options", include_in_schema=False)
+def firm_options(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    """Search-as-you-type for the firm chips: up to ten firms, best first."""
+    found = search_firms(session, user, q, limit=10) if q.strip() else []
+    return render(request, "activities/_firm_options.html", {"found": found, "q": q})
+
+
+@router.get("/choices", include_in_schema=False)
+def choices(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    firm_ids: Annotated[list[int] | None, Query()] = None,
+    project_ids: Annotated[list[int] | None, Query()] = None,
+    contact_ids: Annotated[list[int] | None, Query()] = None,
+    projects_only: bool = False,
+) -> Response:
+    """The projects and contacts of the firms chosen so far (the form asks when a chip
+    changes); what was ticked stays ticked."""
+    raw = _raw(FormData())
+    raw["firm_ids"] = _valid(firm_ids)
+    raw["project_ids"] = _valid(project_ids)
+    raw["contact_ids"] = _valid(contact_ids)
+    ctx = {**_ctx(request, session, user, raw), "projects_only": projects_only}
+    return render(request, "activities/_choices.html", ctx)
+
+
+@router.get("/{activity_id}", include_in_schema=False)
+def activity_page(
+    request: Request, session: SessionDep, user: WebUser, activity_id: int, saved: int = 0
+) -> Response:
+    view = activity_view(session, user, activity_id)
+    return render(request, "activities/page.html", {"v": view, "saved": bool(saved), "nav": ""})
+
+
+def _raw_of(view: Any) -> dict[str, Any]:
+    a = view.activity
+    local = to_local(a.occurred_at)
+    return {
+        **_raw(FormData()),
+        "kind": a.kind,
+        "occurred_at": local.strftime(DT_INPUT) if local else "",
+        "summary": a.summary,
+        "outcome": a.outcome or "",
+        "firm_ids": list(view.links["firm_ids"]),
+        "project_ids": list(view.links["project_ids"]),
+        "contact_ids": list(view.links["contact_ids"]),
+        "officer_ids": list(view.links["officer_ids"]),
+        "version": a.version,
+    }
+
+
+@router.get("/{activity_id}/edit", include_in_schema=False)
+def edit_page(request: Request, session: SessionDep, user: WebUser, activity_id: int) -> Response:
+    view = activity_view(session, user, activity_id)
+    require_edit(user, view.activity.created_by_id, view.activity.department_id)
+    ctx = _ctx(request, session, user, _raw_of(view), activity=view.activity)
+    return render(request, "activities/form.html", ctx)
+
+
+@router.post("/{activity_id}/edit", include_in_schema=False)
+async def edit(request: Request, session: SessionDep, user: WebUser, activity_id: int) -> Response:
+    view = activity_view(session, user, activity_id)
+    require_edit(user, view.activity.created_by_id, view.activity.department_id)
+    form = await request.form()
+    raw = {**_raw(form), "version": forms.integer(form, "version")}
+    data = {
+        "kind": raw["kind"],
+        "occurred_at": raw["occurred_at"] or None,
+        "summary": raw["summary"],
+        "outcome": raw["outcome"] or None,
+        "firm_ids": raw["firm_ids"],
+        "project_ids": raw["project_ids"],
+        "contact_ids": raw["contact_ids"],
+        "officer_ids": raw["officer_ids"],
+        "version": raw["version"],
+    }
+    try:
+        payload = forms.validate(request, ActivityUpdate, data)
+        with session.begin_nested():
+            update_activity(session, user, activity_id, payload)
+    except (FormErrors, CRMError) as exc:
+        ctx = _ctx(request, session, user, raw, _errors(request, exc), activity=view.activity)
+        return render(request, "activities/form.html", ctx, block="form", status_code=422)
+    return forms.done(request, f"/activities/{activity_id}?saved=1")
+
+
+@router.post("/{activity_id}/delete", include_in_schema=False)
+async def delete(
+    request: Request, session: SessionDep, user: WebUser, activity_id: int
+) -> Response:
+    view = activity_view(session, user, activity_id)
+    form = await request.form()
+    version = forms.integer(form, "version")
+    delete_activity(session, user, activity_id, version if isinstance(version, int) else None)
+    first = view.firms[0][0] if view.firms else None
+    return RedirectResponse(f"/firms/{first}" if first else "/", status_code=303)

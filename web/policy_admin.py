@@ -1,0 +1,93 @@
+"""The policy pack for administrators (SPEC §4): the loaded pack's version and content, and
+loading a new pack — with a preview of what will change before it is applied."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func, select
+
+from crm.accounts.permissions import require_admin
+from crm.errors import CRMError, ValidationFailed
+from crm.i18n import _l
+from crm.policy.models import ChainLink, PolicyPack
+from crm.policy.pack import parse_pack
+from crm.policy.preview import preview_pack
+from crm.policy.service import list_clusters, list_parks, load_pack, plan_targets
+from server.deps import SessionDep, WebUser
+from web import forms
+from web.render import render
+
+router = APIRouter(prefix="/admin/policy")
+MAX_PACK = 2 * 1024 * 1024
+
+
+def _ctx(session: SessionDep, **kw: object) -> dict[str, object]:
+    link_counts = dict(
+        session.execute(
+            select(ChainLink.cluster_id, func.count()).group_by(ChainLink.cluster_id)
+        ).all()
+    )
+    return {
+        "nav": "admin",
+        "sub": "policy",
+        "packs": list(session.scalars(select(PolicyPack).order_by(PolicyPack.code))),
+        "clusters": list_clusters(session),
+        "parks": list_parks(session),
+        "targets": sorted(plan_targets(session).values(), key=lambda t: t.code),
+        "link_counts": link_counts,
+        "preview": None,
+        "pack_text": "",
+        "error": None,
+        **kw,
+    }
+
+
+@router.get("", include_in_schema=False)
+def policy_page(request: Request, session: SessionDep, user: WebUser, loaded: int = 0) -> Response:
+    require_admin(user)
+    return render(request, "admin/policy.html", _ctx(session, loaded=bool(loaded)))
+
+
+async def _pack_text(request: Request) -> str:
+    form = await request.form()
+    upload = form.get("file")
+    if upload is not None and not isinstance(upload, str) and upload.filename:
+        raw = await upload.read(MAX_PACK + 1)
+        if len(raw) > MAX_PACK:
+            raise ValidationFailed(_l("文件太大"), field="pack")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed(_l("文件不是 UTF-8 文本"), field="pack") from exc
+    text = forms.text(form, "pack_text") or ""  # type: ignore[arg-type]
+    if not text:
+        raise ValidationFailed(_l("请选择政策包文件"), field="pack")
+    return text
+
+
+@router.post("/preview", include_in_schema=False)
+async def preview(request: Request, session: SessionDep, user: WebUser) -> Response:
+    require_admin(user)
+    try:
+        text = await _pack_text(request)
+        pack = parse_pack(text)
+        result = preview_pack(session, user, pack)
+    except CRMError as exc:
+        ctx = _ctx(session, error=forms.pick(request, exc.message))
+        return render(request, "admin/policy.html", ctx, status_code=422)
+    return render(request, "admin/policy.html", _ctx(session, preview=result, pack_text=text))
+
+
+@router.post("/apply", include_in_schema=False)
+async def apply(request: Request, session: SessionDep, user: WebUser) -> Response:
+    require_admin(user)
+    try:
+        text = await _pack_text(request)
+        pack = parse_pack(text)
+        with session.begin_nested():
+            load_pack(session, pack, actor_id=user.id)
+    except CRMError as exc:
+        ctx = _ctx(session, error=forms.pick(request, exc.message))
+        return render(request, "admin/policy.html", ctx, status_code=422)
+    return RedirectResponse("/admin/policy?loaded=1", status_code=303)
