@@ -69,6 +69,31 @@ def main() -> None:
         officer.click("button[type=submit]")
         officer.wait_for_load_state("networkidle")
         officer.screenshot(path=str(OUT / "my-day.png"))
+        # logging a delegation: several firms as chips, colleagues, follow-ups per firm
+        officer.goto(f"{BASE}/activities/new")
+        officer.locator("label.seg", has_text="代表团").click()
+        for q in ("huipu", "hongqi", "lianxiang"):
+            officer.fill("#firm-q", q)
+            option = officer.locator("#firm-options .option").first
+            try:
+                option.wait_for(timeout=5000)
+                option.click()
+            except Exception:  # the demo may not hold that firm
+                officer.fill("#firm-q", "")
+        officer.fill("#act-summary", "代表团来访，参观西永微电园")
+        officer.wait_for_load_state("networkidle")
+        officer.screenshot(path=str(OUT / "log-contact.png"))
+        # a phone (390 × 844): the collapsing menu, tables as cards
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
+        phone.goto(f"{BASE}/login")
+        phone.fill("#username", "officer001")
+        phone.fill("#password", "Demo-2011-35!")
+        phone.click("button[type=submit]")
+        phone.wait_for_load_state("networkidle")
+        phone.screenshot(path=str(OUT / "phone-my-day.png"))
+        phone.goto(f"{BASE}/firms?q=huipu")
+        phone.wait_for_load_state("networkidle")
+        phone.screenshot(path=str(OUT / "phone-search.png"))
         browser.close()
     print("screenshots in", OUT)
 
