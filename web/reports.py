@@ -33,15 +33,15 @@ FILTERS = {
     "briefing": ("week", "cluster", "park", "department_id"),
     "map": ("cluster", "department_id"),
 }
-TITLES = {
-    "coverage": "集群覆盖",
-    "pipeline": "项目进展",
-    "targets": "目标完成",
-    "leaders": "龙头企业梯队",
-    "activity": "专员工作量",
-    "delivery": "签约履约",
-    "briefing": "每周简报",
-    "map": "城市地图",
+TITLES = {  # lazy messages: the page renders them in its language
+    "coverage": _l("集群覆盖"),
+    "pipeline": _l("项目进展"),
+    "targets": _l("目标完成"),
+    "leaders": _l("龙头企业梯队"),
+    "activity": _l("专员工作量"),
+    "delivery": _l("签约履约"),
+    "briefing": _l("每周简报"),
+    "map": _l("城市地图"),
 }
 
 

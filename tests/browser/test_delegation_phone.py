@@ -189,7 +189,10 @@ def test_the_phone_layout(chromium, base_url, session, output_dir):
 
 
 def test_the_language_walk(chromium, base_url, session, output_dir):
-    _, _, firms = _world(session)
+    me, _, firms = _world(session)
+    from crm.accounts.models import Department
+
+    department = session.get(Department, me.department_id).name  # a proper name
     ctx, pg = _page(chromium, {"width": 1280, "height": 900}, output_dir)
     pg.goto(f"{base_url}/login")
     pg.click('a[href="/lang/en?next=/login"]')  # chosen on the login page …
@@ -199,7 +202,7 @@ def test_the_language_walk(chromium, base_url, session, output_dir):
         pg.click("button[type=submit]")
     assert "My day" in pg.locator("nav#mainnav").inner_text()  # … and kept at login
     cjk = re.compile(r"[\u4e00-\u9fff]")
-    names = "".join(f.name_zh for f in firms) + "陈官员王同事中文惠普笔电基地"
+    names = "".join(f.name_zh for f in firms) + "陈官员王同事中文惠普笔电基地" + department
     for path in ("/", "/firms", f"/firms/{firms[0].id}", "/pipeline", "/followups", "/account"):
         pg.goto(base_url + path)
         text = pg.locator("body").inner_text()
