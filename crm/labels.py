@@ -41,6 +41,8 @@ AUDIT_ACTIONS: dict[str, Message] = {
     "reassign": _l("转交"),
     "restore": _l("恢复"),
     "backup": _l("备份"),
+    "touch": _l("更新接触时间"),
+    "conflict_flag": _l("标记撞单"),
 }
 
 AUDIT_ENTITIES: dict[str, Message] = {
@@ -58,6 +60,7 @@ AUDIT_ENTITIES: dict[str, Message] = {
     "user": _l("用户"),
     "park": _l("园区"),
     "import": _l("导入"),
+    "conflict": _l("撞单"),
 }
 
 
