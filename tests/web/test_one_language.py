@@ -46,6 +46,7 @@ LATIN_OK = {
     "hp",  # the search box's examples of what it finds
     "huipu",
     "YAML",  # the policy pack's file format
+    "testclient",  # the test client's address in the audit trail
     "CRM",
     "API",
     "Excel",
