@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import (
     HTMLResponse,
@@ -31,6 +31,7 @@ from crm.errors import CRMError, StaleVersion
 from crm.i18n import Message, _l, from_accept_language, pick_language, validation_message
 from server.deps import LoginRequired
 from server.middleware import CSRF, BodyLimit, SecurityHeaders, security_headers
+from server.page_input import PageInput, refuse_bad_input
 
 log = logging.getLogger("crm")
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -129,12 +130,22 @@ def _html_error(request: Request, status: int, message: str | Message) -> Respon
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    from web.forms import FormRejected
+    from web.forms import FormErrors, FormInvalid, FormRejected
 
     @app.exception_handler(FormRejected)
     async def form_rejected(request: Request, exc: FormRejected) -> Response:
         """A page form's errors, sent after the request's transaction rolled back."""
         return exc.response
+
+    @app.exception_handler(FormInvalid)
+    @app.exception_handler(FormErrors)
+    async def form_invalid(request: Request, exc: FormInvalid | FormErrors) -> Response:
+        """A form's errors that no page caught (a request no form of ours sends, e.g. a
+        hand-made POST): the first message, as a 422 page — never a 500."""
+        message = next(iter(exc.errors.values()), None) or _l("无效").render(
+            reader_language(request)
+        )
+        return _html_error(request, 422, message)
 
     @app.exception_handler(CRMError)
     async def crm_error(request: Request, exc: CRMError) -> Response:
@@ -277,6 +288,8 @@ def create_app(run_scheduler: bool = False) -> FastAPI:
         docs_url=None,  # served below from the app's own copy of Swagger UI (CSP, no CDN)
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        # NUL bytes, invalid UTF-8 and out-of-range ids in a page's input: a 4xx, never a 500
+        dependencies=[Depends(refuse_bad_input)],
     )
     app.state.run_scheduler = run_scheduler
     install_error_handlers(app)
@@ -306,6 +319,7 @@ def create_app(run_scheduler: bool = False) -> FastAPI:
         return {"status": "ok"}
 
     # order: the last added runs first
+    app.add_middleware(PageInput)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from crm.accounts.models import User
@@ -160,6 +160,8 @@ def more_cards(
     if stage not in STAGES:
         raise ValidationFailed(_l("未知阶段"), field="stage")
     f, chosen = _filters(request)
+    if not is_htmx(request):  # a fragment: opened by hand, it leads to the board it belongs to
+        return RedirectResponse(f"/pipeline?{_query(chosen)}", status_code=303)
     col = _columns(session, user, f, [stage], max(0, min(offset, 100_000)))[0]
     return render(
         request,

@@ -1,0 +1,126 @@
+"""Page input as strict as the API's: NUL bytes, invalid UTF-8 and ids past the database's
+integer range in a page's path, query string or urlencoded form are refused with a 4xx page in
+the reader's language — never stored as U+FFFD, never a 500 from the database driver.
+
+Two parts: an ASGI middleware that looks at the raw bytes (the only place invalid UTF-8 is still
+visible: Starlette's form parser replaces it) and notes what it found in the request's scope,
+and an app-wide dependency that turns the note into an HTTP error, so that the normal error
+handler renders the page with the menu and in the reader's language. The API keeps its own,
+stricter types (``api/common``) and is not touched here.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote_to_bytes
+
+from fastapi import HTTPException, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from crm.i18n import _l
+
+# ids and versions are INTEGER columns: 32-bit on PostgreSQL
+MAX_ID = 2**31 - 1
+_NUMERIC_KEYS = {"id", "version", "page", "offset", "limit", "week", "year"}
+_SKIP_PREFIXES = ("/api/", "/static/")
+_STATE_KEY = "crm_bad_input"
+
+BAD_TEXT = _l("输入包含无效字符（空字符或非 UTF-8 编码），未作任何修改")
+OUT_OF_RANGE = _l("编号超出范围")
+
+
+def _numeric_key(key: bytes) -> bool:
+    k = key.decode("latin-1").lower()
+    return k in _NUMERIC_KEYS or k.endswith("_id") or k.endswith("_ids")
+
+
+def check_pairs(raw: bytes) -> str | None:
+    """'text' for a NUL byte or invalid UTF-8, 'range' for an id past the limit, else None."""
+    found: str | None = None
+    for part in raw.split(b"&"):
+        if not part:
+            continue
+        key, _, value = part.partition(b"=")
+        k = unquote_to_bytes(key.replace(b"+", b" "))
+        v = unquote_to_bytes(value.replace(b"+", b" "))
+        for b in (k, v):
+            if b"\x00" in b:
+                return "text"
+            try:
+                b.decode("utf-8")
+            except UnicodeDecodeError:
+                return "text"
+        s = v.strip()
+        if found is None and _numeric_key(k) and s.lstrip(b"-").isdigit() and len(s) > 9:
+            if abs(int(s)) > MAX_ID:
+                found = "range"
+    return found
+
+
+def check_path(raw_path: bytes) -> str | None:
+    if b"\x00" in raw_path:
+        return "text"
+    try:
+        path = raw_path.decode("utf-8")
+    except UnicodeDecodeError:
+        return "text"
+    for seg in path.split("/"):
+        if seg.isdigit() and len(seg) > 9 and int(seg) > MAX_ID:
+            return "range"
+    return None
+
+
+class PageInput:
+    """Notes bad bytes in a page request (path, query, urlencoded body) for ``refuse_bad_input``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith(_SKIP_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        raw_path = unquote_to_bytes(scope.get("raw_path") or path.encode("utf-8"))
+        problem = check_path(raw_path) or check_pairs(scope.get("query_string", b""))
+        headers = dict(scope.get("headers") or [])
+        ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if scope.get("method") in {"POST", "PUT", "PATCH"} and ctype == (
+            b"application/x-www-form-urlencoded"
+        ):
+            # the body is bounded by BodyLimit (outside); read it whole and replay it
+            chunks: list[bytes] = []
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                chunks.append(message.get("body", b""))
+                more = message.get("more_body", False)
+            body = b"".join(chunks)
+            problem = problem or check_pairs(body)
+            sent = False
+
+            async def replay() -> Message:
+                nonlocal sent
+                if not sent:
+                    sent = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()
+
+            receive = replay
+        if problem:
+            scope.setdefault("state", {})[_STATE_KEY] = problem
+        await self.app(scope, receive, send)
+
+
+async def refuse_bad_input(request: Request) -> None:
+    """App-wide dependency: a page request the middleware marked is answered with a 4xx."""
+    problem = request.scope.get("state", {}).get(_STATE_KEY)
+    if problem is None:
+        return
+    from server.app import reader_language
+
+    lang = reader_language(request)
+    if problem == "range":
+        raise HTTPException(status_code=404, detail=OUT_OF_RANGE.render(lang))
+    raise HTTPException(status_code=400, detail=BAD_TEXT.render(lang))

@@ -1,0 +1,112 @@
+"""Page input as strict as the API's: a walk of every page route with NUL bytes, ids past 2^63
+and invalid UTF-8 (path, query string and form body) sees a 4xx and never a 500, and a refused
+form changes nothing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from crm.firms.models import Firm
+from crm.projects.models import Project
+from server.app import create_app
+from tests.factories import make_department, make_firm, make_project, make_user
+from tests.security.conftest import login
+from tests.security.routes import app_routes
+
+HUGE = str(2**63 + 7)
+PARAM = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(?::[a-z]+)?\}")
+
+
+def _page_routes(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return [
+        (m, p)
+        for m, p in app_routes(app)
+        if not p.startswith(("/api/", "/static")) and m != "WEBSOCKET" and p != "/logout"
+    ]
+
+
+@pytest.fixture
+def admin_client(session):  # type: ignore[no-untyped-def]
+    dep = make_department(session)
+    make_user(session, "admin", username="inputadmin")
+    officer = make_user(session, "officer", dep, username="inputofficer")
+    firm = make_firm(session, "输入测试企业")
+    project = make_project(session, firm, "IC", "signed", owner=officer)
+    session.commit()
+    app = create_app()
+    with TestClient(app, raise_server_exceptions=False) as c:
+        assert login(c, "inputadmin").status_code == 303
+        c.project_id = project.id  # type: ignore[attr-defined]
+        c.app_ = app  # type: ignore[attr-defined]
+        yield c
+
+
+def _post(c: TestClient, path: str, body: bytes, **headers: str):  # type: ignore[no-untyped-def]
+    return c.post(
+        path,
+        content=body,
+        headers={
+            "content-type": "application/x-www-form-urlencoded",
+            "X-CSRFToken": c.cookies["csrftoken"],
+            **headers,
+        },
+        follow_redirects=False,
+    )
+
+
+def test_every_page_route_refuses_huge_ids_nul_and_bad_utf8_without_a_500(admin_client, session):
+    c = admin_client
+    before = (session.scalar(select(func.count()).select_from(Firm)),)
+    seen = []
+    for method, path in _page_routes(c.app_):
+        filled = PARAM.sub(HUGE, path)
+        if method == "GET":
+            answers = [
+                c.get(filled, follow_redirects=False),
+                c.get(path.split("{")[0] + "?q=a%00b&parent_q=a%00b", follow_redirects=False),
+                c.get(path.split("{")[0] + "?q=%FF%FE", follow_redirects=False),
+            ]
+        else:
+            token = "csrf_token=" + c.cookies["csrftoken"]
+            answers = [
+                _post(c, filled, f"{token}&name=x".encode()),
+                _post(c, filled, f"{token}&name_zh=a%00b&title=a%00b".encode()),
+                _post(c, filled, f"{token}&name_zh=%FF%FE&title=%C3%28".encode()),
+            ]
+        for r in answers:
+            assert r.status_code < 500, (method, path, r.status_code, r.text[:300])
+            assert "Traceback" not in r.text
+        seen.append(path)
+    assert len(seen) > 30, seen  # the walk saw the pages
+    session.expire_all()
+    assert (session.scalar(select(func.count()).select_from(Firm)),) == before
+
+
+def test_the_named_cases_answer_4xx_in_the_pages_language(admin_client, session):
+    c = admin_client
+    for url in ("/firms?q=a%00b", "/projects/new?q=a%00b", "/firms/parents?parent_q=a%00b"):
+        r = c.get(url)
+        assert r.status_code == 400, (url, r.status_code)
+        assert "无效字符" in r.text and "<main" in r.text
+    assert c.get(f"/firms/{HUGE}").status_code == 404
+    assert c.get("/firms?owner_id=" + HUGE).status_code in (400, 404, 422)
+    pid = c.project_id  # type: ignore[attr-defined]
+    row = session.get(Project, pid)
+    assert row is not None
+    snapshot = row.model_dump()
+    token = "csrf_token=" + c.cookies["csrftoken"]
+    for body in (f"{token}&stage=bogus&version=1", f"{token}&stage=landed&version=abc"):
+        r = _post(c, f"/projects/{pid}/stage", body.encode())
+        assert 400 <= r.status_code < 500, (body, r.status_code, r.text[:300])
+    r = c.get("/pipeline/column/signed")
+    assert r.status_code < 500
+    # invalid UTF-8 in a form is refused, not stored as U+FFFD
+    r = _post(c, "/firms/new", f"{token}&name_zh=%E6%83%A0%FF".encode())
+    assert r.status_code == 400
+    session.expire_all()
+    assert session.scalar(select(func.count()).where(Firm.name_zh.contains("\ufffd"))) == 0
+    assert session.get(Project, pid).model_dump() == snapshot  # type: ignore[union-attr]
