@@ -50,9 +50,9 @@ def check_pairs(raw: bytes) -> str | None:
             except UnicodeDecodeError:
                 return "text"
         s = v.strip()
-        if found is None and _numeric_key(k) and s.lstrip(b"-").isdigit() and len(s) > 9:
-            if abs(int(s)) > MAX_ID:
-                found = "range"
+        digits = s.lstrip(b"-")
+        if found is None and _numeric_key(k) and digits.isdigit() and int(digits) > MAX_ID:
+            found = "range"
     return found
 
 
