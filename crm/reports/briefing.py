@@ -26,9 +26,7 @@ from pydantic import BaseModel
 from sqlalchemy import BigInteger, and_, func, select, type_coerce
 from sqlmodel import Session
 
-from crm.accounts.models import Department, User
-from crm.accounts.permissions import hidden_projects
-from crm.activities.models import ActivityOfficerWeek
+from crm.accounts.models import User
 from crm.clock import local_tz, today_local, week_start
 from crm.firms.models import MAJOR_TIERS, Firm
 from crm.policy.models import Cluster, Park
@@ -365,30 +363,17 @@ def briefing(
     ]
 
     per_dept: dict[str, int] = {}
-    if hidden_projects(actor) is None:
-        # the actor sees every activity: the officer-activity report reads the per-officer
-        # weekly summary then; the same rows, summed per department here
-        q = (
-            select(Department.name, func.sum(ActivityOfficerWeek.contacts))
-            .join(User, User.id == ActivityOfficerWeek.user_id)
-            .outerjoin(Department, Department.id == User.department_id)
-            .where(ActivityOfficerWeek.week_start == monday, ActivityOfficerWeek.contacts > 0)
-            .group_by(Department.name)
-        )
-        if f.department_id is not None:
-            q = q.where(User.department_id == f.department_id)
-        for name, n in session.execute(q):
-            per_dept[name or "—"] = per_dept.get(name or "—", 0) + int(n or 0)
-    else:
-        act = activity_report(
-            session,
-            actor,
-            ReportFilters(department_id=f.department_id, date_from=monday, date_to=sunday),
-        )
-        for o in act.officers:
-            if o.contacts:
-                key = o.department or "—"
-                per_dept[key] = per_dept.get(key, 0) + o.contacts
+    # the officer-activity report's own figures (closed weeks from its rollup, the weeks after
+    # the rollup's watermark counted live), summed per department
+    act = activity_report(
+        session,
+        actor,
+        ReportFilters(department_id=f.department_id, date_from=monday, date_to=sunday),
+    )
+    for o in act.officers:
+        if o.contacts:
+            key = o.department or "—"
+            per_dept[key] = per_dept.get(key, 0) + o.contacts
     contacts = [
         DepartmentContacts(department=d, contacts=n)
         for d, n in sorted(per_dept.items(), key=lambda kv: (-kv[1], kv[0]))
