@@ -101,6 +101,8 @@ def import_projects(
     firms = _firm_ids_by_name(session)
     clusters = _cluster_lookup(session)
     cluster_ids = dict(session.execute(select(Cluster.code, Cluster.id)).all())
+    # a title left empty is generated as create_project does: "firm · cluster name"
+    cluster_names = dict(session.execute(select(Cluster.code, Cluster.name_zh)).all())
     users = _user_lookup(session)
     depts = {}
     for did, code, name in session.execute(select(Department.id, Department.code, Department.name)):
@@ -171,7 +173,10 @@ def import_projects(
             rep.rejected.extend(errs)
             continue
         cid = cluster_ids.get(data_in.cluster)
-        title = (data_in.title or f"{_firm_name(session, fid)} · {data_in.cluster}").strip().lower()
+        generated = (
+            f"{_firm_name(session, fid)} · {cluster_names.get(data_in.cluster, data_in.cluster)}"
+        )
+        title = (data_in.title or generated).strip().lower()
         key = (fid, cid or 0, title)
         if key in seen_in_file:
             rep.rejected.append(
