@@ -168,7 +168,7 @@ def test_move_projects_on_the_board_and_switch_language(page, base_url, session,
     shot(page, output_dir, "project")
 
     # switch the language
-    page.locator("header .me a", has_text="English").click()
+    page.locator("header .me .lang-switch button", has_text="English").click()  # saved on the user
     page.get_by_text("Stage history").wait_for()
     assert page.locator("header nav").inner_text().count("My day") == 1
     shot(page, output_dir, "project-en")
