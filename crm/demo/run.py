@@ -1,0 +1,244 @@
+"""The run's state: the scale, the clock of "days relative to the anchor", the bulk writer
+(buffers flushed with Core inserts or driver executemany) and the policy pack's ids."""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table, func, insert, select
+from sqlalchemy.engine import Connection
+
+from crm.policy.models import ChainLink, Cluster, Park, ParkCluster
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_CST = timezone(timedelta(hours=8))  # Asia/Shanghai has had no DST since 1991
+
+
+@dataclass(frozen=True)
+class Scale:
+    firms: int
+    contacts: int
+    projects: int
+    activities: int
+    followups: int
+    users: int
+    departments: int
+
+
+SCALES: dict[str, Scale] = {
+    "small": Scale(
+        firms=300,
+        contacts=600,
+        projects=400,
+        activities=5_000,
+        followups=1_500,
+        users=12,
+        departments=4,
+    ),
+    "city": Scale(
+        firms=50_000,
+        contacts=100_000,
+        projects=20_000,
+        activities=1_000_000,
+        followups=200_000,
+        users=500,
+        departments=12,
+    ),
+}
+
+
+# --- the run's state --------------------------------------------------------------------------
+
+
+class FirmInfo:
+    """What later steps need to know about a firm (generated or already present)."""
+
+    __slots__ = (
+        "clusters",
+        "contacts",
+        "created_x",
+        "domain",
+        "domestic",
+        "id",
+        "owner_id",
+        "row",
+        "short",
+        "tier",
+    )
+
+    def __init__(
+        self,
+        fid: int,
+        short: str,
+        tier: str,
+        clusters: list[int],
+        domestic: bool,
+        owner_id: int | None,
+        created_x: float,
+        row: dict[str, Any] | None,
+    ) -> None:
+        self.id, self.short, self.tier, self.clusters = fid, short, tier, clusters
+        self.domestic, self.owner_id, self.created_x, self.row = domestic, owner_id, created_x, row
+        self.contacts: list[int] = []
+        self.domain = "example.com"
+
+
+@dataclass
+class Run:
+    conn: Connection
+    rng: random.Random
+    scale: Scale
+    anchor: date
+    batch: int
+    progress: Callable[[str], None] | None
+    counts: dict[str, int] = field(default_factory=dict)
+    # table name → (table, rows, raw INSERT for plain tuples or None for Core with dicts)
+    buffers: dict[str, tuple[Table, list[Any], str | None]] = field(default_factory=dict)
+    base: datetime = field(init=False)
+    now: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        # the anchor day's local midnight (in UTC); "now" is 08:00 local on the anchor day
+        self.base = datetime(
+            self.anchor.year, self.anchor.month, self.anchor.day, tzinfo=_CST
+        ).astimezone(UTC)
+        self.now = self.base + timedelta(hours=8)
+
+    def at(self, x: float) -> datetime:
+        """Day ``x`` relative to the anchor day, its fraction mapped into 09:00–18:00 local."""
+        day = math.floor(x)
+        return self.base + timedelta(days=day, minutes=540 + int((x - day) * 540))
+
+    def day(self, x: float) -> date:
+        return self.anchor + timedelta(days=math.floor(x))
+
+    def add(self, table: Table, row: dict[str, Any]) -> None:
+        buf = self.buffers.get(table.name)
+        if buf is None:
+            buf = self.buffers[table.name] = (table, [], None)
+        buf[1].append(row)
+        if len(buf[1]) >= self.batch:
+            self.flush()
+
+    def link_buffer(self, table: Table) -> list[tuple[int, ...]]:
+        """A buffer of plain tuples (in column order) for an integer-only link table.
+
+        These are the bulk of the rows and need no type processing, so they go straight to
+        the driver's executemany.
+        """
+        buf = self.buffers.get(table.name)
+        if buf is None:
+            style = self.conn.dialect.paramstyle
+            ph = "?" if style == "qmark" else "%s" if style in ("format", "pyformat") else None
+            cols = [c.name for c in table.columns]
+            sql = (
+                (
+                    f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES "
+                    f"({', '.join([ph] * len(cols))})"
+                )
+                if ph
+                else None
+            )
+            buf = self.buffers[table.name] = (table, [], sql)
+        return buf[1]
+
+    def full(self) -> None:
+        if any(len(b[1]) >= self.batch for b in self.buffers.values()):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every buffer, parents first (buffers are registered in dependency order)."""
+        for name, (table, rows, sql) in self.buffers.items():
+            if not rows:
+                continue
+            if sql is not None:
+                self.conn.exec_driver_sql(sql, rows)
+            elif rows and isinstance(rows[0], tuple):
+                keys = [c.name for c in table.columns]
+                self.conn.execute(insert(table), [dict(zip(keys, r, strict=True)) for r in rows])
+            else:
+                self.conn.execute(insert(table), rows)
+            self.counts[name] = self.counts.get(name, 0) + len(rows)
+            rows.clear()
+
+    def next_id(self, table: Table) -> int:
+        return int(self.conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+
+    def say(self, msg: str) -> None:
+        if self.progress:
+            self.progress(msg)
+
+
+def pick_cw(rng: random.Random, items: list[Any], cum: list[float]) -> Any:
+    return rng.choices(items, cum_weights=cum)[0]
+
+
+def cum(weights: Iterable[float]) -> list[float]:
+    out: list[float] = []
+    total = 0.0
+    for w in weights:
+        total += w
+        out.append(total)
+    return out
+
+
+def yi(v: float) -> Decimal:
+    return Decimal(f"{max(v, 0.01):.2f}")
+
+
+def _short_cluster(name: str) -> str:
+    return re.sub(r"（.*?）|\(.*?\)", "", name)
+
+
+class Policy:
+    """Ids and names from the loaded policy pack."""
+
+    def __init__(self) -> None:
+        self.codes: dict[int, str] = {}
+        self.names: dict[int, str] = {}
+        self.lead: dict[int, int | None] = {}
+        self.links: dict[int, list[tuple[int, str]]] = {}
+        self.parks: list[int] = []
+        self.park_names: dict[int, str] = {}
+        self.park_code_id: dict[str, int] = {}
+        self.guided: dict[int, list[int]] = {}
+        self.park_dept: dict[int, int] = {}
+
+    @classmethod
+    def load(cls, conn: Connection) -> Policy:
+        p = cls()
+        for cid, code, name, lead in conn.execute(
+            select(Cluster.id, Cluster.code, Cluster.name_zh, Cluster.lead_department_id).order_by(
+                Cluster.sort_order, Cluster.id
+            )
+        ):
+            p.codes[cid], p.names[cid], p.lead[cid] = code, _short_cluster(name), lead
+            p.links[cid] = []
+        if not p.codes:
+            raise RuntimeError("no clusters: run the migrations and load the policy pack first")
+        for lid, cid, name in conn.execute(
+            select(ChainLink.id, ChainLink.cluster_id, ChainLink.name_zh).order_by(
+                ChainLink.cluster_id, ChainLink.sort_order, ChainLink.id
+            )
+        ):
+            p.links.setdefault(cid, []).append((lid, _short_cluster(name)))
+        for pid, code, name in conn.execute(
+            select(Park.id, Park.code, Park.name_zh).order_by(Park.sort_order, Park.id)
+        ):
+            p.parks.append(pid)
+            p.park_names[pid], p.park_code_id[code] = name, pid
+        for pid, cid in conn.execute(
+            select(ParkCluster.park_id, ParkCluster.cluster_id).order_by(
+                ParkCluster.cluster_id, ParkCluster.park_id
+            )
+        ):
+            p.guided.setdefault(cid, []).append(pid)
+        return p
