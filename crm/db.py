@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 from crm.config import get_settings
+
+log = logging.getLogger(__name__)
+
+# how long a SQLite write waits for another connection's write lock before giving up
+BUSY_TIMEOUT_MS = 10000
+# how long a best-effort write (``write_or_skip``) waits before it is skipped
+BEST_EFFORT_WAIT_MS = 50
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA cache_size=-65536")
@@ -86,3 +96,67 @@ def allocate_ids(session: Session, table: str, n: int) -> list[int]:
         return [r[0] for r in rows]
     start = session.execute(text(f'SELECT coalesce(max(id), 0) FROM "{table}"')).scalar() or 0
     return list(range(start + 1, start + 1 + n))
+
+
+# PostgreSQL SQLSTATEs of a write that lost a race for a lock and may simply be tried again
+_RETRYABLE_PG = {"55P03", "40001", "40P01"}  # lock_not_available, serialization, deadlock
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether a database error means "another writer holds the lock; try again" (SQLite's
+    "database is locked", PostgreSQL's lock timeout, serialization failure or deadlock)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in _RETRYABLE_PG:
+        return True
+    text = str(orig).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+def begin_write(session: Session) -> None:
+    """Open ``session``'s transaction as a writer now: on SQLite ``BEGIN IMMEDIATE`` takes the
+    database's write lock at once, waiting for it (the busy timeout) like any write. A request
+    that will write starts so: pysqlite otherwise opens the transaction only at the first
+    INSERT/UPDATE/DELETE, after the request's reads, and SQLite cannot wait for the lock in
+    the middle of a transaction that has read — it answers "database is locked" at once.
+    PostgreSQL needs nothing (row locks, no database-wide one)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    conn = session.connection()
+    dbapi = conn.connection.driver_connection
+    if dbapi is not None and not dbapi.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # errors come wrapped (DBAPIError): is_busy
+
+
+def write_or_skip(session: Session, statement: Any) -> bool:
+    """Run one small write that nothing depends on (a "last seen" stamp) and commit it at once,
+    on a connection of its own, outside ``session``'s transaction.
+
+    It waits at most ``BEST_EFFORT_WAIT_MS`` for the database's write lock and gives up (False)
+    rather than make the request wait or fail: on SQLite the request's own transaction then never
+    holds the one write lock while it reads and renders a page (a page view is not a write), and
+    a busy database skips the stamp instead of answering 500."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    if not isinstance(engine, Engine):
+        return False
+    sqlite = engine.dialect.name == "sqlite"
+    try:
+        with engine.connect() as conn:
+            if sqlite:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={BEST_EFFORT_WAIT_MS}")
+            try:
+                if not sqlite:  # a row another transaction holds: wait a moment, no more
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{BEST_EFFORT_WAIT_MS}ms'")
+                conn.execute(statement)
+                conn.commit()
+            finally:
+                if sqlite:  # the pooled connection goes back with its normal patience
+                    conn.rollback()
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    except DBAPIError as exc:  # "database is locked", lock_timeout, a dropped connection
+        log.info("best-effort write skipped: %s", exc.__class__.__name__)
+        return False
+    return True

@@ -91,3 +91,11 @@ class AuthFailed(CRMError):
 class Locked(CRMError):
     status = 429
     code = "locked"
+
+
+class Busy(CRMError):
+    """The database could not take the write now (another writer holds its lock): nothing was
+    saved, and the same request a moment later will most likely succeed."""
+
+    status = 503
+    code = "busy"

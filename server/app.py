@@ -22,12 +22,13 @@ from fastapi.responses import (
 )
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from crm.config import get_settings
-from crm.db import get_engine
-from crm.errors import CRMError, StaleVersion
+from crm.db import get_engine, is_busy
+from crm.errors import Busy, CRMError, StaleVersion
 from crm.i18n import Message, _l, from_accept_language, pick_language, validation_message
 from server.deps import LoginRequired
 from server.middleware import CSRF, BodyLimit, SecurityHeaders, security_headers
@@ -156,6 +157,17 @@ def install_error_handlers(app: FastAPI) -> None:
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
             return JSONResponse(body, status_code=exc.status, headers=headers)
         return _html_error(request, exc.status, exc.message)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> Response:
+        """Another writer held the database's lock too long: nothing was saved (the request's
+        transaction rolled back) — a 503 the client may retry, never a 500."""
+        if not is_busy(exc):
+            raise exc
+        log.warning("database busy on %s %s", request.method, request.url.path)
+        resp = await crm_error(request, Busy(_l("系统正忙，本次未保存，请稍后重试")))
+        resp.headers["Retry-After"] = "1"
+        return resp
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -14,7 +14,7 @@ from crm.accounts.models import User
 from crm.accounts.service import resolve_api_token, resolve_web_session
 from crm.config import get_settings
 from crm.context import set_client_ip
-from crm.db import get_engine
+from crm.db import begin_write, get_engine
 from crm.errors import AuthFailed
 from crm.i18n import _l
 
@@ -36,6 +36,9 @@ def client_ip(request: Request) -> str | None:
     return peer
 
 
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """Commit when the handler returns, roll back when it raises.
 
@@ -47,6 +50,8 @@ def get_session(request: Request) -> Iterator[Session]:
     with Session(get_engine(), expire_on_commit=False) as session:
         session.info["client_ip"] = ip
         try:
+            if request.method not in _READ_METHODS:
+                begin_write(session)  # SQLite: the write lock first, before the reads
             yield session
             session.commit()
         except BaseException:

@@ -13,6 +13,7 @@ from crm.accounts.models import ApiToken, User, WebSession
 from crm.accounts.tokens import token_hash
 from crm.audit.service import record
 from crm.config import get_settings
+from crm.db import write_or_skip
 from crm.types import utcnow
 
 
@@ -43,8 +44,14 @@ def resolve_web_session(session: Session, sid: str | None) -> User | None:
     if user is None or not user.is_active:
         return None
     if now - ws.last_seen_at > timedelta(seconds=60):
-        ws.last_seen_at = now
-        session.add(ws)
+        # best effort, outside the request's transaction: a page view must not take the
+        # database's write lock for the whole request, nor fail when another writer holds it
+        write_or_skip(
+            session,
+            update(WebSession)
+            .where(WebSession.id == sid, WebSession.last_seen_at < now)
+            .values(last_seen_at=now),
+        )
     return user
 
 
