@@ -15,6 +15,7 @@ from crm.activities.models import (
 from crm.audit.models import AuditRecord
 from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster, Tier
 from crm.followups.models import Followup, FollowupOfficerWeek, FollowupStatus
+from crm.imports.models import ImportRun
 from crm.notices.models import Notice
 from crm.outbox.models import JobRun, OutboxMessage
 from crm.policy.models import ChainLink, Cluster, Park, ParkCluster, PlanTarget, PolicyPack
@@ -44,6 +45,7 @@ __all__ = [
     "Followup",
     "FollowupOfficerWeek",
     "FollowupStatus",
+    "ImportRun",
     "JobRun",
     "LoginAttempt",
     "Notice",

@@ -267,6 +267,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     from crm.dbuse import InUse
 
     in_use = InUse(get_settings().database_url).acquire()
+    # imports queued before a restart: this process's import thread looks for them
+    from crm.imports import worker as import_worker
+
+    import_worker.kick()
     scheduler = None
     if app.state.run_scheduler:
         try:

@@ -1,23 +1,40 @@
-"""Import page: upload a workbook, see every rejected row, nothing half-imported."""
+"""Import pages: upload a file (stored, then imported by the worker thread), watch its progress,
+read its report, the import history, the rejected rows as .xlsx. Nothing half-imported."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from crm.authz import require_manager
 from crm.errors import CRMError, ValidationFailed
 from crm.i18n import _l
-from crm.imports.service import IMPORTERS, run_import
+from crm.imports import runs, worker
+from crm.imports.models import ImportRun
+from crm.imports.service import IMPORTERS
 from crm.imports.templates import template_workbook
 from server.deps import SessionDep, WebUser
-from web.render import render
+from web.render import language, render
 
 router = APIRouter()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_UPLOAD = 10 * 1024 * 1024
+MAX_UPLOAD = runs.MAX_UPLOAD
+PAGE = 50
+
+
+def _run_ctx(run: ImportRun) -> dict[str, object]:
+    live = runs.live_progress(run.id) if run.status == "running" and run.id else None
+    phase, done, total = live if live else (run.phase, run.done_rows, run.total)
+    return {
+        "run": run,
+        "phase": phase,
+        "done": done,
+        "total": total,
+        "report": runs.report_of(run),
+        "run_error": runs.error_of(run),
+    }
 
 
 @router.get("/imports", include_in_schema=False)
@@ -31,36 +48,20 @@ def import_upload(
     request: Request,
     session: SessionDep,
     user: WebUser,
+    background: BackgroundTasks,
     kind: Annotated[str, Form(max_length=20)],
     file: Annotated[UploadFile | None, File()] = None,
     mode: Annotated[str, Form(max_length=20)] = "check",
     update: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     require_manager(user)
-    ctx = {
-        "nav": "imports",
-        "kinds": list(IMPORTERS),
-        "kind": kind,
-        "mode": mode,
-        "update": bool(update),
-    }
+    ctx = {"nav": "imports", "kinds": list(IMPORTERS), "kind": kind, "mode": mode}
     try:
         if file is None or not file.filename:
             raise ValidationFailed(_l("请选择文件"), field="file")
-        # a plain (sync) route: FastAPI runs it in its thread pool, so a long import never
-        # holds the event loop that serves everyone else's requests
         data = file.file.read(MAX_UPLOAD + 1)
-        if len(data) > MAX_UPLOAD:
-            raise ValidationFailed(_l("文件超过10MB"), field="file")
-        report = run_import(
-            session,
-            user,
-            kind,
-            data,
-            file.filename,
-            dry_run=mode == "check",
-            skip_invalid=mode == "skip",
-            update_matching=bool(update),
+        run = runs.create_run(
+            session, user, kind, file.filename, data, mode=mode, update_matching=bool(update)
         )
     except CRMError as exc:
         session.rollback()
@@ -71,13 +72,69 @@ def import_upload(
             block="result",
             status_code=422,
         )
-    if not report.applied:
-        session.rollback()
+    # after the response, i.e. after the request's transaction committed the stored upload
+    background.add_task(worker.kick)
+    return render(request, "imports/index.html", {**ctx, **_run_ctx(run)}, block="result")
+
+
+@router.get("/imports/history", include_in_schema=False)
+def import_history(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    items, total = runs.history(session, user, limit=PAGE, offset=(page - 1) * PAGE)
     return render(
         request,
-        "imports/index.html",
-        {**ctx, "report": report, "filename": file.filename},
-        block="result",
+        "imports/history.html",
+        {"nav": "imports", "items": items, "total": total, "page": page, "per_page": PAGE},
+    )
+
+
+@router.get("/imports/runs/{run_id}", include_in_schema=False)
+def import_run_page(request: Request, session: SessionDep, user: WebUser, run_id: int) -> Response:
+    """The run's page; HTMX polls its ``run`` block until the run is finished."""
+    runs.recover_stale(session)
+    run = runs.get_run(session, user, run_id)
+    if run.status == "queued":
+        worker.kick()  # a run queued by a process that stopped before it got to it
+    return render(
+        request,
+        "imports/run.html",
+        {"nav": "imports", "kinds": list(IMPORTERS), **_run_ctx(run)},
+        block="run",
+    )
+
+
+@router.post("/imports/runs/{run_id}/retry", include_in_schema=False)
+def import_run_retry(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    background: BackgroundTasks,
+    run_id: int,
+) -> Response:
+    run = runs.retry(session, user, run_id)
+    background.add_task(worker.kick)
+    return render(
+        request,
+        "imports/run.html",
+        {"nav": "imports", "kinds": list(IMPORTERS), **_run_ctx(run)},
+        block="run",
+    )
+
+
+@router.get("/imports/runs/{run_id}/rejected.xlsx", include_in_schema=False)
+def import_run_rejected(
+    request: Request, session: SessionDep, user: WebUser, run_id: int
+) -> Response:
+    run = runs.get_run(session, user, run_id)
+    data = runs.rejected_workbook(run, language(request))
+    return Response(
+        data,
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="import-{run_id}-rejected.xlsx"'},
     )
 
 

@@ -73,6 +73,8 @@ class ImportReport:
     dry_run: bool = False
     applied: bool = False
     labels: dict[str, str] = field(default_factory=dict)  # column → its header in the file
+    # the rows as read (the rejected-rows workbook gives them back with their reasons)
+    sheet: Any = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:

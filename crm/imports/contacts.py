@@ -14,6 +14,7 @@ from crm.authz import require_manager
 from crm.firms.models import Contact
 from crm.firms.schemas import ContactCreate
 from crm.i18n import _l
+from crm.imports import progress
 from crm.imports.common import (
     ImportReport,
     RowError,
@@ -67,7 +68,9 @@ def import_contacts(
     ``update_matching``, given the row's values — so re-importing a file changes nothing."""
     require_manager(actor)
     sheet = read_rows(data, filename, CONTACT_HEADERS)
-    rep = ImportReport("contacts", len(sheet.rows), dry_run=dry_run, labels=sheet.labels)
+    rep = ImportReport(
+        "contacts", len(sheet.rows), dry_run=dry_run, labels=sheet.labels, sheet=sheet
+    )
     firms = _firm_ids_by_name(session)
     existing = {
         _contact_key(f, n, p, e): (cid, ver)
@@ -86,7 +89,7 @@ def import_contacts(
     good = []
     updates = []
     now = utcnow()
-    for i, row in sheet.rows:
+    for i, row in progress.rows(sheet.rows, "checking"):
         errs: list[RowError] = []
         fid = firms.get(normalize_name(row.get("firm", "")))
         if fid is None:
@@ -126,6 +129,7 @@ def import_contacts(
     if dry_run or (rep.rejected and not skip_invalid):
         rep.imported = len(good) if dry_run else 0
         return rep
+    progress.tick("importing", len(good) + len(updates))
     _insert_many(session, Contact.__table__, good)
     if updates:
         from sqlalchemy import bindparam

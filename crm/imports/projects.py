@@ -12,6 +12,7 @@ from crm.authz import require_manager
 from crm.errors import CRMError
 from crm.firms.models import Firm
 from crm.i18n import _l
+from crm.imports import progress
 from crm.imports.common import (
     ImportReport,
     RowError,
@@ -97,7 +98,9 @@ def import_projects(
 
     require_manager(actor)
     sheet = read_rows(data, filename, PROJECT_HEADERS)
-    rep = ImportReport("projects", len(sheet.rows), dry_run=dry_run, labels=sheet.labels)
+    rep = ImportReport(
+        "projects", len(sheet.rows), dry_run=dry_run, labels=sheet.labels, sheet=sheet
+    )
     firms = _firm_ids_by_name(session)
     clusters = _cluster_lookup(session)
     cluster_ids = dict(session.execute(select(Cluster.code, Cluster.id)).all())
@@ -115,9 +118,11 @@ def import_projects(
         )
     }
     seen_in_file: dict[tuple[int, int, str], int] = {}
+    # each row is checked by creating its project (in a savepoint): the writes start here
+    progress.tick("importing", 0)
     outer = session.begin_nested()
     imported = 0
-    for i, row in sheet.rows:
+    for i, row in progress.rows(sheet.rows, "importing"):
         errs: list[RowError] = []
         conv = _Converter(i, row, errs)
         fid = firms.get(normalize_name(row.get("firm", "")))

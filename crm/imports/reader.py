@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crm.errors import ValidationFailed
+from crm.imports import progress
 from crm.imports.bounds import LIMITS, Limits, Refused, check_workbook, too_big
 
 MAX_ROWS = LIMITS.max_rows
@@ -24,6 +25,8 @@ HEADER_SEARCH = 20  # rows looked at for the header (title rows above it)
 IGNORED_HEADERS = {"序号", "序", "编号", "no", "no.", "#", "行号", "index"}
 # what a CRM export carries but an import derives itself (the firm list's 层级 and 更新时间)
 IGNORED_HEADERS |= {"层级", "更新时间", "tier", "updated_at"}
+# what the rejected-rows workbook adds (crm.imports.runs): its fixed rows import as they are
+IGNORED_HEADERS |= {"行号", "row", "不合格原因", "reason"}
 
 
 def _cell(v: Any) -> str:
@@ -210,7 +213,7 @@ def read_rows(
     if unknown:
         raise Refused("未知列 / unknown columns: " + ", ".join(unknown[:10]))
     out = []
-    for n, cells in rows:
+    for n, cells in progress.rows(rows, "reading"):
         row = {}
         for i, c in enumerate(cols):
             if c is not None:

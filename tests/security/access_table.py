@@ -212,6 +212,15 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/imports"): manager_page(),
     ("POST", "/imports"): manager_page(422, form={"kind": "firms", "mode": "check"}),
     ("GET", "/imports/template/{kind}.xlsx"): manager_page(params={"kind": "kind:firms"}),
+    ("GET", "/imports/history"): manager_page(),
+    # the world has no import run: managers are told "not found", officers "forbidden"
+    ("GET", "/imports/runs/{run_id}"): manager_page(404, params={"run_id": "user:own"}),
+    ("POST", "/imports/runs/{run_id}/retry"): manager_page(
+        404, params={"run_id": "user:own"}, form={}
+    ),
+    ("GET", "/imports/runs/{run_id}/rejected.xlsx"): manager_page(
+        404, params={"run_id": "user:own"}
+    ),
     # --- scheduled messages (web/jobs_admin.py) and the calendar feed (web/calendar.py) ------
     ("GET", "/admin/outbox"): admin_page(),
     ("POST", "/admin/outbox/{message_id}/retry"): admin_page(

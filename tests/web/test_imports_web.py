@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,6 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from crm.firms.models import Firm
+from crm.imports import worker
 from server.app import create_app
 from tests.factories import PASSWORD, make_department, make_user
 
@@ -36,12 +38,26 @@ def manager_client(session):
         yield c
 
 
-def upload(client, body: str, mode: str):
-    return client.post(
-        "/imports",
-        data={"kind": "firms", "mode": mode},
-        files={"file": ("firms.csv", body.encode(), "text/csv")},
+def run_id_of(html: str) -> int:
+    m = re.search(r'data-run="(\d+)"', html)
+    assert m, html
+    return int(m.group(1))
+
+
+def upload(client, body: str | bytes, mode: str, name: str = "firms.csv", kind: str = "firms"):
+    """Upload (the page answers at once with the queued run, which polls itself), then wait
+    for the worker thread and return the run's fragment as the page's poll gets it."""
+    data = body.encode() if isinstance(body, str) else body
+    r = client.post(
+        "/imports", data={"kind": kind, "mode": mode}, files={"file": (name, data, "text/csv")}
     )
+    assert r.status_code == 200, r.text
+    assert 'hx-trigger="every 1s"' in r.text  # the page polls the run
+    worker.wait_idle(120)
+    r = client.get(f"/imports/runs/{run_id_of(r.text)}")
+    assert r.status_code == 200
+    assert "hx-trigger" not in r.text  # finished: the polling stops
+    return r
 
 
 def test_check_then_import(manager_client, session):

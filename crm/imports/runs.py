@@ -1,0 +1,454 @@
+"""Import runs: an upload is stored, a worker imports it, the page polls its progress, and its
+report stays in the import history.
+
+- :func:`create_run` checks and stores the upload (``queued``); nothing is read yet.
+- :func:`claim_next` makes the oldest queued run ``running`` — at most one at a time (a unique
+  partial index on ``status = 'running'``): the office's imports form one queue.
+- :func:`execute` imports it in one transaction, **all or nothing per file** (with "skip the
+  invalid rows", all the valid rows or none). The run's final status and report are written in
+  that same transaction, so "done" and the imported rows commit together. A process killed in
+  the middle commits nothing: the run stays ``running`` under a dead worker until
+  :func:`recover_stale` marks it ``failed`` (the file is kept; :func:`retry` queues it again).
+- :func:`rejected_workbook`: the rejected rows with their original columns and a reason column,
+  in the reader's language, to be fixed in Excel and imported again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from crm.accounts.models import User
+from crm.authz import require_manager
+from crm.db import get_engine
+from crm.errors import CRMError, NotFound, ValidationFailed
+from crm.i18n import Bilingual, Message, _l, as_message
+from crm.imports import progress
+from crm.imports.common import ImportReport, RowError
+from crm.imports.models import ImportRun
+from crm.imports.service import IMPORTERS, run_import
+from crm.types import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_UPLOAD = 10 * 1024 * 1024
+SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt")
+MODES = ("check", "all", "skip")
+STALE_AFTER = timedelta(minutes=30)  # a run on another machine with no sign of life this long
+WRITE_EVERY = 1.0  # seconds between two progress writes
+
+
+# -- messages as JSON ---------------------------------------------------------------------------
+
+
+def _enc(m: Any) -> Any:
+    if isinstance(m, Bilingual):
+        return {"b": m.msgid}
+    if isinstance(m, Message):
+        return {"m": m.msgid, "p": {k: _enc(v) for k, v in m.params.items()}}
+    return m
+
+
+def _dec(v: Any) -> Any:
+    if isinstance(v, dict) and "b" in v:
+        return Bilingual(v["b"])
+    if isinstance(v, dict) and "m" in v:
+        return Message(v["m"], **{k: _dec(x) for k, x in (v.get("p") or {}).items()})
+    return v
+
+
+def _report_json(rep: ImportReport) -> str:
+    bad = {e.row for e in rep.rejected}
+    rows = {}
+    if rep.sheet is not None and bad:
+        rows = {str(n): row for n, row in rep.sheet.rows if n in bad}
+    return json.dumps(
+        {
+            "kind": rep.kind,
+            "total": rep.total,
+            "imported": rep.imported,
+            "updated": rep.updated,
+            "unchanged": rep.unchanged,
+            "dry_run": rep.dry_run,
+            "applied": rep.applied,
+            "rejected": [[e.row, e.field, _enc(e.message)] for e in rep.rejected],
+            "warnings": [[e.row, e.field, _enc(e.message)] for e in rep.warnings],
+            "notes": [_enc(n) for n in rep.notes],
+            "labels": rep.labels,
+            "rows": rows,
+        },
+        ensure_ascii=False,
+    )
+
+
+def report_of(run: ImportRun) -> ImportReport | None:
+    """The run's report as the importer made it (None until the run is done)."""
+    if not run.report:
+        return None
+    d = json.loads(run.report)
+    rep = ImportReport(
+        d["kind"],
+        d["total"],
+        imported=d["imported"],
+        updated=d["updated"],
+        unchanged=d["unchanged"],
+        dry_run=d["dry_run"],
+        applied=d["applied"],
+        labels=d["labels"],
+        rejected=[RowError(r, f, _dec(m)) for r, f, m in d["rejected"]],
+        warnings=[RowError(r, f, _dec(m)) for r, f, m in d["warnings"]],
+        notes=[_dec(n) for n in d["notes"]],
+    )
+    return rep
+
+
+def error_of(run: ImportRun) -> Message | None:
+    return as_message(_dec(json.loads(run.error))) if run.error else None
+
+
+# -- creating, claiming, running -----------------------------------------------------------------
+
+
+def create_run(
+    session: Session,
+    actor: User,
+    kind: str,
+    filename: str,
+    data: bytes,
+    *,
+    mode: str = "check",
+    update_matching: bool = False,
+) -> ImportRun:
+    """Store an upload to be imported (checked: size, type; nothing parsed here)."""
+    require_manager(actor)
+    if kind not in IMPORTERS:
+        raise ValidationFailed(_l("未知导入类型：%(kind)s", kind=kind[:20]), field="kind")
+    if mode not in MODES:
+        raise ValidationFailed(_l("未知导入方式：%(mode)s", mode=mode[:20]), field="mode")
+    name = Path(filename or "").name.strip()[:200]
+    if not name:
+        raise ValidationFailed(_l("请选择文件"), field="file")
+    if len(data) > MAX_UPLOAD:
+        raise ValidationFailed(_l("文件超过10MB"), field="file")
+    if not data:
+        raise ValidationFailed(_l("文件是空的"), field="file")
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ValidationFailed(_l("只支持 .xlsx 或 .csv 文件"), field="file")
+    if suffix in (".xlsx", ".xlsm") and not data.startswith(b"PK\x03\x04"):
+        raise ValidationFailed(_l("这不是一个Excel（.xlsx）文件"), field="file")
+    run = ImportRun(
+        user_id=actor.id,
+        kind=kind,
+        filename=name,
+        size=len(data),
+        mode=mode,
+        update_matching=update_matching and kind != "firms",
+        data=data,
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:80]}:{os.getpid()}"
+
+
+def claim_next(engine: Engine | None = None) -> int | None:
+    """Make the oldest queued run ``running`` for this process; None when there is none or
+    another run is running (anywhere: the unique index refuses a second)."""
+    engine = engine or get_engine()
+    with Session(engine) as s:
+        recover_stale(s)
+        s.commit()
+        for run_id in s.scalars(
+            select(ImportRun.id).where(ImportRun.status == "queued").order_by(ImportRun.id)
+        ).all():
+            now = utcnow()
+            try:
+                done = s.execute(
+                    update(ImportRun)
+                    .where(ImportRun.id == run_id, ImportRun.status == "queued")
+                    .values(
+                        status="running",
+                        phase="reading",
+                        done_rows=0,
+                        worker=worker_name(),
+                        started_at=now,
+                        heartbeat_at=now,
+                        error=None,
+                    )
+                ).rowcount
+                s.commit()
+            except IntegrityError:  # another run is running
+                s.rollback()
+                return None
+            if done:
+                return run_id
+    return None
+
+
+# this process's runs: id → (phase, done, total), fresher than the database while importing
+_live: dict[int, tuple[str, int, int | None]] = {}
+_live_lock = threading.Lock()
+
+
+def live_progress(run_id: int) -> tuple[str, int, int | None] | None:
+    with _live_lock:
+        return _live.get(run_id)
+
+
+class _Reporter:
+    """Keeps the run's progress in memory and, while the import has not started writing, in
+    the database too (at most once a second; the page may be served by another process)."""
+
+    def __init__(self, engine: Engine, run_id: int) -> None:
+        self.engine, self.run_id = engine, run_id
+        self.last = 0.0
+        self.phase = ""
+        self.writing = False
+
+    def __call__(self, phase: str, done: int, total: int | None) -> None:
+        with _live_lock:
+            _live[self.run_id] = (phase, done, total)
+        if self.writing:
+            return
+        now = time.monotonic()
+        if phase == self.phase and now - self.last < WRITE_EVERY and phase != "importing":
+            return
+        self.last, self.phase = now, phase
+        values: dict[str, Any] = {"phase": phase, "done_rows": done, "heartbeat_at": utcnow()}
+        if total is not None:
+            values["total"] = total
+        try:
+            with Session(self.engine) as s:
+                s.execute(update(ImportRun).where(ImportRun.id == self.run_id).values(**values))
+                s.commit()
+        except Exception:  # progress is best effort: never fail the import for it
+            log.warning("import run %s: progress not written", self.run_id, exc_info=True)
+        # from the first write of the import on, its transaction holds SQLite's write lock
+        self.writing = phase == "importing"
+
+
+def _finish(
+    session: Session,
+    run_id: int,
+    status: str,
+    rep: ImportReport | None = None,
+    error: Message | None = None,
+) -> None:
+    values: dict[str, Any] = {
+        "status": status,
+        "phase": None,
+        "finished_at": utcnow(),
+        "error": json.dumps(_enc(error), ensure_ascii=False) if error is not None else None,
+    }
+    if status != "failed":
+        values["data"] = None  # kept only to run a failed import again
+    if rep is not None:
+        values.update(
+            total=rep.total,
+            imported=rep.imported if rep.applied or rep.dry_run else 0,
+            updated=rep.updated if rep.applied or rep.dry_run else 0,
+            unchanged=rep.unchanged,
+            rejected=rep.rejected_rows,
+            applied=rep.applied,
+            report=_report_json(rep),
+        )
+    session.execute(update(ImportRun).where(ImportRun.id == run_id).values(**values))
+
+
+FAILED = _l("导入中途出错，没有导入任何数据；可以重新运行")
+INTERRUPTED = _l("导入时服务器停止了，没有导入任何数据；可以重新运行")
+
+
+def execute(run_id: int, engine: Engine | None = None) -> str:
+    """Import a claimed run; returns its final status."""
+    engine = engine or get_engine()
+    with Session(engine) as s:
+        run = s.get(ImportRun, run_id)
+        if run is None or run.status != "running":
+            return run.status if run is not None else "missing"
+        job = (run.kind, run.filename, run.data or b"", run.mode, run.update_matching)
+        user_id = run.user_id
+    kind, filename, data, mode, update_matching = job
+    try:
+        with (
+            progress.reporting(_Reporter(engine, run_id)),
+            Session(engine, expire_on_commit=False) as s,
+        ):
+            actor = s.get(User, user_id)
+            try:
+                if actor is None:
+                    raise NotFound(_l("用户不存在"))
+                rep = run_import(
+                    s,
+                    actor,
+                    kind,
+                    data,
+                    filename,
+                    dry_run=mode == "check",
+                    skip_invalid=mode == "skip",
+                    update_matching=update_matching,
+                )
+            except CRMError as exc:  # the file refused, or the user may no longer import
+                s.rollback()
+                _finish(s, run_id, "refused", error=exc.message)
+                s.commit()
+                return "refused"
+            if not rep.applied:
+                s.rollback()
+            # with the imported rows, in their transaction: both commit or neither does
+            _finish(s, run_id, "done", rep)
+            s.commit()
+            return "done"
+    except Exception:
+        log.exception("import run %s failed", run_id)
+        with Session(engine) as s:
+            _finish(s, run_id, "failed", error=FAILED)
+            s.commit()
+        return "failed"
+    finally:
+        with _live_lock:
+            _live.pop(run_id, None)
+
+
+def drain(engine: Engine | None = None) -> int:
+    """Run queued imports one after another until none is left (or another process runs one:
+    it drains the queue after its own). Returns how many ran here."""
+    n = 0
+    while (run_id := claim_next(engine)) is not None:
+        execute(run_id, engine)
+        n += 1
+    return n
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_stale(session: Session, now: datetime | None = None) -> int:
+    """Mark ``failed`` the runs whose worker is gone: a process of this machine that no longer
+    exists, or (another machine) no sign of life for :data:`STALE_AFTER`. Their import's
+    transaction died with them, so nothing of them is in the database."""
+    now = now or utcnow()
+    host = socket.gethostname()[:80]
+    dead = []
+    for run_id, worker, beat in session.execute(
+        select(ImportRun.id, ImportRun.worker, ImportRun.heartbeat_at).where(
+            ImportRun.status == "running"
+        )
+    ).all():
+        w_host, _, w_pid = (worker or "").rpartition(":")
+        if w_host == host and w_pid.isdigit():
+            gone = not _pid_alive(int(w_pid))
+        else:
+            gone = beat is None or now - beat > STALE_AFTER
+        if gone:
+            dead.append(run_id)
+    for run_id in dead:
+        log.warning("import run %s: its worker is gone; marked failed", run_id)
+        _finish(session, run_id, "failed", error=INTERRUPTED)
+    return len(dead)
+
+
+# -- reading runs -------------------------------------------------------------------------------
+
+
+def get_run(session: Session, actor: User, run_id: int) -> ImportRun:
+    require_manager(actor)
+    run = session.get(ImportRun, run_id)
+    if run is None:
+        raise NotFound(_l("导入记录不存在"))
+    return run
+
+
+def retry(session: Session, actor: User, run_id: int) -> ImportRun:
+    """Queue a failed run again (its file was kept)."""
+    run = get_run(session, actor, run_id)
+    if run.status != "failed" or not run.data:
+        raise ValidationFailed(_l("只有失败的导入可以重新运行"), field="status")
+    run.status, run.phase, run.done_rows, run.error = "queued", None, 0, None
+    run.finished_at = None
+    session.add(run)
+    session.flush()
+    return run
+
+
+def history(
+    session: Session, actor: User, *, limit: int = 50, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    """The latest runs first, with the name of who ran them (managers and admins)."""
+    require_manager(actor)
+    recover_stale(session)
+    total = session.scalar(select(func.count()).select_from(ImportRun)) or 0
+    rows = session.execute(
+        select(
+            ImportRun.id,
+            ImportRun.kind,
+            ImportRun.filename,
+            ImportRun.size,
+            ImportRun.mode,
+            ImportRun.status,
+            ImportRun.total,
+            ImportRun.imported,
+            ImportRun.updated,
+            ImportRun.unchanged,
+            ImportRun.rejected,
+            ImportRun.applied,
+            ImportRun.created_at,
+            ImportRun.finished_at,
+            User.display_name,
+            User.username,
+        )
+        .join(User, User.id == ImportRun.user_id)
+        .order_by(ImportRun.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [dict(r._mapping) for r in rows], total
+
+
+def rejected_workbook(run: ImportRun, lang: str) -> bytes:
+    """The rejected rows as written in the file (its own headers) with the spreadsheet's row
+    number and every reason of the row, in ``lang``: fix them in Excel, import them again."""
+    from crm.exports import to_xlsx
+
+    d = json.loads(run.report or "{}")
+    labels: dict[str, str] = d.get("labels") or {}
+    columns = list(labels)
+    reasons: dict[int, list[str]] = {}
+    for row, fld, msg in d.get("rejected") or []:
+        text = as_message(_dec(msg)).render(lang)
+        col = labels.get(fld, fld) if fld else None
+        reasons.setdefault(row, []).append(f"{col}: {text}" if col else text)
+    source = d.get("rows") or {}
+    out = []
+    for row in sorted(reasons):
+        cells = source.get(str(row)) or {}
+        out.append([row, *(cells.get(c, "") for c in columns), "；".join(reasons[row])])
+    head_row = _l("行号").render(lang)
+    head_reason = _l("不合格原因").render(lang)
+    headers = [head_row, *(labels[c] for c in columns), head_reason]
+    return to_xlsx(
+        _l("不合格的行").render(lang), ["row", *columns, "reason"], out, lang, headers=headers
+    )
