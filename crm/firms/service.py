@@ -37,11 +37,12 @@ from crm.firms.queries import (
     to_public,
     to_public_many,
 )
+from crm.firms.rows import alias_values, firm_values, name_norm
 from crm.firms.schemas import FirmCreate, FirmUpdate
 from crm.firms.search import search_condition, search_firms
 from crm.i18n import _l
 from crm.policy.models import Cluster
-from crm.text import normalize_name, search_blob, to_pinyin
+from crm.text import search_blob, to_pinyin
 from crm.types import utcnow
 
 __all__ = [
@@ -90,19 +91,13 @@ def _cluster_ids(session: Session, codes: list[str]) -> list[int]:
 
 
 def _apply_names(session: Session, firm: Firm, aliases: list[str] | None) -> None:
-    firm.name_norm = normalize_name(firm.name_zh)
-    if not firm.name_norm:
-        raise ValidationFailed(_l("企业名称无效"), field="name_zh")
+    firm.name_norm = name_norm(firm.name_zh)
     firm.name_pinyin, firm.name_initials = to_pinyin(firm.name_zh)
     if aliases is not None:
         _check_aliases(session, aliases, firm.id)
         session.execute(delete(FirmAlias).where(FirmAlias.firm_id == firm.id))
-        seen: set[str] = set()
-        for a in aliases:
-            n = normalize_name(a)
-            if n and n not in seen:
-                seen.add(n)
-                session.add(FirmAlias(firm_id=firm.id, alias=a, alias_norm=n))
+        for row in alias_values(firm.id, aliases):  # type: ignore[arg-type]
+            session.add(FirmAlias(**row))
     else:
         aliases = firm_aliases(session, [firm.id])[firm.id]  # type: ignore[index]
     firm.search_text = search_blob([firm.name_zh, firm.name_en, *aliases])
@@ -163,21 +158,14 @@ def create_firm(
             found.similar[:10],
             exact=False,
         )
-    now = utcnow()
-    firm = Firm(
-        **data.model_dump(exclude={"aliases", "clusters"}),
-        name_norm="",
-        tier=derive_tier(data.global500_rank, data.china500_rank, data.is_leader),
-        source=source,
-        created_at=now,
-        updated_at=now,
-    )
+    # the one firm-row builder, shared with the import (crm/firms/rows.py)
+    firm = Firm(**firm_values(data, source=source, now=utcnow()))
     if firm.owner_id is None and source == "manual":
         firm.owner_id = actor.id
     session.add(firm)
-    firm.name_norm = normalize_name(firm.name_zh)
     session.flush()
-    _apply_names(session, firm, data.aliases)
+    for row in alias_values(firm.id, data.aliases):  # type: ignore[arg-type]
+        session.add(FirmAlias(**row))
     _set_clusters(session, firm.id, cluster_ids)  # type: ignore[arg-type]
     session.flush()
     record(

@@ -15,9 +15,12 @@ from crm.accounts.models import User
 from crm.audit.service import record
 from crm.authz import require_manager
 from crm.db import allocate_ids
-from crm.firms.models import Firm, FirmAlias, FirmCluster, derive_tier
+from crm.errors import ValidationFailed
+from crm.firms.models import Firm, FirmAlias, FirmCluster
+from crm.firms.rows import alias_values, firm_values, name_norm
 from crm.firms.schemas import FirmCreate
 from crm.i18n import _l
+from crm.imports import progress
 from crm.imports.common import (
     ImportReport,
     RowError,
@@ -33,7 +36,7 @@ from crm.imports.common import (
 )
 from crm.imports.reader import read_rows
 from crm.policy.models import Cluster
-from crm.text import normalize_name, pinyin_many, search_blob
+from crm.text import normalize_name, pinyin_many
 from crm.types import utcnow
 
 FIRM_HEADERS = {
@@ -142,7 +145,7 @@ def import_firms(
     or earlier in the file) are rejected with the firm they duplicate."""
     require_manager(actor)
     sheet = read_rows(data, filename, FIRM_HEADERS)
-    rep = ImportReport("firms", len(sheet.rows), dry_run=dry_run, labels=sheet.labels)
+    rep = ImportReport("firms", len(sheet.rows), dry_run=dry_run, labels=sheet.labels, sheet=sheet)
     clusters = _cluster_lookup(session)
     users = _user_lookup(session)
     names: dict[str, int] = {}
@@ -161,7 +164,7 @@ def import_firms(
     file_names: dict[str, int] = {}
     file_codes: dict[str, int] = {}
     good: list[tuple[int, FirmCreate, list[str], str | None, int | None]] = []
-    for i, row in sheet.rows:
+    for i, row in progress.rows(sheet.rows, "checking"):
         errs: list[RowError] = []
         conv = _Converter(i, row, errs)
         g500 = conv("global500_rank", _int)
@@ -205,9 +208,10 @@ def import_firms(
                     RowError(i, "owner", _l("用户不存在：%(name)s", name=row["owner"][:60]))
                 )
                 bad = True
-        norm = normalize_name(data_in.name_zh)
-        if not norm:
-            rep.rejected.append(RowError(i, "name_zh", _l("企业名称无效")))
+        try:
+            norm = name_norm(data_in.name_zh)
+        except ValidationFailed as exc:
+            rep.rejected.append(RowError(i, exc.field, exc.message))
             continue
         dup = names.get(norm) or aliases.get(norm)
         if dup and (norm, data_in.name_zh.strip()) in stored_names and not bad:
@@ -272,38 +276,14 @@ def import_firms(
     if dry_run:
         rep.imported = len(good)
         return rep
+    progress.tick("importing", len(good))
     now = utcnow()
     firm_rows: list[dict[str, Any]] = []
     # warm the pinyin cache on all cores; search_blob below then reuses it
     pinyins = pinyin_many([d.name_zh for _i, d, _c, _p, _o in good])
-    for (_i, d, _c, _p, owner_id), (py, ini) in zip(good, pinyins, strict=True):
-        firm_rows.append(
-            {
-                "name_zh": d.name_zh,
-                "name_en": d.name_en,
-                "name_norm": normalize_name(d.name_zh),
-                "name_pinyin": py,
-                "name_initials": ini,
-                "search_text": search_blob(
-                    [d.name_zh, d.name_en, *d.aliases], known={d.name_zh: (py, ini)}
-                ),
-                "country": d.country,
-                "headquarters": d.headquarters,
-                "global500_rank": d.global500_rank,
-                "china500_rank": d.china500_rank,
-                "is_leader": d.is_leader,
-                "tier": derive_tier(d.global500_rank, d.china500_rank, d.is_leader),
-                "website": d.website,
-                "credit_code": d.credit_code,
-                "parent_id": None,
-                "owner_id": owner_id,
-                "notes": d.notes,
-                "source": "import",
-                "created_at": now,
-                "updated_at": now,
-                "version": 1,
-            }
-        )
+    for (_i, d, _c, _p, owner_id), names in zip(good, pinyins, strict=True):
+        # the one firm-row builder, shared with create_firm (crm/firms/rows.py)
+        firm_rows.append(firm_values(d, source="import", now=now, owner_id=owner_id, pinyin=names))
     with _firm_search_index_in_bulk(session) as indexed:
         ids = allocate_ids(session, "firm", len(firm_rows))
         for row, fid in zip(firm_rows, ids, strict=True):
@@ -315,12 +295,7 @@ def import_firms(
     code_ids = dict(session.execute(select(Cluster.code, Cluster.id)).all())
     alias_rows, fc_rows, parent_rows = [], [], []
     for (_i, d, cl, parent, _o), fid in zip(good, ids, strict=True):
-        seen: set[str] = set()
-        for a in d.aliases:
-            n = normalize_name(a)
-            if n and n not in seen:
-                seen.add(n)
-                alias_rows.append({"firm_id": fid, "alias": a, "alias_norm": n})
+        alias_rows.extend(alias_values(fid, d.aliases))
         for code in dict.fromkeys(cl):
             fc_rows.append({"firm_id": fid, "cluster_id": code_ids[code]})
         if parent:
