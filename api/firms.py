@@ -21,6 +21,7 @@ from crm.firms.schemas import (
     FirmPublic,
     FirmUpdate,
 )
+from crm.i18n import _l
 from crm.schemas import Id
 from crm.vocabulary import TierName
 from server.deps import ApiUser, SessionDep
@@ -219,7 +220,7 @@ def merge_preview(
 ) -> MergePreview:
     require_manager(user)
     if other_id is None:
-        raise ValidationFailed("other_id 必填 / other_id is required", field="other_id")
+        raise ValidationFailed(_l("other_id 必填"), field="other_id")
     a, b = service.get_firm(session, user, firm_id), service.get_firm(session, user, other_id)
     return MergePreview(
         survivor=service.to_public(session, a),

@@ -16,13 +16,17 @@ from sqlmodel import Session, SQLModel
 
 from crm.audit.service import record, snapshot
 from crm.errors import StaleVersion
+from crm.i18n import Message, _l
 from crm.types import utcnow
 
-STALE = "记录已被他人修改 / someone saved this record first"
+STALE = _l("记录已被他人修改")
 
 
 def check_version(
-    row: Any, version: int | None, current: Callable[[], Any] | None = None, message: str = STALE
+    row: Any,
+    version: int | None,
+    current: Callable[[], Any] | None = None,
+    message: Message = STALE,
 ) -> None:
     """The caller's version must be the row's current one (else 409). The transports require
     it (API schemas, ``web`` forms); None is the domain's own callers (jobs, CLI)."""
@@ -41,7 +45,7 @@ def apply_change(
     validate: Callable[[Any], None] | None = None,
     current: Callable[[], Any] | None = None,
     action: str = "update",
-    stale_message: str = STALE,
+    stale_message: Message = STALE,
     touch: bool = True,
 ) -> bool:
     """Check version → validate a copy → assign → bump → flush → audit. True if it changed."""

@@ -21,6 +21,7 @@ from crm.authz import is_admin, is_manager, project_visible
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.firms.models import Firm
 from crm.followups.models import Followup
+from crm.i18n import _l
 from crm.projects.models import Project, Stage
 from crm.types import utcnow
 
@@ -49,7 +50,7 @@ class Held:
 def _officer(session: Session, user_id: int) -> User:
     u = session.get(User, user_id)
     if u is None:
-        raise NotFound("用户不存在 / no such user")
+        raise NotFound(_l("用户不存在"))
     return u
 
 
@@ -64,7 +65,7 @@ def require_handover(actor: User, officer: User) -> None:
         and officer.role == Role.officer.value
     ):
         return
-    raise PermissionDenied("没有权限 / you may not do this")
+    raise PermissionDenied(_l("没有权限"))
 
 
 def holdings(session: Session, actor: User, user_id: int) -> Held:
@@ -113,11 +114,9 @@ def _followup_firm(firm_id: int | None, project_firm_id: int | None) -> int | No
 def _target(session: Session, actor: User, user_id: int, field_name: str) -> User:
     u = session.get(User, user_id)
     if u is None or not u.is_active:
-        raise ValidationFailed("接手人不存在或已停用 / no such active user", field=field_name)
+        raise ValidationFailed(_l("接手人不存在或已停用"), field=field_name)
     if not is_admin(actor) and u.department_id != actor.department_id:
-        raise ValidationFailed(
-            "只能转给本部门的人 / hand over within your department only", field=field_name
-        )
+        raise ValidationFailed(_l("只能转给本部门的人"), field=field_name)
     return u
 
 
@@ -142,7 +141,7 @@ def reassign(
     if to_user_id is not None:
         targets[to_user_id] = _target(session, actor, to_user_id, "to_user_id")
     if user_id in targets:
-        raise ValidationFailed("不能转给本人 / choose someone else", field="to_user_id")
+        raise ValidationFailed(_l("不能转给本人"), field="to_user_id")
 
     def dest(firm_id: int | None) -> int | None:
         if firm_id is not None and firm_id in per_firm:
@@ -163,7 +162,7 @@ def reassign(
     left = total - sum(len(ids) for by in moves.values() for ids in by.values())
     if deactivate and left:
         raise Conflict(
-            "停用前须把全部工作转交他人 / hand over everything before deactivating",
+            _l("停用前须把全部工作转交他人"),
             field="to_user_id",
         )
     now = utcnow()
@@ -189,7 +188,7 @@ def reassign(
         from crm.accounts.sessions import end_sessions
 
         if officer.role == Role.admin.value:
-            raise Conflict("管理员请在用户管理中停用 / deactivate admins from the users page")
+            raise Conflict(_l("管理员请在用户管理中停用"))
         officer.is_active = False
         officer.version += 1
         session.add(officer)
@@ -215,14 +214,14 @@ def bulk_reassign(session: Session, actor: User, kind: str, ids: list[int], to_u
     """Give the selected firms or projects (``kind``) to one person (managers, admins; rows
     the actor cannot see are "not found"). One audit row; how many changed."""
     if not is_manager(actor):
-        raise PermissionDenied("只有管理者可以转交 / only managers reassign")
+        raise PermissionDenied(_l("只有管理者可以转交"))
     target = _target(session, actor, to_user_id, "to_user_id")
     ids = list(dict.fromkeys(ids))
     if not ids:
         return 0
     model = {"firm": Firm, "project": Project}.get(kind)
     if model is None:
-        raise ValidationFailed("未知类型 / unknown kind", field="kind")
+        raise ValidationFailed(_l("未知类型"), field="kind")
     stmt = select(model.id, model.owner_id).where(model.id.in_(ids))
     if model is Project:
         stmt = stmt.where(project_visible(actor))
@@ -232,7 +231,7 @@ def bulk_reassign(session: Session, actor: User, kind: str, ids: list[int], to_u
             )
     found = dict(session.execute(stmt).all())
     if missing := [i for i in ids if i not in found]:
-        raise NotFound(f"记录不存在 / no such record: {missing[0]}")
+        raise NotFound(_l("记录不存在：%(id)s", id=missing[0]))
     now = utcnow()
     session.execute(
         update(model)

@@ -19,20 +19,22 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from crm.i18n import _l
+
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def _no_nul(v: str) -> str:
     if "\x00" in v:
-        raise ValueError("must not contain NUL characters")
+        raise ValueError(_l("不能包含 NUL 字符"))
     if _SURROGATES.search(v):
-        raise ValueError("must be valid Unicode text")
+        raise ValueError(_l("不是有效的 Unicode 文本"))
     return v
 
 
 def _year_range(v: date | datetime) -> date | datetime:
     if not (1990 <= v.year <= 2100):
-        raise ValueError("out of range (1990–2100) / 时间超出范围")
+        raise ValueError(_l("时间超出范围（1990–2100）"))
     return v
 
 
@@ -40,7 +42,7 @@ def _at_most(max_length: int):  # type: ignore[no-untyped-def]
     def check(v: object) -> object:
         # the documented maxLength holds for the text as sent, before surrounding spaces go
         if isinstance(v, str) and len(v) > max_length:
-            raise ValueError(f"at most {max_length} characters / 最多 {max_length} 个字符")
+            raise ValueError(_l("太长了（最多 %(n)s 个字符）", n=max_length))
         return v
 
     return check

@@ -58,7 +58,7 @@ def _required_int(request: Request, form: Any, name: str = "version") -> int:
     """The version the page showed: required (a change without it is refused, nothing saved)."""
     n = _int(form.get(name))
     if n is None:
-        raise ValidationFailed("缺少版本号 / version is required", field=name)
+        raise ValidationFailed(_l("缺少版本号"), field=name)
     return n
 
 

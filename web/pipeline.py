@@ -194,7 +194,7 @@ async def move(request: Request, user: WebUser, session: SessionDep, project_id:
     from_stage = p.stage
     try:
         if not values["version"]:  # a page always sends the version it showed
-            raise ValidationFailed("缺少版本号 / version is required", field="version")
+            raise ValidationFailed(_l("缺少版本号"), field="version")
         data = parse(request, StageMove, data_in, ints=("version",))
         moved = move_stage(session, user, project_id, data)
     except (FormInvalid, ValidationFailed) as exc:

@@ -13,12 +13,13 @@ from crm.accounts.models import Role, User
 from crm.activities.models import ActivityProject
 from crm.authz.visibility import can_see_project, is_admin, is_manager
 from crm.errors import PermissionDenied, ValidationFailed
+from crm.i18n import Message, _l
 from crm.projects.models import Project
 
 
 def require_role(actor: User, *roles: str) -> None:
     if actor.role not in roles:
-        raise PermissionDenied("没有权限 / you may not do this")
+        raise PermissionDenied(_l("没有权限"))
 
 
 def require_admin(actor: User) -> None:
@@ -46,9 +47,7 @@ def can_edit_owned(actor: User, owner_id: int | None, owner_department_id: int |
 
 def require_edit(actor: User, owner_id: int | None, owner_department_id: int | None) -> None:
     if not can_edit_owned(actor, owner_id, owner_department_id):
-        raise PermissionDenied(
-            "只能修改本人或本部门的记录 / you may change only your own or your department's records"
-        )
+        raise PermissionDenied(_l("只能修改本人或本部门的记录"))
 
 
 def may_set_owner(actor: User, current_owner_id: int | None, new_owner: User | None) -> bool:
@@ -67,10 +66,7 @@ def may_set_owner(actor: User, current_owner_id: int | None, new_owner: User | N
 
 def require_set_owner(actor: User, current_owner_id: int | None, new_owner: User | None) -> None:
     if not may_set_owner(actor, current_owner_id, new_owner):
-        raise PermissionDenied(
-            "只有本部门主管或管理员可以更换负责人 / "
-            "only your manager or an admin may change the owner"
-        )
+        raise PermissionDenied(_l("只有本部门主管或管理员可以更换负责人"))
 
 
 def require_department(actor: User, department_id: int | None) -> None:
@@ -80,7 +76,7 @@ def require_department(actor: User, department_id: int | None) -> None:
         return
     if department_id != actor.department_id:
         raise ValidationFailed(
-            "只能为本部门立项 / you may open projects for your department only",
+            _l("只能为本部门立项"),
             field="department_id",
         )
 
@@ -114,13 +110,13 @@ def _projects_behind(
     return out
 
 
-def _refusal(actor: User, assignee: User | None, projects: list[Project]) -> str | None:
+def _refusal(actor: User, assignee: User | None, projects: list[Project]) -> Message | None:
     if assignee is None or not assignee.is_active:
-        return "负责人不存在 / no such assignee"
+        return _l("负责人不存在")
     if not _assignee_department_ok(actor, assignee):
-        return "只能分派给本部门人员 / assign within your department only"
+        return _l("只能分派给本部门人员")
     if not all(can_see_project(assignee, p) for p in projects):
-        return "该人员无权查看此项目 / this person may not see the project"
+        return _l("该人员无权查看此项目")
     return None
 
 
@@ -130,7 +126,7 @@ def assign_refusal(
     assignee: User | None,
     project_id: int | None,
     activity_id: int | None = None,
-) -> str | None:
+) -> Message | None:
     """Why ``actor`` may not give a follow-up (on this project / activity) to ``assignee``, or
     None. The one rule for create, update and reassign, API and pages alike: an active user of
     the actor's department (admins: anyone), who may see the project and the activity."""
@@ -176,4 +172,4 @@ def can_change_followup(session: Session, actor: User, fu: Any) -> bool:
 
 def require_change_followup(session: Session, actor: User, fu: Any) -> None:
     if not can_change_followup(session, actor, fu):
-        raise PermissionDenied("只能修改自己或本部门的跟进事项 / not your follow-up")
+        raise PermissionDenied(_l("只能修改自己或本部门的跟进事项"))

@@ -31,6 +31,7 @@ from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster, derive_tier
 from crm.firms.queries import firm_aliases, firm_cluster_codes, get_firm
 from crm.followups.models import Followup
+from crm.i18n import _l
 from crm.policy.models import Cluster
 from crm.projects.models import CapitalArrival, Project, Stage, StageChange
 from crm.text import normalize_name, search_blob, to_pinyin
@@ -127,16 +128,16 @@ def merge_firms(
     survivor's, or the other's where the survivor's is blank). Returns the audit row."""
     require_manager(actor)
     if survivor_id == other_id:
-        raise ValidationFailed("不能与自身合并 / a firm cannot merge with itself", field="other_id")
+        raise ValidationFailed(_l("不能与自身合并"), field="other_id")
     survivor = get_firm(session, actor, survivor_id)
     other = get_firm(session, actor, other_id)
     for firm, version in ((survivor, survivor_version), (other, other_version)):
         if version is not None and version != firm.version:
-            raise StaleVersion("记录已被他人修改 / someone saved this firm first")
+            raise StaleVersion(_l("记录已被他人修改"))
     choices = dict(choices or {})
     bad = [k for k, v in choices.items() if k not in CHOOSABLE or v not in ("survivor", "other")]
     if bad:
-        raise ValidationFailed(f"无效的字段选择 / invalid choice: {bad[0]}", field=bad[0])
+        raise ValidationFailed(_l("无效的字段选择：%(field)s", field=bad[0]), field=bad[0])
 
     alias_rows = [
         [i, f, a]
@@ -358,7 +359,7 @@ def _reflag_conflicts(session: Session, firm_id: int, moved: list[int]) -> None:
 def get_merge(session: Session, audit_id: int) -> AuditRecord:
     row = session.get(AuditRecord, audit_id)
     if row is None or row.action != "merge" or row.entity != "firm":
-        raise NotFound("合并记录不存在 / no such merge")
+        raise NotFound(_l("合并记录不存在"))
     return row
 
 
@@ -381,13 +382,13 @@ def undo_merge(session: Session, actor: User, audit_id: int) -> Firm:
     require_manager(actor)
     row = get_merge(session, audit_id)
     if merge_undone(session, audit_id):
-        raise Conflict("该合并已撤销 / this merge was already undone")
+        raise Conflict(_l("该合并已撤销"))
     after = json.loads(row.after or "{}")
     before = after["before"]
     sid = int(row.entity_id or 0)
     survivor = session.get(Firm, sid)
     if survivor is None or survivor.version != after["survivor"]["version"]:
-        raise Conflict("合并后企业已被修改，不能撤销 / the merged firm changed since; cannot undo")
+        raise Conflict(_l("合并后企业已被修改，不能撤销"))
     moved = after["moved"]
     versions = after["versions"]
     checks = (
@@ -409,9 +410,7 @@ def undo_merge(session: Session, actor: User, audit_id: int) -> Firm:
         for i in ids:
             cur = now.get(str(i))
             if cur is None or cur[0] != versions[key][str(i)] or cur[1] != sid:
-                raise Conflict(
-                    f"合并后有记录被修改，不能撤销 / a moved {key} changed since; cannot undo"
-                )
+                raise Conflict(_l("合并后有记录被修改，不能撤销"))
     linked = set(
         session.scalars(
             select(ActivityFirm.activity_id).where(
@@ -421,7 +420,7 @@ def undo_merge(session: Session, actor: User, audit_id: int) -> Firm:
         )
     )
     if linked != set(moved["activity"] + moved["activity_shared"]):
-        raise Conflict("合并后有活动被修改，不能撤销 / a moved activity changed since; cannot undo")
+        raise Conflict(_l("合并后有活动被修改，不能撤销"))
 
     other = before["other"]
     oid = other["id"]
@@ -434,9 +433,7 @@ def undo_merge(session: Session, actor: User, audit_id: int) -> Firm:
         )
     )
     if taken:
-        raise Conflict(
-            "该企业名称或信用代码已被另一企业使用 / another firm now has its name or code"
-        )
+        raise Conflict(_l("该企业名称或信用代码已被另一企业使用"))
 
     # the survivor as it was (fields, names, aliases, clusters, version)
     s_before = before["survivor"]

@@ -22,6 +22,7 @@ from crm.accounts.models import Department, User
 from crm.accounts.permissions import is_manager, require_manager
 from crm.audit.service import record
 from crm.errors import NotFound, ValidationFailed
+from crm.i18n import _l
 from crm.notices.models import Notice
 from crm.policy.models import Cluster
 from crm.projects.models import Project, Stage, StageChange
@@ -354,14 +355,14 @@ def resolve_conflict(
         or other is None
         or not (keep.conflict_with_id == other.id or other.conflict_with_id == keep.id)
     ):
-        raise NotFound("没有这个撞单 / no such conflict")
+        raise NotFound(_l("没有这个撞单"))
     if actor.role != "admin" and actor.department_id not in (
         keep.department_id,
         other.department_id,
     ):
-        raise NotFound("没有这个撞单 / no such conflict")
+        raise NotFound(_l("没有这个撞单"))
     if action not in ("close", "transfer"):
-        raise ValidationFailed("请选择关闭或移交 / choose close or transfer", field="action")
+        raise ValidationFailed(_l("请选择关闭或移交"), field="action")
     before = {"keep": keep.id, "other_stage": other.stage, "other_dept": other.department_id}
     now = utcnow()
     if action == "close":

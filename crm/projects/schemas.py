@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from crm.i18n import _l
 from crm.schemas import Amount, Count, Day, Flag, Id, InputModel, LongText, Text, Yi
 from crm.vocabulary import ActiveStageName, StageName
 
@@ -36,13 +37,13 @@ class _Dates(InputModel):
         if v is None:
             return v
         if not (date(1990, 1, 1) <= v <= date(2100, 12, 31)):
-            raise ValueError("date out of range (1990–2100) / 日期超出范围")
+            raise ValueError(_l("日期超出范围（1990–2100）"))
         kind, step, _ = info.field_name.split("_")  # type: ignore[union-attr]
         for prev in reversed(_STEPS[: _STEPS.index(step)]):
             before = info.data.get(f"{kind}_{prev}_date")
             if before is not None:
                 if v < before:
-                    raise ValueError(f"must not be before {kind}_{prev}_date / 日期顺序有误")
+                    raise ValueError(_l("日期顺序有误：签约、落地、投产须依次排列"))
                 break
         return v
 

@@ -18,6 +18,7 @@ from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
 
 from crm.errors import CRMError
+from crm.i18n import _l
 from crm.reports.briefing import Briefing
 from crm.reports.export import STAGE_ZH, STATUS_ZH
 
@@ -110,10 +111,7 @@ def cjk_font() -> tuple[str, int]:
     for path, index in FONT_CANDIDATES:
         if Path(path).exists():
             return path, index
-    raise NoFont(
-        "未找到中文字体，请安装 fonts-noto-cjk / no CJK font: install fonts-noto-cjk "
-        "or set CRM_PDF_FONT"
-    )
+    raise NoFont(_l("未找到中文字体，请安装 fonts-noto-cjk 或设置 CRM_PDF_FONT"))
 
 
 def money(v: Decimal | None) -> str:
