@@ -22,6 +22,7 @@ from web import (
     policy_admin,
     projects,
     reports,
+    search,
 )
 
 router = APIRouter()
@@ -43,5 +44,6 @@ for module in (
     admin,
     handover,
     policy_admin,
+    search,
 ):
     router.include_router(module.router)

@@ -141,6 +141,9 @@ ACCESS: dict[tuple[str, str], Access] = {
     # --- firms (web/firms.py): every signed-in user sees firms; the firm in the world is
     # shared (no owner), so everyone may edit it; its confidential project shows for A only
     ("GET", "/firms"): page(),
+    # the header's search: the confidential project answers to its code name for those who
+    # may see it, and to nobody else (the query is part of the code name, not the marker)
+    ("GET", "/search"): page(lists_secret=True, query={"q": "代号甲"}),
     ("GET", "/firms/export.xlsx"): page(),
     ("GET", "/firms/similar"): page(htmx=True, query={"name_zh": "安全测试"}),
     ("GET", "/firms/parents"): page(htmx=True, query={"parent_q": "anquan"}),

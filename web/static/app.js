@@ -198,3 +198,27 @@
   window.crm.csrfToken = csrfToken;
   window.crm.toast = toast;
 })();
+
+// the header's search: ArrowDown moves from the box into the results, arrows walk them,
+// Escape closes them and returns to the box
+(function () {
+  "use strict";
+  var box = document.getElementById("global-q");
+  var drop = document.getElementById("global-results");
+  if (!box || !drop) return;
+  function links() { return Array.prototype.slice.call(drop.querySelectorAll("a")); }
+  box.addEventListener("keydown", function (e) {
+    if (e.key === "ArrowDown") {
+      var l = links();
+      if (l.length) { e.preventDefault(); l[0].focus(); }
+    } else if (e.key === "Escape") {
+      drop.innerHTML = "";
+    }
+  });
+  drop.addEventListener("keydown", function (e) {
+    var l = links(), i = l.indexOf(document.activeElement);
+    if (e.key === "ArrowDown" && i >= 0 && i < l.length - 1) { e.preventDefault(); l[i + 1].focus(); }
+    else if (e.key === "ArrowUp") { e.preventDefault(); (i > 0 ? l[i - 1] : box).focus(); }
+    else if (e.key === "Escape") { drop.innerHTML = ""; box.focus(); }
+  });
+})();

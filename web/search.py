@@ -1,0 +1,32 @@
+"""The header's search: firms, contacts and projects as you type (an HTMX fragment under the
+box), and the same results as a page when the query is sent with Enter."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from crm.search import search_everything
+from server.deps import SessionDep, WebUser
+from web.render import is_htmx, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/search")
+def search_page(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    results = search_everything(session, user, q or "", limit=6 if is_htmx(request) else 20)
+    return render(
+        request,
+        "search/page.html",
+        {"results": results, "q": results.q, "nav": "search"},
+        block="results",
+        headers={"Vary": "HX-Request"},
+    )
