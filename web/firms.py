@@ -21,6 +21,7 @@ from crm.clock import local_tz, now_local
 from crm.errors import CRMError, StaleVersion
 from crm.firms.duplicates import check_firm
 from crm.firms.export import export_filename, export_firms
+from crm.firms.queries import FIRM_SORTS
 from crm.firms.schemas import ContactCreate, ContactUpdate, FirmCreate, FirmUpdate
 from crm.firms.service import (
     DuplicateFirm,
@@ -42,6 +43,7 @@ from crm.firms.views import countries, firm_detail, firm_names, list_rows
 from crm.i18n import _l
 from crm.policy.service import list_clusters
 from crm.projects.service import ProjectFilters, list_projects
+from crm.sorting import parse_sort
 from crm.types import utcnow
 from crm.vocabulary import ActivityKind, Tier, values
 from server.deps import SessionDep, WebUser
@@ -64,7 +66,12 @@ DT_INPUT = "%Y-%m-%dT%H:%M"
 
 
 def _filters(
-    q: str | None, cluster: str | None, tier: str | None, country: str | None, owner: str | None
+    q: str | None,
+    cluster: str | None,
+    tier: str | None,
+    country: str | None,
+    owner: str | None,
+    sort: str | None = None,
 ) -> FirmFilters:
     owner_id = int(owner) if owner and owner.isdigit() and len(owner) < 12 else None
     return FirmFilters(
@@ -73,6 +80,7 @@ def _filters(
         tier=tier if tier in TIERS else None,
         country=country or None,
         owner_id=owner_id,
+        sort=parse_sort(sort, FIRM_SORTS),
     )
 
 
@@ -89,9 +97,10 @@ def firm_list(
     tier: Q = None,
     country: Q = None,
     owner: Q = None,
+    sort: Q = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
-    f = _filters(q, cluster, tier, country, owner)
+    f = _filters(q, cluster, tier, country, owner, sort)
     firms, total = list_firms(
         session, user, f, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, count_cap=COUNT_CAP
     )
@@ -103,6 +112,7 @@ def firm_list(
             ("tier", f.tier),
             ("country", f.country),
             ("owner", f.owner_id),
+            ("sort", f.sort.param if f.sort else None),
         )
         if v
     }
@@ -117,7 +127,9 @@ def firm_list(
         "filters": f,
         "params": params,
         "query": urlencode(params),
-        "filtered": bool(params),
+        "sort": f.sort,
+        "sort_query": urlencode({k: v for k, v in params.items() if k != "sort"}),
+        "filtered": bool({k for k in params if k != "sort"}),
         "cluster_names": {c.code: c for c in list_clusters(session)},
     }
     if not is_htmx(request):
@@ -139,8 +151,9 @@ def firm_export(
     tier: Q = None,
     country: Q = None,
     owner: Q = None,
+    sort: Q = None,
 ) -> Response:
-    data = export_firms(session, user, _filters(q, cluster, tier, country, owner))
+    data = export_firms(session, user, _filters(q, cluster, tier, country, owner, sort))
     name = export_filename(utcnow())
     return Response(
         data,

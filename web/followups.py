@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -15,6 +16,7 @@ from crm.clock import day_bounds, to_local, today_local
 from crm.errors import CRMError, NotFound, StaleVersion, ValidationFailed
 from crm.followups.schemas import FollowupCreate, FollowupUpdate
 from crm.followups.service import (
+    FOLLOWUP_SORTS,
     FollowupFilters,
     cancel_followup,
     complete_followup,
@@ -27,6 +29,7 @@ from crm.followups.service import (
 )
 from crm.i18n import _l
 from crm.projects.service import get_project_for
+from crm.sorting import parse_sort
 from crm.types import utcnow
 from crm.vocabulary import FollowupStatus, values
 from server.deps import SessionDep, WebUser
@@ -80,6 +83,7 @@ def followups_page(
     due_to: str | None = None,
     page: int = 1,
     format: str = "",
+    sort: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     status_f = status if status in STATUSES else None
     team = scope == "team" and is_manager(user)
@@ -90,6 +94,7 @@ def followups_page(
         team=team,
         due_after=day_bounds(d_from)[0] if d_from else None,
         due_before=day_bounds(d_to)[1] if d_to else None,
+        sort=parse_sort(sort, FOLLOWUP_SORTS),
     )
     if format == "xlsx":  # the list as filtered on screen, every row
         from crm.followups.schemas import FollowupPublic
@@ -112,7 +117,12 @@ def followups_page(
         "pages": max(1, -(-min(total, 10_000) // PAGE)),
         "now": utcnow(),
         "manager": is_manager(user),
+        "sort": f.sort,
     }
+    base = {"status": ctx["status"], "scope": ctx["scope"], "due_from": ctx["due_from"]}
+    base["due_to"] = ctx["due_to"]
+    ctx["sort_query"] = urlencode(base)
+    ctx["query"] = urlencode({**base, **({"sort": f.sort.param} if f.sort else {})})
     return render(request, "followups/list.html", ctx, block="results")
 
 

@@ -19,12 +19,14 @@ from crm.policy.service import list_clusters, list_parks
 from crm.projects.models import Stage
 from crm.projects.schemas import StageMove
 from crm.projects.service import (
+    PROJECT_SORTS,
     ProjectFilters,
     get_project_for,
     list_projects,
     move_stage,
     to_public_many,
 )
+from crm.sorting import parse_sort
 from server.deps import SessionDep, WebUser
 from web.forms import FormInvalid, FormRejected, done, field_errors, parse
 from web.render import is_htmx, render
@@ -121,6 +123,8 @@ def pipeline(
     format: str = "",
 ) -> Response:
     f, chosen = _filters(request)
+    if view == "table" or format == "xlsx":  # the table (and its export): the reader's column
+        f = replace(f, sort=parse_sort(request.query_params.get("sort"), PROJECT_SORTS))
     if format == "xlsx":  # the table as filtered on screen, every row
         from web.xlsx import EXPORT_LIMIT, xlsx_page
 
@@ -146,7 +150,9 @@ def pipeline(
             total=total,
             page=page,
             pages=max(1, -(-min(total, 10_000) // PAGE)),
-            query=_query(chosen, view="table"),
+            sort=f.sort,
+            sort_query=_query(chosen, view="table"),
+            query=_query(chosen, view="table", **({"sort": f.sort.param} if f.sort else {})),
         )
         return render(request, "pipeline/table.html", ctx, block="results")
     ctx.update(view="board", columns=_columns(session, user, f, STAGES), query=_query(chosen))

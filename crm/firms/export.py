@@ -14,6 +14,7 @@ from crm.accounts.models import User
 from crm.audit.service import record
 from crm.clock import to_local
 from crm.firms.models import Firm, FirmAlias, FirmCluster
+from crm.firms.queries import firm_order
 from crm.firms.service import FirmFilters, firm_list_statement
 from crm.policy.models import Cluster
 
@@ -65,7 +66,7 @@ def export_firms(session: Session, actor: User, filters: FirmFilters) -> bytes:
         )
         .outerjoin(User, User.id == Firm.owner_id)
         .outerjoin(parent, parent.id == Firm.parent_id)
-        .order_by(Firm.tier == "other", Firm.updated_at.desc(), Firm.id.desc())
+        .order_by(*firm_order(filters))
         .limit(MAX_ROWS)
     )
     clusters: dict[int, list[str]] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from crm.accounts.models import User
@@ -15,6 +15,7 @@ from crm.firms.schemas import FirmPublic
 from crm.firms.search import search_condition, search_rank
 from crm.i18n import _l
 from crm.policy.models import Cluster
+from crm.sorting import Sort, order_by
 
 
 def get_firm(session: Session, actor: User | None, firm_id: int) -> Firm:
@@ -76,6 +77,23 @@ class FirmFilters:
     country: str | None = None
     owner_id: int | None = None
     updated_since: Any = None
+    sort: Sort | None = None  # a column the reader chose (FIRM_SORTS); None: the usual order
+
+
+# the firm list's sortable columns (crm.sorting: only these keys reach the SQL)
+FIRM_SORTS: dict[str, Any] = {
+    "name": Firm.name_pinyin,
+    "tier": case({"global500": 0, "china500": 1, "leader": 2}, value=Firm.tier, else_=3),
+    "country": Firm.country,
+    "updated": Firm.updated_at,
+}
+
+
+def firm_order(filters: FirmFilters) -> list[Any]:
+    """The list's order: the reader's column, else major tiers first, then the last changed."""
+    if filters.sort is not None:
+        return order_by(filters.sort, FIRM_SORTS, Firm.id)
+    return [Firm.tier == "other", Firm.updated_at.desc(), Firm.id.desc()]
 
 
 def firm_list_statement(filters: FirmFilters) -> Any:
@@ -137,13 +155,15 @@ def list_firms(
             filters.country,
             filters.owner_id,
             filters.updated_since is not None,
+            filters.sort is not None,
         )
     ):
-        # a query: names it begins (whole-name pinyin, initials) before matches inside a word
-        first = (search_rank(filters.q),) if filters.q else ()
+        # a query: names it begins (whole-name pinyin, initials) before matches inside a word;
+        # a column the reader chose comes before everything
+        first = (search_rank(filters.q),) if filters.q and filters.sort is None else ()
         found = session.execute(
             stmt.add_columns(func.count().over())
-            .order_by(*first, Firm.tier == "other", *order)
+            .order_by(*first, *firm_order(filters))
             .limit(limit)
             .offset(offset)
         ).all()

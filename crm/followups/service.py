@@ -27,6 +27,7 @@ from crm.firms.models import Firm
 from crm.followups.models import Followup, FollowupStatus
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
 from crm.i18n import _l
+from crm.sorting import Sort, order_by
 from crm.summaries.fill import DONE, touch
 from crm.types import utcnow
 
@@ -265,6 +266,16 @@ class FollowupFilters:
     project_id: int | None = None
     # every assignee's (still only what the actor may see): a project's or a firm's follow-ups
     everyone: bool = False
+    sort: Sort | None = None  # a column the reader chose (FOLLOWUP_SORTS); None: due first
+
+
+# the follow-up list's sortable columns (crm.sorting: only these keys reach the SQL)
+FOLLOWUP_SORTS: dict[str, Any] = {
+    "title": Followup.title,
+    "due": Followup.due_at,
+    "status": Followup.status,
+    "assignee": select(User.display_name).where(User.id == Followup.assignee_id).scalar_subquery(),
+}
 
 
 def list_followups(
@@ -300,7 +311,17 @@ def list_followups(
     if f.project_id:
         stmt = stmt.where(Followup.project_id == f.project_id)
     rows = list(
-        session.scalars(stmt.order_by(Followup.due_at, Followup.id).limit(limit).offset(offset))
+        session.scalars(
+            stmt.order_by(
+                *(
+                    order_by(f.sort, FOLLOWUP_SORTS, Followup.id)
+                    if f.sort is not None
+                    else (Followup.due_at, Followup.id)
+                )
+            )
+            .limit(limit)
+            .offset(offset)
+        )
     )
     capped = stmt.with_only_columns(Followup.id).limit(10_001).subquery()
     total = session.scalar(select(func.count()).select_from(capped)) or 0

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from crm.accounts.models import Department, User
@@ -40,6 +40,7 @@ from crm.projects.schemas import (
     ProjectUpdate,
     StageMove,
 )
+from crm.sorting import Sort, order_by
 from crm.types import utcnow
 
 NOT_FOUND = _l("项目不存在")
@@ -131,6 +132,19 @@ class ProjectFilters:
     q: str | None = None
     updated_since: datetime | None = None
     include_lost: bool = True
+    sort: Sort | None = None  # a column the reader chose (PROJECT_SORTS); None: last changed first
+
+
+# the project table's sortable columns (crm.sorting: only these keys reach the SQL)
+PROJECT_SORTS: dict[str, Any] = {
+    "title": Project.title,
+    "firm": select(Firm.name_pinyin).where(Firm.id == Project.firm_id).scalar_subquery(),
+    # the plan's own order of its clusters (the pickers' order)
+    "cluster": select(Cluster.sort_order).where(Cluster.id == Project.cluster_id).scalar_subquery(),
+    "stage": case({s.value: i for i, s in enumerate(Stage)}, value=Project.stage, else_=99),
+    "investment": Project.planned_investment,
+    "updated": Project.updated_at,
+}
 
 
 def project_list_statement(actor: User, f: ProjectFilters) -> Any:
@@ -186,7 +200,15 @@ def list_projects(
     stmt = project_list_statement(actor, f)
     rows = list(
         session.scalars(
-            stmt.order_by(Project.updated_at.desc(), Project.id.desc()).limit(limit).offset(offset)
+            stmt.order_by(
+                *(
+                    order_by(f.sort, PROJECT_SORTS, Project.id)
+                    if f.sort is not None
+                    else (Project.updated_at.desc(), Project.id.desc())
+                )
+            )
+            .limit(limit)
+            .offset(offset)
         )
     )
     capped = stmt.with_only_columns(Project.id).limit(count_cap + 1).subquery()
