@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Column, Index
+from sqlalchemy import CheckConstraint, Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from crm.types import UTCDateTime, Yi, utcnow
@@ -49,6 +49,31 @@ class Project(SQLModel, table=True):
         Index("ix_project_department", "department_id"),
         Index("ix_project_updated", "updated_at"),
         Index("ix_project_last_activity", "last_activity_at"),
+        # the leadership's pages (migration 0011): open conflicts (the few flagged projects), a
+        # manager's home (the department's new and stale projects), the city map (per park)
+        Index(
+            "ix_project_conflict",
+            "conflict_with_id",
+            sqlite_where=text("conflict_with_id IS NOT NULL"),
+            postgresql_where=text("conflict_with_id IS NOT NULL"),
+        ),
+        Index("ix_project_department_created", "department_id", "created_at"),
+        Index(
+            "ix_project_department_stale",
+            "department_id",
+            "stage",
+            "last_activity_at",
+            "created_at",
+        ),
+        Index(
+            "ix_project_map",
+            "park_id",
+            "stage",
+            "expected_output",
+            "cluster_id",
+            "department_id",
+            "is_confidential",
+        ),
         # new projects per week; new leads with their owner and first contact (reports)
         Index(
             "ix_project_report_created",
@@ -165,6 +190,8 @@ class CapitalArrival(SQLModel, table=True):
         CheckConstraint("amount > 0", name="ck_capital_amount"),
         # capital arrived per project, read from the index alone (delivery)
         Index("ix_capital_arrival_project_amount", "project_id", "amount"),
+        # capital arrived in a week (the briefing)
+        Index("ix_capital_arrival_on", "arrived_on", "project_id", "amount"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

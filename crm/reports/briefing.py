@@ -21,9 +21,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, and_, func, select, type_coerce
+from sqlalchemy import BigInteger, exists, func, select, type_coerce
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from crm.accounts.models import User
@@ -50,7 +52,7 @@ from crm.reports.common import (
     yi,
 )
 from crm.reports.coverage import Status
-from crm.reports.delivery import LateProject, delivery_report
+from crm.reports.delivery import LateProject, late_projects
 from crm.types import utcnow
 
 LISTED = 10  # projects named per section (the counts and sums cover them all)
@@ -139,17 +141,28 @@ def _status(secured: bool, pursuing: bool) -> Status:
 
 def coverage_at(session: Session, scope: list, instants: list[datetime]) -> list[dict[int, Status]]:  # type: ignore[type-arg]
     """Each cluster's coverage status at each instant. A project's stage at an instant is its
-    stage now unless it moved since the earliest instant; only those few projects' histories
-    are read (the rest of the city's history never changes the answer)."""
+    stage now unless it moved since the earliest instant: for the projects that did not move,
+    one EXISTS per cluster and status answers at every instant (it stops at the first major
+    project it finds); only the few moved projects' histories are read and replayed."""
     since = min(instants)
     conn = session.connection()
     major = [*scope, Firm.tier.in_(MAJOR_TIERS)]
-    now_rows = conn.execute(
-        select(Project.id, Project.cluster_id, Project.stage)
-        .join(Firm, Firm.id == Project.firm_id)
-        .where(*major)
-    ).all()
     moved_ids = select(StageChange.project_id).where(StageChange.changed_at >= since)
+
+    # project first (the cluster-and-stage index), its firm's tier checked by key: joining
+    # the firm lets SQLite start from the ten thousand major firms instead
+    major_firm = exists().where(Firm.id == Project.firm_id, Firm.tier.in_(MAJOR_TIERS))
+
+    def held(stages: tuple[str, ...]) -> Any:
+        return exists().where(
+            Project.cluster_id == Cluster.id,
+            Project.stage.in_(stages),
+            *scope,
+            Project.id.not_in(moved_ids),
+            major_firm,
+        )
+
+    still = conn.execute(select(Cluster.id, held(SECURED_STAGES), held(PURSUING_STAGES))).all()
     history = conn.execute(
         select(
             StageChange.project_id, Project.cluster_id, StageChange.to_stage, StageChange.changed_at
@@ -159,18 +172,15 @@ def coverage_at(session: Session, scope: list, instants: list[datetime]) -> list
         .where(*major, StageChange.project_id.in_(moved_ids))
         .order_by(StageChange.changed_at, StageChange.id)
     ).all()
-    moved = {r[0] for r in history}
     out: list[dict[int, Status]] = []
     for instant in instants:
-        stage_of: dict[int, tuple[int, str]] = {
-            pid: (cid, stage) for pid, cid, stage in now_rows if pid not in moved
-        }
+        stage_of: dict[int, tuple[int, str]] = {}
         for pid, cid, to_stage, at in history:
             if at >= instant:
                 break
             stage_of[pid] = (cid, to_stage)
-        sec: set[int] = set()
-        pur: set[int] = set()
+        sec = {cid for cid, s, _ in still if s}
+        pur = {cid for cid, _, p in still if p}
         for cid, stage in stage_of.values():
             if stage in SECURED_STAGES:
                 sec.add(cid)
@@ -181,16 +191,29 @@ def coverage_at(session: Session, scope: list, instants: list[datetime]) -> list
 
 
 def _first_reached(session: Session, scope: list, stages: tuple[str, ...], start, end):  # type: ignore[no-untyped-def,type-arg]
-    """Projects that first reached one of ``stages`` in [start, end): (project id, instant)."""
-    first = func.min(StageChange.changed_at)
+    """Projects that first reached one of ``stages`` in [start, end): (project id, instant).
+    The earliest such move lies in the week exactly when a move into ``stages`` lies in the
+    week and none before it: only the week's moves are read (the stage-change time index),
+    each checked for an earlier one (the project's own history index)."""
+    earlier = aliased(StageChange)
+    reached_before = exists().where(
+        earlier.project_id == StageChange.project_id,
+        earlier.to_stage.in_(stages),
+        earlier.changed_at < start,
+    )
     return (
         session.connection()
         .execute(
-            select(StageChange.project_id, first)
+            select(StageChange.project_id, func.min(StageChange.changed_at))
             .join(Project, Project.id == StageChange.project_id)
-            .where(*scope, StageChange.to_stage.in_(stages))
+            .where(
+                *scope,
+                StageChange.to_stage.in_(stages),
+                StageChange.changed_at >= start,
+                StageChange.changed_at < end,
+                ~reached_before,
+            )
             .group_by(StageChange.project_id)
-            .having(and_(first >= start, first < end))
         )
         .all()
     )
@@ -323,7 +346,8 @@ def briefing(
     for m in movements:
         m.stage = to_stage.get((m.id, m.at), m.stage)
 
-    late = delivery_report(
+    # the delivery report's late projects as of the end of the week (its own definition)
+    overdue, overdue_count = late_projects(
         session,
         actor,
         ReportFilters(
@@ -331,8 +355,8 @@ def briefing(
             cluster=f.cluster,
             park=f.park,
             as_of=monday + timedelta(weeks=1),
-            detail=f.detail,
         ),
+        listed,
     )
 
     conflict_rows = session.execute(
@@ -400,8 +424,8 @@ def briefing(
         capital_entries=int(cap[1] or 0),
         movements=movements,
         movements_count=len(moves),
-        overdue=late.late[:listed],
-        overdue_count=late.late_count,
+        overdue=overdue,
+        overdue_count=overdue_count,
         conflicts=conflicts[:listed],
         conflicts_count=len(conflicts),
         contacts=contacts,

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlmodel import Session
 
 from crm.accounts.models import User
@@ -74,17 +74,8 @@ class DeliveryReport(BaseModel):
     late_count: int
 
 
-def delivery_report(
-    session: Session, actor: User, f: ReportFilters | None = None
-) -> DeliveryReport:
-    """Capital arrived, jobs created and late landings of the signed projects."""
-    f = f or ReportFilters()
-    check_department(session, f.department_id)
-    scope = [
-        *project_scope(actor, f, cluster_id_for(session, f.cluster), park_id_for(session, f.park)),
-        Project.stage.in_(SECURED_STAGES),
-    ]
-    today = f.as_of or today_local()
+def _late_rules(today: date) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """Late to land, late to operate, as of ``today`` (the module's definition)."""
     late_land = and_(
         Project.expected_land_date < today,
         or_(
@@ -99,6 +90,96 @@ def delivery_report(
             Project.actual_operate_date > Project.expected_operate_date,
         ),
     )
+    return late_land, late_op
+
+
+def _scope(session: Session, actor: User, f: ReportFilters) -> list[ColumnElement[bool]]:
+    check_department(session, f.department_id)
+    return [
+        *project_scope(actor, f, cluster_id_for(session, f.cluster), park_id_for(session, f.park)),
+        Project.stage.in_(SECURED_STAGES),
+    ]
+
+
+def _late_list(
+    session: Session,
+    scope: list[ColumnElement[bool]],
+    today: date,
+    code_of: dict[int, str],
+    limit: int | None,
+) -> list[LateProject]:
+    """The late projects, most overdue first. Ranked on the project index alone (no firm, no
+    title), then only the ``limit`` listed are read with their firm's name."""
+    late_land, late_op = _late_rules(today)
+    order = (func.coalesce(Project.expected_land_date, Project.expected_operate_date), Project.id)
+    ranked = (
+        select(Project.id)
+        .where(*scope, or_(late_land, late_op))
+        .order_by(*order)
+        .limit(limit)
+        .correlate(None)
+    )
+    rows = session.execute(
+        select(
+            Project.id,
+            Project.title,
+            Project.is_confidential,
+            Project.code_name,
+            Firm.name_zh,
+            Project.cluster_id,
+            Project.stage,
+            Project.expected_land_date,
+            Project.actual_land_date,
+            Project.expected_operate_date,
+            Project.actual_operate_date,
+            late_land,
+            late_op,
+        )
+        .join(Firm, Firm.id == Project.firm_id)
+        .where(Project.id.in_(ranked))
+        .order_by(*order)
+    ).all()
+    return [
+        LateProject(
+            id=r[0],
+            label=project_label(r[1], r[2], r[3]),
+            firm_name="" if r[2] else r[4],  # a confidential project: its code name only
+            cluster=code_of.get(r[5], "?"),
+            stage=r[6],
+            expected_land_date=r[7],
+            actual_land_date=r[8],
+            expected_operate_date=r[9],
+            actual_operate_date=r[10],
+            late_landing=bool(r[11]),
+            late_operation=bool(r[12]),
+        )
+        for r in rows
+    ]
+
+
+def late_projects(
+    session: Session, actor: User, f: ReportFilters, limit: int | None = LATE_LISTED
+) -> tuple[list[LateProject], int]:
+    """The delivery report's late projects (the first ``limit``) and how many are late, without
+    its per-cluster sums — what the briefing shows."""
+    scope = _scope(session, actor, f)
+    today = f.as_of or today_local()
+    late_land, late_op = _late_rules(today)
+    count = session.connection().execute(
+        select(func.count()).select_from(Project).where(*scope, or_(late_land, late_op))
+    )
+    code_of = {c.id: c.code for c in clusters(session)}
+    return _late_list(session, scope, today, code_of, limit), int(count.scalar_one())
+
+
+def delivery_report(
+    session: Session, actor: User, f: ReportFilters | None = None
+) -> DeliveryReport:
+    """Capital arrived, jobs created and late landings of the signed projects."""
+    f = f or ReportFilters()
+    scope = _scope(session, actor, f)
+    today = f.as_of or today_local()
+    late_land, late_op = _late_rules(today)
     arrived = (
         select(CapitalArrival.project_id, wan_sum(CapitalArrival.amount).label("amt"))
         .group_by(CapitalArrival.project_id)
@@ -151,46 +232,7 @@ def delivery_report(
         v = by.get(c.id, [0] * 7)
         total = [a + b for a, b in zip(total, v, strict=True)]
         out.append(make(c.code, c.name_zh, v))
-    late_any = or_(late_land, late_op)
-    late_rows = session.execute(
-        select(
-            Project.id,
-            Project.title,
-            Project.is_confidential,
-            Project.code_name,
-            Firm.name_zh,
-            Project.cluster_id,
-            Project.stage,
-            Project.expected_land_date,
-            Project.actual_land_date,
-            Project.expected_operate_date,
-            Project.actual_operate_date,
-            late_land,
-            late_op,
-        )
-        .join(Firm, Firm.id == Project.firm_id)
-        .where(*scope, late_any)
-        .order_by(
-            func.coalesce(Project.expected_land_date, Project.expected_operate_date), Project.id
-        )
-        .limit(None if f.detail else LATE_LISTED)  # the workbook lists every late project
-    ).all()
-    late = [
-        LateProject(
-            id=r[0],
-            label=project_label(r[1], r[2], r[3]),
-            firm_name="" if r[2] else r[4],  # a confidential project: its code name only
-            cluster=code_of.get(r[5], "?"),
-            stage=r[6],
-            expected_land_date=r[7],
-            actual_land_date=r[8],
-            expected_operate_date=r[9],
-            actual_operate_date=r[10],
-            late_landing=bool(r[11]),
-            late_operation=bool(r[12]),
-        )
-        for r in late_rows
-    ]
+    late = _late_list(session, scope, today, code_of, None if f.detail else LATE_LISTED)
     return DeliveryReport(
         generated_at=utcnow(),
         today=today,

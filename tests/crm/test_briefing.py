@@ -225,3 +225,50 @@ def test_briefing_respects_visibility(session):
     b = briefing(session, officer, monday)
     assert "青松" not in b.model_dump_json()  # d2's confidential project does not exist for d1
     assert b.signings_total.count == 2
+
+
+def test_unmoved_projects_and_a_second_signing(session):
+    """Projects that did not move since the week began hold their cluster's status at both ends
+    (BIO covered, DATA pursuing, INST gap: its firm is tier other); a project signed, lost and
+    signed again in the week is a movement but not a signing (it first signed before); the
+    same briefing equals the pipeline's signings and, for the week that has not ended, the
+    coverage report."""
+    w = people(session)
+    m = w.manager
+    monday = default_week()
+    start = _instant(monday)
+    day = timedelta(days=1)
+    bio = make_firm(session, "环球生物", global500_rank=7)
+    data = make_firm(session, "中华数据", china500_rank=8)
+    inst = make_firm(session, "普通仪表")
+    mat = make_firm(session, "环球材料", global500_rank=9)
+    _moved(session, bio, "BIO", [("signed", start - 30 * day)], start, m, investment="7")
+    _moved(session, data, "DATA", [("lead", start - 20 * day)], start, m)
+    _moved(session, inst, "INST", [("signed", start - 20 * day)], start, m)
+    _moved(
+        session,
+        mat,
+        "MAT",
+        [("signed", start - 20 * day), ("lost", start - 10 * day), ("signed", start + 2 * day)],
+        start,
+        m,
+        investment="40",
+    )
+    session.commit()
+    b = briefing(session, m)
+    assert (b.coverage["BIO"], b.coverage["DATA"], b.coverage["INST"]) == (
+        "covered",
+        "pursuing",
+        "gap",
+    )
+    assert [(c.code, c.before, c.after) for c in b.coverage_changes] == [("MAT", "gap", "covered")]
+    assert b.coverage_before == {"covered": 1, "pursuing": 1, "gap": 10}
+    assert b.coverage_after == {"covered": 2, "pursuing": 1, "gap": 9}
+    assert b.signings_total.count == 0 and b.landings_total.count == 0
+    assert [(x.cluster, x.from_stage, x.stage) for x in b.movements] == [("MAT", "lost", "signed")]
+    pipe = pipeline_report(
+        session, m, ReportFilters(date_from=monday, date_to=monday + timedelta(days=6))
+    )
+    assert pipe.weeks[0].signings == 0
+    now = briefing(session, m, monday + timedelta(weeks=1))
+    assert now.coverage == statuses(coverage_report(session, m))
