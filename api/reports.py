@@ -15,9 +15,12 @@ from pydantic import BeforeValidator
 
 from crm.reports import registry
 from crm.reports.activity import ActivityReport
+from crm.reports.briefing import Briefing
+from crm.reports.citymap import CityMap
 from crm.reports.common import ReportFilters
 from crm.reports.coverage import CoverageReport
 from crm.reports.delivery import DeliveryReport
+from crm.reports.layout import ParkLayout
 from crm.reports.leaders import LeadersReport
 from crm.reports.pipeline import PipelineReport
 from crm.reports.targets import TargetsReport
@@ -301,3 +304,154 @@ def delivery_xlsx(
     session: SessionDep, user: ApiUser, department_id: Dept = None, cluster: ClusterQ = None
 ) -> Any:
     return delivery(session, user, department_id, cluster, "xlsx")
+
+
+# --- what the leadership reads (#17): the weekly briefing, the city map, the park layout ---
+
+Week = Annotated[
+    date | None,
+    Query(description="any local day of the week (default: the last full week)"),
+    BeforeValidator(_iso_day),
+]
+ParkQ = Annotated[
+    str | None,
+    Query(max_length=20, pattern=r"^[A-Za-z0-9_]+$", description="park code, e.g. XY"),
+]
+LayoutDetail = Annotated[
+    bool, Query(description="every project of each park, not the first few (Excel: always)")
+]
+PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}}, "description": "the briefing on one A4 page"},
+    **ERRORS,
+}
+
+
+def _briefing_filters(
+    week: date | None, cluster: str | None, park: str | None, department_id: int | None
+) -> ReportFilters:
+    return ReportFilters(week=week, cluster=cluster, park=park, department_id=department_id)
+
+
+@router.get(
+    "/briefing",
+    response_model=Briefing,
+    responses=JSON_OR_XLSX,
+    summary="The weekly briefing: coverage changes, signings, landings, capital, movements, "
+    "overdue, conflicts, contacts — for the city, one cluster or one park",
+)
+def briefing(
+    session: SessionDep,
+    user: ApiUser,
+    week: Week = None,
+    cluster: ClusterQ = None,
+    park: ParkQ = None,
+    department_id: Dept = None,
+    format: Fmt = "json",
+) -> Any:
+    return _answer(
+        session, user, "briefing", _briefing_filters(week, cluster, park, department_id), format
+    )
+
+
+@router.get(
+    "/briefing.xlsx", responses=XLSX_RESPONSE, response_class=Response, summary="Briefing as Excel"
+)
+def briefing_xlsx(
+    session: SessionDep,
+    user: ApiUser,
+    week: Week = None,
+    cluster: ClusterQ = None,
+    park: ParkQ = None,
+    department_id: Dept = None,
+) -> Any:
+    return briefing(session, user, week, cluster, park, department_id, "xlsx")
+
+
+@router.get(
+    "/briefing.pdf",
+    responses=PDF_RESPONSE,
+    response_class=Response,
+    summary="Briefing as a one-page A4 PDF, in the caller's language",
+)
+def briefing_pdf(
+    session: SessionDep,
+    user: ApiUser,
+    week: Week = None,
+    cluster: ClusterQ = None,
+    park: ParkQ = None,
+    department_id: Dept = None,
+) -> Any:
+    from crm.reports.briefing_pdf import to_pdf
+    from crm.reports.common import clusters
+
+    report = registry.run(
+        session, user, "briefing", _briefing_filters(week, cluster, park, department_id)
+    )
+    lang = "en" if user.language == "en" else "zh"
+    names = {c.code: (c.name_en if lang == "en" else c.name_zh) for c in clusters(session)}
+    return Response(
+        to_pdf(report, names, lang),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="briefing-{report.week_start}.pdf"'},
+    )
+
+
+@router.get(
+    "/map",
+    response_model=CityMap,
+    responses=JSON_OR_XLSX,
+    summary="The city map: landed and operating output per district and park; with a cluster, "
+    "its coverage status at each guided park",
+)
+def city_map(
+    session: SessionDep,
+    user: ApiUser,
+    cluster: ClusterQ = None,
+    department_id: Dept = None,
+    format: Fmt = "json",
+) -> Any:
+    return _answer(
+        session, user, "map", ReportFilters(cluster=cluster, department_id=department_id), format
+    )
+
+
+@router.get("/map.xlsx", responses=XLSX_RESPONSE, response_class=Response, summary="Map as Excel")
+def city_map_xlsx(
+    session: SessionDep, user: ApiUser, cluster: ClusterQ = None, department_id: Dept = None
+) -> Any:
+    return city_map(session, user, cluster, department_id, "xlsx")
+
+
+@router.get(
+    "/layout",
+    response_model=ParkLayout,
+    responses=JSON_OR_XLSX,
+    summary="The park layout: each park's guided clusters (coverage per pair) and its projects",
+)
+def park_layout(
+    session: SessionDep,
+    user: ApiUser,
+    cluster: ClusterQ = None,
+    department_id: Dept = None,
+    format: Fmt = "json",
+    detail: LayoutDetail = False,
+) -> Any:
+    return _answer(
+        session,
+        user,
+        "layout",
+        ReportFilters(cluster=cluster, department_id=department_id, detail=detail),
+        format,
+    )
+
+
+@router.get(
+    "/layout.xlsx",
+    responses=XLSX_RESPONSE,
+    response_class=Response,
+    summary="Park layout as Excel",
+)
+def park_layout_xlsx(
+    session: SessionDep, user: ApiUser, cluster: ClusterQ = None, department_id: Dept = None
+) -> Any:
+    return park_layout(session, user, cluster, department_id, "xlsx")

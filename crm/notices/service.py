@@ -19,8 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from crm.accounts.models import Department, User
-from crm.accounts.permissions import is_manager, require_manager
 from crm.audit.service import record
+from crm.authz import is_manager, require_manager
 from crm.errors import NotFound, ValidationFailed
 from crm.i18n import _l
 from crm.notices.models import Notice

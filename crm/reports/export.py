@@ -465,8 +465,91 @@ def _map(r: Any) -> list[Sheet]:
     ]
 
 
+def _layout(r: Any) -> list[Sheet]:
+    pairs = [
+        [
+            p.code,
+            p.name_zh,
+            x.cluster,
+            plan_names.cluster(x.cluster, "zh_CN"),
+            x.focus or "",
+            STATUS_ZH.get(x.status, x.status),
+            x.major_secured,
+            x.major_pursuing,
+            x.landed_count,
+            x.project_count,
+        ]
+        for p in r.parks
+        for x in p.pairs
+    ]
+    projects = [
+        [
+            p.code,
+            p.name_zh,
+            x.label,
+            x.firm_name,
+            x.cluster,
+            STAGE_ZH.get(x.stage, x.stage),
+            x.expected_output,
+        ]
+        for p in r.parks
+        for x in p.projects
+    ]
+    park_rows = [
+        [
+            p.code,
+            p.name_zh,
+            TIER_ZH.get(p.tier, p.tier),
+            p.district or "",
+            p.within or "",
+            len(p.pairs),
+            p.project_count,
+            p.outside_guidance,
+        ]
+        for p in r.parks
+    ]
+    return [
+        (
+            "园区",
+            [
+                "园区代码",
+                "园区",
+                "层级",
+                "区县",
+                "所在核心园区",
+                "引导集群数",
+                "项目数(不含流失)",
+                "其中非引导集群",
+            ],
+            park_rows,
+        ),
+        (
+            "园区×集群",
+            [
+                "园区代码",
+                "园区",
+                "集群代码",
+                "集群",
+                "政策导向",
+                "覆盖状态",
+                "重点投资者签约及以上项目数",
+                "重点投资者在谈项目数",
+                "落地及投产项目数",
+                "项目数(不含流失)",
+            ],
+            pairs,
+        ),
+        (
+            "项目",
+            ["园区代码", "园区", "项目", "企业", "集群", "阶段", "预计年产值(亿元)"],
+            projects,
+        ),
+    ]
+
+
 SHEETS: dict[str, Callable[[Any], list[Sheet]]] = {
     "map": _map,
+    "layout": _layout,
     "briefing": _briefing,
     "coverage": _coverage,
     "pipeline": _pipeline,

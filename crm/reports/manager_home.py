@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, select
 from sqlmodel import Session
 
 from crm.accounts.models import User
-from crm.accounts.permissions import project_visible, require_manager
+from crm.authz import project_visible, require_manager
 from crm.clock import today_local, week_start
 from crm.config import get_settings
 from crm.followups.models import Followup

@@ -18,6 +18,7 @@ from crm.reports.citymap import city_map
 from crm.reports.common import ReportFilters, require_reports
 from crm.reports.coverage import coverage_report
 from crm.reports.delivery import delivery_report
+from crm.reports.layout import park_layout
 from crm.reports.leaders import leaders_report
 from crm.reports.pipeline import pipeline_report
 from crm.reports.targets import targets_report
@@ -31,6 +32,7 @@ REPORTS: dict[str, Callable[[Session, User, ReportFilters], Any]] = {
     "delivery": delivery_report,
     "briefing": lambda s, a, f: briefing(s, a, f.week, f),
     "map": city_map,
+    "layout": park_layout,
 }
 
 

@@ -165,3 +165,46 @@ def test_coverage_lists_the_first_investors_and_counts_all(client, session):
         ]
     }
     assert summary["NB"][3] == 25 and summary["NB"][4].endswith("等25家")
+
+
+def test_briefing_map_and_layout_in_the_api(client, session):
+    """The leadership's reports as JSON (the same figures as the services), Excel and the
+    briefing's PDF; officers refused; the OpenAPI document describes them."""
+    from crm.reports.briefing import briefing
+    from crm.reports.citymap import city_map
+    from crm.reports.common import ReportFilters
+    from tests.crm.test_briefing import week_world
+
+    w, monday = week_world(session)
+    h = bearer(session, w.manager)
+    r = client.get(f"/api/v1/reports/briefing?week={monday}&cluster=NB", headers=h)
+    assert r.status_code == 200
+    data = r.json()
+    want = briefing(session, w.manager, monday, ReportFilters(cluster="NB"))
+    assert data["week_start"] == str(monday) and data["scope"] == "cluster"
+    assert data["signings_total"]["count"] == want.signings_total.count == 1
+    assert [c["code"] for c in data["coverage_changes"]] == ["NB"]
+    city = client.get(f"/api/v1/reports/briefing?week={monday}", headers=h).json()
+    assert "青松" in {s["label"] for s in city["signings"]}
+    assert "环球己" not in r.text + str(city)  # the confidential project: its code name only
+    x = client.get(f"/api/v1/reports/briefing.xlsx?week={monday}", headers=h)
+    assert x.status_code == 200 and x.headers["content-type"] == XLSX
+    pdf = client.get(f"/api/v1/reports/briefing.pdf?week={monday}&park=XY", headers=h)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    m = client.get("/api/v1/reports/map?cluster=NB", headers=h).json()
+    assert m == city_map(session, w.manager, ReportFilters(cluster="NB")).model_dump(
+        mode="json"
+    ) | {"generated_at": m["generated_at"]}
+    lay = client.get("/api/v1/reports/layout?cluster=NB", headers=h).json()
+    assert {p["code"] for p in lay["parks"]} >= {"LJ", "XY"} and lay["cluster"] == "NB"
+    assert client.get("/api/v1/reports/layout.xlsx", headers=h).status_code == 200
+    assert client.get("/api/v1/reports/briefing?park=no%20such", headers=h).status_code == 422
+    assert client.get("/api/v1/reports/briefing?week=2026-13-01", headers=h).status_code == 422
+    officer = bearer(session, w.officer1)
+    for path in ("briefing", "briefing.pdf", "map", "layout"):
+        assert client.get(f"/api/v1/reports/{path}", headers=officer).status_code == 403
+        assert client.get(f"/api/v1/reports/{path}").status_code == 401
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    for p in ("briefing", "briefing.pdf", "map", "layout"):
+        assert f"/api/v1/reports/{p}" in paths
+    assert "Briefing" in client.get("/api/v1/openapi.json").json()["components"]["schemas"]

@@ -1,0 +1,195 @@
+"""The park layout (SPEC §4, "2+10" 园区布局): the parks of the policy pack in its order, each with
+its tier, district and the clusters the policy guides there (with the policy's focus for the
+pair), each pair's status by the coverage rule per pair — the coverage report's own matrix, so
+the figures are the same view — and the firms' projects in the park.
+
+Projects listed per park: live ones (not lost), largest expected output first, a few per park on
+the page and every one in the workbook (``detail``); a confidential project by its code name
+only, never with its firm. With a cluster chosen, only that cluster's projects and pairs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from crm.accounts.models import User
+from crm.firms.models import Firm
+from crm.policy.models import ParkCluster
+from crm.projects.models import Project, Stage
+from crm.reports.common import (
+    ReportFilters,
+    check_department,
+    cluster_id_for,
+    clusters,
+    parks,
+    project_label,
+    project_scope,
+)
+from crm.reports.coverage import Status, coverage_report
+from crm.types import utcnow
+
+LISTED = 5  # projects named per park on the page (the counts cover them all)
+
+
+class LayoutPair(BaseModel):
+    cluster: str
+    focus: str | None  # what the policy says this park does for this cluster
+    status: Status  # the coverage rule for this pair
+    major_secured: int
+    major_pursuing: int
+    landed_count: int
+    project_count: int  # live projects of this cluster here
+
+
+class LayoutProject(BaseModel):
+    id: int
+    label: str  # a confidential project: its code name only
+    firm_name: str  # empty for a confidential project
+    cluster: str
+    stage: str
+    expected_output: Decimal | None
+
+
+class LayoutPark(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+    tier: str
+    district: str | None
+    within: str | None  # a bonded zone's core park
+    pairs: list[LayoutPair]  # the guided clusters (only the chosen one, with a cluster filter)
+    project_count: int  # live projects here (of the chosen cluster)
+    outside_guidance: int  # … of them in clusters the policy does not guide here
+    projects: list[LayoutProject]
+
+
+class ParkLayout(BaseModel):
+    generated_at: datetime
+    cluster: str | None
+    parks: list[LayoutPark]
+    pairs: int
+    covered_pairs: int
+    pursuing_pairs: int
+    no_park_projects: int  # live projects with no park yet
+
+
+def park_layout(session: Session, actor: User, f: ReportFilters | None = None) -> ParkLayout:
+    """Each park of the plan with its guided clusters' coverage and its projects."""
+    f = f or ReportFilters()
+    check_department(session, f.department_id)
+    cid = cluster_id_for(session, f.cluster)
+    scope = [*project_scope(actor, f, cid), Project.stage != Stage.lost.value]
+    plan_clusters = clusters(session)  # the policy's order
+    code_of = {c.id: c.code for c in plan_clusters}
+    order = {c.id: i for i, c in enumerate(plan_clusters)}
+    guided: dict[int, dict[int, str | None]] = {}
+    for pid, c, focus in session.execute(
+        select(ParkCluster.park_id, ParkCluster.cluster_id, ParkCluster.focus)
+    ):
+        guided.setdefault(pid, {})[c] = focus
+    cov = coverage_report(
+        session, actor, ReportFilters(department_id=f.department_id, cluster=f.cluster)
+    )
+    cell = {(m.park, m.cluster): m for m in cov.matrix}
+
+    per_park: dict[int | None, dict[int, int]] = {}
+    for pid, c, n in session.execute(
+        select(Project.park_id, Project.cluster_id, func.count())
+        .where(*scope)
+        .group_by(Project.park_id, Project.cluster_id)
+    ):
+        per_park.setdefault(pid, {})[c] = int(n)
+
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=Project.park_id,
+            order_by=(Project.expected_output.desc().nulls_last(), Project.id),
+        )
+        .label("rank")
+    )
+    ranked = select(Project.id, rank).where(*scope, Project.park_id.is_not(None)).subquery()
+    listed = select(ranked.c.id)
+    if not f.detail:
+        listed = listed.where(ranked.c.rank <= LISTED)
+    projects: dict[int, list[LayoutProject]] = {}
+    for r in session.execute(
+        select(
+            Project.id,
+            Project.title,
+            Project.is_confidential,
+            Project.code_name,
+            Firm.name_zh,
+            Project.cluster_id,
+            Project.stage,
+            Project.expected_output,
+            Project.park_id,
+        )
+        .join(Firm, Firm.id == Project.firm_id)
+        .where(Project.id.in_(listed))
+        .order_by(Project.park_id, Project.expected_output.desc().nulls_last(), Project.id)
+    ):
+        projects.setdefault(r[8], []).append(
+            LayoutProject(
+                id=r[0],
+                label=project_label(r[1], r[2], r[3]),
+                firm_name="" if r[2] else r[4],
+                cluster=code_of.get(r[5], "?"),
+                stage=r[6],
+                expected_output=r[7],
+            )
+        )
+
+    all_parks = parks(session)
+    code_of_park = {p.id: p.code for p in all_parks}
+    out = []
+    for p in all_parks:
+        here = guided.get(p.id, {})
+        counts = per_park.get(p.id, {})
+        pairs = []
+        for c, focus in sorted(here.items(), key=lambda kv: order.get(kv[0], len(order))):
+            if cid is not None and c != cid:
+                continue
+            m = cell.get((p.code, code_of.get(c, "?")))
+            if m is None:
+                continue
+            pairs.append(
+                LayoutPair(
+                    cluster=m.cluster,
+                    focus=focus,
+                    status=m.status,
+                    major_secured=m.major_secured,
+                    major_pursuing=m.major_pursuing,
+                    landed_count=m.landed_count,
+                    project_count=m.project_count,
+                )
+            )
+        out.append(
+            LayoutPark(
+                code=p.code,
+                name_zh=p.name_zh,
+                name_en=p.name_en,
+                tier=p.tier,
+                district=p.district,
+                within=code_of_park.get(p.within_park_id) if p.within_park_id else None,
+                pairs=pairs,
+                project_count=sum(counts.values()),
+                outside_guidance=sum(n for c, n in counts.items() if c not in here),
+                projects=projects.get(p.id, []),
+            )
+        )
+    all_pairs = [x for lp in out for x in lp.pairs]
+    return ParkLayout(
+        generated_at=utcnow(),
+        cluster=f.cluster,
+        parks=out,
+        pairs=len(all_pairs),
+        covered_pairs=sum(1 for x in all_pairs if x.status == "covered"),
+        pursuing_pairs=sum(1 for x in all_pairs if x.status == "pursuing"),
+        no_park_projects=sum(per_park.get(None, {}).values()),
+    )
