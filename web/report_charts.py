@@ -8,6 +8,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from crm.i18n import _l, gettext
+from crm.i18n import render as _render
 from crm.reports.export import STAGE_ZH
 
 STATUS_COLOUR = {"covered": "#1f7a4d", "pursuing": "#b54708", "gap": "#b42318"}
@@ -71,6 +73,7 @@ def map_option(r: Any, lang: str = "zh") -> dict[str, Any]:
     """The city map: districts coloured by landed output, parks as points in their district
     (coloured by tier, or by the chosen cluster's status there); a click opens the park's
     projects."""
+    t = _tr(lang)
     centres = district_centres()
     top = max((float(d.landed_output) for d in r.districts), default=0.0) or 1.0
     seen: dict[str, int] = {}
@@ -106,7 +109,7 @@ def map_option(r: Any, lang: str = "zh") -> dict[str, Any]:
             "bottom": 8,
             "calculable": True,
             "seriesIndex": 0,
-            "text": ["亿元", ""],
+            "text": [t(_l("亿元")), ""],
             "inRange": {"color": ["#f2f4f7", "#b2ccff", "#1d4ed8"]},
         },
         "geo": {"map": "chongqing", "roam": True, "itemStyle": {"areaColor": "#f2f4f7"}},
@@ -114,13 +117,13 @@ def map_option(r: Any, lang: str = "zh") -> dict[str, Any]:
             {
                 "type": "map",
                 "geoIndex": 0,
-                "name": "落地及投产产值(亿元)",
+                "name": t(_l("落地及投产产值(亿元)")),
                 "data": [{"name": d.name, "value": float(d.landed_output)} for d in r.districts],
             },
             {
                 "type": "scatter",
                 "coordinateSystem": "geo",
-                "name": "园区",
+                "name": t(_l("园区")),
                 "data": points,
                 "label": {"show": True, "formatter": "{b}", "position": "right", "fontSize": 11},
                 "zlevel": 2,
@@ -129,23 +132,46 @@ def map_option(r: Any, lang: str = "zh") -> dict[str, Any]:
     }
 
 
-def option(name: str, r: Any) -> dict[str, Any] | None:
+def band_label(b: Any, lang: str) -> str:
+    """A ladder band: "≥1000亿" / "100–500亿" in Chinese; in English in billions of yuan
+    (1亿 = 0.1 bn)."""
+    if lang != "en":
+        return str(b.label)
+
+    def bn(v: Any) -> str:
+        return f"{v / 10:g}"
+
+    return f"≥ {bn(b.lower)} bn" if b.upper is None else f"{bn(b.lower)}–{bn(b.upper)} bn"
+
+
+def _tr(lang: str) -> Any:
+    """A message in ``lang`` (chart legends, axis names and series are text the reader reads)."""
+    return lambda msg: _render(msg, lang)
+
+
+def option(name: str, r: Any, lang: str = "zh_CN") -> dict[str, Any] | None:
+    t = _tr(lang)
+    en = lang == "en"
+
+    def cname(c: Any) -> str:
+        return str(c.name_en if en and getattr(c, "name_en", None) else c.name_zh)
+
     if name == "map":
-        return map_option(r)
+        return map_option(r, lang)
     if name == "briefing":
         return _bar(
             [d.department for d in r.contacts],
-            [{"name": "接触记录", "data": [d.contacts for d in r.contacts]}],
+            [{"name": t(_l("接触记录")), "data": [d.contacts for d in r.contacts]}],
             horizontal=True,
             counts=True,
             legend=False,
         )
     if name == "coverage":
         return _bar(
-            [c.name_zh for c in r.clusters],
+            [cname(c) for c in r.clusters],
             [
                 {
-                    "name": "重点投资者数",
+                    "name": t(_l("重点投资者数")),
                     "data": [
                         {
                             "value": c.major_investor_count,
@@ -163,32 +189,32 @@ def option(name: str, r: Any) -> dict[str, Any] | None:
         return _bar(
             [g.label for g in r.groups],
             [
-                {"name": STAGE_ZH[s], "data": [g.stages[s].count for g in r.groups]}
+                {"name": gettext(STAGE_ZH[s], lang), "data": [g.stages[s].count for g in r.groups]}
                 for s in r.stages
                 if s != "lost"
             ],
-            y_name="项目数",
+            y_name=t(_l("项目数")),
             stack=True,
             counts=True,
         )
     if name == "targets":
         return _bar(
-            [c.name_zh for c in r.clusters],
+            [cname(c) for c in r.clusters],
             [
-                {"name": "2015年目标", "data": [_f(c.target_2015) for c in r.clusters]},
-                {"name": "落地及投产", "data": [_f(c.landed_output) for c in r.clusters]},
-                {"name": "已签约", "data": [_f(c.signed_output) for c in r.clusters]},
+                {"name": t(_l("2015年目标")), "data": [_f(c.target_2015) for c in r.clusters]},
+                {"name": t(_l("落地及投产")), "data": [_f(c.landed_output) for c in r.clusters]},
+                {"name": t(_l("已签约")), "data": [_f(c.signed_output) for c in r.clusters]},
             ],
-            y_name="亿元",
+            y_name=t(_l("亿元")),
         )
     if name == "leaders":
         return _bar(
-            [b.label for b in r.bands],
+            [band_label(b, lang) for b in r.bands],
             [
-                {"name": "目标家数", "data": [b.goal for b in r.bands]},
-                {"name": "现有家数", "data": [b.count for b in r.bands]},
+                {"name": t(_l("目标家数")), "data": [b.goal for b in r.bands]},
+                {"name": t(_l("现有家数")), "data": [b.count for b in r.bands]},
             ],
-            y_name="家",
+            y_name=t(_l("家")),
             counts=True,
         )
     if name == "activity":
@@ -202,28 +228,31 @@ def option(name: str, r: Any) -> dict[str, Any] | None:
             "series": [
                 {"type": "line", "name": n, "data": [getattr(w, k) for w in r.week_totals]}
                 for n, k in (
-                    ("接触记录", "contacts"),
-                    ("完成跟进", "followups_done"),
-                    ("逾期跟进", "followups_overdue"),
-                    ("新线索", "new_leads"),
+                    (t(_l("接触记录")), "contacts"),
+                    (t(_l("完成跟进")), "followups_done"),
+                    (t(_l("逾期跟进")), "followups_overdue"),
+                    (t(_l("新线索")), "new_leads"),
                 )
             ],
         }
     if name == "delivery":
         return _bar(
-            [c.name_zh for c in r.clusters],
+            [cname(c) for c in r.clusters],
             [
-                {"name": "计划投资", "data": [_f(c.planned_investment) for c in r.clusters]},
-                {"name": "实际到资", "data": [_f(c.capital_arrived) for c in r.clusters]},
+                {"name": t(_l("计划投资")), "data": [_f(c.planned_investment) for c in r.clusters]},
+                {"name": t(_l("实际到资")), "data": [_f(c.capital_arrived) for c in r.clusters]},
             ],
-            y_name="亿元",
+            y_name=t(_l("亿元")),
         )
     return None
 
 
-def second(name: str, r: Any) -> dict[str, Any] | None:
+def second(name: str, r: Any, lang: str = "zh_CN") -> dict[str, Any] | None:
+    t = _tr(lang)
     if name == "pipeline":
         weeks = [str(w.week_start) for w in r.weeks]
+        new = [w.new_projects for w in r.weeks]
+        signed = [w.signings for w in r.weeks]
         return {
             "tooltip": {"trigger": "axis"},
             "legend": {"top": 0},
@@ -231,8 +260,8 @@ def second(name: str, r: Any) -> dict[str, Any] | None:
             "xAxis": {"type": "category", "data": weeks},
             "yAxis": {"type": "value"},
             "series": [
-                {"type": "line", "name": "新增项目", "data": [w.new_projects for w in r.weeks]},
-                {"type": "line", "name": "签约", "data": [w.signings for w in r.weeks]},
+                {"type": "line", "name": t(_l("新增项目")), "data": new},
+                {"type": "line", "name": t(_l("签约")), "data": signed},
             ],
         }
     if name == "targets":
@@ -246,8 +275,8 @@ def second(name: str, r: Any) -> dict[str, Any] | None:
                     "type": "pie",
                     "radius": ["40%", "70%"],
                     "data": [
-                        {"name": "双核", "value": core},
-                        {"name": "双核以外", "value": max(total - core, 0.0)},
+                        {"name": t(_l("双核")), "value": core},
+                        {"name": t(_l("双核以外")), "value": max(total - core, 0.0)},
                     ],
                 }
             ],

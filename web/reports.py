@@ -32,6 +32,7 @@ FILTERS = {
     "delivery": ("department_id", "cluster"),
     "briefing": ("week", "cluster", "park", "department_id"),
     "map": ("cluster", "department_id"),
+    "layout": ("cluster", "department_id"),
 }
 TITLES = {  # lazy messages: the page renders them in its language
     "coverage": _l("集群覆盖"),
@@ -42,6 +43,7 @@ TITLES = {  # lazy messages: the page renders them in its language
     "delivery": _l("签约履约"),
     "briefing": _l("每周简报"),
     "map": _l("城市地图"),
+    "layout": _l("园区布局"),
 }
 
 
@@ -172,11 +174,14 @@ def report_page(request: Request, session: SessionDep, user: WebUser, name: str)
         "chart": (
             report_charts.map_option(report, language(request))
             if name == "map" and report is not None
-            else report_charts.option(name, report)
+            else report_charts.option(name, report, language(request))
             if report is not None
             else None
         ),
-        "chart2": report_charts.second(name, report) if report is not None else None,
+        "chart2": (
+            report_charts.second(name, report, language(request)) if report is not None else None
+        ),
+        "band_label": report_charts.band_label,
         "stage_zh": STAGE_ZH,
         "status_zh": STATUS_ZH,
         "tier_zh": TIER_ZH,

@@ -165,3 +165,57 @@ def test_briefing_page_pdf_and_excel(client, session):
     login(client, w.officer1)
     assert client.get("/reports/briefing").status_code == 403
     assert client.get("/reports/briefing.pdf").status_code == 403
+
+
+def test_park_layout_page_and_workbook(client, session):
+    from tests.crm.test_layout import world
+
+    w = world(session)
+    login(client, w.manager)
+    r = client.get("/reports/layout")
+    assert r.status_code == 200
+    row = re.search(r'<tr data-park="XY">(.*?)</tr>', r.text, re.S)
+    assert row and "白杨" in row.group(1) and "环球四号" not in r.text
+    assert 'data-cluster="NB"' in row.group(1) and 'class="badge covered"' in row.group(1)
+    assert 'href="/reports/layout"' in client.get("/reports/map").text  # reached from the map
+    wb = openpyxl.load_workbook(io.BytesIO(client.get("/reports/layout.xlsx").content))
+    pairs = list(wb["园区×集群"].iter_rows(min_row=2, values_only=True))
+    assert ("XY", "西永微电园", "NB") in {p[:3] for p in pairs}
+    xy = [p for p in pairs if p[0] == "XY"]  # NB, COMM, IC, DATA: as on the page
+    assert len(xy) == row.group(1).count("data-cluster=") == 4
+    projects = list(wb["项目"].iter_rows(min_row=2, values_only=True))
+    assert ("XY", "西永微电园", "白杨", "", "NB", "已签约", 7.0) in projects
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["coverage", "pipeline", "targets", "leaders", "activity", "delivery", "briefing", "map"],
+)
+def test_an_english_reader_gets_english_tables_and_charts(client, session, name):
+    """Headers, legends, series, axis names and cluster categories in English (the firms'
+    and departments' own names are data and stay as written)."""
+    w = coverage_world(session)
+    w.manager.language = "en"
+    session.add(w.manager)
+    session.commit()
+    login(client, w.manager)
+    html = client.get(f"/reports/{name}").text
+    heads = [re.sub(r"<[^>]+>", "", h) for h in re.findall(r"<th[^>]*>(.*?)</th>", html, re.S)]
+    assert heads and not [h for h in heads if CJK.search(h)]
+    for data in ("chart-data", "chart2-data"):
+        if f'id="{data}"' not in html:
+            continue
+        opt = island(html, data)
+        texts = [s.get("name", "") for s in opt.get("series", [])]
+        texts += [opt[ax].get("name", "") for ax in ("xAxis", "yAxis") if ax in opt]
+        texts += opt.get("visualMap", {}).get("text", [])
+        for s in opt.get("series", []):
+            if s.get("type") == "pie":
+                texts += [d["name"] for d in s["data"]]
+        if name in ("coverage", "targets", "delivery", "leaders"):
+            cat = opt["yAxis"] if opt["yAxis"].get("type") == "category" else opt["xAxis"]
+            texts += cat["data"]
+        assert texts and not [t for t in texts if CJK.search(t)], texts
