@@ -10,6 +10,7 @@ from typing import Any
 
 from crm.i18n import _l, gettext
 from crm.i18n import render as _render
+from crm.policy import names as plan_names
 from crm.reports.export import STAGE_ZH
 
 STATUS_COLOUR = {"covered": "#1f7a4d", "pursuing": "#b54708", "gap": "#b42318"}
@@ -153,8 +154,8 @@ def option(name: str, r: Any, lang: str = "zh_CN") -> dict[str, Any] | None:
     t = _tr(lang)
     en = lang == "en"
 
-    def cname(c: Any) -> str:
-        return str(c.name_en if en and getattr(c, "name_en", None) else c.name_zh)
+    def cname(c: Any) -> str:  # a cluster in the reader's language (the pack's names)
+        return plan_names.cluster(c.code, lang) if en else str(c.name_zh)
 
     if name == "map":
         return map_option(r, lang)
