@@ -49,7 +49,7 @@ class Project(SQLModel, table=True):
         Index("ix_project_department", "department_id"),
         Index("ix_project_updated", "updated_at"),
         Index("ix_project_last_activity", "last_activity_at"),
-        # the leadership's pages (migration 0011): open conflicts (the few flagged projects), a
+        # the leadership's pages (migration 0012): open conflicts (the few flagged projects), a
         # manager's home (the department's new and stale projects), the city map (per park)
         Index(
             "ix_project_conflict",

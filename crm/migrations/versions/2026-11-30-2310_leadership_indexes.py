@@ -1,8 +1,8 @@
 """indexes for the leadership's pages: open conflicts, a manager's home, the city map, the
 briefing's capital arrived
 
-Revision ID: 0011_leadership_indexes
-Revises: 0010_summary_fill_state
+Revision ID: 0012_leadership_indexes
+Revises: 0011_import_run
 Create Date: 2026-11-30 23:00:00
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_leadership_indexes"
-down_revision: str | None = "0010_summary_fill_state"
+revision: str = "0012_leadership_indexes"
+down_revision: str | None = "0011_import_run"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
