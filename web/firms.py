@@ -41,7 +41,7 @@ from crm.firms.service import (
 )
 from crm.firms.views import countries, firm_detail, firm_names, list_rows
 from crm.i18n import _l
-from crm.policy.service import list_clusters
+from crm.policy.service import list_clusters, plan_lists
 from crm.projects.service import ProjectFilters, list_projects
 from crm.sorting import parse_sort
 from crm.types import utcnow
@@ -130,7 +130,7 @@ def firm_list(
         "sort": f.sort,
         "sort_query": urlencode({k: v for k, v in params.items() if k != "sort"}),
         "filtered": bool({k for k in params if k != "sort"}),
-        "cluster_names": {c.code: c for c in list_clusters(session)},
+        "cluster_names": {c.code: c for c in plan_lists(session).clusters},
     }
     if not is_htmx(request):
         ctx.update(
@@ -416,7 +416,7 @@ def _page_ctx(
         "entries": entries,
         "timeline_total": total,
         "next_offset": TIMELINE_PAGE if total > TIMELINE_PAGE else None,
-        "cluster_names": {c.id: c for c in list_clusters(session)},
+        "cluster_names": {c.id: c for c in plan_lists(session).clusters},
         "kinds": KINDS,
         "remind_offsets": REMIND_OFFSETS,
         "log": _default_log_values(),

@@ -12,10 +12,10 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from crm.accounts.models import User
-from crm.accounts.service import list_departments, user_choices
+from crm.accounts.service import user_choices
 from crm.errors import ValidationFailed
 from crm.i18n import _l
-from crm.policy.service import list_clusters, list_parks
+from crm.policy.service import plan_lists
 from crm.projects.models import Stage
 from crm.projects.schemas import StageMove
 from crm.projects.service import (
@@ -77,11 +77,12 @@ def _query(chosen: dict[str, str], **extra: Any) -> str:
 def options(session: Session, user: User) -> dict[str, Any]:
     """The filters' choices, and the names shown on cards."""
     users = user_choices(session, user)
+    plan = plan_lists(session)
     return {
-        "clusters": list_clusters(session),
-        "parks": list_parks(session),
+        "clusters": plan.clusters,
+        "parks": plan.parks,
         "officers": [u for u in users if u.is_active and u.role != "admin"],
-        "departments": list_departments(session),
+        "departments": plan.departments,
         "user_names": {u.id: u.display_name for u in users},
     }
 

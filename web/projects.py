@@ -10,13 +10,13 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from crm.accounts.models import User
-from crm.accounts.service import list_departments, user_choices
+from crm.accounts.service import user_choices
 from crm.activities.service import ActivityFilters, list_activities
 from crm.authz import can_edit_owned
 from crm.errors import CRMError, NotFound, StaleVersion, ValidationFailed
 from crm.firms.service import get_firm, search_firms
 from crm.followups.service import FollowupFilters, followup_labels, list_followups
-from crm.policy.service import chain_links, list_clusters, list_parks
+from crm.policy.service import plan_lists
 from crm.projects.models import Project, Stage
 from crm.projects.schemas import CapitalArrivalCreate, ProjectCreate, ProjectUpdate
 from crm.projects.service import (
@@ -49,13 +49,14 @@ ALIASES = {f: f for f in DATE_FIELDS}  # model-level date errors name their fiel
 
 def _refs(session: Session, user: User) -> dict[str, Any]:
     users = user_choices(session, user)
+    plan = plan_lists(session)
     return {
-        "clusters": list_clusters(session),
-        "parks": list_parks(session),
-        "links": chain_links(session),
+        "clusters": plan.clusters,
+        "parks": plan.parks,
+        "links": plan.links,
         "user_names": {u.id: u.display_name for u in users},
         "officers": [u for u in users if u.is_active and u.role != "admin"],
-        "dept_names": {d.id: d.name for d in list_departments(session)},
+        "dept_names": {d.id: d.name for d in plan.departments},
     }
 
 

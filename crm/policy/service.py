@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from threading import Lock
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Row, delete, func, select
 from sqlmodel import Session
 
 from crm.accounts.models import Department
@@ -232,6 +233,75 @@ def chain_links(session: Session, cluster_id: int | None = None) -> list[ChainLi
     if cluster_id is not None:
         stmt = stmt.where(ChainLink.cluster_id == cluster_id)
     return list(session.scalars(stmt))
+
+
+# --- the plan's lists for pages (pickers, filters, names), kept until they change -----------------
+
+
+@dataclass(frozen=True)
+class PlanLists:
+    """Clusters, parks, chain links and departments as read-only rows (the columns of the table,
+    by attribute), in the order pages show them. Shared by every request of the process: never
+    ORM objects, so nothing can change them or attach them to a session."""
+
+    clusters: tuple[Row[Any], ...]
+    parks: tuple[Row[Any], ...]
+    links: tuple[Row[Any], ...]
+    departments: tuple[Row[Any], ...]
+
+
+_PLAN: dict[Any, PlanLists] = {}
+_PLAN_LOCK = Lock()
+
+
+def plan_version(session: Session) -> tuple[Any, ...]:
+    """Changes whenever the plan's tables or the departments change, in any process: a pack
+    load stamps ``policy_pack.loaded_at``, an edit bumps a cluster's or department's
+    ``version``, an added or removed row changes a count. One statement over small tables."""
+
+    def agg(*cols: Any) -> Any:
+        return select(*cols).scalar_subquery()
+
+    return tuple(
+        session.execute(
+            select(
+                agg(func.count(PolicyPack.id)),
+                agg(func.max(PolicyPack.loaded_at)),
+                agg(func.count(Cluster.id)),
+                agg(func.sum(Cluster.version)),
+                agg(func.count(Park.id)),
+                agg(func.max(Park.id)),
+                agg(func.count(ChainLink.id)),
+                agg(func.max(ChainLink.id)),
+                agg(func.count(Department.id)),
+                agg(func.sum(Department.version)),
+                agg(func.max(Department.id)),
+            )
+        ).one()
+    )
+
+
+def plan_lists(session: Session) -> PlanLists:
+    """The plan's lists as pages show them, read once per process and kept until
+    ``plan_version`` changes (the per-request cost is that one small statement)."""
+    key = (str(session.get_bind().url), plan_version(session))
+    found = _PLAN.get(key)
+    if found is not None:
+        return found
+    c, k, lk = Cluster.__table__.c, Park.__table__.c, ChainLink.__table__.c  # type: ignore[attr-defined]
+    d = Department.__table__.c  # type: ignore[attr-defined]
+    lists = PlanLists(
+        clusters=tuple(session.execute(select(*c).order_by(c.sort_order)).all()),
+        parks=tuple(session.execute(select(*k).order_by(k.sort_order)).all()),
+        links=tuple(session.execute(select(*lk).order_by(lk.cluster_id, lk.sort_order)).all()),
+        departments=tuple(
+            session.execute(select(d.id, d.name, d.code, d.version).order_by(d.code)).all()
+        ),
+    )
+    with _PLAN_LOCK:
+        _PLAN.clear()  # only the current version is worth keeping
+        _PLAN[key] = lists
+    return lists
 
 
 def park_guidance(session: Session) -> list[tuple[int, int]]:
