@@ -348,6 +348,7 @@ def _scenarios() -> list[Scenario]:
         # the leadership's pages (#17): the weekly briefing, the city map, a manager's home
         Scenario("web report briefing", "/reports/briefing", role="manager", budget="report"),
         Scenario("web report city map", "/reports/map", role="manager", budget="report"),
+        Scenario("web report park layout", "/reports/layout", role="manager", budget="report"),
         Scenario("web manager home", "/", role="manager", budget="list", expect="manager-home"),
     ]
     for rep, floor in REPORT_FLOORS.items():
