@@ -433,18 +433,49 @@ def briefing_cmd(
 @app.command("export")
 def export_cmd(
     directory: Annotated[Path, typer.Argument(help="folder to write (created if missing)")],
+    without_passwords: Annotated[
+        bool,
+        typer.Option(
+            "--without-passwords",
+            help="leave the users' password hashes out (they come back unable to log in "
+            "until an admin sets a password)",
+        ),
+    ] = False,
 ) -> None:
-    """Write the data as one .xlsx per kind (firms, contacts, projects) in the import's own
-    column names, plus the policy pack: `crm import` of each file, in that order, into an empty
-    instance with the same users and departments reproduces them."""
+    """Write the whole database as one .xlsx per kind plus the policy pack: firms, contacts
+    and projects in the import's own column names (each goes through `crm import`), and
+    departments, users (password hashes, never a password), stage history, capital arrivals,
+    activities and follow-ups; `crm import-folder DIR` reads the folder back into an empty
+    instance."""
     from crm.dataset_export import export_dir
     from crm.db import session_scope
 
     with session_scope() as s:
-        counts = export_dir(s, directory)
+        counts = export_dir(s, directory, with_password_hashes=not without_passwords)
     for kind, n in counts.items():
         typer.echo(f"{kind}: {n} rows → {directory / (kind + '.xlsx')}")
     typer.echo(f"policy pack → {directory / 'policy_pack.yaml'}")
+
+
+@app.command("import-folder")
+def import_folder_cmd(
+    directory: Annotated[Path, typer.Argument(help="a folder written by `crm export`")],
+) -> None:
+    """Read a `crm export` folder into this empty instance (after `crm migrate`): every row
+    keeps its 编号; departments and users already here are matched by code and user name.
+    All or nothing."""
+    from crm.db import session_scope
+    from crm.errors import CRMError
+    from crm.imports.folder import import_folder
+
+    try:
+        with session_scope() as s:
+            counts = import_folder(s, directory)
+    except CRMError as exc:
+        _fail(exc.message)
+        return
+    for kind, n in counts.items():
+        typer.echo(f"{kind}: {n} rows")
 
 
 @app.command("backup")

@@ -27,6 +27,22 @@ IGNORED_HEADERS = {"序号", "序", "编号", "no", "no.", "#", "行号", "index
 IGNORED_HEADERS |= {"层级", "更新时间", "tier", "updated_at"}
 # what the rejected-rows workbook adds (crm.imports.runs): its fixed rows import as they are
 IGNORED_HEADERS |= {"行号", "row", "不合格原因", "reason"}
+# what `crm export` adds to firms/contacts/projects.xlsx for a whole-folder restore
+# (crm/imports/folder.py; the columns: crm/dataset_export.py): a per-kind import leaves it alone
+RESTORE_ONLY_HEADERS = {
+    "来源",
+    "创建时间",
+    "版本",
+    "实际就业",
+    "实际签约日期",
+    "实际落地日期",
+    "实际投产日期",
+    "撞单项目编号",
+    "阶段变更时间",
+    "首次接触时间",
+    "最近活动时间",
+}
+IGNORED_HEADERS |= RESTORE_ONLY_HEADERS
 
 
 def _cell(v: Any) -> str:
