@@ -67,7 +67,7 @@ class FirmAlias(SQLModel, table=True):
     __tablename__ = "firm_alias"
     __table_args__ = (
         UniqueConstraint("firm_id", "alias_norm", name="uq_firm_alias"),
-        Index("ix_firm_alias_norm", "alias_norm"),
+        Index("ix_firm_alias_norm", "alias_norm", unique=True),  # one firm per alias
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -8,6 +8,7 @@ firms). The names below are re-exported so ``crm.firms.service.X`` keeps working
 from __future__ import annotations
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from crm.accounts.models import User
@@ -98,6 +99,14 @@ def _apply_names(session: Session, firm: Firm, aliases: list[str] | None) -> Non
         session.execute(delete(FirmAlias).where(FirmAlias.firm_id == firm.id))
         for row in alias_values(firm.id, aliases):  # type: ignore[arg-type]
             session.add(FirmAlias(**row))
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:
+            # another firm took one of them since the check (the database's unique index holds):
+            # the same refusal as the check's, naming that firm
+            _check_aliases(session, aliases, firm.id)
+            raise
     else:
         aliases = firm_aliases(session, [firm.id])[firm.id]  # type: ignore[index]
     firm.search_text = search_blob([firm.name_zh, firm.name_en, *aliases])

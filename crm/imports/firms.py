@@ -163,6 +163,7 @@ def import_firms(
     )
     file_names: dict[str, int] = {}
     file_codes: dict[str, int] = {}
+    file_aliases: dict[str, int] = {}  # normalised alias → its row
     good: list[tuple[int, FirmCreate, list[str], str | None, int | None]] = []
     for i, row in progress.rows(sheet.rows, "checking"):
         errs: list[RowError] = []
@@ -220,12 +221,12 @@ def import_firms(
         if dup:
             rep.rejected.append(RowError(i, "name_zh", _l("企业已存在（编号 %(id)s）", id=dup)))
             bad = True
-        elif norm in file_names:
+        elif norm in file_names or norm in file_aliases:
             rep.rejected.append(
                 RowError(
                     i,
                     "name_zh",
-                    _l("与第 %(row)s 行重复", row=file_names[norm]),
+                    _l("与第 %(row)s 行重复", row=file_names.get(norm) or file_aliases[norm]),
                 )
             )
             bad = True
@@ -248,8 +249,27 @@ def import_firms(
                 )
             )
             bad = True
+        # aliases are unique across firms (a unique index holds it): not another firm's name
+        # or alias, here or on another row of the file
+        for a in data_in.aliases:
+            an = normalize_name(a)
+            if not an or an == norm:
+                continue
+            if names.get(an) or aliases.get(an):
+                rep.rejected.append(
+                    RowError(i, "aliases", _l("别名“%(alias)s”已属于另一家企业", alias=a[:60]))
+                )
+                bad = True
+            elif an in file_names or file_aliases.get(an, i) != i:
+                other_row = file_names.get(an) or file_aliases[an]
+                rep.rejected.append(
+                    RowError(i, "aliases", _l("与第 %(row)s 行重复", row=other_row))
+                )
+                bad = True
         if bad:
             continue
+        for a in data_in.aliases:
+            file_aliases.setdefault(normalize_name(a), i)
         file_names[norm] = i
         if data_in.credit_code:
             file_codes[data_in.credit_code] = i

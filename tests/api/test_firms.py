@@ -200,3 +200,39 @@ def test_what_the_fuzz_run_found(client, people):
         f"/api/v1/firms/{firm['id']}/contacts", headers=h, json={"name": "丙", "email": ""}
     )
     assert r.status_code == 201 and r.json()["email"] is None
+
+
+def test_an_alias_taken_meanwhile_is_a_409_and_saves_nothing(client, people, session, monkeypatch):
+    """Aliases are unique across firms in the database itself (a unique index): when another
+    writer takes an alias between the service's check and the write, the answer is the same
+    409 as the check's, naming the firm, and the refused change saves nothing."""
+    import crm.firms.service as firms_service
+    from crm.firms.models import FirmAlias
+
+    hp = client.post(
+        "/api/v1/firms", headers=people.auth("officer"), json={"name_zh": "惠普", "aliases": ["HP"]}
+    ).json()
+    acer = client.post(
+        "/api/v1/firms", headers=people.auth("officer"), json={"name_zh": "宏碁", "notes": "原样"}
+    ).json()
+    real, calls = firms_service.alias_clashes, []
+
+    def checked_before_the_other_writer(*args, **kw):  # the service's first look finds nothing
+        calls.append(1)
+        return [] if len(calls) == 1 else real(*args, **kw)
+
+    monkeypatch.setattr(firms_service, "alias_clashes", checked_before_the_other_writer)
+    firm_row = session.execute(select(Firm.__table__).where(Firm.id == acer["id"])).one()
+    aliases = session.execute(select(FirmAlias.__table__).order_by(FirmAlias.id)).all()
+    r = client.patch(
+        f"/api/v1/firms/{acer['id']}",
+        headers=people.auth("officer"),
+        json={"version": acer["version"], "aliases": ["hp"], "notes": "改了"},
+    )
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert body["field"] == "aliases" and [c["id"] for c in body["candidates"]] == [hp["id"]]
+    assert len(calls) == 2  # the unique index refused the write; the second look named the firm
+    session.expire_all()
+    assert session.execute(select(Firm.__table__).where(Firm.id == acer["id"])).one() == firm_row
+    assert session.execute(select(FirmAlias.__table__).order_by(FirmAlias.id)).all() == aliases

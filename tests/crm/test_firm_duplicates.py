@@ -255,3 +255,34 @@ def test_a_firm_is_a_candidate_for_its_own_qualified_name(
             ids = [c.id for c in check_firm(session, [typed]).all]
             assert firm.id in ids, typed
         sp.rollback()
+
+
+def test_the_database_keeps_an_alias_to_one_firm(session, officer, office):
+    from sqlalchemy.exc import IntegrityError
+
+    from crm.firms.models import FirmAlias
+
+    session.add(FirmAlias(firm_id=office["宏碁"].id, alias="HP", alias_norm="hewlettpackard"))
+    with pytest.raises(IntegrityError):
+        session.flush()
+    session.rollback()
+
+
+def test_an_import_refuses_aliases_of_other_firms(session, officer, office):
+    from crm.imports.service import run_import
+
+    manager = make_user(session, "manager", make_department(session))
+    csv = (
+        "企业名称,别名\n"
+        "西南铝业,Hewlett-Packard\n"  # another firm's alias
+        "重庆钢铁,渝钢\n"
+        "重庆钢铁集团矿业,渝钢\n"  # the alias of an earlier row
+        "渝钢,\n"  # a name that is an earlier row's alias
+    ).encode()
+    rep = run_import(session, manager, "firms", csv, "firms.csv")
+    assert sorted((e.row, e.field) for e in rep.rejected) == [
+        (2, "aliases"),
+        (4, "aliases"),
+        (5, "name_zh"),
+    ]
+    assert not rep.applied
