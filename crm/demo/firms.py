@@ -96,6 +96,7 @@ def plan_firms(run: Run, pol: Policy, staff: Staff) -> list[FirmInfo]:
         fc.setdefault(fid, []).append(cid)
     firms: list[FirmInfo] = []
     norms: set[str] = set()
+    taken: set[str] = set()  # aliases are unique across firms (a unique index holds it)
     for fid, name, norm, tier, country, owner in conn.execute(
         select(
             Firm.id, Firm.name_zh, Firm.name_norm, Firm.tier, Firm.country, Firm.owner_id
@@ -177,8 +178,9 @@ def plan_firms(run: Run, pol: Policy, staff: Staff) -> list[FirmInfo]:
             seen = {norm}
             for a in rng.sample(cands, rng.choice((1, 1, 2))):
                 an = normalize_name(a)
-                if an and an not in seen and len(a) >= 2:
+                if an and an not in seen and an not in taken and an not in norms and len(a) >= 2:
                     seen.add(an)
+                    taken.add(an)
                     aliases.append(a)
         clusters = [cid]
         if parent is not None and parent[0].clusters and parent[0].clusters[0] != cid:

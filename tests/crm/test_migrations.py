@@ -64,3 +64,51 @@ def _skip_fts(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyp
     if type_ == "table" and name and "_fts" in name:
         return False
     return not (type_ == "index" and name and name.endswith(("_trgm", "_grams")))
+
+
+def test_0012_keeps_an_alias_with_the_firm_that_had_it_first(tmp_path):
+    """Aliases held by several firms (data from before the rule) are kept by the first firm;
+    the others lose them, and one audit record lists what was removed."""
+    import json
+
+    url, pg = _fresh_url(tmp_path)
+    try:
+        migrate.upgrade(url, "0011_import_run")
+        eng = create_engine(url)
+        with eng.begin() as c:
+            for fid, name in ((1, "惠普"), (2, "宏碁"), (3, "思科")):
+                c.execute(
+                    text(
+                        "INSERT INTO firm (id, name_zh, name_norm, name_pinyin, name_initials, "
+                        "search_text, is_leader, tier, source, created_at, updated_at, version) "
+                        "VALUES (:i, :n, :n, '', '', ' ', false, 'other', 'manual', "
+                        "'2026-01-01 00:00:00', '2026-01-01 00:00:00', 1)"
+                    ),
+                    {"i": fid, "n": name},
+                )
+            for aid, fid, alias in ((1, 2, "HP"), (2, 1, "HP"), (3, 3, "hp"), (4, 1, "惠普电脑")):
+                c.execute(
+                    text(
+                        "INSERT INTO firm_alias (id, firm_id, alias, alias_norm) VALUES (:i, :f, :a, 'hp')"
+                        if alias != "惠普电脑"
+                        else "INSERT INTO firm_alias (id, firm_id, alias, alias_norm) VALUES (:i, :f, :a, :a)"
+                    ),
+                    {"i": aid, "f": fid, "a": alias},
+                )
+        migrate.upgrade(url)
+        with eng.connect() as c:
+            left = c.execute(text("SELECT firm_id, alias FROM firm_alias ORDER BY id")).all()
+            audit = c.execute(text("SELECT entity, before FROM audit_record")).all()
+        assert [tuple(r) for r in left] == [(2, "HP"), (1, "惠普电脑")]
+        assert [a[0] for a in audit] == ["firm_alias"]
+        assert json.loads(audit[0][1])["removed"] == [
+            {"firm_id": 1, "alias": "HP"},
+            {"firm_id": 3, "alias": "hp"},
+        ]
+        eng.dispose()
+    finally:
+        if pg:
+            admin, name = pg
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
