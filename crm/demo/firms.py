@@ -96,7 +96,8 @@ def plan_firms(run: Run, pol: Policy, staff: Staff) -> list[FirmInfo]:
         fc.setdefault(fid, []).append(cid)
     firms: list[FirmInfo] = []
     norms: set[str] = set()
-    taken: set[str] = set()  # aliases are unique across firms (a unique index holds it)
+    # aliases are unique across firms (a unique index holds it): the pack's firms' too
+    taken: set[str] = set(conn.execute(select(FirmAlias.alias_norm)).scalars())
     for fid, name, norm, tier, country, owner in conn.execute(
         select(
             Firm.id, Firm.name_zh, Firm.name_norm, Firm.tier, Firm.country, Firm.owner_id
