@@ -30,7 +30,8 @@ from crm.audit.service import record
 from crm.dataset_export import ACTIVITY_LINKS, FILES, LIST_SEP, Col
 from crm.db import allocate_ids, is_postgres
 from crm.errors import ValidationFailed
-from crm.firms.models import Firm, FirmAlias, FirmCluster, derive_tier
+from crm.firms.models import Firm, FirmAlias, FirmCluster
+from crm.firms.rows import alias_values, firm_values
 from crm.firms.schemas import FirmCreate
 from crm.i18n import _l
 from crm.imports.bounds import LIMITS
@@ -38,7 +39,7 @@ from crm.imports.common import _insert_many, _stage
 from crm.imports.reader import read_table
 from crm.policy.models import ChainLink, Cluster, Park
 from crm.summaries.fill import rebuild_on
-from crm.text import normalize_name, pinyin_many, search_blob
+from crm.text import pinyin_many
 
 # a whole instance, not an office's list: ten times the per-kind import's bounds
 FOLDER_LIMITS = replace(
@@ -217,10 +218,10 @@ class _Restore:
             if (r.get("id") or "").isdigit():
                 self.refs["firm"][r.get("name_zh") or ""] = int(r["id"])
         rows = self.rows("firms", cols, raw)
-        good = []
+        good: list[tuple[dict[str, Any], FirmCreate]] = []
         for n, r in rows:
             try:
-                FirmCreate(
+                data = FirmCreate(
                     name_zh=r["name_zh"] or "",
                     name_en=r["name_en"],
                     aliases=r["aliases"],
@@ -245,24 +246,22 @@ class _Restore:
                     ),
                     field="file",
                 ) from None
-            good.append(r)
-        pinyins = pinyin_many([r["name_zh"] for r in good])
+            good.append((r, data))
+        # the firm import's row builder (crm/firms/rows.py): normalised name, pinyin, search
+        # text, tier and alias rows made as everywhere else; the file's own times and version
+        pinyins = pinyin_many([d.name_zh for _r, d in good])
         firm_rows, alias_rows, fc_rows, parents = [], [], [], []
-        for r, (py, ini) in zip(good, pinyins, strict=True):
-            own = _own(r, Firm)
+        for (r, d), py in zip(good, pinyins, strict=True):
+            own = firm_values(d, source=r["source"] or "import", now=r["created_at"], pinyin=py)
             own.update(
-                name_norm=normalize_name(r["name_zh"]),
-                name_pinyin=py,
-                name_initials=ini,
-                search_text=search_blob(
-                    [r["name_zh"], r["name_en"], *r["aliases"]], known={r["name_zh"]: (py, ini)}
-                ),
-                tier=derive_tier(r["global500_rank"], r["china500_rank"], r["is_leader"]),
+                id=r["id"],
+                owner_id=r["owner_id"],
                 parent_id=None,
+                updated_at=r["updated_at"],
+                version=r["version"],
             )
             firm_rows.append(own)
-            for a in r["aliases"]:
-                alias_rows.append({"firm_id": r["id"], "alias": a, "alias_norm": normalize_name(a)})
+            alias_rows.extend(alias_values(r["id"], r["aliases"]))
             fc_rows.extend({"firm_id": r["id"], "cluster_id": c} for c in r["clusters"])
             if r["parent_id"] is not None:
                 parents.append((r["id"], r["parent_id"]))

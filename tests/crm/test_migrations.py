@@ -86,14 +86,18 @@ def test_0012_keeps_an_alias_with_the_firm_that_had_it_first(tmp_path):
                     ),
                     {"i": fid, "n": name},
                 )
-            for aid, fid, alias in ((1, 2, "HP"), (2, 1, "HP"), (3, 3, "hp"), (4, 1, "惠普电脑")):
+            for aid, fid, alias, norm in (
+                (1, 2, "HP", "hp"),
+                (2, 1, "HP", "hp"),
+                (3, 3, "hp", "hp"),
+                (4, 1, "惠普电脑", "惠普电脑"),
+            ):
                 c.execute(
                     text(
-                        "INSERT INTO firm_alias (id, firm_id, alias, alias_norm) VALUES (:i, :f, :a, 'hp')"
-                        if alias != "惠普电脑"
-                        else "INSERT INTO firm_alias (id, firm_id, alias, alias_norm) VALUES (:i, :f, :a, :a)"
+                        "INSERT INTO firm_alias (id, firm_id, alias, alias_norm) "
+                        "VALUES (:i, :f, :a, :n)"
                     ),
-                    {"i": aid, "f": fid, "a": alias},
+                    {"i": aid, "f": fid, "a": alias, "n": norm},
                 )
         migrate.upgrade(url)
         with eng.connect() as c:
