@@ -66,14 +66,14 @@ def _skip_fts(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyp
     return not (type_ == "index" and name and name.endswith(("_trgm", "_grams")))
 
 
-def test_0012_keeps_an_alias_with_the_firm_that_had_it_first(tmp_path):
+def test_0013_keeps_an_alias_with_the_firm_that_had_it_first(tmp_path):
     """Aliases held by several firms (data from before the rule) are kept by the first firm;
     the others lose them, and one audit record lists what was removed."""
     import json
 
     url, pg = _fresh_url(tmp_path)
     try:
-        migrate.upgrade(url, "0011_import_run")
+        migrate.upgrade(url, "0012_leadership_indexes")
         eng = create_engine(url)
         with eng.begin() as c:
             for fid, name in ((1, "惠普"), (2, "宏碁"), (3, "思科")):

@@ -1,7 +1,7 @@
 """an alias belongs to one firm: the index on firm_alias.alias_norm becomes unique
 
-Revision ID: 0012_alias_unique
-Revises: 0011_import_run
+Revision ID: 0013_alias_unique
+Revises: 0012_leadership_indexes
 Create Date: 2026-11-30 23:20:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 from crm.types import UTCDateTime
 
-revision: str = "0012_alias_unique"
-down_revision: str | None = "0011_import_run"
+revision: str = "0013_alias_unique"
+down_revision: str | None = "0012_leadership_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -53,7 +53,7 @@ def upgrade() -> None:
                 entity="firm_alias",
                 before=json.dumps(
                     {
-                        "reason": "an alias belongs to one firm (migration 0012)",
+                        "reason": "an alias belongs to one firm (migration 0013)",
                         "removed": [{"firm_id": f, "alias": a} for _i, f, a in removed],
                     },
                     ensure_ascii=False,
