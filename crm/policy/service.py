@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from threading import Lock
 from typing import Any
 
@@ -248,6 +249,15 @@ class PlanLists:
     parks: tuple[Row[Any], ...]
     links: tuple[Row[Any], ...]
     departments: tuple[Row[Any], ...]
+
+    @cached_property
+    def codes(self) -> dict[str, dict[int, str]]:
+        """id → code of the clusters, parks and chain links (``cluster``, ``park``, ``link``)."""
+        return {
+            "cluster": {c.id: c.code for c in self.clusters},
+            "park": {k.id: k.code for k in self.parks},
+            "link": {lk.id: lk.code for lk in self.links},
+        }
 
 
 _PLAN: dict[Any, PlanLists] = {}

@@ -26,6 +26,7 @@ from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.firms.models import Firm
 from crm.i18n import _l
 from crm.policy.models import ChainLink, Cluster, Park
+from crm.policy.service import plan_lists
 from crm.projects.models import (
     ACTIVE_STAGES,
     CapitalArrival,
@@ -60,6 +61,11 @@ def _codes(session: Session, projects: list[Project]) -> dict[str, dict[int, str
     pids = {p.park_id for p in projects if p.park_id}
     lids = {p.chain_link_id for p in projects if p.chain_link_id}
     fids = {p.firm_id for p in projects}
+    plan = plan_lists(session).codes  # the plan's codes, kept per process until they change
+    known = cids <= plan["cluster"].keys() and pids <= plan["park"].keys()
+    if known and lids <= plan["link"].keys():
+        firms = select(Firm.id, Firm.name_zh).where(Firm.id.in_(fids))
+        return {**plan, "firm": dict(session.execute(firms).all()) if fids else {}}
     return {
         "cluster": dict(
             session.execute(select(Cluster.id, Cluster.code).where(Cluster.id.in_(cids))).all()
