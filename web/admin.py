@@ -12,7 +12,9 @@ from fastapi.responses import RedirectResponse, Response
 from crm.accounts import service as accounts
 from crm.accounts.models import Role
 from crm.audit.service import AuditFilters, audit_vocabulary, list_audit
+from crm.backup_status import backup_status
 from crm.clock import day_bounds
+from crm.config import get_settings
 from crm.errors import CRMError, ValidationFailed
 from crm.i18n import _l
 from crm.outbox.service import outbox_health
@@ -47,6 +49,12 @@ def admin_index(request: Request, session: SessionDep, user: WebUser) -> Respons
         "admin/index.html",
         {"nav": "admin", "counts": counts, "recent": recent, "health": health},
     )
+
+
+@router.get("/backups", include_in_schema=False)
+def backups_page(request: Request, session: SessionDep, user: WebUser) -> Response:
+    status = backup_status(session, user, get_settings())
+    return render(request, "admin/backups.html", {"nav": "admin", "status": status})
 
 
 # --- users ------------------------------------------------------------------------------------

@@ -226,6 +226,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ),
     # --- scheduled messages (web/jobs_admin.py) and the calendar feed (web/calendar.py) ------
     ("GET", "/admin/outbox"): admin_page(),
+    ("GET", "/admin/backups"): admin_page(),  # web/admin.py: the backup status
     ("POST", "/admin/outbox/{message_id}/retry"): admin_page(
         404, params={"message_id": "user:own"}, form={}
     ),
