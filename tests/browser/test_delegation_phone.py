@@ -85,6 +85,14 @@ def _pick_firm(pg, query: str, name: str) -> None:  # type: ignore[no-untyped-de
     pg.locator("#firm-chips .chip", has_text=name).wait_for()
 
 
+def _pick_officer(pg, query: str, name: str) -> None:  # type: ignore[no-untyped-def]
+    """A colleague chip: typed, then picked with the keyboard (Enter takes the first match)."""
+    pg.fill("#officer-q", query)
+    pg.locator("#officer-options .option", has_text=name).first.wait_for()
+    pg.press("#officer-q", "Enter")
+    pg.locator("#officer-chips .chip", has_text=name).wait_for()
+
+
 def test_a_delegation_from_the_page_on_every_timeline_then_edited(
     chromium, base_url, session, output_dir
 ):
@@ -99,7 +107,12 @@ def test_a_delegation_from_the_page_on_every_timeline_then_edited(
     _pick_firm(pg, "lianxiang", "联想集团有限公司")
     # the chosen firms' projects appear to tick
     pg.locator("#log-choices label.check", has_text="惠普笔电基地").click()
-    pg.select_option("#act-officers", [str(me.id), str(mate.id)])
+    # the signed-in officer is already a chip; the colleague is typed and picked
+    assert pg.locator("#officer-chips .chip", has_text="陈官员").count() == 1
+    _pick_officer(pg, "王", "王同事")
+    assert pg.locator("#officer-chips input[name=officer_ids]").evaluate_all(
+        "els => els.map(e => e.value)"
+    ) == [str(me.id), str(mate.id)]
     pg.fill("#act-summary", "三家企业代表团来访西永")
     pg.locator("details.followup-box summary").click()
     pg.fill("#act-fu-title", "寄送园区资料")
@@ -126,11 +139,12 @@ def test_a_delegation_from_the_page_on_every_timeline_then_edited(
     pg.click(f'a[href="/activities/{aid}/edit"]')
     pg.wait_for_url(f"{base_url}/activities/{aid}/edit")
     pg.locator("#firm-chips .chip", has_text="联想集团有限公司").locator(".chip-x").click()
-    pg.select_option("#act-officers", [str(me.id)])
+    pg.locator("#officer-chips .chip", has_text="王同事").locator(".chip-x").click()
     pg.fill("#act-summary", "两家企业代表团来访西永")
     pg.locator("#activity-form button[type=submit]").click()
     pg.wait_for_url(re.compile(rf"/activities/{aid}\?saved=1"))
     assert "联想集团有限公司" not in pg.locator("main").inner_text()
+    assert "王同事" not in pg.locator("main").inner_text()  # the colleague's chip was removed
     pg.goto(f"{base_url}/firms/{firms[2].id}")
     assert pg.locator(f"#activity-{aid}").count() == 0
     pg.goto(f"{base_url}/firms/{firms[0].id}")

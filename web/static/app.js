@@ -222,3 +222,79 @@
     else if (e.key === "Escape") { drop.innerHTML = ""; box.focus(); }
   });
 })();
+
+// the log form's colleagues: chips picked from the page's own list as you type (no URL, no
+// Ctrl-click in a multi-select); Enter picks the first match, × removes a chip
+(function () {
+  "use strict";
+  var MAX = 8;
+  function els() {
+    return {
+      q: document.getElementById("officer-q"),
+      chips: document.getElementById("officer-chips"),
+      opts: document.getElementById("officer-options"),
+      all: document.getElementById("officer-all")
+    };
+  }
+  function show() {
+    var e = els();
+    if (!e.q || !e.opts || !e.all) return;
+    var needle = e.q.value.trim().toLowerCase();
+    e.opts.innerHTML = "";
+    var n = 0;
+    Array.prototype.forEach.call(e.all.content.children, function (b) {
+      if (n >= MAX) return;
+      var id = b.getAttribute("data-user-id");
+      if (e.chips.querySelector('[data-user-id="' + id + '"]')) return;
+      if (needle && b.getAttribute("data-user-name").toLowerCase().indexOf(needle) < 0) return;
+      e.opts.appendChild(b.cloneNode(true));
+      n++;
+    });
+  }
+  function pick(opt) {
+    var e = els();
+    var id = opt.getAttribute("data-user-id"), name = opt.getAttribute("data-user-name");
+    if (!e.chips.querySelector('[data-user-id="' + id + '"]')) {
+      var chip = document.createElement("span");
+      chip.className = "chip";
+      chip.setAttribute("data-user-id", id);
+      chip.appendChild(document.createTextNode(name));
+      var input = document.createElement("input");
+      input.type = "hidden"; input.name = "officer_ids"; input.value = id;
+      chip.appendChild(input);
+      var x = document.createElement("button");
+      x.type = "button"; x.className = "chip-x"; x.textContent = "×";
+      x.setAttribute("aria-label", "× " + name);
+      chip.appendChild(x);
+      e.chips.appendChild(chip);
+    }
+    e.q.value = "";
+    e.opts.innerHTML = "";
+    e.q.focus();
+  }
+  document.addEventListener("input", function (evt) {
+    if (evt.target && evt.target.id === "officer-q") show();
+  });
+  document.addEventListener("focusin", function (evt) {
+    if (evt.target && evt.target.id === "officer-q") show();
+  });
+  document.addEventListener("click", function (evt) {
+    var opt = evt.target.closest && evt.target.closest("#officer-options .option");
+    if (opt) { pick(opt); return; }
+    var rm = evt.target.closest && evt.target.closest("#officer-chips .chip-x");
+    if (rm) rm.closest(".chip").remove();
+  });
+  document.addEventListener("keydown", function (evt) {
+    if (!evt.target || evt.target.id !== "officer-q") return;
+    if (evt.key === "Enter") {
+      evt.preventDefault();
+      var first = document.querySelector("#officer-options .option");
+      if (first) pick(first);
+    } else if (evt.key === "ArrowDown") {
+      var o = document.querySelector("#officer-options .option");
+      if (o) { evt.preventDefault(); o.focus(); }
+    } else if (evt.key === "Escape") {
+      els().opts.innerHTML = "";
+    }
+  });
+})();
