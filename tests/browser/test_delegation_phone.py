@@ -163,6 +163,7 @@ def test_the_phone_layout(chromium, base_url, session, output_dir):
     pages = {
         "phone-myday": "/",
         "phone-search": "/firms?q=huipu",
+        "phone-global-search": "/search?q=hui",
         "phone-firm": f"/firms/{firms[0].id}",
         "phone-log": f"/activities/new?firm_id={firms[0].id}",
         "phone-board": "/pipeline",
@@ -199,6 +200,30 @@ def test_the_phone_layout(chromium, base_url, session, output_dir):
         assert pg.evaluate(
             "getComputedStyle(document.querySelector('main table td[data-label]')).display"
         ) in ("flex", "block")
+    _done(ctx, pg)
+
+
+def test_the_header_search_by_keyboard_on_a_phone(chromium, base_url, session, output_dir):
+    """Typed in the header on a phone: firms and projects drop below the box, the arrow key
+    walks into them, Enter opens one — and the results fit the screen."""
+    _, _, firms = _world(session)
+    ctx, pg = _page(chromium, PHONE, output_dir)
+    _login(pg, base_url, "deleg_officer")
+    pg.fill("#global-q", "huipu")
+    pg.locator("#global-results a", has_text="惠普有限公司").first.wait_for()
+    assert "惠普笔电基地" not in pg.locator("#global-results").inner_text()  # title ≠ "huipu"
+    assert _no_sideways_scroll(pg) <= PHONE["width"]
+    _shot(pg, output_dir, "phone-header-search")
+    pg.press("#global-q", "ArrowDown")
+    focused = pg.evaluate("document.activeElement.getAttribute('href')")
+    assert focused == f"/firms/{firms[0].id}", focused
+    pg.keyboard.press("Enter")
+    pg.wait_for_url(f"{base_url}/firms/{firms[0].id}")
+    # Enter in the box itself: every result on a page
+    pg.fill("#global-q", "笔电")
+    pg.press("#global-q", "Enter")
+    pg.wait_for_url(re.compile(r"/search\?q="))
+    assert "惠普笔电基地" in pg.locator("main").inner_text()
     _done(ctx, pg)
 
 
