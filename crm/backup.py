@@ -25,8 +25,10 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from crm.config import ROOT
 from crm.dbuse import exclusively
 from crm.errors import ValidationFailed
+from crm.migrate import alembic_config
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
@@ -81,15 +83,11 @@ def checksum_file(path: Path) -> Path:
 def known_revisions() -> set[str]:
     from alembic.script import ScriptDirectory
 
-    from crm.migrate import alembic_config
-
     return {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
 
 
 def head_revision() -> str:
     from alembic.script import ScriptDirectory
-
-    from crm.migrate import alembic_config
 
     return ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
 
@@ -134,7 +132,6 @@ def backup(url: str, target: Path) -> Path:
 def nightly(settings: Any) -> str:
     """One scheduled backup into ``backup_dir`` (default var/backups), then the oldest
     ``crm-*`` backups beyond ``backup_keep`` removed. Returns what it did, for the job's row."""
-    from crm.config import ROOT
 
     url = settings.database_url
     folder = Path(settings.backup_dir) if settings.backup_dir else ROOT / "var" / "backups"

@@ -16,12 +16,14 @@ from sqlalchemy import and_, or_, select, update
 from sqlmodel import Session
 
 from crm.accounts.models import Role, User
+from crm.accounts.sessions import end_sessions
 from crm.audit.service import record
 from crm.authz import is_admin, is_manager, project_visible
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.firms.models import Firm
 from crm.followups.models import Followup
 from crm.i18n import _l
+from crm.outbox.service import enqueue_many, existing_keys
 from crm.projects.models import Project, Stage
 from crm.types import utcnow
 
@@ -185,8 +187,6 @@ def reassign(
             .values(assignee_id=d, version=Followup.version + 1, updated_at=now)
         )
     if deactivate:
-        from crm.accounts.sessions import end_sessions
-
         if officer.role == Role.admin.value:
             raise Conflict(_l("管理员请在用户管理中停用"))
         officer.is_active = False
@@ -267,7 +267,6 @@ def compose_orphan_notices(session: Session, day: date, now: datetime | None = N
     """The daily check: each department's active managers (admins, where a department has
     none) are told by email of the open follow-ups whose assignee is inactive. Once a day per
     manager (dedup key); how many messages were written."""
-    from crm.outbox.service import enqueue_many, existing_keys
 
     orphans = orphaned_followups(session)
     if not orphans:

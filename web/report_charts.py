@@ -11,7 +11,7 @@ from typing import Any
 from crm.i18n import _l, gettext
 from crm.i18n import render as _render
 from crm.policy import names as plan_names
-from crm.reports.export import STAGE_ZH
+from crm.reports.words import STAGE_ZH
 
 STATUS_COLOUR = {"covered": "#1f7a4d", "pursuing": "#b54708", "gap": "#b42318"}
 

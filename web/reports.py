@@ -14,7 +14,8 @@ from crm.errors import CRMError, NotFound, ValidationFailed
 from crm.i18n import _l
 from crm.reports import briefing_pdf, registry
 from crm.reports.common import ReportFilters, clusters, parks, require_reports
-from crm.reports.export import GROUP_ZH, STAGE_ZH, STATUS_ZH, TIER_ZH, to_xlsx
+from crm.reports.export import to_xlsx
+from crm.reports.words import GROUP_ZH, STAGE_ZH, STATUS_ZH, TIER_ZH
 from server.deps import SessionDep, WebUser
 from web import report_charts
 from web.render import language, render

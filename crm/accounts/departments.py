@@ -7,10 +7,14 @@ from sqlmodel import Session
 
 from crm.accounts.models import Department, User
 from crm.accounts.schemas import DepartmentPublic
+from crm.activities.models import Activity
 from crm.audit.service import record, snapshot
 from crm.authz import require_admin
 from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from crm.i18n import _l
+from crm.outbox.models import OutboxMessage
+from crm.policy.models import Cluster
+from crm.projects.models import Project
 
 
 def create_department(session: Session, actor: User | None, name: str, code: str) -> Department:
@@ -101,10 +105,6 @@ def delete_department(
     session: Session, actor: User, department_id: int, version: int | None = None
 ) -> None:
     """Remove a department nothing refers to (users, projects, activities, clusters, outbox)."""
-    from crm.activities.models import Activity
-    from crm.outbox.models import OutboxMessage
-    from crm.policy.models import Cluster
-    from crm.projects.models import Project
 
     require_admin(actor)
     dep = get_department(session, department_id)

@@ -26,8 +26,10 @@ from crm.errors import NotFound, ValidationFailed
 from crm.firms.models import Contact, Firm
 from crm.followups.models import Followup
 from crm.followups.schemas import FollowupCreate
+from crm.followups.service import create_followup
 from crm.i18n import _l
 from crm.projects.models import Project
+from crm.projects.service import get_project_for
 from crm.summaries.fill import CONTACTS, touch
 from crm.types import utcnow
 
@@ -51,7 +53,6 @@ def _checked_links(
 ) -> tuple[list[int], list[Project], list[int], list[int]]:
     """The firms (a project's firm joins them), visible projects, contacts at those firms and
     existing colleagues of an activity, each once; a wrong one is named beside its field."""
-    from crm.projects.service import get_project_for
 
     firm_ids = list(dict.fromkeys(firm_ids_in))
     found = set(session.scalars(select(Firm.id).where(Firm.id.in_(firm_ids))))
@@ -145,7 +146,6 @@ def _touch_projects(session: Session, actor: User, projects: list[Project], when
 def log_activity(session: Session, actor: User, data: ActivityCreate) -> Logged:
     """Record a contact with one or more firms (a delegation, a fair) and the colleagues who
     were there; touch its projects; add follow-ups (one per firm if wished) in the same step."""
-    from crm.followups.service import create_followup
 
     now = utcnow()
     when = as_utc(data.occurred_at) if data.occurred_at else now

@@ -11,7 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, SQLModel
 
+from crm.accounts.models import User
 from crm.audit.models import AuditRecord
+from crm.authz import require_admin
 from crm.context import current_ip
 
 _SKIP = {
@@ -92,8 +94,6 @@ def list_audit(
     session: Session, actor: Any, f: AuditFilters, page: int = 1, per_page: int = 50
 ) -> AuditPage:
     """The audit trail, newest first (admins only). Read-only: nothing here changes a row."""
-    from crm.accounts.models import User
-    from crm.authz import require_admin
 
     require_admin(actor)
     page = max(1, min(page, 10_000))

@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from crm.accounts.models import User
+from crm.activities.models import ActivityContact
 from crm.audit.service import record, snapshot
 from crm.authz import require_edit
 from crm.errors import NotFound, StaleVersion, ValidationFailed
@@ -87,7 +88,6 @@ def update_contact(session: Session, actor: User, contact_id: int, data: Contact
 def delete_contact(
     session: Session, actor: User, contact_id: int, version: int | None = None
 ) -> None:
-    from crm.activities.models import ActivityContact
 
     c = get_contact(session, actor, contact_id)
     firm = get_firm(session, actor, c.firm_id)

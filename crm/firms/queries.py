@@ -9,6 +9,7 @@ from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from crm.accounts.models import User
+from crm.authz import can_edit_owned
 from crm.errors import NotFound, ValidationFailed
 from crm.firms.models import Firm, FirmAlias, FirmCluster
 from crm.firms.schemas import FirmPublic
@@ -203,6 +204,5 @@ def _owner_department(session: Session, owner_id: int | None) -> int | None:
 
 
 def can_edit_firm(session: Session, actor: User, firm: Firm) -> bool:
-    from crm.authz import can_edit_owned
 
     return can_edit_owned(actor, firm.owner_id, _owner_department(session, firm.owner_id))

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from crm.accounts.models import User
+from crm.activities.models import ActivityFirm
 from crm.audit.service import record, snapshot
 from crm.authz import is_admin, require_edit
 from crm.errors import Conflict, PermissionDenied, StaleVersion, ValidationFailed
@@ -41,8 +42,10 @@ from crm.firms.queries import (
 from crm.firms.rows import alias_values, firm_values, name_norm
 from crm.firms.schemas import FirmCreate, FirmUpdate
 from crm.firms.search import search_condition, search_firms
+from crm.followups.models import Followup
 from crm.i18n import _l
 from crm.policy.models import Cluster
+from crm.projects.models import Project
 from crm.text import search_blob, to_pinyin
 from crm.types import utcnow
 
@@ -252,9 +255,6 @@ def update_firm(session: Session, actor: User, firm_id: int, data: FirmUpdate) -
 
 def delete_firm(session: Session, actor: User, firm_id: int, version: int | None = None) -> None:
     """Remove a firm that nothing refers to (projects, activities, follow-ups, subsidiaries)."""
-    from crm.activities.models import ActivityFirm
-    from crm.followups.models import Followup
-    from crm.projects.models import Project
 
     firm = get_firm(session, actor, firm_id)
     require_edit(actor, firm.owner_id, _owner_department(session, firm.owner_id))

@@ -21,12 +21,14 @@ from crm.authz import (
     require_change_followup,
 )
 from crm.changes import apply_change, check_version
-from crm.clock import as_utc, day_bounds, today_local
+from crm.clock import as_utc, day_bounds, local_tz, today_local
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.firms.models import Firm
 from crm.followups.models import Followup, FollowupStatus
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
 from crm.i18n import _l
+from crm.projects.models import Project
+from crm.projects.service import get_project_for
 from crm.sorting import Sort, order_by
 from crm.summaries.fill import DONE, touch
 from crm.types import utcnow
@@ -49,7 +51,6 @@ def _require_change(session: Session, actor: User, fu: Followup) -> None:
 def create_followup(
     session: Session, actor: User, data: FollowupCreate, activity_id: int | None = None
 ) -> Followup:
-    from crm.projects.service import get_project_for
 
     assignee_id = data.assignee_id or actor.id
     assignee = session.get(User, assignee_id)
@@ -211,7 +212,6 @@ def reschedule_followup(
     """Move a follow-up to another day, keeping its local time of day (and the reminder's
     distance to it). ``version`` is the one the user saw (required from pages and the API)."""
     fu = get_followup_for(session, actor, followup_id)
-    from crm.clock import local_tz
 
     local = fu.due_at.astimezone(local_tz())
     new_due = as_utc(datetime.combine(day, local.time()).replace(tzinfo=local_tz()))
@@ -340,8 +340,6 @@ def followup_labels(session: Session, actor: User, followups: list[Followup]) ->
     never loads them row by row). Only what ``actor`` may see is named: a project hidden from
     them gets no label, and a confidential project is named by its code name."""
     from sqlalchemy import case
-
-    from crm.projects.models import Project
 
     fids = {f.firm_id for f in followups if f.firm_id}
     pids = {f.project_id for f in followups if f.project_id}

@@ -16,6 +16,7 @@ from crm.audit.service import record
 from crm.authz import require_manager
 from crm.db import allocate_ids
 from crm.errors import ValidationFailed
+from crm.firms.duplicates import check_firm
 from crm.firms.models import Firm, FirmAlias, FirmCluster
 from crm.firms.rows import alias_values, firm_values, name_norm
 from crm.firms.schemas import FirmCreate
@@ -360,7 +361,6 @@ NEAR_DUPLICATE_ROWS = 2_000  # the check runs a few queries a row: a check of la
 def _near_duplicates(session: Session, rep: ImportReport, good: list[Any]) -> None:
     """The check the form and the API make (京东方科技集团有限公司 beside 京东方, "Schneider
     Electric" beside 施耐德), as a warning per row in a dry run: the row still goes in."""
-    from crm.firms.duplicates import check_firm
 
     if len(good) > NEAR_DUPLICATE_ROWS:
         rep.notes.append(_l("超过 %(n)s 行的文件不做近似重名检查", n=f"{NEAR_DUPLICATE_ROWS:,}"))

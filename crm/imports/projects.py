@@ -28,7 +28,9 @@ from crm.imports.common import (
 )
 from crm.imports.reader import read_rows
 from crm.policy.models import Cluster
-from crm.projects.schemas import ProjectCreate
+from crm.projects.models import Project
+from crm.projects.schemas import ProjectCreate, ProjectUpdate, StageMove
+from crm.projects.service import create_project, move_stage, update_project
 from crm.text import normalize_name
 
 PROJECT_HEADERS = {
@@ -92,9 +94,6 @@ def import_projects(
     A row whose firm, cluster and title match a project already there is that project: left
     as it is (or, with ``update_matching``, given the row's values), so re-importing a file
     changes nothing. A lost project (已流失 / lost) needs its reason."""
-    from crm.projects.models import Project
-    from crm.projects.schemas import ProjectUpdate, StageMove
-    from crm.projects.service import create_project, move_stage, update_project
 
     require_manager(actor)
     sheet = read_rows(data, filename, PROJECT_HEADERS)

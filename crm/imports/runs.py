@@ -34,6 +34,7 @@ from crm.accounts.models import User
 from crm.authz import require_manager
 from crm.db import get_engine
 from crm.errors import CRMError, NotFound, ValidationFailed
+from crm.exports import to_xlsx
 from crm.i18n import Bilingual, Message, _l, as_message
 from crm.imports import progress
 from crm.imports.common import ImportReport, RowError
@@ -431,7 +432,6 @@ def history(
 def rejected_workbook(run: ImportRun, lang: str) -> bytes:
     """The rejected rows as written in the file (its own headers) with the spreadsheet's row
     number and every reason of the row, in ``lang``: fix them in Excel, import them again."""
-    from crm.exports import to_xlsx
 
     d = json.loads(run.report or "{}")
     labels: dict[str, str] = d.get("labels") or {}

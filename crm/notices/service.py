@@ -24,6 +24,9 @@ from crm.authz import is_manager, require_manager
 from crm.errors import NotFound, ValidationFailed
 from crm.i18n import _l
 from crm.notices.models import Notice
+from crm.outbox.compose import _robot_message, _robots
+from crm.outbox.render import render_message
+from crm.outbox.service import enqueue_many
 from crm.policy.models import Cluster
 from crm.projects.models import Project, Stage, StageChange
 from crm.reports.common import project_label
@@ -182,9 +185,6 @@ def _managers(session: Session, dept_ids: set[int]) -> list[Any]:
 
 def conflict_opened(session: Session, first: Project, later: Project) -> int:
     """Tell the managers of both departments (notice + email + group robot), once per conflict."""
-    from crm.outbox.compose import _robot_message, _robots
-    from crm.outbox.render import render_message
-    from crm.outbox.service import enqueue_many
 
     depts = {d for d in (first.department_id, later.department_id) if d is not None}
     managers = _managers(session, depts)
@@ -238,46 +238,6 @@ def conflict_opened(session: Session, first: Project, later: Project) -> int:
         messages.append(_robot_message(dept, "conflict", f"{key}:robot:{dept_id}", ctx))
     enqueue_many(session, messages)
     return told
-
-
-def conflicts_between(session: Session, since: datetime, until: datetime) -> list[dict[str, Any]]:
-    """Conflicts opened in [since, until) (the later project's creation), for the digest: each
-    project by its code name when confidential."""
-    First = Project.__table__.alias("first")  # type: ignore[attr-defined]
-    rows = session.execute(
-        select(
-            First.c.title,
-            First.c.is_confidential,
-            First.c.code_name,
-            First.c.department_id,
-            Project.title,
-            Project.is_confidential,
-            Project.code_name,
-            Project.department_id,
-            Cluster.name_zh,
-        )
-        .join(First, First.c.id == Project.conflict_with_id)
-        .join(Cluster, Cluster.id == Project.cluster_id)
-        .where(
-            Project.created_at >= since,
-            Project.created_at < until,
-            or_(
-                First.c.created_at < Project.created_at,
-                and_(First.c.created_at == Project.created_at, First.c.id < Project.id),
-            ),
-        )
-        .order_by(Project.created_at, Project.id)
-    ).all()
-    return [
-        {
-            "first": project_label(r[0], r[1], r[2]),
-            "first_dept_id": r[3],
-            "later": project_label(r[4], r[5], r[6]),
-            "later_dept_id": r[7],
-            "cluster": r[8],
-        }
-        for r in rows
-    ]
 
 
 _FIRST = Project.__table__.alias("first")  # type: ignore[attr-defined]

@@ -24,10 +24,12 @@ from crm.clock import day_bounds, local_tz, today_local, week_start
 from crm.config import get_settings
 from crm.firms.models import Firm
 from crm.followups.models import Followup
+from crm.notices.queries import conflicts_between
 from crm.outbox.render import render_message, render_robot
 from crm.outbox.service import enqueue_many, existing_keys
 from crm.policy.models import Cluster
 from crm.projects.models import Project, StageChange
+from crm.reports.coverage import coverage_report
 from crm.types import utcnow
 from crm.vocabulary import STALE_STAGES
 
@@ -394,7 +396,6 @@ def compose_stale_alerts(session: Session, now: datetime | None = None) -> int:
 def coverage_gaps(session: Session, actor: Any) -> list[Any]:
     """Clusters with no major investor's project at any active stage (SPEC §5 ``gap``), from
     the coverage report itself, as ``actor`` (a manager) sees it."""
-    from crm.reports.coverage import coverage_report
 
     return [c for c in coverage_report(session, actor).clusters if c.status == "gap"]
 
@@ -497,8 +498,6 @@ def compose_weekly_digest(
         "gaps": gaps,
     }
     # conflicts (撞单) opened in the week, for the managers of the departments involved
-    from crm.notices.service import conflicts_between
-
     conflicts = conflicts_between(session, since, until)
     messages = []
     for m in managers:

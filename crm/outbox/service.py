@@ -22,14 +22,16 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from crm.accounts.models import User
+from crm.accounts.models import Department, User
 from crm.audit.service import record
 from crm.authz import require_admin
 from crm.config import get_settings
 from crm.errors import Conflict, NotFound
 from crm.i18n import _l
+from crm.outbox.channels import Webhook
 from crm.outbox.limits import limit_of, split_message
 from crm.outbox.models import JobRun, OutboxMessage
+from crm.outbox.schedule import next_runs
 from crm.types import utcnow
 
 T = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -306,7 +308,6 @@ class MessagePage:
 def _message_filters(
     status: str | None, channel: str | None, recipient: str | None
 ) -> tuple[list[Any], Any]:
-    from crm.accounts.models import Department
 
     U = User.__table__  # type: ignore[attr-defined]
     D = Department.__table__  # type: ignore[attr-defined]
@@ -335,7 +336,6 @@ def list_messages(
 ) -> MessagePage:
     """A page of messages, newest first, filtered by status, channel and recipient (address,
     user or department name), each with the user's or department's name; bodies left out."""
-    from crm.accounts.models import Department
 
     require_admin(actor)
     where, joined = _message_filters(status, channel, recipient)
@@ -473,8 +473,6 @@ def recent_runs(session: Session, actor: User, limit: int = 30) -> list[JobRun]:
 
 def webhooks_for(session: Session, department_ids: set[int]) -> dict[int, Any]:
     """The group-robot webhooks of these departments (read at send time, never copied)."""
-    from crm.accounts.models import Department
-    from crm.outbox.channels import Webhook
 
     if not department_ids:
         return {}
@@ -519,7 +517,6 @@ LATE = timedelta(minutes=15)
 
 def outbox_health(session: Session, actor: User, now: datetime | None = None) -> Health:
     """For the admin overview: failed and late messages, and each job's last run."""
-    from crm.outbox.schedule import next_runs
 
     require_admin(actor)
     now = now or utcnow()

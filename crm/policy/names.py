@@ -14,7 +14,9 @@ from threading import Lock
 from sqlalchemy import select
 from sqlmodel import Session
 
+from crm.db import get_engine
 from crm.i18n import current_language
+from crm.policy.models import ChainLink, Cluster, Park
 
 TTL = 300.0
 
@@ -31,7 +33,6 @@ _cached: tuple[float, Names] | None = None
 
 
 def load(session: Session) -> Names:
-    from crm.policy.models import ChainLink, Cluster, Park
 
     clusters = {
         c: (zh, en)
@@ -59,8 +60,6 @@ def names() -> Names:
         return cached[1]
     with _lock:
         if _cached is None or now - _cached[0] >= TTL:
-            from crm.db import get_engine
-
             with Session(get_engine()) as session:
                 _cached = (now, load(session))
         return _cached[1]

@@ -12,11 +12,14 @@ from sqlmodel import Session
 
 from crm.accounts.models import Department
 from crm.audit.service import record
+from crm.authz import require_admin
+from crm.errors import NotFound, StaleVersion, ValidationFailed
 from crm.firms.models import Firm, FirmAlias, FirmCluster, derive_tier
 from crm.i18n import _l
 from crm.policy import names
 from crm.policy.models import ChainLink, Cluster, Park, ParkCluster, PlanTarget, PolicyPack
 from crm.policy.pack import Pack
+from crm.policy.schemas import ChainLinkPublic, ClusterPublic, ParkPublic
 from crm.text import normalize_name, search_blob, to_pinyin
 from crm.types import utcnow
 
@@ -326,7 +329,6 @@ def plan_targets(session: Session) -> dict[str, PlanTarget]:
 
 
 def clusters_public(session: Session, clusters: list[Cluster]) -> list:  # type: ignore[type-arg]
-    from crm.policy.schemas import ChainLinkPublic, ClusterPublic
 
     ids = [c.id for c in clusters]
     links: dict[int, list[ChainLinkPublic]] = {i: [] for i in ids}  # type: ignore[misc]
@@ -346,7 +348,6 @@ def clusters_public(session: Session, clusters: list[Cluster]) -> list:  # type:
 
 
 def get_cluster(session: Session, cluster_id: int) -> Cluster:
-    from crm.errors import NotFound
 
     c = session.get(Cluster, cluster_id)
     if c is None:
@@ -358,8 +359,6 @@ def set_cluster_lead(
     session: Session, actor: Any, cluster_id: int, department_id: int | None, version: int
 ) -> Cluster:
     """Name the department that leads a cluster (admin only)."""
-    from crm.authz import require_admin
-    from crm.errors import StaleVersion, ValidationFailed
 
     require_admin(actor)
     c = get_cluster(session, cluster_id)
@@ -388,7 +387,6 @@ def set_cluster_lead(
 
 
 def parks_public(session: Session, parks: list[Park]) -> list:  # type: ignore[type-arg]
-    from crm.policy.schemas import ParkPublic
 
     codes = {p.id: p.code for p in session.scalars(select(Park))}
     ids = [p.id for p in parks]
@@ -416,7 +414,6 @@ def parks_public(session: Session, parks: list[Park]) -> list:  # type: ignore[t
 
 
 def get_park(session: Session, park_id: int) -> Park:
-    from crm.errors import NotFound
 
     p = session.get(Park, park_id)
     if p is None:

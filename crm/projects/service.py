@@ -11,6 +11,7 @@ from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from crm.accounts.models import Department, User
+from crm.activities.models import ActivityProject
 from crm.audit.service import record, snapshot
 from crm.authz import (
     can_see_project,
@@ -24,7 +25,9 @@ from crm.changes import apply_change, check_version
 from crm.clock import today_local
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.firms.models import Firm
+from crm.followups.models import Followup
 from crm.i18n import _l
+from crm.notices.service import assigned_to_you, conflict_opened
 from crm.policy.models import ChainLink, Cluster, Park
 from crm.policy.service import plan_lists
 from crm.projects.models import (
@@ -40,6 +43,7 @@ from crm.projects.schemas import (
     ProjectPublic,
     ProjectUpdate,
     StageMove,
+    _Dates,
 )
 from crm.sorting import Sort, order_by
 from crm.types import utcnow
@@ -388,7 +392,6 @@ def create_project(session: Session, actor: User, data: ProjectCreate) -> Projec
             },
         )
         session.flush()
-        from crm.notices.service import conflict_opened  # notices import project models
 
         conflict_opened(session, first, p)  # the managers of both departments, once
     session.flush()
@@ -446,7 +449,6 @@ def _require_project_edit(session: Session, actor: User, p: Project) -> None:
 def _check_project(c: Any) -> None:
     """The whole new state of a project, checked before anything is assigned."""
     _check_confidential(c.is_confidential, c.code_name)
-    from crm.projects.schemas import _Dates
 
     try:
         _Dates.model_validate({k: getattr(c, k) for k in _Dates.model_fields})
@@ -492,8 +494,6 @@ def update_project(session: Session, actor: User, project_id: int, data: Project
         stale_message=STALE,
     )
     if p.owner_id is not None and p.owner_id != before_owner and p.owner_id != actor.id:
-        from crm.notices.service import assigned_to_you
-
         assigned_to_you(session, p)
     return p
 
@@ -584,8 +584,6 @@ def delete_project(
     session: Session, actor: User, project_id: int, version: int | None = None
 ) -> None:
     """Remove a project with no activities or follow-ups (otherwise mark it lost)."""
-    from crm.activities.models import ActivityProject
-    from crm.followups.models import Followup
 
     p = get_project_for(session, actor, project_id)
     _require_project_edit(session, actor, p)

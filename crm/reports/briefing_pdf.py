@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 from crm.errors import CRMError
 from crm.i18n import _l
 from crm.reports.briefing import Briefing
-from crm.reports.export import STAGE_ZH, STATUS_ZH
+from crm.reports.words import STAGE_ZH, STATUS_ZH
 
 FONT_CANDIDATES = (
     # (file, face index in a collection: Simplified Chinese)

@@ -1,0 +1,24 @@
+"""The Chinese words of the workbooks and the briefing PDF (stages, coverage states, tiers,
+groupings), in one place both read."""
+
+STAGE_ZH = {
+    "lead": "线索",
+    "contacted": "已接触",
+    "negotiating": "洽谈中",
+    "signed": "已签约",
+    "landed": "已落地",
+    "operating": "已投产",
+    "lost": "已流失",
+}
+STATUS_ZH = {"covered": "已覆盖", "pursuing": "跟进中", "gap": "空白"}
+TIER_ZH = {
+    "global500": "世界500强",
+    "china500": "中国500强",
+    "leader": "行业龙头",
+    "other": "其他",
+    "core": "双核",
+    "ring": "一环",
+    "point": "多点",
+    "bonded": "保税区",
+}
+GROUP_ZH = {"cluster": "产业集群", "park": "园区", "department": "部门", "officer": "招商专员"}
