@@ -116,6 +116,20 @@ def rows_of(
     return fields, rows
 
 
+def workbook(buf: io.BytesIO) -> Any:
+    """An in-memory workbook that writes every string as text: never a number, a formula (a
+    cell beginning with "=" stays text) or a link."""
+    return xlsxwriter.Workbook(
+        buf,
+        {
+            "in_memory": True,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
+
+
 def to_xlsx(
     sheet: str,
     fields: list[str],
@@ -125,15 +139,7 @@ def to_xlsx(
 ) -> bytes:
     """A one-sheet workbook: bold header row (translated), frozen, filtered; values typed."""
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(
-        buf,
-        {
-            "in_memory": True,
-            "strings_to_numbers": False,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-        },
-    )
+    wb = workbook(buf)
     ws = wb.add_worksheet(sheet[:31])
     head = wb.add_format({"bold": True, "bg_color": "#F0F4F8", "border": 1})
     when = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
-import xlsxwriter
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
@@ -13,6 +12,7 @@ from sqlmodel import Session
 from crm.accounts.models import User
 from crm.audit.service import record
 from crm.clock import to_local
+from crm.exports import workbook
 from crm.firms.models import Firm, FirmAlias, FirmCluster
 from crm.firms.queries import firm_order
 from crm.firms.service import FirmFilters, firm_list_statement
@@ -86,15 +86,7 @@ def export_firms(session: Session, actor: User, filters: FirmFilters) -> bytes:
         aliases.setdefault(fid, []).append(alias)
 
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(
-        buf,
-        {
-            "in_memory": True,
-            "strings_to_numbers": False,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-        },
-    )
+    wb = workbook(buf)
     ws = wb.add_worksheet("企业")
     head = wb.add_format({"bold": True, "bg_color": "#F0F4F8", "border": 1})
     when = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})

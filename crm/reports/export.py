@@ -8,9 +8,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-import xlsxwriter
-
 from crm.clock import to_local
+from crm.exports import workbook
 from crm.policy import names as plan_names
 from crm.reports.briefing_pdf import sheets as briefing_sheets
 from crm.reports.words import GROUP_ZH, STAGE_ZH, STATUS_ZH, TIER_ZH
@@ -545,15 +544,7 @@ def sheets(name: str, report: Any) -> list[Sheet]:
 def to_xlsx(name: str, report: Any) -> bytes:
     """The report as .xlsx bytes: one sheet per table, a header row, numbers as numbers."""
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(
-        buf,
-        {
-            "in_memory": True,
-            "strings_to_numbers": False,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-        },
-    )
+    wb = workbook(buf)
     bold = wb.add_format({"bold": True, "bg_color": "#F0F4F8", "border": 1})
     dec = wb.add_format({"num_format": "0.00"})  # shown with two decimals, the value exact
     day = wb.add_format({"num_format": "yyyy-mm-dd"})
