@@ -9,10 +9,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 from crm.config import get_settings
 
@@ -75,6 +75,12 @@ def session_scope() -> Iterator[Session]:
 
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def table(model: type[SQLModel]) -> Table:
+    """The Core table of a SQLModel table class, typed (SQLModel does not declare
+    ``__table__``), for bulk inserts and updates that skip the ORM."""
+    return model.__table__  # type: ignore[attr-defined,no-any-return]
 
 
 def allocate_ids(session: Session, table: str, n: int) -> list[int]:

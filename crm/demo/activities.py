@@ -11,6 +11,7 @@ from crm.activities.models import (
     ActivityOfficer,
     ActivityProject,
 )
+from crm.db import table
 from crm.demo import names as N
 from crm.demo.firms import TIER_W
 from crm.demo.people import Staff
@@ -29,8 +30,8 @@ def write_activities(
 ) -> list[tuple[int, float, FirmInfo, Plan | None, int]]:
     """Write every activity with its links; return a sample for follow-ups to hang on."""
     rng = run.rng
-    at, aft, apt = Activity.__table__, ActivityFirm.__table__, ActivityProject.__table__
-    act, aot = ActivityContact.__table__, ActivityOfficer.__table__
+    at, aft, apt = table(Activity), table(ActivityFirm), table(ActivityProject)
+    act, aot = table(ActivityContact), table(ActivityOfficer)
     run.buffers.setdefault(at.name, (at, [], None))  # parents first when the buffers flush
     b_firm, b_proj, b_contact, b_officer = (run.link_buffer(t) for t in (aft, apt, act, aot))
     cw = cum(TIER_W[f.tier] for f in firms)
@@ -131,7 +132,7 @@ def write_followups(
     plans: list[Plan],
     sample: list[tuple[int, float, FirmInfo, Plan | None, int]],
 ) -> None:
-    rng, t = run.rng, Followup.__table__
+    rng, t = run.rng, table(Followup)
     active = [p for p in plans if p.stage != "lost"] or plans
     fid = run.next_id(t)
     total = run.scale.followups

@@ -7,7 +7,9 @@ import re
 import unicodedata
 
 from sqlalchemy import select
+from sqlmodel import col
 
+from crm.db import table
 from crm.demo import names as N
 from crm.demo.people import Staff, cn_name
 from crm.demo.run import FirmInfo, Policy, Run, cum, pick_cw
@@ -89,19 +91,18 @@ def plan_firms(run: Run, pol: Policy, staff: Staff) -> list[FirmInfo]:
     rng, conn = run.rng, run.conn
     fc: dict[int, list[int]] = {}
     for fid, cid in conn.execute(
-        select(FirmCluster.firm_id, FirmCluster.cluster_id).order_by(
-            FirmCluster.firm_id, FirmCluster.cluster_id
+        select(col(FirmCluster.firm_id), col(FirmCluster.cluster_id)).order_by(
+            col(FirmCluster.firm_id), col(FirmCluster.cluster_id)
         )
     ):
         fc.setdefault(fid, []).append(cid)
     firms: list[FirmInfo] = []
     norms: set[str] = set()
     # aliases are unique across firms (a unique index holds it): the pack's firms' too
-    taken: set[str] = set(conn.execute(select(FirmAlias.alias_norm)).scalars())
+    taken: set[str] = set(conn.execute(select(table(FirmAlias).c.alias_norm)).scalars())
+    f = table(Firm).c  # Core columns: plain values back
     for fid, name, norm, tier, country, owner in conn.execute(
-        select(
-            Firm.id, Firm.name_zh, Firm.name_norm, Firm.tier, Firm.country, Firm.owner_id
-        ).order_by(Firm.id)
+        select(f.id, f.name_zh, f.name_norm, f.tier, f.country, f.owner_id).order_by(f.id)
     ):
         norms.add(norm)
         info = FirmInfo(
@@ -115,11 +116,9 @@ def plan_firms(run: Run, pol: Policy, staff: Staff) -> list[FirmInfo]:
             None,
         )
         firms.append(info)
-    credit = set(
-        conn.execute(select(Firm.credit_code).where(Firm.credit_code.is_not(None))).scalars()
-    )
+    credit = set(conn.execute(select(f.credit_code).where(f.credit_code.is_not(None))).scalars())
     cids = list(pol.codes)
-    nid = run.next_id(Firm.__table__)
+    nid = run.next_id(table(Firm))
     groups: list[tuple[FirmInfo, str, str, str]] = []  # (firm, brand_zh, brand_en, country)
     for _ in range(run.scale.firms):
         r = rng.random()
@@ -240,11 +239,11 @@ def plan_firms(run: Run, pol: Policy, staff: Staff) -> list[FirmInfo]:
 
 def write_firms(run: Run, firms: list[FirmInfo]) -> None:
     rng = run.rng
-    ft, at = Firm.__table__, FirmAlias.__table__
+    ft, at = table(Firm), table(FirmAlias)
     aid = run.next_id(at)
     for t in (ft, at):  # parents first when the buffers flush
         run.buffers.setdefault(t.name, (t, [], None))
-    fc = run.link_buffer(FirmCluster.__table__)
+    fc = run.link_buffer(table(FirmCluster))
     for f in firms:
         row = f.row
         if row is None:
@@ -264,7 +263,7 @@ def write_firms(run: Run, firms: list[FirmInfo]) -> None:
 
 
 def write_contacts(run: Run, firms: list[FirmInfo]) -> None:
-    rng, t = run.rng, Contact.__table__
+    rng, t = run.rng, table(Contact)
     n = run.scale.contacts
     per = [1 if i < n else 0 for i in range(len(firms))]
     cw = cum(TIER_W[f.tier] for f in firms)

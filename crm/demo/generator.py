@@ -16,10 +16,11 @@ from datetime import date, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from crm.accounts.models import User
 from crm.accounts.passwords import hash_password
+from crm.db import table
 from crm.demo import names as N
 from crm.demo.activities import write_activities, write_followups
 from crm.demo.firms import plan_firms, write_contacts, write_firms
@@ -91,7 +92,7 @@ def _foreign_keys(conn: Connection, on: bool) -> None:
 
 def _generate(run: Run, password_hash: str) -> dict[str, int]:
     conn = run.conn
-    if conn.execute(select(User.id).where(User.username == "officer001")).first():
+    if conn.execute(select(col(User.id)).where(col(User.username) == "officer001")).first():
         raise RuntimeError("demo data is already loaded (user officer001 exists)")
     pol = Policy.load(conn)
     depts = write_departments(run)
@@ -99,8 +100,8 @@ def _generate(run: Run, password_hash: str) -> dict[str, int]:
         want = N.LEAD_DEPARTMENT.get(code)
         if pol.lead.get(cid) is None and want and want in depts:
             conn.execute(
-                update(Cluster.__table__)
-                .where(Cluster.id == cid)
+                update(table(Cluster))
+                .where(col(Cluster.id) == cid)
                 .values(lead_department_id=depts[want][0])
             )
     pol.park_dept = {
@@ -125,14 +126,14 @@ def _generate(run: Run, password_hash: str) -> dict[str, int]:
     for p in plans:  # the 撞单 pair refers both ways: set once both rows exist
         if p.conflict is not None:
             conn.execute(
-                update(Project.__table__)
-                .where(Project.id == p.id)
+                update(table(Project))
+                .where(col(Project.id) == p.id)
                 .values(conflict_with_id=p.conflict)
             )
     rebuild_on(conn)  # the per-officer-per-week rollups, up to the open week
     if conn.dialect.name == "postgresql":  # ids were given explicitly: move the sequences on
-        for name, (table, _rows, _sql) in run.buffers.items():
-            if "id" in table.c and table.c.id.primary_key:
+        for name, (tbl, _rows, _sql) in run.buffers.items():
+            if "id" in tbl.c and tbl.c.id.primary_key:
                 conn.exec_driver_sql(
                     f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                     f"(SELECT max(id) FROM {name}))"

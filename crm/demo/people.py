@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from crm.accounts.models import Department, User
+from crm.db import table
 from crm.demo import names as N
 from crm.demo.run import Run, cum, pick_cw
 
@@ -26,7 +27,7 @@ def cn_name(rng: random.Random) -> str:
 
 
 def write_departments(run: Run) -> dict[str, tuple[int, str | None]]:
-    t = Department.__table__
+    t = table(Department)
     have = {name: did for did, name in run.conn.execute(select(t.c.id, t.c.name))}
     codes = set(run.conn.execute(select(t.c.code)).scalars())
     nid = run.next_id(t)
@@ -54,7 +55,7 @@ def write_departments(run: Run) -> dict[str, tuple[int, str | None]]:
 
 
 def write_users(run: Run, dept_ids: list[int], password_hash: str) -> Staff:
-    rng, t = run.rng, User.__table__
+    rng, t = run.rng, table(User)
     admin = run.conn.execute(select(t.c.id).where(t.c.username == "admin")).scalar()
     n_mgr = min(len(dept_ids), max(1, run.scale.users // 4))
     n_off = run.scale.users - 1 - n_mgr

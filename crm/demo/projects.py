@@ -7,6 +7,7 @@ import random
 from datetime import timedelta
 from decimal import Decimal
 
+from crm.db import table
 from crm.demo import names as N
 from crm.demo.firms import TIER_W
 from crm.demo.people import Staff
@@ -66,6 +67,20 @@ class Plan:
         "path",
         "stage",
     )
+    id: int
+    firm: FirmInfo
+    cluster: int
+    cname: str
+    conflict: int | None
+    park: int | None
+    owner: int
+    dept: int
+    link: tuple[int, str] | None
+    stage: str
+    path: list[tuple[str, float]]
+    fixed: list[tuple[float, str | None]]
+    extra: int
+    end_x: float | None
 
 
 def plan_projects(run: Run, pol: Policy, staff: Staff, firms: list[FirmInfo]) -> list[Plan]:
@@ -75,7 +90,7 @@ def plan_projects(run: Run, pol: Policy, staff: Staff, firms: list[FirmInfo]) ->
     queue = [f for f in firms if f.row is None for _ in range(rng.randint(1, 3))]
     used: set[tuple[int, int]] = set()
     plans: list[Plan] = []
-    nid = run.next_id(Project.__table__)
+    nid = run.next_id(table(Project))
     while len(plans) < run.scale.projects:
         firm = queue.pop(0) if queue else pick_cw(rng, firms, cw)
         opts = [c for c in firm.clusters if (firm.id, c) not in used]
@@ -195,8 +210,11 @@ def _amounts(rng: random.Random, tier: str) -> tuple[Decimal, Decimal, int]:
 
 def write_projects(run: Run, staff: Staff, plans: list[Plan]) -> None:
     rng = run.rng
-    pt, st, ct = Project.__table__, StageChange.__table__, CapitalArrival.__table__
+    pt, st, ct = table(Project), table(StageChange), table(CapitalArrival)
     sid, cid = run.next_id(st), run.next_id(ct)
+    inv: Decimal | None
+    out: Decimal | None
+    jobs: int | None
     for p in plans:
         when = dict(p.path)
         inv, out, jobs = _amounts(rng, p.firm.tier)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.engine import Connection
 
+from crm.db import table
 from crm.policy.models import ChainLink, Cluster, Park, ParkCluster
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -156,16 +157,16 @@ class Run:
 
     def flush(self) -> None:
         """Write every buffer, parents first (buffers are registered in dependency order)."""
-        for name, (table, rows, sql) in self.buffers.items():
+        for name, (tbl, rows, sql) in self.buffers.items():
             if not rows:
                 continue
             if sql is not None:
                 self.conn.exec_driver_sql(sql, rows)
             elif rows and isinstance(rows[0], tuple):
-                keys = [c.name for c in table.columns]
-                self.conn.execute(insert(table), [dict(zip(keys, r, strict=True)) for r in rows])
+                keys = [c.name for c in tbl.columns]
+                self.conn.execute(insert(tbl), [dict(zip(keys, r, strict=True)) for r in rows])
             else:
-                self.conn.execute(insert(table), rows)
+                self.conn.execute(insert(tbl), rows)
             self.counts[name] = self.counts.get(name, 0) + len(rows)
             rows.clear()
 
@@ -177,7 +178,7 @@ class Run:
             self.progress(msg)
 
 
-def pick_cw(rng: random.Random, items: list[Any], cum: list[float]) -> Any:
+def pick_cw(rng: random.Random, items: Sequence[Any], cum: list[float]) -> Any:
     return rng.choices(items, cum_weights=cum)[0]
 
 
@@ -215,30 +216,31 @@ class Policy:
     @classmethod
     def load(cls, conn: Connection) -> Policy:
         p = cls()
+        # Core columns: the rows come back as plain values (ids never None)
+        cl, ln, pk, pc = (table(m).c for m in (Cluster, ChainLink, Park, ParkCluster))
         for cid, code, name, lead in conn.execute(
-            select(Cluster.id, Cluster.code, Cluster.name_zh, Cluster.lead_department_id).order_by(
-                Cluster.sort_order, Cluster.id
-            )
+            select(
+                cl.id,
+                cl.code,
+                cl.name_zh,
+                cl.lead_department_id,
+            ).order_by(cl.sort_order, cl.id)
         ):
             p.codes[cid], p.names[cid], p.lead[cid] = code, _short_cluster(name), lead
             p.links[cid] = []
         if not p.codes:
             raise RuntimeError("no clusters: run the migrations and load the policy pack first")
         for lid, cid, name in conn.execute(
-            select(ChainLink.id, ChainLink.cluster_id, ChainLink.name_zh).order_by(
-                ChainLink.cluster_id, ChainLink.sort_order, ChainLink.id
-            )
+            select(ln.id, ln.cluster_id, ln.name_zh).order_by(ln.cluster_id, ln.sort_order, ln.id)
         ):
             p.links.setdefault(cid, []).append((lid, _short_cluster(name)))
         for pid, code, name in conn.execute(
-            select(Park.id, Park.code, Park.name_zh).order_by(Park.sort_order, Park.id)
+            select(pk.id, pk.code, pk.name_zh).order_by(pk.sort_order, pk.id)
         ):
             p.parks.append(pid)
             p.park_names[pid], p.park_code_id[code] = name, pid
         for pid, cid in conn.execute(
-            select(ParkCluster.park_id, ParkCluster.cluster_id).order_by(
-                ParkCluster.cluster_id, ParkCluster.park_id
-            )
+            select(pc.park_id, pc.cluster_id).order_by(pc.cluster_id, pc.park_id)
         ):
             p.guided.setdefault(cid, []).append(pid)
         return p
