@@ -25,7 +25,7 @@ from crm.errors import NotFound, ValidationFailed
 from crm.i18n import _l
 from crm.notices.models import Notice
 from crm.outbox.compose import _robot_message, _robots
-from crm.outbox.render import render_message
+from crm.outbox.render import email_message, render_message
 from crm.outbox.service import enqueue_many
 from crm.policy.models import Cluster
 from crm.projects.models import Project, Stage, StageChange
@@ -222,18 +222,7 @@ def conflict_opened(session: Session, first: Project, later: Project) -> int:
         if not m.email:
             continue
         r = render_message("conflict", m.language, {"name": m.display_name, **ctx})
-        messages.append(
-            {
-                "dedup_key": f"{key}:{m.id}",
-                "kind": "conflict",
-                "channel": "email",
-                "recipient": m.email,
-                "user_id": m.id,
-                "subject": r.subject,
-                "body_text": r.text,
-                "body_html": r.html,
-            }
-        )
+        messages.append(email_message(f"{key}:{m.id}", "conflict", m.email, m.id, r))
     for dept_id, dept in _robots(session, depts).items():
         messages.append(_robot_message(dept, "conflict", f"{key}:robot:{dept_id}", ctx))
     enqueue_many(session, messages)

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from crm.accounts.models import Role, User
 from crm.clock import today_local
 from crm.outbox.models import OutboxMessage
-from crm.outbox.render import render_message
+from crm.outbox.render import email_message, render_message
 from crm.outbox.service import enqueue_many, existing_keys
 from crm.types import utcnow
 
@@ -75,16 +75,5 @@ def compose_failure_alerts(session: Session, now: datetime | None = None) -> int
                 "errors": errors,
             },
         )
-        messages.append(
-            {
-                "dedup_key": keys[p.id],
-                "kind": "alert",
-                "channel": "email",
-                "recipient": p.email,
-                "user_id": p.id,
-                "subject": r.subject,
-                "body_text": r.text,
-                "body_html": r.html,
-            }
-        )
+        messages.append(email_message(keys[p.id], "alert", p.email, p.id, r))
     return enqueue_many(session, messages, now=now)

@@ -25,7 +25,7 @@ from crm.config import get_settings
 from crm.firms.models import Firm
 from crm.followups.models import Followup
 from crm.notices.queries import conflicts_between
-from crm.outbox.render import render_message, render_robot
+from crm.outbox.render import email_message, render_message, render_robot
 from crm.outbox.service import enqueue_many, existing_keys
 from crm.policy.models import Cluster
 from crm.projects.models import Project, StageChange
@@ -158,18 +158,7 @@ def compose_daily_reminders(
             "items": [_item(r, start) for r in items],
         }
         m = render_message("daily_reminder", u.language, ctx)
-        messages.append(
-            {
-                "dedup_key": keys[uid],
-                "kind": "daily_reminder",
-                "channel": "email",
-                "recipient": u.email,
-                "user_id": uid,
-                "subject": m.subject,
-                "body_text": m.text,
-                "body_html": m.html,
-            }
-        )
+        messages.append(email_message(keys[uid], "daily_reminder", u.email, uid, m))
     for dept_id, lines in dept_lines.items():
         if robot_keys[dept_id] not in done:
             messages.append(
@@ -261,18 +250,7 @@ def compose_followup_reminders(
         m = render_message(
             "followup_reminder", r.language, {"name": r.display_name, "item": _item(r, start)}
         )
-        messages.append(
-            {
-                "dedup_key": keys[r.id],
-                "kind": "followup_reminder",
-                "channel": "email",
-                "recipient": r.email,
-                "user_id": r.assignee_id,
-                "subject": m.subject,
-                "body_text": m.text,
-                "body_html": m.html,
-            }
-        )
+        messages.append(email_message(keys[r.id], "followup_reminder", r.email, r.assignee_id, m))
     return enqueue_many(session, messages, now=now)
 
 
@@ -358,18 +336,7 @@ def compose_stale_alerts(session: Session, now: datetime | None = None) -> int:
                 "items": items(rs),
             },
         )
-        messages.append(
-            {
-                "dedup_key": keys[owner],
-                "kind": "stale",
-                "channel": "email",
-                "recipient": r0.email,
-                "user_id": owner,
-                "subject": m.subject,
-                "body_text": m.text,
-                "body_html": m.html,
-            }
-        )
+        messages.append(email_message(keys[owner], "stale", r0.email, owner, m))
     for dept_id, dept in robots.items():
         if robot_keys[dept_id] not in done:
             rs = by_dept[dept_id]
@@ -524,18 +491,7 @@ def compose_weekly_digest(
                 "briefing_link": f"/reports/briefing?week={common['since']}",
             },
         )
-        messages.append(
-            {
-                "dedup_key": keys[m.id],
-                "kind": "digest",
-                "channel": "email",
-                "recipient": m.email,
-                "user_id": m.id,
-                "subject": r.subject,
-                "body_text": r.text,
-                "body_html": r.html,
-            }
-        )
+        messages.append(email_message(keys[m.id], "digest", m.email, m.id, r))
     # each department's group robot: the same figures, its own officers' overdue follow-ups
     for dept_id, dept in robots.items():
         own = [(o.display_name, o.n) for o in overdue_rows if o.department_id == dept_id]

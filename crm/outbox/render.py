@@ -60,6 +60,22 @@ def _block(env: jinja2.Environment, name: str, block: str, ctx: dict[str, Any]) 
     return "".join(tmpl.blocks[block](tmpl.new_context(ctx)))
 
 
+def email_message(
+    key: str, kind: str, email: str | None, user_id: int | None, r: Rendered
+) -> dict[str, Any]:
+    """The outbox row of one rendered e-mail to one user (what ``enqueue_many`` takes)."""
+    return {
+        "dedup_key": key,
+        "kind": kind,
+        "channel": "email",
+        "recipient": email,
+        "user_id": user_id,
+        "subject": r.subject,
+        "body_text": r.text,
+        "body_html": r.html,
+    }
+
+
 def render_message(kind: str, lang: str, ctx: dict[str, Any]) -> Rendered:
     """Subject, text and HTML of one message of ``kind`` for a recipient speaking ``lang``."""
     lang = language_of(lang)
