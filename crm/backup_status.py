@@ -16,6 +16,7 @@ from sqlmodel import Session
 from crm.accounts.models import User
 from crm.authz import require_admin
 from crm.backup import checksum_file
+from crm.config import ROOT
 from crm.outbox.models import JobRun
 from crm.types import utcnow
 
@@ -41,8 +42,6 @@ class BackupStatus:
 
 
 def backup_folder(settings: Any) -> Path:
-    from crm.config import ROOT
-
     return Path(settings.backup_dir) if settings.backup_dir else ROOT / "var" / "backups"
 
 
