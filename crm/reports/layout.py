@@ -14,13 +14,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from crm.accounts.models import User
-from crm.firms.models import Firm
+from crm.firms.models import MAJOR_TIERS, Firm
 from crm.policy.models import ParkCluster
-from crm.projects.models import Project, Stage
+from crm.projects.models import LANDED_STAGES, SECURED_STAGES, Project, Stage
 from crm.reports.common import (
     ReportFilters,
     check_department,
@@ -30,7 +30,7 @@ from crm.reports.common import (
     project_label,
     project_scope,
 )
-from crm.reports.coverage import Status, coverage_report
+from crm.reports.coverage import Status, _status
 from crm.types import utcnow
 
 LISTED = 5  # projects named per park on the page (the counts cover them all)
@@ -92,18 +92,37 @@ def park_layout(session: Session, actor: User, f: ReportFilters | None = None) -
         select(ParkCluster.park_id, ParkCluster.cluster_id, ParkCluster.focus)
     ):
         guided.setdefault(pid, {})[c] = focus
-    cov = coverage_report(
-        session, actor, ReportFilters(department_id=f.department_id, cluster=f.cluster)
-    )
-    cell = {(m.park, m.cluster): m for m in cov.matrix}
-
-    per_park: dict[int | None, dict[int, int]] = {}
-    for pid, c, n in session.execute(
-        select(Project.park_id, Project.cluster_id, func.count())
+    # the coverage rule per pair (coverage.py's matrix: a major investor's live project secured
+    # here / pursuing here) and the pair's landed and live projects, as two aggregates: the
+    # counts from the project index alone, the major investors' from their firms (joining every
+    # project to its firm would read each project row)
+    secured = Project.stage.in_(SECURED_STAGES)
+    majors = {
+        (pid, c): (int(n_sec), int(n) - int(n_sec))
+        for pid, c, n_sec, n in session.execute(
+            select(
+                Project.park_id,
+                Project.cluster_id,
+                func.sum(case((secured, 1), else_=0)),
+                func.count(),
+            )
+            .join(Firm, Firm.id == Project.firm_id)
+            .where(*scope, Firm.tier.in_(MAJOR_TIERS))
+            .group_by(Project.park_id, Project.cluster_id)
+        )
+    }
+    per_park: dict[int | None, dict[int, tuple[int, int, int, int]]] = {}
+    for pid, c, n_landed, n in session.execute(
+        select(
+            Project.park_id,
+            Project.cluster_id,
+            func.sum(case((Project.stage.in_(LANDED_STAGES), 1), else_=0)),
+            func.count(),
+        )
         .where(*scope)
         .group_by(Project.park_id, Project.cluster_id)
     ):
-        per_park.setdefault(pid, {})[c] = int(n)
+        per_park.setdefault(pid, {})[c] = (*majors.get((pid, c), (0, 0)), int(n_landed), int(n))
 
     rank = (
         func.row_number()
@@ -155,18 +174,16 @@ def park_layout(session: Session, actor: User, f: ReportFilters | None = None) -
         for c, focus in sorted(here.items(), key=lambda kv: order.get(kv[0], len(order))):
             if cid is not None and c != cid:
                 continue
-            m = cell.get((p.code, code_of.get(c, "?")))
-            if m is None:
-                continue
+            n_sec, n_pur, n_landed, n = counts.get(c, (0, 0, 0, 0))
             pairs.append(
                 LayoutPair(
-                    cluster=m.cluster,
+                    cluster=code_of.get(c, "?"),
                     focus=focus,
-                    status=m.status,
-                    major_secured=m.major_secured,
-                    major_pursuing=m.major_pursuing,
-                    landed_count=m.landed_count,
-                    project_count=m.project_count,
+                    status=_status(n_sec, n_pur),
+                    major_secured=n_sec,
+                    major_pursuing=n_pur,
+                    landed_count=n_landed,
+                    project_count=n,
                 )
             )
         out.append(
@@ -178,8 +195,8 @@ def park_layout(session: Session, actor: User, f: ReportFilters | None = None) -
                 district=p.district,
                 within=code_of_park.get(p.within_park_id) if p.within_park_id else None,
                 pairs=pairs,
-                project_count=sum(counts.values()),
-                outside_guidance=sum(n for c, n in counts.items() if c not in here),
+                project_count=sum(v[3] for v in counts.values()),
+                outside_guidance=sum(v[3] for c, v in counts.items() if c not in here),
                 projects=projects.get(p.id, []),
             )
         )
@@ -191,5 +208,5 @@ def park_layout(session: Session, actor: User, f: ReportFilters | None = None) -
         pairs=len(all_pairs),
         covered_pairs=sum(1 for x in all_pairs if x.status == "covered"),
         pursuing_pairs=sum(1 for x in all_pairs if x.status == "pursuing"),
-        no_park_projects=sum(per_park.get(None, {}).values()),
+        no_park_projects=sum(v[3] for v in per_park.get(None, {}).values()),
     )

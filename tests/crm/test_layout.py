@@ -61,10 +61,36 @@ def test_parks_with_their_guided_clusters_and_projects(session):
         ("MAT", "gap")  # its only landed firm is of tier other
     ]
     assert r.no_park_projects == 4  # NB lead, COMM, ENV, RAIL (the lost IC project never counts)
-    # every pair is the coverage report's matrix cell ("the same view")
-    cov = {(m.park, m.cluster): m.status for m in coverage_report(session, w.manager).matrix}
-    assert {(p.code, x.cluster): x.status for p in r.parks for x in p.pairs} == cov
-    assert (r.pairs, r.covered_pairs) == (len(cov), sum(s == "covered" for s in cov.values()))
+    # every pair is the coverage report's matrix cell ("the same view"), figure by figure
+    cov = same_view(session, w.manager, ReportFilters())
+    assert (r.pairs, r.covered_pairs) == (len(cov), sum(c[0] == "covered" for c in cov.values()))
+
+
+def same_view(session, actor, f):
+    """The layout's pairs equal the coverage report's matrix cells for the same filter."""
+    cov = {
+        (m.park, m.cluster): (
+            m.status,
+            m.major_secured,
+            m.major_pursuing,
+            m.landed_count,
+            m.project_count,
+        )
+        for m in coverage_report(session, actor, f).matrix
+    }
+    got = {
+        (p.code, x.cluster): (
+            x.status,
+            x.major_secured,
+            x.major_pursuing,
+            x.landed_count,
+            x.project_count,
+        )
+        for p in park_layout(session, actor, f).parks
+        for x in p.pairs
+    }
+    assert got == cov
+    return cov
 
 
 def test_an_officer_sees_only_what_they_may_and_a_cluster_filter(session):
@@ -80,3 +106,6 @@ def test_an_officer_sees_only_what_they_may_and_a_cluster_filter(session):
     assert parks["JLP"].project_count == 0 and parks["JLP"].projects == []  # MAT is not NB
     assert parks["XYFTZ"].project_count == 0  # NEV is not NB
     assert len(parks["LJ"].projects) == 2 and nb.cluster == "NB"
+    same_view(session, w.officer1, ReportFilters())
+    same_view(session, w.manager, ReportFilters(cluster="NB"))
+    same_view(session, w.manager, ReportFilters(department_id=w.d2.id))
