@@ -288,6 +288,7 @@ def merge_firms(
         k: conflict_before.get(k) for k, v in conflict_after.items() if conflict_before.get(k) != v
     }
     after_survivor = snapshot(survivor)
+    _tell_owners(session, actor, (before_survivor, before_other), survivor_id, survivor.name_zh)
     return record(
         session,
         actor.id,
@@ -321,6 +322,38 @@ def merge_firms(
             "conflicts_after": {k: conflict_after[k] for k in conflicts_changed},
         },
     )
+
+
+def _tell_owners(
+    session: Session,
+    actor: User,
+    firms: tuple[dict[str, Any], dict[str, Any]],
+    survivor_id: int,
+    name: str,
+) -> None:
+    """The ``firm_merged`` notice: the two firms' owners and their departments' managers (the
+    one who merged excepted)."""
+    from crm.notices.service import firm_merged
+
+    owners = {f.get("owner_id") for f in firms} - {None}
+    depts = set(
+        session.scalars(
+            select(User.department_id).where(
+                User.id.in_(owners),  # type: ignore[attr-defined]
+                User.department_id.is_not(None),  # type: ignore[union-attr]
+            )
+        )
+    )
+    managers = set(
+        session.scalars(
+            select(User.id).where(
+                User.role == "manager",
+                User.is_active.is_(True),  # type: ignore[attr-defined]
+                User.department_id.in_(depts),  # type: ignore[union-attr]
+            )
+        )
+    )
+    firm_merged(session, (owners | managers) - {actor.id}, survivor_id, name)
 
 
 def _reflag_conflicts(session: Session, firm_id: int, moved: list[int]) -> None:

@@ -149,13 +149,12 @@ def assigned_to_you(session: Session, p: Project) -> int:
     )
 
 
-def firm_merged(session: Session, owner_id: int | None, survivor_id: int, name: str) -> int:
-    """A firm of ``owner_id`` was merged into ``survivor_id`` (for the merge service to call)."""
-    if owner_id is None:
-        return 0
+def firm_merged(session: Session, user_ids: set[int], survivor_id: int, name: str) -> int:
+    """Two records of one firm were merged into ``survivor_id`` (the merge service tells the
+    firms' owners and their managers)."""
     return notify(
         session,
-        {owner_id},
+        {u for u in user_ids if u is not None},
         "merged",
         f"merged:firm:{survivor_id}:{name}"[:100],
         f"你的企业已合并：{name}",

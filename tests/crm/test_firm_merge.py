@@ -212,3 +212,24 @@ def test_credit_code_can_move_to_the_survivor(session, world):
     session.expire_all()
     assert session.get(Firm, dup.id).credit_code == code
     assert session.get(Firm, world["hp"].id).credit_code is None
+
+
+def test_a_merge_tells_the_owners_and_their_managers(session):
+    """The firm_merged notice: both firms' owners and their departments' managers, not the
+    one who merged, and not another department's manager."""
+    from crm.notices.models import Notice
+
+    a, b, c = make_department(session), make_department(session), make_department(session)
+    owner_a, owner_b = make_user(session, "officer", a), make_user(session, "officer", b)
+    manager_a, manager_b = make_user(session, "manager", a), make_user(session, "manager", b)
+    bystander = make_user(session, "manager", c)
+    admin = make_user(session, "admin")
+    keep = create_firm(session, owner_a, FirmCreate(name_zh="惠普"), confirm=True)
+    other = create_firm(session, owner_b, FirmCreate(name_zh="惠普（中国）有限公司"), confirm=True)
+    merge_firms(session, admin, keep.id, other.id)
+    told = session.execute(select(Notice.user_id, Notice.kind, Notice.firm_id, Notice.link)).all()
+    assert sorted(told) == sorted(
+        (u.id, "merged", keep.id, f"/firms/{keep.id}")
+        for u in (owner_a, owner_b, manager_a, manager_b)
+    )
+    assert bystander.id not in {t[0] for t in told} and admin.id not in {t[0] for t in told}
