@@ -11,7 +11,14 @@ from fastapi.responses import RedirectResponse, Response
 from crm.authz import require_manager
 from crm.errors import CRMError
 from crm.firms.duplicates import check_firm
-from crm.firms.merge import CHOOSABLE, differing_fields, holdings, merge_firms, undo_merge
+from crm.firms.merge import (
+    CHOOSABLE,
+    differing_fields,
+    holdings,
+    merge_firms,
+    reference_names,
+    undo_merge,
+)
 from crm.firms.service import firm_aliases, get_firm, search_firms
 from server.deps import SessionDep, WebUser
 from web import forms
@@ -55,6 +62,7 @@ def _ctx(session: SessionDep, user: WebUser, firm_id: int, other_id: int | None,
         differing=differing_fields(firm, other),
         holds=holdings(session, firm_id),
         other_holds=holdings(session, other_id),
+        names=reference_names(session, firm, other),
     )
     return ctx
 

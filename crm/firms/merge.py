@@ -100,6 +100,27 @@ def differing_fields(a: Firm, b: Firm) -> list[str]:
     ]
 
 
+def reference_names(session: Session, *firms: Firm) -> dict[str, dict[int, str]]:
+    """What the merge page shows for a firm's references: the owner's name, the parent
+    firm's name (not their ids)."""
+    owners = {f.owner_id for f in firms} - {None}
+    parents = {f.parent_id for f in firms} - {None}
+    return {
+        "owner_id": {
+            i: n
+            for i, n in session.execute(
+                select(User.id, User.display_name).where(User.id.in_(owners))  # type: ignore[attr-defined]
+            )
+        },
+        "parent_id": {
+            i: n
+            for i, n in session.execute(
+                select(Firm.id, Firm.name_zh).where(Firm.id.in_(parents))  # type: ignore[union-attr]
+            )
+        },
+    }
+
+
 def _ids(session: Session, stmt: Any) -> list[int]:
     return list(session.scalars(stmt))
 

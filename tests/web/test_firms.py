@@ -740,3 +740,28 @@ def test_pages_in_english(client, login, officer, session):
     assert "Log a contact" in client.get(f"/firms/{f.id}").text
     assert "Global 500" in client.get("/firms").text
     assert normalize_name("惠普") == "惠普"
+
+
+def test_the_merge_page_names_owners_and_parent_firms(client, login, session):
+    """Side by side, a firm's owner and parent firm show as names, never as ids."""
+    from crm.firms.schemas import FirmCreate
+    from crm.firms.service import create_firm
+    from tests.factories import make_department, make_user
+
+    dept = make_department(session)
+    zhang = make_user(session, "officer", dept, display_name="张三丰")
+    li = make_user(session, "officer", dept, display_name="李四光")
+    manager = make_user(session, "manager", dept)
+    group = create_firm(session, zhang, FirmCreate(name_zh="惠普集团控股"), confirm=True)
+    keep = create_firm(session, zhang, FirmCreate(name_zh="惠普", parent_id=group.id), confirm=True)
+    other = create_firm(session, li, FirmCreate(name_zh="惠普（中国）有限公司"), confirm=True)
+    session.commit()
+    login(manager)
+    r = client.get(f"/firms/{keep.id}/merge", params={"other": other.id})
+    assert r.status_code == 200, r.text[:300]
+    row = r.text[r.text.index("负责人") :]
+    row = row[: row.index("</tr>")]
+    assert "张三丰" in row and "李四光" in row and f">{zhang.id}<" not in row.replace(" ", "")
+    row = r.text[r.text.index("所属集团") :]
+    row = row[: row.index("</tr>")]
+    assert "惠普集团控股" in row and str(group.id) not in row
