@@ -2,9 +2,10 @@
 while another user opens the firm list over and over. Reports the import's time and the firm
 list's p50/p95 before and during it, and the server's peak memory (VmHWM).
 
-    .venv/bin/python -m bench.import_load [--rows 50000] [--port 8765]
+    .venv/bin/python -m bench.import_load [--rows 50000] [--port 8765] [--database COPY.db]
 
-Kept apart from bench/harness.py (owned by the capacity work); it reuses its workbook maker."""
+Kept apart from bench/harness.py (owned by the capacity work); it reuses bench/jobs.py's
+workbook maker."""
 
 from __future__ import annotations
 
@@ -25,8 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 USER, PASSWORD = "importer01", "Correct-Horse-42"
 
 
-def _prepare(url: str, firms: int) -> None:
+def _prepare(url: str, firms: int, existing: bool = False) -> None:
+    from sqlmodel import select
+
     from crm import migrate
+    from crm.accounts.models import User
     from crm.accounts.users import create_user
     from crm.db import reset_engine, session_scope
     from crm.policy.pack import read_pack
@@ -39,15 +43,19 @@ def _prepare(url: str, firms: int) -> None:
     reset_engine()
     migrate.upgrade(url)
     with session_scope() as s:
-        load_pack(s, read_pack())
-        create_user(s, None, username=USER, password=PASSWORD, role="manager", check_password=False)
+        if not existing:
+            load_pack(s, read_pack())
+        if s.scalar(select(User.id).where(User.username == USER)) is None:
+            create_user(
+                s, None, username=USER, password=PASSWORD, role="manager", check_password=False
+            )
+    if existing:  # a copy of the city data: its firms are the list's
+        reset_engine()
+        return
     if firms:  # a firm list with something in it
-        from bench.harness import firms_xlsx
+        from bench.jobs import firms_xlsx
 
         path = firms_xlsx(firms, Path(tempfile.mkdtemp()) / "seed.xlsx", seed=3)
-        from sqlmodel import select
-
-        from crm.accounts.models import User
         from crm.imports.service import import_firms
 
         with session_scope() as s:
@@ -87,11 +95,25 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=50_000)
     ap.add_argument("--seed-firms", type=int, default=5_000)
     ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument(
+        "--no-reader",
+        action="store_true",
+        help="no firm-list requests during the import (the import's own time and CPU)",
+    )
+    ap.add_argument(
+        "--database",
+        help="an existing SQLite database to import into (a COPY of the city data: it is "
+        "written to); default: a new one with --seed-firms firms",
+    )
     args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="crm-import-load-"))
-    url = f"sqlite:///{work / 'crm.db'}"
-    _prepare(url, args.seed_firms)
-    from bench.harness import RESULTS, firms_xlsx
+    if args.database:
+        url = f"sqlite:///{Path(args.database).resolve()}"
+        _prepare(url, 0, existing=True)
+    else:
+        work = Path(tempfile.mkdtemp(prefix="crm-import-load-"))
+        url = f"sqlite:///{work / 'crm.db'}"
+        _prepare(url, args.seed_firms)
+    from bench.jobs import RESULTS, firms_xlsx
 
     path = RESULTS / "cache" / f"import-firms-{args.rows}.xlsx"
     if not path.exists():
@@ -177,6 +199,9 @@ def main() -> None:
         t.start()
         during = []
         while t.is_alive():
+            if args.no_reader:
+                t.join()
+                break
             during.append(page())
         t.join()
         load = os.getloadavg()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 
 import pytest
 from fastapi.testclient import TestClient
@@ -87,3 +88,64 @@ def test_officer_is_refused(session):
     with TestClient(create_app()) as c:
         login(c, u.username)
         assert c.get("/imports").status_code == 403
+
+
+def test_other_users_pages_and_writes_go_on_during_an_import(session, monkeypatch):
+    """The import is held in the middle of its write (its transaction holding SQLite's write
+    lock): another user's page answers meanwhile, and their write waits for the lock and is
+    saved once the import commits — no 'database is locked', no 500."""
+    from crm.activities.models import Activity
+    from crm.imports import firms as firms_module
+    from crm.imports.models import ImportRun
+    from tests.factories import make_firm
+    from tests.web.conftest import hx, log_in
+
+    dept = make_department(session)
+    mgr = make_user(session, "manager", dept)
+    officer = make_user(session, "officer", dept)
+    firm = make_firm(session, "重庆长安汽车")
+    session.commit()
+    writing, release = threading.Event(), threading.Event()
+    real = firms_module._insert_many
+
+    def held(s, table, rows):
+        real(s, table, rows)
+        if table.name == "firm":
+            writing.set()
+            assert release.wait(120)
+
+    monkeypatch.setattr(firms_module, "_insert_many", held)
+    body = "企业名称\n" + "".join(f"并发导入企业{i}\n" for i in range(50))
+    with TestClient(create_app()) as importer, TestClient(create_app()) as other:
+        token = log_in(importer, mgr)
+        other_token = log_in(other, officer)  # (a login is a write too: before the import)
+        r = importer.post(
+            "/imports",
+            data={"kind": "firms", "mode": "all"},
+            files={"file": ("f.csv", body.encode(), "text/csv")},
+            headers=hx(token),
+        )
+        assert r.status_code == 200
+        run_id = run_id_of(r.text)
+        assert writing.wait(120)  # the import is writing now
+        page = other.get(f"/firms/{firm.id}")
+        assert page.status_code == 200 and "重庆长安汽车" in page.text
+        results = []
+        t = threading.Thread(
+            target=lambda: results.append(
+                other.post(
+                    f"/firms/{firm.id}/activities",
+                    headers=hx(other_token),
+                    data={"kind": "call", "occurred_at": "", "summary": "导入期间的电话"},
+                )
+            )
+        )
+        t.start()
+        release.set()
+        t.join(120)
+        assert results and results[0].status_code == 200, results[0].text[:300]
+        worker.wait_idle(120)
+    session.expire_all()
+    assert session.get(ImportRun, run_id).status == "done"
+    assert session.scalar(select(func.count()).select_from(Firm)) == 51
+    assert session.scalar(select(func.count()).select_from(Activity)) == 1
