@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from crm.config import ROOT
 from crm.dbuse import exclusively
 from crm.errors import ValidationFailed
+from crm.i18n import _l
 from crm.migrate import alembic_config
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -43,10 +44,7 @@ def _pg_tool(name: str) -> str:
     for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
         if (d / name).exists():
             return str(d / name)
-    raise ValidationFailed(
-        f"找不到 {name}：请安装PostgreSQL客户端 / "
-        f"{name} not found: install the PostgreSQL client tools"
-    )
+    raise ValidationFailed(_l("找不到 %(name)s：请安装PostgreSQL客户端", name=name))
 
 
 def _pg_args(url: str, database: str | None = None) -> tuple[list[str], dict[str, str]]:
@@ -62,10 +60,14 @@ def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     except OSError as exc:
-        raise ValidationFailed(f"{what} 无法运行 / could not run {what}: {exc}") from exc
+        raise ValidationFailed(
+            _l("%(what)s 无法运行：%(error)s", what=what, error=str(exc)[:300])
+        ) from exc
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-3:]
-        raise ValidationFailed(f"{what} 失败 / {what} failed: " + " | ".join(tail)[:500])
+        raise ValidationFailed(
+            _l("%(what)s 失败：%(error)s", what=what, error=" | ".join(tail)[:500])
+        )
 
 
 def _sha256(path: Path) -> str:
@@ -101,14 +103,14 @@ def backup(url: str, target: Path) -> Path:
     try:
         if u.get_backend_name() == "sqlite":
             if not u.database or not Path(u.database).exists():
-                raise ValidationFailed(f"没有SQLite数据库 / no SQLite database at {u.database}")
+                raise ValidationFailed(_l("没有SQLite数据库：%(path)s", path=u.database))
             src = sqlite3.connect(u.database)
             dst = sqlite3.connect(str(partial))
             try:
                 src.backup(dst)  # page-by-page online copy; readers and writers may go on
                 dst.execute("PRAGMA journal_mode=DELETE")
             except sqlite3.Error as exc:
-                raise ValidationFailed(f"备份失败 / the backup failed: {exc}") from exc
+                raise ValidationFailed(_l("备份失败：%(error)s", error=str(exc)[:300])) from exc
             finally:
                 dst.close()
                 src.close()
@@ -120,7 +122,7 @@ def backup(url: str, target: Path) -> Path:
                 "pg_dump",
             )
         if not partial.exists() or partial.stat().st_size == 0:
-            raise ValidationFailed("备份文件是空的 / the backup came out empty")
+            raise ValidationFailed(_l("备份文件是空的"))
         digest = _sha256(partial)
         os.replace(partial, target)
     finally:
@@ -159,8 +161,7 @@ def _check_checksum(source: Path) -> bool:
     want = side.read_text().split()[0:1]
     if not want or want[0] != _sha256(source):
         raise ValidationFailed(
-            "备份文件与其校验和不符（文件已损坏或被改动）/ the backup does not match its checksum "
-            f"({side.name}): the file is damaged or was changed"
+            _l("备份文件与其校验和（%(name)s）不符：文件已损坏或被改动", name=side.name)
         )
     return True
 
@@ -170,22 +171,21 @@ def _check_sqlite_file(path: Path) -> str:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     except sqlite3.Error as exc:
-        raise ValidationFailed(f"无法打开备份 / cannot open the backup: {exc}") from exc
+        raise ValidationFailed(_l("无法打开备份：%(error)s", error=str(exc)[:300])) from exc
     try:
         ok = conn.execute("PRAGMA integrity_check").fetchone()[0]
         if ok != "ok":
-            raise ValidationFailed(f"备份已损坏 / the backup is damaged: {str(ok)[:200]}")
+            raise ValidationFailed(_l("备份已损坏：%(error)s", error=str(ok)[:200]))
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         missing = [t for t in CORE_TABLES if t not in tables]
         if missing:
             raise ValidationFailed(
-                "这不是CRM数据库（缺少表 " + ", ".join(missing) + "）/ not a CRM database "
-                "(missing tables: " + ", ".join(missing) + ")"
+                _l("这不是CRM数据库（缺少表 %(tables)s）", tables=", ".join(missing))
             )
         rows = conn.execute("SELECT version_num FROM alembic_version").fetchall()
     except sqlite3.DatabaseError as exc:
         raise ValidationFailed(
-            f"备份已损坏或不是数据库 / the backup is damaged or not a database: {exc}"
+            _l("备份已损坏或不是数据库：%(error)s", error=str(exc)[:300])
         ) from exc
     finally:
         conn.close()
@@ -195,9 +195,10 @@ def _check_sqlite_file(path: Path) -> str:
 def _known(rev: str | None) -> str:
     if rev is None or rev not in known_revisions():
         raise ValidationFailed(
-            f"备份的数据库版本未知（{rev}）：不是本系统的CRM数据库，或来自更新的版本 / "
-            f"the backup is at an unknown migration ({rev}): not a CRM database of this "
-            "system, or from a newer version"
+            _l(
+                "备份的数据库版本未知（%(rev)s）：不是本系统的CRM数据库，或来自更新的版本",
+                rev=str(rev)[:60],
+            )
         )
     return rev
 
@@ -205,21 +206,20 @@ def _known(rev: str | None) -> str:
 def verify(url: str, source: Path) -> Checked:
     """Check a backup without touching the database: refuse what cannot be restored."""
     if not source.exists():
-        raise ValidationFailed(f"没有备份文件 / no backup file {source}")
+        raise ValidationFailed(_l("没有备份文件：%(path)s", path=str(source)))
     if source.stat().st_size == 0:
-        raise ValidationFailed(f"备份文件是空的 / the backup file is empty: {source}")
+        raise ValidationFailed(_l("备份文件是空的：%(path)s", path=str(source)))
     with source.open("rb") as f:
         head = f.read(16)
     sqlite_db = make_url(url).get_backend_name() == "sqlite"
     if sqlite_db and not head.startswith(SQLITE_MAGIC):
-        hint = " (a PostgreSQL dump)" if head.startswith(PGDUMP_MAGIC) else ""
-        raise ValidationFailed(
-            f"这不是SQLite数据库文件 / not a SQLite database file{hint}: {source.name}"
-        )
+        if head.startswith(PGDUMP_MAGIC):
+            raise ValidationFailed(
+                _l("这不是SQLite数据库文件（是PostgreSQL备份）：%(name)s", name=source.name)
+            )
+        raise ValidationFailed(_l("这不是SQLite数据库文件：%(name)s", name=source.name))
     if not sqlite_db and not head.startswith(PGDUMP_MAGIC):
-        raise ValidationFailed(
-            f"这不是pg_dump备份（custom格式）/ not a pg_dump custom-format backup: {source.name}"
-        )
+        raise ValidationFailed(_l("这不是pg_dump备份（custom格式）：%(name)s", name=source.name))
     checksum = _check_checksum(source)
     if sqlite_db:
         return Checked("sqlite", _check_sqlite_file(source), checksum)
@@ -274,7 +274,7 @@ def _restore_sqlite(url: str, source: Path) -> str:
             Path(str(db) + suffix).unlink(missing_ok=True)
     except sqlite3.Error as exc:
         raise ValidationFailed(
-            f"恢复失败，数据库未改动 / the restore failed, the database is unchanged: {exc}"
+            _l("恢复失败，数据库未改动：%(error)s", error=str(exc)[:300])
         ) from exc
     finally:
         for p in (
@@ -337,8 +337,7 @@ def _restore_pg(url: str, source: Path, lock_conn: object) -> str:
                 missing = [t for t in CORE_TABLES if t not in tables]
                 if missing:
                     raise ValidationFailed(
-                        "这不是CRM数据库（缺少表 " + ", ".join(missing) + "）/ not a CRM database "
-                        "(missing tables: " + ", ".join(missing) + ")"
+                        _l("这不是CRM数据库（缺少表 %(tables)s）", tables=", ".join(missing))
                     )
                 rows = c.execute("select version_num from alembic_version").fetchall()
             _known(rows[0][0] if len(rows) == 1 else None)
@@ -354,8 +353,7 @@ def _restore_pg(url: str, source: Path, lock_conn: object) -> str:
                 )
             except psycopg.Error as exc:
                 raise ValidationFailed(
-                    "数据库正在被使用，未恢复 / the database is in use, nothing was restored: "
-                    + str(exc).strip()[:200]
+                    _l("数据库正在被使用，未恢复：%(error)s", error=str(exc).strip()[:200])
                 ) from exc
             admin.execute(
                 sql.SQL("ALTER DATABASE {} RENAME TO {}").format(

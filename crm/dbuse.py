@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from crm.errors import ValidationFailed
+from crm.i18n import _l
 
 # an arbitrary 64-bit key: "crm_use!"
 USE_KEY = 0x63726D5F75736521
@@ -51,9 +52,7 @@ class InUse:
             got = conn.execute("select pg_try_advisory_lock_shared(%s)", (USE_KEY,)).fetchone()[0]
             if not got:
                 conn.close()
-                raise ValidationFailed(
-                    "数据库正在恢复，请稍后再启动 / a restore is running: start later"
-                )
+                raise ValidationFailed(_l("数据库正在恢复，请稍后再启动"))
             self._conn = conn
             return self
         path = lock_file_for(self.url)
@@ -65,9 +64,7 @@ class InUse:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise ValidationFailed(
-                "数据库正在恢复，请稍后再启动 / a restore is running: start later"
-            ) from None
+            raise ValidationFailed(_l("数据库正在恢复，请稍后再启动")) from None
         self._fd = fd
         return self
 
@@ -82,10 +79,7 @@ class InUse:
             self._conn = None
 
 
-IN_USE_MESSAGE = (
-    "数据库正在被使用（应用或定时任务正在运行）：请先停止它们再恢复 / the database is in use "
-    "(the app or the scheduler is running): stop them before restoring"
-)
+IN_USE_MESSAGE = _l("数据库正在被使用（应用或定时任务正在运行）：请先停止它们再恢复")
 
 
 @contextlib.contextmanager

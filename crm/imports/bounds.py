@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from xml.parsers import expat
 
 from crm.errors import ValidationFailed
+from crm.i18n import Message, _l
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ _CELL_REF = re.compile(r"([A-Za-z]{1,3})([0-9]{1,7})$")
 class Refused(ValidationFailed):
     """A file refused before (or while) it is read: the message says which limit and what to do."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: Message) -> None:
         super().__init__(message, field="file")
 
 
@@ -62,11 +63,14 @@ def _ref(ref: str) -> tuple[int, int] | None:
     return int(m.group(2)), _col_number(m.group(1))
 
 
-def too_big(what_zh: str, what_en: str, found: int, limit: int) -> Refused:
+def too_big(what: Message, found: int, limit: int) -> Refused:
     return Refused(
-        f"文件过大：{what_zh} {found:,}，上限 {limit:,}。请拆分成几个文件分别导入 / "
-        f"the file is too large: {what_en} {found:,}, the limit is {limit:,}. "
-        "Split it into several files and import them one by one"
+        _l(
+            "文件过大：%(what)s %(found)s，上限 %(limit)s。请拆分成几个文件分别导入",
+            what=what,
+            found=f"{found:,}",
+            limit=f"{limit:,}",
+        )
     )
 
 
@@ -103,7 +107,7 @@ def _first_sheet_path(zf: zipfile.ZipFile, names: set[str], limits: Limits) -> s
 def _read_small(zf: zipfile.ZipFile, name: str, limits: Limits) -> bytes:
     info = zf.getinfo(name)
     if info.file_size > 10 * 1024 * 1024:
-        raise too_big("workbook.xml 字节数", "bytes in workbook.xml", info.file_size, 10 << 20)
+        raise too_big(_l("workbook.xml 字节数"), info.file_size, 10 << 20)
     with zf.open(info) as f:
         return f.read(10 * 1024 * 1024 + 1)
 
@@ -123,10 +127,7 @@ class _SheetScan:
         self.parser.EntityDeclHandler = self.doctype
 
     def doctype(self, *args: object) -> None:
-        raise Refused(
-            "工作表包含文档类型声明，无法安全读取 / the sheet declares a DOCTYPE "
-            "and cannot be read safely: save it again from Excel or WPS"
-        )
+        raise Refused(_l("工作表包含文档类型声明，无法安全读取：请在Excel或WPS中重新保存"))
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         local = name.rpartition(":")[2]
@@ -144,7 +145,7 @@ class _SheetScan:
                 self.max_col = self.col
                 lim = self.limits
                 if self.max_col > lim.max_columns:
-                    raise too_big("列数", "columns", self.max_col, lim.max_columns)
+                    raise too_big(_l("列数"), self.max_col, lim.max_columns)
                 self._check_cells()
         elif local == "row":
             r = attrs.get("r")
@@ -158,15 +159,13 @@ class _SheetScan:
         if self.row > self.max_row:
             self.max_row = self.row
             if self.max_row > self.limits.max_sheet_rows:
-                raise too_big("行数", "rows", self.max_row, self.limits.max_sheet_rows)
+                raise too_big(_l("行数"), self.max_row, self.limits.max_sheet_rows)
             self._check_cells()
 
     def _check_cells(self) -> None:
         cells = self.max_row * self.max_col
         if cells > self.limits.max_cells:
-            raise too_big(
-                "单元格数（行数×列数）", "cells (rows × columns)", cells, self.limits.max_cells
-            )
+            raise too_big(_l("单元格数（行数×列数）"), cells, self.limits.max_cells)
 
     def _check_declared(self, ref: str) -> None:
         last = _ref(ref.split(":")[-1]) if ref else None
@@ -175,19 +174,18 @@ class _SheetScan:
         rows, cols = last
         lim = self.limits
         if rows > lim.max_sheet_rows:
-            raise too_big("声明的行数", "declared rows", rows, lim.max_sheet_rows)
+            raise too_big(_l("声明的行数"), rows, lim.max_sheet_rows)
         if cols > lim.max_columns:
-            raise too_big("声明的列数", "declared columns", cols, lim.max_columns)
+            raise too_big(_l("声明的列数"), cols, lim.max_columns)
         if rows * cols > lim.max_cells:
-            raise too_big("声明的单元格数", "declared cells", rows * cols, lim.max_cells)
+            raise too_big(_l("声明的单元格数"), rows * cols, lim.max_cells)
 
     def feed(self, data: bytes, final: bool = False) -> None:
         try:
             self.parser.Parse(data, final)
         except expat.ExpatError as exc:
             raise Refused(
-                f"工作表的XML已损坏（{exc}）/ the sheet's XML is damaged ({exc}): "
-                "open and save it again in Excel or WPS"
+                _l("工作表的XML已损坏（%(error)s）：请在Excel或WPS中重新保存", error=str(exc)[:200])
             ) from exc
 
 
@@ -199,35 +197,32 @@ def check_workbook(data: bytes, limits: Limits = LIMITS) -> None:
         infos = zf.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
         raise Refused(
-            "不是有效的 .xlsx 文件（无法作为压缩包打开）：请在Excel或WPS中另存为 .xlsx / "
-            "not a valid .xlsx file (it is not a zip archive): save it as .xlsx in Excel or WPS"
+            _l("不是有效的 .xlsx 文件（无法作为压缩包打开）：请在Excel或WPS中另存为 .xlsx")
         ) from exc
     with zf:
         if len(infos) > limits.max_entries:
-            raise too_big("压缩包内文件数", "files in the archive", len(infos), limits.max_entries)
+            raise too_big(_l("压缩包内文件数"), len(infos), limits.max_entries)
         names = {i.filename for i in infos}
         if len(names) != len(infos):
-            raise Refused(
-                "压缩包内有重名文件，无法安全读取 / the archive holds two files of the same name "
-                "and cannot be read safely"
-            )
+            raise Refused(_l("压缩包内有重名文件，无法安全读取"))
         declared = sum(i.file_size for i in infos)
         if declared > limits.max_uncompressed:
-            raise too_big(
-                "解压后字节数", "bytes once decompressed", declared, limits.max_uncompressed
-            )
+            raise too_big(_l("解压后字节数"), declared, limits.max_uncompressed)
         for i in infos:
             if i.file_size > _CHUNK and i.file_size > limits.max_ratio * max(i.compress_size, 1):
                 raise Refused(
-                    f"压缩比异常（{i.filename} 压缩 {i.compress_size:,} 字节，解压 {i.file_size:,} "
-                    f"字节，上限 {limits.max_ratio} 倍），疑似压缩炸弹 / the archive's compression "
-                    f"ratio is abnormal ({i.filename}: {i.compress_size:,} bytes hold "
-                    f"{i.file_size:,}, the limit is {limits.max_ratio}×): it looks like a zip bomb"
+                    _l(
+                        "压缩比异常（%(name)s 压缩 %(packed)s 字节，解压 %(size)s 字节，"
+                        "上限 %(ratio)s 倍），疑似压缩炸弹",
+                        name=i.filename[:100],
+                        packed=f"{i.compress_size:,}",
+                        size=f"{i.file_size:,}",
+                        ratio=limits.max_ratio,
+                    )
                 )
         if "xl/workbook.xml" not in names:
             raise Refused(
-                "不是Excel工作簿（缺少 xl/workbook.xml）/ not an Excel workbook "
-                "(xl/workbook.xml is missing): save it as .xlsx in Excel or WPS"
+                _l("不是Excel工作簿（缺少 xl/workbook.xml）：请在Excel或WPS中另存为 .xlsx")
             )
         sheet = _first_sheet_path(zf, names, limits)
         total = 0
@@ -245,8 +240,7 @@ def check_workbook(data: bytes, limits: Limits = LIMITS) -> None:
                         total += len(chunk)
                         if total > limits.max_uncompressed:
                             raise too_big(
-                                "解压后字节数",
-                                "bytes once decompressed",
+                                _l("解压后字节数"),
                                 total,
                                 limits.max_uncompressed,
                             )
@@ -254,14 +248,17 @@ def check_workbook(data: bytes, limits: Limits = LIMITS) -> None:
                             scan.feed(chunk)
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
                 raise Refused(
-                    f"压缩包已损坏（{info.filename}）：请在Excel或WPS中重新保存 / the archive is "
-                    f"damaged ({info.filename}): save it again in Excel or WPS"
+                    _l(
+                        "压缩包已损坏（%(name)s）：请在Excel或WPS中重新保存",
+                        name=info.filename[:100],
+                    )
                 ) from exc
             if n != info.file_size:
                 raise Refused(
-                    f"压缩包内文件的大小与声明不符（{info.filename}）/ "
-                    f"a file in the archive is not the size it declares ({info.filename}): "
-                    "save it again in Excel or WPS"
+                    _l(
+                        "压缩包内文件的大小与声明不符（%(name)s）：请在Excel或WPS中重新保存",
+                        name=info.filename[:100],
+                    )
                 )
             if scan is not None:
                 scan.feed(b"", final=True)

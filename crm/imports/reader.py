@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crm.errors import ValidationFailed
+from crm.i18n import _l
 from crm.imports import progress
 from crm.imports.bounds import LIMITS, Limits, Refused, check_workbook, too_big
 
@@ -91,9 +92,7 @@ def _xlsx_rows(data: bytes, limits: Limits) -> Iterator[tuple[int, list[str]]]:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheet = wb.get_sheet_by_index(0)
     except Exception as exc:  # calamine raises its own error types
-        raise Refused(
-            f"无法读取Excel文件：{str(exc)[:200]} / cannot read the workbook: {str(exc)[:200]}"
-        ) from exc
+        raise Refused(_l("无法读取Excel文件：%(error)s", error=str(exc)[:200])) from exc
     # iter_rows yields from the sheet's first row (A1's) to its last, however many empty
     # rows come first; the last row it yields is the sheet's last row (``end``)
     found: list[tuple[int, list[str]]] = []
@@ -110,10 +109,7 @@ def _xlsx_rows(data: bytes, limits: Limits) -> Iterator[tuple[int, list[str]]]:
 
 def _decode_csv(data: bytes) -> str:
     if data[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(data) > 1 and data[1:2] == b"\x00"):
-        raise Refused(
-            "文件是UTF-16编码（Excel的“Unicode文本”）：请另存为“CSV UTF-8”或 .xlsx / the file is "
-            "UTF-16 (Excel's “Unicode text”): save it as “CSV UTF-8” or .xlsx"
-        )
+        raise Refused(_l("文件是UTF-16编码（Excel的“Unicode文本”）：请另存为“CSV UTF-8”或 .xlsx"))
     for enc in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(enc)
@@ -121,11 +117,9 @@ def _decode_csv(data: bytes) -> str:
         except UnicodeDecodeError:
             continue
     else:
-        raise Refused("CSV编码无法识别 / the CSV is neither UTF-8 nor GB18030")
+        raise Refused(_l("CSV编码无法识别（既不是UTF-8也不是GB18030）"))
     if "\x00" in text:
-        raise Refused(
-            "文件包含空字符，不是文本文件 / the file contains NUL characters: not a text file"
-        )
+        raise Refused(_l("文件包含空字符，不是文本文件"))
     return text
 
 
@@ -143,22 +137,23 @@ def _csv_rows(data: bytes, limits: Limits) -> Iterator[tuple[int, list[str]]]:
             msg = str(exc)
             if "field larger than field limit" in msg:
                 raise Refused(
-                    f"第 {record} 行：有一个字段超过 {csv.field_size_limit():,} 个字符 / row "
-                    f"{record}: a field is longer than {csv.field_size_limit():,} characters"
+                    _l(
+                        "第 %(row)s 行：有一个字段超过 %(n)s 个字符",
+                        row=record,
+                        n=f"{csv.field_size_limit():,}",
+                    )
                 ) from exc
             if "unexpected end of data" in msg or "EOF" in msg:
                 raise Refused(
-                    f"第 {record} 行：引号没有闭合（从这里到文件末尾都在一个字段里）/ "
-                    f"row {record}: a quote is never closed "
-                    "(the rest of the file would be one field)"
+                    _l("第 %(row)s 行：引号没有闭合（从这里到文件末尾都在一个字段里）", row=record)
                 ) from exc
             raise Refused(
-                f"第 {record} 行：CSV格式错误（{msg}）/ row {record}: malformed CSV ({msg})"
+                _l("第 %(row)s 行：CSV格式错误（%(error)s）", row=record, error=msg[:200])
             ) from exc
         if record > limits.max_sheet_rows:
-            raise too_big("行数", "rows", record, limits.max_sheet_rows)
+            raise too_big(_l("行数"), record, limits.max_sheet_rows)
         if len(row) > limits.max_columns:
-            raise too_big("列数", "columns", len(row), limits.max_columns)
+            raise too_big(_l("列数"), len(row), limits.max_columns)
         cells = [c.strip() for c in row]
         if any(cells):
             yield record, cells
@@ -168,17 +163,21 @@ def read_table(
     data: bytes, filename: str, limits: Limits = LIMITS
 ) -> Iterable[tuple[int, list[str]]]:
     """The file's non-empty rows as (spreadsheet row number, cells), read within ``limits``."""
+    if check_type(filename) == "xlsx":
+        return _xlsx_rows(data, limits)
+    return _csv_rows(data, limits)
+
+
+def check_type(filename: str) -> str:
+    """ "xlsx" or "csv" by the file's name; any other kind is refused with what to do."""
     suffix = Path(filename).suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        return _xlsx_rows(data, limits)
+        return "xlsx"
     if suffix in (".csv", ".txt"):
-        return _csv_rows(data, limits)
+        return "csv"
     if suffix in (".xls", ".et", ".ods"):
-        raise Refused(
-            "请先在Excel或WPS中另存为 .xlsx（不支持旧的 .xls / .ods 格式）/ save the file as .xlsx "
-            "in Excel or WPS first (.xls and .ods are not read)"
-        )
-    raise Refused("只支持 .xlsx 或 .csv 文件 / only .xlsx or .csv files")
+        raise Refused(_l("请先在Excel或WPS中另存为 .xlsx（不支持旧的 .xls 和 .ods 格式）"))
+    raise Refused(_l("只支持 .xlsx 或 .csv 文件"))
 
 
 def _find_header(
@@ -194,11 +193,8 @@ def _find_header(
         if len(seen) >= HEADER_SEARCH:
             break
     if not seen:
-        raise Refused("文件是空的 / the file is empty")
-    raise Refused(
-        f"在前 {len(seen)} 个非空行中找不到表头：请用导入模板的列名 / no header row in the first "
-        f"{len(seen)} non-empty rows: use the column names of the import template"
-    )
+        raise Refused(_l("文件是空的"))
+    raise Refused(_l("在前 %(n)s 个非空行中找不到表头：请用导入模板的列名", n=len(seen)))
 
 
 def read_rows(
@@ -227,7 +223,7 @@ def read_rows(
             if key and key not in IGNORED_HEADERS:
                 unknown.append(h)
     if unknown:
-        raise Refused("未知列 / unknown columns: " + ", ".join(unknown[:10]))
+        raise Refused(_l("未知列：%(names)s", names=", ".join(unknown[:10])))
     out = []
     for n, cells in progress.rows(rows, "reading"):
         row = {}
@@ -237,10 +233,10 @@ def read_rows(
         if any(row.values()):
             out.append((n, row))
             if len(out) > limits.max_rows:
-                raise too_big("数据行数", "data rows", len(out), limits.max_rows)
+                raise too_big(_l("数据行数"), len(out), limits.max_rows)
     if not out:
-        raise Refused("表头下面没有数据 / there are no rows under the header")
+        raise Refused(_l("表头下面没有数据"))
     return Sheet(out, header_row, labels)
 
 
-__all__ = ["MAX_ROWS", "Sheet", "ValidationFailed", "read_rows", "read_table"]
+__all__ = ["MAX_ROWS", "Sheet", "ValidationFailed", "check_type", "read_rows", "read_table"]

@@ -39,13 +39,13 @@ from crm.i18n import Bilingual, Message, _l, as_message
 from crm.imports import progress
 from crm.imports.common import ImportReport, RowError
 from crm.imports.models import ImportRun
+from crm.imports.reader import check_type
 from crm.imports.service import IMPORTERS, run_import
 from crm.types import utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_UPLOAD = 10 * 1024 * 1024
-SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt")
 MODES = ("check", "all", "skip")
 STALE_AFTER = timedelta(minutes=30)  # a run on another machine with no sign of life this long
 WRITE_EVERY = 1.0  # seconds between two progress writes
@@ -145,10 +145,7 @@ def create_run(
         raise ValidationFailed(_l("文件超过10MB"), field="file")
     if not data:
         raise ValidationFailed(_l("文件是空的"), field="file")
-    suffix = Path(name).suffix.lower()
-    if suffix not in SUFFIXES:
-        raise ValidationFailed(_l("只支持 .xlsx 或 .csv 文件"), field="file")
-    if suffix in (".xlsx", ".xlsm") and not data.startswith(b"PK\x03\x04"):
+    if check_type(name) == "xlsx" and not data.startswith(b"PK\x03\x04"):
         raise ValidationFailed(_l("这不是一个Excel（.xlsx）文件"), field="file")
     run = ImportRun(
         user_id=actor.id,

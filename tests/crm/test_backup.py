@@ -160,9 +160,10 @@ def test_a_foreign_sqlite_database_is_named_as_such(origin, tmp_path):
     if PG:
         pytest.skip("SQLite files")
     files = bad_files(origin[1], tmp_path)
-    with pytest.raises(ValidationFailed, match="not a CRM database"):
+    with pytest.raises(ValidationFailed, match="这不是CRM数据库") as e:
         verify(f"sqlite:///{tmp_path / 'x.db'}", files["foreign"])
-    with pytest.raises(ValidationFailed, match="empty"):
+    assert "Not a CRM database" in e.value.message.render("en")  # one language at a time
+    with pytest.raises(ValidationFailed, match="备份文件是空的"):
         verify(f"sqlite:///{tmp_path / 'x.db'}", files["empty"])
 
 
@@ -170,8 +171,9 @@ def test_restore_is_refused_while_a_process_uses_the_database(origin, target):
     _url, good = origin
     held = InUse(target).acquire()  # what the app and `crm jobs` take for their life
     try:
-        with pytest.raises(ValidationFailed, match="in use"):
+        with pytest.raises(ValidationFailed, match="正在被使用") as e:
             restore(target, good)
+        assert "in use" in e.value.message.render("en")
         assert firm_names(target) == {"备份前的企业", "备份后的企业"}
     finally:
         held.release()
@@ -187,7 +189,7 @@ def test_the_running_app_holds_the_lock(origin, session):
     session.commit()
     _url, good = origin
     url = get_settings().database_url
-    with TestClient(create_app()), pytest.raises(ValidationFailed, match="in use"):
+    with TestClient(create_app()), pytest.raises(ValidationFailed, match="正在被使用"):
         restore(url, good)
     reset_engine()
     with Session(create_engine(url, poolclass=NullPool)) as s:

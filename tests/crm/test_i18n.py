@@ -120,9 +120,8 @@ def test_a_message_in_an_email_is_in_the_recipients_language():
     assert "必填" in zh.subject and "Required" not in zh.text
 
 
-# crm/imports, crm/backup.py and crm/dbuse.py (the restore's lock) are being converted with the
-# imports and restores (#13); everything else is done
-_CONVERTING = ("crm/imports/", "crm/backup.py", "crm/dbuse.py")
+# (nothing left to convert: crm/imports, crm/backup.py and crm/dbuse.py were the last)
+_CONVERTING: tuple[str, ...] = ()
 _BILINGUAL = re.compile(r"[\u3400-\u9fff][^\n]* / [A-Za-z]|[A-Za-z)] / [\u3400-\u9fff]")
 
 

@@ -125,7 +125,7 @@ def test_dry_run_changes_nothing(session, manager):
 def test_gb18030_csv_and_unknown_columns(session, manager):
     rep = import_firms(session, manager, csv_bytes([["企业名称"], ["戊电子"]], "gb18030"), "f.csv")
     assert rep.applied
-    with pytest.raises(ValidationFailed, match="unknown columns: 颜色"):
+    with pytest.raises(ValidationFailed, match="未知列：颜色"):
         import_firms(session, manager, csv_bytes([["企业名称", "颜色"], ["己", "红"]]), "f.csv")
     with pytest.raises(ValidationFailed):
         import_firms(session, manager, b"\x00\x01garbage", "f.xlsx")
