@@ -293,6 +293,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         in_use.release()
 
 
+async def close_uploads(request: Request) -> AsyncIterator[None]:
+    """App-wide dependency: the files of a multipart body a handler read with ``request.form()``
+    (an upload, or a file posted where none is expected) are closed once the request is done,
+    whatever the handler did with them, instead of waiting for the garbage collector."""
+    try:
+        yield
+    finally:
+        await request.close()
+
+
 def create_app(run_scheduler: bool = False) -> FastAPI:
     settings = get_settings()
     app = FastAPI(
@@ -305,7 +315,7 @@ def create_app(run_scheduler: bool = False) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
         # NUL bytes, invalid UTF-8 and out-of-range ids in a page's input: a 4xx, never a 500
-        dependencies=[Depends(refuse_bad_input)],
+        dependencies=[Depends(refuse_bad_input), Depends(close_uploads)],
     )
     app.state.run_scheduler = run_scheduler
     install_error_handlers(app)
