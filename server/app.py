@@ -131,7 +131,7 @@ def _html_error(request: Request, status: int, message: str | Message) -> Respon
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    from web.forms import FormErrors, FormInvalid, FormRejected
+    from web.forms import FormInvalid, FormRejected
 
     @app.exception_handler(FormRejected)
     async def form_rejected(request: Request, exc: FormRejected) -> Response:
@@ -139,8 +139,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return exc.response
 
     @app.exception_handler(FormInvalid)
-    @app.exception_handler(FormErrors)
-    async def form_invalid(request: Request, exc: FormInvalid | FormErrors) -> Response:
+    async def form_invalid(request: Request, exc: FormInvalid) -> Response:
         """A form's errors that no page caught (a request no form of ours sends, e.g. a
         hand-made POST): the first message, as a 422 page — never a 500."""
         message = next(iter(exc.errors.values()), None) or _l("无效").render(

@@ -12,6 +12,7 @@ from crm.accounts.service import change_password
 from crm.errors import ValidationFailed
 from crm.i18n import _l
 from server.deps import SESSION_KEY, SessionDep, WebUser
+from web.forms import FormRejected
 from web.render import render
 
 router = APIRouter()
@@ -48,8 +49,7 @@ def account_password(
             session, user, old_password, new_password, keep_sid=request.session.get(SESSION_KEY)
         )
     except ValidationFailed as exc:
-        session.rollback()
-        return _page(
-            request, user, errors={exc.field or "new_password": exc.message}, status_code=422
-        )
+        raise FormRejected(
+            _page(request, user, errors={exc.field or "new_password": exc.message}, status_code=422)
+        ) from exc
     return _page(request, user, done=True)

@@ -11,17 +11,17 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from crm.accounts.permissions import require_edit
 from crm.accounts.service import user_choices
 from crm.activities.schemas import ActivityCreate, ActivityUpdate
 from crm.activities.service import delete_activity, log_activity, update_activity
 from crm.activities.views import activity_view, log_choices
+from crm.authz import require_edit
 from crm.clock import local_tz, now_local, to_local
-from crm.errors import CRMError
+from crm.errors import CRMError, StaleVersion
 from crm.firms.search import search_firms
 from server.deps import SessionDep, WebUser
 from web import forms
-from web.forms import FormErrors
+from web.forms import FormInvalid, FormRejected
 from web.render import render
 
 router = APIRouter(prefix="/activities")
@@ -104,9 +104,8 @@ def _ctx(
     }
 
 
-def _errors(request: Request, exc: Exception) -> dict[str, str]:
-    errors = exc.errors if isinstance(exc, FormErrors) else forms.domain_errors(request, exc)  # type: ignore[arg-type]
-    return {FIELDS.get(k, k): v for k, v in errors.items()}
+def _errors(request: Request, exc: FormInvalid | CRMError) -> dict[str, str]:
+    return {FIELDS.get(k, k): v for k, v in forms.errors_of(request, exc).items()}
 
 
 @router.get("/new", include_in_schema=False)
@@ -151,9 +150,11 @@ async def create(request: Request, session: SessionDep, user: WebUser) -> Respon
         payload = forms.validate(request, ActivityCreate, data)
         with session.begin_nested():
             logged = log_activity(session, user, payload)
-    except (FormErrors, CRMError) as exc:
+    except (FormInvalid, CRMError) as exc:
         ctx = _ctx(request, session, user, raw, _errors(request, exc))
-        return render(request, "activities/form.html", ctx, block="form", status_code=422)
+        raise FormRejected(
+            render(request, "activities/form.html", ctx, block="form", status_code=422)
+        ) from exc
     return forms.done(request, f"/activities/{logged.activity.id}?saved=1")
 
 
@@ -243,9 +244,12 @@ async def edit(request: Request, session: SessionDep, user: WebUser, activity_id
         payload = forms.validate(request, ActivityUpdate, data)
         with session.begin_nested():
             update_activity(session, user, activity_id, payload)
-    except (FormErrors, CRMError) as exc:
+    except (FormInvalid, CRMError) as exc:
         ctx = _ctx(request, session, user, raw, _errors(request, exc), activity=view.activity)
-        return render(request, "activities/form.html", ctx, block="form", status_code=422)
+        status = 409 if isinstance(exc, StaleVersion) else 422
+        raise FormRejected(
+            render(request, "activities/form.html", ctx, block="form", status_code=status)
+        ) from exc
     return forms.done(request, f"/activities/{activity_id}?saved=1")
 
 

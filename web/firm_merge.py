@@ -22,6 +22,7 @@ from crm.firms.merge import (
 from crm.firms.service import firm_aliases, get_firm, search_firms
 from server.deps import SessionDep, WebUser
 from web import forms
+from web.forms import FormRejected
 from web.render import render
 
 router = APIRouter(prefix="/firms", include_in_schema=False)
@@ -116,7 +117,7 @@ async def merge_submit(
             raise
         ctx = _ctx(session, user, firm_id, other_id, None)
         ctx["error"] = forms.pick(request, exc.message)
-        return render(request, "firms/merge.html", ctx, status_code=409)
+        raise FormRejected(render(request, "firms/merge.html", ctx, status_code=409)) from exc
     session.flush()
     return RedirectResponse(f"/firms/{survivor}?merged={rec.id}", status_code=303)
 

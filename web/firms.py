@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -48,7 +48,7 @@ from crm.types import utcnow
 from crm.vocabulary import ActivityKind, Tier, values
 from server.deps import SessionDep, WebUser
 from web import forms
-from web.forms import FormErrors
+from web.forms import FormInvalid, FormRejected
 from web.render import is_htmx, render
 
 router = APIRouter(prefix="/firms", include_in_schema=False)
@@ -282,14 +282,13 @@ async def create_firm_page(request: Request, session: SessionDep, user: WebUser)
         data = forms.validate(request, FirmCreate, values)
         with session.begin_nested():
             firm = create_firm(session, user, data, confirm=confirm)
-    except FormErrors as exc:
-        return _form_error(request, session, user, values, exc.errors, mode="new")
+    except FormInvalid as exc:
+        _form_error(request, session, user, values, exc.errors, mode="new")
     except DuplicateFirm as exc:
-        return _form_error(request, session, user, values, {}, mode="new", duplicate=exc)
+        _form_error(request, session, user, values, {}, mode="new", duplicate=exc)
     except CRMError as exc:
-        return _form_error(
-            request, session, user, values, forms.domain_errors(request, exc), mode="new"
-        )
+        errors = forms.field_errors(request, exc)
+        _form_error(request, session, user, values, errors, mode="new", status=exc.status)
     return _see_other(request, f"/firms/{firm.id}?created=1")  # the page confirms it
 
 
@@ -315,11 +314,11 @@ async def update_firm_page(
         data = forms.validate(request, FirmUpdate, values)
         with session.begin_nested():
             update_firm(session, user, firm_id, data)
-    except FormErrors as exc:
-        return _form_error(request, session, user, values, exc.errors, mode="edit", firm=firm)
+    except FormInvalid as exc:
+        _form_error(request, session, user, values, exc.errors, mode="edit", firm=firm)
     except StaleVersion as exc:
         session.refresh(firm)
-        return _form_error(
+        _form_error(
             request,
             session,
             user,
@@ -331,16 +330,14 @@ async def update_firm_page(
             status=409,
         )
     except DuplicateFirm as exc:
-        return _form_error(
-            request, session, user, values, {}, mode="edit", firm=firm, duplicate=exc
-        )
+        _form_error(request, session, user, values, {}, mode="edit", firm=firm, duplicate=exc)
     except CRMError as exc:
-        return _form_error(
+        _form_error(
             request,
             session,
             user,
             values,
-            forms.domain_errors(request, exc),
+            forms.field_errors(request, exc),
             mode="edit",
             firm=firm,
             status=exc.status,
@@ -358,15 +355,19 @@ def _form_error(
     status: int = 422,
     duplicate: DuplicateFirm | None = None,
     **kw: Any,
-) -> Response:
+) -> NoReturn:
+    """Refuse the firm form: re-rendered with the user's input and the errors beside the
+    fields; the request's transaction rolls back (``FormRejected``)."""
     if duplicate is not None:
         status = 409
         errors = {"name_zh": forms.pick(request, duplicate.message)}
-    return render(
-        request,
-        "firms/form.html",
-        _form_ctx(session, user, values, errors=errors, duplicate=duplicate, **kw),
-        status_code=status,
+    raise FormRejected(
+        render(
+            request,
+            "firms/form.html",
+            _form_ctx(session, user, values, errors=errors, duplicate=duplicate, **kw),
+            status_code=status,
+        )
     )
 
 
@@ -543,9 +544,8 @@ async def log_contact(
         payload = forms.validate(request, ActivityCreate, data)
         with session.begin_nested():
             logged = log_activity(session, user, payload)
-    except (FormErrors, CRMError) as exc:
-        errors = exc.errors if isinstance(exc, FormErrors) else forms.domain_errors(request, exc)
-        errors = {LOG_FIELDS.get(k, k): v for k, v in errors.items()}
+    except (FormInvalid, CRMError) as exc:
+        errors = {LOG_FIELDS.get(k, k): v for k, v in forms.errors_of(request, exc).items()}
         ctx = _page_ctx(
             request,
             session,
@@ -555,7 +555,9 @@ async def log_contact(
             log=raw,
             log_errors=errors,
         )
-        return render(request, "firms/page.html", ctx, block="log_form", status_code=422)
+        raise FormRejected(
+            render(request, "firms/page.html", ctx, block="log_form", status_code=422)
+        ) from exc
     if not is_htmx(request):
         return RedirectResponse(f"/firms/{firm_id}", status_code=303)
     entry = entries_for(session, user, [logged.activity])[0]
@@ -600,30 +602,21 @@ async def add_contact(
         data = forms.validate(request, ContactCreate, values)
         with session.begin_nested():
             create_contact(session, user, firm_id, data)
-    except FormErrors as exc:
-        return _contacts_response(
-            request,
-            session,
-            user,
-            firm_id,
-            422,
-            contact_values=values,
-            contact_errors=exc.errors,
-            adding=True,
-        )
-    except CRMError as exc:
-        if exc.status == 404:
+    except (FormInvalid, CRMError) as exc:
+        if isinstance(exc, CRMError) and exc.status == 404:
             raise
-        return _contacts_response(
-            request,
-            session,
-            user,
-            firm_id,
-            422,
-            contact_values=values,
-            contact_errors=forms.domain_errors(request, exc),
-            adding=True,
-        )
+        raise FormRejected(
+            _contacts_response(
+                request,
+                session,
+                user,
+                firm_id,
+                422,
+                contact_values=values,
+                contact_errors=forms.errors_of(request, exc),
+                adding=True,
+            )
+        ) from exc
     if not is_htmx(request):
         return RedirectResponse(f"/firms/{firm_id}", status_code=303)
     return _contacts_response(request, session, user, firm_id, contact_saved=True)
@@ -661,25 +654,27 @@ async def save_contact(
         data = forms.validate(request, ContactUpdate, values)
         with session.begin_nested():
             update_contact(session, user, contact_id, data)
-    except (FormErrors, CRMError) as exc:
+    except (FormInvalid, CRMError) as exc:
         if isinstance(exc, CRMError) and exc.status == 404:
             raise
-        errors = exc.errors if isinstance(exc, FormErrors) else forms.domain_errors(request, exc)
+        errors = forms.errors_of(request, exc)
         stale = isinstance(exc, StaleVersion)
         if stale:
             session.refresh(c)
-        return render(
-            request,
-            "firms/_contact_edit.html",
-            {
-                "firm": get_firm(session, user, firm_id),
-                "c": c,
-                "values": values,
-                "errors": errors,
-                "stale": stale,
-            },
-            status_code=409 if stale else 422,
-        )
+        raise FormRejected(
+            render(
+                request,
+                "firms/_contact_edit.html",
+                {
+                    "firm": get_firm(session, user, firm_id),
+                    "c": c,
+                    "values": values,
+                    "errors": errors,
+                    "stale": stale,
+                },
+                status_code=409 if stale else 422,
+            )
+        ) from exc
     if not is_htmx(request):
         return RedirectResponse(f"/firms/{firm_id}", status_code=303)
     return _contacts_response(request, session, user, firm_id)

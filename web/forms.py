@@ -31,11 +31,14 @@ class FormRejected(Exception):
         self.response = response
 
 
-class FormErrors(Exception):
-    """The form is invalid: ``errors`` maps a field name (or "" for the form) to a message."""
+class FormInvalid(Exception):
+    """The form's input is invalid: ``errors`` maps a field name (``"_"`` for the form's top)
+    to a message in the page's language. Raised by ``validate`` / ``parse``; the handler
+    catches it and raises ``FormRejected`` with the form re-rendered (one that no handler
+    catches is a 422 page, ``server.app``)."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()) or "invalid")
         self.errors = errors
 
 
@@ -65,29 +68,22 @@ def field_name(loc: Iterable[Any]) -> str:
 
 
 def validate(request: Request, model: type[M], data: dict[str, Any], prefix: str = "") -> M:
-    """``model(**data)`` or FormErrors keyed by field name (``prefix`` added for nested forms)."""
+    """``model(**data)`` or FormInvalid keyed by field name (``prefix`` added for nested forms)."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         errors: dict[str, str] = {}
         for e in exc.errors():
-            name = prefix + field_name(e.get("loc", ()))
+            name = prefix + field_name(e.get("loc", ())) or "_"
             errors.setdefault(name, _message(request, e))
-        raise FormErrors(errors) from exc
+        raise FormInvalid(errors) from exc
 
 
-def domain_errors(request: Request, exc: CRMError, default_field: str = "") -> dict[str, str]:
-    """A domain error as a field → message map (the field it names, else the form's top)."""
-    return {exc.field or default_field: pick(request, exc.message)}
-
-
-# --- the follow-up, project and board forms: errors keyed by field, "_" for the form's top ---
-
-
-class FormInvalid(Exception):
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(next(iter(errors.values()), "invalid"))
-        self.errors = errors
+def errors_of(request: Request, exc: FormInvalid | CRMError) -> dict[str, str]:
+    """A refused form's errors, field → message ("_" for the form's top), whichever raised."""
+    if isinstance(exc, FormInvalid):
+        return exc.errors
+    return field_errors(request, exc)
 
 
 def field_errors(

@@ -13,6 +13,7 @@ from crm.errors import CRMError
 from crm.reassign import holdings, reassign
 from server.deps import SessionDep, WebUser
 from web import forms
+from web.forms import FormRejected
 from web.render import render
 
 router = APIRouter(prefix="/users", include_in_schema=False)
@@ -64,18 +65,19 @@ async def handover_submit(
             if isinstance(v, int):
                 per_firm[int(key[5:])] = v
     try:
-        reassign(
-            session,
-            user,
-            user_id,
-            to_user_id=to_all if isinstance(to_all, int) else None,
-            per_firm=per_firm,
-            deactivate=forms.checkbox(form, "deactivate"),
-        )
+        with session.begin_nested():  # the page below shows the rows as they were
+            reassign(
+                session,
+                user,
+                user_id,
+                to_user_id=to_all if isinstance(to_all, int) else None,
+                per_firm=per_firm,
+                deactivate=forms.checkbox(form, "deactivate"),
+            )
     except CRMError as exc:
         if exc.status in (403, 404):
             raise
         ctx = _ctx(session, user, user_id)
         ctx["error"] = forms.pick(request, exc.message)
-        return render(request, "admin/handover.html", ctx, status_code=422)
+        raise FormRejected(render(request, "admin/handover.html", ctx, status_code=422)) from exc
     return RedirectResponse(f"/users/{user_id}/handover", status_code=303)

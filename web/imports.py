@@ -16,6 +16,7 @@ from crm.imports.models import ImportRun
 from crm.imports.service import IMPORTERS
 from crm.imports.templates import template_workbook
 from server.deps import SessionDep, WebUser
+from web.forms import FormRejected
 from web.render import language, render
 
 router = APIRouter()
@@ -64,14 +65,15 @@ def import_upload(
             session, user, kind, file.filename, data, mode=mode, update_matching=bool(update)
         )
     except CRMError as exc:
-        session.rollback()
-        return render(
-            request,
-            "imports/index.html",
-            {**ctx, "error": exc.message, "error_field": exc.field},
-            block="result",
-            status_code=422,
-        )
+        raise FormRejected(
+            render(
+                request,
+                "imports/index.html",
+                {**ctx, "error": exc.message, "error_field": exc.field},
+                block="result",
+                status_code=422,
+            )
+        ) from exc
     # after the response, i.e. after the request's transaction committed the stored upload
     background.add_task(worker.kick)
     return render(request, "imports/index.html", {**ctx, **_run_ctx(run)}, block="result")

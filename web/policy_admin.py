@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
-from crm.accounts.permissions import require_admin
+from crm.authz import require_admin
 from crm.errors import CRMError, ValidationFailed
 from crm.i18n import _l
 from crm.policy.models import ChainLink, PolicyPack
@@ -16,6 +16,7 @@ from crm.policy.preview import preview_pack
 from crm.policy.service import list_clusters, list_parks, load_pack, plan_targets
 from server.deps import SessionDep, WebUser
 from web import forms
+from web.forms import FormRejected
 from web.render import render
 
 router = APIRouter(prefix="/admin/policy")
@@ -75,7 +76,7 @@ async def preview(request: Request, session: SessionDep, user: WebUser) -> Respo
         result = preview_pack(session, user, pack)
     except CRMError as exc:
         ctx = _ctx(session, error=forms.pick(request, exc.message))
-        return render(request, "admin/policy.html", ctx, status_code=422)
+        raise FormRejected(render(request, "admin/policy.html", ctx, status_code=422)) from exc
     return render(request, "admin/policy.html", _ctx(session, preview=result, pack_text=text))
 
 
@@ -89,5 +90,5 @@ async def apply(request: Request, session: SessionDep, user: WebUser) -> Respons
             load_pack(session, pack, actor_id=user.id)
     except CRMError as exc:
         ctx = _ctx(session, error=forms.pick(request, exc.message))
-        return render(request, "admin/policy.html", ctx, status_code=422)
+        raise FormRejected(render(request, "admin/policy.html", ctx, status_code=422)) from exc
     return RedirectResponse("/admin/policy?loaded=1", status_code=303)

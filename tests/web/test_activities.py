@@ -115,7 +115,7 @@ def test_editing_changes_its_firms_and_officers_and_is_audited(client, login, se
         }
         | login.csrf,
     )
-    assert r.status_code == 422 and "记录已被他人修改" in r.text
+    assert r.status_code == 409 and "记录已被他人修改" in r.text
 
 
 def test_deleting_an_activity(client, login, session):
