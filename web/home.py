@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from crm.accounts.models import User
-from crm.accounts.permissions import is_manager
+from crm.authz import is_manager
 from crm.followups.service import followup_labels, my_day
 from crm.projects.service import recent_projects, to_public_many
 from crm.reports.manager_home import manager_home

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from crm.accounts.models import User
-from crm.accounts.permissions import project_visible
 from crm.activities.models import Activity
 from crm.activities.service import get_activity_for, links
+from crm.authz import project_visible
 from crm.firms.models import Contact, Firm
 from crm.followups.models import Followup
 from crm.projects.models import Project

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from crm.accounts.models import User
-from crm.accounts.permissions import require_admin
+from crm.authz import require_admin
 from crm.policy.models import ChainLink, Cluster, Park, PlanTarget, PolicyPack
 from crm.policy.pack import Pack
 
