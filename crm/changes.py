@@ -8,7 +8,8 @@ nothing writes no row and bumps nothing. Services call it for every update of a 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -34,6 +35,16 @@ def check_version(
         raise StaleVersion(message, current=current() if current else None)
 
 
+@dataclass(frozen=True)
+class LinkChange:
+    """A set held in another table (a firm's aliases, its clusters): its value before and
+    after, and how to write it. It changes (and is audited) only when ``before != after``."""
+
+    before: Any
+    after: Any
+    write: Callable[[], None]
+
+
 def apply_change(
     session: Session,
     actor_id: int | None,
@@ -47,21 +58,29 @@ def apply_change(
     action: str = "update",
     stale_message: Message = STALE,
     touch: bool = True,
+    links: Mapping[str, LinkChange] | None = None,
 ) -> bool:
-    """Check version → validate a copy → assign → bump → flush → audit. True if it changed."""
+    """Check version → validate a copy → assign → bump → flush → audit. True if it changed.
+
+    ``links``: sets kept in other tables, written after the row's own fields and audited
+    beside them. Secrets are left out of the audit row (``audit.service.snapshot``)."""
     check_version(row, version, current, stale_message)
     changed = {k: v for k, v in changes.items() if getattr(row, k) != v}
-    if not changed:
+    moved = {k: link for k, link in (links or {}).items() if link.before != link.after}
+    if not changed and not moved:
         return False
     if validate is not None:
         validate(SimpleNamespace(**{**row.model_dump(), **changed}))
-    before = snapshot(row)
+    before = {**(snapshot(row) or {}), **{k: link.before for k, link in moved.items()}}
     for k, v in changed.items():
         setattr(row, k, v)
+    for link in moved.values():
+        link.write()
     row.version += 1  # type: ignore[attr-defined]
     if touch and hasattr(row, "updated_at"):
         row.updated_at = utcnow()  # type: ignore[attr-defined]
     session.add(row)
     session.flush()
-    record(session, actor_id, action, entity, row.id, before=before, after=snapshot(row))  # type: ignore[attr-defined]
+    after = {**(snapshot(row) or {}), **{k: link.after for k, link in moved.items()}}
+    record(session, actor_id, action, entity, row.id, before=before, after=after)  # type: ignore[attr-defined]
     return True

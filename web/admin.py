@@ -20,6 +20,7 @@ from crm.i18n import _l
 from crm.outbox.service import outbox_health
 from crm.types import utcnow
 from server.deps import SessionDep, WebUser
+from web.forms import FormRejected
 from web.render import render
 
 router = APIRouter(prefix="/admin")
@@ -145,15 +146,17 @@ def create_user(
     except CRMError as exc:
         if exc.status == 403:
             raise
-        session.rollback()
-        return _users_page(
-            request,
-            session,
-            user,
-            errors={exc.field or "username": exc.message},
-            form=form,
-            status_code=exc.status,
-        )
+        session.rollback()  # render from the unchanged rows; the raise rolls back too
+        raise FormRejected(
+            _users_page(
+                request,
+                session,
+                user,
+                errors={exc.field or "username": exc.message},
+                form=form,
+                status_code=exc.status,
+            )
+        ) from exc
     return _done("/admin/users", "created")
 
 
@@ -163,10 +166,10 @@ def update_user(
     session: SessionDep,
     user: WebUser,
     user_id: int,
+    version: Annotated[int, Form()],  # the version the page showed: required
     role: Annotated[str, Form(max_length=20)] = "",
     department_id: Annotated[str | None, Form(max_length=20)] = None,  # "" → no department
     is_active: Annotated[str, Form(max_length=5)] = "",
-    version: Annotated[int | None, Form()] = None,
 ) -> Response:
     if is_active == "0":
         # deactivating someone who still holds work: first show it and hand it over (#16)
@@ -195,10 +198,16 @@ def update_user(
     except CRMError as exc:
         if exc.status in (403, 404):
             raise
-        session.rollback()
-        return _users_page(
-            request, session, user, errors={f"user{user_id}": exc.message}, status_code=exc.status
-        )
+        session.rollback()  # render from the unchanged rows; the raise rolls back too
+        raise FormRejected(
+            _users_page(
+                request,
+                session,
+                user,
+                errors={f"user{user_id}": exc.message},
+                status_code=exc.status,
+            )
+        ) from exc
     return _done("/admin/users", "updated")
 
 
@@ -219,10 +228,12 @@ def reset_password(
     try:
         accounts.reset_password(session, user, user_id, password)
     except ValidationFailed as exc:
-        session.rollback()
-        return _users_page(
-            request, session, user, errors={f"user{user_id}": exc.message}, status_code=422
-        )
+        session.rollback()  # render from the unchanged rows; the raise rolls back too
+        raise FormRejected(
+            _users_page(
+                request, session, user, errors={f"user{user_id}": exc.message}, status_code=422
+            )
+        ) from exc
     return _done("/admin/users", "password")
 
 
@@ -272,15 +283,17 @@ def create_department(
     except CRMError as exc:
         if exc.status == 403:
             raise
-        session.rollback()
-        return _deps_page(
-            request,
-            session,
-            user,
-            errors={exc.field or "name": exc.message},
-            form={"name": name, "code": code},
-            status_code=exc.status,
-        )
+        session.rollback()  # render from the unchanged rows; the raise rolls back too
+        raise FormRejected(
+            _deps_page(
+                request,
+                session,
+                user,
+                errors={exc.field or "name": exc.message},
+                form={"name": name, "code": code},
+                status_code=exc.status,
+            )
+        ) from exc
     return _done("/admin/departments", "created")
 
 
@@ -290,9 +303,9 @@ def update_department(
     session: SessionDep,
     user: WebUser,
     department_id: int,
+    version: Annotated[int, Form()],  # the version the page showed: required
     name: Annotated[str, Form(max_length=200)] = "",
     code: Annotated[str, Form(max_length=100)] = "",
-    version: Annotated[int | None, Form()] = None,
 ) -> Response:
     try:
         accounts.update_department(
@@ -301,14 +314,16 @@ def update_department(
     except CRMError as exc:
         if exc.status in (403, 404):
             raise
-        session.rollback()
-        return _deps_page(
-            request,
-            session,
-            user,
-            errors={f"dep{department_id}": exc.message},
-            status_code=exc.status,
-        )
+        session.rollback()  # render from the unchanged rows; the raise rolls back too
+        raise FormRejected(
+            _deps_page(
+                request,
+                session,
+                user,
+                errors={f"dep{department_id}": exc.message},
+                status_code=exc.status,
+            )
+        ) from exc
     return _done("/admin/departments", "updated")
 
 
@@ -318,10 +333,10 @@ def department_webhook(
     session: SessionDep,
     user: WebUser,
     department_id: int,
+    version: Annotated[int, Form()],  # the version the page showed: required
     kind: Annotated[str, Form(max_length=20)] = "",
     url: Annotated[str, Form(max_length=1000)] = "",
     secret: Annotated[str, Form(max_length=1000)] = "",
-    version: Annotated[int | None, Form()] = None,
 ) -> Response:
     try:
         accounts.set_department_webhook(
@@ -330,14 +345,16 @@ def department_webhook(
     except CRMError as exc:
         if exc.status in (403, 404):
             raise
-        session.rollback()
-        return _deps_page(
-            request,
-            session,
-            user,
-            errors={f"hook{department_id}": exc.message},
-            status_code=exc.status,
-        )
+        session.rollback()  # render from the unchanged rows; the raise rolls back too
+        raise FormRejected(
+            _deps_page(
+                request,
+                session,
+                user,
+                errors={f"hook{department_id}": exc.message},
+                status_code=exc.status,
+            )
+        ) from exc
     return _done("/admin/departments", "updated")
 
 

@@ -10,6 +10,7 @@ from crm.accounts.schemas import DepartmentPublic
 from crm.activities.models import Activity
 from crm.audit.service import record, snapshot
 from crm.authz import require_admin
+from crm.changes import apply_change, check_version
 from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from crm.i18n import _l
 from crm.outbox.models import OutboxMessage
@@ -78,8 +79,7 @@ def update_department(
     dep = session.get(Department, department_id)
     if dep is None:
         raise NotFound(_l("部门不存在"))
-    if version is not None and version != dep.version:
-        raise StaleVersion(_l("该部门已被他人修改"), current=snapshot(dep))
+    check_version(dep, version, lambda: snapshot(dep), _l("该部门已被他人修改"))
     name, code = (name or "").strip(), (code or "").strip()
     if not name or len(name) > 100:
         raise ValidationFailed(_l("名称必填，最多100字符"), field="name")
@@ -92,12 +92,16 @@ def update_department(
     )
     if clash:
         raise Conflict(_l("部门名称或代码已存在"), field="name")
-    before = snapshot(dep)
-    dep.name, dep.code = name, code
-    dep.version += 1
-    session.add(dep)
-    record(session, actor.id, "update", "department", dep.id, before=before, after=snapshot(dep))
-    session.flush()
+    apply_change(
+        session,
+        actor.id,
+        dep,
+        "department",
+        version,
+        {"name": name, "code": code},
+        current=lambda: snapshot(dep),
+        stale_message=_l("该部门已被他人修改"),
+    )
     return dep
 
 

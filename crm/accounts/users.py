@@ -14,7 +14,8 @@ from crm.accounts.schemas import UserPublic
 from crm.accounts.sessions import end_sessions
 from crm.audit.service import record, snapshot
 from crm.authz import require_admin
-from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from crm.changes import apply_change, check_version
+from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.i18n import _l
 from crm.types import utcnow
 
@@ -167,71 +168,83 @@ def update_user(
     display_name: str | None = None,
     email: str | None = None,
 ) -> User:
-    """Change a user's role, department, state or name (admins). The last active admin stays."""
+    """Change a user's role, department, state or name (admins). The last active admin stays.
+    Every check runs before anything is written (``crm.changes.apply_change``)."""
     require_admin(actor)
     user = _get_user(session, user_id)
-    if version is not None and version != user.version:
-        raise StaleVersion(_l("该用户已被他人修改"), current=snapshot(user))
-    before = snapshot(user)
+    check_version(user, version, lambda: snapshot(user), _l("该用户已被他人修改"))
+    changes: dict[str, Any] = {}
     if role is not None:
         if role not in {r.value for r in Role}:
             raise ValidationFailed(_l("未知角色：%(role)s", role=role), field="role")
-        user.role = role
+        changes["role"] = role
     if department_id is not ...:
         if department_id is not None and session.get(Department, department_id) is None:
             raise ValidationFailed(_l("部门不存在"), field="department_id")
-        user.department_id = department_id  # type: ignore[assignment]
+        changes["department_id"] = department_id
     if is_active is not None:
-        user.is_active = is_active
+        changes["is_active"] = is_active
     if display_name is not None:
         display_name = display_name.strip()
         if not display_name or len(display_name) > 100:
             raise ValidationFailed(_l("姓名必填，最多100字符"), field="display_name")
-        user.display_name = display_name
+        changes["display_name"] = display_name
     if email is not None:
         email = email.strip() or None
         if email is not None and (len(email) > 200 or "@" not in email):
             raise ValidationFailed(_l("邮箱格式不正确"), field="email")
-        user.email = email
-    was_admin = (
-        before is not None and before.get("role") == Role.admin.value and before.get("is_active")
-    )
-    if was_admin and (user.role != Role.admin.value or not user.is_active):
-        session.flush()
-        if _active_admins(session) == 0:
-            raise Conflict(
-                _l("至少保留一名在用的管理员"),
-                field="role" if user.is_active else "is_active",
+        changes["email"] = email
+
+    def keeps_an_admin(new: Any) -> None:
+        was_admin = user.role == Role.admin.value and user.is_active
+        if was_admin and (new.role != Role.admin.value or not new.is_active):
+            others = session.scalar(
+                select(func.count())
+                .select_from(User)
+                .where(User.role == Role.admin.value, User.is_active.is_(True), User.id != user.id)
             )
-    after = snapshot(user)
-    if after == before:
-        return user
-    user.version += 1
-    session.add(user)
-    if not user.is_active:
+            if not others:
+                raise Conflict(
+                    _l("至少保留一名在用的管理员"),
+                    field="role" if new.is_active else "is_active",
+                )
+
+    action = "deactivate" if user.is_active and changes.get("is_active") is False else "update"
+    changed = apply_change(
+        session,
+        actor.id,
+        user,
+        "user",
+        version,
+        changes,
+        validate=keeps_an_admin,
+        current=lambda: snapshot(user),
+        action=action,
+        stale_message=_l("该用户已被他人修改"),
+    )
+    if changed and not user.is_active:
         end_sessions(session, user.id)
-    action = "deactivate" if (before or {}).get("is_active") and not user.is_active else "update"
-    record(session, actor.id, action, "user", user.id, before=before, after=snapshot(user))
-    session.flush()
     return user
 
 
 def update_own_profile(session: Session, actor: User, data) -> User:  # type: ignore[no-untyped-def]
     """The caller changes their own name, email or language; a stale ``version`` raises
     StaleVersion and changes nothing."""
-    if data.version != actor.version:
-        raise StaleVersion(_l("记录已被他人修改"), current=user_public(actor))
+    check_version(actor, data.version, lambda: user_public(actor), _l("记录已被他人修改"))
     fields = data.model_dump(exclude_unset=True, exclude={"version"})
     for k in ("display_name", "language"):
         if k in fields and fields[k] is None:
             raise ValidationFailed(_l("%(k)s 不能为空", k=k), field=k)
-    before = snapshot(actor)
-    for k, v in fields.items():
-        setattr(actor, k, v)
-    actor.version += 1
-    session.add(actor)
-    session.flush()
-    record(session, actor.id, "update", "user", actor.id, before=before, after=snapshot(actor))
+    apply_change(
+        session,
+        actor.id,
+        actor,
+        "user",
+        data.version,
+        fields,
+        current=lambda: user_public(actor),
+        stale_message=_l("记录已被他人修改"),
+    )
     return actor
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlmodel import Session
 
 from crm.accounts.models import Department, User
-from crm.audit.service import record, snapshot
+from crm.audit.service import snapshot
 from crm.authz import require_admin
-from crm.errors import NotFound, StaleVersion, ValidationFailed
+from crm.changes import LinkChange, apply_change, check_version
+from crm.errors import NotFound, ValidationFailed
 from crm.i18n import _l
 
 WEBHOOK_KINDS = ("wecom", "dingtalk")
@@ -32,18 +34,17 @@ def set_department_webhook(
     dep = session.get(Department, department_id)
     if dep is None:
         raise NotFound(_l("部门不存在"))
-    if version is not None and version != dep.version:
-        raise StaleVersion(_l("该部门已被他人修改"), current=snapshot(dep))
+    check_version(dep, version, lambda: snapshot(dep), _l("该部门已被他人修改"))
     kind = (kind or "").strip() or None
     url = (url or "").strip() or None
     secret = (secret or "").strip() or None
-    before = snapshot(dep)
-    had = {"url": bool(dep.webhook_url), "secret": bool(dep.webhook_secret)}
+    changes: dict[str, Any]
     if kind is None:
-        dep.webhook_kind = dep.webhook_url = dep.webhook_secret = None
+        changes = {"webhook_kind": None, "webhook_url": None, "webhook_secret": None}
     else:
         if kind not in WEBHOOK_KINDS:
             raise ValidationFailed(_l("机器人类型应为 wecom 或 dingtalk"), field="webhook_kind")
+        changes = {"webhook_kind": kind}
         if url is not None:
             parts = urlsplit(url)
             if len(url) > 500 or parts.scheme not in ("http", "https") or not parts.hostname:
@@ -51,33 +52,29 @@ def set_department_webhook(
                     _l("机器人地址应为 http(s) 网址，最多500字符"),
                     field="webhook_url",
                 )
-            dep.webhook_url = url
+            changes["webhook_url"] = url
         elif not dep.webhook_url:
             raise ValidationFailed(_l("请填写机器人地址"), field="webhook_url")
         if secret is not None:
             if len(secret) > 200:
                 raise ValidationFailed(_l("密钥最多200字符"), field="webhook_secret")
-            dep.webhook_secret = secret
-        dep.webhook_kind = kind
-    dep.version += 1
-    session.add(dep)
-    # the address and the secret are credentials: the audit says whether they changed, not what
-    record(
+            changes["webhook_secret"] = secret
+    # the address and the secret are credentials: the audit says whether they are set, not what
+    # they are (``audit.service.snapshot`` leaves them out)
+    new = {**dep.model_dump(), **changes}
+    links = {
+        f"{k}_set": LinkChange(bool(getattr(dep, k)), bool(new[k]), lambda: None)
+        for k in ("webhook_url", "webhook_secret")
+    }
+    apply_change(
         session,
         actor.id,
-        "update",
+        dep,
         "department",
-        dep.id,
-        before={
-            **(before or {}),
-            "webhook_url_set": had["url"],
-            "webhook_secret_set": had["secret"],
-        },
-        after={
-            **(snapshot(dep) or {}),
-            "webhook_url_set": bool(dep.webhook_url),
-            "webhook_secret_set": bool(dep.webhook_secret),
-        },
+        version,
+        changes,
+        current=lambda: snapshot(dep),
+        stale_message=_l("该部门已被他人修改"),
+        links=links,
     )
-    session.flush()
     return dep

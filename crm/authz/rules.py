@@ -50,6 +50,12 @@ def require_edit(actor: User, owner_id: int | None, owner_department_id: int | N
         raise PermissionDenied(_l("只能修改本人或本部门的记录"))
 
 
+def can_change_project(actor: User, project: Any) -> bool:
+    """Change a project (edit it, move its stage): the owned-record rule. The board asks it
+    which cards get a move form; ``projects.service`` requires it."""
+    return can_edit_owned(actor, project.owner_id, project.department_id)
+
+
 def may_set_owner(actor: User, current_owner_id: int | None, new_owner: User | None) -> bool:
     """Reassigning a record: admins to anyone; managers within their department; an officer
     only to themselves when the record is already theirs (no taking over an unowned record)."""
@@ -66,7 +72,7 @@ def may_set_owner(actor: User, current_owner_id: int | None, new_owner: User | N
 
 def require_set_owner(actor: User, current_owner_id: int | None, new_owner: User | None) -> None:
     if not may_set_owner(actor, current_owner_id, new_owner):
-        raise PermissionDenied(_l("只有本部门主管或管理员可以更换负责人"))
+        raise PermissionDenied(_l("只有本部门主管或管理员可以更换负责人"), field="owner_id")
 
 
 def require_department(actor: User, department_id: int | None) -> None:

@@ -11,12 +11,12 @@ from crm.accounts.models import User
 from crm.activities.models import ActivityContact
 from crm.audit.service import record, snapshot
 from crm.authz import require_edit
+from crm.changes import apply_change, check_version
 from crm.errors import NotFound, StaleVersion, ValidationFailed
 from crm.firms.models import Contact
 from crm.firms.queries import _owner_department, get_firm
 from crm.firms.schemas import ContactCreate, ContactPublic, ContactUpdate
 from crm.i18n import _l
-from crm.types import utcnow
 
 
 def list_contacts(session: Session, actor: User, firm_id: int) -> list[Contact]:
@@ -69,19 +69,20 @@ def update_contact(session: Session, actor: User, contact_id: int, data: Contact
     c = get_contact(session, actor, contact_id)
     firm = get_firm(session, actor, c.firm_id)
     require_edit(actor, firm.owner_id, _owner_department(session, firm.owner_id))
-    if data.version != c.version:
-        raise StaleVersion(_l("记录已被他人修改"), current=contact_public(c))
-    before = snapshot(c)
+    check_version(c, data.version, lambda: contact_public(c), _l("记录已被他人修改"))
     fields = data.model_dump(exclude_unset=True, exclude={"version"})
     if "name" in fields and not fields["name"]:
         raise ValidationFailed(_l("姓名必填"), field="name")
-    for k, v in fields.items():
-        setattr(c, k, v)
-    c.version += 1
-    c.updated_at = utcnow()
-    session.add(c)
-    session.flush()
-    record(session, actor.id, "update", "contact", c.id, before=before, after=snapshot(c))
+    apply_change(
+        session,
+        actor.id,
+        c,
+        "contact",
+        data.version,
+        fields,
+        current=lambda: contact_public(c),
+        stale_message=_l("记录已被他人修改"),
+    )
     return c
 
 

@@ -7,6 +7,8 @@ firms). The names below are re-exported so ``crm.firms.service.X`` keeps working
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -14,8 +16,9 @@ from sqlmodel import Session
 from crm.accounts.models import User
 from crm.activities.models import ActivityFirm
 from crm.audit.service import record, snapshot
-from crm.authz import is_admin, require_edit
-from crm.errors import Conflict, PermissionDenied, StaleVersion, ValidationFailed
+from crm.authz import require_edit, require_set_owner
+from crm.changes import LinkChange, apply_change, check_version
+from crm.errors import Conflict, StaleVersion, ValidationFailed
 from crm.firms.contacts import (
     contact_public,
     create_contact,
@@ -160,6 +163,9 @@ def create_firm(
     """Add a firm. A near-duplicate raises DuplicateFirm unless ``confirm``; an exact one always."""
     cluster_ids = _cluster_ids(session, data.clusters)
     _check_refs(session, data, None)
+    if data.owner_id is not None and data.owner_id != (actor.id if source == "manual" else None):
+        # owning it yourself is the default; anyone else only as may_set_owner allows
+        require_set_owner(actor, None, session.get(User, data.owner_id))
     _check_aliases(session, data.aliases, None)
     found = check_firm(session, [data.name_zh, data.name_en], credit_code=data.credit_code)
     if found.exact:
@@ -192,19 +198,16 @@ def create_firm(
 
 
 def update_firm(session: Session, actor: User, firm_id: int, data: FirmUpdate) -> Firm:
-    """Change a firm; a stale ``version`` raises StaleVersion and changes nothing."""
+    """Change a firm (``crm.changes.apply_change``): every check runs before anything is
+    written, so a refused or stale change saves nothing; a change that changes nothing writes
+    no audit row and keeps the version."""
     firm = get_firm(session, actor, firm_id)
     require_edit(actor, firm.owner_id, _owner_department(session, firm.owner_id))
-    if data.version != firm.version:
-        raise StaleVersion(
-            _l("记录已被他人修改"),
-            current=to_public(session, firm).model_dump(mode="json"),
-        )
-    before = {
-        **snapshot(firm),
-        "aliases": firm_aliases(session, [firm_id])[firm_id],
-        "clusters": firm_cluster_codes(session, [firm_id])[firm_id],
-    }
+
+    def public_now() -> Any:
+        return to_public(session, firm).model_dump(mode="json")
+
+    check_version(firm, data.version, public_now, _l("记录已被他人修改"))
     fields = data.model_dump(exclude_unset=True, exclude={"version", "aliases", "clusters"})
     if "is_leader" in fields and fields["is_leader"] is None:
         fields.pop("is_leader")  # null: unchanged (the column is NOT NULL)
@@ -226,31 +229,65 @@ def update_firm(session: Session, actor: User, firm_id: int, data: FirmUpdate) -
                 find_similar(session, "", fields["credit_code"], firm_id),
                 exact=True,
             )
-    if (
-        "owner_id" in fields
-        and fields["owner_id"] != firm.owner_id
-        and not is_admin(actor)
-        and actor.role != "manager"
-        and firm.owner_id not in (None, actor.id)
-    ):
-        raise PermissionDenied(_l("只有管理者可以转交企业"))
-    for k, v in fields.items():
-        setattr(firm, k, v)
-    firm.tier = derive_tier(firm.global500_rank, firm.china500_rank, firm.is_leader)
+    if "owner_id" in fields and fields["owner_id"] != firm.owner_id:
+        new_owner = None if fields["owner_id"] is None else session.get(User, fields["owner_id"])
+        require_set_owner(actor, firm.owner_id, new_owner)
+    merged = {**firm.model_dump(), **fields}
+    fields["tier"] = derive_tier(
+        merged["global500_rank"], merged["china500_rank"], merged["is_leader"]
+    )
+    if merged["name_zh"] != firm.name_zh:
+        fields["name_norm"] = normalize_name(merged["name_zh"])
+        if not fields["name_norm"]:
+            raise ValidationFailed(_l("企业名称无效"), field="name_zh")
+        fields["name_pinyin"], fields["name_initials"] = to_pinyin(merged["name_zh"])
+    links: dict[str, LinkChange] = {}
+    aliases = firm_aliases(session, [firm_id])[firm_id]
+    if data.aliases is not None:
+        wanted = _distinct_aliases(data.aliases)
+        links["aliases"] = LinkChange(
+            aliases, wanted, lambda: _write_aliases(session, firm_id, wanted)
+        )
+        aliases = wanted
     if data.clusters is not None:
-        _set_clusters(session, firm_id, _cluster_ids(session, data.clusters))
-    _apply_names(session, firm, data.aliases)
-    firm.version += 1
-    firm.updated_at = utcnow()
-    session.add(firm)
-    session.flush()
-    after = {
-        **snapshot(firm),
-        "aliases": firm_aliases(session, [firm_id])[firm_id],
-        "clusters": firm_cluster_codes(session, [firm_id])[firm_id],
-    }
-    record(session, actor.id, "update", "firm", firm_id, before=before, after=after)
+        cluster_ids = _cluster_ids(session, data.clusters)
+        codes = sorted(firm_cluster_codes(session, [firm_id])[firm_id])
+        links["clusters"] = LinkChange(
+            codes,
+            sorted(dict.fromkeys(data.clusters)),
+            lambda: _set_clusters(session, firm_id, cluster_ids),
+        )
+    fields["search_text"] = search_blob([merged["name_zh"], merged["name_en"], *aliases])
+    apply_change(
+        session, actor.id, firm, "firm", data.version, fields, current=public_now, links=links
+    )
     return firm
+
+
+def _distinct_aliases(aliases: list[str]) -> list[str]:
+    """The aliases as given, one per normalised form, unnormalisable ones left out."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for a in aliases:
+        n = normalize_name(a)
+        if n and n not in seen:
+            seen.add(n)
+            out.append(a)
+    return out
+
+
+def _write_aliases(session: Session, firm_id: int, aliases: list[str]) -> None:
+    session.execute(delete(FirmAlias).where(FirmAlias.firm_id == firm_id))
+    for row in alias_values(firm_id, aliases):
+        session.add(FirmAlias(**row))
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # another firm took one of them since the check (the database's unique index holds):
+        # the same refusal as the check's, naming that firm
+        _check_aliases(session, aliases, firm_id)
+        raise
 
 
 def delete_firm(session: Session, actor: User, firm_id: int, version: int | None = None) -> None:

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from crm.accounts.models import User
 from crm.audit.service import record
-from crm.authz import require_manager
+from crm.authz import may_set_owner, require_manager
 from crm.db import allocate_ids
 from crm.errors import ValidationFailed
 from crm.firms.duplicates import check_firm
@@ -209,6 +209,10 @@ def import_firms(
                 rep.rejected.append(
                     RowError(i, "owner", _l("用户不存在：%(name)s", name=row["owner"][:60]))
                 )
+                bad = True
+            elif not may_set_owner(actor, None, session.get(User, owner_id)):
+                # the same rule as create_firm: managers name owners of their department only
+                rep.rejected.append(RowError(i, "owner", _l("只能指定本部门人员为负责人")))
                 bad = True
         try:
             norm = name_norm(data_in.name_zh)

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from crm.accounts.models import Department
 from crm.audit.service import record
 from crm.authz import require_admin
-from crm.errors import NotFound, StaleVersion, ValidationFailed
+from crm.errors import NotFound, ValidationFailed
 from crm.firms.models import Firm, FirmAlias, FirmCluster, derive_tier
 from crm.i18n import _l
 from crm.policy import names
@@ -359,29 +359,26 @@ def set_cluster_lead(
     session: Session, actor: Any, cluster_id: int, department_id: int | None, version: int
 ) -> Cluster:
     """Name the department that leads a cluster (admin only)."""
+    from crm.changes import apply_change, check_version
 
     require_admin(actor)
     c = get_cluster(session, cluster_id)
-    if version != c.version:
-        raise StaleVersion(
-            _l("记录已被他人修改"),
-            current=clusters_public(session, [c])[0].model_dump(mode="json"),
-        )
+
+    def public_now() -> Any:
+        return clusters_public(session, [c])[0].model_dump(mode="json")
+
+    check_version(c, version, public_now, _l("记录已被他人修改"))
     if department_id is not None and session.get(Department, department_id) is None:
         raise ValidationFailed(_l("部门不存在"), field="lead_department_id")
-    before = {"lead_department_id": c.lead_department_id}
-    c.lead_department_id = department_id
-    c.version += 1
-    session.add(c)
-    session.flush()
-    record(
+    apply_change(
         session,
         actor.id,
-        "update",
+        c,
         "cluster",
-        c.id,
-        before=before,
-        after={"lead_department_id": department_id},
+        version,
+        {"lead_department_id": department_id},
+        current=public_now,
+        stale_message=_l("记录已被他人修改"),
     )
     return c
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from crm.firms.models import Contact, Firm
-from tests.factories import make_firm
+from crm.audit.models import AuditRecord
+from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster
+from tests.factories import make_firm, make_user
 
 
 def test_needs_a_bearer_token(client):
@@ -135,7 +136,8 @@ def test_only_owner_department_or_admin_may_edit(client, people):
     assert r.status_code == 200
     r = client.patch(url, headers=people.auth("admin"), json={"notes": "管理员", "version": 2})
     assert r.status_code == 200 and r.json()["notes"] == "管理员"
-    assert client.delete(url, headers=people.auth("officer_b")).status_code == 403
+    r = client.delete(url, headers=people.auth("officer_b"), params={"version": 3})
+    assert r.status_code == 403
 
 
 def test_contacts(client, people, session):
@@ -236,3 +238,93 @@ def test_an_alias_taken_meanwhile_is_a_409_and_saves_nothing(client, people, ses
     session.expire_all()
     assert session.execute(select(Firm.__table__).where(Firm.id == acer["id"])).one() == firm_row
     assert session.execute(select(FirmAlias.__table__).order_by(FirmAlias.id)).all() == aliases
+
+
+def _firm_state(session, firm_id):  # type: ignore[no-untyped-def]
+    """The whole firm row, its aliases and clusters, and the size of the audit trail."""
+    session.expire_all()
+    return (
+        session.get(Firm, firm_id).model_dump(),
+        sorted(session.scalars(select(FirmAlias.alias).where(FirmAlias.firm_id == firm_id))),
+        sorted(
+            session.scalars(select(FirmCluster.cluster_id).where(FirmCluster.firm_id == firm_id))
+        ),
+        session.scalar(select(func.count()).select_from(AuditRecord)),
+    )
+
+
+def test_who_may_set_a_firms_owner(client, people, session):  # type: ignore[no-untyped-def]
+    """may_set_owner on the API: an officer takes over no unowned firm and gives his own to
+    nobody; a manager names owners of his department only; a refused change writes nothing."""
+    unowned = make_firm(session, "无主企业甲")
+    mine = make_firm(session, "自有企业乙", owner_id=people.officer.id)
+    colleague = make_user(session, "officer", people.dept_a)
+    session.commit()
+    refused = [
+        ("officer", unowned.id, people.officer.id),  # taking over an unowned firm
+        ("officer", mine.id, colleague.id),  # giving it away, even within the department
+        ("officer", mine.id, people.officer_b.id),  # to another department
+        ("manager", unowned.id, people.officer_b.id),  # a manager, to another department
+        ("officer", mine.id, None),  # clearing it (managers only)
+    ]
+    for who, firm_id, owner in refused:
+        before = _firm_state(session, firm_id)
+        version = before[0]["version"]
+        r = client.patch(
+            f"/api/v1/firms/{firm_id}",
+            json={"owner_id": owner, "name_en": "Changed", "version": version},
+            headers=people.auth(who),
+        )
+        assert r.status_code == 403, (who, firm_id, r.text)
+        assert r.json()["field"] == "owner_id"
+        assert _firm_state(session, firm_id) == before, (who, firm_id)
+    # what is allowed still works: a manager within the department, an admin to anyone
+    r = client.patch(
+        f"/api/v1/firms/{unowned.id}",
+        json={"owner_id": colleague.id, "version": 1},
+        headers=people.auth("manager"),
+    )
+    assert r.status_code == 200 and r.json()["owner_id"] == colleague.id
+    r = client.patch(
+        f"/api/v1/firms/{mine.id}",
+        json={"owner_id": people.officer_b.id, "version": 1},
+        headers=people.auth("admin"),
+    )
+    assert r.status_code == 200 and r.json()["owner_id"] == people.officer_b.id
+    session.expire_all()
+    assert session.get(Firm, mine.id).version == 2
+
+
+def test_creating_a_firm_for_another_owner(client, people, session):  # type: ignore[no-untyped-def]
+    def counts():  # type: ignore[no-untyped-def]
+        session.expire_all()
+        return [session.scalar(select(func.count()).select_from(m)) for m in (Firm, AuditRecord)]
+
+    before = counts()
+    for who, owner in (("officer", people.officer_b.id), ("manager", people.officer_b.id)):
+        r = client.post(
+            "/api/v1/firms",
+            json={"name_zh": f"代建企业{who}", "owner_id": owner},
+            headers=people.auth(who),
+        )
+        assert r.status_code == 403, (who, r.text)
+        assert counts() == before
+    r = client.post(
+        "/api/v1/firms",
+        json={"name_zh": "本人企业", "owner_id": people.officer.id},
+        headers=people.auth("officer"),
+    )
+    assert r.status_code == 201 and r.json()["owner_id"] == people.officer.id
+
+
+def test_a_no_op_firm_change_writes_nothing(client, people, session):  # type: ignore[no-untyped-def]
+    firm = make_firm(session, "原样企业", owner_id=people.officer.id, name_en="Same")
+    session.commit()
+    before = _firm_state(session, firm.id)
+    r = client.patch(
+        f"/api/v1/firms/{firm.id}",
+        json={"name_zh": "原样企业", "name_en": "Same", "aliases": [], "version": 1},
+        headers=people.auth("officer"),
+    )
+    assert r.status_code == 200 and r.json()["version"] == 1
+    assert _firm_state(session, firm.id) == before

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from crm.audit.models import AuditRecord
+from crm.firms.models import Firm
 from crm.followups.models import Followup
 from crm.projects.models import CapitalArrival, Project, StageChange
 from crm.types import utcnow
@@ -138,3 +139,152 @@ def test_a_change_that_changes_nothing_writes_nothing(client, session):
     )
     assert r.status_code in (303, 204), r.status_code
     assert _state(session, Project, p.id) == before
+
+
+# --- firms, contacts, users, departments: the same promise on their page forms ---------------
+
+
+def _firm_state(session, firm_id):  # type: ignore[no-untyped-def]
+    from crm.firms.models import Contact, FirmAlias, FirmCluster
+
+    session.expire_all()
+    return (
+        session.get(Firm, firm_id).model_dump(),
+        sorted(session.scalars(select(FirmAlias.alias).where(FirmAlias.firm_id == firm_id))),
+        sorted(
+            session.scalars(select(FirmCluster.cluster_id).where(FirmCluster.firm_id == firm_id))
+        ),
+        [
+            c.model_dump()
+            for c in session.scalars(select(Contact).where(Contact.firm_id == firm_id))
+        ],
+        session.scalar(select(func.count()).select_from(AuditRecord)),
+    )
+
+
+def _firm_form(firm, **over):  # type: ignore[no-untyped-def]
+    data = {
+        "name_zh": firm.name_zh,
+        "name_en": "Changed Ltd",
+        "aliases": "新别名",
+        "clusters": "NB",
+        "version": str(firm.version),
+    }
+    if firm.owner_id is not None:
+        data["owner_id"] = str(firm.owner_id)
+    data.update(over)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_refused_firm_edit_keeps_the_row(client, session):
+    """Taking over an unowned firm, giving one to another department, a stale or missing
+    version, another firm's name: the form comes back with the error beside its field and the
+    firm, its aliases, clusters, contacts and the audit trail are exactly as they were."""
+    me, other, _, _, _ = _world(session)
+    unowned = make_firm(session, "无主拒绝企业")
+    mine = make_firm(session, "自有拒绝企业", owner_id=me.id)
+    make_firm(session, "已有企业名")
+    session.commit()
+    token = login(client, me)
+    cases = [
+        (unowned, {"owner_id": str(me.id)}, "owner_id"),  # an officer taking it over
+        (mine, {"owner_id": str(other.id)}, "owner_id"),  # to another department
+        (mine, {"version": "9"}, None),  # stale
+        (mine, {"version": None}, None),  # missing
+        (mine, {"name_zh": "已有企业名"}, "name_zh"),  # another firm's name
+    ]
+    for firm, over, field in cases:
+        before = _firm_state(session, firm.id)
+        r = client.post(
+            f"/firms/{firm.id}/edit", data={"csrf_token": token, **_firm_form(firm, **over)}
+        )
+        assert r.status_code in (403, 409, 422), (over, r.status_code)
+        assert "Changed Ltd" in r.text  # the user's input comes back
+        if field in ("owner_id", "name_zh"):  # the message beside the field
+            assert f'id="err-{field}"' in r.text, over
+        assert _firm_state(session, firm.id) == before, over
+
+
+def test_refused_firm_creation_adds_nothing(client, session):
+    me, other, _, _, _ = _world(session)
+    token = login(client, me)
+    count = session.scalar(select(func.count()).select_from(Firm))
+    audit = session.scalar(select(func.count()).select_from(AuditRecord))
+    r = client.post(
+        "/firms/new",
+        data={"csrf_token": token, "name_zh": "替人建的企业", "owner_id": str(other.id)},
+    )
+    assert r.status_code == 403 and "替人建的企业" in r.text
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Firm)) == count
+    assert session.scalar(select(func.count()).select_from(AuditRecord)) == audit
+
+
+def test_refused_contact_edit_keeps_the_row(client, session):
+    from crm.firms.models import Contact
+
+    me, _, _, _, _ = _world(session)
+    firm = make_firm(session, "联系人企业", owner_id=me.id)
+    c = Contact(firm_id=firm.id, name="王五", title="总监")
+    session.add(c)
+    session.commit()
+    token = login(client, me)
+    for over in ({"version": "5"}, {"version": ""}, {"name": ""}):
+        before = _firm_state(session, firm.id)
+        data = {"name": "赵六", "title": "经理", "version": str(c.version), **over}
+        r = client.post(f"/firms/{firm.id}/contacts/{c.id}", data={"csrf_token": token, **data})
+        assert r.status_code in (409, 422), (over, r.status_code)
+        assert _firm_state(session, firm.id) == before, over
+
+
+def test_refused_admin_changes_keep_the_rows(client, session):
+    from crm.accounts.models import Department, User
+
+    _, other, _, _, _ = _world(session)
+    admin = make_user(session, "admin")
+    session.commit()
+    token = login(client, admin)
+    dep_id = other.department_id
+
+    def state():  # type: ignore[no-untyped-def]
+        session.expire_all()
+        return (
+            session.get(User, other.id).model_dump(),
+            session.get(User, admin.id).model_dump(),
+            session.get(Department, dep_id).model_dump(),
+            session.scalar(select(func.count()).select_from(AuditRecord)),
+        )
+
+    before = state()
+    posts = [
+        (f"/admin/users/{other.id}", {"role": "manager", "version": "7"}),  # stale
+        (f"/admin/users/{other.id}", {"role": "manager"}),  # no version
+        (
+            f"/admin/users/{other.id}",
+            {"role": "manager", "department_id": "999999", "version": "1"},
+        ),
+        (f"/admin/users/{admin.id}", {"role": "officer", "version": "1"}),  # the last admin
+        (
+            f"/admin/departments/{other.department_id}",
+            {"name": "新名", "code": "X", "version": "4"},
+        ),
+        (f"/admin/departments/{other.department_id}", {"name": "新名", "code": "X"}),
+        (f"/admin/departments/{other.department_id}", {"name": "", "code": "X", "version": "1"}),
+        (
+            f"/admin/departments/{other.department_id}/webhook",
+            {"kind": "wecom", "url": "ftp://x", "version": "1"},
+        ),
+    ]
+    for url, data in posts:
+        r = client.post(url, data={"csrf_token": token, **data}, follow_redirects=False)
+        assert r.status_code in (409, 422), (url, data, r.status_code)
+        assert state() == before, (url, data)
+    # and a change that changes nothing writes nothing
+    dep = session.get(Department, dep_id)
+    r = client.post(
+        f"/admin/departments/{dep.id}",
+        data={"csrf_token": token, "name": dep.name, "code": dep.code, "version": "1"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert state() == before
