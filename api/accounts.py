@@ -117,7 +117,7 @@ def update_user(
     summary="Deactivate a user (administrators); users are never deleted",
 )
 def deactivate_user(
-    session: SessionDep, user: ApiUser, user_id: IdPath, version: VersionQuery = None
+    session: SessionDep, user: ApiUser, user_id: IdPath, version: VersionQuery
 ) -> UserPublic:
     return _user(service.update_user(session, user, user_id, version=version, is_active=False))
 
@@ -201,6 +201,6 @@ def set_department_webhook(
     summary="Remove a department nothing refers to (administrators)",
 )
 def delete_department(
-    session: SessionDep, user: ApiUser, department_id: IdPath, version: VersionQuery = None
+    session: SessionDep, user: ApiUser, department_id: IdPath, version: VersionQuery
 ) -> None:
     service.delete_department(session, user, department_id, version)

@@ -108,6 +108,6 @@ def update_activity(
     summary="Remove an activity",
 )
 def delete_activity(
-    session: SessionDep, user: ApiUser, activity_id: IdPath, version: VersionQuery = None
+    session: SessionDep, user: ApiUser, activity_id: IdPath, version: VersionQuery
 ) -> None:
     service.delete_activity(session, user, activity_id, version)

@@ -70,11 +70,14 @@ IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=200, description="page size (at most 200)")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="records to skip")]
 VersionQuery = Annotated[
-    int | None,
+    int,
     Query(
         ge=1,
         le=MAX_ID,
-        description=("the version you last read; a stale one gets 409 and nothing is deleted"),
+        description=(
+            "required: the record's version as you last read it; missing → 422, a stale one "
+            "gets 409 and nothing changes"
+        ),
     ),
 ]
 

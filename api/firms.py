@@ -114,9 +114,7 @@ def update_firm(
     response_class=Response,
     summary="Remove a firm nothing refers to",
 )
-def delete_firm(
-    session: SessionDep, user: ApiUser, firm_id: IdPath, version: VersionQuery = None
-) -> None:
+def delete_firm(session: SessionDep, user: ApiUser, firm_id: IdPath, version: VersionQuery) -> None:
     service.delete_firm(session, user, firm_id, version)
 
 
@@ -165,7 +163,7 @@ def update_contact(
     "/contacts/{contact_id}", status_code=204, response_class=Response, summary="Remove a contact"
 )
 def delete_contact(
-    session: SessionDep, user: ApiUser, contact_id: IdPath, version: VersionQuery = None
+    session: SessionDep, user: ApiUser, contact_id: IdPath, version: VersionQuery
 ) -> None:
     service.delete_contact(session, user, contact_id, version)
 

@@ -100,7 +100,7 @@ def update_followup(
     summary="Remove a follow-up",
 )
 def delete_followup(
-    session: SessionDep, user: ApiUser, followup_id: IdPath, version: VersionQuery = None
+    session: SessionDep, user: ApiUser, followup_id: IdPath, version: VersionQuery
 ) -> None:
     service.delete_followup(session, user, followup_id, version)
 
@@ -111,7 +111,7 @@ def delete_followup(
     summary="Mark an open follow-up done",
 )
 def complete_followup(
-    session: SessionDep, user: ApiUser, followup_id: IdPath, version: VersionQuery = None
+    session: SessionDep, user: ApiUser, followup_id: IdPath, version: VersionQuery
 ) -> FollowupPublic:
     return _out(service.complete_followup(session, user, followup_id, version))
 
@@ -122,6 +122,6 @@ def complete_followup(
     summary="Cancel an open follow-up",
 )
 def cancel_followup(
-    session: SessionDep, user: ApiUser, followup_id: IdPath, version: VersionQuery = None
+    session: SessionDep, user: ApiUser, followup_id: IdPath, version: VersionQuery
 ) -> FollowupPublic:
     return _out(service.cancel_followup(session, user, followup_id, version))

@@ -17,7 +17,7 @@ from crm.projects.schemas import (
     ProjectPublic,
     ProjectUpdate,
     StageChangePublic,
-    StageMove,
+    StageMoveRequest,
 )
 from crm.vocabulary import TierName
 from server.deps import ApiUser, SessionDep
@@ -113,7 +113,7 @@ def update_project(
     summary="Remove a project without activities, follow-ups or capital",
 )
 def delete_project(
-    session: SessionDep, user: ApiUser, project_id: IdPath, version: VersionQuery = None
+    session: SessionDep, user: ApiUser, project_id: IdPath, version: VersionQuery
 ) -> None:
     service.delete_project(session, user, project_id, version)
 
@@ -122,11 +122,13 @@ def delete_project(
     "/projects/{project_id}/stage",
     response_model=ProjectPublic,
     summary="Move a project to another stage",
-    description="`lost` needs a `reason`; from `lost` only back to an active stage. "
-    "The move is kept in the stage history.",
+    description="`version` is required (the project's version as you last read it; missing → "
+    "422, stale → 409 and nothing moves). `lost` needs a `reason`; from `lost` only back to "
+    "an active stage; a move back to an earlier active stage needs `confirm_backward` and a "
+    "`reason`. The move is kept in the stage history.",
 )
 def move_stage(
-    session: SessionDep, user: ApiUser, project_id: IdPath, data: StageMove
+    session: SessionDep, user: ApiUser, project_id: IdPath, data: StageMoveRequest
 ) -> ProjectPublic:
     return service.to_public(session, service.move_stage(session, user, project_id, data), user)
 

@@ -89,6 +89,12 @@ class StageMove(InputModel):
     version: Id | None = None
 
 
+class StageMoveRequest(StageMove):
+    """A stage move a person asks for (API, pages): the version they read is required."""
+
+    version: Id  # type: ignore[assignment]
+
+
 class CapitalArrivalCreate(InputModel):
     amount: Yi = Field(gt=0)
     arrived_on: Day

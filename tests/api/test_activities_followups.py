@@ -164,7 +164,9 @@ def test_followup_lifecycle_and_permissions(client, people, session):
     )
     assert [x["id"] for x in r.json()["items"]] == [mine.id]
     url = f"/api/v1/followups/{mine.id}"
-    assert client.post(url + "/complete", headers=people.auth("officer_b")).status_code == 403
+    v1 = {"version": 1}
+    r = client.post(url + "/complete", headers=people.auth("officer_b"), params=v1)
+    assert r.status_code == 403
     r = client.get("/api/v1/followups", headers=people.auth("manager"), params={"team": True})
     assert {x["id"] for x in r.json()["items"]} == {mine.id, later.id}
     r = client.patch(url, headers=h, json={"notes": "带资料", "version": 1})
@@ -172,8 +174,11 @@ def test_followup_lifecycle_and_permissions(client, people, session):
     assert client.post(url + "/complete", headers=h, params={"version": 1}).status_code == 409
     r = client.post(url + "/complete", headers=h, params={"version": 2})
     assert r.status_code == 200 and r.json()["status"] == "done"
-    assert client.post(url + "/cancel", headers=h).status_code == 409  # already closed
-    r = client.post(f"/api/v1/followups/{later.id}/cancel", headers=people.auth("manager"))
+    r = client.post(url + "/cancel", headers=h, params={"version": 3})
+    assert r.status_code == 409 and r.json()["error"] == "conflict"  # already closed
+    r = client.post(
+        f"/api/v1/followups/{later.id}/cancel", headers=people.auth("manager"), params=v1
+    )
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     r = client.get("/api/v1/followups", headers=h, params={"status": "any"})
     assert r.json()["total"] == 2

@@ -48,9 +48,11 @@ def test_confidential_project_does_not_exist_for_other_departments(client, peopl
                     f"/api/v1/projects/{secret.id}", headers=h, json={"notes": "x", "version": 1}
                 ),
                 client.post(
-                    f"/api/v1/projects/{secret.id}/stage", headers=h, json={"stage": "contacted"}
+                    f"/api/v1/projects/{secret.id}/stage",
+                    headers=h,
+                    json={"stage": "contacted", "version": 1},
                 ),
-                client.delete(f"/api/v1/projects/{secret.id}", headers=h),
+                client.delete(f"/api/v1/projects/{secret.id}", headers=h, params={"version": 1}),
                 client.post(
                     f"/api/v1/projects/{secret.id}/capital",
                     headers=h,
@@ -111,11 +113,15 @@ def test_create_update_stage_moves_and_history(client, people, session):
     p = r.json()
     assert p["department_id"] == people.dept_a.id and p["planned_investment"] == "12.5000"
     url = f"/api/v1/projects/{p['id']}"
-    r = client.post(url + "/stage", headers=h, json={"stage": "lost"})
+    r = client.post(url + "/stage", headers=h, json={"stage": "lost", "version": 1})
     assert r.status_code == 422 and r.json()["field"] == "reason"
-    r = client.post(url + "/stage", headers=h, json={"stage": "lost", "reason": "预算取消"})
+    r = client.post(
+        url + "/stage", headers=h, json={"stage": "lost", "reason": "预算取消", "version": 1}
+    )
     assert r.status_code == 200 and r.json()["stage"] == "lost" and r.json()["version"] == 2
-    r = client.post(url + "/stage", headers=h, json={"stage": "lost", "reason": "again"})
+    r = client.post(
+        url + "/stage", headers=h, json={"stage": "lost", "reason": "again", "version": 2}
+    )
     assert r.status_code == 409
     r = client.post(url + "/stage", headers=h, json={"stage": "signed", "version": 1})
     assert r.status_code == 409 and r.json()["current"]["stage"] == "lost"
@@ -138,7 +144,7 @@ def test_create_update_stage_moves_and_history(client, people, session):
     )
     assert r.status_code == 201 and r.json()["amount"] == "2.5000"
     assert [c["amount"] for c in client.get(url + "/capital", headers=h).json()] == ["2.5000"]
-    assert client.delete(url, headers=h).status_code == 409  # it has capital
+    assert client.delete(url, headers=h, params={"version": 5}).status_code == 409  # has capital
 
 
 def test_bad_project_input_is_422_and_saves_nothing(client, people, session):
@@ -185,11 +191,14 @@ def test_edit_rules_by_role(client, people, session):
     url = f"/api/v1/projects/{p.id}"
     r = client.patch(url, headers=people.auth("officer_b"), json={"notes": "x", "version": 1})
     assert r.status_code == 403  # visible (not confidential) but not theirs
-    r = client.post(url + "/stage", headers=people.auth("officer_b"), json={"stage": "contacted"})
+    move = {"stage": "contacted", "version": 1}
+    r = client.post(url + "/stage", headers=people.auth("officer_b"), json=move)
     assert r.status_code == 403
-    r = client.post(url + "/stage", headers=people.auth("manager"), json={"stage": "contacted"})
+    r = client.post(url + "/stage", headers=people.auth("manager"), json=move)
     assert r.status_code == 200
-    r = client.post(url + "/stage", headers=people.auth("admin"), json={"stage": "negotiating"})
+    r = client.post(
+        url + "/stage", headers=people.auth("admin"), json={"stage": "negotiating", "version": 2}
+    )
     assert r.status_code == 200
     assert (
         client.delete(url, headers=people.auth("officer"), params={"version": 1}).status_code == 409

@@ -61,6 +61,9 @@ class Access:
         return replace(self, **kw)
 
 
+# the version every API change must carry (the world is fresh for each call: version 1)
+V1 = {"version": 1}
+
 # path parameter name → attribute of tests/security/world.World
 PARAMS: dict[str, str] = {
     "project_id": "project",
@@ -348,7 +351,7 @@ ACCESS.update(
         ("POST", "/api/v1/firms"): api(201, json={"name_zh": "全新测试企业"}),
         ("GET", "/api/v1/firms/{firm_id}"): api(),
         ("PATCH", "/api/v1/firms/{firm_id}"): api(json={"notes": "备注", "version": 1}),
-        ("DELETE", "/api/v1/firms/{firm_id}"): api(409),
+        ("DELETE", "/api/v1/firms/{firm_id}"): api(409).with_(query=V1),
         ("GET", "/api/v1/users/{user_id}/holdings"): admin_api(),
         ("POST", "/api/v1/users/{user_id}/reassign"): admin_api(json={}),
         # nobody to give them to: 422 for managers and admins, 403 for officers
@@ -367,7 +370,7 @@ ACCESS.update(
         ("POST", "/api/v1/firms/{firm_id}/contacts"): api(201, json={"name": "新联系人"}),
         ("GET", "/api/v1/contacts/{contact_id}"): api(),
         ("PATCH", "/api/v1/contacts/{contact_id}"): api(json={"phone": "023-1", "version": 1}),
-        ("DELETE", "/api/v1/contacts/{contact_id}"): api(204),
+        ("DELETE", "/api/v1/contacts/{contact_id}"): api(204).with_(query=V1),
         ("GET", "/api/v1/projects"): api(lists_secret=True),
         # a firm that does not exist: refused as input for everyone, nothing created
         ("POST", "/api/v1/projects"): api(422, json={"firm_id": 2**30, "cluster": "NB"}),
@@ -376,9 +379,9 @@ ACCESS.update(
             401, 404, 200, 403, 200, json={"notes": "改", "version": 1}
         ),
         # it has an activity and a follow-up: mark it lost instead
-        ("DELETE", "/api/v1/projects/{project_id}"): Access(401, 404, 409, 403, 409),
+        ("DELETE", "/api/v1/projects/{project_id}"): Access(401, 404, 409, 403, 409, query=V1),
         ("POST", "/api/v1/projects/{project_id}/stage"): Access(
-            401, 404, 200, 403, 200, json={"stage": "signed"}
+            401, 404, 200, 403, 200, json={"stage": "signed", "version": 1}
         ),
         ("GET", "/api/v1/projects/{project_id}/history"): confidential_api(),
         ("GET", "/api/v1/projects/{project_id}/capital"): confidential_api(),
@@ -401,7 +404,7 @@ ACCESS.update(
         ("PATCH", "/api/v1/activities/{activity_id}"): Access(
             401, 404, 200, 403, 200, json={"outcome": "好", "version": 1}
         ),
-        ("DELETE", "/api/v1/activities/{activity_id}"): Access(401, 404, 204, 403, 204),
+        ("DELETE", "/api/v1/activities/{activity_id}"): Access(401, 404, 204, 403, 204, query=V1),
         ("GET", "/api/v1/followups"): api(),  # each caller's own by default
         ("POST", "/api/v1/followups"): api(
             201, json={"title": "回访", "due_at": "2030-01-01T09:00:00+08:00"}
@@ -410,9 +413,13 @@ ACCESS.update(
         ("PATCH", "/api/v1/followups/{followup_id}"): Access(
             401, 404, 200, 403, 200, json={"notes": "改", "version": 1}
         ),
-        ("DELETE", "/api/v1/followups/{followup_id}"): Access(401, 404, 204, 403, 204),
-        ("POST", "/api/v1/followups/{followup_id}/complete"): Access(401, 404, 200, 403, 200),
-        ("POST", "/api/v1/followups/{followup_id}/cancel"): Access(401, 404, 200, 403, 200),
+        ("DELETE", "/api/v1/followups/{followup_id}"): Access(401, 404, 204, 403, 204, query=V1),
+        ("POST", "/api/v1/followups/{followup_id}/complete"): Access(
+            401, 404, 200, 403, 200, query=V1
+        ),
+        ("POST", "/api/v1/followups/{followup_id}/cancel"): Access(
+            401, 404, 200, 403, 200, query=V1
+        ),
         ("GET", "/api/v1/clusters"): api(),
         ("GET", "/api/v1/clusters/{cluster_id}"): api(),
         # the cluster's version may have moved on in this database (API tests, the fuzz run)
@@ -430,7 +437,7 @@ ACCESS.update(
         ("GET", "/api/v1/users/{user_id}"): api(),
         # administrators only (a user changes their own name through PATCH /me)
         ("PATCH", "/api/v1/users/{user_id}"): admin_api(json={"display_name": "x", "version": 1}),
-        ("DELETE", "/api/v1/users/{user_id}"): admin_api(200),
+        ("DELETE", "/api/v1/users/{user_id}"): admin_api(200).with_(query=V1),
         ("GET", "/api/v1/departments"): api(),
         ("POST", "/api/v1/departments"): admin_api(201, json={"name": "新部门", "code": "NEWD"}),
         ("GET", "/api/v1/departments/{department_id}"): api(),
@@ -444,6 +451,8 @@ ACCESS.update(
                 "version": 1,
             }
         ),
-        ("DELETE", "/api/v1/departments/{department_id}"): admin_api(409),  # it has users
+        ("DELETE", "/api/v1/departments/{department_id}"): admin_api(409).with_(  # it has users
+            query=V1
+        ),
     }
 )
