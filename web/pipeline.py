@@ -13,11 +13,12 @@ from sqlmodel import Session
 
 from crm.accounts.models import User
 from crm.accounts.service import user_choices
+from crm.authz import can_change_project
 from crm.errors import ValidationFailed
 from crm.i18n import _l
 from crm.policy.service import plan_lists
 from crm.projects.models import Stage
-from crm.projects.schemas import StageMove
+from crm.projects.schemas import StageMoveRequest
 from crm.projects.service import (
     PROJECT_SORTS,
     ProjectFilters,
@@ -106,6 +107,8 @@ def _columns(
         {
             "stage": s,
             "cards": [next(cards) for _ in rows],
+            # a move form only on the cards this user may move (crm.authz, as the move checks)
+            "movable": {p.id for p in rows if can_change_project(user, p)},
             "count": total,
             "capped": total > COUNT_CAP,
             "next": offset + CARDS if total > offset + CARDS else None,
@@ -200,9 +203,8 @@ async def move(request: Request, user: WebUser, session: SessionDep, project_id:
     p = get_project_for(session, user, project_id)
     from_stage = p.stage
     try:
-        if not values["version"]:  # a page always sends the version it showed
-            raise ValidationFailed(_l("缺少版本号"), field="version")
-        data = parse(request, StageMove, data_in, ints=("version",))
+        # a page always sends the version it showed: without it the move is refused
+        data = parse(request, StageMoveRequest, data_in, ints=("version",))
         moved = move_stage(session, user, project_id, data)
     except (FormInvalid, ValidationFailed) as exc:
         errors = exc.errors if isinstance(exc, FormInvalid) else field_errors(request, exc)

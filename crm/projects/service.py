@@ -443,7 +443,7 @@ def _fill_stage_dates(p: Project, stage: str, on: date | None = None) -> None:
 
 
 def _require_project_edit(session: Session, actor: User, p: Project) -> None:
-    require_edit(actor, p.owner_id, p.department_id)
+    require_edit(actor, p.owner_id, p.department_id)  # the board asks can_change_project
 
 
 def _check_project(c: Any) -> None:

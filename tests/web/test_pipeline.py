@@ -208,3 +208,27 @@ def test_confidential_projects_of_another_department_are_absent(client, session)
     assert "绝密项目" not in client.get("/pipeline?view=table").text
     r = client.post(f"/projects/{secret.id}/stage", data={"stage": "contacted"}, headers=hx(token))
     assert r.status_code == 404
+
+
+def test_the_board_offers_a_move_only_on_cards_the_user_may_move(client, session):
+    """The move form and the drag handle (``data-movable``) come from crm.authz's rule: on the
+    officer's own card, not on another department's (which he sees but may not move)."""
+    _, me, firm = _setup(session)
+    mine = make_project(session, firm, "NB", "lead", owner=me, title="我的项目")
+    theirs_owner = make_user(session, "officer", make_department(session))
+    theirs = make_project(session, firm, "DATA", "lead", owner=theirs_owner, title="别人的项目")
+    session.commit()
+    login(client, me)
+    r = client.get("/pipeline")
+    assert r.status_code == 200
+
+    def card(pid: int) -> str:
+        return r.text.split(f'id="card-{pid}"')[1].split("</article>")[0]
+
+    assert "别人的项目" in r.text  # visible (not confidential) ...
+    assert 'class="move"' not in card(theirs.id) and "data-movable" not in card(theirs.id)
+    assert 'class="move"' in card(mine.id) and 'data-movable="1"' in card(mine.id)
+    # the "more" fragment of a column follows the same rule
+    r = client.get("/pipeline/column/lead", headers={"HX-Request": "true"})
+    assert r.status_code == 200
+    assert f'id="card-{theirs.id}"' not in r.text or 'class="move"' not in card(theirs.id)

@@ -20,7 +20,7 @@
     window.Sortable.create(list, {
       group: "board",
       animation: 0, // animations leave style attributes that htmx's settle would copy (CSP)
-      draggable: ".pcard",
+      draggable: ".pcard[data-movable]", // only cards the user may move (web/pipeline.py)
       filter: "select, button, input, textarea",
       preventOnFilter: false,
       onEnd: function (evt) {
