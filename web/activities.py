@@ -259,7 +259,6 @@ async def delete(
 ) -> Response:
     view = activity_view(session, user, activity_id)
     form = await request.form()
-    version = forms.integer(form, "version")
-    delete_activity(session, user, activity_id, version if isinstance(version, int) else None)
+    delete_activity(session, user, activity_id, forms.required_version(form))
     first = view.firms[0][0] if view.firms else None
     return RedirectResponse(f"/firms/{first}" if first else "/", status_code=303)

@@ -16,7 +16,7 @@ from crm.accounts.service import user_choices
 from crm.activities.schemas import ActivityCreate
 from crm.activities.service import log_activity
 from crm.activities.timeline import entries_for, firm_timeline
-from crm.authz import is_manager
+from crm.authz import is_manager, owner_choices
 from crm.clock import local_tz, now_local
 from crm.errors import CRMError, StaleVersion
 from crm.firms.duplicates import check_firm
@@ -244,7 +244,12 @@ def _form_ctx(
         "nav": "firms",
         "values": values,
         "clusters": list_clusters(session),
-        "owners": user_choices(session, user),
+        # the owners this user may name (crm.authz): a new firm is the user's own by default
+        "owners": owner_choices(
+            user,
+            user_choices(session, user),
+            kw["firm"].owner_id if kw.get("firm") is not None else user.id,
+        ),
         "tiers": TIERS,
         "errors": {},
         "parent_name": parent_name,
@@ -681,11 +686,12 @@ async def save_contact(
 
 
 @router.post("/{firm_id}/contacts/{contact_id}/delete")
-def remove_contact(
+async def remove_contact(
     request: Request, session: SessionDep, user: WebUser, firm_id: int, contact_id: int
 ) -> Response:
     _own_contact(session, user, firm_id, contact_id)
-    delete_contact(session, user, contact_id)
+    form = await request.form()
+    delete_contact(session, user, contact_id, forms.required_version(form))
     if not is_htmx(request):
         return RedirectResponse(f"/firms/{firm_id}", status_code=303)
     return _contacts_response(request, session, user, firm_id)

@@ -33,7 +33,16 @@ from crm.sorting import parse_sort
 from crm.types import utcnow
 from crm.vocabulary import FollowupStatus, values
 from server.deps import SessionDep, WebUser
-from web.forms import FormInvalid, FormRejected, clean, done, field_errors, parse, pick
+from web.forms import (
+    FormInvalid,
+    FormRejected,
+    clean,
+    done,
+    field_errors,
+    parse,
+    pick,
+    required_version,
+)
 from web.home import myday_context
 from web.render import is_htmx, render
 
@@ -59,10 +68,7 @@ def _int(value: Any) -> int | None:
 
 def _required_int(request: Request, form: Any, name: str = "version") -> int:
     """The version the page showed: required (a change without it is refused, nothing saved)."""
-    n = _int(form.get(name))
-    if n is None:
-        raise ValidationFailed(_l("缺少版本号"), field=name)
-    return n
+    return required_version(form, name)
 
 
 def _assignees(

@@ -12,8 +12,8 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
-from crm.errors import CRMError
-from crm.i18n import Message, translations, validation_message
+from crm.errors import CRMError, ValidationFailed
+from crm.i18n import Message, _l, translations, validation_message
 from web.render import is_htmx, language
 
 M = TypeVar("M", bound=BaseModel)
@@ -181,6 +181,15 @@ def integer(form: FormData, name: str) -> int | str | None:
         return int(v)
     except ValueError:
         return v
+
+
+def required_version(form: FormData, name: str = "version") -> int:
+    """The version the page showed: required on every change (without it nothing is saved;
+    a stale one is the service's 409)."""
+    v = integer(form, name)
+    if not isinstance(v, int) or not 1 <= v <= 2**31 - 1:
+        raise ValidationFailed(_l("缺少版本号"), field=name)
+    return v
 
 
 def checkbox(form: FormData, name: str) -> bool:

@@ -70,6 +70,14 @@ def may_set_owner(actor: User, current_owner_id: int | None, new_owner: User | N
     return False
 
 
+def owner_choices(actor: User, users: list[Any], current_owner_id: int | None) -> list[Any]:
+    """The owners a page offers for a record owned by ``current_owner_id`` (rows with ``id``
+    and ``department_id``): the current one and whoever ``may_set_owner`` allows."""
+    return [
+        u for u in users if u.id == current_owner_id or may_set_owner(actor, current_owner_id, u)
+    ]
+
+
 def require_set_owner(actor: User, current_owner_id: int | None, new_owner: User | None) -> None:
     if not may_set_owner(actor, current_owner_id, new_owner):
         raise PermissionDenied(_l("只有本部门主管或管理员可以更换负责人"), field="owner_id")

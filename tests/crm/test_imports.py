@@ -387,3 +387,29 @@ def test_a_dry_run_warns_of_near_duplicates_as_the_api_does(session, manager):
     assert rep.ok and rep.imported == 2
     assert [(w.row, rep.column(w)) for w in rep.warnings] == [(2, "企业名称")]
     assert "京东方" in str(rep.warnings[0].message)
+
+
+def test_an_import_names_owners_only_as_may_set_owner_allows(session, manager):
+    """The firm import applies create_firm's owner rule: a manager names owners of his own
+    department; a row naming another department's officer is refused (under 负责人) and, by
+    default, nothing of the file is imported."""
+    from crm.accounts.models import Department
+
+    own = session.get(Department, manager.department_id)
+    colleague = make_user(session, "officer", own, username="colleague1")
+    stranger = make_user(session, "officer", make_department(session), username="stranger1")
+    data = csv_bytes(
+        [
+            ["企业名称", "负责人"],
+            ["庚科技", colleague.username],
+            ["辛科技", stranger.username],
+        ]
+    )
+    before = count(session, Firm)
+    rep = import_firms(session, manager, data, "firms.csv")
+    assert not rep.applied
+    assert [(e.row, e.field) for e in rep.rejected] == [(3, "owner")]
+    assert count(session, Firm) == before
+    rep = import_firms(session, manager, data, "firms.csv", skip_invalid=True)
+    owners = dict(session.execute(select(Firm.name_zh, Firm.owner_id)).all())
+    assert owners.get("庚科技") == colleague.id and "辛科技" not in owners

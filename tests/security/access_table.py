@@ -197,14 +197,18 @@ ACCESS: dict[tuple[str, str], Access] = {
         htmx=True,
         form={"kind": "call", "summary": "改", "version": "1"},
     ),
-    ("POST", "/activities/{activity_id}/delete"): Access(LOGIN, 404, 303, 403, 303),
+    ("POST", "/activities/{activity_id}/delete"): Access(
+        LOGIN, 404, 303, 403, 303, form={"version": "1"}
+    ),
     ("GET", "/firms/{firm_id}/contacts"): page(htmx=True),
     ("POST", "/firms/{firm_id}/contacts"): page(htmx=True, form={"name": "张三"}),
     ("GET", "/firms/{firm_id}/contacts/{contact_id}/edit"): page(htmx=True),
     ("POST", "/firms/{firm_id}/contacts/{contact_id}"): page(
         htmx=True, form={"name": "联系人乙", "version": "1"}
     ),
-    ("POST", "/firms/{firm_id}/contacts/{contact_id}/delete"): page(htmx=True),
+    ("POST", "/firms/{firm_id}/contacts/{contact_id}/delete"): page(
+        htmx=True, form={"version": "1"}
+    ),
     # --- API auth (api/auth.py) --------------------------------------------------------------
     ("POST", "/api/v1/auth/token"): public(422),  # no form: a validation error for everyone
     ("POST", "/api/v1/auth/revoke"): api(204),
@@ -273,7 +277,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/admin/users"): admin_page(
         303, form={"username": "new_user", "password": "Very-Long-Passphrase-9", "role": "officer"}
     ),
-    ("POST", "/admin/users/{user_id}"): admin_page(303, form={"role": "manager"}),
+    ("POST", "/admin/users/{user_id}"): admin_page(303, form={"role": "manager", "version": "1"}),
     ("POST", "/admin/users/{user_id}/password"): admin_page(
         303, form={"password": "Another-Long-Pass-77"}
     ),
@@ -281,13 +285,14 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/admin/departments"): admin_page(),
     ("POST", "/admin/departments"): admin_page(303, form={"name": "丙招商局", "code": "DC"}),
     ("POST", "/admin/departments/{department_id}"): admin_page(
-        303, form={"name": "甲招商局（改）", "code": "DA2"}
+        303, form={"name": "甲招商局（改）", "code": "DA2", "version": "1"}
     ),
     ("POST", "/admin/departments/{department_id}/webhook"): admin_page(
         303,
         form={
             "kind": "dingtalk",
             "url": "https://oapi.dingtalk.com/robot/send?access_token=t",
+            "version": "1",
             "secret": "SECabc",
         },
     ),

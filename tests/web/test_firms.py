@@ -611,6 +611,7 @@ def test_edit_a_firm(client, login, officer, session):
             china500_rank="",
             is_leader="on",
             clusters=["NB", "DATA"],
+            owner_id=str(officer.id),  # the picker shows the owner chosen
             version="1",
         )
         | login.csrf,
@@ -628,12 +629,14 @@ def test_a_stale_edit_is_reported_not_overwritten(client, login, officer, sessio
     first = client.post(
         f"/firms/{f.id}/edit",
         follow_redirects=False,
-        data=firm_form(name_zh="惠普", name_en="First", version="1") | login.csrf,
+        data=firm_form(name_zh="惠普", name_en="First", owner_id=str(officer.id), version="1")
+        | login.csrf,
     )
     assert first.status_code == 303
     second = client.post(
         f"/firms/{f.id}/edit",
-        data=firm_form(name_zh="惠普", name_en="Second", version="1") | login.csrf,
+        data=firm_form(name_zh="惠普", name_en="Second", owner_id=str(officer.id), version="1")
+        | login.csrf,
     )
     assert second.status_code == 409
     assert "有人先保存了这家企业" in second.text and 'value="Second"' in second.text
@@ -682,6 +685,10 @@ def test_add_edit_and_delete_a_contact(client, login, officer, session):
     session.expire_all()
     assert session.get(Contact, c.id).title == "副总裁"
     r = client.post(f"/firms/{f.id}/contacts/{c.id}/delete", headers=login.htmx)
+    assert r.status_code == 422 and count(session, Contact) == 1  # the version is required
+    r = client.post(
+        f"/firms/{f.id}/contacts/{c.id}/delete", headers=login.htmx, data={"version": "2"}
+    )
     assert r.status_code == 200 and "还没有联系人" in r.text
     assert count(session, Contact) == 0
 
@@ -722,7 +729,9 @@ def test_edits_follow_ownership(client, login, officer, session):
     assert r.status_code == 403
     r = client.post(f"/firms/{f.id}/contacts", headers=login.htmx, data={"name": "X"})
     assert r.status_code == 422 and count(session, Contact) == 1
-    r = client.post(f"/firms/{f.id}/contacts/{c.id}/delete", headers=login.htmx)
+    r = client.post(
+        f"/firms/{f.id}/contacts/{c.id}/delete", headers=login.htmx, data={"version": "1"}
+    )
     assert r.status_code == 403 and count(session, Contact) == 1
     session.expire_all()
     assert session.get(Firm, f.id).name_en == "Hewlett-Packard"

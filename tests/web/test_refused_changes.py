@@ -3,6 +3,7 @@ just its version), the rows beside it and the audit trail exactly as they were."
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -288,3 +289,30 @@ def test_refused_admin_changes_keep_the_rows(client, session):
     )
     assert r.status_code == 303
     assert state() == before
+
+
+def test_the_firm_form_offers_only_owners_the_user_may_name(client, session):
+    """The owner picker asks crm.authz (owner_choices, may_set_owner's rule): an officer is
+    offered nobody for an unowned firm and only himself for his own; his manager anyone of
+    the department, nobody of another."""
+    me, other, _, _, _ = _world(session)
+    from crm.accounts.models import Department
+
+    boss = make_user(session, "manager", session.get(Department, me.department_id))
+    unowned = make_firm(session, "无主挑选企业")
+    mine = make_firm(session, "自有挑选企业", owner_id=me.id)
+    session.commit()
+
+    def offered(firm_id: int) -> set[int]:
+        r = client.get(f"/firms/{firm_id}/edit")
+        assert r.status_code == 200
+        select_ = r.text.split('id="owner_id"')[1].split("</select>")[0]
+        return {int(v) for v in re.findall(r'<option value="(\d+)"', select_)}
+
+    login(client, me)
+    assert offered(unowned.id) == set()
+    assert offered(mine.id) == {me.id}
+    client.cookies.clear()
+    login(client, boss)
+    assert me.id in offered(unowned.id) and boss.id in offered(mine.id)
+    assert other.id not in offered(unowned.id) | offered(mine.id)
