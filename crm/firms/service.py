@@ -97,27 +97,6 @@ def _cluster_ids(session: Session, codes: list[str]) -> list[int]:
     return [rows[c] for c in dict.fromkeys(codes)]
 
 
-def _apply_names(session: Session, firm: Firm, aliases: list[str] | None) -> None:
-    firm.name_norm = name_norm(firm.name_zh)
-    firm.name_pinyin, firm.name_initials = to_pinyin(firm.name_zh)
-    if aliases is not None:
-        _check_aliases(session, aliases, firm.id)
-        session.execute(delete(FirmAlias).where(FirmAlias.firm_id == firm.id))
-        for row in alias_values(firm.id, aliases):  # type: ignore[arg-type]
-            session.add(FirmAlias(**row))
-        try:
-            with session.begin_nested():
-                session.flush()
-        except IntegrityError:
-            # another firm took one of them since the check (the database's unique index holds):
-            # the same refusal as the check's, naming that firm
-            _check_aliases(session, aliases, firm.id)
-            raise
-    else:
-        aliases = firm_aliases(session, [firm.id])[firm.id]  # type: ignore[index]
-    firm.search_text = search_blob([firm.name_zh, firm.name_en, *aliases])
-
-
 def _check_aliases(session: Session, aliases: list[str] | None, firm_id: int | None) -> None:
     """Aliases are unique across firms: one another firm has (as alias or name) is refused."""
     clashes = alias_clashes(session, aliases or [], firm_id)
@@ -237,14 +216,12 @@ def update_firm(session: Session, actor: User, firm_id: int, data: FirmUpdate) -
         merged["global500_rank"], merged["china500_rank"], merged["is_leader"]
     )
     if merged["name_zh"] != firm.name_zh:
-        fields["name_norm"] = normalize_name(merged["name_zh"])
-        if not fields["name_norm"]:
-            raise ValidationFailed(_l("企业名称无效"), field="name_zh")
+        fields["name_norm"] = name_norm(merged["name_zh"])  # the same rule as a new firm
         fields["name_pinyin"], fields["name_initials"] = to_pinyin(merged["name_zh"])
     links: dict[str, LinkChange] = {}
     aliases = firm_aliases(session, [firm_id])[firm_id]
     if data.aliases is not None:
-        wanted = _distinct_aliases(data.aliases)
+        wanted = [r["alias"] for r in alias_values(firm_id, data.aliases)]
         links["aliases"] = LinkChange(
             aliases, wanted, lambda: _write_aliases(session, firm_id, wanted)
         )
@@ -262,18 +239,6 @@ def update_firm(session: Session, actor: User, firm_id: int, data: FirmUpdate) -
         session, actor.id, firm, "firm", data.version, fields, current=public_now, links=links
     )
     return firm
-
-
-def _distinct_aliases(aliases: list[str]) -> list[str]:
-    """The aliases as given, one per normalised form, unnormalisable ones left out."""
-    seen: set[str] = set()
-    out: list[str] = []
-    for a in aliases:
-        n = normalize_name(a)
-        if n and n not in seen:
-            seen.add(n)
-            out.append(a)
-    return out
 
 
 def _write_aliases(session: Session, firm_id: int, aliases: list[str]) -> None:
