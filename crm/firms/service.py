@@ -242,11 +242,11 @@ def update_firm(session: Session, actor: User, firm_id: int, data: FirmUpdate) -
 
 
 def _write_aliases(session: Session, firm_id: int, aliases: list[str]) -> None:
-    session.execute(delete(FirmAlias).where(FirmAlias.firm_id == firm_id))
-    for row in alias_values(firm_id, aliases):
-        session.add(FirmAlias(**row))
     try:
-        with session.begin_nested():
+        with session.begin_nested():  # a savepoint: a refused write leaves the session usable
+            session.execute(delete(FirmAlias).where(FirmAlias.firm_id == firm_id))
+            for row in alias_values(firm_id, aliases):
+                session.add(FirmAlias(**row))
             session.flush()
     except IntegrityError:
         # another firm took one of them since the check (the database's unique index holds):
