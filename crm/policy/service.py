@@ -13,6 +13,7 @@ from sqlmodel import Session
 from crm.accounts.models import Department
 from crm.audit.service import record
 from crm.authz import require_admin
+from crm.changes import apply_change, check_version
 from crm.errors import NotFound, ValidationFailed
 from crm.firms.models import Firm, FirmAlias, FirmCluster, derive_tier
 from crm.i18n import _l
@@ -359,7 +360,6 @@ def set_cluster_lead(
     session: Session, actor: Any, cluster_id: int, department_id: int | None, version: int
 ) -> Cluster:
     """Name the department that leads a cluster (admin only)."""
-    from crm.changes import apply_change, check_version
 
     require_admin(actor)
     c = get_cluster(session, cluster_id)
