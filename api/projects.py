@@ -89,13 +89,13 @@ def create_project(session: SessionDep, user: ApiUser, data: ProjectCreate) -> P
     return service.to_public(session, service.create_project(session, user, data), user)
 
 
-@router.get("/projects/{project_id}", response_model=ProjectPublic, summary="One project")
+@router.get("/projects/{project_id:int}", response_model=ProjectPublic, summary="One project")
 def get_project(session: SessionDep, user: ApiUser, project_id: IdPath) -> ProjectPublic:
     return service.to_public(session, service.get_project_for(session, user, project_id), user)
 
 
 @router.patch(
-    "/projects/{project_id}",
+    "/projects/{project_id:int}",
     response_model=ProjectPublic,
     summary="Change a project",
     description="The stage changes only through POST /projects/{id}/stage.",
@@ -107,7 +107,7 @@ def update_project(
 
 
 @router.delete(
-    "/projects/{project_id}",
+    "/projects/{project_id:int}",
     status_code=204,
     response_class=Response,
     summary="Remove a project without activities, follow-ups or capital",

@@ -64,6 +64,12 @@ def _validation_errors(exc: RequestValidationError, lang: str) -> list[dict]:
     return out
 
 
+def _param_pattern(match: re.Match[str]) -> str:
+    """What a path parameter matches: ``{id:int}`` digits only (as Starlette's convertor), any
+    other one segment."""
+    return "[0-9]+" if match.group(0).endswith(":int}") else "[^/]+"
+
+
 def _allowed_methods(request: Request) -> str:
     """Every method some route serves at this path (one route per method in FastAPI, so
     Starlette's own ``Allow`` names only the first route's)."""
@@ -76,7 +82,7 @@ def _allowed_methods(request: Request) -> str:
             if rc.methods:
                 pattern = re.sub(
                     r"\{[^}/]+\}",
-                    "[^/]+",
+                    _param_pattern,
                     re.escape(rc.path).replace(r"\{", "{").replace(r"\}", "}"),
                 )
                 table.append((re.compile(f"^{pattern}$"), rc.methods))

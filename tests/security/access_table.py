@@ -218,6 +218,17 @@ ACCESS: dict[tuple[str, str], Access] = {
         for name in ("coverage", "pipeline", "targets", "leaders", "activity", "delivery")
         for ext in ("", ".xlsx")
     },
+    # what the leadership reads (#17): the weekly briefing (also as PDF), the city map, the
+    # park layout — managers and admins, like the other reports
+    **{
+        ("GET", f"/api/v1/reports/{name}{ext}"): manager_api()
+        for name, exts in (
+            ("briefing", ("", ".xlsx", ".pdf")),
+            ("map", ("", ".xlsx")),
+            ("layout", ("", ".xlsx")),
+        )
+        for ext in exts
+    },
     # --- import (web/imports.py): managers and admins ------------------------------------
     ("GET", "/imports"): manager_page(),
     ("POST", "/imports"): manager_page(422, form={"kind": "firms", "mode": "check"}),
