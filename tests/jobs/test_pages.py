@@ -242,3 +242,6 @@ def test_the_admin_overview_shows_failed_and_late_messages_and_each_jobs_last_ru
     page = client.get("/admin").text
     assert "发送失败的消息" in page and "逾期未发的消息" in page
     assert "database is locked" in page and "每日跟进提醒" in page
+    # the run's outcome by name, not its code
+    assert '<span class="badge run-error">失败</span>' in page
+    assert '<span class="badge run-error">error</span>' not in page
