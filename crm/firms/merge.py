@@ -32,6 +32,7 @@ from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster, derive_tier
 from crm.firms.queries import firm_aliases, firm_cluster_codes, get_firm
 from crm.followups.models import Followup
 from crm.i18n import _l
+from crm.notices.service import firm_merged
 from crm.policy.models import Cluster
 from crm.projects.models import CapitalArrival, Project, Stage, StageChange
 from crm.text import normalize_name, search_blob, to_pinyin
@@ -354,8 +355,6 @@ def _tell_owners(
 ) -> None:
     """The ``firm_merged`` notice: the two firms' owners and their departments' managers (the
     one who merged excepted)."""
-    from crm.notices.service import firm_merged
-
     owners = {f.get("owner_id") for f in firms} - {None}
     depts = set(
         session.scalars(

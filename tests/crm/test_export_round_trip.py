@@ -152,10 +152,10 @@ LEFT_OUT = {
 def every_row(session) -> dict[str, list[tuple]]:
     """Each restored table's rows, sorted; users and departments (numbered anew) named by
     user name and code wherever a row points at them."""
-    users = dict(session.execute(select(User.id, User.username)).tuples().all())
+    users = {uid: name for uid, name in session.execute(select(User.id, User.username))}
     from crm.accounts.models import Department
 
-    depts = dict(session.execute(select(Department.id, Department.code)).tuples().all())
+    depts = {did: code for did, code in session.execute(select(Department.id, Department.code))}
     out = {}
     for t in metadata.sorted_tables:
         if t.name not in RESTORED:
