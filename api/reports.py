@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BeforeValidator
 
+from crm.i18n import pick_language
 from crm.reports import registry
 from crm.reports.activity import ActivityReport
 from crm.reports.briefing import Briefing
@@ -20,6 +21,7 @@ from crm.reports.citymap import CityMap
 from crm.reports.common import ReportFilters
 from crm.reports.coverage import CoverageReport
 from crm.reports.delivery import DeliveryReport
+from crm.reports.export import to_xlsx
 from crm.reports.layout import ParkLayout
 from crm.reports.leaders import LeadersReport
 from crm.reports.pipeline import PipelineReport
@@ -81,17 +83,16 @@ def _answer(session: SessionDep, user: ApiUser, name: str, f: ReportFilters, fmt
         f.detail = True  # the workbook carries every row
     report = registry.run(session, user, name, f)
     if fmt == "xlsx":
-        return _xlsx(name, report)
+        return _xlsx(name, report, getattr(user, "language", None))
     # serialized once by the report's own model (the route's response_model documents it):
     # FastAPI would otherwise dump, validate again and re-encode every nested object
     return Response(report.model_dump_json(), media_type="application/json")
 
 
-def _xlsx(name: str, report: Any) -> Response:
-    from crm.reports.export import to_xlsx
-
+def _xlsx(name: str, report: Any, lang: str | None) -> Response:
+    """The report as a workbook in the token's user's language."""
     return Response(
-        to_xlsx(name, report),
+        to_xlsx(name, report, pick_language(lang)),
         media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
     )

@@ -11,7 +11,8 @@ from typing import Any
 from crm.i18n import _l, gettext
 from crm.i18n import render as _render
 from crm.policy import names as plan_names
-from crm.reports.words import STAGE_ZH
+from crm.policy.districts import district_name, name_map
+from crm.reports.words import STAGE_ZH, band_label
 
 STATUS_COLOUR = {"covered": "#1f7a4d", "pursuing": "#b54708", "gap": "#b42318"}
 
@@ -113,13 +114,22 @@ def map_option(r: Any, lang: str = "zh") -> dict[str, Any]:
             "text": [t(_l("亿元")), ""],
             "inRange": {"color": ["#f2f4f7", "#b2ccff", "#1d4ed8"]},
         },
-        "geo": {"map": "chongqing", "roam": True, "itemStyle": {"areaColor": "#f2f4f7"}},
+        "geo": {
+            "map": "chongqing",
+            "roam": True,
+            "itemStyle": {"areaColor": "#f2f4f7"},
+            # the regions' names as the reader reads them (the map file names them in Chinese)
+            "nameMap": name_map(lang),
+        },
         "series": [
             {
                 "type": "map",
                 "geoIndex": 0,
                 "name": t(_l("落地及投产产值(亿元)")),
-                "data": [{"name": d.name, "value": float(d.landed_output)} for d in r.districts],
+                "data": [
+                    {"name": district_name(d.name, lang), "value": float(d.landed_output)}
+                    for d in r.districts
+                ],
             },
             {
                 "type": "scatter",
@@ -131,18 +141,6 @@ def map_option(r: Any, lang: str = "zh") -> dict[str, Any]:
             },
         ],
     }
-
-
-def band_label(b: Any, lang: str) -> str:
-    """A ladder band: "≥1000亿" / "100–500亿" in Chinese; in English in billions of yuan
-    (1亿 = 0.1 bn)."""
-    if lang != "en":
-        return str(b.label)
-
-    def bn(v: Any) -> str:
-        return f"{v / 10:g}"
-
-    return f"≥ {bn(b.lower)} bn" if b.upper is None else f"{bn(b.lower)}–{bn(b.upper)} bn"
 
 
 def _tr(lang: str) -> Any:

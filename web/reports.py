@@ -12,10 +12,11 @@ from fastapi.responses import RedirectResponse, Response
 from crm.accounts.service import list_departments
 from crm.errors import CRMError, NotFound, ValidationFailed
 from crm.i18n import _l
+from crm.policy.districts import district_name
 from crm.reports import briefing_pdf, registry
 from crm.reports.common import ReportFilters, clusters, parks, require_reports
 from crm.reports.export import to_xlsx
-from crm.reports.words import GROUP_ZH, STAGE_ZH, STATUS_ZH, TIER_ZH
+from crm.reports.words import GROUP_ZH, STAGE_ZH, STATUS_ZH, TIER_ZH, band_label
 from server.deps import SessionDep, WebUser
 from web import report_charts
 from web.render import language, render
@@ -156,7 +157,7 @@ def report_page(request: Request, session: SessionDep, user: WebUser, name: str)
         )
     if xlsx:
         return Response(
-            to_xlsx(name, report),
+            to_xlsx(name, report, language(request)),
             media_type=XLSX,
             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
         )
@@ -182,7 +183,8 @@ def report_page(request: Request, session: SessionDep, user: WebUser, name: str)
         "chart2": (
             report_charts.second(name, report, language(request)) if report is not None else None
         ),
-        "band_label": report_charts.band_label,
+        "band_label": band_label,
+        "district_name": district_name,
         "stage_zh": STAGE_ZH,
         "status_zh": STATUS_ZH,
         "tier_zh": TIER_ZH,

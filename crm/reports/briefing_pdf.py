@@ -18,7 +18,8 @@ from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
 
 from crm.errors import CRMError
-from crm.i18n import _l
+from crm.i18n import _l, current_language
+from crm.i18n import gettext as _
 from crm.reports.briefing import Briefing
 from crm.reports.words import STAGE_ZH, STATUS_ZH
 
@@ -322,31 +323,39 @@ def sheets(b: Briefing) -> list[tuple[str, list[str], list[list[Any]]]]:
     """The briefing's tables, one sheet each (the workbook lists what the page lists, and every
     total)."""
     summary = [
-        ["周", f"{b.week_start} — {b.week_end}"],
-        ["范围", b.scope_name_zh],
-        ["新增项目", b.new_projects],
-        ["新签约项目", b.signings_total.count],
-        ["新签约计划投资(亿元)", b.signings_total.planned_investment],
-        ["新签约预计产值(亿元)", b.signings_total.expected_output],
-        ["新落地项目", b.landings_total.count],
-        ["新落地计划投资(亿元)", b.landings_total.planned_investment],
-        ["新落地预计产值(亿元)", b.landings_total.expected_output],
-        ["到资(亿元)", b.capital_arrived],
-        ["到资笔数", b.capital_entries],
-        ["阶段变动", b.movements_count],
-        ["逾期项目", b.overdue_count],
-        ["撞单", b.conflicts_count],
-        ["接触记录", b.contacts_total],
+        [_("周"), f"{b.week_start} — {b.week_end}"],
+        [_("范围"), b.scope_name_en if current_language() == "en" else b.scope_name_zh],
+        [_("新增项目"), b.new_projects],
+        [_("新签约项目"), b.signings_total.count],
+        [_("新签约计划投资(亿元)"), b.signings_total.planned_investment],
+        [_("新签约预计产值(亿元)"), b.signings_total.expected_output],
+        [_("新落地项目"), b.landings_total.count],
+        [_("新落地计划投资(亿元)"), b.landings_total.planned_investment],
+        [_("新落地预计产值(亿元)"), b.landings_total.expected_output],
+        [_("到资(亿元)"), b.capital_arrived],
+        [_("到资笔数"), b.capital_entries],
+        [_("阶段变动"), b.movements_count],
+        [_("逾期项目"), b.overdue_count],
+        [_("撞单"), b.conflicts_count],
+        [_("接触记录"), b.contacts_total],
     ]
     coverage = [
         [
             code,
-            STATUS_ZH[next((c.before for c in b.coverage_changes if c.code == code), st)],
-            STATUS_ZH[st],
+            _(STATUS_ZH[next((c.before for c in b.coverage_changes if c.code == code), st)]),
+            _(STATUS_ZH[st]),
         ]
         for code, st in b.coverage.items()
     ]
-    head = ["项目", "集群", "园区", "阶段", "计划投资(亿元)", "预计产值(亿元)", "时间"]
+    head = [
+        _("项目"),
+        _("集群"),
+        _("园区"),
+        _("阶段"),
+        _("计划投资(亿元)"),
+        _("预计产值(亿元)"),
+        _("时间"),
+    ]
 
     def rows(ps: list[Any]) -> list[list[Any]]:
         return [
@@ -354,7 +363,7 @@ def sheets(b: Briefing) -> list[tuple[str, list[str], list[list[Any]]]]:
                 p.label,
                 p.cluster,
                 p.park or "",
-                STAGE_ZH.get(p.stage, p.stage),
+                _(STAGE_ZH.get(p.stage, p.stage)),
                 p.planned_investment,
                 p.expected_output,
                 p.at,
@@ -366,8 +375,8 @@ def sheets(b: Briefing) -> list[tuple[str, list[str], list[list[Any]]]]:
         [
             m.label,
             m.cluster,
-            STAGE_ZH.get(m.from_stage or "", ""),
-            STAGE_ZH.get(m.stage, m.stage),
+            _(STAGE_ZH.get(m.from_stage or "", "")),
+            _(STAGE_ZH.get(m.stage, m.stage)),
             m.planned_investment,
             m.at,
         ]
@@ -377,27 +386,35 @@ def sheets(b: Briefing) -> list[tuple[str, list[str], list[list[Any]]]]:
         [
             p.label,
             p.cluster,
-            STAGE_ZH.get(p.stage, p.stage),
+            _(STAGE_ZH.get(p.stage, p.stage)),
             p.expected_land_date,
             p.expected_operate_date,
         ]
         for p in b.overdue
     ]
     return [
-        ("周报摘要", ["指标", "数值"], summary),
-        ("集群覆盖", ["集群代码", "周初状态", "周末状态"], coverage),
-        ("新签约", head, rows(b.signings)),
-        ("新落地", head, rows(b.landings)),
-        ("最大变动", ["项目", "集群", "从阶段", "到阶段", "计划投资(亿元)", "时间"], moves),
-        ("逾期项目", ["项目", "集群", "阶段", "承诺落地日期", "承诺投产日期"], late),
+        (_("周报摘要"), [_("指标"), _("数值")], summary),
+        (_("集群覆盖"), [_("集群代码"), _("周初状态"), _("周末状态")], coverage),
+        (_("新签约"), head, rows(b.signings)),
+        (_("新落地"), head, rows(b.landings)),
         (
-            "撞单",
-            ["项目", "集群", "开立时间"],
+            _("最大变动"),
+            [_("项目"), _("集群"), _("从阶段"), _("到阶段"), _("计划投资(亿元)"), _("时间")],
+            moves,
+        ),
+        (
+            _("逾期项目"),
+            [_("项目"), _("集群"), _("阶段"), _("承诺落地日期"), _("承诺投产日期")],
+            late,
+        ),
+        (
+            _("撞单"),
+            [_("项目"), _("集群"), _("开立时间")],
             [[c.label, c.cluster, c.opened_at] for c in b.conflicts],
         ),
         (
-            "各部门接触",
-            ["部门", "接触记录数"],
+            _("各部门接触"),
+            [_("部门"), _("接触记录数")],
             [[d.department, d.contacts] for d in b.contacts],
         ),
     ]

@@ -219,3 +219,24 @@ def test_an_english_reader_gets_english_tables_and_charts(client, session, name)
             cat = opt["yAxis"] if opt["yAxis"].get("type") == "category" else opt["xAxis"]
             texts += cat["data"]
         assert texts and not [t for t in texts if CJK.search(t)], texts
+
+
+def test_the_city_map_names_districts_in_the_readers_language(client, session):
+    """The districts of the map (its regions, their figures and the parks' table) in English
+    for an English reader; in Chinese otherwise (the map file names them in Chinese)."""
+    w = coverage_world(session)
+    login(client, w.manager)
+    zh = client.get("/reports/map").text
+    assert "<td>渝北区</td>" in zh
+    assert island(zh)["geo"]["nameMap"] == {}
+    w.manager.language = "en"
+    session.add(w.manager)
+    session.commit()
+    client.cookies.clear()
+    login(client, w.manager)
+    html = client.get("/reports/map").text
+    assert "<td>Yubei District</td>" in html and "渝北区" not in html
+    opt = island(html)
+    assert opt["geo"]["nameMap"]["渝北区"] == "Yubei District"
+    regions = next(s for s in opt["series"] if s["type"] == "map")["data"]
+    assert regions and not [d["name"] for d in regions if CJK.search(d["name"])]
