@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request, Response
 from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, VersionQuery
 from api.export import EXPORT_LIMIT, XLSX_200, Fmt, wants_xlsx, xlsx_response
 from crm.accounts import service
-from crm.accounts.models import User
 from crm.accounts.schemas import (
     DepartmentCreate,
     DepartmentPublic,
@@ -22,6 +21,7 @@ from crm.accounts.schemas import (
     UserUpdate,
 )
 from crm.authz import require_admin
+from crm.models.accounts import User
 from server.deps import ApiUser, SessionDep
 
 router = APIRouter(tags=["accounts"], responses=ERRORS)

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request, Response
 from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, QTime, VersionQuery
 from api.export import EXPORT_LIMIT, XLSX_200, Fmt, wants_xlsx, xlsx_response
 from crm.followups import service
-from crm.followups.models import Followup
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
+from crm.models.followups import Followup
 from crm.vocabulary import FollowupStatus, literal, values
 from server.deps import ApiUser, SessionDep
 

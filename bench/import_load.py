@@ -30,9 +30,9 @@ def _prepare(url: str, firms: int, existing: bool = False) -> None:
     from sqlmodel import select
 
     from crm import migrate
-    from crm.accounts.models import User
     from crm.accounts.users import create_user
     from crm.db import reset_engine, session_scope
+    from crm.models.accounts import User
     from crm.policy.pack import read_pack
     from crm.policy.service import load_pack
 

@@ -155,8 +155,8 @@ def firm_import(url: str, workdir: Path, n: int = 50_000) -> Result:
         return res
     from sqlmodel import Session, select
 
-    from crm.accounts.models import User
     from crm.db import make_engine
+    from crm.models.accounts import User
 
     path = RESULTS / "cache" / f"import-firms-{n}.xlsx"  # slow to write: made once, kept
     if not path.exists():

@@ -74,7 +74,7 @@ def demo(
     """Generate demo data at a scale (deterministic from the seed)."""
     from crm.db import get_engine, session_scope
     from crm.demo.generator import generate
-    from crm.firms.models import Firm
+    from crm.models.firms import Firm
 
     with session_scope() as s:
         existing = s.scalar(select(func.count()).select_from(Firm).where(Firm.source == "demo"))
@@ -98,10 +98,10 @@ def add_user(
     email: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Add a user with a role (the first admin is made this way)."""
-    from crm.accounts.models import Department
     from crm.accounts.service import create_user
     from crm.db import session_scope
     from crm.errors import CRMError
+    from crm.models.accounts import Department
 
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
@@ -309,8 +309,8 @@ def start(
 ) -> None:
     """Migrate, load the policy pack and the small demo data if empty, then serve."""
     from crm.db import session_scope
-    from crm.firms.models import Firm
     from crm.migrate import upgrade
+    from crm.models.firms import Firm
 
     upgrade()
     load_pack_cmd(None)
@@ -340,10 +340,10 @@ def import_cmd(
     ] = False,
 ) -> None:
     """Import firms, contacts or projects; every rejected row is listed with the reason."""
-    from crm.accounts.models import User
     from crm.db import session_scope
     from crm.errors import CRMError
     from crm.imports.service import run_import
+    from crm.models.accounts import User
 
     try:
         data = file.read_bytes()
@@ -397,9 +397,9 @@ def briefing_cmd(
     """Write the weekly briefing (SPEC §5) as a one-page PDF, or as Excel."""
     from datetime import date
 
-    from crm.accounts.models import User
     from crm.db import session_scope
     from crm.errors import CRMError
+    from crm.models.accounts import User
     from crm.reports import briefing_pdf, registry
     from crm.reports.common import ReportFilters, clusters
     from crm.reports.export import to_xlsx

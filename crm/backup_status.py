@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.authz import require_admin
 from crm.backup import checksum_file
 from crm.config import ROOT
-from crm.outbox.models import JobRun
+from crm.models.accounts import User
+from crm.models.outbox import JobRun
 from crm.types import utcnow
 
 JOB = "nightly_backup"

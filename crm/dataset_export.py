@@ -35,19 +35,19 @@ import xlsxwriter
 from sqlalchemy import Table, select
 from sqlmodel import Session
 
-from crm.accounts.models import Department, User
-from crm.activities.models import (
+from crm.models.accounts import Department, User
+from crm.models.activities import (
     Activity,
     ActivityContact,
     ActivityFirm,
     ActivityOfficer,
     ActivityProject,
 )
-from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster
-from crm.followups.models import Followup
-from crm.policy.models import ChainLink, Cluster, Park
+from crm.models.firms import Contact, Firm, FirmAlias, FirmCluster
+from crm.models.followups import Followup
+from crm.models.policy import ChainLink, Cluster, Park
+from crm.models.projects import CapitalArrival, Project, StageChange
 from crm.policy.pack import DEFAULT_PACK
-from crm.projects.models import CapitalArrival, Project, StageChange
 
 STAGE_ZH = {
     "lead": "线索",

@@ -14,9 +14,9 @@ import xlsxwriter
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.audit.service import record
 from crm.clock import to_local
+from crm.models.accounts import User
 
 # the most rows one export writes (a list is capped at 10,000 on screen; an export goes further)
 MAX_ROWS = 100_000

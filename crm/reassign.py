@@ -15,16 +15,16 @@ from datetime import date, datetime
 from sqlalchemy import and_, or_, select, update
 from sqlmodel import Session
 
-from crm.accounts.models import Role, User
 from crm.accounts.sessions import end_sessions
 from crm.audit.service import record
 from crm.authz import is_admin, is_manager, project_visible
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from crm.firms.models import Firm
-from crm.followups.models import Followup
 from crm.i18n import _l
+from crm.models.accounts import Role, User
+from crm.models.firms import Firm
+from crm.models.followups import Followup
+from crm.models.projects import Project, Stage
 from crm.outbox.service import enqueue_many, existing_keys
-from crm.projects.models import Project, Stage
 from crm.types import utcnow
 
 

@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import and_, func, not_, or_, select
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.authz import project_visible
-from crm.firms.models import Contact, Firm
 from crm.firms.search import search_firms
-from crm.policy.models import Cluster
-from crm.projects.models import Project
+from crm.models.accounts import User
+from crm.models.firms import Contact, Firm
+from crm.models.policy import Cluster
+from crm.models.projects import Project
 
 MIN_CHARS = 1
 MAX_QUERY = 100

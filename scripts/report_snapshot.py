@@ -85,9 +85,9 @@ def dump(url: str, out: Path, now: datetime) -> None:
     from sqlmodel import Session, select
 
     import crm.reports.manager_home as home
-    from crm.accounts.models import User
     from crm.db import make_engine
     from crm.errors import CRMError
+    from crm.models.accounts import User
     from crm.reports import registry
     from crm.reports.common import ReportFilters
 

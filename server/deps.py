@@ -10,13 +10,13 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.accounts.service import resolve_api_token, resolve_web_session
 from crm.config import get_settings
 from crm.context import set_client_ip
 from crm.db import begin_write, get_engine
 from crm.errors import AuthFailed
 from crm.i18n import _l
+from crm.models.accounts import User
 
 SESSION_KEY = "sid"
 

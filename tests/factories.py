@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from crm.accounts.models import Department, User
 from crm.accounts.service import create_user
-from crm.firms.models import Firm, FirmCluster, derive_tier
-from crm.followups.models import Followup
-from crm.policy.models import Cluster, Park
-from crm.projects.models import Project, StageChange
+from crm.models.accounts import Department, User
+from crm.models.firms import Firm, FirmCluster, derive_tier
+from crm.models.followups import Followup
+from crm.models.policy import Cluster, Park
+from crm.models.projects import Project, StageChange
 from crm.text import normalize_name, search_blob, to_pinyin
 from crm.types import utcnow
 

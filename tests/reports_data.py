@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from crm.accounts.models import Department, User
-from crm.projects.models import StageChange
+from crm.models.accounts import Department, User
+from crm.models.projects import StageChange
 from crm.types import utcnow
 from tests.factories import make_department, make_firm, make_project, make_user
 
@@ -103,7 +103,7 @@ def coverage_world(session: Session) -> World:
 def _link(session: Session, cluster_code: str, link_code: str) -> int:
     from sqlalchemy import select
 
-    from crm.policy.models import ChainLink
+    from crm.models.policy import ChainLink
     from tests.factories import cluster
 
     lid = session.scalar(

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from crm.accounts.models import User
 from crm.accounts.service import change_password
 from crm.errors import ValidationFailed
 from crm.i18n import _l
+from crm.models.accounts import User
 from server.deps import SESSION_KEY, SessionDep, WebUser
 from web.forms import FormRejected
 from web.render import render

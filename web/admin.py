@@ -10,13 +10,13 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from crm.accounts import service as accounts
-from crm.accounts.models import Role
 from crm.audit.service import AuditFilters, audit_vocabulary, list_audit
 from crm.backup_status import backup_status
 from crm.clock import day_bounds
 from crm.config import get_settings
 from crm.errors import CRMError, ValidationFailed
 from crm.i18n import _l
+from crm.models.accounts import Role
 from crm.outbox.service import outbox_health
 from crm.types import utcnow
 from server.deps import SessionDep, WebUser
@@ -173,7 +173,7 @@ def update_user(
 ) -> Response:
     if is_active == "0":
         # deactivating someone who still holds work: first show it and hand it over (#16)
-        from crm.accounts.models import User as UserRow
+        from crm.models.accounts import User as UserRow
         from crm.reassign import holdings
 
         target = session.get(UserRow, user_id)

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.authz import assignable_users, is_manager
 from crm.clock import day_bounds, to_local, today_local
 from crm.errors import CRMError, NotFound, StaleVersion, ValidationFailed
@@ -28,6 +27,7 @@ from crm.followups.service import (
     update_followup,
 )
 from crm.i18n import _l
+from crm.models.accounts import User
 from crm.projects.service import get_project_for
 from crm.sorting import parse_sort
 from crm.types import utcnow

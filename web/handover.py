@@ -6,10 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from crm.accounts.models import User
 from crm.accounts.service import user_choices
 from crm.authz import is_admin
 from crm.errors import CRMError
+from crm.models.accounts import User
 from crm.reassign import holdings, reassign
 from server.deps import SessionDep, WebUser
 from web import forms

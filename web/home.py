@@ -9,9 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.authz import is_manager
 from crm.followups.service import followup_labels, my_day
+from crm.models.accounts import User
 from crm.projects.service import recent_projects, to_public_many
 from crm.reports.manager_home import manager_home
 from server.deps import SessionDep, WebUser

@@ -12,9 +12,9 @@ from crm.authz import require_manager
 from crm.errors import CRMError, ValidationFailed
 from crm.i18n import _l
 from crm.imports import runs, worker
-from crm.imports.models import ImportRun
 from crm.imports.service import IMPORTERS
 from crm.imports.templates import template_workbook
+from crm.models.imports import ImportRun
 from server.deps import SessionDep, WebUser
 from web.forms import FormRejected
 from web.render import language, render

@@ -11,13 +11,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.accounts.service import user_choices
 from crm.authz import can_change_project
 from crm.errors import ValidationFailed
 from crm.i18n import _l
+from crm.models.accounts import User
+from crm.models.projects import Stage
 from crm.policy.service import plan_lists
-from crm.projects.models import Stage
 from crm.projects.schemas import StageMoveRequest
 from crm.projects.service import (
     PROJECT_SORTS,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from crm.authz import require_admin
 from crm.errors import CRMError, ValidationFailed
 from crm.i18n import _l
-from crm.policy.models import ChainLink, PolicyPack
+from crm.models.policy import ChainLink, PolicyPack
 from crm.policy.pack import parse_pack
 from crm.policy.preview import preview_pack
 from crm.policy.service import list_clusters, list_parks, load_pack, plan_targets

@@ -9,15 +9,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.accounts.service import user_choices
 from crm.activities.service import ActivityFilters, list_activities
 from crm.authz import can_edit_owned
 from crm.errors import CRMError, NotFound, StaleVersion, ValidationFailed
 from crm.firms.service import get_firm, search_firms
 from crm.followups.service import FollowupFilters, followup_labels, list_followups
+from crm.models.accounts import User
+from crm.models.projects import Project, Stage
 from crm.policy.service import plan_lists
-from crm.projects.models import Project, Stage
 from crm.projects.schemas import CapitalArrivalCreate, ProjectCreate, ProjectUpdate
 from crm.projects.service import (
     add_capital_arrival,

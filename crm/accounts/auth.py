@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from crm.accounts.models import LoginAttempt, User
 from crm.accounts.passwords import verify_dummy, verify_password
 from crm.audit.service import record
 from crm.config import get_settings
 from crm.errors import AuthFailed, Locked
 from crm.i18n import _l
+from crm.models.accounts import LoginAttempt, User
 from crm.types import utcnow
 
 LOGIN_FAILED = _l("用户名或密码错误")

@@ -5,17 +5,17 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from crm.accounts.models import Department, User
 from crm.accounts.schemas import DepartmentPublic
-from crm.activities.models import Activity
 from crm.audit.service import record, snapshot
 from crm.authz import require_admin
 from crm.changes import apply_change, check_version
 from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from crm.i18n import _l
-from crm.outbox.models import OutboxMessage
-from crm.policy.models import Cluster
-from crm.projects.models import Project
+from crm.models.accounts import Department, User
+from crm.models.activities import Activity
+from crm.models.outbox import OutboxMessage
+from crm.models.policy import Cluster
+from crm.models.projects import Project
 
 
 def create_department(session: Session, actor: User | None, name: str, code: str) -> Department:

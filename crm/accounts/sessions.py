@@ -9,11 +9,11 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import Session
 
-from crm.accounts.models import ApiToken, User, WebSession
 from crm.accounts.tokens import token_hash
 from crm.audit.service import record
 from crm.config import get_settings
 from crm.db import write_or_skip
+from crm.models.accounts import ApiToken, User, WebSession
 from crm.types import utcnow
 
 

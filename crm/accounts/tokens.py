@@ -9,11 +9,11 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlmodel import Session
 
-from crm.accounts.models import ApiToken, Role, User
 from crm.audit.service import record
 from crm.config import get_settings
 from crm.errors import NotFound
 from crm.i18n import _l
+from crm.models.accounts import ApiToken, Role, User
 from crm.types import utcnow
 
 

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlmodel import Session
 
-from crm.accounts.models import Department, Role, User
 from crm.accounts.passwords import check_policy, hash_password, verify_password
 from crm.accounts.schemas import UserPublic
 from crm.accounts.sessions import end_sessions
@@ -17,6 +16,7 @@ from crm.authz import require_admin
 from crm.changes import apply_change, check_version
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.i18n import _l
+from crm.models.accounts import Department, Role, User
 from crm.types import utcnow
 
 

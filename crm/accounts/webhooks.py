@@ -7,12 +7,12 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session
 
-from crm.accounts.models import Department, User
 from crm.audit.service import snapshot
 from crm.authz import require_admin
 from crm.changes import LinkChange, apply_change, check_version
 from crm.errors import NotFound, ValidationFailed
 from crm.i18n import _l
+from crm.models.accounts import Department, User
 
 WEBHOOK_KINDS = ("wecom", "dingtalk")
 

@@ -9,26 +9,26 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
-from crm.accounts.models import User
-from crm.activities.models import (
-    Activity,
-    ActivityContact,
-    ActivityFirm,
-    ActivityOfficer,
-    ActivityProject,
-)
 from crm.activities.schemas import ActivityCreate, ActivityPublic, ActivityUpdate
 from crm.audit.service import record, snapshot
 from crm.authz import activity_visible, can_edit_owned, require_edit
 from crm.changes import check_version
 from crm.clock import as_utc
 from crm.errors import NotFound, ValidationFailed
-from crm.firms.models import Contact, Firm
-from crm.followups.models import Followup
 from crm.followups.schemas import FollowupCreate
 from crm.followups.service import create_followup
 from crm.i18n import _l
-from crm.projects.models import Project
+from crm.models.accounts import User
+from crm.models.activities import (
+    Activity,
+    ActivityContact,
+    ActivityFirm,
+    ActivityOfficer,
+    ActivityProject,
+)
+from crm.models.firms import Contact, Firm
+from crm.models.followups import Followup
+from crm.models.projects import Project
 from crm.projects.service import get_project_for
 from crm.summaries.fill import CONTACTS, touch
 from crm.types import utcnow

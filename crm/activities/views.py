@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlmodel import Session
 
-from crm.accounts.models import User
-from crm.activities.models import Activity
 from crm.activities.service import get_activity_for, links
 from crm.authz import project_visible
-from crm.firms.models import Contact, Firm
-from crm.followups.models import Followup
-from crm.projects.models import Project
+from crm.models.accounts import User
+from crm.models.activities import Activity
+from crm.models.firms import Contact, Firm
+from crm.models.followups import Followup
+from crm.models.projects import Project
 
 
 @dataclass

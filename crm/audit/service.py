@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, SQLModel
 
-from crm.accounts.models import User
-from crm.audit.models import AuditRecord
 from crm.authz import require_admin
 from crm.context import current_ip
+from crm.models.accounts import User
+from crm.models.audit import AuditRecord
 
 _SKIP = {
     "password_hash",

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from crm.activities.models import ActivityProject
-from crm.projects.models import Project
+from crm.models.activities import ActivityProject
+from crm.models.projects import Project
 
 FOLLOWUP_KIND = "跟进事项"
 

@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from crm.accounts.models import Role, User
-from crm.activities.models import ActivityProject
 from crm.authz.visibility import can_see_project, is_admin, is_manager
 from crm.errors import PermissionDenied, ValidationFailed
 from crm.i18n import Message, _l
-from crm.projects.models import Project
+from crm.models.accounts import Role, User
+from crm.models.activities import ActivityProject
+from crm.models.projects import Project
 
 
 def require_role(actor: User, *roles: str) -> None:

@@ -21,10 +21,10 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
-from crm.accounts.models import Role, User
-from crm.activities.models import Activity, ActivityProject
-from crm.followups.models import Followup
-from crm.projects.models import Project
+from crm.models.accounts import Role, User
+from crm.models.activities import Activity, ActivityProject
+from crm.models.followups import Followup
+from crm.models.projects import Project
 
 MANAGER_ROLES = (Role.manager.value, Role.admin.value)
 

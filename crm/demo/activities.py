@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from crm.activities.models import (
-    Activity,
-    ActivityContact,
-    ActivityFirm,
-    ActivityOfficer,
-    ActivityProject,
-)
 from crm.db import table
 from crm.demo import names as N
 from crm.demo.firms import TIER_W
 from crm.demo.people import Staff
 from crm.demo.projects import Plan
 from crm.demo.run import FirmInfo, Policy, Run, cum, pick_cw
-from crm.followups.models import Followup
+from crm.models.activities import (
+    Activity,
+    ActivityContact,
+    ActivityFirm,
+    ActivityOfficer,
+    ActivityProject,
+)
+from crm.models.followups import Followup
 
 # --- activities and follow-ups ------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from crm.db import table
 from crm.demo import names as N
 from crm.demo.people import Staff, cn_name
 from crm.demo.run import FirmInfo, Policy, Run, cum, pick_cw
-from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster, derive_tier
+from crm.models.firms import Contact, Firm, FirmAlias, FirmCluster, derive_tier
 from crm.text import credit_code_check_digit, normalize_name, search_blob, to_pinyin
 
 # --- firms ------------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col
 
-from crm.accounts.models import User
 from crm.accounts.passwords import hash_password
 from crm.db import table
 from crm.demo import names as N
@@ -28,8 +27,9 @@ from crm.demo.password import DEMO_PASSWORD
 from crm.demo.people import write_departments, write_users
 from crm.demo.projects import plan_projects, write_projects
 from crm.demo.run import SCALES, SHANGHAI, Policy, Run, Scale
-from crm.policy.models import Cluster
-from crm.projects.models import Project
+from crm.models.accounts import User
+from crm.models.policy import Cluster
+from crm.models.projects import Project
 from crm.summaries.fill import rebuild_on
 
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from crm.accounts.models import Department, User
 from crm.db import table
 from crm.demo import names as N
 from crm.demo.run import Run, cum, pick_cw
+from crm.models.accounts import Department, User
 
 
 @dataclass

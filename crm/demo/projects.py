@@ -12,7 +12,7 @@ from crm.demo import names as N
 from crm.demo.firms import TIER_W
 from crm.demo.people import Staff
 from crm.demo.run import FirmInfo, Policy, Run, cum, pick_cw, yi
-from crm.projects.models import CapitalArrival, Project, StageChange
+from crm.models.projects import CapitalArrival, Project, StageChange
 from crm.vocabulary import Stage, values
 
 # --- projects ---------------------------------------------------------------------------------

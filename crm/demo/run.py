@@ -17,7 +17,7 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy.engine import Connection
 
 from crm.db import table
-from crm.policy.models import ChainLink, Cluster, Park, ParkCluster
+from crm.models.policy import ChainLink, Cluster, Park, ParkCluster
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _CST = timezone(timedelta(hours=8))  # Asia/Shanghai has had no DST since 1991

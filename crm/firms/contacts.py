@@ -7,16 +7,16 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
-from crm.accounts.models import User
-from crm.activities.models import ActivityContact
 from crm.audit.service import record, snapshot
 from crm.authz import require_edit
 from crm.changes import apply_change, check_version
 from crm.errors import NotFound, StaleVersion, ValidationFailed
-from crm.firms.models import Contact
 from crm.firms.queries import _owner_department, get_firm
 from crm.firms.schemas import ContactCreate, ContactPublic, ContactUpdate
 from crm.i18n import _l
+from crm.models.accounts import User
+from crm.models.activities import ActivityContact
+from crm.models.firms import Contact
 
 
 def list_contacts(session: Session, actor: User, firm_id: int) -> list[Contact]:

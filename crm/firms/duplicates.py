@@ -19,10 +19,10 @@ from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from crm.errors import Conflict
-from crm.firms.models import Firm, FirmAlias
 from crm.firms.queries import firm_aliases
 from crm.firms.schemas import DuplicateCandidate
 from crm.firms.search import search_condition
+from crm.models.firms import Firm, FirmAlias
 from crm.text import _BRACKETS, _CJK, _PUNCT, _REGIONS_EN, core_name, normalize_name
 
 # a candidate scoring below this is not shown

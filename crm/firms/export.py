@@ -9,14 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.audit.service import record
 from crm.clock import to_local
 from crm.exports import workbook
-from crm.firms.models import Firm, FirmAlias, FirmCluster
 from crm.firms.queries import firm_order
 from crm.firms.service import FirmFilters, firm_list_statement
-from crm.policy.models import Cluster
+from crm.models.accounts import User
+from crm.models.firms import Firm, FirmAlias, FirmCluster
+from crm.models.policy import Cluster
 
 MAX_ROWS = 200_000
 TIER_ZH = {"global500": "世界500强", "china500": "中国500强", "leader": "行业龙头", "other": "其他"}

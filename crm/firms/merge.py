@@ -22,19 +22,19 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session
 
-from crm.accounts.models import User
-from crm.activities.models import ActivityFirm
-from crm.audit.models import AuditRecord
 from crm.audit.service import record, snapshot
 from crm.authz import require_manager
 from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
-from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster, derive_tier
 from crm.firms.queries import firm_aliases, firm_cluster_codes, get_firm
-from crm.followups.models import Followup
 from crm.i18n import _l
+from crm.models.accounts import User
+from crm.models.activities import ActivityFirm
+from crm.models.audit import AuditRecord
+from crm.models.firms import Contact, Firm, FirmAlias, FirmCluster, derive_tier
+from crm.models.followups import Followup
+from crm.models.policy import Cluster
+from crm.models.projects import CapitalArrival, Project, Stage, StageChange
 from crm.notices.service import firm_merged
-from crm.policy.models import Cluster
-from crm.projects.models import CapitalArrival, Project, Stage, StageChange
 from crm.text import normalize_name, search_blob, to_pinyin
 from crm.types import utcnow
 

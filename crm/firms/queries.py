@@ -8,14 +8,14 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.authz import can_edit_owned
 from crm.errors import NotFound, ValidationFailed
-from crm.firms.models import Firm, FirmAlias, FirmCluster
 from crm.firms.schemas import FirmPublic
 from crm.firms.search import search_condition, search_rank
 from crm.i18n import _l
-from crm.policy.models import Cluster
+from crm.models.accounts import User
+from crm.models.firms import Firm, FirmAlias, FirmCluster
+from crm.models.policy import Cluster
 from crm.sorting import Sort, order_by
 
 

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from crm.errors import ValidationFailed
-from crm.firms.models import derive_tier
 from crm.firms.schemas import FirmCreate
 from crm.i18n import _l
+from crm.models.firms import derive_tier
 from crm.text import normalize_name, search_blob, to_pinyin
 
 EXCLUDED = {"aliases", "clusters"}  # their own tables

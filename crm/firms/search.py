@@ -10,8 +10,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import Session
 
-from crm.accounts.models import User
-from crm.firms.models import Firm
+from crm.models.accounts import User
+from crm.models.firms import Firm
 from crm.text import fold_query
 
 

@@ -13,8 +13,6 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from crm.accounts.models import User
-from crm.activities.models import ActivityFirm
 from crm.audit.service import record, snapshot
 from crm.authz import require_edit, require_set_owner
 from crm.changes import LinkChange, apply_change, check_version
@@ -29,7 +27,6 @@ from crm.firms.contacts import (
     update_contact,
 )
 from crm.firms.duplicates import DuplicateFirm, alias_clashes, check_firm, find_similar
-from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster, derive_tier
 from crm.firms.queries import (
     FirmFilters,
     _owner_department,
@@ -45,10 +42,13 @@ from crm.firms.queries import (
 from crm.firms.rows import alias_values, firm_values, name_norm
 from crm.firms.schemas import FirmCreate, FirmUpdate
 from crm.firms.search import search_condition, search_firms
-from crm.followups.models import Followup
 from crm.i18n import _l
-from crm.policy.models import Cluster
-from crm.projects.models import Project
+from crm.models.accounts import User
+from crm.models.activities import ActivityFirm
+from crm.models.firms import Contact, Firm, FirmAlias, FirmCluster, derive_tier
+from crm.models.followups import Followup
+from crm.models.policy import Cluster
+from crm.models.projects import Project
 from crm.text import search_blob, to_pinyin
 from crm.types import utcnow
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, text
 from sqlmodel import Session
 
-from crm.accounts.models import User
-from crm.firms.models import Contact, Firm, FirmCluster
 from crm.firms.service import can_edit_firm, firm_aliases, firm_cluster_codes, get_firm
-from crm.policy.models import Cluster
+from crm.models.accounts import User
+from crm.models.firms import Contact, Firm, FirmCluster
+from crm.models.policy import Cluster
 
 
 @dataclass

@@ -11,16 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.audit.service import record
 from crm.authz import followup_visible
 from crm.authz.disclosure import activity_code_name, task_title
 from crm.config import get_settings
 from crm.errors import NotFound
-from crm.firms.models import Firm
-from crm.followups.models import Followup
 from crm.i18n import _l
-from crm.projects.models import Project
+from crm.models.accounts import User
+from crm.models.firms import Firm
+from crm.models.followups import Followup
+from crm.models.projects import Project
 from crm.types import utcnow
 
 FEED_LIMIT = 2000

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.audit.service import record, snapshot
 from crm.authz import (
     followup_visible,
@@ -23,11 +22,12 @@ from crm.authz import (
 from crm.changes import apply_change, check_version
 from crm.clock import as_utc, day_bounds, local_tz, today_local
 from crm.errors import Conflict, NotFound, ValidationFailed
-from crm.firms.models import Firm
-from crm.followups.models import Followup, FollowupStatus
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
 from crm.i18n import _l
-from crm.projects.models import Project
+from crm.models.accounts import User
+from crm.models.firms import Firm
+from crm.models.followups import Followup, FollowupStatus
+from crm.models.projects import Project
 from crm.projects.service import get_project_for
 from crm.sorting import Sort, order_by
 from crm.summaries.fill import DONE, touch

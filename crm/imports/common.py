@@ -15,10 +15,10 @@ from pydantic import ValidationError
 from sqlalchemy import Table, insert, select
 from sqlmodel import Session
 
-from crm.accounts.models import User
-from crm.firms.models import Firm, FirmAlias
 from crm.i18n import Message, _l, as_message, validation_message
-from crm.policy.models import Cluster
+from crm.models.accounts import User
+from crm.models.firms import Firm, FirmAlias
+from crm.models.policy import Cluster
 
 STAGE_NAMES = {
     **{code: code for code in ("lead", "contacted", "negotiating", "signed", "landed")},

@@ -8,10 +8,8 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.audit.service import record
 from crm.authz import require_manager
-from crm.firms.models import Contact
 from crm.firms.schemas import ContactCreate
 from crm.i18n import _l
 from crm.imports import progress
@@ -24,6 +22,8 @@ from crm.imports.common import (
     _without_cyclic_gc,
 )
 from crm.imports.reader import read_rows
+from crm.models.accounts import User
+from crm.models.firms import Contact
 from crm.text import normalize_name
 from crm.types import utcnow
 

@@ -11,13 +11,11 @@ from pydantic import ValidationError
 from sqlalchemy import select, text, update
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.audit.service import record
 from crm.authz import may_set_owner, require_manager
 from crm.db import allocate_ids
 from crm.errors import ValidationFailed
 from crm.firms.duplicates import check_firm
-from crm.firms.models import Firm, FirmAlias, FirmCluster
 from crm.firms.rows import alias_values, firm_values, name_norm
 from crm.firms.schemas import FirmCreate
 from crm.i18n import _l
@@ -36,7 +34,9 @@ from crm.imports.common import (
     _without_cyclic_gc,
 )
 from crm.imports.reader import read_rows
-from crm.policy.models import Cluster
+from crm.models.accounts import User
+from crm.models.firms import Firm, FirmAlias, FirmCluster
+from crm.models.policy import Cluster
 from crm.text import normalize_name, pinyin_many
 from crm.types import utcnow
 

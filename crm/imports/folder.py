@@ -25,19 +25,19 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from crm.accounts.models import Department, User
 from crm.audit.service import record
 from crm.dataset_export import ACTIVITY_LINKS, FILES, LIST_SEP, Col
 from crm.db import allocate_ids, is_postgres
 from crm.errors import ValidationFailed
-from crm.firms.models import Firm, FirmAlias, FirmCluster
 from crm.firms.rows import alias_values, firm_values
 from crm.firms.schemas import FirmCreate
 from crm.i18n import _l
 from crm.imports.bounds import LIMITS
 from crm.imports.common import _insert_many, _stage
 from crm.imports.reader import read_table
-from crm.policy.models import ChainLink, Cluster, Park
+from crm.models.accounts import Department, User
+from crm.models.firms import Firm, FirmAlias, FirmCluster
+from crm.models.policy import ChainLink, Cluster, Park
 from crm.summaries.fill import rebuild_on
 from crm.text import pinyin_many
 

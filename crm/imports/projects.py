@@ -6,11 +6,9 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlmodel import Session
 
-from crm.accounts.models import Department, User
 from crm.audit.service import record
 from crm.authz import require_manager
 from crm.errors import CRMError
-from crm.firms.models import Firm
 from crm.i18n import _l
 from crm.imports import progress
 from crm.imports.common import (
@@ -27,8 +25,10 @@ from crm.imports.common import (
     _user_lookup,
 )
 from crm.imports.reader import read_rows
-from crm.policy.models import Cluster
-from crm.projects.models import Project
+from crm.models.accounts import Department, User
+from crm.models.firms import Firm
+from crm.models.policy import Cluster
+from crm.models.projects import Project
 from crm.projects.schemas import ProjectCreate, ProjectUpdate, StageMove
 from crm.projects.service import create_project, move_stage, update_project
 from crm.text import normalize_name

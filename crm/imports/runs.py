@@ -30,7 +30,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.authz import require_manager
 from crm.db import get_engine
 from crm.errors import CRMError, NotFound, ValidationFailed
@@ -38,9 +37,10 @@ from crm.exports import to_xlsx
 from crm.i18n import Bilingual, Message, _l, as_message
 from crm.imports import progress
 from crm.imports.common import ImportReport, RowError
-from crm.imports.models import ImportRun
 from crm.imports.reader import check_type
 from crm.imports.service import IMPORTERS, run_import
+from crm.models.accounts import User
+from crm.models.imports import ImportRun
 from crm.types import utcnow
 
 log = logging.getLogger(__name__)

@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.errors import ValidationFailed
 from crm.i18n import _l
 from crm.imports.common import ImportReport, RowError
 from crm.imports.contacts import CONTACT_HEADERS, import_contacts
 from crm.imports.firms import FIRM_HEADERS, import_firms
 from crm.imports.projects import PROJECT_HEADERS, import_projects
+from crm.models.accounts import User
 
 IMPORTERS = {"firms": import_firms, "contacts": import_contacts, "projects": import_projects}
 

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlmodel import Session
 
-from crm.policy.models import Cluster
-from crm.projects.models import Project
+from crm.models.policy import Cluster
+from crm.models.projects import Project
 from crm.reports.common import project_label
 
 

@@ -18,17 +18,17 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from crm.accounts.models import Department, User
 from crm.audit.service import record
 from crm.authz import is_manager, require_manager
 from crm.errors import NotFound, ValidationFailed
 from crm.i18n import _l
-from crm.notices.models import Notice
+from crm.models.accounts import Department, User
+from crm.models.notices import Notice
+from crm.models.policy import Cluster
+from crm.models.projects import Project, Stage, StageChange
 from crm.outbox.compose import _robot_message, _robots
 from crm.outbox.render import email_message, render_message
 from crm.outbox.service import enqueue_many
-from crm.policy.models import Cluster
-from crm.projects.models import Project, Stage, StageChange
 from crm.reports.common import project_label
 from crm.types import utcnow
 

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from crm.accounts.models import Role, User
 from crm.clock import today_local
-from crm.outbox.models import OutboxMessage
+from crm.models.accounts import Role, User
+from crm.models.outbox import OutboxMessage
 from crm.outbox.render import email_message, render_message
 from crm.outbox.service import enqueue_many, existing_keys
 from crm.types import utcnow

@@ -17,18 +17,18 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from crm.accounts.models import Department, Role, User
 from crm.authz import project_visible_to_user
 from crm.authz.disclosure import FOLLOWUP_KIND, activity_code_name
 from crm.clock import day_bounds, local_tz, today_local, week_start
 from crm.config import get_settings
-from crm.firms.models import Firm
-from crm.followups.models import Followup
+from crm.models.accounts import Department, Role, User
+from crm.models.firms import Firm
+from crm.models.followups import Followup
+from crm.models.policy import Cluster
+from crm.models.projects import Project, StageChange
 from crm.notices.queries import conflicts_between
 from crm.outbox.render import email_message, render_message, render_robot
 from crm.outbox.service import enqueue_many, existing_keys
-from crm.policy.models import Cluster
-from crm.projects.models import Project, StageChange
 from crm.reports.coverage import coverage_report
 from crm.types import utcnow
 from crm.vocabulary import STALE_STAGES

@@ -22,15 +22,15 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from crm.accounts.models import Department, User
 from crm.audit.service import record
 from crm.authz import require_admin
 from crm.config import get_settings
 from crm.errors import Conflict, NotFound
 from crm.i18n import _l
+from crm.models.accounts import Department, User
+from crm.models.outbox import JobRun, OutboxMessage
 from crm.outbox.channels import Webhook
 from crm.outbox.limits import limit_of, split_message
-from crm.outbox.models import JobRun, OutboxMessage
 from crm.outbox.schedule import next_runs
 from crm.types import utcnow
 

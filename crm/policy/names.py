@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from crm.db import get_engine
 from crm.i18n import current_language
-from crm.policy.models import ChainLink, Cluster, Park
+from crm.models.policy import ChainLink, Cluster, Park
 
 TTL = 300.0
 

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.authz import require_admin
-from crm.policy.models import ChainLink, Cluster, Park, PlanTarget, PolicyPack
+from crm.models.accounts import User
+from crm.models.policy import ChainLink, Cluster, Park, PlanTarget, PolicyPack
 from crm.policy.pack import Pack
 
 

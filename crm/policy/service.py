@@ -10,15 +10,15 @@ from typing import Any
 from sqlalchemy import Row, delete, func, select
 from sqlmodel import Session
 
-from crm.accounts.models import Department
 from crm.audit.service import record
 from crm.authz import require_admin
 from crm.changes import apply_change, check_version
 from crm.errors import NotFound, ValidationFailed
-from crm.firms.models import Firm, FirmAlias, FirmCluster, derive_tier
 from crm.i18n import _l
+from crm.models.accounts import Department
+from crm.models.firms import Firm, FirmAlias, FirmCluster, derive_tier
+from crm.models.policy import ChainLink, Cluster, Park, ParkCluster, PlanTarget, PolicyPack
 from crm.policy import names
-from crm.policy.models import ChainLink, Cluster, Park, ParkCluster, PlanTarget, PolicyPack
 from crm.policy.pack import Pack
 from crm.policy.schemas import ChainLinkPublic, ClusterPublic, ParkPublic
 from crm.text import normalize_name, search_blob, to_pinyin

@@ -10,8 +10,6 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import case, func, select
 from sqlmodel import Session
 
-from crm.accounts.models import Department, User
-from crm.activities.models import ActivityProject
 from crm.audit.service import record, snapshot
 from crm.authz import (
     can_see_project,
@@ -24,19 +22,21 @@ from crm.authz import (
 from crm.changes import apply_change, check_version
 from crm.clock import today_local
 from crm.errors import Conflict, NotFound, ValidationFailed
-from crm.firms.models import Firm
-from crm.followups.models import Followup
 from crm.i18n import _l
-from crm.notices.service import assigned_to_you, conflict_opened
-from crm.policy.models import ChainLink, Cluster, Park
-from crm.policy.service import plan_lists
-from crm.projects.models import (
+from crm.models.accounts import Department, User
+from crm.models.activities import ActivityProject
+from crm.models.firms import Firm
+from crm.models.followups import Followup
+from crm.models.policy import ChainLink, Cluster, Park
+from crm.models.projects import (
     ACTIVE_STAGES,
     CapitalArrival,
     Project,
     Stage,
     StageChange,
 )
+from crm.notices.service import assigned_to_you, conflict_opened
+from crm.policy.service import plan_lists
 from crm.projects.schemas import (
     CapitalArrivalCreate,
     ProjectCreate,

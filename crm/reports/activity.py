@@ -20,16 +20,16 @@ from pydantic import BaseModel
 from sqlalchemy import and_, exists, func, not_, or_, select
 from sqlmodel import Session
 
-from crm.accounts.models import Department, User
-from crm.activities.models import Activity
 from crm.authz import (
     activity_visible,
     followup_visible,
     hidden_projects,
     project_visible,
 )
-from crm.followups.models import Followup
-from crm.projects.models import Project, StageChange
+from crm.models.accounts import Department, User
+from crm.models.activities import Activity
+from crm.models.followups import Followup
+from crm.models.projects import Project, StageChange
 from crm.reports.common import (
     ReportFilters,
     Weeks,

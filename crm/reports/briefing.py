@@ -28,11 +28,11 @@ from sqlalchemy import BigInteger, exists, func, select, type_coerce
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.clock import local_tz, today_local, week_start
-from crm.firms.models import MAJOR_TIERS, Firm
-from crm.policy.models import Cluster, Park
-from crm.projects.models import (
+from crm.models.accounts import User
+from crm.models.firms import MAJOR_TIERS, Firm
+from crm.models.policy import Cluster, Park
+from crm.models.projects import (
     LANDED_STAGES,
     PURSUING_STAGES,
     SECURED_STAGES,

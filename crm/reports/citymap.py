@@ -16,9 +16,9 @@ from pydantic import BaseModel
 from sqlalchemy import case, func, select
 from sqlmodel import Session
 
-from crm.accounts.models import User
-from crm.policy.models import Cluster, ParkCluster
-from crm.projects.models import LANDED_STAGES, Project, Stage
+from crm.models.accounts import User
+from crm.models.policy import Cluster, ParkCluster
+from crm.models.projects import LANDED_STAGES, Project, Stage
 from crm.reports.common import (
     ReportFilters,
     check_department,

@@ -11,13 +11,13 @@ from sqlalchemy import BigInteger, and_, case, func, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
-from crm.accounts.models import Department, User
 from crm.authz import project_visible, require_manager
 from crm.clock import local_tz, today_local, week_start
 from crm.errors import ValidationFailed
 from crm.i18n import _l
-from crm.policy.models import Cluster, Park
-from crm.projects.models import Project
+from crm.models.accounts import Department, User
+from crm.models.policy import Cluster, Park
+from crm.models.projects import Project
 from crm.types import from_wan
 
 MAX_WEEKS = 106  # two years of weekly buckets at most

@@ -18,10 +18,10 @@ from pydantic import BaseModel
 from sqlalchemy import BigInteger, case, func, literal_column, select, type_coerce
 from sqlmodel import Session
 
-from crm.accounts.models import User
-from crm.firms.models import MAJOR_TIERS, Firm
-from crm.policy.models import ChainLink, ParkCluster
-from crm.projects.models import LANDED_STAGES, SECURED_STAGES, Project, Stage
+from crm.models.accounts import User
+from crm.models.firms import MAJOR_TIERS, Firm
+from crm.models.policy import ChainLink, ParkCluster
+from crm.models.projects import LANDED_STAGES, SECURED_STAGES, Project, Stage
 from crm.reports.common import (
     ReportFilters,
     check_department,

@@ -16,10 +16,10 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.clock import today_local
-from crm.firms.models import Firm
-from crm.projects.models import SECURED_STAGES, CapitalArrival, Project
+from crm.models.accounts import User
+from crm.models.firms import Firm
+from crm.models.projects import SECURED_STAGES, CapitalArrival, Project
 from crm.reports.common import (
     ReportFilters,
     check_department,

@@ -15,10 +15,10 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from crm.accounts.models import User
-from crm.firms.models import Firm
-from crm.policy.models import PlanTarget
-from crm.projects.models import SECURED_STAGES, Project
+from crm.models.accounts import User
+from crm.models.firms import Firm
+from crm.models.policy import PlanTarget
+from crm.models.projects import SECURED_STAGES, Project
 from crm.reports.common import ReportFilters, check_department, project_scope, wan_sum, yi
 from crm.types import to_wan, utcnow
 

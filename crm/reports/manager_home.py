@@ -16,13 +16,13 @@ from pydantic import BaseModel
 from sqlalchemy import and_, func, select
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.authz import project_visible, require_manager
 from crm.clock import today_local, week_start
 from crm.config import get_settings
-from crm.followups.models import Followup
+from crm.models.accounts import User
+from crm.models.followups import Followup
+from crm.models.projects import LANDED_STAGES, SECURED_STAGES, Project, StageChange
 from crm.notices.service import ConflictRow, open_conflicts
-from crm.projects.models import LANDED_STAGES, SECURED_STAGES, Project, StageChange
 from crm.reports.briefing import _instant
 from crm.reports.common import project_label
 from crm.types import utcnow

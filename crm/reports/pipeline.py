@@ -21,11 +21,11 @@ from pydantic import BaseModel
 from sqlalchemy import case, func, literal_column, select
 from sqlmodel import Session
 
-from crm.accounts.models import Department, User
 from crm.errors import ValidationFailed
 from crm.i18n import _l
-from crm.policy.models import Cluster, Park
-from crm.projects.models import SECURED_STAGES, STAGE_ORDER, Project, StageChange
+from crm.models.accounts import Department, User
+from crm.models.policy import Cluster, Park
+from crm.models.projects import SECURED_STAGES, STAGE_ORDER, Project, StageChange
 from crm.reports.common import (
     ReportFilters,
     Weeks,

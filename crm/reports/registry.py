@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.errors import NotFound
 from crm.i18n import _l
+from crm.models.accounts import User
 from crm.reports.activity import activity_report
 from crm.reports.briefing import briefing
 from crm.reports.citymap import city_map

@@ -29,11 +29,11 @@ from typing import Any
 from sqlalchemy import Column, Date, Table, delete, func, insert, literal, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from crm.activities.models import Activity, ActivityOfficerWeek
 from crm.clock import local_tz, today_local, week_bounds, week_of, week_start
 from crm.db import get_engine
-from crm.followups.models import Followup, FollowupOfficerWeek
-from crm.summaries.models import SummaryFillState
+from crm.models.activities import Activity, ActivityOfficerWeek
+from crm.models.followups import Followup, FollowupOfficerWeek
+from crm.models.summaries import SummaryFillState
 from crm.types import utcnow
 from crm.vocabulary import FollowupStatus
 

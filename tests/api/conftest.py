@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
-from crm.accounts.models import Department, User
 from crm.accounts.service import issue_api_token
+from crm.models.accounts import Department, User
 from server.app import create_app
 from tests.factories import make_department, make_user
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from crm.policy.models import Cluster
+from crm.models.policy import Cluster
 from tests.factories import PASSWORD, cluster
 
 

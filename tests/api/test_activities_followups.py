@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from crm.activities.models import Activity
-from crm.followups.models import Followup
+from crm.models.activities import Activity
+from crm.models.followups import Followup
 from crm.types import utcnow
 from tests.factories import make_firm, make_followup, make_project
 

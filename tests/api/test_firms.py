@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from crm.audit.models import AuditRecord
-from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster
+from crm.models.audit import AuditRecord
+from crm.models.firms import Contact, Firm, FirmAlias, FirmCluster
 from tests.factories import make_firm, make_user
 
 
@@ -209,7 +209,7 @@ def test_an_alias_taken_meanwhile_is_a_409_and_saves_nothing(client, people, ses
     writer takes an alias between the service's check and the write, the answer is the same
     409 as the check's, naming the firm, and the refused change saves nothing."""
     import crm.firms.service as firms_service
-    from crm.firms.models import FirmAlias
+    from crm.models.firms import FirmAlias
 
     hp = client.post(
         "/api/v1/firms", headers=people.auth("officer"), json={"name_zh": "惠普", "aliases": ["HP"]}

@@ -29,9 +29,9 @@ from sqlalchemy import update
 from sqlmodel import Session
 
 from crm.accounts.service import issue_api_token
-from crm.activities.models import Activity, ActivityFirm, ActivityProject
-from crm.firms.models import Contact
-from crm.policy.models import Cluster, Park
+from crm.models.activities import Activity, ActivityFirm, ActivityProject
+from crm.models.firms import Contact
+from crm.models.policy import Cluster, Park
 from crm.types import utcnow
 from server.app import create_app
 from tests.factories import (

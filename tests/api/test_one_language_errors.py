@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import update
 
-from crm.accounts.models import User
+from crm.models.accounts import User
 
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # a Chinese answer may name these (field names the API documents, the pack's own units)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from crm.projects.models import Project, StageChange
+from crm.models.projects import Project, StageChange
 from tests.factories import make_firm, make_project
 
 

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from crm.audit.models import AuditRecord
-from crm.firms.models import Contact, Firm
-from crm.followups.models import Followup
-from crm.projects.models import Project, StageChange
+from crm.models.audit import AuditRecord
+from crm.models.firms import Contact, Firm
+from crm.models.followups import Followup
+from crm.models.projects import Project, StageChange
 from tests.factories import make_firm, make_followup, make_project
 
 

@@ -14,8 +14,6 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlmodel import Session
 
-from crm.accounts.models import Department, User
-from crm.activities.models import Activity, ActivityProject
 from crm.authz import (
     activity_visible,
     can_see_activity,
@@ -27,8 +25,10 @@ from crm.authz import (
     project_visible_to_user,
 )
 from crm.db import get_engine
-from crm.followups.models import Followup
-from crm.projects.models import Project
+from crm.models.accounts import Department, User
+from crm.models.activities import Activity, ActivityProject
+from crm.models.followups import Followup
+from crm.models.projects import Project
 from crm.types import utcnow
 from tests.factories import cluster, make_firm
 

@@ -229,7 +229,7 @@ def test_the_header_search_by_keyboard_on_a_phone(chromium, base_url, session, o
 
 def test_the_language_walk(chromium, base_url, session, output_dir):
     me, _, firms = _world(session)
-    from crm.accounts.models import Department
+    from crm.models.accounts import Department
 
     department = session.get(Department, me.department_id).name  # a proper name
     ctx, pg = _page(chromium, {"width": 1280, "height": 900}, output_dir)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm.firms.models import Firm
+from crm.models.firms import Firm
 from tests.browser.conftest import (
     ARGS,
     CHROMIUM,

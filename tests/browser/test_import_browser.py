@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from crm.firms.models import Firm
+from crm.models.firms import Firm
 from tests.browser.conftest import (
     ARGS,
     CHROMIUM,

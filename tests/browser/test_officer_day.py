@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from crm.clock import now_local
-from crm.projects.models import Project
+from crm.models.projects import Project
 from tests.browser.conftest import (
     ARGS,
     CHROMIUM,

@@ -9,7 +9,6 @@ from sqlmodel import select
 
 from crm.activities.schemas import ActivityCreate, InlineFollowup
 from crm.activities.service import ActivityFilters, list_activities, log_activity
-from crm.audit.models import AuditRecord
 from crm.errors import Conflict, PermissionDenied, ValidationFailed
 from crm.followups.schemas import FollowupCreate
 from crm.followups.service import (
@@ -19,6 +18,7 @@ from crm.followups.service import (
     my_day,
     reschedule_followup,
 )
+from crm.models.audit import AuditRecord
 from crm.projects.schemas import ProjectCreate
 from crm.projects.service import create_project
 from tests.factories import make_department, make_firm, make_user

@@ -23,7 +23,7 @@ from crm.config import get_settings
 from crm.db import reset_engine
 from crm.dbuse import InUse
 from crm.errors import ValidationFailed
-from crm.firms.models import Firm
+from crm.models.firms import Firm
 from tests.conftest import DATABASE_URL
 from tests.factories import make_firm
 
@@ -216,7 +216,7 @@ def test_verify_a_backup(origin):
 def test_nightly_backup_keeps_the_newest_and_records_its_run(session, tmp_path, monkeypatch):
     """The scheduled job: a whole backup in backup_dir, the oldest beyond backup_keep removed,
     and its result in job_run (what the admin overview shows)."""
-    from crm.outbox.models import JobRun
+    from crm.models.outbox import JobRun
     from jobs.tasks import nightly_backup
 
     folder = tmp_path / "nightly"

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from crm.activities.models import Activity
-from crm.projects.models import CapitalArrival, StageChange
+from crm.models.activities import Activity
+from crm.models.projects import CapitalArrival, StageChange
 from crm.reports.activity import activity_report
 from crm.reports.briefing import _instant, briefing, default_week
 from crm.reports.common import ReportFilters

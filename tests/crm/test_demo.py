@@ -15,16 +15,16 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.accounts.passwords import verify_password
-from crm.activities.models import Activity, ActivityProject
 from crm.db import make_engine
 from crm.demo import DEMO_PASSWORD, SCALES, demo_login, generate
-from crm.firms.models import Firm, FirmAlias, derive_tier
-from crm.followups.models import Followup
-from crm.policy.models import ChainLink, Cluster, Park, ParkCluster
+from crm.models.accounts import User
+from crm.models.activities import Activity, ActivityProject
+from crm.models.firms import Firm, FirmAlias, derive_tier
+from crm.models.followups import Followup
+from crm.models.policy import ChainLink, Cluster, Park, ParkCluster
+from crm.models.projects import Project, StageChange
 from crm.policy.pack import DEFAULT_PACK, Pack, parse_pack
-from crm.projects.models import Project, StageChange
 from crm.text import normalize_name, search_blob, to_pinyin
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -376,8 +376,8 @@ def test_demo_holds_one_conflict_pair(small: tuple[Engine, dict[str, int]]) -> N
 def test_contacts_summary_matches_the_activities(small: tuple[Engine, dict[str, int]]) -> None:
     """The demo loader writes activities through Core, then fills activity_officer_week with
     every closed week (the open one is counted live)."""
-    from crm.activities.models import ActivityOfficerWeek
     from crm.clock import today_local, week_of, week_start
+    from crm.models.activities import ActivityOfficerWeek
 
     open_week = week_start(today_local())
 
@@ -402,7 +402,7 @@ def test_contacts_summary_matches_the_activities(small: tuple[Engine, dict[str, 
 
 def test_done_summary_matches_the_followups(small: tuple[Engine, dict[str, int]]) -> None:
     from crm.clock import today_local, week_of, week_start
-    from crm.followups.models import FollowupOfficerWeek
+    from crm.models.followups import FollowupOfficerWeek
 
     open_week = week_start(today_local())
 
@@ -430,7 +430,7 @@ def test_done_summary_matches_the_followups(small: tuple[Engine, dict[str, int]]
 def test_demo_coverage_shows_every_state(small: tuple[Engine, dict[str, int]]) -> None:
     """The demo's coverage report has something to say: one cluster only pursued by major
     investors, one where every major investor's project was lost (a gap), the rest covered."""
-    from crm.accounts.models import User as U
+    from crm.models.accounts import User as U
     from crm.reports.coverage import coverage_report
 
     engine, _ = small

@@ -7,14 +7,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, update
 
-from crm.accounts.models import User
 from crm.dataset_export import export_dir
 from crm.demo import generate
-from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster
 from crm.imports.service import run_import
 from crm.models import metadata
-from crm.policy.models import Cluster
-from crm.projects.models import Project
+from crm.models.accounts import User
+from crm.models.firms import Contact, Firm, FirmAlias, FirmCluster
+from crm.models.policy import Cluster
+from crm.models.projects import Project
 from crm.reports.common import ReportFilters
 from crm.reports.coverage import coverage_report
 from crm.reports.targets import targets_report
@@ -153,7 +153,7 @@ def every_row(session) -> dict[str, list[tuple]]:
     """Each restored table's rows, sorted; users and departments (numbered anew) named by
     user name and code wherever a row points at them."""
     users = {uid: name for uid, name in session.execute(select(User.id, User.username))}
-    from crm.accounts.models import Department
+    from crm.models.accounts import Department
 
     depts = {did: code for did, code in session.execute(select(Department.id, Department.code))}
     out = {}
@@ -195,7 +195,7 @@ def _extra_history(session) -> None:
     from datetime import date
     from decimal import Decimal
 
-    from crm.projects.models import CapitalArrival
+    from crm.models.projects import CapitalArrival
 
     p = session.scalars(select(Project).order_by(Project.id)).all()
     session.add(

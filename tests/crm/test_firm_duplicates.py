@@ -260,7 +260,7 @@ def test_a_firm_is_a_candidate_for_its_own_qualified_name(
 def test_the_database_keeps_an_alias_to_one_firm(session, officer, office):
     from sqlalchemy.exc import IntegrityError
 
-    from crm.firms.models import FirmAlias
+    from crm.models.firms import FirmAlias
 
     session.add(FirmAlias(firm_id=office["宏碁"].id, alias="HP", alias_norm="hewlettpackard"))
     with pytest.raises(IntegrityError):

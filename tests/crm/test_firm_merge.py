@@ -12,11 +12,11 @@ from crm.activities.schemas import ActivityCreate
 from crm.activities.service import log_activity
 from crm.errors import Conflict, PermissionDenied
 from crm.firms.merge import differing_fields, holdings, merge_firms, undo_merge
-from crm.firms.models import Firm, FirmAlias
 from crm.firms.schemas import ContactCreate, ContactUpdate, FirmCreate
 from crm.firms.service import create_contact, create_firm, update_contact
 from crm.models import metadata
-from crm.projects.models import CapitalArrival, Project
+from crm.models.firms import Firm, FirmAlias
+from crm.models.projects import CapitalArrival, Project
 from crm.reports.common import ReportFilters
 from crm.reports.delivery import delivery_report
 from crm.reports.leaders import leaders_report
@@ -217,7 +217,7 @@ def test_credit_code_can_move_to_the_survivor(session, world):
 def test_a_merge_tells_the_owners_and_their_managers(session):
     """The firm_merged notice: both firms' owners and their departments' managers, not the
     one who merged, and not another department's manager."""
-    from crm.notices.models import Notice
+    from crm.models.notices import Notice
 
     a, b, c = make_department(session), make_department(session), make_department(session)
     owner_a, owner_b = make_user(session, "officer", a), make_user(session, "officer", b)

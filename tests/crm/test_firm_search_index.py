@@ -6,7 +6,6 @@ from __future__ import annotations
 from sqlalchemy import select, text
 from sqlmodel import Session
 
-from crm.firms.models import Firm
 from crm.firms.schemas import FirmCreate, FirmUpdate
 from crm.firms.service import (
     FirmFilters,
@@ -17,6 +16,7 @@ from crm.firms.service import (
     search_firms,
     update_firm,
 )
+from crm.models.firms import Firm
 from crm.text import fold_query
 from tests.factories import make_user
 

@@ -32,7 +32,7 @@ def test_the_whole_names_pinyin_comes_first(session):
 
     from sqlalchemy import update
 
-    from crm.firms.models import Firm
+    from crm.models.firms import Firm
 
     session.execute(
         update(Firm).where(Firm.id == acer.id).values(updated_at=datetime(2020, 1, 1, tzinfo=UTC))

@@ -18,10 +18,10 @@ from sqlmodel import Session
 
 from crm.db import get_engine
 from crm.errors import ValidationFailed
-from crm.firms.models import Firm, FirmAlias
 from crm.imports import firms as firms_module
 from crm.imports import runs
-from crm.imports.models import ImportRun
+from crm.models.firms import Firm, FirmAlias
+from crm.models.imports import ImportRun
 from tests.factories import make_department, make_user
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,9 +9,9 @@ import xlsxwriter
 from sqlalchemy import event, func, select, text
 
 from crm.errors import PermissionDenied, ValidationFailed
-from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster
 from crm.imports.service import import_contacts, import_firms, import_projects
-from crm.projects.models import Project
+from crm.models.firms import Contact, Firm, FirmAlias, FirmCluster
+from crm.models.projects import Project
 from tests.factories import make_department, make_firm, make_user
 
 
@@ -393,7 +393,7 @@ def test_an_import_names_owners_only_as_may_set_owner_allows(session, manager):
     """The firm import applies create_firm's owner rule: a manager names owners of his own
     department; a row naming another department's officer is refused (under 负责人) and, by
     default, nothing of the file is imported."""
-    from crm.accounts.models import Department
+    from crm.models.accounts import Department
 
     own = session.get(Department, manager.department_id)
     colleague = make_user(session, "officer", own, username="colleague1")

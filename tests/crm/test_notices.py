@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from crm.audit.models import AuditRecord
+from crm.models.audit import AuditRecord
+from crm.models.notices import Notice
+from crm.models.outbox import OutboxMessage
+from crm.models.projects import Project
 from crm.notices import service
-from crm.notices.models import Notice
-from crm.outbox.models import OutboxMessage
-from crm.projects.models import Project
 from crm.projects.schemas import ProjectCreate, ProjectUpdate
 from crm.projects.service import conflict_info, create_project, update_project
 from tests.factories import make_department, make_firm, make_user

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from crm.config import get_settings
 from crm.db import session_scope
 from crm.errors import Conflict, PermissionDenied
+from crm.models.outbox import OutboxMessage
 from crm.outbox import service as outbox
 from crm.outbox.channels import dingtalk_signed_url
-from crm.outbox.models import OutboxMessage
 from crm.types import utcnow
 from jobs.tasks import drain
 from tests.factories import make_department, make_user

@@ -9,8 +9,8 @@ import yaml
 from sqlalchemy import func, select
 
 from crm.errors import ValidationFailed
-from crm.firms.models import Firm
-from crm.policy.models import ChainLink, Cluster, Park, ParkCluster, PlanTarget
+from crm.models.firms import Firm
+from crm.models.policy import ChainLink, Cluster, Park, ParkCluster, PlanTarget
 from crm.policy.pack import DEFAULT_PACK, parse_pack, read_pack
 from crm.policy.service import load_pack
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from crm.accounts.models import User
 from crm.demo import generate
 from crm.errors import Conflict, PermissionDenied, ValidationFailed
-from crm.firms.models import Firm
-from crm.followups.models import Followup
-from crm.projects.models import Project
+from crm.models.accounts import User
+from crm.models.firms import Firm
+from crm.models.followups import Followup
+from crm.models.projects import Project
 from crm.reassign import bulk_reassign, holdings, orphaned_followups, reassign
 from tests.factories import make_department, make_firm, make_followup, make_project, make_user
 
@@ -115,7 +115,7 @@ def test_orphans_are_found_and_bulk_reassign(session, team):
 
 def test_the_departments_manager_is_told_of_orphaned_followups(session, team):
     from crm.clock import today_local
-    from crm.outbox.models import OutboxMessage
+    from crm.models.outbox import OutboxMessage
     from crm.reassign import compose_orphan_notices
 
     team["manager"].email = "boss@example.com"

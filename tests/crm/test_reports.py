@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from crm.activities.models import Activity
 from crm.errors import PermissionDenied
+from crm.models.activities import Activity
 from crm.reports import registry
 from crm.reports.common import ReportFilters
 from crm.reports.coverage import coverage_report
@@ -342,7 +342,7 @@ def test_activity_per_officer_per_week(session):
 def test_delivery(session):
     from datetime import date
 
-    from crm.projects.models import CapitalArrival
+    from crm.models.projects import CapitalArrival
 
     w = people(session)
     f = make_firm(session, "交付企业")
@@ -413,7 +413,7 @@ def test_bad_filters_are_validation_errors(session):
 def test_pipeline_signings_count_the_first_secured_change_only(session):
     """Signed before the period and landed in it: no signing in the period. Signed in the
     period, then lost and signed again: one signing, in the week of the first."""
-    from crm.projects.models import StageChange
+    from crm.models.projects import StageChange
     from tests.reports_data import people
 
     w = people(session)

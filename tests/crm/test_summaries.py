@@ -12,18 +12,18 @@ from sqlalchemy import delete, insert, select, update
 from typer.testing import CliRunner
 
 from cli.main import app as cli_app
-from crm.activities.models import Activity, ActivityOfficerWeek
 from crm.activities.schemas import ActivityCreate
 from crm.activities.service import delete_activity, log_activity
 from crm.clock import local_tz, today_local, week_of, week_start
 from crm.config import get_settings
 from crm.db import get_engine
-from crm.followups.models import Followup, FollowupOfficerWeek
 from crm.followups.service import reopen_followup
+from crm.models.activities import Activity, ActivityOfficerWeek
+from crm.models.followups import Followup, FollowupOfficerWeek
+from crm.models.summaries import SummaryFillState
 from crm.reports import registry
 from crm.reports.common import ReportFilters
 from crm.summaries.fill import CONTACTS, DONE, fill, filled_until
-from crm.summaries.models import SummaryFillState
 from crm.types import utcnow
 from tests.factories import make_firm
 from tests.reports_data import people

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm.firms.models import derive_tier
+from crm.models.firms import derive_tier
 from crm.text import credit_code_check_digit, normalize_name, to_pinyin, valid_credit_code
 
 

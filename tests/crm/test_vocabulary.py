@@ -8,10 +8,10 @@ from typing import get_args
 import pytest
 from sqlalchemy import CheckConstraint
 
-from crm.activities.models import Activity
-from crm.firms.models import Firm
-from crm.followups.models import Followup
-from crm.projects.models import Project
+from crm.models.activities import Activity
+from crm.models.firms import Firm
+from crm.models.followups import Followup
+from crm.models.projects import Project
 from crm.projects.schemas import ActiveStage, AnyStage
 from crm.vocabulary import (
     ACTIVE_STAGES,

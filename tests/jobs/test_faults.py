@@ -21,8 +21,8 @@ from sqlalchemy import select
 from crm.clock import local_tz
 from crm.config import get_settings
 from crm.db import get_engine
-from crm.followups.models import Followup
-from crm.outbox.models import JobRun, OutboxMessage
+from crm.models.followups import Followup
+from crm.models.outbox import JobRun, OutboxMessage
 from crm.types import utcnow
 from jobs.runner import Runner
 from tests.factories import make_department, make_firm, make_project, make_user

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from icalendar import Calendar
 from sqlalchemy import select
 
+from crm.models.outbox import OutboxMessage
 from crm.outbox import service as outbox
-from crm.outbox.models import OutboxMessage
 from crm.types import utcnow
 from server.app import create_app
 from tests.factories import PASSWORD, make_department, make_firm, make_project, make_user
@@ -88,7 +88,7 @@ def test_only_admins_see_the_outbox(client, session):
 
 
 def test_calendar_feed_is_private_renewable_and_hides_other_departments_secrets(client, session):
-    from crm.followups.models import Followup
+    from crm.models.followups import Followup
 
     da, db = make_department(session), make_department(session)
     me = make_user(session, "officer", da, display_name="张三")
@@ -220,7 +220,7 @@ def test_the_outbox_pages_filters_names_and_retries_all_failed(client, session):
 
 
 def test_the_admin_overview_shows_failed_and_late_messages_and_each_jobs_last_run(client, session):
-    from crm.outbox.models import JobRun
+    from crm.models.outbox import JobRun
 
     admin = make_user(session, "admin")
     _failed(session, "f1")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from crm.config import get_settings
 from crm.db import get_engine
-from crm.followups.models import Followup
+from crm.models.followups import Followup
 from crm.outbox.leader import LeaderLock
 from tests.factories import make_department, make_user
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from crm.followups.models import Followup
-from crm.outbox.models import JobRun, OutboxMessage
-from crm.projects.models import StageChange
+from crm.models.followups import Followup
+from crm.models.outbox import JobRun, OutboxMessage
+from crm.models.projects import StageChange
 from jobs import tasks
 from jobs.runner import catch_up, catch_up_plan
 from tests.factories import make_department, make_firm, make_project, make_user

@@ -7,12 +7,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
 from crm.accounts import service as accounts
-from crm.accounts.models import ApiToken, LoginAttempt, User, WebSession
 from crm.accounts.passwords import check_policy
-from crm.audit.models import AuditRecord
 from crm.config import get_settings
 from crm.db import get_engine
 from crm.errors import AuthFailed, Conflict, Locked, PermissionDenied, ValidationFailed
+from crm.models.accounts import ApiToken, LoginAttempt, User, WebSession
+from crm.models.audit import AuditRecord
 from tests.factories import PASSWORD, make_department, make_user
 from tests.security.conftest import login
 

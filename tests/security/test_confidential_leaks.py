@@ -12,12 +12,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from crm.accounts.models import User
-from crm.audit.models import AuditRecord
 from crm.followups.calendar import calendar_token
-from crm.followups.models import Followup
+from crm.models.accounts import User
+from crm.models.audit import AuditRecord
+from crm.models.followups import Followup
+from crm.models.outbox import OutboxMessage
 from crm.outbox.compose import compose_daily_reminders, compose_followup_reminders
-from crm.outbox.models import OutboxMessage
 from crm.types import utcnow
 from server.app import create_app
 from tests.security.world import MARKER, build_world, client_for

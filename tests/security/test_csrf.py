@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from crm.audit.models import AuditRecord
+from crm.models.audit import AuditRecord
 from tests.security.access_table import ACCESS
 from tests.security.routes import UNSAFE, fill_path
 from tests.security.test_route_access import APP, ROUTES

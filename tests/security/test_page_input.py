@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from crm.firms.models import Firm
-from crm.projects.models import Project
+from crm.models.firms import Firm
+from crm.models.projects import Project
 from server.app import create_app
 from tests.factories import make_department, make_firm, make_project, make_user
 from tests.security.conftest import login

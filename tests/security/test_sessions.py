@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from crm.accounts import service as accounts
-from crm.accounts.models import User, WebSession
 from crm.config import get_settings
+from crm.models.accounts import User, WebSession
 from server.app import create_app
 from tests.factories import make_user
 from tests.security.conftest import login

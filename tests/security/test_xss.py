@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from crm.accounts.models import Department, User
-from crm.activities.models import Activity
-from crm.firms.models import Firm
-from crm.projects.models import Project
+from crm.models.accounts import Department, User
+from crm.models.activities import Activity
+from crm.models.firms import Firm
+from crm.models.projects import Project
 from tests.security.access_table import ACCESS
 from tests.security.routes import fill_path
 from tests.security.test_route_access import APP, ROUTES

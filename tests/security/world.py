@@ -16,12 +16,12 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from crm.accounts.models import User
 from crm.accounts.service import issue_api_token
-from crm.activities.models import Activity, ActivityFirm, ActivityProject
 from crm.activities.schemas import ActivityCreate, InlineFollowup
 from crm.activities.service import log_activity
-from crm.firms.models import Contact
+from crm.models.accounts import User
+from crm.models.activities import Activity, ActivityFirm, ActivityProject
+from crm.models.firms import Contact
 from crm.projects.schemas import ProjectCreate
 from crm.projects.service import create_project
 from crm.types import utcnow

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from crm.audit.models import AuditRecord
 from crm.config import get_settings
+from crm.models.audit import AuditRecord
 from server.app import create_app
 from tests.factories import PASSWORD, make_department, make_user
 

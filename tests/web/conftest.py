@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from crm.accounts.models import User
+from crm.models.accounts import User
 from server.app import create_app
 from tests.factories import PASSWORD
 

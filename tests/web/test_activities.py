@@ -7,9 +7,9 @@ import json
 
 from sqlalchemy import select
 
-from crm.activities.models import Activity, ActivityFirm, ActivityOfficer
-from crm.audit.models import AuditRecord
-from crm.followups.models import Followup
+from crm.models.activities import Activity, ActivityFirm, ActivityOfficer
+from crm.models.audit import AuditRecord
+from crm.models.followups import Followup
 from tests.factories import make_department, make_firm, make_user
 
 

@@ -7,9 +7,9 @@ import json
 
 from sqlalchemy import select
 
-from crm.accounts.models import Department
 from crm.accounts.service import issue_api_token
-from crm.audit.models import AuditRecord
+from crm.models.accounts import Department
+from crm.models.audit import AuditRecord
 from tests.factories import make_department, make_user
 
 HOOK = "https://oapi.dingtalk.com/robot/send?access_token=SECRET-TOKEN-123"

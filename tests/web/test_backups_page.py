@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from crm.config import get_settings
-from crm.outbox.models import JobRun
+from crm.models.outbox import JobRun
 from crm.types import utcnow
 from tests.factories import make_department, make_user
 

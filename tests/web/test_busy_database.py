@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 import crm.db
-from crm.accounts.models import WebSession
-from crm.activities.models import Activity
 from crm.db import get_engine, reset_engine
+from crm.models.accounts import WebSession
+from crm.models.activities import Activity
 from crm.types import utcnow
 from tests.factories import make_department, make_firm, make_user
 

@@ -12,12 +12,12 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import event, func, select
 
-from crm.activities.models import Activity, ActivityContact
 from crm.activities.schemas import ActivityCreate
 from crm.activities.service import log_activity
 from crm.db import get_engine
-from crm.firms.models import Contact, Firm, FirmAlias
-from crm.followups.models import Followup
+from crm.models.activities import Activity, ActivityContact
+from crm.models.firms import Contact, Firm, FirmAlias
+from crm.models.followups import Followup
 from crm.text import normalize_name
 from crm.types import utcnow
 from tests.factories import make_department, make_firm, make_project, make_user

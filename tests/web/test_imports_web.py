@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from crm.firms.models import Firm
 from crm.imports import worker
+from crm.models.firms import Firm
 from server.app import create_app
 from tests.factories import PASSWORD, make_department, make_user
 
@@ -94,9 +94,9 @@ def test_other_users_pages_and_writes_go_on_during_an_import(session, monkeypatc
     """The import is held in the middle of its write (its transaction holding SQLite's write
     lock): another user's page answers meanwhile, and their write waits for the lock and is
     saved once the import commits — no 'database is locked', no 500."""
-    from crm.activities.models import Activity
     from crm.imports import firms as firms_module
-    from crm.imports.models import ImportRun
+    from crm.models.activities import Activity
+    from crm.models.imports import ImportRun
     from tests.factories import make_firm
     from tests.web.conftest import hx, log_in
 

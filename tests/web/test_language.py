@@ -3,7 +3,7 @@ the user; one language per page."""
 
 from __future__ import annotations
 
-from crm.accounts.models import User
+from crm.models.accounts import User
 from tests.factories import PASSWORD, make_department, make_user
 
 

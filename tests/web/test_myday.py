@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from crm.clock import to_local, today_local
-from crm.followups.models import Followup
+from crm.models.followups import Followup
 from tests.factories import make_department, make_firm, make_followup, make_project, make_user
 from tests.web.conftest import hx
 from tests.web.conftest import log_in as login

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crm.projects.models import Project
+from crm.models.projects import Project
 from tests.crm.test_notices import conflict, world
 
 

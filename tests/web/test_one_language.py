@@ -11,12 +11,12 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import select
 
-from crm.accounts.models import Department, User
-from crm.activities.models import Activity
-from crm.firms.models import Contact, Firm
-from crm.followups.models import Followup
-from crm.policy.models import ChainLink, Cluster, Park, PolicyPack
-from crm.projects.models import Project
+from crm.models.accounts import Department, User
+from crm.models.activities import Activity
+from crm.models.firms import Contact, Firm
+from crm.models.followups import Followup
+from crm.models.policy import ChainLink, Cluster, Park, PolicyPack
+from crm.models.projects import Project
 from server.app import create_app
 from tests.security.access_table import ACCESS, OK
 from tests.security.routes import fill_path

@@ -7,7 +7,7 @@ import json
 
 from sqlalchemy import select
 
-from crm.projects.models import Project, StageChange
+from crm.models.projects import Project, StageChange
 from tests.factories import make_department, make_firm, make_project, make_user
 from tests.web.conftest import hx
 from tests.web.conftest import log_in as login

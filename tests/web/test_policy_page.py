@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from crm.policy.models import Cluster, Park
+from crm.models.policy import Cluster, Park
 from crm.policy.pack import DEFAULT_PACK, read_pack
 from crm.policy.service import load_pack
 from tests.factories import make_user

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from crm.activities.models import Activity, ActivityFirm, ActivityProject
-from crm.projects.models import CapitalArrival, Project
+from crm.models.activities import Activity, ActivityFirm, ActivityProject
+from crm.models.projects import CapitalArrival, Project
 from crm.types import utcnow
 from tests.factories import make_department, make_firm, make_followup, make_project, make_user
 from tests.web.conftest import log_in as login

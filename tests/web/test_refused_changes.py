@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from crm.audit.models import AuditRecord
-from crm.firms.models import Firm
-from crm.followups.models import Followup
-from crm.projects.models import CapitalArrival, Project, StageChange
+from crm.models.audit import AuditRecord
+from crm.models.firms import Firm
+from crm.models.followups import Followup
+from crm.models.projects import CapitalArrival, Project, StageChange
 from crm.types import utcnow
 from tests.factories import make_department, make_firm, make_followup, make_project, make_user
 from tests.web.conftest import log_in as login
@@ -146,7 +146,7 @@ def test_a_change_that_changes_nothing_writes_nothing(client, session):
 
 
 def _firm_state(session, firm_id):  # type: ignore[no-untyped-def]
-    from crm.firms.models import Contact, FirmAlias, FirmCluster
+    from crm.models.firms import Contact, FirmAlias, FirmCluster
 
     session.expire_all()
     return (
@@ -222,7 +222,7 @@ def test_refused_firm_creation_adds_nothing(client, session):
 
 
 def test_refused_contact_edit_keeps_the_row(client, session):
-    from crm.firms.models import Contact
+    from crm.models.firms import Contact
 
     me, _, _, _, _ = _world(session)
     firm = make_firm(session, "联系人企业", owner_id=me.id)
@@ -239,7 +239,7 @@ def test_refused_contact_edit_keeps_the_row(client, session):
 
 
 def test_refused_admin_changes_keep_the_rows(client, session):
-    from crm.accounts.models import Department, User
+    from crm.models.accounts import Department, User
 
     _, other, _, _, _ = _world(session)
     admin = make_user(session, "admin")
@@ -296,7 +296,7 @@ def test_the_firm_form_offers_only_owners_the_user_may_name(client, session):
     offered nobody for an unowned firm and only himself for his own; his manager anyone of
     the department, nobody of another."""
     me, other, _, _, _ = _world(session)
-    from crm.accounts.models import Department
+    from crm.models.accounts import Department
 
     boss = make_user(session, "manager", session.get(Department, me.department_id))
     unowned = make_firm(session, "无主挑选企业")

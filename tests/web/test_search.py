@@ -3,7 +3,7 @@ answers to its code name for the people who may see it, and to nobody else."""
 
 from __future__ import annotations
 
-from crm.firms.models import Contact
+from crm.models.firms import Contact
 from tests.factories import make_department, make_firm, make_project, make_user
 
 

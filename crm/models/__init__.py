@@ -2,8 +2,8 @@
 
 from sqlmodel import SQLModel
 
-from crm.accounts.models import ApiToken, Department, LoginAttempt, Role, User, WebSession
-from crm.activities.models import (
+from crm.models.accounts import ApiToken, Department, LoginAttempt, Role, User, WebSession
+from crm.models.activities import (
     Activity,
     ActivityContact,
     ActivityFirm,
@@ -12,15 +12,15 @@ from crm.activities.models import (
     ActivityOfficerWeek,
     ActivityProject,
 )
-from crm.audit.models import AuditRecord
-from crm.firms.models import Contact, Firm, FirmAlias, FirmCluster, Tier
-from crm.followups.models import Followup, FollowupOfficerWeek, FollowupStatus
-from crm.imports.models import ImportRun
-from crm.notices.models import Notice
-from crm.outbox.models import JobRun, OutboxMessage
-from crm.policy.models import ChainLink, Cluster, Park, ParkCluster, PlanTarget, PolicyPack
-from crm.projects.models import CapitalArrival, Project, Stage, StageChange
-from crm.summaries.models import SummaryFillState
+from crm.models.audit import AuditRecord
+from crm.models.firms import Contact, Firm, FirmAlias, FirmCluster, Tier
+from crm.models.followups import Followup, FollowupOfficerWeek, FollowupStatus
+from crm.models.imports import ImportRun
+from crm.models.notices import Notice
+from crm.models.outbox import JobRun, OutboxMessage
+from crm.models.policy import ChainLink, Cluster, Park, ParkCluster, PlanTarget, PolicyPack
+from crm.models.projects import CapitalArrival, Project, Stage, StageChange
+from crm.models.summaries import SummaryFillState
 
 metadata = SQLModel.metadata
 
