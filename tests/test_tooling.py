@@ -4,9 +4,11 @@ format), the import contracts (layers that only point down) and mypy."""
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -55,6 +57,69 @@ def test_an_upward_import_breaks_a_contract(tmp_path):
     out = run(str(BIN / "lint-imports"), "--no-cache", "--config", str(cfg))
     assert out.returncode != 0
     assert "cli.main -> crm." in out.stdout
+
+
+def _domain_package(module: str) -> str:
+    return module.split(".")[1] if "." in module else module
+
+
+def test_no_two_packages_of_the_domain_import_each_other():
+    """Each package of crm/ (and each top-level module) imports others only one way: a service
+    that needs another area's tables imports them from crm.models, below every service."""
+    import grimp
+
+    graph = grimp.build_graph("crm", cache_dir=None)
+    edges = {
+        (_domain_package(a), _domain_package(b))
+        for a in graph.modules
+        for b in graph.find_modules_directly_imported_by(a)
+        if "." in a and "." in b
+    }
+    pairs = sorted(f"{a} <-> {b}" for a, b in edges if a < b and (b, a) in edges)
+    assert pairs == []
+
+
+def test_a_two_way_package_pair_breaks_the_contract(tmp_path):
+    """pyproject's no-cycle contract, pointed at a small tree where one package's service
+    imports the other's tables and back (the knot crm/ had before its models layer), breaks."""
+    contract = next(
+        c
+        for c in tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
+            "importlinter"
+        ]["contracts"]
+        if c["type"] == "acyclic_siblings"
+    )
+    assert contract["ancestors"] == ["crm"]
+    for area, other in (("firms", "projects"), ("projects", "firms")):
+        (tmp_path / "knot" / area).mkdir(parents=True)
+        (tmp_path / "knot" / area / "__init__.py").write_text("")
+        (tmp_path / "knot" / area / "models.py").write_text("")
+        (tmp_path / "knot" / area / "service.py").write_text(f"import knot.{other}.models\n")
+    (tmp_path / "knot" / "__init__.py").write_text("")
+    (tmp_path / "knot.toml").write_text(
+        textwrap.dedent(
+            """
+            [tool.importlinter]
+            root_packages = ["knot"]
+
+            [[tool.importlinter.contracts]]
+            name = "no cycle"
+            type = "acyclic_siblings"
+            ancestors = ["knot"]
+            """
+        ),
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        [str(BIN / "lint-imports"), "--no-cache", "--config", str(tmp_path / "knot.toml")],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode != 0, out.stdout
+    assert "BROKEN" in out.stdout
 
 
 def test_the_domain_has_no_function_level_imports_of_itself():

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from crm.errors import CRMError
 from crm.notices import service
+from crm.reports.conflicts import open_conflicts
 from server.deps import SessionDep, WebUser
 from web.render import render
 
@@ -40,7 +41,7 @@ def read_all(session: SessionDep, user: WebUser) -> Response:
 @router.get("/conflicts", include_in_schema=False)
 def conflicts(request: Request, session: SessionDep, user: WebUser) -> Response:
     try:
-        rows = service.open_conflicts(session, user)
+        rows = open_conflicts(session, user)
     except CRMError as exc:
         return render(
             request,

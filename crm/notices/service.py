@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -26,7 +26,7 @@ from crm.models.accounts import Department, User
 from crm.models.notices import Notice
 from crm.models.policy import Cluster
 from crm.models.projects import Project, Stage, StageChange
-from crm.outbox.compose import _robot_message, _robots
+from crm.outbox.compose import department_robots, robot_message
 from crm.outbox.render import email_message, render_message
 from crm.outbox.service import enqueue_many
 from crm.reports.common import project_label
@@ -42,17 +42,6 @@ class NoticeRow(BaseModel):
     link: str | None
     created_at: datetime
     read: bool
-
-
-class ConflictRow(BaseModel):
-    first_id: int
-    first_label: str
-    first_department: str | None
-    later_id: int
-    later_label: str
-    later_department: str | None
-    cluster: str
-    opened_at: datetime
 
 
 # --- notices ---------------------------------------------------------------------------------
@@ -222,81 +211,10 @@ def conflict_opened(session: Session, first: Project, later: Project) -> int:
             continue
         r = render_message("conflict", m.language, {"name": m.display_name, **ctx})
         messages.append(email_message(f"{key}:{m.id}", "conflict", m.email, m.id, r))
-    for dept_id, dept in _robots(session, depts).items():
-        messages.append(_robot_message(dept, "conflict", f"{key}:robot:{dept_id}", ctx))
+    for dept_id, dept in department_robots(session, depts).items():
+        messages.append(robot_message(dept, "conflict", f"{key}:robot:{dept_id}", ctx))
     enqueue_many(session, messages)
     return told
-
-
-_FIRST = Project.__table__.alias("first")  # type: ignore[attr-defined]
-_FLAGGED = Project.__table__.alias("flagged")  # type: ignore[attr-defined]
-
-
-def open_conflicts(session: Session, actor: User) -> list[ConflictRow]:
-    """Conflicts waiting for a decision: the later project of each flagged pair, with the first.
-    A manager sees those touching their department; an admin all."""
-    require_manager(actor)
-    First = _FIRST
-    # only the flagged projects (a partial index holds them): asked as an IN over their ids so
-    # the plan never depends on statistics (a scan in creation order looked cheaper to SQLite)
-    flagged = select(_FLAGGED.c.id).where(_FLAGGED.c.conflict_with_id.is_not(None))
-    stmt = (
-        select(
-            First.c.id,
-            First.c.title,
-            First.c.is_confidential,
-            First.c.code_name,
-            First.c.department_id,
-            Project.id,
-            Project.title,
-            Project.is_confidential,
-            Project.code_name,
-            Project.department_id,
-            Cluster.code,
-            Project.created_at,
-        )
-        .join(First, First.c.id == Project.conflict_with_id)
-        .join(Cluster, Cluster.id == Project.cluster_id)
-        .where(
-            Project.id.in_(flagged),
-            Project.stage != Stage.lost.value,
-            First.c.stage != Stage.lost.value,
-            or_(
-                First.c.created_at < Project.created_at,
-                and_(First.c.created_at == Project.created_at, First.c.id < Project.id),
-            ),
-        )
-        .order_by(Project.created_at.desc(), Project.id.desc())
-        .limit(200)
-    )
-    if actor.role != "admin":
-        mine = actor.department_id
-        stmt = stmt.where(or_(First.c.department_id == mine, Project.department_id == mine))
-    rows = session.execute(stmt).all()
-    depts = {r[4] for r in rows} | {r[9] for r in rows}
-    names = (
-        {
-            i: n
-            for i, n in session.execute(
-                select(Department.id, Department.name).where(Department.id.in_(depts - {None}))
-            )
-        }
-        if rows
-        else {}
-    )
-    return [
-        ConflictRow(
-            first_id=r[0],
-            first_label=project_label(r[1], r[2], r[3]),
-            first_department=names.get(r[4]),
-            later_id=r[5],
-            later_label=project_label(r[6], r[7], r[8]),
-            later_department=names.get(r[9]),
-            cluster=r[10],
-            opened_at=r[11],
-        )
-        for r in rows
-    ]
 
 
 def resolve_conflict(

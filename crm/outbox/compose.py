@@ -26,9 +26,9 @@ from crm.models.firms import Firm
 from crm.models.followups import Followup
 from crm.models.policy import Cluster
 from crm.models.projects import Project, StageChange
-from crm.notices.queries import conflicts_between
 from crm.outbox.render import email_message, render_message, render_robot
 from crm.outbox.service import enqueue_many, existing_keys
+from crm.reports.conflicts import conflicts_between
 from crm.reports.coverage import coverage_report
 from crm.types import utcnow
 from crm.vocabulary import STALE_STAGES
@@ -51,7 +51,7 @@ def _visible(user_cls: Any, project_cls: Any) -> Any:
     return or_(project_cls.id.is_(None), project_visible_to_user(user_cls, project_cls))
 
 
-def _robots(session: Session, dept_ids: set[int]) -> dict[int, Department]:
+def department_robots(session: Session, dept_ids: set[int]) -> dict[int, Department]:
     if not dept_ids:
         return {}
     rows = session.scalars(
@@ -64,7 +64,7 @@ def _robots(session: Session, dept_ids: set[int]) -> dict[int, Department]:
     return {d.id: d for d in rows if d.webhook_url}  # type: ignore[misc]
 
 
-def _robot_message(dept: Department, kind: str, key: str, ctx: dict[str, Any]) -> dict[str, Any]:
+def robot_message(dept: Department, kind: str, key: str, ctx: dict[str, Any]) -> dict[str, Any]:
     r = render_robot(kind, get_settings().default_language, ctx)
     return {
         "dedup_key": key,
@@ -135,7 +135,9 @@ def compose_daily_reminders(
         )
     }
     keys = {uid: f"daily:{uid}:{day.isoformat()}" for uid in by_user}
-    robots = _robots(session, {u.department_id for u in users.values() if u.department_id})
+    robots = department_robots(
+        session, {u.department_id for u in users.values() if u.department_id}
+    )
     robot_keys = {d: f"daily-robot:{d}:{day.isoformat()}" for d in robots}
     done = existing_keys(session, [*keys.values(), *robot_keys.values()])
     messages: list[dict[str, Any]] = []
@@ -162,7 +164,7 @@ def compose_daily_reminders(
     for dept_id, lines in dept_lines.items():
         if robot_keys[dept_id] not in done:
             messages.append(
-                _robot_message(
+                robot_message(
                     robots[dept_id],
                     "daily_reminder",
                     robot_keys[dept_id],
@@ -302,7 +304,7 @@ def compose_stale_alerts(session: Session, now: datetime | None = None) -> int:
         by_owner[r.owner_id].append(r)
         if r.department_id is not None:
             by_dept[r.department_id].append(r)
-    robots = _robots(session, set(by_dept))
+    robots = department_robots(session, set(by_dept))
     keys = {o: f"stale:{o}:{week}" for o in by_owner}
     robot_keys = {d: f"stale-robot:{d}:{week}" for d in robots}
     done = existing_keys(session, [*keys.values(), *robot_keys.values()])
@@ -341,7 +343,7 @@ def compose_stale_alerts(session: Session, now: datetime | None = None) -> int:
         if robot_keys[dept_id] not in done:
             rs = by_dept[dept_id]
             messages.append(
-                _robot_message(
+                robot_message(
                     dept,
                     "stale_projects",
                     robot_keys[dept_id],
@@ -390,7 +392,7 @@ def compose_weekly_digest(
     )
     keys = {m.id: f"digest:{m.id}:{this_week.isoformat()}" for m in managers}
     all_depts = set(session.scalars(select(Department.id)))
-    robots = _robots(session, all_depts)
+    robots = department_robots(session, all_depts)
     robot_keys = {d: f"digest-robot:{d}:{this_week.isoformat()}" for d in robots}
     done = existing_keys(session, [*keys.values(), *robot_keys.values()])
     managers = [m for m in managers if keys[m.id] not in done]
@@ -496,7 +498,7 @@ def compose_weekly_digest(
     for dept_id, dept in robots.items():
         own = [(o.display_name, o.n) for o in overdue_rows if o.department_id == dept_id]
         messages.append(
-            _robot_message(
+            robot_message(
                 dept,
                 "weekly_digest",
                 robot_keys[dept_id],

@@ -22,9 +22,9 @@ from crm.config import get_settings
 from crm.models.accounts import User
 from crm.models.followups import Followup
 from crm.models.projects import LANDED_STAGES, SECURED_STAGES, Project, StageChange
-from crm.notices.service import ConflictRow, open_conflicts
 from crm.reports.briefing import _instant
 from crm.reports.common import project_label
+from crm.reports.conflicts import ConflictRow, open_conflicts
 from crm.types import utcnow
 
 STALE_STAGES = ("lead", "contacted", "negotiating", "signed")

@@ -13,6 +13,7 @@ from crm.models.projects import Project
 from crm.notices import service
 from crm.projects.schemas import ProjectCreate, ProjectUpdate
 from crm.projects.service import conflict_info, create_project, update_project
+from crm.reports.conflicts import open_conflicts
 from tests.factories import make_department, make_firm, make_user
 
 
@@ -74,9 +75,9 @@ def test_both_managers_told_once_and_the_officer_learns_only_what_spec_allows(se
     )
     # the managers' list shows the pair to both
     for m in (w["ma"], w["mb"]):
-        rows = service.open_conflicts(session, m)
+        rows = open_conflicts(session, m)
         assert [(r.first_label, r.later_id) for r in rows] == [("雪松", later.id)]
-    assert service.open_conflicts(session, w["mc"]) == []
+    assert open_conflicts(session, w["mc"]) == []
     service.mark_all_read(session, w["ma"])
     assert service.unread_count(session, w["ma"]) == 0
 
@@ -95,7 +96,7 @@ def test_resolve_closes_or_transfers_the_other_and_is_audited(session):
         select(AuditRecord).where(AuditRecord.action == "resolve_conflict")
     ).all()
     assert len(audit) == 1 and audit[0].actor_id == w["mb"].id
-    assert service.open_conflicts(session, w["ma"]) == []
+    assert open_conflicts(session, w["ma"]) == []
 
     firm2 = make_firm(session, "移交集团", china500_rank=3)
     a = create_project(session, w["oa"], ProjectCreate(firm_id=firm2.id, cluster="COMM"))
