@@ -339,17 +339,23 @@ def import_cmd(
         bool, typer.Option(help="give rows matching a contact or project already there its values")
     ] = False,
 ) -> None:
-    """Import firms, contacts or projects; every rejected row is listed with the reason."""
+    """Import firms, contacts or projects; every rejected row is listed with the reason.
+
+    The file becomes an import run like an upload on the import page (it is in the import
+    history, with its rejected rows as .xlsx), imported here with its progress on the terminal;
+    while another import runs, this one waits its turn."""
     from crm.db import session_scope
     from crm.errors import CRMError
-    from crm.imports.service import run_import
+    from crm.imports import runs
     from crm.models.accounts import User
+    from crm.models.imports import ImportRun
 
     try:
         data = file.read_bytes()
     except OSError as exc:
         _fail(f"cannot read {file}: {exc.strerror}")
         return
+    mode = "check" if dry_run else ("skip" if skip_invalid else "all")
     t0 = time.perf_counter()
     try:
         with session_scope() as s:
@@ -357,27 +363,57 @@ def import_cmd(
             if actor is None:
                 _fail(f"no user {as_user}")
                 return
-            rep = run_import(
-                s,
-                actor,
-                kind,
-                data,
-                file.name,
-                skip_invalid=skip_invalid,
-                dry_run=dry_run,
-                update_matching=update_matching,
+            run = runs.create_run(
+                s, actor, kind, file.name, data, mode=mode, update_matching=update_matching
             )
+            run_id = run.id
     except CRMError as exc:
-        _fail(exc.message)
+        _fail(str(exc.message))
+        return
+    tty = sys.stderr.isatty()
+    shown = {"phase": "", "line": ""}
+
+    def echo(phase: str, done: int, total: int | None) -> None:
+        line = f"run {run_id}: {phase} {done:,}" + (f" / {total:,} rows" if total else " rows")
+        if tty:
+            typer.echo(f"\r{line}\x1b[K", nl=False, err=True)
+        elif phase != shown["phase"]:  # a log: one line a phase
+            typer.echo(line, err=True)
+        shown["phase"], shown["line"] = phase, line
+
+    while True:
+        if runs.claim(run_id):
+            runs.execute(run_id, echo=echo)
+            break
+        with session_scope() as s:
+            run = s.get(ImportRun, run_id)
+            state = run.status if run is not None else "missing"
+            if state not in ("queued", "running"):
+                break
+            echo(f"waiting ({state})" if state == "queued" else run.phase or state, 0, None)
+        time.sleep(1)
+    if tty and shown["line"]:
+        typer.echo("", err=True)
+    with session_scope() as s:
+        run = s.get(ImportRun, run_id)
+        assert run is not None
+        rep, error, state = runs.report_of(run), runs.error_of(run), run.status
+    if rep is None:
+        _fail(f"run {run_id} {state}: {error}")
         return
     for e in rep.rejected[:200]:
         typer.echo(f"row {e.row}: {rep.column(e)}: {e.message}")
     if len(rep.rejected) > 200:
         typer.echo(f"… and {len(rep.rejected) - 200} more")
-    state = "checked (dry run)" if dry_run else ("imported" if rep.applied else "NOT imported")
+    for w in rep.warnings[:200]:
+        typer.echo(f"row {w.row}: {rep.column(w)}: {w.message} (warning)")
+    for note in rep.notes:
+        typer.echo(str(note))
+    verb = "checked (dry run)" if dry_run else ("imported" if rep.applied else "NOT imported")
     typer.echo(
-        f"{kind}: {rep.total} rows, {rep.imported} {state}, {rep.unchanged} unchanged, "
-        f"{rep.updated} updated, {rep.rejected_rows} rejected, {time.perf_counter() - t0:.1f} s"
+        f"{kind}: {rep.total} rows, {rep.imported} {verb}, {rep.unchanged} unchanged, "
+        f"{rep.updated} updated, {rep.rejected_rows} rejected, {time.perf_counter() - t0:.1f} s "
+        f"(import run {run_id}: the history and its rejected rows at /imports/history)"
     )
     if rep.rejected and not rep.applied and not dry_run:
         raise typer.Exit(1)

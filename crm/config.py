@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     backup_time: str = "02:30"
     backup_dir: str = ""
     backup_keep: int = 14
+    # imports: "process" = a worker process of their own, spawned when a run is queued (the web
+    # processes never import); "thread" = a thread of the process that queued it (tests that
+    # hold an import in the middle from inside the process)
+    import_worker: str = Field(default="process", pattern="^(process|thread)$")
 
     @property
     def workers(self) -> int:

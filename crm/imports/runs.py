@@ -165,9 +165,34 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:80]}:{os.getpid()}"
 
 
+def _take(s: Session, run_id: int) -> bool | None:
+    """Make the run ``running`` if it is still queued: True, False (not queued any more), None
+    (another run is running — anywhere: the unique index refuses a second)."""
+    now = utcnow()
+    try:
+        done = s.execute(
+            update(ImportRun)
+            .where(ImportRun.id == run_id, ImportRun.status == "queued")
+            .values(
+                status="running",
+                phase="reading",
+                done_rows=0,
+                worker=worker_name(),
+                started_at=now,
+                heartbeat_at=now,
+                error=None,
+            )
+        ).rowcount
+        s.commit()
+    except IntegrityError:
+        s.rollback()
+        return None
+    return bool(done)
+
+
 def claim_next(engine: Engine | None = None) -> int | None:
     """Make the oldest queued run ``running`` for this process; None when there is none or
-    another run is running (anywhere: the unique index refuses a second)."""
+    another run is running."""
     engine = engine or get_engine()
     with Session(engine) as s:
         recover_stale(s)
@@ -175,28 +200,22 @@ def claim_next(engine: Engine | None = None) -> int | None:
         for run_id in s.scalars(
             select(ImportRun.id).where(ImportRun.status == "queued").order_by(ImportRun.id)
         ).all():
-            now = utcnow()
-            try:
-                done = s.execute(
-                    update(ImportRun)
-                    .where(ImportRun.id == run_id, ImportRun.status == "queued")
-                    .values(
-                        status="running",
-                        phase="reading",
-                        done_rows=0,
-                        worker=worker_name(),
-                        started_at=now,
-                        heartbeat_at=now,
-                        error=None,
-                    )
-                ).rowcount
-                s.commit()
-            except IntegrityError:  # another run is running
-                s.rollback()
+            took = _take(s, run_id)
+            if took is None:
                 return None
-            if done:
+            if took:
                 return run_id
     return None
+
+
+def claim(run_id: int, engine: Engine | None = None) -> bool:
+    """Make this queued run ``running`` for this process (``crm import`` runs the run it
+    queued itself); False when it is no longer queued or another run is running."""
+    engine = engine or get_engine()
+    with Session(engine) as s:
+        recover_stale(s)
+        s.commit()
+        return bool(_take(s, run_id))
 
 
 # this process's runs: id → (phase, done, total), fresher than the database while importing
@@ -213,8 +232,8 @@ class _Reporter:
     """Keeps the run's progress in memory and, while the import has not started writing, in
     the database too (at most once a second; the page may be served by another process)."""
 
-    def __init__(self, engine: Engine, run_id: int) -> None:
-        self.engine, self.run_id = engine, run_id
+    def __init__(self, engine: Engine, run_id: int, echo: progress.Reporter | None = None) -> None:
+        self.engine, self.run_id, self.echo = engine, run_id, echo
         self.last = 0.0
         self.phase = ""
         self.writing = False
@@ -222,6 +241,8 @@ class _Reporter:
     def __call__(self, phase: str, done: int, total: int | None) -> None:
         with _live_lock:
             _live[self.run_id] = (phase, done, total)
+        if self.echo is not None:
+            self.echo(phase, done, total)
         if self.writing:
             return
         now = time.monotonic()
@@ -273,8 +294,11 @@ FAILED = _l("导入中途出错，没有导入任何数据；可以重新运行"
 INTERRUPTED = _l("导入时服务器停止了，没有导入任何数据；可以重新运行")
 
 
-def execute(run_id: int, engine: Engine | None = None) -> str:
-    """Import a claimed run; returns its final status."""
+def execute(
+    run_id: int, engine: Engine | None = None, echo: progress.Reporter | None = None
+) -> str:
+    """Import a claimed run; returns its final status. ``echo`` is told the progress too
+    (``crm import`` shows it on the terminal)."""
     engine = engine or get_engine()
     with Session(engine) as s:
         run = s.get(ImportRun, run_id)
@@ -285,7 +309,7 @@ def execute(run_id: int, engine: Engine | None = None) -> str:
     kind, filename, data, mode, update_matching = job
     try:
         with (
-            progress.reporting(_Reporter(engine, run_id)),
+            progress.reporting(_Reporter(engine, run_id, echo)),
             Session(engine, expire_on_commit=False) as s,
         ):
             actor = s.get(User, user_id)

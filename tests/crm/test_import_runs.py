@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ from sqlmodel import Session
 from crm.db import get_engine
 from crm.errors import ValidationFailed
 from crm.imports import firms as firms_module
-from crm.imports import runs
+from crm.imports import runs, worker
 from crm.models.firms import Firm, FirmAlias
 from crm.models.imports import ImportRun
 from tests.factories import make_department, make_user
@@ -159,6 +161,43 @@ def test_a_process_killed_in_the_middle_leaves_the_run_failed_and_no_rows(
     session.commit()
     assert runs.drain() == 1
     assert status(session, run_id).status == "done" and firm_count(session) == 2
+
+
+def _wait_for(session, run_id, states):
+    for _ in range(3000):
+        run = status(session, run_id)
+        if run.status in states:
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"run {run_id} still {run.status}")
+
+
+def test_the_worker_is_a_process_of_its_own(session, manager):
+    """kick() answers at once; a process other than this one claims and imports the run."""
+    run_id = queue(session, manager)
+    worker.kick()
+    worker.wait_idle(300)
+    run = status(session, run_id)
+    assert (run.status, run.imported) == ("done", 2)
+    pid = int(run.worker.rpartition(":")[2])
+    assert pid != os.getpid()
+    assert firm_count(session) == 2
+
+
+def test_the_worker_process_killed_in_the_middle_leaves_no_rows(session, manager):
+    body = "企业名称,别名\n" + "".join(f"进程导入企业{i},进程别名{i}\n" for i in range(40_000))
+    run_id = queue(session, manager, body=body, mode="all")
+    worker.kick()
+    run = _wait_for(session, run_id, ("running", "done", "failed", "refused"))
+    assert run.status == "running", run.status
+    os.kill(int(run.worker.rpartition(":")[2]), signal.SIGKILL)
+    worker.wait_idle(300)
+    assert runs.recover_stale(session) == 1
+    session.commit()
+    run = status(session, run_id)
+    assert run.status == "failed" and run.data
+    assert firm_count(session) == 0
+    assert session.scalar(select(func.count()).select_from(FirmAlias)) == 0
 
 
 def test_one_run_at_a_time(session, manager):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import threading
 
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from crm.config import get_settings
 from crm.imports import worker
 from crm.models.firms import Firm
 from server.app import create_app
@@ -90,7 +92,19 @@ def test_officer_is_refused(session):
         assert c.get("/imports").status_code == 403
 
 
-def test_other_users_pages_and_writes_go_on_during_an_import(session, monkeypatch):
+@pytest.fixture
+def import_in_a_thread():
+    """The import held from inside this process: it runs in a thread of it, not a process."""
+    os.environ["CRM_IMPORT_WORKER"] = "thread"
+    get_settings.cache_clear()
+    yield
+    del os.environ["CRM_IMPORT_WORKER"]
+    get_settings.cache_clear()
+
+
+def test_other_users_pages_and_writes_go_on_during_an_import(
+    session, monkeypatch, import_in_a_thread
+):
     """The import is held in the middle of its write (its transaction holding SQLite's write
     lock): another user's page answers meanwhile, and their write waits for the lock and is
     saved once the import commits — no 'database is locked', no 500."""
