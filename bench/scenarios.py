@@ -72,6 +72,7 @@ _RANK_SC = (
     "THEN 2 WHEN 'signed' THEN 3 WHEN 'landed' THEN 4 WHEN 'operating' THEN 5 ELSE -1 END"
 )
 _RANK_P = _RANK_SC.replace("sc.to_stage", "p.stage")
+_STAGES = ("lead", "contacted", "negotiating", "signed", "landed", "operating", "lost")
 
 _FIRM_COLS = "f.id, f.name_zh, f.name_en, f.tier, f.country, f.owner_id, f.updated_at"
 
@@ -117,14 +118,21 @@ FLOORS: dict[str, str] = {
         WHERE assignee_id = :user_id AND status = 'open' ORDER BY due_at, id LIMIT 50""",
     "followup_count": """SELECT count(*) FROM (SELECT id FROM followup
         WHERE assignee_id = :user_id AND status = 'open' LIMIT 10001) t""",
-    # pipeline board: per stage a count and the 20 most recently touched projects
-    "board_counts": f"""SELECT p.stage, count(*), sum(p.planned_investment) FROM project p
-        WHERE {OFFICER_PROJECT_VISIBLE} GROUP BY p.stage""",
-    "board_cards": f"""SELECT * FROM (
-          SELECT p.id, p.title, p.stage, p.firm_id, f.name_zh, p.planned_investment,
-                 row_number() OVER (PARTITION BY p.stage ORDER BY p.updated_at DESC) AS rn
-          FROM project p JOIN firm f ON f.id = p.firm_id
-          WHERE {OFFICER_PROJECT_VISIBLE}) t WHERE rn <= 20""",
+    # pipeline board: per stage its 12 most recently updated cards and its count capped at 1,000
+    # (the board shows "999+"; web/pipeline CARDS and COUNT_CAP), as the page reads them
+    "board_cards": " UNION ALL ".join(
+        f"""SELECT * FROM (SELECT p.id, p.title, p.stage, p.firm_id, p.cluster_id, p.park_id,
+            p.owner_id, p.planned_investment, p.updated_at FROM project p
+          WHERE {OFFICER_PROJECT_VISIBLE} AND p.stage = '{s}'
+          ORDER BY p.updated_at DESC, p.id DESC LIMIT 12) c_{s}"""
+        for s in _STAGES
+    ),
+    "board_counts": "SELECT "
+    + ", ".join(
+        f"""(SELECT count(*) FROM (SELECT p.id FROM project p
+          WHERE {OFFICER_PROJECT_VISIBLE} AND p.stage = '{s}' LIMIT 1000) n_{s})"""
+        for s in _STAGES
+    ),
     # pipeline table: one page and a capped count
     "project_rows": f"""SELECT p.id, p.title, p.stage, p.firm_id, f.name_zh, p.cluster_id,
         p.park_id, p.owner_id, p.planned_investment, p.updated_at
@@ -267,7 +275,7 @@ PROJECT_FLOOR = (
     "project_capital",
 )
 MYDAY_FLOOR = ("myday_followups", "myday_projects")
-BOARD_FLOOR = ("board_counts", "board_cards")
+BOARD_FLOOR = ("board_cards", "board_counts")
 PROJECT_LIST_FLOOR = ("project_rows", "project_count")
 REPORT_FLOORS = {
     "coverage": (

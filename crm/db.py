@@ -61,6 +61,28 @@ def reset_engine() -> None:
     get_engine.cache_clear()
 
 
+_MEMO = "crm.memo"
+
+
+def memo(session: Session, key: str, make: Any) -> Any:
+    """``make()`` once per transaction of ``session``: a page that asks twice for the same
+    small cached list (its version check is a round trip) asks the database once. Forgotten
+    when the session flushes or its transaction ends, so a write, or a later transaction, reads
+    afresh."""
+    found = session.info.setdefault(_MEMO, {})
+    if key not in found:
+        found[key] = make()
+    return found[key]
+
+
+def _forget(session: Any, *_: Any) -> None:
+    session.info.pop(_MEMO, None)
+
+
+event.listen(Session, "after_flush", _forget)
+event.listen(Session, "after_transaction_end", _forget)
+
+
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """One transaction: commit on success, roll back on error."""

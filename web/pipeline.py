@@ -22,6 +22,7 @@ from crm.projects.schemas import StageMoveRequest
 from crm.projects.service import (
     PROJECT_SORTS,
     ProjectFilters,
+    board_columns,
     get_project_for,
     list_projects,
     move_stage,
@@ -92,16 +93,8 @@ def _columns(
     session: Session, user: User, f: ProjectFilters, stages: list[str], offset: int = 0
 ) -> list[dict[str, Any]]:
     """The board's columns: each stage's most recent cards (one page from ``offset``) and its
-    count; the cards' names and codes are looked up once for the whole board."""
-    found = [
-        (
-            s,
-            *list_projects(
-                session, user, replace(f, stage=s), limit=CARDS, offset=offset, count_cap=COUNT_CAP
-            ),
-        )
-        for s in stages
-    ]
+    count (two statements for the whole board); the cards' names and codes are looked up once."""
+    found = board_columns(session, user, f, stages, CARDS, offset=offset, count_cap=COUNT_CAP)
     cards = iter(to_public_many(session, [p for _, rows, _ in found for p in rows], user))
     return [
         {

@@ -14,6 +14,7 @@ from crm.accounts.sessions import end_sessions
 from crm.audit.service import record, snapshot
 from crm.authz import require_admin
 from crm.changes import apply_change, check_version
+from crm.db import memo
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import Department, Role, User
@@ -281,7 +282,12 @@ def users_version(session: Session) -> tuple[Any, ...]:
 def user_choices(session: Session, actor: User) -> list[Row[Any]]:
     """Users as (id, display_name, department_id, is_active, role) rows, for pickers, filters
     and the names on cards: five columns, not 500 whole accounts, on every list page — read
-    once per process and kept until the users' version changes."""
+    once per process and kept until the users' version changes (checked once per transaction:
+    ``crm.db.memo``)."""
+    return memo(session, "user_choices", lambda: _user_choices(session))  # type: ignore[no-any-return]
+
+
+def _user_choices(session: Session) -> list[Row[Any]]:
     key = (str(session.get_bind().url), users_version(session))
     rows = _CHOICES.get(key)
     if rows is None:

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from crm.audit.service import record
 from crm.authz import require_admin
 from crm.changes import apply_change, check_version
+from crm.db import memo
 from crm.errors import NotFound, ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import Department
@@ -300,7 +301,12 @@ def plan_version(session: Session) -> tuple[Any, ...]:
 
 def plan_lists(session: Session) -> PlanLists:
     """The plan's lists as pages show them, read once per process and kept until
-    ``plan_version`` changes (the per-request cost is that one small statement)."""
+    ``plan_version`` changes (the per-request cost is that one small statement, once per
+    transaction: ``crm.db.memo``)."""
+    return memo(session, "plan_lists", lambda: _plan_lists(session))
+
+
+def _plan_lists(session: Session) -> PlanLists:
     key = (str(session.get_bind().url), plan_version(session))
     found = _PLAN.get(key)
     if found is not None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, union_all
 from sqlmodel import Session
 
 from crm.audit.service import record, snapshot
@@ -224,6 +224,57 @@ def list_projects(
     capped = stmt.with_only_columns(Project.id).limit(count_cap + 1).subquery()
     total = session.scalar(select(func.count()).select_from(capped)) or 0
     return rows, total
+
+
+def board_columns(
+    session: Session,
+    actor: User,
+    f: ProjectFilters,
+    stages: list[str],
+    limit: int,
+    offset: int = 0,
+    count_cap: int = 999,
+) -> list[tuple[str, list[Project], int]]:
+    """The board: for each of ``stages`` its most recently updated projects (``limit`` from
+    ``offset``, as ``list_projects`` orders them) and its count, counted no further than
+    ``count_cap + 1``. Two statements for the whole board (every column's page in one UNION
+    ALL, every count in one row), not two per column: each part still reads one stage in order
+    from ``ix_project_stage_updated`` and stops at its limit."""
+    if not stages:
+        return []
+    base = project_list_statement(actor, replace(f, stage=None, include_lost=True))
+    pages = [
+        base.where(Project.stage == s)
+        .order_by(Project.updated_at.desc(), Project.id.desc())
+        .limit(limit)
+        .offset(offset)
+        .subquery()
+        for s in stages
+    ]
+    cards = union_all(*[select(page) for page in pages]) if len(pages) > 1 else select(pages[0])
+    by_stage: dict[str, list[Project]] = {s: [] for s in stages}
+    for p in session.scalars(select(Project).from_statement(cards)):
+        by_stage[p.stage].append(p)
+    counts = select(
+        *[
+            select(func.count())
+            .select_from(
+                base.where(Project.stage == s)
+                .with_only_columns(Project.id)
+                .limit(count_cap + 1)
+                .subquery()
+            )
+            .scalar_subquery()
+            for s in stages
+        ]
+    )
+    totals = session.execute(counts).one()
+    out = []
+    for s, total in zip(stages, totals, strict=True):
+        rows = by_stage[s]  # a UNION ALL keeps no order of its own: the page's order again
+        rows.sort(key=lambda p: (p.updated_at, p.id), reverse=True)
+        out.append((s, rows, int(total or 0)))
+    return out
 
 
 def recent_projects(session: Session, actor: User, limit: int = 10) -> list[Project]:

@@ -186,3 +186,49 @@ def test_capital_arrives_only_after_signing(session, world):
     move_stage(session, oa, p.id, StageMove(stage="signed"))
     row = add_capital_arrival(session, oa, p.id, data)
     assert row.amount == Decimal("2.5")
+
+
+def test_the_board_reads_each_column_as_the_list_does(session, world):
+    """board_columns (two statements for the whole board) gives, per stage, the same page, in
+    the same order, and the same capped count as list_projects for that stage alone: hidden
+    projects left out, ties on updated_at broken by id, offsets and the cap honoured."""
+    from datetime import timedelta
+    from itertools import cycle
+
+    from crm.projects.service import board_columns
+    from crm.types import utcnow
+    from tests.factories import make_project
+
+    stages = ["lead", "contacted", "negotiating", "signed", "landed", "operating", "lost"]
+    now = utcnow()
+    owners = cycle([world["oa"], world["ob"]])
+    for i in range(40):
+        stage = stages[(i * 5) % 6]  # no project in "lost": an empty column
+        p = make_project(
+            session, world["firm"], "NB", stage, owner=next(owners), is_confidential=i % 3 == 0
+        )
+        if i % 3 == 0:
+            p.code_name = f"代号{i}"
+        p.updated_at = now - timedelta(minutes=i // 4)  # four projects share each time
+    session.commit()
+    for actor in (world["oa"], world["ob"], world["mgr"]):
+        for offset, limit, cap in ((0, 3, 999), (3, 3, 999), (0, 12, 4), (6, 2, 5)):
+            f = ProjectFilters()
+            board = board_columns(session, actor, f, stages, limit, offset=offset, count_cap=cap)
+            assert [s for s, _, _ in board] == stages
+            for stage, rows, total in board:
+                want, want_total = list_projects(
+                    session,
+                    actor,
+                    ProjectFilters(stage=stage),
+                    limit=limit,
+                    offset=offset,
+                    count_cap=cap,
+                )
+                assert [p.id for p in rows] == [p.id for p in want], (actor.role, stage, offset)
+                assert total == want_total
+    oa_lead = board_columns(session, world["oa"], ProjectFilters(), ["lead"], 100)[0][1]
+    assert oa_lead and all(
+        not p.is_confidential or p.department_id == world["oa"].department_id for p in oa_lead
+    )
+    assert board_columns(session, world["oa"], ProjectFilters(), [], 12) == []
