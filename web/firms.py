@@ -48,6 +48,7 @@ from crm.types import utcnow
 from crm.vocabulary import ActivityKind, Tier, values
 from server.deps import SessionDep, WebUser
 from web import forms
+from web.bulk import bulk_context
 from web.forms import FormInvalid, FormRejected
 from web.render import is_htmx, render
 
@@ -131,8 +132,13 @@ def firm_list(
         "sort_query": urlencode({k: v for k, v in params.items() if k != "sort"}),
         "filtered": bool({k for k in params if k != "sort"}),
         "cluster_names": {c.code: c for c in plan_lists(session).clusters},
+        "bulk": is_manager(user),  # rows to select for reassignment (web/bulk.py)
     }
     if not is_htmx(request):
+        reassigned = request.query_params.get("reassigned", "")
+        ctx["reassigned"] = int(reassigned) if reassigned.isdigit() and len(reassigned) < 6 else 0
+        if ctx["bulk"]:
+            ctx.update(bulk_context(session, user, "firm"))
         ctx.update(
             clusters=list(ctx["cluster_names"].values()),
             countries=countries(session),

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from crm.accounts.service import user_choices
-from crm.authz import can_change_project
+from crm.authz import can_change_project, is_manager
 from crm.errors import ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import User
@@ -30,6 +30,7 @@ from crm.projects.service import (
 )
 from crm.sorting import parse_sort
 from server.deps import SessionDep, WebUser
+from web.bulk import bulk_context
 from web.forms import FormInvalid, FormRejected, done, field_errors, parse
 from web.render import is_htmx, render
 
@@ -150,7 +151,14 @@ def pipeline(
             sort=f.sort,
             sort_query=_query(chosen, view="table"),
             query=_query(chosen, view="table", **({"sort": f.sort.param} if f.sort else {})),
+            bulk=is_manager(user),  # rows to select for reassignment (web/bulk.py)
         )
+        if ctx["bulk"] and not is_htmx(request):
+            reassigned = request.query_params.get("reassigned", "")
+            ctx["reassigned"] = (
+                int(reassigned) if reassigned.isdigit() and len(reassigned) < 6 else 0
+            )
+            ctx.update(bulk_context(session, user, "project"))
         return render(request, "pipeline/table.html", ctx, block="results")
     ctx.update(view="board", columns=_columns(session, user, f, STAGES), query=_query(chosen))
     return render(request, "pipeline/board.html", ctx, block="board")

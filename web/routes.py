@@ -9,6 +9,7 @@ from web import (
     activities,
     admin,
     auth,
+    bulk,
     calendar,
     firm_merge,
     firms,
@@ -43,6 +44,7 @@ for module in (
     account,
     admin,
     handover,
+    bulk,
     policy_admin,
     search,
 ):

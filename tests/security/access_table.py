@@ -166,6 +166,10 @@ ACCESS: dict[tuple[str, str], Access] = {
     # (the world's manager is department B's; the user is department A's officer)
     ("GET", "/users/{user_id}/handover"): admin_page(),
     ("POST", "/users/{user_id}/handover"): admin_page(303, form={}),
+    # bulk reassignment from the lists (web/bulk.py): nothing selected is refused beside the
+    # bar for managers and admins; officers may not
+    ("POST", "/firms/reassign"): manager_page(422, form={}),
+    ("POST", "/pipeline/reassign"): manager_page(422, form={}),
     ("GET", "/firms/{firm_id}/merge"): manager_page(),
     ("POST", "/firms/{firm_id}/merge"): manager_page(422, form={}),
     ("POST", "/firms/merges/{merge_id}/undo"): manager_page(

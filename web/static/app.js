@@ -297,4 +297,45 @@
       els().opts.innerHTML = "";
     }
   });
+
+  // a list's bulk bar (form#bulk-reassign): rows' checkboxes name it; "select all" ticks the
+  // page's rows; the bar counts the selection and is idle while nothing is chosen
+  function bulkCount() {
+    var bar = document.getElementById("bulk-reassign");
+    if (!bar) return;
+    var boxes = document.querySelectorAll('input[name="ids"][form="bulk-reassign"]');
+    var n = 0;
+    boxes.forEach(function (b) { if (b.checked) n += 1; });
+    var out = bar.querySelector("[data-bulk-count]");
+    if (out) out.textContent = out.getAttribute("data-template").replace("#", String(n));
+    bar.classList.toggle("idle", n === 0);
+    var all = document.querySelector("input[data-select-all]");
+    if (all) {
+      all.checked = boxes.length > 0 && n === boxes.length;
+      all.indeterminate = n > 0 && n < boxes.length;
+    }
+  }
+  document.addEventListener("change", function (evt) {
+    var t = evt.target;
+    if (!t || t.form === undefined) return;
+    if (t.hasAttribute && t.hasAttribute("data-select-all")) {
+      document.querySelectorAll('input[name="ids"][form="bulk-reassign"]').forEach(function (b) {
+        b.checked = t.checked;
+      });
+    }
+    if (t.getAttribute && t.getAttribute("form") === "bulk-reassign") bulkCount();
+  });
+  document.addEventListener("submit", function (evt) {
+    var bar = evt.target;
+    if (!bar || bar.id !== "bulk-reassign") return;
+    var back = bar.querySelector('input[name="back"]');
+    if (back) back.value = location.pathname + location.search;
+  }, true);
+  document.addEventListener("htmx:configRequest", function (evt) {
+    if (evt.detail.elt && evt.detail.elt.id === "bulk-reassign") {
+      evt.detail.parameters.back = location.pathname + location.search;
+    }
+  });
+  document.addEventListener("htmx:afterSettle", bulkCount);
+  document.addEventListener("DOMContentLoaded", bulkCount);
 })();
