@@ -10,9 +10,9 @@ from urllib.parse import unquote
 
 from sqlalchemy import select
 
-from crm.audit.models import AuditRecord
-from crm.firms.models import Firm
-from crm.projects.models import Project
+from crm.models.audit import AuditRecord
+from crm.models.firms import Firm
+from crm.models.projects import Project
 from tests.factories import make_department, make_firm, make_project, make_user
 
 
