@@ -33,6 +33,7 @@ from crm.i18n import Message, _l, from_accept_language, pick_language, validatio
 from server.deps import LoginRequired
 from server.middleware import CSRF, BodyLimit, SecurityHeaders, security_headers
 from server.page_input import PageInput, refuse_bad_input
+from server.routing import install as install_match_cache
 
 log = logging.getLogger("crm")
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -310,6 +311,7 @@ async def close_uploads(request: Request) -> AsyncIterator[None]:
 
 def create_app(run_scheduler: bool = False) -> FastAPI:
     settings = get_settings()
+    install_match_cache()  # a request's route found once per path, not by walking every route
     app = FastAPI(
         title="招商 CRM API",
         version="1.0.0",

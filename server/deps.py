@@ -105,7 +105,8 @@ def web_user_optional(request: Request, session: SessionDep) -> User | None:
     return user
 
 
-def web_user(user: Annotated[User | None, Depends(web_user_optional)]) -> User:
+async def web_user(user: Annotated[User | None, Depends(web_user_optional)]) -> User:
+    """No I/O: on the event loop (a sync dependency costs a round trip to a worker thread)."""
     if user is None:
         raise LoginRequired()
     return user

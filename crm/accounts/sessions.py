@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
 from crm.accounts.tokens import token_hash
@@ -25,13 +25,24 @@ def start_web_session(session: Session, user: User, ip: str | None, user_agent: 
     return sid
 
 
+# the session and its user in one statement, built once (it keeps its compiled form)
+_SESSION_AND_USER = (
+    select(WebSession, User)
+    .join(User, User.id == WebSession.user_id)  # type: ignore[arg-type]
+    .where(WebSession.id == bindparam("sid"))
+)
+
+
 def resolve_web_session(session: Session, sid: str | None) -> User | None:
     """The user of a live session, touching it; None when absent, ended, idle or too old."""
     if not sid or len(sid) > 64:
         return None
     s = get_settings()
-    ws = session.get(WebSession, sid)
-    if ws is None or ws.ended_at is not None:
+    row = session.execute(_SESSION_AND_USER, {"sid": sid}).first()
+    if row is None:
+        return None
+    ws, user = row
+    if ws.ended_at is not None:
         return None
     now = utcnow()
     if now - ws.last_seen_at > timedelta(
@@ -40,8 +51,7 @@ def resolve_web_session(session: Session, sid: str | None) -> User | None:
         ws.ended_at = now
         session.add(ws)
         return None
-    user = session.get(User, ws.user_id)
-    if user is None or not user.is_active:
+    if not user.is_active:
         return None
     if now - ws.last_seen_at > timedelta(seconds=60):
         # best effort, outside the request's transaction: a page view must not take the
