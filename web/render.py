@@ -115,6 +115,9 @@ def templates_for(lang: str) -> Jinja2Templates:
         t.env.filters["money"] = money
         t.env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
         t.env.globals["_"] = t.env.globals["gettext"] = _fast_gettext(lang)
+        # the page's language for imported macros too (imported without the page's context, so
+        # Jinja keeps one module per template instead of building one per import)
+        t.env.globals["lang"] = lang
         t.env.globals["user_options"] = user_options
         # codes a person reads as words (crm/labels.py): roles, audit actions and records
         t.env.globals["role_label"] = labels.role

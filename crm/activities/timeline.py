@@ -4,14 +4,21 @@ contacts, officers, projects and follow-ups each one touched (loaded in batches)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal_column, select, text, union_all
 from sqlmodel import Session
 
-from crm.activities.service import ActivityFilters, links, list_activities
+from crm.activities.service import ActivityFilters, list_activities
 from crm.authz import project_visible
 from crm.models.accounts import User
-from crm.models.activities import Activity
+from crm.models.activities import (
+    Activity,
+    ActivityContact,
+    ActivityFirm,
+    ActivityOfficer,
+    ActivityProject,
+)
 from crm.models.firms import Contact, Firm
 from crm.models.followups import Followup
 from crm.models.projects import Project
@@ -23,76 +30,62 @@ class TimelineEntry:
     contacts: list[str] = field(default_factory=list)
     officers: list[str] = field(default_factory=list)
     projects: list[tuple[int, str]] = field(default_factory=list)
-    followups: list[Followup] = field(default_factory=list)
+    followups: list[Any] = field(default_factory=list)  # rows: title, due_at, status
     # every firm met (a delegation, a fair): the page names the others beside the one shown
     firms: list[tuple[int, str]] = field(default_factory=list)
 
 
+def _link_names(session: Session, actor: User, ids: list[int]) -> list[Any]:
+    """Every firm, visible project, contact and officer the activities name, with its name:
+    (activity id, kind, id, name) in one statement (eight round trips before)."""
+    af, ap = ActivityFirm.__table__.c, ActivityProject.__table__.c  # type: ignore[attr-defined]
+    ac, ao = ActivityContact.__table__.c, ActivityOfficer.__table__.c  # type: ignore[attr-defined]
+    q = union_all(
+        select(af.activity_id, literal_column("0").label("k"), af.firm_id, Firm.name_zh)
+        .join(Firm, Firm.id == af.firm_id)  # type: ignore[arg-type]
+        .where(af.activity_id.in_(ids)),
+        select(ap.activity_id, literal_column("1"), ap.project_id, Project.title)
+        .join(Project, Project.id == ap.project_id)  # type: ignore[arg-type]
+        .where(ap.activity_id.in_(ids), project_visible(actor)),
+        select(ac.activity_id, literal_column("2"), ac.contact_id, Contact.name)
+        .join(Contact, Contact.id == ac.contact_id)  # type: ignore[arg-type]
+        .where(ac.activity_id.in_(ids)),
+        select(ao.activity_id, literal_column("3"), ao.user_id, User.display_name)
+        .join(User, User.id == ao.user_id)  # type: ignore[arg-type]
+        .where(ao.activity_id.in_(ids)),
+    )
+    # the order the lists show: by kind, activity, then id (each link table's key order)
+    return list(session.execute(q.order_by(text("2, 1, 3"))).all())
+
+
 def entries_for(session: Session, actor: User, acts: list[Activity]) -> list[TimelineEntry]:
-    """Decorate activities with names, in five statements whatever their number."""
+    """Decorate activities with names: two statements whatever their number."""
     ids = [a.id for a in acts if a.id is not None]
-    ln = links(session, ids)
-    contact_ids = {c for v in ln.values() for c in v["contact_ids"]}
-    officer_ids = {u for v in ln.values() for u in v["officer_ids"]}
-    project_ids = {p for v in ln.values() for p in v["project_ids"]}
-    # firm names only where an activity met several firms (one statement, none otherwise)
-    multi_firm_ids = {f for v in ln.values() if len(v["firm_ids"]) > 1 for f in v["firm_ids"]}
-    firm_names = (
-        dict(
-            session.execute(select(Firm.id, Firm.name_zh).where(Firm.id.in_(multi_firm_ids))).all()
-        )
-        if multi_firm_ids
-        else {}
-    )
-    contacts = (
-        dict(
-            session.execute(
-                select(Contact.id, Contact.name).where(Contact.id.in_(contact_ids))
-            ).all()
-        )
-        if contact_ids
-        else {}
-    )
-    officers = (
-        dict(
-            session.execute(
-                select(User.id, User.display_name).where(User.id.in_(officer_ids))
-            ).all()
-        )
-        if officer_ids
-        else {}
-    )
-    projects = (
-        dict(
-            session.execute(
-                select(Project.id, Project.title).where(
-                    Project.id.in_(project_ids), project_visible(actor)
-                )
-            ).all()
-        )
-        if project_ids
-        else {}
-    )
-    fus: dict[int, list[Followup]] = {i: [] for i in ids}
-    if ids:
-        for fu in session.scalars(
-            select(Followup).where(Followup.activity_id.in_(ids)).order_by(Followup.due_at)
-        ):
-            fus[fu.activity_id].append(fu)  # type: ignore[index]
-    out = []
-    for a in acts:
-        v = ln[a.id]  # type: ignore[index]
-        out.append(
-            TimelineEntry(
-                activity=a,
-                contacts=[contacts[c] for c in v["contact_ids"] if c in contacts],
-                officers=[officers[u] for u in v["officer_ids"] if u in officers],
-                projects=[(p, projects[p]) for p in v["project_ids"] if p in projects],
-                followups=fus.get(a.id, []),  # type: ignore[arg-type]
-                firms=[(f, firm_names[f]) for f in v["firm_ids"] if f in firm_names],
-            )
-        )
-    return out
+    entries = {a.id: TimelineEntry(activity=a) for a in acts}
+    if not ids:
+        return list(entries.values())
+    firms: dict[int, list[tuple[int, str]]] = {i: [] for i in ids}
+    for aid, kind, ref, name in _link_names(session, actor, ids):
+        e = entries[aid]
+        if kind == 0:
+            firms[aid].append((ref, name))
+        elif kind == 1:
+            e.projects.append((ref, name))
+        elif kind == 2:
+            e.contacts.append(name)
+        else:
+            e.officers.append(name)
+    for aid, met in firms.items():
+        if len(met) > 1:  # the page names the other firms only where several were met
+            entries[aid].firms = met
+    fu = Followup.__table__.c  # type: ignore[attr-defined]
+    for row in session.execute(
+        select(fu.activity_id, fu.id, fu.title, fu.due_at, fu.status)
+        .where(fu.activity_id.in_(ids))
+        .order_by(fu.due_at)
+    ):
+        entries[row.activity_id].followups.append(row)
+    return list(entries.values())
 
 
 def firm_timeline(
