@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 10000
 # how long a best-effort write (``write_or_skip``) waits before it is skipped
 BEST_EFFORT_WAIT_MS = 50
+# SQLite's page cache per connection, in KiB; the import worker process takes less
+# (crm.imports.worker: its memory stays within SPEC's 512 MB)
+SQLITE_CACHE_KIB = 65536
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -30,7 +33,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA cache_size=-65536")
+    cur.execute(f"PRAGMA cache_size=-{int(SQLITE_CACHE_KIB)}")
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
 

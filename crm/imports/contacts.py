@@ -129,7 +129,7 @@ def import_contacts(
     if dry_run or (rep.rejected and not skip_invalid):
         rep.imported = len(good) if dry_run else 0
         return rep
-    progress.tick("importing", len(good) + len(updates))
+    progress.tick("importing", 0, len(good) + len(updates))
     _insert_many(session, Contact.__table__, good)
     if updates:
         from sqlalchemy import bindparam

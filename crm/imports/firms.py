@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlmodel import Session
 
 from crm.audit.service import record
@@ -301,28 +301,39 @@ def import_firms(
     if dry_run:
         rep.imported = len(good)
         return rep
-    progress.tick("importing", len(good))
+    progress.tick("importing", 0, len(good))
+    # only the rejected rows are needed from here on (the rejected-rows workbook): the others'
+    # cells go now, and the firms are built and written a batch at a time, so the import holds
+    # one batch of rows at once, not the file's (memory: SPEC's 512 MB for a 10 MB upload)
+    sheet.keep_rows({e.row for e in rep.rejected})
     now = utcnow()
-    firm_rows: list[dict[str, Any]] = []
-    # warm the pinyin cache on all cores; search_blob below then reuses it
-    pinyins = pinyin_many([d.name_zh for _i, d, _c, _p, _o in good])
-    for (_i, d, _c, _p, owner_id), names in zip(good, pinyins, strict=True):
-        # the one firm-row builder, shared with create_firm (crm/firms/rows.py)
-        firm_rows.append(firm_values(d, source="import", now=now, owner_id=owner_id, pinyin=names))
+    by_norm: dict[str, int] = {}
+    code_ids = dict(session.execute(select(Cluster.code, Cluster.id)).all())
+    alias_rows: list[dict[str, Any]] = []
+    fc_rows: list[dict[str, Any]] = []
+    parent_rows: list[dict[str, Any]] = []
     with _firm_search_index_in_bulk(session) as indexed:
-        ids = allocate_ids(session, "firm", len(firm_rows))
-        for row, fid in zip(firm_rows, ids, strict=True):
-            row["id"] = fid
-        _insert_many(session, Firm.__table__, firm_rows)
+        ids = allocate_ids(session, "firm", len(good))
+        for start in range(0, len(good), BATCH):
+            batch = good[start : start + BATCH]
+            pinyins = pinyin_many([d.name_zh for _i, d, _c, _p, _o in batch])
+            firm_rows: list[dict[str, Any]] = []
+            for (_i, d, cl, _p, owner_id), names_, fid in zip(
+                batch, pinyins, ids[start : start + BATCH], strict=True
+            ):
+                # the one firm-row builder, shared with create_firm (crm/firms/rows.py)
+                row = firm_values(d, source="import", now=now, owner_id=owner_id, pinyin=names_)
+                row["id"] = fid
+                by_norm[row["name_norm"]] = fid
+                firm_rows.append(row)
+                alias_rows.extend(alias_values(fid, d.aliases))
+                for code in dict.fromkeys(cl):
+                    fc_rows.append({"firm_id": fid, "cluster_id": code_ids[code]})
+            _insert_many(session, Firm.__table__, firm_rows)
+            progress.tick("importing", start + len(batch), len(good))
         if ids:
             indexed(ids[0], ids[-1])
-    by_norm = {r["name_norm"]: fid for r, fid in zip(firm_rows, ids, strict=True)}
-    code_ids = dict(session.execute(select(Cluster.code, Cluster.id)).all())
-    alias_rows, fc_rows, parent_rows = [], [], []
-    for (_i, d, cl, parent, _o), fid in zip(good, ids, strict=True):
-        alias_rows.extend(alias_values(fid, d.aliases))
-        for code in dict.fromkeys(cl):
-            fc_rows.append({"firm_id": fid, "cluster_id": code_ids[code]})
+    for (_i, _d, _cl, parent, _o), fid in zip(good, ids, strict=True):
         if parent:
             pn = normalize_name(parent)
             pid = by_norm.get(pn) or names.get(pn) or aliases.get(pn)
@@ -331,8 +342,6 @@ def import_firms(
     for rows_, model in ((alias_rows, FirmAlias), (fc_rows, FirmCluster)):
         _insert_many(session, model.__table__, rows_)
     if parent_rows:
-        from sqlalchemy import bindparam
-
         session.execute(
             update(Firm.__table__)
             .where(Firm.__table__.c.id == bindparam("b_id"))
@@ -359,6 +368,7 @@ def import_firms(
     return rep
 
 
+BATCH = 5_000  # firms built and written at a time
 NEAR_DUPLICATE_ROWS = 2_000  # the check runs a few queries a row: a check of larger files skips it
 
 

@@ -78,6 +78,10 @@ class Sheet:
     header_row: int
     labels: dict[str, str] = field(default_factory=dict)  # canonical → header as written
 
+    def keep_rows(self, numbers: set[int]) -> None:
+        """Keep only these rows (the rejected ones, for their workbook): the rest are freed."""
+        self.rows = [r for r in self.rows if r[0] in numbers]
+
     def label(self, column: str | None) -> str | None:
         if column is None:
             return None

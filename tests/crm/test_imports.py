@@ -80,7 +80,21 @@ def test_firms_from_excel(session, manager):
     assert f.is_leader is False and f.source == "import" and f.version == 1
     assert f.created_at == sub.updated_at and f.created_at.tzinfo is not None
     assert count(session, FirmAlias) == 2 and count(session, FirmCluster) == 4
+
     assert "honhai" in f.search_text
+
+
+def test_a_parent_already_in_the_database_by_name_or_alias(session, manager):
+    """The parent named by a row may be a firm imported before (its name or an alias)."""
+    group = make_firm(session, "长安汽车集团")
+    session.add(FirmAlias(firm_id=group.id, alias="长安集团", alias_norm="长安集团"))
+    session.flush()
+    rows = [["企业名称", "母公司"]]
+    rows += [[f"长安子公司{i}", "长安汽车集团" if i % 2 else "长安集团"] for i in range(7)]
+    rep = import_firms(session, manager, csv_bytes(rows), "firms.csv")
+    assert rep.ok and rep.applied and rep.imported == 7, rep.rejected
+    subs = session.scalars(select(Firm).where(Firm.name_zh.like("长安子公司%"))).all()
+    assert {f.parent_id for f in subs} == {group.id}
 
 
 def test_one_bad_row_rejects_the_whole_file(session, manager):
