@@ -158,3 +158,32 @@ def test_no_module_of_the_domain_imports_itself_back():
 def test_mypy_is_clean():
     out = run(sys.executable, "-m", "mypy", "--cache-dir", str(ROOT / ".mypy_cache"))
     assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_mypy_reads_a_column_on_a_table_class_as_a_column(tmp_path):
+    """scripts/mypy_columns.py: ``Firm.id`` on the class is a column (``Firm.id.in_(…)`` checks),
+    on a row it is the value; ``col(Firm.id)`` is the same column."""
+    snippet = textwrap.dedent(
+        """
+        from sqlmodel import col
+        from crm.models.firms import Firm
+
+        def f(row: Firm) -> None:
+            reveal_type(Firm.id)
+            reveal_type(row.id)
+            reveal_type(col(Firm.id))
+            reveal_type(Firm.id.in_([1, 2]))
+        """
+    )
+    (tmp_path / "columns.py").write_text(snippet, encoding="utf-8")
+    out = run(sys.executable, "-m", "mypy", "--cache-dir", str(ROOT / ".mypy_cache"), str(tmp_path))
+    revealed = [
+        line.split("Revealed type is ")[1] for line in out.stdout.splitlines() if "Revealed" in line
+    ]
+    assert revealed == [
+        '"sqlalchemy.orm.attributes.InstrumentedAttribute[int | None]"',
+        '"int | None"',
+        '"sqlalchemy.orm.attributes.InstrumentedAttribute[int | None]"',
+        '"sqlalchemy.sql.elements.BinaryExpression[bool]"',
+    ], out.stdout
