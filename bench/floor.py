@@ -123,7 +123,7 @@ class Floor:
         if not self.sqlite and self.has_grams and len(folded) <= 2:
             # one of the text's characters or pairs, from the GIN index over them
             return (
-                base.format(cond="crm_search_grams(f.search_text) @> ARRAY[CAST(:gram AS TEXT)]"),
+                base.format(cond="f.search_grams @> ARRAY[CAST(:gram AS TEXT)]"),
                 {"gram": folded},
             )
         return (base.format(cond="f.search_text LIKE :like ESCAPE '\\'"), {"like": like})

@@ -51,12 +51,15 @@ def _text_match_default(element: _TextMatch, compiler: Any, **kw: Any) -> str:
 @compiles(_TextMatch, "postgresql")
 def _text_match_postgresql(element: _TextMatch, compiler: Any, **kw: Any) -> str:
     # pg_trgm cannot serve fewer than three characters: those are one of the text's
-    # characters or character pairs, which the crm_search_grams index holds
+    # characters or character pairs, which the search_grams column and its index hold
     if element.grams is None:
         return compiler.process(element.like, **kw)
     column = compiler.process(element.like.left, **kw)
     gram = compiler.process(element.grams, **kw)
-    return f"crm_search_grams({column}) @> ARRAY[CAST({gram} AS TEXT)]"
+    # the grams stored beside the text (a generated column, migration 0014): a plan that reads
+    # the table tests each row's stored array instead of computing the grams again
+    grams = column[: -len("search_text")] + "search_grams"
+    return f"{grams} @> ARRAY[CAST({gram} AS TEXT)]"
 
 
 @compiles(_TextMatch, "sqlite")
