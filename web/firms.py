@@ -39,7 +39,7 @@ from crm.firms.service import (
     update_contact,
     update_firm,
 )
-from crm.firms.views import countries, firm_detail, firm_names, list_rows
+from crm.firms.views import countries, firm_contacts, firm_detail, firm_names, list_rows
 from crm.i18n import _l
 from crm.policy.service import list_clusters, plan_lists
 from crm.projects.service import ProjectFilters, list_projects
@@ -548,7 +548,7 @@ LOG_FIELDS = {
 async def log_contact(
     request: Request, session: SessionDep, user: WebUser, firm_id: int
 ) -> Response:
-    get_firm(session, user, firm_id)
+    firm = get_firm(session, user, firm_id)
     form = await request.form()
     raw, data = _log_data(form, firm_id)
     try:
@@ -571,16 +571,22 @@ async def log_contact(
         ) from exc
     if not is_htmx(request):
         return RedirectResponse(f"/firms/{firm_id}", status_code=303)
-    entry = entries_for(session, user, [logged.activity])[0]
-    ctx = _page_ctx(
-        request,
-        session,
-        user,
-        firm_id,
-        timeline=False,
-        new_entry=entry,
-        saved=logged.followup is not None,
-    )
+    # what the answer shows: a fresh form (contacts, projects), the new entry and the count —
+    # not the whole page's context (details, clusters, aliases, the plan's lists)
+    projects, _ = list_projects(session, user, ProjectFilters(firm_id=firm_id), limit=50)
+    _, total = firm_timeline(session, user, firm_id, limit=0)
+    ctx = {
+        "firm": firm,
+        "d": {"contacts": firm_contacts(session, firm_id)},
+        "projects": projects,
+        "timeline_total": total,
+        "kinds": KINDS,
+        "remind_offsets": REMIND_OFFSETS,
+        "log": _default_log_values(),
+        "log_errors": {},
+        "new_entry": entries_for(session, user, [logged.activity])[0],
+        "saved": logged.followup is not None,
+    }
     return render(request, "firms/_logged.html", ctx)
 
 

@@ -269,14 +269,17 @@ class UserChoices(list):  # type: ignore[type-arg]
 _CHOICES: dict[Any, UserChoices] = {}
 
 
+# built once: the statement keeps its compiled form and cache key between requests
+_USERS_VERSION = select(
+    func.count(), func.max(User.id), func.sum(User.version), func.max(User.created_at)
+)
+
+
 def users_version(session: Session) -> tuple[Any, ...]:
     """Changes whenever a user is added, removed or changed through a service (each change of a
     user bumps its ``version``: optimistic locking), in any process: one aggregate over the
     users' primary-key index, not the 500 rows."""
-    row = session.execute(
-        select(func.count(), func.max(User.id), func.sum(User.version), func.max(User.created_at))
-    ).one()
-    return tuple(row)
+    return tuple(session.execute(_USERS_VERSION).one())
 
 
 def user_choices(session: Session, actor: User) -> list[Row[Any]]:

@@ -367,12 +367,16 @@ def list_activities(
         stmt = stmt.where(Activity.occurred_at >= f.since)
     if f.until:
         stmt = stmt.where(Activity.occurred_at < f.until)
-    rows = list(
-        session.scalars(
-            stmt.order_by(Activity.occurred_at.desc(), Activity.id.desc())
-            .limit(limit)
-            .offset(offset)
+    rows = (
+        list(
+            session.scalars(
+                stmt.order_by(Activity.occurred_at.desc(), Activity.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
         )
+        if limit > 0
+        else []  # the count alone
     )
     capped = stmt.with_only_columns(Activity.id).limit(10_001).subquery()
     total = session.scalar(select(func.count()).select_from(capped)) or 0

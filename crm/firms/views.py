@@ -78,9 +78,7 @@ def firm_detail(
         )
     )
     owner = session.get(User, firm.owner_id) if firm.owner_id else None
-    contacts = list(
-        session.scalars(select(Contact).where(Contact.firm_id == firm_id).order_by(Contact.id))
-    )
+    contacts = firm_contacts(session, firm_id)
     return FirmDetail(
         firm=firm,
         aliases=firm_aliases(session, [firm_id])[firm_id],
@@ -91,6 +89,13 @@ def firm_detail(
         contacts=contacts,
         can_edit=can_edit_firm(session, actor, firm),
         subsidiaries_more=len(subs) > subsidiaries_limit,
+    )
+
+
+def firm_contacts(session: Session, firm_id: int) -> list[Contact]:
+    """A firm's contacts in the order they were added (the firm is one the caller may see)."""
+    return list(
+        session.scalars(select(Contact).where(Contact.firm_id == firm_id).order_by(Contact.id))
     )
 
 
