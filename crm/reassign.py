@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -28,6 +28,7 @@ from crm.authz import (
     owner_choices,
     project_visible,
 )
+from crm.config import get_settings
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import Role, User
@@ -117,6 +118,63 @@ def holdings(session: Session, actor: User, user_id: int) -> Held:
         session.execute(select(Firm.id, Firm.name_zh).where(Firm.id.in_(ids))).all()
     )
     return held
+
+
+@dataclass
+class Member:
+    """One person on the team page: who, and how much they hold."""
+
+    id: int
+    display_name: str
+    role: str
+    department_id: int | None
+    is_active: bool
+    firms: int = 0
+    projects: int = 0
+    followups: int = 0
+
+    @property
+    def holds(self) -> bool:
+        return bool(self.firms or self.projects or self.followups)
+
+
+def team(session: Session, actor: User) -> list[Member]:
+    """The people whose work ``actor`` may hand over (``require_handover``): a manager's
+    department's officers, every non-admin for an admin — active or not — with what each
+    holds, inactive holders first (their work is what nobody is doing)."""
+    if not is_manager(actor):
+        raise PermissionDenied(_l("没有权限"))
+    q = select(User.id, User.display_name, User.role, User.department_id, User.is_active).where(
+        User.role != Role.admin.value
+    )
+    if not is_admin(actor):
+        q = q.where(User.role == Role.officer.value, User.department_id == actor.department_id)
+        if actor.department_id is None:
+            return []
+    people = {r[0]: Member(*r) for r in session.execute(q)}
+    if not people:
+        return []
+    ids = list(people)
+    counts = (
+        ("firms", select(Firm.owner_id, func.count()).where(Firm.owner_id.in_(ids))),
+        (
+            "projects",
+            select(Project.owner_id, func.count()).where(
+                Project.owner_id.in_(ids), Project.stage != Stage.lost.value, project_visible(actor)
+            ),
+        ),
+        (
+            "followups",
+            select(Followup.assignee_id, func.count()).where(
+                Followup.assignee_id.in_(ids), Followup.status == "open"
+            ),
+        ),
+    )
+    for name, stmt in counts:
+        col = stmt.selected_columns[0]
+        for uid, n in session.execute(stmt.group_by(col)):
+            setattr(people[uid], name, int(n))
+    return sorted(people.values(), key=lambda m: (m.is_active, not m.holds, m.display_name, m.id))
 
 
 def _followup_firm(firm_id: int | None, project_firm_id: int | None) -> int | None:
@@ -311,6 +369,7 @@ def compose_orphan_notices(session: Session, day: date, now: datetime | None = N
         )
     )
     admins = [m for m in managers if m.role == Role.admin.value]
+    base = get_settings().base_url.rstrip("/")
     messages = []
     for dept, rows in by_dept.items():
         told = [m for m in managers if m.role == Role.manager.value and m.department_id == dept]
@@ -319,6 +378,11 @@ def compose_orphan_notices(session: Session, day: date, now: datetime | None = N
                 continue
             en = m.language == "en"
             lines = [f"- {f.title} ({u.display_name}, {f.due_at:%Y-%m-%d})" for f, u in rows[:50]]
+            handover = "Hand over" if en else "转交"
+            lines += [
+                f"{handover} {u.display_name}: {base}/users/{u.id}/handover"
+                for u in {u.id: u for _, u in rows}.values()
+            ]
             subject = (
                 f"{len(rows)} open follow-ups have no active assignee"
                 if en

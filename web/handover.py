@@ -10,7 +10,7 @@ from crm.accounts.service import user_choices
 from crm.authz import is_admin
 from crm.errors import CRMError
 from crm.models.accounts import User
-from crm.reassign import holdings, reassign
+from crm.reassign import holdings, reassign, team
 from server.deps import SessionDep, WebUser
 from web import forms
 from web.forms import FormRejected
@@ -45,6 +45,17 @@ def _ctx(session: SessionDep, user: WebUser, user_id: int) -> dict:
         "per": per,
         "error": None,
     }
+
+
+@router.get("/team")
+def team_page(request: Request, session: SessionDep, user: WebUser) -> Response:
+    """Managers' way to the handover: their department's people and what each holds (admins:
+    everyone but admins), each with a link to the handover page."""
+    return render(
+        request,
+        "admin/team.html",
+        {"nav": "admin" if is_admin(user) else "", "members": team(session, user)},
+    )
 
 
 @router.get("/{user_id}/handover")

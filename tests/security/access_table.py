@@ -164,6 +164,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     # merging firms: managers and admins (nothing to merge with: 422 / 404)
     # handing over a user's work: admins, or a manager for their own department's officers
     # (the world's manager is department B's; the user is department A's officer)
+    ("GET", "/users/team"): manager_page(),
     ("GET", "/users/{user_id}/handover"): admin_page(),
     ("POST", "/users/{user_id}/handover"): admin_page(303, form={}),
     # bulk reassignment from the lists (web/bulk.py): nothing selected is refused beside the
