@@ -301,8 +301,10 @@ REPORT_FLOORS = {
     "delivery": ("report_delivery", "report_delivery_late"),
 }
 
-# the firm search queries: Chinese (two characters, and a longer name), English, pinyin, initials
+# the firm search queries: Chinese (one and two characters, a longer name), English, pinyin,
+# initials
 SEARCHES = [
+    ("zh1", "惠", "惠普"),  # one character: the first an officer types
     ("zh2", "惠普", "惠普"),
     ("zh3", "长安汽车", "长安汽车"),
     ("en", "HP", None),
