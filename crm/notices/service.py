@@ -10,6 +10,7 @@ transferred to the keeping department; both lose the flag, and the resolution is
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from sqlmodel import Session
 from crm.audit.service import record
 from crm.authz import is_manager, require_manager
 from crm.errors import NotFound, ValidationFailed
-from crm.i18n import _l
+from crm.i18n import Message, _l
 from crm.models.accounts import Department, User
 from crm.models.notices import Notice
 from crm.models.policy import Cluster
@@ -38,10 +39,34 @@ LISTED = 50
 class NoticeRow(BaseModel):
     id: int
     kind: str
-    text: str
+    text: Any  # a str (older notices) or a crm.i18n Message, shown in the reader's language
     link: str | None
     created_at: datetime
     read: bool
+
+
+# A notice's text is kept as its message (msgid and parameters), not as words of one language,
+# so each reader sees it in theirs: ``_stored`` writes it, ``shown`` reads it back (a row
+# written before this is plain text and shown as it is).
+_MSG = "\x1fmsg:"
+
+
+def _stored(text: str | Message) -> str:
+    if not isinstance(text, Message):
+        return text[:500]
+    params = {k: ("" if v is None else str(v)[:120]) for k, v in text.params.items()}
+    return _MSG + json.dumps({"m": text.msgid, "p": params}, ensure_ascii=False)
+
+
+def shown(text: str) -> str | Message:
+    """A stored notice text as it is to be shown: a lazy message, or the old plain text."""
+    if not text.startswith(_MSG):
+        return text
+    try:
+        d = json.loads(text[len(_MSG) :])
+        return Message(str(d["m"]), **{str(k): v for k, v in dict(d["p"]).items()})
+    except (ValueError, KeyError, TypeError):
+        return text
 
 
 # --- notices ---------------------------------------------------------------------------------
@@ -52,7 +77,7 @@ def notify(
     user_ids: set[int],
     kind: str,
     key: str,
-    text: str,
+    text: str | Message,
     *,
     link: str | None = None,
     project_id: int | None = None,
@@ -62,12 +87,13 @@ def notify(
     if not user_ids:
         return 0
     now = utcnow()
+    stored = _stored(text)
     rows = [
         {
             "user_id": u,
             "kind": kind,
             "dedup_key": key[:100],
-            "text": text[:500],
+            "text": stored,
             "link": link,
             "project_id": project_id,
             "firm_id": firm_id,
@@ -105,7 +131,7 @@ def list_notices(session: Session, actor: User, limit: int = LISTED) -> list[Not
         NoticeRow(
             id=n.id,  # type: ignore[arg-type]
             kind=n.kind,
-            text=n.text,
+            text=shown(n.text),
             link=n.link,
             created_at=n.created_at,
             read=n.read_at is not None,
@@ -132,7 +158,7 @@ def assigned_to_you(session: Session, p: Project) -> int:
         {p.owner_id},
         "assigned",
         f"assigned:project:{p.id}:{p.owner_id}:{p.version}",
-        f"项目指派给你：{label}",
+        _l("项目指派给你：%(project)s", project=label),
         link=f"/projects/{p.id}",
         project_id=p.id,
     )
@@ -146,7 +172,7 @@ def firm_merged(session: Session, user_ids: set[int], survivor_id: int, name: st
         {u for u in user_ids if u is not None},
         "merged",
         f"merged:firm:{survivor_id}:{name}"[:100],
-        f"你的企业已合并：{name}",
+        _l("你的企业已合并：%(name)s", name=name),
         link=f"/firms/{survivor_id}",
         firm_id=survivor_id,
     )
@@ -192,9 +218,13 @@ def conflict_opened(session: Session, first: Project, later: Project) -> int:
         "link": "/conflicts",
     }
     key = f"conflict:{later.id}"
-    text = (
-        f"撞单：{ctx['later']}（{ctx['later_dept'] or '—'}）与{ctx['first']}"
-        f"（{ctx['first_dept'] or '—'}，首报）· {ctx['cluster']}"
+    text = _l(
+        "撞单：%(later)s（%(later_dept)s）与%(first)s（%(first_dept)s，首报）· %(cluster)s",
+        later=ctx["later"],
+        later_dept=ctx["later_dept"] or "—",
+        first=ctx["first"],
+        first_dept=ctx["first_dept"] or "—",
+        cluster=ctx["cluster"],
     )
     told = notify(
         session,

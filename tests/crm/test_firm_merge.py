@@ -17,6 +17,7 @@ from crm.firms.service import create_contact, create_firm, update_contact
 from crm.models import metadata
 from crm.models.firms import Firm, FirmAlias
 from crm.models.projects import CapitalArrival, Project
+from crm.notices.service import list_notices
 from crm.reports.common import ReportFilters
 from crm.reports.delivery import delivery_report
 from crm.reports.leaders import leaders_report
@@ -233,3 +234,7 @@ def test_a_merge_tells_the_owners_and_their_managers(session):
         for u in (owner_a, owner_b, manager_a, manager_b)
     )
     assert bystander.id not in {t[0] for t in told} and admin.id not in {t[0] for t in told}
+    # the text is kept as a message: each reader sees it in their language
+    (row,) = list_notices(session, owner_b)
+    assert str(row.text) == "你的企业已合并：惠普"
+    assert row.text.render("en") == "Your firm was merged: 惠普"

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from crm.models.projects import Project
+from crm.notices.service import firm_merged
 from tests.crm.test_notices import conflict, world
+from tests.factories import make_department, make_firm, make_user
+from tests.web.conftest import log_in
 
 
 def test_bell_notices_and_resolving_a_conflict(client, login, session):
@@ -50,3 +53,15 @@ def test_manager_home_page(client, login, session):
     assert 'id="manager-home"' in page and "雪松" in page and "/reports/briefing" in page
     login(w["oa"])
     assert 'id="manager-home"' not in client.get("/").text
+
+
+def test_a_notice_reads_in_the_readers_language(client, session):
+    me = make_user(session, "officer", make_department(session))
+    firm = make_firm(session, "合并测试企业")
+    firm_merged(session, {me.id}, firm.id, "合并测试企业")
+    session.commit()
+    log_in(client, me)
+    assert "你的企业已合并：合并测试企业" in client.get("/notices").text
+    client.get("/lang/en")
+    page = client.get("/notices").text
+    assert "Your firm was merged: 合并测试企业" in page and "你的企业已合并" not in page
