@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import Session, SQLModel
 
 from crm.audit.service import record, snapshot
-from crm.errors import StaleVersion
+from crm.errors import StaleVersion, ValidationFailed
 from crm.i18n import Message, _l
 from crm.types import utcnow
 
@@ -69,6 +69,11 @@ def apply_change(
     moved = {k: link for k, link in (links or {}).items() if link.before != link.after}
     if not changed and not moved:
         return False
+    columns = row.__table__.columns  # type: ignore[attr-defined]
+    for k, v in changed.items():
+        # null on a required column (a project's title): the caller's error, never the database's
+        if v is None and k in columns and not columns[k].nullable:
+            raise ValidationFailed(_l("必填"), field=k)
     if validate is not None:
         validate(SimpleNamespace(**{**row.model_dump(), **changed}))
     before = {**(snapshot(row) or {}), **{k: link.before for k, link in moved.items()}}

@@ -86,3 +86,57 @@ def test_the_openapi_document_says_the_version_is_required(client):  # type: ign
             ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
             schema = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
             assert "version" in schema["required"], path
+
+
+PATCHES = {
+    "/api/v1/projects/{project}": (
+        "title park chain_link planned_investment expected_output expected_jobs actual_jobs "
+        "owner_id is_confidential code_name notes expected_sign_date"
+    ),
+    "/api/v1/firms/{firm}": (
+        "name_zh name_en aliases clusters is_leader country headquarters global500_rank "
+        "website credit_code parent_id owner_id notes"
+    ),
+    "/api/v1/contacts/{contact}": "name title phone email wechat notes",
+    "/api/v1/followups/{followup}": "title notes due_at remind_at assignee_id",
+    "/api/v1/activities/{activity}": (
+        "kind occurred_at summary outcome firm_ids project_ids contact_ids officer_ids"
+    ),
+    "/api/v1/users/{user}": "display_name email role department_id is_active",
+    "/api/v1/departments/{department}": "name code",
+    "/api/v1/me": "display_name email language",
+}
+
+
+@pytest.mark.parametrize("path", sorted(PATCHES))
+def test_null_on_any_field_of_a_change_is_never_a_server_error(
+    client, people, session, things, path
+):  # type: ignore[no-untyped-def]
+    """null on a required field (a project's title, a firm's name…) is a 422 naming the field
+    and changes nothing; on an optional one it clears it. Never a 500."""
+    ids = {k: v.id for k, v in things.items()} | {
+        "user": people.officer_b.id,
+        "department": people.dept_b.id,
+    }
+    if "{activity}" in path:
+        r = client.post(
+            "/api/v1/activities",
+            headers=people.auth("admin"),
+            json={
+                "kind": "visit",
+                "occurred_at": "2026-01-05T10:00:00+08:00",
+                "summary": "拜访",
+                "firm_ids": [ids["firm"]],
+            },
+        )
+        assert r.status_code == 201, r.text
+        ids["activity"] = r.json()["activity"]["id"]
+    url = path.format(**ids)
+    for field in PATCHES[path].split():
+        before = _state(session)
+        version = client.get(url, headers=people.auth("admin")).json()["version"]
+        r = client.patch(url, headers=people.auth("admin"), json={field: None, "version": version})
+        assert r.status_code in (200, 422), (field, r.status_code, r.text)
+        if r.status_code == 422:
+            assert r.json()["field"] == field, r.text
+            assert _state(session) == before, field
