@@ -17,8 +17,9 @@ from crm.i18n import pick_language
 from crm.reports import registry
 from crm.reports.activity import ActivityReport
 from crm.reports.briefing import Briefing
+from crm.reports.briefing_pdf import to_pdf
 from crm.reports.citymap import CityMap
-from crm.reports.common import ReportFilters
+from crm.reports.common import ReportFilters, clusters
 from crm.reports.coverage import CoverageReport
 from crm.reports.delivery import DeliveryReport
 from crm.reports.export import to_xlsx
@@ -382,8 +383,6 @@ def briefing_pdf(
     park: ParkQ = None,
     department_id: Dept = None,
 ) -> Any:
-    from crm.reports.briefing_pdf import to_pdf
-    from crm.reports.common import clusters
 
     report = registry.run(
         session, user, "briefing", _briefing_filters(week, cluster, park, department_id)

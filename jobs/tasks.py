@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from crm.backup import nightly
 from crm.clock import today_local
+from crm.config import get_settings
 from crm.db import session_scope
 from crm.outbox import compose
 from crm.outbox import service as outbox
@@ -309,8 +311,6 @@ def nightly_backup(now: datetime | None = None) -> str:
     """Back up the database (crm.backup.nightly: written whole or not at all, the oldest
     beyond ``backup_keep`` removed); its job_run row says the file or the error, and the admin
     overview shows it."""
-    from crm.backup import nightly
-    from crm.config import get_settings
 
     now = now or utcnow()
     with session_scope() as s:

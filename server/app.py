@@ -20,40 +20,34 @@ from fastapi.responses import (
     RedirectResponse,
     Response,
 )
+from fastapi.routing import iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from api.router import router as api_router
+from crm.accounts.sessions import resolve_web_session
 from crm.config import get_settings
 from crm.db import get_engine, is_busy
+from crm.dbuse import InUse
 from crm.errors import Busy, CRMError, StaleVersion
-from crm.i18n import Message, _l, from_accept_language, pick_language, validation_message
-from server.deps import LoginRequired
+from crm.i18n import Message, _l, validation_message
+from crm.imports import worker as import_worker
+from server.deps import SESSION_KEY, LoginRequired, UserView
+from server.language import is_api as _is_api
+from server.language import reader_language
 from server.middleware import CSRF, BodyLimit, SecurityHeaders, security_headers
 from server.page_input import PageInput, refuse_bad_input
 from server.routing import install as install_match_cache
+from web.forms import FormInvalid, FormRejected
+from web.render import render, templates_for
+from web.routes import router as web_router
 
 log = logging.getLogger("crm")
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
-
-
-def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
-
-
-def reader_language(request: Request) -> str:
-    """The language of the person reading this answer: the page's (cookie, then the user's
-    saved choice), or for the API the token owner's, else ``Accept-Language``."""
-    if _is_api(request):
-        return pick_language(
-            getattr(request.state, "language", None),
-            from_accept_language(request.headers.get("accept-language")),
-        )
-    from web.render import language
-
-    return language(request)
 
 
 def _validation_errors(exc: RequestValidationError, lang: str) -> list[dict]:
@@ -74,7 +68,6 @@ def _param_pattern(match: re.Match[str]) -> str:
 def _allowed_methods(request: Request) -> str:
     """Every method some route serves at this path (one route per method in FastAPI, so
     Starlette's own ``Allow`` names only the first route's)."""
-    from fastapi.routing import iter_route_contexts
 
     table = getattr(request.app.state, "route_patterns", None)
     if table is None:
@@ -100,10 +93,6 @@ def _menu_user(request: Request) -> None:
     read (not touched) here, since no route dependency did it."""
     if hasattr(request.state, "user") or "session" not in request.scope:
         return
-    from sqlmodel import Session
-
-    from crm.accounts.sessions import resolve_web_session
-    from server.deps import SESSION_KEY, UserView
 
     request.state.user = None
     try:
@@ -124,7 +113,6 @@ def _menu_user(request: Request) -> None:
 
 
 def _html_error(request: Request, status: int, message: str | Message) -> Response:
-    from web.render import render
 
     if status == 404:
         _menu_user(request)
@@ -138,7 +126,6 @@ def _html_error(request: Request, status: int, message: str | Message) -> Respon
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    from web.forms import FormInvalid, FormRejected
 
     @app.exception_handler(FormRejected)
     async def form_rejected(request: Request, exc: FormRejected) -> Response:
@@ -270,17 +257,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         gc.collect()
         gc.freeze()
     # held for the process's life: ``crm restore`` refuses while any app or scheduler holds it
-    from crm.dbuse import InUse
 
     in_use = InUse(get_settings().database_url).acquire()
     # imports queued before a restart: this process's import thread looks for them
-    from crm.imports import worker as import_worker
 
     import_worker.kick()
     scheduler = None
     if app.state.run_scheduler:
         try:
-            from jobs.runner import start_in_app
+            from jobs.runner import start_in_app  # lazy: jobs/ is optional (API alone)
         except ImportError:  # the jobs package is optional for the API alone
             start_in_app = None
         if start_in_app is not None:
@@ -327,16 +312,12 @@ def create_app(run_scheduler: bool = False) -> FastAPI:
     app.state.run_scheduler = run_scheduler
     install_error_handlers(app)
 
-    from api.router import router as api_router
-    from web.routes import router as web_router
-
     app.include_router(api_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @app.get("/api/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:
-        from web.render import templates_for
 
         html = (
             templates_for("en").env.get_template("api/docs.html").render(spec_url=app.openapi_url)

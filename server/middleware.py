@@ -8,6 +8,7 @@ import json
 import secrets
 from urllib.parse import parse_qs, urlsplit
 
+from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm.i18n import _l, from_accept_language, pick_language, render
@@ -160,7 +161,6 @@ def _cookie(scope: Scope, name: str) -> str | None:
 
 def _multipart_field(body: bytes, content_type: str, name: str) -> str | None:
     """The value of one small text field of a multipart/form-data body (None if absent)."""
-    from python_multipart.multipart import MultipartParser, parse_options_header
 
     _, params = parse_options_header(content_type)
     boundary = params.get(b"boundary")

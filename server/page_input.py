@@ -17,6 +17,7 @@ from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm.i18n import _l
+from server.language import reader_language
 
 # ids and versions are INTEGER columns: 32-bit on PostgreSQL
 MAX_ID = 2**31 - 1
@@ -118,8 +119,6 @@ async def refuse_bad_input(request: Request) -> None:
     problem = request.scope.get("state", {}).get(_STATE_KEY)
     if problem is None:
         return
-    from server.app import reader_language
-
     lang = reader_language(request)
     if problem == "range":
         raise HTTPException(status_code=404, detail=OUT_OF_RANGE.render(lang))

@@ -19,6 +19,7 @@ from crm.authz import require_edit
 from crm.clock import local_tz, now_local, to_local
 from crm.errors import CRMError, StaleVersion
 from crm.firms.search import search_firms
+from crm.projects.service import get_project_for
 from server.deps import SessionDep, WebUser
 from web import forms
 from web.forms import FormInvalid, FormRejected
@@ -122,8 +123,6 @@ def new_page(
     raw["firm_ids"] = _valid(firm_id)
     raw["officer_ids"] = [user.id]
     if project_id:
-        from crm.projects.service import get_project_for
-
         p = get_project_for(session, user, project_id)
         raw["project_ids"] = [p.id]
         if p.firm_id not in raw["firm_ids"]:

@@ -17,11 +17,14 @@ from crm.config import get_settings
 from crm.errors import CRMError, ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import Role
+from crm.models.accounts import User as UserRow
 from crm.outbox.service import outbox_health
+from crm.reassign import holdings
 from crm.types import utcnow
 from server.deps import SessionDep, WebUser
 from web.forms import FormRejected
 from web.render import render
+from web.xlsx import EXPORT_LIMIT, xlsx_page
 
 router = APIRouter(prefix="/admin")
 ROLES = [r.value for r in Role]
@@ -98,8 +101,6 @@ def users_page(
     format: Annotated[str, Query(max_length=5)] = "",
 ) -> Response:
     if format == "xlsx":  # every user (admins: admin_list_users checks)
-        from web.xlsx import xlsx_page
-
         fields = ("id", "username", "display_name", "email", "role", "department_id")
         items = [
             {
@@ -173,8 +174,6 @@ def update_user(
 ) -> Response:
     if is_active == "0":
         # deactivating someone who still holds work: first show it and hand it over (#16)
-        from crm.models.accounts import User as UserRow
-        from crm.reassign import holdings
 
         target = session.get(UserRow, user_id)
         if (
@@ -384,8 +383,6 @@ def audit_page(
         until=day_bounds(until)[1] if until else None,
     )
     if format == "xlsx":  # the trail as filtered on screen (admins: list_audit checks)
-        from web.xlsx import EXPORT_LIMIT, xlsx_page
-
         found = list_audit(session, user, f, page=1, per_page=EXPORT_LIMIT)
         items = [
             {

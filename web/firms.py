@@ -18,7 +18,7 @@ from crm.activities.service import log_activity
 from crm.activities.timeline import entries_for, firm_timeline
 from crm.authz import is_manager, owner_choices
 from crm.clock import local_tz, now_local
-from crm.errors import CRMError, StaleVersion
+from crm.errors import CRMError, NotFound, StaleVersion
 from crm.firms.duplicates import check_firm
 from crm.firms.export import export_filename, export_firms
 from crm.firms.queries import FIRM_SORTS
@@ -642,8 +642,6 @@ async def add_contact(
 def _own_contact(session: SessionDep, user: WebUser, firm_id: int, contact_id: int) -> Any:
     c = get_contact(session, user, contact_id)
     if c.firm_id != firm_id:
-        from crm.errors import NotFound
-
         raise NotFound(_l("联系人不存在"))
     return c
 

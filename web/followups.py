@@ -13,7 +13,7 @@ from sqlmodel import Session
 from crm.authz import assignable_users, is_manager
 from crm.clock import day_bounds, to_local, today_local
 from crm.errors import CRMError, NotFound, StaleVersion, ValidationFailed
-from crm.followups.schemas import FollowupCreate, FollowupUpdate
+from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
 from crm.followups.service import (
     FOLLOWUP_SORTS,
     FollowupFilters,
@@ -45,6 +45,7 @@ from web.forms import (
 )
 from web.home import myday_context
 from web.render import is_htmx, render
+from web.xlsx import EXPORT_LIMIT, xlsx_page
 
 router = APIRouter()
 STATUSES = values(FollowupStatus)
@@ -103,9 +104,6 @@ def followups_page(
         sort=parse_sort(sort, FOLLOWUP_SORTS),
     )
     if format == "xlsx":  # the list as filtered on screen, every row
-        from crm.followups.schemas import FollowupPublic
-        from web.xlsx import EXPORT_LIMIT, xlsx_page
-
         rows, _ = list_followups(session, user, f, limit=EXPORT_LIMIT)
         items = [FollowupPublic.model_validate(x, from_attributes=True) for x in rows]
         return xlsx_page(request, session, user, "followups", items, vars(f), FollowupPublic)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -32,7 +33,9 @@ from crm.sorting import parse_sort
 from server.deps import SessionDep, WebUser
 from web.bulk import bulk_context
 from web.forms import FormInvalid, FormRejected, done, field_errors, parse
+from web.projects import project_page_response
 from web.render import is_htmx, render
+from web.xlsx import EXPORT_LIMIT, xlsx_page
 
 router = APIRouter()
 STAGES = [s.value for s in Stage]  # lead … operating, then lost
@@ -72,7 +75,6 @@ def _filters(request: Request) -> tuple[ProjectFilters, dict[str, str]]:
 
 
 def _query(chosen: dict[str, str], **extra: Any) -> str:
-    from urllib.parse import urlencode
 
     return urlencode({**{k: v for k, v in chosen.items() if v}, **extra})
 
@@ -124,8 +126,6 @@ def pipeline(
     if view == "table" or format == "xlsx":  # the table (and its export): the reader's column
         f = replace(f, sort=parse_sort(request.query_params.get("sort"), PROJECT_SORTS))
     if format == "xlsx":  # the table as filtered on screen, every row
-        from web.xlsx import EXPORT_LIMIT, xlsx_page
-
         rows, _ = list_projects(session, user, f, limit=EXPORT_LIMIT)
         return xlsx_page(
             request, session, user, "projects", to_public_many(session, rows, user), vars(f)
@@ -210,8 +210,6 @@ async def move(request: Request, user: WebUser, session: SessionDep, project_id:
     except (FormInvalid, ValidationFailed) as exc:
         errors = exc.errors if isinstance(exc, FormInvalid) else field_errors(request, exc)
         if via == "page":
-            from web.projects import project_page_response
-
             raise FormRejected(
                 project_page_response(
                     request,

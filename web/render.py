@@ -17,6 +17,7 @@ from crm.clock import to_local
 from crm.config import get_settings
 from crm.i18n import LANGUAGES, Message, pick_language, translations, using
 from crm.policy import names as plan_names
+from crm.projects.service import stage_choices
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -129,7 +130,6 @@ def templates_for(lang: str) -> Jinja2Templates:
         t.env.globals["link_text"] = plan_names.chain_link
         # the firm list shows a few cluster chips per row: a plain function, not a macro call
         t.env.globals["cluster_label"] = _cluster_label_en if lang == "en" else _cluster_label_zh
-        from crm.projects.service import stage_choices
 
         t.env.globals["stage_choices"] = stage_choices  # pickers: the next stage first
         _ENVS[lang] = t
