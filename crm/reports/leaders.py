@@ -4,6 +4,9 @@ A firm's output in the city is the sum of the expected annual output of its proj
 landed or operating, counted at its top-level group: walk ``parent_id`` up to the root, so a
 subsidiary's projects count for its parent. Bands (lower bound included): ≥ 1000亿, 500–1000亿,
 100–500亿, 50–100亿, against the goals 5 / 2 / 10 / 30 (plan_target ladder_*).
+
+A group whose counted projects are all confidential is named by their code names only, never by
+its firm (SPEC §5: reports travel to meetings); its output still counts in its band.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from crm.models.accounts import User
@@ -20,6 +23,7 @@ from crm.models.firms import Firm
 from crm.models.policy import PlanTarget
 from crm.models.projects import SECURED_STAGES, Project
 from crm.reports.common import ReportFilters, check_department, project_scope, wan_sum, yi
+from crm.reports.coverage import CONFIDENTIAL
 from crm.types import to_wan, utcnow
 
 # (code, lower bound 亿, upper bound 亿 or None, default goal)
@@ -34,8 +38,8 @@ FIRMS_LISTED = 100  # firms named per band (the count is always exact)
 
 
 class LadderFirm(BaseModel):
-    firm_id: int
-    name: str
+    firm_id: int | None  # None when only confidential projects put the group here
+    name: str  # the group's top firm, or the code names of its confidential projects
     tier: str
     output: Decimal
     projects: int
@@ -80,9 +84,15 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
     # Core execution (thousands of plain rows): output per firm from the covering index
     # (stage, …, firm_id, expected_output), and the parent links from ix_firm_parent
     conn = session.connection()
+    counted = (*project_scope(actor, f), Project.stage.in_(SECURED_STAGES))
     per_firm = conn.execute(
-        select(Project.firm_id, wan_sum(Project.expected_output), func.count())
-        .where(*project_scope(actor, f), Project.stage.in_(SECURED_STAGES))
+        select(
+            Project.firm_id,
+            wan_sum(Project.expected_output),
+            func.count(),
+            func.sum(case((Project.is_confidential, 0), else_=1)),
+        )
+        .where(*counted)
         .group_by(Project.firm_id)
     ).all()
     parent_of = dict(
@@ -91,11 +101,14 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
     wan: dict[int, int] = {}
     count: dict[int, int] = {}
     members: dict[int, int] = {}
-    for fid, total, n in per_firm:
-        root = top_level(parent_of, fid) if fid in parent_of else fid
+    public: dict[int, int] = {}  # counted projects that are not confidential
+    root_of: dict[int, int] = {}
+    for fid, total, n, n_public in per_firm:
+        root = root_of[fid] = top_level(parent_of, fid) if fid in parent_of else fid
         wan[root] = wan.get(root, 0) + int(total or 0)
         count[root] = count.get(root, 0) + int(n)
         members[root] = members.get(root, 0) + 1
+        public[root] = public.get(root, 0) + int(n_public or 0)
     lowest = to_wan(BANDS[-1][1]) or 0
     ranked = sorted(((w, r) for r, w in wan.items() if w >= lowest), reverse=True)
     goals = {
@@ -121,12 +134,22 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
         if listed
         else {}
     )
+    hidden = [r for r in listed if not public.get(r)]
+    code_names: dict[int, list[str]] = {}
+    if hidden:
+        hidden_firms = [fid for fid, root in root_of.items() if root in set(hidden)]
+        for fid, code in conn.execute(
+            select(Project.firm_id, Project.code_name)
+            .where(*counted, Project.is_confidential, Project.firm_id.in_(hidden_firms))
+            .order_by(Project.id)
+        ):
+            code_names.setdefault(root_of[fid], []).append(code or CONFIDENTIAL)
     bands = []
     for code, lower, upper, goal, in_band in per_band:
         firms = [
             LadderFirm(
-                firm_id=r,
-                name=info[r][0],
+                firm_id=r if public.get(r) else None,
+                name=info[r][0] if public.get(r) else "、".join(code_names.get(r, [CONFIDENTIAL])),
                 tier=info[r][1],
                 output=yi(w),
                 projects=count[r],

@@ -218,10 +218,13 @@ def test_leaders_ladder_bands_and_roll_up(session):
         ("企业E", D("999.9999")),
         ("企业A", D("500.0000")),
     ]
-    assert [(f.name, f.output) for f in bands["ladder_100"].firms] == [
-        ("企业H", D("200.0000")),
-        ("企业B", D("100.0000")),
+    # H's only counted project is confidential: the group is named by its code name, never its
+    # firm (SPEC §5), and still counts in its band
+    assert [(f.name, f.output, f.firm_id is None) for f in bands["ladder_100"].firms] == [
+        ("白鹭", D("200.0000"), True),
+        ("企业B", D("100.0000"), False),
     ]
+    assert "企业H" not in r.model_dump_json()
     assert [(f.name, f.output) for f in bands["ladder_50"].firms] == [("企业C", D("50.0000"))]
     assert [(b.goal, b.count, b.met) for b in r.bands] == [
         (5, 1, False),
@@ -232,6 +235,41 @@ def test_leaders_ladder_bands_and_roll_up(session):
     assert r.below_50 == 1
     o1 = leaders_report(session, w.officer1)
     assert [f.name for f in next(b for b in o1.bands if b.code == "ladder_100").firms] == ["企业B"]
+
+
+def test_leaders_names_a_group_by_firm_only_when_a_counted_project_is_not_confidential(session):
+    """A group with a public counted project is named by its firm (its output includes the
+    confidential one); a group whose counted projects are all confidential, by their code names."""
+    w = people(session)
+    both = make_firm(session, "集团乙")
+    make_project(session, both, "NB", "signed", owner=w.manager, output="60")
+    make_project(
+        session,
+        both,
+        "IC",
+        "landed",
+        owner=w.officer2,
+        output="50",
+        is_confidential=True,
+        code_name="青松",
+    )
+    hidden = make_firm(session, "集团丙")
+    for code in ("红杉", "黄杨"):
+        make_project(
+            session,
+            hidden,
+            "NB",
+            "signed",
+            owner=w.officer2,
+            output="30",
+            is_confidential=True,
+            code_name=code,
+        )
+    session.commit()
+    r = leaders_report(session, w.manager, ReportFilters(detail=True))
+    rows = {(f.name, f.output, f.firm_id) for b in r.bands for f in b.firms}
+    assert rows == {("集团乙", D("110.0000"), both.id), ("红杉、黄杨", D("60.0000"), None)}
+    assert "集团丙" not in r.model_dump_json()
 
 
 def test_top_level_stops_on_a_cycle():
