@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
@@ -296,6 +297,23 @@ def create_department(
     return _done("/admin/departments", "created")
 
 
+def _change_department(
+    request: Request, session: SessionDep, user: WebUser, row: str, change: Callable[[], object]
+) -> Response:
+    """A change to one department's row; refused, the departments page again with the message
+    on that row (``row``: the form's key), nothing saved. 403 and 404 are error pages."""
+    try:
+        change()
+    except CRMError as exc:
+        if exc.status in (403, 404):
+            raise
+        session.rollback()  # render from the unchanged rows; the raise rolls back too
+        raise FormRejected(
+            _deps_page(request, session, user, errors={row: exc.message}, status_code=exc.status)
+        ) from exc
+    return _done("/admin/departments", "updated")
+
+
 @router.post("/departments/{department_id}", include_in_schema=False)
 def update_department(
     request: Request,
@@ -306,24 +324,15 @@ def update_department(
     name: Annotated[str, Form(max_length=200)] = "",
     code: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    try:
-        accounts.update_department(
+    return _change_department(
+        request,
+        session,
+        user,
+        f"dep{department_id}",
+        lambda: accounts.update_department(
             session, user, department_id, name=name, code=code, version=version
-        )
-    except CRMError as exc:
-        if exc.status in (403, 404):
-            raise
-        session.rollback()  # render from the unchanged rows; the raise rolls back too
-        raise FormRejected(
-            _deps_page(
-                request,
-                session,
-                user,
-                errors={f"dep{department_id}": exc.message},
-                status_code=exc.status,
-            )
-        ) from exc
-    return _done("/admin/departments", "updated")
+        ),
+    )
 
 
 @router.post("/departments/{department_id}/webhook", include_in_schema=False)
@@ -337,24 +346,15 @@ def department_webhook(
     url: Annotated[str, Form(max_length=1000)] = "",
     secret: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
-    try:
-        accounts.set_department_webhook(
+    return _change_department(
+        request,
+        session,
+        user,
+        f"hook{department_id}",
+        lambda: accounts.set_department_webhook(
             session, user, department_id, kind=kind, url=url, secret=secret, version=version
-        )
-    except CRMError as exc:
-        if exc.status in (403, 404):
-            raise
-        session.rollback()  # render from the unchanged rows; the raise rolls back too
-        raise FormRejected(
-            _deps_page(
-                request,
-                session,
-                user,
-                errors={f"hook{department_id}": exc.message},
-                status_code=exc.status,
-            )
-        ) from exc
-    return _done("/admin/departments", "updated")
+        ),
+    )
 
 
 # --- audit trail ------------------------------------------------------------------------------

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from threading import Lock
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Row, delete, func, select
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from crm.audit.service import record
 from crm.authz import require_admin
@@ -40,6 +40,9 @@ class LoadReport:
         return bool(self.created or self.updated)
 
 
+_Row = TypeVar("_Row", bound=SQLModel)
+
+
 def _sync(obj, values: dict) -> bool:  # type: ignore[no-untyped-def]
     """Set changed attributes; True when something differed."""
     changed = False
@@ -48,6 +51,26 @@ def _sync(obj, values: dict) -> bool:  # type: ignore[no-untyped-def]
             setattr(obj, k, v)
             changed = True
     return changed
+
+
+def _put(
+    session: Session,
+    rep: LoadReport,
+    kind: str,
+    row: _Row | None,
+    model: type[_Row],
+    values: dict[str, Any],
+    **keys: Any,
+) -> _Row:
+    """The pack's row: a new ``model(**keys, **values)`` when there is none, else ``row``
+    brought to ``values``; the report counts which (nothing when nothing differed)."""
+    if row is None:
+        row = model(**keys, **values)
+        session.add(row)
+        rep.bump(kind, "created")
+    elif _sync(row, values):
+        rep.bump(kind, "updated")
+    return row
 
 
 def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> LoadReport:
@@ -74,11 +97,7 @@ def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> Load
     for t in pack.targets:
         row = session.scalar(select(PlanTarget).where(PlanTarget.code == t.code))
         vals = t.model_dump()
-        if row is None:
-            session.add(PlanTarget(**vals))
-            rep.bump("targets", "created")
-        elif _sync(row, vals):
-            rep.bump("targets", "updated")
+        _put(session, rep, "targets", row, PlanTarget, vals)
 
     depts = {d.name: d.id for d in session.scalars(select(Department))}
     clusters: dict[str, Cluster] = {c.code: c for c in session.scalars(select(Cluster))}
@@ -93,14 +112,9 @@ def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> Load
         }
         if c.lead_department and c.lead_department in depts:
             vals["lead_department_id"] = depts[c.lead_department]
-        row = clusters.get(c.code)
-        if row is None:
-            row = Cluster(code=c.code, **vals)
-            session.add(row)
-            clusters[c.code] = row
-            rep.bump("clusters", "created")
-        elif _sync(row, vals):
-            rep.bump("clusters", "updated")
+        clusters[c.code] = _put(
+            session, rep, "clusters", clusters.get(c.code), Cluster, vals, code=c.code
+        )
     session.flush()
 
     for c in pack.clusters:
@@ -110,12 +124,16 @@ def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> Load
         }
         for j, link in enumerate(c.links):
             vals = {"name_zh": link.name_zh, "name_en": link.name_en, "sort_order": j}
-            row = existing.get(link.code)
-            if row is None:
-                session.add(ChainLink(cluster_id=cid, code=link.code, **vals))
-                rep.bump("chain_links", "created")
-            elif _sync(row, vals):
-                rep.bump("chain_links", "updated")
+            _put(
+                session,
+                rep,
+                "chain_links",
+                existing.get(link.code),
+                ChainLink,
+                vals,
+                cluster_id=cid,
+                code=link.code,
+            )
 
     parks: dict[str, Park] = {p.code: p for p in session.scalars(select(Park))}
     for i, p in enumerate(pack.parks):
@@ -126,14 +144,7 @@ def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> Load
             "sort_order": i,
             "district": p.district,
         }
-        row = parks.get(p.code)
-        if row is None:
-            row = Park(code=p.code, **vals)
-            session.add(row)
-            parks[p.code] = row
-            rep.bump("parks", "created")
-        elif _sync(row, vals):
-            rep.bump("parks", "updated")
+        parks[p.code] = _put(session, rep, "parks", parks.get(p.code), Park, vals, code=p.code)
     session.flush()
     for p in pack.parks:
         row = parks[p.code]
