@@ -1,6 +1,7 @@
 """An import under load: 50,000 firms uploaded through the import page of a running server,
 while another user opens the firm list over and over. Reports the import's time and the firm
-list's p50/p95 before and during it, and the server's peak memory (VmHWM).
+list's p50/p95 before and during it, the web process's peak memory (VmHWM) and the import
+worker process's (its own log line: CPU and VmHWM).
 
     .venv/bin/python -m bench.import_load [--rows 50000] [--port 8765] [--database COPY.db]
 
@@ -120,6 +121,7 @@ def main() -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         firms_xlsx(args.rows, path.with_suffix(".tmp.xlsx")).rename(path)
     env = {**os.environ, "CRM_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    log_fd, log_name = tempfile.mkstemp(prefix="crm-import-load-", suffix=".log")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -134,6 +136,7 @@ def main() -> None:
         ],
         env=env,
         cwd=ROOT,
+        stderr=log_fd,  # the import worker (a child process of the server) logs its run here
     )
     base = f"http://127.0.0.1:{args.port}"
     try:
@@ -174,7 +177,8 @@ def main() -> None:
                 done.update(seconds=0.0, server_cpu_s=0.0, status=r.status_code)
                 done["said"] = " ".join(r.text.split())[:200]
                 return
-            # the worker thread imports it; the page polls the run (once a second, as here)
+            done["run"] = m.group(1)
+            # the worker process imports it; the page polls the run (once a second, as here)
             while True:
                 time.sleep(1)
                 p = importer.get(f"/imports/runs/{m.group(1)}", headers={"HX-Request": "true"})
@@ -208,7 +212,7 @@ def main() -> None:
         print(f"rows: {args.rows:,} firms from {path.name} ({path.stat().st_size:,} bytes)")
         print(
             f"import: {done['seconds']:.1f} s wall (upload answered in "
-            f"{float(done.get('accepted_s', 0)):.1f} s), server CPU "
+            f"{float(done.get('accepted_s', 0)):.1f} s), web process CPU "
             f"{done['server_cpu_s']:.1f} s, run {done['status']}: {done['said']}"
         )
         print(
@@ -221,11 +225,22 @@ def main() -> None:
                 f"p95={_pct(during, 0.95):.0f} ms max={max(during):.0f} ms"
             )
         print(
-            f"server VmHWM {_status(server.pid, 'VmHWM')}, "
+            f"web process VmHWM {_status(server.pid, 'VmHWM')}, "
             f"VmRSS after {_status(server.pid, 'VmRSS')}"
         )
+        for _ in range(50):  # the worker's line follows the run's commit
+            said = re.search(
+                rf"import run {done.get('run')} \w+ in .*", Path(log_name).read_text("utf-8")
+            )
+            if said:
+                print(f"worker: {said.group(0)}")
+                break
+            time.sleep(0.1)
+        else:
+            print(f"worker: no log line (see {log_name})")
         print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (shared machine)")
     finally:
+        os.close(log_fd)
         server.terminate()
         try:
             server.wait(timeout=30)

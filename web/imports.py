@@ -1,5 +1,6 @@
-"""Import pages: upload a file (stored, then imported by the worker thread), watch its progress,
-read its report, the import history, the rejected rows as .xlsx. Nothing half-imported."""
+"""Import pages: upload a file (stored, then imported by the worker process), watch its
+progress, read its report, tick the possible duplicates to import anyway, the import history,
+the rejected rows as .xlsx. Nothing half-imported."""
 
 from __future__ import annotations
 
@@ -118,6 +119,46 @@ def import_run_retry(
     run_id: int,
 ) -> Response:
     run = runs.retry(session, user, run_id)
+    background.add_task(worker.kick)
+    return render(
+        request,
+        "imports/run.html",
+        {"nav": "imports", "kinds": list(IMPORTERS), **_run_ctx(run)},
+        block="run",
+    )
+
+
+@router.post("/imports/runs/{run_id}/import-anyway", include_in_schema=False)
+def import_run_anyway(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    background: BackgroundTasks,
+    run_id: int,
+    row: Annotated[list[int] | None, Form(max_length=2000)] = None,
+    mode: Annotated[str | None, Form(max_length=10)] = None,
+) -> Response:
+    """The possible duplicates ticked "import anyway" go in with the file's other rows; the
+    others stay out (the rejected rows). A new run of the same file."""
+    src = runs.get_run(session, user, run_id)
+    try:
+        run = runs.import_anyway(session, user, run_id, row or [], mode or None)
+    except CRMError as exc:
+        raise FormRejected(
+            render(
+                request,
+                "imports/run.html",
+                {
+                    "nav": "imports",
+                    "kinds": list(IMPORTERS),
+                    **_run_ctx(src),
+                    "error": exc.message,
+                    "error_field": exc.field,
+                },
+                block="run",
+                status_code=422,
+            )
+        ) from exc
     background.add_task(worker.kick)
     return render(
         request,

@@ -73,12 +73,23 @@ class ImportReport:
     dry_run: bool = False
     applied: bool = False
     labels: dict[str, str] = field(default_factory=dict)  # column → its header in the file
+    # firms: rows that may duplicate a firm already there → {"name": the row's name, "firms":
+    # [{id, name_zh, name_en, score, reason}]} (the check of the form and the API)
+    candidates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # of those, the rows held back (rejected) because nobody confirmed them: they do not stop
+    # the other rows of an all-or-nothing import
+    held: set[int] = field(default_factory=set)
     # the rows as read (the rejected-rows workbook gives them back with their reasons)
     sheet: Any = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
         return not self.rejected
+
+    @property
+    def blocking(self) -> bool:
+        """Rejected rows other than the held possible duplicates (all or nothing: stop)."""
+        return any(e.row not in self.held for e in self.rejected)
 
     @property
     def rejected_rows(self) -> int:

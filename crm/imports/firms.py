@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -141,9 +141,13 @@ def import_firms(
     *,
     skip_invalid: bool = False,
     dry_run: bool = False,
+    confirmed: Collection[int] = (),
 ) -> ImportReport:
     """Import firms. Duplicates (same normalised name, alias or credit code — in the database
-    or earlier in the file) are rejected with the firm they duplicate."""
+    or earlier in the file) are rejected with the firm they duplicate. A row that may duplicate
+    a firm (the check of the form and the API: 京东方科技集团有限公司 beside 京东方) is held back
+    with its candidates unless its row number is in ``confirmed`` ("import anyway"); held rows
+    are rejected rows that do not stop the others."""
     require_manager(actor)
     sheet = read_rows(data, filename, FIRM_HEADERS)
     rep = ImportReport("firms", len(sheet.rows), dry_run=dry_run, labels=sheet.labels, sheet=sheet)
@@ -293,9 +297,25 @@ def import_firms(
     if rep.rejected:
         bad_rows = {e.row for e in rep.rejected}
         good = [g for g in good if g[0] not in bad_rows]
-    if dry_run:
-        _near_duplicates(session, rep, good)
-    if rep.rejected and not skip_invalid:
+    _near_duplicates(session, rep, good, set(confirmed))
+    if rep.held:
+        good = [g for g in good if g[0] not in rep.held]
+        # a firm whose parent is a held row of the file waits for it
+        for i, _d, _c, parent, _o in good:
+            if parent and file_names.get(normalize_name(parent)) in rep.held:
+                rep.rejected.append(
+                    RowError(
+                        i,
+                        "parent",
+                        _l(
+                            "母公司在第 %(row)s 行，那一行还没有确认导入",
+                            row=file_names[normalize_name(parent)],
+                        ),
+                    )
+                )
+        bad_rows = {e.row for e in rep.rejected}
+        good = [g for g in good if g[0] not in bad_rows]
+    if rep.blocking and not skip_invalid:
         rep.imported = len(good) if dry_run else 0  # a check says how many rows would go
         return rep
     if dry_run:
@@ -372,17 +392,37 @@ BATCH = 5_000  # firms built and written at a time
 NEAR_DUPLICATE_ROWS = 2_000  # the check runs a few queries a row: a check of larger files skips it
 
 
-def _near_duplicates(session: Session, rep: ImportReport, good: list[Any]) -> None:
+def _near_duplicates(
+    session: Session, rep: ImportReport, good: list[Any], confirmed: set[int]
+) -> None:
     """The check the form and the API make (京东方科技集团有限公司 beside 京东方, "Schneider
-    Electric" beside 施耐德), as a warning per row in a dry run: the row still goes in."""
+    Electric" beside 施耐德), for every row that would go in: its candidates are kept in the
+    report; a row nobody confirmed is held back (a check says it would be)."""
 
     if len(good) > NEAR_DUPLICATE_ROWS:
         rep.notes.append(_l("超过 %(n)s 行的文件不做近似重名检查", n=f"{NEAR_DUPLICATE_ROWS:,}"))
         return
     for i, d, *_rest in good:
         found = check_firm(session, [d.name_zh, d.name_en, *d.aliases]).similar
-        if found:
-            names = "、".join(f"{c.name_zh}（{c.id}）" for c in found[:3])
+        if not found:
+            continue
+        rep.candidates[i] = {
+            "name": d.name_zh,
+            "firms": [c.model_dump() for c in found[:5]],
+        }
+        names = "、".join(f"{c.name_zh}（{c.id}）" for c in found[:3])
+        if i in confirmed:
             rep.warnings.append(
-                RowError(i, "name_zh", _l("可能与已有企业重复：%(names)s", names=names))
+                RowError(
+                    i, "name_zh", _l("可能与已有企业重复：%(names)s；已确认仍然导入", names=names)
+                )
+            )
+        else:
+            rep.held.add(i)
+            rep.rejected.append(
+                RowError(
+                    i,
+                    "name_zh",
+                    _l("可能与已有企业重复：%(names)s；确认“仍然导入”后才会导入", names=names),
+                )
             )

@@ -89,6 +89,8 @@ def _report_json(rep: ImportReport) -> str:
             "notes": [_enc(n) for n in rep.notes],
             "labels": rep.labels,
             "rows": rows,
+            "candidates": {str(k): v for k, v in rep.candidates.items()},
+            "held": sorted(rep.held),
         },
         ensure_ascii=False,
     )
@@ -111,6 +113,8 @@ def report_of(run: ImportRun) -> ImportReport | None:
         rejected=[RowError(r, f, _dec(m)) for r, f, m in d["rejected"]],
         warnings=[RowError(r, f, _dec(m)) for r, f, m in d["warnings"]],
         notes=[_dec(n) for n in d["notes"]],
+        candidates={int(k): v for k, v in (d.get("candidates") or {}).items()},
+        held=set(d.get("held") or ()),
     )
     return rep
 
@@ -275,8 +279,9 @@ def _finish(
         "finished_at": utcnow(),
         "error": json.dumps(_enc(error), ensure_ascii=False) if error is not None else None,
     }
-    if status != "failed":
-        values["data"] = None  # kept only to run a failed import again
+    if status != "failed" and not (rep is not None and rep.held):
+        # kept only to run a failed import again, or to import held rows anyway
+        values["data"] = None
     if rep is not None:
         values.update(
             total=rep.total,
@@ -306,7 +311,9 @@ def execute(
             return run.status if run is not None else "missing"
         job = (run.kind, run.filename, run.data or b"", run.mode, run.update_matching)
         user_id = run.user_id
+        confirmed = json.loads(run.confirmed) if run.confirmed else []
     kind, filename, data, mode, update_matching = job
+    extra: dict[str, Any] = {"confirmed": confirmed} if kind == "firms" else {}
     try:
         with (
             progress.reporting(_Reporter(engine, run_id, echo)),
@@ -325,6 +332,7 @@ def execute(
                     dry_run=mode == "check",
                     skip_invalid=mode == "skip",
                     update_matching=update_matching,
+                    **extra,
                 )
             except CRMError as exc:  # the file refused, or the user may no longer import
                 s.rollback()
@@ -411,6 +419,30 @@ def retry(session: Session, actor: User, run_id: int) -> ImportRun:
         raise ValidationFailed(_l("只有失败的导入可以重新运行"), field="status")
     run.status, run.phase, run.done_rows, run.error = "queued", None, 0, None
     run.finished_at = None
+    session.add(run)
+    session.flush()
+    return run
+
+
+def import_anyway(
+    session: Session, actor: User, run_id: int, rows: list[int], mode: str | None = None
+) -> ImportRun:
+    """Import the file of a run again, the possible duplicates in ``rows`` with the others
+    ("import anyway", per row); the held rows not chosen stay out and are listed as rejected.
+    Firms already imported from the file count as unchanged. ``mode``: "all" or "skip" (a
+    checked file's import; a run that imported keeps its own)."""
+    src = get_run(session, actor, run_id)
+    rep = report_of(src)
+    if src.kind != "firms" or rep is None or not rep.candidates or not src.data:
+        raise ValidationFailed(_l("这次导入没有待确认的近似重名企业"), field="rows")
+    mode = mode or ("skip" if src.mode == "check" else src.mode)
+    if mode not in ("all", "skip"):
+        raise ValidationFailed(_l("未知导入方式：%(mode)s", mode=mode[:20]), field="mode")
+    unknown = [r for r in rows if r not in rep.candidates]
+    if unknown:
+        raise ValidationFailed(_l("第 %(row)s 行不是待确认的行", row=unknown[0]), field="rows")
+    run = create_run(session, actor, src.kind, src.filename, src.data, mode=mode)
+    run.confirmed = json.dumps(sorted(set(rows)))
     session.add(run)
     session.flush()
     return run

@@ -4,6 +4,7 @@ with ``skip_invalid`` the valid rows go in together and the rejected ones are li
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import Session
@@ -16,7 +17,11 @@ from crm.imports.firms import FIRM_HEADERS, import_firms
 from crm.imports.projects import PROJECT_HEADERS, import_projects
 from crm.models.accounts import User
 
-IMPORTERS = {"firms": import_firms, "contacts": import_contacts, "projects": import_projects}
+IMPORTERS: dict[str, Callable[..., ImportReport]] = {
+    "firms": import_firms,
+    "contacts": import_contacts,
+    "projects": import_projects,
+}
 
 
 def run_import(
@@ -24,6 +29,8 @@ def run_import(
 ) -> ImportReport:
     if kind == "firms":
         kw.pop("update_matching", None)  # a firm matches by its name: nothing to update
+    else:
+        kw.pop("confirmed", None)  # possible duplicates are a firm's question
     if kind not in IMPORTERS:
         raise ValidationFailed(_l("未知导入类型：%(kind)s", kind=kind[:20]), field="kind")
     return IMPORTERS[kind](session, actor, data, filename, **kw)

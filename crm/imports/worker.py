@@ -153,12 +153,14 @@ def main() -> int:
             t0 = time.perf_counter()
             status = runs.execute(run_id)
             n += 1
+            ru = resource.getrusage(resource.RUSAGE_SELF)
             log.info(
-                "import run %s %s in %.1f s (worker %s, peak memory %.0f MB)",
+                "import run %s %s in %.1f s (worker %s: CPU %.1f s, peak memory %.0f MB)",
                 run_id,
                 status,
                 time.perf_counter() - t0,
                 os.getpid(),
+                ru.ru_utime + ru.ru_stime,
                 peak_memory_mb(),
             )
     finally:

@@ -59,6 +59,8 @@ class ImportRun(SQLModel, table=True):
     report: str | None = Field(default=None, sa_type=Text)  # JSON, see crm.imports.runs
     error: str | None = Field(default=None, sa_type=Text)  # JSON message
     data: bytes | None = Field(default=None, sa_type=LargeBinary)
+    # firms: the spreadsheet rows to import although they may duplicate a firm (JSON list)
+    confirmed: str | None = Field(default=None, sa_type=Text)
     worker: str | None = Field(default=None, max_length=120)  # host:pid running it
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -90,10 +90,10 @@ def test_a_parent_already_in_the_database_by_name_or_alias(session, manager):
     session.add(FirmAlias(firm_id=group.id, alias="长安集团", alias_norm="长安集团"))
     session.flush()
     rows = [["企业名称", "母公司"]]
-    rows += [[f"长安子公司{i}", "长安汽车集团" if i % 2 else "长安集团"] for i in range(7)]
+    rows += [[f"渝北精密零件{i}厂", "长安汽车集团" if i % 2 else "长安集团"] for i in range(7)]
     rep = import_firms(session, manager, csv_bytes(rows), "firms.csv")
     assert rep.ok and rep.applied and rep.imported == 7, rep.rejected
-    subs = session.scalars(select(Firm).where(Firm.name_zh.like("长安子公司%"))).all()
+    subs = session.scalars(select(Firm).where(Firm.name_zh.like("渝北精密零件%"))).all()
     assert {f.parent_id for f in subs} == {group.id}
 
 
@@ -394,13 +394,40 @@ def test_update_matching_rows(session, manager):
     assert c.title == "总经理" and c.version == 2 and count(session, Contact) == 1
 
 
-def test_a_dry_run_warns_of_near_duplicates_as_the_api_does(session, manager):
-    make_firm(session, "京东方")
+def test_possible_duplicates_are_held_with_their_candidates_unless_confirmed(session, manager):
+    """The check of the form and the API for every row: 京东方科技集团有限公司 beside 京东方 is
+    held back with its candidates (a check says so); the other rows go in, all or nothing
+    notwithstanding; confirmed ("import anyway"), the row goes in with a warning."""
+    boe = make_firm(session, "京东方")
     data = xlsx([["企业名称"], ["京东方科技集团有限公司"], ["完全不同的公司"]])
     rep = import_firms(session, manager, data, "f.xlsx", dry_run=True)
-    assert rep.ok and rep.imported == 2
+    assert rep.held == {2} and rep.imported == 1
+    assert [c["id"] for c in rep.candidates[2]["firms"]] == [boe.id]
+    assert rep.candidates[2]["name"] == "京东方科技集团有限公司"
+    assert [(e.row, rep.column(e)) for e in rep.rejected] == [(2, "企业名称")]
+    assert "京东方" in str(rep.rejected[0].message)
+    rep = import_firms(session, manager, data, "f.xlsx")  # all or nothing: held rows do not stop
+    assert rep.applied and rep.imported == 1 and rep.held == {2}
+    assert count(session, Firm) == 2
+    rep = import_firms(session, manager, data, "f.xlsx", confirmed=[2])
+    assert rep.applied and rep.imported == 1 and rep.unchanged == 1 and not rep.rejected
     assert [(w.row, rep.column(w)) for w in rep.warnings] == [(2, "企业名称")]
-    assert "京东方" in str(rep.warnings[0].message)
+    assert session.scalar(select(Firm.id).where(Firm.name_zh == "京东方科技集团有限公司"))
+
+
+def test_a_firm_whose_parent_is_held_waits_for_it(session, manager):
+    make_firm(session, "京东方")
+    data = csv_bytes(
+        [
+            ["企业名称", "母公司"],
+            ["京东方科技集团有限公司", ""],
+            ["北京某分公司", "京东方科技集团有限公司"],
+        ]
+    )
+    rep = import_firms(session, manager, data, "f.csv", skip_invalid=True)
+    assert rep.held == {2}
+    assert [(e.row, e.field) for e in rep.rejected] == [(2, "name_zh"), (3, "parent")]
+    assert rep.imported == 0
 
 
 def test_an_import_names_owners_only_as_may_set_owner_allows(session, manager):

@@ -244,6 +244,9 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/imports/runs/{run_id}/retry"): manager_page(
         404, params={"run_id": "user:own"}, form={}
     ),
+    ("POST", "/imports/runs/{run_id}/import-anyway"): manager_page(
+        404, params={"run_id": "user:own"}, form={"row": "2"}
+    ),
     ("GET", "/imports/runs/{run_id}/rejected.xlsx"): manager_page(
         404, params={"run_id": "user:own"}
     ),

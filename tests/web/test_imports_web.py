@@ -76,6 +76,44 @@ def test_check_then_import(manager_client, session):
     assert set(session.scalars(select(Firm.name_zh))) == {"甲电子"}
 
 
+def test_possible_duplicates_imported_anyway_per_row(manager_client, session):
+    """A check shows each possible duplicate with the firms it may duplicate and an "import
+    anyway" box; the ticked row goes in with the others, the unticked one is skipped and is in
+    the rejected rows."""
+    from tests.factories import make_firm
+
+    boe = make_firm(session, "京东方")
+    se = make_firm(session, "施耐德电气", name_en="Schneider Electric")
+    session.commit()
+    body = "企业名称\n京东方科技集团有限公司\n施耐德电气（中国）有限公司\n完全不同的公司\n"
+    r = upload(manager_client, body, "check")
+    rows = re.findall(r'<tr data-row="(\d+)">(.*?)</tr>', r.text, re.S)
+    assert [n for n, _ in rows] == ["2", "3"]
+    assert f'href="/firms/{boe.id}"' in rows[0][1] and f'href="/firms/{se.id}"' in rows[1][1]
+    assert 'name="row" value="2"' in rows[0][1]
+    check_id = run_id_of(r.text)
+    r = manager_client.post(
+        f"/imports/runs/{check_id}/import-anyway", data={"row": ["2"], "mode": "skip"}
+    )
+    assert r.status_code == 200, r.text
+    new_id = run_id_of(r.text)
+    assert new_id != check_id
+    worker.wait_idle(120)
+    r = manager_client.get(f"/imports/runs/{new_id}")
+    assert "已导入 2 / 3" in r.text, r.text
+    names = set(session.scalars(select(Firm.name_zh)))
+    assert {"京东方科技集团有限公司", "完全不同的公司"} <= names
+    assert "施耐德电气（中国）有限公司" not in names
+    book = load_workbook(
+        io.BytesIO(manager_client.get(f"/imports/runs/{new_id}/rejected.xlsx").content)
+    )
+    cells = [[c.value for c in row] for row in book.active.iter_rows()]
+    assert cells[1][0] == 3 and "仍然导入" in cells[1][-1]
+    # a row that was not a possible duplicate cannot be "confirmed"
+    r = manager_client.post(f"/imports/runs/{check_id}/import-anyway", data={"row": ["4"]})
+    assert r.status_code == 422 and "第 4 行不是待确认的行" in r.text
+
+
 def test_missing_file_and_template(manager_client):
     r = manager_client.post("/imports", data={"kind": "firms", "mode": "check"})
     assert r.status_code == 422 and "请选择文件" in r.text
