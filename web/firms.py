@@ -103,7 +103,13 @@ def firm_list(
 ) -> Response:
     f = _filters(q, cluster, tier, country, owner, sort)
     firms, total = list_firms(
-        session, user, f, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, count_cap=COUNT_CAP
+        session,
+        user,
+        f,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+        count_cap=COUNT_CAP,
+        columns=True,  # rows as the page reads them, no entities
     )
     params = {
         k: v

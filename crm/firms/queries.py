@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlmodel import Session
 
 from crm.authz import can_edit_owned
@@ -39,16 +39,20 @@ def firm_aliases(session: Session, firm_ids: list[int]) -> dict[int, list[str]]:
     return out
 
 
+# built once (a statement object keeps its cache key): the list page asks on every request
+_CLUSTER_CODES = (
+    select(FirmCluster.firm_id, Cluster.code)
+    .join(Cluster, Cluster.id == FirmCluster.cluster_id)  # type: ignore[arg-type]
+    .where(FirmCluster.firm_id.in_(bindparam("ids", expanding=True)))  # type: ignore[attr-defined]
+    .order_by(Cluster.sort_order)
+)
+
+
 def firm_cluster_codes(session: Session, firm_ids: list[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {i: [] for i in firm_ids}
     if not firm_ids:
         return out
-    for fid, code in session.execute(
-        select(FirmCluster.firm_id, Cluster.code)
-        .join(Cluster, Cluster.id == FirmCluster.cluster_id)
-        .where(FirmCluster.firm_id.in_(firm_ids))
-        .order_by(Cluster.sort_order)
-    ):
+    for fid, code in session.execute(_CLUSTER_CODES, {"ids": firm_ids}):
         out[fid].append(code)
     return out
 
@@ -97,8 +101,9 @@ def firm_order(filters: FirmFilters) -> list[Any]:
     return [Firm.tier == "other", Firm.updated_at.desc(), Firm.id.desc()]
 
 
-def firm_list_statement(filters: FirmFilters) -> Any:
-    stmt = select(Firm)
+def firm_list_statement(filters: FirmFilters, what: Any = Firm) -> Any:
+    """The firms ``filters`` select: as entities, or (``what=Firm.__table__``) as plain rows."""
+    stmt = select(what)
     if filters.q:
         cond = search_condition(filters.q)
         if cond is not None:
@@ -130,13 +135,17 @@ def list_firms(
     offset: int = 0,
     count_cap: int = 10_000,
     strict: bool = False,
-) -> tuple[list[Firm], int]:
+    columns: bool = False,
+) -> tuple[list[Any], int]:
     """A page of firms, major tiers first then by last change, and the total (capped at
     ``count_cap``: more than that is reported as ``count_cap + 1``).
 
     Unfiltered (the list's landing page) each tier group is read along an index in page order
     and stops at the page: no sort of every firm. Filtered, the matches are few or must all be
     read anyway: one statement finds them, counts them (a window) and sorts them.
+
+    ``columns``: plain rows (every column, read by name like the entity) instead of entities —
+    a page that only shows them skips the ORM's per-row object building.
     """
     if (
         strict
@@ -146,8 +155,12 @@ def list_firms(
         raise ValidationFailed(
             _l("未知产业集群：%(cluster)s", cluster=filters.cluster), field="cluster"
         )
-    stmt = firm_list_statement(filters)
+    stmt = firm_list_statement(filters, Firm.__table__ if columns else Firm)
     order = (Firm.updated_at.desc(), Firm.id.desc())
+
+    def fetch(q: Any) -> list[Any]:
+        return list(session.execute(q).all() if columns else session.scalars(q))
+
     if any(
         (
             filters.q,
@@ -169,18 +182,20 @@ def list_firms(
             .offset(offset)
         ).all()
         if found:
-            return [r[0] for r in found], min(found[0][1], count_cap + 1)
+            # plain rows keep the window's count as a last column nobody reads
+            firms = list(found) if columns else [r[0] for r in found]
+            return firms, min(found[0][-1], count_cap + 1)
         total = 0 if offset == 0 else _capped_count(session, stmt, count_cap)
         return [], total
     # major tiers first, along ix_firm_updated; then the rest, along ix_firm_tier_updated
     majors = stmt.where(Firm.tier != "other")
-    rows = list(session.scalars(majors.order_by(*order).limit(limit).offset(offset)))
+    rows = fetch(majors.order_by(*order).limit(limit).offset(offset))
     if len(rows) < limit:
         if rows or offset == 0:
             n_major = offset + len(rows)
         else:  # the majors ended on an earlier page: how many were there (at most offset)
             n_major = _capped_count(session, majors, offset - 1)
-        rows += session.scalars(
+        rows += fetch(
             stmt.where(Firm.tier == "other")
             .order_by(*order)
             .limit(limit - len(rows))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlmodel import Session
 
 from crm.firms.service import can_edit_firm, firm_aliases, firm_cluster_codes, get_firm
@@ -35,13 +35,17 @@ class FirmDetail:
     extra: dict = field(default_factory=dict)
 
 
+# built once (a statement object keeps its cache key): the list page asks on every request
+_USER_NAMES = select(User.id, User.display_name).where(
+    User.id.in_(bindparam("ids", expanding=True))  # type: ignore[union-attr]
+)
+
+
 def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return dict(
-        session.execute(select(User.id, User.display_name).where(User.id.in_(wanted))).all()
-    )
+    return dict(session.execute(_USER_NAMES, {"ids": list(wanted)}).all())  # type: ignore[arg-type]
 
 
 def list_rows(session: Session, firms: list[Firm]) -> list[FirmRow]:
