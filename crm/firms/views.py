@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import bindparam, select, text
 from sqlmodel import Session
 
-from crm.firms.service import can_edit_firm, firm_aliases, firm_cluster_codes, get_firm
+from crm.authz import can_edit_owned
+from crm.firms.service import firm_aliases, firm_cluster_codes, get_firm
 from crm.models.accounts import User
 from crm.models.firms import Contact, Firm, FirmCluster
 from crm.models.policy import Cluster
@@ -27,7 +29,7 @@ class FirmDetail:
     aliases: list[str]
     clusters: list[Cluster]
     parent: Firm | None
-    subsidiaries: list[Firm]
+    subsidiaries: list[Any]  # rows: id, name_zh
     owner: User | None
     contacts: list[Contact]
     can_edit: bool
@@ -73,13 +75,13 @@ def firm_detail(
         )
     )
     parent = session.get(Firm, firm.parent_id) if firm.parent_id else None
-    subs = list(
-        session.scalars(
-            select(Firm)
+    subs = list(  # the page names and links them: id and name, not whole firms
+        session.execute(
+            select(Firm.id, Firm.name_zh)
             .where(Firm.parent_id == firm_id)
             .order_by(Firm.name_zh)
             .limit(subsidiaries_limit + 1)
-        )
+        ).all()
     )
     owner = session.get(User, firm.owner_id) if firm.owner_id else None
     contacts = firm_contacts(session, firm_id)
@@ -91,7 +93,8 @@ def firm_detail(
         subsidiaries=subs[:subsidiaries_limit],
         owner=owner,
         contacts=contacts,
-        can_edit=can_edit_firm(session, actor, firm),
+        # the owner is loaded already: its department, not a second read of it
+        can_edit=can_edit_owned(actor, firm.owner_id, owner.department_id if owner else None),
         subsidiaries_more=len(subs) > subsidiaries_limit,
     )
 
