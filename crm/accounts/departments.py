@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -128,11 +130,11 @@ def delete_department(
     session.flush()
 
 
-def department_public(dep: Department) -> dict:
+def department_public(dep: Department) -> dict[str, Any]:
     return department_out(dep).model_dump(mode="json")
 
 
-def department_out(dep: Department):  # type: ignore[no-untyped-def]
+def department_out(dep: Department) -> DepartmentPublic:
     return DepartmentPublic(
         id=dep.id,
         name=dep.name,

@@ -19,6 +19,7 @@ from crm.types import utcnow
 
 def start_web_session(session: Session, user: User, ip: str | None, user_agent: str | None) -> str:
     """A new server-side session id (renewed at every login)."""
+    assert user.id is not None  # a stored user
     sid = secrets.token_urlsafe(32)
     session.add(WebSession(id=sid, user_id=user.id, ip=ip, user_agent=(user_agent or "")[:300]))
     session.flush()
@@ -41,6 +42,8 @@ def resolve_web_session(session: Session, sid: str | None) -> User | None:
     row = session.execute(_SESSION_AND_USER, {"sid": sid}).first()
     if row is None:
         return None
+    ws: WebSession
+    user: User
     ws, user = row
     if ws.ended_at is not None:
         return None

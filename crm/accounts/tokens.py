@@ -22,6 +22,7 @@ def token_hash(token: str) -> str:
 
 
 def issue_api_token(session: Session, user: User, name: str | None = None) -> tuple[str, ApiToken]:
+    assert user.id is not None  # a stored user
     token = secrets.token_urlsafe(32)
     row = ApiToken(
         user_id=user.id,

@@ -255,7 +255,7 @@ def release(
 def backoff(attempts: int) -> timedelta:
     """Delay before the next try after ``attempts`` failed ones: base·2^(n-1), capped at 1 h."""
     base = timedelta(seconds=get_settings().outbox_backoff_seconds)
-    return min(base * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+    return min(base * int(2 ** max(attempts - 1, 0)), BACKOFF_CAP)
 
 
 def mark_failed(
@@ -272,7 +272,7 @@ def mark_failed(
     else:
         values.update(status="pending", next_attempt_at=now + backoff(attempts))
     session.execute(update(T).where(_mine(msg)).values(**values))
-    return values["status"]
+    return str(values["status"])
 
 
 # ---- for admins -------------------------------------------------------------------------------
