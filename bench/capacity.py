@@ -84,6 +84,9 @@ class MixedResult:
     by_kind: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     load_average: tuple[float, float] = (0.0, 0.0)  # 1-minute load at the start and the end
+    # the load generator's own CPU (this process, all its client threads) per answered request:
+    # it shares the machine with the server, so it must stay small beside a request's cost
+    client_cpu_ms: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +102,7 @@ class MixedResult:
             "errors": self.errors[:10],
             "load_average_start": self.load_average[0],
             "load_average_end": self.load_average[1],
+            "client_cpu_ms_per_request": self.client_cpu_ms,
         }
 
 
@@ -264,9 +268,12 @@ def run_mixed(
     measure_from[0] = time.monotonic() + warmup
     stop_at[0] = measure_from[0] + seconds
     start.set()
+    time.sleep(max(0.0, measure_from[0] - time.monotonic()))
+    cpu0 = time.process_time()  # the clients' CPU from the timed part on
     for t in threads:
         t.join(warmup + seconds + 120)
     elapsed = time.monotonic() - measure_from[0]
+    cpu = time.process_time() - cpu0
     for b in browsers:
         b.close()
     res.seconds = round(elapsed, 2)
@@ -277,6 +284,7 @@ def run_mixed(
     res.by_kind = {k: {**Stats.of(v).__dict__, "failed": failed[k]} for k, v in by_kind.items()}
     res.errors = errors
     res.load_average = (round(load0, 2), round(os.getloadavg()[0], 2))
+    res.client_cpu_ms = round(1000 * cpu / len(lat), 2) if lat else None
     log(
         f"  mixed workload x{clients}, {res.seconds} s: {res.rps} req/s, p50 {res.latency.p50} "
         f"p95 {res.latency.p95} ms, {res.failed} failed (load {res.load_average[0]} → "

@@ -86,9 +86,9 @@ def options(session: Session, user: User) -> dict[str, Any]:
     return {
         "clusters": plan.clusters,
         "parks": plan.parks,
-        "officers": [u for u in users if u.is_active and u.role != "admin"],
+        "officers": users.officers,
         "departments": plan.departments,
-        "user_names": {u.id: u.display_name for u in users},
+        "user_names": users.names,
     }
 
 

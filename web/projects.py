@@ -54,9 +54,10 @@ def _refs(session: Session, user: User) -> dict[str, Any]:
         "clusters": plan.clusters,
         "parks": plan.parks,
         "links": plan.links,
-        "user_names": {u.id: u.display_name for u in users},
-        "officers": [u for u in users if u.is_active and u.role != "admin"],
-        "dept_names": {d.id: d.name for d in plan.departments},
+        "user_names": users.names,
+        "officers": users.officers,
+        "dept_names": plan.names["department"],
+        "plan_names": plan.names,
     }
 
 
@@ -89,13 +90,9 @@ def project_context(session: Session, user: User, p: Project) -> dict[str, Any]:
         "stage_values": {},
         "capital_values": {},
         **refs,
-        "cluster_names": {c.code: (c.name_zh, c.name_en) for c in refs["clusters"]},
-        "park_names": {k.code: (k.name_zh, k.name_en) for k in refs["parks"]},
-        "link_names": {
-            lk.code: (lk.name_zh, lk.name_en)
-            for lk in refs["links"]
-            if lk.cluster_id == p.cluster_id
-        },
+        "cluster_names": refs["plan_names"]["cluster"],
+        "park_names": refs["plan_names"]["park"],
+        "link_names": refs["plan_names"]["link"].get(p.cluster_id, {}),
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Row, func, select
@@ -264,6 +265,16 @@ class UserChoices(list):  # type: ignore[type-arg]
 
     rendered: dict[str, Any]
 
+    @cached_property
+    def names(self) -> dict[int, str]:
+        """id → display name of every user (the names on cards and lists), built once."""
+        return {u.id: u.display_name for u in self}
+
+    @cached_property
+    def officers(self) -> list[Row[Any]]:
+        """The active users who may hold work (not admins), for the officer pickers."""
+        return [u for u in self if u.is_active and u.role != "admin"]
+
 
 # (database, users' version) → the rows: one entry per process and database
 _CHOICES: dict[Any, UserChoices] = {}
@@ -282,7 +293,7 @@ def users_version(session: Session) -> tuple[Any, ...]:
     return tuple(session.execute(_USERS_VERSION).one())
 
 
-def user_choices(session: Session, actor: User) -> list[Row[Any]]:
+def user_choices(session: Session, actor: User) -> UserChoices:
     """Users as (id, display_name, department_id, is_active, role) rows, for pickers, filters
     and the names on cards: five columns, not 500 whole accounts, on every list page — read
     once per process and kept until the users' version changes (checked once per transaction:
@@ -290,7 +301,7 @@ def user_choices(session: Session, actor: User) -> list[Row[Any]]:
     return memo(session, "user_choices", lambda: _user_choices(session))  # type: ignore[no-any-return]
 
 
-def _user_choices(session: Session) -> list[Row[Any]]:
+def _user_choices(session: Session) -> UserChoices:
     key = (str(session.get_bind().url), users_version(session))
     rows = _CHOICES.get(key)
     if rows is None:

@@ -267,6 +267,21 @@ class PlanLists:
     departments: tuple[Row[Any], ...]
 
     @cached_property
+    def names(self) -> dict[str, Any]:
+        """The names pages show beside codes, built once per version of the plan: code →
+        (name_zh, name_en) of the clusters (``cluster``) and parks (``park``), each cluster's
+        chain links by cluster id (``link``), id → name of the departments (``department``)."""
+        links: dict[int, dict[str, tuple[str, str]]] = {}
+        for lk in self.links:
+            links.setdefault(lk.cluster_id, {})[lk.code] = (lk.name_zh, lk.name_en)
+        return {
+            "cluster": {c.code: (c.name_zh, c.name_en) for c in self.clusters},
+            "park": {k.code: (k.name_zh, k.name_en) for k in self.parks},
+            "link": links,
+            "department": {d.id: d.name for d in self.departments},
+        }
+
+    @cached_property
     def codes(self) -> dict[str, dict[int, str]]:
         """id → code of the clusters, parks and chain links (``cluster``, ``park``, ``link``)."""
         return {
