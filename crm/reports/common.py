@@ -14,7 +14,7 @@ from sqlmodel import Session
 from crm.authz import project_visible, require_manager
 from crm.clock import local_tz, today_local, week_start
 from crm.errors import ValidationFailed
-from crm.i18n import _l
+from crm.i18n import Message, _l
 from crm.models.accounts import Department, User
 from crm.models.policy import Cluster, Park
 from crm.models.projects import Project
@@ -98,22 +98,25 @@ def parks(session: Session) -> list[Park]:
     return list(session.scalars(select(Park).order_by(Park.sort_order, Park.id)))
 
 
-def cluster_id_for(session: Session, code: str | None) -> int | None:
+def _id_for(
+    session: Session, table: type[Cluster] | type[Park], code: str | None, unknown: Message
+) -> int | None:
+    """The id of the cluster or park a filter names by code (none: no filter); an unknown code
+    is refused on the filter's field."""
     if not code:
         return None
-    cid = session.scalar(select(Cluster.id).where(Cluster.code == code))
-    if cid is None:
-        raise ValidationFailed(_l("未知产业集群：%(code)s", code=code), field="cluster")
-    return cid
+    found = session.scalar(select(table.id).where(table.code == code))
+    if found is None:
+        raise ValidationFailed(unknown, field="cluster" if table is Cluster else "park")
+    return found
+
+
+def cluster_id_for(session: Session, code: str | None) -> int | None:
+    return _id_for(session, Cluster, code, _l("未知产业集群：%(code)s", code=code))
 
 
 def park_id_for(session: Session, code: str | None) -> int | None:
-    if not code:
-        return None
-    pid = session.scalar(select(Park.id).where(Park.code == code))
-    if pid is None:
-        raise ValidationFailed(_l("未知园区：%(code)s", code=code), field="park")
-    return pid
+    return _id_for(session, Park, code, _l("未知园区：%(code)s", code=code))
 
 
 def check_department(session: Session, department_id: int | None) -> None:
