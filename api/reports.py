@@ -5,7 +5,6 @@ Reports are for managers and admins; an officer gets 403 (crm.reports.common.req
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -13,6 +12,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BeforeValidator
 
+from crm.clock import BAD_DAY, day_problem
 from crm.i18n import pick_language
 from crm.reports import registry
 from crm.reports.activity import ActivityReport
@@ -38,12 +38,9 @@ def _iso_day(v: object) -> object:
     """Only YYYY-MM-DD (pydantic would read "0" as a Unix time) in 1990–2100."""
     if v is None:
         return v
-    if (
-        not isinstance(v, str)
-        or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v)
-        or not 1990 <= int(v[:4]) <= 2100
-    ):
-        raise ValueError("a day as YYYY-MM-DD, 1990–2100 / 日期格式应为 YYYY-MM-DD")
+    problem = day_problem(v) if isinstance(v, str) else BAD_DAY
+    if problem is not None:
+        raise ValueError(problem)
     return v
 
 

@@ -2,12 +2,44 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from crm.config import get_settings
+from crm.errors import ValidationFailed
+from crm.i18n import Message, _l
 from crm.types import utcnow
+
+# the days a person may type into a filter or a form (the API's ``Day`` holds the same range):
+# any local day in it has UTC bounds, a week, a month — no date arithmetic can overflow
+FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2100, 12, 31)
+BAD_DAY = _l("日期格式应为 YYYY-MM-DD")
+DAY_OUT_OF_RANGE = _l("日期超出范围（1990–2100）")
+
+
+def day_problem(text: str) -> Message | None:
+    """What is wrong with a typed day (YYYY-MM-DD, 1990–2100), or None."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return BAD_DAY
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return BAD_DAY
+    return None if FIRST_DAY <= day <= LAST_DAY else DAY_OUT_OF_RANGE
+
+
+def parse_day(value: str | None, field: str) -> date | None:
+    """A day from a page's query or form: blank → None; anything else wrong → a 422 naming
+    ``field`` (the page shows it beside the field). The one check for every typed day."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    problem = day_problem(text)
+    if problem is not None:
+        raise ValidationFailed(problem, field=field)
+    return date.fromisoformat(text)
 
 
 @lru_cache

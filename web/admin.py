@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -12,8 +11,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from crm.accounts import service as accounts
 from crm.audit.service import AuditFilters, audit_vocabulary, list_audit
+from crm.authz import require_admin
 from crm.backup_status import backup_status
-from crm.clock import day_bounds
+from crm.clock import day_bounds, parse_day
 from crm.config import get_settings
 from crm.errors import CRMError, ValidationFailed
 from crm.i18n import _l
@@ -369,20 +369,28 @@ def audit_page(
     entity: Annotated[str | None, Query(max_length=40)] = None,
     entity_id: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=40)] = None,
-    since: Annotated[date | None, Query()] = None,
-    until: Annotated[date | None, Query()] = None,
+    since: Annotated[str | None, Query(max_length=40)] = None,
+    until: Annotated[str | None, Query(max_length=40)] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     format: Annotated[str, Query(max_length=5)] = "",
 ) -> Response:
+    require_admin(user)  # before any input is read: an officer learns nothing from a 422
+    error: ValidationFailed | None = None
+    try:
+        since_day, until_day = parse_day(since, "since"), parse_day(until, "until")
+    except ValidationFailed as exc:  # shown beside the field; the trail unfiltered by date
+        error, since_day, until_day = exc, None, None
     f = AuditFilters(
         actor_username=actor or None,
         entity=entity or None,
         entity_id=entity_id or None,
         action=action or None,
-        since=day_bounds(since)[0] if since else None,
-        until=day_bounds(until)[1] if until else None,
+        since=day_bounds(since_day)[0] if since_day else None,
+        until=day_bounds(until_day)[1] if until_day else None,
     )
     if format == "xlsx":  # the trail as filtered on screen (admins: list_audit checks)
+        if error is not None:
+            raise error
         found = list_audit(session, user, f, page=1, per_page=EXPORT_LIMIT)
         items = [
             {
@@ -421,8 +429,10 @@ def audit_page(
             "entities": entities,
             "actions": actions,
             "q": query,
+            "error": error,
             "prev_url": "?" + urlencode({**query, "page": page - 1}) if page > 1 else None,
             "next_url": "?" + urlencode({**query, "page": page + 1}) if result.has_next else None,
         },
         block="results",
+        status_code=422 if error else 200,
     )

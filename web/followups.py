@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from crm.authz import assignable_users, is_manager
-from crm.clock import day_bounds, to_local, today_local
+from crm.clock import day_bounds, parse_day, to_local, today_local
 from crm.errors import CRMError, NotFound, StaleVersion, ValidationFailed
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
 from crm.followups.service import (
@@ -94,7 +94,11 @@ def followups_page(
 ) -> Response:
     status_f = status if status in STATUSES else None
     team = scope == "team" and is_manager(user)
-    d_from, d_to = _date(due_from), _date(due_to)
+    error: ValidationFailed | None = None
+    try:
+        d_from, d_to = parse_day(due_from, "due_from"), parse_day(due_to, "due_to")
+    except ValidationFailed as exc:  # shown beside the field; the list unfiltered by due date
+        error, d_from, d_to = exc, None, None
     page = max(1, min(page, 10_000))
     f = FollowupFilters(
         status=status_f,
@@ -104,6 +108,8 @@ def followups_page(
         sort=parse_sort(sort, FOLLOWUP_SORTS),
     )
     if format == "xlsx":  # the list as filtered on screen, every row
+        if error is not None:
+            raise error
         rows, _ = list_followups(session, user, f, limit=EXPORT_LIMIT)
         items = [FollowupPublic.model_validate(x, from_attributes=True) for x in rows]
         return xlsx_page(request, session, user, "followups", items, vars(f), FollowupPublic)
@@ -115,8 +121,9 @@ def followups_page(
         "labels": followup_labels(session, user, rows),
         "status": status if status_f or status == "all" else "open",
         "scope": "team" if team else "mine",
-        "due_from": d_from.isoformat() if d_from else "",
-        "due_to": d_to.isoformat() if d_to else "",
+        "due_from": d_from.isoformat() if d_from else (due_from or "")[:20] if error else "",
+        "due_to": d_to.isoformat() if d_to else (due_to or "")[:20] if error else "",
+        "error": error,
         "page": page,
         "pages": max(1, -(-min(total, 10_000) // PAGE)),
         "now": utcnow(),
@@ -127,7 +134,9 @@ def followups_page(
     base["due_to"] = ctx["due_to"]
     ctx["sort_query"] = urlencode(base)
     ctx["query"] = urlencode({**base, **({"sort": f.sort.param} if f.sort else {})})
-    return render(request, "followups/list.html", ctx, block="results")
+    return render(
+        request, "followups/list.html", ctx, block="results", status_code=422 if error else 200
+    )
 
 
 def _form_ctx(session: Session, user: User, **kw: Any) -> dict[str, Any]:

@@ -3,13 +3,13 @@ filters, and the Excel download. Figures come from the same crm/reports services
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from crm.accounts.service import list_departments
+from crm.clock import parse_day
 from crm.errors import CRMError, NotFound, ValidationFailed
 from crm.i18n import _l
 from crm.policy.districts import district_name
@@ -58,15 +58,6 @@ def _int(value: str | None, field: str) -> int | None:
     return int(v)
 
 
-def _date(value: str | None, field: str) -> date | None:
-    if value is None or value.strip() == "":
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError as exc:
-        raise ValidationFailed(_l("日期格式应为 YYYY-MM-DD"), field=field) from exc
-
-
 def cluster_names(session: Any, lang: str) -> dict[str, str]:
     return {c.code: (c.name_en if lang == "en" else c.name_zh) for c in clusters(session)}
 
@@ -88,10 +79,10 @@ def parse_filters(name: str, q: dict[str, str]) -> ReportFilters:
             raise ValidationFailed(_l("未知园区"), field="park")
         f.park = c
     if "week" in allowed:
-        f.week = _date(q.get("week"), "week")
+        f.week = parse_day(q.get("week"), "week")
     if "date_from" in allowed:
-        f.date_from = _date(q.get("date_from"), "date_from")
-        f.date_to = _date(q.get("date_to"), "date_to")
+        f.date_from = parse_day(q.get("date_from"), "date_from")
+        f.date_to = parse_day(q.get("date_to"), "date_to")
     if "detail" in allowed:
         f.detail = q.get("detail") in ("1", "true", "on")
     if "group_by" in allowed and q.get("group_by"):

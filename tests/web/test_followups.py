@@ -157,3 +157,17 @@ def test_complete_and_cancel_from_the_list(client, session):
     # a page always sends the version it showed: without one, nothing changes
     r = client.post(f"/followups/{a.id}/cancel", data={"back": "list"}, headers=hx(token))
     assert r.status_code == 422
+
+
+def test_a_bad_due_day_is_an_error_beside_the_field_never_a_500(client, session):
+    me = make_user(session, "officer", make_department(session))
+    make_followup(session, me, due_in=timedelta(days=1), title="明天的")
+    session.commit()
+    login(client, me)
+    for q in ("due_from=0001-01-01", "due_to=9999-12-31", "due_from=garbage", "due_to=2026-02-30"):
+        field = q.split("=")[0]
+        r = client.get(f"/followups?{q}")
+        assert r.status_code == 422, (q, r.status_code)
+        assert f'name="{field}"' in r.text and 'aria-invalid="true"' in r.text, q
+        assert '<span class="error">' in r.text and "明天的" in r.text, q
+        assert client.get(f"/followups?{q}&format=xlsx").status_code == 422, q

@@ -58,3 +58,20 @@ def test_admins_export_the_audit_trail_and_users(client, session):
     assert rows[0][:3] == ["时间", "操作人", "操作"] and {x[2] for x in rows[1:]} == {"login"}
     r = client.get("/admin/users?format=xlsx")
     assert "管理员甲" in str(sheet(r.content))
+
+
+def test_audit_days_are_checked_after_the_permission_and_never_a_500(client, session):
+    admin = make_user(session, "admin")
+    officer = make_user(session, "officer", make_department(session))
+    session.commit()
+    login(client, officer)
+    for q in ("since=garbage", "since=0001-01-01", "until=9999-12-31"):
+        assert client.get(f"/admin/audit?{q}").status_code == 403, q
+    client.cookies.clear()
+    login(client, admin)
+    for q in ("since=0001-01-01", "until=9999-12-31", "since=garbage"):
+        r = client.get(f"/admin/audit?{q}")
+        assert r.status_code == 422, (q, r.status_code)
+        assert 'aria-invalid="true"' in r.text and '<span class="error">' in r.text, q
+        assert client.get(f"/admin/audit?{q}&format=xlsx").status_code == 422, q
+    assert client.get("/admin/audit?since=2026-01-01&until=2026-12-31").status_code == 200

@@ -240,3 +240,21 @@ def test_the_city_map_names_districts_in_the_readers_language(client, session):
     assert opt["geo"]["nameMap"]["渝北区"] == "Yubei District"
     regions = next(s for s in opt["series"] if s["type"] == "map")["data"]
     assert regions and not [d["name"] for d in regions if CJK.search(d["name"])]
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "2026-02-30", "20260101", "x"])
+def test_a_day_out_of_range_is_an_error_beside_the_field_never_a_500(client, session, day):
+    w = coverage_world(session)
+    login(client, w.manager)
+    for name, field in (("pipeline", "date_to"), ("activity", "date_from"), ("briefing", "week")):
+        r = client.get(f"/reports/{name}?{field}={day}")
+        assert r.status_code == 422, (name, r.status_code)
+        assert f'name="{field}"' in r.text and 'aria-invalid="true"' in r.text, name
+        assert '<span class="error">' in r.text
+        for ext in (".xlsx", ".pdf") if name == "briefing" else (".xlsx",):
+            r = client.get(f"/reports/{name}{ext}?{field}={day}")
+            assert r.status_code == 422, (name, ext, r.status_code)
+    # the API the same, in its reader's language
+    client.get("/lang/en")
+    r = client.get(f"/reports/pipeline?date_to={day}")
+    assert "(1990–2100)" in r.text or "Use YYYY-MM-DD" in r.text
