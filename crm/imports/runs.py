@@ -93,6 +93,8 @@ def _report_json(rep: ImportReport) -> str:
             "held": sorted(rep.held),
         },
         ensure_ascii=False,
+        # a message's parameters may be a bound (Decimal 0 of "不能小于 %(ge)s"), a date…: as text
+        default=str,
     )
 
 

@@ -24,7 +24,7 @@ from crm.imports import firms as firms_module
 from crm.imports import runs, worker
 from crm.models.firms import Firm, FirmAlias
 from crm.models.imports import ImportRun
-from tests.factories import make_department, make_user
+from tests.factories import make_department, make_firm, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
 BODY = "企业名称,别名,产业集群\n甲电子,甲,NB\n乙电子,,NOPE\n丙电子,丙丙,NB\n"
@@ -267,3 +267,18 @@ def test_workbook_with_rows_not_imported(session, manager):
     run_id = queue(session, manager, buf.getvalue(), mode="all", name="f.xlsx")
     runs.drain()
     assert status(session, run_id).imported == 1 and firm_count(session) == 1
+
+
+def test_a_negative_amount_is_a_row_error_not_a_failed_run(session, manager):
+    """A number a bound refuses (-5 亿元) carries the bound (a Decimal) in its message: the
+    report keeps it, the run does not fail."""
+    make_firm(session, "惠普", clusters=("IC",))
+    session.commit()
+    body = "企业名称,项目名称,产业集群,计划投资（亿元）\n惠普,负数项目,IC,-5\n"
+    run_id = queue(session, manager, body=body, name="projects.csv", kind="projects")
+    assert runs.drain() == 1
+    run = status(session, run_id)
+    assert (run.status, run.imported, run.rejected) == ("done", 0, 1), run.error
+    rep = runs.report_of(run)
+    assert [rep.column(e) for e in rep.rejected] == ["计划投资（亿元）"]
+    assert "0" in str(rep.rejected[0].message)
