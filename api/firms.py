@@ -1,4 +1,5 @@
-"""Firms and their contacts: /api/v1/firms, /api/v1/firms/{id}/contacts, /api/v1/contacts/{id}."""
+"""Firms and their contacts: /api/v1/firms, /api/v1/firms/{id}/contacts, /api/v1/contacts
+(every firm's, searched and sorted), /api/v1/contacts/{id}."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, QText, QTim
 from api.export import EXPORT_LIMIT, XLSX, XLSX_200, Fmt, wants_xlsx, xlsx_response
 from crm.authz import require_manager
 from crm.errors import ValidationFailed
+from crm.firms import contacts as contacts_service
 from crm.firms import merge, service
+from crm.firms.contacts import ContactFilters
 from crm.firms.schemas import (
     ContactCreate,
     ContactPublic,
@@ -23,6 +26,7 @@ from crm.firms.schemas import (
 )
 from crm.i18n import _l
 from crm.schemas import Id
+from crm.sorting import parse_sort
 from crm.vocabulary import TierName
 from server.deps import ApiUser, SessionDep
 
@@ -142,6 +146,58 @@ def create_contact(
 ) -> ContactPublic:
     c = service.create_contact(session, user, firm_id, data)
     return ContactPublic.model_validate(c, from_attributes=True)
+
+
+class ContactRow(ContactPublic):
+    firm: str = Field(description="the firm's name (English for an English reader, if it has one)")
+
+
+class ContactList(Page[ContactRow]):
+    pass
+
+
+@router.get(
+    "/contacts",
+    response_model=ContactList,
+    summary="List and search every firm's contacts",
+    responses=XLSX_200,
+    description="`q` matches the name, title, phone, email or the firm's names; `sort` is "
+    "`name`, `firm` or `updated` (`-` first: descending). `format=xlsx` (or `Accept: "
+    + XLSX
+    + "`): every matching contact as Excel.",
+)
+def list_all_contacts(
+    request: Request,
+    session: SessionDep,
+    user: ApiUser,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    q: QText(100, "name, title, phone, email or firm name") = None,
+    firm_id: IdQuery = None,
+    sort: QText(20, "name, firm or updated; -name for descending") = None,
+    format: Fmt = "json",
+) -> Any:
+    lang = getattr(user, "language", None) or "zh_CN"
+    f = ContactFilters(
+        q=q, firm_id=firm_id, sort=parse_sort(sort, ("name", "firm", "updated")), lang=lang
+    )
+    if wants_xlsx(request, format):
+        rows, _ = contacts_service.list_all_contacts(session, user, f, limit=EXPORT_LIMIT)
+        items = contacts_service.contact_rows(rows, lang)
+        return xlsx_response(session, user, "contacts", items, vars(f))
+    rows, total = contacts_service.list_all_contacts(session, user, f, limit=limit, offset=offset)
+    return ContactList(
+        items=[
+            ContactRow(
+                **ContactPublic.model_validate(c, from_attributes=True).model_dump(),
+                firm=(en or zh) if lang == "en" else zh,
+            )
+            for c, zh, en in rows
+        ],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactPublic, summary="One contact")

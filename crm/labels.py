@@ -64,6 +64,22 @@ AUDIT_ENTITIES: dict[str, Message] = {
 }
 
 
+ACTIVITY_KINDS: dict[str, Message] = {
+    "visit": _l("拜访"),
+    "call": _l("电话"),
+    "meeting": _l("会谈"),
+    "email": _l("邮件"),
+    "delegation": _l("代表团"),
+    "site_visit": _l("实地考察"),
+    "signing": _l("签约"),
+    "other": _l("其他"),
+}
+
+
+def activity_kind(code: str | None) -> Message | str:
+    return ACTIVITY_KINDS.get(code or "", code or "")
+
+
 def role(code: str | None) -> Message | str:
     return ROLES.get(code or "", code or "")
 

@@ -4,8 +4,9 @@ colleagues, their projects and contacts, follow-ups per firm), read it, edit it,
 from __future__ import annotations
 
 from contextlib import suppress
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -13,7 +14,14 @@ from starlette.datastructures import FormData
 
 from crm.accounts.service import user_choices
 from crm.activities.schemas import ActivityCreate, ActivityUpdate
-from crm.activities.service import delete_activity, log_activity, update_activity
+from crm.activities.service import (
+    ActivityFilters,
+    activity_rows,
+    delete_activity,
+    list_activities,
+    log_activity,
+    update_activity,
+)
 from crm.activities.views import activity_view, log_choices
 from crm.authz import require_edit
 from crm.clock import local_tz, now_local, to_local
@@ -23,7 +31,8 @@ from crm.projects.service import get_project_for
 from server.deps import SessionDep, WebUser
 from web import forms
 from web.forms import FormInvalid, FormRejected
-from web.render import render
+from web.render import language, render
+from web.xlsx import EXPORT_LIMIT, xlsx_page
 
 router = APIRouter(prefix="/activities")
 
@@ -107,6 +116,71 @@ def _ctx(
 
 def _errors(request: Request, exc: FormInvalid | CRMError) -> dict[str, str]:
     return {FIELDS.get(k, k): v for k, v in forms.errors_of(request, exc).items()}
+
+
+LIST_PAGE = 50
+
+
+def _day(value: str | None) -> datetime | None:
+    """A YYYY-MM-DD filter as the start of that local day (anything else: no filter)."""
+    try:
+        d = date.fromisoformat((value or "").strip()[:10])
+    except ValueError:
+        return None
+    return datetime(d.year, d.month, d.day, tzinfo=local_tz())
+
+
+@router.get("", include_in_schema=False)
+def activity_list(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    kind: Annotated[str, Query(max_length=20)] = "",
+    mine: Annotated[str, Query(max_length=5)] = "",
+    since: Annotated[str, Query(max_length=10)] = "",
+    until: Annotated[str, Query(max_length=10)] = "",
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    format: Annotated[str, Query(max_length=5)] = "",
+) -> Response:
+    """Every activity the reader may see (crm.authz: none tied to a project hidden from
+    them), newest first, by kind, author and date; exported as filtered (``format=xlsx``)."""
+    start, end = _day(since), _day(until)
+    f = ActivityFilters(
+        kind=kind if kind in KINDS else None,
+        created_by_id=user.id if mine == "1" else None,
+        since=start,
+        until=end + timedelta(days=1) if end else None,
+    )
+    if format == "xlsx":
+        rows, _ = list_activities(session, user, f, limit=EXPORT_LIMIT)
+        lang = language(request)
+        items = activity_rows(session, rows, lang)
+        return xlsx_page(request, session, user, "activities", items, vars(f))
+    rows, total = list_activities(session, user, f, limit=LIST_PAGE, offset=(page - 1) * LIST_PAGE)
+    chosen = {
+        k: v
+        for k, v in (
+            ("kind", f.kind),
+            ("mine", "1" if f.created_by_id else ""),
+            ("since", since if start else ""),
+            ("until", until if end else ""),
+        )
+        if v
+    }
+    return render(
+        request,
+        "activities/list.html",
+        {
+            "nav": "activities",
+            "rows": activity_rows(session, rows, None),
+            "total": total,
+            "page": page,
+            "has_next": page * LIST_PAGE < min(total, 10_000),
+            "kinds": KINDS,
+            "chosen": chosen,
+            "query": urlencode(chosen),
+        },
+    )
 
 
 @router.get("/new", include_in_schema=False)

@@ -17,7 +17,8 @@ from crm.clock import as_utc
 from crm.errors import NotFound, ValidationFailed
 from crm.followups.schemas import FollowupCreate
 from crm.followups.service import create_followup
-from crm.i18n import _l
+from crm.i18n import Message, _l
+from crm.labels import activity_kind
 from crm.models.accounts import User
 from crm.models.activities import (
     Activity,
@@ -381,3 +382,42 @@ def list_activities(
     capped = stmt.with_only_columns(Activity.id).limit(10_001).subquery()
     total = session.scalar(select(func.count()).select_from(capped)) or 0
     return rows, total
+
+
+def activity_rows(session: Session, rows: list[Activity], lang: str | None) -> list[dict[str, Any]]:
+    """Activities as the activities page lists them and its export writes them: when, the
+    kind's name, the summary and outcome, the firms met (by name: English for an English
+    reader, where the firm has one), who logged it. ``lang`` None keeps the kind a lazy
+    message (a page renders it in its language); an export passes its language."""
+    ids = [a.id for a in rows]
+    firms: dict[int, list[tuple[int, str]]] = {i: [] for i in ids if i is not None}
+    if ids:
+        for aid, fid, zh, en in session.execute(
+            select(ActivityFirm.activity_id, Firm.id, Firm.name_zh, Firm.name_en)
+            .join(Firm, Firm.id == ActivityFirm.firm_id)
+            .where(ActivityFirm.activity_id.in_(ids))
+            .order_by(ActivityFirm.activity_id, Firm.id)
+        ):
+            firms[aid].append((fid, (en or zh) if lang == "en" else zh))
+    authors = {a.created_by_id for a in rows if a.created_by_id is not None}
+    names = (
+        dict(session.execute(select(User.id, User.display_name).where(User.id.in_(authors))).all())
+        if authors
+        else {}
+    )
+    out = []
+    for a in rows:
+        kind = activity_kind(a.kind)
+        out.append(
+            {
+                "id": a.id,
+                "occurred_at": a.occurred_at,
+                "kind": kind.render(lang) if lang and isinstance(kind, Message) else kind,
+                "summary": a.summary,
+                "outcome": a.outcome,
+                "firm": [n for _, n in firms.get(a.id, [])],  # type: ignore[arg-type]
+                "firm_ids": [i for i, _ in firms.get(a.id, [])],  # type: ignore[arg-type]
+                "owner": names.get(a.created_by_id) if a.created_by_id else None,
+            }
+        )
+    return out

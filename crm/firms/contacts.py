@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlmodel import Session
 
 from crm.audit.service import record, snapshot
@@ -16,7 +17,8 @@ from crm.firms.schemas import ContactCreate, ContactPublic, ContactUpdate
 from crm.i18n import _l
 from crm.models.accounts import User
 from crm.models.activities import ActivityContact
-from crm.models.firms import Contact
+from crm.models.firms import Contact, Firm
+from crm.sorting import Sort, order_by
 
 
 def list_contacts(session: Session, actor: User, firm_id: int) -> list[Contact]:
@@ -42,6 +44,99 @@ def list_contacts_page(
         or 0
     )
     return rows, total
+
+
+# the contacts list's sortable columns (crm.sorting: only these keys reach the SQL); the firm
+# by the reader's script: pinyin on a Chinese page, the English name (else pinyin) on an English
+CONTACT_SORTS: dict[str, Any] = {
+    "name": func.lower(Contact.name),
+    "firm": Firm.name_pinyin,
+    "firm_en": func.lower(func.coalesce(Firm.name_en, Firm.name_pinyin)),
+    "updated": Contact.updated_at,
+}
+
+
+@dataclass
+class ContactFilters:
+    q: str | None = None
+    firm_id: int | None = None
+    sort: Sort | None = None  # "name", "firm", "updated" (CONTACT_SORTS)
+    lang: str = "zh_CN"  # the reader's: how the firm column sorts
+
+
+def _like(q: str) -> str:
+    esc = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{esc}%"
+
+
+def list_all_contacts(
+    session: Session, actor: User, f: ContactFilters, limit: int = 50, offset: int = 0
+) -> tuple[list[tuple[Contact, str, str | None]], int]:
+    """Every firm's contacts (firms are everyone's to see), filtered by a text in the name,
+    title, phone, email or the firm's names, sorted by the reader's column (else the newest
+    changed first); each with its firm's Chinese and English name; and the total (to 10,001)."""
+    if actor is None:
+        raise NotFound(_l("联系人不存在"))
+    stmt = select(Contact, Firm.name_zh, Firm.name_en).join(Firm, Firm.id == Contact.firm_id)
+    if f.firm_id:
+        stmt = stmt.where(Contact.firm_id == f.firm_id)
+    if f.q:
+        like = _like(f.q)
+        stmt = stmt.where(
+            or_(
+                *(
+                    func.lower(col).like(like, escape="\\")
+                    for col in (
+                        Contact.name,
+                        Contact.title,
+                        Contact.phone,
+                        Contact.email,
+                        Firm.name_zh,
+                        Firm.name_en,
+                    )
+                )
+            )
+        )
+    if f.sort is not None:
+        key = f.sort
+        if key.key == "firm" and f.lang == "en":
+            key = Sort("firm_en", key.descending)
+        order = order_by(key, CONTACT_SORTS, Contact.id)
+    else:
+        order = [Contact.updated_at.desc(), Contact.id.desc()]
+    rows = [
+        (c, zh, en)
+        for c, zh, en in session.execute(stmt.order_by(*order).limit(limit).offset(offset))
+    ]
+    total = (
+        session.scalar(
+            select(func.count()).select_from(
+                stmt.with_only_columns(Contact.id).limit(10_001).subquery()
+            )
+        )
+        or 0
+    )
+    return rows, int(total)
+
+
+def contact_rows(rows: list[tuple[Contact, str, str | None]], lang: str) -> list[dict[str, Any]]:
+    """The list's rows as an export writes them: the contact and its firm's name (the
+    English one for an English reader, where the firm has one)."""
+    return [
+        {
+            "id": c.id,
+            "name": c.name,
+            "title": c.title,
+            "firm_id": c.firm_id,
+            "firm": (en or zh) if lang == "en" else zh,
+            "phone": c.phone,
+            "email": c.email,
+            "wechat": c.wechat,
+            "notes": c.notes,
+            "updated_at": c.updated_at,
+        }
+        for c, zh, en in rows
+    ]
 
 
 def contact_public(c: Contact) -> dict[str, Any]:

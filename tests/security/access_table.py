@@ -183,6 +183,8 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/admin/policy"): admin_page(),
     ("POST", "/admin/policy/preview"): admin_page(422, form={"pack_text": ""}),
     ("POST", "/admin/policy/apply"): admin_page(422, form={"pack_text": ""}),
+    ("GET", "/activities"): page(lists_secret=True),
+    ("GET", "/contacts"): page(),
     ("GET", "/activities/new"): page(),
     ("POST", "/activities/new"): page(
         422, htmx=True, form={"kind": "call", "summary": "电话", "firm_ids": "2147483000"}
@@ -392,6 +394,7 @@ ACCESS.update(
         ),
         ("GET", "/api/v1/firms/{firm_id}/contacts"): api(),
         ("POST", "/api/v1/firms/{firm_id}/contacts"): api(201, json={"name": "新联系人"}),
+        ("GET", "/api/v1/contacts"): api(),
         ("GET", "/api/v1/contacts/{contact_id}"): api(),
         ("PATCH", "/api/v1/contacts/{contact_id}"): api(json={"phone": "023-1", "version": 1}),
         ("DELETE", "/api/v1/contacts/{contact_id}"): api(204).with_(query=V1),
