@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from crm.accounts.service import user_choices
 from crm.activities.service import ActivityFilters, list_activities
-from crm.authz import can_edit_owned
+from crm.authz import can_edit_owned, owner_choices
 from crm.errors import CRMError, NotFound, StaleVersion, ValidationFailed
 from crm.firms.service import get_firm, search_firms
 from crm.followups.service import FollowupFilters, followup_labels, list_followups
@@ -47,10 +47,13 @@ NUMBERS = ["planned_investment", "expected_output", "expected_jobs", "actual_job
 ALIASES = {f: f for f in DATE_FIELDS}  # model-level date errors name their field first
 
 
-def _refs(session: Session, user: User) -> dict[str, Any]:
+def _refs(session: Session, user: User, owner_id: int | None = None) -> dict[str, Any]:
+    """The form's lists; ``owner_id`` is the project's current owner (None: a new project):
+    the owner picker offers whom crm.authz allows (``owner_choices``), as the service checks."""
     users = user_choices(session, user)
     plan = plan_lists(session)
     return {
+        "owners": owner_choices(user, users.officers, owner_id),
         "clusters": plan.clusters,
         "parks": plan.parks,
         "links": plan.links,
@@ -242,7 +245,7 @@ def edit_project_page(
             "firm": None,
             "found": [],
             "q": "",
-            **_refs(session, user),
+            **_refs(session, user, p.owner_id),
         },
     )
 
@@ -307,7 +310,7 @@ async def edit_project_form(
                     "firm": None,
                     "found": [],
                     "q": "",
-                    **_refs(session, user),
+                    **_refs(session, user, p.owner_id),
                 },
                 status_code=status,
             )
