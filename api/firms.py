@@ -275,7 +275,7 @@ def merge_preview(
     require_manager(user)
     if other_id is None:
         raise ValidationFailed(_l("other_id 必填"), field="other_id")
-    a, b = service.get_firm(session, user, firm_id), service.get_firm(session, user, other_id)
+    a, b = merge.merge_pair(session, user, firm_id, other_id)
     return MergePreview(
         survivor=service.to_public(session, a),
         other=service.to_public(session, b),

@@ -16,6 +16,7 @@ from crm.firms.merge import (
     differing_fields,
     holdings,
     merge_firms,
+    merge_pair,
     reference_names,
     undo_merge,
 )
@@ -56,8 +57,9 @@ def _ctx(session: SessionDep, user: WebUser, firm_id: int, other_id: int | None,
             [f for f in search_firms(session, user, q, limit=20) if f.id != firm_id] if q else []
         )
         return ctx
-    other = get_firm(session, user, other_id)
+    firm, other = merge_pair(session, user, firm_id, other_id)
     ctx.update(
+        firm=firm,
         other=other,
         fields=CHOOSABLE,
         differing=differing_fields(firm, other),

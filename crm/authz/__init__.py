@@ -18,8 +18,10 @@ from crm.authz.rules import (
     require_department,
     require_edit,
     require_manager,
+    require_merge,
     require_role,
     require_set_owner,
+    require_undo_merge,
 )
 from crm.authz.visibility import (
     MANAGER_ROLES,
@@ -60,6 +62,8 @@ __all__ = [
     "require_department",
     "require_edit",
     "require_manager",
+    "require_merge",
     "require_role",
     "require_set_owner",
+    "require_undo_merge",
 ]

@@ -50,6 +50,21 @@ def require_edit(actor: User, owner_id: int | None, owner_department_id: int | N
         raise PermissionDenied(_l("只能修改本人或本部门的记录"))
 
 
+def require_merge(actor: User, *owned: tuple[int | None, int | None]) -> None:
+    """Merging firms: a manager or admin who may edit every firm involved (each given as its
+    owner and owning department): a manager cannot fold another department's firm away."""
+    require_manager(actor)
+    if not all(can_edit_owned(actor, owner, dept) for owner, dept in owned):
+        raise PermissionDenied(_l("只能合并本人或本部门的企业"))
+
+
+def require_undo_merge(actor: User, survivor_owner: int | None, survivor_dept: int | None) -> None:
+    """Undoing a merge: an admin, or a manager who may edit the firm that survived it."""
+    require_manager(actor)
+    if not can_edit_owned(actor, survivor_owner, survivor_dept):
+        raise PermissionDenied(_l("只能撤销本部门企业的合并"))
+
+
 def can_change_project(actor: User, project: Any) -> bool:
     """Change a project (edit it, move its stage): the owned-record rule. The board asks it
     which cards get a move form; ``projects.service`` requires it."""

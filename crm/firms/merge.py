@@ -23,9 +23,9 @@ from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session
 
 from crm.audit.service import record, snapshot
-from crm.authz import require_manager
+from crm.authz import require_manager, require_merge, require_undo_merge
 from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
-from crm.firms.queries import firm_aliases, firm_cluster_codes, get_firm
+from crm.firms.queries import _owner_department, firm_aliases, firm_cluster_codes, get_firm
 from crm.i18n import _l
 from crm.models.accounts import User
 from crm.models.activities import ActivityFirm
@@ -135,6 +135,21 @@ def _versions(session: Session, model: Any, ids: list[int]) -> dict[str, int]:
     }
 
 
+def merge_pair(session: Session, actor: User, survivor_id: int, other_id: int) -> tuple[Firm, Firm]:
+    """The two firms of a merge (or its preview), once ``crm.authz.require_merge`` allows it:
+    a manager who may edit both, or an admin; never a firm with itself."""
+    require_manager(actor)  # officers: 403 before anything is looked up
+    if survivor_id == other_id:
+        raise ValidationFailed(_l("不能与自身合并"), field="other_id")
+    survivor = get_firm(session, actor, survivor_id)
+    other = get_firm(session, actor, other_id)
+    require_merge(
+        actor,
+        *((f.owner_id, _owner_department(session, f.owner_id)) for f in (survivor, other)),
+    )
+    return survivor, other
+
+
 def merge_firms(
     session: Session,
     actor: User,
@@ -148,11 +163,7 @@ def merge_firms(
     """Merge firm ``other_id`` into ``survivor_id`` (managers and admins). ``choices`` maps a
     field to ``"survivor"`` or ``"other"``: whose value the merged firm keeps (by default the
     survivor's, or the other's where the survivor's is blank). Returns the audit row."""
-    require_manager(actor)
-    if survivor_id == other_id:
-        raise ValidationFailed(_l("不能与自身合并"), field="other_id")
-    survivor = get_firm(session, actor, survivor_id)
-    other = get_firm(session, actor, other_id)
+    survivor, other = merge_pair(session, actor, survivor_id, other_id)
     for firm, version in ((survivor, survivor_version), (other, other_version)):
         if version is not None and version != firm.version:
             raise StaleVersion(_l("记录已被他人修改"))
@@ -432,14 +443,18 @@ def merge_undone(session: Session, audit_id: int) -> bool:
 def undo_merge(session: Session, actor: User, audit_id: int) -> Firm:
     """Put a merge back: the other firm returns with its id, names, aliases, clusters and what
     it held. Refused when anything moved (or the survivor) changed since the merge."""
-    require_manager(actor)
+    require_manager(actor)  # officers: 403 before anything is looked up
     row = get_merge(session, audit_id)
+    sid = int(row.entity_id or 0)
+    survivor = session.get(Firm, sid)
+    if survivor is None:
+        require_undo_merge(actor, None, -1)  # nobody's firm: admins only
+    else:
+        require_undo_merge(actor, survivor.owner_id, _owner_department(session, survivor.owner_id))
     if merge_undone(session, audit_id):
         raise Conflict(_l("该合并已撤销"))
     after = json.loads(row.after or "{}")
     before = after["before"]
-    sid = int(row.entity_id or 0)
-    survivor = session.get(Firm, sid)
     if survivor is None or survivor.version != after["survivor"]["version"]:
         raise Conflict(_l("合并后企业已被修改，不能撤销"))
     moved = after["moved"]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from crm.accounts.service import issue_api_token
+from crm.models.firms import Firm
+from tests.factories import make_firm, make_user
+
 
 def test_region_qualified_name_is_409_with_candidates_unless_confirmed(client, people):
     h = people.auth("officer")
@@ -63,3 +67,47 @@ def test_merge_and_undo(client, people):
     assert back["name_zh"] == "中国惠普有限公司" and back["version"] == dup["version"]
     assert client.get(f"/api/v1/firms/{hp['id']}", headers=m).json()["aliases"] == []
     assert client.post(f"/api/v1/firms/merges/{out['merge_id']}/undo", headers=m).status_code == 409
+
+
+def _row(session, model, id_):  # type: ignore[no-untyped-def]
+    session.expire_all()
+    row = session.get(model, id_)
+    return None if row is None else row.model_dump()
+
+
+def test_merge_and_undo_only_by_who_may_edit_the_firms(client, people, session):
+    """A manager merges only firms they may edit (both: owned in their department, or
+    ownerless); undo: an admin, or a manager who may edit the survivor. Refused: nothing
+    changes. A firm is not merged with itself (preview 422 like the merge)."""
+    m, adm = people.auth("manager"), people.auth("admin")
+    other_manager = make_user(session, "manager", people.dept_b)
+    mb = {"Authorization": f"Bearer {issue_api_token(session, other_manager)[0]}"}
+    session.commit()
+    fa = make_firm(session, "甲部门企业", owner_id=people.officer.id)
+    fb = make_firm(session, "甲部门重复企业", owner_id=people.officer.id)
+    session.commit()
+    a, b = {"id": fa.id}, {"id": fb.id}
+    before = (_row(session, Firm, a["id"]), _row(session, Firm, b["id"]))
+    assert before[0]["owner_id"] == people.officer.id
+    assert (
+        client.patch(
+            f"/api/v1/firms/{a['id']}", json={"notes": "x", "version": 1}, headers=mb
+        ).status_code
+        == 403
+    )
+    r = client.get(f"/api/v1/firms/{a['id']}/merge?other_id={b['id']}", headers=mb)
+    assert r.status_code == 403, r.text
+    r = client.post(f"/api/v1/firms/{a['id']}/merge", json={"other_id": b["id"]}, headers=mb)
+    assert r.status_code == 403, r.text
+    assert (_row(session, Firm, a["id"]), _row(session, Firm, b["id"])) == before
+    r = client.get(f"/api/v1/firms/{a['id']}/merge?other_id={a['id']}", headers=m)
+    assert r.status_code == 422 and r.json()["field"] == "other_id"
+    r = client.post(f"/api/v1/firms/{a['id']}/merge", json={"other_id": b["id"]}, headers=m)
+    assert r.status_code == 200, r.text
+    merge_id = r.json()["merge_id"]
+    survivor = _row(session, Firm, a["id"])
+    r = client.post(f"/api/v1/firms/merges/{merge_id}/undo", headers=mb)
+    assert r.status_code == 403, r.text
+    assert _row(session, Firm, a["id"]) == survivor and _row(session, Firm, b["id"]) is None
+    r = client.post(f"/api/v1/firms/merges/{merge_id}/undo", headers=adm)
+    assert r.status_code == 200, r.text
