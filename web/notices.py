@@ -12,6 +12,7 @@ from crm.errors import CRMError
 from crm.notices import service
 from crm.reports.conflicts import open_conflicts
 from server.deps import SessionDep, WebUser
+from web import forms
 from web.render import render
 
 router = APIRouter()
@@ -64,5 +65,12 @@ def resolve(
     reason: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     keep_id, other_id = (later_id, first_id) if keep == "later" else (first_id, later_id)
-    service.resolve_conflict(session, user, keep_id, other_id, action, reason)
+    try:
+        service.resolve_conflict(session, user, keep_id, other_id, action, reason)
+    except CRMError as exc:
+        if exc.status == 404:
+            raise
+        rows = open_conflicts(session, user)
+        ctx = {"nav": "conflicts", "conflicts": rows, "error": forms.pick(request, exc.message)}
+        return render(request, "notices/conflicts.html", ctx, status_code=exc.status)
     return RedirectResponse("/conflicts", status_code=303)

@@ -65,6 +65,26 @@ def require_undo_merge(actor: User, survivor_owner: int | None, survivor_dept: i
         raise PermissionDenied(_l("只能撤销本部门企业的合并"))
 
 
+def may_give_up_project(actor: User, department_id: int | None) -> bool:
+    """Resolving a 撞单 closes or transfers one of the two projects: an admin may decide either
+    way; a manager only gives up their OWN department's project (keeping the other
+    department's). A manager never closes or takes away another department's project."""
+    if is_admin(actor):
+        return True
+    return (
+        is_manager(actor)
+        and actor.department_id is not None
+        and (department_id == actor.department_id)
+    )
+
+
+def require_give_up_project(actor: User, department_id: int | None) -> None:
+    if not may_give_up_project(actor, department_id):
+        raise PermissionDenied(
+            _l("只能关闭或移交本部门的项目；另一部门的项目由该部门主管或管理员裁决")
+        )
+
+
 def can_change_project(actor: User, project: Any) -> bool:
     """Change a project (edit it, move its stage): the owned-record rule. The board asks it
     which cards get a move form; ``projects.service`` requires it."""

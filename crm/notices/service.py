@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from crm.audit.service import record
-from crm.authz import is_manager, require_manager
+from crm.authz import is_manager, require_give_up_project, require_manager
 from crm.errors import NotFound, ValidationFailed
 from crm.i18n import Message, _l
 from crm.models.accounts import Department, User
@@ -251,7 +251,9 @@ def resolve_conflict(
     session: Session, actor: User, keep_id: int, other_id: int, action: str, reason: str = ""
 ) -> Project:
     """The managers' decision: ``keep_id`` keeps the firm; the other project is closed (moved to
-    lost with the reason) or transferred to the keeping department. Audited."""
+    lost with the reason) or transferred to the keeping department. Audited. Who decides is
+    ``crm.authz.require_give_up_project``: the department that gives its project up (its
+    manager), or an admin — never one manager over the other department's project."""
     require_manager(actor)
     keep, other = session.get(Project, keep_id), session.get(Project, other_id)
     if (
@@ -265,12 +267,16 @@ def resolve_conflict(
         other.department_id,
     ):
         raise NotFound(_l("没有这个撞单"))
+    require_give_up_project(actor, other.department_id)
     if action not in ("close", "transfer"):
         raise ValidationFailed(_l("请选择关闭或移交"), field="action")
     before = {"keep": keep.id, "other_stage": other.stage, "other_dept": other.department_id}
     now = utcnow()
     if action == "close":
-        why = reason.strip() or "撞单裁决：由首报部门跟进"
+        first_kept = _first_of(keep, other) is keep
+        why = reason.strip() or str(
+            _l("撞单裁决：由首报部门跟进") if first_kept else _l("撞单裁决：由后报部门跟进")
+        )
         session.add(
             StageChange(
                 project_id=other.id,
@@ -308,6 +314,11 @@ def resolve_conflict(
         },
     )
     return keep
+
+
+def _first_of(a: Project, b: Project) -> Project:
+    """The first-reported of two projects (created first; on a tie the lower id)."""
+    return a if (a.created_at, a.id) <= (b.created_at, b.id) else b
 
 
 def may_resolve(actor: User) -> bool:

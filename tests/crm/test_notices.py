@@ -4,8 +4,10 @@ reported first and that their manager was told; the managers resolve it (audited
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
+from crm.errors import PermissionDenied
 from crm.models.audit import AuditRecord
 from crm.models.notices import Notice
 from crm.models.outbox import OutboxMessage
@@ -101,7 +103,7 @@ def test_resolve_closes_or_transfers_the_other_and_is_audited(session):
     firm2 = make_firm(session, "移交集团", china500_rank=3)
     a = create_project(session, w["oa"], ProjectCreate(firm_id=firm2.id, cluster="COMM"))
     b = create_project(session, w["ob"], ProjectCreate(firm_id=firm2.id, cluster="COMM"))
-    service.resolve_conflict(session, w["ma"], a.id, b.id, "transfer")
+    service.resolve_conflict(session, w["mb"], a.id, b.id, "transfer")  # b's manager yields
     session.commit()
     b = session.get(Project, b.id)
     assert b.department_id == w["a"].id and b.stage == "lead" and b.conflict_with_id is None
@@ -115,3 +117,32 @@ def test_assignment_to_you_is_a_notice(session):
     session.commit()
     rows = service.list_notices(session, w["oa"])
     assert [r.kind for r in rows] == ["assigned"] and rows[0].link == f"/projects/{p.id}"
+
+
+def test_a_manager_gives_up_only_their_own_departments_project(session):
+    """One department's manager may not close or take the other department's project (here the
+    first-reported, confidential one): refused, nothing changes; that project's own manager (or
+    an admin) may yield it. The default lost reason names the department that keeps."""
+    w = world(session)
+    first, later = conflict(session, w)
+
+    def rows():  # type: ignore[no-untyped-def]
+        session.expire_all()
+        return [session.get(Project, i).model_dump() for i in (first.id, later.id)]
+
+    before = rows()
+    for action in ("transfer", "close"):
+        with pytest.raises(PermissionDenied):
+            service.resolve_conflict(session, w["mb"], later.id, first.id, action)
+    session.rollback()
+    assert rows() == before
+    assert (
+        session.scalar(select(AuditRecord.id).where(AuditRecord.action == "resolve_conflict"))
+        is None
+    )
+    # department A's manager yields the first project to the later one: allowed
+    service.resolve_conflict(session, w["ma"], later.id, first.id, "close")
+    session.commit()
+    gone = session.get(Project, first.id)
+    assert gone.stage == "lost" and gone.lost_reason == "撞单裁决：由后报部门跟进"
+    assert gone.department_id == w["a"].id

@@ -22,6 +22,19 @@ def test_bell_notices_and_resolving_a_conflict(client, login, session):
     assert listing.status_code == 200 and "雪松" in listing.text
     r = client.post("/notices/read", data=login.csrf, follow_redirects=False)
     assert r.status_code == 303 and ">1<" not in client.get("/notices/badge").text
+    # department B's manager may not close or take department A's (first, confidential)
+    # project: a message on the page, nothing changes
+    session.expire_all()
+    before = session.get(Project, first.id).model_dump()
+    r = client.post(
+        "/conflicts/resolve",
+        data={"first_id": first.id, "later_id": later.id, "keep": "later", "action": "transfer"}
+        | login.csrf,
+        follow_redirects=False,
+    )
+    assert r.status_code == 403 and "只能关闭或移交本部门的项目" in r.text
+    session.expire_all()
+    assert session.get(Project, first.id).model_dump() == before
     r = client.post(
         "/conflicts/resolve",
         data={"first_id": first.id, "later_id": later.id, "keep": "first", "action": "close"}
