@@ -29,6 +29,7 @@ from crm.firms.service import (
     create_contact,
     create_firm,
     delete_contact,
+    editable_firm,
     find_similar,
     firm_aliases,
     firm_cluster_codes,
@@ -311,7 +312,7 @@ async def create_firm_page(request: Request, session: SessionDep, user: WebUser)
 
 @router.get("/{firm_id}/edit")
 def edit_firm(request: Request, session: SessionDep, user: WebUser, firm_id: int) -> Response:
-    firm = get_firm(session, user, firm_id)
+    firm = editable_firm(session, user, firm_id)
     return render(
         request,
         "firms/form.html",

@@ -62,6 +62,7 @@ __all__ = [
     "create_firm",
     "delete_contact",
     "delete_firm",
+    "editable_firm",
     "find_similar",
     "firm_aliases",
     "firm_cluster_codes",
@@ -173,6 +174,14 @@ def create_firm(
         firm.id,
         after={**snapshot(firm), "aliases": data.aliases, "clusters": data.clusters},
     )
+    return firm
+
+
+def editable_firm(session: Session, actor: User, firm_id: int) -> Firm:
+    """The firm, for its edit form: 404 when not found, 403 unless ``actor`` may change it
+    (the same rule ``update_firm`` saves by — no form offered that could only be refused)."""
+    firm = get_firm(session, actor, firm_id)
+    require_edit(actor, firm.owner_id, _owner_department(session, firm.owner_id))
     return firm
 
 

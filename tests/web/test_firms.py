@@ -774,3 +774,15 @@ def test_the_merge_page_names_owners_and_parent_firms(client, login, session):
     row = r.text[r.text.index("所属集团") :]
     row = row[: row.index("</tr>")]
     assert "惠普集团控股" in row and str(group.id) not in row
+
+
+def test_edit_form_only_for_who_may_save_it(client, login, officer, session):
+    """Another department's officer gets 403 for a firm's edit form (saving is refused too),
+    the owner's department the form."""
+    owner = make_user(session, "officer", make_department(session))
+    firm = make_firm(session, "别部门企业", owner_id=owner.id)
+    session.commit()
+    login(officer)
+    assert client.get(f"/firms/{firm.id}/edit").status_code == 403
+    login(owner)
+    assert client.get(f"/firms/{firm.id}/edit").status_code == 200
