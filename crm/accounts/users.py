@@ -6,7 +6,7 @@ import secrets
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from crm.accounts.passwords import check_policy, hash_password, verify_password
@@ -271,9 +271,12 @@ class UserChoices(list):  # type: ignore[type-arg]
         return {u.id: u.display_name for u in self}
 
     @cached_property
-    def officers(self) -> list[Row[Any]]:
-        """The active users who may hold work (not admins), for the officer pickers."""
-        return [u for u in self if u.is_active and u.role != "admin"]
+    def officers(self) -> UserChoices:
+        """The active users who may hold work (not admins), for the officer pickers: shared
+        like the whole list, so a picker's rendered options are kept with it too."""
+        out = UserChoices(u for u in self if u.is_active and u.role != "admin")
+        out.rendered = {}
+        return out
 
 
 # (database, users' version) → the rows: one entry per process and database

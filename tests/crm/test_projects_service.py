@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
+from itertools import cycle
 
 import pytest
 
@@ -11,6 +13,7 @@ from crm.projects.schemas import CapitalArrivalCreate, ProjectCreate, ProjectUpd
 from crm.projects.service import (
     ProjectFilters,
     add_capital_arrival,
+    board_columns,
     conflict_info,
     create_project,
     get_project_for,
@@ -19,7 +22,8 @@ from crm.projects.service import (
     stage_history,
     update_project,
 )
-from tests.factories import make_department, make_firm, make_user
+from crm.types import utcnow
+from tests.factories import make_department, make_firm, make_project, make_user
 
 
 @pytest.fixture
@@ -192,13 +196,6 @@ def test_the_board_reads_each_column_as_the_list_does(session, world):
     """board_columns (two statements for the whole board) gives, per stage, the same page, in
     the same order, and the same capped count as list_projects for that stage alone: hidden
     projects left out, ties on updated_at broken by id, offsets and the cap honoured."""
-    from datetime import timedelta
-    from itertools import cycle
-
-    from crm.projects.service import board_columns
-    from crm.types import utcnow
-    from tests.factories import make_project
-
     stages = ["lead", "contacted", "negotiating", "signed", "landed", "operating", "lost"]
     now = utcnow()
     owners = cycle([world["oa"], world["ob"]])

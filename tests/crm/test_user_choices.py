@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from crm.accounts.service import create_user, update_user, user_choices
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_department, make_user
 from web.render import user_options
 
 
@@ -46,3 +46,21 @@ def test_the_picker_follows_every_change_of_a_user(session: Session) -> None:
     # excluded and selected as before
     html = user_options(user_choices(session, admin), selected=str(b.id), exclude=admin.id)
     assert f'<option value="{b.id}" selected>李四</option>' in html and "管理员" not in html
+
+
+def test_the_officer_list_is_shared_and_keeps_its_rendered_picker(session):
+    """The officers (active, not admins) are built once per version of the users, and carry
+    their own ``rendered`` store, so the officer picker is rendered once, not per request."""
+    dept = make_department(session)
+    active = make_user(session, "officer", dept)
+    make_user(session, "admin", dept)
+    gone = make_user(session, "officer", dept)
+    gone.is_active = False
+    session.commit()
+    officers = user_choices(session, active).officers
+    assert active.id in {u.id for u in officers}
+    assert all(u.is_active and u.role != "admin" for u in officers)
+    assert gone.id not in {u.id for u in officers}
+    assert officers.rendered == {}
+    session.commit()  # a later request: the same shared list, not a rebuilt one
+    assert user_choices(session, active).officers is officers
