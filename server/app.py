@@ -54,6 +54,8 @@ def _validation_errors(exc: RequestValidationError, lang: str) -> list[dict]:
     out = []
     for e in exc.errors():
         loc = [str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path", "form")]
+        if e.get("type") == "json_invalid":  # its loc is the character's offset: the body's fault
+            loc = ["body"]
         msg = validation_message(e).render(lang)
         out.append({"field": ".".join(loc) or None, "message": msg[:300]})
     return out

@@ -122,6 +122,23 @@ def api_user(
     return user
 
 
+def token_language(authorization: str | None) -> str | None:
+    """The language of the API token's owner, for an answer no route gave (405, a body that
+    is not JSON, 413): the API speaks its caller's language in every answer, not only in
+    those after ``api_user`` ran. None without a valid token."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    try:
+        with Session(get_engine()) as session:
+            user = resolve_api_token(session, token.strip())
+            language = user.language if user is not None else None
+            session.rollback()  # read only
+    except Exception:  # an error answer must not fail for want of the database
+        return None
+    return language
+
+
 WebUser = Annotated[User, Depends(web_user)]
 OptionalWebUser = Annotated[User | None, Depends(web_user_optional)]
 ApiUser = Annotated[User, Depends(api_user)]

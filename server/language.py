@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from crm.i18n import from_accept_language, pick_language
+from server.deps import token_language
 from web.render import language
 
 
@@ -17,7 +18,8 @@ def reader_language(request: Request) -> str:
     saved choice), or for the API the token owner's, else ``Accept-Language``."""
     if is_api(request):
         return pick_language(
-            getattr(request.state, "language", None),
+            getattr(request.state, "language", None)
+            or token_language(request.headers.get("authorization")),
             from_accept_language(request.headers.get("accept-language")),
         )
     return language(request)

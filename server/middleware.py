@@ -12,6 +12,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm.i18n import _l, from_accept_language, pick_language, render
+from server.deps import token_language
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -28,10 +29,14 @@ CSRF_FIELD = "csrf_token"
 
 def _language(scope: Scope) -> str:
     """The reader's language before any route ran: the page's cookie, else Accept-Language."""
-    accept = next((v for k, v in scope.get("headers", ()) if k == b"accept-language"), b"")
-    return pick_language(
-        _cookie(scope, "lang"), from_accept_language(accept.decode("latin-1", "replace"))
+    headers = dict(scope.get("headers", ()))
+    accept = headers.get(b"accept-language", b"")
+    own = (  # the API: its token owner's language
+        token_language(headers.get(b"authorization", b"").decode("latin-1", "replace"))
+        if scope.get("path", "").startswith("/api/")
+        else _cookie(scope, "lang")
     )
+    return pick_language(own, from_accept_language(accept.decode("latin-1", "replace")))
 
 
 async def _send_json(send: Send, status: int, body: dict, lang: str | None = None) -> None:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
 
+from crm.i18n import _l
 from crm.schemas import Email, Flag, Id, InputModel, LongText, Name, Rank, Text
 from crm.text import valid_credit_code
 
@@ -35,9 +36,7 @@ class FirmCreate(InputModel):
             return None
         v = v.upper()
         if not valid_credit_code(v):
-            raise ValueError(
-                "统一社会信用代码无效（18位，含校验位）/ invalid unified social credit code"
-            )
+            raise ValueError(_l("统一社会信用代码无效（18位，含校验位）"))
         return v
 
     @field_validator("website")

@@ -13,7 +13,7 @@ from crm.models.accounts import User
 
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # a Chinese answer may name these (field names the API documents, the pack's own units)
-LATIN_OK = {"other_id", "fonts-noto-cjk", "CRM_PDF_FONT", "NUL", "Unicode"}
+LATIN_OK = {"other_id", "fonts-noto-cjk", "CRM_PDF_FONT", "NUL", "Unicode", "JSON"}
 WORD = re.compile(r"[A-Za-z_][A-Za-z_-]{2,}")
 
 
@@ -83,6 +83,18 @@ def _refusals(client, people) -> list[tuple[str, int, dict]]:  # type: ignore[no
         json={"firm_id": fid, "cluster": "NB", "department_id": people.dept_b.id},
     )
     call("not a number", "POST", "/api/v1/projects", h, json={"firm_id": "x", "cluster": "NB"})
+    # answers no route gave: still the token owner's language
+    call("method not allowed", "PUT", f"/api/v1/firms/{fid}", h, json={})
+    call(
+        "not JSON",
+        "POST",
+        "/api/v1/projects",
+        {**h, "content-type": "application/json"},
+        content=b'{"firm_id": 1,',
+    )
+    call("too large", "POST", "/api/v1/projects", h, content=b"x" * (10 * 1024 * 1024 + 1))
+    call("day out of range", "GET", "/api/v1/reports/pipeline?date_to=9999-12-31", m)
+    call("credit code", "PATCH", f"/api/v1/firms/{fid}", h, json={"credit_code": "1", "version": 1})
     return out
 
 
@@ -94,6 +106,8 @@ def test_refusals_speak_the_readers_language(client, people, session, lang):
     problems = []
     for name, status, body in answers:
         assert 400 <= status < 500, (name, status, body)
+        if name == "not JSON":
+            assert body["field"] == "body", body
         messages = _messages(body)
         assert messages, (name, body)
         for text in messages:
