@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
 
+from crm.clock import to_local
 from crm.errors import CRMError
 from crm.i18n import _l, current_language
 from crm.i18n import gettext as _
@@ -178,6 +180,11 @@ def contacts_chart(b: Briefing) -> bytes:
 # --- the page --------------------------------------------------------------------------------
 
 
+def stamp(at: datetime) -> str:
+    """When the briefing was made, in local time (CRM_TIMEZONE, Asia/Shanghai; SPEC §7)."""
+    return f"{to_local(at):%Y-%m-%d %H:%M}"
+
+
 def to_pdf(b: Briefing, names: dict[str, str], lang: str = "zh") -> bytes:
     """The briefing on one A4 page. ``names``: cluster code → its name in ``lang``."""
     t = LABELS["en" if lang == "en" else "zh"]
@@ -220,7 +227,7 @@ def to_pdf(b: Briefing, names: dict[str, str], lang: str = "zh") -> bytes:
     pdf.cell(
         width,
         5,
-        f"{b.week_start} — {b.week_end}   {t['generated']} {b.generated_at:%Y-%m-%d %H:%M} UTC",
+        f"{b.week_start} — {b.week_end}   {t['generated']} {stamp(b.generated_at)}",
         new_x="LMARGIN",
         new_y="NEXT",
     )

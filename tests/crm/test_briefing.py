@@ -3,7 +3,7 @@ reports' figure for the same week and filter."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -12,6 +12,7 @@ from crm.models.activities import Activity
 from crm.models.projects import CapitalArrival, StageChange
 from crm.reports.activity import activity_report
 from crm.reports.briefing import _instant, briefing, default_week
+from crm.reports.briefing_pdf import stamp
 from crm.reports.common import ReportFilters
 from crm.reports.coverage import coverage_report
 from crm.reports.delivery import delivery_report
@@ -272,3 +273,8 @@ def test_unmoved_projects_and_a_second_signing(session):
     assert pipe.weeks[0].signings == 0
     now = briefing(session, m, monday + timedelta(weeks=1))
     assert now.coverage == statuses(coverage_report(session, m))
+
+
+def test_the_pdf_says_when_it_was_made_in_local_time():
+    """SPEC §7: times shown in Asia/Shanghai (CRM_TIMEZONE), never UTC."""
+    assert stamp(datetime(2026, 1, 1, 20, 5, tzinfo=UTC)) == "2026-01-02 04:05"
