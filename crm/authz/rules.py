@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, true
 from sqlmodel import Session
 
 from crm.authz.visibility import can_see_project, is_admin, is_manager
@@ -83,6 +83,28 @@ def require_give_up_project(actor: User, department_id: int | None) -> None:
         raise PermissionDenied(
             _l("只能关闭或移交本部门的项目；另一部门的项目由该部门主管或管理员裁决")
         )
+
+
+def can_see_import_run(actor: User, importer_id: int, importer_department_id: int | None) -> bool:
+    """An import run (its report, rejected rows, file, "run again"): its importer, the
+    managers of the importer's department, admins. Its rows may hold confidential projects."""
+    if is_admin(actor) or actor.id == importer_id:
+        return True
+    return (
+        is_manager(actor)
+        and actor.department_id is not None
+        and (importer_department_id == actor.department_id)
+    )
+
+
+def import_run_filter(actor: User, run_user_id: Any, importer_department_id: Any) -> Any:
+    """``can_see_import_run`` as SQL (the history list), over the run's user and that user's
+    department columns."""
+    if is_admin(actor):
+        return true()
+    if actor.department_id is None:
+        return run_user_id == actor.id
+    return or_(run_user_id == actor.id, importer_department_id == actor.department_id)
 
 
 def can_change_project(actor: User, project: Any) -> bool:

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from crm.authz import require_manager
+from crm.authz import can_see_import_run, import_run_filter, require_manager
 from crm.db import get_engine
 from crm.errors import CRMError, NotFound, ValidationFailed
 from crm.exports import to_xlsx
@@ -411,6 +411,9 @@ def get_run(session: Session, actor: User, run_id: int) -> ImportRun:
     run = session.get(ImportRun, run_id)
     if run is None:
         raise NotFound(_l("导入记录不存在"))
+    dept = session.scalar(select(User.department_id).where(User.id == run.user_id))
+    if not can_see_import_run(actor, run.user_id, dept):
+        raise NotFound(_l("导入记录不存在"))  # another department's run: as if none
     return run
 
 
@@ -453,10 +456,20 @@ def import_anyway(
 def history(
     session: Session, actor: User, *, limit: int = 50, offset: int = 0
 ) -> tuple[list[dict[str, Any]], int]:
-    """The latest runs first, with the name of who ran them (managers and admins)."""
+    """The latest runs first, with the name of who ran them (managers and admins): those
+    ``crm.authz.can_see_import_run`` allows (own department's runs; admins all)."""
     require_manager(actor)
     recover_stale(session)
-    total = session.scalar(select(func.count()).select_from(ImportRun)) or 0
+    mine = import_run_filter(actor, ImportRun.user_id, User.department_id)
+    total = (
+        session.scalar(
+            select(func.count())
+            .select_from(ImportRun)
+            .join(User, User.id == ImportRun.user_id)
+            .where(mine)
+        )
+        or 0
+    )
     rows = session.execute(
         select(
             ImportRun.id,
@@ -477,6 +490,7 @@ def history(
             User.username,
         )
         .join(User, User.id == ImportRun.user_id)
+        .where(mine)
         .order_by(ImportRun.id.desc())
         .limit(limit)
         .offset(offset)

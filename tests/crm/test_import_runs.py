@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from crm.db import get_engine
-from crm.errors import ValidationFailed
+from crm.errors import NotFound, ValidationFailed
 from crm.imports import firms as firms_module
 from crm.imports import runs, worker
 from crm.models.firms import Firm, FirmAlias
@@ -282,3 +282,24 @@ def test_a_negative_amount_is_a_row_error_not_a_failed_run(session, manager):
     rep = runs.report_of(run)
     assert [rep.column(e) for e in rep.rejected] == ["计划投资（亿元）"]
     assert "0" in str(rep.rejected[0].message)
+
+
+def test_a_run_is_seen_by_its_importer_their_departments_managers_and_admins(session):
+    """An import's report and rejected rows (they may hold confidential projects): another
+    department's manager finds no such run (404) and does not list it."""
+    a, b = make_department(session), make_department(session)
+    importer = make_user(session, "manager", a)
+    colleague = make_user(session, "manager", a)
+    stranger = make_user(session, "manager", b)
+    admin = make_user(session, "admin")
+    run = ImportRun(user_id=importer.id, kind="projects", filename="p.csv", status="done")
+    session.add(run)
+    session.commit()
+    for who in (importer, colleague, admin):
+        assert runs.get_run(session, who, run.id).id == run.id
+        assert [r["id"] for r in runs.history(session, who)[0]] == [run.id]
+    with pytest.raises(NotFound):
+        runs.get_run(session, stranger, run.id)
+    with pytest.raises(NotFound):
+        runs.retry(session, stranger, run.id)
+    assert runs.history(session, stranger) == ([], 0)
