@@ -51,7 +51,7 @@ from server.deps import SessionDep, WebUser
 from web import forms
 from web.bulk import bulk_context
 from web.forms import FormInvalid, FormRejected
-from web.render import is_htmx, render
+from web.render import is_htmx, language, render
 
 router = APIRouter(prefix="/firms", include_in_schema=False)
 
@@ -74,6 +74,7 @@ def _filters(
     country: str | None,
     owner: str | None,
     sort: str | None = None,
+    lang: str = "zh_CN",
 ) -> FirmFilters:
     owner_id = int(owner) if owner and owner.isdigit() and len(owner) < 12 else None
     return FirmFilters(
@@ -83,6 +84,7 @@ def _filters(
         country=country or None,
         owner_id=owner_id,
         sort=parse_sort(sort, FIRM_SORTS),
+        lang=lang,
     )
 
 
@@ -102,7 +104,7 @@ def firm_list(
     sort: Q = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
-    f = _filters(q, cluster, tier, country, owner, sort)
+    f = _filters(q, cluster, tier, country, owner, sort, language(request))
     firms, total = list_firms(
         session,
         user,
@@ -157,6 +159,7 @@ def firm_list(
 
 @router.get("/export.xlsx")
 def firm_export(
+    request: Request,
     session: SessionDep,
     user: WebUser,
     q: Q = None,
@@ -166,7 +169,8 @@ def firm_export(
     owner: Q = None,
     sort: Q = None,
 ) -> Response:
-    data = export_firms(session, user, _filters(q, cluster, tier, country, owner, sort))
+    f = _filters(q, cluster, tier, country, owner, sort, language(request))
+    data = export_firms(session, user, f)
     name = export_filename(utcnow())
     return Response(
         data,

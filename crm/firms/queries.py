@@ -83,6 +83,7 @@ class FirmFilters:
     owner_id: int | None = None
     updated_since: Any = None
     sort: Sort | None = None  # a column the reader chose (FIRM_SORTS); None: the usual order
+    lang: str = "zh_CN"  # the reader's: "name" sorts by pinyin, or for "en" by the English name
 
 
 # the firm list's sortable columns (crm.sorting: only these keys reach the SQL)
@@ -94,9 +95,15 @@ FIRM_SORTS: dict[str, Any] = {
 }
 
 
+# an English reader's name order: the English name, else the pinyin (both Latin letters)
+NAME_EN_SORT = func.lower(func.coalesce(Firm.name_en, Firm.name_pinyin))
+
+
 def firm_order(filters: FirmFilters) -> list[Any]:
     """The list's order: the reader's column, else major tiers first, then the last changed."""
     if filters.sort is not None:
+        if filters.sort.key == "name" and filters.lang == "en":
+            return order_by(filters.sort, {"name": NAME_EN_SORT}, Firm.id)
         return order_by(filters.sort, FIRM_SORTS, Firm.id)
     return [Firm.tier == "other", Firm.updated_at.desc(), Firm.id.desc()]
 

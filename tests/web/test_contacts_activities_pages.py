@@ -128,3 +128,19 @@ def test_the_activities_page_lists_and_exports_only_what_the_reader_may_see(clie
     rows = sheet(client.get("/activities?kind=visit&format=xlsx").content)
     assert rows[0][:3] == ["ID", "When", "Kind"] and rows[1][2] == "Visit"
     assert "Contact Corp" in str(rows)
+
+
+def test_the_firm_list_sorts_names_by_the_readers_script(client, session):
+    me = make_user(session, "officer", make_department(session))
+    make_firm(session, "阿尔法科技", name_en="Zeta Tech")
+    make_firm(session, "泽塔电子", name_en="Alpha Electronics")
+    session.commit()
+    log_in(client, me)
+    html = client.get("/firms?sort=name").text  # pinyin: a… before z…
+    assert html.index("阿尔法科技") < html.index("泽塔电子")
+    client.get("/lang/en")
+    html = client.get("/firms?sort=name").text  # English names: Alpha… before Zeta…
+    assert html.index("Alpha Electronics") < html.index("Zeta Tech")
+    assert 'aria-sort="ascending"' in html
+    rows = sheet(client.get("/firms/export.xlsx?sort=name").content)
+    assert [r[1] for r in rows[1:]] == ["泽塔电子", "阿尔法科技"]  # the export as shown
