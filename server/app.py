@@ -216,16 +216,20 @@ def install_error_handlers(app: FastAPI) -> None:
                 },
                 status_code=422,
             )
-        if _is_api(request) or exc.status_code == 405:
-            headers = getattr(exc, "headers", None)
-            if exc.status_code == 405:
-                headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+        if _is_api(request):
             return JSONResponse(
                 {"error": "http_error", "message": message},
                 status_code=exc.status_code,
                 headers=headers,
             )
-        return _html_error(request, exc.status_code, message)
+        # a page's refusal is a page, in the reader's language (a 405 too)
+        resp = _html_error(request, exc.status_code, message)
+        if exc.status_code == 405:
+            resp.headers["Allow"] = headers["Allow"]
+        return resp
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> Response:

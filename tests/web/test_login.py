@@ -77,3 +77,12 @@ def test_post_without_csrf_token_is_refused(client, session):
     client.get("/login")
     r = client.post("/login", data={"username": u.username, "password": PASSWORD})
     assert r.status_code == 403
+
+
+def test_a_method_a_page_does_not_take_is_an_html_page(client):
+    client.get("/login")
+    r = client.delete("/login", headers={"x-csrftoken": client.cookies["csrftoken"]})
+    assert r.status_code == 405 and r.headers["content-type"].startswith("text/html")
+    assert "GET" in r.headers["allow"] and "<html" in r.text
+    r = client.put("/api/v1/firms/1")
+    assert r.status_code == 405 and r.headers["content-type"] == "application/json"
