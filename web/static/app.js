@@ -334,6 +334,11 @@
   document.addEventListener("htmx:configRequest", function (evt) {
     if (evt.detail.elt && evt.detail.elt.id === "bulk-reassign") {
       evt.detail.parameters.back = location.pathname + location.search;
+      // the rows' checkboxes sit outside the form (form="bulk-reassign"): send the ticked ones
+      var ids = [];
+      document.querySelectorAll('input[name="ids"][form="bulk-reassign"]:checked').forEach(
+        function (b) { ids.push(b.value); });
+      evt.detail.parameters.ids = ids;
     }
   });
   document.addEventListener("htmx:afterSettle", bulkCount);
