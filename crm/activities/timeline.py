@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import literal_column, select, text, union_all
+from sqlalchemy import bindparam, literal_column, select, text, union_all
 from sqlmodel import Session
 
 from crm.activities.service import ActivityFilters, list_activities
-from crm.authz import project_visible
+from crm.authz import project_visible, viewer_key
 from crm.models.accounts import User
 from crm.models.activities import (
     Activity,
@@ -35,27 +35,46 @@ class TimelineEntry:
     firms: list[tuple[int, str]] = field(default_factory=list)
 
 
-def _link_names(session: Session, actor: User, ids: list[int]) -> list[Any]:
-    """Every firm, visible project, contact and officer the activities name, with its name:
-    (activity id, kind, id, name) in one statement (eight round trips before)."""
+def _link_names_statement(actor: User) -> Any:
     af, ap = ActivityFirm.__table__.c, ActivityProject.__table__.c  # type: ignore[attr-defined]
     ac, ao = ActivityContact.__table__.c, ActivityOfficer.__table__.c  # type: ignore[attr-defined]
+
+    def ids(n: int) -> Any:
+        return bindparam(f"ids{n}", expanding=True)
+
     q = union_all(
         select(af.activity_id, literal_column("0").label("k"), af.firm_id, Firm.name_zh)
         .join(Firm, Firm.id == af.firm_id)  # type: ignore[arg-type]
-        .where(af.activity_id.in_(ids)),
+        .where(af.activity_id.in_(ids(0))),
         select(ap.activity_id, literal_column("1"), ap.project_id, Project.title)
         .join(Project, Project.id == ap.project_id)  # type: ignore[arg-type]
-        .where(ap.activity_id.in_(ids), project_visible(actor)),
+        .where(ap.activity_id.in_(ids(1)), project_visible(actor)),
         select(ac.activity_id, literal_column("2"), ac.contact_id, Contact.name)
         .join(Contact, Contact.id == ac.contact_id)  # type: ignore[arg-type]
-        .where(ac.activity_id.in_(ids)),
+        .where(ac.activity_id.in_(ids(2))),
         select(ao.activity_id, literal_column("3"), ao.user_id, User.display_name)
         .join(User, User.id == ao.user_id)  # type: ignore[arg-type]
-        .where(ao.activity_id.in_(ids)),
+        .where(ao.activity_id.in_(ids(3))),
     )
     # the order the lists show: by kind, activity, then id (each link table's key order)
-    return list(session.execute(q.order_by(text("2, 1, 3"))).all())
+    return q.order_by(text("2, 1, 3"))
+
+
+# one statement per kind of viewer (crm.authz.viewer_key), built once: a statement object keeps
+# its cache key, so a page only executes it
+_LINK_NAMES: dict[tuple[Any, ...], Any] = {}
+
+
+def _link_names(session: Session, actor: User, ids: list[int]) -> list[Any]:
+    """Every firm, visible project, contact and officer the activities name, with its name:
+    (activity id, kind, id, name) in one statement (eight round trips before)."""
+    key = viewer_key(actor)
+    stmt = _LINK_NAMES.get(key)
+    if stmt is None:
+        if len(_LINK_NAMES) > 256:
+            _LINK_NAMES.clear()
+        stmt = _LINK_NAMES[key] = _link_names_statement(actor)
+    return list(session.execute(stmt, {f"ids{n}": ids for n in range(4)}).all())
 
 
 def entries_for(session: Session, actor: User, acts: list[Activity]) -> list[TimelineEntry]:

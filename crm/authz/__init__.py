@@ -39,6 +39,7 @@ from crm.authz.visibility import (
     is_manager,
     project_visible,
     project_visible_to_user,
+    viewer_key,
 )
 
 __all__ = [
@@ -74,4 +75,5 @@ __all__ = [
     "require_role",
     "require_set_owner",
     "require_undo_merge",
+    "viewer_key",
 ]

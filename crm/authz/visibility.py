@@ -72,6 +72,16 @@ def project_visible(actor: User | None, project_cls: Any = Project) -> ColumnEle
     return _project_rule(actor.role, actor.department_id, project_cls)
 
 
+def viewer_key(actor: Any) -> tuple[Any, ...]:
+    """What of ``actor`` the filters above depend on: a statement built with them for one actor
+    serves every actor with the same key (managers and admins alike; officers by department)."""
+    if actor is None:
+        return ("none",)
+    if actor.role in MANAGER_ROLES:
+        return ("manager",)
+    return ("other", actor.department_id)
+
+
 def project_visible_to_user(user_cls: Any, project_cls: Any = Project) -> ColumnElement[bool]:
     """Filter over a join with users: the project is visible to the joined ``user_cls`` row."""
     return _project_rule(user_cls.role, user_cls.department_id, project_cls)
