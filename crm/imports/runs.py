@@ -171,6 +171,17 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:80]}:{os.getpid()}"
 
 
+def has_queued(engine: Engine | None = None) -> bool:
+    """Is any run waiting (or one whose worker died: a worker would mark it failed)?"""
+    with Session(engine or get_engine()) as s:
+        return (
+            s.scalar(
+                select(ImportRun.id).where(ImportRun.status.in_(("queued", "running"))).limit(1)
+            )
+            is not None
+        )
+
+
 def _take(s: Session, run_id: int) -> bool | None:
     """Make the run ``running`` if it is still queued: True, False (not queued any more), None
     (another run is running — anywhere: the unique index refuses a second)."""

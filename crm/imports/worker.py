@@ -108,6 +108,17 @@ def kick() -> None:
         if _proc is not None and _proc.poll() is None:
             _again = True
             return
+    # no process started for nothing (every web process kicks at start-up)
+    try:
+        if not runs.has_queued():
+            return
+    except Exception:  # e.g. a database not migrated yet: the page's poll kicks again
+        log.warning("import worker: the queue could not be read", exc_info=True)
+        return
+    with _lock:
+        if _proc is not None and _proc.poll() is None:
+            _again = True
+            return
         _spawn()
 
 
