@@ -198,8 +198,10 @@ def validation_message(err: Mapping[str, Any]) -> Message:
         return _l("必填")
     if kind == "string_too_short":
         return _l("太短了（至少 %(n)s 个字符）", n=ctx.get("min_length"))
-    if kind in ("string_too_long", "too_long"):
+    if kind == "string_too_long":
         return _l("太长了（最多 %(n)s 个字符）", n=ctx.get("max_length"))
+    if kind == "too_long":  # a list: items, not characters
+        return _l("太多了（最多 %(n)s 项）", n=ctx.get("max_length"))
     if kind == "too_short":
         return _l("至少 %(n)s 项", n=ctx.get("min_length"))
     if kind in ("int_parsing", "int_type", "int_from_float", "int_parsing_size"):

@@ -328,3 +328,15 @@ def test_a_no_op_firm_change_writes_nothing(client, people, session):  # type: i
     )
     assert r.status_code == 200 and r.json()["version"] == 1
     assert _firm_state(session, firm.id) == before
+
+
+def test_a_list_too_long_counts_items_not_characters(client, people, session):
+    r = client.post(
+        "/api/v1/firms/reassign",
+        headers={**people.auth("manager"), "accept-language": "en"},
+        json={"ids": list(range(1, 1002)), "to_user_id": people.officer.id},
+    )
+    assert r.status_code == 422, r.text
+    (err,) = [e for e in r.json()["errors"] if e["field"] == "ids"]
+    assert "items" in err["message"] or "项" in err["message"], err
+    assert "characters" not in err["message"] and "字符" not in err["message"], err
