@@ -43,6 +43,8 @@ def main() -> None:
             ("pipeline-report", "/reports/pipeline"),
             ("briefing", "/reports/briefing"),
             ("map", "/reports/map?cluster=NB"),
+            ("layout", "/reports/layout?cluster=NB"),
+            ("imports", "/imports/history"),
             ("manager-home", "/"),
         ]
         for name, path in shots:
@@ -94,6 +96,18 @@ def main() -> None:
         phone.goto(f"{BASE}/firms?q=huipu")
         phone.wait_for_load_state("networkidle")
         phone.screenshot(path=str(OUT / "phone-search.png"))
+        # the same office in English (one language at a time, chosen per user)
+        english = browser.new_page(viewport={"width": 1400, "height": 900}, locale="en-US")
+        english.goto(f"{BASE}/login")
+        english.fill("#username", "manager01")
+        english.fill("#password", "Demo-2011-35!")
+        english.click("button[type=submit]")
+        english.wait_for_load_state("networkidle")
+        english.goto(f"{BASE}/lang/en")
+        english.goto(f"{BASE}/reports/coverage")
+        english.wait_for_load_state("networkidle")
+        english.wait_for_timeout(600)
+        english.screenshot(path=str(OUT / "coverage-en.png"))
         browser.close()
     print("screenshots in", OUT)
 
