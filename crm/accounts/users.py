@@ -19,6 +19,9 @@ from crm.db import memo
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import Department, Role, User
+from crm.models.firms import Firm
+from crm.models.followups import Followup
+from crm.models.projects import Project
 from crm.types import utcnow
 
 
@@ -158,6 +161,19 @@ def _active_admins(session: Session) -> int:
     )
 
 
+def _holds_work(session: Session, user_id: int | None) -> bool:
+    """Owns a firm, a project still pursued, or an open follow-up: moving such a user to
+    another department would leave that work behind (hidden from its new holder)."""
+    return any(
+        session.scalar(stmt.limit(1)) is not None
+        for stmt in (
+            select(Firm.id).where(Firm.owner_id == user_id),
+            select(Project.id).where(Project.owner_id == user_id, Project.stage != "lost"),
+            select(Followup.id).where(Followup.assignee_id == user_id, Followup.status == "open"),
+        )
+    )
+
+
 def update_user(
     session: Session,
     actor: User,
@@ -210,6 +226,17 @@ def update_user(
                     _l("至少保留一名在用的管理员"),
                     field="role" if new.is_active else "is_active",
                 )
+        sets_place = "role" in changes or "department_id" in changes
+        if sets_place and new.role != Role.admin.value and new.department_id is None:
+            raise ValidationFailed(_l("专员和主管必须属于一个部门"), field="department_id")
+        if new.department_id != user.department_id and _holds_work(session, user.id):
+            raise Conflict(
+                _l(
+                    "该用户仍负责企业、项目或待办跟进：请先在交接页面 /users/%(id)s/handover 转交",
+                    id=user.id,
+                ),
+                field="department_id",
+            )
 
     action = "deactivate" if user.is_active and changes.get("is_active") is False else "update"
     changed = apply_change(

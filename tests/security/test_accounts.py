@@ -8,12 +8,14 @@ from sqlalchemy.exc import DatabaseError
 
 from crm.accounts import service as accounts
 from crm.accounts.passwords import check_policy
+from crm.accounts.users import update_user
 from crm.config import get_settings
 from crm.db import get_engine
 from crm.errors import AuthFailed, Conflict, Locked, PermissionDenied, ValidationFailed
 from crm.models.accounts import ApiToken, LoginAttempt, User, WebSession
 from crm.models.audit import AuditRecord
-from tests.factories import PASSWORD, make_department, make_user
+from crm.models.firms import Firm
+from tests.factories import PASSWORD, make_department, make_firm, make_user
 from tests.security.conftest import login
 
 MAX = get_settings().login_max_failures
@@ -316,3 +318,28 @@ def test_the_purge_switch_is_off_outside_the_test_cleanup(session):
         if conn.dialect.name == "postgresql":
             conn.execute(text("SET LOCAL crm.audit_purge = 'off'"))
         conn.execute(text("DELETE FROM audit_record"))
+
+
+def test_a_user_keeps_a_department_and_takes_no_work_to_another(session):
+    """An officer or manager must have a department (422); moving a user who still holds
+    firms, projects or open follow-ups to another department is refused (409, pointing to the
+    handover page) and changes nothing; once handed over, the move is allowed."""
+    a, b = make_department(session), make_department(session)
+    admin = make_user(session, "admin")
+    officer = make_user(session, "officer", a)
+    firm = make_firm(session, "交接测试企业", owner_id=officer.id)
+    session.commit()
+    before = session.get(User, officer.id).model_dump()
+    with pytest.raises(ValidationFailed) as exc:
+        update_user(session, admin, officer.id, department_id=None)
+    assert exc.value.field == "department_id"
+    session.rollback()
+    with pytest.raises(Conflict) as exc:
+        update_user(session, admin, officer.id, department_id=b.id)
+    assert "handover" in str(exc.value.message)
+    session.rollback()
+    session.expire_all()
+    assert session.get(User, officer.id).model_dump() == before
+    session.get(Firm, firm.id).owner_id = None
+    session.commit()
+    assert update_user(session, admin, officer.id, department_id=b.id).department_id == b.id
