@@ -16,6 +16,8 @@ from sqlmodel import Session
 
 from crm.audit.service import record
 from crm.clock import to_local
+from crm.i18n import Message, render
+from crm.labels import ACTIVITY_KINDS, FOLLOWUP_STATUSES, ROLES, STAGES, TIERS
 from crm.models.accounts import User
 
 # the most rows one export writes (a list is capped at 10,000 on screen; an export goes further)
@@ -95,6 +97,16 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+# coded columns written as a reader reads them (the codes stay in the API's JSON)
+VALUES: dict[str, dict[str, Message]] = {
+    "stage": STAGES,
+    "status": FOLLOWUP_STATUSES,
+    "kind": ACTIVITY_KINDS,
+    "tier": TIERS,
+    "role": ROLES,
+}
+
+
 def label(field: str, lang: str) -> str:
     zh, en = LABELS.get(field, (field, field))
     return en if lang == "en" else zh
@@ -150,11 +162,16 @@ def to_xlsx(
         ws.set_column(c, c, max(8, min(40, len(h) * 2 + 2)))
     ws.freeze_panes(1, 0)
     yes = "yes" if lang == "en" else "是"
+    sep = ", " if lang == "en" else "、"
+    coded = [VALUES.get(f) for f in fields] if not headers else [None] * len(names)
     for r, row in enumerate(rows[:MAX_ROWS], start=1):
         for c, v in enumerate(row):
             if v is None or v == "" or v == []:
                 continue
-            if isinstance(v, bool):
+            words = coded[c] if c < len(coded) else None
+            if words is not None and isinstance(v, str) and v in words:
+                ws.write_string(r, c, str(render(words[v], lang)))
+            elif isinstance(v, bool):
                 ws.write_string(r, c, yes if v else "")
             elif isinstance(v, int | float):
                 ws.write_number(r, c, v)
@@ -166,7 +183,7 @@ def to_xlsx(
             elif isinstance(v, date):
                 ws.write_datetime(r, c, v, day)
             elif isinstance(v, list | tuple):
-                ws.write_string(r, c, "、".join(str(x) for x in v))
+                ws.write_string(r, c, sep.join(str(x) for x in v))
             else:
                 ws.write_string(r, c, str(v)[:32_000])
     if names:

@@ -76,6 +76,30 @@ ACTIVITY_KINDS: dict[str, Message] = {
 }
 
 
+STAGES: dict[str, Message] = {
+    "lead": _l("线索"),
+    "contacted": _l("已接触"),
+    "negotiating": _l("洽谈中"),
+    "signed": _l("已签约"),
+    "landed": _l("已落地"),
+    "operating": _l("已投产"),
+    "lost": _l("已流失"),
+}
+
+FOLLOWUP_STATUSES: dict[str, Message] = {
+    "open": _l("待办"),
+    "done": _l("已完成"),
+    "cancelled": _l("已取消"),
+}
+
+TIERS: dict[str, Message] = {
+    "global500": _l("世界500强"),
+    "china500": _l("中国500强"),
+    "leader": _l("行业龙头"),
+    "other": _l("其他"),
+}
+
+
 def activity_kind(code: str | None) -> Message | str:
     return ACTIVITY_KINDS.get(code or "", code or "")
 

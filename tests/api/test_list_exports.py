@@ -52,3 +52,26 @@ def test_english_headers_for_an_english_reader(client, people, session):
     session.commit()
     r = client.get("/api/v1/firms?format=xlsx", headers=people.auth("officer"))
     assert sheet(r.content)[0][:2] == ["ID", "Chinese name"]
+
+
+def test_coded_columns_read_in_the_readers_language(client, people, session):
+    """Stages, follow-up states and tiers are written as the reader reads them (the codes stay in
+    the JSON): Chinese for a Chinese reader, English for an English one."""
+    firm = make_firm(session, "阶段导出企业")
+    make_project(session, firm, "NB", "negotiating", owner=people.officer, title="阶段项目")
+    make_followup(session, people.officer, firm_id=firm.id, title="回访乙")
+    session.commit()
+
+    def column(path: str, header: str) -> list:
+        rows = sheet(client.get(path, headers=people.auth("officer")).content)
+        i = rows[0].index(header)
+        return [r[i] for r in rows[1:]]
+
+    assert "洽谈中" in column("/api/v1/projects?format=xlsx", "阶段")
+    assert set(column("/api/v1/followups?format=xlsx", "状态")) == {"待办"}
+    people.officer.language = "en"
+    session.add(people.officer)
+    session.commit()
+    assert "Negotiating" in column("/api/v1/projects?format=xlsx", "Stage")
+    assert set(column("/api/v1/followups?format=xlsx", "Status")) == {"Open"}
+    assert "negotiating" not in column("/api/v1/projects?format=xlsx", "Stage")
