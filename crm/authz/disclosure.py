@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from crm.i18n import Message, _l
 from crm.models.activities import ActivityProject
 from crm.models.projects import Project
 
-FOLLOWUP_KIND = "跟进事项"
+FOLLOWUP_KIND = _l("跟进事项")  # the kind of task, in the reader's language
 
 
 def activity_code_name(activity_id_col: Any) -> Any:
@@ -27,7 +28,10 @@ def activity_code_name(activity_id_col: Any) -> Any:
 
 
 def task_title(
-    title: str, confidential: bool | None, code_name: str | None, kind: str = FOLLOWUP_KIND
+    title: str,
+    confidential: bool | None,
+    code_name: str | None,
+    kind: str | Message = FOLLOWUP_KIND,
 ) -> str:
     """A follow-up's title in a message or calendar event: on a confidential project, the code
     name and the kind of task only."""

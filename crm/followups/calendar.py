@@ -16,7 +16,7 @@ from crm.authz import followup_visible
 from crm.authz.disclosure import activity_code_name, task_title
 from crm.config import get_settings
 from crm.errors import NotFound
-from crm.i18n import _l
+from crm.i18n import _l, gettext
 from crm.models.accounts import User
 from crm.models.firms import Firm
 from crm.models.followups import Followup
@@ -77,17 +77,18 @@ def calendar_feed(session: Session, token: str, now: datetime | None = None) -> 
     ).all()
     base = get_settings().base_url.rstrip("/")
     host = hashlib.sha256(base.encode()).hexdigest()[:12]
+    lang = user.language
     cal = Calendar()
-    cal.add("prodid", "-//zhaoshang-crm//follow-ups//ZH")
+    cal.add("prodid", f"-//zhaoshang-crm//follow-ups//{'EN' if lang == 'en' else 'ZH'}")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", f"招商 CRM · {user.display_name}")
+    cal.add("x-wr-calname", f"{gettext('招商 CRM', lang)} · {user.display_name}")
     cal.add("x-wr-timezone", get_settings().timezone)
     for r in rows:
         # a confidential project (its own, or one its activity names): code name and kind only
         secret = bool(r.is_confidential) or r.act_code is not None
         code = r.code_name if r.is_confidential else r.act_code
-        title = task_title(r.title, secret, code)
+        title = task_title(r.title, secret, code, gettext("跟进事项", lang))
         ev = Event()
         ev.add("uid", f"followup-{r.id}@{host}.crm")
         ev.add("dtstamp", now)

@@ -141,3 +141,23 @@ def test_messages_and_the_calendar_name_a_confidential_task_by_code_name_and_kin
         text = json.dumps([m.subject, m.body_text, m.body_html], ensure_ascii=False)
         for secret in ("-FOLLOWUP", "-INLINE", "机密", w.firm_name):
             assert secret not in text, (m.kind, secret)
+
+
+def test_an_english_reader_gets_the_calendar_and_reminders_in_english(session):
+    """The feed's name, a confidential task's kind and the reminders read in the feed owner's
+    language (code name and kind only, as in Chinese)."""
+    w = build_world(session)
+    own = session.get(User, w.users["own"].id)
+    own.email, own.language = "own@example.org", "en"
+    token = calendar_token(session, own)
+    session.commit()
+    ics = client_for(APP, session, w, "anon").get(f"/calendar/{token}.ics").text
+    assert "代号甲 · Follow-ups" in ics and "跟进事项" not in ics
+    assert "X-WR-CALNAME:Investment CRM ·" in ics and "//EN" in ics
+    compose_daily_reminders(session)
+    session.commit()
+    texts = [
+        json.dumps([m.subject, m.body_text], ensure_ascii=False)
+        for m in session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == own.id))
+    ]
+    assert texts and not any("跟进事项" in t for t in texts), texts
