@@ -22,6 +22,7 @@ from crm.accounts.users import user_choices
 from crm.audit.service import record
 from crm.authz import (
     can_edit_owned,
+    followup_visible,
     is_admin,
     is_manager,
     may_set_owner,
@@ -108,7 +109,9 @@ def holdings(session: Session, actor: User, user_id: int) -> Held:
         for i, t, f, p in session.execute(
             select(Followup.id, Followup.title, Followup.firm_id, Project.firm_id)
             .outerjoin(Project, Project.id == Followup.project_id)
-            .where(Followup.assignee_id == user_id, Followup.status == "open")
+            .where(
+                Followup.assignee_id == user_id, Followup.status == "open", followup_visible(actor)
+            )
             .order_by(Followup.due_at, Followup.id)
         )
     ]
@@ -166,7 +169,7 @@ def team(session: Session, actor: User) -> list[Member]:
         (
             "followups",
             select(Followup.assignee_id, func.count()).where(
-                Followup.assignee_id.in_(ids), Followup.status == "open"
+                Followup.assignee_id.in_(ids), Followup.status == "open", followup_visible(actor)
             ),
         ),
     )
