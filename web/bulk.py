@@ -26,9 +26,14 @@ LISTS = {"firm": ("/firms", "/firms/reassign"), "project": ("/pipeline", "/pipel
 MAX_IDS = 1000
 
 
-def bulk_context(session: SessionDep, user: WebUser, kind: str) -> dict[str, Any]:
-    """What a list page adds for its bar: the picker's people and where the bar posts."""
-    return {"heirs": bulk_heirs(session, user), "bulk_action": LISTS[kind][1]}
+def bulk_context(request: Request, session: SessionDep, user: WebUser, kind: str) -> dict[str, Any]:
+    """What a list page adds for its bar: the picker's people, where the bar posts, and how
+    many rows the last reassignment gave away (``?reassigned=N`` after the redirect)."""
+    return {
+        "heirs": bulk_heirs(session, user),
+        "bulk_action": LISTS[kind][1],
+        "reassigned": forms.query_int(request.query_params.get("reassigned"), 5) or 0,
+    }
 
 
 def _back(kind: str, value: str | None) -> str:
@@ -59,7 +64,7 @@ async def _submit(request: Request, session: SessionDep, user: WebUser, kind: st
             n = bulk_reassign(session, user, kind, ids, to)
     except CRMError as exc:
         ctx = {
-            **bulk_context(session, user, kind),
+            **bulk_context(request, session, user, kind),
             "bulk": True,
             "bulk_back": back,
             "bulk_to": to if isinstance(to, int) else None,

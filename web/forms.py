@@ -183,6 +183,14 @@ def integer(form: FormData, name: str) -> int | str | None:
         return v
 
 
+def query_int(value: str | None, max_digits: int = 11) -> int | None:
+    """A whole number in a query string (an id, a count): digits only and at most
+    ``max_digits`` of them, else None — a picker or a list ignores what is not a number."""
+    if value and value.isdigit() and len(value) <= max_digits:
+        return int(value)
+    return None
+
+
 def required_version(form: FormData, name: str = "version") -> int:
     """The version the page showed: required on every change (without it nothing is saved;
     a stale one is the service's 409)."""

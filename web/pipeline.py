@@ -154,11 +154,7 @@ def pipeline(
             bulk=is_manager(user),  # rows to select for reassignment (web/bulk.py)
         )
         if ctx["bulk"] and not is_htmx(request):
-            reassigned = request.query_params.get("reassigned", "")
-            ctx["reassigned"] = (
-                int(reassigned) if reassigned.isdigit() and len(reassigned) < 6 else 0
-            )
-            ctx.update(bulk_context(session, user, "project"))
+            ctx.update(bulk_context(request, session, user, "project"))
         return render(request, "pipeline/table.html", ctx, block="results")
     ctx.update(view="board", columns=_columns(session, user, f, STAGES), query=_query(chosen))
     return render(request, "pipeline/board.html", ctx, block="board")

@@ -30,7 +30,7 @@ from crm.projects.service import (
     update_project,
 )
 from server.deps import SessionDep, WebUser
-from web.forms import FormInvalid, FormRejected, clean, done, field_errors, parse
+from web.forms import FormInvalid, FormRejected, clean, done, field_errors, parse, query_int
 from web.render import render
 
 router = APIRouter()
@@ -120,9 +120,9 @@ def new_project_page(
     q: str | None = None,
 ) -> Response:
     firm = None
-    if firm_id and firm_id.isdigit() and len(firm_id) < 19:
+    if (wanted := query_int(firm_id, 18)) is not None:
         try:
-            firm = get_firm(session, user, int(firm_id))
+            firm = get_firm(session, user, wanted)
         except NotFound:
             firm = None
     found = search_firms(session, user, q[:100], limit=20) if q and not firm else []

@@ -60,7 +60,8 @@ def test_the_named_groups_come_from_the_order():
 
 
 def test_the_pages_offer_the_members():
-    from web.firms import KINDS, TIERS
+    from web.firm_page import KINDS
+    from web.firms import TIERS
     from web.followups import STATUSES
 
     assert values(Tier) == TIERS

@@ -141,8 +141,9 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/lang/{code}"): public(303),
     ("POST", "/lang"): page(303, form={"code": "en", "next": "/"}),
     ("GET", "/"): page(),
-    # --- firms (web/firms.py): every signed-in user sees firms; the firm in the world is
-    # shared (no owner), so everyone may edit it; its confidential project shows for A only
+    # --- firms (web/firms.py, firm_form.py, firm_page.py, firm_contacts.py): every signed-in
+    # user sees firms; the firm in the world is shared (no owner), so everyone may edit it; its
+    # confidential project shows for A only
     ("GET", "/firms"): page(),
     # the header's search: the confidential project answers to its code name for those who
     # may see it, and to nobody else (the query is part of the code name, not the marker)

@@ -1,0 +1,155 @@
+"""A firm's contacts on its page: the card, adding, editing and removing one (HTMX swaps)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from crm.errors import CRMError, NotFound, StaleVersion
+from crm.firms.schemas import ContactCreate, ContactUpdate
+from crm.firms.service import (
+    create_contact,
+    delete_contact,
+    get_contact,
+    get_firm,
+    update_contact,
+)
+from crm.firms.views import firm_detail
+from crm.i18n import _l
+from server.deps import SessionDep, WebUser
+from web import forms
+from web.firm_page import default_log_values
+from web.forms import FormInvalid, FormRejected
+from web.render import is_htmx, render
+
+router = APIRouter(prefix="/firms", include_in_schema=False)
+
+
+def _contacts_ctx(session: SessionDep, user: WebUser, firm_id: int, **kw: Any) -> dict[str, Any]:
+    """Just what the contacts card and the log form's contact list need."""
+    detail = firm_detail(session, user, firm_id)
+    return {
+        "d": detail,
+        "firm": detail.firm,
+        "log": default_log_values(),
+        "contact_errors": {},
+        "contact_values": {},
+        **kw,
+    }
+
+
+def _contact_data(form: FormData) -> dict[str, Any]:
+    return {k: forms.text(form, k) for k in ("name", "title", "phone", "email", "wechat", "notes")}
+
+
+def _contacts_response(
+    request: Request, session: SessionDep, user: WebUser, firm_id: int, status: int = 200, **kw: Any
+) -> Response:
+    ctx = _contacts_ctx(session, user, firm_id, **kw)
+    return render(request, "firms/_contacts_swap.html", ctx, status_code=status)
+
+
+@router.get("/{firm_id}/contacts")
+def contacts_block(request: Request, session: SessionDep, user: WebUser, firm_id: int) -> Response:
+    return _contacts_response(request, session, user, firm_id)
+
+
+@router.post("/{firm_id}/contacts")
+async def add_contact(
+    request: Request, session: SessionDep, user: WebUser, firm_id: int
+) -> Response:
+    form = await request.form()
+    values = _contact_data(form)
+    try:
+        data = forms.validate(request, ContactCreate, values)
+        with session.begin_nested():
+            create_contact(session, user, firm_id, data)
+    except (FormInvalid, CRMError) as exc:
+        if isinstance(exc, CRMError) and exc.status == 404:
+            raise
+        raise FormRejected(
+            _contacts_response(
+                request,
+                session,
+                user,
+                firm_id,
+                422,
+                contact_values=values,
+                contact_errors=forms.errors_of(request, exc),
+                adding=True,
+            )
+        ) from exc
+    if not is_htmx(request):
+        return RedirectResponse(f"/firms/{firm_id}", status_code=303)
+    return _contacts_response(request, session, user, firm_id, contact_saved=True)
+
+
+def _own_contact(session: SessionDep, user: WebUser, firm_id: int, contact_id: int) -> Any:
+    c = get_contact(session, user, contact_id)
+    if c.firm_id != firm_id:
+        raise NotFound(_l("联系人不存在"))
+    return c
+
+
+@router.get("/{firm_id}/contacts/{contact_id}/edit")
+def edit_contact(
+    request: Request, session: SessionDep, user: WebUser, firm_id: int, contact_id: int
+) -> Response:
+    c = _own_contact(session, user, firm_id, contact_id)
+    return render(
+        request,
+        "firms/_contact_edit.html",
+        {"firm": get_firm(session, user, firm_id), "c": c, "values": c.model_dump(), "errors": {}},
+    )
+
+
+@router.post("/{firm_id}/contacts/{contact_id}")
+async def save_contact(
+    request: Request, session: SessionDep, user: WebUser, firm_id: int, contact_id: int
+) -> Response:
+    c = _own_contact(session, user, firm_id, contact_id)
+    form = await request.form()
+    values: dict[str, Any] = {**_contact_data(form), "version": forms.integer(form, "version")}
+    try:
+        data = forms.validate(request, ContactUpdate, values)
+        with session.begin_nested():
+            update_contact(session, user, contact_id, data)
+    except (FormInvalid, CRMError) as exc:
+        if isinstance(exc, CRMError) and exc.status == 404:
+            raise
+        errors = forms.errors_of(request, exc)
+        stale = isinstance(exc, StaleVersion)
+        if stale:
+            session.refresh(c)
+        raise FormRejected(
+            render(
+                request,
+                "firms/_contact_edit.html",
+                {
+                    "firm": get_firm(session, user, firm_id),
+                    "c": c,
+                    "values": values,
+                    "errors": errors,
+                    "stale": stale,
+                },
+                status_code=409 if stale else 422,
+            )
+        ) from exc
+    if not is_htmx(request):
+        return RedirectResponse(f"/firms/{firm_id}", status_code=303)
+    return _contacts_response(request, session, user, firm_id)
+
+
+@router.post("/{firm_id}/contacts/{contact_id}/delete")
+async def remove_contact(
+    request: Request, session: SessionDep, user: WebUser, firm_id: int, contact_id: int
+) -> Response:
+    _own_contact(session, user, firm_id, contact_id)
+    form = await request.form()
+    delete_contact(session, user, contact_id, forms.required_version(form))
+    if not is_htmx(request):
+        return RedirectResponse(f"/firms/{firm_id}", status_code=303)
+    return _contacts_response(request, session, user, firm_id)

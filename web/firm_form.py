@@ -1,0 +1,195 @@
+"""Adding and editing a firm: the form, the owners the user may name, and the refusals beside
+the fields (a near-duplicate name, a stale version)."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData
+
+from crm.accounts.service import user_choices
+from crm.authz import owner_choices
+from crm.errors import CRMError, StaleVersion
+from crm.firms.schemas import FirmCreate, FirmUpdate
+from crm.firms.service import (
+    DuplicateFirm,
+    create_firm,
+    editable_firm,
+    firm_aliases,
+    firm_cluster_codes,
+    get_firm,
+    update_firm,
+)
+from crm.firms.views import firm_names
+from crm.policy.service import list_clusters
+from server.deps import SessionDep, WebUser
+from web import forms
+from web.firms import TIERS, Q
+from web.forms import FormInvalid, FormRejected
+from web.render import render
+
+router = APIRouter(prefix="/firms", include_in_schema=False)
+
+
+def _firm_data(form: FormData) -> dict[str, Any]:
+    return {
+        "name_zh": forms.text(form, "name_zh") or "",
+        "name_en": forms.text(form, "name_en"),
+        "aliases": forms.lines(forms.text(form, "aliases")),
+        "country": forms.text(form, "country"),
+        "headquarters": forms.text(form, "headquarters"),
+        "global500_rank": forms.integer(form, "global500_rank"),
+        "china500_rank": forms.integer(form, "china500_rank"),
+        "is_leader": forms.checkbox(form, "is_leader"),
+        "website": forms.text(form, "website"),
+        "credit_code": forms.text(form, "credit_code"),
+        "parent_id": forms.integer(form, "parent_id"),
+        "owner_id": forms.integer(form, "owner_id"),
+        "clusters": [c for c in form.getlist("clusters") if isinstance(c, str) and c],
+        "notes": forms.text(form, "notes"),
+    }
+
+
+def _form_ctx(
+    session: SessionDep, user: WebUser, values: dict[str, Any], **kw: Any
+) -> dict[str, Any]:
+    parent_id = values.get("parent_id")
+    parent_name = None
+    if isinstance(parent_id, int):
+        parent_name = firm_names(session, {parent_id}).get(parent_id)
+    return {
+        "nav": "firms",
+        "values": values,
+        "clusters": list_clusters(session),
+        # the owners this user may name (crm.authz): a new firm is the user's own by default
+        "owners": owner_choices(
+            user,
+            user_choices(session, user),
+            kw["firm"].owner_id if kw.get("firm") is not None else user.id,
+        ),
+        "tiers": TIERS,
+        "errors": {},
+        "parent_name": parent_name,
+        **kw,
+    }
+
+
+def _firm_values(session: SessionDep, firm_id: int, firm: Any) -> dict[str, Any]:
+    v = firm.model_dump()
+    v["aliases"] = firm_aliases(session, [firm_id])[firm_id]
+    v["clusters"] = firm_cluster_codes(session, [firm_id])[firm_id]
+    return v
+
+
+@router.get("/new")
+def new_firm(request: Request, session: SessionDep, user: WebUser, name_zh: Q = None) -> Response:
+    return render(
+        request,
+        "firms/form.html",
+        _form_ctx(
+            session,
+            user,
+            {"name_zh": name_zh, "owner_id": user.id, "clusters": [], "aliases": []},
+            mode="new",
+        ),
+    )
+
+
+@router.post("/new")
+async def create_firm_page(request: Request, session: SessionDep, user: WebUser) -> Response:
+    form = await request.form()
+    values = _firm_data(form)
+    confirm = forms.checkbox(form, "confirm")
+    try:
+        data = forms.validate(request, FirmCreate, values)
+        with session.begin_nested():
+            firm = create_firm(session, user, data, confirm=confirm)
+    except FormInvalid as exc:
+        _form_error(request, session, user, values, exc.errors, mode="new")
+    except DuplicateFirm as exc:
+        _form_error(request, session, user, values, {}, mode="new", duplicate=exc)
+    except CRMError as exc:
+        errors = forms.field_errors(request, exc)
+        _form_error(request, session, user, values, errors, mode="new", status=exc.status)
+    return forms.done(request, f"/firms/{firm.id}?created=1")  # the page confirms it
+
+
+@router.get("/{firm_id}/edit")
+def edit_firm(request: Request, session: SessionDep, user: WebUser, firm_id: int) -> Response:
+    firm = editable_firm(session, user, firm_id)
+    return render(
+        request,
+        "firms/form.html",
+        _form_ctx(session, user, _firm_values(session, firm_id, firm), mode="edit", firm=firm),
+    )
+
+
+@router.post("/{firm_id}/edit")
+async def update_firm_page(
+    request: Request, session: SessionDep, user: WebUser, firm_id: int
+) -> Response:
+    firm = get_firm(session, user, firm_id)
+    form = await request.form()
+    values = _firm_data(form)
+    values["version"] = forms.integer(form, "version")
+    try:
+        data = forms.validate(request, FirmUpdate, values)
+        with session.begin_nested():
+            update_firm(session, user, firm_id, data)
+    except FormInvalid as exc:
+        _form_error(request, session, user, values, exc.errors, mode="edit", firm=firm)
+    except StaleVersion as exc:
+        session.refresh(firm)
+        _form_error(
+            request,
+            session,
+            user,
+            values,
+            {},
+            mode="edit",
+            firm=firm,
+            stale=forms.pick(request, exc.message),
+            status=409,
+        )
+    except DuplicateFirm as exc:
+        _form_error(request, session, user, values, {}, mode="edit", firm=firm, duplicate=exc)
+    except CRMError as exc:
+        _form_error(
+            request,
+            session,
+            user,
+            values,
+            forms.field_errors(request, exc),
+            mode="edit",
+            firm=firm,
+            status=exc.status,
+        )
+    return forms.done(request, f"/firms/{firm_id}")
+
+
+def _form_error(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    *,
+    status: int = 422,
+    duplicate: DuplicateFirm | None = None,
+    **kw: Any,
+) -> NoReturn:
+    """Refuse the firm form: re-rendered with the user's input and the errors beside the
+    fields; the request's transaction rolls back (``FormRejected``)."""
+    if duplicate is not None:
+        status = 409
+        errors = {"name_zh": forms.pick(request, duplicate.message)}
+    raise FormRejected(
+        render(
+            request,
+            "firms/form.html",
+            _form_ctx(session, user, values, errors=errors, duplicate=duplicate, **kw),
+            status_code=status,
+        )
+    )

@@ -1,0 +1,223 @@
+"""The firm page: details, projects, one timeline (paged), and logging a contact inline."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from crm.activities.schemas import ActivityCreate
+from crm.activities.service import log_activity
+from crm.activities.timeline import entries_for, firm_timeline
+from crm.authz import is_manager
+from crm.clock import local_tz, now_local
+from crm.errors import CRMError
+from crm.firms.duplicates import check_firm
+from crm.firms.service import (
+    get_firm,
+)
+from crm.firms.views import firm_contacts, firm_detail
+from crm.policy.service import plan_lists
+from crm.projects.service import ProjectFilters, list_projects
+from crm.vocabulary import ActivityKind, values
+from server.deps import SessionDep, WebUser
+from web import forms
+from web.forms import FormInvalid, FormRejected
+from web.render import is_htmx, render
+
+router = APIRouter(prefix="/firms", include_in_schema=False)
+
+TIMELINE_PAGE = 20
+KINDS = values(ActivityKind)
+REMIND_OFFSETS = (0, 15, 60, 24 * 60)  # minutes before the due time; 0 = no reminder
+DT_INPUT = "%Y-%m-%dT%H:%M"
+
+
+def default_log_values() -> dict[str, Any]:
+    now = now_local()
+    due = (now + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    return {
+        "kind": "visit",
+        "occurred_at": now.strftime(DT_INPUT),
+        "contact_ids": [],
+        "followup_due": due.strftime(DT_INPUT),
+        "remind": 0,
+    }
+
+
+def _page_ctx(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    firm_id: int,
+    *,
+    timeline: bool = True,
+    **kw: Any,
+) -> dict[str, Any]:
+    """The firm page's context; ``timeline=False`` counts the timeline without loading it
+    (for fragments that show the form, contacts or the count only)."""
+    detail = firm_detail(session, user, firm_id)
+    projects, projects_total = list_projects(
+        session, user, ProjectFilters(firm_id=firm_id), limit=50
+    )
+    entries, total = firm_timeline(session, user, firm_id, limit=TIMELINE_PAGE if timeline else 0)
+    ctx = {
+        "nav": "firms",
+        "d": detail,
+        "firm": detail.firm,
+        "projects": projects,
+        "projects_total": projects_total,
+        "entries": entries,
+        "timeline_total": total,
+        "next_offset": TIMELINE_PAGE if total > TIMELINE_PAGE else None,
+        "cluster_names": {c.id: c for c in plan_lists(session).clusters},
+        "kinds": KINDS,
+        "remind_offsets": REMIND_OFFSETS,
+        "log": default_log_values(),
+        "log_errors": {},
+        "contact_errors": {},
+        "contact_values": {},
+    }
+    ctx.update(kw)
+    return ctx
+
+
+@router.get("/{firm_id}")
+def firm_page(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    firm_id: int,
+    merged: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    created: int = 0,
+) -> Response:
+    ctx = _page_ctx(request, session, user, firm_id)
+    ctx["created"] = bool(created)  # just created: the page confirms it
+    if is_manager(user):
+        # a warning with a way out: the records that look like this one, to merge
+        names = [ctx["firm"].name_zh, ctx["firm"].name_en, *ctx["d"].aliases]
+        ctx["duplicates"] = check_firm(session, names, exclude_id=firm_id).all[:5]
+        ctx["merged"] = merged
+    return render(request, "firms/page.html", ctx)
+
+
+@router.get("/{firm_id}/timeline")
+def timeline_more(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    firm_id: int,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    get_firm(session, user, firm_id)
+    entries, total = firm_timeline(session, user, firm_id, limit=TIMELINE_PAGE, offset=offset)
+    nxt = offset + TIMELINE_PAGE
+    return render(
+        request,
+        "firms/_timeline_page.html",
+        {
+            "entries": entries,
+            "firm": get_firm(session, user, firm_id),
+            "next_offset": nxt if total > nxt else None,
+        },
+    )
+
+
+# --- log a contact --------------------------------------------------------------------------------
+
+
+def _log_data(form: FormData, firm_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The form's raw values (to show again) and the ActivityCreate input built from them."""
+    raw = {
+        "kind": forms.text(form, "kind") or "",
+        "occurred_at": forms.text(form, "occurred_at") or "",
+        "contact_ids": [str(c) for c in forms.integers(form, "contact_ids")],
+        "summary": forms.text(form, "summary") or "",
+        "outcome": forms.text(form, "outcome") or "",
+        "project_id": forms.text(form, "project_id") or "",
+        "followup_title": forms.text(form, "followup_title") or "",
+        "followup_due": forms.text(form, "followup_due") or "",
+        "remind": forms.integer(form, "remind") or 0,
+    }
+    project_id = forms.integer(form, "project_id")
+    data: dict[str, Any] = {
+        "kind": raw["kind"],
+        "occurred_at": raw["occurred_at"] or None,
+        "summary": raw["summary"],
+        "outcome": raw["outcome"] or None,
+        "firm_ids": [firm_id],
+        "contact_ids": forms.integers(form, "contact_ids"),
+        "project_ids": [project_id] if project_id is not None else [],
+    }
+    if raw["followup_title"]:
+        fu: dict[str, Any] = {"title": raw["followup_title"], "due_at": raw["followup_due"]}
+        remind = raw["remind"]
+        if isinstance(remind, int) and remind in REMIND_OFFSETS and remind > 0:
+            with suppress(ValueError):  # a bad due time is reported beside its own field
+                due = datetime.strptime(raw["followup_due"], DT_INPUT).replace(tzinfo=local_tz())
+                fu["remind_at"] = due - timedelta(minutes=remind)
+        data["followup"] = fu
+    return raw, data
+
+
+LOG_FIELDS = {
+    "firm_ids": "",
+    "project_ids": "project_id",
+    "followup.due_at": "followup_due",
+    "followup.title": "followup_title",
+    "followup.remind_at": "remind",
+    "remind_at": "remind",
+    "due_at": "followup_due",
+    "followup": "followup_title",
+    "assignee_id": "followup_title",
+}
+
+
+@router.post("/{firm_id}/activities")
+async def log_contact(
+    request: Request, session: SessionDep, user: WebUser, firm_id: int
+) -> Response:
+    firm = get_firm(session, user, firm_id)
+    form = await request.form()
+    raw, data = _log_data(form, firm_id)
+    try:
+        payload = forms.validate(request, ActivityCreate, data)
+        with session.begin_nested():
+            logged = log_activity(session, user, payload)
+    except (FormInvalid, CRMError) as exc:
+        errors = {LOG_FIELDS.get(k, k): v for k, v in forms.errors_of(request, exc).items()}
+        ctx = _page_ctx(
+            request,
+            session,
+            user,
+            firm_id,
+            timeline=not is_htmx(request),
+            log=raw,
+            log_errors=errors,
+        )
+        raise FormRejected(
+            render(request, "firms/page.html", ctx, block="log_form", status_code=422)
+        ) from exc
+    if not is_htmx(request):
+        return RedirectResponse(f"/firms/{firm_id}", status_code=303)
+    # what the answer shows: a fresh form (contacts, projects), the new entry and the count —
+    # not the whole page's context (details, clusters, aliases, the plan's lists)
+    projects, _ = list_projects(session, user, ProjectFilters(firm_id=firm_id), limit=50)
+    _, total = firm_timeline(session, user, firm_id, limit=0)
+    ctx = {
+        "firm": firm,
+        "d": {"contacts": firm_contacts(session, firm_id)},
+        "projects": projects,
+        "timeline_total": total,
+        "kinds": KINDS,
+        "remind_offsets": REMIND_OFFSETS,
+        "log": default_log_values(),
+        "log_errors": {},
+        "new_entry": entries_for(session, user, [logged.activity])[0],
+        "saved": logged.followup is not None,
+    }
+    return render(request, "firms/_logged.html", ctx)
