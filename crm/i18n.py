@@ -183,6 +183,19 @@ class Bilingual(Message):
         return en.strip() if (lang or current_language()) == "en" else zh.strip()
 
 
+class Named(Message):
+    """A name the data holds in both languages (the plan's cluster, park and chain-link names):
+    each reader sees their own, the Chinese where there is no English."""
+
+    __slots__ = ()
+
+    def __init__(self, zh: str, en: str | None = None) -> None:
+        super().__init__(zh, en=en or zh)
+
+    def render(self, lang: str | None = None) -> str:
+        return str(self.params["en"]) if (lang or current_language()) == "en" else self.msgid
+
+
 def as_message(value: Any) -> Message:
     """``value`` as a Message: Messages as they are, any other text as a Bilingual."""
     return value if isinstance(value, Message) else Bilingual(str(value))

@@ -36,6 +36,12 @@ def money(value: Any) -> str:
 
 _ENVS: dict[str, Jinja2Templates] = {}
 
+# a list's separator, a label's colon and a remark in brackets, per language
+PUNCTUATION = {
+    "zh": {"sep": "、", "colon": "：", "paren": "（%s）"},
+    "en": {"sep": ", ", "colon": ": ", "paren": " (%s)"},
+}
+
 
 def _cluster_label_zh(cluster: Any) -> str:
     return cluster.name_zh
@@ -114,6 +120,12 @@ def templates_for(lang: str) -> Jinja2Templates:
         t = Jinja2Templates(env=env)
         t.env.filters["local"] = _fmt_dt
         t.env.filters["money"] = money
+        # the punctuation that joins words: Chinese "、" "：" "（…）" never on an English page
+        marks = PUNCTUATION["en" if lang == "en" else "zh"]
+        t.env.globals["sep"] = marks["sep"]
+        t.env.globals["colon"] = marks["colon"]
+        t.env.filters["words"] = lambda items: marks["sep"].join(str(i) for i in items)
+        t.env.filters["paren"] = lambda value: Markup(marks["paren"]) % value
         t.env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
         t.env.globals["_"] = t.env.globals["gettext"] = _fast_gettext(lang)
         # the page's language for imported macros too (imported without the page's context, so
@@ -125,7 +137,7 @@ def templates_for(lang: str) -> Jinja2Templates:
         t.env.globals["action_label"] = labels.audit_action
         t.env.globals["entity_label"] = labels.audit_entity
         # the plan's codes as names in the page's language (the code goes in a tooltip)
-        t.env.globals["cluster_text"] = plan_names.cluster
+        t.env.globals["cluster_text"] = t.env.filters["cluster_text"] = plan_names.cluster
         t.env.globals["park_text"] = plan_names.park
         t.env.globals["link_text"] = plan_names.chain_link
         # the firm list shows a few cluster chips per row: a plain function, not a macro call

@@ -22,7 +22,7 @@ from sqlmodel import Session
 from crm.audit.service import record
 from crm.authz import is_manager, require_give_up_project, require_manager
 from crm.errors import NotFound, ValidationFailed
-from crm.i18n import Message, _l
+from crm.i18n import Message, Named, _l
 from crm.models.accounts import Department, User
 from crm.models.notices import Notice
 from crm.models.policy import Cluster
@@ -51,11 +51,29 @@ class NoticeRow(BaseModel):
 _MSG = "\x1fmsg:"
 
 
+def _param(value: Any) -> Any:
+    """A message's parameter as JSON: a name in both languages (``Named``) or a message stays
+    one, so it is shown in the reader's language too; anything else as its text."""
+    if isinstance(value, Named):
+        return {"n": [value.msgid, str(value.params["en"])[:120]]}
+    if isinstance(value, Message):
+        return {"m": value.msgid, "p": {k: _param(v) for k, v in value.params.items()}}
+    return "" if value is None else str(value)[:120]
+
+
+def _message(value: Any) -> Any:
+    if isinstance(value, dict) and "n" in value:
+        zh, en = value["n"]
+        return Named(str(zh), str(en))
+    if isinstance(value, dict) and "m" in value:
+        return Message(str(value["m"]), **{str(k): _message(v) for k, v in value["p"].items()})
+    return value
+
+
 def _stored(text: str | Message) -> str:
     if not isinstance(text, Message):
         return text[:500]
-    params = {k: ("" if v is None else str(v)[:120]) for k, v in text.params.items()}
-    return _MSG + json.dumps({"m": text.msgid, "p": params}, ensure_ascii=False)
+    return _MSG + json.dumps(_param(text), ensure_ascii=False)
 
 
 def shown(text: str) -> str | Message:
@@ -63,10 +81,10 @@ def shown(text: str) -> str | Message:
     if not text.startswith(_MSG):
         return text
     try:
-        d = json.loads(text[len(_MSG) :])
-        return Message(str(d["m"]), **{str(k): v for k, v in dict(d["p"]).items()})
-    except (ValueError, KeyError, TypeError):
+        shown = _message(json.loads(text[len(_MSG) :]))
+    except (ValueError, KeyError, TypeError, AttributeError):
         return text
+    return shown if isinstance(shown, Message) else text
 
 
 # --- notices ---------------------------------------------------------------------------------
@@ -214,7 +232,8 @@ def conflict_opened(session: Session, first: Project, later: Project) -> int:
         "later": project_label(later.title, later.is_confidential, later.code_name),
         "first_dept": names.get(first.department_id) if first.department_id else None,
         "later_dept": names.get(later.department_id) if later.department_id else None,
-        "cluster": cluster.name_zh if cluster else "",
+        # the plan's name in each reader's language (a department's name is what was typed)
+        "cluster": Named(cluster.name_zh, cluster.name_en) if cluster else "",
         "link": "/conflicts",
     }
     key = f"conflict:{later.id}"

@@ -12,6 +12,7 @@ from sqlalchemy import and_, or_, select
 from sqlmodel import Session
 
 from crm.authz import require_manager
+from crm.i18n import Named
 from crm.models.accounts import Department, User
 from crm.models.policy import Cluster
 from crm.models.projects import Project, Stage
@@ -44,6 +45,7 @@ def conflicts_between(session: Session, since: datetime, until: datetime) -> lis
             Project.code_name,
             Project.department_id,
             Cluster.name_zh,
+            Cluster.name_en,
         )
         .join(First, First.c.id == Project.conflict_with_id)
         .join(Cluster, Cluster.id == Project.cluster_id)
@@ -63,7 +65,7 @@ def conflicts_between(session: Session, since: datetime, until: datetime) -> lis
             "first_dept_id": r[3],
             "later": project_label(r[4], r[5], r[6]),
             "later_dept_id": r[7],
-            "cluster": r[8],
+            "cluster": Named(r[8], r[9]),  # shown in the reader's language
         }
         for r in rows
     ]

@@ -4,15 +4,21 @@ reported first and that their manager was told; the managers resolve it (audited
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
+from crm.clock import today_local
 from crm.errors import PermissionDenied
+from crm.i18n import using
 from crm.models.audit import AuditRecord
 from crm.models.notices import Notice
 from crm.models.outbox import OutboxMessage
+from crm.models.policy import Cluster
 from crm.models.projects import Project
 from crm.notices import service
+from crm.outbox.compose import compose_weekly_digest
 from crm.projects.schemas import ProjectCreate, ProjectUpdate
 from crm.projects.service import conflict_info, create_project, update_project
 from crm.reports.conflicts import open_conflicts
@@ -146,3 +152,34 @@ def test_a_manager_gives_up_only_their_own_departments_project(session):
     gone = session.get(Project, first.id)
     assert gone.stage == "lost" and gone.lost_reason == "撞单裁决：由后报部门跟进"
     assert gone.department_id == w["a"].id
+
+
+def test_an_english_manager_reads_the_plans_names_in_english(session):
+    """The notice, the email and the weekly digest name the cluster in the reader's language
+    (the plan's English name); a department's name is what was typed, shown as it is."""
+    w = world(session)
+    w["ma"].language = "en"
+    session.flush()
+    nb = session.scalar(select(Cluster).where(Cluster.code == "NB"))
+    assert nb.name_en and nb.name_en != nb.name_zh
+    # (a project's title is what was typed: the default one, "firm · cluster", is stored once)
+    create_project(session, w["oa"], ProjectCreate(firm_id=w["firm"].id, cluster="NB", title="甲"))
+    create_project(session, w["ob"], ProjectCreate(firm_id=w["firm"].id, cluster="NB", title="乙"))
+    session.commit()
+    (notice,) = service.list_notices(session, w["ma"])
+    with using("en"):
+        assert nb.name_en in str(notice.text) and nb.name_zh not in str(notice.text)
+    with using("zh_CN"):  # the Chinese manager's own notice: the Chinese name
+        (theirs,) = service.list_notices(session, w["mb"])
+        assert nb.name_zh in str(theirs.text)
+    mail = session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "ma@example.org"))
+    for body in (mail.subject, mail.body_text, mail.body_html):
+        assert nb.name_zh not in body
+    assert nb.name_en in mail.body_text and w["b"].name in mail.body_text
+    compose_weekly_digest(session, day=today_local() + timedelta(days=7))
+    digest = session.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.kind == "digest", OutboxMessage.recipient == "ma@example.org"
+        )
+    )
+    assert nb.name_en in digest.body_text and nb.name_zh not in digest.body_text
