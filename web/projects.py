@@ -276,7 +276,9 @@ async def edit_project_form(
     if values.get("owner_id"):
         data_in["owner_id"] = values["owner_id"]
     data_in["is_confidential"] = values["is_confidential"]
-    if not values.get("title"):
+    if "title" in form and not values.get("title"):
+        data_in["title"] = ""  # cleared: refused beside the field as required
+    elif not values.get("title"):
         data_in.pop("title")
     status = 422
     try:

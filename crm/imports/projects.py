@@ -80,6 +80,17 @@ PROJECT_HEADERS = {
 }
 
 
+def _update_fields(data_in: ProjectCreate) -> dict[str, object]:
+    """The file's values for a matching project; a row without a title matched the generated
+    one, so it leaves the title alone."""
+    fields = data_in.model_dump(
+        include=set(ProjectUpdate.model_fields) - {"version"}, exclude_unset=True
+    )
+    if fields.get("title") is None:
+        fields.pop("title", None)
+    return fields
+
+
 def import_projects(
     session: Session,
     actor: User,
@@ -197,13 +208,7 @@ def import_projects(
                         session,
                         actor,
                         pid,
-                        ProjectUpdate(
-                            **data_in.model_dump(
-                                include=set(ProjectUpdate.model_fields) - {"version"},
-                                exclude_unset=True,
-                            ),
-                            version=version,
-                        ),
+                        ProjectUpdate(**_update_fields(data_in), version=version),
                     )
                     rep.updated += 1
                 else:

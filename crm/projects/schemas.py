@@ -65,9 +65,17 @@ class ProjectCreate(_Dates):
     code_name: Text(100) | None = None
     notes: LongText | None = None
 
+    @field_validator("title")
+    @classmethod
+    def _blank_is_generated(cls, v: str | None) -> str | None:
+        """A blank title is no title: the service names the project after its firm and cluster
+        (and an import's update of a matching project then leaves its title alone)."""
+        return v or None
+
 
 class ProjectUpdate(_Dates):
-    title: Text(200) | None = None
+    # a title may be left out (unchanged) but never emptied: "" and "   " are refused as required
+    title: Text(200, 1) | None = None
     park: Text(20) | None = None
     chain_link: Text(40) | None = None
     planned_investment: Yi | None = None

@@ -206,3 +206,19 @@ def test_edit_rules_by_role(client, people, session):
     assert (
         client.delete(url, headers=people.auth("officer"), params={"version": 3}).status_code == 204
     )
+
+
+def test_a_title_is_never_emptied(client, people, session):
+    """Blank or spaces-only titles are refused as required and nothing changes; left out, the
+    title stays."""
+    firm = make_firm(session, "长安福特")
+    p = make_project(session, firm, "NB", owner=people.officer, title="长安福特-NB")
+    session.commit()
+    h = people.auth("officer")
+    before = client.get(f"/api/v1/projects/{p.id}", headers=h).json()
+    for blank in ("", "   ", "\u3000"):
+        r = client.patch(f"/api/v1/projects/{p.id}", headers=h, json={"title": blank, "version": 1})
+        assert r.status_code == 422 and r.json()["field"] == "title", (blank, r.text)
+    assert client.get(f"/api/v1/projects/{p.id}", headers=h).json() == before
+    r = client.patch(f"/api/v1/projects/{p.id}", headers=h, json={"notes": "x", "version": 1})
+    assert r.status_code == 200 and r.json()["title"] == "长安福特-NB"

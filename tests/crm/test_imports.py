@@ -454,3 +454,29 @@ def test_an_import_names_owners_only_as_may_set_owner_allows(session, manager):
     rep = import_firms(session, manager, data, "firms.csv", skip_invalid=True)
     owners = dict(session.execute(select(Firm.name_zh, Firm.owner_id)).all())
     assert owners.get("庚科技") == colleague.id and "辛科技" not in owners
+
+
+def test_a_project_row_without_a_title_updates_the_matching_project_and_keeps_its_title(
+    session, manager
+):
+    """The row matches the project named after its firm and cluster; updating it changes the
+    amount and leaves the title (a blank title is no title, never an empty one)."""
+    make_firm(session, "思科")
+    head = ["企业名称", "项目名称", "产业集群", "计划投资（亿元）"]
+    rep = import_projects(session, manager, xlsx([head, ["思科", "", "IC", "1"]]), "p.xlsx")
+    assert rep.applied and rep.imported == 1
+    p = session.scalar(select(Project))
+    title = p.title
+    assert title and title.startswith("思科")
+    for blank in ("", "   "):
+        rep = import_projects(
+            session,
+            manager,
+            xlsx([head, ["思科", blank, "IC", "2"]]),
+            "p.xlsx",
+            update_matching=True,
+        )
+        assert rep.applied and not rep.rejected and rep.updated == 1, rep.rejected
+    session.expire_all()
+    p = session.scalar(select(Project))
+    assert p.title == title and str(p.planned_investment) == "2.0000"

@@ -240,3 +240,17 @@ def test_confidential_project_of_another_department_is_404(client, session):
         assert r.status_code == 404 and "绝密" not in r.text
     login(client, boss)
     assert client.get(f"/projects/{secret.id}").status_code == 200
+
+
+def test_a_cleared_title_is_refused_beside_the_field(client, session):
+    _, me, firm = _setup(session)
+    p = make_project(session, firm, "NB", "lead", owner=me, title="旧名")
+    session.commit()
+    token = login(client, me)
+    r = client.post(
+        f"/projects/{p.id}/edit", data={"csrf_token": token, "version": "1", "title": "  "}
+    )
+    assert r.status_code == 422 and 'id="err-title"' in r.text
+    session.expire_all()
+    saved = session.get(Project, p.id)
+    assert saved.title == "旧名" and saved.version == 1
