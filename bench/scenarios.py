@@ -195,7 +195,10 @@ FLOORS: dict[str, str] = {
     "report_pipeline_signings": """SELECT t.at >= :weeks_mid, count(*) FROM (
         SELECT sc.project_id, min(sc.changed_at) AS at FROM stage_change sc
         JOIN project p ON p.id = sc.project_id
-        WHERE sc.to_stage IN ('signed','landed','operating') GROUP BY sc.project_id) t
+        WHERE sc.to_stage IN ('signed','landed','operating') AND sc.project_id IN (
+          SELECT c.project_id FROM stage_change c WHERE c.changed_at >= :weeks_start
+          AND c.to_stage IN ('signed','landed','operating'))
+        GROUP BY sc.project_id) t
         WHERE t.at >= :weeks_start GROUP BY t.at >= :weeks_mid""",
     # targets: expected output per cluster at landed/operating and at signed; cores' share
     "report_targets": """SELECT p.cluster_id, p.stage, p.park_id, sum(p.expected_output),
