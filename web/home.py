@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from crm.authz import is_manager
-from crm.followups.service import followup_labels, my_day
+from crm.followups.service import my_day
 from crm.models.accounts import User
 from crm.projects.service import recent_projects, to_public_many
 from crm.reports.manager_home import manager_home
@@ -22,13 +22,12 @@ router = APIRouter()
 
 def myday_context(session: Session, user: User) -> dict[str, Any]:
     day = my_day(session, user)
-    labels = followup_labels(session, user, day.overdue + day.today)
     return {
         "overdue": day.overdue,
         "today": day.today,
         "day": day.day,
         "tomorrow": day.day + timedelta(days=1),
-        "labels": labels,
+        "labels": day.labels,
     }
 
 
