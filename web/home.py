@@ -12,7 +12,7 @@ from sqlmodel import Session
 from crm.authz import is_manager
 from crm.followups.service import my_day
 from crm.models.accounts import User
-from crm.projects.service import recent_projects, to_public_many
+from crm.projects.service import recent_projects
 from crm.reports.manager_home import manager_home
 from server.deps import SessionDep, WebUser
 from web.render import render
@@ -33,7 +33,7 @@ def myday_context(session: Session, user: User) -> dict[str, Any]:
 
 @router.get("/", include_in_schema=False)
 def home(request: Request, user: WebUser, session: SessionDep) -> Response:
-    projects = to_public_many(session, recent_projects(session, user, limit=10), user)
+    projects = recent_projects(session, user, limit=10)
     manager = manager_home(session, user) if is_manager(user) else None
     return render(
         request,

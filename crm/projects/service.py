@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import case, func, select, union_all
+from sqlalchemy import bindparam, case, func, select, union_all
 from sqlmodel import Session
 
 from crm.audit.service import record, snapshot
@@ -18,6 +18,7 @@ from crm.authz import (
     require_department,
     require_edit,
     require_set_owner,
+    viewer_key,
 )
 from crm.changes import apply_change, check_version
 from crm.clock import today_local
@@ -277,16 +278,37 @@ def board_columns(
     return out
 
 
-def recent_projects(session: Session, actor: User, limit: int = 10) -> list[Project]:
-    """The actor's recently touched projects (My day)."""
-    return list(
-        session.scalars(
-            select(Project)
-            .where(Project.owner_id == actor.id, project_visible(actor))
+# My day's recent projects, per kind of viewer (crm.authz.viewer_key), built once
+_RECENT: dict[tuple[Any, ...], Any] = {}
+
+
+def recent_projects(session: Session, actor: User, limit: int = 10) -> list[Any]:
+    """The actor's recently touched projects (My day), as plain rows of what the list shows:
+    ``id``, ``title``, ``firm_id``, ``firm_name``, ``cluster`` (its code), ``stage``,
+    ``updated_at`` and ``in_conflict`` — not entities turned into the API's shape."""
+    key = viewer_key(actor)
+    stmt = _RECENT.get(key)
+    if stmt is None:
+        if len(_RECENT) > 256:
+            _RECENT.clear()
+        stmt = _RECENT[key] = (
+            select(
+                Project.id,
+                Project.title,
+                Project.firm_id,
+                Firm.name_zh.label("firm_name"),
+                Cluster.code.label("cluster"),
+                Project.stage,
+                Project.updated_at,
+                Project.conflict_with_id.is_not(None).label("in_conflict"),
+            )
+            .join(Firm, Firm.id == Project.firm_id)
+            .join(Cluster, Cluster.id == Project.cluster_id)
+            .where(Project.owner_id == bindparam("actor_id"), project_visible(actor))
             .order_by(Project.updated_at.desc())
-            .limit(limit)
+            .limit(bindparam("limit"))
         )
-    )
+    return list(session.execute(stmt, {"actor_id": actor.id, "limit": limit}))
 
 
 def stage_history(session: Session, actor: User, project_id: int) -> list[StageChange]:
