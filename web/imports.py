@@ -182,12 +182,12 @@ def import_run_rejected(
 
 
 @router.get("/imports/template/{kind}.xlsx", include_in_schema=False)
-def import_template(user: WebUser, kind: str) -> Response:
+def import_template(request: Request, user: WebUser, kind: str) -> Response:
     require_manager(user)
     if kind not in IMPORTERS:
         raise ValidationFailed(_l("未知导入类型"), field="kind")
     return Response(
-        template_workbook(kind),
+        template_workbook(kind, language(request)),
         media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="import-{kind}.xlsx"'},
     )

@@ -11,39 +11,44 @@ from sqlmodel import Session
 
 from crm.audit.service import record
 from crm.clock import to_local
-from crm.exports import workbook
+from crm.exports import label, workbook
 from crm.firms.queries import firm_order
 from crm.firms.service import FirmFilters, firm_list_statement
+from crm.i18n import render
+from crm.labels import TIERS
 from crm.models.accounts import User
 from crm.models.firms import Firm, FirmAlias, FirmCluster
 from crm.models.policy import Cluster
 
 MAX_ROWS = 200_000
-TIER_ZH = {"global500": "世界500强", "china500": "中国500强", "leader": "行业龙头", "other": "其他"}
-HEADERS = [
-    "编号",
-    "中文名称",
-    "英文名称",
-    "别名",
-    "层级",
-    "世界500强排名",
-    "中国500强排名",
-    "行业龙头",
-    "国家或地区",
-    "总部",
-    "产业集群",
-    "负责人",
-    "所属集团",
-    "网站",
-    "统一社会信用代码",
-    "更新时间",
+# the columns, headed in the reader's language (crm.exports.LABELS: the same map the firm
+# import reads back, in either language)
+FIELDS = [
+    "id",
+    "name_zh",
+    "name_en",
+    "aliases",
+    "tier",
+    "global500_rank",
+    "china500_rank",
+    "is_leader",
+    "country",
+    "headquarters",
+    "clusters",
+    "owner",
+    "parent",
+    "website",
+    "credit_code",
+    "updated_at",
 ]
 WIDTHS = [8, 28, 28, 24, 10, 12, 12, 8, 12, 16, 18, 10, 24, 28, 22, 17]
 
 
 def export_firms(session: Session, actor: User, filters: FirmFilters) -> bytes:
-    """Every firm matching ``filters`` (up to MAX_ROWS) as .xlsx: Chinese headers, ranks as
-    numbers, times in local time. Writes one audit row naming the filters."""
+    """Every firm matching ``filters`` (up to MAX_ROWS) as .xlsx in the reader's language
+    (``filters.lang``: headers, tiers, cluster names; the firm import reads either back), ranks
+    as numbers, times in local time. Writes one audit row naming the filters."""
+    en = filters.lang == "en"
     base = firm_list_statement(filters)
     ids = base.with_only_columns(Firm.id)
     parent = aliased(Firm)
@@ -71,7 +76,7 @@ def export_firms(session: Session, actor: User, filters: FirmFilters) -> bytes:
     )
     clusters: dict[int, list[str]] = {}
     for fid, name in session.execute(
-        select(FirmCluster.firm_id, Cluster.name_zh)
+        select(FirmCluster.firm_id, Cluster.name_en if en else Cluster.name_zh)
         .join(Cluster, Cluster.id == FirmCluster.cluster_id)
         .where(FirmCluster.firm_id.in_(ids))
         .order_by(Cluster.sort_order)
@@ -87,11 +92,14 @@ def export_firms(session: Session, actor: User, filters: FirmFilters) -> bytes:
 
     buf = io.BytesIO()
     wb = workbook(buf)
-    ws = wb.add_worksheet("企业")
+    ws = wb.add_worksheet("Firms" if en else "企业")
     head = wb.add_format({"bold": True, "bg_color": "#F0F4F8", "border": 1})
     when = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-    for col, (h, w) in enumerate(zip(HEADERS, WIDTHS, strict=True)):
-        ws.write_string(0, col, h, head)
+    # lists: "、" in Chinese; "; " in English, where a name may hold a comma ("Co., Ltd.")
+    sep, yes = ("; ", "yes") if en else ("、", "是")
+    tiers = {code: str(render(name, filters.lang)) for code, name in TIERS.items()}
+    for col, (f, w) in enumerate(zip(FIELDS, WIDTHS, strict=True)):
+        ws.write_string(0, col, label(f, filters.lang), head)
         ws.set_column(col, col, w)
     ws.freeze_panes(1, 0)
     n = 0
@@ -115,14 +123,14 @@ def export_firms(session: Session, actor: User, filters: FirmFilters) -> bytes:
         ws.write_number(n, 0, fid)
         ws.write_string(n, 1, zh)
         _text(ws, n, 2, en)
-        _text(ws, n, 3, "、".join(aliases.get(fid, [])))
-        ws.write_string(n, 4, TIER_ZH.get(tier, tier))
+        _text(ws, n, 3, sep.join(aliases.get(fid, [])))
+        ws.write_string(n, 4, tiers.get(tier, tier))
         _num(ws, n, 5, g500)
         _num(ws, n, 6, c500)
-        ws.write_string(n, 7, "是" if leader else "")
+        ws.write_string(n, 7, yes if leader else "")
         _text(ws, n, 8, country)
         _text(ws, n, 9, hq)
-        _text(ws, n, 10, "、".join(clusters.get(fid, [])))
+        _text(ws, n, 10, sep.join(clusters.get(fid, [])))
         _text(ws, n, 11, owner)
         _text(ws, n, 12, parent_name)
         _text(ws, n, 13, site)
@@ -130,7 +138,7 @@ def export_firms(session: Session, actor: User, filters: FirmFilters) -> bytes:
         local = to_local(updated)
         if local is not None:
             ws.write_datetime(n, 15, local.replace(tzinfo=None), when)
-    ws.autofilter(0, 0, max(n, 1), len(HEADERS) - 1)
+    ws.autofilter(0, 0, max(n, 1), len(FIELDS) - 1)
     wb.close()
     record(
         session,

@@ -21,29 +21,31 @@ from crm.imports.common import (
     _pydantic_errors,
     _without_cyclic_gc,
 )
-from crm.imports.reader import read_rows
+from crm.imports.reader import accepted_headers, read_rows
 from crm.models.accounts import User
 from crm.models.firms import Contact
 from crm.text import normalize_name
 from crm.types import utcnow
 
-CONTACT_HEADERS = {
-    "企业名称": "firm",
-    "企业": "firm",
-    "firm": "firm",
-    "姓名": "name",
-    "name": "name",
-    "职务": "title",
-    "title": "title",
-    "电话": "phone",
-    "phone": "phone",
-    "邮箱": "email",
-    "email": "email",
-    "微信": "wechat",
-    "wechat": "wechat",
-    "备注": "notes",
-    "notes": "notes",
-}
+CONTACT_HEADERS = accepted_headers(
+    {
+        "企业名称": "firm",
+        "企业": "firm",
+        "firm": "firm",
+        "姓名": "name",
+        "name": "name",
+        "职务": "title",
+        "title": "title",
+        "电话": "phone",
+        "phone": "phone",
+        "邮箱": "email",
+        "email": "email",
+        "微信": "wechat",
+        "wechat": "wechat",
+        "备注": "notes",
+        "notes": "notes",
+    }
+)
 
 
 def _contact_key(firm_id: int, name: str, phone: str | None, email: str | None) -> tuple:

@@ -33,48 +33,50 @@ from crm.imports.common import (
     _user_lookup,
     _without_cyclic_gc,
 )
-from crm.imports.reader import read_rows
+from crm.imports.reader import accepted_headers, read_rows
 from crm.models.accounts import User
 from crm.models.firms import Firm, FirmAlias, FirmCluster
 from crm.models.policy import Cluster
 from crm.text import normalize_name, pinyin_many
 from crm.types import utcnow
 
-FIRM_HEADERS = {
-    "企业名称": "name_zh",
-    "中文名称": "name_zh",
-    "name_zh": "name_zh",
-    "name": "name_zh",
-    "英文名称": "name_en",
-    "name_en": "name_en",
-    "别名": "aliases",
-    "aliases": "aliases",
-    "国家或地区": "country",
-    "国家": "country",
-    "country": "country",
-    "总部": "headquarters",
-    "headquarters": "headquarters",
-    "世界500强排名": "global500_rank",
-    "global500_rank": "global500_rank",
-    "中国500强排名": "china500_rank",
-    "china500_rank": "china500_rank",
-    "行业龙头": "is_leader",
-    "is_leader": "is_leader",
-    "leader": "is_leader",
-    "网站": "website",
-    "website": "website",
-    "统一社会信用代码": "credit_code",
-    "credit_code": "credit_code",
-    "产业集群": "clusters",
-    "clusters": "clusters",
-    "母公司": "parent",
-    "所属集团": "parent",
-    "parent": "parent",
-    "负责人": "owner",
-    "owner": "owner",
-    "备注": "notes",
-    "notes": "notes",
-}
+FIRM_HEADERS = accepted_headers(
+    {
+        "企业名称": "name_zh",
+        "中文名称": "name_zh",
+        "name_zh": "name_zh",
+        "name": "name_zh",
+        "英文名称": "name_en",
+        "name_en": "name_en",
+        "别名": "aliases",
+        "aliases": "aliases",
+        "国家或地区": "country",
+        "国家": "country",
+        "country": "country",
+        "总部": "headquarters",
+        "headquarters": "headquarters",
+        "世界500强排名": "global500_rank",
+        "global500_rank": "global500_rank",
+        "中国500强排名": "china500_rank",
+        "china500_rank": "china500_rank",
+        "行业龙头": "is_leader",
+        "is_leader": "is_leader",
+        "leader": "is_leader",
+        "网站": "website",
+        "website": "website",
+        "统一社会信用代码": "credit_code",
+        "credit_code": "credit_code",
+        "产业集群": "clusters",
+        "clusters": "clusters",
+        "母公司": "parent",
+        "所属集团": "parent",
+        "parent": "parent",
+        "负责人": "owner",
+        "owner": "owner",
+        "备注": "notes",
+        "notes": "notes",
+    }
+)
 
 
 _FTS_TRIGGER = "firm_fts_ai"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crm.errors import ValidationFailed
+from crm.exports import LABELS
 from crm.i18n import _l
 from crm.imports import progress
 from crm.imports.bounds import LIMITS, Limits, Refused, check_workbook, too_big
@@ -24,8 +25,9 @@ MAX_ROWS = LIMITS.max_rows
 HEADER_SEARCH = 20  # rows looked at for the header (title rows above it)
 # columns an office adds to number its rows: ignored
 IGNORED_HEADERS = {"序号", "序", "编号", "no", "no.", "#", "行号", "index"}
-# what a CRM export carries but an import derives itself (the firm list's 层级 and 更新时间)
-IGNORED_HEADERS |= {"层级", "更新时间", "tier", "updated_at"}
+# what a CRM export carries but an import derives itself (the firm list's 层级 and 更新时间, in
+# either language)
+IGNORED_HEADERS |= {"层级", "更新时间", "tier", "updated_at", "id", "updated"}
 # what the rejected-rows workbook adds (crm.imports.runs): its fixed rows import as they are
 IGNORED_HEADERS |= {"行号", "row", "不合格原因", "reason"}
 # what `crm export` adds to firms/contacts/projects.xlsx for a whole-folder restore
@@ -44,6 +46,21 @@ RESTORE_ONLY_HEADERS = {
     "最近活动时间",
 }
 IGNORED_HEADERS |= RESTORE_ONLY_HEADERS
+
+
+def accepted_headers(own: dict[str, str]) -> dict[str, str]:
+    """An importer's headers: its own (``header → column``: the office's usual words, the
+    column names) and, for each of its columns, the header an export or a template writes in
+    either language (``crm.exports.LABELS``, the one map both read) — so a file exported or
+    filled in English imports like a Chinese one."""
+    columns = set(own.values())
+    out: dict[str, str] = {}
+    for column, names in LABELS.items():
+        if column in columns:
+            for name in names:
+                out[name] = column
+    out.update(own)  # an importer's own word wins where two columns' labels meet
+    return out
 
 
 def _cell(v: Any) -> str:
@@ -243,4 +260,12 @@ def read_rows(
     return Sheet(out, header_row, labels)
 
 
-__all__ = ["MAX_ROWS", "Sheet", "ValidationFailed", "check_type", "read_rows", "read_table"]
+__all__ = [
+    "MAX_ROWS",
+    "Sheet",
+    "ValidationFailed",
+    "accepted_headers",
+    "check_type",
+    "read_rows",
+    "read_table",
+]
