@@ -191,7 +191,12 @@ def drain_lane(
                 except DeliveryError as exc:
                     with session_scope() as s:
                         status = outbox.mark_failed(
-                            s, msg, str(exc), now=now or utcnow(), permanent=exc.permanent
+                            s,
+                            msg,
+                            str(exc),
+                            now=now or utcnow(),
+                            permanent=exc.permanent,
+                            unreachable=exc.unreachable,
                         )
                     rep.errors.append(str(exc))
                     if status == "failed":

@@ -31,8 +31,11 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[Message] = []
         self.lock = threading.Lock()
+        self.reply = "250 OK"  # a test may make the server refuse each message ("451 …")
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if not self.reply.startswith("250"):
+            return self.reply
         with self.lock:
             msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
             msg["X-Envelope-To"] = ",".join(envelope.rcpt_tos)

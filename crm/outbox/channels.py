@@ -29,9 +29,17 @@ from crm.outbox.limits import limit_of, shorten
 
 
 class DeliveryError(Exception):
-    def __init__(self, message: str, permanent: bool = False) -> None:
+    """A message not delivered. ``permanent``: this message will be refused again (a bad
+    address, a robot's final error code): it fails at once. ``unreachable``: the channel itself
+    could not be reached or used (the server is down or does not answer, SMTP is not configured
+    or refuses the login, a robot answers 5xx or 429): not the message's fault, so it waits with
+    back-off for as long as the outage lasts and is never failed for it (SPEC §6: retried when
+    the server is down, never lost). Anything else is a try that counts toward the limit."""
+
+    def __init__(self, message: str, permanent: bool = False, unreachable: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.unreachable = unreachable and not permanent
 
 
 def build_email(
@@ -68,7 +76,7 @@ class Mailer:
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
         if not s.smtp_host:
-            raise DeliveryError("SMTP is not configured (CRM_SMTP_HOST)")
+            raise DeliveryError("SMTP is not configured (CRM_SMTP_HOST)", unreachable=True)
         try:
             if s.smtp_security == "tls":
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -84,10 +92,10 @@ class Mailer:
             if s.smtp_user:
                 smtp.login(s.smtp_user, s.smtp_password)
         except smtplib.SMTPAuthenticationError as exc:
-            raise DeliveryError(f"SMTP login refused: {exc.smtp_code}") from exc
+            raise DeliveryError(f"SMTP login refused: {exc.smtp_code}", unreachable=True) from exc
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryError(
-                f"SMTP connection to {s.smtp_host}:{s.smtp_port} failed: {exc}"
+                f"SMTP connection to {s.smtp_host}:{s.smtp_port} failed: {exc}", unreachable=True
             ) from exc
         return smtp
 
@@ -108,7 +116,11 @@ class Mailer:
             raise DeliveryError(
                 f"SMTP refused the message: {exc.smtp_code} {exc.smtp_error!r}",
                 permanent=500 <= exc.smtp_code < 600,
+                unreachable=exc.smtp_code == 421,  # "service not available, closing"
             ) from exc
+        except (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError) as exc:
+            self.close()  # the server went away or stopped answering mid-send
+            raise DeliveryError(f"SMTP send failed: {exc}", unreachable=True) from exc
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
             raise DeliveryError(f"SMTP send failed: {exc}") from exc
@@ -163,7 +175,9 @@ def post_robot(
     try:
         r = http.post(url, json=robot_payload(hook.kind, title, text))
     except httpx.HTTPError as exc:
-        raise DeliveryError(f"{hook.kind} webhook failed: {type(exc).__name__}: {exc}") from exc
+        raise DeliveryError(
+            f"{hook.kind} webhook failed: {type(exc).__name__}: {exc}", unreachable=True
+        ) from exc
     finally:
         if own:
             http.close()
@@ -171,6 +185,7 @@ def post_robot(
         raise DeliveryError(
             f"{hook.kind} webhook answered HTTP {r.status_code}",
             permanent=400 <= r.status_code < 500 and r.status_code != 429,
+            unreachable=r.status_code >= 500 or r.status_code == 429,
         )
     try:
         body = r.json()

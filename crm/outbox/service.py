@@ -259,13 +259,20 @@ def backoff(attempts: int) -> timedelta:
 
 
 def mark_failed(
-    session: Session, msg: Claimed, error: str, now: datetime | None = None, permanent: bool = False
+    session: Session,
+    msg: Claimed,
+    error: str,
+    now: datetime | None = None,
+    permanent: bool = False,
+    unreachable: bool = False,
 ) -> str:
     """Record a failed try: back to pending after a back-off, or failed past the limit (or at
-    once when the refusal is ``permanent``)."""
+    once when the refusal is ``permanent``). When the channel was ``unreachable`` (its server
+    down, not the message's fault) the message stays pending however long the outage lasts,
+    tried again at most an hour apart (``backoff``); the try is still counted and shown."""
     now = now or utcnow()
     attempts = msg.attempts + 1
-    final = permanent or attempts >= get_settings().outbox_max_attempts
+    final = permanent or (not unreachable and attempts >= get_settings().outbox_max_attempts)
     values: dict[str, Any] = {"last_error": error[:2000], "claimed_at": None, "attempts": attempts}
     if final:
         values["status"] = "failed"
@@ -521,10 +528,15 @@ def outbox_health(session: Session, actor: User, now: datetime | None = None) ->
     require_admin(actor)
     now = now or utcnow()
     failed = session.scalar(select(func.count()).where(T.c.status == "failed")) or 0
+    # late: due long ago, or written long ago and already tried (waiting out an outage)
     late = (
         session.scalar(
             select(func.count()).where(
-                T.c.status.in_(("pending", "sending")), T.c.next_attempt_at < now - LATE
+                T.c.status.in_(("pending", "sending")),
+                or_(
+                    T.c.next_attempt_at < now - LATE,
+                    and_(T.c.attempts > 0, T.c.created_at < now - LATE),
+                ),
             )
         )
         or 0

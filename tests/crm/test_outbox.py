@@ -116,13 +116,13 @@ def test_past_the_limit_a_message_fails_and_an_admin_can_retry_it(session, smtp,
     now = utcnow()
     outbox.enqueue(session, now=now, **_mail("f1"))
     session.commit()
-    smtp.stop()
+    smtp.inbox.reply = "451 4.3.0 try again later"  # the server is up and refuses this message
     assert drain(now).retried == 1
     assert drain(now + timedelta(hours=2)).failed == 1
     assert drain(now + timedelta(hours=4)).total == 0
     msg = session.scalar(select(OutboxMessage))
     session.refresh(msg)
-    assert msg.status == "failed" and "SMTP" in (msg.last_error or "")
+    assert msg.status == "failed" and "451" in (msg.last_error or "")
     assert outbox.outbox_counts(session, admin)["failed"] == 1
     with pytest.raises(PermissionDenied):
         outbox.retry_message(session, officer, msg.id)
@@ -130,9 +130,50 @@ def test_past_the_limit_a_message_fails_and_an_admin_can_retry_it(session, smtp,
     session.commit()
     with pytest.raises(Conflict):
         outbox.retry_message(session, admin, msg.id)
-    smtp.start()
+    smtp.inbox.reply = "250 OK"
     assert drain(now + timedelta(hours=4)).sent == 1
     assert len(smtp.messages) == 1
+
+
+def test_a_mail_server_down_all_night_loses_no_message(session, smtp, monkeypatch):
+    """A refused connection is the server's fault, not the message's: however many tries the
+    outage takes, nothing is failed; tries come at most an hour apart, the admin overview counts
+    the waiting messages as late, and when the server is back each is sent exactly once."""
+    monkeypatch.setattr(get_settings(), "outbox_max_attempts", 3)
+    admin = make_user(session, "admin")
+    now = utcnow()
+    outbox.enqueue_many(session, [_mail(f"n{i}", f"n{i}@example.com") for i in range(3)], now=now)
+    session.commit()
+    smtp.stop()
+    for minutes in range(0, 14 * 60, 20):  # every 20 minutes for 14 hours
+        rep = drain(now + timedelta(minutes=minutes))
+        assert rep.failed == 0 and rep.sent == 0
+    session.expire_all()
+    rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert {r.status for r in rows} == {"pending"}
+    assert max(r.attempts for r in rows) > 3  # past the limit, still waiting
+    assert all(r.next_attempt_at <= now + timedelta(hours=15) for r in rows)
+    assert all("SMTP connection" in (r.last_error or "") for r in rows if r.attempts)
+    assert outbox.outbox_health(session, admin, now=now + timedelta(hours=14)).late == 3
+    smtp.start()
+    assert drain(now + timedelta(hours=15)).sent == 3
+    assert drain(now + timedelta(hours=17)).total == 0
+    assert sorted(m["To"] for m in smtp.messages) == [f"n{i}@example.com" for i in range(3)]
+    assert _status(session) == {"sent": 3}
+
+
+def test_a_robot_answering_500_all_night_loses_no_message(session, robot, monkeypatch):
+    monkeypatch.setattr(get_settings(), "outbox_max_attempts", 2)
+    dept = make_department(session, webhook_kind="wecom", webhook_url=robot.url + "/wecom")
+    now = utcnow()
+    outbox.enqueue(session, now=now, **_robot_message(session, dept, "o1"))
+    session.commit()
+    robot.status = 503
+    for hours in range(0, 10):
+        assert drain(now + timedelta(hours=hours)).failed == 0
+    robot.status = 200
+    assert drain(now + timedelta(hours=11)).sent == 1
+    assert _status(session) == {"sent": 1}
 
 
 def test_a_restart_between_writing_and_sending_loses_nothing_and_doubles_nothing(session, smtp):
