@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BeforeValidator
 
@@ -107,6 +107,55 @@ XLSX_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
+# --- the filters each report takes: one dependency per set, shared by its JSON and Excel routes
+
+
+def _dept(department_id: Dept = None) -> ReportFilters:
+    return ReportFilters(department_id=department_id)
+
+
+def _dept_cluster(department_id: Dept = None, cluster: ClusterQ = None) -> ReportFilters:
+    return ReportFilters(department_id=department_id, cluster=cluster)
+
+
+def _pipeline_filters(
+    group_by: GroupBy = "cluster",
+    department_id: Dept = None,
+    cluster: ClusterQ = None,
+    date_from: From = None,
+    date_to: To = None,
+) -> ReportFilters:
+    return ReportFilters(
+        department_id=department_id,
+        cluster=cluster,
+        date_from=date_from,
+        date_to=date_to,
+        group_by=group_by,
+    )
+
+
+def _activity_filters(
+    department_id: Dept = None,
+    officer_id: Officer = None,
+    date_from: From = None,
+    date_to: To = None,
+) -> ReportFilters:
+    return ReportFilters(
+        department_id=department_id, officer_id=officer_id, date_from=date_from, date_to=date_to
+    )
+
+
+ByDept = Annotated[ReportFilters, Depends(_dept)]
+ByDeptCluster = Annotated[ReportFilters, Depends(_dept_cluster)]
+PipelineFilters = Annotated[ReportFilters, Depends(_pipeline_filters)]
+ActivityFilters = Annotated[ReportFilters, Depends(_activity_filters)]
+
+
+def _detailed(f: ReportFilters, detail: bool) -> ReportFilters:
+    f.detail = detail
+    return f
+
+
 @router.get(
     "/coverage",
     response_model=CoverageReport,
@@ -116,27 +165,18 @@ XLSX_RESPONSE: dict[int | str, dict[str, Any]] = {
 def coverage(
     session: SessionDep,
     user: ApiUser,
-    department_id: Dept = None,
-    cluster: ClusterQ = None,
+    f: ByDeptCluster,
     format: Fmt = "json",
     detail: Detail = False,
 ) -> Any:
-    return _answer(
-        session,
-        user,
-        "coverage",
-        ReportFilters(department_id=department_id, cluster=cluster, detail=detail),
-        format,
-    )
+    return _answer(session, user, "coverage", _detailed(f, detail), format)
 
 
 @router.get(
     "/coverage.xlsx", responses=XLSX_RESPONSE, response_class=Response, summary="Coverage as Excel"
 )
-def coverage_xlsx(
-    session: SessionDep, user: ApiUser, department_id: Dept = None, cluster: ClusterQ = None
-) -> Any:
-    return coverage(session, user, department_id, cluster, "xlsx")
+def coverage_xlsx(session: SessionDep, user: ApiUser, f: ByDeptCluster) -> Any:
+    return _answer(session, user, "coverage", f, "xlsx")
 
 
 @router.get(
@@ -145,44 +185,15 @@ def coverage_xlsx(
     responses=JSON_OR_XLSX,
     summary="Pipeline by stage, grouped; stage conversion; new and signed per week",
 )
-def pipeline(
-    session: SessionDep,
-    user: ApiUser,
-    group_by: GroupBy = "cluster",
-    department_id: Dept = None,
-    cluster: ClusterQ = None,
-    date_from: From = None,
-    date_to: To = None,
-    format: Fmt = "json",
-) -> Any:
-    return _answer(
-        session,
-        user,
-        "pipeline",
-        ReportFilters(
-            department_id=department_id,
-            cluster=cluster,
-            date_from=date_from,
-            date_to=date_to,
-            group_by=group_by,
-        ),
-        format,
-    )
+def pipeline(session: SessionDep, user: ApiUser, f: PipelineFilters, format: Fmt = "json") -> Any:
+    return _answer(session, user, "pipeline", f, format)
 
 
 @router.get(
     "/pipeline.xlsx", responses=XLSX_RESPONSE, response_class=Response, summary="Pipeline as Excel"
 )
-def pipeline_xlsx(
-    session: SessionDep,
-    user: ApiUser,
-    group_by: GroupBy = "cluster",
-    department_id: Dept = None,
-    cluster: ClusterQ = None,
-    date_from: From = None,
-    date_to: To = None,
-) -> Any:
-    return pipeline(session, user, group_by, department_id, cluster, date_from, date_to, "xlsx")
+def pipeline_xlsx(session: SessionDep, user: ApiUser, f: PipelineFilters) -> Any:
+    return _answer(session, user, "pipeline", f, "xlsx")
 
 
 @router.get(
@@ -191,17 +202,15 @@ def pipeline_xlsx(
     responses=JSON_OR_XLSX,
     summary="Cluster and plan-wide output against the targets; the cores' share",
 )
-def targets(
-    session: SessionDep, user: ApiUser, department_id: Dept = None, format: Fmt = "json"
-) -> Any:
-    return _answer(session, user, "targets", ReportFilters(department_id=department_id), format)
+def targets(session: SessionDep, user: ApiUser, f: ByDept, format: Fmt = "json") -> Any:
+    return _answer(session, user, "targets", f, format)
 
 
 @router.get(
     "/targets.xlsx", responses=XLSX_RESPONSE, response_class=Response, summary="Targets as Excel"
 )
-def targets_xlsx(session: SessionDep, user: ApiUser, department_id: Dept = None) -> Any:
-    return targets(session, user, department_id, "xlsx")
+def targets_xlsx(session: SessionDep, user: ApiUser, f: ByDept) -> Any:
+    return _answer(session, user, "targets", f, "xlsx")
 
 
 @router.get(
@@ -210,10 +219,8 @@ def targets_xlsx(session: SessionDep, user: ApiUser, department_id: Dept = None)
     responses=JSON_OR_XLSX,
     summary='The "5213" leading-firm ladder',
 )
-def leaders(
-    session: SessionDep, user: ApiUser, department_id: Dept = None, format: Fmt = "json"
-) -> Any:
-    return _answer(session, user, "leaders", ReportFilters(department_id=department_id), format)
+def leaders(session: SessionDep, user: ApiUser, f: ByDept, format: Fmt = "json") -> Any:
+    return _answer(session, user, "leaders", f, format)
 
 
 @router.get(
@@ -222,8 +229,8 @@ def leaders(
     response_class=Response,
     summary="Leaders ladder as Excel",
 )
-def leaders_xlsx(session: SessionDep, user: ApiUser, department_id: Dept = None) -> Any:
-    return leaders(session, user, department_id, "xlsx")
+def leaders_xlsx(session: SessionDep, user: ApiUser, f: ByDept) -> Any:
+    return _answer(session, user, "leaders", f, "xlsx")
 
 
 @router.get(
@@ -235,26 +242,11 @@ def leaders_xlsx(session: SessionDep, user: ApiUser, department_id: Dept = None)
 def activity(
     session: SessionDep,
     user: ApiUser,
-    department_id: Dept = None,
-    officer_id: Officer = None,
-    date_from: From = None,
-    date_to: To = None,
+    f: ActivityFilters,
     format: Fmt = "json",
     detail: Detail = False,
 ) -> Any:
-    return _answer(
-        session,
-        user,
-        "activity",
-        ReportFilters(
-            department_id=department_id,
-            officer_id=officer_id,
-            date_from=date_from,
-            date_to=date_to,
-            detail=detail,
-        ),
-        format,
-    )
+    return _answer(session, user, "activity", _detailed(f, detail), format)
 
 
 @router.get(
@@ -263,15 +255,8 @@ def activity(
     response_class=Response,
     summary="Officer activity as Excel",
 )
-def activity_xlsx(
-    session: SessionDep,
-    user: ApiUser,
-    department_id: Dept = None,
-    officer_id: Officer = None,
-    date_from: From = None,
-    date_to: To = None,
-) -> Any:
-    return activity(session, user, department_id, officer_id, date_from, date_to, "xlsx")
+def activity_xlsx(session: SessionDep, user: ApiUser, f: ActivityFilters) -> Any:
+    return _answer(session, user, "activity", f, "xlsx")
 
 
 @router.get(
@@ -280,29 +265,15 @@ def activity_xlsx(
     responses=JSON_OR_XLSX,
     summary="Signed projects: capital arrived, jobs created, late landings",
 )
-def delivery(
-    session: SessionDep,
-    user: ApiUser,
-    department_id: Dept = None,
-    cluster: ClusterQ = None,
-    format: Fmt = "json",
-) -> Any:
-    return _answer(
-        session,
-        user,
-        "delivery",
-        ReportFilters(department_id=department_id, cluster=cluster),
-        format,
-    )
+def delivery(session: SessionDep, user: ApiUser, f: ByDeptCluster, format: Fmt = "json") -> Any:
+    return _answer(session, user, "delivery", f, format)
 
 
 @router.get(
     "/delivery.xlsx", responses=XLSX_RESPONSE, response_class=Response, summary="Delivery as Excel"
 )
-def delivery_xlsx(
-    session: SessionDep, user: ApiUser, department_id: Dept = None, cluster: ClusterQ = None
-) -> Any:
-    return delivery(session, user, department_id, cluster, "xlsx")
+def delivery_xlsx(session: SessionDep, user: ApiUser, f: ByDeptCluster) -> Any:
+    return _answer(session, user, "delivery", f, "xlsx")
 
 
 # --- what the leadership reads (#17): the weekly briefing, the city map, the park layout ---
@@ -326,9 +297,12 @@ PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 
 def _briefing_filters(
-    week: date | None, cluster: str | None, park: str | None, department_id: int | None
+    week: Week = None, cluster: ClusterQ = None, park: ParkQ = None, department_id: Dept = None
 ) -> ReportFilters:
     return ReportFilters(week=week, cluster=cluster, park=park, department_id=department_id)
+
+
+BriefingFilters = Annotated[ReportFilters, Depends(_briefing_filters)]
 
 
 @router.get(
@@ -338,32 +312,15 @@ def _briefing_filters(
     summary="The weekly briefing: coverage changes, signings, landings, capital, movements, "
     "overdue, conflicts, contacts — for the city, one cluster or one park",
 )
-def briefing(
-    session: SessionDep,
-    user: ApiUser,
-    week: Week = None,
-    cluster: ClusterQ = None,
-    park: ParkQ = None,
-    department_id: Dept = None,
-    format: Fmt = "json",
-) -> Any:
-    return _answer(
-        session, user, "briefing", _briefing_filters(week, cluster, park, department_id), format
-    )
+def briefing(session: SessionDep, user: ApiUser, f: BriefingFilters, format: Fmt = "json") -> Any:
+    return _answer(session, user, "briefing", f, format)
 
 
 @router.get(
     "/briefing.xlsx", responses=XLSX_RESPONSE, response_class=Response, summary="Briefing as Excel"
 )
-def briefing_xlsx(
-    session: SessionDep,
-    user: ApiUser,
-    week: Week = None,
-    cluster: ClusterQ = None,
-    park: ParkQ = None,
-    department_id: Dept = None,
-) -> Any:
-    return briefing(session, user, week, cluster, park, department_id, "xlsx")
+def briefing_xlsx(session: SessionDep, user: ApiUser, f: BriefingFilters) -> Any:
+    return _answer(session, user, "briefing", f, "xlsx")
 
 
 @router.get(
@@ -372,18 +329,8 @@ def briefing_xlsx(
     response_class=Response,
     summary="Briefing as a one-page A4 PDF, in the caller's language",
 )
-def briefing_pdf(
-    session: SessionDep,
-    user: ApiUser,
-    week: Week = None,
-    cluster: ClusterQ = None,
-    park: ParkQ = None,
-    department_id: Dept = None,
-) -> Any:
-
-    report = registry.run(
-        session, user, "briefing", _briefing_filters(week, cluster, park, department_id)
-    )
+def briefing_pdf(session: SessionDep, user: ApiUser, f: BriefingFilters) -> Any:
+    report = registry.run(session, user, "briefing", f)
     lang = "en" if user.language == "en" else "zh"
     names = {c.code: (c.name_en if lang == "en" else c.name_zh) for c in clusters(session)}
     return Response(
@@ -400,23 +347,13 @@ def briefing_pdf(
     summary="The city map: landed and operating output per district and park; with a cluster, "
     "its coverage status at each guided park",
 )
-def city_map(
-    session: SessionDep,
-    user: ApiUser,
-    cluster: ClusterQ = None,
-    department_id: Dept = None,
-    format: Fmt = "json",
-) -> Any:
-    return _answer(
-        session, user, "map", ReportFilters(cluster=cluster, department_id=department_id), format
-    )
+def city_map(session: SessionDep, user: ApiUser, f: ByDeptCluster, format: Fmt = "json") -> Any:
+    return _answer(session, user, "map", f, format)
 
 
 @router.get("/map.xlsx", responses=XLSX_RESPONSE, response_class=Response, summary="Map as Excel")
-def city_map_xlsx(
-    session: SessionDep, user: ApiUser, cluster: ClusterQ = None, department_id: Dept = None
-) -> Any:
-    return city_map(session, user, cluster, department_id, "xlsx")
+def city_map_xlsx(session: SessionDep, user: ApiUser, f: ByDeptCluster) -> Any:
+    return _answer(session, user, "map", f, "xlsx")
 
 
 @router.get(
@@ -428,18 +365,11 @@ def city_map_xlsx(
 def park_layout(
     session: SessionDep,
     user: ApiUser,
-    cluster: ClusterQ = None,
-    department_id: Dept = None,
+    f: ByDeptCluster,
     format: Fmt = "json",
     detail: LayoutDetail = False,
 ) -> Any:
-    return _answer(
-        session,
-        user,
-        "layout",
-        ReportFilters(cluster=cluster, department_id=department_id, detail=detail),
-        format,
-    )
+    return _answer(session, user, "layout", _detailed(f, detail), format)
 
 
 @router.get(
@@ -448,7 +378,5 @@ def park_layout(
     response_class=Response,
     summary="Park layout as Excel",
 )
-def park_layout_xlsx(
-    session: SessionDep, user: ApiUser, cluster: ClusterQ = None, department_id: Dept = None
-) -> Any:
-    return park_layout(session, user, cluster, department_id, "xlsx")
+def park_layout_xlsx(session: SessionDep, user: ApiUser, f: ByDeptCluster) -> Any:
+    return _answer(session, user, "layout", f, "xlsx")
