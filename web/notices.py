@@ -13,7 +13,7 @@ from crm.notices import service
 from crm.reports.conflicts import open_conflicts
 from server.deps import SessionDep, WebUser
 from web import forms
-from web.render import render
+from web.render import error_page, render
 
 router = APIRouter()
 
@@ -44,12 +44,7 @@ def conflicts(request: Request, session: SessionDep, user: WebUser) -> Response:
     try:
         rows = open_conflicts(session, user)
     except CRMError as exc:
-        return render(
-            request,
-            "error.html",
-            {"status": exc.status, "message": exc.message},
-            status_code=exc.status,
-        )
+        return error_page(request, exc)
     return render(request, "notices/conflicts.html", {"nav": "conflicts", "conflicts": rows})
 
 

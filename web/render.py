@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 from crm import labels
 from crm.clock import to_local
 from crm.config import get_settings
+from crm.errors import CRMError
 from crm.i18n import LANGUAGES, Message, pick_language, translations, using
 from crm.policy import names as plan_names
 from crm.projects.service import stage_choices
@@ -155,6 +156,17 @@ def language(request: Request) -> str:
 
 def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def error_page(request: Request, exc: CRMError) -> HTMLResponse:
+    """A refusal answered as the error page rather than raised: a raise rolls the session back
+    and expires the signed-in user the page still needs."""
+    return render(
+        request,
+        "error.html",
+        {"status": exc.status, "message": exc.message},
+        status_code=exc.status,
+    )
 
 
 def render(

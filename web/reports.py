@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from crm.accounts.service import list_departments
 from crm.clock import parse_day
 from crm.errors import CRMError, NotFound, ValidationFailed
-from crm.i18n import _l
+from crm.i18n import Message, _l
 from crm.policy.districts import district_name
 from crm.reports import briefing_pdf, registry
 from crm.reports.common import ReportFilters, clusters, parks, require_reports
@@ -19,7 +19,7 @@ from crm.reports.export import to_xlsx
 from crm.reports.words import GROUP_ZH, STAGE_ZH, STATUS_ZH, TIER_ZH, band_label
 from server.deps import SessionDep, WebUser
 from web import report_charts
-from web.render import language, render
+from web.render import error_page, language, render
 
 router = APIRouter()
 
@@ -58,6 +58,16 @@ def _int(value: str | None, field: str) -> int | None:
     return int(v)
 
 
+def _code(value: str | None, field: str, unknown: Message) -> str | None:
+    """A cluster or park code from the query string (blank: all)."""
+    c = (value or "").strip()
+    if not c:
+        return None
+    if len(c) > 20 or not c.replace("_", "").isalnum():
+        raise ValidationFailed(unknown, field=field)
+    return c
+
+
 def cluster_names(session: Any, lang: str) -> dict[str, str]:
     return {c.code: (c.name_en if lang == "en" else c.name_zh) for c in clusters(session)}
 
@@ -68,16 +78,10 @@ def parse_filters(name: str, q: dict[str, str]) -> ReportFilters:
     f = ReportFilters()
     if "department_id" in allowed:
         f.department_id = _int(q.get("department_id"), "department_id")
-    if "cluster" in allowed and (q.get("cluster") or "").strip():
-        c = q["cluster"].strip()
-        if len(c) > 20 or not c.replace("_", "").isalnum():
-            raise ValidationFailed(_l("未知产业集群"), field="cluster")
-        f.cluster = c
-    if "park" in allowed and (q.get("park") or "").strip():
-        c = q["park"].strip()
-        if len(c) > 20 or not c.replace("_", "").isalnum():
-            raise ValidationFailed(_l("未知园区"), field="park")
-        f.park = c
+    if "cluster" in allowed:
+        f.cluster = _code(q.get("cluster"), "cluster", _l("未知产业集群"))
+    if "park" in allowed:
+        f.park = _code(q.get("park"), "park", _l("未知园区"))
     if "week" in allowed:
         f.week = parse_day(q.get("week"), "week")
     if "date_from" in allowed:
@@ -97,12 +101,7 @@ def index(request: Request, user: WebUser) -> Response:
     try:
         require_reports(user)
     except CRMError as exc:
-        return render(
-            request,
-            "error.html",
-            {"status": exc.status, "message": exc.message},
-            status_code=exc.status,
-        )
+        return error_page(request, exc)
     return RedirectResponse("/reports/coverage", status_code=303)
 
 
@@ -116,14 +115,7 @@ def report_page(request: Request, session: SessionDep, user: WebUser, name: str)
             raise NotFound(_l("没有这个报表"))
         require_reports(user)
     except CRMError as exc:
-        # answered here rather than raised: a raise rolls the session back and expires the
-        # signed-in user the error page still needs
-        return render(
-            request,
-            "error.html",
-            {"status": exc.status, "message": exc.message},
-            status_code=exc.status,
-        )
+        return error_page(request, exc)
     q = dict(request.query_params)
     error: ValidationFailed | None = None
     report: Any = None
