@@ -42,13 +42,14 @@ from crm.models.projects import (
 )
 from crm.reports.activity import activity_report
 from crm.reports.common import (
+    LABELLED,
     ReportFilters,
     check_department,
     cluster_id_for,
     clusters,
     park_id_for,
-    project_label,
     project_scope,
+    row_label,
     yi,
 )
 from crm.reports.coverage import Status
@@ -274,10 +275,7 @@ def briefing(
         for i in range(0, len(ids), 500):
             for r in session.execute(
                 select(
-                    Project.id,
-                    Project.title,
-                    Project.is_confidential,
-                    Project.code_name,
+                    *LABELLED,
                     Project.cluster_id,
                     Project.park_id,
                     Project.stage,
@@ -291,7 +289,7 @@ def briefing(
     def brief(r: tuple, **kw) -> BriefProject:  # type: ignore[no-untyped-def,type-arg]
         return BriefProject(
             id=r[0],
-            label=project_label(r[1], r[2], r[3]),
+            label=row_label(r),
             cluster=code_of.get(r[4], "?"),
             park=park_code.get(r[5]),
             stage=r[6],
@@ -365,10 +363,7 @@ def briefing(
 
     conflict_rows = session.execute(
         select(
-            Project.id,
-            Project.title,
-            Project.is_confidential,
-            Project.code_name,
+            *LABELLED,
             Project.cluster_id,
             Project.created_at,
         )
@@ -383,7 +378,7 @@ def briefing(
     conflicts = [
         ConflictOpened(
             id=r[0],
-            label=project_label(r[1], r[2], r[3]),
+            label=row_label(r),
             cluster=code_of.get(r[4], "?"),
             opened_at=r[5],
         )

@@ -131,6 +131,15 @@ def project_label(title: str, is_confidential: bool, code_name: str | None) -> s
     return title
 
 
+# the columns that name a project in a report: ``select(*LABELLED, …)``, then ``row_label(r)``
+LABELLED = (Project.id, Project.title, Project.is_confidential, Project.code_name)
+
+
+def row_label(r: Any) -> str:
+    """The label of a row selected with ``LABELLED`` first."""
+    return project_label(r[1], r[2], r[3])
+
+
 # --- weeks (local time) ---------------------------------------------------------------------
 
 

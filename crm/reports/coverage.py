@@ -23,6 +23,7 @@ from crm.models.firms import MAJOR_TIERS, Firm
 from crm.models.policy import ChainLink, ParkCluster
 from crm.models.projects import LANDED_STAGES, SECURED_STAGES, Project, Stage
 from crm.reports.common import (
+    LABELLED,
     ReportFilters,
     check_department,
     cluster_id_for,
@@ -267,10 +268,7 @@ def coverage_report(
             (r[0], r[1:])
             for r in session.execute(
                 select(
-                    Project.id,
-                    Project.title,
-                    Project.is_confidential,
-                    Project.code_name,
+                    *LABELLED,
                     Project.expected_output,
                 ).where(Project.id.in_(ids[i : i + 500]))
             )

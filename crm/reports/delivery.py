@@ -21,14 +21,15 @@ from crm.models.accounts import User
 from crm.models.firms import Firm
 from crm.models.projects import SECURED_STAGES, CapitalArrival, Project
 from crm.reports.common import (
+    LABELLED,
     ReportFilters,
     check_department,
     cluster_id_for,
     clusters,
     park_id_for,
-    project_label,
     project_scope,
     ratio,
+    row_label,
     wan_sum,
     yi,
 )
@@ -121,10 +122,7 @@ def _late_list(
     )
     rows = session.execute(
         select(
-            Project.id,
-            Project.title,
-            Project.is_confidential,
-            Project.code_name,
+            *LABELLED,
             Firm.name_zh,
             Project.cluster_id,
             Project.stage,
@@ -142,7 +140,7 @@ def _late_list(
     return [
         LateProject(
             id=r[0],
-            label=project_label(r[1], r[2], r[3]),
+            label=row_label(r),
             firm_name="" if r[2] else r[4],  # a confidential project: its code name only
             cluster=code_of.get(r[5], "?"),
             stage=r[6],

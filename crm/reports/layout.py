@@ -22,13 +22,14 @@ from crm.models.firms import MAJOR_TIERS, Firm
 from crm.models.policy import ParkCluster
 from crm.models.projects import LANDED_STAGES, SECURED_STAGES, Project, Stage
 from crm.reports.common import (
+    LABELLED,
     ReportFilters,
     check_department,
     cluster_id_for,
     clusters,
     parks,
-    project_label,
     project_scope,
+    row_label,
 )
 from crm.reports.coverage import Status, _status
 from crm.types import utcnow
@@ -139,10 +140,7 @@ def park_layout(session: Session, actor: User, f: ReportFilters | None = None) -
     projects: dict[int, list[LayoutProject]] = {}
     for r in session.execute(
         select(
-            Project.id,
-            Project.title,
-            Project.is_confidential,
-            Project.code_name,
+            *LABELLED,
             Firm.name_zh,
             Project.cluster_id,
             Project.stage,
@@ -156,7 +154,7 @@ def park_layout(session: Session, actor: User, f: ReportFilters | None = None) -
         projects.setdefault(r[8], []).append(
             LayoutProject(
                 id=r[0],
-                label=project_label(r[1], r[2], r[3]),
+                label=row_label(r),
                 firm_name="" if r[2] else r[4],
                 cluster=code_of.get(r[5], "?"),
                 stage=r[6],

@@ -23,7 +23,7 @@ from crm.models.accounts import User
 from crm.models.followups import Followup
 from crm.models.projects import LANDED_STAGES, SECURED_STAGES, Project, StageChange
 from crm.reports.briefing import _instant
-from crm.reports.common import project_label
+from crm.reports.common import LABELLED, row_label
 from crm.reports.conflicts import ConflictRow, open_conflicts
 from crm.types import utcnow
 
@@ -128,16 +128,13 @@ def manager_home(session: Session, actor: User, now: datetime | None = None) -> 
     stale = [
         StaleProject(
             id=r[0],
-            label=project_label(r[1], r[2], r[3]),
+            label=row_label(r),
             stage=r[4],
             idle_days=(now - r[5]).days,
         )
         for r in session.execute(
             select(
-                Project.id,
-                Project.title,
-                Project.is_confidential,
-                Project.code_name,
+                *LABELLED,
                 Project.stage,
                 last,
             )
