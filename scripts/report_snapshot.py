@@ -34,6 +34,7 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
     "delivery": [{}, {"detail": True}],
     "briefing": [{}],
     "map": [{}],
+    "layout": [{}, {"detail": True}],
 }
 USERS = ("admin", "manager01", "officer001")
 SKIP_KEYS = {"generated_at"}

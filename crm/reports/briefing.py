@@ -224,6 +224,63 @@ def _first_reached(session: Session, scope: list, stages: tuple[str, ...], start
     )
 
 
+def _scope_name(
+    session: Session, cid: int | None, pid: int | None
+) -> tuple[str, str | None, str, str]:
+    """What the briefing covers: (kind, code, Chinese name, English name) — a park, a cluster
+    or the city."""
+    if pid is not None:
+        park = session.get(Park, pid)
+        assert park is not None
+        return "park", park.code, park.name_zh, park.name_en
+    if cid is not None:
+        c = session.get(Cluster, cid)
+        assert c is not None
+        return "cluster", c.code, c.name_zh, c.name_en
+    return "city", None, "全市", "City-wide"
+
+
+def _conflicts_opened(
+    session: Session, scope: list[Any], start: datetime, end: datetime, code_of: dict[int, str]
+) -> list[ConflictOpened]:
+    """The conflicts (撞单) opened in the week: projects created in it that collide."""
+    rows = session.execute(
+        select(*LABELLED, Project.cluster_id, Project.created_at)
+        .where(
+            *scope,
+            Project.conflict_with_id.is_not(None),
+            Project.created_at >= start,
+            Project.created_at < end,
+        )
+        .order_by(Project.created_at, Project.id)
+    ).all()
+    return [
+        ConflictOpened(id=r[0], label=row_label(r), cluster=code_of.get(r[4], "?"), opened_at=r[5])
+        for r in rows
+    ]
+
+
+def _contacts_per_department(
+    session: Session, actor: User, department_id: int | None, monday: date, sunday: date
+) -> list[DepartmentContacts]:
+    """The officer-activity report's own figures (closed weeks from its rollup, the weeks after
+    the rollup's watermark counted live), summed per department, most first."""
+    act = activity_report(
+        session,
+        actor,
+        ReportFilters(department_id=department_id, date_from=monday, date_to=sunday),
+    )
+    per_dept: dict[str, int] = {}
+    for o in act.officers:
+        if o.contacts:
+            key = o.department or "—"
+            per_dept[key] = per_dept.get(key, 0) + o.contacts
+    return [
+        DepartmentContacts(department=d, contacts=n)
+        for d, n in sorted(per_dept.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+
+
 def briefing(
     session: Session,
     actor: User,
@@ -242,16 +299,7 @@ def briefing(
     all_clusters = clusters(session)
     code_of = {c.id: c.code for c in all_clusters}
     park_code = dict(session.execute(select(Park.id, Park.code)).all())
-    if pid is not None:
-        park = session.get(Park, pid)
-        assert park is not None
-        kind, code, name_zh, name_en = "park", park.code, park.name_zh, park.name_en
-    elif cid is not None:
-        c = session.get(Cluster, cid)
-        assert c is not None
-        kind, code, name_zh, name_en = "cluster", c.code, c.name_zh, c.name_en
-    else:
-        kind, code, name_zh, name_en = "city", None, "全市", "City-wide"
+    kind, code, name_zh, name_en = _scope_name(session, cid, pid)
     shown = [c for c in all_clusters if cid is None or c.id == cid]
     listed = None if f.detail else LISTED  # the workbook lists every project counted
 
@@ -361,47 +409,8 @@ def briefing(
         listed,
     )
 
-    conflict_rows = session.execute(
-        select(
-            *LABELLED,
-            Project.cluster_id,
-            Project.created_at,
-        )
-        .where(
-            *scope,
-            Project.conflict_with_id.is_not(None),
-            Project.created_at >= start,
-            Project.created_at < end,
-        )
-        .order_by(Project.created_at, Project.id)
-    ).all()
-    conflicts = [
-        ConflictOpened(
-            id=r[0],
-            label=row_label(r),
-            cluster=code_of.get(r[4], "?"),
-            opened_at=r[5],
-        )
-        for r in conflict_rows
-    ]
-
-    per_dept: dict[str, int] = {}
-    # the officer-activity report's own figures (closed weeks from its rollup, the weeks after
-    # the rollup's watermark counted live), summed per department
-    act = activity_report(
-        session,
-        actor,
-        ReportFilters(department_id=f.department_id, date_from=monday, date_to=sunday),
-    )
-    for o in act.officers:
-        if o.contacts:
-            key = o.department or "—"
-            per_dept[key] = per_dept.get(key, 0) + o.contacts
-    contacts = [
-        DepartmentContacts(department=d, contacts=n)
-        for d, n in sorted(per_dept.items(), key=lambda kv: (-kv[1], kv[0]))
-    ]
-
+    conflicts = _conflicts_opened(session, scope, start, end, code_of)
+    contacts = _contacts_per_department(session, actor, f.department_id, monday, sunday)
     return Briefing(
         generated_at=utcnow(),
         week_start=monday,
@@ -428,5 +437,5 @@ def briefing(
         conflicts=conflicts[:listed],
         conflicts_count=len(conflicts),
         contacts=contacts,
-        contacts_total=sum(per_dept.values()),
+        contacts_total=sum(c.contacts for c in contacts),
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import case, func, literal_column, select
@@ -148,29 +149,45 @@ def pipeline_report(
         .all()
     )
     if labels is None:
-        ids = [r[0] for r in rows if r[0] is not None]
-        labels = (
-            {
-                i: (str(i), n)
-                for i, n in session.execute(
-                    select(User.id, User.display_name).where(User.id.in_(ids))
-                )
-            }
-            if ids
-            else {}
-        )
+        labels = _officer_labels(session, [r[0] for r in rows if r[0] is not None])
     cells: dict[object, dict[str, list[int]]] = {}
     for k, stage, n, inv, out in rows:
         cells.setdefault(k, {})[stage] = [int(n), int(inv or 0), int(out or 0)]
+    groups, totals = _groups(cells, labels, NONE_LABEL[f.group_by])
+    grand = [0, 0, 0]
+    for s in STAGE_ORDER:
+        grand = _add(grand, totals[s])
+    reached, conversion = _conversion(session, scope)
+    return PipelineReport(
+        generated_at=utcnow(),
+        group_by=f.group_by,
+        stages=ALL_STAGES,
+        groups=groups,
+        totals={s: _cell(v) for s, v in totals.items()},
+        total=_cell(grand),
+        reached=reached,
+        conversion=conversion,
+        weeks=_weekly(session, scope, weeks),
+    )
 
-    def cell(v: list[int] | None) -> StageCell:
-        if not v:
-            return StageCell()
-        return StageCell(count=v[0], planned_investment=yi(v[1]), expected_output=yi(v[2]))
 
-    def add(a: list[int], b: list[int]) -> list[int]:
-        return [x + y for x, y in zip(a, b, strict=True)]
+def _cell(v: list[int] | None) -> StageCell:
+    if not v:
+        return StageCell()
+    return StageCell(count=v[0], planned_investment=yi(v[1]), expected_output=yi(v[2]))
 
+
+def _add(a: list[int], b: list[int]) -> list[int]:
+    return [x + y for x, y in zip(a, b, strict=True)]
+
+
+def _groups(
+    cells: dict[object, dict[str, list[int]]],
+    labels: dict[Any, tuple[str, str]],
+    none_label: str,
+) -> tuple[list[PipelineGroup], dict[str, list[int]]]:
+    """One row per group (labelled ones in their order, then the rest, then "none") and the
+    totals per stage; a group's total leaves its lost projects out."""
     order = [k for k in labels if k in cells]
     order += sorted((k for k in cells if k not in labels and k is not None), key=str)
     if None in cells:
@@ -182,27 +199,33 @@ def pipeline_report(
         tot = [0, 0, 0]
         for s in ALL_STAGES:
             v = by_stage.get(s, [0, 0, 0])
-            totals[s] = add(totals[s], v)
+            totals[s] = _add(totals[s], v)
             if s != "lost":
-                tot = add(tot, v)
-        code, name = (
-            labels.get(k, (str(k), str(k))) if k is not None else (None, NONE_LABEL[f.group_by])
-        )
+                tot = _add(tot, v)
+        code, name = labels.get(k, (str(k), str(k))) if k is not None else (None, none_label)
         groups.append(
             PipelineGroup(
                 key=code,
                 label=name,
-                stages={s: cell(by_stage.get(s)) for s in ALL_STAGES},
-                total=cell(tot),
+                stages={s: _cell(by_stage.get(s)) for s in ALL_STAGES},
+                total=_cell(tot),
                 lost=by_stage.get("lost", [0])[0],
             )
         )
-    grand = [0, 0, 0]
-    for s in STAGE_ORDER:
-        grand = add(grand, totals[s])
+    return groups, totals
 
-    # conversion: the furthest stage each project reached — the highest of its history (read
-    # per project from the covering index (project_id, to_stage, changed_at)) and its stage
+
+def _officer_labels(session: Session, ids: list[Any]) -> dict[Any, tuple[str, str]]:
+    """The officers that own a project in the report, by id (the officer grouping)."""
+    if not ids:
+        return {}
+    rows = session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
+    return {i: (str(i), n) for i, n in rows}
+
+
+def _conversion(session: Session, scope: list[Any]) -> tuple[dict[str, int], list[Conversion]]:
+    """Conversion: the furthest stage each project reached — the highest of its history (read
+    per project from the covering index (project_id, to_stage, changed_at)) and its stage."""
     hist_r = func.max(_rank(StageChange.to_stage))
     cur_r = _rank(Project.stage)
     furthest = (
@@ -221,7 +244,7 @@ def pipeline_report(
         s: sum(n for r, n in at.items() if r is not None and r >= i)
         for i, s in enumerate(STAGE_ORDER)
     }
-    conversion = [
+    return reached, [
         Conversion(
             from_stage=a,
             to_stage=b,
@@ -232,7 +255,9 @@ def pipeline_report(
         for a, b in itertools.pairwise(STAGE_ORDER)
     ]
 
-    # weekly series
+
+def _weekly(session: Session, scope: list[Any], weeks: Weeks) -> list[WeekRow]:
+    """New projects and first signings per local week."""
     new_rows = _new_per_week(session, scope, weeks)
     # (not "a secured change in the period and none before it" with NOT EXISTS: SQLite 3.40.1
     # answers `project_id = ? AND to_stage IN (…) AND changed_at < ?` wrongly on the index
@@ -256,23 +281,12 @@ def pipeline_report(
         .subquery()
     )
     sign_rows = count_per_week(session, first_signed.c.at, weeks)
-    week_rows = [
+    return [
         WeekRow(
             week_start=d, new_projects=int(new_rows.get(i, 0)), signings=int(sign_rows.get(i, 0))
         )
         for i, d in enumerate(weeks.starts)
     ]
-    return PipelineReport(
-        generated_at=utcnow(),
-        group_by=f.group_by,
-        stages=ALL_STAGES,
-        groups=groups,
-        totals={s: cell(v) for s, v in totals.items()},
-        total=cell(grand),
-        reached=reached,
-        conversion=conversion,
-        weeks=week_rows,
-    )
 
 
 def _new_per_week(session: Session, scope: list, weeks: Weeks) -> dict[int, int]:
