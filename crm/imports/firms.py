@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -134,6 +135,222 @@ def _firm_search_index_in_bulk(session: Session) -> Iterator[Callable[[int, int]
         session.execute(text(bulk[0]))
 
 
+@dataclass
+class _Taken:
+    """What a firm row must not take again: the database's names, aliases and credit codes,
+    and those of the file's rows accepted so far (each → its firm id or row number)."""
+
+    names: dict[str, int]
+    stored_names: set[tuple[str, str]]  # (normalised, as stored): the same firm again
+    aliases: dict[str, int]
+    codes: dict[str, int]
+    file_names: dict[str, int] = field(default_factory=dict)
+    file_codes: dict[str, int] = field(default_factory=dict)
+    file_aliases: dict[str, int] = field(default_factory=dict)  # normalised alias → its row
+
+    @classmethod
+    def load(cls, session: Session) -> _Taken:
+        names: dict[str, int] = {}
+        stored: set[tuple[str, str]] = set()
+        for norm, fid, name in session.execute(select(Firm.name_norm, Firm.id, Firm.name_zh)):
+            names[norm] = fid
+            stored.add((norm, name.strip()))
+        aliases = dict(session.execute(select(FirmAlias.alias_norm, FirmAlias.firm_id)).all())
+        codes = dict(
+            session.execute(
+                select(Firm.credit_code, Firm.id).where(Firm.credit_code.is_not(None))
+            ).all()
+        )
+        return cls(names, stored, aliases, codes)
+
+    def same_firm_again(self, norm: str, name_zh: str) -> bool:
+        """The same firm, written the same way: a re-import."""
+        dup = self.names.get(norm) or self.aliases.get(norm)
+        return bool(dup) and (norm, name_zh.strip()) in self.stored_names
+
+    def collisions(self, i: int, d: FirmCreate, norm: str) -> list[RowError]:
+        """The row's name, credit code and aliases against the database's and the file's."""
+        errs: list[RowError] = []
+        dup = self.names.get(norm) or self.aliases.get(norm)
+        if dup:
+            errs.append(RowError(i, "name_zh", _l("企业已存在（编号 %(id)s）", id=dup)))
+        elif norm in self.file_names or norm in self.file_aliases:
+            row = self.file_names.get(norm) or self.file_aliases[norm]
+            errs.append(RowError(i, "name_zh", _l("与第 %(row)s 行重复", row=row)))
+        cc = d.credit_code
+        if cc and cc in self.codes:
+            errs.append(
+                RowError(
+                    i, "credit_code", _l("统一社会信用代码已存在（编号 %(id)s）", id=self.codes[cc])
+                )
+            )
+        elif cc and cc in self.file_codes:
+            errs.append(
+                RowError(i, "credit_code", _l("与第 %(row)s 行重复", row=self.file_codes[cc]))
+            )
+        errs.extend(self._alias_collisions(i, d, norm))
+        return errs
+
+    def _alias_collisions(self, i: int, d: FirmCreate, norm: str) -> list[RowError]:
+        """Aliases are unique across firms (a unique index holds it): not another firm's name
+        or alias, here or on another row of the file."""
+        errs: list[RowError] = []
+        for a in d.aliases:
+            an = normalize_name(a)
+            if not an or an == norm:
+                continue
+            if self.names.get(an) or self.aliases.get(an):
+                errs.append(
+                    RowError(i, "aliases", _l("别名“%(alias)s”已属于另一家企业", alias=a[:60]))
+                )
+            elif an in self.file_names or self.file_aliases.get(an, i) != i:
+                other_row = self.file_names.get(an) or self.file_aliases[an]
+                errs.append(RowError(i, "aliases", _l("与第 %(row)s 行重复", row=other_row)))
+        return errs
+
+    def take(self, i: int, d: FirmCreate, norm: str) -> None:
+        for a in d.aliases:
+            self.file_aliases.setdefault(normalize_name(a), i)
+        self.file_names[norm] = i
+        if d.credit_code:
+            self.file_codes[d.credit_code] = i
+
+    def known(self, name: str) -> bool:
+        """A parent the import can find: a firm there or a row of the file."""
+        n = normalize_name(name)
+        return n in self.names or n in self.file_names or n in self.aliases
+
+    def firm_id(self, name: str) -> int | None:
+        n = normalize_name(name)
+        return self.names.get(n) or self.aliases.get(n)
+
+
+# a row that passed its checks: (row, input, cluster codes, parent's name, owner id)
+_Good = tuple[int, FirmCreate, list[str], str | None, int | None]
+
+
+def _firm_input(i: int, row: dict[str, str], errs: list[RowError]) -> FirmCreate | None:
+    conv = _Converter(i, row, errs)
+    g500 = conv("global500_rank", _int)
+    c500 = conv("china500_rank", _int)
+    leader = conv("is_leader", _bool)
+    try:
+        return FirmCreate(
+            name_zh=row.get("name_zh", ""),
+            name_en=row.get("name_en") or None,
+            aliases=_split(row.get("aliases", "")),
+            country=row.get("country") or None,
+            headquarters=row.get("headquarters") or None,
+            global500_rank=g500,
+            china500_rank=c500,
+            is_leader=bool(leader),
+            website=row.get("website") or None,
+            credit_code=row.get("credit_code") or None,
+            notes=row.get("notes") or None,
+        )
+    except ValidationError as exc:
+        errs.extend(_pydantic_errors(i, exc))
+        return None
+
+
+def _clusters_and_owner(
+    session: Session,
+    actor: User,
+    i: int,
+    row: dict[str, str],
+    clusters: dict[str, str],
+    users: dict[str, int],
+) -> tuple[list[str], int | None, list[RowError]]:
+    """The row's cluster codes and owner, with what is wrong with them."""
+    errs: list[RowError] = []
+    codes_in = []
+    for c in _split(row.get("clusters", "")):
+        code = clusters.get(c.lower())
+        if code is None:
+            errs.append(RowError(i, "clusters", _l("未知产业集群：%(name)s", name=c[:60])))
+        else:
+            codes_in.append(code)
+    owner_id = None
+    if row.get("owner"):
+        owner_id = users.get(row["owner"].strip().lower())
+        if owner_id is None:
+            errs.append(RowError(i, "owner", _l("用户不存在：%(name)s", name=row["owner"][:60])))
+        elif not may_set_owner(actor, None, session.get(User, owner_id)):
+            # the same rule as create_firm: managers name owners of their department only
+            errs.append(RowError(i, "owner", _l("只能指定本部门人员为负责人")))
+    return codes_in, owner_id, errs
+
+
+def _checked_rows(
+    session: Session, actor: User, sheet: Any, rep: ImportReport, taken: _Taken
+) -> list[_Good]:
+    """Every row checked on its own and against the others: the good ones, in order; the
+    rest go to ``rep.rejected`` (or ``rep.unchanged``: the same firm again)."""
+    clusters = _cluster_lookup(session)
+    users = _user_lookup(session)
+    good: list[_Good] = []
+    for i, row in progress.rows(sheet.rows, "checking"):
+        errs: list[RowError] = []
+        data_in = _firm_input(i, row, errs)
+        if errs or data_in is None:
+            rep.rejected.extend(errs)
+            continue
+        codes_in, owner_id, errs = _clusters_and_owner(session, actor, i, row, clusters, users)
+        rep.rejected.extend(errs)
+        try:
+            norm = name_norm(data_in.name_zh)
+        except ValidationFailed as exc:
+            rep.rejected.append(RowError(i, exc.field, exc.message))
+            continue
+        if not errs and taken.same_firm_again(norm, data_in.name_zh):
+            rep.unchanged += 1
+            continue
+        collisions = taken.collisions(i, data_in, norm)
+        rep.rejected.extend(collisions)
+        if errs or collisions:
+            continue
+        taken.take(i, data_in, norm)
+        good.append((i, data_in, codes_in, (row.get("parent") or "").strip() or None, owner_id))
+    return good
+
+
+def _without_rejected(rep: ImportReport, good: list[_Good]) -> list[_Good]:
+    bad_rows = {e.row for e in rep.rejected}
+    return [g for g in good if g[0] not in bad_rows]
+
+
+def _parents_checked(
+    session: Session, rep: ImportReport, good: list[_Good], taken: _Taken, confirmed: set[int]
+) -> list[_Good]:
+    """Parents: an existing firm or a firm earlier/later in the same file; then the rows held
+    back as near-duplicates, and the rows whose parent is one of them."""
+    for i, _d, _c, parent, _o in good:
+        if parent and not taken.known(parent):
+            rep.rejected.append(
+                RowError(i, "parent", _l("母公司不存在：%(name)s", name=parent[:60]))
+            )
+    if rep.rejected:
+        good = _without_rejected(rep, good)
+    _near_duplicates(session, rep, good, confirmed)
+    if not rep.held:
+        return good
+    good = [g for g in good if g[0] not in rep.held]
+    # a firm whose parent is a held row of the file waits for it
+    for i, _d, _c, parent, _o in good:
+        if parent and taken.file_names.get(normalize_name(parent)) in rep.held:
+            rep.rejected.append(
+                RowError(
+                    i,
+                    "parent",
+                    _l(
+                        "母公司在第 %(row)s 行，那一行还没有确认导入",
+                        row=taken.file_names[normalize_name(parent)],
+                    ),
+                )
+            )
+    return _without_rejected(rep, good)
+
+
 @_without_cyclic_gc
 def import_firms(
     session: Session,
@@ -153,170 +370,9 @@ def import_firms(
     require_manager(actor)
     sheet = read_rows(data, filename, FIRM_HEADERS)
     rep = ImportReport("firms", len(sheet.rows), dry_run=dry_run, labels=sheet.labels, sheet=sheet)
-    clusters = _cluster_lookup(session)
-    users = _user_lookup(session)
-    names: dict[str, int] = {}
-    stored_names: set[tuple[str, str]] = set()  # (normalised, as stored): the same firm again
-    for norm_, fid_, name_ in session.execute(select(Firm.name_norm, Firm.id, Firm.name_zh)):
-        names[norm_] = fid_
-        stored_names.add((norm_, name_.strip()))
-    aliases: dict[str, int] = dict(
-        session.execute(select(FirmAlias.alias_norm, FirmAlias.firm_id)).all()
-    )
-    codes: dict[str, int] = dict(
-        session.execute(
-            select(Firm.credit_code, Firm.id).where(Firm.credit_code.is_not(None))
-        ).all()
-    )
-    file_names: dict[str, int] = {}
-    file_codes: dict[str, int] = {}
-    file_aliases: dict[str, int] = {}  # normalised alias → its row
-    good: list[tuple[int, FirmCreate, list[str], str | None, int | None]] = []
-    for i, row in progress.rows(sheet.rows, "checking"):
-        errs: list[RowError] = []
-        conv = _Converter(i, row, errs)
-        g500 = conv("global500_rank", _int)
-        c500 = conv("china500_rank", _int)
-        leader = conv("is_leader", _bool)
-        try:
-            data_in = FirmCreate(
-                name_zh=row.get("name_zh", ""),
-                name_en=row.get("name_en") or None,
-                aliases=_split(row.get("aliases", "")),
-                country=row.get("country") or None,
-                headquarters=row.get("headquarters") or None,
-                global500_rank=g500,
-                china500_rank=c500,
-                is_leader=bool(leader),
-                website=row.get("website") or None,
-                credit_code=row.get("credit_code") or None,
-                notes=row.get("notes") or None,
-            )
-        except ValidationError as exc:
-            errs.extend(_pydantic_errors(i, exc))
-        if errs:
-            rep.rejected.extend(errs)
-            continue
-        codes_in = []
-        bad = False
-        for c in _split(row.get("clusters", "")):
-            code = clusters.get(c.lower())
-            if code is None:
-                rep.rejected.append(
-                    RowError(i, "clusters", _l("未知产业集群：%(name)s", name=c[:60]))
-                )
-                bad = True
-            else:
-                codes_in.append(code)
-        owner_id = None
-        if row.get("owner"):
-            owner_id = users.get(row["owner"].strip().lower())
-            if owner_id is None:
-                rep.rejected.append(
-                    RowError(i, "owner", _l("用户不存在：%(name)s", name=row["owner"][:60]))
-                )
-                bad = True
-            elif not may_set_owner(actor, None, session.get(User, owner_id)):
-                # the same rule as create_firm: managers name owners of their department only
-                rep.rejected.append(RowError(i, "owner", _l("只能指定本部门人员为负责人")))
-                bad = True
-        try:
-            norm = name_norm(data_in.name_zh)
-        except ValidationFailed as exc:
-            rep.rejected.append(RowError(i, exc.field, exc.message))
-            continue
-        dup = names.get(norm) or aliases.get(norm)
-        if dup and (norm, data_in.name_zh.strip()) in stored_names and not bad:
-            rep.unchanged += 1  # the same firm, written the same way: a re-import
-            continue
-        if dup:
-            rep.rejected.append(RowError(i, "name_zh", _l("企业已存在（编号 %(id)s）", id=dup)))
-            bad = True
-        elif norm in file_names or norm in file_aliases:
-            rep.rejected.append(
-                RowError(
-                    i,
-                    "name_zh",
-                    _l("与第 %(row)s 行重复", row=file_names.get(norm) or file_aliases[norm]),
-                )
-            )
-            bad = True
-        cc = data_in.credit_code
-        if cc and cc in codes:
-            rep.rejected.append(
-                RowError(
-                    i,
-                    "credit_code",
-                    _l("统一社会信用代码已存在（编号 %(id)s）", id=codes[cc]),
-                )
-            )
-            bad = True
-        elif cc and cc in file_codes:
-            rep.rejected.append(
-                RowError(
-                    i,
-                    "credit_code",
-                    _l("与第 %(row)s 行重复", row=file_codes[cc]),
-                )
-            )
-            bad = True
-        # aliases are unique across firms (a unique index holds it): not another firm's name
-        # or alias, here or on another row of the file
-        for a in data_in.aliases:
-            an = normalize_name(a)
-            if not an or an == norm:
-                continue
-            if names.get(an) or aliases.get(an):
-                rep.rejected.append(
-                    RowError(i, "aliases", _l("别名“%(alias)s”已属于另一家企业", alias=a[:60]))
-                )
-                bad = True
-            elif an in file_names or file_aliases.get(an, i) != i:
-                other_row = file_names.get(an) or file_aliases[an]
-                rep.rejected.append(
-                    RowError(i, "aliases", _l("与第 %(row)s 行重复", row=other_row))
-                )
-                bad = True
-        if bad:
-            continue
-        for a in data_in.aliases:
-            file_aliases.setdefault(normalize_name(a), i)
-        file_names[norm] = i
-        if data_in.credit_code:
-            file_codes[data_in.credit_code] = i
-        good.append((i, data_in, codes_in, (row.get("parent") or "").strip() or None, owner_id))
-    # parents: an existing firm or a firm earlier/later in the same file
-    for i, _d, _c, parent, _o in good:
-        if (
-            parent
-            and normalize_name(parent) not in names
-            and normalize_name(parent) not in file_names
-            and normalize_name(parent) not in aliases
-        ):
-            rep.rejected.append(
-                RowError(i, "parent", _l("母公司不存在：%(name)s", name=parent[:60]))
-            )
-    if rep.rejected:
-        bad_rows = {e.row for e in rep.rejected}
-        good = [g for g in good if g[0] not in bad_rows]
-    _near_duplicates(session, rep, good, set(confirmed))
-    if rep.held:
-        good = [g for g in good if g[0] not in rep.held]
-        # a firm whose parent is a held row of the file waits for it
-        for i, _d, _c, parent, _o in good:
-            if parent and file_names.get(normalize_name(parent)) in rep.held:
-                rep.rejected.append(
-                    RowError(
-                        i,
-                        "parent",
-                        _l(
-                            "母公司在第 %(row)s 行，那一行还没有确认导入",
-                            row=file_names[normalize_name(parent)],
-                        ),
-                    )
-                )
-        bad_rows = {e.row for e in rep.rejected}
-        good = [g for g in good if g[0] not in bad_rows]
+    taken = _Taken.load(session)
+    good = _checked_rows(session, actor, sheet, rep, taken)
+    good = _parents_checked(session, rep, good, taken, set(confirmed))
     if rep.blocking and not skip_invalid:
         rep.imported = len(good) if dry_run else 0  # a check says how many rows would go
         return rep
@@ -328,48 +384,7 @@ def import_firms(
     # cells go now, and the firms are built and written a batch at a time, so the import holds
     # one batch of rows at once, not the file's (memory: SPEC's 512 MB for a 10 MB upload)
     sheet.keep_rows({e.row for e in rep.rejected})
-    now = utcnow()
-    by_norm: dict[str, int] = {}
-    code_ids = dict(session.execute(select(Cluster.code, Cluster.id)).all())
-    alias_rows: list[dict[str, Any]] = []
-    fc_rows: list[dict[str, Any]] = []
-    parent_rows: list[dict[str, Any]] = []
-    with _firm_search_index_in_bulk(session) as indexed:
-        ids = allocate_ids(session, "firm", len(good))
-        for start in range(0, len(good), BATCH):
-            batch = good[start : start + BATCH]
-            pinyins = pinyin_many([d.name_zh for _i, d, _c, _p, _o in batch])
-            firm_rows: list[dict[str, Any]] = []
-            for (_i, d, cl, _p, owner_id), names_, fid in zip(
-                batch, pinyins, ids[start : start + BATCH], strict=True
-            ):
-                # the one firm-row builder, shared with create_firm (crm/firms/rows.py)
-                row = firm_values(d, source="import", now=now, owner_id=owner_id, pinyin=names_)
-                row["id"] = fid
-                by_norm[row["name_norm"]] = fid
-                firm_rows.append(row)
-                alias_rows.extend(alias_values(fid, d.aliases))
-                for code in dict.fromkeys(cl):
-                    fc_rows.append({"firm_id": fid, "cluster_id": code_ids[code]})
-            _insert_many(session, Firm.__table__, firm_rows)
-            progress.tick("importing", start + len(batch), len(good))
-        if ids:
-            indexed(ids[0], ids[-1])
-    for (_i, _d, _cl, parent, _o), fid in zip(good, ids, strict=True):
-        if parent:
-            pn = normalize_name(parent)
-            pid = by_norm.get(pn) or names.get(pn) or aliases.get(pn)
-            if pid and pid != fid:
-                parent_rows.append({"b_id": fid, "b_parent": pid})
-    for rows_, model in ((alias_rows, FirmAlias), (fc_rows, FirmCluster)):
-        _insert_many(session, model.__table__, rows_)
-    if parent_rows:
-        session.execute(
-            update(Firm.__table__)
-            .where(Firm.__table__.c.id == bindparam("b_id"))
-            .values(parent_id=bindparam("b_parent")),
-            parent_rows,
-        )
+    ids = _write_firms(session, good, taken)
     rep.imported = len(ids)
     rep.applied = True
     record(
@@ -388,6 +403,53 @@ def import_firms(
     )
     session.flush()
     return rep
+
+
+def _write_firms(session: Session, good: list[_Good], taken: _Taken) -> list[int]:
+    """The firms, their aliases, clusters and parents, written in bulk; their ids."""
+    now = utcnow()
+    by_norm: dict[str, int] = {}
+    code_ids = dict(session.execute(select(Cluster.code, Cluster.id)).all())
+    alias_rows: list[dict[str, Any]] = []
+    fc_rows: list[dict[str, Any]] = []
+    with _firm_search_index_in_bulk(session) as indexed:
+        ids = allocate_ids(session, "firm", len(good))
+        for start in range(0, len(good), BATCH):
+            batch = good[start : start + BATCH]
+            pinyins = pinyin_many([d.name_zh for _i, d, _c, _p, _o in batch])
+            firm_rows: list[dict[str, Any]] = []
+            for (_i, d, cl, _p, owner_id), names_, fid in zip(
+                batch, pinyins, ids[start : start + BATCH], strict=True
+            ):
+                # the one firm-row builder, shared with create_firm (crm/firms/rows.py)
+                row = firm_values(d, source="import", now=now, owner_id=owner_id, pinyin=names_)
+                row["id"] = fid
+                by_norm[row["name_norm"]] = fid
+                firm_rows.append(row)
+                alias_rows.extend(alias_values(fid, d.aliases))
+                fc_rows.extend(
+                    {"firm_id": fid, "cluster_id": code_ids[code]} for code in dict.fromkeys(cl)
+                )
+            _insert_many(session, Firm.__table__, firm_rows)
+            progress.tick("importing", start + len(batch), len(good))
+        if ids:
+            indexed(ids[0], ids[-1])
+    parent_rows: list[dict[str, Any]] = []
+    for (_i, _d, _cl, parent, _o), fid in zip(good, ids, strict=True):
+        if parent:
+            pid = by_norm.get(normalize_name(parent)) or taken.firm_id(parent)
+            if pid and pid != fid:
+                parent_rows.append({"b_id": fid, "b_parent": pid})
+    for rows_, model in ((alias_rows, FirmAlias), (fc_rows, FirmCluster)):
+        _insert_many(session, model.__table__, rows_)
+    if parent_rows:
+        session.execute(
+            update(Firm.__table__)
+            .where(Firm.__table__.c.id == bindparam("b_id"))
+            .values(parent_id=bindparam("b_parent")),
+            parent_rows,
+        )
+    return ids
 
 
 BATCH = 5_000  # firms built and written at a time
