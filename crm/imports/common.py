@@ -19,6 +19,7 @@ from crm.i18n import Message, _l, as_message, validation_message
 from crm.models.accounts import User
 from crm.models.firms import Firm, FirmAlias
 from crm.models.policy import Cluster
+from crm.text import normalize_name
 
 STAGE_NAMES = {
     **{code: code for code in ("lead", "contacted", "negotiating", "signed", "landed")},
@@ -267,3 +268,14 @@ def _firm_ids_by_name(session: Session) -> dict[str, int]:
     out = dict(session.execute(select(FirmAlias.alias_norm, FirmAlias.firm_id)).all())
     out.update(dict(session.execute(select(Firm.name_norm, Firm.id)).all()))
     return out
+
+
+def _row_firm(
+    firms: dict[str, int], i: int, row: dict[str, str], errs: list[RowError]
+) -> int | None:
+    """The firm a row names (its name or an alias, as ``_firm_ids_by_name`` keys them), or an
+    error beside the row's firm column."""
+    fid = firms.get(normalize_name(row.get("firm", "")))
+    if fid is None:
+        errs.append(RowError(i, "firm", _l("企业不存在：%(name)s", name=row.get("firm", "")[:60])))
+    return fid

@@ -19,12 +19,12 @@ from crm.imports.common import (
     _firm_ids_by_name,
     _insert_many,
     _pydantic_errors,
+    _row_firm,
     _without_cyclic_gc,
 )
 from crm.imports.reader import accepted_headers, read_rows
 from crm.models.accounts import User
 from crm.models.firms import Contact
-from crm.text import normalize_name
 from crm.types import utcnow
 
 CONTACT_HEADERS = accepted_headers(
@@ -93,11 +93,7 @@ def import_contacts(
     now = utcnow()
     for i, row in progress.rows(sheet.rows, "checking"):
         errs: list[RowError] = []
-        fid = firms.get(normalize_name(row.get("firm", "")))
-        if fid is None:
-            errs.append(
-                RowError(i, "firm", _l("企业不存在：%(name)s", name=row.get("firm", "")[:60]))
-            )
+        fid = _row_firm(firms, i, row, errs)
         try:
             c = ContactCreate(
                 **{

@@ -21,6 +21,7 @@ from crm.imports.common import (
     _firm_ids_by_name,
     _int,
     _pydantic_errors,
+    _row_firm,
     _stage,
     _user_lookup,
 )
@@ -31,7 +32,6 @@ from crm.models.policy import Cluster
 from crm.models.projects import Project
 from crm.projects.schemas import ProjectCreate, ProjectUpdate, StageMove
 from crm.projects.service import create_project, move_stage, update_project
-from crm.text import normalize_name
 
 PROJECT_HEADERS = accepted_headers(
     {
@@ -93,6 +93,84 @@ def _update_fields(data_in: ProjectCreate) -> dict[str, object]:
     return fields
 
 
+def _project_input(
+    i: int,
+    row: dict[str, str],
+    errs: list[RowError],
+    fid: int | None,
+    labels: dict[str, str],
+    clusters: dict[str, str],
+    users: dict[str, int],
+    depts: dict[str, int],
+) -> tuple[ProjectCreate | None, str, str]:
+    """A row as the project to create, its stage and its lost reason; what is wrong goes to
+    ``errs`` (a lost project needs its reason; owner and department must exist)."""
+    conv = _Converter(i, row, errs)
+    stage = conv("stage", _stage) or "lead"
+    reason = (row.get("lost_reason") or "").strip()
+    if stage == "lost" and not reason:
+        errs.append(
+            RowError(
+                i,
+                "lost_reason" if "lost_reason" in labels else "stage",
+                _l("已流失的项目请填写流失原因"),
+            )
+        )
+    owner = row.get("owner", "").strip().lower()
+    dept = row.get("department", "").strip().lower()
+    if owner and owner not in users:
+        errs.append(RowError(i, "owner", _l("用户不存在：%(name)s", name=owner[:60])))
+    if dept and dept not in depts:
+        errs.append(RowError(i, "department", _l("部门不存在：%(name)s", name=dept[:60])))
+    jobs = conv("expected_jobs", _int)
+    confidential = conv("is_confidential", _bool)
+    dates = {
+        k: conv(k, _date)
+        for k in ("expected_sign_date", "expected_land_date", "expected_operate_date")
+    }
+    cluster = clusters.get((row.get("cluster") or "").strip().lower(), row.get("cluster") or "")
+    try:
+        data_in = ProjectCreate(
+            firm_id=fid or 1,
+            title=row.get("title") or None,
+            cluster=cluster,
+            park=row.get("park") or None,
+            chain_link=row.get("chain_link") or None,
+            stage="lead" if stage == "lost" else stage,
+            planned_investment=row.get("planned_investment") or None,
+            expected_output=row.get("expected_output") or None,
+            expected_jobs=jobs,
+            owner_id=users.get(owner) if owner else None,
+            department_id=depts.get(dept) if dept else None,
+            is_confidential=bool(confidential),
+            code_name=row.get("code_name") or None,
+            notes=row.get("notes") or None,
+            **{k: v for k, v in dates.items() if v is not None},
+        )
+    except ValidationError as exc:
+        known = {e.field for e in errs}
+        errs.extend(e for e in _pydantic_errors(i, exc) if e.field not in known)
+        return None, stage, reason
+    return data_in, stage, reason
+
+
+def _matching(
+    session: Session,
+    actor: User,
+    found: tuple[int, int],
+    data_in: ProjectCreate,
+    rep: ImportReport,
+    update_matching: bool,
+) -> None:
+    """A row that is a project already there: left as it is, or given the row's values."""
+    if not update_matching:
+        rep.unchanged += 1
+        return
+    pid, version = found
+    update_project(session, actor, pid, ProjectUpdate(**_update_fields(data_in), version=version))
+    rep.updated += 1
+
+
 def import_projects(
     session: Session,
     actor: User,
@@ -136,57 +214,11 @@ def import_projects(
     imported = 0
     for i, row in progress.rows(sheet.rows, "importing"):
         errs: list[RowError] = []
-        conv = _Converter(i, row, errs)
-        fid = firms.get(normalize_name(row.get("firm", "")))
-        if fid is None:
-            errs.append(
-                RowError(i, "firm", _l("企业不存在：%(name)s", name=row.get("firm", "")[:60]))
-            )
-        stage = conv("stage", _stage) or "lead"
-        reason = (row.get("lost_reason") or "").strip()
-        if stage == "lost" and not reason:
-            errs.append(
-                RowError(
-                    i,
-                    "lost_reason" if "lost_reason" in sheet.labels else "stage",
-                    _l("已流失的项目请填写流失原因"),
-                )
-            )
-        owner = row.get("owner", "").strip().lower()
-        dept = row.get("department", "").strip().lower()
-        if owner and owner not in users:
-            errs.append(RowError(i, "owner", _l("用户不存在：%(name)s", name=owner[:60])))
-        if dept and dept not in depts:
-            errs.append(RowError(i, "department", _l("部门不存在：%(name)s", name=dept[:60])))
-        jobs = conv("expected_jobs", _int)
-        confidential = conv("is_confidential", _bool)
-        dates = {
-            k: conv(k, _date)
-            for k in ("expected_sign_date", "expected_land_date", "expected_operate_date")
-        }
-        cluster = clusters.get((row.get("cluster") or "").strip().lower(), row.get("cluster") or "")
-        try:
-            data_in = ProjectCreate(
-                firm_id=fid or 1,
-                title=row.get("title") or None,
-                cluster=cluster,
-                park=row.get("park") or None,
-                chain_link=row.get("chain_link") or None,
-                stage="lead" if stage == "lost" else stage,
-                planned_investment=row.get("planned_investment") or None,
-                expected_output=row.get("expected_output") or None,
-                expected_jobs=jobs,
-                owner_id=users.get(owner) if owner else None,
-                department_id=depts.get(dept) if dept else None,
-                is_confidential=bool(confidential),
-                code_name=row.get("code_name") or None,
-                notes=row.get("notes") or None,
-                **{k: v for k, v in dates.items() if v is not None},
-            )
-        except ValidationError as exc:
-            known = {e.field for e in errs}
-            errs.extend(e for e in _pydantic_errors(i, exc) if e.field not in known)
-        if errs or fid is None:
+        fid = _row_firm(firms, i, row, errs)
+        data_in, stage, reason = _project_input(
+            i, row, errs, fid, sheet.labels, clusters, users, depts
+        )
+        if errs or fid is None or data_in is None:
             rep.rejected.extend(errs)
             continue
         cid = cluster_ids.get(data_in.cluster)
@@ -204,17 +236,7 @@ def import_projects(
         sp = session.begin_nested()
         try:
             if key in existing:
-                pid, version = existing[key]
-                if update_matching:
-                    update_project(
-                        session,
-                        actor,
-                        pid,
-                        ProjectUpdate(**_update_fields(data_in), version=version),
-                    )
-                    rep.updated += 1
-                else:
-                    rep.unchanged += 1
+                _matching(session, actor, existing[key], data_in, rep, update_matching)
                 sp.commit()
                 continue
             p = create_project(session, actor, data_in)
