@@ -58,6 +58,25 @@ class _Bad(ValueError):
     pass
 
 
+def _aware(v: str) -> datetime:
+    """A time as the export writes it: ISO with its offset (a naive one is refused)."""
+    d = datetime.fromisoformat(v)
+    if d.tzinfo is None:
+        raise _Bad(v)
+    return d
+
+
+# a cell's text → its value, by the column's kind (crm/dataset_export.Col; the inverse of _text)
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "int": int,
+    "ref": int,
+    "dec": Decimal,
+    "date": date.fromisoformat,
+    "dt": _aware,
+    "stage": _stage,
+}
+
+
 def _read(path: Path, name: str, cols: list[Col]) -> list[tuple[int, dict[str, str]]]:
     """(row number, {column: text}) of one file; its header must be the export's."""
     f = path / f"{name}.xlsx"
@@ -110,34 +129,27 @@ class _Restore:
     def _value(self, c: Col, v: str) -> Any:
         v = v or ""
         if c.kind in ("aliases", "clusters", "refs", "users"):
-            items = [x.strip() for x in v.split(LIST_SEP) if x.strip()]
-            if c.kind == "refs":
-                return [int(x) for x in items]
-            if c.kind == "users":
-                return [self._ref("user", x) for x in items]
-            if c.kind == "clusters":
-                return [self._ref("cluster", x) for x in items]
-            return items
+            return self._items(c.kind, [x.strip() for x in v.split(LIST_SEP) if x.strip()])
         if c.kind == "bool":
             return v == "是"
         if not v:
             return None
-        if c.kind in ("int", "ref"):
-            return int(v)
-        if c.kind == "dec":
-            return Decimal(v)
-        if c.kind == "date":
-            return date.fromisoformat(v)
-        if c.kind == "dt":
-            d = datetime.fromisoformat(v)
-            if d.tzinfo is None:
-                raise _Bad(v)
-            return d
-        if c.kind == "stage":
-            return _stage(v)
+        parse = _PARSERS.get(c.kind)
+        if parse is not None:
+            return parse(v)
         if c.kind in self.refs:
             return self._ref(c.kind, v)
         return v  # (a chain link: its code, looked up with the row's cluster)
+
+    def _items(self, kind: str, items: list[str]) -> list[Any]:
+        """A list cell: ids (refs), users and clusters by their name or code, or texts."""
+        if kind == "refs":
+            return [int(x) for x in items]
+        if kind == "users":
+            return [self._ref("user", x) for x in items]
+        if kind == "clusters":
+            return [self._ref("cluster", x) for x in items]
+        return items
 
     def _ref(self, kind: str, v: str) -> int:
         try:
