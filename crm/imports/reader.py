@@ -218,16 +218,9 @@ def _find_header(
     raise Refused(_l("在前 %(n)s 个非空行中找不到表头：请用导入模板的列名", n=len(seen)))
 
 
-def read_rows(
-    data: bytes, filename: str, headers: dict[str, str], limits: Limits = LIMITS
-) -> Sheet:
-    """The rows under the header. ``headers`` maps every accepted header (Chinese or English,
-    case-insensitive) to its canonical name. The header is the first row made mostly of known
-    names (title rows above it are skipped); a 序号 column is ignored; other unknown columns
-    are refused by name."""
-    lookup = {header_key(k): v for k, v in headers.items()}
-    rows = iter(read_table(data, filename, limits))
-    header_row, header = _find_header(rows, lookup)
+def _columns(header: list[str], lookup: dict[str, str]) -> tuple[list[str | None], dict[str, str]]:
+    """Each header cell's canonical column (None: not read) and each column's header as
+    written; unknown columns are refused by name (a 序号 column is ignored)."""
     cols: list[str | None] = []
     labels: dict[str, str] = {}
     unknown = []
@@ -245,6 +238,20 @@ def read_rows(
                 unknown.append(h)
     if unknown:
         raise Refused(_l("未知列：%(names)s", names=", ".join(unknown[:10])))
+    return cols, labels
+
+
+def read_rows(
+    data: bytes, filename: str, headers: dict[str, str], limits: Limits = LIMITS
+) -> Sheet:
+    """The rows under the header. ``headers`` maps every accepted header (Chinese or English,
+    case-insensitive) to its canonical name. The header is the first row made mostly of known
+    names (title rows above it are skipped); a 序号 column is ignored; other unknown columns
+    are refused by name."""
+    lookup = {header_key(k): v for k, v in headers.items()}
+    rows = iter(read_table(data, filename, limits))
+    header_row, header = _find_header(rows, lookup)
+    cols, labels = _columns(header, lookup)
     out = []
     for n, cells in progress.rows(rows, "reading"):
         row = {}
