@@ -200,65 +200,72 @@ def check_workbook(data: bytes, limits: Limits = LIMITS) -> None:
             _l("不是有效的 .xlsx 文件（无法作为压缩包打开）：请在Excel或WPS中另存为 .xlsx")
         ) from exc
     with zf:
-        if len(infos) > limits.max_entries:
-            raise too_big(_l("压缩包内文件数"), len(infos), limits.max_entries)
-        names = {i.filename for i in infos}
-        if len(names) != len(infos):
-            raise Refused(_l("压缩包内有重名文件，无法安全读取"))
-        declared = sum(i.file_size for i in infos)
-        if declared > limits.max_uncompressed:
-            raise too_big(_l("解压后字节数"), declared, limits.max_uncompressed)
-        for i in infos:
-            if i.file_size > _CHUNK and i.file_size > limits.max_ratio * max(i.compress_size, 1):
-                raise Refused(
-                    _l(
-                        "压缩比异常（%(name)s 压缩 %(packed)s 字节，解压 %(size)s 字节，"
-                        "上限 %(ratio)s 倍），疑似压缩炸弹",
-                        name=i.filename[:100],
-                        packed=f"{i.compress_size:,}",
-                        size=f"{i.file_size:,}",
-                        ratio=limits.max_ratio,
-                    )
-                )
+        names = _check_directory(infos, limits)
         if "xl/workbook.xml" not in names:
             raise Refused(
                 _l("不是Excel工作簿（缺少 xl/workbook.xml）：请在Excel或WPS中另存为 .xlsx")
             )
         sheet = _first_sheet_path(zf, names, limits)
-        total = 0
-        for info in infos:
-            # read every part to its real end, whatever size it declares (a part that
-            # decompresses to more than it says would otherwise get past the checks above)
-            scan = _SheetScan(limits) if info.filename == sheet else None
-            probe = copy.copy(info)
-            probe.file_size = limits.max_uncompressed + 1
-            n = 0
-            try:
-                with zf.open(probe) as f:
-                    while chunk := f.read(_CHUNK):
-                        n += len(chunk)
-                        total += len(chunk)
-                        if total > limits.max_uncompressed:
-                            raise too_big(
-                                _l("解压后字节数"),
-                                total,
-                                limits.max_uncompressed,
-                            )
-                        if scan is not None:
-                            scan.feed(chunk)
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
-                raise Refused(
-                    _l(
-                        "压缩包已损坏（%(name)s）：请在Excel或WPS中重新保存",
-                        name=info.filename[:100],
-                    )
-                ) from exc
-            if n != info.file_size:
-                raise Refused(
-                    _l(
-                        "压缩包内文件的大小与声明不符（%(name)s）：请在Excel或WPS中重新保存",
-                        name=info.filename[:100],
-                    )
+        _read_parts(zf, infos, sheet, limits)
+
+
+def _check_directory(infos: list[zipfile.ZipInfo], limits: Limits) -> set[str]:
+    """What the archive's directory declares (entries, names, sizes, ratios), before any part
+    is read; the parts' names."""
+    if len(infos) > limits.max_entries:
+        raise too_big(_l("压缩包内文件数"), len(infos), limits.max_entries)
+    names = {i.filename for i in infos}
+    if len(names) != len(infos):
+        raise Refused(_l("压缩包内有重名文件，无法安全读取"))
+    declared = sum(i.file_size for i in infos)
+    if declared > limits.max_uncompressed:
+        raise too_big(_l("解压后字节数"), declared, limits.max_uncompressed)
+    for i in infos:
+        if i.file_size > _CHUNK and i.file_size > limits.max_ratio * max(i.compress_size, 1):
+            raise Refused(
+                _l(
+                    "压缩比异常（%(name)s 压缩 %(packed)s 字节，解压 %(size)s 字节，"
+                    "上限 %(ratio)s 倍），疑似压缩炸弹",
+                    name=i.filename[:100],
+                    packed=f"{i.compress_size:,}",
+                    size=f"{i.file_size:,}",
+                    ratio=limits.max_ratio,
                 )
-            if scan is not None:
-                scan.feed(b"", final=True)
+            )
+    return names
+
+
+def _read_parts(
+    zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], sheet: str | None, limits: Limits
+) -> None:
+    """Read every part to its real end, whatever size it declares (a part that decompresses to
+    more than it says would otherwise get past the directory's checks), counting the bytes of
+    all of them and scanning the first sheet."""
+    total = 0
+    for info in infos:
+        scan = _SheetScan(limits) if info.filename == sheet else None
+        probe = copy.copy(info)
+        probe.file_size = limits.max_uncompressed + 1
+        n = 0
+        try:
+            with zf.open(probe) as f:
+                while chunk := f.read(_CHUNK):
+                    n += len(chunk)
+                    total += len(chunk)
+                    if total > limits.max_uncompressed:
+                        raise too_big(_l("解压后字节数"), total, limits.max_uncompressed)
+                    if scan is not None:
+                        scan.feed(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+            raise Refused(
+                _l("压缩包已损坏（%(name)s）：请在Excel或WPS中重新保存", name=info.filename[:100])
+            ) from exc
+        if n != info.file_size:
+            raise Refused(
+                _l(
+                    "压缩包内文件的大小与声明不符（%(name)s）：请在Excel或WPS中重新保存",
+                    name=info.filename[:100],
+                )
+            )
+        if scan is not None:
+            scan.feed(b"", final=True)
