@@ -39,6 +39,12 @@ def _run_ctx(run: ImportRun) -> dict[str, object]:
     }
 
 
+def _run_block(request: Request, run: ImportRun, status: int = 200, **kw: object) -> Response:
+    """The run's page, or its ``run`` block for HTMX (polled until the run is finished)."""
+    ctx = {"nav": "imports", "kinds": list(IMPORTERS), **_run_ctx(run), **kw}
+    return render(request, "imports/run.html", ctx, block="run", status_code=status)
+
+
 @router.get("/imports", include_in_schema=False)
 def import_page(request: Request, user: WebUser) -> Response:
     require_manager(user)
@@ -102,12 +108,7 @@ def import_run_page(request: Request, session: SessionDep, user: WebUser, run_id
     run = runs.get_run(session, user, run_id)
     if run.status == "queued":
         worker.kick()  # a run queued by a process that stopped before it got to it
-    return render(
-        request,
-        "imports/run.html",
-        {"nav": "imports", "kinds": list(IMPORTERS), **_run_ctx(run)},
-        block="run",
-    )
+    return _run_block(request, run)
 
 
 @router.post("/imports/runs/{run_id}/retry", include_in_schema=False)
@@ -120,12 +121,7 @@ def import_run_retry(
 ) -> Response:
     run = runs.retry(session, user, run_id)
     background.add_task(worker.kick)
-    return render(
-        request,
-        "imports/run.html",
-        {"nav": "imports", "kinds": list(IMPORTERS), **_run_ctx(run)},
-        block="run",
-    )
+    return _run_block(request, run)
 
 
 @router.post("/imports/runs/{run_id}/import-anyway", include_in_schema=False)
@@ -145,27 +141,10 @@ def import_run_anyway(
         run = runs.import_anyway(session, user, run_id, row or [], mode or None)
     except CRMError as exc:
         raise FormRejected(
-            render(
-                request,
-                "imports/run.html",
-                {
-                    "nav": "imports",
-                    "kinds": list(IMPORTERS),
-                    **_run_ctx(src),
-                    "error": exc.message,
-                    "error_field": exc.field,
-                },
-                block="run",
-                status_code=422,
-            )
+            _run_block(request, src, 422, error=exc.message, error_field=exc.field)
         ) from exc
     background.add_task(worker.kick)
-    return render(
-        request,
-        "imports/run.html",
-        {"nav": "imports", "kinds": list(IMPORTERS), **_run_ctx(run)},
-        block="run",
-    )
+    return _run_block(request, run)
 
 
 @router.get("/imports/runs/{run_id}/rejected.xlsx", include_in_schema=False)
