@@ -204,11 +204,9 @@ def new_page(
     return render(request, "activities/form.html", _ctx(request, session, user, raw))
 
 
-@router.post("/new", include_in_schema=False)
-async def create(request: Request, session: SessionDep, user: WebUser) -> Response:
-    form = await request.form()
-    raw = _raw(form)
-    data = {
+def _activity_data(raw: dict[str, Any]) -> dict[str, Any]:
+    """The form's values as the activity's input (create and edit alike)."""
+    return {
         "kind": raw["kind"],
         "occurred_at": raw["occurred_at"] or None,
         "summary": raw["summary"],
@@ -217,8 +215,14 @@ async def create(request: Request, session: SessionDep, user: WebUser) -> Respon
         "project_ids": raw["project_ids"],
         "contact_ids": raw["contact_ids"],
         "officer_ids": raw["officer_ids"],
-        "followups": _followups(raw),
     }
+
+
+@router.post("/new", include_in_schema=False)
+async def create(request: Request, session: SessionDep, user: WebUser) -> Response:
+    form = await request.form()
+    raw = _raw(form)
+    data = {**_activity_data(raw), "followups": _followups(raw)}
     try:
         payload = forms.validate(request, ActivityCreate, data)
         with session.begin_nested():
@@ -302,17 +306,7 @@ async def edit(request: Request, session: SessionDep, user: WebUser, activity_id
     require_edit(user, view.activity.created_by_id, view.activity.department_id)
     form = await request.form()
     raw = {**_raw(form), "version": forms.integer(form, "version")}
-    data = {
-        "kind": raw["kind"],
-        "occurred_at": raw["occurred_at"] or None,
-        "summary": raw["summary"],
-        "outcome": raw["outcome"] or None,
-        "firm_ids": raw["firm_ids"],
-        "project_ids": raw["project_ids"],
-        "contact_ids": raw["contact_ids"],
-        "officer_ids": raw["officer_ids"],
-        "version": raw["version"],
-    }
+    data = {**_activity_data(raw), "version": raw["version"]}
     try:
         payload = forms.validate(request, ActivityUpdate, data)
         with session.begin_nested():
