@@ -209,23 +209,25 @@ def project_page(request: Request, user: WebUser, session: SessionDep, project_i
     )
 
 
+# the edit form's fields (its confidential box is read apart: a checkbox)
+EDIT_FIELDS = [
+    "title",
+    "park",
+    "chain_link",
+    *NUMBERS,
+    *DATE_FIELDS,
+    "code_name",
+    "notes",
+    "owner_id",
+    "version",
+]
+
+
 def _edit_values(p: Any) -> dict[str, Any]:
-    d = {
-        k: getattr(p, k)
-        for k in (
-            "title",
-            "park",
-            "chain_link",
-            *NUMBERS,
-            *DATE_FIELDS,
-            "code_name",
-            "notes",
-            "owner_id",
-            "is_confidential",
-            "version",
-        )
+    """The project as the edit form shows it (blank for None)."""
+    return {
+        k: ("" if (v := getattr(p, k)) is None else v) for k in (*EDIT_FIELDS, "is_confidential")
     }
-    return {k: ("" if v is None else v) for k, v in d.items()}
 
 
 @router.get("/projects/{project_id}/edit", include_in_schema=False)
@@ -248,19 +250,6 @@ def edit_project_page(
             **_refs(session, user, p.owner_id),
         },
     )
-
-
-EDIT_FIELDS = [
-    "title",
-    "park",
-    "chain_link",
-    *NUMBERS,
-    *DATE_FIELDS,
-    "code_name",
-    "notes",
-    "owner_id",
-    "version",
-]
 
 
 @router.post("/projects/{project_id}/edit", include_in_schema=False)
