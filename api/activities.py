@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, QTime, VersionQuery
-from api.export import EXPORT_LIMIT, XLSX_200, Fmt, wants_xlsx, xlsx_response
+from api.export import XLSX_200, Fmt, list_answer
 from crm.activities import service
 from crm.activities.schemas import ActivityCreate, ActivityPublic, ActivityUpdate, Kind
 from crm.followups.schemas import FollowupPublic
@@ -56,13 +56,19 @@ def list_activities(
         since=since,
         until=until,
     )
-    if wants_xlsx(request, format):
-        rows, _ = service.list_activities(session, user, f, limit=EXPORT_LIMIT)
-        items = service.to_public_many(session, rows)
-        return xlsx_response(session, user, "activities", items, vars(f), ActivityPublic)
-    rows, total = service.list_activities(session, user, f, limit=limit, offset=offset)
-    return ActivityPage(
-        items=service.to_public_many(session, rows), total=total, limit=limit, offset=offset
+    return list_answer(
+        request,
+        format,
+        session,
+        user,
+        "activities",
+        f,
+        lambda lim, off: service.list_activities(session, user, f, limit=lim, offset=off),
+        lambda rows: service.to_public_many(session, rows),
+        ActivityPage,
+        ActivityPublic,
+        limit,
+        offset,
     )
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, QText, QTime, VersionQuery
-from api.export import EXPORT_LIMIT, XLSX, XLSX_200, Fmt, wants_xlsx, xlsx_response
+from api.export import EXPORT_LIMIT, XLSX, XLSX_200, Fmt, list_answer, wants_xlsx, xlsx_response
 from crm.authz import require_manager
 from crm.errors import ValidationFailed
 from crm.firms import contacts as contacts_service
@@ -70,15 +70,21 @@ def list_firms(
         owner_id=owner_id,
         updated_since=updated_since,
     )
-    if wants_xlsx(request, format):
-        rows, _ = service.list_firms(session, user, filters, limit=EXPORT_LIMIT, strict=True)
-        items = service.to_public_many(session, rows)
-        return xlsx_response(session, user, "firms", items, vars(filters), FirmPublic)
-    rows, total = service.list_firms(
-        session, user, filters, limit=limit, offset=offset, strict=True
-    )
-    return FirmPage(
-        items=service.to_public_many(session, rows), total=total, limit=limit, offset=offset
+    return list_answer(
+        request,
+        format,
+        session,
+        user,
+        "firms",
+        filters,
+        lambda lim, off: service.list_firms(
+            session, user, filters, limit=lim, offset=off, strict=True
+        ),
+        lambda rows: service.to_public_many(session, rows),
+        FirmPage,
+        FirmPublic,
+        limit,
+        offset,
     )
 
 

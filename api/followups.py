@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request, Response
 
 from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, QTime, VersionQuery
-from api.export import EXPORT_LIMIT, XLSX_200, Fmt, wants_xlsx, xlsx_response
+from api.export import XLSX_200, Fmt, list_answer
 from crm.followups import service
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
 from crm.models.followups import Followup
@@ -63,13 +63,20 @@ def list_followups(
         firm_id=firm_id,
         project_id=project_id,
     )
-    if wants_xlsx(request, format):
-        rows, _ = service.list_followups(session, user, f, limit=EXPORT_LIMIT)
-        return xlsx_response(
-            session, user, "followups", [_out(x) for x in rows], vars(f), FollowupPublic
-        )
-    rows, total = service.list_followups(session, user, f, limit=limit, offset=offset)
-    return FollowupPage(items=[_out(x) for x in rows], total=total, limit=limit, offset=offset)
+    return list_answer(
+        request,
+        format,
+        session,
+        user,
+        "followups",
+        f,
+        lambda lim, off: service.list_followups(session, user, f, limit=lim, offset=off),
+        lambda rows: [_out(x) for x in rows],
+        FollowupPage,
+        FollowupPublic,
+        limit,
+        offset,
+    )
 
 
 @router.post(

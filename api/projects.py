@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, QText, QTime, VersionQuery
-from api.export import EXPORT_LIMIT, XLSX_200, Fmt, wants_xlsx, xlsx_response
+from api.export import XLSX_200, Fmt, list_answer
 from crm.projects import service
 from crm.projects.schemas import (
     AnyStage,
@@ -67,13 +67,21 @@ def list_projects(
         updated_since=updated_since,
         include_lost=include_lost,
     )
-    if wants_xlsx(request, format):
-        rows, _ = service.list_projects(session, user, f, limit=EXPORT_LIMIT, strict=True)
-        items = service.to_public_many(session, rows, user)
-        return xlsx_response(session, user, "projects", items, vars(f), ProjectPublic)
-    rows, total = service.list_projects(session, user, f, limit=limit, offset=offset, strict=True)
-    return ProjectPage(
-        items=service.to_public_many(session, rows, user), total=total, limit=limit, offset=offset
+    return list_answer(
+        request,
+        format,
+        session,
+        user,
+        "projects",
+        f,
+        lambda lim, off: service.list_projects(
+            session, user, f, limit=lim, offset=off, strict=True
+        ),
+        lambda rows: service.to_public_many(session, rows, user),
+        ProjectPage,
+        ProjectPublic,
+        limit,
+        offset,
     )
 
 
