@@ -10,9 +10,10 @@ tier ``other`` never covers. Every figure goes through ``project_visible(actor)`
 from __future__ import annotations
 
 import heapq
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy import BigInteger, case, func, literal_column, select, type_coerce
@@ -171,109 +172,154 @@ def _major_rows(session: Session, scope: list) -> list:  # type: ignore[type-arg
     )  # fetchall: not a fetchone per row
 
 
-def coverage_report(
-    session: Session, actor: User, f: ReportFilters | None = None
-) -> CoverageReport:
-    """Coverage of the clusters, their chain links and the guided cluster × park pairs."""
-    f = f or ReportFilters()
-    check_department(session, f.department_id)
-    only_cluster = cluster_id_for(session, f.cluster)
-    scope = [
-        *project_scope(actor, f, only_cluster, park_id_for(session, f.park)),
-        Project.stage != Stage.lost.value,
-    ]
-    listed = None if f.detail else INVESTORS_LISTED
-    tier_rank = {t: i for i, t in enumerate(MAJOR_TIERS)}
+@dataclass
+class _Majors:
+    """One pass over the major investors' live projects (a few thousand rows at city scale);
+    every live stage is either secured or pursuing."""
 
-    # 1. one pass over the major investors' live projects (a few thousand rows at city scale);
-    # every live stage is either secured or pursuing
-    secured = frozenset(SECURED_STAGES)
-    per_firm: dict[tuple[int, int], list] = {}  # (cluster, firm) → [sec, pur, name, tier]
-    link_major: dict[int, dict[int, list]] = {}  # link → firm → [sec, name]
-    link_sp: dict[int, list[int]] = {}  # link → [secured, pursuing] projects
-    candidates: dict[tuple[int, bool], list[tuple]] = {}  # (cluster, secured) → projects
-    pair_sp: dict[tuple[int, int], list[int]] = {}  # (cluster, park) → [secured, pursuing]
-    rows = _major_rows(session, scope)
-    for pid, cid, lid, fid, stage, out, name, tier, rank, park_id, conf, code in rows:
-        sec = stage in secured
-        # a confidential project is named by its code name only, never by its firm (SPEC §5)
-        shown = (code or CONFIDENTIAL) if conf else name
-        m = per_firm.get((cid, fid))
-        if m is None:
-            m = per_firm[(cid, fid)] = [0, 0, shown, tier, not conf]
-        elif not conf and not m[4]:
-            m[2], m[4] = name, True
-        m[0 if sec else 1] += 1
-        c = candidates.get((cid, sec))
-        if c is None:
-            c = candidates[(cid, sec)] = []
-        c.append((-rank, -out, pid, fid, stage, name, tier))
-        if park_id is not None:
-            ps = pair_sp.get((cid, park_id))
-            if ps is None:
-                ps = pair_sp[(cid, park_id)] = [0, 0]
-            ps[0 if sec else 1] += 1
-        if lid is not None:
-            lm = link_major.get(lid)
-            if lm is None:
-                lm = link_major[lid] = {}
-                link_sp[lid] = [0, 0]
-            if fid in lm:
-                lm[fid][0] = lm[fid][0] or sec
-                if not conf:
-                    lm[fid][1] = name
-            else:
-                lm[fid] = [sec, shown]
-            link_sp[lid][0 if sec else 1] += 1
-    secured_n: dict[int, int] = {}
-    pursuing_n: dict[int, int] = {}
-    for (cid, _), (sec_n, pur_n, *_) in per_firm.items():
-        secured_n[cid] = secured_n.get(cid, 0) + sec_n
-        pursuing_n[cid] = pursuing_n.get(cid, 0) + pur_n
+    # (cluster, firm) → [secured, pursuing, name, tier, named by its firm]
+    per_firm: dict[tuple[int, int], list[Any]] = field(default_factory=dict)
+    # link → firm → [secured, name]; link → [secured, pursuing]
+    link_major: dict[int, dict[int, list[Any]]] = field(default_factory=dict)
+    link_sp: dict[int, list[int]] = field(default_factory=dict)
+    # (cluster, secured) → its projects; (cluster, park) → [secured, pursuing]
+    candidates: dict[tuple[int, bool], list[tuple[Any, ...]]] = field(default_factory=dict)
+    pair_sp: dict[tuple[int, int], list[int]] = field(default_factory=dict)
 
-    investors: dict[int, list[MajorInvestor]] = {}
-    investor_n: dict[int, tuple[int, int]] = {}  # cluster → (all major investors, covering)
-    by_cluster: dict[int, list[tuple]] = {}
-    for (cid, fid), (sec, pur, name, tier, named) in per_firm.items():
-        by_cluster.setdefault(cid, []).append(
-            (not sec, tier_rank.get(tier, 9), name, fid if named else None, sec, pur, tier)
-        )
-    for cid, lst in by_cluster.items():
-        investor_n[cid] = (len(lst), sum(1 for x in lst if x[4]))
-        key = _investor_order
-        first = sorted(lst, key=key) if listed is None else heapq.nsmallest(listed, lst, key=key)
-        investors[cid] = [
-            MajorInvestor(
-                firm_id=fid,
-                name=name,
-                tier=tier,
-                status="covered" if sec else "pursuing",
-                secured_projects=sec,
-                pursuing_projects=pur,
+    @classmethod
+    def of(cls, rows: list[Any]) -> _Majors:
+        m = cls()
+        secured = frozenset(SECURED_STAGES)
+        for pid, cid, lid, fid, stage, out, name, tier, rank, park_id, conf, code in rows:
+            sec = stage in secured
+            # a confidential project is named by its code name only, never by its firm (SPEC §5)
+            shown = (code or CONFIDENTIAL) if conf else name
+            m._firm(cid, fid, sec, shown, name, tier, conf)
+            m.candidates.setdefault((cid, sec), []).append(
+                (-rank, -out, pid, fid, stage, name, tier)
             )
-            for _, _, name, fid, sec, pur, tier in first
-        ]
+            if park_id is not None:
+                m.pair_sp.setdefault((cid, park_id), [0, 0])[0 if sec else 1] += 1
+            if lid is not None:
+                m._link(lid, fid, sec, shown, name, conf)
+        return m
 
-    # 2. the projects behind each status: the first few per cluster and group
-    behind_rows: dict[tuple[int, str], list[tuple]] = {
+    def _firm(
+        self, cid: int, fid: int, sec: bool, shown: str, name: str, tier: str, conf: bool
+    ) -> None:
+        f = self.per_firm.get((cid, fid))
+        if f is None:
+            f = self.per_firm[(cid, fid)] = [0, 0, shown, tier, not conf]
+        elif not conf and not f[4]:
+            f[2], f[4] = name, True
+        f[0 if sec else 1] += 1
+
+    def _link(self, lid: int, fid: int, sec: bool, shown: str, name: str, conf: bool) -> None:
+        lm = self.link_major.get(lid)
+        if lm is None:
+            lm = self.link_major[lid] = {}
+            self.link_sp[lid] = [0, 0]
+        if fid in lm:
+            lm[fid][0] = lm[fid][0] or sec
+            if not conf:
+                lm[fid][1] = name
+        else:
+            lm[fid] = [sec, shown]
+        self.link_sp[lid][0 if sec else 1] += 1
+
+    def counts(self) -> tuple[dict[int, int], dict[int, int]]:
+        """Secured and pursuing projects of major investors, per cluster."""
+        secured_n: dict[int, int] = {}
+        pursuing_n: dict[int, int] = {}
+        for (cid, _), (sec_n, pur_n, *_) in self.per_firm.items():
+            secured_n[cid] = secured_n.get(cid, 0) + sec_n
+            pursuing_n[cid] = pursuing_n.get(cid, 0) + pur_n
+        return secured_n, pursuing_n
+
+    def investors(
+        self, listed: int | None
+    ) -> tuple[dict[int, list[MajorInvestor]], dict[int, tuple[int, int]]]:
+        """Per cluster: its major investors (the first ``listed``, covering first) and how many
+        there are (all, covering)."""
+        tier_rank = {t: i for i, t in enumerate(MAJOR_TIERS)}
+        by_cluster: dict[int, list[tuple[Any, ...]]] = {}
+        for (cid, fid), (sec, pur, name, tier, named) in self.per_firm.items():
+            by_cluster.setdefault(cid, []).append(
+                (not sec, tier_rank.get(tier, 9), name, fid if named else None, sec, pur, tier)
+            )
+        investors: dict[int, list[MajorInvestor]] = {}
+        investor_n: dict[int, tuple[int, int]] = {}
+        key = _investor_order
+        for cid, lst in by_cluster.items():
+            investor_n[cid] = (len(lst), sum(1 for x in lst if x[4]))
+            first = (
+                sorted(lst, key=key) if listed is None else heapq.nsmallest(listed, lst, key=key)
+            )
+            investors[cid] = [
+                MajorInvestor(
+                    firm_id=fid,
+                    name=name,
+                    tier=tier,
+                    status="covered" if sec else "pursuing",
+                    secured_projects=sec,
+                    pursuing_projects=pur,
+                )
+                for _, _, name, fid, sec, pur, tier in first
+            ]
+        return investors, investor_n
+
+    def link_rows(
+        self,
+        links: list[ChainLink],
+        link_stats: dict[int, tuple[int, int]],
+    ) -> list[LinkCoverage]:
+        """A cluster's chain links: firms of any tier and projects (SQL), the major investors
+        (the pass)."""
+        out = []
+        for link in links:
+            firms_n, proj_n = link_stats.get(link.id, (0, 0))
+            sec, pur = self.link_sp.get(link.id, (0, 0))
+            lstatus = _status(sec, pur)
+            majors = self.link_major.get(link.id, {})
+            # the major investors behind the link's status: secured ones for a covered link
+            names = sorted(
+                n for s_, n in majors.values() if (s_ if lstatus == "covered" else not s_)
+            )[:INVESTORS_PER_LINK]
+            out.append(
+                LinkCoverage(
+                    code=link.code,
+                    name_zh=link.name_zh,
+                    name_en=link.name_en,
+                    status=lstatus,
+                    firm_count=firms_n,
+                    major_firm_count=len(majors),
+                    project_count=proj_n,
+                    major_investors=names,
+                )
+            )
+        return out
+
+
+def _behind(
+    session: Session, candidates: dict[tuple[int, bool], list[tuple[Any, ...]]], detail: bool
+) -> dict[tuple[int, str], list[CoverageProject]]:
+    """The projects behind each status: the first few per cluster and group."""
+    behind_rows: dict[tuple[int, str], list[tuple[Any, ...]]] = {
         (cid, "covered" if sec else "pursuing"): (
-            sorted(v) if f.detail else heapq.nsmallest(PROJECTS_PER_CLUSTER, v)
+            sorted(v) if detail else heapq.nsmallest(PROJECTS_PER_CLUSTER, v)
         )
         for (cid, sec), v in candidates.items()
     }
     ids = [r[2] for v in behind_rows.values() for r in v]
-    labels: dict[int, tuple] = {}
+    labels: dict[int, tuple[Any, ...]] = {}
     for i in range(0, len(ids), 500):
         labels.update(
             (r[0], r[1:])
             for r in session.execute(
-                select(
-                    *LABELLED,
-                    Project.expected_output,
-                ).where(Project.id.in_(ids[i : i + 500]))
+                select(*LABELLED, Project.expected_output).where(Project.id.in_(ids[i : i + 500]))
             )
         )
-    behind: dict[tuple[int, str], list[CoverageProject]] = {
+    return {
         k: [
             CoverageProject(
                 id=pid,
@@ -289,7 +335,11 @@ def coverage_report(
         for k, v in behind_rows.items()
     }
 
-    # 3. chain links: firms of any tier and projects (SQL), the major investors (the pass above)
+
+def _link_stats(
+    session: Session, scope: list[Any]
+) -> tuple[dict[int, tuple[int, int]], dict[int, list[ChainLink]]]:
+    """Per chain link: firms of any tier and projects in scope; the links of each cluster."""
     link_stats = {
         lid: (int(firms), int(n))
         for lid, firms, n in session.execute(
@@ -303,11 +353,14 @@ def coverage_report(
         select(ChainLink).order_by(ChainLink.cluster_id, ChainLink.sort_order, ChainLink.id)
     ):
         links_by_cluster.setdefault(link.cluster_id, []).append(link)
+    return link_stats, links_by_cluster
 
-    # 4. cluster × park: the coverage rule per pair (the pass above), and projects of any tier
+
+def _pair_cells(session: Session, scope: list[Any]) -> dict[tuple[int, int], tuple[int, int, int]]:
+    """Cluster × park: projects of any tier (landed, advanced, all)."""
     landed = Project.stage.in_(LANDED_STAGES)
     advanced = Project.stage.in_(ADVANCED_STAGES)
-    cells = {
+    return {
         (c, p): (int(n_landed or 0), int(n_adv or 0), int(n))
         for c, p, n_landed, n_adv, n in session.execute(
             select(
@@ -322,36 +375,66 @@ def coverage_report(
         ).all()
     }
 
+
+def _matrix(
+    shown: list[Any],
+    park_list: list[Any],
+    guided: set[tuple[int, int]],
+    cells: dict[tuple[int, int], tuple[int, int, int]],
+    pair_sp: dict[tuple[int, int], list[int]],
+) -> list[MatrixCell]:
+    """The coverage rule per guided cluster × park pair (the pass), with its projects."""
+    matrix = []
+    for c in shown:
+        for p in park_list:
+            if (c.id, p.id) not in guided:
+                continue
+            n_landed, n_adv, n = cells.get((c.id, p.id), (0, 0, 0))
+            sec, pur = pair_sp.get((c.id, p.id), (0, 0))
+            matrix.append(
+                MatrixCell(
+                    cluster=c.code,
+                    park=p.code,
+                    status=_status(sec, pur),
+                    major_secured=sec,
+                    major_pursuing=pur,
+                    landed_count=n_landed,
+                    advanced_count=n_adv,
+                    project_count=n,
+                )
+            )
+    return matrix
+
+
+def coverage_report(
+    session: Session, actor: User, f: ReportFilters | None = None
+) -> CoverageReport:
+    """Coverage of the clusters, their chain links and the guided cluster × park pairs."""
+    f = f or ReportFilters()
+    check_department(session, f.department_id)
+    only_cluster = cluster_id_for(session, f.cluster)
+    scope = [
+        *project_scope(actor, f, only_cluster, park_id_for(session, f.park)),
+        Project.stage != Stage.lost.value,
+    ]
+    # 1. one pass over the major investors' live projects
+    majors = _Majors.of(_major_rows(session, scope))
+    secured_n, pursuing_n = majors.counts()
+    investors, investor_n = majors.investors(None if f.detail else INVESTORS_LISTED)
+    # 2. the projects behind each status
+    behind = _behind(session, majors.candidates, f.detail)
+    # 3. chain links: firms of any tier and projects (SQL), the major investors (the pass)
+    link_stats, links_by_cluster = _link_stats(session, scope)
+    # 4. cluster × park: the coverage rule per pair (the pass), and projects of any tier
+    cells = _pair_cells(session, scope)
+
     all_clusters = clusters(session)
     shown = [c for c in all_clusters if only_cluster is None or c.id == only_cluster]
     out: list[ClusterCoverage] = []
     for c in shown:
         status = _status(secured_n.get(c.id, 0), pursuing_n.get(c.id, 0))
         key = "covered" if status == "covered" else "pursuing"
-        projs = behind.get((c.id, key), []) if status != "gap" else []
-        count = secured_n.get(c.id, 0) if status == "covered" else pursuing_n.get(c.id, 0)
-        links = []
-        for link in links_by_cluster.get(c.id, []):
-            firms_n, proj_n = link_stats.get(link.id, (0, 0))
-            sec, pur = link_sp.get(link.id, (0, 0))
-            lstatus = _status(sec, pur)
-            majors = link_major.get(link.id, {})
-            # the major investors behind the link's status: secured ones for a covered link
-            names = sorted(
-                n for s_, n in majors.values() if (s_ if lstatus == "covered" else not s_)
-            )[:INVESTORS_PER_LINK]
-            links.append(
-                LinkCoverage(
-                    code=link.code,
-                    name_zh=link.name_zh,
-                    name_en=link.name_en,
-                    status=lstatus,
-                    firm_count=firms_n,
-                    major_firm_count=len(majors),
-                    project_count=proj_n,
-                    major_investors=names,
-                )
-            )
+        links = majors.link_rows(links_by_cluster.get(c.id, []), link_stats)
         out.append(
             ClusterCoverage(
                 code=c.code,
@@ -362,8 +445,10 @@ def coverage_report(
                 major_investors=investors.get(c.id, []),
                 major_investor_count=investor_n.get(c.id, (0, 0))[0],
                 covering_investor_count=investor_n.get(c.id, (0, 0))[1],
-                projects=projs,
-                project_count=count,
+                projects=behind.get((c.id, key), []) if status != "gap" else [],
+                project_count=(
+                    secured_n.get(c.id, 0) if status == "covered" else pursuing_n.get(c.id, 0)
+                ),
                 links=links,
                 links_without_firm=sum(1 for link in links if link.firm_count == 0),
                 links_covered=sum(1 for link in links if link.status == "covered"),
@@ -376,24 +461,7 @@ def coverage_report(
     guided = {
         (c, p) for c, p in session.execute(select(ParkCluster.cluster_id, ParkCluster.park_id))
     }
-    matrix = []
-    for c in shown:
-        for p in park_list:
-            if (c.id, p.id) in guided:
-                n_landed, n_adv, n = cells.get((c.id, p.id), (0, 0, 0))
-                sec, pur = pair_sp.get((c.id, p.id), (0, 0))
-                matrix.append(
-                    MatrixCell(
-                        cluster=c.code,
-                        park=p.code,
-                        status=_status(sec, pur),
-                        major_secured=sec,
-                        major_pursuing=pur,
-                        landed_count=n_landed,
-                        advanced_count=n_adv,
-                        project_count=n,
-                    )
-                )
+    matrix = _matrix(shown, park_list, guided, cells, majors.pair_sp)
     outside = sum(
         n_landed
         for (cid, pid), (n_landed, _, _) in cells.items()
