@@ -15,6 +15,7 @@ from __future__ import annotations
 import statistics
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import and_, exists, func, not_, or_, select
@@ -106,6 +107,235 @@ def _grouped(session: Session, officer_col, ts_col, weeks: Weeks, *where):  # ty
     )
 
 
+class _Tally:
+    """[contacts, done, overdue, new leads, awaiting contact] per officer, per week and — only
+    when the rows are listed — per officer × week; filled step by step from the sources."""
+
+    def __init__(self, session: Session, f: ReportFilters, weeks: Weeks) -> None:
+        self.session = session
+        self.conn = session.connection()  # Core execution: plain rows, no per-row ORM work
+        self.f = f
+        self.weeks = weeks
+        self.listed = f.detail or f.officer_id is not None
+        self.sums: dict[int, list[int]] = {}
+        self.wsums: dict[int, list[int]] = {}
+        self.cells: dict[tuple[int, int], list[int]] = {}
+
+    def who(self, col: Any) -> list[Any]:
+        """The officer filter (one officer, one department) on a column naming a user."""
+        clauses = []
+        if self.f.officer_id is not None:
+            clauses.append(col == self.f.officer_id)
+        if self.f.department_id is not None:
+            clauses.append(
+                col.in_(select(User.id).where(User.department_id == self.f.department_id))
+            )
+        return clauses
+
+    def add(self, o: int, w: int, slot: int, n: int) -> None:
+        self.sums.setdefault(o, [0, 0, 0, 0, 0])[slot] += n
+        self.wsums.setdefault(w, [0, 0, 0, 0, 0])[slot] += n
+        if self.listed:
+            self.cells.setdefault((o, w), [0, 0, 0, 0, 0])[slot] += n
+
+    def add_grouped(
+        self, slot: int, weeks: Weeks, skipped: int, officer_col: Any, ts_col: Any, *where: Any
+    ) -> None:
+        """Counts per officer × week from the raw rows; ``weeks`` are the report's weeks after
+        the first ``skipped``."""
+        for o, w, n in _grouped(self.session, officer_col, ts_col, weeks, *where):
+            self.add(o, w + skipped, slot, int(n))
+
+    def from_rollups(self) -> None:
+        """The actor sees every activity and follow-up: the closed weeks come from the
+        per-officer-per-week rollups (summed in SQL per officer and per week unless every cell
+        is listed), the weeks after the rollup's watermark — the open one always — are counted
+        live."""
+        weeks = self.weeks
+        for slot, rollup in ((0, CONTACTS), (1, DONE)):
+            until = filled_until(self.conn, rollup)
+            k = sum(1 for d in weeks.starts if until is not None and d < until)
+            if k < len(weeks.starts):  # counted live from the raw rows
+                tail = Weeks(starts=weeks.starts[k:], bounds=weeks.bounds[k:])
+                self.add_grouped(
+                    slot,
+                    tail,
+                    k,
+                    rollup.user,
+                    rollup.ts,
+                    *rollup.condition(),
+                    *self.who(rollup.user),
+                )
+            if k > 0:
+                self._rolled_up(slot, rollup, k)
+
+    def _rolled_up(self, slot: int, rollup: Any, k: int) -> None:
+        """The first ``k`` weeks, closed, from the rollup table."""
+        table, col = rollup.table.c, rollup.table.c[rollup.column]
+        scope = (
+            table.week_start >= self.weeks.starts[0],
+            table.week_start <= self.weeks.starts[k - 1],
+            col > 0,
+            *self.who(table.user_id),
+        )
+        index_of = {d: i for i, d in enumerate(self.weeks.starts)}
+        if self.listed:
+            for o, wk, n in self.conn.execute(
+                select(table.user_id, table.week_start, col).where(*scope)
+            ):
+                self.add(o, index_of[wk], slot, int(n))
+            return
+        for o, n in self.conn.execute(
+            select(table.user_id, func.sum(col)).where(*scope).group_by(table.user_id)
+        ):
+            self.sums.setdefault(o, [0, 0, 0, 0, 0])[slot] += int(n)
+        for wk, n in self.conn.execute(
+            select(table.week_start, func.sum(col)).where(*scope).group_by(table.week_start)
+        ):
+            self.wsums.setdefault(index_of[wk], [0, 0, 0, 0, 0])[slot] += int(n)
+
+    def from_raw(self, actor: User) -> None:
+        """An actor who may not see everything: contacts and done follow-ups counted from the
+        rows they may see."""
+        self.add_grouped(
+            0,
+            self.weeks,
+            0,
+            Activity.created_by_id,
+            Activity.created_at,
+            activity_visible(actor),
+            Activity.created_by_id.is_not(None),
+            *self.who(Activity.created_by_id),
+        )
+        self.add_grouped(
+            1,
+            self.weeks,
+            0,
+            Followup.assignee_id,
+            Followup.completed_at,
+            Followup.status == "done",
+            followup_visible(actor),
+            *self.who(Followup.assignee_id),
+        )
+
+    def overdue(self, actor: User, now: datetime) -> None:
+        """Open follow-ups past due, by their due week."""
+        weeks = self.weeks
+        overdue = (
+            Followup.status == "open",
+            Followup.due_at < now,
+            followup_visible(actor),
+            *self.who(Followup.assignee_id),
+        )
+        if self.listed:
+            self.add_grouped(2, weeks, 0, Followup.assignee_id, Followup.due_at, *overdue)
+            return
+        # per officer and per week, each summed in SQL
+        for o, n in self.conn.execute(
+            select(Followup.assignee_id, func.count())
+            .where(in_period(Followup.due_at, weeks), *overdue)
+            .group_by(Followup.assignee_id)
+        ):
+            self.sums.setdefault(o, [0, 0, 0, 0, 0])[2] += int(n)
+        inner = (
+            select(week_index(Followup.due_at, weeks).label("w"))
+            .where(in_period(Followup.due_at, weeks), *overdue)
+            .subquery()
+        )
+        for w, n in self.conn.execute(select(inner.c.w, func.count()).group_by(inner.c.w)):
+            self.wsums.setdefault(w, [0, 0, 0, 0, 0])[2] += int(n)
+
+    def leads(
+        self, actor: User
+    ) -> tuple[dict[tuple[int, int], list[float]], dict[int, list[float]]]:
+        """New leads and the hours to their first contact (a few thousand rows at most, the
+        median taken in Python): per officer × week (listed) and per officer."""
+        weeks = self.weeks
+        later_start = exists().where(
+            StageChange.project_id == Project.id,
+            StageChange.from_stage.is_(None),
+            StageChange.to_stage != "lead",
+        )
+        leads = self.conn.execute(
+            select(
+                Project.owner_id,
+                week_index(Project.created_at, weeks),
+                Project.created_at,
+                Project.first_contact_at,
+            ).where(
+                in_period(Project.created_at, weeks),
+                project_visible(actor),
+                Project.owner_id.is_not(None),
+                not_(later_start),
+                *self.who(Project.owner_id),
+            )
+        ).all()
+        per_cell: dict[tuple[int, int], list[float]] = {}
+        per_officer: dict[int, list[float]] = {}
+        for o, w, created, first in leads:
+            self.add(o, w, 3, 1)
+            if first is None:
+                self.add(o, w, 4, 1)
+                continue
+            h = max(0.0, (first - created).total_seconds() / 3600)
+            if self.listed:
+                per_cell.setdefault((o, w), []).append(h)
+            per_officer.setdefault(o, []).append(h)
+        return per_cell, per_officer
+
+    def officers(self, per_officer: dict[int, list[float]]) -> list[OfficerTotal]:
+        """Every officer in scope, and anyone else who appears."""
+        officer_q = select(User.id, User.display_name, Department.name).outerjoin(
+            Department, Department.id == User.department_id
+        )
+        conds = [User.id.in_(set(self.sums))] if self.sums else []
+        base = and_(User.role == "officer", User.is_active.is_(True), *self.who(User.id))
+        people = self.conn.execute(officer_q.where(or_(base, *conds)).order_by(User.id)).all()
+        zero = [0, 0, 0, 0, 0]
+        return [
+            OfficerTotal(
+                officer_id=uid,
+                name=name,
+                department=dept,
+                contacts=(t := self.sums.get(uid, zero))[0],
+                followups_done=t[1],
+                followups_overdue=t[2],
+                new_leads=t[3],
+                awaiting_contact=t[4],
+                median_response_hours=_hours(per_officer.get(uid, [])),
+            )
+            for uid, name, dept in people
+        ]
+
+    def week_totals(self) -> list[WeekTotal]:
+        zero = [0, 0, 0, 0, 0]
+        return [
+            WeekTotal(
+                week_start=d,
+                contacts=(t := self.wsums.get(i, zero))[0],
+                followups_done=t[1],
+                followups_overdue=t[2],
+                new_leads=t[3],
+            )
+            for i, d in enumerate(self.weeks.starts)
+        ]
+
+    def rows(self, per_cell: dict[tuple[int, int], list[float]]) -> list[OfficerWeek]:
+        return [
+            OfficerWeek(
+                officer_id=o,
+                week_start=self.weeks.starts[w],
+                contacts=c[0],
+                followups_done=c[1],
+                followups_overdue=c[2],
+                new_leads=c[3],
+                awaiting_contact=c[4],
+                median_response_hours=_hours(per_cell[(o, w)]) if (o, w) in per_cell else None,
+            )
+            for (o, w), c in sorted(self.cells.items())
+        ]
+
+
 def activity_report(
     session: Session, actor: User, f: ReportFilters | None = None
 ) -> ActivityReport:
@@ -114,203 +344,18 @@ def activity_report(
     check_department(session, f.department_id)
     weeks = weeks_for(f)
     now = utcnow()
-
-    def who(col):  # type: ignore[no-untyped-def]
-        clauses = []
-        if f.officer_id is not None:
-            clauses.append(col == f.officer_id)
-        if f.department_id is not None:
-            clauses.append(col.in_(select(User.id).where(User.department_id == f.department_id)))
-        return clauses
-
-    listed = f.detail or f.officer_id is not None
-    # [contacts, done, overdue, new leads, awaiting contact] per officer, per week and — only
-    # when the rows are listed — per officer × week
-    sums: dict[int, list[int]] = {}
-    wsums: dict[int, list[int]] = {}
-    cells: dict[tuple[int, int], list[int]] = {}
-
-    def add(o: int, w: int, slot: int, n: int) -> None:
-        for key, into in ((o, sums), (w, wsums)):
-            v = into.get(key)  # type: ignore[call-overload]
-            if v is None:
-                v = into[key] = [0, 0, 0, 0, 0]  # type: ignore[index]
-            v[slot] += n
-        if listed:
-            c = cells.get((o, w))
-            if c is None:
-                c = cells[(o, w)] = [0, 0, 0, 0, 0]
-            c[slot] += n
-
-    conn = session.connection()  # Core execution: plain rows, without the ORM's per-row work
+    tally = _Tally(session, f, weeks)
     if hidden_projects(actor) is None:
-        # the actor sees every activity and follow-up: the closed weeks come from the
-        # per-officer-per-week rollups (summed in SQL per officer and per week unless every cell
-        # is listed), the weeks after the rollup's watermark — the open one always — are counted
-        index_of = {d: i for i, d in enumerate(weeks.starts)}
-        for slot, rollup in ((0, CONTACTS), (1, DONE)):
-            table, col = rollup.table.c, rollup.table.c[rollup.column]
-            until = filled_until(conn, rollup)
-            k = sum(1 for d in weeks.starts if until is not None and d < until)
-            if k < len(weeks.starts):  # counted live from the raw rows
-                tail = Weeks(starts=weeks.starts[k:], bounds=weeks.bounds[k:])
-                for o, w, n in _grouped(
-                    session, rollup.user, rollup.ts, tail, *rollup.condition(), *who(rollup.user)
-                ):
-                    add(o, w + k, slot, int(n))
-            if k == 0:
-                continue
-            scope = (
-                table.week_start >= weeks.starts[0],
-                table.week_start <= weeks.starts[k - 1],
-                col > 0,
-                *who(table.user_id),
-            )
-            if listed:
-                for o, wk, n in conn.execute(
-                    select(table.user_id, table.week_start, col).where(*scope)
-                ):
-                    add(o, index_of[wk], slot, int(n))
-                continue
-            for o, n in conn.execute(
-                select(table.user_id, func.sum(col)).where(*scope).group_by(table.user_id)
-            ):
-                sums.setdefault(o, [0, 0, 0, 0, 0])[slot] += int(n)
-            for wk, n in conn.execute(
-                select(table.week_start, func.sum(col)).where(*scope).group_by(table.week_start)
-            ):
-                wsums.setdefault(index_of[wk], [0, 0, 0, 0, 0])[slot] += int(n)
+        tally.from_rollups()
     else:
-        for o, w, n in _grouped(
-            session,
-            Activity.created_by_id,
-            Activity.created_at,
-            weeks,
-            activity_visible(actor),
-            Activity.created_by_id.is_not(None),
-            *who(Activity.created_by_id),
-        ):
-            add(o, w, 0, int(n))
-        for o, w, n in _grouped(
-            session,
-            Followup.assignee_id,
-            Followup.completed_at,
-            weeks,
-            Followup.status == "done",
-            followup_visible(actor),
-            *who(Followup.assignee_id),
-        ):
-            add(o, w, 1, int(n))
-    overdue = (
-        Followup.status == "open",
-        Followup.due_at < now,
-        followup_visible(actor),
-        *who(Followup.assignee_id),
-    )
-    if listed:
-        for o, w, n in _grouped(session, Followup.assignee_id, Followup.due_at, weeks, *overdue):
-            add(o, w, 2, int(n))
-    else:  # per officer and per week, each summed in SQL
-        for o, n in conn.execute(
-            select(Followup.assignee_id, func.count())
-            .where(in_period(Followup.due_at, weeks), *overdue)
-            .group_by(Followup.assignee_id)
-        ):
-            sums.setdefault(o, [0, 0, 0, 0, 0])[2] += int(n)
-        inner = (
-            select(week_index(Followup.due_at, weeks).label("w"))
-            .where(in_period(Followup.due_at, weeks), *overdue)
-            .subquery()
-        )
-        for w, n in conn.execute(select(inner.c.w, func.count()).group_by(inner.c.w)):
-            wsums.setdefault(w, [0, 0, 0, 0, 0])[2] += int(n)
-
-    # response time to new leads: a few thousand rows at most, the median taken in Python
-    later_start = exists().where(
-        StageChange.project_id == Project.id,
-        StageChange.from_stage.is_(None),
-        StageChange.to_stage != "lead",
-    )
-    leads = conn.execute(
-        select(
-            Project.owner_id,
-            week_index(Project.created_at, weeks),
-            Project.created_at,
-            Project.first_contact_at,
-        ).where(
-            in_period(Project.created_at, weeks),
-            project_visible(actor),
-            Project.owner_id.is_not(None),
-            not_(later_start),
-            *who(Project.owner_id),
-        )
-    ).all()
-    per_cell: dict[tuple[int, int], list[float]] = {}
-    per_officer: dict[int, list[float]] = {}
-    for o, w, created, first in leads:
-        add(o, w, 3, 1)
-        if first is None:
-            add(o, w, 4, 1)
-            continue
-        h = max(0.0, (first - created).total_seconds() / 3600)
-        if listed:
-            per_cell.setdefault((o, w), []).append(h)
-        per_officer.setdefault(o, []).append(h)
-
-    # officers: every officer in scope, and anyone else who appears
-    officer_q = select(User.id, User.display_name, Department.name).outerjoin(
-        Department, Department.id == User.department_id
-    )
-    conds = [User.id.in_(set(sums))] if sums else []
-    base = and_(User.role == "officer", User.is_active.is_(True), *who(User.id))
-    people = conn.execute(officer_q.where(or_(base, *conds)).order_by(User.id)).all()
-    zero = [0, 0, 0, 0, 0]
-    officers = []
-    for uid, name, dept in people:
-        t = sums.get(uid, zero)
-        officers.append(
-            OfficerTotal(
-                officer_id=uid,
-                name=name,
-                department=dept,
-                contacts=t[0],
-                followups_done=t[1],
-                followups_overdue=t[2],
-                new_leads=t[3],
-                awaiting_contact=t[4],
-                median_response_hours=_hours(per_officer.get(uid, [])),
-            )
-        )
-    week_totals = []
-    for i, d in enumerate(weeks.starts):
-        t = wsums.get(i, zero)
-        week_totals.append(
-            WeekTotal(
-                week_start=d,
-                contacts=t[0],
-                followups_done=t[1],
-                followups_overdue=t[2],
-                new_leads=t[3],
-            )
-        )
-    rows = [
-        OfficerWeek(
-            officer_id=o,
-            week_start=weeks.starts[w],
-            contacts=c[0],
-            followups_done=c[1],
-            followups_overdue=c[2],
-            new_leads=c[3],
-            awaiting_contact=c[4],
-            median_response_hours=_hours(per_cell[(o, w)]) if (o, w) in per_cell else None,
-        )
-        for (o, w), c in sorted(cells.items())
-    ]
+        tally.from_raw(actor)
+    tally.overdue(actor, now)
+    per_cell, per_officer = tally.leads(actor)
     return ActivityReport(
         generated_at=utcnow(),
         weeks=weeks.starts,
-        officers=officers,
-        rows=rows,
-        rows_listed=listed,
-        week_totals=week_totals,
+        officers=tally.officers(per_officer),
+        rows=tally.rows(per_cell),
+        rows_listed=tally.listed,
+        week_totals=tally.week_totals(),
     )
