@@ -185,45 +185,56 @@ def stamp(at: datetime) -> str:
     return f"{to_local(at):%Y-%m-%d %H:%M}"
 
 
-def to_pdf(b: Briefing, names: dict[str, str], lang: str = "zh") -> bytes:
-    """The briefing on one A4 page. ``names``: cluster code → its name in ``lang``."""
-    t = LABELS["en" if lang == "en" else "zh"]
-    stage = STAGE_ZH if lang != "en" else STAGE_EN
-    path, index = cjk_font()
-    pdf = FPDF(format="A4", unit="mm")
-    pdf.set_auto_page_break(False)
-    pdf.set_margins(12, 10, 12)
-    pdf.add_page()
-    pdf.add_font("cjk", fname=path, collection_font_number=index)
-    pdf.set_title(f"{t['title']} {b.week_start}")
-    width = pdf.w - 24
-    bottom = pdf.h - 10
+GREY = (102, 112, 133)
+INK = (16, 24, 40)
 
-    def font(size: float, colour: tuple[int, int, int] = (16, 24, 40)) -> None:
-        pdf.set_font("cjk", size=size)
-        pdf.set_text_color(*colour)
 
-    def heading(text: str) -> None:
+class _Page:
+    """One A4 page and the few ways the briefing writes on it."""
+
+    def __init__(self, title: str) -> None:
+        path, index = cjk_font()
+        pdf = FPDF(format="A4", unit="mm")
+        pdf.set_auto_page_break(False)
+        pdf.set_margins(12, 10, 12)
+        pdf.add_page()
+        pdf.add_font("cjk", fname=path, collection_font_number=index)
+        pdf.set_title(title)
+        self.pdf = pdf
+        self.width = pdf.w - 24
+        self.bottom = pdf.h - 10
+
+    def font(self, size: float, colour: tuple[int, int, int] = INK) -> None:
+        self.pdf.set_font("cjk", size=size)
+        self.pdf.set_text_color(*colour)
+
+    def heading(self, text: str) -> None:
+        pdf = self.pdf
         pdf.ln(1.5)
-        font(11.5, (16, 66, 140))
-        pdf.cell(width, 6.5, text, new_x="LMARGIN", new_y="NEXT")
+        self.font(11.5, (16, 66, 140))
+        pdf.cell(self.width, 6.5, text, new_x="LMARGIN", new_y="NEXT")
         pdf.set_draw_color(200, 210, 225)
-        pdf.line(12, pdf.get_y(), 12 + width, pdf.get_y())
+        pdf.line(12, pdf.get_y(), 12 + self.width, pdf.get_y())
         pdf.ln(0.8)
 
-    def line(text: str, size: float = 8.5, colour: tuple[int, int, int] = (16, 24, 40)) -> bool:
-        if pdf.get_y() + 4.6 > bottom:
+    def line(self, text: str, size: float = 8.5, colour: tuple[int, int, int] = INK) -> bool:
+        """One line of text, if it still fits on the page."""
+        if self.pdf.get_y() + 4.6 > self.bottom:
             return False
-        font(size, colour)
-        pdf.cell(width, 4.4, text[:110], new_x="LMARGIN", new_y="NEXT")
+        self.font(size, colour)
+        self.pdf.cell(self.width, 4.4, text[:110], new_x="LMARGIN", new_y="NEXT")
         return True
 
+
+def _title_and_figures(page: _Page, b: Briefing, t: dict[str, str], lang: str) -> None:
+    """The title, the week and the key figures in a row of boxes."""
+    pdf, width = page.pdf, page.width
     scope = (
         t["city"] if b.scope == "city" else (b.scope_name_zh if lang != "en" else b.scope_name_en)
     )
-    font(17)
+    page.font(17)
     pdf.cell(width, 9, f"{t['title']} · {scope}", new_x="LMARGIN", new_y="NEXT")
-    font(9, (102, 112, 133))
+    page.font(9, GREY)
     pdf.cell(
         width,
         5,
@@ -231,7 +242,6 @@ def to_pdf(b: Briefing, names: dict[str, str], lang: str = "zh") -> bytes:
         new_x="LMARGIN",
         new_y="NEXT",
     )
-    # key figures
     pdf.ln(1)
     figures = [
         (t["new"], str(b.new_projects)),
@@ -249,78 +259,103 @@ def to_pdf(b: Briefing, names: dict[str, str], lang: str = "zh") -> bytes:
         pdf.set_fill_color(240, 244, 248)
         pdf.rect(x + 0.5, y0, box - 1, 13, style="F")
         pdf.set_xy(x + 1.5, y0 + 1)
-        font(7.5, (102, 112, 133))
+        page.font(7.5, GREY)
         pdf.cell(box - 3, 4, label)
         pdf.set_xy(x + 1.5, y0 + 5.5)
-        font(10.5)
+        page.font(10.5)
         pdf.cell(box - 3, 6, value)
     pdf.set_xy(12, y0 + 14)
-    font(7, (102, 112, 133))
+    page.font(7, GREY)
     pdf.cell(width, 3.5, f"({t['yi']})", new_x="LMARGIN", new_y="NEXT")
 
-    heading(t["coverage"])
+
+def _coverage(
+    page: _Page, b: Briefing, t: dict[str, str], names: dict[str, str], lang: str
+) -> None:
+    pdf = page.pdf
+    page.heading(t["coverage"])
     png = coverage_chart(b, names, lang)
     with Image.open(io.BytesIO(png)) as im:
         ratio = im.height / im.width
-    chart_w = width if len(b.coverage) > 1 else 60
+    chart_w = page.width if len(b.coverage) > 1 else 60
     pdf.image(io.BytesIO(png), x=12, y=pdf.get_y(), w=chart_w, h=chart_w * ratio)
     pdf.set_y(pdf.get_y() + chart_w * ratio + 1)
     if not b.coverage_changes:
-        line(t["no_change"], colour=(102, 112, 133))
+        page.line(t["no_change"], colour=GREY)
+    sn = STATUS_ZH if lang != "en" else STATUS_EN
     for c in b.coverage_changes:
         name = c.name_zh if lang != "en" else c.name_en
-        sn = STATUS_ZH if lang != "en" else STATUS_EN
-        line(f"· {name}: {sn[c.before]} → {sn[c.after]}")
+        page.line(f"· {name}: {sn[c.before]} → {sn[c.after]}")
 
-    heading(t["deals"])
+
+def _deals(page: _Page, b: Briefing, t: dict[str, str], names: dict[str, str]) -> None:
+    """Signings and landings: their totals and the first five of each."""
+    page.heading(t["deals"])
     for label, rows, tot in (
         (t["signed"], b.signings, b.signings_total),
         (t["landed"], b.landings, b.landings_total),
     ):
-        line(
+        page.line(
             f"{label} {tot.count} — {t['inv']} {money(tot.planned_investment)} · "
             f"{t['out']} {money(tot.expected_output)} {t['yi']}",
             9,
         )
         for p in rows[:5]:
-            line(
+            page.line(
                 f"   · {p.label}  {names.get(p.cluster, p.cluster)}"
                 f"{' · ' + p.park if p.park else ''}  {t['inv']} {money(p.planned_investment)}"
             )
         if tot.count > 5:
-            line("   " + t["more"].format(n=tot.count), colour=(102, 112, 133))
+            page.line("   " + t["more"].format(n=tot.count), colour=GREY)
 
-    heading(t["moves"])
+
+def _lists(page: _Page, b: Briefing, t: dict[str, str], names: dict[str, str], lang: str) -> None:
+    """Stage movements, late projects and conflicts, a few lines each."""
+    stage = STAGE_ZH if lang != "en" else STAGE_EN
+    page.heading(t["moves"])
     if not b.movements:
-        line(t["none"], colour=(102, 112, 133))
+        page.line(t["none"], colour=GREY)
     for m in b.movements[:6]:
-        line(
+        page.line(
             f"· {m.label}  {names.get(m.cluster, m.cluster)}  "
             f"{stage.get(m.from_stage or '', '')} → {stage.get(m.stage, m.stage)}  "
             f"{t['inv']} {money(m.planned_investment)}"
         )
-
-    heading(t["late"] + f" — {b.overdue_count}")
+    page.heading(t["late"] + f" — {b.overdue_count}")
     for late in b.overdue[:5]:
         when = (
             f"{t['promised_land']} {late.expected_land_date}"
             if late.late_landing
             else f"{t['promised_op']} {late.expected_operate_date}"
         )
-        line(f"· {late.label}  {names.get(late.cluster, late.cluster)}  {when}")
-
-    heading(t["conf"] + f" — {b.conflicts_count}")
+        page.line(f"· {late.label}  {names.get(late.cluster, late.cluster)}  {when}")
+    page.heading(t["conf"] + f" — {b.conflicts_count}")
     for c in b.conflicts[:3]:
-        line(f"· {c.label}  {names.get(c.cluster, c.cluster)}  {c.opened_at:%Y-%m-%d}")
+        page.line(f"· {c.label}  {names.get(c.cluster, c.cluster)}  {c.opened_at:%Y-%m-%d}")
 
-    heading(t["dept"] + f" — {b.contacts_total}")
-    if b.contacts and pdf.get_y() + 12 < bottom:
+
+def _contacts(page: _Page, b: Briefing, t: dict[str, str]) -> None:
+    """Contacts per department: the chart, as far as the page still has room."""
+    pdf = page.pdf
+    page.heading(t["dept"] + f" — {b.contacts_total}")
+    if b.contacts and pdf.get_y() + 12 < page.bottom:
         png = contacts_chart(b)
         with Image.open(io.BytesIO(png)) as im:
             ratio = im.height / im.width
-        h = min(width * ratio, bottom - pdf.get_y())
+        h = min(page.width * ratio, page.bottom - pdf.get_y())
         pdf.image(io.BytesIO(png), x=12, y=pdf.get_y(), w=h / ratio, h=h)
-    return bytes(pdf.output())
+
+
+def to_pdf(b: Briefing, names: dict[str, str], lang: str = "zh") -> bytes:
+    """The briefing on one A4 page. ``names``: cluster code → its name in ``lang``."""
+    t = LABELS["en" if lang == "en" else "zh"]
+    page = _Page(f"{t['title']} {b.week_start}")
+    _title_and_figures(page, b, t, lang)
+    _coverage(page, b, t, names, lang)
+    _deals(page, b, t, names)
+    _lists(page, b, t, names, lang)
+    _contacts(page, b, t)
+    return bytes(page.pdf.output())
 
 
 # --- Excel -----------------------------------------------------------------------------------
