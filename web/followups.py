@@ -38,6 +38,7 @@ from web.forms import (
     FormRejected,
     clean,
     done,
+    errors_of,
     field_errors,
     parse,
     pick,
@@ -206,7 +207,7 @@ async def create_followup_form(request: Request, user: WebUser, session: Session
         data = parse(request, FollowupCreate, values, ints=("assignee_id", "firm_id", "project_id"))
         fu = create_followup(session, user, data)
     except (FormInvalid, ValidationFailed) as exc:
-        errors = exc.errors if isinstance(exc, FormInvalid) else field_errors(request, exc)
+        errors = errors_of(request, exc)
         target = _target_labels(
             session, user, _int(values.get("firm_id")), _int(values.get("project_id"))
         )

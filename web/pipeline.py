@@ -32,7 +32,7 @@ from crm.projects.service import (
 from crm.sorting import parse_sort
 from server.deps import SessionDep, WebUser
 from web.bulk import bulk_context
-from web.forms import FormInvalid, FormRejected, done, field_errors, parse
+from web.forms import FormInvalid, FormRejected, done, errors_of, parse
 from web.projects import project_page_response
 from web.render import is_htmx, render
 from web.xlsx import EXPORT_LIMIT, xlsx_page
@@ -204,7 +204,7 @@ async def move(request: Request, user: WebUser, session: SessionDep, project_id:
         data = parse(request, StageMoveRequest, data_in, ints=("version",))
         moved = move_stage(session, user, project_id, data)
     except (FormInvalid, ValidationFailed) as exc:
-        errors = exc.errors if isinstance(exc, FormInvalid) else field_errors(request, exc)
+        errors = errors_of(request, exc)
         if via == "page":
             raise FormRejected(
                 project_page_response(

@@ -30,7 +30,16 @@ from crm.projects.service import (
     update_project,
 )
 from server.deps import SessionDep, WebUser
-from web.forms import FormInvalid, FormRejected, clean, done, field_errors, parse, query_int
+from web.forms import (
+    FormInvalid,
+    FormRejected,
+    clean,
+    done,
+    errors_of,
+    field_errors,
+    parse,
+    query_int,
+)
 from web.render import render
 
 router = APIRouter()
@@ -179,7 +188,7 @@ async def create_project_form(request: Request, user: WebUser, session: SessionD
         )
         p = create_project(session, user, data)
     except (FormInvalid, ValidationFailed) as exc:
-        errors = exc.errors if isinstance(exc, FormInvalid) else field_errors(request, exc)
+        errors = errors_of(request, exc)
         raise FormRejected(
             render(
                 request,
@@ -320,7 +329,7 @@ async def add_capital(
         data = parse(request, CapitalArrivalCreate, values)
         add_capital_arrival(session, user, project_id, data)
     except (FormInvalid, ValidationFailed) as exc:
-        errors = exc.errors if isinstance(exc, FormInvalid) else field_errors(request, exc)
+        errors = errors_of(request, exc)
         raise FormRejected(
             project_page_response(
                 request,
