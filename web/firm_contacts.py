@@ -52,6 +52,15 @@ def _contacts_response(
     return render(request, "firms/_contacts_swap.html", ctx, status_code=status)
 
 
+def _changed(
+    request: Request, session: SessionDep, user: WebUser, firm_id: int, **kw: Any
+) -> Response:
+    """After a change: back to the firm page, or (HTMX) the contacts card again."""
+    if not is_htmx(request):
+        return RedirectResponse(f"/firms/{firm_id}", status_code=303)
+    return _contacts_response(request, session, user, firm_id, **kw)
+
+
 @router.get("/{firm_id}/contacts")
 def contacts_block(request: Request, session: SessionDep, user: WebUser, firm_id: int) -> Response:
     return _contacts_response(request, session, user, firm_id)
@@ -82,9 +91,7 @@ async def add_contact(
                 adding=True,
             )
         ) from exc
-    if not is_htmx(request):
-        return RedirectResponse(f"/firms/{firm_id}", status_code=303)
-    return _contacts_response(request, session, user, firm_id, contact_saved=True)
+    return _changed(request, session, user, firm_id, contact_saved=True)
 
 
 def _own_contact(session: SessionDep, user: WebUser, firm_id: int, contact_id: int) -> Any:
@@ -138,9 +145,7 @@ async def save_contact(
                 status_code=409 if stale else 422,
             )
         ) from exc
-    if not is_htmx(request):
-        return RedirectResponse(f"/firms/{firm_id}", status_code=303)
-    return _contacts_response(request, session, user, firm_id)
+    return _changed(request, session, user, firm_id)
 
 
 @router.post("/{firm_id}/contacts/{contact_id}/delete")
@@ -150,6 +155,4 @@ async def remove_contact(
     _own_contact(session, user, firm_id, contact_id)
     form = await request.form()
     delete_contact(session, user, contact_id, forms.required_version(form))
-    if not is_htmx(request):
-        return RedirectResponse(f"/firms/{firm_id}", status_code=303)
-    return _contacts_response(request, session, user, firm_id)
+    return _changed(request, session, user, firm_id)
