@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -329,24 +330,32 @@ def _after_action(
     )
 
 
+async def _close(
+    request: Request,
+    user: WebUser,
+    session: SessionDep,
+    followup_id: int,
+    close: Callable[[SessionDep, WebUser, int, int], object],
+    toast_key: str,
+) -> Response:
+    """Complete or cancel a follow-up at the version the page showed; the row again."""
+    form = await request.form()
+    close(session, user, followup_id, _required_int(request, form))
+    return _after_action(request, session, user, followup_id, str(form.get("back", "")), toast_key)
+
+
 @router.post("/followups/{followup_id}/done", include_in_schema=False)
 async def complete(
     request: Request, user: WebUser, session: SessionDep, followup_id: int
 ) -> Response:
-    form = await request.form()
-    complete_followup(session, user, followup_id, _required_int(request, form))
-    return _after_action(request, session, user, followup_id, str(form.get("back", "")), "done")
+    return await _close(request, user, session, followup_id, complete_followup, "done")
 
 
 @router.post("/followups/{followup_id}/cancel", include_in_schema=False)
 async def cancel(
     request: Request, user: WebUser, session: SessionDep, followup_id: int
 ) -> Response:
-    form = await request.form()
-    cancel_followup(session, user, followup_id, _required_int(request, form))
-    return _after_action(
-        request, session, user, followup_id, str(form.get("back", "")), "cancelled"
-    )
+    return await _close(request, user, session, followup_id, cancel_followup, "cancelled")
 
 
 def next_day(when: str, picked: str | None, today: date) -> date:
