@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
@@ -60,6 +60,24 @@ def admin_index(request: Request, session: SessionDep, user: WebUser) -> Respons
 def backups_page(request: Request, session: SessionDep, user: WebUser) -> Response:
     status = backup_status(session, user, get_settings())
     return render(request, "admin/backups.html", {"nav": "admin", "status": status})
+
+
+def _refused(
+    page: Callable[..., Response],
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    exc: CRMError,
+    key: str,
+    form: dict[str, Any] | None = None,
+) -> FormRejected:
+    """A refused change: the admin page (``page``) again with the message beside ``key`` and
+    the input kept, rendered from the unchanged rows (the raise rolls back too)."""
+    session.rollback()
+    errors = {key: exc.message}
+    return FormRejected(
+        page(request, session, user, errors=errors, form=form, status_code=exc.status)
+    )
 
 
 # --- users ------------------------------------------------------------------------------------
@@ -148,16 +166,8 @@ def create_user(
     except CRMError as exc:
         if exc.status == 403:
             raise
-        session.rollback()  # render from the unchanged rows; the raise rolls back too
-        raise FormRejected(
-            _users_page(
-                request,
-                session,
-                user,
-                errors={exc.field or "username": exc.message},
-                form=form,
-                status_code=exc.status,
-            )
+        raise _refused(
+            _users_page, request, session, user, exc, exc.field or "username", form
         ) from exc
     return _done("/admin/users", "created")
 
@@ -198,16 +208,7 @@ def update_user(
     except CRMError as exc:
         if exc.status in (403, 404):
             raise
-        session.rollback()  # render from the unchanged rows; the raise rolls back too
-        raise FormRejected(
-            _users_page(
-                request,
-                session,
-                user,
-                errors={f"user{user_id}": exc.message},
-                status_code=exc.status,
-            )
-        ) from exc
+        raise _refused(_users_page, request, session, user, exc, f"user{user_id}") from exc
     return _done("/admin/users", "updated")
 
 
@@ -228,12 +229,7 @@ def reset_password(
     try:
         accounts.reset_password(session, user, user_id, password)
     except ValidationFailed as exc:
-        session.rollback()  # render from the unchanged rows; the raise rolls back too
-        raise FormRejected(
-            _users_page(
-                request, session, user, errors={f"user{user_id}": exc.message}, status_code=422
-            )
-        ) from exc
+        raise _refused(_users_page, request, session, user, exc, f"user{user_id}") from exc
     return _done("/admin/users", "password")
 
 
@@ -283,17 +279,8 @@ def create_department(
     except CRMError as exc:
         if exc.status == 403:
             raise
-        session.rollback()  # render from the unchanged rows; the raise rolls back too
-        raise FormRejected(
-            _deps_page(
-                request,
-                session,
-                user,
-                errors={exc.field or "name": exc.message},
-                form={"name": name, "code": code},
-                status_code=exc.status,
-            )
-        ) from exc
+        form = {"name": name, "code": code}
+        raise _refused(_deps_page, request, session, user, exc, exc.field or "name", form) from exc
     return _done("/admin/departments", "created")
 
 
@@ -307,10 +294,7 @@ def _change_department(
     except CRMError as exc:
         if exc.status in (403, 404):
             raise
-        session.rollback()  # render from the unchanged rows; the raise rolls back too
-        raise FormRejected(
-            _deps_page(request, session, user, errors={row: exc.message}, status_code=exc.status)
-        ) from exc
+        raise _refused(_deps_page, request, session, user, exc, row) from exc
     return _done("/admin/departments", "updated")
 
 
