@@ -17,6 +17,18 @@ from crm.reports.words import STAGE_ZH, band_label
 STATUS_COLOUR = {"covered": "#1f7a4d", "pursuing": "#b54708", "gap": "#b42318"}
 
 
+def _weekly_lines(weeks: list[str], lines: list[tuple[str, list[Any]]]) -> dict[str, Any]:
+    """A line per series over the report's weeks."""
+    return {
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 0},
+        "grid": {"left": 8, "right": 16, "bottom": 8, "top": 36, "containLabel": True},
+        "xAxis": {"type": "category", "data": weeks},
+        "yAxis": {"type": "value"},
+        "series": [{"type": "line", "name": n, "data": data} for n, data in lines],
+    }
+
+
 def _bar(
     categories: list[str],
     series: list[dict[str, Any]],
@@ -217,15 +229,10 @@ def option(name: str, r: Any, lang: str = "zh_CN") -> dict[str, Any] | None:
             counts=True,
         )
     if name == "activity":
-        weeks = [str(w.week_start) for w in r.week_totals]
-        return {
-            "tooltip": {"trigger": "axis"},
-            "legend": {"top": 0},
-            "grid": {"left": 8, "right": 16, "bottom": 8, "top": 36, "containLabel": True},
-            "xAxis": {"type": "category", "data": weeks},
-            "yAxis": {"type": "value"},
-            "series": [
-                {"type": "line", "name": n, "data": [getattr(w, k) for w in r.week_totals]}
+        return _weekly_lines(
+            [str(w.week_start) for w in r.week_totals],
+            [
+                (n, [getattr(w, k) for w in r.week_totals])
                 for n, k in (
                     (t(_l("接触记录")), "contacts"),
                     (t(_l("完成跟进")), "followups_done"),
@@ -233,7 +240,7 @@ def option(name: str, r: Any, lang: str = "zh_CN") -> dict[str, Any] | None:
                     (t(_l("新线索")), "new_leads"),
                 )
             ],
-        }
+        )
     if name == "delivery":
         return _bar(
             [cname(c) for c in r.clusters],
@@ -249,20 +256,13 @@ def option(name: str, r: Any, lang: str = "zh_CN") -> dict[str, Any] | None:
 def second(name: str, r: Any, lang: str = "zh_CN") -> dict[str, Any] | None:
     t = _tr(lang)
     if name == "pipeline":
-        weeks = [str(w.week_start) for w in r.weeks]
-        new = [w.new_projects for w in r.weeks]
-        signed = [w.signings for w in r.weeks]
-        return {
-            "tooltip": {"trigger": "axis"},
-            "legend": {"top": 0},
-            "grid": {"left": 8, "right": 16, "bottom": 8, "top": 36, "containLabel": True},
-            "xAxis": {"type": "category", "data": weeks},
-            "yAxis": {"type": "value"},
-            "series": [
-                {"type": "line", "name": t(_l("新增项目")), "data": new},
-                {"type": "line", "name": t(_l("签约")), "data": signed},
+        return _weekly_lines(
+            [str(w.week_start) for w in r.weeks],
+            [
+                (t(_l("新增项目")), [w.new_projects for w in r.weeks]),
+                (t(_l("签约")), [w.signings for w in r.weeks]),
             ],
-        }
+        )
     if name == "targets":
         cs = r.core_share
         core, total = _f(cs.core_output), _f(cs.total_output)
