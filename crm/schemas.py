@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
+from annotated_types import GroupedMetadata
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -38,7 +41,7 @@ def _year_range(v: date | datetime) -> date | datetime:
     return v
 
 
-def _at_most(max_length: int):  # type: ignore[no-untyped-def]
+def _at_most(max_length: int) -> Callable[[object], object]:
     def check(v: object) -> object:
         # the documented maxLength holds for the text as sent, before surrounding spaces go
         if isinstance(v, str) and len(v) > max_length:
@@ -48,18 +51,26 @@ def _at_most(max_length: int):  # type: ignore[no-untyped-def]
     return check
 
 
-def Text(max_length: int, min_length: int = 0) -> Any:
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        BeforeValidator(_at_most(max_length)),
-        AfterValidator(_no_nul),
-    ]
+@dataclass(frozen=True, slots=True)
+class Bounded(GroupedMetadata):
+    """A text field's rules, written ``Annotated[str, Bounded(300)]`` (type checkers see a
+    ``str``): at most ``max_length`` characters as sent, at least ``min_length`` once trimmed,
+    no NUL. pydantic unpacks the group in place, as if its parts were written out."""
+
+    max_length: int
+    min_length: int = 0
+
+    def __iter__(self) -> Iterator[object]:
+        yield from StringConstraints(
+            strip_whitespace=True, min_length=self.min_length, max_length=self.max_length
+        )
+        yield BeforeValidator(_at_most(self.max_length))
+        yield AfterValidator(_no_nul)
 
 
-Name = Text(200, 1)
-ShortText = Text(200)
-LongText = Text(4000)
+Name = Annotated[str, Bounded(200, 1)]
+ShortText = Annotated[str, Bounded(200)]
+LongText = Annotated[str, Bounded(4000)]
 # an optional email address; "" means none (forms send it). One type, not a union, so an
 # error names the field plainly ("email")
 Email = Annotated[

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 
-from crm.schemas import Email, Flag, Id, InputModel, Text, _no_nul
+from crm.schemas import Bounded, Email, Flag, Id, InputModel, _no_nul
 
 RoleName = Literal["officer", "manager", "admin"]
 Language = Literal["zh_CN", "en"]
@@ -21,10 +21,10 @@ class _Email(InputModel):
 
 
 class UserCreate(_Email):
-    username: Text(60, 1) = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    username: Annotated[str, Bounded(60, 1)] = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
     password: Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_nul)]
     role: RoleName = "officer"
-    display_name: Text(100) | None = None
+    display_name: Annotated[str, Bounded(100)] | None = None
     email: Email = None
     department_id: Id | None = None
     language: Language = "zh_CN"
@@ -33,7 +33,7 @@ class UserCreate(_Email):
 class UserUpdate(_Email):
     """What administrators change (crm.accounts.service.update_user); null leaves it as is."""
 
-    display_name: Text(100, 1) | None = None
+    display_name: Annotated[str, Bounded(100, 1)] | None = None
     email: Email = None
     role: RoleName | None = None
     department_id: Id | None = None
@@ -42,7 +42,7 @@ class UserUpdate(_Email):
 
 
 class MeUpdate(_Email):
-    display_name: Text(100, 1) | None = None
+    display_name: Annotated[str, Bounded(100, 1)] | None = None
     email: Email = None
     language: Language | None = None
     version: Id
@@ -63,13 +63,13 @@ class UserPublic(BaseModel):
 
 
 class DepartmentCreate(InputModel):
-    name: Text(100, 1)
-    code: Text(40, 1) = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    name: Annotated[str, Bounded(100, 1)]
+    code: Annotated[str, Bounded(40, 1)] = Field(pattern=r"^[A-Za-z0-9_\-]+$")
 
 
 class DepartmentUpdate(InputModel):
-    name: Text(100, 1) | None = None
-    code: Text(40, 1) | None = Field(default=None, pattern=r"^[A-Za-z0-9_\-]+$")
+    name: Annotated[str, Bounded(100, 1)] | None = None
+    code: Annotated[str, Bounded(40, 1)] | None = Field(default=None, pattern=r"^[A-Za-z0-9_\-]+$")
     version: Id
 
 
@@ -80,8 +80,12 @@ class DepartmentWebhook(InputModel):
     kind: Literal["wecom", "dingtalk"] | None = Field(
         default=None, description="wecom (企业微信) or dingtalk (钉钉); null clears the robot"
     )
-    url: Text(500) | None = Field(default=None, description="the robot's webhook URL (http/https)")
-    secret: Text(200) | None = Field(default=None, description="DingTalk 加签 secret (optional)")
+    url: Annotated[str, Bounded(500)] | None = Field(
+        default=None, description="the robot's webhook URL (http/https)"
+    )
+    secret: Annotated[str, Bounded(200)] | None = Field(
+        default=None, description="DingTalk 加签 secret (optional)"
+    )
     version: Id
 
 

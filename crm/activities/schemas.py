@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from crm.schemas import Id, InputModel, Text, When
+from crm.schemas import Bounded, Id, InputModel, When
 from crm.vocabulary import ActivityKindName
 
 Kind = ActivityKindName
 
 
 class InlineFollowup(InputModel):
-    title: Text(200, 1)
+    title: Annotated[str, Bounded(200, 1)]
     due_at: When
     remind_at: When | None = None
     assignee_id: Id | None = None
@@ -25,8 +26,8 @@ class InlineFollowup(InputModel):
 class ActivityCreate(InputModel):
     kind: Kind
     occurred_at: When | None = Field(default=None, description="defaults to now")
-    summary: Text(4000, 1)
-    outcome: Text(2000) | None = None
+    summary: Annotated[str, Bounded(4000, 1)]
+    outcome: Annotated[str, Bounded(2000)] | None = None
     firm_ids: list[Id] = Field(min_length=1, max_length=100)
     project_ids: list[Id] = Field(default_factory=list, max_length=100)
     contact_ids: list[Id] = Field(default_factory=list, max_length=100)
@@ -40,8 +41,8 @@ class ActivityCreate(InputModel):
 class ActivityUpdate(InputModel):
     kind: Kind | None = None
     occurred_at: When | None = None
-    summary: Text(4000, 1) | None = None
-    outcome: Text(2000) | None = None
+    summary: Annotated[str, Bounded(4000, 1)] | None = None
+    outcome: Annotated[str, Bounded(2000)] | None = None
     # given: the activity's firms, projects, contacts or colleagues become exactly these
     firm_ids: list[Id] | None = Field(default=None, min_length=1, max_length=100)
     project_ids: list[Id] | None = Field(default=None, max_length=100)

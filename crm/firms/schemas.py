@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator
 
 from crm.i18n import _l
-from crm.schemas import Email, Flag, Id, InputModel, LongText, Name, Rank, Text
+from crm.schemas import Bounded, Email, Flag, Id, InputModel, LongText, Name, Rank
 from crm.text import valid_credit_code
 
 
 class FirmCreate(InputModel):
     name_zh: Name
-    name_en: Text(300) | None = None
-    aliases: list[Text(200, 1)] = Field(default_factory=list, max_length=30)
-    country: Text(60) | None = None
-    headquarters: Text(200) | None = None
+    name_en: Annotated[str, Bounded(300)] | None = None
+    aliases: list[Annotated[str, Bounded(200, 1)]] = Field(default_factory=list, max_length=30)
+    country: Annotated[str, Bounded(60)] | None = None
+    headquarters: Annotated[str, Bounded(200)] | None = None
     global500_rank: Rank | None = None
     china500_rank: Rank | None = None
     is_leader: Flag = False
-    website: Text(300) | None = None
-    credit_code: Text(18) | None = None
+    website: Annotated[str, Bounded(300)] | None = None
+    credit_code: Annotated[str, Bounded(18)] | None = None
     parent_id: Id | None = None
     owner_id: Id | None = None
-    clusters: list[Text(20, 1)] = Field(
+    clusters: list[Annotated[str, Bounded(20, 1)]] = Field(
         default_factory=list, max_length=12, description="cluster codes, e.g. NB, IC"
     )
     notes: LongText | None = None
@@ -49,8 +50,8 @@ class FirmCreate(InputModel):
 
 class FirmUpdate(FirmCreate):
     name_zh: Name | None = None  # type: ignore[assignment]
-    aliases: list[Text(200, 1)] | None = Field(default=None, max_length=30)  # type: ignore[assignment]
-    clusters: list[Text(20, 1)] | None = Field(default=None, max_length=12)  # type: ignore[assignment]
+    aliases: list[Annotated[str, Bounded(200, 1)]] | None = Field(default=None, max_length=30)  # type: ignore[assignment]
+    clusters: list[Annotated[str, Bounded(20, 1)]] | None = Field(default=None, max_length=12)  # type: ignore[assignment]
     is_leader: Flag | None = None  # type: ignore[assignment]
     version: Id
 
@@ -78,12 +79,12 @@ class FirmPublic(BaseModel):
 
 
 class ContactCreate(InputModel):
-    name: Text(100, 1)
-    title: Text(100) | None = None
-    phone: Text(40) | None = None
+    name: Annotated[str, Bounded(100, 1)]
+    title: Annotated[str, Bounded(100)] | None = None
+    phone: Annotated[str, Bounded(40)] | None = None
     email: Email = None
-    wechat: Text(100) | None = None
-    notes: Text(2000) | None = None
+    wechat: Annotated[str, Bounded(100)] | None = None
+    notes: Annotated[str, Bounded(2000)] | None = None
 
     @field_validator("email", mode="before")
     @classmethod
@@ -92,7 +93,7 @@ class ContactCreate(InputModel):
 
 
 class ContactUpdate(ContactCreate):
-    name: Text(100, 1) | None = None  # type: ignore[assignment]
+    name: Annotated[str, Bounded(100, 1)] | None = None  # type: ignore[assignment]
     version: Id
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel
 
-from crm.schemas import Id, InputModel, Text, When
+from crm.schemas import Bounded, Id, InputModel, When
 
 
 class FollowupCreate(InputModel):
-    title: Text(200, 1)
-    notes: Text(2000) | None = None
+    title: Annotated[str, Bounded(200, 1)]
+    notes: Annotated[str, Bounded(2000)] | None = None
     due_at: When
     remind_at: When | None = None
     assignee_id: Id | None = None
@@ -20,8 +21,8 @@ class FollowupCreate(InputModel):
 
 
 class FollowupUpdate(InputModel):
-    title: Text(200, 1) | None = None
-    notes: Text(2000) | None = None
+    title: Annotated[str, Bounded(200, 1)] | None = None
+    notes: Annotated[str, Bounded(2000)] | None = None
     due_at: When | None = None
     remind_at: When | None = None
     assignee_id: Id | None = None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from crm.i18n import _l
-from crm.schemas import Amount, Count, Day, Flag, Id, InputModel, LongText, Text, Yi
+from crm.schemas import Amount, Bounded, Count, Day, Flag, Id, InputModel, LongText, Yi
 from crm.vocabulary import ActiveStageName, StageName
 
 ActiveStage = ActiveStageName
@@ -49,11 +50,13 @@ class _Dates(InputModel):
 
 
 class ProjectCreate(_Dates):
-    title: Text(200) | None = None
+    title: Annotated[str, Bounded(200)] | None = None
     firm_id: Id
-    cluster: Text(20, 1) = Field(description="cluster code, e.g. NB")
-    park: Text(20) | None = Field(default=None, description="park code, e.g. LJ")
-    chain_link: Text(40) | None = Field(default=None, description="chain-link code in the cluster")
+    cluster: Annotated[str, Bounded(20, 1)] = Field(description="cluster code, e.g. NB")
+    park: Annotated[str, Bounded(20)] | None = Field(default=None, description="park code, e.g. LJ")
+    chain_link: Annotated[str, Bounded(40)] | None = Field(
+        default=None, description="chain-link code in the cluster"
+    )
     stage: ActiveStage = "lead"
     planned_investment: Yi | None = None
     expected_output: Yi | None = None
@@ -62,7 +65,7 @@ class ProjectCreate(_Dates):
     owner_id: Id | None = None
     department_id: Id | None = None
     is_confidential: Flag = False
-    code_name: Text(100) | None = None
+    code_name: Annotated[str, Bounded(100)] | None = None
     notes: LongText | None = None
 
     @field_validator("title")
@@ -75,23 +78,23 @@ class ProjectCreate(_Dates):
 
 class ProjectUpdate(_Dates):
     # a title may be left out (unchanged) but never emptied: "" and "   " are refused as required
-    title: Text(200, 1) | None = None
-    park: Text(20) | None = None
-    chain_link: Text(40) | None = None
+    title: Annotated[str, Bounded(200, 1)] | None = None
+    park: Annotated[str, Bounded(20)] | None = None
+    chain_link: Annotated[str, Bounded(40)] | None = None
     planned_investment: Yi | None = None
     expected_output: Yi | None = None
     expected_jobs: Count | None = None
     actual_jobs: Count | None = None
     owner_id: Id | None = None
     is_confidential: Flag | None = None
-    code_name: Text(100) | None = None
+    code_name: Annotated[str, Bounded(100)] | None = None
     notes: LongText | None = None
     version: Id
 
 
 class StageMove(InputModel):
     stage: AnyStage
-    reason: Text(1000) | None = None
+    reason: Annotated[str, Bounded(1000)] | None = None
     # a move back to an earlier active stage must say so (and give a reason, kept in the history)
     confirm_backward: Flag = False
     version: Id | None = None
@@ -106,7 +109,7 @@ class StageMoveRequest(StageMove):
 class CapitalArrivalCreate(InputModel):
     amount: Yi = Field(gt=0)
     arrived_on: Day
-    note: Text(500) | None = None
+    note: Annotated[str, Bounded(500)] | None = None
 
 
 class ProjectPublic(BaseModel):
