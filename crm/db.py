@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, event
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, create_engine
 
 from crm.config import get_settings
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 # how long a SQLite write waits for another connection's write lock before giving up
 BUSY_TIMEOUT_MS = 10000
@@ -67,7 +68,7 @@ def reset_engine() -> None:
 _MEMO = "crm.memo"
 
 
-def memo(session: Session, key: str, make: Any) -> Any:
+def memo(session: Session, key: str, make: Callable[[], _T]) -> _T:
     """``make()`` once per transaction of ``session``: a page that asks twice for the same
     small cached list (its version check is a round trip) asks the database once. Forgotten
     when the session flushes or its transaction ends, so a write, or a later transaction, reads
@@ -75,7 +76,7 @@ def memo(session: Session, key: str, make: Any) -> Any:
     found = session.info.setdefault(_MEMO, {})
     if key not in found:
         found[key] = make()
-    return found[key]
+    return cast(_T, found[key])  # the value ``make`` gave for this key
 
 
 def _forget(session: Any, *_: Any) -> None:
@@ -159,6 +160,12 @@ def begin_write(session: Session) -> None:
     dbapi = conn.connection.driver_connection
     if dbapi is not None and not dbapi.in_transaction:
         conn.exec_driver_sql("BEGIN IMMEDIATE")  # errors come wrapped (DBAPIError): is_busy
+
+
+def bind_url(session: Session) -> URL:
+    """The database ``session`` talks to, whether it is bound to an engine or a connection."""
+    bind = session.get_bind()
+    return bind.engine.url if isinstance(bind, Connection) else bind.url
 
 
 def write_or_skip(session: Session, statement: Any) -> bool:

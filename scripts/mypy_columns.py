@@ -6,7 +6,9 @@ SQLModel declares ``class Firm(SQLModel, table=True): name: str``, so to mypy ``
 expression is an error (``"int" has no attribute "in_"``) or silently a ``bool``. This plugin
 gives a field of a table class, read on the class, the type ``InstrumentedAttribute[T]`` (T the
 declared type); read on an instance it stays ``T``; and sqlmodel's ``col(Firm.id)`` stays that
-column (sqlmodel types it ``Mapped[type of its argument]``). Nothing changes at run time.
+column (sqlmodel types it ``Mapped[type of its argument]``). A table class also gets its
+``__table__`` (SQLAlchemy's ``Table``, which SQLModel's metaclass sets at run time without
+declaring it). Nothing changes at run time.
 
 Only classes of ``crm.models`` are touched (the one place the tables live), and only their
 annotated, non-ClassVar fields.
@@ -16,12 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mypy.nodes import MDEF, TypeInfo, Var
-from mypy.plugin import AttributeContext, FunctionContext, Plugin
+from mypy.nodes import MDEF, NameExpr, TypeInfo, Var
+from mypy.plugin import AttributeContext, ClassDefContext, FunctionContext, Plugin
+from mypy.plugins.common import add_attribute_to_class
 from mypy.types import Instance, Type, get_proper_type
 
 MODELS = "crm.models."
 ATTRIBUTE = "sqlalchemy.orm.attributes.InstrumentedAttribute"
+TABLE = "sqlalchemy.sql.schema.Table"
 
 
 class ColumnsPlugin(Plugin):
@@ -48,8 +52,14 @@ class ColumnsPlugin(Plugin):
         # sqlmodel's ``col(x)`` says ``Mapped[type of x]``: given a column it is that column
         return _unwrap_col if fullname == "sqlmodel.sql.expression.col" else None
 
+    def get_customize_class_mro_hook(
+        self, fullname: str
+    ) -> Callable[[ClassDefContext], None] | None:
+        # (per class, by its own name: pydantic's plugin already claims the SQLModel base hook)
+        return _add_table if fullname.startswith(MODELS) else None
+
     def get_additional_deps(self, file: object) -> list[tuple[int, str, int]]:
-        return [(10, "sqlalchemy.orm.attributes", -1)]
+        return [(10, "sqlalchemy.orm.attributes", -1), (10, "sqlalchemy.sql.schema", -1)]
 
 
 def _column(ctx: AttributeContext) -> Type:
@@ -59,6 +69,19 @@ def _column(ctx: AttributeContext) -> Type:
     if sym is None or not isinstance(sym.node, TypeInfo):
         return ctx.default_attr_type
     return Instance(sym.node, [ctx.default_attr_type])
+
+
+def _add_table(ctx: ClassDefContext) -> None:
+    """``class Firm(SQLModel, table=True)`` in crm.models: ``Firm.__table__`` is a ``Table``."""
+    table = ctx.cls.keywords.get("table")
+    if not (isinstance(table, NameExpr) and table.fullname == "builtins.True"):
+        return
+    if "__table__" in ctx.cls.info.names:
+        return
+    typ = ctx.api.named_type_or_none(TABLE)
+    if typ is None:
+        return
+    add_attribute_to_class(ctx.api, ctx.cls, "__table__", typ, is_classvar=True)
 
 
 def _unwrap_col(ctx: FunctionContext) -> Type:

@@ -198,7 +198,7 @@ def test_mypy_is_clean():
 @pytest.mark.slow
 def test_mypy_reads_a_column_on_a_table_class_as_a_column(tmp_path):
     """scripts/mypy_columns.py: ``Firm.id`` on the class is a column (``Firm.id.in_(…)`` checks),
-    on a row it is the value; ``col(Firm.id)`` is the same column."""
+    on a row it is the value; ``col(Firm.id)`` is the same column; ``Firm.__table__`` the table."""
     snippet = textwrap.dedent(
         """
         from sqlmodel import col
@@ -209,6 +209,7 @@ def test_mypy_reads_a_column_on_a_table_class_as_a_column(tmp_path):
             reveal_type(row.id)
             reveal_type(col(Firm.id))
             reveal_type(Firm.id.in_([1, 2]))
+            reveal_type(Firm.__table__)
         """
     )
     (tmp_path / "columns.py").write_text(snippet, encoding="utf-8")
@@ -221,4 +222,5 @@ def test_mypy_reads_a_column_on_a_table_class_as_a_column(tmp_path):
         '"int | None"',
         '"sqlalchemy.orm.attributes.InstrumentedAttribute[int | None]"',
         '"sqlalchemy.sql.elements.BinaryExpression[bool]"',
+        '"sqlalchemy.sql.schema.Table[Any]"',
     ], out.stdout
