@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -94,7 +94,7 @@ class Pack(_Strict):
     checksum: str = ""
 
 
-def _entry_name(data: dict, loc: tuple) -> str:
+def _entry_name(data: dict[Any, Any], loc: tuple[int | str, ...]) -> str:
     """'clusters[3] (code IC)' for an error location, so the message names the bad entry."""
     if not loc:
         return "pack"
@@ -134,18 +134,28 @@ def _dupes(items: list[str]) -> set[str]:
 
 
 def _check_references(pack: Pack) -> None:
+    problems = [*_duplicates(pack), *_park_problems(pack), *_firm_problems(pack)]
+    if problems:
+        raise ValidationFailed("policy pack refused: " + "; ".join(problems[:10]))
+
+
+def _duplicates(pack: Pack) -> list[str]:
     problems: list[str] = []
-    cluster_codes = [c.code for c in pack.clusters]
-    park_codes = [p.code for p in pack.parks]
-    firm_keys = [f.key for f in pack.firms]
     for kind, codes in (
-        ("clusters", cluster_codes),
-        ("parks", park_codes),
-        ("firms", firm_keys),
+        ("clusters", [c.code for c in pack.clusters]),
+        ("parks", [p.code for p in pack.parks]),
+        ("firms", [f.key for f in pack.firms]),
         ("targets", [t.code for t in pack.targets]),
     ):
         if d := _dupes(codes):
             problems.append(f"{kind}: duplicate codes {sorted(d)}")
+    return problems
+
+
+def _park_problems(pack: Pack) -> list[str]:
+    problems: list[str] = []
+    cluster_codes = [c.code for c in pack.clusters]
+    park_codes = [p.code for p in pack.parks]
     for i, p in enumerate(pack.parks):
         for c in p.clusters:
             if c not in cluster_codes:
@@ -154,14 +164,20 @@ def _check_references(pack: Pack) -> None:
             problems.append(f"parks[{i}] ({p.code}): within unknown park {p.within!r}")
         if p.tier == "bonded" and p.within is None:
             problems.append(f"parks[{i}] ({p.code}): a bonded zone needs 'within'")
+    return problems
+
+
+def _firm_problems(pack: Pack) -> list[str]:
+    problems: list[str] = []
+    cluster_codes = [c.code for c in pack.clusters]
+    firm_keys = [f.key for f in pack.firms]
     for i, f in enumerate(pack.firms):
         for c in f.clusters:
             if c not in cluster_codes:
                 problems.append(f"firms[{i}] ({f.key}): unknown cluster {c!r}")
         if f.parent is not None and (f.parent not in firm_keys or f.parent == f.key):
             problems.append(f"firms[{i}] ({f.key}): unknown parent {f.parent!r}")
-    if problems:
-        raise ValidationFailed("policy pack refused: " + "; ".join(problems[:10]))
+    return problems
 
 
 def read_pack(path: Path | str = DEFAULT_PACK) -> Pack:

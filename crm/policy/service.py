@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from threading import Lock
@@ -13,7 +14,7 @@ from sqlmodel import Session, SQLModel
 from crm.audit.service import record
 from crm.authz import require_admin
 from crm.changes import apply_change, check_version
-from crm.db import memo
+from crm.db import bind_url, memo
 from crm.errors import NotFound, ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import Department
@@ -23,7 +24,7 @@ from crm.policy import names
 from crm.policy.pack import Pack
 from crm.policy.schemas import ChainLinkPublic, ClusterPublic, ParkPublic
 from crm.text import normalize_name, search_blob, to_pinyin
-from crm.types import utcnow
+from crm.types import stored_id, utcnow
 
 
 @dataclass
@@ -43,7 +44,7 @@ class LoadReport:
 _Row = TypeVar("_Row", bound=SQLModel)
 
 
-def _sync(obj, values: dict) -> bool:  # type: ignore[no-untyped-def]
+def _sync(obj: object, values: Mapping[str, Any]) -> bool:
     """Set changed attributes; True when something differed."""
     changed = False
     for k, v in values.items():
@@ -76,7 +77,33 @@ def _put(
 def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> LoadReport:
     """Create or update everything in ``pack``. The caller's transaction makes it atomic."""
     rep = LoadReport()
+    _load_meta(session, rep, pack)
+    _load_targets(session, rep, pack)
+    clusters = _load_clusters(session, rep, pack)
+    session.flush()
+    _load_chain_links(session, rep, pack, clusters)
+    parks = _load_parks(session, rep, pack)
+    session.flush()
+    _link_parks(session, rep, pack, parks, clusters)
+    firms = _load_firms(session, rep, pack, clusters)
+    session.flush()
+    _link_parent_firms(rep, pack, firms)
+    session.flush()
+    if rep.changed:
+        record(
+            session,
+            actor_id,
+            "load_pack",
+            "policy_pack",
+            pack.pack.code,
+            after={"created": rep.created, "updated": rep.updated, "version": pack.pack.version},
+        )
+    names.forget()  # pages read the plan's names afresh
+    return rep
 
+
+def _load_meta(session: Session, rep: LoadReport, pack: Pack) -> None:
+    """The pack's own row: its title, version and checksum."""
     meta = session.scalar(select(PolicyPack).where(PolicyPack.code == pack.pack.code))
     if meta is None:
         session.add(
@@ -94,15 +121,20 @@ def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> Load
         meta.loaded_at = utcnow()
         rep.bump("pack", "updated")
 
+
+def _load_targets(session: Session, rep: LoadReport, pack: Pack) -> None:
     for t in pack.targets:
         row = session.scalar(select(PlanTarget).where(PlanTarget.code == t.code))
-        vals = t.model_dump()
-        _put(session, rep, "targets", row, PlanTarget, vals)
+        _put(session, rep, "targets", row, PlanTarget, t.model_dump())
 
+
+def _load_clusters(session: Session, rep: LoadReport, pack: Pack) -> dict[str, Cluster]:
+    """The clusters by code (the pack's and any others already stored), in the pack's order;
+    a lead department is set when one of that name exists."""
     depts = {d.name: d.id for d in session.scalars(select(Department))}
     clusters: dict[str, Cluster] = {c.code: c for c in session.scalars(select(Cluster))}
     for i, c in enumerate(pack.clusters):
-        vals = {
+        vals: dict[str, Any] = {
             "name_zh": c.name_zh,
             "name_en": c.name_en,
             "kind": c.kind,
@@ -115,15 +147,23 @@ def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> Load
         clusters[c.code] = _put(
             session, rep, "clusters", clusters.get(c.code), Cluster, vals, code=c.code
         )
-    session.flush()
+    return clusters
 
+
+def _load_chain_links(
+    session: Session, rep: LoadReport, pack: Pack, clusters: dict[str, Cluster]
+) -> None:
     for c in pack.clusters:
-        cid = clusters[c.code].id
+        cid = stored_id(clusters[c.code])
         existing = {
             x.code: x for x in session.scalars(select(ChainLink).where(ChainLink.cluster_id == cid))
         }
         for j, link in enumerate(c.links):
-            vals = {"name_zh": link.name_zh, "name_en": link.name_en, "sort_order": j}
+            vals: dict[str, Any] = {
+                "name_zh": link.name_zh,
+                "name_en": link.name_en,
+                "sort_order": j,
+            }
             _put(
                 session,
                 rep,
@@ -135,9 +175,11 @@ def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> Load
                 code=link.code,
             )
 
+
+def _load_parks(session: Session, rep: LoadReport, pack: Pack) -> dict[str, Park]:
     parks: dict[str, Park] = {p.code: p for p in session.scalars(select(Park))}
     for i, p in enumerate(pack.parks):
-        vals = {
+        vals: dict[str, Any] = {
             "name_zh": p.name_zh,
             "name_en": p.name_en,
             "tier": p.tier,
@@ -145,35 +187,52 @@ def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> Load
             "district": p.district,
         }
         parks[p.code] = _put(session, rep, "parks", parks.get(p.code), Park, vals, code=p.code)
-    session.flush()
+    return parks
+
+
+def _link_parks(
+    session: Session,
+    rep: LoadReport,
+    pack: Pack,
+    parks: dict[str, Park],
+    clusters: dict[str, Cluster],
+) -> None:
+    """Each park's enclosing park and the clusters it is guided towards."""
     for p in pack.parks:
         row = parks[p.code]
-        within = parks[p.within].id if p.within else None
+        park_id = stored_id(row)
+        within = stored_id(parks[p.within]) if p.within else None
         if row.within_park_id != within:
             row.within_park_id = within
             rep.bump("parks", "updated")
-        want = {clusters[c].id for c in p.clusters}
+        want = {stored_id(clusters[c]) for c in p.clusters}
         have = set(
-            session.scalars(select(ParkCluster.cluster_id).where(ParkCluster.park_id == row.id))
+            session.scalars(select(ParkCluster.cluster_id).where(ParkCluster.park_id == park_id))
         )
         if want != have:
             if have - want:
                 session.execute(
                     delete(ParkCluster).where(
-                        ParkCluster.park_id == row.id, ParkCluster.cluster_id.in_(have - want)
+                        ParkCluster.park_id == park_id, ParkCluster.cluster_id.in_(have - want)
                     )
                 )
             for cid in want - have:
-                session.add(ParkCluster(park_id=row.id, cluster_id=cid))
+                session.add(ParkCluster(park_id=park_id, cluster_id=cid))
             rep.bump("park_clusters", "updated")
 
+
+def _load_firms(
+    session: Session, rep: LoadReport, pack: Pack, clusters: dict[str, Cluster]
+) -> dict[str, Firm]:
+    """The pack's firms by their key in the pack, each with its aliases and clusters (added,
+    never removed)."""
     firms_by_key: dict[str, Firm] = {}
     for f in pack.firms:
         norm = normalize_name(f.name_zh)
         row = session.scalar(select(Firm).where(Firm.name_norm == norm))
         aliases = list(dict.fromkeys(f.aliases))
         py, ini = to_pinyin(f.name_zh)
-        vals = {
+        vals: dict[str, Any] = {
             "name_zh": f.name_zh,
             "name_en": f.name_en,
             "country": f.country,
@@ -195,42 +254,41 @@ def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> Load
             row.version += 1
             rep.bump("firms", "updated")
         firms_by_key[f.key] = row
-        have_alias = {
-            a.alias_norm: a
-            for a in session.scalars(select(FirmAlias).where(FirmAlias.firm_id == row.id))
-        }
-        for a in aliases:
-            n = normalize_name(a)
-            if n and n not in have_alias:
-                have_alias[n] = FirmAlias(firm_id=row.id, alias=a, alias_norm=n)
-                session.add(have_alias[n])
-                rep.bump("aliases", "created")
+        firm_id = stored_id(row)
+        _add_firm_aliases(session, rep, firm_id, aliases)
         have_c = set(
-            session.scalars(select(FirmCluster.cluster_id).where(FirmCluster.firm_id == row.id))
+            session.scalars(select(FirmCluster.cluster_id).where(FirmCluster.firm_id == firm_id))
         )
         for code in f.clusters:
-            if clusters[code].id not in have_c:
-                session.add(FirmCluster(firm_id=row.id, cluster_id=clusters[code].id))
+            cluster_id = stored_id(clusters[code])
+            if cluster_id not in have_c:
+                session.add(FirmCluster(firm_id=firm_id, cluster_id=cluster_id))
                 rep.bump("firm_clusters", "created")
-    session.flush()
+    return firms_by_key
+
+
+def _add_firm_aliases(session: Session, rep: LoadReport, firm_id: int, aliases: list[str]) -> None:
+    have_alias = {
+        a.alias_norm: a
+        for a in session.scalars(select(FirmAlias).where(FirmAlias.firm_id == firm_id))
+    }
+    for a in aliases:
+        n = normalize_name(a)
+        if n and n not in have_alias:
+            have_alias[n] = FirmAlias(firm_id=firm_id, alias=a, alias_norm=n)
+            session.add(have_alias[n])
+            rep.bump("aliases", "created")
+
+
+def _link_parent_firms(rep: LoadReport, pack: Pack, firms_by_key: dict[str, Firm]) -> None:
+    """A pack firm's parent as the pack says; a firm the pack made loses a parent it no longer
+    names (a firm made elsewhere keeps its own)."""
     for f in pack.firms:
-        parent = firms_by_key[f.parent].id if f.parent else None
+        parent = stored_id(firms_by_key[f.parent]) if f.parent else None
         row = firms_by_key[f.key]
         if row.parent_id != parent and (f.parent or row.source == "pack"):
             row.parent_id = parent
             rep.bump("firms", "updated")
-    session.flush()
-    if rep.changed:
-        record(
-            session,
-            actor_id,
-            "load_pack",
-            "policy_pack",
-            pack.pack.code,
-            after={"created": rep.created, "updated": rep.updated, "version": pack.pack.version},
-        )
-    names.forget()  # pages read the plan's names afresh
-    return rep
 
 
 def list_clusters(session: Session) -> list[Cluster]:
@@ -337,12 +395,12 @@ def plan_lists(session: Session) -> PlanLists:
 
 
 def _plan_lists(session: Session) -> PlanLists:
-    key = (session.get_bind().url, plan_version(session))
+    key = (bind_url(session), plan_version(session))
     found = _PLAN.get(key)
     if found is not None:
         return found
-    c, k, lk = Cluster.__table__.c, Park.__table__.c, ChainLink.__table__.c  # type: ignore[attr-defined]
-    d = Department.__table__.c  # type: ignore[attr-defined]
+    c, k, lk = Cluster.__table__.c, Park.__table__.c, ChainLink.__table__.c
+    d = Department.__table__.c
     lists = PlanLists(
         clusters=tuple(session.execute(select(*c).order_by(c.sort_order)).all()),
         parks=tuple(session.execute(select(*k).order_by(k.sort_order)).all()),
@@ -368,10 +426,9 @@ def plan_targets(session: Session) -> dict[str, PlanTarget]:
 # --- clusters and parks through the API -----------------------------------------------------------
 
 
-def clusters_public(session: Session, clusters: list[Cluster]) -> list:  # type: ignore[type-arg]
-
-    ids = [c.id for c in clusters]
-    links: dict[int, list[ChainLinkPublic]] = {i: [] for i in ids}  # type: ignore[misc]
+def clusters_public(session: Session, clusters: list[Cluster]) -> list[ClusterPublic]:
+    ids = [stored_id(c) for c in clusters]
+    links: dict[int, list[ChainLinkPublic]] = {i: [] for i in ids}
     if ids:
         for link in session.scalars(
             select(ChainLink)
@@ -382,7 +439,7 @@ def clusters_public(session: Session, clusters: list[Cluster]) -> list:  # type:
                 ChainLinkPublic(code=link.code, name_zh=link.name_zh, name_en=link.name_en)
             )
     return [
-        ClusterPublic(**c.model_dump(exclude={"sort_order"}), chain_links=links[c.id])
+        ClusterPublic(**c.model_dump(exclude={"sort_order"}), chain_links=links[stored_id(c)])
         for c in clusters
     ]
 
@@ -422,11 +479,10 @@ def set_cluster_lead(
     return c
 
 
-def parks_public(session: Session, parks: list[Park]) -> list:  # type: ignore[type-arg]
-
+def parks_public(session: Session, parks: list[Park]) -> list[ParkPublic]:
     codes = {p.id: p.code for p in session.scalars(select(Park))}
-    ids = [p.id for p in parks]
-    guided: dict[int, list[str]] = {i: [] for i in ids}  # type: ignore[misc]
+    ids = [stored_id(p) for p in parks]
+    guided: dict[int, list[str]] = {i: [] for i in ids}
     if ids:
         for pid, code in session.execute(
             select(ParkCluster.park_id, Cluster.code)
@@ -443,7 +499,7 @@ def parks_public(session: Session, parks: list[Park]) -> list:  # type: ignore[t
             name_en=p.name_en,
             tier=p.tier,
             within=codes.get(p.within_park_id) if p.within_park_id else None,
-            clusters=guided[p.id],
+            clusters=guided[stored_id(p)],
         )
         for p in parks
     ]
