@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import select
 from sqlmodel import Session, SQLModel
@@ -28,6 +28,12 @@ _SKIP = {
 }  # a robot URL carries its key
 
 
+@overload
+def snapshot(obj: SQLModel | dict[str, Any]) -> dict[str, Any]: ...
+@overload
+def snapshot(obj: None) -> None: ...
+@overload
+def snapshot(obj: SQLModel | dict[str, Any] | None) -> dict[str, Any] | None: ...
 def snapshot(obj: SQLModel | dict[str, Any] | None) -> dict[str, Any] | None:
     """The fields of a row as JSON-friendly values, secrets left out."""
     if obj is None:

@@ -22,8 +22,10 @@ from crm.errors import Conflict
 from crm.firms.queries import firm_aliases
 from crm.firms.schemas import DuplicateCandidate
 from crm.firms.search import search_condition
+from crm.i18n import Message
 from crm.models.firms import Firm, FirmAlias
 from crm.text import _BRACKETS, _CJK, _PUNCT, _REGIONS_EN, core_name, normalize_name
+from crm.types import stored_id
 
 # a candidate scoring below this is not shown
 THRESHOLD = 80.0
@@ -40,7 +42,7 @@ class DuplicateFirm(Conflict):
 
     def __init__(
         self,
-        message: str,
+        message: Message | str,
         candidates: list[DuplicateCandidate],
         exact: bool,
         field: str = "name_zh",
@@ -121,37 +123,69 @@ def check_firm(
     refused. ``similar``: ranked by score, shown for confirmation.
 
     The import (crm/imports) calls this per row to warn as the form and the API do."""
-    names = [n for n in dict.fromkeys(n.strip() for n in names if n and n.strip())]
-    found: dict[int, DuplicateCandidate] = {}
+    given = [n for n in dict.fromkeys(n.strip() for n in names if n and n.strip())]
+    found = _Found(exclude_id)
+    if credit_code:
+        f = session.scalar(select(Firm).where(Firm.credit_code == credit_code.upper()))
+        if f:
+            found.add(f, 100, "credit_code")
+    for f in _same_names(session, given):
+        found.add(f, 100, "same_name")
+    cores = [c for c in dict.fromkeys(core_name(x) for x in given) if c]
+    cands = _probe(session, given, cores)
+    aliases = firm_aliases(session, list(cands))
+    for fid, f in cands.items():
+        theirs = [core_name(x) for x in (f.name_zh, f.name_en, *aliases[fid]) if x]
+        best, why = _best_score(cores, theirs)
+        if best >= THRESHOLD:
+            found.add(f, best, why)
+    ranked = sorted(found.by_id.values(), key=lambda c: (-c.score, c.id))
+    return DuplicateCheck(
+        exact=[c for c in ranked if c.reason in EXACT_REASONS],
+        similar=[c for c in ranked if c.reason not in EXACT_REASONS],
+    )
 
-    def add(f: Firm, s: float, reason: str) -> None:
-        if f.id is None or f.id == exclude_id:
+
+class _Found:
+    """The candidates so far, one per firm (never ``exclude_id``): an exact reason is kept
+    over a similar one, else the higher score."""
+
+    def __init__(self, exclude_id: int | None) -> None:
+        self.exclude_id = exclude_id
+        self.by_id: dict[int, DuplicateCandidate] = {}
+
+    def add(self, f: Firm, s: float, reason: str) -> None:
+        if f.id is None or f.id == self.exclude_id:
             return
-        cur = found.get(f.id)
+        cur = self.by_id.get(f.id)
         exact_new = reason in EXACT_REASONS
         if cur is None or (exact_new and cur.reason not in EXACT_REASONS) or cur.score < s:
             if cur is not None and cur.reason in EXACT_REASONS and not exact_new:
                 return
-            found[f.id] = DuplicateCandidate(
+            self.by_id[f.id] = DuplicateCandidate(
                 id=f.id, name_zh=f.name_zh, name_en=f.name_en, score=round(s, 1), reason=reason
             )
 
-    if credit_code:
-        f = session.scalar(select(Firm).where(Firm.credit_code == credit_code.upper()))
-        if f:
-            add(f, 100, "credit_code")
+
+def _same_names(session: Session, names: list[str]) -> list[Firm]:
+    """Firms whose normalised name or an alias is one of ``names``'."""
     norms = [n for n in (normalize_name(x) for x in names) if n]
-    if norms:
-        for f in session.scalars(
+    if not norms:
+        return []
+    return list(
+        session.scalars(
             select(Firm).where(
                 or_(
                     Firm.name_norm.in_(norms),
                     Firm.id.in_(select(FirmAlias.firm_id).where(FirmAlias.alias_norm.in_(norms))),
                 )
             )
-        ):
-            add(f, 100, "same_name")
-    cores = [c for c in dict.fromkeys(core_name(x) for x in names) if c]
+        )
+    )
+
+
+def _probe(session: Session, names: list[str], cores: list[str]) -> dict[int, Firm]:
+    """The firms the search index finds for the cores' and the Latin names' probes, by id."""
     probes: list[str] = []
     for c in cores:
         probes += _probes(c)
@@ -165,23 +199,20 @@ def check_firm(
         for f in session.scalars(
             select(Firm).where(cond).order_by(func.length(Firm.name_zh), Firm.id).limit(PROBE_LIMIT)
         ):
-            cands.setdefault(f.id, f)  # type: ignore[arg-type]
-    aliases = firm_aliases(session, list(cands))
-    for fid, f in cands.items():
-        theirs = [core_name(x) for x in (f.name_zh, f.name_en, *aliases[fid]) if x]
-        best, why = 0.0, ""
-        for mine in cores:
-            for other in theirs:
-                s, r = score(mine, other)
-                if s > best:
-                    best, why = s, r
-        if best >= THRESHOLD:
-            add(f, best, why)
-    ranked = sorted(found.values(), key=lambda c: (-c.score, c.id))
-    return DuplicateCheck(
-        exact=[c for c in ranked if c.reason in EXACT_REASONS],
-        similar=[c for c in ranked if c.reason not in EXACT_REASONS],
-    )
+            cands.setdefault(stored_id(f), f)
+    return cands
+
+
+def _best_score(cores: list[str], theirs: list[str]) -> tuple[float, str]:
+    """The best score of any of our cores against any of theirs, and its reason (the first
+    pair that reaches it)."""
+    best, why = 0.0, ""
+    for mine in cores:
+        for other in theirs:
+            s, r = score(mine, other)
+            if s > best:
+                best, why = s, r
+    return best, why
 
 
 def alias_clashes(
@@ -193,11 +224,14 @@ def alias_clashes(
     if not by_norm:
         return []
     out: list[tuple[str, DuplicateCandidate]] = []
-    rows = session.execute(
-        select(Firm, FirmAlias.alias_norm)
-        .join(FirmAlias, FirmAlias.firm_id == Firm.id)
-        .where(FirmAlias.alias_norm.in_(list(by_norm)))
-    ).all()
+    rows: list[tuple[Firm, str]] = [
+        (f, norm)
+        for f, norm in session.execute(
+            select(Firm, FirmAlias.alias_norm)
+            .join(FirmAlias, FirmAlias.firm_id == Firm.id)
+            .where(FirmAlias.alias_norm.in_(list(by_norm)))
+        )
+    ]
     rows += [
         (f, f.name_norm)
         for f in session.scalars(select(Firm).where(Firm.name_norm.in_(list(by_norm))))

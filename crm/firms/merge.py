@@ -245,11 +245,11 @@ def merge_firms(
         if n and n not in seen:
             seen.add(n)
             alias_list.append(a)
-    for a in [survivor.name_zh, other.name_zh, survivor.name_en, other.name_en]:
-        n = normalize_name(a or "")
-        if n and n not in seen and n not in kept_names:
+    for name in (survivor.name_zh, other.name_zh, survivor.name_en, other.name_en):
+        n = normalize_name(name or "")
+        if name and n and n not in seen and n not in kept_names:
             seen.add(n)
-            alias_list.append(a)  # type: ignore[arg-type]
+            alias_list.append(name)
 
     # conflict flags of projects that will be touched
     conflict_before = {
@@ -384,7 +384,8 @@ def _tell_owners(
             )
         )
     )
-    firm_merged(session, (owners | managers) - {actor.id}, survivor_id, name)
+    told = {i for i in owners | managers if i is not None and i != actor.id}
+    firm_merged(session, told, survivor_id, name)
 
 
 def _reflag_conflicts(session: Session, firm_id: int, moved: list[int]) -> None:

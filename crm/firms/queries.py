@@ -17,6 +17,7 @@ from crm.models.accounts import User
 from crm.models.firms import Firm, FirmAlias, FirmCluster
 from crm.models.policy import Cluster
 from crm.sorting import Sort, order_by
+from crm.types import stored_id
 
 
 def get_firm(session: Session, actor: User | None, firm_id: int) -> Firm:
@@ -59,18 +60,17 @@ def firm_cluster_codes(session: Session, firm_ids: list[int]) -> dict[int, list[
 
 def to_public_many(session: Session, firms: list[Firm]) -> list[FirmPublic]:
     """Firms as shown outside, their aliases and cluster codes loaded in two queries."""
-    ids = [f.id for f in firms if f.id is not None]
+    ids = [stored_id(f) for f in firms]
     aliases = firm_aliases(session, ids)
     clusters = firm_cluster_codes(session, ids)
     skip = {"name_norm", "name_pinyin", "name_initials", "search_text", "source"}
     return [
-        FirmPublic(**f.model_dump(exclude=skip), aliases=aliases[f.id], clusters=clusters[f.id])
-        for f in firms
+        FirmPublic(**f.model_dump(exclude=skip), aliases=aliases[i], clusters=clusters[i])
+        for f, i in zip(firms, ids, strict=True)
     ]
 
 
 def to_public(session: Session, firm: Firm) -> FirmPublic:
-    assert firm.id is not None
     return to_public_many(session, [firm])[0]
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import Boolean, bindparam, case, literal, or_, select
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import Session
 
@@ -27,34 +28,40 @@ class _TextMatch(ColumnElement[bool]):
     _is_implicitly_boolean = True  # no "= 1" after it on SQLite: the planner must see the IN
     _traverse_internals = [
         ("id_col", InternalTraversal.dp_clauseelement),
-        ("like", InternalTraversal.dp_clauseelement),
+        ("substring", InternalTraversal.dp_clauseelement),
         ("phrase", InternalTraversal.dp_clauseelement),
         ("short", InternalTraversal.dp_clauseelement),
         ("grams", InternalTraversal.dp_clauseelement),
     ]
 
     def __init__(
-        self, id_col: Any, like: Any, phrase: Any, short: Any = None, grams: Any = None
+        self,
+        id_col: Any,
+        substring: BinaryExpression[bool],
+        phrase: BindParameter[str] | None,
+        short: BindParameter[str] | None = None,
+        grams: BindParameter[str] | None = None,
     ) -> None:
         self.id_col = id_col
-        self.like = like
+        # the LIKE '%q%' (named so as not to hide ColumnElement.like)
+        self.substring = substring
         self.phrase = phrase
         self.short = short
         self.grams = grams
 
 
 @compiles(_TextMatch)
-def _text_match_default(element: _TextMatch, compiler: Any, **kw: Any) -> str:
-    return compiler.process(element.like, **kw)
+def _text_match_default(element: _TextMatch, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.substring, **kw)
 
 
 @compiles(_TextMatch, "postgresql")
-def _text_match_postgresql(element: _TextMatch, compiler: Any, **kw: Any) -> str:
+def _text_match_postgresql(element: _TextMatch, compiler: SQLCompiler, **kw: Any) -> str:
     # pg_trgm cannot serve fewer than three characters: those are one of the text's
     # characters or character pairs, which the search_grams column and its index hold
     if element.grams is None:
-        return compiler.process(element.like, **kw)
-    column = compiler.process(element.like.left, **kw)
+        return compiler.process(element.substring, **kw)
+    column = compiler.process(element.substring.left, **kw)
     gram = compiler.process(element.grams, **kw)
     # the grams stored beside the text (a generated column, migration 0014): a plan that reads
     # the table tests each row's stored array instead of computing the grams again
@@ -63,9 +70,9 @@ def _text_match_postgresql(element: _TextMatch, compiler: Any, **kw: Any) -> str
 
 
 @compiles(_TextMatch, "sqlite")
-def _text_match_sqlite(element: _TextMatch, compiler: Any, **kw: Any) -> str:
+def _text_match_sqlite(element: _TextMatch, compiler: SQLCompiler, **kw: Any) -> str:
     if element.phrase is None:
-        return compiler.process(element.like, **kw)
+        return compiler.process(element.substring, **kw)
     match = compiler.process(element.phrase, **kw)
     if element.short is not None:
         # two characters: every trigram that begins with them, from the index's vocabulary
@@ -91,13 +98,17 @@ def _one_condition(folded: str) -> Any:
     like = Firm.search_text.like(_like_pattern(folded), escape="\\")
     # FTS5 trigram matches substrings of 3+ characters (a quoted phrase takes any text), and
     # two characters through the index's vocabulary; one character reads every row (LIKE)
-    phrase = (
+    phrase: BindParameter[str] | None = (
         bindparam("fts_q", '"' + folded.replace('"', '""') + '"', unique=True)
         if len(folded) >= 2
         else None
     )
-    short = bindparam("fts_short", folded, unique=True) if len(folded) == 2 else None
-    grams = bindparam("gram", folded, unique=True) if len(folded) <= 2 else None
+    short: BindParameter[str] | None = (
+        bindparam("fts_short", folded, unique=True) if len(folded) == 2 else None
+    )
+    grams: BindParameter[str] | None = (
+        bindparam("gram", folded, unique=True) if len(folded) <= 2 else None
+    )
     return _TextMatch(Firm.id, like, phrase, short, grams)
 
 
@@ -143,7 +154,7 @@ def search_firms(session: Session, actor: User, q: str, limit: int = 10) -> list
     rows = list(session.scalars(select(Firm).where(cond).limit(200)))
     forms = query_forms(q)
 
-    def rank(f: Firm) -> tuple:
+    def rank(f: Firm) -> tuple[bool, bool, int]:
         parts = ("| " + (f.search_text or "")).split("| ")
         starts = any(part.startswith(form) for part in parts for form in forms)
         return (not starts, f.tier == "other", len(f.name_zh))

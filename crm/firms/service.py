@@ -50,7 +50,7 @@ from crm.models.followups import Followup
 from crm.models.policy import Cluster
 from crm.models.projects import Project
 from crm.text import search_blob, to_pinyin
-from crm.types import utcnow
+from crm.types import stored_id, utcnow
 
 __all__ = [
     "DuplicateFirm",
@@ -162,9 +162,10 @@ def create_firm(
         firm.owner_id = actor.id
     session.add(firm)
     session.flush()
-    for row in alias_values(firm.id, data.aliases):  # type: ignore[arg-type]
+    firm_id = stored_id(firm)
+    for row in alias_values(firm_id, data.aliases):
         session.add(FirmAlias(**row))
-    _set_clusters(session, firm.id, cluster_ids)  # type: ignore[arg-type]
+    _set_clusters(session, firm_id, cluster_ids)
     session.flush()
     record(
         session,
@@ -196,13 +197,40 @@ def update_firm(session: Session, actor: User, firm_id: int, data: FirmUpdate) -
         return to_public(session, firm).model_dump(mode="json")
 
     check_version(firm, data.version, public_now, _l("记录已被他人修改"))
+    fields = _update_fields(data)
+    _check_refs(session, data, firm_id)
+    _check_aliases(session, data.aliases, firm_id)
+    _check_unique(session, firm_id, fields)
+    if "owner_id" in fields and fields["owner_id"] != firm.owner_id:
+        new_owner = None if fields["owner_id"] is None else session.get(User, fields["owner_id"])
+        require_set_owner(actor, firm.owner_id, new_owner)
+    merged = {**firm.model_dump(), **fields}
+    fields["tier"] = derive_tier(
+        merged["global500_rank"], merged["china500_rank"], merged["is_leader"]
+    )
+    if merged["name_zh"] != firm.name_zh:
+        fields["name_norm"] = name_norm(merged["name_zh"])  # the same rule as a new firm
+        fields["name_pinyin"], fields["name_initials"] = to_pinyin(merged["name_zh"])
+    links, aliases = _link_changes(session, firm_id, data)
+    fields["search_text"] = search_blob([merged["name_zh"], merged["name_en"], *aliases])
+    apply_change(
+        session, actor.id, firm, "firm", data.version, fields, current=public_now, links=links
+    )
+    return firm
+
+
+def _update_fields(data: FirmUpdate) -> dict[str, Any]:
+    """The firm's own columns the update sets (aliases and clusters are links)."""
     fields = data.model_dump(exclude_unset=True, exclude={"version", "aliases", "clusters"})
     if "is_leader" in fields and fields["is_leader"] is None:
         fields.pop("is_leader")  # null: unchanged (the column is NOT NULL)
     if "name_zh" in fields and fields["name_zh"] is None:
         raise ValidationFailed(_l("企业名称必填"), field="name_zh")
-    _check_refs(session, data, firm_id)
-    _check_aliases(session, data.aliases, firm_id)
+    return fields
+
+
+def _check_unique(session: Session, firm_id: int, fields: dict[str, Any]) -> None:
+    """A new name may not be another firm's, a new credit code not another firm's."""
     if "name_zh" in fields:
         exact = check_firm(session, [fields["name_zh"]], exclude_id=firm_id).exact
         if exact:
@@ -217,16 +245,12 @@ def update_firm(session: Session, actor: User, firm_id: int, data: FirmUpdate) -
                 find_similar(session, "", fields["credit_code"], firm_id),
                 exact=True,
             )
-    if "owner_id" in fields and fields["owner_id"] != firm.owner_id:
-        new_owner = None if fields["owner_id"] is None else session.get(User, fields["owner_id"])
-        require_set_owner(actor, firm.owner_id, new_owner)
-    merged = {**firm.model_dump(), **fields}
-    fields["tier"] = derive_tier(
-        merged["global500_rank"], merged["china500_rank"], merged["is_leader"]
-    )
-    if merged["name_zh"] != firm.name_zh:
-        fields["name_norm"] = name_norm(merged["name_zh"])  # the same rule as a new firm
-        fields["name_pinyin"], fields["name_initials"] = to_pinyin(merged["name_zh"])
+
+
+def _link_changes(
+    session: Session, firm_id: int, data: FirmUpdate
+) -> tuple[dict[str, LinkChange], list[str]]:
+    """The alias and cluster changes the update asks for, and the aliases the firm will have."""
     links: dict[str, LinkChange] = {}
     aliases = firm_aliases(session, [firm_id])[firm_id]
     if data.aliases is not None:
@@ -243,11 +267,7 @@ def update_firm(session: Session, actor: User, firm_id: int, data: FirmUpdate) -
             sorted(dict.fromkeys(data.clusters)),
             lambda: _set_clusters(session, firm_id, cluster_ids),
         )
-    fields["search_text"] = search_blob([merged["name_zh"], merged["name_en"], *aliases])
-    apply_change(
-        session, actor.id, firm, "firm", data.version, fields, current=public_now, links=links
-    )
-    return firm
+    return links, aliases
 
 
 def _write_aliases(session: Session, firm_id: int, aliases: list[str]) -> None:

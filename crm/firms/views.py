@@ -14,6 +14,7 @@ from crm.firms.service import firm_aliases, firm_cluster_codes, get_firm
 from crm.models.accounts import User
 from crm.models.firms import Contact, Firm, FirmCluster
 from crm.models.policy import Cluster
+from crm.types import stored_id
 
 
 @dataclass
@@ -34,7 +35,7 @@ class FirmDetail:
     contacts: list[Contact]
     can_edit: bool
     subsidiaries_more: bool = False
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # built once (a statement object keeps its cache key): the list page asks on every request
@@ -52,12 +53,12 @@ def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
 
 def list_rows(session: Session, firms: list[Firm]) -> list[FirmRow]:
     """The list page's rows: cluster codes and owner names in two statements for the page."""
-    ids = [f.id for f in firms if f.id is not None]
+    ids = [stored_id(f) for f in firms]
     codes = firm_cluster_codes(session, ids)
     owners = user_names(session, {f.owner_id for f in firms})
     return [
-        FirmRow(f, codes.get(f.id, []), owners.get(f.owner_id))
-        for f in firms  # type: ignore[arg-type]
+        FirmRow(f, codes.get(i, []), owners.get(f.owner_id) if f.owner_id is not None else None)
+        for f, i in zip(firms, ids, strict=True)
     ]
 
 
