@@ -10,19 +10,19 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from crm.accounts.passwords import check_policy, hash_password, verify_password
-from crm.accounts.schemas import UserPublic
+from crm.accounts.schemas import MeUpdate, UserPublic
 from crm.accounts.sessions import end_sessions
 from crm.audit.service import record, snapshot
 from crm.authz import require_admin
 from crm.changes import apply_change, check_version
-from crm.db import memo
+from crm.db import bind_url, memo
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import Department, Role, User
 from crm.models.firms import Firm
 from crm.models.followups import Followup
 from crm.models.projects import Project
-from crm.types import utcnow
+from crm.types import stored_id, utcnow
 
 
 def create_user(
@@ -131,7 +131,7 @@ def change_password(
     except ValidationFailed as exc:
         raise ValidationFailed(exc.message, field="new_password") from exc
     session.add(actor)
-    end_sessions(session, actor.id, keep_sid=keep_sid, keep_token=keep_token)
+    end_sessions(session, stored_id(actor), keep_sid=keep_sid, keep_token=keep_token)
     record(session, actor.id, "change_password", "user", actor.id)
     session.flush()
 
@@ -144,7 +144,7 @@ def reset_password(session: Session, actor: User, user_id: int, new: str) -> Use
     user.failed_logins = 0
     user.locked_until = None
     session.add(user)
-    end_sessions(session, user.id)
+    end_sessions(session, stored_id(user))
     record(session, actor.id, "reset_password", "user", user.id)
     session.flush()
     return user
@@ -191,6 +191,40 @@ def update_user(
     require_admin(actor)
     user = _get_user(session, user_id)
     check_version(user, version, lambda: snapshot(user), _l("该用户已被他人修改"))
+    changes = _user_changes(session, role, department_id, is_active, display_name, email)
+
+    def keeps_an_admin(new: Any) -> None:
+        _check_user_change(
+            session, user, new, moves="role" in changes or "department_id" in changes
+        )
+
+    action = "deactivate" if user.is_active and changes.get("is_active") is False else "update"
+    changed = apply_change(
+        session,
+        actor.id,
+        user,
+        "user",
+        version,
+        changes,
+        validate=keeps_an_admin,
+        current=lambda: snapshot(user),
+        action=action,
+        stale_message=_l("该用户已被他人修改"),
+    )
+    if changed and not user.is_active:
+        end_sessions(session, stored_id(user))
+    return user
+
+
+def _user_changes(
+    session: Session,
+    role: str | None,
+    department_id: int | object | None,
+    is_active: bool | None,
+    display_name: str | None,
+    email: str | None,
+) -> dict[str, Any]:
+    """The columns an admin's change sets, each checked (``...``: department unchanged)."""
     changes: dict[str, Any] = {}
     if role is not None:
         if role not in {r.value for r in Role}:
@@ -212,51 +246,38 @@ def update_user(
         if email is not None and (len(email) > 200 or "@" not in email):
             raise ValidationFailed(_l("邮箱格式不正确"), field="email")
         changes["email"] = email
+    return changes
 
-    def keeps_an_admin(new: Any) -> None:
-        was_admin = user.role == Role.admin.value and user.is_active
-        if was_admin and (new.role != Role.admin.value or not new.is_active):
-            others = session.scalar(
-                select(func.count())
-                .select_from(User)
-                .where(User.role == Role.admin.value, User.is_active.is_(True), User.id != user.id)
-            )
-            if not others:
-                raise Conflict(
-                    _l("至少保留一名在用的管理员"),
-                    field="role" if new.is_active else "is_active",
-                )
-        sets_place = "role" in changes or "department_id" in changes
-        if sets_place and new.role != Role.admin.value and new.department_id is None:
-            raise ValidationFailed(_l("专员和主管必须属于一个部门"), field="department_id")
-        if new.department_id != user.department_id and _holds_work(session, user.id):
+
+def _check_user_change(session: Session, user: User, new: Any, *, moves: bool) -> None:
+    """``user`` as changed (``new``) keeps an active admin, a department for a non-admin
+    whose role or department was set (``moves``), and no work left behind in the old
+    department."""
+    was_admin = user.role == Role.admin.value and user.is_active
+    if was_admin and (new.role != Role.admin.value or not new.is_active):
+        others = session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == Role.admin.value, User.is_active.is_(True), User.id != user.id)
+        )
+        if not others:
             raise Conflict(
-                _l(
-                    "该用户仍负责企业、项目或待办跟进：请先在交接页面 /users/%(id)s/handover 转交",
-                    id=user.id,
-                ),
-                field="department_id",
+                _l("至少保留一名在用的管理员"),
+                field="role" if new.is_active else "is_active",
             )
-
-    action = "deactivate" if user.is_active and changes.get("is_active") is False else "update"
-    changed = apply_change(
-        session,
-        actor.id,
-        user,
-        "user",
-        version,
-        changes,
-        validate=keeps_an_admin,
-        current=lambda: snapshot(user),
-        action=action,
-        stale_message=_l("该用户已被他人修改"),
-    )
-    if changed and not user.is_active:
-        end_sessions(session, user.id)
-    return user
+    if moves and new.role != Role.admin.value and new.department_id is None:
+        raise ValidationFailed(_l("专员和主管必须属于一个部门"), field="department_id")
+    if new.department_id != user.department_id and _holds_work(session, user.id):
+        raise Conflict(
+            _l(
+                "该用户仍负责企业、项目或待办跟进：请先在交接页面 /users/%(id)s/handover 转交",
+                id=user.id,
+            ),
+            field="department_id",
+        )
 
 
-def update_own_profile(session: Session, actor: User, data) -> User:  # type: ignore[no-untyped-def]
+def update_own_profile(session: Session, actor: User, data: MeUpdate) -> User:
     """The caller changes their own name, email or language; a stale ``version`` raises
     StaleVersion and changes nothing."""
     check_version(actor, data.version, lambda: user_public(actor), _l("记录已被他人修改"))
@@ -277,7 +298,7 @@ def update_own_profile(session: Session, actor: User, data) -> User:  # type: ig
     return actor
 
 
-def user_public(user: User) -> dict:
+def user_public(user: User) -> dict[str, Any]:
     return UserPublic.model_validate(user, from_attributes=True).model_dump(mode="json")
 
 
@@ -328,11 +349,11 @@ def user_choices(session: Session, actor: User) -> UserChoices:
     and the names on cards: five columns, not 500 whole accounts, on every list page — read
     once per process and kept until the users' version changes (checked once per transaction:
     ``crm.db.memo``)."""
-    return memo(session, "user_choices", lambda: _user_choices(session))  # type: ignore[no-any-return]
+    return memo(session, "user_choices", lambda: _user_choices(session))
 
 
 def _user_choices(session: Session) -> UserChoices:
-    key = (str(session.get_bind().url), users_version(session))
+    key = (str(bind_url(session)), users_version(session))
     rows = _CHOICES.get(key)
     if rows is None:
         rows = UserChoices(
