@@ -243,7 +243,8 @@ def _text(v: Any, kind: str) -> str | None:
     if kind == "bool":
         return "是" if v else None
     if kind == "stage":
-        return STAGE_ZH.get(v, v)
+        stage: str = v
+        return STAGE_ZH.get(stage, stage)
     if kind == "dt":
         assert isinstance(v, datetime)
         return v.astimezone(UTC).isoformat()

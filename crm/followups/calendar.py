@@ -121,4 +121,5 @@ def calendar_feed(session: Session, token: str, now: datetime | None = None) -> 
             alarm.add("trigger", r.remind_at - r.due_at)
             ev.add_component(alarm)
         cal.add_component(ev)
-    return cal.to_ical()
+    ical: bytes = cal.to_ical()  # (icalendar has no type information)
+    return ical

@@ -33,7 +33,7 @@ from crm.models.projects import Project
 from crm.projects.service import get_project_for
 from crm.sorting import Sort, order_by
 from crm.summaries.fill import DONE, touch
-from crm.types import utcnow
+from crm.types import stored_id, utcnow
 
 NOT_FOUND = _l("跟进事项不存在")
 STALE = _l("记录已被他人修改")
@@ -54,7 +54,7 @@ def create_followup(
     session: Session, actor: User, data: FollowupCreate, activity_id: int | None = None
 ) -> Followup:
 
-    assignee_id = data.assignee_id or actor.id
+    assignee_id = data.assignee_id or stored_id(actor)
     assignee = session.get(User, assignee_id)
     firm_id = data.firm_id
     if data.project_id is not None:

@@ -31,7 +31,7 @@ from crm.outbox.compose import department_robots, robot_message
 from crm.outbox.render import email_message, render_message
 from crm.outbox.service import enqueue_many
 from crm.reports.common import project_label
-from crm.types import utcnow
+from crm.types import stored_id, utcnow
 
 LISTED = 50
 
@@ -298,7 +298,7 @@ def resolve_conflict(
         )
         session.add(
             StageChange(
-                project_id=other.id,
+                project_id=stored_id(other),
                 from_stage=other.stage,
                 to_stage=Stage.lost.value,
                 reason=why[:1000],

@@ -391,7 +391,7 @@ def compose_weekly_digest(
         )
     )
     keys = {m.id: f"digest:{m.id}:{this_week.isoformat()}" for m in managers}
-    all_depts = set(session.scalars(select(Department.id)))
+    all_depts = {i for i in session.scalars(select(Department.id)) if i is not None}
     robots = department_robots(session, all_depts)
     robot_keys = {d: f"digest-robot:{d}:{this_week.isoformat()}" for d in robots}
     done = existing_keys(session, [*keys.values(), *robot_keys.values()])

@@ -47,7 +47,7 @@ from crm.projects.schemas import (
     _Dates,
 )
 from crm.sorting import Sort, order_by
-from crm.types import utcnow
+from crm.types import stored_id, utcnow
 
 NOT_FOUND = _l("项目不存在")
 STALE = _l("记录已被他人修改")
@@ -429,7 +429,7 @@ def create_project(session: Session, actor: User, data: ProjectCreate) -> Projec
     session.flush()
     session.add(
         StageChange(
-            project_id=p.id,
+            project_id=stored_id(p),
             from_stage=None,
             to_stage=data.stage,
             changed_by_id=actor.id,
@@ -630,7 +630,7 @@ def move_stage(session: Session, actor: User, project_id: int, move: StageMove) 
     now = utcnow()
     session.add(
         StageChange(
-            project_id=p.id,
+            project_id=stored_id(p),
             from_stage=p.stage,
             to_stage=move.stage,
             reason=move.reason,
@@ -685,7 +685,7 @@ def add_capital_arrival(
     _require_project_edit(session, actor, p)
     if p.stage not in ("signed", "landed", "operating"):
         raise Conflict(_l("签约后才能登记到资"), field="amount")
-    row = CapitalArrival(project_id=p.id, created_by_id=actor.id, **data.model_dump())
+    row = CapitalArrival(project_id=stored_id(p), created_by_id=actor.id, **data.model_dump())
     session.add(row)
     session.flush()
     record(session, actor.id, "create", "capital_arrival", row.id, after=snapshot(row))
