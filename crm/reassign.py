@@ -37,7 +37,7 @@ from crm.models.firms import Firm
 from crm.models.followups import Followup
 from crm.models.projects import Project, Stage
 from crm.outbox.service import enqueue_many, existing_keys
-from crm.types import utcnow
+from crm.types import stored_id, utcnow
 
 
 @dataclass
@@ -216,21 +216,7 @@ def reassign(
     if user_id in targets:
         raise ValidationFailed(_l("不能转给本人"), field="to_user_id")
 
-    def dest(firm_id: int | None) -> int | None:
-        if firm_id is not None and firm_id in per_firm:
-            return per_firm[firm_id]
-        return to_user_id
-
-    moves: dict[str, dict[int, list[int]]] = {"firm": {}, "project": {}, "followup": {}}
-    for fid, _ in held.firms:
-        if (d := dest(fid)) is not None:
-            moves["firm"].setdefault(d, []).append(fid)
-    for pid, _, fid in held.projects:
-        if (d := dest(fid)) is not None:
-            moves["project"].setdefault(d, []).append(pid)
-    for fuid, _, fid in held.followups:
-        if (d := dest(fid)) is not None:
-            moves["followup"].setdefault(d, []).append(fuid)
+    moves = _moves(held, per_firm, to_user_id)
     total = len(held.firms) + len(held.projects) + len(held.followups)
     left = total - sum(len(ids) for by in moves.values() for ids in by.values())
     if deactivate and left:
@@ -238,6 +224,57 @@ def reassign(
             _l("停用前须把全部工作转交他人"),
             field="to_user_id",
         )
+    _move(session, moves)
+    if deactivate:
+        if officer.role == Role.admin.value:
+            raise Conflict(_l("管理员请在用户管理中停用"))
+        officer.is_active = False
+        officer.version += 1
+        session.add(officer)
+        end_sessions(session, stored_id(officer))
+    record(
+        session,
+        actor.id,
+        "deactivate" if deactivate else "reassign",
+        "user",
+        user_id,
+        after={
+            "reassigned": {
+                kind: {str(d): ids for d, ids in by.items()} for kind, by in moves.items()
+            },
+            "deactivated": deactivate,
+        },
+    )
+    session.flush()
+    return {kind + "s": sum(len(v) for v in by.values()) for kind, by in moves.items()}
+
+
+def _moves(
+    held: Held, per_firm: dict[int, int], to_user_id: int | None
+) -> dict[str, dict[int, list[int]]]:
+    """Who gets what: kind → new holder → ids. A row goes with its firm (``per_firm``), else
+    to ``to_user_id``; with neither it stays."""
+
+    def dest(firm_id: int | None) -> int | None:
+        if firm_id is not None and firm_id in per_firm:
+            return per_firm[firm_id]
+        return to_user_id
+
+    moves: dict[str, dict[int, list[int]]] = {"firm": {}, "project": {}, "followup": {}}
+    for firm_id, _ in held.firms:
+        if (d := dest(firm_id)) is not None:
+            moves["firm"].setdefault(d, []).append(firm_id)
+    for project_id, _, firm_id in held.projects:
+        if (d := dest(firm_id)) is not None:
+            moves["project"].setdefault(d, []).append(project_id)
+    for followup_id, _, maybe_firm_id in held.followups:
+        if (d := dest(maybe_firm_id)) is not None:
+            moves["followup"].setdefault(d, []).append(followup_id)
+    return moves
+
+
+def _move(session: Session, moves: dict[str, dict[int, list[int]]]) -> None:
+    """Each row to its new holder, its version bumped, in one UPDATE per kind and holder."""
     now = utcnow()
     for d, ids in moves["firm"].items():
         session.execute(
@@ -257,28 +294,6 @@ def reassign(
             .where(Followup.id.in_(ids))
             .values(assignee_id=d, version=Followup.version + 1, updated_at=now)
         )
-    if deactivate:
-        if officer.role == Role.admin.value:
-            raise Conflict(_l("管理员请在用户管理中停用"))
-        officer.is_active = False
-        officer.version += 1
-        session.add(officer)
-        end_sessions(session, officer.id)  # type: ignore[arg-type]
-    record(
-        session,
-        actor.id,
-        "deactivate" if deactivate else "reassign",
-        "user",
-        user_id,
-        after={
-            "reassigned": {
-                kind: {str(d): ids for d, ids in by.items()} for kind, by in moves.items()
-            },
-            "deactivated": deactivate,
-        },
-    )
-    session.flush()
-    return {kind + "s": sum(len(v) for v in by.values()) for kind, by in moves.items()}
 
 
 def bulk_heirs(session: Session, actor: User) -> list[Any]:
@@ -297,7 +312,8 @@ def bulk_reassign(session: Session, actor: User, kind: str, ids: list[int], to_u
     found", as in the list. One audit row; how many changed."""
     if not is_manager(actor):
         raise PermissionDenied(_l("只有管理者可以转交"))
-    model = {"firm": Firm, "project": Project}.get(kind)
+    models: dict[str, type[Firm] | type[Project]] = {"firm": Firm, "project": Project}
+    model = models.get(kind)
     if model is None:
         raise ValidationFailed(_l("未知类型"), field="kind")
     ids = list(dict.fromkeys(ids))
@@ -373,7 +389,7 @@ def compose_orphan_notices(session: Session, day: date, now: datetime | None = N
     )
     admins = [m for m in managers if m.role == Role.admin.value]
     base = get_settings().base_url.rstrip("/")
-    messages = []
+    messages: list[dict[str, Any]] = []  # enqueue's keywords
     for dept, rows in by_dept.items():
         told = [m for m in managers if m.role == Role.manager.value and m.department_id == dept]
         for m in told or admins:

@@ -32,7 +32,7 @@ from crm.models.followups import Followup
 from crm.models.projects import Project
 from crm.projects.service import get_project_for
 from crm.summaries.fill import CONTACTS, touch
-from crm.types import utcnow
+from crm.types import stored_id, utcnow
 
 NOT_FOUND = _l("接触记录不存在")
 STALE = _l("记录已被他人修改")
@@ -158,7 +158,7 @@ def log_activity(session: Session, actor: User, data: ActivityCreate) -> Logged:
         data.firm_ids,
         data.project_ids,
         data.contact_ids,
-        [actor.id, *data.officer_ids],  # type: ignore[list-item]
+        [stored_id(actor), *data.officer_ids],
     )
     act = Activity(
         kind=data.kind,
@@ -174,11 +174,11 @@ def log_activity(session: Session, actor: User, data: ActivityCreate) -> Logged:
     session.flush()
     _set_links(
         session,
-        act.id,
+        stored_id(act),
         firm_ids,
-        [p.id for p in projects],
+        [stored_id(p) for p in projects],
         contact_ids,
-        officer_ids,  # type: ignore[arg-type,misc]
+        officer_ids,
     )
     _touch_projects(session, actor, projects, when)
     fu = None
@@ -250,8 +250,12 @@ def links(session: Session, ids: list[int]) -> dict[int, dict[str, list[int]]]:
 
 
 def to_public_many(session: Session, acts: list[Activity]) -> list[ActivityPublic]:
-    ln = links(session, [a.id for a in acts])  # type: ignore[misc]
-    return [ActivityPublic(**a.model_dump(exclude={"updated_at"}), **ln[a.id]) for a in acts]
+    ids = [stored_id(a) for a in acts]
+    ln = links(session, ids)
+    return [
+        ActivityPublic(**a.model_dump(exclude={"updated_at"}), **ln[i])
+        for a, i in zip(acts, ids, strict=True)
+    ]
 
 
 def update_activity(
@@ -265,7 +269,7 @@ def update_activity(
 
     check_version(a, data.version, public_now, STALE)
     link_keys = ("firm_ids", "project_ids", "contact_ids", "officer_ids")
-    current = links(session, [a.id])[a.id]  # type: ignore[list-item]
+    current = links(session, [activity_id])[activity_id]
     before = {**snapshot(a), **current}
     fields = data.model_dump(exclude_unset=True, exclude={"version", *link_keys})
     for k in ("kind", "summary", "occurred_at"):
@@ -288,11 +292,11 @@ def update_activity(
             raise ValidationFailed(_l("至少一名参与人员"), field="officer_ids")
         _set_links(
             session,
-            a.id,
+            activity_id,
             firm_ids,
-            [p.id for p in projects],
+            [stored_id(p) for p in projects],
             contact_ids,
-            officer_ids,  # type: ignore[arg-type]
+            officer_ids,
         )
         _touch_projects(
             session, actor, projects, as_utc(fields.get("occurred_at") or a.occurred_at)
@@ -303,7 +307,7 @@ def update_activity(
     a.updated_at = utcnow()
     session.add(a)
     session.flush()
-    after = {**snapshot(a), **links(session, [a.id])[a.id]}  # type: ignore[list-item]
+    after = {**snapshot(a), **links(session, [activity_id])[activity_id]}
     record(session, actor.id, "update", "activity", a.id, before=before, after=after)
     return a
 
