@@ -14,7 +14,7 @@ from api.export import EXPORT_LIMIT, XLSX, XLSX_200, Fmt, list_answer, wants_xls
 from crm.authz import require_manager
 from crm.errors import ValidationFailed
 from crm.firms import contacts as contacts_service
-from crm.firms import merge, service
+from crm.firms import merge, service, unmerge
 from crm.firms.contacts import ContactFilters
 from crm.firms.schemas import (
     ContactCreate,
@@ -321,4 +321,4 @@ def merge_firms(session: SessionDep, user: ApiUser, firm_id: IdPath, data: Merge
     summary="Undo a merge while nothing it moved has changed",
 )
 def undo_merge(session: SessionDep, user: ApiUser, merge_id: IdPath) -> FirmPublic:
-    return service.to_public(session, merge.undo_merge(session, user, merge_id))
+    return service.to_public(session, unmerge.undo_merge(session, user, merge_id))

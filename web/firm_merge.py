@@ -18,9 +18,9 @@ from crm.firms.merge import (
     merge_firms,
     merge_pair,
     reference_names,
-    undo_merge,
 )
 from crm.firms.service import firm_aliases, get_firm, search_firms
+from crm.firms.unmerge import undo_merge
 from server.deps import SessionDep, WebUser
 from web import forms
 from web.forms import FormRejected

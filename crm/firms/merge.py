@@ -4,8 +4,8 @@
 history and capital arrivals come with them), activity links, follow-ups, subsidiaries,
 cluster targets and aliases — moves to it; the other's names become aliases; the fields the
 two differ in are chosen one by one. The other firm is removed. One audit row (action
-``merge``) holds everything needed to put it back: ``undo_merge`` does, as long as no moved
-row changed since (their versions and links are compared).
+``merge``) holds everything needed to put it back: ``crm.firms.unmerge.undo_merge`` does, as
+long as no moved row changed since (their versions and links are compared).
 
 Moved rows keep their version: a move is not an edit of the contact, project or follow-up
 itself, and keeping it lets undo restore the rows exactly. 撞单 flags are recomputed for the
@@ -14,17 +14,15 @@ moved projects (another department's project in the same cluster of the survivor
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from crm.audit.service import record, snapshot
-from crm.authz import require_manager, require_merge, require_undo_merge
-from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from crm.authz import require_manager, require_merge
+from crm.errors import StaleVersion, ValidationFailed
 from crm.firms.queries import _owner_department, firm_aliases, firm_cluster_codes, get_firm
 from crm.i18n import _l
 from crm.models.accounts import User
@@ -419,153 +417,3 @@ def _reflag_conflicts(session: Session, firm_id: int, moved: list[int]) -> None:
             session.add(first)
             session.add(second)
             break
-
-
-def get_merge(session: Session, audit_id: int) -> AuditRecord:
-    row = session.get(AuditRecord, audit_id)
-    if row is None or row.action != "merge" or row.entity != "firm":
-        raise NotFound(_l("合并记录不存在"))
-    return row
-
-
-def merge_undone(session: Session, audit_id: int) -> bool:
-    return (
-        session.scalar(
-            select(AuditRecord.id).where(
-                AuditRecord.action == "unmerge",
-                AuditRecord.entity == "firm_merge",
-                AuditRecord.entity_id == str(audit_id),
-            )
-        )
-        is not None
-    )
-
-
-def undo_merge(session: Session, actor: User, audit_id: int) -> Firm:
-    """Put a merge back: the other firm returns with its id, names, aliases, clusters and what
-    it held. Refused when anything moved (or the survivor) changed since the merge."""
-    require_manager(actor)  # officers: 403 before anything is looked up
-    row = get_merge(session, audit_id)
-    sid = int(row.entity_id or 0)
-    survivor = session.get(Firm, sid)
-    if survivor is None:
-        require_undo_merge(actor, None, -1)  # nobody's firm: admins only
-    else:
-        require_undo_merge(actor, survivor.owner_id, _owner_department(session, survivor.owner_id))
-    if merge_undone(session, audit_id):
-        raise Conflict(_l("该合并已撤销"))
-    after = json.loads(row.after or "{}")
-    before = after["before"]
-    if survivor is None or survivor.version != after["survivor"]["version"]:
-        raise Conflict(_l("合并后企业已被修改，不能撤销"))
-    moved = after["moved"]
-    versions = after["versions"]
-    checks = (
-        (Contact, Contact.firm_id, "contact"),
-        (Project, Project.firm_id, "project"),
-        (Followup, Followup.firm_id, "followup"),
-        (Firm, Firm.parent_id, "subsidiary"),
-    )
-    for model, col, key in checks:
-        ids = moved[key]
-        if not ids:
-            continue
-        now = {
-            str(i): (v, owner)
-            for i, v, owner in session.execute(
-                select(model.id, model.version, col).where(model.id.in_(ids))
-            )
-        }
-        for i in ids:
-            cur = now.get(str(i))
-            if cur is None or cur[0] != versions[key][str(i)] or cur[1] != sid:
-                raise Conflict(_l("合并后有记录被修改，不能撤销"))
-    linked = set(
-        session.scalars(
-            select(ActivityFirm.activity_id).where(
-                ActivityFirm.firm_id == sid,
-                ActivityFirm.activity_id.in_(moved["activity"] + moved["activity_shared"]),
-            )
-        )
-    )
-    if linked != set(moved["activity"] + moved["activity_shared"]):
-        raise Conflict(_l("合并后有活动被修改，不能撤销"))
-
-    other = before["other"]
-    oid = other["id"]
-    o_norm = normalize_name(other["name_zh"])
-    taken = session.scalar(
-        select(Firm.id).where(
-            Firm.id != sid,
-            (Firm.name_norm == o_norm)
-            | ((Firm.credit_code == other["credit_code"]) if other.get("credit_code") else False),
-        )
-    )
-    if taken:
-        raise Conflict(_l("该企业名称或信用代码已被另一企业使用"))
-
-    # the survivor as it was (fields, names, aliases, clusters, version)
-    s_before = before["survivor"]
-    session.execute(delete(FirmAlias).where(FirmAlias.firm_id == sid))
-    session.execute(delete(FirmCluster).where(FirmCluster.firm_id == sid))
-    session.flush()
-    for k, v in s_before.items():
-        if k == "id":
-            continue
-        setattr(survivor, k, _load(Firm, k, v))
-    if other.get("credit_code") and survivor.credit_code == other["credit_code"]:
-        survivor.credit_code = None  # frees it for the other firm; restored just below
-    session.add(survivor)
-    session.flush()
-    cluster_ids = dict(session.execute(select(Cluster.code, Cluster.id)).all())
-    session.execute(
-        insert(Firm.__table__).values(**{k: _load(Firm, k, v) for k, v in other.items()})
-    )
-    survivor.credit_code = s_before.get("credit_code")
-    session.add(survivor)
-    for i, fid, a in before["alias_rows"]:
-        session.add(FirmAlias(id=i, firm_id=fid, alias=a, alias_norm=normalize_name(a)))
-    for fid, codes in ((sid, before["survivor_clusters"]), (oid, before["other_clusters"])):
-        for code in codes:
-            session.add(FirmCluster(firm_id=fid, cluster_id=cluster_ids[code]))
-    session.flush()
-
-    # what it held comes back
-    for model, col, key in checks:
-        if moved[key]:
-            session.execute(update(model).where(model.id.in_(moved[key])).values({col.key: oid}))
-    if moved["activity"]:
-        session.execute(
-            update(ActivityFirm)
-            .where(ActivityFirm.firm_id == sid, ActivityFirm.activity_id.in_(moved["activity"]))
-            .values(firm_id=oid)
-        )
-    for a in moved["activity_shared"]:
-        session.add(ActivityFirm(activity_id=a, firm_id=oid))
-    for pid, c in after["conflicts_before"].items():
-        session.execute(update(Project).where(Project.id == int(pid)).values(conflict_with_id=c))
-    session.flush()
-    record(
-        session,
-        actor.id,
-        "unmerge",
-        "firm_merge",
-        audit_id,
-        after={"survivor_id": sid, "restored_id": oid},
-    )
-    session.flush()
-    return survivor
-
-
-def _load(model: Any, key: str, value: Any) -> Any:
-    """A snapshot value back into the column's Python type (times are ISO strings there)."""
-    if value is None:
-        return None
-    typ = model.__table__.c[key].type
-    try:
-        py = getattr(typ, "impl", typ).python_type
-    except NotImplementedError:
-        return value
-    if py is datetime and isinstance(value, str):
-        return datetime.fromisoformat(value)
-    return value

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from crm.activities.schemas import ActivityCreate
 from crm.activities.service import log_activity
 from crm.errors import Conflict, PermissionDenied
-from crm.firms.merge import differing_fields, holdings, merge_firms, undo_merge
+from crm.firms.merge import differing_fields, holdings, merge_firms
 from crm.firms.schemas import ContactCreate, ContactUpdate, FirmCreate
 from crm.firms.service import create_contact, create_firm, update_contact
+from crm.firms.unmerge import undo_merge
 from crm.models import metadata
 from crm.models.firms import Firm, FirmAlias
 from crm.models.projects import CapitalArrival, Project
