@@ -182,108 +182,22 @@ def merge_firms(
     o_aliases = firm_aliases(session, [other_id])[other_id]
     s_clusters = firm_cluster_codes(session, [survivor_id])[survivor_id]
     o_clusters = firm_cluster_codes(session, [other_id])[other_id]
-    before_survivor = {
-        **snapshot(survivor),
-        "name_pinyin": survivor.name_pinyin,
-        "name_initials": survivor.name_initials,
-        "search_text": survivor.search_text,
-    }
-    before_other = {
-        **snapshot(other),
-        "name_pinyin": other.name_pinyin,
-        "name_initials": other.name_initials,
-        "search_text": other.search_text,
-    }
-
-    # what moves
-    contacts = _ids(
-        session, select(Contact.id).where(Contact.firm_id == other_id).order_by(Contact.id)
-    )
-    projects = _ids(
-        session, select(Project.id).where(Project.firm_id == other_id).order_by(Project.id)
-    )
-    followups = _ids(
-        session, select(Followup.id).where(Followup.firm_id == other_id).order_by(Followup.id)
-    )
-    subsidiaries = _ids(
-        session, select(Firm.id).where(Firm.parent_id == other_id).order_by(Firm.id)
-    )
-    subsidiaries = [i for i in subsidiaries if i != survivor_id]
-    act_other = set(
-        _ids(session, select(ActivityFirm.activity_id).where(ActivityFirm.firm_id == other_id))
-    )
-    act_surv = set(
-        _ids(session, select(ActivityFirm.activity_id).where(ActivityFirm.firm_id == survivor_id))
-    )
-    act_moved = sorted(act_other - act_surv)
-    act_shared = sorted(act_other & act_surv)
-
-    # the merged firm's fields
-    values: dict[str, Any] = {}
-    for f in CHOOSABLE:
-        sv, ov = getattr(survivor, f), getattr(other, f)
-        pick = choices.get(f) or (
-            "other" if sv in (None, "") and ov not in (None, "") else "survivor"
-        )
-        values[f] = ov if pick == "other" else sv
-    if values["parent_id"] in (survivor_id, other_id):
-        values["parent_id"] = (
-            survivor.parent_id if survivor.parent_id not in (other_id,) else other.parent_id
-        )
-        if values["parent_id"] in (survivor_id, other_id):
-            values["parent_id"] = None
-    values["is_leader"] = bool(values["is_leader"])
-
-    # names that stop being a name become aliases of the survivor
-    kept_names = {normalize_name(values["name_zh"] or ""), normalize_name(values["name_en"] or "")}
-    alias_list: list[str] = []
-    seen: set[str] = set()
-    for a in [*s_aliases, *o_aliases]:
-        n = normalize_name(a)
-        if n and n not in seen:
-            seen.add(n)
-            alias_list.append(a)
-    for name in (survivor.name_zh, other.name_zh, survivor.name_en, other.name_en):
-        n = normalize_name(name or "")
-        if name and n and n not in seen and n not in kept_names:
-            seen.add(n)
-            alias_list.append(name)
-
+    before_survivor = _before(survivor)
+    before_other = _before(other)
+    moving = _moving(session, survivor_id, other_id)
+    values = _merged_values(survivor, other, choices)
+    alias_list = _merged_aliases(values, survivor, other, [*s_aliases, *o_aliases])
     # conflict flags of projects that will be touched
-    conflict_before = {
-        str(i): c
-        for i, c in session.execute(
-            select(Project.id, Project.conflict_with_id).where(
-                Project.firm_id.in_([survivor_id, other_id])
-            )
-        )
-    }
+    conflict_before = _conflict_flags(session, Project.firm_id.in_([survivor_id, other_id]))
     versions = {
-        "contact": _versions(session, Contact, contacts),
-        "project": _versions(session, Project, projects),
-        "followup": _versions(session, Followup, followups),
-        "subsidiary": _versions(session, Firm, subsidiaries),
+        "contact": _versions(session, Contact, moving.contacts),
+        "project": _versions(session, Project, moving.projects),
+        "followup": _versions(session, Followup, moving.followups),
+        "subsidiary": _versions(session, Firm, moving.subsidiaries),
     }
 
     # move everything, then remove the other record (its credit code and names free up first)
-    if contacts:
-        session.execute(update(Contact).where(Contact.id.in_(contacts)).values(firm_id=survivor_id))
-    if projects:
-        session.execute(update(Project).where(Project.id.in_(projects)).values(firm_id=survivor_id))
-    if followups:
-        session.execute(
-            update(Followup).where(Followup.id.in_(followups)).values(firm_id=survivor_id)
-        )
-    if subsidiaries:
-        session.execute(update(Firm).where(Firm.id.in_(subsidiaries)).values(parent_id=survivor_id))
-    if act_moved:
-        session.execute(
-            update(ActivityFirm)
-            .where(ActivityFirm.firm_id == other_id, ActivityFirm.activity_id.in_(act_moved))
-            .values(firm_id=survivor_id)
-        )
-    session.execute(delete(ActivityFirm).where(ActivityFirm.firm_id == other_id))
-    session.execute(delete(FirmAlias).where(FirmAlias.firm_id.in_([other_id, survivor_id])))
+    _move(session, moving, survivor_id, other_id)
     cluster_ids = dict(session.execute(select(Cluster.code, Cluster.id)).all())
     session.execute(delete(FirmCluster).where(FirmCluster.firm_id == other_id))
     session.flush()
@@ -307,14 +221,9 @@ def merge_firms(
     session.add(survivor)
     session.flush()
 
-    _reflag_conflicts(session, survivor_id, projects)
+    _reflag_conflicts(session, survivor_id, moving.projects)
     session.flush()
-    conflict_after = {
-        str(i): c
-        for i, c in session.execute(
-            select(Project.id, Project.conflict_with_id).where(Project.firm_id == survivor_id)
-        )
-    }
+    conflict_after = _conflict_flags(session, Project.firm_id == survivor_id)
     conflicts_changed = {
         k: conflict_before.get(k) for k, v in conflict_after.items() if conflict_before.get(k) != v
     }
@@ -341,18 +250,149 @@ def merge_firms(
             "survivor": after_survivor,
             "aliases": alias_list,
             "moved": {
-                "contact": contacts,
-                "project": projects,
-                "followup": followups,
-                "subsidiary": subsidiaries,
-                "activity": act_moved,
-                "activity_shared": act_shared,
+                "contact": moving.contacts,
+                "project": moving.projects,
+                "followup": moving.followups,
+                "subsidiary": moving.subsidiaries,
+                "activity": moving.activities,
+                "activity_shared": moving.activities_shared,
             },
             "versions": versions,
             "conflicts_before": conflicts_changed,
             "conflicts_after": {k: conflict_after[k] for k in conflicts_changed},
         },
     )
+
+
+def _before(firm: Firm) -> dict[str, Any]:
+    """A firm as the merge found it, with the columns ``snapshot`` leaves out that undo needs."""
+    return {
+        **snapshot(firm),
+        "name_pinyin": firm.name_pinyin,
+        "name_initials": firm.name_initials,
+        "search_text": firm.search_text,
+    }
+
+
+@dataclass
+class _Moving:
+    """The ids of what the other firm holds that moves to the survivor."""
+
+    contacts: list[int]
+    projects: list[int]
+    followups: list[int]
+    subsidiaries: list[int]  # not the survivor itself
+    activities: list[int]  # met only the other firm: the link moves
+    activities_shared: list[int]  # met both: the other's link goes
+
+
+def _moving(session: Session, survivor_id: int, other_id: int) -> _Moving:
+    contacts = _ids(
+        session, select(Contact.id).where(Contact.firm_id == other_id).order_by(Contact.id)
+    )
+    projects = _ids(
+        session, select(Project.id).where(Project.firm_id == other_id).order_by(Project.id)
+    )
+    followups = _ids(
+        session, select(Followup.id).where(Followup.firm_id == other_id).order_by(Followup.id)
+    )
+    subsidiaries = _ids(
+        session, select(Firm.id).where(Firm.parent_id == other_id).order_by(Firm.id)
+    )
+    act_other = set(
+        _ids(session, select(ActivityFirm.activity_id).where(ActivityFirm.firm_id == other_id))
+    )
+    act_surv = set(
+        _ids(session, select(ActivityFirm.activity_id).where(ActivityFirm.firm_id == survivor_id))
+    )
+    return _Moving(
+        contacts=contacts,
+        projects=projects,
+        followups=followups,
+        subsidiaries=[i for i in subsidiaries if i != survivor_id],
+        activities=sorted(act_other - act_surv),
+        activities_shared=sorted(act_other & act_surv),
+    )
+
+
+def _merged_values(survivor: Firm, other: Firm, choices: dict[str, str]) -> dict[str, Any]:
+    """The merged firm's choosable fields: as chosen, else the survivor's unless it is blank
+    where the other's is not; a parent that is one of the two gives way."""
+    survivor_id, other_id = survivor.id, other.id
+    values: dict[str, Any] = {}
+    for f in CHOOSABLE:
+        sv, ov = getattr(survivor, f), getattr(other, f)
+        pick = choices.get(f) or (
+            "other" if sv in (None, "") and ov not in (None, "") else "survivor"
+        )
+        values[f] = ov if pick == "other" else sv
+    if values["parent_id"] in (survivor_id, other_id):
+        values["parent_id"] = (
+            survivor.parent_id if survivor.parent_id not in (other_id,) else other.parent_id
+        )
+        if values["parent_id"] in (survivor_id, other_id):
+            values["parent_id"] = None
+    values["is_leader"] = bool(values["is_leader"])
+    return values
+
+
+def _merged_aliases(
+    values: dict[str, Any], survivor: Firm, other: Firm, aliases: list[str]
+) -> list[str]:
+    """The survivor's aliases: both firms', each once, and the names that stop being a name."""
+    kept_names = {normalize_name(values["name_zh"] or ""), normalize_name(values["name_en"] or "")}
+    alias_list: list[str] = []
+    seen: set[str] = set()
+    for a in aliases:
+        n = normalize_name(a)
+        if n and n not in seen:
+            seen.add(n)
+            alias_list.append(a)
+    for name in (survivor.name_zh, other.name_zh, survivor.name_en, other.name_en):
+        n = normalize_name(name or "")
+        if name and n and n not in seen and n not in kept_names:
+            seen.add(n)
+            alias_list.append(name)
+    return alias_list
+
+
+def _conflict_flags(session: Session, where: Any) -> dict[str, int | None]:
+    """Project id (as text) → the project it is flagged 撞单 with, for the projects ``where``."""
+    return {
+        str(i): c
+        for i, c in session.execute(select(Project.id, Project.conflict_with_id).where(where))
+    }
+
+
+def _move(session: Session, moving: _Moving, survivor_id: int, other_id: int) -> None:
+    """Contacts, projects, follow-ups, subsidiaries and activity links to the survivor; the
+    other's remaining activity links and both firms' alias rows go (written again after)."""
+    if moving.contacts:
+        session.execute(
+            update(Contact).where(Contact.id.in_(moving.contacts)).values(firm_id=survivor_id)
+        )
+    if moving.projects:
+        session.execute(
+            update(Project).where(Project.id.in_(moving.projects)).values(firm_id=survivor_id)
+        )
+    if moving.followups:
+        session.execute(
+            update(Followup).where(Followup.id.in_(moving.followups)).values(firm_id=survivor_id)
+        )
+    if moving.subsidiaries:
+        session.execute(
+            update(Firm).where(Firm.id.in_(moving.subsidiaries)).values(parent_id=survivor_id)
+        )
+    if moving.activities:
+        session.execute(
+            update(ActivityFirm)
+            .where(
+                ActivityFirm.firm_id == other_id, ActivityFirm.activity_id.in_(moving.activities)
+            )
+            .values(firm_id=survivor_id)
+        )
+    session.execute(delete(ActivityFirm).where(ActivityFirm.firm_id == other_id))
+    session.execute(delete(FirmAlias).where(FirmAlias.firm_id.in_([other_id, survivor_id])))
 
 
 def _tell_owners(

@@ -24,6 +24,7 @@ from crm.models.followups import Followup
 from crm.models.policy import Cluster
 from crm.models.projects import Project
 from crm.text import normalize_name
+from crm.types import stored_id
 
 
 def get_merge(session: Session, audit_id: int) -> AuditRecord:
@@ -46,6 +47,16 @@ def merge_undone(session: Session, audit_id: int) -> bool:
     )
 
 
+# what a merge moved, by its key in the audit row: the table and the column that points at
+# the firm
+_MOVED = (
+    (Contact, Contact.firm_id, "contact"),
+    (Project, Project.firm_id, "project"),
+    (Followup, Followup.firm_id, "followup"),
+    (Firm, Firm.parent_id, "subsidiary"),
+)
+
+
 def undo_merge(session: Session, actor: User, audit_id: int) -> Firm:
     """Put a merge back: the other firm returns with its id, names, aliases, clusters and what
     it held. Refused when anything moved (or the survivor) changed since the merge."""
@@ -64,14 +75,33 @@ def undo_merge(session: Session, actor: User, audit_id: int) -> Firm:
     if survivor is None or survivor.version != after["survivor"]["version"]:
         raise Conflict(_l("合并后企业已被修改，不能撤销"))
     moved = after["moved"]
-    versions = after["versions"]
-    checks = (
-        (Contact, Contact.firm_id, "contact"),
-        (Project, Project.firm_id, "project"),
-        (Followup, Followup.firm_id, "followup"),
-        (Firm, Firm.parent_id, "subsidiary"),
+    _check_unchanged(session, sid, moved, after["versions"])
+    other = before["other"]
+    oid = other["id"]
+    _check_free(session, sid, other)
+    _restore_firms(session, survivor, before)
+    _give_back(session, sid, oid, moved)
+    for pid, c in after["conflicts_before"].items():
+        session.execute(update(Project).where(Project.id == int(pid)).values(conflict_with_id=c))
+    session.flush()
+    record(
+        session,
+        actor.id,
+        "unmerge",
+        "firm_merge",
+        audit_id,
+        after={"survivor_id": sid, "restored_id": oid},
     )
-    for model, col, key in checks:
+    session.flush()
+    return survivor
+
+
+def _check_unchanged(
+    session: Session, sid: int, moved: dict[str, list[int]], versions: dict[str, dict[str, int]]
+) -> None:
+    """Every moved row still on the survivor at the version the merge left it; every moved or
+    shared activity still linked to the survivor."""
+    for model, col, key in _MOVED:
         ids = moved[key]
         if not ids:
             continue
@@ -96,8 +126,9 @@ def undo_merge(session: Session, actor: User, audit_id: int) -> Firm:
     if linked != set(moved["activity"] + moved["activity_shared"]):
         raise Conflict(_l("合并后有活动被修改，不能撤销"))
 
-    other = before["other"]
-    oid = other["id"]
+
+def _check_free(session: Session, sid: int, other: dict[str, Any]) -> None:
+    """No firm but the survivor took the other firm's name or credit code since."""
     o_norm = normalize_name(other["name_zh"])
     taken = session.scalar(
         select(Firm.id).where(
@@ -109,7 +140,12 @@ def undo_merge(session: Session, actor: User, audit_id: int) -> Firm:
     if taken:
         raise Conflict(_l("该企业名称或信用代码已被另一企业使用"))
 
-    # the survivor as it was (fields, names, aliases, clusters, version)
+
+def _restore_firms(session: Session, survivor: Firm, before: dict[str, Any]) -> None:
+    """The survivor as it was (fields, names, aliases, clusters, version) and the other firm
+    again, with its id, aliases (their own ids) and clusters."""
+    sid = stored_id(survivor)
+    other = before["other"]
     s_before = before["survivor"]
     session.execute(delete(FirmAlias).where(FirmAlias.firm_id == sid))
     session.execute(delete(FirmCluster).where(FirmCluster.firm_id == sid))
@@ -130,13 +166,15 @@ def undo_merge(session: Session, actor: User, audit_id: int) -> Firm:
     session.add(survivor)
     for i, fid, a in before["alias_rows"]:
         session.add(FirmAlias(id=i, firm_id=fid, alias=a, alias_norm=normalize_name(a)))
-    for fid, codes in ((sid, before["survivor_clusters"]), (oid, before["other_clusters"])):
+    for fid, codes in ((sid, before["survivor_clusters"]), (other["id"], before["other_clusters"])):
         for code in codes:
             session.add(FirmCluster(firm_id=fid, cluster_id=cluster_ids[code]))
     session.flush()
 
-    # what it held comes back
-    for model, col, key in checks:
+
+def _give_back(session: Session, sid: int, oid: int, moved: dict[str, list[int]]) -> None:
+    """What the other firm held comes back to it."""
+    for model, col, key in _MOVED:
         if moved[key]:
             session.execute(update(model).where(model.id.in_(moved[key])).values({col.key: oid}))
     if moved["activity"]:
@@ -147,19 +185,6 @@ def undo_merge(session: Session, actor: User, audit_id: int) -> Firm:
         )
     for a in moved["activity_shared"]:
         session.add(ActivityFirm(activity_id=a, firm_id=oid))
-    for pid, c in after["conflicts_before"].items():
-        session.execute(update(Project).where(Project.id == int(pid)).values(conflict_with_id=c))
-    session.flush()
-    record(
-        session,
-        actor.id,
-        "unmerge",
-        "firm_merge",
-        audit_id,
-        after={"survivor_id": sid, "restored_id": oid},
-    )
-    session.flush()
-    return survivor
 
 
 def _load(model: Any, key: str, value: Any) -> Any:
