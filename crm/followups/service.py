@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, select
+from sqlalchemy import Select, and_, bindparam, case, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -332,22 +332,7 @@ def list_followups(
     """Mine by default; a manager's team (their department) or, for admins, everyone."""
     if f.due_after and f.due_before and f.due_after > f.due_before:
         raise ValidationFailed(_l("开始日期晚于结束日期"), field="due_after")
-    stmt = select(Followup).where(followup_visible(actor))
-    if f.everyone and (f.project_id or f.firm_id):
-        pass
-    elif f.team and is_manager(actor):
-        if not is_admin(actor) and actor.department_id is not None:
-            stmt = stmt.where(
-                Followup.assignee_id.in_(
-                    select(User.id).where(User.department_id == actor.department_id)
-                )
-            )
-        if f.assignee_id:
-            stmt = stmt.where(Followup.assignee_id == f.assignee_id)
-    elif f.assignee_id and is_manager(actor):
-        stmt = stmt.where(Followup.assignee_id == f.assignee_id)
-    else:
-        stmt = stmt.where(Followup.assignee_id == actor.id)
+    stmt = _whose(select(Followup).where(followup_visible(actor)), actor, f)
     if f.status:
         stmt = stmt.where(Followup.status == f.status)
     if f.due_before:
@@ -374,6 +359,26 @@ def list_followups(
     capped = stmt.with_only_columns(Followup.id).limit(10_001).subquery()
     total = session.scalar(select(func.count()).select_from(capped)) or 0
     return rows, total
+
+
+def _whose(stmt: Select[Any], actor: User, f: FollowupFilters) -> Select[Any]:
+    """Whose follow-ups: everyone's of a firm or project (``everyone``), a manager's team or
+    one of its people, else the actor's own."""
+    if f.everyone and (f.project_id or f.firm_id):
+        return stmt
+    if f.team and is_manager(actor):
+        if not is_admin(actor) and actor.department_id is not None:
+            stmt = stmt.where(
+                Followup.assignee_id.in_(
+                    select(User.id).where(User.department_id == actor.department_id)
+                )
+            )
+        if f.assignee_id:
+            stmt = stmt.where(Followup.assignee_id == f.assignee_id)
+        return stmt
+    if f.assignee_id and is_manager(actor):
+        return stmt.where(Followup.assignee_id == f.assignee_id)
+    return stmt.where(Followup.assignee_id == actor.id)
 
 
 @dataclass

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import bindparam, case, func, select, union_all
+from sqlalchemy import Select, bindparam, case, func, select, union_all
 from sqlmodel import Session
 
 from crm.audit.service import record, snapshot
@@ -159,20 +159,7 @@ PROJECT_SORTS: dict[str, Any] = {
 
 
 def project_list_statement(actor: User, f: ProjectFilters) -> Any:
-    stmt = select(Project).where(project_visible(actor))
-    if f.cluster:
-        stmt = stmt.where(
-            Project.cluster_id
-            == select(Cluster.id).where(Cluster.code == f.cluster).scalar_subquery()
-        )
-    if f.park:
-        stmt = stmt.where(
-            Project.park_id == select(Park.id).where(Park.code == f.park).scalar_subquery()
-        )
-    if f.stage:
-        stmt = stmt.where(Project.stage == f.stage)
-    elif not f.include_lost:
-        stmt = stmt.where(Project.stage != Stage.lost.value)
+    stmt = _where_plan_and_stage(select(Project).where(project_visible(actor)), f)
     if f.owner_id:
         stmt = stmt.where(Project.owner_id == f.owner_id)
     if f.department_id:
@@ -186,6 +173,24 @@ def project_list_statement(actor: User, f: ProjectFilters) -> Any:
     if f.q:
         pattern = "%" + f.q.strip().lower().replace("%", "").replace("_", "") + "%"
         stmt = stmt.where(func.lower(Project.title).like(pattern))
+    return stmt
+
+
+def _where_plan_and_stage(stmt: Select[Any], f: ProjectFilters) -> Select[Any]:
+    """The filter's cluster and park (by code) and stage (lost ones only when asked)."""
+    if f.cluster:
+        stmt = stmt.where(
+            Project.cluster_id
+            == select(Cluster.id).where(Cluster.code == f.cluster).scalar_subquery()
+        )
+    if f.park:
+        stmt = stmt.where(
+            Project.park_id == select(Park.id).where(Park.code == f.park).scalar_subquery()
+        )
+    if f.stage:
+        stmt = stmt.where(Project.stage == f.stage)
+    elif not f.include_lost:
+        stmt = stmt.where(Project.stage != Stage.lost.value)
     return stmt
 
 
