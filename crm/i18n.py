@@ -206,37 +206,14 @@ def validation_message(err: Mapping[str, Any]) -> Message:
     so that neither pages nor the API show pydantic's own English."""
     kind = str(err.get("type", ""))
     ctx = err.get("ctx") or {}
-    error = ctx.get("error")
     if kind in ("missing", "string_too_short") and (ctx.get("min_length") or 1) <= 1:
         return _l("必填")
-    if kind == "string_too_short":
-        return _l("太短了（至少 %(n)s 个字符）", n=ctx.get("min_length"))
-    if kind == "string_too_long":
-        return _l("太长了（最多 %(n)s 个字符）", n=ctx.get("max_length"))
-    if kind == "too_long":  # a list: items, not characters
-        return _l("太多了（最多 %(n)s 项）", n=ctx.get("max_length"))
-    if kind == "too_short":
-        return _l("至少 %(n)s 项", n=ctx.get("min_length"))
-    if kind in ("int_parsing", "int_type", "int_from_float", "int_parsing_size"):
-        return _l("请输入整数")
-    if kind.startswith(("decimal", "float")):
-        return _l("请输入数字")
-    if kind in ("greater_than_equal", "greater_than"):
-        return _l("不能小于 %(n)s", n=ctx.get("ge", ctx.get("gt")))
-    if kind in ("less_than_equal", "less_than"):
-        return _l("不能大于 %(n)s", n=ctx.get("le", ctx.get("lt")))
-    if kind.startswith(("datetime", "date", "time")):
-        return _l("日期时间格式不正确")
-    if kind.startswith("bool"):
-        return _l("请选择是或否")
-    if kind in ("literal_error", "enum"):
-        return _l("请从列表中选择")
-    if kind == "json_invalid":
-        return _l("请求体不是有效的 JSON")
-    if kind in ("string_type", "list_type", "dict_type", "model_type", "model_attributes_type"):
-        return _l("格式不正确")
-    if kind == "string_pattern_mismatch":
-        return _l("格式不正确")
+    found = _bound_message(kind, ctx)
+    if found is None:
+        found = _kind_message(kind)
+    if found is not None:
+        return found
+    error = ctx.get("error")
     if kind == "value_error":
         if isinstance(error, Exception) and error.args and isinstance(error.args[0], Message):
             return error.args[0]  # raise ValueError(_l("…")) in a validator
@@ -247,3 +224,46 @@ def validation_message(err: Mapping[str, Any]) -> Message:
     if kind == "assertion_error" and isinstance(error, Exception) and error.args:
         return as_message(error.args[0])
     return _l("无效")
+
+
+def _bound_message(kind: str, ctx: Mapping[str, Any]) -> Message | None:
+    """A length or size bound broken, naming the bound."""
+    if kind == "string_too_short":
+        return _l("太短了（至少 %(n)s 个字符）", n=ctx.get("min_length"))
+    if kind == "string_too_long":
+        return _l("太长了（最多 %(n)s 个字符）", n=ctx.get("max_length"))
+    if kind == "too_long":  # a list: items, not characters
+        return _l("太多了（最多 %(n)s 项）", n=ctx.get("max_length"))
+    if kind == "too_short":
+        return _l("至少 %(n)s 项", n=ctx.get("min_length"))
+    if kind in ("greater_than_equal", "greater_than"):
+        return _l("不能小于 %(n)s", n=ctx.get("ge", ctx.get("gt")))
+    if kind in ("less_than_equal", "less_than"):
+        return _l("不能大于 %(n)s", n=ctx.get("le", ctx.get("lt")))
+    return None
+
+
+def _kind_message(kind: str) -> Message | None:
+    """A value of the wrong kind (not a number, a date, a choice…)."""
+    if kind in ("int_parsing", "int_type", "int_from_float", "int_parsing_size"):
+        return _l("请输入整数")
+    if kind.startswith(("decimal", "float")):
+        return _l("请输入数字")
+    if kind.startswith(("datetime", "date", "time")):
+        return _l("日期时间格式不正确")
+    if kind.startswith("bool"):
+        return _l("请选择是或否")
+    if kind in ("literal_error", "enum"):
+        return _l("请从列表中选择")
+    if kind == "json_invalid":
+        return _l("请求体不是有效的 JSON")
+    if kind in (
+        "string_type",
+        "list_type",
+        "dict_type",
+        "model_type",
+        "model_attributes_type",
+        "string_pattern_mismatch",
+    ):
+        return _l("格式不正确")
+    return None
