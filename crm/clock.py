@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import overload
 from zoneinfo import ZoneInfo
 
 from crm.config import get_settings
@@ -65,6 +66,12 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+@overload
+def to_local(dt: datetime) -> datetime: ...
+@overload
+def to_local(dt: None) -> None: ...
+@overload
+def to_local(dt: datetime | None) -> datetime | None: ...
 def to_local(dt: datetime | None) -> datetime | None:
     return None if dt is None else dt.astimezone(local_tz())
 

@@ -147,6 +147,36 @@ def workbook(buf: io.BytesIO) -> Any:
     )
 
 
+class _Cells:
+    """Writes one value into a cell by its type: a coded word in ``lang``, yes or blank, a
+    number, a local time or day, a list joined, else text (cut to Excel's limit)."""
+
+    def __init__(self, ws: Any, lang: str, when: Any, day: Any) -> None:
+        self.ws, self.lang, self.when, self.day = ws, lang, when, day
+        self.yes = "yes" if lang == "en" else "是"
+        self.sep = ", " if lang == "en" else "、"
+
+    def write(self, r: int, c: int, v: Any, words: dict[str, Message] | None) -> None:
+        ws = self.ws
+        if words is not None and isinstance(v, str) and v in words:
+            ws.write_string(r, c, str(render(words[v], self.lang)))
+        elif isinstance(v, bool):
+            ws.write_string(r, c, self.yes if v else "")
+        elif isinstance(v, int | float):
+            ws.write_number(r, c, v)
+        elif isinstance(v, Decimal):
+            ws.write_number(r, c, float(v))
+        elif isinstance(v, datetime):
+            local = to_local(v) if v.tzinfo else v
+            ws.write_datetime(r, c, local.replace(tzinfo=None), self.when)
+        elif isinstance(v, date):
+            ws.write_datetime(r, c, v, self.day)
+        elif isinstance(v, list | tuple):
+            ws.write_string(r, c, self.sep.join(str(x) for x in v))
+        else:
+            ws.write_string(r, c, str(v)[:32_000])
+
+
 def to_xlsx(
     sheet: str,
     fields: list[str],
@@ -166,31 +196,13 @@ def to_xlsx(
         ws.write_string(0, c, h, head)
         ws.set_column(c, c, max(8, min(40, len(h) * 2 + 2)))
     ws.freeze_panes(1, 0)
-    yes = "yes" if lang == "en" else "是"
-    sep = ", " if lang == "en" else "、"
+    cells = _Cells(ws, lang, when, day)
     coded = [VALUES.get(f) for f in fields] if not headers else [None] * len(names)
     for r, row in enumerate(rows[:MAX_ROWS], start=1):
         for c, v in enumerate(row):
             if v is None or v == "" or v == []:
                 continue
-            words = coded[c] if c < len(coded) else None
-            if words is not None and isinstance(v, str) and v in words:
-                ws.write_string(r, c, str(render(words[v], lang)))
-            elif isinstance(v, bool):
-                ws.write_string(r, c, yes if v else "")
-            elif isinstance(v, int | float):
-                ws.write_number(r, c, v)
-            elif isinstance(v, Decimal):
-                ws.write_number(r, c, float(v))
-            elif isinstance(v, datetime):
-                local = to_local(v) if v.tzinfo else v
-                ws.write_datetime(r, c, local.replace(tzinfo=None), when)  # type: ignore[union-attr]
-            elif isinstance(v, date):
-                ws.write_datetime(r, c, v, day)
-            elif isinstance(v, list | tuple):
-                ws.write_string(r, c, sep.join(str(x) for x in v))
-            else:
-                ws.write_string(r, c, str(v)[:32_000])
+            cells.write(r, c, v, coded[c] if c < len(coded) else None)
     if names:
         ws.autofilter(0, 0, max(len(rows), 1), len(names) - 1)
     wb.close()
