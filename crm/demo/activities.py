@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from datetime import timedelta
 
 from crm.db import table
@@ -53,25 +55,9 @@ def write_activities(
         dept = staff.dept_of[owner]
         team = staff.by_dept[dept]
         creator = owner if rng.random() < 0.8 else rng.choice(team)
-        officers = {creator}
-        if rng.random() < 0.25 or kind == "delegation":
-            officers.update(rng.sample(team, min(len(team), rng.randint(1, 3))))
-        ids = [firm.id]
-        shorts = [firm.short]
-        if kind == "delegation":
-            for _ in range(rng.randint(1, 4)):
-                other = pick_cw(rng, firms, cw)
-                if other.id not in ids:
-                    ids.append(other.id)
-                    shorts.append(other.short)
-        summary = rng.choice(N.ACTIVITY_TEMPLATES[kind]).format(
-            firm="、".join(shorts[:3]),
-            title=rng.choice(N.CONTACT_TITLES),
-            park=pol.park_names[park] if park else "重庆",
-            cluster=pol.names[cluster] if cluster else "战略性新兴产业",
-            topic=rng.choice(N.TOPICS),
-            city=rng.choice(N.DELEGATION_CITIES),
-        )
+        officers = _officers(rng, kind, creator, team)
+        ids, shorts = _met_firms(rng, kind, firm, firms, cw)
+        summary = _summary(rng, pol, kind, shorts, cluster, park)
         occurred = run.at(x)
         logged = occurred + timedelta(minutes=rng.randint(5, 480))
         run.add(
@@ -102,16 +88,7 @@ def write_activities(
             sample.append((aid, x, firm, plan, creator))
         aid += 1
 
-    n = 0
-    for p in plans:
-        if p.end_x is None:
-            continue
-        start = p.fixed[0][0]
-        for x, kind in p.fixed:
-            emit(x, kind, p.firm, p, p.owner, p.cluster, p.park)
-        for _ in range(p.extra):
-            emit(rng.uniform(start, p.end_x), None, p.firm, p, p.owner, p.cluster, p.park)
-        n += len(p.fixed) + p.extra
+    n = sum(_about_plan(rng, p, emit) for p in plans)
     for _ in range(run.scale.activities - n):  # contacts not (yet) about a project
         firm = pick_cw(rng, firms, cw)
         owner = (
@@ -123,6 +100,60 @@ def write_activities(
         emit(x, None, firm, None, owner, firm.clusters[0] if firm.clusters else None, None)
     run.flush()
     return sample
+
+
+def _about_plan(rng: random.Random, p: Plan, emit: Callable[..., None]) -> int:
+    """A project's contacts: its path's fixed ones, then ``extra`` at random times along it;
+    how many."""
+    if p.end_x is None:
+        return 0
+    start = p.fixed[0][0]
+    for x, kind in p.fixed:
+        emit(x, kind, p.firm, p, p.owner, p.cluster, p.park)
+    for _ in range(p.extra):
+        emit(rng.uniform(start, p.end_x), None, p.firm, p, p.owner, p.cluster, p.park)
+    return len(p.fixed) + p.extra
+
+
+def _officers(rng: random.Random, kind: str, creator: int, team: list[int]) -> set[int]:
+    """Who was there: the one who logged it, now and then (always on a delegation) colleagues."""
+    officers = {creator}
+    if rng.random() < 0.25 or kind == "delegation":
+        officers.update(rng.sample(team, min(len(team), rng.randint(1, 3))))
+    return officers
+
+
+def _met_firms(
+    rng: random.Random, kind: str, firm: FirmInfo, firms: list[FirmInfo], cw: list[float]
+) -> tuple[list[int], list[str]]:
+    """The firms met (ids, short names): the one, and on a delegation a few more."""
+    ids = [firm.id]
+    shorts = [firm.short]
+    if kind == "delegation":
+        for _ in range(rng.randint(1, 4)):
+            other = pick_cw(rng, firms, cw)
+            if other.id not in ids:
+                ids.append(other.id)
+                shorts.append(other.short)
+    return ids, shorts
+
+
+def _summary(
+    rng: random.Random,
+    pol: Policy,
+    kind: str,
+    shorts: list[str],
+    cluster: int | None,
+    park: int | None,
+) -> str:
+    return rng.choice(N.ACTIVITY_TEMPLATES[kind]).format(
+        firm="、".join(shorts[:3]),
+        title=rng.choice(N.CONTACT_TITLES),
+        park=pol.park_names[park] if park else "重庆",
+        cluster=pol.names[cluster] if cluster else "战略性新兴产业",
+        topic=rng.choice(N.TOPICS),
+        city=rng.choice(N.DELEGATION_CITIES),
+    )
 
 
 def write_followups(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -86,11 +87,10 @@ def _credit_code(rng: random.Random, taken: set[str]) -> str:
             return code
 
 
-def plan_firms(run: Run, pol: Policy, staff: Staff) -> list[FirmInfo]:
-    """Existing firms (e.g. the pack's named firms) first, then the generated ones (not written)."""
-    rng, conn = run.rng, run.conn
+def _existing_firms(run: Run) -> tuple[list[FirmInfo], set[str]]:
+    """The firms already there (the pack's named firms), and their normalised names."""
     fc: dict[int, list[int]] = {}
-    for fid, cid in conn.execute(
+    for fid, cid in run.conn.execute(
         select(col(FirmCluster.firm_id), col(FirmCluster.cluster_id)).order_by(
             col(FirmCluster.firm_id), col(FirmCluster.cluster_id)
         )
@@ -98,10 +98,8 @@ def plan_firms(run: Run, pol: Policy, staff: Staff) -> list[FirmInfo]:
         fc.setdefault(fid, []).append(cid)
     firms: list[FirmInfo] = []
     norms: set[str] = set()
-    # aliases are unique across firms (a unique index holds it): the pack's firms' too
-    taken: set[str] = set(conn.execute(select(table(FirmAlias).c.alias_norm)).scalars())
     f = table(Firm).c  # Core columns: plain values back
-    for fid, name, norm, tier, country, owner in conn.execute(
+    for fid, name, norm, tier, country, owner in run.conn.execute(
         select(f.id, f.name_zh, f.name_norm, f.tier, f.country, f.owner_id).order_by(f.id)
     ):
         norms.add(norm)
@@ -116,6 +114,16 @@ def plan_firms(run: Run, pol: Policy, staff: Staff) -> list[FirmInfo]:
             None,
         )
         firms.append(info)
+    return firms, norms
+
+
+def plan_firms(run: Run, pol: Policy, staff: Staff) -> list[FirmInfo]:
+    """Existing firms (e.g. the pack's named firms) first, then the generated ones (not written)."""
+    rng, conn = run.rng, run.conn
+    firms, norms = _existing_firms(run)
+    # aliases are unique across firms (a unique index holds it): the pack's firms' too
+    taken: set[str] = set(conn.execute(select(table(FirmAlias).c.alias_norm)).scalars())
+    f = table(Firm).c
     credit = set(conn.execute(select(f.credit_code).where(f.credit_code.is_not(None))).scalars())
     cids = list(pol.codes)
     nid = run.next_id(table(Firm))
@@ -148,22 +156,9 @@ def plan_firms(run: Run, pol: Policy, staff: Staff) -> list[FirmInfo]:
             country = pick_cw(rng, N.COUNTRIES, _COUNTRY_CW)[0]
         spec = next(c for c in N.COUNTRIES if c[0] == country) if country != "中国" else None
         group = tier in ("global500", "china500") and (spec is not None or rng.random() < 0.6)
-        for _attempt in range(200):
-            ind = rng.choice(inds)
-            if parent is not None and _attempt < 20:
-                city = rng.choice(N.SUBSIDIARY_CITIES)
-                zh = f"{parent[1]}{ind[0]}（{city[0]}）有限公司"
-                en = f"{parent[2]} {ind[1]} ({city[1]}) Co., Ltd."
-                short, b_zh, b_en = parent[1] + ind[0], parent[1], parent[2]
-            elif spec is None or country in ("中国台湾", "中国香港"):
-                zh, en, short, b_zh, b_en = _domestic(rng, ind, group, spec is not None)
-            else:
-                zh, en, short, b_zh, b_en = _foreign(rng, ind, group, spec[2])
-            norm = normalize_name(zh)
-            if norm and norm not in norms:
-                break
-        else:
-            raise RuntimeError("could not find a free firm name")
+        ind, (zh, en, short, b_zh, b_en), norm = _free_name(
+            rng, inds, parent, spec, country, group, norms
+        )
         norms.add(norm)
         g500 = rng.randint(1, 500) if tier == "global500" else None
         c500 = (
@@ -175,20 +170,8 @@ def plan_firms(run: Run, pol: Policy, staff: Staff) -> list[FirmInfo]:
         aliases: list[str] = []
         if group or rng.random() < 0.2:
             cands = [short, b_zh + "集团" if group else b_zh, b_en, f"{b_en} {ind[1]}"]
-            seen = {norm}
-            for a in rng.sample(cands, rng.choice((1, 1, 2))):
-                an = normalize_name(a)
-                if an and an not in seen and an not in taken and an not in norms and len(a) >= 2:
-                    seen.add(an)
-                    taken.add(an)
-                    aliases.append(a)
-        clusters = [cid]
-        if parent is not None and parent[0].clusters and parent[0].clusters[0] != cid:
-            clusters.append(parent[0].clusters[0])
-        elif rng.random() < 0.15:
-            other = rng.choice(cids)
-            if other != cid:
-                clusters.append(other)
+            aliases = _new_aliases(rng, cands, norm, taken, norms)
+        clusters = _firm_clusters(rng, cid, parent, cids)
         slug = re.sub(r"[^a-z]", "", b_en.lower()) or "firm"
         domain = f"{slug}{rng.randint(1, 99) if rng.random() < 0.3 else ''}." + (
             "com.cn" if country == "中国" else "com"
@@ -204,7 +187,7 @@ def plan_firms(run: Run, pol: Policy, staff: Staff) -> list[FirmInfo]:
             else place or rng.choice(("重庆", "北京", "深圳"))
         )
         owner = rng.choice(staff.officers) if rng.random() < 0.7 else None
-        row = {
+        row: dict[str, Any] = {
             "id": nid,
             "name_zh": zh,
             "name_en": en if spec is not None or rng.random() < 0.45 else None,
@@ -235,6 +218,66 @@ def plan_firms(run: Run, pol: Policy, staff: Staff) -> list[FirmInfo]:
             groups.append((info, b_zh, b_en, country))
         nid += 1
     return firms
+
+
+def _free_name(
+    rng: random.Random,
+    inds: Any,
+    parent: tuple[FirmInfo, str, str, str] | None,
+    spec: Any,
+    country: str,
+    group: bool,
+    norms: set[str],
+) -> tuple[Any, tuple[str, str, str, str, str], str]:
+    """An industry and a name no firm has yet (a subsidiary's from its group's brand, for the
+    first 20 tries): the industry, (zh, en, short, brand zh, brand en), the normalised name."""
+    for _attempt in range(200):
+        ind = rng.choice(inds)
+        if parent is not None and _attempt < 20:
+            city = rng.choice(N.SUBSIDIARY_CITIES)
+            zh = f"{parent[1]}{ind[0]}（{city[0]}）有限公司"
+            en = f"{parent[2]} {ind[1]} ({city[1]}) Co., Ltd."
+            names = (zh, en, parent[1] + ind[0], parent[1], parent[2])
+        elif spec is None or country in ("中国台湾", "中国香港"):
+            names = _domestic(rng, ind, group, spec is not None)
+        else:
+            names = _foreign(rng, ind, group, spec[2])
+        norm = normalize_name(names[0])
+        if norm and norm not in norms:
+            return ind, names, norm
+    raise RuntimeError("could not find a free firm name")
+
+
+def _new_aliases(
+    rng: random.Random, cands: list[str], norm: str, taken: set[str], norms: set[str]
+) -> list[str]:
+    """One or two of ``cands`` as aliases, each unique across firms (``taken`` grows)."""
+    aliases: list[str] = []
+    seen = {norm}
+    for a in rng.sample(cands, rng.choice((1, 1, 2))):
+        an = normalize_name(a)
+        if an and an not in seen and an not in taken and an not in norms and len(a) >= 2:
+            seen.add(an)
+            taken.add(an)
+            aliases.append(a)
+    return aliases
+
+
+def _firm_clusters(
+    rng: random.Random,
+    cid: int,
+    parent: tuple[FirmInfo, str, str, str] | None,
+    cids: list[int],
+) -> list[int]:
+    """The firm's cluster, and its group's first one or now and then another."""
+    clusters = [cid]
+    if parent is not None and parent[0].clusters and parent[0].clusters[0] != cid:
+        clusters.append(parent[0].clusters[0])
+    elif rng.random() < 0.15:
+        other = rng.choice(cids)
+        if other != cid:
+            clusters.append(other)
+    return clusters
 
 
 def write_firms(run: Run, firms: list[FirmInfo]) -> None:

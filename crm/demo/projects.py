@@ -102,57 +102,81 @@ def plan_projects(run: Run, pol: Policy, staff: Staff, firms: list[FirmInfo]) ->
         p.id, p.firm, p.cluster, p.cname = nid, firm, cid, pol.names[cid]
         p.conflict = None
         nid += 1
-        r = rng.random()
-        guided = pol.guided.get(cid) or pol.parks
-        p.park = rng.choice(guided) if r < 0.8 else rng.choice(pol.parks) if r < 0.9 else None
-        dept = pol.park_dept.get(p.park) if p.park else None
-        if dept in staff.by_dept and rng.random() < 0.75:
-            p.owner = rng.choice(staff.by_dept[dept])
-        elif firm.owner_id in staff.dept_of and rng.random() < 0.6:
-            p.owner = firm.owner_id
-        else:
-            p.owner = rng.choice(staff.officers)
-        p.dept = staff.dept_of[p.owner]
+        _place_and_owner(rng, p, pol, staff)
         links = pol.links.get(cid)
         p.link = rng.choice(links) if links and rng.random() < 0.85 else None
-        p.stage = pick_cw(rng, _STAGES, _STAGE_CW)
-        if firm.tier != "other":  # what the coverage report is for (SPEC §5)
-            if pol.codes[cid] == DEMO_PURSUING and p.stage in ("signed", "landed", "operating"):
-                p.stage = "negotiating"
-            elif pol.codes[cid] == DEMO_GAP:
-                p.stage = "lost"
-        if p.stage == "lost":
-            pre = pick_cw(rng, _STAGES[:4], cum((25, 35, 33, 7)))
-            steps = [*_STAGES[: _STAGES.index(pre) + 1], "lost"]
-        else:
-            steps = list(_STAGES[: _STAGES.index(p.stage) + 1])
-        gaps = [rng.uniform(*_GAPS[s]) for s in steps[1:]]
-        x = -(sum(gaps) + rng.uniform(1, _AGE[p.stage]))
-        p.path = [(steps[0], x)]
-        for s, g in zip(steps[1:], gaps, strict=True):
-            x += g
-            p.path.append((s, x))
+        _stage_path(rng, p, pol)
         firm.created_x = min(firm.created_x, p.path[0][1] - rng.uniform(0.5, 60))
-        # the activities: the first contact, the signing, the latest contact, and extras
-        when = dict(p.path)
-        p.fixed, p.extra, p.end_x = [], 0, None
-        if "contacted" in when:
-            xc = when["contacted"]
-            p.fixed.append((xc, rng.choice(("visit", "call", "email", "meeting"))))
-            if "signed" in when:
-                p.fixed.append((when["signed"], "signing"))
-            last = max(x for s, x in p.path if s != "lost")
-            if p.stage == "lost":
-                end = max(last, when["lost"] - rng.uniform(0, 20))
-            else:
-                age = rng.uniform(0.05, 30) if rng.random() < 0.7 else rng.uniform(30, 200)
-                end = min(max(last, -age), -0.01)
-            if end > max(x for x, _ in p.fixed) + 0.01:
-                p.fixed.append((end, None))
-            p.end_x = max(x for x, _ in p.fixed)
+        _plan_contacts(rng, p)
         plans.append(p)
     _conflict_pair(plans, pol)
-    # spread the project-bound share of the activities over the contacted projects
+    _spread_extra(run, plans)
+    return plans
+
+
+def _place_and_owner(rng: random.Random, p: Plan, pol: Policy, staff: Staff) -> None:
+    """A park (mostly one guided towards the cluster) and an owner: the park's department's
+    officer, else the firm's owner, else anyone."""
+    r = rng.random()
+    guided = pol.guided.get(p.cluster) or pol.parks
+    p.park = rng.choice(guided) if r < 0.8 else rng.choice(pol.parks) if r < 0.9 else None
+    dept = pol.park_dept.get(p.park) if p.park else None
+    if dept in staff.by_dept and rng.random() < 0.75:
+        p.owner = rng.choice(staff.by_dept[dept])
+    elif p.firm.owner_id in staff.dept_of and rng.random() < 0.6:
+        p.owner = p.firm.owner_id
+    else:
+        p.owner = rng.choice(staff.officers)
+    p.dept = staff.dept_of[p.owner]
+
+
+def _stage_path(rng: random.Random, p: Plan, pol: Policy) -> None:
+    """The stage and the path to it (each step after a gap of days, ending some days ago)."""
+    p.stage = pick_cw(rng, _STAGES, _STAGE_CW)
+    if p.firm.tier != "other":  # what the coverage report is for (SPEC §5)
+        code = pol.codes[p.cluster]
+        if code == DEMO_PURSUING and p.stage in ("signed", "landed", "operating"):
+            p.stage = "negotiating"
+        elif code == DEMO_GAP:
+            p.stage = "lost"
+    if p.stage == "lost":
+        pre = pick_cw(rng, _STAGES[:4], cum((25, 35, 33, 7)))
+        steps = [*_STAGES[: _STAGES.index(pre) + 1], "lost"]
+    else:
+        steps = list(_STAGES[: _STAGES.index(p.stage) + 1])
+    gaps = [rng.uniform(*_GAPS[s]) for s in steps[1:]]
+    x = -(sum(gaps) + rng.uniform(1, _AGE[p.stage]))
+    p.path = [(steps[0], x)]
+    for s, g in zip(steps[1:], gaps, strict=True):
+        x += g
+        p.path.append((s, x))
+
+
+def _plan_contacts(rng: random.Random, p: Plan) -> None:
+    """The activities a contacted project must have: the first contact, the signing, the
+    latest contact (extras are spread later)."""
+    when = dict(p.path)
+    p.fixed, p.extra, p.end_x = [], 0, None
+    if "contacted" not in when:
+        return
+    xc = when["contacted"]
+    p.fixed.append((xc, rng.choice(("visit", "call", "email", "meeting"))))
+    if "signed" in when:
+        p.fixed.append((when["signed"], "signing"))
+    last = max(x for s, x in p.path if s != "lost")
+    if p.stage == "lost":
+        end = max(last, when["lost"] - rng.uniform(0, 20))
+    else:
+        age = rng.uniform(0.05, 30) if rng.random() < 0.7 else rng.uniform(30, 200)
+        end = min(max(last, -age), -0.01)
+    if end > max(x for x, _ in p.fixed) + 0.01:
+        p.fixed.append((end, None))
+    p.end_x = max(x for x, _ in p.fixed)
+
+
+def _spread_extra(run: Run, plans: list[Plan]) -> None:
+    """Spread the project-bound share of the activities over the contacted projects."""
+    rng = run.rng
     fixed = sum(len(p.fixed) for p in plans)
     if fixed > run.scale.activities:
         raise RuntimeError("too few activities for the projects at this scale")
@@ -165,7 +189,6 @@ def plan_projects(run: Run, pol: Policy, staff: Staff, firms: list[FirmInfo]) ->
             p.extra = int(extra * wi / total)
         for p in rng.choices(elig, weights=w, k=extra - sum(p.extra for p in elig)):
             p.extra += 1
-    return plans
 
 
 def _conflict_pair(plans: list[Plan], pol: Policy) -> None:
