@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.common import ERRORS, IdPath
-from crm.policy import service
+from crm.policy import public, service
 from crm.policy.schemas import ClusterPublic, ClusterUpdate, ParkPublic
 from server.deps import ApiUser, SessionDep
 
@@ -18,12 +18,12 @@ router = APIRouter(tags=["policy"], responses=ERRORS)
     summary="The plan's industry clusters, with their chain links",
 )
 def list_clusters(session: SessionDep, user: ApiUser) -> list[ClusterPublic]:
-    return service.clusters_public(session, service.list_clusters(session))
+    return public.clusters_public(session, service.list_clusters(session))
 
 
 @router.get("/clusters/{cluster_id}", response_model=ClusterPublic, summary="One cluster")
 def get_cluster(session: SessionDep, user: ApiUser, cluster_id: IdPath) -> ClusterPublic:
-    return service.clusters_public(session, [service.get_cluster(session, cluster_id)])[0]
+    return public.clusters_public(session, [public.get_cluster(session, cluster_id)])[0]
 
 
 @router.patch(
@@ -34,8 +34,8 @@ def get_cluster(session: SessionDep, user: ApiUser, cluster_id: IdPath) -> Clust
 def update_cluster(
     session: SessionDep, user: ApiUser, cluster_id: IdPath, data: ClusterUpdate
 ) -> ClusterPublic:
-    c = service.set_cluster_lead(session, user, cluster_id, data.lead_department_id, data.version)
-    return service.clusters_public(session, [c])[0]
+    c = public.set_cluster_lead(session, user, cluster_id, data.lead_department_id, data.version)
+    return public.clusters_public(session, [c])[0]
 
 
 @router.get(
@@ -44,9 +44,9 @@ def update_cluster(
     summary="The parks (dual core, one ring, many points; bonded zones)",
 )
 def list_parks(session: SessionDep, user: ApiUser) -> list[ParkPublic]:
-    return service.parks_public(session, service.list_parks(session))
+    return public.parks_public(session, service.list_parks(session))
 
 
 @router.get("/parks/{park_id}", response_model=ParkPublic, summary="One park")
 def get_park(session: SessionDep, user: ApiUser, park_id: IdPath) -> ParkPublic:
-    return service.parks_public(session, [service.get_park(session, park_id)])[0]
+    return public.parks_public(session, [public.get_park(session, park_id)])[0]
