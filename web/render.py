@@ -108,6 +108,24 @@ def _fast_gettext(lang: str) -> Any:
     return gettext
 
 
+class _Template(jinja2.Template):
+    """Jinja's template with a cheaper ``{% from … import … %}``.
+
+    On every import Jinja asks whether the importing page has globals the imported template
+    lacks (``set - ChainMap.keys()``: a membership test through the ChainMap per global, ~25).
+    The firm page imports macros in the include of every timeline entry: that check was 5 % of
+    the page. The same question, answered by one set operation."""
+
+    def _get_default_module(self, ctx: Any = None) -> Any:
+        if ctx is not None:
+            keys = ctx.globals_keys.difference(self.globals)
+            if keys:
+                return self.make_module({k: ctx.parent[k] for k in keys})
+        if self._module is None:
+            self._module = self.make_module()
+        return self._module
+
+
 def templates_for(lang: str) -> Jinja2Templates:
     """One Jinja environment per language (translations are installed once, never per request)."""
     if lang not in _ENVS:
@@ -118,6 +136,7 @@ def templates_for(lang: str) -> Jinja2Templates:
             # compiled once per process; re-read on change only in development
             auto_reload=get_settings().development,
         )
+        env.template_class = _Template
         t = Jinja2Templates(env=env)
         t.env.filters["local"] = _fmt_dt
         t.env.filters["money"] = money

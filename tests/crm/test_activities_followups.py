@@ -124,3 +124,63 @@ def test_followup_lifecycle_and_rules(session, world):
         )
     with pytest.raises(ValidationFailed):  # officers assign within their department
         create_followup(session, oa, FollowupCreate(title="x", due_at=due, assignee_id=ob.id))
+
+
+def test_activity_list_statements_are_kept_per_viewer_and_filters(session, world):
+    """The list's statements are built once per kind of viewer and set of filters, with the
+    values bound: another department, another filter value or another page never gets a
+    statement (or a count) built for someone or something else."""
+    oa, ob, firm = world["oa"], world["ob"], world["firm"]
+    other = make_firm(session, "联想")
+    boss = make_user(session, "manager", None)
+    p = create_project(
+        session,
+        oa,
+        ProjectCreate(firm_id=firm.id, cluster="NB", is_confidential=True, code_name="白虎"),
+    )
+    t0 = datetime.now(UTC) - timedelta(days=3)
+    for i, (kind, firms, projects) in enumerate(
+        [
+            ("meeting", [firm.id], [p.id]),
+            ("call", [firm.id], []),
+            ("visit", [other.id], []),
+            ("call", [firm.id, other.id], []),
+        ]
+    ):
+        log_activity(
+            session,
+            oa,
+            ActivityCreate(
+                kind=kind,
+                summary=f"a{i}",
+                occurred_at=t0 + timedelta(hours=i),
+                firm_ids=firms,
+                project_ids=projects,
+            ),
+        )
+
+    def seen(actor, limit=50, offset=0, **filters):
+        rows, total = list_activities(
+            session, actor, ActivityFilters(**filters), limit=limit, offset=offset
+        )
+        return [a.summary for a in rows], total
+
+    # the other department first, then the project's own, then a manager: same filters
+    assert seen(ob, firm_id=firm.id) == (["a3", "a1"], 2)
+    assert seen(oa, firm_id=firm.id) == (["a3", "a1", "a0"], 3)
+    assert seen(boss, firm_id=firm.id) == (["a3", "a1", "a0"], 3)
+    assert seen(ob, firm_id=firm.id) == (["a3", "a1"], 2)
+    # another value of the same filter, more filters, a page, the count alone
+    assert seen(ob, firm_id=other.id) == (["a3", "a2"], 2)
+    assert seen(oa, firm_id=firm.id, kind="call") == (["a3", "a1"], 2)
+    assert seen(oa, firm_id=firm.id, kind="meeting") == (["a0"], 1)
+    assert seen(oa, project_id=p.id) == (["a0"], 1)
+    assert seen(ob, project_id=p.id) == ([], 0)
+    assert seen(
+        oa, since=t0 + timedelta(minutes=30), until=t0 + timedelta(hours=2, minutes=30)
+    ) == (
+        ["a2", "a1"],
+        2,
+    )
+    assert seen(oa, firm_id=firm.id, limit=1, offset=1) == (["a1"], 3)
+    assert seen(oa, firm_id=firm.id, limit=0) == ([], 3)
