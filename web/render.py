@@ -114,11 +114,22 @@ class _Template(jinja2.Template):
     On every import Jinja asks whether the importing page has globals the imported template
     lacks (``set - ChainMap.keys()``: a membership test through the ChainMap per global, ~25).
     The firm page imports macros in the include of every timeline entry: that check was 5 % of
-    the page. The same question, answered by one set operation."""
+    the page. The same question, answered from this template's global names, kept with the
+    sizes of the maps they were read from (a global added later reads them afresh)."""
+
+    _global_names: tuple[tuple[int, ...], frozenset[str]] | None = None
+
+    def _names(self) -> frozenset[str]:
+        maps = getattr(self.globals, "maps", (self.globals,))
+        sizes = tuple(len(m) for m in maps)
+        kept = self._global_names
+        if kept is None or kept[0] != sizes:
+            kept = self._global_names = (sizes, frozenset(self.globals))
+        return kept[1]
 
     def _get_default_module(self, ctx: Any = None) -> Any:
         if ctx is not None:
-            keys = ctx.globals_keys.difference(self.globals)
+            keys = ctx.globals_keys - self._names()
             if keys:
                 return self.make_module({k: ctx.parent[k] for k in keys})
         if self._module is None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import Select, bindparam, case, func, select, union_all
+from sqlalchemy import Integer, Select, bindparam, case, func, select, union_all
 from sqlmodel import Session
 
 from crm.audit.service import record, snapshot
@@ -158,40 +159,108 @@ PROJECT_SORTS: dict[str, Any] = {
 }
 
 
-def project_list_statement(actor: User, f: ProjectFilters) -> Any:
-    stmt = _where_plan_and_stage(select(Project).where(project_visible(actor)), f)
+def project_list_statement(actor: User, f: ProjectFilters, *, bound: bool = False) -> Any:
+    """The projects ``actor`` may see through the filters ``f``. ``bound``: the filters' values
+    as bound parameters named ``p_<filter>`` (``list_projects`` keeps such a statement per
+    kind of viewer and set of filters; ``_project_list_params`` gives the values)."""
+
+    def value(name: str, v: Any) -> Any:
+        return bindparam(f"p_{name}") if bound else v
+
+    stmt = _where_plan_and_stage(select(Project).where(project_visible(actor)), f, value)
     if f.owner_id:
-        stmt = stmt.where(Project.owner_id == f.owner_id)
+        stmt = stmt.where(Project.owner_id == value("owner_id", f.owner_id))
     if f.department_id:
-        stmt = stmt.where(Project.department_id == f.department_id)
+        stmt = stmt.where(Project.department_id == value("department_id", f.department_id))
     if f.firm_id:
-        stmt = stmt.where(Project.firm_id == f.firm_id)
+        stmt = stmt.where(Project.firm_id == value("firm_id", f.firm_id))
     if f.tier:
-        stmt = stmt.where(Project.firm_id.in_(select(Firm.id).where(Firm.tier == f.tier)))
+        stmt = stmt.where(
+            Project.firm_id.in_(select(Firm.id).where(Firm.tier == value("tier", f.tier)))
+        )
     if f.updated_since:
-        stmt = stmt.where(Project.updated_at >= f.updated_since)
+        stmt = stmt.where(Project.updated_at >= value("updated_since", f.updated_since))
     if f.q:
-        pattern = "%" + f.q.strip().lower().replace("%", "").replace("_", "") + "%"
-        stmt = stmt.where(func.lower(Project.title).like(pattern))
+        stmt = stmt.where(func.lower(Project.title).like(value("q", _title_pattern(f.q))))
     return stmt
 
 
-def _where_plan_and_stage(stmt: Select[Any], f: ProjectFilters) -> Select[Any]:
-    """The filter's cluster and park (by code) and stage (lost ones only when asked)."""
+def _as_is(_name: str, v: Any) -> Any:
+    return v
+
+
+def _where_plan_and_stage(
+    stmt: Select[Any], f: ProjectFilters, value: Callable[[str, Any], Any] = _as_is
+) -> Select[Any]:
+    """The filter's cluster and park (by code) and stage (lost ones only when asked);
+    ``value(name, v)``: the value in the SQL (itself, or a bound parameter)."""
     if f.cluster:
-        stmt = stmt.where(
-            Project.cluster_id
-            == select(Cluster.id).where(Cluster.code == f.cluster).scalar_subquery()
-        )
+        cluster = select(Cluster.id).where(Cluster.code == value("cluster", f.cluster))
+        stmt = stmt.where(Project.cluster_id == cluster.scalar_subquery())
     if f.park:
-        stmt = stmt.where(
-            Project.park_id == select(Park.id).where(Park.code == f.park).scalar_subquery()
-        )
+        park = select(Park.id).where(Park.code == value("park", f.park))
+        stmt = stmt.where(Project.park_id == park.scalar_subquery())
     if f.stage:
-        stmt = stmt.where(Project.stage == f.stage)
+        stmt = stmt.where(Project.stage == value("stage", f.stage))
     elif not f.include_lost:
         stmt = stmt.where(Project.stage != Stage.lost.value)
     return stmt
+
+
+def _title_pattern(q: str) -> str:
+    return "%" + q.strip().lower().replace("%", "").replace("_", "") + "%"
+
+
+_BOUND_FILTERS: tuple[str, ...] = ("cluster", "park", "stage", "owner_id", "department_id")
+_BOUND_FILTERS += ("firm_id", "tier", "updated_since", "q")
+
+
+def _project_list_params(f: ProjectFilters) -> dict[str, Any]:
+    """The values of a ``bound`` list statement's parameters (the filters given)."""
+    params = {f"p_{name}": getattr(f, name) for name in _BOUND_FILTERS if getattr(f, name)}
+    if f.q:
+        params["p_q"] = _title_pattern(f.q)
+    return params
+
+
+def _project_list_shape(actor: User, f: ProjectFilters, count_cap: int) -> tuple[Any, ...]:
+    """What a bound list statement's SQL depends on: the kind of viewer, which filters are
+    given, lost projects (without a stage), the order and the count's cap."""
+    return (
+        viewer_key(actor),
+        tuple(bool(getattr(f, name)) for name in _BOUND_FILTERS),
+        bool(f.stage) or f.include_lost,
+        (f.sort.key, f.sort.descending) if f.sort is not None else None,
+        count_cap,
+    )
+
+
+# list_projects' two statements (page, capped count) per shape, built once with bound values:
+# a statement object keeps its cache key, so a page only executes it (building and keying
+# them was a sixth of the firm page)
+_LIST_STATEMENTS: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+
+def _list_statements(actor: User, f: ProjectFilters, count_cap: int) -> tuple[Any, Any]:
+    key = _project_list_shape(actor, f, count_cap)
+    found = _LIST_STATEMENTS.get(key)
+    if found is None:
+        stmt = project_list_statement(actor, f, bound=True)
+        page = stmt.order_by(
+            *(
+                order_by(f.sort, PROJECT_SORTS, Project.id)
+                if f.sort is not None
+                else (Project.updated_at.desc(), Project.id.desc())
+            )
+        )
+        page = page.limit(bindparam("p_limit", type_=Integer))
+        page = page.offset(bindparam("p_offset", type_=Integer))
+        capped = stmt.with_only_columns(Project.id).limit(count_cap + 1).subquery()
+        found = (page, select(func.count()).select_from(capped))
+        if len(_LIST_STATEMENTS) > 512:
+            _LIST_STATEMENTS.clear()
+        _LIST_STATEMENTS[key] = found
+    return found
 
 
 def check_filter_codes(session: Session, cluster: str | None, park: str | None = None) -> None:
@@ -213,22 +282,10 @@ def list_projects(
 ) -> tuple[list[Project], int]:
     if strict:
         check_filter_codes(session, f.cluster, f.park)
-    stmt = project_list_statement(actor, f)
-    rows = list(
-        session.scalars(
-            stmt.order_by(
-                *(
-                    order_by(f.sort, PROJECT_SORTS, Project.id)
-                    if f.sort is not None
-                    else (Project.updated_at.desc(), Project.id.desc())
-                )
-            )
-            .limit(limit)
-            .offset(offset)
-        )
-    )
-    capped = stmt.with_only_columns(Project.id).limit(count_cap + 1).subquery()
-    total = session.scalar(select(func.count()).select_from(capped)) or 0
+    page, count = _list_statements(actor, f, count_cap)
+    params = _project_list_params(f)
+    rows = list(session.scalars(page, {**params, "p_limit": limit, "p_offset": offset}))
+    total = session.scalar(count, params) or 0
     return rows, total
 
 
