@@ -30,7 +30,7 @@ from crm.vocabulary import Tier, values
 from server.deps import SessionDep, WebUser
 from web import forms
 from web.bulk import bulk_context
-from web.render import is_htmx, language, render
+from web.render import cluster_labels, is_htmx, language, render
 
 router = APIRouter(prefix="/firms", include_in_schema=False)
 
@@ -112,6 +112,7 @@ def firm_list(
         "sort_query": urlencode({k: v for k, v in params.items() if k != "sort"}),
         "filtered": bool({k for k in params if k != "sort"}),
         "cluster_names": {c.code: c for c in plan_lists(session).clusters},
+        "cluster_labels": cluster_labels(plan_lists(session).clusters, language(request)),
         "bulk": is_manager(user),  # rows to select for reassignment (web/bulk.py)
     }
     if not is_htmx(request):

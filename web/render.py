@@ -52,6 +52,41 @@ def _cluster_label_en(cluster: Any) -> str:
     return cluster.name_en
 
 
+class CodeLabels(dict[str, str]):
+    """Codes to the words a reader sees; a code without one reads as itself (a template's
+    ``labels[code]`` is a lookup, not a call)."""
+
+    def __missing__(self, key: str) -> str:
+        return key
+
+
+def cluster_labels(clusters: Any, lang: str) -> CodeLabels:
+    """The plan's clusters by code, named in ``lang`` (the firm list's chips)."""
+    en = lang == "en"
+    return CodeLabels({c.code: c.name_en if en else c.name_zh for c in clusters})
+
+
+def _tier_badges(env: jinja2.Environment, keep: bool) -> Any:
+    """``tier_badge_of(firm)``: the ``tier_badge`` macro's HTML for a firm, kept per tier and
+    ranks (what the macro reads) — a list page shows 50 badges, and calling the macro for each
+    was a fifth of the list's rendering. ``keep`` False (development): always the macro."""
+    kept: dict[tuple[Any, ...], Markup] = {}
+
+    def tier_badge_of(firm: Any) -> Markup:
+        key = (firm.tier, firm.global500_rank, firm.china500_rank)
+        html = kept.get(key)
+        if html is None:
+            macro = env.get_template("firms/_macros.html").module.tier_badge  # type: ignore[attr-defined]
+            html = Markup(macro(firm))
+            if keep:
+                if len(kept) > 4096:
+                    kept.clear()
+                kept[key] = html
+        return html
+
+    return tier_badge_of
+
+
 def user_options(users: Any, selected: Any = None, exclude: Any = None) -> Markup:
     """``<option>`` elements for a people picker (id, display name), ``selected`` marked.
 
@@ -173,6 +208,7 @@ def templates_for(lang: str) -> Jinja2Templates:
         t.env.globals["link_text"] = plan_names.chain_link
         # the firm list shows a few cluster chips per row: a plain function, not a macro call
         t.env.globals["cluster_label"] = _cluster_label_en if lang == "en" else _cluster_label_zh
+        t.env.globals["tier_badge_of"] = _tier_badges(env, keep=not get_settings().development)
 
         t.env.globals["stage_choices"] = stage_choices  # pickers: the next stage first
         _ENVS[lang] = t
