@@ -134,7 +134,7 @@ class _Converter:
             return fn(self.row.get(column, ""))
         except ValueError as exc:
             msg = exc.args[0] if exc.args and isinstance(exc.args[0], Message) else str(exc)
-            self.errors.append(RowError(self.row_no, column, msg))
+            self.errors.append(RowError(self.row_no, column, as_message(msg)))
             return None
 
 

@@ -32,6 +32,7 @@ from crm.models.policy import Cluster
 from crm.models.projects import Project
 from crm.projects.schemas import ProjectCreate, ProjectUpdate, StageMove
 from crm.projects.service import create_project, move_stage, update_project
+from crm.types import stored_id
 
 PROJECT_HEADERS = accepted_headers(
     {
@@ -241,7 +242,7 @@ def import_projects(
                 continue
             p = create_project(session, actor, data_in)
             if stage == "lost":
-                move_stage(session, actor, p.id, StageMove(stage="lost", reason=reason))
+                move_stage(session, actor, stored_id(p), StageMove(stage="lost", reason=reason))
             sp.commit()
             imported += 1
         except CRMError as exc:

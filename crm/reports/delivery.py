@@ -33,7 +33,7 @@ from crm.reports.common import (
     wan_sum,
     yi,
 )
-from crm.types import utcnow
+from crm.types import stored_id, utcnow
 
 LATE_LISTED = 100
 
@@ -166,7 +166,7 @@ def late_projects(
     count = session.connection().execute(
         select(func.count()).select_from(Project).where(*scope, or_(late_land, late_op))
     )
-    code_of = {c.id: c.code for c in clusters(session)}
+    code_of = {stored_id(c): c.code for c in clusters(session)}
     return _late_list(session, scope, today, code_of, limit), int(count.scalar_one())
 
 
@@ -224,9 +224,9 @@ def delivery_report(
 
     out = []
     total = [0] * 7
-    code_of = {}
+    code_of: dict[int, str] = {}
     for c in clusters(session):
-        code_of[c.id] = c.code
+        code_of[stored_id(c)] = c.code
         v = by.get(c.id, [0] * 7)
         total = [a + b for a, b in zip(total, v, strict=True)]
         out.append(make(c.code, c.name_zh, v))

@@ -32,7 +32,7 @@ from crm.reports.common import (
     row_label,
 )
 from crm.reports.coverage import Status, _status
-from crm.types import utcnow
+from crm.types import stored_id, utcnow
 
 LISTED = 5  # projects named per park on the page (the counts cover them all)
 
@@ -166,8 +166,9 @@ def park_layout(session: Session, actor: User, f: ReportFilters | None = None) -
     code_of_park = {p.id: p.code for p in all_parks}
     out = []
     for p in all_parks:
-        here = guided.get(p.id, {})
-        counts = per_park.get(p.id, {})
+        park_id = stored_id(p)
+        here = guided.get(park_id, {})
+        counts = per_park.get(park_id, {})
         pairs = []
         for c, focus in sorted(here.items(), key=lambda kv: order.get(kv[0], len(order))):
             if cid is not None and c != cid:
@@ -195,7 +196,7 @@ def park_layout(session: Session, actor: User, f: ReportFilters | None = None) -
                 pairs=pairs,
                 project_count=sum(v[3] for v in counts.values()),
                 outside_guidance=sum(v[3] for c, v in counts.items() if c not in here),
-                projects=projects.get(p.id, []),
+                projects=projects.get(park_id, []),
             )
         )
     all_pairs = [x for lp in out for x in lp.pairs]

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import case, func, literal_column, select
+from sqlalchemy import Case, case, func, literal_column, select
 from sqlmodel import Session
 
 from crm.errors import ValidationFailed
@@ -89,7 +89,7 @@ class PipelineReport(BaseModel):
     weeks: list[WeekRow]
 
 
-def _rank(col):  # type: ignore[no-untyped-def]
+def _rank(col: Any) -> Case[Any]:
     # a simple CASE (CASE col WHEN 'lead' THEN 0 …): one lookup per row, stages inline
     return case(
         {s: literal_column(str(i)) for i, s in enumerate(STAGE_ORDER)},
@@ -289,7 +289,7 @@ def _weekly(session: Session, scope: list[Any], weeks: Weeks) -> list[WeekRow]:
     ]
 
 
-def _new_per_week(session: Session, scope: list, weeks: Weeks) -> dict[int, int]:
+def _new_per_week(session: Session, scope: list[Any], weeks: Weeks) -> dict[int, int]:
     inner = (
         select(week_index(Project.created_at, weeks).label("w"))
         .where(*scope, in_period(Project.created_at, weeks))

@@ -31,7 +31,7 @@ from crm.reports.common import (
     wan_sum,
     yi,
 )
-from crm.types import utcnow
+from crm.types import stored_id, utcnow
 
 ZERO = Decimal("0.0000")
 
@@ -83,8 +83,8 @@ class TargetsReport(BaseModel):
 def core_park_ids(session: Session) -> tuple[set[int], list[str]]:
     """Core parks and the bonded zones that lie within one."""
     all_parks = parks(session)
-    core = {p.id for p in all_parks if p.tier == "core"}
-    ids = core | {p.id for p in all_parks if p.within_park_id in core}
+    core = {stored_id(p) for p in all_parks if p.tier == "core"}
+    ids = core | {stored_id(p) for p in all_parks if p.within_park_id in core}
     return ids, [p.code for p in all_parks if p.id in ids]
 
 
@@ -123,7 +123,8 @@ def targets_report(session: Session, actor: User, f: ReportFilters | None = None
             signed_n[cid] = signed_n.get(cid, 0) + int(n)
     per_cluster = []
     for c in clusters(session):
-        lo, so = yi(landed_wan.get(c.id)), yi(signed_wan.get(c.id))
+        cid = stored_id(c)
+        lo, so = yi(landed_wan.get(cid)), yi(signed_wan.get(cid))
         per_cluster.append(
             ClusterTarget(
                 code=c.code,
@@ -132,8 +133,8 @@ def targets_report(session: Session, actor: User, f: ReportFilters | None = None
                 target_2015=c.target_2015,
                 landed_output=lo,
                 signed_output=so,
-                landed_projects=landed_n.get(c.id, 0),
-                signed_projects=signed_n.get(c.id, 0),
+                landed_projects=landed_n.get(cid, 0),
+                signed_projects=signed_n.get(cid, 0),
                 progress=ratio(lo, c.target_2015),
                 progress_with_signed=ratio(lo + so, c.target_2015),
             )
