@@ -48,7 +48,9 @@ CONTACT_HEADERS = accepted_headers(
 )
 
 
-def _contact_key(firm_id: int, name: str, phone: str | None, email: str | None) -> tuple:
+def _contact_key(
+    firm_id: int, name: str, phone: str | None, email: str | None
+) -> tuple[int, str, str]:
     """A contact's match key: firm + name + phone (digits), or email when there is no phone."""
     digits = re.sub(r"\D", "", phone or "")
     return (firm_id, (name or "").strip().lower(), digits or (email or "").strip().lower())
@@ -87,7 +89,7 @@ def import_contacts(
             )
         )
     }
-    seen: dict[tuple, int] = {}
+    seen: dict[tuple[int, str, str], int] = {}
     good = []
     updates = []
     now = utcnow()

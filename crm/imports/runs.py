@@ -23,10 +23,10 @@ import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -41,7 +41,7 @@ from crm.imports.reader import check_type
 from crm.imports.service import IMPORTERS, run_import
 from crm.models.accounts import User
 from crm.models.imports import ImportRun
-from crm.types import utcnow
+from crm.types import stored_id, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ def create_run(
     if check_type(name) == "xlsx" and not data.startswith(b"PK\x03\x04"):
         raise ValidationFailed(_l("这不是一个Excel（.xlsx）文件"), field="file")
     run = ImportRun(
-        user_id=actor.id,
+        user_id=stored_id(actor),
         kind=kind,
         filename=name,
         size=len(data),
@@ -187,19 +187,24 @@ def _take(s: Session, run_id: int) -> bool | None:
     (another run is running — anywhere: the unique index refuses a second)."""
     now = utcnow()
     try:
-        done = s.execute(
-            update(ImportRun)
-            .where(ImportRun.id == run_id, ImportRun.status == "queued")
-            .values(
-                status="running",
-                phase="reading",
-                done_rows=0,
-                worker=worker_name(),
-                started_at=now,
-                heartbeat_at=now,
-                error=None,
-            )
-        ).rowcount
+        # an UPDATE answers a CursorResult (its rowcount); Session.execute says Result
+        result = cast(
+            "CursorResult[Any]",
+            s.execute(
+                update(ImportRun)
+                .where(ImportRun.id == run_id, ImportRun.status == "queued")
+                .values(
+                    status="running",
+                    phase="reading",
+                    done_rows=0,
+                    worker=worker_name(),
+                    started_at=now,
+                    heartbeat_at=now,
+                    error=None,
+                )
+            ),
+        )
+        done = result.rowcount
         s.commit()
     except IntegrityError:
         s.rollback()
@@ -214,9 +219,10 @@ def claim_next(engine: Engine | None = None) -> int | None:
     with Session(engine) as s:
         recover_stale(s)
         s.commit()
-        for run_id in s.scalars(
+        queued = s.scalars(
             select(ImportRun.id).where(ImportRun.status == "queued").order_by(ImportRun.id)
-        ).all():
+        ).all()
+        for run_id in cast(list[int], queued):  # stored rows' ids: never None
             took = _take(s, run_id)
             if took is None:
                 return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import cast
 
 from pydantic import BaseModel
 from sqlalchemy import case, func, select
@@ -95,8 +96,12 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
         .where(*counted)
         .group_by(Project.firm_id)
     ).all()
-    parent_of = dict(
-        conn.execute(select(Firm.id, Firm.parent_id).where(Firm.parent_id.is_not(None))).all()
+    # stored firms' ids, and only those with a parent (the WHERE): no None either side
+    parent_of = cast(
+        dict[int, int],
+        dict(
+            conn.execute(select(Firm.id, Firm.parent_id).where(Firm.parent_id.is_not(None))).all()
+        ),
     )
     wan: dict[int, int] = {}
     count: dict[int, int] = {}
@@ -138,12 +143,12 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
     code_names: dict[int, list[str]] = {}
     if hidden:
         hidden_firms = [fid for fid, root in root_of.items() if root in set(hidden)]
-        for fid, code in conn.execute(
+        for fid, code_name in conn.execute(
             select(Project.firm_id, Project.code_name)
             .where(*counted, Project.is_confidential, Project.firm_id.in_(hidden_firms))
             .order_by(Project.id)
         ):
-            code_names.setdefault(root_of[fid], []).append(code or CONFIDENTIAL)
+            code_names.setdefault(root_of[fid], []).append(code_name or CONFIDENTIAL)
     bands = []
     for code, lower, upper, goal, in_band in per_band:
         firms = [
