@@ -15,7 +15,7 @@ from __future__ import annotations
 import statistics
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
 from sqlalchemy import and_, exists, func, not_, or_, select
@@ -290,7 +290,11 @@ class _Tally:
         )
         conds = [User.id.in_(set(self.sums))] if self.sums else []
         base = and_(User.role == "officer", User.is_active.is_(True), *self.who(User.id))
-        people = self.conn.execute(officer_q.where(or_(base, *conds)).order_by(User.id)).all()
+        # (id, name, department) of stored users: the id is never None
+        people = cast(
+            "list[tuple[int, str, str | None]]",
+            self.conn.execute(officer_q.where(or_(base, *conds)).order_by(User.id)).all(),
+        )
         zero = [0, 0, 0, 0, 0]
         return [
             OfficerTotal(

@@ -364,7 +364,7 @@ def to_pdf(b: Briefing, names: dict[str, str], lang: str = "zh") -> bytes:
 def sheets(b: Briefing) -> list[tuple[str, list[str], list[list[Any]]]]:
     """The briefing's tables, one sheet each (the workbook lists what the page lists, and every
     total)."""
-    summary = [
+    summary: list[list[Any]] = [
         [_("周"), f"{b.week_start} — {b.week_end}"],
         [_("范围"), b.scope_name_en if current_language() == "en" else b.scope_name_zh],
         [_("新增项目"), b.new_projects],
