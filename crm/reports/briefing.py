@@ -54,7 +54,7 @@ from crm.reports.common import (
 )
 from crm.reports.coverage import Status
 from crm.reports.delivery import LateProject, late_projects
-from crm.types import utcnow
+from crm.types import stored_id, utcnow
 
 LISTED = 10  # projects named per section (the counts and sums cover them all)
 ZERO = Decimal("0.0000")
@@ -297,7 +297,7 @@ def briefing(
     pid = park_id_for(session, f.park)
     scope = project_scope(actor, f, cid, pid)
     all_clusters = clusters(session)
-    code_of = {c.id: c.code for c in all_clusters}
+    code_of = {stored_id(c): c.code for c in all_clusters}
     park_code = dict(session.execute(select(Park.id, Park.code)).all())
     kind, code, name_zh, name_en = _scope_name(session, cid, pid)
     shown = [c for c in all_clusters if cid is None or c.id == cid]
@@ -307,14 +307,14 @@ def briefing(
     before, after = coverage_at(session, scope, [start, end])
     changes = []
     for c in shown:
-        b, a = before.get(c.id, "gap"), after.get(c.id, "gap")
+        b, a = before.get(stored_id(c), "gap"), after.get(stored_id(c), "gap")
         if a != b:
             changes.append(
                 CoverageChange(code=c.code, name_zh=c.name_zh, name_en=c.name_en, before=b, after=a)
             )
 
     def counts(st: dict[int, Status]) -> dict[str, int]:
-        v = [st.get(c.id, "gap") for c in shown]
+        v = [st.get(stored_id(c), "gap") for c in shown]
         return {s: v.count(s) for s in ("covered", "pursuing", "gap")}
 
     # projects named in the sections, loaded once
@@ -421,7 +421,7 @@ def briefing(
         scope_name_en=name_en,
         coverage_before=counts(before),
         coverage_after=counts(after),
-        coverage={c.code: after.get(c.id, "gap") for c in shown},
+        coverage={c.code: after.get(stored_id(c), "gap") for c in shown},
         coverage_changes=changes,
         new_projects=int(new_projects or 0),
         signings=signings,

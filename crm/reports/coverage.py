@@ -10,13 +10,14 @@ tier ``other`` never covers. Every figure goes through ``project_visible(actor)`
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, case, func, literal_column, select, type_coerce
+from sqlalchemy import BigInteger, Row, case, func, literal_column, select, type_coerce
 from sqlmodel import Session
 
 from crm.models.accounts import User
@@ -34,7 +35,7 @@ from crm.reports.common import (
     project_label,
     project_scope,
 )
-from crm.types import utcnow
+from crm.types import stored_id, utcnow
 from crm.vocabulary import ADVANCED_STAGES, STAGE_RANK
 
 Status = Literal["covered", "pursuing", "gap"]
@@ -140,7 +141,7 @@ def _status(secured: int, pursuing: int) -> Status:
     return "gap"
 
 
-def _major_rows(session: Session, scope: list) -> list:  # type: ignore[type-arg]
+def _major_rows(session: Session, scope: list[Any]) -> Sequence[Row[Any]]:
     """Every live project of a major investor in scope: the one pass coverage is built from."""
     # Core execution: thousands of plain rows, without the ORM's per-row work
     rank = case(
@@ -187,7 +188,7 @@ class _Majors:
     pair_sp: dict[tuple[int, int], list[int]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, rows: list[Any]) -> _Majors:
+    def of(cls, rows: Sequence[Any]) -> _Majors:  # _major_rows: 12 columns
         m = cls()
         secured = frozenset(SECURED_STAGES)
         for pid, cid, lid, fid, stage, out, name, tier, rank, park_id, conf, code in rows:
@@ -277,10 +278,11 @@ class _Majors:
         (the pass)."""
         out = []
         for link in links:
-            firms_n, proj_n = link_stats.get(link.id, (0, 0))
-            sec, pur = self.link_sp.get(link.id, (0, 0))
+            link_id = stored_id(link)
+            firms_n, proj_n = link_stats.get(link_id, (0, 0))
+            sec, pur = self.link_sp.get(link_id, (0, 0))
             lstatus = _status(sec, pur)
-            majors = self.link_major.get(link.id, {})
+            majors = self.link_major.get(link_id, {})
             # the major investors behind the link's status: secured ones for a covered link
             names = sorted(
                 n for s_, n in majors.values() if (s_ if lstatus == "covered" else not s_)
@@ -432,9 +434,10 @@ def coverage_report(
     shown = [c for c in all_clusters if only_cluster is None or c.id == only_cluster]
     out: list[ClusterCoverage] = []
     for c in shown:
-        status = _status(secured_n.get(c.id, 0), pursuing_n.get(c.id, 0))
+        cid = stored_id(c)
+        status = _status(secured_n.get(cid, 0), pursuing_n.get(cid, 0))
         key = "covered" if status == "covered" else "pursuing"
-        links = majors.link_rows(links_by_cluster.get(c.id, []), link_stats)
+        links = majors.link_rows(links_by_cluster.get(cid, []), link_stats)
         out.append(
             ClusterCoverage(
                 code=c.code,
@@ -442,12 +445,12 @@ def coverage_report(
                 name_en=c.name_en,
                 kind=c.kind,
                 status=status,
-                major_investors=investors.get(c.id, []),
-                major_investor_count=investor_n.get(c.id, (0, 0))[0],
-                covering_investor_count=investor_n.get(c.id, (0, 0))[1],
-                projects=behind.get((c.id, key), []) if status != "gap" else [],
+                major_investors=investors.get(cid, []),
+                major_investor_count=investor_n.get(cid, (0, 0))[0],
+                covering_investor_count=investor_n.get(cid, (0, 0))[1],
+                projects=behind.get((cid, key), []) if status != "gap" else [],
                 project_count=(
-                    secured_n.get(c.id, 0) if status == "covered" else pursuing_n.get(c.id, 0)
+                    secured_n.get(cid, 0) if status == "covered" else pursuing_n.get(cid, 0)
                 ),
                 links=links,
                 links_without_firm=sum(1 for link in links if link.firm_count == 0),
