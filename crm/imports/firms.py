@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 from sqlalchemy import bindparam, select, text, update
@@ -103,13 +104,16 @@ def _firm_search_index_in_bulk(session: Session) -> Iterator[Callable[[int, int]
     trigger is recreated from its stored SQL. SQLite's DDL is transactional: a rollback restores
     the trigger and leaves the index untouched, and no other connection can write (or see the
     trigger missing) meanwhile. PostgreSQL (a GIN index, no trigger) needs none of this."""
-    bulk = None
+    bulk: tuple[str, str] | None = None  # (the trigger's SQL, its statement over a range)
     if session.get_bind().dialect.name == "sqlite":
-        sql = session.execute(
-            text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :n"),
-            {"n": _FTS_TRIGGER},
-        ).scalar()
-        m = _FTS_TRIGGER_BODY.search(sql or "")
+        sql: str = (
+            session.execute(
+                text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :n"),
+                {"n": _FTS_TRIGGER},
+            ).scalar()
+            or ""
+        )
+        m = _FTS_TRIGGER_BODY.search(sql)
         if m:  # a trigger of another shape is left alone: it then indexes row by row
             bulk = (
                 sql,
@@ -120,7 +124,8 @@ def _firm_search_index_in_bulk(session: Session) -> Iterator[Callable[[int, int]
         # pysqlite opens its transaction only before an INSERT/UPDATE/DELETE: a DROP TRIGGER
         # as the first write would run (and be committed) on its own. Open it first; IMMEDIATE
         # also takes the write lock now, which allocate_ids relies on.
-        dbapi = session.connection().connection.driver_connection
+        # (bulk is only set on SQLite: the driver's connection is sqlite3's)
+        dbapi = cast(sqlite3.Connection, session.connection().connection.driver_connection)
         if not dbapi.in_transaction:
             dbapi.execute("BEGIN IMMEDIATE")
         if not dbapi.in_transaction:
@@ -128,11 +133,16 @@ def _firm_search_index_in_bulk(session: Session) -> Iterator[Callable[[int, int]
     if bulk is None:
         yield lambda lo, hi: None
         return
+    create, index_range = bulk
     session.execute(text(f"DROP TRIGGER {_FTS_TRIGGER}"))
+
+    def index(lo: int, hi: int) -> None:
+        session.execute(text(index_range), {"lo": lo, "hi": hi})
+
     try:
-        yield lambda lo, hi: session.execute(text(bulk[1]), {"lo": lo, "hi": hi})
+        yield index
     finally:
-        session.execute(text(bulk[0]))
+        session.execute(text(create))
 
 
 @dataclass

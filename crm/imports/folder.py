@@ -262,21 +262,24 @@ class _Restore:
         # the firm import's row builder (crm/firms/rows.py): normalised name, pinyin, search
         # text, tier and alias rows made as everywhere else; the file's own times and version
         pinyins = pinyin_many([d.name_zh for _r, d in good])
-        firm_rows, alias_rows, fc_rows, parents = [], [], [], []
-        for (r, d), py in zip(good, pinyins, strict=True):
-            own = firm_values(d, source=r["source"] or "import", now=r["created_at"], pinyin=py)
+        firm_rows: list[dict[str, Any]] = []
+        alias_rows: list[dict[str, Any]] = []
+        fc_rows: list[dict[str, int]] = []
+        parents: list[tuple[int, int]] = []
+        for (rec, d), py in zip(good, pinyins, strict=True):
+            own = firm_values(d, source=rec["source"] or "import", now=rec["created_at"], pinyin=py)
             own.update(
-                id=r["id"],
-                owner_id=r["owner_id"],
+                id=rec["id"],
+                owner_id=rec["owner_id"],
                 parent_id=None,
-                updated_at=r["updated_at"],
-                version=r["version"],
+                updated_at=rec["updated_at"],
+                version=rec["version"],
             )
             firm_rows.append(own)
-            alias_rows.extend(alias_values(r["id"], r["aliases"]))
-            fc_rows.extend({"firm_id": r["id"], "cluster_id": c} for c in r["clusters"])
-            if r["parent_id"] is not None:
-                parents.append((r["id"], r["parent_id"]))
+            alias_rows.extend(alias_values(rec["id"], rec["aliases"]))
+            fc_rows.extend({"firm_id": rec["id"], "cluster_id": c} for c in rec["clusters"])
+            if rec["parent_id"] is not None:
+                parents.append((rec["id"], rec["parent_id"]))
         _insert_many(self.s, Firm.__table__, firm_rows)
         _insert_many(self.s, FirmAlias.__table__, alias_rows)
         _insert_many(self.s, FirmCluster.__table__, fc_rows)
