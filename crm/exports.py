@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from crm.audit.service import record
+from crm.authz.disclosure import redact_export_rows
 from crm.clock import to_local
 from crm.i18n import Message, render
 from crm.labels import ACTIVITY_KINDS, FOLLOWUP_STATUSES, ROLES, STAGES, TIERS
@@ -219,9 +220,12 @@ def export_items(
     lang: str | None = None,
 ) -> bytes:
     """``items`` (what the list showed, through its permission filters) as .xlsx in ``lang``
-    (a page's language) or the actor's; audited."""
-    fields, rows = rows_of(items, model)
-    data = to_xlsx(kind, fields, rows, lang or getattr(actor, "language", "zh_CN") or "zh_CN")
+    (a page's language) or the actor's, confidential projects by their code names only
+    (``crm.authz.disclosure``); audited."""
+    lang = lang or getattr(actor, "language", "zh_CN") or "zh_CN"
+    dicts = [dict(it) if isinstance(it, dict) else it.model_dump() for it in items]
+    fields, rows = rows_of(redact_export_rows(session, kind, dicts, lang), model)
+    data = to_xlsx(kind, fields, rows, lang)
     record(
         session,
         actor.id,

@@ -38,3 +38,86 @@ def task_title(
     if confidential:
         return f"{code_name or '—'} · {kind}"
     return title
+
+
+# ---- exports (SPEC §5: a confidential project by its code name only, in every export) --------
+
+_CHUNK = 5000  # ids per IN (…): well inside SQLite's and PostgreSQL's parameter limits
+_FIRM_FIELDS = ("firm_id", "firm_name", "firm", "firm_ids")
+
+
+def _chunks(ids: set[int]) -> list[list[int]]:
+    ordered = sorted(ids)
+    return [ordered[i : i + _CHUNK] for i in range(0, len(ordered), _CHUNK)]
+
+
+def secret_projects(session: Any, project_ids: set[int]) -> dict[int, str]:
+    """The confidential ones among ``project_ids``: id → code name ("—" when none is set)."""
+    out: dict[int, str] = {}
+    for chunk in _chunks(project_ids):
+        for pid, code in session.execute(
+            select(Project.id, Project.code_name).where(
+                Project.id.in_(chunk), Project.is_confidential
+            )
+        ):
+            out[pid] = code or "—"
+    return out
+
+
+def secret_activities(session: Any, activity_ids: set[int]) -> dict[int, str]:
+    """The activities among ``activity_ids`` that name a confidential project: id → the code
+    names of those projects ("雪峰, 白鹭")."""
+    found: dict[int, list[str]] = {}
+    for chunk in _chunks(activity_ids):
+        for aid, code in session.execute(
+            select(ActivityProject.activity_id, Project.code_name)
+            .join(Project, Project.id == ActivityProject.project_id)
+            .where(ActivityProject.activity_id.in_(chunk), Project.is_confidential)
+            .order_by(ActivityProject.activity_id, Project.id)
+        ):
+            found.setdefault(aid, []).append(code or "—")
+    return {aid: ", ".join(codes) for aid, codes in found.items()}
+
+
+def _blank(row: dict[str, Any], *fields: str) -> None:
+    for f in fields:
+        if f in row:
+            row[f] = None
+
+
+def redact_export_rows(
+    session: Any, kind: str, rows: list[dict[str, Any]], lang: str
+) -> list[dict[str, Any]]:
+    """A list's rows as an export may write them, for every reader: a confidential project (and
+    a follow-up or activity on one) by its code name only — no title, no firm, no free text
+    (notes, summary, outcome, lost reason). The page on screen keeps showing what the reader
+    may see; a workbook travels to meetings."""
+    if kind == "projects":
+        for r in rows:
+            if r.get("is_confidential"):
+                r["title"] = r.get("code_name") or "—"
+                _blank(r, *_FIRM_FIELDS, "notes", "lost_reason")
+    elif kind == "followups":
+        by_project = secret_projects(
+            session, {r["project_id"] for r in rows if r.get("project_id") is not None}
+        )
+        by_activity = secret_activities(
+            session, {r["activity_id"] for r in rows if r.get("activity_id") is not None}
+        )
+        for r in rows:
+            code = by_project.get(r.get("project_id") or 0) or by_activity.get(
+                r.get("activity_id") or 0
+            )
+            if code is not None:
+                r["title"] = task_title(
+                    r.get("title") or "", True, code, FOLLOWUP_KIND.render(lang)
+                )
+                _blank(r, *_FIRM_FIELDS, "notes")
+    elif kind == "activities":
+        secret = secret_activities(session, {r["id"] for r in rows if r.get("id") is not None})
+        for r in rows:
+            code = secret.get(r.get("id") or 0)
+            if code is not None:
+                r["summary"] = code
+                _blank(r, *_FIRM_FIELDS, "outcome", "contact_ids")
+    return rows

@@ -8,6 +8,7 @@ import io
 from python_calamine import CalamineWorkbook
 
 from tests.factories import make_firm, make_followup, make_project
+from tests.web.conftest import log_in
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -38,7 +39,8 @@ def test_every_list_exports_as_filtered(client, people, session):
     # the confidential project: department A's officer sees it, department B's does not
     text_a = str(sheet(client.get("/api/v1/projects?format=xlsx", headers=a).content))
     text_b = str(sheet(client.get("/api/v1/projects?format=xlsx", headers=b).content))
-    assert "绝密项目X" in text_a and "绝密项目X" not in text_b and "公开项目Y" in text_b
+    assert "代号X" in text_a and "代号X" not in text_b and "公开项目Y" in text_b
+    assert "绝密项目X" not in text_a  # in an export by its code name only, even to its department
     assert "回访甲" in str(sheet(client.get("/api/v1/followups?format=xlsx", headers=a).content))
     # users: administrators only
     assert client.get("/api/v1/users?format=xlsx", headers=a).status_code == 403
@@ -75,3 +77,66 @@ def test_coded_columns_read_in_the_readers_language(client, people, session):
     assert "Negotiating" in column("/api/v1/projects?format=xlsx", "Stage")
     assert set(column("/api/v1/followups?format=xlsx", "Status")) == {"Open"}
     assert "negotiating" not in column("/api/v1/projects?format=xlsx", "Stage")
+
+
+def test_a_confidential_project_is_exported_by_its_code_name_only(client, people, session):
+    """SPEC §5: in every export a confidential project appears by its code name only — never
+    its title or its firm, not even beside the code name — also for its own department; a
+    follow-up or activity on it loses its free text and its firm. Web and API alike."""
+    firm = make_firm(session, "保密电子科技")
+    secret = make_project(session, firm, "NB", owner=people.officer, title="保密电子-扩产")
+    secret.is_confidential, secret.code_name = True, "雪峰"
+    secret.notes = "谈判底价三亿"
+    open_firm = make_firm(session, "公开汽车")
+    make_project(session, open_firm, "IC", owner=people.officer, title="公开汽车-IC")
+    make_followup(
+        session, people.officer, firm_id=firm.id, project_id=secret.id, title="回访保密电子"
+    )
+    make_followup(session, people.officer, firm_id=open_firm.id, title="回访公开汽车")
+    session.commit()
+    h = people.auth("officer")
+    r = client.post(
+        "/api/v1/activities",
+        headers=h,
+        json={
+            "kind": "visit",
+            "occurred_at": "2026-11-02T02:00:00Z",
+            "summary": "拜访保密电子董事长",
+            "outcome": "同意扩产",
+            "firm_ids": [firm.id],
+            "project_ids": [secret.id],
+        },
+    )
+    assert r.status_code == 201, r.text
+    r = client.post(
+        "/api/v1/activities",
+        headers=h,
+        json={
+            "kind": "call",
+            "occurred_at": "2026-11-03T02:00:00Z",
+            "summary": "致电公开汽车",
+            "firm_ids": [open_firm.id],
+        },
+    )
+    assert r.status_code == 201, r.text
+    hidden = ("保密电子", "谈判底价", "同意扩产")
+    for who in ("officer", "manager", "admin"):
+        h = people.auth(who)
+        for path in ("/api/v1/projects", "/api/v1/followups", "/api/v1/activities"):
+            text = str(sheet(client.get(path, params={"format": "xlsx"}, headers=h).content))
+            assert not [w for w in hidden if w in text], (who, path, text)
+            if who == "officer" or path != "/api/v1/followups":  # a manager's list: their own
+                assert "雪峰" in text, (who, path)
+        # the open project's firm id stays; the secret one's is blank
+        rows = sheet(client.get("/api/v1/projects?format=xlsx", headers=h).content)
+        head = rows[0]
+        by_title = {r[head.index("标题")]: r for r in rows[1:]}
+        assert by_title["雪峰"][head.index("企业编号")] in ("", None)
+        assert by_title["公开汽车-IC"][head.index("企业编号")] == open_firm.id
+    # the officers' pages export the same way
+    log_in(client, people.officer)
+    for path in ("/pipeline?format=xlsx", "/followups?format=xlsx", "/activities?format=xlsx"):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        text = str(sheet(r.content))
+        assert not [w for w in hidden if w in text] and "雪峰" in text, (path, text)
