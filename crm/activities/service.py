@@ -148,14 +148,20 @@ def _touch_projects(session: Session, actor: User, projects: list[Project], when
         record(session, actor.id, "touch", "project", p.id, before=before, after=touched)
 
 
+def _checked_when(when: datetime, now: datetime) -> datetime:
+    """A contact has happened: not later than a day from now (zones and clocks apart), on
+    logging it and on editing it alike."""
+    if when > now + timedelta(days=1):
+        raise ValidationFailed(_l("接触时间不能在未来"), field="occurred_at")
+    return when
+
+
 def log_activity(session: Session, actor: User, data: ActivityCreate) -> Logged:
     """Record a contact with one or more firms (a delegation, a fair) and the colleagues who
     were there; touch its projects; add follow-ups (one per firm if wished) in the same step."""
 
     now = utcnow()
-    when = as_utc(data.occurred_at) if data.occurred_at else now
-    if when > now + timedelta(days=1):
-        raise ValidationFailed(_l("接触时间不能在未来"), field="occurred_at")
+    when = _checked_when(as_utc(data.occurred_at) if data.occurred_at else now, now)
     firm_ids, projects, contact_ids, officer_ids = _checked_links(
         session,
         actor,
@@ -281,7 +287,7 @@ def update_activity(
         if k in fields and fields[k] is None:
             raise ValidationFailed(_l("%(k)s 必填", k=k), field=k)
     if "occurred_at" in fields:
-        fields["occurred_at"] = as_utc(fields["occurred_at"])
+        fields["occurred_at"] = _checked_when(as_utc(fields["occurred_at"]), utcnow())
     given = data.model_dump(exclude_unset=True, include=set(link_keys))
     if any(v is not None for v in given.values()):
         wanted = {k: given[k] if given.get(k) is not None else current[k] for k in link_keys}

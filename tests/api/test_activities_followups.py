@@ -184,3 +184,22 @@ def test_followup_lifecycle_and_permissions(client, people, session):
     assert r.json()["total"] == 2
     assert client.delete(url, headers=h, params={"version": 3}).status_code == 204
     assert client.get(url, headers=h).status_code == 404
+
+
+def test_a_contact_cannot_be_moved_into_the_future(client, people, session):
+    """The date rule of logging a contact holds on editing it: a date past tomorrow is 422 on
+    the field and nothing changes."""
+    firm = make_firm(session)
+    session.commit()
+    h = people.auth("officer")
+    r = client.post(
+        "/api/v1/activities",
+        headers=h,
+        json={"kind": "call", "summary": "电话", "firm_ids": [firm.id]},
+    )
+    url = f"/api/v1/activities/{r.json()['activity']['id']}"
+    before = client.get(url, headers=h).json()
+    future = (utcnow() + timedelta(days=3)).isoformat()
+    r = client.patch(url, headers=h, json={"occurred_at": future, "version": 1})
+    assert r.status_code == 422 and r.json()["field"] == "occurred_at", r.text
+    assert client.get(url, headers=h).json() == before
