@@ -236,10 +236,18 @@ def _bound_message(kind: str, ctx: Mapping[str, Any]) -> Message | None:
         return _l("太多了（最多 %(n)s 项）", n=ctx.get("max_length"))
     if kind == "too_short":
         return _l("至少 %(n)s 项", n=ctx.get("min_length"))
-    if kind in ("greater_than_equal", "greater_than"):
-        return _l("不能小于 %(n)s", n=ctx.get("ge", ctx.get("gt")))
-    if kind in ("less_than_equal", "less_than"):
-        return _l("不能大于 %(n)s", n=ctx.get("le", ctx.get("lt")))
+    if kind == "greater_than":
+        return _l("必须大于 %(n)s", n=ctx.get("gt"))
+    if kind == "greater_than_equal":
+        return _l("不能小于 %(n)s", n=ctx.get("ge"))
+    if kind == "less_than":
+        return _l("必须小于 %(n)s", n=ctx.get("lt"))
+    if kind == "less_than_equal":
+        return _l("不能大于 %(n)s", n=ctx.get("le"))
+    if kind in ("decimal_max_digits", "decimal_whole_digits"):
+        return _l("数字太大")
+    if kind == "decimal_max_places":
+        return _l("最多 %(n)s 位小数", n=ctx.get("decimal_places"))
     return None
 
 

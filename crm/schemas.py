@@ -97,6 +97,7 @@ Count = Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
 Yi = Annotated[
     Decimal,
     Field(ge=0, le=Decimal("1000000"), max_digits=12, decimal_places=4, allow_inf_nan=False),
+    AfterValidator(lambda d: abs(d) if d == 0 else d),  # "-0.0" is 0, never stored as -0
 ]
 # an amount in 亿元 as shown outside: always four decimals, as a string ("12.5000")
 Amount = Annotated[

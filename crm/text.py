@@ -160,6 +160,21 @@ def core_name(name: str) -> str:
     return "".join(words) or normalize_name(name)
 
 
+def company_form_only(name: str) -> bool:
+    """True when a name is nothing but company forms (有限公司, 集团股份有限公司, "Co., Ltd."):
+    no firm is named that."""
+    words = [w for w in _PUNCT.split(unicodedata.normalize("NFKC", name or "").lower()) if w]
+    if not words:
+        return False
+    for word in words:
+        while word and word not in _CORE_TAIL_EN:
+            cut = next((suf for suf in _CORE_TAIL_ZH if word.endswith(suf)), None)
+            if cut is None:
+                return False
+            word = word[: -len(cut)]
+    return True
+
+
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 

@@ -17,10 +17,12 @@ from crm.firms.merge import (
     holdings,
     merge_firms,
     merge_pair,
+    merge_start,
     reference_names,
 )
-from crm.firms.service import firm_aliases, get_firm, search_firms
+from crm.firms.service import firm_aliases, search_firms
 from crm.firms.unmerge import undo_merge
+from crm.i18n import _l
 from server.deps import SessionDep, WebUser
 from web import forms
 from web.forms import FormRejected
@@ -48,7 +50,7 @@ LABELS = {
 
 
 def _ctx(session: SessionDep, user: WebUser, firm_id: int, other_id: int | None, q: str | None):
-    firm = get_firm(session, user, firm_id)
+    firm = merge_start(session, user, firm_id)
     ctx: dict = {"nav": "firms", "firm": firm, "labels": LABELS, "q": q or "", "error": None}
     if other_id is None:
         names = [firm.name_zh, firm.name_en, *firm_aliases(session, [firm_id])[firm_id]]
@@ -95,8 +97,10 @@ async def merge_submit(
     form = await request.form()
     other_id = forms.integer(form, "other_id")
     keep = forms.text(form, "keep") or "this"
-    if not isinstance(other_id, int):
-        return Response(status_code=422)
+    if not isinstance(other_id, int):  # no second firm chosen: the picker, with the reason
+        ctx = _ctx(session, user, firm_id, None, None)
+        ctx["error"] = forms.pick(request, _l("请先选择要合并的另一家企业"))
+        raise FormRejected(render(request, "firms/merge.html", ctx, status_code=422))
     survivor, other = (firm_id, other_id) if keep == "this" else (other_id, firm_id)
     choices = {}
     for f in CHOOSABLE:

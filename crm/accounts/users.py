@@ -54,7 +54,8 @@ def create_user(
         raise ValidationFailed(_l("邮箱格式不正确"), field="email")
     if check_password:
         check_policy(password, username)
-    if session.scalar(select(User.id).where(User.username == username)):
+    # one person per name whatever its case: "Wang" beside "wang" is the same login to a reader
+    if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
         raise Conflict(_l("用户名已存在"), field="username")
     if department_id is not None and session.get(Department, department_id) is None:
         raise ValidationFailed(_l("部门不存在"), field="department_id")

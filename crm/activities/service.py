@@ -52,8 +52,9 @@ def _checked_links(
     contact_ids_in: list[int],
     officer_ids_in: list[int],
 ) -> tuple[list[int], list[Project], list[int], list[int]]:
-    """The firms (a project's firm joins them), visible projects, contacts at those firms and
-    existing colleagues of an activity, each once; a wrong one is named beside its field."""
+    """The firms (with no firm given, the projects' firms), visible projects of those firms,
+    contacts at those firms and existing colleagues of an activity, each once; a wrong one is
+    named beside its field."""
 
     firm_ids = list(dict.fromkeys(firm_ids_in))
     found = set(session.scalars(select(Firm.id).where(Firm.id.in_(firm_ids))))
@@ -66,6 +67,10 @@ def _checked_links(
         except NotFound as exc:
             raise ValidationFailed(_l("项目不存在：%(pid)s", pid=pid), field="project_ids") from exc
         if p.firm_id not in firm_ids:
+            if firm_ids_in:  # a project of a firm the activity is not with: a wrong link
+                raise ValidationFailed(
+                    _l("项目不属于这些企业：%(pid)s", pid=pid), field="project_ids"
+                )
             firm_ids.append(p.firm_id)
         projects.append(p)
     contact_ids = list(dict.fromkeys(contact_ids_in))

@@ -5,6 +5,7 @@ Every list, search, report, export, feed, message and job query starts from the 
 no other module decides who may see or change a record."""
 
 from crm.authz.rules import (
+    TIER_FIELDS,
     assign_refusal,
     assignable_users,
     can_change_followup,
@@ -25,6 +26,7 @@ from crm.authz.rules import (
     require_merge,
     require_role,
     require_set_owner,
+    require_tier_change,
     require_undo_merge,
 )
 from crm.authz.visibility import (
@@ -44,6 +46,7 @@ from crm.authz.visibility import (
 
 __all__ = [
     "MANAGER_ROLES",
+    "TIER_FIELDS",
     "activity_visible",
     "assign_refusal",
     "assignable_users",
@@ -74,6 +77,7 @@ __all__ = [
     "require_merge",
     "require_role",
     "require_set_owner",
+    "require_tier_change",
     "require_undo_merge",
     "viewer_key",
 ]

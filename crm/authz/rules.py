@@ -140,6 +140,18 @@ def require_set_owner(actor: User, current_owner_id: int | None, new_owner: User
         raise PermissionDenied(_l("只有本部门主管或管理员可以更换负责人"), field="owner_id")
 
 
+# what makes a firm a major investor (its derived tier): the coverage report counts on them
+TIER_FIELDS = ("global500_rank", "china500_rank", "is_leader")
+
+
+def require_tier_change(actor: User, owner_id: int | None, field: str) -> None:
+    """A firm nobody owns (the policy pack's named firms) is everyone's to keep up to date, but
+    its tier — ranks and the leader flag — is changed by managers and admins only; an owned
+    firm's by whoever may edit it."""
+    if owner_id is None and not is_manager(actor):
+        raise PermissionDenied(_l("无人负责的企业，只有管理者可以修改排名和行业龙头"), field=field)
+
+
 def require_department(actor: User, department_id: int | None) -> None:
     """Opening a project (or any owned record) for a department: admins for any, everyone else
     for their own department only."""

@@ -133,6 +133,15 @@ def _versions(session: Session, model: Any, ids: list[int]) -> dict[str, int]:
     }
 
 
+def merge_start(session: Session, actor: User, firm_id: int) -> Firm:
+    """The firm a merge starts from, before the other one is chosen: only for whoever may merge
+    it (``crm.authz.require_merge``) — the picker never opens on a firm they could not merge."""
+    require_manager(actor)
+    firm = get_firm(session, actor, firm_id)
+    require_merge(actor, (firm.owner_id, _owner_department(session, firm.owner_id)))
+    return firm
+
+
 def merge_pair(session: Session, actor: User, survivor_id: int, other_id: int) -> tuple[Firm, Firm]:
     """The two firms of a merge (or its preview), once ``crm.authz.require_merge`` allows it:
     a manager who may edit both, or an admin; never a firm with itself."""

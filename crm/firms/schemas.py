@@ -2,14 +2,40 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, field_validator
 
 from crm.i18n import _l
 from crm.schemas import Bounded, Email, Flag, Id, InputModel, LongText, Name, Rank
-from crm.text import valid_credit_code
+from crm.text import company_form_only, valid_credit_code
+
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):(?!\d)", re.I)  # "host:8080" is a port, not a scheme
+_HOST = re.compile(r"^(?=.{1,253}$)([\w-]{1,63}\.)+[^\W\d_][\w-]{0,62}$")
+
+
+def web_address(value: str | None) -> str | None:
+    """A firm's website as a link to follow: http(s) only (no "javascript:"), a real host name;
+    "www.hp.com" becomes "https://www.hp.com"."""
+    v = (value or "").strip()
+    if not v:
+        return None
+    scheme = _SCHEME.match(v)
+    if scheme and scheme.group(1).lower() not in ("http", "https"):
+        raise ValueError(_l("网址须以 http:// 或 https:// 开头"))
+    if not scheme:
+        v = "https://" + v
+    try:
+        parts = urlsplit(v)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or not _HOST.match(parts.hostname or "") or re.search(r"\s", v):
+        raise ValueError(_l("网址无效"))
+    return v
 
 
 class FirmCreate(InputModel):
@@ -30,6 +56,13 @@ class FirmCreate(InputModel):
     )
     notes: LongText | None = None
 
+    @field_validator("name_zh")
+    @classmethod
+    def _a_name(cls, v: str | None) -> str | None:
+        if v and company_form_only(v):
+            raise ValueError(_l("请填写企业名称，不能只有“有限公司”这类公司形式"))
+        return v
+
     @field_validator("credit_code")
     @classmethod
     def _credit(cls, v: str | None) -> str | None:
@@ -43,9 +76,7 @@ class FirmCreate(InputModel):
     @field_validator("website")
     @classmethod
     def _site(cls, v: str | None) -> str | None:
-        if v and not v.lower().startswith(("http://", "https://")):
-            v = "https://" + v
-        return v or None
+        return web_address(v)
 
 
 class FirmUpdate(FirmCreate):

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from crm.audit.service import record, snapshot
-from crm.authz import require_edit, require_set_owner
+from crm.authz import TIER_FIELDS, require_edit, require_set_owner, require_tier_change
 from crm.changes import LinkChange, apply_change, check_version
 from crm.errors import Conflict, StaleVersion, ValidationFailed
 from crm.firms.contacts import (
@@ -198,6 +198,9 @@ def update_firm(session: Session, actor: User, firm_id: int, data: FirmUpdate) -
 
     check_version(firm, data.version, public_now, _l("记录已被他人修改"))
     fields = _update_fields(data)
+    for f in TIER_FIELDS:
+        if f in fields and fields[f] != getattr(firm, f):
+            require_tier_change(actor, firm.owner_id, f)
     _check_refs(session, data, firm_id)
     _check_aliases(session, data.aliases, firm_id)
     _check_unique(session, firm_id, fields)

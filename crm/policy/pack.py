@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from crm.errors import ValidationFailed
+from crm.i18n import _l
 
 DEFAULT_PACK = Path(__file__).with_name("pack_2011_35.yaml")
 
@@ -116,9 +117,23 @@ def parse_pack(text: str) -> Pack:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ValidationFailed(f"policy pack is not valid YAML: {exc}") from exc
+        # where the parser stopped, in the reader's words (never the parser's own text)
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        if mark is None:
+            raise ValidationFailed(_l("政策包不是有效的 YAML 文件"), field="pack") from exc
+        raise ValidationFailed(
+            _l(
+                "政策包不是有效的 YAML：第 %(line)s 行第 %(column)s 列格式有误"
+                "（请检查缩进、冒号和引号）",
+                line=mark.line + 1,
+                column=mark.column + 1,
+            ),
+            field="pack",
+        ) from exc
     if not isinstance(data, dict):
-        raise ValidationFailed("policy pack must be a mapping with pack, targets, clusters, parks")
+        raise ValidationFailed(
+            _l("政策包须是一个包含 pack、targets、clusters、parks 的映射"), field="pack"
+        )
     try:
         pack = Pack.model_validate(data)
     except ValidationError as exc:

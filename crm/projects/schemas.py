@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from crm.clock import today_local
 from crm.i18n import _l
 from crm.schemas import Amount, Bounded, Count, Day, Flag, Id, InputModel, LongText, Yi
 from crm.vocabulary import ActiveStageName, StageName
@@ -40,6 +41,8 @@ class _Dates(InputModel):
         if not (date(1990, 1, 1) <= v <= date(2100, 12, 31)):
             raise ValueError(_l("日期超出范围（1990–2100）"))
         kind, step, _ = info.field_name.split("_")  # type: ignore[union-attr]
+        if kind == "actual" and v > today_local():  # what already happened has a past date
+            raise ValueError(_l("实际日期不能晚于今天"))
         for prev in reversed(_STEPS[: _STEPS.index(step)]):
             before = info.data.get(f"{kind}_{prev}_date")
             if before is not None:
@@ -110,6 +113,13 @@ class CapitalArrivalCreate(InputModel):
     amount: Yi = Field(gt=0)
     arrived_on: Day
     note: Annotated[str, Bounded(500)] | None = None
+
+    @field_validator("arrived_on")
+    @classmethod
+    def _arrived(cls, v: date) -> date:
+        if v > today_local():  # capital that arrived: not a date to come
+            raise ValueError(_l("到资日期不能晚于今天"))
+        return v
 
 
 class ProjectPublic(BaseModel):
