@@ -140,7 +140,7 @@ def test_create_update_stage_moves_and_history(client, people, session):
     r = client.post(
         url + "/capital",
         headers=h,
-        json={"amount": "2.5", "arrived_on": "2027-03-01", "note": "首期"},
+        json={"amount": "2.5", "arrived_on": "2026-03-01", "note": "首期"},
     )
     assert r.status_code == 201 and r.json()["amount"] == "2.5000"
     assert [c["amount"] for c in client.get(url + "/capital", headers=h).json()] == ["2.5000"]
