@@ -268,6 +268,16 @@ def _check_user_change(session: Session, user: User, new: Any, *, moves: bool) -
             )
     if moves and new.role != Role.admin.value and new.department_id is None:
         raise ValidationFailed(_l("专员和主管必须属于一个部门"), field="department_id")
+    if user.is_active and not new.is_active and _holds_work(session, user.id):
+        # as the pages do (they lead to the handover first): nothing left on an inactive user
+        # (SPEC §3), whether deactivated from a page or through the API
+        raise Conflict(
+            _l(
+                "该用户仍负责企业、项目或待办跟进：请先在交接页面 /users/%(id)s/handover 转交",
+                id=user.id,
+            ),
+            field="is_active",
+        )
     if new.department_id != user.department_id and _holds_work(session, user.id):
         raise Conflict(
             _l(

@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
+from crm.accounts.users import update_user
 from crm.activities.schemas import ActivityCreate
 from crm.activities.service import log_activity
 from crm.clock import today_local
@@ -16,11 +17,14 @@ from crm.errors import Conflict, PermissionDenied, ValidationFailed
 from crm.firms.schemas import FirmCreate, FirmUpdate
 from crm.firms.service import update_firm
 from crm.i18n import validation_message
+from crm.models.accounts import User
 from crm.models.activities import Activity
+from crm.models.followups import Followup
 from crm.models.projects import Project
 from crm.policy.pack import parse_pack
 from crm.projects.schemas import CapitalArrivalCreate, ProjectCreate, ProjectUpdate
 from crm.projects.service import create_project, to_public
+from crm.types import utcnow
 from tests.factories import make_department, make_firm, make_project, make_user
 
 
@@ -177,3 +181,31 @@ def test_a_broken_policy_pack_is_named_by_line_and_column():
     en = err.value.message.render("en")
     assert "line 4, column 1" in en and "flow sequence" not in en and "expected" not in en
     assert "第 4 行第 1 列" in err.value.message.render("zh_CN")
+
+
+def test_deactivating_a_user_who_holds_work_is_refused_like_the_pages(session):
+    """The pages lead to the handover first; the API (the same service) refuses with the
+    handover link — no open follow-up is left on an inactive user (SPEC §3)."""
+    dept = make_department(session)
+    admin = make_user(session, "admin")
+    leaver = make_user(session, "officer", dept)
+    session.add(
+        Followup(
+            title="未完成的跟进",
+            due_at=utcnow() + timedelta(days=1),
+            assignee_id=leaver.id,
+            created_by_id=leaver.id,
+        )
+    )
+    session.commit()
+    with pytest.raises(Conflict) as err:
+        update_user(session, admin, leaver.id, version=leaver.version, is_active=False)
+    assert err.value.field == "is_active"
+    assert f"/users/{leaver.id}/handover" in err.value.message.render("en")
+    session.rollback()
+    assert session.get(User, leaver.id).is_active
+    # with nothing held, deactivation goes through
+    idle = make_user(session, "officer", dept)
+    session.commit()
+    update_user(session, admin, idle.id, version=idle.version, is_active=False)
+    assert not idle.is_active

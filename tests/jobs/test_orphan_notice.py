@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy import update
+
 from crm.accounts.users import update_user
+from crm.errors import Conflict
+from crm.models.accounts import User
 from crm.models.followups import Followup
 from jobs import tasks
 from tests.factories import make_department, make_user
@@ -29,8 +34,13 @@ def test_the_daily_job_tells_the_manager_of_follow_ups_left_on_an_inactive_offic
             created_by_id=leaver.id,
         )
     )
-    session.flush()
-    update_user(session, admin, leaver.id, version=leaver.version, is_active=False)
+    session.commit()
+    # deactivation refuses while work is held (crm.accounts.users.update_user); a user made
+    # inactive before that rule, or in the database by hand, still holds it: the job tells
+    with pytest.raises(Conflict):
+        update_user(session, admin, leaver.id, version=leaver.version, is_active=False)
+    session.rollback()
+    session.execute(update(User).where(User.id == leaver.id).values(is_active=False))
     session.commit()
 
     tasks.daily_reminders(NOW)
