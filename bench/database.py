@@ -159,10 +159,10 @@ def prepare_database(opts: Options, workdir: Path) -> tuple[str, dict[str, Any]]
         if engine.dialect.name == "sqlite":
             with engine.connect() as conn:  # fresh statistics for the planner
                 conn.exec_driver_sql("PRAGMA optimize")
-        else:
-            with engine.connect() as conn:
-                conn.execute(text("ANALYZE"))
-                conn.commit()
+        else:  # fresh statistics and visibility maps (index-only scans), as crm migrate leaves them
+            from crm.migrate import vacuum_analyze
+
+            vacuum_analyze(url)
     finally:
         engine.dispose()
     return url, info

@@ -118,3 +118,35 @@ def test_0013_keeps_an_alias_with_the_firm_that_had_it_first(tmp_path):
             with admin.connect() as c:
                 c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
+
+
+def test_postgresql_tables_a_migration_rewrote_are_vacuumed(tmp_path):
+    """0014 rewrites ``firm`` (a stored generated column) on PostgreSQL: after the upgrade its
+    visibility map is set again (VACUUM), so index-only scans need not read the table."""
+    url, pg = _fresh_url(tmp_path)
+    if not pg:
+        return  # SQLite: nothing to vacuum
+    try:
+        migrate.upgrade(url, "0013_alias_unique")
+        eng = create_engine(url)
+        with eng.begin() as c:
+            c.execute(
+                text(
+                    "INSERT INTO firm (name_zh, name_norm, name_pinyin, name_initials, search_text,"
+                    " is_leader, tier, source, created_at, updated_at, version)"
+                    " SELECT '企业' || g, 'n' || g, 'qiye', 'qy', '企业' || g, false, 'other',"
+                    " 'manual', now(), now(), 1 FROM generate_series(1, 500) g"
+                )
+            )
+        migrate.upgrade(url)
+        with eng.connect() as c:
+            visible = c.execute(
+                text("SELECT relallvisible FROM pg_class WHERE relname = 'firm'")
+            ).scalar_one()
+        eng.dispose()
+        assert visible > 0
+    finally:
+        admin, name = pg
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
