@@ -31,6 +31,7 @@ from server.deps import SessionDep, WebUser
 from web import forms
 from web.bulk import bulk_context
 from web.render import cluster_labels, is_htmx, language, render
+from web.xlsx import download
 
 router = APIRouter(prefix="/firms", include_in_schema=False)
 
@@ -140,13 +141,7 @@ def firm_export(
     sort: Q = None,
 ) -> Response:
     f = _filters(q, cluster, tier, country, owner, sort, language(request))
-    data = export_firms(session, user, f)
-    name = export_filename(utcnow())
-    return Response(
-        data,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return download(export_firms(session, user, f), export_filename(utcnow()))
 
 
 @router.get("/similar")

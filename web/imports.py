@@ -19,9 +19,9 @@ from crm.models.imports import ImportRun
 from server.deps import SessionDep, WebUser
 from web.forms import FormRejected
 from web.render import language, render
+from web.xlsx import download
 
 router = APIRouter()
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = runs.MAX_UPLOAD
 PAGE = 50
 
@@ -153,11 +153,7 @@ def import_run_rejected(
 ) -> Response:
     run = runs.get_run(session, user, run_id)
     data = runs.rejected_workbook(run, language(request))
-    return Response(
-        data,
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="import-{run_id}-rejected.xlsx"'},
-    )
+    return download(data, f"import-{run_id}-rejected.xlsx")
 
 
 @router.get("/imports/template/{kind}.xlsx", include_in_schema=False)
@@ -165,8 +161,4 @@ def import_template(request: Request, user: WebUser, kind: str) -> Response:
     require_manager(user)
     if kind not in IMPORTERS:
         raise ValidationFailed(_l("未知导入类型"), field="kind")
-    return Response(
-        template_workbook(kind, language(request)),
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="import-{kind}.xlsx"'},
-    )
+    return download(template_workbook(kind, language(request)), f"import-{kind}.xlsx")

@@ -20,10 +20,10 @@ from crm.reports.words import GROUP_ZH, STAGE_ZH, STATUS_ZH, TIER_ZH, band_label
 from server.deps import SessionDep, WebUser
 from web import report_charts
 from web.render import error_page, language, render
+from web.xlsx import download
 
 router = APIRouter()
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # the filters each page offers
 FILTERS = {
     "coverage": ("department_id", "cluster", "detail"),
@@ -131,19 +131,9 @@ def report_page(request: Request, session: SessionDep, user: WebUser, name: str)
         body = briefing_pdf.to_pdf(
             report, cluster_names(session, language(request)), language(request)
         )
-        return Response(
-            body,
-            media_type="application/pdf",
-            headers={
-                "Content-Disposition": f'attachment; filename="briefing-{report.week_start}.pdf"'
-            },
-        )
+        return download(body, f"briefing-{report.week_start}.pdf", "application/pdf")
     if xlsx:
-        return Response(
-            to_xlsx(name, report, language(request)),
-            media_type=XLSX,
-            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-        )
+        return download(to_xlsx(name, report, language(request)), f"{name}.xlsx")
     ctx = {
         "nav": "reports",
         "name": name,

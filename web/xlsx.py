@@ -16,6 +16,15 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_LIMIT = MAX_ROWS
 
 
+def download(data: bytes, filename: str, media_type: str = XLSX) -> Response:
+    """A file to save (an .xlsx unless ``media_type`` says otherwise), named ``filename``."""
+    return Response(
+        data,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 def xlsx_page(
     request: Request,
     session: Any,
@@ -26,7 +35,4 @@ def xlsx_page(
     model: Any = None,
 ) -> Response:
     data = export_items(session, user, kind, items, filters, model, lang=language(request))
-    name = f"{kind}-{now_local():%Y%m%d-%H%M}.xlsx"
-    return Response(
-        data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    return download(data, f"{kind}-{now_local():%Y%m%d-%H%M}.xlsx")
