@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlmodel import Session
 
 from crm.audit.service import record
-from crm.authz import require_manager
+from crm.authz import require_edit, require_manager
+from crm.changes import apply_change
+from crm.errors import PermissionDenied
 from crm.firms.schemas import ContactCreate
-from crm.i18n import _l
+from crm.i18n import Message, _l
 from crm.imports import progress
 from crm.imports.common import (
     ImportReport,
@@ -24,7 +26,7 @@ from crm.imports.common import (
 )
 from crm.imports.reader import accepted_headers, read_rows
 from crm.models.accounts import User
-from crm.models.firms import Contact
+from crm.models.firms import Contact, Firm
 from crm.types import utcnow
 
 CONTACT_HEADERS = accepted_headers(
@@ -56,6 +58,43 @@ def _contact_key(
     return (firm_id, (name or "").strip().lower(), digits or (email or "").strip().lower())
 
 
+_FIELDS = ("name", "title", "phone", "email", "wechat", "notes")
+
+
+def _edit_refusals(session: Session, actor: User) -> dict[int, Message]:
+    """Why ``actor`` may not change each firm's contacts (the firms it may change are absent):
+    the rule of the contact service, ``require_edit`` on the firm's owner and the owner's
+    department, read for every firm in one query."""
+    out: dict[int, Message] = {}
+    owned = session.execute(
+        select(Firm.id, Firm.owner_id, User.department_id).outerjoin(User, User.id == Firm.owner_id)
+    )
+    for fid, owner_id, dept in owned:
+        try:
+            require_edit(actor, owner_id, dept)
+        except PermissionDenied as exc:
+            out[fid] = exc.message
+    return out
+
+
+def _row_contact(
+    firms: dict[str, int],
+    refused: dict[int, Message],
+    i: int,
+    row: dict[str, str],
+    errs: list[RowError],
+) -> tuple[int | None, ContactCreate | None]:
+    """A row's firm (one the importer may change) and contact, or the errors beside them."""
+    fid = _row_firm(firms, i, row, errs)
+    if fid is not None and fid in refused:
+        errs.append(RowError(i, "firm", refused[fid]))
+    try:
+        return fid, ContactCreate(**{k: (row.get(k) or None) for k in _FIELDS})
+    except ValidationError as exc:
+        errs.extend(_pydantic_errors(i, exc))
+        return fid, None
+
+
 @_without_cyclic_gc
 def import_contacts(
     session: Session,
@@ -69,43 +108,41 @@ def import_contacts(
 ) -> ImportReport:
     """Import contacts; each row names its firm (name, alias or credit code). A row matching a
     contact already there (firm + name + phone or email) is left as it is — or, with
-    ``update_matching``, given the row's values — so re-importing a file changes nothing."""
+    ``update_matching``, given the row's values (the file's columns only) — so re-importing a
+    file changes nothing. A row whose firm the importer may not change (the contact service's
+    rule: owner, owning department, ownerless firm, admin) is rejected; each update goes
+    through ``apply_change`` and is audited with its values before and after."""
     require_manager(actor)
     sheet = read_rows(data, filename, CONTACT_HEADERS)
     rep = ImportReport(
         "contacts", len(sheet.rows), dry_run=dry_run, labels=sheet.labels, sheet=sheet
     )
     firms = _firm_ids_by_name(session)
+    refused = _edit_refusals(session, actor)
+    columns = [k for k in _FIELDS if k in sheet.labels]
     existing = {
-        _contact_key(f, n, p, e): (cid, ver)
-        for cid, f, n, p, e, ver in session.execute(
+        _contact_key(f, n, p, e): (cid, (n, t, p, e, w, notes))
+        for cid, f, n, t, p, e, w, notes in session.execute(
             select(
                 Contact.id,
                 Contact.firm_id,
                 Contact.name,
+                Contact.title,
                 Contact.phone,
                 Contact.email,
-                Contact.version,
+                Contact.wechat,
+                Contact.notes,
             )
         )
     }
     seen: dict[tuple[int, str, str], int] = {}
     good = []
-    updates = []
+    updates: list[tuple[int, dict]] = []
     now = utcnow()
     for i, row in progress.rows(sheet.rows, "checking"):
         errs: list[RowError] = []
-        fid = _row_firm(firms, i, row, errs)
-        try:
-            c = ContactCreate(
-                **{
-                    k: (row.get(k) or None)
-                    for k in ("name", "title", "phone", "email", "wechat", "notes")
-                }
-            )
-        except ValidationError as exc:
-            errs.extend(_pydantic_errors(i, exc))
-        if errs or fid is None:
+        fid, c = _row_contact(firms, refused, i, row, errs)
+        if errs or fid is None or c is None:
             rep.rejected.extend(errs)
             continue
         key = _contact_key(fid, c.name, c.phone, c.email)
@@ -114,11 +151,11 @@ def import_contacts(
             continue
         seen[key] = i
         if key in existing:
-            if update_matching:
-                cid, ver = existing[key]
-                updates.append(
-                    {"b_id": cid, **c.model_dump(), "updated_at": now, "version": ver + 1}
-                )
+            cid, stored = existing[key]
+            values = c.model_dump()
+            fields = {k: values[k] for k in columns}
+            if update_matching and any(fields[k] != stored[_FIELDS.index(k)] for k in fields):
+                updates.append((cid, fields))
             else:
                 rep.unchanged += 1
             continue
@@ -131,16 +168,10 @@ def import_contacts(
         return rep
     progress.tick("importing", 0, len(good) + len(updates))
     _insert_many(session, Contact.__table__, good)
-    if updates:
-        from sqlalchemy import bindparam
-
-        t = Contact.__table__
-        session.execute(
-            update(t)
-            .where(t.c.id == bindparam("b_id"))
-            .values({k: bindparam(k) for k in updates[0] if k != "b_id"}),
-            updates,
-        )
+    for cid, fields in updates:
+        contact = session.get(Contact, cid)
+        if contact is not None:  # the contact service's audited change: before and after
+            apply_change(session, actor.id, contact, "contact", None, fields)
     rep.imported, rep.applied = len(good), True
     record(
         session,
