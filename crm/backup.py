@@ -6,18 +6,24 @@ beside it; a failed ``pg_dump`` leaves nothing behind.
 
 Restore: refused while the app or the scheduler uses the database (``crm.dbuse``), refused for
 a file that is not a CRM database at a migration this code knows (empty, foreign, truncated,
-bit-flipped: checksum, structure, ``alembic_version``); the backup is restored into a new file
+bit-flipped: checksum, structure, ``alembic_version``) or whose schema is not the one its
+migration makes (a table, column, index or trigger missing, added or changed: compared with an
+empty SQLite database migrated to the same revision), or whose rows break its foreign keys; the
+backup is restored into a new file
 (SQLite) or a new database (PostgreSQL), checked there, then swapped in; the replaced one is
 kept (``<db>.replaced-<stamp>`` / ``<db>_replaced_<stamp>``)."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,8 +34,8 @@ from sqlalchemy.engine import make_url
 from crm.config import ROOT
 from crm.dbuse import exclusively
 from crm.errors import ValidationFailed
-from crm.i18n import _l
-from crm.migrate import alembic_config
+from crm.i18n import Message, _l
+from crm.migrate import alembic_config, upgrade
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
@@ -183,13 +189,136 @@ def _check_sqlite_file(path: Path) -> str:
                 _l("这不是CRM数据库（缺少表 %(tables)s）", tables=", ".join(missing))
             )
         rows = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+        rev = _known(rows[0][0] if len(rows) == 1 else None)
+        _check_schema(rev, sqlite_schema(conn))
+        _check_foreign_keys(conn)
     except sqlite3.DatabaseError as exc:
         raise ValidationFailed(
             _l("备份已损坏或不是数据库：%(error)s", error=str(exc)[:300])
         ) from exc
     finally:
         conn.close()
-    return _known(rows[0][0] if len(rows) == 1 else None)
+    return rev
+
+
+# --- the schema a migration makes ------------------------------------------------------------
+
+Schema = dict[tuple[str, str], Any]  # (kind, name) → what must be equal
+
+
+def _norm_sql(sql: str | None) -> str:
+    return re.sub(r"\s+", " ", (sql or "").strip()).lower()
+
+
+def sqlite_schema(conn: sqlite3.Connection) -> Schema:
+    """A SQLite database's schema as it matters to the app: every table's columns (name → NOT
+    NULL), every index (its table, columns, uniqueness), every trigger and view (its SQL).
+    SQLite's own objects (``sqlite_*``: statistics, sequences) are left out."""
+    out: Schema = {}
+    objects = conn.execute(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite%'"
+    ).fetchall()
+    for kind, name, table, sql in objects:
+        if kind == "table":
+            out[("table", name)] = {
+                col: bool(notnull)
+                for _cid, col, _type, notnull, *_rest in conn.execute(
+                    "SELECT * FROM pragma_table_info(?)", (name,)
+                )
+            }
+            for _seq, index, unique, *_rest in conn.execute(
+                "SELECT * FROM pragma_index_list(?)", (name,)
+            ):
+                cols = [r[2] for r in conn.execute("SELECT * FROM pragma_index_info(?)", (index,))]
+                out[("index", index)] = (name, tuple(cols), bool(unique))
+        elif kind in ("trigger", "view"):
+            out[(kind, name)] = (table, _norm_sql(sql))
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def migrated_schema(revision: str) -> Schema:
+    """The schema ``revision``'s migrations make: an empty SQLite database migrated to it."""
+    with tempfile.TemporaryDirectory(prefix="crm-schema-") as tmp:
+        db = Path(tmp) / "schema.db"
+        upgrade(f"sqlite:///{db}", revision)
+        conn = sqlite3.connect(str(db))
+        try:
+            return sqlite_schema(conn)
+        finally:
+            conn.close()
+
+
+KINDS = {  # in the order a refusal names them
+    "table": _l("数据表"),
+    "trigger": _l("触发器"),
+    "view": _l("数据库视图"),
+    "index": _l("索引"),
+}
+
+
+def schema_differences(want: Schema, have: Schema) -> list[Message]:
+    """What ``have`` lacks, adds or changes against ``want``, one message each."""
+    out: list[Message] = []
+    order = list(KINDS)
+    for key in sorted(set(want) | set(have), key=lambda k: (order.index(k[0]), k[1])):
+        kind, name = key
+        what = KINDS[kind]
+        if kind == "index" and ("table", (want.get(key) or have[key])[0]) not in have:
+            continue  # the indexes of a table that is missing: the table says it
+        if key not in have:
+            out.append(_l("缺少%(kind)s %(name)s", kind=what, name=name))
+        elif key not in want:
+            out.append(_l("多出%(kind)s %(name)s", kind=what, name=name))
+        elif kind == "table":
+            out.extend(_column_differences(name, want[key], have[key]))
+        elif want[key] != have[key]:
+            out.append(_l("%(kind)s %(name)s 与迁移所建的不同", kind=what, name=name))
+    return out
+
+
+def _column_differences(table: str, want: dict[str, bool], have: dict[str, bool]) -> list[Message]:
+    out: list[Message] = []
+    for col in sorted(set(want) | set(have)):
+        if col not in have:
+            out.append(_l("表 %(table)s 缺少列 %(name)s", table=table, name=col))
+        elif col not in want:
+            out.append(_l("表 %(table)s 多出列 %(name)s", table=table, name=col))
+        elif want[col] != have[col]:
+            out.append(_l("列 %(table)s.%(name)s 的非空约束不同", table=table, name=col))
+    return out
+
+
+def _check_schema(revision: str, have: Schema) -> None:
+    diff = schema_differences(migrated_schema(revision), have)
+    if not diff:
+        return
+    shown: Message = diff[0]
+    for part in diff[1:5]:
+        shown = _l("%(first)s；%(rest)s", first=shown, rest=part)
+    raise ValidationFailed(
+        _l(
+            "备份的结构与其迁移版本（%(rev)s）不符，共 %(n)s 处：%(diff)s",
+            rev=revision,
+            n=len(diff),
+            diff=shown,
+        )
+    )
+
+
+def _check_foreign_keys(conn: sqlite3.Connection) -> None:
+    bad = conn.execute("PRAGMA foreign_key_check").fetchmany(1000)
+    if bad:
+        table, rowid, parent, _fk = bad[0]
+        raise ValidationFailed(
+            _l(
+                "备份中有 %(n)s 行引用了不存在的记录（例如 %(table)s 第 %(row)s 行 → %(parent)s）",
+                n=f"{len(bad):,}" if len(bad) < 1000 else "1,000+",
+                table=table,
+                row=rowid,
+                parent=parent,
+            )
+        )
 
 
 def _known(rev: str | None) -> str:
@@ -207,6 +336,8 @@ def verify(url: str, source: Path) -> Checked:
     """Check a backup without touching the database: refuse what cannot be restored."""
     if not source.exists():
         raise ValidationFailed(_l("没有备份文件：%(path)s", path=str(source)))
+    if not source.is_file():
+        raise ValidationFailed(_l("这不是一个文件（是目录？）：%(path)s", path=str(source)))
     if source.stat().st_size == 0:
         raise ValidationFailed(_l("备份文件是空的：%(path)s", path=str(source)))
     with source.open("rb") as f:

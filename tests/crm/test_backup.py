@@ -241,3 +241,95 @@ def test_nightly_backup_keeps_the_newest_and_records_its_run(session, tmp_path, 
     assert verify(get_settings().database_url, newest).checksum
     run = session.scalar(select(JobRun).where(JobRun.job == "nightly_backup"))
     assert run.status == "ok" and newest.name in run.detail and "2 old removed" in detail
+
+
+def _sha(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+TAMPERED = {
+    # a table gone (My day, follow-ups and reminders would fail)
+    "dropped table": ("drop table followup", ["缺少数据表 followup", "table followup missing"]),
+    # a column gone (every project read would fail)
+    "dropped column": (
+        "alter table project drop column notes",
+        ["表 project 缺少列 notes", "table project lacks column notes"],
+    ),
+    # the audit trail's guard gone, and a record edited
+    "dropped triggers": (
+        "drop trigger audit_record_no_update; drop trigger audit_record_no_delete;"
+        " update audit_record set action = 'x'",
+        ["缺少触发器 audit_record_no_update", "trigger audit_record_no_update missing"],
+    ),
+    # a guard replaced by one that lets everything through
+    "changed trigger": (
+        "drop trigger audit_record_no_delete;"
+        " create trigger audit_record_no_delete before delete on audit_record begin select 1; end",
+        ["触发器 audit_record_no_delete 与迁移所建的不同", "differs from"],
+    ),
+    # a trigger the migrations never made (it would empty the firms on the next insert)
+    "added trigger": (
+        "create trigger evil after insert on project begin delete from firm; end",
+        ["多出触发器 evil", "unexpected trigger evil"],
+    ),
+    # a contact of a firm that is not there (written with the foreign keys off)
+    "rows without their firm": (
+        "pragma foreign_keys = off; insert into contact(firm_id, name, created_at, updated_at,"
+        " version) values (999999, 'x', '2026-01-01', '2026-01-01', 1)",
+        ["引用了不存在的记录", "missing"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TAMPERED))
+def test_a_backup_whose_schema_is_not_its_migrations_is_refused(origin, target, tmp_path, case):
+    """A file at a known migration whose schema is not that migration's (made by `crm backup`,
+    then altered with sqlite3) is refused, naming what differs, and the database's bytes are
+    left as they were."""
+    if PG:
+        pytest.skip("SQLite files")
+    _url, good = origin
+    sql, says = TAMPERED[case]
+    bad = tmp_path / "tampered.db"
+    shutil.copy(good, bad)
+    c = sqlite3.connect(bad)
+    c.executescript(sql)
+    c.commit()
+    c.close()
+    db = Path(make_url(target).database or "")
+    before = _sha(db)
+    with pytest.raises(ValidationFailed) as exc:
+        verify(target, bad)
+    zh, en = exc.value.message.render("zh_CN"), exc.value.message.render("en")
+    assert says[0] in zh and says[1] in en, (zh, en)
+    with pytest.raises(ValidationFailed):
+        restore(target, bad)
+    assert _sha(db) == before
+    assert firm_names(target) == {"备份前的企业", "备份后的企业"}
+
+
+def test_a_good_backup_restores_after_the_schema_check(origin, target, tmp_path):
+    """The same file copied untouched (no .sha256 beside it) passes the schema check."""
+    if PG:
+        pytest.skip("SQLite files")
+    copy = tmp_path / "copy.db"
+    shutil.copy(origin[1], copy)
+    assert verify(target, copy).revision
+    restore(target, copy)
+    assert firm_names(target) == {"备份前的企业"}
+
+
+def test_a_directory_is_not_a_backup(origin, tmp_path):
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    with pytest.raises(ValidationFailed) as exc:
+        verify(origin[0], tmp_path)
+    assert "不是一个文件" in exc.value.message.render("zh_CN")
+    out = CliRunner().invoke(app, ["restore", str(tmp_path), "--yes"])
+    assert out.exit_code == 1
+    assert out.exception is None or isinstance(out.exception, SystemExit), out.exception
+    assert "Traceback" not in out.output and str(tmp_path) in out.output
