@@ -137,7 +137,7 @@ def import_contacts(
     }
     seen: dict[tuple[int, str, str], int] = {}
     good = []
-    updates: list[tuple[int, dict]] = []
+    updates: list[tuple[int, dict[str, str | None]]] = []
     now = utcnow()
     for i, row in progress.rows(sheet.rows, "checking"):
         errs: list[RowError] = []
