@@ -465,7 +465,10 @@ ACCESS.update(
         ("GET", "/api/v1/users/{user_id}"): api(),
         # administrators only (a user changes their own name through PATCH /me)
         ("PATCH", "/api/v1/users/{user_id}"): admin_api(json={"display_name": "x", "version": 1}),
-        ("DELETE", "/api/v1/users/{user_id}"): admin_api(200).with_(query=V1),
+        # a user who holds no work (one who does is refused with 409 and the handover link)
+        ("DELETE", "/api/v1/users/{user_id}"): admin_api(200).with_(
+            query=V1, params={"user_id": "user:manager"}
+        ),
         ("GET", "/api/v1/departments"): api(),
         ("POST", "/api/v1/departments"): admin_api(201, json={"name": "新部门", "code": "NEWD"}),
         ("GET", "/api/v1/departments/{department_id}"): api(),
