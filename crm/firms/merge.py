@@ -376,22 +376,15 @@ def _conflict_flags(session: Session, where: Any) -> dict[str, int | None]:
 def _move(session: Session, moving: _Moving, survivor_id: int, other_id: int) -> None:
     """Contacts, projects, follow-ups, subsidiaries and activity links to the survivor; the
     other's remaining activity links and both firms' alias rows go (written again after)."""
-    if moving.contacts:
-        session.execute(
-            update(Contact).where(Contact.id.in_(moving.contacts)).values(firm_id=survivor_id)
-        )
-    if moving.projects:
-        session.execute(
-            update(Project).where(Project.id.in_(moving.projects)).values(firm_id=survivor_id)
-        )
-    if moving.followups:
-        session.execute(
-            update(Followup).where(Followup.id.in_(moving.followups)).values(firm_id=survivor_id)
-        )
-    if moving.subsidiaries:
-        session.execute(
-            update(Firm).where(Firm.id.in_(moving.subsidiaries)).values(parent_id=survivor_id)
-        )
+    repoint: tuple[tuple[Any, list[int], str], ...] = (
+        (Contact, moving.contacts, "firm_id"),
+        (Project, moving.projects, "firm_id"),
+        (Followup, moving.followups, "firm_id"),
+        (Firm, moving.subsidiaries, "parent_id"),
+    )
+    for model, ids, column in repoint:
+        if ids:
+            session.execute(update(model).where(model.id.in_(ids)).values({column: survivor_id}))
     if moving.activities:
         session.execute(
             update(ActivityFirm)
