@@ -32,9 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlmodel import Session
 
+from crm.db import grouped
 from crm.models.accounts import Department, User
 from crm.models.activities import (
     Activity,
@@ -271,45 +272,34 @@ def _lookups(session: Session) -> dict[str, dict[int, str]]:
     }
 
 
-def _grouped(session: Session, table: Table, key: str, value: Any) -> dict[int, list[Any]]:
-    out: dict[int, list[Any]] = {}
-    for k, v in session.execute(select(table.c[key], value)):
-        out.setdefault(k, []).append(v)
-    return out
-
-
 def _extras(session: Session, name: str, names: dict[str, dict[int, str]]) -> dict[str, Any]:
     """Columns that are not the table's own: a firm's aliases and clusters, an activity's
     links (each list in a fixed order)."""
     if name == "firms":
-        aliases: dict[int, list[str]] = {}
-        for fid, a in session.execute(
-            select(FirmAlias.firm_id, FirmAlias.alias).order_by(FirmAlias.id)
-        ):
-            aliases.setdefault(fid, []).append(a)
-        clusters: dict[int, list[str]] = {}
-        for fid, code in session.execute(
-            select(FirmCluster.firm_id, Cluster.code)
-            .join(Cluster, Cluster.id == FirmCluster.cluster_id)
-            .order_by(Cluster.sort_order, Cluster.id)
-        ):
-            clusters.setdefault(fid, []).append(code)
-        return {"aliases": aliases, "clusters": clusters}
+        return {
+            "aliases": grouped(
+                session, select(FirmAlias.firm_id, FirmAlias.alias).order_by(FirmAlias.id)
+            ),
+            "clusters": grouped(
+                session,
+                select(FirmCluster.firm_id, Cluster.code)
+                .join(Cluster, Cluster.id == FirmCluster.cluster_id)
+                .order_by(Cluster.sort_order, Cluster.id),
+            ),
+        }
     if name == "departments":
-        leads: dict[int, list[str]] = {}
-        for did, code in session.execute(
+        leads = (
             select(Cluster.lead_department_id, Cluster.code)
             .where(Cluster.lead_department_id.is_not(None))
             .order_by(Cluster.sort_order, Cluster.id)
-        ):
-            leads.setdefault(did, []).append(code)
-        return {"leads": leads}
+        )
+        return {"leads": grouped(session, leads)}
     if name == "activities":
         out = {}
         for col, (model, other) in ACTIVITY_LINKS.items():
             t = model.__table__
             groups = {}
-            for aid, ids in _grouped(session, t, "activity_id", t.c[other]).items():
+            for aid, ids in grouped(session, select(t.c.activity_id, t.c[other])).items():
                 ids.sort()
                 groups[aid] = [names["user"][i] for i in ids] if col == "officers" else ids
             out[col] = groups

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, event
+from sqlalchemy import Table, event, func, select
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, create_engine
@@ -107,6 +107,25 @@ def table(model: type[SQLModel]) -> Table:
     """The Core table of a SQLModel table class, typed (SQLModel does not declare
     ``__table__``), for bulk inserts and updates that skip the ORM."""
     return model.__table__  # type: ignore[attr-defined,no-any-return]
+
+
+# a list page counts its rows up to here ("10,000+"): a count never reads a whole large table
+LIST_COUNT_CAP = 10_000
+
+
+def capped_count(session: Session, stmt: Any, id_col: Any, cap: int = LIST_COUNT_CAP) -> int:
+    """How many rows ``stmt`` selects, counting no further than ``cap + 1`` (by ``id_col``)."""
+    capped = stmt.with_only_columns(id_col).limit(cap + 1).subquery()
+    return session.scalar(select(func.count()).select_from(capped)) or 0
+
+
+def grouped(session: Session, stmt: Any) -> dict[Any, list[Any]]:
+    """The rows of a two-column statement as first column → [second column, …], in the
+    statement's order (a firm's aliases, a park's clusters: one statement, no row-by-row read)."""
+    out: dict[Any, list[Any]] = {}
+    for key, value in session.execute(stmt):
+        out.setdefault(key, []).append(value)
+    return out
 
 
 def allocate_ids(session: Session, table: str, n: int) -> list[int]:

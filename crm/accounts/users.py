@@ -15,7 +15,7 @@ from crm.accounts.sessions import end_sessions
 from crm.audit.service import record, snapshot
 from crm.authz import require_admin
 from crm.changes import apply_change, check_version
-from crm.db import bind_url, memo
+from crm.db import bind_url, capped_count, memo
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import Department, Role, User
@@ -405,15 +405,7 @@ def page_users(
     if active is not None:
         stmt = stmt.where(User.is_active.is_(active))
     rows = list(session.scalars(stmt.order_by(User.id).limit(limit).offset(offset)))
-    total = (
-        session.scalar(
-            select(func.count()).select_from(
-                stmt.with_only_columns(User.id).limit(10_001).subquery()
-            )
-        )
-        or 0
-    )
-    return rows, total
+    return rows, capped_count(session, stmt, User.id)
 
 
 def admin_overview(session: Session, actor: User) -> dict[str, int]:

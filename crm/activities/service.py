@@ -14,6 +14,7 @@ from crm.audit.service import record, snapshot
 from crm.authz import activity_visible, can_edit_owned, require_edit, viewer_key
 from crm.changes import check_version
 from crm.clock import as_utc
+from crm.db import LIST_COUNT_CAP
 from crm.errors import NotFound, ValidationFailed
 from crm.followups.schemas import FollowupCreate
 from crm.followups.service import create_followup
@@ -364,7 +365,6 @@ class ActivityFilters:
 # API's list only executes it (building and keying them was a tenth of the firm page)
 _LIST_STATEMENTS: dict[tuple[Any, ...], tuple[Any, Any]] = {}
 _FILTERS = ("firm_id", "project_id", "created_by_id", "kind", "since", "until")
-LIST_COUNT_CAP = 10_000
 
 
 def _list_statements(actor: User, given: tuple[bool, ...]) -> tuple[Any, Any]:

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from crm.audit.service import record, snapshot
 from crm.authz import require_edit
 from crm.changes import apply_change, check_version
+from crm.db import capped_count
 from crm.errors import NotFound, StaleVersion, ValidationFailed
 from crm.firms.queries import _owner_department, get_firm
 from crm.firms.schemas import ContactCreate, ContactPublic, ContactUpdate
@@ -35,15 +36,7 @@ def list_contacts_page(
     get_firm(session, actor, firm_id)
     stmt = select(Contact).where(Contact.firm_id == firm_id)
     rows = list(session.scalars(stmt.order_by(Contact.id).limit(limit).offset(offset)))
-    total = (
-        session.scalar(
-            select(func.count()).select_from(
-                stmt.with_only_columns(Contact.id).limit(10_001).subquery()
-            )
-        )
-        or 0
-    )
-    return rows, total
+    return rows, capped_count(session, stmt, Contact.id)
 
 
 # the contacts list's sortable columns (crm.sorting: only these keys reach the SQL); the firm
@@ -108,15 +101,7 @@ def list_all_contacts(
         (c, zh, en)
         for c, zh, en in session.execute(stmt.order_by(*order).limit(limit).offset(offset))
     ]
-    total = (
-        session.scalar(
-            select(func.count()).select_from(
-                stmt.with_only_columns(Contact.id).limit(10_001).subquery()
-            )
-        )
-        or 0
-    )
-    return rows, int(total)
+    return rows, capped_count(session, stmt, Contact.id)
 
 
 def contact_rows(rows: list[tuple[Contact, str, str | None]], lang: str) -> list[dict[str, Any]]:

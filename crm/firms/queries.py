@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, case, func, select
 from sqlmodel import Session
 
 from crm.authz import can_edit_owned
+from crm.db import capped_count
 from crm.errors import NotFound, ValidationFailed
 from crm.firms.schemas import FirmPublic
 from crm.firms.search import search_condition, search_rank
@@ -192,7 +193,7 @@ def list_firms(
             # plain rows keep the window's count as a last column nobody reads
             firms = list(found) if columns else [r[0] for r in found]
             return firms, min(found[0][-1], count_cap + 1)
-        total = 0 if offset == 0 else _capped_count(session, stmt, count_cap)
+        total = 0 if offset == 0 else capped_count(session, stmt, Firm.id, count_cap)
         return [], total
     # major tiers first, along ix_firm_updated; then the rest, along ix_firm_tier_updated
     majors = stmt.where(Firm.tier != "other")
@@ -201,7 +202,7 @@ def list_firms(
         if rows or offset == 0:
             n_major = offset + len(rows)
         else:  # the majors ended on an earlier page: how many were there (at most offset)
-            n_major = _capped_count(session, majors, offset - 1)
+            n_major = capped_count(session, majors, Firm.id, offset - 1)
         rows += fetch(
             stmt.where(Firm.tier == "other")
             .order_by(*order)
@@ -210,13 +211,7 @@ def list_firms(
         )
     if offset == 0 and len(rows) < limit:
         return rows, len(rows)
-    return rows, _capped_count(session, stmt, count_cap)
-
-
-def _capped_count(session: Session, stmt: Any, cap: int) -> int:
-    """How many rows ``stmt`` selects, counting no further than ``cap + 1``."""
-    capped = stmt.with_only_columns(Firm.id).limit(cap + 1).subquery()
-    return session.scalar(select(func.count()).select_from(capped)) or 0
+    return rows, capped_count(session, stmt, Firm.id, count_cap)
 
 
 def _owner_department(session: Session, owner_id: int | None) -> int | None:

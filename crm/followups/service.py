@@ -23,6 +23,7 @@ from crm.authz import (
 )
 from crm.changes import apply_change, check_version
 from crm.clock import as_utc, day_bounds, local_tz, today_local
+from crm.db import capped_count
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
 from crm.i18n import _l
@@ -356,9 +357,7 @@ def list_followups(
             .offset(offset)
         )
     )
-    capped = stmt.with_only_columns(Followup.id).limit(10_001).subquery()
-    total = session.scalar(select(func.count()).select_from(capped)) or 0
-    return rows, total
+    return rows, capped_count(session, stmt, Followup.id)
 
 
 def _whose(stmt: Select[Any], actor: User, f: FollowupFilters) -> Select[Any]:

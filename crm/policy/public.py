@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from crm.authz import require_admin
 from crm.changes import apply_change, check_version
+from crm.db import grouped
 from crm.errors import NotFound, ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import Department
@@ -74,15 +75,17 @@ def set_cluster_lead(
 def parks_public(session: Session, parks: list[Park]) -> list[ParkPublic]:
     codes = {p.id: p.code for p in session.scalars(select(Park))}
     ids = [stored_id(p) for p in parks]
-    guided: dict[int, list[str]] = {i: [] for i in ids}
-    if ids:
-        for pid, code in session.execute(
+    guided = (
+        grouped(
+            session,
             select(ParkCluster.park_id, Cluster.code)
             .join(Cluster, Cluster.id == ParkCluster.cluster_id)
             .where(ParkCluster.park_id.in_(ids))
-            .order_by(Cluster.sort_order)
-        ):
-            guided[pid].append(code)
+            .order_by(Cluster.sort_order),
+        )
+        if ids
+        else {}
+    )
     return [
         ParkPublic(
             id=p.id,
@@ -91,7 +94,7 @@ def parks_public(session: Session, parks: list[Park]) -> list[ParkPublic]:
             name_en=p.name_en,
             tier=p.tier,
             within=codes.get(p.within_park_id) if p.within_park_id else None,
-            clusters=guided[stored_id(p)],
+            clusters=guided.get(stored_id(p), []),
         )
         for p in parks
     ]
