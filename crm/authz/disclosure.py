@@ -3,16 +3,36 @@ task, never its title, its firm, or the free text of a follow-up or activity on 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import aliased
 
 from crm.i18n import Message, _l
 from crm.models.activities import ActivityProject
+from crm.models.followups import Followup
 from crm.models.projects import Project
 
 FOLLOWUP_KIND = _l("跟进事项")  # the kind of task, in the reader's language
+NO_CODE_NAME = "—"  # a confidential project stored without a code name (the services refuse one)
+
+_Title = TypeVar("_Title", str, str | None)
+
+
+def project_label(title: _Title, confidential: bool | None, code_name: str | None) -> _Title:
+    """How a project is named where it may travel (reports, messages, exports, labels): a
+    confidential one by its code name only. No project (an outer join's NULLs): None."""
+    if confidential:
+        return code_name or NO_CODE_NAME
+    return title
+
+
+def project_label_sql(project: Any) -> Any:
+    """``project_label`` as a SQL expression over a ``Project`` (or an alias of it)."""
+    return case(
+        (project.is_confidential, func.coalesce(project.code_name, NO_CODE_NAME)),
+        else_=project.title,
+    )
 
 
 def activity_code_name(activity_id_col: Any) -> Any:
@@ -24,6 +44,23 @@ def activity_code_name(activity_id_col: Any) -> Any:
         select(func.min(func.coalesce(p.code_name, "—")))
         .where(ap.activity_id == activity_id_col, ap.project_id == p.id, p.is_confidential)
         .scalar_subquery()
+    )
+
+
+def followup_naming(project: Any, firm: Any) -> tuple[Any, ...]:
+    """The columns that name where a follow-up belongs in a message or calendar event, with what
+    decides how much may be said: ``project_id``, ``firm_id``, ``p_title``, ``is_confidential``,
+    ``code_name``, ``firm`` and ``act_code`` (``activity_code_name``). ``project`` and ``firm``
+    are (aliases of) Project and Firm, outer-joined on the follow-up's ``project_id`` and
+    ``firm_id``."""
+    return (
+        Followup.project_id,
+        Followup.firm_id,
+        project.title.label("p_title"),
+        project.is_confidential,
+        project.code_name,
+        firm.name_zh.label("firm"),
+        activity_code_name(Followup.activity_id).label("act_code"),
     )
 
 
@@ -95,7 +132,7 @@ def redact_export_rows(
     if kind == "projects":
         for r in rows:
             if r.get("is_confidential"):
-                r["title"] = r.get("code_name") or "—"
+                r["title"] = project_label(r.get("title"), True, r.get("code_name"))
                 _blank(r, *_FIRM_FIELDS, "notes", "lost_reason")
     elif kind == "followups":
         by_project = secret_projects(

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from crm.audit.service import record
 from crm.authz import followup_visible
-from crm.authz.disclosure import activity_code_name, task_title
+from crm.authz.disclosure import followup_naming, task_title
 from crm.config import get_settings
 from crm.errors import NotFound
 from crm.i18n import _l, gettext
@@ -61,13 +61,7 @@ def calendar_feed(session: Session, token: str, now: datetime | None = None) -> 
             Followup.due_at,
             Followup.remind_at,
             Followup.updated_at,
-            Followup.project_id,
-            Followup.firm_id,
-            P.title.label("p_title"),
-            P.is_confidential,
-            P.code_name,
-            Firm.name_zh.label("firm"),
-            activity_code_name(Followup.activity_id).label("act_code"),
+            *followup_naming(P, Firm),
         )
         .outerjoin(P, P.id == Followup.project_id)
         .outerjoin(Firm, Firm.id == Followup.firm_id)

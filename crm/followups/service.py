@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, case, func, literal_column, select, union_all
+from sqlalchemy import Select, and_, bindparam, literal_column, select, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -21,6 +21,7 @@ from crm.authz import (
     require_change_followup,
     viewer_key,
 )
+from crm.authz.disclosure import project_label_sql
 from crm.changes import apply_change, check_version
 from crm.clock import as_utc, day_bounds, local_tz, today_local
 from crm.db import capped_count
@@ -262,9 +263,7 @@ def _my_day_statement(actor: User) -> Any:
         if len(_MY_DAY) > 256:
             _MY_DAY.clear()
         fu, p = Followup.__table__.c, _MY_DAY_P  # type: ignore[attr-defined]
-        label = case(
-            (p.is_confidential, func.coalesce(p.code_name, "—")), else_=p.title
-        )  # as followup_labels names a project
+        label = project_label_sql(p)  # as followup_labels names a project
         stmt = _MY_DAY[key] = (
             select(
                 fu.id,
@@ -399,10 +398,7 @@ def _labels_statement(actor: User) -> Any:
     if stmt is None:
         if len(_LABELS) > 256:
             _LABELS.clear()
-        project_label = case(
-            (Project.is_confidential, func.coalesce(Project.code_name, "—")),
-            else_=Project.title,
-        )
+        project_label = project_label_sql(Project)
         stmt = _LABELS[key] = union_all(
             select(literal_column("0").label("k"), Firm.id, Firm.name_zh).where(
                 Firm.id.in_(bindparam("fids", expanding=True))

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from crm.audit.service import record
 from crm.authz import is_manager, require_give_up_project, require_manager
+from crm.authz.disclosure import project_label
 from crm.errors import NotFound, ValidationFailed
 from crm.i18n import Message, Named, _l
 from crm.models.accounts import Department, User
@@ -30,7 +31,6 @@ from crm.models.projects import Project, Stage, StageChange
 from crm.outbox.compose import department_robots, robot_message
 from crm.outbox.render import email_message, render_message
 from crm.outbox.service import enqueue_many
-from crm.reports.common import project_label
 from crm.types import stored_id, utcnow
 
 LISTED = 50

@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from crm.authz import project_visible_to_user
-from crm.authz.disclosure import FOLLOWUP_KIND, activity_code_name
+from crm.authz.disclosure import FOLLOWUP_KIND, followup_naming, project_label
 from crm.clock import day_bounds, local_tz, today_local, week_start
 from crm.config import get_settings
 from crm.models.accounts import Department, Role, User
@@ -34,17 +34,6 @@ from crm.types import utcnow
 from crm.vocabulary import STALE_STAGES
 
 MAX_ITEMS = 50  # items listed in one message; the rest are counted, with a link to the list
-
-
-def project_label(
-    title: str | None, confidential: bool | None, code_name: str | None, pid: int | None
-) -> str | None:
-    """How a message names a project: a confidential one only by its code name."""
-    if title is None and pid is None:
-        return None
-    if confidential:
-        return code_name or f"#{pid}"
-    return title
 
 
 def _visible(user_cls: Any, project_cls: Any) -> Any:
@@ -96,13 +85,7 @@ def compose_daily_reminders(
             Followup.title,
             Followup.due_at,
             Followup.assignee_id,
-            Followup.project_id,
-            Followup.firm_id,
-            P.title.label("p_title"),
-            P.is_confidential,
-            P.code_name,
-            F.name_zh.label("firm"),
-            activity_code_name(Followup.activity_id).label("act_code"),
+            *followup_naming(P, F),
             func.count().over(partition_by=part).label("total"),
             func.sum(case((Followup.due_at < start, 1), else_=0))
             .over(partition_by=part)
@@ -177,7 +160,7 @@ def compose_daily_reminders(
 def _item(r: Any, start: datetime) -> dict[str, Any]:
     # a confidential project (its own, or one its activity names): code name and kind only
     secret = bool(r.is_confidential) or r.act_code is not None
-    label = project_label(r.p_title, r.is_confidential, r.code_name, r.project_id)
+    label = project_label(r.p_title, r.is_confidential, r.code_name)
     if label is None and r.act_code is not None:
         label = r.act_code
     if r.project_id is not None:
@@ -217,13 +200,7 @@ def compose_followup_reminders(
             Followup.due_at,
             Followup.remind_at,
             Followup.assignee_id,
-            Followup.project_id,
-            Followup.firm_id,
-            P.title.label("p_title"),
-            P.is_confidential,
-            P.code_name,
-            F.name_zh.label("firm"),
-            activity_code_name(Followup.activity_id).label("act_code"),
+            *followup_naming(P, F),
             U.display_name,
             U.email,
             U.language,
@@ -312,7 +289,7 @@ def compose_stale_alerts(session: Session, now: datetime | None = None) -> int:
     def items(rs: list[Any]) -> list[dict[str, Any]]:
         return [
             {
-                "project": project_label(r.title, r.is_confidential, r.code_name, r.id),
+                "project": project_label(r.title, r.is_confidential, r.code_name),
                 "firm": None if r.is_confidential else r.firm,
                 "stage": r.stage,
                 "last": r.last,
@@ -449,7 +426,7 @@ def compose_weekly_digest(
     ).all()
     sign_items = [
         {
-            "project": project_label(s.title, s.is_confidential, s.code_name, s.id),
+            "project": project_label(s.title, s.is_confidential, s.code_name),
             "firm": None if s.is_confidential else s.firm,
             "cluster_zh": s.cluster_zh,
             "cluster_en": s.cluster_en,

@@ -21,6 +21,7 @@ from crm.authz import (
     require_set_owner,
     viewer_key,
 )
+from crm.authz.disclosure import project_label
 from crm.changes import apply_change, check_version
 from crm.clock import today_local
 from crm.errors import Conflict, NotFound, ValidationFailed
@@ -559,7 +560,7 @@ def conflict_info(session: Session, actor: User, p: Project) -> dict[str, Any] |
     return {
         "hidden": False,
         "other_id": other.id,
-        "other_title": other.title if not other.is_confidential else other.code_name or "—",
+        "other_title": project_label(other.title, other.is_confidential, other.code_name),
         "first_department": dept_names.get(first.department_id),
         "first_reported_at": first.created_at,
         "this_has_priority": first.id == p.id,

@@ -12,6 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from crm.authz import project_visible, require_manager
+from crm.authz.disclosure import project_label
 from crm.clock import local_tz, today_local, week_start
 from crm.errors import ValidationFailed
 from crm.i18n import Message, _l
@@ -124,20 +125,14 @@ def check_department(session: Session, department_id: int | None) -> None:
         raise ValidationFailed(_l("部门不存在"), field="department_id")
 
 
-def project_label(title: str, is_confidential: bool, code_name: str | None) -> str:
-    """Reports name a confidential project by its code name only (they travel to meetings)."""
-    if is_confidential:
-        return code_name or "保密项目"
-    return title
-
-
 # the columns that name a project in a report: ``select(*LABELLED, …)``, then ``row_label(r)``
 LABELLED = (Project.id, Project.title, Project.is_confidential, Project.code_name)
 
 
 def row_label(r: Any) -> str:
     """The label of a row selected with ``LABELLED`` first."""
-    return project_label(r[1], r[2], r[3])
+    title: str = r[1]
+    return project_label(title, r[2], r[3])
 
 
 # --- weeks (local time) ---------------------------------------------------------------------

@@ -12,11 +12,11 @@ from sqlalchemy import and_, or_, select
 from sqlmodel import Session
 
 from crm.authz import require_manager
+from crm.authz.disclosure import project_label
 from crm.i18n import Named
 from crm.models.accounts import Department, User
 from crm.models.policy import Cluster
 from crm.models.projects import Project, Stage
-from crm.reports.common import project_label
 
 
 class ConflictRow(BaseModel):

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy import BigInteger, Row, case, func, literal_column, select, type_coerce
 from sqlmodel import Session
 
+from crm.authz.disclosure import project_label
 from crm.models.accounts import User
 from crm.models.firms import MAJOR_TIERS, Firm
 from crm.models.policy import ChainLink, ParkCluster
@@ -32,7 +33,6 @@ from crm.reports.common import (
     clusters,
     park_id_for,
     parks,
-    project_label,
     project_scope,
 )
 from crm.types import stored_id, utcnow
