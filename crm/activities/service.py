@@ -12,6 +12,7 @@ from sqlmodel import Session
 from crm.activities.schemas import ActivityCreate, ActivityPublic, ActivityUpdate
 from crm.audit.service import record, snapshot
 from crm.authz import activity_visible, can_edit_owned, require_edit, viewer_key
+from crm.authz.rules import Editor
 from crm.changes import check_version
 from crm.clock import as_utc
 from crm.db import LIST_COUNT_CAP
@@ -132,26 +133,102 @@ def _set_links(
         session.add_all([make(i) for i in ids])
 
 
+# a contact up to a day before the lead was entered is the one it came out of (met in the
+# morning, entered back at the office): a response of 0 hours; the same day's slack as the
+# future-date check (zones and clocks apart)
+RESPONSE_SLACK = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class _Logger:
+    """Who logged a contact, as they were then (the activity keeps their department)."""
+
+    id: int | None
+    role: str
+    department_id: int | None
+
+
+def _counts_as_response(p: Project, when: datetime, logger: Editor) -> bool:
+    """Whether a contact is the lead's response (its ``first_contact_at``; SPEC §3 "the time from
+    its creation as a lead to its first logged contact"): logged by the project's own people
+    (crm.authz's edit rule) and dated after the project's creation, or at most a day before it
+    (the activity report counts that as 0 hours). A contact dated earlier is the firm's
+    history (the office logs past visits), not a response to the lead: it never makes a lead
+    look answered."""
+    return when >= as_utc(p.created_at) - RESPONSE_SLACK and can_edit_owned(
+        logger, p.owner_id, p.department_id
+    )
+
+
+def _save_rollups(
+    session: Session, actor: User, p: Project, first: datetime | None, last: datetime | None
+) -> None:
+    touched = {
+        k: v
+        for k, v in (("first_contact_at", first), ("last_activity_at", last))
+        if (as_utc(getattr(p, k)) if getattr(p, k) else None) != v
+    }
+    if not touched:
+        return
+    before = {k: getattr(p, k) for k in touched}
+    for k, v in touched.items():
+        setattr(p, k, v)
+    p.updated_at = utcnow()
+    session.add(p)
+    record(session, actor.id, "touch", "project", p.id, before=before, after=touched)
+
+
 def _touch_projects(session: Session, actor: User, projects: list[Project], when: datetime) -> None:
-    now = utcnow()
+    """A new contact: it can only move a project's first contact earlier and its last later."""
     for p in projects:
-        touched: dict[str, datetime] = {}
-        # the first contact feeds the response-time report: only the project's own people
-        # (crm.authz's edit rule) move it; anyone who may see the project moves the last one
-        if (p.first_contact_at is None or when < p.first_contact_at) and can_edit_owned(
-            actor, p.owner_id, p.department_id
-        ):
-            touched["first_contact_at"] = when
-        if p.last_activity_at is None or when > p.last_activity_at:
-            touched["last_activity_at"] = when
-        if not touched:
-            continue
-        before = {k: getattr(p, k) for k in touched}
-        for k, v in touched.items():
-            setattr(p, k, v)
-        p.updated_at = now
-        session.add(p)
-        record(session, actor.id, "touch", "project", p.id, before=before, after=touched)
+        first, last = p.first_contact_at, p.last_activity_at
+        if (first is None or when < first) and _counts_as_response(p, when, actor):
+            first = when
+        if last is None or when > last:
+            last = when
+        _save_rollups(session, actor, p, first, last)
+
+
+def recompute_rollups(session: Session, actor: User, project_ids: set[int]) -> None:
+    """A project's ``first_contact_at`` and ``last_activity_at`` from the activities it still
+    has — after an activity's date is edited, it is unlinked from a project or deleted (the one
+    place every path comes through: API, pages). The first contact follows the rule of
+    ``_counts_as_response`` with the one who logged each contact (their department when they
+    logged it)."""
+    if not project_ids:
+        return
+    session.flush()
+    ids = sorted(project_ids)
+    projects = list(session.scalars(select(Project).where(Project.id.in_(ids))))
+    rows: dict[int, list[tuple[datetime, Editor]]] = {i: [] for i in ids}
+    loggers: dict[tuple[int | None, str | None, int | None], Editor] = {}
+    for pid, when, uid, role, dept in session.execute(
+        select(
+            ActivityProject.project_id,
+            Activity.occurred_at,
+            Activity.created_by_id,
+            User.role,
+            Activity.department_id,
+        )
+        .join(Activity, Activity.id == ActivityProject.activity_id)
+        .outerjoin(User, User.id == Activity.created_by_id)
+        .where(ActivityProject.project_id.in_(ids))
+    ):
+        key = (uid, role, dept)
+        if key not in loggers:  # who logged it, as the edit rule sees them
+            loggers[key] = _Logger(uid, role or "", dept)
+        rows[pid].append((as_utc(when), loggers[key]))
+    for p in projects:
+        dated = rows[stored_id(p)]
+        counted = [w for w, who in dated if _counts_as_response(p, w, who)]
+        _save_rollups(
+            session,
+            actor,
+            p,
+            min(counted, default=None),
+            max((w for w, _ in dated), default=None),
+        )
+    session.flush()
 
 
 def _checked_when(when: datetime, now: datetime) -> datetime:
@@ -315,15 +392,16 @@ def update_activity(
             contact_ids,
             officer_ids,
         )
-        _touch_projects(
-            session, actor, projects, as_utc(fields.get("occurred_at") or a.occurred_at)
-        )
     for k, v in fields.items():
         setattr(a, k, v)
     a.version += 1
     a.updated_at = utcnow()
     session.add(a)
     session.flush()
+    now_linked = links(session, [activity_id])[activity_id]["project_ids"]
+    if "occurred_at" in fields or set(now_linked) != set(current["project_ids"]):
+        # a date moved or a project unlinked: its projects' first and last contact again
+        recompute_rollups(session, actor, {*current["project_ids"], *now_linked})
     after = {**snapshot(a), **links(session, [activity_id])[activity_id]}
     record(session, actor.id, "update", "activity", a.id, before=before, after=after)
     return a
@@ -337,6 +415,7 @@ def delete_activity(
     check_version(
         a, version, lambda: to_public_many(session, [a])[0].model_dump(mode="json"), STALE
     )
+    project_ids = set(links(session, [activity_id])[activity_id]["project_ids"])
     for table in (ActivityFirm, ActivityProject, ActivityContact, ActivityOfficer):
         session.execute(delete(table).where(table.activity_id == activity_id))
     session.execute(
@@ -348,6 +427,7 @@ def delete_activity(
     touch(session.connection(), CONTACTS, a.created_at)  # its week is counted live again
     session.delete(a)
     session.flush()
+    recompute_rollups(session, actor, project_ids)  # from the contacts they still have
 
 
 @dataclass

@@ -4,7 +4,7 @@ which choices to offer (``assignable_users``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import or_, select, true
 from sqlmodel import Session
@@ -33,7 +33,19 @@ def require_manager(actor: User) -> None:
 # --- records with an owner and an owning department (firms, projects, activities) -----------
 
 
-def can_edit_owned(actor: User, owner_id: int | None, owner_department_id: int | None) -> bool:
+class Editor(Protocol):
+    """Who the edit rule looks at: a user, or the one who logged a contact as they were then
+    (their department at the time; ``crm.activities.service.recompute_rollups``)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def department_id(self) -> int | None: ...
+
+
+def can_edit_owned(actor: Editor, owner_id: int | None, owner_department_id: int | None) -> bool:
     """The owner, the owning department, or an admin. A record with neither owner nor department
     (e.g. the policy pack's named firms) is everyone's."""
     if is_admin(actor):
