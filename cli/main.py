@@ -346,7 +346,7 @@ def import_cmd(
     while another import runs, this one waits its turn."""
     from crm.db import session_scope
     from crm.errors import CRMError
-    from crm.imports import runs
+    from crm.imports import run_report, runs
     from crm.models.accounts import User
     from crm.models.imports import ImportRun
 
@@ -397,7 +397,7 @@ def import_cmd(
     with session_scope() as s:
         run = s.get(ImportRun, run_id)
         assert run is not None
-        rep, error, state = runs.report_of(run), runs.error_of(run), run.status
+        rep, error, state = run_report.report_of(run), run_report.error_of(run), run.status
     if rep is None:
         _fail(f"run {run_id} {state}: {error}")
         return

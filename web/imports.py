@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from crm.authz import require_manager
 from crm.errors import CRMError, ValidationFailed
 from crm.i18n import _l
-from crm.imports import runs, worker
+from crm.imports import run_report, runs, worker
 from crm.imports.service import IMPORTERS
 from crm.imports.templates import template_workbook
 from crm.models.imports import ImportRun
@@ -34,8 +34,8 @@ def _run_ctx(run: ImportRun) -> dict[str, object]:
         "phase": phase,
         "done": done,
         "total": total,
-        "report": runs.report_of(run),
-        "run_error": runs.error_of(run),
+        "report": run_report.report_of(run),
+        "run_error": run_report.error_of(run),
     }
 
 
@@ -152,7 +152,7 @@ def import_run_rejected(
     request: Request, session: SessionDep, user: WebUser, run_id: int
 ) -> Response:
     run = runs.get_run(session, user, run_id)
-    data = runs.rejected_workbook(run, language(request))
+    data = run_report.rejected_workbook(run, language(request))
     return download(data, f"import-{run_id}-rejected.xlsx")
 
 

@@ -9,8 +9,7 @@ report stays in the import history.
   that same transaction, so "done" and the imported rows commit together. A process killed in
   the middle commits nothing: the run stays ``running`` under a dead worker until
   :func:`recover_stale` marks it ``failed`` (the file is kept; :func:`retry` queues it again).
-- :func:`rejected_workbook`: the rejected rows with their original columns and a reason column,
-  in the reader's language, to be fixed in Excel and imported again.
+- The run's report, its error and the rejected rows' workbook: :mod:`crm.imports.run_report`.
 """
 
 from __future__ import annotations
@@ -33,11 +32,11 @@ from sqlmodel import Session
 from crm.authz import can_see_import_run, import_run_filter, require_manager
 from crm.db import get_engine
 from crm.errors import CRMError, NotFound, ValidationFailed
-from crm.exports import to_xlsx
-from crm.i18n import Bilingual, Message, _l, as_message
+from crm.i18n import Message, _l
 from crm.imports import progress
-from crm.imports.common import ImportReport, RowError
+from crm.imports.common import ImportReport
 from crm.imports.reader import check_type
+from crm.imports.run_report import encode, report_json, report_of
 from crm.imports.service import IMPORTERS, run_import
 from crm.models.accounts import User
 from crm.models.imports import ImportRun
@@ -49,80 +48,6 @@ MAX_UPLOAD = 10 * 1024 * 1024
 MODES = ("check", "all", "skip")
 STALE_AFTER = timedelta(minutes=30)  # a run on another machine with no sign of life this long
 WRITE_EVERY = 1.0  # seconds between two progress writes
-
-
-# -- messages as JSON ---------------------------------------------------------------------------
-
-
-def _enc(m: Any) -> Any:
-    if isinstance(m, Bilingual):
-        return {"b": m.msgid}
-    if isinstance(m, Message):
-        return {"m": m.msgid, "p": {k: _enc(v) for k, v in m.params.items()}}
-    return m
-
-
-def _dec(v: Any) -> Any:
-    if isinstance(v, dict) and "b" in v:
-        return Bilingual(v["b"])
-    if isinstance(v, dict) and "m" in v:
-        return Message(v["m"], **{k: _dec(x) for k, x in (v.get("p") or {}).items()})
-    return v
-
-
-def _report_json(rep: ImportReport) -> str:
-    bad = {e.row for e in rep.rejected}
-    rows = {}
-    if rep.sheet is not None and bad:
-        rows = {str(n): row for n, row in rep.sheet.rows if n in bad}
-    return json.dumps(
-        {
-            "kind": rep.kind,
-            "total": rep.total,
-            "imported": rep.imported,
-            "updated": rep.updated,
-            "unchanged": rep.unchanged,
-            "dry_run": rep.dry_run,
-            "applied": rep.applied,
-            "rejected": [[e.row, e.field, _enc(e.message)] for e in rep.rejected],
-            "warnings": [[e.row, e.field, _enc(e.message)] for e in rep.warnings],
-            "notes": [_enc(n) for n in rep.notes],
-            "labels": rep.labels,
-            "rows": rows,
-            "candidates": {str(k): v for k, v in rep.candidates.items()},
-            "held": sorted(rep.held),
-        },
-        ensure_ascii=False,
-        # a message's parameters may be a bound (Decimal 0 of "不能小于 %(ge)s"), a date…: as text
-        default=str,
-    )
-
-
-def report_of(run: ImportRun) -> ImportReport | None:
-    """The run's report as the importer made it (None until the run is done)."""
-    if not run.report:
-        return None
-    d = json.loads(run.report)
-    rep = ImportReport(
-        d["kind"],
-        d["total"],
-        imported=d["imported"],
-        updated=d["updated"],
-        unchanged=d["unchanged"],
-        dry_run=d["dry_run"],
-        applied=d["applied"],
-        labels=d["labels"],
-        rejected=[RowError(r, f, _dec(m)) for r, f, m in d["rejected"]],
-        warnings=[RowError(r, f, _dec(m)) for r, f, m in d["warnings"]],
-        notes=[_dec(n) for n in d["notes"]],
-        candidates={int(k): v for k, v in (d.get("candidates") or {}).items()},
-        held=set(d.get("held") or ()),
-    )
-    return rep
-
-
-def error_of(run: ImportRun) -> Message | None:
-    return as_message(_dec(json.loads(run.error))) if run.error else None
 
 
 # -- creating, claiming, running -----------------------------------------------------------------
@@ -296,7 +221,7 @@ def _finish(
         "status": status,
         "phase": None,
         "finished_at": utcnow(),
-        "error": json.dumps(_enc(error), ensure_ascii=False) if error is not None else None,
+        "error": json.dumps(encode(error), ensure_ascii=False) if error is not None else None,
     }
     if status != "failed" and not (rep is not None and rep.held):
         # kept only to run a failed import again, or to import held rows anyway
@@ -309,7 +234,7 @@ def _finish(
             unchanged=rep.unchanged,
             rejected=rep.rejected_rows,
             applied=rep.applied,
-            report=_report_json(rep),
+            report=report_json(rep),
         )
     session.execute(update(ImportRun).where(ImportRun.id == run_id).values(**values))
 
@@ -513,28 +438,3 @@ def history(
         .offset(offset)
     ).all()
     return [dict(r._mapping) for r in rows], total
-
-
-def rejected_workbook(run: ImportRun, lang: str) -> bytes:
-    """The rejected rows as written in the file (its own headers) with the spreadsheet's row
-    number and every reason of the row, in ``lang``: fix them in Excel, import them again."""
-
-    d = json.loads(run.report or "{}")
-    labels: dict[str, str] = d.get("labels") or {}
-    columns = list(labels)
-    reasons: dict[int, list[str]] = {}
-    for row, fld, msg in d.get("rejected") or []:
-        text = as_message(_dec(msg)).render(lang)
-        col = labels.get(fld, fld) if fld else None
-        reasons.setdefault(row, []).append(f"{col}: {text}" if col else text)
-    source = d.get("rows") or {}
-    out = []
-    for row in sorted(reasons):
-        cells = source.get(str(row)) or {}
-        out.append([row, *(cells.get(c, "") for c in columns), "；".join(reasons[row])])
-    head_row = _l("行号").render(lang)
-    head_reason = _l("不合格原因").render(lang)
-    headers = [head_row, *(labels[c] for c in columns), head_reason]
-    return to_xlsx(
-        _l("不合格的行").render(lang), ["row", *columns, "reason"], out, lang, headers=headers
-    )

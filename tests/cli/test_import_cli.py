@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from crm.imports import runs
+from crm.imports import run_report, runs
 from crm.models.firms import Firm
 from crm.models.imports import ImportRun
 from tests.factories import make_department, make_user
@@ -43,7 +43,7 @@ def test_the_cli_imports_through_a_run_in_the_history(session, tmp_path):
     ]
     # the same report as the page's: the rejected row as .xlsx
     run = session.get(ImportRun, items[0]["id"])
-    assert runs.rejected_workbook(run, "zh")[:2] == b"PK"
+    assert run_report.rejected_workbook(run, "zh")[:2] == b"PK"
     # again: the same firms, written the same way, change nothing
     out = _invoke("firms", str(f), "--as", mgr.username, "--skip-invalid")
     assert out.exit_code == 0, out.output

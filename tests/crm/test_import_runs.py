@@ -20,8 +20,7 @@ from sqlmodel import Session
 
 from crm.db import get_engine
 from crm.errors import NotFound, ValidationFailed
-from crm.imports import firms as firms_module
-from crm.imports import runs, worker
+from crm.imports import firm_writer, run_report, runs, worker
 from crm.models.firms import Firm, FirmAlias
 from crm.models.imports import ImportRun
 from tests.factories import make_department, make_firm, make_user
@@ -61,7 +60,7 @@ def test_a_run_imports_and_keeps_its_report(session, manager):
     run = status(session, run_id)
     assert (run.status, run.applied, run.imported, run.rejected) == ("done", True, 2, 1)
     assert run.data is None  # the stored upload goes once the run is done
-    rep = runs.report_of(run)
+    rep = run_report.report_of(run)
     assert [(e.row, rep.column(e)) for e in rep.rejected] == [(3, "产业集群")]
     assert "NOPE" in str(rep.rejected[0].message)
     assert firm_count(session) == 2
@@ -73,17 +72,17 @@ def test_rejected_rows_as_xlsx_in_the_readers_language_import_again(session, man
     run = status(session, run_id)
     assert run.status == "done" and not run.applied and firm_count(session) == 0
     for lang, reason in (("zh_CN", "未知产业集群：NOPE"), ("en", "NOPE")):
-        ws = load_workbook(io.BytesIO(runs.rejected_workbook(run, lang))).active
+        ws = load_workbook(io.BytesIO(run_report.rejected_workbook(run, lang))).active
         rows = list(ws.iter_rows(values_only=True))
         assert rows[0][1:4] == ("企业名称", "别名", "产业集群")  # the file's own headers
         assert rows[1][:4] == (3, "乙电子", None, "NOPE") and len(rows) == 2
         assert reason in rows[1][4] and rows[1][4].startswith("产业集群")
     assert (
         "未知"
-        not in load_workbook(io.BytesIO(runs.rejected_workbook(run, "en"))).active["E2"].value
+        not in load_workbook(io.BytesIO(run_report.rejected_workbook(run, "en"))).active["E2"].value
     )
     # fixed in Excel and imported again just as it is (the row and reason columns ignored)
-    wb = load_workbook(io.BytesIO(runs.rejected_workbook(run, "zh_CN")))
+    wb = load_workbook(io.BytesIO(run_report.rejected_workbook(run, "zh_CN")))
     wb.active["D2"] = "NB"
     buf = io.BytesIO()
     wb.save(buf)
@@ -97,22 +96,22 @@ def test_rejected_rows_as_xlsx_in_the_readers_language_import_again(session, man
 def test_an_error_in_the_middle_of_the_import_leaves_nothing(session, manager, monkeypatch):
     """The firms are written, then writing their aliases fails: no firm stays, the run is
     failed with its file kept, and running it again imports the file."""
-    real = firms_module._insert_many
+    real = firm_writer._insert_many
 
     def failing(s, table, rows):
         real(s, table, rows)
         if table.name == "firm_alias":
             raise RuntimeError("disk full")
 
-    monkeypatch.setattr(firms_module, "_insert_many", failing)
+    monkeypatch.setattr(firm_writer, "_insert_many", failing)
     run_id = queue(session, manager)
     runs.drain()
     run = status(session, run_id)
     assert run.status == "failed" and run.data and not run.applied
-    assert "没有导入任何数据" in str(runs.error_of(run))
+    assert "没有导入任何数据" in str(run_report.error_of(run))
     assert firm_count(session) == 0
     assert session.scalar(select(func.count()).select_from(FirmAlias)) == 0
-    monkeypatch.setattr(firms_module, "_insert_many", real)
+    monkeypatch.setattr(firm_writer, "_insert_many", real)
     runs.retry(session, manager, run_id)
     session.commit()
     runs.drain()
@@ -124,9 +123,9 @@ def test_an_error_in_the_middle_of_the_import_leaves_nothing(session, manager, m
 KILLER = textwrap.dedent(
     """
     import os, signal
-    from crm.imports import firms, runs
+    from crm.imports import firm_writer, runs
 
-    real = firms._insert_many
+    real = firm_writer._insert_many
 
     def killed(session, table, rows):
         real(session, table, rows)
@@ -134,7 +133,7 @@ KILLER = textwrap.dedent(
             session.flush()
             os.kill(os.getpid(), signal.SIGKILL)
 
-    firms._insert_many = killed
+    firm_writer._insert_many = killed
     runs.execute(runs.claim_next())
     """
 )
@@ -156,7 +155,7 @@ def test_a_process_killed_in_the_middle_leaves_the_run_failed_and_no_rows(
     session.commit()
     run = status(session, run_id)
     assert run.status == "failed" and run.data
-    assert "服务器停止" in str(runs.error_of(run))
+    assert "服务器停止" in str(run_report.error_of(run))
     runs.retry(session, manager, run_id)
     session.commit()
     assert runs.drain() == 1
@@ -216,7 +215,7 @@ def test_a_refused_file_is_reported_not_failed(session, manager):
     run_id = queue(session, manager, b"\xff\xfe" + "企业名称".encode("utf-16-le"))
     runs.drain()
     run = status(session, run_id)
-    assert run.status == "refused" and "UTF-16" in str(runs.error_of(run))
+    assert run.status == "refused" and "UTF-16" in str(run_report.error_of(run))
     assert run.data is None
 
 
@@ -279,7 +278,7 @@ def test_a_negative_amount_is_a_row_error_not_a_failed_run(session, manager):
     assert runs.drain() == 1
     run = status(session, run_id)
     assert (run.status, run.imported, run.rejected) == ("done", 0, 1), run.error
-    rep = runs.report_of(run)
+    rep = run_report.report_of(run)
     assert [rep.column(e) for e in rep.rejected] == ["计划投资（亿元）"]
     assert "0" in str(rep.rejected[0].message)
 

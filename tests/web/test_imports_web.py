@@ -146,7 +146,7 @@ def test_other_users_pages_and_writes_go_on_during_an_import(
     """The import is held in the middle of its write (its transaction holding SQLite's write
     lock): another user's page answers meanwhile, and their write waits for the lock and is
     saved once the import commits — no 'database is locked', no 500."""
-    from crm.imports import firms as firms_module
+    from crm.imports import firm_writer
     from crm.models.activities import Activity
     from crm.models.imports import ImportRun
     from tests.factories import make_firm
@@ -158,7 +158,7 @@ def test_other_users_pages_and_writes_go_on_during_an_import(
     firm = make_firm(session, "重庆长安汽车")
     session.commit()
     writing, release = threading.Event(), threading.Event()
-    real = firms_module._insert_many
+    real = firm_writer._insert_many
 
     def held(s, table, rows):
         real(s, table, rows)
@@ -166,7 +166,7 @@ def test_other_users_pages_and_writes_go_on_during_an_import(
             writing.set()
             assert release.wait(120)
 
-    monkeypatch.setattr(firms_module, "_insert_many", held)
+    monkeypatch.setattr(firm_writer, "_insert_many", held)
     body = "企业名称\n" + "".join(f"并发导入企业{i}\n" for i in range(50))
     with TestClient(create_app()) as importer, TestClient(create_app()) as other:
         token = log_in(importer, mgr)
