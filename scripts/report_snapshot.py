@@ -4,6 +4,10 @@ two such snapshots: the proof that a refactoring left the figures alone.
     python scripts/report_snapshot.py dump --db sqlite:////tmp/city-copy.db --out before.json
     python scripts/report_snapshot.py diff before.json after.json
 
+``--sheets`` adds, for every answer a report gave, the cells of its Excel workbook in both
+languages (``crm.reports.export.sheets``: sheet names, headers, rows) — the proof for a change to
+the workbooks' columns.
+
 Run ``dump`` with the checkout under test first on PYTHONPATH (an older commit's tree works the
 same way) and on a COPY of the data: nothing is written (the session is rolled back), but a
 benchmark may write the original between two dumps. The clock is fixed (``--now``), so the
@@ -81,7 +85,7 @@ def _freeze_clock(now: datetime) -> None:
                 setattr(mod, name, fakes[fn])
 
 
-def dump(url: str, out: Path, now: datetime) -> None:
+def dump(url: str, out: Path, now: datetime, with_sheets: bool = False) -> None:
     os.environ["CRM_DATABASE_URL"] = url
     from sqlmodel import Session, select
 
@@ -91,6 +95,7 @@ def dump(url: str, out: Path, now: datetime) -> None:
     from crm.models.accounts import User
     from crm.reports import registry
     from crm.reports.common import ReportFilters
+    from crm.reports.export import sheets
 
     _freeze_clock(now)
     engine = make_engine(url)
@@ -108,7 +113,10 @@ def dump(url: str, out: Path, now: datetime) -> None:
                         }
                     )
                     try:  # the registry's answer (officers: refused) ...
-                        snap[key] = plain(registry.run(s, actor, name, f))
+                        report = registry.run(s, actor, name, f)
+                        snap[key] = plain(report)
+                        for lang in ("zh_CN", "en") if with_sheets else ():
+                            snap[f"{key} sheets {lang}"] = plain(sheets(name, report, lang))
                     except CRMError as exc:
                         snap[key] = {"refused": type(exc).__name__}
                         # ... and the service itself, which still filters by visibility
@@ -163,12 +171,13 @@ def main() -> int:
     d.add_argument("--db", required=True, help="database URL (a copy)")
     d.add_argument("--out", required=True, type=Path)
     d.add_argument("--now", default="2026-12-01T00:00:00+00:00", help="the fixed clock (UTC)")
+    d.add_argument("--sheets", action="store_true", help="also every workbook's cells")
     c = sub.add_parser("diff")
     c.add_argument("a", type=Path)
     c.add_argument("b", type=Path)
     args = p.parse_args()
     if args.cmd == "dump":
-        dump(args.db, args.out, datetime.fromisoformat(args.now).astimezone(UTC))
+        dump(args.db, args.out, datetime.fromisoformat(args.now).astimezone(UTC), args.sheets)
         return 0
     return diff(args.a, args.b)
 
