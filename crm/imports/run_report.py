@@ -30,6 +30,10 @@ def decode(v: Any) -> Any:
     return v
 
 
+# the report's fields stored as they are (the others are encoded and decoded below)
+PLAIN = ("kind", "total", "imported", "updated", "unchanged", "dry_run", "applied", "labels")
+
+
 def report_json(rep: ImportReport) -> str:
     bad = {e.row for e in rep.rejected}
     rows = {}
@@ -37,17 +41,10 @@ def report_json(rep: ImportReport) -> str:
         rows = {str(n): row for n, row in rep.sheet.rows if n in bad}
     return json.dumps(
         {
-            "kind": rep.kind,
-            "total": rep.total,
-            "imported": rep.imported,
-            "updated": rep.updated,
-            "unchanged": rep.unchanged,
-            "dry_run": rep.dry_run,
-            "applied": rep.applied,
+            **{name: getattr(rep, name) for name in PLAIN},
             "rejected": [[e.row, e.field, encode(e.message)] for e in rep.rejected],
             "warnings": [[e.row, e.field, encode(e.message)] for e in rep.warnings],
             "notes": [encode(n) for n in rep.notes],
-            "labels": rep.labels,
             "rows": rows,
             "candidates": {str(k): v for k, v in rep.candidates.items()},
             "held": sorted(rep.held),
@@ -64,14 +61,7 @@ def report_of(run: ImportRun) -> ImportReport | None:
         return None
     d = json.loads(run.report)
     rep = ImportReport(
-        d["kind"],
-        d["total"],
-        imported=d["imported"],
-        updated=d["updated"],
-        unchanged=d["unchanged"],
-        dry_run=d["dry_run"],
-        applied=d["applied"],
-        labels=d["labels"],
+        **{name: d[name] for name in PLAIN},
         rejected=[RowError(r, f, decode(m)) for r, f, m in d["rejected"]],
         warnings=[RowError(r, f, decode(m)) for r, f, m in d["warnings"]],
         notes=[decode(n) for n in d["notes"]],
