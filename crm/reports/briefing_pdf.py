@@ -35,16 +35,9 @@ FONT_CANDIDATES = (
 )
 STATUS_COLOUR = {"covered": (31, 122, 77), "pursuing": (181, 71, 8), "gap": (180, 35, 24)}
 
-STAGE_EN = {
-    "lead": "lead",
-    "contacted": "contacted",
-    "negotiating": "negotiating",
-    "signed": "signed",
-    "landed": "landed",
-    "operating": "operating",
-    "lost": "lost",
-}
-STATUS_EN = {"covered": "covered", "pursuing": "pursuing", "gap": "gap"}
+# in English a stage or a coverage state is called by its key ("negotiating", "gap")
+STAGE_EN = {key: key for key in STAGE_ZH}
+STATUS_EN = {key: key for key in STATUS_ZH}
 LABELS = {
     "zh": {
         "title": "招商工作周报",
