@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlmodel import Session
 
 from crm.authz import require_manager
@@ -30,12 +30,19 @@ class ConflictRow(BaseModel):
     opened_at: datetime
 
 
-def conflicts_between(session: Session, since: datetime, until: datetime) -> list[dict[str, Any]]:
-    """Conflicts opened in [since, until) (the later project's creation), for the digest: each
-    project by its code name when confidential."""
-    First = Project.__table__.alias("first")  # type: ignore[attr-defined]
-    rows = session.execute(
+_FIRST = Project.__table__.alias("first")  # type: ignore[attr-defined]
+_FLAGGED = Project.__table__.alias("flagged")  # type: ignore[attr-defined]
+
+
+def _pairs(*columns: Any) -> Select[Any]:
+    """Each flagged project with the project it conflicts with (``_FIRST``) and its cluster,
+    when that one came first (created earlier, or at the same instant with a smaller id): the
+    ``columns`` asked, then of each side its title, confidentiality, code name and department
+    (the first project's four, then the later one's)."""
+    First = _FIRST
+    return (
         select(
+            *columns,
             First.c.title,
             First.c.is_confidential,
             First.c.code_name,
@@ -44,35 +51,36 @@ def conflicts_between(session: Session, since: datetime, until: datetime) -> lis
             Project.is_confidential,
             Project.code_name,
             Project.department_id,
-            Cluster.name_zh,
-            Cluster.name_en,
         )
         .join(First, First.c.id == Project.conflict_with_id)
         .join(Cluster, Cluster.id == Project.cluster_id)
         .where(
-            Project.created_at >= since,
-            Project.created_at < until,
             or_(
                 First.c.created_at < Project.created_at,
                 and_(First.c.created_at == Project.created_at, First.c.id < Project.id),
-            ),
+            )
         )
+    )
+
+
+def conflicts_between(session: Session, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """Conflicts opened in [since, until) (the later project's creation), for the digest: each
+    project by its code name when confidential."""
+    rows = session.execute(
+        _pairs(Cluster.name_zh, Cluster.name_en)
+        .where(Project.created_at >= since, Project.created_at < until)
         .order_by(Project.created_at, Project.id)
     ).all()
     return [
         {
-            "first": project_label(r[0], r[1], r[2]),
-            "first_dept_id": r[3],
-            "later": project_label(r[4], r[5], r[6]),
-            "later_dept_id": r[7],
-            "cluster": Named(r[8], r[9]),  # shown in the reader's language
+            "first": project_label(r[2], r[3], r[4]),
+            "first_dept_id": r[5],
+            "later": project_label(r[6], r[7], r[8]),
+            "later_dept_id": r[9],
+            "cluster": Named(r[0], r[1]),  # shown in the reader's language
         }
         for r in rows
     ]
-
-
-_FIRST = Project.__table__.alias("first")  # type: ignore[attr-defined]
-_FLAGGED = Project.__table__.alias("flagged")  # type: ignore[attr-defined]
 
 
 def open_conflicts(session: Session, actor: User) -> list[ConflictRow]:
@@ -84,30 +92,11 @@ def open_conflicts(session: Session, actor: User) -> list[ConflictRow]:
     # the plan never depends on statistics (a scan in creation order looked cheaper to SQLite)
     flagged = select(_FLAGGED.c.id).where(_FLAGGED.c.conflict_with_id.is_not(None))
     stmt = (
-        select(
-            First.c.id,
-            First.c.title,
-            First.c.is_confidential,
-            First.c.code_name,
-            First.c.department_id,
-            Project.id,
-            Project.title,
-            Project.is_confidential,
-            Project.code_name,
-            Project.department_id,
-            Cluster.code,
-            Project.created_at,
-        )
-        .join(First, First.c.id == Project.conflict_with_id)
-        .join(Cluster, Cluster.id == Project.cluster_id)
+        _pairs(First.c.id, Project.id, Cluster.code, Project.created_at)
         .where(
             Project.id.in_(flagged),
             Project.stage != Stage.lost.value,
             First.c.stage != Stage.lost.value,
-            or_(
-                First.c.created_at < Project.created_at,
-                and_(First.c.created_at == Project.created_at, First.c.id < Project.id),
-            ),
         )
         .order_by(Project.created_at.desc(), Project.id.desc())
         .limit(200)
@@ -116,7 +105,7 @@ def open_conflicts(session: Session, actor: User) -> list[ConflictRow]:
         mine = actor.department_id
         stmt = stmt.where(or_(First.c.department_id == mine, Project.department_id == mine))
     rows = session.execute(stmt).all()
-    depts = {r[4] for r in rows} | {r[9] for r in rows}
+    depts = {r[7] for r in rows} | {r[11] for r in rows}
     names = (
         {
             i: n
@@ -130,13 +119,13 @@ def open_conflicts(session: Session, actor: User) -> list[ConflictRow]:
     return [
         ConflictRow(
             first_id=r[0],
-            first_label=project_label(r[1], r[2], r[3]),
-            first_department=names.get(r[4]),
-            later_id=r[5],
-            later_label=project_label(r[6], r[7], r[8]),
-            later_department=names.get(r[9]),
-            cluster=r[10],
-            opened_at=r[11],
+            first_label=project_label(r[4], r[5], r[6]),
+            first_department=names.get(r[7]),
+            later_id=r[1],
+            later_label=project_label(r[8], r[9], r[10]),
+            later_department=names.get(r[11]),
+            cluster=r[2],
+            opened_at=r[3],
         )
         for r in rows
     ]
