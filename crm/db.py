@@ -15,6 +15,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, create_engine
 
 from crm.config import get_settings
+from crm.errors import NotFound
+from crm.i18n import Message
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -97,6 +99,14 @@ def session_scope() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def get_or_not_found(session: Session, model: type[_T], ident: Any, message: Message) -> _T:
+    """Row ``ident`` of ``model``, or ``NotFound(message)`` (an API 404, a page's "not found")."""
+    row = session.get(model, ident)
+    if row is None:
+        raise NotFound(message)
+    return row
 
 
 def is_postgres(session: Session) -> bool:

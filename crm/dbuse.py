@@ -30,6 +30,20 @@ def lock_file_for(url: str) -> Path | None:
     return Path(db).with_name(Path(db).name + ".inuse.lock")
 
 
+def try_flock(path: Path, operation: int) -> int | None:
+    """Open (or create) ``path`` and take ``fcntl.flock(operation)`` on it without waiting:
+    the open descriptor, or None when another process holds a lock that excludes it. The
+    kernel drops the lock when the process dies."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, operation | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
 def _pg_connect(url: str) -> Any:
     import psycopg
 
@@ -58,13 +72,9 @@ class InUse:
         path = lock_file_for(self.url)
         if path is None:
             return self
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise ValidationFailed(_l("数据库正在恢复，请稍后再启动")) from None
+        fd = try_flock(path, fcntl.LOCK_SH)
+        if fd is None:
+            raise ValidationFailed(_l("数据库正在恢复，请稍后再启动"))
         self._fd = fd
         return self
 
@@ -100,13 +110,10 @@ def exclusively(url: str) -> Iterator[Any]:
     if path is None:
         yield None
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = try_flock(path, fcntl.LOCK_EX)
+    if fd is None:
+        raise ValidationFailed(IN_USE_MESSAGE)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise ValidationFailed(IN_USE_MESSAGE) from None
         yield None
     finally:
         os.close(fd)

@@ -30,6 +30,7 @@ from crm.authz import (
     project_visible,
 )
 from crm.config import get_settings
+from crm.db import get_or_not_found
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import Role, User
@@ -62,10 +63,7 @@ class Held:
 
 
 def _officer(session: Session, user_id: int) -> User:
-    u = session.get(User, user_id)
-    if u is None:
-        raise NotFound(_l("用户不存在"))
-    return u
+    return get_or_not_found(session, User, user_id, _l("用户不存在"))
 
 
 def require_handover(actor: User, officer: User) -> None:

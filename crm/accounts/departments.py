@@ -11,7 +11,8 @@ from crm.accounts.schemas import DepartmentPublic
 from crm.audit.service import record, snapshot
 from crm.authz import require_admin
 from crm.changes import apply_change, check_version
-from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from crm.db import get_or_not_found
+from crm.errors import Conflict, StaleVersion, ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import Department, User
 from crm.models.activities import Activity
@@ -61,10 +62,42 @@ def department_user_counts(session: Session) -> dict[int, int]:
 
 
 def get_department(session: Session, department_id: int) -> Department:
-    dep = session.get(Department, department_id)
-    if dep is None:
-        raise NotFound(_l("部门不存在"))
+    return get_or_not_found(session, Department, department_id, _l("部门不存在"))
+
+
+STALE_DEPARTMENT = _l("该部门已被他人修改")
+
+
+def department_to_change(
+    session: Session, actor: User, department_id: int, version: int | None
+) -> Department:
+    """The department an admin is about to change, at the version they saw."""
+    require_admin(actor)
+    dep = get_department(session, department_id)
+    check_version(dep, version, lambda: snapshot(dep), STALE_DEPARTMENT)
     return dep
+
+
+def change_department(
+    session: Session,
+    actor: User,
+    dep: Department,
+    version: int | None,
+    changes: dict[str, Any],
+    **how: Any,
+) -> None:
+    """A department's versioned change (``crm.changes.apply_change``), audited."""
+    apply_change(
+        session,
+        actor.id,
+        dep,
+        "department",
+        version,
+        changes,
+        current=lambda: snapshot(dep),
+        stale_message=STALE_DEPARTMENT,
+        **how,
+    )
 
 
 def update_department(
@@ -77,11 +110,7 @@ def update_department(
     version: int | None = None,
 ) -> Department:
     """Rename a department (admins)."""
-    require_admin(actor)
-    dep = session.get(Department, department_id)
-    if dep is None:
-        raise NotFound(_l("部门不存在"))
-    check_version(dep, version, lambda: snapshot(dep), _l("该部门已被他人修改"))
+    dep = department_to_change(session, actor, department_id, version)
     name, code = (name or "").strip(), (code or "").strip()
     if not name or len(name) > 100:
         raise ValidationFailed(_l("名称必填，最多100字符"), field="name")
@@ -94,16 +123,7 @@ def update_department(
     )
     if clash:
         raise Conflict(_l("部门名称或代码已存在"), field="name")
-    apply_change(
-        session,
-        actor.id,
-        dep,
-        "department",
-        version,
-        {"name": name, "code": code},
-        current=lambda: snapshot(dep),
-        stale_message=_l("该部门已被他人修改"),
-    )
+    change_department(session, actor, dep, version, {"name": name, "code": code})
     return dep
 
 

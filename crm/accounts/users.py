@@ -15,8 +15,8 @@ from crm.accounts.sessions import end_sessions
 from crm.audit.service import record, snapshot
 from crm.authz import require_admin
 from crm.changes import apply_change, check_version
-from crm.db import bind_url, capped_count, memo
-from crm.errors import Conflict, NotFound, ValidationFailed
+from crm.db import bind_url, capped_count, get_or_not_found, memo
+from crm.errors import Conflict, ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import Department, Role, User
 from crm.models.firms import Firm
@@ -77,10 +77,7 @@ def create_user(
 
 
 def _get_user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(_l("用户不存在"))
-    return user
+    return get_or_not_found(session, User, user_id, _l("用户不存在"))
 
 
 def get_user(session: Session, actor: User, user_id: int) -> User:

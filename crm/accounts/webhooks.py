@@ -7,10 +7,9 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session
 
-from crm.audit.service import snapshot
-from crm.authz import require_admin
-from crm.changes import LinkChange, apply_change, check_version
-from crm.errors import NotFound, ValidationFailed
+from crm.accounts.departments import change_department, department_to_change
+from crm.changes import LinkChange
+from crm.errors import ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import Department, User
 
@@ -30,11 +29,7 @@ def set_department_webhook(
     """Set or clear a department's group robot (企业微信 / 钉钉) for its reminders and digests
     (admins). No kind clears all three fields. A blank URL or secret keeps the one already set
     (neither is ever shown back); the URL must be http(s) with a host."""
-    require_admin(actor)
-    dep = session.get(Department, department_id)
-    if dep is None:
-        raise NotFound(_l("部门不存在"))
-    check_version(dep, version, lambda: snapshot(dep), _l("该部门已被他人修改"))
+    dep = department_to_change(session, actor, department_id, version)
     kind = (kind or "").strip() or None
     url = (url or "").strip() or None
     secret = (secret or "").strip() or None
@@ -66,15 +61,5 @@ def set_department_webhook(
         f"{k}_set": LinkChange(bool(getattr(dep, k)), bool(new[k]), lambda: None)
         for k in ("webhook_url", "webhook_secret")
     }
-    apply_change(
-        session,
-        actor.id,
-        dep,
-        "department",
-        version,
-        changes,
-        current=lambda: snapshot(dep),
-        stale_message=_l("该部门已被他人修改"),
-        links=links,
-    )
+    change_department(session, actor, dep, version, changes, links=links)
     return dep

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from crm.audit.service import record, snapshot
 from crm.authz import require_edit
 from crm.changes import apply_change, check_version
-from crm.db import capped_count
+from crm.db import capped_count, get_or_not_found
 from crm.errors import NotFound, StaleVersion, ValidationFailed
 from crm.firms.queries import _owner_department, get_firm
 from crm.firms.schemas import ContactCreate, ContactPublic, ContactUpdate
@@ -129,10 +129,7 @@ def contact_public(c: Contact) -> dict[str, Any]:
 
 
 def get_contact(session: Session, actor: User, contact_id: int) -> Contact:
-    c = session.get(Contact, contact_id)
-    if c is None:
-        raise NotFound(_l("联系人不存在"))
-    return c
+    return get_or_not_found(session, Contact, contact_id, _l("联系人不存在"))
 
 
 def create_contact(session: Session, actor: User, firm_id: int, data: ContactCreate) -> Contact:

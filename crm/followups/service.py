@@ -106,6 +106,31 @@ def _current(fu: Followup) -> Callable[[], Any]:
     return lambda: FollowupPublic.model_validate(fu, from_attributes=True).model_dump(mode="json")
 
 
+def _change(
+    session: Session,
+    actor: User,
+    fu: Followup,
+    version: int | None,
+    fields: dict[str, Any],
+    **how: Any,
+) -> None:
+    """A follow-up's versioned change (``crm.changes.apply_change``). A done one's week is
+    marked for the rollup first: its count may move (a new assignee, reopened)."""
+    if fu.status == FollowupStatus.done.value:
+        touch(session.connection(), DONE, fu.completed_at)
+    apply_change(
+        session,
+        actor.id,
+        fu,
+        "followup",
+        version,
+        fields,
+        current=_current(fu),
+        stale_message=STALE,
+        **how,
+    )
+
+
 def update_followup(
     session: Session, actor: User, followup_id: int, data: FollowupUpdate
 ) -> Followup:
@@ -128,19 +153,7 @@ def update_followup(
             require_assign(session, actor, assignee, fu.project_id, fu.activity_id)
     elif "assignee_id" in fields:
         fields.pop("assignee_id")
-    if fu.status == FollowupStatus.done.value:  # its week's count may move (a new assignee)
-        touch(session.connection(), DONE, fu.completed_at)
-    apply_change(
-        session,
-        actor.id,
-        fu,
-        "followup",
-        data.version,
-        fields,
-        validate=_check_reminder,
-        current=_current(fu),
-        stale_message=STALE,
-    )
+    _change(session, actor, fu, data.version, fields, validate=_check_reminder)
     return fu
 
 
@@ -152,14 +165,10 @@ def _set_status(
     check_version(fu, version, _current(fu), STALE)
     if fu.status != FollowupStatus.open.value:
         raise Conflict(_l("该事项已关闭"), field="status")
-    before = snapshot(fu)
-    fu.status = status
-    fu.completed_at = utcnow() if status == FollowupStatus.done.value else None
-    fu.version += 1
-    fu.updated_at = utcnow()
-    session.add(fu)
-    session.flush()
-    record(session, actor.id, status, "followup", fu.id, before=before, after=snapshot(fu))
+    completed_at = utcnow() if status == FollowupStatus.done.value else None
+    _change(
+        session, actor, fu, version, {"status": status, "completed_at": completed_at}, action=status
+    )
     return fu
 
 
@@ -194,19 +203,9 @@ def reopen_followup(
 ) -> Followup:
     fu = get_followup_for(session, actor, followup_id)
     _require_change(session, actor, fu)
-    if fu.status == FollowupStatus.done.value:  # no longer counted in the week it was done
-        touch(session.connection(), DONE, fu.completed_at)
-    apply_change(
-        session,
-        actor.id,
-        fu,
-        "followup",
-        fu.version if version is None else version,  # the service's own callers (no form)
-        {"status": FollowupStatus.open.value, "completed_at": None},
-        action="reopen",
-        current=_current(fu),
-        stale_message=STALE,
-    )
+    # version None: the service's own callers (no form)
+    fields = {"status": FollowupStatus.open.value, "completed_at": None}
+    _change(session, actor, fu, version, fields, action="reopen")
     return fu
 
 

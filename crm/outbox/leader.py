@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
+from crm.dbuse import try_flock
+
 log = logging.getLogger("crm.jobs")
 
 # an arbitrary 64-bit key: "crm scheduler"
@@ -64,13 +66,8 @@ class LeaderLock:
                 return False
             self._conn = conn
         else:
-            path = lock_file_for(str(self.engine.url))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
+            fd = try_flock(lock_file_for(str(self.engine.url)), fcntl.LOCK_EX)
+            if fd is None:
                 return False
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()}\n".encode())

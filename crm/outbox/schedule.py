@@ -67,21 +67,17 @@ def job_specs(settings: Settings | None = None) -> list[JobSpec]:
     daily = time(h, m, sec)
     bh, bm, bs = _hhmm(s.backup_time, "backup_time")
     return [
-        JobSpec(
-            "daily_reminders",
-            CronTrigger(hour=h, minute=m, second=sec, timezone=tz),
-            True,
-            3600,
-            "day",
-            daily,
-        ),
-        JobSpec(
-            "stale_alerts",
-            CronTrigger(hour=h, minute=m, second=sec, timezone=tz),
-            True,
-            3600,
-            "day",
-            daily,
+        # the two daily jobs run at the same time, each made up on start for a missed day
+        *(
+            JobSpec(
+                name,
+                CronTrigger(hour=h, minute=m, second=sec, timezone=tz),
+                True,
+                3600,
+                "day",
+                daily,
+            )
+            for name in ("daily_reminders", "stale_alerts")
         ),
         JobSpec(
             "weekly_digest",

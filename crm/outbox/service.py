@@ -25,7 +25,8 @@ from sqlmodel import Session
 from crm.audit.service import record
 from crm.authz import require_admin
 from crm.config import get_settings
-from crm.errors import Conflict, NotFound
+from crm.db import get_or_not_found
+from crm.errors import Conflict
 from crm.i18n import _l
 from crm.models.accounts import Department, User
 from crm.models.outbox import JobRun, OutboxMessage
@@ -417,9 +418,7 @@ def retry_message(
 ) -> None:
     """An admin sends a failed message again: pending now, its attempts counted afresh."""
     require_admin(actor)
-    msg = session.get(OutboxMessage, message_id)
-    if msg is None:
-        raise NotFound(_l("消息不存在"))
+    msg = get_or_not_found(session, OutboxMessage, message_id, _l("消息不存在"))
     if msg.status != "failed":
         raise Conflict(_l("只能重发失败的消息"), field="status")
     before = {"status": msg.status, "attempts": msg.attempts}

@@ -167,31 +167,33 @@ def _duplicates(pack: Pack) -> list[str]:
     return problems
 
 
+def _unknown_clusters(where: str, named: list[str], pack: Pack) -> list[str]:
+    """A park's or firm's clusters must be the pack's own."""
+    known = {c.code for c in pack.clusters}
+    return [f"{where}: unknown cluster {c!r}" for c in named if c not in known]
+
+
 def _park_problems(pack: Pack) -> list[str]:
     problems: list[str] = []
-    cluster_codes = [c.code for c in pack.clusters]
-    park_codes = [p.code for p in pack.parks]
+    park_codes = {p.code for p in pack.parks}
     for i, p in enumerate(pack.parks):
-        for c in p.clusters:
-            if c not in cluster_codes:
-                problems.append(f"parks[{i}] ({p.code}): unknown cluster {c!r}")
+        where = f"parks[{i}] ({p.code})"
+        problems += _unknown_clusters(where, p.clusters, pack)
         if p.within is not None and p.within not in park_codes:
-            problems.append(f"parks[{i}] ({p.code}): within unknown park {p.within!r}")
+            problems.append(f"{where}: within unknown park {p.within!r}")
         if p.tier == "bonded" and p.within is None:
-            problems.append(f"parks[{i}] ({p.code}): a bonded zone needs 'within'")
+            problems.append(f"{where}: a bonded zone needs 'within'")
     return problems
 
 
 def _firm_problems(pack: Pack) -> list[str]:
     problems: list[str] = []
-    cluster_codes = [c.code for c in pack.clusters]
-    firm_keys = [f.key for f in pack.firms]
+    firm_keys = {f.key for f in pack.firms}
     for i, f in enumerate(pack.firms):
-        for c in f.clusters:
-            if c not in cluster_codes:
-                problems.append(f"firms[{i}] ({f.key}): unknown cluster {c!r}")
+        where = f"firms[{i}] ({f.key})"
+        problems += _unknown_clusters(where, f.clusters, pack)
         if f.parent is not None and (f.parent not in firm_keys or f.parent == f.key):
-            problems.append(f"firms[{i}] ({f.key}): unknown parent {f.parent!r}")
+            problems.append(f"{where}: unknown parent {f.parent!r}")
     return problems
 
 

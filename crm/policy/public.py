@@ -10,8 +10,8 @@ from sqlmodel import Session
 
 from crm.authz import require_admin
 from crm.changes import apply_change, check_version
-from crm.db import grouped
-from crm.errors import NotFound, ValidationFailed
+from crm.db import get_or_not_found, grouped
+from crm.errors import ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import Department
 from crm.models.policy import ChainLink, Cluster, Park, ParkCluster
@@ -39,10 +39,7 @@ def clusters_public(session: Session, clusters: list[Cluster]) -> list[ClusterPu
 
 def get_cluster(session: Session, cluster_id: int) -> Cluster:
 
-    c = session.get(Cluster, cluster_id)
-    if c is None:
-        raise NotFound(_l("产业集群不存在"))
-    return c
+    return get_or_not_found(session, Cluster, cluster_id, _l("产业集群不存在"))
 
 
 def set_cluster_lead(
@@ -102,7 +99,4 @@ def parks_public(session: Session, parks: list[Park]) -> list[ParkPublic]:
 
 def get_park(session: Session, park_id: int) -> Park:
 
-    p = session.get(Park, park_id)
-    if p is None:
-        raise NotFound(_l("园区不存在"))
-    return p
+    return get_or_not_found(session, Park, park_id, _l("园区不存在"))

@@ -69,6 +69,11 @@ def _put(
     return row
 
 
+def _values(spec: Any, place: int, *fields: str) -> dict[str, Any]:
+    """A pack entry's stored fields and its place in the pack (``sort_order``)."""
+    return {**{f: getattr(spec, f) for f in fields}, "sort_order": place}
+
+
 def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> LoadReport:
     """Create or update everything in ``pack``. The caller's transaction makes it atomic."""
     rep = LoadReport()
@@ -129,14 +134,7 @@ def _load_clusters(session: Session, rep: LoadReport, pack: Pack) -> dict[str, C
     depts = {d.name: d.id for d in session.scalars(select(Department))}
     clusters: dict[str, Cluster] = {c.code: c for c in session.scalars(select(Cluster))}
     for i, c in enumerate(pack.clusters):
-        vals: dict[str, Any] = {
-            "name_zh": c.name_zh,
-            "name_en": c.name_en,
-            "kind": c.kind,
-            "target_2015": c.target_2015,
-            "sort_order": i,
-            "description": c.description,
-        }
+        vals = _values(c, i, "name_zh", "name_en", "kind", "target_2015", "description")
         if c.lead_department and c.lead_department in depts:
             vals["lead_department_id"] = depts[c.lead_department]
         clusters[c.code] = _put(
@@ -154,11 +152,7 @@ def _load_chain_links(
             x.code: x for x in session.scalars(select(ChainLink).where(ChainLink.cluster_id == cid))
         }
         for j, link in enumerate(c.links):
-            vals: dict[str, Any] = {
-                "name_zh": link.name_zh,
-                "name_en": link.name_en,
-                "sort_order": j,
-            }
+            vals = _values(link, j, "name_zh", "name_en")
             _put(
                 session,
                 rep,
@@ -174,13 +168,7 @@ def _load_chain_links(
 def _load_parks(session: Session, rep: LoadReport, pack: Pack) -> dict[str, Park]:
     parks: dict[str, Park] = {p.code: p for p in session.scalars(select(Park))}
     for i, p in enumerate(pack.parks):
-        vals: dict[str, Any] = {
-            "name_zh": p.name_zh,
-            "name_en": p.name_en,
-            "tier": p.tier,
-            "sort_order": i,
-            "district": p.district,
-        }
+        vals = _values(p, i, "name_zh", "name_en", "tier", "district")
         parks[p.code] = _put(session, rep, "parks", parks.get(p.code), Park, vals, code=p.code)
     return parks
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import Integer, Select, bindparam, case, func, select, union_all
@@ -374,15 +374,23 @@ def recent_projects(session: Session, actor: User, limit: int = 10) -> list[Any]
     return list(session.execute(stmt, {"actor_id": actor.id, "limit": limit}))
 
 
-def stage_history(session: Session, actor: User, project_id: int) -> list[StageChange]:
+_Held = TypeVar("_Held", StageChange, CapitalArrival)
+
+
+def _held_rows(
+    session: Session, actor: User, project_id: int, model: type[_Held], *order: Any
+) -> list[_Held]:
+    """A project's rows of ``model`` (its stage changes, its capital arrivals), in ``order``,
+    for a reader who may see the project."""
     get_project_for(session, actor, project_id)
     return list(
-        session.scalars(
-            select(StageChange)
-            .where(StageChange.project_id == project_id)
-            .order_by(StageChange.changed_at, StageChange.id)
-        )
+        session.scalars(select(model).where(model.project_id == project_id).order_by(*order))
     )
+
+
+def stage_history(session: Session, actor: User, project_id: int) -> list[StageChange]:
+    order = (StageChange.changed_at, StageChange.id)
+    return _held_rows(session, actor, project_id, StageChange, *order)
 
 
 # --- references -------------------------------------------------------------------------------
@@ -756,11 +764,4 @@ def add_capital_arrival(
 
 
 def capital_arrivals(session: Session, actor: User, project_id: int) -> list[CapitalArrival]:
-    get_project_for(session, actor, project_id)
-    return list(
-        session.scalars(
-            select(CapitalArrival)
-            .where(CapitalArrival.project_id == project_id)
-            .order_by(CapitalArrival.arrived_on)
-        )
-    )
+    return _held_rows(session, actor, project_id, CapitalArrival, CapitalArrival.arrived_on)
