@@ -87,6 +87,7 @@ class MixedResult:
     # the load generator's own CPU (this process, all its client threads) per answered request:
     # it shares the machine with the server, so it must stay small beside a request's cost
     client_cpu_ms: float | None = None
+    writes: int = 0  # contacts logged, the untimed warm-up's too (what a kept database would keep)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -103,6 +104,7 @@ class MixedResult:
             "load_average_start": self.load_average[0],
             "load_average_end": self.load_average[1],
             "client_cpu_ms_per_request": self.client_cpu_ms,
+            "writes": self.writes,
         }
 
 
@@ -217,6 +219,7 @@ def run_mixed(
     by_kind: dict[str, list[float]] = {k: [] for k, _ in MIX}
     failed: dict[str, int] = {k: 0 for k, _ in MIX}
     errors: list[str] = []
+    writes = [0]
     start = threading.Event()
     stop_at = [0.0]
     measure_from = [0.0]
@@ -250,6 +253,9 @@ def run_mixed(
                 with lock:
                     errors.append(f"{method} {path}: {type(exc).__name__}: {exc}")
             ms = (time.perf_counter() - t0) * 1000
+            if method == "POST" and status == 200:
+                with lock:
+                    writes[0] += 1
             if not timed:
                 continue
             with lock:
@@ -286,6 +292,7 @@ def run_mixed(
     res.latency = Stats.of(lat)
     res.by_kind = {k: {**Stats.of(v).__dict__, "failed": failed[k]} for k, v in by_kind.items()}
     res.errors = errors
+    res.writes = writes[0]
     res.load_average = (round(load0, 2), round(os.getloadavg()[0], 2))
     res.client_cpu_ms = round(1000 * cpu / len(lat), 2) if lat else None
     log(

@@ -3,8 +3,11 @@ the policy pack and the demo data at a scale."""
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import sqlite3
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +48,50 @@ def _drop_postgres(url_s: str) -> None:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
     admin.dispose()
+
+
+@contextlib.contextmanager
+def scratch_copy(url: str, workdir: Path, log: Callable[[str], None]) -> Iterator[str]:
+    """A copy of the database, removed on leaving: what the mixed workload writes (contacts it
+    logs, sessions of its logins) must not stay in a kept database, or every run would change
+    the data the next one measures. SQLite: the online backup API into ``workdir`` (a consistent
+    copy of the pages, the same layout). PostgreSQL: ``CREATE DATABASE … TEMPLATE … STRATEGY
+    FILE_COPY`` (the same files, statistics and visibility maps), which needs no other session
+    on the source: close the floor's connection first."""
+    t0 = time.perf_counter()
+    if _is_sqlite(url):
+        src_path = make_url(url).database or ""
+        path = workdir / f"mix-{Path(src_path).name}"
+        src, dst = sqlite3.connect(src_path), sqlite3.connect(path)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+            src.close()
+        copy = _sqlite_url(path)
+    else:
+        u = make_url(url)
+        name = f"{u.database}_mix"
+        admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(
+                text(f'CREATE DATABASE "{name}" TEMPLATE "{u.database}" STRATEGY FILE_COPY')
+            )
+        admin.dispose()
+        copy = u.set(database=name).render_as_string(hide_password=False)
+    log(
+        f"the mixed workload writes: it runs on a copy, {_safe(copy)} "
+        f"({time.perf_counter() - t0:.1f} s to copy), removed afterwards"
+    )
+    try:
+        yield copy
+    finally:
+        if _is_sqlite(copy):
+            for suffix in ("", "-wal", "-shm", ".inuse.lock"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        else:
+            _drop_postgres(copy)
 
 
 def _postgres_exists(url_s: str) -> bool:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -20,10 +22,17 @@ class Floor:
     """Floor SQL straight through the DBAPI (sqlite3 / psycopg), the pragmas of the app."""
 
     def __init__(self, url: str) -> None:
-        u = make_url(url)
-        self.sqlite = u.get_backend_name() == "sqlite"
+        self.url = url
+        self.sqlite = make_url(url).get_backend_name() == "sqlite"
+        self.conn: Any = self._connect()
+        self.has_fts = self._has_table("firm_fts")
+        self.has_trgm = not self.sqlite and self._has_trgm()
+        self.has_grams = not self.sqlite and self._has_index("ix_firm_search_grams")
+
+    def _connect(self) -> Any:
+        u = make_url(self.url)
         if self.sqlite:
-            self.conn: Any = sqlite3.connect(u.database, check_same_thread=False)
+            conn = sqlite3.connect(u.database, check_same_thread=False)
             for pragma in (
                 "journal_mode=WAL",
                 "busy_timeout=10000",
@@ -32,17 +41,24 @@ class Floor:
                 "cache_size=-65536",
                 "temp_store=MEMORY",
             ):
-                self.conn.execute(f"PRAGMA {pragma}")
-        else:
-            import psycopg
+                conn.execute(f"PRAGMA {pragma}")
+            return conn
+        import psycopg
 
-            self.conn = psycopg.connect(
-                u.set(drivername="postgresql").render_as_string(hide_password=False),
-                autocommit=True,
-            )
-        self.has_fts = self._has_table("firm_fts")
-        self.has_trgm = not self.sqlite and self._has_trgm()
-        self.has_grams = not self.sqlite and self._has_index("ix_firm_search_grams")
+        return psycopg.connect(
+            u.set(drivername="postgresql").render_as_string(hide_password=False),
+            autocommit=True,
+        )
+
+    @contextlib.contextmanager
+    def released(self) -> Iterator[None]:
+        """Without the connection for a while (PostgreSQL copies a database as a template
+        only while no session is on it)."""
+        self.conn.close()
+        try:
+            yield
+        finally:
+            self.conn = self._connect()
 
     def _has_table(self, name: str) -> bool:
         if self.sqlite:

@@ -25,7 +25,14 @@ from typing import Any
 import httpx
 
 from bench.capacity import MixedResult, mixed_picks, run_mixed
-from bench.database import _drop_postgres, _is_sqlite, _password, _safe, prepare_database
+from bench.database import (
+    _drop_postgres,
+    _is_sqlite,
+    _password,
+    _safe,
+    prepare_database,
+    scratch_copy,
+)
 from bench.floor import Floor
 from bench.jobs import firm_import, reminders
 from bench.measure import Result, Stats, _context, measure_scenario, throughput
@@ -205,8 +212,26 @@ def capacity(
     meta: dict[str, Any],
 ) -> list[Result]:
     """The mixed officer workload on one web process and on one per core, each on a fresh
-    server (the same database)."""
+    server (the same database). It logs contacts: on a kept (``--reuse``) database it runs on a
+    copy, so the data stay as generated."""
     picks = mixed_picks(floor)
+    with contextlib.ExitStack() as stack:
+        if opts.reuse:
+            with floor.released():
+                mix_url = stack.enter_context(scratch_copy(url, workdir, opts.log))
+        else:  # a database of this run alone, removed or kept as its result
+            mix_url = url
+        return _capacity_runs(mix_url, workdir, picks, opts, app_root, meta)
+
+
+def _capacity_runs(
+    url: str,
+    workdir: Path,
+    picks: dict[str, list[Any]],
+    opts: Options,
+    app_root: Path | None,
+    meta: dict[str, Any],
+) -> list[Result]:
     out = []
     for n in opts.mixed_workers:
         workers = n or _cores()

@@ -64,3 +64,47 @@ def test_small_run_reports_every_scenario(tmp_path: Path) -> None:
     assert len(saved["results"]) == len(out["results"])
     report = "\n".join(lines)
     assert "scenario" in report and "web my day" in report and "budgets missed" in report
+
+
+def test_mixed_workload_leaves_a_kept_database_as_it_was(tmp_path: Path) -> None:
+    """The mix logs contacts and signs officers in: on a ``--reuse`` database it runs on a copy,
+    removed afterwards, so every run measures the same data."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from bench.database import _drop_postgres, _postgres_exists
+
+    server = os.environ.get("CRM_TEST_DATABASE_URL")
+    if server:
+        kept = make_url(server).set(database=f"{make_url(server).database}_kept")
+        reuse = kept.render_as_string(hide_password=False)
+        if _postgres_exists(reuse):
+            _drop_postgres(reuse)
+    else:
+        reuse = str(tmp_path / "kept.db")
+    url = reuse if server else f"sqlite:///{reuse}"
+    tables = ("activity", "activity_firm", "audit_record", "web_session", "login_attempt")
+
+    def counts() -> dict[str, int]:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            out = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
+        engine.dispose()
+        return out
+
+    lines: list[str] = []
+    common = {"scale": "small", "reuse": reuse, "log": lines.append, "mixed_clients": 3}
+    try:
+        run(Options(**common, only="firm list", requests=1, warmup=0))  # builds the data
+        before = counts()
+        out = run(Options(**common, only="mixed", mixed_seconds=2.0, mixed_workers=(1,)))
+        mixed = out["results"][0]["extra"]
+        # its logins wrote sessions (and, time allowing, it logged contacts: ``writes``)
+        assert mixed["failed"] == 0 and mixed["requests"] > 0
+        assert counts() == before
+        assert any("runs on a copy" in line for line in lines)
+        if server:  # and the copy is gone
+            assert not _postgres_exists(f"{reuse}_mix")
+    finally:
+        if server:
+            _drop_postgres(reuse)
