@@ -34,7 +34,7 @@ from crm.models.policy import Cluster
 from crm.models.projects import CapitalArrival, Project, Stage, StageChange
 from crm.notices.service import firm_merged
 from crm.text import normalize_name, search_blob, to_pinyin
-from crm.types import utcnow
+from crm.types import stored_id, utcnow
 
 # the fields a user chooses between when the two records differ
 CHOOSABLE = (
@@ -195,6 +195,7 @@ def merge_firms(
     before_other = _before(other)
     moving = _moving(session, survivor_id, other_id)
     values = _merged_values(survivor, other, choices)
+    _keep_groups_acyclic(session, values, survivor, other, choices)
     alias_list = _merged_aliases(values, survivor, other, [*s_aliases, *o_aliases])
     # conflict flags of projects that will be touched
     conflict_before = _conflict_flags(session, Project.firm_id.in_([survivor_id, other_id]))
@@ -343,6 +344,35 @@ def _merged_values(survivor: Firm, other: Firm, choices: dict[str, str]) -> dict
             values["parent_id"] = None
     values["is_leader"] = bool(values["is_leader"])
     return values
+
+
+def _in_group(session: Session, firm_id: int | None, heads: tuple[int, int]) -> bool:
+    """Whether ``firm_id`` is one of ``heads`` or below one of them (walking up its parents)."""
+    seen: set[int] = set()
+    cur = firm_id
+    while cur is not None and cur not in seen:
+        if cur in heads:
+            return True
+        seen.add(cur)
+        cur = session.scalar(select(Firm.parent_id).where(Firm.id == cur))
+    return False
+
+
+def _keep_groups_acyclic(
+    session: Session, values: dict[str, Any], survivor: Firm, other: Firm, choices: dict[str, str]
+) -> None:
+    """The merged firm's parent may not be one of its own subsidiaries (the firm form refuses
+    the same cycle): a parent chosen by hand is refused; one taken by default gives way to the
+    other firm's, else none."""
+    heads = (stored_id(survivor), stored_id(other))
+    if not _in_group(session, values["parent_id"], heads):
+        return
+    if choices.get("parent_id"):
+        raise ValidationFailed(_l("母公司关系成环"), field="parent_id")
+    fallback = [p for p in (survivor.parent_id, other.parent_id) if p != values["parent_id"]]
+    values["parent_id"] = next(
+        (p for p in fallback if p is not None and not _in_group(session, p, heads)), None
+    )
 
 
 def _merged_aliases(

@@ -17,7 +17,7 @@ from crm.errors import Conflict, NotFound
 from crm.firms.queries import _owner_department
 from crm.i18n import _l
 from crm.models.accounts import User
-from crm.models.activities import ActivityFirm
+from crm.models.activities import ActivityFirm, ActivityProject
 from crm.models.audit import AuditRecord
 from crm.models.firms import Contact, Firm, FirmAlias, FirmCluster
 from crm.models.followups import Followup
@@ -125,6 +125,25 @@ def _check_unchanged(
     )
     if linked != set(moved["activity"] + moved["activity_shared"]):
         raise Conflict(_l("合并后有活动被修改，不能撤销"))
+    _check_no_new_links(session, moved)
+
+
+def _check_no_new_links(session: Session, moved: dict[str, list[int]]) -> None:
+    """No contact or follow-up logged since the merge on a project that moved: undone, it would
+    point at a project of another firm (an activity links only projects of its own firms)."""
+    projects = moved["project"]
+    if not projects:
+        return
+    activities = set(
+        session.scalars(
+            select(ActivityProject.activity_id).where(ActivityProject.project_id.in_(projects))
+        )
+    )
+    followups = set(session.scalars(select(Followup.id).where(Followup.project_id.in_(projects))))
+    if activities - set(moved["activity"] + moved["activity_shared"]) or followups - set(
+        moved["followup"]
+    ):
+        raise Conflict(_l("合并后已有新的接触或跟进记在迁入的项目上，不能撤销"))
 
 
 def _check_free(session: Session, sid: int, other: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from crm.activities.schemas import ActivityCreate
 from crm.activities.service import log_activity
-from crm.errors import Conflict, PermissionDenied
+from crm.errors import Conflict, PermissionDenied, ValidationFailed
 from crm.firms.merge import differing_fields, holdings, merge_firms
 from crm.firms.schemas import ContactCreate, ContactUpdate, FirmCreate
 from crm.firms.service import create_contact, create_firm, update_contact
@@ -191,6 +191,68 @@ def test_undo_is_refused_once_a_moved_row_changed(session, world):
     with pytest.raises(Conflict):
         undo_merge(session, admin, rec.id)
     assert session.get(Firm, dup.id) is None
+
+
+@pytest.mark.parametrize("logged", ["activity", "followup"])
+def test_undo_is_refused_once_something_new_is_logged_on_a_moved_project(session, world, logged):
+    """Undone, a contact or follow-up logged on a moved project since the merge would point at
+    a project of another firm (ATTACK7 P2-1): the undo is refused and nothing changes."""
+    admin, hp, dup, p_dup = world["admin"], world["hp"], world["dup"], world["p_dup"]
+    rec = merge_firms(session, admin, hp.id, dup.id)
+    if logged == "activity":
+        log_activity(
+            session,
+            admin,
+            ActivityCreate(kind="call", summary="合并后", firm_ids=[hp.id], project_ids=[p_dup.id]),
+        )
+    else:
+        make_followup(session, admin, firm_id=hp.id, project_id=p_dup.id)
+    session.flush()
+    before = dump(session)
+    with pytest.raises(Conflict):
+        undo_merge(session, admin, rec.id)
+    session.expire_all()
+    assert dump(session) == before and session.get(Firm, dup.id) is None
+
+
+def test_a_new_contact_on_the_survivor_alone_does_not_block_the_undo(session, world):
+    admin, hp, dup = world["admin"], world["hp"], world["dup"]
+    rec = merge_firms(session, admin, hp.id, dup.id)
+    log_activity(session, admin, ActivityCreate(kind="call", summary="只记企业", firm_ids=[hp.id]))
+    undo_merge(session, admin, rec.id)
+    session.flush()
+    assert session.get(Firm, dup.id) is not None
+
+
+def _chain(session, admin):
+    """x, y, z with z under x and y under z: merging y into x with y's parent makes x its own
+    grandparent (ATTACK7 P2-2)."""
+    x = create_firm(session, admin, FirmCreate(name_zh="环甲科技有限公司"))
+    z = create_firm(session, admin, FirmCreate(name_zh="环丙材料有限公司", parent_id=x.id))
+    y = create_firm(session, admin, FirmCreate(name_zh="环乙电子有限公司", parent_id=z.id))
+    session.flush()
+    return x, y, z
+
+
+def test_a_parent_chosen_from_the_merged_group_is_refused(session, world):
+    admin = world["admin"]
+    x, y, _z = _chain(session, admin)
+    before = dump(session)
+    with pytest.raises(ValidationFailed) as err:
+        merge_firms(session, admin, x.id, y.id, {"parent_id": "other"})
+    assert err.value.field == "parent_id"
+    session.expire_all()
+    assert dump(session) == before
+
+
+def test_a_default_parent_from_the_merged_group_gives_way(session, world):
+    admin = world["admin"]
+    x, y, z = _chain(session, admin)
+    # x has no parent: the default takes y's (z), which is x's own subsidiary — it gives way
+    merge_firms(session, admin, x.id, y.id)
+    session.expire_all()
+    assert session.get(Firm, x.id).parent_id is None
+    assert session.get(Firm, z.id).parent_id == x.id
 
 
 def test_officers_cannot_merge(session, world):
