@@ -137,7 +137,20 @@ def backup(url: str, target: Path) -> Path:
     return target
 
 
-def nightly(settings: Any) -> str:
+@dataclass(frozen=True)
+class NightlyDone:
+    """What a nightly backup did (the job's run row says it in the reader's language)."""
+
+    file: Path
+    size: int
+    removed: int
+    kept: int
+
+    def __str__(self) -> str:  # the log's line
+        return f"{self.file} ({self.size:,} bytes); {self.removed} old removed, {self.kept} kept"
+
+
+def nightly(settings: Any) -> NightlyDone:
     """One scheduled backup into ``backup_dir`` (default var/backups), then the oldest
     ``crm-*`` backups beyond ``backup_keep`` removed. Returns what it did, for the job's row."""
 
@@ -150,7 +163,7 @@ def nightly(settings: Any) -> str:
     for p in old:
         p.unlink(missing_ok=True)
         checksum_file(p).unlink(missing_ok=True)
-    return f"{target} ({target.stat().st_size:,} bytes); {len(old)} old removed, {keep} kept"
+    return NightlyDone(target, target.stat().st_size, len(old), keep)
 
 
 @dataclass

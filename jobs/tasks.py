@@ -18,7 +18,7 @@ from crm.backup import nightly
 from crm.clock import today_local
 from crm.config import get_settings
 from crm.db import session_scope
-from crm.outbox import compose
+from crm.outbox import compose, run_detail
 from crm.outbox import service as outbox
 from crm.outbox.alerts import compose_failure_alerts
 from crm.outbox.channels import DeliveryError, Mailer, Webhook, post_robot
@@ -61,8 +61,12 @@ def _recorded(
     """
     now = now or utcnow()
     run_id = None
-    try:
+    try:  # earlier failures first; one that still cannot be written stays pending — never
+        # this job's error (its SQL and parameters are the other job's)
         _record_pending_failures()
+    except Exception:
+        log.warning("job %s: earlier failures still cannot be recorded", job, exc_info=True)
+    try:
         if always:
             with session_scope() as s:
                 run_id = outbox.start_run(s, job, now).id
@@ -72,11 +76,12 @@ def _recorded(
             if this_run is None and n:
                 this_run = outbox.start_run(s, job, now).id
             if this_run is not None:
-                outbox.finish_run(s, this_run, "ok", f"{n} messages written", now=utcnow())
+                outbox.finish_run(s, this_run, "ok", run_detail.written(n), now=utcnow())
         return n
     except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"[:2000]
-        log.error("job %s failed: %s", job, error, exc_info=True)
+        # the row says what kind of failure, in the reader's language; the text goes to the log
+        error = run_detail.failure(exc)
+        log.error("job %s failed: %s: %s", job, type(exc).__name__, exc, exc_info=True)
         try:
             with session_scope() as s:
                 if run_id is None:
@@ -276,10 +281,11 @@ def _record_drain(rep: DrainReport, lane: outbox.Lane, started: datetime) -> Non
             s,
             run.id,
             "ok" if not rep.errors else "partial",
-            f"{name}: sent {rep.sent}, retry {rep.retried}, failed {rep.failed}"
-            + (f"; {rep.errors[0]}" if rep.errors else ""),
+            run_detail.drained(name, rep.sent, rep.retried, rep.failed, len(rep.errors)),
             now=utcnow(),
         )
+    for error in rep.errors[:5]:
+        log.warning("outbox %s: %s", name, error)
 
 
 def _lane_worker(lane: outbox.Lane) -> None:
@@ -321,16 +327,21 @@ def nightly_backup(now: datetime | None = None) -> str:
     with session_scope() as s:
         run_id = outbox.start_run(s, "nightly_backup", now).id
     try:
-        detail = nightly(get_settings())
+        done = nightly(get_settings())
     except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"[:2000]
-        log.error("nightly backup failed: %s", error)
+        log.error("nightly backup failed: %s: %s", type(exc).__name__, exc)
         with session_scope() as s:
-            outbox.finish_run(s, run_id, "error", error, now=utcnow())
+            outbox.finish_run(s, run_id, "error", run_detail.failure(exc), now=utcnow())
         raise
     with session_scope() as s:
-        outbox.finish_run(s, run_id, "ok", detail, now=utcnow())
-    return detail
+        outbox.finish_run(
+            s,
+            run_id,
+            "ok",
+            run_detail.backup_written(str(done.file), done.size, done.removed, done.kept),
+            now=utcnow(),
+        )
+    return str(done)
 
 
 def fill_summaries(now: datetime | None = None) -> int:
@@ -348,12 +359,10 @@ def refill_summaries(now: datetime | None = None) -> int:
     except Exception as exc:
         log.exception("job refill_summaries failed")
         with session_scope() as s:
-            outbox.finish_run(
-                s, run_id, "error", f"{type(exc).__name__}: {exc}"[:2000], now=utcnow()
-            )
+            outbox.finish_run(s, run_id, "error", run_detail.failure(exc), now=utcnow())
         raise
     with session_scope() as s:
-        outbox.finish_run(s, run_id, "ok", f"{weeks} weeks counted", now=utcnow())
+        outbox.finish_run(s, run_id, "ok", run_detail.weeks_counted(weeks), now=utcnow())
     return weeks
 
 

@@ -23,6 +23,7 @@ from crm.config import get_settings
 from crm.db import get_engine
 from crm.models.followups import Followup
 from crm.models.outbox import JobRun, OutboxMessage
+from crm.outbox import run_detail
 from crm.types import utcnow
 from jobs.runner import Runner
 from tests.factories import make_department, make_firm, make_project, make_user
@@ -138,7 +139,8 @@ def test_database_locked_across_the_reminder_time(session, smtp, schedule_soon, 
     session.expire_all()
     runs = session.scalars(select(JobRun).where(JobRun.job == "daily_reminders")).all()
     assert "error" in {r.status for r in runs} and "ok" in {r.status for r in runs}
-    assert any("locked" in (r.detail or "") for r in runs if r.status == "error")
+    busy = "数据库被占用，已安排重试"
+    assert any(run_detail.describe(r.detail, "zh_CN") == busy for r in runs if r.status == "error")
 
 
 def test_restart_at_night_after_a_missed_day(session, smtp, schedule_soon, runner):
