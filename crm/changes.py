@@ -83,7 +83,7 @@ def apply_change(
         link.write()
     row.version += 1  # type: ignore[attr-defined]
     if touch and hasattr(row, "updated_at"):
-        row.updated_at = utcnow()  # type: ignore[attr-defined]
+        row.updated_at = utcnow()
     session.add(row)
     session.flush()
     after = {**(snapshot(row) or {}), **{k: link.after for k, link in moved.items()}}

@@ -29,7 +29,7 @@ def start_web_session(session: Session, user: User, ip: str | None, user_agent: 
 # the session and its user in one statement, built once (it keeps its compiled form)
 _SESSION_AND_USER = (
     select(WebSession, User)
-    .join(User, User.id == WebSession.user_id)  # type: ignore[arg-type]
+    .join(User, User.id == WebSession.user_id)
     .where(WebSession.id == bindparam("sid"))
 )
 

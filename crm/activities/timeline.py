@@ -36,24 +36,24 @@ class TimelineEntry:
 
 
 def _link_names_statement(actor: User) -> Any:
-    af, ap = ActivityFirm.__table__.c, ActivityProject.__table__.c  # type: ignore[attr-defined]
-    ac, ao = ActivityContact.__table__.c, ActivityOfficer.__table__.c  # type: ignore[attr-defined]
+    af, ap = ActivityFirm.__table__.c, ActivityProject.__table__.c
+    ac, ao = ActivityContact.__table__.c, ActivityOfficer.__table__.c
 
     def ids(n: int) -> Any:
         return bindparam(f"ids{n}", expanding=True)
 
     q = union_all(
         select(af.activity_id, literal_column("0").label("k"), af.firm_id, Firm.name_zh)
-        .join(Firm, Firm.id == af.firm_id)  # type: ignore[arg-type]
+        .join(Firm, Firm.id == af.firm_id)
         .where(af.activity_id.in_(ids(0))),
         select(ap.activity_id, literal_column("1"), ap.project_id, Project.title)
-        .join(Project, Project.id == ap.project_id)  # type: ignore[arg-type]
+        .join(Project, Project.id == ap.project_id)
         .where(ap.activity_id.in_(ids(1)), project_visible(actor)),
         select(ac.activity_id, literal_column("2"), ac.contact_id, Contact.name)
-        .join(Contact, Contact.id == ac.contact_id)  # type: ignore[arg-type]
+        .join(Contact, Contact.id == ac.contact_id)
         .where(ac.activity_id.in_(ids(2))),
         select(ao.activity_id, literal_column("3"), ao.user_id, User.display_name)
-        .join(User, User.id == ao.user_id)  # type: ignore[arg-type]
+        .join(User, User.id == ao.user_id)
         .where(ao.activity_id.in_(ids(3))),
     )
     # the order the lists show: by kind, activity, then id (each link table's key order)
@@ -97,7 +97,7 @@ def entries_for(session: Session, actor: User, acts: list[Activity]) -> list[Tim
     for aid, met in firms.items():
         if len(met) > 1:  # the page names the other firms only where several were met
             entries[aid].firms = met
-    fu = Followup.__table__.c  # type: ignore[attr-defined]
+    fu = Followup.__table__.c
     for row in session.execute(
         select(fu.activity_id, fu.id, fu.title, fu.due_at, fu.status)
         .where(fu.activity_id.in_(ids))

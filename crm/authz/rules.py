@@ -244,7 +244,7 @@ def assignable_users(
     session: Session, actor: User, project_id: int | None = None, activity_id: int | None = None
 ) -> list[User]:
     """The choices a page offers for a follow-up's assignee (the same rule as require_assign)."""
-    stmt = select(User).where(User.is_active.is_(True))  # type: ignore[attr-defined]
+    stmt = select(User).where(User.is_active.is_(True))
     if not is_admin(actor):
         if actor.department_id is None:
             stmt = stmt.where(User.id == actor.id)

@@ -163,4 +163,4 @@ def _num(ws, row: int, col: int, value: int | None) -> None:  # type: ignore[no-
 
 
 def export_filename(now: datetime) -> str:
-    return f"firms-{to_local(now):%Y%m%d-%H%M}.xlsx"  # type: ignore[str-format]
+    return f"firms-{to_local(now):%Y%m%d-%H%M}.xlsx"

@@ -108,14 +108,12 @@ def reference_names(session: Session, *firms: Firm) -> dict[str, dict[int, str]]
         "owner_id": {
             i: n
             for i, n in session.execute(
-                select(User.id, User.display_name).where(User.id.in_(owners))  # type: ignore[attr-defined]
+                select(User.id, User.display_name).where(User.id.in_(owners))
             )
         },
         "parent_id": {
             i: n
-            for i, n in session.execute(
-                select(Firm.id, Firm.name_zh).where(Firm.id.in_(parents))  # type: ignore[union-attr]
-            )
+            for i, n in session.execute(select(Firm.id, Firm.name_zh).where(Firm.id.in_(parents)))
         },
     }
 
@@ -440,8 +438,8 @@ def _tell_owners(
     depts = set(
         session.scalars(
             select(User.department_id).where(
-                User.id.in_(owners),  # type: ignore[attr-defined]
-                User.department_id.is_not(None),  # type: ignore[union-attr]
+                User.id.in_(owners),
+                User.department_id.is_not(None),
             )
         )
     )
@@ -449,8 +447,8 @@ def _tell_owners(
         session.scalars(
             select(User.id).where(
                 User.role == "manager",
-                User.is_active.is_(True),  # type: ignore[attr-defined]
-                User.department_id.in_(depts),  # type: ignore[union-attr]
+                User.is_active.is_(True),
+                User.department_id.in_(depts),
             )
         )
     )

@@ -44,8 +44,8 @@ def firm_aliases(session: Session, firm_ids: list[int]) -> dict[int, list[str]]:
 # built once (a statement object keeps its cache key): the list page asks on every request
 _CLUSTER_CODES = (
     select(FirmCluster.firm_id, Cluster.code)
-    .join(Cluster, Cluster.id == FirmCluster.cluster_id)  # type: ignore[arg-type]
-    .where(FirmCluster.firm_id.in_(bindparam("ids", expanding=True)))  # type: ignore[attr-defined]
+    .join(Cluster, Cluster.id == FirmCluster.cluster_id)
+    .where(FirmCluster.firm_id.in_(bindparam("ids", expanding=True)))
     .order_by(Cluster.sort_order)
 )
 

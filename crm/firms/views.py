@@ -40,7 +40,7 @@ class FirmDetail:
 
 # built once (a statement object keeps its cache key): the list page asks on every request
 _USER_NAMES = select(User.id, User.display_name).where(
-    User.id.in_(bindparam("ids", expanding=True))  # type: ignore[union-attr]
+    User.id.in_(bindparam("ids", expanding=True))
 )
 
 
@@ -48,7 +48,7 @@ def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return dict(session.execute(_USER_NAMES, {"ids": list(wanted)}).all())  # type: ignore[arg-type]
+    return dict(session.execute(_USER_NAMES, {"ids": list(wanted)}).all())
 
 
 def list_rows(session: Session, firms: list[Firm]) -> list[FirmRow]:

@@ -261,7 +261,7 @@ def _my_day_statement(actor: User) -> Any:
     if stmt is None:
         if len(_MY_DAY) > 256:
             _MY_DAY.clear()
-        fu, p = Followup.__table__.c, _MY_DAY_P  # type: ignore[attr-defined]
+        fu, p = Followup.__table__.c, _MY_DAY_P
         label = project_label_sql(p)  # as followup_labels names a project
         stmt = _MY_DAY[key] = (
             select(
@@ -275,7 +275,7 @@ def _my_day_statement(actor: User) -> Any:
                 label.label("project_label"),
             )
             .select_from(Followup)
-            .outerjoin(Firm, Firm.id == fu.firm_id)  # type: ignore[arg-type]
+            .outerjoin(Firm, Firm.id == fu.firm_id)
             .outerjoin(p, and_(p.id == fu.project_id, project_visible(actor, p)))
             .where(
                 fu.assignee_id == bindparam("actor_id"),

@@ -208,7 +208,7 @@ class _Restore:
             if r["leads"]:
                 self.s.execute(
                     update(Cluster)
-                    .where(Cluster.id.in_(r["leads"]))  # type: ignore[attr-defined]
+                    .where(Cluster.id.in_(r["leads"]))
                     .values(lead_department_id=self.refs["dept"][r["code"]])
                 )
         self.counts["departments"] = len(new)

@@ -121,9 +121,9 @@ def notify(
     ]
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = (
-        dialect.insert(Notice.__table__)  # type: ignore[attr-defined]
+        dialect.insert(Notice.__table__)
         .on_conflict_do_nothing(index_elements=["user_id", "dedup_key"])
-        .returning(Notice.__table__.c.id)  # type: ignore[attr-defined]
+        .returning(Notice.__table__.c.id)
     )
     return len(session.execute(stmt, rows).all())
 
@@ -147,7 +147,7 @@ def list_notices(session: Session, actor: User, limit: int = LISTED) -> list[Not
     )
     return [
         NoticeRow(
-            id=n.id,  # type: ignore[arg-type]
+            id=n.id,
             kind=n.kind,
             text=shown(n.text),
             link=n.link,

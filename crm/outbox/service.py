@@ -35,7 +35,7 @@ from crm.outbox.limits import limit_of, split_message
 from crm.outbox.schedule import next_runs
 from crm.types import utcnow
 
-T = OutboxMessage.__table__  # type: ignore[attr-defined]
+T = OutboxMessage.__table__
 STATUSES = ("pending", "sending", "sent", "failed")
 BACKOFF_CAP = timedelta(hours=1)
 
@@ -317,8 +317,8 @@ def _message_filters(
     status: str | None, channel: str | None, recipient: str | None
 ) -> tuple[list[Any], Any]:
 
-    U = User.__table__  # type: ignore[attr-defined]
-    D = Department.__table__  # type: ignore[attr-defined]
+    U = User.__table__
+    D = Department.__table__
     joined = T.outerjoin(U, U.c.id == T.c.user_id).outerjoin(D, D.c.id == T.c.department_id)
     where = []
     if status in STATUSES:
@@ -347,8 +347,8 @@ def list_messages(
 
     require_admin(actor)
     where, joined = _message_filters(status, channel, recipient)
-    U = User.__table__  # type: ignore[attr-defined]
-    D = Department.__table__  # type: ignore[attr-defined]
+    U = User.__table__
+    D = Department.__table__
     total = session.scalar(select(func.count()).select_from(joined).where(*where)) or 0
     page = max(1, min(page, max((total + per_page - 1) // per_page, 1)))
     stmt = (

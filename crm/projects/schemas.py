@@ -106,7 +106,7 @@ class StageMove(InputModel):
 class StageMoveRequest(StageMove):
     """A stage move a person asks for (API, pages): the version they read is required."""
 
-    version: Id  # type: ignore[assignment]
+    version: Id
 
 
 class CapitalArrivalCreate(InputModel):

@@ -128,5 +128,5 @@ def city_map(session: Session, actor: User, f: ReportFilters | None = None) -> C
         ],
         parks=out_parks,
         landed_output=yi(total),
-        no_park_output=yi(per_park.get(None, (0, 0, 0))[0]),  # type: ignore[call-overload]
+        no_park_output=yi(per_park.get(None, (0, 0, 0))[0]),
     )

@@ -30,8 +30,8 @@ class ConflictRow(BaseModel):
     opened_at: datetime
 
 
-_FIRST = Project.__table__.alias("first")  # type: ignore[attr-defined]
-_FLAGGED = Project.__table__.alias("flagged")  # type: ignore[attr-defined]
+_FIRST = Project.__table__.alias("first")
+_FLAGGED = Project.__table__.alias("flagged")
 
 
 def _pairs(*columns: Any) -> Select[Any]:

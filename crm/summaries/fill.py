@@ -37,7 +37,7 @@ from crm.models.summaries import SummaryFillState
 from crm.types import utcnow
 from crm.vocabulary import FollowupStatus
 
-STATE: Table = SummaryFillState.__table__  # type: ignore[attr-defined]
+STATE: Table = SummaryFillState.__table__
 NIGHTLY_REFILL_WEEKS = 8
 
 
@@ -54,18 +54,18 @@ class Rollup:
         return (self.user.is_not(None), *self.where)
 
 
-_A: Table = Activity.__table__  # type: ignore[attr-defined]
-_F: Table = Followup.__table__  # type: ignore[attr-defined]
+_A: Table = Activity.__table__
+_F: Table = Followup.__table__
 CONTACTS = Rollup(
     "activity_officer_week",
-    ActivityOfficerWeek.__table__,  # type: ignore[attr-defined]
+    ActivityOfficerWeek.__table__,
     "contacts",
     _A.c.created_at,
     _A.c.created_by_id,
 )
 DONE = Rollup(
     "followup_officer_week",
-    FollowupOfficerWeek.__table__,  # type: ignore[attr-defined]
+    FollowupOfficerWeek.__table__,
     "done",
     _F.c.completed_at,
     _F.c.assignee_id,
