@@ -11,450 +11,289 @@ from typing import Any
 
 from crm.clock import to_local
 from crm.exports import workbook
-from crm.i18n import current_language, using
+from crm.i18n import _l, current_language, using
 from crm.i18n import gettext as _
 from crm.policy import names as plan_names
 from crm.policy.districts import district_name
 from crm.reports.briefing_pdf import sheets as briefing_sheets
+from crm.reports.columns import (
+    Column,
+    In,
+    Sheet,
+    cluster_columns,
+    cluster_name,
+    en,
+    join,
+    nested,
+    park_columns,
+    pick,
+    sheet,
+)
 from crm.reports.words import GROUP_ZH, STAGE_ZH, STATUS_ZH, TIER_ZH, band_label
 
-Sheet = tuple[str, list[str], list[list[Any]]]
+
+def _status(s: str) -> str:
+    return _(STATUS_ZH[s])
 
 
-def _en() -> bool:
-    return current_language() == "en"
+def _tier(t: str) -> str:
+    return _(TIER_ZH.get(t, t))
 
 
-def _pick(zh: str, en: str | None) -> str:
-    """A name in the reader's language (the Chinese one where no English one is known)."""
-    return (en or zh) if _en() else zh
+def _stage(s: str) -> str:
+    return _(STAGE_ZH.get(s, s))
 
 
-def _join(items: Any) -> str:
-    return (", " if _en() else "、").join(items)
+def _yes(met: bool) -> str:
+    return _("是") if met else _("否")
 
 
-def _cluster(code: str, zh: str) -> str:
-    """A cluster's name in the reader's language; a row that is no cluster (合计) translated."""
-    pair = plan_names.names().clusters.get(code)
-    return _pick(*pair) if pair else _(zh)
+def _investor_names(c: Any) -> str:
+    """A cell holds at most 32,767 characters: the first 20 here, all on their own sheet."""
+    shown = join(m.name for m in c.major_investors[:20])
+    more = c.major_investor_count - min(20, len(c.major_investors))
+    if more <= 0:
+        return shown
+    return _("{names} 等{count}家").format(names=shown, count=c.major_investor_count)
 
 
-def _num(v: Any) -> Any:
-    if isinstance(v, Decimal):
-        return float(v)
-    return v
+def _outer(x: In) -> Any:
+    return x.outer
+
+
+COVERAGE_CLUSTERS = [
+    *cluster_columns(),
+    Column(_l("覆盖状态"), lambda c: _status(c.status)),
+    Column(_l("重点投资者数"), lambda c: c.major_investor_count),
+    Column(_l("重点投资者"), _investor_names),
+    Column(_l("支撑项目数"), lambda c: c.project_count),
+    Column(_l("已覆盖环节数"), lambda c: c.links_covered),
+    Column(_l("无企业环节数"), lambda c: c.links_without_firm),
+]
+COVERAGE_PROJECTS = [  # In(cluster, project)
+    *cluster_columns(_outer),
+    Column(_l("覆盖状态"), lambda x: _status(x.outer.status)),
+    Column(_l("项目"), lambda x: x.item.label),
+    Column(_l("企业"), lambda x: x.item.firm_name),
+    Column(_l("企业层级"), lambda x: _tier(x.item.tier)),
+    Column(_l("阶段"), lambda x: _stage(x.item.stage)),
+    Column(_l("预计年产值(亿元)"), lambda x: x.item.expected_output),
+]
+COVERAGE_INVESTORS = [  # In(cluster, investor)
+    *cluster_columns(_outer),
+    Column(_l("重点投资者"), lambda x: x.item.name),
+    Column(_l("企业层级"), lambda x: _tier(x.item.tier)),
+    Column(_l("状态"), lambda x: _status(x.item.status)),
+    Column(_l("已签约项目数"), lambda x: x.item.secured_projects),
+    Column(_l("在谈项目数"), lambda x: x.item.pursuing_projects),
+]
+COVERAGE_LINKS = [  # In(cluster, chain link)
+    *cluster_columns(_outer),
+    Column(_l("环节代码"), lambda x: x.item.code),
+    Column(_l("产业链环节"), lambda x: pick(x.item.name_zh, x.item.name_en)),
+    Column(_l("覆盖状态"), lambda x: _status(x.item.status)),
+    Column(_l("企业数"), lambda x: x.item.firm_count),
+    Column(_l("重点投资者数"), lambda x: x.item.major_firm_count),
+    Column(_l("项目数"), lambda x: x.item.project_count),
+    Column(_l("重点投资者"), lambda x: join(x.item.major_investors)),
+]
 
 
 def _coverage(r: Any) -> list[Sheet]:
-    def names(c: Any) -> str:  # a cell holds at most 32,767 characters: the first 20 here,
-        shown = _join(m.name for m in c.major_investors[:20])  # all on their own sheet
-        more = c.major_investor_count - min(20, len(c.major_investors))
-        if more <= 0:
-            return shown
-        return _("{names} 等{count}家").format(names=shown, count=c.major_investor_count)
-
-    clusters = [
-        [
-            c.code,
-            _cluster(c.code, c.name_zh),
-            _(STATUS_ZH[c.status]),
-            c.major_investor_count,
-            names(c),
-            c.project_count,
-            c.links_covered,
-            c.links_without_firm,
-        ]
-        for c in r.clusters
-    ]
-    investors = [
-        [
-            c.code,
-            _cluster(c.code, c.name_zh),
-            m.name,
-            _(TIER_ZH.get(m.tier, m.tier)),
-            _(STATUS_ZH[m.status]),
-            m.secured_projects,
-            m.pursuing_projects,
-        ]
-        for c in r.clusters
-        for m in c.major_investors
-    ]
-    projects = [
-        [
-            c.code,
-            _cluster(c.code, c.name_zh),
-            _(STATUS_ZH[c.status]),
-            p.label,
-            p.firm_name,
-            _(TIER_ZH.get(p.tier, p.tier)),
-            _(STAGE_ZH.get(p.stage, p.stage)),
-            p.expected_output,
-        ]
-        for c in r.clusters
-        for p in c.projects
-    ]
-    links = [
-        [
-            c.code,
-            _cluster(c.code, c.name_zh),
-            link.code,
-            _pick(link.name_zh, link.name_en),
-            _(STATUS_ZH[link.status]),
-            link.firm_count,
-            link.major_firm_count,
-            link.project_count,
-            _join(link.major_investors),
-        ]
-        for c in r.clusters
-        for link in c.links
-    ]
-    park_name = {p.code: _pick(p.name_zh, p.name_en) for p in r.parks}
-    cname = {c.code: _cluster(c.code, c.name_zh) for c in r.clusters}
+    park_name = {p.code: pick(p.name_zh, p.name_en) for p in r.parks}
+    cname = {c.code: cluster_name(c.code, c.name_zh) for c in r.clusters}
     matrix = [
-        [
-            m.cluster,
-            cname.get(m.cluster, m.cluster),
-            m.park,
-            park_name.get(m.park, m.park),
-            _(STATUS_ZH[m.status]),
-            m.major_secured,
-            m.major_pursuing,
-            m.landed_count,
-            m.advanced_count,
-            m.project_count,
-        ]
-        for m in r.matrix
+        Column(_l("集群代码"), lambda m: m.cluster),
+        Column(_l("产业集群"), lambda m: cname.get(m.cluster, m.cluster)),
+        Column(_l("园区代码"), lambda m: m.park),
+        Column(_l("园区"), lambda m: park_name.get(m.park, m.park)),
+        Column(_l("覆盖状态"), lambda m: _status(m.status)),
+        Column(_l("重点投资者签约及以上项目数"), lambda m: m.major_secured),
+        Column(_l("重点投资者在谈项目数"), lambda m: m.major_pursuing),
+        Column(_l("落地项目数"), lambda m: m.landed_count),
+        Column(_l("在谈及以上项目数"), lambda m: m.advanced_count),
+        Column(_l("项目数(不含流失)"), lambda m: m.project_count),
     ]
     return [
-        (
-            _("集群覆盖"),
-            [
-                _("集群代码"),
-                _("产业集群"),
-                _("覆盖状态"),
-                _("重点投资者数"),
-                _("重点投资者"),
-                _("支撑项目数"),
-                _("已覆盖环节数"),
-                _("无企业环节数"),
-            ],
-            clusters,
+        sheet(_l("集群覆盖"), COVERAGE_CLUSTERS, r.clusters),
+        sheet(_l("支撑项目"), COVERAGE_PROJECTS, nested(r.clusters, lambda c: c.projects)),
+        sheet(
+            _l("重点投资者"), COVERAGE_INVESTORS, nested(r.clusters, lambda c: c.major_investors)
         ),
-        (
-            _("支撑项目"),
-            [
-                _("集群代码"),
-                _("产业集群"),
-                _("覆盖状态"),
-                _("项目"),
-                _("企业"),
-                _("企业层级"),
-                _("阶段"),
-                _("预计年产值(亿元)"),
-            ],
-            projects,
-        ),
-        (
-            _("重点投资者"),
-            [
-                _("集群代码"),
-                _("产业集群"),
-                _("重点投资者"),
-                _("企业层级"),
-                _("状态"),
-                _("已签约项目数"),
-                _("在谈项目数"),
-            ],
-            investors,
-        ),
-        (
-            _("产业链环节"),
-            [
-                _("集群代码"),
-                _("产业集群"),
-                _("环节代码"),
-                _("产业链环节"),
-                _("覆盖状态"),
-                _("企业数"),
-                _("重点投资者数"),
-                _("项目数"),
-                _("重点投资者"),
-            ],
-            links,
-        ),
-        (
-            _("集群×园区"),
-            [
-                _("集群代码"),
-                _("产业集群"),
-                _("园区代码"),
-                _("园区"),
-                _("覆盖状态"),
-                _("重点投资者签约及以上项目数"),
-                _("重点投资者在谈项目数"),
-                _("落地项目数"),
-                _("在谈及以上项目数"),
-                _("项目数(不含流失)"),
-            ],
-            matrix,
-        ),
+        sheet(_l("产业链环节"), COVERAGE_LINKS, nested(r.clusters, lambda c: c.links)),
+        sheet(_l("集群×园区"), matrix, r.matrix),
     ]
 
 
 def _pipeline(r: Any) -> list[Sheet]:
-    head = [_(GROUP_ZH.get(r.group_by, "分组"))]
-    for s in r.stages:
+    # a row per group, then the totals: (label, its cells by stage, its total)
+    rows = [(g.label, g.stages, g.total) for g in r.groups]
+    rows.append((_("合计"), r.totals, r.total))
+
+    def figures(heads: tuple[str, str, str], of: Callable[[Any], Any]) -> list[Column]:
+        """The count, planned investment and expected output of the cell ``of(row)``."""
+        count, investment, output = heads
+        return [
+            Column(count, lambda g: of(g).count),
+            Column(investment, lambda g: of(g).planned_investment),
+            Column(output, lambda g: of(g).expected_output),
+        ]
+
+    def stage_figures(s: str) -> list[Column]:
         z = _(STAGE_ZH[s])
-        head += [
+        heads = (
             _("{stage}项目数").format(stage=z),
             _("{stage}计划投资(亿元)").format(stage=z),
             _("{stage}预计产值(亿元)").format(stage=z),
-        ]
-    head += [_("合计项目数(不含流失)"), _("合计计划投资(亿元)"), _("合计预计产值(亿元)")]
-    rows = []
-    for g in [*r.groups]:
-        row: list[Any] = [g.label]
-        for s in r.stages:
-            c = g.stages[s]
-            row += [c.count, c.planned_investment, c.expected_output]
-        row += [g.total.count, g.total.planned_investment, g.total.expected_output]
-        rows.append(row)
-    tot: list[Any] = [_("合计")]
-    for s in r.stages:
-        c = r.totals[s]
-        tot += [c.count, c.planned_investment, c.expected_output]
-    tot += [r.total.count, r.total.planned_investment, r.total.expected_output]
-    rows.append(tot)
-    conv = [
-        [_(STAGE_ZH[c.from_stage]), _(STAGE_ZH[c.to_stage]), c.reached_from, c.reached_to, c.rate]
-        for c in r.conversion
+        )
+        return figures(heads, lambda g: g[1][s])
+
+    total = figures(
+        (_("合计项目数(不含流失)"), _("合计计划投资(亿元)"), _("合计预计产值(亿元)")),
+        lambda g: g[2],
+    )
+    groups = [
+        Column(_(GROUP_ZH.get(r.group_by, "分组")), lambda g: g[0]),
+        *(c for s in r.stages for c in stage_figures(s)),
+        *total,
     ]
-    weeks = [[w.week_start, w.new_projects, w.signings] for w in r.weeks]
+    conversion = [
+        Column(_l("从阶段"), lambda c: _(STAGE_ZH[c.from_stage])),
+        Column(_l("到阶段"), lambda c: _(STAGE_ZH[c.to_stage])),
+        Column(_l("到达前一阶段项目数"), lambda c: c.reached_from),
+        Column(_l("到达后一阶段项目数"), lambda c: c.reached_to),
+        Column(_l("转化率"), lambda c: c.rate),
+    ]
+    weeks = [
+        Column(_l("周(周一)"), lambda w: w.week_start),
+        Column(_l("新增项目"), lambda w: w.new_projects),
+        Column(_l("签约项目"), lambda w: w.signings),
+    ]
     return [
-        (_("按阶段"), head, rows),
-        (
-            _("阶段转化"),
-            [
-                _("从阶段"),
-                _("到阶段"),
-                _("到达前一阶段项目数"),
-                _("到达后一阶段项目数"),
-                _("转化率"),
-            ],
-            conv,
-        ),
-        (_("每周新增与签约"), [_("周(周一)"), _("新增项目"), _("签约项目")], weeks),
+        sheet(_l("按阶段"), groups, rows),
+        sheet(_l("阶段转化"), conversion, r.conversion),
+        sheet(_l("每周新增与签约"), weeks, r.weeks),
     ]
+
+
+TARGET_CLUSTERS = [
+    *cluster_columns(),
+    Column(_l("2015年目标(亿元)"), lambda c: c.target_2015),
+    Column(_l("落地及投产产值(亿元)"), lambda c: c.landed_output),
+    Column(_l("完成率"), lambda c: c.progress),
+    Column(_l("已签约产值(亿元)"), lambda c: c.signed_output),
+    Column(_l("含签约完成率"), lambda c: c.progress_with_signed),
+    Column(_l("落地及投产项目数"), lambda c: c.landed_projects),
+    Column(_l("签约项目数"), lambda c: c.signed_projects),
+]
+TARGET_TOTALS = [
+    Column(_l("目标"), lambda t: t.label_en if en() else t.label_zh),
+    Column(_l("年份"), lambda t: t.year),
+    Column(_l("目标值(亿元)"), lambda t: t.target),
+    Column(_l("落地及投产产值(亿元)"), lambda t: t.landed_output),
+    Column(_l("完成率"), lambda t: t.progress),
+    Column(_l("含签约产值(亿元)"), lambda t: t.with_signed_output),
+    Column(_l("含签约完成率"), lambda t: t.progress_with_signed),
+]
+# a sheet of (indicator, value) rows
+INDICATORS = [Column(_l("指标"), lambda x: x[0]), Column(_l("数值"), lambda x: x[1])]
 
 
 def _targets(r: Any) -> list[Sheet]:
-    rows = [
-        [
-            c.code,
-            _cluster(c.code, c.name_zh),
-            c.target_2015,
-            c.landed_output,
-            c.progress,
-            c.signed_output,
-            c.progress_with_signed,
-            c.landed_projects,
-            c.signed_projects,
-        ]
-        for c in r.clusters
-    ]
-    totals = [
-        [
-            t.label_en if _en() else t.label_zh,
-            t.year,
-            t.target,
-            t.landed_output,
-            t.progress,
-            t.with_signed_output,
-            t.progress_with_signed,
-        ]
-        for t in r.totals
-    ]
     cs = r.core_share
     core = [
-        [_("双核园区"), _join(cs.core_parks)],
-        [_("双核落地及投产产值(亿元)"), cs.core_output],
-        [_("全部落地及投产产值(亿元)"), cs.total_output],
-        [_("未定园区产值(亿元)"), cs.no_park_output],
-        [_("双核占比"), cs.share],
-        [_("目标占比"), cs.target],
-        [_("是否达标"), _("是") if cs.met else _("否")],
+        (_("双核园区"), join(cs.core_parks)),
+        (_("双核落地及投产产值(亿元)"), cs.core_output),
+        (_("全部落地及投产产值(亿元)"), cs.total_output),
+        (_("未定园区产值(亿元)"), cs.no_park_output),
+        (_("双核占比"), cs.share),
+        (_("目标占比"), cs.target),
+        (_("是否达标"), _yes(cs.met)),
     ]
     return [
-        (
-            _("集群目标"),
-            [
-                _("集群代码"),
-                _("产业集群"),
-                _("2015年目标(亿元)"),
-                _("落地及投产产值(亿元)"),
-                _("完成率"),
-                _("已签约产值(亿元)"),
-                _("含签约完成率"),
-                _("落地及投产项目数"),
-                _("签约项目数"),
-            ],
-            rows,
-        ),
-        (
-            _("全市目标"),
-            [
-                _("目标"),
-                _("年份"),
-                _("目标值(亿元)"),
-                _("落地及投产产值(亿元)"),
-                _("完成率"),
-                _("含签约产值(亿元)"),
-                _("含签约完成率"),
-            ],
-            totals,
-        ),
-        (_("双核占比"), [_("指标"), _("数值")], core),
+        sheet(_l("集群目标"), TARGET_CLUSTERS, r.clusters),
+        sheet(_l("全市目标"), TARGET_TOTALS, r.totals),
+        sheet(_l("双核占比"), INDICATORS, core),
     ]
+
+
+LEADER_BANDS = [
+    Column(_l("档次"), band_label),
+    Column(_l("目标家数"), lambda b: b.goal),
+    Column(_l("现有家数"), lambda b: b.count),
+    Column(_l("是否达标"), lambda b: _yes(b.met)),
+]
+LEADER_FIRMS = [  # In(band, firm)
+    Column(_l("档次"), lambda x: band_label(x.outer)),
+    Column(_l("企业(集团)"), lambda x: x.item.name),
+    Column(_l("企业层级"), lambda x: _tier(x.item.tier)),
+    Column(_l("在渝产值(亿元)"), lambda x: x.item.output),
+    Column(_l("项目数"), lambda x: x.item.projects),
+    Column(_l("计入的成员企业数"), lambda x: x.item.member_firms),
+]
 
 
 def _leaders(r: Any) -> list[Sheet]:
-    bands = [[band_label(b), b.goal, b.count, _("是") if b.met else _("否")] for b in r.bands]
-    bands.append([_("50亿以下"), None, r.below_50, None])
-    bands.append([_("有产值的集团"), None, r.groups_with_output, None])
-    firms = [
-        [
-            band_label(b),
-            f.name,
-            _(TIER_ZH.get(f.tier, f.tier)),
-            f.output,
-            f.projects,
-            f.member_firms,
-        ]
-        for b in r.bands
-        for f in b.firms
-    ]
-    return [
-        (_("5213梯队"), [_("档次"), _("目标家数"), _("现有家数"), _("是否达标")], bands),
-        (
-            _("龙头企业"),
-            [
-                _("档次"),
-                _("企业(集团)"),
-                _("企业层级"),
-                _("在渝产值(亿元)"),
-                _("项目数"),
-                _("计入的成员企业数"),
-            ],
-            firms,
-        ),
-    ]
+    bands = sheet(_l("5213梯队"), LEADER_BANDS, r.bands)
+    bands[2].append([_("50亿以下"), None, r.below_50, None])
+    bands[2].append([_("有产值的集团"), None, r.groups_with_output, None])
+    return [bands, sheet(_l("龙头企业"), LEADER_FIRMS, nested(r.bands, lambda b: b.firms))]
+
+
+# an officer's figures, in total and per week
+OFFICER_FIGURES = [
+    Column(_l("接触记录数"), lambda o: o.contacts),
+    Column(_l("完成跟进"), lambda o: o.followups_done),
+    Column(_l("逾期跟进"), lambda o: o.followups_overdue),
+    Column(_l("新线索"), lambda o: o.new_leads),
+    Column(_l("尚未接触"), lambda o: o.awaiting_contact),
+    Column(_l("响应时间中位数(小时)"), lambda o: o.median_response_hours),
+]
 
 
 def _activity(r: Any) -> list[Sheet]:
     names = {o.officer_id: o.name for o in r.officers}
     officers = [
-        [
-            o.name,
-            o.department or "",
-            o.contacts,
-            o.followups_done,
-            o.followups_overdue,
-            o.new_leads,
-            o.awaiting_contact,
-            o.median_response_hours,
-        ]
-        for o in r.officers
+        Column(_l("招商专员"), lambda o: o.name),
+        Column(_l("部门"), lambda o: o.department or ""),
+        *OFFICER_FIGURES,
     ]
-    rows = [
-        [
-            names.get(c.officer_id, str(c.officer_id)),
-            c.week_start,
-            c.contacts,
-            c.followups_done,
-            c.followups_overdue,
-            c.new_leads,
-            c.awaiting_contact,
-            c.median_response_hours,
-        ]
-        for c in r.rows
+    weeks = [
+        Column(_l("招商专员"), lambda c: names.get(c.officer_id, str(c.officer_id))),
+        Column(_l("周(周一)"), lambda c: c.week_start),
+        *OFFICER_FIGURES,
     ]
-    head = [
-        _("接触记录数"),
-        _("完成跟进"),
-        _("逾期跟进"),
-        _("新线索"),
-        _("尚未接触"),
-        _("响应时间中位数(小时)"),
-    ]
-    return [
-        (_("专员汇总"), [_("招商专员"), _("部门"), *head], officers),
-        (_("专员每周"), [_("招商专员"), _("周(周一)"), *head], rows),
-    ]
+    return [sheet(_l("专员汇总"), officers, r.officers), sheet(_l("专员每周"), weeks, r.rows)]
+
+
+DELIVERY_CLUSTERS = [
+    *cluster_columns(),
+    Column(_l("签约项目数"), lambda c: c.projects),
+    Column(_l("计划投资(亿元)"), lambda c: c.planned_investment),
+    Column(_l("实际到资(亿元)"), lambda c: c.capital_arrived),
+    Column(_l("到资率"), lambda c: c.capital_ratio),
+    Column(_l("承诺就业"), lambda c: c.expected_jobs),
+    Column(_l("实际就业"), lambda c: c.actual_jobs),
+    Column(_l("就业兑现率"), lambda c: c.jobs_ratio),
+    Column(_l("落地延期"), lambda c: c.late_landing),
+    Column(_l("投产延期"), lambda c: c.late_operation),
+]
+DELIVERY_LATE = [
+    Column(_l("项目"), lambda p: p.label),
+    Column(_l("企业"), lambda p: p.firm_name),
+    Column(_l("集群"), lambda p: plan_names.cluster(p.cluster)),  # its name, not its code
+    Column(_l("阶段"), lambda p: _stage(p.stage)),
+    Column(_l("承诺落地日期"), lambda p: p.expected_land_date),
+    Column(_l("实际落地日期"), lambda p: p.actual_land_date),
+    Column(_l("承诺投产日期"), lambda p: p.expected_operate_date),
+    Column(_l("实际投产日期"), lambda p: p.actual_operate_date),
+]
 
 
 def _delivery(r: Any) -> list[Sheet]:
-    rows = [
-        [
-            c.code,
-            _cluster(c.code, c.name_zh),
-            c.projects,
-            c.planned_investment,
-            c.capital_arrived,
-            c.capital_ratio,
-            c.expected_jobs,
-            c.actual_jobs,
-            c.jobs_ratio,
-            c.late_landing,
-            c.late_operation,
-        ]
-        for c in [*r.clusters, r.total]
-    ]
-    late = [
-        [
-            p.label,
-            p.firm_name,
-            plan_names.cluster(p.cluster),  # the name a reader knows, not its code
-            _(STAGE_ZH.get(p.stage, p.stage)),
-            p.expected_land_date,
-            p.actual_land_date,
-            p.expected_operate_date,
-            p.actual_operate_date,
-        ]
-        for p in r.late
-    ]
     return [
-        (
-            _("履约情况"),
-            [
-                _("集群代码"),
-                _("产业集群"),
-                _("签约项目数"),
-                _("计划投资(亿元)"),
-                _("实际到资(亿元)"),
-                _("到资率"),
-                _("承诺就业"),
-                _("实际就业"),
-                _("就业兑现率"),
-                _("落地延期"),
-                _("投产延期"),
-            ],
-            rows,
-        ),
-        (
-            _("延期项目"),
-            [
-                _("项目"),
-                _("企业"),
-                _("集群"),
-                _("阶段"),
-                _("承诺落地日期"),
-                _("实际落地日期"),
-                _("承诺投产日期"),
-                _("实际投产日期"),
-            ],
-            late,
-        ),
+        sheet(_l("履约情况"), DELIVERY_CLUSTERS, [*r.clusters, r.total]),
+        sheet(_l("延期项目"), DELIVERY_LATE, r.late),
     ]
 
 
@@ -462,129 +301,65 @@ def _briefing(r: Any) -> list[Sheet]:
     return briefing_sheets(r)
 
 
+MAP_DISTRICTS = [
+    Column(_l("区县"), lambda d: district_name(d.name)),
+    Column(_l("落地及投产产值(亿元)"), lambda d: d.landed_output),
+    Column(_l("园区"), lambda d: join(d.parks)),
+]
+MAP_PARKS = [
+    *park_columns(),
+    Column(_l("层级"), lambda p: _tier(p.tier)),
+    Column(_l("区县"), lambda p: district_name(p.district)),
+    Column(_l("引导集群"), lambda p: join(p.clusters)),
+    Column(_l("落地及投产产值(亿元)"), lambda p: p.landed_output),
+    Column(_l("落地项目数"), lambda p: p.landed_projects),
+    Column(_l("项目数(不含流失)"), lambda p: p.live_projects),
+    Column(_l("所选集群覆盖状态"), lambda p: _(STATUS_ZH.get(p.status, "")) if p.status else ""),
+]
+
+
 def _map(r: Any) -> list[Sheet]:
-    districts = [[district_name(d.name), d.landed_output, _join(d.parks)] for d in r.districts]
-    parks = [
-        [
-            p.code,
-            p.name_en if _en() else p.name_zh,
-            _(TIER_ZH.get(p.tier, p.tier)),
-            district_name(p.district),
-            _join(p.clusters),
-            p.landed_output,
-            p.landed_projects,
-            p.live_projects,
-            _(STATUS_ZH.get(p.status, "")) if p.status else "",
-        ]
-        for p in r.parks
-    ]
     return [
-        (_("区县"), [_("区县"), _("落地及投产产值(亿元)"), _("园区")], districts),
-        (
-            _("园区"),
-            [
-                _("园区代码"),
-                _("园区"),
-                _("层级"),
-                _("区县"),
-                _("引导集群"),
-                _("落地及投产产值(亿元)"),
-                _("落地项目数"),
-                _("项目数(不含流失)"),
-                _("所选集群覆盖状态"),
-            ],
-            parks,
-        ),
+        sheet(_l("区县"), MAP_DISTRICTS, r.districts),
+        sheet(_l("园区"), MAP_PARKS, r.parks),
     ]
+
+
+LAYOUT_PARKS = [
+    *park_columns(),
+    Column(_l("层级"), lambda p: _tier(p.tier)),
+    Column(_l("区县"), lambda p: district_name(p.district)),
+    Column(_l("所在核心园区"), lambda p: p.within or ""),
+    Column(_l("引导集群数"), lambda p: len(p.pairs)),
+    Column(_l("项目数(不含流失)"), lambda p: p.project_count),
+    Column(_l("其中非引导集群"), lambda p: p.outside_guidance),
+]
+LAYOUT_PAIRS = [  # In(park, park × cluster)
+    *park_columns(_outer),
+    Column(_l("集群代码"), lambda x: x.item.cluster),
+    Column(_l("集群"), lambda x: plan_names.cluster(x.item.cluster)),
+    Column(_l("政策导向"), lambda x: x.item.focus or ""),
+    Column(_l("覆盖状态"), lambda x: _(STATUS_ZH.get(x.item.status, x.item.status))),
+    Column(_l("重点投资者签约及以上项目数"), lambda x: x.item.major_secured),
+    Column(_l("重点投资者在谈项目数"), lambda x: x.item.major_pursuing),
+    Column(_l("落地及投产项目数"), lambda x: x.item.landed_count),
+    Column(_l("项目数(不含流失)"), lambda x: x.item.project_count),
+]
+LAYOUT_PROJECTS = [  # In(park, project)
+    *park_columns(_outer),
+    Column(_l("项目"), lambda x: x.item.label),
+    Column(_l("企业"), lambda x: x.item.firm_name),
+    Column(_l("集群"), lambda x: x.item.cluster),
+    Column(_l("阶段"), lambda x: _stage(x.item.stage)),
+    Column(_l("预计年产值(亿元)"), lambda x: x.item.expected_output),
+]
 
 
 def _layout(r: Any) -> list[Sheet]:
-    pairs = [
-        [
-            p.code,
-            p.name_en if _en() else p.name_zh,
-            x.cluster,
-            plan_names.cluster(x.cluster),
-            x.focus or "",
-            _(STATUS_ZH.get(x.status, x.status)),
-            x.major_secured,
-            x.major_pursuing,
-            x.landed_count,
-            x.project_count,
-        ]
-        for p in r.parks
-        for x in p.pairs
-    ]
-    projects = [
-        [
-            p.code,
-            p.name_en if _en() else p.name_zh,
-            x.label,
-            x.firm_name,
-            x.cluster,
-            _(STAGE_ZH.get(x.stage, x.stage)),
-            x.expected_output,
-        ]
-        for p in r.parks
-        for x in p.projects
-    ]
-    park_rows = [
-        [
-            p.code,
-            p.name_en if _en() else p.name_zh,
-            _(TIER_ZH.get(p.tier, p.tier)),
-            district_name(p.district),
-            p.within or "",
-            len(p.pairs),
-            p.project_count,
-            p.outside_guidance,
-        ]
-        for p in r.parks
-    ]
     return [
-        (
-            _("园区"),
-            [
-                _("园区代码"),
-                _("园区"),
-                _("层级"),
-                _("区县"),
-                _("所在核心园区"),
-                _("引导集群数"),
-                _("项目数(不含流失)"),
-                _("其中非引导集群"),
-            ],
-            park_rows,
-        ),
-        (
-            _("园区×集群"),
-            [
-                _("园区代码"),
-                _("园区"),
-                _("集群代码"),
-                _("集群"),
-                _("政策导向"),
-                _("覆盖状态"),
-                _("重点投资者签约及以上项目数"),
-                _("重点投资者在谈项目数"),
-                _("落地及投产项目数"),
-                _("项目数(不含流失)"),
-            ],
-            pairs,
-        ),
-        (
-            _("项目"),
-            [
-                _("园区代码"),
-                _("园区"),
-                _("项目"),
-                _("企业"),
-                _("集群"),
-                _("阶段"),
-                _("预计年产值(亿元)"),
-            ],
-            projects,
-        ),
+        sheet(_l("园区"), LAYOUT_PARKS, r.parks),
+        sheet(_l("园区×集群"), LAYOUT_PAIRS, nested(r.parks, lambda p: p.pairs)),
+        sheet(_l("项目"), LAYOUT_PROJECTS, nested(r.parks, lambda p: p.projects)),
     ]
 
 

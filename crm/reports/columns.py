@@ -1,0 +1,79 @@
+"""The column spec of a report's tables: each column a header and the cell it takes from a row's
+item, so a sheet's headers and its rows come from one list (never a header list and a row list
+kept in step by hand), and the columns two sheets share are written once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from crm.i18n import Message, _l, current_language
+from crm.i18n import gettext as _
+from crm.policy import names as plan_names
+
+# a sheet: its name, the header row, the rows (values: numbers as numbers, dates as dates)
+Sheet = tuple[str, list[str], list[list[Any]]]
+
+
+@dataclass(frozen=True)
+class Column:
+    head: Message | str  # a lazy message, or a header already in the reader's language
+    cell: Callable[[Any], Any]
+
+
+def sheet(title: Message, columns: Sequence[Column], items: Iterable[Any]) -> Sheet:
+    """A sheet in the current language: the columns' headers, then a row per item."""
+    return (
+        str(title),
+        [str(c.head) for c in columns],
+        [[c.cell(x) for c in columns] for x in items],
+    )
+
+
+class In(NamedTuple):
+    """A row of a nested list (a cluster's investors, a park's projects): the item and the one
+    it belongs to."""
+
+    outer: Any
+    item: Any
+
+
+def nested(outers: Iterable[Any], inner: Callable[[Any], Iterable[Any]]) -> list[In]:
+    return [In(o, x) for o in outers for x in inner(o)]
+
+
+def en() -> bool:
+    return current_language() == "en"
+
+
+def pick(zh: str, en_name: str | None) -> str:
+    """A name in the reader's language (the Chinese one where no English one is known)."""
+    return (en_name or zh) if en() else zh
+
+
+def join(items: Any) -> str:
+    return (", " if en() else "、").join(items)
+
+
+def cluster_name(code: str, zh: str) -> str:
+    """A cluster's name in the reader's language; a row that is no cluster (合计) translated."""
+    pair = plan_names.names().clusters.get(code)
+    return pick(*pair) if pair else _(zh)
+
+
+def cluster_columns(of: Callable[[Any], Any] = lambda x: x) -> list[Column]:
+    """集群代码 and 产业集群 of the cluster ``of(item)`` (an object with ``code`` and
+    ``name_zh``)."""
+    return [
+        Column(_l("集群代码"), lambda x: of(x).code),
+        Column(_l("产业集群"), lambda x: cluster_name(of(x).code, of(x).name_zh)),
+    ]
+
+
+def park_columns(of: Callable[[Any], Any] = lambda x: x) -> list[Column]:
+    """园区代码 and 园区 of the park ``of(item)`` (its English name in English)."""
+    return [
+        Column(_l("园区代码"), lambda x: of(x).code),
+        Column(_l("园区"), lambda x: of(x).name_en if en() else of(x).name_zh),
+    ]
