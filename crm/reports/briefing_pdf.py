@@ -23,6 +23,7 @@ from crm.errors import CRMError
 from crm.i18n import _l, current_language
 from crm.i18n import gettext as _
 from crm.reports.briefing import Briefing
+from crm.reports.columns import INDICATORS, Column, Sheet, sheet
 from crm.reports.words import STAGE_ZH, STATUS_ZH
 
 FONT_CANDIDATES = (
@@ -134,7 +135,7 @@ def coverage_chart(b: Briefing, names: dict[str, str], lang: str) -> bytes:
     img = Image.new("RGB", (cols * (tw + gap) + gap, rows * (th + gap) + gap), "white")
     d = ImageDraw.Draw(img)
     f1, f2 = _font(30), _font(24)
-    before = {c.code: c.before for c in b.coverage_changes}
+    before = {c.code: c.before for c in reversed(b.coverage_changes)}  # the first change's
     status_names = STATUS_ZH if lang != "en" else STATUS_EN
     for i, code in enumerate(codes):
         x, y = gap + (i % cols) * (tw + gap), gap + (i // cols) * (th + gap)
@@ -354,102 +355,79 @@ def to_pdf(b: Briefing, names: dict[str, str], lang: str = "zh") -> bytes:
 # --- Excel -----------------------------------------------------------------------------------
 
 
-def sheets(b: Briefing) -> list[tuple[str, list[str], list[list[Any]]]]:
+def _stage(s: str) -> str:
+    return _(STAGE_ZH.get(s, s))
+
+
+# a signed or landed project of the week
+DEALS = [
+    Column(_l("项目"), lambda p: p.label),
+    Column(_l("集群"), lambda p: p.cluster),
+    Column(_l("园区"), lambda p: p.park or ""),
+    Column(_l("阶段"), lambda p: _stage(p.stage)),
+    Column(_l("计划投资(亿元)"), lambda p: p.planned_investment),
+    Column(_l("预计产值(亿元)"), lambda p: p.expected_output),
+    Column(_l("时间"), lambda p: p.at),
+]
+MOVES = [
+    Column(_l("项目"), lambda m: m.label),
+    Column(_l("集群"), lambda m: m.cluster),
+    Column(_l("从阶段"), lambda m: _(STAGE_ZH.get(m.from_stage or "", ""))),
+    Column(_l("到阶段"), lambda m: _stage(m.stage)),
+    Column(_l("计划投资(亿元)"), lambda m: m.planned_investment),
+    Column(_l("时间"), lambda m: m.at),
+]
+LATE = [
+    Column(_l("项目"), lambda p: p.label),
+    Column(_l("集群"), lambda p: p.cluster),
+    Column(_l("阶段"), lambda p: _stage(p.stage)),
+    Column(_l("承诺落地日期"), lambda p: p.expected_land_date),
+    Column(_l("承诺投产日期"), lambda p: p.expected_operate_date),
+]
+CONFLICTS = [
+    Column(_l("项目"), lambda c: c.label),
+    Column(_l("集群"), lambda c: c.cluster),
+    Column(_l("开立时间"), lambda c: c.opened_at),
+]
+CONTACTS = [
+    Column(_l("部门"), lambda d: d.department),
+    Column(_l("接触记录数"), lambda d: d.contacts),
+]
+
+
+def sheets(b: Briefing) -> list[Sheet]:
     """The briefing's tables, one sheet each (the workbook lists what the page lists, and every
     total)."""
-    summary: list[list[Any]] = [
-        [_("周"), f"{b.week_start} — {b.week_end}"],
-        [_("范围"), b.scope_name_en if current_language() == "en" else b.scope_name_zh],
-        [_("新增项目"), b.new_projects],
-        [_("新签约项目"), b.signings_total.count],
-        [_("新签约计划投资(亿元)"), b.signings_total.planned_investment],
-        [_("新签约预计产值(亿元)"), b.signings_total.expected_output],
-        [_("新落地项目"), b.landings_total.count],
-        [_("新落地计划投资(亿元)"), b.landings_total.planned_investment],
-        [_("新落地预计产值(亿元)"), b.landings_total.expected_output],
-        [_("到资(亿元)"), b.capital_arrived],
-        [_("到资笔数"), b.capital_entries],
-        [_("阶段变动"), b.movements_count],
-        [_("逾期项目"), b.overdue_count],
-        [_("撞单"), b.conflicts_count],
-        [_("接触记录"), b.contacts_total],
+    summary = [
+        (_("周"), f"{b.week_start} — {b.week_end}"),
+        (_("范围"), b.scope_name_en if current_language() == "en" else b.scope_name_zh),
+        (_("新增项目"), b.new_projects),
+        (_("新签约项目"), b.signings_total.count),
+        (_("新签约计划投资(亿元)"), b.signings_total.planned_investment),
+        (_("新签约预计产值(亿元)"), b.signings_total.expected_output),
+        (_("新落地项目"), b.landings_total.count),
+        (_("新落地计划投资(亿元)"), b.landings_total.planned_investment),
+        (_("新落地预计产值(亿元)"), b.landings_total.expected_output),
+        (_("到资(亿元)"), b.capital_arrived),
+        (_("到资笔数"), b.capital_entries),
+        (_("阶段变动"), b.movements_count),
+        (_("逾期项目"), b.overdue_count),
+        (_("撞单"), b.conflicts_count),
+        (_("接触记录"), b.contacts_total),
     ]
+    before = {c.code: c.before for c in reversed(b.coverage_changes)}  # the first change's
     coverage = [
-        [
-            code,
-            _(STATUS_ZH[next((c.before for c in b.coverage_changes if c.code == code), st)]),
-            _(STATUS_ZH[st]),
-        ]
-        for code, st in b.coverage.items()
-    ]
-    head = [
-        _("项目"),
-        _("集群"),
-        _("园区"),
-        _("阶段"),
-        _("计划投资(亿元)"),
-        _("预计产值(亿元)"),
-        _("时间"),
-    ]
-
-    def rows(ps: list[Any]) -> list[list[Any]]:
-        return [
-            [
-                p.label,
-                p.cluster,
-                p.park or "",
-                _(STAGE_ZH.get(p.stage, p.stage)),
-                p.planned_investment,
-                p.expected_output,
-                p.at,
-            ]
-            for p in ps
-        ]
-
-    moves = [
-        [
-            m.label,
-            m.cluster,
-            _(STAGE_ZH.get(m.from_stage or "", "")),
-            _(STAGE_ZH.get(m.stage, m.stage)),
-            m.planned_investment,
-            m.at,
-        ]
-        for m in b.movements
-    ]
-    late = [
-        [
-            p.label,
-            p.cluster,
-            _(STAGE_ZH.get(p.stage, p.stage)),
-            p.expected_land_date,
-            p.expected_operate_date,
-        ]
-        for p in b.overdue
+        Column(_l("集群代码"), lambda x: x[0]),
+        Column(_l("周初状态"), lambda x: _(STATUS_ZH[before.get(x[0], x[1])])),
+        Column(_l("周末状态"), lambda x: _(STATUS_ZH[x[1]])),
     ]
     return [
-        (_("周报摘要"), [_("指标"), _("数值")], summary),
-        (_("集群覆盖"), [_("集群代码"), _("周初状态"), _("周末状态")], coverage),
-        (_("新签约"), head, rows(b.signings)),
-        (_("新落地"), head, rows(b.landings)),
-        (
-            _("最大变动"),
-            [_("项目"), _("集群"), _("从阶段"), _("到阶段"), _("计划投资(亿元)"), _("时间")],
-            moves,
-        ),
-        (
-            _("逾期项目"),
-            [_("项目"), _("集群"), _("阶段"), _("承诺落地日期"), _("承诺投产日期")],
-            late,
-        ),
-        (
-            _("撞单"),
-            [_("项目"), _("集群"), _("开立时间")],
-            [[c.label, c.cluster, c.opened_at] for c in b.conflicts],
-        ),
-        (
-            _("各部门接触"),
-            [_("部门"), _("接触记录数")],
-            [[d.department, d.contacts] for d in b.contacts],
-        ),
+        sheet(_l("周报摘要"), INDICATORS, summary),
+        sheet(_l("集群覆盖"), coverage, b.coverage.items()),
+        sheet(_l("新签约"), DEALS, b.signings),
+        sheet(_l("新落地"), DEALS, b.landings),
+        sheet(_l("最大变动"), MOVES, b.movements),
+        sheet(_l("逾期项目"), LATE, b.overdue),
+        sheet(_l("撞单"), CONFLICTS, b.conflicts),
+        sheet(_l("各部门接触"), CONTACTS, b.contacts),
     ]

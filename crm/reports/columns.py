@@ -31,6 +31,10 @@ def sheet(title: Message, columns: Sequence[Column], items: Iterable[Any]) -> Sh
     )
 
 
+# a sheet of (indicator, value) rows
+INDICATORS = [Column(_l("指标"), lambda x: x[0]), Column(_l("数值"), lambda x: x[1])]
+
+
 class In(NamedTuple):
     """A row of a nested list (a cluster's investors, a park's projects): the item and the one
     it belongs to."""

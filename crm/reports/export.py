@@ -17,6 +17,7 @@ from crm.policy import names as plan_names
 from crm.policy.districts import district_name
 from crm.reports.briefing_pdf import sheets as briefing_sheets
 from crm.reports.columns import (
+    INDICATORS,
     Column,
     In,
     Sheet,
@@ -195,8 +196,6 @@ TARGET_TOTALS = [
     Column(_l("含签约产值(亿元)"), lambda t: t.with_signed_output),
     Column(_l("含签约完成率"), lambda t: t.progress_with_signed),
 ]
-# a sheet of (indicator, value) rows
-INDICATORS = [Column(_l("指标"), lambda x: x[0]), Column(_l("数值"), lambda x: x[1])]
 
 
 def _targets(r: Any) -> list[Sheet]:
