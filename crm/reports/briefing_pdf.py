@@ -23,7 +23,7 @@ from crm.errors import CRMError
 from crm.i18n import _l, current_language
 from crm.i18n import gettext as _
 from crm.reports.briefing import Briefing
-from crm.reports.columns import INDICATORS, Column, Sheet, sheet
+from crm.reports.columns import INDICATORS, Column, Sheet, sheet, stage_column, stage_name
 from crm.reports.words import STAGE_ZH, STATUS_ZH
 
 FONT_CANDIDATES = (
@@ -355,40 +355,34 @@ def to_pdf(b: Briefing, names: dict[str, str], lang: str = "zh") -> bytes:
 # --- Excel -----------------------------------------------------------------------------------
 
 
-def _stage(s: str) -> str:
-    return _(STAGE_ZH.get(s, s))
-
-
+# the columns the briefing's project sheets share
+NAMED = [Column(_l("项目"), lambda p: p.label), Column(_l("集群"), lambda p: p.cluster)]
+STAGE = stage_column()
+INVESTMENT = Column(_l("计划投资(亿元)"), lambda p: p.planned_investment)
+AT = Column(_l("时间"), lambda p: p.at)
 # a signed or landed project of the week
 DEALS = [
-    Column(_l("项目"), lambda p: p.label),
-    Column(_l("集群"), lambda p: p.cluster),
+    *NAMED,
     Column(_l("园区"), lambda p: p.park or ""),
-    Column(_l("阶段"), lambda p: _stage(p.stage)),
-    Column(_l("计划投资(亿元)"), lambda p: p.planned_investment),
+    STAGE,
+    INVESTMENT,
     Column(_l("预计产值(亿元)"), lambda p: p.expected_output),
-    Column(_l("时间"), lambda p: p.at),
+    AT,
 ]
 MOVES = [
-    Column(_l("项目"), lambda m: m.label),
-    Column(_l("集群"), lambda m: m.cluster),
+    *NAMED,
     Column(_l("从阶段"), lambda m: _(STAGE_ZH.get(m.from_stage or "", ""))),
-    Column(_l("到阶段"), lambda m: _stage(m.stage)),
-    Column(_l("计划投资(亿元)"), lambda m: m.planned_investment),
-    Column(_l("时间"), lambda m: m.at),
+    Column(_l("到阶段"), lambda m: stage_name(m.stage)),
+    INVESTMENT,
+    AT,
 ]
 LATE = [
-    Column(_l("项目"), lambda p: p.label),
-    Column(_l("集群"), lambda p: p.cluster),
-    Column(_l("阶段"), lambda p: _stage(p.stage)),
+    *NAMED,
+    STAGE,
     Column(_l("承诺落地日期"), lambda p: p.expected_land_date),
     Column(_l("承诺投产日期"), lambda p: p.expected_operate_date),
 ]
-CONFLICTS = [
-    Column(_l("项目"), lambda c: c.label),
-    Column(_l("集群"), lambda c: c.cluster),
-    Column(_l("开立时间"), lambda c: c.opened_at),
-]
+CONFLICTS = [*NAMED, Column(_l("开立时间"), lambda c: c.opened_at)]
 CONTACTS = [
     Column(_l("部门"), lambda d: d.department),
     Column(_l("接触记录数"), lambda d: d.contacts),

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from crm.i18n import Message, _l, current_language
 from crm.i18n import gettext as _
 from crm.policy import names as plan_names
+from crm.reports.words import STAGE_ZH
 
 # a sheet: its name, the header row, the rows (values: numbers as numbers, dates as dates)
 Sheet = tuple[str, list[str], list[list[Any]]]
@@ -81,3 +82,19 @@ def park_columns(of: Callable[[Any], Any] = lambda x: x) -> list[Column]:
         Column(_l("园区代码"), lambda x: of(x).code),
         Column(_l("园区"), lambda x: of(x).name_en if en() else of(x).name_zh),
     ]
+
+
+def stage_name(s: str) -> str:
+    return _(STAGE_ZH.get(s, s))
+
+
+def project_columns(of: Callable[[Any], Any] = lambda x: x) -> list[Column]:
+    """项目 and 企业 of the project ``of(item)`` (its report label and its firm's name)."""
+    return [
+        Column(_l("项目"), lambda x: of(x).label),
+        Column(_l("企业"), lambda x: of(x).firm_name),
+    ]
+
+
+def stage_column(of: Callable[[Any], Any] = lambda x: x) -> Column:
+    return Column(_l("阶段"), lambda x: stage_name(of(x).stage))

@@ -28,7 +28,9 @@ from crm.reports.columns import (
     nested,
     park_columns,
     pick,
+    project_columns,
     sheet,
+    stage_column,
 )
 from crm.reports.words import GROUP_ZH, STAGE_ZH, STATUS_ZH, TIER_ZH, band_label
 
@@ -39,10 +41,6 @@ def _status(s: str) -> str:
 
 def _tier(t: str) -> str:
     return _(TIER_ZH.get(t, t))
-
-
-def _stage(s: str) -> str:
-    return _(STAGE_ZH.get(s, s))
 
 
 def _yes(met: bool) -> str:
@@ -62,6 +60,10 @@ def _outer(x: In) -> Any:
     return x.outer
 
 
+def _item(x: In) -> Any:
+    return x.item
+
+
 COVERAGE_CLUSTERS = [
     *cluster_columns(),
     Column(_l("覆盖状态"), lambda c: _status(c.status)),
@@ -74,10 +76,9 @@ COVERAGE_CLUSTERS = [
 COVERAGE_PROJECTS = [  # In(cluster, project)
     *cluster_columns(_outer),
     Column(_l("覆盖状态"), lambda x: _status(x.outer.status)),
-    Column(_l("项目"), lambda x: x.item.label),
-    Column(_l("企业"), lambda x: x.item.firm_name),
+    *project_columns(_item),
     Column(_l("企业层级"), lambda x: _tier(x.item.tier)),
-    Column(_l("阶段"), lambda x: _stage(x.item.stage)),
+    stage_column(_item),
     Column(_l("预计年产值(亿元)"), lambda x: x.item.expected_output),
 ]
 COVERAGE_INVESTORS = [  # In(cluster, investor)
@@ -278,10 +279,9 @@ DELIVERY_CLUSTERS = [
     Column(_l("投产延期"), lambda c: c.late_operation),
 ]
 DELIVERY_LATE = [
-    Column(_l("项目"), lambda p: p.label),
-    Column(_l("企业"), lambda p: p.firm_name),
+    *project_columns(),
     Column(_l("集群"), lambda p: plan_names.cluster(p.cluster)),  # its name, not its code
-    Column(_l("阶段"), lambda p: _stage(p.stage)),
+    stage_column(),
     Column(_l("承诺落地日期"), lambda p: p.expected_land_date),
     Column(_l("实际落地日期"), lambda p: p.actual_land_date),
     Column(_l("承诺投产日期"), lambda p: p.expected_operate_date),
@@ -346,10 +346,9 @@ LAYOUT_PAIRS = [  # In(park, park × cluster)
 ]
 LAYOUT_PROJECTS = [  # In(park, project)
     *park_columns(_outer),
-    Column(_l("项目"), lambda x: x.item.label),
-    Column(_l("企业"), lambda x: x.item.firm_name),
+    *project_columns(_item),
     Column(_l("集群"), lambda x: x.item.cluster),
-    Column(_l("阶段"), lambda x: _stage(x.item.stage)),
+    stage_column(_item),
     Column(_l("预计年产值(亿元)"), lambda x: x.item.expected_output),
 ]
 
