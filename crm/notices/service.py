@@ -261,9 +261,24 @@ def conflict_opened(session: Session, first: Project, later: Project) -> int:
         r = render_message("conflict", m.language, {"name": m.display_name, **ctx})
         messages.append(email_message(f"{key}:{m.id}", "conflict", m.email, m.id, r))
     for dept_id, dept in department_robots(session, depts).items():
-        messages.append(robot_message(dept, "conflict", f"{key}:robot:{dept_id}", ctx))
+        ctx_dept = _as_seen_by_department(ctx, dept_id, first, later)
+        messages.append(robot_message(dept, "conflict", f"{key}:robot:{dept_id}", ctx_dept))
     enqueue_many(session, messages)
     return told
+
+
+def _as_seen_by_department(
+    ctx: dict[str, Any], dept_id: int, first: Project, later: Project
+) -> dict[str, Any]:
+    """A department's group robot speaks to its officers: another department's confidential
+    project is only "another department" there — no code name, no department (SPEC §3), as the
+    later project's officer is told on the page. Managers' notices and mails keep both."""
+    out = dict(ctx)
+    for side, p in (("first", first), ("later", later)):
+        if p.is_confidential and p.department_id != dept_id:
+            out[side] = _l("另一部门的保密项目")
+            out[f"{side}_dept"] = None
+    return out
 
 
 def resolve_conflict(

@@ -31,7 +31,7 @@ from crm.outbox.service import enqueue_many, existing_keys
 from crm.reports.conflicts import conflicts_between
 from crm.reports.coverage import coverage_report
 from crm.types import utcnow
-from crm.vocabulary import STALE_STAGES
+from crm.vocabulary import STALE_STAGES, Stage
 
 MAX_ITEMS = 50  # items listed in one message; the rest are counted, with a link to the list
 
@@ -376,22 +376,25 @@ def compose_weekly_digest(
     robots = {d: dept for d, dept in robots.items() if robot_keys[d] not in done}
     if not managers and not robots:
         return 0
-    new_projects = (
-        session.scalar(
-            select(func.count())
-            .select_from(Project)
+    # the week's figures per department: managers read the city's, a department's group robot
+    # (its officers read it) only its own department's (another's confidential projects do not
+    # exist for them, SPEC §8)
+    new_by_dept: dict[int | None, int] = dict(
+        session.execute(  # type: ignore[arg-type]
+            select(Project.department_id, func.count())
             .where(Project.created_at >= since, Project.created_at < until)
-        )
-        or 0
+            .group_by(Project.department_id)
+        ).all()
     )
-    moves = session.execute(
-        select(StageChange.to_stage, func.count())
+    move_rows = session.execute(
+        select(Project.department_id, StageChange.to_stage, func.count())
+        .join(Project, Project.id == StageChange.project_id)
         .where(
             StageChange.changed_at >= since,
             StageChange.changed_at < until,
             StageChange.from_stage.is_not(None),
         )
-        .group_by(StageChange.to_stage)
+        .group_by(Project.department_id, StageChange.to_stage)
     ).all()
     signings = session.execute(
         select(
@@ -399,6 +402,7 @@ def compose_weekly_digest(
             Project.title,
             Project.is_confidential,
             Project.code_name,
+            Project.department_id,
             Firm.name_zh.label("firm"),
             Cluster.name_zh.label("cluster_zh"),
             Cluster.name_en.label("cluster_en"),
@@ -431,16 +435,29 @@ def compose_weekly_digest(
             "cluster_zh": s.cluster_zh,
             "cluster_en": s.cluster_en,
             "link": f"/projects/{s.id}",
+            "department_id": s.department_id,
         }
         for s in signings
     ]
+
+    def figures(dept_id: int | None = None) -> dict[str, Any]:
+        """New projects, stage moves and signings: the city's, or one department's."""
+        mine = (lambda d: True) if dept_id is None else (lambda d: d == dept_id)
+        moves: dict[str, int] = defaultdict(int)
+        for d, stage, n in move_rows:
+            if mine(d):
+                moves[stage] += n
+        return {
+            "new_projects": sum(n for d, n in new_by_dept.items() if mine(d)),
+            "moves": [(st.value, moves[st.value]) for st in Stage if st.value in moves],
+            "move_total": sum(moves.values()),
+            "signings": [s for s in sign_items if mine(s["department_id"])],
+        }
+
     common = {
         "since": this_week - timedelta(days=7),
         "until": this_week - timedelta(days=1),
-        "new_projects": new_projects,
-        "moves": [tuple(m) for m in moves],
-        "move_total": sum(n for _, n in moves),
-        "signings": sign_items,
+        **figures(),
         "gaps": gaps,
     }
     # conflicts (撞单) opened in the week, for the managers of the departments involved
@@ -471,7 +488,8 @@ def compose_weekly_digest(
             },
         )
         messages.append(email_message(keys[m.id], "digest", m.email, m.id, r))
-    # each department's group robot: the same figures, its own officers' overdue follow-ups
+    # each department's group robot: its own department's figures and officers' overdue
+    # follow-ups, the plan's coverage gaps
     for dept_id, dept in robots.items():
         own = [(o.display_name, o.n) for o in overdue_rows if o.department_id == dept_id]
         messages.append(
@@ -479,7 +497,7 @@ def compose_weekly_digest(
                 dept,
                 "weekly_digest",
                 robot_keys[dept_id],
-                {**common, "dept": dept.name, "overdue": own[:MAX_ITEMS]},
+                {**common, **figures(dept_id), "dept": dept.name, "overdue": own[:MAX_ITEMS]},
             )
             | {"kind": "digest"}
         )

@@ -183,3 +183,29 @@ def test_an_english_manager_reads_the_plans_names_in_english(session):
         )
     )
     assert nb.name_en in digest.body_text and nb.name_zh not in digest.body_text
+
+
+def test_a_departments_group_robot_does_not_learn_anothers_confidential_project(session):
+    """The robot of a department's group chat speaks to its officers: the first department's
+    confidential project is "another department's" there — no code name, no department
+    (SPEC §3, ATTACK7 P1-3); its own department's robot and the managers' mails name it."""
+    w = world(session)
+    for d in (w["a"], w["b"]):
+        d.webhook_kind, d.webhook_url = "wecom", f"https://robot.example/{d.id}"
+        session.add(d)
+    session.flush()
+    _first, later = conflict(session, w)
+    robots = {
+        m.department_id: m.body_text
+        for m in session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "wecom"))
+    }
+    a_name, b_name = w["a"].name, w["b"].name
+    theirs, ours = robots[w["b"].id], robots[w["a"].id]
+    assert "雪松" not in theirs and "撞单集团笔记本基地" not in theirs and a_name not in theirs
+    assert "另一部门的保密项目" in theirs and b_name in theirs
+    assert "雪松" in ours and a_name in ours and "撞单集团笔记本基地" not in ours
+    # one line per project (the two list items no longer run together)
+    assert [ln for ln in theirs.splitlines() if ln.startswith("- ")] == [
+        "- 首报: 另一部门的保密项目",
+        f"- 后报: {later.title} · {b_name}",
+    ]

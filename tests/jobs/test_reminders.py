@@ -181,7 +181,9 @@ def test_weekly_digest_to_managers_and_department_robots(session, smtp, robot):
     d1 = make_department(
         session, name="一号部门", webhook_kind="wecom", webhook_url=robot.url + "/w"
     )
-    d2 = make_department(session)
+    d2 = make_department(
+        session, name="二号部门", webhook_kind="wecom", webhook_url=robot.url + "/w2"
+    )
     make_user(session, "manager", d1, email="m1@example.com", display_name="王处长")
     make_user(session, "manager", d2)  # no email: no message
     o1 = make_user(session, "officer", d1, display_name="一号专员")
@@ -210,16 +212,21 @@ def test_weekly_digest_to_managers_and_department_robots(session, smtp, robot):
     fu(session, o1, "逾期一", NOW - timedelta(days=10))
     fu(session, o2, "逾期二", NOW - timedelta(days=10))
     session.commit()
-    assert tasks.weekly_digest(NOW) == 2  # the manager's mail and d1's robot
+    assert tasks.weekly_digest(NOW) == 3  # the manager's mail and the two robots
     assert tasks.weekly_digest(NOW + timedelta(days=1)) == 0
     tasks.drain(NOW)
-    (req,) = robot.requests
-    md = req["json"]["markdown"]["content"]
+    robots = {r["path"].split("?")[0]: r["json"]["markdown"]["content"] for r in robot.requests}
+    md, md2 = robots["/w"], robots["/w2"]
+    # a department's group (its officers read it) gets its own department's figures: another
+    # department's confidential signing does not exist for them, not even by code name (ATTACK7)
     assert "招商周报" in md and "一号部门" in md and "一号专员: 1" in md
-    assert "二号专员" not in md and "朱雀" in md and "保密签约" not in md
+    assert "二号专员" not in md and "朱雀" not in md and "保密签约" not in md
+    assert "新增项目: 1" in md and "阶段变动: 1" in md and "本周签约 (1)" in md
+    assert "朱雀" in md2 and "保密签约" not in md2 and "新增项目: 1" in md2
     (m,) = smtp.messages
     text = body_text(m)
     assert "惠普签约" in text and "朱雀" in text and "保密签约" not in text
+    assert "新增项目: 2" in text  # the manager reads the city's figures
     assert "一号专员: 1" in text and "二号专员" not in text  # their own department's officers
     assert "笔记本" in text or "NB" in text.lower() or "Notebook" in text
     assert "集成电路" in text  # a gap: no major investor there
