@@ -15,7 +15,7 @@ from crm.authz import activity_visible, can_edit_owned, require_edit, viewer_key
 from crm.authz.rules import Editor
 from crm.changes import check_version
 from crm.clock import as_utc
-from crm.db import LIST_COUNT_CAP
+from crm.db import LIST_COUNT_CAP, serial_scalar
 from crm.errors import NotFound, ValidationFailed
 from crm.followups.schemas import FollowupCreate
 from crm.followups.service import create_followup
@@ -504,7 +504,7 @@ def list_activities(
         if limit > 0
         else []  # the count alone
     )
-    total = session.scalar(count_stmt, params) or 0
+    total = serial_scalar(session, count_stmt, params) or 0
     return rows, total
 
 

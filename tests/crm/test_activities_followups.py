@@ -184,3 +184,40 @@ def test_activity_list_statements_are_kept_per_viewer_and_filters(session, world
     )
     assert seen(oa, firm_id=firm.id, limit=1, offset=1) == (["a1"], 3)
     assert seen(oa, firm_id=firm.id, limit=0) == ([], 3)
+
+
+def test_the_capped_count_runs_without_parallel_workers_and_only_it(session):
+    """On PostgreSQL a parallel plan's workers read on past the capped count's LIMIT: the count
+    runs serial, and the transaction's setting is the server's again after it."""
+    from sqlalchemy import text
+
+    from crm.db import is_postgres, serial_scalar
+
+    setting = text("SELECT current_setting('max_parallel_workers_per_gather')")
+    if not is_postgres(session):
+        assert serial_scalar(session, text("SELECT 7")) == 7  # SQLite: the plain scalar
+        return
+    before = session.scalar(setting)
+    assert serial_scalar(session, setting) == "0"
+    assert session.scalar(setting) == before != "0"
+
+
+def test_the_activities_capped_count_is_the_serial_one(session, world):
+    from sqlalchemy import event
+
+    from crm.db import is_postgres
+
+    seen: list[str] = []
+
+    def before(conn, cursor, statement, *_):  # type: ignore[no-untyped-def]
+        seen.append(" ".join(statement.split()))
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        list_activities(session, world["oa"], ActivityFilters())
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    count = next(i for i, s in enumerate(seen) if s.startswith("SELECT count(*)"))
+    serial = "SET LOCAL max_parallel_workers_per_gather = 0"
+    assert (seen[count - 1] == serial) == is_postgres(session), seen
