@@ -43,6 +43,7 @@ from crm.models.projects import (
 from crm.reports.activity import activity_report
 from crm.reports.common import (
     LABELLED,
+    NamedCluster,
     ReportFilters,
     check_department,
     cluster_id_for,
@@ -60,10 +61,7 @@ LISTED = 10  # projects named per section (the counts and sums cover them all)
 ZERO = Decimal("0.0000")
 
 
-class CoverageChange(BaseModel):
-    code: str
-    name_zh: str
-    name_en: str
+class CoverageChange(NamedCluster):
     before: Status
     after: Status
 
@@ -309,9 +307,7 @@ def briefing(
     for c in shown:
         b, a = before.get(stored_id(c), "gap"), after.get(stored_id(c), "gap")
         if a != b:
-            changes.append(
-                CoverageChange(code=c.code, name_zh=c.name_zh, name_en=c.name_en, before=b, after=a)
-            )
+            changes.append(CoverageChange(**NamedCluster.of(c), before=b, after=a))
 
     def counts(st: dict[int, Status]) -> dict[str, int]:
         v = [st.get(stored_id(c), "gap") for c in shown]

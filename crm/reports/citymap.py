@@ -20,6 +20,7 @@ from crm.models.accounts import User
 from crm.models.policy import Cluster, ParkCluster
 from crm.models.projects import LANDED_STAGES, Project, Stage
 from crm.reports.common import (
+    NamedPark,
     ReportFilters,
     check_department,
     cluster_id_for,
@@ -32,11 +33,7 @@ from crm.reports.coverage import Status, coverage_report
 from crm.types import utcnow
 
 
-class MapPark(BaseModel):
-    code: str
-    name_zh: str
-    name_en: str
-    tier: str
+class MapPark(NamedPark):
     district: str | None
     clusters: list[str]  # the clusters the policy guides here
     landed_output: Decimal
@@ -101,10 +98,7 @@ def city_map(session: Session, actor: User, f: ReportFilters | None = None) -> C
         is_guided = f.cluster is None or f.cluster in guided.get(p.id, [])  # type: ignore[arg-type]
         out_parks.append(
             MapPark(
-                code=p.code,
-                name_zh=p.name_zh,
-                name_en=p.name_en,
-                tier=p.tier,
+                **NamedPark.of(p),
                 district=p.district,
                 clusters=guided.get(p.id, []),  # type: ignore[arg-type]
                 landed_output=yi(wan),

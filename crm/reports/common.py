@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import BigInteger, and_, case, func, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
@@ -41,6 +42,34 @@ class ReportFilters:
     # the long lists in full (the Excel export, a drill-down); pages and JSON get the figures
     # and the first rows of each list otherwise
     detail: bool = False
+
+
+class NamedCluster(BaseModel):
+    """A cluster as a report's row names it: its code and both names (the reader's language
+    picks one)."""
+
+    code: str
+    name_zh: str
+    name_en: str
+
+    @staticmethod
+    def of(c: Cluster) -> dict[str, Any]:
+        """Those fields of a policy cluster: ``ClusterRow(**NamedCluster.of(c), …)``."""
+        return {"code": c.code, "name_zh": c.name_zh, "name_en": c.name_en}
+
+
+class NamedPark(BaseModel):
+    """A park as a report's row names it: its code, both names and its tier."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    tier: str
+
+    @staticmethod
+    def of(p: Park) -> dict[str, Any]:
+        """Those fields of a policy park: ``ParkRow(**NamedPark.of(p), …)``."""
+        return {"code": p.code, "name_zh": p.name_zh, "name_en": p.name_en, "tier": p.tier}
 
 
 def require_reports(actor: User) -> None:

@@ -27,6 +27,8 @@ from crm.models.policy import ChainLink, ParkCluster
 from crm.models.projects import LANDED_STAGES, SECURED_STAGES, Project, Stage
 from crm.reports.common import (
     LABELLED,
+    NamedCluster,
+    NamedPark,
     ReportFilters,
     check_department,
     cluster_id_for,
@@ -75,10 +77,7 @@ class LinkCoverage(BaseModel):
     major_investors: list[str]  # names of the major investors behind the status (a few)
 
 
-class ClusterCoverage(BaseModel):
-    code: str
-    name_zh: str
-    name_en: str
+class ClusterCoverage(NamedCluster):
     kind: str
     status: Status
     major_investors: list[MajorInvestor]  # the first 20 (covering first, by tier and name)
@@ -91,11 +90,8 @@ class ClusterCoverage(BaseModel):
     links_covered: int
 
 
-class ParkColumn(BaseModel):
-    code: str
-    name_zh: str
-    name_en: str
-    tier: str
+class ParkColumn(NamedPark):
+    pass
 
 
 class MatrixCell(BaseModel):
@@ -440,9 +436,7 @@ def coverage_report(
         links = majors.link_rows(links_by_cluster.get(cid, []), link_stats)
         out.append(
             ClusterCoverage(
-                code=c.code,
-                name_zh=c.name_zh,
-                name_en=c.name_en,
+                **NamedCluster.of(c),
                 kind=c.kind,
                 status=status,
                 major_investors=investors.get(cid, []),
@@ -477,10 +471,7 @@ def coverage_report(
         lacking=[c.code for c in out if c.status != "covered"],
         gaps=[c.code for c in out if c.status == "gap"],
         clusters=out,
-        parks=[
-            ParkColumn(code=p.code, name_zh=p.name_zh, name_en=p.name_en, tier=p.tier)
-            for p in park_list
-        ],
+        parks=[ParkColumn(**NamedPark.of(p)) for p in park_list],
         matrix=matrix,
         matrix_pairs=len(matrix),
         matrix_covered_pairs=sum(1 for m in matrix if m.status == "covered"),

@@ -23,6 +23,7 @@ from crm.models.policy import ParkCluster
 from crm.models.projects import LANDED_STAGES, SECURED_STAGES, Project, Stage
 from crm.reports.common import (
     LABELLED,
+    NamedPark,
     ReportFilters,
     check_department,
     cluster_id_for,
@@ -56,11 +57,7 @@ class LayoutProject(BaseModel):
     expected_output: Decimal | None
 
 
-class LayoutPark(BaseModel):
-    code: str
-    name_zh: str
-    name_en: str
-    tier: str
+class LayoutPark(NamedPark):
     district: str | None
     within: str | None  # a bonded zone's core park
     pairs: list[LayoutPair]  # the guided clusters (only the chosen one, with a cluster filter)
@@ -187,10 +184,7 @@ def park_layout(session: Session, actor: User, f: ReportFilters | None = None) -
             )
         out.append(
             LayoutPark(
-                code=p.code,
-                name_zh=p.name_zh,
-                name_en=p.name_en,
-                tier=p.tier,
+                **NamedPark.of(p),
                 district=p.district,
                 within=code_of_park.get(p.within_park_id) if p.within_park_id else None,
                 pairs=pairs,

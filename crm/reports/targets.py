@@ -22,6 +22,7 @@ from crm.models.accounts import User
 from crm.models.policy import PlanTarget
 from crm.models.projects import LANDED_STAGES, Project, Stage
 from crm.reports.common import (
+    NamedCluster,
     ReportFilters,
     check_department,
     clusters,
@@ -36,10 +37,7 @@ from crm.types import stored_id, utcnow
 ZERO = Decimal("0.0000")
 
 
-class ClusterTarget(BaseModel):
-    code: str
-    name_zh: str
-    name_en: str
+class ClusterTarget(NamedCluster):
     target_2015: Decimal
     landed_output: Decimal  # landed + operating
     signed_output: Decimal  # signed only
@@ -127,9 +125,7 @@ def targets_report(session: Session, actor: User, f: ReportFilters | None = None
         lo, so = yi(landed_wan.get(cid)), yi(signed_wan.get(cid))
         per_cluster.append(
             ClusterTarget(
-                code=c.code,
-                name_zh=c.name_zh,
-                name_en=c.name_en,
+                **NamedCluster.of(c),
                 target_2015=c.target_2015,
                 landed_output=lo,
                 signed_output=so,
