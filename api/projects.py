@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, QText, QTime, VersionQuery
 from api.export import XLSX_200, Fmt, list_answer
-from crm.projects import service
+from crm.projects import lists, reads, service
 from crm.projects.schemas import (
     AnyStage,
     CapitalArrivalCreate,
@@ -55,7 +55,7 @@ def list_projects(
     include_lost: bool = True,
     format: Fmt = "json",
 ) -> Any:
-    f = service.ProjectFilters(
+    f = lists.ProjectFilters(
         cluster=cluster,
         park=park,
         stage=stage,
@@ -74,10 +74,8 @@ def list_projects(
         user,
         "projects",
         f,
-        lambda lim, off: service.list_projects(
-            session, user, f, limit=lim, offset=off, strict=True
-        ),
-        lambda rows: service.to_public_many(session, rows, user),
+        lambda lim, off: lists.list_projects(session, user, f, limit=lim, offset=off, strict=True),
+        lambda rows: reads.to_public_many(session, rows, user),
         ProjectPage,
         ProjectPublic,
         limit,
@@ -94,12 +92,12 @@ def list_projects(
     "is a conflict (撞单): both are flagged in `conflict_with_id`.",
 )
 def create_project(session: SessionDep, user: ApiUser, data: ProjectCreate) -> ProjectPublic:
-    return service.to_public(session, service.create_project(session, user, data), user)
+    return reads.to_public(session, service.create_project(session, user, data), user)
 
 
 @router.get("/projects/{project_id:int}", response_model=ProjectPublic, summary="One project")
 def get_project(session: SessionDep, user: ApiUser, project_id: IdPath) -> ProjectPublic:
-    return service.to_public(session, service.get_project_for(session, user, project_id), user)
+    return reads.to_public(session, reads.get_project_for(session, user, project_id), user)
 
 
 @router.patch(
@@ -111,7 +109,7 @@ def get_project(session: SessionDep, user: ApiUser, project_id: IdPath) -> Proje
 def update_project(
     session: SessionDep, user: ApiUser, project_id: IdPath, data: ProjectUpdate
 ) -> ProjectPublic:
-    return service.to_public(session, service.update_project(session, user, project_id, data), user)
+    return reads.to_public(session, service.update_project(session, user, project_id, data), user)
 
 
 @router.delete(
@@ -138,7 +136,7 @@ def delete_project(
 def move_stage(
     session: SessionDep, user: ApiUser, project_id: IdPath, data: StageMoveRequest
 ) -> ProjectPublic:
-    return service.to_public(session, service.move_stage(session, user, project_id, data), user)
+    return reads.to_public(session, service.move_stage(session, user, project_id, data), user)
 
 
 @router.get(
@@ -151,7 +149,7 @@ def stage_history(
 ) -> list[StageChangePublic]:
     return [
         StageChangePublic.model_validate(s, from_attributes=True)
-        for s in service.stage_history(session, user, project_id)
+        for s in reads.stage_history(session, user, project_id)
     ]
 
 
@@ -165,7 +163,7 @@ def list_capital(
 ) -> list[CapitalArrivalPublic]:
     return [
         CapitalArrivalPublic.model_validate(r, from_attributes=True)
-        for r in service.capital_arrivals(session, user, project_id)
+        for r in reads.capital_arrivals(session, user, project_id)
     ]
 
 

@@ -18,7 +18,7 @@ from crm.backup import nightly
 from crm.clock import today_local
 from crm.config import get_settings
 from crm.db import session_scope
-from crm.outbox import compose, run_detail
+from crm.outbox import compose, digest, run_detail
 from crm.outbox import service as outbox
 from crm.outbox.alerts import compose_failure_alerts
 from crm.outbox.channels import DeliveryError, Mailer, Webhook, post_robot
@@ -112,7 +112,7 @@ def stale_alerts(now: datetime | None = None) -> int:
 
 def weekly_digest(now: datetime | None = None) -> int:
     return _recorded(
-        "weekly_digest", lambda s, t: compose.compose_weekly_digest(s, today_local(t), now=t), now
+        "weekly_digest", lambda s, t: digest.compose_weekly_digest(s, today_local(t), now=t), now
     )
 
 

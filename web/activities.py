@@ -27,7 +27,7 @@ from crm.authz import require_edit
 from crm.clock import local_tz, now_local, to_local
 from crm.errors import CRMError, StaleVersion
 from crm.firms.search import search_firms
-from crm.projects.service import get_project_for
+from crm.projects.reads import get_project_for
 from server.deps import SessionDep, WebUser
 from web import forms
 from web.forms import FormInvalid, FormRejected

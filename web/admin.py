@@ -19,7 +19,7 @@ from crm.errors import CRMError, ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import Role
 from crm.models.accounts import User as UserRow
-from crm.outbox.service import outbox_health
+from crm.outbox.admin import outbox_health
 from crm.reassign import holdings
 from crm.types import utcnow
 from server.deps import SessionDep, WebUser

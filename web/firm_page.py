@@ -22,7 +22,7 @@ from crm.firms.service import (
 )
 from crm.firms.views import firm_contacts, firm_detail
 from crm.policy.service import plan_lists
-from crm.projects.service import ProjectFilters, list_projects
+from crm.projects.lists import ProjectFilters, list_projects
 from crm.vocabulary import ActivityKind, values
 from server.deps import SessionDep, WebUser
 from web import forms

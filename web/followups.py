@@ -29,7 +29,7 @@ from crm.followups.service import (
 )
 from crm.i18n import _l
 from crm.models.accounts import User
-from crm.projects.service import get_project_for
+from crm.projects.reads import get_project_for
 from crm.sorting import parse_sort
 from crm.types import utcnow
 from crm.vocabulary import FollowupStatus, values

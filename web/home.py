@@ -12,7 +12,7 @@ from sqlmodel import Session
 from crm.authz import is_manager
 from crm.followups.service import my_day
 from crm.models.accounts import User
-from crm.projects.service import recent_projects
+from crm.projects.lists import recent_projects
 from crm.reports.manager_home import manager_home
 from server.deps import SessionDep, WebUser
 from web.render import render

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from crm.outbox.service import admin_overview, retry_failed, retry_message
+from crm.outbox.admin import admin_overview, retry_failed, retry_message
 from server.deps import SessionDep, WebUser
 from web.render import render
 

@@ -19,16 +19,10 @@ from crm.i18n import _l
 from crm.models.accounts import User
 from crm.models.projects import Stage
 from crm.policy.service import plan_lists
+from crm.projects.lists import PROJECT_SORTS, ProjectFilters, board_columns, list_projects
+from crm.projects.reads import get_project_for, to_public_many
 from crm.projects.schemas import StageMoveRequest
-from crm.projects.service import (
-    PROJECT_SORTS,
-    ProjectFilters,
-    board_columns,
-    get_project_for,
-    list_projects,
-    move_stage,
-    to_public_many,
-)
+from crm.projects.service import move_stage
 from crm.sorting import parse_sort
 from server.deps import SessionDep, WebUser
 from web.bulk import bulk_context

@@ -18,17 +18,9 @@ from crm.followups.service import FollowupFilters, followup_labels, list_followu
 from crm.models.accounts import User
 from crm.models.projects import Project, Stage
 from crm.policy.service import plan_lists
+from crm.projects.reads import capital_arrivals, get_project_for, stage_history, to_public
 from crm.projects.schemas import CapitalArrivalCreate, ProjectCreate, ProjectUpdate
-from crm.projects.service import (
-    add_capital_arrival,
-    capital_arrivals,
-    conflict_info,
-    create_project,
-    get_project_for,
-    stage_history,
-    to_public,
-    update_project,
-)
+from crm.projects.service import add_capital_arrival, conflict_info, create_project, update_project
 from server.deps import SessionDep, WebUser
 from web.forms import (
     FormInvalid,

@@ -32,7 +32,7 @@ from crm.models.activities import (
 from crm.models.firms import Contact, Firm
 from crm.models.followups import Followup
 from crm.models.projects import Project
-from crm.projects.service import get_project_for
+from crm.projects.reads import get_project_for
 from crm.summaries.fill import CONTACTS, touch
 from crm.types import stored_id, utcnow
 

@@ -32,7 +32,7 @@ from crm.models.accounts import User
 from crm.models.firms import Firm
 from crm.models.followups import Followup, FollowupStatus
 from crm.models.projects import Project
-from crm.projects.service import get_project_for
+from crm.projects.reads import get_project_for
 from crm.sorting import Sort, order_by
 from crm.summaries.fill import DONE, touch
 from crm.types import stored_id, utcnow

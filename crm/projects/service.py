@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import date, datetime
-from typing import Any, TypeVar
+from datetime import date
+from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import Integer, Select, bindparam, case, func, select, union_all
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from crm.audit.service import record, snapshot
 from crm.authz import (
     can_see_project,
     may_set_owner,
-    project_visible,
     require_department,
     require_edit,
     require_set_owner,
-    viewer_key,
 )
 from crm.authz.disclosure import project_label
 from crm.changes import apply_change, check_version
 from crm.clock import today_local
-from crm.errors import Conflict, NotFound, ValidationFailed
+from crm.errors import Conflict, ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import Department, User
 from crm.models.activities import ActivityProject
@@ -39,358 +35,17 @@ from crm.models.projects import (
     StageChange,
 )
 from crm.notices.service import assigned_to_you, conflict_opened
-from crm.policy.service import plan_lists
+from crm.projects.reads import get_project_for, to_public
 from crm.projects.schemas import (
     CapitalArrivalCreate,
     ProjectCreate,
-    ProjectPublic,
     ProjectUpdate,
     StageMove,
     _Dates,
 )
-from crm.sorting import Sort, order_by
 from crm.types import stored_id, utcnow
 
-NOT_FOUND = _l("项目不存在")
 STALE = _l("记录已被他人修改")
-
-
-def get_project_for(session: Session, actor: User | None, project_id: int) -> Project:
-    """Load one project; 'missing' and 'not allowed to see' are the same NotFound."""
-    p = session.get(Project, project_id)
-    if p is None or not can_see_project(actor, p):
-        raise NotFound(NOT_FOUND)
-    return p
-
-
-def _codes(session: Session, projects: list[Project]) -> dict[str, dict[int, str]]:
-    cids = {p.cluster_id for p in projects}
-    pids = {p.park_id for p in projects if p.park_id}
-    lids = {p.chain_link_id for p in projects if p.chain_link_id}
-    fids = {p.firm_id for p in projects}
-    plan = plan_lists(session).codes  # the plan's codes, kept per process until they change
-    known = cids <= plan["cluster"].keys() and pids <= plan["park"].keys()
-    if known and lids <= plan["link"].keys():
-        firms = select(Firm.id, Firm.name_zh).where(Firm.id.in_(fids))
-        return {**plan, "firm": dict(session.execute(firms).all()) if fids else {}}
-    return {
-        "cluster": dict(
-            session.execute(select(Cluster.id, Cluster.code).where(Cluster.id.in_(cids))).all()
-        )
-        if cids
-        else {},
-        "park": dict(session.execute(select(Park.id, Park.code).where(Park.id.in_(pids))).all())
-        if pids
-        else {},
-        "link": dict(
-            session.execute(
-                select(ChainLink.id, ChainLink.code).where(ChainLink.id.in_(lids))
-            ).all()
-        )
-        if lids
-        else {},
-        "firm": dict(session.execute(select(Firm.id, Firm.name_zh).where(Firm.id.in_(fids))).all())
-        if fids
-        else {},
-    }
-
-
-def _visible_ids(session: Session, actor: User | None, ids: set[int]) -> set[int]:
-    if not ids:
-        return set()
-    return set(
-        session.scalars(select(Project.id).where(Project.id.in_(ids), project_visible(actor)))
-    )
-
-
-def to_public_many(
-    session: Session, projects: list[Project], actor: User | None
-) -> list[ProjectPublic]:
-    """The API shape; ``conflict_with_id`` only when ``actor`` may see the other project."""
-    codes = _codes(session, projects)
-    others = _visible_ids(
-        session, actor, {p.conflict_with_id for p in projects if p.conflict_with_id}
-    )
-    out = []
-    for p in projects:
-        d = p.model_dump(exclude={"cluster_id", "park_id", "chain_link_id", "stage_changed_at"})
-        d["in_conflict"] = d.get("conflict_with_id") is not None
-        if d.get("conflict_with_id") not in others:
-            d["conflict_with_id"] = None
-        out.append(
-            ProjectPublic(
-                **d,
-                cluster=codes["cluster"][p.cluster_id],
-                park=codes["park"].get(p.park_id) if p.park_id else None,
-                chain_link=codes["link"].get(p.chain_link_id) if p.chain_link_id else None,
-                firm_name=codes["firm"].get(p.firm_id),
-            )
-        )
-    return out
-
-
-def to_public(session: Session, p: Project, actor: User | None) -> ProjectPublic:
-    return to_public_many(session, [p], actor)[0]
-
-
-@dataclass
-class ProjectFilters:
-    cluster: str | None = None
-    park: str | None = None
-    stage: str | None = None
-    owner_id: int | None = None
-    department_id: int | None = None
-    firm_id: int | None = None
-    tier: str | None = None
-    q: str | None = None
-    updated_since: datetime | None = None
-    include_lost: bool = True
-    sort: Sort | None = None  # a column the reader chose (PROJECT_SORTS); None: last changed first
-
-
-# the project table's sortable columns (crm.sorting: only these keys reach the SQL)
-PROJECT_SORTS: dict[str, Any] = {
-    "title": Project.title,
-    "firm": select(Firm.name_pinyin).where(Firm.id == Project.firm_id).scalar_subquery(),
-    # the plan's own order of its clusters (the pickers' order)
-    "cluster": select(Cluster.sort_order).where(Cluster.id == Project.cluster_id).scalar_subquery(),
-    "stage": case({s.value: i for i, s in enumerate(Stage)}, value=Project.stage, else_=99),
-    "investment": Project.planned_investment,
-    "updated": Project.updated_at,
-}
-
-
-def project_list_statement(actor: User, f: ProjectFilters, *, bound: bool = False) -> Any:
-    """The projects ``actor`` may see through the filters ``f``. ``bound``: the filters' values
-    as bound parameters named ``p_<filter>`` (``list_projects`` keeps such a statement per
-    kind of viewer and set of filters; ``_project_list_params`` gives the values)."""
-
-    def value(name: str, v: Any) -> Any:
-        return bindparam(f"p_{name}") if bound else v
-
-    stmt = _where_plan_and_stage(select(Project).where(project_visible(actor)), f, value)
-    if f.owner_id:
-        stmt = stmt.where(Project.owner_id == value("owner_id", f.owner_id))
-    if f.department_id:
-        stmt = stmt.where(Project.department_id == value("department_id", f.department_id))
-    if f.firm_id:
-        stmt = stmt.where(Project.firm_id == value("firm_id", f.firm_id))
-    if f.tier:
-        stmt = stmt.where(
-            Project.firm_id.in_(select(Firm.id).where(Firm.tier == value("tier", f.tier)))
-        )
-    if f.updated_since:
-        stmt = stmt.where(Project.updated_at >= value("updated_since", f.updated_since))
-    if f.q:
-        stmt = stmt.where(func.lower(Project.title).like(value("q", _title_pattern(f.q))))
-    return stmt
-
-
-def _as_is(_name: str, v: Any) -> Any:
-    return v
-
-
-def _where_plan_and_stage(
-    stmt: Select[Any], f: ProjectFilters, value: Callable[[str, Any], Any] = _as_is
-) -> Select[Any]:
-    """The filter's cluster and park (by code) and stage (lost ones only when asked);
-    ``value(name, v)``: the value in the SQL (itself, or a bound parameter)."""
-    if f.cluster:
-        cluster = select(Cluster.id).where(Cluster.code == value("cluster", f.cluster))
-        stmt = stmt.where(Project.cluster_id == cluster.scalar_subquery())
-    if f.park:
-        park = select(Park.id).where(Park.code == value("park", f.park))
-        stmt = stmt.where(Project.park_id == park.scalar_subquery())
-    if f.stage:
-        stmt = stmt.where(Project.stage == value("stage", f.stage))
-    elif not f.include_lost:
-        stmt = stmt.where(Project.stage != Stage.lost.value)
-    return stmt
-
-
-def _title_pattern(q: str) -> str:
-    return "%" + q.strip().lower().replace("%", "").replace("_", "") + "%"
-
-
-_BOUND_FILTERS: tuple[str, ...] = ("cluster", "park", "stage", "owner_id", "department_id")
-_BOUND_FILTERS += ("firm_id", "tier", "updated_since", "q")
-
-
-def _project_list_params(f: ProjectFilters) -> dict[str, Any]:
-    """The values of a ``bound`` list statement's parameters (the filters given)."""
-    params = {f"p_{name}": getattr(f, name) for name in _BOUND_FILTERS if getattr(f, name)}
-    if f.q:
-        params["p_q"] = _title_pattern(f.q)
-    return params
-
-
-def _project_list_shape(actor: User, f: ProjectFilters, count_cap: int) -> tuple[Any, ...]:
-    """What a bound list statement's SQL depends on: the kind of viewer, which filters are
-    given, lost projects (without a stage), the order and the count's cap."""
-    return (
-        viewer_key(actor),
-        tuple(bool(getattr(f, name)) for name in _BOUND_FILTERS),
-        bool(f.stage) or f.include_lost,
-        (f.sort.key, f.sort.descending) if f.sort is not None else None,
-        count_cap,
-    )
-
-
-# list_projects' two statements (page, capped count) per shape, built once with bound values:
-# a statement object keeps its cache key, so a page only executes it (building and keying
-# them was a sixth of the firm page)
-_LIST_STATEMENTS: dict[tuple[Any, ...], tuple[Any, Any]] = {}
-
-
-def _list_statements(actor: User, f: ProjectFilters, count_cap: int) -> tuple[Any, Any]:
-    key = _project_list_shape(actor, f, count_cap)
-    found = _LIST_STATEMENTS.get(key)
-    if found is None:
-        stmt = project_list_statement(actor, f, bound=True)
-        page = stmt.order_by(
-            *(
-                order_by(f.sort, PROJECT_SORTS, Project.id)
-                if f.sort is not None
-                else (Project.updated_at.desc(), Project.id.desc())
-            )
-        )
-        page = page.limit(bindparam("p_limit", type_=Integer))
-        page = page.offset(bindparam("p_offset", type_=Integer))
-        capped = stmt.with_only_columns(Project.id).limit(count_cap + 1).subquery()
-        found = (page, select(func.count()).select_from(capped))
-        if len(_LIST_STATEMENTS) > 512:
-            _LIST_STATEMENTS.clear()
-        _LIST_STATEMENTS[key] = found
-    return found
-
-
-def check_filter_codes(session: Session, cluster: str | None, park: str | None = None) -> None:
-    """Unknown cluster or park codes in a filter are an error (the API); pages ignore them."""
-    if cluster and not session.scalar(select(Cluster.id).where(Cluster.code == cluster)):
-        raise ValidationFailed(_l("未知产业集群：%(cluster)s", cluster=cluster), field="cluster")
-    if park and not session.scalar(select(Park.id).where(Park.code == park)):
-        raise ValidationFailed(_l("未知园区：%(park)s", park=park), field="park")
-
-
-def list_projects(
-    session: Session,
-    actor: User,
-    f: ProjectFilters,
-    limit: int = 50,
-    offset: int = 0,
-    count_cap: int = 10_000,
-    strict: bool = False,
-) -> tuple[list[Project], int]:
-    if strict:
-        check_filter_codes(session, f.cluster, f.park)
-    page, count = _list_statements(actor, f, count_cap)
-    params = _project_list_params(f)
-    rows = list(session.scalars(page, {**params, "p_limit": limit, "p_offset": offset}))
-    total = session.scalar(count, params) or 0
-    return rows, total
-
-
-def board_columns(
-    session: Session,
-    actor: User,
-    f: ProjectFilters,
-    stages: list[str],
-    limit: int,
-    offset: int = 0,
-    count_cap: int = 999,
-) -> list[tuple[str, list[Project], int]]:
-    """The board: for each of ``stages`` its most recently updated projects (``limit`` from
-    ``offset``, as ``list_projects`` orders them) and its count, counted no further than
-    ``count_cap + 1``. Two statements for the whole board (every column's page in one UNION
-    ALL, every count in one row), not two per column: each part still reads one stage in order
-    from ``ix_project_stage_updated`` and stops at its limit."""
-    if not stages:
-        return []
-    base = project_list_statement(actor, replace(f, stage=None, include_lost=True))
-    pages = [
-        base.where(Project.stage == s)
-        .order_by(Project.updated_at.desc(), Project.id.desc())
-        .limit(limit)
-        .offset(offset)
-        .subquery()
-        for s in stages
-    ]
-    cards = union_all(*[select(page) for page in pages]) if len(pages) > 1 else select(pages[0])
-    by_stage: dict[str, list[Project]] = {s: [] for s in stages}
-    for p in session.scalars(select(Project).from_statement(cards)):
-        by_stage[p.stage].append(p)
-    counts = select(
-        *[
-            select(func.count())
-            .select_from(
-                base.where(Project.stage == s)
-                .with_only_columns(Project.id)
-                .limit(count_cap + 1)
-                .subquery()
-            )
-            .scalar_subquery()
-            for s in stages
-        ]
-    )
-    totals = session.execute(counts).one()
-    out = []
-    for s, total in zip(stages, totals, strict=True):
-        rows = by_stage[s]  # a UNION ALL keeps no order of its own: the page's order again
-        rows.sort(key=lambda p: (p.updated_at, p.id), reverse=True)
-        out.append((s, rows, int(total or 0)))
-    return out
-
-
-# My day's recent projects, per kind of viewer (crm.authz.viewer_key), built once
-_RECENT: dict[tuple[Any, ...], Any] = {}
-
-
-def recent_projects(session: Session, actor: User, limit: int = 10) -> list[Any]:
-    """The actor's recently touched projects (My day), as plain rows of what the list shows:
-    ``id``, ``title``, ``firm_id``, ``firm_name``, ``cluster`` (its code), ``stage``,
-    ``updated_at`` and ``in_conflict`` — not entities turned into the API's shape."""
-    key = viewer_key(actor)
-    stmt = _RECENT.get(key)
-    if stmt is None:
-        if len(_RECENT) > 256:
-            _RECENT.clear()
-        stmt = _RECENT[key] = (
-            select(
-                Project.id,
-                Project.title,
-                Project.firm_id,
-                Firm.name_zh.label("firm_name"),
-                Cluster.code.label("cluster"),
-                Project.stage,
-                Project.updated_at,
-                Project.conflict_with_id.is_not(None).label("in_conflict"),
-            )
-            .join(Firm, Firm.id == Project.firm_id)
-            .join(Cluster, Cluster.id == Project.cluster_id)
-            .where(Project.owner_id == bindparam("actor_id"), project_visible(actor))
-            .order_by(Project.updated_at.desc())
-            .limit(bindparam("limit"))
-        )
-    return list(session.execute(stmt, {"actor_id": actor.id, "limit": limit}))
-
-
-_Held = TypeVar("_Held", StageChange, CapitalArrival)
-
-
-def _held_rows(
-    session: Session, actor: User, project_id: int, model: type[_Held], *order: Any
-) -> list[_Held]:
-    """A project's rows of ``model`` (its stage changes, its capital arrivals), in ``order``,
-    for a reader who may see the project."""
-    get_project_for(session, actor, project_id)
-    return list(
-        session.scalars(select(model).where(model.project_id == project_id).order_by(*order))
-    )
-
-
-def stage_history(session: Session, actor: User, project_id: int) -> list[StageChange]:
-    order = (StageChange.changed_at, StageChange.id)
-    return _held_rows(session, actor, project_id, StageChange, *order)
 
 
 # --- references -------------------------------------------------------------------------------
@@ -761,7 +416,3 @@ def add_capital_arrival(
     session.flush()
     record(session, actor.id, "create", "capital_arrival", row.id, after=snapshot(row))
     return row
-
-
-def capital_arrivals(session: Session, actor: User, project_id: int) -> list[CapitalArrival]:
-    return _held_rows(session, actor, project_id, CapitalArrival, CapitalArrival.arrived_on)

@@ -22,8 +22,9 @@ from crm.models.activities import Activity
 from crm.models.followups import Followup
 from crm.models.projects import Project
 from crm.policy.pack import parse_pack
+from crm.projects.reads import to_public
 from crm.projects.schemas import CapitalArrivalCreate, ProjectCreate, ProjectUpdate
-from crm.projects.service import create_project, to_public
+from crm.projects.service import create_project
 from crm.types import utcnow
 from tests.factories import make_department, make_firm, make_project, make_user
 

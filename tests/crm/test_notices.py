@@ -18,7 +18,7 @@ from crm.models.outbox import OutboxMessage
 from crm.models.policy import Cluster
 from crm.models.projects import Project
 from crm.notices import service
-from crm.outbox.compose import compose_weekly_digest
+from crm.outbox.digest import compose_weekly_digest
 from crm.projects.schemas import ProjectCreate, ProjectUpdate
 from crm.projects.service import conflict_info, create_project, update_project
 from crm.reports.conflicts import open_conflicts

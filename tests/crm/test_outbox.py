@@ -15,6 +15,7 @@ from crm.config import get_settings
 from crm.db import session_scope
 from crm.errors import Conflict, PermissionDenied
 from crm.models.outbox import OutboxMessage
+from crm.outbox import admin as outbox_admin
 from crm.outbox import service as outbox
 from crm.outbox.channels import dingtalk_signed_url
 from crm.types import utcnow
@@ -123,13 +124,13 @@ def test_past_the_limit_a_message_fails_and_an_admin_can_retry_it(session, smtp,
     msg = session.scalar(select(OutboxMessage))
     session.refresh(msg)
     assert msg.status == "failed" and "451" in (msg.last_error or "")
-    assert outbox.outbox_counts(session, admin)["failed"] == 1
+    assert outbox_admin.outbox_counts(session, admin)["failed"] == 1
     with pytest.raises(PermissionDenied):
-        outbox.retry_message(session, officer, msg.id)
-    outbox.retry_message(session, admin, msg.id, now=now + timedelta(hours=4))
+        outbox_admin.retry_message(session, officer, msg.id)
+    outbox_admin.retry_message(session, admin, msg.id, now=now + timedelta(hours=4))
     session.commit()
     with pytest.raises(Conflict):
-        outbox.retry_message(session, admin, msg.id)
+        outbox_admin.retry_message(session, admin, msg.id)
     smtp.inbox.reply = "250 OK"
     assert drain(now + timedelta(hours=4)).sent == 1
     assert len(smtp.messages) == 1
@@ -154,7 +155,7 @@ def test_a_mail_server_down_all_night_loses_no_message(session, smtp, monkeypatc
     assert max(r.attempts for r in rows) > 3  # past the limit, still waiting
     assert all(r.next_attempt_at <= now + timedelta(hours=15) for r in rows)
     assert all("SMTP connection" in (r.last_error or "") for r in rows if r.attempts)
-    assert outbox.outbox_health(session, admin, now=now + timedelta(hours=14)).late == 3
+    assert outbox_admin.outbox_health(session, admin, now=now + timedelta(hours=14)).late == 3
     smtp.start()
     assert drain(now + timedelta(hours=15)).sent == 3
     assert drain(now + timedelta(hours=17)).total == 0

@@ -8,12 +8,7 @@ from itertools import product
 from sqlalchemy import func, select
 
 from crm.models.projects import Project
-from crm.projects.service import (
-    PROJECT_SORTS,
-    ProjectFilters,
-    list_projects,
-    project_list_statement,
-)
+from crm.projects.lists import PROJECT_SORTS, ProjectFilters, list_projects, project_list_statement
 from crm.sorting import Sort, order_by
 from tests.factories import make_department, make_firm, make_project, make_user
 

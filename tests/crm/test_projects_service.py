@@ -9,17 +9,14 @@ from itertools import cycle
 import pytest
 
 from crm.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from crm.projects.lists import ProjectFilters, board_columns, list_projects
+from crm.projects.reads import get_project_for, stage_history
 from crm.projects.schemas import CapitalArrivalCreate, ProjectCreate, ProjectUpdate, StageMove
 from crm.projects.service import (
-    ProjectFilters,
     add_capital_arrival,
-    board_columns,
     conflict_info,
     create_project,
-    get_project_for,
-    list_projects,
     move_stage,
-    stage_history,
     update_project,
 )
 from crm.types import utcnow
