@@ -1,6 +1,7 @@
-"""The weekly digest: each manager's week of their department (projects moved, signings,
-conflicts, coverage gaps, overdue follow-ups) written to the outbox once per week
-(``compose_weekly_digest``); the composers' shared rules are in compose.py."""
+"""The weekly digest (``compose_weekly_digest``): the week's new projects, stage moves,
+signings, conflicts, coverage gaps and overdue follow-ups, written to the outbox once per week
+for each manager (the city's figures) and each department's group robot (its own department's);
+the composers' shared parts are in compose.py."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def compose_weekly_digest(
     # (its officers read it) only its own department's (another's confidential projects do not
     # exist for them, SPEC §8)
     new_by_dept: dict[int | None, int] = dict(
-        session.execute(  # type: ignore[arg-type]
+        session.execute(
             select(Project.department_id, func.count())
             .where(Project.created_at >= since, Project.created_at < until)
             .group_by(Project.department_id)
