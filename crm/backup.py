@@ -7,8 +7,10 @@ beside it; a failed ``pg_dump`` leaves nothing behind.
 Restore: refused while the app or the scheduler uses the database (``crm.dbuse``), refused for
 a file that is not a CRM database at a migration this code knows (empty, foreign, truncated,
 bit-flipped: checksum, structure, ``alembic_version``) or whose schema is not the one its
-migration makes (a table, column, index or trigger missing, added or changed: compared with an
-empty SQLite database migrated to the same revision), or whose rows break its foreign keys; the
+migration makes (a table, column, index, trigger, view or function missing, added or changed:
+compared with an empty database of the same kind migrated to the same revision — for PostgreSQL
+after the dump is restored into the scratch database, before the swap), or whose rows break its
+foreign keys; the
 backup is restored into a new file
 (SQLite) or a new database (PostgreSQL), checked there, then swapped in; the replaced one is
 kept (``<db>.replaced-<stamp>`` / ``<db>_replaced_<stamp>``)."""
@@ -265,9 +267,83 @@ def migrated_schema(revision: str) -> Schema:
 KINDS = {  # in the order a refusal names them
     "table": _l("数据表"),
     "trigger": _l("触发器"),
+    "function": _l("数据库函数"),
     "view": _l("数据库视图"),
     "index": _l("索引"),
 }
+
+
+PG_SCHEMA_QUERIES = {
+    # (kind, name, the table it belongs to, what must be equal) — the public schema only, and
+    # nothing an extension owns (pg_trgm's functions come with CREATE EXTENSION)
+    "table": """
+        select c.table_name, c.table_name, c.column_name, c.is_nullable = 'NO'
+        from information_schema.columns c
+        join information_schema.tables t
+          on t.table_schema = c.table_schema and t.table_name = c.table_name
+        where c.table_schema = 'public' and t.table_type = 'BASE TABLE'""",
+    "index": """
+        select i.indexname, i.tablename, i.indexdef, null from pg_indexes i
+        where i.schemaname = 'public'""",
+    "trigger": """
+        select t.tgname, c.relname, pg_get_triggerdef(t.oid), null
+        from pg_trigger t join pg_class c on c.oid = t.tgrelid
+        join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = 'public' and not t.tgisinternal""",
+    "view": """
+        select v.viewname, v.viewname, v.definition, null from pg_views v
+        where v.schemaname = 'public'""",
+    "function": """
+        select p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+               p.proname, pg_get_functiondef(p.oid), null
+        from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where n.nspname = 'public' and p.prokind = 'f' and not exists (
+            select 1 from pg_depend d where d.objid = p.oid and d.deptype = 'e')""",
+}
+
+
+def pg_schema(conn: Any) -> Schema:
+    """A PostgreSQL database's schema as it matters to the app (a psycopg connection): the
+    public schema's tables (column → NOT NULL), indexes, triggers, views and functions (their
+    definitions as PostgreSQL prints them), the same shape ``sqlite_schema`` gives."""
+    out: Schema = {}
+    for kind, query in PG_SCHEMA_QUERIES.items():
+        for name, table, what, flag in conn.execute(query):
+            if kind == "table":
+                out.setdefault(("table", name), {})[what] = bool(flag)
+            else:
+                out[(kind, name)] = (table, _norm_sql(what))
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def migrated_pg_schema(admin_url: str, revision: str) -> Schema:
+    """The schema ``revision``'s migrations make on this PostgreSQL server: a scratch database
+    created, migrated to it, read and dropped (``admin_url`` reaches the server's ``postgres``
+    database; its driver is psycopg's own)."""
+    import psycopg
+    from psycopg import sql
+
+    u = make_url(admin_url)
+    scratch = f"crm_schema_{os.getpid()}_{_stamp()}"[:63]
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(scratch))
+        )
+        try:
+            upgrade(
+                u.set(drivername="postgresql+psycopg", database=scratch).render_as_string(
+                    hide_password=False
+                ),
+                revision,
+            )
+            scratch_url = u.set(database=scratch).render_as_string(hide_password=False)
+            with psycopg.connect(scratch_url) as c:
+                return pg_schema(c)
+        finally:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
+            )
 
 
 def schema_differences(want: Schema, have: Schema) -> list[Message]:
@@ -302,8 +378,8 @@ def _column_differences(table: str, want: dict[str, bool], have: dict[str, bool]
     return out
 
 
-def _check_schema(revision: str, have: Schema) -> None:
-    diff = schema_differences(migrated_schema(revision), have)
+def _check_schema(revision: str, have: Schema, want: Schema | None = None) -> None:
+    diff = schema_differences(migrated_schema(revision) if want is None else want, have)
     if not diff:
         return
     shown: Message = diff[0]
@@ -369,7 +445,37 @@ def verify(url: str, source: Path) -> Checked:
         return Checked("sqlite", _check_sqlite_file(source), checksum)
     _args, env = _pg_args(url)
     _run([_pg_tool("pg_restore"), "--list", str(source)], env, "pg_restore --list")
-    return Checked("pgdump", None, checksum)
+    return Checked("pgdump", _known(_pgdump_revision(source, env)), checksum)
+
+
+def _pgdump_revision(source: Path, env: dict[str, str]) -> str | None:
+    """The migration a pg_dump file is at: the one row of its ``alembic_version`` table, read
+    from the file (``pg_restore --data-only --table`` prints its COPY block) — no database."""
+    cmd = [
+        _pg_tool("pg_restore"),
+        "--data-only",
+        "--table=alembic_version",
+        "--file=-",
+        str(source),
+    ]
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise ValidationFailed(
+            _l("%(what)s 无法运行：%(error)s", what="pg_restore", error=str(exc)[:300])
+        ) from exc
+    rows: list[str] = []
+    copying = False
+    for line in proc.stdout.splitlines():
+        if line.startswith("COPY ") and "alembic_version" in line:
+            copying = True
+        elif copying and line == "\\.":
+            break
+        elif copying:
+            rows.append(line)
+    if proc.returncode != 0 or not copying:
+        raise ValidationFailed(_l("这不是CRM数据库（缺少表 %(tables)s）", tables="alembic_version"))
+    return rows[0] if len(rows) == 1 else None
 
 
 def _stamp() -> str:
@@ -484,7 +590,9 @@ def _restore_pg(url: str, source: Path, lock_conn: object) -> str:
                         _l("这不是CRM数据库（缺少表 %(tables)s）", tables=", ".join(missing))
                     )
                 rows = c.execute("select version_num from alembic_version").fetchall()
-            _known(rows[0][0] if len(rows) == 1 else None)
+                rev = _known(rows[0][0] if len(rows) == 1 else None)
+                have = pg_schema(c)
+            _check_schema(rev, have, migrated_pg_schema(admin_url, rev))
             # the swap: our own lock connection goes first (a database with sessions cannot
             # be renamed), then the rename fails — harmlessly — if anything else connected
             with contextlib.suppress(Exception):

@@ -4,6 +4,7 @@ with the replaced database kept. On SQLite, and on PostgreSQL with CRM_TEST_DATA
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import uuid
@@ -18,7 +19,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 from crm import migrate
-from crm.backup import backup, checksum_file, restore, verify
+from crm.backup import backup, checksum_file, head_revision, restore, verify
 from crm.config import get_settings
 from crm.db import reset_engine
 from crm.dbuse import InUse
@@ -206,11 +207,12 @@ def test_a_failed_pg_dump_leaves_no_file(tmp_path):
 
 
 def test_verify_a_backup(origin):
+    """The migration the backup is at is read from the file itself, a pg_dump file too
+    (ATTACK7 P1-2: "migration -")."""
     url, good = origin
     checked = verify(url, good)
     assert checked.checksum
-    if not PG:
-        assert checked.revision
+    assert checked.revision == head_revision()
 
 
 def test_nightly_backup_keeps_the_newest_and_records_its_run(session, tmp_path, monkeypatch):
@@ -308,6 +310,78 @@ def test_a_backup_whose_schema_is_not_its_migrations_is_refused(origin, target, 
         restore(target, bad)
     assert _sha(db) == before
     assert firm_names(target) == {"备份前的企业", "备份后的企业"}
+
+
+PG_TAMPERED = {
+    # a table gone (My day, follow-ups and reminders would fail)
+    "dropped table": (
+        "drop table followup cascade",
+        ["缺少数据表 followup", "table followup missing"],
+    ),
+    # a column gone (every project read would fail)
+    "dropped column": (
+        "alter table project drop column notes",
+        ["表 project 缺少列 notes", "table project lacks column notes"],
+    ),
+    # the audit trail's guard gone, and a record edited
+    "dropped triggers": (
+        "drop trigger audit_record_no_change on audit_record;"
+        " drop trigger audit_record_no_truncate on audit_record;"
+        " update audit_record set action = 'x'",
+        ["缺少触发器 audit_record_no_change", "trigger audit_record_no_change missing"],
+    ),
+    # the guard's function replaced by one that lets everything through
+    "changed function": (
+        "create or replace function audit_record_refuse() returns trigger language plpgsql"
+        " as $$ begin return old; end $$",
+        ["audit_record_refuse() 与迁移所建的不同", "differs from"],
+    ),
+    # a trigger the migrations never made
+    "added trigger": (
+        "create function evil() returns trigger language plpgsql as $$ begin delete from firm;"
+        " return new; end $$; create trigger evil after insert on project"
+        " for each statement execute function evil()",
+        ["多出触发器 evil", "unexpected trigger evil"],
+    ),
+    # an index gone
+    "dropped index": (
+        "drop index ix_project_firm_cluster",
+        ["缺少索引 ix_project_firm_cluster", "index ix_project_firm_cluster missing"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PG_TAMPERED))
+def test_a_pg_dump_whose_schema_is_not_its_migrations_is_refused(origin, target, tmp_path, case):
+    """ATTACK7 P1-2: a pg_dump at a known migration whose schema is not that migration's (the
+    good backup restored, altered with SQL, dumped again) is refused before the swap, naming
+    what differs; the target database keeps its rows and no scratch database is left."""
+    if not PG:
+        pytest.skip("pg_dump files")
+    url, good = origin
+    sql, says = PG_TAMPERED[case]
+    name = f"{make_url(url).database}_x{uuid.uuid4().hex[:6]}"
+    with _admin().connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(url).database}"'))
+    x_url = make_url(url).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(x_url, poolclass=NullPool)
+    try:
+        with engine.begin() as c:
+            c.exec_driver_sql(sql)
+    finally:
+        engine.dispose()
+    bad = backup(x_url, tmp_path / "tampered.dump")
+    with pytest.raises(ValidationFailed) as exc:
+        restore(target, bad)
+    zh, en = exc.value.message.render("zh_CN"), exc.value.message.render("en")
+    assert says[0] in zh and says[1] in en, (zh, en)
+    assert firm_names(target) == {"备份前的企业", "备份后的企业"}
+    with _admin().connect() as c:
+        left = c.execute(
+            text("select datname from pg_database where datname like :p or datname like :q"),
+            {"p": make_url(target).database + "_%", "q": f"crm_schema_{os.getpid()}_%"},
+        ).all()
+    assert left == []
 
 
 def test_a_good_backup_restores_after_the_schema_check(origin, target, tmp_path):
