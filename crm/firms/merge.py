@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from crm.audit.service import record, snapshot
 from crm.authz import require_manager, require_merge
 from crm.errors import StaleVersion, ValidationFailed
 from crm.firms.queries import _owner_department, firm_aliases, firm_cluster_codes, get_firm
-from crm.i18n import _l
+from crm.i18n import Message, _l
 from crm.models.accounts import User
 from crm.models.activities import ActivityFirm
 from crm.models.audit import AuditRecord
@@ -168,10 +169,48 @@ def merge_firms(
     """Merge firm ``other_id`` into ``survivor_id`` (managers and admins). ``choices`` maps a
     field to ``"survivor"`` or ``"other"``: whose value the merged firm keeps (by default the
     survivor's, or the other's where the survivor's is blank). Returns the audit row."""
+    require_manager(actor)  # officers: 403 before any row is locked
+    lock_firms(session, survivor_id, other_id)
     survivor, other = merge_pair(session, actor, survivor_id, other_id)
     for firm, version in ((survivor, survivor_version), (other, other_version)):
         if version is not None and version != firm.version:
             raise StaleVersion(_l("记录已被他人修改"))
+    try:
+        return _merge(session, actor, survivor, other, choices)
+    except IntegrityError as exc:  # a race the locks did not foresee: refused, never a 500
+        raise StaleVersion(_l("记录已被他人修改，本次未合并，请刷新后重试")) from exc
+
+
+def lock_firms(session: Session, *ids: int) -> None:
+    """Before a merge or an undo checks anything: the firms' rows locked (PostgreSQL: ``SELECT
+    … FOR UPDATE``, in id order so two merges of one pair cannot deadlock), so a second merge or
+    undo of the same firms waits for the first and then sees what it did (a firm gone: 404, a
+    merge undone: 409). SQLite: a writing request holds the database's write lock from its
+    start (``crm.db.begin_write``); ``claim_version`` catches what read before it."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(Firm.id).where(Firm.id.in_(sorted(ids))).order_by(Firm.id).with_for_update()
+        )
+
+
+def claim_version(session: Session, firm: Firm, refusal: Message | None = None) -> None:
+    """A version-checked write of ``firm`` (its version unchanged): refused with 409 when
+    another merge, undo or edit changed or removed the firm since it was read."""
+    done = session.execute(
+        update(Firm)
+        .where(Firm.id == firm.id, Firm.version == firm.version)
+        .values(version=firm.version)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise StaleVersion(refusal or _l("记录已被他人修改，本次未合并，请刷新后重试"))
+
+
+def _merge(
+    session: Session, actor: User, survivor: Firm, other: Firm, choices: dict[str, str] | None
+) -> AuditRecord:
+    survivor_id, other_id = survivor.id, other.id
+    assert survivor_id is not None and other_id is not None
     choices = dict(choices or {})
     bad = [k for k, v in choices.items() if k not in CHOOSABLE or v not in ("survivor", "other")]
     if bad:
@@ -194,6 +233,8 @@ def merge_firms(
     moving = _moving(session, survivor_id, other_id)
     values = _merged_values(survivor, other, choices)
     _keep_groups_acyclic(session, values, survivor, other, choices)
+    claim_version(session, survivor)
+    claim_version(session, other)
     alias_list = _merged_aliases(values, survivor, other, [*s_aliases, *o_aliases])
     # conflict flags of projects that will be touched
     conflict_before = _conflict_flags(session, Project.firm_id.in_([survivor_id, other_id]))

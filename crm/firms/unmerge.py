@@ -9,11 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from crm.audit.service import record
 from crm.authz import require_manager, require_undo_merge
 from crm.errors import Conflict, NotFound
+from crm.firms.merge import claim_version, lock_firms
 from crm.firms.queries import _owner_department
 from crm.i18n import _l
 from crm.models.accounts import User
@@ -63,7 +65,10 @@ def undo_merge(session: Session, actor: User, audit_id: int) -> Firm:
     require_manager(actor)  # officers: 403 before anything is looked up
     row = get_merge(session, audit_id)
     sid = int(row.entity_id or 0)
-    survivor = session.get(Firm, sid)
+    # a second undo of this merge (or a merge of the survivor) waits here for the first, then
+    # finds it done: 409, never the other firm inserted twice
+    lock_firms(session, sid)
+    survivor = session.get(Firm, sid, populate_existing=True)
     if survivor is None:
         require_undo_merge(actor, None, -1)  # nobody's firm: admins only
     else:
@@ -77,8 +82,22 @@ def undo_merge(session: Session, actor: User, audit_id: int) -> Firm:
     moved = after["moved"]
     _check_unchanged(session, sid, moved, after["versions"])
     other = before["other"]
-    oid = other["id"]
     _check_free(session, sid, other)
+    claim_version(session, survivor, _l("记录已被他人修改，本次未撤销，请刷新后重试"))
+    try:
+        _restore(session, actor, audit_id, survivor, after)
+    except IntegrityError as exc:  # a race the lock did not foresee: refused, never a 500
+        raise Conflict(_l("记录已被他人修改，本次未撤销，请刷新后重试")) from exc
+    return survivor
+
+
+def _restore(
+    session: Session, actor: User, audit_id: int, survivor: Firm, after: dict[str, Any]
+) -> None:
+    sid = survivor.id
+    assert sid is not None
+    before, moved = after["before"], after["moved"]
+    oid = before["other"]["id"]
     _restore_firms(session, survivor, before)
     _give_back(session, sid, oid, moved)
     for pid, c in after["conflicts_before"].items():
@@ -93,7 +112,6 @@ def undo_merge(session: Session, actor: User, audit_id: int) -> Firm:
         after={"survivor_id": sid, "restored_id": oid},
     )
     session.flush()
-    return survivor
 
 
 def _check_unchanged(

@@ -301,3 +301,113 @@ def test_a_merge_tells_the_owners_and_their_managers(session):
     (row,) = list_notices(session, owner_b)
     assert str(row.text) == "你的企业已合并：惠普"
     assert row.text.render("en") == "Your firm was merged: 惠普"
+
+
+def _race(session, first, second):
+    """``first`` runs in its own session and holds its transaction open while ``second`` runs in
+    another (a thread, as two requests would: each opened as a writer, ``begin_write``); then
+    ``first`` commits. Returns what ``second`` raised (or None)."""
+    import threading
+
+    from sqlmodel import Session
+
+    from crm.db import begin_write, get_engine
+
+    session.commit()
+    engine = get_engine()
+    caught: list[BaseException | None] = []
+
+    def run_second() -> None:
+        with Session(engine, expire_on_commit=False) as s2:
+            try:
+                begin_write(s2)
+                second(s2)
+                s2.commit()
+                caught.append(None)
+            except Exception as exc:
+                s2.rollback()
+                caught.append(exc)
+
+    with Session(engine, expire_on_commit=False) as s1:
+        begin_write(s1)
+        first(s1)
+        s1.flush()
+        t = threading.Thread(target=run_second)
+        t.start()
+        if engine.dialect.name == "postgresql":  # let the second reach the first one's locks
+            with engine.connect() as c:
+                for _ in range(600):
+                    waiting = c.exec_driver_sql(
+                        "select count(*) from pg_stat_activity"
+                        " where wait_event_type = 'Lock' and datname = current_database()"
+                    ).scalar()
+                    if waiting or not t.is_alive():
+                        break
+                    t.join(0.05)
+        s1.commit()
+        t.join(120)
+    return caught[0]
+
+
+def _merges(session, survivor_id: int) -> int:
+    from crm.models.audit import AuditRecord
+
+    session.expire_all()
+    return len(
+        session.scalars(
+            select(AuditRecord.id).where(
+                AuditRecord.action == "merge", AuditRecord.entity_id == str(survivor_id)
+            )
+        ).all()
+    )
+
+
+def test_two_merges_of_one_pair_at_once_record_one(session, world):
+    """ATTACK7 P2-4: the same merge sent twice at once — one merges, the other is told the firm
+    is gone (404) or was changed (409); never a 500, never the merge recorded twice."""
+    from crm.errors import NotFound
+    from crm.models.accounts import User
+
+    admin, hp, dup = world["admin"], world["hp"], world["dup"]
+    aid, hid, did = admin.id, hp.id, dup.id
+    err = _race(
+        session,
+        lambda s: merge_firms(s, s.get(User, aid), hid, did),
+        lambda s: merge_firms(s, s.get(User, aid), hid, did),
+    )
+    assert isinstance(err, NotFound | Conflict), repr(err)
+    assert _merges(session, hid) == 1
+
+
+def test_opposite_merges_of_one_pair_at_once(session, world):
+    """A←B and B←A at once: one wins, the other is refused with 404."""
+    from crm.errors import NotFound
+    from crm.models.accounts import User
+
+    aid, hid, did = world["admin"].id, world["hp"].id, world["dup"].id
+    err = _race(
+        session,
+        lambda s: merge_firms(s, s.get(User, aid), hid, did),
+        lambda s: merge_firms(s, s.get(User, aid), did, hid),
+    )
+    assert isinstance(err, NotFound | Conflict), repr(err)
+    assert _merges(session, hid) + _merges(session, did) == 1
+
+
+def test_two_undos_of_one_merge_at_once(session, world):
+    """Two undos of one merge at once: one puts the firm back, the other gets 409 "该合并已撤销";
+    never the firm inserted twice (a 500)."""
+    from crm.models.accounts import User
+
+    aid, hid, did = world["admin"].id, world["hp"].id, world["dup"].id
+    rec = merge_firms(session, world["admin"], hid, did)
+    session.flush()
+    rid = rec.id
+    err = _race(
+        session,
+        lambda s: undo_merge(s, s.get(User, aid), rid),
+        lambda s: undo_merge(s, s.get(User, aid), rid),
+    )
+    assert isinstance(err, Conflict), repr(err)
+    session.expire_all()
+    assert session.get(Firm, did) is not None
