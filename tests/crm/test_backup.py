@@ -358,7 +358,7 @@ def test_a_pg_dump_whose_schema_is_not_its_migrations_is_refused(origin, target,
     what differs; the target database keeps its rows and no scratch database is left."""
     if not PG:
         pytest.skip("pg_dump files")
-    url, good = origin
+    url, _good = origin
     sql, says = PG_TAMPERED[case]
     name = f"{make_url(url).database}_x{uuid.uuid4().hex[:6]}"
     with _admin().connect() as c:
