@@ -45,11 +45,8 @@ from crm.reports.common import (
     LABELLED,
     NamedCluster,
     ReportFilters,
-    check_department,
-    cluster_id_for,
     clusters,
-    park_id_for,
-    project_scope,
+    filtered,
     row_label,
     yi,
 )
@@ -287,13 +284,11 @@ def briefing(
 ) -> Briefing:
     """The briefing of the local week containing ``week`` (default: the last full week)."""
     f = f or ReportFilters()
-    check_department(session, f.department_id)
+    filters = filtered(session, actor, f)
+    cid, pid, scope = filters.cluster_id, filters.park_id, filters.where
     monday = week_start(week) if week else default_week()
     sunday = monday + timedelta(days=6)
     start, end = _instant(monday), _instant(monday + timedelta(weeks=1))
-    cid = cluster_id_for(session, f.cluster)
-    pid = park_id_for(session, f.park)
-    scope = project_scope(actor, f, cid, pid)
     all_clusters = clusters(session)
     code_of = {stored_id(c): c.code for c in all_clusters}
     park_code = dict(session.execute(select(Park.id, Park.code)).all())

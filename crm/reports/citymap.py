@@ -22,10 +22,8 @@ from crm.models.projects import LANDED_STAGES, Project, Stage
 from crm.reports.common import (
     NamedPark,
     ReportFilters,
-    check_department,
-    cluster_id_for,
+    filtered,
     parks,
-    project_scope,
     wan_sum,
     yi,
 )
@@ -61,9 +59,7 @@ class CityMap(BaseModel):
 def city_map(session: Session, actor: User, f: ReportFilters | None = None) -> CityMap:
     """Landed output per district and park, optionally for one cluster."""
     f = f or ReportFilters()
-    check_department(session, f.department_id)
-    cid = cluster_id_for(session, f.cluster)
-    scope = [*project_scope(actor, f, cid), Project.stage != Stage.lost.value]
+    scope = [*filtered(session, actor, f, by_park=False).where, Project.stage != Stage.lost.value]
     landed = Project.stage.in_(LANDED_STAGES)
     per_park = {
         pid: (int(out or 0), int(n_landed or 0), int(n))

@@ -85,6 +85,26 @@ def visible(actor: User | None) -> ColumnElement[bool]:
     return project_visible(actor)
 
 
+@dataclass
+class Scope:
+    """The projects a report's filters leave: the WHERE clauses, and the cluster and park the
+    filters named (None: all)."""
+
+    where: list[ColumnElement[bool]]
+    cluster_id: int | None
+    park_id: int | None
+
+
+def filtered(session: Session, actor: User | None, f: ReportFilters, by_park: bool = True) -> Scope:
+    """The filters checked — the department, then the cluster, then the park (``by_park``: the
+    reports that offer it); an unknown one is refused on its field — and the projects they
+    leave (``project_scope``)."""
+    check_department(session, f.department_id)
+    cid = cluster_id_for(session, f.cluster)
+    pid = park_id_for(session, f.park) if by_park else None
+    return Scope(project_scope(actor, f, cid, pid), cid, pid)
+
+
 def project_scope(
     actor: User | None,
     f: ReportFilters,

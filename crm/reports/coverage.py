@@ -30,12 +30,9 @@ from crm.reports.common import (
     NamedCluster,
     NamedPark,
     ReportFilters,
-    check_department,
-    cluster_id_for,
     clusters,
-    park_id_for,
+    filtered,
     parks,
-    project_scope,
 )
 from crm.types import stored_id, utcnow
 from crm.vocabulary import ADVANCED_STAGES, STAGE_RANK
@@ -409,12 +406,9 @@ def coverage_report(
 ) -> CoverageReport:
     """Coverage of the clusters, their chain links and the guided cluster × park pairs."""
     f = f or ReportFilters()
-    check_department(session, f.department_id)
-    only_cluster = cluster_id_for(session, f.cluster)
-    scope = [
-        *project_scope(actor, f, only_cluster, park_id_for(session, f.park)),
-        Project.stage != Stage.lost.value,
-    ]
+    filters = filtered(session, actor, f)
+    only_cluster = filters.cluster_id
+    scope = [*filters.where, Project.stage != Stage.lost.value]
     # 1. one pass over the major investors' live projects
     majors = _Majors.of(_major_rows(session, scope))
     secured_n, pursuing_n = majors.counts()

@@ -23,11 +23,8 @@ from crm.models.projects import SECURED_STAGES, CapitalArrival, Project
 from crm.reports.common import (
     LABELLED,
     ReportFilters,
-    check_department,
-    cluster_id_for,
     clusters,
-    park_id_for,
-    project_scope,
+    filtered,
     ratio,
     row_label,
     wan_sum,
@@ -95,11 +92,7 @@ def _late_rules(today: date) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
 
 
 def _scope(session: Session, actor: User, f: ReportFilters) -> list[ColumnElement[bool]]:
-    check_department(session, f.department_id)
-    return [
-        *project_scope(actor, f, cluster_id_for(session, f.cluster), park_id_for(session, f.park)),
-        Project.stage.in_(SECURED_STAGES),
-    ]
+    return [*filtered(session, actor, f).where, Project.stage.in_(SECURED_STAGES)]
 
 
 def _late_list(

@@ -25,11 +25,9 @@ from crm.reports.common import (
     LABELLED,
     NamedPark,
     ReportFilters,
-    check_department,
-    cluster_id_for,
     clusters,
+    filtered,
     parks,
-    project_scope,
     row_label,
 )
 from crm.reports.coverage import Status, _status
@@ -79,9 +77,9 @@ class ParkLayout(BaseModel):
 def park_layout(session: Session, actor: User, f: ReportFilters | None = None) -> ParkLayout:
     """Each park of the plan with its guided clusters' coverage and its projects."""
     f = f or ReportFilters()
-    check_department(session, f.department_id)
-    cid = cluster_id_for(session, f.cluster)
-    scope = [*project_scope(actor, f, cid), Project.stage != Stage.lost.value]
+    filters = filtered(session, actor, f, by_park=False)
+    cid = filters.cluster_id
+    scope = [*filters.where, Project.stage != Stage.lost.value]
     plan_clusters = clusters(session)  # the policy's order
     code_of = {c.id: c.code for c in plan_clusters}
     order = {c.id: i for i, c in enumerate(plan_clusters)}

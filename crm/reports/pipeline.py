@@ -30,12 +30,9 @@ from crm.models.projects import SECURED_STAGES, STAGE_ORDER, Project, StageChang
 from crm.reports.common import (
     ReportFilters,
     Weeks,
-    check_department,
-    cluster_id_for,
     count_per_week,
+    filtered,
     in_period,
-    park_id_for,
-    project_scope,
     ratio,
     wan_sum,
     week_index,
@@ -126,10 +123,7 @@ def pipeline_report(
 ) -> PipelineReport:
     """The pipeline by stage and group, the stage conversion and the weekly series."""
     f = f or ReportFilters()
-    check_department(session, f.department_id)
-    scope = project_scope(
-        actor, f, cluster_id_for(session, f.cluster), park_id_for(session, f.park)
-    )
+    scope = filtered(session, actor, f).where
     weeks = weeks_for(f)
     key, labels = _key_and_labels(session, f.group_by)
 
