@@ -33,7 +33,7 @@ from crm.models.firms import Contact, Firm, FirmAlias, FirmCluster, derive_tier
 from crm.models.followups import Followup
 from crm.models.policy import Cluster
 from crm.models.projects import CapitalArrival, Project, Stage, StageChange
-from crm.notices.service import firm_merged
+from crm.notices.service import conflict_opened, firm_merged
 from crm.text import normalize_name, search_blob, to_pinyin
 from crm.types import stored_id, utcnow
 
@@ -499,7 +499,9 @@ def _tell_owners(
 
 def _reflag_conflicts(session: Session, firm_id: int, moved: list[int]) -> None:
     """撞单 after a merge: a moved active project and another department's active project in
-    the same cluster of the merged firm flag each other, the earlier reported first."""
+    the same cluster of the merged firm flag each other, the earlier reported first; the
+    managers of both departments are told as when a project is created in conflict
+    (``crm.notices.service.conflict_opened``: notice, e-mail, group robot — once per pair)."""
     if not moved:
         return
     rows = list(
@@ -510,6 +512,7 @@ def _reflag_conflicts(session: Session, firm_id: int, moved: list[int]) -> None:
         )
     )
     moved_set = set(moved)
+    opened: list[tuple[Project, Project]] = []
     for p in rows:
         if p.id not in moved_set:
             continue
@@ -523,8 +526,12 @@ def _reflag_conflicts(session: Session, firm_id: int, moved: list[int]) -> None:
             first, second = (q, p) if (q.created_at, q.id) < (p.created_at, p.id) else (p, q)
             if second.conflict_with_id is None:
                 second.conflict_with_id = first.id
+                opened.append((first, second))
             if first.conflict_with_id is None:
                 first.conflict_with_id = second.id
             session.add(first)
             session.add(second)
             break
+    session.flush()
+    for first, second in opened:  # told as a 撞单 found when a project is created (SPEC §3)
+        conflict_opened(session, first, second)

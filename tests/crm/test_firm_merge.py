@@ -411,3 +411,26 @@ def test_two_undos_of_one_merge_at_once(session, world):
     assert isinstance(err, Conflict), repr(err)
     session.expire_all()
     assert session.get(Firm, did) is not None
+
+
+def test_a_conflict_a_merge_opens_tells_both_managers(session, world):
+    """ATTACK7 P2-5: the merge puts department 2's NB project beside department 1's on one firm
+    (撞单): both departments' managers get the conflict notice and e-mail, as when a project is
+    created in conflict — the same path (conflict_opened), once."""
+    from crm.models.notices import Notice
+    from crm.models.outbox import OutboxMessage
+
+    p_hp, p_dup = world["p_hp"], world["p_dup"]
+    m1 = make_user(session, "manager", department_id=p_hp.department_id, email="m1@example.com")
+    m2 = make_user(session, "manager", department_id=p_dup.department_id, email="m2@example.com")
+    merge_firms(session, world["admin"], world["hp"].id, world["dup"].id)
+    session.flush()
+    told = session.execute(
+        select(Notice.user_id, Notice.project_id).where(Notice.kind == "conflict")
+    ).all()
+    later = max((p_hp, p_dup), key=lambda p: (p.created_at, p.id))
+    assert sorted(told) == sorted([(m1.id, later.id), (m2.id, later.id)])
+    mails = session.scalars(
+        select(OutboxMessage.recipient).where(OutboxMessage.kind == "conflict")
+    ).all()
+    assert sorted(mails) == sorted([m1.email, m2.email])
