@@ -39,6 +39,7 @@ from crm.models.followups import Followup
 from crm.models.projects import Project, Stage
 from crm.outbox.service import enqueue_many, existing_keys
 from crm.types import stored_id, utcnow
+from crm.vocabulary import FollowupStatus
 
 
 @dataclass
@@ -292,6 +293,44 @@ def _move(session: Session, moves: dict[str, dict[int, list[int]]]) -> None:
             .where(Followup.id.in_(ids))
             .values(assignee_id=d, version=Followup.version + 1, updated_at=now)
         )
+
+
+def hand_over_followups(
+    session: Session, actor: User, project: Project, why: str
+) -> dict[str, int]:
+    """A project handed to another department (a 撞单 transfer) takes its open follow-ups with
+    it: each goes to the project's new owner (version bumped, as any reassignment), so none is
+    left with an officer who can no longer see the project — and never reminded of it. One
+    audit row names them, their former assignees and why. Returns follow-up id → former
+    assignee."""
+    to = project.owner_id
+    if to is None:
+        return {}
+    rows = session.execute(
+        select(Followup.id, Followup.assignee_id).where(
+            Followup.project_id == project.id,
+            Followup.status == FollowupStatus.open.value,
+            Followup.assignee_id != to,
+        )
+    ).all()
+    moved = {int(i): int(a) for i, a in rows}
+    if not moved:
+        return {}
+    _move(session, {"firm": {}, "project": {}, "followup": {to: sorted(moved)}})
+    record(
+        session,
+        actor.id,
+        "reassign",
+        "project",
+        stored_id(project),
+        after={
+            "followups": sorted(moved),
+            "from": {str(k): v for k, v in moved.items()},
+            "to": to,
+            "why": why,
+        },
+    )
+    return moved
 
 
 def bulk_heirs(session: Session, actor: User) -> list[Any]:

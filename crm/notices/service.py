@@ -31,6 +31,7 @@ from crm.models.projects import Project, Stage, StageChange
 from crm.outbox.compose import department_robots, robot_message
 from crm.outbox.render import email_message, render_message
 from crm.outbox.service import enqueue_many
+from crm.reassign import hand_over_followups
 from crm.types import stored_id, utcnow
 
 LISTED = 50
@@ -327,6 +328,9 @@ def resolve_conflict(
     else:
         other.department_id = keep.department_id
         other.owner_id = keep.owner_id
+        # its open follow-ups go with it: left with the old department's officer they would
+        # vanish (they may no longer see the project) and nobody would be reminded
+        hand_over_followups(session, actor, other, "conflict_transfer")
     for p in (keep, other):
         p.conflict_with_id = None
         p.updated_at = now

@@ -209,3 +209,35 @@ def test_a_departments_group_robot_does_not_learn_anothers_confidential_project(
         "- 首报: 另一部门的保密项目",
         f"- 后报: {later.title} · {b_name}",
     ]
+
+
+def test_a_transfer_hands_the_projects_open_followups_to_its_new_owner(session):
+    """ATTACK7 P2-6: a 撞单 transfer gives the project to the keeping department's owner; its
+    open follow-ups go with it (audited) instead of staying with the old department's officer,
+    who may no longer see the project — a done one stays as it was."""
+    from crm.models.followups import Followup
+    from tests.factories import make_followup
+
+    w = world(session)
+    firm2 = make_firm(session, "移交集团", china500_rank=3)
+    a = create_project(session, w["oa"], ProjectCreate(firm_id=firm2.id, cluster="COMM"))
+    b = create_project(
+        session,
+        w["ob"],
+        ProjectCreate(firm_id=firm2.id, cluster="COMM", is_confidential=True, code_name="金沙"),
+    )
+    open_fu = make_followup(session, w["ob"], firm_id=firm2.id, project_id=b.id)
+    done_fu = make_followup(session, w["ob"], firm_id=firm2.id, project_id=b.id, status="done")
+    session.commit()
+    version = open_fu.version
+    service.resolve_conflict(session, w["mb"], a.id, b.id, "transfer")
+    session.commit()
+    session.expire_all()
+    moved = session.get(Followup, open_fu.id)
+    assert moved.assignee_id == w["oa"].id and moved.version == version + 1
+    assert session.get(Followup, done_fu.id).assignee_id == w["ob"].id
+    audit = session.scalars(
+        select(AuditRecord).where(AuditRecord.action == "reassign", AuditRecord.entity == "project")
+    ).all()
+    assert len(audit) == 1 and audit[0].entity_id == str(b.id)
+    assert str(open_fu.id) in (audit[0].after or "") and audit[0].actor_id == w["mb"].id
