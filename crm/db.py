@@ -67,6 +67,18 @@ def reset_engine() -> None:
     get_engine.cache_clear()
 
 
+def built_once(cache: dict[Any, _T], key: Any, build: Callable[[], _T], limit: int = 256) -> _T:
+    """``cache[key]``, built by ``build()`` the first time. For statements built per kind of
+    viewer or list shape: a statement object keeps its cache key, so a request only executes
+    it. Past ``limit`` keys the cache starts again (keys are few; this is a guard)."""
+    found = cache.get(key)
+    if found is None:
+        if len(cache) > limit:
+            cache.clear()
+        found = cache[key] = build()
+    return found
+
+
 _MEMO = "crm.memo"
 
 

@@ -15,7 +15,7 @@ from crm.authz import activity_visible, can_edit_owned, require_edit, viewer_key
 from crm.authz.rules import Editor
 from crm.changes import check_version
 from crm.clock import as_utc
-from crm.db import LIST_COUNT_CAP, serial_scalar
+from crm.db import LIST_COUNT_CAP, built_once, serial_scalar
 from crm.errors import NotFound, ValidationFailed
 from crm.followups.schemas import FollowupCreate
 from crm.followups.service import create_followup
@@ -492,12 +492,9 @@ def list_activities(
     values = {name: getattr(f, name) for name in _FILTERS}
     given = tuple(bool(v) for v in values.values())
     key = (viewer_key(actor), given)
-    found = _LIST_STATEMENTS.get(key)
-    if found is None:
-        if len(_LIST_STATEMENTS) > 256:
-            _LIST_STATEMENTS.clear()
-        found = _LIST_STATEMENTS[key] = _list_statements(actor, given)
-    rows_stmt, count_stmt = found
+    rows_stmt, count_stmt = built_once(
+        _LIST_STATEMENTS, key, lambda: _list_statements(actor, given)
+    )
     params = {f"f_{name}": v for name, v in values.items() if v}
     rows = (
         list(session.scalars(rows_stmt, {**params, "f_limit": limit, "f_offset": offset}))

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from crm.activities.service import ActivityFilters, list_activities
 from crm.authz import project_visible, viewer_key
+from crm.db import built_once
 from crm.models.accounts import User
 from crm.models.activities import (
     Activity,
@@ -68,12 +69,7 @@ _LINK_NAMES: dict[tuple[Any, ...], Any] = {}
 def _link_names(session: Session, actor: User, ids: list[int]) -> list[Any]:
     """Every firm, visible project, contact and officer the activities name, with its name:
     (activity id, kind, id, name) in one statement (eight round trips before)."""
-    key = viewer_key(actor)
-    stmt = _LINK_NAMES.get(key)
-    if stmt is None:
-        if len(_LINK_NAMES) > 256:
-            _LINK_NAMES.clear()
-        stmt = _LINK_NAMES[key] = _link_names_statement(actor)
+    stmt = built_once(_LINK_NAMES, viewer_key(actor), lambda: _link_names_statement(actor))
     return list(session.execute(stmt, {f"ids{n}": ids for n in range(4)}).all())
 
 

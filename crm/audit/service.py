@@ -104,16 +104,16 @@ def list_audit(
     require_admin(actor)
     page = max(1, min(page, 10_000))
     q = select(AuditRecord, User.username).outerjoin(User, User.id == AuditRecord.actor_id)
-    if f.actor_id is not None:
-        q = q.where(AuditRecord.actor_id == f.actor_id)
-    if f.actor_username:
-        q = q.where(User.username == f.actor_username)
-    if f.entity:
-        q = q.where(AuditRecord.entity == f.entity)
-    if f.entity_id:
-        q = q.where(AuditRecord.entity_id == f.entity_id)
-    if f.action:
-        q = q.where(AuditRecord.action == f.action)
+    # each filter given (an empty text is none; an actor id may be any number) narrows by equality
+    for column, value in (
+        (AuditRecord.actor_id, f.actor_id),
+        (User.username, f.actor_username or None),
+        (AuditRecord.entity, f.entity or None),
+        (AuditRecord.entity_id, f.entity_id or None),
+        (AuditRecord.action, f.action or None),
+    ):
+        if value is not None:
+            q = q.where(column == value)
     if f.since is not None:
         q = q.where(AuditRecord.at >= f.since)
     if f.until is not None:

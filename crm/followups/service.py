@@ -24,7 +24,7 @@ from crm.authz import (
 from crm.authz.disclosure import project_label_sql
 from crm.changes import apply_change, check_version
 from crm.clock import as_utc, day_bounds, local_tz, today_local
-from crm.db import capped_count
+from crm.db import built_once, capped_count
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
 from crm.i18n import _l
@@ -256,37 +256,35 @@ _MY_DAY_P = aliased(Project)
 
 
 def _my_day_statement(actor: User) -> Any:
-    key = viewer_key(actor)
-    stmt = _MY_DAY.get(key)
-    if stmt is None:
-        if len(_MY_DAY) > 256:
-            _MY_DAY.clear()
-        fu, p = Followup.__table__.c, _MY_DAY_P
-        label = project_label_sql(p)  # as followup_labels names a project
-        stmt = _MY_DAY[key] = (
-            select(
-                fu.id,
-                fu.title,
-                fu.due_at,
-                fu.firm_id,
-                fu.project_id,
-                fu.version,
-                Firm.name_zh.label("firm_label"),
-                label.label("project_label"),
-            )
-            .select_from(Followup)
-            .outerjoin(Firm, Firm.id == fu.firm_id)
-            .outerjoin(p, and_(p.id == fu.project_id, project_visible(actor, p)))
-            .where(
-                fu.assignee_id == bindparam("actor_id"),
-                fu.status == FollowupStatus.open.value,
-                fu.due_at < bindparam("end"),  # typed by the column
-                followup_visible(actor),
-            )
-            .order_by(fu.due_at)
-            .limit(500)
+    return built_once(_MY_DAY, viewer_key(actor), lambda: _my_day_select(actor))
+
+
+def _my_day_select(actor: User) -> Any:
+    fu, p = Followup.__table__.c, _MY_DAY_P
+    label = project_label_sql(p)  # as followup_labels names a project
+    return (
+        select(
+            fu.id,
+            fu.title,
+            fu.due_at,
+            fu.firm_id,
+            fu.project_id,
+            fu.version,
+            Firm.name_zh.label("firm_label"),
+            label.label("project_label"),
         )
-    return stmt
+        .select_from(Followup)
+        .outerjoin(Firm, Firm.id == fu.firm_id)
+        .outerjoin(p, and_(p.id == fu.project_id, project_visible(actor, p)))
+        .where(
+            fu.assignee_id == bindparam("actor_id"),
+            fu.status == FollowupStatus.open.value,
+            fu.due_at < bindparam("end"),  # typed by the column
+            followup_visible(actor),
+        )
+        .order_by(fu.due_at)
+        .limit(500)
+    )
 
 
 def my_day(session: Session, actor: User, now: datetime | None = None) -> MyDay:
@@ -392,24 +390,22 @@ _LABELS: dict[tuple[Any, ...], Any] = {}
 
 
 def _labels_statement(actor: User) -> Any:
-    key = viewer_key(actor)
-    stmt = _LABELS.get(key)
-    if stmt is None:
-        if len(_LABELS) > 256:
-            _LABELS.clear()
-        project_label = project_label_sql(Project)
-        stmt = _LABELS[key] = union_all(
-            select(literal_column("0").label("k"), Firm.id, Firm.name_zh).where(
-                Firm.id.in_(bindparam("fids", expanding=True))
-            ),
-            select(literal_column("1"), Project.id, project_label).where(
-                Project.id.in_(bindparam("pids", expanding=True)), project_visible(actor)
-            ),
-            select(literal_column("2"), User.id, User.display_name).where(
-                User.id.in_(bindparam("uids", expanding=True))
-            ),
-        )
-    return stmt
+    return built_once(_LABELS, viewer_key(actor), lambda: _labels_select(actor))
+
+
+def _labels_select(actor: User) -> Any:
+    project_label = project_label_sql(Project)
+    return union_all(
+        select(literal_column("0").label("k"), Firm.id, Firm.name_zh).where(
+            Firm.id.in_(bindparam("fids", expanding=True))
+        ),
+        select(literal_column("1"), Project.id, project_label).where(
+            Project.id.in_(bindparam("pids", expanding=True)), project_visible(actor)
+        ),
+        select(literal_column("2"), User.id, User.display_name).where(
+            User.id.in_(bindparam("uids", expanding=True))
+        ),
+    )
 
 
 def followup_labels(session: Session, actor: User, followups: list[Followup]) -> FollowupLabels:

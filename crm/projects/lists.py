@@ -15,6 +15,7 @@ from crm.authz import (
     project_visible,
     viewer_key,
 )
+from crm.db import built_once
 from crm.errors import ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import User
@@ -138,24 +139,22 @@ _LIST_STATEMENTS: dict[tuple[Any, ...], tuple[Any, Any]] = {}
 
 def _list_statements(actor: User, f: ProjectFilters, count_cap: int) -> tuple[Any, Any]:
     key = _project_list_shape(actor, f, count_cap)
-    found = _LIST_STATEMENTS.get(key)
-    if found is None:
-        stmt = project_list_statement(actor, f, bound=True)
-        page = stmt.order_by(
-            *(
-                order_by(f.sort, PROJECT_SORTS, Project.id)
-                if f.sort is not None
-                else (Project.updated_at.desc(), Project.id.desc())
-            )
+    return built_once(_LIST_STATEMENTS, key, lambda: _list_select(actor, f, count_cap), limit=512)
+
+
+def _list_select(actor: User, f: ProjectFilters, count_cap: int) -> tuple[Any, Any]:
+    stmt = project_list_statement(actor, f, bound=True)
+    page = stmt.order_by(
+        *(
+            order_by(f.sort, PROJECT_SORTS, Project.id)
+            if f.sort is not None
+            else (Project.updated_at.desc(), Project.id.desc())
         )
-        page = page.limit(bindparam("p_limit", type_=Integer))
-        page = page.offset(bindparam("p_offset", type_=Integer))
-        capped = stmt.with_only_columns(Project.id).limit(count_cap + 1).subquery()
-        found = (page, select(func.count()).select_from(capped))
-        if len(_LIST_STATEMENTS) > 512:
-            _LIST_STATEMENTS.clear()
-        _LIST_STATEMENTS[key] = found
-    return found
+    )
+    page = page.limit(bindparam("p_limit", type_=Integer))
+    page = page.offset(bindparam("p_offset", type_=Integer))
+    capped = stmt.with_only_columns(Project.id).limit(count_cap + 1).subquery()
+    return page, select(func.count()).select_from(capped)
 
 
 def check_filter_codes(session: Session, cluster: str | None, park: str | None = None) -> None:
@@ -239,30 +238,29 @@ def board_columns(
 _RECENT: dict[tuple[Any, ...], Any] = {}
 
 
+def _recent_select(actor: User) -> Any:
+    return (
+        select(
+            Project.id,
+            Project.title,
+            Project.firm_id,
+            Firm.name_zh.label("firm_name"),
+            Cluster.code.label("cluster"),
+            Project.stage,
+            Project.updated_at,
+            Project.conflict_with_id.is_not(None).label("in_conflict"),
+        )
+        .join(Firm, Firm.id == Project.firm_id)
+        .join(Cluster, Cluster.id == Project.cluster_id)
+        .where(Project.owner_id == bindparam("actor_id"), project_visible(actor))
+        .order_by(Project.updated_at.desc())
+        .limit(bindparam("limit"))
+    )
+
+
 def recent_projects(session: Session, actor: User, limit: int = 10) -> list[Any]:
     """The actor's recently touched projects (My day), as plain rows of what the list shows:
     ``id``, ``title``, ``firm_id``, ``firm_name``, ``cluster`` (its code), ``stage``,
     ``updated_at`` and ``in_conflict`` — not entities turned into the API's shape."""
-    key = viewer_key(actor)
-    stmt = _RECENT.get(key)
-    if stmt is None:
-        if len(_RECENT) > 256:
-            _RECENT.clear()
-        stmt = _RECENT[key] = (
-            select(
-                Project.id,
-                Project.title,
-                Project.firm_id,
-                Firm.name_zh.label("firm_name"),
-                Cluster.code.label("cluster"),
-                Project.stage,
-                Project.updated_at,
-                Project.conflict_with_id.is_not(None).label("in_conflict"),
-            )
-            .join(Firm, Firm.id == Project.firm_id)
-            .join(Cluster, Cluster.id == Project.cluster_id)
-            .where(Project.owner_id == bindparam("actor_id"), project_visible(actor))
-            .order_by(Project.updated_at.desc())
-            .limit(bindparam("limit"))
-        )
+    stmt = built_once(_RECENT, viewer_key(actor), lambda: _recent_select(actor))
     return list(session.execute(stmt, {"actor_id": actor.id, "limit": limit}))
