@@ -297,7 +297,7 @@ def _move(session: Session, moves: dict[str, dict[int, list[int]]]) -> None:
 
 def hand_over_followups(
     session: Session, actor: User, project: Project, why: str
-) -> dict[str, int]:
+) -> dict[int, int]:
     """A project handed to another department (a 撞单 transfer) takes its open follow-ups with
     it: each goes to the project's new owner (version bumped, as any reassignment), so none is
     left with an officer who can no longer see the project — and never reminded of it. One
