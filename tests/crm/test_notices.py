@@ -21,7 +21,7 @@ from crm.notices import service
 from crm.outbox.digest import compose_weekly_digest
 from crm.projects.schemas import ProjectCreate, ProjectUpdate
 from crm.projects.service import conflict_info, create_project, update_project
-from crm.reports.conflicts import open_conflicts
+from crm.reports.conflicts import conflicts_between, open_conflicts
 from tests.factories import make_department, make_firm, make_user
 
 
@@ -88,6 +88,25 @@ def test_both_managers_told_once_and_the_officer_learns_only_what_spec_allows(se
     assert open_conflicts(session, w["mc"]) == []
     service.mark_all_read(session, w["ma"])
     assert service.unread_count(session, w["ma"]) == 0
+
+
+def test_the_digest_reads_the_conflicts_opened_in_its_period(session):
+    """``conflicts_between``: each pair opened in [since, until) with both projects' labels
+    (the confidential one by its code name), their departments and the cluster in the reader's
+    language; a pair opened before the period is not in it."""
+    w = world(session)
+    _first, later = conflict(session, w)
+    opened = later.created_at
+    (row,) = conflicts_between(
+        session, opened - timedelta(seconds=1), opened + timedelta(seconds=1)
+    )
+    assert (row["first"], row["later"]) == ("雪松", later.title)
+    assert (row["first_dept_id"], row["later_dept_id"]) == (w["a"].id, w["b"].id)
+    nb = session.scalar(select(Cluster).where(Cluster.code == "NB"))
+    assert (row["cluster"].render("zh_CN"), row["cluster"].render("en")) == (nb.name_zh, nb.name_en)
+    assert (
+        conflicts_between(session, opened + timedelta(seconds=1), opened + timedelta(days=7)) == []
+    )
 
 
 def test_resolve_closes_or_transfers_the_other_and_is_audited(session):
