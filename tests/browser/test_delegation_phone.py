@@ -168,6 +168,9 @@ def test_the_phone_layout(chromium, base_url, session, output_dir):
         "phone-log": f"/activities/new?firm_id={firms[0].id}",
         "phone-board": "/pipeline",
         "phone-projects": "/pipeline?view=table",
+        # setting a reminder in the field, and the password card (ATTACK7 P2-3: 526 and 410 px)
+        "phone-followup-new": "/followups/new",
+        "phone-account": "/account",
     }
     for name, path in pages.items():
         pg.goto(base_url + path)
