@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -35,6 +36,27 @@ def _no_nul(v: str) -> str:
     return v
 
 
+# control characters (C0 but tab, line feed and carriage return; DEL; C1) and the bidi
+# embeddings, overrides and isolates, which turn a name around on screen ("\u202e" shows
+# "exe.txt" for "txt.exe") or make it blank
+_CONTROLS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(c: str) -> bool:
+    """Not a control, format (zero-width, bidi mark), unassigned/private or space character."""
+    return unicodedata.category(c)[0] not in "CZ"
+
+
+def _plain_text(v: str) -> str:
+    """Text a person typed: no control or direction-override characters, and when anything is
+    there, something one can see (a title of zero-width spaces shows as an empty link)."""
+    if _CONTROLS.search(v):
+        raise ValueError(_l("不能包含控制字符或文字方向控制符"))
+    if v and not any(map(_visible, v)):
+        raise ValueError(_l("不能只有不可见字符"))
+    return v
+
+
 def _year_range(v: date | datetime) -> date | datetime:
     if not (1990 <= v.year <= 2100):
         raise ValueError(_l("时间超出范围（1990–2100）"))
@@ -55,7 +77,9 @@ def _at_most(max_length: int) -> Callable[[object], object]:
 class Bounded(GroupedMetadata):
     """A text field's rules, written ``Annotated[str, Bounded(300)]`` (type checkers see a
     ``str``): at most ``max_length`` characters as sent, at least ``min_length`` once trimmed,
-    no NUL. pydantic unpacks the group in place, as if its parts were written out."""
+    no NUL, control or direction-override character, and not only invisible ones (the one
+    check of the API, the page forms and the imports, which all read these schemas). pydantic
+    unpacks the group in place, as if its parts were written out."""
 
     max_length: int
     min_length: int = 0
@@ -66,6 +90,7 @@ class Bounded(GroupedMetadata):
         )
         yield BeforeValidator(_at_most(self.max_length))
         yield AfterValidator(_no_nul)
+        yield AfterValidator(_plain_text)
 
 
 Name = Annotated[str, Bounded(200, 1)]
