@@ -121,6 +121,9 @@ class _SheetScan:
         self.col = 0
         self.max_row = 0
         self.max_col = 0
+        self.formulas = (
+            False  # a formula seen: is each one's value there? (_formulas_without_value)
+        )
         self.parser = expat.ParserCreate()
         self.parser.StartElementHandler = self.start
         self.parser.StartDoctypeDeclHandler = self.doctype
@@ -154,6 +157,8 @@ class _SheetScan:
             self._check_row()
         elif local == "dimension":
             self._check_declared(attrs.get("ref", ""))
+        elif local == "f":
+            self.formulas = True
 
     def _check_row(self) -> None:
         if self.row > self.max_row:
@@ -206,7 +211,8 @@ def check_workbook(data: bytes, limits: Limits = LIMITS) -> None:
                 _l("不是Excel工作簿（缺少 xl/workbook.xml）：请在Excel或WPS中另存为 .xlsx")
             )
         sheet = _first_sheet_path(zf, names, limits)
-        _read_parts(zf, infos, sheet, limits)
+        if _read_parts(zf, infos, sheet, limits):
+            _refuse_formulas_without_value(zf, sheet)
 
 
 def _check_directory(infos: list[zipfile.ZipInfo], limits: Limits) -> set[str]:
@@ -237,11 +243,12 @@ def _check_directory(infos: list[zipfile.ZipInfo], limits: Limits) -> set[str]:
 
 def _read_parts(
     zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], sheet: str | None, limits: Limits
-) -> None:
+) -> bool:
     """Read every part to its real end, whatever size it declares (a part that decompresses to
     more than it says would otherwise get past the directory's checks), counting the bytes of
-    all of them and scanning the first sheet."""
+    all of them and scanning the first sheet. Returns whether the sheet holds a formula."""
     total = 0
+    formulas = False
     for info in infos:
         scan = _SheetScan(limits) if info.filename == sheet else None
         probe = copy.copy(info)
@@ -269,3 +276,61 @@ def _read_parts(
             )
         if scan is not None:
             scan.feed(b"", final=True)
+            formulas = scan.formulas
+    return formulas
+
+
+class _FormulaScan:
+    """The cells of a sheet holding a formula but no value: a workbook written by a program
+    (openpyxl, a script) that never calculated it — the reader would see an empty cell."""
+
+    def __init__(self) -> None:
+        self.cell: str | None = None
+        self.formula = self.value = self.in_value = False
+        self.found: list[str] = []
+        self.count = 0
+        self.parser = expat.ParserCreate()
+        self.parser.StartElementHandler = self.start
+        self.parser.EndElementHandler = self.end
+        self.parser.CharacterDataHandler = self.text
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        local = name.rpartition(":")[2]
+        if local == "c":
+            self.cell, self.formula, self.value = attrs.get("r"), False, False
+        elif local == "f":
+            self.formula = True
+        elif local in ("v", "is"):
+            self.in_value = True
+
+    def text(self, data: str) -> None:
+        if self.in_value and data.strip():
+            self.value = True
+
+    def end(self, name: str) -> None:
+        local = name.rpartition(":")[2]
+        if local in ("v", "is"):
+            self.in_value = False
+        elif local == "c" and self.formula and not self.value:
+            self.count += 1
+            if len(self.found) < 5:
+                self.found.append(self.cell or "?")
+
+
+def _refuse_formulas_without_value(zf: zipfile.ZipFile, sheet: str) -> None:
+    """A formula cell without its calculated value is named (the row would otherwise be
+    refused for an empty required cell, which the person sees filled in Excel)."""
+    scan = _FormulaScan()
+    with zf.open(sheet) as f:  # its size was checked by _read_parts
+        while chunk := f.read(_CHUNK):
+            scan.parser.Parse(chunk, False)
+    scan.parser.Parse(b"", True)
+    if scan.found:
+        raise Refused(
+            _l(
+                "单元格 %(cells)s 是公式且没有计算结果（共 %(n)s 个）："
+                "请在Excel或WPS中打开并保存，或复制后“粘贴为数值”，再导入",
+                cells=", ".join(scan.found),
+                n=scan.count,
+            )
+        )

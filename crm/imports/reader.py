@@ -81,6 +81,16 @@ def _cell(v: Any) -> str:
     return str(v).strip()
 
 
+def column_letters(index: int) -> str:
+    """A spreadsheet column's letters from its 0-based index: 0 → A, 27 → AB."""
+    out = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        out = chr(65 + rest) + out
+    return out
+
+
 def header_key(h: str) -> str:
     """A header as compared: case, spaces, full-width brackets and a required-mark * ignored."""
     h = h.strip().lower().replace("（", "(").replace("）", ")").replace("＊", "*")
@@ -124,8 +134,11 @@ def _xlsx_rows(data: bytes, limits: Limits) -> Iterator[tuple[int, list[str]]]:
             found.append((n, cells))
     end = sheet.end
     offset = (end[0] + 1 - n) if end is not None and n else 0
+    # and from the sheet's first used column: the cells before it, so that a cell's place is
+    # its column (a message names column B as B)
+    pad = [""] * (sheet.start[1] if sheet.start is not None else 0)
     for i, cells in found:
-        yield i + offset, cells
+        yield i + offset, (pad + cells) if pad else cells
 
 
 def _decode_csv(data: bytes) -> str:
@@ -220,18 +233,26 @@ def _find_header(
 
 def _columns(header: list[str], lookup: dict[str, str]) -> tuple[list[str | None], dict[str, str]]:
     """Each header cell's canonical column (None: not read) and each column's header as
-    written; unknown columns are refused by name (a 序号 column is ignored)."""
+    written; unknown columns are refused by name (a 序号 column is ignored), and a column
+    given twice by the two columns' letters."""
     cols: list[str | None] = []
     labels: dict[str, str] = {}
     unknown = []
-    for h in header:
+    for i, h in enumerate(header):
         key = header_key(h)
         canon = lookup.get(key)
         if canon is not None and canon not in labels:
             labels[canon] = h.strip()
             cols.append(canon)
-        elif canon is not None:  # the same column twice: the first one counts
-            cols.append(None)
+        elif canon is not None:  # the same column twice (or in both languages): which one?
+            raise Refused(
+                _l(
+                    "列名重复：%(name)s（%(first)s列和%(col)s列）",
+                    name=h.strip(),
+                    first=column_letters(cols.index(canon)),
+                    col=column_letters(i),
+                )
+            )
         else:
             cols.append(None)
             if key and key not in IGNORED_HEADERS:
