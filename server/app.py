@@ -114,6 +114,21 @@ def _menu_user(request: Request) -> None:
         log.warning("could not read the session for an error page", exc_info=True)
 
 
+def _internal_error(request: Request) -> Response:
+    """The fixed answer to an unexpected error: no stack trace, SQL or path in it."""
+    try:
+        lang = reader_language(request)
+    except Exception:
+        lang = None
+    message = _l("服务器内部错误，已记录").render(lang)
+    if _is_api(request):
+        return JSONResponse({"error": "internal_error", "message": message}, status_code=500)
+    try:
+        return _html_error(request, 500, message)
+    except Exception:  # the error page itself failed: plain text, still nothing inside
+        return PlainTextResponse(message, status_code=500)
+
+
 def _html_error(request: Request, status: int, message: str | Message) -> Response:
 
     if status == 404:
@@ -158,7 +173,11 @@ def install_error_handlers(app: FastAPI) -> None:
         """Another writer held the database's lock too long: nothing was saved (the request's
         transaction rolled back) — a 503 the client may retry, never a 500."""
         if not is_busy(exc):
-            raise exc
+            # another database error (a table missing after a bad restore, a dropped server):
+            # logged and answered with the fixed 500 here, inside the middleware — raised on, it
+            # would reach the server, which then drops the client's keep-alive connection
+            log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+            return _internal_error(request)
         log.warning("database busy on %s %s", request.method, request.url.path)
         resp = await crm_error(request, Busy(_l("系统正忙，本次未保存，请稍后重试")))
         resp.headers["Retry-After"] = "1"
@@ -234,20 +253,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        try:
-            lang = reader_language(request)
-        except Exception:
-            lang = None
-        message = _l("服务器内部错误，已记录").render(lang)
-        if _is_api(request):
-            resp: Response = JSONResponse(
-                {"error": "internal_error", "message": message}, status_code=500
-            )
-        else:
-            try:
-                resp = _html_error(request, 500, message)
-            except Exception:  # the error page itself failed: plain text, still nothing inside
-                resp = PlainTextResponse(message, status_code=500)
+        resp = _internal_error(request)
         # this handler runs outside the middleware stack: add the security headers here
         for k, v in security_headers(get_settings().cookie_secure, request.url.path):
             resp.headers[k.decode()] = v.decode()

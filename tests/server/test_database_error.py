@@ -1,0 +1,70 @@
+"""A database error other than "busy" (a table missing after a bad restore, a dropped server)
+is answered with the fixed 500 and the client's keep-alive connection survives it: the next
+request on the same connection is served (it used to be reset). Through a real uvicorn and a
+real SQL error."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+from sqlalchemy import text
+
+from crm.db import get_engine
+from tests.servers import free_port
+
+
+@pytest.fixture
+def server(database: str) -> Iterator[int]:
+    from server.app import create_app
+
+    app = create_app()
+
+    def broken() -> None:  # a real database error: the statement names no table there is
+        with get_engine().connect() as conn:
+            conn.execute(text("SELECT * FROM no_such_table_after_restore"))
+
+    app.add_api_route("/api/v1/broken-table", broken, methods=["GET"])
+    app.add_api_route("/broken-table", broken, methods=["GET"])
+    port = free_port()
+    srv = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", lifespan="on")
+    )
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(400):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    assert srv.started, "uvicorn did not start"
+    yield port
+    srv.should_exit = True
+    thread.join(10)
+
+
+def test_the_connection_survives_a_database_error(server, caplog):
+    conn = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
+    try:
+        conn.request("GET", "/api/v1/broken-table", headers={"Accept-Language": "en"})
+        r = conn.getresponse()
+        body = json.loads(r.read())
+        assert r.status == 500 and body["error"] == "internal_error"
+        assert "no_such_table" not in json.dumps(body) and "SELECT" not in json.dumps(body)
+        assert r.getheader("Content-Security-Policy")  # the headers of every answer
+        # the same connection, again: a page this time, then a page that works
+        conn.request("GET", "/broken-table")
+        r = conn.getresponse()
+        page = r.read().decode()
+        assert r.status == 500 and "服务器内部错误" in page and "no_such_table" not in page
+        conn.request("GET", "/login")
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 200
+    finally:
+        conn.close()
+    assert "no_such_table_after_restore" in caplog.text  # the log keeps what happened
