@@ -47,20 +47,24 @@ def activity_code_name(activity_id_col: Any) -> Any:
     )
 
 
-def followup_naming(project: Any, firm: Any) -> tuple[Any, ...]:
-    """The columns that name where a follow-up belongs in a message or calendar event, with what
-    decides how much may be said: ``project_id``, ``firm_id``, ``p_title``, ``is_confidential``,
-    ``code_name``, ``firm`` and ``act_code`` (``activity_code_name``). ``project`` and ``firm``
-    are (aliases of) Project and Firm, outer-joined on the follow-up's ``project_id`` and
-    ``firm_id``."""
+def with_followup_naming(stmt: Any, project: Any, firm: Any) -> Any:
+    """``stmt`` (a select over Followup) with the columns that name where a follow-up belongs in
+    a message or calendar event, and what decides how much may be said: ``project_id``,
+    ``firm_id``, ``p_title``, ``is_confidential``, ``code_name``, ``firm`` and ``act_code``
+    (``activity_code_name``); ``project`` and ``firm`` (aliases of Project and Firm) are
+    outer-joined on the follow-up's ``project_id`` and ``firm_id`` for them."""
     return (
-        Followup.project_id,
-        Followup.firm_id,
-        project.title.label("p_title"),
-        project.is_confidential,
-        project.code_name,
-        firm.name_zh.label("firm"),
-        activity_code_name(Followup.activity_id).label("act_code"),
+        stmt.add_columns(
+            Followup.project_id,
+            Followup.firm_id,
+            project.title.label("p_title"),
+            project.is_confidential,
+            project.code_name,
+            firm.name_zh.label("firm"),
+            activity_code_name(Followup.activity_id).label("act_code"),
+        )
+        .outerjoin(project, project.id == Followup.project_id)
+        .outerjoin(firm, firm.id == Followup.firm_id)
     )
 
 

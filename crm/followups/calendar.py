@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from crm.audit.service import record
 from crm.authz import followup_visible
-from crm.authz.disclosure import followup_naming, task_title
+from crm.authz.disclosure import task_title, with_followup_naming
 from crm.config import get_settings
 from crm.errors import NotFound
 from crm.i18n import _l, gettext
@@ -54,17 +54,18 @@ def calendar_feed(session: Session, token: str, now: datetime | None = None) -> 
     now = now or utcnow()
     P = aliased(Project)  # the visibility filter correlates the plain Project
     rows = session.execute(
-        select(
-            Followup.id,
-            Followup.title,
-            Followup.notes,
-            Followup.due_at,
-            Followup.remind_at,
-            Followup.updated_at,
-            *followup_naming(P, Firm),
+        with_followup_naming(
+            select(
+                Followup.id,
+                Followup.title,
+                Followup.notes,
+                Followup.due_at,
+                Followup.remind_at,
+                Followup.updated_at,
+            ),
+            P,
+            Firm,
         )
-        .outerjoin(P, P.id == Followup.project_id)
-        .outerjoin(Firm, Firm.id == Followup.firm_id)
         .where(Followup.assignee_id == user.id, Followup.status == "open", followup_visible(user))
         .order_by(Followup.due_at)
         .limit(FEED_LIMIT)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from crm.authz import project_visible_to_user
-from crm.authz.disclosure import FOLLOWUP_KIND, followup_naming, project_label
+from crm.authz.disclosure import FOLLOWUP_KIND, project_label, with_followup_naming
 from crm.clock import day_bounds, local_tz, today_local
 from crm.config import get_settings
 from crm.models.accounts import Department, User
@@ -77,27 +77,28 @@ def compose_daily_reminders(
     U, P, F = aliased(User), aliased(Project), aliased(Firm)
     part = Followup.assignee_id
     inner = (
-        select(
-            Followup.id,
-            Followup.title,
-            Followup.due_at,
-            Followup.assignee_id,
-            *followup_naming(P, F),
-            func.count().over(partition_by=part).label("total"),
-            func.sum(case((Followup.due_at < start, 1), else_=0))
-            .over(partition_by=part)
-            .label("overdue"),
-            func.row_number()
-            .over(partition_by=part, order_by=(Followup.due_at, Followup.id))
-            .label("rn"),
+        with_followup_naming(
+            select(
+                Followup.id,
+                Followup.title,
+                Followup.due_at,
+                Followup.assignee_id,
+                func.count().over(partition_by=part).label("total"),
+                func.sum(case((Followup.due_at < start, 1), else_=0))
+                .over(partition_by=part)
+                .label("overdue"),
+                func.row_number()
+                .over(partition_by=part, order_by=(Followup.due_at, Followup.id))
+                .label("rn"),
+            ).join(U, U.id == Followup.assignee_id),
+            P,
+            F,
         )
-        .join(U, U.id == Followup.assignee_id)
-        .outerjoin(P, P.id == Followup.project_id)
-        .outerjoin(F, F.id == Followup.firm_id)
         .where(
             Followup.status == "open", Followup.due_at < end, U.is_active.is_(True), _visible(U, P)
         )
-    ).subquery()
+        .subquery()
+    )
     rows = session.execute(
         select(inner).where(inner.c.rn <= MAX_ITEMS).order_by(inner.c.assignee_id, inner.c.rn)
     ).all()
@@ -191,20 +192,20 @@ def compose_followup_reminders(
     now = now or utcnow()
     U, P, F = aliased(User), aliased(Project), aliased(Firm)
     rows = session.execute(
-        select(
-            Followup.id,
-            Followup.title,
-            Followup.due_at,
-            Followup.remind_at,
-            Followup.assignee_id,
-            *followup_naming(P, F),
-            U.display_name,
-            U.email,
-            U.language,
+        with_followup_naming(
+            select(
+                Followup.id,
+                Followup.title,
+                Followup.due_at,
+                Followup.remind_at,
+                Followup.assignee_id,
+                U.display_name,
+                U.email,
+                U.language,
+            ).join(U, U.id == Followup.assignee_id),
+            P,
+            F,
         )
-        .join(U, U.id == Followup.assignee_id)
-        .outerjoin(P, P.id == Followup.project_id)
-        .outerjoin(F, F.id == Followup.firm_id)
         .where(
             Followup.status == "open",
             Followup.remind_at <= now,
