@@ -5,12 +5,13 @@ Reports are for managers and admins; an officer gets 403 (crm.reports.common.req
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from pydantic import BeforeValidator
+from pydantic import BaseModel, BeforeValidator
 
 from crm.clock import BAD_DAY, day_problem
 from crm.i18n import pick_language
@@ -57,15 +58,12 @@ To = Annotated[
     date | None, Query(description="last local day of the period"), BeforeValidator(_iso_day)
 ]
 Officer = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="officer (user) id")]
-Detail = Annotated[
-    bool,
-    Query(
-        description="the long lists in full: every major investor of a "
-        "cluster (coverage; with cluster= for one), every "
-        "officer × week row (activity; else only with "
-        "officer_id). The Excel export always has them"
-    ),
-]
+DETAIL = (
+    "the long lists in full: every major investor of a "
+    "cluster (coverage; with cluster= for one), every "
+    "officer × week row (activity; else only with "
+    "officer_id). The Excel export always has them"
+)
 GroupBy = Annotated[
     Literal["cluster", "park", "department", "officer"], Query(description="pipeline grouping")
 ]
@@ -145,135 +143,113 @@ def _activity_filters(
     )
 
 
-ByDept = Annotated[ReportFilters, Depends(_dept)]
-ByDeptCluster = Annotated[ReportFilters, Depends(_dept_cluster)]
-PipelineFilters = Annotated[ReportFilters, Depends(_pipeline_filters)]
-ActivityFilters = Annotated[ReportFilters, Depends(_activity_filters)]
-
-
 def _detailed(f: ReportFilters, detail: bool) -> ReportFilters:
     f.detail = detail
     return f
 
 
-@router.get(
-    "/coverage",
-    response_model=CoverageReport,
-    responses=JSON_OR_XLSX,
-    summary="Coverage of the 12 clusters by major investors, chain links, park matrix",
+def _report_routes(
+    name: str,
+    model: type[BaseModel],
+    filters: Callable[..., ReportFilters],
+    summary: str,
+    xlsx_summary: str,
+    *,
+    detail_query: Any = None,
+    operation: str | None = None,
+) -> None:
+    """One report's two routes: ``/NAME`` (JSON, or Excel with ?format=xlsx) and ``/NAME.xlsx``.
+
+    ``filters`` is the report's own filter dependency, shared by both routes; ``detail_query``
+    the ``Query`` of ?detail= for the reports whose long lists are cut unless asked;
+    ``operation`` names the routes (their operation ids) where it is not the report's name.
+    """
+    op = operation or name
+    as_json: Callable[..., Any]
+    if detail_query is None:
+
+        def as_json(
+            session: SessionDep,
+            user: ApiUser,
+            f: ReportFilters = Depends(filters),
+            format: Fmt = "json",
+        ) -> Any:
+            return _answer(session, user, name, f, format)
+
+    else:
+
+        def as_json(
+            session: SessionDep,
+            user: ApiUser,
+            f: ReportFilters = Depends(filters),
+            format: Fmt = "json",
+            detail: bool = detail_query,
+        ) -> Any:
+            return _answer(session, user, name, _detailed(f, detail), format)
+
+    def as_xlsx(session: SessionDep, user: ApiUser, f: ReportFilters = Depends(filters)) -> Any:
+        return _answer(session, user, name, f, "xlsx")
+
+    router.add_api_route(
+        f"/{name}",
+        as_json,
+        methods=["GET"],
+        name=op,
+        response_model=model,
+        responses=JSON_OR_XLSX,
+        summary=summary,
+    )
+    router.add_api_route(
+        f"/{name}.xlsx",
+        as_xlsx,
+        methods=["GET"],
+        name=f"{op}_xlsx",
+        response_class=Response,
+        responses=XLSX_RESPONSE,
+        summary=xlsx_summary,
+    )
+
+
+_report_routes(
+    "coverage",
+    CoverageReport,
+    _dept_cluster,
+    "Coverage of the 12 clusters by major investors, chain links, park matrix",
+    "Coverage as Excel",
+    detail_query=Query(False, description=DETAIL),
 )
-def coverage(
-    session: SessionDep,
-    user: ApiUser,
-    f: ByDeptCluster,
-    format: Fmt = "json",
-    detail: Detail = False,
-) -> Any:
-    return _answer(session, user, "coverage", _detailed(f, detail), format)
-
-
-@router.get(
-    "/coverage.xlsx", responses=XLSX_RESPONSE, response_class=Response, summary="Coverage as Excel"
+_report_routes(
+    "pipeline",
+    PipelineReport,
+    _pipeline_filters,
+    "Pipeline by stage, grouped; stage conversion; new and signed per week",
+    "Pipeline as Excel",
 )
-def coverage_xlsx(session: SessionDep, user: ApiUser, f: ByDeptCluster) -> Any:
-    return _answer(session, user, "coverage", f, "xlsx")
-
-
-@router.get(
-    "/pipeline",
-    response_model=PipelineReport,
-    responses=JSON_OR_XLSX,
-    summary="Pipeline by stage, grouped; stage conversion; new and signed per week",
+_report_routes(
+    "targets",
+    TargetsReport,
+    _dept,
+    "Cluster and plan-wide output against the targets; the cores' share",
+    "Targets as Excel",
 )
-def pipeline(session: SessionDep, user: ApiUser, f: PipelineFilters, format: Fmt = "json") -> Any:
-    return _answer(session, user, "pipeline", f, format)
-
-
-@router.get(
-    "/pipeline.xlsx", responses=XLSX_RESPONSE, response_class=Response, summary="Pipeline as Excel"
+_report_routes(
+    "leaders", LeadersReport, _dept, 'The "5213" leading-firm ladder', "Leaders ladder as Excel"
 )
-def pipeline_xlsx(session: SessionDep, user: ApiUser, f: PipelineFilters) -> Any:
-    return _answer(session, user, "pipeline", f, "xlsx")
-
-
-@router.get(
-    "/targets",
-    response_model=TargetsReport,
-    responses=JSON_OR_XLSX,
-    summary="Cluster and plan-wide output against the targets; the cores' share",
+_report_routes(
+    "activity",
+    ActivityReport,
+    _activity_filters,
+    "Officer activity per week: contacts, follow-ups, response time",
+    "Officer activity as Excel",
+    detail_query=Query(False, description=DETAIL),
 )
-def targets(session: SessionDep, user: ApiUser, f: ByDept, format: Fmt = "json") -> Any:
-    return _answer(session, user, "targets", f, format)
-
-
-@router.get(
-    "/targets.xlsx", responses=XLSX_RESPONSE, response_class=Response, summary="Targets as Excel"
+_report_routes(
+    "delivery",
+    DeliveryReport,
+    _dept_cluster,
+    "Signed projects: capital arrived, jobs created, late landings",
+    "Delivery as Excel",
 )
-def targets_xlsx(session: SessionDep, user: ApiUser, f: ByDept) -> Any:
-    return _answer(session, user, "targets", f, "xlsx")
-
-
-@router.get(
-    "/leaders",
-    response_model=LeadersReport,
-    responses=JSON_OR_XLSX,
-    summary='The "5213" leading-firm ladder',
-)
-def leaders(session: SessionDep, user: ApiUser, f: ByDept, format: Fmt = "json") -> Any:
-    return _answer(session, user, "leaders", f, format)
-
-
-@router.get(
-    "/leaders.xlsx",
-    responses=XLSX_RESPONSE,
-    response_class=Response,
-    summary="Leaders ladder as Excel",
-)
-def leaders_xlsx(session: SessionDep, user: ApiUser, f: ByDept) -> Any:
-    return _answer(session, user, "leaders", f, "xlsx")
-
-
-@router.get(
-    "/activity",
-    response_model=ActivityReport,
-    responses=JSON_OR_XLSX,
-    summary="Officer activity per week: contacts, follow-ups, response time",
-)
-def activity(
-    session: SessionDep,
-    user: ApiUser,
-    f: ActivityFilters,
-    format: Fmt = "json",
-    detail: Detail = False,
-) -> Any:
-    return _answer(session, user, "activity", _detailed(f, detail), format)
-
-
-@router.get(
-    "/activity.xlsx",
-    responses=XLSX_RESPONSE,
-    response_class=Response,
-    summary="Officer activity as Excel",
-)
-def activity_xlsx(session: SessionDep, user: ApiUser, f: ActivityFilters) -> Any:
-    return _answer(session, user, "activity", f, "xlsx")
-
-
-@router.get(
-    "/delivery",
-    response_model=DeliveryReport,
-    responses=JSON_OR_XLSX,
-    summary="Signed projects: capital arrived, jobs created, late landings",
-)
-def delivery(session: SessionDep, user: ApiUser, f: ByDeptCluster, format: Fmt = "json") -> Any:
-    return _answer(session, user, "delivery", f, format)
-
-
-@router.get(
-    "/delivery.xlsx", responses=XLSX_RESPONSE, response_class=Response, summary="Delivery as Excel"
-)
-def delivery_xlsx(session: SessionDep, user: ApiUser, f: ByDeptCluster) -> Any:
-    return _answer(session, user, "delivery", f, "xlsx")
 
 
 # --- what the leadership reads (#17): the weekly briefing, the city map, the park layout ---
@@ -286,9 +262,6 @@ Week = Annotated[
 ParkQ = Annotated[
     str | None,
     Query(max_length=20, pattern=r"^[A-Za-z0-9_]+$", description="park code, e.g. XY"),
-]
-LayoutDetail = Annotated[
-    bool, Query(description="every project of each park, not the first few (Excel: always)")
 ]
 PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/pdf": {}}, "description": "the briefing on one A4 page"},
@@ -305,22 +278,14 @@ def _briefing_filters(
 BriefingFilters = Annotated[ReportFilters, Depends(_briefing_filters)]
 
 
-@router.get(
-    "/briefing",
-    response_model=Briefing,
-    responses=JSON_OR_XLSX,
-    summary="The weekly briefing: coverage changes, signings, landings, capital, movements, "
+_report_routes(
+    "briefing",
+    Briefing,
+    _briefing_filters,
+    "The weekly briefing: coverage changes, signings, landings, capital, movements, "
     "overdue, conflicts, contacts — for the city, one cluster or one park",
+    "Briefing as Excel",
 )
-def briefing(session: SessionDep, user: ApiUser, f: BriefingFilters, format: Fmt = "json") -> Any:
-    return _answer(session, user, "briefing", f, format)
-
-
-@router.get(
-    "/briefing.xlsx", responses=XLSX_RESPONSE, response_class=Response, summary="Briefing as Excel"
-)
-def briefing_xlsx(session: SessionDep, user: ApiUser, f: BriefingFilters) -> Any:
-    return _answer(session, user, "briefing", f, "xlsx")
 
 
 @router.get(
@@ -340,43 +305,23 @@ def briefing_pdf(session: SessionDep, user: ApiUser, f: BriefingFilters) -> Any:
     )
 
 
-@router.get(
-    "/map",
-    response_model=CityMap,
-    responses=JSON_OR_XLSX,
-    summary="The city map: landed and operating output per district and park; with a cluster, "
+_report_routes(
+    "map",
+    CityMap,
+    _dept_cluster,
+    "The city map: landed and operating output per district and park; with a cluster, "
     "its coverage status at each guided park",
+    "Map as Excel",
+    operation="city_map",
 )
-def city_map(session: SessionDep, user: ApiUser, f: ByDeptCluster, format: Fmt = "json") -> Any:
-    return _answer(session, user, "map", f, format)
-
-
-@router.get("/map.xlsx", responses=XLSX_RESPONSE, response_class=Response, summary="Map as Excel")
-def city_map_xlsx(session: SessionDep, user: ApiUser, f: ByDeptCluster) -> Any:
-    return _answer(session, user, "map", f, "xlsx")
-
-
-@router.get(
-    "/layout",
-    response_model=ParkLayout,
-    responses=JSON_OR_XLSX,
-    summary="The park layout: each park's guided clusters (coverage per pair) and its projects",
+_report_routes(
+    "layout",
+    ParkLayout,
+    _dept_cluster,
+    "The park layout: each park's guided clusters (coverage per pair) and its projects",
+    "Park layout as Excel",
+    detail_query=Query(
+        False, description="every project of each park, not the first few (Excel: always)"
+    ),
+    operation="park_layout",
 )
-def park_layout(
-    session: SessionDep,
-    user: ApiUser,
-    f: ByDeptCluster,
-    format: Fmt = "json",
-    detail: LayoutDetail = False,
-) -> Any:
-    return _answer(session, user, "layout", _detailed(f, detail), format)
-
-
-@router.get(
-    "/layout.xlsx",
-    responses=XLSX_RESPONSE,
-    response_class=Response,
-    summary="Park layout as Excel",
-)
-def park_layout_xlsx(session: SessionDep, user: ApiUser, f: ByDeptCluster) -> Any:
-    return _answer(session, user, "layout", f, "xlsx")
