@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm.i18n import _l, from_accept_language, pick_language, render
 from server.deps import token_language
+from server.replay import replaying
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -297,16 +298,7 @@ class CSRF:
                 return
             if body_chunks:
                 body = b"".join(body_chunks)
-                sent = False
-
-                async def replay() -> Message:
-                    nonlocal sent
-                    if not sent:
-                        sent = True
-                        return {"type": "http.request", "body": body, "more_body": False}
-                    return await receive()
-
-                receive = replay
+                receive = replaying(body, receive)
         new_token = None if cookie else secrets.token_urlsafe(32)
         if new_token:
             # the page rendered in this response reads the token from the request state

@@ -14,10 +14,11 @@ from __future__ import annotations
 from urllib.parse import unquote_to_bytes
 
 from fastapi import HTTPException, Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crm.i18n import _l
 from server.language import reader_language
+from server.replay import replaying
 
 # ids and versions are INTEGER columns: 32-bit on PostgreSQL
 MAX_ID = 2**31 - 1
@@ -99,16 +100,7 @@ class PageInput:
                 more = message.get("more_body", False)
             body = b"".join(chunks)
             problem = problem or check_pairs(body)
-            sent = False
-
-            async def replay() -> Message:
-                nonlocal sent
-                if not sent:
-                    sent = True
-                    return {"type": "http.request", "body": body, "more_body": False}
-                return await receive()
-
-            receive = replay
+            receive = replaying(body, receive)
         if problem:
             scope.setdefault("state", {})[_STATE_KEY] = problem
         await self.app(scope, receive, send)
