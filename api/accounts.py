@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, VersionQuery
-from api.export import EXPORT_LIMIT, XLSX_200, Fmt, wants_xlsx, xlsx_response
+from api.export import XLSX_200, Fmt, wants_xlsx
 from crm.accounts import service
 from crm.accounts.schemas import (
     DepartmentCreate,
@@ -23,6 +23,7 @@ from crm.accounts.schemas import (
 from crm.authz import require_admin
 from crm.models.accounts import User
 from server.deps import ApiUser, SessionDep
+from server.download import EXPORT_LIMIT, list_workbook
 
 router = APIRouter(tags=["accounts"], responses=ERRORS)
 
@@ -83,7 +84,7 @@ def list_users(
     )
     if xlsx:
         filters = {"department_id": department_id, "role": role, "active": active}
-        return xlsx_response(session, user, "users", [_user(u) for u in rows], filters, UserPublic)
+        return list_workbook(session, user, "users", [_user(u) for u in rows], filters, UserPublic)
     return UserPage(items=[_user(u) for u in rows], total=total, limit=limit, offset=offset)
 
 

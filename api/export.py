@@ -7,15 +7,10 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
-from fastapi.responses import Response
 
-from crm.clock import now_local
-from crm.exports import MAX_ROWS, export_items
+from server.download import EXPORT_LIMIT, XLSX, list_workbook
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Fmt = Annotated[Literal["json", "xlsx"], Query(description="json (default) or xlsx")]
-# the limit a list uses when it answers with a workbook: every matching row
-EXPORT_LIMIT = MAX_ROWS
 XLSX_200: dict[int | str, dict[str, Any]] = {
     200: {"content": {XLSX: {}}, "description": "the list (JSON, or Excel with format=xlsx)"}
 }
@@ -44,21 +39,6 @@ def list_answer(
     the same service call (``fetch(limit, offset)``), so the same permission filters."""
     if wants_xlsx(request, fmt):
         rows, _ = fetch(EXPORT_LIMIT, 0)
-        return xlsx_response(session, user, kind, public(rows), vars(filters), model)
+        return list_workbook(session, user, kind, public(rows), vars(filters), model)
     rows, total = fetch(limit, offset)
     return page(items=public(rows), total=total, limit=limit, offset=offset)
-
-
-def xlsx_response(
-    session: Any,
-    user: Any,
-    kind: str,
-    items: list[Any],
-    filters: dict[str, Any],
-    model: Any = None,
-) -> Response:
-    data = export_items(session, user, kind, items, filters, model)
-    name = f"{kind}-{now_local():%Y%m%d-%H%M}.xlsx"
-    return Response(
-        data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, QText, QTime, VersionQuery
-from api.export import EXPORT_LIMIT, XLSX, XLSX_200, Fmt, list_answer, wants_xlsx, xlsx_response
+from api.export import XLSX_200, Fmt, list_answer, wants_xlsx
 from crm.authz import require_manager
 from crm.errors import ValidationFailed
 from crm.firms import contacts as contacts_service
@@ -29,6 +29,7 @@ from crm.schemas import Id
 from crm.sorting import parse_sort
 from crm.vocabulary import TierName
 from server.deps import ApiUser, SessionDep
+from server.download import EXPORT_LIMIT, XLSX, list_workbook
 
 router = APIRouter(tags=["firms"], responses=ERRORS)
 
@@ -190,7 +191,7 @@ def list_all_contacts(
     if wants_xlsx(request, format):
         rows, _ = contacts_service.list_all_contacts(session, user, f, limit=EXPORT_LIMIT)
         items = contacts_service.contact_rows(rows, lang)
-        return xlsx_response(session, user, "contacts", items, vars(f))
+        return list_workbook(session, user, "contacts", items, vars(f))
     rows, total = contacts_service.list_all_contacts(session, user, f, limit=limit, offset=offset)
     return ContactList(
         items=[

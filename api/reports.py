@@ -29,10 +29,9 @@ from crm.reports.leaders import LeadersReport
 from crm.reports.pipeline import PipelineReport
 from crm.reports.targets import TargetsReport
 from server.deps import ApiUser, SessionDep
+from server.download import XLSX, download
 
 router = APIRouter(prefix="/reports", tags=["reports"])
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _iso_day(v: object) -> object:
@@ -87,11 +86,7 @@ def _answer(session: SessionDep, user: ApiUser, name: str, f: ReportFilters, fmt
 
 def _xlsx(name: str, report: Any, lang: str | None) -> Response:
     """The report as a workbook in the token's user's language."""
-    return Response(
-        to_xlsx(name, report, pick_language(lang)),
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-    )
+    return download(to_xlsx(name, report, pick_language(lang)), f"{name}.xlsx")
 
 
 # the JSON routes answer with a workbook too when asked with ?format=xlsx
@@ -298,10 +293,8 @@ def briefing_pdf(session: SessionDep, user: ApiUser, f: BriefingFilters) -> Any:
     report = registry.run(session, user, "briefing", f)
     lang = "en" if user.language == "en" else "zh"
     names = {c.code: (c.name_en if lang == "en" else c.name_zh) for c in clusters(session)}
-    return Response(
-        to_pdf(report, names, lang),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="briefing-{report.week_start}.pdf"'},
+    return download(
+        to_pdf(report, names, lang), f"briefing-{report.week_start}.pdf", "application/pdf"
     )
 
 

@@ -29,10 +29,10 @@ from crm.errors import CRMError, StaleVersion
 from crm.firms.search import search_firms
 from crm.projects.reads import get_project_for
 from server.deps import SessionDep, WebUser
+from server.download import EXPORT_LIMIT, list_workbook
 from web import forms
 from web.forms import FormInvalid, FormRejected
 from web.render import language, render
-from web.xlsx import EXPORT_LIMIT, xlsx_page
 
 router = APIRouter(prefix="/activities")
 
@@ -155,7 +155,7 @@ def activity_list(
         rows, _ = list_activities(session, user, f, limit=EXPORT_LIMIT)
         lang = language(request)
         items = activity_rows(session, rows, lang)
-        return xlsx_page(request, session, user, "activities", items, vars(f))
+        return list_workbook(session, user, "activities", items, vars(f), lang=language(request))
     rows, total = list_activities(session, user, f, limit=LIST_PAGE, offset=(page - 1) * LIST_PAGE)
     chosen = {
         k: v

@@ -23,9 +23,9 @@ from crm.outbox.admin import outbox_health
 from crm.reassign import holdings
 from crm.types import utcnow
 from server.deps import SessionDep, WebUser
+from server.download import EXPORT_LIMIT, list_workbook
 from web.forms import FormRejected
-from web.render import render
-from web.xlsx import EXPORT_LIMIT, xlsx_page
+from web.render import language, render
 
 router = APIRouter(prefix="/admin")
 ROLES = [r.value for r in Role]
@@ -129,7 +129,7 @@ def users_page(
             }
             for u in accounts.admin_list_users(session, user)
         ]
-        return xlsx_page(request, session, user, "users", items, {})
+        return list_workbook(session, user, "users", items, {}, lang=language(request))
     return _users_page(request, session, user)
 
 
@@ -389,7 +389,7 @@ def audit_page(
             }
             for r, name in found.rows
         ]
-        return xlsx_page(request, session, user, "audit", items, vars(f))
+        return list_workbook(session, user, "audit", items, vars(f), lang=language(request))
     result = list_audit(session, user, f, page=page)
     entities, actions = audit_vocabulary(session)
     query = {

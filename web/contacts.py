@@ -12,8 +12,8 @@ from fastapi.responses import Response
 from crm.firms.contacts import ContactFilters, contact_rows, list_all_contacts
 from crm.sorting import parse_sort
 from server.deps import SessionDep, WebUser
+from server.download import EXPORT_LIMIT, list_workbook
 from web.render import language, render
-from web.xlsx import EXPORT_LIMIT, xlsx_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,7 +37,9 @@ def contacts_page(
     )
     if format == "xlsx":  # the list as filtered and sorted on screen, every row
         rows, _ = list_all_contacts(session, user, f, limit=EXPORT_LIMIT)
-        return xlsx_page(request, session, user, "contacts", contact_rows(rows, f.lang), vars(f))
+        return list_workbook(
+            session, user, "contacts", contact_rows(rows, f.lang), vars(f), lang=language(request)
+        )
     rows, total = list_all_contacts(session, user, f, limit=PAGE, offset=(page - 1) * PAGE)
     params = {k: v for k, v in (("q", f.q), ("sort", f.sort.param if f.sort else None)) if v}
     ctx: dict[str, Any] = {

@@ -28,10 +28,10 @@ from crm.sorting import parse_sort
 from crm.types import utcnow
 from crm.vocabulary import Tier, values
 from server.deps import SessionDep, WebUser
+from server.download import download
 from web import forms
 from web.bulk import bulk_context
 from web.render import cluster_labels, is_htmx, language, render
-from web.xlsx import download
 
 router = APIRouter(prefix="/firms", include_in_schema=False)
 

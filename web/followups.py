@@ -34,6 +34,7 @@ from crm.sorting import parse_sort
 from crm.types import utcnow
 from crm.vocabulary import FollowupStatus, values
 from server.deps import SessionDep, WebUser
+from server.download import EXPORT_LIMIT, list_workbook
 from web.forms import (
     FormInvalid,
     FormRejected,
@@ -46,8 +47,7 @@ from web.forms import (
     required_version,
 )
 from web.home import myday_context
-from web.render import is_htmx, render
-from web.xlsx import EXPORT_LIMIT, xlsx_page
+from web.render import is_htmx, language, render
 
 router = APIRouter()
 STATUSES = values(FollowupStatus)
@@ -114,7 +114,9 @@ def followups_page(
             raise error
         rows, _ = list_followups(session, user, f, limit=EXPORT_LIMIT)
         items = [FollowupPublic.model_validate(x, from_attributes=True) for x in rows]
-        return xlsx_page(request, session, user, "followups", items, vars(f), FollowupPublic)
+        return list_workbook(
+            session, user, "followups", items, vars(f), FollowupPublic, lang=language(request)
+        )
     rows, total = list_followups(session, user, f, limit=PAGE, offset=(page - 1) * PAGE)
     ctx = {
         "nav": "followups",

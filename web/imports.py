@@ -17,9 +17,9 @@ from crm.imports.service import IMPORTERS
 from crm.imports.templates import template_workbook
 from crm.models.imports import ImportRun
 from server.deps import SessionDep, WebUser
+from server.download import download
 from web.forms import FormRejected
 from web.render import language, render
-from web.xlsx import download
 
 router = APIRouter()
 MAX_UPLOAD = runs.MAX_UPLOAD

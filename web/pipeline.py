@@ -25,11 +25,11 @@ from crm.projects.schemas import StageMoveRequest
 from crm.projects.service import move_stage
 from crm.sorting import parse_sort
 from server.deps import SessionDep, WebUser
+from server.download import EXPORT_LIMIT, list_workbook
 from web.bulk import bulk_context
 from web.forms import FormInvalid, FormRejected, done, errors_of, parse
 from web.projects import project_page_response
-from web.render import is_htmx, render
-from web.xlsx import EXPORT_LIMIT, xlsx_page
+from web.render import is_htmx, language, render
 
 router = APIRouter()
 STAGES = [s.value for s in Stage]  # lead … operating, then lost
@@ -121,8 +121,13 @@ def pipeline(
         f = replace(f, sort=parse_sort(request.query_params.get("sort"), PROJECT_SORTS))
     if format == "xlsx":  # the table as filtered on screen, every row
         rows, _ = list_projects(session, user, f, limit=EXPORT_LIMIT)
-        return xlsx_page(
-            request, session, user, "projects", to_public_many(session, rows, user), vars(f)
+        return list_workbook(
+            session,
+            user,
+            "projects",
+            to_public_many(session, rows, user),
+            vars(f),
+            lang=language(request),
         )
     ctx: dict[str, Any] = {
         "nav": "pipeline",

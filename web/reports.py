@@ -18,9 +18,9 @@ from crm.reports.common import ReportFilters, clusters, parks, require_reports
 from crm.reports.export import to_xlsx
 from crm.reports.words import GROUP_ZH, STAGE_ZH, STATUS_ZH, TIER_ZH, band_label
 from server.deps import SessionDep, WebUser
+from server.download import download
 from web import report_charts
 from web.render import error_page, language, render
-from web.xlsx import download
 
 router = APIRouter()
 
