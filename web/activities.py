@@ -28,6 +28,7 @@ from crm.clock import local_tz, now_local, to_local
 from crm.errors import CRMError, StaleVersion
 from crm.firms.search import search_firms
 from crm.projects.reads import get_project_for
+from crm.vocabulary import ActivityKind, values
 from server.deps import SessionDep, WebUser
 from server.download import EXPORT_LIMIT, list_workbook
 from web import forms
@@ -36,9 +37,9 @@ from web.render import language, render
 
 router = APIRouter(prefix="/activities")
 
-KINDS = ("visit", "call", "meeting", "email", "delegation", "site_visit", "signing", "other")
+KINDS = values(ActivityKind)
 DT_INPUT = "%Y-%m-%dT%H:%M"
-REMIND_OFFSETS = (0, 15, 60, 24 * 60)
+REMIND_OFFSETS = (0, 15, 60, 24 * 60)  # minutes before the due time; 0 = no reminder
 
 # schema fields → the form's fields (errors are shown beside the field the person filled)
 FIELDS = {
@@ -79,15 +80,23 @@ def _raw(form: FormData) -> dict[str, Any]:
     }
 
 
+def followup_input(raw: dict[str, Any]) -> dict[str, Any]:
+    """The follow-up asked for beside a logged contact (title, due time, reminder offset) as the
+    service's input; the reminder time is left out when the due time does not read (the due
+    time's own error is reported beside its field)."""
+    fu: dict[str, Any] = {"title": raw["followup_title"], "due_at": raw["followup_due"]}
+    remind = raw["remind"]
+    if isinstance(remind, int) and remind in REMIND_OFFSETS and remind > 0:
+        with suppress(ValueError):
+            due = datetime.strptime(raw["followup_due"], DT_INPUT).replace(tzinfo=local_tz())
+            fu["remind_at"] = due - timedelta(minutes=remind)
+    return fu
+
+
 def _followups(raw: dict[str, Any]) -> list[dict[str, Any]]:
     if not raw["followup_title"]:
         return []
-    base: dict[str, Any] = {"title": raw["followup_title"], "due_at": raw["followup_due"]}
-    remind = raw["remind"]
-    if isinstance(remind, int) and remind in REMIND_OFFSETS and remind > 0:
-        with suppress(ValueError):  # a bad due time is reported beside its own field
-            due = datetime.strptime(raw["followup_due"], DT_INPUT).replace(tzinfo=local_tz())
-            base["remind_at"] = due - timedelta(minutes=remind)
+    base = followup_input(raw)
     if raw["followup_each"] and len(raw["firm_ids"]) > 1:
         return [{**base, "firm_id": f} for f in raw["firm_ids"]]  # one per firm met
     return [base]

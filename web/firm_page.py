@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -14,7 +13,7 @@ from crm.activities.schemas import ActivityCreate
 from crm.activities.service import log_activity
 from crm.activities.timeline import entries_for, firm_timeline
 from crm.authz import is_manager
-from crm.clock import local_tz, now_local
+from crm.clock import now_local
 from crm.errors import CRMError
 from crm.firms.duplicates import check_firm
 from crm.firms.service import (
@@ -23,18 +22,15 @@ from crm.firms.service import (
 from crm.firms.views import firm_contacts, firm_detail
 from crm.policy.service import plan_lists
 from crm.projects.lists import ProjectFilters, list_projects
-from crm.vocabulary import ActivityKind, values
 from server.deps import SessionDep, WebUser
 from web import forms
+from web.activities import DT_INPUT, KINDS, REMIND_OFFSETS, followup_input
 from web.forms import FormInvalid, FormRejected
 from web.render import is_htmx, render
 
 router = APIRouter(prefix="/firms", include_in_schema=False)
 
 TIMELINE_PAGE = 20
-KINDS = values(ActivityKind)
-REMIND_OFFSETS = (0, 15, 60, 24 * 60)  # minutes before the due time; 0 = no reminder
-DT_INPUT = "%Y-%m-%dT%H:%M"
 
 
 def default_log_values() -> dict[str, Any]:
@@ -154,13 +150,7 @@ def _log_data(form: FormData, firm_id: int) -> tuple[dict[str, Any], dict[str, A
         "project_ids": [project_id] if project_id is not None else [],
     }
     if raw["followup_title"]:
-        fu: dict[str, Any] = {"title": raw["followup_title"], "due_at": raw["followup_due"]}
-        remind = raw["remind"]
-        if isinstance(remind, int) and remind in REMIND_OFFSETS and remind > 0:
-            with suppress(ValueError):  # a bad due time is reported beside its own field
-                due = datetime.strptime(raw["followup_due"], DT_INPUT).replace(tzinfo=local_tz())
-                fu["remind_at"] = due - timedelta(minutes=remind)
-        data["followup"] = fu
+        data["followup"] = followup_input(raw)
     return raw, data
 
 
