@@ -28,7 +28,7 @@ from server.deps import SessionDep, WebUser
 from server.download import EXPORT_LIMIT, list_workbook
 from web.bulk import bulk_context
 from web.forms import FormInvalid, FormRejected, done, errors_of, parse
-from web.projects import project_page_response
+from web.projects import section_refused
 from web.render import is_htmx, language, render
 
 router = APIRouter()
@@ -205,17 +205,7 @@ async def move(request: Request, user: WebUser, session: SessionDep, project_id:
     except (FormInvalid, ValidationFailed) as exc:
         errors = errors_of(request, exc)
         if via == "page":
-            raise FormRejected(
-                project_page_response(
-                    request,
-                    session,
-                    user,
-                    p,
-                    status_code=422,
-                    stage_errors=errors,
-                    stage_values=values,
-                )
-            ) from exc
+            raise section_refused(request, session, user, p, "stage", errors, values) from exc
         if values["stage"] == "lost" and is_htmx(request):
             # ask for the reason in the board's dialog
             raise FormRejected(

@@ -112,6 +112,67 @@ def project_page_response(
     )
 
 
+def section_refused(
+    request: Request,
+    session: Session,
+    user: User,
+    p: Project,
+    section: str,
+    errors: dict[str, str],
+    values: dict[str, Any],
+    status_code: int = 422,
+) -> FormRejected:
+    """The project page again with one section's form (``stage``, ``capital``) refused: the
+    errors beside its fields and the values as they were typed."""
+    return FormRejected(
+        project_page_response(
+            request,
+            session,
+            user,
+            p,
+            status_code,
+            **{f"{section}_errors": errors, f"{section}_values": values},
+        )
+    )
+
+
+def _form_page(
+    request: Request,
+    session: Session,
+    user: User,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    *,
+    project: Any = None,
+    owner_id: int | None = None,
+    firm: Any = None,
+    found: Any = (),
+    q: str = "",
+    stale: bool = False,
+    status_code: int = 200,
+    block: str | None = None,
+) -> Response:
+    """The project form: a new project (``firm``, the firm picker's ``q`` and ``found``) or
+    ``project`` to edit (``owner_id``, its owner); ``values`` as shown, ``errors`` beside them."""
+    return render(
+        request,
+        "projects/form.html",
+        {
+            "nav": "pipeline",
+            "project": project,
+            "values": values,
+            "errors": errors or {},
+            "stale": stale,
+            "firm": firm,
+            "found": list(found),
+            "q": q,
+            **_refs(session, user, owner_id),
+        },
+        status_code=status_code,
+        block=block,
+    )
+
+
 @router.get("/projects/new", include_in_schema=False)
 def new_project_page(
     request: Request,
@@ -127,23 +188,20 @@ def new_project_page(
         except NotFound:
             firm = None
     found = search_firms(session, user, q[:100], limit=20) if q and not firm else []
-    return render(
+    return _form_page(
         request,
-        "projects/form.html",
-        {
-            "nav": "pipeline",
-            "firm": firm,
-            "found": found,
-            "q": q or "",
-            "values": {"stage": "lead"},
-            "errors": {},
-            "project": None,
-            **_refs(session, user),
-        },
+        session,
+        user,
+        {"stage": "lead"},
+        firm=firm,
+        found=found,
+        q=q or "",
         block="firm_results" if q else None,
     )
 
 
+# the form's strings that are integers in the schemas (each form sends the ones it has)
+INTS = ("firm_id", "owner_id", "expected_jobs", "actual_jobs", "version")
 CREATE_FIELDS = [
     "title",
     "firm_id",
@@ -171,32 +229,12 @@ async def create_project_form(request: Request, user: WebUser, session: SessionD
         except NotFound:
             firm = None
     try:
-        data = parse(
-            request,
-            ProjectCreate,
-            values,
-            ints=("firm_id", "owner_id", "expected_jobs", "actual_jobs"),
-            aliases=ALIASES,
-        )
+        data = parse(request, ProjectCreate, values, ints=INTS, aliases=ALIASES)
         p = create_project(session, user, data)
     except (FormInvalid, ValidationFailed) as exc:
         errors = errors_of(request, exc)
         raise FormRejected(
-            render(
-                request,
-                "projects/form.html",
-                {
-                    "nav": "pipeline",
-                    "firm": firm,
-                    "found": [],
-                    "q": "",
-                    "values": values,
-                    "errors": errors,
-                    "project": None,
-                    **_refs(session, user),
-                },
-                status_code=422,
-            )
+            _form_page(request, session, user, values, errors, firm=firm, status_code=422)
         ) from exc
     return done(request, f"/projects/{p.id}?created=1")
 
@@ -237,20 +275,7 @@ def edit_project_page(
 ) -> Response:
     p = get_project_for(session, user, project_id)
     pub = to_public(session, p, user)
-    return render(
-        request,
-        "projects/form.html",
-        {
-            "nav": "pipeline",
-            "project": pub,
-            "values": _edit_values(pub),
-            "errors": {},
-            "firm": None,
-            "found": [],
-            "q": "",
-            **_refs(session, user, p.owner_id),
-        },
-    )
+    return _form_page(request, session, user, _edit_values(pub), project=pub, owner_id=p.owner_id)
 
 
 @router.post("/projects/{project_id}/edit", include_in_schema=False)
@@ -272,13 +297,7 @@ async def edit_project_form(
         data_in.pop("title")
     status = 422
     try:
-        data = parse(
-            request,
-            ProjectUpdate,
-            data_in,
-            ints=("owner_id", "expected_jobs", "actual_jobs", "version"),
-            aliases=ALIASES,
-        )
+        data = parse(request, ProjectUpdate, data_in, ints=INTS, aliases=ALIASES)
         update_project(session, user, project_id, data)
     except (FormInvalid, CRMError) as exc:
         if isinstance(exc, StaleVersion):
@@ -290,20 +309,15 @@ async def edit_project_form(
         else:
             raise
         raise FormRejected(
-            render(
+            _form_page(
                 request,
-                "projects/form.html",
-                {
-                    "nav": "pipeline",
-                    "project": to_public(session, p, user),
-                    "values": values,
-                    "errors": errors,
-                    "stale": isinstance(exc, StaleVersion),
-                    "firm": None,
-                    "found": [],
-                    "q": "",
-                    **_refs(session, user, p.owner_id),
-                },
+                session,
+                user,
+                values,
+                errors,
+                project=to_public(session, p, user),
+                owner_id=p.owner_id,
+                stale=isinstance(exc, StaleVersion),
                 status_code=status,
             )
         ) from exc
@@ -322,29 +336,11 @@ async def add_capital(
         add_capital_arrival(session, user, project_id, data)
     except (FormInvalid, ValidationFailed) as exc:
         errors = errors_of(request, exc)
-        raise FormRejected(
-            project_page_response(
-                request,
-                session,
-                user,
-                p,
-                status_code=422,
-                capital_errors=errors,
-                capital_values=values,
-            )
-        ) from exc
+        raise section_refused(request, session, user, p, "capital", errors, values) from exc
     except CRMError as exc:
         if exc.status != 409:
             raise
-        raise FormRejected(
-            project_page_response(
-                request,
-                session,
-                user,
-                p,
-                status_code=409,
-                capital_errors={"amount": exc.message},
-                capital_values=values,
-            )
+        raise section_refused(
+            request, session, user, p, "capital", {"amount": exc.message}, values, 409
         ) from exc
     return done(request, f"/projects/{project_id}#capital")
