@@ -11,7 +11,7 @@ from crm.authz import require_admin
 from crm.errors import CRMError, ValidationFailed
 from crm.i18n import _l
 from crm.models.policy import ChainLink, PolicyPack
-from crm.policy.pack import parse_pack
+from crm.policy.pack import Pack, parse_pack
 from crm.policy.preview import preview_pack
 from crm.policy.service import list_clusters, list_parks, load_pack, plan_targets
 from server.deps import SessionDep, WebUser
@@ -50,6 +50,18 @@ def policy_page(request: Request, session: SessionDep, user: WebUser, loaded: in
     return render(request, "admin/policy.html", _ctx(session, loaded=bool(loaded)))
 
 
+async def _read_pack(request: Request) -> tuple[str, Pack]:
+    """The pack the admin sent (an upload, or pasted text) and its reading."""
+    text = await _pack_text(request)
+    return text, parse_pack(text)
+
+
+def _refused(request: Request, session: SessionDep, exc: CRMError) -> FormRejected:
+    """The policy page again with why the pack was refused; nothing loaded."""
+    ctx = _ctx(session, error=forms.pick(request, exc.message))
+    return FormRejected(render(request, "admin/policy.html", ctx, status_code=422))
+
+
 async def _pack_text(request: Request) -> str:
     form = await request.form()
     upload = form.get("file")
@@ -71,12 +83,10 @@ async def _pack_text(request: Request) -> str:
 async def preview(request: Request, session: SessionDep, user: WebUser) -> Response:
     require_admin(user)
     try:
-        text = await _pack_text(request)
-        pack = parse_pack(text)
+        text, pack = await _read_pack(request)
         result = preview_pack(session, user, pack)
     except CRMError as exc:
-        ctx = _ctx(session, error=forms.pick(request, exc.message))
-        raise FormRejected(render(request, "admin/policy.html", ctx, status_code=422)) from exc
+        raise _refused(request, session, exc) from exc
     return render(request, "admin/policy.html", _ctx(session, preview=result, pack_text=text))
 
 
@@ -84,11 +94,9 @@ async def preview(request: Request, session: SessionDep, user: WebUser) -> Respo
 async def apply(request: Request, session: SessionDep, user: WebUser) -> Response:
     require_admin(user)
     try:
-        text = await _pack_text(request)
-        pack = parse_pack(text)
+        _, pack = await _read_pack(request)
         with session.begin_nested():
             load_pack(session, pack, actor_id=user.id)
     except CRMError as exc:
-        ctx = _ctx(session, error=forms.pick(request, exc.message))
-        raise FormRejected(render(request, "admin/policy.html", ctx, status_code=422)) from exc
+        raise _refused(request, session, exc) from exc
     return RedirectResponse("/admin/policy?loaded=1", status_code=303)
