@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from crm.errors import CRMError, NotFound, StaleVersion
@@ -19,6 +21,7 @@ from crm.firms.service import (
 )
 from crm.firms.views import firm_detail
 from crm.i18n import _l
+from crm.models.accounts import User
 from server.deps import SessionDep, WebUser
 from web import forms
 from web.firm_page import default_log_values
@@ -52,6 +55,30 @@ def _contacts_response(
     return render(request, "firms/_contacts_swap.html", ctx, status_code=status)
 
 
+def _refusal(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    model: type[Any],
+    values: dict[str, Any],
+    save: Callable[[Session, User, int, Any], object],
+    target: int,
+) -> FormInvalid | CRMError | None:
+    """``values`` validated as ``model`` and saved by the service ``save`` (to the firm or the
+    contact ``target``) in a savepoint: None once saved, else why not (shown beside the fields;
+    nothing written). A 404 — the firm or the contact gone or not the user's to see — is no
+    form error: it is raised to the error page."""
+    try:
+        data = forms.validate(request, model, values)
+        with session.begin_nested():
+            save(session, user, target, data)
+    except (FormInvalid, CRMError) as exc:
+        if isinstance(exc, CRMError) and exc.status == 404:
+            raise
+        return exc
+    return None
+
+
 def _changed(
     request: Request, session: SessionDep, user: WebUser, firm_id: int, **kw: Any
 ) -> Response:
@@ -72,13 +99,8 @@ async def add_contact(
 ) -> Response:
     form = await request.form()
     values = _contact_data(form)
-    try:
-        data = forms.validate(request, ContactCreate, values)
-        with session.begin_nested():
-            create_contact(session, user, firm_id, data)
-    except (FormInvalid, CRMError) as exc:
-        if isinstance(exc, CRMError) and exc.status == 404:
-            raise
+    refused = _refusal(request, session, user, ContactCreate, values, create_contact, firm_id)
+    if refused is not None:
         raise FormRejected(
             _contacts_response(
                 request,
@@ -87,10 +109,10 @@ async def add_contact(
                 firm_id,
                 422,
                 contact_values=values,
-                contact_errors=forms.errors_of(request, exc),
+                contact_errors=forms.errors_of(request, refused),
                 adding=True,
             )
-        ) from exc
+        ) from refused
     return _changed(request, session, user, firm_id, contact_saved=True)
 
 
@@ -120,15 +142,10 @@ async def save_contact(
     c = _own_contact(session, user, firm_id, contact_id)
     form = await request.form()
     values: dict[str, Any] = {**_contact_data(form), "version": forms.integer(form, "version")}
-    try:
-        data = forms.validate(request, ContactUpdate, values)
-        with session.begin_nested():
-            update_contact(session, user, contact_id, data)
-    except (FormInvalid, CRMError) as exc:
-        if isinstance(exc, CRMError) and exc.status == 404:
-            raise
-        errors = forms.errors_of(request, exc)
-        stale = isinstance(exc, StaleVersion)
+    refused = _refusal(request, session, user, ContactUpdate, values, update_contact, contact_id)
+    if refused is not None:
+        errors = forms.errors_of(request, refused)
+        stale = isinstance(refused, StaleVersion)
         if stale:
             session.refresh(c)
         raise FormRejected(
@@ -144,7 +161,7 @@ async def save_contact(
                 },
                 status_code=409 if stale else 422,
             )
-        ) from exc
+        ) from refused
     return _changed(request, session, user, firm_id)
 
 
