@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import create_engine, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 
 if TYPE_CHECKING:
     from bench.harness import Options
@@ -75,9 +76,17 @@ def scratch_copy(url: str, workdir: Path, log: Callable[[str], None]) -> Iterato
         admin = create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(
-                text(f'CREATE DATABASE "{name}" TEMPLATE "{u.database}" STRATEGY FILE_COPY')
-            )
+            for attempt in range(12):  # another session on the source: wait a minute for it
+                try:
+                    conn.execute(
+                        text(f'CREATE DATABASE "{name}" TEMPLATE "{u.database}" STRATEGY FILE_COPY')
+                    )
+                    break
+                except DBAPIError as exc:
+                    if "being accessed by other users" not in str(exc) or attempt == 11:
+                        raise
+                    log(f"{u.database} has another session: the copy waits for it")
+                    time.sleep(5)
         admin.dispose()
         copy = u.set(database=name).render_as_string(hide_password=False)
     log(
