@@ -32,7 +32,7 @@ from crm.vocabulary import ActivityKind, values
 from server.deps import SessionDep, WebUser
 from server.download import EXPORT_LIMIT, list_workbook
 from web import forms
-from web.forms import FormInvalid, FormRejected
+from web.forms import FormBody, FormInvalid, FormRejected
 from web.render import language, render
 
 router = APIRouter(prefix="/activities")
@@ -228,8 +228,7 @@ def _activity_data(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/new", include_in_schema=False)
-async def create(request: Request, session: SessionDep, user: WebUser) -> Response:
-    form = await request.form()
+def create(request: Request, form: FormBody, session: SessionDep, user: WebUser) -> Response:
     raw = _raw(form)
     data = {**_activity_data(raw), "followups": _followups(raw)}
     try:
@@ -310,10 +309,11 @@ def edit_page(request: Request, session: SessionDep, user: WebUser, activity_id:
 
 
 @router.post("/{activity_id}/edit", include_in_schema=False)
-async def edit(request: Request, session: SessionDep, user: WebUser, activity_id: int) -> Response:
+def edit(
+    request: Request, form: FormBody, session: SessionDep, user: WebUser, activity_id: int
+) -> Response:
     view = activity_view(session, user, activity_id)
     require_edit(user, view.activity.created_by_id, view.activity.department_id)
-    form = await request.form()
     raw = {**_raw(form), "version": forms.integer(form, "version")}
     data = {**_activity_data(raw), "version": raw["version"]}
     try:
@@ -330,11 +330,10 @@ async def edit(request: Request, session: SessionDep, user: WebUser, activity_id
 
 
 @router.post("/{activity_id}/delete", include_in_schema=False)
-async def delete(
-    request: Request, session: SessionDep, user: WebUser, activity_id: int
+def delete(
+    request: Request, form: FormBody, session: SessionDep, user: WebUser, activity_id: int
 ) -> Response:
     view = activity_view(session, user, activity_id)
-    form = await request.form()
     delete_activity(session, user, activity_id, forms.required_version(form))
     first = view.firms[0][0] if view.firms else None
     return RedirectResponse(f"/firms/{first}" if first else "/", status_code=303)

@@ -25,7 +25,7 @@ from crm.models.accounts import User
 from server.deps import SessionDep, WebUser
 from web import forms
 from web.firm_page import default_log_values
-from web.forms import FormInvalid, FormRejected
+from web.forms import FormBody, FormInvalid, FormRejected
 from web.render import is_htmx, render
 
 router = APIRouter(prefix="/firms", include_in_schema=False)
@@ -94,10 +94,9 @@ def contacts_block(request: Request, session: SessionDep, user: WebUser, firm_id
 
 
 @router.post("/{firm_id}/contacts")
-async def add_contact(
-    request: Request, session: SessionDep, user: WebUser, firm_id: int
+def add_contact(
+    request: Request, form: FormBody, session: SessionDep, user: WebUser, firm_id: int
 ) -> Response:
-    form = await request.form()
     values = _contact_data(form)
     refused = _refusal(request, session, user, ContactCreate, values, create_contact, firm_id)
     if refused is not None:
@@ -136,11 +135,15 @@ def edit_contact(
 
 
 @router.post("/{firm_id}/contacts/{contact_id}")
-async def save_contact(
-    request: Request, session: SessionDep, user: WebUser, firm_id: int, contact_id: int
+def save_contact(
+    request: Request,
+    form: FormBody,
+    session: SessionDep,
+    user: WebUser,
+    firm_id: int,
+    contact_id: int,
 ) -> Response:
     c = _own_contact(session, user, firm_id, contact_id)
-    form = await request.form()
     values: dict[str, Any] = {**_contact_data(form), "version": forms.integer(form, "version")}
     refused = _refusal(request, session, user, ContactUpdate, values, update_contact, contact_id)
     if refused is not None:
@@ -166,10 +169,14 @@ async def save_contact(
 
 
 @router.post("/{firm_id}/contacts/{contact_id}/delete")
-async def remove_contact(
-    request: Request, session: SessionDep, user: WebUser, firm_id: int, contact_id: int
+def remove_contact(
+    request: Request,
+    form: FormBody,
+    session: SessionDep,
+    user: WebUser,
+    firm_id: int,
+    contact_id: int,
 ) -> Response:
     _own_contact(session, user, firm_id, contact_id)
-    form = await request.form()
     delete_contact(session, user, contact_id, forms.required_version(form))
     return _changed(request, session, user, firm_id)

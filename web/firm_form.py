@@ -27,7 +27,7 @@ from crm.policy.service import list_clusters
 from server.deps import SessionDep, WebUser
 from web import forms
 from web.firms import TIERS, Q
-from web.forms import FormInvalid, FormRejected
+from web.forms import FormBody, FormInvalid, FormRejected
 from web.render import render
 
 router = APIRouter(prefix="/firms", include_in_schema=False)
@@ -98,8 +98,9 @@ def new_firm(request: Request, session: SessionDep, user: WebUser, name_zh: Q = 
 
 
 @router.post("/new")
-async def create_firm_page(request: Request, session: SessionDep, user: WebUser) -> Response:
-    form = await request.form()
+def create_firm_page(
+    request: Request, form: FormBody, session: SessionDep, user: WebUser
+) -> Response:
     values = _firm_data(form)
     confirm = forms.checkbox(form, "confirm")
     try:
@@ -127,11 +128,10 @@ def edit_firm(request: Request, session: SessionDep, user: WebUser, firm_id: int
 
 
 @router.post("/{firm_id}/edit")
-async def update_firm_page(
-    request: Request, session: SessionDep, user: WebUser, firm_id: int
+def update_firm_page(
+    request: Request, form: FormBody, session: SessionDep, user: WebUser, firm_id: int
 ) -> Response:
     firm = get_firm(session, user, firm_id)
-    form = await request.form()
     values = _firm_data(form)
     values["version"] = forms.integer(form, "version")
     try:

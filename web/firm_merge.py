@@ -25,7 +25,7 @@ from crm.firms.unmerge import undo_merge
 from crm.i18n import _l
 from server.deps import SessionDep, WebUser
 from web import forms
-from web.forms import FormRejected
+from web.forms import FormBody, FormRejected
 from web.render import render
 
 router = APIRouter(prefix="/firms", include_in_schema=False)
@@ -90,11 +90,10 @@ def merge_page(
 
 
 @router.post("/{firm_id}/merge")
-async def merge_submit(
-    request: Request, session: SessionDep, user: WebUser, firm_id: int
+def merge_submit(
+    request: Request, form: FormBody, session: SessionDep, user: WebUser, firm_id: int
 ) -> Response:
     require_manager(user)
-    form = await request.form()
     other_id = forms.integer(form, "other_id")
     keep = forms.text(form, "keep") or "this"
     if not isinstance(other_id, int):  # no second firm chosen: the picker, with the reason

@@ -25,7 +25,7 @@ from crm.projects.lists import ProjectFilters, list_projects
 from server.deps import SessionDep, WebUser
 from web import forms
 from web.activities import DT_INPUT, KINDS, REMIND_OFFSETS, followup_input
-from web.forms import FormInvalid, FormRejected
+from web.forms import FormBody, FormInvalid, FormRejected
 from web.render import is_htmx, render
 
 router = APIRouter(prefix="/firms", include_in_schema=False)
@@ -168,11 +168,10 @@ LOG_FIELDS = {
 
 
 @router.post("/{firm_id}/activities")
-async def log_contact(
-    request: Request, session: SessionDep, user: WebUser, firm_id: int
+def log_contact(
+    request: Request, form: FormBody, session: SessionDep, user: WebUser, firm_id: int
 ) -> Response:
     firm = get_firm(session, user, firm_id)
-    form = await request.form()
     raw, data = _log_data(form, firm_id)
     try:
         payload = forms.validate(request, ActivityCreate, data)
