@@ -56,6 +56,22 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        """On SQLite one function per value instead of the driver type's parser wrapped in
+        ``process_result_value`` (two calls): every page reads hundreds of these. The same
+        parse — SQLAlchemy's SQLite ``DATETIME`` reads its text with ``fromisoformat`` too."""
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        parse = datetime.fromisoformat
+
+        def process(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            v: datetime = parse(value) if isinstance(value, str) else value
+            return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+
+        return process
+
 
 def to_wan(value: Decimal | int | str | float | None) -> int | None:
     """亿元 as an exact Decimal → integer 万元 (4 decimal places of 亿)."""
