@@ -100,7 +100,7 @@ def firm_list(
     }
     ctx: dict[str, Any] = {
         "nav": "firms",
-        "rows": list_rows(session, firms),
+        "rows": list_rows(session, user, firms),
         "total": total,
         "capped": total > COUNT_CAP,
         "page": page,

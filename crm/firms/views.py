@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import select, text
 from sqlmodel import Session
 
+from crm.accounts.users import user_choices
 from crm.authz import can_edit_owned
 from crm.firms.service import firm_aliases, firm_cluster_codes, get_firm
 from crm.models.accounts import User
@@ -38,24 +39,13 @@ class FirmDetail:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-# built once (a statement object keeps its cache key): the list page asks on every request
-_USER_NAMES = select(User.id, User.display_name).where(
-    User.id.in_(bindparam("ids", expanding=True))
-)
-
-
-def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    return dict(session.execute(_USER_NAMES, {"ids": list(wanted)}).all())
-
-
-def list_rows(session: Session, firms: list[Firm]) -> list[FirmRow]:
-    """The list page's rows: cluster codes and owner names in two statements for the page."""
+def list_rows(session: Session, actor: User, firms: list[Firm]) -> list[FirmRow]:
+    """The list page's rows: cluster codes in one statement for the page, owner names from the
+    users' names kept per process (``user_choices``: the page reads them for its owner filter
+    anyway; its version check is once per transaction)."""
     ids = [stored_id(f) for f in firms]
     codes = firm_cluster_codes(session, ids)
-    owners = user_names(session, {f.owner_id for f in firms})
+    owners = user_choices(session, actor).names
     return [
         FirmRow(f, codes.get(i, []), owners.get(f.owner_id) if f.owner_id is not None else None)
         for f, i in zip(firms, ids, strict=True)
