@@ -73,6 +73,15 @@ def _link_names(session: Session, actor: User, ids: list[int]) -> list[Any]:
     return list(session.execute(stmt, {f"ids{n}": ids for n in range(4)}).all())
 
 
+_fu = Followup.__table__.c
+# built once (an expanding list of ids): every timeline asks
+_FOLLOWUPS = (
+    select(_fu.activity_id, _fu.id, _fu.title, _fu.due_at, _fu.status)
+    .where(_fu.activity_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_fu.due_at)
+)
+
+
 def entries_for(session: Session, actor: User, acts: list[Activity]) -> list[TimelineEntry]:
     """Decorate activities with names: two statements whatever their number."""
     ids = [a.id for a in acts if a.id is not None]
@@ -93,12 +102,7 @@ def entries_for(session: Session, actor: User, acts: list[Activity]) -> list[Tim
     for aid, met in firms.items():
         if len(met) > 1:  # the page names the other firms only where several were met
             entries[aid].firms = met
-    fu = Followup.__table__.c
-    for row in session.execute(
-        select(fu.activity_id, fu.id, fu.title, fu.due_at, fu.status)
-        .where(fu.activity_id.in_(ids))
-        .order_by(fu.due_at)
-    ):
+    for row in session.execute(_FOLLOWUPS, {"ids": ids}):
         entries[row.activity_id].followups.append(row)
     return list(entries.values())
 

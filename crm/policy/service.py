@@ -12,7 +12,7 @@ from sqlalchemy import Row, delete, func, select
 from sqlmodel import Session, SQLModel
 
 from crm.audit.service import record
-from crm.db import bind_url, memo
+from crm.db import bind_url, memo, table
 from crm.models.accounts import Department
 from crm.models.firms import Firm, FirmAlias, FirmCluster, derive_tier
 from crm.models.policy import ChainLink, Cluster, Park, ParkCluster, PlanTarget, PolicyPack
@@ -340,21 +340,24 @@ def _plan_version_statement() -> Any:
     def agg(*cols: Any) -> Any:
         return select(*cols).scalar_subquery()
 
+    # Core columns: an ORM-annotated statement costs ~0.15 ms more per execution (every page)
+    pp, c, k, lk = table(PolicyPack).c, table(Cluster).c, table(Park).c, table(ChainLink).c
+    d = table(Department).c
     return select(
-        agg(func.count(PolicyPack.id)),
-        agg(func.max(PolicyPack.loaded_at)),
-        agg(func.count(Cluster.id)),
-        agg(func.sum(Cluster.version)),
-        agg(func.count(Park.id)),
-        agg(func.max(Park.id)),
-        agg(func.count(ChainLink.id)),
-        agg(func.max(ChainLink.id)),
-        agg(func.count(Department.id)),
-        agg(func.sum(Department.version)),
-        agg(func.max(Department.id)),
+        agg(func.count(pp.id)),
+        agg(func.max(pp.loaded_at)),
+        agg(func.count(c.id)),
+        agg(func.sum(c.version)),
+        agg(func.count(k.id)),
+        agg(func.max(k.id)),
+        agg(func.count(lk.id)),
+        agg(func.max(lk.id)),
+        agg(func.count(d.id)),
+        agg(func.sum(d.version)),
+        agg(func.max(d.id)),
         # a department removed and another added under the same id (a restore, a test's
         # fresh database) keeps the counts and sums: its creation time does not
-        agg(func.max(Department.created_at)),
+        agg(func.max(d.created_at)),
     )
 
 
