@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import Integer, bindparam, case, func, select
 from sqlmodel import Session
 
 from crm.authz import can_edit_owned
@@ -201,21 +201,47 @@ def list_firms(
         return [], total
     # major tiers first, along ix_firm_updated; then the rest, along ix_firm_tier_updated
     majors = stmt.where(Firm.tier != "other")
-    rows = fetch(majors.order_by(*order).limit(limit).offset(offset))
+
+    def tier_page(major: bool, lim: int, off: int) -> list[Any]:
+        if columns:  # the landing page's plain rows: statements built once
+            return list(session.execute(_LANDING[major], {"f_limit": lim, "f_offset": off}).all())
+        cond = Firm.tier != "other" if major else Firm.tier == "other"
+        return fetch(stmt.where(cond).order_by(*order).limit(lim).offset(off))
+
+    rows = tier_page(True, limit, offset)
     if len(rows) < limit:
         if rows or offset == 0:
             n_major = offset + len(rows)
         else:  # the majors ended on an earlier page: how many were there (at most offset)
             n_major = capped_count(session, majors, Firm.id, offset - 1)
-        rows += fetch(
-            stmt.where(Firm.tier == "other")
-            .order_by(*order)
-            .limit(limit - len(rows))
-            .offset(max(0, offset - n_major))
-        )
+        rows += tier_page(False, limit - len(rows), max(0, offset - n_major))
     if offset == 0 and len(rows) < limit:
         return rows, len(rows)
+    if columns:
+        return rows, session.scalar(_LANDING_COUNT, {"f_cap": count_cap + 1}) or 0
     return rows, capped_count(session, stmt, Firm.id, count_cap)
+
+
+# the list's landing page (no filter) as plain rows, the most asked page of all: its statements
+# built once of Core columns (an ORM-annotated statement is built, keyed and run through the
+# ORM's layer on each request); the same SQL as the general path's
+_ft = table(Firm)
+
+
+def _landing(major: bool) -> Any:
+    return (
+        select(_ft)
+        .where(_ft.c.tier != "other" if major else _ft.c.tier == "other")
+        .order_by(_ft.c.updated_at.desc(), _ft.c.id.desc())
+        .limit(bindparam("f_limit", type_=Integer))
+        .offset(bindparam("f_offset", type_=Integer))
+    )
+
+
+_LANDING = {True: _landing(True), False: _landing(False)}
+_LANDING_COUNT = select(func.count()).select_from(
+    select(_ft.c.id).limit(bindparam("f_cap", type_=Integer)).subquery()
+)
 
 
 def _owner_department(session: Session, owner_id: int | None) -> int | None:
