@@ -513,6 +513,8 @@ def list_activities(
         if limit > 0
         else []  # the count alone
     )
+    if offset == 0 and len(rows) < limit <= LIST_COUNT_CAP:
+        return rows, len(rows)  # the whole list is on this page: its count needs no statement
     total = serial_scalar(session, count_stmt, params) or 0
     return rows, total
 

@@ -1,0 +1,52 @@
+"""The activity list's total: counted by a statement, or — when the whole list is on the first
+page — the page's own length, which must be the same number (hidden activities excluded)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from crm.activities.schemas import ActivityCreate
+from crm.activities.service import ActivityFilters, list_activities, log_activity
+from crm.projects.schemas import ProjectCreate
+from crm.projects.service import create_project
+from tests.factories import make_department, make_firm, make_user
+
+
+def test_the_total_is_the_same_whether_counted_or_read_off_the_page(session) -> None:
+    a, b = make_department(session), make_department(session)
+    oa, ob = make_user(session, "officer", a), make_user(session, "officer", b)
+    firm = make_firm(session, "宏碁")
+    secret = create_project(
+        session,
+        oa,
+        ProjectCreate(firm_id=firm.id, cluster="NB", is_confidential=True, code_name="青龙"),
+    )
+    when = datetime.now(UTC) - timedelta(days=1)
+    for i in range(3):
+        log_activity(
+            session,
+            oa,
+            ActivityCreate(kind="call", occurred_at=when, summary=f"电话 {i}", firm_ids=[firm.id]),
+        )
+    log_activity(  # ob's department does not see it
+        session,
+        oa,
+        ActivityCreate(
+            kind="visit",
+            occurred_at=when,
+            summary="保密拜访",
+            firm_ids=[firm.id],
+            project_ids=[secret.id],
+        ),
+    )
+    f = ActivityFilters(firm_id=firm.id)
+    for actor, n in ((oa, 4), (ob, 3)):
+        counted = [
+            list_activities(session, actor, f, limit=limit, offset=offset)[1]
+            for limit, offset in ((0, 0), (2, 0), (2, 2), (50, 0), (n, 0), (50, 10))
+        ]
+        assert counted == [n] * 6, (actor.id, counted)
+        rows, total = list_activities(session, actor, f, limit=50)
+        assert len(rows) == total == n
+    other = make_firm(session, "联想")
+    assert list_activities(session, ob, ActivityFilters(firm_id=other.id)) == ([], 0)
