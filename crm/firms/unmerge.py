@@ -176,6 +176,9 @@ def _check_free(session: Session, sid: int, other: dict[str, Any]) -> None:
     )
     if taken:
         raise Conflict(_l("该企业名称或信用代码已被另一企业使用"))
+    # SQLite hands a removed row's id out again: a firm created since may hold it
+    if session.scalar(select(Firm.id).where(Firm.id == other["id"])) is not None:
+        raise Conflict(_l("合并掉的企业编号已被新企业占用，不能撤销"))
 
 
 def _restore_firms(session: Session, survivor: Firm, before: dict[str, Any]) -> None:

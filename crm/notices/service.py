@@ -290,7 +290,17 @@ def resolve_conflict(
     ``crm.authz.require_give_up_project``: the department that gives its project up (its
     manager), or an admin — never one manager over the other department's project."""
     require_manager(actor)
-    keep, other = session.get(Project, keep_id), session.get(Project, other_id)
+    if session.get_bind().dialect.name == "postgresql":
+        # a second decision on the same pair waits for the first, then finds it resolved (404);
+        # SQLite: a writing request holds the database's write lock from its start
+        session.execute(
+            select(Project.id)
+            .where(Project.id.in_(sorted({keep_id, other_id})))
+            .order_by(Project.id)
+            .with_for_update()
+        )
+    keep = session.get(Project, keep_id, populate_existing=True)
+    other = session.get(Project, other_id, populate_existing=True)
     if (
         keep is None
         or other is None

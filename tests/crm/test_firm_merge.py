@@ -434,3 +434,18 @@ def test_a_conflict_a_merge_opens_tells_both_managers(session, world):
         select(OutboxMessage.recipient).where(OutboxMessage.kind == "conflict")
     ).all()
     assert sorted(mails) == sorted([m1.email, m2.email])
+
+
+def test_undo_is_refused_when_a_new_firm_took_the_merged_ones_id(session, world):
+    """ATTACK7 P2-7: SQLite gives a removed firm's id to the next new firm; the undo then can no
+    longer put the other firm back under its id — refused with 409, never a 500."""
+    admin, hp, dup = world["admin"], world["hp"], world["dup"]
+    rec = merge_firms(session, admin, hp.id, dup.id)
+    session.flush()
+    session.add(
+        Firm(id=dup.id, name_zh="新来的企业", name_norm="新来的企业", search_text="新来的企业")
+    )
+    session.flush()
+    with pytest.raises(Conflict) as exc:
+        undo_merge(session, admin, rec.id)
+    assert "编号已被新企业占用" in exc.value.message.render("zh_CN")

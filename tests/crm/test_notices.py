@@ -260,3 +260,25 @@ def test_a_transfer_hands_the_projects_open_followups_to_its_new_owner(session):
     ).all()
     assert len(audit) == 1 and audit[0].entity_id == str(b.id)
     assert str(open_fu.id) in (audit[0].after or "") and audit[0].actor_id == w["mb"].id
+
+
+def test_two_decisions_on_one_conflict_at_once_apply_once(session):
+    """ATTACK7 P2-10: two managers close the same 撞单 at once, each keeping another project —
+    one decision applies, the other finds the conflict resolved (404); never both projects
+    lost."""
+    from crm.errors import NotFound
+    from crm.models.accounts import User
+    from tests.crm.test_firm_merge import _race
+
+    w = world(session)
+    first, later = conflict(session, w)
+    fid, lid, admin_id = first.id, later.id, make_user(session, "admin").id
+    err = _race(
+        session,
+        lambda s: service.resolve_conflict(s, s.get(User, admin_id), fid, lid, "close"),
+        lambda s: service.resolve_conflict(s, s.get(User, admin_id), lid, fid, "close"),
+    )
+    assert isinstance(err, NotFound), repr(err)
+    session.expire_all()
+    stages = sorted(session.get(Project, i).stage for i in (fid, lid))
+    assert stages.count("lost") == 1, stages
