@@ -26,6 +26,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -198,13 +199,7 @@ def _check_sqlite_file(path: Path) -> str:
         if ok != "ok":
             raise ValidationFailed(_l("备份已损坏：%(error)s", error=str(ok)[:200]))
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        missing = [t for t in CORE_TABLES if t not in tables]
-        if missing:
-            raise ValidationFailed(
-                _l("这不是CRM数据库（缺少表 %(tables)s）", tables=", ".join(missing))
-            )
-        rows = conn.execute("SELECT version_num FROM alembic_version").fetchall()
-        rev = _known(rows[0][0] if len(rows) == 1 else None)
+        rev = _crm_revision(tables, conn.execute)
         _check_schema(rev, sqlite_schema(conn))
         _check_foreign_keys(conn)
     except sqlite3.DatabaseError as exc:
@@ -410,6 +405,18 @@ def _check_foreign_keys(conn: sqlite3.Connection) -> None:
         )
 
 
+def _crm_revision(tables: set[str], execute: Callable[[str], Any]) -> str:
+    """A copy to restore is a CRM database (it has the core tables, checked first) at one
+    migration this code knows (read with ``execute``, a connection's)."""
+    missing = [t for t in CORE_TABLES if t not in tables]
+    if missing:
+        raise ValidationFailed(
+            _l("这不是CRM数据库（缺少表 %(tables)s）", tables=", ".join(missing))
+        )
+    rows = execute("select version_num from alembic_version").fetchall()
+    return _known(rows[0][0] if len(rows) == 1 else None)
+
+
 def _known(rev: str | None) -> str:
     if rev is None or rev not in known_revisions():
         raise ValidationFailed(
@@ -584,13 +591,7 @@ def _restore_pg(url: str, source: Path, lock_conn: object) -> str:
                         "where table_schema = 'public'"
                     )
                 }
-                missing = [t for t in CORE_TABLES if t not in tables]
-                if missing:
-                    raise ValidationFailed(
-                        _l("这不是CRM数据库（缺少表 %(tables)s）", tables=", ".join(missing))
-                    )
-                rows = c.execute("select version_num from alembic_version").fetchall()
-                rev = _known(rows[0][0] if len(rows) == 1 else None)
+                rev = _crm_revision(tables, c.execute)
                 have = pg_schema(c)
             _check_schema(rev, have, migrated_pg_schema(admin_url, rev))
             # the swap: our own lock connection goes first (a database with sessions cannot
