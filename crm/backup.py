@@ -514,7 +514,9 @@ def _restore_sqlite(url: str, source: Path) -> str:
         finally:
             dst.close()
             src.close()
-        _check_sqlite_file(new)
+        rev = _check_sqlite_file(new)
+        if rev != head_revision():  # a backup from before the last upgrade: brought up to date
+            upgrade(f"sqlite:///{new}")
         if db.exists():
             # fold the WAL into the file, so the copy kept is whole on its own
             conn = sqlite3.connect(str(db))
@@ -594,6 +596,8 @@ def _restore_pg(url: str, source: Path, lock_conn: object) -> str:
                 rev = _crm_revision(tables, c.execute)
                 have = pg_schema(c)
             _check_schema(rev, have, migrated_pg_schema(admin_url, rev))
+            if rev != head_revision():  # a backup from before the last upgrade: brought up to date
+                upgrade(u.set(database=new).render_as_string(hide_password=False))
             # the swap: our own lock connection goes first (a database with sessions cannot
             # be renamed), then the rename fails — harmlessly — if anything else connected
             with contextlib.suppress(Exception):

@@ -407,3 +407,30 @@ def test_a_directory_is_not_a_backup(origin, tmp_path):
     assert out.exit_code == 1
     assert out.exception is None or isinstance(out.exception, SystemExit), out.exception
     assert "Traceback" not in out.output and str(tmp_path) in out.output
+
+
+def test_a_backup_from_before_the_last_upgrade_is_brought_up_to_date(target, tmp_path):
+    """ATTACK7 P2-9: a backup at an earlier migration (yesterday's nightly one, before today's
+    upgrade) is migrated to the code's head in the scratch copy before the swap — the running
+    code never meets the old schema."""
+    from alembic.script import ScriptDirectory
+
+    if PG:
+        pytest.skip("SQLite files")
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    previous = script.get_revision(head_revision()).down_revision
+    old = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate.upgrade(old, previous)
+    add_firm(old, "升级前的企业")
+    bk = backup(old, tmp_path / "old_bk.db")
+    assert verify(target, bk).revision == previous
+    restore(target, bk)
+    engine = create_engine(target, poolclass=NullPool)
+    try:
+        with engine.connect() as c:
+            assert c.execute(text("select version_num from alembic_version")).scalar() == (
+                head_revision()
+            )
+    finally:
+        engine.dispose()
+    assert firm_names(target) == {"升级前的企业"}
