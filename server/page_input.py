@@ -11,11 +11,13 @@ stricter types (``api/common``) and is not touched here.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from urllib.parse import unquote_to_bytes
 
 from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from crm.errors import ValidationFailed
 from crm.i18n import _l
 from server.language import reader_language
 from server.replay import replaying
@@ -28,6 +30,23 @@ _STATE_KEY = "crm_bad_input"
 
 BAD_TEXT = _l("输入包含无效字符（空字符或非 UTF-8 编码），未作任何修改")
 OUT_OF_RANGE = _l("编号超出范围")
+
+
+def known_choice(
+    value: str | None, allowed: Collection[str], field: str, default: str | None = None
+) -> str | None:
+    """A page filter's value from the query string: blank → ``default`` (all); one of
+    ``allowed`` → it; anything else → 422 naming the value, in the reader's language, as the
+    API and the reports answer — never the whole list as if it had been filtered (a stale
+    bookmark or a typed URL would otherwise show "everything" under a filter that did nothing).
+    The one rule of every page's enumerated filters (firm tier, follow-up status, the
+    pipeline's cluster and park through ``crm.projects.service.check_filter_codes``)."""
+    v = (value or "").strip()
+    if not v:
+        return default
+    if v not in allowed:
+        raise ValidationFailed(_l("未知的筛选值：%(value)s", value=v[:40]), field=field)
+    return v
 
 
 def _numeric_key(key: bytes) -> bool:

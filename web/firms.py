@@ -29,6 +29,7 @@ from crm.types import utcnow
 from crm.vocabulary import Tier, values
 from server.deps import SessionDep, WebUser
 from server.download import download
+from server.page_input import known_choice
 from web import forms
 from web.bulk import bulk_context
 from web.render import cluster_labels, is_htmx, language, render
@@ -52,7 +53,7 @@ def _filters(
     return FirmFilters(
         q=(q or "").strip()[:100] or None,
         cluster=cluster or None,
-        tier=tier if tier in TIERS else None,
+        tier=known_choice(tier, TIERS, "tier"),
         country=country or None,
         owner_id=forms.query_int(owner),
         sort=parse_sort(sort, FIRM_SORTS),

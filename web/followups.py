@@ -35,6 +35,7 @@ from crm.types import utcnow
 from crm.vocabulary import FollowupStatus, values
 from server.deps import SessionDep, WebUser
 from server.download import EXPORT_LIMIT, list_workbook
+from server.page_input import known_choice
 from web.forms import (
     FormInvalid,
     FormRejected,
@@ -94,7 +95,8 @@ def followups_page(
     format: str = "",
     sort: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
-    status_f = status if status in STATUSES else None
+    chosen = known_choice(status, (*STATUSES, "all"), "status", default="open")
+    status_f = None if chosen == "all" else chosen
     team = scope == "team" and is_manager(user)
     error: ValidationFailed | None = None
     try:
@@ -123,7 +125,7 @@ def followups_page(
         "rows": rows,
         "total": total,
         "labels": followup_labels(session, user, rows),
-        "status": status if status_f or status == "all" else "open",
+        "status": status_f or "all",
         "scope": "team" if team else "mine",
         "due_from": d_from.isoformat() if d_from else (due_from or "")[:20] if error else "",
         "due_to": d_to.isoformat() if d_to else (due_to or "")[:20] if error else "",

@@ -19,7 +19,13 @@ from crm.i18n import _l
 from crm.models.accounts import User
 from crm.models.projects import Stage
 from crm.policy.service import plan_lists
-from crm.projects.lists import PROJECT_SORTS, ProjectFilters, board_columns, list_projects
+from crm.projects.lists import (
+    PROJECT_SORTS,
+    ProjectFilters,
+    board_columns,
+    check_filter_codes,
+    list_projects,
+)
 from crm.projects.reads import get_project_for, to_public_many
 from crm.projects.schemas import StageMoveRequest
 from crm.projects.service import move_stage
@@ -117,6 +123,7 @@ def pipeline(
     format: str = "",
 ) -> Response:
     f, chosen = _filters(request)
+    check_filter_codes(session, f.cluster, f.park)  # an unknown one: 422, as the API
     if view == "table" or format == "xlsx":  # the table (and its export): the reader's column
         f = replace(f, sort=parse_sort(request.query_params.get("sort"), PROJECT_SORTS))
     if format == "xlsx":  # the table as filtered on screen, every row
@@ -166,6 +173,7 @@ def more_cards(
     if stage not in STAGES:
         raise ValidationFailed(_l("未知阶段"), field="stage")
     f, chosen = _filters(request)
+    check_filter_codes(session, f.cluster, f.park)
     if not is_htmx(request):  # a fragment: opened by hand, it leads to the board it belongs to
         return RedirectResponse(f"/pipeline?{_query(chosen)}", status_code=303)
     col = _columns(session, user, f, [stage], max(0, min(offset, 100_000)))[0]

@@ -158,7 +158,7 @@ def _list_select(actor: User, f: ProjectFilters, count_cap: int) -> tuple[Any, A
 
 
 def check_filter_codes(session: Session, cluster: str | None, park: str | None = None) -> None:
-    """Unknown cluster or park codes in a filter are an error (the API); pages ignore them."""
+    """Unknown cluster or park codes in a filter are an error (422), for the API and the pages."""
     if cluster and not session.scalar(select(Cluster.id).where(Cluster.code == cluster)):
         raise ValidationFailed(_l("未知产业集群：%(cluster)s", cluster=cluster), field="cluster")
     if park and not session.scalar(select(Park.id).where(Park.code == park)):
