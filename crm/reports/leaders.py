@@ -155,7 +155,7 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
             LadderFirm(
                 firm_id=r if public.get(r) else None,
                 name=info[r][0] if public.get(r) else "、".join(code_names.get(r, [CONFIDENTIAL])),
-                tier=info[r][1],
+                tier=info[r][1] if public.get(r) else "confidential",  # its tier names it
                 output=yi(w),
                 projects=count[r],
                 member_firms=members[r],

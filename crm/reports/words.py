@@ -22,6 +22,7 @@ TIER_ZH = {
     "china500": "中国500强",
     "leader": "行业龙头",
     "other": "其他",
+    "confidential": "保密",  # a group in the ladder known by code names only
     "core": "双核",
     "ring": "一环",
     "point": "多点",

@@ -1,0 +1,81 @@
+"""A confidential project's code name gives nothing away (SPEC §5: printed everywhere in place of
+the title and firm): not a project's title, not the firm's name or alias; and the leaders
+ladder shows such a group's tier as "保密", not a tier that would name the firm."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm.errors import ValidationFailed
+from crm.models.firms import FirmAlias
+from crm.projects.schemas import ProjectCreate, ProjectUpdate
+from crm.projects.service import create_project, update_project
+from crm.reports.leaders import leaders_report
+from tests.factories import make_department, make_firm, make_project, make_user
+
+
+def _create(session, who, firm, code_name):
+    return create_project(
+        session,
+        who,
+        ProjectCreate(firm_id=firm.id, cluster="IC", is_confidential=True, code_name=code_name),
+    )
+
+
+def test_a_code_name_may_not_name_the_firm_or_be_a_title(session):
+    d1, d2 = make_department(session), make_department(session)
+    o1, o2 = make_user(session, "officer", d1), make_user(session, "officer", d2)
+    firm = make_firm(session, "望江工业有限公司", name_en="Wangjiang Industry")
+    session.add(FirmAlias(firm_id=firm.id, alias="望工", alias_norm="望工"))
+    secret = make_project(
+        session,
+        firm,
+        "NB",
+        owner=o1,
+        title="望江控制系统扩能项目",
+        is_confidential=True,
+        code_name="雪峰-72项目",
+    )
+    session.flush()
+    for bad, message in (
+        ("望江工业控制项目", "代号不能包含企业名称或别名"),  # its name without the company form
+        ("WANGJIANG industry-1", "代号不能包含企业名称或别名"),  # its English name, any case
+        ("望工一号", "代号不能包含企业名称或别名"),  # an alias
+        ("望江控制系统扩能项目", "代号不能与项目名称相同"),  # another department's title
+    ):
+        with pytest.raises(ValidationFailed) as err:
+            _create(session, o2, firm, bad)
+        assert err.value.field == "code_name" and err.value.message.render("zh_CN") == message
+    p = _create(session, o2, firm, "蓝鲸-03项目")
+    with pytest.raises(ValidationFailed) as err:
+        update_project(
+            session, o2, p.id, ProjectUpdate(code_name="望江控制系统扩能项目", version=p.version)
+        )
+    assert err.value.field == "code_name"
+    session.refresh(p)
+    assert p.code_name == "蓝鲸-03项目" and p.version == 1
+    # a change of something else leaves a code name as it is
+    update_project(session, o2, p.id, ProjectUpdate(notes="x", version=p.version))
+    assert secret.code_name == "雪峰-72项目"
+
+
+def test_the_ladder_names_a_confidential_groups_tier_confidential(session):
+    d = make_department(session)
+    manager = make_user(session, "manager", d)
+    big = make_firm(session, "保密巨头", global500_rank=3)
+    open_firm = make_firm(session, "公开巨头", global500_rank=5)
+    make_project(
+        session,
+        big,
+        "NB",
+        "signed",
+        owner=manager,
+        output="1200",
+        is_confidential=True,
+        code_name="白鹭-51项目",
+    )
+    make_project(session, open_firm, "NB", "signed", owner=manager, output="1100")
+    session.commit()
+    (top, *_) = leaders_report(session, manager).bands
+    rows = {x.name: x.tier for x in top.firms}
+    assert rows == {"白鹭-51项目": "confidential", "公开巨头": "global500"}
