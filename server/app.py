@@ -310,7 +310,7 @@ def create_app(run_scheduler: bool = False) -> FastAPI:
     settings = get_settings()
     install_match_cache()  # a request's route found once per path, not by walking every route
     app = FastAPI(
-        title="招商 CRM API",
+        title="招商 CRM API (investment-attraction CRM)",
         version="1.0.0",
         description="Investment-attraction CRM: firms, contacts, projects, activities, "
         "follow-ups and the managers' reports, for the plan's 12 industry clusters.",
@@ -329,12 +329,10 @@ def create_app(run_scheduler: bool = False) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @app.get("/api/docs", include_in_schema=False)
-    def api_docs() -> HTMLResponse:
-
-        html = (
-            templates_for("en").env.get_template("api/docs.html").render(spec_url=app.openapi_url)
-        )
-        return HTMLResponse(html)
+    def api_docs(request: Request) -> HTMLResponse:
+        lang = reader_language(request)  # the page's title in the reader's language
+        page = templates_for(lang).env.get_template("api/docs.html")
+        return HTMLResponse(page.render(spec_url=app.openapi_url))
 
     @app.get(
         "/healthz", tags=["health"], summary="Liveness and database check", operation_id="healthz"

@@ -16,6 +16,7 @@ from crm import labels
 from crm.clock import to_local
 from crm.config import get_settings
 from crm.errors import CRMError
+from crm.firms.schemas import website_ok
 from crm.i18n import LANGUAGES, Message, pick_language, translations, using
 from crm.outbox import run_detail
 from crm.policy import names as plan_names
@@ -205,6 +206,9 @@ def templates_for(lang: str) -> Jinja2Templates:
         t.env.globals["entity_label"] = labels.audit_entity
         # a scheduled job's run: its state and what it did (crm/outbox/run_detail.py)
         t.env.globals["run_detail"] = run_detail.describe
+        # a stored website the input check would refuse now ("https://javascript:…", stored
+        # before the check): shown as text and flagged, never a link
+        t.env.globals["website_ok"] = website_ok
         # the plan's codes as names in the page's language (the code goes in a tooltip)
         t.env.globals["cluster_text"] = t.env.filters["cluster_text"] = plan_names.cluster
         t.env.globals["park_text"] = plan_names.park

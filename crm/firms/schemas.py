@@ -38,6 +38,14 @@ def web_address(value: str | None) -> str | None:
     return v
 
 
+def website_ok(value: str | None) -> bool:
+    """Whether a stored website is one the check accepts as it is (a link to follow)."""
+    try:
+        return bool(value) and web_address(value) == value
+    except ValueError:
+        return False
+
+
 class FirmCreate(InputModel):
     name_zh: Name
     name_en: Annotated[str, Bounded(300)] | None = None

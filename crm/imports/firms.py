@@ -362,7 +362,10 @@ def _near_duplicates(
             "name": d.name_zh,
             "firms": [c.model_dump() for c in found[:5]],
         }
-        names = "、".join(f"{c.name_zh}（{c.id}）" for c in found[:3])
+        # "名（编号）、…" in Chinese, "name (id); …" in English: messages, not text joined here
+        names = _l("%(name)s（%(id)s）", name=found[0].name_zh, id=found[0].id)
+        for c in found[1:3]:
+            names = _l("%(a)s、%(b)s", a=names, b=_l("%(name)s（%(id)s）", name=c.name_zh, id=c.id))
         if i in confirmed:
             rep.warnings.append(
                 RowError(

@@ -91,7 +91,8 @@ def rejected_workbook(run: ImportRun, lang: str) -> bytes:
     out = []
     for row in sorted(reasons):
         cells = source.get(str(row)) or {}
-        out.append([row, *(cells.get(c, "") for c in columns), "；".join(reasons[row])])
+        sep = "; " if lang == "en" else "；"
+        out.append([row, *(cells.get(c, "") for c in columns), sep.join(reasons[row])])
     head_row = _l("行号").render(lang)
     head_reason = _l("不合格原因").render(lang)
     headers = [head_row, *(labels[c] for c in columns), head_reason]
