@@ -84,8 +84,9 @@ def test_filters_by_cluster_park_officer_department(client, session):
     # a filter change from HTMX swaps only the board / the table
     r = client.get("/pipeline?cluster=NB", headers={"HX-Request": "true"})
     assert r.text.lstrip().startswith('<div class="board" id="board">')
-    # nonsense filters are ignored, never a 500
-    assert client.get("/pipeline?officer=abc&department=-1&cluster=" + "x" * 300).status_code == 200
+    # nonsense ids are ignored; an unknown cluster is refused (422, as the API) — never a 500
+    assert client.get("/pipeline?officer=abc&department=-1").status_code == 200
+    assert client.get("/pipeline?cluster=" + "x" * 300).status_code == 422
 
 
 def test_table_view_lists_and_pages(client, session):
