@@ -28,6 +28,7 @@ from crm.authz import (
     may_set_owner,
     owner_choices,
     project_visible,
+    require_owner_sees_project,
 )
 from crm.config import get_settings
 from crm.db import get_or_not_found
@@ -216,6 +217,8 @@ def reassign(
         raise ValidationFailed(_l("不能转给本人"), field="to_user_id")
 
     moves = _moves(held, per_firm, to_user_id)
+    for d, ids in moves["project"].items():
+        _owner_sees(session, ids, targets[d])
     total = len(held.firms) + len(held.projects) + len(held.followups)
     left = total - sum(len(ids) for by in moves.values() for ids in by.values())
     if deactivate and left:
@@ -375,6 +378,8 @@ def bulk_reassign(session: Session, actor: User, kind: str, ids: list[int], to_u
         owner, dept = rows[i]
         if not can_edit_owned(actor, owner, dept) or not may_set_owner(actor, owner, target):
             raise PermissionDenied(_l("只能转交本部门的记录：%(id)s", id=i), field="ids")
+    if model is Project:
+        _owner_sees(session, ids, target)
     now = utcnow()
     session.execute(
         update(model)
@@ -391,6 +396,22 @@ def bulk_reassign(session: Session, actor: User, kind: str, ids: list[int], to_u
     )
     session.flush()
     return len(ids)
+
+
+def _owner_sees(session: Session, project_ids: list[int], owner: User) -> None:
+    """``owner`` may own every one of these projects: sees it (``crm.authz``) — no confidential
+    project handed to an officer of another department, to whom it does not exist."""
+    for pid, confidential, dept in session.execute(
+        select(Project.id, Project.is_confidential, Project.department_id).where(
+            Project.id.in_(project_ids), Project.is_confidential.is_(True)
+        )
+    ):
+        try:
+            require_owner_sees_project(owner, confidential, dept, field="to_user_id")
+        except ValidationFailed:
+            raise ValidationFailed(
+                _l("该人员无权查看此项目：%(id)s", id=pid), field="to_user_id"
+            ) from None
 
 
 def orphaned_followups(session: Session) -> list[tuple[Followup, User]]:

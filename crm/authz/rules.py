@@ -4,7 +4,8 @@ which choices to offer (``assignable_users``)."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from types import SimpleNamespace
+from typing import Any, Protocol, cast
 
 from sqlalchemy import or_, select, true
 from sqlmodel import Session
@@ -154,6 +155,19 @@ def require_set_owner(actor: User, current_owner_id: int | None, new_owner: User
 
 # what makes a firm a major investor (its derived tier): the coverage report counts on them
 TIER_FIELDS = ("global500_rank", "china500_rank", "is_leader")
+
+
+def require_owner_sees_project(
+    owner: Any, is_confidential: bool | None, department_id: int | None, field: str = "owner_id"
+) -> None:
+    """A project's owner must be someone who sees it: a confidential project is owned within its
+    department (or by a manager or admin) — never by an officer to whom it does not exist. One
+    rule for creating, editing, bulk reassigning and handing over."""
+    if owner is None:
+        return
+    shape = SimpleNamespace(is_confidential=bool(is_confidential), department_id=department_id)
+    if not can_see_project(owner, cast(Project, shape)):
+        raise ValidationFailed(_l("该人员无权查看此项目"), field=field)
 
 
 def require_tier_change(actor: User, owner_id: int | None, field: str) -> None:

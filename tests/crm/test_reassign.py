@@ -11,6 +11,8 @@ from crm.models.accounts import User
 from crm.models.firms import Firm
 from crm.models.followups import Followup
 from crm.models.projects import Project
+from crm.projects.schemas import ProjectCreate, ProjectUpdate
+from crm.projects.service import create_project, update_project
 from crm.reassign import bulk_reassign, holdings, orphaned_followups, reassign
 from tests.factories import make_department, make_firm, make_followup, make_project, make_user
 
@@ -128,3 +130,56 @@ def test_the_departments_manager_is_told_of_orphaned_followups(session, team):
     assert compose_orphan_notices(session, day) == 0  # once a day
     msg = session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "orphaned_followups"))
     assert msg.recipient == "boss@example.com" and "回访甲" in msg.body_text
+
+
+def _row(session, p):
+    session.expire_all()
+    t = Project.__table__
+    return session.execute(select(t).where(t.c.id == p.id)).one()
+
+
+def test_a_confidential_project_is_never_given_to_an_officer_who_cannot_see_it(session, team):
+    """ATTACK7 P2-8: an admin's bulk reassign, handover, edit or creation giving another
+    department's officer a confidential project — an owner to whom it does not exist — is
+    refused (one rule, ``crm.authz.require_owner_sees_project``); the row unchanged."""
+    admin = make_user(session, "admin", make_department(session))
+    leaver, stranger = team["leaver"], team["stranger"]
+    f = make_firm(session, "保密企业", owner_id=leaver.id)
+    p = make_project(session, f, "NB", owner=leaver, is_confidential=True, code_name="玄武")
+    before = _row(session, p)
+    with pytest.raises(ValidationFailed) as err:
+        bulk_reassign(session, admin, "project", [p.id], stranger.id)
+    assert err.value.field == "to_user_id"
+    with pytest.raises(ValidationFailed):
+        reassign(session, admin, leaver.id, to_user_id=stranger.id)
+    with pytest.raises(ValidationFailed) as err:
+        update_project(session, admin, p.id, ProjectUpdate(version=p.version, owner_id=stranger.id))
+    assert err.value.field == "owner_id"
+    assert _row(session, p) == before
+    with pytest.raises(ValidationFailed):
+        create_project(
+            session,
+            admin,
+            ProjectCreate(
+                firm_id=f.id,
+                cluster="IC",
+                is_confidential=True,
+                code_name="白虎",
+                owner_id=stranger.id,
+                department_id=leaver.department_id,
+            ),
+        )
+    # making a project confidential while its owner is of another department: refused too
+    q = make_project(session, f, "IC", owner=stranger, department_id=leaver.department_id)
+    with pytest.raises(ValidationFailed) as err:
+        update_project(
+            session,
+            admin,
+            q.id,
+            ProjectUpdate(version=q.version, is_confidential=True, code_name="朱雀"),
+        )
+    assert err.value.field == "owner_id"
+    # the open project and the department's own people are fine
+    assert bulk_reassign(session, admin, "project", [q.id], team["a"].id) == 1
+    assert bulk_reassign(session, admin, "project", [p.id], team["a"].id) == 1
+    assert _row(session, p).owner_id == team["a"].id
