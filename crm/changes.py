@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, SQLModel
 
 from crm.audit.service import record, snapshot
@@ -85,7 +86,10 @@ def apply_change(
     if touch and hasattr(row, "updated_at"):
         row.updated_at = utcnow()
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except StaleDataError:  # another writer saved this version first (crm.types.Versioned)
+        raise StaleVersion(stale_message, current=current() if current else None) from None
     after = {**(snapshot(row) or {}), **{k: link.after for k, link in moved.items()}}
     record(session, actor_id, action, entity, row.id, before=before, after=after)  # type: ignore[attr-defined]
     return True

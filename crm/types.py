@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from sqlalchemy import BigInteger, DateTime
+from sqlalchemy.orm import declared_attr
 from sqlalchemy.types import TypeDecorator
 
 WAN_PER_YI = Decimal(10000)
@@ -105,3 +106,20 @@ class Yi(TypeDecorator[Decimal]):
 
     def process_result_value(self, value: Any, dialect: Any) -> Any:
         return from_wan(value)
+
+
+class Versioned:
+    """A row changed under optimistic locking (its ``version`` column): every ORM UPDATE or
+    DELETE of it says ``WHERE version = <the version this session read>``, so of two
+    transactions that read the same version only the first saves; the second matches no row
+    and SQLAlchemy raises ``StaleDataError`` (a 409 to the client), whatever the database's
+    isolation — on PostgreSQL (READ COMMITTED) both would otherwise pass the version check
+    in Python and both save. The services still set the new version themselves
+    (``version_id_generator=False``)."""
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {
+            "version_id_col": cls.__table__.c.version,  # type: ignore[attr-defined]
+            "version_id_generator": False,
+        }

@@ -24,12 +24,14 @@ from fastapi.routing import iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from api.router import router as api_router
 from crm.accounts.sessions import resolve_web_session
+from crm.changes import STALE
 from crm.config import get_settings
 from crm.db import get_engine, is_busy
 from crm.dbuse import InUse
@@ -167,6 +169,12 @@ def install_error_handlers(app: FastAPI) -> None:
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
             return JSONResponse(body, status_code=exc.status, headers=headers)
         return _html_error(request, exc.status, exc.message)
+
+    @app.exception_handler(StaleDataError)
+    async def lost_race(request: Request, exc: StaleDataError) -> Response:
+        """Two writers read the same version and the other saved first: the ORM's guarded UPDATE
+        (``crm.types.Versioned``) matched no row and nothing of this request was saved."""
+        return await crm_error(request, StaleVersion(STALE))
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> Response:

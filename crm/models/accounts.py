@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Column, Index, String
 from sqlmodel import Field, SQLModel
 
-from crm.types import UTCDateTime, utcnow
+from crm.types import UTCDateTime, Versioned, utcnow
 
 
 class Role(StrEnum):
@@ -17,7 +17,7 @@ class Role(StrEnum):
     admin = "admin"
 
 
-class Department(SQLModel, table=True):
+class Department(Versioned, SQLModel, table=True):
     __tablename__ = "department"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -30,7 +30,7 @@ class Department(SQLModel, table=True):
     version: int = Field(default=1)
 
 
-class User(SQLModel, table=True):
+class User(Versioned, SQLModel, table=True):
     __tablename__ = "user_account"
     __table_args__ = (
         CheckConstraint("role in ('officer','manager','admin')", name="ck_user_role"),

@@ -7,14 +7,14 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
-from crm.types import UTCDateTime, utcnow
+from crm.types import UTCDateTime, Versioned, utcnow
 from crm.vocabulary import ActivityKind as ActivityKind
 from crm.vocabulary import check, values
 
 KIND_CHECK = check("kind", values(ActivityKind))
 
 
-class Activity(SQLModel, table=True):
+class Activity(Versioned, SQLModel, table=True):
     __tablename__ = "activity"
     __table_args__ = (
         CheckConstraint(KIND_CHECK, name="ck_activity_kind"),

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from crm.types import UTCDateTime, utcnow
+from crm.types import UTCDateTime, Versioned, utcnow
 from crm.vocabulary import MAJOR_TIERS as MAJOR_TIERS
 from crm.vocabulary import Tier as Tier
 from crm.vocabulary import check, values
@@ -24,7 +24,7 @@ def derive_tier(global500_rank: int | None, china500_rank: int | None, is_leader
     return Tier.other.value
 
 
-class Firm(SQLModel, table=True):
+class Firm(Versioned, SQLModel, table=True):
     __tablename__ = "firm"
     __table_args__ = (
         CheckConstraint(check("tier", values(Tier)), name="ck_firm_tier"),
@@ -85,7 +85,7 @@ class FirmCluster(SQLModel, table=True):
     cluster_id: int = Field(foreign_key="cluster.id", primary_key=True, index=True)
 
 
-class Contact(SQLModel, table=True):
+class Contact(Versioned, SQLModel, table=True):
     __tablename__ = "contact"
     __table_args__ = (Index("ix_contact_firm", "firm_id"),)
 

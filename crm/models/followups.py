@@ -7,12 +7,12 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
-from crm.types import UTCDateTime, utcnow
+from crm.types import UTCDateTime, Versioned, utcnow
 from crm.vocabulary import FollowupStatus as FollowupStatus
 from crm.vocabulary import check, values
 
 
-class Followup(SQLModel, table=True):
+class Followup(Versioned, SQLModel, table=True):
     __tablename__ = "followup"
     __table_args__ = (
         CheckConstraint(check("status", values(FollowupStatus)), name="ck_followup_status"),

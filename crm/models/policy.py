@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Column, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from crm.types import UTCDateTime, Yi, utcnow
+from crm.types import UTCDateTime, Versioned, Yi, utcnow
 
 
 class PolicyPack(SQLModel, table=True):
@@ -22,7 +22,7 @@ class PolicyPack(SQLModel, table=True):
     loaded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class Cluster(SQLModel, table=True):
+class Cluster(Versioned, SQLModel, table=True):
     __tablename__ = "cluster"
     __table_args__ = (CheckConstraint("kind in ('base','cluster')", name="ck_cluster_kind"),)
 

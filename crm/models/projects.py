@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Column, Index, text
 from sqlmodel import Field, SQLModel
 
-from crm.types import UTCDateTime, Yi, utcnow
+from crm.types import UTCDateTime, Versioned, Yi, utcnow
 from crm.vocabulary import (
     ACTIVE_STAGES,
     LANDED_STAGES,
@@ -35,7 +35,7 @@ __all__ = [
 STAGE_CHECK = check("stage", values(Stage))
 
 
-class Project(SQLModel, table=True):
+class Project(Versioned, SQLModel, table=True):
     __tablename__ = "project"
     __table_args__ = (
         CheckConstraint(STAGE_CHECK, name="ck_project_stage"),
