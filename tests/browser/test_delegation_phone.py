@@ -293,3 +293,41 @@ def test_no_serious_accessibility_violations(chromium, base_url, session, output
                 found[f"{viewport['width']} {path}"] = bad
         _done(ctx, pg)
     assert not found, json.dumps(found, ensure_ascii=False, indent=1)
+
+
+def test_the_phone_layout_in_english_for_a_manager_and_an_admin(
+    chromium, base_url, session, output_dir
+):
+    """English labels and cluster names are long: the reports' cluster filter (531 px), the
+    project form (965 px), a firm's facts and buttons, the admin's user cards must still fit a
+    390 px screen (ATTACK7 P2-3)."""
+    _, _, firms = _world(session)
+    admin = make_user(
+        session, "admin", make_department(session), username="phone_admin", language="en"
+    )
+    firm = make_firm(
+        session,
+        "长江精密仪器有限公司",
+        name_en="Changjiang Precision Instruments and Intelligent Equipment Co., Ltd.",
+        website="https://www.changjiang-precision-instruments.example.com/investor-relations/contacts",
+    )
+    p = make_project(session, firm, "INST", "negotiating", owner=admin, title="长江精密仪器基地")
+    session.commit()
+    ctx, pg = _page(chromium, PHONE, output_dir, locale="en-US")
+    _login(pg, base_url, admin.username)
+    for path in (
+        "/reports/coverage",
+        "/reports/pipeline",
+        "/reports/map",
+        f"/firms/{firm.id}",
+        f"/firms/{firms[0].id}",
+        f"/projects/{p.id}",
+        f"/projects/{p.id}/edit",
+        "/admin/users",
+        "/account",
+    ):
+        pg.goto(base_url + path)
+        width = _no_sideways_scroll(pg)
+        assert width <= PHONE["width"], f"{path}: the page is {width}px wide at 390"
+    _shot(pg, output_dir, "phone-en-project-edit")
+    _done(ctx, pg)
