@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -123,6 +123,17 @@ def get_or_not_found(session: Session, model: type[_T], ident: Any, message: Mes
 
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def lock_rows(session: Session, model: Any, ids: Iterable[int]) -> None:
+    """Rows ``ids`` of ``model`` locked for this transaction before a check-then-write
+    (PostgreSQL ``SELECT … FOR UPDATE``, in id order so two writers of one pair cannot
+    deadlock); a second writer waits for the first, then sees what it did. SQLite: nothing — a
+    writing request holds the database's write lock from its start (``begin_write``)."""
+    if is_postgres(session):
+        session.execute(
+            select(model.id).where(model.id.in_(sorted(ids))).order_by(model.id).with_for_update()
+        )
 
 
 def table(model: type[SQLModel]) -> Table:

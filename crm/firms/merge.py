@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from crm.audit.service import record, snapshot
 from crm.authz import require_manager, require_merge
+from crm.db import lock_rows
 from crm.errors import StaleVersion, ValidationFailed
 from crm.firms.queries import _owner_department, firm_aliases, firm_cluster_codes, get_firm
 from crm.i18n import Message, _l
@@ -187,10 +188,7 @@ def lock_firms(session: Session, *ids: int) -> None:
     undo of the same firms waits for the first and then sees what it did (a firm gone: 404, a
     merge undone: 409). SQLite: a writing request holds the database's write lock from its
     start (``crm.db.begin_write``); ``claim_version`` catches what read before it."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            select(Firm.id).where(Firm.id.in_(sorted(ids))).order_by(Firm.id).with_for_update()
-        )
+    lock_rows(session, Firm, ids)
 
 
 def claim_version(session: Session, firm: Firm, refusal: Message | None = None) -> None:

@@ -22,6 +22,7 @@ from sqlmodel import Session
 from crm.audit.service import record
 from crm.authz import is_manager, require_give_up_project, require_manager
 from crm.authz.disclosure import project_label
+from crm.db import lock_rows
 from crm.errors import NotFound, ValidationFailed
 from crm.i18n import Message, Named, _l
 from crm.models.accounts import Department, User
@@ -290,15 +291,8 @@ def resolve_conflict(
     ``crm.authz.require_give_up_project``: the department that gives its project up (its
     manager), or an admin — never one manager over the other department's project."""
     require_manager(actor)
-    if session.get_bind().dialect.name == "postgresql":
-        # a second decision on the same pair waits for the first, then finds it resolved (404);
-        # SQLite: a writing request holds the database's write lock from its start
-        session.execute(
-            select(Project.id)
-            .where(Project.id.in_(sorted({keep_id, other_id})))
-            .order_by(Project.id)
-            .with_for_update()
-        )
+    # a second decision on the same pair waits for the first, then finds it resolved (404)
+    lock_rows(session, Project, (keep_id, other_id))
     keep = session.get(Project, keep_id, populate_existing=True)
     other = session.get(Project, other_id, populate_existing=True)
     if (
