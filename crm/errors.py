@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from crm.i18n import Message, as_message, render
 
 
 class CRMError(Exception):
     """``message`` is a lazy :class:`crm.i18n.Message` (``_l("中文…")``), rendered in the
-    reader's language by whoever shows it; a plain ``str`` is shown as it is."""
+    reader's language by whoever shows it; a plain ``str`` is shown as it is.
 
-    status = 400
-    code = "error"
+    Each kind of error names its HTTP status and its code (the JSON's ``error``) in its class
+    line: ``class NotFound(CRMError, status=404, code="not_found")``; a kind that names neither
+    keeps its parent's."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "error"
+
+    def __init_subclass__(cls, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init_subclass__()
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.code = code
 
     def __init__(self, message: Message | str, *, field: str | None = None, **extra: Any) -> None:
         super().__init__(message)
@@ -32,21 +43,16 @@ class CRMError(Exception):
         return out
 
 
-class NotFound(CRMError):
+class NotFound(CRMError, status=404, code="not_found"):
     """Missing, or not visible to this user: the two are never told apart."""
 
-    status = 404
-    code = "not_found"
+
+class PermissionDenied(CRMError, status=403, code="forbidden"):
+    """Not this user's to do: their role or their scope does not allow it."""
 
 
-class PermissionDenied(CRMError):
-    status = 403
-    code = "forbidden"
-
-
-class ValidationFailed(CRMError):
-    status = 422
-    code = "validation_error"
+class ValidationFailed(CRMError, status=422, code="validation_error"):
+    """Bad input: ``field`` (and ``errors``, one per field) say where."""
 
     def __init__(
         self,
@@ -66,36 +72,26 @@ class ValidationFailed(CRMError):
         return out
 
 
-class Conflict(CRMError):
+class Conflict(CRMError, status=409, code="conflict"):
     """A duplicate, or an illegal state change."""
 
-    status = 409
-    code = "conflict"
 
-
-class StaleVersion(Conflict):
+class StaleVersion(Conflict, code="stale_version"):
     """Someone saved first: the caller's version is not the current one."""
-
-    code = "stale_version"
 
     def __init__(self, message: Message | str, *, current: Any = None) -> None:
         super().__init__(message)
         self.current = current
 
 
-class AuthFailed(CRMError):
-    status = 401
-    code = "unauthorized"
+class AuthFailed(CRMError, status=401, code="unauthorized"):
+    """Not signed in, or the credentials are wrong."""
 
 
-class Locked(CRMError):
-    status = 429
-    code = "locked"
+class Locked(CRMError, status=429, code="locked"):
+    """Too many failed attempts: the login waits."""
 
 
-class Busy(CRMError):
+class Busy(CRMError, status=503, code="busy"):
     """The database could not take the write now (another writer holds its lock): nothing was
     saved, and the same request a moment later will most likely succeed."""
-
-    status = 503
-    code = "busy"
