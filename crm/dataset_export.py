@@ -64,156 +64,234 @@ STAGE_ZH = {
 @dataclass(frozen=True)
 class Col:
     """One column of an export file: its header, the table column it holds and how a value is
-    written as text (``kind``): text, int, dec, date, dt (UTC ISO), bool (是/""), stage (中文),
-    user (user name), dept / cluster / park / link (code), firm (name), ref (an exported 编号)."""
+    written as text (``kind``, read off the model by ``_file``): text, int, dec, date, dt (UTC
+    ISO), bool (是/""), stage (中文), user (user name), dept / cluster / park / link (code), firm
+    (name), ref (an exported 编号); a list (``_extras``): aliases, clusters (codes), refs, users."""
 
     header: str
     column: str
-    kind: str = "text"
+    kind: str
+
+
+# a reference's cell, by the table it points at: the name or code that row goes by in any
+# instance; a reference to any other table is an exported 编号 ("ref")
+NAMED_BY = {
+    "user_account": "user",
+    "department": "dept",
+    "cluster": "cluster",
+    "park": "park",
+    "chain_link": "link",
+}
+STAGE_COLUMNS = ("stage", "from_stage", "to_stage")
+# the list columns (not the table's own, ``_extras``): what their items are; any other: 编号
+LIST_KINDS = {
+    "aliases": "aliases",
+    "clusters": "clusters",
+    "leads": "clusters",
+    "officers": "users",
+}
+TYPE_KINDS: dict[type, str] = {
+    int: "int",
+    bool: "bool",
+    Decimal: "dec",
+    datetime: "dt",
+    date: "date",
+}
+
+
+def _kind(model: Any, column: str, *, firms_by_name: bool) -> str:
+    if column not in model.__table__.c:
+        return LIST_KINDS.get(column, "refs")
+    c = model.__table__.c[column]
+    for fk in c.foreign_keys:
+        target = fk.column.table.name
+        if target == "firm" and firms_by_name:
+            return "firm"
+        return NAMED_BY.get(target, "ref")
+    if column in STAGE_COLUMNS:
+        return "stage"
+    return TYPE_KINDS.get(c.type.python_type, "text")
+
+
+def _file(model: Any, columns: list[tuple[str, str]], *, firms_by_name: bool = False) -> list[Col]:
+    """A file's columns, (header, column) each, with the kind of each read off ``model``: a
+    list, a reference (a firm by its name in the files the per-kind import reads back,
+    ``firms_by_name``, elsewhere by its 编号), a stage, or the column's type."""
+    return [Col(h, c, _kind(model, c, firms_by_name=firms_by_name)) for h, c in columns]
 
 
 # the import's own headers first (crm/imports/{firms,contacts,projects}.py), then what only a
 # whole-folder restore reads
-FIRM_FILE = [
-    Col("编号", "id", "int"),
-    Col("企业名称", "name_zh"),
-    Col("英文名称", "name_en"),
-    Col("别名", "aliases", "aliases"),
-    Col("国家或地区", "country"),
-    Col("总部", "headquarters"),
-    Col("世界500强排名", "global500_rank", "int"),
-    Col("中国500强排名", "china500_rank", "int"),
-    Col("行业龙头", "is_leader", "bool"),
-    Col("网站", "website"),
-    Col("统一社会信用代码", "credit_code"),
-    Col("产业集群", "clusters", "clusters"),
-    Col("母公司", "parent_id", "firm"),
-    Col("负责人", "owner_id", "user"),
-    Col("备注", "notes"),
-    Col("来源", "source"),
-    Col("创建时间", "created_at", "dt"),
-    Col("更新时间", "updated_at", "dt"),
-    Col("版本", "version", "int"),
-]
-CONTACT_FILE = [
-    Col("编号", "id", "int"),
-    Col("企业名称", "firm_id", "firm"),
-    Col("姓名", "name"),
-    Col("职务", "title"),
-    Col("电话", "phone"),
-    Col("邮箱", "email"),
-    Col("微信", "wechat"),
-    Col("备注", "notes"),
-    Col("创建时间", "created_at", "dt"),
-    Col("更新时间", "updated_at", "dt"),
-    Col("版本", "version", "int"),
-]
-PROJECT_FILE = [
-    Col("编号", "id", "int"),
-    Col("企业名称", "firm_id", "firm"),
-    Col("项目名称", "title"),
-    Col("产业集群", "cluster_id", "cluster"),
-    Col("园区", "park_id", "park"),
-    Col("产业链环节", "chain_link_id", "link"),
-    Col("阶段", "stage", "stage"),
-    Col("流失原因", "lost_reason"),
-    Col("计划投资（亿元）", "planned_investment", "dec"),
-    Col("预计年产值（亿元）", "expected_output", "dec"),
-    Col("预计就业", "expected_jobs", "int"),
-    Col("预计签约日期", "expected_sign_date", "date"),
-    Col("预计落地日期", "expected_land_date", "date"),
-    Col("预计投产日期", "expected_operate_date", "date"),
-    Col("负责人", "owner_id", "user"),
-    Col("部门", "department_id", "dept"),
-    Col("保密", "is_confidential", "bool"),
-    Col("代号", "code_name"),
-    Col("备注", "notes"),
-    Col("实际就业", "actual_jobs", "int"),
-    Col("实际签约日期", "actual_sign_date", "date"),
-    Col("实际落地日期", "actual_land_date", "date"),
-    Col("实际投产日期", "actual_operate_date", "date"),
-    Col("撞单项目编号", "conflict_with_id", "ref"),
-    Col("创建时间", "created_at", "dt"),
-    Col("更新时间", "updated_at", "dt"),
-    Col("阶段变更时间", "stage_changed_at", "dt"),
-    Col("首次接触时间", "first_contact_at", "dt"),
-    Col("最近活动时间", "last_activity_at", "dt"),
-    Col("版本", "version", "int"),
-]
-DEPARTMENT_FILE = [
-    Col("编号", "id", "int"),
-    Col("部门代码", "code"),
-    Col("部门名称", "name"),
-    Col("牵头产业集群", "leads", "clusters"),
-    Col("创建时间", "created_at", "dt"),
-    Col("版本", "version", "int"),
-]
-USER_FILE = [
-    Col("编号", "id", "int"),
-    Col("用户名", "username"),
-    Col("姓名", "display_name"),
-    Col("邮箱", "email"),
-    Col("角色", "role"),
-    Col("部门", "department_id", "dept"),
-    Col("密码哈希", "password_hash"),
-    Col("启用", "is_active", "bool"),
-    Col("语言", "language"),
-    Col("创建时间", "created_at", "dt"),
-    Col("最近登录时间", "last_login_at", "dt"),
-    Col("密码修改时间", "password_changed_at", "dt"),
-    Col("版本", "version", "int"),
-]
-STAGE_FILE = [
-    Col("编号", "id", "int"),
-    Col("项目编号", "project_id", "ref"),
-    Col("原阶段", "from_stage", "stage"),
-    Col("新阶段", "to_stage", "stage"),
-    Col("原因", "reason"),
-    Col("操作人", "changed_by_id", "user"),
-    Col("时间", "changed_at", "dt"),
-]
-CAPITAL_FILE = [
-    Col("编号", "id", "int"),
-    Col("项目编号", "project_id", "ref"),
-    Col("到资金额（亿元）", "amount", "dec"),
-    Col("到资日期", "arrived_on", "date"),
-    Col("备注", "note"),
-    Col("录入人", "created_by_id", "user"),
-    Col("创建时间", "created_at", "dt"),
-]
-ACTIVITY_FILE = [
-    Col("编号", "id", "int"),
-    Col("类型", "kind"),
-    Col("时间", "occurred_at", "dt"),
-    Col("摘要", "summary"),
-    Col("结果", "outcome"),
-    Col("记录人", "created_by_id", "user"),
-    Col("部门", "department_id", "dept"),
-    Col("企业编号", "firms", "refs"),
-    Col("项目编号", "projects", "refs"),
-    Col("联系人编号", "contacts", "refs"),
-    Col("参与人", "officers", "users"),
-    Col("创建时间", "created_at", "dt"),
-    Col("更新时间", "updated_at", "dt"),
-    Col("版本", "version", "int"),
-]
-FOLLOWUP_FILE = [
-    Col("编号", "id", "int"),
-    Col("标题", "title"),
-    Col("备注", "notes"),
-    Col("到期时间", "due_at", "dt"),
-    Col("提醒时间", "remind_at", "dt"),
-    Col("负责人", "assignee_id", "user"),
-    Col("企业编号", "firm_id", "ref"),
-    Col("项目编号", "project_id", "ref"),
-    Col("活动编号", "activity_id", "ref"),
-    Col("状态", "status"),
-    Col("创建人", "created_by_id", "user"),
-    Col("完成时间", "completed_at", "dt"),
-    Col("创建时间", "created_at", "dt"),
-    Col("更新时间", "updated_at", "dt"),
-    Col("版本", "version", "int"),
-]
+FIRM_FILE = _file(
+    Firm,
+    [
+        ("编号", "id"),
+        ("企业名称", "name_zh"),
+        ("英文名称", "name_en"),
+        ("别名", "aliases"),
+        ("国家或地区", "country"),
+        ("总部", "headquarters"),
+        ("世界500强排名", "global500_rank"),
+        ("中国500强排名", "china500_rank"),
+        ("行业龙头", "is_leader"),
+        ("网站", "website"),
+        ("统一社会信用代码", "credit_code"),
+        ("产业集群", "clusters"),
+        ("母公司", "parent_id"),
+        ("负责人", "owner_id"),
+        ("备注", "notes"),
+        ("来源", "source"),
+        ("创建时间", "created_at"),
+        ("更新时间", "updated_at"),
+        ("版本", "version"),
+    ],
+    firms_by_name=True,
+)
+CONTACT_FILE = _file(
+    Contact,
+    [
+        ("编号", "id"),
+        ("企业名称", "firm_id"),
+        ("姓名", "name"),
+        ("职务", "title"),
+        ("电话", "phone"),
+        ("邮箱", "email"),
+        ("微信", "wechat"),
+        ("备注", "notes"),
+        ("创建时间", "created_at"),
+        ("更新时间", "updated_at"),
+        ("版本", "version"),
+    ],
+    firms_by_name=True,
+)
+PROJECT_FILE = _file(
+    Project,
+    [
+        ("编号", "id"),
+        ("企业名称", "firm_id"),
+        ("项目名称", "title"),
+        ("产业集群", "cluster_id"),
+        ("园区", "park_id"),
+        ("产业链环节", "chain_link_id"),
+        ("阶段", "stage"),
+        ("流失原因", "lost_reason"),
+        ("计划投资（亿元）", "planned_investment"),
+        ("预计年产值（亿元）", "expected_output"),
+        ("预计就业", "expected_jobs"),
+        ("预计签约日期", "expected_sign_date"),
+        ("预计落地日期", "expected_land_date"),
+        ("预计投产日期", "expected_operate_date"),
+        ("负责人", "owner_id"),
+        ("部门", "department_id"),
+        ("保密", "is_confidential"),
+        ("代号", "code_name"),
+        ("备注", "notes"),
+        ("实际就业", "actual_jobs"),
+        ("实际签约日期", "actual_sign_date"),
+        ("实际落地日期", "actual_land_date"),
+        ("实际投产日期", "actual_operate_date"),
+        ("撞单项目编号", "conflict_with_id"),
+        ("创建时间", "created_at"),
+        ("更新时间", "updated_at"),
+        ("阶段变更时间", "stage_changed_at"),
+        ("首次接触时间", "first_contact_at"),
+        ("最近活动时间", "last_activity_at"),
+        ("版本", "version"),
+    ],
+    firms_by_name=True,
+)
+DEPARTMENT_FILE = _file(
+    Department,
+    [
+        ("编号", "id"),
+        ("部门代码", "code"),
+        ("部门名称", "name"),
+        ("牵头产业集群", "leads"),
+        ("创建时间", "created_at"),
+        ("版本", "version"),
+    ],
+)
+USER_FILE = _file(
+    User,
+    [
+        ("编号", "id"),
+        ("用户名", "username"),
+        ("姓名", "display_name"),
+        ("邮箱", "email"),
+        ("角色", "role"),
+        ("部门", "department_id"),
+        ("密码哈希", "password_hash"),
+        ("启用", "is_active"),
+        ("语言", "language"),
+        ("创建时间", "created_at"),
+        ("最近登录时间", "last_login_at"),
+        ("密码修改时间", "password_changed_at"),
+        ("版本", "version"),
+    ],
+)
+STAGE_FILE = _file(
+    StageChange,
+    [
+        ("编号", "id"),
+        ("项目编号", "project_id"),
+        ("原阶段", "from_stage"),
+        ("新阶段", "to_stage"),
+        ("原因", "reason"),
+        ("操作人", "changed_by_id"),
+        ("时间", "changed_at"),
+    ],
+)
+CAPITAL_FILE = _file(
+    CapitalArrival,
+    [
+        ("编号", "id"),
+        ("项目编号", "project_id"),
+        ("到资金额（亿元）", "amount"),
+        ("到资日期", "arrived_on"),
+        ("备注", "note"),
+        ("录入人", "created_by_id"),
+        ("创建时间", "created_at"),
+    ],
+)
+ACTIVITY_FILE = _file(
+    Activity,
+    [
+        ("编号", "id"),
+        ("类型", "kind"),
+        ("时间", "occurred_at"),
+        ("摘要", "summary"),
+        ("结果", "outcome"),
+        ("记录人", "created_by_id"),
+        ("部门", "department_id"),
+        ("企业编号", "firms"),
+        ("项目编号", "projects"),
+        ("联系人编号", "contacts"),
+        ("参与人", "officers"),
+        ("创建时间", "created_at"),
+        ("更新时间", "updated_at"),
+        ("版本", "version"),
+    ],
+)
+FOLLOWUP_FILE = _file(
+    Followup,
+    [
+        ("编号", "id"),
+        ("标题", "title"),
+        ("备注", "notes"),
+        ("到期时间", "due_at"),
+        ("提醒时间", "remind_at"),
+        ("负责人", "assignee_id"),
+        ("企业编号", "firm_id"),
+        ("项目编号", "project_id"),
+        ("活动编号", "activity_id"),
+        ("状态", "status"),
+        ("创建人", "created_by_id"),
+        ("完成时间", "completed_at"),
+        ("创建时间", "created_at"),
+        ("更新时间", "updated_at"),
+        ("版本", "version"),
+    ],
+)
 
 # the files in the order a restore reads them, with the table each fills
 FILES: list[tuple[str, list[Col], Any]] = [

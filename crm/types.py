@@ -38,6 +38,10 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    @property
+    def python_type(self) -> type[datetime]:
+        return datetime
+
     def process_bind_param(self, value: Any, dialect: Any) -> Any:
         if value is None:
             return None
@@ -100,6 +104,10 @@ class Yi(TypeDecorator[Decimal]):
 
     impl = BigInteger
     cache_ok = True
+
+    @property
+    def python_type(self) -> type[Decimal]:
+        return Decimal  # what a row holds (the integer 万元 stay in the database)
 
     def process_bind_param(self, value: Any, dialect: Any) -> Any:
         return to_wan(value)
