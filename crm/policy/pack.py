@@ -149,7 +149,23 @@ def _dupes(items: list[str]) -> set[str]:
 
 
 def _check_references(pack: Pack) -> None:
-    problems = [*_duplicates(pack), *_park_problems(pack), *_firm_problems(pack)]
+    problems = [
+        *_duplicates(pack),
+        *_tree_problems(
+            "parks",
+            [(p.code, p.clusters, p.within) for p in pack.parks],
+            "within unknown park",
+            pack,
+        ),
+        *_tree_problems(
+            "firms", [(f.key, f.clusters, f.parent) for f in pack.firms], "unknown parent", pack
+        ),
+        *(
+            f"parks[{i}] ({p.code}): a bonded zone needs 'within'"
+            for i, p in enumerate(pack.parks)
+            if p.tier == "bonded" and p.within is None
+        ),
+    ]
     if problems:
         raise ValidationFailed("policy pack refused: " + "; ".join(problems[:10]))
 
@@ -167,33 +183,22 @@ def _duplicates(pack: Pack) -> list[str]:
     return problems
 
 
-def _unknown_clusters(where: str, named: list[str], pack: Pack) -> list[str]:
-    """A park's or firm's clusters must be the pack's own."""
-    known = {c.code for c in pack.clusters}
-    return [f"{where}: unknown cluster {c!r}" for c in named if c not in known]
+# what one link of a tree names: its own key, its clusters, the key of the one it is within (a
+# park's ``within``, a firm's ``parent``)
+_Node = tuple[str, list[str], str | None]
 
 
-def _park_problems(pack: Pack) -> list[str]:
+def _tree_problems(kind: str, nodes: list[_Node], unknown: str, pack: Pack) -> list[str]:
+    """A park's or firm's clusters must be the pack's own, and the park or firm it is within one
+    of the same list other than itself."""
+    clusters = {c.code for c in pack.clusters}
+    keys = {key for key, _, _ in nodes}
     problems: list[str] = []
-    park_codes = {p.code for p in pack.parks}
-    for i, p in enumerate(pack.parks):
-        where = f"parks[{i}] ({p.code})"
-        problems += _unknown_clusters(where, p.clusters, pack)
-        if p.within is not None and p.within not in park_codes:
-            problems.append(f"{where}: within unknown park {p.within!r}")
-        if p.tier == "bonded" and p.within is None:
-            problems.append(f"{where}: a bonded zone needs 'within'")
-    return problems
-
-
-def _firm_problems(pack: Pack) -> list[str]:
-    problems: list[str] = []
-    firm_keys = {f.key for f in pack.firms}
-    for i, f in enumerate(pack.firms):
-        where = f"firms[{i}] ({f.key})"
-        problems += _unknown_clusters(where, f.clusters, pack)
-        if f.parent is not None and (f.parent not in firm_keys or f.parent == f.key):
-            problems.append(f"{where}: unknown parent {f.parent!r}")
+    for i, (key, named, up) in enumerate(nodes):
+        where = f"{kind}[{i}] ({key})"
+        problems += [f"{where}: unknown cluster {c!r}" for c in named if c not in clusters]
+        if up is not None and (up not in keys or up == key):
+            problems.append(f"{where}: {unknown} {up!r}")
     return problems
 
 

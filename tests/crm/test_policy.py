@@ -177,7 +177,12 @@ def test_a_corrected_pack_updates_in_place(session):
         (lambda d: d["clusters"][2].update(kind="galaxy"), "clusters[2] (COMM)"),
         (lambda d: d["parks"][4]["clusters"].append("NOPE"), "parks[4] (JLP)"),
         (lambda d: d["parks"][0].update(tier="suburb"), "parks[0] (LJ)"),
-        (lambda d: d["firms"][0].update(parent="ghost"), "firms[0] (hp)"),
+        (lambda d: d["firms"][0].update(parent="ghost"), "firms[0] (hp): unknown parent"),
+        (lambda d: d["firms"][0].update(parent="hp"), "firms[0] (hp): unknown parent"),
+        (lambda d: d["firms"][0].update(clusters=["NOPE"]), "firms[0] (hp): unknown cluster"),
+        (lambda d: d["parks"][2].update(within="GHOST"), "parks[2] (XYFTZ): within unknown park"),
+        (lambda d: d["parks"][2].update(within="XYFTZ"), "parks[2] (XYFTZ): within unknown"),
+        (lambda d: d["parks"][3].update(within=None), "parks[3] (LLCT): a bonded zone needs"),
         (lambda d: d["clusters"].append(dict(d["clusters"][0])), "duplicate codes"),
     ],
 )
