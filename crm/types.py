@@ -116,6 +116,12 @@ class Yi(TypeDecorator[Decimal]):
         return from_wan(value)
 
 
+# ``__table_args__`` of a table whose ids the audit trail, a merge's undo, notices and links
+# name: SQLite never hands a deleted row's id out again (AUTOINCREMENT; migration 0017).
+# PostgreSQL's sequences never go back anyway.
+IDS_NEVER_REUSED: dict[str, Any] = {"sqlite_autoincrement": True}
+
+
 class Versioned:
     """A row changed under optimistic locking (its ``version`` column): every ORM UPDATE or
     DELETE of it says ``WHERE version = <the version this session read>``, so of two

@@ -5,6 +5,8 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 import crm.models  # noqa: F401  (registers every table)
 from crm.config import get_settings
@@ -48,9 +50,27 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     engine = make_engine(_url())
+    if engine.dialect.name == "sqlite":
+        _sqlite_transactions(engine)
     with engine.connect() as conn:
         _run(conn)
     engine.dispose()
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    """SQLite migrations in real transactions, DDL included (the driver would otherwise commit
+    each CREATE/DROP on its own: a failed step half-applied), taking the write lock at once, and
+    with foreign keys off — SQLite's procedure for rebuilding a table (0017) drops a table other
+    tables refer to; such a migration checks the keys itself (``PRAGMA foreign_key_check``)."""
+
+    @event.listens_for(engine, "connect")
+    def _no_driver_transactions(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None
+        dbapi_conn.execute("PRAGMA foreign_keys=OFF")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn) -> None:  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Column, Index, String
 from sqlmodel import Field, SQLModel
 
-from crm.types import UTCDateTime, Versioned, utcnow
+from crm.types import IDS_NEVER_REUSED, UTCDateTime, Versioned, utcnow
 
 
 class Role(StrEnum):
@@ -19,6 +19,7 @@ class Role(StrEnum):
 
 class Department(Versioned, SQLModel, table=True):
     __tablename__ = "department"
+    __table_args__ = (IDS_NEVER_REUSED,)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100, sa_column_kwargs={"unique": True})
@@ -35,6 +36,7 @@ class User(Versioned, SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("role in ('officer','manager','admin')", name="ck_user_role"),
         Index("ix_user_department", "department_id"),
+        IDS_NEVER_REUSED,
     )
 
     id: int | None = Field(default=None, primary_key=True)

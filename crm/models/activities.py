@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
-from crm.types import UTCDateTime, Versioned, utcnow
+from crm.types import IDS_NEVER_REUSED, UTCDateTime, Versioned, utcnow
 from crm.vocabulary import ActivityKind as ActivityKind
 from crm.vocabulary import check, values
 
@@ -21,6 +21,7 @@ class Activity(Versioned, SQLModel, table=True):
         Index("ix_activity_created_by_at", "created_by_id", "occurred_at"),
         Index("ix_activity_occurred", "occurred_at"),
         Index("ix_activity_created_at_by", "created_at", "created_by_id"),
+        IDS_NEVER_REUSED,
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from crm.types import UTCDateTime, Versioned, utcnow
+from crm.types import IDS_NEVER_REUSED, UTCDateTime, Versioned, utcnow
 from crm.vocabulary import MAJOR_TIERS as MAJOR_TIERS
 from crm.vocabulary import Tier as Tier
 from crm.vocabulary import check, values
@@ -36,6 +36,7 @@ class Firm(Versioned, SQLModel, table=True):
         Index("ix_firm_pinyin", "name_pinyin"),
         Index("ix_firm_initials", "name_initials"),
         Index("ix_firm_updated", "updated_at"),
+        IDS_NEVER_REUSED,
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -68,6 +69,7 @@ class FirmAlias(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("firm_id", "alias_norm", name="uq_firm_alias"),
         Index("ix_firm_alias_norm", "alias_norm", unique=True),  # one firm per alias
+        IDS_NEVER_REUSED,
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -87,7 +89,7 @@ class FirmCluster(SQLModel, table=True):
 
 class Contact(Versioned, SQLModel, table=True):
     __tablename__ = "contact"
-    __table_args__ = (Index("ix_contact_firm", "firm_id"),)
+    __table_args__ = (Index("ix_contact_firm", "firm_id"), IDS_NEVER_REUSED)
 
     id: int | None = Field(default=None, primary_key=True)
     firm_id: int = Field(foreign_key="firm.id")

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
-from crm.types import UTCDateTime, Versioned, utcnow
+from crm.types import IDS_NEVER_REUSED, UTCDateTime, Versioned, utcnow
 from crm.vocabulary import FollowupStatus as FollowupStatus
 from crm.vocabulary import check, values
 
@@ -24,6 +24,7 @@ class Followup(Versioned, SQLModel, table=True):
         Index("ix_followup_project", "project_id"),
         Index("ix_followup_status_completed", "status", "completed_at", "assignee_id"),
         Index("ix_followup_activity", "activity_id"),  # a timeline's follow-ups
+        IDS_NEVER_REUSED,
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Column, Index, text
 from sqlmodel import Field, SQLModel
 
-from crm.types import UTCDateTime, Versioned, Yi, utcnow
+from crm.types import IDS_NEVER_REUSED, UTCDateTime, Versioned, Yi, utcnow
 from crm.vocabulary import (
     ACTIVE_STAGES,
     LANDED_STAGES,
@@ -131,6 +131,7 @@ class Project(Versioned, SQLModel, table=True):
             "actual_operate_date",
             "department_id",
         ),
+        IDS_NEVER_REUSED,
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -195,6 +196,7 @@ class CapitalArrival(SQLModel, table=True):
         Index("ix_capital_arrival_project_amount", "project_id", "amount"),
         # capital arrived in a week (the briefing)
         Index("ix_capital_arrival_on", "arrived_on", "project_id", "amount"),
+        IDS_NEVER_REUSED,
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -158,3 +158,85 @@ def test_postgresql_tables_a_migration_rewrote_are_vacuumed(tmp_path):
         with admin.connect() as c:
             c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_0017_rebuilds_sqlite_tables_keeping_rows_indexes_triggers_and_ids(tmp_path):
+    """0017 makes SQLite tables AUTOINCREMENT by rebuilding them: every row (and its id), index,
+    trigger (the firm search's, the audit trail's append-only ones) and statistic stays; the
+    schema equals a database migrated from empty; an id the audit trail names (a firm deleted
+    before the upgrade) is not handed out again; down and up again keeps the rows."""
+    import sqlite3
+
+    from crm.backup import migrated_schema, sqlite_schema
+
+    url, pg = _fresh_url(tmp_path)
+    if pg:  # PostgreSQL: nothing to rebuild (sequences never go back)
+        admin, name = pg
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        return
+    migrate.upgrade(url, "0016_coverage_covering_index")
+    eng = create_engine(url)
+    firm = (
+        "INSERT INTO firm (id, name_zh, name_norm, name_pinyin, name_initials, search_text,"
+        " is_leader, tier, source, created_at, updated_at, version) VALUES (:i, :n, :n, '', '',"
+        " :n, false, 'other', 'manual', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1)"
+    )
+    with eng.begin() as c:
+        for fid, name in ((1, "惠普"), (2, "宏碁"), (3, "思科")):
+            c.execute(text(firm), {"i": fid, "n": name})
+        c.execute(
+            text("INSERT INTO firm_alias (firm_id, alias, alias_norm) VALUES (1, 'HP', 'hp')")
+        )
+        # firm 4 was created and deleted before the upgrade: only the audit trail remembers it
+        c.execute(
+            text(
+                "INSERT INTO audit_record (at, action, entity, entity_id) VALUES"
+                " ('2026-01-01 00:00:00', 'create', 'firm', '4'),"
+                " ('2026-01-02 00:00:00', 'delete', 'firm', '4')"
+            )
+        )
+        c.execute(text("ANALYZE"))
+    conn = sqlite3.connect(tmp_path / "mig.db")
+    rows_before = conn.execute("SELECT * FROM firm ORDER BY id").fetchall()
+    stats_before = conn.execute("SELECT * FROM sqlite_stat1 ORDER BY tbl, idx").fetchall()
+    conn.close()
+
+    migrate.upgrade(url)
+    conn = sqlite3.connect(tmp_path / "mig.db")
+    try:
+        assert conn.execute("SELECT * FROM firm ORDER BY id").fetchall() == rows_before
+        assert conn.execute("SELECT * FROM sqlite_stat1 ORDER BY tbl, idx").fetchall() == (
+            stats_before
+        )
+        assert sqlite_schema(conn) == migrated_schema("head")
+        for table in ("firm", "project", "activity", "followup", "contact", "department"):
+            sql = conn.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+            ).fetchone()[0]
+            assert "AUTOINCREMENT" in sql, table
+        # the firm search trigger still feeds the full-text index; the audit trail refuses edits
+        conn.execute(firm.replace(":i", "NULL").replace(":n", "'戴尔电脑'"))
+        new_id = conn.execute("SELECT id FROM firm WHERE name_zh = '戴尔电脑'").fetchone()[0]
+        assert new_id == 5  # not 4: the deleted firm's id stays its own
+        assert conn.execute(
+            "SELECT rowid FROM firm_fts WHERE firm_fts MATCH '戴尔电'"
+        ).fetchall() == [(5,)]
+        try:
+            conn.execute("UPDATE audit_record SET action = 'x'")
+            raise AssertionError("the audit trail took an UPDATE")
+        except sqlite3.IntegrityError:
+            pass
+        conn.commit()
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    finally:
+        conn.close()
+
+    migrate.downgrade(url, "0016_coverage_covering_index")
+    migrate.upgrade(url)
+    with eng.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM firm")).scalar_one() == 4
+        assert c.execute(text("SELECT count(*) FROM firm_alias")).scalar_one() == 1
+    eng.dispose()
