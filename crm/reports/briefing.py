@@ -40,7 +40,7 @@ from crm.models.projects import (
     Project,
     StageChange,
 )
-from crm.reports.activity import activity_report
+from crm.reports.activity import contacts_per_department
 from crm.reports.common import (
     LABELLED,
     NamedCluster,
@@ -260,16 +260,11 @@ def _contacts_per_department(
 ) -> list[DepartmentContacts]:
     """The officer-activity report's own figures (closed weeks from its rollup, the weeks after
     the rollup's watermark counted live), summed per department, most first."""
-    act = activity_report(
-        session,
-        actor,
-        ReportFilters(department_id=department_id, date_from=monday, date_to=sunday),
-    )
+    f = ReportFilters(department_id=department_id, date_from=monday, date_to=sunday)
     per_dept: dict[str, int] = {}
-    for o in act.officers:
-        if o.contacts:
-            key = o.department or "—"
-            per_dept[key] = per_dept.get(key, 0) + o.contacts
+    for dept, n in contacts_per_department(session, actor, f).items():
+        key = dept or "—"
+        per_dept[key] = per_dept.get(key, 0) + n
     return [
         DepartmentContacts(department=d, contacts=n)
         for d, n in sorted(per_dept.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import case, func, select
@@ -129,9 +130,11 @@ def park_layout(session: Session, actor: User, f: ReportFilters | None = None) -
         .label("rank")
     )
     ranked = select(Project.id, rank).where(*scope, Project.park_id.is_not(None)).subquery()
-    listed = select(ranked.c.id)
+    listed: Any = select(ranked.c.id)
     if not f.detail:
-        listed = listed.where(ranked.c.rank <= LISTED)
+        # the few ids first, then their rows: as one statement PostgreSQL cannot tell that the
+        # ranking keeps a few per park and hashes every firm to join them
+        listed = list(session.connection().scalars(listed.where(ranked.c.rank <= LISTED)))
     projects: dict[int, list[LayoutProject]] = {}
     for r in session.execute(
         select(

@@ -278,3 +278,27 @@ def test_unmoved_projects_and_a_second_signing(session):
 def test_the_pdf_says_when_it_was_made_in_local_time():
     """SPEC §7: times shown in Asia/Shanghai (CRM_TIMEZONE), never UTC."""
     assert stamp(datetime(2026, 1, 1, 20, 5, tzinfo=UTC)) == "2026-01-02 04:05"
+
+
+def test_briefing_contacts_per_department_are_the_activity_reports(session):
+    """The briefing counts only the contacts, not the whole activity report: per department the
+    same figures, for a manager (the rollups) and an officer (the rows they may see), for the
+    city and for one department."""
+    w, monday = week_world(session)
+    sunday = monday + timedelta(days=6)
+    for actor in (w.manager, w.officer1, w.officer2):
+        for dept in (None, w.d1.id, w.d2.id):
+            b = briefing(session, actor, monday, ReportFilters(department_id=dept))
+            acts = activity_report(
+                session,
+                actor,
+                ReportFilters(department_id=dept, date_from=monday, date_to=sunday),
+            )
+            expected: dict[str, int] = {}
+            for o in acts.officers:
+                if o.contacts:
+                    expected[o.department or "—"] = (
+                        expected.get(o.department or "—", 0) + o.contacts
+                    )
+            assert {x.department: x.contacts for x in b.contacts} == expected
+            assert list(b.contacts) == sorted(b.contacts, key=lambda x: (-x.contacts, x.department))
