@@ -11,9 +11,10 @@ from crm.accounts.service import change_password
 from crm.errors import ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import User
-from server.deps import SESSION_KEY, SessionDep, WebUser
+from server.deps import SESSION_KEY
 from web.forms import FormRejected
 from web.render import render
+from web.visit import Visit
 
 router = APIRouter()
 
@@ -29,15 +30,13 @@ def _page(request: Request, me: User, **ctx: object) -> Response:
 
 
 @router.get("/account", include_in_schema=False)
-def account_page(request: Request, user: WebUser) -> Response:
-    return _page(request, user, done=request.query_params.get("done") == "1")
+def account_page(visit: Visit) -> Response:
+    return _page(visit.request, visit.user, done=visit.request.query_params.get("done") == "1")
 
 
 @router.post("/account/password", include_in_schema=False)
 def account_password(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     old_password: Annotated[str, Form(max_length=1024)] = "",
     new_password: Annotated[str, Form(max_length=1024)] = "",
     new_password2: Annotated[str, Form(max_length=1024)] = "",
@@ -46,10 +45,19 @@ def account_password(
         if new_password != new_password2:
             raise ValidationFailed(_l("两次输入的新密码不一致"), field="new_password2")
         change_password(
-            session, user, old_password, new_password, keep_sid=request.session.get(SESSION_KEY)
+            visit.session,
+            visit.user,
+            old_password,
+            new_password,
+            keep_sid=visit.request.session.get(SESSION_KEY),
         )
     except ValidationFailed as exc:
         raise FormRejected(
-            _page(request, user, errors={exc.field or "new_password": exc.message}, status_code=422)
+            _page(
+                visit.request,
+                visit.user,
+                errors={exc.field or "new_password": exc.message},
+                status_code=422,
+            )
         ) from exc
-    return _page(request, user, done=True)
+    return _page(visit.request, visit.user, done=True)

@@ -29,11 +29,10 @@ from crm.errors import CRMError, StaleVersion
 from crm.firms.search import search_firms
 from crm.projects.reads import get_project_for
 from crm.vocabulary import ActivityKind, values
-from server.deps import SessionDep, WebUser
 from server.download import EXPORT_LIMIT, list_workbook
 from web import forms
 from web.forms import FormBody, FormInvalid, FormRejected
-from web.render import language, render
+from web.visit import PageVisit, Visit
 
 router = APIRouter(prefix="/activities")
 
@@ -103,19 +102,17 @@ def _followups(raw: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _ctx(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: PageVisit,
     raw: dict[str, Any],
     errors: dict[str, str] | None = None,
     activity: Any = None,
 ) -> dict[str, Any]:
-    people = [u for u in user_choices(session, user) if u.is_active]
+    people = [u for u in user_choices(visit.session, visit.user) if u.is_active]
     return {
         "nav": "",
         "raw": raw,
         "errors": errors or {},
-        "choices": log_choices(session, user, raw["firm_ids"]),
+        "choices": log_choices(visit.session, visit.user, raw["firm_ids"]),
         "people": people,
         "kinds": KINDS,
         "remind_offsets": REMIND_OFFSETS,
@@ -141,9 +138,7 @@ def _day(value: str | None) -> datetime | None:
 
 @router.get("", include_in_schema=False)
 def activity_list(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     kind: Annotated[str, Query(max_length=20)] = "",
     mine: Annotated[str, Query(max_length=5)] = "",
     since: Annotated[str, Query(max_length=10)] = "",
@@ -156,16 +151,20 @@ def activity_list(
     start, end = _day(since), _day(until)
     f = ActivityFilters(
         kind=kind if kind in KINDS else None,
-        created_by_id=user.id if mine == "1" else None,
+        created_by_id=visit.user.id if mine == "1" else None,
         since=start,
         until=end + timedelta(days=1) if end else None,
     )
     if format == "xlsx":
-        rows, _ = list_activities(session, user, f, limit=EXPORT_LIMIT)
-        lang = language(request)
-        items = activity_rows(session, rows, lang)
-        return list_workbook(session, user, "activities", items, vars(f), lang=language(request))
-    rows, total = list_activities(session, user, f, limit=LIST_PAGE, offset=(page - 1) * LIST_PAGE)
+        rows, _ = list_activities(visit.session, visit.user, f, limit=EXPORT_LIMIT)
+        lang = visit.lang
+        items = activity_rows(visit.session, rows, lang)
+        return list_workbook(
+            visit.session, visit.user, "activities", items, vars(f), lang=visit.lang
+        )
+    rows, total = list_activities(
+        visit.session, visit.user, f, limit=LIST_PAGE, offset=(page - 1) * LIST_PAGE
+    )
     chosen = {
         k: v
         for k, v in (
@@ -176,12 +175,11 @@ def activity_list(
         )
         if v
     }
-    return render(
-        request,
+    return visit.render(
         "activities/list.html",
         {
             "nav": "activities",
-            "rows": activity_rows(session, rows, None),
+            "rows": activity_rows(visit.session, rows, None),
             "total": total,
             "page": page,
             "has_next": page * LIST_PAGE < min(total, 10_000),
@@ -194,9 +192,7 @@ def activity_list(
 
 @router.get("/new", include_in_schema=False)
 def new_page(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     firm_id: Annotated[list[int] | None, Query()] = None,
     project_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
@@ -204,13 +200,13 @@ def new_page(
     raw["kind"] = "visit"
     raw["occurred_at"] = now_local().strftime(DT_INPUT)
     raw["firm_ids"] = _valid(firm_id)
-    raw["officer_ids"] = [user.id]
+    raw["officer_ids"] = [visit.user.id]
     if project_id:
-        p = get_project_for(session, user, project_id)
+        p = get_project_for(visit.session, visit.user, project_id)
         raw["project_ids"] = [p.id]
         if p.firm_id not in raw["firm_ids"]:
             raw["firm_ids"].append(p.firm_id)
-    return render(request, "activities/form.html", _ctx(request, session, user, raw))
+    return visit.render("activities/form.html", _ctx(visit, raw))
 
 
 def _activity_data(raw: dict[str, Any]) -> dict[str, Any]:
@@ -228,38 +224,34 @@ def _activity_data(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/new", include_in_schema=False)
-def create(request: Request, form: FormBody, session: SessionDep, user: WebUser) -> Response:
+def create(form: FormBody, visit: Visit) -> Response:
     raw = _raw(form)
     data = {**_activity_data(raw), "followups": _followups(raw)}
     try:
-        payload = forms.validate(request, ActivityCreate, data)
-        with session.begin_nested():
-            logged = log_activity(session, user, payload)
+        payload = forms.validate(visit.request, ActivityCreate, data)
+        with visit.session.begin_nested():
+            logged = log_activity(visit.session, visit.user, payload)
     except (FormInvalid, CRMError) as exc:
-        ctx = _ctx(request, session, user, raw, _errors(request, exc))
+        ctx = _ctx(visit, raw, _errors(visit.request, exc))
         raise FormRejected(
-            render(request, "activities/form.html", ctx, block="form", status_code=422)
+            visit.render("activities/form.html", ctx, block="form", status_code=422)
         ) from exc
-    return forms.done(request, f"/activities/{logged.activity.id}?saved=1")
+    return forms.done(visit.request, f"/activities/{logged.activity.id}?saved=1")
 
 
 @router.get("/firm-options", include_in_schema=False)
 def firm_options(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     q: Annotated[str, Query(max_length=100)] = "",
 ) -> Response:
     """Search-as-you-type for the firm chips: up to ten firms, best first."""
-    found = search_firms(session, user, q, limit=10) if q.strip() else []
-    return render(request, "activities/_firm_options.html", {"found": found, "q": q})
+    found = search_firms(visit.session, visit.user, q, limit=10) if q.strip() else []
+    return visit.render("activities/_firm_options.html", {"found": found, "q": q})
 
 
 @router.get("/choices", include_in_schema=False)
 def choices(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     firm_ids: Annotated[list[int] | None, Query()] = None,
     project_ids: Annotated[list[int] | None, Query()] = None,
     contact_ids: Annotated[list[int] | None, Query()] = None,
@@ -271,16 +263,14 @@ def choices(
     raw["firm_ids"] = _valid(firm_ids)
     raw["project_ids"] = _valid(project_ids)
     raw["contact_ids"] = _valid(contact_ids)
-    ctx = {**_ctx(request, session, user, raw), "projects_only": projects_only}
-    return render(request, "activities/_choices.html", ctx)
+    ctx = {**_ctx(visit, raw), "projects_only": projects_only}
+    return visit.render("activities/_choices.html", ctx)
 
 
 @router.get("/{activity_id}", include_in_schema=False)
-def activity_page(
-    request: Request, session: SessionDep, user: WebUser, activity_id: int, saved: int = 0
-) -> Response:
-    view = activity_view(session, user, activity_id)
-    return render(request, "activities/page.html", {"v": view, "saved": bool(saved), "nav": ""})
+def activity_page(visit: Visit, activity_id: int, saved: int = 0) -> Response:
+    view = activity_view(visit.session, visit.user, activity_id)
+    return visit.render("activities/page.html", {"v": view, "saved": bool(saved), "nav": ""})
 
 
 def _raw_of(view: Any) -> dict[str, Any]:
@@ -301,39 +291,35 @@ def _raw_of(view: Any) -> dict[str, Any]:
 
 
 @router.get("/{activity_id}/edit", include_in_schema=False)
-def edit_page(request: Request, session: SessionDep, user: WebUser, activity_id: int) -> Response:
-    view = activity_view(session, user, activity_id)
-    require_edit(user, view.activity.created_by_id, view.activity.department_id)
-    ctx = _ctx(request, session, user, _raw_of(view), activity=view.activity)
-    return render(request, "activities/form.html", ctx)
+def edit_page(visit: Visit, activity_id: int) -> Response:
+    view = activity_view(visit.session, visit.user, activity_id)
+    require_edit(visit.user, view.activity.created_by_id, view.activity.department_id)
+    ctx = _ctx(visit, _raw_of(view), activity=view.activity)
+    return visit.render("activities/form.html", ctx)
 
 
 @router.post("/{activity_id}/edit", include_in_schema=False)
-def edit(
-    request: Request, form: FormBody, session: SessionDep, user: WebUser, activity_id: int
-) -> Response:
-    view = activity_view(session, user, activity_id)
-    require_edit(user, view.activity.created_by_id, view.activity.department_id)
+def edit(form: FormBody, visit: Visit, activity_id: int) -> Response:
+    view = activity_view(visit.session, visit.user, activity_id)
+    require_edit(visit.user, view.activity.created_by_id, view.activity.department_id)
     raw = {**_raw(form), "version": forms.integer(form, "version")}
     data = {**_activity_data(raw), "version": raw["version"]}
     try:
-        payload = forms.validate(request, ActivityUpdate, data)
-        with session.begin_nested():
-            update_activity(session, user, activity_id, payload)
+        payload = forms.validate(visit.request, ActivityUpdate, data)
+        with visit.session.begin_nested():
+            update_activity(visit.session, visit.user, activity_id, payload)
     except (FormInvalid, CRMError) as exc:
-        ctx = _ctx(request, session, user, raw, _errors(request, exc), activity=view.activity)
+        ctx = _ctx(visit, raw, _errors(visit.request, exc), activity=view.activity)
         status = 409 if isinstance(exc, StaleVersion) else 422
         raise FormRejected(
-            render(request, "activities/form.html", ctx, block="form", status_code=status)
+            visit.render("activities/form.html", ctx, block="form", status_code=status)
         ) from exc
-    return forms.done(request, f"/activities/{activity_id}?saved=1")
+    return forms.done(visit.request, f"/activities/{activity_id}?saved=1")
 
 
 @router.post("/{activity_id}/delete", include_in_schema=False)
-def delete(
-    request: Request, form: FormBody, session: SessionDep, user: WebUser, activity_id: int
-) -> Response:
-    view = activity_view(session, user, activity_id)
-    delete_activity(session, user, activity_id, forms.required_version(form))
+def delete(form: FormBody, visit: Visit, activity_id: int) -> Response:
+    view = activity_view(visit.session, visit.user, activity_id)
+    delete_activity(visit.session, visit.user, activity_id, forms.required_version(form))
     first = view.firms[0][0] if view.firms else None
     return RedirectResponse(f"/firms/{first}" if first else "/", status_code=303)

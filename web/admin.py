@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Query
 from fastapi.responses import RedirectResponse, Response
 
 from crm.accounts import service as accounts
@@ -22,10 +22,9 @@ from crm.models.accounts import User as UserRow
 from crm.outbox.admin import outbox_health
 from crm.reassign import holdings
 from crm.types import utcnow
-from server.deps import SessionDep, WebUser
 from server.download import EXPORT_LIMIT, list_workbook
 from web.forms import FormRejected
-from web.render import language, render
+from web.visit import PageVisit, Visit
 
 router = APIRouter(prefix="/admin")
 ROLES = [r.value for r in Role]
@@ -45,57 +44,49 @@ def _opt_int(value: str | None, field: str) -> int | None:
 
 
 @router.get("", include_in_schema=False)
-def admin_index(request: Request, session: SessionDep, user: WebUser) -> Response:
-    counts = accounts.admin_overview(session, user)
-    recent = list_audit(session, user, AuditFilters(), per_page=10)
-    health = outbox_health(session, user)
-    return render(
-        request,
+def admin_index(visit: Visit) -> Response:
+    counts = accounts.admin_overview(visit.session, visit.user)
+    recent = list_audit(visit.session, visit.user, AuditFilters(), per_page=10)
+    health = outbox_health(visit.session, visit.user)
+    return visit.render(
         "admin/index.html",
         {"nav": "admin", "counts": counts, "recent": recent, "health": health},
     )
 
 
 @router.get("/backups", include_in_schema=False)
-def backups_page(request: Request, session: SessionDep, user: WebUser) -> Response:
-    status = backup_status(session, user, get_settings())
-    return render(request, "admin/backups.html", {"nav": "admin", "status": status})
+def backups_page(visit: Visit) -> Response:
+    status = backup_status(visit.session, visit.user, get_settings())
+    return visit.render("admin/backups.html", {"nav": "admin", "status": status})
 
 
 def _refused(
     page: Callable[..., Response],
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: PageVisit,
     exc: CRMError,
     key: str,
     form: dict[str, Any] | None = None,
 ) -> FormRejected:
     """A refused change: the admin page (``page``) again with the message beside ``key`` and
     the input kept, rendered from the unchanged rows (the raise rolls back too)."""
-    session.rollback()
+    visit.session.rollback()
     errors = {key: exc.message}
-    return FormRejected(
-        page(request, session, user, errors=errors, form=form, status_code=exc.status)
-    )
+    return FormRejected(page(visit, errors=errors, form=form, status_code=exc.status))
 
 
 # --- users ------------------------------------------------------------------------------------
 
 
 def _users_page(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: PageVisit,
     *,
     errors: dict | None = None,
     form: dict | None = None,
     status_code: int = 200,
 ) -> Response:
-    users = accounts.admin_list_users(session, user)
-    deps = accounts.list_departments(session)
-    return render(
-        request,
+    users = accounts.admin_list_users(visit.session, visit.user)
+    deps = accounts.list_departments(visit.session)
+    return visit.render(
         "admin/users.html",
         {
             "nav": "admin",
@@ -106,7 +97,7 @@ def _users_page(
             "now": utcnow(),
             "errors": errors or {},
             "form": form or {},
-            "done": request.query_params.get("done"),
+            "done": visit.request.query_params.get("done"),
         },
         status_code=status_code,
     )
@@ -114,9 +105,7 @@ def _users_page(
 
 @router.get("/users", include_in_schema=False)
 def users_page(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     format: Annotated[str, Query(max_length=5)] = "",
 ) -> Response:
     if format == "xlsx":  # every user (admins: admin_list_users checks)
@@ -127,17 +116,15 @@ def users_page(
                 "is_active": u.is_active,
                 "last_login_at": u.last_login_at,
             }
-            for u in accounts.admin_list_users(session, user)
+            for u in accounts.admin_list_users(visit.session, visit.user)
         ]
-        return list_workbook(session, user, "users", items, {}, lang=language(request))
-    return _users_page(request, session, user)
+        return list_workbook(visit.session, visit.user, "users", items, {}, lang=visit.lang)
+    return _users_page(visit)
 
 
 @router.post("/users", include_in_schema=False)
 def create_user(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     username: Annotated[str, Form(max_length=200)] = "",
     display_name: Annotated[str, Form(max_length=200)] = "",
     email: Annotated[str, Form(max_length=300)] = "",
@@ -154,8 +141,8 @@ def create_user(
     }
     try:
         accounts.create_user(
-            session,
-            user,
+            visit.session,
+            visit.user,
             username=username,
             password=password,
             role=role,
@@ -166,17 +153,13 @@ def create_user(
     except CRMError as exc:
         if exc.status == 403:
             raise
-        raise _refused(
-            _users_page, request, session, user, exc, exc.field or "username", form
-        ) from exc
+        raise _refused(_users_page, visit, exc, exc.field or "username", form) from exc
     return _done("/admin/users", "created")
 
 
 @router.post("/users/{user_id}", include_in_schema=False)
 def update_user(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     user_id: int,
     version: Annotated[int, Form()],  # the version the page showed: required
     role: Annotated[str, Form(max_length=20)] = "",
@@ -186,19 +169,19 @@ def update_user(
     if is_active == "0":
         # deactivating someone who still holds work: first show it and hand it over (#16)
 
-        target = session.get(UserRow, user_id)
+        target = visit.session.get(UserRow, user_id)
         if (
             target is not None
             and target.is_active
             and target.role != "admin"
-            and any(holdings(session, user, user_id).counts.values())
+            and any(holdings(visit.session, visit.user, user_id).counts.values())
         ):
             return RedirectResponse(f"/users/{user_id}/handover", status_code=303)
     try:
         dep: object = ... if department_id is None else _opt_int(department_id, "department_id")
         accounts.update_user(
-            session,
-            user,
+            visit.session,
+            visit.user,
             user_id,
             version=version,
             role=role or None,
@@ -208,28 +191,26 @@ def update_user(
     except CRMError as exc:
         if exc.status in (403, 404):
             raise
-        raise _refused(_users_page, request, session, user, exc, f"user{user_id}") from exc
+        raise _refused(_users_page, visit, exc, f"user{user_id}") from exc
     return _done("/admin/users", "updated")
 
 
 @router.post("/users/{user_id}/unlock", include_in_schema=False)
-def unlock_user(session: SessionDep, user: WebUser, user_id: int) -> Response:
-    accounts.unlock_user(session, user, user_id)
+def unlock_user(visit: Visit, user_id: int) -> Response:
+    accounts.unlock_user(visit.session, visit.user, user_id)
     return _done("/admin/users", "unlocked")
 
 
 @router.post("/users/{user_id}/password", include_in_schema=False)
 def reset_password(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     user_id: int,
     password: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
     try:
-        accounts.reset_password(session, user, user_id, password)
+        accounts.reset_password(visit.session, visit.user, user_id, password)
     except ValidationFailed as exc:
-        raise _refused(_users_page, request, session, user, exc, f"user{user_id}") from exc
+        raise _refused(_users_page, visit, exc, f"user{user_id}") from exc
     return _done("/admin/users", "password")
 
 
@@ -237,56 +218,49 @@ def reset_password(
 
 
 def _deps_page(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: PageVisit,
     *,
     errors: dict | None = None,
     form: dict | None = None,
     status_code: int = 200,
 ) -> Response:
-    accounts.admin_overview(session, user)  # admins only
-    return render(
-        request,
+    accounts.admin_overview(visit.session, visit.user)  # admins only
+    return visit.render(
         "admin/departments.html",
         {
             "nav": "admin",
-            "departments": accounts.list_departments(session),
-            "counts": accounts.department_user_counts(session),
+            "departments": accounts.list_departments(visit.session),
+            "counts": accounts.department_user_counts(visit.session),
             "errors": errors or {},
             "form": form or {},
-            "done": request.query_params.get("done"),
+            "done": visit.request.query_params.get("done"),
         },
         status_code=status_code,
     )
 
 
 @router.get("/departments", include_in_schema=False)
-def departments_page(request: Request, session: SessionDep, user: WebUser) -> Response:
-    return _deps_page(request, session, user)
+def departments_page(visit: Visit) -> Response:
+    return _deps_page(visit)
 
 
 @router.post("/departments", include_in_schema=False)
 def create_department(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     name: Annotated[str, Form(max_length=200)] = "",
     code: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     try:
-        accounts.create_department(session, user, name, code)
+        accounts.create_department(visit.session, visit.user, name, code)
     except CRMError as exc:
         if exc.status == 403:
             raise
         form = {"name": name, "code": code}
-        raise _refused(_deps_page, request, session, user, exc, exc.field or "name", form) from exc
+        raise _refused(_deps_page, visit, exc, exc.field or "name", form) from exc
     return _done("/admin/departments", "created")
 
 
-def _change_department(
-    request: Request, session: SessionDep, user: WebUser, row: str, change: Callable[[], object]
-) -> Response:
+def _change_department(visit: PageVisit, row: str, change: Callable[[], object]) -> Response:
     """A change to one department's row; refused, the departments page again with the message
     on that row (``row``: the form's key), nothing saved. 403 and 404 are error pages."""
     try:
@@ -294,36 +268,30 @@ def _change_department(
     except CRMError as exc:
         if exc.status in (403, 404):
             raise
-        raise _refused(_deps_page, request, session, user, exc, row) from exc
+        raise _refused(_deps_page, visit, exc, row) from exc
     return _done("/admin/departments", "updated")
 
 
 @router.post("/departments/{department_id}", include_in_schema=False)
 def update_department(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     department_id: int,
     version: Annotated[int, Form()],  # the version the page showed: required
     name: Annotated[str, Form(max_length=200)] = "",
     code: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     return _change_department(
-        request,
-        session,
-        user,
+        visit,
         f"dep{department_id}",
         lambda: accounts.update_department(
-            session, user, department_id, name=name, code=code, version=version
+            visit.session, visit.user, department_id, name=name, code=code, version=version
         ),
     )
 
 
 @router.post("/departments/{department_id}/webhook", include_in_schema=False)
 def department_webhook(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     department_id: int,
     version: Annotated[int, Form()],  # the version the page showed: required
     kind: Annotated[str, Form(max_length=20)] = "",
@@ -331,12 +299,16 @@ def department_webhook(
     secret: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     return _change_department(
-        request,
-        session,
-        user,
+        visit,
         f"hook{department_id}",
         lambda: accounts.set_department_webhook(
-            session, user, department_id, kind=kind, url=url, secret=secret, version=version
+            visit.session,
+            visit.user,
+            department_id,
+            kind=kind,
+            url=url,
+            secret=secret,
+            version=version,
         ),
     )
 
@@ -346,9 +318,7 @@ def department_webhook(
 
 @router.get("/audit", include_in_schema=False)
 def audit_page(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     actor: Annotated[str | None, Query(max_length=60)] = None,
     entity: Annotated[str | None, Query(max_length=40)] = None,
     entity_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -358,7 +328,7 @@ def audit_page(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     format: Annotated[str, Query(max_length=5)] = "",
 ) -> Response:
-    require_admin(user)  # before any input is read: an officer learns nothing from a 422
+    require_admin(visit.user)  # before any input is read: an officer learns nothing from a 422
     error: ValidationFailed | None = None
     try:
         since_day, until_day = parse_day(since, "since"), parse_day(until, "until")
@@ -375,7 +345,7 @@ def audit_page(
     if format == "xlsx":  # the trail as filtered on screen (admins: list_audit checks)
         if error is not None:
             raise error
-        found = list_audit(session, user, f, page=1, per_page=EXPORT_LIMIT)
+        found = list_audit(visit.session, visit.user, f, page=1, per_page=EXPORT_LIMIT)
         items = [
             {
                 "at": r.at,
@@ -389,9 +359,9 @@ def audit_page(
             }
             for r, name in found.rows
         ]
-        return list_workbook(session, user, "audit", items, vars(f), lang=language(request))
-    result = list_audit(session, user, f, page=page)
-    entities, actions = audit_vocabulary(session)
+        return list_workbook(visit.session, visit.user, "audit", items, vars(f), lang=visit.lang)
+    result = list_audit(visit.session, visit.user, f, page=page)
+    entities, actions = audit_vocabulary(visit.session)
     query = {
         k: v
         for k, v in {
@@ -404,8 +374,7 @@ def audit_page(
         }.items()
         if v
     }
-    return render(
-        request,
+    return visit.render(
         "admin/audit.html",
         {
             "nav": "admin",

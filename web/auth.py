@@ -17,8 +17,9 @@ from crm.accounts.service import (
 )
 from crm.errors import CRMError
 from crm.i18n import LANGUAGES
-from server.deps import SESSION_KEY, OptionalWebUser, SessionDep, WebUser, client_ip
+from server.deps import SESSION_KEY, OptionalWebUser, SessionDep, client_ip
 from web.render import render
+from web.visit import Visit
 
 YEAR = 365 * 86400
 # set when someone picks a language on the login page: that choice is saved at login (a
@@ -107,14 +108,12 @@ def switch_language(request: Request, code: str, next: str | None = None) -> Res
 
 @router.post("/lang", include_in_schema=False)
 def save_language(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     code: Annotated[str, Form(max_length=10)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     """The header's switch: the choice is saved on the user (every device, e-mails too)."""
-    _save_language(session, user, code)
+    _save_language(visit.session, visit.user, code)
     resp = RedirectResponse(safe_next(next), status_code=303)
     if code in LANGUAGES:
         resp.set_cookie("lang", code, max_age=YEAR, samesite="lax", httponly=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
@@ -15,10 +15,9 @@ from crm.authz import require_manager
 from crm.errors import CRMError, ValidationFailed
 from crm.i18n import _l
 from crm.reassign import bulk_heirs, bulk_reassign
-from server.deps import SessionDep, WebUser
 from web import forms
 from web.forms import FormRejected
-from web.render import is_htmx, render
+from web.visit import PageVisit, Visit
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,13 +25,13 @@ LISTS = {"firm": ("/firms", "/firms/reassign"), "project": ("/pipeline", "/pipel
 MAX_IDS = 1000
 
 
-def bulk_context(request: Request, session: SessionDep, user: WebUser, kind: str) -> dict[str, Any]:
+def bulk_context(visit: PageVisit, kind: str) -> dict[str, Any]:
     """What a list page adds for its bar: the picker's people, where the bar posts, and how
     many rows the last reassignment gave away (``?reassigned=N`` after the redirect)."""
     return {
-        "heirs": bulk_heirs(session, user),
+        "heirs": bulk_heirs(visit.session, visit.user),
         "bulk_action": LISTS[kind][1],
-        "reassigned": forms.query_int(request.query_params.get("reassigned"), 5) or 0,
+        "reassigned": forms.query_int(visit.request.query_params.get("reassigned"), 5) or 0,
     }
 
 
@@ -48,9 +47,9 @@ def _back(kind: str, value: str | None) -> str:
     return path + (f"?{query}" if query else "")
 
 
-async def _submit(request: Request, session: SessionDep, user: WebUser, kind: str) -> Response:
-    require_manager(user)  # officers reassign nobody's rows (crm.authz.may_set_owner)
-    form: FormData = await request.form()
+async def _submit(visit: PageVisit, kind: str) -> Response:
+    require_manager(visit.user)  # officers reassign nobody's rows (crm.authz.may_set_owner)
+    form: FormData = await visit.request.form()
     back = _back(kind, forms.text(form, "back"))
     raw_ids = forms.integers(form, "ids")
     to = forms.integer(form, "to_user_id")
@@ -60,32 +59,32 @@ async def _submit(request: Request, session: SessionDep, user: WebUser, kind: st
             raise ValidationFailed(_l("所选记录无效"), field="ids")
         if not isinstance(to, int):
             raise ValidationFailed(_l("请选择接手人"), field="to_user_id")
-        with session.begin_nested():
-            n = bulk_reassign(session, user, kind, ids, to)
+        with visit.session.begin_nested():
+            n = bulk_reassign(visit.session, visit.user, kind, ids, to)
     except CRMError as exc:
         ctx = {
-            **bulk_context(request, session, user, kind),
+            **bulk_context(visit, kind),
             "bulk": True,
             "bulk_back": back,
             "bulk_to": to if isinstance(to, int) else None,
-            "bulk_error": forms.pick(request, exc.message),
+            "bulk_error": forms.pick(visit.request, exc.message),
             # without HTMX the bar is shown on its own page, the selection kept in it
-            "bulk_ids": None if is_htmx(request) else ids,
+            "bulk_ids": None if visit.htmx else ids,
         }
-        template = "_components/bulk_reassign.html" if is_htmx(request) else "bulk_page.html"
+        template = "_components/bulk_reassign.html" if visit.htmx else "bulk_page.html"
         status = exc.status if 400 <= exc.status < 500 else 422
         raise FormRejected(
-            render(request, template, ctx, status_code=status, headers={"X-CRM-Swap": "1"})
+            visit.render(template, ctx, status_code=status, headers={"X-CRM-Swap": "1"})
         ) from exc
     sep = "&" if "?" in back else "?"
-    return forms.done(request, f"{back}{sep}{urlencode({'reassigned': n})}")
+    return forms.done(visit.request, f"{back}{sep}{urlencode({'reassigned': n})}")
 
 
 @router.post("/firms/reassign")
-async def reassign_firms(request: Request, session: SessionDep, user: WebUser) -> Response:
-    return await _submit(request, session, user, "firm")
+async def reassign_firms(visit: Visit) -> Response:
+    return await _submit(visit, "firm")
 
 
 @router.post("/pipeline/reassign")
-async def reassign_projects(request: Request, session: SessionDep, user: WebUser) -> Response:
-    return await _submit(request, session, user, "project")
+async def reassign_projects(visit: Visit) -> Response:
+    return await _submit(visit, "project")

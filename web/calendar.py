@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
 from crm.config import get_settings
 from crm.followups.calendar import calendar_feed, calendar_token, renew_calendar_token
-from server.deps import SessionDep, WebUser
-from web.render import render
+from server.deps import SessionDep
+from web.visit import Visit
 
 router = APIRouter()
 
@@ -27,13 +27,13 @@ def feed(token: str, session: SessionDep) -> Response:
 
 
 @router.get("/settings/calendar", include_in_schema=False)
-def calendar_page(request: Request, session: SessionDep, user: WebUser) -> Response:
-    token = calendar_token(session, user)
+def calendar_page(visit: Visit) -> Response:
+    token = calendar_token(visit.session, visit.user)
     url = f"{get_settings().base_url.rstrip('/')}/calendar/{token}.ics"
-    return render(request, "jobs/calendar.html", {"nav": "", "feed_url": url})
+    return visit.render("jobs/calendar.html", {"nav": "", "feed_url": url})
 
 
 @router.post("/settings/calendar/renew", include_in_schema=False)
-def renew(session: SessionDep, user: WebUser) -> Response:
-    renew_calendar_token(session, user)
+def renew(visit: Visit) -> Response:
+    renew_calendar_token(visit.session, visit.user)
     return RedirectResponse("/settings/calendar?renewed=1", status_code=303)

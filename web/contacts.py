@@ -6,14 +6,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from crm.firms.contacts import ContactFilters, contact_rows, list_all_contacts
 from crm.sorting import parse_sort
-from server.deps import SessionDep, WebUser
 from server.download import EXPORT_LIMIT, list_workbook
-from web.render import language, render
+from web.visit import Visit
 
 router = APIRouter(include_in_schema=False)
 
@@ -24,23 +23,28 @@ Q = Annotated[str | None, Query(max_length=100)]
 
 @router.get("/contacts")
 def contacts_page(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     q: Q = None,
     sort: Q = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     format: Annotated[str, Query(max_length=5)] = "",
 ) -> Response:
     f = ContactFilters(
-        q=(q or "").strip()[:100] or None, sort=parse_sort(sort, SORTS), lang=language(request)
+        q=(q or "").strip()[:100] or None, sort=parse_sort(sort, SORTS), lang=visit.lang
     )
     if format == "xlsx":  # the list as filtered and sorted on screen, every row
-        rows, _ = list_all_contacts(session, user, f, limit=EXPORT_LIMIT)
+        rows, _ = list_all_contacts(visit.session, visit.user, f, limit=EXPORT_LIMIT)
         return list_workbook(
-            session, user, "contacts", contact_rows(rows, f.lang), vars(f), lang=language(request)
+            visit.session,
+            visit.user,
+            "contacts",
+            contact_rows(rows, f.lang),
+            vars(f),
+            lang=visit.lang,
         )
-    rows, total = list_all_contacts(session, user, f, limit=PAGE, offset=(page - 1) * PAGE)
+    rows, total = list_all_contacts(
+        visit.session, visit.user, f, limit=PAGE, offset=(page - 1) * PAGE
+    )
     params = {k: v for k, v in (("q", f.q), ("sort", f.sort.param if f.sort else None)) if v}
     ctx: dict[str, Any] = {
         "nav": "firms",
@@ -53,4 +57,4 @@ def contacts_page(
         "query": urlencode(params),
         "sort_query": urlencode({"q": f.q} if f.q else {}),
     }
-    return render(request, "contacts/list.html", ctx, block="results")
+    return visit.render("contacts/list.html", ctx, block="results")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
@@ -22,18 +22,17 @@ from crm.firms.service import (
 from crm.firms.views import firm_detail
 from crm.i18n import _l
 from crm.models.accounts import User
-from server.deps import SessionDep, WebUser
 from web import forms
 from web.firm_page import default_log_values
 from web.forms import FormBody, FormInvalid, FormRejected
-from web.render import is_htmx, render
+from web.visit import PageVisit, Visit
 
 router = APIRouter(prefix="/firms", include_in_schema=False)
 
 
-def _contacts_ctx(session: SessionDep, user: WebUser, firm_id: int, **kw: Any) -> dict[str, Any]:
+def _contacts_ctx(visit: PageVisit, firm_id: int, **kw: Any) -> dict[str, Any]:
     """Just what the contacts card and the log form's contact list need."""
-    detail = firm_detail(session, user, firm_id)
+    detail = firm_detail(visit.session, visit.user, firm_id)
     return {
         "d": detail,
         "firm": detail.firm,
@@ -48,17 +47,13 @@ def _contact_data(form: FormData) -> dict[str, Any]:
     return {k: forms.text(form, k) for k in ("name", "title", "phone", "email", "wechat", "notes")}
 
 
-def _contacts_response(
-    request: Request, session: SessionDep, user: WebUser, firm_id: int, status: int = 200, **kw: Any
-) -> Response:
-    ctx = _contacts_ctx(session, user, firm_id, **kw)
-    return render(request, "firms/_contacts_swap.html", ctx, status_code=status)
+def _contacts_response(visit: PageVisit, firm_id: int, status: int = 200, **kw: Any) -> Response:
+    ctx = _contacts_ctx(visit, firm_id, **kw)
+    return visit.render("firms/_contacts_swap.html", ctx, status_code=status)
 
 
 def _refusal(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: PageVisit,
     model: type[Any],
     values: dict[str, Any],
     save: Callable[[Session, User, int, Any], object],
@@ -69,9 +64,9 @@ def _refusal(
     nothing written). A 404 — the firm or the contact gone or not the user's to see — is no
     form error: it is raised to the error page."""
     try:
-        data = forms.validate(request, model, values)
-        with session.begin_nested():
-            save(session, user, target, data)
+        data = forms.validate(visit.request, model, values)
+        with visit.session.begin_nested():
+            save(visit.session, visit.user, target, data)
     except (FormInvalid, CRMError) as exc:
         if isinstance(exc, CRMError) and exc.status == 404:
             raise
@@ -79,84 +74,77 @@ def _refusal(
     return None
 
 
-def _changed(
-    request: Request, session: SessionDep, user: WebUser, firm_id: int, **kw: Any
-) -> Response:
+def _changed(visit: PageVisit, firm_id: int, **kw: Any) -> Response:
     """After a change: back to the firm page, or (HTMX) the contacts card again."""
-    if not is_htmx(request):
+    if not visit.htmx:
         return RedirectResponse(f"/firms/{firm_id}", status_code=303)
-    return _contacts_response(request, session, user, firm_id, **kw)
+    return _contacts_response(visit, firm_id, **kw)
 
 
 @router.get("/{firm_id}/contacts")
-def contacts_block(request: Request, session: SessionDep, user: WebUser, firm_id: int) -> Response:
-    return _contacts_response(request, session, user, firm_id)
+def contacts_block(visit: Visit, firm_id: int) -> Response:
+    return _contacts_response(visit, firm_id)
 
 
 @router.post("/{firm_id}/contacts")
-def add_contact(
-    request: Request, form: FormBody, session: SessionDep, user: WebUser, firm_id: int
-) -> Response:
+def add_contact(form: FormBody, visit: Visit, firm_id: int) -> Response:
     values = _contact_data(form)
-    refused = _refusal(request, session, user, ContactCreate, values, create_contact, firm_id)
+    refused = _refusal(visit, ContactCreate, values, create_contact, firm_id)
     if refused is not None:
         raise FormRejected(
             _contacts_response(
-                request,
-                session,
-                user,
+                visit,
                 firm_id,
                 422,
                 contact_values=values,
-                contact_errors=forms.errors_of(request, refused),
+                contact_errors=forms.errors_of(visit.request, refused),
                 adding=True,
             )
         ) from refused
-    return _changed(request, session, user, firm_id, contact_saved=True)
+    return _changed(visit, firm_id, contact_saved=True)
 
 
-def _own_contact(session: SessionDep, user: WebUser, firm_id: int, contact_id: int) -> Any:
-    c = get_contact(session, user, contact_id)
+def _own_contact(visit: PageVisit, firm_id: int, contact_id: int) -> Any:
+    c = get_contact(visit.session, visit.user, contact_id)
     if c.firm_id != firm_id:
         raise NotFound(_l("联系人不存在"))
     return c
 
 
 @router.get("/{firm_id}/contacts/{contact_id}/edit")
-def edit_contact(
-    request: Request, session: SessionDep, user: WebUser, firm_id: int, contact_id: int
-) -> Response:
-    c = _own_contact(session, user, firm_id, contact_id)
-    return render(
-        request,
+def edit_contact(visit: Visit, firm_id: int, contact_id: int) -> Response:
+    c = _own_contact(visit, firm_id, contact_id)
+    return visit.render(
         "firms/_contact_edit.html",
-        {"firm": get_firm(session, user, firm_id), "c": c, "values": c.model_dump(), "errors": {}},
+        {
+            "firm": get_firm(visit.session, visit.user, firm_id),
+            "c": c,
+            "values": c.model_dump(),
+            "errors": {},
+        },
     )
 
 
 @router.post("/{firm_id}/contacts/{contact_id}")
 def save_contact(
-    request: Request,
     form: FormBody,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     firm_id: int,
     contact_id: int,
 ) -> Response:
-    c = _own_contact(session, user, firm_id, contact_id)
+    c = _own_contact(visit, firm_id, contact_id)
     values: dict[str, Any] = {**_contact_data(form), "version": forms.integer(form, "version")}
-    refused = _refusal(request, session, user, ContactUpdate, values, update_contact, contact_id)
+    refused = _refusal(visit, ContactUpdate, values, update_contact, contact_id)
     if refused is not None:
-        errors = forms.errors_of(request, refused)
+        errors = forms.errors_of(visit.request, refused)
         stale = isinstance(refused, StaleVersion)
         if stale:
-            session.refresh(c)
+            visit.session.refresh(c)
         raise FormRejected(
-            render(
-                request,
+            visit.render(
                 "firms/_contact_edit.html",
                 {
-                    "firm": get_firm(session, user, firm_id),
+                    "firm": get_firm(visit.session, visit.user, firm_id),
                     "c": c,
                     "values": values,
                     "errors": errors,
@@ -165,18 +153,16 @@ def save_contact(
                 status_code=409 if stale else 422,
             )
         ) from refused
-    return _changed(request, session, user, firm_id)
+    return _changed(visit, firm_id)
 
 
 @router.post("/{firm_id}/contacts/{contact_id}/delete")
 def remove_contact(
-    request: Request,
     form: FormBody,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     firm_id: int,
     contact_id: int,
 ) -> Response:
-    _own_contact(session, user, firm_id, contact_id)
-    delete_contact(session, user, contact_id, forms.required_version(form))
-    return _changed(request, session, user, firm_id)
+    _own_contact(visit, firm_id, contact_id)
+    delete_contact(visit.session, visit.user, contact_id, forms.required_version(form))
+    return _changed(visit, firm_id)

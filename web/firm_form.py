@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
@@ -24,11 +24,11 @@ from crm.firms.service import (
 )
 from crm.firms.views import firm_names
 from crm.policy.service import list_clusters
-from server.deps import SessionDep, WebUser
+from server.deps import SessionDep
 from web import forms
 from web.firms import TIERS, Q
 from web.forms import FormBody, FormInvalid, FormRejected
-from web.render import render
+from web.visit import PageVisit, Visit
 
 router = APIRouter(prefix="/firms", include_in_schema=False)
 
@@ -52,22 +52,20 @@ def _firm_data(form: FormData) -> dict[str, Any]:
     }
 
 
-def _form_ctx(
-    session: SessionDep, user: WebUser, values: dict[str, Any], **kw: Any
-) -> dict[str, Any]:
+def _form_ctx(visit: PageVisit, values: dict[str, Any], **kw: Any) -> dict[str, Any]:
     parent_id = values.get("parent_id")
     parent_name = None
     if isinstance(parent_id, int):
-        parent_name = firm_names(session, {parent_id}).get(parent_id)
+        parent_name = firm_names(visit.session, {parent_id}).get(parent_id)
     return {
         "nav": "firms",
         "values": values,
-        "clusters": list_clusters(session),
+        "clusters": list_clusters(visit.session),
         # the owners this user may name (crm.authz): a new firm is the user's own by default
         "owners": owner_choices(
-            user,
-            user_choices(session, user),
-            kw["firm"].owner_id if kw.get("firm") is not None else user.id,
+            visit.user,
+            user_choices(visit.session, visit.user),
+            kw["firm"].owner_id if kw.get("firm") is not None else visit.user.id,
         ),
         "tiers": TIERS,
         "errors": {},
@@ -84,95 +82,82 @@ def _firm_values(session: SessionDep, firm_id: int, firm: Any) -> dict[str, Any]
 
 
 @router.get("/new")
-def new_firm(request: Request, session: SessionDep, user: WebUser, name_zh: Q = None) -> Response:
-    return render(
-        request,
+def new_firm(visit: Visit, name_zh: Q = None) -> Response:
+    return visit.render(
         "firms/form.html",
         _form_ctx(
-            session,
-            user,
-            {"name_zh": name_zh, "owner_id": user.id, "clusters": [], "aliases": []},
+            visit,
+            {"name_zh": name_zh, "owner_id": visit.user.id, "clusters": [], "aliases": []},
             mode="new",
         ),
     )
 
 
 @router.post("/new")
-def create_firm_page(
-    request: Request, form: FormBody, session: SessionDep, user: WebUser
-) -> Response:
+def create_firm_page(form: FormBody, visit: Visit) -> Response:
     values = _firm_data(form)
     confirm = forms.checkbox(form, "confirm")
     try:
-        data = forms.validate(request, FirmCreate, values)
-        with session.begin_nested():
-            firm = create_firm(session, user, data, confirm=confirm)
+        data = forms.validate(visit.request, FirmCreate, values)
+        with visit.session.begin_nested():
+            firm = create_firm(visit.session, visit.user, data, confirm=confirm)
     except FormInvalid as exc:
-        _form_error(request, session, user, values, exc.errors, mode="new")
+        _form_error(visit, values, exc.errors, mode="new")
     except DuplicateFirm as exc:
-        _form_error(request, session, user, values, {}, mode="new", duplicate=exc)
+        _form_error(visit, values, {}, mode="new", duplicate=exc)
     except CRMError as exc:
-        errors = forms.field_errors(request, exc)
-        _form_error(request, session, user, values, errors, mode="new", status=exc.status)
-    return forms.done(request, f"/firms/{firm.id}?created=1")  # the page confirms it
+        errors = forms.field_errors(visit.request, exc)
+        _form_error(visit, values, errors, mode="new", status=exc.status)
+    return forms.done(visit.request, f"/firms/{firm.id}?created=1")  # the page confirms it
 
 
 @router.get("/{firm_id}/edit")
-def edit_firm(request: Request, session: SessionDep, user: WebUser, firm_id: int) -> Response:
-    firm = editable_firm(session, user, firm_id)
-    return render(
-        request,
+def edit_firm(visit: Visit, firm_id: int) -> Response:
+    firm = editable_firm(visit.session, visit.user, firm_id)
+    return visit.render(
         "firms/form.html",
-        _form_ctx(session, user, _firm_values(session, firm_id, firm), mode="edit", firm=firm),
+        _form_ctx(visit, _firm_values(visit.session, firm_id, firm), mode="edit", firm=firm),
     )
 
 
 @router.post("/{firm_id}/edit")
-def update_firm_page(
-    request: Request, form: FormBody, session: SessionDep, user: WebUser, firm_id: int
-) -> Response:
-    firm = get_firm(session, user, firm_id)
+def update_firm_page(form: FormBody, visit: Visit, firm_id: int) -> Response:
+    firm = get_firm(visit.session, visit.user, firm_id)
     values = _firm_data(form)
     values["version"] = forms.integer(form, "version")
     try:
-        data = forms.validate(request, FirmUpdate, values)
-        with session.begin_nested():
-            update_firm(session, user, firm_id, data)
+        data = forms.validate(visit.request, FirmUpdate, values)
+        with visit.session.begin_nested():
+            update_firm(visit.session, visit.user, firm_id, data)
     except FormInvalid as exc:
-        _form_error(request, session, user, values, exc.errors, mode="edit", firm=firm)
+        _form_error(visit, values, exc.errors, mode="edit", firm=firm)
     except StaleVersion as exc:
-        session.refresh(firm)
+        visit.session.refresh(firm)
         _form_error(
-            request,
-            session,
-            user,
+            visit,
             values,
             {},
             mode="edit",
             firm=firm,
-            stale=forms.pick(request, exc.message),
+            stale=forms.pick(visit.request, exc.message),
             status=409,
         )
     except DuplicateFirm as exc:
-        _form_error(request, session, user, values, {}, mode="edit", firm=firm, duplicate=exc)
+        _form_error(visit, values, {}, mode="edit", firm=firm, duplicate=exc)
     except CRMError as exc:
         _form_error(
-            request,
-            session,
-            user,
+            visit,
             values,
-            forms.field_errors(request, exc),
+            forms.field_errors(visit.request, exc),
             mode="edit",
             firm=firm,
             status=exc.status,
         )
-    return forms.done(request, f"/firms/{firm_id}")
+    return forms.done(visit.request, f"/firms/{firm_id}")
 
 
 def _form_error(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: PageVisit,
     values: dict[str, Any],
     errors: dict[str, str],
     *,
@@ -184,12 +169,11 @@ def _form_error(
     fields; the request's transaction rolls back (``FormRejected``)."""
     if duplicate is not None:
         status = 409
-        errors = {"name_zh": forms.pick(request, duplicate.message)}
+        errors = {"name_zh": forms.pick(visit.request, duplicate.message)}
     raise FormRejected(
-        render(
-            request,
+        visit.render(
             "firms/form.html",
-            _form_ctx(session, user, values, errors=errors, duplicate=duplicate, **kw),
+            _form_ctx(visit, values, errors=errors, duplicate=duplicate, **kw),
             status_code=status,
         )
     )

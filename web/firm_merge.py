@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import RedirectResponse, Response
 
 from crm.authz import require_manager
@@ -23,10 +23,9 @@ from crm.firms.merge import (
 from crm.firms.service import firm_aliases, search_firms
 from crm.firms.unmerge import undo_merge
 from crm.i18n import _l
-from server.deps import SessionDep, WebUser
 from web import forms
 from web.forms import FormBody, FormRejected
-from web.render import render
+from web.visit import PageVisit, Visit
 
 router = APIRouter(prefix="/firms", include_in_schema=False)
 
@@ -49,25 +48,27 @@ LABELS = {
 }
 
 
-def _ctx(session: SessionDep, user: WebUser, firm_id: int, other_id: int | None, q: str | None):
-    firm = merge_start(session, user, firm_id)
+def _ctx(visit: PageVisit, firm_id: int, other_id: int | None, q: str | None):
+    firm = merge_start(visit.session, visit.user, firm_id)
     ctx: dict = {"nav": "firms", "firm": firm, "labels": LABELS, "q": q or "", "error": None}
     if other_id is None:
-        names = [firm.name_zh, firm.name_en, *firm_aliases(session, [firm_id])[firm_id]]
-        ctx["suggested"] = check_firm(session, names, exclude_id=firm_id).all[:10]
+        names = [firm.name_zh, firm.name_en, *firm_aliases(visit.session, [firm_id])[firm_id]]
+        ctx["suggested"] = check_firm(visit.session, names, exclude_id=firm_id).all[:10]
         ctx["found"] = (
-            [f for f in search_firms(session, user, q, limit=20) if f.id != firm_id] if q else []
+            [f for f in search_firms(visit.session, visit.user, q, limit=20) if f.id != firm_id]
+            if q
+            else []
         )
         return ctx
-    firm, other = merge_pair(session, user, firm_id, other_id)
+    firm, other = merge_pair(visit.session, visit.user, firm_id, other_id)
     ctx.update(
         firm=firm,
         other=other,
         fields=CHOOSABLE,
         differing=differing_fields(firm, other),
-        holds=holdings(session, firm_id),
-        other_holds=holdings(session, other_id),
-        names=reference_names(session, firm, other),
+        holds=holdings(visit.session, firm_id),
+        other_holds=holdings(visit.session, other_id),
+        names=reference_names(visit.session, firm, other),
     )
     return ctx
 
@@ -78,28 +79,24 @@ def _int(v: int | str | None) -> int | None:
 
 @router.get("/{firm_id}/merge")
 def merge_page(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     firm_id: int,
     other: IdQ = None,
     q: Q = None,
 ) -> Response:
-    require_manager(user)
-    return render(request, "firms/merge.html", _ctx(session, user, firm_id, other, q))
+    require_manager(visit.user)
+    return visit.render("firms/merge.html", _ctx(visit, firm_id, other, q))
 
 
 @router.post("/{firm_id}/merge")
-def merge_submit(
-    request: Request, form: FormBody, session: SessionDep, user: WebUser, firm_id: int
-) -> Response:
-    require_manager(user)
+def merge_submit(form: FormBody, visit: Visit, firm_id: int) -> Response:
+    require_manager(visit.user)
     other_id = forms.integer(form, "other_id")
     keep = forms.text(form, "keep") or "this"
     if not isinstance(other_id, int):  # no second firm chosen: the picker, with the reason
-        ctx = _ctx(session, user, firm_id, None, None)
-        ctx["error"] = forms.pick(request, _l("请先选择要合并的另一家企业"))
-        raise FormRejected(render(request, "firms/merge.html", ctx, status_code=422))
+        ctx = _ctx(visit, firm_id, None, None)
+        ctx["error"] = forms.pick(visit.request, _l("请先选择要合并的另一家企业"))
+        raise FormRejected(visit.render("firms/merge.html", ctx, status_code=422))
     survivor, other = (firm_id, other_id) if keep == "this" else (other_id, firm_id)
     choices = {}
     for f in CHOOSABLE:
@@ -109,8 +106,8 @@ def merge_submit(
             choices[f] = "survivor" if (v == "this") == (survivor == firm_id) else "other"
     try:
         rec = merge_firms(
-            session,
-            user,
+            visit.session,
+            visit.user,
             survivor,
             other,
             choices,
@@ -120,14 +117,14 @@ def merge_submit(
     except CRMError as exc:
         if exc.status in (403, 404):
             raise
-        ctx = _ctx(session, user, firm_id, other_id, None)
-        ctx["error"] = forms.pick(request, exc.message)
-        raise FormRejected(render(request, "firms/merge.html", ctx, status_code=409)) from exc
-    session.flush()
+        ctx = _ctx(visit, firm_id, other_id, None)
+        ctx["error"] = forms.pick(visit.request, exc.message)
+        raise FormRejected(visit.render("firms/merge.html", ctx, status_code=409)) from exc
+    visit.session.flush()
     return RedirectResponse(f"/firms/{survivor}?merged={rec.id}", status_code=303)
 
 
 @router.post("/merges/{merge_id}/undo")
-def undo_submit(request: Request, session: SessionDep, user: WebUser, merge_id: int) -> Response:
-    firm = undo_merge(session, user, merge_id)
+def undo_submit(visit: Visit, merge_id: int) -> Response:
+    firm = undo_merge(visit.session, visit.user, merge_id)
     return RedirectResponse(f"/firms/{firm.id}", status_code=303)

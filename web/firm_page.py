@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -22,11 +22,10 @@ from crm.firms.service import (
 from crm.firms.views import firm_contacts, firm_detail
 from crm.policy.service import plan_lists
 from crm.projects.lists import ProjectFilters, list_projects
-from server.deps import SessionDep, WebUser
 from web import forms
 from web.activities import DT_INPUT, KINDS, REMIND_OFFSETS, followup_input
 from web.forms import FormBody, FormInvalid, FormRejected
-from web.render import is_htmx, render
+from web.visit import PageVisit, Visit
 
 router = APIRouter(prefix="/firms", include_in_schema=False)
 
@@ -46,9 +45,7 @@ def default_log_values() -> dict[str, Any]:
 
 
 def _page_ctx(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: PageVisit,
     firm_id: int,
     *,
     timeline: bool = True,
@@ -56,11 +53,13 @@ def _page_ctx(
 ) -> dict[str, Any]:
     """The firm page's context; ``timeline=False`` counts the timeline without loading it
     (for fragments that show the form, contacts or the count only)."""
-    detail = firm_detail(session, user, firm_id)
+    detail = firm_detail(visit.session, visit.user, firm_id)
     projects, projects_total = list_projects(
-        session, user, ProjectFilters(firm_id=firm_id), limit=50
+        visit.session, visit.user, ProjectFilters(firm_id=firm_id), limit=50
     )
-    entries, total = firm_timeline(session, user, firm_id, limit=TIMELINE_PAGE if timeline else 0)
+    entries, total = firm_timeline(
+        visit.session, visit.user, firm_id, limit=TIMELINE_PAGE if timeline else 0
+    )
     ctx = {
         "nav": "firms",
         "d": detail,
@@ -70,7 +69,7 @@ def _page_ctx(
         "entries": entries,
         "timeline_total": total,
         "next_offset": TIMELINE_PAGE if total > TIMELINE_PAGE else None,
-        "cluster_names": {c.id: c for c in plan_lists(session).clusters},
+        "cluster_names": {c.id: c for c in plan_lists(visit.session).clusters},
         "kinds": KINDS,
         "remind_offsets": REMIND_OFFSETS,
         "log": default_log_values(),
@@ -84,40 +83,37 @@ def _page_ctx(
 
 @router.get("/{firm_id}")
 def firm_page(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     firm_id: int,
     merged: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     created: int = 0,
 ) -> Response:
-    ctx = _page_ctx(request, session, user, firm_id)
+    ctx = _page_ctx(visit, firm_id)
     ctx["created"] = bool(created)  # just created: the page confirms it
-    if is_manager(user):
+    if is_manager(visit.user):
         # a warning with a way out: the records that look like this one, to merge
         names = [ctx["firm"].name_zh, ctx["firm"].name_en, *ctx["d"].aliases]
-        ctx["duplicates"] = check_firm(session, names, exclude_id=firm_id).all[:5]
+        ctx["duplicates"] = check_firm(visit.session, names, exclude_id=firm_id).all[:5]
         ctx["merged"] = merged
-    return render(request, "firms/page.html", ctx)
+    return visit.render("firms/page.html", ctx)
 
 
 @router.get("/{firm_id}/timeline")
 def timeline_more(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     firm_id: int,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
-    get_firm(session, user, firm_id)
-    entries, total = firm_timeline(session, user, firm_id, limit=TIMELINE_PAGE, offset=offset)
+    get_firm(visit.session, visit.user, firm_id)
+    entries, total = firm_timeline(
+        visit.session, visit.user, firm_id, limit=TIMELINE_PAGE, offset=offset
+    )
     nxt = offset + TIMELINE_PAGE
-    return render(
-        request,
+    return visit.render(
         "firms/_timeline_page.html",
         {
             "entries": entries,
-            "firm": get_firm(session, user, firm_id),
+            "firm": get_firm(visit.session, visit.user, firm_id),
             "next_offset": nxt if total > nxt else None,
         },
     )
@@ -168,45 +164,43 @@ LOG_FIELDS = {
 
 
 @router.post("/{firm_id}/activities")
-def log_contact(
-    request: Request, form: FormBody, session: SessionDep, user: WebUser, firm_id: int
-) -> Response:
-    firm = get_firm(session, user, firm_id)
+def log_contact(form: FormBody, visit: Visit, firm_id: int) -> Response:
+    firm = get_firm(visit.session, visit.user, firm_id)
     raw, data = _log_data(form, firm_id)
     try:
-        payload = forms.validate(request, ActivityCreate, data)
-        with session.begin_nested():
-            logged = log_activity(session, user, payload)
+        payload = forms.validate(visit.request, ActivityCreate, data)
+        with visit.session.begin_nested():
+            logged = log_activity(visit.session, visit.user, payload)
     except (FormInvalid, CRMError) as exc:
-        errors = {LOG_FIELDS.get(k, k): v for k, v in forms.errors_of(request, exc).items()}
+        errors = {LOG_FIELDS.get(k, k): v for k, v in forms.errors_of(visit.request, exc).items()}
         ctx = _page_ctx(
-            request,
-            session,
-            user,
+            visit,
             firm_id,
-            timeline=not is_htmx(request),
+            timeline=not visit.htmx,
             log=raw,
             log_errors=errors,
         )
         raise FormRejected(
-            render(request, "firms/page.html", ctx, block="log_form", status_code=422)
+            visit.render("firms/page.html", ctx, block="log_form", status_code=422)
         ) from exc
-    if not is_htmx(request):
+    if not visit.htmx:
         return RedirectResponse(f"/firms/{firm_id}", status_code=303)
     # what the answer shows: a fresh form (contacts, projects), the new entry and the count —
     # not the whole page's context (details, clusters, aliases, the plan's lists)
-    projects, _ = list_projects(session, user, ProjectFilters(firm_id=firm_id), limit=50)
-    _, total = firm_timeline(session, user, firm_id, limit=0)
+    projects, _ = list_projects(
+        visit.session, visit.user, ProjectFilters(firm_id=firm_id), limit=50
+    )
+    _, total = firm_timeline(visit.session, visit.user, firm_id, limit=0)
     ctx = {
         "firm": firm,
-        "d": {"contacts": firm_contacts(session, firm_id)},
+        "d": {"contacts": firm_contacts(visit.session, firm_id)},
         "projects": projects,
         "timeline_total": total,
         "kinds": KINDS,
         "remind_offsets": REMIND_OFFSETS,
         "log": default_log_values(),
         "log_errors": {},
-        "new_entry": entries_for(session, user, [logged.activity])[0],
+        "new_entry": entries_for(visit.session, visit.user, [logged.activity])[0],
         "saved": logged.followup is not None,
     }
-    return render(request, "firms/_logged.html", ctx)
+    return visit.render("firms/_logged.html", ctx)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from crm.accounts.service import user_choices
@@ -27,12 +27,12 @@ from crm.policy.service import plan_lists
 from crm.sorting import parse_sort
 from crm.types import utcnow
 from crm.vocabulary import Tier, values
-from server.deps import SessionDep, WebUser
 from server.download import download
 from server.page_input import known_choice
 from web import forms
 from web.bulk import bulk_context
-from web.render import cluster_labels, is_htmx, language, render
+from web.render import cluster_labels
+from web.visit import Visit
 
 router = APIRouter(prefix="/firms", include_in_schema=False)
 
@@ -66,9 +66,7 @@ Q = Annotated[str | None, Query(max_length=100)]
 
 @router.get("")
 def firm_list(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     q: Q = None,
     cluster: Q = None,
     tier: Q = None,
@@ -77,10 +75,10 @@ def firm_list(
     sort: Q = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
-    f = _filters(q, cluster, tier, country, owner, sort, language(request))
+    f = _filters(q, cluster, tier, country, owner, sort, visit.lang)
     firms, total = list_firms(
-        session,
-        user,
+        visit.session,
+        visit.user,
         f,
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
@@ -101,7 +99,7 @@ def firm_list(
     }
     ctx: dict[str, Any] = {
         "nav": "firms",
-        "rows": list_rows(session, user, firms),
+        "rows": list_rows(visit.session, visit.user, firms),
         "total": total,
         "capped": total > COUNT_CAP,
         "page": page,
@@ -113,27 +111,25 @@ def firm_list(
         "sort": f.sort,
         "sort_query": urlencode({k: v for k, v in params.items() if k != "sort"}),
         "filtered": bool({k for k in params if k != "sort"}),
-        "cluster_names": {c.code: c for c in plan_lists(session).clusters},
-        "cluster_labels": cluster_labels(plan_lists(session).clusters, language(request)),
-        "bulk": is_manager(user),  # rows to select for reassignment (web/bulk.py)
+        "cluster_names": {c.code: c for c in plan_lists(visit.session).clusters},
+        "cluster_labels": cluster_labels(plan_lists(visit.session).clusters, visit.lang),
+        "bulk": is_manager(visit.user),  # rows to select for reassignment (web/bulk.py)
     }
-    if not is_htmx(request):
+    if not visit.htmx:
         if ctx["bulk"]:
-            ctx.update(bulk_context(request, session, user, "firm"))
+            ctx.update(bulk_context(visit, "firm"))
         ctx.update(
             clusters=list(ctx["cluster_names"].values()),
-            countries=countries(session),
-            owners=user_choices(session, user),
+            countries=countries(visit.session),
+            owners=user_choices(visit.session, visit.user),
         )
     headers = {"Vary": "HX-Request"}
-    return render(request, "firms/list.html", ctx, block="results", headers=headers)
+    return visit.render("firms/list.html", ctx, block="results", headers=headers)
 
 
 @router.get("/export.xlsx")
 def firm_export(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     q: Q = None,
     cluster: Q = None,
     tier: Q = None,
@@ -141,15 +137,13 @@ def firm_export(
     owner: Q = None,
     sort: Q = None,
 ) -> Response:
-    f = _filters(q, cluster, tier, country, owner, sort, language(request))
-    return download(export_firms(session, user, f), export_filename(utcnow()))
+    f = _filters(q, cluster, tier, country, owner, sort, visit.lang)
+    return download(export_firms(visit.session, visit.user, f), export_filename(utcnow()))
 
 
 @router.get("/similar")
 def similar(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     name_zh: Q = None,
     name_en: Q = None,
     exclude: Q = None,
@@ -161,17 +155,15 @@ def similar(
         if name and name.strip():
             cands += [
                 c
-                for c in find_similar(session, name.strip(), exclude_id=exclude_id)
+                for c in find_similar(visit.session, name.strip(), exclude_id=exclude_id)
                 if c.id not in {x.id for x in cands}
             ]
-    return render(request, "firms/_similar.html", {"candidates": cands[:5]})
+    return visit.render("firms/_similar.html", {"candidates": cands[:5]})
 
 
 @router.get("/parents")
 def parent_options(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     parent_q: Q = None,
     parent_id: Q = None,
     exclude: Q = None,
@@ -180,15 +172,14 @@ def parent_options(
     current = forms.query_int(parent_id)
     options = []
     if current:
-        options = [(current, firm_names(session, {current}).get(current, ""))]
+        options = [(current, firm_names(visit.session, {current}).get(current, ""))]
     if parent_q and parent_q.strip():
         options += [
             (f.id, f.name_zh)
-            for f in search_firms(session, user, parent_q, limit=8)
+            for f in search_firms(visit.session, visit.user, parent_q, limit=8)
             if f.id != current and str(f.id) != exclude
         ]
-    return render(
-        request,
+    return visit.render(
         "firms/_parents.html",
         {"options": options, "current": current, "searched": bool(parent_q)},
     )

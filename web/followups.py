@@ -48,7 +48,7 @@ from web.forms import (
     required_version,
 )
 from web.home import myday_context
-from web.render import is_htmx, language, render
+from web.visit import PageVisit, Visit
 
 router = APIRouter()
 STATUSES = values(FollowupStatus)
@@ -84,9 +84,7 @@ def _assignees(
 
 @router.get("/followups", include_in_schema=False)
 def followups_page(
-    request: Request,
-    user: WebUser,
-    session: SessionDep,
+    visit: Visit,
     status: str = "open",
     scope: str = "mine",
     due_from: str | None = None,
@@ -97,7 +95,7 @@ def followups_page(
 ) -> Response:
     chosen = known_choice(status, (*STATUSES, "all"), "status", default="open")
     status_f = None if chosen == "all" else chosen
-    team = scope == "team" and is_manager(user)
+    team = scope == "team" and is_manager(visit.user)
     error: ValidationFailed | None = None
     try:
         d_from, d_to = parse_day(due_from, "due_from"), parse_day(due_to, "due_to")
@@ -114,17 +112,17 @@ def followups_page(
     if format == "xlsx":  # the list as filtered on screen, every row
         if error is not None:
             raise error
-        rows, _ = list_followups(session, user, f, limit=EXPORT_LIMIT)
+        rows, _ = list_followups(visit.session, visit.user, f, limit=EXPORT_LIMIT)
         items = [FollowupPublic.model_validate(x, from_attributes=True) for x in rows]
         return list_workbook(
-            session, user, "followups", items, vars(f), FollowupPublic, lang=language(request)
+            visit.session, visit.user, "followups", items, vars(f), FollowupPublic, lang=visit.lang
         )
-    rows, total = list_followups(session, user, f, limit=PAGE, offset=(page - 1) * PAGE)
+    rows, total = list_followups(visit.session, visit.user, f, limit=PAGE, offset=(page - 1) * PAGE)
     ctx = {
         "nav": "followups",
         "rows": rows,
         "total": total,
-        "labels": followup_labels(session, user, rows),
+        "labels": followup_labels(visit.session, visit.user, rows),
         "status": status_f or "all",
         "scope": "team" if team else "mine",
         "due_from": d_from.isoformat() if d_from else (due_from or "")[:20] if error else "",
@@ -133,15 +131,15 @@ def followups_page(
         "page": page,
         "pages": max(1, -(-min(total, 10_000) // PAGE)),
         "now": utcnow(),
-        "manager": is_manager(user),
+        "manager": is_manager(visit.user),
         "sort": f.sort,
     }
     base = {"status": ctx["status"], "scope": ctx["scope"], "due_from": ctx["due_from"]}
     base["due_to"] = ctx["due_to"]
     ctx["sort_query"] = urlencode(base)
     ctx["query"] = urlencode({**base, **({"sort": f.sort.param} if f.sort else {})})
-    return render(
-        request, "followups/list.html", ctx, block="results", status_code=422 if error else 200
+    return visit.render(
+        "followups/list.html", ctx, block="results", status_code=422 if error else 200
     )
 
 
@@ -175,24 +173,21 @@ def _target_labels(
 
 @router.get("/followups/new", include_in_schema=False)
 def new_followup_page(
-    request: Request,
-    user: WebUser,
-    session: SessionDep,
+    visit: Visit,
     firm_id: int | None = None,
     project_id: int | None = None,
 ) -> Response:
-    target = _target_labels(session, user, _int(firm_id), _int(project_id))
+    target = _target_labels(visit.session, visit.user, _int(firm_id), _int(project_id))
     due = to_local(day_bounds(today_local() + timedelta(days=1))[0]) + timedelta(hours=9)
     values = {
         "due_at": due.strftime("%Y-%m-%dT%H:%M"),
-        "assignee_id": user.id,
+        "assignee_id": visit.user.id,
         "firm_id": target["firm_id"] or "",
         "project_id": target["project_id"] or "",
     }
-    return render(
-        request,
+    return visit.render(
         "followups/form.html",
-        _form_ctx(session, user, values=values, target=target, followup=None),
+        _form_ctx(visit.session, visit.user, values=values, target=target, followup=None),
     )
 
 
@@ -200,8 +195,8 @@ FIELDS = ["title", "notes", "due_at", "remind_at", "assignee_id", "firm_id", "pr
 
 
 @router.post("/followups/new", include_in_schema=False)
-async def create_followup_form(request: Request, user: WebUser, session: SessionDep) -> Response:
-    form = await request.form()
+async def create_followup_form(visit: Visit) -> Response:
+    form = await visit.request.form()
     values = clean(form, FIELDS)
     # from My day: the firm chosen with the picker (its chip) and one of its projects
     for many, one in (("firm_ids", "firm_id"), ("project_ids", "project_id")):
@@ -209,31 +204,35 @@ async def create_followup_form(request: Request, user: WebUser, session: Session
         if picked and not values.get(one):
             values[one] = picked[0].strip()
     try:
-        data = parse(request, FollowupCreate, values, ints=("assignee_id", "firm_id", "project_id"))
-        fu = create_followup(session, user, data)
+        data = parse(
+            visit.request, FollowupCreate, values, ints=("assignee_id", "firm_id", "project_id")
+        )
+        fu = create_followup(visit.session, visit.user, data)
     except (FormInvalid, ValidationFailed) as exc:
-        errors = errors_of(request, exc)
+        errors = errors_of(visit.request, exc)
         target = _target_labels(
-            session, user, _int(values.get("firm_id")), _int(values.get("project_id"))
+            visit.session, visit.user, _int(values.get("firm_id")), _int(values.get("project_id"))
         )
         raise FormRejected(
-            render(
-                request,
+            visit.render(
                 "followups/form.html",
                 _form_ctx(
-                    session, user, values=values, errors=errors, target=target, followup=None
+                    visit.session,
+                    visit.user,
+                    values=values,
+                    errors=errors,
+                    target=target,
+                    followup=None,
                 ),
                 status_code=422,
             )
         ) from exc
-    return done(request, f"/projects/{fu.project_id}" if fu.project_id else "/followups")
+    return done(visit.request, f"/projects/{fu.project_id}" if fu.project_id else "/followups")
 
 
 @router.get("/followups/{followup_id}/edit", include_in_schema=False)
-def edit_followup_page(
-    request: Request, user: WebUser, session: SessionDep, followup_id: int
-) -> Response:
-    fu = get_followup_for(session, user, followup_id)
+def edit_followup_page(visit: Visit, followup_id: int) -> Response:
+    fu = get_followup_for(visit.session, visit.user, followup_id)
     values = {
         "title": fu.title,
         "notes": fu.notes or "",
@@ -242,20 +241,17 @@ def edit_followup_page(
         "remind_at": to_local(fu.remind_at).strftime("%Y-%m-%dT%H:%M") if fu.remind_at else "",
         "version": fu.version,
     }
-    target = _target_labels(session, user, fu.firm_id, fu.project_id)
-    return render(
-        request,
+    target = _target_labels(visit.session, visit.user, fu.firm_id, fu.project_id)
+    return visit.render(
         "followups/form.html",
-        _form_ctx(session, user, values=values, target=target, followup=fu),
+        _form_ctx(visit.session, visit.user, values=values, target=target, followup=fu),
     )
 
 
 @router.post("/followups/{followup_id}/edit", include_in_schema=False)
-async def edit_followup_form(
-    request: Request, user: WebUser, session: SessionDep, followup_id: int
-) -> Response:
-    fu = get_followup_for(session, user, followup_id)
-    form = await request.form()
+async def edit_followup_form(visit: Visit, followup_id: int) -> Response:
+    fu = get_followup_for(visit.session, visit.user, followup_id)
+    form = await visit.request.form()
     values = clean(form, ["title", "notes", "due_at", "remind_at", "assignee_id", "version"])
     data_in = {k: values.get(k) for k in ("title", "notes", "due_at", "remind_at", "version")}
     data_in["notes"] = values.get("notes")
@@ -267,10 +263,10 @@ async def edit_followup_form(
         data_in.pop("due_at")
     status = 422
     try:
-        data = parse(request, FollowupUpdate, data_in, ints=("assignee_id", "version"))
+        data = parse(visit.request, FollowupUpdate, data_in, ints=("assignee_id", "version"))
         if "due_at" not in values:
-            raise FormInvalid({"due_at": pick(request, _l("到期时间必填"))})
-        update_followup(session, user, followup_id, data)
+            raise FormInvalid({"due_at": pick(visit.request, _l("到期时间必填"))})
+        update_followup(visit.session, visit.user, followup_id, data)
     except (FormInvalid, CRMError) as exc:
         if isinstance(exc, StaleVersion):
             status = 409
@@ -278,17 +274,16 @@ async def edit_followup_form(
         elif isinstance(exc, FormInvalid):
             errors = exc.errors
         elif isinstance(exc, ValidationFailed):
-            errors = field_errors(request, exc)
+            errors = field_errors(visit.request, exc)
         else:
             raise
-        target = _target_labels(session, user, fu.firm_id, fu.project_id)
+        target = _target_labels(visit.session, visit.user, fu.firm_id, fu.project_id)
         raise FormRejected(
-            render(
-                request,
+            visit.render(
                 "followups/form.html",
                 _form_ctx(
-                    session,
-                    user,
+                    visit.session,
+                    visit.user,
                     values=values,
                     errors=errors,
                     target=target,
@@ -298,35 +293,35 @@ async def edit_followup_form(
                 status_code=status,
             )
         ) from exc
-    return done(request, f"/projects/{fu.project_id}" if fu.project_id else "/followups")
+    return done(visit.request, f"/projects/{fu.project_id}" if fu.project_id else "/followups")
 
 
 def _after_action(
-    request: Request,
-    session: Session,
-    user: User,
+    visit: PageVisit,
     fu_id: int,
     back: str,
     toast_key: str,
     toast_extra: str = "",
 ) -> Response:
-    if not is_htmx(request):
-        return done(request, "/" if back == "myday" else "/followups")
+    if not visit.htmx:
+        return done(visit.request, "/" if back == "myday" else "/followups")
     if back == "myday":
-        return render(
-            request,
+        return visit.render(
             "home.html",
-            {**myday_context(session, user), "toast_key": toast_key, "toast_extra": toast_extra},
+            {
+                **myday_context(visit.session, visit.user),
+                "toast_key": toast_key,
+                "toast_extra": toast_extra,
+            },
             block="followups",
         )
-    fu = get_followup_for(session, user, fu_id)
-    return render(
-        request,
+    fu = get_followup_for(visit.session, visit.user, fu_id)
+    return visit.render(
         "followups/list.html",
         {
             "f": fu,
             "now": utcnow(),
-            "labels": followup_labels(session, user, [fu]),
+            "labels": followup_labels(visit.session, visit.user, [fu]),
             "toast_key": toast_key,
             "toast_extra": toast_extra,
         },
@@ -335,31 +330,25 @@ def _after_action(
 
 
 async def _close(
-    request: Request,
-    user: WebUser,
-    session: SessionDep,
+    visit: PageVisit,
     followup_id: int,
     close: Callable[[SessionDep, WebUser, int, int], object],
     toast_key: str,
 ) -> Response:
     """Complete or cancel a follow-up at the version the page showed; the row again."""
-    form = await request.form()
-    close(session, user, followup_id, _required_int(request, form))
-    return _after_action(request, session, user, followup_id, str(form.get("back", "")), toast_key)
+    form = await visit.request.form()
+    close(visit.session, visit.user, followup_id, _required_int(visit.request, form))
+    return _after_action(visit, followup_id, str(form.get("back", "")), toast_key)
 
 
 @router.post("/followups/{followup_id}/done", include_in_schema=False)
-async def complete(
-    request: Request, user: WebUser, session: SessionDep, followup_id: int
-) -> Response:
-    return await _close(request, user, session, followup_id, complete_followup, "done")
+async def complete(visit: Visit, followup_id: int) -> Response:
+    return await _close(visit, followup_id, complete_followup, "done")
 
 
 @router.post("/followups/{followup_id}/cancel", include_in_schema=False)
-async def cancel(
-    request: Request, user: WebUser, session: SessionDep, followup_id: int
-) -> Response:
-    return await _close(request, user, session, followup_id, cancel_followup, "cancelled")
+async def cancel(visit: Visit, followup_id: int) -> Response:
+    return await _close(visit, followup_id, cancel_followup, "cancelled")
 
 
 def next_day(when: str, picked: str | None, today: date) -> date:
@@ -377,17 +366,15 @@ def next_day(when: str, picked: str | None, today: date) -> date:
 
 
 @router.post("/followups/{followup_id}/reschedule", include_in_schema=False)
-async def reschedule(
-    request: Request, user: WebUser, session: SessionDep, followup_id: int
-) -> Response:
-    form = await request.form()
+async def reschedule(visit: Visit, followup_id: int) -> Response:
+    form = await visit.request.form()
     when = str(form.get("when") or "date")
     day = next_day(when, str(form.get("day") or ""), today_local())
-    reschedule_followup(session, user, followup_id, day, _required_int(request, form))
+    reschedule_followup(
+        visit.session, visit.user, followup_id, day, _required_int(visit.request, form)
+    )
     return _after_action(
-        request,
-        session,
-        user,
+        visit,
         followup_id,
         str(form.get("back", "")),
         "rescheduled",

@@ -3,7 +3,7 @@ hold, to whom — all to one person or firm by firm — and deactivation, in one
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
 from crm.accounts.service import user_choices
@@ -11,23 +11,22 @@ from crm.authz import is_admin
 from crm.errors import CRMError
 from crm.models.accounts import User
 from crm.reassign import holdings, reassign, team
-from server.deps import SessionDep, WebUser
 from web import forms
 from web.forms import FormRejected
-from web.render import render
+from web.visit import PageVisit, Visit
 
 router = APIRouter(prefix="/users", include_in_schema=False)
 
 
-def _ctx(session: SessionDep, user: WebUser, user_id: int) -> dict:
-    held = holdings(session, user, user_id)
-    officer = session.get(User, user_id)
+def _ctx(visit: PageVisit, user_id: int) -> dict:
+    held = holdings(visit.session, visit.user, user_id)
+    officer = visit.session.get(User, user_id)
     heirs = [
         u
-        for u in user_choices(session, user)
+        for u in user_choices(visit.session, visit.user)
         if u.is_active
         and u.id != user_id
-        and (is_admin(user) or u.department_id == user.department_id)
+        and (is_admin(visit.user) or u.department_id == visit.user.department_id)
     ]
     firm_ids = list(held.firm_names)
     per = {i: [0, 0] for i in firm_ids}
@@ -37,7 +36,7 @@ def _ctx(session: SessionDep, user: WebUser, user_id: int) -> dict:
         if f is not None:
             per[f][1] += 1
     return {
-        "nav": "admin" if is_admin(user) else "",
+        "nav": "admin" if is_admin(visit.user) else "",
         "officer": officer,
         "held": held,
         "heirs": heirs,
@@ -48,26 +47,26 @@ def _ctx(session: SessionDep, user: WebUser, user_id: int) -> dict:
 
 
 @router.get("/team")
-def team_page(request: Request, session: SessionDep, user: WebUser) -> Response:
+def team_page(visit: Visit) -> Response:
     """Managers' way to the handover: their department's people and what each holds (admins:
     everyone but admins), each with a link to the handover page."""
-    return render(
-        request,
+    return visit.render(
         "admin/team.html",
-        {"nav": "admin" if is_admin(user) else "", "members": team(session, user)},
+        {
+            "nav": "admin" if is_admin(visit.user) else "",
+            "members": team(visit.session, visit.user),
+        },
     )
 
 
 @router.get("/{user_id}/handover")
-def handover_page(request: Request, session: SessionDep, user: WebUser, user_id: int) -> Response:
-    return render(request, "admin/handover.html", _ctx(session, user, user_id))
+def handover_page(visit: Visit, user_id: int) -> Response:
+    return visit.render("admin/handover.html", _ctx(visit, user_id))
 
 
 @router.post("/{user_id}/handover")
-async def handover_submit(
-    request: Request, session: SessionDep, user: WebUser, user_id: int
-) -> Response:
-    form = await request.form()
+async def handover_submit(visit: Visit, user_id: int) -> Response:
+    form = await visit.request.form()
     to_all = forms.integer(form, "to_user_id")
     per_firm = {}
     for key in form:
@@ -76,10 +75,10 @@ async def handover_submit(
             if isinstance(v, int):
                 per_firm[int(key[5:])] = v
     try:
-        with session.begin_nested():  # the page below shows the rows as they were
+        with visit.session.begin_nested():  # the page below shows the rows as they were
             reassign(
-                session,
-                user,
+                visit.session,
+                visit.user,
                 user_id,
                 to_user_id=to_all if isinstance(to_all, int) else None,
                 per_firm=per_firm,
@@ -88,7 +87,7 @@ async def handover_submit(
     except CRMError as exc:
         if exc.status in (403, 404):
             raise
-        ctx = _ctx(session, user, user_id)
-        ctx["error"] = forms.pick(request, exc.message)
-        raise FormRejected(render(request, "admin/handover.html", ctx, status_code=422)) from exc
+        ctx = _ctx(visit, user_id)
+        ctx["error"] = forms.pick(visit.request, exc.message)
+        raise FormRejected(visit.render("admin/handover.html", ctx, status_code=422)) from exc
     return RedirectResponse(f"/users/{user_id}/handover", status_code=303)

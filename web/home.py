@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -14,8 +14,7 @@ from crm.followups.service import my_day
 from crm.models.accounts import User
 from crm.projects.lists import recent_projects
 from crm.reports.manager_home import manager_home
-from server.deps import SessionDep, WebUser
-from web.render import render
+from web.visit import Visit
 
 router = APIRouter()
 
@@ -32,16 +31,15 @@ def myday_context(session: Session, user: User) -> dict[str, Any]:
 
 
 @router.get("/", include_in_schema=False)
-def home(request: Request, user: WebUser, session: SessionDep) -> Response:
-    projects = recent_projects(session, user, limit=10)
-    manager = manager_home(session, user) if is_manager(user) else None
-    return render(
-        request,
+def home(visit: Visit) -> Response:
+    projects = recent_projects(visit.session, visit.user, limit=10)
+    manager = manager_home(visit.session, visit.user) if is_manager(visit.user) else None
+    return visit.render(
         "home.html",
         {
             "nav": "home",
             "projects": projects,
             "manager": manager,
-            **myday_context(session, user),
+            **myday_context(visit.session, visit.user),
         },
     )

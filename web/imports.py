@@ -16,10 +16,10 @@ from crm.imports import run_report, runs, worker
 from crm.imports.service import IMPORTERS
 from crm.imports.templates import template_workbook
 from crm.models.imports import ImportRun
-from server.deps import SessionDep, WebUser
 from server.download import download
 from web.forms import FormRejected
-from web.render import language, render
+from web.render import render
+from web.visit import Visit
 
 router = APIRouter()
 MAX_UPLOAD = runs.MAX_UPLOAD
@@ -46,35 +46,38 @@ def _run_block(request: Request, run: ImportRun, status: int = 200, **kw: object
 
 
 @router.get("/imports", include_in_schema=False)
-def import_page(request: Request, user: WebUser) -> Response:
-    require_manager(user)
-    return render(request, "imports/index.html", {"nav": "imports", "kinds": list(IMPORTERS)})
+def import_page(visit: Visit) -> Response:
+    require_manager(visit.user)
+    return visit.render("imports/index.html", {"nav": "imports", "kinds": list(IMPORTERS)})
 
 
 @router.post("/imports", include_in_schema=False)
 def import_upload(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     background: BackgroundTasks,
     kind: Annotated[str, Form(max_length=20)],
     file: Annotated[UploadFile | None, File()] = None,
     mode: Annotated[str, Form(max_length=20)] = "check",
     update: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
-    require_manager(user)
+    require_manager(visit.user)
     ctx = {"nav": "imports", "kinds": list(IMPORTERS), "kind": kind, "mode": mode}
     try:
         if file is None or not file.filename:
             raise ValidationFailed(_l("请选择文件"), field="file")
         data = file.file.read(MAX_UPLOAD + 1)
         run = runs.create_run(
-            session, user, kind, file.filename, data, mode=mode, update_matching=bool(update)
+            visit.session,
+            visit.user,
+            kind,
+            file.filename,
+            data,
+            mode=mode,
+            update_matching=bool(update),
         )
     except CRMError as exc:
         raise FormRejected(
-            render(
-                request,
+            visit.render(
                 "imports/index.html",
                 {**ctx, "error": exc.message, "error_field": exc.field},
                 block="result",
@@ -83,52 +86,45 @@ def import_upload(
         ) from exc
     # after the response, i.e. after the request's transaction committed the stored upload
     background.add_task(worker.kick)
-    return render(request, "imports/index.html", {**ctx, **_run_ctx(run)}, block="result")
+    return visit.render("imports/index.html", {**ctx, **_run_ctx(run)}, block="result")
 
 
 @router.get("/imports/history", include_in_schema=False)
 def import_history(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    items, total = runs.history(session, user, limit=PAGE, offset=(page - 1) * PAGE)
-    return render(
-        request,
+    items, total = runs.history(visit.session, visit.user, limit=PAGE, offset=(page - 1) * PAGE)
+    return visit.render(
         "imports/history.html",
         {"nav": "imports", "items": items, "total": total, "page": page, "per_page": PAGE},
     )
 
 
 @router.get("/imports/runs/{run_id}", include_in_schema=False)
-def import_run_page(request: Request, session: SessionDep, user: WebUser, run_id: int) -> Response:
+def import_run_page(visit: Visit, run_id: int) -> Response:
     """The run's page; HTMX polls its ``run`` block until the run is finished."""
-    runs.recover_stale(session)
-    run = runs.get_run(session, user, run_id)
+    runs.recover_stale(visit.session)
+    run = runs.get_run(visit.session, visit.user, run_id)
     if run.status == "queued":
         worker.kick()  # a run queued by a process that stopped before it got to it
-    return _run_block(request, run)
+    return _run_block(visit.request, run)
 
 
 @router.post("/imports/runs/{run_id}/retry", include_in_schema=False)
 def import_run_retry(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     background: BackgroundTasks,
     run_id: int,
 ) -> Response:
-    run = runs.retry(session, user, run_id)
+    run = runs.retry(visit.session, visit.user, run_id)
     background.add_task(worker.kick)
-    return _run_block(request, run)
+    return _run_block(visit.request, run)
 
 
 @router.post("/imports/runs/{run_id}/import-anyway", include_in_schema=False)
 def import_run_anyway(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     background: BackgroundTasks,
     run_id: int,
     row: Annotated[list[int] | None, Form(max_length=2000)] = None,
@@ -136,29 +132,27 @@ def import_run_anyway(
 ) -> Response:
     """The possible duplicates ticked "import anyway" go in with the file's other rows; the
     others stay out (the rejected rows). A new run of the same file."""
-    src = runs.get_run(session, user, run_id)
+    src = runs.get_run(visit.session, visit.user, run_id)
     try:
-        run = runs.import_anyway(session, user, run_id, row or [], mode or None)
+        run = runs.import_anyway(visit.session, visit.user, run_id, row or [], mode or None)
     except CRMError as exc:
         raise FormRejected(
-            _run_block(request, src, 422, error=exc.message, error_field=exc.field)
+            _run_block(visit.request, src, 422, error=exc.message, error_field=exc.field)
         ) from exc
     background.add_task(worker.kick)
-    return _run_block(request, run)
+    return _run_block(visit.request, run)
 
 
 @router.get("/imports/runs/{run_id}/rejected.xlsx", include_in_schema=False)
-def import_run_rejected(
-    request: Request, session: SessionDep, user: WebUser, run_id: int
-) -> Response:
-    run = runs.get_run(session, user, run_id)
-    data = run_report.rejected_workbook(run, language(request))
+def import_run_rejected(visit: Visit, run_id: int) -> Response:
+    run = runs.get_run(visit.session, visit.user, run_id)
+    data = run_report.rejected_workbook(run, visit.lang)
     return download(data, f"import-{run_id}-rejected.xlsx")
 
 
 @router.get("/imports/template/{kind}.xlsx", include_in_schema=False)
-def import_template(request: Request, user: WebUser, kind: str) -> Response:
-    require_manager(user)
+def import_template(visit: Visit, kind: str) -> Response:
+    require_manager(visit.user)
     if kind not in IMPORTERS:
         raise ValidationFailed(_l("未知导入类型"), field="kind")
-    return download(template_workbook(kind, language(request)), f"import-{kind}.xlsx")
+    return download(template_workbook(kind, visit.lang), f"import-{kind}.xlsx")

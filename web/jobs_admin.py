@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Query
 from fastapi.responses import RedirectResponse, Response
 
 from crm.outbox.admin import admin_overview, retry_failed, retry_message
-from server.deps import SessionDep, WebUser
-from web.render import render
+from web.visit import Visit
 
 router = APIRouter()
 
@@ -23,18 +22,15 @@ def _query(status: str | None, channel: str | None, recipient: str | None) -> st
 
 @router.get("/admin/outbox", include_in_schema=False)
 def outbox_page(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     status: Annotated[str | None, Query(max_length=20)] = None,
     channel: Annotated[str | None, Query(max_length=20)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
-    ov = admin_overview(session, user, status, channel=channel, recipient=q, page=page)
+    ov = admin_overview(visit.session, visit.user, status, channel=channel, recipient=q, page=page)
     m = ov.messages
-    return render(
-        request,
+    return visit.render(
         "jobs/outbox.html",
         {
             "nav": "admin",
@@ -47,24 +43,20 @@ def outbox_page(
 
 @router.post("/admin/outbox/{message_id}/retry", include_in_schema=False)
 def retry(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     message_id: int,
     status: Annotated[str | None, Form(max_length=20)] = None,
 ) -> Response:
-    retry_message(session, user, message_id)
+    retry_message(visit.session, visit.user, message_id)
     target = "/admin/outbox" + (f"?status={status}" if status else "")
     return RedirectResponse(target, status_code=303)
 
 
 @router.post("/admin/outbox/retry-failed", include_in_schema=False)
 def retry_all(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     channel: Annotated[str | None, Form(max_length=20)] = None,
     q: Annotated[str | None, Form(max_length=200)] = None,
 ) -> Response:
-    retry_failed(session, user, channel=channel or None, recipient=q or None)
+    retry_failed(visit.session, visit.user, channel=channel or None, recipient=q or None)
     return RedirectResponse("/admin/outbox" + _query(None, channel, q), status_code=303)

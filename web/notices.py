@@ -5,54 +5,53 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
 
 from crm.errors import CRMError
 from crm.notices import service
 from crm.reports.conflicts import open_conflicts
-from server.deps import SessionDep, WebUser
 from web import forms
-from web.render import error_page, render
+from web.render import error_page
+from web.visit import Visit
 
 router = APIRouter()
 
 
 @router.get("/notices/badge", include_in_schema=False)
-def badge(request: Request, session: SessionDep, user: WebUser) -> Response:
+def badge(visit: Visit) -> Response:
     """The bell's unread count (loaded by htmx once the page is shown)."""
-    return render(request, "notices/_badge.html", {"unread": service.unread_count(session, user)})
+    return visit.render(
+        "notices/_badge.html", {"unread": service.unread_count(visit.session, visit.user)}
+    )
 
 
 @router.get("/notices", include_in_schema=False)
-def notices(request: Request, session: SessionDep, user: WebUser) -> Response:
-    return render(
-        request,
+def notices(visit: Visit) -> Response:
+    return visit.render(
         "notices/list.html",
-        {"nav": "notices", "notices": service.list_notices(session, user)},
+        {"nav": "notices", "notices": service.list_notices(visit.session, visit.user)},
     )
 
 
 @router.post("/notices/read", include_in_schema=False)
-def read_all(session: SessionDep, user: WebUser) -> Response:
-    service.mark_all_read(session, user)
+def read_all(visit: Visit) -> Response:
+    service.mark_all_read(visit.session, visit.user)
     return RedirectResponse("/notices", status_code=303)
 
 
 @router.get("/conflicts", include_in_schema=False)
-def conflicts(request: Request, session: SessionDep, user: WebUser) -> Response:
+def conflicts(visit: Visit) -> Response:
     try:
-        rows = open_conflicts(session, user)
+        rows = open_conflicts(visit.session, visit.user)
     except CRMError as exc:
-        return error_page(request, exc)
-    return render(request, "notices/conflicts.html", {"nav": "conflicts", "conflicts": rows})
+        return error_page(visit.request, exc)
+    return visit.render("notices/conflicts.html", {"nav": "conflicts", "conflicts": rows})
 
 
 @router.post("/conflicts/resolve", include_in_schema=False)
 def resolve(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     first_id: Annotated[int, Form()],
     later_id: Annotated[int, Form()],
     keep: Annotated[str, Form()],
@@ -61,11 +60,15 @@ def resolve(
 ) -> Response:
     keep_id, other_id = (later_id, first_id) if keep == "later" else (first_id, later_id)
     try:
-        service.resolve_conflict(session, user, keep_id, other_id, action, reason)
+        service.resolve_conflict(visit.session, visit.user, keep_id, other_id, action, reason)
     except CRMError as exc:
         if exc.status == 404:
             raise
-        rows = open_conflicts(session, user)
-        ctx = {"nav": "conflicts", "conflicts": rows, "error": forms.pick(request, exc.message)}
-        return render(request, "notices/conflicts.html", ctx, status_code=exc.status)
+        rows = open_conflicts(visit.session, visit.user)
+        ctx = {
+            "nav": "conflicts",
+            "conflicts": rows,
+            "error": forms.pick(visit.request, exc.message),
+        }
+        return visit.render("notices/conflicts.html", ctx, status_code=exc.status)
     return RedirectResponse("/conflicts", status_code=303)

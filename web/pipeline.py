@@ -30,12 +30,11 @@ from crm.projects.reads import get_project_for, to_public_many
 from crm.projects.schemas import StageMoveRequest
 from crm.projects.service import move_stage
 from crm.sorting import parse_sort
-from server.deps import SessionDep, WebUser
 from server.download import EXPORT_LIMIT, list_workbook
 from web.bulk import bulk_context
 from web.forms import FormInvalid, FormRejected, done, errors_of, parse
 from web.projects import section_refused
-from web.render import is_htmx, language, render
+from web.visit import Visit
 
 router = APIRouter()
 STAGES = [s.value for s in Stage]  # lead … operating, then lost
@@ -115,26 +114,24 @@ def _columns(
 
 @router.get("/pipeline", include_in_schema=False)
 def pipeline(
-    request: Request,
-    user: WebUser,
-    session: SessionDep,
+    visit: Visit,
     view: str = "board",
     page: int = 1,
     format: str = "",
 ) -> Response:
-    f, chosen = _filters(request)
-    check_filter_codes(session, f.cluster, f.park)  # an unknown one: 422, as the API
+    f, chosen = _filters(visit.request)
+    check_filter_codes(visit.session, f.cluster, f.park)  # an unknown one: 422, as the API
     if view == "table" or format == "xlsx":  # the table (and its export): the reader's column
-        f = replace(f, sort=parse_sort(request.query_params.get("sort"), PROJECT_SORTS))
+        f = replace(f, sort=parse_sort(visit.request.query_params.get("sort"), PROJECT_SORTS))
     if format == "xlsx":  # the table as filtered on screen, every row
-        rows, _ = list_projects(session, user, f, limit=EXPORT_LIMIT)
+        rows, _ = list_projects(visit.session, visit.user, f, limit=EXPORT_LIMIT)
         return list_workbook(
-            session,
-            user,
+            visit.session,
+            visit.user,
             "projects",
-            to_public_many(session, rows, user),
+            to_public_many(visit.session, rows, visit.user),
             vars(f),
-            lang=language(request),
+            lang=visit.lang,
         )
     ctx: dict[str, Any] = {
         "nav": "pipeline",
@@ -143,58 +140,59 @@ def pipeline(
         "stages": STAGES,
         "query_board": _query(chosen),
         "query_table": _query(chosen, view="table"),
-        **options(session, user),
+        **options(visit.session, visit.user),
     }
     if view == "table":
         page = max(1, min(page, 10_000))
-        rows, total = list_projects(session, user, f, limit=PAGE, offset=(page - 1) * PAGE)
+        rows, total = list_projects(
+            visit.session, visit.user, f, limit=PAGE, offset=(page - 1) * PAGE
+        )
         ctx.update(
             view="table",
-            rows=to_public_many(session, rows, user),
+            rows=to_public_many(visit.session, rows, visit.user),
             total=total,
             page=page,
             pages=max(1, -(-min(total, 10_000) // PAGE)),
             sort=f.sort,
             sort_query=_query(chosen, view="table"),
             query=_query(chosen, view="table", **({"sort": f.sort.param} if f.sort else {})),
-            bulk=is_manager(user),  # rows to select for reassignment (web/bulk.py)
+            bulk=is_manager(visit.user),  # rows to select for reassignment (web/bulk.py)
         )
-        if ctx["bulk"] and not is_htmx(request):
-            ctx.update(bulk_context(request, session, user, "project"))
-        return render(request, "pipeline/table.html", ctx, block="results")
-    ctx.update(view="board", columns=_columns(session, user, f, STAGES), query=_query(chosen))
-    return render(request, "pipeline/board.html", ctx, block="board")
+        if ctx["bulk"] and not visit.htmx:
+            ctx.update(bulk_context(visit, "project"))
+        return visit.render("pipeline/table.html", ctx, block="results")
+    ctx.update(
+        view="board", columns=_columns(visit.session, visit.user, f, STAGES), query=_query(chosen)
+    )
+    return visit.render("pipeline/board.html", ctx, block="board")
 
 
 @router.get("/pipeline/column/{stage}", include_in_schema=False)
-def more_cards(
-    request: Request, user: WebUser, session: SessionDep, stage: str, offset: int = 0
-) -> Response:
+def more_cards(visit: Visit, stage: str, offset: int = 0) -> Response:
     if stage not in STAGES:
         raise ValidationFailed(_l("未知阶段"), field="stage")
-    f, chosen = _filters(request)
-    check_filter_codes(session, f.cluster, f.park)
-    if not is_htmx(request):  # a fragment: opened by hand, it leads to the board it belongs to
+    f, chosen = _filters(visit.request)
+    check_filter_codes(visit.session, f.cluster, f.park)
+    if not visit.htmx:  # a fragment: opened by hand, it leads to the board it belongs to
         return RedirectResponse(f"/pipeline?{_query(chosen)}", status_code=303)
-    col = _columns(session, user, f, [stage], max(0, min(offset, 100_000)))[0]
-    return render(
-        request,
+    col = _columns(visit.session, visit.user, f, [stage], max(0, min(offset, 100_000)))[0]
+    return visit.render(
         "pipeline/board.html",
         {
             "col": col,
             "query": _query(chosen),
             "stages": STAGES,
-            "user_names": options(session, user)["user_names"],
+            "user_names": options(visit.session, visit.user)["user_names"],
         },
         block="more",
     )
 
 
 @router.post("/projects/{project_id}/stage", include_in_schema=False)
-async def move(request: Request, user: WebUser, session: SessionDep, project_id: int) -> Response:
+async def move(visit: Visit, project_id: int) -> Response:
     """Move a project to another stage. A move to `lost` without a reason answers with the
     reason form (in the board's dialog, or beside the field on the project page)."""
-    form = await request.form()
+    form = await visit.request.form()
     values = {k: str(form.get(k) or "").strip() for k in ("stage", "reason", "version")}
     data_in: dict[str, Any] = {"stage": values["stage"]}
     if values["reason"]:
@@ -204,21 +202,20 @@ async def move(request: Request, user: WebUser, session: SessionDep, project_id:
     if form.get("confirm_backward") in ("on", "1", "true", "yes"):
         data_in["confirm_backward"] = True
     via = str(form.get("via") or "board")
-    p = get_project_for(session, user, project_id)
+    p = get_project_for(visit.session, visit.user, project_id)
     from_stage = p.stage
     try:
         # a page always sends the version it showed: without it the move is refused
-        data = parse(request, StageMoveRequest, data_in, ints=("version",))
-        moved = move_stage(session, user, project_id, data)
+        data = parse(visit.request, StageMoveRequest, data_in, ints=("version",))
+        moved = move_stage(visit.session, visit.user, project_id, data)
     except (FormInvalid, ValidationFailed) as exc:
-        errors = errors_of(request, exc)
+        errors = errors_of(visit.request, exc)
         if via == "page":
-            raise section_refused(request, session, user, p, "stage", errors, values) from exc
-        if values["stage"] == "lost" and is_htmx(request):
+            raise section_refused(visit, p, "stage", errors, values) from exc
+        if values["stage"] == "lost" and visit.htmx:
             # ask for the reason in the board's dialog
             raise FormRejected(
-                render(
-                    request,
+                visit.render(
                     "pipeline/_lost_form.html",
                     {"p": p, "errors": errors if form.get("asked") else {}, "values": values},
                     headers={
@@ -229,13 +226,16 @@ async def move(request: Request, user: WebUser, session: SessionDep, project_id:
                 )
             ) from exc
         raise
-    if via == "page" or not is_htmx(request):
-        return done(request, f"/projects/{project_id}")
-    card = to_public_many(session, [moved], user)[0]
-    return render(
-        request,
+    if via == "page" or not visit.htmx:
+        return done(visit.request, f"/projects/{project_id}")
+    card = to_public_many(visit.session, [moved], visit.user)[0]
+    return visit.render(
         "pipeline/_moved.html",
-        {"p": card, "stages": STAGES, "user_names": options(session, user)["user_names"]},
+        {
+            "p": card,
+            "stages": STAGES,
+            "user_names": options(visit.session, visit.user)["user_names"],
+        },
         headers={
             "HX-Trigger": json.dumps(
                 {"crm:moved": {"from": from_stage, "to": moved.stage, "id": moved.id}}

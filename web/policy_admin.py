@@ -14,10 +14,11 @@ from crm.models.policy import ChainLink, PolicyPack
 from crm.policy.pack import Pack, parse_pack
 from crm.policy.preview import preview_pack
 from crm.policy.service import list_clusters, list_parks, load_pack, plan_targets
-from server.deps import SessionDep, WebUser
+from server.deps import SessionDep
 from web import forms
 from web.forms import FormRejected
 from web.render import render
+from web.visit import Visit
 
 router = APIRouter(prefix="/admin/policy")
 MAX_PACK = 2 * 1024 * 1024
@@ -45,9 +46,9 @@ def _ctx(session: SessionDep, **kw: object) -> dict[str, object]:
 
 
 @router.get("", include_in_schema=False)
-def policy_page(request: Request, session: SessionDep, user: WebUser, loaded: int = 0) -> Response:
-    require_admin(user)
-    return render(request, "admin/policy.html", _ctx(session, loaded=bool(loaded)))
+def policy_page(visit: Visit, loaded: int = 0) -> Response:
+    require_admin(visit.user)
+    return visit.render("admin/policy.html", _ctx(visit.session, loaded=bool(loaded)))
 
 
 async def _read_pack(request: Request) -> tuple[str, Pack]:
@@ -80,23 +81,23 @@ async def _pack_text(request: Request) -> str:
 
 
 @router.post("/preview", include_in_schema=False)
-async def preview(request: Request, session: SessionDep, user: WebUser) -> Response:
-    require_admin(user)
+async def preview(visit: Visit) -> Response:
+    require_admin(visit.user)
     try:
-        text, pack = await _read_pack(request)
-        result = preview_pack(session, user, pack)
+        text, pack = await _read_pack(visit.request)
+        result = preview_pack(visit.session, visit.user, pack)
     except CRMError as exc:
-        raise _refused(request, session, exc) from exc
-    return render(request, "admin/policy.html", _ctx(session, preview=result, pack_text=text))
+        raise _refused(visit.request, visit.session, exc) from exc
+    return visit.render("admin/policy.html", _ctx(visit.session, preview=result, pack_text=text))
 
 
 @router.post("/apply", include_in_schema=False)
-async def apply(request: Request, session: SessionDep, user: WebUser) -> Response:
-    require_admin(user)
+async def apply(visit: Visit) -> Response:
+    require_admin(visit.user)
     try:
-        _, pack = await _read_pack(request)
-        with session.begin_nested():
-            load_pack(session, pack, actor_id=user.id)
+        _, pack = await _read_pack(visit.request)
+        with visit.session.begin_nested():
+            load_pack(visit.session, pack, actor_id=visit.user.id)
     except CRMError as exc:
-        raise _refused(request, session, exc) from exc
+        raise _refused(visit.request, visit.session, exc) from exc
     return RedirectResponse("/admin/policy?loaded=1", status_code=303)

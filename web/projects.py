@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -21,7 +21,6 @@ from crm.policy.service import plan_lists
 from crm.projects.reads import capital_arrivals, get_project_for, stage_history, to_public
 from crm.projects.schemas import CapitalArrivalCreate, ProjectCreate, ProjectUpdate
 from crm.projects.service import add_capital_arrival, conflict_info, create_project, update_project
-from server.deps import SessionDep, WebUser
 from web.forms import (
     FormInvalid,
     FormRejected,
@@ -32,7 +31,7 @@ from web.forms import (
     parse,
     query_int,
 )
-from web.render import render
+from web.visit import PageVisit, Visit
 
 router = APIRouter()
 STAGES = [s.value for s in Stage]
@@ -101,21 +100,18 @@ def project_context(session: Session, user: User, p: Project) -> dict[str, Any]:
 
 
 def project_page_response(
-    request: Request, session: Session, user: User, p: Project, status_code: int = 200, **extra: Any
+    visit: PageVisit, p: Project, status_code: int = 200, **extra: Any
 ) -> Response:
-    session.refresh(p)
-    return render(
-        request,
+    visit.session.refresh(p)
+    return visit.render(
         "projects/detail.html",
-        {**project_context(session, user, p), **extra},
+        {**project_context(visit.session, visit.user, p), **extra},
         status_code=status_code,
     )
 
 
 def section_refused(
-    request: Request,
-    session: Session,
-    user: User,
+    visit: PageVisit,
     p: Project,
     section: str,
     errors: dict[str, str],
@@ -126,9 +122,7 @@ def section_refused(
     errors beside its fields and the values as they were typed."""
     return FormRejected(
         project_page_response(
-            request,
-            session,
-            user,
+            visit,
             p,
             status_code,
             **{f"{section}_errors": errors, f"{section}_values": values},
@@ -137,9 +131,7 @@ def section_refused(
 
 
 def _form_page(
-    request: Request,
-    session: Session,
-    user: User,
+    visit: PageVisit,
     values: dict[str, Any],
     errors: dict[str, str] | None = None,
     *,
@@ -154,8 +146,7 @@ def _form_page(
 ) -> Response:
     """The project form: a new project (``firm``, the firm picker's ``q`` and ``found``) or
     ``project`` to edit (``owner_id``, its owner); ``values`` as shown, ``errors`` beside them."""
-    return render(
-        request,
+    return visit.render(
         "projects/form.html",
         {
             "nav": "pipeline",
@@ -166,7 +157,7 @@ def _form_page(
             "firm": firm,
             "found": list(found),
             "q": q,
-            **_refs(session, user, owner_id),
+            **_refs(visit.session, visit.user, owner_id),
         },
         status_code=status_code,
         block=block,
@@ -175,23 +166,19 @@ def _form_page(
 
 @router.get("/projects/new", include_in_schema=False)
 def new_project_page(
-    request: Request,
-    user: WebUser,
-    session: SessionDep,
+    visit: Visit,
     firm_id: str | None = None,
     q: str | None = None,
 ) -> Response:
     firm = None
     if (wanted := query_int(firm_id, 18)) is not None:
         try:
-            firm = get_firm(session, user, wanted)
+            firm = get_firm(visit.session, visit.user, wanted)
         except NotFound:
             firm = None
-    found = search_firms(session, user, q[:100], limit=20) if q and not firm else []
+    found = search_firms(visit.session, visit.user, q[:100], limit=20) if q and not firm else []
     return _form_page(
-        request,
-        session,
-        user,
+        visit,
         {"stage": "lead"},
         firm=firm,
         found=found,
@@ -218,33 +205,32 @@ CREATE_FIELDS = [
 
 
 @router.post("/projects/new", include_in_schema=False)
-async def create_project_form(request: Request, user: WebUser, session: SessionDep) -> Response:
-    form = await request.form()
+async def create_project_form(visit: Visit) -> Response:
+    form = await visit.request.form()
     values = clean(form, CREATE_FIELDS)
     values["is_confidential"] = form.get("is_confidential") == "1"
     firm = None
     if str(values.get("firm_id", "")).isdigit():
         try:
-            firm = get_firm(session, user, int(values["firm_id"]))
+            firm = get_firm(visit.session, visit.user, int(values["firm_id"]))
         except NotFound:
             firm = None
     try:
-        data = parse(request, ProjectCreate, values, ints=INTS, aliases=ALIASES)
-        p = create_project(session, user, data)
+        data = parse(visit.request, ProjectCreate, values, ints=INTS, aliases=ALIASES)
+        p = create_project(visit.session, visit.user, data)
     except (FormInvalid, ValidationFailed) as exc:
-        errors = errors_of(request, exc)
-        raise FormRejected(
-            _form_page(request, session, user, values, errors, firm=firm, status_code=422)
-        ) from exc
-    return done(request, f"/projects/{p.id}?created=1")
+        errors = errors_of(visit.request, exc)
+        raise FormRejected(_form_page(visit, values, errors, firm=firm, status_code=422)) from exc
+    return done(visit.request, f"/projects/{p.id}?created=1")
 
 
 @router.get("/projects/{project_id}", include_in_schema=False)
-def project_page(request: Request, user: WebUser, session: SessionDep, project_id: int) -> Response:
-    p = get_project_for(session, user, project_id)
-    created = request.query_params.get("created") == "1"
-    return render(
-        request, "projects/detail.html", {**project_context(session, user, p), "created": created}
+def project_page(visit: Visit, project_id: int) -> Response:
+    p = get_project_for(visit.session, visit.user, project_id)
+    created = visit.request.query_params.get("created") == "1"
+    return visit.render(
+        "projects/detail.html",
+        {**project_context(visit.session, visit.user, p), "created": created},
     )
 
 
@@ -270,20 +256,16 @@ def _edit_values(p: Any) -> dict[str, Any]:
 
 
 @router.get("/projects/{project_id}/edit", include_in_schema=False)
-def edit_project_page(
-    request: Request, user: WebUser, session: SessionDep, project_id: int
-) -> Response:
-    p = get_project_for(session, user, project_id)
-    pub = to_public(session, p, user)
-    return _form_page(request, session, user, _edit_values(pub), project=pub, owner_id=p.owner_id)
+def edit_project_page(visit: Visit, project_id: int) -> Response:
+    p = get_project_for(visit.session, visit.user, project_id)
+    pub = to_public(visit.session, p, visit.user)
+    return _form_page(visit, _edit_values(pub), project=pub, owner_id=p.owner_id)
 
 
 @router.post("/projects/{project_id}/edit", include_in_schema=False)
-async def edit_project_form(
-    request: Request, user: WebUser, session: SessionDep, project_id: int
-) -> Response:
-    p = get_project_for(session, user, project_id)
-    form = await request.form()
+async def edit_project_form(visit: Visit, project_id: int) -> Response:
+    p = get_project_for(visit.session, visit.user, project_id)
+    form = await visit.request.form()
     values = clean(form, EDIT_FIELDS)
     values["is_confidential"] = form.get("is_confidential") == "1"
     # a cleared field is a change too: send every editable field, empty ones as None
@@ -297,50 +279,44 @@ async def edit_project_form(
         data_in.pop("title")
     status = 422
     try:
-        data = parse(request, ProjectUpdate, data_in, ints=INTS, aliases=ALIASES)
-        update_project(session, user, project_id, data)
+        data = parse(visit.request, ProjectUpdate, data_in, ints=INTS, aliases=ALIASES)
+        update_project(visit.session, visit.user, project_id, data)
     except (FormInvalid, CRMError) as exc:
         if isinstance(exc, StaleVersion):
             errors, status = {"_": exc.message}, 409
         elif isinstance(exc, FormInvalid):
             errors = exc.errors
         elif isinstance(exc, ValidationFailed):
-            errors = field_errors(request, exc)
+            errors = field_errors(visit.request, exc)
         else:
             raise
         raise FormRejected(
             _form_page(
-                request,
-                session,
-                user,
+                visit,
                 values,
                 errors,
-                project=to_public(session, p, user),
+                project=to_public(visit.session, p, visit.user),
                 owner_id=p.owner_id,
                 stale=isinstance(exc, StaleVersion),
                 status_code=status,
             )
         ) from exc
-    return done(request, f"/projects/{project_id}")
+    return done(visit.request, f"/projects/{project_id}")
 
 
 @router.post("/projects/{project_id}/capital", include_in_schema=False)
-async def add_capital(
-    request: Request, user: WebUser, session: SessionDep, project_id: int
-) -> Response:
-    p = get_project_for(session, user, project_id)
-    form = await request.form()
+async def add_capital(visit: Visit, project_id: int) -> Response:
+    p = get_project_for(visit.session, visit.user, project_id)
+    form = await visit.request.form()
     values = clean(form, ["amount", "arrived_on", "note"])
     try:
-        data = parse(request, CapitalArrivalCreate, values)
-        add_capital_arrival(session, user, project_id, data)
+        data = parse(visit.request, CapitalArrivalCreate, values)
+        add_capital_arrival(visit.session, visit.user, project_id, data)
     except (FormInvalid, ValidationFailed) as exc:
-        errors = errors_of(request, exc)
-        raise section_refused(request, session, user, p, "capital", errors, values) from exc
+        errors = errors_of(visit.request, exc)
+        raise section_refused(visit, p, "capital", errors, values) from exc
     except CRMError as exc:
         if exc.status != 409:
             raise
-        raise section_refused(
-            request, session, user, p, "capital", {"amount": exc.message}, values, 409
-        ) from exc
-    return done(request, f"/projects/{project_id}#capital")
+        raise section_refused(visit, p, "capital", {"amount": exc.message}, values, 409) from exc
+    return done(visit.request, f"/projects/{project_id}#capital")

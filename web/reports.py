@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
 from crm.accounts.service import list_departments
@@ -17,10 +17,10 @@ from crm.reports import briefing_pdf, registry
 from crm.reports.common import ReportFilters, clusters, parks, require_reports
 from crm.reports.export import to_xlsx
 from crm.reports.words import GROUP_ZH, STAGE_ZH, STATUS_ZH, TIER_ZH, band_label
-from server.deps import SessionDep, WebUser
 from server.download import download
 from web import report_charts
-from web.render import error_page, language, render
+from web.render import error_page
+from web.visit import Visit
 
 router = APIRouter()
 
@@ -97,43 +97,41 @@ def parse_filters(name: str, q: dict[str, str]) -> ReportFilters:
 
 
 @router.get("/reports", include_in_schema=False)
-def index(request: Request, user: WebUser) -> Response:
+def index(visit: Visit) -> Response:
     try:
-        require_reports(user)
+        require_reports(visit.user)
     except CRMError as exc:
-        return error_page(request, exc)
+        return error_page(visit.request, exc)
     return RedirectResponse("/reports/coverage", status_code=303)
 
 
 @router.get("/reports/{name}", include_in_schema=False)
-def report_page(request: Request, session: SessionDep, user: WebUser, name: str) -> Response:
+def report_page(visit: Visit, name: str) -> Response:
     xlsx = name.endswith(".xlsx")
     pdf = name == "briefing.pdf"
     name = name.removesuffix(".xlsx").removesuffix(".pdf")
     try:
         if name not in FILTERS:
             raise NotFound(_l("没有这个报表"))
-        require_reports(user)
+        require_reports(visit.user)
     except CRMError as exc:
-        return error_page(request, exc)
-    q = dict(request.query_params)
+        return error_page(visit.request, exc)
+    q = dict(visit.request.query_params)
     error: ValidationFailed | None = None
     report: Any = None
     try:
         f = parse_filters(name, q)
         f.detail = f.detail or xlsx  # the workbook carries every row; the page the first ones
-        report = registry.run(session, user, name, f)
+        report = registry.run(visit.session, visit.user, name, f)
     except ValidationFailed as exc:
         if xlsx or pdf:
             raise
         error = exc
     if pdf:
-        body = briefing_pdf.to_pdf(
-            report, cluster_names(session, language(request)), language(request)
-        )
+        body = briefing_pdf.to_pdf(report, cluster_names(visit.session, visit.lang), visit.lang)
         return download(body, f"briefing-{report.week_start}.pdf", "application/pdf")
     if xlsx:
-        return download(to_xlsx(name, report, language(request)), f"{name}.xlsx")
+        return download(to_xlsx(name, report, visit.lang), f"{name}.xlsx")
     ctx = {
         "nav": "reports",
         "name": name,
@@ -142,27 +140,25 @@ def report_page(request: Request, session: SessionDep, user: WebUser, name: str)
         "q": q,
         "filters": FILTERS[name],
         "error": error,
-        "departments": list_departments(session),
-        "clusters": clusters(session),
-        "parks": parks(session),
-        "cluster_names": cluster_names(session, language(request)),
+        "departments": list_departments(visit.session),
+        "clusters": clusters(visit.session),
+        "parks": parks(visit.session),
+        "cluster_names": cluster_names(visit.session, visit.lang),
         "chart": (
-            report_charts.map_option(report, language(request))
+            report_charts.map_option(report, visit.lang)
             if name == "map" and report is not None
-            else report_charts.option(name, report, language(request))
+            else report_charts.option(name, report, visit.lang)
             if report is not None
             else None
         ),
-        "chart2": (
-            report_charts.second(name, report, language(request)) if report is not None else None
-        ),
+        "chart2": (report_charts.second(name, report, visit.lang) if report is not None else None),
         "band_label": band_label,
         "district_name": district_name,
         "stage_zh": STAGE_ZH,
         "status_zh": STATUS_ZH,
         "tier_zh": TIER_ZH,
         "group_zh": GROUP_ZH,
-        "query": request.url.query,
+        "query": visit.request.url.query,
         "report_detail": name == "coverage" and q.get("detail") in ("1", "true", "on"),
     }
-    return render(request, f"reports/{name}.html", ctx, status_code=422 if error else 200)
+    return visit.render(f"reports/{name}.html", ctx, status_code=422 if error else 200)

@@ -5,26 +5,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from crm.search import search_everything
-from server.deps import SessionDep, WebUser
-from web.render import is_htmx, render
+from web.visit import Visit
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/search")
 def search_page(
-    request: Request,
-    session: SessionDep,
-    user: WebUser,
+    visit: Visit,
     q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    results = search_everything(session, user, q or "", limit=6 if is_htmx(request) else 20)
-    return render(
-        request,
+    results = search_everything(visit.session, visit.user, q or "", limit=6 if visit.htmx else 20)
+    return visit.render(
         "search/page.html",
         {"results": results, "q": results.q, "nav": "search"},
         block="results",

@@ -1,0 +1,66 @@
+"""``Visit``: what a page handler needs of the request it answers — the request, its
+transaction, the signed-in user and the page's language — given by one dependency instead of
+the same ``request, session, user`` parameters on every handler.
+
+    @router.get("/firms")
+    def firm_list(visit: Visit, q: Q = None) -> Response:
+        rows = list_firms(visit.session, visit.user, ...)
+        return visit.render("firms/list.html", {"rows": rows})
+
+A route that reads a form takes ``form: FormBody`` before ``visit``: the form is read on the
+event loop before the session takes SQLite's write lock (``web.forms``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from sqlmodel import Session
+
+from crm.models.accounts import User
+from server.deps import SessionDep, WebUser
+from web.render import is_htmx, language, render
+
+
+@dataclass(frozen=True, slots=True)
+class PageVisit:
+    """A signed-in user's request for a page."""
+
+    request: Request
+    session: Session
+    user: User
+
+    @property
+    def lang(self) -> str:
+        """The page's language (the ``lang`` cookie, else the user's own)."""
+        return language(self.request)
+
+    @property
+    def htmx(self) -> bool:
+        """Whether HTMX asks for a fragment of the page."""
+        return is_htmx(self.request)
+
+    def render(
+        self,
+        template: str,
+        ctx: dict[str, Any] | None = None,
+        *,
+        block: str | None = None,
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> HTMLResponse:
+        """``web.render.render`` for this request."""
+        return render(
+            self.request, template, ctx, block=block, status_code=status_code, headers=headers
+        )
+
+
+async def page_visit(request: Request, session: SessionDep, user: WebUser) -> PageVisit:
+    """No I/O (the session and the user are the request's own dependencies): on the event
+    loop, as a sync dependency would cost a round trip to a worker thread."""
+    return PageVisit(request, session, user)
+
+
+Visit = Annotated[PageVisit, Depends(page_visit)]
