@@ -25,7 +25,7 @@ from crm.firms.schemas import (
     FirmUpdate,
 )
 from crm.i18n import _l
-from crm.schemas import Id
+from crm.schemas import Id, InputModel
 from crm.sorting import parse_sort
 from crm.vocabulary import TierName
 from server.deps import ApiUser, SessionDep
@@ -234,7 +234,7 @@ def delete_contact(
 # --- merge ------------------------------------------------------------------------------------
 
 
-class MergeIn(BaseModel):
+class MergeIn(InputModel):  # an unknown field is refused (422), not ignored
     other_id: Id = Field(description="the firm merged into this one (it is removed)")
     choices: dict[str, Literal["survivor", "other"]] = Field(
         default_factory=dict,
@@ -242,8 +242,8 @@ class MergeIn(BaseModel):
         description="per field, whose value the merged firm keeps (default: this firm's, or the "
         "other's where this firm's is blank)",
     )
-    version: Id | None = Field(default=None, description="this firm's version, if checked")
-    other_version: Id | None = None
+    version: Id = Field(description="this firm's version (a stale one: 409, nothing merged)")
+    other_version: Id = Field(description="the other firm's version")
 
 
 class HoldingsOut(BaseModel):

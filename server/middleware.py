@@ -4,6 +4,7 @@ headers (CSP without 'unsafe-inline', nosniff, frame-ancestors, referrer policy,
 from __future__ import annotations
 
 import hmac
+import html
 import json
 import secrets
 from urllib.parse import parse_qs, urlsplit
@@ -20,7 +21,6 @@ CSP = (
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-TOO_LARGE = {"error": "too_large", "message": _l("请求过大")}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_COOKIE = "csrftoken"
@@ -100,6 +100,33 @@ class _TooLarge(Exception):
     pass
 
 
+async def _too_large(send: Send, scope: Scope, max_bytes: int) -> None:
+    """413 in the reader's language, naming the limit. A page's HTMX request (an upload form)
+    gets the form's error block (``X-CRM-Swap``: swapped like a refused form, the message
+    beside the form's file field, ``data-field="file"``); the API and plain requests JSON."""
+    lang = _language(scope)
+    mb = f"{max_bytes / 1048576:g}"
+    headers = dict(scope.get("headers", ()))
+    if b"hx-request" not in headers or scope.get("path", "").startswith("/api/"):
+        body = {"error": "too_large", "message": _l("请求过大（上限 %(mb)s MB）", mb=mb)}
+        await _send_json(send, 413, body, lang)
+        return
+    text = html.escape(render(_l("文件过大（上限 %(mb)s MB）", mb=mb), lang))
+    data = f'<div class="alert error" role="alert" data-field="file">{text}</div>'.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(data)).encode()),
+                (b"x-crm-swap", b"1"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
+
+
 class BodyLimit:
     """Refuse request bodies over ``max_bytes`` with 413: by Content-Length before the app reads
     anything, and while streaming for bodies that do not declare their length."""
@@ -119,7 +146,7 @@ class BodyLimit:
                 except ValueError:
                     too_big = True
                 if too_big:
-                    await _send_json(send, 413, TOO_LARGE, _language(scope))
+                    await _too_large(send, scope, self.max_bytes)
                     return
         received = 0
         exceeded = False
@@ -143,7 +170,7 @@ class BodyLimit:
                 return
             if message["type"] == "http.response.start" and exceeded:
                 replaced = started = True
-                await _send_json(send, 413, TOO_LARGE, _language(scope))
+                await _too_large(send, scope, self.max_bytes)
                 return
             started = started or message["type"] == "http.response.start"
             await send(message)
@@ -152,7 +179,7 @@ class BodyLimit:
             await self.app(scope, limited, guarded_send)
         except _TooLarge:
             if not started:
-                await _send_json(send, 413, TOO_LARGE, _language(scope))
+                await _too_large(send, scope, self.max_bytes)
 
 
 def _cookie(scope: Scope, name: str) -> str | None:

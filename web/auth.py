@@ -97,10 +97,15 @@ def logout(request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/lang/{code}", include_in_schema=False)
-def switch_language(request: Request, code: str, next: str | None = None) -> Response:
-    """The login page's switch (a link: nobody is signed in yet); saved on the user at login."""
+def switch_language(
+    request: Request, user: OptionalWebUser, code: str, next: str | None = None
+) -> Response:
+    """The login page's switch (a link: nobody is signed in yet); saved on the user at login.
+    Signed in, the language is the account's and changes only by the header's switch (a POST,
+    saved on the account): a link changes nothing — else the pages would speak one language
+    and the account (its e-mails, the account page) another."""
     resp = RedirectResponse(safe_next(next or request.headers.get("referer-path")), status_code=303)
-    if code in LANGUAGES:
+    if code in LANGUAGES and user is None:
         resp.set_cookie("lang", code, max_age=YEAR, samesite="lax", httponly=True)
         resp.set_cookie(CHOSEN, "1", samesite="lax", httponly=True)
     return resp

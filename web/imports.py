@@ -10,6 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, Uplo
 from fastapi.responses import Response
 
 from crm.authz import require_manager
+from crm.config import get_settings
 from crm.errors import CRMError, ValidationFailed
 from crm.i18n import _l
 from crm.imports import run_report, runs, worker
@@ -48,7 +49,14 @@ def _run_block(request: Request, run: ImportRun, status: int = 200, **kw: object
 @router.get("/imports", include_in_schema=False)
 def import_page(visit: Visit) -> Response:
     require_manager(visit.user)
-    return visit.render("imports/index.html", {"nav": "imports", "kinds": list(IMPORTERS)})
+    limit = min(MAX_UPLOAD, get_settings().max_body_bytes)
+    ctx = {
+        "nav": "imports",
+        "kinds": list(IMPORTERS),
+        "upload_limit": limit,
+        "upload_mb": f"{limit / 1048576:g}",
+    }
+    return visit.render("imports/index.html", ctx)
 
 
 @router.post("/imports", include_in_schema=False)

@@ -66,7 +66,12 @@ def authenticate(session: Session, username: str, password: str, ip: str | None 
     if _recent_failures_from_ip(session, ip, window) >= s.ip_max_failures:
         session.add(LoginAttempt(username=username, ip=ip, success=False))
         raise Locked(LOGIN_LOCKED)
-    user = session.scalar(select(User).where(User.username == username)) if username else None
+    # names are unique whatever their case (users.py): OFFICER008 is officer008
+    user = (
+        session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+        if username
+        else None
+    )
     if user is not None:
         if user.locked_until is not None and user.locked_until <= now:
             user.locked_until = None  # the lock ran out: a fresh count of failures

@@ -74,11 +74,12 @@ class DepartmentUpdate(InputModel):
 
 
 class DepartmentWebhook(InputModel):
-    """The department's group robot: no ``kind`` clears it; a URL or secret left out keeps the
-    one already set (neither is ever shown back)."""
+    """The department's group robot: ``"kind": null`` clears it (a body without ``kind`` is
+    refused, never taken as "clear"); a URL or secret left out keeps the one already set
+    (neither is ever shown back)."""
 
     kind: Literal["wecom", "dingtalk"] | None = Field(
-        default=None, description="wecom (企业微信) or dingtalk (钉钉); null clears the robot"
+        description="wecom (企业微信) or dingtalk (钉钉); null clears the robot (required)"
     )
     url: Annotated[str, Bounded(500)] | None = Field(
         default=None, description="the robot's webhook URL (http/https)"

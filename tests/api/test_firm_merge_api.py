@@ -43,7 +43,9 @@ def test_merge_and_undo(client, people):
     client.post(f"/api/v1/firms/{dup['id']}/contacts", json={"name": "李四"}, headers=h)
     assert (
         client.post(
-            f"/api/v1/firms/{hp['id']}/merge", json={"other_id": dup["id"]}, headers=h
+            f"/api/v1/firms/{hp['id']}/merge",
+            json={"other_id": dup["id"], "version": 1, "other_version": 1},
+            headers=h,
         ).status_code
         == 403
     )
@@ -51,7 +53,12 @@ def test_merge_and_undo(client, people):
     assert pre["other_holds"]["contacts"] == 1 and pre["differing"] == ["name_zh"]
     r = client.post(
         f"/api/v1/firms/{hp['id']}/merge",
-        json={"other_id": dup["id"], "choices": {"name_zh": "survivor"}},
+        json={
+            "other_id": dup["id"],
+            "choices": {"name_zh": "survivor"},
+            "version": hp["version"],
+            "other_version": dup["version"],
+        },
         headers=m,
     )
     assert r.status_code == 200, r.text
@@ -97,12 +104,13 @@ def test_merge_and_undo_only_by_who_may_edit_the_firms(client, people, session):
     )
     r = client.get(f"/api/v1/firms/{a['id']}/merge?other_id={b['id']}", headers=mb)
     assert r.status_code == 403, r.text
-    r = client.post(f"/api/v1/firms/{a['id']}/merge", json={"other_id": b["id"]}, headers=mb)
+    both = {"other_id": b["id"], "version": 1, "other_version": 1}
+    r = client.post(f"/api/v1/firms/{a['id']}/merge", json=both, headers=mb)
     assert r.status_code == 403, r.text
     assert (_row(session, Firm, a["id"]), _row(session, Firm, b["id"])) == before
     r = client.get(f"/api/v1/firms/{a['id']}/merge?other_id={a['id']}", headers=m)
     assert r.status_code == 422 and r.json()["field"] == "other_id"
-    r = client.post(f"/api/v1/firms/{a['id']}/merge", json={"other_id": b["id"]}, headers=m)
+    r = client.post(f"/api/v1/firms/{a['id']}/merge", json=both, headers=m)
     assert r.status_code == 200, r.text
     merge_id = r.json()["merge_id"]
     survivor = _row(session, Firm, a["id"])

@@ -39,9 +39,21 @@ def _refusals(client, people) -> list[tuple[str, int, dict]]:  # type: ignore[no
         r = client.request(method, url, headers=headers, **kw)
         out.append((name, r.status_code, r.json()))
 
-    call("merge with itself", "POST", f"/api/v1/firms/{fid}/merge", m, json={"other_id": fid})
+    call(
+        "merge with itself",
+        "POST",
+        f"/api/v1/firms/{fid}/merge",
+        m,
+        json={"other_id": fid, "version": 1, "other_version": 1},
+    )
     call("no such merge", "POST", "/api/v1/firms/merges/999999/undo", m)
-    call("merge by an officer", "POST", f"/api/v1/firms/{fid}/merge", h, json={"other_id": fid})
+    call(
+        "merge by an officer",
+        "POST",
+        f"/api/v1/firms/{fid}/merge",
+        h,
+        json={"other_id": fid, "version": 1, "other_version": 1},
+    )
     call(
         "another department's firm",
         "PATCH",

@@ -389,7 +389,9 @@ ACCESS.update(
             401, 403, 403, 422, 422, json={"ids": [2**30], "to_user_id": 2**30}
         ),
         ("GET", "/api/v1/firms/{firm_id}/merge"): manager_api(404, query={"other_id": 2**30}),
-        ("POST", "/api/v1/firms/{firm_id}/merge"): manager_api(404, json={"other_id": 2**30}),
+        ("POST", "/api/v1/firms/{firm_id}/merge"): manager_api(
+            404, json={"other_id": 2**30, "version": 1, "other_version": 1}
+        ),
         ("POST", "/api/v1/firms/merges/{merge_id}/undo"): manager_api(
             404, params={"merge_id": "cluster1"}
         ),

@@ -51,6 +51,19 @@
     }
   });
 
+  // a file over the upload limit is refused beside its field before it is sent
+  // (input[data-max-bytes][data-too-large]; the server says the same with 413 if it is sent)
+  document.addEventListener("change", function (evt) {
+    var input = evt.target;
+    if (!input.matches || !input.matches("input[type=file][data-max-bytes]")) return;
+    var max = parseInt(input.getAttribute("data-max-bytes"), 10);
+    var big = Array.prototype.some.call(input.files || [], function (f) { return f.size > max; });
+    var msg = big ? input.getAttribute("data-too-large") : "";
+    input.setCustomValidity(msg);
+    var box = document.getElementById(input.getAttribute("aria-describedby") || "");
+    if (box) { box.textContent = msg; box.hidden = !big; }
+  });
+
   // toasts swapped in out of band by the server disappear after a few seconds
   document.addEventListener("htmx:afterSettle", function () {
     document.querySelectorAll("#toasts .toast:not(.timed)").forEach(function (el) {
