@@ -148,17 +148,22 @@ def workbook(buf: io.BytesIO) -> Any:
     )
 
 
-class _Cells:
+class Cells:
     """Writes one value into a cell by its type: a coded word in ``lang``, yes or blank, a
-    number, a local time or day, a list joined, else text (cut to Excel's limit)."""
+    number, a local time or day, a list joined (by ``sep``, else "、" / ", "), else text (cut to
+    Excel's limit); nothing for a value that is None, empty or an empty list."""
 
-    def __init__(self, ws: Any, lang: str, when: Any, day: Any) -> None:
-        self.ws, self.lang, self.when, self.day = ws, lang, when, day
+    def __init__(self, wb: Any, ws: Any, lang: str, sep: str | None = None) -> None:
+        self.ws, self.lang = ws, lang
+        self.when = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        self.day = wb.add_format({"num_format": "yyyy-mm-dd"})
         self.yes = "yes" if lang == "en" else "是"
-        self.sep = ", " if lang == "en" else "、"
+        self.sep = sep or (", " if lang == "en" else "、")
 
     def write(self, r: int, c: int, v: Any, words: dict[str, Message] | None) -> None:
         ws = self.ws
+        if v is None or v == "" or v == []:
+            return
         if words is not None and isinstance(v, str) and v in words:
             ws.write_string(r, c, str(render(words[v], self.lang)))
         elif isinstance(v, bool):
@@ -190,19 +195,15 @@ def to_xlsx(
     wb = workbook(buf)
     ws = wb.add_worksheet(sheet[:31])
     head = wb.add_format({"bold": True, "bg_color": "#F0F4F8", "border": 1})
-    when = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-    day = wb.add_format({"num_format": "yyyy-mm-dd"})
+    cells = Cells(wb, ws, lang)
     names = headers or [label(f, lang) for f in fields]
     for c, h in enumerate(names):
         ws.write_string(0, c, h, head)
         ws.set_column(c, c, max(8, min(40, len(h) * 2 + 2)))
     ws.freeze_panes(1, 0)
-    cells = _Cells(ws, lang, when, day)
     coded = [VALUES.get(f) for f in fields] if not headers else [None] * len(names)
     for r, row in enumerate(rows[:MAX_ROWS], start=1):
         for c, v in enumerate(row):
-            if v is None or v == "" or v == []:
-                continue
             cells.write(r, c, v, coded[c] if c < len(coded) else None)
     if names:
         ws.autofilter(0, 0, max(len(rows), 1), len(names) - 1)

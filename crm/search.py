@@ -14,6 +14,7 @@ from sqlalchemy import and_, func, not_, or_, select
 from sqlmodel import Session
 
 from crm.authz import project_visible
+from crm.authz.disclosure import project_label
 from crm.firms.search import search_firms
 from crm.models.accounts import User
 from crm.models.firms import Contact, Firm
@@ -108,7 +109,7 @@ def search_everything(session: Session, actor: User, q: str, limit: int = 8) -> 
     out.projects = [
         ProjectHit(
             id=pid,
-            label=(code_name or "—") if secret else title,
+            label=project_label(title, secret, code_name),
             confidential=bool(secret),
             stage=stage,
             cluster=cluster,

@@ -290,12 +290,7 @@ def log_activity(session: Session, actor: User, data: ActivityCreate) -> Logged:
             session,
             actor,
             FollowupCreate(
-                title=item.title,
-                due_at=item.due_at,
-                remind_at=item.remind_at,
-                assignee_id=item.assignee_id,
-                firm_id=firm_id,
-                project_id=project_id,
+                **item.model_dump(exclude={"firm_id"}), firm_id=firm_id, project_id=project_id
             ),
             activity_id=act.id,
         )
