@@ -12,7 +12,7 @@ from crm.audit.service import record, snapshot
 from crm.authz import require_admin
 from crm.changes import apply_change, check_version
 from crm.db import get_or_not_found
-from crm.errors import Conflict, StaleVersion, ValidationFailed
+from crm.errors import Conflict, ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import Department, User
 from crm.models.activities import Activity
@@ -134,8 +134,7 @@ def delete_department(
 
     require_admin(actor)
     dep = get_department(session, department_id)
-    if version is not None and version != dep.version:
-        raise StaleVersion(_l("记录已被他人修改"), current=department_public(dep))
+    check_version(dep, version, lambda: department_public(dep))
     for model in (User, Project, Activity, OutboxMessage):
         if session.scalar(
             select(func.count()).select_from(model).where(model.department_id == department_id)

@@ -288,7 +288,7 @@ def _check_user_change(session: Session, user: User, new: Any, *, moves: bool) -
 def update_own_profile(session: Session, actor: User, data: MeUpdate) -> User:
     """The caller changes their own name, email or language; a stale ``version`` raises
     StaleVersion and changes nothing."""
-    check_version(actor, data.version, lambda: user_public(actor), _l("记录已被他人修改"))
+    check_version(actor, data.version, lambda: user_public(actor))
     fields = data.model_dump(exclude_unset=True, exclude={"version"})
     for k in ("display_name", "language"):
         if k in fields and fields[k] is None:
@@ -301,7 +301,6 @@ def update_own_profile(session: Session, actor: User, data: MeUpdate) -> User:
         data.version,
         fields,
         current=lambda: user_public(actor),
-        stale_message=_l("记录已被他人修改"),
     )
     return actor
 

@@ -38,7 +38,6 @@ from crm.summaries.fill import CONTACTS, touch
 from crm.types import stored_id, utcnow
 
 NOT_FOUND = _l("接触记录不存在")
-STALE = _l("记录已被他人修改")
 
 
 @dataclass
@@ -368,7 +367,7 @@ def update_activity(
     def public_now() -> Any:
         return to_public_many(session, [a])[0].model_dump(mode="json")
 
-    check_version(a, data.version, public_now, STALE)
+    check_version(a, data.version, public_now)
     link_keys = ("firm_ids", "project_ids", "contact_ids", "officer_ids")
     current = links(session, [activity_id])[activity_id]
     before = {**snapshot(a), **current}
@@ -419,9 +418,7 @@ def delete_activity(
 ) -> None:
     a = get_activity_for(session, actor, activity_id)
     require_edit(actor, a.created_by_id, a.department_id)
-    check_version(
-        a, version, lambda: to_public_many(session, [a])[0].model_dump(mode="json"), STALE
-    )
+    check_version(a, version, lambda: to_public_many(session, [a])[0].model_dump(mode="json"))
     project_ids = set(links(session, [activity_id])[activity_id]["project_ids"])
     for table in (ActivityFirm, ActivityProject, ActivityContact, ActivityOfficer):
         session.execute(delete(table).where(table.activity_id == activity_id))

@@ -12,7 +12,7 @@ from crm.audit.service import record, snapshot
 from crm.authz import require_edit
 from crm.changes import apply_change, check_version
 from crm.db import capped_count, get_or_not_found
-from crm.errors import NotFound, StaleVersion, ValidationFailed
+from crm.errors import NotFound, ValidationFailed
 from crm.firms.queries import _owner_department, get_firm
 from crm.firms.schemas import ContactCreate, ContactPublic, ContactUpdate
 from crm.i18n import _l
@@ -146,7 +146,7 @@ def update_contact(session: Session, actor: User, contact_id: int, data: Contact
     c = get_contact(session, actor, contact_id)
     firm = get_firm(session, actor, c.firm_id)
     require_edit(actor, firm.owner_id, _owner_department(session, firm.owner_id))
-    check_version(c, data.version, lambda: contact_public(c), _l("记录已被他人修改"))
+    check_version(c, data.version, lambda: contact_public(c))
     fields = data.model_dump(exclude_unset=True, exclude={"version"})
     if "name" in fields and not fields["name"]:
         raise ValidationFailed(_l("姓名必填"), field="name")
@@ -158,7 +158,6 @@ def update_contact(session: Session, actor: User, contact_id: int, data: Contact
         data.version,
         fields,
         current=lambda: contact_public(c),
-        stale_message=_l("记录已被他人修改"),
     )
     return c
 
@@ -170,8 +169,7 @@ def delete_contact(
     c = get_contact(session, actor, contact_id)
     firm = get_firm(session, actor, c.firm_id)
     require_edit(actor, firm.owner_id, _owner_department(session, firm.owner_id))
-    if version is not None and version != c.version:
-        raise StaleVersion(_l("记录已被他人修改"), current=contact_public(c))
+    check_version(c, version, lambda: contact_public(c))
     session.execute(delete(ActivityContact).where(ActivityContact.contact_id == contact_id))
     record(session, actor.id, "delete", "contact", c.id, before=snapshot(c))
     session.delete(c)

@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from crm.audit.service import record, snapshot
 from crm.authz import require_manager, require_merge
+from crm.changes import check_version
 from crm.db import lock_rows
 from crm.errors import StaleVersion, ValidationFailed
 from crm.firms.queries import _owner_department, firm_aliases, firm_cluster_codes, get_firm
@@ -174,8 +175,7 @@ def merge_firms(
     lock_firms(session, survivor_id, other_id)
     survivor, other = merge_pair(session, actor, survivor_id, other_id)
     for firm, version in ((survivor, survivor_version), (other, other_version)):
-        if version is not None and version != firm.version:
-            raise StaleVersion(_l("记录已被他人修改"))
+        check_version(firm, version)
     try:
         return _merge(session, actor, survivor, other, choices)
     except IntegrityError as exc:  # a race the locks did not foresee: refused, never a 500

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from crm.audit.service import record, snapshot
 from crm.authz import TIER_FIELDS, require_edit, require_set_owner, require_tier_change
 from crm.changes import LinkChange, apply_change, check_version
-from crm.errors import Conflict, StaleVersion, ValidationFailed
+from crm.errors import Conflict, ValidationFailed
 from crm.firms.contacts import (
     contact_public,
     create_contact,
@@ -196,7 +196,7 @@ def update_firm(session: Session, actor: User, firm_id: int, data: FirmUpdate) -
     def public_now() -> Any:
         return to_public(session, firm).model_dump(mode="json")
 
-    check_version(firm, data.version, public_now, _l("记录已被他人修改"))
+    check_version(firm, data.version, public_now)
     fields = _update_fields(data)
     for f in TIER_FIELDS:
         if f in fields and fields[f] != getattr(firm, f):
@@ -292,11 +292,7 @@ def delete_firm(session: Session, actor: User, firm_id: int, version: int | None
 
     firm = get_firm(session, actor, firm_id)
     require_edit(actor, firm.owner_id, _owner_department(session, firm.owner_id))
-    if version is not None and version != firm.version:
-        raise StaleVersion(
-            _l("记录已被他人修改"),
-            current=to_public(session, firm).model_dump(mode="json"),
-        )
+    check_version(firm, version, lambda: to_public(session, firm).model_dump(mode="json"))
     for model, col, what in (
         (Project, Project.firm_id, _l("企业还有项目，不能删除")),
         (ActivityFirm, ActivityFirm.firm_id, _l("企业还有接触记录，不能删除")),

@@ -38,7 +38,6 @@ from crm.summaries.fill import DONE, touch
 from crm.types import stored_id, utcnow
 
 NOT_FOUND = _l("跟进事项不存在")
-STALE = _l("记录已被他人修改")
 
 
 def get_followup_for(session: Session, actor: User, followup_id: int) -> Followup:
@@ -126,7 +125,6 @@ def _change(
         version,
         fields,
         current=_current(fu),
-        stale_message=STALE,
         **how,
     )
 
@@ -137,7 +135,7 @@ def update_followup(
     """Change a follow-up; a refused change (stale, invalid, not allowed) writes nothing."""
     fu = get_followup_for(session, actor, followup_id)
     _require_change(session, actor, fu)
-    check_version(fu, data.version, _current(fu), STALE)
+    check_version(fu, data.version, _current(fu))
     fields = data.model_dump(exclude_unset=True, exclude={"version"})
     if "title" in fields and not fields["title"]:
         raise ValidationFailed(_l("标题必填"), field="title")
@@ -162,7 +160,7 @@ def _set_status(
 ) -> Followup:
     fu = get_followup_for(session, actor, followup_id)
     _require_change(session, actor, fu)
-    check_version(fu, version, _current(fu), STALE)
+    check_version(fu, version, _current(fu))
     if fu.status != FollowupStatus.open.value:
         raise Conflict(_l("该事项已关闭"), field="status")
     completed_at = utcnow() if status == FollowupStatus.done.value else None
@@ -190,7 +188,7 @@ def delete_followup(
     """Remove a follow-up (its creator, assignee, their manager or an admin)."""
     fu = get_followup_for(session, actor, followup_id)
     _require_change(session, actor, fu)
-    check_version(fu, version, _current(fu), STALE)
+    check_version(fu, version, _current(fu))
     record(session, actor.id, "delete", "followup", fu.id, before=snapshot(fu))
     if fu.status == FollowupStatus.done.value:
         touch(session.connection(), DONE, fu.completed_at)

@@ -53,7 +53,7 @@ def set_cluster_lead(
     def public_now() -> Any:
         return clusters_public(session, [c])[0].model_dump(mode="json")
 
-    check_version(c, version, public_now, _l("记录已被他人修改"))
+    check_version(c, version, public_now)
     if department_id is not None and session.get(Department, department_id) is None:
         raise ValidationFailed(_l("部门不存在"), field="lead_department_id")
     apply_change(
@@ -64,7 +64,6 @@ def set_cluster_lead(
         version,
         {"lead_department_id": department_id},
         current=public_now,
-        stale_message=_l("记录已被他人修改"),
     )
     return c
 

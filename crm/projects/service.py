@@ -47,9 +47,6 @@ from crm.projects.schemas import (
 )
 from crm.types import stored_id, utcnow
 
-STALE = _l("记录已被他人修改")
-
-
 # --- references -------------------------------------------------------------------------------
 
 
@@ -269,7 +266,7 @@ def update_project(session: Session, actor: User, project_id: int, data: Project
     def current() -> Any:
         return to_public(session, p, actor).model_dump(mode="json")
 
-    check_version(p, data.version, current, STALE)
+    check_version(p, data.version, current)
     fields = data.model_dump(exclude_unset=True, exclude={"version", "park", "chain_link"})
     if "park" in data.model_fields_set or "chain_link" in data.model_fields_set:
         _, pid, lid = _resolve(session, None, data.park, data.chain_link, cluster_id=p.cluster_id)
@@ -303,7 +300,6 @@ def update_project(session: Session, actor: User, project_id: int, data: Project
         fields,
         validate=_check_project,
         current=current,
-        stale_message=STALE,
     )
     if p.owner_id is not None and p.owner_id != before_owner and p.owner_id != actor.id:
         assigned_to_you(session, p)
@@ -361,9 +357,7 @@ def move_stage(session: Session, actor: User, project_id: int, move: StageMove) 
     """The one way a stage changes: checks the move, keeps the history, audits it."""
     p = get_project_for(session, actor, project_id)
     _require_project_edit(session, actor, p)
-    check_version(
-        p, move.version, lambda: to_public(session, p, actor).model_dump(mode="json"), STALE
-    )
+    check_version(p, move.version, lambda: to_public(session, p, actor).model_dump(mode="json"))
     check_move(p.stage, move.stage, move.reason, move.confirm_backward)
     before = snapshot(p)
     now = utcnow()
@@ -399,7 +393,7 @@ def delete_project(
 
     p = get_project_for(session, actor, project_id)
     _require_project_edit(session, actor, p)
-    check_version(p, version, lambda: to_public(session, p, actor).model_dump(mode="json"), STALE)
+    check_version(p, version, lambda: to_public(session, p, actor).model_dump(mode="json"))
     for model, col in (
         (ActivityProject, ActivityProject.project_id),
         (Followup, Followup.project_id),
