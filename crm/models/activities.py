@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, Index
+from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
 from crm.types import IDS_NEVER_REUSED, UTCDateTime, Versioned, utcnow
@@ -36,35 +37,35 @@ class Activity(Versioned, SQLModel, table=True):
     version: int = Field(default=1)
 
 
-class ActivityFirm(SQLModel, table=True):
-    __tablename__ = "activity_firm"
-    __table_args__ = (Index("ix_activity_firm_firm", "firm_id", "activity_id"),)
+class ActivityLink(SQLModel):
+    """An activity's link to a row it names: its firms, projects, contacts and officers (the
+    colleagues who were there), one table each, ``activity_<kind>``, keyed by both ids and
+    indexed from the other side (a firm's, project's, contact's or officer's activities)."""
 
     activity_id: int = Field(foreign_key="activity.id", primary_key=True)
+
+    @declared_attr.directive
+    def __tablename__(cls) -> str:
+        return "activity_" + cls.__name__.removeprefix("Activity").lower()
+
+
+class ActivityFirm(ActivityLink, table=True):
+    __table_args__ = (Index("ix_activity_firm_firm", "firm_id", "activity_id"),)
     firm_id: int = Field(foreign_key="firm.id", primary_key=True)
 
 
-class ActivityProject(SQLModel, table=True):
-    __tablename__ = "activity_project"
+class ActivityProject(ActivityLink, table=True):
     __table_args__ = (Index("ix_activity_project_project", "project_id", "activity_id"),)
-
-    activity_id: int = Field(foreign_key="activity.id", primary_key=True)
     project_id: int = Field(foreign_key="project.id", primary_key=True)
 
 
-class ActivityContact(SQLModel, table=True):
-    __tablename__ = "activity_contact"
+class ActivityContact(ActivityLink, table=True):
     __table_args__ = (Index("ix_activity_contact_contact", "contact_id"),)
-
-    activity_id: int = Field(foreign_key="activity.id", primary_key=True)
     contact_id: int = Field(foreign_key="contact.id", primary_key=True)
 
 
-class ActivityOfficer(SQLModel, table=True):
-    __tablename__ = "activity_officer"
+class ActivityOfficer(ActivityLink, table=True):
     __table_args__ = (Index("ix_activity_officer_user", "user_id", "activity_id"),)
-
-    activity_id: int = Field(foreign_key="activity.id", primary_key=True)
     user_id: int = Field(foreign_key="user_account.id", primary_key=True)
 
 
