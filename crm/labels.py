@@ -2,11 +2,14 @@
 
 Codes stay in the API and the database; pages, exports and messages show these (lazy
 ``crm.i18n`` messages, so each reader gets their language). An unknown code shows as itself.
+The closed vocabularies' words are keyed by their members (``crm.vocabulary``): a code that is
+not one fails on import.
 """
 
 from __future__ import annotations
 
 from crm.i18n import Message, _l
+from crm.vocabulary import ActivityKind, FollowupStatus, Stage, Tier
 
 ROLES: dict[str, Message] = {
     "officer": _l("招商专员"),
@@ -65,38 +68,38 @@ AUDIT_ENTITIES: dict[str, Message] = {
 
 
 ACTIVITY_KINDS: dict[str, Message] = {
-    "visit": _l("拜访"),
-    "call": _l("电话"),
-    "meeting": _l("会谈"),
-    "email": _l("邮件"),
-    "delegation": _l("代表团"),
-    "site_visit": _l("实地考察"),
-    "signing": _l("签约"),
-    "other": _l("其他"),
+    ActivityKind.visit: _l("拜访"),
+    ActivityKind.call: _l("电话"),
+    ActivityKind.meeting: _l("会谈"),
+    ActivityKind.email: _l("邮件"),
+    ActivityKind.delegation: _l("代表团"),
+    ActivityKind.site_visit: _l("实地考察"),
+    ActivityKind.signing: _l("签约"),
+    ActivityKind.other: _l("其他"),
 }
 
 
 STAGES: dict[str, Message] = {
-    "lead": _l("线索"),
-    "contacted": _l("已接触"),
-    "negotiating": _l("洽谈中"),
-    "signed": _l("已签约"),
-    "landed": _l("已落地"),
-    "operating": _l("已投产"),
-    "lost": _l("已流失"),
+    Stage.lead: _l("线索"),
+    Stage.contacted: _l("已接触"),
+    Stage.negotiating: _l("洽谈中"),
+    Stage.signed: _l("已签约"),
+    Stage.landed: _l("已落地"),
+    Stage.operating: _l("已投产"),
+    Stage.lost: _l("已流失"),
 }
 
 FOLLOWUP_STATUSES: dict[str, Message] = {
-    "open": _l("待办"),
-    "done": _l("已完成"),
-    "cancelled": _l("已取消"),
+    FollowupStatus.open: _l("待办"),
+    FollowupStatus.done: _l("已完成"),
+    FollowupStatus.cancelled: _l("已取消"),
 }
 
 TIERS: dict[str, Message] = {
-    "global500": _l("世界500强"),
-    "china500": _l("中国500强"),
-    "leader": _l("行业龙头"),
-    "other": _l("其他"),
+    Tier.global500: _l("世界500强"),
+    Tier.china500: _l("中国500强"),
+    Tier.leader: _l("行业龙头"),
+    Tier.other: _l("其他"),
 }
 
 
