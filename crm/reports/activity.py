@@ -301,7 +301,10 @@ class _Tally:
         # id, rather than every officer's id bound into the first statement
         others = set(self.sums).difference(uid for uid, _, _ in people)
         if others:
-            people += self.conn.execute(officer_q.where(User.id.in_(sorted(others)))).all()
+            people += cast(
+                "list[tuple[int, str, str | None]]",
+                self.conn.execute(officer_q.where(User.id.in_(sorted(others)))).all(),
+            )
         people.sort(key=lambda r: r[0])
         zero = [0, 0, 0, 0, 0]
         return [
@@ -369,7 +372,7 @@ def contacts_per_department(
         .outerjoin(Department, Department.id == User.department_id)
         .where(User.id.in_(list(per_officer)))
     ):
-        out[dept] = out.get(dept, 0) + per_officer[uid]
+        out[dept] = out.get(dept, 0) + per_officer[cast(int, uid)]  # a stored user's id
     return out
 
 
