@@ -8,8 +8,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlmodel import Session
 
-from crm.audit.service import record
-from crm.authz import require_edit, require_manager
+from crm.authz import require_edit
 from crm.changes import apply_change
 from crm.errors import PermissionDenied
 from crm.firms.schemas import ContactCreate
@@ -22,9 +21,9 @@ from crm.imports.common import (
     _insert_many,
     _pydantic_errors,
     _row_firm,
-    _without_cyclic_gc,
 )
-from crm.imports.reader import accepted_headers, read_rows
+from crm.imports.importer import Importer, Run
+from crm.imports.reader import accepted_headers
 from crm.models.accounts import User
 from crm.models.firms import Contact, Firm
 from crm.types import utcnow
@@ -95,31 +94,17 @@ def _row_contact(
         return fid, None
 
 
-@_without_cyclic_gc
-def import_contacts(
-    session: Session,
-    actor: User,
-    data: bytes,
-    filename: str,
-    *,
-    skip_invalid: bool = False,
-    dry_run: bool = False,
-    update_matching: bool = False,
-) -> ImportReport:
+def _import_contacts(run: Run) -> ImportReport:
     """Import contacts; each row names its firm (name, alias or credit code). A row matching a
     contact already there (firm + name + phone or email) is left as it is — or, with
     ``update_matching``, given the row's values (the file's columns only) — so re-importing a
     file changes nothing. A row whose firm the importer may not change (the contact service's
     rule: owner, owning department, ownerless firm, admin) is rejected; each update goes
     through ``apply_change`` and is audited with its values before and after."""
-    require_manager(actor)
-    sheet = read_rows(data, filename, CONTACT_HEADERS)
-    rep = ImportReport(
-        "contacts", len(sheet.rows), dry_run=dry_run, labels=sheet.labels, sheet=sheet
-    )
+    session, rep = run.session, run.rep
     firms = _firm_ids_by_name(session)
-    refused = _edit_refusals(session, actor)
-    columns = [k for k in _FIELDS if k in sheet.labels]
+    refused = _edit_refusals(session, run.actor)
+    columns = [k for k in _FIELDS if k in run.sheet.labels]
     existing = {
         _contact_key(f, n, p, e): (cid, (n, t, p, e, w, notes))
         for cid, f, n, t, p, e, w, notes in session.execute(
@@ -139,7 +124,7 @@ def import_contacts(
     good = []
     updates: list[tuple[int, dict[str, str | None]]] = []
     now = utcnow()
-    for i, row in progress.rows(sheet.rows, "checking"):
+    for i, row in progress.rows(run.sheet.rows, "checking"):
         errs: list[RowError] = []
         fid, c = _row_contact(firms, refused, i, row, errs)
         if errs or fid is None or c is None:
@@ -154,7 +139,9 @@ def import_contacts(
             cid, stored = existing[key]
             values = c.model_dump()
             fields = {k: values[k] for k in columns}
-            if update_matching and any(fields[k] != stored[_FIELDS.index(k)] for k in fields):
+            if run.option("update_matching") and any(
+                fields[k] != stored[_FIELDS.index(k)] for k in fields
+            ):
                 updates.append((cid, fields))
             else:
                 rep.unchanged += 1
@@ -163,28 +150,15 @@ def import_contacts(
             {"firm_id": fid, **c.model_dump(), "created_at": now, "updated_at": now, "version": 1}
         )
     rep.updated = len(updates)
-    if dry_run or (rep.rejected and not skip_invalid):
-        rep.imported = len(good) if dry_run else 0
+    if run.stops(len(good)):
         return rep
     progress.tick("importing", 0, len(good) + len(updates))
     _insert_many(session, Contact.__table__, good)
     for cid, fields in updates:
         contact = session.get(Contact, cid)
         if contact is not None:  # the contact service's audited change: before and after
-            apply_change(session, actor.id, contact, "contact", None, fields)
-    rep.imported, rep.applied = len(good), True
-    record(
-        session,
-        actor.id,
-        "import",
-        "contact",
-        None,
-        after={
-            "file": filename[:200],
-            "imported": len(good),
-            "updated": len(updates),
-            "rejected": len(rep.rejected),
-        },
-    )
-    session.flush()
-    return rep
+            apply_change(session, run.actor.id, contact, "contact", None, fields)
+    return run.applied("contact", len(good), updated=len(updates))
+
+
+import_contacts = Importer("contacts", CONTACT_HEADERS, _import_contacts)

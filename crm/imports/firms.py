@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,8 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlmodel import Session
 
-from crm.audit.service import record
-from crm.authz import may_set_owner, require_manager
+from crm.authz import may_set_owner
 from crm.errors import ValidationFailed
 from crm.firms.duplicates import check_firm
 from crm.firms.rows import name_norm
@@ -28,10 +26,10 @@ from crm.imports.common import (
     _pydantic_errors,
     _split,
     _user_lookup,
-    _without_cyclic_gc,
 )
 from crm.imports.firm_writer import Good, write_firms
-from crm.imports.reader import accepted_headers, read_rows
+from crm.imports.importer import Importer, Run
+from crm.imports.reader import accepted_headers
 from crm.models.accounts import User
 from crm.models.firms import Firm, FirmAlias
 from crm.text import normalize_name
@@ -189,49 +187,54 @@ def _firm_input(i: int, row: dict[str, str], errs: list[RowError]) -> FirmCreate
         return None
 
 
-def _clusters_and_owner(
-    session: Session,
-    actor: User,
-    i: int,
-    row: dict[str, str],
-    clusters: dict[str, str],
-    users: dict[str, int],
-) -> tuple[list[str], int | None, list[RowError]]:
-    """The row's cluster codes and owner, with what is wrong with them."""
-    errs: list[RowError] = []
-    codes_in = []
-    for c in _split(row.get("clusters", "")):
-        code = clusters.get(c.lower())
-        if code is None:
-            errs.append(RowError(i, "clusters", _l("未知产业集群：%(name)s", name=c[:60])))
-        else:
-            codes_in.append(code)
-    owner_id = None
-    if row.get("owner"):
-        owner_id = users.get(row["owner"].strip().lower())
-        if owner_id is None:
-            errs.append(RowError(i, "owner", _l("用户不存在：%(name)s", name=row["owner"][:60])))
-        elif not may_set_owner(actor, None, session.get(User, owner_id)):
-            # the same rule as create_firm: managers name owners of their department only
-            errs.append(RowError(i, "owner", _l("只能指定本部门人员为负责人")))
-    return codes_in, owner_id, errs
+@dataclass
+class _References:
+    """What a row's clusters and owner are looked up in, and who imports (the owner rule)."""
+
+    run: Run
+    clusters: dict[str, str]
+    users: dict[str, int]
+
+    @classmethod
+    def load(cls, run: Run) -> _References:
+        return cls(run, _cluster_lookup(run.session), _user_lookup(run.session))
+
+    def check(self, i: int, row: dict[str, str]) -> tuple[list[str], int | None, list[RowError]]:
+        """The row's cluster codes and owner, with what is wrong with them."""
+        errs: list[RowError] = []
+        codes_in = []
+        for c in _split(row.get("clusters", "")):
+            code = self.clusters.get(c.lower())
+            if code is None:
+                errs.append(RowError(i, "clusters", _l("未知产业集群：%(name)s", name=c[:60])))
+            else:
+                codes_in.append(code)
+        owner_id = None
+        if row.get("owner"):
+            owner_id = self.users.get(row["owner"].strip().lower())
+            if owner_id is None:
+                errs.append(
+                    RowError(i, "owner", _l("用户不存在：%(name)s", name=row["owner"][:60]))
+                )
+            elif not may_set_owner(self.run.actor, None, self.run.session.get(User, owner_id)):
+                # the same rule as create_firm: managers name owners of their department only
+                errs.append(RowError(i, "owner", _l("只能指定本部门人员为负责人")))
+        return codes_in, owner_id, errs
 
 
-def _checked_rows(
-    session: Session, actor: User, sheet: Any, rep: ImportReport, taken: _Taken
-) -> list[Good]:
+def _checked_rows(run: Run, taken: _Taken) -> list[Good]:
     """Every row checked on its own and against the others: the good ones, in order; the
     rest go to ``rep.rejected`` (or ``rep.unchanged``: the same firm again)."""
-    clusters = _cluster_lookup(session)
-    users = _user_lookup(session)
+    refs = _References.load(run)
+    rep = run.rep
     good: list[Good] = []
-    for i, row in progress.rows(sheet.rows, "checking"):
+    for i, row in progress.rows(run.sheet.rows, "checking"):
         errs: list[RowError] = []
         data_in = _firm_input(i, row, errs)
         if errs or data_in is None:
             rep.rejected.extend(errs)
             continue
-        codes_in, owner_id, errs = _clusters_and_owner(session, actor, i, row, clusters, users)
+        codes_in, owner_id, errs = refs.check(i, row)
         rep.rejected.extend(errs)
         try:
             norm = name_norm(data_in.name_zh)
@@ -287,58 +290,33 @@ def _parents_checked(
     return _without_rejected(rep, good)
 
 
-@_without_cyclic_gc
-def import_firms(
-    session: Session,
-    actor: User,
-    data: bytes,
-    filename: str,
-    *,
-    skip_invalid: bool = False,
-    dry_run: bool = False,
-    confirmed: Collection[int] = (),
-) -> ImportReport:
+def _import_firms(run: Run) -> ImportReport:
     """Import firms. Duplicates (same normalised name, alias or credit code — in the database
     or earlier in the file) are rejected with the firm they duplicate. A row that may duplicate
     a firm (the check of the form and the API: 京东方科技集团有限公司 beside 京东方) is held back
     with its candidates unless its row number is in ``confirmed`` ("import anyway"); held rows
     are rejected rows that do not stop the others."""
-    require_manager(actor)
-    sheet = read_rows(data, filename, FIRM_HEADERS)
-    rep = ImportReport("firms", len(sheet.rows), dry_run=dry_run, labels=sheet.labels, sheet=sheet)
+    session, rep = run.session, run.rep
     taken = _Taken.load(session)
-    good = _checked_rows(session, actor, sheet, rep, taken)
-    good = _parents_checked(session, rep, good, taken, set(confirmed))
-    if rep.blocking and not skip_invalid:
-        rep.imported = len(good) if dry_run else 0  # a check says how many rows would go
-        return rep
-    if dry_run:
-        rep.imported = len(good)
+    good = _checked_rows(run, taken)
+    good = _parents_checked(session, rep, good, taken, set(run.options.get("confirmed", ())))
+    if run.stops(len(good)):
         return rep
     progress.tick("importing", 0, len(good))
     # only the rejected rows are needed from here on (the rejected-rows workbook): the others'
     # cells go now, and the firms are built and written a batch at a time, so the import holds
     # one batch of rows at once, not the file's (memory: SPEC's 512 MB for a 10 MB upload)
-    sheet.keep_rows({e.row for e in rep.rejected})
+    run.sheet.keep_rows({e.row for e in rep.rejected})
     ids = write_firms(session, good, taken.firm_id)
-    rep.imported = len(ids)
-    rep.applied = True
-    record(
-        session,
-        actor.id,
-        "import",
+    return run.applied(
         "firm",
-        None,
-        after={
-            "file": filename[:200],
-            "imported": len(ids),
-            "rejected": len(rep.rejected),
-            "first_id": ids[0] if ids else None,
-            "last_id": ids[-1] if ids else None,
-        },
+        len(ids),
+        first_id=ids[0] if ids else None,
+        last_id=ids[-1] if ids else None,
     )
-    session.flush()
-    return rep
+
+
+import_firms = Importer("firms", FIRM_HEADERS, _import_firms)
 
 
 NEAR_DUPLICATE_ROWS = 2_000  # the check runs a few queries a row: a check of larger files skips it

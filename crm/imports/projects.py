@@ -6,8 +6,6 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlmodel import Session
 
-from crm.audit.service import record
-from crm.authz import require_manager
 from crm.errors import CRMError
 from crm.i18n import _l
 from crm.imports import progress
@@ -25,8 +23,9 @@ from crm.imports.common import (
     _stage,
     _user_lookup,
 )
-from crm.imports.reader import accepted_headers, read_rows
-from crm.models.accounts import Department, User
+from crm.imports.importer import Importer, Run
+from crm.imports.reader import accepted_headers
+from crm.models.accounts import Department
 from crm.models.firms import Firm
 from crm.models.policy import Cluster
 from crm.models.projects import Project
@@ -155,43 +154,24 @@ def _project_input(
     return data_in, stage, reason
 
 
-def _matching(
-    session: Session,
-    actor: User,
-    found: tuple[int, int],
-    data_in: ProjectCreate,
-    rep: ImportReport,
-    update_matching: bool,
-) -> None:
+def _matching(run: Run, found: tuple[int, int], data_in: ProjectCreate) -> None:
     """A row that is a project already there: left as it is, or given the row's values."""
-    if not update_matching:
-        rep.unchanged += 1
+    if not run.option("update_matching"):
+        run.rep.unchanged += 1
         return
     pid, version = found
-    update_project(session, actor, pid, ProjectUpdate(**_update_fields(data_in), version=version))
-    rep.updated += 1
+    update_project(
+        run.session, run.actor, pid, ProjectUpdate(**_update_fields(data_in), version=version)
+    )
+    run.rep.updated += 1
 
 
-def import_projects(
-    session: Session,
-    actor: User,
-    data: bytes,
-    filename: str,
-    *,
-    skip_invalid: bool = False,
-    dry_run: bool = False,
-    update_matching: bool = False,
-) -> ImportReport:
+def _import_projects(run: Run) -> ImportReport:
     """Import projects through the same service as the pages (conflict checks, history, audit).
     A row whose firm, cluster and title match a project already there is that project: left
     as it is (or, with ``update_matching``, given the row's values), so re-importing a file
     changes nothing. A lost project (已流失 / lost) needs its reason."""
-
-    require_manager(actor)
-    sheet = read_rows(data, filename, PROJECT_HEADERS)
-    rep = ImportReport(
-        "projects", len(sheet.rows), dry_run=dry_run, labels=sheet.labels, sheet=sheet
-    )
+    session, actor, rep = run.session, run.actor, run.rep
     firms = _firm_ids_by_name(session)
     clusters = _cluster_lookup(session)
     cluster_ids = dict(session.execute(select(Cluster.code, Cluster.id)).all())
@@ -213,11 +193,11 @@ def import_projects(
     progress.tick("importing", 0)
     outer = session.begin_nested()
     imported = 0
-    for i, row in progress.rows(sheet.rows, "importing"):
+    for i, row in progress.rows(run.sheet.rows, "importing"):
         errs: list[RowError] = []
         fid = _row_firm(firms, i, row, errs)
         data_in, stage, reason = _project_input(
-            i, row, errs, fid, sheet.labels, clusters, users, depts
+            i, row, errs, fid, run.sheet.labels, clusters, users, depts
         )
         if errs or fid is None or data_in is None:
             rep.rejected.extend(errs)
@@ -237,7 +217,7 @@ def import_projects(
         sp = session.begin_nested()
         try:
             if key in existing:
-                _matching(session, actor, existing[key], data_in, rep, update_matching)
+                _matching(run, existing[key], data_in)
                 sp.commit()
                 continue
             p = create_project(session, actor, data_in)
@@ -248,27 +228,15 @@ def import_projects(
         except CRMError as exc:
             sp.rollback()
             rep.rejected.append(RowError(i, exc.field, exc.message))
-    if (rep.rejected and not skip_invalid) or dry_run:
+    if run.stops(imported):
         outer.rollback()
-        rep.imported = imported if dry_run else 0
         return rep
     outer.commit()
-    rep.imported, rep.applied = imported, True
-    record(
-        session,
-        actor.id,
-        "import",
-        "project",
-        None,
-        after={
-            "file": filename[:200],
-            "imported": imported,
-            "updated": rep.updated,
-            "rejected": len(rep.rejected),
-        },
-    )
-    session.flush()
-    return rep
+    return run.applied("project", imported, updated=rep.updated)
+
+
+# (not with the garbage collector paused: each row goes through the projects service)
+import_projects = Importer("projects", PROJECT_HEADERS, _import_projects, pause_gc=False)
 
 
 def _firm_name(session: Session, firm_id: int) -> str:

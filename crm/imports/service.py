@@ -4,8 +4,7 @@ with ``skip_invalid`` the valid rows go in together and the rejected ones are li
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Unpack
 
 from sqlmodel import Session
 
@@ -14,10 +13,11 @@ from crm.i18n import _l
 from crm.imports.common import ImportReport, RowError
 from crm.imports.contacts import CONTACT_HEADERS, import_contacts
 from crm.imports.firms import FIRM_HEADERS, import_firms
+from crm.imports.importer import Importer, ImportOptions
 from crm.imports.projects import PROJECT_HEADERS, import_projects
 from crm.models.accounts import User
 
-IMPORTERS: dict[str, Callable[..., ImportReport]] = {
+IMPORTERS: dict[str, Importer] = {
     "firms": import_firms,
     "contacts": import_contacts,
     "projects": import_projects,
@@ -25,15 +25,19 @@ IMPORTERS: dict[str, Callable[..., ImportReport]] = {
 
 
 def run_import(
-    session: Session, actor: User, kind: str, data: bytes, filename: str, **kw: Any
+    session: Session,
+    actor: User,
+    kind: str,
+    data: bytes,
+    filename: str,
+    **options: Unpack[ImportOptions],
 ) -> ImportReport:
-    if kind == "firms":
-        kw.pop("update_matching", None)  # a firm matches by its name: nothing to update
-    else:
-        kw.pop("confirmed", None)  # possible duplicates are a firm's question
+    """Import ``kind``: each kind takes the options that are its question (a firm matches by
+    its name: nothing to update; possible duplicates are a firm's question) and ignores the
+    others."""
     if kind not in IMPORTERS:
         raise ValidationFailed(_l("未知导入类型：%(kind)s", kind=kind[:20]), field="kind")
-    return IMPORTERS[kind](session, actor, data, filename, **kw)
+    return IMPORTERS[kind](session, actor, data, filename, **options)
 
 
 __all__ = [
