@@ -14,6 +14,7 @@ from crm.errors import PermissionDenied
 from crm.firms.schemas import ContactCreate
 from crm.i18n import Message, _l
 from crm.imports import progress
+from crm.imports.columns import headers_of
 from crm.imports.common import (
     ImportReport,
     RowError,
@@ -23,30 +24,11 @@ from crm.imports.common import (
     _row_firm,
 )
 from crm.imports.importer import Importer, Run
-from crm.imports.reader import accepted_headers
 from crm.models.accounts import User
 from crm.models.firms import Contact, Firm
 from crm.types import utcnow
 
-CONTACT_HEADERS = accepted_headers(
-    {
-        "企业名称": "firm",
-        "企业": "firm",
-        "firm": "firm",
-        "姓名": "name",
-        "name": "name",
-        "职务": "title",
-        "title": "title",
-        "电话": "phone",
-        "phone": "phone",
-        "邮箱": "email",
-        "email": "email",
-        "微信": "wechat",
-        "wechat": "wechat",
-        "备注": "notes",
-        "notes": "notes",
-    }
-)
+CONTACT_HEADERS = headers_of("contacts")
 
 
 def _contact_key(

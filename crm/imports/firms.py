@@ -16,6 +16,7 @@ from crm.firms.rows import name_norm
 from crm.firms.schemas import FirmCreate
 from crm.i18n import _l
 from crm.imports import progress
+from crm.imports.columns import headers_of
 from crm.imports.common import (
     ImportReport,
     RowError,
@@ -29,48 +30,11 @@ from crm.imports.common import (
 )
 from crm.imports.firm_writer import Good, write_firms
 from crm.imports.importer import Importer, Run
-from crm.imports.reader import accepted_headers
 from crm.models.accounts import User
 from crm.models.firms import Firm, FirmAlias
 from crm.text import normalize_name
 
-FIRM_HEADERS = accepted_headers(
-    {
-        "企业名称": "name_zh",
-        "中文名称": "name_zh",
-        "name_zh": "name_zh",
-        "name": "name_zh",
-        "英文名称": "name_en",
-        "name_en": "name_en",
-        "别名": "aliases",
-        "aliases": "aliases",
-        "国家或地区": "country",
-        "国家": "country",
-        "country": "country",
-        "总部": "headquarters",
-        "headquarters": "headquarters",
-        "世界500强排名": "global500_rank",
-        "global500_rank": "global500_rank",
-        "中国500强排名": "china500_rank",
-        "china500_rank": "china500_rank",
-        "行业龙头": "is_leader",
-        "is_leader": "is_leader",
-        "leader": "is_leader",
-        "网站": "website",
-        "website": "website",
-        "统一社会信用代码": "credit_code",
-        "credit_code": "credit_code",
-        "产业集群": "clusters",
-        "clusters": "clusters",
-        "母公司": "parent",
-        "所属集团": "parent",
-        "parent": "parent",
-        "负责人": "owner",
-        "owner": "owner",
-        "备注": "notes",
-        "notes": "notes",
-    }
-)
+FIRM_HEADERS = headers_of("firms")
 
 
 @dataclass

@@ -9,6 +9,7 @@ from sqlmodel import Session
 from crm.errors import CRMError
 from crm.i18n import _l
 from crm.imports import progress
+from crm.imports.columns import headers_of
 from crm.imports.common import (
     ImportReport,
     RowError,
@@ -24,7 +25,6 @@ from crm.imports.common import (
     _user_lookup,
 )
 from crm.imports.importer import Importer, Run
-from crm.imports.reader import accepted_headers
 from crm.models.accounts import Department
 from crm.models.firms import Firm
 from crm.models.policy import Cluster
@@ -33,53 +33,7 @@ from crm.projects.schemas import ProjectCreate, ProjectUpdate, StageMove
 from crm.projects.service import create_project, move_stage, update_project
 from crm.types import stored_id
 
-PROJECT_HEADERS = accepted_headers(
-    {
-        "企业名称": "firm",
-        "企业": "firm",
-        "firm": "firm",
-        "项目名称": "title",
-        "title": "title",
-        "产业集群": "cluster",
-        "cluster": "cluster",
-        "园区": "park",
-        "park": "park",
-        "产业链环节": "chain_link",
-        "chain_link": "chain_link",
-        "阶段": "stage",
-        "stage": "stage",
-        "计划投资（亿元）": "planned_investment",
-        "计划投资(亿元)": "planned_investment",
-        "计划投资": "planned_investment",
-        "planned_investment": "planned_investment",
-        "预计年产值（亿元）": "expected_output",
-        "预计年产值(亿元)": "expected_output",
-        "预计年产值": "expected_output",
-        "expected_output": "expected_output",
-        "预计就业": "expected_jobs",
-        "expected_jobs": "expected_jobs",
-        "预计签约日期": "expected_sign_date",
-        "expected_sign_date": "expected_sign_date",
-        "预计落地日期": "expected_land_date",
-        "expected_land_date": "expected_land_date",
-        "预计投产日期": "expected_operate_date",
-        "expected_operate_date": "expected_operate_date",
-        "负责人": "owner",
-        "owner": "owner",
-        "部门": "department",
-        "department": "department",
-        "保密": "is_confidential",
-        "is_confidential": "is_confidential",
-        "代号": "code_name",
-        "code_name": "code_name",
-        "备注": "notes",
-        "notes": "notes",
-        "流失原因": "lost_reason",
-        "原因": "lost_reason",
-        "lost_reason": "lost_reason",
-        "reason": "lost_reason",
-    }
-)
+PROJECT_HEADERS = headers_of("projects")
 
 
 def _update_fields(data_in: ProjectCreate) -> dict[str, object]:
