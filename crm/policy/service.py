@@ -49,26 +49,6 @@ def _sync(obj: object, values: Mapping[str, Any]) -> bool:
     return changed
 
 
-def _put(
-    session: Session,
-    rep: LoadReport,
-    kind: str,
-    row: _Row | None,
-    model: type[_Row],
-    values: dict[str, Any],
-    **keys: Any,
-) -> _Row:
-    """The pack's row: a new ``model(**keys, **values)`` when there is none, else ``row``
-    brought to ``values``; the report counts which (nothing when nothing differed)."""
-    if row is None:
-        row = model(**keys, **values)
-        session.add(row)
-        rep.bump(kind, "created")
-    elif _sync(row, values):
-        rep.bump(kind, "updated")
-    return row
-
-
 def _values(spec: Any, place: int, *fields: str) -> dict[str, Any]:
     """A pack entry's stored fields and its place in the pack (``sort_order``)."""
     return {**{f: getattr(spec, f) for f in fields}, "sort_order": place}
@@ -76,19 +56,20 @@ def _values(spec: Any, place: int, *fields: str) -> dict[str, Any]:
 
 def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> LoadReport:
     """Create or update everything in ``pack``. The caller's transaction makes it atomic."""
-    rep = LoadReport()
-    _load_meta(session, rep, pack)
-    _load_targets(session, rep, pack)
-    clusters = _load_clusters(session, rep, pack)
+    load = _PackLoad(session, pack)
+    load.meta()
+    load.targets()
+    clusters = load.clusters()
     session.flush()
-    _load_chain_links(session, rep, pack, clusters)
-    parks = _load_parks(session, rep, pack)
+    load.chain_links(clusters)
+    parks = load.parks()
     session.flush()
-    _link_parks(session, rep, pack, parks, clusters)
-    firms = _load_firms(session, rep, pack, clusters)
+    load.link_parks(parks, clusters)
+    firms = load.firms(clusters)
     session.flush()
-    _link_parent_firms(rep, pack, firms)
+    load.parent_firms(firms)
     session.flush()
+    rep = load.rep
     if rep.changed:
         record(
             session,
@@ -102,176 +83,193 @@ def load_pack(session: Session, pack: Pack, actor_id: int | None = None) -> Load
     return rep
 
 
-def _load_meta(session: Session, rep: LoadReport, pack: Pack) -> None:
-    """The pack's own row: its title, version and checksum."""
-    meta = session.scalar(select(PolicyPack).where(PolicyPack.code == pack.pack.code))
-    if meta is None:
-        session.add(
-            PolicyPack(
-                code=pack.pack.code,
-                title=pack.pack.title,
-                version=pack.pack.version,
-                checksum=pack.checksum,
-            )
-        )
-        rep.bump("pack", "created")
-    elif _sync(
-        meta, {"title": pack.pack.title, "version": pack.pack.version, "checksum": pack.checksum}
-    ):
-        meta.loaded_at = utcnow()
-        rep.bump("pack", "updated")
+@dataclass
+class _PackLoad:
+    """One pack load under way: the session, the pack and the report of what it created and
+    updated, shared by its steps."""
 
+    session: Session
+    pack: Pack
+    rep: LoadReport = field(default_factory=LoadReport)
 
-def _load_targets(session: Session, rep: LoadReport, pack: Pack) -> None:
-    for t in pack.targets:
-        row = session.scalar(select(PlanTarget).where(PlanTarget.code == t.code))
-        _put(session, rep, "targets", row, PlanTarget, t.model_dump())
-
-
-def _load_clusters(session: Session, rep: LoadReport, pack: Pack) -> dict[str, Cluster]:
-    """The clusters by code (the pack's and any others already stored), in the pack's order;
-    a lead department is set when one of that name exists."""
-    depts = {d.name: d.id for d in session.scalars(select(Department))}
-    clusters: dict[str, Cluster] = {c.code: c for c in session.scalars(select(Cluster))}
-    for i, c in enumerate(pack.clusters):
-        vals = _values(c, i, "name_zh", "name_en", "kind", "target_2015", "description")
-        if c.lead_department and c.lead_department in depts:
-            vals["lead_department_id"] = depts[c.lead_department]
-        clusters[c.code] = _put(
-            session, rep, "clusters", clusters.get(c.code), Cluster, vals, code=c.code
-        )
-    return clusters
-
-
-def _load_chain_links(
-    session: Session, rep: LoadReport, pack: Pack, clusters: dict[str, Cluster]
-) -> None:
-    for c in pack.clusters:
-        cid = stored_id(clusters[c.code])
-        existing = {
-            x.code: x for x in session.scalars(select(ChainLink).where(ChainLink.cluster_id == cid))
-        }
-        for j, link in enumerate(c.links):
-            vals = _values(link, j, "name_zh", "name_en")
-            _put(
-                session,
-                rep,
-                "chain_links",
-                existing.get(link.code),
-                ChainLink,
-                vals,
-                cluster_id=cid,
-                code=link.code,
-            )
-
-
-def _load_parks(session: Session, rep: LoadReport, pack: Pack) -> dict[str, Park]:
-    parks: dict[str, Park] = {p.code: p for p in session.scalars(select(Park))}
-    for i, p in enumerate(pack.parks):
-        vals = _values(p, i, "name_zh", "name_en", "tier", "district")
-        parks[p.code] = _put(session, rep, "parks", parks.get(p.code), Park, vals, code=p.code)
-    return parks
-
-
-def _link_parks(
-    session: Session,
-    rep: LoadReport,
-    pack: Pack,
-    parks: dict[str, Park],
-    clusters: dict[str, Cluster],
-) -> None:
-    """Each park's enclosing park and the clusters it is guided towards."""
-    for p in pack.parks:
-        row = parks[p.code]
-        park_id = stored_id(row)
-        within = stored_id(parks[p.within]) if p.within else None
-        if row.within_park_id != within:
-            row.within_park_id = within
-            rep.bump("parks", "updated")
-        want = {stored_id(clusters[c]) for c in p.clusters}
-        have = set(
-            session.scalars(select(ParkCluster.cluster_id).where(ParkCluster.park_id == park_id))
-        )
-        if want != have:
-            if have - want:
-                session.execute(
-                    delete(ParkCluster).where(
-                        ParkCluster.park_id == park_id, ParkCluster.cluster_id.in_(have - want)
-                    )
-                )
-            for cid in want - have:
-                session.add(ParkCluster(park_id=park_id, cluster_id=cid))
-            rep.bump("park_clusters", "updated")
-
-
-def _load_firms(
-    session: Session, rep: LoadReport, pack: Pack, clusters: dict[str, Cluster]
-) -> dict[str, Firm]:
-    """The pack's firms by their key in the pack, each with its aliases and clusters (added,
-    never removed)."""
-    firms_by_key: dict[str, Firm] = {}
-    for f in pack.firms:
-        norm = normalize_name(f.name_zh)
-        row = session.scalar(select(Firm).where(Firm.name_norm == norm))
-        aliases = list(dict.fromkeys(f.aliases))
-        py, ini = to_pinyin(f.name_zh)
-        vals: dict[str, Any] = {
-            "name_zh": f.name_zh,
-            "name_en": f.name_en,
-            "country": f.country,
-            "global500_rank": f.global500_rank,
-            "china500_rank": f.china500_rank,
-            "is_leader": f.leader,
-            "tier": derive_tier(f.global500_rank, f.china500_rank, f.leader),
-            "name_pinyin": py,
-            "name_initials": ini,
-            "search_text": search_blob([f.name_zh, f.name_en, *aliases]),
-        }
+    def put(
+        self,
+        kind: str,
+        row: _Row | None,
+        model: type[_Row],
+        values: dict[str, Any],
+        **keys: Any,
+    ) -> _Row:
+        """The pack's row: a new ``model(**keys, **values)`` when there is none, else ``row``
+        brought to ``values``; the report counts which (nothing when nothing differed)."""
         if row is None:
-            row = Firm(name_norm=norm, source="pack", **vals)
-            session.add(row)
-            session.flush()
-            rep.bump("firms", "created")
-        elif _sync(row, vals):
-            row.updated_at = utcnow()
-            row.version += 1
-            rep.bump("firms", "updated")
-        firms_by_key[f.key] = row
-        firm_id = stored_id(row)
-        _add_firm_aliases(session, rep, firm_id, aliases)
-        have_c = set(
-            session.scalars(select(FirmCluster.cluster_id).where(FirmCluster.firm_id == firm_id))
-        )
-        for code in f.clusters:
-            cluster_id = stored_id(clusters[code])
-            if cluster_id not in have_c:
-                session.add(FirmCluster(firm_id=firm_id, cluster_id=cluster_id))
-                rep.bump("firm_clusters", "created")
-    return firms_by_key
+            row = model(**keys, **values)
+            self.session.add(row)
+            self.rep.bump(kind, "created")
+        elif _sync(row, values):
+            self.rep.bump(kind, "updated")
+        return row
 
+    def meta(self) -> None:
+        """The pack's own row: its title, version and checksum."""
+        meta = self.session.scalar(select(PolicyPack).where(PolicyPack.code == self.pack.pack.code))
+        if meta is None:
+            self.session.add(
+                PolicyPack(
+                    code=self.pack.pack.code,
+                    title=self.pack.pack.title,
+                    version=self.pack.pack.version,
+                    checksum=self.pack.checksum,
+                )
+            )
+            self.rep.bump("pack", "created")
+        elif _sync(
+            meta,
+            {
+                "title": self.pack.pack.title,
+                "version": self.pack.pack.version,
+                "checksum": self.pack.checksum,
+            },
+        ):
+            meta.loaded_at = utcnow()
+            self.rep.bump("pack", "updated")
 
-def _add_firm_aliases(session: Session, rep: LoadReport, firm_id: int, aliases: list[str]) -> None:
-    have_alias = {
-        a.alias_norm: a
-        for a in session.scalars(select(FirmAlias).where(FirmAlias.firm_id == firm_id))
-    }
-    for a in aliases:
-        n = normalize_name(a)
-        if n and n not in have_alias:
-            have_alias[n] = FirmAlias(firm_id=firm_id, alias=a, alias_norm=n)
-            session.add(have_alias[n])
-            rep.bump("aliases", "created")
+    def targets(self) -> None:
+        for t in self.pack.targets:
+            row = self.session.scalar(select(PlanTarget).where(PlanTarget.code == t.code))
+            self.put("targets", row, PlanTarget, t.model_dump())
 
+    def clusters(self) -> dict[str, Cluster]:
+        """The clusters by code (the pack's and any others already stored), in the pack's order;
+        a lead department is set when one of that name exists."""
+        depts = {d.name: d.id for d in self.session.scalars(select(Department))}
+        clusters: dict[str, Cluster] = {c.code: c for c in self.session.scalars(select(Cluster))}
+        for i, c in enumerate(self.pack.clusters):
+            vals = _values(c, i, "name_zh", "name_en", "kind", "target_2015", "description")
+            if c.lead_department and c.lead_department in depts:
+                vals["lead_department_id"] = depts[c.lead_department]
+            clusters[c.code] = self.put(
+                "clusters", clusters.get(c.code), Cluster, vals, code=c.code
+            )
+        return clusters
 
-def _link_parent_firms(rep: LoadReport, pack: Pack, firms_by_key: dict[str, Firm]) -> None:
-    """A pack firm's parent as the pack says; a firm the pack made loses a parent it no longer
-    names (a firm made elsewhere keeps its own)."""
-    for f in pack.firms:
-        parent = stored_id(firms_by_key[f.parent]) if f.parent else None
-        row = firms_by_key[f.key]
-        if row.parent_id != parent and (f.parent or row.source == "pack"):
-            row.parent_id = parent
-            rep.bump("firms", "updated")
+    def chain_links(self, clusters: dict[str, Cluster]) -> None:
+        for c in self.pack.clusters:
+            cid = stored_id(clusters[c.code])
+            existing = {
+                x.code: x
+                for x in self.session.scalars(select(ChainLink).where(ChainLink.cluster_id == cid))
+            }
+            for j, link in enumerate(c.links):
+                vals = _values(link, j, "name_zh", "name_en")
+                self.put(
+                    "chain_links",
+                    existing.get(link.code),
+                    ChainLink,
+                    vals,
+                    cluster_id=cid,
+                    code=link.code,
+                )
+
+    def parks(self) -> dict[str, Park]:
+        parks: dict[str, Park] = {p.code: p for p in self.session.scalars(select(Park))}
+        for i, p in enumerate(self.pack.parks):
+            vals = _values(p, i, "name_zh", "name_en", "tier", "district")
+            parks[p.code] = self.put("parks", parks.get(p.code), Park, vals, code=p.code)
+        return parks
+
+    def link_parks(self, parks: dict[str, Park], clusters: dict[str, Cluster]) -> None:
+        """Each park's enclosing park and the clusters it is guided towards."""
+        for p in self.pack.parks:
+            row = parks[p.code]
+            park_id = stored_id(row)
+            within = stored_id(parks[p.within]) if p.within else None
+            if row.within_park_id != within:
+                row.within_park_id = within
+                self.rep.bump("parks", "updated")
+            want = {stored_id(clusters[c]) for c in p.clusters}
+            have = set(
+                self.session.scalars(
+                    select(ParkCluster.cluster_id).where(ParkCluster.park_id == park_id)
+                )
+            )
+            if want != have:
+                if have - want:
+                    self.session.execute(
+                        delete(ParkCluster).where(
+                            ParkCluster.park_id == park_id, ParkCluster.cluster_id.in_(have - want)
+                        )
+                    )
+                for cid in want - have:
+                    self.session.add(ParkCluster(park_id=park_id, cluster_id=cid))
+                self.rep.bump("park_clusters", "updated")
+
+    def firms(self, clusters: dict[str, Cluster]) -> dict[str, Firm]:
+        """The pack's firms by their key in the pack, each with its aliases and clusters (added,
+        never removed)."""
+        firms_by_key: dict[str, Firm] = {}
+        for f in self.pack.firms:
+            norm = normalize_name(f.name_zh)
+            row = self.session.scalar(select(Firm).where(Firm.name_norm == norm))
+            aliases = list(dict.fromkeys(f.aliases))
+            py, ini = to_pinyin(f.name_zh)
+            vals: dict[str, Any] = {
+                "name_zh": f.name_zh,
+                "name_en": f.name_en,
+                "country": f.country,
+                "global500_rank": f.global500_rank,
+                "china500_rank": f.china500_rank,
+                "is_leader": f.leader,
+                "tier": derive_tier(f.global500_rank, f.china500_rank, f.leader),
+                "name_pinyin": py,
+                "name_initials": ini,
+                "search_text": search_blob([f.name_zh, f.name_en, *aliases]),
+            }
+            if row is None:
+                row = Firm(name_norm=norm, source="pack", **vals)
+                self.session.add(row)
+                self.session.flush()
+                self.rep.bump("firms", "created")
+            elif _sync(row, vals):
+                row.updated_at = utcnow()
+                row.version += 1
+                self.rep.bump("firms", "updated")
+            firms_by_key[f.key] = row
+            firm_id = stored_id(row)
+            self.firm_aliases(firm_id, aliases)
+            have_c = set(
+                self.session.scalars(
+                    select(FirmCluster.cluster_id).where(FirmCluster.firm_id == firm_id)
+                )
+            )
+            for code in f.clusters:
+                cluster_id = stored_id(clusters[code])
+                if cluster_id not in have_c:
+                    self.session.add(FirmCluster(firm_id=firm_id, cluster_id=cluster_id))
+                    self.rep.bump("firm_clusters", "created")
+        return firms_by_key
+
+    def firm_aliases(self, firm_id: int, aliases: list[str]) -> None:
+        have_alias = {
+            a.alias_norm: a
+            for a in self.session.scalars(select(FirmAlias).where(FirmAlias.firm_id == firm_id))
+        }
+        for a in aliases:
+            n = normalize_name(a)
+            if n and n not in have_alias:
+                have_alias[n] = FirmAlias(firm_id=firm_id, alias=a, alias_norm=n)
+                self.session.add(have_alias[n])
+                self.rep.bump("aliases", "created")
+
+    def parent_firms(self, firms_by_key: dict[str, Firm]) -> None:
+        """A pack firm's parent as the pack says; a firm the pack made loses a parent it no longer
+        names (a firm made elsewhere keeps its own)."""
+        for f in self.pack.firms:
+            parent = stored_id(firms_by_key[f.parent]) if f.parent else None
+            row = firms_by_key[f.key]
+            if row.parent_id != parent and (f.parent or row.source == "pack"):
+                row.parent_id = parent
+                self.rep.bump("firms", "updated")
 
 
 def list_clusters(session: Session) -> list[Cluster]:

@@ -45,35 +45,44 @@ from crm.types import utcnow
 HOURS = Decimal("0.01")
 
 
-class OfficerWeek(BaseModel):
-    officer_id: int
-    week_start: date
+class WeekFigures(BaseModel):
+    """The counts of a week (all officers, or one)."""
+
     contacts: int = 0
     followups_done: int = 0
     followups_overdue: int = 0
     new_leads: int = 0
+
+
+class OfficerFigures(WeekFigures):
+    """An officer's counts, response time and leads still waiting, in total or in a week."""
+
     awaiting_contact: int = 0
     median_response_hours: Decimal | None = None
 
 
-class OfficerTotal(BaseModel):
+# the counts in the order the tally keeps them
+FIGURES = ("contacts", "followups_done", "followups_overdue", "new_leads", "awaiting_contact")
+
+
+def _figures(counts: list[int], of: type[BaseModel]) -> dict[str, int]:
+    """The tally's counts as the fields of ``of``."""
+    return {k: n for k, n in zip(FIGURES, counts, strict=True) if k in of.model_fields}
+
+
+class OfficerWeek(OfficerFigures):
+    officer_id: int
+    week_start: date
+
+
+class OfficerTotal(OfficerFigures):
     officer_id: int
     name: str
     department: str | None
-    contacts: int = 0
-    followups_done: int = 0
-    followups_overdue: int = 0
-    new_leads: int = 0
-    awaiting_contact: int = 0
-    median_response_hours: Decimal | None = None
 
 
-class WeekTotal(BaseModel):
+class WeekTotal(WeekFigures):
     week_start: date
-    contacts: int = 0
-    followups_done: int = 0
-    followups_overdue: int = 0
-    new_leads: int = 0
 
 
 class ActivityReport(BaseModel):
@@ -312,12 +321,8 @@ class _Tally:
                 officer_id=uid,
                 name=name,
                 department=dept,
-                contacts=(t := self.sums.get(uid, zero))[0],
-                followups_done=t[1],
-                followups_overdue=t[2],
-                new_leads=t[3],
-                awaiting_contact=t[4],
                 median_response_hours=_hours(per_officer.get(uid, [])),
+                **_figures(self.sums.get(uid, zero), OfficerTotal),
             )
             for uid, name, dept in people
         ]
@@ -325,13 +330,7 @@ class _Tally:
     def week_totals(self) -> list[WeekTotal]:
         zero = [0, 0, 0, 0, 0]
         return [
-            WeekTotal(
-                week_start=d,
-                contacts=(t := self.wsums.get(i, zero))[0],
-                followups_done=t[1],
-                followups_overdue=t[2],
-                new_leads=t[3],
-            )
+            WeekTotal(week_start=d, **_figures(self.wsums.get(i, zero), WeekTotal))
             for i, d in enumerate(self.weeks.starts)
         ]
 
@@ -340,12 +339,8 @@ class _Tally:
             OfficerWeek(
                 officer_id=o,
                 week_start=self.weeks.starts[w],
-                contacts=c[0],
-                followups_done=c[1],
-                followups_overdue=c[2],
-                new_leads=c[3],
-                awaiting_contact=c[4],
                 median_response_hours=_hours(per_cell[(o, w)]) if (o, w) in per_cell else None,
+                **_figures(c, OfficerWeek),
             )
             for (o, w), c in sorted(self.cells.items())
         ]

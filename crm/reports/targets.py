@@ -157,27 +157,40 @@ def targets_report(session: Session, actor: User, f: ReportFilters | None = None
                 progress_with_signed=ratio(total_landed + total_signed, target),
             )
         )
-    share_target = Decimal(plan["core_share"].value) if "core_share" in plan else Decimal("0.75")
-    core_out = yi(core_wan)
+    return TargetsReport(
+        generated_at=utcnow(),
+        core_share=_core_share(
+            yi(core_wan), total_landed, yi(no_park_wan), core_codes, plan.get("core_share")
+        ),
+        clusters=per_cluster,
+        totals=totals,
+        landed_output=total_landed,
+        signed_output=total_signed,
+    )
+
+
+def _core_share(
+    core_out: Decimal,
+    total_landed: Decimal,
+    no_park_out: Decimal,
+    core_codes: list[str],
+    target: PlanTarget | None,
+) -> CoreShare:
+    """The cores' share of the landed and operating output against the plan's (75% where the
+    plan has none)."""
+    share_target = Decimal(target.value) if target is not None else Decimal("0.75")
     # compared exactly; rounded so the figure reaches the target exactly when the badge says
     # met: 74.995% is not met and shows 74.99%, never "75.00% 未达标"
     met = bool(total_landed) and core_out >= share_target * total_landed
     share = ratio(core_out, total_landed)
     if share is not None and not met and share >= share_target:
         share = ratio(core_out, total_landed, rounding=ROUND_DOWN)
-    return TargetsReport(
-        generated_at=utcnow(),
-        clusters=per_cluster,
-        totals=totals,
-        landed_output=total_landed,
-        signed_output=total_signed,
-        core_share=CoreShare(
-            core_parks=core_codes,
-            core_output=core_out,
-            total_output=total_landed,
-            no_park_output=yi(no_park_wan),
-            share=share,
-            target=share_target.normalize(),
-            met=met,
-        ),
+    return CoreShare(
+        core_parks=core_codes,
+        core_output=core_out,
+        total_output=total_landed,
+        no_park_output=no_park_out,
+        share=share,
+        target=share_target.normalize(),
+        met=met,
     )
