@@ -1,6 +1,12 @@
 """The column spec of a report's tables: each column a header and the cell it takes from a row's
 item, so a sheet's headers and its rows come from one list (never a header list and a row list
-kept in step by hand), and the columns two sheets share are written once."""
+kept in step by hand), and the columns two sheets share are written once.
+
+The report pages take their tables' headers from the same spec (``page``): a page's table is the
+workbook sheet's columns it shows, picked by key, in the page's order — a page shows fewer
+columns than the workbook (the codes as tooltips, no ratios the chart shows), and where its cell
+is not the workbook's (a list instead of a count, "3/5" instead of a count) the spec gives that
+column its page header."""
 
 from __future__ import annotations
 
@@ -21,6 +27,42 @@ Sheet = tuple[str, list[str], list[list[Any]]]
 class Column:
     head: Message | str  # a lazy message, or a header already in the reader's language
     cell: Callable[[Any], Any]
+    key: str = ""  # what a page picks it by: the attribute it shows, or a name
+    num: bool = False  # a figure (a page aligns it right)
+
+
+def _self(x: Any) -> Any:
+    return x
+
+
+def _attribute(of: Callable[[Any], Any], name: str) -> Callable[[Any], Any]:
+    return lambda x: getattr(of(x), name)
+
+
+def fields(
+    heads: dict[str, Message], of: Callable[[Any], Any] = _self, *, num: bool = False
+) -> list[Column]:
+    """A column per attribute (attribute → header), its cell ``of(item).attribute``; ``num``:
+    figures."""
+    return [Column(head, _attribute(of, k), key=k, num=num) for k, head in heads.items()]
+
+
+@dataclass(frozen=True)
+class PageHead:
+    """A header of a page's table: its text, and whether the column holds figures."""
+
+    head: Message | str
+    num: bool
+
+
+def page(
+    columns: Sequence[Column], keys: Sequence[str], heads: dict[str, Message] | None = None
+) -> list[PageHead]:
+    """The headers of a page's table that shows ``keys`` of the sheet's ``columns``, in that
+    order; ``heads``: a column's header on the page where the page's cell differs."""
+    by_key = {c.key: c for c in columns if c.key}
+    picked = [by_key[k] for k in keys]
+    return [PageHead((heads or {}).get(c.key, c.head), c.num) for c in picked]
 
 
 def sheet(title: Message, columns: Sequence[Column], items: Iterable[Any]) -> Sheet:
@@ -71,16 +113,16 @@ def cluster_columns(of: Callable[[Any], Any] = lambda x: x) -> list[Column]:
     """集群代码 and 产业集群 of the cluster ``of(item)`` (an object with ``code`` and
     ``name_zh``)."""
     return [
-        Column(_l("集群代码"), lambda x: of(x).code),
-        Column(_l("产业集群"), lambda x: cluster_name(of(x).code, of(x).name_zh)),
+        Column(_l("集群代码"), lambda x: of(x).code, key="cluster_code"),
+        Column(_l("产业集群"), lambda x: cluster_name(of(x).code, of(x).name_zh), key="cluster"),
     ]
 
 
 def park_columns(of: Callable[[Any], Any] = lambda x: x) -> list[Column]:
     """园区代码 and 园区 of the park ``of(item)`` (its English name in English)."""
     return [
-        Column(_l("园区代码"), lambda x: of(x).code),
-        Column(_l("园区"), lambda x: of(x).name_en if en() else of(x).name_zh),
+        Column(_l("园区代码"), lambda x: of(x).code, key="park_code"),
+        Column(_l("园区"), lambda x: of(x).name_en if en() else of(x).name_zh, key="park"),
     ]
 
 
@@ -91,10 +133,10 @@ def stage_name(s: str) -> str:
 def project_columns(of: Callable[[Any], Any] = lambda x: x) -> list[Column]:
     """项目 and 企业 of the project ``of(item)`` (its report label and its firm's name)."""
     return [
-        Column(_l("项目"), lambda x: of(x).label),
-        Column(_l("企业"), lambda x: of(x).firm_name),
+        Column(_l("项目"), lambda x: of(x).label, key="label"),
+        Column(_l("企业"), lambda x: of(x).firm_name, key="firm_name"),
     ]
 
 
 def stage_column(of: Callable[[Any], Any] = lambda x: x) -> Column:
-    return Column(_l("阶段"), lambda x: stage_name(of(x).stage))
+    return Column(_l("阶段"), lambda x: stage_name(of(x).stage), key="stage")

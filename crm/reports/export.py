@@ -24,6 +24,7 @@ from crm.reports.columns import (
     cluster_columns,
     cluster_name,
     en,
+    fields,
     join,
     nested,
     park_columns,
@@ -66,12 +67,17 @@ def _item(x: In) -> Any:
 
 COVERAGE_CLUSTERS = [
     *cluster_columns(),
-    Column(_l("覆盖状态"), lambda c: _status(c.status)),
-    Column(_l("重点投资者数"), lambda c: c.major_investor_count),
-    Column(_l("重点投资者"), _investor_names),
-    Column(_l("支撑项目数"), lambda c: c.project_count),
-    Column(_l("已覆盖环节数"), lambda c: c.links_covered),
-    Column(_l("无企业环节数"), lambda c: c.links_without_firm),
+    Column(_l("覆盖状态"), lambda c: _status(c.status), key="status"),
+    *fields({"major_investor_count": _l("重点投资者数")}, num=True),
+    Column(_l("重点投资者"), _investor_names, key="major_investors"),
+    *fields(
+        {
+            "project_count": _l("支撑项目数"),
+            "links_covered": _l("已覆盖环节数"),
+            "links_without_firm": _l("无企业环节数"),
+        },
+        num=True,
+    ),
 ]
 COVERAGE_PROJECTS = [  # In(cluster, project)
     *cluster_columns(_outer),
@@ -79,25 +85,30 @@ COVERAGE_PROJECTS = [  # In(cluster, project)
     *project_columns(_item),
     Column(_l("企业层级"), lambda x: _tier(x.item.tier)),
     stage_column(_item),
-    Column(_l("预计年产值(亿元)"), lambda x: x.item.expected_output),
+    *fields({"expected_output": _l("预计年产值(亿元)")}, _item),
 ]
 COVERAGE_INVESTORS = [  # In(cluster, investor)
     *cluster_columns(_outer),
-    Column(_l("重点投资者"), lambda x: x.item.name),
+    *fields({"name": _l("重点投资者")}, _item),
     Column(_l("企业层级"), lambda x: _tier(x.item.tier)),
     Column(_l("状态"), lambda x: _status(x.item.status)),
-    Column(_l("已签约项目数"), lambda x: x.item.secured_projects),
-    Column(_l("在谈项目数"), lambda x: x.item.pursuing_projects),
+    *fields({"secured_projects": _l("已签约项目数"), "pursuing_projects": _l("在谈项目数")}, _item),
 ]
 COVERAGE_LINKS = [  # In(cluster, chain link)
     *cluster_columns(_outer),
     Column(_l("环节代码"), lambda x: x.item.code),
-    Column(_l("产业链环节"), lambda x: pick(x.item.name_zh, x.item.name_en)),
-    Column(_l("覆盖状态"), lambda x: _status(x.item.status)),
-    Column(_l("企业数"), lambda x: x.item.firm_count),
-    Column(_l("重点投资者数"), lambda x: x.item.major_firm_count),
-    Column(_l("项目数"), lambda x: x.item.project_count),
-    Column(_l("重点投资者"), lambda x: join(x.item.major_investors)),
+    Column(_l("产业链环节"), lambda x: pick(x.item.name_zh, x.item.name_en), key="link"),
+    Column(_l("覆盖状态"), lambda x: _status(x.item.status), key="status"),
+    *fields(
+        {
+            "firm_count": _l("企业数"),
+            "major_firm_count": _l("重点投资者数"),
+            "project_count": _l("项目数"),
+        },
+        _item,
+        num=True,
+    ),
+    Column(_l("重点投资者"), lambda x: join(x.item.major_investors), key="major_investors"),
 ]
 
 
@@ -110,11 +121,15 @@ def _coverage(r: Any) -> list[Sheet]:
         Column(_l("园区代码"), lambda m: m.park),
         Column(_l("园区"), lambda m: park_name.get(m.park, m.park)),
         Column(_l("覆盖状态"), lambda m: _status(m.status)),
-        Column(_l("重点投资者签约及以上项目数"), lambda m: m.major_secured),
-        Column(_l("重点投资者在谈项目数"), lambda m: m.major_pursuing),
-        Column(_l("落地项目数"), lambda m: m.landed_count),
-        Column(_l("在谈及以上项目数"), lambda m: m.advanced_count),
-        Column(_l("项目数(不含流失)"), lambda m: m.project_count),
+        *fields(
+            {
+                "major_secured": _l("重点投资者签约及以上项目数"),
+                "major_pursuing": _l("重点投资者在谈项目数"),
+                "landed_count": _l("落地项目数"),
+                "advanced_count": _l("在谈及以上项目数"),
+                "project_count": _l("项目数(不含流失)"),
+            }
+        ),
     ]
     return [
         sheet(_l("集群覆盖"), COVERAGE_CLUSTERS, r.clusters),
@@ -125,6 +140,24 @@ def _coverage(r: Any) -> list[Sheet]:
         sheet(_l("产业链环节"), COVERAGE_LINKS, nested(r.clusters, lambda c: c.links)),
         sheet(_l("集群×园区"), matrix, r.matrix),
     ]
+
+
+PIPELINE_CONVERSION = [
+    Column(_l("从阶段"), lambda c: _(STAGE_ZH[c.from_stage]), key="from_stage"),
+    Column(_l("到阶段"), lambda c: _(STAGE_ZH[c.to_stage]), key="to_stage"),
+    *fields(
+        {
+            "reached_from": _l("到达前一阶段项目数"),
+            "reached_to": _l("到达后一阶段项目数"),
+            "rate": _l("转化率"),
+        },
+        num=True,
+    ),
+]
+PIPELINE_WEEKS = [
+    *fields({"week_start": _l("周(周一)")}),
+    *fields({"new_projects": _l("新增项目"), "signings": _l("签约项目")}, num=True),
+]
 
 
 def _pipeline(r: Any) -> list[Sheet]:
@@ -159,43 +192,41 @@ def _pipeline(r: Any) -> list[Sheet]:
         *(c for s in r.stages for c in stage_figures(s)),
         *total,
     ]
-    conversion = [
-        Column(_l("从阶段"), lambda c: _(STAGE_ZH[c.from_stage])),
-        Column(_l("到阶段"), lambda c: _(STAGE_ZH[c.to_stage])),
-        Column(_l("到达前一阶段项目数"), lambda c: c.reached_from),
-        Column(_l("到达后一阶段项目数"), lambda c: c.reached_to),
-        Column(_l("转化率"), lambda c: c.rate),
-    ]
-    weeks = [
-        Column(_l("周(周一)"), lambda w: w.week_start),
-        Column(_l("新增项目"), lambda w: w.new_projects),
-        Column(_l("签约项目"), lambda w: w.signings),
-    ]
     return [
         sheet(_l("按阶段"), groups, rows),
-        sheet(_l("阶段转化"), conversion, r.conversion),
-        sheet(_l("每周新增与签约"), weeks, r.weeks),
+        sheet(_l("阶段转化"), PIPELINE_CONVERSION, r.conversion),
+        sheet(_l("每周新增与签约"), PIPELINE_WEEKS, r.weeks),
     ]
 
 
 TARGET_CLUSTERS = [
     *cluster_columns(),
-    Column(_l("2015年目标(亿元)"), lambda c: c.target_2015),
-    Column(_l("落地及投产产值(亿元)"), lambda c: c.landed_output),
-    Column(_l("完成率"), lambda c: c.progress),
-    Column(_l("已签约产值(亿元)"), lambda c: c.signed_output),
-    Column(_l("含签约完成率"), lambda c: c.progress_with_signed),
-    Column(_l("落地及投产项目数"), lambda c: c.landed_projects),
-    Column(_l("签约项目数"), lambda c: c.signed_projects),
+    *fields(
+        {
+            "target_2015": _l("2015年目标(亿元)"),
+            "landed_output": _l("落地及投产产值(亿元)"),
+            "progress": _l("完成率"),
+            "signed_output": _l("已签约产值(亿元)"),
+            "progress_with_signed": _l("含签约完成率"),
+            "landed_projects": _l("落地及投产项目数"),
+            "signed_projects": _l("签约项目数"),
+        },
+        num=True,
+    ),
 ]
 TARGET_TOTALS = [
-    Column(_l("目标"), lambda t: t.label_en if en() else t.label_zh),
-    Column(_l("年份"), lambda t: t.year),
-    Column(_l("目标值(亿元)"), lambda t: t.target),
-    Column(_l("落地及投产产值(亿元)"), lambda t: t.landed_output),
-    Column(_l("完成率"), lambda t: t.progress),
-    Column(_l("含签约产值(亿元)"), lambda t: t.with_signed_output),
-    Column(_l("含签约完成率"), lambda t: t.progress_with_signed),
+    Column(_l("目标"), lambda t: t.label_en if en() else t.label_zh, key="label"),
+    *fields(
+        {
+            "year": _l("年份"),
+            "target": _l("目标值(亿元)"),
+            "landed_output": _l("落地及投产产值(亿元)"),
+            "progress": _l("完成率"),
+            "with_signed_output": _l("含签约产值(亿元)"),
+            "progress_with_signed": _l("含签约完成率"),
+        },
+        num=True,
+    ),
 ]
 
 
@@ -218,18 +249,22 @@ def _targets(r: Any) -> list[Sheet]:
 
 
 LEADER_BANDS = [
-    Column(_l("档次"), band_label),
-    Column(_l("目标家数"), lambda b: b.goal),
-    Column(_l("现有家数"), lambda b: b.count),
+    Column(_l("档次"), band_label, key="band"),
+    *fields({"goal": _l("目标家数"), "count": _l("现有家数")}, num=True),
     Column(_l("是否达标"), lambda b: _yes(b.met)),
 ]
 LEADER_FIRMS = [  # In(band, firm)
     Column(_l("档次"), lambda x: band_label(x.outer)),
-    Column(_l("企业(集团)"), lambda x: x.item.name),
+    *fields({"name": _l("企业(集团)")}, _item),
     Column(_l("企业层级"), lambda x: _tier(x.item.tier)),
-    Column(_l("在渝产值(亿元)"), lambda x: x.item.output),
-    Column(_l("项目数"), lambda x: x.item.projects),
-    Column(_l("计入的成员企业数"), lambda x: x.item.member_firms),
+    *fields(
+        {
+            "output": _l("在渝产值(亿元)"),
+            "projects": _l("项目数"),
+            "member_firms": _l("计入的成员企业数"),
+        },
+        _item,
+    ),
 ]
 
 
@@ -241,51 +276,66 @@ def _leaders(r: Any) -> list[Sheet]:
 
 
 # an officer's figures, in total and per week
-OFFICER_FIGURES = [
-    Column(_l("接触记录数"), lambda o: o.contacts),
-    Column(_l("完成跟进"), lambda o: o.followups_done),
-    Column(_l("逾期跟进"), lambda o: o.followups_overdue),
-    Column(_l("新线索"), lambda o: o.new_leads),
-    Column(_l("尚未接触"), lambda o: o.awaiting_contact),
-    Column(_l("响应时间中位数(小时)"), lambda o: o.median_response_hours),
+OFFICER_FIGURES = fields(
+    {
+        "contacts": _l("接触记录数"),
+        "followups_done": _l("完成跟进"),
+        "followups_overdue": _l("逾期跟进"),
+        "new_leads": _l("新线索"),
+        "awaiting_contact": _l("尚未接触"),
+        "median_response_hours": _l("响应时间中位数(小时)"),
+    },
+    num=True,
+)
+ACTIVITY_OFFICERS = [
+    *fields({"name": _l("招商专员")}),
+    Column(_l("部门"), lambda o: o.department or "", key="department"),
+    *OFFICER_FIGURES,
 ]
 
 
 def _activity(r: Any) -> list[Sheet]:
     names = {o.officer_id: o.name for o in r.officers}
-    officers = [
-        Column(_l("招商专员"), lambda o: o.name),
-        Column(_l("部门"), lambda o: o.department or ""),
-        *OFFICER_FIGURES,
-    ]
     weeks = [
         Column(_l("招商专员"), lambda c: names.get(c.officer_id, str(c.officer_id))),
         Column(_l("周(周一)"), lambda c: c.week_start),
         *OFFICER_FIGURES,
     ]
-    return [sheet(_l("专员汇总"), officers, r.officers), sheet(_l("专员每周"), weeks, r.rows)]
+    return [
+        sheet(_l("专员汇总"), ACTIVITY_OFFICERS, r.officers),
+        sheet(_l("专员每周"), weeks, r.rows),
+    ]
 
 
 DELIVERY_CLUSTERS = [
     *cluster_columns(),
-    Column(_l("签约项目数"), lambda c: c.projects),
-    Column(_l("计划投资(亿元)"), lambda c: c.planned_investment),
-    Column(_l("实际到资(亿元)"), lambda c: c.capital_arrived),
-    Column(_l("到资率"), lambda c: c.capital_ratio),
-    Column(_l("承诺就业"), lambda c: c.expected_jobs),
-    Column(_l("实际就业"), lambda c: c.actual_jobs),
-    Column(_l("就业兑现率"), lambda c: c.jobs_ratio),
-    Column(_l("落地延期"), lambda c: c.late_landing),
-    Column(_l("投产延期"), lambda c: c.late_operation),
+    *fields(
+        {
+            "projects": _l("签约项目数"),
+            "planned_investment": _l("计划投资(亿元)"),
+            "capital_arrived": _l("实际到资(亿元)"),
+            "capital_ratio": _l("到资率"),
+            "expected_jobs": _l("承诺就业"),
+            "actual_jobs": _l("实际就业"),
+            "jobs_ratio": _l("就业兑现率"),
+            "late_landing": _l("落地延期"),
+            "late_operation": _l("投产延期"),
+        },
+        num=True,
+    ),
 ]
 DELIVERY_LATE = [
     *project_columns(),
     Column(_l("集群"), lambda p: plan_names.cluster(p.cluster)),  # its name, not its code
     stage_column(),
-    Column(_l("承诺落地日期"), lambda p: p.expected_land_date),
-    Column(_l("实际落地日期"), lambda p: p.actual_land_date),
-    Column(_l("承诺投产日期"), lambda p: p.expected_operate_date),
-    Column(_l("实际投产日期"), lambda p: p.actual_operate_date),
+    *fields(
+        {
+            "expected_land_date": _l("承诺落地日期"),
+            "actual_land_date": _l("实际落地日期"),
+            "expected_operate_date": _l("承诺投产日期"),
+            "actual_operate_date": _l("实际投产日期"),
+        }
+    ),
 ]
 
 
@@ -302,18 +352,27 @@ def _briefing(r: Any) -> list[Sheet]:
 
 MAP_DISTRICTS = [
     Column(_l("区县"), lambda d: district_name(d.name)),
-    Column(_l("落地及投产产值(亿元)"), lambda d: d.landed_output),
+    *fields({"landed_output": _l("落地及投产产值(亿元)")}),
     Column(_l("园区"), lambda d: join(d.parks)),
 ]
 MAP_PARKS = [
     *park_columns(),
     Column(_l("层级"), lambda p: _tier(p.tier)),
-    Column(_l("区县"), lambda p: district_name(p.district)),
-    Column(_l("引导集群"), lambda p: join(p.clusters)),
-    Column(_l("落地及投产产值(亿元)"), lambda p: p.landed_output),
-    Column(_l("落地项目数"), lambda p: p.landed_projects),
-    Column(_l("项目数(不含流失)"), lambda p: p.live_projects),
-    Column(_l("所选集群覆盖状态"), lambda p: _(STATUS_ZH.get(p.status, "")) if p.status else ""),
+    Column(_l("区县"), lambda p: district_name(p.district), key="district"),
+    Column(_l("引导集群"), lambda p: join(p.clusters), key="clusters"),
+    *fields(
+        {
+            "landed_output": _l("落地及投产产值(亿元)"),
+            "landed_projects": _l("落地项目数"),
+            "live_projects": _l("项目数(不含流失)"),
+        },
+        num=True,
+    ),
+    Column(
+        _l("所选集群覆盖状态"),
+        lambda p: _(STATUS_ZH.get(p.status, "")) if p.status else "",
+        key="status",
+    ),
 ]
 
 
@@ -327,11 +386,13 @@ def _map(r: Any) -> list[Sheet]:
 LAYOUT_PARKS = [
     *park_columns(),
     Column(_l("层级"), lambda p: _tier(p.tier)),
-    Column(_l("区县"), lambda p: district_name(p.district)),
+    Column(_l("区县"), lambda p: district_name(p.district), key="district"),
     Column(_l("所在核心园区"), lambda p: p.within or ""),
     Column(_l("引导集群数"), lambda p: len(p.pairs)),
-    Column(_l("项目数(不含流失)"), lambda p: p.project_count),
-    Column(_l("其中非引导集群"), lambda p: p.outside_guidance),
+    *fields(
+        {"project_count": _l("项目数(不含流失)"), "outside_guidance": _l("其中非引导集群")},
+        num=True,
+    ),
 ]
 LAYOUT_PAIRS = [  # In(park, park × cluster)
     *park_columns(_outer),
@@ -339,17 +400,22 @@ LAYOUT_PAIRS = [  # In(park, park × cluster)
     Column(_l("集群"), lambda x: plan_names.cluster(x.item.cluster)),
     Column(_l("政策导向"), lambda x: x.item.focus or ""),
     Column(_l("覆盖状态"), lambda x: _(STATUS_ZH.get(x.item.status, x.item.status))),
-    Column(_l("重点投资者签约及以上项目数"), lambda x: x.item.major_secured),
-    Column(_l("重点投资者在谈项目数"), lambda x: x.item.major_pursuing),
-    Column(_l("落地及投产项目数"), lambda x: x.item.landed_count),
-    Column(_l("项目数(不含流失)"), lambda x: x.item.project_count),
+    *fields(
+        {
+            "major_secured": _l("重点投资者签约及以上项目数"),
+            "major_pursuing": _l("重点投资者在谈项目数"),
+            "landed_count": _l("落地及投产项目数"),
+            "project_count": _l("项目数(不含流失)"),
+        },
+        _item,
+    ),
 ]
 LAYOUT_PROJECTS = [  # In(park, project)
     *park_columns(_outer),
     *project_columns(_item),
-    Column(_l("集群"), lambda x: x.item.cluster),
+    *fields({"cluster": _l("集群")}, _item),
     stage_column(_item),
-    Column(_l("预计年产值(亿元)"), lambda x: x.item.expected_output),
+    *fields({"expected_output": _l("预计年产值(亿元)")}, _item),
 ]
 
 
