@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.engine import make_url
 
@@ -216,14 +216,23 @@ def _check_sqlite_file(path: Path) -> str:
 Schema = dict[tuple[str, str], Any]  # (kind, name) → what must be equal
 
 
+class Column(NamedTuple):
+    """What must be equal of a table's column: NOT NULL, its type and its default (as the
+    database prints them)."""
+
+    notnull: bool
+    type: str
+    default: str
+
+
 def _norm_sql(sql: str | None) -> str:
     return re.sub(r"\s+", " ", (sql or "").strip()).lower()
 
 
 def sqlite_schema(conn: sqlite3.Connection) -> Schema:
     """A SQLite database's schema as it matters to the app: every table's columns (name → NOT
-    NULL), every index (its table, columns, uniqueness), every trigger and view (its SQL).
-    SQLite's own objects (``sqlite_*``: statistics, sequences) are left out."""
+    NULL, declared type, default), every index (its table, columns, uniqueness), every trigger
+    and view (its SQL). SQLite's own objects (``sqlite_*``: statistics, sequences) are left out."""
     out: Schema = {}
     objects = conn.execute(
         "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite%'"
@@ -231,8 +240,8 @@ def sqlite_schema(conn: sqlite3.Connection) -> Schema:
     for kind, name, table, sql in objects:
         if kind == "table":
             out[("table", name)] = {
-                col: bool(notnull)
-                for _cid, col, _type, notnull, *_rest in conn.execute(
+                col: Column(bool(notnull), _norm_sql(type_), _norm_sql(default))
+                for _cid, col, type_, notnull, default, *_rest in conn.execute(
                     "SELECT * FROM pragma_table_info(?)", (name,)
                 )
             }
@@ -264,6 +273,7 @@ KINDS = {  # in the order a refusal names them
     "trigger": _l("触发器"),
     "function": _l("数据库函数"),
     "view": _l("数据库视图"),
+    "constraint": _l("约束"),
     "index": _l("索引"),
 }
 
@@ -272,11 +282,21 @@ PG_SCHEMA_QUERIES = {
     # (kind, name, the table it belongs to, what must be equal) — the public schema only, and
     # nothing an extension owns (pg_trgm's functions come with CREATE EXTENSION)
     "table": """
-        select c.table_name, c.table_name, c.column_name, c.is_nullable = 'NO'
-        from information_schema.columns c
-        join information_schema.tables t
-          on t.table_schema = c.table_schema and t.table_name = c.table_name
-        where c.table_schema = 'public' and t.table_type = 'BASE TABLE'""",
+        select c.relname, c.relname, a.attname,
+               array[a.attnotnull::text, format_type(a.atttypid, a.atttypmod),
+                     coalesce(pg_get_expr(d.adbin, d.adrelid), '')]
+        from pg_attribute a join pg_class c on c.oid = a.attrelid
+        join pg_namespace n on n.oid = c.relnamespace
+        left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+        where n.nspname = 'public' and c.relkind in ('r', 'p') and a.attnum > 0
+          and not a.attisdropped""",
+    # primary keys, foreign keys, UNIQUE and CHECK constraints, by table (their names are
+    # only unique within it)
+    "constraint": """
+        select c.relname || '.' || k.conname, c.relname, pg_get_constraintdef(k.oid), null
+        from pg_constraint k join pg_class c on c.oid = k.conrelid
+        join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = 'public' and k.contype in ('p', 'f', 'u', 'c', 'x')""",
     "index": """
         select i.indexname, i.tablename, i.indexdef, null from pg_indexes i
         where i.schemaname = 'public'""",
@@ -299,13 +319,17 @@ PG_SCHEMA_QUERIES = {
 
 def pg_schema(conn: Any) -> Schema:
     """A PostgreSQL database's schema as it matters to the app (a psycopg connection): the
-    public schema's tables (column → NOT NULL), indexes, triggers, views and functions (their
-    definitions as PostgreSQL prints them), the same shape ``sqlite_schema`` gives."""
+    public schema's tables (column → NOT NULL, type, default), constraints (primary and foreign
+    keys, UNIQUE, CHECK), indexes, triggers, views and functions (their definitions as
+    PostgreSQL prints them), the same shape ``sqlite_schema`` gives."""
     out: Schema = {}
     for kind, query in PG_SCHEMA_QUERIES.items():
         for name, table, what, flag in conn.execute(query):
             if kind == "table":
-                out.setdefault(("table", name), {})[what] = bool(flag)
+                notnull, type_, default = flag
+                out.setdefault(("table", name), {})[what] = Column(
+                    notnull == "true", _norm_sql(type_), _norm_sql(default)
+                )
             else:
                 out[(kind, name)] = (table, _norm_sql(what))
     return out
@@ -313,32 +337,51 @@ def pg_schema(conn: Any) -> Schema:
 
 @functools.lru_cache(maxsize=4)
 def migrated_pg_schema(admin_url: str, revision: str) -> Schema:
-    """The schema ``revision``'s migrations make on this PostgreSQL server: a scratch database
-    created, migrated to it, read and dropped (``admin_url`` reaches the server's ``postgres``
-    database; its driver is psycopg's own)."""
+    """The schema ``revision``'s migrations make on this PostgreSQL server, as a restore of its
+    dump has it: a scratch database created, migrated to it, dumped and restored into a second
+    one, read, both dropped (``admin_url`` reaches the server's ``postgres`` database; its
+    driver is psycopg's own). The round trip matters: PostgreSQL prints some CHECK constraints
+    differently once pg_dump's text of them has been parsed again (``IN (…)`` on a varchar
+    column), and the backup compared with it has made that trip."""
     import psycopg
     from psycopg import sql
 
     u = make_url(admin_url)
-    scratch = f"crm_schema_{os.getpid()}_{_stamp()}"[:63]
+    scratch = f"crm_schema_{os.getpid()}_{_stamp()}"[:60]
+    copy = f"{scratch}_r"
     with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(scratch))
-        )
         try:
+            for db in (scratch, copy):
+                admin.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(db))
+                )
             upgrade(
                 u.set(drivername="postgresql+psycopg", database=scratch).render_as_string(
                     hide_password=False
                 ),
                 revision,
             )
-            scratch_url = u.set(database=scratch).render_as_string(hide_password=False)
-            with psycopg.connect(scratch_url) as c:
+            with tempfile.TemporaryDirectory(prefix="crm-schema-") as tmp:
+                dump = Path(tmp) / "schema.dump"
+                args, env = _pg_args(admin_url, database=scratch)
+                _run(
+                    [_pg_tool("pg_dump"), "--format=custom", "--no-owner", "-f", str(dump), *args],
+                    env,
+                    "pg_dump",
+                )
+                args, env = _pg_args(admin_url, database=copy)
+                _run(
+                    [_pg_tool("pg_restore"), "--no-owner", "--exit-on-error", *args, str(dump)],
+                    env,
+                    "pg_restore",
+                )
+            with psycopg.connect(u.set(database=copy).render_as_string(hide_password=False)) as c:
                 return pg_schema(c)
         finally:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
-            )
+            for db in (scratch, copy):
+                admin.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db))
+                )
 
 
 def schema_differences(want: Schema, have: Schema) -> list[Message]:
@@ -348,8 +391,15 @@ def schema_differences(want: Schema, have: Schema) -> list[Message]:
     for key in sorted(set(want) | set(have), key=lambda k: (order.index(k[0]), k[1])):
         kind, name = key
         what = KINDS[kind]
-        if kind == "index" and ("table", (want.get(key) or have[key])[0]) not in have:
-            continue  # the indexes of a table that is missing: the table says it
+        if (
+            kind in ("index", "constraint")
+            and (
+                "table",
+                (want.get(key) or have[key])[0],
+            )
+            not in have
+        ):
+            continue  # the indexes and constraints of a table that is missing: the table says it
         if key not in have:
             out.append(_l("缺少%(kind)s %(name)s", kind=what, name=name))
         elif key not in want:
@@ -361,15 +411,31 @@ def schema_differences(want: Schema, have: Schema) -> list[Message]:
     return out
 
 
-def _column_differences(table: str, want: dict[str, bool], have: dict[str, bool]) -> list[Message]:
+def _column_differences(
+    table: str, want: dict[str, Column], have: dict[str, Column]
+) -> list[Message]:
     out: list[Message] = []
     for col in sorted(set(want) | set(have)):
         if col not in have:
             out.append(_l("表 %(table)s 缺少列 %(name)s", table=table, name=col))
         elif col not in want:
             out.append(_l("表 %(table)s 多出列 %(name)s", table=table, name=col))
-        elif want[col] != have[col]:
-            out.append(_l("列 %(table)s.%(name)s 的非空约束不同", table=table, name=col))
+        else:
+            w, h = want[col], have[col]
+            if w.notnull != h.notnull:
+                out.append(_l("列 %(table)s.%(name)s 的非空约束不同", table=table, name=col))
+            if w.type != h.type:
+                out.append(
+                    _l(
+                        "列 %(table)s.%(name)s 的类型是 %(have)s，迁移所建的是 %(want)s",
+                        table=table,
+                        name=col,
+                        have=h.type,
+                        want=w.type,
+                    )
+                )
+            if w.default != h.default:
+                out.append(_l("列 %(table)s.%(name)s 的默认值不同", table=table, name=col))
     return out
 
 
@@ -403,6 +469,42 @@ def _check_foreign_keys(conn: sqlite3.Connection) -> None:
                 parent=parent,
             )
         )
+
+
+PG_SEQUENCES = """
+    select s.relname, t.relname, a.attname
+    from pg_class s join pg_namespace n on n.oid = s.relnamespace
+    join pg_depend d on d.objid = s.oid and d.classid = 'pg_class'::regclass
+     and d.refclassid = 'pg_class'::regclass and d.deptype in ('a', 'i')
+    join pg_class t on t.oid = d.refobjid
+    join pg_attribute a on a.attrelid = t.oid and a.attnum = d.refobjsubid
+    where s.relkind = 'S' and n.nspname = 'public'
+    order by t.relname"""
+
+
+def _check_sequences(conn: Any) -> None:
+    """Every column's sequence (a psycopg connection's) hands out a value above the largest one
+    its table holds: a dump whose sequence was set back would have every new row of that table
+    refused as a duplicate key."""
+    from psycopg import sql
+
+    for seq, table, column in conn.execute(PG_SEQUENCES).fetchall():
+        last, called = conn.execute(
+            sql.SQL("select last_value, is_called from {}").format(sql.Identifier(seq))
+        ).fetchone()
+        top = conn.execute(
+            sql.SQL("select max({}) from {}").format(sql.Identifier(column), sql.Identifier(table))
+        ).fetchone()[0]
+        if top is not None and last + (1 if called else 0) <= top:
+            raise ValidationFailed(
+                _l(
+                    "备份中序列 %(seq)s 落后于表 %(table)s（下一个编号 %(next)s，表中已有 %(top)s）：恢复后新记录会因编号重复而无法保存",  # noqa: E501
+                    seq=seq,
+                    table=table,
+                    next=last + (1 if called else 0),
+                    top=top,
+                )
+            )
 
 
 def _crm_revision(tables: set[str], execute: Callable[[str], Any]) -> str:
@@ -595,7 +697,8 @@ def _restore_pg(url: str, source: Path, lock_conn: object) -> str:
                 }
                 rev = _crm_revision(tables, c.execute)
                 have = pg_schema(c)
-            _check_schema(rev, have, migrated_pg_schema(admin_url, rev))
+                _check_schema(rev, have, migrated_pg_schema(admin_url, rev))
+                _check_sequences(c)
             if rev != head_revision():  # a backup from before the last upgrade: brought up to date
                 upgrade(u.set(database=new).render_as_string(hide_password=False))
             # the swap: our own lock connection goes first (a database with sessions cannot

@@ -348,6 +348,43 @@ PG_TAMPERED = {
         "drop index ix_project_firm_cluster",
         ["缺少索引 ix_project_firm_cluster", "index ix_project_firm_cluster missing"],
     ),
+    # ATTACK8 P1-1: a CHECK gone (any stage, a negative investment would be stored)
+    "dropped check": (
+        "alter table project drop constraint ck_project_stage",
+        ["缺少约束 project.ck_project_stage", "constraint project.ck_project_stage missing"],
+    ),
+    # a foreign key gone (activities of a firm that is not there)
+    "dropped foreign key": (
+        "alter table activity_firm drop constraint activity_firm_firm_id_fkey",
+        [
+            "缺少约束 activity_firm.activity_firm_firm_id_fkey",
+            "constraint activity_firm.activity_firm_firm_id_fkey missing",
+        ],
+    ),
+    # a CHECK that lets everything through under the same name
+    "changed check": (
+        "alter table project drop constraint ck_inv;"
+        " alter table project add constraint ck_inv check (true)",
+        ["约束 project.ck_inv 与迁移所建的不同", "constraint project.ck_inv differs"],
+    ),
+    # money (stored as exact integers of 万元) as a binary float (SPEC §7: exact decimals)
+    "changed column type": (
+        "alter table project alter column planned_investment type double precision",
+        [
+            "列 project.planned_investment 的类型是 double precision，迁移所建的是 bigint",
+            "column project.planned_investment is double precision, its migration makes bigint",
+        ],
+    ),
+    # a default changed
+    "changed default": (
+        "alter table cluster alter column version set default 7",
+        ["列 cluster.version 的默认值不同", "column cluster.version: its default differs"],
+    ),
+    # a sequence set back below its table's ids: every new firm would be a duplicate key
+    "sequence set back": (
+        "select setval('firm_id_seq', 1, false)",
+        ["序列 firm_id_seq 落后于表 firm", "sequence firm_id_seq is behind table firm"],
+    ),
 }
 
 
