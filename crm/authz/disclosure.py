@@ -27,6 +27,15 @@ def project_label(title: _Title, confidential: bool | None, code_name: str | Non
     return title
 
 
+def figures_owner(firm_id: int, project_id: int, confidential: bool) -> int | tuple[str, int]:
+    """Under whom a report adds up a project's figures beside a name (coverage's investors, a
+    chain link's): its firm — or, for a confidential project, the project alone, named by its
+    code name. A confidential project's figures are never added to its firm's named entry: the
+    firm would be read off the code name beside it (SPEC §5 "never its firm, not even beside
+    the code name")."""
+    return ("confidential", project_id) if confidential else firm_id
+
+
 def project_label_sql(project: Any) -> Any:
     """``project_label`` as a SQL expression over a ``Project`` (or an alias of it)."""
     return case(

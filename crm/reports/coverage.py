@@ -5,6 +5,11 @@ A cluster (or chain link) is ``covered`` when a major investor (tier global500, 
 leader) has a project there at signed / landed / operating; else ``pursuing`` when one has a
 project at lead / contacted / negotiating; else ``gap``. Lost projects never count, and a firm of
 tier ``other`` never covers. Every figure goes through ``project_visible(actor)``.
+
+The major investors listed (and counted) are the firms, each with its visible projects, and every
+confidential project on its own under its code name (``figures_owner``): a confidential
+project's figures are never added to its firm's entry, so no figure beside a firm's name depends
+on it (SPEC §5: reports travel to meetings).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from pydantic import BaseModel
 from sqlalchemy import BigInteger, Row, case, func, literal_column, select, type_coerce
 from sqlmodel import Session
 
-from crm.authz.disclosure import project_label
+from crm.authz.disclosure import figures_owner, project_label
 from crm.models.accounts import User
 from crm.models.firms import MAJOR_TIERS, Firm
 from crm.models.policy import ChainLink, ParkCluster
@@ -55,7 +60,7 @@ class CoverageProject(BaseModel):
 
 
 class MajorInvestor(BaseModel):
-    firm_id: int | None  # None when only confidential projects put it here (named by code name)
+    firm_id: int | None  # None for a confidential project: an investor of its own, by code name
     name: str
     tier: str
     status: Literal["covered", "pursuing"]
@@ -171,10 +176,11 @@ class _Majors:
     """One pass over the major investors' live projects (a few thousand rows at city scale);
     every live stage is either secured or pursuing."""
 
-    # (cluster, firm) → [secured, pursuing, name, tier, named by its firm]
-    per_firm: dict[tuple[int, int], list[Any]] = field(default_factory=dict)
-    # link → firm → [secured, name]; link → [secured, pursuing]
-    link_major: dict[int, dict[int, list[Any]]] = field(default_factory=dict)
+    # (cluster, investor) → [secured, pursuing, name, tier, named by its firm]; an investor is
+    # a firm, or a confidential project on its own (``figures_owner``)
+    per_firm: dict[tuple[int, Any], list[Any]] = field(default_factory=dict)
+    # link → investor → [secured, name]; link → [secured, pursuing]
+    link_major: dict[int, dict[Any, list[Any]]] = field(default_factory=dict)
     link_sp: dict[int, list[int]] = field(default_factory=dict)
     # (cluster, secured) → its projects; (cluster, park) → [secured, pursuing]
     candidates: dict[tuple[int, bool], list[tuple[Any, ...]]] = field(default_factory=dict)
@@ -186,39 +192,35 @@ class _Majors:
         secured = frozenset(SECURED_STAGES)
         for pid, cid, lid, fid, stage, out, name, tier, rank, park_id, conf, code in rows:
             sec = stage in secured
-            # a confidential project is named by its code name only, never by its firm (SPEC §5)
+            # a confidential project is an investor of its own, named by its code name only —
+            # never by its firm, nor counted in its firm's entry (SPEC §5)
+            who = figures_owner(fid, pid, conf)
             shown = (code or CONFIDENTIAL) if conf else name
-            m._firm(cid, fid, sec, shown, name, tier, conf)
+            m._firm(cid, who, sec, shown, tier, not conf)
             m.candidates.setdefault((cid, sec), []).append(
                 (-rank, -out, pid, fid, stage, name, tier)
             )
             if park_id is not None:
                 m.pair_sp.setdefault((cid, park_id), [0, 0])[0 if sec else 1] += 1
             if lid is not None:
-                m._link(lid, fid, sec, shown, name, conf)
+                m._link(lid, who, sec, shown)
         return m
 
-    def _firm(
-        self, cid: int, fid: int, sec: bool, shown: str, name: str, tier: str, conf: bool
-    ) -> None:
-        f = self.per_firm.get((cid, fid))
+    def _firm(self, cid: int, who: Any, sec: bool, shown: str, tier: str, named: bool) -> None:
+        f = self.per_firm.get((cid, who))
         if f is None:
-            f = self.per_firm[(cid, fid)] = [0, 0, shown, tier, not conf]
-        elif not conf and not f[4]:
-            f[2], f[4] = name, True
+            f = self.per_firm[(cid, who)] = [0, 0, shown, tier, named]
         f[0 if sec else 1] += 1
 
-    def _link(self, lid: int, fid: int, sec: bool, shown: str, name: str, conf: bool) -> None:
+    def _link(self, lid: int, who: Any, sec: bool, shown: str) -> None:
         lm = self.link_major.get(lid)
         if lm is None:
             lm = self.link_major[lid] = {}
             self.link_sp[lid] = [0, 0]
-        if fid in lm:
-            lm[fid][0] = lm[fid][0] or sec
-            if not conf:
-                lm[fid][1] = name
+        if who in lm:
+            lm[who][0] = lm[who][0] or sec
         else:
-            lm[fid] = [sec, shown]
+            lm[who] = [sec, shown]
         self.link_sp[lid][0 if sec else 1] += 1
 
     def counts(self) -> tuple[dict[int, int], dict[int, int]]:

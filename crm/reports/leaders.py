@@ -5,8 +5,10 @@ landed or operating, counted at its top-level group: walk ``parent_id`` up to th
 subsidiary's projects count for its parent. Bands (lower bound included): ≥ 1000亿, 500–1000亿,
 100–500亿, 50–100亿, against the goals 5 / 2 / 10 / 30 (plan_target ladder_*).
 
-A group whose counted projects are all confidential is named by their code names only, never by
-its firm (SPEC §5: reports travel to meetings); its output still counts in its band.
+A group with any confidential project among those counted is named by their code names only,
+never by its firm (SPEC §5: reports travel to meetings, "never its firm, not even beside the code
+name"): a named group's output and project count would otherwise carry the confidential
+project's. Its output still counts, whole, in its band.
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
             Project.firm_id,
             wan_sum(Project.expected_output),
             func.count(),
-            func.sum(case((Project.is_confidential, 0), else_=1)),
+            func.sum(case((Project.is_confidential, 1), else_=0)),
         )
         .where(*counted)
         .group_by(Project.firm_id)
@@ -106,14 +108,14 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
     wan: dict[int, int] = {}
     count: dict[int, int] = {}
     members: dict[int, int] = {}
-    public: dict[int, int] = {}  # counted projects that are not confidential
+    secret: dict[int, int] = {}  # counted projects that are confidential
     root_of: dict[int, int] = {}
-    for fid, total, n, n_public in per_firm:
+    for fid, total, n, n_secret in per_firm:
         root = root_of[fid] = top_level(parent_of, fid) if fid in parent_of else fid
         wan[root] = wan.get(root, 0) + int(total or 0)
         count[root] = count.get(root, 0) + int(n)
         members[root] = members.get(root, 0) + 1
-        public[root] = public.get(root, 0) + int(n_public or 0)
+        secret[root] = secret.get(root, 0) + int(n_secret or 0)
     lowest = to_wan(BANDS[-1][1]) or 0
     ranked = sorted(((w, r) for r, w in wan.items() if w >= lowest), reverse=True)
     goals = {
@@ -139,10 +141,10 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
         if listed
         else {}
     )
-    hidden = [r for r in listed if not public.get(r)]
+    hidden = {r for r in listed if secret.get(r)}
     code_names: dict[int, list[str]] = {}
     if hidden:
-        hidden_firms = [fid for fid, root in root_of.items() if root in set(hidden)]
+        hidden_firms = [fid for fid, root in root_of.items() if root in hidden]
         for fid, code_name in conn.execute(
             select(Project.firm_id, Project.code_name)
             .where(*counted, Project.is_confidential, Project.firm_id.in_(hidden_firms))
@@ -153,9 +155,9 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
     for code, lower, upper, goal, in_band in per_band:
         firms = [
             LadderFirm(
-                firm_id=r if public.get(r) else None,
-                name=info[r][0] if public.get(r) else "、".join(code_names.get(r, [CONFIDENTIAL])),
-                tier=info[r][1] if public.get(r) else "confidential",  # its tier names it
+                firm_id=None if r in hidden else r,
+                name="、".join(code_names.get(r, [CONFIDENTIAL])) if r in hidden else info[r][0],
+                tier="confidential" if r in hidden else info[r][1],  # its tier names it
                 output=yi(w),
                 projects=count[r],
                 member_firms=members[r],

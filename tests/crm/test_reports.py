@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 
+import openpyxl
 import pytest
 
 from crm.errors import PermissionDenied
@@ -159,6 +161,56 @@ def test_confidential_projects_by_code_name_only_in_coverage_and_delivery(sessio
         assert "秘密环球".encode() not in to_xlsx(name, rep)
 
 
+def test_a_confidential_project_never_counts_for_its_firms_named_entry(session):
+    """ATTACK8 P1-2: the ordinary 撞单 — a confidential project signed, then another
+    department's visible lead for the same firm and cluster. The coverage report lists the firm
+    with its visible project only and the confidential one as an investor of its own under its
+    code name (cluster and chain-link views, page, API and Excel), so no figure beside the
+    firm's name comes from the confidential project; the cluster's status and project counts
+    are the same as before."""
+    from crm.reports.export import to_xlsx
+    from tests.reports_data import _link
+
+    w = people(session)
+    g = make_firm(session, "弗莱克亚净化集团", global500_rank=9)
+    link = _link(session, "COMM", "wireless")
+    make_project(
+        session,
+        g,
+        "COMM",
+        "signed",
+        owner=w.officer2,
+        output="33",
+        is_confidential=True,
+        code_name="银河-11项目",
+        title="弗莱克亚光伏秘密项目",
+        chain_link_id=link,
+    )
+    make_project(session, g, "COMM", "lead", owner=w.officer1, chain_link_id=link)
+    session.commit()
+    cov = coverage_report(session, w.manager, ReportFilters(detail=True))
+    comm = next(c for c in cov.clusters if c.code == "COMM")
+    assert comm.status == "covered" and comm.project_count == 1
+    rows = {
+        (m.name, m.firm_id, m.status, m.secured_projects, m.pursuing_projects)
+        for m in comm.major_investors
+    }
+    assert rows == {
+        ("银河-11项目", None, "covered", 1, 0),
+        ("弗莱克亚净化集团", g.id, "pursuing", 0, 1),
+    }
+    assert (comm.major_investor_count, comm.covering_investor_count) == (2, 1)
+    (wireless,) = [x for x in comm.links if x.code == "wireless"]
+    assert wireless.status == "covered" and wireless.major_investors == ["银河-11项目"]
+    assert wireless.major_firm_count == 2 and wireless.project_count == 2
+    # the workbook's investors sheet: the firm's row counts its visible lead only
+    sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx("coverage", cov)))["重点投资者"]
+    head, *body = [list(r) for r in sheet.iter_rows(values_only=True)]
+    named = [r for r in body if "弗莱克亚净化集团" in r]
+    assert len(named) == 1
+    assert named[0][head.index("已签约项目数")] == 0 and named[0][head.index("在谈项目数")] == 1
+
+
 def test_core_share_badge_and_figure_agree(session):
     """74.995% is below 75%: shown 74.99% (rounded down), never "75.00% 未达标"."""
     w = people(session)
@@ -237,9 +289,11 @@ def test_leaders_ladder_bands_and_roll_up(session):
     assert [f.name for f in next(b for b in o1.bands if b.code == "ladder_100").firms] == ["企业B"]
 
 
-def test_leaders_names_a_group_by_firm_only_when_a_counted_project_is_not_confidential(session):
-    """A group with a public counted project is named by its firm (its output includes the
-    confidential one); a group whose counted projects are all confidential, by their code names."""
+def test_leaders_names_a_group_by_firm_only_when_no_counted_project_is_confidential(session):
+    """ATTACK8 P1-2: a group is named by its firm only when none of its counted projects is
+    confidential; a group with one is named by its code names (its output and project count,
+    which carry the confidential project's, never beside the firm's name — SPEC §5), and still
+    counts, whole, in its band."""
     w = people(session)
     both = make_firm(session, "集团乙")
     make_project(session, both, "NB", "signed", owner=w.manager, output="60")
@@ -268,8 +322,10 @@ def test_leaders_names_a_group_by_firm_only_when_a_counted_project_is_not_confid
     session.commit()
     r = leaders_report(session, w.manager, ReportFilters(detail=True))
     rows = {(f.name, f.output, f.firm_id) for b in r.bands for f in b.firms}
-    assert rows == {("集团乙", D("110.0000"), both.id), ("红杉、黄杨", D("60.0000"), None)}
-    assert "集团丙" not in r.model_dump_json()
+    assert rows == {("青松", D("110.0000"), None), ("红杉、黄杨", D("60.0000"), None)}
+    assert "集团丙" not in r.model_dump_json() and "集团乙" not in r.model_dump_json()
+    (band,) = [b for b in r.bands if b.code == "ladder_100"]
+    assert band.count == 1 and band.firms[0].projects == 2
 
 
 def test_top_level_stops_on_a_cycle():
