@@ -25,6 +25,7 @@ from crm.authz import (
     followup_visible,
     is_admin,
     is_manager,
+    may_own_project_of,
     may_set_owner,
     owner_choices,
     project_visible,
@@ -399,12 +400,13 @@ def bulk_reassign(session: Session, actor: User, kind: str, ids: list[int], to_u
 
 
 def _owner_sees(session: Session, project_ids: list[int], owner: User) -> None:
-    """``owner`` may own every one of these projects: sees it (``crm.authz``) — no confidential
-    project handed to an officer of another department, to whom it does not exist."""
+    """``owner`` may own every one of these projects (``crm.authz``): sees it — no confidential
+    project handed to an officer of another department, to whom it does not exist — and is of
+    its department (no project owned across departments)."""
     for pid, confidential, dept in session.execute(
-        select(Project.id, Project.is_confidential, Project.department_id).where(
-            Project.id.in_(project_ids), Project.is_confidential.is_(True)
-        )
+        select(Project.id, Project.is_confidential, Project.department_id)
+        .where(Project.id.in_(project_ids))
+        .order_by(Project.id)
     ):
         try:
             require_owner_sees_project(owner, confidential, dept, field="to_user_id")
@@ -412,6 +414,10 @@ def _owner_sees(session: Session, project_ids: list[int], owner: User) -> None:
             raise ValidationFailed(
                 _l("该人员无权查看此项目：%(id)s", id=pid), field="to_user_id"
             ) from None
+        if not may_own_project_of(owner, dept):
+            raise ValidationFailed(
+                _l("负责人须是项目所属部门的人员：%(id)s", id=pid), field="to_user_id"
+            )
 
 
 def orphaned_followups(session: Session) -> list[tuple[Followup, User]]:

@@ -170,6 +170,31 @@ def require_owner_sees_project(
         raise ValidationFailed(_l("该人员无权查看此项目"), field=field)
 
 
+def may_own_project_of(owner: Any, department_id: int | None) -> bool:
+    """A project is owned within its department: an officer or manager of another department
+    would hold it while its own manager answers for it, and the reports would count it for one
+    department by department and for the other by officer (ATTACK8 P2-2). An admin, or someone
+    of no department, may own any project."""
+    return (
+        owner is None
+        or department_id is None
+        or owner.department_id is None
+        or owner.role == Role.admin.value
+        or owner.department_id == department_id
+    )
+
+
+def require_project_owner(
+    owner: Any, is_confidential: bool | None, department_id: int | None, field: str = "owner_id"
+) -> None:
+    """Who may own a project: someone who sees it (``require_owner_sees_project``) and of its
+    department (``may_own_project_of``). One rule for creating, editing, bulk reassigning and
+    handing over."""
+    require_owner_sees_project(owner, is_confidential, department_id, field)
+    if not may_own_project_of(owner, department_id):
+        raise ValidationFailed(_l("负责人须是项目所属部门的人员"), field=field)
+
+
 def require_tier_change(actor: User, owner_id: int | None, field: str) -> None:
     """A firm nobody owns (the policy pack's named firms) is everyone's to keep up to date, but
     its tier — ranks and the leader flag — is changed by managers and admins only; an owned

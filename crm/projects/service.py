@@ -15,7 +15,7 @@ from crm.authz import (
     may_set_owner,
     require_department,
     require_edit,
-    require_owner_sees_project,
+    require_project_owner,
     require_set_owner,
 )
 from crm.authz.disclosure import project_label
@@ -132,7 +132,7 @@ def create_project(session: Session, actor: User, data: ProjectCreate) -> Projec
     require_department(actor, dept_id)
     if owner_id != actor.id and not may_set_owner(actor, None, owner):
         raise ValidationFailed(_l("只能指定本部门人员为负责人"), field="owner_id")
-    require_owner_sees_project(owner, data.is_confidential, dept_id)
+    require_project_owner(owner, data.is_confidential, dept_id)
     now = utcnow()
     # a generated title names the cluster, not its code ("渝新智造科技有限公司 · 集成电路")
     title = data.title or f"{firm.name_zh} · {session.get(Cluster, cid).name_zh}"  # type: ignore[union-attr]
@@ -285,7 +285,7 @@ def update_project(session: Session, actor: User, project_id: int, data: Project
         require_set_owner(actor, p.owner_id, owner)
     if fields.keys() & {"owner_id", "is_confidential", "department_id"}:
         owner_id = fields.get("owner_id", p.owner_id)
-        require_owner_sees_project(
+        require_project_owner(
             session.get(User, owner_id) if owner_id is not None else None,
             fields.get("is_confidential", p.is_confidential),
             fields.get("department_id", p.department_id),

@@ -183,3 +183,44 @@ def test_a_confidential_project_is_never_given_to_an_officer_who_cannot_see_it(s
     assert bulk_reassign(session, admin, "project", [q.id], team["a"].id) == 1
     assert bulk_reassign(session, admin, "project", [p.id], team["a"].id) == 1
     assert _row(session, p).owner_id == team["a"].id
+
+
+def test_a_project_is_never_given_to_someone_of_another_department(session, team):
+    """ATTACK8 P2-2: an admin's bulk reassign (or handover, edit, creation) giving a project
+    to an officer of another department — owner and department then disagree, its manager could
+    no longer edit it, nobody but an admin could straighten it — is refused with a clear error
+    (one rule, ``crm.authz.require_project_owner``); the row unchanged. An admin may own any."""
+    admin = make_user(session, "admin", make_department(session))
+    leaver, stranger = team["leaver"], team["stranger"]
+    f = make_firm(session, "公开企业", owner_id=leaver.id)
+    p = make_project(session, f, "NB", owner=leaver)
+    before = _row(session, p)
+    with pytest.raises(ValidationFailed) as err:
+        bulk_reassign(session, admin, "project", [p.id], stranger.id)
+    assert err.value.field == "to_user_id"
+    assert err.value.message.render("zh_CN") == f"负责人须是项目所属部门的人员：{p.id}"
+    assert err.value.message.render("en") == (
+        f"The owner must be of the project's department: {p.id}"
+    )
+    with pytest.raises(ValidationFailed):
+        bulk_reassign(session, admin, "project", [p.id], team["other_manager"].id)
+    with pytest.raises(ValidationFailed):  # the handover of everything the leaver holds
+        reassign(session, admin, leaver.id, to_user_id=stranger.id)
+    with pytest.raises(ValidationFailed) as err:
+        update_project(session, admin, p.id, ProjectUpdate(version=p.version, owner_id=stranger.id))
+    assert err.value.field == "owner_id" and "所属部门" in err.value.message.render("zh_CN")
+    assert _row(session, p) == before
+    with pytest.raises(ValidationFailed) as err:
+        create_project(
+            session,
+            admin,
+            ProjectCreate(
+                firm_id=f.id, cluster="IC", owner_id=stranger.id, department_id=leaver.department_id
+            ),
+        )
+    assert err.value.field == "owner_id"
+    assert session.scalar(select(func.count()).select_from(Project)) == 1
+    # the department's own people, and an admin, may own it
+    assert bulk_reassign(session, admin, "project", [p.id], team["manager"].id) == 1
+    assert bulk_reassign(session, admin, "project", [p.id], admin.id) == 1
+    assert _row(session, p).owner_id == admin.id

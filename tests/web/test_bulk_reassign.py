@@ -137,7 +137,10 @@ def test_the_pipeline_table_reassigns_and_keeps_hidden_projects_hidden(client, l
     assert session.get(Project, p1.id).owner_id == b.id
     assert session.get(Project, theirs.id).owner_id == stranger.id
 
-    # an admin may give any row to anyone
+    # an admin may give any row to anyone of its department — not across departments
+    # (ATTACK8 P2-2: owner and department would disagree): a clear error, nothing changed
+    colleague = make_user(session, "officer", other)
+    session.commit()
     client.cookies.clear()
     login(admin)
     r = client.post(
@@ -145,6 +148,14 @@ def test_the_pipeline_table_reassigns_and_keeps_hidden_projects_hidden(client, l
         data={"ids": [str(theirs.id)], "to_user_id": str(a.id)} | login.csrf,
         follow_redirects=False,
     )
+    assert r.status_code == 422 and f"负责人须是项目所属部门的人员：{theirs.id}" in r.text
+    session.expire_all()
+    assert session.get(Project, theirs.id).owner_id == stranger.id
+    r = client.post(
+        "/pipeline/reassign",
+        data={"ids": [str(theirs.id)], "to_user_id": str(colleague.id)} | login.csrf,
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     session.expire_all()
-    assert session.get(Project, theirs.id).owner_id == a.id
+    assert session.get(Project, theirs.id).owner_id == colleague.id
