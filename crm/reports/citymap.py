@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from crm.models.accounts import User
@@ -60,20 +60,17 @@ def city_map(session: Session, actor: User, f: ReportFilters | None = None) -> C
     """Landed output per district and park, optionally for one cluster."""
     f = f or ReportFilters()
     scope = [*filtered(session, actor, f, by_park=False).where, Project.stage != Stage.lost.value]
-    landed = Project.stage.in_(LANDED_STAGES)
-    per_park = {
-        pid: (int(out or 0), int(n_landed or 0), int(n))
-        for pid, out, n_landed, n in session.execute(
-            select(
-                Project.park_id,
-                wan_sum(case((landed, Project.expected_output), else_=None)),
-                func.sum(case((landed, 1), else_=0)),
-                func.count(),
-            )
-            .where(*scope)
-            .group_by(Project.park_id)
-        ).all()
-    }
+    # per park and stage (the map index in its order, no CASE per row), landed ones summed here
+    per_park: dict[int | None, tuple[int, int, int]] = {}
+    for pid, stage, out, n in session.execute(
+        select(Project.park_id, Project.stage, wan_sum(Project.expected_output), func.count())
+        .where(*scope)
+        .group_by(Project.park_id, Project.stage)
+    ):
+        wan, n_landed, n_all = per_park.get(pid, (0, 0, 0))
+        if stage in LANDED_STAGES:
+            wan, n_landed = wan + int(out or 0), n_landed + int(n)
+        per_park[pid] = (wan, n_landed, n_all + int(n))
     guided: dict[int, list[str]] = {}
     for pid, code in session.execute(
         select(ParkCluster.park_id, Cluster.code)
