@@ -26,7 +26,7 @@ from crm.projects.lists import (
     check_filter_codes,
     list_projects,
 )
-from crm.projects.reads import get_project_for, to_public_many
+from crm.projects.reads import board_cards, get_project_for, to_public_many
 from crm.projects.schemas import StageMoveRequest
 from crm.projects.service import move_stage
 from crm.sorting import parse_sort
@@ -97,7 +97,7 @@ def _columns(
     """The board's columns: each stage's most recent cards (one page from ``offset``) and its
     count (two statements for the whole board); the cards' names and codes are looked up once."""
     found = board_columns(session, user, f, stages, CARDS, offset=offset, count_cap=COUNT_CAP)
-    cards = iter(to_public_many(session, [p for _, rows, _ in found for p in rows], user))
+    cards = iter(board_cards(session, [p for _, rows, _ in found for p in rows]))
     return [
         {
             "stage": s,

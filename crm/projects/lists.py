@@ -191,27 +191,51 @@ def board_columns(
     limit: int,
     offset: int = 0,
     count_cap: int = 999,
-) -> list[tuple[str, list[Project], int]]:
-    """The board: for each of ``stages`` its most recently updated projects (``limit`` from
+) -> list[tuple[str, list[Any], int]]:
+    """The board: for each of ``stages`` its most recently updated projects' rows (``limit`` from
     ``offset``, as ``list_projects`` orders them) and its count, counted no further than
     ``count_cap + 1``. Two statements for the whole board (every column's page in one UNION
     ALL, every count in one row), not two per column: each part still reads one stage in order
     from ``ix_project_stage_updated`` and stops at its limit."""
     if not stages:
         return []
-    base = project_list_statement(actor, replace(f, stage=None, include_lost=True))
+    f = replace(f, stage=None, include_lost=True)
+    key = (_project_list_shape(actor, f, count_cap), tuple(stages))
+    cards, counts = built_once(
+        _BOARD_STATEMENTS, key, lambda: _board_select(actor, f, stages, count_cap)
+    )
+    params = _project_list_params(f)
+    # plain rows (the project's columns by name), not ORM objects: a board shows them only
+    by_stage: dict[str, list[Any]] = {s: [] for s in stages}
+    for p in session.execute(cards, {**params, "b_limit": limit, "b_offset": offset}):
+        by_stage[p.stage].append(p)
+    totals = session.execute(counts, params).one()
+    out = []
+    for s, total in zip(stages, totals, strict=True):
+        rows = by_stage[s]  # a UNION ALL keeps no order of its own: the page's order again
+        rows.sort(key=lambda p: (p.updated_at, p.id), reverse=True)
+        out.append((s, rows, int(total or 0)))
+    return out
+
+
+# the board's two statements (every column's page, every column's capped count) per list
+# shape and stages, built once with bound values (as list_projects')
+_BOARD_STATEMENTS: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+
+def _board_select(
+    actor: User, f: ProjectFilters, stages: list[str], count_cap: int
+) -> tuple[Any, Any]:
+    base = project_list_statement(actor, f, bound=True)
     pages = [
         base.where(Project.stage == s)
         .order_by(Project.updated_at.desc(), Project.id.desc())
-        .limit(limit)
-        .offset(offset)
+        .limit(bindparam("b_limit", type_=Integer))
+        .offset(bindparam("b_offset", type_=Integer))
         .subquery()
         for s in stages
     ]
     cards = union_all(*[select(page) for page in pages]) if len(pages) > 1 else select(pages[0])
-    by_stage: dict[str, list[Project]] = {s: [] for s in stages}
-    for p in session.scalars(select(Project).from_statement(cards)):
-        by_stage[p.stage].append(p)
     counts = select(
         *[
             select(func.count())
@@ -225,13 +249,7 @@ def board_columns(
             for s in stages
         ]
     )
-    totals = session.execute(counts).one()
-    out = []
-    for s, total in zip(stages, totals, strict=True):
-        rows = by_stage[s]  # a UNION ALL keeps no order of its own: the page's order again
-        rows.sort(key=lambda p: (p.updated_at, p.id), reverse=True)
-        out.append((s, rows, int(total or 0)))
-    return out
+    return cards, counts
 
 
 # My day's recent projects, per kind of viewer (crm.authz.viewer_key), built once

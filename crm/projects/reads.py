@@ -3,6 +3,8 @@ arrivals."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -38,7 +40,7 @@ def get_project_for(session: Session, actor: User | None, project_id: int) -> Pr
     return p
 
 
-def _codes(session: Session, projects: list[Project]) -> dict[str, dict[int, str]]:
+def _codes(session: Session, projects: list[Any]) -> dict[str, dict[int, str]]:
     cids = {p.cluster_id for p in projects}
     pids = {p.park_id for p in projects if p.park_id}
     lids = {p.chain_link_id for p in projects if p.chain_link_id}
@@ -102,6 +104,49 @@ def to_public_many(
             )
         )
     return out
+
+
+@dataclass(slots=True)
+class BoardCard:
+    """What a card of the board shows (attributes: a template reads them without the item
+    lookup a dict would fall back to)."""
+
+    id: int
+    version: int
+    stage: str
+    title: str
+    firm_name: str | None
+    cluster: str
+    park: str | None
+    planned_investment: Decimal | None
+    owner_id: int | None
+    is_confidential: bool
+    in_conflict: bool
+    lost_reason: str | None
+
+
+def board_cards(session: Session, rows: list[Any]) -> list[BoardCard]:
+    """The board's cards from the project rows ``board_columns`` reads: the firms' names and
+    the cluster and park codes looked up once, without the ORM objects and the API shape."""
+    codes = _codes(session, rows)
+    firm, cluster, park = codes["firm"], codes["cluster"], codes["park"]
+    return [
+        BoardCard(
+            p.id,
+            p.version,
+            p.stage,
+            p.title,
+            firm.get(p.firm_id),
+            cluster[p.cluster_id],
+            park.get(p.park_id) if p.park_id else None,
+            p.planned_investment,
+            p.owner_id,
+            p.is_confidential,
+            p.conflict_with_id is not None,
+            p.lost_reason,
+        )
+        for p in rows
+    ]
 
 
 def to_public(session: Session, p: Project, actor: User | None) -> ProjectPublic:
