@@ -121,7 +121,7 @@ def create_project(session: Session, actor: User, data: ProjectCreate) -> Projec
     cid, pid, lid = _resolve(session, data.cluster, data.park, data.chain_link)
     assert cid is not None
     _check_confidential(data.is_confidential, data.code_name)
-    check_code_name(session, data.firm_id, data.code_name)
+    check_code_name(session, actor, data.firm_id, data.code_name)
     owner_id = data.owner_id or actor.id
     owner = session.get(User, owner_id)
     if owner is None:
@@ -277,7 +277,7 @@ def update_project(session: Session, actor: User, project_id: int, data: Project
     if fields.get("is_confidential", False) is None:
         fields.pop("is_confidential")
     if fields.get("code_name") not in (None, p.code_name):  # a new code name
-        check_code_name(session, p.firm_id, fields["code_name"])
+        check_code_name(session, actor, p.firm_id, fields["code_name"])
     if "owner_id" in fields and fields["owner_id"] != p.owner_id:
         owner = session.get(User, fields["owner_id"]) if fields["owner_id"] is not None else None
         if fields["owner_id"] is not None and owner is None:

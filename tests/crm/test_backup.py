@@ -276,6 +276,14 @@ TAMPERED = {
         "create trigger evil after insert on project begin delete from firm; end",
         ["多出触发器 evil", "unexpected trigger evil"],
     ),
+    # a CHECK replaced by one that lets everything through (ATTACK7 P3-3: PRAGMA table_info
+    # does not show it)
+    "changed check": (
+        "pragma writable_schema = on; update sqlite_master set sql = replace(sql,"
+        " 'CHECK (amount > 0)', 'CHECK (1)') where name = 'capital_arrival';"
+        " pragma writable_schema = off",
+        ["约束 capital_arrival 与迁移所建的不同", "differs from"],
+    ),
     # a contact of a firm that is not there (written with the foreign keys off)
     "rows without their firm": (
         "pragma foreign_keys = off; insert into contact(firm_id, name, created_at, updated_at,"
@@ -452,14 +460,23 @@ def test_a_backup_from_before_the_last_upgrade_is_brought_up_to_date(target, tmp
     code never meets the old schema."""
     from alembic.script import ScriptDirectory
 
-    if PG:
-        pytest.skip("SQLite files")
     script = ScriptDirectory.from_config(migrate.alembic_config())
     previous = script.get_revision(head_revision()).down_revision
-    old = f"sqlite:///{tmp_path / 'old.db'}"
-    migrate.upgrade(old, previous)
-    add_firm(old, "升级前的企业")
-    bk = backup(old, tmp_path / "old_bk.db")
+    if PG:  # the PostgreSQL step (ATTACK7 P2-9's fix: the scratch database migrated to head)
+        name = f"{make_url(DATABASE_URL).database}_old{uuid.uuid4().hex[:6]}"
+        with _admin().connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        old = make_url(DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+    else:
+        old = f"sqlite:///{tmp_path / 'old.db'}"
+    try:
+        migrate.upgrade(old, previous)
+        add_firm(old, "升级前的企业")
+        bk = backup(old, tmp_path / ("old_bk.dump" if PG else "old_bk.db"))
+    finally:
+        if PG:
+            with _admin().connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     assert verify(target, bk).revision == previous
     restore(target, bk)
     engine = create_engine(target, poolclass=NullPool)

@@ -1,5 +1,7 @@
 """A confidential project's code name gives nothing away (SPEC §5: printed everywhere in place of
-the title and firm): not a project's title, not the firm's name or alias; and the leaders
+the title and firm): not the title of a project its author can see (only those: the refusal must
+not reveal another department's confidential project), not the firm's name or alias, not any
+firm's name or alias (public); and the leaders
 ladder shows such a group's tier as "保密", not a tier that would name the firm."""
 
 from __future__ import annotations
@@ -37,19 +39,26 @@ def test_a_code_name_may_not_name_the_firm_or_be_a_title(session):
         code_name="雪峰-72项目",
     )
     session.flush()
-    for bad, message in (
-        ("望江工业控制项目", "代号不能包含企业名称或别名"),  # its name without the company form
-        ("WANGJIANG industry-1", "代号不能包含企业名称或别名"),  # its English name, any case
-        ("望工一号", "代号不能包含企业名称或别名"),  # an alias
-        ("望江控制系统扩能项目", "代号不能与项目名称相同"),  # another department's title
+    other = make_firm(session, "长江存储科技有限责任公司")
+    session.add(FirmAlias(firm_id=other.id, alias="长存", alias_norm="长存"))
+    make_project(session, other, "IC", owner=o1, title="长存二期扩产项目")  # not confidential
+    session.flush()
+    for who, bad, message in (
+        (o2, "望江工业控制项目", "代号不能包含企业名称或别名"),  # its name without the form
+        (o2, "WANGJIANG industry-1", "代号不能包含企业名称或别名"),  # its English name, any case
+        (o2, "望工一号", "代号不能包含企业名称或别名"),  # an alias
+        (o2, "长江存储科技", "代号不能是企业名称或别名"),  # another firm's name (public)
+        (o2, "长存", "代号不能是企业名称或别名"),  # another firm's alias
+        (o2, "长存二期扩产项目", "代号不能与项目名称相同"),  # a title the officer can see
+        (o1, "望江控制系统扩能项目", "代号不能与项目名称相同"),  # their department's secret
     ):
         with pytest.raises(ValidationFailed) as err:
-            _create(session, o2, firm, bad)
+            _create(session, who, firm, bad)
         assert err.value.field == "code_name" and err.value.message.render("zh_CN") == message
     p = _create(session, o2, firm, "蓝鲸-03项目")
     with pytest.raises(ValidationFailed) as err:
         update_project(
-            session, o2, p.id, ProjectUpdate(code_name="望江控制系统扩能项目", version=p.version)
+            session, o2, p.id, ProjectUpdate(code_name="长存二期扩产项目", version=p.version)
         )
     assert err.value.field == "code_name"
     session.refresh(p)
@@ -57,6 +66,10 @@ def test_a_code_name_may_not_name_the_firm_or_be_a_title(session):
     # a change of something else leaves a code name as it is
     update_project(session, o2, p.id, ProjectUpdate(notes="x", version=p.version))
     assert secret.code_name == "雪峰-72项目"
+    # another department's confidential title is no oracle: the refusal would tell the officer
+    # that a hidden project with the title they guessed exists — it is not checked for them
+    q = _create(session, o2, firm, "望江控制系统扩能项目")
+    assert q.code_name == "望江控制系统扩能项目"
 
 
 def test_the_ladder_names_a_confidential_groups_tier_confidential(session):
