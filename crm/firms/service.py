@@ -14,7 +14,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from crm.audit.service import record, snapshot
-from crm.authz import TIER_FIELDS, require_edit, require_set_owner, require_tier_change
+from crm.authz import (
+    TIER_FIELDS,
+    activity_visible,
+    followup_visible,
+    project_visible,
+    require_edit,
+    require_set_owner,
+    require_tier_change,
+)
 from crm.changes import LinkChange, apply_change, check_version
 from crm.errors import Conflict, ValidationFailed
 from crm.firms.contacts import (
@@ -287,20 +295,52 @@ def _write_aliases(session: Session, firm_id: int, aliases: list[str]) -> None:
         raise
 
 
+def _require_nothing_refers(session: Session, actor: User, firm_id: int) -> None:
+    """Refuse deleting a firm something still refers to, without telling the actor about rows
+    hidden from them (SPEC §8): what they can see is named; anything else — another
+    department's confidential project, or a contact or follow-up on one — gets one message
+    whatever it is."""
+
+    def count(model: Any, *where: Any) -> int:
+        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+    visible = (
+        (
+            count(Project, Project.firm_id == firm_id, project_visible(actor)),
+            _l("企业还有项目，不能删除"),
+        ),
+        (
+            count(
+                ActivityFirm,
+                ActivityFirm.firm_id == firm_id,
+                activity_visible(actor, ActivityFirm.activity_id),
+            ),
+            _l("企业还有接触记录，不能删除"),
+        ),
+        (
+            count(Followup, Followup.firm_id == firm_id, followup_visible(actor)),
+            _l("企业还有跟进事项，不能删除"),
+        ),
+        (count(Firm, Firm.parent_id == firm_id), _l("企业还有子公司，不能删除")),
+    )
+    for n, what in visible:
+        if n:
+            raise Conflict(what)
+    if (
+        count(Project, Project.firm_id == firm_id)
+        or count(ActivityFirm, ActivityFirm.firm_id == firm_id)
+        or count(Followup, Followup.firm_id == firm_id)
+    ):
+        raise Conflict(_l("企业还有关联记录，不能删除；请联系主管"))
+
+
 def delete_firm(session: Session, actor: User, firm_id: int, version: int | None = None) -> None:
     """Remove a firm that nothing refers to (projects, activities, follow-ups, subsidiaries)."""
 
     firm = get_firm(session, actor, firm_id)
     require_edit(actor, firm.owner_id, _owner_department(session, firm.owner_id))
     check_version(firm, version, lambda: to_public(session, firm).model_dump(mode="json"))
-    for model, col, what in (
-        (Project, Project.firm_id, _l("企业还有项目，不能删除")),
-        (ActivityFirm, ActivityFirm.firm_id, _l("企业还有接触记录，不能删除")),
-        (Followup, Followup.firm_id, _l("企业还有跟进事项，不能删除")),
-        (Firm, Firm.parent_id, _l("企业还有子公司，不能删除")),
-    ):
-        if session.scalar(select(func.count()).select_from(model).where(col == firm_id)):
-            raise Conflict(what)
+    _require_nothing_refers(session, actor, firm_id)
     before = snapshot(firm)
     session.execute(delete(Contact).where(Contact.firm_id == firm_id))
     session.execute(delete(FirmAlias).where(FirmAlias.firm_id == firm_id))
