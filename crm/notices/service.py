@@ -92,6 +92,21 @@ def shown(text: str) -> str | Message:
 # --- notices ---------------------------------------------------------------------------------
 
 
+def forget_project(session: Session, project_id: int) -> int:
+    """A project being deleted: the notices that name it keep their text (a conflict was
+    flagged, an assignment made) but no longer point at it — neither its id nor a link to its
+    page. How many."""
+    result = session.execute(
+        update(Notice)
+        .where(Notice.project_id == project_id)
+        .values(
+            project_id=None,
+            link=func.nullif(Notice.link, f"/projects/{project_id}"),
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def notify(
     session: Session,
     user_ids: set[int],

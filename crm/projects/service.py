@@ -35,7 +35,7 @@ from crm.models.projects import (
     Stage,
     StageChange,
 )
-from crm.notices.service import assigned_to_you, conflict_opened
+from crm.notices.service import assigned_to_you, conflict_opened, forget_project
 from crm.projects.code_names import check_code_name
 from crm.projects.reads import get_project_for, to_public
 from crm.projects.schemas import (
@@ -389,7 +389,8 @@ def move_stage(session: Session, actor: User, project_id: int, move: StageMove) 
 def delete_project(
     session: Session, actor: User, project_id: int, version: int | None = None
 ) -> None:
-    """Remove a project with no activities or follow-ups (otherwise mark it lost)."""
+    """Remove a project with no activities, follow-ups or capital arrivals (otherwise mark it
+    lost); the projects and notices that point at it no longer do."""
 
     p = get_project_for(session, actor, project_id)
     _require_project_edit(session, actor, p)
@@ -404,6 +405,7 @@ def delete_project(
     for other in session.scalars(select(Project).where(Project.conflict_with_id == project_id)):
         other.conflict_with_id = None
         session.add(other)
+    forget_project(session, project_id)  # the 撞单 and assignment notices that name it
     session.execute(StageChange.__table__.delete().where(StageChange.project_id == project_id))
     record(session, actor.id, "delete", "project", p.id, before=snapshot(p))
     session.delete(p)

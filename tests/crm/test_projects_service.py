@@ -16,6 +16,7 @@ from crm.projects.service import (
     add_capital_arrival,
     conflict_info,
     create_project,
+    delete_project,
     move_stage,
     update_project,
 )
@@ -133,6 +134,40 @@ def test_conflict_first_report_keeps_priority(session, world):
         session, world["oa"], ProjectCreate(firm_id=world["firm"].id, cluster="COMM")
     )
     assert third.conflict_with_id is None
+
+
+def test_the_later_side_of_a_conflict_can_be_deleted(session, world):
+    """ATTACK8 P2-4: the project opened by mistake as the later side of a 撞单 (its managers
+    told by a notice that names it, its owner by an "assigned" one) is deleted — not a 500 on
+    the notices' foreign key; the notices stay, pointing at it no more, and the first project
+    is out of conflict."""
+    from sqlalchemy import select
+
+    from crm.models.notices import Notice
+    from crm.models.projects import Project
+
+    first = create_project(
+        session, world["oa"], ProjectCreate(firm_id=world["firm"].id, cluster="NB")
+    )
+    later = create_project(
+        session,
+        world["mgr"],
+        ProjectCreate(firm_id=world["firm"].id, cluster="NB", owner_id=world["ob"].id),
+    )
+    ob2 = make_user(session, "officer", world["b"])
+    update_project(
+        session, world["mgr"], later.id, ProjectUpdate(version=later.version, owner_id=ob2.id)
+    )
+    session.commit()
+    notices = list(session.scalars(select(Notice).where(Notice.project_id == later.id)))
+    assert {n.kind for n in notices} == {"conflict", "assigned"}
+    delete_project(session, world["mgr"], later.id, later.version)
+    session.commit()
+    session.expire_all()
+    assert session.get(Project, later.id) is None
+    assert session.get(Project, first.id).conflict_with_id is None
+    for n in notices:
+        assert n.project_id is None and n.link != f"/projects/{later.id}" and n.text
 
 
 def test_lost_project_does_not_conflict(session, world):
