@@ -445,6 +445,12 @@ def briefing_cmd(
     except ValueError:
         _fail("--week: use YYYY-MM-DD")
         return
+    if out.suffix.lower() not in (".pdf", ".xlsx"):
+        _fail(f"--out: the file name must end in .pdf or .xlsx (got {out.name!r})")
+        return
+    if not out.parent.is_dir():
+        _fail(f"--out: no such folder: {out.parent}")
+        return
     xlsx = out.suffix.lower() == ".xlsx"
     try:
         with session_scope() as s:
@@ -462,7 +468,11 @@ def briefing_cmd(
     except CRMError as exc:
         _fail(exc.message)
         return
-    out.write_bytes(body)
+    try:
+        out.write_bytes(body)
+    except OSError as exc:
+        _fail(f"--out: cannot write {out}: {exc.strerror or exc}")
+        return
     typer.echo(f"briefing {b.week_start} — {b.week_end} ({b.scope_name_zh}): {out}")
 
 

@@ -74,3 +74,15 @@ def test_briefing_refused_to_an_officer(session, tmp_path):
         app, ["briefing", "--out", str(tmp_path / "x.pdf"), "--as", w.officer1.username]
     )
     assert res.exit_code == 1
+
+
+def test_a_bad_out_path_is_a_message_and_writes_nothing(session, tmp_path):
+    """ATTACK7 P3-13: a folder that is not there was a traceback; a ``.txt`` got a PDF."""
+    w, monday = week_world(session)
+    base = ["briefing", "--week", str(monday), "--as", w.manager.username, "--out"]
+    res = CliRunner().invoke(app, [*base, str(tmp_path / "nonexist" / "x.pdf")])
+    assert res.exit_code == 1 and "no such folder" in res.output, res.output
+    assert "Traceback" not in res.output and not (tmp_path / "nonexist").exists()
+    res = CliRunner().invoke(app, [*base, str(tmp_path / "b.txt")])
+    assert res.exit_code == 1 and ".pdf or .xlsx" in res.output, res.output
+    assert not (tmp_path / "b.txt").exists()
