@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, VersionQuery
-from api.export import XLSX_200, Fmt, wants_xlsx
+from api.export import XLSX_200, Fmt, ListQuery, wants_xlsx
 from crm.accounts import service
 from crm.accounts.schemas import (
     DepartmentCreate,
@@ -52,6 +52,13 @@ def update_me(session: SessionDep, user: ApiUser, data: MeUpdate) -> UserPublic:
     return _user(service.update_own_profile(session, user, data))
 
 
+class UserQuery(ListQuery):
+    department_id: IdQuery = None
+    role: RoleName | None = None
+    active: bool | None = None
+    format: Fmt = "json"
+
+
 @router.get(
     "/users",
     response_model=UserPage,
@@ -60,32 +67,23 @@ def update_me(session: SessionDep, user: ApiUser, data: MeUpdate) -> UserPublic:
     responses=XLSX_200,
 )
 def list_users(
-    request: Request,
-    session: SessionDep,
-    user: ApiUser,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    department_id: IdQuery = None,
-    role: RoleName | None = None,
-    active: bool | None = None,
-    format: Fmt = "json",
+    request: Request, session: SessionDep, user: ApiUser, query: Annotated[UserQuery, Query()]
 ) -> Any:
-    xlsx = wants_xlsx(request, format)
+    xlsx = wants_xlsx(request, query.format)
     if xlsx:
         require_admin(user)
+    filters = query.filters()
     rows, total = service.page_users(
         session,
         user,
-        department_id=department_id,
-        role=role,
-        active=active,
-        limit=EXPORT_LIMIT if xlsx else limit,
-        offset=0 if xlsx else offset,
+        **filters,
+        limit=EXPORT_LIMIT if xlsx else query.limit,
+        offset=0 if xlsx else query.offset,
     )
     if xlsx:
-        filters = {"department_id": department_id, "role": role, "active": active}
         return list_workbook(session, user, "users", [_user(u) for u in rows], filters, UserPublic)
-    return UserPage(items=[_user(u) for u in rows], total=total, limit=limit, offset=offset)
+    items = [_user(u) for u in rows]
+    return UserPage(items=items, total=total, limit=query.limit, offset=query.offset)
 
 
 @router.post(
@@ -183,15 +181,7 @@ def set_department_webhook(
     session: SessionDep, user: ApiUser, department_id: IdPath, data: DepartmentWebhook
 ) -> DepartmentPublic:
     return service.department_out(
-        service.set_department_webhook(
-            session,
-            user,
-            department_id,
-            kind=data.kind,
-            url=data.url,
-            secret=data.secret,
-            version=data.version,
-        )
+        service.set_department_webhook(session, user, department_id, **data.model_dump())
     )
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, QTime, VersionQuery
-from api.export import XLSX_200, Fmt, list_answer
+from api.common import ERRORS, IdPath, IdQuery, Page, QTime, VersionQuery
+from api.export import XLSX_200, Fmt, ListAnswer, ListQuery
 from crm.activities import service
 from crm.activities.schemas import ActivityCreate, ActivityPublic, ActivityUpdate, Kind
 from crm.followups.schemas import FollowupPublic
@@ -26,6 +26,16 @@ class ActivityLogged(BaseModel):
     followup: FollowupPublic | None
 
 
+class ActivityQuery(ListQuery):
+    firm_id: IdQuery = None
+    project_id: IdQuery = None
+    created_by_id: IdQuery = None
+    kind: Kind | None = None
+    since: QTime = None
+    until: QTime = None
+    format: Fmt = "json"
+
+
 @router.get(
     "/activities",
     response_model=ActivityPage,
@@ -34,41 +44,14 @@ class ActivityLogged(BaseModel):
     "`format=xlsx`: as Excel.",
     responses=XLSX_200,
 )
-def list_activities(
-    request: Request,
-    session: SessionDep,
-    user: ApiUser,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    firm_id: IdQuery = None,
-    project_id: IdQuery = None,
-    created_by_id: IdQuery = None,
-    kind: Kind | None = None,
-    since: QTime = None,
-    until: QTime = None,
-    format: Fmt = "json",
-) -> Any:
-    f = service.ActivityFilters(
-        firm_id=firm_id,
-        project_id=project_id,
-        created_by_id=created_by_id,
-        kind=kind,
-        since=since,
-        until=until,
-    )
-    return list_answer(
-        request,
-        format,
-        session,
-        user,
+def list_activities(lister: ListAnswer, query: Annotated[ActivityQuery, Query()]) -> Any:
+    return lister.answer(
+        query,
         "activities",
-        f,
-        lambda lim, off: service.list_activities(session, user, f, limit=lim, offset=off),
-        lambda rows: service.to_public_many(session, rows),
+        service.ActivityFilters(**query.filters()),
+        service.list_activities,
+        lambda rows: service.to_public_many(lister.session, rows),
         ActivityPage,
-        ActivityPublic,
-        limit,
-        offset,
     )
 
 

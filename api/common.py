@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -12,6 +13,7 @@ from crm.clock import as_utc
 from crm.schemas import MAX_ID, _no_nul, _year_range
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 class ErrorItem(BaseModel):
@@ -63,6 +65,11 @@ class Page(BaseModel, Generic[T]):
     total: int = Field(description="matching records (counted up to 10,001)")
     limit: int
     offset: int
+
+
+def rows_as(model: type[M], rows: Iterable[Any]) -> list[M]:
+    """Rows read through a service (ORM objects) as the API's ``model``."""
+    return [model.model_validate(r, from_attributes=True) for r in rows]
 
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="record id")]

@@ -4,13 +4,25 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, QText, QTime, VersionQuery
-from api.export import XLSX_200, Fmt, list_answer, wants_xlsx
+from api.common import (
+    ERRORS,
+    IdPath,
+    IdQuery,
+    Limit,
+    Offset,
+    Page,
+    QText,
+    QTime,
+    VersionQuery,
+    rows_as,
+)
+from api.export import XLSX_200, Fmt, ListAnswer, ListQuery, wants_xlsx
 from crm.authz import require_manager
 from crm.errors import ValidationFailed
 from crm.firms import contacts as contacts_service
@@ -42,6 +54,16 @@ class ContactPage(Page[ContactPublic]):
     pass
 
 
+class FirmQuery(ListQuery):
+    q: QText(100, "name, alias, pinyin or pinyin initials") = None
+    cluster: QText(20, "cluster code, e.g. NB") = None
+    tier: TierName | None = None
+    country: QText(60) = None
+    owner_id: IdQuery = None
+    updated_since: QTime = None
+    format: Fmt = "json"
+
+
 @router.get(
     "/firms",
     response_model=FirmPage,
@@ -49,43 +71,14 @@ class ContactPage(Page[ContactPublic]):
     responses=XLSX_200,
     description="`format=xlsx` (or `Accept: " + XLSX + "`): every matching firm as Excel.",
 )
-def list_firms(
-    request: Request,
-    session: SessionDep,
-    user: ApiUser,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    q: QText(100, "name, alias, pinyin or pinyin initials") = None,
-    cluster: QText(20, "cluster code, e.g. NB") = None,
-    tier: TierName | None = None,
-    country: QText(60) = None,
-    owner_id: IdQuery = None,
-    updated_since: QTime = None,
-    format: Fmt = "json",
-) -> Any:
-    filters = service.FirmFilters(
-        q=q,
-        cluster=cluster,
-        tier=tier,
-        country=country,
-        owner_id=owner_id,
-        updated_since=updated_since,
-    )
-    return list_answer(
-        request,
-        format,
-        session,
-        user,
+def list_firms(lister: ListAnswer, query: Annotated[FirmQuery, Query()]) -> Any:
+    return lister.answer(
+        query,
         "firms",
-        filters,
-        lambda lim, off: service.list_firms(
-            session, user, filters, limit=lim, offset=off, strict=True
-        ),
-        lambda rows: service.to_public_many(session, rows),
+        service.FirmFilters(**query.filters()),
+        partial(service.list_firms, strict=True),
+        lambda rows: service.to_public_many(lister.session, rows),
         FirmPage,
-        FirmPublic,
-        limit,
-        offset,
     )
 
 
@@ -135,7 +128,7 @@ def list_contacts(
 ) -> ContactPage:
     rows, total = service.list_contacts_page(session, user, firm_id, limit, offset)
     return ContactPage(
-        items=[ContactPublic.model_validate(c, from_attributes=True) for c in rows],
+        items=rows_as(ContactPublic, rows),
         total=total,
         limit=limit,
         offset=offset,
@@ -163,6 +156,13 @@ class ContactList(Page[ContactRow]):
     pass
 
 
+class ContactQuery(ListQuery):
+    q: QText(100, "name, title, phone, email or firm name") = None
+    firm_id: IdQuery = None
+    sort: QText(20, "name, firm or updated; -name for descending") = None
+    format: Fmt = "json"
+
+
 @router.get(
     "/contacts",
     response_model=ContactList,
@@ -174,25 +174,22 @@ class ContactList(Page[ContactRow]):
     + "`): every matching contact as Excel.",
 )
 def list_all_contacts(
-    request: Request,
-    session: SessionDep,
-    user: ApiUser,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    q: QText(100, "name, title, phone, email or firm name") = None,
-    firm_id: IdQuery = None,
-    sort: QText(20, "name, firm or updated; -name for descending") = None,
-    format: Fmt = "json",
+    request: Request, session: SessionDep, user: ApiUser, query: Annotated[ContactQuery, Query()]
 ) -> Any:
     lang = getattr(user, "language", None) or "zh_CN"
     f = ContactFilters(
-        q=q, firm_id=firm_id, sort=parse_sort(sort, ("name", "firm", "updated")), lang=lang
+        q=query.q,
+        firm_id=query.firm_id,
+        sort=parse_sort(query.sort, ("name", "firm", "updated")),
+        lang=lang,
     )
-    if wants_xlsx(request, format):
+    if wants_xlsx(request, query.format):
         rows, _ = contacts_service.list_all_contacts(session, user, f, limit=EXPORT_LIMIT)
         items = contacts_service.contact_rows(rows, lang)
         return list_workbook(session, user, "contacts", items, vars(f))
-    rows, total = contacts_service.list_all_contacts(session, user, f, limit=limit, offset=offset)
+    rows, total = contacts_service.list_all_contacts(
+        session, user, f, limit=query.limit, offset=query.offset
+    )
     return ContactList(
         items=[
             ContactRow(
@@ -202,8 +199,8 @@ def list_all_contacts(
             for c, zh, en in rows
         ],
         total=total,
-        limit=limit,
-        offset=offset,
+        limit=query.limit,
+        offset=query.offset,
     )
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, QTime, VersionQuery
-from api.export import XLSX_200, Fmt, list_answer
+from api.common import ERRORS, IdPath, IdQuery, Page, QTime, VersionQuery
+from api.export import XLSX_200, Fmt, ListAnswer, ListQuery
 from crm.followups import service
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
 from crm.models.followups import Followup
@@ -30,6 +31,17 @@ def _out(fu: Followup) -> FollowupPublic:
     return FollowupPublic.model_validate(fu, from_attributes=True)
 
 
+class FollowupQuery(ListQuery):
+    status: StatusFilter = "open"
+    assignee_id: IdQuery = None
+    team: bool = False
+    due_after: QTime = None
+    due_before: QTime = None
+    firm_id: IdQuery = None
+    project_id: IdQuery = None
+    format: Fmt = "json"
+
+
 @router.get(
     "/followups",
     response_model=FollowupPage,
@@ -39,43 +51,17 @@ def _out(fu: Followup) -> FollowupPublic:
     "(managers). `format=xlsx`: as Excel.",
     responses=XLSX_200,
 )
-def list_followups(
-    request: Request,
-    session: SessionDep,
-    user: ApiUser,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    status: StatusFilter = "open",
-    assignee_id: IdQuery = None,
-    team: bool = False,
-    due_after: QTime = None,
-    due_before: QTime = None,
-    firm_id: IdQuery = None,
-    project_id: IdQuery = None,
-    format: Fmt = "json",
-) -> Any:
-    f = service.FollowupFilters(
-        status=None if status == "any" else status,
-        assignee_id=assignee_id,
-        team=team,
-        due_after=due_after,
-        due_before=due_before,
-        firm_id=firm_id,
-        project_id=project_id,
-    )
-    return list_answer(
-        request,
-        format,
-        session,
-        user,
+def list_followups(lister: ListAnswer, query: Annotated[FollowupQuery, Query()]) -> Any:
+    filters = query.filters()
+    if filters["status"] == "any":
+        filters["status"] = None
+    return lister.answer(
+        query,
         "followups",
-        f,
-        lambda lim, off: service.list_followups(session, user, f, limit=lim, offset=off),
+        service.FollowupFilters(**filters),
+        service.list_followups,
         lambda rows: [_out(x) for x in rows],
         FollowupPage,
-        FollowupPublic,
-        limit,
-        offset,
     )
 
 
@@ -112,23 +98,16 @@ def delete_followup(
     service.delete_followup(session, user, followup_id, version)
 
 
-@router.post(
-    "/followups/{followup_id}/complete",
-    response_model=FollowupPublic,
-    summary="Mark an open follow-up done",
-)
-def complete_followup(
-    session: SessionDep, user: ApiUser, followup_id: IdPath, version: VersionQuery
-) -> FollowupPublic:
-    return _out(service.complete_followup(session, user, followup_id, version))
+def _closing(action: str, close: Callable[..., Followup], summary: str) -> None:
+    """``POST /followups/{followup_id}/ACTION``: an open follow-up closed by ``close`` (done or
+    cancelled) at the version the caller read."""
+
+    @router.post(f"/followups/{{followup_id}}/{action}", name=f"{action}_followup", summary=summary)
+    def route(
+        session: SessionDep, user: ApiUser, followup_id: IdPath, version: VersionQuery
+    ) -> FollowupPublic:
+        return _out(close(session, user, followup_id, version))
 
 
-@router.post(
-    "/followups/{followup_id}/cancel",
-    response_model=FollowupPublic,
-    summary="Cancel an open follow-up",
-)
-def cancel_followup(
-    session: SessionDep, user: ApiUser, followup_id: IdPath, version: VersionQuery
-) -> FollowupPublic:
-    return _out(service.cancel_followup(session, user, followup_id, version))
+_closing("complete", service.complete_followup, "Mark an open follow-up done")
+_closing("cancel", service.cancel_followup, "Cancel an open follow-up")

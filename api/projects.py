@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
 
-from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, QText, QTime, VersionQuery
-from api.export import XLSX_200, Fmt, list_answer
+from api.common import ERRORS, IdPath, IdQuery, Page, QText, QTime, VersionQuery, rows_as
+from api.export import XLSX_200, Fmt, ListAnswer, ListQuery
 from crm.projects import lists, reads, service
 from crm.projects.schemas import (
     AnyStage,
@@ -29,6 +32,20 @@ class ProjectPage(Page[ProjectPublic]):
     pass
 
 
+class ProjectQuery(ListQuery):
+    cluster: QText(20, "cluster code, e.g. NB") = None
+    park: QText(20, "park code, e.g. LJ") = None
+    stage: AnyStage | None = None
+    tier: TierName | None = None
+    owner_id: IdQuery = None
+    department_id: IdQuery = None
+    firm_id: IdQuery = None
+    q: QText(100, "words of the title") = None
+    updated_since: QTime = None
+    include_lost: bool = True
+    format: Fmt = "json"
+
+
 @router.get(
     "/projects",
     response_model=ProjectPage,
@@ -37,49 +54,14 @@ class ProjectPage(Page[ProjectPublic]):
     "projects are absent for officers. `format=xlsx`: the pipeline table as Excel.",
     responses=XLSX_200,
 )
-def list_projects(
-    request: Request,
-    session: SessionDep,
-    user: ApiUser,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    cluster: QText(20, "cluster code, e.g. NB") = None,
-    park: QText(20, "park code, e.g. LJ") = None,
-    stage: AnyStage | None = None,
-    tier: TierName | None = None,
-    owner_id: IdQuery = None,
-    department_id: IdQuery = None,
-    firm_id: IdQuery = None,
-    q: QText(100, "words of the title") = None,
-    updated_since: QTime = None,
-    include_lost: bool = True,
-    format: Fmt = "json",
-) -> Any:
-    f = lists.ProjectFilters(
-        cluster=cluster,
-        park=park,
-        stage=stage,
-        tier=tier,
-        owner_id=owner_id,
-        department_id=department_id,
-        firm_id=firm_id,
-        q=q,
-        updated_since=updated_since,
-        include_lost=include_lost,
-    )
-    return list_answer(
-        request,
-        format,
-        session,
-        user,
+def list_projects(lister: ListAnswer, query: Annotated[ProjectQuery, Query()]) -> Any:
+    return lister.answer(
+        query,
         "projects",
-        f,
-        lambda lim, off: lists.list_projects(session, user, f, limit=lim, offset=off, strict=True),
-        lambda rows: reads.to_public_many(session, rows, user),
+        lists.ProjectFilters(**query.filters()),
+        partial(lists.list_projects, strict=True),
+        lambda rows: reads.to_public_many(lister.session, rows, lister.user),
         ProjectPage,
-        ProjectPublic,
-        limit,
-        offset,
     )
 
 
@@ -139,32 +121,39 @@ def move_stage(
     return reads.to_public(session, service.move_stage(session, user, project_id, data), user)
 
 
-@router.get(
-    "/projects/{project_id}/history",
-    response_model=list[StageChangePublic],
-    summary="A project's stage history, oldest first",
-)
-def stage_history(
-    session: SessionDep, user: ApiUser, project_id: IdPath
-) -> list[StageChangePublic]:
-    return [
-        StageChangePublic.model_validate(s, from_attributes=True)
-        for s in reads.stage_history(session, user, project_id)
-    ]
+def _project_rows(
+    segment: str, name: str, model: type[BaseModel], read: Callable[..., Any], summary: str
+) -> None:
+    """``GET /projects/{project_id}/SEGMENT``: the project's rows that ``read`` gives (it
+    checks the caller may see the project), as ``model``, oldest first."""
+
+    @router.get(
+        f"/projects/{{project_id}}/{segment}",
+        name=name,
+        response_model=list[model],  # type: ignore[valid-type]
+        summary=summary,
+    )
+    def rows(session: SessionDep, user: ApiUser, project_id: IdPath) -> Any:
+        return rows_as(model, read(session, user, project_id))
 
 
-@router.get(
-    "/projects/{project_id}/capital",
-    response_model=list[CapitalArrivalPublic],
-    summary="Capital arrived for a project (到资)",
-)
-def list_capital(
-    session: SessionDep, user: ApiUser, project_id: IdPath
-) -> list[CapitalArrivalPublic]:
-    return [
-        CapitalArrivalPublic.model_validate(r, from_attributes=True)
-        for r in reads.capital_arrivals(session, user, project_id)
-    ]
+for _segment, _name, _model, _read, _summary in (
+    (
+        "history",
+        "stage_history",
+        StageChangePublic,
+        reads.stage_history,
+        "A project's stage history, oldest first",
+    ),
+    (
+        "capital",
+        "list_capital",
+        CapitalArrivalPublic,
+        reads.capital_arrivals,
+        "Capital arrived for a project (到资)",
+    ),
+):
+    _project_rows(_segment, _name, _model, _read, _summary)
 
 
 @router.post(

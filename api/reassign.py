@@ -69,16 +69,7 @@ def user_holdings(session: SessionDep, user: ApiUser, user_id: IdPath) -> Holdin
     summary="Hand over everything a user holds (and optionally deactivate them), in one step",
 )
 def reassign_user(session: SessionDep, user: ApiUser, user_id: IdPath, data: ReassignIn) -> Moved:
-    return Moved(
-        **service.reassign(
-            session,
-            user,
-            user_id,
-            to_user_id=data.to_user_id,
-            per_firm=data.per_firm,
-            deactivate=data.deactivate,
-        )
-    )
+    return Moved(**service.reassign(session, user, user_id, **data.model_dump()))
 
 
 @router.post("/firms/reassign", response_model=Moved, summary="Give selected firms to one person")
