@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from crm.accounts.service import user_choices
@@ -41,31 +41,10 @@ COUNT_CAP = 10_000
 TIERS = values(Tier)
 
 
-def _filters(
-    q: str | None,
-    cluster: str | None,
-    tier: str | None,
-    country: str | None,
-    owner: str | None,
-    sort: str | None = None,
-    lang: str = "zh_CN",
-) -> FirmFilters:
-    return FirmFilters(
-        q=(q or "").strip()[:100] or None,
-        cluster=cluster or None,
-        tier=known_choice(tier, TIERS, "tier"),
-        country=country or None,
-        owner_id=forms.query_int(owner),
-        sort=parse_sort(sort, FIRM_SORTS),
-        lang=lang,
-    )
-
-
 Q = Annotated[str | None, Query(max_length=100)]
 
 
-@router.get("")
-def firm_list(
+async def firm_filters(
     visit: Visit,
     q: Q = None,
     cluster: Q = None,
@@ -73,9 +52,27 @@ def firm_list(
     country: Q = None,
     owner: Q = None,
     sort: Q = None,
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> FirmFilters:
+    """The list's filters from the query string: the list and its export read the same ones
+    (no I/O: on the event loop)."""
+    return FirmFilters(
+        q=(q or "").strip()[:100] or None,
+        cluster=cluster or None,
+        tier=known_choice(tier, TIERS, "tier"),
+        country=country or None,
+        owner_id=forms.query_int(owner),
+        sort=parse_sort(sort, FIRM_SORTS),
+        lang=visit.lang,
+    )
+
+
+Filters = Annotated[FirmFilters, Depends(firm_filters)]
+
+
+@router.get("")
+def firm_list(
+    visit: Visit, f: Filters, page: Annotated[int, Query(ge=1, le=10_000)] = 1
 ) -> Response:
-    f = _filters(q, cluster, tier, country, owner, sort, visit.lang)
     firms, total = list_firms(
         visit.session,
         visit.user,
@@ -128,16 +125,7 @@ def firm_list(
 
 
 @router.get("/export.xlsx")
-def firm_export(
-    visit: Visit,
-    q: Q = None,
-    cluster: Q = None,
-    tier: Q = None,
-    country: Q = None,
-    owner: Q = None,
-    sort: Q = None,
-) -> Response:
-    f = _filters(q, cluster, tier, country, owner, sort, visit.lang)
+def firm_export(visit: Visit, f: Filters) -> Response:
     return download(export_firms(visit.session, visit.user, f), export_filename(utcnow()))
 
 

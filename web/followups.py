@@ -143,18 +143,19 @@ def followups_page(
     )
 
 
-def _form_ctx(session: Session, user: User, **kw: Any) -> dict[str, Any]:
+def _form_page(visit: PageVisit, status_code: int = 200, **kw: Any) -> Response:
+    """The follow-up form, new or an edit; ``kw``: its values, target, followup (None: new),
+    errors, stale."""
     target = kw.get("target") or {}
     fu = kw.get("followup")
-    return {
-        "nav": "followups",
-        "assignees": _assignees(
-            session, user, target.get("project_id"), fu.activity_id if fu is not None else None
-        ),
-        "errors": {},
-        "values": {},
-        **kw,
-    }
+    assignees = _assignees(
+        visit.session,
+        visit.user,
+        target.get("project_id"),
+        fu.activity_id if fu is not None else None,
+    )
+    ctx = {"nav": "followups", "assignees": assignees, "errors": {}, "values": {}, **kw}
+    return visit.render("followups/form.html", ctx, status_code=status_code)
 
 
 def _target_labels(
@@ -185,10 +186,7 @@ def new_followup_page(
         "firm_id": target["firm_id"] or "",
         "project_id": target["project_id"] or "",
     }
-    return visit.render(
-        "followups/form.html",
-        _form_ctx(visit.session, visit.user, values=values, target=target, followup=None),
-    )
+    return _form_page(visit, values=values, target=target, followup=None)
 
 
 FIELDS = ["title", "notes", "due_at", "remind_at", "assignee_id", "firm_id", "project_id"]
@@ -214,18 +212,7 @@ async def create_followup_form(visit: Visit) -> Response:
             visit.session, visit.user, _int(values.get("firm_id")), _int(values.get("project_id"))
         )
         raise FormRejected(
-            visit.render(
-                "followups/form.html",
-                _form_ctx(
-                    visit.session,
-                    visit.user,
-                    values=values,
-                    errors=errors,
-                    target=target,
-                    followup=None,
-                ),
-                status_code=422,
-            )
+            _form_page(visit, 422, values=values, errors=errors, target=target, followup=None)
         ) from exc
     return done(visit.request, f"/projects/{fu.project_id}" if fu.project_id else "/followups")
 
@@ -242,10 +229,7 @@ def edit_followup_page(visit: Visit, followup_id: int) -> Response:
         "version": fu.version,
     }
     target = _target_labels(visit.session, visit.user, fu.firm_id, fu.project_id)
-    return visit.render(
-        "followups/form.html",
-        _form_ctx(visit.session, visit.user, values=values, target=target, followup=fu),
-    )
+    return _form_page(visit, values=values, target=target, followup=fu)
 
 
 @router.post("/followups/{followup_id}/edit", include_in_schema=False)
@@ -279,18 +263,14 @@ async def edit_followup_form(visit: Visit, followup_id: int) -> Response:
             raise
         target = _target_labels(visit.session, visit.user, fu.firm_id, fu.project_id)
         raise FormRejected(
-            visit.render(
-                "followups/form.html",
-                _form_ctx(
-                    visit.session,
-                    visit.user,
-                    values=values,
-                    errors=errors,
-                    target=target,
-                    followup=fu,
-                    stale=isinstance(exc, StaleVersion),
-                ),
-                status_code=status,
+            _form_page(
+                visit,
+                status,
+                values=values,
+                errors=errors,
+                target=target,
+                followup=fu,
+                stale=isinstance(exc, StaleVersion),
             )
         ) from exc
     return done(visit.request, f"/projects/{fu.project_id}" if fu.project_id else "/followups")

@@ -43,18 +43,11 @@ class PageVisit:
         return is_htmx(self.request)
 
     def render(
-        self,
-        template: str,
-        ctx: dict[str, Any] | None = None,
-        *,
-        block: str | None = None,
-        status_code: int = 200,
-        headers: dict[str, str] | None = None,
+        self, template: str, ctx: dict[str, Any] | None = None, **options: Any
     ) -> HTMLResponse:
-        """``web.render.render`` for this request."""
-        return render(
-            self.request, template, ctx, block=block, status_code=status_code, headers=headers
-        )
+        """``web.render.render`` for this request (``options``: its block, status_code,
+        headers)."""
+        return render(self.request, template, ctx, **options)
 
 
 async def page_visit(request: Request, session: SessionDep, user: WebUser) -> PageVisit:
