@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
 
 from crm.accounts import service as accounts
 from crm.audit.service import AuditFilters, audit_vocabulary, list_audit
@@ -70,36 +71,64 @@ def _refused(
     """A refused change: the admin page (``page``) again with the message beside ``key`` and
     the input kept, rendered from the unchanged rows (the raise rolls back too)."""
     visit.session.rollback()
-    errors = {key: exc.message}
-    return FormRejected(page(visit, errors=errors, form=form, status_code=exc.status))
+    refused = {"errors": {key: exc.message}, "form": form or {}}
+    return FormRejected(page(visit, refused, exc.status))
+
+
+def _change_row(
+    page: Callable[..., Response],
+    visit: PageVisit,
+    key: str,
+    path: str,
+    change: Callable[[], object],
+) -> Response:
+    """A change to one row of an admin page (``path``); refused, the page again with the
+    message on that row (``key``: the form's), nothing saved. 403 and 404 are error pages."""
+    try:
+        change()
+    except CRMError as exc:
+        if exc.status in (403, 404):
+            raise
+        raise _refused(page, visit, exc, key) from exc
+    return _done(path, "updated")
+
+
+def _admin_page(
+    visit: PageVisit, template: str, refused: dict[str, Any] | None, status: int, **ctx: Any
+) -> Response:
+    """An admin page of rows with their forms: ``refused`` the errors beside a refused form and
+    its input kept, ``done`` (the query string) what the last change did."""
+    return visit.render(
+        template,
+        {
+            "nav": "admin",
+            **ctx,
+            "errors": {},
+            "form": {},
+            **(refused or {}),
+            "done": visit.request.query_params.get("done"),
+        },
+        status_code=status,
+    )
 
 
 # --- users ------------------------------------------------------------------------------------
 
 
 def _users_page(
-    visit: PageVisit,
-    *,
-    errors: dict | None = None,
-    form: dict | None = None,
-    status_code: int = 200,
+    visit: PageVisit, refused: dict[str, Any] | None = None, status: int = 200
 ) -> Response:
-    users = accounts.admin_list_users(visit.session, visit.user)
     deps = accounts.list_departments(visit.session)
-    return visit.render(
+    return _admin_page(
+        visit,
         "admin/users.html",
-        {
-            "nav": "admin",
-            "users": users,
-            "departments": deps,
-            "dep_names": {d.id: d.name for d in deps},
-            "roles": ROLES,
-            "now": utcnow(),
-            "errors": errors or {},
-            "form": form or {},
-            "done": visit.request.query_params.get("done"),
-        },
-        status_code=status_code,
+        refused,
+        status,
+        users=accounts.admin_list_users(visit.session, visit.user),
+        departments=deps,
+        dep_names={d.id: d.name for d in deps},
+        roles=ROLES,
+        now=utcnow(),
     )
 
 
@@ -122,37 +151,37 @@ def users_page(
     return _users_page(visit)
 
 
+class NewUser(BaseModel):
+    """The add-a-user form (its fields kept on the page when refused, but the password)."""
+
+    username: str = Field("", max_length=200)
+    display_name: str = Field("", max_length=200)
+    email: str = Field("", max_length=300)
+    role: str = Field("officer", max_length=20)
+    department_id: str = Field("", max_length=20)
+    password: str = Field("", max_length=1024)
+
+
+NewUserForm = Annotated[NewUser, Form()]
+
+
 @router.post("/users", include_in_schema=False)
-def create_user(
-    visit: Visit,
-    username: Annotated[str, Form(max_length=200)] = "",
-    display_name: Annotated[str, Form(max_length=200)] = "",
-    email: Annotated[str, Form(max_length=300)] = "",
-    role: Annotated[str, Form(max_length=20)] = "officer",
-    department_id: Annotated[str, Form(max_length=20)] = "",
-    password: Annotated[str, Form(max_length=1024)] = "",
-) -> Response:
-    form = {
-        "username": username,
-        "display_name": display_name,
-        "email": email,
-        "role": role,
-        "department_id": department_id,
-    }
+def create_user(visit: Visit, new: NewUserForm) -> Response:
     try:
         accounts.create_user(
             visit.session,
             visit.user,
-            username=username,
-            password=password,
-            role=role,
-            display_name=display_name or None,
-            email=email or None,
-            department_id=_opt_int(department_id, "department_id"),
+            username=new.username,
+            password=new.password,
+            role=new.role,
+            display_name=new.display_name or None,
+            email=new.email or None,
+            department_id=_opt_int(new.department_id, "department_id"),
         )
     except CRMError as exc:
         if exc.status == 403:
             raise
+        form = new.model_dump(exclude={"password"})
         raise _refused(_users_page, visit, exc, exc.field or "username", form) from exc
     return _done("/admin/users", "created")
 
@@ -177,7 +206,8 @@ def update_user(
             and any(holdings(visit.session, visit.user, user_id).counts.values())
         ):
             return RedirectResponse(f"/users/{user_id}/handover", status_code=303)
-    try:
+
+    def change() -> None:
         dep: object = ... if department_id is None else _opt_int(department_id, "department_id")
         accounts.update_user(
             visit.session,
@@ -188,11 +218,8 @@ def update_user(
             department_id=dep,
             is_active=is_active == "1" if is_active else None,
         )
-    except CRMError as exc:
-        if exc.status in (403, 404):
-            raise
-        raise _refused(_users_page, visit, exc, f"user{user_id}") from exc
-    return _done("/admin/users", "updated")
+
+    return _change_row(_users_page, visit, f"user{user_id}", "/admin/users", change)
 
 
 @router.post("/users/{user_id}/unlock", include_in_schema=False)
@@ -218,24 +245,16 @@ def reset_password(
 
 
 def _deps_page(
-    visit: PageVisit,
-    *,
-    errors: dict | None = None,
-    form: dict | None = None,
-    status_code: int = 200,
+    visit: PageVisit, refused: dict[str, Any] | None = None, status: int = 200
 ) -> Response:
     accounts.admin_overview(visit.session, visit.user)  # admins only
-    return visit.render(
+    return _admin_page(
+        visit,
         "admin/departments.html",
-        {
-            "nav": "admin",
-            "departments": accounts.list_departments(visit.session),
-            "counts": accounts.department_user_counts(visit.session),
-            "errors": errors or {},
-            "form": form or {},
-            "done": visit.request.query_params.get("done"),
-        },
-        status_code=status_code,
+        refused,
+        status,
+        departments=accounts.list_departments(visit.session),
+        counts=accounts.department_user_counts(visit.session),
     )
 
 
@@ -244,73 +263,65 @@ def departments_page(visit: Visit) -> Response:
     return _deps_page(visit)
 
 
+class DepartmentNames(BaseModel):
+    """A department's name and code, as the add form sends them."""
+
+    name: str = Field("", max_length=200)
+    code: str = Field("", max_length=100)
+
+
+class DepartmentChange(DepartmentNames):
+    """A department's row renamed, at the version the page showed (required)."""
+
+    version: int
+
+
+class WebhookChange(BaseModel):
+    """A department's group robot, at the version the page showed (required)."""
+
+    version: int
+    kind: str = Field("", max_length=20)
+    url: str = Field("", max_length=1000)
+    secret: str = Field("", max_length=1000)
+
+
+NewDepartmentForm = Annotated[DepartmentNames, Form()]
+DepartmentForm = Annotated[DepartmentChange, Form()]
+WebhookForm = Annotated[WebhookChange, Form()]
+
+
 @router.post("/departments", include_in_schema=False)
-def create_department(
-    visit: Visit,
-    name: Annotated[str, Form(max_length=200)] = "",
-    code: Annotated[str, Form(max_length=100)] = "",
-) -> Response:
+def create_department(visit: Visit, new: NewDepartmentForm) -> Response:
     try:
-        accounts.create_department(visit.session, visit.user, name, code)
+        accounts.create_department(visit.session, visit.user, new.name, new.code)
     except CRMError as exc:
         if exc.status == 403:
             raise
-        form = {"name": name, "code": code}
-        raise _refused(_deps_page, visit, exc, exc.field or "name", form) from exc
+        raise _refused(_deps_page, visit, exc, exc.field or "name", new.model_dump()) from exc
     return _done("/admin/departments", "created")
 
 
-def _change_department(visit: PageVisit, row: str, change: Callable[[], object]) -> Response:
-    """A change to one department's row; refused, the departments page again with the message
-    on that row (``row``: the form's key), nothing saved. 403 and 404 are error pages."""
-    try:
-        change()
-    except CRMError as exc:
-        if exc.status in (403, 404):
-            raise
-        raise _refused(_deps_page, visit, exc, row) from exc
-    return _done("/admin/departments", "updated")
+def _change_department(
+    visit: PageVisit, department_id: int, row: str, change: Callable[..., object], form: BaseModel
+) -> Response:
+    """A change to one department's row: ``change`` with the form's fields."""
+    return _change_row(
+        _deps_page,
+        visit,
+        f"{row}{department_id}",
+        "/admin/departments",
+        lambda: change(visit.session, visit.user, department_id, **form.model_dump()),
+    )
 
 
 @router.post("/departments/{department_id}", include_in_schema=False)
-def update_department(
-    visit: Visit,
-    department_id: int,
-    version: Annotated[int, Form()],  # the version the page showed: required
-    name: Annotated[str, Form(max_length=200)] = "",
-    code: Annotated[str, Form(max_length=100)] = "",
-) -> Response:
-    return _change_department(
-        visit,
-        f"dep{department_id}",
-        lambda: accounts.update_department(
-            visit.session, visit.user, department_id, name=name, code=code, version=version
-        ),
-    )
+def update_department(visit: Visit, department_id: int, form: DepartmentForm) -> Response:
+    return _change_department(visit, department_id, "dep", accounts.update_department, form)
 
 
 @router.post("/departments/{department_id}/webhook", include_in_schema=False)
-def department_webhook(
-    visit: Visit,
-    department_id: int,
-    version: Annotated[int, Form()],  # the version the page showed: required
-    kind: Annotated[str, Form(max_length=20)] = "",
-    url: Annotated[str, Form(max_length=1000)] = "",
-    secret: Annotated[str, Form(max_length=1000)] = "",
-) -> Response:
-    return _change_department(
-        visit,
-        f"hook{department_id}",
-        lambda: accounts.set_department_webhook(
-            visit.session,
-            visit.user,
-            department_id,
-            kind=kind,
-            url=url,
-            secret=secret,
-            version=version,
-        ),
-    )
+def department_webhook(visit: Visit, department_id: int, form: WebhookForm) -> Response:
+    return _change_department(visit, department_id, "hook", accounts.set_department_webhook, form)
 
 
 # --- audit trail ------------------------------------------------------------------------------

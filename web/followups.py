@@ -41,8 +41,8 @@ from web.forms import (
     FormRejected,
     clean,
     done,
+    edit_refusal,
     errors_of,
-    field_errors,
     parse,
     pick,
     required_version,
@@ -245,22 +245,13 @@ async def edit_followup_form(visit: Visit, followup_id: int) -> Response:
         data_in["title"] = ""
     if not values.get("due_at"):
         data_in.pop("due_at")
-    status = 422
     try:
         data = parse(visit.request, FollowupUpdate, data_in, ints=("assignee_id", "version"))
         if "due_at" not in values:
             raise FormInvalid({"due_at": pick(visit.request, _l("到期时间必填"))})
         update_followup(visit.session, visit.user, followup_id, data)
     except (FormInvalid, CRMError) as exc:
-        if isinstance(exc, StaleVersion):
-            status = 409
-            errors = {"_": exc.message}
-        elif isinstance(exc, FormInvalid):
-            errors = exc.errors
-        elif isinstance(exc, ValidationFailed):
-            errors = field_errors(visit.request, exc)
-        else:
-            raise
+        errors, status = edit_refusal(visit.request, exc)
         target = _target_labels(visit.session, visit.user, fu.firm_id, fu.project_id)
         raise FormRejected(
             _form_page(

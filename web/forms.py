@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
-from crm.errors import CRMError, ValidationFailed
+from crm.errors import CRMError, StaleVersion, ValidationFailed
 from crm.i18n import Message, _l, translations, validation_message
 from web.render import is_htmx, language
 
@@ -72,6 +72,19 @@ def pick(request: Request, message: str | Message) -> str:
 def _message(request: Request, err: dict[str, Any]) -> str:
     """One pydantic error in the page's language (``crm.i18n.validation_message``)."""
     return validation_message(err).render(language(request))
+
+
+def edit_refusal(request: Request, exc: FormInvalid | CRMError) -> tuple[dict[str, Any], int]:
+    """An edit form's refusal as its errors and the answer's status: a stale version at the
+    form's top (409), invalid input beside its fields (422); any other refusal (403, 404) is
+    raised again, to be its own error page."""
+    if isinstance(exc, StaleVersion):
+        return {"_": exc.message}, 409
+    if isinstance(exc, FormInvalid):
+        return dict(exc.errors), 422
+    if isinstance(exc, ValidationFailed):
+        return field_errors(request, exc), 422
+    raise exc
 
 
 def field_name(loc: Iterable[Any]) -> str:

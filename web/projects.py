@@ -21,16 +21,7 @@ from crm.policy.service import plan_lists
 from crm.projects.reads import capital_arrivals, get_project_for, stage_history, to_public
 from crm.projects.schemas import CapitalArrivalCreate, ProjectCreate, ProjectUpdate
 from crm.projects.service import add_capital_arrival, conflict_info, create_project, update_project
-from web.forms import (
-    FormInvalid,
-    FormRejected,
-    clean,
-    done,
-    errors_of,
-    field_errors,
-    parse,
-    query_int,
-)
+from web import forms
 from web.visit import PageVisit, Visit
 
 router = APIRouter()
@@ -117,10 +108,10 @@ def section_refused(
     errors: dict[str, str],
     values: dict[str, Any],
     status_code: int = 422,
-) -> FormRejected:
+) -> forms.FormRejected:
     """The project page again with one section's form (``stage``, ``capital``) refused: the
     errors beside its fields and the values as they were typed."""
-    return FormRejected(
+    return forms.FormRejected(
         project_page_response(
             visit,
             p,
@@ -171,7 +162,7 @@ def new_project_page(
     q: str | None = None,
 ) -> Response:
     firm = None
-    if (wanted := query_int(firm_id, 18)) is not None:
+    if (wanted := forms.query_int(firm_id, 18)) is not None:
         try:
             firm = get_firm(visit.session, visit.user, wanted)
         except NotFound:
@@ -207,7 +198,7 @@ CREATE_FIELDS = [
 @router.post("/projects/new", include_in_schema=False)
 async def create_project_form(visit: Visit) -> Response:
     form = await visit.request.form()
-    values = clean(form, CREATE_FIELDS)
+    values = forms.clean(form, CREATE_FIELDS)
     values["is_confidential"] = form.get("is_confidential") == "1"
     firm = None
     if str(values.get("firm_id", "")).isdigit():
@@ -216,12 +207,14 @@ async def create_project_form(visit: Visit) -> Response:
         except NotFound:
             firm = None
     try:
-        data = parse(visit.request, ProjectCreate, values, ints=INTS, aliases=ALIASES)
+        data = forms.parse(visit.request, ProjectCreate, values, ints=INTS, aliases=ALIASES)
         p = create_project(visit.session, visit.user, data)
-    except (FormInvalid, ValidationFailed) as exc:
-        errors = errors_of(visit.request, exc)
-        raise FormRejected(_form_page(visit, values, errors, firm=firm, status_code=422)) from exc
-    return done(visit.request, f"/projects/{p.id}?created=1")
+    except (forms.FormInvalid, ValidationFailed) as exc:
+        errors = forms.errors_of(visit.request, exc)
+        raise forms.FormRejected(
+            _form_page(visit, values, errors, firm=firm, status_code=422)
+        ) from exc
+    return forms.done(visit.request, f"/projects/{p.id}?created=1")
 
 
 @router.get("/projects/{project_id}", include_in_schema=False)
@@ -266,7 +259,7 @@ def edit_project_page(visit: Visit, project_id: int) -> Response:
 async def edit_project_form(visit: Visit, project_id: int) -> Response:
     p = get_project_for(visit.session, visit.user, project_id)
     form = await visit.request.form()
-    values = clean(form, EDIT_FIELDS)
+    values = forms.clean(form, EDIT_FIELDS)
     values["is_confidential"] = form.get("is_confidential") == "1"
     # a cleared field is a change too: send every editable field, empty ones as None
     data_in: dict[str, Any] = {k: values.get(k) for k in EDIT_FIELDS if k != "owner_id"}
@@ -277,20 +270,12 @@ async def edit_project_form(visit: Visit, project_id: int) -> Response:
         data_in["title"] = ""  # cleared: refused beside the field as required
     elif not values.get("title"):
         data_in.pop("title")
-    status = 422
     try:
-        data = parse(visit.request, ProjectUpdate, data_in, ints=INTS, aliases=ALIASES)
+        data = forms.parse(visit.request, ProjectUpdate, data_in, ints=INTS, aliases=ALIASES)
         update_project(visit.session, visit.user, project_id, data)
-    except (FormInvalid, CRMError) as exc:
-        if isinstance(exc, StaleVersion):
-            errors, status = {"_": exc.message}, 409
-        elif isinstance(exc, FormInvalid):
-            errors = exc.errors
-        elif isinstance(exc, ValidationFailed):
-            errors = field_errors(visit.request, exc)
-        else:
-            raise
-        raise FormRejected(
+    except (forms.FormInvalid, CRMError) as exc:
+        errors, status = forms.edit_refusal(visit.request, exc)
+        raise forms.FormRejected(
             _form_page(
                 visit,
                 values,
@@ -301,22 +286,22 @@ async def edit_project_form(visit: Visit, project_id: int) -> Response:
                 status_code=status,
             )
         ) from exc
-    return done(visit.request, f"/projects/{project_id}")
+    return forms.done(visit.request, f"/projects/{project_id}")
 
 
 @router.post("/projects/{project_id}/capital", include_in_schema=False)
 async def add_capital(visit: Visit, project_id: int) -> Response:
     p = get_project_for(visit.session, visit.user, project_id)
     form = await visit.request.form()
-    values = clean(form, ["amount", "arrived_on", "note"])
+    values = forms.clean(form, ["amount", "arrived_on", "note"])
     try:
-        data = parse(visit.request, CapitalArrivalCreate, values)
+        data = forms.parse(visit.request, CapitalArrivalCreate, values)
         add_capital_arrival(visit.session, visit.user, project_id, data)
-    except (FormInvalid, ValidationFailed) as exc:
-        errors = errors_of(visit.request, exc)
+    except (forms.FormInvalid, ValidationFailed) as exc:
+        errors = forms.errors_of(visit.request, exc)
         raise section_refused(visit, p, "capital", errors, values) from exc
     except CRMError as exc:
         if exc.status != 409:
             raise
         raise section_refused(visit, p, "capital", {"amount": exc.message}, values, 409) from exc
-    return done(visit.request, f"/projects/{project_id}#capital")
+    return forms.done(visit.request, f"/projects/{project_id}#capital")
