@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, VersionQuery
+from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, VersionQuery, row_as
 from api.export import XLSX_200, Fmt, ListQuery, wants_xlsx
 from crm.accounts import service
 from crm.accounts.schemas import (
@@ -37,7 +37,7 @@ class DepartmentPage(Page[DepartmentPublic]):
 
 
 def _user(u: User) -> UserPublic:
-    return UserPublic.model_validate(u, from_attributes=True)
+    return row_as(UserPublic, u)
 
 
 @router.get("/me", response_model=UserPublic, summary="The caller")

@@ -67,9 +67,14 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
+def row_as(model: type[M], row: Any) -> M:
+    """A row a service read or wrote (an ORM object) as the API's ``model``."""
+    return model.model_validate(row, from_attributes=True)
+
+
 def rows_as(model: type[M], rows: Iterable[Any]) -> list[M]:
-    """Rows read through a service (ORM objects) as the API's ``model``."""
-    return [model.model_validate(r, from_attributes=True) for r in rows]
+    """Rows a service read (ORM objects) as the API's ``model``."""
+    return [row_as(model, r) for r in rows]
 
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="record id")]

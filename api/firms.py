@@ -20,6 +20,7 @@ from api.common import (
     QText,
     QTime,
     VersionQuery,
+    row_as,
     rows_as,
 )
 from api.export import XLSX_200, Fmt, ListAnswer, ListQuery, wants_xlsx
@@ -144,8 +145,7 @@ def list_contacts(
 def create_contact(
     session: SessionDep, user: ApiUser, firm_id: IdPath, data: ContactCreate
 ) -> ContactPublic:
-    c = service.create_contact(session, user, firm_id, data)
-    return ContactPublic.model_validate(c, from_attributes=True)
+    return row_as(ContactPublic, service.create_contact(session, user, firm_id, data))
 
 
 class ContactRow(ContactPublic):
@@ -193,7 +193,7 @@ def list_all_contacts(
     return ContactList(
         items=[
             ContactRow(
-                **ContactPublic.model_validate(c, from_attributes=True).model_dump(),
+                **row_as(ContactPublic, c).model_dump(),
                 firm=(en or zh) if lang == "en" else zh,
             )
             for c, zh, en in rows
@@ -206,17 +206,14 @@ def list_all_contacts(
 
 @router.get("/contacts/{contact_id}", response_model=ContactPublic, summary="One contact")
 def get_contact(session: SessionDep, user: ApiUser, contact_id: IdPath) -> ContactPublic:
-    return ContactPublic.model_validate(
-        service.get_contact(session, user, contact_id), from_attributes=True
-    )
+    return row_as(ContactPublic, service.get_contact(session, user, contact_id))
 
 
 @router.patch("/contacts/{contact_id}", response_model=ContactPublic, summary="Change a contact")
 def update_contact(
     session: SessionDep, user: ApiUser, contact_id: IdPath, data: ContactUpdate
 ) -> ContactPublic:
-    c = service.update_contact(session, user, contact_id, data)
-    return ContactPublic.model_validate(c, from_attributes=True)
+    return row_as(ContactPublic, service.update_contact(session, user, contact_id, data))
 
 
 @router.delete(

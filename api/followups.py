@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from api.common import ERRORS, IdPath, IdQuery, Page, QTime, VersionQuery
+from api.common import ERRORS, IdPath, IdQuery, Page, QTime, VersionQuery, row_as
 from api.export import XLSX_200, Fmt, ListAnswer, ListQuery
 from crm.followups import service
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
@@ -28,7 +28,7 @@ class FollowupPage(Page[FollowupPublic]):
 
 
 def _out(fu: Followup) -> FollowupPublic:
-    return FollowupPublic.model_validate(fu, from_attributes=True)
+    return row_as(FollowupPublic, fu)
 
 
 class FollowupQuery(ListQuery):

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from api.common import ERRORS, IdPath, IdQuery, Page, QText, QTime, VersionQuery, rows_as
+from api.common import ERRORS, IdPath, IdQuery, Page, QText, QTime, VersionQuery, row_as, rows_as
 from api.export import XLSX_200, Fmt, ListAnswer, ListQuery
 from crm.projects import lists, reads, service
 from crm.projects.schemas import (
@@ -165,5 +165,5 @@ for _segment, _name, _model, _read, _summary in (
 def add_capital(
     session: SessionDep, user: ApiUser, project_id: IdPath, data: CapitalArrivalCreate
 ) -> CapitalArrivalPublic:
-    row = service.add_capital_arrival(session, user, project_id, data)
-    return CapitalArrivalPublic.model_validate(row, from_attributes=True)
+    arrival = service.add_capital_arrival(session, user, project_id, data)
+    return row_as(CapitalArrivalPublic, arrival)
