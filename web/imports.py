@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
 from crm.authz import require_manager
@@ -19,8 +19,7 @@ from crm.imports.templates import template_workbook
 from crm.models.imports import ImportRun
 from server.download import download
 from web.forms import FormRejected
-from web.render import render
-from web.visit import Visit
+from web.visit import PageVisit, Visit
 
 router = APIRouter()
 MAX_UPLOAD = runs.MAX_UPLOAD
@@ -40,10 +39,17 @@ def _run_ctx(run: ImportRun) -> dict[str, object]:
     }
 
 
-def _run_block(request: Request, run: ImportRun, status: int = 200, **kw: object) -> Response:
+def _run_block(visit: PageVisit, run: ImportRun, status: int = 200, **kw: object) -> Response:
     """The run's page, or its ``run`` block for HTMX (polled until the run is finished)."""
     ctx = {"nav": "imports", "kinds": list(IMPORTERS), **_run_ctx(run), **kw}
-    return render(request, "imports/run.html", ctx, block="run", status_code=status)
+    return visit.render("imports/run.html", ctx, block="run", status_code=status)
+
+
+def _queued(visit: PageVisit, background: BackgroundTasks, run: ImportRun) -> Response:
+    """A run queued again: the worker woken after the answer (i.e. after the request's
+    transaction committed the run), the run's block shown."""
+    background.add_task(worker.kick)
+    return _run_block(visit, run)
 
 
 @router.get("/imports", include_in_schema=False)
@@ -116,18 +122,12 @@ def import_run_page(visit: Visit, run_id: int) -> Response:
     run = runs.get_run(visit.session, visit.user, run_id)
     if run.status == "queued":
         worker.kick()  # a run queued by a process that stopped before it got to it
-    return _run_block(visit.request, run)
+    return _run_block(visit, run)
 
 
 @router.post("/imports/runs/{run_id}/retry", include_in_schema=False)
-def import_run_retry(
-    visit: Visit,
-    background: BackgroundTasks,
-    run_id: int,
-) -> Response:
-    run = runs.retry(visit.session, visit.user, run_id)
-    background.add_task(worker.kick)
-    return _run_block(visit.request, run)
+def import_run_retry(visit: Visit, background: BackgroundTasks, run_id: int) -> Response:
+    return _queued(visit, background, runs.retry(visit.session, visit.user, run_id))
 
 
 @router.post("/imports/runs/{run_id}/import-anyway", include_in_schema=False)
@@ -145,10 +145,9 @@ def import_run_anyway(
         run = runs.import_anyway(visit.session, visit.user, run_id, row or [], mode or None)
     except CRMError as exc:
         raise FormRejected(
-            _run_block(visit.request, src, 422, error=exc.message, error_field=exc.field)
+            _run_block(visit, src, 422, error=exc.message, error_field=exc.field)
         ) from exc
-    background.add_task(worker.kick)
-    return _run_block(visit.request, run)
+    return _queued(visit, background, run)
 
 
 @router.get("/imports/runs/{run_id}/rejected.xlsx", include_in_schema=False)
