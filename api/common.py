@@ -8,12 +8,30 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from starlette.convertors import Convertor, register_url_convertor
 
 from crm.clock import as_utc
 from crm.schemas import MAX_ID, _no_nul, _year_range
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+
+
+class IdConvertor(Convertor[int]):
+    """``{name:id}`` in a path: a record id of at most as many digits as ``MAX_ID`` — a longer
+    run of digits matches no route (404) instead of reaching ``int()``, which raises past
+    4,300 digits (Starlette's ``int`` convertor takes any length)."""
+
+    regex = f"[0-9]{{1,{len(str(MAX_ID))}}}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("id", IdConvertor())
 
 
 class ErrorItem(BaseModel):

@@ -101,12 +101,12 @@ def create_firm(
     return service.to_public(session, firm)
 
 
-@router.get("/firms/{firm_id:int}", response_model=FirmPublic, summary="One firm")
+@router.get("/firms/{firm_id:id}", response_model=FirmPublic, summary="One firm")
 def get_firm(session: SessionDep, user: ApiUser, firm_id: IdPath) -> FirmPublic:
     return service.to_public(session, service.get_firm(session, user, firm_id))
 
 
-@router.patch("/firms/{firm_id:int}", response_model=FirmPublic, summary="Change a firm")
+@router.patch("/firms/{firm_id:id}", response_model=FirmPublic, summary="Change a firm")
 def update_firm(
     session: SessionDep, user: ApiUser, firm_id: IdPath, data: FirmUpdate
 ) -> FirmPublic:
@@ -114,7 +114,7 @@ def update_firm(
 
 
 @router.delete(
-    "/firms/{firm_id:int}",
+    "/firms/{firm_id:id}",
     status_code=204,
     response_class=Response,
     summary="Remove a firm nothing refers to",

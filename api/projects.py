@@ -77,13 +77,13 @@ def create_project(session: SessionDep, user: ApiUser, data: ProjectCreate) -> P
     return reads.to_public(session, service.create_project(session, user, data), user)
 
 
-@router.get("/projects/{project_id:int}", response_model=ProjectPublic, summary="One project")
+@router.get("/projects/{project_id:id}", response_model=ProjectPublic, summary="One project")
 def get_project(session: SessionDep, user: ApiUser, project_id: IdPath) -> ProjectPublic:
     return reads.to_public(session, reads.get_project_for(session, user, project_id), user)
 
 
 @router.patch(
-    "/projects/{project_id:int}",
+    "/projects/{project_id:id}",
     response_model=ProjectPublic,
     summary="Change a project",
     description="The stage changes only through POST /projects/{id}/stage.",
@@ -95,7 +95,7 @@ def update_project(
 
 
 @router.delete(
-    "/projects/{project_id:int}",
+    "/projects/{project_id:id}",
     status_code=204,
     response_class=Response,
     summary="Remove a project without activities, follow-ups or capital",

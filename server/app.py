@@ -41,7 +41,7 @@ from crm.imports import worker as import_worker
 from server.deps import SESSION_KEY, LoginRequired, UserView
 from server.language import is_api as _is_api
 from server.language import reader_language
-from server.middleware import CSRF, BodyLimit, SecurityHeaders, security_headers
+from server.middleware import CSRF, AnswerCrashes, BodyLimit, SecurityHeaders, security_headers
 from server.page_input import PageInput, refuse_bad_input
 from server.routing import install as install_match_cache
 from web.forms import FormInvalid, FormRejected
@@ -64,9 +64,9 @@ def _validation_errors(exc: RequestValidationError, lang: str) -> list[dict]:
 
 
 def _param_pattern(match: re.Match[str]) -> str:
-    """What a path parameter matches: ``{id:int}`` digits only (as Starlette's convertor), any
-    other one segment."""
-    return "[0-9]+" if match.group(0).endswith(":int}") else "[^/]+"
+    """What a path parameter matches: ``{id:int}`` and ``{id:id}`` digits only (as their
+    convertors), any other one segment."""
+    return "[0-9]+" if match.group(0).endswith((":int}", ":id}")) else "[^/]+"
 
 
 def _allowed_methods(request: Request) -> str:
@@ -129,6 +129,16 @@ def _internal_error(request: Request) -> Response:
         return _html_error(request, 500, message)
     except Exception:  # the error page itself failed: plain text, still nothing inside
         return PlainTextResponse(message, status_code=500)
+
+
+def _crash(request: Request, exc: Exception) -> Response:
+    """An exception nothing else handled: logged whole, answered with the fixed 500 and the
+    security headers (this answer is made outside the middleware that adds them)."""
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    resp = _internal_error(request)
+    for k, v in security_headers(get_settings().cookie_secure, request.url.path):
+        resp.headers[k.decode()] = v.decode()
+    return resp
 
 
 def _html_error(request: Request, status: int, message: str | Message) -> Response:
@@ -260,12 +270,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        resp = _internal_error(request)
-        # this handler runs outside the middleware stack: add the security headers here
-        for k, v in security_headers(get_settings().cookie_secure, request.url.path):
-            resp.headers[k.decode()] = v.decode()
-        return resp
+        return _crash(request, exc)
 
 
 @asynccontextmanager
@@ -363,4 +368,5 @@ def create_app(run_scheduler: bool = False) -> FastAPI:
     app.add_middleware(CSRF, secure=settings.cookie_secure, exempt_prefixes=("/api/", "/healthz"))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, secure=settings.cookie_secure)
+    app.add_middleware(AnswerCrashes, answer=_crash)
     return app

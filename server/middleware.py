@@ -1,5 +1,6 @@
 """ASGI middleware: body-size limit, CSRF (double-submit cookie + Origin check), security
-headers (CSP without 'unsafe-inline', nosniff, frame-ancestors, referrer policy, no-store)."""
+headers (CSP without 'unsafe-inline', nosniff, frame-ancestors, referrer policy, no-store), and
+the last catch of an unexpected error."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import hmac
 import html
 import json
 import secrets
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm.i18n import _l, from_accept_language, pick_language, render
@@ -348,3 +352,32 @@ class CSRF:
             {"error": "csrf", "message": _l("页面已过期，请刷新后重试")},
             _language(scope),
         )
+
+
+class AnswerCrashes:
+    """An exception no handler took, answered here with ``answer`` (the fixed 500) and not
+    raised on: past Starlette's ``ServerErrorMiddleware`` it reaches the server, which then
+    resets the client's keep-alive connection, so the next request on it fails too. Once the
+    answer has begun, nothing can be said any more: the error goes on to the server."""
+
+    def __init__(self, app: ASGIApp, answer: Callable[[Request, Exception], Response]) -> None:
+        self.app = app
+        self.answer = answer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            if started:
+                raise
+            await self.answer(Request(scope, receive), exc)(scope, receive, send)

@@ -49,6 +49,12 @@ def known_choice(
     return v
 
 
+def past_max_id(digits: bytes | str) -> bool:
+    """Whether a string of digits names a number past ``MAX_ID`` — without converting one
+    longer than Python converts (4,300 digits raise ``ValueError``)."""
+    return len(digits) > len(str(MAX_ID)) or int(digits) > MAX_ID
+
+
 def _numeric_key(key: bytes) -> bool:
     k = key.decode("latin-1").lower()
     return k in _NUMERIC_KEYS or k.endswith("_id") or k.endswith("_ids")
@@ -72,7 +78,7 @@ def check_pairs(raw: bytes) -> str | None:
                 return "text"
         s = v.strip()
         digits = s.lstrip(b"-")
-        if found is None and _numeric_key(k) and digits.isdigit() and int(digits) > MAX_ID:
+        if found is None and _numeric_key(k) and digits.isdigit() and past_max_id(digits):
             found = "range"
     return found
 
@@ -85,7 +91,7 @@ def check_path(raw_path: bytes) -> str | None:
     except UnicodeDecodeError:
         return "text"
     for seg in path.split("/"):
-        if seg.isdigit() and len(seg) > 9 and int(seg) > MAX_ID:
+        if seg.isdigit() and past_max_id(seg):
             return "range"
     return None
 

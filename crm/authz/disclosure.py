@@ -140,13 +140,20 @@ def redact_export_rows(
 ) -> list[dict[str, Any]]:
     """A list's rows as an export may write them, for every reader: a confidential project (and
     a follow-up or activity on one) by its code name only — no title, no firm, no free text
-    (notes, summary, outcome, lost reason). The page on screen keeps showing what the reader
-    may see; a workbook travels to meetings."""
+    (notes, summary, outcome, lost reason), nor its 撞单 partner (which names the same firm) —
+    the partner's row keeps that it is in a 撞单, not with which project. The page on screen
+    keeps showing what the reader may see; a workbook travels to meetings."""
     if kind == "projects":
+        # a 撞单 pair names one firm: a confidential project's partner would name its firm
+        secret_partners = secret_projects(
+            session, {r["conflict_with_id"] for r in rows if r.get("conflict_with_id")}
+        )
         for r in rows:
             if r.get("is_confidential"):
                 r["title"] = project_label(r.get("title"), True, r.get("code_name"))
-                _blank(r, *_FIRM_FIELDS, "notes", "lost_reason")
+                _blank(r, *_FIRM_FIELDS, "notes", "lost_reason", "conflict_with_id", "in_conflict")
+            elif r.get("conflict_with_id") in secret_partners:
+                _blank(r, "conflict_with_id")
     elif kind == "followups":
         by_project = secret_projects(
             session, {r["project_id"] for r in rows if r.get("project_id") is not None}

@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from crm.errors import ValidationFailed
-from crm.i18n import _l
+from crm.i18n import _l, validation_message
 
 DEFAULT_PACK = Path(__file__).with_name("pack_2011_35.yaml")
 
@@ -112,10 +112,50 @@ def _entry_name(data: dict[Any, Any], loc: tuple[int | str, ...]) -> str:
     return ".".join(str(x) for x in loc)
 
 
+# a policy pack is a few levels deep; a file nested deeper, or a number longer than any id or
+# figure, is not one (and PyYAML's scanner is quadratic in flow nesting, its composer recursive)
+MAX_NESTING = 32
+MAX_DIGITS = 40
+
+
+class _PackLoader(yaml.SafeLoader):  # type: ignore[misc]
+    """``yaml.SafeLoader`` that refuses, as a YAML error with its place, nesting deeper than
+    ``MAX_NESTING`` and integers longer than ``MAX_DIGITS`` — before they cost seconds of CPU, a
+    ``RecursionError`` or Python's 4,300-digit ``ValueError``."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        if self.flow_level >= MAX_NESTING:
+            raise yaml.scanner.ScannerError(None, None, "nested too deep", self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING:
+                raise yaml.composer.ComposerError(
+                    None, None, "nested too deep", self.peek_event().start_mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_yaml_int(self, node: Any) -> int:
+        if len(str(node.value)) > MAX_DIGITS:
+            raise yaml.constructor.ConstructorError(None, None, "number too long", node.start_mark)
+        return int(super().construct_yaml_int(node))
+
+
+_PackLoader.add_constructor("tag:yaml.org,2002:int", _PackLoader.construct_yaml_int)
+
+
 def parse_pack(text: str) -> Pack:
     """Parse and check a pack; any fault raises ValidationFailed naming the entry."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_PackLoader)
     except yaml.YAMLError as exc:
         # where the parser stopped, in the reader's words (never the parser's own text)
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -137,8 +177,16 @@ def parse_pack(text: str) -> Pack:
     try:
         pack = Pack.model_validate(data)
     except ValidationError as exc:
-        errs = [f"{_entry_name(data, tuple(e['loc']))}: {e['msg']}" for e in exc.errors()]
-        raise ValidationFailed("policy pack refused: " + "; ".join(errs[:10])) from exc
+        errs = exc.errors()
+        raise ValidationFailed(
+            _l(
+                "政策包有 %(count)s 处错误，第一处：%(where)s：%(problem)s",
+                count=len(errs),
+                where=_entry_name(data, tuple(errs[0]["loc"])),
+                problem=validation_message(errs[0]),
+            ),
+            field="pack",
+        ) from exc
     _check_references(pack)
     pack.checksum = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return pack

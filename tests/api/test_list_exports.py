@@ -140,3 +140,73 @@ def test_a_confidential_project_is_exported_by_its_code_name_only(client, people
         assert r.status_code == 200, path
         text = str(sheet(r.content))
         assert not [w for w in hidden if w in text] and "雪峰" in text, (path, text)
+
+
+def test_a_confidential_projects_conflict_partner_does_not_point_at_it(client, people, session):
+    """ATTACK8 P1-3: the confidential row was redacted, but its 撞单 partner's row named the firm
+    and gave the confidential project's id — the firm of the code name, read off the export."""
+    firm = make_firm(session, "撞单保密企业")
+    secret = make_project(
+        session, firm, "NB", "signed", owner=people.officer, title="保密撞单项目", output="60"
+    )
+    secret.is_confidential, secret.code_name = True, "雪峰-72项目"
+    public = make_project(session, firm, "NB", owner=people.officer_b, title="公开撞单项目")
+    secret.conflict_with_id, public.conflict_with_id = public.id, secret.id
+    plain = make_project(session, make_firm(session, "普通企业"), "IC", owner=people.officer_b)
+    other = make_project(session, make_firm(session, "普通企业二"), "IC", owner=people.officer)
+    plain.conflict_with_id, other.conflict_with_id = other.id, plain.id
+    session.commit()
+    rows = sheet(client.get("/api/v1/projects?format=xlsx", headers=people.auth("manager")).content)
+    head = rows[0]
+    by_id = {r[head.index("编号")]: dict(zip(head, r, strict=True)) for r in rows[1:]}
+    s, p = by_id[secret.id], by_id[public.id]
+    assert s["标题"] == "雪峰-72项目" and s["企业名称"] in ("", None)
+    assert s["撞单项目编号"] in ("", None) and s["撞单"] in ("", None)
+    assert p["企业名称"] == "撞单保密企业" and p["撞单"] == "是"
+    assert p["撞单项目编号"] in ("", None)  # not the confidential project's id
+    # a pair of ordinary projects keeps pointing at each other
+    assert (
+        by_id[plain.id]["撞单项目编号"] == other.id and by_id[other.id]["撞单项目编号"] == plain.id
+    )
+
+
+def test_no_export_has_a_raw_field_name_as_a_header(client, people, session):
+    """ATTACK8 P3-3: the projects export had firm_name, conflict_with_id, first_contact_at …"""
+    from crm.exports import LABELS
+
+    firm = make_firm(session, "表头企业")
+    make_project(session, firm, "NB", owner=people.officer)
+    make_followup(session, people.admin, firm_id=firm.id, title="表头回访")
+    session.commit()
+    admin = people.auth("admin")
+    r = client.post(f"/api/v1/firms/{firm.id}/contacts", json={"name": "表头联系人"}, headers=admin)
+    assert r.status_code == 201, r.text
+    r = client.post(
+        "/api/v1/activities",
+        json={
+            "kind": "call",
+            "occurred_at": "2026-11-02T10:00:00+08:00",
+            "summary": "表头接触",
+            "firm_ids": [firm.id],
+        },
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    for lang in ("zh_CN", "en"):
+        people.admin.language = lang
+        session.add(people.admin)
+        session.commit()
+        known = {zh if lang == "zh_CN" else en for zh, en in LABELS.values()}
+        for path in (
+            "/api/v1/firms",
+            "/api/v1/projects",
+            "/api/v1/followups",
+            "/api/v1/activities",
+            "/api/v1/contacts",
+            "/api/v1/users",
+        ):
+            r = client.get(path, params={"format": "xlsx"}, headers=people.auth("admin"))
+            assert r.status_code == 200, path
+            rows = sheet(r.content)
+            assert len(rows) >= 2, path  # a header and at least one row
+            assert set(rows[0]) <= known, (path, lang, set(rows[0]) - known)

@@ -204,3 +204,29 @@ def test_not_yaml_is_refused():
     with pytest.raises(ValidationFailed) as err:
         parse_pack("clusters: [unclosed")
     assert "not valid YAML: line 1" in err.value.message.render("en")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 50_000,
+        "{" * 20_000,
+        "a: " + "[" * 40 + "]" * 40,
+        "- " * 5_000 + "x",
+        "pack: {code: x, version: " + "9" * 100_000 + "}",
+    ],
+    ids=["flow-50000", "mapping-20000", "flow-40", "block-5000", "long-int"],
+)
+def test_a_pack_nested_too_deep_or_with_a_huge_number_is_refused_as_yaml(text):
+    """ATTACK8 P2-3: these cost 10 s of CPU and then a RecursionError / ValueError (500)."""
+    with pytest.raises(ValidationFailed) as err:
+        parse_pack(text)
+    assert "not valid YAML" in err.value.message.render("en")
+
+
+def test_a_pack_of_the_wrong_shape_is_refused_in_the_readers_language():
+    with pytest.raises(ValidationFailed) as err:
+        parse_pack("pack: 5\ntargets: {}\nclusters: []\nparks: []\n")
+    zh, en = err.value.message.render("zh_CN"), err.value.message.render("en")
+    assert zh.startswith("政策包有") and "Input should" not in zh
+    assert en.startswith("The policy pack has") and "pack" in en

@@ -1,7 +1,7 @@
-"""A database error other than "busy" (a table missing after a bad restore, a dropped server)
-is answered with the fixed 500 and the client's keep-alive connection survives it: the next
-request on the same connection is served (it used to be reset). Through a real uvicorn and a
-real SQL error."""
+"""A database error other than "busy" (a table missing after a bad restore, a dropped server),
+or any error our code did not handle, is answered with the fixed 500 and the client's
+keep-alive connection survives it: the next request on the same connection is served (it used
+to be reset). Through a real uvicorn, a real SQL error and a real exception."""
 
 from __future__ import annotations
 
@@ -29,8 +29,13 @@ def server(database: str) -> Iterator[int]:
         with get_engine().connect() as conn:
             conn.execute(text("SELECT * FROM no_such_table_after_restore"))
 
+    def crashing() -> None:  # not a database error: a fault in our own code
+        raise RuntimeError("a bug nobody handled")
+
     app.add_api_route("/api/v1/broken-table", broken, methods=["GET"])
     app.add_api_route("/broken-table", broken, methods=["GET"])
+    app.add_api_route("/api/v1/broken-code", crashing, methods=["GET"])
+    app.add_api_route("/broken-code", crashing, methods=["GET"])
     port = free_port()
     srv = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", lifespan="on")
@@ -68,3 +73,23 @@ def test_the_connection_survives_a_database_error(server, caplog):
     finally:
         conn.close()
     assert "no_such_table_after_restore" in caplog.text  # the log keeps what happened
+
+
+def test_the_connection_survives_an_unhandled_error(server, caplog):
+    """ATTACK8 P2-3: after an unhandled exception (not a database error) the next request on
+    the same keep-alive connection used to be reset."""
+    conn = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
+    try:
+        for path in ("/api/v1/broken-code", "/broken-code", "/api/v1/broken-code"):
+            conn.request("GET", path, headers={"Accept-Language": "en"})
+            r = conn.getresponse()
+            body = r.read().decode()
+            assert r.status == 500 and "a bug nobody handled" not in body, body
+            assert "Traceback" not in body and r.getheader("Content-Security-Policy")
+        conn.request("GET", "/login")
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 200
+    finally:
+        conn.close()
+    assert "a bug nobody handled" in caplog.text
