@@ -80,3 +80,14 @@ def log_in(client: TestClient, user: User, password: str = PASSWORD) -> str:
 def hx(token: str) -> dict[str, str]:
     """Headers of an HTMX request (with the CSRF header app.js adds)."""
     return {"HX-Request": "true", "X-CSRFToken": token}
+
+
+def switch_language(client: TestClient, code: str) -> None:
+    """The header's language switch of a signed-in user: a POST, saved on the account (a GET
+    of ``/lang/{code}`` only serves the login page and changes nothing once signed in)."""
+    r = client.post(
+        "/lang",
+        data={"code": code, "next": "/", "csrf_token": client.cookies["csrftoken"]},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text[:300]

@@ -15,7 +15,7 @@ from crm.activities.service import log_activity
 from crm.models.firms import Contact
 from crm.types import utcnow
 from tests.factories import make_department, make_firm, make_project, make_user
-from tests.web.conftest import log_in
+from tests.web.conftest import log_in, switch_language
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -61,7 +61,7 @@ def test_the_contacts_list_searches_sorts_and_exports_as_shown(client, session):
     ]
     assert len(sheet(client.get("/contacts?q=王五&format=xlsx").content)) == 2  # as filtered
     # the English page: English headers, the firms by their English names and sorted by them
-    client.get("/lang/en")
+    switch_language(client, "en")
     html = client.get("/contacts?sort=firm").text
     assert html.index("Alpha Electronics") < html.index("Zeta Tech")
     rows = sheet(client.get("/contacts?sort=firm&format=xlsx").content)
@@ -124,7 +124,7 @@ def test_the_activities_page_lists_and_exports_only_what_the_reader_may_see(clie
     assert rows[0][:3] == ["编号", "发生时间", "方式"]
     assert "上门拜访接触企业" in text and "拜访" in text and "别部门机密会谈" not in text
     assert len(sheet(client.get("/activities?kind=call&format=xlsx").content)) == 2
-    client.get("/lang/en")
+    switch_language(client, "en")
     rows = sheet(client.get("/activities?kind=visit&format=xlsx").content)
     assert rows[0][:3] == ["ID", "When", "Kind"] and rows[1][2] == "Visit"
     assert "Contact Corp" in str(rows)
@@ -138,7 +138,7 @@ def test_the_firm_list_sorts_names_by_the_readers_script(client, session):
     log_in(client, me)
     html = client.get("/firms?sort=name").text  # pinyin: a… before z…
     assert html.index("阿尔法科技") < html.index("泽塔电子")
-    client.get("/lang/en")
+    switch_language(client, "en")
     html = client.get("/firms?sort=name").text  # English names: Alpha… before Zeta…
     assert html.index("Alpha Electronics") < html.index("Zeta Tech")
     assert 'aria-sort="ascending"' in html

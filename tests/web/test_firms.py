@@ -21,6 +21,7 @@ from crm.models.followups import Followup
 from crm.text import normalize_name
 from crm.types import utcnow
 from tests.factories import make_department, make_firm, make_project, make_user
+from tests.web.conftest import switch_language
 
 
 @pytest.fixture
@@ -745,7 +746,7 @@ def test_pages_in_english(client, login, officer, session):
     f = hp(session)
     session.commit()
     login(officer)
-    client.get("/lang/en")  # the switch a user clicks: replaces the cookie login set
+    switch_language(client, "en")  # the switch a user clicks
     assert "Log a contact" in client.get(f"/firms/{f.id}").text
     assert "Global 500" in client.get("/firms").text
     assert normalize_name("惠普") == "惠普"

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from crm.clock import to_local, today_local
 from crm.models.followups import Followup
 from tests.factories import make_department, make_firm, make_followup, make_project, make_user
-from tests.web.conftest import hx
+from tests.web.conftest import hx, switch_language
 from tests.web.conftest import log_in as login
 
 
@@ -119,7 +119,7 @@ def test_edit_and_stale_version(client, session):
     )
     assert r.status_code == 422 and 'id="err-title"' in r.text
     assert "必填" in r.text and "String should" not in r.text  # the page's language, not pydantic's
-    client.get("/lang/en")
+    switch_language(client, "en")
     r = client.post(
         f"/followups/{fu.id}/edit",
         data={

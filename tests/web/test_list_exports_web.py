@@ -8,6 +8,7 @@ from python_calamine import CalamineWorkbook
 
 from tests.factories import make_department, make_firm, make_followup, make_project, make_user
 from tests.web.conftest import log_in as login
+from tests.web.conftest import switch_language
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -39,7 +40,7 @@ def test_pipeline_table_and_followups_export_as_filtered(client, session):
     r = client.get("/followups?status=open&format=xlsx")
     assert r.headers["content-type"] == XLSX and "回访页面导出" in str(sheet(r.content))
     # in the page's language
-    client.get("/lang/en")
+    switch_language(client, "en")
     assert sheet(client.get("/followups?format=xlsx").content)[0][0] == "ID"
 
 

@@ -6,7 +6,7 @@ from crm.models.projects import Project
 from crm.notices.service import firm_merged
 from tests.crm.test_notices import conflict, world
 from tests.factories import make_department, make_firm, make_user
-from tests.web.conftest import log_in
+from tests.web.conftest import log_in, switch_language
 
 
 def test_bell_notices_and_resolving_a_conflict(client, login, session):
@@ -75,6 +75,6 @@ def test_a_notice_reads_in_the_readers_language(client, session):
     session.commit()
     log_in(client, me)
     assert "你的企业已合并：合并测试企业" in client.get("/notices").text
-    client.get("/lang/en")
+    switch_language(client, "en")
     page = client.get("/notices").text
     assert "Your firm was merged: 合并测试企业" in page and "你的企业已合并" not in page

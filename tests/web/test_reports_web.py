@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from server.app import create_app
 from tests.factories import PASSWORD
 from tests.reports_data import coverage_world
+from tests.web.conftest import switch_language
 
 
 @pytest.fixture
@@ -255,6 +256,6 @@ def test_a_day_out_of_range_is_an_error_beside_the_field_never_a_500(client, ses
             r = client.get(f"/reports/{name}{ext}?{field}={day}")
             assert r.status_code == 422, (name, ext, r.status_code)
     # the API the same, in its reader's language
-    client.get("/lang/en")
+    switch_language(client, "en")
     r = client.get(f"/reports/pipeline?date_to={day}")
     assert "(1990–2100)" in r.text or "Use YYYY-MM-DD" in r.text
