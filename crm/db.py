@@ -11,7 +11,7 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, event, func, select
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, SQLModel, create_engine
 
 from crm.config import get_settings
@@ -213,6 +213,23 @@ def is_busy(exc: BaseException) -> bool:
         return True
     text = str(orig).lower()
     return "database is locked" in text or "database table is locked" in text
+
+
+def raced_constraint(exc: BaseException) -> str | None:
+    """``"unique"`` or ``"foreign_key"`` when a write broke that kind of constraint — on
+    PostgreSQL the loser of a race a check-then-write did not see (two officers entering one
+    firm at once, a contact added to a firm being merged away); nothing of the write was saved.
+    Else None."""
+    if not isinstance(exc, IntegrityError):
+        return None
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    text = str(orig)
+    if code == "23505" or "UNIQUE constraint failed" in text:
+        return "unique"
+    if code == "23503" or "FOREIGN KEY constraint failed" in text:
+        return "foreign_key"
+    return None
 
 
 def begin_write(session: Session) -> None:

@@ -33,9 +33,9 @@ from api.router import router as api_router
 from crm.accounts.sessions import resolve_web_session
 from crm.changes import STALE
 from crm.config import get_settings
-from crm.db import get_engine, is_busy
+from crm.db import get_engine, is_busy, raced_constraint
 from crm.dbuse import InUse
-from crm.errors import Busy, CRMError, StaleVersion
+from crm.errors import Busy, Conflict, CRMError, NotFound, StaleVersion
 from crm.i18n import Message, _l, validation_message
 from crm.imports import worker as import_worker
 from server.deps import SESSION_KEY, LoginRequired, UserView
@@ -189,7 +189,19 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> Response:
         """Another writer held the database's lock too long: nothing was saved (the request's
-        transaction rolled back) — a 503 the client may retry, never a 500."""
+        transaction rolled back) — a 503 the client may retry, never a 500. A write that lost a
+        race to a constraint: 409 (a unique key) or 404 (a row deleted meanwhile)."""
+        raced = raced_constraint(exc)
+        if raced is not None:
+            # a write lost a race to a unique key or to a deleted row (PostgreSQL: the checks
+            # before it could not see the other writer's uncommitted row): nothing was saved
+            log.warning("%s constraint on %s %s", raced, request.method, request.url.path)
+            lost: CRMError = (
+                Conflict(_l("同一记录刚被他人保存，本次未保存，请刷新后重试"))
+                if raced == "unique"
+                else NotFound(_l("相关记录刚被删除或合并，本次未保存，请刷新后重试"))
+            )
+            return await crm_error(request, lost)
         if not is_busy(exc):
             # another database error (a table missing after a bad restore, a dropped server):
             # logged and answered with the fixed 500 here, inside the middleware — raised on, it

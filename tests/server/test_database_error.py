@@ -32,6 +32,20 @@ def server(database: str) -> Iterator[int]:
     def crashing() -> None:  # not a database error: a fault in our own code
         raise RuntimeError("a bug nobody handled")
 
+    def duplicate() -> None:  # a real unique violation, as the loser of a race meets it
+        with get_engine().begin() as conn:
+            conn.execute(text("CREATE TEMP TABLE raced (k integer PRIMARY KEY)"))
+            conn.execute(text("INSERT INTO raced VALUES (1)"))
+            conn.execute(text("INSERT INTO raced VALUES (1)"))
+
+    def orphan() -> None:  # a real foreign-key violation: the row it points at is gone
+        with get_engine().begin() as conn:
+            conn.execute(text("CREATE TEMP TABLE gone (k integer PRIMARY KEY)"))
+            conn.execute(text("CREATE TEMP TABLE child (k integer REFERENCES gone (k))"))
+            conn.execute(text("INSERT INTO child VALUES (7)"))
+
+    app.add_api_route("/api/v1/raced-unique", duplicate, methods=["POST"])
+    app.add_api_route("/api/v1/raced-gone", orphan, methods=["POST"])
     app.add_api_route("/api/v1/broken-table", broken, methods=["GET"])
     app.add_api_route("/broken-table", broken, methods=["GET"])
     app.add_api_route("/api/v1/broken-code", crashing, methods=["GET"])
@@ -93,3 +107,26 @@ def test_the_connection_survives_an_unhandled_error(server, caplog):
     finally:
         conn.close()
     assert "a bug nobody handled" in caplog.text
+
+
+def test_a_write_that_lost_a_race_to_a_constraint_is_a_409_or_404(server, caplog):
+    """ATTACK8 P2-9: on PostgreSQL the loser of two simultaneous creations of one firm (a
+    unique key), or a contact added to a firm merged away meanwhile (a foreign key), got the
+    fixed 500; it is told what happened, and the connection stays."""
+    conn = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
+    try:
+        for path, status, code in (
+            ("/api/v1/raced-unique", 409, "conflict"),
+            ("/api/v1/raced-gone", 404, "not_found"),
+        ):
+            conn.request("POST", path, headers={"Accept-Language": "en"})
+            r = conn.getresponse()
+            body = json.loads(r.read())
+            assert (r.status, body["error"]) == (status, code), body
+            assert "raced" not in json.dumps(body) and "INSERT" not in json.dumps(body)
+        conn.request("GET", "/login")
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 200
+    finally:
+        conn.close()
