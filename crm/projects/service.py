@@ -21,6 +21,7 @@ from crm.authz import (
 from crm.authz.disclosure import project_label
 from crm.changes import apply_change, check_version
 from crm.clock import today_local
+from crm.db import lock_rows
 from crm.errors import Conflict, ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import Department, User
@@ -133,6 +134,9 @@ def create_project(session: Session, actor: User, data: ProjectCreate) -> Projec
     if owner_id != actor.id and not may_set_owner(actor, None, owner):
         raise ValidationFailed(_l("只能指定本部门人员为负责人"), field="owner_id")
     require_project_owner(owner, data.is_confidential, dept_id)
+    # two departments opening this firm's project at once: the second waits here for the first
+    # to commit, then finds its project — a 撞单 either way (PostgreSQL; SQLite serialises writes)
+    lock_rows(session, Firm, [data.firm_id])
     now = utcnow()
     # a generated title names the cluster, not its code ("渝新智造科技有限公司 · 集成电路")
     title = data.title or f"{firm.name_zh} · {session.get(Cluster, cid).name_zh}"  # type: ignore[union-attr]

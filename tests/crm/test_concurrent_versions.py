@@ -191,3 +191,49 @@ def test_a_writer_that_read_before_the_other_committed_does_not_save(world, chan
             )
             == 0
         )
+
+
+def test_two_departments_opening_one_firms_project_at_once_is_a_conflict(world):
+    """ATTACK8 P2-8: two departments open a project for the same firm and cluster at the same
+    moment. Before, on PostgreSQL, neither saw the other's uncommitted row — no 撞单 at all;
+    now the second waits on the firm's row lock until the first commits, then finds it."""
+    import threading
+
+    from crm.projects.schemas import ProjectCreate
+    from crm.projects.service import create_project
+
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writing requests (begin_write)")
+    with Session(engine) as s:
+        firm_id = s.get(Project, world["project"]).firm_id
+        other = make_user(s, "officer", make_department(s)).id
+        s.commit()
+    a, b = Session(engine), Session(engine)
+    outcome: list[BaseException | int] = []
+
+    def second() -> None:
+        try:
+            p = create_project(b, _user(b, other), ProjectCreate(firm_id=firm_id, cluster="IC"))
+            b.commit()
+            outcome.append(p.id)
+        except Exception as exc:
+            b.rollback()
+            outcome.append(exc)
+
+    try:
+        first = create_project(
+            a, _user(a, world["officer"]), ProjectCreate(firm_id=firm_id, cluster="IC")
+        ).id
+        t = threading.Thread(target=second)
+        t.start()
+        _wait_until_blocked(engine)
+        a.commit()
+        t.join(60)
+    finally:
+        a.close(), b.close()
+    assert outcome and isinstance(outcome[0], int), outcome
+    with Session(engine) as s:
+        later = s.get(Project, outcome[0])
+        assert later.conflict_with_id == first
+        assert s.get(Project, first).conflict_with_id == later.id
