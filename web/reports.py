@@ -15,7 +15,7 @@ from crm.i18n import Message, _l
 from crm.policy.districts import district_name
 from crm.reports import briefing_pdf, registry
 from crm.reports.common import ReportFilters, clusters, parks, require_reports
-from crm.reports.export import to_xlsx
+from crm.reports.export import PAGES, to_xlsx
 from crm.reports.words import GROUP_ZH, STAGE_ZH, STATUS_ZH, TIER_ZH, band_label
 from server.download import download
 from web import report_charts
@@ -152,6 +152,7 @@ def report_page(visit: Visit, name: str) -> Response:
             else None
         ),
         "chart2": (report_charts.second(name, report, visit.lang) if report is not None else None),
+        "heads": PAGES.get(name, {}),  # the tables' headers: the workbook's column spec
         "band_label": band_label,
         "district_name": district_name,
         "stage_zh": STAGE_ZH,

@@ -56,13 +56,12 @@ class PageHead:
 
 
 def page(
-    columns: Sequence[Column], keys: Sequence[str], heads: dict[str, Message] | None = None
+    columns: Sequence[Column], keys: Sequence[str], own: dict[str, PageHead] | None = None
 ) -> list[PageHead]:
     """The headers of a page's table that shows ``keys`` of the sheet's ``columns``, in that
-    order; ``heads``: a column's header on the page where the page's cell differs."""
-    by_key = {c.key: c for c in columns if c.key}
-    picked = [by_key[k] for k in keys]
-    return [PageHead((heads or {}).get(c.key, c.head), c.num) for c in picked]
+    order; ``own``: the header of a key whose cell on the page is not the workbook's."""
+    by_key = {c.key: PageHead(c.head, c.num) for c in columns if c.key}
+    return [(own or {}).get(k) or by_key[k] for k in keys]
 
 
 def sheet(title: Message, columns: Sequence[Column], items: Iterable[Any]) -> Sheet:

@@ -20,6 +20,7 @@ from crm.reports.columns import (
     INDICATORS,
     Column,
     In,
+    PageHead,
     Sheet,
     cluster_columns,
     cluster_name,
@@ -27,6 +28,7 @@ from crm.reports.columns import (
     fields,
     join,
     nested,
+    page,
     park_columns,
     pick,
     project_columns,
@@ -425,6 +427,137 @@ def _layout(r: Any) -> list[Sheet]:
         sheet(_l("园区×集群"), LAYOUT_PAIRS, nested(r.parks, lambda p: p.pairs)),
         sheet(_l("项目"), LAYOUT_PROJECTS, nested(r.parks, lambda p: p.projects)),
     ]
+
+
+# The report pages' tables, by report and table: the workbook columns each shows, picked by key
+# in the page's order (columns.page). A page leaves out the codes (they are its names' tooltips),
+# the ratios (its chart shows them), a target's year and a late project's cluster; where its cell
+# is not the workbook's it has its own header: coverage's investors and projects are lists (the
+# workbook counts them), its covered links "3/5"; activity's contacts and the conversion's reached
+# projects are the same counts under a shorter header; the map's project count and coverage, the
+# layout's guided clusters (badges with their coverage), project count and main projects likewise.
+# The pipeline's stage table (a count per stage), the coverage matrix and the briefing are the
+# pages' own shapes, with no workbook twin.
+PAGES: dict[str, dict[str, list[PageHead]]] = {
+    "coverage": {
+        "clusters": page(
+            COVERAGE_CLUSTERS,
+            (
+                "cluster",
+                "status",
+                "major_investors",
+                "projects",
+                "links_covered",
+                "links_without_firm",
+            ),
+            {
+                "projects": PageHead(_l("支撑项目"), False),
+                "links_covered": PageHead(_l("已覆盖环节"), True),
+                "links_without_firm": PageHead(_l("无企业环节"), True),
+            },
+        ),
+        "links": page(
+            COVERAGE_LINKS, ("link", "status", "firm_count", "major_firm_count", "major_investors")
+        ),
+    },
+    "pipeline": {
+        "conversion": page(
+            PIPELINE_CONVERSION,
+            ("from_stage", "to_stage", "reached_from", "reached_to", "rate"),
+            {
+                "reached_from": PageHead(_l("到达前一阶段"), True),
+                "reached_to": PageHead(_l("到达后一阶段"), True),
+            },
+        ),
+        "weeks": page(PIPELINE_WEEKS, ("week_start", "new_projects", "signings")),
+    },
+    "targets": {
+        "clusters": page(
+            TARGET_CLUSTERS,
+            ("cluster", "target_2015", "landed_output", "progress", "signed_output"),
+        ),
+        "totals": page(
+            TARGET_TOTALS,
+            (
+                "label",
+                "target",
+                "landed_output",
+                "progress",
+                "with_signed_output",
+                "progress_with_signed",
+            ),
+        ),
+    },
+    "leaders": {
+        # a band's row lists its firms under the firms sheet's header
+        "bands": page([*LEADER_BANDS, *LEADER_FIRMS], ("band", "goal", "count", "name")),
+    },
+    "activity": {
+        "officers": page(
+            ACTIVITY_OFFICERS,
+            (
+                "name",
+                "department",
+                "contacts",
+                "followups_done",
+                "followups_overdue",
+                "new_leads",
+                "awaiting_contact",
+                "median_response_hours",
+            ),
+            {"contacts": PageHead(_l("接触记录"), True)},
+        ),
+    },
+    "delivery": {
+        "clusters": page(
+            DELIVERY_CLUSTERS,
+            (
+                "cluster",
+                "projects",
+                "planned_investment",
+                "capital_arrived",
+                "expected_jobs",
+                "actual_jobs",
+                "late_landing",
+                "late_operation",
+            ),
+        ),
+        "late": page(
+            DELIVERY_LATE,
+            (
+                "label",
+                "firm_name",
+                "stage",
+                "expected_land_date",
+                "actual_land_date",
+                "expected_operate_date",
+                "actual_operate_date",
+            ),
+        ),
+    },
+    "map": {
+        # the last (the selected cluster's coverage) only when a cluster is selected
+        "parks": page(
+            MAP_PARKS,
+            ("park", "district", "clusters", "landed_output", "live_projects", "status"),
+            {
+                "live_projects": PageHead(_l("项目数"), True),
+                "status": PageHead(_l("覆盖状态"), False),
+            },
+        ),
+    },
+    "layout": {
+        "parks": page(
+            LAYOUT_PARKS,
+            ("park", "district", "pairs", "project_count", "projects"),
+            {
+                "pairs": PageHead(_l("引导集群（覆盖状态）"), False),
+                "project_count": PageHead(_l("项目数"), True),
+                "projects": PageHead(_l("主要项目"), False),
+            },
+        ),
+    },
+}
 
 
 SHEETS: dict[str, Callable[[Any], list[Sheet]]] = {
