@@ -57,6 +57,14 @@ def _plain_text(v: str) -> str:
     return v
 
 
+def _one_line(v: str) -> str:
+    """A title or a name is one line: a line break would start a heading, list or mention in
+    a group-robot message, and break every list the text is shown in."""
+    if "\n" in v or "\r" in v:
+        raise ValueError(_l("不能换行"))
+    return v
+
+
 def _year_range(v: date | datetime) -> date | datetime:
     if not (1990 <= v.year <= 2100):
         raise ValueError(_l("时间超出范围（1990–2100）"))
@@ -83,6 +91,7 @@ class Bounded(GroupedMetadata):
 
     max_length: int
     min_length: int = 0
+    one_line: bool = False  # titles and names: no line break
 
     def __iter__(self) -> Iterator[object]:
         yield from StringConstraints(
@@ -91,9 +100,11 @@ class Bounded(GroupedMetadata):
         yield BeforeValidator(_at_most(self.max_length))
         yield AfterValidator(_no_nul)
         yield AfterValidator(_plain_text)
+        if self.one_line:
+            yield AfterValidator(_one_line)
 
 
-Name = Annotated[str, Bounded(200, 1)]
+Name = Annotated[str, Bounded(200, 1, one_line=True)]
 ShortText = Annotated[str, Bounded(200)]
 LongText = Annotated[str, Bounded(4000)]
 # an optional email address; "" means none (forms send it). One type, not a union, so an

@@ -28,11 +28,24 @@ def _fmt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return local.strftime(fmt) if local else ""
 
 
+# what a value may not carry into a group robot's markdown: a line break (a new heading or
+# list item), a link ([text](url)) or a mention / tag (<@all>) — shown as their full-width
+# look-alikes, so the text reads the same and does nothing (ATTACK7 P3-12)
+_MARKDOWN_INERT = str.maketrans({"\r": " ", "\n": " ", "[": "［", "]": "］", "<": "＜", ">": "＞"})
+
+
+def _inert(value: Any) -> Any:
+    """Every ``{{ value }}`` of a robot template: the template's own markdown (its headings,
+    list marks and links around the values) stays; the values cannot add any."""
+    return value.translate(_MARKDOWN_INERT) if isinstance(value, str) else value
+
+
 @lru_cache
-def _env(lang: str, html: bool) -> jinja2.Environment:
+def _env(lang: str, html: bool, markdown: bool = False) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=html,
+        finalize=_inert if markdown else None,
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
@@ -92,7 +105,7 @@ def render_robot(kind: str, lang: str, ctx: dict[str, Any]) -> Rendered:
     """A group-robot message (markdown) of ``kind``: its title and text."""
     lang = language_of(lang)
     ctx = {"base_url": get_settings().base_url.rstrip("/"), "lang": lang, **ctx}
-    env = _env(lang, False)
+    env = _env(lang, False, markdown=True)
     with using(lang):
         subject = " ".join(_block(env, f"{kind}.md", "subject", ctx).split())
         text = _block(env, f"{kind}.md", "body", ctx)

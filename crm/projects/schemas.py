@@ -53,7 +53,7 @@ class _Dates(InputModel):
 
 
 class ProjectCreate(_Dates):
-    title: Annotated[str, Bounded(200)] | None = None
+    title: Annotated[str, Bounded(200, one_line=True)] | None = None
     firm_id: Id
     cluster: Annotated[str, Bounded(20, 1)] = Field(description="cluster code, e.g. NB")
     park: Annotated[str, Bounded(20)] | None = Field(default=None, description="park code, e.g. LJ")
@@ -68,7 +68,7 @@ class ProjectCreate(_Dates):
     owner_id: Id | None = None
     department_id: Id | None = None
     is_confidential: Flag = False
-    code_name: Annotated[str, Bounded(100)] | None = None
+    code_name: Annotated[str, Bounded(100, one_line=True)] | None = None
     notes: LongText | None = None
 
     @field_validator("title")
@@ -81,7 +81,7 @@ class ProjectCreate(_Dates):
 
 class ProjectUpdate(_Dates):
     # a title may be left out (unchanged) but never emptied: "" and "   " are refused as required
-    title: Annotated[str, Bounded(200, 1)] | None = None
+    title: Annotated[str, Bounded(200, 1, one_line=True)] | None = None
     park: Annotated[str, Bounded(20)] | None = None
     chain_link: Annotated[str, Bounded(40)] | None = None
     planned_investment: Yi | None = None
@@ -90,7 +90,7 @@ class ProjectUpdate(_Dates):
     actual_jobs: Count | None = None
     owner_id: Id | None = None
     is_confidential: Flag | None = None
-    code_name: Annotated[str, Bounded(100)] | None = None
+    code_name: Annotated[str, Bounded(100, one_line=True)] | None = None
     notes: LongText | None = None
     version: Id
 
