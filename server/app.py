@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import os
 import re
@@ -145,13 +146,36 @@ def _html_error(request: Request, status: int, message: str | Message) -> Respon
 
     if status == 404:
         _menu_user(request)
+    headers = None
+    if request.headers.get("HX-Request"):
+        headers = {"HX-Reswap": "none"}
+        if status in _HX_NOT_ERRORS:  # base.html: htmx treats these as answers, not errors
+            headers["HX-Trigger"] = _toast_trigger(request, message)
     return render(
         request,
         "error.html",
         {"status": status, "message": message},
         status_code=status,
-        headers={"HX-Reswap": "none"} if request.headers.get("HX-Request") else None,
+        headers=headers,
     )
+
+
+# The statuses base.html's htmx-config swaps instead of raising htmx:responseError (a form
+# shown again with its errors). The generic error page answers them with nothing to swap, so
+# its message goes out as a toast event (ATTACK8 P2-7: a stale board move or My-day "done"
+# answered 409 and nobody saw anything).
+_HX_NOT_ERRORS = frozenset({409, 422})
+
+
+def _toast_trigger(request: Request, message: str | Message) -> str:
+    if isinstance(message, Message):
+        try:
+            lang = reader_language(request)
+        except Exception:
+            lang = None
+        message = message.render(lang)
+    # ASCII JSON: a header is latin-1; htmx parses the escapes back
+    return json.dumps({"crm:toast": {"message": str(message), "kind": "error"}})
 
 
 def install_error_handlers(app: FastAPI) -> None:

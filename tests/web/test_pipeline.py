@@ -233,3 +233,27 @@ def test_the_board_offers_a_move_only_on_cards_the_user_may_move(client, session
     r = client.get("/pipeline/column/lead", headers={"HX-Request": "true"})
     assert r.status_code == 200
     assert f'id="card-{theirs.id}"' not in r.text or 'class="move"' not in card(theirs.id)
+
+
+def test_a_stale_move_tells_the_user_in_a_toast(client, session):
+    """ATTACK8 P2-7: the generic error page answers htmx with nothing to swap, and htmx does not
+    treat a 409 as an error — so the message must come as a toast event, in the reader's
+    language."""
+    dept, me, firm = _setup(session)
+    en = make_user(session, "officer", dept, language="en")
+    p = make_project(session, firm, "NB", "lead", owner=me)
+    q = make_project(session, firm, "IC", "lead", owner=en)
+    session.commit()
+    for user, project, words in ((me, p, "他人修改"), (en, q, "Someone saved this record first")):
+        client.cookies.clear()
+        token = login(client, user)
+        r = client.post(
+            f"/projects/{project.id}/stage",
+            data={"stage": "contacted", "version": "7", "via": "board"},
+            headers=hx(token),
+        )
+        assert r.status_code == 409 and r.headers["HX-Reswap"] == "none"
+        toast = json.loads(r.headers["HX-Trigger"])["crm:toast"]
+        assert toast["kind"] == "error" and words in toast["message"], toast
+    session.expire_all()
+    assert session.get(Project, p.id).stage == "lead" and session.get(Project, q.id).stage == "lead"
