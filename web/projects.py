@@ -38,13 +38,17 @@ NUMBERS = ["planned_investment", "expected_output", "expected_jobs", "actual_job
 ALIASES = {f: f for f in DATE_FIELDS}  # model-level date errors name their field first
 
 
-def _refs(session: Session, user: User, owner_id: int | None = None) -> dict[str, Any]:
+def _refs(
+    session: Session, user: User, owner_id: int | None = None, *, owners: bool = True
+) -> dict[str, Any]:
     """The form's lists; ``owner_id`` is the project's current owner (None: a new project):
-    the owner picker offers whom crm.authz allows (``owner_choices``), as the service checks."""
+    the owner picker offers whom crm.authz allows (``owner_choices``), as the service checks.
+    ``owners`` False: no picker (the project page names people, it offers none — filtering
+    500 people through the rule was a twelfth of its work)."""
     users = user_choices(session, user)
     plan = plan_lists(session)
     return {
-        "owners": owner_choices(user, users.officers, owner_id),
+        "owners": owner_choices(user, users.officers, owner_id) if owners else [],
         "clusters": plan.clusters,
         "parks": plan.parks,
         "links": plan.links,
@@ -56,7 +60,7 @@ def _refs(session: Session, user: User, owner_id: int | None = None) -> dict[str
 
 
 def project_context(session: Session, user: User, p: Project) -> dict[str, Any]:
-    refs = _refs(session, user)
+    refs = _refs(session, user, owners=False)
     pub = to_public(session, p, user)
     acts, act_total = list_activities(session, user, ActivityFilters(project_id=p.id), limit=30)
     fus, _ = list_followups(

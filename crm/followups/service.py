@@ -24,7 +24,7 @@ from crm.authz import (
 from crm.authz.disclosure import project_label_sql
 from crm.changes import apply_change, check_version
 from crm.clock import as_utc, day_bounds, local_tz, today_local
-from crm.db import built_once, capped_count
+from crm.db import LIST_COUNT_CAP, built_once, capped_count
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
 from crm.i18n import _l
@@ -351,6 +351,8 @@ def list_followups(
             .offset(offset)
         )
     )
+    if offset == 0 and len(rows) < limit <= LIST_COUNT_CAP:
+        return rows, len(rows)  # the whole list is on this page: its count needs no statement
     return rows, capped_count(session, stmt, Followup.id)
 
 

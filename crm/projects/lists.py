@@ -179,6 +179,8 @@ def list_projects(
     page, count = _list_statements(actor, f, count_cap)
     params = _project_list_params(f)
     rows = list(session.scalars(page, {**params, "p_limit": limit, "p_offset": offset}))
+    if offset == 0 and len(rows) < limit <= count_cap:
+        return rows, len(rows)  # the whole list is on this page: its count needs no statement
     total = session.scalar(count, params) or 0
     return rows, total
 
