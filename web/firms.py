@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
+from markupsafe import Markup, escape
 
 from crm.accounts.service import user_choices
 from crm.authz import is_manager
@@ -22,7 +23,7 @@ from crm.firms.service import (
     list_firms,
     search_firms,
 )
-from crm.firms.views import countries, firm_names, list_rows
+from crm.firms.views import FirmRow, countries, firm_names, list_rows
 from crm.policy.service import plan_lists
 from crm.sorting import parse_sort
 from crm.types import utcnow
@@ -31,7 +32,7 @@ from server.download import download
 from server.page_input import known_choice
 from web import forms
 from web.bulk import bulk_context
-from web.render import cluster_labels
+from web.render import cluster_labels, templates_for
 from web.visit import Visit
 
 router = APIRouter(prefix="/firms", include_in_schema=False)
@@ -42,6 +43,44 @@ TIERS = values(Tier)
 
 
 Q = Annotated[str | None, Query(max_length=100)]
+
+
+class ListRow:
+    """A firm list row as the template prints it: its values read once, the tier badge, the
+    cluster chips and the date already made. Read through the firm on each use, with a macro
+    call, a filter and a loop of chips per row, the rows were three quarters of the page's
+    rendering (50 rows a page; the list and its searches are 40 % of an office's requests)."""
+
+    __slots__ = ("chips", "country", "id", "name_en", "name_zh", "owner", "tier", "updated")
+
+    def __init__(self, row: FirmRow, tier: Markup, labels: dict[str, str], local: Any) -> None:
+        f = row.firm
+        self.id = f.id
+        self.name_zh = f.name_zh
+        self.name_en = f.name_en
+        self.tier = tier
+        self.country = f.country or "—"
+        self.chips = (
+            Markup("".join(_chip(labels[code]) for code in row.clusters))
+            if row.clusters
+            else _NO_CHIP
+        )
+        self.owner = row.owner_name or "—"
+        self.updated = local(f.updated_at, "%Y-%m-%d")
+
+
+_NO_CHIP = Markup('<span class="muted">—</span>')
+
+
+def _chip(label: str) -> str:
+    text = escape(label)
+    return f'<span class="chip" title="{text}">{text}</span>'
+
+
+def list_view(rows: list[FirmRow], lang: str, labels: dict[str, str]) -> list[ListRow]:
+    env = templates_for(lang).env
+    tier_badge_of, local = env.globals["tier_badge_of"], env.filters["local"]
+    return [ListRow(r, tier_badge_of(r.firm), labels, local) for r in rows]
 
 
 async def firm_filters(
@@ -94,9 +133,11 @@ def firm_list(
         )
         if v
     }
+    lang = visit.lang
+    labels = cluster_labels(plan_lists(visit.session).clusters, lang)
     ctx: dict[str, Any] = {
         "nav": "firms",
-        "rows": list_rows(visit.session, visit.user, firms),
+        "rows": list_view(list_rows(visit.session, visit.user, firms), lang, labels),
         "total": total,
         "capped": total > COUNT_CAP,
         "page": page,
@@ -109,7 +150,6 @@ def firm_list(
         "sort_query": urlencode({k: v for k, v in params.items() if k != "sort"}),
         "filtered": bool({k for k in params if k != "sort"}),
         "cluster_names": {c.code: c for c in plan_lists(visit.session).clusters},
-        "cluster_labels": cluster_labels(plan_lists(visit.session).clusters, visit.lang),
         "bulk": is_manager(visit.user),  # rows to select for reassignment (web/bulk.py)
     }
     if not visit.htmx:
