@@ -15,7 +15,7 @@ from crm.accounts.sessions import end_sessions
 from crm.audit.service import record, snapshot
 from crm.authz import require_admin
 from crm.changes import apply_change, check_version
-from crm.db import bind_url, capped_count, get_or_not_found, memo, table
+from crm.db import bind_url, capped_count, get_or_not_found, lock_rows, memo, table
 from crm.errors import Conflict, ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import Department, Role, User
@@ -187,6 +187,9 @@ def update_user(
     """Change a user's role, department, state or name (admins). The last active admin stays.
     Every check runs before anything is written (``crm.changes.apply_change``)."""
     require_admin(actor)
+    # the row locked before its holdings are counted: a follow-up being assigned to this user
+    # meanwhile waits (it locks the same row) and then sees the user inactive
+    lock_rows(session, User, [user_id])
     user = _get_user(session, user_id)
     check_version(user, version, lambda: snapshot(user), _l("该用户已被他人修改"))
     changes = _user_changes(session, role, department_id, is_active, display_name, email)

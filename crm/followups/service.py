@@ -51,12 +51,20 @@ def _require_change(session: Session, actor: User, fu: Followup) -> None:
     require_change_followup(session, actor, fu)
 
 
+def _locked_assignee(session: Session, user_id: int) -> User | None:
+    """The assignee, its row locked and read afresh (PostgreSQL ``FOR UPDATE``; SQLite's
+    writer holds the database): a deactivation in progress finishes first, and then the
+    assignee is seen inactive and refused — never an open follow-up left with an inactive
+    user (SPEC §3), which ``update_user`` checks under the same lock."""
+    return session.get(User, user_id, with_for_update=True, populate_existing=True)
+
+
 def create_followup(
     session: Session, actor: User, data: FollowupCreate, activity_id: int | None = None
 ) -> Followup:
 
     assignee_id = data.assignee_id or stored_id(actor)
-    assignee = session.get(User, assignee_id)
+    assignee = _locked_assignee(session, assignee_id)
     firm_id = data.firm_id
     if data.project_id is not None:
         try:
@@ -147,7 +155,7 @@ def update_followup(
         fields["remind_at"] = as_utc(fields["remind_at"])
     if fields.get("assignee_id") is not None:
         if fields["assignee_id"] != fu.assignee_id:
-            assignee = session.get(User, fields["assignee_id"])
+            assignee = _locked_assignee(session, fields["assignee_id"])
             require_assign(session, actor, assignee, fu.project_id, fu.activity_id)
     elif "assignee_id" in fields:
         fields.pop("assignee_id")
