@@ -13,6 +13,7 @@ stable Message-ID, which mail clients fold.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,10 +37,14 @@ BACKOFF_CAP = timedelta(hours=1)
 
 
 def message_id_for(dedup_key: str) -> str:
-    """A stable Message-ID: the same message always carries the same one."""
+    """A new Message-ID for the message ``dedup_key`` names, made once when it is queued and kept
+    on its outbox row, so every retry of that message carries the same one (a client folds the
+    twins of one send). Its random part makes it unique: another installation, or this one after
+    a restore or an id reused, queueing a different message under the same key does not give it
+    the Message-ID of a mail already in the mailboxes (ATTACK8 P2-5: clients drop such a mail)."""
     domain = get_settings().smtp_from.rpartition("@")[2] or "crm.localhost"
-    digest = hashlib.sha256(dedup_key.encode()).hexdigest()[:32]
-    return f"<{digest}.crm@{domain}>"
+    digest = hashlib.sha256(dedup_key.encode()).hexdigest()[:16]
+    return f"<{digest}.{secrets.token_hex(12)}.crm@{domain}>"
 
 
 def _row(
