@@ -29,6 +29,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from crm.clock import local_tz, today_local, week_start
+from crm.errors import ValidationFailed
+from crm.i18n import _l
 from crm.models.accounts import User
 from crm.models.firms import MAJOR_TIERS, Firm
 from crm.models.policy import Cluster, Park
@@ -282,6 +284,8 @@ def briefing(
     filters = filtered(session, actor, f)
     cid, pid, scope = filters.cluster_id, filters.park_id, filters.where
     monday = week_start(week) if week else default_week()
+    if monday > week_start(today_local()):  # ATTACK7 P3-11: "overdue as of" a future day
+        raise ValidationFailed(_l("这一周还没有到"), field="week")
     sunday = monday + timedelta(days=6)
     start, end = _instant(monday), _instant(monday + timedelta(weeks=1))
     all_clusters = clusters(session)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from crm.models.activities import Activity
@@ -302,3 +303,17 @@ def test_briefing_contacts_per_department_are_the_activity_reports(session):
                     )
             assert {x.department: x.contacts for x in b.contacts} == expected
             assert list(b.contacts) == sorted(b.contacts, key=lambda x: (-x.contacts, x.department))
+
+
+def test_a_week_that_has_not_come_is_refused(session):
+    """ATTACK7 P3-11: a future week was shown "overdue as of" a day that has not come."""
+    from crm.clock import today_local
+    from crm.errors import ValidationFailed
+    from crm.reports.briefing import briefing
+    from tests.factories import make_user
+
+    admin = make_user(session, "admin")
+    with pytest.raises(ValidationFailed) as exc:
+        briefing(session, admin, week=today_local() + timedelta(days=14))
+    assert exc.value.field == "week"
+    assert briefing(session, admin, week=today_local()).week_start <= today_local()
