@@ -178,6 +178,26 @@ def _save_rollups(
     record(session, actor.id, "touch", "project", p.id, before=before, after=touched)
 
 
+def _locked_fresh(session: Session, project_ids: list[int]) -> list[Project]:
+    """Projects whose rollups are about to be written, their rows locked (PostgreSQL
+    ``FOR UPDATE`` in id order; SQLite's writer holds the database) and read afresh: a contact
+    logged or deleted on them at the same moment finishes first, and then its effect is seen —
+    never a rollup computed from what another writer was changing (ATTACK8 P2-6: a project's
+    last contact left empty though a contact had just been logged). The rollups are written
+    without a version bump, so the version check cannot catch this race."""
+    if not project_ids:
+        return []
+    return list(
+        session.scalars(
+            select(Project)
+            .where(Project.id.in_(sorted(project_ids)))
+            .order_by(Project.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
 def _touch_projects(session: Session, actor: User, projects: list[Project], when: datetime) -> None:
     """A new contact: it can only move a project's first contact earlier and its last later."""
     for p in projects:
@@ -199,7 +219,7 @@ def recompute_rollups(session: Session, actor: User, project_ids: set[int]) -> N
         return
     session.flush()
     ids = sorted(project_ids)
-    projects = list(session.scalars(select(Project).where(Project.id.in_(ids))))
+    projects = _locked_fresh(session, ids)  # before their contacts are read
     rows: dict[int, list[tuple[datetime, Editor]]] = {i: [] for i in ids}
     loggers: dict[tuple[int | None, str | None, int | None], Editor] = {}
     for pid, when, uid, role, dept in session.execute(
@@ -253,6 +273,9 @@ def log_activity(session: Session, actor: User, data: ActivityCreate) -> Logged:
         data.contact_ids,
         [stored_id(actor), *data.officer_ids],
     )
+    # locked before the contact's links are written (their foreign keys take a lighter lock on
+    # the same rows, which a later FOR UPDATE would have to upgrade past a waiting deleter)
+    _locked_fresh(session, [stored_id(p) for p in projects])  # the same objects, refreshed
     act = Activity(
         kind=data.kind,
         occurred_at=when,
