@@ -304,10 +304,6 @@ def install_error_handlers(app: FastAPI) -> None:
             resp.headers["Allow"] = headers["Allow"]
         return resp
 
-    @app.exception_handler(Exception)
-    async def crash(request: Request, exc: Exception) -> Response:
-        return _crash(request, exc)
-
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -6,7 +6,6 @@ deactivation, then sees the user inactive and is refused."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -14,13 +13,13 @@ from sqlmodel import Session
 
 from crm.accounts.users import update_user
 from crm.db import begin_write, get_engine
-from crm.errors import CRMError
 from crm.followups.schemas import FollowupCreate
 from crm.followups.service import create_followup
 from crm.models.accounts import User
 from crm.models.followups import Followup
 from crm.types import utcnow
 from tests.factories import make_department, make_firm, make_user
+from tests.races import second_writer
 
 
 def test_an_assignment_racing_a_deactivation_is_refused(session):
@@ -43,31 +42,21 @@ def test_an_assignment_racing_a_deactivation_is_refused(session):
     )
     deactivating.flush()  # checked and written, not yet committed
 
-    outcome: list[object] = []
-
-    def assign() -> None:
-        with Session(get_engine()) as s:
-            try:
-                begin_write(s)  # as a writing request starts
-                create_followup(
-                    s,
-                    s.get(User, ids["manager"]),
-                    FollowupCreate(
-                        title="竞态分派",
-                        assignee_id=ids["officer"],
-                        firm_id=ids["firm"],
-                        due_at=utcnow() + timedelta(days=2),
-                    ),
-                )
-                s.commit()
-                outcome.append("saved")
-            except CRMError as exc:
-                s.rollback()
-                outcome.append(exc)
-
-    t = threading.Thread(target=assign)
-    t.start()
-    t.join(1.5)  # it waits for the deactivation's lock (PostgreSQL row, SQLite database)
+    t, outcome = second_writer(
+        lambda s: (
+            create_followup(
+                s,
+                s.get(User, ids["manager"]),
+                FollowupCreate(
+                    title="竞态分派",
+                    assignee_id=ids["officer"],
+                    firm_id=ids["firm"],
+                    due_at=utcnow() + timedelta(days=2),
+                ),
+            )
+            and "saved"
+        )
+    )  # it waits for the deactivation's lock (PostgreSQL row, SQLite database)
     deactivating.commit()
     deactivating.close()
     t.join(30)

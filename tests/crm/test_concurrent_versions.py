@@ -19,6 +19,7 @@ from crm.models.projects import Project, StageChange
 from crm.projects.schemas import ProjectUpdate, StageMove
 from crm.projects.service import move_stage, update_project
 from tests.factories import make_department, make_firm, make_followup, make_project, make_user
+from tests.races import wait_until_blocked
 
 REFUSED = (StaleVersion, StaleDataError)
 
@@ -121,24 +122,6 @@ def test_a_follow_up_edited_twice_from_one_version_keeps_the_first(world):
         assert (f.title, f.version) == ("甲", 2)
 
 
-def _wait_until_blocked(engine, seconds: float = 20.0) -> None:
-    """PostgreSQL: until a transaction waits for a row lock (the second writer reached its
-    UPDATE); SQLite: a moment (its second writer fails or waits on the database lock)."""
-    import time
-
-    if engine.dialect.name != "postgresql":
-        time.sleep(0.5)
-        return
-    end = time.monotonic() + seconds
-    with engine.connect() as c:
-        while time.monotonic() < end:
-            n = c.exec_driver_sql("SELECT count(*) FROM pg_locks WHERE NOT granted").scalar()
-            if n:
-                return
-            c.rollback()
-            time.sleep(0.02)
-
-
 @pytest.mark.parametrize("change", ["stage", "edit"])
 def test_a_writer_that_read_before_the_other_committed_does_not_save(world, change):
     """The race the probe ran over HTTP: A has saved (not yet committed) version 1 → 2; B reads
@@ -171,7 +154,7 @@ def test_a_writer_that_read_before_the_other_committed_does_not_save(world, chan
         assert b.get(Project, pid).version == 1  # B read before A committed
         t = threading.Thread(target=second)
         t.start()
-        _wait_until_blocked(engine)
+        wait_until_blocked(engine)
         a.commit()
         t.join(60)
     finally:
@@ -227,7 +210,7 @@ def test_two_departments_opening_one_firms_project_at_once_is_a_conflict(world):
         ).id
         t = threading.Thread(target=second)
         t.start()
-        _wait_until_blocked(engine)
+        wait_until_blocked(engine)
         a.commit()
         t.join(60)
     finally:

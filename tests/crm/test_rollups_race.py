@@ -6,7 +6,6 @@ home). Both paths lock the project rows before reading (crm.activities.service._
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 from sqlmodel import Session
@@ -19,6 +18,7 @@ from crm.models.accounts import User
 from crm.models.projects import Project
 from crm.types import utcnow
 from tests.factories import make_department, make_firm, make_project, make_user
+from tests.races import second_writer
 
 
 def test_a_contact_logged_while_another_is_deleted_stays_the_last_contact(session):
@@ -57,24 +57,13 @@ def test_a_contact_logged_while_another_is_deleted_stays_the_last_contact(sessio
     )
     logging.flush()  # written, not yet committed
 
-    errors: list[BaseException] = []
-
-    def delete_old() -> None:
-        with Session(get_engine()) as s:
-            try:
-                begin_write(s)  # as a writing request starts
-                delete_activity(s, s.get(User, ids["officer"]), ids["old"], version=1)
-                s.commit()
-            except BaseException as exc:
-                s.rollback()
-                errors.append(exc)
-
-    t = threading.Thread(target=delete_old)
-    t.start()
-    t.join(1.5)  # it waits for the logger's lock (PostgreSQL row, SQLite database)
+    t, outcome = second_writer(
+        lambda s: delete_activity(s, s.get(User, ids["officer"]), ids["old"], version=1)
+    )  # it waits for the logger's lock (PostgreSQL row, SQLite database)
     logging.commit()
     logging.close()
     t.join(30)
+    errors = [o for o in outcome if isinstance(o, BaseException)]
     assert not errors, errors
     with Session(get_engine()) as s:
         last = s.get(Project, ids["project"]).last_activity_at
