@@ -1,7 +1,7 @@
 """What an administrator needs to know about backups: the nightly job's recent runs and the
 backup files on disk (newest first, with their checksum files), and whether the last good
 backup is too old. Reads only; backing up and restoring stay with ``crm backup`` / ``crm
-restore`` (crm/backup.py)."""
+restore`` (crm/backup/)."""
 
 from __future__ import annotations
 
