@@ -117,7 +117,7 @@ def update_firm(
     "/firms/{firm_id:id}",
     status_code=204,
     response_class=Response,
-    summary="Remove a firm nothing refers to",
+    summary="Remove a firm nothing refers to (managers and admins)",
 )
 def delete_firm(session: SessionDep, user: ApiUser, firm_id: IdPath, version: VersionQuery) -> None:
     service.delete_firm(session, user, firm_id, version)

@@ -63,6 +63,19 @@ def require_edit(actor: User, owner_id: int | None, owner_department_id: int | N
         raise PermissionDenied(_l("只能修改本人或本部门的记录"))
 
 
+def require_delete_firm(actor: User, owner_id: int | None, owner_department_id: int | None) -> None:
+    """Deleting a firm: a manager or admin who may edit it (ATTACK9 P1-1).
+
+    What still refers to a firm may be another department's confidential project, or a contact
+    or follow-up on one; only managers and admins see every such row (SPEC §8), so only their
+    refusal can be decided — and worded — by what is there without telling anyone of a hidden
+    project. An officer gets this one answer for every firm, before anything about the firm
+    is looked at."""
+    if not is_manager(actor):
+        raise PermissionDenied(_l("删除企业须由主管或管理员操作"))
+    require_edit(actor, owner_id, owner_department_id)
+
+
 def require_merge(actor: User, *owned: tuple[int | None, int | None]) -> None:
     """Merging firms: a manager or admin who may edit every firm involved (each given as its
     owner and owning department): a manager cannot fold another department's firm away."""

@@ -16,9 +16,7 @@ from sqlmodel import Session
 from crm.audit.service import record, snapshot
 from crm.authz import (
     TIER_FIELDS,
-    activity_visible,
-    followup_visible,
-    project_visible,
+    require_delete_firm,
     require_edit,
     require_set_owner,
     require_tier_change,
@@ -295,52 +293,33 @@ def _write_aliases(session: Session, firm_id: int, aliases: list[str]) -> None:
         raise
 
 
-def _require_nothing_refers(session: Session, actor: User, firm_id: int) -> None:
-    """Refuse deleting a firm something still refers to, without telling the actor about rows
-    hidden from them (SPEC §8): what they can see is named; anything else — another
-    department's confidential project, or a contact or follow-up on one — gets one message
-    whatever it is."""
+def _require_nothing_refers(session: Session, firm_id: int) -> None:
+    """Refuse deleting a firm something still refers to, naming what. Only a manager or admin
+    gets here (``require_delete_firm``): they see every row, so naming it tells them nothing
+    hidden, and no officer's answer ever depends on rows hidden from him (SPEC §8)."""
 
     def count(model: Any, *where: Any) -> int:
         return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
-    visible = (
-        (
-            count(Project, Project.firm_id == firm_id, project_visible(actor)),
-            _l("企业还有项目，不能删除"),
-        ),
-        (
-            count(
-                ActivityFirm,
-                ActivityFirm.firm_id == firm_id,
-                activity_visible(actor, ActivityFirm.activity_id),
-            ),
-            _l("企业还有接触记录，不能删除"),
-        ),
-        (
-            count(Followup, Followup.firm_id == firm_id, followup_visible(actor)),
-            _l("企业还有跟进事项，不能删除"),
-        ),
+    refers = (
+        (count(Project, Project.firm_id == firm_id), _l("企业还有项目，不能删除")),
+        (count(ActivityFirm, ActivityFirm.firm_id == firm_id), _l("企业还有接触记录，不能删除")),
+        (count(Followup, Followup.firm_id == firm_id), _l("企业还有跟进事项，不能删除")),
         (count(Firm, Firm.parent_id == firm_id), _l("企业还有子公司，不能删除")),
     )
-    for n, what in visible:
+    for n, what in refers:
         if n:
             raise Conflict(what)
-    if (
-        count(Project, Project.firm_id == firm_id)
-        or count(ActivityFirm, ActivityFirm.firm_id == firm_id)
-        or count(Followup, Followup.firm_id == firm_id)
-    ):
-        raise Conflict(_l("企业还有关联记录，不能删除；请联系主管"))
 
 
 def delete_firm(session: Session, actor: User, firm_id: int, version: int | None = None) -> None:
-    """Remove a firm that nothing refers to (projects, activities, follow-ups, subsidiaries)."""
+    """Remove a firm that nothing refers to (projects, activities, follow-ups, subsidiaries):
+    for managers and admins only (``crm.authz.require_delete_firm``)."""
 
     firm = get_firm(session, actor, firm_id)
-    require_edit(actor, firm.owner_id, _owner_department(session, firm.owner_id))
+    require_delete_firm(actor, firm.owner_id, _owner_department(session, firm.owner_id))
     check_version(firm, version, lambda: to_public(session, firm).model_dump(mode="json"))
-    _require_nothing_refers(session, actor, firm_id)
+    _require_nothing_refers(session, firm_id)
     before = snapshot(firm)
     session.execute(delete(Contact).where(Contact.firm_id == firm_id))
     session.execute(delete(FirmAlias).where(FirmAlias.firm_id == firm_id))

@@ -117,9 +117,12 @@ def test_update_stale_version_is_409_with_current(client, people, session):
     assert body["current"]["version"] == 2
     session.expire_all()
     assert session.get(Firm, firm["id"]).name_en == "BOE"
-    r = client.delete(f"/api/v1/firms/{firm['id']}", params={"version": 1}, headers=h)
-    assert r.status_code == 409 and session.get(Firm, firm["id"]) is not None
     r = client.delete(f"/api/v1/firms/{firm['id']}", params={"version": 2}, headers=h)
+    assert r.status_code == 403 and r.json()["error"] == "forbidden"  # firms: managers delete
+    m = people.auth("manager")
+    r = client.delete(f"/api/v1/firms/{firm['id']}", params={"version": 1}, headers=m)
+    assert r.status_code == 409 and session.get(Firm, firm["id"]) is not None
+    r = client.delete(f"/api/v1/firms/{firm['id']}", params={"version": 2}, headers=m)
     assert r.status_code == 204
     session.expire_all()
     assert session.get(Firm, firm["id"]) is None

@@ -378,7 +378,8 @@ ACCESS.update(
         ("POST", "/api/v1/firms"): api(201, json={"name_zh": "全新测试企业"}),
         ("GET", "/api/v1/firms/{firm_id}"): api(),
         ("PATCH", "/api/v1/firms/{firm_id}"): api(json={"notes": "备注", "version": 1}),
-        ("DELETE", "/api/v1/firms/{firm_id}"): api(409).with_(query=V1),
+        # deleting a firm is for managers and admins (ATTACK9 P1-1): officers 403 whatever refers
+        ("DELETE", "/api/v1/firms/{firm_id}"): manager_api(409, query=V1),
         ("GET", "/api/v1/users/{user_id}/holdings"): admin_api(),
         ("POST", "/api/v1/users/{user_id}/reassign"): admin_api(json={}),
         # nobody to give them to: 422 for managers and admins, 403 for officers
