@@ -89,7 +89,20 @@ def apply_change(
     try:
         session.flush()
     except StaleDataError:  # another writer saved this version first (crm.types.Versioned)
-        raise StaleVersion(stale_message, current=current() if current else None) from None
+        raise StaleVersion(stale_message, current=_after_lost_race(session, current)) from None
     after = {**(snapshot(row) or {}), **{k: link.after for k, link in moved.items()}}
     record(session, actor_id, action, entity, row.id, before=before, after=after)  # type: ignore[attr-defined]
     return True
+
+
+def _after_lost_race(session: Session, current: Callable[[], Any] | None) -> Any:
+    """The row as the writer who won saved it, for the 409. The failed flush left the
+    transaction needing a rollback (PostgreSQL: the guarded UPDATE waited for the winner, then
+    matched nothing), so reading the row now would raise — the 500 ATTACK8 P2-11 saw. Nothing of
+    this transaction may be kept, so it is rolled back and the row read afresh. Inside a
+    savepoint (an import's row, a form's nested write) the savepoint is its owner's to roll
+    back: the 409 then goes without the row."""
+    if session.get_nested_transaction() is not None:
+        return None
+    session.rollback()
+    return current() if current else None
