@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm.accounts.service import change_password
-from server.deps import ApiUser, SessionDep, oauth2
+from server.deps import ApiUser, SessionDep
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -23,7 +21,7 @@ class PasswordChange(BaseModel):
 @router.post(
     "/password",
     status_code=204,
-    summary="Change your password; your other sessions and tokens end",
+    summary="Change your password; your other sessions and every token end, this one too",
     responses={
         422: {
             "description": "wrong current password, or the new one breaks "
@@ -35,6 +33,5 @@ def me_password(
     body: PasswordChange,
     session: SessionDep,
     user: ApiUser,
-    token: Annotated[str | None, Depends(oauth2)],
 ) -> None:
-    change_password(session, user, body.old_password, body.new_password, keep_token=token)
+    change_password(session, user, body.old_password, body.new_password)

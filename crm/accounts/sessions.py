@@ -9,7 +9,6 @@ from datetime import timedelta
 from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
-from crm.accounts.tokens import token_hash
 from crm.audit.service import record
 from crm.config import get_settings
 from crm.db import write_or_skip
@@ -78,17 +77,13 @@ def end_web_session(session: Session, sid: str | None) -> None:
         record(session, ws.user_id, "logout", "user", ws.user_id)
 
 
-def end_sessions(
-    session: Session, user_id: int, *, keep_sid: str | None = None, keep_token: str | None = None
-) -> int:
-    """End a user's browser sessions and revoke their API tokens, except the ones named."""
+def end_sessions(session: Session, user_id: int, *, keep_sid: str | None = None) -> int:
+    """End a user's browser sessions (but ``keep_sid``) and revoke all their API tokens."""
     now = utcnow()
     q = update(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
     if keep_sid:
         q = q.where(WebSession.id != keep_sid)
     n = session.execute(q.values(ended_at=now)).rowcount or 0  # type: ignore[attr-defined]
     t = update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
-    if keep_token:
-        t = t.where(ApiToken.token_hash != token_hash(keep_token))
     session.execute(t.values(revoked_at=now))
     return n

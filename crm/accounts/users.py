@@ -117,9 +117,11 @@ def change_password(
     new: str,
     *,
     keep_sid: str | None = None,
-    keep_token: str | None = None,
 ) -> None:
-    """A user changes their own password; every other session and token of theirs ends."""
+    """A user changes their own password; every other browser session of theirs ends, and
+    every API token, the one that asked included: a password change is the remedy for a
+    leaked token, which may be the very one in use (ATTACK8 P3-17). The browser that changed
+    it (``keep_sid``) stays signed in."""
     if not verify_password(actor.password_hash, old or ""):
         raise ValidationFailed(_l("原密码不正确"), field="old_password")
     if old == new:
@@ -129,7 +131,7 @@ def change_password(
     except ValidationFailed as exc:
         raise ValidationFailed(exc.message, field="new_password") from exc
     session.add(actor)
-    end_sessions(session, stored_id(actor), keep_sid=keep_sid, keep_token=keep_token)
+    end_sessions(session, stored_id(actor), keep_sid=keep_sid)
     record(session, actor.id, "change_password", "user", actor.id)
     session.flush()
 
