@@ -5,7 +5,9 @@ qualifiers removed, Chinese and English), on the aliases of the firms it may dup
 the credit code. Candidates come from the search index only — a few probes of the core's
 leading characters, each bounded — never from all pairs; rapidfuzz ranks them.
 
-``check_firm`` is the one entry point the form, the API and the import share.
+``check_firm`` is the entry point of the form and the API (one firm: the probes are queries);
+an import checks every row against a ``NameIndex`` of every firm's names built once, which
+answers the same probes from memory, so a file of any size is checked (ATTACK8 P2-1).
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from sqlmodel import Session
 from crm.errors import Conflict
 from crm.firms.queries import firm_aliases
 from crm.firms.schemas import DuplicateCandidate
-from crm.firms.search import search_condition
+from crm.firms.search import query_forms, search_condition
 from crm.i18n import Message
 from crm.models.firms import Firm, FirmAlias
-from crm.text import _BRACKETS, _CJK, _PUNCT, _REGIONS_EN, core_name, normalize_name
+from crm.text import _BRACKETS, _CJK, _PUNCT, _REGIONS_EN, core_name, fold_query, normalize_name
 from crm.types import stored_id
 
 # a candidate scoring below this is not shown
@@ -184,15 +186,20 @@ def _same_names(session: Session, names: list[str]) -> list[Firm]:
     )
 
 
-def _probe(session: Session, names: list[str], cores: list[str]) -> dict[int, Firm]:
-    """The firms the search index finds for the cores' and the Latin names' probes, by id."""
+def _all_probes(names: list[str], cores: list[str]) -> list[str]:
+    """The cores' and the Latin names' probes, each once."""
     probes: list[str] = []
     for c in cores:
         probes += _probes(c)
     for n in names:
         probes += _latin_probes(n)
+    return list(dict.fromkeys(probes))
+
+
+def _probe(session: Session, names: list[str], cores: list[str]) -> dict[int, Firm]:
+    """The firms the search index finds for the cores' and the Latin names' probes, by id."""
     cands: dict[int, Firm] = {}
-    for p in dict.fromkeys(probes):
+    for p in _all_probes(names, cores):
         cond = search_condition(p)
         if cond is None:
             continue
@@ -259,3 +266,86 @@ def alias_clashes(
             )
         )
     return out
+
+
+class NameIndex:
+    """Every firm's names, read once, to check many new names against (the import): the
+    probes of ``check_firm`` answered from memory — the firms whose names contain a probe,
+    shortest first, at most ``PROBE_LIMIT`` — and scored the same way. Only the names are
+    held (not the pinyin the search also matches: a firm found through its pinyin alone never
+    scores), and each pair of characters of a name points at the firms that have it.
+
+    The candidates are those ``check_firm`` scores as similar, never the exact duplicates the
+    import refuses on its own (same normalised name, alias or credit code)."""
+
+    def __init__(self, firms: list[tuple[int, str, str | None, list[str]]]) -> None:
+        # the order the probes read: shortest Chinese name first, then id
+        firms = sorted(firms, key=lambda f: (len(f[1]), f[0]))
+        self._firms = [(fid, zh, en) for fid, zh, en, _a in firms]
+        self._names = [[n for n in (zh, en, *aliases) if n] for _f, zh, en, aliases in firms]
+        self._texts = [" | ".join(fold_query(n) for n in names) for names in self._names]
+        # what check_firm calls the same name: the normalised Chinese name or an alias
+        self._norms = [
+            {normalize_name(zh), *(normalize_name(a) for a in aliases)}
+            for _f, zh, _e, aliases in firms
+        ]
+        self._pairs: dict[str, list[int]] = {}
+        for pos, text in enumerate(self._texts):
+            for pair in {text[k : k + 2] for k in range(len(text) - 1)}:
+                self._pairs.setdefault(pair, []).append(pos)
+        self._found: dict[str, list[int]] = {}
+
+    @classmethod
+    def load(cls, session: Session) -> NameIndex:
+        aliases: dict[int, list[str]] = {}
+        for fid, alias in session.execute(select(FirmAlias.firm_id, FirmAlias.alias)):
+            aliases.setdefault(fid, []).append(alias)
+        return cls(
+            [
+                (fid, zh, en, aliases.get(fid, []))
+                for fid, zh, en in session.execute(select(Firm.id, Firm.name_zh, Firm.name_en))
+            ]
+        )
+
+    def _containing(self, probe: str) -> list[int]:
+        """The firms (positions) whose names contain the probe, shortest first, at most
+        ``PROBE_LIMIT``: what ``search_condition`` finds, less the pinyin-only matches."""
+        if probe in self._found:
+            return self._found[probe]
+        hits: set[int] = set()
+        for form in query_forms(probe):
+            pairs = [self._pairs.get(form[k : k + 2], []) for k in range(len(form) - 1)]
+            if not pairs:
+                continue
+            n = 0
+            for pos in min(pairs, key=len):  # the rarest pair's firms, in order
+                if form in self._texts[pos]:
+                    hits.add(pos)
+                    n += 1
+                    if n == PROBE_LIMIT:
+                        break
+        found = sorted(hits)[:PROBE_LIMIT]
+        self._found[probe] = found
+        return found
+
+    def similar(self, names: Iterable[str | None]) -> list[DuplicateCandidate]:
+        """The firms these names (Chinese, English, aliases) may duplicate, best first."""
+        given = [n for n in dict.fromkeys(n.strip() for n in names if n and n.strip())]
+        norms = {normalize_name(n) for n in given} - {""}
+        cores = [c for c in dict.fromkeys(core_name(x) for x in given) if c]
+        found = _Found(None)
+        seen: set[int] = set()
+        for probe in _all_probes(given, cores):
+            for pos in self._containing(probe):
+                if pos in seen:
+                    continue
+                seen.add(pos)
+                if norms & self._norms[pos]:
+                    continue  # an exact duplicate: refused, not asked about
+                best, why = _best_score(cores, [core_name(x) for x in self._names[pos]])
+                if best >= THRESHOLD:
+                    fid, zh, en = self._firms[pos]
+                    found.by_id[fid] = DuplicateCandidate(
+                        id=fid, name_zh=zh, name_en=en, score=round(best, 1), reason=why
+                    )
+        return sorted(found.by_id.values(), key=lambda c: (-c.score, c.id))

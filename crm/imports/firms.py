@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from crm.authz import may_set_owner
 from crm.errors import ValidationFailed
-from crm.firms.duplicates import check_firm
+from crm.firms.duplicates import NameIndex
 from crm.firms.rows import name_norm
 from crm.firms.schemas import FirmCreate
 from crm.i18n import _l
@@ -283,21 +283,18 @@ def _import_firms(run: Run) -> ImportReport:
 import_firms = Importer("firms", FIRM_HEADERS, _import_firms)
 
 
-NEAR_DUPLICATE_ROWS = 2_000  # the check runs a few queries a row: a check of larger files skips it
-
-
 def _near_duplicates(
     session: Session, rep: ImportReport, good: list[Any], confirmed: set[int]
 ) -> None:
     """The check the form and the API make (京东方科技集团有限公司 beside 京东方, "Schneider
-    Electric" beside 施耐德), for every row that would go in: its candidates are kept in the
-    report; a row nobody confirmed is held back (a check says it would be)."""
-
-    if len(good) > NEAR_DUPLICATE_ROWS:
-        rep.notes.append(_l("超过 %(n)s 行的文件不做近似重名检查", n=f"{NEAR_DUPLICATE_ROWS:,}"))
+    Electric" beside 施耐德), for every row that would go in, whatever the file's size: its
+    candidates are kept in the report; a row nobody confirmed is held back (a check says it
+    would be). The firms' names are read once (``NameIndex``), not queried row by row."""
+    if not good:
         return
+    index = NameIndex.load(session)
     for i, d, *_rest in good:
-        found = check_firm(session, [d.name_zh, d.name_en, *d.aliases]).similar
+        found = index.similar([d.name_zh, d.name_en, *d.aliases])
         if not found:
             continue
         rep.candidates[i] = {

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm.firms.duplicates import check_firm, find_similar
+from crm.firms.duplicates import NameIndex, check_firm, find_similar
 from crm.firms.schemas import FirmCreate, FirmUpdate
 from crm.firms.service import DuplicateFirm, create_firm, update_firm
 from crm.text import core_name
@@ -286,3 +286,28 @@ def test_an_import_refuses_aliases_of_other_firms(session, officer, office):
         (5, "name_zh"),
     ]
     assert not rep.applied
+
+
+def test_the_import_index_finds_what_check_firm_finds(session, office):
+    """The import's ``NameIndex`` (every firm's names read once) answers the same probes as
+    ``check_firm``'s queries: the same candidates, scores and reasons for every name typed,
+    and no exact duplicate among them."""
+    index = NameIndex.load(session)
+    names = [t for t, _m in TYPED] + [
+        "HP Inc.",
+        "惠普",
+        "思科",
+        "Cisco",
+        "hui pu",
+        "长城",
+        "普洛斯物流",
+        "京东方科技集团股份有限公司",
+        "Bosch (China) Investment Ltd.",
+    ]
+    for name in names:
+        want = check_firm(session, [name]).similar
+        assert index.similar([name]) == want, name
+    assert (
+        index.similar(["惠普", "Hewlett-Packard"])
+        == check_firm(session, ["惠普", "Hewlett-Packard"]).similar
+    )

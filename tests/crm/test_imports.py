@@ -480,3 +480,15 @@ def test_a_project_row_without_a_title_updates_the_matching_project_and_keeps_it
     session.expire_all()
     p = session.scalar(select(Project))
     assert p.title == title and str(p.planned_investment) == "2.0000"
+
+
+def test_a_file_of_any_size_is_checked_for_near_duplicates(session, manager):
+    """ATTACK8 P2-1: a file of more than 2,000 rows skipped the check, so a near-duplicate
+    went in unasked (and the 撞单 it would have flagged was missed). Every row is checked."""
+    boe = make_firm(session, "京东方")
+    rows = [["企业名称"]] + [[f"甲乙丙丁{n:04d}号企业"] for n in range(2_100)]
+    rows.append(["京东方科技集团有限公司"])
+    rep = import_firms(session, manager, csv_bytes(rows), "f.csv", dry_run=True)
+    held = len(rows)  # the last row's number (the header is row 1)
+    assert rep.held == {held} and rep.imported == 2_100
+    assert [c["id"] for c in rep.candidates[held]["firms"]] == [boe.id]
