@@ -38,6 +38,7 @@ AUDIT_ACTIONS: dict[str, Message] = {
     "reopen": _l("重新打开"),
     "retry": _l("重发"),
     "revoke_token": _l("吊销令牌"),
+    "unlink_contact": _l("移除联系人"),
     "done": _l("完成"),
     "cancelled": _l("取消"),
     "merge": _l("合并"),

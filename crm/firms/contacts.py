@@ -170,7 +170,40 @@ def delete_contact(
     firm = get_firm(session, actor, c.firm_id)
     require_edit(actor, firm.owner_id, _owner_department(session, firm.owner_id))
     check_version(c, version, lambda: contact_public(c))
-    session.execute(delete(ActivityContact).where(ActivityContact.contact_id == contact_id))
     record(session, actor.id, "delete", "contact", c.id, before=snapshot(c))
+    _unlink_from_activities(session, actor, contact_id)
     session.delete(c)
     session.flush()
+
+
+def _unlink_from_activities(session: Session, actor: User, contact_id: int) -> None:
+    """A deleted contact leaves every activity that named it — other departments' too, which
+    the actor may not see (refusing because of them would tell of them). Each activity so
+    changed is audited with its contacts before and after (ATTACK8 P3-9): the change shows in
+    its history, not only in the contact's deletion."""
+    named = list(
+        session.scalars(
+            select(ActivityContact.activity_id).where(ActivityContact.contact_id == contact_id)
+        )
+    )
+    if not named:
+        return
+    contacts: dict[int, list[int]] = {a: [] for a in named}
+    for aid, cid in session.execute(
+        select(ActivityContact.activity_id, ActivityContact.contact_id)
+        .where(ActivityContact.activity_id.in_(named))
+        .order_by(ActivityContact.activity_id, ActivityContact.contact_id)
+    ):
+        contacts[aid].append(cid)
+    session.execute(delete(ActivityContact).where(ActivityContact.contact_id == contact_id))
+    for aid, before in contacts.items():
+        after = [cid for cid in before if cid != contact_id]
+        record(
+            session,
+            actor.id,
+            "unlink_contact",
+            "activity",
+            aid,
+            before={"contact_ids": before},
+            after={"contact_ids": after},
+        )
