@@ -217,19 +217,25 @@ def firm_merged(session: Session, user_ids: set[int], survivor_id: int, name: st
 
 
 def _managers(session: Session, dept_ids: set[int]) -> list[Any]:
+    """The active managers of these departments; for a department that has none, the active
+    admins instead (ATTACK8 P3-12: only its manager or an admin may give up its project, so
+    with no manager nobody on its side was told) — each person once."""
     if not dept_ids:
         return []
-    return list(
+    cols = (User.id, User.display_name, User.email, User.language, User.department_id)
+    active = User.is_active.is_(True)
+    managers = list(
         session.execute(
-            select(User.id, User.display_name, User.email, User.language, User.department_id)
-            .where(
-                User.role == "manager",
-                User.is_active.is_(True),
-                User.department_id.in_(dept_ids),
-            )
+            select(*cols)
+            .where(User.role == "manager", active, User.department_id.in_(dept_ids))
             .order_by(User.id)
         )
     )
+    if dept_ids <= {m.department_id for m in managers}:
+        return managers
+    admins = session.execute(select(*cols).where(User.role == "admin", active).order_by(User.id))
+    told = {m.id for m in managers}
+    return managers + [a for a in admins if a.id not in told]
 
 
 def conflict_opened(session: Session, first: Project, later: Project) -> int:

@@ -282,3 +282,26 @@ def test_two_decisions_on_one_conflict_at_once_apply_once(session):
     session.expire_all()
     stages = sorted(session.get(Project, i).stage for i in (fid, lid))
     assert stages.count("lost") == 1, stages
+
+
+def test_a_department_without_a_manager_has_its_conflicts_told_to_the_admins(session):
+    """ATTACK8 P3-12: only a department's manager or an admin may give up its project; with no
+    manager (or only an inactive one) nobody on its side was told. The admins are, instead."""
+    a, lonely = make_department(session), make_department(session)
+    ma = make_user(session, "manager", a, email="ma@example.org")
+    make_user(session, "manager", lonely, email="gone@example.org").is_active = False
+    admin = make_user(session, "admin", None, email="admin@example.org")
+    firm = make_firm(session, "无主管撞单企业")
+    create_project(
+        session,
+        make_user(session, "officer", lonely),
+        ProjectCreate(firm_id=firm.id, cluster="NB", title="无主管部门首报"),
+    )
+    create_project(
+        session, make_user(session, "officer", a), ProjectCreate(firm_id=firm.id, cluster="NB")
+    )
+    session.commit()
+    told = session.scalars(select(Notice.user_id).where(Notice.kind == "conflict")).all()
+    assert sorted(told) == sorted([ma.id, admin.id])
+    mails = session.scalars(select(OutboxMessage.recipient).where(OutboxMessage.kind == "conflict"))
+    assert sorted(mails) == ["admin@example.org", "ma@example.org"]
