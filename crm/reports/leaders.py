@@ -5,10 +5,13 @@ landed or operating, counted at its top-level group: walk ``parent_id`` up to th
 subsidiary's projects count for its parent. Bands (lower bound included): ≥ 1000亿, 500–1000亿,
 100–500亿, 50–100亿, against the goals 5 / 2 / 10 / 30 (plan_target ladder_*).
 
-A group with any confidential project among those counted is named by their code names only,
-never by its firm (SPEC §5: reports travel to meetings, "never its firm, not even beside the code
-name"): a named group's output and project count would otherwise carry the confidential
-project's. Its output still counts, whole, in its band.
+A confidential project is never counted into its firm's group: it is an entry of its own, under
+its code name, with its own output (``crm.authz.disclosure.figures_owner``, the rule coverage
+follows). Counted into its group, it would tie its code name to its firm either way: a group
+named by its firm would carry the project's output, and a group named by the code name would
+carry the firm's visible output, which the pipeline shows beside the firm (SPEC §5: "never its
+firm, not even beside the code name"). So a group's output here is that of its projects that
+are not confidential, and the bands count groups and confidential projects alike.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from decimal import Decimal
 from typing import cast
 
 from pydantic import BaseModel
-from sqlalchemy import case, func, select
+from sqlalchemy import BigInteger, func, select, type_coerce
 from sqlmodel import Session
 
+from crm.authz.disclosure import figures_owner
 from crm.models.accounts import User
 from crm.models.firms import Firm
 from crm.models.policy import PlanTarget
@@ -38,11 +42,12 @@ BANDS = [
 ]
 MAX_DEPTH = 32  # a parent chain longer than this (or a cycle) stops there
 FIRMS_LISTED = 100  # firms named per band (the count is always exact)
+Entry = int | tuple[str, int]  # a group's root firm, or ("confidential", project id)
 
 
 class LadderFirm(BaseModel):
-    firm_id: int | None  # None when only confidential projects put the group here
-    name: str  # the group's top firm, or the code names of its confidential projects
+    firm_id: int | None  # None for a confidential project, counted on its own
+    name: str  # the group's top firm, or a confidential project's code name
     tier: str
     output: Decimal
     projects: int
@@ -93,10 +98,17 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
             Project.firm_id,
             wan_sum(Project.expected_output),
             func.count(),
-            func.sum(case((Project.is_confidential, 1), else_=0)),
         )
-        .where(*counted)
+        .where(*counted, ~Project.is_confidential)
         .group_by(Project.firm_id)
+    ).all()
+    secret_rows = conn.execute(
+        select(
+            Project.id,
+            Project.firm_id,
+            Project.code_name,
+            type_coerce(Project.expected_output, BigInteger),  # plain 万元, as wan_sum
+        ).where(*counted, Project.is_confidential)
     ).all()
     # stored firms' ids, and only those with a parent (the WHERE): no None either side
     parent_of = cast(
@@ -105,32 +117,38 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
             conn.execute(select(Firm.id, Firm.parent_id).where(Firm.parent_id.is_not(None))).all()
         ),
     )
-    wan: dict[int, int] = {}
-    count: dict[int, int] = {}
-    members: dict[int, int] = {}
-    secret: dict[int, int] = {}  # counted projects that are confidential
-    root_of: dict[int, int] = {}
-    for fid, total, n, n_secret in per_firm:
-        root = root_of[fid] = top_level(parent_of, fid) if fid in parent_of else fid
+    wan: dict[Entry, int] = {}
+    count: dict[Entry, int] = {}
+    members: dict[Entry, int] = {}
+    for fid, total, n in per_firm:
+        root = top_level(parent_of, fid) if fid in parent_of else fid
         wan[root] = wan.get(root, 0) + int(total or 0)
         count[root] = count.get(root, 0) + int(n)
         members[root] = members.get(root, 0) + 1
-        secret[root] = secret.get(root, 0) + int(n_secret or 0)
+    code_names: dict[Entry, str] = {}
+    for pid, fid, code_name, total in secret_rows:
+        who = figures_owner(fid, int(pid), True)
+        wan[who], count[who], members[who] = int(total or 0), 1, 1
+        code_names[who] = code_name or CONFIDENTIAL
     lowest = to_wan(BANDS[-1][1]) or 0
-    ranked = sorted(((w, r) for r, w in wan.items() if w >= lowest), reverse=True)
+    ranked = sorted(
+        ((w, r) for r, w in wan.items() if w >= lowest),
+        key=lambda e: (e[0], (1, e[1]) if isinstance(e[1], int) else (0, e[1][1])),
+        reverse=True,
+    )
     goals = {
         t.code: int(t.value)
         for t in session.scalars(
             select(PlanTarget).where(PlanTarget.code.in_([b[0] for b in BANDS]))
         )
     }
-    per_band: list[tuple[str, int, int | None, int, list[tuple[int, int]]]] = []
+    per_band: list[tuple[str, int, int | None, int, list[tuple[int, Entry]]]] = []
     for code, lower, upper, default_goal in BANDS:
         lo, hi = to_wan(lower) or 0, to_wan(upper) if upper is not None else None
         members_of = [(w, r) for w, r in ranked if w >= lo and (hi is None or w < hi)]
         per_band.append((code, lower, upper, goals.get(code, default_goal), members_of))
     n_listed = None if f.detail else FIRMS_LISTED  # the workbook carries every firm counted
-    listed = [r for *_, m in per_band for _, r in m[:n_listed]]
+    listed = [r for *_, m in per_band for _, r in m[:n_listed] if isinstance(r, int)]
     info = (
         {
             i: (n, t)
@@ -141,23 +159,13 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
         if listed
         else {}
     )
-    hidden = {r for r in listed if secret.get(r)}
-    code_names: dict[int, list[str]] = {}
-    if hidden:
-        hidden_firms = [fid for fid, root in root_of.items() if root in hidden]
-        for fid, code_name in conn.execute(
-            select(Project.firm_id, Project.code_name)
-            .where(*counted, Project.is_confidential, Project.firm_id.in_(hidden_firms))
-            .order_by(Project.id)
-        ):
-            code_names.setdefault(root_of[fid], []).append(code_name or CONFIDENTIAL)
     bands = []
     for code, lower, upper, goal, in_band in per_band:
         firms = [
             LadderFirm(
-                firm_id=None if r in hidden else r,
-                name="、".join(code_names.get(r, [CONFIDENTIAL])) if r in hidden else info[r][0],
-                tier="confidential" if r in hidden else info[r][1],  # its tier names it
+                firm_id=r if isinstance(r, int) else None,
+                name=info[r][0] if isinstance(r, int) else code_names[r],
+                tier=info[r][1] if isinstance(r, int) else "confidential",  # its tier names it
                 output=yi(w),
                 projects=count[r],
                 member_firms=members[r],

@@ -289,43 +289,65 @@ def test_leaders_ladder_bands_and_roll_up(session):
     assert [f.name for f in next(b for b in o1.bands if b.code == "ladder_100").firms] == ["企业B"]
 
 
-def test_leaders_names_a_group_by_firm_only_when_no_counted_project_is_confidential(session):
-    """ATTACK8 P1-2: a group is named by its firm only when none of its counted projects is
-    confidential; a group with one is named by its code names (its output and project count,
-    which carry the confidential project's, never beside the firm's name — SPEC §5), and still
-    counts, whole, in its band."""
+def test_leaders_counts_a_confidential_project_on_its_own_never_in_its_firms_group(session):
+    """ATTACK8 P1-2 and ATTACK9 P1-2: a confidential project is an entry of its own under its
+    code name with its own output, never counted into its firm's group. Counted in, it tied the
+    code name to the firm either way: beside the firm's name (8), or, named by the code name, by
+    the firm's visible output inside its figure (9: 91.17 = the firm's 89.67 + 1.5). The firm
+    keeps its entry with its visible output; a subsidiary's confidential project is not added
+    to its parent either."""
     w = people(session)
     both = make_firm(session, "集团乙")
-    make_project(session, both, "NB", "signed", owner=w.manager, output="60")
+    make_project(session, both, "NB", "signed", owner=w.manager, output="89.67")
     make_project(
         session,
         both,
         "IC",
         "landed",
         owner=w.officer2,
-        output="50",
+        output="1.5",
         is_confidential=True,
         code_name="青松",
     )
     hidden = make_firm(session, "集团丙")
-    for code in ("红杉", "黄杨"):
+    for code, output in (("红杉", "30"), ("黄杨", "60")):
         make_project(
             session,
             hidden,
             "NB",
             "signed",
             owner=w.officer2,
-            output="30",
+            output=output,
             is_confidential=True,
             code_name=code,
         )
+    parent = make_firm(session, "集团丁")
+    child = make_firm(session, "丁子公司", parent_id=parent.id)
+    make_project(session, parent, "NB", "signed", owner=w.manager, output="70")
+    make_project(
+        session,
+        child,
+        "IC",
+        "operating",
+        owner=w.officer2,
+        output="40",
+        is_confidential=True,
+        code_name="银杏",
+    )
     session.commit()
-    r = leaders_report(session, w.manager, ReportFilters(detail=True))
-    rows = {(f.name, f.output, f.firm_id) for b in r.bands for f in b.firms}
-    assert rows == {("青松", D("110.0000"), None), ("红杉、黄杨", D("60.0000"), None)}
-    assert "集团丙" not in r.model_dump_json() and "集团乙" not in r.model_dump_json()
-    (band,) = [b for b in r.bands if b.code == "ladder_100"]
-    assert band.count == 1 and band.firms[0].projects == 2
+    for detail in (False, True):
+        r = leaders_report(session, w.manager, ReportFilters(detail=detail))
+        rows = {(f.name, f.output, f.projects, f.firm_id is None) for b in r.bands for f in b.firms}
+        assert rows == {
+            ("集团乙", D("89.6700"), 1, False),
+            ("集团丁", D("70.0000"), 1, False),
+            ("黄杨", D("60.0000"), 1, True),
+        }
+        assert not {"集团丙", "丁子公司"} & {f.name for b in r.bands for f in b.firms}
+        (band,) = [b for b in r.bands if b.code == "ladder_50"]
+        assert band.count == 3
+        # 青松 (1.5), 红杉 (30) and 银杏 (40) are below 50亿, each counted on its own
+        assert r.below_50 == 3 and r.groups_with_output == 6
 
 
 def test_top_level_stops_on_a_cycle():
