@@ -47,8 +47,15 @@ def make_engine(url: str) -> Engine:
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        # a checkout never waits (no overflow limit): the web process reads the signed-in
+        # session on its event loop (server.deps.signed_in), and the connections it would wait
+        # for are given back on that loop. A connection is a file handle; the worker threads
+        # bound how many are open at once.
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 10}, pool_size=16
+            url,
+            connect_args={"check_same_thread": False, "timeout": 10},
+            pool_size=16,
+            max_overflow=-1,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

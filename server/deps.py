@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from crm.accounts.service import resolve_api_token, resolve_web_session
+from crm.accounts.sessions import check_web_session, touch_web_session
 from crm.config import get_settings
 from crm.context import set_client_ip
 from crm.db import begin_write, get_engine
@@ -38,7 +40,7 @@ def client_ip(request: Request) -> str | None:
     return peer
 
 
-_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _FLUSHED = "crm.flushed"
 
 
@@ -66,30 +68,33 @@ def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """Commit when the handler returns, roll back when it raises.
+@asynccontextmanager
+async def request_session(request: Request, *, begin: bool = True) -> AsyncIterator[Session]:
+    """The request's transaction: commit when the handler returns, roll back when it raises.
 
     On the event loop, not in a worker thread: a page view would otherwise pay two thread
     round trips (open, commit) beside its handler's, ~0.2 ms of CPU each. A reading request
-    does no I/O here until it commits, and its commit is cheap (SQLite: no transaction was
-    begun; PostgreSQL: one round trip), so it commits on the loop. A writing request's
+    does no I/O here until it ends: on SQLite, where the driver tells whether anything was
+    written, a transaction that wrote nothing is only closed (nothing to commit); elsewhere
+    its commit is cheap (PostgreSQL: one round trip), on the loop. A writing request's
     ``BEGIN IMMEDIATE`` may wait for SQLite's write lock, and its commit writes: both in a
-    worker thread, as before.
+    worker thread (``begin`` False: the caller opens it, ``signed_in(begin=True)``).
 
     The client's address travels with the session (``session.info``), which audit rows read."""
     ip = client_ip(request)
     set_client_ip(ip)
-    writes = request.method not in _READ_METHODS
+    writes = request.method not in READ_METHODS
     session = Session(get_engine(), expire_on_commit=False)
     session.info["client_ip"] = ip
     try:
-        if writes:  # SQLite: the write lock first, before the reads
+        if writes and begin:  # SQLite: the write lock first, before the reads
             await run_in_threadpool(begin_write, session)
         yield session
         if writes or _wrote(session):
             await run_in_threadpool(session.commit)
-        else:
+        elif not _is_sqlite(session):
             session.commit()
+        # else SQLite, nothing written: the driver holds no transaction; closing ends ours
     except BaseException:
         # detach first: a rollback would expire every loaded row, and the error page
         # still reads the acting user (name, role, language)
@@ -101,6 +106,12 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         raise
     finally:
         session.close()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's transaction as a dependency (``request_session``)."""
+    async with request_session(request) as session:
+        yield session
 
 
 # scope="function": commit before the response is sent, so a redirect never outruns its write
@@ -126,24 +137,55 @@ class UserView:
     language: str
 
 
-def web_user_optional(request: Request, session: SessionDep) -> User | None:
-    user = resolve_web_session(session, request.session.get(SESSION_KEY))
-    if user is None and request.session.get(SESSION_KEY):
-        request.session.clear()
-        session.commit()  # keep the expiry even if the request then fails (login redirect)
-    request.state.user = (
-        None
-        if user is None
-        else UserView(
-            id=user.id,
-            username=user.username,
-            display_name=user.display_name,  # type: ignore[arg-type]
-            role=user.role,
-            department_id=user.department_id,
-            language=user.language,
-        )
+def _user_view(user: User | None) -> UserView | None:
+    if user is None:
+        return None
+    return UserView(
+        id=user.id,  # type: ignore[arg-type]
+        username=user.username,
+        display_name=user.display_name,  # type: ignore[arg-type]
+        role=user.role,
+        department_id=user.department_id,
+        language=user.language,
     )
+
+
+def _begin_and_resolve(session: Session, sid: str | None, writes: bool) -> User | None:
+    if writes:  # SQLite: the write lock first, before the reads
+        begin_write(session)
+    return resolve_web_session(session, sid)
+
+
+async def signed_in(request: Request, session: Session, *, begin: bool = False) -> User | None:
+    """The request's signed-in user (None: nobody, or the session ended, which is then written
+    at once and its cookie cleared), also in ``request.state.user`` for the templates.
+
+    Read afresh from the database on every request, so a session ended or a user deactivated
+    by any process is refused on its next request. ``begin``: a writing request's transaction
+    is opened as a writer first (``begin_write``), in the same worker thread as the read.
+
+    A reading request on SQLite reads the session on the event loop: one row by key from a
+    local file, which waits for nothing in WAL mode and costs less than the round trip to a
+    worker thread it saves (its "last seen" stamp, a write, goes to a thread). On PostgreSQL
+    the read is a round trip to the server, and a write may wait for a lock: a worker thread."""
+    sid = request.session.get(SESSION_KEY)
+    if not begin and _is_sqlite(session):
+        user, touch = check_web_session(session, sid)
+        if touch:
+            await run_in_threadpool(touch_web_session, session, sid)
+    else:
+        user = await run_in_threadpool(_begin_and_resolve, session, sid, begin)
+    if user is None and sid:
+        request.session.clear()
+        # keep the expiry even if the request then fails (login redirect)
+        await run_in_threadpool(session.commit)
+    request.state.user = _user_view(user)
     return user
+
+
+async def web_user_optional(request: Request, session: SessionDep) -> User | None:
+    """The signed-in user or None (the login page, the language switch)."""
+    return await signed_in(request, session)
 
 
 async def web_user(user: Annotated[User | None, Depends(web_user_optional)]) -> User:

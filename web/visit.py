@@ -12,6 +12,7 @@ event loop before the session takes SQLite's write lock (``web.forms``)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -20,7 +21,7 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
 from crm.models.accounts import User
-from server.deps import SessionDep, WebUser
+from server.deps import READ_METHODS, LoginRequired, request_session, signed_in
 from web.render import is_htmx, language, render
 
 
@@ -50,10 +51,17 @@ class PageVisit:
         return render(self.request, template, ctx, **options)
 
 
-async def page_visit(request: Request, session: SessionDep, user: WebUser) -> PageVisit:
-    """No I/O (the session and the user are the request's own dependencies): on the event
-    loop, as a sync dependency would cost a round trip to a worker thread."""
-    return PageVisit(request, session, user)
+async def page_visit(request: Request) -> AsyncIterator[PageVisit]:
+    """The request's transaction (``request_session``) and its signed-in user, as one
+    dependency: FastAPI solves each dependency of a route on every request (the session, the
+    user and this were four), and a writing request takes SQLite's write lock and reads its
+    user in one worker thread. Not signed in: ``LoginRequired`` (the login page)."""
+    async with request_session(request, begin=False) as session:
+        user = await signed_in(request, session, begin=request.method not in READ_METHODS)
+        if user is None:
+            raise LoginRequired()
+        yield PageVisit(request, session, user)
 
 
-Visit = Annotated[PageVisit, Depends(page_visit)]
+# scope="function": committed before the response is sent, so a redirect never outruns its write
+Visit = Annotated[PageVisit, Depends(page_visit, scope="function")]

@@ -35,36 +35,50 @@ _SESSION_AND_USER = (
 
 def resolve_web_session(session: Session, sid: str | None) -> User | None:
     """The user of a live session, touching it; None when absent, ended, idle or too old."""
+    user, touch = check_web_session(session, sid)
+    if touch:
+        touch_web_session(session, sid)  # type: ignore[arg-type]  # a live session has an id
+    return user
+
+
+def check_web_session(session: Session, sid: str | None) -> tuple[User | None, bool]:
+    """The user of a live session (None when absent, ended, idle or too old) and whether its
+    "last seen" stamp is due (``touch_web_session``). One read by key, nothing written: an
+    idle or too old session is marked ended in ``session`` (written when it commits)."""
     if not sid or len(sid) > 64:
-        return None
+        return None, False
     s = get_settings()
     row = session.execute(_SESSION_AND_USER, {"sid": sid}).first()
     if row is None:
-        return None
+        return None, False
     ws: WebSession
     user: User
     ws, user = row
     if ws.ended_at is not None:
-        return None
+        return None, False
     now = utcnow()
     if now - ws.last_seen_at > timedelta(
         minutes=s.session_idle_minutes
     ) or now - ws.created_at > timedelta(hours=s.session_max_hours):
         ws.ended_at = now
         session.add(ws)
-        return None
+        return None, False
     if not user.is_active:
-        return None
-    if now - ws.last_seen_at > timedelta(seconds=60):
-        # best effort, outside the request's transaction: a page view must not take the
-        # database's write lock for the whole request, nor fail when another writer holds it
-        write_or_skip(
-            session,
-            update(WebSession)
-            .where(WebSession.id == sid, WebSession.last_seen_at < now)
-            .values(last_seen_at=now),
-        )
-    return user
+        return None, False
+    return user, now - ws.last_seen_at > timedelta(seconds=60)
+
+
+def touch_web_session(session: Session, sid: str) -> None:
+    """Stamp the session as seen now: best effort, outside the request's transaction (a page
+    view must not take the database's write lock for the whole request, nor fail when another
+    writer holds it)."""
+    now = utcnow()
+    write_or_skip(
+        session,
+        update(WebSession)
+        .where(WebSession.id == sid, WebSession.last_seen_at < now)
+        .values(last_seen_at=now),
+    )
 
 
 def end_web_session(session: Session, sid: str | None) -> None:

@@ -21,6 +21,7 @@ from server.app import create_app
 from server.deps import get_session
 from tests.factories import make_department, make_firm, make_user
 from tests.web.conftest import log_in
+from web.visit import page_visit
 
 # async routes that still take the request's session (their SQL runs on the event loop): to
 # be converted as above; the list may only shrink
@@ -43,7 +44,9 @@ STILL_ASYNC = {
 
 
 def _takes_session(dependant) -> bool:  # type: ignore[no-untyped-def]
-    return any(d.call is get_session or _takes_session(d) for d in dependant.dependencies)
+    return any(
+        d.call in (get_session, page_visit) or _takes_session(d) for d in dependant.dependencies
+    )
 
 
 def test_no_new_async_route_runs_sql_on_the_event_loop() -> None:

@@ -1,4 +1,4 @@
-"""The request's session: a reading request opens and commits it on the event loop (no thread
+"""The request's session: a reading request opens and ends it on the event loop (no thread
 round trips beside its handler's), a request that wrote commits it in a worker thread — and
 every write is committed either way."""
 
@@ -78,7 +78,9 @@ def test_a_read_commits_on_the_loop_and_a_write_in_a_thread(session, commits) ->
         loop = int(client.get("/_test/loop").text)
 
         assert client.get("/_test/read").status_code == 200
-        assert commits == [loop]  # no worker thread for the session of a reading request
+        # no worker thread for the session of a reading request; on SQLite, whose driver
+        # tells that nothing was written, no commit at all (the session is only closed)
+        assert commits == ([] if sqlite else [loop])
         commits.clear()
 
         assert client.get("/_test/raw-write").status_code == 200
