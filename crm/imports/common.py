@@ -20,11 +20,10 @@ from crm.models.accounts import User
 from crm.models.firms import Firm, FirmAlias
 from crm.models.policy import Cluster
 from crm.text import normalize_name
+from crm.vocabulary import Stage
 
 STAGE_NAMES = {
-    **{code: code for code in ("lead", "contacted", "negotiating", "signed", "landed")},
-    "operating": "operating",
-    "lost": "lost",
+    **{s.value: s.value for s in Stage},  # every stage's code, then its names
     "线索": "lead",
     "已接触": "contacted",
     "接触": "contacted",
