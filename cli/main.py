@@ -6,13 +6,16 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlalchemy import func, select
 
 from crm.config import get_settings
 from crm.demo.password import DEMO_PASSWORD
+
+if TYPE_CHECKING:  # each command imports what it runs (tests/test_tooling.py LAZY_FILES)
+    from crm.imports.common import ImportReport
 
 app = typer.Typer(
     help="招商 CRM — the investment-attraction CRM.", no_args_is_help=True, add_completion=False
@@ -370,6 +373,32 @@ def import_cmd(
     except CRMError as exc:
         _fail(str(exc.message))
         return
+    _run_in_turn(run_id)
+    with session_scope() as s:
+        run = s.get(ImportRun, run_id)
+        assert run is not None
+        rep, error, state = run_report.report_of(run), run_report.error_of(run), run.status
+    if rep is None:
+        _fail(f"run {run_id} {state}: {error}")
+        return
+    _echo_import_report(rep)
+    verb = "checked (dry run)" if dry_run else ("imported" if rep.applied else "NOT imported")
+    typer.echo(
+        f"{kind}: {rep.total} rows, {rep.imported} {verb}, {rep.unchanged} unchanged, "
+        f"{rep.updated} updated, {rep.rejected_rows} rejected, {time.perf_counter() - t0:.1f} s "
+        f"(import run {run_id}: the history and its rejected rows at /imports/history)"
+    )
+    if rep.rejected and not rep.applied and not dry_run:
+        raise typer.Exit(1)
+
+
+def _run_in_turn(run_id: int) -> None:
+    """Import the run here once no other import runs, its progress on the terminal (a line
+    rewritten in place, or one line a phase in a log)."""
+    from crm.db import session_scope
+    from crm.imports import runs
+    from crm.models.imports import ImportRun
+
     tty = sys.stderr.isatty()
     shown = {"phase": "", "line": ""}
 
@@ -394,13 +423,10 @@ def import_cmd(
         time.sleep(1)
     if tty and shown["line"]:
         typer.echo("", err=True)
-    with session_scope() as s:
-        run = s.get(ImportRun, run_id)
-        assert run is not None
-        rep, error, state = run_report.report_of(run), run_report.error_of(run), run.status
-    if rep is None:
-        _fail(f"run {run_id} {state}: {error}")
-        return
+
+
+def _echo_import_report(rep: ImportReport) -> None:
+    """The rejected rows and warnings (the first 200 of each) and the report's notes."""
     for e in rep.rejected[:200]:
         typer.echo(f"row {e.row}: {rep.column(e)}: {e.message}")
     if len(rep.rejected) > 200:
@@ -409,14 +435,6 @@ def import_cmd(
         typer.echo(f"row {w.row}: {rep.column(w)}: {w.message} (warning)")
     for note in rep.notes:
         typer.echo(str(note))
-    verb = "checked (dry run)" if dry_run else ("imported" if rep.applied else "NOT imported")
-    typer.echo(
-        f"{kind}: {rep.total} rows, {rep.imported} {verb}, {rep.unchanged} unchanged, "
-        f"{rep.updated} updated, {rep.rejected_rows} rejected, {time.perf_counter() - t0:.1f} s "
-        f"(import run {run_id}: the history and its rejected rows at /imports/history)"
-    )
-    if rep.rejected and not rep.applied and not dry_run:
-        raise typer.Exit(1)
 
 
 @app.command("briefing")

@@ -23,7 +23,7 @@ templates) and add the English to ``scripts/translations/<area>.json``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -226,29 +226,28 @@ def validation_message(err: Mapping[str, Any]) -> Message:
     return _l("无效")
 
 
+# a length or size bound broken: pydantic's error type → (its bound in ctx, the message naming it)
+_BOUNDS: dict[str, tuple[str, Callable[[Any], Message]]] = {
+    "string_too_short": ("min_length", lambda n: _l("太短了（至少 %(n)s 个字符）", n=n)),
+    "string_too_long": ("max_length", lambda n: _l("太长了（最多 %(n)s 个字符）", n=n)),
+    "too_long": ("max_length", lambda n: _l("太多了（最多 %(n)s 项）", n=n)),  # a list's items
+    "too_short": ("min_length", lambda n: _l("至少 %(n)s 项", n=n)),
+    "greater_than": ("gt", lambda n: _l("必须大于 %(n)s", n=n)),
+    "greater_than_equal": ("ge", lambda n: _l("不能小于 %(n)s", n=n)),
+    "less_than": ("lt", lambda n: _l("必须小于 %(n)s", n=n)),
+    "less_than_equal": ("le", lambda n: _l("不能大于 %(n)s", n=n)),
+    "decimal_max_digits": ("", lambda _n: _l("数字太大")),
+    "decimal_whole_digits": ("", lambda _n: _l("数字太大")),
+    "decimal_max_places": ("decimal_places", lambda n: _l("最多 %(n)s 位小数", n=n)),
+}
+
+
 def _bound_message(kind: str, ctx: Mapping[str, Any]) -> Message | None:
     """A length or size bound broken, naming the bound."""
-    if kind == "string_too_short":
-        return _l("太短了（至少 %(n)s 个字符）", n=ctx.get("min_length"))
-    if kind == "string_too_long":
-        return _l("太长了（最多 %(n)s 个字符）", n=ctx.get("max_length"))
-    if kind == "too_long":  # a list: items, not characters
-        return _l("太多了（最多 %(n)s 项）", n=ctx.get("max_length"))
-    if kind == "too_short":
-        return _l("至少 %(n)s 项", n=ctx.get("min_length"))
-    if kind == "greater_than":
-        return _l("必须大于 %(n)s", n=ctx.get("gt"))
-    if kind == "greater_than_equal":
-        return _l("不能小于 %(n)s", n=ctx.get("ge"))
-    if kind == "less_than":
-        return _l("必须小于 %(n)s", n=ctx.get("lt"))
-    if kind == "less_than_equal":
-        return _l("不能大于 %(n)s", n=ctx.get("le"))
-    if kind in ("decimal_max_digits", "decimal_whole_digits"):
-        return _l("数字太大")
-    if kind == "decimal_max_places":
-        return _l("最多 %(n)s 位小数", n=ctx.get("decimal_places"))
-    return None
+    if kind not in _BOUNDS:
+        return None
+    bound, message = _BOUNDS[kind]
+    return message(ctx.get(bound))
 
 
 def _kind_message(kind: str) -> Message | None:

@@ -176,48 +176,7 @@ def drain_lane(
             hooks = outbox.webhooks_for(s, {lane.department_id} if lane.department_id else set())
         if not batch:
             break
-        stop = False
-        with Mailer() as mailer:
-            for i, msg in enumerate(batch):
-                try:
-                    if not lane.is_robot:
-                        mailer.send(
-                            to=msg.recipient,
-                            subject=msg.subject,
-                            text=msg.body_text,
-                            html=msg.body_html,
-                            message_id=msg.message_id,
-                        )
-                    else:
-                        hook = hooks.get(msg.department_id or 0)
-                        if hook is None:
-                            raise DeliveryError("the department has no webhook now", permanent=True)
-                        post_robot(hook, msg.subject, msg.body_text)
-                except DeliveryError as exc:
-                    with session_scope() as s:
-                        status = outbox.mark_failed(
-                            s,
-                            msg,
-                            str(exc),
-                            now=now or utcnow(),
-                            permanent=exc.permanent,
-                            unreachable=exc.unreachable,
-                        )
-                    rep.errors.append(str(exc))
-                    if status == "failed":
-                        rep.failed += 1
-                    else:
-                        rep.retried += 1
-                    if not exc.permanent:  # the server, not the message: stop this lane
-                        with session_scope() as s:
-                            for rest in batch[i + 1 :]:
-                                outbox.release(s, rest)
-                        stop = True
-                        break
-                    continue
-                with session_scope() as s:
-                    outbox.mark_sent(s, msg, now=now or utcnow())
-                rep.sent += 1
+        stop = _send_batch(lane, batch, hooks, now, rep)
         if stop or len(batch) < size:
             break
     if rep.total:
@@ -229,6 +188,58 @@ def drain_lane(
             rep.failed,
         )
     return rep
+
+
+def _send_batch(
+    lane: outbox.Lane,
+    batch: list[outbox.Claimed],
+    hooks: dict[int, Any],
+    now: datetime | None,
+    rep: DrainReport,
+) -> bool:
+    """Send and mark each claimed message of one batch; True when the lane stops (the server,
+    not a message, failed: the rest of the batch goes back unsent and untried)."""
+    with Mailer() as mailer:
+        for i, msg in enumerate(batch):
+            try:
+                if not lane.is_robot:
+                    mailer.send(
+                        to=msg.recipient,
+                        subject=msg.subject,
+                        text=msg.body_text,
+                        html=msg.body_html,
+                        message_id=msg.message_id,
+                    )
+                else:
+                    hook = hooks.get(msg.department_id or 0)
+                    if hook is None:
+                        raise DeliveryError("the department has no webhook now", permanent=True)
+                    post_robot(hook, msg.subject, msg.body_text)
+            except DeliveryError as exc:
+                with session_scope() as s:
+                    status = outbox.mark_failed(
+                        s,
+                        msg,
+                        str(exc),
+                        now=now or utcnow(),
+                        permanent=exc.permanent,
+                        unreachable=exc.unreachable,
+                    )
+                rep.errors.append(str(exc))
+                if status == "failed":
+                    rep.failed += 1
+                else:
+                    rep.retried += 1
+                if not exc.permanent:  # the server, not the message: stop this lane
+                    with session_scope() as s:
+                        for rest in batch[i + 1 :]:
+                            outbox.release(s, rest)
+                    return True
+                continue
+            with session_scope() as s:
+                outbox.mark_sent(s, msg, now=now or utcnow())
+            rep.sent += 1
+    return False
 
 
 def alert_failures(now: datetime | None = None) -> int:

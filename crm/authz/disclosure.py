@@ -3,6 +3,7 @@ task, never its title, its firm, or the free text of a follow-up or activity on 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import case, func, select
@@ -135,6 +136,51 @@ def _blank(row: dict[str, Any], *fields: str) -> None:
             row[f] = None
 
 
+def _redact_projects(session: Any, rows: list[dict[str, Any]], lang: str) -> None:
+    # a 撞单 pair names one firm: a confidential project's partner would name its firm
+    secret_partners = secret_projects(
+        session, {r["conflict_with_id"] for r in rows if r.get("conflict_with_id")}
+    )
+    for r in rows:
+        if r.get("is_confidential"):
+            r["title"] = project_label(r.get("title"), True, r.get("code_name"))
+            _blank(r, *_FIRM_FIELDS, "notes", "lost_reason", "conflict_with_id", "in_conflict")
+        elif r.get("conflict_with_id") in secret_partners:
+            _blank(r, "conflict_with_id")
+
+
+def _redact_followups(session: Any, rows: list[dict[str, Any]], lang: str) -> None:
+    by_project = secret_projects(
+        session, {r["project_id"] for r in rows if r.get("project_id") is not None}
+    )
+    by_activity = secret_activities(
+        session, {r["activity_id"] for r in rows if r.get("activity_id") is not None}
+    )
+    for r in rows:
+        code = by_project.get(r.get("project_id") or 0) or by_activity.get(
+            r.get("activity_id") or 0
+        )
+        if code is not None:
+            r["title"] = task_title(r.get("title") or "", True, code, FOLLOWUP_KIND.render(lang))
+            _blank(r, *_FIRM_FIELDS, "notes")
+
+
+def _redact_activities(session: Any, rows: list[dict[str, Any]], lang: str) -> None:
+    secret = secret_activities(session, {r["id"] for r in rows if r.get("id") is not None})
+    for r in rows:
+        code = secret.get(r.get("id") or 0)
+        if code is not None:
+            r["summary"] = code
+            _blank(r, *_FIRM_FIELDS, "outcome", "contact_ids")
+
+
+_REDACT: dict[str, Callable[[Any, list[dict[str, Any]], str], None]] = {
+    "projects": _redact_projects,
+    "followups": _redact_followups,
+    "activities": _redact_activities,
+}
+
+
 def redact_export_rows(
     session: Any, kind: str, rows: list[dict[str, Any]], lang: str
 ) -> list[dict[str, Any]]:
@@ -142,39 +188,9 @@ def redact_export_rows(
     a follow-up or activity on one) by its code name only — no title, no firm, no free text
     (notes, summary, outcome, lost reason), nor its 撞单 partner (which names the same firm) —
     the partner's row keeps that it is in a 撞单, not with which project. The page on screen
-    keeps showing what the reader may see; a workbook travels to meetings."""
-    if kind == "projects":
-        # a 撞单 pair names one firm: a confidential project's partner would name its firm
-        secret_partners = secret_projects(
-            session, {r["conflict_with_id"] for r in rows if r.get("conflict_with_id")}
-        )
-        for r in rows:
-            if r.get("is_confidential"):
-                r["title"] = project_label(r.get("title"), True, r.get("code_name"))
-                _blank(r, *_FIRM_FIELDS, "notes", "lost_reason", "conflict_with_id", "in_conflict")
-            elif r.get("conflict_with_id") in secret_partners:
-                _blank(r, "conflict_with_id")
-    elif kind == "followups":
-        by_project = secret_projects(
-            session, {r["project_id"] for r in rows if r.get("project_id") is not None}
-        )
-        by_activity = secret_activities(
-            session, {r["activity_id"] for r in rows if r.get("activity_id") is not None}
-        )
-        for r in rows:
-            code = by_project.get(r.get("project_id") or 0) or by_activity.get(
-                r.get("activity_id") or 0
-            )
-            if code is not None:
-                r["title"] = task_title(
-                    r.get("title") or "", True, code, FOLLOWUP_KIND.render(lang)
-                )
-                _blank(r, *_FIRM_FIELDS, "notes")
-    elif kind == "activities":
-        secret = secret_activities(session, {r["id"] for r in rows if r.get("id") is not None})
-        for r in rows:
-            code = secret.get(r.get("id") or 0)
-            if code is not None:
-                r["summary"] = code
-                _blank(r, *_FIRM_FIELDS, "outcome", "contact_ids")
+    keeps showing what the reader may see; a workbook travels to meetings. (Firms and the other
+    lists: as they are.)"""
+    redact = _REDACT.get(kind)
+    if redact is not None:
+        redact(session, rows, lang)
     return rows

@@ -514,22 +514,32 @@ def _reflag_conflicts(session: Session, firm_id: int, moved: list[int]) -> None:
     for p in rows:
         if p.id not in moved_set:
             continue
-        for q in rows:
-            if q.id == p.id or q.cluster_id != p.cluster_id:
-                continue
-            if p.department_id is not None and q.department_id == p.department_id:
-                continue
-            if q.id in moved_set:
-                continue  # already together before the merge
-            first, second = (q, p) if (q.created_at, q.id) < (p.created_at, p.id) else (p, q)
-            if second.conflict_with_id is None:
-                second.conflict_with_id = first.id
-                opened.append((first, second))
-            if first.conflict_with_id is None:
-                first.conflict_with_id = second.id
-            session.add(first)
-            session.add(second)
-            break
+        q = _conflict_partner(p, rows, moved_set)
+        if q is None:
+            continue
+        first, second = (q, p) if (q.created_at, q.id) < (p.created_at, p.id) else (p, q)
+        if second.conflict_with_id is None:
+            second.conflict_with_id = first.id
+            opened.append((first, second))
+        if first.conflict_with_id is None:
+            first.conflict_with_id = second.id
+        session.add(first)
+        session.add(second)
     session.flush()
     for first, second in opened:  # told as a 撞单 found when a project is created (SPEC §3)
         conflict_opened(session, first, second)
+
+
+def _conflict_partner(p: Project, rows: list[Project], moved: set[int]) -> Project | None:
+    """The first of the merged firm's active projects (in report order) that ``p``, a moved
+    one, is in 撞单 with: the same cluster, another department (or ``p`` has none), and not
+    moved with it (those were together before the merge)."""
+    for q in rows:
+        if q.id == p.id or q.cluster_id != p.cluster_id:
+            continue
+        if p.department_id is not None and q.department_id == p.department_id:
+            continue
+        if q.id in moved:
+            continue  # already together before the merge
+        return q
+    return None
