@@ -181,15 +181,17 @@ FLOORS: dict[str, str] = {
         FROM project p WHERE p.stage <> 'lost' AND p.park_id IS NOT NULL
         GROUP BY p.cluster_id, p.park_id""",
     # pipeline: by stage and cluster; conversion from the furthest stage each project reached
-    # (its history, then its stage); new projects and first signings per week (two buckets
-    # stand for the weeks)
+    # (kept with the project; a project without one from its history); new projects and first
+    # signings per week (two buckets stand for the weeks)
     "report_pipeline": """SELECT p.cluster_id, p.stage, count(*), sum(p.planned_investment),
         sum(p.expected_output) FROM project p GROUP BY p.cluster_id, p.stage""",
-    "report_pipeline_conversion": f"""SELECT r, count(*) FROM (
+    "report_pipeline_conversion": """SELECT p.furthest_stage, p.stage, count(*) FROM project p
+        WHERE p.furthest_stage IS NOT NULL GROUP BY p.furthest_stage, p.stage""",
+    "report_pipeline_unkept": f"""SELECT r, count(*) FROM (
         SELECT CASE WHEN coalesce(max({_RANK_SC}), -1) > {_RANK_P} THEN max({_RANK_SC})
                ELSE {_RANK_P} END AS r
         FROM project p LEFT JOIN stage_change sc ON sc.project_id = p.id
-        GROUP BY p.id, p.stage) t GROUP BY r""",
+        WHERE p.furthest_stage IS NULL GROUP BY p.id, p.stage) t GROUP BY r""",
     "report_pipeline_weeks": """SELECT p.created_at >= :weeks_mid, count(*) FROM project p
         WHERE p.created_at >= :weeks_start GROUP BY p.created_at >= :weeks_mid""",
     "report_pipeline_signings": """SELECT t.at >= :weeks_mid, count(*) FROM (
@@ -290,6 +292,7 @@ REPORT_FLOORS = {
     "pipeline": (
         "report_pipeline",
         "report_pipeline_conversion",
+        "report_pipeline_unkept",
         "report_pipeline_weeks",
         "report_pipeline_signings",
     ),

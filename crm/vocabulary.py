@@ -58,6 +58,18 @@ def values(members: Iterable[StrEnum]) -> tuple[str, ...]:
 ACTIVE_STAGES: tuple[str, ...] = values(s for s in Stage if s is not Stage.lost)
 STAGE_ORDER: list[str] = list(ACTIVE_STAGES)
 STAGE_RANK: dict[str, int] = {s: i for i, s in enumerate(ACTIVE_STAGES)}
+
+
+def furthest(reached: str | None, stage: str) -> str | None:
+    """The furthest active stage of the two: what a project has reached once it is at
+    ``stage`` (lost reaches nothing; a move back keeps what was reached)."""
+    if stage not in STAGE_RANK:
+        return reached
+    if reached is None or STAGE_RANK[stage] > STAGE_RANK.get(reached, -1):
+        return stage
+    return reached
+
+
 PURSUING_STAGES: tuple[str, ...] = values((Stage.lead, Stage.contacted, Stage.negotiating))
 SECURED_STAGES: tuple[str, ...] = values((Stage.signed, Stage.landed, Stage.operating))
 # 在谈及以上: negotiating or further (coverage counts a pursued pair from here)

@@ -21,6 +21,7 @@ _SKIP = {
     "search_text",
     "name_pinyin",
     "name_initials",
+    "furthest_stage",  # derived from the stage history, like the search columns
     "ical_token",
     "token_hash",
     "webhook_secret",

@@ -13,7 +13,7 @@ from crm.demo.firms import TIER_W
 from crm.demo.people import Staff
 from crm.demo.run import FirmInfo, Policy, Run, cum, pick_cw, yi
 from crm.models.projects import CapitalArrival, Project, StageChange
-from crm.vocabulary import Stage, values
+from crm.vocabulary import Stage, furthest, values
 
 # --- projects ---------------------------------------------------------------------------------
 
@@ -231,6 +231,14 @@ def _amounts(rng: random.Random, tier: str) -> tuple[Decimal, Decimal, int]:
     return yi(inv), yi(inv * rng.uniform(0.6, 3.0)), max(20, int(inv * rng.uniform(15, 80)))
 
 
+def _furthest(path: list[tuple[str, float]]) -> str | None:
+    """The furthest active stage along a project's path (what its history shows)."""
+    reached: str | None = None
+    for stage, _ in path:
+        reached = furthest(reached, stage)
+    return reached
+
+
 def write_projects(run: Run, staff: Staff, plans: list[Plan]) -> None:
     rng = run.rng
     pt, st, ct = table(Project), table(StageChange), table(CapitalArrival)
@@ -268,6 +276,7 @@ def write_projects(run: Run, staff: Staff, plans: list[Plan]) -> None:
                 "park_id": p.park,
                 "chain_link_id": p.link[0] if p.link else None,
                 "stage": p.stage,
+                "furthest_stage": _furthest(p.path),
                 "lost_reason": lost_reason,
                 "planned_investment": inv,
                 "expected_output": out,

@@ -118,6 +118,16 @@ class Project(Versioned, SQLModel, table=True):
             "expected_output",
             "is_confidential",
         ),
+        # the pipeline's conversion: projects by the furthest stage reached, from the index alone
+        Index(
+            "ix_project_report_reached",
+            "furthest_stage",
+            "stage",
+            "cluster_id",
+            "park_id",
+            "department_id",
+            "is_confidential",
+        ),
         Index(
             "ix_project_report_delivery",
             "stage",
@@ -141,6 +151,9 @@ class Project(Versioned, SQLModel, table=True):
     park_id: int | None = Field(default=None, foreign_key="park.id")
     chain_link_id: int | None = Field(default=None, foreign_key="chain_link.id")
     stage: str = Field(default=Stage.lead.value, max_length=12)
+    # the furthest active stage it has reached (its stage history's highest, kept with every move:
+    # the pipeline's conversion reads it instead of every project's history); None: none yet
+    furthest_stage: str | None = Field(default=None, max_length=12)
     lost_reason: str | None = Field(default=None, max_length=1000)
     planned_investment: Decimal | None = Field(default=None, sa_column=Column(Yi))
     expected_output: Decimal | None = Field(default=None, sa_column=Column(Yi))

@@ -47,6 +47,7 @@ from crm.projects.schemas import (
     _Dates,
 )
 from crm.types import stored_id, utcnow
+from crm.vocabulary import furthest
 
 # --- references -------------------------------------------------------------------------------
 
@@ -237,6 +238,9 @@ def conflict_info(session: Session, actor: User, p: Project) -> dict[str, Any] |
 
 
 def _fill_stage_dates(p: Project, stage: str, on: date | None = None) -> None:
+    """A project arriving at ``stage``: the furthest stage it has reached, and the day it first
+    signed, landed and operated."""
+    p.furthest_stage = furthest(p.furthest_stage, stage)
     day = on or today_local()
     if stage in ("signed", "landed", "operating") and p.actual_sign_date is None:
         p.actual_sign_date = day

@@ -218,22 +218,31 @@ def _officer_labels(session: Session, ids: list[Any]) -> dict[Any, tuple[str, st
 
 
 def _conversion(session: Session, scope: list[Any]) -> tuple[dict[str, int], list[Conversion]]:
-    """Conversion: the furthest stage each project reached — the highest of its history (read
-    per project from the covering index (project_id, to_stage, changed_at)) and its stage."""
+    """Conversion: the furthest stage each project reached — kept with the project
+    (``furthest_stage``, counted from its index) and never below its stage now. A project
+    without one (no active stage yet, or written without the services) is read from its
+    history: the highest stage of its stage changes."""
+    rank = {s: i for i, s in enumerate(STAGE_ORDER)}
+    at: dict[int, int] = {}
+    for reached, stage, n in session.execute(
+        select(Project.furthest_stage, Project.stage, func.count())
+        .where(*scope, Project.furthest_stage.is_not(None))
+        .group_by(Project.furthest_stage, Project.stage)
+    ):
+        r = max(rank.get(reached, -1), rank.get(stage, -1))
+        at[r] = at.get(r, 0) + n
     hist_r = func.max(_rank(StageChange.to_stage))
     cur_r = _rank(Project.stage)
-    furthest = (
+    unkept = (
         select(case((func.coalesce(hist_r, -1) > cur_r, hist_r), else_=cur_r).label("r"))
         .select_from(Project)
         .outerjoin(StageChange, StageChange.project_id == Project.id)
-        .where(*scope)
+        .where(*scope, Project.furthest_stage.is_(None))
         .group_by(Project.id, Project.stage)
         .subquery()
     )
-    at = {
-        r: n
-        for r, n in session.execute(select(furthest.c.r, func.count()).group_by(furthest.c.r)).all()
-    }
+    for r, n in session.execute(select(unkept.c.r, func.count()).group_by(unkept.c.r)):
+        at[r] = at.get(r, 0) + n
     reached = {
         s: sum(n for r, n in at.items() if r is not None and r >= i)
         for i, s in enumerate(STAGE_ORDER)

@@ -20,7 +20,10 @@ from crm.projects.service import (
     move_stage,
     update_project,
 )
+from crm.reports.common import ReportFilters
+from crm.reports.pipeline import pipeline_report
 from crm.types import utcnow
+from crm.vocabulary import STAGE_RANK
 from tests.factories import make_department, make_firm, make_project, make_user
 
 
@@ -81,6 +84,29 @@ def test_stage_moves_and_rules(session, world):
         ("lost", "contacted"),
         ("contacted", "signed"),
     ]
+
+
+def test_the_furthest_stage_reached_is_kept_through_every_move(session, world):
+    """``furthest_stage`` is the highest active stage of the history at every step (a move back
+    or to lost keeps it), and the pipeline's conversion counts the project there."""
+    oa = world["oa"]
+    p = create_project(session, oa, ProjectCreate(firm_id=world["firm"].id, cluster="NB"))
+    assert p.furthest_stage == "lead"
+    moves = [
+        ("negotiating", None, "negotiating"),
+        ("contacted", "回到初洽", "negotiating"),
+        ("lost", "选择了成都", "negotiating"),
+        ("signed", None, "signed"),
+        ("lead", "重新开始", "signed"),
+    ]
+    for stage, reason, expected in moves:
+        move_stage(session, oa, p.id, StageMove(stage=stage, reason=reason, confirm_backward=True))
+        history = [h.to_stage for h in stage_history(session, oa, p.id)]
+        highest = max((s for s in history if s in STAGE_RANK), key=STAGE_RANK.__getitem__)
+        assert p.furthest_stage == expected == highest
+    session.commit()
+    reached = pipeline_report(session, world["mgr"], ReportFilters()).reached
+    assert reached["signed"] == 1 and reached["landed"] == 0
 
 
 def test_stale_version_on_move_and_update(session, world):
