@@ -113,11 +113,15 @@ def firm_order(filters: FirmFilters) -> list[Any]:
     return [Firm.tier == "other", Firm.updated_at.desc(), Firm.id.desc()]
 
 
-def firm_list_statement(filters: FirmFilters, what: Any = Firm) -> Any:
-    """The firms ``filters`` select: as entities, or (``what=Firm.__table__``) as plain rows."""
+def firm_list_statement(
+    filters: FirmFilters, what: Any = Firm, session: Session | None = None
+) -> Any:
+    """The firms ``filters`` select: as entities, or (``what=Firm.__table__``) as plain rows.
+    ``session``: the database the statement will run on (a one-character search may then be
+    answered from SQLite's index: crm.firms.search)."""
     stmt = select(what)
     if filters.q:
-        cond = search_condition(filters.q)
+        cond = search_condition(filters.q, session)
         if cond is not None:
             stmt = stmt.where(cond)
     if filters.cluster:
@@ -167,7 +171,7 @@ def list_firms(
         raise ValidationFailed(
             _l("未知产业集群：%(cluster)s", cluster=filters.cluster), field="cluster"
         )
-    stmt = firm_list_statement(filters, Firm.__table__ if columns else Firm)
+    stmt = firm_list_statement(filters, Firm.__table__ if columns else Firm, session)
     order = (Firm.updated_at.desc(), Firm.id.desc())
 
     def fetch(q: Any) -> list[Any]:

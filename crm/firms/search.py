@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, bindparam, case, literal, or_, select
+from sqlalchemy import Boolean, bindparam, case, literal, or_, select, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, ColumnElement
@@ -20,8 +20,9 @@ class _TextMatch(ColumnElement[bool]):
     """``firm.search_text`` contains the query: a LIKE '%q%' everywhere (PostgreSQL answers it
     from the pg_trgm GIN index), but on SQLite a query of 2+ characters is answered by the FTS5
     trigram table ``firm_fts`` instead of reading every row (see the firm_search and
-    firm_search_short migrations), and on PostgreSQL a query of 1–2 characters by the GIN index
-    over the text's characters and pairs (firm_search_grams): the same firms either way."""
+    firm_search_short migrations) — and one character too where it begins few trigrams
+    (``single``, firm_search_one_char) — and on PostgreSQL a query of 1–2 characters by the GIN
+    index over the text's characters and pairs (firm_search_grams): the same firms either way."""
 
     type = Boolean()
     inherit_cache = True
@@ -32,6 +33,7 @@ class _TextMatch(ColumnElement[bool]):
         ("phrase", InternalTraversal.dp_clauseelement),
         ("short", InternalTraversal.dp_clauseelement),
         ("grams", InternalTraversal.dp_clauseelement),
+        ("single", InternalTraversal.dp_clauseelement),
     ]
 
     def __init__(
@@ -41,6 +43,7 @@ class _TextMatch(ColumnElement[bool]):
         phrase: BindParameter[str] | None,
         short: BindParameter[str] | None = None,
         grams: BindParameter[str] | None = None,
+        single: BindParameter[str] | None = None,
     ) -> None:
         self.id_col = id_col
         # the LIKE '%q%' (named so as not to hide ColumnElement.like)
@@ -48,6 +51,7 @@ class _TextMatch(ColumnElement[bool]):
         self.phrase = phrase
         self.short = short
         self.grams = grams
+        self.single = single
 
 
 @compiles(_TextMatch)
@@ -71,6 +75,18 @@ def _text_match_postgresql(element: _TextMatch, compiler: SQLCompiler, **kw: Any
 
 @compiles(_TextMatch, "sqlite")
 def _text_match_sqlite(element: _TextMatch, compiler: SQLCompiler, **kw: Any) -> str:
+    id_col = compiler.process(element.id_col, **kw)
+    if element.single is not None:
+        # one character: the trigrams that begin with it, and the texts whose last character
+        # it is (followed by the closing space it begins no trigram), from ix_firm_search_tail;
+        # no trigram at all leaves the empty phrase, which matches nothing
+        one = compiler.process(element.single, **kw)
+        return (
+            f"{id_col} IN (SELECT firm_fts.rowid FROM firm_fts WHERE firm_fts MATCH "
+            f"coalesce({_vocab_terms(one)}, '\"\"') "
+            f"UNION ALL SELECT firm_tail.id FROM firm AS firm_tail "
+            f"WHERE substr(firm_tail.search_text, -2, 1) = {one})"
+        )
     if element.phrase is None:
         return compiler.process(element.substring, **kw)
     match = compiler.process(element.phrase, **kw)
@@ -79,14 +95,16 @@ def _text_match_sqlite(element: _TextMatch, compiler: SQLCompiler, **kw: Any) ->
         # (search_text ends with a space, so each occurrence begins one); none at all leaves
         # the two-character phrase itself, which matches nothing
         short = compiler.process(element.short, **kw)
-        match = (
-            f"coalesce((SELECT group_concat('\"' || replace(term, '\"', '\"\"') || '\"', "
-            f"' OR ') FROM firm_fts_vocab WHERE term >= {short} "
-            f"AND term < {short} || char(1114111)), {match})"
-        )
+        match = f"coalesce({_vocab_terms(short)}, {match})"
+    return f"{id_col} IN (SELECT firm_fts.rowid FROM firm_fts WHERE firm_fts MATCH {match})"
+
+
+def _vocab_terms(prefix: str) -> str:
+    """The index's trigrams that begin with ``prefix`` (a compiled parameter), as one FTS5
+    query ``"t1" OR "t2" …`` (NULL when there are none)."""
     return (
-        f"{compiler.process(element.id_col, **kw)} IN (SELECT firm_fts.rowid FROM firm_fts "
-        f"WHERE firm_fts MATCH {match})"
+        f"(SELECT group_concat('\"' || replace(term, '\"', '\"\"') || '\"', ' OR ') "
+        f"FROM firm_fts_vocab WHERE term >= {prefix} AND term < {prefix} || char(1114111))"
     )
 
 
@@ -94,8 +112,30 @@ def _like_pattern(text: str, lead: str = "%") -> str:
     return lead + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _one_condition(folded: str) -> Any:
+# one character on SQLite goes to the index when it begins at most this many of the index's
+# trigrams in at most this many firms: past that a MATCH of so many trigrams and the merge of
+# their firms cost more than reading every text (the city's "h": 525 trigrams, 2× slower;
+# "公": one trigram in 49,644 firms, 1.3× slower; "惠": 2 in 2, 0.25 against 65 ms)
+FEW_TRIGRAMS = 32
+FEW_FIRMS = 10_000
+_TRIGRAMS_OF = text(
+    "SELECT count(*), sum(doc) FROM (SELECT doc FROM firm_fts_vocab "
+    "WHERE term >= :c AND term < :c || char(1114111) LIMIT :few)"
+)
+
+
+def _one_char_indexed(session: Session | None, folded: str) -> bool:
+    """Whether one character is answered from SQLite's index (few trigrams begin with it)."""
+    if session is None or len(folded) != 1 or session.get_bind().dialect.name != "sqlite":
+        return False
+    n, firms = session.execute(_TRIGRAMS_OF, {"c": folded, "few": FEW_TRIGRAMS + 1}).one()
+    return bool(n <= FEW_TRIGRAMS and (firms or 0) <= FEW_FIRMS)
+
+
+def _one_condition(folded: str, session: Session | None = None) -> Any:
     like = Firm.search_text.like(_like_pattern(folded), escape="\\")
+    if _one_char_indexed(session, folded):
+        return _TextMatch(Firm.id, like, None, single=bindparam("fts_one", folded, unique=True))
     # FTS5 trigram matches substrings of 3+ characters (a quoted phrase takes any text), and
     # two characters through the index's vocabulary; one character reads every row (LIKE)
     phrase: BindParameter[str] | None = (
@@ -125,13 +165,14 @@ def query_forms(q: str) -> list[str]:
     return forms
 
 
-def search_condition(q: str) -> Any:
-    """The WHERE clause for a name / alias / pinyin / initials search (a substring match)."""
+def search_condition(q: str, session: Session | None = None) -> Any:
+    """The WHERE clause for a name / alias / pinyin / initials search (a substring match).
+    With ``session`` (on SQLite) a one-character query may be answered from the index."""
     forms = query_forms(q)
     if not forms:
         return None
     if len(forms) == 1:
-        return _one_condition(forms[0])
+        return _one_condition(forms[0], session)
     return or_(*(_one_condition(f) for f in forms))
 
 
@@ -148,7 +189,7 @@ def search_rank(q: str) -> Any:
 
 def search_firms(session: Session, actor: User, q: str, limit: int = 10) -> list[Firm]:
     """Firms whose name, alias, pinyin or pinyin initials contain ``q``, best first."""
-    cond = search_condition(q)
+    cond = search_condition(q, session)
     if cond is None:
         return []
     rows = list(session.scalars(select(Firm).where(cond).limit(200)))

@@ -183,3 +183,30 @@ def test_a_table_read_for_a_common_character_tests_the_stored_grams(session: Ses
         assert "Seq Scan" in plan and "search_grams @>" in plan, plan
         assert "crm_search_grams(" not in plan, plan
         assert _ids(session, q) == _like_ids(session, q), q
+
+
+def test_one_character_from_the_index_finds_what_a_substring_search_finds(
+    session: Session,
+) -> None:
+    """Given the session, a one-character query that begins few trigrams is answered on SQLite
+    from the index: the trigrams that begin with it and the texts whose last character it is
+    (ix_firm_search_tail) — "ー" of ソニー is only ever the last character of its text. Every
+    character of every text finds exactly the firms whose text contains it, on both databases."""
+    actor = make_user(session, "admin")
+    for zh, en, al in [*NAMES, ("ソニー", None, []), ("索尼", "Acme Ω", [])]:
+        create_firm(session, actor, FirmCreate(name_zh=zh, name_en=en, aliases=al), confirm=True)
+    session.commit()
+    texts = list(session.scalars(select(Firm.search_text)))
+    assert any(t.endswith("ー ") for t in texts)
+    chars = sorted({c for t in texts for c in t if c.strip()} | {"%", "_", '"', "\\", "z"})
+    for q in chars:
+        found = set(session.scalars(select(Firm.id).where(search_condition(q, session))))
+        assert found == _like_ids(session, q), q
+    assert _ids(session, "ー") and [f.name_zh for f in search_firms(session, actor, "ー")] == [
+        "ソニー"
+    ]
+    if session.get_bind().dialect.name == "sqlite":
+        stmt = select(Firm.id).where(search_condition("ー", session))
+        compiled = stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+        plan = " ".join(str(r) for r in session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+        assert "ix_firm_search_tail" in plan and "firm_fts" in plan, plan

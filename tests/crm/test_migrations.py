@@ -6,6 +6,7 @@ import os
 import time
 import uuid
 
+import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
@@ -46,6 +47,11 @@ def test_upgrade_head_then_downgrade_base_then_up_again(tmp_path):
             admin.dispose()
 
 
+# SQLite's one-character search index is on an expression (0019), which SQLAlchemy cannot
+# reflect from SQLite: it leaves it out with this warning (PostgreSQL's are skipped by name)
+@pytest.mark.filterwarnings(
+    "ignore:Skipped unsupported reflection of expression-based index ix_firm_search_tail"
+)
 def test_schema_matches_the_models(database):
     """Autogenerate finds nothing to do: the tables exist only through migrations, and fully."""
     from alembic.autogenerate import compare_metadata
