@@ -190,17 +190,19 @@ def list_firms(
     ):
         # a query: names it begins (whole-name pinyin, initials) before matches inside a word;
         # a column the reader chose comes before everything
+        # the page's ids first, then its rows: the sort carries ids, not every column of every
+        # match (the city's "汽车", 1,794 firms: 27 → 18 ms raw on SQLite)
         first = (search_rank(filters.q),) if filters.q and filters.sort is None else ()
         found = session.execute(
-            stmt.add_columns(func.count().over())
+            stmt.with_only_columns(_ft.c.id, func.count().over())
             .order_by(*first, *firm_order(filters))
             .limit(limit)
             .offset(offset)
         ).all()
         if found:
-            # plain rows keep the window's count as a last column nobody reads
-            firms = list(found) if columns else [r[0] for r in found]
-            return firms, min(found[0][-1], count_cap + 1)
+            return _firms_by_id(session, [i for i, _ in found], columns), min(
+                found[0][1], count_cap + 1
+            )
         total = 0 if offset == 0 else capped_count(session, stmt, Firm.id, count_cap)
         return [], total
     # major tiers first, along ix_firm_updated; then the rest, along ix_firm_tier_updated
@@ -241,6 +243,19 @@ def _landing(major: bool) -> Any:
 
 
 _LANDING = {True: _landing(True), False: _landing(False)}
+_BY_ID = select(_ft).where(_ft.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def _firms_by_id(session: Session, ids: list[int], columns: bool) -> list[Any]:
+    """The firms ``ids`` names, in that order: plain rows (``columns``) or entities."""
+    found: dict[Any, Any]
+    if columns:
+        found = {r.id: r for r in session.execute(_BY_ID, {"ids": ids})}
+    else:
+        found = {f.id: f for f in session.scalars(select(Firm).where(Firm.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
 _LANDING_COUNT = select(func.count()).select_from(
     select(_ft.c.id).limit(bindparam("f_cap", type_=Integer)).subquery()
 )
