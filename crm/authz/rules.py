@@ -139,13 +139,43 @@ def can_change_project(actor: User, project: Any) -> bool:
     return can_edit_owned(actor, project.owner_id, project.department_id)
 
 
+def holder_refusal(new_holder: Any) -> Message | None:
+    """Why ``new_holder`` (a user row, or None: no such user) may not be given a firm or
+    project, or None. Nothing is held by an inactive user (SPEC §3: a leaver's work is handed
+    over, and nobody is reminded of what an inactive user holds): the deactivation refuses
+    while the user holds work, and every giving — creating, editing, bulk reassigning, handing
+    over, importing — refuses an inactive user (ATTACK9 P2-1)."""
+    if new_holder is None:
+        return _l("负责人不存在")
+    if not new_holder.is_active:
+        return _l("该人员已停用，不能接手工作")
+    return None
+
+
+def locked_holder(session: Session, user_id: int, field: str = "owner_id") -> User:
+    """The user a firm or project is being given to, read afresh under its row lock and
+    refused by ``holder_refusal``. ``crm.accounts.users.update_user`` takes the same lock
+    before it counts a user's holdings, so of a deactivation and a giving racing each other
+    the later sees the earlier: the user is seen inactive, or the deactivation sees the work
+    (PostgreSQL ``FOR UPDATE``; on SQLite the writing request holds the database)."""
+    user = session.get(User, user_id, with_for_update=True, populate_existing=True)
+    why = holder_refusal(user)
+    if why is not None:
+        raise ValidationFailed(why, field=field)
+    assert user is not None
+    return user
+
+
 def may_set_owner(actor: User, current_owner_id: int | None, new_owner: User | None) -> bool:
     """Reassigning a record: admins to anyone; managers within their department; an officer
-    only to themselves when the record is already theirs (no taking over an unowned record)."""
+    only to themselves when the record is already theirs (no taking over an unowned record).
+    Never to an inactive user (``holder_refusal``), so no picker offers one."""
     if new_owner is None:
         return is_manager(actor)
     if new_owner.id == current_owner_id:
         return True
+    if not new_owner.is_active:
+        return False
     if is_admin(actor):
         return True
     if is_manager(actor):

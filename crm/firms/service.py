@@ -16,6 +16,7 @@ from sqlmodel import Session
 from crm.audit.service import record, snapshot
 from crm.authz import (
     TIER_FIELDS,
+    locked_holder,
     require_delete_firm,
     require_edit,
     require_set_owner,
@@ -134,8 +135,6 @@ def _check_refs(session: Session, data: FirmCreate | FirmUpdate, firm_id: int | 
                 raise ValidationFailed(_l("母公司关系成环"), field="parent_id")
             seen.add(cur)
             cur = session.scalar(select(Firm.parent_id).where(Firm.id == cur))
-    if data.owner_id is not None and session.get(User, data.owner_id) is None:
-        raise ValidationFailed(_l("负责人不存在"), field="owner_id")
 
 
 def create_firm(
@@ -149,9 +148,11 @@ def create_firm(
     """Add a firm. A near-duplicate raises DuplicateFirm unless ``confirm``; an exact one always."""
     cluster_ids = _cluster_ids(session, data.clusters)
     _check_refs(session, data, None)
-    if data.owner_id is not None and data.owner_id != (actor.id if source == "manual" else None):
-        # owning it yourself is the default; anyone else only as may_set_owner allows
-        require_set_owner(actor, None, session.get(User, data.owner_id))
+    if data.owner_id is not None:
+        owner = locked_holder(session, data.owner_id)  # exists, active, not being deactivated
+        if data.owner_id != (actor.id if source == "manual" else None):
+            # owning it yourself is the default; anyone else only as may_set_owner allows
+            require_set_owner(actor, None, owner)
     _check_aliases(session, data.aliases, None)
     found = check_firm(session, [data.name_zh, data.name_en], credit_code=data.credit_code)
     if found.exact:
@@ -211,7 +212,9 @@ def update_firm(session: Session, actor: User, firm_id: int, data: FirmUpdate) -
     _check_aliases(session, data.aliases, firm_id)
     _check_unique(session, firm_id, fields)
     if "owner_id" in fields and fields["owner_id"] != firm.owner_id:
-        new_owner = None if fields["owner_id"] is None else session.get(User, fields["owner_id"])
+        new_owner = (
+            None if fields["owner_id"] is None else locked_holder(session, fields["owner_id"])
+        )
         require_set_owner(actor, firm.owner_id, new_owner)
     merged = {**firm.model_dump(), **fields}
     fields["tier"] = derive_tier(

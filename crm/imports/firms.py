@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlmodel import Session
 
-from crm.authz import may_set_owner
+from crm.authz import holder_refusal, may_set_owner
 from crm.errors import ValidationFailed
 from crm.firms.duplicates import NameIndex
 from crm.firms.rows import name_norm
@@ -180,6 +180,8 @@ class _References:
                 errs.append(
                     RowError(i, "owner", _l("用户不存在：%(name)s", name=row["owner"][:60]))
                 )
+            elif why := holder_refusal(self.run.session.get(User, owner_id)):
+                errs.append(RowError(i, "owner", why))
             elif not may_set_owner(self.run.actor, None, self.run.session.get(User, owner_id)):
                 # the same rule as create_firm: managers name owners of their department only
                 errs.append(RowError(i, "owner", _l("只能指定本部门人员为负责人")))

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from crm.audit.service import record, snapshot
 from crm.authz import (
     can_see_project,
+    locked_holder,
     may_set_owner,
     require_department,
     require_edit,
@@ -125,9 +126,7 @@ def create_project(session: Session, actor: User, data: ProjectCreate) -> Projec
     _check_confidential(data.is_confidential, data.code_name)
     check_code_name(session, actor, data.firm_id, data.code_name)
     owner_id = data.owner_id or actor.id
-    owner = session.get(User, owner_id)
-    if owner is None:
-        raise ValidationFailed(_l("负责人不存在"), field="owner_id")
+    owner = locked_holder(session, owner_id)  # exists, active, not being deactivated
     dept_id = data.department_id or owner.department_id or actor.department_id
     if dept_id is not None and session.get(Department, dept_id) is None:
         raise ValidationFailed(_l("部门不存在"), field="department_id")
@@ -287,9 +286,7 @@ def update_project(session: Session, actor: User, project_id: int, data: Project
     if fields.get("code_name") not in (None, p.code_name):  # a new code name
         check_code_name(session, actor, p.firm_id, fields["code_name"])
     if "owner_id" in fields and fields["owner_id"] != p.owner_id:
-        owner = session.get(User, fields["owner_id"]) if fields["owner_id"] is not None else None
-        if fields["owner_id"] is not None and owner is None:
-            raise ValidationFailed(_l("负责人不存在"), field="owner_id")
+        owner = None if fields["owner_id"] is None else locked_holder(session, fields["owner_id"])
         require_set_owner(actor, p.owner_id, owner)
     if fields.keys() & {"owner_id", "is_confidential", "department_id"}:
         owner_id = fields.get("owner_id", p.owner_id)

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from crm.audit.service import record
 from crm.authz import (
+    holder_refusal,
     is_admin,
     may_own_project_of,
     require_owner_sees_project,
@@ -25,9 +26,12 @@ from crm.vocabulary import FollowupStatus
 
 
 def new_holder(session: Session, actor: User, user_id: int, field_name: str) -> User:
-    u = session.get(User, user_id)
-    if u is None or not u.is_active:
+    # read afresh under its row lock, as update_user counts holdings under it: a deactivation
+    # racing this handover either finishes first (refused here) or sees the work (refused there)
+    u = session.get(User, user_id, with_for_update=True, populate_existing=True)
+    if holder_refusal(u) is not None:
         raise ValidationFailed(_l("接手人不存在或已停用"), field=field_name)
+    assert u is not None
     if not is_admin(actor) and u.department_id != actor.department_id:
         raise ValidationFailed(_l("只能转给本部门的人"), field=field_name)
     return u
