@@ -92,12 +92,12 @@ def score(core: str, other: str) -> tuple[float, str]:
         return 0.0, ""
     if core == other:
         return 98.0, "same_core"
-    short, long_ = sorted((core, other), key=len)
+    short, long_ = (core, other) if len(core) <= len(other) else (other, core)
     if len(short) >= 2 and long_.startswith(short):
         return 85.0 + 10.0 * len(short) / len(long_), "contains"
     if len(short) >= 3 and short in long_:
         return 80.0 + 10.0 * len(short) / len(long_), "contains"
-    ratio = fuzz.ratio(core, other)
+    ratio = fuzz.ratio(core, other, score_cutoff=THRESHOLD)  # 0 below it
     return (ratio, "similar_name") if ratio >= THRESHOLD else (0.0, "")
 
 
@@ -285,6 +285,7 @@ class NameIndex:
         self._names = [[n for n in (zh, en, *aliases) if n] for _f, zh, en, aliases in firms]
         self._texts = [" | ".join(fold_query(n) for n in names) for names in self._names]
         # what check_firm calls the same name: the normalised Chinese name or an alias
+        self._cores: dict[int, list[str]] = {}  # a firm's core names, once read
         self._norms = [
             {normalize_name(zh), *(normalize_name(a) for a in aliases)}
             for _f, zh, _e, aliases in firms
@@ -342,7 +343,10 @@ class NameIndex:
                 seen.add(pos)
                 if norms & self._norms[pos]:
                     continue  # an exact duplicate: refused, not asked about
-                best, why = _best_score(cores, [core_name(x) for x in self._names[pos]])
+                theirs = self._cores.get(pos)
+                if theirs is None:
+                    theirs = self._cores[pos] = [core_name(x) for x in self._names[pos]]
+                best, why = _best_score(cores, theirs)
                 if best >= THRESHOLD:
                     fid, zh, en = self._firms[pos]
                     found.by_id[fid] = DuplicateCandidate(
