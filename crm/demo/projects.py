@@ -239,6 +239,19 @@ def _furthest(path: list[tuple[str, float]]) -> str | None:
     return reached
 
 
+def _code_name(rng: random.Random, used: set[str]) -> str:
+    """A code name no other project has (reports name confidential projects by it alone):
+    drawn as always, its number moved on past the ones taken (no other draw, so the rest of
+    the data stays as it was)."""
+    word, n = rng.choice(N.CODE_NAME_WORDS), rng.randint(1, 99)
+    name = f"{word}-{n:02d}项目"
+    while name in used:
+        n += 1
+        name = f"{word}-{n:02d}项目"
+    used.add(name)
+    return name
+
+
 def write_projects(run: Run, staff: Staff, plans: list[Plan]) -> None:
     rng = run.rng
     pt, st, ct = table(Project), table(StageChange), table(CapitalArrival)
@@ -246,6 +259,7 @@ def write_projects(run: Run, staff: Staff, plans: list[Plan]) -> None:
     inv: Decimal | None
     out: Decimal | None
     jobs: int | None
+    code_names: set[str] = set()
     for p in plans:
         when = dict(p.path)
         inv, out, jobs = _amounts(rng, p.firm.tier)
@@ -295,9 +309,7 @@ def write_projects(run: Run, staff: Staff, plans: list[Plan]) -> None:
                 "owner_id": p.owner,
                 "department_id": p.dept,
                 "is_confidential": conf,
-                "code_name": f"{rng.choice(N.CODE_NAME_WORDS)}-{rng.randint(1, 99):02d}项目"
-                if conf
-                else None,
+                "code_name": _code_name(rng, code_names) if conf else None,
                 "conflict_with_id": None,
                 "notes": None,
                 "created_at": run.at(p.path[0][1]),

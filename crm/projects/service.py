@@ -284,7 +284,7 @@ def update_project(session: Session, actor: User, project_id: int, data: Project
     if fields.get("is_confidential", False) is None:
         fields.pop("is_confidential")
     if fields.get("code_name") not in (None, p.code_name):  # a new code name
-        check_code_name(session, actor, p.firm_id, fields["code_name"])
+        check_code_name(session, actor, p.firm_id, fields["code_name"], p.id)
     if "owner_id" in fields and fields["owner_id"] != p.owner_id:
         owner = None if fields["owner_id"] is None else locked_holder(session, fields["owner_id"])
         require_set_owner(actor, p.owner_id, owner)

@@ -15,6 +15,8 @@ from crm.projects.service import create_project, update_project
 from crm.reports.leaders import leaders_report
 from tests.factories import make_department, make_firm, make_project, make_user
 
+UNAVAILABLE = "代号不可用（已被使用，或是企业名称、别名或项目名称），请换一个"
+
 
 def _create(session, who, firm, code_name):
     return create_project(
@@ -47,10 +49,14 @@ def test_a_code_name_may_not_name_the_firm_or_be_a_title(session):
         (o2, "望江工业控制项目", "代号不能包含企业名称或别名"),  # its name without the form
         (o2, "WANGJIANG industry-1", "代号不能包含企业名称或别名"),  # its English name, any case
         (o2, "望工一号", "代号不能包含企业名称或别名"),  # an alias
-        (o2, "长江存储科技", "代号不能是企业名称或别名"),  # another firm's name (public)
-        (o2, "长存", "代号不能是企业名称或别名"),  # another firm's alias
-        (o2, "长存二期扩产项目", "代号不能与项目名称相同"),  # a title the officer can see
-        (o1, "望江控制系统扩能项目", "代号不能与项目名称相同"),  # their department's secret
+        (o2, "长江存储科技", UNAVAILABLE),  # another firm's name (public)
+        (o2, "长存", UNAVAILABLE),  # another firm's alias
+        (o2, "长存二期扩产项目", UNAVAILABLE),  # a title the officer can see
+        (o1, "望江控制系统扩能项目", UNAVAILABLE),  # their department's secret
+        # another department's code name (ATTACK8 P3-5), as typed or folded: the same message
+        # as the public reasons, so the refusal tells no more than "not available"
+        (o2, "雪峰-72项目", UNAVAILABLE),
+        (o2, " 雪峰 - ７２项目", UNAVAILABLE),
     ):
         with pytest.raises(ValidationFailed) as err:
             _create(session, who, firm, bad)
@@ -63,8 +69,12 @@ def test_a_code_name_may_not_name_the_firm_or_be_a_title(session):
     assert err.value.field == "code_name"
     session.refresh(p)
     assert p.code_name == "蓝鲸-03项目" and p.version == 1
-    # a change of something else leaves a code name as it is
+    # a change of something else leaves a code name as it is; its own code name is its own
     update_project(session, o2, p.id, ProjectUpdate(notes="x", version=p.version))
+    update_project(session, o2, p.id, ProjectUpdate(code_name="蓝鲸-03项目 ", version=p.version))
+    with pytest.raises(ValidationFailed) as err:  # another's, once more
+        update_project(session, o2, p.id, ProjectUpdate(code_name="雪峰-72项目", version=p.version))
+    assert err.value.message.render("zh_CN") == UNAVAILABLE
     assert secret.code_name == "雪峰-72项目"
     # another department's confidential title is no oracle: the refusal would tell the officer
     # that a hidden project with the title they guessed exists — it is not checked for them

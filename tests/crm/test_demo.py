@@ -246,6 +246,9 @@ def test_every_stage_history_ends_at_the_stage(small: tuple[Engine, dict[str, in
     assert {"lead", "contacted", "negotiating", "signed", "landed", "operating", "lost"} <= stages
     lost = sum(p.stage == "lost" for p in projects.values())
     assert 0.04 * len(projects) < lost < 0.2 * len(projects)
+    # reports name a confidential project by its code name alone: no two share one
+    code_names = [p.code_name for p in projects.values() if p.code_name]
+    assert code_names and len(code_names) == len(set(code_names))
     for pid, p in projects.items():
         h = hist[pid]
         assert h[0].from_stage is None and h[0].to_stage == "lead"
