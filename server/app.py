@@ -341,14 +341,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         in_use.release()
 
 
-async def close_uploads(request: Request) -> AsyncIterator[None]:
-    """App-wide dependency: the files of a multipart body a handler read with ``request.form()``
-    (an upload, or a file posted where none is expected) are closed once the request is done,
-    whatever the handler did with them, instead of waiting for the garbage collector."""
-    try:
-        yield
-    finally:
-        await request.close()
+async def every_request(request: Request) -> None:
+    """The one app-wide dependency (FastAPI solves each dependency on every request; this was
+    two): a page request with bad input is refused (``refuse_bad_input``), and the files of a
+    multipart body a handler read with ``request.form()`` (an upload, or a file posted where
+    none is expected) are closed once the request is done, whatever the handler did with
+    them, instead of waiting for the garbage collector. They are closed by the request's exit
+    stack, where FastAPI ends the request's generator dependencies."""
+    refuse_bad_input(request)
+    request.scope["fastapi_inner_astack"].push_async_callback(request.close)
 
 
 def create_app(run_scheduler: bool = False) -> FastAPI:
@@ -364,7 +365,7 @@ def create_app(run_scheduler: bool = False) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
         # NUL bytes, invalid UTF-8 and out-of-range ids in a page's input: a 4xx, never a 500
-        dependencies=[Depends(refuse_bad_input), Depends(close_uploads)],
+        dependencies=[Depends(every_request)],
     )
     app.state.run_scheduler = run_scheduler
     install_error_handlers(app)

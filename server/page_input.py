@@ -131,8 +131,9 @@ class PageInput:
         await self.app(scope, receive, send)
 
 
-async def refuse_bad_input(request: Request) -> None:
-    """App-wide dependency: a page request the middleware marked is answered with a 4xx."""
+def refuse_bad_input(request: Request) -> None:
+    """A page request the middleware marked is answered with a 4xx (from the app-wide
+    dependency, ``server.app.every_request``)."""
     problem = request.scope.get("state", {}).get(_STATE_KEY)
     if problem is None:
         return
