@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, literal_column, select, text, union_all
 from sqlmodel import Session
 
-from crm.activities.service import ActivityFilters, list_activities
+from crm.activities.reads import ActivityFilters, list_activities
 from crm.authz import project_visible, viewer_key
 from crm.db import built_once
 from crm.models.accounts import User

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlmodel import Session
 
-from crm.activities.service import get_activity_for, links
+from crm.activities.reads import get_activity_for, links
 from crm.authz import project_visible
 from crm.models.accounts import User
 from crm.models.activities import Activity
