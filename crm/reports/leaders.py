@@ -127,7 +127,7 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
         members[root] = members.get(root, 0) + 1
     code_names: dict[Entry, str] = {}
     for pid, fid, code_name, total in secret_rows:
-        who = figures_owner(fid, int(pid), True)
+        who = figures_owner(fid, cast(int, pid), True)
         wan[who], count[who], members[who] = int(total or 0), 1, 1
         code_names[who] = code_name or CONFIDENTIAL
     lowest = to_wan(BANDS[-1][1]) or 0
