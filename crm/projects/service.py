@@ -125,7 +125,7 @@ def create_project(session: Session, actor: User, data: ProjectCreate) -> Projec
     assert cid is not None
     _check_confidential(data.is_confidential, data.code_name)
     check_code_name(session, actor, data.firm_id, data.code_name)
-    owner_id = data.owner_id or actor.id
+    owner_id = data.owner_id or stored_id(actor)
     owner = locked_holder(session, owner_id)  # exists, active, not being deactivated
     dept_id = data.department_id or owner.department_id or actor.department_id
     if dept_id is not None and session.get(Department, dept_id) is None:
