@@ -83,4 +83,4 @@ def _taken(session: Session, actor: User, cn: str, project_id: int | None) -> bo
     if project_id is not None:
         others = others.where(Project.id != project_id)
     folded = _fold(cn)  # a few thousand at most, compared as typed: folded
-    return any(_fold(x) == folded for x in session.scalars(others))
+    return any(_fold(x) == folded for x in session.scalars(others) if x is not None)
