@@ -126,11 +126,6 @@ class CoverageReport(BaseModel):
 CONFIDENTIAL = "保密项目"
 
 
-def _investor_order(x: tuple) -> tuple:  # type: ignore[type-arg]
-    """Covering first, then by tier and name (the firm id may be None: never compared)."""
-    return x[:3]
-
-
 def _status(secured: int, pursuing: int) -> Status:
     if secured:
         return "covered"
@@ -176,9 +171,9 @@ class _Majors:
     """One pass over the major investors' live projects (a few thousand rows at city scale);
     every live stage is either secured or pursuing."""
 
-    # (cluster, investor) → [secured, pursuing, name, tier, named by its firm]; an investor is
+    # cluster → investor → [secured, pursuing, name, tier, named by its firm]; an investor is
     # a firm, or a confidential project on its own (``figures_owner``)
-    per_firm: dict[tuple[int, Any], list[Any]] = field(default_factory=dict)
+    per_firm: dict[int, dict[Any, list[Any]]] = field(default_factory=dict)
     # link → investor → [secured, name]; link → [secured, pursuing]
     link_major: dict[int, dict[Any, list[Any]]] = field(default_factory=dict)
     link_sp: dict[int, list[int]] = field(default_factory=dict)
@@ -188,69 +183,66 @@ class _Majors:
 
     @classmethod
     def of(cls, rows: Sequence[Any]) -> _Majors:  # _major_rows: 12 columns
+        # one loop, its dictionaries held in locals: it runs once per row (~8,000)
         m = cls()
         secured = frozenset(SECURED_STAGES)
+        per_firm, candidates, pair_sp = m.per_firm, m.candidates, m.pair_sp
+        link_major, link_sp = m.link_major, m.link_sp
         for pid, cid, lid, fid, stage, out, name, tier, rank, park_id, conf, code in rows:
             sec = stage in secured
+            i = 0 if sec else 1
             # a confidential project is an investor of its own, named by its code name only —
             # never by its firm, nor counted in its firm's entry (SPEC §5)
             who = figures_owner(fid, pid, conf)
             shown = (code or CONFIDENTIAL) if conf else name
-            m._firm(cid, who, sec, shown, tier, not conf)
-            m.candidates.setdefault((cid, sec), []).append(
-                (-rank, -out, pid, fid, stage, name, tier)
-            )
+            in_cluster = per_firm.get(cid)
+            if in_cluster is None:
+                in_cluster = per_firm[cid] = {}
+            f = in_cluster.get(who)
+            if f is None:
+                f = in_cluster[who] = [0, 0, shown, tier, not conf]
+            f[i] += 1
+            candidates.setdefault((cid, sec), []).append((-rank, -out, pid, fid, stage, name, tier))
             if park_id is not None:
-                m.pair_sp.setdefault((cid, park_id), [0, 0])[0 if sec else 1] += 1
+                pair_sp.setdefault((cid, park_id), [0, 0])[i] += 1
             if lid is not None:
-                m._link(lid, who, sec, shown)
+                lm = link_major.get(lid)
+                if lm is None:
+                    lm = link_major[lid] = {}
+                    link_sp[lid] = [0, 0]
+                seen = lm.get(who)
+                if seen is None:
+                    lm[who] = [sec, shown]
+                elif sec:
+                    seen[0] = True
+                link_sp[lid][i] += 1
         return m
-
-    def _firm(self, cid: int, who: Any, sec: bool, shown: str, tier: str, named: bool) -> None:
-        f = self.per_firm.get((cid, who))
-        if f is None:
-            f = self.per_firm[(cid, who)] = [0, 0, shown, tier, named]
-        f[0 if sec else 1] += 1
-
-    def _link(self, lid: int, who: Any, sec: bool, shown: str) -> None:
-        lm = self.link_major.get(lid)
-        if lm is None:
-            lm = self.link_major[lid] = {}
-            self.link_sp[lid] = [0, 0]
-        if who in lm:
-            lm[who][0] = lm[who][0] or sec
-        else:
-            lm[who] = [sec, shown]
-        self.link_sp[lid][0 if sec else 1] += 1
 
     def counts(self) -> tuple[dict[int, int], dict[int, int]]:
         """Secured and pursuing projects of major investors, per cluster."""
         secured_n: dict[int, int] = {}
         pursuing_n: dict[int, int] = {}
-        for (cid, _), (sec_n, pur_n, *_) in self.per_firm.items():
-            secured_n[cid] = secured_n.get(cid, 0) + sec_n
-            pursuing_n[cid] = pursuing_n.get(cid, 0) + pur_n
+        for cid, in_cluster in self.per_firm.items():
+            secured_n[cid] = sum(f[0] for f in in_cluster.values())
+            pursuing_n[cid] = sum(f[1] for f in in_cluster.values())
         return secured_n, pursuing_n
 
     def investors(
         self, listed: int | None
     ) -> tuple[dict[int, list[MajorInvestor]], dict[int, tuple[int, int]]]:
-        """Per cluster: its major investors (the first ``listed``, covering first) and how many
-        there are (all, covering)."""
+        """Per cluster: its major investors (the first ``listed``, covering first, by tier and
+        name; in the order met on a tie) and how many there are (all, covering)."""
         tier_rank = {t: i for i, t in enumerate(MAJOR_TIERS)}
-        by_cluster: dict[int, list[tuple[Any, ...]]] = {}
-        for (cid, fid), (sec, pur, name, tier, named) in self.per_firm.items():
-            by_cluster.setdefault(cid, []).append(
-                (not sec, tier_rank.get(tier, 9), name, fid if named else None, sec, pur, tier)
-            )
         investors: dict[int, list[MajorInvestor]] = {}
         investor_n: dict[int, tuple[int, int]] = {}
-        key = _investor_order
-        for cid, lst in by_cluster.items():
-            investor_n[cid] = (len(lst), sum(1 for x in lst if x[4]))
-            first = (
-                sorted(lst, key=key) if listed is None else heapq.nsmallest(listed, lst, key=key)
-            )
+        for cid, in_cluster in self.per_firm.items():
+            # the order's key, then the order met (a tie never compares the firm ids)
+            lst = [
+                (not sec, tier_rank.get(tier, 9), name, n, fid if named else None, sec, pur, tier)
+                for n, (fid, (sec, pur, name, tier, named)) in enumerate(in_cluster.items())
+            ]
+            investor_n[cid] = (len(lst), sum(1 for x in lst if x[5]))
+            first = sorted(lst) if listed is None else heapq.nsmallest(listed, lst)
             investors[cid] = [
                 MajorInvestor(
                     firm_id=fid,
@@ -260,7 +252,7 @@ class _Majors:
                     secured_projects=sec,
                     pursuing_projects=pur,
                 )
-                for _, _, name, fid, sec, pur, tier in first
+                for _, _, name, _, fid, sec, pur, tier in first
             ]
         return investors, investor_n
 
