@@ -6,22 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from crm.i18n import current_language
+from crm.labels import STAGES, TIERS
+from crm.vocabulary import Stage, Tier
 
-STAGE_ZH = {
-    "lead": "线索",
-    "contacted": "已接触",
-    "negotiating": "洽谈中",
-    "signed": "已签约",
-    "landed": "已落地",
-    "operating": "已投产",
-    "lost": "已流失",
-}
+# the stages' and firm tiers' words are their labels' (crm/labels.py), in the vocabulary's order
+STAGE_ZH = {s.value: STAGES[s].msgid for s in Stage}
 STATUS_ZH = {"covered": "已覆盖", "pursuing": "跟进中", "gap": "空白"}
 TIER_ZH = {
-    "global500": "世界500强",
-    "china500": "中国500强",
-    "leader": "行业龙头",
-    "other": "其他",
+    **{tier.value: TIERS[tier].msgid for tier in Tier},
     "confidential": "保密",  # a group in the ladder known by code names only
     "core": "双核",
     "ring": "一环",
