@@ -28,6 +28,28 @@ def project_label(title: _Title, confidential: bool | None, code_name: str | Non
     return title
 
 
+def conflict_pair_labels(
+    first: tuple[str, bool | None, str | None],
+    later: tuple[str, bool | None, str | None],
+    first_dept: str | None,
+    later_dept: str | None,
+) -> tuple[Any, Any, bool, bool]:
+    """How a message names the two projects of a 撞单 (same firm, same cluster), each given as
+    (title, confidential, code name): a confidential one by its code name — and then the other
+    side by its department only ("西永微电园招商局的项目"), since beside a code name the twin's
+    title would name the firm (SPEC §6; ATTACK9 P3-17). Two open projects keep their titles.
+    Returns both labels and whether each side was named by its department (its department is
+    then not repeated beside it). The /conflicts page, a page of the app, keeps both names."""
+    labels = [project_label(*first), project_label(*later)]
+    by_dept = [False, False]
+    if first[1] or later[1]:
+        for i, (side, dept) in enumerate(((first, first_dept), (later, later_dept))):
+            if not side[1]:
+                labels[i] = _l("%(dept)s的项目", dept=dept or "—")
+                by_dept[i] = True
+    return labels[0], labels[1], by_dept[0], by_dept[1]
+
+
 def figures_owner(firm_id: int, project_id: int, confidential: bool) -> int | tuple[str, int]:
     """Under whom a report adds up a project's figures beside a name (coverage's investors, a
     chain link's): its firm — or, for a confidential project, the project alone, named by its

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from crm.audit.service import record
 from crm.authz import is_manager, require_give_up_project, require_manager
-from crm.authz.disclosure import project_label
+from crm.authz.disclosure import conflict_pair_labels, project_label
 from crm.db import lock_rows
 from crm.errors import NotFound, ValidationFailed
 from crm.i18n import Message, Named, _l
@@ -250,11 +250,20 @@ def conflict_opened(session: Session, first: Project, later: Project) -> int:
             select(Department.id, Department.name).where(Department.id.in_(depts))
         )
     }
+    first_dept = names.get(first.department_id) if first.department_id else None
+    later_dept = names.get(later.department_id) if later.department_id else None
+    # beside a code name, the twin is named by its department only (the same firm's title)
+    first_label, later_label, first_by_dept, later_by_dept = conflict_pair_labels(
+        (first.title, first.is_confidential, first.code_name),
+        (later.title, later.is_confidential, later.code_name),
+        first_dept,
+        later_dept,
+    )
     ctx = {
-        "first": project_label(first.title, first.is_confidential, first.code_name),
-        "later": project_label(later.title, later.is_confidential, later.code_name),
-        "first_dept": names.get(first.department_id) if first.department_id else None,
-        "later_dept": names.get(later.department_id) if later.department_id else None,
+        "first": first_label,
+        "later": later_label,
+        "first_dept": None if first_by_dept else first_dept,
+        "later_dept": None if later_by_dept else later_dept,
         # the plan's name in each reader's language (a department's name is what was typed)
         "cluster": Named(cluster.name_zh, cluster.name_en) if cluster else "",
         "link": "/conflicts",
@@ -263,9 +272,9 @@ def conflict_opened(session: Session, first: Project, later: Project) -> int:
     text = _l(
         "撞单：%(later)s（%(later_dept)s）与%(first)s（%(first_dept)s，首报）· %(cluster)s",
         later=ctx["later"],
-        later_dept=ctx["later_dept"] or "—",
+        later_dept=later_dept or "—",
         first=ctx["first"],
-        first_dept=ctx["first_dept"] or "—",
+        first_dept=first_dept or "—",
         cluster=ctx["cluster"],
     )
     told = notify(
@@ -284,20 +293,30 @@ def conflict_opened(session: Session, first: Project, later: Project) -> int:
         r = render_message("conflict", m.language, {"name": m.display_name, **ctx})
         messages.append(email_message(f"{key}:{m.id}", "conflict", m.email, m.id, r))
     for dept_id, dept in department_robots(session, depts).items():
-        ctx_dept = _as_seen_by_department(ctx, dept_id, first, later)
+        ctx_dept = _as_seen_by_department(ctx, dept_id, first, later, names)
         messages.append(robot_message(dept, "conflict", f"{key}:robot:{dept_id}", ctx_dept))
     enqueue_many(session, messages)
     return told
 
 
 def _as_seen_by_department(
-    ctx: dict[str, Any], dept_id: int, first: Project, later: Project
+    ctx: dict[str, Any], dept_id: int, first: Project, later: Project, depts: dict[int, str]
 ) -> dict[str, Any]:
     """A department's group robot speaks to its officers: another department's confidential
     project is only "another department" there — no code name, no department (SPEC §3), as the
-    later project's officer is told on the page. Managers' notices and mails keep both."""
+    later project's officer is told on the page; its own confidential project by its code name,
+    and then the twin by its department only (``conflict_pair_labels``). Managers' notices and
+    mails keep both departments."""
     out = dict(ctx)
-    for side, p in (("first", first), ("later", later)):
+    sides = [
+        (p.title, p.is_confidential and p.department_id == dept_id, p.code_name)
+        for p in (first, later)
+    ]
+    dept_names = [depts.get(p.department_id) if p.department_id else None for p in (first, later)]
+    labels = conflict_pair_labels(sides[0], sides[1], dept_names[0], dept_names[1])
+    for i, (side, p) in enumerate((("first", first), ("later", later))):
+        out[side] = labels[i]
+        out[f"{side}_dept"] = None if labels[2 + i] else dept_names[i]
         if p.is_confidential and p.department_id != dept_id:
             out[side] = _l("另一部门的保密项目")
             out[f"{side}_dept"] = None

@@ -12,7 +12,7 @@ from sqlalchemy import Select, and_, or_, select
 from sqlmodel import Session
 
 from crm.authz import require_manager
-from crm.authz.disclosure import project_label
+from crm.authz.disclosure import conflict_pair_labels, project_label
 from crm.i18n import Named
 from crm.models.accounts import Department, User
 from crm.models.policy import Cluster
@@ -71,16 +71,29 @@ def conflicts_between(session: Session, since: datetime, until: datetime) -> lis
         .where(Project.created_at >= since, Project.created_at < until)
         .order_by(Project.created_at, Project.id)
     ).all()
-    return [
-        {
-            "first": project_label(r[2], r[3], r[4]),
-            "first_dept_id": r[5],
-            "later": project_label(r[6], r[7], r[8]),
-            "later_dept_id": r[9],
-            "cluster": Named(r[0], r[1]),  # shown in the reader's language
-        }
-        for r in rows
-    ]
+    dept_ids = {d for r in rows for d in (r[5], r[9]) if d is not None}
+    names = {
+        i: n
+        for i, n in session.execute(
+            select(Department.id, Department.name).where(Department.id.in_(dept_ids))
+        )
+    }
+    out = []
+    for r in rows:
+        # a message: beside a code name the twin is named by its department only (P3-17)
+        first, later, _, _ = conflict_pair_labels(
+            (r[2], r[3], r[4]), (r[6], r[7], r[8]), names.get(r[5]), names.get(r[9])
+        )
+        out.append(
+            {
+                "first": first,
+                "first_dept_id": r[5],
+                "later": later,
+                "later_dept_id": r[9],
+                "cluster": Named(r[0], r[1]),  # shown in the reader's language
+            }
+        )
+    return out
 
 
 def open_conflicts(session: Session, actor: User) -> list[ConflictRow]:

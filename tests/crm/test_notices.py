@@ -100,7 +100,8 @@ def test_the_digest_reads_the_conflicts_opened_in_its_period(session):
     (row,) = conflicts_between(
         session, opened - timedelta(seconds=1), opened + timedelta(seconds=1)
     )
-    assert (row["first"], row["later"]) == ("雪松", later.title)
+    # beside the code name, the twin by its department only (ATTACK9 P3-17)
+    assert (row["first"], str(row["later"])) == ("雪松", f"{w['b'].name}的项目")
     assert (row["first_dept_id"], row["later_dept_id"]) == (w["a"].id, w["b"].id)
     nb = session.scalar(select(Cluster).where(Cluster.code == "NB"))
     assert (row["cluster"].render("zh_CN"), row["cluster"].render("en")) == (nb.name_zh, nb.name_en)
@@ -305,3 +306,42 @@ def test_a_department_without_a_manager_has_its_conflicts_told_to_the_admins(ses
     assert sorted(told) == sorted([ma.id, admin.id])
     mails = session.scalars(select(OutboxMessage.recipient).where(OutboxMessage.kind == "conflict"))
     assert sorted(mails) == ["admin@example.org", "ma@example.org"]
+
+
+def test_no_message_puts_a_code_name_beside_its_twins_title(session):
+    """ATTACK9 P3-17: a 撞单 is the same firm, so the open twin's title names the firm a code name
+    stands for. In every message that names the pair — the managers' notices and mails, the
+    owning department's robot, the weekly digest — the twin is named by its department only;
+    the /conflicts page (a page of the app) keeps both."""
+    w = world(session)
+    for d in (w["a"], w["b"]):
+        d.webhook_kind, d.webhook_url = "wecom", f"https://robot.example/{d.id}"
+        session.add(d)
+    session.flush()
+    _first, later = conflict(session, w)
+    twin = f"{w['b'].name}的项目"
+    with using("zh_CN"):
+        texts = [str(n.text) for m in ("ma", "mb") for n in service.list_notices(session, w[m])]
+    texts += [
+        f"{m.subject or ''}\n{m.body_text}\n{m.body_html or ''}"
+        for m in session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.kind == "conflict", OutboxMessage.channel == "email"
+            )
+        )
+    ]
+    robot_a = session.scalar(
+        select(OutboxMessage.body_text).where(
+            OutboxMessage.channel == "wecom", OutboxMessage.department_id == w["a"].id
+        )
+    )
+    for text in texts:
+        assert later.title not in text and "撞单集团" not in text, text
+    assert all("雪松" in t and twin in t for t in [*texts, robot_a])
+    (row,) = conflicts_between(
+        session, later.created_at - timedelta(seconds=1), later.created_at + timedelta(seconds=1)
+    )
+    assert (row["first"], str(row["later"])) == ("雪松", twin)
+    # two open projects keep their titles; the /conflicts page keeps the pair
+    rows = open_conflicts(session, w["ma"])
+    assert [(r.first_label, r.later_label) for r in rows] == [("雪松", later.title)]
