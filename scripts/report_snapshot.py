@@ -5,7 +5,7 @@ two such snapshots: the proof that a refactoring left the figures alone.
     python scripts/report_snapshot.py diff before.json after.json
 
 ``--sheets`` adds, for every answer a report gave, the cells of its Excel workbook in both
-languages (``crm.reports.export.sheets``: sheet names, headers, rows) — the proof for a change to
+languages (``crm.reports.sheets.sheets``: sheet names, headers, rows) — the proof for a change to
 the workbooks' columns.
 
 Run ``dump`` with the checkout under test first on PYTHONPATH (an older commit's tree works the
@@ -95,7 +95,7 @@ def dump(url: str, out: Path, now: datetime, with_sheets: bool = False) -> None:
     from crm.models.accounts import User
     from crm.reports import registry
     from crm.reports.common import ReportFilters
-    from crm.reports.export import sheets
+    from crm.reports.sheets import sheets
 
     _freeze_clock(now)
     engine = make_engine(url)

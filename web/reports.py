@@ -15,7 +15,8 @@ from crm.i18n import Message, _l
 from crm.policy.districts import district_name
 from crm.reports import briefing_pdf, registry
 from crm.reports.common import ReportFilters, clusters, parks, require_reports
-from crm.reports.export import PAGES, to_xlsx
+from crm.reports.export import to_xlsx
+from crm.reports.pages import PAGES
 from crm.reports.words import GROUP_ZH, STAGE_ZH, STATUS_ZH, TIER_ZH, band_label
 from server.download import download
 from web import report_charts

@@ -10,14 +10,15 @@ column its page header."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from crm.i18n import Message, _l, current_language
 from crm.i18n import gettext as _
 from crm.policy import names as plan_names
-from crm.reports.words import STAGE_ZH
+from crm.reports.heads import HEADS
+from crm.reports.words import STAGE_ZH, STATUS_ZH, TIER_ZH
 
 # a sheet: its name, the header row, the rows (values: numbers as numbers, dates as dates)
 Sheet = tuple[str, list[str], list[list[Any]]]
@@ -40,11 +41,16 @@ def _attribute(of: Callable[[Any], Any], name: str) -> Callable[[Any], Any]:
 
 
 def fields(
-    heads: dict[str, Message], of: Callable[[Any], Any] = _self, *, num: bool = False
+    *keys: str,
+    of: Callable[[Any], Any] = _self,
+    num: bool = False,
+    own: Mapping[str, Message] | None = None,
 ) -> list[Column]:
-    """A column per attribute (attribute → header), its cell ``of(item).attribute``; ``num``:
+    """A column per attribute ``key`` of ``of(item)``, headed by its figure's header
+    (``heads.HEADS``), or by ``own``'s where the sheet names that attribute otherwise; ``num``:
     figures."""
-    return [Column(head, _attribute(of, k), key=k, num=num) for k, head in heads.items()]
+    mine = own or {}
+    return [Column(mine.get(k) or HEADS[k], _attribute(of, k), key=k, num=num) for k in keys]
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,14 @@ def nested(outers: Iterable[Any], inner: Callable[[Any], Iterable[Any]]) -> list
     return [In(o, x) for o in outers for x in inner(o)]
 
 
+def outer(x: In) -> Any:
+    return x.outer
+
+
+def item(x: In) -> Any:
+    return x.item
+
+
 def en() -> bool:
     return current_language() == "en"
 
@@ -127,6 +141,20 @@ def park_columns(of: Callable[[Any], Any] = lambda x: x) -> list[Column]:
 
 def stage_name(s: str) -> str:
     return _(STAGE_ZH.get(s, s))
+
+
+def status_name(s: str) -> str:
+    """A coverage state (covered, pursuing, gap) in the reader's language."""
+    return _(STATUS_ZH[s])
+
+
+def tier_name(t: str) -> str:
+    """A firm's or a park's tier in the reader's language."""
+    return _(TIER_ZH.get(t, t))
+
+
+def yes_no(met: bool) -> str:
+    return _("是") if met else _("否")
 
 
 def project_columns(of: Callable[[Any], Any] = lambda x: x) -> list[Column]:

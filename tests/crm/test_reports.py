@@ -121,7 +121,7 @@ def test_park_matrix_by_the_coverage_rule_per_pair(session):
     assert cells[("NB", "JLP")].status == "gap" and cells[("NB", "JLP")].project_count == 0
     assert (r.matrix_covered_pairs, r.matrix_pursuing_pairs) == (1, 1)
     # the Excel sheet carries the same statuses and counts
-    from crm.reports.export import sheets
+    from crm.reports.sheets import sheets
 
     (_, head, rows) = next(s for s in sheets("coverage", r) if s[0] == "集群×园区")
     row = next(x for x in rows if x[0] == "NB" and x[2] == "LJ")
@@ -563,8 +563,8 @@ def test_pipeline_signings_count_the_first_secured_change_only(session):
 
 
 def test_leaders_workbook_carries_every_firm_and_the_below_50_count(session):
-    from crm.reports.export import sheets
     from crm.reports.leaders import FIRMS_LISTED
+    from crm.reports.sheets import sheets
 
     w = people(session)
     n = FIRMS_LISTED + 3
