@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from api.common import ERRORS, IdPath, IdQuery, Limit, Offset, Page, VersionQuery, row_as
-from api.export import XLSX_200, Fmt, ListQuery, wants_xlsx
+from api.export import Fmt, ListQuery, list_route, wants_xlsx
 from crm.accounts import service
 from crm.accounts.schemas import (
     DepartmentCreate,
@@ -59,12 +59,12 @@ class UserQuery(ListQuery):
     format: Fmt = "json"
 
 
-@router.get(
+@list_route(
+    router,
     "/users",
-    response_model=UserPage,
-    summary="List users",
-    description="`format=xlsx` (administrators): as Excel.",
-    responses=XLSX_200,
+    UserPage,
+    "List users",
+    "`format=xlsx` (administrators): as Excel.",
 )
 def list_users(
     request: Request, session: SessionDep, user: ApiUser, query: Annotated[UserQuery, Query()]

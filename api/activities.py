@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from api.common import ERRORS, IdPath, IdQuery, Page, QTime, VersionQuery
-from api.export import XLSX_200, Fmt, ListAnswer, ListQuery
+from api.export import Fmt, ListAnswer, ListQuery, list_route
 from crm.activities import service
 from crm.activities.schemas import ActivityCreate, ActivityPublic, ActivityUpdate, Kind
 from crm.followups.schemas import FollowupPublic
@@ -36,13 +36,12 @@ class ActivityQuery(ListQuery):
     format: Fmt = "json"
 
 
-@router.get(
+@list_route(
+    router,
     "/activities",
-    response_model=ActivityPage,
-    summary="List activities, newest first",
-    description="Activities tied to a project the caller may not see are absent. "
-    "`format=xlsx`: as Excel.",
-    responses=XLSX_200,
+    ActivityPage,
+    "List activities, newest first",
+    "Activities tied to a project the caller may not see are absent. `format=xlsx`: as Excel.",
 )
 def list_activities(lister: ListAnswer, query: Annotated[ActivityQuery, Query()]) -> Any:
     return lister.answer(

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.types import DecoratedCallable
 from pydantic import BaseModel
 from sqlmodel import Session
 
@@ -20,6 +21,16 @@ Fmt = Annotated[Literal["json", "xlsx"], Query(description="json (default) or xl
 XLSX_200: dict[int | str, dict[str, Any]] = {
     200: {"content": {XLSX: {}}, "description": "the list (JSON, or Excel with format=xlsx)"}
 }
+
+
+def list_route(
+    router: APIRouter, path: str, page: type[Page[Any]], summary: str, description: str
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """``GET path``, a list route: one ``page`` as JSON, or with ``format=xlsx`` (or the Excel
+    Accept header) every matching row as a workbook (``Lister.answer``), documented as both."""
+    return router.get(
+        path, response_model=page, summary=summary, description=description, responses=XLSX_200
+    )
 
 
 class ListQuery(BaseModel):

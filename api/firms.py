@@ -23,7 +23,7 @@ from api.common import (
     row_as,
     rows_as,
 )
-from api.export import XLSX_200, Fmt, ListAnswer, ListQuery, wants_xlsx
+from api.export import Fmt, ListAnswer, ListQuery, list_route, wants_xlsx
 from crm.authz import require_manager
 from crm.errors import ValidationFailed
 from crm.firms import contacts as contacts_service
@@ -65,12 +65,12 @@ class FirmQuery(ListQuery):
     format: Fmt = "json"
 
 
-@router.get(
+@list_route(
+    router,
     "/firms",
-    response_model=FirmPage,
-    summary="List and search firms",
-    responses=XLSX_200,
-    description="`format=xlsx` (or `Accept: " + XLSX + "`): every matching firm as Excel.",
+    FirmPage,
+    "List and search firms",
+    "`format=xlsx` (or `Accept: " + XLSX + "`): every matching firm as Excel.",
 )
 def list_firms(lister: ListAnswer, query: Annotated[FirmQuery, Query()]) -> Any:
     return lister.answer(
@@ -163,12 +163,12 @@ class ContactQuery(ListQuery):
     format: Fmt = "json"
 
 
-@router.get(
+@list_route(
+    router,
     "/contacts",
-    response_model=ContactList,
-    summary="List and search every firm's contacts",
-    responses=XLSX_200,
-    description="`q` matches the name, title, phone, email or the firm's names; `sort` is "
+    ContactList,
+    "List and search every firm's contacts",
+    "`q` matches the name, title, phone, email or the firm's names; `sort` is "
     "`name`, `firm` or `updated` (`-` first: descending). `format=xlsx` (or `Accept: "
     + XLSX
     + "`): every matching contact as Excel.",

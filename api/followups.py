@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from api.common import ERRORS, IdPath, IdQuery, Page, QTime, VersionQuery, row_as
-from api.export import XLSX_200, Fmt, ListAnswer, ListQuery
+from api.export import Fmt, ListAnswer, ListQuery, list_route
 from crm.followups import service
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
 from crm.models.followups import Followup
@@ -42,14 +42,14 @@ class FollowupQuery(ListQuery):
     format: Fmt = "json"
 
 
-@router.get(
+@list_route(
+    router,
     "/followups",
-    response_model=FollowupPage,
-    summary="List follow-ups, soonest first",
-    description="The caller's own by default; `team=true` gives a manager their "
+    FollowupPage,
+    "List follow-ups, soonest first",
+    "The caller's own by default; `team=true` gives a manager their "
     "department's (an admin everyone's); `assignee_id` one person's "
     "(managers). `format=xlsx`: as Excel.",
-    responses=XLSX_200,
 )
 def list_followups(lister: ListAnswer, query: Annotated[FollowupQuery, Query()]) -> Any:
     filters = query.filters()

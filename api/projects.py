@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from api.common import ERRORS, IdPath, IdQuery, Page, QText, QTime, VersionQuery, row_as, rows_as
-from api.export import XLSX_200, Fmt, ListAnswer, ListQuery
+from api.export import Fmt, ListAnswer, ListQuery, list_route
 from crm.projects import lists, reads, service
 from crm.projects.schemas import (
     AnyStage,
@@ -46,13 +46,13 @@ class ProjectQuery(ListQuery):
     format: Fmt = "json"
 
 
-@router.get(
+@list_route(
+    router,
     "/projects",
-    response_model=ProjectPage,
-    summary="List projects",
-    description="Only projects the caller may see: another department's confidential "
+    ProjectPage,
+    "List projects",
+    "Only projects the caller may see: another department's confidential "
     "projects are absent for officers. `format=xlsx`: the pipeline table as Excel.",
-    responses=XLSX_200,
 )
 def list_projects(lister: ListAnswer, query: Annotated[ProjectQuery, Query()]) -> Any:
     return lister.answer(
