@@ -16,7 +16,7 @@ from crm.policy.districts import district_name
 from crm.reports import briefing_pdf, registry
 from crm.reports.common import ReportFilters, clusters, parks, require_reports
 from crm.reports.export import to_xlsx
-from crm.reports.pages import PAGES
+from crm.reports.sheets import PAGES
 from crm.reports.words import GROUP_ZH, STAGE_ZH, STATUS_ZH, TIER_ZH, band_label
 from server.download import download
 from web import report_charts

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from crm.i18n import Message, _l, current_language
 from crm.i18n import gettext as _
 from crm.policy import names as plan_names
+from crm.policy.districts import district_name
 from crm.reports.heads import HEADS
 from crm.reports.words import STAGE_ZH, STATUS_ZH, TIER_ZH
 
@@ -62,12 +63,24 @@ class PageHead:
 
 
 def page(
-    columns: Sequence[Column], keys: Sequence[str], own: dict[str, PageHead] | None = None
+    columns: Sequence[Column],
+    keys: Sequence[str] | None = None,
+    own: Mapping[str, Message] | None = None,
 ) -> list[PageHead]:
     """The headers of a page's table that shows ``keys`` of the sheet's ``columns``, in that
-    order; ``own``: the header of a key whose cell on the page is not the workbook's."""
-    by_key = {c.key: PageHead(c.head, c.num) for c in columns if c.key}
-    return [(own or {}).get(k) or by_key[k] for k in keys]
+    order (by default every column with a key, in the sheet's order); ``own``: the header of a
+    key whose cell on the page is not the workbook's (a figure if its column is one; a key the
+    sheet has no column for is a list or badges, not a figure)."""
+    by_key = {c.key: c for c in columns if c.key}
+    mine = own or {}
+
+    def head(key: str) -> PageHead:
+        column = by_key.get(key)
+        if key in mine:
+            return PageHead(mine[key], column.num if column else False)
+        return PageHead(by_key[key].head, by_key[key].num)
+
+    return [head(k) for k in (by_key if keys is None else keys)]
 
 
 def sheet(title: Message, columns: Sequence[Column], items: Iterable[Any]) -> Sheet:
@@ -136,6 +149,15 @@ def park_columns(of: Callable[[Any], Any] = lambda x: x) -> list[Column]:
     return [
         Column(_l("园区代码"), lambda x: of(x).code, key="park_code"),
         Column(_l("园区"), lambda x: of(x).name_en if en() else of(x).name_zh, key="park"),
+    ]
+
+
+def park_row_columns() -> list[Column]:
+    """A park's own row (the map's and the layout's parks): its code, name, tier and district."""
+    return [
+        *park_columns(),
+        Column(_l("层级"), lambda p: tier_name(p.tier)),
+        Column(_l("区县"), lambda p: district_name(p.district), key="district"),
     ]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from crm.i18n import _l
 from crm.i18n import gettext as _
 from crm.policy.districts import district_name
-from crm.reports.columns import Column, Sheet, fields, join, park_columns, sheet, tier_name
+from crm.reports.columns import Column, Sheet, fields, join, park_row_columns, sheet
 from crm.reports.words import STATUS_ZH
 
 DISTRICTS = [
@@ -16,9 +16,7 @@ DISTRICTS = [
     Column(_l("园区"), lambda d: join(d.parks)),
 ]
 PARKS = [
-    *park_columns(),
-    Column(_l("层级"), lambda p: tier_name(p.tier)),
-    Column(_l("区县"), lambda p: district_name(p.district), key="district"),
+    *park_row_columns(),
     Column(_l("引导集群"), lambda p: join(p.clusters), key="clusters"),
     *fields(
         "landed_output",

@@ -8,7 +8,6 @@ from typing import Any
 from crm.i18n import _l
 from crm.i18n import gettext as _
 from crm.policy import names as plan_names
-from crm.policy.districts import district_name
 from crm.reports.columns import (
     Column,
     Sheet,
@@ -17,17 +16,15 @@ from crm.reports.columns import (
     nested,
     outer,
     park_columns,
+    park_row_columns,
     project_columns,
     sheet,
     stage_column,
-    tier_name,
 )
 from crm.reports.words import STATUS_ZH
 
 PARKS = [
-    *park_columns(),
-    Column(_l("层级"), lambda p: tier_name(p.tier)),
-    Column(_l("区县"), lambda p: district_name(p.district), key="district"),
+    *park_row_columns(),
     Column(_l("所在核心园区"), lambda p: p.within or ""),
     Column(_l("引导集群数"), lambda p: len(p.pairs)),
     *fields("project_count", "outside_guidance", num=True),
