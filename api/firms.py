@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from functools import partial
 from typing import Annotated, Any, Literal
 
@@ -12,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.common import (
     ERRORS,
+    ClusterCode,
     IdPath,
     IdQuery,
     Limit,
@@ -57,7 +57,7 @@ class ContactPage(Page[ContactPublic]):
 
 class FirmQuery(ListQuery):
     q: QText(100, "name, alias, pinyin or pinyin initials") = None
-    cluster: QText(20, "cluster code, e.g. NB") = None
+    cluster: ClusterCode = None
     tier: TierName | None = None
     country: QText(60) = None
     owner_id: IdQuery = None
@@ -240,16 +240,8 @@ class MergeIn(InputModel):  # an unknown field is refused (422), not ignored
     other_version: Id = Field(description="the other firm's version")
 
 
-class HoldingsOut(BaseModel):
-    contacts: int
-    projects: int
-    stage_changes: int
-    capital_arrivals: int
-    activities: int
-    followups: int
-    subsidiaries: int
-    aliases: list[str]
-    clusters: list[str]
+class HoldingsOut(merge.Holdings):
+    pass
 
 
 class MergePreview(BaseModel):
@@ -280,8 +272,8 @@ def merge_preview(
     return MergePreview(
         survivor=service.to_public(session, a),
         other=service.to_public(session, b),
-        survivor_holds=HoldingsOut(**asdict(merge.holdings(session, firm_id))),
-        other_holds=HoldingsOut(**asdict(merge.holdings(session, other_id))),
+        survivor_holds=HoldingsOut(**merge.holdings(session, firm_id).model_dump()),
+        other_holds=HoldingsOut(**merge.holdings(session, other_id).model_dump()),
         differing=merge.differing_fields(a, b),
     )
 

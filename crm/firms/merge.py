@@ -14,9 +14,10 @@ moved projects (another department's project in the same cluster of the survivor
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -56,19 +57,20 @@ CHOOSABLE = (
 )
 
 
-@dataclass
-class Holdings:
-    """What a firm holds, for the side-by-side view and the count check."""
+class Holdings(BaseModel):
+    """What a firm holds, for the side-by-side view (the page's and the API's) and the count
+    check. Every figure is given (no defaults): a count left out would read as "holds none" and
+    pass the check."""
 
-    contacts: int = 0
-    projects: int = 0
-    stage_changes: int = 0
-    capital_arrivals: int = 0
-    activities: int = 0
-    followups: int = 0
-    subsidiaries: int = 0
-    aliases: list[str] = field(default_factory=list)
-    clusters: list[str] = field(default_factory=list)
+    contacts: int
+    projects: int
+    stage_changes: int
+    capital_arrivals: int
+    activities: int
+    followups: int
+    subsidiaries: int
+    aliases: list[str]
+    clusters: list[str]
 
 
 def holdings(session: Session, firm_id: int) -> Holdings:
