@@ -44,31 +44,24 @@ def create_user(
     username = username.strip()
     if not username or len(username) > 60:
         raise ValidationFailed(_l("用户名必填，最多60字符"), field="username")
-    if role not in {r.value for r in Role}:
-        raise ValidationFailed(_l("未知角色：%(role)s", role=role), field="role")
-    display_name = (display_name or "").strip() or username
+    display_name = (display_name or "").strip() or username  # no name given: the username
     if len(display_name) > 100:
         raise ValidationFailed(_l("姓名最多100字符"), field="display_name")
-    email = (email or "").strip() or None
-    if email is not None and (len(email) > 200 or "@" not in email):
-        raise ValidationFailed(_l("邮箱格式不正确"), field="email")
+    # the role, name, department and e-mail address checked as an admin's change checks them
+    # (one rule each), as the new row's columns
+    columns = _user_changes(session, role, department_id, None, display_name, email)
     if check_password:
         check_policy(password, username)
     # one person per name whatever its case: "Wang" beside "wang" is the same login to a reader
     if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
         raise Conflict(_l("用户名已存在"), field="username")
-    if department_id is not None and session.get(Department, department_id) is None:
-        raise ValidationFailed(_l("部门不存在"), field="department_id")
     user = User(
+        **columns,
         username=username,
-        display_name=display_name,
-        email=email,
-        role=role,
-        department_id=department_id,
-        password_hash=hash_password(password),
         language=language,
-        ical_token=secrets.token_urlsafe(24),
+        password_hash=hash_password(password),
         password_changed_at=utcnow(),
+        ical_token=secrets.token_urlsafe(24),
     )
     session.add(user)
     session.flush()
