@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import func, select
@@ -53,20 +53,29 @@ from crm.vocabulary import furthest
 # --- references -------------------------------------------------------------------------------
 
 
+class _References(TypedDict):
+    cluster_id: int
+    park_id: int | None
+    chain_link_id: int | None
+
+
 def _resolve(
     session: Session,
-    cluster: str | None,
+    cluster: str | int,
     park: str | None,
     link: str | None,
-    cluster_id: int | None = None,
-) -> tuple[int | None, int | None, int | None]:
-    cid = cluster_id
-    if cluster is not None:
-        cid = session.scalar(select(Cluster.id).where(Cluster.code == cluster))
-        if cid is None:
+) -> _References:
+    """The project's references (a cluster, park and chain link by their codes) as its columns;
+    ``cluster``: a code, or the id of the cluster the project already has."""
+    if isinstance(cluster, int):
+        cid = cluster
+    else:
+        found = session.scalar(select(Cluster.id).where(Cluster.code == cluster))
+        if found is None:
             raise ValidationFailed(
                 _l("未知产业集群：%(cluster)s", cluster=cluster), field="cluster"
             )
+        cid = found
     pid = None
     if park:
         pid = session.scalar(select(Park.id).where(Park.code == park))
@@ -82,7 +91,7 @@ def _resolve(
                 _l("该集群没有这个产业链环节：%(link)s", link=link),
                 field="chain_link",
             )
-    return cid, pid, lid
+    return _References(cluster_id=cid, park_id=pid, chain_link_id=lid)
 
 
 def _check_confidential(is_conf: bool, code_name: str | None) -> None:
@@ -121,8 +130,8 @@ def create_project(session: Session, actor: User, data: ProjectCreate) -> Projec
     firm = session.get(Firm, data.firm_id)
     if firm is None:
         raise ValidationFailed(_l("企业不存在"), field="firm_id")
-    cid, pid, lid = _resolve(session, data.cluster, data.park, data.chain_link)
-    assert cid is not None
+    refs = _resolve(session, data.cluster, data.park, data.chain_link)
+    cid = refs["cluster_id"]
     _check_confidential(data.is_confidential, data.code_name)
     check_code_name(session, actor, data.firm_id, data.code_name)
     owner_id = data.owner_id or stored_id(actor)
@@ -140,17 +149,13 @@ def create_project(session: Session, actor: User, data: ProjectCreate) -> Projec
     now = utcnow()
     # a generated title names the cluster, not its code ("渝新智造科技有限公司 · 集成电路")
     title = data.title or f"{firm.name_zh} · {session.get(Cluster, cid).name_zh}"  # type: ignore[union-attr]
-    fields = data.model_dump(
-        exclude={"cluster", "park", "chain_link", "title", "owner_id", "department_id"}
+    # the input with its defaults filled in, its references resolved: the row
+    filled = data.model_copy(
+        update={"title": title, "owner_id": owner_id, "department_id": dept_id}
     )
     p = Project(
-        **fields,
-        title=title,
-        cluster_id=cid,
-        park_id=pid,
-        chain_link_id=lid,
-        owner_id=owner_id,
-        department_id=dept_id,
+        **filled.model_dump(exclude={"cluster", "park", "chain_link"}),
+        **refs,
         created_at=now,
         updated_at=now,
         stage_changed_at=now,
@@ -276,11 +281,11 @@ def update_project(session: Session, actor: User, project_id: int, data: Project
     check_version(p, data.version, current)
     fields = data.model_dump(exclude_unset=True, exclude={"version", "park", "chain_link"})
     if "park" in data.model_fields_set or "chain_link" in data.model_fields_set:
-        _, pid, lid = _resolve(session, None, data.park, data.chain_link, cluster_id=p.cluster_id)
+        refs = _resolve(session, p.cluster_id, data.park, data.chain_link)
         if "park" in data.model_fields_set:
-            fields["park_id"] = pid
+            fields["park_id"] = refs["park_id"]
         if "chain_link" in data.model_fields_set:
-            fields["chain_link_id"] = lid
+            fields["chain_link_id"] = refs["chain_link_id"]
     if fields.get("is_confidential", False) is None:
         fields.pop("is_confidential")
     if fields.get("code_name") not in (None, p.code_name):  # a new code name
