@@ -169,6 +169,11 @@ class _Logger:
     department_id: int | None
 
 
+# who logged an activity, as the edit rule sees them (_Logger): its author, the author's role, and
+# the department the activity keeps (theirs when they logged it)
+_LOGGED_BY = (Activity.created_by_id, User.role, Activity.department_id)
+
+
 def _counts_as_response(p: Project, when: datetime, logger: Editor) -> bool:
     """Whether a contact is the lead's response (its ``first_contact_at``; SPEC §3 "the time from
     its creation as a lead to its first logged contact"): logged by the project's own people
@@ -242,21 +247,16 @@ def recompute_rollups(session: Session, actor: User, project_ids: set[int]) -> N
     ids = sorted(project_ids)
     projects = _locked_fresh(session, ids)  # before their contacts are read
     rows: dict[int, list[tuple[datetime, Editor]]] = {i: [] for i in ids}
-    loggers: dict[tuple[int | None, str | None, int | None], Editor] = {}
-    for pid, when, uid, role, dept in session.execute(
-        select(
-            ActivityProject.project_id,
-            Activity.occurred_at,
-            Activity.created_by_id,
-            User.role,
-            Activity.department_id,
-        )
+    loggers: dict[tuple[Any, ...], Editor] = {}  # one per distinct (author, role, department)
+    for pid, when, *logged_by in session.execute(
+        select(ActivityProject.project_id, Activity.occurred_at, *_LOGGED_BY)
         .join(Activity, Activity.id == ActivityProject.activity_id)
         .outerjoin(User, User.id == Activity.created_by_id)
         .where(ActivityProject.project_id.in_(ids))
     ):
-        key = (uid, role, dept)
-        if key not in loggers:  # who logged it, as the edit rule sees them
+        key = tuple(logged_by)
+        if key not in loggers:
+            uid, role, dept = key
             loggers[key] = _Logger(uid, role or "", dept)
         rows[pid].append((as_utc(when), loggers[key]))
     for p in projects:
