@@ -125,6 +125,10 @@ def QText(max_length: int = 100, description: str | None = None):
     ]
 
 
+# the list filters by the plan's codes (firms, projects)
+ClusterCode = QText(20, "cluster code, e.g. NB")
+ParkCode = QText(20, "park code, e.g. LJ")
+
 QTime = Annotated[
     datetime | None,
     Query(description="ISO 8601; without an offset it is local time (Asia/Shanghai)"),

@@ -9,7 +9,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from api.common import ERRORS, IdPath, IdQuery, Page, QText, QTime, VersionQuery, row_as, rows_as
+from api.common import (
+    ERRORS,
+    ClusterCode,
+    IdPath,
+    IdQuery,
+    Page,
+    ParkCode,
+    QText,
+    QTime,
+    VersionQuery,
+    row_as,
+    rows_as,
+)
 from api.export import Fmt, ListAnswer, ListQuery, list_route
 from crm.projects import lists, reads, service
 from crm.projects.schemas import (
@@ -33,8 +45,8 @@ class ProjectPage(Page[ProjectPublic]):
 
 
 class ProjectQuery(ListQuery):
-    cluster: QText(20, "cluster code, e.g. NB") = None
-    park: QText(20, "park code, e.g. LJ") = None
+    cluster: ClusterCode = None
+    park: ParkCode = None
     stage: AnyStage | None = None
     tier: TierName | None = None
     owner_id: IdQuery = None
