@@ -185,6 +185,14 @@ def _pinyin_direct(text: str) -> tuple[str, str]:
     return "".join(syllables), "".join(p[0] for p in syllables)
 
 
+def sounds(text: str) -> list[str]:
+    """``text`` as it sounds, token by token: each Chinese character its syllable (no tone),
+    each run of other letters and digits as it is (case, width and punctuation folded away):
+    "慧-普 One1" → ["hui", "pu", "one1"]. What a name typed by its sound is compared on."""
+    folded = "".join(ch for ch in unicodedata.normalize("NFKC", text or "").lower() if ch.isalnum())
+    return [t for t in lazy_pinyin(folded, style=Style.NORMAL, errors="default") if t]
+
+
 @lru_cache(maxsize=200_000)
 def _word_pinyin(word: str) -> tuple[str, str]:
     return _pinyin_direct(word)

@@ -19,6 +19,7 @@ title, and code names are what reports print anyway."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from sqlalchemy import select
@@ -30,11 +31,116 @@ from crm.i18n import _l
 from crm.models.accounts import User
 from crm.models.firms import Firm, FirmAlias
 from crm.models.projects import Project
-from crm.text import normalize_name
+from crm.text import _CJK, core_name, normalize_name, sounds
 
 
 def _fold(s: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", s).lower().split())
+    """Case, width, spaces and punctuation folded away: 惠-普 and 惠普 are one name."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", s).lower() if ch.isalnum())
+
+
+# words of an English name that name no one firm: a code name may say "Technology" or "Group"
+_GENERIC_WORDS = frozenset(
+    [
+        "auto",
+        "automotive",
+        "bank",
+        "biotech",
+        "chemical",
+        "chemicals",
+        "communications",
+        "computer",
+        "digital",
+        "electric",
+        "electronic",
+        "electronics",
+        "energy",
+        "engineering",
+        "equipment",
+        "global",
+        "group",
+        "holding",
+        "holdings",
+        "industrial",
+        "industries",
+        "industry",
+        "international",
+        "investment",
+        "logistics",
+        "machinery",
+        "manufacturing",
+        "material",
+        "materials",
+        "medical",
+        "motor",
+        "motors",
+        "network",
+        "networks",
+        "power",
+        "science",
+        "sciences",
+        "semiconductor",
+        "service",
+        "services",
+        "software",
+        "solutions",
+        "system",
+        "systems",
+        "tech",
+        "technologies",
+        "technology",
+        "trading",
+        "company",
+        "corporation",
+        "incorporated",
+        "limited",
+        "china",
+        "chongqing",
+        "asia",
+        "pacific",
+    ]
+)
+
+
+def names_the_firm(code_name: str, names: list[str]) -> bool:
+    """Whether ``code_name`` names a firm known by ``names`` (its names, core names, aliases):
+    - as written, two characters or more (case, width, spaces and punctuation folded away:
+      惠-普一号);
+    - by its sound: the pinyin of a Chinese name of two characters or more, as homophones
+      (慧普一号) or typed (HuiPu一号, huipu-01), or its initials of three letters or more (jdf);
+    - by a distinctive word of an English name, four letters or more (Hewlett of Hewlett
+      Packard; not Technology or Group)."""
+    written = _fold(code_name)
+    heard = sounds(code_name)
+    typed = re.findall(r"[a-z0-9]+", written)  # what was typed in letters, not heard
+    for name in names:
+        folded = _fold(name)
+        if len(folded) >= 2 and folded in written:
+            return True
+        syllables = sounds("".join(_CJK.findall(folded)))
+        if len(syllables) >= 2:
+            n = len(syllables)
+            if any(heard[i : i + n] == syllables for i in range(len(heard) - n + 1)):
+                return True
+            spelled, initials = "".join(syllables), "".join(s[0] for s in syllables)
+            if any(spelled in t or (len(initials) >= 3 and initials in t) for t in typed):
+                return True
+        words = re.findall(r"[a-z0-9]+", unicodedata.normalize("NFKC", name).lower())
+        if any(len(w) >= 4 and w not in _GENERIC_WORDS and w in written for w in words):
+            return True
+    return False
+
+
+def _firm_names(session: Session, firm_id: int) -> list[str]:
+    firm = session.get(Firm, firm_id)
+    names: list[str] = []
+    if firm is not None:
+        names += [firm.name_zh, normalize_name(firm.name_zh), core_name(firm.name_zh)]
+        if firm.name_en:
+            names += [firm.name_en, core_name(firm.name_en)]
+    for alias in session.scalars(select(FirmAlias.alias).where(FirmAlias.firm_id == firm_id)):
+        names += [alias, core_name(alias)]
+    return names
 
 
 def check_code_name(
@@ -44,18 +150,15 @@ def check_code_name(
     code_name: str | None,
     project_id: int | None = None,
 ) -> None:
-    """Refuse, on ``code_name``, a code name that names the firm (its Chinese or English name,
-    that name without its company form, an alias: two characters or more), is any firm's name
-    or alias, equals the title of a project ``actor`` may see, or is another project's code
-    name (``project_id``: the project being renamed, not another)."""
+    """Refuse, on ``code_name``, a code name that names the firm (``names_the_firm``: its
+    names, core names and aliases, as written, by their sound or initials, or by a distinctive
+    English word), is any firm's name or alias, equals the title of a project ``actor`` may
+    see, or is another project's code name (``project_id``: the project being renamed, not
+    another)."""
     cn = (code_name or "").strip()
     if not cn:
         return
-    folded = _fold(cn)
-    firm = session.get(Firm, firm_id)
-    names = [] if firm is None else [firm.name_zh, firm.name_en or "", normalize_name(firm.name_zh)]
-    names += session.scalars(select(FirmAlias.alias).where(FirmAlias.firm_id == firm_id))
-    if any(len(n) >= 2 and n in folded for n in map(_fold, names)):
+    if names_the_firm(cn, _firm_names(session, firm_id)):
         raise ValidationFailed(_l("代号不能包含企业名称或别名"), field="code_name")
     if _taken(session, actor, cn, project_id):
         raise ValidationFailed(UNAVAILABLE, field="code_name")

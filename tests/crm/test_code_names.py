@@ -102,3 +102,37 @@ def test_the_ladder_names_a_confidential_groups_tier_confidential(session):
     (top, *_) = leaders_report(session, manager).bands
     rows = {x.name: x.tier for x in top.firms}
     assert rows == {"白鹭-51项目": "confidential", "公开巨头": "global500"}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "huipu-01项目",  # its name typed in pinyin (the firm search finds 惠普 by it)
+        "HuiPu一号",
+        "慧普一号",  # a homophone
+        "惠-普一号",  # punctuation inside the name
+        "惠 普 一号",
+        "Hewlett一号",  # a distinctive word of its English alias
+        "PACKARD-2",
+    ],
+)
+def test_a_code_name_may_not_name_the_firm_by_sound_or_in_part(session, bad):
+    """ATTACK9 P3-3: the check compared the name as written only."""
+    d = make_department(session)
+    officer = make_user(session, "officer", d)
+    firm = make_firm(session, "惠普（重庆）有限公司")
+    for alias in ("HP", "惠普公司", "Hewlett Packard"):
+        session.add(FirmAlias(firm_id=firm.id, alias=alias, alias_norm=alias.lower()))
+    session.flush()
+    with pytest.raises(ValidationFailed) as err:
+        _create(session, officer, firm, bad)
+    assert err.value.field == "code_name"
+    assert err.value.message.render("zh_CN") == "代号不能包含企业名称或别名"
+
+
+def test_a_code_name_that_does_not_name_the_firm_is_taken(session):
+    d = make_department(session)
+    officer = make_user(session, "officer", d)
+    firm = make_firm(session, "惠普（重庆）有限公司", name_en="HP Technology (Chongqing) Co., Ltd.")
+    for good in ("雪峰-72项目", "先锋一号", "Technology-9", "蓝鲸03"):
+        assert _create(session, officer, firm, good).code_name == good
