@@ -195,14 +195,19 @@ class _Majors:
             # never by its firm, nor counted in its firm's entry (SPEC §5)
             who = figures_owner(fid, pid, conf)
             shown = (code or CONFIDENTIAL) if conf else name
+            # nor by its firm's tier: with few global-500 firms in a cluster the tier narrows
+            # the firm down — "confidential", as the leaders ladder says (ATTACK8 P3-11)
+            tier_shown = "confidential" if conf else tier
             in_cluster = per_firm.get(cid)
             if in_cluster is None:
                 in_cluster = per_firm[cid] = {}
             f = in_cluster.get(who)
             if f is None:
-                f = in_cluster[who] = [0, 0, shown, tier, not conf]
+                f = in_cluster[who] = [0, 0, shown, tier_shown, not conf]
             f[i] += 1
-            candidates.setdefault((cid, sec), []).append((-rank, -out, pid, fid, stage, name, tier))
+            candidates.setdefault((cid, sec), []).append(
+                (-rank, -out, pid, fid, stage, name, tier_shown)
+            )
             if park_id is not None:
                 pair_sp.setdefault((cid, park_id), [0, 0])[i] += 1
             if lid is not None:

@@ -156,6 +156,13 @@ def test_confidential_projects_by_code_name_only_in_coverage_and_delivery(sessio
     assert [m.name for m in nb.major_investors] == ["白鹤"]
     dl = delivery_report(session, w.manager, ReportFilters(detail=True))
     assert [(p.label, p.firm_name) for p in dl.late] == [("白鹤", "")]
+    # nor the firm's tier beside the code name (it narrows the firm down): "confidential", as
+    # the leaders ladder says (ATTACK8 P3-11)
+    assert [m.tier for m in nb.major_investors] == [p.tier for p in nb.projects]
+    assert nb.projects[0].tier == "confidential"
+    assert "世界500强" not in str(
+        list(openpyxl.load_workbook(io.BytesIO(to_xlsx("coverage", cov)))["支撑项目"].values)
+    )
     for name, rep in (("coverage", cov), ("delivery", dl)):
         assert "秘密环球" not in rep.model_dump_json()
         assert "秘密环球".encode() not in to_xlsx(name, rep)
