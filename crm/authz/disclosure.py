@@ -40,7 +40,7 @@ def conflict_pair_labels(
     title would name the firm (SPEC §6; ATTACK9 P3-17). Two open projects keep their titles.
     Returns both labels and whether each side was named by its department (its department is
     then not repeated beside it). The /conflicts page, a page of the app, keeps both names."""
-    labels = [project_label(*first), project_label(*later)]
+    labels: list[Any] = [project_label(*first), project_label(*later)]
     by_dept = [False, False]
     if first[1] or later[1]:
         for i, (side, dept) in enumerate(((first, first_dept), (later, later_dept))):
