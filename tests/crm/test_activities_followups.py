@@ -38,6 +38,7 @@ def test_log_contact_with_followup_touches_the_project(session, world):
     oa, firm = world["oa"], world["firm"]
     p = create_project(session, oa, ProjectCreate(firm_id=firm.id, cluster="NB"))
     when = datetime.now(UTC) - timedelta(hours=2)
+    due = datetime.now(UTC) + timedelta(hours=1)
     logged = log_activity(
         session,
         oa,
@@ -47,15 +48,13 @@ def test_log_contact_with_followup_touches_the_project(session, world):
             summary="拜访宏碁重庆工厂",
             firm_ids=[firm.id],
             project_ids=[p.id],
-            followup=InlineFollowup(
-                title="发送园区资料", due_at=datetime.now(UTC) + timedelta(hours=1)
-            ),
+            followup=InlineFollowup(title="发送园区资料", due_at=due),
         ),
     )
     assert logged.followup is not None and logged.followup.project_id == p.id
     assert logged.followup.assignee_id == oa.id
     assert p.first_contact_at == p.last_activity_at
-    day = my_day(session, oa)
+    day = my_day(session, oa, now=due)  # its local day: an hour from now may be tomorrow
     assert [f.title for f in day.today + day.overdue] == ["发送园区资料"]
     rows, _ = list_activities(session, oa, ActivityFilters(firm_id=firm.id))
     assert [a.summary for a in rows] == ["拜访宏碁重庆工厂"]

@@ -154,7 +154,8 @@ def test_an_english_reader_gets_the_calendar_and_reminders_in_english(session):
     ics = client_for(APP, session, w, "anon").get(f"/calendar/{token}.ics").text
     assert "代号甲 · Follow-ups" in ics and "跟进事项" not in ics
     assert "X-WR-CALNAME:Investment CRM ·" in ics and "//EN" in ics
-    compose_daily_reminders(session)
+    # the day its follow-up is due (3 hours from now: after 21:00 in Shanghai, tomorrow)
+    compose_daily_reminders(session, now=utcnow() + timedelta(hours=3))
     session.commit()
     texts = [
         json.dumps([m.subject, m.body_text], ensure_ascii=False)
