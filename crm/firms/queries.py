@@ -158,10 +158,11 @@ def list_firms(
 
     Unfiltered (the list's landing page) each tier group is read along an index in page order
     and stops at the page: no sort of every firm. Filtered, the matches are few or must all be
-    read anyway: one statement finds them, counts them (a window) and sorts them.
+    read anyway: one statement finds them, counts them (a window) and sorts their ids, a
+    second reads the page's rows.
 
-    ``columns``: plain rows (every column, read by name like the entity) instead of entities —
-    a page that only shows them skips the ORM's per-row object building.
+    ``columns``: plain rows of ``LIST_COLUMNS`` (read by name like the entity) instead of
+    entities — a page that only shows them skips the ORM's per-row object building.
     """
     if (
         strict
@@ -230,11 +231,28 @@ def list_firms(
 # built once of Core columns (an ORM-annotated statement is built, keyed and run through the
 # ORM's layer on each request); the same SQL as the general path's
 _ft = table(Firm)
+# what a list page shows of a firm (``columns``): not its search text, notes or other columns
+# nobody reads there
+LIST_COLUMNS = tuple(
+    _ft.c[name]
+    for name in (
+        "id",
+        "name_zh",
+        "name_en",
+        "country",
+        "tier",
+        "global500_rank",
+        "china500_rank",
+        "is_leader",
+        "owner_id",
+        "updated_at",
+    )
+)
 
 
 def _landing(major: bool) -> Any:
     return (
-        select(_ft)
+        select(*LIST_COLUMNS)
         .where(_ft.c.tier != "other" if major else _ft.c.tier == "other")
         .order_by(_ft.c.updated_at.desc(), _ft.c.id.desc())
         .limit(bindparam("f_limit", type_=Integer))
@@ -243,7 +261,7 @@ def _landing(major: bool) -> Any:
 
 
 _LANDING = {True: _landing(True), False: _landing(False)}
-_BY_ID = select(_ft).where(_ft.c.id.in_(bindparam("ids", expanding=True)))
+_BY_ID = select(*LIST_COLUMNS).where(_ft.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _firms_by_id(session: Session, ids: list[int], columns: bool) -> list[Any]:
