@@ -55,6 +55,50 @@ PG_SCHEMA_QUERIES = {
         from pg_proc p join pg_namespace n on n.oid = p.pronamespace
         where n.nspname = 'public' and p.prokind = 'f' and not exists (
             select 1 from pg_depend d where d.objid = p.oid and d.deptype = 'e')""",
+    # ATTACK9 P2-3: what else changes what a statement does to a table. A rule (``ON INSERT
+    # TO audit_record DO INSTEAD NOTHING``: every login failed), by table (a view's own
+    # ``_RETURN`` rule is its definition, compared above)
+    "rule": """
+        select c.relname || '.' || r.rulename, c.relname, pg_get_ruledef(r.oid), null
+        from pg_rewrite r join pg_class c on c.oid = r.ev_class
+        join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = 'public' and r.rulename <> '_RETURN'""",
+    # row-level security switched on (or forced) on a table, and its policies
+    "row_security": """
+        select c.relname, c.relname,
+               'enabled=' || c.relrowsecurity || ' forced=' || c.relforcerowsecurity, null
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = 'public' and (c.relrowsecurity or c.relforcerowsecurity)""",
+    "policy": """
+        select c.relname || '.' || p.polname, c.relname,
+               concat_ws(' ', p.polcmd, p.polpermissive, p.polroles::text,
+                         pg_get_expr(p.polqual, p.polrelid),
+                         pg_get_expr(p.polwithcheck, p.polrelid)), null
+        from pg_policy p join pg_class c on c.oid = p.polrelid
+        join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = 'public'""",
+    # a column's collation other than its type's (``collate "C"``: names sort and compare
+    # otherwise)
+    "collation": """
+        select c.relname || '.' || a.attname, c.relname, co.collname, null
+        from pg_attribute a join pg_class c on c.oid = a.attrelid
+        join pg_namespace n on n.oid = c.relnamespace
+        join pg_type t on t.oid = a.atttypid
+        join pg_collation co on co.oid = a.attcollation
+        where n.nspname = 'public' and c.relkind in ('r', 'p') and a.attnum > 0
+          and not a.attisdropped and a.attcollation <> t.typcollation""",
+    # a table made to inherit another (its rows then read through the parent), and event
+    # triggers (database-wide: they run on any DDL, a migration's too)
+    "inherits": """
+        select c.relname || ' → ' || p.relname, c.relname, p.relname, null
+        from pg_inherits i join pg_class c on c.oid = i.inhrelid
+        join pg_class p on p.oid = i.inhparent
+        join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = 'public' and c.relkind in ('r', 'p')""",
+    "event_trigger": """
+        select e.evtname, e.evtname,
+               concat_ws(' ', e.evtevent, e.evtfoid::regproc::text, e.evtenabled), null
+        from pg_event_trigger e""",
 }
 
 

@@ -34,6 +34,12 @@ KINDS = {  # in the order a refusal names them
     "view": _l("数据库视图"),
     "constraint": _l("约束"),
     "index": _l("索引"),
+    "rule": _l("重写规则"),
+    "row_security": _l("行级安全开关"),
+    "policy": _l("行级安全策略"),
+    "collation": _l("列排序规则"),
+    "inherits": _l("表继承"),
+    "event_trigger": _l("事件触发器"),
 }
 
 

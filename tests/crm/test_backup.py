@@ -388,6 +388,34 @@ PG_TAMPERED = {
         "alter table cluster alter column version set default 7",
         ["列 cluster.version 的默认值不同", "column cluster.version: its default differs"],
     ),
+    # ATTACK9 P2-3: a rule that swallows every audit row (after it nobody can log in)
+    "added rule": (
+        "create rule r_evil as on insert to audit_record do instead nothing",
+        ["多出重写规则 audit_record.r_evil", "unexpected rewrite rule audit_record.r_evil"],
+    ),
+    # row-level security switched on with a deny-all policy (every project would vanish)
+    "row-level security": (
+        "alter table project enable row level security;"
+        " alter table project force row level security;"
+        " create policy p_none on project using (false)",
+        ["多出行级安全策略 project.p_none", "unexpected row-level security policy project.p_none"],
+    ),
+    # a firm name compared and sorted under another collation
+    "changed collation": (
+        'alter table firm alter column name_zh type varchar(200) collate "C"',
+        ["多出列排序规则 firm.name_zh", "unexpected column collation firm.name_zh"],
+    ),
+    # a table made to inherit another
+    "added inheritance": (
+        "create table evil_parent (); alter table cluster inherit evil_parent",
+        ["多出表继承", "unexpected table inheritance"],
+    ),
+    # an event trigger (runs on every later DDL, a migration's too)
+    "added event trigger": (
+        "create function evil_ddl() returns event_trigger language plpgsql as $$ begin end $$;"
+        " create event trigger et_evil on ddl_command_start execute function evil_ddl()",
+        ["多出事件触发器 et_evil", "unexpected event trigger et_evil"],
+    ),
     # a sequence set back below its table's ids: every new firm would be a duplicate key
     "sequence set back": (
         "select setval('firm_id_seq', 1, false)",
