@@ -323,6 +323,24 @@ def _as_seen_by_department(
     return out
 
 
+def _other_open_conflict(session: Session, p: Project, decided: tuple[int, int]) -> int | None:
+    """After a decision on one pair, the 撞单 ``p`` is still in: a third department's active
+    project flagged against it (three departments on one firm and cluster: the first is in a
+    撞单 with each later one, ATTACK9 P3-15), else None. A lost project is in none."""
+    if p.stage == Stage.lost.value:
+        return None
+    return session.scalar(
+        select(Project.id)
+        .where(
+            Project.conflict_with_id == p.id,
+            Project.id.not_in(decided),
+            Project.stage != Stage.lost.value,
+        )
+        .order_by(Project.created_at, Project.id)
+        .limit(1)
+    )
+
+
 def resolve_conflict(
     session: Session, actor: User, keep_id: int, other_id: int, action: str, reason: str = ""
 ) -> Project:
@@ -376,7 +394,7 @@ def resolve_conflict(
         # vanish (they may no longer see the project) and nobody would be reminded
         hand_over_followups(session, actor, other, "conflict_transfer")
     for p in (keep, other):
-        p.conflict_with_id = None
+        p.conflict_with_id = _other_open_conflict(session, p, (keep.id, other.id))
         p.updated_at = now
         p.version += 1
         session.add(p)

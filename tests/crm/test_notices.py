@@ -345,3 +345,31 @@ def test_no_message_puts_a_code_name_beside_its_twins_title(session):
     # two open projects keep their titles; the /conflicts page keeps the pair
     rows = open_conflicts(session, w["ma"])
     assert [(r.first_label, r.later_label) for r in rows] == [("雪松", later.title)]
+
+
+def test_deciding_one_pair_of_three_departments_leaves_the_other_open(session):
+    """ATTACK9 P3-15: A first, B and C later, both flagged against A. Closing B cleared A's
+    flag although C's 撞单 with A was still open (A's card and page lost the badge)."""
+    w = world(session)
+    c_dept = make_department(session)
+    oc = make_user(session, "officer", c_dept)
+    mc = make_user(session, "manager", c_dept)
+    firm = w["firm"]
+    a = create_project(session, w["oa"], ProjectCreate(firm_id=firm.id, cluster="IC"))
+    b = create_project(session, w["ob"], ProjectCreate(firm_id=firm.id, cluster="IC"))
+    c = create_project(session, oc, ProjectCreate(firm_id=firm.id, cluster="IC"))
+    session.commit()
+    assert (b.conflict_with_id, c.conflict_with_id) == (a.id, a.id)
+    service.resolve_conflict(session, w["mb"], a.id, b.id, "close")
+    session.commit()
+    a, b, c = (session.get(Project, p.id) for p in (a, b, c))
+    assert b.stage == "lost" and b.conflict_with_id is None
+    assert a.conflict_with_id == c.id and c.conflict_with_id == a.id  # still in 撞单 with C
+    for m in (w["ma"], mc):
+        assert [(r.first_id, r.later_id) for r in open_conflicts(session, m)] == [(a.id, c.id)]
+    # the last decision ends it for both
+    service.resolve_conflict(session, mc, a.id, c.id, "close")
+    session.commit()
+    a, c = session.get(Project, a.id), session.get(Project, c.id)
+    assert a.conflict_with_id is None and c.conflict_with_id is None
+    assert open_conflicts(session, w["ma"]) == []
