@@ -36,7 +36,7 @@ def require_manager(actor: User) -> None:
 
 class Editor(Protocol):
     """Who the edit rule looks at: a user, or the one who logged a contact as they were then
-    (their department at the time; ``crm.activities.service.recompute_rollups``)."""
+    (their department at the time; ``crm.activities.rollups.recompute_rollups``)."""
 
     @property
     def id(self) -> int | None: ...

@@ -2,7 +2,7 @@
 PostgreSQL the deletion recomputed the project's last contact from the contacts it could see —
 not the one being logged — and wrote it after the logger had committed, leaving
 ``last_activity_at`` empty (the project then counted as never contacted: stale alerts, manager
-home). Both paths lock the project rows before reading (crm.activities.service._locked_fresh)."""
+home). Both paths lock the project rows before reading (crm.activities.rollups.locked_fresh)."""
 
 from __future__ import annotations
 
