@@ -394,7 +394,7 @@ def resolve_conflict(
         # vanish (they may no longer see the project) and nobody would be reminded
         hand_over_followups(session, actor, other, "conflict_transfer")
     for p in (keep, other):
-        p.conflict_with_id = _other_open_conflict(session, p, (keep.id, other.id))
+        p.conflict_with_id = _other_open_conflict(session, p, (stored_id(keep), stored_id(other)))
         p.updated_at = now
         p.version += 1
         session.add(p)
