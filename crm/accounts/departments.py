@@ -13,7 +13,7 @@ from crm.authz import require_admin
 from crm.changes import apply_change, check_version
 from crm.db import get_or_not_found
 from crm.errors import Conflict, ValidationFailed
-from crm.i18n import _l
+from crm.i18n import Message, _l
 from crm.models.accounts import Department, User
 from crm.models.activities import Activity
 from crm.models.outbox import OutboxMessage
@@ -21,19 +21,33 @@ from crm.models.policy import Cluster
 from crm.models.projects import Project
 
 
-def create_department(session: Session, actor: User | None, name: str, code: str) -> Department:
-    """Add a department (admin only; the CLI passes no actor)."""
-    if actor is not None:
-        require_admin(actor)
+def _checked(
+    session: Session, name: str, code: str, department_id: int | None, taken: Message
+) -> tuple[str, str]:
+    """A department's name and code, trimmed and checked: both required, and neither another
+    department's — a code not even in another case (ATTACK9 P3-9: the import folders and
+    ``crm add-user --department`` find a department by its code, so CQ-INVEST beside cq-invest
+    is a trap)."""
     name, code = (name or "").strip(), (code or "").strip()
     if not name or len(name) > 100:
         raise ValidationFailed(_l("名称必填，最多100字符"), field="name")
     if not code or len(code) > 40:
         raise ValidationFailed(_l("代码必填，最多40字符"), field="code")
-    if session.scalar(
-        select(Department.id).where((Department.name == name) | (Department.code == code))
-    ):
-        raise Conflict(_l("部门已存在"), field="name")
+    clash = select(Department.id).where(
+        (Department.name == name) | (func.lower(Department.code) == code.lower())
+    )
+    if department_id is not None:
+        clash = clash.where(Department.id != department_id)
+    if session.scalar(clash.limit(1)):
+        raise Conflict(taken, field="name")
+    return name, code
+
+
+def create_department(session: Session, actor: User | None, name: str, code: str) -> Department:
+    """Add a department (admin only; the CLI passes no actor)."""
+    if actor is not None:
+        require_admin(actor)
+    name, code = _checked(session, name, code, None, _l("部门已存在"))
     dep = Department(name=name, code=code)
     session.add(dep)
     session.flush()
@@ -111,18 +125,7 @@ def update_department(
 ) -> Department:
     """Rename a department (admins)."""
     dep = department_to_change(session, actor, department_id, version)
-    name, code = (name or "").strip(), (code or "").strip()
-    if not name or len(name) > 100:
-        raise ValidationFailed(_l("名称必填，最多100字符"), field="name")
-    if not code or len(code) > 40:
-        raise ValidationFailed(_l("代码必填，最多40字符"), field="code")
-    clash = session.scalar(
-        select(Department.id).where(
-            ((Department.name == name) | (Department.code == code)), Department.id != dep.id
-        )
-    )
-    if clash:
-        raise Conflict(_l("部门名称或代码已存在"), field="name")
+    name, code = _checked(session, name, code, dep.id, _l("部门名称或代码已存在"))
     change_department(session, actor, dep, version, {"name": name, "code": code})
     return dep
 
