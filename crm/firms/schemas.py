@@ -13,6 +13,9 @@ from crm.i18n import _l
 from crm.schemas import Bounded, Email, Flag, Id, InputModel, LongText, Name, Rank
 from crm.text import company_form_only, valid_credit_code
 
+# digits, spaces, + ( ) - . / and an extension word (转, 分机, ext, x)
+_PHONE = re.compile(r"\+?[\d\s().\-/]+((转|分机|ext\.?|x)\s*\d+)?", re.IGNORECASE)
+
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):(?!\d)", re.I)  # "host:8080" is a port, not a scheme
 _HOST = re.compile(r"^(?=.{1,253}$)([\w-]{1,63}\.)+[^\W\d_][\w-]{0,62}$")
 
@@ -129,6 +132,19 @@ class ContactCreate(InputModel):
     @classmethod
     def _blank(cls, v: object) -> object:
         return None if v == "" else v
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        """A telephone number as people write one (+86 23 6388 0000, 023-63880000 转 8012,
+        (023) 6388-0000 ext. 12): digits with the usual separators, at most 20 digits — "abc"
+        or 40 digits is no number (ATTACK8 P3-7)."""
+        if not v:
+            return v
+        digits = sum(c.isdigit() for c in v)
+        if not _PHONE.fullmatch(v) or not 1 <= digits <= 20:
+            raise ValueError(_l("不是有效的电话号码"))
+        return v
 
 
 class ContactUpdate(ContactCreate):

@@ -158,7 +158,9 @@ def update_followup(
             assignee = _locked_assignee(session, fields["assignee_id"])
             require_assign(session, actor, assignee, fu.project_id, fu.activity_id)
     elif "assignee_id" in fields:
-        fields.pop("assignee_id")
+        # a follow-up always has an assignee: null is refused, as a null title is — it was
+        # dropped silently, the old assignee kept under a 200 (ATTACK8 P3-7)
+        raise ValidationFailed(_l("负责人必填"), field="assignee_id")
     _change(session, actor, fu, data.version, fields, validate=_check_reminder)
     return fu
 

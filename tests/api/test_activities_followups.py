@@ -144,6 +144,21 @@ def test_bad_activity_and_followup_input(client, people, session):
         params={"due_after": "2030-02-01T00:00:00", "due_before": "2030-01-01"},
     )
     assert r.status_code == 422 and r.json()["field"] == "due_after"
+    # a null assignee is refused like a null title, nothing changed (ATTACK8 P3-7: it was a 200
+    # that kept the old assignee)
+    fu = make_followup(session, people.officer, firm_id=firm.id)
+    session.commit()
+    r = client.patch(
+        f"/api/v1/followups/{fu.id}",
+        headers=h,
+        json={"assignee_id": None, "title": "改了", "version": fu.version},
+    )
+    assert r.status_code == 422 and r.json()["field"] == "assignee_id", r.text
+    session.expire_all()
+    assert (session.get(Followup, fu.id).title, session.get(Followup, fu.id).version) == (
+        fu.title,
+        1,
+    )
     r = client.get(
         "/api/v1/activities",
         headers=h,

@@ -161,6 +161,13 @@ def test_contacts(client, people, session):
         json={"name": "x", "email": "not-an-email"},
     )
     assert r.status_code == 422 and r.json()["field"] == "email"
+    # a phone is digits with the usual separators, at most 20 digits (ATTACK8 P3-7)
+    for phone in ("abc", "1" * 40, "023-6388 <b>"):
+        r = client.post(
+            f"/api/v1/firms/{firm['id']}/contacts", headers=h, json={"name": "x", "phone": phone}
+        )
+        assert r.status_code == 422 and r.json()["field"] == "phone", (phone, r.text)
+        assert "电话号码" in r.json()["errors"][0]["message"]
     r = client.patch(
         f"/api/v1/contacts/{c['id']}",
         headers=people.auth("officer_b"),
