@@ -9,7 +9,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import sqlite3
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -91,6 +94,25 @@ def _journal_mode(db: Path) -> str:
         conn.close()
 
 
+@contextlib.contextmanager
+def _terminate_raises() -> Iterator[None]:
+    """While a restore runs, SIGTERM (a service stop, ``kill``) raises SystemExit instead of
+    ending the process at once, so the half-restored copy is dropped on the way out (ATTACK9
+    P3-20). Only the main thread may set a handler; elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    before = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def _restore_pg(url: str, source: Path, lock_conn: object) -> str:
     import psycopg
     from psycopg import sql
@@ -103,7 +125,17 @@ def _restore_pg(url: str, source: Path, lock_conn: object) -> str:
     admin_url = u.set(drivername="postgresql", database="postgres").render_as_string(
         hide_password=False
     )
-    with psycopg.connect(admin_url, autocommit=True) as admin:
+    with psycopg.connect(admin_url, autocommit=True) as admin, _terminate_raises():
+        # a restore killed before (SIGKILL, a lost machine) left its half-restored copy: this
+        # one holds the restore lock, so no other is running — drop it (ATTACK9 P3-20)
+        prefix = f"{name}_restoring_"
+        for (left,) in admin.execute(
+            "select datname from pg_database where left(datname, %s) = %s",
+            (len(prefix), prefix),
+        ).fetchall():
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(left))
+            )
         admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(new)))
         try:
             args, env = pg_args(url, database=new)
@@ -157,6 +189,8 @@ def _restore_pg(url: str, source: Path, lock_conn: object) -> str:
             )
         except BaseException:
             with contextlib.suppress(Exception):
-                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(new)))
+                admin.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(new))
+                )
             raise
     return kept

@@ -516,3 +516,21 @@ def test_a_backup_from_before_the_last_upgrade_is_brought_up_to_date(target, tmp
     finally:
         engine.dispose()
     assert firm_names(target) == {"升级前的企业"}
+
+
+def test_a_restore_drops_the_half_restored_copy_a_killed_one_left(origin, target):
+    """ATTACK9 P3-20: a restore killed mid-way (SIGKILL, a lost machine) leaves its
+    ``_restoring_`` copy; the next restore of that database drops it (it holds the restore lock,
+    so no other restore is running) and restores as usual."""
+    if not PG:
+        pytest.skip("PostgreSQL databases")
+    leftover = f"{make_url(target).database}_restoring_20260101000000"[:63]
+    with _admin().connect() as c:
+        c.execute(text(f'CREATE DATABASE "{leftover}"'))
+    restore(target, origin[1])
+    assert firm_names(target) == {"备份前的企业"}
+    with _admin().connect() as c:
+        left = c.execute(
+            text("select datname from pg_database where datname = :n"), {"n": leftover}
+        ).all()
+    assert left == []
