@@ -285,7 +285,10 @@ def install_error_handlers(app: FastAPI) -> None:
                     "error": "validation_error",
                     "field": "body",
                     "message": _l("请求体不是有效的 JSON").render(lang),
-                    "errors": [{"field": "body", "message": str(exc.detail)[:300]}],
+                    # the parser's own words are English whatever the reader reads (ATTACK8 P3-13)
+                    "errors": [
+                        {"field": "body", "message": _l("请求体不是有效的 JSON").render(lang)}
+                    ],
                 },
                 status_code=422,
             )

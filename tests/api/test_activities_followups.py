@@ -218,3 +218,16 @@ def test_a_contact_cannot_be_moved_into_the_future(client, people, session):
     r = client.patch(url, headers=h, json={"occurred_at": future, "version": 1})
     assert r.status_code == 422 and r.json()["field"] == "occurred_at", r.text
     assert client.get(url, headers=h).json() == before
+
+
+def test_a_body_the_parser_refuses_is_explained_in_the_readers_language(client, people):
+    """ATTACK8 P3-13: a number of 5,000 digits makes the JSON parser give up; the answer's
+    errors carried its English ("There was an error parsing the body") in a Chinese answer."""
+    body = b'{"title": "t", "due_at": "2030-01-01T00:00:00Z", "assignee_id": ' + b"1" * 5000 + b"}"
+    r = client.post(
+        "/api/v1/followups",
+        headers={**people.auth("officer"), "Content-Type": "application/json"},
+        content=body,
+    )
+    assert r.status_code == 422, r.text
+    assert [e["message"] for e in r.json()["errors"]] == ["请求体不是有效的 JSON"]
