@@ -128,6 +128,17 @@ def get_or_not_found(session: Session, model: type[_T], ident: Any, message: Mes
     return row
 
 
+def visible_or_not_found(
+    session: Session, model: Any, ident: int, visible: Any, message: Message
+) -> Any:
+    """Row ``ident`` of ``model`` if the caller may see it (``visible``: their rule's clause),
+    else ``NotFound(message)`` — one answer for missing and hidden, so a 404 tells nothing."""
+    row = session.scalar(select(model).where(model.id == ident, visible))
+    if row is None:
+        raise NotFound(message)
+    return row
+
+
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 

@@ -13,9 +13,9 @@ from sqlmodel import Session
 
 from crm.activities.schemas import ActivityPublic
 from crm.authz import activity_visible, viewer_key
-from crm.db import LIST_COUNT_CAP, built_once, serial_scalar
+from crm.db import LIST_COUNT_CAP, built_once, serial_scalar, visible_or_not_found
 from crm.db import table as core_table
-from crm.errors import NotFound, ValidationFailed
+from crm.errors import ValidationFailed
 from crm.i18n import Message, _l
 from crm.labels import activity_kind
 from crm.models.accounts import User
@@ -33,10 +33,10 @@ NOT_FOUND = _l("接触记录不存在")
 
 
 def get_activity_for(session: Session, actor: User, activity_id: int) -> Activity:
-    a = session.scalar(select(Activity).where(Activity.id == activity_id, activity_visible(actor)))
-    if a is None:
-        raise NotFound(NOT_FOUND)
-    return a
+    activity: Activity = visible_or_not_found(
+        session, Activity, activity_id, activity_visible(actor), NOT_FOUND
+    )
+    return activity
 
 
 _LINK_KEYS = ("firm_ids", "project_ids", "contact_ids", "officer_ids")

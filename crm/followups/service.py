@@ -24,7 +24,7 @@ from crm.authz import (
 from crm.authz.disclosure import project_label_sql
 from crm.changes import apply_change, check_version
 from crm.clock import as_utc, day_bounds, local_tz, today_local
-from crm.db import LIST_COUNT_CAP, built_once, capped_count
+from crm.db import LIST_COUNT_CAP, built_once, capped_count, visible_or_not_found
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
 from crm.i18n import _l
@@ -41,9 +41,9 @@ NOT_FOUND = _l("跟进事项不存在")
 
 
 def get_followup_for(session: Session, actor: User, followup_id: int) -> Followup:
-    fu = session.scalar(select(Followup).where(Followup.id == followup_id, followup_visible(actor)))
-    if fu is None:
-        raise NotFound(NOT_FOUND)
+    fu: Followup = visible_or_not_found(
+        session, Followup, followup_id, followup_visible(actor), NOT_FOUND
+    )
     return fu
 
 
