@@ -129,11 +129,12 @@ def get_or_not_found(session: Session, model: type[_T], ident: Any, message: Mes
 
 
 def visible_or_not_found(
-    session: Session, model: Any, ident: int, visible: Any, message: Message
-) -> Any:
+    session: Session, model: type[_T], ident: int, visible: Any, message: Message
+) -> _T:
     """Row ``ident`` of ``model`` if the caller may see it (``visible``: their rule's clause),
     else ``NotFound(message)`` — one answer for missing and hidden, so a 404 tells nothing."""
-    row = session.scalar(select(model).where(model.id == ident, visible))
+    table: Any = model  # a table model: its ``id`` is a column
+    row = session.scalar(select(model).where(table.id == ident, visible))
     if row is None:
         raise NotFound(message)
     return row

@@ -39,7 +39,7 @@ from crm.dbuse import InUse
 from crm.errors import Busy, Conflict, CRMError, NotFound, StaleVersion
 from crm.i18n import Message, _l, validation_message
 from crm.imports import worker as import_worker
-from server.deps import SESSION_KEY, LoginRequired, UserView
+from server.deps import SESSION_KEY, LoginRequired, user_view
 from server.language import is_api as _is_api
 from server.language import reader_language
 from server.middleware import CSRF, AnswerCrashes, BodyLimit, SecurityHeaders, security_headers
@@ -103,15 +103,7 @@ def _menu_user(request: Request) -> None:
     try:
         with Session(get_engine()) as session:
             user = resolve_web_session(session, request.session.get(SESSION_KEY))
-            if user is not None:
-                request.state.user = UserView(
-                    id=user.id,  # type: ignore[arg-type]
-                    username=user.username,
-                    display_name=user.display_name,  # type: ignore[arg-type]
-                    role=user.role,
-                    department_id=user.department_id,
-                    language=user.language,
-                )
+            request.state.user = user_view(user)
             session.rollback()  # read only
     except Exception:  # the error page must render even when the database does not answer
         log.warning("could not read the session for an error page", exc_info=True)

@@ -137,7 +137,8 @@ class UserView:
     language: str
 
 
-def _user_view(user: User | None) -> UserView | None:
+def user_view(user: User | None) -> UserView | None:
+    """The signed-in user as the pages keep it for the request (a snapshot, no session)."""
     if user is None:
         return None
     return UserView(
@@ -179,7 +180,7 @@ async def signed_in(request: Request, session: Session, *, begin: bool = False) 
         request.session.clear()
         # keep the expiry even if the request then fails (login redirect)
         await run_in_threadpool(session.commit)
-    request.state.user = _user_view(user)
+    request.state.user = user_view(user)
     return user
 
 

@@ -29,17 +29,14 @@ from crm.models.activities import (
 from crm.models.firms import Firm
 from crm.types import stored_id
 
+_LINK_KEYS = ("firm_ids", "project_ids", "contact_ids", "officer_ids")
 NOT_FOUND = _l("接触记录不存在")
 
 
 def get_activity_for(session: Session, actor: User, activity_id: int) -> Activity:
-    activity: Activity = visible_or_not_found(
-        session, Activity, activity_id, activity_visible(actor), NOT_FOUND
-    )
-    return activity
+    return visible_or_not_found(session, Activity, activity_id, activity_visible(actor), NOT_FOUND)
 
 
-_LINK_KEYS = ("firm_ids", "project_ids", "contact_ids", "officer_ids")
 # an activity's four kinds of links in one statement, built once (an expanding list of ids): the
 # API's list asks for a page's links on every request (four statements built per call were a
 # fifth of it); each arm reads its table as the four statements did

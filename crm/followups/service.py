@@ -41,10 +41,7 @@ NOT_FOUND = _l("跟进事项不存在")
 
 
 def get_followup_for(session: Session, actor: User, followup_id: int) -> Followup:
-    fu: Followup = visible_or_not_found(
-        session, Followup, followup_id, followup_visible(actor), NOT_FOUND
-    )
-    return fu
+    return visible_or_not_found(session, Followup, followup_id, followup_visible(actor), NOT_FOUND)
 
 
 def _require_change(session: Session, actor: User, fu: Followup) -> None:
