@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
+from starlette.exceptions import HTTPException
 
 from crm.authz import require_admin
 from crm.errors import CRMError, ValidationFailed
@@ -64,7 +65,16 @@ def _refused(request: Request, session: SessionDep, exc: CRMError) -> FormReject
 
 
 async def _pack_text(request: Request) -> str:
-    form = await request.form()
+    try:
+        form = await request.form()
+    except HTTPException as exc:
+        # Starlette refuses a form field over 1 MB with a bare English 400; a pasted pack that
+        # big is answered on the page instead (an upload has no such limit, only MAX_PACK)
+        if exc.status_code != 400:
+            raise
+        raise ValidationFailed(
+            _l("政策包文本太大（最多 1 MB），请改为上传文件"), field="pack_text"
+        ) from exc
     upload = form.get("file")
     if upload is not None and not isinstance(upload, str) and upload.filename:
         raw = await upload.read(MAX_PACK + 1)
