@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from crm.audit.service import record
 from crm.authz import followup_visible
 from crm.authz.disclosure import task_title, with_followup_naming
+from crm.changes import apply_change
 from crm.config import get_settings
 from crm.errors import NotFound
 from crm.i18n import _l, gettext
@@ -36,12 +36,12 @@ def calendar_token(session: Session, actor: User) -> str:
 
 def renew_calendar_token(session: Session, actor: User) -> str:
     """A new secret token: the old feed URL stops working at once."""
-    actor.ical_token = secrets.token_urlsafe(32)
-    actor.version += 1
-    session.add(actor)
-    session.flush()
-    record(session, actor.id, "renew_calendar_token", "user", actor.id)
-    return actor.ical_token
+    token = secrets.token_urlsafe(32)
+    # the token itself never reaches the audit row (audit.service.snapshot leaves it out)
+    apply_change(
+        session, actor.id, actor, "user", None, {"ical_token": token}, action="renew_calendar_token"
+    )
+    return token
 
 
 def calendar_feed(session: Session, token: str, now: datetime | None = None) -> bytes:

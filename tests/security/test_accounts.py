@@ -349,3 +349,47 @@ def test_a_user_keeps_a_department_and_takes_no_work_to_another(session):
     session.get(Firm, firm.id).owner_id = None
     session.commit()
     assert update_user(session, admin, officer.id, department_id=b.id).department_id == b.id
+
+
+def _audit_rows(session, user_id, action):
+    return list(
+        session.scalars(
+            select(AuditRecord).where(
+                AuditRecord.entity == "user",
+                AuditRecord.entity_id == str(user_id),
+                AuditRecord.action == action,
+            )
+        )
+    )
+
+
+def test_password_and_calendar_token_changes_bump_once_and_audit_no_secret(session):
+    """The three go through crm.changes.apply_change: one version bump, one audit row under
+    their own action, and neither the password hash nor the calendar token in it."""
+    from crm.followups.calendar import renew_calendar_token
+
+    admin = make_user(session, "admin")
+    u = make_user(session, "officer")
+    session.commit()
+    v, sv = u.version, u.session_version
+
+    accounts.change_password(session, u, PASSWORD, "Another-Long-Passw0rd")
+    assert (u.version, u.session_version) == (v + 1, sv + 1)
+    accounts.reset_password(session, admin, u.id, "Third-Long-Enough-Passw0rd")
+    assert (u.version, u.session_version) == (v + 2, sv + 2)
+    token = renew_calendar_token(session, u)
+    assert u.ical_token == token and u.version == v + 3 and u.session_version == sv + 2
+    session.commit()
+
+    secrets = [u.password_hash, token, "password_hash", "ical_token"]
+    for action in ("change_password", "reset_password", "renew_calendar_token"):
+        (row,) = _audit_rows(session, u.id, action)
+        assert row.actor_id == (admin.id if action == "reset_password" else u.id)
+        text_ = f"{row.before} {row.after}"
+        assert '"version"' in text_
+        assert not any(s in text_ for s in secrets), (action, text_)
+
+    # a refused password saves nothing: no bump, no audit row
+    with pytest.raises(ValidationFailed):
+        accounts.reset_password(session, admin, u.id, "password123")
+    assert u.version == v + 3 and len(_audit_rows(session, u.id, "reset_password")) == 1
