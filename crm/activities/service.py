@@ -4,6 +4,7 @@ one, each keeping its projects' first and last contact. Reading them: ``crm.acti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +24,7 @@ from crm.activities.rollups import RESPONSE_SLACK, locked_fresh, recompute_rollu
 from crm.activities.schemas import ActivityCreate, ActivityUpdate
 from crm.audit.service import record, snapshot
 from crm.authz import require_edit
-from crm.changes import check_version
+from crm.changes import LinkChange, apply_change, check_version
 from crm.clock import as_utc
 from crm.errors import NotFound, ValidationFailed
 from crm.followups.schemas import FollowupCreate
@@ -238,9 +239,16 @@ def log_activity(session: Session, actor: User, data: ActivityCreate) -> Logged:
     return Logged(act, fu)
 
 
+_LINK_KEYS = ("firm_ids", "project_ids", "contact_ids", "officer_ids")
+
+
 def update_activity(
     session: Session, actor: User, activity_id: int, data: ActivityUpdate
 ) -> Activity:
+    """Change an activity (``crm.changes.apply_change``): every check runs before anything is
+    written, so a refused or stale change saves nothing; an edit that changes nothing (its
+    fields and its link sets as they are) writes no audit row and keeps the version. Link sets
+    are compared as sets and audited sorted, beside the row's own fields."""
     a = get_activity_for(session, actor, activity_id)
     require_edit(actor, a.created_by_id, a.department_id)
 
@@ -248,49 +256,63 @@ def update_activity(
         return to_public_many(session, [a])[0].model_dump(mode="json")
 
     check_version(a, data.version, public_now)
-    link_keys = ("firm_ids", "project_ids", "contact_ids", "officer_ids")
-    current = links(session, [activity_id])[activity_id]
-    before = {**snapshot(a), **current}
-    fields = data.model_dump(exclude_unset=True, exclude={"version", *link_keys})
+    fields = data.model_dump(exclude_unset=True, exclude={"version", *_LINK_KEYS})
     for k in ("kind", "summary", "occurred_at"):
         if k in fields and fields[k] is None:
             raise ValidationFailed(_l("%(k)s 必填", k=k), field=k)
     if "occurred_at" in fields:
         fields["occurred_at"] = _checked_when(as_utc(fields["occurred_at"]), utcnow())
-    given = data.model_dump(exclude_unset=True, include=set(link_keys))
-    if any(v is not None for v in given.values()):
-        wanted = {k: given[k] if given.get(k) is not None else current[k] for k in link_keys}
-        firm_ids, projects, contact_ids, officer_ids = _checked_links(
-            session,
-            actor,
-            wanted["firm_ids"],
-            wanted["project_ids"],
-            wanted["contact_ids"],
-            wanted["officer_ids"],
-        )
-        if not officer_ids:
-            raise ValidationFailed(_l("至少一名参与人员"), field="officer_ids")
-        _set_links(
-            session,
-            activity_id,
-            firm_ids,
-            [stored_id(p) for p in projects],
-            contact_ids,
-            officer_ids,
-        )
-    for k, v in fields.items():
-        setattr(a, k, v)
-    a.version += 1
-    a.updated_at = utcnow()
-    session.add(a)
-    session.flush()
-    now_linked = links(session, [activity_id])[activity_id]["project_ids"]
-    if "occurred_at" in fields or set(now_linked) != set(current["project_ids"]):
+    current = links(session, [activity_id])[activity_id]
+    moves = _link_changes(session, actor, activity_id, data, current)
+    date_moved = "occurred_at" in fields and fields["occurred_at"] != a.occurred_at
+    if not apply_change(
+        session, actor.id, a, "activity", data.version, fields, current=public_now, links=moves
+    ):
+        return a
+    now_linked = moves["project_ids"].after if moves else current["project_ids"]
+    if date_moved or set(now_linked) != set(current["project_ids"]):
         # a date moved or a project unlinked: its projects' first and last contact again
         recompute_rollups(session, actor, {*current["project_ids"], *now_linked})
-    after = {**snapshot(a), **links(session, [activity_id])[activity_id]}
-    record(session, actor.id, "update", "activity", a.id, before=before, after=after)
     return a
+
+
+def _link_changes(
+    session: Session,
+    actor: User,
+    activity_id: int,
+    data: ActivityUpdate,
+    current: dict[str, list[int]],
+) -> dict[str, LinkChange]:
+    """The link sets the update gives (an omitted or null one stays as it is), checked, as
+    ``apply_change`` links: each written (replaced) only if it differs as a set."""
+    given = data.model_dump(exclude_unset=True, include=set(_LINK_KEYS))
+    if all(v is None for v in given.values()):
+        return {}
+    wanted = {k: given[k] if given.get(k) is not None else current[k] for k in _LINK_KEYS}
+    firm_ids, projects, contact_ids, officer_ids = _checked_links(
+        session,
+        actor,
+        wanted["firm_ids"],
+        wanted["project_ids"],
+        wanted["contact_ids"],
+        wanted["officer_ids"],
+    )
+    if not officer_ids:
+        raise ValidationFailed(_l("至少一名参与人员"), field="officer_ids")
+    new = {
+        "firm_ids": firm_ids,
+        "project_ids": [stored_id(p) for p in projects],
+        "contact_ids": contact_ids,
+        "officer_ids": officer_ids,
+    }
+
+    def writer(key: str, ids: list[int]) -> Callable[[], None]:
+        sets = [ids if k == key else None for k in _LINK_KEYS]  # that one set replaced
+        return lambda: _set_links(session, activity_id, *sets)
+
+    return {
+        k: LinkChange(sorted(current[k]), sorted(ids), writer(k, ids)) for k, ids in new.items()
+    }
 
 
 def delete_activity(

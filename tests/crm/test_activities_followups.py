@@ -221,3 +221,107 @@ def test_the_activities_capped_count_is_the_serial_one(session, world):
     count = next(i for i, s in enumerate(seen) if s.startswith("SELECT count(*)"))
     serial = "SET LOCAL max_parallel_workers_per_gather = 0"
     assert (seen[count - 1] == serial) == is_postgres(session), seen
+
+
+def _activity_with_links(session, world):  # type: ignore[no-untyped-def]
+    oa, firm = world["oa"], world["firm"]
+    p = create_project(session, oa, ProjectCreate(firm_id=firm.id, cluster="NB"))
+    logged = log_activity(
+        session,
+        oa,
+        ActivityCreate(
+            kind="visit",
+            occurred_at=datetime.now(UTC) - timedelta(hours=2),
+            summary="拜访",
+            firm_ids=[firm.id],
+            project_ids=[p.id],
+        ),
+    )
+    session.commit()
+    return logged.activity, p
+
+
+def _state(session, activity_id):  # type: ignore[no-untyped-def]
+    """The whole row, its links and its audit rows, read afresh."""
+    from crm.activities.service import links
+    from crm.models.activities import Activity
+
+    session.expire_all()
+    return (
+        session.get(Activity, activity_id).model_dump(),
+        {k: sorted(v) for k, v in links(session, [activity_id])[activity_id].items()},
+        session.scalars(select(AuditRecord.id).order_by(AuditRecord.id)).all(),
+    )
+
+
+def test_update_activity_stale_refused_or_unchanged_saves_nothing(session, world):
+    """crm.changes.apply_change (#15): a stale version is a 409 and changes nothing (the whole
+    row, its links, no audit row); a refused change (a project not of its firms, no colleague)
+    leaves it as it was; an edit that changes nothing — its own values and links given again —
+    bumps nothing and writes no audit row."""
+    from crm.activities.schemas import ActivityUpdate
+    from crm.activities.service import update_activity
+    from crm.errors import StaleVersion
+
+    oa = world["oa"]
+    a, p = _activity_with_links(session, world)
+    other = make_firm(session, "别家")
+    session.commit()
+    before = _state(session, a.id)
+    v = a.version
+    with pytest.raises(StaleVersion):
+        update_activity(
+            session, oa, a.id, ActivityUpdate(summary="新", firm_ids=[other.id], version=v + 1)
+        )
+    session.rollback()
+    assert _state(session, a.id) == before
+    for bad in (
+        ActivityUpdate(summary="新", firm_ids=[other.id], project_ids=[p.id], version=v),
+        ActivityUpdate(summary="新", officer_ids=[], version=v),
+        ActivityUpdate(summary="新", occurred_at=datetime.now(UTC) + timedelta(days=3), version=v),
+    ):
+        with pytest.raises(ValidationFailed):
+            update_activity(session, oa, a.id, bad)
+        session.rollback()
+        assert _state(session, a.id) == before
+    row = before[0]
+    same = ActivityUpdate(
+        kind=row["kind"],
+        summary=row["summary"],
+        occurred_at=row["occurred_at"],
+        firm_ids=[world["firm"].id],
+        project_ids=[p.id],
+        officer_ids=[oa.id],
+        version=v,
+    )
+    update_activity(session, oa, a.id, same)
+    session.commit()
+    assert _state(session, a.id) == before  # the version, updated_at and audit as they were
+
+
+def test_update_activity_audits_the_fields_and_link_sets_that_changed(session, world):
+    from crm.activities.schemas import ActivityUpdate
+    from crm.activities.service import update_activity
+
+    oa, ob = world["oa"], world["ob"]
+    a, _p = _activity_with_links(session, world)
+    v = a.version
+    update_activity(
+        session, oa, a.id, ActivityUpdate(summary="改", officer_ids=[ob.id, oa.id], version=v)
+    )
+    session.commit()
+    row, linked, _ = _state(session, a.id)
+    assert row["version"] == v + 1 and row["summary"] == "改"
+    assert linked["officer_ids"] == sorted([oa.id, ob.id])
+    audit = session.scalars(
+        select(AuditRecord).where(AuditRecord.entity == "activity", AuditRecord.action == "update")
+    ).one()
+    import json
+
+    before, after = json.loads(audit.before), json.loads(audit.after)
+    assert audit.entity_id == str(a.id) and audit.actor_id == oa.id
+    # the changed columns and the one link set that changed (sorted); the unchanged sets left out
+    assert set(before) == set(after) == {"summary", "version", "updated_at", "officer_ids"}
+    assert (before["summary"], after["summary"]) == ("拜访", "改")
+    assert (before["officer_ids"], after["officer_ids"]) == ([oa.id], sorted([oa.id, ob.id]))
+    assert (before["version"], after["version"]) == (v, v + 1)
