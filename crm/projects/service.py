@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any, TypedDict
 
 from pydantic import ValidationError as PydanticValidationError
@@ -241,7 +242,7 @@ def conflict_info(session: Session, actor: User, p: Project) -> dict[str, Any] |
     }
 
 
-def _fill_stage_dates(p: Project, stage: str, on: date | None = None) -> None:
+def _fill_stage_dates(p: Project | SimpleNamespace, stage: str, on: date | None = None) -> None:
     """A project arriving at ``stage``: the furthest stage it has reached, and the day it first
     signed, landed and operated."""
     p.furthest_stage = furthest(p.furthest_stage, stage)
@@ -364,36 +365,57 @@ def check_move(
 
 
 def move_stage(session: Session, actor: User, project_id: int, move: StageMove) -> Project:
-    """The one way a stage changes: checks the move, keeps the history, audits it."""
+    """The one way a stage changes: checks the move, keeps the history, audits it
+    (``crm.changes.apply_change``: a stale or refused move saves nothing, not even its history
+    row)."""
     p = get_project_for(session, actor, project_id)
     _require_project_edit(session, actor, p)
-    check_version(p, move.version, lambda: to_public(session, p, actor).model_dump(mode="json"))
+
+    def current() -> Any:
+        return to_public(session, p, actor).model_dump(mode="json")
+
+    check_version(p, move.version, current)
     check_move(p.stage, move.stage, move.reason, move.confirm_backward)
-    before = snapshot(p)
-    now = utcnow()
+    from_stage, now = p.stage, utcnow()
+    fields = _stage_fields(p, move.stage, move.reason, now)
+    apply_change(
+        session,
+        actor.id,
+        p,
+        "project",
+        move.version,
+        fields,
+        current=current,
+        action="move_stage",
+        touch=False,  # updated_at is the move's own time, as its history row's
+    )
     session.add(
         StageChange(
             project_id=stored_id(p),
-            from_stage=p.stage,
+            from_stage=from_stage,
             to_stage=move.stage,
             reason=move.reason,
             changed_by_id=actor.id,
             changed_at=now,
         )
     )
-    if move.stage == Stage.lost.value:
-        p.lost_reason = move.reason
-    elif p.stage == Stage.lost.value:
-        p.lost_reason = None
-    p.stage = move.stage
-    _fill_stage_dates(p, move.stage)
-    p.stage_changed_at = now
-    p.updated_at = now
-    p.version += 1
-    session.add(p)
     session.flush()
-    record(session, actor.id, "move_stage", "project", p.id, before=before, after=snapshot(p))
     return p
+
+
+def _stage_fields(p: Project, stage: str, reason: str | None, now: datetime) -> dict[str, Any]:
+    """A project's columns once it moves to ``stage`` (``check_move`` has allowed it)."""
+    dates = SimpleNamespace(**{k: getattr(p, k) for k in _STAGE_DATES})
+    _fill_stage_dates(dates, stage)
+    fields = {**vars(dates), "stage": stage, "stage_changed_at": now, "updated_at": now}
+    if stage == Stage.lost.value:
+        fields["lost_reason"] = reason
+    elif p.stage == Stage.lost.value:
+        fields["lost_reason"] = None
+    return fields
+
+
+_STAGE_DATES = ("furthest_stage", "actual_sign_date", "actual_land_date", "actual_operate_date")
 
 
 def delete_project(

@@ -287,3 +287,61 @@ def test_the_board_reads_each_column_as_the_list_does(session, world):
         not p.is_confidential or p.department_id == world["oa"].department_id for p in oa_lead
     )
     assert board_columns(session, world["oa"], ProjectFilters(), [], 12) == []
+
+
+def test_move_stage_stale_or_refused_saves_nothing_and_a_move_is_audited(session, world):
+    """crm.changes.apply_change (#15): a stale move is a 409 and a refused one (no lost reason,
+    a backward move unconfirmed, the stage it is in) a 422/409 — the whole row, its history and
+    the audit as they were; a move bumps the version once, keeps its history row and writes one
+    ``move_stage`` audit row of the columns it changed."""
+    import json
+
+    from sqlmodel import select
+
+    from crm.models.audit import AuditRecord
+    from crm.models.projects import Project, StageChange
+
+    oa = world["oa"]
+    p = create_project(session, oa, ProjectCreate(firm_id=world["firm"].id, cluster="NB"))
+    move_stage(session, oa, p.id, StageMove(stage="signed", version=p.version))
+    session.commit()
+
+    def state():  # type: ignore[no-untyped-def]
+        session.expire_all()
+        return (
+            session.get(Project, p.id).model_dump(),
+            stage_history(session, oa, p.id),
+            session.scalars(select(AuditRecord.id).order_by(AuditRecord.id)).all(),
+        )
+
+    before = state()
+    v = before[0]["version"]
+    refused: list[tuple[type[Exception], StageMove]] = [
+        (StaleVersion, StageMove(stage="landed", version=v - 1)),
+        (ValidationFailed, StageMove(stage="lost", version=v)),
+        (ValidationFailed, StageMove(stage="lead", reason="退", version=v)),
+        (Conflict, StageMove(stage="signed", version=v)),
+    ]
+    for error, move in refused:
+        with pytest.raises(error):
+            move_stage(session, oa, p.id, move)
+        session.rollback()
+        assert state() == before
+    move_stage(session, oa, p.id, StageMove(stage="lost", reason="选择了成都", version=v))
+    session.commit()
+    row, _history, _ = state()
+    assert (row["stage"], row["lost_reason"], row["version"]) == ("lost", "选择了成都", v + 1)
+    assert row["updated_at"] == row["stage_changed_at"]
+    last = session.scalars(select(StageChange).order_by(StageChange.id.desc())).first()
+    assert (last.from_stage, last.to_stage, last.changed_at) == (
+        "signed",
+        "lost",
+        row["stage_changed_at"],
+    )
+    audit = session.scalars(
+        select(AuditRecord).where(AuditRecord.action == "move_stage").order_by(AuditRecord.id)
+    ).all()[-1]
+    assert (audit.entity, audit.entity_id, audit.actor_id) == ("project", str(p.id), oa.id)
+    b, a = json.loads(audit.before), json.loads(audit.after)
+    assert set(b) == set(a) == {"stage", "lost_reason", "stage_changed_at", "updated_at", "version"}
+    assert (b["stage"], a["stage"], b["version"], a["version"]) == ("signed", "lost", v, v + 1)
