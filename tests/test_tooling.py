@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -224,3 +225,53 @@ def test_mypy_reads_a_column_on_a_table_class_as_a_column(tmp_path):
         '"sqlalchemy.sql.elements.BinaryExpression[bool]"',
         '"sqlalchemy.sql.schema.Table[Any]"',
     ], out.stdout
+
+
+# A versioned update of one row goes through crm.changes.apply_change (ARCHITECTURE.md,
+# "a change to a versioned row"). The set-based Core UPDATEs (``.values(version=Model.version
+# + 1)`` over many rows: crm/reassign/bulk.py, moving.py) are allowed by their form. The hand
+# bumps still here, each counted so a new one in the same file fails too: the merge's survivor
+# (one ``merge`` audit document that undo reads back), the officer's deactivation inside the
+# handover (audited in the handover's one ``deactivate`` row), the policy pack sync (no audit
+# row per firm), and — until engineer vu1's move lands — update_activity, move_stage and the
+# 撞单 decision. Remove an entry when its file moves onto apply_change.
+HAND_BUMPS = {
+    "crm/changes.py": 1,
+    "crm/firms/merge.py": 1,
+    "crm/reassign/handover.py": 1,
+    "crm/policy/service.py": 1,
+    "crm/activities/service.py": 1,
+    "crm/projects/service.py": 1,
+    "crm/notices/service.py": 1,
+}
+_BUMP = re.compile(r"\bversion\s*(\+=|=\s*[\w.]*\bversion\s*\+)")
+_SET_BASED = re.compile(r"\.values\(.*\bversion=\w+\.version \+ 1")
+
+
+def hand_bumps(root: Path) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for path in sorted((root / "crm").rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if _BUMP.search(line) and not _SET_BASED.search(line):
+                found[rel] = found.get(rel, 0) + 1
+    return found
+
+
+def test_every_versioned_update_of_one_row_goes_through_apply_change():
+    found = hand_bumps(ROOT)
+    extra = {k: n for k, n in found.items() if n > HAND_BUMPS.get(k, 0)}
+    assert not extra, f"bump the version through crm.changes.apply_change, not by hand: {extra}"
+
+
+def test_a_new_hand_bump_is_caught(tmp_path):
+    pkg = tmp_path / "crm" / "things"
+    pkg.mkdir(parents=True)
+    (pkg / "service.py").write_text(
+        "def f(row, s, M):\n"
+        "    row.version += 1\n"
+        "    row.session_version += 1\n"
+        "    row.version = row.version + 1\n"
+        "    s.execute(update(M).values(owner_id=1, version=M.version + 1))\n"
+    )
+    assert hand_bumps(tmp_path) == {"crm/things/service.py": 2}
