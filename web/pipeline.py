@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from crm.accounts.service import user_choices
 from crm.authz import can_change_project, is_manager
-from crm.errors import ValidationFailed
+from crm.errors import StaleVersion, ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import User
 from crm.models.projects import Stage
@@ -226,6 +226,10 @@ async def move(visit: Visit, project_id: int) -> Response:
                 )
             ) from exc
         raise
+    except StaleVersion as exc:
+        if via == "page" or not visit.htmx:
+            raise
+        raise FormRejected(_stale_card(visit, project_id)) from exc
     if via == "page" or not visit.htmx:
         return done(visit.request, f"/projects/{project_id}")
     card = to_public_many(visit.session, [moved], visit.user)[0]
@@ -240,5 +244,32 @@ async def move(visit: Visit, project_id: int) -> Response:
             "HX-Trigger": json.dumps(
                 {"crm:moved": {"from": from_stage, "to": moved.stage, "id": moved.id}}
             )
+        },
+    )
+
+
+STALE_CARD = _l("记录已被他人修改，卡片已更新为最新内容，请重新操作")
+
+
+def _stale_card(visit: Visit, project_id: int) -> Response:
+    """A board move refused because someone saved first (409): the card as it is now, put in
+    its current column in place of the stale one, and a toast saying so — without it every
+    further click repeated the same 409 until the page was reloaded (ATTACK9 P3-12)."""
+    current = get_project_for(visit.session, visit.user, project_id)
+    visit.session.refresh(current)
+    card = to_public_many(visit.session, [current], visit.user)[0]
+    message = STALE_CARD.render(visit.lang)
+    return visit.render(
+        "pipeline/_stale.html",
+        {
+            "p": card,
+            "movable": can_change_project(visit.user, current),
+            "stages": STAGES,
+            "user_names": options(visit.session, visit.user)["user_names"],
+        },
+        status_code=409,
+        headers={
+            "HX-Reswap": "none",
+            "HX-Trigger": json.dumps({"crm:toast": {"message": message, "kind": "error"}}),
         },
     )

@@ -140,9 +140,51 @@ def test_move_with_a_stale_version_is_refused(client, session):
     r = client.post(
         f"/projects/{p.id}/stage", data={"stage": "contacted", "version": "7"}, headers=hx(token)
     )
-    assert r.status_code == 409 and "他人修改" in r.text
+    assert (
+        r.status_code == 409
+        and "他人修改" in json.loads(r.headers["HX-Trigger"])["crm:toast"]["message"]
+    )
     session.expire_all()
     assert session.get(Project, p.id).stage == "lead"
+
+
+def test_a_stale_board_move_swaps_in_the_current_card(client, session):
+    """ATTACK9 P3-12: after a 409 the card kept its old version, so every further click was the
+    same 409 until a reload. The answer now puts the current card (its version, its stage's
+    column) in place of the stale one, and the next move from it is saved."""
+    _, me, firm = _setup(session)
+    p = make_project(session, firm, "NB", "lead", owner=me)
+    session.commit()
+    token = login(client, me)
+    # someone else moves it first: lead → contacted, version 2
+    r = client.post(
+        f"/projects/{p.id}/stage",
+        data={"stage": "contacted", "version": "1", "via": "board"},
+        headers=hx(token),
+    )
+    assert r.status_code == 200
+    # this board still shows version 1 in "lead"
+    r = client.post(
+        f"/projects/{p.id}/stage",
+        data={"stage": "contacted", "version": "1", "via": "board"},
+        headers=hx(token),
+    )
+    assert r.status_code == 409 and r.headers["HX-Reswap"] == "none"
+    toast = json.loads(r.headers["HX-Trigger"])["crm:toast"]["message"]
+    assert "他人修改" in toast and "卡片已更新" in toast
+    assert f'id="card-{p.id}" hx-swap-oob="delete"' in r.text
+    assert 'id="cards-contacted" hx-swap-oob="afterbegin"' in r.text
+    assert 'data-version="2"' in r.text and 'name="version" value="2"' in r.text
+    assert 'data-stage="contacted"' in r.text and 'name="stage"' in r.text
+    # the refreshed card's next move is saved, not the same 409 again
+    r = client.post(
+        f"/projects/{p.id}/stage",
+        data={"stage": "negotiating", "version": "2", "via": "board"},
+        headers=hx(token),
+    )
+    assert r.status_code == 200
+    session.expire_all()
+    assert session.get(Project, p.id).stage == "negotiating"
 
 
 def test_lost_asks_for_the_reason_then_moves(client, session):
