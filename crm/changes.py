@@ -60,11 +60,14 @@ def apply_change(
     stale_message: Message = STALE,
     touch: bool = True,
     links: Mapping[str, LinkChange] | None = None,
+    note: Mapping[str, Any] | None = None,
 ) -> bool:
     """Check version → validate a copy → assign → bump → flush → audit. True if it changed.
 
     ``links``: sets kept in other tables, written after the row's own fields and audited
-    beside them. Secrets are left out of the audit row (``audit.service.snapshot``)."""
+    beside them. ``note``: what the audit row says beside the columns, in its ``after`` only (a
+    撞单 decision's kind and the project kept). Secrets are left out of the audit row
+    (``audit.service.snapshot``)."""
     check_version(row, version, current, stale_message)
     changed = {k: v for k, v in changes.items() if getattr(row, k) != v}
     moved = {k: link for k, link in (links or {}).items() if link.before != link.after}
@@ -90,7 +93,11 @@ def apply_change(
         session.flush()
     except StaleDataError:  # another writer saved this version first (crm.types.Versioned)
         raise StaleVersion(stale_message, current=_after_lost_race(session, current)) from None
-    after = {**(snapshot(row) or {}), **{k: link.after for k, link in moved.items()}}
+    after = {
+        **(snapshot(row) or {}),
+        **{k: link.after for k, link in moved.items()},
+        **(note or {}),
+    }
     record(session, actor_id, action, entity, row.id, before=before, after=after)  # type: ignore[attr-defined]
     return True
 

@@ -19,9 +19,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from crm.audit.service import record
 from crm.authz import is_manager, require_give_up_project, require_manager
 from crm.authz.disclosure import conflict_pair_labels, project_label
+from crm.changes import apply_change
 from crm.db import lock_rows
 from crm.errors import NotFound, ValidationFailed
 from crm.i18n import Message, Named, _l
@@ -367,52 +367,50 @@ def resolve_conflict(
     require_give_up_project(actor, other.department_id)
     if action not in ("close", "transfer"):
         raise ValidationFailed(_l("请选择关闭或移交"), field="action")
-    before = {"keep": keep.id, "other_stage": other.stage, "other_dept": other.department_id}
-    now = utcnow()
+    decided = (stored_id(keep), stored_id(other))
+    from_stage, now = other.stage, utcnow()
+    why = ""
     if action == "close":
         first_kept = _first_of(keep, other) is keep
         why = reason.strip() or str(
             _l("撞单裁决：由首报部门跟进") if first_kept else _l("撞单裁决：由后报部门跟进")
         )
+        fields: dict[str, Any] = {
+            "stage": Stage.lost.value,
+            "lost_reason": why[:1000],
+            "stage_changed_at": now,
+            "conflict_with_id": None,  # a lost project is in no 撞单
+        }
+    else:
+        fields = {
+            "department_id": keep.department_id,
+            "owner_id": keep.owner_id,
+            "conflict_with_id": _other_open_conflict(session, other, decided),
+        }
+    kept = {"conflict_with_id": _other_open_conflict(session, keep, decided)}
+    note = {"keep": keep.id, "action": action}
+    # crm.changes.apply_change: one resolve_conflict audit row for each project the decision
+    # changed (the one kept only if it was in no other 撞单 it is now out of, or a new one)
+    for p, changes in ((other, fields), (keep, kept)):
+        apply_change(
+            session, actor.id, p, "project", None, changes, action="resolve_conflict", note=note
+        )
+    if action == "close":
         session.add(
             StageChange(
                 project_id=stored_id(other),
-                from_stage=other.stage,
+                from_stage=from_stage,
                 to_stage=Stage.lost.value,
                 reason=why[:1000],
                 changed_by_id=actor.id,
                 changed_at=now,
             )
         )
-        other.stage = Stage.lost.value
-        other.lost_reason = why[:1000]
-        other.stage_changed_at = now
+        session.flush()
     else:
-        other.department_id = keep.department_id
-        other.owner_id = keep.owner_id
         # its open follow-ups go with it: left with the old department's officer they would
         # vanish (they may no longer see the project) and nobody would be reminded
         hand_over_followups(session, actor, other, "conflict_transfer")
-    for p in (keep, other):
-        p.conflict_with_id = _other_open_conflict(session, p, (stored_id(keep), stored_id(other)))
-        p.updated_at = now
-        p.version += 1
-        session.add(p)
-    session.flush()
-    record(
-        session,
-        actor.id,
-        "resolve_conflict",
-        "project",
-        other.id,
-        before=before,
-        after={
-            "keep": keep.id,
-            "action": action,
-            "other_stage": other.stage,
-            "other_dept": other.department_id,
-        },
-    )
     return keep
 
 

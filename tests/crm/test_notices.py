@@ -4,13 +4,14 @@ reported first and that their manager was told; the managers resolve it (audited
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from crm.clock import today_local
-from crm.errors import PermissionDenied
+from crm.errors import PermissionDenied, ValidationFailed
 from crm.i18n import using
 from crm.models.audit import AuditRecord
 from crm.models.notices import Notice
@@ -120,10 +121,27 @@ def test_resolve_closes_or_transfers_the_other_and_is_audited(session):
     assert (
         later.conflict_with_id is None and session.get(Project, first.id).conflict_with_id is None
     )
+    # crm.changes.apply_change (#15): one resolve_conflict row per project the decision changed
+    # (the other project: its columns, the decision and the project kept; the kept one: its
+    # pointer), each of the columns that changed
     audit = session.scalars(
-        select(AuditRecord).where(AuditRecord.action == "resolve_conflict")
+        select(AuditRecord).where(AuditRecord.action == "resolve_conflict").order_by(AuditRecord.id)
     ).all()
-    assert len(audit) == 1 and audit[0].actor_id == w["mb"].id
+    assert [(r.entity, r.entity_id, r.actor_id) for r in audit] == [
+        ("project", str(later.id), w["mb"].id),
+        ("project", str(first.id), w["mb"].id),
+    ]
+    (b0, a0), (b1, a1) = ((json.loads(r.before), json.loads(r.after)) for r in audit)
+    assert (b0["stage"], a0["stage"], a0["lost_reason"]) == ("lead", "lost", "首报部门继续")
+    assert (a0["action"], a0["keep"], b0["action"], b0["keep"]) == ("close", first.id, None, None)
+    assert (b0["conflict_with_id"], a0["conflict_with_id"]) == (first.id, None)
+    assert a0["version"] == b0["version"] + 1
+    assert (b1["conflict_with_id"], a1["conflict_with_id"], a1["action"]) == (
+        later.id,
+        None,
+        "close",
+    )
+    assert "stage" not in a1 and a1["version"] == b1["version"] + 1
     assert open_conflicts(session, w["ma"]) == []
 
     firm2 = make_firm(session, "移交集团", china500_rank=3)
@@ -133,6 +151,38 @@ def test_resolve_closes_or_transfers_the_other_and_is_audited(session):
     session.commit()
     b = session.get(Project, b.id)
     assert b.department_id == w["a"].id and b.stage == "lead" and b.conflict_with_id is None
+    row = session.scalars(
+        select(AuditRecord)
+        .where(AuditRecord.action == "resolve_conflict", AuditRecord.entity_id == str(b.id))
+        .order_by(AuditRecord.id.desc())
+    ).first()
+    before, after = json.loads(row.before), json.loads(row.after)
+    assert (before["department_id"], after["department_id"]) == (w["b"].id, w["a"].id)
+    assert (after["action"], after["keep"]) == ("transfer", a.id)
+
+
+def test_a_refused_decision_changes_nothing(session):
+    """A decision that is neither close nor transfer is refused before anything is written:
+    both whole rows, the stage history and the audit as they were."""
+    from crm.models.projects import StageChange
+
+    w = world(session)
+    first, later = conflict(session, w)
+    session.commit()
+
+    def state():  # type: ignore[no-untyped-def]
+        session.expire_all()
+        return (
+            [session.get(Project, i).model_dump() for i in (first.id, later.id)],
+            session.scalars(select(StageChange.id)).all(),
+            session.scalars(select(AuditRecord.id)).all(),
+        )
+
+    before = state()
+    with pytest.raises(ValidationFailed):
+        service.resolve_conflict(session, w["mb"], first.id, later.id, "merge")
+    session.rollback()
+    assert state() == before
 
 
 def test_assignment_to_you_is_a_notice(session):
