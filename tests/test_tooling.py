@@ -232,15 +232,13 @@ def test_mypy_reads_a_column_on_a_table_class_as_a_column(tmp_path):
 # + 1)`` over many rows: crm/reassign/bulk.py, moving.py) are allowed by their form. The hand
 # bumps still here, each counted so a new one in the same file fails too: the merge's survivor
 # (one ``merge`` audit document that undo reads back), the officer's deactivation inside the
-# handover (audited in the handover's one ``deactivate`` row), the policy pack sync (no audit
-# row per firm), and — until engineer vu1's move lands — the 撞单 decision
-# (crm/notices/service.py). Remove an entry when its file moves onto apply_change.
+# handover (audited in the handover's one ``deactivate`` row) and the policy pack sync (no
+# audit row per firm). Remove an entry when its file moves onto apply_change.
 HAND_BUMPS = {
     "crm/changes.py": 1,
     "crm/firms/merge.py": 1,
     "crm/reassign/handover.py": 1,
     "crm/policy/service.py": 1,
-    "crm/notices/service.py": 1,
 }
 _BUMP = re.compile(r"\bversion\s*(\+=|=\s*[\w.]*\bversion\s*\+)")
 _SET_BASED = re.compile(r"\.values\(.*\bversion=\w+\.version \+ 1")
