@@ -21,6 +21,7 @@ from crm.i18n import LANGUAGES, Message, pick_language, translations, using
 from crm.outbox import run_detail
 from crm.policy import names as plan_names
 from crm.projects.service import stage_choices
+from crm.vocabulary import ACTIVE_STAGES, SECURED_STAGES, Tier
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -66,6 +67,19 @@ def cluster_labels(clusters: Any, lang: str) -> CodeLabels:
     """The plan's clusters by code, named in ``lang`` (the firm list's chips)."""
     en = lang == "en"
     return CodeLabels({c.code: c.name_en if en else c.name_zh for c in clusters})
+
+
+class Words(CodeLabels):
+    """A vocabulary's words (``crm.labels``) in one language, as markup, by code: a template
+    reads ``stage_words[code]`` (a lookup, as cheap as the macros' literal words were); a code
+    without a word reads as ``default``'s word, or as itself."""
+
+    def __init__(self, words: dict[str, Message], lang: str, default: str | None = None) -> None:
+        super().__init__({code: Markup(escape(w.render(lang))) for code, w in words.items()})
+        self.default = None if default is None else self[default]
+
+    def __missing__(self, key: str) -> str:
+        return key if self.default is None else self.default
 
 
 def _tier_badges(env: jinja2.Environment, keep: bool) -> Any:
@@ -204,6 +218,14 @@ def templates_for(lang: str) -> Jinja2Templates:
         t.env.globals["role_label"] = labels.role
         t.env.globals["action_label"] = labels.audit_action
         t.env.globals["entity_label"] = labels.audit_entity
+        # the closed vocabularies' words (crm/labels.py), rendered once per language
+        t.env.globals["stage_words"] = Words(labels.STAGES, lang)
+        t.env.globals["kind_words"] = Words(labels.ACTIVITY_KINDS, lang)
+        t.env.globals["status_words"] = Words(labels.FOLLOWUP_STATUSES, lang)
+        t.env.globals["tier_words"] = Words(labels.TIERS, lang, default=Tier.other)
+        t.env.globals["Tier"] = Tier
+        t.env.globals["active_stages"] = ACTIVE_STAGES
+        t.env.globals["secured_stages"] = SECURED_STAGES
         # a scheduled job's run: its state and what it did (crm/outbox/run_detail.py)
         t.env.globals["run_detail"] = run_detail.describe
         # a stored website the input check would refuse now ("https://javascript:…", stored

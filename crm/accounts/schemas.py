@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 
+from crm.models.accounts import Role
 from crm.schemas import Bounded, Email, Flag, Id, InputModel, _no_nul
+from crm.vocabulary import literal, values
 
-RoleName = Literal["officer", "manager", "admin"]
+# the API's roles: the Role vocabulary's values (type checkers see str; see crm.vocabulary)
+if TYPE_CHECKING:
+    RoleName = str
+else:
+    RoleName = literal(values(Role))
 Language = Literal["zh_CN", "en"]
 
 

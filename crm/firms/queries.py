@@ -19,6 +19,7 @@ from crm.models.firms import Firm, FirmAlias, FirmCluster
 from crm.models.policy import Cluster
 from crm.sorting import Sort, order_by
 from crm.types import stored_id
+from crm.vocabulary import MAJOR_TIERS
 
 
 def get_firm(session: Session, actor: User | None, firm_id: int) -> Firm:
@@ -94,7 +95,10 @@ class FirmFilters:
 # the firm list's sortable columns (crm.sorting: only these keys reach the SQL)
 FIRM_SORTS: dict[str, Any] = {
     "name": Firm.name_pinyin,
-    "tier": case({"global500": 0, "china500": 1, "leader": 2}, value=Firm.tier, else_=3),
+    # major tiers in their order (crm.vocabulary), then the rest
+    "tier": case(
+        {t: i for i, t in enumerate(MAJOR_TIERS)}, value=Firm.tier, else_=len(MAJOR_TIERS)
+    ),
     "country": Firm.country,
     "updated": Firm.updated_at,
 }
