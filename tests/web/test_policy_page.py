@@ -93,7 +93,26 @@ def test_a_pasted_pack_over_1_mb_is_answered_on_the_page(client, login, session)
     )
     assert r.status_code == 422 and "政策包文本太大" in r.text
     client.post("/lang", data={"code": "en", "next": "/admin/policy"} | login.csrf)
-    r = client.post("/admin/policy/apply", data={"pack_text": big} | login.csrf)
+    r = client.post("/admin/policy/preview", data={"pack_text": big} | login.csrf)
     assert r.status_code == 422
     assert "The pasted policy pack is too large (1 MB at most)" in r.text
     assert "政策包文本太大" not in r.text
+
+
+def test_an_uploaded_pack_over_1_mb_is_previewed_then_applied(client, login, session):
+    """The preview keeps an uploaded pack in a hidden form field for "确认载入": a pack of
+    1–2 MB (the upload limit) must apply, not meet Starlette's 1 MB a field."""
+    admin = make_user(session, "admin")
+    session.commit()
+    login(admin)
+    big = ORIGINAL + "#" + "x" * 1_100_000 + "\n"
+    r = client.post(
+        "/admin/policy/preview",
+        data=login.csrf,
+        files={"file": ("pack.yaml", big.encode("utf-8"), "text/yaml")},
+    )
+    assert r.status_code == 200 and 'id="pack-preview"' in r.text, r.text[:300]
+    r = client.post(
+        "/admin/policy/apply", data={"pack_text": big} | login.csrf, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text[:300]
