@@ -38,8 +38,10 @@ from crm.imports.reader import read_table
 from crm.models.accounts import Department, User
 from crm.models.firms import Firm, FirmAlias, FirmCluster
 from crm.models.policy import ChainLink, Cluster, Park
+from crm.models.projects import Project, StageChange
 from crm.summaries.fill import rebuild_on
 from crm.text import pinyin_many
+from crm.vocabulary import furthest
 
 # a whole instance, not an office's list: ten times the per-kind import's bounds
 FOLDER_LIMITS = replace(
@@ -310,6 +312,28 @@ class _Restore:
                 )
         self.counts[name] = len(rows)
 
+    def furthest_stages(self) -> None:
+        """Each project's furthest stage reached (``project.furthest_stage``, kept by every stage
+        move and not in the files): its stage history's to-stages in order, then its stage."""
+        reached: dict[int, str | None] = {}
+        for pid, to_stage in self.s.execute(
+            select(StageChange.project_id, StageChange.to_stage).order_by(
+                StageChange.project_id, StageChange.changed_at, StageChange.id
+            )
+        ):
+            reached[pid] = furthest(reached.get(pid), to_stage)
+        by_value: dict[str, list[int]] = {}
+        for pid, stage in self.s.execute(select(Project.id, Project.stage)):
+            value = furthest(reached.get(pid), stage)
+            if value is not None:
+                by_value.setdefault(value, []).append(pid)
+        for value, ids in by_value.items():
+            for at in range(0, len(ids), 5000):  # well inside both databases' parameter limits
+                chunk = ids[at : at + 5000]
+                self.s.execute(
+                    update(Project).where(Project.id.in_(chunk)).values(furthest_stage=value)
+                )
+
     def sequences(self) -> None:
         """PostgreSQL: each kept-id table's sequence moved past the rows it now holds."""
         if not is_postgres(self.s):
@@ -368,6 +392,7 @@ def import_folder(
             ),
             field="file",
         ) from None
+    restore.furthest_stages()
     restore.sequences()
     rebuild_on(session.connection())
     record(
