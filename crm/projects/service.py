@@ -125,6 +125,28 @@ def find_conflict(
 # --- writing ----------------------------------------------------------------------------------
 
 
+def _record_move(
+    session: Session,
+    p: Project,
+    from_stage: str | None,
+    to_stage: str,
+    reason: str | None,
+    actor: User,
+    at: datetime,
+) -> None:
+    """A project's stage history row: how it was opened (``from_stage`` None) or moved."""
+    session.add(
+        StageChange(
+            project_id=stored_id(p),
+            from_stage=from_stage,
+            to_stage=to_stage,
+            reason=reason,
+            changed_by_id=actor.id,
+            changed_at=at,
+        )
+    )
+
+
 def create_project(session: Session, actor: User, data: ProjectCreate) -> Project:
     """Open a project. Another department's active project for the same firm and cluster is a
     conflict (撞单): both are flagged and the first to report keeps priority (首报负责)."""
@@ -164,15 +186,7 @@ def create_project(session: Session, actor: User, data: ProjectCreate) -> Projec
     _fill_stage_dates(p, data.stage)
     session.add(p)
     session.flush()
-    session.add(
-        StageChange(
-            project_id=stored_id(p),
-            from_stage=None,
-            to_stage=data.stage,
-            changed_by_id=actor.id,
-            changed_at=now,
-        )
-    )
+    _record_move(session, p, None, data.stage, None, actor, now)
     first = find_conflict(session, data.firm_id, cid, dept_id, exclude_id=p.id)
     if first is not None:
         p.conflict_with_id = first.id
@@ -389,16 +403,7 @@ def move_stage(session: Session, actor: User, project_id: int, move: StageMove) 
         action="move_stage",
         touch=False,  # updated_at is the move's own time, as its history row's
     )
-    session.add(
-        StageChange(
-            project_id=stored_id(p),
-            from_stage=from_stage,
-            to_stage=move.stage,
-            reason=move.reason,
-            changed_by_id=actor.id,
-            changed_at=now,
-        )
-    )
+    _record_move(session, p, from_stage, move.stage, move.reason, actor, now)
     session.flush()
     return p
 
