@@ -21,7 +21,7 @@ from crm.followups.service import (
     cancel_followup,
     complete_followup,
     create_followup,
-    followup_labels,
+    followup_row,
     get_followup_for,
     list_followups,
     reschedule_followup,
@@ -122,7 +122,6 @@ def followups_page(
         "nav": "followups",
         "rows": rows,
         "total": total,
-        "labels": followup_labels(visit.session, visit.user, rows),
         "status": status_f or "all",
         "scope": "team" if team else "mine",
         "due_from": d_from.isoformat() if d_from else (due_from or "")[:20] if error else "",
@@ -286,17 +285,14 @@ def _after_action(
             },
             block="followups",
         )
-    fu = get_followup_for(visit.session, visit.user, fu_id)
     return visit.render(
-        "followups/list.html",
+        "followups/_rows.html",
         {
-            "f": fu,
+            "rows": [followup_row(visit.session, visit.user, fu_id)],
             "now": utcnow(),
-            "labels": followup_labels(visit.session, visit.user, [fu]),
             "toast_key": toast_key,
             "toast_extra": toast_extra,
         },
-        block="row",
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, literal_column, select, union_all
+from sqlalchemy import and_, bindparam, func, literal_column, select, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -24,7 +24,7 @@ from crm.authz import (
 from crm.authz.disclosure import project_label_sql
 from crm.changes import apply_change, check_version
 from crm.clock import as_utc, day_bounds, local_tz, today_local
-from crm.db import LIST_COUNT_CAP, built_once, capped_count, visible_or_not_found
+from crm.db import LIST_COUNT_CAP, built_once, visible_or_not_found
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
 from crm.i18n import _l
@@ -328,59 +328,149 @@ FOLLOWUP_SORTS: dict[str, Any] = {
 }
 
 
+# the list's label joins (aliases: the assignee sort's subquery and the team filter read
+# ``User``, and a join of ``User`` itself would correlate them with it)
+_LIST_P = aliased(Project)
+_LIST_U = aliased(User)
+# the list's statements per kind of viewer and shape of filters, built once (building them was
+# a sixth of the follow-up list's work): a request only binds its values
+_LIST: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+
 def list_followups(
     session: Session, actor: User, f: FollowupFilters, limit: int = 50, offset: int = 0
-) -> tuple[list[Followup], int]:
-    """Mine by default; a manager's team (their department) or, for admins, everyone."""
+) -> tuple[list[Any], int]:
+    """Mine by default; a manager's team (their department) or, for admins, everyone.
+
+    Plain rows (every column of a follow-up, as ``FollowupPublic`` reads it), each with the
+    names a list shows: ``firm_label``, ``project_label`` (None for a project hidden from
+    ``actor``; a confidential one by its code name, as ``followup_labels``) and
+    ``assignee_name``."""
     if f.due_after and f.due_before and f.due_after > f.due_before:
         raise ValidationFailed(_l("开始日期晚于结束日期"), field="due_after")
-    stmt = _whose(select(Followup).where(followup_visible(actor)), actor, f)
-    if f.status:
-        stmt = stmt.where(Followup.status == f.status)
-    if f.due_before:
-        stmt = stmt.where(Followup.due_at < f.due_before)
-    if f.due_after:
-        stmt = stmt.where(Followup.due_at >= f.due_after)
-    if f.firm_id:
-        stmt = stmt.where(Followup.firm_id == f.firm_id)
-    if f.project_id:
-        stmt = stmt.where(Followup.project_id == f.project_id)
-    rows = list(
-        session.scalars(
-            stmt.order_by(
-                *(
-                    order_by(f.sort, FOLLOWUP_SORTS, Followup.id)
-                    if f.sort is not None
-                    else (Followup.due_at, Followup.id)
-                )
-            )
-            .limit(limit)
-            .offset(offset)
-        )
+    whose = _whose_key(actor, f)
+    shape = (
+        viewer_key(actor),
+        whose,
+        f.status is not None,
+        f.due_before is not None,
+        f.due_after is not None,
+        bool(f.firm_id),
+        bool(f.project_id),
+        f.sort,
     )
+    rows_stmt, count_stmt = built_once(_LIST, shape, lambda: _list_select(actor, whose, shape))
+    params = {
+        "actor_id": actor.id,
+        "department_id": actor.department_id,
+        "assignee_id": f.assignee_id,
+        "status": f.status,
+        "due_before": f.due_before,
+        "due_after": f.due_after,
+        "firm_id": f.firm_id,
+        "project_id": f.project_id,
+    }
+    rows = list(session.execute(rows_stmt, {**params, "limit": limit, "offset": offset}))
     if offset == 0 and len(rows) < limit <= LIST_COUNT_CAP:
         return rows, len(rows)  # the whole list is on this page: its count needs no statement
-    return rows, capped_count(session, stmt, Followup.id)
+    return rows, session.scalar(count_stmt, params) or 0
 
 
-def _whose(stmt: Select[Any], actor: User, f: FollowupFilters) -> Select[Any]:
-    """Whose follow-ups: everyone's of a firm or project (``everyone``), a manager's team or
-    one of its people, else the actor's own."""
+def _whose_key(actor: User, f: FollowupFilters) -> tuple[Any, ...]:
+    """Whose follow-ups: everyone's of a firm or project (``everyone``), a manager's team
+    (their department's unless an admin) or one of its people, else the actor's own."""
     if f.everyone and (f.project_id or f.firm_id):
-        return stmt
+        return ("everyone",)
     if f.team and is_manager(actor):
-        if not is_admin(actor) and actor.department_id is not None:
-            stmt = stmt.where(
-                Followup.assignee_id.in_(
-                    select(User.id).where(User.department_id == actor.department_id)
-                )
-            )
-        if f.assignee_id:
-            stmt = stmt.where(Followup.assignee_id == f.assignee_id)
-        return stmt
+        department = not is_admin(actor) and actor.department_id is not None
+        return ("team", department, bool(f.assignee_id))
     if f.assignee_id and is_manager(actor):
-        return stmt.where(Followup.assignee_id == f.assignee_id)
-    return stmt.where(Followup.assignee_id == actor.id)
+        return ("one",)
+    return ("mine",)
+
+
+_ROW_SHAPE = (None, ("row",), False, False, False, False, False, None)
+
+
+def followup_row(session: Session, actor: User, followup_id: int) -> Any:
+    """One follow-up the actor may see as a row of ``list_followups`` (its names with it),
+    else ``NotFound``."""
+    stmt, _ = built_once(
+        _LIST, ("row", viewer_key(actor)), lambda: _list_select(actor, ("row",), _ROW_SHAPE)
+    )
+    row = session.execute(stmt, {"id": followup_id, "limit": 1, "offset": 0}).first()
+    if row is None:
+        raise NotFound(NOT_FOUND)
+    return row
+
+
+def _list_where(actor: User, whose: tuple[Any, ...], shape: tuple[Any, ...]) -> list[Any]:
+    """The list's conditions for one ``shape`` (``list_followups``), its values bound later."""
+    fu = Followup.__table__.c
+    where: list[Any] = [followup_visible(actor), *_whose_where(whose)]
+    _, _, status, due_before, due_after, firm, project, _ = shape
+    for wanted, column, name in (
+        (status, fu.status, "status"),
+        (firm, fu.firm_id, "firm_id"),
+        (project, fu.project_id, "project_id"),
+    ):
+        if wanted:
+            where.append(column == bindparam(name))
+    if due_before:
+        where.append(fu.due_at < bindparam("due_before"))  # typed by the column
+    if due_after:
+        where.append(fu.due_at >= bindparam("due_after"))
+    return where
+
+
+_WHOSE = {
+    "one": ("assignee_id", "assignee_id"),
+    "mine": ("assignee_id", "actor_id"),
+    "row": ("id", "id"),
+}
+
+
+def _whose_where(whose: tuple[Any, ...]) -> list[Any]:
+    """The conditions of ``_whose_key``'s answer (none: everyone's)."""
+    fu = Followup.__table__.c
+    if whose[0] == "team":
+        team = [fu.assignee_id == bindparam("assignee_id")] if whose[2] else []
+        if whose[1]:
+            mates = select(User.id).where(User.department_id == bindparam("department_id"))
+            team.insert(0, fu.assignee_id.in_(mates))
+        return team
+    column, name = _WHOSE.get(whose[0], (None, None))
+    return [] if column is None else [fu[column] == bindparam(name)]
+
+
+def _list_select(actor: User, whose: tuple[Any, ...], shape: tuple[Any, ...]) -> tuple[Any, Any]:
+    """The list's statement and its capped count for one ``shape`` (``list_followups``)."""
+    fu, p, u = Followup.__table__.c, _LIST_P, _LIST_U
+    where = _list_where(actor, whose, shape)
+    sort = shape[-1]
+    order = (
+        order_by(sort, FOLLOWUP_SORTS, Followup.id)
+        if sort is not None
+        else (Followup.due_at, Followup.id)
+    )
+    rows = (
+        select(
+            *Followup.__table__.c,
+            Firm.name_zh.label("firm_label"),
+            project_label_sql(p).label("project_label"),
+            u.display_name.label("assignee_name"),
+        )
+        .select_from(Followup)
+        .outerjoin(Firm, Firm.id == fu.firm_id)
+        .outerjoin(p, and_(p.id == fu.project_id, project_visible(actor, p)))
+        .outerjoin(u, u.id == fu.assignee_id)
+        .where(*where)
+        .order_by(*order)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+    capped = select(Followup.id).where(*where).limit(LIST_COUNT_CAP + 1).subquery()
+    return rows, select(func.count()).select_from(capped)
 
 
 @dataclass
