@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from crm.audit.service import record
 from crm.config import get_settings
-from crm.db import write_or_skip
+from crm.db import AsLoaded, DriverSelect, write_or_skip
 from crm.models.accounts import ApiToken, User, WebSession
 from crm.types import utcnow
 
@@ -25,12 +25,15 @@ def start_web_session(session: Session, user: User, ip: str | None, user_agent: 
     return sid
 
 
-# the session and its user in one statement, built once (it keeps its compiled form)
-_SESSION_AND_USER = (
-    select(WebSession, User)
-    .join(User, User.id == WebSession.user_id)
+# the session's times and its user's row in one statement, read on the driver's cursor: the
+# first statement of every page request (``crm.db.DriverSelect``: 0.9 ms of CPU through the ORM)
+_USER = AsLoaded(User)
+_SESSION_AND_USER = DriverSelect(
+    select(WebSession.ended_at, WebSession.last_seen_at, WebSession.created_at, *_USER.columns)
+    .join_from(WebSession, User, User.id == WebSession.user_id)
     .where(WebSession.id == bindparam("sid"))
 )
+_IS_ACTIVE = 3 + [c.name for c in _USER.columns].index("is_active")
 
 
 def resolve_web_session(session: Session, sid: str | None) -> User | None:
@@ -48,24 +51,25 @@ def check_web_session(session: Session, sid: str | None) -> tuple[User | None, b
     if not sid or len(sid) > 64:
         return None, False
     s = get_settings()
-    row = session.execute(_SESSION_AND_USER, {"sid": sid}).first()
+    row = _SESSION_AND_USER.first(session, {"sid": sid})
     if row is None:
         return None, False
-    ws: WebSession
-    user: User
-    ws, user = row
-    if ws.ended_at is not None:
+    ended_at, last_seen_at, created_at = row[:3]
+    if ended_at is not None:
         return None, False
     now = utcnow()
-    if now - ws.last_seen_at > timedelta(
+    if now - last_seen_at > timedelta(
         minutes=s.session_idle_minutes
-    ) or now - ws.created_at > timedelta(hours=s.session_max_hours):
-        ws.ended_at = now
-        session.add(ws)
+    ) or now - created_at > timedelta(hours=s.session_max_hours):
+        ws = session.get(WebSession, sid)
+        if ws is not None and ws.ended_at is None:
+            ws.ended_at = now
+            session.add(ws)
         return None, False
-    if not user.is_active:
+    if not row[_IS_ACTIVE]:
         return None, False
-    return user, now - ws.last_seen_at > timedelta(seconds=60)
+    user: User = _USER.attach(session, row[3:])
+    return user, now - last_seen_at > timedelta(seconds=60)
 
 
 def touch_web_session(session: Session, sid: str) -> None:
