@@ -119,6 +119,37 @@ _CORE_TAIL_EN = {
 }
 _REGIONS_EN = {"china", "chongqing", "prc", "beijing", "shanghai", "asia", "pacific", "apac"}
 _BRACKETS = re.compile(r"[(\[【〔][^)\]】〕]*[)\]】〕]")
+# what ``core_name`` cuts off the end of a Chinese name, in the order it tries them, and the
+# regions it cuts off the start, as tuples (one ``endswith``/``startswith`` says if any may apply)
+_CORE_CUTS_ZH = (*_CORE_TAIL_ZH, *_REGIONS_ZH)
+_CORE_TAILS_ZH = tuple(_CORE_TAIL_ZH)
+_REGIONS_ZH_ALL = tuple(_REGIONS_ZH)
+
+
+def _cut_zh_end(words: list[str]) -> bool:
+    """Cut the first of ``_CORE_CUTS_ZH`` the last word ends in (never a lone word whole)."""
+    last = words[-1]
+    if not last.endswith(_CORE_CUTS_ZH):  # most words end in none: one test, not forty
+        return False
+    for suf in _CORE_CUTS_ZH:
+        if last.endswith(suf) and (len(last) > len(suf) or len(words) > 1):
+            cut = last[: -len(suf)]
+            words[-1:] = [cut] if cut else []
+            return True
+    return False
+
+
+def _cut_zh_start(words: list[str]) -> bool:
+    """Cut the first of ``_REGIONS_ZH`` the first word starts with (never a lone word whole)."""
+    first = words[0]
+    if not first.startswith(_REGIONS_ZH_ALL):
+        return False
+    for pre in _REGIONS_ZH:
+        if first.startswith(pre) and (len(first) > len(pre) or len(words) > 1):
+            cut = first[len(pre) :]
+            words[:1] = [cut] if cut else []
+            return True
+    return False
 
 
 @lru_cache(maxsize=200_000)
@@ -133,30 +164,14 @@ def core_name(name: str) -> str:
     words = [w for w in _PUNCT.split(s) if w]
     changed = True
     while changed and words:
-        changed = False
         last, first = words[-1], words[0]
         if len(words) > 1 and (last in _CORE_TAIL_EN or last in _REGIONS_EN):
             words.pop()
-            changed = True
             continue
         if len(words) > 1 and (first in _REGIONS_EN or first == "the"):
             words.pop(0)
-            changed = True
             continue
-        for suf in (*_CORE_TAIL_ZH, *_REGIONS_ZH):
-            if last.endswith(suf) and (len(last) > len(suf) or len(words) > 1):
-                cut = last[: -len(suf)]
-                words[-1:] = [cut] if cut else []
-                changed = True
-                break
-        if changed:
-            continue
-        for pre in _REGIONS_ZH:
-            if first.startswith(pre) and (len(first) > len(pre) or len(words) > 1):
-                cut = first[len(pre) :]
-                words[:1] = [cut] if cut else []
-                changed = True
-                break
+        changed = _cut_zh_end(words) or _cut_zh_start(words)
     return "".join(words) or normalize_name(name)
 
 
@@ -168,9 +183,9 @@ def company_form_only(name: str) -> bool:
         return False
     for word in words:
         while word and word not in _CORE_TAIL_EN:
-            cut = next((suf for suf in _CORE_TAIL_ZH if word.endswith(suf)), None)
-            if cut is None:
+            if not word.endswith(_CORE_TAILS_ZH):
                 return False
+            cut = next(suf for suf in _CORE_TAIL_ZH if word.endswith(suf))
             word = word[: -len(cut)]
     return True
 

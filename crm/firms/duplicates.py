@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
@@ -290,11 +290,17 @@ class NameIndex:
             {normalize_name(zh), *(normalize_name(a) for a in aliases)}
             for _f, zh, _e, aliases in firms
         ]
+        self._by_norm: dict[str, list[int]] = {}  # a normalised name → the firms that have it
+        for pos, norms in enumerate(self._norms):
+            for norm in norms:
+                self._by_norm.setdefault(norm, []).append(pos)
         self._pairs: dict[str, list[int]] = {}
         for pos, text in enumerate(self._texts):
             for pair in {text[k : k + 2] for k in range(len(text) - 1)}:
                 self._pairs.setdefault(pair, []).append(pos)
         self._found: dict[str, list[int]] = {}
+        # a probe's firms' core names, side by side, and whose each is (position)
+        self._probe_cores: dict[str, tuple[list[str], list[int]]] = {}
 
     @classmethod
     def load(cls, session: Session) -> NameIndex:
@@ -329,27 +335,63 @@ class NameIndex:
         self._found[probe] = found
         return found
 
+    def _core_names(self, pos: int) -> list[str]:
+        """A firm's core names (Chinese, English, aliases), once read."""
+        theirs = self._cores.get(pos)
+        if theirs is None:
+            theirs = self._cores[pos] = [core_name(x) for x in self._names[pos]]
+        return theirs
+
+    def _cores_of_probe(self, probe: str) -> tuple[list[str], list[int]]:
+        """The core names of the firms a probe finds, in one list, and each one's firm."""
+        got = self._probe_cores.get(probe)
+        if got is None:
+            cores: list[str] = []
+            owners: list[int] = []
+            for pos in self._containing(probe):
+                theirs = self._core_names(pos)
+                cores += theirs
+                owners += [pos] * len(theirs)
+            got = self._probe_cores[probe] = (cores, owners)
+        return got
+
     def similar(self, names: Iterable[str | None]) -> list[DuplicateCandidate]:
-        """The firms these names (Chinese, English, aliases) may duplicate, best first."""
+        """The firms these names (Chinese, English, aliases) may duplicate, best first.
+
+        The firms the probes find are those ``check_firm`` scores; only the ones that can reach
+        ``THRESHOLD`` are scored with ``score``: a name of theirs equal to, containing or
+        contained in one of our cores, or one ``fuzz.ratio`` puts at ``THRESHOLD`` or above
+        (found among all of them in one call) — every other pair scores 0 in ``score``."""
         given = [n for n in dict.fromkeys(n.strip() for n in names if n and n.strip())]
         norms = {normalize_name(n) for n in given} - {""}
         cores = [c for c in dict.fromkeys(core_name(x) for x in given) if c]
-        found = _Found(None)
-        seen: set[int] = set()
+        theirs: list[str] = []
+        owners: list[int] = []
         for probe in _all_probes(given, cores):
-            for pos in self._containing(probe):
-                if pos in seen:
-                    continue
-                seen.add(pos)
-                if norms & self._norms[pos]:
-                    continue  # an exact duplicate: refused, not asked about
-                theirs = self._cores.get(pos)
-                if theirs is None:
-                    theirs = self._cores[pos] = [core_name(x) for x in self._names[pos]]
-                best, why = _best_score(cores, theirs)
-                if best >= THRESHOLD:
-                    fid, zh, en = self._firms[pos]
-                    found.by_id[fid] = DuplicateCandidate(
+            their_cores, whose = self._cores_of_probe(probe)
+            theirs += their_cores
+            owners += whose
+        if not theirs:
+            return []
+        reach: set[int] = set()
+        for mine in cores:
+            for _c, _s, k in process.extract(
+                mine, theirs, scorer=fuzz.ratio, score_cutoff=THRESHOLD, limit=None
+            ):
+                reach.add(owners[k])
+            reach.update(
+                owners[k] for k, other in enumerate(theirs) if mine in other or other in mine
+            )
+        for norm in norms:  # an exact duplicate: refused, not asked about
+            reach.difference_update(self._by_norm.get(norm, ()))
+        found: list[DuplicateCandidate] = []
+        for pos in reach:
+            best, why = _best_score(cores, self._core_names(pos))
+            if best >= THRESHOLD:
+                fid, zh, en = self._firms[pos]
+                found.append(
+                    DuplicateCandidate(
                         id=fid, name_zh=zh, name_en=en, score=round(best, 1), reason=why
                     )
-        return sorted(found.by_id.values(), key=lambda c: (-c.score, c.id))
+                )
+        return sorted(found, key=lambda c: (-c.score, c.id))

@@ -6,10 +6,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm.firms.duplicates import NameIndex, check_firm, find_similar
-from crm.firms.schemas import FirmCreate, FirmUpdate
+from crm.firms.duplicates import (
+    THRESHOLD,
+    NameIndex,
+    _all_probes,
+    _best_score,
+    check_firm,
+    find_similar,
+)
+from crm.firms.schemas import DuplicateCandidate, FirmCreate, FirmUpdate
 from crm.firms.service import DuplicateFirm, create_firm, update_firm
-from crm.text import core_name
+from crm.text import core_name, normalize_name
 from tests.factories import make_department, make_user
 
 
@@ -311,3 +318,67 @@ def test_the_import_index_finds_what_check_firm_finds(session, office):
         index.similar(["惠普", "Hewlett-Packard"])
         == check_firm(session, ["惠普", "Hewlett-Packard"]).similar
     )
+
+
+# names made of a few pieces, so that equal cores, prefixes, names inside names, near spellings
+# (华信达通泰 / 华信达通康) and exact names meet often
+_PIECE = st.sampled_from(
+    [
+        "华信",
+        "华",
+        "信达",
+        "达通",
+        "泰",
+        "康",
+        "北京",
+        "中国",
+        "科技",
+        "（重庆）",
+        "集团",
+        "有限公司",
+        "Hua",
+        "Xin",
+        "Tech",
+        "HP",
+        " (China)",
+        " Co., Ltd.",
+    ]
+)
+_NAME = st.lists(_PIECE, min_size=1, max_size=5).map("".join)
+
+
+def _scored_one_by_one(index: NameIndex, names: list[str]) -> list:
+    """What ``NameIndex.similar`` answered before it chose the pairs worth scoring: every firm
+    a probe finds, less the exact duplicates, scored with ``score`` against every core."""
+    given = [n for n in dict.fromkeys(n.strip() for n in names if n and n.strip())]
+    norms = {normalize_name(n) for n in given} - {""}
+    cores = [c for c in dict.fromkeys(core_name(x) for x in given) if c]
+    found = {}
+    for probe in _all_probes(given, cores):
+        for pos in index._containing(probe):
+            fid, zh, en = index._firms[pos]
+            if fid in found or norms & index._norms[pos]:
+                continue
+            best, why = _best_score(cores, [core_name(x) for x in index._names[pos]])
+            found[fid] = DuplicateCandidate(
+                id=fid, name_zh=zh, name_en=en, score=round(best, 1), reason=why
+            )
+    return sorted(
+        (c for c in found.values() if c.score >= THRESHOLD), key=lambda c: (-c.score, c.id)
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    firms=st.lists(
+        st.tuples(_NAME, st.none() | _NAME, st.lists(_NAME, max_size=2)), min_size=1, max_size=40
+    ),
+    typed=st.lists(st.lists(_NAME, min_size=1, max_size=3), min_size=1, max_size=8),
+)
+def test_the_import_index_scores_every_firm_that_can_reach_the_threshold(firms, typed):
+    """``NameIndex.similar`` scores only the firms whose names can reach ``THRESHOLD`` (equal,
+    containing, contained or close by ``fuzz.ratio``): it answers what scoring every firm the
+    probes find answers."""
+    index = NameIndex([(n + 1, zh, en, aliases) for n, (zh, en, aliases) in enumerate(firms)])
+    for names in typed:
+        assert index.similar(names) == _scored_one_by_one(index, names), names
