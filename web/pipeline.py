@@ -24,9 +24,10 @@ from crm.projects.lists import (
     ProjectFilters,
     board_columns,
     check_filter_codes,
+    list_project_rows,
     list_projects,
 )
-from crm.projects.reads import board_cards, get_project_for, to_public_many
+from crm.projects.reads import board_cards, get_project_for, table_rows, to_public_many
 from crm.projects.schemas import StageMoveRequest
 from crm.projects.service import move_stage
 from crm.sorting import parse_sort
@@ -144,12 +145,12 @@ def pipeline(
     }
     if view == "table":
         page = max(1, min(page, 10_000))
-        rows, total = list_projects(
+        rows, total = list_project_rows(
             visit.session, visit.user, f, limit=PAGE, offset=(page - 1) * PAGE
         )
         ctx.update(
             view="table",
-            rows=to_public_many(visit.session, rows, visit.user),
+            rows=table_rows(visit.session, rows),
             total=total,
             page=page,
             pages=max(1, -(-min(total, 10_000) // PAGE)),

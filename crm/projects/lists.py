@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, Select, bindparam, case, func, select, union_all
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from crm.authz import (
@@ -157,6 +158,53 @@ def _list_select(actor: User, f: ProjectFilters, count_cap: int) -> tuple[Any, A
     return page, select(func.count()).select_from(capped)
 
 
+# a table row's columns (crm.projects.reads.table_rows), the firm's name besides
+TABLE_COLUMNS = (
+    Project.id,
+    Project.title,
+    Project.firm_id,
+    Project.cluster_id,
+    Project.park_id,
+    Project.stage,
+    Project.planned_investment,
+    Project.owner_id,
+    Project.is_confidential,
+    Project.conflict_with_id,
+    Project.updated_at,
+)
+
+# list_project_rows' page statement per shape (list_projects' page, only TABLE_COLUMNS)
+_ROW_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _rows_select(actor: User, f: ProjectFilters, count_cap: int) -> Any:
+    page, _ = _list_statements(actor, f, count_cap)
+    firm = aliased(Firm, name="row_firm")  # an alias: a filter's subquery of firms stays apart
+    return page.with_only_columns(*TABLE_COLUMNS, firm.name_zh.label("firm_name")).outerjoin(
+        firm, firm.id == Project.firm_id
+    )
+
+
+def list_project_rows(
+    session: Session,
+    actor: User,
+    f: ProjectFilters,
+    limit: int = 50,
+    offset: int = 0,
+    count_cap: int = 10_000,
+) -> tuple[list[Any], int]:
+    """``list_projects``' page and count as plain rows of ``TABLE_COLUMNS`` and ``firm_name``
+    (the pipeline table shows only these): no ORM objects."""
+    key = _project_list_shape(actor, f, count_cap)
+    page = built_once(_ROW_STATEMENTS, key, lambda: _rows_select(actor, f, count_cap), limit=512)
+    params = _project_list_params(f)
+    rows = session.execute(page, {**params, "p_limit": limit, "p_offset": offset}).all()
+    if offset == 0 and len(rows) < limit <= count_cap:
+        return list(rows), len(rows)  # the whole list is on this page: no count
+    _, count = _list_statements(actor, f, count_cap)
+    return list(rows), session.scalar(count, params) or 0
+
+
 def check_filter_codes(session: Session, cluster: str | None, park: str | None = None) -> None:
     """Unknown cluster or park codes in a filter are an error (422), for the API and the pages."""
     if cluster and not session.scalar(select(Cluster.id).where(Cluster.code == cluster)):
@@ -194,11 +242,12 @@ def board_columns(
     offset: int = 0,
     count_cap: int = 999,
 ) -> list[tuple[str, list[Any], int]]:
-    """The board: for each of ``stages`` its most recently updated projects' rows (``limit`` from
-    ``offset``, as ``list_projects`` orders them) and its count, counted no further than
-    ``count_cap + 1``. Two statements for the whole board (every column's page in one UNION
-    ALL, every count in one row), not two per column: each part still reads one stage in order
-    from ``ix_project_stage_updated`` and stops at its limit."""
+    """The board: for each of ``stages`` its most recently updated projects' rows
+    (``BOARD_COLUMNS`` and ``firm_name``; ``limit`` from ``offset``, as ``list_projects`` orders
+    them) and its count, counted no further than ``count_cap + 1``. Two statements for the
+    whole board (every column's page in one UNION ALL, every count in one row), not two per
+    column: each part still reads one stage in order from ``ix_project_stage_updated`` and
+    stops at its limit."""
     if not stages:
         return []
     f = replace(f, stage=None, include_lost=True)
@@ -209,7 +258,7 @@ def board_columns(
     params = _project_list_params(f)
     # plain rows (the project's columns by name), not ORM objects: a board shows them only
     by_stage: dict[str, list[Any]] = {s: [] for s in stages}
-    for p in session.execute(cards, {**params, "b_limit": limit, "b_offset": offset}):
+    for p in session.execute(cards, {**params, "b_limit": limit, "b_offset": offset}).all():
         by_stage[p.stage].append(p)
     totals = session.execute(counts, params).one()
     out = []
@@ -220,6 +269,24 @@ def board_columns(
     return out
 
 
+# a board card's columns (crm.projects.reads.board_cards), the firm's name besides
+BOARD_COLUMNS = (
+    Project.id,
+    Project.version,
+    Project.stage,
+    Project.title,
+    Project.firm_id,
+    Project.cluster_id,
+    Project.park_id,
+    Project.planned_investment,
+    Project.owner_id,
+    Project.department_id,
+    Project.is_confidential,
+    Project.conflict_with_id,
+    Project.lost_reason,
+    Project.updated_at,
+)
+
 # the board's two statements (every column's page, every column's capped count) per list
 # shape and stages, built once with bound values (as list_projects')
 _BOARD_STATEMENTS: dict[tuple[Any, ...], tuple[Any, Any]] = {}
@@ -229,8 +296,15 @@ def _board_select(
     actor: User, f: ProjectFilters, stages: list[str], count_cap: int
 ) -> tuple[Any, Any]:
     base = project_list_statement(actor, f, bound=True)
+    # the columns a card shows (and its move form and the order need), its firm's name joined:
+    # not every column of the project, nor a second statement for the names
+    # (an alias: a filter's own subquery of firms stays uncorrelated)
+    firm = aliased(Firm, name="card_firm")
+    shown = base.with_only_columns(*BOARD_COLUMNS, firm.name_zh.label("firm_name")).outerjoin(
+        firm, firm.id == Project.firm_id
+    )
     pages = [
-        base.where(Project.stage == s)
+        shown.where(Project.stage == s)
         .order_by(Project.updated_at.desc(), Project.id.desc())
         .limit(bindparam("b_limit", type_=Integer))
         .offset(bindparam("b_offset", type_=Integer))

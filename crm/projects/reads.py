@@ -4,6 +4,7 @@ arrivals."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -126,26 +127,112 @@ class BoardCard:
 
 
 def board_cards(session: Session, rows: list[Any]) -> list[BoardCard]:
-    """The board's cards from the project rows ``board_columns`` reads: the firms' names and
-    the cluster and park codes looked up once, without the ORM objects and the API shape."""
-    codes = _codes(session, rows)
-    firm, cluster, park = codes["firm"], codes["cluster"], codes["park"]
+    """The board's cards from the rows ``board_columns`` reads (its firm's name among them):
+    the cluster and park codes from the plan's, kept per process; no ORM objects, nor the API
+    shape."""
+    codes = plan_lists(session).codes
+    try:
+        return _cards(rows, codes["cluster"], codes["park"])
+    except KeyError:  # a code the kept plan does not know yet: read them
+        codes = _codes(session, rows)
+        return _cards(rows, codes["cluster"], codes["park"])
+
+
+def _cards(rows: list[Any], cluster: dict[int, str], park: dict[int, str]) -> list[BoardCard]:
     return [
         BoardCard(
-            p.id,
-            p.version,
-            p.stage,
-            p.title,
-            firm.get(p.firm_id),
-            cluster[p.cluster_id],
-            park.get(p.park_id) if p.park_id else None,
-            p.planned_investment,
-            p.owner_id,
-            p.is_confidential,
-            p.conflict_with_id is not None,
-            p.lost_reason,
+            pid,
+            version,
+            stage,
+            title,
+            firm_name,
+            cluster[cluster_id],
+            park[park_id] if park_id else None,
+            planned,
+            owner_id,
+            confidential,
+            conflict_with is not None,
+            lost_reason,
         )
-        for p in rows
+        for (
+            pid,
+            version,
+            stage,
+            title,
+            _firm_id,
+            cluster_id,
+            park_id,
+            planned,
+            owner_id,
+            _department_id,
+            confidential,
+            conflict_with,
+            lost_reason,
+            _updated_at,
+            firm_name,
+        ) in rows
+    ]
+
+
+@dataclass(slots=True)
+class TableRow:
+    """What a row of the pipeline table shows."""
+
+    id: int
+    title: str
+    firm_id: int
+    firm_name: str | None
+    cluster: str
+    park: str | None
+    stage: str
+    planned_investment: Decimal | None
+    owner_id: int | None
+    is_confidential: bool
+    in_conflict: bool
+    updated_at: datetime
+
+
+def table_rows(session: Session, rows: list[Any]) -> list[TableRow]:
+    """The table's rows from those ``list_project_rows`` reads (its firm's name among them):
+    the cluster and park codes from the plan's, kept per process."""
+    codes = plan_lists(session).codes
+    try:
+        return _table_rows(rows, codes["cluster"], codes["park"])
+    except KeyError:  # a code the kept plan does not know yet: read them
+        codes = _codes(session, rows)
+        return _table_rows(rows, codes["cluster"], codes["park"])
+
+
+def _table_rows(rows: list[Any], cluster: dict[int, str], park: dict[int, str]) -> list[TableRow]:
+    return [
+        TableRow(
+            pid,
+            title,
+            firm_id,
+            firm_name,
+            cluster[cluster_id],
+            park[park_id] if park_id else None,
+            stage,
+            planned,
+            owner_id,
+            confidential,
+            conflict_with is not None,
+            updated_at,
+        )
+        for (
+            pid,
+            title,
+            firm_id,
+            cluster_id,
+            park_id,
+            stage,
+            planned,
+            owner_id,
+            confidential,
+            conflict_with,
+            updated_at,
+            firm_name,
+        ) in rows
     ]
 
 
