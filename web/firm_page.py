@@ -16,12 +16,8 @@ from crm.authz import is_manager
 from crm.clock import now_local
 from crm.errors import CRMError
 from crm.firms.duplicates import check_firm
-from crm.firms.service import (
-    get_firm,
-)
-from crm.firms.views import firm_contacts, firm_detail
+from crm.firms.views import firm_contacts, firm_detail, firm_projects, firm_row
 from crm.policy.service import plan_lists
-from crm.projects.lists import ProjectFilters, list_projects
 from web import forms
 from web.activities import DT_INPUT, KINDS, REMIND_OFFSETS, followup_input
 from web.forms import FormBody, FormInvalid, FormRejected
@@ -54,9 +50,7 @@ def _page_ctx(
     """The firm page's context; ``timeline=False`` counts the timeline without loading it
     (for fragments that show the form, contacts or the count only)."""
     detail = firm_detail(visit.session, visit.user, firm_id)
-    projects, projects_total = list_projects(
-        visit.session, visit.user, ProjectFilters(firm_id=firm_id), limit=50
-    )
+    projects, projects_total = firm_projects(visit.session, visit.user, firm_id)
     entries, total = firm_timeline(
         visit.session, visit.user, firm_id, limit=TIMELINE_PAGE if timeline else 0
     )
@@ -104,7 +98,7 @@ def timeline_more(
     firm_id: int,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
-    get_firm(visit.session, visit.user, firm_id)
+    firm = firm_row(visit.session, visit.user, firm_id)
     entries, total = firm_timeline(
         visit.session, visit.user, firm_id, limit=TIMELINE_PAGE, offset=offset
     )
@@ -113,7 +107,7 @@ def timeline_more(
         "firms/_timeline_page.html",
         {
             "entries": entries,
-            "firm": get_firm(visit.session, visit.user, firm_id),
+            "firm": firm,
             "next_offset": nxt if total > nxt else None,
         },
     )
@@ -165,7 +159,7 @@ LOG_FIELDS = {
 
 @router.post("/{firm_id}/activities")
 def log_contact(form: FormBody, visit: Visit, firm_id: int) -> Response:
-    firm = get_firm(visit.session, visit.user, firm_id)
+    firm = firm_row(visit.session, visit.user, firm_id)
     raw, data = _log_data(form, firm_id)
     try:
         payload = forms.validate(visit.request, ActivityCreate, data)
@@ -187,9 +181,7 @@ def log_contact(form: FormBody, visit: Visit, firm_id: int) -> Response:
         return RedirectResponse(f"/firms/{firm_id}", status_code=303)
     # what the answer shows: a fresh form (contacts, projects), the new entry and the count —
     # not the whole page's context (details, clusters, aliases, the plan's lists)
-    projects, _ = list_projects(
-        visit.session, visit.user, ProjectFilters(firm_id=firm_id), limit=50
-    )
+    projects, _ = firm_projects(visit.session, visit.user, firm_id)
     _, total = firm_timeline(visit.session, visit.user, firm_id, limit=0)
     ctx = {
         "firm": firm,

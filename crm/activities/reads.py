@@ -132,6 +132,24 @@ def list_activities(
     session: Session, actor: User, f: ActivityFilters, limit: int = 50, offset: int = 0
 ) -> tuple[list[Activity], int]:
     """Activities the actor may see, newest first (a firm's or project's timeline with a filter)."""
+    return _listed(session, actor, f, limit, offset, shown=False)
+
+
+# what a timeline shows of an activity (crm.activities.timeline)
+_SHOWN = (Activity.id, Activity.kind, Activity.occurred_at, Activity.summary, Activity.outcome)
+
+
+def list_activity_rows(
+    session: Session, actor: User, f: ActivityFilters, limit: int = 50, offset: int = 0
+) -> tuple[list[Any], int]:
+    """``list_activities`` as rows of the columns a timeline shows (id, kind, occurred_at,
+    summary, outcome), not entities: a page that only shows them loads no ORM object."""
+    return _listed(session, actor, f, limit, offset, shown=True)
+
+
+def _listed(
+    session: Session, actor: User, f: ActivityFilters, limit: int, offset: int, *, shown: bool
+) -> tuple[list[Any], int]:
     if f.since and f.until and f.since > f.until:
         raise ValidationFailed(_l("开始时间晚于结束时间"), field="since")
     values = {name: getattr(f, name) for name in _FILTERS}
@@ -141,15 +159,23 @@ def list_activities(
         _LIST_STATEMENTS, key, lambda: _list_statements(actor, given)
     )
     params = {f"f_{name}": v for name, v in values.items() if v}
-    rows = (
-        list(session.scalars(rows_stmt, {**params, "f_limit": limit, "f_offset": offset}))
-        if limit > 0
-        else []  # the count alone
-    )
+    rows: list[Any] = []  # the count alone when limit is 0
+    if limit > 0:
+        bound = {**params, "f_limit": limit, "f_offset": offset}
+        if shown:
+            shown_stmt = built_once(
+                _SHOWN_STATEMENTS, key, lambda: rows_stmt.with_only_columns(*_SHOWN)
+            )
+            rows = list(session.execute(shown_stmt, bound).all())
+        else:
+            rows = list(session.scalars(rows_stmt, bound))
     if offset == 0 and len(rows) < limit <= LIST_COUNT_CAP:
         return rows, len(rows)  # the whole list is on this page: its count needs no statement
     total = serial_scalar(session, count_stmt, params) or 0
     return rows, total
+
+
+_SHOWN_STATEMENTS: dict[tuple[Any, ...], Any] = {}
 
 
 def activity_rows(session: Session, rows: list[Activity], lang: str | None) -> list[dict[str, Any]]:

@@ -4,18 +4,50 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select, text
+from sqlalchemy import (
+    Integer,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    text,
+    union_all,
+)
 from sqlmodel import Session
 
 from crm.accounts.users import user_choices
-from crm.authz import can_edit_owned
-from crm.firms.service import firm_aliases, firm_cluster_codes, get_firm
+from crm.authz import can_edit_owned, project_visible, viewer_key
+from crm.db import LIST_COUNT_CAP, built_once, table
+from crm.errors import NotFound
+from crm.firms.service import firm_cluster_codes
+from crm.i18n import _l
 from crm.models.accounts import User
-from crm.models.firms import Contact, Firm, FirmCluster
+from crm.models.firms import Contact, Firm, FirmAlias, FirmCluster
 from crm.models.policy import Cluster
+from crm.models.projects import Project
 from crm.types import stored_id
+
+
+class Named(NamedTuple):
+    id: int
+    name_zh: str
+
+
+class ClusterName(NamedTuple):
+    id: int
+    name_zh: str
+    name_en: str | None
+
+
+class Owner(NamedTuple):
+    id: int
+    display_name: str
+    department_id: int | None
 
 
 @dataclass
@@ -27,13 +59,13 @@ class FirmRow:
 
 @dataclass
 class FirmDetail:
-    firm: Firm
+    firm: Any  # a row: firm_row
     aliases: list[str]
-    clusters: list[Cluster]
-    parent: Firm | None
-    subsidiaries: list[Any]  # rows: id, name_zh
-    owner: User | None
-    contacts: list[Contact]
+    clusters: list[ClusterName]
+    parent: Named | None
+    subsidiaries: list[Named]
+    owner: Owner | None
+    contacts: list[Any]  # rows: firm_contacts
     can_edit: bool
     subsidiaries_more: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -52,49 +84,156 @@ def list_rows(session: Session, actor: User, firms: list[Firm]) -> list[FirmRow]
     ]
 
 
+# the firm page's reads, built once of Core columns (a row to show, not an entity to track;
+# an ORM entity costs several times a row to load): its firm with owner and parent group in
+# one statement, its aliases, clusters and subsidiaries in a second, its contacts in a third
+# (seven statements before, four of them loading entities)
+_f = table(Firm).c
+_owner = table(User).alias("owner")
+_parent = table(Firm).alias("parent")
+_FIRM_COLUMNS = (
+    "id",
+    "name_zh",
+    "name_en",
+    "country",
+    "headquarters",
+    "global500_rank",
+    "china500_rank",
+    "is_leader",
+    "tier",
+    "website",
+    "credit_code",
+    "parent_id",
+    "owner_id",
+    "notes",
+    "version",
+)
+_FIRM_ROW = (
+    select(
+        *(_f[c] for c in _FIRM_COLUMNS),
+        _owner.c.display_name.label("owner_name"),
+        _owner.c.department_id.label("owner_department_id"),
+        _parent.c.name_zh.label("parent_name"),
+    )
+    .select_from(
+        table(Firm)
+        .outerjoin(_owner, _owner.c.id == _f.owner_id)
+        .outerjoin(_parent, _parent.c.id == _f.parent_id)
+    )
+    .where(_f.id == bindparam("firm_id"))
+)
+_fa, _fc, _cl = table(FirmAlias).c, table(FirmCluster).c, table(Cluster).c
+_subs = (
+    select(_f.id, _f.name_zh)
+    .where(_f.parent_id == bindparam("firm_id"))
+    .order_by(_f.name_zh)
+    .limit(bindparam("subs_limit", type_=Integer))
+    .subquery()
+)
+# (kind, order, id, text, text): 0 an alias in the order added, 1 a cluster in the plan's order
+# with its two names, 2 a subsidiary by name (the first ``subs_limit``)
+_FIRM_LISTS = union_all(
+    select(
+        literal_column("0").label("k"),
+        _fa.id.label("n"),
+        cast(null(), Integer).label("ref"),
+        _fa.alias.label("t"),
+        cast(null(), String).label("t2"),
+    ).where(_fa.firm_id == bindparam("firm_id")),
+    select(literal_column("1"), _cl.sort_order, _cl.id, _cl.name_zh, _cl.name_en)
+    .join(table(FirmCluster), _fc.cluster_id == _cl.id)
+    .where(_fc.firm_id == bindparam("firm_id")),
+    select(literal_column("2"), literal_column("0"), _subs.c.id, _subs.c.name_zh, null()),
+).order_by(text("1, 2, 4, 3"))
+_ct = table(Contact).c
+_CONTACTS = (
+    select(_ct.id, _ct.name, _ct.title, _ct.phone, _ct.email, _ct.wechat, _ct.notes, _ct.version)
+    .where(_ct.firm_id == bindparam("firm_id"))
+    .order_by(_ct.id)
+)
+
+
+def firm_row(session: Session, actor: User | None, firm_id: int) -> Any:
+    """One firm's columns as the pages show them (not its search columns), with its owner's
+    name and department and its parent group's name: a row, not an entity. Missing: 404."""
+    row = session.execute(_FIRM_ROW, {"firm_id": firm_id}).first() if actor is not None else None
+    if row is None:
+        raise NotFound(_l("企业不存在"))
+    return row
+
+
 def firm_detail(
     session: Session, actor: User, firm_id: int, subsidiaries_limit: int = 50
 ) -> FirmDetail:
-    """One firm with its aliases, clusters, parent group, subsidiaries, owner and contacts."""
-    firm = get_firm(session, actor, firm_id)
-    clusters = list(
-        session.scalars(
-            select(Cluster)
-            .join(FirmCluster, FirmCluster.cluster_id == Cluster.id)
-            .where(FirmCluster.firm_id == firm_id)
-            .order_by(Cluster.sort_order)
-        )
+    """One firm with its aliases, clusters, parent group, subsidiaries, owner and contacts:
+    three statements of rows."""
+    firm = firm_row(session, actor, firm_id)
+    aliases: list[str] = []
+    clusters: list[ClusterName] = []
+    subs: list[Named] = []
+    for k, _n, ref, t, t2 in session.execute(
+        _FIRM_LISTS, {"firm_id": firm_id, "subs_limit": subsidiaries_limit + 1}
+    ):
+        if k == 0:
+            aliases.append(t)
+        elif k == 1:
+            clusters.append(ClusterName(ref, t, t2))
+        else:
+            subs.append(Named(ref, t))
+    owner = (
+        Owner(firm.owner_id, firm.owner_name, firm.owner_department_id)
+        if firm.owner_id is not None and firm.owner_name is not None
+        else None
     )
-    parent = session.get(Firm, firm.parent_id) if firm.parent_id else None
-    subs = list(  # the page names and links them: id and name, not whole firms
-        session.execute(
-            select(Firm.id, Firm.name_zh)
-            .where(Firm.parent_id == firm_id)
-            .order_by(Firm.name_zh)
-            .limit(subsidiaries_limit + 1)
-        ).all()
-    )
-    owner = session.get(User, firm.owner_id) if firm.owner_id else None
-    contacts = firm_contacts(session, firm_id)
     return FirmDetail(
         firm=firm,
-        aliases=firm_aliases(session, [firm_id])[firm_id],
+        aliases=aliases,
         clusters=clusters,
-        parent=parent,
+        parent=Named(firm.parent_id, firm.parent_name) if firm.parent_name is not None else None,
         subsidiaries=subs[:subsidiaries_limit],
         owner=owner,
-        contacts=contacts,
-        # the owner is loaded already: its department, not a second read of it
+        contacts=firm_contacts(session, firm_id),
         can_edit=can_edit_owned(actor, firm.owner_id, owner.department_id if owner else None),
         subsidiaries_more=len(subs) > subsidiaries_limit,
     )
 
 
-def firm_contacts(session: Session, firm_id: int) -> list[Contact]:
-    """A firm's contacts in the order they were added (the firm is one the caller may see)."""
-    return list(
-        session.scalars(select(Contact).where(Contact.firm_id == firm_id).order_by(Contact.id))
+def firm_contacts(session: Session, firm_id: int) -> list[Any]:
+    """A firm's contacts in the order they were added, as rows (the firm is one the caller may
+    see)."""
+    return list(session.execute(_CONTACTS, {"firm_id": firm_id}).all())
+
+
+# a firm's projects the actor may see, as its page lists them (last changed first): rows of
+# the five columns the page shows, and their capped count when the page is full; built once
+# per kind of viewer (crm.authz.viewer_key) of Core columns
+_p = table(Project).c
+_FIRM_PROJECTS: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+
+def _firm_projects_statements(actor: User) -> tuple[Any, Any]:
+    mine = select(_p.id, _p.title, _p.stage, _p.cluster_id, _p.is_confidential).where(
+        project_visible(actor, _p), _p.firm_id == bindparam("firm_id")
     )
+    rows = mine.order_by(_p.updated_at.desc(), _p.id.desc()).limit(
+        bindparam("limit", type_=Integer)
+    )
+    capped = mine.with_only_columns(_p.id).limit(LIST_COUNT_CAP + 1).subquery()
+    return rows, select(func.count()).select_from(capped)
+
+
+def firm_projects(
+    session: Session, actor: User, firm_id: int, limit: int = 50
+) -> tuple[list[Any], int]:
+    """The projects of firm ``firm_id`` that ``actor`` may see, last changed first (the first
+    ``limit``), and how many there are (counted up to LIST_COUNT_CAP + 1)."""
+    rows_stmt, count_stmt = built_once(
+        _FIRM_PROJECTS, viewer_key(actor), lambda: _firm_projects_statements(actor)
+    )
+    rows = list(session.execute(rows_stmt, {"firm_id": firm_id, "limit": limit}).all())
+    if len(rows) < limit:
+        return rows, len(rows)  # all of them are on the page: the count needs no statement
+    return rows, session.scalar(count_stmt, {"firm_id": firm_id}) or 0
 
 
 def countries(session: Session, limit: int = 300) -> list[str]:
