@@ -5,6 +5,7 @@ session ended or a user deactivated by another process is refused on its next re
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from sqlalchemy import func, select
 import web.render
 from crm.config import get_settings
 from crm.models.activities import Activity
-from server.app import create_app
+from server.app import GC_YOUNG_THRESHOLD, create_app
 from tests.factories import make_department, make_firm, make_user
 from tests.web.conftest import hx, log_in
 
@@ -116,3 +117,16 @@ def test_templates_are_compiled_once_in_production_and_reread_in_development(
         assert again is first and again.render() == "one"
     # the environment itself is made once per language, not per request
     assert web.render.templates_for("zh").env is env
+
+
+def test_the_web_process_collects_young_cycles_less_often(session) -> None:
+    """A running app raises the cyclic collector's young-generation threshold (server.app's
+    lifespan): at Python's default (700) a page's short-lived rows set off a collection every
+    other request."""
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, *before[1:])
+        with TestClient(create_app()):
+            assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD > 700
+    finally:
+        gc.set_threshold(*before)
