@@ -65,9 +65,18 @@ class OfficerFigures(WeekFigures):
 FIGURES = ("contacts", "followups_done", "followups_overdue", "new_leads", "awaiting_contact")
 
 
+# per model, the positions in the tally of the counts it has (read once: a model's fields are
+# looked up through a descriptor, and a report builds hundreds of rows)
+_SLOTS: dict[type[BaseModel], tuple[tuple[int, str], ...]] = {}
+
+
 def _figures(counts: list[int], of: type[BaseModel]) -> dict[str, int]:
     """The tally's counts as the fields of ``of``."""
-    return {k: n for k, n in zip(FIGURES, counts, strict=True) if k in of.model_fields}
+    slots = _SLOTS.get(of)
+    if slots is None:
+        fields = of.model_fields
+        slots = _SLOTS[of] = tuple((i, k) for i, k in enumerate(FIGURES) if k in fields)
+    return {k: counts[i] for i, k in slots}
 
 
 class OfficerWeek(OfficerFigures):
@@ -284,15 +293,30 @@ class _Tally:
         ).all()
         per_cell: dict[tuple[int, int], list[float]] = {}
         per_officer: dict[int, list[float]] = {}
+        # counted per officer × week first, then added to the tally once per pair (a lead
+        # each was thousands of adds)
+        pairs: dict[tuple[int, int], list[int]] = {}
+        listed = self.listed
         for o, w, created, first in leads:
-            self.add(o, w, 3, 1)
+            n = pairs.get((o, w))
+            if n is None:
+                n = pairs[(o, w)] = [0, 0]
+            n[0] += 1
             if first is None:
-                self.add(o, w, 4, 1)
+                n[1] += 1
                 continue
             h = max(0.0, (first - created).total_seconds() / 3600)
-            if self.listed:
+            if listed:
                 per_cell.setdefault((o, w), []).append(h)
-            per_officer.setdefault(o, []).append(h)
+            hours = per_officer.get(o)
+            if hours is None:
+                per_officer[o] = [h]
+            else:
+                hours.append(h)
+        for (o, w), (new, awaiting) in pairs.items():
+            self.add(o, w, 3, new)
+            if awaiting:
+                self.add(o, w, 4, awaiting)
         return per_cell, per_officer
 
     def officers(self, per_officer: dict[int, list[float]]) -> list[OfficerTotal]:
