@@ -81,9 +81,10 @@ def _probes(core: str) -> list[str]:
 def _latin_probes(name: str) -> list[str]:
     """A Latin name's first significant word ("cisco" of "Cisco Systems (China) …")."""
     folded = _BRACKETS.sub(" ", unicodedata.normalize("NFKC", name or "").lower())
-    words = [w for w in _PUNCT.split(folded) if w and not _CJK.search(w)]
-    words = [w for w in words if w not in _REGIONS_EN and w != "the"]
-    return [w for w in words[:1] if len(w) >= 2]
+    for w in _PUNCT.split(folded):
+        if w and not _CJK.search(w) and w not in _REGIONS_EN and w != "the":
+            return [w] if len(w) >= 2 else []
+    return []
 
 
 def score(core: str, other: str) -> tuple[float, str]:
@@ -284,16 +285,10 @@ class NameIndex:
         self._firms = [(fid, zh, en) for fid, zh, en, _a in firms]
         self._names = [[n for n in (zh, en, *aliases) if n] for _f, zh, en, aliases in firms]
         self._texts = [" | ".join(fold_query(n) for n in names) for names in self._names]
-        # what check_firm calls the same name: the normalised Chinese name or an alias
         self._cores: dict[int, list[str]] = {}  # a firm's core names, once read
-        self._norms = [
-            {normalize_name(zh), *(normalize_name(a) for a in aliases)}
-            for _f, zh, _e, aliases in firms
-        ]
-        self._by_norm: dict[str, list[int]] = {}  # a normalised name → the firms that have it
-        for pos, norms in enumerate(self._norms):
-            for norm in norms:
-                self._by_norm.setdefault(norm, []).append(pos)
+        # what check_firm calls the same name: the Chinese name and the aliases, normalised when
+        # first needed (only for the firms that score)
+        self._exact = [[zh, *aliases] for _f, zh, _e, aliases in firms]
         self._pairs: dict[str, list[int]] = {}
         for pos, text in enumerate(self._texts):
             for pair in {text[k : k + 2] for k in range(len(text) - 1)}:
@@ -382,10 +377,10 @@ class NameIndex:
             reach.update(
                 owners[k] for k, other in enumerate(theirs) if mine in other or other in mine
             )
-        for norm in norms:  # an exact duplicate: refused, not asked about
-            reach.difference_update(self._by_norm.get(norm, ()))
         found: list[DuplicateCandidate] = []
         for pos in reach:
+            if norms.intersection(map(normalize_name, self._exact[pos])):
+                continue  # an exact duplicate: refused, not asked about
             best, why = _best_score(cores, self._core_names(pos))
             if best >= THRESHOLD:
                 fid, zh, en = self._firms[pos]

@@ -347,7 +347,7 @@ _PIECE = st.sampled_from(
 _NAME = st.lists(_PIECE, min_size=1, max_size=5).map("".join)
 
 
-def _scored_one_by_one(index: NameIndex, names: list[str]) -> list:
+def _scored_one_by_one(index: NameIndex, aliases: dict[int, list[str]], names: list[str]) -> list:
     """What ``NameIndex.similar`` answered before it chose the pairs worth scoring: every firm
     a probe finds, less the exact duplicates, scored with ``score`` against every core."""
     given = [n for n in dict.fromkeys(n.strip() for n in names if n and n.strip())]
@@ -357,7 +357,7 @@ def _scored_one_by_one(index: NameIndex, names: list[str]) -> list:
     for probe in _all_probes(given, cores):
         for pos in index._containing(probe):
             fid, zh, en = index._firms[pos]
-            if fid in found or norms & index._norms[pos]:
+            if fid in found or norms & {normalize_name(x) for x in (zh, *aliases[fid])}:
                 continue
             best, why = _best_score(cores, [core_name(x) for x in index._names[pos]])
             found[fid] = DuplicateCandidate(
@@ -380,5 +380,6 @@ def test_the_import_index_scores_every_firm_that_can_reach_the_threshold(firms, 
     containing, contained or close by ``fuzz.ratio``): it answers what scoring every firm the
     probes find answers."""
     index = NameIndex([(n + 1, zh, en, aliases) for n, (zh, en, aliases) in enumerate(firms)])
+    aliases = {n + 1: al for n, (_zh, _en, al) in enumerate(firms)}
     for names in typed:
-        assert index.similar(names) == _scored_one_by_one(index, names), names
+        assert index.similar(names) == _scored_one_by_one(index, aliases, names), names
