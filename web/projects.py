@@ -14,7 +14,7 @@ from crm.activities.service import ActivityFilters, list_activities
 from crm.authz import can_edit_owned, owner_choices
 from crm.errors import CRMError, NotFound, StaleVersion, ValidationFailed
 from crm.firms.service import get_firm, search_firms
-from crm.followups.service import FollowupFilters, followup_labels, list_followups
+from crm.followups.service import FollowupFilters, list_followups
 from crm.models.accounts import User
 from crm.models.projects import Project, Stage
 from crm.policy.service import plan_lists
@@ -77,7 +77,6 @@ def project_context(session: Session, user: User, p: Project) -> dict[str, Any]:
         "activities": acts,
         "activity_total": act_total,
         "followups": fus,
-        "fu_labels": followup_labels(session, user, fus),
         "arrivals": arrivals,
         "arrived_total": total,
         "conflict": conflict_info(session, user, p),

@@ -6,15 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from crm.authz import (
     can_see_project,
     project_visible,
 )
+from crm.db import built_once
 from crm.errors import NotFound
 from crm.i18n import _l
 from crm.models.accounts import User
@@ -240,24 +241,34 @@ def to_public(session: Session, p: Project, actor: User | None) -> ProjectPublic
     return to_public_many(session, [p], actor)[0]
 
 
-_Held = TypeVar("_Held", StageChange, CapitalArrival)
+# a project's held rows' statements (its stage changes, its capital arrivals), built once
+_HELD: dict[Any, Any] = {}
 
 
 def _held_rows(
-    session: Session, actor: User, project_id: int, model: type[_Held], *order: Any
-) -> list[_Held]:
-    """A project's rows of ``model`` (its stage changes, its capital arrivals), in ``order``,
-    for a reader who may see the project."""
+    session: Session, actor: User, project_id: int, model: Any, *order: Any
+) -> list[Any]:
+    """A project's rows of ``model`` (its stage changes, its capital arrivals) as plain rows of
+    every column, in ``order``, for a reader who may see the project."""
     get_project_for(session, actor, project_id)
-    return list(
-        session.scalars(select(model).where(model.project_id == project_id).order_by(*order))
+    stmt = built_once(
+        _HELD,
+        model,
+        lambda: (
+            select(*model.__table__.c)
+            .where(model.project_id == bindparam("project_id"))
+            .order_by(*order)
+        ),
     )
+    return list(session.execute(stmt, {"project_id": project_id}))
 
 
-def stage_history(session: Session, actor: User, project_id: int) -> list[StageChange]:
+def stage_history(session: Session, actor: User, project_id: int) -> list[Any]:
+    """A project's stage changes, oldest first (rows of every column)."""
     order = (StageChange.changed_at, StageChange.id)
     return _held_rows(session, actor, project_id, StageChange, *order)
 
 
-def capital_arrivals(session: Session, actor: User, project_id: int) -> list[CapitalArrival]:
+def capital_arrivals(session: Session, actor: User, project_id: int) -> list[Any]:
+    """A project's capital arrivals by day (rows of every column)."""
     return _held_rows(session, actor, project_id, CapitalArrival, CapitalArrival.arrived_on)
