@@ -28,7 +28,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.sessions import SessionMiddleware
 
 from api.router import router as api_router
 from crm.accounts.sessions import resolve_web_session
@@ -42,7 +41,14 @@ from crm.imports import worker as import_worker
 from server.deps import SESSION_KEY, LoginRequired, user_view
 from server.language import is_api as _is_api
 from server.language import reader_language
-from server.middleware import CSRF, AnswerCrashes, BodyLimit, SecurityHeaders, security_headers
+from server.middleware import (
+    CSRF,
+    AnswerCrashes,
+    BodyLimit,
+    SecurityHeaders,
+    SignedSession,
+    security_headers,
+)
 from server.page_input import PageInput, refuse_bad_input
 from server.routing import install as install_match_cache
 from web.forms import FormInvalid, FormRejected
@@ -393,7 +399,7 @@ def create_app(run_scheduler: bool = False) -> FastAPI:
     # order: the last added runs first
     app.add_middleware(PageInput)
     app.add_middleware(
-        SessionMiddleware,
+        SignedSession,
         secret_key=settings.secret_key,
         session_cookie="crm_session",
         same_site="lax",

@@ -9,9 +9,12 @@ import html
 import json
 import secrets
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from itsdangerous import SignatureExpired, TimestampSigner
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -381,3 +384,45 @@ class AnswerCrashes:
             if started:
                 raise
             await self.answer(Request(scope, receive), exc)(scope, receive, send)
+
+
+class KeptSigner:
+    """The session cookie's signer (itsdangerous' ``TimestampSigner``), keeping each cookie it
+    has verified with its signed time: a signed-in user sends the same cookie on every request
+    (it is signed anew only when the session changes), and checking its HMAC each time was the
+    larger part of the session middleware's cost. A cookie not kept is checked in full; a kept
+    one still expires by its signed time exactly as the signer says (``max_age``)."""
+
+    LIMIT = 4096
+
+    def __init__(self, signer: TimestampSigner) -> None:
+        self.signer = signer
+        self.kept: dict[bytes, tuple[bytes, int]] = {}
+
+    def sign(self, value: str | bytes) -> bytes:
+        return self.signer.sign(value)
+
+    def unsign(self, value: str | bytes, max_age: int | None = None) -> bytes:
+        key = value.encode("utf-8") if isinstance(value, str) else value
+        found = self.kept.get(key)
+        if found is None:
+            payload, when = self.signer.unsign(key, return_timestamp=True)  # BadSignature
+            found = (payload, int(when.timestamp()))
+            if len(self.kept) >= self.LIMIT:
+                self.kept.clear()
+            self.kept[key] = found
+        payload, signed_at = found
+        if max_age is not None:
+            age = self.signer.get_timestamp() - signed_at
+            if age > max_age or age < 0:
+                raise SignatureExpired(f"Signature age {age} out of range", payload=payload)
+        return payload
+
+
+class SignedSession(SessionMiddleware):
+    """Starlette's signed-cookie session, its signer keeping the cookies it verified
+    (``KeptSigner``)."""
+
+    def __init__(self, app: ASGIApp, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.signer = KeptSigner(self.signer)  # type: ignore[assignment]
