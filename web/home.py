@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from crm.authz import is_manager
+from crm.clock import local_tz
 from crm.followups.service import my_day
 from crm.models.accounts import User
 from crm.projects.lists import recent_projects
@@ -17,16 +18,27 @@ from crm.reports.manager_home import manager_home
 from web.visit import Visit
 
 router = APIRouter()
+DUE = "%Y-%m-%d %H:%M"  # as the ``local`` filter shows a time
+
+
+def _items(rows: list[Any], tz: Any) -> list[tuple[Any, ...]]:
+    """My day's rows as its list shows them: ``(id, title, due, version, project_id,
+    project_label, firm_id, firm_label)``, ``due`` the local time as text (the zone read once,
+    not per row): the template unpacks them, no attribute lookup per value."""
+    return [
+        (i, title, due_at.astimezone(tz).strftime(DUE), version, pid, plabel, fid, flabel)
+        for i, title, due_at, fid, pid, version, flabel, plabel in rows
+    ]
 
 
 def myday_context(session: Session, user: User) -> dict[str, Any]:
     day = my_day(session, user)
+    tz = local_tz()
     return {
-        "overdue": day.overdue,
-        "today": day.today,
+        "overdue": _items(day.overdue, tz),
+        "today": _items(day.today, tz),
         "day": day.day,
         "tomorrow": day.day + timedelta(days=1),
-        "labels": day.labels,
     }
 
 

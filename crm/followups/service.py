@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, literal_column, select, union_all
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -241,17 +241,6 @@ class MyDay:
     today: list[Any]
     day: date
 
-    @property
-    def labels(self) -> FollowupLabels:
-        """The names the rows carry, in the shape of ``followup_labels`` (My day's assignee is
-        the reader: no user names)."""
-        rows = self.overdue + self.today
-        return FollowupLabels(
-            firms={r.firm_id: r.firm_label for r in rows if r.firm_label is not None},
-            projects={r.project_id: r.project_label for r in rows if r.project_label is not None},
-            users={},
-        )
-
 
 # My day's statement per kind of viewer (crm.authz.viewer_key), built once: a statement object
 # keeps its cache key, so a request only executes it (building it and the three label queries
@@ -266,7 +255,7 @@ def _my_day_statement(actor: User) -> Any:
 
 def _my_day_select(actor: User) -> Any:
     fu, p = Followup.__table__.c, _MY_DAY_P
-    label = project_label_sql(p)  # as followup_labels names a project
+    label = project_label_sql(p)  # a confidential one by its code name
     return (
         select(
             fu.id,
@@ -344,7 +333,7 @@ def list_followups(
 
     Plain rows (every column of a follow-up, as ``FollowupPublic`` reads it), each with the
     names a list shows: ``firm_label``, ``project_label`` (None for a project hidden from
-    ``actor``; a confidential one by its code name, as ``followup_labels``) and
+    ``actor``; a confidential one by its code name) and
     ``assignee_name``."""
     if f.due_after and f.due_before and f.due_after > f.due_before:
         raise ValidationFailed(_l("开始日期晚于结束日期"), field="due_after")
@@ -471,52 +460,3 @@ def _list_select(actor: User, whose: tuple[Any, ...], shape: tuple[Any, ...]) ->
     )
     capped = select(Followup.id).where(*where).limit(LIST_COUNT_CAP + 1).subquery()
     return rows, select(func.count()).select_from(capped)
-
-
-@dataclass
-class FollowupLabels:
-    firms: dict[int, str]
-    projects: dict[int, str]
-    users: dict[int, str]
-
-
-# the labels' statement per kind of viewer (crm.authz.viewer_key), built once: a statement
-# object keeps its cache key, so a list only executes it (three statements built per request
-# were ~25 % of the follow-up list's own work)
-_LABELS: dict[tuple[Any, ...], Any] = {}
-
-
-def _labels_statement(actor: User) -> Any:
-    return built_once(_LABELS, viewer_key(actor), lambda: _labels_select(actor))
-
-
-def _labels_select(actor: User) -> Any:
-    project_label = project_label_sql(Project)
-    return union_all(
-        select(literal_column("0").label("k"), Firm.id, Firm.name_zh).where(
-            Firm.id.in_(bindparam("fids", expanding=True))
-        ),
-        select(literal_column("1"), Project.id, project_label).where(
-            Project.id.in_(bindparam("pids", expanding=True)), project_visible(actor)
-        ),
-        select(literal_column("2"), User.id, User.display_name).where(
-            User.id.in_(bindparam("uids", expanding=True))
-        ),
-    )
-
-
-def followup_labels(session: Session, actor: User, followups: list[Followup]) -> FollowupLabels:
-    """Names for the firms, projects and assignees of follow-ups (one statement, so a list
-    never loads them row by row). Only what ``actor`` may see is named: a project hidden from
-    them gets no label, and a confidential project is named by its code name."""
-    ids = {
-        "fids": sorted({f.firm_id for f in followups if f.firm_id}),
-        "pids": sorted({f.project_id for f in followups if f.project_id}),
-        "uids": sorted({f.assignee_id for f in followups}),
-    }
-    found: tuple[dict[int, str], dict[int, str], dict[int, str]] = ({}, {}, {})
-    if any(ids.values()):
-        for k, i, name in session.execute(_labels_statement(actor), ids):
-            found[int(k)][i] = name
-    firms, projects, users = found
-    return FollowupLabels(firms=firms, projects=projects, users=users)
