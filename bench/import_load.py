@@ -31,6 +31,7 @@ def _prepare(url: str, firms: int, existing: bool = False) -> None:
     from sqlmodel import select
 
     from crm import migrate
+    from crm.accounts.departments import get_or_create_department
     from crm.accounts.users import create_user
     from crm.db import reset_engine, session_scope
     from crm.models.accounts import User
@@ -47,8 +48,15 @@ def _prepare(url: str, firms: int, existing: bool = False) -> None:
         if not existing:
             load_pack(s, read_pack())
         if s.scalar(select(User.id).where(User.username == USER)) is None:
+            dep = get_or_create_department(s, "招商局（导入测试）", "BENCH-IMPORT")
             create_user(
-                s, None, username=USER, password=PASSWORD, role="manager", check_password=False
+                s,
+                None,
+                username=USER,
+                password=PASSWORD,
+                role="manager",
+                department_id=dep.id,
+                check_password=False,
             )
     if existing:  # a copy of the city data: its firms are the list's
         reset_engine()

@@ -31,17 +31,29 @@ def make_department(session: Session, **kw: Any) -> Department:
     return d
 
 
+def default_department(session: Session) -> Department:
+    """The department of officers and managers a test gives none (the same one for all)."""
+    found = session.scalar(select(Department).where(Department.code == "TEST-DEFAULT"))
+    return found or make_department(session, name="测试默认部门", code="TEST-DEFAULT")
+
+
 def make_user(
     session: Session, role: str = "officer", department: Department | None = None, **kw: Any
 ) -> User:
     n = next(_seq)
+    if department is not None:
+        department_id = department.id
+    elif "department_id" in kw:
+        department_id = kw.pop("department_id")
+    else:  # an officer or manager must belong to a department: one shared default
+        department_id = None if role == "admin" else default_department(session).id
     return create_user(
         session,
         None,
         username=kw.pop("username", f"{role}{n}"),
         password=kw.pop("password", PASSWORD),
         role=role,
-        department_id=department.id if department else kw.pop("department_id", None),
+        department_id=department_id,
         check_password=False,
         **kw,
     )

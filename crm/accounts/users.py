@@ -50,6 +50,10 @@ def create_user(
     # the role, name, department and e-mail address checked as an admin's change checks them
     # (one rule each), as the new row's columns
     columns = _user_changes(session, role, department_id, None, display_name, email)
+    if columns["role"] != Role.admin.value and columns["department_id"] is None:
+        # as a change of role or department (``_check_user_change``): an officer or manager
+        # outside every department could see nothing of his own and no manager would see him
+        raise ValidationFailed(_l("专员和主管必须属于一个部门"), field="department_id")
     if check_password:
         check_policy(password, username)
     # one person per name whatever its case: "Wang" beside "wang" is the same login to a reader

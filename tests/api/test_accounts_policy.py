@@ -72,6 +72,25 @@ def test_users_admin_only_changes(client, people, session):
     assert r.status_code == 409  # the last active administrator stays
 
 
+def test_an_officer_or_manager_needs_a_department(client, people, session):
+    """ATTACK9 P3-8: an officer created without a department could see nothing of his own
+    and belonged to no manager's view; he is refused, as a change to no department is."""
+    users_before = client.get("/api/v1/users", headers=people.auth("admin")).json()["total"]
+    for role in ("officer", "manager"):
+        body = {"username": f"nodept_{role}", "password": "Long-Enough-Pass-1", "role": role}
+        r = client.post("/api/v1/users", headers=people.auth("admin"), json=body)
+        assert r.status_code == 422, r.text
+        assert r.json()["field"] == "department_id" and "部门" in r.json()["message"]
+        r = client.post(
+            "/api/v1/users", headers=people.auth("admin"), json={**body, "department_id": None}
+        )
+        assert r.status_code == 422, r.text
+    assert client.get("/api/v1/users", headers=people.auth("admin")).json()["total"] == users_before
+    body = {"username": "nodept_admin", "password": "Long-Enough-Pass-1", "role": "admin"}
+    r = client.post("/api/v1/users", headers=people.auth("admin"), json=body)
+    assert r.status_code == 201 and r.json()["department_id"] is None
+
+
 def test_token_endpoint_bounds_its_form(client, people):
     r = client.post(
         "/api/v1/auth/token", data={"username": people.officer.username, "password": PASSWORD}

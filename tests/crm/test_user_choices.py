@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from crm.accounts.service import create_user, update_user, user_choices
-from tests.factories import PASSWORD, make_department, make_user
+from tests.factories import PASSWORD, default_department, make_department, make_user
 from web.render import user_options
 
 
@@ -34,6 +34,7 @@ def test_the_picker_follows_every_change_of_a_user(session: Session) -> None:
         password=PASSWORD,
         role="officer",
         display_name="李四",
+        department_id=default_department(session).id,
         check_password=False,
     )
     session.commit()

@@ -297,7 +297,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/admin"): admin_page(),
     ("GET", "/admin/users"): admin_page(),
     ("POST", "/admin/users"): admin_page(
-        303, form={"username": "new_user", "password": "Very-Long-Passphrase-9", "role": "officer"}
+        303, form={"username": "new_user", "password": "Very-Long-Passphrase-9", "role": "admin"}
     ),
     ("POST", "/admin/users/{user_id}"): admin_page(303, form={"role": "manager", "version": "1"}),
     ("POST", "/admin/users/{user_id}/password"): admin_page(
@@ -463,7 +463,9 @@ ACCESS.update(
         ("PATCH", "/api/v1/me"): api(json={"display_name": "新名字", "version": 1}),
         ("GET", "/api/v1/users"): api(),
         ("POST", "/api/v1/users"): admin_api(
-            201, json={"username": "newbie", "password": "Long-Enough-Pass-1"}
+            # an administrator: an officer or manager also needs a department (ids vary)
+            201,
+            json={"username": "newbie", "password": "Long-Enough-Pass-1", "role": "admin"},
         ),
         ("GET", "/api/v1/users/{user_id}"): api(),
         # administrators only (a user changes their own name through PATCH /me)
