@@ -54,8 +54,8 @@ def _link_names_statement(actor: User) -> Any:
     f, c, u = table(Firm).c, table(Contact).c, table(User).c
     p = table(Project).c
 
-    def ids(n: int) -> Any:
-        return bindparam(f"ids{n}", expanding=True)
+    def ids(_n: int) -> Any:  # one list of ids for every arm: expanded once per execution
+        return bindparam("ids", expanding=True)
 
     q = union_all(
         # first: its columns type the union's (a follow-up's due time, read as UTC)
@@ -100,9 +100,7 @@ def entries_for(session: Session, actor: User, acts: list[Any]) -> list[Timeline
         return list(entries.values())
     firms: dict[int, list[tuple[int, str]]] = {i: [] for i in ids}
     stmt = built_once(_LINK_NAMES, viewer_key(actor), lambda: _link_names_statement(actor))
-    for aid, kind, ref, name, due_at, status in session.execute(
-        stmt, {f"ids{n}": ids for n in range(5)}
-    ):
+    for aid, kind, ref, name, due_at, status in session.execute(stmt, {"ids": ids}).all():
         e = entries[aid]
         if kind == 0:
             firms[aid].append((ref, name))
