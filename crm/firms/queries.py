@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, case, func, select
+from sqlalchemy import Integer, String, bindparam, case, cast, func, select
 from sqlmodel import Session
 
 from crm.authz import can_edit_owned
@@ -235,22 +235,31 @@ def list_firms(
 # built once of Core columns (an ORM-annotated statement is built, keyed and run through the
 # ORM's layer on each request); the same SQL as the general path's
 _ft = table(Firm)
+_lfc = table(FirmCluster).alias("list_fc")
 # what a list page shows of a firm (``columns``): not its search text, notes or other columns
 # nobody reads there
-LIST_COLUMNS = tuple(
-    _ft.c[name]
-    for name in (
-        "id",
-        "name_zh",
-        "name_en",
-        "country",
-        "tier",
-        "global500_rank",
-        "china500_rank",
-        "is_leader",
-        "owner_id",
-        "updated_at",
-    )
+LIST_COLUMNS = (
+    *(
+        _ft.c[name]
+        for name in (
+            "id",
+            "name_zh",
+            "name_en",
+            "country",
+            "tier",
+            "global500_rank",
+            "china500_rank",
+            "is_leader",
+            "owner_id",
+            "updated_at",
+        )
+    ),
+    # the firm's cluster ids, "3,7": the rows' clusters in the same statement, not a second
+    # one for the page's 50 ids (crm.firms.views puts them in the plan's order)
+    select(func.aggregate_strings(cast(_lfc.c.cluster_id, String), ","))
+    .where(_lfc.c.firm_id == _ft.c.id)
+    .scalar_subquery()
+    .label("cluster_ids"),
 )
 
 

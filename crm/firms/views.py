@@ -30,6 +30,7 @@ from crm.models.accounts import User
 from crm.models.firms import Contact, Firm, FirmAlias, FirmCluster
 from crm.models.policy import Cluster
 from crm.models.projects import Project
+from crm.policy.service import plan_lists
 from crm.types import stored_id
 
 
@@ -71,17 +72,30 @@ class FirmDetail:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def list_rows(session: Session, actor: User, firms: list[Firm]) -> list[FirmRow]:
-    """The list page's rows: cluster codes in one statement for the page, owner names from the
+def list_rows(session: Session, actor: User, firms: list[Any]) -> list[FirmRow]:
+    """The list page's rows, of entities or of rows of ``LIST_COLUMNS`` (which carry their
+    cluster ids; for entities the codes are one statement for the page), owner names from the
     users' names kept per process (``user_choices``: the page reads them for its owner filter
     anyway; its version check is once per transaction)."""
     ids = [stored_id(f) for f in firms]
-    codes = firm_cluster_codes(session, ids)
+    if firms and "cluster_ids" in getattr(firms[0], "_fields", ()):
+        # rows of LIST_COLUMNS: their cluster ids came with them
+        order = {c.id: (i, c.code) for i, c in enumerate(plan_lists(session).clusters)}
+        codes = {stored_id(f): _in_order(f.cluster_ids, order) for f in firms}
+    else:
+        codes = firm_cluster_codes(session, ids)
     owners = user_choices(session, actor).names
     return [
         FirmRow(f, codes.get(i, []), owners.get(f.owner_id) if f.owner_id is not None else None)
         for f, i in zip(firms, ids, strict=True)
     ]
+
+
+def _in_order(ids: str | None, order: dict[int, tuple[int, str]]) -> list[str]:
+    """Cluster ids as a list row carries them ("3,7") as codes, in the plan's order."""
+    if not ids:
+        return []
+    return [code for _, code in sorted(order[i] for i in map(int, ids.split(",")) if i in order)]
 
 
 # the firm page's reads, built once of Core columns (a row to show, not an entity to track;
