@@ -3,10 +3,11 @@ arrivals."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
@@ -131,12 +132,25 @@ def board_cards(session: Session, rows: list[Any]) -> list[BoardCard]:
     """The board's cards from the rows ``board_columns`` reads (its firm's name among them):
     the cluster and park codes from the plan's, kept per process; no ORM objects, nor the API
     shape."""
+    return _with_codes(session, rows, _cards)
+
+
+_T = TypeVar("_T")
+
+
+def _with_codes(
+    session: Session,
+    rows: list[Any],
+    make: Callable[[list[Any], dict[int, str], dict[int, str]], list[_T]],
+) -> list[_T]:
+    """``make(rows, cluster codes, park codes)`` with the plan's codes, kept per process, or
+    those read from the database when a row names one the kept plan does not know yet."""
     codes = plan_lists(session).codes
     try:
-        return _cards(rows, codes["cluster"], codes["park"])
-    except KeyError:  # a code the kept plan does not know yet: read them
+        return make(rows, codes["cluster"], codes["park"])
+    except KeyError:
         codes = _codes(session, rows)
-        return _cards(rows, codes["cluster"], codes["park"])
+        return make(rows, codes["cluster"], codes["park"])
 
 
 def _cards(rows: list[Any], cluster: dict[int, str], park: dict[int, str]) -> list[BoardCard]:
@@ -196,12 +210,7 @@ class TableRow:
 def table_rows(session: Session, rows: list[Any]) -> list[TableRow]:
     """The table's rows from those ``list_project_rows`` reads (its firm's name among them):
     the cluster and park codes from the plan's, kept per process."""
-    codes = plan_lists(session).codes
-    try:
-        return _table_rows(rows, codes["cluster"], codes["park"])
-    except KeyError:  # a code the kept plan does not know yet: read them
-        codes = _codes(session, rows)
-        return _table_rows(rows, codes["cluster"], codes["park"])
+    return _with_codes(session, rows, _table_rows)
 
 
 def _table_rows(rows: list[Any], cluster: dict[int, str], park: dict[int, str]) -> list[TableRow]:
