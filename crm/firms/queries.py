@@ -107,6 +107,14 @@ FIRM_SORTS: dict[str, Any] = {
 # an English reader's name order: the English name, else the pinyin (both Latin letters)
 NAME_EN_SORT = func.lower(func.coalesce(Firm.name_en, Firm.name_pinyin))
 
+# the sortable columns that are never empty (their "empty last" term is always false) and that an
+# index serves in order (ix_firm_pinyin, ix_firm_updated; the English name order has none yet),
+# by the reader's script: the unfiltered list sorted by one of them reads just its page
+_INDEXED_SORTS: dict[str, dict[str, Any]] = {
+    "name": {"zh": Firm.name_pinyin, "en": NAME_EN_SORT},
+    "updated": {"zh": Firm.updated_at, "en": Firm.updated_at},
+}
+
 
 def firm_order(filters: FirmFilters) -> list[Any]:
     """The list's order: the reader's column, else major tiers first, then the last changed."""
@@ -182,34 +190,9 @@ def list_firms(
     def fetch(q: Any) -> list[Any]:
         return list(session.execute(q).all() if columns else session.scalars(q))
 
-    if any(
-        (
-            filters.q,
-            filters.cluster,
-            filters.tier,
-            filters.country,
-            filters.owner_id,
-            filters.updated_since is not None,
-            filters.sort is not None,
-        )
-    ):
-        # a query: names it begins (whole-name pinyin, initials) before matches inside a word;
-        # a column the reader chose comes before everything
-        # the page's ids first, then its rows: the sort carries ids, not every column of every
-        # match (the city's "汽车", 1,794 firms: 27 → 18 ms raw on SQLite)
-        first = (search_rank(filters.q),) if filters.q and filters.sort is None else ()
-        found = session.execute(
-            stmt.with_only_columns(_ft.c.id, func.count().over())
-            .order_by(*first, *firm_order(filters))
-            .limit(limit)
-            .offset(offset)
-        ).all()
-        if found:
-            return _firms_by_id(session, [i for i, _ in found], columns), min(
-                found[0][1], count_cap + 1
-            )
-        total = 0 if offset == 0 else capped_count(session, stmt, Firm.id, count_cap)
-        return [], total
+    filtered = _is_filtered(filters)
+    if filtered or filters.sort is not None:
+        return _chosen_page(session, stmt, filters, filtered, limit, offset, count_cap, columns)
     # major tiers first, along ix_firm_updated; then the rest, along ix_firm_tier_updated
     majors = stmt.where(Firm.tier != "other")
 
@@ -226,6 +209,79 @@ def list_firms(
         else:  # the majors ended on an earlier page: how many were there (at most offset)
             n_major = capped_count(session, majors, Firm.id, offset - 1)
         rows += tier_page(False, limit - len(rows), max(0, offset - n_major))
+    if offset == 0 and len(rows) < limit:
+        return rows, len(rows)
+    return rows, _every_firm_count(session, count_cap)
+
+
+def _chosen_page(
+    session: Session,
+    stmt: Any,
+    filters: FirmFilters,
+    filtered: bool,
+    limit: int,
+    offset: int,
+    count_cap: int,
+    columns: bool,
+) -> tuple[list[Any], int]:
+    """A page of a filtered or sorted list, and its total."""
+    if not filtered and filters.sort is not None and filters.sort.key in _INDEXED_SORTS:
+        return _sorted_page(session, stmt, filters, limit, offset, count_cap, columns)
+    # a query: names it begins (whole-name pinyin, initials) before matches inside a word;
+    # a column the reader chose comes before everything
+    # the page's ids first, then its rows: the sort carries ids, not every column of every
+    # match (the city's "汽车", 1,794 firms: 27 → 18 ms raw on SQLite)
+    first = (search_rank(filters.q),) if filters.q and filters.sort is None else ()
+    found = session.execute(
+        stmt.with_only_columns(_ft.c.id, func.count().over())
+        .order_by(*first, *firm_order(filters))
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    if found:
+        return _firms_by_id(session, [i for i, _ in found], columns), min(
+            found[0][1], count_cap + 1
+        )
+    total = 0 if offset == 0 else capped_count(session, stmt, Firm.id, count_cap)
+    return [], total
+
+
+def _is_filtered(filters: FirmFilters) -> bool:
+    """Whether ``filters`` leaves out any firm."""
+    return any(
+        (
+            filters.q,
+            filters.cluster,
+            filters.tier,
+            filters.country,
+            filters.owner_id,
+            filters.updated_since is not None,
+        )
+    )
+
+
+def _sorted_page(
+    session: Session,
+    stmt: Any,
+    filters: FirmFilters,
+    limit: int,
+    offset: int,
+    count_cap: int,
+    columns: bool,
+) -> tuple[list[Any], int]:
+    """Every firm in a column's order (``_INDEXED_SORTS``): read along the column's index and
+    stopped at the page, counted as the landing page counts — not a sort and a window count
+    over every firm (the city's "sort=name": 31 → 11 ms of CPU)."""
+    assert filters.sort is not None
+    lang = "en" if filters.lang == "en" and filters.sort.key == "name" else "zh"
+    col = _INDEXED_SORTS[filters.sort.key][lang]
+    desc = filters.sort.descending
+    q = (
+        stmt.order_by(col.desc() if desc else col, Firm.id.desc() if desc else Firm.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = list(session.execute(q).all() if columns else session.scalars(q))
     if offset == 0 and len(rows) < limit:
         return rows, len(rows)
     return rows, _every_firm_count(session, count_cap)

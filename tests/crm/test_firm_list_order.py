@@ -58,3 +58,57 @@ def test_pages_follow_the_order_across_the_tier_boundary(session: Session) -> No
         assert got == _expected(de)
     rows, total = list_firms(session, actor, FirmFilters(country="德国"), limit=2, offset=40)
     assert rows == [] and total == len(de)
+
+
+def test_every_firm_sorted_by_a_column_pages_through_in_that_order(session: Session) -> None:
+    """Unfiltered and sorted by name (pinyin, or the English name for an English reader) or by
+    the last change, either way round: every page in that order, ties by id, and the total."""
+    from crm.sorting import Sort
+
+    actor = make_user(session)
+    now = utcnow()
+    firms = [
+        make_firm(
+            session,
+            name,
+            name_en=en,
+            updated_at=now - timedelta(hours=i % 3),  # ties: broken by id
+        )
+        for i, (name, en) in enumerate(
+            [
+                ("泽塔电子", "Alpha Electronics"),
+                ("阿尔法科技", None),
+                ("北京排序", "beta Works"),
+                ("阿尔法科技集团", "Zeta Group"),
+                ("中国排序", None),
+                ("贝塔", "Beta"),
+                ("杭州排序", "gamma"),
+            ]
+        )
+    ]
+    session.commit()
+    keys = {
+        ("name", "zh_CN"): lambda f: f.name_pinyin,
+        ("name", "en"): lambda f: (f.name_en or f.name_pinyin).lower(),
+        ("updated", "zh_CN"): lambda f: f.updated_at,
+    }
+    for (key, lang), value in keys.items():
+        for desc in (False, True):
+            want = [f.id for f in sorted(firms, key=lambda f: (value(f), f.id), reverse=desc)]
+            sort = Sort(key, desc)
+            for size in (2, 3, 50):
+                got: list[int] = []
+                for page in range(5):
+                    rows, total = list_firms(
+                        session,
+                        actor,
+                        FirmFilters(sort=sort, lang=lang),
+                        limit=size,
+                        offset=page * size,
+                        columns=size == 3,
+                    )
+                    assert total == len(firms), (key, lang, desc, size, page)
+                    got += [f.id for f in rows]
+                assert got == want, (key, lang, desc, size)
+            rows, total = list_firms(session, actor, FirmFilters(sort=sort), limit=2, count_cap=3)
+            assert len(rows) == 2 and total == 4  # capped: "more than 3"
