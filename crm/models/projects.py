@@ -74,6 +74,18 @@ class Project(Versioned, SQLModel, table=True):
             "department_id",
             "is_confidential",
         ),
+        # the park layout's first projects of each park in its order (migration 0020: SQLite
+        # takes no NULLS LAST in an index, where DESC puts NULL last anyway)
+        Index(
+            "ix_project_park_output",
+            "park_id",
+            "expected_output",  # DESC (NULLS LAST on PostgreSQL): see the migration
+            "id",
+            "stage",
+            "cluster_id",
+            "department_id",
+            "is_confidential",
+        ),
         # new projects per week; new leads with their owner and first contact (reports)
         Index(
             "ix_project_report_created",

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, union_all
 from sqlmodel import Session
 
 from crm.models.accounts import User
@@ -91,8 +91,9 @@ def park_layout(session: Session, actor: User, f: ReportFilters | None = None) -
         guided.setdefault(pid, {})[c] = focus
     # the coverage rule per pair (coverage.py's matrix: a major investor's live project secured
     # here / pursuing here) and the pair's landed and live projects, as two aggregates: the
-    # counts from the project index alone, the major investors' from their firms (joining every
-    # project to its firm would read each project row)
+    # counts from the project index alone, the major investors' from the major firms' ids (the
+    # tier index) and their projects by firm (a covering index) — joining every project to its
+    # firm read 20,000 firm rows at city scale (35 ms of SQLite's CPU against 9)
     secured = Project.stage.in_(SECURED_STAGES)
     majors = {
         (pid, c): (int(n_sec), int(n) - int(n_sec))
@@ -103,8 +104,7 @@ def park_layout(session: Session, actor: User, f: ReportFilters | None = None) -
                 func.sum(case((secured, 1), else_=0)),
                 func.count(),
             )
-            .join(Firm, Firm.id == Project.firm_id)
-            .where(*scope, Firm.tier.in_(MAJOR_TIERS))
+            .where(*scope, Project.firm_id.in_(select(Firm.id).where(Firm.tier.in_(MAJOR_TIERS))))
             .group_by(Project.park_id, Project.cluster_id)
         )
     }
@@ -121,34 +121,41 @@ def park_layout(session: Session, actor: User, f: ReportFilters | None = None) -
     ):
         per_park.setdefault(pid, {})[c] = (*majors.get((pid, c), (0, 0)), int(n_landed), int(n))
 
-    rank = (
-        func.row_number()
-        .over(
-            partition_by=Project.park_id,
-            order_by=(Project.expected_output.desc().nulls_last(), Project.id),
-        )
-        .label("rank")
-    )
-    ranked = select(Project.id, rank).where(*scope, Project.park_id.is_not(None)).subquery()
-    listed: Any = select(ranked.c.id)
-    if not f.detail:
-        # the few ids first, then their rows: as one statement PostgreSQL cannot tell that the
-        # ranking keeps a few per park and hashes every firm to join them
-        listed = list(session.connection().scalars(listed.where(ranked.c.rank <= LISTED)))
+    all_parks = parks(session)
+    if f.detail:
+        which: list[Any] = [*scope, Project.park_id.is_not(None)]
+    else:
+        # the first few of each park, each read in its order from the park's entries of an
+        # index (``ix_project_park_output``): ranking every live project with a window
+        # function sorted all of them (8.5 ms of SQLite's CPU at city scale against 0.3)
+        first = [
+            select(Project.id)
+            .where(*scope, Project.park_id == stored_id(p))
+            .order_by(Project.expected_output.desc().nulls_last(), Project.id)
+            .limit(LISTED)
+            .subquery()
+            for p in all_parks
+        ]
+        which = [Project.id.in_(union_all(*(select(sub.c.id) for sub in first)))] if first else []
     projects: dict[int, list[LayoutProject]] = {}
-    for r in session.execute(
-        select(
-            *LABELLED,
-            Firm.name_zh,
-            Project.cluster_id,
-            Project.stage,
-            Project.expected_output,
-            Project.park_id,
+    rows: Any = (
+        ()
+        if not which
+        else session.execute(
+            select(
+                *LABELLED,
+                Firm.name_zh,
+                Project.cluster_id,
+                Project.stage,
+                Project.expected_output,
+                Project.park_id,
+            )
+            .join(Firm, Firm.id == Project.firm_id)
+            .where(*which)
+            .order_by(Project.park_id, Project.expected_output.desc().nulls_last(), Project.id)
         )
-        .join(Firm, Firm.id == Project.firm_id)
-        .where(Project.id.in_(listed))
-        .order_by(Project.park_id, Project.expected_output.desc().nulls_last(), Project.id)
-    ):
+    )
+    for r in rows:
         projects.setdefault(r[8], []).append(
             LayoutProject(
                 id=r[0],
@@ -160,7 +167,6 @@ def park_layout(session: Session, actor: User, f: ReportFilters | None = None) -
             )
         )
 
-    all_parks = parks(session)
     code_of_park = {p.id: p.code for p in all_parks}
     out = []
     for p in all_parks:

@@ -9,7 +9,7 @@ from crm.reports.common import ReportFilters
 from crm.reports.coverage import coverage_report
 from crm.reports.layout import park_layout
 from tests.factories import make_firm, make_project
-from tests.reports_data import coverage_world
+from tests.reports_data import coverage_world, people
 
 
 def world(session):
@@ -109,3 +109,61 @@ def test_an_officer_sees_only_what_they_may_and_a_cluster_filter(session):
     same_view(session, w.officer1, ReportFilters())
     same_view(session, w.manager, ReportFilters(cluster="NB"))
     same_view(session, w.manager, ReportFilters(department_id=w.d2.id))
+
+
+def test_the_first_projects_of_a_park_largest_first_ties_by_id_none_last(session):
+    """A park lists its five largest live projects (expected output, none last, equal outputs
+    by id): read per park from its index, under the filters and the visibility rule; with
+    ``detail`` every live project in that order."""
+    w = people(session)
+    firm = make_firm(session, "大户一号", global500_rank=1)
+    other = make_firm(session, "大户二号")
+
+    def at_hx(output, stage="lead", owner=w.officer1, **kw):
+        return make_project(session, firm, "NB", stage, owner=owner, park_code="HX", output=output,
+                            **kw).id  # fmt: skip
+
+    none1 = at_hx(None)
+    a = at_hx("5")
+    tie1, tie2 = at_hx("7"), at_hx("7")
+    at_hx("100", "lost")  # lost: never listed
+    none2 = at_hx(None)
+    big = at_hx("9", owner=w.officer2)
+    secret = at_hx("50", owner=w.officer2, is_confidential=True, code_name="松柏")
+    small = make_project(session, other, "NB", "lead", owner=w.officer1, park_code="HX",
+                         output="1").id  # fmt: skip
+    session.commit()
+
+    def listed(actor, **f):
+        hx = {p.code: p for p in park_layout(session, actor, ReportFilters(**f)).parks}["HX"]
+        return [(x.id, x.label) for x in hx.projects]
+
+    assert [i for i, _ in listed(w.manager)] == [secret, big, tie1, tie2, a]
+    assert listed(w.manager)[0][1] == "松柏"
+    full = [secret, big, tie1, tie2, a, small, none1, none2]
+    assert [i for i, _ in listed(w.manager, detail=True)] == full
+    # officer1 (d1) does not know d2's confidential project exists: the next one moves up
+    assert [i for i, _ in listed(w.officer1)] == [big, tie1, tie2, a, small]
+    # one department: only its projects, the park's others skipped
+    assert [i for i, _ in listed(w.manager, department_id=w.d2.id)] == [secret, big]
+    assert [i for i, _ in listed(w.manager, department_id=w.d1.id, detail=True)] == [
+        tie1, tie2, a, small, none1, none2]  # fmt: skip
+    assert listed(w.manager, cluster="IC") == []
+
+
+def test_the_park_index_holds_a_park_s_projects_in_the_page_s_order(session):
+    """Migration 0020: largest expected output first and none last, as the page lists them
+    (SQLite's DESC puts NULL last; PostgreSQL's needs NULLS LAST)."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        cols = conn.exec_driver_sql("PRAGMA index_xinfo(ix_project_park_output)").all()
+        assert [(c[2], c[3]) for c in cols if c[5]][:3] == [
+            ("park_id", 0),
+            ("expected_output", 1),
+            ("id", 0),
+        ]
+    else:
+        sql = conn.exec_driver_sql(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_project_park_output'"
+        ).scalar_one()
+        assert "(park_id, expected_output DESC NULLS LAST, id," in sql

@@ -60,8 +60,18 @@ def test_schema_matches_the_models(database):
     from crm.db import get_engine
 
     with get_engine().connect() as conn:
+        pg = conn.dialect.name == "postgresql"
+
+        def include(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+            # PostgreSQL reflects the park layout's index (0020) with its DESC NULLS LAST column
+            # as an expression, which the model (plain, as SQLite reflects it) cannot state for
+            # both: tests/crm/test_layout.py checks that index on each
+            if pg and type_ == "index" and name == "ix_project_park_output":
+                return False
+            return _skip_fts(obj, name, type_, reflected, compare_to)
+
         ctx = MigrationContext.configure(
-            conn, opts={"compare_type": False, "include_object": _skip_fts}
+            conn, opts={"compare_type": False, "include_object": include}
         )
         diff = compare_metadata(ctx, metadata)
     assert diff == []
