@@ -269,6 +269,30 @@ def begin_write(session: Session) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")  # errors come wrapped (DBAPIError): is_busy
 
 
+@contextmanager
+def write_transaction(session: Session) -> Iterator[Session]:
+    """The block's writes as one short transaction of their own, committed when it ends (rolled
+    back when it raises): on SQLite the database's one write lock is taken as the block starts
+    (``begin_write``) and given back at its end, so a request holds it for its writes and the
+    checks they depend on (which the block's service makes again inside it) — not for the reads
+    before them, the thread hops of its request or the rendering of its answer after.
+
+    Whatever ``session`` read before is its own transaction, ended first (nothing was written:
+    on SQLite the driver holds no transaction then, on PostgreSQL its snapshot ends); what it
+    reads after the block is a new transaction that sees the block's writes. Loaded rows stay
+    loaded across the commit (``expire_on_commit=False`` sessions); after a rollback they are
+    read again when next used."""
+    if session.in_transaction():
+        session.commit()
+    try:
+        begin_write(session)
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
 def bind_url(session: Session) -> URL:
     """The database ``session`` talks to, whether it is bound to an engine or a connection."""
     bind = session.get_bind()

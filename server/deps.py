@@ -48,7 +48,13 @@ def _flushed(session: Session, _ctx: object) -> None:
     session.info[_FLUSHED] = True
 
 
+def _committed(session: Session) -> None:
+    session.info.pop(_FLUSHED, None)
+
+
 event.listen(Session, "after_flush", _flushed)
+# a handler that commits its own writes (``crm.db.write_transaction``) leaves nothing to commit
+event.listen(Session, "after_commit", _committed)
 
 
 def _wrote(session: Session) -> bool:
@@ -69,7 +75,9 @@ def _is_sqlite(session: Session) -> bool:
 
 
 @asynccontextmanager
-async def request_session(request: Request, *, begin: bool = True) -> AsyncIterator[Session]:
+async def request_session(
+    request: Request, *, begin: bool = True, writes: bool | None = None
+) -> AsyncIterator[Session]:
     """The request's transaction: commit when the handler returns, roll back when it raises.
 
     On the event loop, not in a worker thread: a page view would otherwise pay two thread
@@ -80,10 +88,15 @@ async def request_session(request: Request, *, begin: bool = True) -> AsyncItera
     ``BEGIN IMMEDIATE`` may wait for SQLite's write lock, and its commit writes: both in a
     worker thread (``begin`` False: the caller opens it, ``signed_in(begin=True)``).
 
+    ``writes=False`` for a writing request whose handler commits its own writes in a short
+    transaction (``crm.db.write_transaction``): it starts and ends as a reading request does,
+    and what its handler wrote and did not commit is committed at the end (``_wrote``).
+
     The client's address travels with the session (``session.info``), which audit rows read."""
     ip = client_ip(request)
     set_client_ip(ip)
-    writes = request.method not in READ_METHODS
+    if writes is None:
+        writes = request.method not in READ_METHODS
     session = Session(get_engine(), expire_on_commit=False)
     session.info["client_ip"] = ip
     try:
@@ -154,7 +167,9 @@ def user_view(user: User | None) -> UserView | None:
 def _begin_and_resolve(session: Session, sid: str | None, writes: bool) -> User | None:
     if writes:  # SQLite: the write lock first, before the reads
         begin_write(session)
-    return resolve_web_session(session, sid)
+    # SQLite: its stamp in this writer's transaction (a connection of its own would wait for
+    # this one's lock); PostgreSQL: on its own, not holding the session's row to the end
+    return resolve_web_session(session, sid, writer=writes and _is_sqlite(session))
 
 
 async def signed_in(request: Request, session: Session, *, begin: bool = False) -> User | None:

@@ -13,6 +13,7 @@ event loop before the session takes SQLite's write lock (``web.forms``)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
+from crm.db import write_transaction
 from crm.models.accounts import User
 from server.deps import READ_METHODS, LoginRequired, request_session, signed_in
 from web.render import is_htmx, language, render
@@ -43,6 +45,11 @@ class PageVisit:
         """Whether HTMX asks for a fragment of the page."""
         return is_htmx(self.request)
 
+    def writing(self) -> AbstractContextManager[Session]:
+        """The block's writes as one short transaction, committed at its end
+        (``crm.db.write_transaction``): for a ``ShortWriteVisit`` handler."""
+        return write_transaction(self.session)
+
     def render(
         self, template: str, ctx: dict[str, Any] | None = None, **options: Any
     ) -> HTMLResponse:
@@ -63,5 +70,18 @@ async def page_visit(request: Request) -> AsyncIterator[PageVisit]:
         yield PageVisit(request, session, user)
 
 
+async def short_write_visit(request: Request) -> AsyncIterator[PageVisit]:
+    """``page_visit`` for a writing request whose handler reads, checks, then writes in a block
+    of its own (``visit.writing()``), and reads again to answer: it begins as a page view does
+    (no write lock) and SQLite's write lock is held only for that block. A handler's form
+    input is validated before it; the block's service checks its rules again inside it."""
+    async with request_session(request, begin=False, writes=False) as session:
+        user = await signed_in(request, session)
+        if user is None:
+            raise LoginRequired()
+        yield PageVisit(request, session, user)
+
+
 # scope="function": committed before the response is sent, so a redirect never outruns its write
 Visit = Annotated[PageVisit, Depends(page_visit, scope="function")]
+ShortWriteVisit = Annotated[PageVisit, Depends(short_write_visit, scope="function")]

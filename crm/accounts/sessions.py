@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
@@ -36,11 +37,18 @@ _SESSION_AND_USER = DriverSelect(
 _IS_ACTIVE = 3 + [c.name for c in _USER.columns].index("is_active")
 
 
-def resolve_web_session(session: Session, sid: str | None) -> User | None:
-    """The user of a live session, touching it; None when absent, ended, idle or too old."""
+def resolve_web_session(session: Session, sid: str | None, *, writer: bool = False) -> User | None:
+    """The user of a live session, touching it; None when absent, ended, idle or too old.
+    ``writer``: ``session`` holds a writer's transaction (``crm.db.begin_write``), and the stamp
+    is written in it — on SQLite a write on a connection of its own would wait for this very
+    transaction's lock, then be skipped."""
     user, touch = check_web_session(session, sid)
     if touch:
-        touch_web_session(session, sid)  # type: ignore[arg-type]  # a live session has an id
+        assert sid is not None  # a live session has an id
+        if writer:
+            session.execute(_touch(sid))
+        else:
+            touch_web_session(session, sid)
     return user
 
 
@@ -76,12 +84,15 @@ def touch_web_session(session: Session, sid: str) -> None:
     """Stamp the session as seen now: best effort, outside the request's transaction (a page
     view must not take the database's write lock for the whole request, nor fail when another
     writer holds it)."""
+    write_or_skip(session, _touch(sid))
+
+
+def _touch(sid: str) -> Any:
     now = utcnow()
-    write_or_skip(
-        session,
+    return (
         update(WebSession)
         .where(WebSession.id == sid, WebSession.last_seen_at < now)
-        .values(last_seen_at=now),
+        .values(last_seen_at=now)
     )
 
 

@@ -21,7 +21,7 @@ from server.app import create_app
 from server.deps import get_session
 from tests.factories import make_department, make_firm, make_user
 from tests.web.conftest import log_in
-from web.visit import page_visit
+from web.visit import page_visit, short_write_visit
 
 # async routes that still take the request's session (their SQL runs on the event loop): to
 # be converted as above; the list may only shrink
@@ -45,7 +45,8 @@ STILL_ASYNC = {
 
 def _takes_session(dependant) -> bool:  # type: ignore[no-untyped-def]
     return any(
-        d.call in (get_session, page_visit) or _takes_session(d) for d in dependant.dependencies
+        d.call in (get_session, page_visit, short_write_visit) or _takes_session(d)
+        for d in dependant.dependencies
     )
 
 

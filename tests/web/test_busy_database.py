@@ -93,6 +93,24 @@ def test_a_page_answers_while_another_writer_holds_the_lock(
     assert _last_seen(session) > before
 
 
+def test_a_writing_request_stamps_its_session_in_its_own_transaction(
+    client, login, session, firm_and_officer
+) -> None:  # type: ignore[no-untyped-def]
+    """A write request that holds SQLite's write lock from its start (``begin_write``) stamps
+    its session in that transaction: on a connection of its own the stamp would wait for the
+    request's own lock and be skipped."""
+    firm, _ = firm_and_officer
+    before = _last_seen(session)
+    r = client.post(
+        "/activities/new",
+        data={"kind": "call", "summary": "电话回访", "firm_ids": str(firm.id)} | login.csrf,
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text[:300]
+    assert _activities(session) == 1
+    assert _last_seen(session) > before
+
+
 def test_a_contact_log_waits_for_the_lock_and_succeeds(
     client, login, session, firm_and_officer, sqlite_writer
 ) -> None:  # type: ignore[no-untyped-def]
