@@ -127,6 +127,44 @@ Flag = Annotated[bool, Field(strict=True)]
 # ids and versions are INTEGER columns: 32-bit on PostgreSQL
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
+_ID_DIGITS = re.compile(f"[0-9]{{1,{len(str(MAX_ID))}}}")
+
+
+def read_id(value: object) -> int | None:
+    """A whole number as pages write ids, versions and counts: ASCII digits (blanks around them
+    aside), 0 … ``MAX_ID``; anything else — "１２", "²", "-3", "1e3", "0x10", 20 digits — is
+    None. The one reading of a number a page sends (path, query string, form), so no handler
+    turns text into a number the database cannot hold (SQLite: OverflowError past 2^63;
+    PostgreSQL: out of range past 2^31−1)."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value <= MAX_ID else None
+    v = value.strip()
+    if not _ID_DIGITS.fullmatch(v):
+        return None
+    n = int(v)
+    return n if n <= MAX_ID else None
+
+
+def unreadable_id(text: str) -> bool:
+    """Whether ``text`` is a number that Python's ``int()`` or pydantic would read but that is
+    no id: written with other digits than ASCII ("１２", "٣", "²") or past ``MAX_ID`` either side
+    (a sign, underscores, blanks and a ".0" tail are read too). Such a value under an id's name
+    is refused before any handler reads it (``server.page_input``)."""
+    v = text.strip()
+    if v[:1] in ("+", "-"):
+        v = v[1:]
+    v = v.replace("_", "")
+    if "." in v:
+        v, _, tail = v.partition(".")
+        if tail.strip("0"):
+            return False
+    if not v or not all(c.isdigit() for c in v):
+        return False
+    return not v.isascii() or len(v.lstrip("0")) > len(str(MAX_ID)) or int(v) > MAX_ID
+
+
 Rank = Annotated[int, Field(ge=1, le=500, strict=True)]
 Count = Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
 # 亿元 with at most 4 decimals (万元), non-negative, bounded

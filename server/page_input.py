@@ -19,12 +19,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crm.errors import ValidationFailed
 from crm.i18n import _l
+from crm.schemas import unreadable_id
 from server.language import reader_language
 from server.replay import replaying
 
-# ids and versions are INTEGER columns: 32-bit on PostgreSQL
-MAX_ID = 2**31 - 1
-_NUMERIC_KEYS = {"id", "version", "page", "offset", "limit", "week", "year"}
+_NUMERIC_KEYS = {"id", "ids", "version", "page", "offset", "limit", "week", "year", "row"}
+_NUMERIC_KEYS |= {"owner", "officer", "department"}  # the lists' filters by person and department
 _SKIP_PREFIXES = ("/api/", "/static/")
 _STATE_KEY = "crm_bad_input"
 
@@ -49,12 +49,6 @@ def known_choice(
     return v
 
 
-def past_max_id(digits: bytes | str) -> bool:
-    """Whether a string of digits names a number past ``MAX_ID`` — without converting one
-    longer than Python converts (4,300 digits raise ``ValueError``)."""
-    return len(digits) > len(str(MAX_ID)) or int(digits) > MAX_ID
-
-
 def _numeric_key(key: bytes) -> bool:
     k = key.decode("latin-1").lower()
     return k in _NUMERIC_KEYS or k.endswith("_id") or k.endswith("_ids")
@@ -76,9 +70,7 @@ def check_pairs(raw: bytes) -> str | None:
                 b.decode("utf-8")
             except UnicodeDecodeError:
                 return "text"
-        s = v.strip()
-        digits = s.lstrip(b"-")
-        if found is None and _numeric_key(k) and digits.isdigit() and past_max_id(digits):
+        if found is None and _numeric_key(k) and unreadable_id(v.decode("utf-8")):
             found = "range"
     return found
 
@@ -91,7 +83,7 @@ def check_path(raw_path: bytes) -> str | None:
     except UnicodeDecodeError:
         return "text"
     for seg in path.split("/"):
-        if seg.isdigit() and past_max_id(seg):
+        if unreadable_id(seg):
             return "range"
     return None
 

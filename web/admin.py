@@ -22,6 +22,7 @@ from crm.models.accounts import Role
 from crm.models.accounts import User as UserRow
 from crm.outbox.admin import outbox_health
 from crm.reassign import holdings
+from crm.schemas import read_id
 from crm.types import utcnow
 from server.download import EXPORT_LIMIT, list_workbook
 from web.forms import FormRejected
@@ -36,12 +37,12 @@ def _done(path: str, msg: str) -> RedirectResponse:
 
 
 def _opt_int(value: str | None, field: str) -> int | None:
-    if value in (None, ""):
+    if value is None or not value.strip():
         return None
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except ValueError as exc:
-        raise ValidationFailed(_l("无效的选择"), field=field) from exc
+    n = read_id(value)
+    if not n:
+        raise ValidationFailed(_l("无效的选择"), field=field)
+    return n
 
 
 @router.get("", include_in_schema=False)

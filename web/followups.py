@@ -30,6 +30,7 @@ from crm.followups.service import (
 from crm.i18n import _l
 from crm.models.accounts import User
 from crm.projects.reads import get_project_for
+from crm.schemas import read_id
 from crm.sorting import parse_sort
 from crm.types import utcnow
 from crm.vocabulary import FollowupStatus, values
@@ -63,11 +64,8 @@ def _date(value: str | None) -> date | None:
 
 
 def _int(value: Any) -> int | None:
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        return None
-    return n if 1 <= n <= 2**62 else None
+    n = read_id(value)
+    return n if n else None
 
 
 def _required_int(request: Request, form: Any, name: str = "version") -> int:

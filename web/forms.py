@@ -4,6 +4,7 @@ after a successful post."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Annotated, Any, TypeVar
 
@@ -14,6 +15,7 @@ from starlette.datastructures import FormData
 
 from crm.errors import CRMError, StaleVersion, ValidationFailed
 from crm.i18n import Message, _l, translations, validation_message
+from crm.schemas import read_id
 from web.render import is_htmx, language
 
 
@@ -29,6 +31,7 @@ async def _form_body(request: Request) -> FormData:
 FormBody = Annotated[FormData, Depends(_form_body)]
 
 M = TypeVar("M", bound=BaseModel)
+_WHOLE = re.compile("-?[0-9]{1,18}")
 
 
 class FormRejected(Exception):
@@ -164,9 +167,11 @@ def parse(
     data = dict(data)
     for n in ints:
         if data.get(n) not in (None, ""):
-            try:
-                data[n] = int(data[n])
-            except (TypeError, ValueError):
+            # ASCII digits only (int() would read "１２"); the schema's bounds decide the rest
+            v = str(data[n]).strip()
+            if _WHOLE.fullmatch(v):
+                data[n] = int(v)
+            else:
                 errors[n] = gettext(request, "请输入整数")
     try:
         obj = model.model_validate(data)
@@ -202,17 +207,16 @@ def integer(form: FormData, name: str) -> int | str | None:
     v = text(form, name)
     if v is None:
         return None
-    try:
-        return int(v)
-    except ValueError:
-        return v
+    n = read_id(v)
+    return v if n is None else n
 
 
-def query_int(value: str | None, max_digits: int = 11) -> int | None:
-    """A whole number in a query string (an id, a count): digits only and at most
-    ``max_digits`` of them, else None — a picker or a list ignores what is not a number."""
-    if value and value.isdigit() and len(value) <= max_digits:
-        return int(value)
+def query_int(value: str | None, max_digits: int = 10) -> int | None:
+    """A whole number in a query string (an id, a count): ASCII digits only, at most
+    ``max_digits`` of them and at most ``MAX_ID`` (``crm.schemas.read_id``), else None — a
+    picker or a list ignores what is not a number."""
+    if value and len(value.strip()) <= max_digits:
+        return read_id(value)
     return None
 
 
@@ -220,7 +224,7 @@ def required_version(form: FormData, name: str = "version") -> int:
     """The version the page showed: required on every change (without it nothing is saved;
     a stale one is the service's 409)."""
     v = integer(form, name)
-    if not isinstance(v, int) or not 1 <= v <= 2**31 - 1:
+    if not isinstance(v, int) or v < 1:
         raise ValidationFailed(_l("缺少版本号"), field=name)
     return v
 
@@ -233,10 +237,8 @@ def integers(form: FormData, name: str) -> list[int | str]:
     out: list[int | str] = []
     for v in form.getlist(name):
         if isinstance(v, str) and v.strip():
-            try:
-                out.append(int(v))
-            except ValueError:
-                out.append(v)
+            n = read_id(v)
+            out.append(v if n is None else n)
     return out
 
 

@@ -11,6 +11,7 @@ from crm.authz import is_admin
 from crm.errors import CRMError
 from crm.models.accounts import User
 from crm.reassign import holdings, reassign, team
+from crm.schemas import read_id
 from web import forms
 from web.forms import FormRejected
 from web.visit import PageVisit, Visit
@@ -70,10 +71,11 @@ async def handover_submit(visit: Visit, user_id: int) -> Response:
     to_all = forms.integer(form, "to_user_id")
     per_firm = {}
     for key in form:
-        if key.startswith("firm_") and key[5:].isdigit() and len(key) < 20:
+        firm_id = read_id(key[5:]) if key.startswith("firm_") else None
+        if firm_id:
             v = forms.integer(form, key)
             if isinstance(v, int):
-                per_firm[int(key[5:])] = v
+                per_firm[firm_id] = v
     try:
         with visit.session.begin_nested():  # the page below shows the rows as they were
             reassign(

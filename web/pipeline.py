@@ -30,6 +30,7 @@ from crm.projects.lists import (
 from crm.projects.reads import board_cards, get_project_for, table_rows, to_public_many
 from crm.projects.schemas import StageMoveRequest
 from crm.projects.service import move_stage
+from crm.schemas import read_id
 from crm.sorting import parse_sort
 from server.download import EXPORT_LIMIT, list_workbook
 from web.bulk import bulk_context
@@ -45,11 +46,8 @@ PAGE = 50
 
 
 def _int(value: str | None) -> int | None:
-    try:
-        n = int(value) if value else None
-    except ValueError:
-        return None
-    return n if n is not None and 1 <= n <= 2**62 else None
+    n = read_id(value)
+    return n if n else None
 
 
 def _code(value: str | None) -> str | None:

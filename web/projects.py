@@ -165,7 +165,7 @@ def new_project_page(
     q: str | None = None,
 ) -> Response:
     firm = None
-    if (wanted := forms.query_int(firm_id, 18)) is not None:
+    if (wanted := forms.query_int(firm_id)) is not None:
         try:
             firm = get_firm(visit.session, visit.user, wanted)
         except NotFound:
@@ -204,9 +204,9 @@ async def create_project_form(visit: Visit) -> Response:
     values = forms.clean(form, CREATE_FIELDS)
     values["is_confidential"] = form.get("is_confidential") == "1"
     firm = None
-    if str(values.get("firm_id", "")).isdigit():
+    if (wanted := forms.query_int(values.get("firm_id"))) is not None:
         try:
-            firm = get_firm(visit.session, visit.user, int(values["firm_id"]))
+            firm = get_firm(visit.session, visit.user, wanted)
         except NotFound:
             firm = None
     try:

@@ -18,6 +18,7 @@ from crm.reports.common import ReportFilters, clusters, parks, require_reports
 from crm.reports.export import to_xlsx
 from crm.reports.sheets import PAGES
 from crm.reports.words import GROUP_ZH, STAGE_ZH, STATUS_ZH, TIER_ZH, band_label
+from crm.schemas import read_id
 from server.download import download
 from web import report_charts
 from web.render import error_page
@@ -53,10 +54,10 @@ TITLES = {  # lazy messages: the page renders them in its language
 def _int(value: str | None, field: str) -> int | None:
     if value is None or value.strip() == "":
         return None
-    v = value.strip()
-    if not v.isdigit() or len(v) > 9:
+    n = read_id(value)
+    if n is None:
         raise ValidationFailed(_l("请输入有效的编号"), field=field)
-    return int(v)
+    return n
 
 
 def _code(value: str | None, field: str, unknown: Message) -> str | None:

@@ -110,3 +110,34 @@ def test_the_named_cases_answer_4xx_in_the_pages_language(admin_client, session)
     session.expire_all()
     assert session.scalar(select(func.count()).where(Firm.name_zh.contains("\ufffd"))) == 0
     assert session.get(Project, pid).model_dump() == snapshot  # type: ignore[union-attr]
+
+
+def test_an_id_is_ascii_digits_up_to_the_column_range_everywhere(admin_client, session):
+    """One reading of a page's ids (``crm.schemas.read_id``, ``unreadable_id``): a superscript,
+    Unicode digits, or 20 digits below zero are "no such record" in a path or under an id's
+    name — not a 500 from ``int("²")`` or from the database (OverflowError on SQLite)."""
+    from crm.schemas import read_id, unreadable_id
+
+    assert [read_id(v) for v in ("12", " 12 ", "0", str(2**31 - 1))] == [12, 12, 0, 2**31 - 1]
+    for bad in ("１２", "²", "-3", "1e3", "0x10", str(2**31), "9" * 20, "", None, True, 1.5):
+        assert read_id(bad) is None, bad
+    for v in ("１２", "٣", "²", "-" + "1" * 20, "1" * 20 + ".0", "1_" * 12, str(2**31)):
+        assert unreadable_id(v), v
+    for v in ("12", "-3", "abc", "1e30", "0x10", "1.5", "", "-"):
+        assert not unreadable_id(v), v
+    c = admin_client
+    for url in ("/firms/%C2%B2", "/activities/-12345678901234567890", "/firms/%EF%BC%91%EF%BC%92"):
+        assert c.get(url).status_code == 404, url
+    assert c.get("/firms/similar?name_zh=x&exclude=%C2%B2").status_code < 500
+    assert c.get("/pipeline?officer=%EF%BC%91" + "0" * 20).status_code == 404
+    token = "csrf_token=" + c.cookies["csrftoken"]
+    before = session.scalar(select(func.count()).select_from(Firm))
+    fullwidth = "%EF%BC%91" * 20  # "１" × 20
+    for body in (
+        f"{token}&name_zh=新企业&parent_id={fullwidth}",
+        f"{token}&name_zh=新企业&parent_id=%C2%B2",
+    ):
+        r = _post(c, "/firms/new", body.encode())
+        assert 400 <= r.status_code < 500, (body, r.status_code)
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Firm)) == before

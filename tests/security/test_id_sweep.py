@@ -1,0 +1,273 @@
+"""Hostile numbers in every id the app reads: a walk of the app's own route table that sends
+ids out of range (20 digits either side, 2^31, Unicode digits, a superscript, 1e30,
+hexadecimal) to every path parameter, every query parameter, the id fields of the page forms
+and every field of the API's JSON bodies — as an admin, a manager and an officer. Every answer
+is a 4xx (a clear 404 or a field error) or a normal answer, never a 5xx (SQLite raises
+OverflowError past 2^63, PostgreSQL NumericValueOutOfRange past 2^31−1, ``int("²")`` raises).
+
+The suite's walk sends the values that found the bugs; ``ID_SWEEP=full`` sends every value as
+every role everywhere (about 10 minutes)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from crm.accounts.sessions import end_sessions
+from crm.models.accounts import User
+from server.app import create_app
+from tests.security.access_table import ACCESS
+from tests.security.routes import UNSAFE, app_routes, fill_path
+from tests.security.world import World, build_world, client_for
+
+FULL = os.environ.get("ID_SWEEP") == "full"
+APP = create_app()
+# /login and /logout carry no ids (and a walk of failed logins is throttled: 429)
+ROUTES = [(m, p) for m, p in app_routes(APP) if m != "WEBSOCKET" and p not in ("/login", "/logout")]
+PARAM = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(?::[a-z]+)?\}")
+
+ALL_TEXT = [
+    "12345678901234567890",
+    "-12345678901234567890",
+    "2147483648",
+    "-1",
+    "1e30",
+    "0x10",
+    "１２",
+    "１２３４５６７８９０１２３４５６７８９０",
+    "²",
+]
+# the values that each reached a different fault: a 20-digit id below zero past the path check
+# (and past 2^63 as a number), Unicode digits past the byte check, an int() of "²"
+TEXT = (
+    ALL_TEXT if FULL else ["-12345678901234567890", "１２３４５６７８９０１２３４５６７８９０", "²"]
+)
+ALL_JSON: list[Any] = [10**20, -(10**20), 2**31, -1, 1e30, "0x10", "１２", "²", "1" * 20]
+JSON = ALL_JSON if FULL else [10**20, -(10**20), 1e30, "１２"]
+ROLES = ("admin", "manager", "own")
+
+# the names page forms and page query strings carry ids, versions and counts under
+FORM_NAMES = [
+    "id",
+    "ids",
+    "version",
+    "firm_id",
+    "firm_ids",
+    "project_id",
+    "project_ids",
+    "contact_ids",
+    "officer_ids",
+    "department_id",
+    "owner_id",
+    "assignee_id",
+    "to_user_id",
+    "parent_id",
+    "other_id",
+    "first_id",
+    "later_id",
+    "entity_id",
+    "owner",
+    "officer",
+    "department",
+    "row",
+    "firm_1",
+    "version_1",
+]
+if FULL:
+    FORM_NAMES += ["actor", "keep", "cluster", "park", "week", "year", "page", "offset", "amount"]
+PAGE_QUERY = ["id", "page", "offset", "firm_id", "project_id", "owner_id", "department_id"]
+PAGE_QUERY += ["owner", "officer", "department", "exclude", "parent_id", "reassigned"]
+
+
+def _route_table() -> dict[tuple[str, str], APIRoute]:
+    out: dict[tuple[str, str], APIRoute] = {}
+    for rc in iter_route_contexts(APP.routes):
+        if isinstance(rc.route, APIRoute):
+            plain = re.sub(r"\{([^}:]+):[^}]+\}", r"{\1}", rc.path)
+            for m in rc.route.methods or ():
+                out[(m, plain)] = rc.route
+    return out
+
+
+ROUTE_OF = _route_table()
+OPENAPI = APP.openapi()
+
+
+def _query_names(method: str, path: str) -> list[str]:
+    route = ROUTE_OF.get((method, path))
+    names = [p.alias for p in route.dependant.query_params] if route else []
+    if not path.startswith("/api/") and method == "GET":
+        names += PAGE_QUERY
+    return sorted(set(names))
+
+
+def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = OPENAPI["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _json_fields(method: str, path: str) -> list[str]:
+    """The top-level properties of an API operation's JSON body."""
+    op = OPENAPI["paths"].get(path, {}).get(method.lower(), {})
+    body = op.get("requestBody", {}).get("content", {}).get("application/json")
+    if not body:
+        return []
+    schema = _resolve(body["schema"])
+    props: dict[str, Any] = {}
+    for part in [schema, *schema.get("anyOf", []), *schema.get("allOf", [])]:
+        props.update(_resolve(part).get("properties", {}))
+    return sorted(props)
+
+
+class Caller:
+    """One signed-in role's client, signed in again when a route ended its session (a
+    password reset, a deactivation)."""
+
+    def __init__(self, session: Any, world: World, role: str) -> None:
+        self.session, self.world, self.role = session, world, role
+        self.client = client_for(APP, session, world, role)
+        self.token = self.client.headers.pop("X-Test-Bearer")
+
+    def still_signed_in(self) -> None:
+        r = self.client.get("/account", follow_redirects=False)
+        if r.status_code != 200:
+            self.client.close()
+            user = self.world.users[self.role]
+            self.session.expire_all()
+            row = self.session.get(User, user.id)
+            assert row is not None and row.is_active, f"{self.role} was deactivated by the walk"
+            self.client = client_for(APP, self.session, self.world, self.role)
+            self.token = self.client.headers.pop("X-Test-Bearer")
+
+    def call(self, method: str, path: str, url: str, **kwargs: Any) -> Any:
+        is_api = path.startswith("/api/")
+        entry = ACCESS.get((method, path))
+        headers: dict[str, str] = {}
+        if is_api:
+            headers["Authorization"] = f"Bearer {self.token}"
+        elif method in UNSAFE:
+            headers["X-CSRFToken"] = self.client.cookies.get("csrftoken", "")
+        if entry is not None and entry.htmx:
+            headers["HX-Request"] = "true"
+        return self.client.request(method, url, headers=headers, follow_redirects=False, **kwargs)
+
+
+def _base(method: str, path: str) -> dict[str, Any]:
+    """A route's ordinary body and query string (from the access table)."""
+    entry = ACCESS.get((method, path))
+    out: dict[str, Any] = {"params": dict(entry.query) if entry else {}}
+    if method in UNSAFE:
+        if path.startswith("/api/"):
+            out["json"] = entry.json if entry and entry.json is not None else {}
+        else:
+            out["data"] = dict(entry.form or {}) if entry else {}
+    return out
+
+
+def _ordered() -> list[tuple[str, str]]:
+    """Reading routes first, then changing ones, deletions last (they take the world away)."""
+    rank = {"GET": 0, "POST": 1, "PUT": 1, "PATCH": 1, "DELETE": 2}
+
+    def key(r: tuple[str, str]) -> tuple[int, str]:
+        return (2 if "delete" in r[1] else rank[r[0]], r[1])
+
+    return sorted(ROUTES, key=key)
+
+
+Calls = Iterator[tuple[str, dict[str, Any], str]]
+
+
+def _walk(
+    session: Any, roles: tuple[str, ...], calls: Callable[[str, str, World], Calls]
+) -> list[str]:
+    world = build_world(session)
+    callers = [Caller(session, world, role) for role in roles]
+    problems: list[str] = []
+    for method, path in _ordered():
+        for caller in callers:
+            for url, kwargs, what in calls(method, path, world):
+                r = caller.call(method, path, url, **kwargs)
+                if r.status_code >= 500 or "Traceback" in r.text:
+                    problems.append(f"{method} {path} as {caller.role}: {what} → {r.status_code}")
+            if method in UNSAFE:
+                caller.still_signed_in()
+    for caller in callers:
+        caller.client.close()
+    return problems
+
+
+def _report(problems: list[str]) -> None:
+    if out := os.environ.get("ID_SWEEP_OUT"):
+        with open(out, "a") as f:
+            f.write("".join(x + "\n" for x in problems))
+    assert not problems, "\n".join(problems[:40])
+
+
+def _good_url(method: str, path: str, world: World) -> str | None:
+    try:
+        return fill_path(path, ACCESS.get((method, path)), world)
+    except KeyError:
+        return None
+
+
+def test_hostile_ids_in_paths(session) -> None:  # type: ignore[no-untyped-def]
+    def calls(method: str, path: str, world: World) -> Calls:
+        entry = ACCESS.get((method, path))
+        for m in PARAM.finditer(path):
+            for v in TEXT:
+                mangled = path[: m.start()] + quote(v, safe="") + path[m.end() :]
+                yield fill_path(mangled, entry, world), _base(method, path), f"path {v}"
+
+    _report(_walk(session, ROLES, calls))
+
+
+def test_hostile_ids_in_query_strings(session) -> None:  # type: ignore[no-untyped-def]
+    def calls(method: str, path: str, world: World) -> Calls:
+        url = _good_url(method, path, world)
+        if url is None:
+            return
+        base = _base(method, path)
+        for name in _query_names(method, path):
+            for v in TEXT:
+                yield url, {**base, "params": {**base["params"], name: v}}, f"?{name}={v}"
+
+    _report(_walk(session, ROLES if FULL else ("admin",), calls))
+
+
+def test_hostile_ids_in_page_forms_and_api_bodies(session) -> None:  # type: ignore[no-untyped-def]
+    def calls(method: str, path: str, world: World) -> Calls:
+        url = _good_url(method, path, world)
+        if url is None or method not in UNSAFE:
+            return
+        base = _base(method, path)
+        if path.startswith("/api/"):
+            body = base["json"] if isinstance(base["json"], dict) else {}
+            for name in _json_fields(method, path):
+                for jv in JSON:
+                    yield url, {**base, "json": {**body, name: jv}}, f"json {name}={jv!r}"
+                    if FULL:
+                        yield url, {**base, "json": {**body, name: [jv]}}, f"json {name}=[…]"
+            return
+        for name in FORM_NAMES:
+            for v in TEXT:
+                yield url, {**base, "data": {**base["data"], name: v}}, f"form {name}={v}"
+
+    _report(_walk(session, ROLES if FULL else ("admin",), calls))
+
+
+def test_the_walk_signs_in_again_after_a_password_reset(session) -> None:  # type: ignore[no-untyped-def]
+    """The walk's own check: a caller whose session a route ended is signed in again (or the
+    rest of the walk would see only the login page and pass on nothing)."""
+    world = build_world(session)
+    caller = Caller(session, world, "own")
+    end_sessions(session, world.users["own"].id)
+    session.commit()
+    assert caller.client.get("/account", follow_redirects=False).status_code != 200
+    caller.still_signed_in()
+    assert caller.client.get("/account", follow_redirects=False).status_code == 200
