@@ -17,7 +17,8 @@ from typing import Any
 from crm.backup import nightly
 from crm.clock import today_local
 from crm.config import get_settings
-from crm.db import session_scope
+from crm.db import get_engine, session_scope
+from crm.firms.search_index import compact
 from crm.outbox import compose, digest, run_detail
 from crm.outbox import service as outbox
 from crm.outbox.alerts import compose_failure_alerts
@@ -377,6 +378,13 @@ def refill_summaries(now: datetime | None = None) -> int:
     return weeks
 
 
+def compact_search_index(now: datetime | None = None) -> int:
+    """SQLite: the firm search's FTS5 index merged back into one segment when the changes since
+    have split it (``crm.firms.search_index.compact``, short steps); the steps done. A no-op on
+    PostgreSQL and on an index still compact."""
+    return compact(get_engine())
+
+
 JOBS: dict[str, Callable[..., Any]] = {
     "daily_reminders": daily_reminders,
     "stale_alerts": stale_alerts,
@@ -386,6 +394,7 @@ JOBS: dict[str, Callable[..., Any]] = {
     "nightly_backup": nightly_backup,
     "fill_summaries": fill_summaries,
     "refill_summaries": refill_summaries,
+    "compact_search_index": compact_search_index,
 }
 
 __all__ = ["JOBS", "DrainReport", "Webhook", "drain"]

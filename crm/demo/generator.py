@@ -27,6 +27,7 @@ from crm.demo.password import DEMO_PASSWORD
 from crm.demo.people import write_departments, write_users
 from crm.demo.projects import plan_projects, write_projects
 from crm.demo.run import SCALES, SHANGHAI, Policy, Run, Scale
+from crm.firms.search_index import optimize
 from crm.models.accounts import User
 from crm.models.policy import Cluster
 from crm.models.projects import Project
@@ -131,6 +132,7 @@ def _generate(run: Run, password_hash: str) -> dict[str, int]:
                 .values(conflict_with_id=p.conflict)
             )
     rebuild_on(conn)  # the per-officer-per-week rollups, up to the open week
+    optimize(conn)  # the firm search's index in one segment (SQLite), not the load's dozens
     if conn.dialect.name == "postgresql":  # ids were given explicitly: move the sequences on
         for name, (tbl, _rows, _sql) in run.buffers.items():
             if "id" in tbl.c and tbl.c.id.primary_key:

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from crm.db import allocate_ids
 from crm.firms.rows import alias_values, firm_values
 from crm.firms.schemas import FirmCreate
+from crm.firms.search_index import BULK_ROWS, optimize
 from crm.imports import progress
 from crm.imports.common import _insert_many
 from crm.models.firms import Firm, FirmAlias, FirmCluster
@@ -124,6 +125,8 @@ def write_firms(
             progress.tick("importing", start + len(batch), len(good))
         if ids:
             indexed(ids[0], ids[-1])
+    if len(ids) >= BULK_ROWS:  # the search index in one segment again (SQLite)
+        optimize(session)
     parent_rows: list[dict[str, Any]] = []
     for (_i, _d, _cl, parent, _o), fid in zip(good, ids, strict=True):
         if parent:

@@ -104,6 +104,8 @@ def job_specs(settings: Settings | None = None) -> list[JobSpec]:
         # recent weeks counted again (writes that bypassed the services heal)
         JobSpec("fill_summaries", IntervalTrigger(minutes=15, timezone=tz), False, 14 * 60),
         JobSpec("refill_summaries", CronTrigger(hour=3, minute=30, timezone=tz), False, 3600),
+        # SQLite: the firm search's index merged when the day's changes split it (a no-op else)
+        JobSpec("compact_search_index", IntervalTrigger(minutes=30, timezone=tz), False, 29 * 60),
     ]
 
 

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from crm.accounts.passwords import verify_password
 from crm.db import make_engine
 from crm.demo import DEMO_PASSWORD, SCALES, demo_login, generate
+from crm.firms import search_index
 from crm.models.accounts import User
 from crm.models.activities import Activity, ActivityProject
 from crm.models.firms import Firm, FirmAlias, derive_tier
@@ -443,3 +444,10 @@ def test_demo_coverage_shows_every_state(small: tuple[Engine, dict[str, int]]) -
     assert statuses["INST"] == "pursuing"
     assert statuses["LIGHT"] == "gap"
     assert list(statuses.values()).count("covered") == 10
+
+
+def test_the_firm_search_index_is_left_in_one_segment(small: tuple[Engine, dict[str, int]]) -> None:
+    """The load's many index segments are merged at its end (the demo database is SQLite)."""
+    engine, _ = small
+    with engine.connect() as conn:
+        assert search_index.segments(conn) == 1

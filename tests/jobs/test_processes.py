@@ -123,4 +123,5 @@ def test_settings_schedule_is_parsed():
         "drain_outbox",
         "fill_summaries",
         "refill_summaries",
+        "compact_search_index",
     ]
