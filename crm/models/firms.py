@@ -30,6 +30,7 @@ class Firm(Versioned, SQLModel, table=True):
         CheckConstraint(check("tier", values(Tier)), name="ck_firm_tier"),
         Index("ix_firm_tier_updated", "tier", "updated_at"),  # the list, tier by tier
         Index("ix_firm_tier_name", "tier", "id", "name_zh"),  # coverage: the major investors
+        Index("ix_firm_tier_name_order", "tier", "name_zh", "id"),  # … in their listed order
         Index("ix_firm_owner", "owner_id"),
         Index("ix_firm_parent", "parent_id"),
         Index("ix_firm_country", "country"),

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from itertools import chain, islice
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -40,7 +41,7 @@ from crm.reports.common import (
     parks,
 )
 from crm.types import stored_id, utcnow
-from crm.vocabulary import ADVANCED_STAGES, STAGE_RANK
+from crm.vocabulary import ACTIVE_STAGES, ADVANCED_STAGES, STAGE_RANK
 
 Status = Literal["covered", "pursuing", "gap"]
 PROJECTS_PER_CLUSTER = 20  # projects listed behind a status (the count says how many in all)
@@ -124,6 +125,13 @@ class CoverageReport(BaseModel):
 
 
 CONFIDENTIAL = "保密项目"
+# the stages from ``signed`` on (SECURED_STAGES) rank above every pursuing stage: a project's
+# rank says both its place in the list behind a status and which status it stands behind
+SECURED_RANK = min(STAGE_RANK[s] for s in SECURED_STAGES)
+if {s for s, r in STAGE_RANK.items() if r >= SECURED_RANK} != set(SECURED_STAGES):
+    raise RuntimeError("coverage: the secured stages must rank above the pursuing ones")
+_TIER_RANK = {t: i for i, t in enumerate(MAJOR_TIERS)}  # a confidential project's: after them
+_GROUPS = len(MAJOR_TIERS) + 1  # per status: one group per major tier, then the code names
 
 
 def _status(secured: int, pursuing: int) -> Status:
@@ -134,13 +142,29 @@ def _status(secured: int, pursuing: int) -> Status:
     return "gap"
 
 
+def _name_order(session: Session) -> Any:
+    """A firm's name in the order Python compares strings (code points): SQLite's default
+    BINARY collation compares UTF-8 bytes, which is that order; PostgreSQL's is the database's
+    locale unless told "C"."""
+    if session.get_bind().dialect.name == "postgresql":
+        return Firm.name_zh.collate("C")
+    return Firm.name_zh
+
+
 def _major_rows(session: Session, scope: list[Any]) -> Sequence[Row[Any]]:
-    """Every live project of a major investor in scope: the one pass coverage is built from."""
-    # Core execution: thousands of plain rows, without the ORM's per-row work
+    """Every live project of a major investor in scope: the one pass coverage is built from,
+    in the order the investors are listed within a tier (by name, then id). Along
+    ix_firm_tier_name_order on SQLite: the major firms in that order, each one's projects from
+    ix_project_report_firm, nothing sorted and no firm row read."""
+    # Core execution: thousands of plain rows of numbers, without the ORM's per-row work; a
+    # confidential project's own name (its code name) instead of its flag
     rank = case(
         {s: literal_column(str(r)) for s, r in STAGE_RANK.items()},
         value=Project.stage,
         else_=literal_column("0"),
+    )
+    own_name = case(
+        (Project.is_confidential, func.coalesce(Project.code_name, CONFIDENTIAL)), else_=None
     )
     return (
         session.connection()
@@ -149,18 +173,17 @@ def _major_rows(session: Session, scope: list[Any]) -> Sequence[Row[Any]]:
                 Project.id,
                 Project.cluster_id,
                 Project.chain_link_id,
-                Project.firm_id,
-                Project.stage,
+                Project.park_id,
+                Firm.id,
+                rank,
                 func.coalesce(type_coerce(Project.expected_output, BigInteger), 0),
+                own_name,
                 Firm.name_zh,
                 Firm.tier,
-                rank,
-                Project.park_id,
-                Project.is_confidential,
-                Project.code_name,
             )
             .join(Firm, Firm.id == Project.firm_id)
             .where(*scope, Firm.tier.in_(MAJOR_TIERS))
+            .order_by(Firm.tier, _name_order(session), Firm.id)
         )
         .all()
     )  # fetchall: not a fetchone per row
@@ -171,8 +194,10 @@ class _Majors:
     """One pass over the major investors' live projects (a few thousand rows at city scale);
     every live stage is either secured or pursuing."""
 
-    # cluster → investor → [secured, pursuing, name, tier, named by its firm]; an investor is
-    # a firm, or a confidential project on its own (``figures_owner``)
+    # cluster → investor → [secured, pursuing, name, tier, firm id (None: a confidential
+    # project, by its code name), project id (a confidential one's)]; an investor is a firm, or
+    # a confidential project on its own (``figures_owner``). Each cluster's firms in the order
+    # the pass met them: by tier, then name and id.
     per_firm: dict[int, dict[Any, list[Any]]] = field(default_factory=dict)
     # link → investor → [secured, name]; link → [secured, pursuing]
     link_major: dict[int, dict[Any, list[Any]]] = field(default_factory=dict)
@@ -182,31 +207,32 @@ class _Majors:
     pair_sp: dict[tuple[int, int], list[int]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, rows: Sequence[Any]) -> _Majors:  # _major_rows: 12 columns
+    def of(cls, rows: Sequence[Any]) -> _Majors:  # _major_rows: 10 columns
         # one loop, its dictionaries held in locals: it runs once per row (~8,000)
         m = cls()
-        secured = frozenset(SECURED_STAGES)
         per_firm, candidates, pair_sp = m.per_firm, m.candidates, m.pair_sp
         link_major, link_sp = m.link_major, m.link_sp
-        for pid, cid, lid, fid, stage, out, name, tier, rank, park_id, conf, code in rows:
-            sec = stage in secured
+        for pid, cid, lid, park_id, fid, rank, out, own, name, tier in rows:
+            sec = rank >= SECURED_RANK
             i = 0 if sec else 1
-            # a confidential project is an investor of its own, named by its code name only —
-            # never by its firm, nor counted in its firm's entry (SPEC §5)
-            who = figures_owner(fid, pid, conf)
-            shown = (code or CONFIDENTIAL) if conf else name
-            # nor by its firm's tier: with few global-500 firms in a cluster the tier narrows
-            # the firm down — "confidential", as the leaders ladder says (ATTACK8 P3-11)
-            tier_shown = "confidential" if conf else tier
+            if own is None:
+                who, shown, tier_shown, ids = fid, name, tier, (fid, None)
+            else:
+                # a confidential project is an investor of its own, named by its code name
+                # only — never by its firm, nor counted in its firm's entry (SPEC §5), nor by
+                # its firm's tier: with few global-500 firms in a cluster the tier narrows the
+                # firm down — "confidential", as the leaders ladder says (ATTACK8 P3-11)
+                who, shown, tier_shown = figures_owner(fid, pid, True), own, "confidential"
+                ids = (None, pid)
             in_cluster = per_firm.get(cid)
             if in_cluster is None:
                 in_cluster = per_firm[cid] = {}
             f = in_cluster.get(who)
             if f is None:
-                f = in_cluster[who] = [0, 0, shown, tier_shown, not conf]
+                f = in_cluster[who] = [0, 0, shown, tier_shown, *ids]
             f[i] += 1
             candidates.setdefault((cid, sec), []).append(
-                (-rank, -out, pid, fid, stage, name, tier_shown)
+                (-rank, -out, pid, fid, rank, name, tier_shown)
             )
             if park_id is not None:
                 pair_sp.setdefault((cid, park_id), [0, 0])[i] += 1
@@ -223,31 +249,32 @@ class _Majors:
                 link_sp[lid][i] += 1
         return m
 
-    def counts(self) -> tuple[dict[int, int], dict[int, int]]:
-        """Secured and pursuing projects of major investors, per cluster."""
-        secured_n: dict[int, int] = {}
-        pursuing_n: dict[int, int] = {}
-        for cid, in_cluster in self.per_firm.items():
-            secured_n[cid] = sum(f[0] for f in in_cluster.values())
-            pursuing_n[cid] = sum(f[1] for f in in_cluster.values())
-        return secured_n, pursuing_n
-
     def investors(
         self, listed: int | None
-    ) -> tuple[dict[int, list[MajorInvestor]], dict[int, tuple[int, int]]]:
-        """Per cluster: its major investors (the first ``listed``, covering first, by tier and
-        name; in the order met on a tie) and how many there are (all, covering)."""
-        tier_rank = {t: i for i, t in enumerate(MAJOR_TIERS)}
+    ) -> tuple[
+        dict[int, list[MajorInvestor]], dict[int, tuple[int, int]], dict[int, tuple[int, int]]
+    ]:
+        """Per cluster: its major investors (the first ``listed``: covering first, by tier,
+        then name), how many there are (all, covering), and their secured and pursuing
+        projects."""
         investors: dict[int, list[MajorInvestor]] = {}
         investor_n: dict[int, tuple[int, int]] = {}
+        projects_n: dict[int, tuple[int, int]] = {}
         for cid, in_cluster in self.per_firm.items():
-            # the order's key, then the order met (a tie never compares the firm ids)
-            lst = [
-                (not sec, tier_rank.get(tier, 9), name, n, fid if named else None, sec, pur, tier)
-                for n, (fid, (sec, pur, name, tier, named)) in enumerate(in_cluster.items())
-            ]
-            investor_n[cid] = (len(lst), sum(1 for x in lst if x[5]))
-            first = sorted(lst) if listed is None else heapq.nsmallest(listed, lst)
+            # covering, then pursuing; each by tier, the code names last. Firms were met in
+            # their tier's order of names; the code names, met at their firm's place, are put
+            # in order here
+            groups: list[list[list[Any]]] = [[] for _ in range(2 * _GROUPS)]
+            n_sec = n_pur = covering = 0
+            for e in in_cluster.values():
+                n_sec += e[0]
+                n_pur += e[1]
+                covering += e[0] > 0
+                groups[(0 if e[0] else _GROUPS) + _TIER_RANK.get(e[3], _GROUPS - 1)].append(e)
+            for g in (groups[_GROUPS - 1], groups[2 * _GROUPS - 1]):
+                g.sort(key=lambda e: (e[2], e[5]))
+            investor_n[cid] = (len(in_cluster), covering)
+            projects_n[cid] = (n_sec, n_pur)
             investors[cid] = [
                 MajorInvestor(
                     firm_id=fid,
@@ -257,33 +284,33 @@ class _Majors:
                     secured_projects=sec,
                     pursuing_projects=pur,
                 )
-                for _, _, name, _, fid, sec, pur, tier in first
+                for sec, pur, name, tier, fid, _ in islice(chain.from_iterable(groups), listed)
             ]
-        return investors, investor_n
+        return investors, investor_n, projects_n
 
     def link_rows(
         self,
-        links: list[ChainLink],
+        links: list[Any],
         link_stats: dict[int, tuple[int, int]],
     ) -> list[LinkCoverage]:
         """A cluster's chain links: firms of any tier and projects (SQL), the major investors
         (the pass)."""
         out = []
-        for link in links:
-            link_id = stored_id(link)
+        for link_id, code, name_zh, name_en in links:
             firms_n, proj_n = link_stats.get(link_id, (0, 0))
             sec, pur = self.link_sp.get(link_id, (0, 0))
             lstatus = _status(sec, pur)
             majors = self.link_major.get(link_id, {})
             # the major investors behind the link's status: secured ones for a covered link
-            names = sorted(
-                n for s_, n in majors.values() if (s_ if lstatus == "covered" else not s_)
-            )[:INVESTORS_PER_LINK]
+            names = heapq.nsmallest(
+                INVESTORS_PER_LINK,
+                (n for s_, n in majors.values() if (s_ if lstatus == "covered" else not s_)),
+            )
             out.append(
                 LinkCoverage(
-                    code=link.code,
-                    name_zh=link.name_zh,
-                    name_en=link.name_en,
+                    code=code,
+                    name_zh=name_zh,
+                    name_en=name_en,
                     status=lstatus,
                     firm_count=firms_n,
                     major_firm_count=len(majors),
@@ -293,47 +320,50 @@ class _Majors:
             )
         return out
 
-
-def _behind(
-    session: Session, candidates: dict[tuple[int, bool], list[tuple[Any, ...]]], detail: bool
-) -> dict[tuple[int, str], list[CoverageProject]]:
-    """The projects behind each status: the first few per cluster and group."""
-    behind_rows: dict[tuple[int, str], list[tuple[Any, ...]]] = {
-        (cid, "covered" if sec else "pursuing"): (
-            sorted(v) if detail else heapq.nsmallest(PROJECTS_PER_CLUSTER, v)
-        )
-        for (cid, sec), v in candidates.items()
-    }
-    ids = [r[2] for v in behind_rows.values() for r in v]
-    labels: dict[int, tuple[Any, ...]] = {}
-    for i in range(0, len(ids), 500):
-        labels.update(
-            (r[0], r[1:])
-            for r in session.execute(
-                select(*LABELLED, Project.expected_output).where(Project.id.in_(ids[i : i + 500]))
+    def behind(
+        self, session: Session, statuses: dict[int, Status], detail: bool
+    ) -> dict[int, list[CoverageProject]]:
+        """The projects behind each cluster's status (secured ones for a covered cluster,
+        pursuing ones else): the first few, or all with ``detail``; by stage, furthest first,
+        then expected output, largest first."""
+        chosen = {
+            cid: (sorted(v) if detail else heapq.nsmallest(PROJECTS_PER_CLUSTER, v))
+            for cid, st in statuses.items()
+            if st != "gap" and (v := self.candidates.get((cid, st == "covered")))
+        }
+        ids = [r[2] for v in chosen.values() for r in v]
+        labels: dict[int, tuple[Any, ...]] = {}
+        for i in range(0, len(ids), 500):
+            labels.update(
+                (r[0], r[1:])
+                for r in session.execute(
+                    select(*LABELLED, Project.expected_output).where(
+                        Project.id.in_(ids[i : i + 500])
+                    )
+                )
             )
-        )
-    return {
-        k: [
-            CoverageProject(
-                id=pid,
-                label=project_label(*labels[pid][:3]),
-                firm_id=None if labels[pid][1] else fid,
-                firm_name="" if labels[pid][1] else name,
-                tier=tier,
-                stage=stage,
-                expected_output=labels[pid][3],
-            )
-            for _, _, pid, fid, stage, name, tier in v
-        ]
-        for k, v in behind_rows.items()
-    }
+        return {
+            cid: [
+                CoverageProject(
+                    id=pid,
+                    label=project_label(*labels[pid][:3]),
+                    firm_id=None if labels[pid][1] else fid,
+                    firm_name="" if labels[pid][1] else name,
+                    tier=tier,
+                    stage=ACTIVE_STAGES[rank],
+                    expected_output=labels[pid][3],
+                )
+                for _, _, pid, fid, rank, name, tier in v
+            ]
+            for cid, v in chosen.items()
+        }
 
 
 def _link_stats(
     session: Session, scope: list[Any]
-) -> tuple[dict[int, tuple[int, int]], dict[int, list[ChainLink]]]:
-    """Per chain link: firms of any tier and projects in scope; the links of each cluster."""
+) -> tuple[dict[int, tuple[int, int]], dict[int, list[Any]]]:
+    """Per chain link: firms of any tier and projects in scope; the links of each cluster (id,
+    code and names)."""
     link_stats = {
         lid: (int(firms), int(n))
         for lid, firms, n in session.execute(
@@ -342,11 +372,13 @@ def _link_stats(
             .group_by(Project.chain_link_id)
         )
     }
-    links_by_cluster: dict[int, list[ChainLink]] = {}
-    for link in session.scalars(
-        select(ChainLink).order_by(ChainLink.cluster_id, ChainLink.sort_order, ChainLink.id)
+    links_by_cluster: dict[int, list[Any]] = {}
+    for cid, *link in session.execute(
+        select(
+            ChainLink.cluster_id, ChainLink.id, ChainLink.code, ChainLink.name_zh, ChainLink.name_en
+        ).order_by(ChainLink.cluster_id, ChainLink.sort_order, ChainLink.id)
     ):
-        links_by_cluster.setdefault(link.cluster_id, []).append(link)
+        links_by_cluster.setdefault(cid, []).append(link)
     return link_stats, links_by_cluster
 
 
@@ -410,22 +442,22 @@ def coverage_report(
     scope = [*filters.where, Project.stage != Stage.lost.value]
     # 1. one pass over the major investors' live projects
     majors = _Majors.of(_major_rows(session, scope))
-    secured_n, pursuing_n = majors.counts()
-    investors, investor_n = majors.investors(None if f.detail else INVESTORS_LISTED)
+    investors, investor_n, projects_n = majors.investors(None if f.detail else INVESTORS_LISTED)
+    all_clusters = clusters(session)
+    shown = [c for c in all_clusters if only_cluster is None or c.id == only_cluster]
+    statuses = {stored_id(c): _status(*projects_n.get(stored_id(c), (0, 0))) for c in shown}
     # 2. the projects behind each status
-    behind = _behind(session, majors.candidates, f.detail)
+    behind = majors.behind(session, statuses, f.detail)
     # 3. chain links: firms of any tier and projects (SQL), the major investors (the pass)
     link_stats, links_by_cluster = _link_stats(session, scope)
     # 4. cluster × park: the coverage rule per pair (the pass), and projects of any tier
     cells = _pair_cells(session, scope)
 
-    all_clusters = clusters(session)
-    shown = [c for c in all_clusters if only_cluster is None or c.id == only_cluster]
     out: list[ClusterCoverage] = []
     for c in shown:
         cid = stored_id(c)
-        status = _status(secured_n.get(cid, 0), pursuing_n.get(cid, 0))
-        key = "covered" if status == "covered" else "pursuing"
+        status = statuses[cid]
+        n_sec, n_pur = projects_n.get(cid, (0, 0))
         links = majors.link_rows(links_by_cluster.get(cid, []), link_stats)
         out.append(
             ClusterCoverage(
@@ -435,10 +467,8 @@ def coverage_report(
                 major_investors=investors.get(cid, []),
                 major_investor_count=investor_n.get(cid, (0, 0))[0],
                 covering_investor_count=investor_n.get(cid, (0, 0))[1],
-                projects=behind.get((cid, key), []) if status != "gap" else [],
-                project_count=(
-                    secured_n.get(cid, 0) if status == "covered" else pursuing_n.get(cid, 0)
-                ),
+                projects=behind.get(cid, []),
+                project_count=n_sec if status == "covered" else n_pur,
                 links=links,
                 links_without_firm=sum(1 for link in links if link.firm_count == 0),
                 links_covered=sum(1 for link in links if link.status == "covered"),
