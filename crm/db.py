@@ -158,6 +158,23 @@ def lock_rows(session: Session, model: Any, ids: Iterable[int]) -> None:
         )
 
 
+def lock_parents(session: Session, model: Any, ids: Iterable[int]) -> set[int]:
+    """Rows ``ids`` of ``model`` that something is about to be added under (a firm's contact,
+    a project's follow-up) or that are about to be deleted, locked for this transaction in id
+    order (PostgreSQL ``SELECT … FOR UPDATE``) — the adds and the deletions take the same lock
+    in the same order (the firm, then the project), so of an add and a deletion of its parent
+    one waits for the other and then sees what it did: never a child written under a parent
+    deleted meanwhile (a foreign-key error), never a deadlock (a foreign key's lighter lock
+    upgraded past a waiting deleter). Returns the ids still there: one missing now was
+    deleted or merged away while this transaction waited. SQLite: ``ids`` — a writing
+    request holds the database from its start, so what it read is still there."""
+    wanted = sorted(set(ids))
+    if not is_postgres(session) or not wanted:
+        return set(wanted)
+    stmt = select(model.id).where(model.id.in_(wanted)).order_by(model.id).with_for_update()
+    return set(session.scalars(stmt))
+
+
 def table(model: type[SQLModel]) -> Table:
     """The Core table of a SQLModel table class, typed (SQLModel does not declare
     ``__table__``), for bulk inserts and updates that skip the ORM."""

@@ -35,7 +35,7 @@ from crm.changes import STALE
 from crm.config import get_settings
 from crm.db import get_engine, is_busy, raced_constraint
 from crm.dbuse import InUse
-from crm.errors import Busy, Conflict, CRMError, NotFound, StaleVersion
+from crm.errors import Busy, Conflict, CRMError, StaleVersion
 from crm.i18n import Message, _l, validation_message
 from crm.imports import worker as import_worker
 from server.deps import SESSION_KEY, LoginRequired, user_view
@@ -214,7 +214,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def database_error(request: Request, exc: DBAPIError) -> Response:
         """Another writer held the database's lock too long: nothing was saved (the request's
         transaction rolled back) — a 503 the client may retry, never a 500. A write that lost a
-        race to a constraint: 409 (a unique key) or 404 (a row deleted meanwhile)."""
+        race to a constraint: 409 (a unique key, or a row it refers to deleted meanwhile — it
+        was there when the client asked, so not "not found"; ``crm.audit.gone`` keeps the
+        known adds from getting here at all)."""
         raced = raced_constraint(exc)
         if raced is not None:
             # a write lost a race to a unique key or to a deleted row (PostgreSQL: the checks
@@ -223,7 +225,7 @@ def install_error_handlers(app: FastAPI) -> None:
             lost: CRMError = (
                 Conflict(_l("同一记录刚被他人保存，本次未保存，请刷新后重试"))
                 if raced == "unique"
-                else NotFound(_l("相关记录刚被删除或合并，本次未保存，请刷新后重试"))
+                else Conflict(_l("相关记录刚被删除或合并，本次未保存，请刷新后重试"))
             )
             return await crm_error(request, lost)
         if not is_busy(exc):

@@ -22,6 +22,7 @@ from crm.activities.reads import (
 )
 from crm.activities.rollups import RESPONSE_SLACK, locked_fresh, recompute_rollups, touch_projects
 from crm.activities.schemas import ActivityCreate, ActivityUpdate
+from crm.audit.gone import hold_parents, refuse_if_deleted
 from crm.audit.service import record, snapshot
 from crm.authz import require_edit
 from crm.changes import LinkChange, apply_change, check_version
@@ -83,12 +84,14 @@ def _checked_links(
     firm_ids = list(dict.fromkeys(firm_ids_in))
     found = set(session.scalars(select(Firm.id).where(Firm.id.in_(firm_ids))))
     if missing := [f for f in firm_ids if f not in found]:
+        refuse_if_deleted(session, actor, "firm", missing[0], field="firm_ids")
         raise ValidationFailed(_l("企业不存在：%(missing)s", missing=missing[0]), field="firm_ids")
     projects: list[Project] = []
     for pid in dict.fromkeys(project_ids):
         try:
             p = get_project_for(session, actor, pid)
         except NotFound as exc:
+            refuse_if_deleted(session, actor, "project", pid, field="project_ids")
             raise ValidationFailed(_l("项目不存在：%(pid)s", pid=pid), field="project_ids") from exc
         if p.firm_id not in firm_ids:
             if firm_ids_in:  # a project of a firm the activity is not with: a wrong link
@@ -115,6 +118,13 @@ def _checked_links(
         n = session.scalar(select(func.count()).select_from(User).where(User.id.in_(officer_ids)))
         if n != len(officer_ids):
             raise ValidationFailed(_l("参与人员不存在"), field="officer_ids")
+    hold_parents(
+        session,
+        firm_ids,
+        [p.id for p in projects],
+        firm_field="firm_ids",
+        project_field="project_ids",
+    )
     return firm_ids, projects, contact_ids, officer_ids
 
 

@@ -130,14 +130,20 @@ def followup_visible(actor: User | None, followup_cls: Any = Followup) -> Column
 
 
 def can_see_project(actor: Any, project: Project) -> bool:
+    return may_know_project(actor, project.is_confidential, project.department_id)
+
+
+def may_know_project(actor: Any, is_confidential: bool, department_id: int | None) -> bool:
+    """The rule of ``can_see_project`` for a project known by these two fields only (a deleted
+    one, from its audit row)."""
     if actor is None:
         return False
-    if actor.role in MANAGER_ROLES or not project.is_confidential:
+    if actor.role in MANAGER_ROLES or not is_confidential:
         return True
     return (
         actor.department_id is not None
-        and project.department_id is not None
-        and project.department_id == actor.department_id
+        and department_id is not None
+        and department_id == actor.department_id
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlmodel import Session
 
+from crm.audit.gone import hold_parents, refuse_if_deleted
 from crm.audit.service import record, snapshot
 from crm.authz import require_edit
 from crm.changes import apply_change, check_version
@@ -133,8 +134,13 @@ def get_contact(session: Session, actor: User, contact_id: int) -> Contact:
 
 
 def create_contact(session: Session, actor: User, firm_id: int, data: ContactCreate) -> Contact:
-    firm = get_firm(session, actor, firm_id)
+    try:
+        firm = get_firm(session, actor, firm_id)
+    except NotFound:
+        refuse_if_deleted(session, actor, "firm", firm_id)
+        raise
     require_edit(actor, firm.owner_id, _owner_department(session, firm.owner_id))
+    hold_parents(session, [firm_id])
     c = Contact(firm_id=firm_id, **data.model_dump())
     session.add(c)
     session.flush()

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from crm.audit.gone import hold_parents
 from crm.audit.service import record, snapshot
 from crm.authz import (
     TIER_FIELDS,
@@ -322,6 +323,8 @@ def delete_firm(session: Session, actor: User, firm_id: int, version: int | None
     firm = get_firm(session, actor, firm_id)
     require_delete_firm(actor, firm.owner_id, _owner_department(session, firm.owner_id))
     check_version(firm, version, lambda: to_public(session, firm).model_dump(mode="json"))
+    # an add under it (a contact, a project, a follow-up) waits or is waited for, then counted
+    hold_parents(session, [firm_id])
     _require_nothing_refers(session, firm_id)
     before = snapshot(firm)
     session.execute(delete(Contact).where(Contact.firm_id == firm_id))

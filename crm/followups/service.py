@@ -11,6 +11,7 @@ from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from crm.audit.gone import hold_parents, refuse_if_deleted
 from crm.audit.service import record, snapshot
 from crm.authz import (
     followup_visible,
@@ -67,13 +68,18 @@ def create_followup(
         try:
             project = get_project_for(session, actor, data.project_id)
         except NotFound as exc:
+            refuse_if_deleted(session, actor, "project", data.project_id, field="project_id")
             raise ValidationFailed(_l("项目不存在"), field="project_id") from exc
         if firm_id is not None and firm_id != project.firm_id:
             raise ValidationFailed(_l("项目不属于该企业"), field="project_id")
         firm_id = project.firm_id
     if firm_id is not None and session.get(Firm, firm_id) is None:
+        refuse_if_deleted(session, actor, "firm", firm_id, field="firm_id")
         raise ValidationFailed(_l("企业不存在"), field="firm_id")
     require_assign(session, actor, assignee, data.project_id, activity_id)
+    hold_parents(
+        session, [firm_id], [data.project_id], firm_field="firm_id", project_field="project_id"
+    )
     due = as_utc(data.due_at)
     remind = as_utc(data.remind_at) if data.remind_at else None
     if remind is not None and remind > due:

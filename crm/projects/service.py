@@ -10,6 +10,7 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from crm.audit.gone import hold_parents, refuse_if_deleted
 from crm.audit.service import record, snapshot
 from crm.authz import (
     can_see_project,
@@ -23,8 +24,7 @@ from crm.authz import (
 from crm.authz.disclosure import project_label
 from crm.changes import apply_change, check_version
 from crm.clock import today_local
-from crm.db import lock_rows
-from crm.errors import Conflict, ValidationFailed
+from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import Department, User
 from crm.models.activities import ActivityProject
@@ -152,6 +152,7 @@ def create_project(session: Session, actor: User, data: ProjectCreate) -> Projec
     conflict (撞单): both are flagged and the first to report keeps priority (首报负责)."""
     firm = session.get(Firm, data.firm_id)
     if firm is None:
+        refuse_if_deleted(session, actor, "firm", data.firm_id, field="firm_id")
         raise ValidationFailed(_l("企业不存在"), field="firm_id")
     refs = _resolve(session, data.cluster, data.park, data.chain_link)
     cid = refs["cluster_id"]
@@ -168,7 +169,7 @@ def create_project(session: Session, actor: User, data: ProjectCreate) -> Projec
     require_project_owner(owner, data.is_confidential, dept_id)
     # two departments opening this firm's project at once: the second waits here for the first
     # to commit, then finds its project — a 撞单 either way (PostgreSQL; SQLite serialises writes)
-    lock_rows(session, Firm, [data.firm_id])
+    hold_parents(session, [data.firm_id], firm_field="firm_id")
     now = utcnow()
     # a generated title names the cluster, not its code ("渝新智造科技有限公司 · 集成电路")
     title = data.title or f"{firm.name_zh} · {session.get(Cluster, cid).name_zh}"  # type: ignore[union-attr]
@@ -432,6 +433,8 @@ def delete_project(
     p = get_project_for(session, actor, project_id)
     _require_project_edit(session, actor, p)
     check_version(p, version, lambda: to_public(session, p, actor).model_dump(mode="json"))
+    # an add under it (a contact, a follow-up, capital) waits or is waited for, then is counted
+    hold_parents(session, project_ids=[project_id])
     for model, col in (
         (ActivityProject, ActivityProject.project_id),
         (Followup, Followup.project_id),
@@ -453,8 +456,13 @@ def add_capital_arrival(
     session: Session, actor: User, project_id: int, data: CapitalArrivalCreate
 ) -> CapitalArrival:
     """到资: record capital actually arrived for a signed project."""
-    p = get_project_for(session, actor, project_id)
+    try:
+        p = get_project_for(session, actor, project_id)
+    except NotFound:
+        refuse_if_deleted(session, actor, "project", project_id)
+        raise
     _require_project_edit(session, actor, p)
+    hold_parents(session, project_ids=[project_id])
     if p.stage not in ("signed", "landed", "operating"):
         raise Conflict(_l("签约后才能登记到资"), field="amount")
     row = CapitalArrival(project_id=stored_id(p), created_by_id=actor.id, **data.model_dump())
