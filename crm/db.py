@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, event, func, select
+from sqlalchemy import Table, event, func, select, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -173,6 +173,19 @@ def lock_parents(session: Session, model: Any, ids: Iterable[int]) -> set[int]:
         return set(wanted)
     stmt = select(model.id).where(model.id.in_(wanted)).order_by(model.id).with_for_update()
     return set(session.scalars(stmt))
+
+
+# keys of ``one_at_a_time``: a check over many rows that no row lock can guard
+CODE_NAME_LOCK = 0x43524D_01  # "CRM" 1: a project's code name is checked free, then taken
+
+
+def one_at_a_time(session: Session, key: int) -> None:
+    """Serialise a check-then-write that reads many rows (no one row to lock): PostgreSQL
+    ``pg_advisory_xact_lock(key)``, held until this transaction ends, so a second writer waits
+    and then checks what the first committed. SQLite: nothing — a writing request holds the
+    database from its start (``begin_write``)."""
+    if is_postgres(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
 def table(model: type[SQLModel]) -> Table:

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from crm.authz import project_visible
+from crm.db import CODE_NAME_LOCK, one_at_a_time
 from crm.errors import ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import User
@@ -160,6 +161,9 @@ def check_code_name(
         return
     if names_the_firm(cn, _firm_names(session, firm_id)):
         raise ValidationFailed(_l("代号不能包含企业名称或别名"), field="code_name")
+    # two projects given one code name at once: the second waits for the first to commit and
+    # then finds its name taken (PostgreSQL; SQLite serialises writes)
+    one_at_a_time(session, CODE_NAME_LOCK)
     if _taken(session, actor, cn, project_id):
         raise ValidationFailed(UNAVAILABLE, field="code_name")
 

@@ -7,13 +7,19 @@ ladder shows such a group's tier as "保密", not a tier that would name the fir
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session
 
+from crm.db import begin_write, get_engine
 from crm.errors import ValidationFailed
+from crm.models.accounts import User
 from crm.models.firms import FirmAlias
+from crm.models.projects import Project
 from crm.projects.schemas import ProjectCreate, ProjectUpdate
 from crm.projects.service import create_project, update_project
 from crm.reports.leaders import leaders_report
 from tests.factories import make_department, make_firm, make_project, make_user
+from tests.races import second_writer
 
 UNAVAILABLE = "代号不可用（已被使用，或是企业名称、别名或项目名称），请换一个"
 
@@ -136,3 +142,37 @@ def test_a_code_name_that_does_not_name_the_firm_is_taken(session):
     firm = make_firm(session, "惠普（重庆）有限公司", name_en="HP Technology (Chongqing) Co., Ltd.")
     for good in ("雪峰-72项目", "先锋一号", "Technology-9", "蓝鲸03"):
         assert _create(session, officer, firm, good).code_name == good
+
+
+def test_two_projects_given_one_code_name_at_once_do_not_both_get_it(session):
+    """PostgreSQL (READ COMMITTED): both creations checked the name free and both saved it. The
+    check is serialised (``crm.db.one_at_a_time``): the second waits, then is refused beside
+    the field — not a 500, not a second project with the same code name."""
+    d1, d2 = make_department(session), make_department(session)
+    o1, o2 = make_user(session, "officer", d1), make_user(session, "officer", d2)
+    f1, f2 = make_firm(session, "代号竞态甲公司"), make_firm(session, "代号竞态乙公司")
+    session.commit()
+    ids = (o1.id, o2.id, f1.id, f2.id)
+
+    def create(s: Session, who: int, firm_id: int) -> Project:
+        actor = s.get(User, who)
+        assert actor is not None
+        return create_project(
+            s,
+            actor,
+            ProjectCreate(firm_id=firm_id, cluster="IC", is_confidential=True, code_name="青鸟"),
+        )
+
+    first = Session(get_engine())
+    begin_write(first)
+    create(first, ids[0], ids[2])
+    first.flush()
+    t, outcome = second_writer(lambda s: create(s, ids[1], ids[3]))
+    first.commit()
+    first.close()
+    t.join(30)
+    assert isinstance(outcome[0], ValidationFailed), outcome
+    assert outcome[0].field == "code_name" and outcome[0].text("zh_CN") == UNAVAILABLE
+    session.expire_all()
+    n = session.scalar(select(func.count()).select_from(Project).where(Project.code_name == "青鸟"))
+    assert n == 1
