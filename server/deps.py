@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -74,10 +74,7 @@ def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-@asynccontextmanager
-async def request_session(
-    request: Request, *, begin: bool = True, writes: bool | None = None
-) -> AsyncIterator[Session]:
+class RequestTransaction:
     """The request's transaction: commit when the handler returns, roll back when it raises.
 
     On the event loop, not in a worker thread: a page view would otherwise pay two thread
@@ -92,43 +89,92 @@ async def request_session(
     transaction (``crm.db.write_transaction``): it starts and ends as a reading request does,
     and what its handler wrote and did not commit is committed at the end (``_wrote``).
 
-    The client's address travels with the session (``session.info``), which audit rows read."""
-    ip = client_ip(request)
-    set_client_ip(ip)
-    if writes is None:
-        writes = request.method not in READ_METHODS
-    session = Session(get_engine(), expire_on_commit=False)
-    session.info["client_ip"] = ip
-    try:
-        if writes and begin:  # SQLite: the write lock first, before the reads
-            await run_in_threadpool(begin_write, session)
-        yield session
-        if writes or _wrote(session):
-            await run_in_threadpool(session.commit)
-        elif not _is_sqlite(session):
-            session.commit()
-        # else SQLite, nothing written: the driver holds no transaction; closing ends ours
-    except BaseException:
+    The client's address travels with the session (``session.info``), which audit rows read.
+    Ended by ``__aexit__`` (an async context manager, or an exit callback of FastAPI's
+    function exit stack: ``open_request_session``)."""
+
+    __slots__ = ("session", "writes")
+
+    def __init__(self, request: Request, writes: bool | None = None) -> None:
+        ip = client_ip(request)
+        set_client_ip(ip)
+        self.writes = request.method not in READ_METHODS if writes is None else writes
+        self.session = Session(get_engine(), expire_on_commit=False)
+        self.session.info["client_ip"] = ip
+
+    async def begin(self) -> None:
+        if self.writes:  # SQLite: the write lock first, before the reads
+            await run_in_threadpool(begin_write, self.session)
+
+    async def __aenter__(self) -> Session:
+        return self.session
+
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        """Commit (``exc`` None) or roll back; the session closed either way. The error, if
+        any, goes on (False)."""
+        session = self.session
+        try:
+            if exc is None:
+                if self.writes or _wrote(session):
+                    await run_in_threadpool(session.commit)
+                elif not _is_sqlite(session):
+                    session.commit()
+                # else SQLite, nothing written: the driver holds no transaction; closing ends ours
+                return False
+        except BaseException:
+            await self._roll_back()
+            raise
+        else:
+            await self._roll_back()
+            return False
+        finally:
+            session.close()
+
+    async def _roll_back(self) -> None:
+        session = self.session
         # detach first: a rollback would expire every loaded row, and the error page
         # still reads the acting user (name, role, language)
         session.expunge_all()
-        if writes or _wrote(session):
+        if self.writes or _wrote(session):
             await run_in_threadpool(session.rollback)
         else:
             session.rollback()
-        raise
-    finally:
-        session.close()
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """The request's transaction as a dependency (``request_session``)."""
-    async with request_session(request) as session:
+@asynccontextmanager
+async def request_session(
+    request: Request, *, begin: bool = True, writes: bool | None = None
+) -> AsyncIterator[Session]:
+    """The request's transaction (``RequestTransaction``) as a context manager."""
+    tx = RequestTransaction(request, writes)
+    async with tx as session:
+        if begin:
+            await tx.begin()
         yield session
 
 
-# scope="function": commit before the response is sent, so a redirect never outruns its write
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+async def open_request_session(
+    request: Request, *, begin: bool = True, writes: bool | None = None
+) -> Session:
+    """The request's transaction for a route's dependency, ended (``RequestTransaction``) by
+    FastAPI's function exit stack: after the handler, before the response is sent — as a
+    generator dependency with ``scope="function"`` ends, without a generator's machinery
+    (its context manager, the shielded exit) on every request. Registered before anything
+    can fail, so an error while opening it still rolls it back and closes it."""
+    tx = RequestTransaction(request, writes)
+    request.scope["fastapi_function_astack"].push_async_exit(tx)
+    if begin:
+        await tx.begin()
+    return tx.session
+
+
+async def get_session(request: Request) -> Session:
+    """The request's transaction as a dependency (``open_request_session``)."""
+    return await open_request_session(request)
+
+
+# committed before the response is sent, so a redirect never outruns its write
+SessionDep = Annotated[Session, Depends(get_session)]
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 

@@ -12,7 +12,6 @@ event loop before the session takes SQLite's write lock (``web.forms``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -23,7 +22,7 @@ from sqlmodel import Session
 
 from crm.db import write_transaction
 from crm.models.accounts import User
-from server.deps import READ_METHODS, LoginRequired, request_session, signed_in
+from server.deps import READ_METHODS, LoginRequired, open_request_session, signed_in
 from web.render import is_htmx, language, render
 
 
@@ -58,30 +57,32 @@ class PageVisit:
         return render(self.request, template, ctx, **options)
 
 
-async def page_visit(request: Request) -> AsyncIterator[PageVisit]:
-    """The request's transaction (``request_session``) and its signed-in user, as one
+async def page_visit(request: Request) -> PageVisit:
+    """The request's transaction (``open_request_session``) and its signed-in user, as one
     dependency: FastAPI solves each dependency of a route on every request (the session, the
     user and this were four), and a writing request takes SQLite's write lock and reads its
-    user in one worker thread. Not signed in: ``LoginRequired`` (the login page)."""
-    async with request_session(request, begin=False) as session:
-        user = await signed_in(request, session, begin=request.method not in READ_METHODS)
-        if user is None:
-            raise LoginRequired()
-        yield PageVisit(request, session, user)
+    user in one worker thread. Not signed in: ``LoginRequired`` (the login page). The
+    transaction ends after the handler, before the response is sent (committed, so a redirect
+    never outruns its write)."""
+    session = await open_request_session(request, begin=False)
+    user = await signed_in(request, session, begin=request.method not in READ_METHODS)
+    if user is None:
+        raise LoginRequired()
+    return PageVisit(request, session, user)
 
 
-async def short_write_visit(request: Request) -> AsyncIterator[PageVisit]:
+async def short_write_visit(request: Request) -> PageVisit:
     """``page_visit`` for a writing request whose handler reads, checks, then writes in a block
     of its own (``visit.writing()``), and reads again to answer: it begins as a page view does
     (no write lock) and SQLite's write lock is held only for that block. A handler's form
     input is validated before it; the block's service checks its rules again inside it."""
-    async with request_session(request, begin=False, writes=False) as session:
-        user = await signed_in(request, session)
-        if user is None:
-            raise LoginRequired()
-        yield PageVisit(request, session, user)
+    session = await open_request_session(request, begin=False, writes=False)
+    user = await signed_in(request, session)
+    if user is None:
+        raise LoginRequired()
+    return PageVisit(request, session, user)
 
 
-# scope="function": committed before the response is sent, so a redirect never outruns its write
-Visit = Annotated[PageVisit, Depends(page_visit, scope="function")]
-ShortWriteVisit = Annotated[PageVisit, Depends(short_write_visit, scope="function")]
+# committed before the response is sent, so a redirect never outruns its write
+Visit = Annotated[PageVisit, Depends(page_visit)]
+ShortWriteVisit = Annotated[PageVisit, Depends(short_write_visit)]
