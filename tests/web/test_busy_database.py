@@ -111,6 +111,24 @@ def test_a_writing_request_stamps_its_session_in_its_own_transaction(
     assert _last_seen(session) > before
 
 
+def test_a_writer_waits_for_the_lock_and_keeps_its_busy_timeout(sqlite_writer) -> None:  # type: ignore[no-untyped-def]
+    """``begin_write`` tries ``BEGIN IMMEDIATE`` again until the other writer lets go, then
+    holds the lock; its connection keeps the busy timeout for its other statements."""
+    from sqlmodel import Session
+
+    from crm.db import begin_write
+
+    sqlite_writer.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.3, lambda: sqlite_writer.execute("ROLLBACK")).start()
+    with Session(get_engine()) as s:
+        begin_write(s)
+        dbapi = s.connection().connection.driver_connection
+        assert dbapi is not None and dbapi.in_transaction
+        busy = dbapi.execute("PRAGMA busy_timeout").fetchone()[0]
+        assert busy == crm.db.BUSY_TIMEOUT_MS
+        s.rollback()
+
+
 def test_a_contact_log_waits_for_the_lock_and_succeeds(
     client, login, session, firm_and_officer, sqlite_writer
 ) -> None:  # type: ignore[no-untyped-def]
