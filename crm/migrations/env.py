@@ -19,13 +19,13 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 
 
 def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    # full-text tables (and their shadow tables), trigram and character-pair indexes are
-    # managed by hand in migrations
+    # full-text tables (and their shadow tables), trigram, character-pair and expression
+    # indexes are managed by hand in migrations
     if type_ == "table" and name and "_fts" in name:
         return False
-    if type_ == "column" and name == "search_grams":  # PostgreSQL's generated column (0014)
+    if type_ == "column" and name == "search_grams":  # PostgreSQL's generated columns (0014, 0021)
         return False
-    return not (type_ == "index" and name and name.endswith(("_trgm", "_grams")))
+    return not (type_ == "index" and name and name.endswith(("_trgm", "_grams", "_expr")))
 
 
 def _url() -> str:
