@@ -80,7 +80,7 @@ def _contains(col: Any, text: str) -> Any:
 
 @dataclass(frozen=True)
 class _Index:
-    """A kind's substring index (migration 0021): on SQLite a contentless FTS5 trigram table
+    """A kind's substring index (migration 0022): on SQLite a contentless FTS5 trigram table
     whose values end with two spaces; on PostgreSQL a text expression under a pg_trgm index and
     its characters and pairs in the stored column ``search_grams``. Either only narrows: the
     service tests every candidate with the same LIKE as a search without it."""

@@ -23,7 +23,7 @@ def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-
     # indexes are managed by hand in migrations
     if type_ == "table" and name and "_fts" in name:
         return False
-    if type_ == "column" and name == "search_grams":  # PostgreSQL's generated columns (0014, 0021)
+    if type_ == "column" and name == "search_grams":  # PostgreSQL's generated columns (0014, 0022)
         return False
     return not (type_ == "index" and name and name.endswith(("_trgm", "_grams", "_expr")))
 

@@ -1,4 +1,4 @@
-"""The header search's contacts and projects come from an index (migration 0021) that only
+"""The header search's contacts and projects come from an index (migration 0022) that only
 narrows: whatever path a query takes (the index's candidates, or the rows read in order when
 many match), it finds exactly what testing every row finds, in the same order; the index
 follows every change; and a confidential project answers to its code name only, for those who

@@ -52,7 +52,7 @@ def test_upgrade_head_then_downgrade_base_then_up_again(tmp_path):
 @pytest.mark.filterwarnings(
     "ignore:Skipped unsupported reflection of expression-based index ix_firm_search_tail"
 )
-@pytest.mark.filterwarnings(  # and the contacts' display order (0021)
+@pytest.mark.filterwarnings(  # and the contacts' display order (0022)
     "ignore:Skipped unsupported reflection of expression-based index ix_contact_name_expr"
 )
 def test_schema_matches_the_models(database):

@@ -20,17 +20,17 @@ fields searched).
 The full-text tables and the ``_trgm`` / ``_grams`` / ``_expr`` indexes are managed here only
 (excluded from autogenerate, crm.migrations.env).
 
-Revision ID: 0021_contact_project_search
-Revises: 0020_layout_park_output
-Create Date: 2026-12-01 22:30:00
+Revision ID: 0022_contact_project_search
+Revises: 0021_firm_tier_name_order
+Create Date: 2026-12-01 22:40:00
 """
 
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0021_contact_project_search"
-down_revision: str | None = "0020_layout_park_output"
+revision: str = "0022_contact_project_search"
+down_revision: str | None = "0021_firm_tier_name_order"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
