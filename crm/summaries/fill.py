@@ -93,6 +93,20 @@ def filled_until(conn: Connection, rollup: Rollup) -> date | None:
     return row.end_week  # type: ignore[no-any-return]
 
 
+def filled_until_each(conn: Connection, rollups: list[Rollup]) -> dict[str, date | None]:
+    """``filled_until`` of each rollup (by name), read at once."""
+    here = zone()
+    found = {
+        name: end if z == here else None
+        for name, end, z in conn.execute(
+            select(STATE.c.property, STATE.c.end_week, STATE.c.zone).where(
+                STATE.c.property.in_([r.name for r in rollups])
+            )
+        )
+    }
+    return {r.name: found.get(r.name) for r in rollups}
+
+
 def touch(conn: Connection, rollup: Rollup, at: datetime | None) -> None:
     """A raw row of the week of ``at`` changed: count that week live again until refilled."""
     if at is None:
