@@ -13,7 +13,34 @@ from sqlalchemy.engine import make_url
 
 from bench.scenarios import (
     FLOORS,
+    OFFICER_PROJECT_VISIBLE,
 )
+
+# the texts PostgreSQL's header-search indexes are over (migration 0022)
+_PG_TEXT = {
+    "contact": " || chr(10) || ".join(
+        f"lower(coalesce(contact.{f}, ''))" for f in ("name", "title", "phone", "email")
+    ),
+    "project": "lower(coalesce(CASE WHEN project.is_confidential THEN project.code_name "
+    "ELSE project.title END, ''))",
+}
+
+
+def _like(q: str) -> str:
+    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _quote(text: str) -> str:
+    """A string constant in SQL."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _inline(cond: str, params: dict[str, Any]) -> str:
+    """``cond`` with its parameters written in as constants (strings only)."""
+    for k, v in params.items():
+        cond = cond.replace(f":{k}", _quote(str(v)))
+    return cond
+
 
 # --- the raw-SQL floor ---
 
@@ -28,6 +55,12 @@ class Floor:
         self.has_fts = self._has_table("firm_fts")
         self.has_trgm = not self.sqlite and self._has_trgm()
         self.has_grams = not self.sqlite and self._has_index("ix_firm_search_grams")
+        # the header search's indexes (migration 0022)
+        self.has_header_index = (
+            self._has_table("contact_fts")
+            if self.sqlite
+            else self._has_index("ix_contact_search_grams")
+        )
 
     def _connect(self) -> Any:
         u = make_url(self.url)
@@ -144,12 +177,90 @@ class Floor:
             )
         return (base.format(cond="f.search_text LIKE :like ESCAPE '\\'"), {"like": like})
 
+    def _narrowed(self, kind: str, q: str) -> str | None:
+        """The header search's index condition for ``kind`` (contact / project) as the service
+        chooses it (crm.search): the candidates when few, None to read the rows in order, ""
+        when none can match. Its look-ups are part of the floor."""
+        few = {"contact": 1000, "project": 500}[kind]
+        if not self.has_header_index:
+            return None
+        fts = f"{kind}_fts"
+        if not self.sqlite:
+            if len(q) <= 2:
+                cond, p = f"{kind}.search_grams @> ARRAY[CAST(:gram AS TEXT)]", {"gram": q}
+            else:
+                cond, p = f"{_PG_TEXT[kind]} LIKE :like ESCAPE '\\'", {"like": _like(q)}
+            sql = f"SELECT count(*) FROM (SELECT 1 FROM {kind} WHERE {cond} LIMIT {few + 1}) t"
+            n = self.query(sql, p)[0][0]
+            if n > few:
+                return None
+            return _inline(cond, p) if n else ""
+        if len(q) >= 3:
+            match = '"' + q.replace('"', '""') + '"'
+            n = self.query(
+                f"SELECT count(*) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH :m "
+                f"LIMIT {few + 1})",
+                {"m": match},
+            )[0][0]
+            if n > few:
+                return None
+            if not n:
+                return ""
+        else:
+            terms = self.query(
+                f"SELECT term, doc FROM {fts}_vocab WHERE term >= :p "
+                "AND term < :p || char(1114111) LIMIT 65",
+                {"p": q},
+            )
+            if not terms:
+                return ""
+            if len(terms) > 64 or sum(d for _, d in terms) > few:
+                return None
+            match = " OR ".join('"' + t.replace('"', '""') + '"' for t, _ in terms)
+        return f"{kind}.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH {_quote(match)})"
+
+    def header(self, kind: str, q: str, params: dict[str, Any]) -> None:
+        """The header search's page of contacts or projects (20), as the service reads it."""
+        q = q.strip().lower()
+        narrow = self._narrowed(kind, q)
+        if narrow == "":
+            return
+        p = {**params, "like": _like(q)}
+        if kind == "contact":
+            cond = " OR ".join(
+                f"lower(contact.{f}) LIKE :like ESCAPE '\\'"
+                for f in ("name", "title", "phone", "email")
+            )
+            sql = f"""SELECT c.id, c.name, c.title, c.firm_id, f.name_zh FROM (
+                SELECT contact.id, contact.name, contact.title, contact.firm_id FROM contact
+                WHERE ({cond}) {"AND " + narrow if narrow else ""}
+                ORDER BY length(contact.name), contact.name, contact.id LIMIT 20) c
+                JOIN firm f ON f.id = c.firm_id ORDER BY length(c.name), c.name, c.id"""
+        else:
+            cond = (
+                "(NOT project.is_confidential AND lower(project.title) LIKE :like ESCAPE '\\') "
+                "OR (project.is_confidential AND lower(project.code_name) LIKE :like ESCAPE '\\')"
+            )
+            visible = OFFICER_PROJECT_VISIBLE.replace("p.", "project.")
+            sql = f"""SELECT p.id, p.title, p.code_name, p.is_confidential, p.stage, cl.code,
+                f.name_zh FROM (SELECT project.id, project.title, project.code_name,
+                  project.is_confidential, project.stage, project.cluster_id, project.firm_id,
+                  project.updated_at FROM project
+                WHERE {visible} AND ({cond}) {"AND " + narrow if narrow else ""}
+                ORDER BY project.updated_at DESC, project.id DESC LIMIT 20) p
+                JOIN firm f ON f.id = p.firm_id JOIN cluster cl ON cl.id = p.cluster_id
+                ORDER BY p.updated_at DESC, p.id DESC"""
+        self.query(sql, p)
+
     def run(self, keys: tuple[str, ...], params: dict[str, Any]) -> None:
         for key in keys:
             sql = FLOORS[key]
             if sql == "@search":
                 sql, extra = self.search_sql(params["q"])
                 params = {**params, **extra}
+            elif sql.startswith("@header_"):
+                self.header(sql.removeprefix("@header_").removesuffix("s"), params["q"], params)
+                continue
             self.query(sql, params)
 
     def close(self) -> None:

@@ -90,6 +90,15 @@ FLOORS: dict[str, str] = {
           ORDER BY f.updated_at DESC, f.id DESC LIMIT 50)""",
     # search: the best index the database has for the query (see bench.harness.search_floor)
     "firm_search": "@search",
+    # the header search's contacts and projects, as the service reads them (bench.floor)
+    "header_contacts": "@header_contacts",
+    "header_projects": "@header_projects",
+    # the whole firm list by name: one page along the pinyin index, and every firm counted
+    "firm_name_rows": f"""SELECT {_FIRM_COLS} FROM firm f ORDER BY f.name_pinyin, f.id LIMIT 50""",
+    "firm_count": "SELECT count(*) FROM firm",
+    "firm_name_clusters": """
+        SELECT fc.firm_id, c.code FROM firm_cluster fc JOIN cluster c ON c.id = fc.cluster_id
+        WHERE fc.firm_id IN (SELECT f.id FROM firm f ORDER BY f.name_pinyin, f.id LIMIT 50)""",
     # a firm page: the firm, aliases, clusters, contacts, projects, timeline, open follow-ups
     "firm_one": "SELECT * FROM firm WHERE id = :firm_id",
     "firm_aliases": "SELECT alias FROM firm_alias WHERE firm_id = :firm_id ORDER BY id",
@@ -318,6 +327,12 @@ SEARCHES = [
     ("initials", "hp", None),
 ]
 
+HEADER_SEARCHES = [
+    ("zh2", "惠普", "惠普"),
+    ("en1", "h", None),
+]
+HEADER_FLOOR = ("firm_search", "header_contacts", "header_projects")
+
 
 def _scenarios() -> list[Scenario]:
     s: list[Scenario] = [
@@ -331,6 +346,25 @@ def _scenarios() -> list[Scenario]:
                 budget="search",
                 params={"q": q},
                 floor=("firm_search",),
+                expect=expect,
+            )
+        )
+    s.append(
+        Scenario(
+            "web firm list by name",
+            "/firms?sort=name",
+            floor=("firm_name_rows", "firm_count", "firm_name_clusters"),
+        )
+    )
+    # the header search (firms, contacts, projects): two characters, and the first one typed
+    for key, q, expect in HEADER_SEARCHES:
+        s.append(
+            Scenario(
+                f"web header search {key} '{q}'",
+                "/search?q={q}",
+                budget="search",
+                params={"q": q},
+                floor=HEADER_FLOOR,
                 expect=expect,
             )
         )
