@@ -73,7 +73,11 @@ def create_followup(
         if firm_id is not None and firm_id != project.firm_id:
             raise ValidationFailed(_l("项目不属于该企业"), field="project_id")
         firm_id = project.firm_id
-    if firm_id is not None and session.get(Firm, firm_id) is None:
+    if firm_id is None:
+        # SPEC: a follow-up is a task on a firm and/or a project — never on nothing (it would
+        # name nothing in My day, the list, the calendar or its reminder)
+        raise ValidationFailed(_l("请选择跟进的企业或项目"), field="firm_id")
+    if session.get(Firm, firm_id) is None:
         refuse_if_deleted(session, actor, "firm", firm_id, field="firm_id")
         raise ValidationFailed(_l("企业不存在"), field="firm_id")
     require_assign(session, actor, assignee, data.project_id, activity_id)

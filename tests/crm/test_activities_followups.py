@@ -107,7 +107,8 @@ def test_confidential_activity_hidden_from_other_department(session, world):
 def test_followup_lifecycle_and_rules(session, world):
     oa, ob = world["oa"], world["ob"]
     due = datetime.now(UTC) - timedelta(days=2)
-    fu = create_followup(session, oa, FollowupCreate(title="回访", due_at=due))
+    firm_id = world["firm"].id
+    fu = create_followup(session, oa, FollowupCreate(title="回访", due_at=due, firm_id=firm_id))
     assert [f.id for f in my_day(session, oa).overdue] == [fu.id]
     with pytest.raises(PermissionDenied):
         complete_followup(session, ob, fu.id)
@@ -122,7 +123,14 @@ def test_followup_lifecycle_and_rules(session, world):
             session, oa, FollowupCreate(title="x", due_at=due, remind_at=due + timedelta(hours=1))
         )
     with pytest.raises(ValidationFailed):  # officers assign within their department
-        create_followup(session, oa, FollowupCreate(title="x", due_at=due, assignee_id=ob.id))
+        create_followup(
+            session, oa, FollowupCreate(title="x", due_at=due, assignee_id=ob.id, firm_id=firm_id)
+        )
+    # SPEC §1: a follow-up is on a firm and/or a project, never on nothing
+    with pytest.raises(ValidationFailed) as caught:
+        create_followup(session, oa, FollowupCreate(title="无对象", due_at=due))
+    assert caught.value.field == "firm_id"
+    assert caught.value.text("zh_CN") == "请选择跟进的企业或项目"
 
 
 def test_activity_list_statements_are_kept_per_viewer_and_filters(session, world):

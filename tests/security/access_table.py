@@ -437,8 +437,10 @@ ACCESS.update(
         ),
         ("DELETE", "/api/v1/activities/{activity_id}"): Access(401, 404, 204, 403, 204, query=V1),
         ("GET", "/api/v1/followups"): api(),  # each caller's own by default
+        # a follow-up on neither a firm nor a project is refused (SPEC: firm and/or project);
+        # tests/api/test_activities_followups.py creates real ones
         ("POST", "/api/v1/followups"): api(
-            201, json={"title": "回访", "due_at": "2030-01-01T09:00:00+08:00"}
+            422, json={"title": "回访", "due_at": "2030-01-01T09:00:00+08:00"}
         ),
         ("GET", "/api/v1/followups/{followup_id}"): confidential_api(lists_secret=True),
         ("PATCH", "/api/v1/followups/{followup_id}"): Access(

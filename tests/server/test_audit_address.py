@@ -13,7 +13,7 @@ from sqlalchemy import select
 from crm.config import get_settings
 from crm.models.audit import AuditRecord
 from server.app import create_app
-from tests.factories import PASSWORD, make_department, make_user
+from tests.factories import PASSWORD, make_department, make_firm, make_user
 
 
 @pytest.fixture
@@ -29,6 +29,7 @@ def trust(monkeypatch):  # type: ignore[no-untyped-def]
 
 def _login_and_change(session, headers: dict[str, str]) -> list[AuditRecord]:  # type: ignore[no-untyped-def]
     user = make_user(session, "officer", make_department(session))
+    firm = make_firm(session, "审计地址企业")
     session.commit()
     with TestClient(create_app()) as c:
         c.get("/login")
@@ -48,7 +49,12 @@ def _login_and_change(session, headers: dict[str, str]) -> list[AuditRecord]:  #
         # a change through a page (a sync dependency in a worker thread, an async handler)
         r = c.post(
             "/followups/new",
-            data={"title": "回访", "due_at": "2030-01-01T09:00", "csrf_token": token},
+            data={
+                "title": "回访",
+                "due_at": "2030-01-01T09:00",
+                "firm_id": str(firm.id),
+                "csrf_token": token,
+            },
             headers=headers,
             follow_redirects=False,
         )

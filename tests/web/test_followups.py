@@ -60,6 +60,16 @@ def test_create_validates_beside_the_field_and_saves_nothing(client, session):
     assert r.status_code == 422
     assert 'id="err-title"' in r.text and 'id="err-due_at"' in r.text
     assert session.scalar(select(Followup)) is None
+    # SPEC: on a firm and/or a project — none chosen is refused beside the firm picker
+    r = client.post(
+        "/followups/new",
+        data={"csrf_token": token, "title": "无对象", "due_at": "2030-01-01T09:00"},
+    )
+    assert r.status_code == 422
+    picker = r.text.split('id="firm-picker"')[1].split("</div>\n    <div")[0]
+    assert 'id="err-firm_id"' in picker and "请选择跟进的企业或项目" in picker
+    assert 'aria-describedby="err-firm_id"' in picker
+    assert session.scalar(select(Followup)) is None
 
 
 def test_create_for_a_project(client, session):
