@@ -376,6 +376,10 @@ def create_app(run_scheduler: bool = False) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         # NUL bytes, invalid UTF-8 and out-of-range ids in a page's input: a 4xx, never a 500
         dependencies=[Depends(every_request)],
+        # FastAPI's built-in OpenTelemetry bridge: nothing here exports traces or metrics, yet
+        # on every request it asked the global providers whether one was configured and looked
+        # for a request span around each dependency and the handler (~20 calls a request)
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.run_scheduler = run_scheduler
     install_error_handlers(app)
