@@ -15,6 +15,7 @@ on it (SPEC §5: reports travel to meetings).
 from __future__ import annotations
 
 import heapq
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -208,10 +209,13 @@ class _Majors:
 
     @classmethod
     def of(cls, rows: Sequence[Any]) -> _Majors:  # _major_rows: 10 columns
-        # one loop, its dictionaries held in locals: it runs once per row (~8,000)
-        m = cls()
-        per_firm, candidates, pair_sp = m.per_firm, m.candidates, m.pair_sp
-        link_major, link_sp = m.link_major, m.link_sp
+        # one loop, its dictionaries held in locals: it runs once per row (~8,000); the
+        # default dictionaries make a missing key's entry in C, without a test per row
+        per_firm: defaultdict[int, dict[Any, list[Any]]] = defaultdict(dict)
+        candidates: defaultdict[tuple[int, bool], list[tuple[Any, ...]]] = defaultdict(list)
+        pair_sp: defaultdict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+        link_major: defaultdict[int, dict[Any, list[Any]]] = defaultdict(dict)
+        link_sp: defaultdict[int, list[int]] = defaultdict(lambda: [0, 0])
         for pid, cid, lid, park_id, fid, rank, out, own, name, tier in rows:
             sec = rank >= SECURED_RANK
             i = 0 if sec else 1
@@ -224,30 +228,23 @@ class _Majors:
                 # firm down — "confidential", as the leaders ladder says (ATTACK8 P3-11)
                 who, shown, tier_shown = figures_owner(fid, pid, True), own, "confidential"
                 ids = (None, pid)
-            in_cluster = per_firm.get(cid)
-            if in_cluster is None:
-                in_cluster = per_firm[cid] = {}
+            in_cluster = per_firm[cid]
             f = in_cluster.get(who)
             if f is None:
                 f = in_cluster[who] = [0, 0, shown, tier_shown, *ids]
             f[i] += 1
-            candidates.setdefault((cid, sec), []).append(
-                (-rank, -out, pid, fid, rank, name, tier_shown)
-            )
+            candidates[cid, sec].append((-rank, -out, pid, fid, rank, name, tier_shown))
             if park_id is not None:
-                pair_sp.setdefault((cid, park_id), [0, 0])[i] += 1
+                pair_sp[cid, park_id][i] += 1
             if lid is not None:
-                lm = link_major.get(lid)
-                if lm is None:
-                    lm = link_major[lid] = {}
-                    link_sp[lid] = [0, 0]
+                lm = link_major[lid]
                 seen = lm.get(who)
                 if seen is None:
                     lm[who] = [sec, shown]
                 elif sec:
                     seen[0] = True
                 link_sp[lid][i] += 1
-        return m
+        return cls(per_firm, link_major, link_sp, candidates, pair_sp)
 
     def investors(
         self, listed: int | None
