@@ -246,7 +246,9 @@ def serve(
 
     n = workers or get_settings().workers
     os.environ["CRM_RUN_SCHEDULER"] = "1" if scheduler and get_settings().scheduler_enabled else "0"
-    typer.echo(f"招商 CRM at http://{host}:{port}/ ({n} web process{'es' if n > 1 else ''})")
+    _announce_when_ready(
+        host, port, f"招商 CRM at http://{host}:{port}/ ({n} web process{'es' if n > 1 else ''})"
+    )
     uvicorn.run(
         "server.factory:app",
         host=host,
@@ -262,6 +264,33 @@ def serve(
         # uvicorn's 5 s is shorter than an import of the app on a busy machine (restart loop)
         timeout_worker_healthcheck=60,
     )
+
+
+def _announce_when_ready(host: str, port: int, message: str) -> None:
+    """Print ``message`` (the address) once the server answers on it — not before uvicorn has
+    bound the port and a web process has loaded the app, so the address a user opens at once
+    gives the page, not "connection refused". A thread asks ``/healthz`` until it answers."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    probe = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "[::1]"}.get(host, host)
+    if ":" in probe and not probe.startswith("["):
+        probe = f"[{probe}]"
+    url = f"http://{probe}:{port}/healthz"
+
+    def wait() -> None:
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except urllib.error.HTTPError:  # it answered (a database check that failed)
+                break
+            except OSError:  # not listening yet, or the app still loading
+                time.sleep(0.1)
+        typer.echo(message)
+
+    threading.Thread(target=wait, name="announce", daemon=True).start()
 
 
 def _log_config() -> dict:
@@ -322,8 +351,8 @@ def start(
     if not has_demo:
         demo(scale="small", seed=42, password=DEMO_PASSWORD)
     typer.secho(
-        f"\n  招商 CRM: http://{host}:{port}/\n  demo login: manager01 / {DEMO_PASSWORD}"
-        f"  (also officer001, admin)\n",
+        f"\n  demo login: manager01 / {DEMO_PASSWORD}  (also officer001, admin)"
+        "\n  the address follows once the server answers\n",
         fg=typer.colors.GREEN,
     )
     serve(host=host, port=port, scheduler=True, workers=None)

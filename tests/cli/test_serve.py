@@ -84,3 +84,43 @@ def test_n_web_processes_start_and_exactly_one_runs_the_scheduler(tmp_path: Path
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+ONE_WORKER = ["--workers", "1", "--no-scheduler"]
+
+
+def test_the_address_is_printed_once_the_server_answers_on_it(tmp_path: Path) -> None:
+    """``crm serve`` printed its address before uvicorn had bound the port and loaded the
+    app: a user opening it at once got "connection refused". Now the line comes when the
+    server answers — so a request sent the moment it appears gets the page."""
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    env = {
+        **os.environ,
+        "CRM_DATABASE_URL": get_engine().url.render_as_string(hide_password=False),
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "serve", "--port", str(port), *ONE_WORKER],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 300
+        while f"http://127.0.0.1:{port}/" not in log_path.read_text(errors="replace"):
+            assert proc.poll() is None, log_path.read_text(errors="replace")
+            assert time.monotonic() < deadline, log_path.read_text(errors="replace")
+            time.sleep(0.05)
+        r = httpx.get(f"http://127.0.0.1:{port}/login", timeout=30)
+        assert r.status_code == 200 and "<form" in r.text
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
