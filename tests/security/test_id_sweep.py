@@ -18,9 +18,12 @@ from urllib.parse import quote
 
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from crm.accounts.passwords import hash_password
 from crm.accounts.sessions import end_sessions
+from crm.accounts.tokens import issue_api_token
 from crm.models.accounts import User
 from server.app import create_app
+from tests.factories import PASSWORD
 from tests.security.access_table import ACCESS
 from tests.security.routes import UNSAFE, app_routes, fill_path
 from tests.security.world import World, build_world, client_for
@@ -136,12 +139,21 @@ class Caller:
 
     def still_signed_in(self) -> None:
         r = self.client.get("/account", follow_redirects=False)
-        if r.status_code != 200:
+        if r.status_code == 200:  # a fresh token too (a route may have revoked this one)
+            user = self.session.get(User, self.world.users[self.role].id)
+            assert user is not None
+            self.token, _ = issue_api_token(self.session, user)
+            self.session.commit()
+        else:
             self.client.close()
             user = self.world.users[self.role]
+            # a route of the walk may have deactivated, locked or reset the user: as it was
             self.session.expire_all()
             row = self.session.get(User, user.id)
-            assert row is not None and row.is_active, f"{self.role} was deactivated by the walk"
+            assert row is not None
+            row.is_active, row.locked_until, row.failed_logins = True, None, 0
+            row.password_hash = hash_password(PASSWORD)
+            self.session.commit()
             self.client = client_for(APP, self.session, self.world, self.role)
             self.token = self.client.headers.pop("X-Test-Bearer")
 
