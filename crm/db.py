@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import time
 import weakref
@@ -77,6 +78,45 @@ def reset_engine() -> None:
     if get_engine.cache_info().currsize:
         get_engine().dispose()
     get_engine.cache_clear()
+
+
+# a statement that only reads: a SELECT (or WITH … SELECT) that neither locks rows nor writes
+# (a false "writes" only opens the transaction a little early)
+_SELECT = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
+_WRITES_OR_LOCKS = re.compile(
+    r"\b(INSERT|UPDATE|DELETE|MERGE)\b|\bFOR\s+(NO\s+KEY\s+UPDATE|KEY\s+SHARE|SHARE)\b",
+    re.IGNORECASE,
+)
+
+
+@lru_cache(maxsize=4096)
+def _only_reads(statement: str) -> bool:
+    return bool(_SELECT.match(statement)) and not _WRITES_OR_LOCKS.search(statement)
+
+
+def _begin_at_first_write(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+    dbapi = conn.connection.driver_connection
+    if dbapi is not None and dbapi.autocommit and not _only_reads(statement):
+        dbapi.autocommit = False  # the driver begins a transaction before this statement
+
+
+_READS_FIRST: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def reads_first(engine: Engine) -> Engine:
+    """``engine`` for a reading request: on PostgreSQL its statements run outside a
+    transaction (autocommit) until the first one that writes or locks rows, which begins one
+    (committed or rolled back with the session, as ever) — as SQLite's driver runs them. A
+    read under READ COMMITTED sees the data as of its own start either way; a reading page
+    saves the BEGIN and COMMIT round trips (two of a My day page's six). SQLite: ``engine``."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    found = _READS_FIRST.get(engine)
+    if found is None:
+        found = engine.execution_options(isolation_level="AUTOCOMMIT")
+        event.listen(found, "before_cursor_execute", _begin_at_first_write)
+        _READS_FIRST[engine] = found
+    return found
 
 
 def built_once(cache: dict[Any, _T], key: Any, build: Callable[[], _T], limit: int = 256) -> _T:

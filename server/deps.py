@@ -17,7 +17,7 @@ from crm.accounts.service import resolve_api_token, resolve_web_session
 from crm.accounts.sessions import check_web_session, touch_web_session
 from crm.config import get_settings
 from crm.context import set_client_ip
-from crm.db import begin_write, get_engine
+from crm.db import begin_write, get_engine, reads_first
 from crm.errors import AuthFailed
 from crm.i18n import _l
 from crm.models.accounts import User
@@ -80,10 +80,12 @@ class RequestTransaction:
     On the event loop, not in a worker thread: a page view would otherwise pay two thread
     round trips (open, commit) beside its handler's, ~0.2 ms of CPU each. A reading request
     does no I/O here until it ends: on SQLite, where the driver tells whether anything was
-    written, a transaction that wrote nothing is only closed (nothing to commit); elsewhere
-    its commit is cheap (PostgreSQL: one round trip), on the loop. A writing request's
-    ``BEGIN IMMEDIATE`` may wait for SQLite's write lock, and its commit writes: both in a
-    worker thread (``begin`` False: the caller opens it, ``signed_in(begin=True)``).
+    written, a transaction that wrote nothing is only closed (nothing to commit); on
+    PostgreSQL its reads run outside a transaction until one of its statements writes
+    (``crm.db.reads_first``, as SQLite's driver runs them), so a page that only read has no
+    BEGIN or COMMIT to send, and one that wrote commits as a writing request does. A writing
+    request's ``BEGIN IMMEDIATE`` may wait for SQLite's write lock, and its commit writes:
+    both in a worker thread (``begin`` False: the caller opens it, ``signed_in(begin=True)``).
 
     ``writes=False`` for a writing request whose handler commits its own writes in a short
     transaction (``crm.db.write_transaction``): it starts and ends as a reading request does,
@@ -99,7 +101,10 @@ class RequestTransaction:
         ip = client_ip(request)
         set_client_ip(ip)
         self.writes = request.method not in READ_METHODS if writes is None else writes
-        self.session = Session(get_engine(), expire_on_commit=False)
+        # a reading request on PostgreSQL: no transaction until a statement writes
+        reading = request.method in READ_METHODS
+        engine = reads_first(get_engine()) if reading else get_engine()
+        self.session = Session(engine, expire_on_commit=False)
         self.session.info["client_ip"] = ip
 
     async def begin(self) -> None:
