@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import select as io_select
 import sqlite3
 import time
 import weakref
@@ -16,7 +17,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Table, event, func, select, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidatePoolError
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -65,7 +66,38 @@ def make_engine(url: str) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    if not hasattr(io_select, "poll"):  # no poll(2): the pool's own ping, a round trip
+        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=10, max_overflow=20)
+    dialect = engine.dialect
+
+    def alive_or_renewed(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        """A pooled connection checked before use without a round trip: the idle socket of a
+        live connection has nothing to read, while one the server closed (a restart, a
+        terminated backend, an idle timeout) holds its last message or end-of-file. Only then
+        is it pinged, as ``pool_pre_ping`` pinged every checkout (a round trip per request);
+        a failed ping renews it and every connection pooled before it (a restarted server)."""
+        if not _has_input(dbapi_conn):
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise InvalidatePoolError(f"the server closed the connection: {exc!r}") from exc
+
+    event.listen(engine, "checkout", alive_or_renewed)
+    return engine
+
+
+def _has_input(dbapi_conn: Any) -> bool:
+    """Whether an idle connection's socket has anything to read (or is gone)."""
+    try:
+        if dbapi_conn.closed:
+            return True
+        poller = io_select.poll()
+        poller.register(dbapi_conn.fileno(), io_select.POLLIN)
+        return bool(poller.poll(0))
+    except Exception:  # a closed connection has no socket to ask
+        return True
 
 
 @lru_cache
