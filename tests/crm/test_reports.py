@@ -61,6 +61,54 @@ def test_coverage_statuses_worked_by_hand(session):
     assert rail.projects[0].label == "青松"  # a confidential project by its code name only
 
 
+def test_coverage_lists_investors_covering_first_by_tier_then_code_point_name(session):
+    """A cluster's first 20 major investors (the page, the JSON): covering ones first; within
+    each status global 500, China 500, leaders, then confidential projects by code name; names
+    in code-point order whatever the database's collation ("Beta" and "Zeta" before "alpha",
+    Latin before Chinese) — the order the full list (detail, Excel) has. A lost project and a
+    tier-other firm are no investors; the counts cover every investor."""
+    w = people(session)
+    m = w.manager
+
+    def firm(name, **tier):
+        return make_firm(session, name, **tier)
+
+    zeta = firm("Zeta", global500_rank=3)
+    make_project(session, zeta, "NB", "signed", owner=m)
+    make_project(session, firm("alpha", global500_rank=4), "NB", "lead", owner=m)
+    make_project(session, firm("Beta", china500_rank=5), "NB", "landed", owner=m)
+    zh = firm("中华", china500_rank=6)
+    make_project(session, zh, "NB", "negotiating", owner=m)
+    make_project(session, zh, "NB", "signed", owner=m)
+    leaders = [firm(f"L{i:02d}", is_leader=True) for i in range(22)]
+    for i, f in enumerate(leaders):
+        make_project(session, f, "NB", "signed" if i < 12 else "lead", owner=m)
+    make_project(session, firm("bravo", is_leader=True), "NB", "operating", owner=m)
+    conf = dict(owner=m, is_confidential=True)
+    make_project(session, zeta, "NB", "signed", code_name="甲", **conf)
+    make_project(session, leaders[0], "NB", "contacted", code_name="乙", **conf)
+    make_project(session, firm("Lost", global500_rank=7), "NB", "lost", owner=m, lost_reason="走")
+    make_project(session, firm("Other"), "NB", "signed", owner=m)
+    session.commit()
+
+    covering = ["Zeta", "Beta", "中华", *[f"L{i:02d}" for i in range(12)], "bravo", "甲"]
+    pursuing = ["alpha", *[f"L{i:02d}" for i in range(12, 22)], "乙"]
+    nb = coverage_report(session, m, ReportFilters(cluster="NB")).clusters[0]
+    assert [x.name for x in nb.major_investors] == [*covering, *pursuing][:20]
+    assert (nb.major_investor_count, nb.covering_investor_count) == (29, 17)
+    assert nb.status == "covered" and nb.project_count == 17
+    jia = next(x for x in nb.major_investors if x.name == "甲")
+    assert (jia.firm_id, jia.tier, jia.secured_projects) == (None, "confidential", 1)
+    z = nb.major_investors[0]  # the firm's entry holds its own visible project only
+    assert (z.firm_id, z.secured_projects, z.pursuing_projects) == (zeta.id, 1, 0)
+    full = coverage_report(session, m, ReportFilters(cluster="NB", detail=True)).clusters[0]
+    assert [x.name for x in full.major_investors] == [*covering, *pursuing]
+    assert [x.status for x in full.major_investors] == ["covered"] * 17 + ["pursuing"] * 12
+    # the projects behind "covered": the secured ones, furthest stage first
+    assert [p.stage for p in full.projects][:2] == ["operating", "landed"]
+    assert len(full.projects) == 17 and "乙" not in [p.label for p in full.projects]
+
+
 def test_coverage_respects_confidentiality(session):
     w = coverage_world(session)
     r1 = coverage_report(session, w.officer1)
