@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +68,11 @@ class Settings(BaseSettings):
     outbox_drain_seconds: int = 15
     job_retry_seconds: int = 60  # a failed daily/weekly run is tried again after this, doubling
     webhook_timeout: float = 5.0
+    # networks a department robot's URL may point into besides the public internet, as
+    # comma-separated CIDRs (e.g. "10.0.0.0/8,192.168.0.0/16" for a robot gateway on the
+    # office network); empty: public addresses only — never this host, the cloud metadata
+    # address (169.254.169.254) or a private range (crm.accounts.robot_address)
+    webhook_allow_networks: str = ""
     # the nightly backup (crm.backup.nightly): when, where ("" = var/backups), how many kept
     backup_time: str = "02:30"
     backup_dir: str = ""
@@ -85,6 +91,21 @@ class Settings(BaseSettings):
             return max(1, len(os.sched_getaffinity(0)))
         except AttributeError:  # not Linux
             return max(1, os.cpu_count() or 1)
+
+    @field_validator("webhook_allow_networks")
+    @classmethod
+    def _networks(cls, v: str) -> str:
+        for part in filter(None, (p.strip() for p in v.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"CRM_WEBHOOK_ALLOW_NETWORKS: not a network: {part!r}") from exc
+        return v
+
+    @property
+    def allowed_robot_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        parts = (p.strip() for p in self.webhook_allow_networks.split(","))
+        return [ipaddress.ip_network(p, strict=False) for p in parts if p]
 
     @property
     def is_sqlite(self) -> bool:

@@ -20,6 +20,8 @@ pytest_plugins = ["tests.servers"]
 os.environ.setdefault("CRM_ARGON2_TIME_COST", "1")
 os.environ.setdefault("CRM_ARGON2_MEMORY_KIB", "64")
 os.environ.setdefault("CRM_SCHEDULER_ENABLED", "false")
+# the tests' robots listen on this host (tests/servers.py); the SSRF tests set it empty
+os.environ.setdefault("CRM_WEBHOOK_ALLOW_NETWORKS", "127.0.0.0/8")
 os.environ.setdefault("CRM_SECRET_KEY", "test-secret-key-0123456789abcdef-0123456789")
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlmodel import Session
 
 from crm.accounts.departments import change_department, department_to_change
+from crm.accounts.robot_address import robot_address_refusal
 from crm.changes import LinkChange
 from crm.errors import ValidationFailed
 from crm.i18n import _l
@@ -28,7 +28,8 @@ def set_department_webhook(
 ) -> Department:
     """Set or clear a department's group robot (企业微信 / 钉钉) for its reminders and digests
     (admins). No kind clears all three fields. A blank URL or secret keeps the one already set
-    (neither is ever shown back); the URL must be http(s) with a host."""
+    (neither is ever shown back); the URL must be http(s) with a public host
+    (``crm.accounts.robot_address``)."""
     dep = department_to_change(session, actor, department_id, version)
     kind = (kind or "").strip() or None
     url = (url or "").strip() or None
@@ -41,12 +42,8 @@ def set_department_webhook(
             raise ValidationFailed(_l("机器人类型应为 wecom 或 dingtalk"), field="webhook_kind")
         changes = {"webhook_kind": kind}
         if url is not None:
-            parts = urlsplit(url)
-            if len(url) > 500 or parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValidationFailed(
-                    _l("机器人地址应为 http(s) 网址，最多500字符"),
-                    field="webhook_url",
-                )
+            if (refusal := robot_address_refusal(url)) is not None:
+                raise ValidationFailed(refusal, field="webhook_url")
             changes["webhook_url"] = url
         elif not dep.webhook_url:
             raise ValidationFailed(_l("请填写机器人地址"), field="webhook_url")

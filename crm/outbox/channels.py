@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from crm.accounts.robot_address import robot_address_refusal
 from crm.config import Settings, get_settings
 from crm.outbox.limits import limit_of, shorten
 
@@ -165,6 +166,11 @@ def post_robot(
     """Post a markdown message to a group robot; any failure raises DeliveryError."""
     if hook.kind not in ("wecom", "dingtalk") or not hook.url:
         raise DeliveryError(f"no usable webhook ({hook.kind})", permanent=True)
+    # checked again at each send: the name may resolve to another address than when saved
+    if robot_address_refusal(hook.url) is not None:
+        raise DeliveryError(
+            f"{hook.kind} webhook refused: its address is not a public one", permanent=True
+        )
     # a message written before the channel limits (or grown since) is cut, with a link
     text = shorten(hook.kind, text, get_settings().base_url.rstrip("/") + "/")
     url = hook.url

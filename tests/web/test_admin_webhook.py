@@ -4,12 +4,16 @@ PUT /api/v1/departments/{id}/webhook: validated, never shown back, audited witho
 from __future__ import annotations
 
 import json
+import os
 
+import pytest
 from sqlalchemy import select
 
 from crm.accounts.service import issue_api_token
+from crm.config import get_settings
 from crm.models.accounts import Department
 from crm.models.audit import AuditRecord
+from crm.outbox.channels import DeliveryError, Webhook, post_robot
 from tests.factories import make_department, make_user
 
 HOOK = "https://oapi.dingtalk.com/robot/send?access_token=SECRET-TOKEN-123"
@@ -107,3 +111,78 @@ def test_robot_through_the_api_admins_only_and_stale_versions_refused(client, se
     assert r.status_code == 422
     r = client.put(url, headers=admin_h, json={"kind": None, "version": out["version"]})
     assert r.status_code == 200 and r.json()["has_webhook"] is False
+
+
+@pytest.fixture
+def public_only(monkeypatch):  # type: ignore[no-untyped-def]
+    """As installed: no network allowed beside the public internet (the suite allows this
+    host for its own robots)."""
+    monkeypatch.setenv("CRM_WEBHOOK_ALLOW_NETWORKS", "")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+INTERNAL = [
+    "http://127.0.0.1:8000/api/v1/firms",
+    "http://localhost/x",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://10.1.2.3/robot",
+    "http://192.168.1.1/",
+    "http://[::1]/x",
+    "http://[::ffff:127.0.0.1]/x",
+    "http://2130706433/",
+    "http://0.0.0.0:22/",
+]
+
+
+def test_a_robot_url_into_this_host_or_a_private_network_is_refused_beside_the_field(
+    client, login, session, public_only
+):
+    """SSRF: an admin's robot URL may not make the server post to itself, the cloud metadata
+    address or the office network — refused beside the field (page) and as webhook_url (API),
+    nothing changed; an allowed network (CRM_WEBHOOK_ALLOW_NETWORKS) is taken."""
+    dep = make_department(session, name="SSRF招商局", code="SSRF1")
+    admin = make_user(session, "admin", username="root9")
+    session.commit()
+    login(admin)
+    for url in [*INTERNAL, "file:///etc/passwd", "gopher://127.0.0.1:25/"]:
+        r = client.post(
+            f"/admin/departments/{dep.id}/webhook",
+            data={"kind": "wecom", "url": url, "version": dep.version} | login.csrf,
+        )
+        assert r.status_code == 422, url
+        assert 'id="err-webhook_url' in r.text or "机器人地址" in r.text, url
+        assert _dep(session, dep.id).webhook_url is None
+    token = issue_api_token(session, admin)[0]
+    session.commit()
+    r = client.put(
+        f"/api/v1/departments/{dep.id}/webhook",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"kind": "wecom", "url": INTERNAL[2], "version": dep.version},
+    )
+    assert r.status_code == 422 and r.json()["field"] == "webhook_url", r.text
+    assert "内网" in r.json()["message"] or "private" in r.json()["message"].lower()
+    # an on-premise robot gateway, allowed by the administrator of the server
+    os.environ["CRM_WEBHOOK_ALLOW_NETWORKS"] = "10.0.0.0/8"
+    get_settings.cache_clear()
+    r = client.post(
+        f"/admin/departments/{dep.id}/webhook",
+        data={"kind": "wecom", "url": "http://10.1.2.3/robot", "version": dep.version} | login.csrf,
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert _dep(session, dep.id).webhook_url == "http://10.1.2.3/robot"
+
+
+def test_a_robot_whose_address_turned_internal_is_not_posted_to(session, robot, public_only):
+    """Checked again when sending (a name may resolve elsewhere by then): a robot URL stored
+    pointing at this host — saved before the rule, or a name now resolving here — fails as
+    final, and nothing reaches the address."""
+    dep = make_department(session, webhook_kind="wecom", webhook_url=robot.url + "/wecom")
+    session.commit()
+    with pytest.raises(DeliveryError) as caught:
+        post_robot(Webhook("wecom", robot.url + "/wecom"), "标题", "正文")
+    assert caught.value.permanent
+    assert robot.requests == []
+    assert dep.webhook_url
