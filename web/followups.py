@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
+from starlette.datastructures import FormData
 
 from crm.authz import assignable_users, is_manager
 from crm.clock import day_bounds, parse_day, to_local, today_local
@@ -38,6 +39,7 @@ from server.deps import SessionDep, WebUser
 from server.download import EXPORT_LIMIT, list_workbook
 from server.page_input import known_choice
 from web.forms import (
+    FormBody,
     FormInvalid,
     FormRejected,
     clean,
@@ -49,7 +51,7 @@ from web.forms import (
     required_version,
 )
 from web.home import myday_context
-from web.visit import PageVisit, Visit
+from web.visit import PageVisit, ShortWriteVisit, Visit
 
 router = APIRouter()
 STATUSES = values(FollowupStatus)
@@ -294,26 +296,30 @@ def _after_action(
     )
 
 
-async def _close(
+def _close(
+    form: FormData,
     visit: PageVisit,
     followup_id: int,
     close: Callable[[SessionDep, WebUser, int, int], object],
     toast_key: str,
 ) -> Response:
-    """Complete or cancel a follow-up at the version the page showed; the row again."""
-    form = await visit.request.form()
-    close(visit.session, visit.user, followup_id, _required_int(visit.request, form))
+    """Complete or cancel a follow-up at the version the page showed, in a short write of its
+    own (``visit.writing()``: SQLite's write lock for the change alone, not for My day's
+    reads after it); the row again."""
+    version = _required_int(visit.request, form)
+    with visit.writing():
+        close(visit.session, visit.user, followup_id, version)
     return _after_action(visit, followup_id, str(form.get("back", "")), toast_key)
 
 
 @router.post("/followups/{followup_id}/done", include_in_schema=False)
-async def complete(visit: Visit, followup_id: int) -> Response:
-    return await _close(visit, followup_id, complete_followup, "done")
+def complete(form: FormBody, visit: ShortWriteVisit, followup_id: int) -> Response:
+    return _close(form, visit, followup_id, complete_followup, "done")
 
 
 @router.post("/followups/{followup_id}/cancel", include_in_schema=False)
-async def cancel(visit: Visit, followup_id: int) -> Response:
-    return await _close(visit, followup_id, cancel_followup, "cancelled")
+def cancel(form: FormBody, visit: ShortWriteVisit, followup_id: int) -> Response:
+    return _close(form, visit, followup_id, cancel_followup, "cancelled")
 
 
 def next_day(when: str, picked: str | None, today: date) -> date:
@@ -331,13 +337,12 @@ def next_day(when: str, picked: str | None, today: date) -> date:
 
 
 @router.post("/followups/{followup_id}/reschedule", include_in_schema=False)
-async def reschedule(visit: Visit, followup_id: int) -> Response:
-    form = await visit.request.form()
+def reschedule(form: FormBody, visit: ShortWriteVisit, followup_id: int) -> Response:
     when = str(form.get("when") or "date")
     day = next_day(when, str(form.get("day") or ""), today_local())
-    reschedule_followup(
-        visit.session, visit.user, followup_id, day, _required_int(visit.request, form)
-    )
+    version = _required_int(visit.request, form)
+    with visit.writing():
+        reschedule_followup(visit.session, visit.user, followup_id, day, version)
     return _after_action(
         visit,
         followup_id,
