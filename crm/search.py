@@ -7,6 +7,7 @@ more than the reader's lists show."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,7 @@ from sqlmodel import Session
 
 from crm.authz import project_visible
 from crm.authz.disclosure import project_label
-from crm.db import is_postgres
+from crm.db import bind_url, is_postgres
 from crm.firms.search import search_firms
 from crm.models.accounts import User
 from crm.models.firms import Contact, Firm
@@ -127,6 +128,32 @@ def _caseless(text: str) -> bool:
     return all(c.isascii() or c.upper() == c == c.lower() == c.casefold() for c in text)
 
 
+# PostgreSQL's statistics of the grams columns (most common elements and their frequencies),
+# by database and table, read again after this many seconds
+_STATS_SECONDS = 600.0
+_COMMON: dict[tuple[str, str], tuple[float, dict[str, float], float]] = {}
+_GRAM_STATS = text(
+    "SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, c.reltuples "
+    "FROM pg_stats s JOIN pg_class c ON c.relname = s.tablename "
+    "AND c.relnamespace = to_regnamespace(s.schemaname) "
+    "WHERE s.schemaname = current_schema() AND s.tablename = :t AND s.attname = 'search_grams'"
+)
+
+
+def _pg_common(session: Session, table: str, gram: str, few: int) -> bool:
+    """Whether PostgreSQL's statistics say that more than ``few`` rows of ``table`` hold
+    ``gram`` (only the choice of plan depends on it, never what is found)."""
+    key = (str(bind_url(session)), table)
+    now = time.monotonic()
+    known = _COMMON.get(key)
+    if known is None or known[0] < now:
+        row = session.execute(_GRAM_STATS, {"t": table}).first()
+        freqs = dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
+        known = (now + _STATS_SECONDS, freqs, float(row[2]) if row else 0.0)
+        _COMMON[key] = known
+    return known[1].get(gram, 0.0) * known[2] > few
+
+
 def _narrowing(session: Session, index: _Index, id_col: Any, q: str) -> Any:
     """A condition that holds for every row matching ``q`` (lower-cased) and few others: the
     index's candidates; None when the rows are better read in order (many match), and
@@ -139,6 +166,8 @@ def _narrowing(session: Session, index: _Index, id_col: Any, q: str) -> Any:
             if len(q) <= 2
             else literal_column(index.pg_text).like(_like(q), escape="\\")
         )
+        if len(q) <= 2 and _pg_common(session, id_col.table.name, q, index.few):
+            return None  # a common character or pair ("h"): no need to count its rows
         # how many candidates, as on SQLite: the planner, which cannot see that the exact test
         # passes most of them, would otherwise join and sort 38,000 contacts for "经理"
         n = (
