@@ -34,9 +34,9 @@ from crm.schemas import read_id
 from crm.sorting import parse_sort
 from server.download import EXPORT_LIMIT, list_workbook
 from web.bulk import bulk_context
-from web.forms import FormInvalid, FormRejected, done, errors_of, parse
+from web.forms import FormBody, FormInvalid, FormRejected, done, errors_of, parse
 from web.projects import section_refused
-from web.visit import Visit
+from web.visit import ShortWriteVisit, Visit
 
 router = APIRouter()
 STAGES = [s.value for s in Stage]  # lead … operating, then lost
@@ -188,10 +188,11 @@ def more_cards(visit: Visit, stage: str, offset: int = 0) -> Response:
 
 
 @router.post("/projects/{project_id}/stage", include_in_schema=False)
-async def move(visit: Visit, project_id: int) -> Response:
+def move(form: FormBody, visit: ShortWriteVisit, project_id: int) -> Response:
     """Move a project to another stage. A move to `lost` without a reason answers with the
-    reason form (in the board's dialog, or beside the field on the project page)."""
-    form = await visit.request.form()
+    reason form (in the board's dialog, or beside the field on the project page). The move is
+    a short write of its own (``visit.writing()``): SQLite's write lock is held for it alone,
+    not for the request's reads and the card's rendering."""
     values = {k: str(form.get(k) or "").strip() for k in ("stage", "reason", "version")}
     data_in: dict[str, Any] = {"stage": values["stage"]}
     if values["reason"]:
@@ -206,7 +207,8 @@ async def move(visit: Visit, project_id: int) -> Response:
     try:
         # a page always sends the version it showed: without it the move is refused
         data = parse(visit.request, StageMoveRequest, data_in, ints=("version",))
-        moved = move_stage(visit.session, visit.user, project_id, data)
+        with visit.writing():
+            moved = move_stage(visit.session, visit.user, project_id, data)
     except (FormInvalid, ValidationFailed) as exc:
         errors = errors_of(visit.request, exc)
         if via == "page":

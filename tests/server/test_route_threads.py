@@ -31,7 +31,6 @@ STILL_ASYNC = {
     "web.followups.create_followup_form",
     "web.followups.edit_followup_form",
     "web.handover.handover_submit",
-    "web.pipeline.move",
     "web.policy_admin.preview",
     "web.policy_admin.apply",
     "web.projects.create_project_form",
