@@ -156,6 +156,7 @@ class _Shape:
     contacts_only: bool
     department: bool
     officer: bool
+    ranges: bool  # by week: one branch per week (SQLite), else a CASE (``_Plan.raw``)
 
 
 # statements built for an actor who sees everything (managers, admins: every report's reader),
@@ -244,21 +245,31 @@ class _Plan:
         )
 
     def raw(self, counts: dict[int, Any], k: int, user: Any, ts: Any, *where: Any) -> list[Any]:
-        """The weeks after the first ``k`` counted from the raw rows per key; by week, one
-        count per week over its range of the timestamp (a CASE placing each row in its week
-        cost 0.5 µs a row: 5 ms for the city's 10,000 overdue follow-ups)."""
+        """The weeks after the first ``k`` counted from the raw rows per key. By week on
+        SQLite, one count per week over its range of the timestamp's index (a CASE placing
+        each row in its week cost 0.5 µs a row: 5 ms for the city's 10,000 overdue
+        follow-ups); on PostgreSQL (where planning some 70 branches cost more than the CASE) a
+        CASE, grouped on its column's position."""
         by_user = "o" in self.shape.key
+        o = user if by_user else None
         if "w" not in self.shape.key:
             return [
                 select(*self.cols(counts, o=user))
                 .where(ts >= self.b[k], ts < self.b[-1], *where)
                 .group_by(user)
             ]
+        if not self.shape.ranges:
+            n = self.shape.weeks
+            whens: list[Any] = [(ts < self.b[i + 1], literal_column(str(i))) for i in range(k, n)]
+            wi = case(*whens, else_=literal_column(str(n)))
+            by: list[Any] = [literal_column("3"), *([literal_column("1")] if by_user else [])]
+            q = select(*self.cols(counts, o=o, wi=wi))
+            return [q.where(ts >= self.b[k], ts < self.b[-1], *where).group_by(*by)]
         out = []
         for i in range(k, self.shape.weeks):
-            q = select(
-                *self.cols(counts, o=user if by_user else None, wi=literal_column(str(i), Integer))
-            ).where(ts >= self.b[i], ts < self.b[i + 1], *where)
+            q = select(*self.cols(counts, o=o, wi=literal_column(str(i), Integer))).where(
+                ts >= self.b[i], ts < self.b[i + 1], *where
+            )
             out.append(q.group_by(user) if by_user else q)
         return out
 
@@ -299,21 +310,24 @@ class _Plan:
             *self.who(fu.assignee_id),
         )
         out += self.raw({2: one}, 0, fu.assignee_id, fu.due_at, *late)
-        new = {3: one, 4: one - func.count(p.first_contact_at)}
-        out += self.raw(new, 0, p.owner_id, p.created_at, *self.leads())
+        if shape.ranges:  # SQLite; PostgreSQL counts them from the leads it reads (``hours``)
+            new = {3: one, 4: one - func.count(p.first_contact_at)}
+            out += self.raw(new, 0, p.owner_id, p.created_at, *self.leads())
         return out
 
     def summed(self) -> Any:
         """The branches added up per key; per officer with every active officer in scope and
         the name of each."""
         key = self.shape.key
-        more = [select(*self.cols({}, o=User.id)).where(*self.in_scope())] if key == "o" else []
+        officers = select(*self.cols({}, o=User.id)).where(*self.in_scope())
+        more = [officers] if key == "o" else []
         u = union_all(*self.branches(), *more).subquery()
+        sums = [func.sum(u.c[n]).label(n) for n in SUMS]
         keys = {"o": [u.c.o], "w": [u.c.wk, u.c.wi], "ow": [u.c.o, u.c.wk, u.c.wi]}[key]
-        sums = select(*keys, *(func.sum(u.c[n]).label(n) for n in SUMS)).group_by(*keys)
+        grouped = select(*keys, *sums).group_by(*keys)
         if key != "o":
-            return sums
-        per = sums.subquery()
+            return grouped
+        per = grouped.subquery()
         return (
             select(per.c.o, User.display_name, Department.name, *(per.c[n] for n in SUMS))
             .join(User, User.id == per.c.o)
@@ -321,25 +335,23 @@ class _Plan:
         )
 
     def hours(self, listed: bool) -> Any:
-        """The new leads contacted: officer, week (listed), the two times as the driver gives
-        them."""
+        """The new leads — on SQLite only those contacted (the counts are in ``summed``), on
+        PostgreSQL all of them (its anti-join is the report's dearest step: read once) —
+        officer, week (listed, or all on PostgreSQL), the two times as the driver gives them."""
         p = Project
-        if listed:
+        every = not self.shape.ranges
+        if listed or every:
             whens = [(p.created_at < b, i) for i, b in enumerate(self.b[1:])]
             wi: Any = case(*whens, else_=self.shape.weeks)
         else:
             wi = sa_cast(null(), Integer)
+        contacted = [] if every else [p.first_contact_at.is_not(None)]
         return select(
             p.owner_id,
             wi,
             type_coerce(p.created_at, _AS_READ),
             type_coerce(p.first_contact_at, _AS_READ),
-        ).where(
-            p.created_at >= self.b[0],
-            p.created_at < self.b[-1],
-            p.first_contact_at.is_not(None),
-            *self.leads(),
-        )
+        ).where(p.created_at >= self.b[0], p.created_at < self.b[-1], *contacted, *self.leads())
 
 
 class _Tally:
@@ -380,44 +392,62 @@ class _Tally:
             contacts_only,
             self.f.department_id is not None,
             self.f.officer_id is not None,
+            self.conn.dialect.name == "sqlite",
         )
 
     def count(self, actor: User, now: datetime | None, contacts_only: bool = False) -> None:
         """The counts, summed in SQL (overdue at ``now``; with contacts only, none): per
         officer × week when listed, else per week and per officer (with every active officer in
         scope, and the name of each)."""
-        if hidden_projects(actor) is None:  # the rollups' closed weeks among the report's
-            rollups = [CONTACTS] if contacts_only else [CONTACTS, DONE]
-            until = filled_until_each(self.conn, rollups)
-            self.closed = tuple(
-                sum(1 for d in self.weeks.starts if (end := until[r.name]) is not None and d < end)
-                for r in rollups
-            )
+        if hidden_projects(actor) is None:
+            self._closed(contacts_only)
         params = {**self.params, "now": now}
         index_of = {d: i for i, d in enumerate(self.weeks.starts)}
+
+        def week(wk: date | None, wi: int | None) -> int:
+            return index_of[wk] if wk is not None else cast(int, wi)
+
+        def rows(key: str) -> Any:
+            return self.conn.execute(_Plan.cached(self.shape(key, contacts_only), actor), params)
+
         if self.listed:
-            stmt = _Plan.cached(self.shape("ow", contacts_only), actor)
-            for o, wk, wi, *n in self.conn.execute(stmt, params):
-                w = index_of[wk] if wk is not None else wi
-                for slot in range(5):
-                    if n[slot]:
-                        self.add(o, w, slot, int(n[slot]))
-            return
-        stmt = _Plan.cached(self.shape("w", contacts_only), actor)
-        for wk, wi, *n in self.conn.execute(stmt, params):
-            t = self.wsums.setdefault(index_of[wk] if wk is not None else wi, [0, 0, 0, 0, 0])
-            for slot in range(5):
-                t[slot] += int(n[slot])
-        stmt = _Plan.cached(self.shape("o", contacts_only), actor)
-        for o, name, dept, *n in self.conn.execute(stmt, params):
-            self.names[o] = (name, dept)
-            if any(n):
-                self.sums[o] = [int(x) for x in n]
+            for o, wk, wi, *n in rows("ow"):
+                self._add_cell(o, week(wk, wi), n)
+        else:  # per week, then per officer
+            for wk, wi, *n in rows("w"):
+                self._add_week(week(wk, wi), n)
+            for o, name, dept, *n in rows("o"):
+                self._add_officer(o, name, dept, n)
+
+    def _closed(self, contacts_only: bool) -> None:
+        """The rollups' closed weeks among the report's (the first ones), per rollup read."""
+        rollups = [CONTACTS] if contacts_only else [CONTACTS, DONE]
+        until = filled_until_each(self.conn, rollups)
+        self.closed = tuple(
+            sum(1 for d in self.weeks.starts if (end := until[r.name]) is not None and d < end)
+            for r in rollups
+        )
+
+    def _add_cell(self, o: int, w: int, n: list[Any]) -> None:
+        for slot in range(5):
+            if n[slot]:
+                self.add(o, w, slot, int(n[slot]))
+
+    def _add_week(self, w: int, n: list[Any]) -> None:
+        t = self.wsums.setdefault(w, [0, 0, 0, 0, 0])
+        for slot in range(5):
+            t[slot] += int(n[slot])
+
+    def _add_officer(self, o: int, name: str, dept: str | None, n: list[Any]) -> None:
+        self.names[o] = (name, dept)
+        if any(n):
+            self.sums[o] = [int(x) for x in n]
 
     def add(self, o: int, w: int, slot: int, n: int) -> None:
         self.sums.setdefault(o, [0, 0, 0, 0, 0])[slot] += n
         self.wsums.setdefault(w, [0, 0, 0, 0, 0])[slot] += n
-        self.cells.setdefault((o, w), [0, 0, 0, 0, 0])[slot] += n
+        if self.listed:
+            self.cells.setdefault((o, w), [0, 0, 0, 0, 0])[slot] += n
 
     def hours(
         self, actor: User
@@ -427,10 +457,20 @@ class _Tally:
         officer. The two times as the driver gives them (SQLite's text parsed here, only for
         these rows; their difference is the same naive or in UTC)."""
         plan = _Plan(self.shape("ow" if self.listed else "o", False), actor)
+        every = not plan.shape.ranges  # PostgreSQL: the new leads counted here
         per_cell: dict[tuple[int, int], list[float]] = {}
         per_officer: dict[int, list[float]] = {}
+        pairs: dict[tuple[int, int], list[int]] = {}
         listed = self.listed
         for o, w, created, first in self.conn.execute(plan.hours(listed), self.params):
+            if every:
+                n = pairs.get((o, w))
+                if n is None:
+                    n = pairs[(o, w)] = [0, 0]
+                n[0] += 1
+                if first is None:
+                    n[1] += 1
+                    continue
             h = max(0.0, (_utc(first) - _utc(created)).total_seconds() / 3600)
             if listed:
                 per_cell.setdefault((o, w), []).append(h)
@@ -439,6 +479,10 @@ class _Tally:
                 per_officer[o] = [h]
             else:
                 hours.append(h)
+        for (o, w), (new, awaiting) in pairs.items():
+            self.add(o, w, 3, new)
+            if awaiting:
+                self.add(o, w, 4, awaiting)
         return per_cell, per_officer
 
     def officers(self, per_officer: dict[int, list[float]]) -> list[OfficerTotal]:
