@@ -33,7 +33,7 @@ from sqlmodel import Session
 from crm.authz import project_visible
 from crm.authz.disclosure import project_label
 from crm.db import bind_url, is_postgres
-from crm.firms.search import search_firms
+from crm.firms.search import search_firm_rows
 from crm.models.accounts import User
 from crm.models.firms import Contact, Firm
 from crm.models.policy import Cluster
@@ -65,7 +65,7 @@ class ProjectHit:
 @dataclass
 class Results:
     q: str
-    firms: list[Firm] = field(default_factory=list)
+    firms: list[Any] = field(default_factory=list)  # rows: id, name_zh, name_en, …
     contacts: list[ContactHit] = field(default_factory=list)
     projects: list[ProjectHit] = field(default_factory=list)
 
@@ -230,7 +230,7 @@ def search_everything(session: Session, actor: User, q: str, limit: int = 8) -> 
     out = Results(q=q)
     if len(q) < MIN_CHARS:
         return out
-    out.firms = search_firms(session, actor, q, limit=limit)
+    out.firms = search_firm_rows(session, actor, q, limit=limit)
     out.contacts = _contacts(session, q, limit)
     out.projects = _projects(session, actor, q, limit)
     return out

@@ -187,16 +187,16 @@ def search_rank(q: str) -> Any:
     return case((starts, 0), else_=1)
 
 
-def search_firms(session: Session, actor: User, q: str, limit: int = 10) -> list[Firm]:
-    """Firms whose name, alias, pinyin or pinyin initials contain ``q``, best first: among the
-    first 200 matches (by id), those the query begins a name of, then major investors, then
-    the shorter names."""
+def search_firm_rows(session: Session, actor: User, q: str, limit: int = 10) -> list[Any]:
+    """Firms whose name, alias, pinyin or pinyin initials contain ``q``, best first, as rows of
+    ``id``, ``name_zh``, ``name_en``, ``tier`` and ``search_text``: among the first 200
+    matches (by id), those the query begins a name of, then major investors, then the shorter
+    names."""
     cond = search_condition(q, session)
     if cond is None:
         return []
-    # the ranking reads four narrow columns of the 200, the page's entities only its firms
     rows = session.execute(
-        select(Firm.id, Firm.search_text, Firm.tier, Firm.name_zh)
+        select(Firm.id, Firm.name_zh, Firm.name_en, Firm.tier, Firm.search_text)
         .where(cond)
         .order_by(Firm.id)
         .limit(200)
@@ -208,7 +208,12 @@ def search_firms(session: Session, actor: User, q: str, limit: int = 10) -> list
         starts = any(part.startswith(form) for part in parts for form in forms)
         return (not starts, row.tier == "other", len(row.name_zh))
 
-    ids = [row.id for row in sorted(rows, key=rank)[:limit]]
+    return sorted(rows, key=rank)[:limit]
+
+
+def search_firms(session: Session, actor: User, q: str, limit: int = 10) -> list[Firm]:
+    """The firms of ``search_firm_rows``, as entities."""
+    ids = [row.id for row in search_firm_rows(session, actor, q, limit)]
     if not ids:
         return []
     found = {f.id: f for f in session.scalars(select(Firm).where(Firm.id.in_(ids)))}
