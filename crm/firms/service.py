@@ -327,6 +327,13 @@ def delete_firm(session: Session, actor: User, firm_id: int, version: int | None
     hold_parents(session, [firm_id])
     _require_nothing_refers(session, firm_id)
     before = snapshot(firm)
+    # the firm's people go with it, each audited as its own deletion would be (ATTACK11 F1): its
+    # history shows what was erased with the firm
+    contacts = list(
+        session.scalars(select(Contact).where(Contact.firm_id == firm_id).order_by(Contact.id))
+    )
+    for c in contacts:
+        record(session, actor.id, "delete", "contact", c.id, before=snapshot(c))
     session.execute(delete(Contact).where(Contact.firm_id == firm_id))
     session.execute(delete(FirmAlias).where(FirmAlias.firm_id == firm_id))
     session.execute(delete(FirmCluster).where(FirmCluster.firm_id == firm_id))

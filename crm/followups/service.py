@@ -228,8 +228,14 @@ def reschedule_followup(
     session: Session, actor: User, followup_id: int, day: date, version: int | None = None
 ) -> Followup:
     """Move a follow-up to another day, keeping its local time of day (and the reminder's
-    distance to it). ``version`` is the one the user saw (required from pages and the API)."""
+    distance to it). ``version`` is the one the user saw (required from pages and the API).
+    A done or cancelled follow-up is refused as completing or cancelling it again is (ATTACK11
+    F2): its day is history, not a plan."""
     fu = get_followup_for(session, actor, followup_id)
+    _require_change(session, actor, fu)
+    check_version(fu, version, _current(fu))
+    if fu.status != FollowupStatus.open.value:
+        raise Conflict(_l("该事项已关闭"), field="status")
 
     local = fu.due_at.astimezone(local_tz())
     new_due = as_utc(datetime.combine(day, local.time()).replace(tzinfo=local_tz()))

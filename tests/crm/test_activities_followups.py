@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import func
 from sqlmodel import select
 
 from crm.activities.schemas import ActivityCreate, InlineFollowup
@@ -19,6 +20,7 @@ from crm.followups.service import (
     reschedule_followup,
 )
 from crm.models.audit import AuditRecord
+from crm.models.followups import Followup
 from crm.projects.schemas import ProjectCreate
 from crm.projects.service import create_project
 from tests.factories import make_department, make_firm, make_user
@@ -333,3 +335,21 @@ def test_update_activity_audits_the_fields_and_link_sets_that_changed(session, w
     assert (before["summary"], after["summary"]) == ("拜访", "改")
     assert (before["officer_ids"], after["officer_ids"]) == ([oa.id], sorted([oa.id, ob.id]))
     assert (before["version"], after["version"]) == (v, v + 1)
+
+
+def test_a_closed_follow_up_is_not_rescheduled_and_stays_as_it_was(session, world):
+    """Rescheduling a done (or cancelled) follow-up is refused as completing it again is
+    (ATTACK11 F2): the old code moved a done item's day, bumped its version and audited it."""
+    oa, firm = world["oa"], world["firm"]
+    due = datetime.now(UTC) + timedelta(hours=1)
+    fu = create_followup(session, oa, FollowupCreate(title="回访", due_at=due, firm_id=firm.id))
+    done = complete_followup(session, oa, fu.id, fu.version)
+    session.flush()
+    before = done.model_dump()
+    audits = session.scalar(select(func.count()).select_from(AuditRecord))
+    with pytest.raises(Conflict) as caught:
+        reschedule_followup(session, oa, fu.id, (due + timedelta(days=3)).date(), done.version)
+    assert caught.value.field == "status"
+    session.expire_all()
+    assert session.get(Followup, fu.id).model_dump() == before
+    assert session.scalar(select(func.count()).select_from(AuditRecord)) == audits

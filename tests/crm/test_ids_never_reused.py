@@ -5,16 +5,19 @@ one. Migration 0017 makes those tables AUTOINCREMENT; PostgreSQL's sequences nev
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 
 from crm.activities.schemas import ActivityCreate
 from crm.activities.service import delete_activity, log_activity
+from crm.firms.contacts import create_contact
 from crm.firms.merge import merge_firms
-from crm.firms.schemas import FirmCreate
+from crm.firms.schemas import ContactCreate, FirmCreate
 from crm.firms.service import create_firm, delete_firm
 from crm.firms.unmerge import undo_merge
 from crm.models.audit import AuditRecord
-from crm.models.firms import Firm
+from crm.models.firms import Contact, Firm
 from tests.factories import make_department, make_user
 
 
@@ -65,3 +68,28 @@ def test_a_deleted_firm_or_contact_log_keeps_its_id(session):
         session, admin, ActivityCreate(kind="visit", summary="拜访", firm_ids=[firm.id])
     )
     assert second.activity.id != first
+
+
+def test_a_deleted_firm_s_contacts_are_each_audited_as_deleted(session):
+    """A firm's people go with it, and each leaves a delete row with what it held (ATTACK11
+    F1): the old code erased them with no audit, so a contact added a moment before the firm's
+    deletion could not be told of, nor rebuilt."""
+    d = make_department(session)
+    manager = make_user(session, "manager", d)
+    officer = make_user(session, "officer", d)
+    firm = create_firm(session, manager, FirmCreate(name_zh="紫荆花开探针有限公司"))
+    person = create_contact(session, officer, firm.id, ContactCreate(name="李四", phone="023-1"))
+    session.flush()
+    person_id = person.id
+    delete_firm(session, manager, firm.id, firm.version)
+    session.flush()
+    assert session.get(Contact, person_id) is None
+    rows = session.scalars(
+        select(AuditRecord)
+        .where(AuditRecord.entity == "contact", AuditRecord.entity_id == str(person_id))
+        .order_by(AuditRecord.id)
+    ).all()
+    assert [r.action for r in rows] == ["create", "delete"]
+    held = json.loads(rows[-1].before or "{}")
+    assert held["name"] == "李四" and held["phone"] == "023-1"
+    assert rows[-1].actor_id == manager.id
