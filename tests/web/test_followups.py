@@ -179,5 +179,7 @@ def test_a_bad_due_day_is_an_error_beside_the_field_never_a_500(client, session)
         r = client.get(f"/followups?{q}")
         assert r.status_code == 422, (q, r.status_code)
         assert f'name="{field}"' in r.text and 'aria-invalid="true"' in r.text, q
-        assert '<span class="error">' in r.text and "明天的" in r.text, q
+        # the error beside the field, tied to it for screen readers
+        assert f'aria-describedby="err-{field}"' in r.text, q
+        assert f'<span class="error" id="err-{field}">' in r.text and "明天的" in r.text, q
         assert client.get(f"/followups?{q}&format=xlsx").status_code == 422, q

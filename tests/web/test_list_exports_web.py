@@ -73,6 +73,8 @@ def test_audit_days_are_checked_after_the_permission_and_never_a_500(client, ses
     for q in ("since=0001-01-01", "until=9999-12-31", "since=garbage"):
         r = client.get(f"/admin/audit?{q}")
         assert r.status_code == 422, (q, r.status_code)
-        assert 'aria-invalid="true"' in r.text and '<span class="error">' in r.text, q
+        field = q.split("=")[0]
+        assert f'aria-invalid="true" aria-describedby="err-{field}"' in r.text, q
+        assert f'<span class="error" id="err-{field}">' in r.text, q
         assert client.get(f"/admin/audit?{q}&format=xlsx").status_code == 422, q
     assert client.get("/admin/audit?since=2026-01-01&until=2026-12-31").status_code == 200
