@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -242,14 +244,46 @@ def serve(
 ) -> None:
     """Serve the app on every core: one web process per core (or ``--workers``), and the
     scheduler in exactly one of them — the one holding the leader lock (by default)."""
-    import uvicorn
+    _serve(_bind(host, port), host, port, scheduler=scheduler, workers=workers)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening address, bound here before anything else: a port another program holds
+    fails at once with one line and exit code 1 — never the address of a server that is not
+    ours. The socket is handed to uvicorn's web processes, so whatever answers on it is us."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    # as uvicorn binds: a port left in TIME_WAIT by a server just stopped is taken again, but
+    # never one that another socket is listening on
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            _fail(
+                f"端口 {port} 已被占用 (port {port} on {host} is already in use): "
+                "stop the program using it or choose another with --port"
+            )
+        elif exc.errno == errno.EACCES:
+            _fail(f"没有权限监听端口 {port} (permission denied on {host}:{port}): use --port")
+        _fail(f"无法监听 {host}:{port} (cannot listen there: {exc.strerror or exc})")
+    except (OverflowError, UnicodeError) as exc:
+        sock.close()
+        _fail(f"无法监听 {host}:{port} (cannot listen there: {exc})")
+    sock.set_inheritable(True)
+    return sock
+
+
+def _serve(
+    sock: socket.socket, host: str, port: int, *, scheduler: bool, workers: int | None
+) -> None:
+    import uvicorn  # lazy: `crm migrate` does not load the server
+    from uvicorn.supervisors import Multiprocess  # lazy: as above
 
     n = workers or get_settings().workers
     os.environ["CRM_RUN_SCHEDULER"] = "1" if scheduler and get_settings().scheduler_enabled else "0"
-    _announce_when_ready(
-        host, port, f"招商 CRM at http://{host}:{port}/ ({n} web process{'es' if n > 1 else ''})"
-    )
-    uvicorn.run(
+    config = uvicorn.Config(
         "server.factory:app",
         host=host,
         port=port,
@@ -264,12 +298,29 @@ def serve(
         # uvicorn's 5 s is shorter than an import of the app on a busy machine (restart loop)
         timeout_worker_healthcheck=60,
     )
+    _announce_when_ready(
+        host, port, f"招商 CRM at http://{host}:{port}/ ({n} web process{'es' if n > 1 else ''})"
+    )
+    server = uvicorn.Server(config)
+    try:
+        if n > 1:
+            Multiprocess(config, sockets=[sock]).run()
+        else:
+            config.load_app()
+            server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+    if n == 1 and not server.started:
+        raise typer.Exit(3)  # uvicorn's STARTUP_FAILURE: the app did not start (logged above)
 
 
 def _announce_when_ready(host: str, port: int, message: str) -> None:
-    """Print ``message`` (the address) once the server answers on it — not before uvicorn has
-    bound the port and a web process has loaded the app, so the address a user opens at once
-    gives the page, not "connection refused". A thread asks ``/healthz`` until it answers."""
+    """Print ``message`` (the address) once the server answers on it — not before a web process
+    has loaded the app, so the address a user opens at once gives the page, not "connection
+    refused". A thread asks ``/healthz`` until it answers; the port is bound by this process
+    (``_bind``) before the thread starts, so the answer can only come from this server."""
     import threading
     import urllib.error
     import urllib.request
@@ -340,6 +391,7 @@ def start(
     host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[int, typer.Option()] = 8000
 ) -> None:
     """Migrate, load the policy pack and the small demo data if empty, then serve."""
+    sock = _bind(host, port)  # a port in use fails before anything is migrated or loaded
     from crm.db import session_scope
     from crm.migrate import upgrade
     from crm.models.firms import Firm
@@ -355,7 +407,7 @@ def start(
         "\n  the address follows once the server answers\n",
         fg=typer.colors.GREEN,
     )
-    serve(host=host, port=port, scheduler=True, workers=None)
+    _serve(sock, host, port, scheduler=True, workers=None)
 
 
 @app.command("import")

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
+import pytest
 
+from cli.main import _bind
 from crm.config import Settings
 from crm.db import get_engine
 from tests.servers import free_port
@@ -124,3 +128,95 @@ def test_the_address_is_printed_once_the_server_answers_on_it(tmp_path: Path) ->
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+class _Healthy(BaseHTTPRequestHandler):
+    """Another program on the port, answering every path (``/healthz`` too) with 200."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+HOLDER = """
+import sys
+from http.server import HTTPServer
+sys.path.insert(0, {root!r})
+from tests.cli.test_serve import _Healthy
+server = HTTPServer(("127.0.0.1", {port}), _Healthy)
+print("holding", flush=True)
+server.serve_forever()
+"""
+
+
+@pytest.mark.parametrize("command", ["serve", "start"])
+def test_a_port_in_use_fails_with_one_line_and_never_prints_the_address(
+    tmp_path: Path, command: str
+) -> None:
+    """Another process already answering on the port (its ``/healthz`` gives 200): ``crm
+    serve`` printed the address — the readiness check heard the other program — and then died
+    with uvicorn's bind error. Now the port is bound before anything else: one line saying the
+    port is in use, exit code 1, no address, no traceback; ``crm start`` fails before it
+    migrates or loads anything into its database."""
+    port = free_port()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER.format(root=str(ROOT), port=port)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=30).status_code == 200
+        db = tmp_path / "fresh.db"
+        env = {
+            **os.environ,
+            "CRM_DATABASE_URL": f"sqlite:///{db}",
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+        }
+        args = ["--port", str(port)] + (ONE_WORKER if command == "serve" else [])
+        out = subprocess.run(
+            [sys.executable, "-m", "cli.main", command, *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        text = out.stdout + out.stderr
+        assert out.returncode == 1, text
+        assert f"http://127.0.0.1:{port}/" not in text
+        assert "Traceback" not in text and "Errno" not in text
+        lines = [line for line in text.splitlines() if line.strip()]
+        assert len(lines) == 1 and f"端口 {port} 已被占用" in lines[0], text
+        assert "in use" in lines[0]
+        assert not db.exists()  # nothing migrated, no demo loaded
+        # the other program is untouched
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=30).status_code == 200
+    finally:
+        holder.terminate()
+        holder.wait(30)
+        if holder.stdout is not None:
+            holder.stdout.close()
+
+
+def test_a_port_just_freed_by_a_stopped_server_is_taken_again(tmp_path: Path) -> None:
+    """The bind keeps uvicorn's SO_REUSEADDR: a server stopped a moment ago (its connections in
+    TIME_WAIT) does not block the next ``crm serve`` on its port."""
+    port = free_port()
+    with socket.create_server(("127.0.0.1", port), reuse_port=False) as first:
+        # a connection closed by the server side leaves the port in TIME_WAIT
+        client = socket.create_connection(("127.0.0.1", port))
+        conn, _ = first.accept()
+        conn.close()
+        client.close()
+    sock = _bind("127.0.0.1", port)
+    try:
+        assert sock.getsockname() == ("127.0.0.1", port)
+    finally:
+        sock.close()
