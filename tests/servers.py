@@ -6,6 +6,7 @@ import email
 import email.policy
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -82,8 +83,11 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SMTPServer]:
 class RobotServer:
     """A local HTTP server standing in for WeCom / DingTalk robots; records each POST."""
 
-    def __init__(self) -> None:
+    def __init__(self, bind: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None):
+        """``bind``/``port``: where it listens; ``tls``: serve https with that context (the
+        server names the client asked for, SNI, are kept in ``server_names``)."""
         self.requests: list[dict[str, Any]] = []
+        self.server_names: list[str | None] = []
         self.status = 200
         self.reply: dict[str, Any] = {"errcode": 0, "errmsg": "ok"}
         # judge(path, body) → a reply: to play a robot with rules (size, rate); None = ``reply``
@@ -98,7 +102,13 @@ class RobotServer:
                 with outer.lock:
                     reply = outer.judge(self.path, body) if outer.judge else outer.reply
                     outer.requests.append(
-                        {"path": self.path, "json": body, "at": time.monotonic(), "reply": reply}
+                        {
+                            "path": self.path,
+                            "json": body,
+                            "at": time.monotonic(),
+                            "reply": reply,
+                            "host": self.headers.get("Host"),
+                        }
                     )
                 data = json.dumps(reply).encode()
                 self.send_response(outer.status)
@@ -110,8 +120,16 @@ class RobotServer:
             def log_message(self, *a: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.httpd = ThreadingHTTPServer((bind, port), Handler)
+        self.port = self.httpd.server_address[1]
+        if tls is not None:
+
+            def sni(_sock: ssl.SSLSocket, name: str | None, _ctx: ssl.SSLContext) -> None:
+                self.server_names.append(name)
+
+            tls.sni_callback = sni
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.url = f"{'https' if tls else 'http'}://{bind}:{self.port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 

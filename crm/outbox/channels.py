@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from crm.accounts.robot_address import robot_address_refusal
+from crm.accounts.robot_address import Address, checked_robot_addresses
 from crm.config import Settings, get_settings
 from crm.outbox.limits import limit_of, shorten
 
@@ -155,6 +155,51 @@ def robot_payload(kind: str, title: str, text: str) -> dict[str, Any]:
     return {"msgtype": "markdown", "markdown": {"content": text}}
 
 
+def _pinned(url: str, ip: Address) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """``url`` sent to the address ``ip``: the URL's host replaced by it, with the Host header
+    and (https) the TLS server name — SNI and the certificate's check — still the URL's name."""
+    u = httpx.URL(url)
+    name = u.raw_host.decode("ascii")  # IDNA-encoded, as it goes on the wire
+    if name.strip("[]") == str(ip):  # the URL names the address itself
+        return url, {}, {}
+    extensions: dict[str, Any] = {"sni_hostname": name} if u.scheme == "https" else {}
+    return str(u.copy_with(host=str(ip))), {"Host": u.netloc.decode("ascii")}, extensions
+
+
+def _checked(hook: Webhook) -> list[Address]:
+    """The addresses the robot's name stands for now, every one of them checked."""
+    addresses, refusal = checked_robot_addresses(hook.url)
+    if refusal is not None:
+        raise DeliveryError(
+            f"{hook.kind} webhook refused: its address is not a public one", permanent=True
+        )
+    if not addresses:  # the name does not resolve (now): DNS down, or the name gone
+        host = urllib.parse.urlsplit(hook.url).hostname
+        raise DeliveryError(
+            f"{hook.kind} webhook failed: {host} does not resolve", unreachable=True
+        )
+    return addresses
+
+
+def _post_to_one_of(
+    http: httpx.Client, addresses: list[Address], url: str, payload: dict[str, Any]
+) -> httpx.Response:
+    """POST to the first of ``addresses`` that takes the connection (they are all checked)."""
+    candidates = list(dict.fromkeys(addresses))
+    for ip in candidates[:-1]:
+        pinned, headers, extensions = _pinned(url, ip)
+        try:
+            return http.post(
+                pinned, json=payload, headers=headers, extensions=extensions, follow_redirects=False
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout):
+            continue  # nothing was sent: the next address of the name
+    pinned, headers, extensions = _pinned(url, candidates[-1])
+    return http.post(
+        pinned, json=payload, headers=headers, extensions=extensions, follow_redirects=False
+    )
+
+
 def post_robot(
     hook: Webhook,
     title: str,
@@ -163,23 +208,28 @@ def post_robot(
     client: httpx.Client | None = None,
     timeout: float | None = None,
 ) -> None:
-    """Post a markdown message to a group robot; any failure raises DeliveryError."""
+    """Post a markdown message to a group robot; any failure raises DeliveryError.
+
+    The robot's name is resolved once, here: every address it gave is checked (it may resolve
+    elsewhere than when the URL was saved) and the message goes to one of those addresses —
+    the URL's name kept in the Host header and, over https, in the TLS server name and the
+    certificate's check — so no second lookup can point the post at an address never checked
+    (DNS rebinding). Proxies from the environment are not used: one would look the name up
+    again itself."""
     if hook.kind not in ("wecom", "dingtalk") or not hook.url:
         raise DeliveryError(f"no usable webhook ({hook.kind})", permanent=True)
-    # checked again at each send: the name may resolve to another address than when saved
-    if robot_address_refusal(hook.url) is not None:
-        raise DeliveryError(
-            f"{hook.kind} webhook refused: its address is not a public one", permanent=True
-        )
+    addresses = _checked(hook)
     # a message written before the channel limits (or grown since) is cut, with a link
     text = shorten(hook.kind, text, get_settings().base_url.rstrip("/") + "/")
     url = hook.url
     if hook.kind == "dingtalk" and hook.secret:
         url = dingtalk_signed_url(url, hook.secret)
     own = client is None
-    http = client or httpx.Client(timeout=timeout or get_settings().webhook_timeout)
+    http = client or httpx.Client(
+        timeout=timeout or get_settings().webhook_timeout, trust_env=False
+    )
     try:
-        r = http.post(url, json=robot_payload(hook.kind, title, text))
+        r = _post_to_one_of(http, addresses, url, robot_payload(hook.kind, title, text))
     except httpx.HTTPError as exc:
         raise DeliveryError(
             f"{hook.kind} webhook failed: {type(exc).__name__}: {exc}", unreachable=True

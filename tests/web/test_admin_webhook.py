@@ -131,6 +131,9 @@ INTERNAL = [
     "http://192.168.1.1/",
     "http://[::1]/x",
     "http://[::ffff:127.0.0.1]/x",
+    "http://[::127.0.0.1]/",  # IPv4-compatible, NAT64 and 6to4 forms of 127.0.0.1 (ATTACK11 F5)
+    "http://[64:ff9b::7f00:1]/",
+    "http://[2002:7f00:1::]/",
     "http://2130706433/",
     "http://0.0.0.0:22/",
 ]
