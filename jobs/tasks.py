@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from crm import submissions
 from crm.backup import nightly
 from crm.clock import today_local
 from crm.config import get_settings
@@ -357,8 +358,12 @@ def nightly_backup(now: datetime | None = None) -> str:
 
 
 def fill_summaries(now: datetime | None = None) -> int:
-    """The rollups brought up to the open week (rebuilt first if the zone changed)."""
-    return sum(fill(now=now).values())
+    """The rollups brought up to the open week (rebuilt first if the zone changed); and the
+    create forms' one-use keys older than a week forgotten (``crm.submissions``)."""
+    weeks = sum(fill(now=now).values())
+    with session_scope() as s:
+        submissions.forget_old(s, now)
+    return weeks
 
 
 def refill_summaries(now: datetime | None = None) -> int:

@@ -28,6 +28,7 @@ from crm.clock import local_tz, now_local, to_local
 from crm.errors import CRMError, StaleVersion
 from crm.firms.search import search_firms
 from crm.projects.reads import get_project_for
+from crm.submissions import AlreadySubmitted, claim, settle
 from crm.vocabulary import ActivityKind, values
 from server.download import EXPORT_LIMIT, list_workbook
 from web import forms
@@ -77,6 +78,12 @@ def _raw(form: FormData) -> dict[str, Any]:
         "followup_each": forms.checkbox(form, "followup_each"),
         "remind": forms.integer(form, "remind") or 0,
     }
+
+
+def offered_errors(request: Request, raw: dict[str, Any]) -> dict[str, str]:
+    """The log form's picked values it does not offer (the reminder), beside their field."""
+    bad = forms.not_offered(request, raw["remind"], REMIND_OFFSETS)
+    return {"remind": bad} if bad else {}
 
 
 def followup_input(raw: dict[str, Any]) -> dict[str, Any]:
@@ -226,17 +233,25 @@ def _activity_data(raw: dict[str, Any]) -> dict[str, Any]:
 @router.post("/new", include_in_schema=False)
 def create(form: FormBody, visit: Visit) -> Response:
     raw = _raw(form)
+    key = raw["submission_key"] = forms.submission_key(form)
     data = {**_activity_data(raw), "followups": _followups(raw)}
     try:
-        payload = forms.validate(visit.request, ActivityCreate, data)
+        payload = forms.validate_all(
+            visit.request, ActivityCreate, data, offered_errors(visit.request, raw)
+        )
         with visit.session.begin_nested():
+            claim(visit.session, visit.user, key)  # posted again: nothing recorded
             logged = log_activity(visit.session, visit.user, payload)
+            outcome = f"/activities/{logged.activity.id}?saved=1"
+            settle(visit.session, visit.user, key, outcome)
+    except AlreadySubmitted as exc:
+        return forms.answered_before(visit.request, exc)
     except (FormInvalid, CRMError) as exc:
         ctx = _ctx(visit, raw, _errors(visit.request, exc))
         raise FormRejected(
             visit.render("activities/form.html", ctx, block="form", status_code=422)
         ) from exc
-    return forms.done(visit.request, f"/activities/{logged.activity.id}?saved=1")
+    return forms.done(visit.request, outcome)
 
 
 @router.get("/firm-options", include_in_schema=False)

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
+from crm.audit.gone import ParentGone
 from crm.errors import CRMError, NotFound, StaleVersion
 from crm.firms.schemas import ContactCreate, ContactUpdate
 from crm.firms.service import (
@@ -22,6 +23,7 @@ from crm.firms.service import (
 from crm.firms.views import firm_detail
 from crm.i18n import _l
 from crm.models.accounts import User
+from crm.submissions import AlreadySubmitted, claim
 from web import forms
 from web.firm_page import default_log_values
 from web.forms import FormBody, FormInvalid, FormRejected
@@ -58,17 +60,24 @@ def _refusal(
     values: dict[str, Any],
     save: Callable[[Session, User, int, Any], object],
     target: int,
+    key: str | None = None,
+    outcome: str | None = None,
 ) -> FormInvalid | CRMError | None:
     """``values`` validated as ``model`` and saved by the service ``save`` (to the firm or the
     contact ``target``) in a savepoint: None once saved, else why not (shown beside the fields;
     nothing written). A 404 — the firm or the contact gone or not the user's to see — is no
-    form error: it is raised to the error page."""
+    form error: it is raised to the error page, as is the 409 of a firm deleted or merged away
+    since the page was shown, and a form posted again with its one-use ``key``
+    (``crm.submissions``: ``AlreadySubmitted``, nothing written)."""
     try:
         data = forms.validate(visit.request, model, values)
         with visit.session.begin_nested():
+            claim(visit.session, visit.user, key, outcome)
             save(visit.session, visit.user, target, data)
     except (FormInvalid, CRMError) as exc:
-        if isinstance(exc, CRMError) and exc.status == 404:
+        if isinstance(exc, CRMError) and (
+            exc.status == 404 or isinstance(exc, ParentGone | AlreadySubmitted)
+        ):
             raise
         return exc
     return None
@@ -89,14 +98,22 @@ def contacts_block(visit: Visit, firm_id: int) -> Response:
 @router.post("/{firm_id}/contacts")
 def add_contact(form: FormBody, visit: Visit, firm_id: int) -> Response:
     values = _contact_data(form)
-    refused = _refusal(visit, ContactCreate, values, create_contact, firm_id)
+    key = forms.submission_key(form)
+    try:
+        refused = _refusal(
+            visit, ContactCreate, values, create_contact, firm_id, key, f"/firms/{firm_id}"
+        )
+    except AlreadySubmitted as exc:  # the same form again: nothing added, the card says so
+        if not visit.htmx:
+            return forms.answered_before(visit.request, exc)
+        return _contacts_response(visit, firm_id, contact_already=True)
     if refused is not None:
         raise FormRejected(
             _contacts_response(
                 visit,
                 firm_id,
                 422,
-                contact_values=values,
+                contact_values={**values, "submission_key": key},
                 contact_errors=forms.errors_of(visit.request, refused),
                 adding=True,
             )

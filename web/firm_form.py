@@ -24,6 +24,7 @@ from crm.firms.service import (
 )
 from crm.firms.views import firm_names
 from crm.policy.service import list_clusters
+from crm.submissions import AlreadySubmitted, claim, settle
 from server.deps import SessionDep
 from web import forms
 from web.firms import TIERS, Q
@@ -97,18 +98,24 @@ def new_firm(visit: Visit, name_zh: Q = None) -> Response:
 def create_firm_page(form: FormBody, visit: Visit) -> Response:
     values = _firm_data(form)
     confirm = forms.checkbox(form, "confirm")
+    key = forms.submission_key(form)  # the same form again records nothing (crm.submissions)
     try:
         data = forms.validate(visit.request, FirmCreate, values)
         with visit.session.begin_nested():
+            claim(visit.session, visit.user, key)
             firm = create_firm(visit.session, visit.user, data, confirm=confirm)
+            outcome = f"/firms/{firm.id}?created=1"  # the page confirms it
+            settle(visit.session, visit.user, key, outcome)
+    except AlreadySubmitted as exc:
+        return forms.answered_before(visit.request, exc)
     except FormInvalid as exc:
-        _form_error(visit, values, exc.errors, mode="new")
+        _form_error(visit, values, exc.errors, mode="new", submission_key=key)
     except DuplicateFirm as exc:
-        _form_error(visit, values, {}, mode="new", duplicate=exc)
+        _form_error(visit, values, {}, mode="new", duplicate=exc, submission_key=key)
     except CRMError as exc:
         errors = forms.field_errors(visit.request, exc)
-        _form_error(visit, values, errors, mode="new", status=exc.status)
-    return forms.done(visit.request, f"/firms/{firm.id}?created=1")  # the page confirms it
+        _form_error(visit, values, errors, mode="new", status=exc.status, submission_key=key)
+    return forms.done(visit.request, outcome)
 
 
 @router.get("/{firm_id}/edit")

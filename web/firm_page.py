@@ -10,16 +10,18 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from crm.activities.schemas import ActivityCreate
-from crm.activities.service import log_activity
+from crm.activities.service import Logged, log_activity
 from crm.activities.timeline import entries_for, firm_timeline
+from crm.audit.gone import ParentGone
 from crm.authz import is_manager
 from crm.clock import now_local
 from crm.errors import CRMError
 from crm.firms.duplicates import check_firm
-from crm.firms.views import firm_contacts, firm_detail, firm_projects, firm_row
+from crm.firms.views import firm_contacts, firm_detail, firm_projects, firm_row, firm_row_to_add
 from crm.policy.service import plan_lists
+from crm.submissions import AlreadySubmitted, claim
 from web import forms
-from web.activities import DT_INPUT, KINDS, REMIND_OFFSETS, followup_input
+from web.activities import DT_INPUT, KINDS, REMIND_OFFSETS, followup_input, offered_errors
 from web.forms import FormBody, FormInvalid, FormRejected
 from web.visit import PageVisit, ShortWriteVisit, Visit
 
@@ -162,14 +164,29 @@ def log_contact(form: FormBody, visit: ShortWriteVisit, firm_id: int) -> Respons
     """Log a contact: the form read and checked first, the contact written in a short
     transaction of its own (``log_activity`` checks its links again inside it), then the answer
     read — SQLite's write lock is held for the write alone (it was the whole request: 1.5 s at
-    p95 in the mixed workload, two web processes)."""
-    firm = firm_row(visit.session, visit.user, firm_id)
+    p95 in the mixed workload, two web processes).
+
+    The form's one-use key is claimed in that transaction (``crm.submissions``): the same form
+    posted again — a double tap, a retry after an answer that failed once the contact was
+    written — records nothing and says so. A firm deleted or merged away since the page was
+    shown is the 409 saying so, not "not found"."""
+    firm = firm_row_to_add(visit.session, visit.user, firm_id)
     raw, data = _log_data(form, firm_id)
+    key = raw["submission_key"] = forms.submission_key(form)
     try:
-        payload = forms.validate(visit.request, ActivityCreate, data)
+        payload = forms.validate_all(
+            visit.request, ActivityCreate, data, offered_errors(visit.request, raw)
+        )
         with visit.writing():
+            claim(visit.session, visit.user, key, f"/firms/{firm_id}")
             logged = log_activity(visit.session, visit.user, payload)
+    except AlreadySubmitted as exc:
+        if not visit.htmx:
+            return forms.answered_before(visit.request, exc)
+        return _logged(visit, firm, None)
     except (FormInvalid, CRMError) as exc:
+        if isinstance(exc, ParentGone) and exc.field in (None, "firm_ids"):
+            raise  # the firm itself: the error page (HTMX: its message as a toast)
         errors = {LOG_FIELDS.get(k, k): v for k, v in forms.errors_of(visit.request, exc).items()}
         ctx = _page_ctx(
             visit,
@@ -183,8 +200,15 @@ def log_contact(form: FormBody, visit: ShortWriteVisit, firm_id: int) -> Respons
         ) from exc
     if not visit.htmx:
         return RedirectResponse(f"/firms/{firm_id}", status_code=303)
-    # what the answer shows: a fresh form (contacts, projects), the new entry and the count —
-    # not the whole page's context (details, clusters, aliases, the plan's lists)
+    return _logged(visit, firm, logged)
+
+
+def _logged(visit: PageVisit, firm: Any, logged: Logged | None) -> Response:
+    """The HTMX answer to a logged contact: a fresh form (contacts, projects), the new entry
+    and the count — not the whole page's context (details, clusters, aliases, the plan's
+    lists). ``logged`` None: the form had been posted already, nothing recorded this time
+    (the answer says so)."""
+    firm_id = firm.id
     projects, _ = firm_projects(visit.session, visit.user, firm_id)
     _, total = firm_timeline(visit.session, visit.user, firm_id, limit=0)
     ctx = {
@@ -196,7 +220,10 @@ def log_contact(form: FormBody, visit: ShortWriteVisit, firm_id: int) -> Respons
         "remind_offsets": REMIND_OFFSETS,
         "log": default_log_values(),
         "log_errors": {},
-        "new_entry": entries_for(visit.session, visit.user, [logged.activity])[0],
-        "saved": logged.followup is not None,
+        "new_entry": (
+            entries_for(visit.session, visit.user, [logged.activity])[0] if logged else None
+        ),
+        "saved": logged is not None and logged.followup is not None,
+        "already": logged is None,
     }
     return visit.render("firms/_logged.html", ctx)

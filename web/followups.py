@@ -33,6 +33,7 @@ from crm.models.accounts import User
 from crm.projects.reads import get_project_for
 from crm.schemas import read_id
 from crm.sorting import parse_sort
+from crm.submissions import AlreadySubmitted, claim, settle
 from crm.types import utcnow
 from crm.vocabulary import FollowupStatus, values
 from server.deps import SessionDep, WebUser
@@ -42,6 +43,7 @@ from web.forms import (
     FormBody,
     FormInvalid,
     FormRejected,
+    answered_before,
     clean,
     done,
     edit_refusal,
@@ -49,6 +51,7 @@ from web.forms import (
     parse,
     pick,
     required_version,
+    submission_key,
 )
 from web.home import myday_context
 from web.visit import PageVisit, ShortWriteVisit, Visit
@@ -200,20 +203,33 @@ async def create_followup_form(visit: Visit) -> Response:
         picked = [v for v in form.getlist(many) if isinstance(v, str) and v.strip()]
         if picked and not values.get(one):
             values[one] = picked[0].strip()
+    key = submission_key(form)
     try:
         data = parse(
             visit.request, FollowupCreate, values, ints=("assignee_id", "firm_id", "project_id")
         )
+        claim(visit.session, visit.user, key)  # the same form again: nothing recorded
         fu = create_followup(visit.session, visit.user, data)
+        outcome = f"/projects/{fu.project_id}" if fu.project_id else "/followups"
+        settle(visit.session, visit.user, key, outcome)
+    except AlreadySubmitted as exc:
+        return answered_before(visit.request, exc)
     except (FormInvalid, ValidationFailed) as exc:
         errors = errors_of(visit.request, exc)
         target = _target_labels(
             visit.session, visit.user, _int(values.get("firm_id")), _int(values.get("project_id"))
         )
         raise FormRejected(
-            _form_page(visit, 422, values=values, errors=errors, target=target, followup=None)
+            _form_page(
+                visit,
+                422,
+                values={**values, "submission_key": key},
+                errors=errors,
+                target=target,
+                followup=None,
+            )
         ) from exc
-    return done(visit.request, f"/projects/{fu.project_id}" if fu.project_id else "/followups")
+    return done(visit.request, outcome)
 
 
 @router.get("/followups/{followup_id}/edit", include_in_schema=False)

@@ -16,6 +16,7 @@ from starlette.datastructures import FormData
 from crm.errors import CRMError, StaleVersion, ValidationFailed
 from crm.i18n import Message, _l, translations, validation_message
 from crm.schemas import read_id
+from crm.submissions import AlreadySubmitted, read_key
 from web.render import is_htmx, language
 
 
@@ -107,6 +108,28 @@ def validate(request: Request, model: type[M], data: dict[str, Any], prefix: str
         raise FormInvalid(errors) from exc
 
 
+def validate_all(
+    request: Request, model: type[M], data: dict[str, Any], errors: dict[str, str]
+) -> M:
+    """``validate``, with ``errors`` the handler found itself (a value its form does not
+    offer) reported beside theirs in one answer."""
+    try:
+        obj = validate(request, model, data)
+    except FormInvalid as exc:
+        raise FormInvalid({**exc.errors, **errors}) from exc
+    if errors:
+        raise FormInvalid(dict(errors))
+    return obj
+
+
+def not_offered(request: Request, value: Any, offered: Iterable[Any]) -> str | None:
+    """A select's value that is not one of its options: "请从列表中选择" (as a vocabulary
+    field's), else None."""
+    if value in offered:
+        return None
+    return pick(request, _l("请从列表中选择"))
+
+
 def errors_of(request: Request, exc: FormInvalid | CRMError) -> dict[str, str]:
     """A refused form's errors, field → message ("_" for the form's top), whichever raised."""
     if isinstance(exc, FormInvalid):
@@ -187,6 +210,24 @@ def done(request: Request, url: str) -> Response:
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)
+
+
+# the hidden field of a create form's one-use key (``crm.submissions``; the templates' ``once``)
+KEY_FIELD = "submission_key"
+
+
+def submission_key(form: FormData) -> str | None:
+    """The form's one-use key (``crm.submissions.claim`` takes it with the record), or None."""
+    return read_key(form.get(KEY_FIELD))
+
+
+def answered_before(request: Request, exc: AlreadySubmitted) -> Response:
+    """A create form posted again with a key its first post used: nothing was recorded this
+    time; the answer is where the first one sent the user (or, not known, the 409 saying
+    "已提交，未重复记录")."""
+    if exc.outcome and exc.outcome.startswith("/") and not exc.outcome.startswith("//"):
+        return done(request, exc.outcome)
+    raise exc
 
 
 # --- raw values -----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from crm.policy.service import plan_lists
 from crm.projects.reads import capital_arrivals, get_project_for, stage_history, to_public
 from crm.projects.schemas import CapitalArrivalCreate, ProjectCreate, ProjectUpdate
 from crm.projects.service import add_capital_arrival, conflict_info, create_project, update_project
+from crm.submissions import AlreadySubmitted, claim, settle
 from web import forms
 from web.visit import PageVisit, Visit
 
@@ -209,15 +210,22 @@ async def create_project_form(visit: Visit) -> Response:
             firm = get_firm(visit.session, visit.user, wanted)
         except NotFound:
             firm = None
+    key = forms.submission_key(form)  # the same form again records nothing (crm.submissions)
     try:
         data = forms.parse(visit.request, ProjectCreate, values, ints=INTS, aliases=ALIASES)
+        claim(visit.session, visit.user, key)
         p = create_project(visit.session, visit.user, data)
+        outcome = f"/projects/{p.id}?created=1"
+        settle(visit.session, visit.user, key, outcome)
+    except AlreadySubmitted as exc:
+        return forms.answered_before(visit.request, exc)
     except (forms.FormInvalid, ValidationFailed) as exc:
         errors = forms.errors_of(visit.request, exc)
+        shown = {**values, "submission_key": key}
         raise forms.FormRejected(
-            _form_page(visit, values, errors, firm=firm, status_code=422)
+            _form_page(visit, shown, errors, firm=firm, status_code=422)
         ) from exc
-    return forms.done(visit.request, f"/projects/{p.id}?created=1")
+    return forms.done(visit.request, outcome)
 
 
 @router.get("/projects/{project_id}", include_in_schema=False)
@@ -297,14 +305,21 @@ async def add_capital(visit: Visit, project_id: int) -> Response:
     p = get_project_for(visit.session, visit.user, project_id)
     form = await visit.request.form()
     values = forms.clean(form, ["amount", "arrived_on", "note"])
+    key = forms.submission_key(form)  # the same form again records nothing (crm.submissions)
+    outcome = f"/projects/{project_id}#capital"
     try:
         data = forms.parse(visit.request, CapitalArrivalCreate, values)
+        claim(visit.session, visit.user, key, outcome)
         add_capital_arrival(visit.session, visit.user, project_id, data)
+    except AlreadySubmitted as exc:
+        return forms.answered_before(visit.request, exc)
     except (forms.FormInvalid, ValidationFailed) as exc:
         errors = forms.errors_of(visit.request, exc)
-        raise section_refused(visit, p, "capital", errors, values) from exc
+        shown = {**values, "submission_key": key}
+        raise section_refused(visit, p, "capital", errors, shown) from exc
     except CRMError as exc:
         if exc.status != 409:
             raise
-        raise section_refused(visit, p, "capital", {"amount": exc.message}, values, 409) from exc
-    return forms.done(visit.request, f"/projects/{project_id}#capital")
+        shown = {**values, "submission_key": key}
+        raise section_refused(visit, p, "capital", {"amount": exc.message}, shown, 409) from exc
+    return forms.done(visit.request, outcome)

@@ -21,6 +21,7 @@ from crm.i18n import LANGUAGES, Message, pick_language, translations, using
 from crm.outbox import run_detail
 from crm.policy import names as plan_names
 from crm.projects.service import stage_choices
+from crm.submissions import new_key, read_key
 from crm.vocabulary import ACTIVE_STAGES, SECURED_STAGES, Tier
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -139,6 +140,13 @@ def user_options(users: Any, selected: Any = None, exclude: Any = None) -> Marku
     )
 
 
+def once(key: str | None = None) -> Markup:
+    """A create form's one-use key as its hidden field (``crm.submissions``): the key the form
+    came back with after a refusal, else a new one."""
+    value = escape(read_key(key) or new_key())
+    return Markup(f'<input type="hidden" name="submission_key" value="{value}">')
+
+
 def _fast_gettext(lang: str) -> Any:
     """``_("…", n=…)`` with the newstyle semantics (the message is markup, variables are
     escaped into it, ``%%`` is a percent sign) but no per-call context lookups: a page calls it
@@ -214,6 +222,7 @@ def templates_for(lang: str) -> Jinja2Templates:
         # Jinja keeps one module per template instead of building one per import)
         t.env.globals["lang"] = lang
         t.env.globals["user_options"] = user_options
+        t.env.globals["once"] = once
         # codes a person reads as words (crm/labels.py): roles, audit actions and records
         t.env.globals["role_label"] = labels.role
         t.env.globals["action_label"] = labels.audit_action

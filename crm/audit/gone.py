@@ -27,21 +27,56 @@ GONE = {
     "firm": _l("该企业已被删除或合并，本次未保存，请刷新后查看"),
     "project": _l("该项目已被删除，本次未保存，请刷新后查看"),
 }
+# how many merges a firm's record is followed through to the firm it is part of now
+MERGE_HOPS = 8
+
+
+class ParentGone(Conflict):
+    """The 409 of an add whose firm or project is gone (deleted, or merged into another firm:
+    ``merged_into``, that firm's id, when the merge is known and the firm is still there)."""
 
 
 def gone(entity: str, *, field: str | None = None) -> Conflict:
     """The 409 for an add whose parent (``entity``: "firm" or "project") is gone."""
-    return Conflict(GONE[entity], field=field)
+    return ParentGone(GONE[entity], field=field)
+
+
+def merged_into(session: Session, firm_id: int) -> tuple[int, str] | None:
+    """The firm (id, name) a merged-away firm's record is part of now — through later merges
+    too — from the merges' audit rows, or None (not merged, or that firm deleted since). Read
+    only when an add names a missing firm: a scan of the few merge rows."""
+    merges: dict[int, int] = {}  # other → survivor, the latest merge of each
+    rows = session.execute(
+        select(AuditRecord.entity_id, AuditRecord.after)
+        .where(AuditRecord.entity == "firm", AuditRecord.action == "merge")
+        .order_by(AuditRecord.id)
+    )
+    for survivor, after in rows:
+        try:
+            other = json.loads(after or "{}")["before"]["other"]["id"]
+            merges[int(other)] = int(survivor)
+        except (ValueError, KeyError, TypeError):
+            continue
+    at = firm_id
+    for _ in range(MERGE_HOPS):
+        if at not in merges:
+            break
+        at = merges[at]
+        name = session.scalar(select(Firm.name_zh).where(Firm.id == at))
+        if name is not None:
+            return at, name
+    return None
 
 
 def refuse_if_deleted(
     session: Session, actor: User, entity: str, row_id: int, *, field: str | None = None
 ) -> None:
-    """An add names a firm or project that is not there: if it was there and was deleted (its
-    audit trail says so; ids are never reused), the add lost to the deletion or came from a
-    page older than it, and is refused as a conflict saying so. A confidential project's
-    deletion is told only to those who could see the project; anything else returns (the
-    caller's own "not found" follows)."""
+    """An add names a firm or project that is not there: if it was there and was deleted or
+    (a firm) merged into another (its audit trail says so; ids are never reused), the add lost
+    to the deletion or came from a page older than it, and is refused as a conflict saying so
+    — a merged firm's with the firm it went into. A confidential project's deletion is told
+    only to those who could see the project; anything else returns (the caller's own "not
+    found" follows)."""
     before = session.scalar(
         select(AuditRecord.before)
         .where(
@@ -52,6 +87,15 @@ def refuse_if_deleted(
         .limit(1)
     )
     if before is None:
+        if entity == "firm" and (went := merged_into(session, row_id)) is not None:
+            raise ParentGone(
+                _l(
+                    "该企业已合并到“%(name)s”，本次未保存，请在该企业下重新填写",
+                    name=went[1],
+                ),
+                field=field,
+                merged_into=went[0],
+            )
         return
     if entity == "project":
         was = json.loads(before)

@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlmodel import Session
 
 from crm.accounts.users import user_choices
+from crm.audit.gone import refuse_if_deleted
 from crm.authz import can_edit_owned, project_visible, viewer_key
 from crm.db import LIST_COUNT_CAP, built_once, table
 from crm.errors import NotFound
@@ -174,6 +175,17 @@ def firm_row(session: Session, actor: User | None, firm_id: int) -> Any:
     if row is None:
         raise NotFound(_l("企业不存在"))
     return row
+
+
+def firm_row_to_add(session: Session, actor: User, firm_id: int) -> Any:
+    """``firm_row`` for a page that adds under the firm (a contact logged, a contact person):
+    a firm deleted or merged away since the page was shown is the 409 saying so (and where a
+    merged one went, ``crm.audit.gone``), not "not found"."""
+    try:
+        return firm_row(session, actor, firm_id)
+    except NotFound:
+        refuse_if_deleted(session, actor, "firm", firm_id)
+        raise
 
 
 def firm_detail(

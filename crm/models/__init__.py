@@ -20,6 +20,7 @@ from crm.models.notices import Notice
 from crm.models.outbox import JobRun, OutboxMessage
 from crm.models.policy import ChainLink, Cluster, Park, ParkCluster, PlanTarget, PolicyPack
 from crm.models.projects import CapitalArrival, Project, Stage, StageChange
+from crm.models.submissions import FormSubmission
 from crm.models.summaries import SummaryFillState
 
 metadata = SQLModel.metadata
@@ -45,6 +46,7 @@ __all__ = [
     "Followup",
     "FollowupOfficerWeek",
     "FollowupStatus",
+    "FormSubmission",
     "ImportRun",
     "JobRun",
     "LoginAttempt",
