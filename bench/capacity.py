@@ -15,6 +15,7 @@ from __future__ import annotations
 import http.client
 import os
 import random
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -243,7 +244,12 @@ def run_mixed(
                     status, _ = b.request(
                         "POST",
                         path,
-                        {"kind": "call", "summary": f"容量测试 {i}-{n}: 电话沟通项目进展"},
+                        {
+                            "kind": "call",
+                            "summary": f"容量测试 {i}-{n}: 电话沟通项目进展",
+                            # the form's one-use key, as the page renders it (crm.submissions)
+                            "submission_key": secrets.token_urlsafe(18),
+                        },
                         htmx=True,
                     )
                 else:
