@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from api.common import ERRORS, IdPath, IdQuery, Page, QTime, VersionQuery
+from api.common import ERRORS, IdempotencyKey, IdPath, IdQuery, Page, QTime, VersionQuery
 from api.export import Fmt, ListAnswer, ListQuery, list_route
 from crm.activities import service
 from crm.activities.schemas import ActivityCreate, ActivityPublic, ActivityUpdate, Kind
 from crm.followups.schemas import FollowupPublic
+from crm.submissions import claim, settle
 from server.deps import ApiUser, SessionDep
 
 router = APIRouter(tags=["activities"], responses=ERRORS)
@@ -60,8 +61,12 @@ def list_activities(lister: ListAnswer, query: Annotated[ActivityQuery, Query()]
     status_code=201,
     summary="Log a contact (and, optionally, its follow-up in the same step)",
 )
-def log_activity(session: SessionDep, user: ApiUser, data: ActivityCreate) -> ActivityLogged:
+def log_activity(
+    session: SessionDep, user: ApiUser, data: ActivityCreate, key: IdempotencyKey = None
+) -> ActivityLogged:
+    claim(session, user, key)
     logged = service.log_activity(session, user, data)
+    settle(session, user, key, f"/api/v1/activities/{logged.activity.id}")
     fu = (
         FollowupPublic.model_validate(logged.followup, from_attributes=True)
         if logged.followup

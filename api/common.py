@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Path, Query
+from fastapi import Header, Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.convertors import Convertor, register_url_convertor
 
@@ -107,6 +107,22 @@ VersionQuery = Annotated[
         description=(
             "required: the record's version as you last read it; missing → 422, a stale one "
             "gets 409 and nothing changes"
+        ),
+    ),
+]
+
+
+# an add's one-use key (crm.submissions): the same request sent again records nothing
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern="^[A-Za-z0-9_-]{16,64}$",
+        description=(
+            "optional: 16–64 letters, digits, - or _ chosen by the client for this add. The "
+            "first request with it records; a later one with the same key (yours only) records "
+            "nothing and gets 409 `already_submitted`, with `location` naming the record the "
+            "first one made"
         ),
     ),
 ]

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from api.common import (
     ERRORS,
     ClusterCode,
+    IdempotencyKey,
     IdPath,
     IdQuery,
     Limit,
@@ -40,6 +41,7 @@ from crm.firms.schemas import (
 from crm.i18n import _l
 from crm.schemas import Id, InputModel
 from crm.sorting import parse_sort
+from crm.submissions import claim, settle
 from crm.vocabulary import TierName
 from server.deps import ApiUser, SessionDep
 from server.download import EXPORT_LIMIT, XLSX, list_workbook
@@ -96,8 +98,11 @@ def create_firm(
     user: ApiUser,
     data: FirmCreate,
     confirm: Annotated[bool, Query(description="add it although a similar firm exists")] = False,
+    key: IdempotencyKey = None,
 ) -> FirmPublic:
+    claim(session, user, key)
     firm = service.create_firm(session, user, data, confirm=confirm)
+    settle(session, user, key, f"/api/v1/firms/{firm.id}")
     return service.to_public(session, firm)
 
 
@@ -143,9 +148,16 @@ def list_contacts(
     summary="Add a contact to a firm",
 )
 def create_contact(
-    session: SessionDep, user: ApiUser, firm_id: IdPath, data: ContactCreate
+    session: SessionDep,
+    user: ApiUser,
+    firm_id: IdPath,
+    data: ContactCreate,
+    key: IdempotencyKey = None,
 ) -> ContactPublic:
-    return row_as(ContactPublic, service.create_contact(session, user, firm_id, data))
+    claim(session, user, key)
+    contact = service.create_contact(session, user, firm_id, data)
+    settle(session, user, key, f"/api/v1/contacts/{contact.id}")
+    return row_as(ContactPublic, contact)
 
 
 class ContactRow(ContactPublic):

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from api.common import ERRORS, IdPath, IdQuery, Page, QTime, VersionQuery, row_as
+from api.common import ERRORS, IdempotencyKey, IdPath, IdQuery, Page, QTime, VersionQuery, row_as
 from api.export import Fmt, ListAnswer, ListQuery, list_route
 from crm.followups import service
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
 from crm.models.followups import Followup
+from crm.submissions import claim, settle
 from crm.vocabulary import FollowupStatus, literal, values
 from server.deps import ApiUser, SessionDep
 
@@ -68,8 +69,13 @@ def list_followups(lister: ListAnswer, query: Annotated[FollowupQuery, Query()])
 @router.post(
     "/followups", response_model=FollowupPublic, status_code=201, summary="Add a follow-up"
 )
-def create_followup(session: SessionDep, user: ApiUser, data: FollowupCreate) -> FollowupPublic:
-    return _out(service.create_followup(session, user, data))
+def create_followup(
+    session: SessionDep, user: ApiUser, data: FollowupCreate, key: IdempotencyKey = None
+) -> FollowupPublic:
+    claim(session, user, key)
+    fu = service.create_followup(session, user, data)
+    settle(session, user, key, f"/api/v1/followups/{fu.id}")
+    return _out(fu)
 
 
 @router.get("/followups/{followup_id}", response_model=FollowupPublic, summary="One follow-up")

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from api.common import (
     ERRORS,
     ClusterCode,
+    IdempotencyKey,
     IdPath,
     IdQuery,
     Page,
@@ -34,6 +35,7 @@ from crm.projects.schemas import (
     StageChangePublic,
     StageMoveRequest,
 )
+from crm.submissions import claim, settle
 from crm.vocabulary import TierName
 from server.deps import ApiUser, SessionDep
 
@@ -85,8 +87,13 @@ def list_projects(lister: ListAnswer, query: Annotated[ProjectQuery, Query()]) -
     description="Another department's active project for the same firm and cluster "
     "is a conflict (撞单): both are flagged in `conflict_with_id`.",
 )
-def create_project(session: SessionDep, user: ApiUser, data: ProjectCreate) -> ProjectPublic:
-    return reads.to_public(session, service.create_project(session, user, data), user)
+def create_project(
+    session: SessionDep, user: ApiUser, data: ProjectCreate, key: IdempotencyKey = None
+) -> ProjectPublic:
+    claim(session, user, key)
+    p = service.create_project(session, user, data)
+    settle(session, user, key, f"/api/v1/projects/{p.id}")
+    return reads.to_public(session, p, user)
 
 
 @router.get("/projects/{project_id:id}", response_model=ProjectPublic, summary="One project")
@@ -175,7 +182,12 @@ for _segment, _name, _model, _read, _summary in (
     summary="Record capital arrived for a signed project (到资)",
 )
 def add_capital(
-    session: SessionDep, user: ApiUser, project_id: IdPath, data: CapitalArrivalCreate
+    session: SessionDep,
+    user: ApiUser,
+    project_id: IdPath,
+    data: CapitalArrivalCreate,
+    key: IdempotencyKey = None,
 ) -> CapitalArrivalPublic:
+    claim(session, user, key, f"/api/v1/projects/{project_id}/capital")
     arrival = service.add_capital_arrival(session, user, project_id, data)
     return row_as(CapitalArrivalPublic, arrival)

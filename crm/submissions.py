@@ -43,7 +43,8 @@ class AlreadySubmitted(Conflict, code="already_submitted"):
     ``outcome``: what the first post answered (a page of ours), when it said so."""
 
     def __init__(self, outcome: str | None) -> None:
-        super().__init__(ALREADY)
+        # the API's JSON names the record the first request made (``location``)
+        super().__init__(ALREADY, **({"location": outcome} if outcome else {}))
         self.outcome = outcome
 
 
