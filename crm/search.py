@@ -32,7 +32,7 @@ from sqlmodel import Session
 
 from crm.authz import project_visible
 from crm.authz.disclosure import project_label
-from crm.db import bind_url, is_postgres
+from crm.db import bind_url, is_postgres, plan_per_value
 from crm.firms.search import search_firm_rows
 from crm.models.accounts import User
 from crm.models.firms import Contact, Firm
@@ -170,14 +170,18 @@ def _narrowing(session: Session, index: _Index, id_col: Any, q: str) -> Any:
             return None  # a common character or pair ("h"): no need to count its rows
         # how many candidates, as on SQLite: the planner, which cannot see that the exact test
         # passes most of them, would otherwise join and sort 38,000 contacts for "经理"
+        # planned for the character each time (plan_per_value): the rows holding one are
+        # found from the index, the rows holding another read in order
         n = (
             session.scalar(
-                select(func.count()).select_from(
-                    select(literal(1))
-                    .select_from(id_col.table)
-                    .where(cond)
-                    .limit(index.few + 1)
-                    .subquery()
+                plan_per_value(
+                    select(func.count()).select_from(
+                        select(literal(1))
+                        .select_from(id_col.table)
+                        .where(cond)
+                        .limit(index.few + 1)
+                        .subquery()
+                    )
                 )
             )
             or 0
@@ -259,9 +263,11 @@ def _contacts(
         .subquery("found")
     )
     rows = session.execute(
-        select(found.c.id, found.c.name, found.c.title, found.c.firm_id, Firm.name_zh)
-        .join(Firm, Firm.id == found.c.firm_id)
-        .order_by(func.length(found.c.name), found.c.name, found.c.id)
+        plan_per_value(
+            select(found.c.id, found.c.name, found.c.title, found.c.firm_id, Firm.name_zh)
+            .join(Firm, Firm.id == found.c.firm_id)
+            .order_by(func.length(found.c.name), found.c.name, found.c.id)
+        )
     ).all()
     return [ContactHit(*row) for row in rows]
 
@@ -297,18 +303,20 @@ def _projects(
         .subquery("found")
     )
     project_rows = session.execute(
-        select(
-            found.c.id,
-            found.c.title,
-            found.c.code_name,
-            found.c.is_confidential,
-            found.c.stage,
-            Cluster.code,
-            Firm.name_zh,
+        plan_per_value(
+            select(
+                found.c.id,
+                found.c.title,
+                found.c.code_name,
+                found.c.is_confidential,
+                found.c.stage,
+                Cluster.code,
+                Firm.name_zh,
+            )
+            .join(Firm, Firm.id == found.c.firm_id)
+            .join(Cluster, Cluster.id == found.c.cluster_id)
+            .order_by(found.c.updated_at.desc(), found.c.id.desc())
         )
-        .join(Firm, Firm.id == found.c.firm_id)
-        .join(Cluster, Cluster.id == found.c.cluster_id)
-        .order_by(found.c.updated_at.desc(), found.c.id.desc())
     ).all()
     return [
         ProjectHit(

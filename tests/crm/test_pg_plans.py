@@ -1,0 +1,88 @@
+"""PostgreSQL's plans fit their values (crm.db): LIMIT and OFFSET are written into the statement
+(a generic plan made without them assumes a tenth of the rows is wanted), and a search — whose
+best plan depends on the text searched — is never prepared, so each run is planned for its own
+text. On SQLite both statements run as before (bound LIMIT, nothing prepared)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Integer, bindparam, event, select, text
+from sqlmodel import Session
+
+from crm.db import get_engine, reads_first
+from crm.firms.search import search_firm_rows
+from crm.models.accounts import Department
+from crm.search import search_everything
+from tests.factories import make_department, make_firm, make_user
+
+
+@contextmanager
+def _statements(engine: Any) -> Iterator[list[str]]:
+    """The statements ``engine`` sends meanwhile, as sent."""
+    seen: list[str] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+
+
+def _postgres() -> bool:
+    return get_engine().dialect.name == "postgresql"
+
+
+def test_limit_and_offset_values_are_written_into_the_statement(session) -> None:
+    for code in ("D1", "D2", "D3", "D4"):
+        make_department(session, code=code)
+    session.commit()
+    ids = list(session.scalars(select(Department.id).order_by(Department.id)))
+    page = (
+        select(Department.id)
+        .order_by(Department.id)
+        .limit(bindparam("n"))  # no type given: an integer all the same
+        .offset(bindparam("o", type_=Integer))
+    )
+    with _statements(get_engine()) as seen, Session(reads_first(get_engine())) as s:
+        assert list(s.scalars(page, {"n": 2, "o": 1})) == ids[1:3]
+        assert list(s.scalars(page, {"n": 3, "o": 0})) == ids[0:3]
+        assert list(s.scalars(select(Department.id).order_by(Department.id).limit(1))) == ids[:1]
+    pages = [st for st in seen if "FROM department" in st]
+    if _postgres():
+        assert "LIMIT 2 OFFSET 1" in pages[0]
+        assert "LIMIT 3 OFFSET 0" in pages[1]
+        assert "LIMIT 1" in pages[2]
+    else:
+        assert all("LIMIT ?" in st for st in pages)
+
+
+def _prepared(s: Session) -> list[str]:
+    """The statements prepared on ``s``'s connection (PostgreSQL)."""
+    return list(s.scalars(text("SELECT statement FROM pg_prepared_statements")))
+
+
+def test_a_search_is_planned_for_its_text_every_time(session) -> None:
+    dep = make_department(session)
+    officer = make_user(session, department=dep)
+    for i in range(3):
+        make_firm(session, name_zh=f"惠普{i}号")
+    make_firm(session, name_zh="华为")
+    session.commit()
+    with Session(reads_first(get_engine())) as s:
+        for _ in range(8):  # past psycopg's prepare_threshold (5)
+            found = search_everything(s, officer, "惠普")
+            assert sorted(f.name_zh for f in found.firms) == ["惠普0号", "惠普1号", "惠普2号"]
+            # "h": in every name's pinyin (huipu, huawei)
+            assert len(search_firm_rows(s, officer, "h")) == 4
+            s.scalar(select(Department.name).where(Department.id == dep.id))
+        if _postgres():
+            prepared = _prepared(s)
+            # an ordinary statement is prepared by now; the searches never are
+            assert any("FROM department" in st for st in prepared)
+            assert not [st for st in prepared if "search_grams" in st or "LIKE" in st]
