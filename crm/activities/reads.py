@@ -135,15 +135,23 @@ def list_activities(
     return _listed(session, actor, f, limit, offset, shown=False)
 
 
-# what a timeline shows of an activity (crm.activities.timeline)
-_SHOWN = (Activity.id, Activity.kind, Activity.occurred_at, Activity.summary, Activity.outcome)
+# what a timeline shows of an activity (crm.activities.timeline, the project page's contacts)
+_SHOWN = (
+    Activity.id,
+    Activity.kind,
+    Activity.occurred_at,
+    Activity.summary,
+    Activity.outcome,
+    Activity.created_by_id,
+)
 
 
 def list_activity_rows(
     session: Session, actor: User, f: ActivityFilters, limit: int = 50, offset: int = 0
 ) -> tuple[list[Any], int]:
     """``list_activities`` as rows of the columns a timeline shows (id, kind, occurred_at,
-    summary, outcome), not entities: a page that only shows them loads no ORM object."""
+    summary, outcome, created_by_id), not entities: a page that only shows them loads no ORM
+    object."""
     return _listed(session, actor, f, limit, offset, shown=True)
 
 
