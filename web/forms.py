@@ -225,8 +225,9 @@ def answered_before(request: Request, exc: AlreadySubmitted) -> Response:
     """A create form posted again with a key its first post used: nothing was recorded this
     time; the answer is where the first one sent the user (or, not known, the 409 saying
     "已提交，未重复记录")."""
-    if exc.outcome and exc.outcome.startswith("/") and not exc.outcome.startswith("//"):
-        return done(request, exc.outcome)
+    out = exc.outcome or ""
+    if out.startswith("/") and not out.startswith(("//", "/api/")):  # a page of ours
+        return done(request, out)
     raise exc
 
 

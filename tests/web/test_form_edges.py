@@ -16,6 +16,7 @@ from crm.models.activities import Activity
 from crm.models.audit import AuditRecord
 from crm.models.firms import Contact, Firm
 from crm.models.followups import Followup
+from crm.models.projects import Project
 from crm.types import utcnow
 from tests.factories import make_department, make_firm, make_user
 from tests.web.conftest import hx
@@ -29,7 +30,7 @@ def _state(session, firm_id=None):  # type: ignore[no-untyped-def]
     row = session.get(Firm, firm_id).model_dump() if firm_id else None
     counts = {
         m.__name__: session.scalar(select(func.count()).select_from(m))
-        for m in (Activity, AuditRecord, Contact, Followup)
+        for m in (Activity, AuditRecord, Contact, Followup, Firm, Project)
     }
     return row, counts
 
@@ -183,3 +184,29 @@ def test_adding_under_a_merged_firm_says_where_it_went(client, session):
     assert r.status_code == 409, r.text
     assert r.json()["merged_into"] == survivor.id
     assert _state(session)[1] == before
+
+
+def test_project_and_firm_forms_refuse_choices_they_do_not_offer(client, session):
+    me, _, firm = _world(session)
+    token = login(client, me)
+    before = _state(session, firm.id)
+    base = {"csrf_token": token, "title": "选项项目", "firm_id": str(firm.id), "cluster": "NB"}
+    for extra in (
+        {"cluster": "ZZZ"},
+        {"park": "ZZZ"},
+        {"chain_link": "ZZZ"},
+        {"stage": "flying"},
+        {"owner_id": "999999"},
+        {"owner_id": "abc"},
+    ):
+        r = client.post("/projects/new", data=base | extra)
+        assert r.status_code in (409, 422), (extra, r.status_code)
+        field = next(iter(extra))
+        assert f'id="err-{field}"' in r.text or 'class="alert error"' in r.text, extra
+        assert _state(session, firm.id) == before, extra
+    for extra in ({"clusters": "ZZZ"}, {"owner_id": "999999"}, {"parent_id": "999999"}):
+        r = client.post(
+            "/firms/new", data={"csrf_token": token, "name_zh": "选项新企业有限公司"} | extra
+        )
+        assert r.status_code in (403, 409, 422), (extra, r.status_code)
+        assert _state(session, firm.id) == before, extra

@@ -379,3 +379,16 @@ def test_one_form_posted_at_once_from_two_web_processes_records_once(session, tm
     counts = _counts(session)
     assert counts["Activity"] == 1
     assert counts["FormSubmission"] == 1
+
+
+def test_the_quarter_hourly_job_forgets_week_old_keys(session):
+    from jobs.tasks import fill_summaries
+
+    me = make_user(session, "officer", make_department(session))
+    session.commit()
+    submissions.claim(session, me, "j" * 20, "/b")
+    session.commit()
+    fill_summaries(now=utcnow() + timedelta(days=1))
+    assert _counts(session)["FormSubmission"] == 1
+    fill_summaries(now=utcnow() + timedelta(days=8))
+    assert _counts(session)["FormSubmission"] == 0
