@@ -392,3 +392,28 @@ def test_the_quarter_hourly_job_forgets_week_old_keys(session):
     assert _counts(session)["FormSubmission"] == 1
     fill_summaries(now=utcnow() + timedelta(days=8))
     assert _counts(session)["FormSubmission"] == 0
+
+
+def test_every_create_form_shown_again_after_a_refusal_keeps_its_key(client, session):
+    me, _, firm = _world(session)
+    p = make_project(session, firm, "NB", "signed", owner=me)
+    session.commit()
+    token = login(client, me)
+    before = _counts(session)
+    cases = [
+        ("/firms/new", "/firms/new", {"name_zh": ""}, ""),
+        (f"/projects/new?firm_id={firm.id}", "/projects/new", {"firm_id": str(firm.id)}, ""),
+        ("/activities/new", "/activities/new", {"kind": "visit", "summary": ""}, ""),
+        (
+            f"/projects/{p.id}",
+            f"/projects/{p.id}/capital",
+            {"amount": "-1"},
+            f'action="/projects/{p.id}/capital"',
+        ),
+    ]
+    for page, post, data, after in cases:
+        key = _key(client.get(page).text, after)
+        r = client.post(post, data={"csrf_token": token, "submission_key": key, **data})
+        assert r.status_code in (409, 422), (post, r.status_code)
+        assert _key(r.text, after) == key, post
+    assert _counts(session) == before
