@@ -21,7 +21,7 @@ from crm.models.outbox import JobRun, OutboxMessage
 from crm.models.policy import ChainLink, Cluster, Park, ParkCluster, PlanTarget, PolicyPack
 from crm.models.projects import CapitalArrival, Project, Stage, StageChange
 from crm.models.submissions import FormSubmission
-from crm.models.summaries import SummaryFillState
+from crm.models.summaries import ReportStamp, SummaryFillState
 
 metadata = SQLModel.metadata
 
@@ -57,6 +57,7 @@ __all__ = [
     "PlanTarget",
     "PolicyPack",
     "Project",
+    "ReportStamp",
     "Role",
     "Stage",
     "StageChange",

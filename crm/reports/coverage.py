@@ -37,10 +37,12 @@ from crm.reports.common import (
     NamedCluster,
     NamedPark,
     ReportFilters,
+    Scope,
     clusters,
     filtered,
     parks,
 )
+from crm.reports.kept import kept
 from crm.types import stored_id, utcnow
 from crm.vocabulary import ACTIVE_STAGES, ADVANCED_STAGES, STAGE_RANK
 
@@ -432,9 +434,15 @@ def _matrix(
 def coverage_report(
     session: Session, actor: User, f: ReportFilters | None = None
 ) -> CoverageReport:
-    """Coverage of the clusters, their chain links and the guided cluster × park pairs."""
+    """Coverage of the clusters, their chain links and the guided cluster × park pairs: kept
+    between requests until a project, a firm's name or tier, or the policy changes
+    (``crm.reports.kept``); the filters are checked every time."""
     f = f or ReportFilters()
     filters = filtered(session, actor, f)
+    return kept(session, actor, "coverage", f, lambda: _coverage(session, f, filters))
+
+
+def _coverage(session: Session, f: ReportFilters, filters: Scope) -> CoverageReport:
     only_cluster = filters.cluster_id
     scope = [*filters.where, Project.stage != Stage.lost.value]
     # 1. one pass over the major investors' live projects
