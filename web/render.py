@@ -23,6 +23,7 @@ from crm.policy import names as plan_names
 from crm.projects.service import stage_choices
 from crm.submissions import new_key, read_key
 from crm.vocabulary import ACTIVE_STAGES, SECURED_STAGES, Tier
+from web.timeline import timeline_html_for
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -247,6 +248,8 @@ def templates_for(lang: str) -> Jinja2Templates:
         # the firm list shows a few cluster chips per row: a plain function, not a macro call
         t.env.globals["cluster_label"] = _cluster_label_en if lang == "en" else _cluster_label_zh
         t.env.globals["tier_badge_of"] = _tier_badges(env, keep=not get_settings().development)
+        # a firm's timeline entries (firms/_entries.html): one string per entry, not a loop
+        t.env.globals["timeline_html"] = timeline_html_for(t.env)
 
         t.env.globals["stage_choices"] = stage_choices  # pickers: the next stage first
         _ENVS[lang] = t
