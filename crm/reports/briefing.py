@@ -24,7 +24,18 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, exists, func, select, type_coerce
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Integer,
+    any_,
+    cast,
+    distinct,
+    exists,
+    func,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -175,13 +186,26 @@ def coverage_at(session: Session, scope: list, instants: list[datetime]) -> list
         )
 
     still = conn.execute(select(Cluster.id, held(SECURED_STAGES), held(PURSUING_STAGES))).all()
+    if conn.dialect.name == "postgresql":
+        # the moved projects as one array, read by key: PostgreSQL planned the IN as a hash
+        # of them probed by a scan of every project (city: 19 → 3 ms of server time)
+        moved = Project.id == any_(
+            cast(
+                select(func.array_agg(distinct(StageChange.project_id)))
+                .where(StageChange.changed_at >= since)
+                .scalar_subquery(),
+                ARRAY(Integer),
+            )
+        )
+    else:
+        moved = StageChange.project_id.in_(moved_ids)
     history = conn.execute(
         select(
             StageChange.project_id, Project.cluster_id, StageChange.to_stage, StageChange.changed_at
         )
         .join(Project, Project.id == StageChange.project_id)
         .join(Firm, Firm.id == Project.firm_id)
-        .where(*major, StageChange.project_id.in_(moved_ids))
+        .where(*major, moved)
         .order_by(StageChange.changed_at, StageChange.id)
     ).all()
     out: list[dict[int, Status]] = []
