@@ -93,13 +93,13 @@ def create_user(session: SessionDep, user: ApiUser, data: UserCreate) -> UserPub
     return _user(service.create_user(session, user, **data.model_dump()))
 
 
-@router.get("/users/{user_id}", response_model=UserPublic, summary="One user")
+@router.get("/users/{user_id:id}", response_model=UserPublic, summary="One user")
 def get_user(session: SessionDep, user: ApiUser, user_id: IdPath) -> UserPublic:
     return _user(service.user_profile(session, user, user_id))
 
 
 @router.patch(
-    "/users/{user_id}",
+    "/users/{user_id:id}",
     response_model=UserPublic,
     summary="Change a user's role, department, state, name or email (administrators)",
 )
@@ -111,7 +111,7 @@ def update_user(
 
 
 @router.delete(
-    "/users/{user_id}",
+    "/users/{user_id:id}",
     response_model=UserPublic,
     summary="Deactivate a user (administrators); users are never deleted",
 )
@@ -144,14 +144,14 @@ def create_department(
 
 
 @router.get(
-    "/departments/{department_id}", response_model=DepartmentPublic, summary="One department"
+    "/departments/{department_id:id}", response_model=DepartmentPublic, summary="One department"
 )
 def get_department(session: SessionDep, user: ApiUser, department_id: IdPath) -> DepartmentPublic:
     return service.department_out(service.get_department(session, department_id))
 
 
 @router.patch(
-    "/departments/{department_id}",
+    "/departments/{department_id:id}",
     response_model=DepartmentPublic,
     summary="Rename a department (administrators)",
 )
@@ -172,7 +172,7 @@ def update_department(
 
 
 @router.put(
-    "/departments/{department_id}/webhook",
+    "/departments/{department_id:id}/webhook",
     response_model=DepartmentPublic,
     summary="Set or clear the department's group robot (WeCom / DingTalk) for its "
     "reminders and digests (administrators)",
@@ -186,7 +186,7 @@ def set_department_webhook(
 
 
 @router.delete(
-    "/departments/{department_id}",
+    "/departments/{department_id:id}",
     status_code=204,
     response_class=Response,
     summary="Remove a department nothing refers to (administrators)",

@@ -77,7 +77,7 @@ def log_activity(
     )
 
 
-@router.get("/activities/{activity_id}", response_model=ActivityPublic, summary="One activity")
+@router.get("/activities/{activity_id:id}", response_model=ActivityPublic, summary="One activity")
 def get_activity(session: SessionDep, user: ApiUser, activity_id: IdPath) -> ActivityPublic:
     return service.to_public_many(session, [service.get_activity_for(session, user, activity_id)])[
         0
@@ -85,7 +85,7 @@ def get_activity(session: SessionDep, user: ApiUser, activity_id: IdPath) -> Act
 
 
 @router.patch(
-    "/activities/{activity_id}", response_model=ActivityPublic, summary="Change an activity"
+    "/activities/{activity_id:id}", response_model=ActivityPublic, summary="Change an activity"
 )
 def update_activity(
     session: SessionDep, user: ApiUser, activity_id: IdPath, data: ActivityUpdate
@@ -95,7 +95,7 @@ def update_activity(
 
 
 @router.delete(
-    "/activities/{activity_id}",
+    "/activities/{activity_id:id}",
     status_code=204,
     response_class=Response,
     summary="Remove an activity",

@@ -7,31 +7,14 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Header, Path, Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from starlette.convertors import Convertor, register_url_convertor
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from crm.clock import as_utc
-from crm.schemas import MAX_ID, _no_nul, _year_range
+from crm.i18n import _l
+from crm.schemas import MAX_ID, _no_nul, _year_range, parse_id
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
-
-
-class IdConvertor(Convertor[int]):
-    """``{name:id}`` in a path: a record id of at most as many digits as ``MAX_ID`` — a longer
-    run of digits matches no route (404) instead of reaching ``int()``, which raises past
-    4,300 digits (Starlette's ``int`` convertor takes any length)."""
-
-    regex = f"[0-9]{{1,{len(str(MAX_ID))}}}"
-
-    def convert(self, value: str) -> int:
-        return int(value)
-
-    def to_string(self, value: int) -> str:
-        return str(value)
-
-
-register_url_convertor("id", IdConvertor())
 
 
 class ErrorItem(BaseModel):
@@ -96,7 +79,21 @@ def rows_as(model: type[M], rows: Iterable[Any]) -> list[M]:
 
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="record id")]
-IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+
+def query_id(value: object) -> object:
+    """A query string's id, read as a path's is (``crm.schemas.parse_id``): "+1", " 1", "1.0",
+    "01" or 2^31 are refused (422 naming the parameter), never read as another id."""
+    if isinstance(value, str):
+        n = parse_id(value)
+        if n is None:
+            raise ValueError(NOT_AN_ID)
+        return n
+    return value
+
+
+NOT_AN_ID = _l("请输入有效的编号")
+IdQuery = Annotated[int | None, BeforeValidator(query_id), Query(ge=1, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=200, description="page size (at most 200)")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="records to skip")]
 VersionQuery = Annotated[

@@ -128,7 +128,7 @@ def delete_firm(session: SessionDep, user: ApiUser, firm_id: IdPath, version: Ve
     service.delete_firm(session, user, firm_id, version)
 
 
-@router.get("/firms/{firm_id}/contacts", response_model=ContactPage, summary="A firm's contacts")
+@router.get("/firms/{firm_id:id}/contacts", response_model=ContactPage, summary="A firm's contacts")
 def list_contacts(
     session: SessionDep, user: ApiUser, firm_id: IdPath, limit: Limit = 50, offset: Offset = 0
 ) -> ContactPage:
@@ -142,7 +142,7 @@ def list_contacts(
 
 
 @router.post(
-    "/firms/{firm_id}/contacts",
+    "/firms/{firm_id:id}/contacts",
     response_model=ContactPublic,
     status_code=201,
     summary="Add a contact to a firm",
@@ -216,12 +216,12 @@ def list_all_contacts(
     )
 
 
-@router.get("/contacts/{contact_id}", response_model=ContactPublic, summary="One contact")
+@router.get("/contacts/{contact_id:id}", response_model=ContactPublic, summary="One contact")
 def get_contact(session: SessionDep, user: ApiUser, contact_id: IdPath) -> ContactPublic:
     return row_as(ContactPublic, service.get_contact(session, user, contact_id))
 
 
-@router.patch("/contacts/{contact_id}", response_model=ContactPublic, summary="Change a contact")
+@router.patch("/contacts/{contact_id:id}", response_model=ContactPublic, summary="Change a contact")
 def update_contact(
     session: SessionDep, user: ApiUser, contact_id: IdPath, data: ContactUpdate
 ) -> ContactPublic:
@@ -229,7 +229,10 @@ def update_contact(
 
 
 @router.delete(
-    "/contacts/{contact_id}", status_code=204, response_class=Response, summary="Remove a contact"
+    "/contacts/{contact_id:id}",
+    status_code=204,
+    response_class=Response,
+    summary="Remove a contact",
 )
 def delete_contact(
     session: SessionDep, user: ApiUser, contact_id: IdPath, version: VersionQuery
@@ -270,7 +273,7 @@ class MergeOut(BaseModel):
 
 
 @router.get(
-    "/firms/{firm_id}/merge",
+    "/firms/{firm_id:id}/merge",
     response_model=MergePreview,
     summary="Side by side: what merging another firm into this one would move",
 )
@@ -291,7 +294,7 @@ def merge_preview(
 
 
 @router.post(
-    "/firms/{firm_id}/merge",
+    "/firms/{firm_id:id}/merge",
     response_model=MergeOut,
     summary="Merge another firm into this one (managers, admins)",
     description="Contacts, projects (with their history and capital arrivals), activities, "
@@ -315,7 +318,7 @@ def merge_firms(session: SessionDep, user: ApiUser, firm_id: IdPath, data: Merge
 
 
 @router.post(
-    "/firms/merges/{merge_id}/undo",
+    "/firms/merges/{merge_id:id}/undo",
     response_model=FirmPublic,
     summary="Undo a merge while nothing it moved has changed",
 )

@@ -78,13 +78,13 @@ def create_followup(
     return _out(fu)
 
 
-@router.get("/followups/{followup_id}", response_model=FollowupPublic, summary="One follow-up")
+@router.get("/followups/{followup_id:id}", response_model=FollowupPublic, summary="One follow-up")
 def get_followup(session: SessionDep, user: ApiUser, followup_id: IdPath) -> FollowupPublic:
     return _out(service.get_followup_for(session, user, followup_id))
 
 
 @router.patch(
-    "/followups/{followup_id}", response_model=FollowupPublic, summary="Change a follow-up"
+    "/followups/{followup_id:id}", response_model=FollowupPublic, summary="Change a follow-up"
 )
 def update_followup(
     session: SessionDep, user: ApiUser, followup_id: IdPath, data: FollowupUpdate
@@ -93,7 +93,7 @@ def update_followup(
 
 
 @router.delete(
-    "/followups/{followup_id}",
+    "/followups/{followup_id:id}",
     status_code=204,
     response_class=Response,
     summary="Remove a follow-up",
@@ -108,7 +108,9 @@ def _closing(action: str, close: Callable[..., Followup], summary: str) -> None:
     """``POST /followups/{followup_id}/ACTION``: an open follow-up closed by ``close`` (done or
     cancelled) at the version the caller read."""
 
-    @router.post(f"/followups/{{followup_id}}/{action}", name=f"{action}_followup", summary=summary)
+    @router.post(
+        f"/followups/{{followup_id:id}}/{action}", name=f"{action}_followup", summary=summary
+    )
     def route(
         session: SessionDep, user: ApiUser, followup_id: IdPath, version: VersionQuery
     ) -> FollowupPublic:

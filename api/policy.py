@@ -41,7 +41,10 @@ def _plan_table(
         int, Path(alias=f"{noun}_id", ge=1, le=MAX_ID, description="record id")
     ]
     router.get(
-        f"/{noun}s/{{{noun}_id}}", name=f"get_{noun}", response_model=model, summary=f"One {noun}"
+        f"/{noun}s/{{{noun}_id:id}}",
+        name=f"get_{noun}",
+        response_model=model,
+        summary=f"One {noun}",
     )(row)
 
 
@@ -56,7 +59,7 @@ _plan_table(
 
 
 @router.patch(
-    "/clusters/{cluster_id}",
+    "/clusters/{cluster_id:id}",
     response_model=ClusterPublic,
     summary="Name the department that leads a cluster (administrators)",
 )

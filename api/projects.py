@@ -126,7 +126,7 @@ def delete_project(
 
 
 @router.post(
-    "/projects/{project_id}/stage",
+    "/projects/{project_id:id}/stage",
     response_model=ProjectPublic,
     summary="Move a project to another stage",
     description="`version` is required (the project's version as you last read it; missing → "
@@ -147,7 +147,7 @@ def _project_rows(
     checks the caller may see the project), as ``model``, oldest first."""
 
     @router.get(
-        f"/projects/{{project_id}}/{segment}",
+        f"/projects/{{project_id:id}}/{segment}",
         name=name,
         response_model=list[model],  # type: ignore[valid-type]
         summary=summary,
@@ -176,7 +176,7 @@ for _segment, _name, _model, _read, _summary in (
 
 
 @router.post(
-    "/projects/{project_id}/capital",
+    "/projects/{project_id:id}/capital",
     response_model=CapitalArrivalPublic,
     status_code=201,
     summary="Record capital arrived for a signed project (到资)",

@@ -48,7 +48,7 @@ class Moved(BaseModel):
 
 
 @router.get(
-    "/users/{user_id}/holdings",
+    "/users/{user_id:id}/holdings",
     response_model=HoldingsOut,
     summary="What a user holds: firms, active projects, open follow-ups",
 )
@@ -64,7 +64,7 @@ def user_holdings(session: SessionDep, user: ApiUser, user_id: IdPath) -> Holdin
 
 
 @router.post(
-    "/users/{user_id}/reassign",
+    "/users/{user_id:id}/reassign",
     response_model=Moved,
     summary="Hand over everything a user holds (and optionally deactivate them), in one step",
 )

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, BeforeValidator
 
+from api.common import query_id
 from crm.clock import BAD_DAY, day_problem
 from crm.i18n import pick_language
 from crm.reports import registry
@@ -28,6 +29,7 @@ from crm.reports.layout import ParkLayout
 from crm.reports.leaders import LeadersReport
 from crm.reports.pipeline import PipelineReport
 from crm.reports.targets import TargetsReport
+from crm.schemas import MAX_ID
 from server.deps import ApiUser, SessionDep
 from server.download import XLSX, download
 
@@ -45,7 +47,9 @@ def _iso_day(v: object) -> object:
 
 
 Fmt = Annotated[Literal["json", "xlsx"], Query(description="json (default) or xlsx")]
-Dept = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="department id")]
+Dept = Annotated[
+    int | None, BeforeValidator(query_id), Query(ge=1, le=MAX_ID, description="department id")
+]
 ClusterQ = Annotated[
     str | None,
     Query(max_length=20, pattern=r"^[A-Za-z0-9_]+$", description="cluster code, e.g. NB"),
@@ -56,7 +60,11 @@ From = Annotated[
 To = Annotated[
     date | None, Query(description="last local day of the period"), BeforeValidator(_iso_day)
 ]
-Officer = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="officer (user) id")]
+Officer = Annotated[
+    int | None,
+    BeforeValidator(query_id),
+    Query(ge=1, le=MAX_ID, description="officer (user) id"),
+]
 DETAIL = (
     "the long lists in full: every major investor of a "
     "cluster (coverage; with cluster= for one), every "

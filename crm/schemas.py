@@ -130,6 +130,36 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
 _ID_DIGITS = re.compile(f"[0-9]{{1,{len(str(MAX_ID))}}}")
 
 
+def _one_to(limit: int) -> str:
+    """A regular expression for the decimals 1 … ``limit`` exactly as ``str(n)`` writes them:
+    ASCII digits, no sign, no blanks, no leading zero."""
+    top = str(limit)
+    shorter = f"[1-9][0-9]{{0,{len(top) - 2}}}" if len(top) > 1 else None
+    same = []
+    for i, digit in enumerate(top):
+        low = 1 if i == 0 else 0
+        if int(digit) > low:
+            rest = len(top) - i - 1
+            tail = f"[0-9]{{{rest}}}" if rest else ""
+            same.append(f"{top[:i]}[{low}-{int(digit) - 1}]{tail}")
+    same.append(top)
+    return "(?:" + "|".join(x for x in [shorter, *same] if x) + ")"
+
+
+# a record id in a path or a query string: the one way every page and API route reads one
+ID_PATTERN = _one_to(MAX_ID)
+_ID = re.compile(ID_PATTERN)
+
+
+def parse_id(text: str) -> int | None:
+    """A path's or query string's record id: 1 … ``MAX_ID`` written as ``str(n)`` writes it —
+    ASCII digits, no sign, blank, leading zero, fraction or exponent — else None, which every
+    route answers as it answers an id that does not exist (a page 404, the API's 404 for a
+    path, 422 naming the field for a query filter). So "1.0", "+1", " 1", "1\n" and
+    "00000000000000000001" are no id, and 2147483648 is as missing as 9223372036854775807."""
+    return int(text) if isinstance(text, str) and _ID.fullmatch(text) else None
+
+
 def read_id(value: object) -> int | None:
     """A whole number as pages write ids, versions and counts: ASCII digits (blanks around them
     aside), 0 … ``MAX_ID``; anything else — "１２", "²", "-3", "1e3", "0x10", 20 digits — is

@@ -38,6 +38,7 @@ from crm.dbuse import InUse
 from crm.errors import Busy, Conflict, CRMError, StaleVersion
 from crm.i18n import Message, _l, validation_message
 from crm.imports import worker as import_worker
+from crm.schemas import ID_PATTERN
 from server.deps import SESSION_KEY, LoginRequired, user_view
 from server.language import is_api as _is_api
 from server.language import reader_language
@@ -73,9 +74,11 @@ def _validation_errors(exc: RequestValidationError, lang: str) -> list[dict]:
 
 
 def _param_pattern(match: re.Match[str]) -> str:
-    """What a path parameter matches: ``{id:int}`` and ``{id:id}`` digits only (as their
+    """What a path parameter matches: ``{id:id}`` a record id and ``{n:int}`` digits (as their
     convertors), any other one segment."""
-    return "[0-9]+" if match.group(0).endswith((":int}", ":id}")) else "[^/]+"
+    if match.group(0).endswith(":id}"):
+        return ID_PATTERN
+    return "[0-9]+" if match.group(0).endswith(":int}") else "[^/]+"
 
 
 def _allowed_methods(request: Request) -> str:
@@ -298,8 +301,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             headers = {**(headers or {}), "Allow": _allowed_methods(request)}
         if _is_api(request):
+            # a path no route takes (an id that is no id among them) is told as a missing record
+            code = "not_found" if exc.status_code == 404 else "http_error"
             return JSONResponse(
-                {"error": "http_error", "message": message},
+                {"error": code, "message": message},
                 status_code=exc.status_code,
                 headers=headers,
             )

@@ -6,11 +6,18 @@ Two parts: an ASGI middleware that looks at the raw bytes (the only place invali
 visible: Starlette's form parser replaces it) and notes what it found in the request's scope,
 and an app-wide dependency that turns the note into an HTTP error, so that the normal error
 handler renders the page with the menu and in the reader's language. The API keeps its own,
-stricter types (``api/common``) and is not touched here.
+stricter types (``api/common``); only its path is looked at here.
+
+Ids read one way (``crm.schemas.parse_id``): a path's id is read by the ``{name:id}`` route
+convertor (``server.ids``); a page's query-string id (``firm_id``, ``owner``, …) that is not
+blank and not an id — "+1", " 1", "1.0", "01", "0", 2^31 — is answered as an id that does not
+exist, 404. A path with a control character in it ("/firms/1%0A") is 404 too, on pages and the
+API alike: Starlette's route patterns end in ``$``, which lets one trailing line break through.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from urllib.parse import unquote_to_bytes
 
@@ -19,13 +26,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crm.errors import ValidationFailed
 from crm.i18n import _l
-from crm.schemas import unreadable_id
+from crm.schemas import parse_id, unreadable_id
 from server.language import reader_language
 from server.replay import replaying
 
 _NUMERIC_KEYS = {"id", "ids", "version", "page", "offset", "limit", "week", "year", "row"}
 _NUMERIC_KEYS |= {"owner", "officer", "department"}  # the lists' filters by person and department
-_SKIP_PREFIXES = ("/api/", "/static/")
+_ID_KEYS = {"id", "ids", "owner", "officer", "department"}
+_NOT_ID_KEYS = {"entity_id"}  # the audit trail's filter: an entity's key, any text
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _STATE_KEY = "crm_bad_input"
 
 BAD_TEXT = _l("输入包含无效字符（空字符或非 UTF-8 编码），未作任何修改")
@@ -54,8 +63,16 @@ def _numeric_key(key: bytes) -> bool:
     return k in _NUMERIC_KEYS or k.endswith("_id") or k.endswith("_ids")
 
 
-def check_pairs(raw: bytes) -> str | None:
-    """'text' for a NUL byte or invalid UTF-8, 'range' for an id past the limit, else None."""
+def _id_key(key: bytes) -> bool:
+    k = key.decode("latin-1").lower()
+    if k in _NOT_ID_KEYS:
+        return False
+    return k in _ID_KEYS or k.endswith("_id") or k.endswith("_ids")
+
+
+def check_pairs(raw: bytes, *, query: bool = False) -> str | None:
+    """'text' for a NUL byte or invalid UTF-8, 'range' for an id past the limit, 'missing' for
+    a query string's id that is not blank and not an id (``query``), else None."""
     found: str | None = None
     for part in raw.split(b"&"):
         if not part:
@@ -72,6 +89,8 @@ def check_pairs(raw: bytes) -> str | None:
                 return "text"
         if found is None and _numeric_key(k) and unreadable_id(v.decode("utf-8")):
             found = "range"
+        if found is None and query and v and _id_key(k) and parse_id(v.decode("utf-8")) is None:
+            found = "missing"
     return found
 
 
@@ -82,6 +101,8 @@ def check_path(raw_path: bytes) -> str | None:
         path = raw_path.decode("utf-8")
     except UnicodeDecodeError:
         return "text"
+    if _CONTROL.search(path):
+        return "missing"
     for seg in path.split("/"):
         if unreadable_id(seg):
             return "range"
@@ -96,11 +117,16 @@ class PageInput:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if scope["type"] != "http" or path.startswith(_SKIP_PREFIXES):
+        if scope["type"] != "http" or path.startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        if path.startswith("/api/"):
+            if _CONTROL.search(path):
+                scope.setdefault("state", {})[_STATE_KEY] = "missing"
             await self.app(scope, receive, send)
             return
         raw_path = unquote_to_bytes(scope.get("raw_path") or path.encode("utf-8"))
-        problem = check_path(raw_path) or check_pairs(scope.get("query_string", b""))
+        problem = check_path(raw_path) or check_pairs(scope.get("query_string", b""), query=True)
         headers = dict(scope.get("headers") or [])
         ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if scope.get("method") in {"POST", "PUT", "PATCH"} and ctype == (
@@ -129,6 +155,8 @@ def refuse_bad_input(request: Request) -> None:
     problem = request.scope.get("state", {}).get(_STATE_KEY)
     if problem is None:
         return
+    if problem == "missing":  # as a route with no such record answers (its text: the 404's)
+        raise HTTPException(status_code=404)
     lang = reader_language(request)
     if problem == "range":
         raise HTTPException(status_code=404, detail=OUT_OF_RANGE.render(lang))

@@ -282,7 +282,7 @@ def choices(
     return visit.render("activities/_choices.html", ctx)
 
 
-@router.get("/{activity_id}", include_in_schema=False)
+@router.get("/{activity_id:id}", include_in_schema=False)
 def activity_page(visit: Visit, activity_id: int, saved: int = 0) -> Response:
     view = activity_view(visit.session, visit.user, activity_id)
     return visit.render("activities/page.html", {"v": view, "saved": bool(saved), "nav": ""})
@@ -305,7 +305,7 @@ def _raw_of(view: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/{activity_id}/edit", include_in_schema=False)
+@router.get("/{activity_id:id}/edit", include_in_schema=False)
 def edit_page(visit: Visit, activity_id: int) -> Response:
     view = activity_view(visit.session, visit.user, activity_id)
     require_edit(visit.user, view.activity.created_by_id, view.activity.department_id)
@@ -313,7 +313,7 @@ def edit_page(visit: Visit, activity_id: int) -> Response:
     return visit.render("activities/form.html", ctx)
 
 
-@router.post("/{activity_id}/edit", include_in_schema=False)
+@router.post("/{activity_id:id}/edit", include_in_schema=False)
 def edit(form: FormBody, visit: Visit, activity_id: int) -> Response:
     view = activity_view(visit.session, visit.user, activity_id)
     require_edit(visit.user, view.activity.created_by_id, view.activity.department_id)
@@ -332,7 +332,7 @@ def edit(form: FormBody, visit: Visit, activity_id: int) -> Response:
     return forms.done(visit.request, f"/activities/{activity_id}?saved=1")
 
 
-@router.post("/{activity_id}/delete", include_in_schema=False)
+@router.post("/{activity_id:id}/delete", include_in_schema=False)
 def delete(form: FormBody, visit: Visit, activity_id: int) -> Response:
     view = activity_view(visit.session, visit.user, activity_id)
     delete_activity(visit.session, visit.user, activity_id, forms.required_version(form))

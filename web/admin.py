@@ -187,7 +187,7 @@ def create_user(visit: Visit, new: NewUserForm) -> Response:
     return _done("/admin/users", "created")
 
 
-@router.post("/users/{user_id}", include_in_schema=False)
+@router.post("/users/{user_id:id}", include_in_schema=False)
 def update_user(
     visit: Visit,
     user_id: int,
@@ -223,13 +223,13 @@ def update_user(
     return _change_row(_users_page, visit, f"user{user_id}", "/admin/users", change)
 
 
-@router.post("/users/{user_id}/unlock", include_in_schema=False)
+@router.post("/users/{user_id:id}/unlock", include_in_schema=False)
 def unlock_user(visit: Visit, user_id: int) -> Response:
     accounts.unlock_user(visit.session, visit.user, user_id)
     return _done("/admin/users", "unlocked")
 
 
-@router.post("/users/{user_id}/password", include_in_schema=False)
+@router.post("/users/{user_id:id}/password", include_in_schema=False)
 def reset_password(
     visit: Visit,
     user_id: int,
@@ -315,12 +315,12 @@ def _change_department(
     )
 
 
-@router.post("/departments/{department_id}", include_in_schema=False)
+@router.post("/departments/{department_id:id}", include_in_schema=False)
 def update_department(visit: Visit, department_id: int, form: DepartmentForm) -> Response:
     return _change_department(visit, department_id, "dep", accounts.update_department, form)
 
 
-@router.post("/departments/{department_id}/webhook", include_in_schema=False)
+@router.post("/departments/{department_id:id}/webhook", include_in_schema=False)
 def department_webhook(visit: Visit, department_id: int, form: WebhookForm) -> Response:
     return _change_department(visit, department_id, "hook", accounts.set_department_webhook, form)
 

@@ -90,12 +90,12 @@ def _changed(visit: PageVisit, firm_id: int, **kw: Any) -> Response:
     return _contacts_response(visit, firm_id, **kw)
 
 
-@router.get("/{firm_id}/contacts")
+@router.get("/{firm_id:id}/contacts")
 def contacts_block(visit: Visit, firm_id: int) -> Response:
     return _contacts_response(visit, firm_id)
 
 
-@router.post("/{firm_id}/contacts")
+@router.post("/{firm_id:id}/contacts")
 def add_contact(form: FormBody, visit: Visit, firm_id: int) -> Response:
     values = _contact_data(form)
     key = forms.submission_key(form)
@@ -128,7 +128,7 @@ def _own_contact(visit: PageVisit, firm_id: int, contact_id: int) -> Any:
     return c
 
 
-@router.get("/{firm_id}/contacts/{contact_id}/edit")
+@router.get("/{firm_id:id}/contacts/{contact_id:id}/edit")
 def edit_contact(visit: Visit, firm_id: int, contact_id: int) -> Response:
     c = _own_contact(visit, firm_id, contact_id)
     return visit.render(
@@ -142,7 +142,7 @@ def edit_contact(visit: Visit, firm_id: int, contact_id: int) -> Response:
     )
 
 
-@router.post("/{firm_id}/contacts/{contact_id}")
+@router.post("/{firm_id:id}/contacts/{contact_id:id}")
 def save_contact(
     form: FormBody,
     visit: Visit,
@@ -173,7 +173,7 @@ def save_contact(
     return _changed(visit, firm_id)
 
 
-@router.post("/{firm_id}/contacts/{contact_id}/delete")
+@router.post("/{firm_id:id}/contacts/{contact_id:id}/delete")
 def remove_contact(
     form: FormBody,
     visit: Visit,

@@ -118,7 +118,7 @@ def create_firm_page(form: FormBody, visit: Visit) -> Response:
     return forms.done(visit.request, outcome)
 
 
-@router.get("/{firm_id}/edit")
+@router.get("/{firm_id:id}/edit")
 def edit_firm(visit: Visit, firm_id: int) -> Response:
     firm = editable_firm(visit.session, visit.user, firm_id)
     return visit.render(
@@ -127,7 +127,7 @@ def edit_firm(visit: Visit, firm_id: int) -> Response:
     )
 
 
-@router.post("/{firm_id}/edit")
+@router.post("/{firm_id:id}/edit")
 def update_firm_page(form: FormBody, visit: Visit, firm_id: int) -> Response:
     firm = get_firm(visit.session, visit.user, firm_id)
     values = _firm_data(form)

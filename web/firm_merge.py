@@ -77,7 +77,7 @@ def _int(v: int | str | None) -> int | None:
     return v if isinstance(v, int) else None
 
 
-@router.get("/{firm_id}/merge")
+@router.get("/{firm_id:id}/merge")
 def merge_page(
     visit: Visit,
     firm_id: int,
@@ -88,7 +88,7 @@ def merge_page(
     return visit.render("firms/merge.html", _ctx(visit, firm_id, other, q))
 
 
-@router.post("/{firm_id}/merge")
+@router.post("/{firm_id:id}/merge")
 def merge_submit(form: FormBody, visit: Visit, firm_id: int) -> Response:
     require_manager(visit.user)
     other_id = forms.integer(form, "other_id")
@@ -124,7 +124,7 @@ def merge_submit(form: FormBody, visit: Visit, firm_id: int) -> Response:
     return RedirectResponse(f"/firms/{survivor}?merged={rec.id}", status_code=303)
 
 
-@router.post("/merges/{merge_id}/undo")
+@router.post("/merges/{merge_id:id}/undo")
 def undo_submit(visit: Visit, merge_id: int) -> Response:
     firm = undo_merge(visit.session, visit.user, merge_id)
     return RedirectResponse(f"/firms/{firm.id}", status_code=303)

@@ -77,7 +77,7 @@ def _page_ctx(
     return ctx
 
 
-@router.get("/{firm_id}")
+@router.get("/{firm_id:id}")
 def firm_page(
     visit: Visit,
     firm_id: int,
@@ -94,7 +94,7 @@ def firm_page(
     return visit.render("firms/page.html", ctx)
 
 
-@router.get("/{firm_id}/timeline")
+@router.get("/{firm_id:id}/timeline")
 def timeline_more(
     visit: Visit,
     firm_id: int,
@@ -159,7 +159,7 @@ LOG_FIELDS = {
 }
 
 
-@router.post("/{firm_id}/activities")
+@router.post("/{firm_id:id}/activities")
 def log_contact(form: FormBody, visit: ShortWriteVisit, firm_id: int) -> Response:
     """Log a contact: the form read and checked first, the contact written in a short
     transaction of its own (``log_activity`` checks its links again inside it), then the answer

@@ -232,7 +232,7 @@ async def create_followup_form(visit: Visit) -> Response:
     return done(visit.request, outcome)
 
 
-@router.get("/followups/{followup_id}/edit", include_in_schema=False)
+@router.get("/followups/{followup_id:id}/edit", include_in_schema=False)
 def edit_followup_page(visit: Visit, followup_id: int) -> Response:
     fu = get_followup_for(visit.session, visit.user, followup_id)
     values = {
@@ -247,7 +247,7 @@ def edit_followup_page(visit: Visit, followup_id: int) -> Response:
     return _form_page(visit, values=values, target=target, followup=fu)
 
 
-@router.post("/followups/{followup_id}/edit", include_in_schema=False)
+@router.post("/followups/{followup_id:id}/edit", include_in_schema=False)
 async def edit_followup_form(visit: Visit, followup_id: int) -> Response:
     fu = get_followup_for(visit.session, visit.user, followup_id)
     form = await visit.request.form()
@@ -328,12 +328,12 @@ def _close(
     return _after_action(visit, followup_id, str(form.get("back", "")), toast_key)
 
 
-@router.post("/followups/{followup_id}/done", include_in_schema=False)
+@router.post("/followups/{followup_id:id}/done", include_in_schema=False)
 def complete(form: FormBody, visit: ShortWriteVisit, followup_id: int) -> Response:
     return _close(form, visit, followup_id, complete_followup, "done")
 
 
-@router.post("/followups/{followup_id}/cancel", include_in_schema=False)
+@router.post("/followups/{followup_id:id}/cancel", include_in_schema=False)
 def cancel(form: FormBody, visit: ShortWriteVisit, followup_id: int) -> Response:
     return _close(form, visit, followup_id, cancel_followup, "cancelled")
 
@@ -352,7 +352,7 @@ def next_day(when: str, picked: str | None, today: date) -> date:
     return day
 
 
-@router.post("/followups/{followup_id}/reschedule", include_in_schema=False)
+@router.post("/followups/{followup_id:id}/reschedule", include_in_schema=False)
 def reschedule(form: FormBody, visit: ShortWriteVisit, followup_id: int) -> Response:
     when = str(form.get("when") or "date")
     day = next_day(when, str(form.get("day") or ""), today_local())

@@ -60,12 +60,12 @@ def team_page(visit: Visit) -> Response:
     )
 
 
-@router.get("/{user_id}/handover")
+@router.get("/{user_id:id}/handover")
 def handover_page(visit: Visit, user_id: int) -> Response:
     return visit.render("admin/handover.html", _ctx(visit, user_id))
 
 
-@router.post("/{user_id}/handover")
+@router.post("/{user_id:id}/handover")
 async def handover_submit(visit: Visit, user_id: int) -> Response:
     form = await visit.request.form()
     to_all = forms.integer(form, "to_user_id")

@@ -115,7 +115,7 @@ def import_history(
     )
 
 
-@router.get("/imports/runs/{run_id}", include_in_schema=False)
+@router.get("/imports/runs/{run_id:id}", include_in_schema=False)
 def import_run_page(visit: Visit, run_id: int) -> Response:
     """The run's page; HTMX polls its ``run`` block until the run is finished."""
     runs.recover_stale(visit.session)
@@ -125,12 +125,12 @@ def import_run_page(visit: Visit, run_id: int) -> Response:
     return _run_block(visit, run)
 
 
-@router.post("/imports/runs/{run_id}/retry", include_in_schema=False)
+@router.post("/imports/runs/{run_id:id}/retry", include_in_schema=False)
 def import_run_retry(visit: Visit, background: BackgroundTasks, run_id: int) -> Response:
     return _queued(visit, background, runs.retry(visit.session, visit.user, run_id))
 
 
-@router.post("/imports/runs/{run_id}/import-anyway", include_in_schema=False)
+@router.post("/imports/runs/{run_id:id}/import-anyway", include_in_schema=False)
 def import_run_anyway(
     visit: Visit,
     background: BackgroundTasks,
@@ -150,7 +150,7 @@ def import_run_anyway(
     return _queued(visit, background, run)
 
 
-@router.get("/imports/runs/{run_id}/rejected.xlsx", include_in_schema=False)
+@router.get("/imports/runs/{run_id:id}/rejected.xlsx", include_in_schema=False)
 def import_run_rejected(visit: Visit, run_id: int) -> Response:
     run = runs.get_run(visit.session, visit.user, run_id)
     data = run_report.rejected_workbook(run, visit.lang)

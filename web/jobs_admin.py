@@ -41,7 +41,7 @@ def outbox_page(
     )
 
 
-@router.post("/admin/outbox/{message_id}/retry", include_in_schema=False)
+@router.post("/admin/outbox/{message_id:id}/retry", include_in_schema=False)
 def retry(
     visit: Visit,
     message_id: int,

@@ -187,7 +187,7 @@ def more_cards(visit: Visit, stage: str, offset: int = 0) -> Response:
     )
 
 
-@router.post("/projects/{project_id}/stage", include_in_schema=False)
+@router.post("/projects/{project_id:id}/stage", include_in_schema=False)
 def move(form: FormBody, visit: ShortWriteVisit, project_id: int) -> Response:
     """Move a project to another stage. A move to `lost` without a reason answers with the
     reason form (in the board's dialog, or beside the field on the project page). The move is

@@ -230,7 +230,7 @@ async def create_project_form(visit: Visit) -> Response:
     return forms.done(visit.request, outcome)
 
 
-@router.get("/projects/{project_id}", include_in_schema=False)
+@router.get("/projects/{project_id:id}", include_in_schema=False)
 def project_page(visit: Visit, project_id: int) -> Response:
     p = get_project_for(visit.session, visit.user, project_id)
     created = visit.request.query_params.get("created") == "1"
@@ -261,14 +261,14 @@ def _edit_values(p: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/projects/{project_id}/edit", include_in_schema=False)
+@router.get("/projects/{project_id:id}/edit", include_in_schema=False)
 def edit_project_page(visit: Visit, project_id: int) -> Response:
     p = get_project_for(visit.session, visit.user, project_id)
     pub = to_public(visit.session, p, visit.user)
     return _form_page(visit, _edit_values(pub), project=pub, owner_id=p.owner_id)
 
 
-@router.post("/projects/{project_id}/edit", include_in_schema=False)
+@router.post("/projects/{project_id:id}/edit", include_in_schema=False)
 async def edit_project_form(visit: Visit, project_id: int) -> Response:
     p = get_project_for(visit.session, visit.user, project_id)
     form = await visit.request.form()
@@ -302,7 +302,7 @@ async def edit_project_form(visit: Visit, project_id: int) -> Response:
     return forms.done(visit.request, f"/projects/{project_id}")
 
 
-@router.post("/projects/{project_id}/capital", include_in_schema=False)
+@router.post("/projects/{project_id:id}/capital", include_in_schema=False)
 async def add_capital(visit: Visit, project_id: int) -> Response:
     p = get_project_for(visit.session, visit.user, project_id)
     form = await visit.request.form()

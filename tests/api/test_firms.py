@@ -96,8 +96,9 @@ def test_bad_input_is_422_and_saves_nothing(client, people, session):
     ):
         r = client.get("/api/v1/firms", params=params, headers=h)
         assert r.status_code == 422, params
-    assert client.get(f"/api/v1/firms/{2**31}", headers=h).status_code == 422
-    assert client.get("/api/v1/firms/0", headers=h).status_code == 422
+    # a path's id that is no id (past the range, 0) is a missing record (ATTACK11 F6)
+    assert client.get(f"/api/v1/firms/{2**31}", headers=h).status_code == 404
+    assert client.get("/api/v1/firms/0", headers=h).status_code == 404
     assert client.get("/api/v1/firms/999999", headers=h).status_code == 404
 
 

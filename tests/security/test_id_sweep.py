@@ -6,7 +6,13 @@ is a 4xx (a clear 404 or a field error) or a normal answer, never a 5xx (SQLite 
 OverflowError past 2^63, PostgreSQL NumericValueOutOfRange past 2^31−1, ``int("²")`` raises).
 
 The suite's walk sends the values that found the bugs; ``ID_SWEEP=full`` sends every value as
-every role everywhere (about 10 minutes)."""
+every role everywhere (about 10 minutes).
+
+Ids are read one way (``crm.schemas.parse_id``; ATTACK11 F6): in a path or a query string an id
+is ``str(n)`` for 1 ≤ n ≤ 2^31−1, and any other writing of a number — "1.0", "+1", " 1", "1\n",
+leading zeros, "0", 2^31, 2^63−1 — is answered as an id that does not exist. The second half of
+this file walks every route with an id in its path, and every query parameter that is an id,
+with those writings of a real record's id."""
 
 from __future__ import annotations
 
@@ -283,3 +289,122 @@ def test_the_walk_signs_in_again_after_a_password_reset(session) -> None:  # typ
     assert caller.client.get("/account", follow_redirects=False).status_code != 200
     caller.still_signed_in()
     assert caller.client.get("/account", follow_redirects=False).status_code == 200
+
+
+# --- one reading of an id (ATTACK11 F6) ---------------------------------------------------------
+
+ID_NAME = re.compile(r"^(id|ids|[a-z_]+_ids?)$")
+MISSING = str(2**31 - 1)  # an id in range that no record has
+
+
+def _no_ids(real: str) -> list[str]:
+    """Writings of the number ``real`` (a record's id) that are no id, URL-encoded, and
+    numbers that are none: each must be answered as a missing id is."""
+    forms = [f"{real}.0", f"+{real}", f"%20{real}", f"{real}%20", f"{real}%0A", f"%0A{real}"]
+    forms += [real.zfill(20), f"0{real}", f"-{real}", f"{real}e0", f"{real}%2E0"]
+    forms += ["0", "2147483648", "9223372036854775807", "18446744073709551616"]
+    return forms
+
+
+def _id_params(path: str) -> list[re.Match[str]]:
+    return [m for m in PARAM.finditer(path) if ID_NAME.match(m.group(1))]
+
+
+def test_every_id_in_a_route_path_is_read_as_an_id() -> None:
+    """Every path parameter named as an id (``id``, ``…_id``) is declared ``{name:id}``: read
+    by the one id convertor (``server.ids``), so a route added later reads its ids the same way.
+    The other parameters are names, not numbers."""
+    loose = []
+    names = set()
+    for rc in iter_route_contexts(APP.routes):
+        for m in re.finditer(r"\{([^}:]+)(:[a-z]+)?\}", rc.path):
+            names.add(m.group(1))
+            if ID_NAME.match(m.group(1)) and m.group(2) != ":id":
+                loose.append(rc.path)
+    assert loose == []
+    assert {"firm_id", "project_id", "contact_id", "followup_id", "activity_id"} <= names
+    assert {"user_id", "department_id", "merge_id", "run_id", "message_id"} <= names
+    others = {n for n in names if not ID_NAME.match(n)}
+    assert others == {"code", "kind", "name", "stage", "token"}, others
+
+
+def _answer(r: Any) -> tuple[int, str | None]:
+    if r.headers.get("content-type", "").startswith("application/json"):
+        body = r.json()
+        return r.status_code, body.get("error") if isinstance(body, dict) else None
+    return r.status_code, None
+
+
+def test_an_id_in_a_path_written_any_other_way_is_a_missing_id(session) -> None:  # type: ignore[no-untyped-def]
+    """Every route with an id in its path (found in the app's route table), each id in turn
+    written as "1.0", "+1", " 1", "1\\n", "00…01", 2^31, 2^63−1 …: a 404 page, or the API's
+    404 ``not_found`` — what the same route answers for an id that no record has — and never
+    the page of the record whose number it spells."""
+    world = build_world(session)
+    caller = Caller(session, world, "admin")
+    problems: list[str] = []
+    swept = 0
+    for method, path in _ordered():
+        entry = ACCESS.get((method, path))
+        for m in _id_params(path):
+            real = fill_path(m.group(0), entry, world)
+            want = (404, "not_found") if path.startswith("/api/") else (404, None)
+            url = fill_path(path[: m.start()] + MISSING + path[m.end() :], entry, world)
+            missing = _answer(caller.call(method, path, url, **_base(method, path)))
+            if missing != want:
+                problems.append(f"{method} {path}: a missing {m.group(1)} → {missing}")
+            for v in _no_ids(real):
+                url = fill_path(path[: m.start()] + v + path[m.end() :], entry, world)
+                got = _answer(caller.call(method, path, url, **_base(method, path)))
+                swept += 1
+                if got != want:
+                    problems.append(f"{method} {path}: {m.group(1)}={v} → {got}")
+            if method in UNSAFE:
+                caller.still_signed_in()
+    caller.client.close()
+    assert swept > 60 * len(_no_ids("1"))  # the walk saw the routes
+    assert not problems, "\n".join(problems[:60])
+
+
+def _query_ids(method: str, path: str) -> list[str]:
+    """The query parameters of a route that are ids: declared by the route (the API's list
+    filters, a page's pickers) and, on every page, the names the pages' filters use."""
+    route = ROUTE_OF.get((method, path))
+    names = {p.alias for p in route.dependant.query_params} if route else set()
+    if not path.startswith("/api/"):
+        names |= {"firm_id", "project_id", "owner_id", "department_id", "owner", "officer"}
+    # the audit trail's entity_id is an entity's key, any text (server.page_input)
+    names.discard("entity_id")
+    return sorted(n for n in names if ID_NAME.match(n) or n in ("owner", "officer"))
+
+
+def test_an_id_in_a_query_string_written_any_other_way_is_refused_alike(session) -> None:  # type: ignore[no-untyped-def]
+    """Every query parameter that is an id, on every GET route: a writing of a real id that is
+    no id is a 404 page, and on the API a 422 naming the parameter — the same on every API path
+    — never a filter by the record whose number it spells, never a 500."""
+    world = build_world(session)
+    caller = Caller(session, world, "admin")
+    problems: list[str] = []
+    seen: set[str] = set()
+    real = str(world.firm)
+    for method, path in _ordered():
+        if method != "GET" or (url := _good_url(method, path, world)) is None:
+            continue
+        base = _base(method, path)
+        for name in _query_ids(method, path):
+            seen.add(name)
+            for v in _no_ids(real):
+                params = "&".join(
+                    [f"{k}={quote(str(x), safe='')}" for k, x in base["params"].items()]
+                    + [f"{name}={v}"]
+                )
+                r = caller.call(method, path, f"{url}?{params}")
+                if path.startswith("/api/"):
+                    body = r.json() if r.status_code == 422 else {}
+                    if r.status_code != 422 or body.get("field") != name:
+                        problems.append(f"GET {path}?{name}={v} → {r.status_code} {r.text[:80]}")
+                elif r.status_code != 404:
+                    problems.append(f"GET {path}?{name}={v} → {r.status_code}")
+    caller.client.close()
+    assert {"firm_id", "project_id", "owner_id", "department_id", "other_id"} <= seen
+    assert not problems, "\n".join(problems[:60])

@@ -125,6 +125,14 @@ def test_an_id_is_ascii_digits_up_to_the_column_range_everywhere(admin_client, s
         assert unreadable_id(v), v
     for v in ("12", "-3", "abc", "1e30", "0x10", "1.5", "", "-"):
         assert not unreadable_id(v), v
+    # a path's or query string's id: str(n) for 1 … 2^31−1, nothing else (ATTACK11 F6)
+    from crm.schemas import MAX_ID, parse_id
+
+    assert [parse_id(v) for v in ("1", "12", "1000000000", str(MAX_ID))] == [1, 12, 10**9, MAX_ID]
+    for bad in ("0", "01", "+1", " 1", "1 ", "1\n", "1.0", "1e0", "-1", "１", str(MAX_ID + 1)):
+        assert parse_id(bad) is None, bad
+    for n in (2**31 - 2, 2**31 - 10, 2**31 + 1, 2 * 10**9 - 1, 2147483599, 2147483700, 10**10):
+        assert (parse_id(str(n)) == n) == (n <= MAX_ID), n
     c = admin_client
     for url in ("/firms/%C2%B2", "/activities/-12345678901234567890", "/firms/%EF%BC%91%EF%BC%92"):
         assert c.get(url).status_code == 404, url

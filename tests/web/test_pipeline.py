@@ -84,8 +84,11 @@ def test_filters_by_cluster_park_officer_department(client, session):
     # a filter change from HTMX swaps only the board / the table
     r = client.get("/pipeline?cluster=NB", headers={"HX-Request": "true"})
     assert r.text.lstrip().startswith('<div class="board" id="board">')
-    # nonsense ids are ignored; an unknown cluster is refused (422, as the API) — never a 500
-    assert client.get("/pipeline?officer=abc&department=-1").status_code == 200
+    # an id that is no id is answered as a missing one (404, as in a path; ATTACK11 F6); an
+    # unknown cluster is refused (422, as the API) — never a 500
+    assert client.get("/pipeline?officer=abc").status_code == 404
+    assert client.get("/pipeline?department=-1").status_code == 404
+    assert client.get("/pipeline?officer=&department=").status_code == 200
     assert client.get("/pipeline?cluster=" + "x" * 300).status_code == 422
 
 
