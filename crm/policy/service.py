@@ -12,7 +12,7 @@ from sqlalchemy import Row, delete, func, select
 from sqlmodel import Session, SQLModel
 
 from crm.audit.service import record
-from crm.db import bind_url, memo, table
+from crm.db import VersionCheck, bind_url, memo, table
 from crm.models.accounts import Department
 from crm.models.firms import Firm, FirmAlias, FirmCluster, derive_tier
 from crm.models.policy import ChainLink, Cluster, Park, ParkCluster, PlanTarget, PolicyPack
@@ -361,14 +361,15 @@ def _plan_version_statement() -> Any:
 
 # built once: a statement object keeps its cache key, so each request only executes it (building
 # the twelve subqueries and their key every time was a tenth of the firm page's CPU)
-_PLAN_VERSION = _plan_version_statement()
+_PLAN_VERSION = VersionCheck("plan", _plan_version_statement())
 
 
 def plan_version(session: Session) -> tuple[Any, ...]:
     """Changes whenever the plan's tables or the departments change, in any process: a pack
     load stamps ``policy_pack.loaded_at``, an edit bumps a cluster's or department's
-    ``version``, an added or removed row changes a count. One statement over small tables."""
-    return tuple(session.execute(_PLAN_VERSION).one())
+    ``version``, an added or removed row changes a count. One statement over small tables,
+    read once per transaction (on PostgreSQL with the signed-in session: ``VersionCheck``)."""
+    return _PLAN_VERSION.read(session)
 
 
 def plan_lists(session: Session) -> PlanLists:

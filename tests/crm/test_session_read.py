@@ -6,14 +6,17 @@ idle, too old or deactivated session gives nobody."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlmodel import Session
 
 from crm.accounts.sessions import check_web_session, start_web_session
+from crm.accounts.users import users_version
 from crm.config import get_settings
 from crm.db import get_engine
 from crm.models.accounts import User, WebSession
+from crm.policy.service import plan_version
 from tests.factories import make_department, make_user
 
 
@@ -81,3 +84,36 @@ def test_a_session_that_ended_idled_or_whose_user_left_gives_nobody(session) -> 
     session.commit()
     with _fresh() as s:
         assert check_web_session(s, sid2) == (None, False)
+
+
+def test_the_caches_version_checks_come_with_the_session_read(session) -> None:
+    """On PostgreSQL the users' and the plan's version checks are read with the signed-in
+    session, in its one round trip, and give what reading them alone gives; a change made
+    since shows in the next request's. SQLite reads them on their own (no round trip)."""
+    user = make_user(session, "officer", make_department(session))
+    sid = start_web_session(session, user, None, None)
+    session.commit()
+    with _fresh() as alone:
+        expected = (users_version(alone), plan_version(alone))
+    sent: list[str] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(get_engine(), "before_cursor_execute", keep)
+    try:
+        with _fresh() as s:
+            assert check_web_session(s, sid)[0] is not None
+            assert (users_version(s), plan_version(s)) == expected
+            assert users_version(s) == expected[0]  # once per transaction either way
+        postgres = get_engine().dialect.name == "postgresql"
+        assert len(sent) == (0 if postgres else 2)
+
+        session.execute(update(User).where(User.id == user.id).values(version=User.version + 1))
+        session.commit()
+        with _fresh() as s:
+            assert check_web_session(s, sid)[0] is not None
+            assert users_version(s) != expected[0]
+            assert plan_version(s) == expected[1]
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", keep)
