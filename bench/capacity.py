@@ -85,6 +85,11 @@ class MixedResult:
     by_kind: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     load_average: tuple[float, float] = (0.0, 0.0)  # 1-minute load at the start and the end
+    # the server's own CPU (its web processes, all threads) per answered request, and how busy
+    # the machine's cores were over the timed window (Linux /proc; None elsewhere): a measure
+    # that does not move with other work on the machine, and whether every core was used
+    server_cpu_ms: float | None = None
+    machine_busy_pct: float | None = None
     # the load generator's own CPU (this process, all its client threads) per answered request:
     # it shares the machine with the server, so it must stay small beside a request's cost
     client_cpu_ms: float | None = None
@@ -105,6 +110,8 @@ class MixedResult:
             "load_average_start": self.load_average[0],
             "load_average_end": self.load_average[1],
             "client_cpu_ms_per_request": self.client_cpu_ms,
+            "server_cpu_ms_per_request": self.server_cpu_ms,
+            "machine_busy_pct": self.machine_busy_pct,
             "writes": self.writes,
         }
 
@@ -205,6 +212,7 @@ def run_mixed(
     seed: int = 19,
     log: Callable[[str], None] = print,
     warmup: float = 5.0,
+    server_pid: int | None = None,
 ) -> MixedResult:
     """``clients`` officers, each in its own thread and connection, asking the mix for
     ``seconds`` seconds after all have logged in and ``warmup`` untimed seconds (cold caches,
@@ -285,10 +293,14 @@ def run_mixed(
     start.set()
     time.sleep(max(0.0, measure_from[0] - time.monotonic()))
     cpu0 = time.process_time()  # the clients' CPU from the timed part on
+    server0 = tree_cpu_seconds(server_pid)
+    machine0 = machine_ticks()
     for t in threads:
         t.join(warmup + seconds + 120)
     elapsed = time.monotonic() - measure_from[0]
     cpu = time.process_time() - cpu0
+    server1 = tree_cpu_seconds(server_pid)
+    machine1 = machine_ticks()
     for b in browsers:
         b.close()
     res.seconds = round(elapsed, 2)
@@ -301,9 +313,47 @@ def run_mixed(
     res.writes = writes[0]
     res.load_average = (round(load0, 2), round(os.getloadavg()[0], 2))
     res.client_cpu_ms = round(1000 * cpu / len(lat), 2) if lat else None
+    if server0 is not None and server1 is not None and lat:
+        res.server_cpu_ms = round(1000 * (server1 - server0) / len(lat), 2)
+    if machine0 is not None and machine1 is not None and machine1[0] > machine0[0]:
+        total, idle = machine1[0] - machine0[0], machine1[1] - machine0[1]
+        res.machine_busy_pct = round(100 * (total - idle) / total, 1)
     log(
         f"  mixed workload x{clients}, {res.seconds} s: {res.rps} req/s, p50 {res.latency.p50} "
         f"p95 {res.latency.p95} ms, {res.failed} failed (load {res.load_average[0]} → "
-        f"{res.load_average[1]})"
+        f"{res.load_average[1]}; server CPU {res.server_cpu_ms} ms a request, cores "
+        f"{res.machine_busy_pct} % busy)"
     )
     return res
+
+
+def tree_cpu_seconds(pid: int | None) -> float | None:
+    """CPU seconds (user + system) used so far by process ``pid`` and its descendants, from
+    Linux's /proc; None elsewhere or when it is gone."""
+    if pid is None:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    todo = [pid]
+    try:
+        while todo:
+            p = todo.pop()
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
+
+
+def machine_ticks() -> tuple[int, int] | None:
+    """All CPU ticks of the machine so far, and the idle ones (idle + iowait), from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return sum(ticks), ticks[3] + ticks[4]

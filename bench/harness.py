@@ -245,6 +245,7 @@ def _capacity_runs(
                 clients=opts.mixed_clients,
                 seconds=opts.mixed_seconds,
                 log=opts.log,
+                server_pid=server.proc.pid,
             )
             server_log = server.log_tail(40) if m.failed else ""
         res.extra = {**m.as_dict(), "workers": workers}
@@ -252,7 +253,8 @@ def _capacity_runs(
             res.extra["server_log"] = server_log
         res.page = Stats(n=m.requests, p50=m.latency.p50, p95=m.latency.p95, max=m.latency.max)
         res.note = (
-            f"{m.rps} req/s over {m.seconds} s (load {m.load_average[0]} → {m.load_average[1]})"
+            f"{m.rps} req/s over {m.seconds} s (load {m.load_average[0]} → {m.load_average[1]}; "
+            f"server CPU {m.server_cpu_ms} ms a request, cores {m.machine_busy_pct} % busy)"
         )
         if m.failed:
             res.status = "error"
