@@ -77,14 +77,19 @@ def stamp(session: Session) -> Any | None:
     return row[0]
 
 
-def kept(session: Session, actor: User | None, name: str, f: Any, build: Callable[[], _R]) -> _R:
-    """Report ``name`` for ``actor`` with filters ``f`` (a dataclass): the one kept since the
-    stamp last changed, or ``build()`` (then kept)."""
+def kept(
+    session: Session, actor: User | None, name: str, given: Any, build: Callable[[], _R]
+) -> _R:
+    """Report ``name`` for ``actor`` given ``given`` (its filters, a dataclass, and whatever
+    else it reads that the stamp does not follow, read afresh by the caller): the one kept
+    since the stamp last changed, or ``build()`` (then kept)."""
     now = stamp(session)
     if now is None:
         return build()
     url = str(bind_url(session))
-    key = (name, viewer_key(actor), dataclasses.astuple(f))
+    if dataclasses.is_dataclass(given) and not isinstance(given, type):
+        given = dataclasses.astuple(given)
+    key = (name, viewer_key(actor), given)
     with _LOCK:
         slot = _KEPT.get(url)
         if slot is None or slot[0] != now:

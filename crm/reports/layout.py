@@ -26,12 +26,14 @@ from crm.reports.common import (
     LABELLED,
     NamedPark,
     ReportFilters,
+    Scope,
     clusters,
     filtered,
     parks,
     row_label,
 )
 from crm.reports.coverage import Status, _status
+from crm.reports.kept import kept
 from crm.types import stored_id, utcnow
 
 LISTED = 5  # projects named per park on the page (the counts cover them all)
@@ -76,9 +78,15 @@ class ParkLayout(BaseModel):
 
 
 def park_layout(session: Session, actor: User, f: ReportFilters | None = None) -> ParkLayout:
-    """Each park of the plan with its guided clusters' coverage and its projects."""
+    """Each park of the plan with its guided clusters' coverage and its projects: kept between
+    requests until a project, a firm's name or tier, or the policy changes
+    (``crm.reports.kept``); the filters are checked every time."""
     f = f or ReportFilters()
     filters = filtered(session, actor, f, by_park=False)
+    return kept(session, actor, "layout", f, lambda: _layout(session, f, filters))
+
+
+def _layout(session: Session, f: ReportFilters, filters: Scope) -> ParkLayout:
     cid = filters.cluster_id
     scope = [*filters.where, Project.stage != Stage.lost.value]
     plan_clusters = clusters(session)  # the policy's order

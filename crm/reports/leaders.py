@@ -16,6 +16,7 @@ are not confidential, and the bands count groups and confidential projects alike
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from decimal import Decimal
 from typing import cast
@@ -31,6 +32,7 @@ from crm.models.policy import PlanTarget
 from crm.models.projects import SECURED_STAGES, Project
 from crm.reports.common import ReportFilters, check_department, project_scope, wan_sum, yi
 from crm.reports.coverage import CONFIDENTIAL
+from crm.reports.kept import kept
 from crm.types import to_wan, utcnow
 
 # (code, lower bound 亿, upper bound 亿 or None, default goal)
@@ -86,9 +88,29 @@ def top_level(parent_of: dict[int, int], firm_id: int) -> int:
 
 
 def leaders_report(session: Session, actor: User, f: ReportFilters | None = None) -> LeadersReport:
-    """Groups by output in the city, in the bands of "5213"."""
+    """Groups by output in the city, in the bands of "5213": kept between requests until a
+    project, a firm's name, tier or group, or the bands' goals change (``crm.reports.kept``)."""
     f = f or ReportFilters()
     check_department(session, f.department_id)
+    # the bands' goals (the plan's targets: not followed by the stamp) read every time
+    goals = {
+        t.code: int(t.value)
+        for t in session.scalars(
+            select(PlanTarget).where(PlanTarget.code.in_([b[0] for b in BANDS]))
+        )
+    }
+    return kept(
+        session,
+        actor,
+        "leaders",
+        (dataclasses.astuple(f), tuple(sorted(goals.items()))),
+        lambda: _leaders(session, actor, f, goals),
+    )
+
+
+def _leaders(
+    session: Session, actor: User, f: ReportFilters, goals: dict[str, int]
+) -> LeadersReport:
     # Core execution (thousands of plain rows): output per firm from the covering index
     # (stage, …, firm_id, expected_output), and the parent links from ix_firm_parent
     conn = session.connection()
@@ -136,12 +158,6 @@ def leaders_report(session: Session, actor: User, f: ReportFilters | None = None
         key=lambda e: (e[0], (1, e[1]) if isinstance(e[1], int) else (0, e[1][1])),
         reverse=True,
     )
-    goals = {
-        t.code: int(t.value)
-        for t in session.scalars(
-            select(PlanTarget).where(PlanTarget.code.in_([b[0] for b in BANDS]))
-        )
-    }
     per_band: list[tuple[str, int, int | None, int, list[tuple[int, Entry]]]] = []
     for code, lower, upper, default_goal in BANDS:
         lo, hi = to_wan(lower) or 0, to_wan(upper) if upper is not None else None

@@ -19,6 +19,8 @@ from crm.projects.service import move_stage
 from crm.reports import kept
 from crm.reports.common import ReportFilters, filtered
 from crm.reports.coverage import _coverage, coverage_report
+from crm.reports.layout import park_layout
+from crm.reports.leaders import leaders_report
 from crm.types import utcnow
 from tests.factories import cluster, make_firm, make_project, park
 from tests.reports_data import people
@@ -124,6 +126,68 @@ def test_a_kept_coverage_report_follows_every_write_it_reads(session, statements
         _elsewhere(
             "INSERT INTO park_cluster (cluster_id, park_id, focus) VALUES (:c, :k, :f)", **pair
         )
+
+
+def test_kept_leaders_and_layout_follow_the_writes_they_read(session, monkeypatch) -> None:
+    """The leaders ladder (groups by parent, the bands' goals read every time) and the park
+    layout (the parks' guided pairs and their focus) answer what building them again gives."""
+    w = people(session)
+    m = w.manager
+    parent = make_firm(session, "集团甲")
+    sub = make_firm(session, "子公司乙", china500_rank=3)
+    p = make_project(session, sub, "NB", "signed", owner=m, park_code="XY", output="120")
+    make_project(session, parent, "NB", "landed", owner=m, park_code="XY", output="400")
+    session.commit()
+    nb, xy = cluster(session, "NB").id, park(session, "XY").id
+    pair = {"c": nb, "k": xy}
+    focus = session.execute(
+        text("SELECT focus FROM park_cluster WHERE cluster_id = :c AND park_id = :k"), pair
+    ).scalar_one()
+    goal_value = session.execute(
+        text("SELECT value FROM plan_target WHERE code = 'ladder_100'")
+    ).scalar_one()
+    reports = (leaders_report, park_layout)
+
+    def answers() -> list[dict[str, Any]]:
+        session.rollback()  # a new request: a transaction of its own
+        return [
+            r(session, m, ReportFilters()).model_dump(exclude={"generated_at"}) for r in reports
+        ]
+
+    def fresh() -> list[dict[str, Any]]:
+        with monkeypatch.context() as mp:
+            mp.setattr(kept, "stamp", lambda _s: None)
+            return answers()
+
+    writes = [
+        ("UPDATE firm SET parent_id = :f WHERE id = :s", {"f": parent.id, "s": sub.id}),
+        ("UPDATE firm SET name_zh = '集团甲（改）' WHERE id = :f", {"f": parent.id}),
+        ("UPDATE project SET park_id = NULL WHERE id = :p", {"p": p.id}),
+        ("UPDATE park_cluster SET focus = 'x' WHERE cluster_id = :c AND park_id = :k", pair),
+        (
+            "UPDATE park_cluster SET focus = :f WHERE cluster_id = :c AND park_id = :k",
+            {**pair, "f": focus},
+        ),
+        ("UPDATE plan_target SET value = 1 WHERE code = 'ladder_100'", {}),
+        ("UPDATE plan_target SET value = :v WHERE code = 'ladder_100'", {"v": goal_value}),
+    ]
+    before = answers()
+    assert answers() == before == fresh()
+    try:
+        for sql, params in writes:
+            _elsewhere(sql, **params)
+            now = answers()
+            assert now == fresh(), sql
+            assert now != before, sql
+            before = now
+    finally:
+        session.rollback()
+        _elsewhere(
+            "UPDATE park_cluster SET focus = :f WHERE cluster_id = :c AND park_id = :k",
+            **pair,
+            f=focus,
+        )
+        _elsewhere("UPDATE plan_target SET value = :v WHERE code = 'ladder_100'", v=goal_value)
 
 
 def test_logging_a_contact_leaves_the_report_kept(session) -> None:
