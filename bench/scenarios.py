@@ -172,13 +172,17 @@ FLOORS: dict[str, str] = {
     "users": "SELECT id, username, display_name, role, department_id FROM user_account "
     "ORDER BY id LIMIT 50",
     "departments": "SELECT * FROM department ORDER BY id",
-    # reports (a manager: every project). Coverage: one pass over the major investors' live
-    # projects (statuses, investors, links' investors, the projects behind each status), the
-    # labels of the projects listed, firms and projects per chain link, the cluster × park matrix
-    "report_coverage": """SELECT p.id, p.cluster_id, p.chain_link_id, p.firm_id, p.stage,
-        coalesce(p.expected_output, 0), f.name_zh, f.tier
+    # reports (a manager: every project). Coverage (as built when nothing is kept: the report
+    # is then kept until its data changes, crm.reports.kept): one pass over the major
+    # investors' live projects in the order they are listed (statuses, investors, links'
+    # investors, the projects behind each status, the matrix's pairs), the labels of the
+    # projects listed, firms and projects per chain link, the cluster × park counts
+    "report_coverage": f"""SELECT p.id, p.cluster_id, p.chain_link_id, p.park_id, f.id,
+        {_RANK_P}, coalesce(p.expected_output, 0),
+        CASE WHEN p.is_confidential THEN coalesce(p.code_name, '保密项目') END, f.name_zh, f.tier
         FROM project p JOIN firm f ON f.id = p.firm_id
-        WHERE p.stage <> 'lost' AND f.tier IN ('global500','china500','leader')""",
+        WHERE p.stage <> 'lost' AND f.tier IN ('global500','china500','leader')
+        ORDER BY f.tier, f.name_zh, f.id""",
     "report_coverage_labels": """SELECT p.id, p.title, p.is_confidential, p.code_name,
         p.expected_output FROM project p WHERE p.id IN (SELECT id FROM project
         WHERE stage <> 'lost' ORDER BY id LIMIT 240)""",
@@ -186,8 +190,9 @@ FLOORS: dict[str, str] = {
         FROM project p WHERE p.stage <> 'lost' AND p.chain_link_id IS NOT NULL
         GROUP BY p.chain_link_id""",
     "report_coverage_parks": """SELECT p.cluster_id, p.park_id,
-        sum(CASE WHEN p.stage IN ('landed','operating') THEN 1 ELSE 0 END), count(*)
-        FROM project p WHERE p.stage <> 'lost' AND p.park_id IS NOT NULL
+        sum(CASE WHEN p.stage IN ('landed','operating') THEN 1 ELSE 0 END),
+        sum(CASE WHEN p.stage IN ('negotiating','signed','landed','operating') THEN 1 ELSE 0 END),
+        count(*) FROM project p WHERE p.stage <> 'lost' AND p.park_id IS NOT NULL
         GROUP BY p.cluster_id, p.park_id""",
     # pipeline: by stage and cluster; conversion from the furthest stage each project reached
     # (kept with the project; a project without one from its history); new projects and first
