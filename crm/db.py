@@ -157,17 +157,21 @@ def _execute_unprepared(cursor: Any, statement: str, parameters: Any, context: A
         context.execution_options.get(PLAN_PER_VALUE)
         or getattr(context.compiled, PLAN_PER_VALUE, False)
     ):
+        if hasattr(cursor, "itersize"):  # a server-side cursor (DECLARE): never prepared
+            return False
         cursor.execute(statement, parameters, prepare=False)
         return True
     return False
 
 
 def _plans_for_values(engine: Engine) -> Engine:
-    """A PostgreSQL engine whose statements get plans fit for their values (above)."""
+    """A PostgreSQL engine whose statements get plans fit for their values (above). Only
+    psycopg (3) prepares statements; psycopg2 plans each one for its values anyway."""
     dialect = engine.dialect
     base: Any = dialect.statement_compiler
     dialect.statement_compiler = _literal_limits(base)
-    event.listen(engine, "do_execute", _execute_unprepared)
+    if dialect.driver == "psycopg":
+        event.listen(engine, "do_execute", _execute_unprepared)
     return engine
 
 

@@ -13,8 +13,9 @@ from sqlalchemy import Integer, bindparam, event, select, text
 from sqlmodel import Session
 
 from crm.db import get_engine, reads_first
-from crm.firms.search import search_firm_rows
+from crm.firms.search import search_condition, search_firm_rows
 from crm.models.accounts import Department
+from crm.models.firms import Firm
 from crm.search import search_everything
 from tests.factories import make_department, make_firm, make_user
 
@@ -86,3 +87,18 @@ def test_a_search_is_planned_for_its_text_every_time(session) -> None:
             # an ordinary statement is prepared by now; the searches never are
             assert any("FROM department" in st for st in prepared)
             assert not [st for st in prepared if "search_grams" in st or "LIKE" in st]
+
+
+def test_a_search_read_through_a_server_side_cursor_runs_as_any_other(session) -> None:
+    """A streamed read (PostgreSQL: a server-side cursor, which is never prepared) of a
+    statement planned per value runs as it is."""
+    make_firm(session, name_zh="惠普")
+    make_firm(session, name_zh="华为")
+    session.commit()
+    with Session(get_engine()) as s:
+        stmt = (
+            select(Firm.name_zh)
+            .where(search_condition("惠普", s))
+            .execution_options(stream_results=True)
+        )
+        assert list(s.scalars(stmt)) == ["惠普"]
