@@ -149,7 +149,12 @@ def prepare_database(opts: Options, workdir: Path) -> tuple[str, dict[str, Any]]
     from crm.policy.service import load_pack
 
     info: dict[str, Any] = {"reused": False}
-    if opts.reuse and "://" in opts.reuse:
+    if opts.reuse and "://" in opts.reuse and _is_sqlite(opts.reuse):  # a SQLite URL: a file
+        url = opts.reuse
+        database = make_url(url).database
+        if database:
+            Path(database).resolve().parent.mkdir(parents=True, exist_ok=True)
+    elif opts.reuse and "://" in opts.reuse:
         url = opts.reuse
         if not _postgres_exists(url):
             url = _fresh_postgres(url, make_url(url).database or "crm_bench")
