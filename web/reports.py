@@ -8,13 +8,13 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
-from crm.accounts.service import list_departments
 from crm.clock import parse_day
 from crm.errors import CRMError, NotFound, ValidationFailed
 from crm.i18n import Message, _l
 from crm.policy.districts import district_name
+from crm.policy.service import plan_lists
 from crm.reports import briefing_pdf, registry
-from crm.reports.common import ReportFilters, clusters, parks, require_reports
+from crm.reports.common import ReportFilters, require_reports
 from crm.reports.export import to_xlsx
 from crm.reports.sheets import PAGES
 from crm.reports.words import GROUP_ZH, STAGE_ZH, STATUS_ZH, TIER_ZH, band_label
@@ -71,7 +71,9 @@ def _code(value: str | None, field: str, unknown: Message) -> str | None:
 
 
 def cluster_names(session: Any, lang: str) -> dict[str, str]:
-    return {c.code: (c.name_en if lang == "en" else c.name_zh) for c in clusters(session)}
+    return {
+        c.code: (c.name_en if lang == "en" else c.name_zh) for c in plan_lists(session).clusters
+    }
 
 
 def parse_filters(name: str, q: dict[str, str]) -> ReportFilters:
@@ -134,6 +136,7 @@ def report_page(visit: Visit, name: str) -> Response:
         return download(body, f"briefing-{report.week_start}.pdf", "application/pdf")
     if xlsx:
         return download(to_xlsx(name, report, visit.lang), f"{name}.xlsx")
+    plan = plan_lists(visit.session)
     ctx = {
         "nav": "reports",
         "name": name,
@@ -142,9 +145,11 @@ def report_page(visit: Visit, name: str) -> Response:
         "q": q,
         "filters": FILTERS[name],
         "error": error,
-        "departments": list_departments(visit.session),
-        "clusters": clusters(visit.session),
-        "parks": parks(visit.session),
+        # the filters' choices: the plan's lists as kept per process (``plan_lists``: on
+        # PostgreSQL no round trip, its check read with the signed-in session)
+        "departments": plan.departments,
+        "clusters": plan.clusters,
+        "parks": plan.parks,
         "cluster_names": cluster_names(visit.session, visit.lang),
         "chart": (
             report_charts.map_option(report, visit.lang)
