@@ -14,8 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Integer, Table, event, func, select, text, true
+from sqlalchemy import BigInteger, Integer, String, Table, column, event, func, select, text
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import table as sa_table
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidatePoolError
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
@@ -266,6 +267,43 @@ def memo(session: Session, key: str, make: Callable[[], _T]) -> _T:
 
 def _forget(session: Any, *_: Any) -> None:
     session.info.pop(_MEMO, None)
+
+
+# the per-process caches' versions (``crm.models.caches``, migration 0026): a number per cache,
+# set anew by database triggers in the transaction of any change of the rows behind it
+CACHES = ("countries", "plan", "users")
+_CV = sa_table("cache_version", column("name", String), column("n", BigInteger))
+_VERSIONS = "cache_versions"
+
+
+def cache_version_columns() -> list[Any]:
+    """The caches' versions as columns (one indexed subquery each, in ``CACHES`` order), for
+    a statement every request runs anyway to read them beside its own (the signed-in
+    session's: ``crm.accounts.sessions``), handed to ``remember_cache_versions``."""
+    return [
+        select(_CV.c.n).where(_CV.c.name == name).scalar_subquery().label(f"cache_{name}")
+        for name in CACHES
+    ]
+
+
+# built once: a statement object keeps its compiled form and cache key between requests
+_CACHE_VERSIONS = select(*cache_version_columns())
+
+
+def remember_cache_versions(session: Session, versions: Iterable[Any]) -> None:
+    """The versions ``session`` just read (``cache_version_columns``), for this transaction."""
+    session.info.setdefault(_MEMO, {})[_VERSIONS] = tuple(versions)
+
+
+def cache_version(session: Session, name: str) -> Any:
+    """The current version of cache ``name``: a list kept per process under it is current.
+    Read once per transaction (with the signed-in session, or else in one statement), and
+    afresh after a flush (``memo``): a request that changed the rows sees its own change."""
+    found = session.info.setdefault(_MEMO, {})
+    versions = found.get(_VERSIONS)
+    if versions is None:
+        versions = found[_VERSIONS] = tuple(session.execute(_CACHE_VERSIONS).one())
+    return versions[CACHES.index(name)]
 
 
 event.listen(Session, "after_flush", _forget)
@@ -555,26 +593,6 @@ def write_or_skip(session: Session, statement: Any) -> bool:
     return True
 
 
-class VersionCheck:
-    """A per-process cache's check whether the rows it keeps have changed: one small statement
-    whose one row changes with them (counts, sums of versions …), read at most once per
-    transaction (``memo``). On PostgreSQL the request's first statement reads every check's row
-    beside its own (``DriverSelect(…, versions=True)``: the signed-in session), so a page asks
-    its caches' checks without a round trip each (a firm list two of its six)."""
-
-    def __init__(self, name: str, stmt: Any) -> None:
-        self.key = f"version:{name}"
-        self.stmt = stmt
-        _VERSION_CHECKS.append(self)
-
-    def read(self, session: Session) -> tuple[Any, ...]:
-        """The check's row, as of this transaction's first read of it."""
-        return memo(session, self.key, lambda: tuple(session.execute(self.stmt).one()))
-
-
-_VERSION_CHECKS: list[VersionCheck] = []
-
-
 class DriverSelect:
     """One fixed SELECT, run on the driver's own cursor of a session's connection.
 
@@ -587,41 +605,19 @@ class DriverSelect:
     (``DBAPIError``, which the app answers). The statement is not seen by engine events
     (``before_cursor_execute``) or the engine's echo."""
 
-    def __init__(self, stmt: Any, *, versions: bool = False) -> None:
+    def __init__(self, stmt: Any) -> None:
         self.stmt = stmt
-        self.versions = versions
-        self.width = len(stmt.selected_columns)
+        self.columns = list(stmt.selected_columns)
         self._compiled: weakref.WeakKeyDictionary[Any, tuple[Any, ...]] = (
             weakref.WeakKeyDictionary()
         )
 
-    def _statement(self, dialect: Any) -> tuple[Any, tuple[VersionCheck, ...] | None]:
-        """The statement for ``dialect``, and the version checks it reads beside its row
-        (``versions``, on PostgreSQL: each check's row joined on as a one-row subquery;
-        elsewhere None: the checks are read on their own, without a round trip)."""
-        if not self.versions or dialect.name != "postgresql":
-            return self.stmt, None
-        checks = tuple(_VERSION_CHECKS)
-        stmt = self.stmt
-        for i, check in enumerate(checks):
-            row = check.stmt.subquery(f"version_{i}")
-            stmt = stmt.add_columns(*row.c).join(row, true())
-        return stmt, checks
-
     def first(self, session: Session, params: dict[str, Any]) -> tuple[Any, ...] | None:
-        """The first row (its values converted by their columns' types), or None. With
-        ``versions`` the version checks' rows read beside it are kept for ``VersionCheck.read``
-        in this transaction."""
+        """The first row (its values converted by their columns' types), or None."""
         conn = session.connection()
         dialect = conn.dialect
         kept = self._compiled.get(dialect)
-        if kept is not None and kept[2] is not None and len(kept[2]) != len(_VERSION_CHECKS):
-            kept = None  # a check registered since (a module imported late): built again
-        if kept is None:
-            stmt, checks = self._statement(dialect)
-            compiled = stmt.compile(dialect=dialect)
-        else:
-            stmt, compiled, checks = kept[3], kept[0], kept[2]
+        compiled = kept[0] if kept is not None else self.stmt.compile(dialect=dialect)
         bound = compiled.construct_params(params)
         for name, proc in compiled._bind_processors.items():
             if name in bound:
@@ -636,9 +632,9 @@ class DriverSelect:
             if kept is None:  # the columns' converters, for the types the driver names
                 procs = tuple(
                     col.type._cached_result_processor(dialect, desc[1])
-                    for col, desc in zip(stmt.selected_columns, cursor.description, strict=True)
+                    for col, desc in zip(self.columns, cursor.description, strict=True)
                 )
-                kept = self._compiled[dialect] = (compiled, procs, checks, stmt)
+                kept = self._compiled[dialect] = (compiled, procs)
         except dialect.loaded_dbapi.Error as exc:
             raise DBAPIError.instance(
                 compiled.string, args, exc, dialect.loaded_dbapi.Error, dialect=dialect
@@ -647,16 +643,7 @@ class DriverSelect:
             cursor.close()
         if row is None:
             return None
-        values = tuple(v if p is None else p(v) for p, v in zip(kept[1], row, strict=True))
-        if checks:
-            found = session.info.setdefault(_MEMO, {})
-            at = self.width
-            for check in checks:
-                n = len(check.stmt.selected_columns)
-                found[check.key] = values[at : at + n]
-                at += n
-            values = values[: self.width]
-        return values
+        return tuple(v if p is None else p(v) for p, v in zip(kept[1], row, strict=True))
 
 
 class AsLoaded:

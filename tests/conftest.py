@@ -65,6 +65,8 @@ KEEP = {
     "plan_target",
     "policy_pack",
     "alembic_version",
+    # the per-process caches' versions: their triggers keep them, a row per cache (0026)
+    "cache_version",
 }
 
 

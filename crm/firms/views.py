@@ -23,7 +23,7 @@ from sqlmodel import Session
 from crm.accounts.users import user_choices
 from crm.audit.gone import refuse_if_deleted
 from crm.authz import can_edit_owned, project_visible, viewer_key
-from crm.db import LIST_COUNT_CAP, built_once, table
+from crm.db import LIST_COUNT_CAP, bind_url, built_once, cache_version, table
 from crm.errors import NotFound
 from crm.firms.service import firm_cluster_codes
 from crm.i18n import _l
@@ -263,12 +263,23 @@ def firm_projects(
 
 
 def countries(session: Session, limit: int = 300) -> list[str]:
-    """Distinct countries or regions of the firms, for the list's filter: a skip scan of
-    ix_firm_country (one index seek per country), not a read of every firm."""
-    return [c for (c,) in session.execute(_COUNTRIES, {"limit": limit}) if c]
+    """Distinct countries or regions of the firms, for the list's filter: read once per
+    process and kept until the countries' version changes (``crm.db.cache_version``: a
+    trigger gives it a new value when a firm brings a new country, is removed or changes its
+    country, in any process; the request read it with its session)."""
+    key = (str(bind_url(session)), cache_version(session, "countries"), limit)
+    found = _COUNTRY_LISTS.get(key)
+    if found is None:
+        found = tuple(c for (c,) in session.execute(_COUNTRIES, {"limit": limit}) if c)
+        _COUNTRY_LISTS.clear()  # only the current version is worth keeping
+        _COUNTRY_LISTS[key] = found
+    return list(found)
 
 
-# built once: the list's full page asks on every request
+# (database, countries' version, limit) → the countries: one entry per process
+_COUNTRY_LISTS: dict[Any, tuple[str, ...]] = {}
+
+# a skip scan of ix_firm_country (one index seek per country), not a read of every firm
 _COUNTRIES = text(
     "WITH RECURSIVE c(x, n) AS ("
     " SELECT min(country), 1 FROM firm"

@@ -13,6 +13,7 @@ from crm.models.activities import (
     ActivityProject,
 )
 from crm.models.audit import AuditRecord
+from crm.models.caches import CacheVersion
 from crm.models.firms import Contact, Firm, FirmAlias, FirmCluster, Tier
 from crm.models.followups import Followup, FollowupOfficerWeek, FollowupStatus
 from crm.models.imports import ImportRun
@@ -35,6 +36,7 @@ __all__ = [
     "ActivityProject",
     "ApiToken",
     "AuditRecord",
+    "CacheVersion",
     "CapitalArrival",
     "ChainLink",
     "Cluster",

@@ -8,11 +8,11 @@ from functools import cached_property
 from threading import Lock
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, delete, func, select
+from sqlalchemy import Row, delete, select
 from sqlmodel import Session, SQLModel
 
 from crm.audit.service import record
-from crm.db import VersionCheck, bind_url, memo, table
+from crm.db import bind_url, cache_version, memo
 from crm.models.accounts import Department
 from crm.models.firms import Firm, FirmAlias, FirmCluster, derive_tier
 from crm.models.policy import ChainLink, Cluster, Park, ParkCluster, PlanTarget, PolicyPack
@@ -334,53 +334,16 @@ _PLAN: dict[Any, PlanLists] = {}
 _PLAN_LOCK = Lock()
 
 
-def _plan_version_statement() -> Any:
-    def agg(*cols: Any) -> Any:
-        return select(*cols).scalar_subquery()
-
-    # Core columns: an ORM-annotated statement costs ~0.15 ms more per execution (every page)
-    pp, c, k, lk = table(PolicyPack).c, table(Cluster).c, table(Park).c, table(ChainLink).c
-    d = table(Department).c
-    return select(
-        agg(func.count(pp.id)),
-        agg(func.max(pp.loaded_at)),
-        agg(func.count(c.id)),
-        agg(func.sum(c.version)),
-        agg(func.count(k.id)),
-        agg(func.max(k.id)),
-        agg(func.count(lk.id)),
-        agg(func.max(lk.id)),
-        agg(func.count(d.id)),
-        agg(func.sum(d.version)),
-        agg(func.max(d.id)),
-        # a department removed and another added under the same id (a restore, a test's
-        # fresh database) keeps the counts and sums: its creation time does not
-        agg(func.max(d.created_at)),
-    )
-
-
-# built once: a statement object keeps its cache key, so each request only executes it (building
-# the twelve subqueries and their key every time was a tenth of the firm page's CPU)
-_PLAN_VERSION = VersionCheck("plan", _plan_version_statement())
-
-
-def plan_version(session: Session) -> tuple[Any, ...]:
-    """Changes whenever the plan's tables or the departments change, in any process: a pack
-    load stamps ``policy_pack.loaded_at``, an edit bumps a cluster's or department's
-    ``version``, an added or removed row changes a count. One statement over small tables,
-    read once per transaction (on PostgreSQL with the signed-in session: ``VersionCheck``)."""
-    return _PLAN_VERSION.read(session)
-
-
 def plan_lists(session: Session) -> PlanLists:
-    """The plan's lists as pages show them, read once per process and kept until
-    ``plan_version`` changes (the per-request cost is that one small statement, once per
-    transaction: ``crm.db.memo``)."""
+    """The plan's lists as pages show them, read once per process and kept until the plan's
+    version changes (``crm.db.cache_version``: a trigger gives it a new value with any change
+    of the pack, clusters, parks, chain links or departments, in any process; the request
+    read it with its session)."""
     return memo(session, "plan_lists", lambda: _plan_lists(session))
 
 
 def _plan_lists(session: Session) -> PlanLists:
-    key = (bind_url(session), plan_version(session))
+    key = (bind_url(session), cache_version(session, "plan"))
     found = _PLAN.get(key)
     if found is not None:
         return found

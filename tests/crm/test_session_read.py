@@ -12,11 +12,9 @@ from sqlalchemy import event, select, update
 from sqlmodel import Session
 
 from crm.accounts.sessions import check_web_session, start_web_session
-from crm.accounts.users import users_version
 from crm.config import get_settings
-from crm.db import get_engine
+from crm.db import cache_version, get_engine
 from crm.models.accounts import User, WebSession
-from crm.policy.service import plan_version
 from tests.factories import make_department, make_user
 
 
@@ -86,15 +84,15 @@ def test_a_session_that_ended_idled_or_whose_user_left_gives_nobody(session) -> 
         assert check_web_session(s, sid2) == (None, False)
 
 
-def test_the_caches_version_checks_come_with_the_session_read(session) -> None:
-    """On PostgreSQL the users' and the plan's version checks are read with the signed-in
-    session, in its one round trip, and give what reading them alone gives; a change made
-    since shows in the next request's. SQLite reads them on their own (no round trip)."""
+def test_the_caches_versions_come_with_the_session_read(session) -> None:
+    """The per-process caches' versions (``cache_version``) are read with the signed-in
+    session, in its one statement, on SQLite and PostgreSQL alike, and give what reading them
+    alone gives; a change made since shows in the next request's."""
     user = make_user(session, "officer", make_department(session))
     sid = start_web_session(session, user, None, None)
     session.commit()
     with _fresh() as alone:
-        expected = (users_version(alone), plan_version(alone))
+        expected = {name: cache_version(alone, name) for name in ("users", "plan", "countries")}
     sent: list[str] = []
 
     def keep(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -104,16 +102,14 @@ def test_the_caches_version_checks_come_with_the_session_read(session) -> None:
     try:
         with _fresh() as s:
             assert check_web_session(s, sid)[0] is not None
-            assert (users_version(s), plan_version(s)) == expected
-            assert users_version(s) == expected[0]  # once per transaction either way
-        postgres = get_engine().dialect.name == "postgresql"
-        assert len(sent) == (0 if postgres else 2)
+            assert {name: cache_version(s, name) for name in expected} == expected
+        assert sent == []  # nothing but the session's own read (on the driver's cursor)
 
-        session.execute(update(User).where(User.id == user.id).values(version=User.version + 1))
+        session.execute(update(User).where(User.id == user.id).values(display_name="改名"))
         session.commit()
         with _fresh() as s:
             assert check_web_session(s, sid)[0] is not None
-            assert users_version(s) != expected[0]
-            assert plan_version(s) == expected[1]
+            assert cache_version(s, "users") != expected["users"]
+            assert cache_version(s, "plan") == expected["plan"]
     finally:
         event.remove(get_engine(), "before_cursor_execute", keep)
