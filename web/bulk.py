@@ -16,7 +16,7 @@ from crm.errors import CRMError, ValidationFailed
 from crm.i18n import _l
 from crm.reassign import bulk_heirs, bulk_reassign
 from web import forms
-from web.forms import FormRejected
+from web.forms import FormBody, FormRejected
 from web.visit import PageVisit, Visit
 
 router = APIRouter(include_in_schema=False)
@@ -47,9 +47,8 @@ def _back(kind: str, value: str | None) -> str:
     return path + (f"?{query}" if query else "")
 
 
-async def _submit(visit: PageVisit, kind: str) -> Response:
+def _submit(visit: PageVisit, form: FormData, kind: str) -> Response:
     require_manager(visit.user)  # officers reassign nobody's rows (crm.authz.may_set_owner)
-    form: FormData = await visit.request.form()
     back = _back(kind, forms.text(form, "back"))
     raw_ids = forms.integers(form, "ids")
     to = forms.integer(form, "to_user_id")
@@ -81,10 +80,10 @@ async def _submit(visit: PageVisit, kind: str) -> Response:
 
 
 @router.post("/firms/reassign")
-async def reassign_firms(visit: Visit) -> Response:
-    return await _submit(visit, "firm")
+def reassign_firms(form: FormBody, visit: Visit) -> Response:
+    return _submit(visit, form, "firm")
 
 
 @router.post("/pipeline/reassign")
-async def reassign_projects(visit: Visit) -> Response:
-    return await _submit(visit, "project")
+def reassign_projects(form: FormBody, visit: Visit) -> Response:
+    return _submit(visit, form, "project")

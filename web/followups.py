@@ -195,8 +195,7 @@ FIELDS = ["title", "notes", "due_at", "remind_at", "assignee_id", "firm_id", "pr
 
 
 @router.post("/followups/new", include_in_schema=False)
-async def create_followup_form(visit: Visit) -> Response:
-    form = await visit.request.form()
+def create_followup_form(form: FormBody, visit: Visit) -> Response:
     values = clean(form, FIELDS)
     # from My day: the firm chosen with the picker (its chip) and one of its projects
     for many, one in (("firm_ids", "firm_id"), ("project_ids", "project_id")):
@@ -248,9 +247,8 @@ def edit_followup_page(visit: Visit, followup_id: int) -> Response:
 
 
 @router.post("/followups/{followup_id:id}/edit", include_in_schema=False)
-async def edit_followup_form(visit: Visit, followup_id: int) -> Response:
+def edit_followup_form(form: FormBody, visit: Visit, followup_id: int) -> Response:
     fu = get_followup_for(visit.session, visit.user, followup_id)
-    form = await visit.request.form()
     values = clean(form, ["title", "notes", "due_at", "remind_at", "assignee_id", "version"])
     data_in = {k: values.get(k) for k in ("title", "notes", "due_at", "remind_at", "version")}
     data_in["notes"] = values.get("notes")

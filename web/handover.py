@@ -13,7 +13,7 @@ from crm.models.accounts import User
 from crm.reassign import holdings, reassign, team
 from crm.schemas import read_id
 from web import forms
-from web.forms import FormRejected
+from web.forms import FormBody, FormRejected
 from web.visit import PageVisit, Visit
 
 router = APIRouter(prefix="/users", include_in_schema=False)
@@ -66,8 +66,7 @@ def handover_page(visit: Visit, user_id: int) -> Response:
 
 
 @router.post("/{user_id:id}/handover")
-async def handover_submit(visit: Visit, user_id: int) -> Response:
-    form = await visit.request.form()
+def handover_submit(form: FormBody, visit: Visit, user_id: int) -> Response:
     to_all = forms.integer(form, "to_user_id")
     per_firm = {}
     for key in form:

@@ -4,6 +4,7 @@ loading a new pack — with a preview of what will change before it is applied."
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 from starlette.exceptions import HTTPException
@@ -20,7 +21,7 @@ from server.deps import SessionDep
 from web import forms
 from web.forms import FormRejected
 from web.render import render
-from web.visit import Visit
+from web.visit import PageVisit, Visit
 
 router = APIRouter(prefix="/admin/policy")
 MAX_PACK = 2 * 1024 * 1024
@@ -93,15 +94,31 @@ async def _pack_text(request: Request, field_limit: int) -> str:
     return text
 
 
+# the pack is read on the event loop (its body arrives there); everything that reads or writes
+# the database runs in a worker thread, as a plain ``def`` route's body does: a wait for a lock
+# there never blocks the loop, which other requests — and the lock holder's commit — need
+
+
 @router.post("/preview", include_in_schema=False)
 async def preview(visit: Visit) -> Response:
     require_admin(visit.user)
     try:
         text, pack = await _read_pack(visit.request)
+    except CRMError as exc:
+        return await run_in_threadpool(_refuse, visit, exc)
+    return await run_in_threadpool(_previewed, visit, text, pack)
+
+
+def _previewed(visit: PageVisit, text: str, pack: Pack) -> Response:
+    try:
         result = preview_pack(visit.session, visit.user, pack)
     except CRMError as exc:
         raise _refused(visit.request, visit.session, exc) from exc
     return visit.render("admin/policy.html", _ctx(visit.session, preview=result, pack_text=text))
+
+
+def _refuse(visit: PageVisit, exc: CRMError) -> Response:
+    raise _refused(visit.request, visit.session, exc) from exc
 
 
 @router.post("/apply", include_in_schema=False)
@@ -111,6 +128,13 @@ async def apply(visit: Visit) -> Response:
         # the preview's hidden copy of an uploaded pack (up to MAX_PACK, percent-encoded): the
         # request body limit bounds it, not Starlette's 1 MB a field
         _, pack = await _read_pack(visit.request, get_settings().max_body_bytes)
+    except CRMError as exc:
+        return await run_in_threadpool(_refuse, visit, exc)
+    return await run_in_threadpool(_applied, visit, pack)
+
+
+def _applied(visit: PageVisit, pack: Pack) -> Response:
+    try:
         with visit.session.begin_nested():
             load_pack(visit.session, pack, actor_id=visit.user.id)
     except CRMError as exc:

@@ -23,6 +23,7 @@ from crm.projects.schemas import CapitalArrivalCreate, ProjectCreate, ProjectUpd
 from crm.projects.service import add_capital_arrival, conflict_info, create_project, update_project
 from crm.submissions import AlreadySubmitted, claim, settle
 from web import forms
+from web.forms import FormBody
 from web.visit import PageVisit, Visit
 
 router = APIRouter()
@@ -202,8 +203,7 @@ CREATE_FIELDS = [
 
 
 @router.post("/projects/new", include_in_schema=False)
-async def create_project_form(visit: Visit) -> Response:
-    form = await visit.request.form()
+def create_project_form(form: FormBody, visit: Visit) -> Response:
     values = forms.clean(form, CREATE_FIELDS)
     values["is_confidential"] = form.get("is_confidential") == "1"
     firm = None
@@ -269,9 +269,8 @@ def edit_project_page(visit: Visit, project_id: int) -> Response:
 
 
 @router.post("/projects/{project_id:id}/edit", include_in_schema=False)
-async def edit_project_form(visit: Visit, project_id: int) -> Response:
+def edit_project_form(form: FormBody, visit: Visit, project_id: int) -> Response:
     p = get_project_for(visit.session, visit.user, project_id)
-    form = await visit.request.form()
     values = forms.clean(form, EDIT_FIELDS)
     values["is_confidential"] = form.get("is_confidential") == "1"
     # a cleared field is a change too: send every editable field, empty ones as None
@@ -303,9 +302,8 @@ async def edit_project_form(visit: Visit, project_id: int) -> Response:
 
 
 @router.post("/projects/{project_id:id}/capital", include_in_schema=False)
-async def add_capital(visit: Visit, project_id: int) -> Response:
+def add_capital(form: FormBody, visit: Visit, project_id: int) -> Response:
     p = get_project_for(visit.session, visit.user, project_id)
-    form = await visit.request.form()
     values = forms.clean(form, ["amount", "arrived_on", "note"])
     key = forms.submission_key(form)  # the same form again records nothing (crm.submissions)
     outcome = f"/projects/{project_id}#capital"

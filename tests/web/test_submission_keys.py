@@ -417,3 +417,82 @@ def test_every_create_form_shown_again_after_a_refusal_keeps_its_key(client, ses
         assert r.status_code in (409, 422), (post, r.status_code)
         assert _key(r.text, after) == key, post
     assert _counts(session) == before
+
+
+def test_page_forms_posted_at_once_to_one_web_process_record_once(session, tmp_path):
+    """A double tap on the new project, new follow-up and capital forms reaching one web
+    process at once: the second post waits for the first's lock (the key's, its parent's) in a
+    worker thread, never on the event loop — where it would also stop the first from reaching
+    its commit, and the whole process from answering (ATTACK12 F1, PostgreSQL)."""
+    import threading
+
+    from bench.capacity import Browser
+    from bench.server import serve
+    from crm.db import get_engine
+    from tests.factories import PASSWORD
+
+    me, _, firm = _world(session)
+    p = make_project(session, firm, "NB", "signed", owner=me)
+    session.commit()
+    url = get_engine().url.render_as_string(hide_password=False)
+    tries = 4
+    due = (utcnow() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    forms = [
+        (
+            f"/projects/new?firm_id={firm.id}",
+            "/projects/new",
+            "Project",
+            {"title": "同时到达的项目", "firm_id": str(firm.id), "cluster": "NB", "stage": "lead"},
+        ),
+        (
+            f"/followups/new?firm_id={firm.id}",
+            "/followups/new",
+            "Followup",
+            {"title": "同时到达的回访", "due_at": due, "firm_id": str(firm.id)},
+        ),
+        (
+            f"/projects/{p.id}",
+            f"/projects/{p.id}/capital",
+            "CapitalArrival",
+            {"amount": "1.5", "arrived_on": "2026-11-01"},
+        ),
+    ]
+    with serve(url, tmp_path, workers=1) as server:
+        browsers = []
+        for _ in range(tries):
+            b = Browser(server.base)
+            b.login(me.username, PASSWORD)
+            browsers.append(b)
+        for page_path, post_path, model, fields in forms:
+            _, page = browsers[0].request("GET", page_path)
+            key = _key(page.decode(), f'action="{post_path}"')
+            before = _counts(session)
+            start = threading.Barrier(tries)
+            answers: list[int] = []
+
+            def post(
+                b: Browser,
+                path: str = post_path,
+                data: dict = fields,
+                k: str = key,
+                start: threading.Barrier = start,
+                answers: list[int] = answers,
+            ) -> None:
+                start.wait()
+                try:
+                    status, _ = b.request("POST", path, {**data, "submission_key": k})
+                except OSError:  # a timed-out answer: the process stopped answering
+                    status = 0
+                answers.append(status)
+
+            threads = [threading.Thread(target=post, args=(b,)) for b in browsers]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(120)
+            assert sorted(answers) in ([200] * tries, [303] * tries), (post_path, answers)
+            after = _counts(session)
+            assert after[model] == before[model] + 1, post_path
+            assert after["FormSubmission"] == before["FormSubmission"] + 1, post_path
+        for b in browsers:
+            b.close()
