@@ -282,6 +282,7 @@ def _serve(
     from uvicorn.supervisors import Multiprocess  # lazy: as above
 
     n = workers or get_settings().workers
+    port = sock.getsockname()[1]  # --port 0: the one the system gave
     os.environ["CRM_RUN_SCHEDULER"] = "1" if scheduler and get_settings().scheduler_enabled else "0"
     config = uvicorn.Config(
         "server.factory:app",
@@ -298,8 +299,9 @@ def _serve(
         # uvicorn's 5 s is shorter than an import of the app on a busy machine (restart loop)
         timeout_worker_healthcheck=60,
     )
+    shown = f"[{host.strip('[]')}]" if ":" in host else host  # an IPv6 address in a URL
     _announce_when_ready(
-        host, port, f"招商 CRM at http://{host}:{port}/ ({n} web process{'es' if n > 1 else ''})"
+        host, port, f"招商 CRM at http://{shown}:{port}/ ({n} web process{'es' if n > 1 else ''})"
     )
     server = uvicorn.Server(config)
     try:

@@ -220,3 +220,56 @@ def test_a_port_just_freed_by_a_stopped_server_is_taken_again(tmp_path: Path) ->
         assert sock.getsockname() == ("127.0.0.1", port)
     finally:
         sock.close()
+
+
+def test_port_0_and_an_ipv6_host_print_an_address_that_opens(tmp_path: Path) -> None:
+    """``--port 0`` serves on a port the system picks, and the line names that port (it named
+    0); an IPv6 host is written in brackets, as a URL needs (``http://::1:8000/`` was printed).
+    ATTACK12 F3, F4."""
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    try:
+        socket.socket(socket.AF_INET6).bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    log_path = tmp_path / "serve.log"
+    env = {
+        **os.environ,
+        "CRM_DATABASE_URL": get_engine().url.render_as_string(hide_password=False),
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cli.main",
+                "serve",
+                *("--host", "::1", "--port", "0"),
+                *ONE_WORKER,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 300
+        printed = None
+        while printed is None:
+            printed = re.search(r"http://\[::1\]:(\d+)/", log_path.read_text(errors="replace"))
+            assert proc.poll() is None, log_path.read_text(errors="replace")
+            assert time.monotonic() < deadline, log_path.read_text(errors="replace")
+            time.sleep(0.05)
+        port = int(printed.group(1))
+        assert port != 0
+        r = httpx.get(f"http://[::1]:{port}/login", timeout=30)
+        assert r.status_code == 200 and "<form" in r.text
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
