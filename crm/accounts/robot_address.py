@@ -17,6 +17,7 @@ IPv4 address wherever the site chose, so it is never a public address."""
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from urllib.parse import urlsplit
 
@@ -26,6 +27,11 @@ from crm.i18n import Message, _l
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 NOT_A_URL = _l("机器人地址应为 http(s) 网址，最多500字符")
+# a host name as DNS writes it (after IDNA for a Chinese name): labels of letters, digits, "-"
+# and "_", dot-separated — not a space, "%" or a backslash, which no resolver takes and which
+# left a saved address retried for ever (ATTACK12 F6)
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_NAME = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}\.?")
 INTERNAL = _l("机器人地址不能指向本机、内网或链路本地地址（内网网关须在配置中允许）")
 
 
@@ -102,7 +108,24 @@ def checked_robot_addresses(
     host = parts.hostname
     if len(url) > 500 or parts.scheme not in ("http", "https") or not host:
         return [], NOT_A_URL
+    if any(c.isspace() or c == "\\" or ord(c) < 32 for c in url) or not _host_ok(host):
+        return [], NOT_A_URL
     addresses = _addresses(host, port, resolve)
     if any(not _allowed(ip) for ip in addresses):
         return addresses, INTERNAL
     return addresses, None
+
+
+def _host_ok(host: str) -> bool:
+    """Whether ``host`` (``urlsplit``'s, lower case, brackets off) is an IP address or a name a
+    resolver would take."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        name = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    return len(name) <= 253 and _NAME.fullmatch(name) is not None

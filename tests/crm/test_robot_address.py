@@ -16,7 +16,12 @@ from typing import Any
 import httpx
 import pytest
 
-from crm.accounts.robot_address import INTERNAL, embedded_ipv4, robot_address_refusal
+from crm.accounts.robot_address import (
+    INTERNAL,
+    NOT_A_URL,
+    embedded_ipv4,
+    robot_address_refusal,
+)
 from crm.config import get_settings
 from crm.outbox.channels import DeliveryError, Webhook, post_robot
 from tests.servers import RobotServer
@@ -231,3 +236,25 @@ def test_over_https_the_name_is_the_server_name_and_what_the_certificate_is_chec
             assert len(robot.requests) == 1
     finally:
         robot.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://1.1.1.1 /", "http://%31%32%37.0.0.1/", "http://[::1]\\@example.com/", "http://a..b/"],
+)
+def test_a_host_no_resolver_takes_is_not_a_url(url: str) -> None:
+    """ATTACK12 F6: saved, these were retried every hour for ever."""
+    assert robot_address_refusal(url, resolve=False) == NOT_A_URL
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc",
+        "http://例子.中国/hook",
+        "https://my_gateway.example.com/x",
+        "http://8.8.8.8/x",
+    ],
+)
+def test_names_and_addresses_a_resolver_takes_pass_the_host_check(url: str) -> None:
+    assert robot_address_refusal(url, resolve=False) is None
