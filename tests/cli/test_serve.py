@@ -229,7 +229,8 @@ def test_port_0_and_an_ipv6_host_print_an_address_that_opens(tmp_path: Path) -> 
     if not socket.has_ipv6:
         pytest.skip("no IPv6 on this machine")
     try:
-        socket.socket(socket.AF_INET6).bind(("::1", 0))
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
     except OSError:
         pytest.skip("no IPv6 loopback on this machine")
     log_path = tmp_path / "serve.log"
