@@ -303,7 +303,10 @@ def cache_version(session: Session, name: str) -> Any:
     versions = found.get(_VERSIONS)
     if versions is None:
         versions = found[_VERSIONS] = tuple(session.execute(_CACHE_VERSIONS).one())
-    return versions[CACHES.index(name)]
+    value = versions[CACHES.index(name)]
+    # no row (a database emptied by hand or in part): no kept list is known to be current, so
+    # a key no later read matches — built afresh each transaction, never served stale
+    return object() if value is None else value
 
 
 event.listen(Session, "after_flush", _forget)

@@ -182,3 +182,28 @@ def test_a_list_read_in_a_transaction_that_rolled_back_is_not_served_later(sessi
     update_user(session, admin, a.id, display_name="丙", version=a.version)
     session.commit()
     assert "丙" in names() and "乙" not in names()
+
+
+def test_with_its_row_gone_a_list_is_built_afresh_not_served_stale(session: Session) -> None:
+    """A database emptied by hand (or a restore that left ``cache_version`` out) has no
+    version to keep a list under: each transaction builds it again rather than keep the one it
+    built first for ever."""
+    from crm.models.caches import CacheVersion
+
+    cv = table(CacheVersion)
+    rows = [dict(r._mapping) for r in session.execute(cv.select())]
+    me = make_user(session, "officer")
+    session.commit()
+    try:
+        session.execute(delete(cv))
+        session.commit()
+        assert me.id in {u.id for u in user_choices(session, me)}
+        session.commit()
+        other = make_user(session, "officer")
+        session.commit()
+        assert other.id in {u.id for u in user_choices(session, me)}
+    finally:
+        session.rollback()
+        session.execute(delete(cv))
+        session.execute(insert(cv), rows)
+        session.commit()
