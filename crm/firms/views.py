@@ -267,6 +267,8 @@ def countries(session: Session, limit: int = 300) -> list[str]:
     process and kept until the countries' version changes (``crm.db.cache_version``: a
     trigger gives it a new value when a firm brings a new country, is removed or changes its
     country, in any process; the request read it with its session)."""
+    if session.get_bind().dialect.name == "sqlite":  # 0.05 ms in the same file: no version
+        return [c for (c,) in session.execute(_COUNTRIES, {"limit": limit}) if c]
     key = (str(bind_url(session)), cache_version(session, "countries"), limit)
     found = _COUNTRY_LISTS.get(key)
     if found is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, insert, text, update
 from sqlmodel import Session
 
@@ -126,6 +127,8 @@ def _firm_row(name: str, country: str | None) -> dict[str, Any]:
 
 
 def test_the_countries_number_follows_the_set_of_countries(session) -> None:
+    if session.get_bind().dialect.name == "sqlite":
+        pytest.skip("SQLite reads the countries afresh each time (0027): no version to follow")
     make_firm(session, country="中国")
     session.commit()
     assert bumped(session, "countries", lambda s: make_firm(s, country="新西兰"))
