@@ -222,6 +222,26 @@ def test_a_port_just_freed_by_a_stopped_server_is_taken_again(tmp_path: Path) ->
         sock.close()
 
 
+def _serve_process(tmp_path: Path, args: list[str]) -> tuple[subprocess.Popen[bytes], Path]:
+    """``python -m cli.main ARGS`` on the test's database, its output in a log file."""
+    log_path = tmp_path / "serve.log"
+    env = {
+        **os.environ,
+        "CRM_DATABASE_URL": get_engine().url.render_as_string(hide_password=False),
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return proc, log_path
+
+
 def test_port_0_and_an_ipv6_host_print_an_address_that_opens(tmp_path: Path) -> None:
     """``--port 0`` serves on a port the system picks, and the line names that port (it named
     0); an IPv6 host is written in brackets, as a URL needs (``http://::1:8000/`` was printed).
@@ -233,28 +253,9 @@ def test_port_0_and_an_ipv6_host_print_an_address_that_opens(tmp_path: Path) -> 
             probe.bind(("::1", 0))
     except OSError:
         pytest.skip("no IPv6 loopback on this machine")
-    log_path = tmp_path / "serve.log"
-    env = {
-        **os.environ,
-        "CRM_DATABASE_URL": get_engine().url.render_as_string(hide_password=False),
-        "PYTHONPATH": str(ROOT),
-        "PYTHONUNBUFFERED": "1",
-    }
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cli.main",
-                "serve",
-                *("--host", "::1", "--port", "0"),
-                *ONE_WORKER,
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    proc, log_path = _serve_process(
+        tmp_path, ["serve", *("--host", "::1", "--port", "0"), *ONE_WORKER]
+    )
     try:
         deadline = time.monotonic() + 300
         printed = None
