@@ -94,19 +94,27 @@ def make_engine(url: str) -> Engine:
 
 # PostgreSQL's plans. psycopg prepares a statement on the server once a connection has run
 # it five times (its prepare_threshold); the server then plans it for its parameters five
-# times more and from there on may keep one generic plan, made without the values — which
-# saves the planning (up to 7 ms of the follow-up list's 8) when the plan fits every value.
-# Two kinds of value decide the plan, and statements with them are kept from a generic plan:
-# - LIMIT and OFFSET: without their values the planner assumes a tenth of the rows is wanted,
-#   and a generic plan of the pipeline table sorted all 19,000 visible projects (64 ms,
-#   against 0.6 with its own plan). Their values are written into the statement instead
-#   (``_literal_limits``): each limit has its statement, planned for it.
-# - a searched text or character: "惠普" is in 1 firm and "h" in 44,800, so the plan of one
-#   (a look-up in the index, then a sort) is wrong for the other (the header search's firms
-#   for "h": 59 ms after a generic plan made while "惠普" was searched, 0.6 with its own).
-#   Such a statement is marked (``plan_per_value``, or ``planned_per_value`` by the compiler
-#   of such a condition) and runs unprepared: planned for its values every time.
+# times more and from there on keeps one generic plan, made without the values, only if its
+# estimate is no worse than theirs — for the statements behind every page (a viewer's
+# visibility conditions, three to six joins) it seldom is, and each run is planned again:
+# 1–2.5 ms of the server's time for My day's follow-ups, the board, a firm's contacts, more
+# than running them. Three kinds of statement, then:
+# - marked ``plan_once``: a plan that fits every value (look-ups by id, a viewer's own rows,
+#   the page lists built once per kind of viewer): prepared at once and planned once per
+#   connection (plan_cache_mode force_generic_plan while it runs).
+# - marked ``plan_per_value`` (or ``planned_per_value`` by the compiler of such a condition):
+#   a searched text or character decides the plan — "惠普" is in 1 firm and "h" in 44,800,
+#   so the plan of one (a look-up in the index, then a sort) is wrong for the other (the
+#   header search's firms for "h": 59 ms after a generic plan made while "惠普" was searched,
+#   0.6 with its own). Never prepared, and sent with its values written in (by psycopg, as
+#   its client-side cursor binds them): planned for them every time, in either mode.
+# - any other: as PostgreSQL chooses (plan_cache_mode auto).
+# And LIMIT and OFFSET: without their values the planner assumes a tenth of the rows is
+# wanted, and a generic plan of the pipeline table sorted all 19,000 visible projects (64 ms,
+# against 0.6 with its own plan). Their values are written into the statement instead
+# (``_literal_limits``): each limit has its statement, planned for it.
 PLAN_PER_VALUE = "crm_plan_per_value"
+PLAN_ONCE = "crm_plan_once"
 
 
 def plan_per_value(stmt: _T) -> _T:
@@ -114,6 +122,18 @@ def plan_per_value(stmt: _T) -> _T:
     statement whose best plan depends on a value — a searched text, a character. Other
     databases: ``stmt`` as it runs anyway."""
     return cast(_T, stmt.execution_options(**{PLAN_PER_VALUE: True}))  # type: ignore[attr-defined]
+
+
+def plan_once(stmt: _T) -> _T:
+    """``stmt`` planned once per connection (PostgreSQL: prepared at once, a generic plan),
+    for a statement whose plan fits every value it is given — a look-up by id, the viewer's
+    own rows — and which pages run on every request. Other databases: ``stmt`` as it runs
+    anyway (SQLite plans each statement once per connection already)."""
+    return cast(_T, stmt.execution_options(**{PLAN_ONCE: True}))  # type: ignore[attr-defined]
+
+
+# ``plan_once`` for ``Session.get`` (``execution_options=``): a look-up by primary key
+PLANNED_ONCE = {PLAN_ONCE: True}
 
 
 def planned_per_value(compiler: Any) -> None:
@@ -153,15 +173,66 @@ def _literal_limits(base: Any) -> type:
     return LiteralLimits
 
 
-def _execute_unprepared(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
-    if context is not None and (
-        context.execution_options.get(PLAN_PER_VALUE)
-        or getattr(context.compiled, PLAN_PER_VALUE, False)
-    ):
+# each PostgreSQL connection's plan_cache_mode as last set (the server's default, auto, until
+# then); forgotten when a transaction it may have been set in is rolled back (a SET is undone
+# with the transaction), so the next statement sets it again
+_GENERIC, _AUTO, _UNKNOWN = "force_generic_plan", "auto", "unknown"
+_PLAN_MODE: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def _plan_mode(dbapi_conn: Any, mode: str) -> None:
+    """``dbapi_conn`` set to plan in ``mode`` if it is not already. Not in a failed transaction
+    (status 3), which refuses every statement until its rollback: the statement about to run
+    fails as it would have, or is that rollback."""
+    if _PLAN_MODE.get(dbapi_conn, _AUTO) != mode and dbapi_conn.info.transaction_status != 3:
+        dbapi_conn.execute(f"SET plan_cache_mode = {mode}")
+        _PLAN_MODE[dbapi_conn] = mode
+
+
+def _forget_plan_mode(dbapi_conn: Any) -> None:
+    """Before a rollback: a transaction open on ``dbapi_conn`` (not idle) takes with it any
+    SET made in it."""
+    if dbapi_conn in _PLAN_MODE and dbapi_conn.info.transaction_status != 0:
+        _PLAN_MODE[dbapi_conn] = _UNKNOWN
+
+
+def _on_rollback(conn: Connection, *_: Any) -> None:
+    if not conn.invalidated:
+        _forget_plan_mode(conn.connection.driver_connection)
+
+
+def _on_reset(dbapi_conn: Any, *_: Any) -> None:
+    _forget_plan_mode(dbapi_conn)
+
+
+def _with_values(dbapi_conn: Any, statement: str, parameters: Any) -> str:
+    from psycopg import ClientCursor  # lazy: only a psycopg engine runs this
+
+    return ClientCursor(dbapi_conn).mogrify(statement, parameters)
+
+
+def _execute_planned(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+    """psycopg's ``do_execute``: each statement run with the plan its mark asks for (above)."""
+    if context is None:
+        return False
+    options = context.execution_options
+    dbapi_conn = cursor.connection
+    if options.get(PLAN_PER_VALUE) or getattr(context.compiled, PLAN_PER_VALUE, False):
         if hasattr(cursor, "itersize"):  # a server-side cursor (DECLARE): never prepared
+            _plan_mode(dbapi_conn, _AUTO)
             return False
-        cursor.execute(statement, parameters, prepare=False)
+        # its values written in by the driver (as psycopg's client-side cursor binds them): a
+        # statement without parameters is planned for what it holds, whatever the mode
+        cursor.execute(_with_values(dbapi_conn, statement, parameters), prepare=False)
         return True
+    if options.get(PLAN_ONCE) and not hasattr(cursor, "itersize"):
+        _plan_mode(dbapi_conn, _GENERIC)
+        cursor.execute(statement, parameters, prepare=True)
+        return True
+    # no parameters (a savepoint's SQL, a fixed statement), or an INSERT of values: one plan
+    # whatever the mode
+    if parameters and not context.isinsert:
+        _plan_mode(dbapi_conn, _AUTO)
     return False
 
 
@@ -172,7 +243,10 @@ def _plans_for_values(engine: Engine) -> Engine:
     base: Any = dialect.statement_compiler
     dialect.statement_compiler = _literal_limits(base)
     if dialect.driver == "psycopg":
-        event.listen(engine, "do_execute", _execute_unprepared)
+        event.listen(engine, "do_execute", _execute_planned)
+        event.listen(engine, "rollback", _on_rollback)
+        event.listen(engine, "rollback_savepoint", _on_rollback)
+        event.listen(engine.pool, "reset", _on_reset)
     return engine
 
 
@@ -327,7 +401,7 @@ def session_scope() -> Iterator[Session]:
 
 def get_or_not_found(session: Session, model: type[_T], ident: Any, message: Message) -> _T:
     """Row ``ident`` of ``model``, or ``NotFound(message)`` (an API 404, a page's "not found")."""
-    row = session.get(model, ident)
+    row = session.get(model, ident, execution_options=PLANNED_ONCE)
     if row is None:
         raise NotFound(message)
     return row
@@ -339,7 +413,7 @@ def visible_or_not_found(
     """Row ``ident`` of ``model`` if the caller may see it (``visible``: their rule's clause),
     else ``NotFound(message)`` — one answer for missing and hidden, so a 404 tells nothing."""
     table: Any = model  # a table model: its ``id`` is a column
-    row = session.scalar(select(model).where(table.id == ident, visible))
+    row = session.scalar(plan_once(select(model).where(table.id == ident, visible)))
     if row is None:
         raise NotFound(message)
     return row

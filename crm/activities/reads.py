@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from crm.activities.schemas import ActivityPublic
 from crm.authz import activity_visible, viewer_key
-from crm.db import LIST_COUNT_CAP, built_once, serial_scalar, visible_or_not_found
+from crm.db import LIST_COUNT_CAP, built_once, plan_once, serial_scalar, visible_or_not_found
 from crm.db import table as core_table
 from crm.errors import ValidationFailed
 from crm.i18n import Message, _l
@@ -125,7 +125,12 @@ def _list_statements(actor: User, given: tuple[bool, ...]) -> tuple[Any, Any]:
         .offset(bindparam("f_offset", type_=Integer))
     )
     capped = stmt.with_only_columns(Activity.id).limit(LIST_COUNT_CAP + 1).subquery()
-    return rows, select(func.count()).select_from(capped)
+    count = select(func.count()).select_from(capped)
+    if (firm or project) and not (kind or since or until):
+        # one firm's or project's timeline: along its link index whatever the id (a kind or a
+        # time, rare or common, would decide the plan)
+        return plan_once(rows), plan_once(count)
+    return rows, count
 
 
 def list_activities(

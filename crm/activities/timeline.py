@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from crm.activities.reads import ActivityFilters, list_activity_rows
 from crm.authz import project_visible, viewer_key
-from crm.db import built_once, table
+from crm.db import built_once, plan_once, table
 from crm.models.accounts import User
 from crm.models.activities import (
     ActivityContact,
@@ -82,7 +82,7 @@ def _link_names_statement(actor: User) -> Any:
     )
     # the order the lists show: by kind, activity, then id (each link table's key order);
     # follow-ups by due time
-    return q.order_by(text("2, 1, 5, 3"))
+    return plan_once(q.order_by(text("2, 1, 5, 3")))
 
 
 # one statement per kind of viewer (crm.authz.viewer_key), built once of Core columns: a

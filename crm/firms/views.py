@@ -23,7 +23,7 @@ from sqlmodel import Session
 from crm.accounts.users import user_choices
 from crm.audit.gone import refuse_if_deleted
 from crm.authz import can_edit_owned, project_visible, viewer_key
-from crm.db import LIST_COUNT_CAP, bind_url, built_once, cache_version, table
+from crm.db import LIST_COUNT_CAP, bind_url, built_once, cache_version, plan_once, table
 from crm.errors import NotFound
 from crm.firms.service import firm_cluster_codes
 from crm.i18n import _l
@@ -123,7 +123,7 @@ _FIRM_COLUMNS = (
     "notes",
     "version",
 )
-_FIRM_ROW = (
+_FIRM_ROW = plan_once(
     select(
         *(_f[c] for c in _FIRM_COLUMNS),
         _owner.c.display_name.label("owner_name"),
@@ -147,21 +147,23 @@ _subs = (
 )
 # (kind, order, id, text, text): 0 an alias in the order added, 1 a cluster in the plan's order
 # with its two names, 2 a subsidiary by name (the first ``subs_limit``)
-_FIRM_LISTS = union_all(
-    select(
-        literal_column("0").label("k"),
-        _fa.id.label("n"),
-        cast(null(), Integer).label("ref"),
-        _fa.alias.label("t"),
-        cast(null(), String).label("t2"),
-    ).where(_fa.firm_id == bindparam("firm_id")),
-    select(literal_column("1"), _cl.sort_order, _cl.id, _cl.name_zh, _cl.name_en)
-    .join(table(FirmCluster), _fc.cluster_id == _cl.id)
-    .where(_fc.firm_id == bindparam("firm_id")),
-    select(literal_column("2"), literal_column("0"), _subs.c.id, _subs.c.name_zh, null()),
-).order_by(text("1, 2, 4, 3"))
+_FIRM_LISTS = plan_once(
+    union_all(
+        select(
+            literal_column("0").label("k"),
+            _fa.id.label("n"),
+            cast(null(), Integer).label("ref"),
+            _fa.alias.label("t"),
+            cast(null(), String).label("t2"),
+        ).where(_fa.firm_id == bindparam("firm_id")),
+        select(literal_column("1"), _cl.sort_order, _cl.id, _cl.name_zh, _cl.name_en)
+        .join(table(FirmCluster), _fc.cluster_id == _cl.id)
+        .where(_fc.firm_id == bindparam("firm_id")),
+        select(literal_column("2"), literal_column("0"), _subs.c.id, _subs.c.name_zh, null()),
+    ).order_by(text("1, 2, 4, 3"))
+)
 _ct = table(Contact).c
-_CONTACTS = (
+_CONTACTS = plan_once(
     select(_ct.id, _ct.name, _ct.title, _ct.phone, _ct.email, _ct.wechat, _ct.notes, _ct.version)
     .where(_ct.firm_id == bindparam("firm_id"))
     .order_by(_ct.id)
@@ -245,7 +247,7 @@ def _firm_projects_statements(actor: User) -> tuple[Any, Any]:
         bindparam("limit", type_=Integer)
     )
     capped = mine.with_only_columns(_p.id).limit(LIST_COUNT_CAP + 1).subquery()
-    return rows, select(func.count()).select_from(capped)
+    return plan_once(rows), plan_once(select(func.count()).select_from(capped))
 
 
 def firm_projects(

@@ -25,7 +25,7 @@ from crm.authz import (
 from crm.authz.disclosure import project_label_sql
 from crm.changes import apply_change, check_version
 from crm.clock import as_utc, day_bounds, local_tz, today_local
-from crm.db import LIST_COUNT_CAP, built_once, visible_or_not_found
+from crm.db import LIST_COUNT_CAP, built_once, plan_once, visible_or_not_found
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
 from crm.i18n import _l
@@ -272,7 +272,8 @@ def _my_day_statement(actor: User) -> Any:
 def _my_day_select(actor: User) -> Any:
     fu, p = Followup.__table__.c, _MY_DAY_P
     label = project_label_sql(p)  # a confidential one by its code name
-    return (
+    # "end" is always the end of the viewer's today: one plan fits every run
+    return plan_once(
         select(
             fu.id,
             fu.title,
@@ -475,4 +476,7 @@ def _list_select(actor: User, whose: tuple[Any, ...], shape: tuple[Any, ...]) ->
         .offset(bindparam("offset"))
     )
     capped = select(Followup.id).where(*where).limit(LIST_COUNT_CAP + 1).subquery()
-    return rows, select(func.count()).select_from(capped)
+    count = select(func.count()).select_from(capped)
+    if shape[3] or shape[4]:  # a due date's bound: how many rows pass depends on it
+        return rows, count
+    return plan_once(rows), plan_once(count)

@@ -16,7 +16,7 @@ from crm.authz import (
     project_visible,
     viewer_key,
 )
-from crm.db import built_once
+from crm.db import built_once, plan_once
 from crm.errors import ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import User
@@ -155,7 +155,10 @@ def _list_select(actor: User, f: ProjectFilters, count_cap: int) -> tuple[Any, A
     page = page.limit(bindparam("p_limit", type_=Integer))
     page = page.offset(bindparam("p_offset", type_=Integer))
     capped = stmt.with_only_columns(Project.id).limit(count_cap + 1).subquery()
-    return page, select(func.count()).select_from(capped)
+    count = select(func.count()).select_from(capped)
+    if f.q or f.updated_since:  # a title's text, a time: the plan depends on the value
+        return page, count
+    return plan_once(page), plan_once(count)
 
 
 # a table row's columns (crm.projects.reads.table_rows), the firm's name besides
@@ -311,7 +314,7 @@ def _board_select(
         .subquery()
         for s in stages
     ]
-    cards = union_all(*[select(page) for page in pages]) if len(pages) > 1 else select(pages[0])
+    cards: Any = select(pages[0]) if len(pages) == 1 else union_all(*[select(p) for p in pages])
     counts = select(
         *[
             select(func.count())
@@ -325,7 +328,9 @@ def _board_select(
             for s in stages
         ]
     )
-    return cards, counts
+    if f.q or f.updated_since:  # a title's text, a time: the plan depends on the value
+        return cards, counts
+    return plan_once(cards), plan_once(counts)
 
 
 # My day's recent projects, per kind of viewer (crm.authz.viewer_key), built once
@@ -333,7 +338,7 @@ _RECENT: dict[tuple[Any, ...], Any] = {}
 
 
 def _recent_select(actor: User) -> Any:
-    return (
+    return plan_once(
         select(
             Project.id,
             Project.title,

@@ -16,7 +16,7 @@ from crm.authz import (
     can_see_project,
     project_visible,
 )
-from crm.db import built_once
+from crm.db import PLANNED_ONCE, built_once, plan_once
 from crm.errors import NotFound
 from crm.i18n import _l
 from crm.models.accounts import User
@@ -37,7 +37,7 @@ NOT_FOUND = _l("项目不存在")
 
 def get_project_for(session: Session, actor: User | None, project_id: int) -> Project:
     """Load one project; 'missing' and 'not allowed to see' are the same NotFound."""
-    p = session.get(Project, project_id)
+    p = session.get(Project, project_id, execution_options=PLANNED_ONCE)
     if p is None or not can_see_project(actor, p):
         raise NotFound(NOT_FOUND)
     return p
@@ -51,7 +51,7 @@ def _codes(session: Session, projects: list[Any]) -> dict[str, dict[int, str]]:
     plan = plan_lists(session).codes  # the plan's codes, kept per process until they change
     known = cids <= plan["cluster"].keys() and pids <= plan["park"].keys()
     if known and lids <= plan["link"].keys():
-        firms = select(Firm.id, Firm.name_zh).where(Firm.id.in_(fids))
+        firms = plan_once(select(Firm.id, Firm.name_zh).where(Firm.id.in_(fids)))
         return {**plan, "firm": dict(session.execute(firms).all()) if fids else {}}
     return {
         "cluster": dict(
@@ -263,7 +263,7 @@ def _held_rows(
     stmt = built_once(
         _HELD,
         model,
-        lambda: (
+        lambda: plan_once(
             select(*model.__table__.c)
             .where(model.project_id == bindparam("project_id"))
             .order_by(*order)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, event, select, text
 from sqlmodel import Session
 
-from crm.db import get_engine, reads_first
+from crm.db import get_engine, plan_once, reads_first
 from crm.firms.search import search_condition, search_firm_rows
 from crm.models.accounts import Department
 from crm.models.firms import Firm
@@ -102,3 +102,66 @@ def test_a_search_read_through_a_server_side_cursor_runs_as_any_other(session) -
             .execution_options(stream_results=True)
         )
         assert list(s.scalars(stmt)) == ["惠普"]
+
+
+def _mode(s: Session) -> str:
+    """The connection's plan_cache_mode, asked on the driver's connection (a statement through
+    the session would itself set the mode an unmarked statement runs under)."""
+    dbapi: Any = s.connection().connection.driver_connection
+    return str(dbapi.execute("SHOW plan_cache_mode").fetchone()[0])
+
+
+def test_a_statement_planned_once_gets_one_plan_and_the_others_the_planners_choice(
+    session,
+) -> None:
+    """PostgreSQL: a statement marked ``plan_once`` runs prepared under a generic plan
+    (force_generic_plan), any other under the planner's own choice (auto) — a connection's
+    mode is set back before an unmarked statement, never left for it."""
+    dep = make_department(session)
+    session.commit()
+    once = plan_once(select(Department.name).where(Department.id == bindparam("d")))
+    officer = make_user(session, department=dep)
+    make_firm(session, name_zh="惠普")
+    session.commit()
+    with Session(reads_first(get_engine())) as s:
+        assert s.scalar(once, {"d": dep.id}) == dep.name
+        if _postgres():
+            assert _mode(s) == "force_generic_plan"
+            assert any("FROM department" in st for st in _prepared(s))  # prepared at once
+        # an unmarked statement: the planner's choice again
+        assert s.scalar(select(Department.name).where(Department.id == dep.id)) == dep.name
+        if _postgres():
+            assert _mode(s) == "auto"
+        # a search, planned for its text (its values written in) under either mode
+        assert s.scalar(once, {"d": dep.id}) == dep.name
+        assert [r.name_zh for r in search_firm_rows(s, officer, "惠")] == ["惠普"]
+        if _postgres():
+            assert _mode(s) == "force_generic_plan"  # the search needed no change of mode
+            assert not [st for st in _prepared(s) if "search_grams" in st]
+
+
+def test_a_set_mode_undone_by_a_rollback_is_set_again(session) -> None:
+    """A SET made inside a transaction that is rolled back is undone with it: the connection's
+    mode is then unknown and set again before the next statement that cares."""
+    dep = make_department(session)
+    session.commit()
+    once = plan_once(select(Department.name).where(Department.id == bindparam("d")))
+    engine = get_engine()
+    with engine.connect() as conn, Session(bind=conn) as s:
+        s.execute(text("SELECT 1"))  # a transaction is open (not autocommit)
+        assert s.scalar(once, {"d": dep.id}) == dep.name
+        if _postgres():
+            assert _mode(s) == "force_generic_plan"
+        s.rollback()  # the SET goes with it
+        if _postgres():
+            assert _mode(s) == "auto"
+        assert s.scalar(once, {"d": dep.id}) == dep.name
+        if _postgres():
+            assert _mode(s) == "force_generic_plan"
+        s.rollback()
+        # the pool's own rollback when the connection goes back: set again on the next use
+    with Session(engine) as s:
+        s.execute(text("SELECT 1"))
+        assert s.scalar(once, {"d": dep.id}) == dep.name
+        if _postgres():
+            assert _mode(s) == "force_generic_plan"
