@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from api.common import ERRORS, IdempotencyKey, IdPath, IdQuery, Page, QTime, VersionQuery
@@ -62,9 +62,13 @@ def list_activities(lister: ListAnswer, query: Annotated[ActivityQuery, Query()]
     summary="Log a contact (and, optionally, its follow-up in the same step)",
 )
 def log_activity(
-    session: SessionDep, user: ApiUser, data: ActivityCreate, key: IdempotencyKey = None
+    request: Request,
+    session: SessionDep,
+    user: ApiUser,
+    data: ActivityCreate,
+    key: IdempotencyKey = None,
 ) -> ActivityLogged:
-    claim(session, user, key)
+    claim(session, user, key, method=request.method, path=request.url.path, content=data)
     logged = service.log_activity(session, user, data)
     settle(session, user, key, f"/api/v1/activities/{logged.activity.id}")
     fu = (

@@ -117,9 +117,11 @@ IdempotencyKey = Annotated[
         pattern="^[A-Za-z0-9_-]{16,64}$",
         description=(
             "optional: 16–64 letters, digits, - or _ chosen by the client for this add. The "
-            "first request with it records; a later one with the same key (yours only) records "
-            "nothing and gets 409 `already_submitted`, with `location` naming the record the "
-            "first one made"
+            "first request with it records; the same request again with the same key (yours "
+            "only: same endpoint and path, same body once read, same `confirm`) records nothing "
+            "and gets 409 `already_submitted`, with `location` naming the record the first one "
+            "made. The key with another endpoint, record or body records nothing either and "
+            "gets 422 `idempotency_key_reused`: send that request with a new key"
         ),
     ),
 ]

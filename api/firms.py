@@ -94,13 +94,16 @@ def list_firms(lister: ListAnswer, query: Annotated[FirmQuery, Query()]) -> Any:
     "`duplicate_firm`); a similar one too unless `confirm=true`.",
 )
 def create_firm(
+    request: Request,
     session: SessionDep,
     user: ApiUser,
     data: FirmCreate,
     confirm: Annotated[bool, Query(description="add it although a similar firm exists")] = False,
     key: IdempotencyKey = None,
 ) -> FirmPublic:
-    claim(session, user, key)
+    # the key is bound to this request: its path, the firm and the flag (crm.submissions)
+    content = {"firm": data, "confirm": confirm}
+    claim(session, user, key, method=request.method, path=request.url.path, content=content)
     firm = service.create_firm(session, user, data, confirm=confirm)
     settle(session, user, key, f"/api/v1/firms/{firm.id}")
     return service.to_public(session, firm)
@@ -148,13 +151,14 @@ def list_contacts(
     summary="Add a contact to a firm",
 )
 def create_contact(
+    request: Request,
     session: SessionDep,
     user: ApiUser,
     firm_id: IdPath,
     data: ContactCreate,
     key: IdempotencyKey = None,
 ) -> ContactPublic:
-    claim(session, user, key)
+    claim(session, user, key, method=request.method, path=request.url.path, content=data)
     contact = service.create_contact(session, user, firm_id, data)
     settle(session, user, key, f"/api/v1/contacts/{contact.id}")
     return row_as(ContactPublic, contact)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from api.common import ERRORS, IdempotencyKey, IdPath, IdQuery, Page, QTime, VersionQuery, row_as
 from api.export import Fmt, ListAnswer, ListQuery, list_route
@@ -70,9 +70,13 @@ def list_followups(lister: ListAnswer, query: Annotated[FollowupQuery, Query()])
     "/followups", response_model=FollowupPublic, status_code=201, summary="Add a follow-up"
 )
 def create_followup(
-    session: SessionDep, user: ApiUser, data: FollowupCreate, key: IdempotencyKey = None
+    request: Request,
+    session: SessionDep,
+    user: ApiUser,
+    data: FollowupCreate,
+    key: IdempotencyKey = None,
 ) -> FollowupPublic:
-    claim(session, user, key)
+    claim(session, user, key, method=request.method, path=request.url.path, content=data)
     fu = service.create_followup(session, user, data)
     settle(session, user, key, f"/api/v1/followups/{fu.id}")
     return _out(fu)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from api.common import (
@@ -88,9 +88,13 @@ def list_projects(lister: ListAnswer, query: Annotated[ProjectQuery, Query()]) -
     "is a conflict (撞单): both are flagged in `conflict_with_id`.",
 )
 def create_project(
-    session: SessionDep, user: ApiUser, data: ProjectCreate, key: IdempotencyKey = None
+    request: Request,
+    session: SessionDep,
+    user: ApiUser,
+    data: ProjectCreate,
+    key: IdempotencyKey = None,
 ) -> ProjectPublic:
-    claim(session, user, key)
+    claim(session, user, key, method=request.method, path=request.url.path, content=data)
     p = service.create_project(session, user, data)
     settle(session, user, key, f"/api/v1/projects/{p.id}")
     return reads.to_public(session, p, user)
@@ -182,12 +186,21 @@ for _segment, _name, _model, _read, _summary in (
     summary="Record capital arrived for a signed project (到资)",
 )
 def add_capital(
+    request: Request,
     session: SessionDep,
     user: ApiUser,
     project_id: IdPath,
     data: CapitalArrivalCreate,
     key: IdempotencyKey = None,
 ) -> CapitalArrivalPublic:
-    claim(session, user, key, f"/api/v1/projects/{project_id}/capital")
+    claim(
+        session,
+        user,
+        key,
+        method=request.method,
+        path=request.url.path,
+        content=data,
+        outcome=f"/api/v1/projects/{project_id}/capital",
+    )
     arrival = service.add_capital_arrival(session, user, project_id, data)
     return row_as(CapitalArrivalPublic, arrival)

@@ -240,13 +240,22 @@ def create(form: FormBody, visit: Visit) -> Response:
             visit.request, ActivityCreate, data, offered_errors(visit.request, raw)
         )
         with visit.session.begin_nested():
-            claim(visit.session, visit.user, key)  # posted again: nothing recorded
+            # posted again: nothing recorded (the key is bound to this form's content)
+            claim(
+                visit.session,
+                visit.user,
+                key,
+                method=visit.request.method,
+                path=visit.request.url.path,
+                content=payload,
+            )
             logged = log_activity(visit.session, visit.user, payload)
             outcome = f"/activities/{logged.activity.id}?saved=1"
             settle(visit.session, visit.user, key, outcome)
     except AlreadySubmitted as exc:
         return forms.answered_before(visit.request, exc)
     except (FormInvalid, CRMError) as exc:
+        raw["submission_key"] = forms.key_to_show(key, exc)
         ctx = _ctx(visit, raw, _errors(visit.request, exc))
         raise FormRejected(
             visit.render("activities/form.html", ctx, block="form", status_code=422)

@@ -72,7 +72,15 @@ def _refusal(
     try:
         data = forms.validate(visit.request, model, values)
         with visit.session.begin_nested():
-            claim(visit.session, visit.user, key, outcome)
+            claim(
+                visit.session,
+                visit.user,
+                key,
+                method=visit.request.method,
+                path=visit.request.url.path,
+                content=data,
+                outcome=outcome,
+            )
             save(visit.session, visit.user, target, data)
     except (FormInvalid, CRMError) as exc:
         if isinstance(exc, CRMError) and (
@@ -113,7 +121,7 @@ def add_contact(form: FormBody, visit: Visit, firm_id: int) -> Response:
                 visit,
                 firm_id,
                 422,
-                contact_values={**values, "submission_key": key},
+                contact_values={**values, "submission_key": forms.key_to_show(key, refused)},
                 contact_errors=forms.errors_of(visit.request, refused),
                 adding=True,
             )

@@ -102,7 +102,16 @@ def create_firm_page(form: FormBody, visit: Visit) -> Response:
     try:
         data = forms.validate(visit.request, FirmCreate, values)
         with visit.session.begin_nested():
-            claim(visit.session, visit.user, key)
+            # the key is bound to this form: the firm as read and the confirmation
+            content = {"firm": data, "confirm": confirm}
+            claim(
+                visit.session,
+                visit.user,
+                key,
+                method=visit.request.method,
+                path=visit.request.url.path,
+                content=content,
+            )
             firm = create_firm(visit.session, visit.user, data, confirm=confirm)
             outcome = f"/firms/{firm.id}?created=1"  # the page confirms it
             settle(visit.session, visit.user, key, outcome)
@@ -114,7 +123,8 @@ def create_firm_page(form: FormBody, visit: Visit) -> Response:
         _form_error(visit, values, {}, mode="new", duplicate=exc, submission_key=key)
     except CRMError as exc:
         errors = forms.field_errors(visit.request, exc)
-        _form_error(visit, values, errors, mode="new", status=exc.status, submission_key=key)
+        shown = forms.key_to_show(key, exc)
+        _form_error(visit, values, errors, mode="new", status=exc.status, submission_key=shown)
     return forms.done(visit.request, outcome)
 
 

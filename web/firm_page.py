@@ -178,7 +178,15 @@ def log_contact(form: FormBody, visit: ShortWriteVisit, firm_id: int) -> Respons
             visit.request, ActivityCreate, data, offered_errors(visit.request, raw)
         )
         with visit.writing():
-            claim(visit.session, visit.user, key, f"/firms/{firm_id}")
+            claim(
+                visit.session,
+                visit.user,
+                key,
+                method=visit.request.method,
+                path=visit.request.url.path,
+                content=payload,
+                outcome=f"/firms/{firm_id}",
+            )
             logged = log_activity(visit.session, visit.user, payload)
     except AlreadySubmitted as exc:
         if not visit.htmx:
@@ -188,6 +196,7 @@ def log_contact(form: FormBody, visit: ShortWriteVisit, firm_id: int) -> Respons
         if isinstance(exc, ParentGone) and exc.field in (None, "firm_ids"):
             raise  # the firm itself: the error page (HTMX: its message as a toast)
         errors = {LOG_FIELDS.get(k, k): v for k, v in forms.errors_of(visit.request, exc).items()}
+        raw["submission_key"] = forms.key_to_show(key, exc)
         ctx = _page_ctx(
             visit,
             firm_id,

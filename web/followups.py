@@ -48,6 +48,7 @@ from web.forms import (
     done,
     edit_refusal,
     errors_of,
+    key_to_show,
     parse,
     pick,
     required_version,
@@ -207,7 +208,15 @@ def create_followup_form(form: FormBody, visit: Visit) -> Response:
         data = parse(
             visit.request, FollowupCreate, values, ints=("assignee_id", "firm_id", "project_id")
         )
-        claim(visit.session, visit.user, key)  # the same form again: nothing recorded
+        # the same form again: nothing recorded (the key is bound to this form's content)
+        claim(
+            visit.session,
+            visit.user,
+            key,
+            method=visit.request.method,
+            path=visit.request.url.path,
+            content=data,
+        )
         fu = create_followup(visit.session, visit.user, data)
         outcome = f"/projects/{fu.project_id}" if fu.project_id else "/followups"
         settle(visit.session, visit.user, key, outcome)
@@ -222,7 +231,7 @@ def create_followup_form(form: FormBody, visit: Visit) -> Response:
             _form_page(
                 visit,
                 422,
-                values={**values, "submission_key": key},
+                values={**values, "submission_key": key_to_show(key, exc)},
                 errors=errors,
                 target=target,
                 followup=None,

@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 from crm.errors import CRMError, StaleVersion, ValidationFailed
 from crm.i18n import Message, _l, translations, validation_message
 from crm.schemas import read_id
-from crm.submissions import AlreadySubmitted, read_key
+from crm.submissions import AlreadySubmitted, KeyReused, read_key
 from web.render import is_htmx, language
 
 
@@ -143,6 +143,8 @@ def field_errors(
     """{field: message} in the page's language; errors without a field go under "_" (shown on
     top), unless a model-level message names one of ``aliases`` first."""
     out: dict[str, str] = {}
+    if isinstance(exc, KeyReused):  # in a page's words: its user never chose the key
+        return {"_": pick(request, FORM_REUSED)}
     if isinstance(exc, CRMError):
         name = exc.field or "_"
         out[(aliases or {}).get(name, name)] = pick(request, exc.message)
@@ -219,6 +221,20 @@ KEY_FIELD = "submission_key"
 def submission_key(form: FormData) -> str | None:
     """The form's one-use key (``crm.submissions.claim`` takes it with the record), or None."""
     return read_key(form.get(KEY_FIELD))
+
+
+# a create form's key posted with other fields, another firm or another form (``KeyReused``): a
+# page kept by the browser's Back, changed and sent again, or a tampered one
+FORM_REUSED = _l(
+    "这张表单已提交过，内容与这次不同：这次的内容未记录。请核对后再提交一次（将另记一条）"
+)
+
+
+def key_to_show(key: str | None, exc: BaseException) -> str | None:
+    """The one-use key a refused create form is shown again with: its own (nothing was
+    recorded, the key is still free), unless the key was used already for another submission
+    (``KeyReused``): then none, so the form gets a new one and, posted again, records."""
+    return None if isinstance(exc, KeyReused) else key
 
 
 def answered_before(request: Request, exc: AlreadySubmitted) -> Response:

@@ -215,7 +215,14 @@ def create_project_form(form: FormBody, visit: Visit) -> Response:
     key = forms.submission_key(form)  # the same form again records nothing (crm.submissions)
     try:
         data = forms.parse(visit.request, ProjectCreate, values, ints=INTS, aliases=ALIASES)
-        claim(visit.session, visit.user, key)
+        claim(
+            visit.session,
+            visit.user,
+            key,
+            method=visit.request.method,
+            path=visit.request.url.path,
+            content=data,
+        )
         p = create_project(visit.session, visit.user, data)
         outcome = f"/projects/{p.id}?created=1"
         settle(visit.session, visit.user, key, outcome)
@@ -223,7 +230,7 @@ def create_project_form(form: FormBody, visit: Visit) -> Response:
         return forms.answered_before(visit.request, exc)
     except (forms.FormInvalid, ValidationFailed) as exc:
         errors = forms.errors_of(visit.request, exc)
-        shown = {**values, "submission_key": key}
+        shown = {**values, "submission_key": forms.key_to_show(key, exc)}
         raise forms.FormRejected(
             _form_page(visit, shown, errors, firm=firm, status_code=422)
         ) from exc
@@ -309,13 +316,21 @@ def add_capital(form: FormBody, visit: Visit, project_id: int) -> Response:
     outcome = f"/projects/{project_id}#capital"
     try:
         data = forms.parse(visit.request, CapitalArrivalCreate, values)
-        claim(visit.session, visit.user, key, outcome)
+        claim(
+            visit.session,
+            visit.user,
+            key,
+            method=visit.request.method,
+            path=visit.request.url.path,
+            content=data,
+            outcome=outcome,
+        )
         add_capital_arrival(visit.session, visit.user, project_id, data)
     except AlreadySubmitted as exc:
         return forms.answered_before(visit.request, exc)
     except (forms.FormInvalid, ValidationFailed) as exc:
         errors = forms.errors_of(visit.request, exc)
-        shown = {**values, "submission_key": key}
+        shown = {**values, "submission_key": forms.key_to_show(key, exc)}
         raise section_refused(visit, p, "capital", errors, shown) from exc
     except CRMError as exc:
         if exc.status != 409:

@@ -24,3 +24,7 @@ class FormSubmission(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # where the first post's answer sent the user (a page of ours), or what it recorded
     outcome: str | None = Field(default=None, max_length=300)
+    # what the first post was (sha256 hex of its method, path and validated content,
+    # ``crm.submissions.fingerprint``): the key is answered "already submitted" only for the
+    # same submission again. None: a key kept before migration 0028 (any post matches it)
+    digest: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -22,10 +23,11 @@ from crm.models.projects import CapitalArrival, Project
 from crm.models.submissions import FormSubmission
 from crm.types import utcnow
 from tests.factories import make_department, make_firm, make_project, make_user
-from tests.web.conftest import hx
+from tests.web.conftest import hx, switch_language
 from tests.web.conftest import log_in as login
 
 KEY = re.compile(r'name="submission_key" value="([A-Za-z0-9_-]+)"')
+POST: dict[str, Any] = {"method": "POST", "path": "/firms/1/contacts", "content": {"name": "甲"}}
 
 
 def _key(html: str, after: str = "") -> str:
@@ -320,16 +322,16 @@ def test_new_project_and_capital_posted_twice_record_once(client, session):
 def test_old_keys_are_forgotten(session):
     me = make_user(session, "officer", make_department(session))
     session.commit()
-    submissions.claim(session, me, "k" * 20, "/a")
+    submissions.claim(session, me, "k" * 20, **POST, outcome="/a")
     session.commit()
     with pytest.raises(submissions.AlreadySubmitted) as again:
-        submissions.claim(session, me, "k" * 20)
+        submissions.claim(session, me, "k" * 20, **POST)
     assert again.value.outcome == "/a"
     session.rollback()
     assert submissions.forget_old(session, utcnow() + timedelta(days=6)) == 0
     assert submissions.forget_old(session, utcnow() + timedelta(days=8)) == 1
     session.commit()
-    submissions.claim(session, me, "k" * 20)  # free again
+    submissions.claim(session, me, "k" * 20, **POST)  # free again
     session.rollback()
 
 
@@ -386,7 +388,7 @@ def test_the_quarter_hourly_job_forgets_week_old_keys(session):
 
     me = make_user(session, "officer", make_department(session))
     session.commit()
-    submissions.claim(session, me, "j" * 20, "/b")
+    submissions.claim(session, me, "j" * 20, **POST, outcome="/b")
     session.commit()
     fill_summaries(now=utcnow() + timedelta(days=1))
     assert _counts(session)["FormSubmission"] == 1
@@ -496,3 +498,180 @@ def test_page_forms_posted_at_once_to_one_web_process_record_once(session, tmp_p
             assert after["FormSubmission"] == before["FormSubmission"] + 1, post_path
         for b in browsers:
             b.close()
+
+
+def _every_count(session) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Every table's row count: a refused post leaves the whole database as it was."""
+    from crm.models import metadata
+
+    session.expire_all()
+    return {
+        t.name: session.scalar(select(func.count()).select_from(t)) or 0
+        for t in metadata.sorted_tables
+    }
+
+
+REUSED = "这张表单已提交过，内容与这次不同"
+
+
+def test_a_log_contact_key_posted_on_another_firm_is_refused(client, session):
+    """ATTACK12 F2: firm A's log-a-contact key posted on firm B with other text was answered
+    303 → firm A and nothing was recorded for B. It is refused, said on the form, nothing
+    recorded; the form comes back with a new key, which records for firm B."""
+    me, _, firm = _world(session)
+    other = make_firm(session, "另一家企业", owner_id=me.id)
+    session.commit()
+    token = login(client, me)
+    key = _key(client.get(f"/firms/{firm.id}").text, 'id="log-form"')
+    first = client.post(
+        f"/firms/{firm.id}/activities", data=_log("甲企业", key, token), follow_redirects=False
+    )
+    assert first.status_code == 303 and first.headers["location"] == f"/firms/{firm.id}"
+    before = _every_count(session)
+    plain = client.post(
+        f"/firms/{other.id}/activities", data=_log("乙企业", key, token), follow_redirects=False
+    )
+    assert plain.status_code == 422, plain.status_code
+    assert REUSED in plain.text and "Traceback" not in plain.text
+    htmx = client.post(
+        f"/firms/{other.id}/activities", data=_log("乙企业", key, token), headers=hx(token)
+    )
+    assert htmx.status_code == 422 and REUSED in htmx.text
+    assert "乙企业" in htmx.text  # what was typed is shown again
+    assert _every_count(session) == before
+    fresh = _key(htmx.text)
+    assert fresh != key
+    ok = client.post(
+        f"/firms/{other.id}/activities", data=_log("乙企业", fresh, token), follow_redirects=False
+    )
+    assert ok.status_code == 303 and ok.headers["location"] == f"/firms/{other.id}"
+    session.expire_all()
+    newest = session.scalars(select(Activity).order_by(Activity.id.desc())).first()
+    assert newest is not None and newest.summary == "乙企业"
+    assert _every_count(session)["activity"] == before["activity"] + 1
+
+
+def test_a_form_sent_again_with_other_content_is_refused(client, session):
+    """A form kept by the browser's Back, changed and sent again (or tampered): not "already
+    submitted" — its new content would be lost — but refused, nothing recorded, the form again
+    with what was typed and a new key."""
+    me, _, firm = _world(session)
+    token = login(client, me)
+    key = _key(client.get(f"/followups/new?firm_id={firm.id}").text)
+    due = (utcnow() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    data = {
+        "csrf_token": token,
+        "submission_key": key,
+        "title": "第一份",
+        "due_at": due,
+        "firm_id": str(firm.id),
+    }
+    first = client.post("/followups/new", data=data, follow_redirects=False)
+    assert first.status_code == 303
+    before = _every_count(session)
+    changed = client.post("/followups/new", data={**data, "title": "改过的"})
+    assert changed.status_code == 422 and REUSED in changed.text
+    assert "改过的" in changed.text
+    fresh = _key(changed.text)
+    assert fresh != key
+    assert _every_count(session) == before
+    # the page's key on another form (the follow-up's key on a contact): refused too
+    contact = client.post(
+        f"/firms/{firm.id}/contacts",
+        data={"csrf_token": token, "submission_key": key, "name": "钱七"},
+        headers=hx(token),
+    )
+    assert contact.status_code == 422 and REUSED in contact.text
+    assert _key(contact.text, "<form") != key
+    assert _every_count(session) == before
+    again = client.post("/followups/new", data={**data, "title": "改过的", "submission_key": fresh})
+    assert again.status_code == 200
+    assert _every_count(session)["followup"] == before["followup"] + 1
+
+
+def test_the_same_form_from_another_sign_in_is_already_submitted(client, session):
+    """What a form digests is its fields as read, not its bytes: the CSRF token (another after
+    signing in again), the fields' order, a blank field left out, spaces around a value — the
+    same form, answered as the first post was, nothing recorded twice."""
+    me, _, _ = _world(session)
+    token = login(client, me)
+    key = _key(client.get("/firms/new").text)
+    data = {"csrf_token": token, "submission_key": key, "name_zh": "重新登录企业有限公司"}
+    first = client.post("/firms/new", data=data, follow_redirects=False)
+    assert first.status_code == 303
+    client.cookies.clear()
+    token2 = login(client, me)
+    assert token2 != token
+    once = _every_count(session)  # after the sign-in (its session and audit rows)
+    again = client.post(
+        "/firms/new",
+        data={
+            "name_zh": " 重新登录企业有限公司 ",
+            "notes": "",
+            "submission_key": key,
+            "csrf_token": token2,
+        },
+        follow_redirects=False,
+    )
+    assert again.status_code == 303 and again.headers["location"] == first.headers["location"]
+    assert _every_count(session) == once
+
+
+def test_capital_sent_again_with_another_amount_is_refused_in_english_too(client, session):
+    me, _, firm = _world(session)
+    p = make_project(session, firm, "NB", "signed", owner=me)
+    session.commit()
+    token = login(client, me)
+    switch_language(client, "en")
+    key = _key(client.get(f"/projects/{p.id}").text, f'action="/projects/{p.id}/capital"')
+    cap = {"csrf_token": token, "submission_key": key, "amount": "1.5", "arrived_on": "2026-11-01"}
+    assert client.post(f"/projects/{p.id}/capital", data=cap).status_code == 200
+    before = _every_count(session)
+    # 1.50 is 1.5: the same amount, the same form
+    same = client.post(f"/projects/{p.id}/capital", data={**cap, "amount": "1.50"})
+    assert same.status_code == 200
+    r = client.post(f"/projects/{p.id}/capital", data={**cap, "amount": "2"})
+    assert r.status_code == 422
+    assert "This form was already submitted with other content" in r.text
+    assert _key(r.text, f'action="/projects/{p.id}/capital"') != key
+    assert _every_count(session) == before
+
+
+def test_every_create_form_refuses_its_key_with_other_content(client, session):
+    """The firm, project and log-anywhere forms: sent again with other content, refused with
+    the message, what was typed and a new key; nothing recorded."""
+    me, _, firm = _world(session)
+    session.commit()
+    token = login(client, me)
+    cases = [
+        (
+            "/firms/new",
+            "/firms/new",
+            {"name_zh": "换内容企业有限公司"},
+            {"name_zh": "另一家企业公司"},
+        ),
+        (
+            f"/projects/new?firm_id={firm.id}",
+            "/projects/new",
+            {"title": "换内容项目", "firm_id": str(firm.id), "cluster": "NB", "stage": "lead"},
+            {"title": "另一个项目"},
+        ),
+        (
+            "/activities/new",
+            "/activities/new",
+            {"kind": "call", "summary": "换内容记录", "firm_ids": str(firm.id)},
+            {"summary": "另一条记录"},
+        ),
+    ]
+    for page, post, data, change in cases:
+        key = _key(client.get(page).text)
+        sent = {"csrf_token": token, "submission_key": key, **data}
+        first = client.post(post, data=sent, follow_redirects=False)
+        assert first.status_code == 303, (post, first.text[:300])
+        before = _every_count(session)
+        r = client.post(post, data={**sent, **change})
+        assert r.status_code == 422, (post, r.status_code)
+        assert REUSED in r.text, post
+        assert next(iter(change.values())) in r.text, post
+        assert _key(r.text) != key, post
+        assert _every_count(session) == before, post
