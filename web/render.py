@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from crm import labels
-from crm.clock import to_local
+from crm.clock import local_tz, to_local
 from crm.config import get_settings
 from crm.errors import CRMError
 from crm.firms.schemas import website_ok
@@ -23,12 +23,28 @@ from crm.policy import names as plan_names
 from crm.projects.service import stage_choices
 from crm.submissions import new_key, read_key
 from crm.vocabulary import ACTIVE_STAGES, SECURED_STAGES, Tier
+from web.followup_rows import followup_rows_html_for
 from web.timeline import timeline_html_for
 
 TEMPLATES = Path(__file__).with_name("templates")
 
 
-def _fmt_dt(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+MINUTE = "%Y-%m-%d %H:%M"
+
+# an instant as the pages show it (to the minute, local time), by the stored instant: a page of
+# 50 rows dates each without a time-zone conversion and a strftime, once seen
+_MINUTES: dict[tuple[Any, Any], str] = {}
+
+
+def _fmt_dt(value: Any, fmt: str = MINUTE) -> str:
+    if fmt is MINUTE and value is not None:
+        key = (local_tz(), value)
+        shown = _MINUTES.get(key)
+        if shown is None:
+            if len(_MINUTES) > 8192:
+                _MINUTES.clear()
+            shown = _MINUTES[key] = value.astimezone(key[0]).strftime(MINUTE)
+        return shown
     local = to_local(value)
     return local.strftime(fmt) if local else ""
 
@@ -250,6 +266,8 @@ def templates_for(lang: str) -> Jinja2Templates:
         t.env.globals["tier_badge_of"] = _tier_badges(env, keep=not get_settings().development)
         # a firm's timeline entries (firms/_entries.html): one string per entry, not a loop
         t.env.globals["timeline_html"] = timeline_html_for(t.env)
+        # the follow-up list's rows (followups/_rows.html): one string per row, not a loop
+        t.env.globals["followup_rows_html"] = followup_rows_html_for(t.env)
 
         t.env.globals["stage_choices"] = stage_choices  # pickers: the next stage first
         _ENVS[lang] = t

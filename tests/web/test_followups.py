@@ -183,3 +183,46 @@ def test_a_bad_due_day_is_an_error_beside_the_field_never_a_500(client, session)
         assert f'aria-describedby="err-{field}"' in r.text, q
         assert f'<span class="error" id="err-{field}">' in r.text and "明天的" in r.text, q
         assert client.get(f"/followups?{q}&format=xlsx").status_code == 422, q
+
+
+def test_a_row_shows_its_values_escaped_its_link_and_whether_it_is_late(client, session):
+    """The list's rows (built in Python, web/followup_rows.py): every value escaped, long notes
+    cut at 80 characters, the project's link before the firm's, the overdue badge on open rows
+    due before now only, the actions on open rows only, the toast on an action's answer."""
+    me = make_user(session, "officer", make_department(session))
+    firm = make_firm(session, name_zh="<b>甲&乙</b>")
+    project = make_project(session, firm, "NB", owner=me, title='项目"丙"')
+    late = make_followup(
+        session, me, due_in=-timedelta(days=2), title="<script>x</script>", notes="说明" * 50
+    )
+    on_firm = make_followup(session, me, due_in=timedelta(days=3), firm_id=firm.id)
+    on_both = make_followup(
+        session, me, due_in=timedelta(days=4), firm_id=firm.id, project_id=project.id
+    )
+    closed = make_followup(session, me, due_in=-timedelta(days=3), status="done", title="做完")
+    session.commit()
+    token = login(client, me)
+    r = client.get("/followups?status=all")
+    assert r.status_code == 200
+    rows = {
+        f.id: r.text.split(f'<tr id="fu-row-{f.id}"')[1].split("</tr>")[0]
+        for f in (late, on_firm, on_both, closed)
+    }
+    assert "&lt;script&gt;x&lt;/script&gt;" in rows[late.id] and "<script>x" not in r.text
+    assert f'<div class="muted">{("说明" * 40)[:77]}...</div>' in rows[late.id]
+    assert '<span class="badge overdue">逾期</span>' in rows[late.id]
+    assert "overdue" not in rows[on_firm.id] and "overdue" not in rows[closed.id]
+    assert f'<a href="/firms/{firm.id}">&lt;b&gt;甲&amp;乙&lt;/b&gt;</a>' in rows[on_firm.id]
+    assert f'<a href="/projects/{project.id}">项目&#34;丙&#34;</a>' in rows[on_both.id]
+    assert f'value="{token}"' in rows[late.id] and f"/followups/{late.id}/done" in rows[late.id]
+    assert (
+        "/done" not in rows[closed.id]
+        and '<span class="status status-done">已完成</span>' in rows[closed.id]
+    )
+    r = client.post(
+        f"/followups/{on_firm.id}/done",
+        data={"back": "list", "version": on_firm.version},
+        headers=hx(token),
+    )
+    assert r.status_code == 200 and r.text.count("<tr ") == 1
+    assert '<div class="toast ok" role="status">已标记完成</div>' in r.text
