@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from crm.models.activities import Activity, ActivityFirm, ActivityProject
-from crm.models.projects import CapitalArrival, Project
+from crm.models.projects import CapitalArrival, Project, StageChange
 from crm.types import utcnow
 from tests.factories import make_department, make_firm, make_followup, make_project, make_user
 from tests.web.conftest import log_in as login
@@ -59,6 +59,49 @@ def test_project_page_shows_details_history_activities_followups(client, session
     assert "拜访总部" in t and "拜访" in t
     assert "同事跟进" in t  # a project's follow-ups, whoever is assigned
     assert 'id="stage"' in t and "阶段历史" in t
+
+
+def test_project_page_lists_show_their_values_escaped(client, session):
+    """The page's contacts, stage history and follow-ups (built in Python, web/project_rows.py):
+    each value escaped, an outcome after its word, a first stage from none as a dash, who
+    logged or moved it by name, amounts in 亿元 without trailing zeros."""
+    _, me, firm = _setup(session)
+    p = make_project(session, firm, "NB", "signed", owner=me, investment="12.50")
+    act = Activity(
+        kind="call",
+        occurred_at=utcnow() - timedelta(days=1),
+        summary="<i>谈&判</i>",
+        outcome='"同意"',
+        created_by_id=me.id,
+    )
+    session.add(act)
+    session.flush()
+    session.add(ActivityProject(activity_id=act.id, project_id=p.id))
+    session.add_all(
+        [
+            StageChange(project_id=p.id, to_stage="lead", changed_at=utcnow(), reason="<r>"),
+            StageChange(
+                project_id=p.id,
+                from_stage="lead",
+                to_stage="signed",
+                changed_at=utcnow(),
+                changed_by_id=me.id,
+            ),
+        ]
+    )
+    make_followup(session, me, title="<寄资料>", project_id=p.id, status="done")
+    session.commit()
+    login(client, me)
+    t = client.get(f"/projects/{p.id}").text
+    assert '<span class="badge">电话</span> 赵六\n' in t
+    assert '<div class="pre">&lt;i&gt;谈&amp;判&lt;/i&gt;</div>' in t
+    assert '<div class="muted">结果: &#34;同意&#34;</div>' in t
+    assert "<td>—</td><td>线索</td><td></td><td>&lt;r&gt;</td></tr>" in t
+    assert "<td>线索</td><td>已签约</td><td>赵六</td><td></td></tr>" in t
+    assert (
+        "<tr><td>&lt;寄资料&gt;</td>" in t and '<span class="status status-done">已完成</span>' in t
+    )
+    assert "<dd>12.5</dd>" in t
 
 
 def test_project_page_move_to_lost_needs_reason(client, session):
