@@ -9,7 +9,7 @@ from sqlalchemy import Integer, String, bindparam, case, cast, func, select
 from sqlmodel import Session
 
 from crm.authz import can_edit_owned
-from crm.db import capped_count, is_postgres, plan_once, table
+from crm.db import cache_version, capped_count, is_postgres, plan_once, table
 from crm.errors import NotFound, ValidationFailed
 from crm.firms.schemas import FirmPublic
 from crm.firms.search import search_condition, search_rank
@@ -352,13 +352,26 @@ _LANDING_COUNT = plan_once(
 _FIRM_COUNT = select(func.count()).select_from(_ft)
 
 
+# per process: the countries' version (``crm.db.cache_version``) under which more than a cap's
+# firms were counted, per cap — on PostgreSQL any DELETE from firm changes that version
+# (migration 0026), and adding firms only makes more: "more than the cap" holds until it changes
+_MORE_THAN: dict[int, Any] = {}
+
+
 def _every_firm_count(session: Session, cap: int) -> int:
     """How many firms there are, no more than ``cap + 1``. SQLite counts a whole table from its
     b-tree pages without stepping through rows (0.02 ms for the city's 50,000 firms; counting
     10,001 index entries one by one took 1.1 ms of every landing page); PostgreSQL reads the
-    rows either way, so it stops at the cap."""
+    rows either way, so it stops at the cap — and, once it found more, says so without reading
+    them again until a firm is deleted (0.46 ms of the server's time a landing page)."""
     if is_postgres(session):
-        return session.scalar(_LANDING_COUNT, {"f_cap": cap + 1}) or 0
+        version = cache_version(session, "countries")
+        if _MORE_THAN.get(cap) == version:
+            return cap + 1
+        n = session.scalar(_LANDING_COUNT, {"f_cap": cap + 1}) or 0
+        if n > cap:
+            _MORE_THAN[cap] = version
+        return n
     return min(session.scalar(_FIRM_COUNT) or 0, cap + 1)
 
 

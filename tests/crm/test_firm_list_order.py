@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import delete
 from sqlmodel import Session
 
 from crm.firms.service import FirmFilters, list_firms
+from crm.models.firms import Firm
 from crm.types import utcnow
 from tests.factories import make_firm, make_user
 
@@ -112,3 +114,24 @@ def test_every_firm_sorted_by_a_column_pages_through_in_that_order(session: Sess
                 assert got == want, (key, lang, desc, size)
             rows, total = list_firms(session, actor, FirmFilters(sort=sort), limit=2, count_cap=3)
             assert len(rows) == 2 and total == 4  # capped: "more than 3"
+
+
+def test_a_count_past_its_cap_is_counted_again_once_firms_are_deleted(session: Session) -> None:
+    """The landing list's count past its cap ("more than 3") is kept per process on PostgreSQL
+    until a firm is deleted (the countries' version changes): deleting firms below the cap
+    shows the true count at once, and adding firms counts them."""
+    actor = make_user(session)
+    firms = [make_firm(session, f"计数企业{i}") for i in range(5)]
+    session.commit()
+    for _ in range(2):  # the second time from what is kept
+        assert list_firms(session, actor, FirmFilters(), limit=2, count_cap=3)[1] == 4
+        session.commit()
+    session.execute(delete(Firm).where(Firm.id.in_([f.id for f in firms[:3]])))  # raw SQL
+    session.commit()
+    rows, total = list_firms(session, actor, FirmFilters(), limit=1, count_cap=3)
+    assert total == 2 and len(rows) == 1
+    session.commit()
+    make_firm(session, "计数企业5")
+    make_firm(session, "计数企业6")
+    session.commit()
+    assert list_firms(session, actor, FirmFilters(), limit=1, count_cap=3)[1] == 4
