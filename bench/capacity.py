@@ -93,6 +93,10 @@ class MixedResult:
     # the load generator's own CPU (this process, all its client threads) per answered request:
     # it shares the machine with the server, so it must stay small beside a request's cost
     client_cpu_ms: float | None = None
+    # PostgreSQL's CPU per answered request: its server processes serving the mix's database,
+    # when that server runs on this machine (None on SQLite, which runs inside the web
+    # processes, or a server elsewhere): with the two above, where the cores went
+    database_cpu_ms: float | None = None
     writes: int = 0  # contacts logged, the untimed warm-up's too (what a kept database would keep)
 
     def as_dict(self) -> dict[str, Any]:
@@ -111,6 +115,7 @@ class MixedResult:
             "load_average_end": self.load_average[1],
             "client_cpu_ms_per_request": self.client_cpu_ms,
             "server_cpu_ms_per_request": self.server_cpu_ms,
+            "database_cpu_ms_per_request": self.database_cpu_ms,
             "machine_busy_pct": self.machine_busy_pct,
             "writes": self.writes,
         }
@@ -213,10 +218,12 @@ def run_mixed(
     log: Callable[[str], None] = print,
     warmup: float = 5.0,
     server_pid: int | None = None,
+    database: str | None = None,
 ) -> MixedResult:
     """``clients`` officers, each in its own thread and connection, asking the mix for
     ``seconds`` seconds after all have logged in and ``warmup`` untimed seconds (cold caches,
-    first renders); every answer must be 200."""
+    first renders); every answer must be 200. ``database``: the name of the PostgreSQL
+    database the server uses, whose server processes' CPU is measured if they run here."""
     officers = picks["officer"] or ["officer001"]
     browsers = []
     for i in range(clients):
@@ -294,12 +301,14 @@ def run_mixed(
     time.sleep(max(0.0, measure_from[0] - time.monotonic()))
     cpu0 = time.process_time()  # the clients' CPU from the timed part on
     server0 = tree_cpu_seconds(server_pid)
+    database0 = database_cpu_seconds(database)
     machine0 = machine_ticks()
     for t in threads:
         t.join(warmup + seconds + 120)
     elapsed = time.monotonic() - measure_from[0]
     cpu = time.process_time() - cpu0
     server1 = tree_cpu_seconds(server_pid)
+    database1 = database_cpu_seconds(database)
     machine1 = machine_ticks()
     for b in browsers:
         b.close()
@@ -315,16 +324,46 @@ def run_mixed(
     res.client_cpu_ms = round(1000 * cpu / len(lat), 2) if lat else None
     if server0 is not None and server1 is not None and lat:
         res.server_cpu_ms = round(1000 * (server1 - server0) / len(lat), 2)
+    if database0 is not None and database1 is not None and lat and database1:
+        # a process that began in the window counts from zero; one gone before its end is lost
+        spent = sum(t - database0.get(pid, 0.0) for pid, t in database1.items())
+        res.database_cpu_ms = round(1000 * spent / len(lat), 2)
     if machine0 is not None and machine1 is not None and machine1[0] > machine0[0]:
         total, idle = machine1[0] - machine0[0], machine1[1] - machine0[1]
         res.machine_busy_pct = round(100 * (total - idle) / total, 1)
     log(
         f"  mixed workload x{clients}, {res.seconds} s: {res.rps} req/s, p50 {res.latency.p50} "
         f"p95 {res.latency.p95} ms, {res.failed} failed (load {res.load_average[0]} → "
-        f"{res.load_average[1]}; server CPU {res.server_cpu_ms} ms a request, cores "
-        f"{res.machine_busy_pct} % busy)"
+        f"{res.load_average[1]}; server CPU {res.server_cpu_ms} ms a request"
+        + (f", database {res.database_cpu_ms} ms" if res.database_cpu_ms is not None else "")
+        + f", client {res.client_cpu_ms} ms; cores {res.machine_busy_pct} % busy)"
     )
     return res
+
+
+def database_cpu_seconds(database: str | None) -> dict[int, float] | None:
+    """CPU seconds (user + system) used so far by each PostgreSQL server process on this
+    machine serving ``database`` (its process title names the database), by process id; None
+    without a name or without Linux's /proc."""
+    if not database or not os.path.isdir("/proc"):
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    mark = f" {database} ".encode()
+    out: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                title = f.read()
+            if not title.startswith(b"postgres: ") or mark not in title:
+                continue
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile, or not ours to read
+        out[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 def tree_cpu_seconds(pid: int | None) -> float | None:

@@ -246,15 +246,18 @@ def _capacity_runs(
                 seconds=opts.mixed_seconds,
                 log=opts.log,
                 server_pid=server.proc.pid,
+                database=_database_name(url),
             )
             server_log = server.log_tail(40) if m.failed else ""
         res.extra = {**m.as_dict(), "workers": workers}
         if server_log:  # why requests failed (the server's log goes with its folder)
             res.extra["server_log"] = server_log
         res.page = Stats(n=m.requests, p50=m.latency.p50, p95=m.latency.p95, max=m.latency.max)
+        database = f", database {m.database_cpu_ms} ms" if m.database_cpu_ms is not None else ""
         res.note = (
             f"{m.rps} req/s over {m.seconds} s (load {m.load_average[0]} → {m.load_average[1]}; "
-            f"server CPU {m.server_cpu_ms} ms a request, cores {m.machine_busy_pct} % busy)"
+            f"server CPU {m.server_cpu_ms} ms a request{database}, client {m.client_cpu_ms} ms; "
+            f"cores {m.machine_busy_pct} % busy)"
         )
         if m.failed:
             res.status = "error"
@@ -262,6 +265,14 @@ def _capacity_runs(
         out.append(res)
     meta["mixed"] = {"clients": opts.mixed_clients, "seconds": opts.mixed_seconds}
     return out
+
+
+def _database_name(url: str) -> str | None:
+    """The PostgreSQL database ``url`` names (its server's CPU is measured), else None."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    return u.database if u.get_backend_name() == "postgresql" else None
 
 
 def _ms(v: float | None) -> str:

@@ -108,3 +108,27 @@ def test_mixed_workload_leaves_a_kept_database_as_it_was(tmp_path: Path) -> None
     finally:
         if server:
             _drop_postgres(reuse)
+
+
+def test_the_database_servers_cpu_is_read_from_its_processes() -> None:
+    """The mix's database CPU: PostgreSQL's server processes serving the database (named in
+    their process title), read from /proc while a connection is open; nothing on SQLite."""
+    from sqlalchemy import text
+
+    from bench.capacity import database_cpu_seconds
+    from bench.harness import _database_name
+    from crm.db import get_engine
+
+    engine = get_engine()
+    name = _database_name(str(engine.url.render_as_string(hide_password=False)))
+    if engine.dialect.name != "postgresql":
+        assert name is None and database_cpu_seconds(name) is None
+        return
+    with engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        conn.execute(text("SELECT count(*) FROM generate_series(1, 200000)")).scalar_one()
+        found = database_cpu_seconds(name)
+        if found is None or pid not in found:  # a server on another machine: nothing to read
+            return
+        assert found[pid] >= 0
+        assert database_cpu_seconds(name + "_none") == {}
