@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from operator import attrgetter, itemgetter
 from typing import Any
 
 import jinja2
 from jinja2.filters import do_truncate
 from markupsafe import Markup
 
-from web.html import esc
+from web.html import Reader, esc
 
 _OPEN = (
     '\n        <form method="post" action="/followups/{id}/done" hx-post="/followups/{id}/done"'
@@ -38,9 +37,8 @@ _OPEN = (
     '        <a class="btn small" href="/followups/{id}/edit">{edit}</a>\n        '
 )
 
-# what a row shows, read in one call: by position from a result row (a Row's attribute is a
-# lookup by name each time), by attribute from anything else
-_SHOWN = (
+# what a row shows, read in one call (by position from a result row)
+_SHOWN = Reader(
     "id",
     "status",
     "title",
@@ -53,18 +51,6 @@ _SHOWN = (
     "firm_label",
     "version",
 )
-_BY_NAME = attrgetter(*_SHOWN)
-_BY_POSITION: dict[tuple[str, ...], Callable[[Any], tuple[Any, ...]]] = {}
-
-
-def _reader(row: Any) -> Callable[[Any], tuple[Any, ...]]:
-    fields = getattr(row, "_fields", None)
-    if fields is None:
-        return _BY_NAME
-    read = _BY_POSITION.get(fields)
-    if read is None:
-        read = _BY_POSITION[fields] = itemgetter(*(fields.index(n) for n in _SHOWN))
-    return read
 
 
 def followup_rows_html_for(env: jinja2.Environment) -> Callable[..., Markup]:
@@ -85,7 +71,7 @@ def followup_rows_html_for(env: jinja2.Environment) -> Callable[..., Markup]:
         overdue_w, done_w, cancel_w, edit_w = map(esc, words)
         overdue = f' <span class="badge overdue">{overdue_w}</span>'
         token, tail = esc(token), esc(tail)
-        read = _reader(rows[0])
+        read = _SHOWN(rows[0])
         out: list[str] = []
         add = out.append
         for f in rows:

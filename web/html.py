@@ -7,6 +7,8 @@ joined and marked safe once, by the caller."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from operator import attrgetter, itemgetter
 from typing import Any
 
 try:  # markupsafe's own C escaping, without the Markup around it
@@ -31,3 +33,26 @@ def esc(value: Any) -> str:
     if html is not None:
         return str(html())
     return _escape_inner(str(value))
+
+
+_Read = Callable[[Any], tuple[Any, ...]]
+
+
+class Reader:
+    """A row's shown values in one call, ``Reader("id", "title")(first_row)(row)`` → (id,
+    title): by position from a result row (a ``Row``'s attribute is a lookup by name each
+    time, ten times an index), by attribute from anything else (an entity, a namedtuple)."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = names
+        self.by_name: _Read = attrgetter(*names)
+        self.by_position: dict[tuple[str, ...], _Read] = {}
+
+    def __call__(self, row: Any) -> _Read:
+        fields = getattr(row, "_fields", None)
+        if fields is None:
+            return self.by_name
+        read = self.by_position.get(fields)
+        if read is None:
+            read = self.by_position[fields] = itemgetter(*(fields.index(n) for n in self.names))
+        return read

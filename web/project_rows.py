@@ -10,39 +10,16 @@ catalogue finds them, and come in as arguments."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from operator import attrgetter, itemgetter
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
-from web.html import esc
+from web.html import Reader, esc
 
-_Read = Callable[[Any], tuple[Any, ...]]
-
-
-class _Reader:
-    """A row's shown values in one call: by position from a result row (a ``Row``'s attribute
-    is a lookup by name each time), by attribute from anything else."""
-
-    def __init__(self, *names: str) -> None:
-        self.names = names
-        self.by_name: _Read = attrgetter(*names)
-        self.by_position: dict[tuple[str, ...], _Read] = {}
-
-    def __call__(self, row: Any) -> _Read:
-        fields = getattr(row, "_fields", None)
-        if fields is None:
-            return self.by_name
-        read = self.by_position.get(fields)
-        if read is None:
-            read = self.by_position[fields] = itemgetter(*(fields.index(n) for n in self.names))
-        return read
-
-
-_ACTIVITY = _Reader("occurred_at", "kind", "created_by_id", "summary", "outcome")
-_CHANGE = _Reader("changed_at", "from_stage", "to_stage", "changed_by_id", "reason")
-_FOLLOWUP = _Reader("title", "due_at", "assignee_name", "status")
+_ACTIVITY = Reader("occurred_at", "kind", "created_by_id", "summary", "outcome")
+_CHANGE = Reader("changed_at", "from_stage", "to_stage", "changed_by_id", "reason")
+_FOLLOWUP = Reader("title", "due_at", "assignee_name", "status")
 
 
 def project_rows_for(env: jinja2.Environment) -> dict[str, Callable[..., Markup]]:
