@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.ext
+import jinja2.lexer
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -223,13 +225,54 @@ class _Template(jinja2.Template):
         return self._module
 
 
+class WordsAtCompile(jinja2.ext.Extension):
+    """``{{ _("保存") }}`` compiled as the word itself: each language has its environment, whose
+    ``_`` gives a literal message the same markup on every call, so the template holds it as
+    text instead of calling ``_`` each time it is shown (a page shows 40 to 90 of them; a call
+    is a context lookup, the catalogue's and an escape). Only an output of exactly one string
+    literal passed to ``_``, and only in a template where ``_`` is never anything but called
+    (no ``{% set _ = … %}``, no loop or macro argument named ``_``); the catalogue still finds
+    the words in the template's source."""
+
+    def filter_stream(self, stream: jinja2.lexer.TokenStream) -> Any:
+        tokens = list(stream)
+        for i, t in enumerate(tokens):  # ``_`` bound to something else here: left as it is
+            if t.type == "name" and t.value == "_":
+                nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+                if nxt is None or nxt.type != "lparen":
+                    return tokens
+        words = self.environment.globals["_"]
+        out: list[jinja2.lexer.Token] = []
+        i = 0
+        while i < len(tokens):
+            t = tokens[i]
+            six = tokens[i : i + 6]
+            if (
+                t.type == "variable_begin"
+                and len(six) == 6
+                and (six[1].type, six[1].value) == ("name", "_")
+                and [x.type for x in six[2:]] == ["lparen", "string", "rparen", "variable_end"]
+            ):
+                try:
+                    word = str(words(six[3].value))
+                except (TypeError, ValueError, KeyError):  # a stray "%": as ``_`` would say
+                    word = None
+                if word is not None:
+                    out.append(jinja2.lexer.Token(t.lineno, "data", word))
+                    i += 6
+                    continue
+            out.append(t)
+            i += 1
+        return out
+
+
 def templates_for(lang: str) -> Jinja2Templates:
     """One Jinja environment per language (translations are installed once, never per request)."""
     if lang not in _ENVS:
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(TEMPLATES)),
             autoescape=True,
-            extensions=["jinja2.ext.i18n"],
+            extensions=["jinja2.ext.i18n", WordsAtCompile],
             # compiled once per process; re-read on change only in development
             auto_reload=get_settings().development,
         )
