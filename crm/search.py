@@ -38,6 +38,7 @@ from crm.models.accounts import User
 from crm.models.firms import Contact, Firm
 from crm.models.policy import Cluster
 from crm.models.projects import Project
+from crm.text import like_pattern
 
 MIN_CHARS = 1
 MAX_QUERY = 100
@@ -75,8 +76,7 @@ class Results:
 
 
 def _contains(col: Any, text: str) -> Any:
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return func.lower(col).like(pattern.lower(), escape="\\")
+    return func.lower(col).like(like_pattern(text.lower()), escape="\\")
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ def _narrowing(session: Session, index: _Index, id_col: Any, q: str) -> Any:
                 array([cast(literal(q), Text)], type_=ARRAY(Text))
             )
             if len(q) <= 2
-            else literal_column(index.pg_text).like(_like(q), escape="\\")
+            else literal_column(index.pg_text).like(like_pattern(q), escape="\\")
         )
         if len(q) <= 2 and _pg_common(session, id_col.table.name, q, index.few):
             return None  # a common character or pair ("h"): no need to count its rows
@@ -222,10 +222,6 @@ def _narrowing(session: Session, index: _Index, id_col: Any, q: str) -> Any:
         .bindparams(m=match)
         .columns(column("rowid", Integer))
     )
-
-
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def search_everything(session: Session, actor: User, q: str, limit: int = 8) -> Results:

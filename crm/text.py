@@ -256,6 +256,14 @@ def search_blob(names: list[str | None], known: dict[str, tuple[str, str]] | Non
     return " | ".join(seen)[:3999] + " "
 
 
+def like_pattern(text: str, lead: str = "%") -> str:
+    """A LIKE pattern matching ``text`` after ``lead`` (anywhere, by default), its ``\\``, ``%``
+    and ``_`` taken literally: use it with ``ESCAPE '\\'`` (``.like(p, escape="\\")``), which
+    both databases then read alike (PostgreSQL's LIKE escapes with a backslash by default,
+    SQLite's with nothing)."""
+    return lead + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def fold_query(q: str) -> str:
     return unicodedata.normalize("NFKC", q or "").lower().strip()
 

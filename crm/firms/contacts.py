@@ -21,6 +21,7 @@ from crm.models.accounts import User
 from crm.models.activities import ActivityContact
 from crm.models.firms import Contact, Firm
 from crm.sorting import Sort, order_by
+from crm.text import like_pattern
 
 
 def list_contacts(session: Session, actor: User, firm_id: int) -> list[Contact]:
@@ -58,11 +59,6 @@ class ContactFilters:
     lang: str = "zh_CN"  # the reader's: how the firm column sorts
 
 
-def _like(q: str) -> str:
-    esc = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{esc}%"
-
-
 def list_all_contacts(
     session: Session, actor: User, f: ContactFilters, limit: int = 50, offset: int = 0
 ) -> tuple[list[tuple[Contact, str, str | None]], int]:
@@ -75,7 +71,7 @@ def list_all_contacts(
     if f.firm_id:
         stmt = stmt.where(Contact.firm_id == f.firm_id)
     if f.q:
-        like = _like(f.q)
+        like = like_pattern(f.q.lower())
         stmt = stmt.where(
             or_(
                 *(

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from crm.db import planned_per_value
 from crm.models.accounts import User
 from crm.models.firms import Firm
-from crm.text import fold_query
+from crm.text import fold_query, like_pattern
 
 
 class _TextMatch(ColumnElement[bool]):
@@ -111,10 +111,6 @@ def _vocab_terms(prefix: str) -> str:
     )
 
 
-def _like_pattern(text: str, lead: str = "%") -> str:
-    return lead + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 # one character on SQLite goes to the index when it begins at most this many of the index's
 # trigrams in at most this many firms: past that a MATCH of so many trigrams and the merge of
 # their firms cost more than reading every text (the city's "h": 525 trigrams, 2× slower;
@@ -136,7 +132,7 @@ def _one_char_indexed(session: Session | None, folded: str) -> bool:
 
 
 def _one_condition(folded: str, session: Session | None = None) -> Any:
-    like = Firm.search_text.like(_like_pattern(folded), escape="\\")
+    like = Firm.search_text.like(like_pattern(folded), escape="\\")
     if _one_char_indexed(session, folded):
         return _TextMatch(Firm.id, like, None, single=bindparam("fts_one", folded, unique=True))
     # FTS5 trigram matches substrings of 3+ characters (a quoted phrase takes any text), and
@@ -186,7 +182,7 @@ def search_rank(q: str) -> Any:
     if not forms:
         return literal(1)
     text = literal("| ") + Firm.search_text
-    starts = or_(*(text.like(_like_pattern(f, "%| "), escape="\\") for f in forms))
+    starts = or_(*(text.like(like_pattern(f, "%| "), escape="\\") for f in forms))
     return case((starts, 0), else_=1)
 
 

@@ -27,6 +27,7 @@ from crm.models.projects import (
     Stage,
 )
 from crm.sorting import Sort, order_by
+from crm.text import like_pattern
 
 
 @dataclass
@@ -78,7 +79,9 @@ def project_list_statement(actor: User, f: ProjectFilters, *, bound: bool = Fals
     if f.updated_since:
         stmt = stmt.where(Project.updated_at >= value("updated_since", f.updated_since))
     if f.q:
-        stmt = stmt.where(func.lower(Project.title).like(value("q", _title_pattern(f.q))))
+        stmt = stmt.where(
+            func.lower(Project.title).like(value("q", _title_pattern(f.q)), escape="\\")
+        )
     return stmt
 
 
@@ -105,7 +108,9 @@ def _where_plan_and_stage(
 
 
 def _title_pattern(q: str) -> str:
-    return "%" + q.strip().lower().replace("%", "").replace("_", "") + "%"
+    """The title search's LIKE pattern: ``q`` anywhere, every character literal (a ``%``, a
+    ``_`` or a backslash is looked for as itself, on both databases)."""
+    return like_pattern(q.strip().lower())
 
 
 _BOUND_FILTERS: tuple[str, ...] = ("cluster", "park", "stage", "owner_id", "department_id")

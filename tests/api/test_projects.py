@@ -222,3 +222,39 @@ def test_a_title_is_never_emptied(client, people, session):
     assert client.get(f"/api/v1/projects/{p.id}", headers=h).json() == before
     r = client.patch(f"/api/v1/projects/{p.id}", headers=h, json={"notes": "x", "version": 1})
     assert r.status_code == 200 and r.json()["title"] == "长安福特-NB"
+
+
+def test_a_title_search_takes_every_character_as_itself(client, people, session):
+    """The title search (``q``) looks for a backslash, ``%``, ``_`` and a quote as themselves,
+    on SQLite and PostgreSQL alike (PostgreSQL's LIKE reads a backslash as an escape unless told
+    otherwise; the pattern once dropped ``%`` and ``_``, which then matched every title)."""
+    firm = make_firm(session, "字符企业")
+    titles = {
+        "back": "项目a\\b斜杠",
+        "pct": "增长50%计划",
+        "under": "a_b项目",
+        "quote": "O'Brien项目",
+        "plain": "普通项目ab",
+    }
+    made = {
+        k: make_project(session, firm, "IC", owner=people.officer, title=t)
+        for k, t in titles.items()
+    }
+    session.commit()
+    h = people.auth("admin")
+
+    def found(q: str) -> set[str]:
+        r = client.get("/api/v1/projects", params={"q": q, "limit": 100}, headers=h)
+        assert r.status_code == 200, r.text
+        ids = {p["id"] for p in r.json()["items"]}
+        return {k for k, p in made.items() if p.id in ids}
+
+    assert found("a\\") == {"back"}
+    assert found("\\b") == {"back"}
+    assert found("%") == {"pct"}
+    assert found("50%") == {"pct"}
+    assert found("_") == {"under"}
+    assert found("a_b") == {"under"}
+    assert found("'") == {"quote"}
+    assert found("\\'") == set()
+    assert found("ab") == {"plain"}  # not a\b, a_b: the characters between count
