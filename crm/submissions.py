@@ -30,7 +30,7 @@ import hashlib
 import json
 import re
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -40,6 +40,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from crm.clock import as_utc
 from crm.db import table
 from crm.errors import Conflict, ValidationFailed
 from crm.i18n import _l
@@ -99,11 +100,12 @@ def _insert(session: Session) -> Any:
 
 def _plain(value: Any) -> Any:
     """``value`` as JSON can hold it, one way for one meaning: an instant in UTC (09:00+08:00
-    is 01:00Z), an amount without its trailing zeros (1.50 is 1.5)."""
+    is 01:00Z, and 09:00 without an offset is local time, as the services read it:
+    ``crm.clock.as_utc``), an amount without its trailing zeros (1.50 is 1.5)."""
     if isinstance(value, BaseModel):
         return value.model_dump()
     if isinstance(value, datetime):
-        return (value.astimezone(UTC) if value.tzinfo else value).isoformat()
+        return as_utc(value).isoformat()
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     if isinstance(value, Enum):

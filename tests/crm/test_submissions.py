@@ -26,6 +26,12 @@ def test_the_same_submission_digests_alike_however_it_is_written():
         {"firm_id": 3, "due_at": "2030-01-02T01:00:00Z", "title": "回访", "notes": None}
     )
     assert fingerprint("POST", "/followups/new", a) == fingerprint("post", "/followups/new", b)
+    # without an offset: local time, as the services read it (crm.clock.as_utc; 09:00 in
+    # Chongqing is 01:00Z) — an API retry that writes the instant the other way is the same
+    local = FollowupCreate.model_validate(
+        {"title": "回访", "due_at": "2030-01-02T09:00:00", "firm_id": 3}
+    )
+    assert fingerprint("POST", "/followups/new", local) == fingerprint("POST", "/followups/new", a)
     assert fingerprint("POST", "/x", {"a": 1, "b": [1, 2]}) == fingerprint(
         "POST", "/x", {"b": [1, 2], "a": 1}
     )
