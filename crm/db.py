@@ -19,8 +19,10 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import table as sa_table
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidatePoolError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, SQLModel, create_engine
 
 from crm.config import get_settings
@@ -48,6 +50,41 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.execute(f"PRAGMA cache_size=-{int(SQLITE_CACHE_KIB)}")
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
+    # SQLite's lower() changes ASCII letters only: the searches of a text with other capitals
+    # (Ä, Ö, É) lower it with Python's, as PostgreSQL's lower() does (``lowered``)
+    dbapi_conn.create_function("crm_lower", 1, _unicode_lower, deterministic=True)
+
+
+def _unicode_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+class _UnicodeLower(FunctionElement[str]):
+    """lower(x) for every letter: PostgreSQL's lower(), SQLite's ``crm_lower`` (Python's)."""
+
+    type = String()
+    name = "lower"
+    inherit_cache = True
+
+
+@compiles(_UnicodeLower)
+def _unicode_lower_default(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_UnicodeLower, "sqlite")
+def _unicode_lower_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"crm_lower({compiler.process(element.clauses, **kw)})"
+
+
+def lowered(col: Any, q: str | None) -> Any:
+    """``col`` lower-cased for a case-blind search of ``q`` (itself lower-cased in Python):
+    SQLite's own lower() (fast, ASCII letters only) unless ``q`` holds another letter that has
+    a case (Ä, É, Σ) — then Python's, on every row tested, so "Äpfel" finds "Äpfel" and
+    "äpfel" alike on both databases."""
+    if q and any(not c.isascii() and c.lower() != c.upper() for c in q):
+        return _UnicodeLower(col)
+    return func.lower(col)
 
 
 def make_engine(url: str) -> Engine:

@@ -32,7 +32,7 @@ from sqlmodel import Session
 
 from crm.authz import project_visible
 from crm.authz.disclosure import project_label
-from crm.db import bind_url, is_postgres, plan_per_value
+from crm.db import bind_url, is_postgres, lowered, plan_per_value
 from crm.firms.search import search_firm_rows
 from crm.models.accounts import User
 from crm.models.firms import Contact, Firm
@@ -76,7 +76,7 @@ class Results:
 
 
 def _contains(col: Any, text: str) -> Any:
-    return func.lower(col).like(like_pattern(text.lower()), escape="\\")
+    return lowered(col, text).like(like_pattern(text.lower()), escape="\\")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from crm.audit.gone import hold_parents, refuse_if_deleted
 from crm.audit.service import record, snapshot
 from crm.authz import require_edit
 from crm.changes import apply_change, check_version
-from crm.db import capped_count, get_or_not_found
+from crm.db import capped_count, get_or_not_found, lowered
 from crm.errors import NotFound, ValidationFailed
 from crm.firms.queries import _owner_department, get_firm
 from crm.firms.schemas import ContactCreate, ContactPublic, ContactUpdate
@@ -75,7 +75,7 @@ def list_all_contacts(
         stmt = stmt.where(
             or_(
                 *(
-                    func.lower(col).like(like, escape="\\")
+                    lowered(col, f.q).like(like, escape="\\")
                     for col in (
                         Contact.name,
                         Contact.title,

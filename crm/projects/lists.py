@@ -16,7 +16,7 @@ from crm.authz import (
     project_visible,
     viewer_key,
 )
-from crm.db import built_once, plan_once
+from crm.db import built_once, lowered, plan_once
 from crm.errors import ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import User
@@ -80,7 +80,7 @@ def project_list_statement(actor: User, f: ProjectFilters, *, bound: bool = Fals
         stmt = stmt.where(Project.updated_at >= value("updated_since", f.updated_since))
     if f.q:
         stmt = stmt.where(
-            func.lower(Project.title).like(value("q", _title_pattern(f.q)), escape="\\")
+            lowered(Project.title, f.q).like(value("q", _title_pattern(f.q)), escape="\\")
         )
     return stmt
 
@@ -138,6 +138,7 @@ def _project_list_shape(actor: User, f: ProjectFilters, count_cap: int) -> tuple
     return (
         viewer_key(actor),
         tuple(bool(getattr(f, name)) for name in _BOUND_FILTERS),
+        type(lowered(Project.title, f.q)),  # the title search's lower(): SQLite's or Python's
         bool(f.stage) or f.include_lost,
         (f.sort.key, f.sort.descending) if f.sort is not None else None,
         count_cap,

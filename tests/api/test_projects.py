@@ -258,3 +258,16 @@ def test_a_title_search_takes_every_character_as_itself(client, people, session)
     assert found("'") == {"quote"}
     assert found("\\'") == set()
     assert found("ab") == {"plain"}  # not a\b, a_b: the characters between count
+
+
+def test_a_title_search_is_blind_to_case_beyond_ascii(client, people, session):
+    """'Äpfel' and 'äpfel' find 'Äpfel-Werk' on SQLite as on PostgreSQL (SQLite's lower()
+    changes ASCII letters only)."""
+    firm = make_firm(session, "大小写企业")
+    p = make_project(session, firm, "IC", owner=people.officer, title="Äpfel-Werk Ausbau")
+    make_project(session, firm, "IC", owner=people.officer, title="Birnen")
+    session.commit()
+    h = people.auth("admin")
+    for q in ("Äpfel", "äpfel", "ÄPFEL", "werk"):
+        r = client.get("/api/v1/projects", params={"q": q}, headers=h)
+        assert [x["id"] for x in r.json()["items"]] == [p.id], q
