@@ -28,7 +28,7 @@ from crm.clock import local_tz, now_local, to_local
 from crm.errors import CRMError, StaleVersion
 from crm.firms.search import search_firms
 from crm.projects.reads import get_project_for
-from crm.submissions import AlreadySubmitted, claim, settle
+from crm.submissions import AlreadySubmitted, settle
 from crm.vocabulary import ActivityKind, values
 from server.download import EXPORT_LIMIT, list_workbook
 from web import forms
@@ -241,14 +241,7 @@ def create(form: FormBody, visit: Visit) -> Response:
         )
         with visit.session.begin_nested():
             # posted again: nothing recorded (the key is bound to this form's content)
-            claim(
-                visit.session,
-                visit.user,
-                key,
-                method=visit.request.method,
-                path=visit.request.url.path,
-                content=payload,
-            )
+            visit.claim(key, payload)
             logged = log_activity(visit.session, visit.user, payload)
             outcome = f"/activities/{logged.activity.id}?saved=1"
             settle(visit.session, visit.user, key, outcome)

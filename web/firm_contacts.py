@@ -23,7 +23,7 @@ from crm.firms.service import (
 from crm.firms.views import firm_detail
 from crm.i18n import _l
 from crm.models.accounts import User
-from crm.submissions import AlreadySubmitted, claim
+from crm.submissions import AlreadySubmitted
 from web import forms
 from web.firm_page import default_log_values
 from web.forms import FormBody, FormInvalid, FormRejected
@@ -72,15 +72,7 @@ def _refusal(
     try:
         data = forms.validate(visit.request, model, values)
         with visit.session.begin_nested():
-            claim(
-                visit.session,
-                visit.user,
-                key,
-                method=visit.request.method,
-                path=visit.request.url.path,
-                content=data,
-                outcome=outcome,
-            )
+            visit.claim(key, data, outcome)
             save(visit.session, visit.user, target, data)
     except (FormInvalid, CRMError) as exc:
         if isinstance(exc, CRMError) and (

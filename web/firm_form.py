@@ -24,7 +24,7 @@ from crm.firms.service import (
 )
 from crm.firms.views import firm_names
 from crm.policy.service import list_clusters
-from crm.submissions import AlreadySubmitted, claim, settle
+from crm.submissions import AlreadySubmitted, settle
 from server.deps import SessionDep
 from web import forms
 from web.firms import TIERS, Q
@@ -104,14 +104,7 @@ def create_firm_page(form: FormBody, visit: Visit) -> Response:
         with visit.session.begin_nested():
             # the key is bound to this form: the firm as read and the confirmation
             content = {"firm": data, "confirm": confirm}
-            claim(
-                visit.session,
-                visit.user,
-                key,
-                method=visit.request.method,
-                path=visit.request.url.path,
-                content=content,
-            )
+            visit.claim(key, content)
             firm = create_firm(visit.session, visit.user, data, confirm=confirm)
             outcome = f"/firms/{firm.id}?created=1"  # the page confirms it
             settle(visit.session, visit.user, key, outcome)

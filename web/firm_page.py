@@ -19,7 +19,7 @@ from crm.errors import CRMError
 from crm.firms.duplicates import check_firm
 from crm.firms.views import firm_contacts, firm_detail, firm_projects, firm_row, firm_row_to_add
 from crm.policy.service import plan_lists
-from crm.submissions import AlreadySubmitted, claim
+from crm.submissions import AlreadySubmitted
 from web import forms
 from web.activities import DT_INPUT, KINDS, REMIND_OFFSETS, followup_input, offered_errors
 from web.forms import FormBody, FormInvalid, FormRejected
@@ -178,15 +178,7 @@ def log_contact(form: FormBody, visit: ShortWriteVisit, firm_id: int) -> Respons
             visit.request, ActivityCreate, data, offered_errors(visit.request, raw)
         )
         with visit.writing():
-            claim(
-                visit.session,
-                visit.user,
-                key,
-                method=visit.request.method,
-                path=visit.request.url.path,
-                content=payload,
-                outcome=f"/firms/{firm_id}",
-            )
+            visit.claim(key, payload, f"/firms/{firm_id}")
             logged = log_activity(visit.session, visit.user, payload)
     except AlreadySubmitted as exc:
         if not visit.htmx:

@@ -33,7 +33,7 @@ from crm.models.accounts import User
 from crm.projects.reads import get_project_for
 from crm.schemas import read_id
 from crm.sorting import parse_sort
-from crm.submissions import AlreadySubmitted, claim, settle
+from crm.submissions import AlreadySubmitted, settle
 from crm.types import utcnow
 from crm.vocabulary import FollowupStatus, values
 from server.deps import SessionDep, WebUser
@@ -209,14 +209,7 @@ def create_followup_form(form: FormBody, visit: Visit) -> Response:
             visit.request, FollowupCreate, values, ints=("assignee_id", "firm_id", "project_id")
         )
         # the same form again: nothing recorded (the key is bound to this form's content)
-        claim(
-            visit.session,
-            visit.user,
-            key,
-            method=visit.request.method,
-            path=visit.request.url.path,
-            content=data,
-        )
+        visit.claim(key, data)
         fu = create_followup(visit.session, visit.user, data)
         outcome = f"/projects/{fu.project_id}" if fu.project_id else "/followups"
         settle(visit.session, visit.user, key, outcome)

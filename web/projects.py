@@ -21,7 +21,7 @@ from crm.policy.service import plan_lists
 from crm.projects.reads import capital_arrivals, get_project_for, stage_history, to_public
 from crm.projects.schemas import CapitalArrivalCreate, ProjectCreate, ProjectUpdate
 from crm.projects.service import add_capital_arrival, conflict_info, create_project, update_project
-from crm.submissions import AlreadySubmitted, claim, settle
+from crm.submissions import AlreadySubmitted, settle
 from web import forms
 from web.forms import FormBody
 from web.visit import PageVisit, Visit
@@ -215,14 +215,7 @@ def create_project_form(form: FormBody, visit: Visit) -> Response:
     key = forms.submission_key(form)  # the same form again records nothing (crm.submissions)
     try:
         data = forms.parse(visit.request, ProjectCreate, values, ints=INTS, aliases=ALIASES)
-        claim(
-            visit.session,
-            visit.user,
-            key,
-            method=visit.request.method,
-            path=visit.request.url.path,
-            content=data,
-        )
+        visit.claim(key, data)
         p = create_project(visit.session, visit.user, data)
         outcome = f"/projects/{p.id}?created=1"
         settle(visit.session, visit.user, key, outcome)
@@ -316,15 +309,7 @@ def add_capital(form: FormBody, visit: Visit, project_id: int) -> Response:
     outcome = f"/projects/{project_id}#capital"
     try:
         data = forms.parse(visit.request, CapitalArrivalCreate, values)
-        claim(
-            visit.session,
-            visit.user,
-            key,
-            method=visit.request.method,
-            path=visit.request.url.path,
-            content=data,
-            outcome=outcome,
-        )
+        visit.claim(key, data, outcome)
         add_capital_arrival(visit.session, visit.user, project_id, data)
     except AlreadySubmitted as exc:
         return forms.answered_before(visit.request, exc)

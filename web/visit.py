@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from crm.db import write_transaction
 from crm.models.accounts import User
+from crm.submissions import claim
 from server.deps import READ_METHODS, LoginRequired, open_request_session, signed_in
 from web.render import is_htmx, language, render
 
@@ -48,6 +49,19 @@ class PageVisit:
         """The block's writes as one short transaction, committed at its end
         (``crm.db.write_transaction``): for a ``ShortWriteVisit`` handler."""
         return write_transaction(self.session)
+
+    def claim(self, key: str | None, content: Any, outcome: str | None = None) -> None:
+        """``crm.submissions.claim`` of this post's one-use ``key`` for what it submits: its
+        method and path (the target's ids) and its validated ``content``."""
+        claim(
+            self.session,
+            self.user,
+            key,
+            method=self.request.method,
+            path=self.request.url.path,
+            content=content,
+            outcome=outcome,
+        )
 
     def render(
         self, template: str, ctx: dict[str, Any] | None = None, **options: Any
