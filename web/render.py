@@ -26,6 +26,7 @@ from crm.projects.service import stage_choices
 from crm.submissions import new_key, read_key
 from crm.vocabulary import ACTIVE_STAGES, SECURED_STAGES, Tier
 from web.followup_rows import followup_rows_html_for
+from web.pipeline_rows import pipeline_rows_html_for
 from web.project_rows import project_rows_for
 from web.timeline import timeline_html_for
 
@@ -322,6 +323,8 @@ def templates_for(lang: str) -> Jinja2Templates:
         t.env.globals["timeline_html"] = timeline_html_for(t.env)
         # the follow-up list's rows (followups/_rows.html): one string per row, not a loop
         t.env.globals["followup_rows_html"] = followup_rows_html_for(t.env)
+        # the pipeline table's rows (pipeline/table.html): one string per row, not a loop
+        t.env.globals["pipeline_rows_html"] = pipeline_rows_html_for(t.env)
         # a project page's contacts, stage history and follow-ups (projects/detail.html)
         t.env.globals.update(project_rows_for(t.env))
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from crm.models.projects import Project, StageChange
 from tests.factories import make_department, make_firm, make_project, make_user
-from tests.web.conftest import hx
+from tests.web.conftest import hx, switch_language
 from tests.web.conftest import log_in as login
 from web.pipeline import CARDS
 
@@ -102,6 +102,44 @@ def test_table_view_lists_and_pages(client, session):
     assert r.status_code == 200 and r.text.count("表格项目") == 50 and "12.5" in r.text
     assert "1 / 2" in r.text
     assert client.get("/pipeline?view=table&page=2").text.count("表格项目") == 5
+
+
+def test_a_table_row_shows_its_values_escaped_and_its_badges(client, session):
+    """The table's rows (built in Python, web/pipeline_rows.py): every value escaped, the
+    cluster's and park's names with their codes as tooltips (no tooltip without a park), the
+    amount without trailing zeros, the owner's name, the confidential and 撞单 badges only on
+    their rows, a box to select each row for a manager only; English words on an English page."""
+    dept, me, _ = _setup(session)
+    firm = make_firm(session, "<b>甲&乙</b>")
+    plain = make_project(session, firm, "NB", owner=me, title='项目"丙"<i>', investment="1200.50")
+    secret = make_project(session, firm, "IC", "negotiating", owner=me, park_code="XY")
+    secret.is_confidential = True
+    clash = make_project(session, firm, "DATA", owner=me, title="撞")
+    clash.conflict_with_id = plain.id
+    boss = make_user(session, "manager", dept)
+    session.commit()
+    login(client, me)
+    r = client.get("/pipeline?view=table")
+    assert r.status_code == 200
+    rows = {
+        p.id: r.text.split(f'<a href="/projects/{p.id}">')[1].split("</tr>")[0]
+        for p in (plain, secret, clash)
+    }
+    assert rows[plain.id].startswith("项目&#34;丙&#34;&lt;i&gt;</a></td>")
+    assert f'<a href="/firms/{firm.id}">&lt;b&gt;甲&amp;乙&lt;/b&gt;</a>' in rows[plain.id]
+    assert '<td class="num">1,200.5</td>' in rows[plain.id] and "<td>王五</td>" in rows[plain.id]
+    assert '<td title="NB">' in rows[plain.id] and "\n      <td></td>\n" in rows[plain.id]
+    assert '<td title="XY">西永微电园</td>' in rows[secret.id]
+    assert '<span class="stage stage-negotiating">洽谈中</span>' in rows[secret.id]
+    assert '<span class="badge">保密</span>' in rows[secret.id]
+    assert '<span class="badge overdue">撞单</span>' in rows[clash.id]
+    assert "badge" not in rows[plain.id] and 'class="sel"' not in r.text
+    login(client, boss)
+    switch_language(client, "en")
+    r = client.get("/pipeline?view=table")
+    box = f'<input type="checkbox" name="ids" value="{plain.id}" form="bulk-reassign"'
+    assert f'{box} aria-label="Select 项目&#34;丙&#34;&lt;i&gt;">' in r.text
+    assert r.text.count('<td class="sel">') == 3 and ">Confidential</span>" in r.text
 
 
 def test_move_with_the_button_saves_and_answers_the_card_in_its_new_column(client, session):
