@@ -25,6 +25,7 @@ from crm.policy import names as plan_names
 from crm.projects.service import stage_choices
 from crm.submissions import new_key, read_key
 from crm.vocabulary import ACTIVE_STAGES, SECURED_STAGES, Tier
+from web.board_cards import board_cards_html_for
 from web.followup_rows import followup_rows_html_for
 from web.pipeline_rows import pipeline_rows_html_for
 from web.project_rows import project_rows_for
@@ -134,6 +135,44 @@ def _tier_badges(env: jinja2.Environment, keep: bool) -> Any:
     return tier_badge_of
 
 
+class _PickerHtml:
+    """A people picker's options rendered once, as one string, with where each one lies: a
+    page's picker is that string with its chosen option marked and one excluded (the viewer on
+    the firm list) cut out — two slices, not 500 options joined on every request."""
+
+    def __init__(self, users: Any) -> None:
+        parts: list[str] = []
+        self.by_id: dict[str, tuple[int, int, int]] = {}  # str(id) → start, end of head, end
+        self.by_uid: dict[Any, str] = {}
+        at = 0
+        for u in users:
+            head = f'<option value="{int(u.id)}"'
+            option = f"{head}>{escape(u.display_name)}</option>"
+            self.by_id[str(u.id)] = (at, at + len(head), at + len(option))
+            self.by_uid[u.id] = str(u.id)
+            parts.append(option)
+            at += len(option)
+        self.html = "".join(parts)
+
+    def with_choice(self, chosen: str, exclude: Any) -> Markup:
+        html, cuts = self.html, []
+        gone = self.by_uid.get(exclude) if exclude is not None else None
+        if gone is not None:
+            start, _, end = self.by_id[gone]
+            cuts.append((start, end, ""))
+        mark = self.by_id.get(chosen)
+        if mark is not None and chosen != gone:
+            cuts.append((mark[1], mark[1], " selected"))
+        if not cuts:
+            return Markup(html)
+        out, at = [], 0
+        for start, end, put in sorted(cuts):
+            out += (html[at:start], put)
+            at = end
+        out.append(html[at:])
+        return Markup("".join(out))
+
+
 def user_options(users: Any, selected: Any = None, exclude: Any = None) -> Markup:
     """``<option>`` elements for a people picker (id, display name), ``selected`` marked.
 
@@ -142,24 +181,10 @@ def user_options(users: Any, selected: Any = None, exclude: Any = None) -> Marku
     chosen = "" if selected is None else str(selected)
     rendered = getattr(users, "rendered", None)  # crm.accounts.users.UserChoices: shared
     if rendered is not None:
-        options = rendered.get("options")
-        if options is None:
-            options = rendered["options"] = [
-                (
-                    str(u.id),
-                    u.id,
-                    f'<option value="{int(u.id)}"',
-                    f">{escape(u.display_name)}</option>",
-                )
-                for u in users
-            ]
-        return Markup(
-            "".join(
-                f"{head} selected{tail}" if sid == chosen else head + tail
-                for sid, uid, head, tail in options
-                if uid != exclude
-            )
-        )
+        whole = rendered.get("whole")
+        if whole is None:
+            whole = rendered["whole"] = _PickerHtml(users)
+        return whole.with_choice(chosen, exclude)
     return Markup(
         "".join(
             f'<option value="{int(u.id)}"{" selected" if str(u.id) == chosen else ""}>'
@@ -325,6 +350,8 @@ def templates_for(lang: str) -> Jinja2Templates:
         t.env.globals["followup_rows_html"] = followup_rows_html_for(t.env)
         # the pipeline table's rows (pipeline/table.html): one string per row, not a loop
         t.env.globals["pipeline_rows_html"] = pipeline_rows_html_for(t.env)
+        # the board's cards (pipeline/_card.html): one string per card, not a loop
+        t.env.globals["board_cards_html"] = board_cards_html_for(t.env)
         # a project page's contacts, stage history and follow-ups (projects/detail.html)
         t.env.globals.update(project_rows_for(t.env))
 

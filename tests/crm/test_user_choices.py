@@ -65,3 +65,20 @@ def test_the_officer_list_is_shared_and_keeps_its_rendered_picker(session):
     assert officers.rendered == {}
     session.commit()  # a later request: the same shared list, not a rebuilt one
     assert user_choices(session, active).officers is officers
+
+
+def test_a_kept_picker_marks_and_cuts_as_one_built_each_time(session):
+    """The kept picker (one string, the chosen option marked and the excluded one cut out) is
+    the picker built option by option, for every choice: none, each user, an unknown or
+    malformed id, the excluded user chosen, the first and the last option excluded."""
+    dept = make_department(session)
+    users = [make_user(session, "officer", dept, display_name=f"<员{i}>&") for i in range(4)]
+    session.commit()
+    kept = user_choices(session, users[0])
+    plain = list(kept)  # the same rows without the kept store
+    ids = [u.id for u in users]
+    for selected in [None, "", "x", "999999", *ids, *map(str, ids)]:
+        for exclude in [None, "1", ids[0], ids[-1], ids[1]]:
+            got = user_options(kept, selected=selected, exclude=exclude)
+            assert got == user_options(plain, selected=selected, exclude=exclude)
+    assert f'value="{ids[1]}" selected>&lt;员1&gt;&amp;</option>' in user_options(kept, ids[1])
