@@ -96,9 +96,7 @@ def board_cards_html_for(env: jinja2.Environment) -> Callable[..., Markup]:
             options = stage_opts[stage] if can_move else ""
             lost_shown = stage == "lost" and lost_reason
             pid, version, stage = esc(pid), esc(version), esc(stage)
-            where = (
-                f' · <span title="{esc(park)}">{esc(park_text(park))}</span>' if park else ""
-            )
+            where = f' · <span title="{esc(park)}">{esc(park_text(park))}</span>' if park else ""
             amount = (
                 f"<span>{esc(f'{planned.normalize():,f}')} {yi_w}</span>"
                 if planned is not None
