@@ -142,6 +142,46 @@ def test_a_table_row_shows_its_values_escaped_and_its_badges(client, session):
     assert r.text.count('<td class="sel">') == 3 and ">Confidential</span>" in r.text
 
 
+def test_a_card_shows_its_values_escaped_its_badges_and_its_move_form(client, session):
+    """The board's cards (built in Python, web/board_cards.py): every value escaped, the
+    amount without trailing zeros, the park only when there is one, a lost project's reason cut
+    at 60 characters, the badges on their cards only, the move form (the next stages) only on
+    the cards the viewer may move."""
+    _, me, _ = _setup(session)
+    firm = make_firm(session, "<b>甲&乙</b>")
+    mine = make_project(session, firm, "NB", owner=me, title='项目"丙"<i>', investment="1200.50")
+    secret = make_project(session, firm, "IC", "negotiating", owner=me, park_code="XY")
+    secret.is_confidential = True
+    clash = make_project(session, firm, "DATA", owner=me, title="撞")
+    clash.conflict_with_id = mine.id
+    gone = make_project(session, firm, "NB", "lost", owner=me, lost_reason="<原因>" + "长" * 80)
+    other = make_user(session, "officer", make_department(session))
+    theirs = make_project(session, firm, "NB", "lead", owner=other, title="别人的")
+    session.commit()
+    token = login(client, me)
+    r = client.get("/pipeline")
+    cards = {
+        p.id: r.text.split(f'<article class="pcard" id="card-{p.id}"')[1].split("</article>")[0]
+        for p in (mine, secret, clash, gone, theirs)
+    }
+    title = "项目&#34;丙&#34;&lt;i&gt;</a>"
+    assert f'<a class="ptitle" href="/projects/{mine.id}">{title}' in cards[mine.id]
+    assert (
+        '<div class="muted small">&lt;b&gt;甲&amp;乙&lt;/b&gt; · <span title="NB">'
+        in (cards[mine.id])
+    )
+    assert "<span>1,200.5 亿元</span>" in cards[mine.id] and "王五" in cards[mine.id]
+    assert ' · <span title="XY">西永微电园</span></div>' in cards[secret.id]
+    assert ' · <span title="XY">' not in cards[mine.id]
+    assert '<span class="badge">保密</span>' in cards[secret.id]
+    assert '<span class="badge overdue">撞单</span>' in cards[clash.id]
+    assert "badge" not in cards[mine.id]
+    assert f"原因: &lt;原因&gt;{'长' * 53}...</div>" in cards[gone.id]
+    assert 'data-movable="1">' in cards[mine.id] and f'value="{token}"' in cards[mine.id]
+    assert '<option value="contacted">' in cards[mine.id].split("<select")[1].split("</option>")[0]
+    assert "data-movable" not in cards[theirs.id] and "<form" not in cards[theirs.id]
+
+
 def test_move_with_the_button_saves_and_answers_the_card_in_its_new_column(client, session):
     _, me, firm = _setup(session)
     p = make_project(session, firm, "NB", "lead", owner=me)
