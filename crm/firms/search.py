@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, bindparam, case, literal, or_, select, text
+from sqlalchemy import Boolean, String, bindparam, case, literal, or_, select, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, ColumnElement
@@ -131,24 +133,53 @@ def _one_char_indexed(session: Session | None, folded: str) -> bool:
     return bool(n <= FEW_TRIGRAMS and (firms or 0) <= FEW_FIRMS)
 
 
-def _one_condition(folded: str, session: Session | None = None) -> Any:
-    like = Firm.search_text.like(like_pattern(folded), escape="\\")
+# the kinds of one form of a query, by what answers it (``_TextMatch``): one character from
+# SQLite's index ("single"), one character, two characters, three or more
+_SINGLE, _ONE, _TWO, _MORE = "single", "1", "2", "3"
+
+
+def _kind(folded: str, session: Session | None = None) -> str:
     if _one_char_indexed(session, folded):
-        return _TextMatch(Firm.id, like, None, single=bindparam("fts_one", folded, unique=True))
+        return _SINGLE
+    return _ONE if len(folded) == 1 else _TWO if len(folded) == 2 else _MORE
+
+
+def _form_values(folded: str, kind: str) -> dict[str, str]:
+    """The values a form of kind ``kind`` binds, by name: its LIKE pattern, its "begins a
+    name" pattern (``search_rank``) and what its index asks."""
+    values = {"like": like_pattern(folded), "starts": like_pattern(folded, "%| ")}
+    if kind == _SINGLE:
+        values["fts_one"] = folded
+        return values
     # FTS5 trigram matches substrings of 3+ characters (a quoted phrase takes any text), and
     # two characters through the index's vocabulary; one character reads every row (LIKE)
-    phrase: BindParameter[str] | None = (
-        bindparam("fts_q", '"' + folded.replace('"', '""') + '"', unique=True)
-        if len(folded) >= 2
-        else None
-    )
-    short: BindParameter[str] | None = (
-        bindparam("fts_short", folded, unique=True) if len(folded) == 2 else None
-    )
-    grams: BindParameter[str] | None = (
-        bindparam("gram", folded, unique=True) if len(folded) <= 2 else None
-    )
+    if kind != _ONE:
+        values["fts_q"] = '"' + folded.replace('"', '""') + '"'
+    if kind == _TWO:
+        values["fts_short"] = folded
+    if kind != _MORE:
+        values["gram"] = folded
+    return values
+
+
+Param = Callable[[str], BindParameter[str]]
+
+
+def _form_condition(kind: str, param: Param) -> Any:
+    """One form's condition, its values the parameters ``param`` makes by name."""
+    like = Firm.search_text.like(param("like"), escape="\\")
+    if kind == _SINGLE:
+        return _TextMatch(Firm.id, like, None, single=param("fts_one"))
+    phrase = param("fts_q") if kind != _ONE else None
+    short = param("fts_short") if kind == _TWO else None
+    grams = param("gram") if kind != _MORE else None
     return _TextMatch(Firm.id, like, phrase, short, grams)
+
+
+def _one_condition(folded: str, session: Session | None = None) -> Any:
+    kind = _kind(folded, session)
+    values = _form_values(folded, kind)
+    return _form_condition(kind, lambda name: bindparam(name, values[name], unique=True))
 
 
 def query_forms(q: str) -> list[str]:
@@ -175,15 +206,60 @@ def search_condition(q: str, session: Session | None = None) -> Any:
     return or_(*(_one_condition(f) for f in forms))
 
 
+def _rank(starts: list[Any]) -> Any:
+    text = literal("| ") + Firm.search_text
+    return case((or_(*(text.like(p, escape="\\") for p in starts)), 0), else_=1)
+
+
 def search_rank(q: str) -> Any:
     """0 when the query begins a whole name, alias, pinyin or initials (宏碁 for "hongqi"),
     1 when it only matches inside one (重庆钢铁's "c-hongqi-ng"): the better matches first."""
     forms = query_forms(q)
     if not forms:
         return literal(1)
-    text = literal("| ") + Firm.search_text
-    starts = or_(*(text.like(like_pattern(f, "%| "), escape="\\") for f in forms))
-    return case((starts, 0), else_=1)
+    return _rank([like_pattern(f, "%| ") for f in forms])
+
+
+@dataclass(frozen=True)
+class SearchShape:
+    """What the statement of a search depends on beside its values: the kind of each form of
+    the query (``query_forms``; on SQLite one character may be answered from the index). One
+    statement per shape, built once (``search_parts``): a search then builds no expression."""
+
+    kinds: tuple[str, ...]
+
+    def condition(self) -> Any:
+        """``search_condition``'s clause, its values parameters named by form (``values``)."""
+        conds = [_form_condition(kind, _named(i)) for i, kind in enumerate(self.kinds)]
+        return conds[0] if len(conds) == 1 else or_(*conds)
+
+    def rank(self) -> Any:
+        """``search_rank``'s expression, its patterns parameters named by form."""
+        return _rank([bindparam(f"starts_{i}", type_=String()) for i in range(len(self.kinds))])
+
+
+def _named(i: int) -> Param:
+    """Parameters named for the ``i``-th form of a query, given their values when run."""
+
+    def param(name: str) -> BindParameter[str]:
+        return bindparam(f"{name}_{i}", type_=String())
+
+    return param
+
+
+def search_parts(q: str, session: Session | None = None) -> tuple[SearchShape, dict[str, str]]:
+    """The shape of ``q``'s search and the values its statement binds (``SearchShape``): the
+    same condition and rank as ``search_condition`` and ``search_rank`` (a second form never
+    asks SQLite's one-character index, as there). ``q`` must hold some query."""
+    forms = query_forms(q)
+    assert forms, "an empty query searches nothing"
+    kinds: list[str] = []
+    values: dict[str, str] = {}
+    for i, form in enumerate(forms):
+        kind = _kind(form, session if len(forms) == 1 else None)
+        kinds.append(kind)
+        values.update({f"{k}_{i}": v for k, v in _form_values(form, kind).items()})
+    return SearchShape(tuple(kinds)), values
 
 
 def search_firm_rows(session: Session, actor: User, q: str, limit: int = 10) -> list[Any]:

@@ -210,3 +210,37 @@ def test_one_character_from_the_index_finds_what_a_substring_search_finds(
         compiled = stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
         plan = " ".join(str(r) for r in session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
         assert "ix_firm_search_tail" in plan and "firm_fts" in plan, plan
+
+
+def test_the_list_search_built_once_per_shape_finds_and_orders_as_the_conditions_do(
+    session: Session,
+) -> None:
+    """The list's search alone runs a statement built once per shape of the query (kinds of its
+    forms, crm.firms.queries._searched_ids) with the query's values: every character, pair and
+    longer query, pinyin typed with spaces, a query that finds nothing — the same firms, order
+    and count as the search's condition and rank built for the query itself, page by page."""
+    from crm.firms.queries import firm_order
+    from crm.firms.search import search_rank
+
+    actor = make_user(session, "admin")
+    for zh, en, al in [*NAMES, ("ソニー", None, []), ("惠普中国", "HP China", ["惠普中国区"])]:
+        create_firm(session, actor, FirmCreate(name_zh=zh, name_en=en, aliases=al), confirm=True)
+    session.commit()
+    texts = list(session.scalars(select(Firm.search_text)))
+    grams = {t[i : i + n] for t in texts for n in (1, 2) for i in range(len(t) - n + 1)}
+    queries = sorted(g for g in grams if fold_query(g) == g and g.strip() == g)
+    queries += [*QUERIES, "hui pu", "Hui  Pu", "ＨＰ", "ー"]
+    for q in queries:
+        expected = list(
+            session.scalars(
+                select(Firm.id)
+                .where(search_condition(q, session))
+                .order_by(search_rank(q), *firm_order(FirmFilters()))
+            )
+        )
+        for offset in (0, 2, len(expected) + 2):
+            rows, total = list_firms(session, actor, FirmFilters(q=q), limit=2, offset=offset)
+            assert [r.id for r in rows] == expected[offset : offset + 2], (q, offset)
+            assert total == len(expected), q
+        rows, _ = list_firms(session, actor, FirmFilters(q=q), limit=50, columns=True)
+        assert [r.id for r in rows] == expected[:50], q
