@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from crm.authz import require_manager
 from crm.authz.disclosure import conflict_pair_labels, project_label
+from crm.db import plan_once
 from crm.i18n import Named
 from crm.models.accounts import Department, User
 from crm.models.policy import Cluster
@@ -117,13 +118,15 @@ def open_conflicts(session: Session, actor: User) -> list[ConflictRow]:
     if actor.role != "admin":
         mine = actor.department_id
         stmt = stmt.where(or_(First.c.department_id == mine, Project.department_id == mine))
-    rows = session.execute(stmt).all()
+    rows = session.execute(plan_once(stmt)).all()
     depts = {r[7] for r in rows} | {r[11] for r in rows}
     names = (
         {
             i: n
             for i, n in session.execute(
-                select(Department.id, Department.name).where(Department.id.in_(depts - {None}))
+                plan_once(
+                    select(Department.id, Department.name).where(Department.id.in_(depts - {None}))
+                )
             )
         }
         if rows

@@ -41,3 +41,36 @@ def test_manager_home_figures(session):
     assert hb.new_leads == 1 and hb.overdue_followups == 1 and hb.stale_count == 1
     with pytest.raises(PermissionDenied):
         manager_home(session, w["oa"])
+
+
+def test_signings_and_landings_count_the_first_time_this_week(session):
+    """A project counts as signed (landed) this week when its first move into a secured
+    (landed) stage falls in the week: signed last month and landed now is a landing, not a
+    signing; landed last month and operating now is neither; another department's never."""
+    from crm.models.projects import StageChange
+
+    w = world(session)
+    now = utcnow()
+    f = make_firm(session, "首页签约")
+    long_ago = now - timedelta(days=40)
+
+    def moved(p, *changes):  # (to_stage, when) after the project was opened long ago
+        for stage, at in changes:
+            session.add(
+                StageChange(project_id=p.id, from_stage=None, to_stage=stage, changed_at=at)
+            )
+        p.stage = changes[-1][0]
+
+    def opened(owner):
+        return make_project(session, f, "IC", "lead", owner=owner, created_at=long_ago)
+
+    moved(opened(w["oa"]), ("signed", long_ago), ("landed", now))  # a landing
+    moved(opened(w["oa"]), ("landed", long_ago), ("operating", now))  # neither
+    moved(opened(w["oa"]), ("signed", now), ("landed", now))  # a signing and a landing
+    moved(opened(w["oa"]), ("signed", now))  # a signing
+    moved(opened(w["ob"]), ("signed", now), ("landed", now))  # another department
+    session.commit()
+    h = manager_home(session, w["ma"])
+    assert (h.signings, h.landings) == (2, 2)
+    hb = manager_home(session, w["mb"])
+    assert (hb.signings, hb.landings) == (1, 1)
