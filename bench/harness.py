@@ -66,16 +66,21 @@ class Options:
     mixed_seconds: float = 30.0
     mixed_workers: tuple[int, ...] = (1, 0)
     app_root: str | None = None  # serve another checkout of the app (before/after comparisons)
+    # a second checkout served beside the first and timed in the same moments: each page request
+    # goes to both in turn; each mixed run is repeated on it, alternating (before/after figures
+    # on a machine whose speed moves within minutes)
+    against: str | None = None
+    against_rounds: int = 2  # mixed runs of each version with ``against``
 
 
 # --- the run ---
 
 
-def _git_commit() -> str | None:
+def _git_commit(root: Path = ROOT) -> str | None:
     try:
         return subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
+            cwd=root,
             text=True,
             capture_output=True,
             check=True,
@@ -105,19 +110,19 @@ def run(opts: Options) -> dict[str, Any]:
         if only_mixed:
             results += capacity(url, workdir, floor, opts, app_root, meta)
             return _finish(opts, meta, results, started, floor)
-        with serve(url, workdir, app_root=app_root) as server:
+        with contextlib.ExitStack() as servers:
+            server = servers.enter_context(serve(url, workdir, app_root=app_root))
             pw = _password(opts)
-            clients = {
-                ("officer", False): web_login(server.base, OFFICER, pw),
-                ("manager", False): web_login(server.base, MANAGER, pw),
-                ("officer", True): api_login(server.base, OFFICER, pw),
-                ("manager", True): api_login(server.base, MANAGER, pw),
-            }
+            clients = _clients(server.base, pw)
+            against = None
+            if opts.against:
+                second = servers.enter_context(serve(url, workdir, app_root=Path(opts.against)))
+                against = _clients(second.base, pw)
             cache: dict[str, list[dict[str, Any]]] = {}
             scenarios = [s for s in SCENARIOS if not wanted or any(w in s.name for w in wanted)]
             for sc in scenarios:
                 try:
-                    r = measure_scenario(sc, clients, floor, ctx, opts, cache)
+                    r = measure_scenario(sc, clients, floor, ctx, opts, cache, against)
                 except httpx.HTTPError as exc:
                     r = Result(
                         sc.name,
@@ -127,9 +132,15 @@ def run(opts: Options) -> dict[str, Any]:
                         url=sc.url,
                     )
                 results.append(r)
+                vs = r.extra.get("against")
                 opts.log(
                     f"  {_ljust(r.name, 40)} {r.status:<8} p95 {_ms(r.page.p95)}  "
                     f"floor {_ms(r.floor.p50)}  {r.note}"
+                    + (
+                        f"  p50 {_ms(r.page.p50)} against {_ms(vs['p50'])} (p95 {_ms(vs['p95'])})"
+                        if vs
+                        else ""
+                    )
                 )
             by_name = {r.name: r for r in results}
             tput = []
@@ -160,7 +171,7 @@ def run(opts: Options) -> dict[str, Any]:
             results += tput
             mem = server.peak_memory_kib()
             meta["server_memory_kib"] = mem
-            for c in clients.values():
+            for c in [*clients.values(), *(against or {}).values()]:
                 c.close()
         if not wanted or "mixed" in wanted:
             results += capacity(url, workdir, floor, opts, app_root, meta)
@@ -233,38 +244,68 @@ def _capacity_runs(
     meta: dict[str, Any],
 ) -> list[Result]:
     out = []
+    # with ``against``: each version in turn, the other one first, ``against_rounds`` times
+    versions: list[tuple[Path | None, str]] = [(app_root, "")]
+    if opts.against:
+        versions = [(Path(opts.against), " (against)"), (app_root, "")] * opts.against_rounds
     for n in opts.mixed_workers:
-        workers = n or _cores()
-        name = f"mixed x{opts.mixed_clients}, {workers} web process{'es' if workers > 1 else ''}"
-        res = Result(name, "throughput", url="(mix)")
-        with serve(url, workdir, workers=workers, app_root=app_root) as server:
-            m: MixedResult = run_mixed(
-                server.base,
-                picks,
-                _password(opts),
-                clients=opts.mixed_clients,
-                seconds=opts.mixed_seconds,
-                log=opts.log,
-                server_pid=server.proc.pid,
-                database=_database_name(url),
-            )
-            server_log = server.log_tail(40) if m.failed else ""
-        res.extra = {**m.as_dict(), "workers": workers}
-        if server_log:  # why requests failed (the server's log goes with its folder)
-            res.extra["server_log"] = server_log
-        res.page = Stats(n=m.requests, p50=m.latency.p50, p95=m.latency.p95, max=m.latency.max)
-        database = f", database {m.database_cpu_ms} ms" if m.database_cpu_ms is not None else ""
-        res.note = (
-            f"{m.rps} req/s over {m.seconds} s (load {m.load_average[0]} → {m.load_average[1]}; "
-            f"server CPU {m.server_cpu_ms} ms a request{database}, client {m.client_cpu_ms} ms; "
-            f"cores {m.machine_busy_pct} % busy)"
-        )
-        if m.failed:
-            res.status = "error"
-            res.note += f", {m.failed} failed: {'; '.join(m.errors[:3])}"
-        out.append(res)
+        for k, (root, label) in enumerate(versions):
+            if opts.against:
+                label += f", run {k // 2 + 1}"
+            out.append(_capacity_run(url, workdir, picks, opts, root, n, label))
     meta["mixed"] = {"clients": opts.mixed_clients, "seconds": opts.mixed_seconds}
     return out
+
+
+def _capacity_run(
+    url: str,
+    workdir: Path,
+    picks: dict[str, list[Any]],
+    opts: Options,
+    app_root: Path | None,
+    n: int,
+    label: str,
+) -> Result:
+    """One mixed run on ``n`` web processes (0: one per core) of the app at ``app_root``."""
+    workers = n or _cores()
+    name = f"mixed x{opts.mixed_clients}, {workers} web process{'es' if workers > 1 else ''}"
+    res = Result(name + label, "throughput", url="(mix)")
+    with serve(url, workdir, workers=workers, app_root=app_root) as server:
+        m: MixedResult = run_mixed(
+            server.base,
+            picks,
+            _password(opts),
+            clients=opts.mixed_clients,
+            seconds=opts.mixed_seconds,
+            log=opts.log,
+            server_pid=server.proc.pid,
+            database=_database_name(url),
+        )
+        server_log = server.log_tail(40) if m.failed else ""
+    res.extra = {**m.as_dict(), "workers": workers}
+    if server_log:  # why requests failed (the server's log goes with its folder)
+        res.extra["server_log"] = server_log
+    res.page = Stats(n=m.requests, p50=m.latency.p50, p95=m.latency.p95, max=m.latency.max)
+    database = f", database {m.database_cpu_ms} ms" if m.database_cpu_ms is not None else ""
+    res.note = (
+        f"{m.rps} req/s over {m.seconds} s (load {m.load_average[0]} → {m.load_average[1]}; "
+        f"server CPU {m.server_cpu_ms} ms a request{database}, client {m.client_cpu_ms} ms; "
+        f"cores {m.machine_busy_pct} % busy)"
+    )
+    if m.failed:
+        res.status = "error"
+        res.note += f", {m.failed} failed: {'; '.join(m.errors[:3])}"
+    return res
+
+
+def _clients(base: str, password: str) -> dict[tuple[str, bool], httpx.Client]:
+    """A signed-in web and API client of the officer and the manager the scenarios act as."""
+    return {
+        ("officer", False): web_login(base, OFFICER, password),
+        ("manager", False): web_login(base, MANAGER, password),
+        ("officer", True): api_login(base, OFFICER, password),
+        ("manager", True): api_login(base, MANAGER, password),
+    }
 
 
 def _database_name(url: str) -> str | None:
@@ -304,11 +345,16 @@ def _meta(
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "platform": platform.platform(),
-        "commit": _git_commit(),
+        "commit": _git_commit(Path(opts.app_root) if opts.app_root else ROOT),
         "database": db,
         "load": load,
         "requests": opts.requests,
         "warmup": opts.warmup,
         "concurrency": opts.concurrency,
         "duration_s": opts.duration,
+        **(
+            {"against": {"app_root": opts.against, "commit": _git_commit(Path(opts.against))}}
+            if opts.against
+            else {}
+        ),
     }

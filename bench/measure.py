@@ -117,7 +117,12 @@ def measure_scenario(
     ctx: dict[str, Any],
     opts: Options,
     cache: dict[str, list[dict[str, Any]]],
+    against: dict[tuple[str, bool], httpx.Client] | None = None,
 ) -> Result:
+    """``sc``'s timed requests and its floor. With ``against`` (clients of a second server, another
+    checkout of the app on the same database) each request is sent to both, in turn and in
+    alternating order, so both versions are timed in the same moments of the machine: the
+    second's figures go in ``extra["against"]``."""
     res = Result(
         sc.name,
         "api" if sc.api else "page",
@@ -140,20 +145,38 @@ def measure_scenario(
         if sc.expect and i == 0 and sc.expect not in r.text:
             res.status, res.note = "wrong", f"the answer does not contain {sc.expect!r}"
     res.extra["bytes"] = len(r.content)
+    other = against[(sc.role, sc.api)] if against else None
+    if other is not None:
+        for i in range(max(1, opts.warmup)):
+            other.get(urls[i % len(urls)])
     samples: list[float] = []
-    failures = 0
+    samples_b: list[float] = []
+    turns: list[tuple[httpx.Client, list[float]]] = [(client, samples)]
+    if other is not None:
+        turns.append((other, samples_b))
+    failed = {id(samples): 0, id(samples_b): 0}
     deadline = time.monotonic() + opts.scenario_seconds
     for i in range(opts.requests):
-        ms, r = _timed(lambda i=i: client.get(urls[i % len(urls)]))
-        if r.status_code != 200:
-            failures += 1
-        samples.append(ms)
+        url = urls[i % len(urls)]
+        for c, into in turns if i % 2 == 0 else turns[::-1]:
+            ms, r = _timed(lambda c=c, url=url: c.get(url))
+            if r.status_code != 200:
+                failed[id(into)] += 1
+            into.append(ms)
         if time.monotonic() > deadline and len(samples) >= 5:
             res.note = f"stopped after {len(samples)} requests ({opts.scenario_seconds:.0f} s)"
             break
+    failures, failures_b = failed[id(samples)], failed[id(samples_b)]
     if failures:
         res.status, res.note = "error", f"{failures} of {len(samples)} requests failed"
     res.page = Stats.of(samples)
+    if other is not None:
+        b = Stats.of(samples_b)
+        res.extra["against"] = {"n": b.n, "p50": b.p50, "p95": b.p95, "max": b.max}
+        if failures_b:
+            res.extra["against"]["failed"] = failures_b
+        if b.p50 and res.page.p50:
+            res.extra["against"]["p50_ratio"] = round(res.page.p50 / b.p50, 2)
     # the floor: the same number of runs, same parameters
     if sc.floor:
         floor.run(sc.floor, rows[0])  # warm

@@ -58,18 +58,33 @@ def table(out: dict[str, Any]) -> str:
         "floor = the same query through the DBAPI; ratio = page p50 / floor p50",
         "",
     ]
+    against = m.get("against")
+    if against:
+        lines.insert(
+            -1,
+            f"against: {against['app_root']} (commit {against.get('commit')}), served beside "
+            "and sent every request in turn; vs50 / vs95 its times, × = p50 / its p50",
+        )
     head = (
         f"{_ljust('scenario', 40)} {'status':<8} {'p50':>7} {'p95':>7} {'max':>7} "
-        f"{'floor50':>7} {'floor95':>7} {'ratio':>6} {'budget':>7} {'verdict':<7} note"
+        + (f"{'vs50':>7} {'vs95':>7} {'×':>5} " if against else "")
+        + f"{'floor50':>7} {'floor95':>7} {'ratio':>6} {'budget':>7} {'verdict':<7} note"
     )
     lines += [head, "-" * len(head)]
     for r in out["results"]:
         if r["kind"] == "throughput":
             continue
         pg, fl = r["page"], r["floor"]
+        vs = r.get("extra", {}).get("against") or {}
         lines.append(
             f"{_ljust(r['name'][:40], 40)} {r['status']:<8} {_f(pg['p50'])} {_f(pg['p95'])} "
-            f"{_f(pg['max'])} {_f(fl['p50'])} {_f(fl['p95'])} {_f(r['ratio'], 6)} "
+            f"{_f(pg['max'])} "
+            + (
+                f"{_f(vs.get('p50'))} {_f(vs.get('p95'))} {_f(vs.get('p50_ratio'), 5)} "
+                if against
+                else ""
+            )
+            + f"{_f(fl['p50'])} {_f(fl['p95'])} {_f(r['ratio'], 6)} "
             f"{_f(r['budget_ms'], 7)} {r['verdict']:<7} {r['note']}"
         )
     lines.append("")

@@ -193,6 +193,16 @@ def bench(
     app_root: Annotated[
         str | None, typer.Option(help="serve the app from another checkout (compare versions)")
     ] = None,
+    against: Annotated[
+        str | None,
+        typer.Option(
+            help="serve another checkout beside this one and time both in the same moments: "
+            "every page request sent to each in turn, every mixed run repeated on it, alternating"
+        ),
+    ] = None,
+    against_rounds: Annotated[
+        int, typer.Option(help="with --against: mixed runs of each version", min=1)
+    ] = 2,
 ) -> None:
     """Load a scale into a fresh database, serve the app and time every page, report and job
     against its raw-SQL floor (SPEC section 9), then the capacity: a mixed officer workload on
@@ -219,6 +229,8 @@ def bench(
             mixed_seconds=mixed_seconds,
             mixed_workers=tuple(int(w) for w in mixed_workers.split(",") if w.strip()),
             app_root=app_root,
+            against=against,
+            against_rounds=against_rounds,
         )
     )
 

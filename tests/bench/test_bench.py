@@ -132,3 +132,42 @@ def test_the_database_servers_cpu_is_read_from_its_processes() -> None:
             return
         assert found[pid] >= 0
         assert database_cpu_seconds(name + "_none") == {}
+
+
+def test_against_times_a_second_checkout_in_the_same_moments(tmp_path: Path) -> None:
+    """``--against``: a second checkout served beside the first; every page request goes to
+    both (its figures beside the page's), and each mixed run is repeated on it first."""
+    from bench.server import ROOT
+
+    server = os.environ.get("CRM_TEST_DATABASE_URL")
+    lines: list[str] = []
+    out = run(
+        Options(
+            scale="small",
+            database_url=server,
+            requests=4,
+            warmup=1,
+            concurrency=2,
+            duration=0.5,
+            only="web my day,mixed",
+            json_path=str(tmp_path / "bench.json"),
+            log=lines.append,
+            mixed_clients=2,
+            mixed_seconds=1.0,
+            mixed_workers=(1,),
+            against=str(ROOT),
+            against_rounds=1,
+        )
+    )
+    by_name = {r["name"]: r for r in out["results"]}
+    day = by_name["web my day"]
+    assert day["status"] == "ok" and day["page"]["n"] == 4
+    vs = day["extra"]["against"]
+    assert vs["n"] == 4 and vs["p50"] > 0 and vs["p95"] >= vs["p50"] and "failed" not in vs
+    assert vs["p50_ratio"] == round(day["page"]["p50"] / vs["p50"], 2)
+    runs = [r["name"] for r in out["results"] if r["name"].startswith("mixed")]
+    assert runs == ["mixed x2, 1 web process (against), run 1", "mixed x2, 1 web process, run 1"]
+    assert all(by_name[n]["extra"]["failed"] == 0 for n in runs)
+    assert out["meta"]["against"]["app_root"] == str(ROOT)
+    report = "\n".join(lines)
+    assert "vs50" in report and f"against: {ROOT}" in report
