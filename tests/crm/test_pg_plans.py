@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, event, select, text
 from sqlmodel import Session
 
-from crm.db import get_engine, plan_once, reads_first
+from crm.db import get_engine, plan_once, reads_first, table
 from crm.firms.search import search_condition, search_firm_rows
 from crm.models.accounts import Department
 from crm.models.firms import Firm
@@ -166,3 +166,35 @@ def test_a_set_mode_undone_by_a_rollback_is_set_again(session) -> None:
         assert s.scalar(back, {"d": dep.id}) == dep.name
         assert _mode(s) == before
         s.rollback()
+
+
+def test_a_selects_rows_are_read_in_one_call_up_to_a_bound(session: Session, monkeypatch) -> None:
+    """PostgreSQL: a SELECT's rows are taken from the driver in one call (psycopg reads each
+    ``fetchone`` in Python), whether the result is iterated, read whole or row by row; a larger
+    result than ``ROWS_AT_ONCE``, an INSERT's RETURNING and every SQLite result are read as
+    SQLAlchemy reads them. The rows are the same either way."""
+    from sqlalchemy.engine.cursor import FullyBufferedCursorFetchStrategy
+
+    import crm.db
+
+    dept = make_department(session)
+    names = [f"部门{i}" for i in range(5)]
+    for name in names:
+        session.add(Department(name=name, code=f"B{len(name)}{names.index(name)}"))
+    session.commit()
+    d = table(Department).c
+    every = select(d.name).where(d.name.in_(names)).order_by(d.name)
+    conn = session.connection()  # Core results: the strategy SQLAlchemy reads them with
+    at_once = conn.execute(every)
+    assert isinstance(at_once.cursor_strategy, FullyBufferedCursorFetchStrategy) == _postgres()
+    assert [n for (n,) in at_once] == names
+    assert conn.execute(every).first() == (names[0],)
+    assert conn.execute(every).scalars().all() == names
+    assert session.scalars(every).all() == names  # through the ORM too
+    monkeypatch.setattr(crm.db, "ROWS_AT_ONCE", 4)  # five rows: past the bound
+    one_by_one = conn.execute(every)
+    assert not isinstance(one_by_one.cursor_strategy, FullyBufferedCursorFetchStrategy)
+    assert [n for (n,) in one_by_one] == names
+    added = conn.execute(d.id.table.insert().values(name="新部门", code="NEW1").returning(d.id))
+    assert not isinstance(added.cursor_strategy, FullyBufferedCursorFetchStrategy)
+    assert added.scalar_one() > dept.id
