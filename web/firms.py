@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from crm.accounts.service import user_choices
 from crm.authz import is_manager
@@ -34,6 +34,7 @@ from server.download import download
 from server.page_input import known_choice
 from web import forms
 from web.bulk import bulk_context
+from web.html import esc
 from web.render import cluster_labels, templates_for
 from web.visit import Visit
 
@@ -49,42 +50,28 @@ Q = Annotated[str | None, Query(max_length=100)]
 
 # one row of the list, as the page prints it (the same markup the template's row loop wrote):
 # the list and its searches are 40 % of an office's requests, and 50 rows of ten template
-# expressions each (an escape and a Markup per value) were a quarter of the page's rendering
-_ROW = (
-    "\n      <tr>\n        {sel}\n"
-    '        <td><a class="firm-name" href="/firms/{id}">{name_zh}</a>\n'
-    "          {name_en}</td>\n"
-    "        <td>{tier}</td>\n"
-    "        <td>{country}</td>\n"
-    '        <td><div class="chips">{chips}</div></td>\n'
-    "        <td>{owner}</td>\n"
-    '        <td class="muted nowrap">{updated}</td>\n'
-    "      </tr>\n    "
-)
-_SEL = (
-    '<td class="sel"><input type="checkbox" name="ids" value="{id}" form="bulk-reassign" '
-    'aria-label="{select} {name_zh}"></td>'
-)
-_NAME_EN = '<div class="muted small">{}</div>'
+# expressions each (an escape and a Markup per value) were a quarter of the page's rendering;
+# each value is escaped as a plain string (web.html.esc) and the row written by an f-string
 _NO_CHIP = '<span class="muted">—</span>'
 _DASH = "—"
 
 
 def _chip(label: str) -> str:
-    text = escape(label)
+    text = esc(label)
     return f'<span class="chip" title="{text}">{text}</span>'
 
 
-class _Chips(dict[str, str]):
-    """A cluster's chip by code, made on first use (a code without a label shows itself)."""
+class _Chips(dict[tuple[str, ...], str]):
+    """A row's chips by its cluster codes, made on first use (a code without a label shows
+    itself): the page's rows share few sets of clusters."""
 
     def __init__(self, labels: dict[str, str]) -> None:
         super().__init__()
         self.labels = labels
 
-    def __missing__(self, code: str) -> str:
-        chip = self[code] = _chip(self.labels[code])
-        return chip
+    def __missing__(self, codes: tuple[str, ...]) -> str:
+        chips = self[codes] = "".join([_chip(self.labels[c]) for c in codes]) or _NO_CHIP
+        return chips
 
 
 # a row's date, by the stored instant: the rows a page shows again (the landing page, a
@@ -92,10 +79,10 @@ class _Chips(dict[str, str]):
 _DAYS: dict[tuple[Any, datetime], str] = {}
 
 
-def _local_day(at: datetime | None) -> str:
+def _local_day(at: datetime | None, tz: Any = None) -> str:
     if at is None:
         return ""
-    key = (local_tz(), at)
+    key = (tz or local_tz(), at)
     day = _DAYS.get(key)
     if day is None:
         if len(_DAYS) > 8192:
@@ -106,27 +93,36 @@ def _local_day(at: datetime | None) -> str:
 
 def rows_html(rows: list[FirmRow], lang: str, labels: dict[str, str], bulk: bool) -> Markup:
     """The list's rows: each value escaped once, the tier badge kept per tier and rank, the
-    cluster chips made once per page."""
+    cluster chips made once per page and set of clusters."""
     env = templates_for(lang).env
     tier_badge_of = env.globals["tier_badge_of"]
-    select = escape(env.globals["_"]("选择")) if bulk else ""
+    select = esc(env.globals["_"]("选择")) if bulk else ""
     chips = _Chips(labels)
+    tz = local_tz()
     out = []
     for row in rows:
         f = row.firm
-        name_zh = escape(f.name_zh)
+        fid = f.id
+        name_zh = esc(f.name_zh)
+        sel = (
+            f'<td class="sel"><input type="checkbox" name="ids" value="{fid}" '
+            f'form="bulk-reassign" aria-label="{select} {name_zh}"></td>'
+            if bulk
+            else ""
+        )
+        name_en = f'<div class="muted small">{esc(f.name_en)}</div>' if f.name_en else ""
+        country = esc(f.country) if f.country else _DASH
+        owner = esc(row.owner_name) if row.owner_name else _DASH
         out.append(
-            _ROW.format(
-                sel=_SEL.format(id=f.id, select=select, name_zh=name_zh) if bulk else "",
-                id=f.id,
-                name_zh=name_zh,
-                name_en=_NAME_EN.format(escape(f.name_en)) if f.name_en else "",
-                tier=tier_badge_of(f),
-                country=escape(f.country) if f.country else _DASH,
-                chips="".join([chips[c] for c in row.clusters]) if row.clusters else _NO_CHIP,
-                owner=escape(row.owner_name) if row.owner_name else _DASH,
-                updated=_local_day(f.updated_at),
-            )
+            f"\n      <tr>\n        {sel}\n"
+            f'        <td><a class="firm-name" href="/firms/{fid}">{name_zh}</a>\n'
+            f"          {name_en}</td>\n"
+            f"        <td>{tier_badge_of(f)}</td>\n"
+            f"        <td>{country}</td>\n"
+            f'        <td><div class="chips">{chips[tuple(row.clusters)]}</div></td>\n'
+            f"        <td>{owner}</td>\n"
+            f'        <td class="muted nowrap">{_local_day(f.updated_at, tz)}</td>\n'
+            "      </tr>\n    "
         )
     return Markup("".join(out))
 

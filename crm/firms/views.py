@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -78,16 +79,26 @@ def list_rows(session: Session, actor: User, firms: list[Any]) -> list[FirmRow]:
     cluster ids; for entities the codes are one statement for the page), owner names from the
     users' names kept per process (``user_choices``: the page reads them for its owner filter
     anyway; its version check is once per transaction)."""
-    ids = [stored_id(f) for f in firms]
-    if firms and "cluster_ids" in getattr(firms[0], "_fields", ()):
-        # rows of LIST_COLUMNS: their cluster ids came with them
-        order = {c.id: (i, c.code) for i, c in enumerate(plan_lists(session).clusters)}
-        codes = {stored_id(f): _in_order(f.cluster_ids, order) for f in firms}
-    else:
-        codes = firm_cluster_codes(session, ids)
     owners = user_choices(session, actor).names
+    if firms and "cluster_ids" in getattr(firms[0], "_fields", ()):
+        # rows of LIST_COLUMNS: their cluster ids came with them ("3,7"), made codes once per
+        # page for each set of clusters its rows have (a page's rows share few)
+        order = {c.id: (i, c.code) for i, c in enumerate(plan_lists(session).clusters)}
+        fields = firms[0]._fields
+        read = itemgetter(*(fields.index(n) for n in ("owner_id", "cluster_ids")))
+        kept: dict[str | None, list[str]] = {}
+        out = []
+        for f in firms:
+            owner_id, cluster_ids = read(f)
+            codes = kept.get(cluster_ids)
+            if codes is None:
+                codes = kept[cluster_ids] = _in_order(cluster_ids, order)
+            out.append(FirmRow(f, codes, owners.get(owner_id) if owner_id is not None else None))
+        return out
+    ids = [stored_id(f) for f in firms]
+    by_firm = firm_cluster_codes(session, ids)
     return [
-        FirmRow(f, codes.get(i, []), owners.get(f.owner_id) if f.owner_id is not None else None)
+        FirmRow(f, by_firm.get(i, []), owners.get(f.owner_id) if f.owner_id is not None else None)
         for f, i in zip(firms, ids, strict=True)
     ]
 

@@ -104,6 +104,43 @@ def test_list_shows_firms_with_tier_badges_and_filters(client, login, officer, s
     assert names_in(client.get("/firms?tier=china500&country=美国").text) == []
 
 
+def test_a_list_row_shows_each_value_escaped_once(client, login, officer, dept, session):
+    """A row as the list writes it (built in Python, web/firms.py rows_html): the names,
+    country and owner escaped, the English name under the Chinese one, the clusters' chips in
+    the plan's order (the same set shared by rows), a dash for no cluster, country or owner,
+    the day of the last change — and for a manager the row's checkbox, named after the firm."""
+    odd = make_firm(
+        session,
+        '<b>"甲"&乙</b>',
+        name_en="A&B <Ltd>",
+        country="<中>",
+        owner_id=officer.id,
+        clusters=("COMM", "NB"),
+    )
+    twin = make_firm(session, "乙企业", clusters=("NB", "COMM"))
+    bare = make_firm(session, "丙企业")
+    manager = make_user(session, "manager", dept)
+    session.commit()
+    login(officer)
+    html = client.get("/firms?sort=name").text
+    name = "&lt;b&gt;&#34;甲&#34;&amp;乙&lt;/b&gt;"
+    assert f'<a class="firm-name" href="/firms/{odd.id}">{name}</a>' in html
+    assert '<div class="muted small">A&amp;B &lt;Ltd&gt;</div>' in html
+    assert "<td>&lt;中&gt;</td>" in html and "<td>王招商</td>" in html
+    chips = html.split(f'href="/firms/{twin.id}"')[1].split("</tr>")[0]
+    nb, comm = chips.index('title="笔记本电脑"'), chips.index('title="通信设备"')
+    assert nb < comm  # the plan's order, whatever order the firm's clusters were given in
+    row = html.split(f'href="/firms/{bare.id}"')[1].split("</tr>")[0]
+    assert row.count("<td>—</td>") == 2 and '<span class="muted">—</span>' in row
+    assert 'name="ids"' not in html
+    login(manager)
+    html = client.get("/firms?sort=name").text
+    assert (
+        f'<td class="sel"><input type="checkbox" name="ids" value="{odd.id}" '
+        f'form="bulk-reassign" aria-label="选择 {name}"></td>'
+    ) in html
+
+
 @pytest.mark.parametrize("q", ["惠普", "惠", "huipu", "hp", "HP", "Hewlett", "hewlett-packard"])
 def test_search_by_name_pinyin_initials_alias_and_english(client, login, officer, session, q):
     hp(session)
