@@ -13,7 +13,14 @@ from sqlmodel import Session
 
 from crm.activities.schemas import ActivityPublic
 from crm.authz import activity_visible, viewer_key
-from crm.db import LIST_COUNT_CAP, built_once, plan_once, serial_scalar, visible_or_not_found
+from crm.db import (
+    LIST_COUNT_CAP,
+    built_once,
+    is_postgres,
+    plan_once,
+    serial_scalar,
+    visible_or_not_found,
+)
 from crm.db import table as core_table
 from crm.errors import ValidationFailed
 from crm.i18n import Message, _l
@@ -172,18 +179,23 @@ def _listed(
         _LIST_STATEMENTS, key, lambda: _list_statements(actor, given)
     )
     params = {f"f_{name}": v for name, v in values.items() if v}
+    # PostgreSQL: a firm's or project's timeline counts its rows in the page's statement
+    # (``_shown_statement``); SQLite counts them apart faster than through a window
+    counted = bool(f.firm_id or f.project_id) and is_postgres(session)
     rows: list[Any] = []  # the count alone when limit is 0
     if limit > 0:
         bound = {**params, "f_limit": limit, "f_offset": offset}
         if shown:
             shown_stmt = built_once(
-                _SHOWN_STATEMENTS, key, lambda: rows_stmt.with_only_columns(*_SHOWN)
+                _SHOWN_STATEMENTS, (key, counted), lambda: _shown_statement(rows_stmt, counted)
             )
             rows = list(session.execute(shown_stmt, bound).all())
         else:
             rows = list(session.scalars(rows_stmt, bound))
     if offset == 0 and len(rows) < limit <= LIST_COUNT_CAP:
         return rows, len(rows)  # the whole list is on this page: its count needs no statement
+    if counted and shown and rows:  # counted by the page's own statement
+        return rows, min(rows[0].total, LIST_COUNT_CAP + 1)
     if f.firm_id or f.project_id:
         # one firm's or project's timeline: a count along its link index, which no planner
         # runs in parallel; the setting's two statements are for the whole list's count
@@ -192,6 +204,17 @@ def _listed(
 
 
 _SHOWN_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _shown_statement(rows_stmt: Any, counted: bool) -> Any:
+    """The page's rows as their shown columns; ``counted`` (a firm's or project's timeline on
+    PostgreSQL) with the count of every row it may show (``total``, each row's): to sort them
+    newest first the database reads them all already — 410 for a busy firm — and a count of its
+    own read them all again (1.1 ms of the server's time, and a round trip, on the busiest
+    firm's page; the window adds 0.2). SQLite's count apart costs less than its window."""
+    if counted:
+        return rows_stmt.with_only_columns(*_SHOWN, func.count().over().label("total"))
+    return rows_stmt.with_only_columns(*_SHOWN)
 
 
 def activity_rows(session: Session, rows: list[Activity], lang: str | None) -> list[dict[str, Any]]:

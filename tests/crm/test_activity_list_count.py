@@ -1,10 +1,12 @@
-"""The activity list's total: counted by a statement, or — when the whole list is on the first
-page — the page's own length, which must be the same number (hidden activities excluded)."""
+"""The activity list's total: counted by a statement, by the page's own statement (a firm's or
+project's timeline on PostgreSQL), or — when the whole list is on the first page — the page's
+own length, which must be the same number (hidden activities excluded)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from crm.activities.reads import list_activity_rows
 from crm.activities.schemas import ActivityCreate
 from crm.activities.service import ActivityFilters, list_activities, log_activity
 from crm.projects.schemas import ProjectCreate
@@ -40,13 +42,18 @@ def test_the_total_is_the_same_whether_counted_or_read_off_the_page(session) -> 
         ),
     )
     f = ActivityFilters(firm_id=firm.id)
-    for actor, n in ((oa, 4), (ob, 3)):
-        counted = [
-            list_activities(session, actor, f, limit=limit, offset=offset)[1]
-            for limit, offset in ((0, 0), (2, 0), (2, 2), (50, 0), (n, 0), (50, 10))
-        ]
-        assert counted == [n] * 6, (actor.id, counted)
-        rows, total = list_activities(session, actor, f, limit=50)
-        assert len(rows) == total == n
+    for listed in (list_activities, list_activity_rows):
+        for actor, n in ((oa, 4), (ob, 3)):
+            counted = [
+                listed(session, actor, f, limit=limit, offset=offset)[1]
+                for limit, offset in ((0, 0), (2, 0), (2, 2), (1, 3), (50, 0), (n, 0), (50, 10))
+            ]
+            assert counted == [n] * 7, (listed.__name__, actor.id, counted)
+            rows, total = listed(session, actor, f, limit=50)
+            assert len(rows) == total == n
+        # a project's timeline: the confidential project's one activity, for its department only
+        g = ActivityFilters(project_id=secret.id)
+        assert [listed(session, oa, g, limit=k)[1] for k in (0, 1, 5)] == [1, 1, 1]
+        assert listed(session, ob, g, limit=1) == ([], 0)
     other = make_firm(session, "联想")
     assert list_activities(session, ob, ActivityFilters(firm_id=other.id)) == ([], 0)
