@@ -275,14 +275,15 @@ def _only_searched(filters: FirmFilters) -> bool:
 
 # a search's ids and count, by the search's shape: the statement ``_chosen_page`` builds for
 # a search alone, built once per shape and run with the query's values (building it, its
-# condition and rank on every request was a fifth of a search's CPU on SQLite)
+# condition and rank on every request was a fifth of a search's CPU on SQLite); on PostgreSQL
+# prepared and planned once per connection (``SearchShape.condition``)
 _SEARCHED: dict[SearchShape, Any] = {}
 
 
 def _searched_ids(shape: SearchShape) -> Any:
     stmt = _SEARCHED.get(shape)
     if stmt is None:
-        stmt = _SEARCHED[shape] = (
+        stmt = _SEARCHED[shape] = plan_once(
             select(_ft.c.id, func.count().over())
             .where(shape.condition())
             .order_by(shape.rank(), *firm_order(FirmFilters()))

@@ -198,3 +198,28 @@ def test_a_selects_rows_are_read_in_one_call_up_to_a_bound(session: Session, mon
     added = conn.execute(d.id.table.insert().values(name="新部门", code="NEW1").returning(d.id))
     assert not isinstance(added.cursor_strategy, FullyBufferedCursorFetchStrategy)
     assert added.scalar_one() > dept.id
+
+
+def test_the_lists_search_is_planned_once_and_the_other_searches_for_their_text(session) -> None:
+    """The firm list's search alone reads every match to count them, and on PostgreSQL keeps one
+    generic plan per connection (prepared at once, crm.firms.queries._searched_ids); a search
+    that stops at its first rows (the header's, the pickers') is still planned for its text."""
+    from crm.firms.queries import FirmFilters, list_firms
+
+    officer = make_user(session, department=make_department(session))
+    for i in range(3):
+        make_firm(session, name_zh=f"惠普{i}号")
+    make_firm(session, name_zh="华为")
+    session.commit()
+    with Session(reads_first(get_engine())) as s:
+        for q, n in (("惠普", 3), ("h", 4), ("hp", 3), ("huipu", 3), ("华", 1), ("zz", 0)):
+            rows, total = list_firms(s, officer, FirmFilters(q=q), columns=True)
+            assert (len(rows), total) == (n, n), q
+        assert len(search_firm_rows(s, officer, "h")) == 4
+        if _postgres():
+            prepared = _prepared(s)
+            listed = [st for st in prepared if "count(*) OVER ()" in st]
+            assert any("search_grams" in st for st in listed), prepared
+            assert any("LIKE" in st for st in listed), prepared
+            # the pickers' search (its first 200 matches by id) is never prepared
+            assert not [st for st in prepared if "search_grams" in st and st not in listed]
