@@ -39,6 +39,8 @@ def myday_context(session: Session, user: User) -> dict[str, Any]:
         "today": _items(day.today, tz),
         "day": day.day,
         "tomorrow": day.day + timedelta(days=1),
+        # the earliest day a follow-up may be moved to (the date picker's ``min``)
+        "today_iso": day.day.isoformat(),
     }
 
 

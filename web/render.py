@@ -27,6 +27,7 @@ from crm.submissions import new_key, read_key
 from crm.vocabulary import ACTIVE_STAGES, SECURED_STAGES, Tier
 from web.board_cards import board_cards_html_for
 from web.followup_rows import followup_rows_html_for
+from web.myday_items import myday_items_html
 from web.pipeline_rows import pipeline_rows_html_for
 from web.project_rows import project_rows_for
 from web.timeline import timeline_html_for
@@ -348,6 +349,8 @@ def templates_for(lang: str) -> Jinja2Templates:
         t.env.globals["timeline_html"] = timeline_html_for(t.env)
         # the follow-up list's rows (followups/_rows.html): one string per row, not a loop
         t.env.globals["followup_rows_html"] = followup_rows_html_for(t.env)
+        # My day's follow-ups (followups/_myday_items.html): one string per row, not a loop
+        t.env.globals["myday_items_html"] = myday_items_html
         # the pipeline table's rows (pipeline/table.html): one string per row, not a loop
         t.env.globals["pipeline_rows_html"] = pipeline_rows_html_for(t.env)
         # the board's cards (pipeline/_card.html): one string per card, not a loop

@@ -37,6 +37,39 @@ def test_my_day_lists_today_and_overdue_marked(client, session):
     assert f'hx-post="/followups/{late.id}/done"' in text
 
 
+def test_a_row_shows_its_values_escaped_its_link_and_its_forms(client, session):
+    """My day's rows (built in Python, web/myday_items.py): every value escaped, the project's
+    link before the firm's, the overdue badge and class on overdue rows only, the done and
+    reschedule forms with the row's version and the page's token, no day before today."""
+    me = _officer(session)
+    firm = make_firm(session, "<b>甲&乙</b>")
+    project = make_project(session, firm, "NB", owner=me, title='项目"丙"')
+    late = make_followup(
+        session, me, due_in=-timedelta(days=1), title="<script>x</script>", firm_id=firm.id
+    )
+    both = make_followup(
+        session, me, due_in=timedelta(minutes=1), firm_id=firm.id, project_id=project.id
+    )
+    bare = make_followup(session, me, due_in=timedelta(minutes=2), title="无关联")
+    session.commit()
+    token = login(client, me)
+    r = client.get("/")
+    rows = {f.id: r.text.split(f'id="fu-{f.id}">')[1].split("</li>")[0] for f in (late, both, bare)}
+    assert f'<li class="fu-item is-overdue" id="fu-{late.id}">' in r.text
+    assert f'<li class="fu-item" id="fu-{both.id}">' in r.text
+    assert '<strong class="fu-title">&lt;script&gt;x&lt;/script&gt;</strong>' in rows[late.id]
+    assert '<span class="badge overdue">逾期</span>' in rows[late.id]
+    assert "overdue" not in rows[both.id] and "<script>x" not in r.text
+    assert f'<a href="/firms/{firm.id}">&lt;b&gt;甲&amp;乙&lt;/b&gt;</a>\n  </div>' in rows[late.id]
+    assert f'<a href="/projects/{project.id}">项目&#34;丙&#34;</a>' in rows[both.id]
+    assert "/firms/" not in rows[both.id] and "href=" not in rows[bare.id]
+    for f in (late, both, bare):
+        assert rows[f.id].count(f'<input type="hidden" name="version" value="{f.version}">') == 2
+        assert rows[f.id].count(f'name="csrf_token" value="{token}"') == 2
+        assert f'hx-post="/followups/{f.id}/reschedule"' in rows[f.id]
+    assert f'min="{today_local().isoformat()}"' in rows[bare.id]
+
+
 def test_done_in_one_click_removes_the_row(client, session):
     me = _officer(session)
     fu = make_followup(session, me, due_in=-timedelta(hours=3), title="回访惠普")
