@@ -6,6 +6,7 @@ its timeline, logging a contact) and ``web/firm_contacts.py`` (its contacts)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -127,6 +128,19 @@ def rows_html(rows: list[FirmRow], lang: str, labels: dict[str, str], bulk: bool
     return Markup("".join(out))
 
 
+def _options(choices: Iterable[tuple[Any, Any]], chosen: str | None) -> Markup:
+    """A filter's ``<option>``s of (value, label) as the form's loop wrote them, the chosen one
+    marked: the clusters and the countries of every list page, built in one pass (a template
+    loop and a macro call per option before)."""
+    return Markup(
+        "".join(
+            f'<option value="{esc(value)}" {"selected" if value == chosen else ""}>'
+            f"{esc(label)}</option>"
+            for value, label in choices
+        )
+    )
+
+
 async def firm_filters(
     visit: Visit,
     q: Q = None,
@@ -200,9 +214,13 @@ def firm_list(
     if not visit.htmx:
         if ctx["bulk"]:
             ctx.update(bulk_context(visit, "firm"))
+        en = lang == "en"
         ctx.update(
-            clusters=list(ctx["cluster_names"].values()),
-            countries=countries(visit.session),
+            cluster_options=_options(
+                ((c.code, c.name_en if en else c.name_zh) for c in ctx["cluster_names"].values()),
+                f.cluster,
+            ),
+            country_options=_options(((c, c) for c in countries(visit.session)), f.country),
             owners=user_choices(visit.session, visit.user),
         )
     headers = {"Vary": "HX-Request"}
