@@ -70,7 +70,20 @@ class Options:
     # goes to both in turn; each mixed run is repeated on it, alternating (before/after figures
     # on a machine whose speed moves within minutes)
     against: str | None = None
+    # … or the same checkout (or ``against``'s) on another database holding the same data (built
+    # by the benchmark at the same scale): SQLite and PostgreSQL timed in the same moments
+    against_database: str | None = None
     against_rounds: int = 2  # mixed runs of each version with ``against``
+
+    def other(self, url: str, app_root: Path | None) -> tuple[str, Path | None] | None:
+        """The database and checkout served beside the run's (``against``,
+        ``against_database``), or None."""
+        if not (self.against or self.against_database):
+            return None
+        return (
+            self.against_database or url,
+            Path(self.against) if self.against else app_root,
+        )
 
 
 # --- the run ---
@@ -100,6 +113,11 @@ def run(opts: Options) -> dict[str, Any]:
     url = None
     try:
         url, load = prepare_database(opts, workdir)
+        if opts.against_database and not (opts.against or opts.app_root):
+            # served by this checkout too: at its schema (an index it plans with)
+            from crm import migrate
+
+            migrate.upgrade(opts.against_database)
         floor = Floor(url)
         ctx = _context(floor)
         meta = _meta(opts, url, floor, load, started)
@@ -115,8 +133,9 @@ def run(opts: Options) -> dict[str, Any]:
             pw = _password(opts)
             clients = _clients(server.base, pw)
             against = None
-            if opts.against:
-                second = servers.enter_context(serve(url, workdir, app_root=Path(opts.against)))
+            other = opts.other(url, app_root)
+            if other is not None:
+                second = servers.enter_context(serve(other[0], workdir, app_root=other[1]))
                 against = _clients(second.base, pw)
             cache: dict[str, list[dict[str, Any]]] = {}
             scenarios = [s for s in SCENARIOS if not wanted or any(w in s.name for w in wanted)]
@@ -232,29 +251,27 @@ def capacity(
                 mix_url = stack.enter_context(scratch_copy(url, workdir, opts.log))
         else:  # a database of this run alone, removed or kept as its result
             mix_url = url
-        return _capacity_runs(mix_url, workdir, picks, opts, app_root, meta)
-
-
-def _capacity_runs(
-    url: str,
-    workdir: Path,
-    picks: dict[str, list[Any]],
-    opts: Options,
-    app_root: Path | None,
-    meta: dict[str, Any],
-) -> list[Result]:
-    out = []
-    # with ``against``: each version in turn, the other one first, ``against_rounds`` times
-    versions: list[tuple[Path | None, str]] = [(app_root, "")]
-    if opts.against:
-        versions = [(Path(opts.against), " (against)"), (app_root, "")] * opts.against_rounds
-    for n in opts.mixed_workers:
-        for k, (root, label) in enumerate(versions):
-            if opts.against:
-                label += f", run {k // 2 + 1}"
-            out.append(_capacity_run(url, workdir, picks, opts, root, n, label))
-    meta["mixed"] = {"clients": opts.mixed_clients, "seconds": opts.mixed_seconds}
-    return out
+        # with ``against``: each version in turn, the other one first, ``against_rounds`` times
+        versions: list[tuple[str, Path | None, str]] = [(mix_url, app_root, "")]
+        other = opts.other(url, app_root)
+        if other is not None:
+            other_url = mix_url
+            if opts.against_database:  # a kept database too: the mix writes on a copy of it
+                other_url = stack.enter_context(
+                    scratch_copy(opts.against_database, workdir, opts.log)
+                )
+            versions = [
+                (other_url, other[1], " (against)"),
+                (mix_url, app_root, ""),
+            ] * opts.against_rounds
+        out = []
+        for n in opts.mixed_workers:
+            for k, (db, root, label) in enumerate(versions):
+                if other is not None:
+                    label += f", run {k // 2 + 1}"
+                out.append(_capacity_run(db, workdir, picks, opts, root, n, label))
+        meta["mixed"] = {"clients": opts.mixed_clients, "seconds": opts.mixed_seconds}
+        return out
 
 
 def _capacity_run(
@@ -296,6 +313,16 @@ def _capacity_run(
         res.status = "error"
         res.note += f", {m.failed} failed: {'; '.join(m.errors[:3])}"
     return res
+
+
+def _against_meta(opts: Options, url: str) -> dict[str, Any]:
+    """What the figures beside the run's were measured on: the checkout and the database."""
+    root = Path(opts.against) if opts.against else Path(opts.app_root or ROOT)
+    return {
+        "app_root": str(root),
+        "commit": _git_commit(root),
+        "database": _safe(opts.against_database or url),
+    }
 
 
 def _clients(base: str, password: str) -> dict[tuple[str, bool], httpx.Client]:
@@ -352,9 +379,5 @@ def _meta(
         "warmup": opts.warmup,
         "concurrency": opts.concurrency,
         "duration_s": opts.duration,
-        **(
-            {"against": {"app_root": opts.against, "commit": _git_commit(Path(opts.against))}}
-            if opts.against
-            else {}
-        ),
+        **({"against": _against_meta(opts, url)} if opts.other(url, None) else {}),
     }

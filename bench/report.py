@@ -62,8 +62,9 @@ def table(out: dict[str, Any]) -> str:
     if against:
         lines.insert(
             -1,
-            f"against: {against['app_root']} (commit {against.get('commit')}), served beside "
-            "and sent every request in turn; vs50 / vs95 its times, × = p50 / its p50",
+            f"against: {against['app_root']} (commit {against.get('commit')}) on "
+            f"{against.get('database')}, served beside and sent every request in turn; "
+            "vs50 / vs95 its times, × = p50 / its p50",
         )
     head = (
         f"{_ljust('scenario', 40)} {'status':<8} {'p50':>7} {'p95':>7} {'max':>7} "

@@ -200,6 +200,13 @@ def bench(
             "every page request sent to each in turn, every mixed run repeated on it, alternating"
         ),
     ] = None,
+    against_database: Annotated[
+        str | None,
+        typer.Option(
+            help="serve this checkout (or --against's) beside on another database with the same "
+            "data (e.g. PostgreSQL beside SQLite), timed in the same moments"
+        ),
+    ] = None,
     against_rounds: Annotated[
         int, typer.Option(help="with --against: mixed runs of each version", min=1)
     ] = 2,
@@ -230,6 +237,7 @@ def bench(
             mixed_workers=tuple(int(w) for w in mixed_workers.split(",") if w.strip()),
             app_root=app_root,
             against=against,
+            against_database=against_database,
             against_rounds=against_rounds,
         )
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from bench.harness import Options, run
 from bench.scenarios import SCENARIOS, THROUGHPUT
@@ -134,31 +135,31 @@ def test_the_database_servers_cpu_is_read_from_its_processes() -> None:
         assert database_cpu_seconds(name + "_none") == {}
 
 
-def test_against_times_a_second_checkout_in_the_same_moments(tmp_path: Path) -> None:
+def test_against_times_a_second_checkout_or_database_in_the_same_moments(tmp_path: Path) -> None:
     """``--against``: a second checkout served beside the first; every page request goes to
-    both (its figures beside the page's), and each mixed run is repeated on it first."""
+    both (its figures beside the page's), and each mixed run is repeated on it first.
+    ``--against-database``: the same checkout beside on another database holding the same data
+    (PostgreSQL beside SQLite; here two SQLite files), the mix on a copy of each."""
+    import sqlite3
+
     from bench.server import ROOT
 
-    server = os.environ.get("CRM_TEST_DATABASE_URL")
+    kept, other = tmp_path / "kept.db", tmp_path / "other.db"
     lines: list[str] = []
-    out = run(
-        Options(
-            scale="small",
-            database_url=server,
-            requests=4,
-            warmup=1,
-            concurrency=2,
-            duration=0.5,
-            only="web my day,mixed",
-            json_path=str(tmp_path / "bench.json"),
-            log=lines.append,
-            mixed_clients=2,
-            mixed_seconds=1.0,
-            mixed_workers=(1,),
-            against=str(ROOT),
-            against_rounds=1,
-        )
-    )
+    common: dict[str, Any] = {
+        "scale": "small",
+        "reuse": str(kept),
+        "log": lines.append,
+        "requests": 4,
+        "warmup": 1,
+        "concurrency": 2,
+        "duration": 0.5,
+        "mixed_clients": 2,
+        "mixed_seconds": 1.0,
+        "mixed_workers": (1,),
+        "against_rounds": 1,
+    }
+    out = run(Options(**common, only="web my day,mixed", against=str(ROOT)))
     by_name = {r["name"]: r for r in out["results"]}
     day = by_name["web my day"]
     assert day["status"] == "ok" and day["page"]["n"] == 4
@@ -171,3 +172,25 @@ def test_against_times_a_second_checkout_in_the_same_moments(tmp_path: Path) -> 
     assert out["meta"]["against"]["app_root"] == str(ROOT)
     report = "\n".join(lines)
     assert "vs50" in report and f"against: {ROOT}" in report
+
+    src, dst = sqlite3.connect(kept), sqlite3.connect(other)
+    src.backup(dst)
+    src.close()
+    dst.close()
+
+    def contacts() -> int:
+        conn = sqlite3.connect(other)
+        try:
+            return int(conn.execute("SELECT count(*) FROM activity").fetchone()[0])
+        finally:
+            conn.close()
+
+    before = contacts()
+    out = run(Options(**common, only="web firm page,mixed", against_database=f"sqlite:///{other}"))
+    page = next(r for r in out["results"] if r["name"] == "web firm page")
+    assert page["status"] == "ok" and page["extra"]["against"]["n"] == 4
+    mixed = [r for r in out["results"] if r["name"].startswith("mixed")]
+    assert [r["name"] for r in mixed] == runs
+    assert all(r["extra"]["failed"] == 0 and r["extra"]["requests"] > 0 for r in mixed)
+    assert out["meta"]["against"]["database"].endswith("other.db")
+    assert contacts() == before  # the contacts the mix logged went to its copy
