@@ -18,7 +18,13 @@ from crm.followups.service import FollowupFilters, list_followups
 from crm.models.accounts import User
 from crm.models.projects import Project, Stage
 from crm.policy.service import plan_lists
-from crm.projects.reads import capital_arrivals, get_project_for, stage_history, to_public
+from crm.projects.reads import (
+    capital_arrivals,
+    get_project_and_firm_name,
+    get_project_for,
+    stage_history,
+    to_public,
+)
 from crm.projects.schemas import CapitalArrivalCreate, ProjectCreate, ProjectUpdate
 from crm.projects.service import add_capital_arrival, conflict_info, create_project, update_project
 from crm.submissions import AlreadySubmitted, settle
@@ -61,9 +67,11 @@ def _refs(
     }
 
 
-def project_context(session: Session, user: User, p: Project) -> dict[str, Any]:
+def project_context(
+    session: Session, user: User, p: Project, firm_names: dict[int, str] | None = None
+) -> dict[str, Any]:
     refs = _refs(session, user, owners=False)
-    pub = to_public(session, p, user)
+    pub = to_public(session, p, user, firm_names)
     # rows of the columns the page shows, not entities (building 30 ORM objects was a quarter
     # of the page's work)
     acts, act_total = list_activity_rows(session, user, ActivityFilters(project_id=p.id), limit=30)
@@ -232,11 +240,11 @@ def create_project_form(form: FormBody, visit: Visit) -> Response:
 
 @router.get("/projects/{project_id:id}", include_in_schema=False)
 def project_page(visit: Visit, project_id: int) -> Response:
-    p = get_project_for(visit.session, visit.user, project_id)
+    p, firm_names = get_project_and_firm_name(visit.session, visit.user, project_id)
     created = visit.request.query_params.get("created") == "1"
     return visit.render(
         "projects/detail.html",
-        {**project_context(visit.session, visit.user, p), "created": created},
+        {**project_context(visit.session, visit.user, p, firm_names), "created": created},
     )
 
 

@@ -16,7 +16,7 @@ from crm.authz import (
     can_see_project,
     project_visible,
 )
-from crm.db import PLANNED_ONCE, built_once, plan_once
+from crm.db import PLANNED_ONCE, DriverSelect, plan_once
 from crm.errors import NotFound
 from crm.i18n import _l
 from crm.models.accounts import User
@@ -43,7 +43,29 @@ def get_project_for(session: Session, actor: User | None, project_id: int) -> Pr
     return p
 
 
-def _codes(session: Session, projects: list[Any]) -> dict[str, dict[int, str]]:
+# a project with its firm's name, in one statement (the project page: its heading names the firm)
+_WITH_FIRM = plan_once(
+    select(Project, Firm.name_zh)
+    .outerjoin(Firm, Firm.id == Project.firm_id)
+    .where(Project.id == bindparam("project_id"))
+)
+
+
+def get_project_and_firm_name(
+    session: Session, actor: User | None, project_id: int
+) -> tuple[Project, dict[int, str]]:
+    """``get_project_for`` and its firm's name (firm id → name, as ``to_public_many`` takes
+    them): one statement where the two were two."""
+    row = session.execute(_WITH_FIRM, {"project_id": project_id}).first()
+    if row is None or not can_see_project(actor, row[0]):
+        raise NotFound(NOT_FOUND)
+    p, name = row
+    return p, ({p.firm_id: name} if name is not None else {})
+
+
+def _codes(
+    session: Session, projects: list[Any], firm_names: dict[int, str] | None = None
+) -> dict[str, dict[int, str]]:
     cids = {p.cluster_id for p in projects}
     pids = {p.park_id for p in projects if p.park_id}
     lids = {p.chain_link_id for p in projects if p.chain_link_id}
@@ -51,6 +73,8 @@ def _codes(session: Session, projects: list[Any]) -> dict[str, dict[int, str]]:
     plan = plan_lists(session).codes  # the plan's codes, kept per process until they change
     known = cids <= plan["cluster"].keys() and pids <= plan["park"].keys()
     if known and lids <= plan["link"].keys():
+        if firm_names is not None and fids <= firm_names.keys():
+            return {**plan, "firm": firm_names}
         firms = plan_once(select(Firm.id, Firm.name_zh).where(Firm.id.in_(fids)))
         return {**plan, "firm": dict(session.execute(firms).all()) if fids else {}}
     return {
@@ -84,10 +108,14 @@ def _visible_ids(session: Session, actor: User | None, ids: set[int]) -> set[int
 
 
 def to_public_many(
-    session: Session, projects: list[Project], actor: User | None
+    session: Session,
+    projects: list[Project],
+    actor: User | None,
+    firm_names: dict[int, str] | None = None,
 ) -> list[ProjectPublic]:
-    """The API shape; ``conflict_with_id`` only when ``actor`` may see the other project."""
-    codes = _codes(session, projects)
+    """The API shape; ``conflict_with_id`` only when ``actor`` may see the other project.
+    ``firm_names``: the firms' names where the caller read them already."""
+    codes = _codes(session, projects, firm_names)
     others = _visible_ids(
         session, actor, {p.conflict_with_id for p in projects if p.conflict_with_id}
     )
@@ -246,38 +274,35 @@ def _table_rows(rows: list[Any], cluster: dict[int, str], park: dict[int, str]) 
     ]
 
 
-def to_public(session: Session, p: Project, actor: User | None) -> ProjectPublic:
-    return to_public_many(session, [p], actor)[0]
+def to_public(
+    session: Session, p: Project, actor: User | None, firm_names: dict[int, str] | None = None
+) -> ProjectPublic:
+    return to_public_many(session, [p], actor, firm_names)[0]
 
 
-# a project's held rows' statements (its stage changes, its capital arrivals), built once
-_HELD: dict[Any, Any] = {}
-
-
-def _held_rows(
-    session: Session, actor: User, project_id: int, model: Any, *order: Any
-) -> list[Any]:
-    """A project's rows of ``model`` (its stage changes, its capital arrivals) as plain rows of
-    every column, in ``order``, for a reader who may see the project."""
-    get_project_for(session, actor, project_id)
-    stmt = built_once(
-        _HELD,
-        model,
-        lambda: plan_once(
-            select(*model.__table__.c)
-            .where(model.project_id == bindparam("project_id"))
-            .order_by(*order)
-        ),
+# a project's held rows (its stage changes, its capital arrivals): read on the driver's cursor,
+# as named tuples of every column (``crm.db.DriverSelect``)
+def _held(model: Any, *order: Any) -> DriverSelect:
+    return DriverSelect(
+        select(*model.__table__.c)
+        .where(model.project_id == bindparam("project_id"))
+        .order_by(*order)
     )
-    return list(session.execute(stmt, {"project_id": project_id}))
+
+
+_HISTORY = _held(StageChange, StageChange.changed_at, StageChange.id)
+_ARRIVALS = _held(CapitalArrival, CapitalArrival.arrived_on)
 
 
 def stage_history(session: Session, actor: User, project_id: int) -> list[Any]:
-    """A project's stage changes, oldest first (rows of every column)."""
-    order = (StageChange.changed_at, StageChange.id)
-    return _held_rows(session, actor, project_id, StageChange, *order)
+    """A project's stage changes, oldest first (rows of every column), for a reader who may
+    see the project."""
+    get_project_for(session, actor, project_id)
+    return _HISTORY.all(session, {"project_id": project_id})
 
 
 def capital_arrivals(session: Session, actor: User, project_id: int) -> list[Any]:
-    """A project's capital arrivals by day (rows of every column)."""
-    return _held_rows(session, actor, project_id, CapitalArrival, CapitalArrival.arrived_on)
+    """A project's capital arrivals by day (rows of every column), for a reader who may see
+    the project."""
+    get_project_for(session, actor, project_id)
+    return _ARRIVALS.all(session, {"project_id": project_id})

@@ -1,0 +1,36 @@
+"""A page's small fixed reads on the driver's cursor (crm.db.DriverSelect) give what the
+session's own read gives — every row, each value converted by its column's type, read by name —
+and see what the session holds unwritten."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+
+from sqlalchemy import bindparam, select
+
+from crm.db import DriverSelect
+from crm.models.projects import StageChange
+from crm.types import utcnow
+from tests.factories import make_firm, make_project
+
+HISTORY = DriverSelect(
+    select(*StageChange.__table__.c)
+    .where(StageChange.project_id == bindparam("project_id"))
+    .order_by(StageChange.changed_at, StageChange.id)
+)
+
+
+def test_rows_as_the_session_reads_them(session) -> None:
+    p = make_project(session, make_firm(session, "驱动读取"), "IC", "lead")
+    later = utcnow() + timedelta(minutes=5)
+    session.add(
+        StageChange(project_id=p.id, from_stage="lead", to_stage="contacted", changed_at=later)
+    )
+    # not flushed: the read sees it, as the session's own read would (autoflush)
+    rows = HISTORY.all(session, {"project_id": p.id})
+    expected = session.execute(HISTORY.stmt, {"project_id": p.id}).all()
+    assert [tuple(r) for r in rows] == [tuple(r) for r in expected]
+    assert [(r.from_stage, r.to_stage) for r in rows] == [(None, "lead"), ("lead", "contacted")]
+    assert rows[-1].changed_at == later and rows[-1].changed_at.tzinfo is UTC
+    assert rows[0]._fields == tuple(c.key for c in StageChange.__table__.c)
+    assert HISTORY.all(session, {"project_id": p.id + 1000}) == []
