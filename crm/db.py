@@ -89,6 +89,20 @@ def lowered(col: Any, q: str | None) -> Any:
     return func.lower(col)
 
 
+def _utc_session(u: URL) -> dict[str, Any]:
+    """A libpq connection's session in UTC (``TimeZone``, in its startup message: no statement),
+    whatever the server's default zone: the driver then gives each timestamp as a ``datetime``
+    in ``datetime.UTC`` itself, which ``crm.types.UTCDateTime`` keeps as it is — in a named zone
+    (the server's "Etc/UTC") each value was converted twice, 0.6 µs a value, a tenth of a
+    millisecond on a project page. The app's SQL never depends on the session's zone (local
+    days and weeks are computed in Python, ``crm.clock``). Options in the URL are kept."""
+    if u.get_driver_name() not in ("psycopg", "psycopg2"):
+        return {}
+    given = u.query.get("options")
+    options = " ".join(given) if isinstance(given, tuple) else (given or "")
+    return {"connect_args": {"options": f"{options} -c TimeZone=UTC".strip()}}
+
+
 def make_engine(url: str) -> Engine:
     """Build an engine for ``url``; SQLite files get their folder and pragmas."""
     u = make_url(url)
@@ -107,11 +121,12 @@ def make_engine(url: str) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    args = _utc_session(u)
     if not hasattr(io_select, "poll"):  # no poll(2): the pool's own ping, a round trip
         return _plans_for_values(
-            create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **args)
         )
-    engine = _plans_for_values(create_engine(url, pool_size=10, max_overflow=20))
+    engine = _plans_for_values(create_engine(url, pool_size=10, max_overflow=20, **args))
     dialect = engine.dialect
 
     def alive_or_renewed(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:

@@ -32,6 +32,22 @@ def stored_id(row: _Stored) -> int:
     return row.id
 
 
+def _as_utc(value: Any) -> datetime | None:
+    """A stored time as an aware UTC ``datetime`` (SQLite's text, a driver's datetime)."""
+    if value is None:
+        return None
+    v: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+
+
+def _aware_utc(value: Any) -> datetime | None:
+    """A PostgreSQL ``timestamptz``: in a UTC session (``crm.db``) the driver's value is one
+    already, kept as it is."""
+    if value is not None and getattr(value, "tzinfo", None) is UTC:
+        return value  # type: ignore[no-any-return]
+    return _as_utc(value)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on both SQLite (which stores naive) and PostgreSQL."""
 
@@ -53,18 +69,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
     def process_result_value(self, value: Any, dialect: Any) -> Any:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return _as_utc(value)
 
     def result_processor(self, dialect: Any, coltype: Any) -> Any:
         """On SQLite one function per value instead of the driver type's parser wrapped in
         ``process_result_value`` (two calls): every page reads hundreds of these. The same
-        parse — SQLAlchemy's SQLite ``DATETIME`` reads its text with ``fromisoformat`` too."""
+        parse — SQLAlchemy's SQLite ``DATETIME`` reads its text with ``fromisoformat`` too.
+        On PostgreSQL a value already in UTC is kept as the driver made it."""
+        if dialect.name == "postgresql":
+            return _aware_utc
         if dialect.name != "sqlite":
             return super().result_processor(dialect, coltype)
         parse = datetime.fromisoformat

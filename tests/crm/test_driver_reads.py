@@ -1,14 +1,16 @@
 """A page's small fixed reads on the driver's cursor (crm.db.DriverSelect) give what the
 session's own read gives — every row, each value converted by its column's type, read by name —
-and see what the session holds unwritten."""
+and see what the session holds unwritten; PostgreSQL's sessions run in UTC whatever the server's
+zone, and their times come back as UTC ``datetime``s."""
 
 from __future__ import annotations
 
 from datetime import UTC, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.engine import make_url
 
-from crm.db import DriverSelect
+from crm.db import DriverSelect, _utc_session, get_engine
 from crm.models.projects import StageChange
 from crm.types import utcnow
 from tests.factories import make_firm, make_project
@@ -34,3 +36,19 @@ def test_rows_as_the_session_reads_them(session) -> None:
     assert rows[-1].changed_at == later and rows[-1].changed_at.tzinfo is UTC
     assert rows[0]._fields == tuple(c.key for c in StageChange.__table__.c)
     assert HISTORY.all(session, {"project_id": p.id + 1000}) == []
+
+
+def test_postgres_sessions_run_in_utc(session) -> None:
+    assert _utc_session(make_url("sqlite:///x.db")) == {}
+    assert _utc_session(make_url("postgresql+psycopg://u@h/db")) == {
+        "connect_args": {"options": "-c TimeZone=UTC"}
+    }
+    kept = _utc_session(make_url("postgresql+psycopg://u@h/db?options=-c%20search_path%3Dcrm"))
+    assert kept == {"connect_args": {"options": "-c search_path=crm -c TimeZone=UTC"}}
+    if get_engine().dialect.name != "postgresql":
+        return
+    assert session.execute(text("SHOW TimeZone")).scalar_one() == "UTC"
+    p = make_project(session, make_firm(session, "时区读取"), "IC", "lead")
+    session.commit()
+    at = session.execute(select(StageChange.changed_at).where(StageChange.project_id == p.id))
+    assert at.scalar_one().tzinfo is UTC
