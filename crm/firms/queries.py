@@ -332,6 +332,10 @@ def _is_filtered(filters: FirmFilters) -> bool:
     )
 
 
+# the unfiltered list's pages in a column's order, as plain rows: by (column, script, descending)
+_SORTED: dict[tuple[str, str, bool], Any] = {}
+
+
 def _sorted_page(
     session: Session,
     stmt: Any,
@@ -348,12 +352,23 @@ def _sorted_page(
     lang = "en" if filters.lang == "en" and filters.sort.key == "name" else "zh"
     col = _INDEXED_SORTS[filters.sort.key][lang]
     desc = filters.sort.descending
-    q = (
-        stmt.order_by(col.desc() if desc else col, Firm.id.desc() if desc else Firm.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    rows = list(session.execute(q).all() if columns else session.scalars(q))
+    order = (col.desc() if desc else col, Firm.id.desc() if desc else Firm.id)
+    rows: list[Any]
+    if columns:
+        # the page's columns as the landing page reads them (LIST_COLUMNS, the clusters with
+        # them: no second statement for the codes, and not every column of 50 firms — their
+        # search texts and notes), the statement built once per order
+        q = _SORTED.get((filters.sort.key, lang, desc))
+        if q is None:
+            q = _SORTED[filters.sort.key, lang, desc] = plan_once(
+                select(*LIST_COLUMNS)
+                .order_by(*order)
+                .limit(bindparam("f_limit", type_=Integer))
+                .offset(bindparam("f_offset", type_=Integer))
+            )
+        rows = list(session.execute(q, {"f_limit": limit, "f_offset": offset}).all())
+    else:
+        rows = list(session.scalars(stmt.order_by(*order).limit(limit).offset(offset)))
     if offset == 0 and len(rows) < limit:
         return rows, len(rows)
     return rows, _every_firm_count(session, count_cap)
