@@ -6,11 +6,12 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from crm.audit.service import record
 from crm.config import get_settings
+from crm.db import AsLoaded, DriverSelect
 from crm.errors import NotFound
 from crm.i18n import _l
 from crm.models.accounts import ApiToken, Role, User
@@ -35,16 +36,29 @@ def issue_api_token(session: Session, user: User, name: str | None = None) -> tu
     return token, row
 
 
+# the token's state and its user's row in one statement on the driver's cursor, as a page's
+# session is read (``crm.accounts.sessions``): the first statement of every API request, where
+# the token and then its user through the ORM were two
+_USER = AsLoaded(User)
+_TOKEN_AND_USER = DriverSelect(
+    select(ApiToken.revoked_at, ApiToken.expires_at, *_USER.columns)
+    .join_from(ApiToken, User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+_IS_ACTIVE = 2 + [c.name for c in _USER.columns].index("is_active")
+
+
 def resolve_api_token(session: Session, token: str | None) -> User | None:
+    """The active user of a live token (not revoked, not expired); None otherwise."""
     if not token or len(token) > 200:
         return None
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
-    now = utcnow()
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
+    row = _TOKEN_AND_USER.first(session, {"token_hash": token_hash(token)})
+    if row is None:
         return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.is_active:
+    revoked_at, expires_at = row[:2]
+    if revoked_at is not None or expires_at <= utcnow() or not row[_IS_ACTIVE]:
         return None
+    user: User = _USER.attach(session, row[2:])
     return user
 
 

@@ -4,7 +4,7 @@ tokens (expiry, revocation)."""
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from crm.accounts import service as accounts
 from crm.config import get_settings
@@ -133,3 +133,19 @@ def test_api_tokens_expire_and_can_be_revoked(client, session, clock):
     assert client.post("/api/v1/auth/revoke", headers=h).status_code == 204
     assert client.post("/api/v1/auth/revoke", headers=h).status_code == 401
     assert user.id
+
+
+def test_an_inactive_users_token_is_refused(client, session):
+    """Whatever made the user inactive (here a write outside the services, which end the
+    tokens), their live token no longer signs them in; an unknown token neither."""
+    u = make_user(session, "officer")
+    session.commit()
+    token, _ = accounts.issue_api_token(session, session.get(User, u.id))
+    session.commit()
+    h = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/followups", headers=h).status_code == 200
+    session.execute(update(User).where(User.id == u.id).values(is_active=False))
+    session.commit()
+    assert client.get("/api/v1/followups", headers=h).status_code == 401
+    assert accounts.resolve_api_token(session, token) is None
+    assert accounts.resolve_api_token(session, token[:-1] + "x") is None
