@@ -366,6 +366,7 @@ def list_followups(
         f.sort,
     )
     rows_stmt, count_stmt = built_once(_LIST, shape, lambda: _list_select(actor, whose, shape))
+    counted = built_once(_COUNTED, shape, lambda: _with_total(rows_stmt, count_stmt))
     params = {
         "actor_id": actor.id,
         "department_id": actor.department_id,
@@ -376,10 +377,23 @@ def list_followups(
         "firm_id": f.firm_id,
         "project_id": f.project_id,
     }
-    rows = list(session.execute(rows_stmt, {**params, "limit": limit, "offset": offset}))
+    rows = list(session.execute(counted, {**params, "limit": limit, "offset": offset}))
     if offset == 0 and len(rows) < limit <= LIST_COUNT_CAP:
-        return rows, len(rows)  # the whole list is on this page: its count needs no statement
-    return rows, session.scalar(count_stmt, params) or 0
+        return rows, len(rows)  # the whole list is on this page
+    if rows:
+        return rows, rows[0].list_total
+    return rows, session.scalar(count_stmt, params) or 0  # a page past the end
+
+
+# a list's statement with its capped count as one more column (``_with_total``), per shape
+_COUNTED: dict[tuple[Any, ...], Any] = {}
+
+
+def _with_total(rows: Any, count: Any) -> Any:
+    """``rows`` with ``count`` as a column of every row (``list_total``): a subquery that names
+    nothing of the row, run once for the statement (PostgreSQL: an InitPlan; SQLite: a
+    constant subquery) — a page and its count in one statement and one round trip."""
+    return rows.add_columns(count.scalar_subquery().label("list_total"))
 
 
 def _whose_key(actor: User, f: FollowupFilters) -> tuple[Any, ...]:

@@ -57,3 +57,31 @@ def test_the_total_is_the_same_whether_counted_or_read_off_the_page(session) -> 
         assert listed(session, ob, g, limit=1) == ([], 0)
     other = make_firm(session, "联想")
     assert list_activities(session, ob, ActivityFilters(firm_id=other.id)) == ([], 0)
+
+
+def test_a_follow_up_lists_total_comes_with_its_page(session) -> None:
+    """The follow-up list's page carries its capped count (one statement): the same total on
+    every page, hidden follow-ups (on another department's confidential project) left out of the
+    officer's own list and counted in a manager's team (managers see confidential projects); a
+    page past the end counts on its own."""
+    from crm.followups.service import FollowupFilters, list_followups
+    from tests.factories import make_followup, make_project
+
+    a, b = make_department(session), make_department(session)
+    me, boss = make_user(session, "officer", a), make_user(session, "manager", a)
+    other = make_user(session, "officer", b)
+    firm = make_firm(session, "宏碁")
+    secret = make_project(session, firm, "NB", owner=other, is_confidential=True)
+    for i in range(55):
+        make_followup(session, me, due_in=timedelta(hours=i), title=f"事项{i}")
+    for _ in range(3):  # mine, but on a project my department may not see
+        make_followup(session, me, project_id=secret.id)
+    session.commit()
+    mine = FollowupFilters(status="open")
+    pages = [list_followups(session, me, mine, limit=20, offset=k) for k in (0, 20, 40, 60)]
+    assert [len(rows) for rows, _ in pages] == [20, 20, 15, 0]
+    assert [total for _, total in pages] == [55, 55, 55, 55]
+    assert list_followups(session, me, mine, limit=50) == (list_followups(session, me, mine)[0], 55)
+    team = FollowupFilters(status="open", team=True)
+    totals = [list_followups(session, boss, team, limit=10, offset=k)[1] for k in (0, 50, 90)]
+    assert totals == [58, 58, 58]
