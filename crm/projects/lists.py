@@ -194,11 +194,16 @@ _ROW_STATEMENTS: dict[tuple[Any, ...], Any] = {}
 
 
 def _rows_select(actor: User, f: ProjectFilters, count_cap: int) -> Any:
-    page, _ = _list_statements(actor, f, count_cap)
+    """The table's page with its firm's name and the list's capped count as one more column
+    (``list_total``: a subquery naming nothing of the row, run once for the statement —
+    PostgreSQL's InitPlan, SQLite's constant subquery): a page and its total in one statement."""
+    page, count = _list_statements(actor, f, count_cap)
     firm = aliased(Firm, name="row_firm")  # an alias: a filter's subquery of firms stays apart
-    return page.with_only_columns(*TABLE_COLUMNS, firm.name_zh.label("firm_name")).outerjoin(
-        firm, firm.id == Project.firm_id
-    )
+    return page.with_only_columns(
+        *TABLE_COLUMNS,
+        firm.name_zh.label("firm_name"),
+        count.scalar_subquery().label("list_total"),
+    ).outerjoin(firm, firm.id == Project.firm_id)
 
 
 def list_project_rows(
@@ -209,15 +214,17 @@ def list_project_rows(
     offset: int = 0,
     count_cap: int = 10_000,
 ) -> tuple[list[Any], int]:
-    """``list_projects``' page and count as plain rows of ``TABLE_COLUMNS`` and ``firm_name``
-    (the pipeline table shows only these): no ORM objects."""
+    """``list_projects``' page and count as plain rows of ``TABLE_COLUMNS``, ``firm_name`` and
+    ``list_total`` (the pipeline table shows only these): no ORM objects."""
     key = _project_list_shape(actor, f, count_cap)
     page = built_once(_ROW_STATEMENTS, key, lambda: _rows_select(actor, f, count_cap), limit=512)
     params = _project_list_params(f)
     rows = session.execute(page, {**params, "p_limit": limit, "p_offset": offset}).all()
     if offset == 0 and len(rows) < limit <= count_cap:
-        return list(rows), len(rows)  # the whole list is on this page: no count
-    _, count = _list_statements(actor, f, count_cap)
+        return list(rows), len(rows)  # the whole list is on this page
+    if rows:
+        return list(rows), rows[0].list_total
+    _, count = _list_statements(actor, f, count_cap)  # a page past the end
     return list(rows), session.scalar(count, params) or 0
 
 

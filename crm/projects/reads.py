@@ -270,6 +270,7 @@ def _table_rows(rows: list[Any], cluster: dict[int, str], park: dict[int, str]) 
             conflict_with,
             updated_at,
             firm_name,
+            *_,  # the list's total (crm.projects.lists.list_project_rows)
         ) in rows
     ]
 
