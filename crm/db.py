@@ -574,11 +574,22 @@ def serial_scalar(session: Session, stmt: Any, params: dict[str, Any] | None = N
     """``session.scalar`` without parallel workers on PostgreSQL, for a capped count: the workers
     of a parallel plan scan on past its LIMIT (their Gather Merge keeps each one reading ahead),
     so the activities' capped count read 3.4 times the rows it needed and took 85–240 ms
-    against 11–72 ms serial on the city data. Only this statement: the transaction's setting is
-    back to the server's after it."""
+    against 11–72 ms serial on the city data. Only this statement: the connection's setting is
+    back to the server's after it. Outside a transaction (a reading request,
+    ``reads_first``) it is set for the connection and reset, two statements; in a transaction
+    for the transaction (``SET LOCAL``) — where a reading request's would have begun one, its
+    BEGIN and COMMIT two more."""
     if not is_postgres(session):
         return session.scalar(stmt, params)
     conn = session.connection()
+    dbapi = conn.connection.driver_connection
+    if dbapi is not None and dbapi.autocommit:
+        dbapi.execute("SET max_parallel_workers_per_gather = 0")
+        try:
+            return session.scalar(stmt, params)
+        finally:
+            if not dbapi.closed:
+                dbapi.execute("RESET max_parallel_workers_per_gather")
     conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
     try:
         return session.scalar(stmt, params)
