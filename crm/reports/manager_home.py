@@ -11,10 +11,10 @@ Each figure is one indexed aggregate: fast at city scale.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Subquery, and_, case, func, select
+from sqlalchemy import ColumnElement, Subquery, and_, case, func, select, true
 from sqlmodel import Session
 
 from crm.authz import project_visible, require_manager
@@ -106,26 +106,39 @@ def manager_home(session: Session, actor: User, now: datetime | None = None) -> 
     last = func.coalesce(Project.last_activity_at, Project.created_at)
     stale_where = and_(*scope, Project.stage.in_(STALE_STAGES), last < cutoff)
     conn = session.connection()
-    # the week's four figures in one statement: new leads and stale projects counted as
-    # scalar subqueries beside the signings and landings, which one pass over the projects
-    # moved into a secured stage this week gives (landed ⊂ secured): each project's first
-    # secured and first landed change, counted where it falls in this week. A department's
-    # statements are planned once (PostgreSQL): planned for its values this one took 0.5–1.5
-    # ms to plan and 0.24 to run, against 0.46 to run on its generic plan (city scale). An
-    # admin's, over every department, are planned for their values: a generic plan of the
-    # whole city's figures hashed every project (12 ms against 2.4 with planning)
+    # the week's four figures in one row: new leads and stale projects counted as scalar
+    # subqueries beside the signings and landings, which one pass over the projects moved into
+    # a secured stage this week gives (landed ⊂ secured): each project's first secured and
+    # first landed change, counted where it falls in this week. A department's statements are
+    # planned once (PostgreSQL): planned for its values the figures took 0.5–1.5 ms to plan
+    # and 0.24 to run, against 0.46 to run on their generic plan (city scale). An admin's,
+    # over every department, are planned for their values: a generic plan of the whole city's
+    # figures hashed every project (12 ms against 2.4 with planning)
     planned = plan_once if dept is not None else _as_is
     reached = _first_reached(scope, start)
-    new_leads, stale_count, signings, landings = conn.execute(
-        planned(
-            select(
-                select(func.count()).where(*scope, Project.created_at >= start).scalar_subquery(),
-                select(func.count()).where(stale_where).scalar_subquery(),
-                func.count().filter(reached.c.secured >= start),
-                func.count().filter(reached.c.landed >= start),
-            ).select_from(reached)
-        )
-    ).one()
+    figures = select(
+        select(func.count()).where(*scope, Project.created_at >= start).scalar_subquery(),
+        select(func.count()).where(stale_where).scalar_subquery(),
+        func.count().filter(reached.c.secured >= start),
+        func.count().filter(reached.c.landed >= start),
+    ).select_from(reached)
+    # the first ten stale projects: a department's along ix_project_department_idle_expr
+    # (migration 0029), its projects by their last contact, not all of them sorted — with the
+    # figures' row joined to each (one statement for both; the figures alone when none is
+    # stale). An admin's are every department's stale projects sorted (no such index), apart
+    listed_q = select(*LABELLED, Project.stage, last).where(stale_where)
+    if dept is not None:
+        week = figures.subquery("week")
+        listed_q = listed_q.add_columns(*week.c).join_from(Project, week, true())
+    listed = conn.execute(planned(listed_q.order_by(last, Project.id).limit(LISTED))).all()
+    stale = [
+        StaleProject(id=r[0], label=row_label(r), stage=r[4], idle_days=(now - r[5]).days)
+        for r in listed
+    ]
+    week_row: Any = (
+        listed[0][6:] if listed and dept is not None else conn.execute(planned(figures)).one()
+    )
+    new_leads, stale_count, signings, landings = week_row
 
     # the department's active people with open follow-ups past due, and how many
     overdue_q = (
@@ -142,25 +155,6 @@ def manager_home(session: Session, actor: User, now: datetime | None = None) -> 
         (OfficerOverdue(officer_id=o, name=name, overdue=int(n)) for o, name, n in overdue_rows),
         key=lambda x: (-x.overdue, x.name),
     )[:LISTED]
-
-    stale = [
-        StaleProject(
-            id=r[0],
-            label=row_label(r),
-            stage=r[4],
-            idle_days=(now - r[5]).days,
-        )
-        for r in session.execute(
-            # along ix_project_department_idle_expr (migration 0029): the department's projects
-            # by their last contact, the first ten stale ones read, not all of them sorted
-            planned(
-                select(*LABELLED, Project.stage, last)
-                .where(stale_where)
-                .order_by(last, Project.id)
-                .limit(LISTED)
-            )
-        )
-    ]
     conflicts = open_conflicts(session, actor)
     return ManagerHome(
         week_start=monday,

@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 
 from crm.errors import PermissionDenied
+from crm.models.projects import StageChange
 from crm.reports.manager_home import manager_home
 from crm.types import utcnow
 from tests.crm.test_notices import conflict, world
-from tests.factories import make_firm, make_followup, make_project
+from tests.factories import make_firm, make_followup, make_project, make_user
 
 
 def test_manager_home_figures(session):
@@ -47,8 +48,6 @@ def test_signings_and_landings_count_the_first_time_this_week(session):
     """A project counts as signed (landed) this week when its first move into a secured
     (landed) stage falls in the week: signed last month and landed now is a landing, not a
     signing; landed last month and operating now is neither; another department's never."""
-    from crm.models.projects import StageChange
-
     w = world(session)
     now = utcnow()
     f = make_firm(session, "首页签约")
@@ -74,3 +73,23 @@ def test_signings_and_landings_count_the_first_time_this_week(session):
     assert (h.signings, h.landings) == (2, 2)
     hb = manager_home(session, w["mb"])
     assert (hb.signings, hb.landings) == (1, 1)
+
+
+def test_the_figures_without_stale_projects_and_for_an_admin(session):
+    """A department with nothing stale still has its week's figures (read apart from the stale
+    list they otherwise come with); an admin's count every department's."""
+    w = world(session)
+    f = make_firm(session, "首页无停滞")
+    make_project(session, f, "IC", "signed", owner=w["oa"])  # opened at signed this week
+    make_project(session, f, "BIO", "lead", owner=w["ob"])
+    old = make_project(
+        session, f, "COMM", "lead", owner=w["ob"], created_at=utcnow() - timedelta(days=90)
+    )
+    admin = make_user(session, "admin", w["a"])
+    session.commit()
+    h = manager_home(session, w["ma"])
+    assert (h.new_leads, h.signings, h.landings, h.stale_count, h.stale) == (1, 1, 0, 0, [])
+    ha = manager_home(session, admin)
+    assert ha.department_id is None
+    assert (ha.new_leads, ha.signings, ha.stale_count) == (2, 1, 1)
+    assert [p.id for p in ha.stale] == [old.id]
