@@ -4,6 +4,7 @@ the policy pack and the demo data at a scale."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import inspect
 import sqlite3
 import time
@@ -62,7 +63,9 @@ def scratch_copy(url: str, workdir: Path, log: Callable[[str], None]) -> Iterato
     t0 = time.perf_counter()
     if _is_sqlite(url):
         src_path = make_url(url).database or ""
-        path = workdir / f"mix-{Path(src_path).name}"
+        # named after the whole path: two files of one name (--against-database) get two copies
+        tag = hashlib.sha1(str(Path(src_path).resolve()).encode()).hexdigest()[:8]
+        path = workdir / f"mix-{tag}-{Path(src_path).name}"
         src, dst = sqlite3.connect(src_path), sqlite3.connect(path)
         try:
             src.backup(dst)

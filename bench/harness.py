@@ -28,6 +28,7 @@ from bench.capacity import MixedResult, mixed_picks, run_mixed
 from bench.database import (
     _drop_postgres,
     _is_sqlite,
+    _loaded,
     _password,
     _safe,
     prepare_database,
@@ -113,11 +114,8 @@ def run(opts: Options) -> dict[str, Any]:
     url = None
     try:
         url, load = prepare_database(opts, workdir)
-        if opts.against_database and not (opts.against or opts.app_root):
-            # served by this checkout too: at its schema (an index it plans with)
-            from crm import migrate
-
-            migrate.upgrade(opts.against_database)
+        if opts.against_database:
+            _check_against_database(opts, url, load)
         floor = Floor(url)
         ctx = _context(floor)
         meta = _meta(opts, url, floor, load, started)
@@ -156,10 +154,12 @@ def run(opts: Options) -> dict[str, Any]:
                     f"  {_ljust(r.name, 40)} {r.status:<8} p95 {_ms(r.page.p95)}  "
                     f"floor {_ms(r.floor.p50)}  {r.note}"
                     + (
-                        f"  p50 {_ms(r.page.p50)} against {_ms(vs['p50'])} (p95 {_ms(vs['p95'])})"
+                        f"  p50 {_ms(r.page.p50)} against {_ms(vs.get('p50'))} "
+                        f"(p95 {_ms(vs.get('p95'))})"
                         if vs
                         else ""
                     )
+                    + (f"  against: {vs['error']}" if vs and vs.get("error") else "")
                 )
             by_name = {r.name: r for r in results}
             tput = []
@@ -313,6 +313,34 @@ def _capacity_run(
         res.status = "error"
         res.note += f", {m.failed} failed: {'; '.join(m.errors[:3])}"
     return res
+
+
+def _check_against_database(opts: Options, url: str, load: dict[str, Any]) -> None:
+    """``--against-database``: another database than the run's, at this checkout's schema when
+    this checkout serves it (migrated in place, as ``--reuse`` is), and holding the same data —
+    else its figures compare other rows, which the run says (``load["against_differs"]``)."""
+    from sqlalchemy.engine import make_url
+
+    from crm import migrate  # lazy: only this option migrates a second database
+    from crm.db import make_engine
+
+    other = opts.against_database or ""
+    if make_url(other) == make_url(url):
+        raise RuntimeError("--against-database names the run's own database")
+    if not (opts.against or opts.app_root):  # served by this checkout: its indexes
+        migrate.upgrade(other)
+    engine = make_engine(other)
+    try:
+        theirs = _loaded(engine)
+    finally:
+        engine.dispose()
+    ours = load.get("counts")
+    if theirs != ours:
+        load["against_differs"] = {"run": ours, "against": theirs}
+        opts.log(
+            f"warning: {_safe(other)} does not hold the same rows as {_safe(url)} "
+            f"({theirs} against {ours}): its figures compare other data"
+        )
 
 
 def _against_meta(opts: Options, url: str) -> dict[str, Any]:

@@ -145,10 +145,12 @@ def measure_scenario(
         if sc.expect and i == 0 and sc.expect not in r.text:
             res.status, res.note = "wrong", f"the answer does not contain {sc.expect!r}"
     res.extra["bytes"] = len(r.content)
-    other = against[(sc.role, sc.api)] if against else None
+    other = against.get((sc.role, sc.api)) if against else None
     if other is not None:
-        for i in range(max(1, opts.warmup)):
-            other.get(urls[i % len(urls)])
+        problem = _warm_other(other, sc, urls, opts)
+        if problem:  # its figures would describe error pages: not measured, and said so
+            res.extra["against"] = {"error": problem}
+            other = None
     samples: list[float] = []
     samples_b: list[float] = []
     turns: list[tuple[httpx.Client, list[float]]] = [(client, samples)]
@@ -156,10 +158,20 @@ def measure_scenario(
         turns.append((other, samples_b))
     failed = {id(samples): 0, id(samples_b): 0}
     deadline = time.monotonic() + opts.scenario_seconds
+    lost = ""  # the second server stopped answering: its samples end there, the page's go on
     for i in range(opts.requests):
         url = urls[i % len(urls)]
         for c, into in turns if i % 2 == 0 else turns[::-1]:
-            ms, r = _timed(lambda c=c, url=url: c.get(url))
+            try:
+                ms, r = _timed(lambda c=c, url=url: c.get(url))
+            except httpx.HTTPError as exc:
+                if into is samples:
+                    raise
+                lost = f"{type(exc).__name__}: {exc}"[:200]
+                turns = turns[:1]
+                if against is not None:
+                    against.clear()  # no later scenario sends to it
+                continue
             if r.status_code != 200:
                 failed[id(into)] += 1
             into.append(ms)
@@ -172,11 +184,13 @@ def measure_scenario(
     res.page = Stats.of(samples)
     if other is not None:
         b = Stats.of(samples_b)
-        res.extra["against"] = {"n": b.n, "p50": b.p50, "p95": b.p95, "max": b.max}
-        if failures_b:
-            res.extra["against"]["failed"] = failures_b
-        if b.p50 and res.page.p50:
-            res.extra["against"]["p50_ratio"] = round(res.page.p50 / b.p50, 2)
+        vs: dict[str, Any] = {"n": b.n, "p50": b.p50, "p95": b.p95, "max": b.max}
+        if failures_b or lost:
+            # figures of error pages, or of part of the run: no ratio, and the row says so
+            vs["error"] = lost or f"{failures_b} of {len(samples_b)} requests failed"
+        elif b.p50 and res.page.p50:
+            vs["p50_ratio"] = round(res.page.p50 / b.p50, 2)
+        res.extra["against"] = vs
     # the floor: the same number of runs, same parameters
     if sc.floor:
         floor.run(sc.floor, rows[0])  # warm
@@ -195,6 +209,20 @@ def measure_scenario(
             )
     res.verdict = _verdict(res)
     return res
+
+
+def _warm_other(other: httpx.Client, sc: Scenario, urls: list[str], opts: Options) -> str | None:
+    """The second server's warm-up, checked as the page's is: why it is not measured, or None."""
+    try:
+        for i in range(max(1, opts.warmup)):
+            r = other.get(urls[i % len(urls)])
+            if r.status_code != 200:
+                return f"HTTP {r.status_code} on {urls[i % len(urls)]}"
+            if sc.expect and i == 0 and sc.expect not in r.text:
+                return f"the answer does not contain {sc.expect!r}"
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}"[:200]
+    return None
 
 
 def _verdict(res: Result) -> str:

@@ -77,6 +77,7 @@ def table(out: dict[str, Any]) -> str:
             continue
         pg, fl = r["page"], r["floor"]
         vs = r.get("extra", {}).get("against") or {}
+        note = r["note"] + (f" [against: {vs['error']}]" if vs.get("error") else "")
         lines.append(
             f"{_ljust(r['name'][:40], 40)} {r['status']:<8} {_f(pg['p50'])} {_f(pg['p95'])} "
             f"{_f(pg['max'])} "
@@ -86,7 +87,7 @@ def table(out: dict[str, Any]) -> str:
                 else ""
             )
             + f"{_f(fl['p50'])} {_f(fl['p95'])} {_f(r['ratio'], 6)} "
-            f"{_f(r['budget_ms'], 7)} {r['verdict']:<7} {r['note']}"
+            f"{_f(r['budget_ms'], 7)} {r['verdict']:<7} {note}"
         )
     lines.append("")
     for r in out["results"]:

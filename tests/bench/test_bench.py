@@ -144,7 +144,9 @@ def test_against_times_a_second_checkout_or_database_in_the_same_moments(tmp_pat
 
     from bench.server import ROOT
 
-    kept, other = tmp_path / "kept.db", tmp_path / "other.db"
+    kept = tmp_path / "kept.db"
+    other = tmp_path / "b" / "kept.db"  # the same file name: each gets its own copy for the mix
+    other.parent.mkdir()
     lines: list[str] = []
     common: dict[str, Any] = {
         "scale": "small",
@@ -192,5 +194,18 @@ def test_against_times_a_second_checkout_or_database_in_the_same_moments(tmp_pat
     mixed = [r for r in out["results"] if r["name"].startswith("mixed")]
     assert [r["name"] for r in mixed] == runs
     assert all(r["extra"]["failed"] == 0 and r["extra"]["requests"] > 0 for r in mixed)
-    assert out["meta"]["against"]["database"].endswith("other.db")
+    assert out["meta"]["against"]["database"].endswith("b/kept.db")
     assert contacts() == before  # the contacts the mix logged went to its copy
+    assert "against_differs" not in out["meta"]["load"]
+
+    # the other database answers errors: its figures are not given as a comparison
+    conn = sqlite3.connect(other)
+    conn.execute("ALTER TABLE activity_firm RENAME TO activity_firm_gone")
+    conn.commit()
+    conn.close()
+    lines.clear()
+    out = run(Options(**common, only="web firm page", against_database=f"sqlite:///{other}"))
+    page = next(r for r in out["results"] if r["name"] == "web firm page")
+    assert page["status"] == "ok" and "p50_ratio" not in page["extra"]["against"]
+    assert page["extra"]["against"]["error"].startswith("HTTP 500")
+    assert "[against: HTTP 500" in "\n".join(lines)
