@@ -372,7 +372,7 @@ def _recent_select(actor: User) -> Any:
         .join(Firm, Firm.id == Project.firm_id)
         .join(Cluster, Cluster.id == Project.cluster_id)
         .where(Project.owner_id == bindparam("actor_id"), project_visible(actor))
-        .order_by(Project.updated_at.desc())
+        .order_by(Project.updated_at.desc(), Project.id.desc())  # ties: the same order on both
         .limit(bindparam("limit"))
     )
 
