@@ -572,6 +572,33 @@ def capped_count(session: Session, stmt: Any, id_col: Any, cap: int = LIST_COUNT
     return session.scalar(select(func.count()).select_from(capped)) or 0
 
 
+def with_total(rows: Any, count: Any) -> Any:
+    """``rows`` (a list's page) with ``count`` (its capped count) as one more column of every
+    row, ``list_total``: a subquery that names nothing of the row, run once for the statement
+    (PostgreSQL: an InitPlan; SQLite: a constant subquery) — a page and its total in one
+    statement and one round trip. Read back with ``page_total``."""
+    return rows.add_columns(count.scalar_subquery().label("list_total"))
+
+
+def page_total(
+    session: Session,
+    rows: list[Any],
+    count: Any,
+    params: dict[str, Any],
+    limit: int,
+    offset: int,
+    cap: int = LIST_COUNT_CAP,
+) -> int:
+    """The total of a list whose page ``rows`` a ``with_total`` statement read: the page's
+    length when it holds the whole list, else the rows' ``list_total``, else (a page past the
+    end) ``count`` run with ``params``."""
+    if offset == 0 and len(rows) < limit <= cap:
+        return len(rows)
+    if rows:
+        return int(rows[0].list_total)
+    return session.scalar(count, params) or 0
+
+
 def serial_scalar(session: Session, stmt: Any, params: dict[str, Any] | None = None) -> Any:
     """``session.scalar`` without parallel workers on PostgreSQL, for a capped count: the workers
     of a parallel plan scan on past its LIMIT (their Gather Merge keeps each one reading ahead),

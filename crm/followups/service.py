@@ -25,7 +25,14 @@ from crm.authz import (
 from crm.authz.disclosure import project_label_sql
 from crm.changes import apply_change, check_version
 from crm.clock import as_utc, day_bounds, local_tz, today_local
-from crm.db import LIST_COUNT_CAP, built_once, plan_once, visible_or_not_found
+from crm.db import (
+    LIST_COUNT_CAP,
+    built_once,
+    page_total,
+    plan_once,
+    visible_or_not_found,
+    with_total,
+)
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.followups.schemas import FollowupCreate, FollowupPublic, FollowupUpdate
 from crm.i18n import _l
@@ -366,7 +373,7 @@ def list_followups(
         f.sort,
     )
     rows_stmt, count_stmt = built_once(_LIST, shape, lambda: _list_select(actor, whose, shape))
-    counted = built_once(_COUNTED, shape, lambda: _with_total(rows_stmt, count_stmt))
+    counted = built_once(_COUNTED, shape, lambda: with_total(rows_stmt, count_stmt))
     params = {
         "actor_id": actor.id,
         "department_id": actor.department_id,
@@ -378,22 +385,11 @@ def list_followups(
         "project_id": f.project_id,
     }
     rows = list(session.execute(counted, {**params, "limit": limit, "offset": offset}))
-    if offset == 0 and len(rows) < limit <= LIST_COUNT_CAP:
-        return rows, len(rows)  # the whole list is on this page
-    if rows:
-        return rows, rows[0].list_total
-    return rows, session.scalar(count_stmt, params) or 0  # a page past the end
+    return rows, page_total(session, rows, count_stmt, params, limit, offset)
 
 
-# a list's statement with its capped count as one more column (``_with_total``), per shape
+# a list's statement with its capped count as one more column (``crm.db.with_total``), per shape
 _COUNTED: dict[tuple[Any, ...], Any] = {}
-
-
-def _with_total(rows: Any, count: Any) -> Any:
-    """``rows`` with ``count`` as a column of every row (``list_total``): a subquery that names
-    nothing of the row, run once for the statement (PostgreSQL: an InitPlan; SQLite: a
-    constant subquery) — a page and its count in one statement and one round trip."""
-    return rows.add_columns(count.scalar_subquery().label("list_total"))
 
 
 def _whose_key(actor: User, f: FollowupFilters) -> tuple[Any, ...]:

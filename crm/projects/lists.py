@@ -16,7 +16,7 @@ from crm.authz import (
     project_visible,
     viewer_key,
 )
-from crm.db import built_once, lowered, plan_once
+from crm.db import built_once, lowered, page_total, plan_once, with_total
 from crm.errors import ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import User
@@ -194,16 +194,12 @@ _ROW_STATEMENTS: dict[tuple[Any, ...], Any] = {}
 
 
 def _rows_select(actor: User, f: ProjectFilters, count_cap: int) -> Any:
-    """The table's page with its firm's name and the list's capped count as one more column
-    (``list_total``: a subquery naming nothing of the row, run once for the statement —
-    PostgreSQL's InitPlan, SQLite's constant subquery): a page and its total in one statement."""
+    """The table's page with its firm's name and the list's capped count (``crm.db.with_total``):
+    a page and its total in one statement."""
     page, count = _list_statements(actor, f, count_cap)
     firm = aliased(Firm, name="row_firm")  # an alias: a filter's subquery of firms stays apart
-    return page.with_only_columns(
-        *TABLE_COLUMNS,
-        firm.name_zh.label("firm_name"),
-        count.scalar_subquery().label("list_total"),
-    ).outerjoin(firm, firm.id == Project.firm_id)
+    shown = page.with_only_columns(*TABLE_COLUMNS, firm.name_zh.label("firm_name"))
+    return with_total(shown, count).outerjoin(firm, firm.id == Project.firm_id)
 
 
 def list_project_rows(
@@ -219,13 +215,9 @@ def list_project_rows(
     key = _project_list_shape(actor, f, count_cap)
     page = built_once(_ROW_STATEMENTS, key, lambda: _rows_select(actor, f, count_cap), limit=512)
     params = _project_list_params(f)
-    rows = session.execute(page, {**params, "p_limit": limit, "p_offset": offset}).all()
-    if offset == 0 and len(rows) < limit <= count_cap:
-        return list(rows), len(rows)  # the whole list is on this page
-    if rows:
-        return list(rows), rows[0].list_total
-    _, count = _list_statements(actor, f, count_cap)  # a page past the end
-    return list(rows), session.scalar(count, params) or 0
+    rows = list(session.execute(page, {**params, "p_limit": limit, "p_offset": offset}).all())
+    _, count = _list_statements(actor, f, count_cap)
+    return rows, page_total(session, rows, count, params, limit, offset, count_cap)
 
 
 def check_filter_codes(session: Session, cluster: str | None, park: str | None = None) -> None:
