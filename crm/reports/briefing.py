@@ -40,6 +40,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from crm.clock import local_tz, today_local, week_start
+from crm.db import plan_once
 from crm.errors import ValidationFailed
 from crm.i18n import _l
 from crm.models.accounts import User
@@ -185,7 +186,9 @@ def coverage_at(session: Session, scope: list, instants: list[datetime]) -> list
             .is_not(None)
         )
 
-    still = conn.execute(select(Cluster.id, held(SECURED_STAGES), held(PURSUING_STAGES))).all()
+    still = conn.execute(
+        plan_once(select(Cluster.id, held(SECURED_STAGES), held(PURSUING_STAGES)))
+    ).all()
     if conn.dialect.name == "postgresql":
         # the moved projects as one array, read by key: PostgreSQL planned the IN as a hash
         # of them probed by a scan of every project (city: 19 → 3 ms of server time)
@@ -200,13 +203,18 @@ def coverage_at(session: Session, scope: list, instants: list[datetime]) -> list
     else:
         moved = StageChange.project_id.in_(moved_ids)
     history = conn.execute(
-        select(
-            StageChange.project_id, Project.cluster_id, StageChange.to_stage, StageChange.changed_at
+        plan_once(
+            select(
+                StageChange.project_id,
+                Project.cluster_id,
+                StageChange.to_stage,
+                StageChange.changed_at,
+            )
+            .join(Project, Project.id == StageChange.project_id)
+            .join(Firm, Firm.id == Project.firm_id)
+            .where(*major, moved)
+            .order_by(StageChange.changed_at, StageChange.id)
         )
-        .join(Project, Project.id == StageChange.project_id)
-        .join(Firm, Firm.id == Project.firm_id)
-        .where(*major, moved)
-        .order_by(StageChange.changed_at, StageChange.id)
     ).all()
     out: list[dict[int, Status]] = []
     for instant in instants:
@@ -240,16 +248,18 @@ def _first_reached(session: Session, scope: list, stages: tuple[str, ...], start
     return (
         session.connection()
         .execute(
-            select(StageChange.project_id, func.min(StageChange.changed_at))
-            .join(Project, Project.id == StageChange.project_id)
-            .where(
-                *scope,
-                StageChange.to_stage.in_(stages),
-                StageChange.changed_at >= start,
-                StageChange.changed_at < end,
-                ~reached_before,
+            plan_once(
+                select(StageChange.project_id, func.min(StageChange.changed_at))
+                .join(Project, Project.id == StageChange.project_id)
+                .where(
+                    *scope,
+                    StageChange.to_stage.in_(stages),
+                    StageChange.changed_at >= start,
+                    StageChange.changed_at < end,
+                    ~reached_before,
+                )
+                .group_by(StageChange.project_id)
             )
-            .group_by(StageChange.project_id)
         )
         .all()
     )
@@ -276,14 +286,16 @@ def _conflicts_opened(
 ) -> list[ConflictOpened]:
     """The conflicts (撞单) opened in the week: projects created in it that collide."""
     rows = session.execute(
-        select(*LABELLED, Project.cluster_id, Project.created_at)
-        .where(
-            *scope,
-            Project.conflict_with_id.is_not(None),
-            Project.created_at >= start,
-            Project.created_at < end,
+        plan_once(
+            select(*LABELLED, Project.cluster_id, Project.created_at)
+            .where(
+                *scope,
+                Project.conflict_with_id.is_not(None),
+                Project.created_at >= start,
+                Project.created_at < end,
+            )
+            .order_by(Project.created_at, Project.id)
         )
-        .order_by(Project.created_at, Project.id)
     ).all()
     return [
         ConflictOpened(id=r[0], label=row_label(r), cluster=code_of.get(r[4], "?"), opened_at=r[5])
@@ -346,14 +358,16 @@ def briefing(
         out: dict[int, tuple] = {}  # type: ignore[type-arg]
         for i in range(0, len(ids), 500):
             for r in session.execute(
-                select(
-                    *LABELLED,
-                    Project.cluster_id,
-                    Project.park_id,
-                    Project.stage,
-                    Project.planned_investment,
-                    Project.expected_output,
-                ).where(Project.id.in_(ids[i : i + 500]))
+                plan_once(
+                    select(
+                        *LABELLED,
+                        Project.cluster_id,
+                        Project.park_id,
+                        Project.stage,
+                        Project.planned_investment,
+                        Project.expected_output,
+                    ).where(Project.id.in_(ids[i : i + 500]))
+                )
             ):
                 out[r[0]] = tuple(r)
         return out
@@ -385,35 +399,51 @@ def briefing(
     landings, landings_total = section(_first_reached(session, scope, LANDED_STAGES, start, end))
 
     new_projects = session.scalar(
-        select(func.count()).where(*scope, Project.created_at >= start, Project.created_at < end)
+        plan_once(
+            select(func.count()).where(
+                *scope, Project.created_at >= start, Project.created_at < end
+            )
+        )
     )
     cap = session.execute(
-        select(func.sum(type_coerce(CapitalArrival.amount, BigInteger)), func.count())
-        .join(Project, Project.id == CapitalArrival.project_id)
-        .where(*scope, CapitalArrival.arrived_on >= monday, CapitalArrival.arrived_on <= sunday)
+        plan_once(
+            select(func.sum(type_coerce(CapitalArrival.amount, BigInteger)), func.count())
+            .join(Project, Project.id == CapitalArrival.project_id)
+            .where(*scope, CapitalArrival.arrived_on >= monday, CapitalArrival.arrived_on <= sunday)
+        )
     ).one()
 
     moves = session.execute(
-        select(StageChange.project_id, StageChange.from_stage, StageChange.changed_at)
-        .join(Project, Project.id == StageChange.project_id)
-        .where(
-            *scope,
-            StageChange.from_stage.is_not(None),
-            StageChange.changed_at >= start,
-            StageChange.changed_at < end,
+        plan_once(
+            select(
+                StageChange.project_id,
+                StageChange.from_stage,
+                StageChange.changed_at,
+                Project.planned_investment,
+            )
+            .join(Project, Project.id == StageChange.project_id)
+            .where(
+                *scope,
+                StageChange.from_stage.is_not(None),
+                StageChange.changed_at >= start,
+                StageChange.changed_at < end,
+            )
         )
     ).all()
-    minfo = projects(sorted({m[0] for m in moves}))
-    ranked = sorted(moves, key=lambda m: (-(minfo[m[0]][7] or 0), -m[2].timestamp(), m[0]))
-    movements = [brief(minfo[p], from_stage=frm, at=at) for p, frm, at in ranked[:listed]]
+    # ranked by the planned investment read with the moves; only the listed ones' projects read
+    ranked = sorted(moves, key=lambda m: (-(m[3] or 0), -m[2].timestamp(), m[0]))[:listed]
+    minfo = projects(sorted({m[0] for m in ranked}))
+    movements = [brief(minfo[p], from_stage=frm, at=at) for p, frm, at, _ in ranked]
     # the moved project's stage now may differ from where this move took it: show the move
     to_stage = {
         (p, at): t
         for p, at, t in session.execute(
-            select(StageChange.project_id, StageChange.changed_at, StageChange.to_stage).where(
-                StageChange.project_id.in_([m.id for m in movements]),
-                StageChange.changed_at >= start,
-                StageChange.changed_at < end,
+            plan_once(
+                select(StageChange.project_id, StageChange.changed_at, StageChange.to_stage).where(
+                    StageChange.project_id.in_([m.id for m in movements]),
+                    StageChange.changed_at >= start,
+                    StageChange.changed_at < end,
+                )
             )
         )
     }
@@ -431,6 +461,7 @@ def briefing(
             as_of=monday + timedelta(weeks=1),
         ),
         listed,
+        code_of,
     )
 
     conflicts = _conflicts_opened(session, scope, start, end, code_of)

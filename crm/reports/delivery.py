@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlmodel import Session
 
 from crm.clock import today_local
+from crm.db import plan_once
 from crm.models.accounts import User
 from crm.models.firms import Firm
 from crm.models.projects import SECURED_STAGES, CapitalArrival, Project
@@ -103,7 +104,8 @@ def _late_list(
     limit: int | None,
 ) -> list[LateProject]:
     """The late projects, most overdue first. Ranked on the project index alone (no firm, no
-    title), then only the ``limit`` listed are read with their firm's name."""
+    title: ``ix_project_late_order_expr`` holds this order), then only the ``limit`` listed are
+    read with their firm's name."""
     late_land, late_op = _late_rules(today)
     order = (func.coalesce(Project.expected_land_date, Project.expected_operate_date), Project.id)
     ranked = (
@@ -114,21 +116,23 @@ def _late_list(
         .correlate(None)
     )
     rows = session.execute(
-        select(
-            *LABELLED,
-            Firm.name_zh,
-            Project.cluster_id,
-            Project.stage,
-            Project.expected_land_date,
-            Project.actual_land_date,
-            Project.expected_operate_date,
-            Project.actual_operate_date,
-            late_land,
-            late_op,
+        plan_once(
+            select(
+                *LABELLED,
+                Firm.name_zh,
+                Project.cluster_id,
+                Project.stage,
+                Project.expected_land_date,
+                Project.actual_land_date,
+                Project.expected_operate_date,
+                Project.actual_operate_date,
+                late_land,
+                late_op,
+            )
+            .join(Firm, Firm.id == Project.firm_id)
+            .where(Project.id.in_(ranked))
+            .order_by(*order)
         )
-        .join(Firm, Firm.id == Project.firm_id)
-        .where(Project.id.in_(ranked))
-        .order_by(*order)
     ).all()
     return [
         LateProject(
@@ -149,17 +153,23 @@ def _late_list(
 
 
 def late_projects(
-    session: Session, actor: User, f: ReportFilters, limit: int | None = LATE_LISTED
+    session: Session,
+    actor: User,
+    f: ReportFilters,
+    limit: int | None = LATE_LISTED,
+    code_of: dict[int, str] | None = None,
 ) -> tuple[list[LateProject], int]:
     """The delivery report's late projects (the first ``limit``) and how many are late, without
-    its per-cluster sums — what the briefing shows."""
+    its per-cluster sums — what the briefing shows (``code_of``: the clusters' codes by id, if
+    the caller has read them)."""
     scope = _scope(session, actor, f)
     today = f.as_of or today_local()
     late_land, late_op = _late_rules(today)
     count = session.connection().execute(
-        select(func.count()).select_from(Project).where(*scope, or_(late_land, late_op))
+        plan_once(select(func.count()).select_from(Project).where(*scope, or_(late_land, late_op)))
     )
-    code_of = {stored_id(c): c.code for c in clusters(session)}
+    if code_of is None:
+        code_of = {stored_id(c): c.code for c in clusters(session)}
     return _late_list(session, scope, today, code_of, limit), int(count.scalar_one())
 
 
