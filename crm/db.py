@@ -84,9 +84,15 @@ def lowered(col: Any, q: str | None) -> Any:
     SQLite's own lower() (fast, ASCII letters only) unless ``q`` holds another letter that has
     a case (Ä, É, Σ) — then Python's, on every row tested, so "Äpfel" finds "Äpfel" and
     "äpfel" alike on both databases."""
-    if q and any(not c.isascii() and c.lower() != c.upper() for c in q):
+    if cased_beyond_ascii(q):
         return _UnicodeLower(col)
     return func.lower(col)
+
+
+def cased_beyond_ascii(q: str | None) -> bool:
+    """Whether ``q`` holds a letter with a case beyond ASCII (Ä, É, Σ): ``lowered`` then
+    lower-cases the rows in Python (a statement of another shape)."""
+    return bool(q) and any(not c.isascii() and c.lower() != c.upper() for c in q)  # type: ignore[union-attr]
 
 
 def _utc_session(u: URL) -> dict[str, Any]:

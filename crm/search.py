@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     Integer,
+    String,
     Text,
     and_,
+    bindparam,
     cast,
     column,
-    false,
     func,
     literal,
     literal_column,
@@ -32,7 +33,15 @@ from sqlmodel import Session
 
 from crm.authz import project_visible
 from crm.authz.disclosure import project_label
-from crm.db import bind_url, is_postgres, lowered, plan_per_value
+from crm.authz.visibility import viewer_key
+from crm.db import (
+    bind_url,
+    built_once,
+    cased_beyond_ascii,
+    is_postgres,
+    lowered,
+    plan_per_value,
+)
 from crm.firms.search import search_firm_rows
 from crm.models.accounts import User
 from crm.models.firms import Contact, Firm
@@ -75,8 +84,10 @@ class Results:
         return not (self.firms or self.contacts or self.projects)
 
 
-def _contains(col: Any, text: str) -> Any:
-    return lowered(col, text).like(like_pattern(text.lower()), escape="\\")
+def _contains(col: Any, q: str) -> Any:
+    """``col`` contains the query (the statement's ``like`` parameter: ``like_pattern`` of it
+    lower-cased), lower-cased as ``lowered`` does for a query like ``q``."""
+    return lowered(col, q).like(bindparam("like", type_=String()), escape="\\")
 
 
 @dataclass(frozen=True)
@@ -114,7 +125,6 @@ _PROJECT_INDEX = _Index(
 # the page's order to the page's end (the city's projects: "海" begins 226 trigrams in 477
 # projects, a 5 ms MATCH against 1 ms reading them by their last change)
 FEW_TERMS = 64
-_NOTHING = false()
 
 
 def _fts_quote(term: str) -> str:
@@ -154,41 +164,66 @@ def _pg_common(session: Session, table: str, gram: str, few: int) -> bool:
     return known[1].get(gram, 0.0) * known[2] > few
 
 
-def _narrowing(session: Session, index: _Index, id_col: Any, q: str) -> Any:
-    """A condition that holds for every row matching ``q`` (lower-cased) and few others: the
-    index's candidates; None when the rows are better read in order (many match), and
-    ``_NOTHING`` when the index shows that none can."""
-    if is_postgres(session):
-        cond = (
-            literal_column(index.pg_grams).op("@>")(
-                array([cast(literal(q), Text)], type_=ARRAY(Text))
-            )
-            if len(q) <= 2
-            else literal_column(index.pg_text).like(like_pattern(q), escape="\\")
+# The statements, built once per shape (``crm.db.built_once``): a request only executes one
+# with its values — building them (subqueries, their columns, their cache keys) was 2–3 ms of a
+# header search on PostgreSQL, more than running them
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _narrow_condition(index: _Index, id_col: Any, how: str) -> Any:
+    """The index's candidates for the query in the statement's parameters: its pairs
+    (``grams``: one or two characters, PostgreSQL), its text (``text``: three or more,
+    PostgreSQL) or its FTS5 rows (``fts``: SQLite, the ``match`` parameter)."""
+    if how == "grams":
+        return literal_column(index.pg_grams).op("@>")(
+            array([cast(bindparam("gram", type_=String()), Text)], type_=ARRAY(Text))
         )
-        if len(q) <= 2 and _pg_common(session, id_col.table.name, q, index.few):
-            return None  # a common character or pair ("h"): no need to count its rows
+    if how == "text":
+        return literal_column(index.pg_text).like(
+            bindparam("narrow_like", type_=String()), escape="\\"
+        )
+    return id_col.in_(
+        text(f"SELECT rowid FROM {index.fts} WHERE {index.fts} MATCH :match").columns(
+            column("rowid", Integer)
+        )
+    )
+
+
+def _narrowing(
+    session: Session, index: _Index, id_col: Any, q: str
+) -> tuple[str | None, dict[str, str]]:
+    """How the index narrows the rows matching ``q`` (lower-cased) to few candidates: the
+    condition's kind (``_narrow_condition``) and its parameters; ``(None, {})`` when the rows
+    are better read in order (many match), and ``("nothing", {})`` when the index shows that
+    none can."""
+    if is_postgres(session):
+        short = len(q) <= 2
+        how, params = (
+            ("grams", {"gram": q}) if short else ("text", {"narrow_like": like_pattern(q)})
+        )
+        if short and _pg_common(session, id_col.table.name, q, index.few):
+            return None, {}  # a common character or pair ("h"): no need to count its rows
         # how many candidates, as on SQLite: the planner, which cannot see that the exact test
         # passes most of them, would otherwise join and sort 38,000 contacts for "经理"
         # planned for the character each time (plan_per_value): the rows holding one are
         # found from the index, the rows holding another read in order
-        n = (
-            session.scalar(
-                plan_per_value(
-                    select(func.count()).select_from(
-                        select(literal(1))
-                        .select_from(id_col.table)
-                        .where(cond)
-                        .limit(index.few + 1)
-                        .subquery()
-                    )
+        count = built_once(
+            _STATEMENTS,
+            ("count", index, how),
+            lambda: plan_per_value(
+                select(func.count()).select_from(
+                    select(literal(1))
+                    .select_from(id_col.table)
+                    .where(_narrow_condition(index, id_col, how))
+                    .limit(index.few + 1)
+                    .subquery()
                 )
-            )
-            or 0
+            ),
         )
+        n = session.scalar(count, params) or 0
         if n > index.few:
-            return None
-        return cond if n else _NOTHING
+            return None, {}
+        return (how, params) if n else ("nothing", {})
     if len(q) >= 3:
         match = _fts_quote(q)
         n = session.scalar(
@@ -199,12 +234,12 @@ def _narrowing(session: Session, index: _Index, id_col: Any, q: str) -> Any:
             {"m": match, "n": index.few + 1},
         )
         if n > index.few:
-            return None
+            return None, {}
         if not n:
-            return _NOTHING
+            return "nothing", {}
     else:
         if not _caseless(q):
-            return None
+            return None, {}
         terms = session.execute(
             text(
                 f"SELECT term, doc FROM {index.fts}_vocab "
@@ -213,15 +248,11 @@ def _narrowing(session: Session, index: _Index, id_col: Any, q: str) -> Any:
             {"p": q, "n": FEW_TERMS + 1},
         ).all()
         if not terms:
-            return _NOTHING
+            return "nothing", {}
         if len(terms) > FEW_TERMS or sum(doc for _, doc in terms) > index.few:
-            return None
+            return None, {}
         match = " OR ".join(_fts_quote(term) for term, _ in terms)
-    return id_col.in_(
-        text(f"SELECT rowid FROM {index.fts} WHERE {index.fts} MATCH :m")
-        .bindparams(m=match)
-        .columns(column("rowid", Integer))
-    )
+    return "fts", {"match": match}
 
 
 def search_everything(session: Session, actor: User, q: str, limit: int = 8) -> Results:
@@ -241,29 +272,36 @@ def _contacts(
 ) -> list[ContactHit]:
     """Contacts whose name, title, phone or e-mail contains ``q``: the shortest names first.
     (``index`` None: every contact is tested, as a check of the index.)"""
-    narrow = None if index is None else _narrowing(session, index, Contact.id, q.lower())
-    if narrow is _NOTHING:
+    how, params = (None, {}) if index is None else _narrowing(session, index, Contact.id, q.lower())
+    if how == "nothing":
         return []
-    cond = or_(
-        _contains(Contact.name, q),
-        _contains(Contact.title, q),
-        _contains(Contact.phone, q),
-        _contains(Contact.email, q),
-    )
-    # the page's contacts first, then their firms' names (not a join of every match)
-    found = (
-        select(Contact.id, Contact.name, Contact.title, Contact.firm_id)
-        .where(cond if narrow is None else and_(narrow, cond))
-        .order_by(func.length(Contact.name), Contact.name, Contact.id)
-        .limit(limit)
-        .subquery("found")
-    )
-    rows = session.execute(
-        plan_per_value(
+
+    def build() -> Any:
+        cond = or_(
+            _contains(Contact.name, q),
+            _contains(Contact.title, q),
+            _contains(Contact.phone, q),
+            _contains(Contact.email, q),
+        )
+        if how is not None:
+            cond = and_(_narrow_condition(index, Contact.id, how), cond)  # type: ignore[arg-type]
+        # the page's contacts first, then their firms' names (not a join of every match)
+        found = (
+            select(Contact.id, Contact.name, Contact.title, Contact.firm_id)
+            .where(cond)
+            .order_by(func.length(Contact.name), Contact.name, Contact.id)
+            .limit(limit)
+            .subquery("found")
+        )
+        return plan_per_value(
             select(found.c.id, found.c.name, found.c.title, found.c.firm_id, Firm.name_zh)
             .join(Firm, Firm.id == found.c.firm_id)
             .order_by(func.length(found.c.name), found.c.name, found.c.id)
         )
+
+    key = ("contacts", index, how, cased_beyond_ascii(q), limit)
+    rows = session.execute(
+        built_once(_STATEMENTS, key, build), {**params, "like": like_pattern(q.lower())}
     ).all()
     return [ContactHit(*row) for row in rows]
 
@@ -274,32 +312,35 @@ def _projects(
     """Projects ``actor`` may see whose searchable name contains ``q``: the last changed
     first. A confidential project answers to its code name only (never to its title or firm).
     (``index`` None: every project is tested, as a check of the index.)"""
-    narrow = None if index is None else _narrowing(session, index, Project.id, q.lower())
-    if narrow is _NOTHING:
+    how, params = (None, {}) if index is None else _narrowing(session, index, Project.id, q.lower())
+    if how == "nothing":
         return []
-    matches = or_(
-        and_(not_(Project.is_confidential), _contains(Project.title, q)),
-        and_(Project.is_confidential, _contains(Project.code_name, q)),
-    )
-    # the page's projects first, then their firms and clusters (not a join of every match)
-    found = (
-        select(
-            Project.id,
-            Project.title,
-            Project.code_name,
-            Project.is_confidential,
-            Project.stage,
-            Project.cluster_id,
-            Project.firm_id,
-            Project.updated_at,
+
+    def build() -> Any:
+        matches = or_(
+            and_(not_(Project.is_confidential), _contains(Project.title, q)),
+            and_(Project.is_confidential, _contains(Project.code_name, q)),
         )
-        .where(project_visible(actor), matches if narrow is None else and_(narrow, matches))
-        .order_by(Project.updated_at.desc(), Project.id.desc())
-        .limit(limit)
-        .subquery("found")
-    )
-    project_rows = session.execute(
-        plan_per_value(
+        if how is not None:
+            matches = and_(_narrow_condition(index, Project.id, how), matches)  # type: ignore[arg-type]
+        # the page's projects first, then their firms and clusters (not a join of every match)
+        found = (
+            select(
+                Project.id,
+                Project.title,
+                Project.code_name,
+                Project.is_confidential,
+                Project.stage,
+                Project.cluster_id,
+                Project.firm_id,
+                Project.updated_at,
+            )
+            .where(project_visible(actor), matches)
+            .order_by(Project.updated_at.desc(), Project.id.desc())
+            .limit(limit)
+            .subquery("found")
+        )
+        return plan_per_value(
             select(
                 found.c.id,
                 found.c.title,
@@ -313,6 +354,10 @@ def _projects(
             .join(Cluster, Cluster.id == found.c.cluster_id)
             .order_by(found.c.updated_at.desc(), found.c.id.desc())
         )
+
+    key = ("projects", index, how, cased_beyond_ascii(q), limit, viewer_key(actor))
+    project_rows = session.execute(
+        built_once(_STATEMENTS, key, build), {**params, "like": like_pattern(q.lower())}
     ).all()
     return [
         ProjectHit(
