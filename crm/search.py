@@ -7,8 +7,10 @@ more than the reader's lists show."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -132,10 +134,47 @@ def _fts_quote(term: str) -> str:
 
 
 def _caseless(text: str) -> bool:
-    """Whether the index keeps ``text`` (lower-cased) as it is: ASCII, or characters without
-    case (汉字, digits). FTS5 folds other letters its own way (ς as σ), so the trigrams such a
-    query begins cannot be looked up in its vocabulary: those queries read the rows."""
-    return all(c.isascii() or c.upper() == c == c.lower() == c.casefold() for c in text)
+    """Whether the index's vocabulary can be searched for ``text`` (lower-cased): each of its
+    characters is ASCII, has no case (汉字, digits), or is a letter FTS5 folds as Python
+    lower-cases it (ü: every letter Python lower-cases to it, Ü and ü, FTS5 keeps as ü). Other
+    letters FTS5 folds its own way (ς as σ): the trigrams such a query begins cannot be looked
+    up, so those queries read the rows."""
+    return all(
+        c.isascii() or c.upper() == c == c.lower() == c.casefold() or _folds_alike(c) for c in text
+    )
+
+
+@lru_cache(maxsize=1)
+def _upper_of() -> dict[str, tuple[str, ...]]:
+    """Each lower-case letter, with every character Python lower-cases to it (ü: Ü; k: K and
+    the Kelvin sign) — built the first time a query holds such a letter (0.1–0.2 s)."""
+    out: dict[str, list[str]] = {}
+    for i in range(0x110000):
+        ch = chr(i)
+        low = ch.lower()
+        if low != ch and len(low) == 1:
+            out.setdefault(low, []).append(ch)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+@lru_cache(maxsize=4096)
+def _folds_alike(c: str) -> bool:
+    """Whether SQLite's FTS5 trigram tokenizer (this process's SQLite) folds ``c`` and every
+    character Python lower-cases to ``c`` into ``c`` itself, as the tables' rows are folded."""
+    if c.lower() != c:
+        return False
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='trigram')")
+        conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'row')")
+        for ch in (c, *_upper_of().get(c, ())):
+            conn.execute("DELETE FROM t")
+            conn.execute("INSERT INTO t(x) VALUES (?)", (ch * 3,))
+            if [r[0] for r in conn.execute("SELECT term FROM v")] != [c * 3]:
+                return False
+        return True
+    finally:
+        conn.close()
 
 
 # PostgreSQL's statistics of the grams columns (most common elements and their frequencies),
