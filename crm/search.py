@@ -42,6 +42,7 @@ from crm.db import (
     cased_beyond_ascii,
     is_postgres,
     lowered,
+    plan_once,
     plan_per_value,
 )
 from crm.firms.search import search_firm_rows
@@ -228,6 +229,14 @@ def _narrow_condition(index: _Index, id_col: Any, how: str) -> Any:
     )
 
 
+def _planned(how: str | None) -> Any:
+    """How PostgreSQL plans a contacts or projects statement narrowed ``how``: one the index
+    narrowed to few candidates is planned once (its generic plan reads them from the index
+    whatever the pair: "惠普" 0.06 ms against 0.41 planned for it, "重庆" 0.07 against 0.45);
+    one that reads the rows in order is planned for its query each time."""
+    return plan_once if how in ("grams", "text") else plan_per_value
+
+
 def _narrowing(
     session: Session, index: _Index, id_col: Any, q: str
 ) -> tuple[str | None, dict[str, str]]:
@@ -332,7 +341,7 @@ def _contacts(
             .limit(limit)
             .subquery("found")
         )
-        return plan_per_value(
+        return _planned(how)(
             select(found.c.id, found.c.name, found.c.title, found.c.firm_id, Firm.name_zh)
             .join(Firm, Firm.id == found.c.firm_id)
             .order_by(func.length(found.c.name), found.c.name, found.c.id)
@@ -379,7 +388,7 @@ def _projects(
             .limit(limit)
             .subquery("found")
         )
-        return plan_per_value(
+        return _planned(how)(
             select(
                 found.c.id,
                 found.c.title,

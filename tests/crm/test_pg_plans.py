@@ -15,9 +15,9 @@ from sqlmodel import Session
 from crm.db import get_engine, plan_once, reads_first, table
 from crm.firms.search import search_condition, search_firm_rows
 from crm.models.accounts import Department
-from crm.models.firms import Firm
+from crm.models.firms import Contact, Firm
 from crm.search import search_everything
-from tests.factories import make_department, make_firm, make_user
+from tests.factories import make_department, make_firm, make_project, make_user
 
 
 @contextmanager
@@ -69,24 +69,33 @@ def _prepared(s: Session) -> list[str]:
 
 
 def test_a_search_is_planned_for_its_text_every_time(session) -> None:
+    """A search is planned for its text (never prepared) — but the header search's contacts
+    and projects once the index has narrowed them to few candidates: their generic plan reads
+    those from the index whatever the text (crm.search._planned)."""
     dep = make_department(session)
     officer = make_user(session, department=dep)
     for i in range(3):
         make_firm(session, name_zh=f"惠普{i}号")
-    make_firm(session, name_zh="华为")
+    huawei = make_firm(session, name_zh="华为")
+    make_project(session, huawei, "NB", owner=officer, title="惠普扩产项目")
+    session.add(Contact(firm_id=huawei.id, name="惠普联系人"))
     session.commit()
     with Session(reads_first(get_engine())) as s:
         for _ in range(8):  # past psycopg's prepare_threshold (5)
             found = search_everything(s, officer, "惠普")
             assert sorted(f.name_zh for f in found.firms) == ["惠普0号", "惠普1号", "惠普2号"]
+            assert [p.label for p in found.projects] == ["惠普扩产项目"]
+            assert [c.name for c in found.contacts] == ["惠普联系人"]
             # "h": in every name's pinyin (huipu, huawei)
             assert len(search_firm_rows(s, officer, "h")) == 4
             s.scalar(select(Department.name).where(Department.id == dep.id))
         if _postgres():
             prepared = _prepared(s)
-            # an ordinary statement is prepared by now; the searches never are
+            # an ordinary statement is prepared by now; the searches are not, but the
+            # narrowed contacts and projects (the rows of "found", after the counts)
             assert any("FROM department" in st for st in prepared)
-            assert not [st for st in prepared if "search_grams" in st or "LIKE" in st]
+            searches = [st for st in prepared if "search_grams" in st or "LIKE" in st]
+            assert len(searches) == 2 and all("AS found" in st for st in searches), searches
 
 
 def test_a_search_read_through_a_server_side_cursor_runs_as_any_other(session) -> None:
