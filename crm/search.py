@@ -208,6 +208,10 @@ def _pg_common(session: Session, table: str, gram: str, few: int) -> bool:
 # with its values — building them (subqueries, their columns, their cache keys) was 2–3 ms of a
 # header search on PostgreSQL, more than running them
 _STATEMENTS: dict[tuple[Any, ...], Any] = {}
+# its keys: per viewer kind (managers, officers without a department, one per department) 3
+# narrowings × 2 lower-casings × 2 pages of projects, and a few dozen more — 12 × (D + 2) + 16
+# on PostgreSQL, past built_once's default 256 from 19 departments (every search then rebuilt)
+_STATEMENTS_LIMIT = 2048
 
 
 def _narrow_condition(index: _Index, id_col: Any, how: str) -> Any:
@@ -267,6 +271,7 @@ def _narrowing(
                     .subquery()
                 )
             ),
+            _STATEMENTS_LIMIT,
         )
         n = session.scalar(count, params) or 0
         if n > index.few:
@@ -349,7 +354,8 @@ def _contacts(
 
     key = ("contacts", index, how, cased_beyond_ascii(q), limit)
     rows = session.execute(
-        built_once(_STATEMENTS, key, build), {**params, "like": like_pattern(q.lower())}
+        built_once(_STATEMENTS, key, build, _STATEMENTS_LIMIT),
+        {**params, "like": like_pattern(q.lower())},
     ).all()
     return [ContactHit(*row) for row in rows]
 
@@ -405,7 +411,8 @@ def _projects(
 
     key = ("projects", index, how, cased_beyond_ascii(q), limit, viewer_key(actor))
     project_rows = session.execute(
-        built_once(_STATEMENTS, key, build), {**params, "like": like_pattern(q.lower())}
+        built_once(_STATEMENTS, key, build, _STATEMENTS_LIMIT),
+        {**params, "like": like_pattern(q.lower())},
     ).all()
     return [
         ProjectHit(
