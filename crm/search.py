@@ -248,35 +248,67 @@ def _narrowing(
     condition's kind (``_narrow_condition``) and its parameters; ``(None, {})`` when the rows
     are better read in order (many match), and ``("nothing", {})`` when the index shows that
     none can."""
-    if is_postgres(session):
-        short = len(q) <= 2
-        how, params = (
-            ("grams", {"gram": q}) if short else ("text", {"narrow_like": like_pattern(q)})
-        )
-        if short and _pg_common(session, id_col.table.name, q, index.few):
-            return None, {}  # a common character or pair ("h"): no need to count its rows
+    return _narrowings(session, q, [(index, id_col)])[0]
+
+
+def _narrowings(
+    session: Session, q: str, kinds: list[tuple[_Index, Any]]
+) -> list[tuple[str | None, dict[str, str]]]:
+    """``_narrowing`` for each (index, id column) of ``kinds``: on PostgreSQL their candidates
+    counted in one statement (one round trip for the header search's contacts and projects)."""
+    if not is_postgres(session):
+        return [_narrowing_sqlite(session, index, id_col, q) for index, id_col in kinds]
+    short = len(q) <= 2
+    how, params = ("grams", {"gram": q}) if short else ("text", {"narrow_like": like_pattern(q)})
+    # a common character or pair ("h") in a table: no need to count its rows
+    counted = [
+        (index, id_col)
+        for index, id_col in kinds
+        if not (short and _pg_common(session, id_col.table.name, q, index.few))
+    ]
+    found: dict[_Index, int] = {}
+    if counted:
         # how many candidates, as on SQLite: the planner, which cannot see that the exact test
         # passes most of them, would otherwise join and sort 38,000 contacts for "经理"
         # planned for the character each time (plan_per_value): the rows holding one are
         # found from the index, the rows holding another read in order
         count = built_once(
             _STATEMENTS,
-            ("count", index, how),
+            ("count", tuple(index for index, _ in counted), how),
             lambda: plan_per_value(
-                select(func.count()).select_from(
-                    select(literal(1))
-                    .select_from(id_col.table)
-                    .where(_narrow_condition(index, id_col, how))
-                    .limit(index.few + 1)
-                    .subquery()
+                select(
+                    *(
+                        select(func.count())
+                        .select_from(
+                            select(literal(1))
+                            .select_from(id_col.table)
+                            .where(_narrow_condition(index, id_col, how))
+                            .limit(index.few + 1)
+                            .subquery()
+                        )
+                        .scalar_subquery()
+                        for index, id_col in counted
+                    )
                 )
             ),
             _STATEMENTS_LIMIT,
         )
-        n = session.scalar(count, params) or 0
-        if n > index.few:
-            return None, {}
-        return (how, params) if n else ("nothing", {})
+        row = session.execute(count, params).one()
+        found = {index: int(n or 0) for (index, _), n in zip(counted, row, strict=True)}
+    out: list[tuple[str | None, dict[str, str]]] = []
+    for index, _ in kinds:
+        n = found.get(index)
+        if n is None or n > index.few:
+            out.append((None, {}))
+        else:
+            out.append((how, params) if n else ("nothing", {}))
+    return out
+
+
+def _narrowing_sqlite(
+    session: Session, index: _Index, id_col: Any, q: str
+) -> tuple[str | None, dict[str, str]]:
+    """``_narrowing`` on SQLite: the FTS5 table's rows or vocabulary."""
     if len(q) >= 3:
         match = _fts_quote(q)
         n = session.scalar(
@@ -315,17 +347,28 @@ def search_everything(session: Session, actor: User, q: str, limit: int = 8) -> 
     if len(q) < MIN_CHARS:
         return out
     out.firms = search_firm_rows(session, actor, q, limit=limit)
-    out.contacts = _contacts(session, q, limit)
-    out.projects = _projects(session, actor, q, limit)
+    contacts, projects = _narrowings(
+        session, q.lower(), [(_CONTACT_INDEX, Contact.id), (_PROJECT_INDEX, Project.id)]
+    )
+    out.contacts = _contacts(session, q, limit, narrowed=contacts)
+    out.projects = _projects(session, actor, q, limit, narrowed=projects)
     return out
 
 
 def _contacts(
-    session: Session, q: str, limit: int, index: _Index | None = _CONTACT_INDEX
+    session: Session,
+    q: str,
+    limit: int,
+    index: _Index | None = _CONTACT_INDEX,
+    narrowed: tuple[str | None, dict[str, str]] | None = None,
 ) -> list[ContactHit]:
     """Contacts whose name, title, phone or e-mail contains ``q``: the shortest names first.
-    (``index`` None: every contact is tested, as a check of the index.)"""
-    how, params = (None, {}) if index is None else _narrowing(session, index, Contact.id, q.lower())
+    (``index`` None: every contact is tested, as a check of the index; ``narrowed``: the
+    index's ``_narrowing`` for ``q``, if known.)"""
+    how: str | None = None
+    params: dict[str, str] = {}
+    if index is not None:
+        how, params = narrowed or _narrowing(session, index, Contact.id, q.lower())
     if how == "nothing":
         return []
 
@@ -361,12 +404,21 @@ def _contacts(
 
 
 def _projects(
-    session: Session, actor: User, q: str, limit: int, index: _Index | None = _PROJECT_INDEX
+    session: Session,
+    actor: User,
+    q: str,
+    limit: int,
+    index: _Index | None = _PROJECT_INDEX,
+    narrowed: tuple[str | None, dict[str, str]] | None = None,
 ) -> list[ProjectHit]:
     """Projects ``actor`` may see whose searchable name contains ``q``: the last changed
     first. A confidential project answers to its code name only (never to its title or firm).
-    (``index`` None: every project is tested, as a check of the index.)"""
-    how, params = (None, {}) if index is None else _narrowing(session, index, Project.id, q.lower())
+    (``index`` None: every project is tested, as a check of the index; ``narrowed``: the
+    index's ``_narrowing`` for ``q``, if known.)"""
+    how: str | None = None
+    params: dict[str, str] = {}
+    if index is not None:
+        how, params = narrowed or _narrowing(session, index, Project.id, q.lower())
     if how == "nothing":
         return []
 

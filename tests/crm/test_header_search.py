@@ -126,6 +126,10 @@ def test_every_path_finds_what_testing_every_row_finds(session: Session) -> None
             want_p = _projects(session, user, q, 50, index=None)
             for index in _paths(_PROJECT_INDEX):
                 assert _projects(session, user, q, 50, index=index) == want_p, (q, index.few)
+            # the whole search: both indexes narrowed together (one statement on PostgreSQL)
+            got = search_everything(session, user, q, limit=50)
+            if got.q:  # a query of spaces alone is no query
+                assert (got.contacts, got.projects) == (want, want_p), q
     # and they find what they should (the check above would pass with an index finding nothing)
     assert [c.name for c in _contacts(session, "张", 50)] == ["张", "三张", "张三"]
     assert {c.name for c in _contacts(session, "ann", 50)} == {"Ann", "Anna Müller", "ANNA MÜLLER"}
