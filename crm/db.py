@@ -839,11 +839,11 @@ class DriverSelect:
         if self._tuple is None:
             self._tuple = namedtuple("Row", [c.key for c in self.columns])  # type: ignore[misc]
         make = self._tuple._make
-        if session.autoflush:  # what the session holds unwritten is read, as by its own reads
-            session.flush()
         return [make(r) for r in self._run(session, params, one=False)]
 
     def _run(self, session: Session, params: dict[str, Any], *, one: bool) -> list[tuple[Any, ...]]:
+        if session.autoflush:  # what the session holds unwritten is read, as by its own reads
+            session.flush()
         conn = session.connection()
         dialect = conn.dialect
         kept = self._compiled.get(dialect)

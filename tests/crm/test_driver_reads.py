@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, timedelta
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.engine import make_url
 
 from crm.db import DriverSelect, _utc_session, get_engine
@@ -36,6 +36,17 @@ def test_rows_as_the_session_reads_them(session) -> None:
     assert rows[-1].changed_at == later and rows[-1].changed_at.tzinfo is UTC
     assert rows[0]._fields == tuple(c.key for c in StageChange.__table__.c)
     assert HISTORY.all(session, {"project_id": p.id + 1000}) == []
+
+
+def test_the_first_row_sees_what_the_session_holds_unwritten(session) -> None:
+    """``first`` flushes as ``all`` does (an outside review: it did not)."""
+    p = make_project(session, make_firm(session, "驱动读取一"), "IC", "lead")
+    session.execute(delete(StageChange).where(StageChange.project_id == p.id))
+    session.add(
+        StageChange(project_id=p.id, from_stage=None, to_stage="contacted", changed_at=utcnow())
+    )
+    row = HISTORY.first(session, {"project_id": p.id})
+    assert row is not None and row[3] == "contacted"  # id, project_id, from_stage, to_stage
 
 
 def test_postgres_sessions_run_in_utc(session) -> None:
