@@ -134,22 +134,30 @@ def _fts_quote(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def _caseless(text: str) -> bool:
-    """Whether the index's vocabulary can be searched for ``text`` (lower-cased): each of its
-    characters is ASCII, has no case (汉字, digits), or is a letter FTS5 folds as Python
-    lower-cases it (ü: every letter Python lower-cases to it, Ü and ü, FTS5 keeps as ü). Other
-    letters FTS5 folds its own way (ς as σ): the trigrams such a query begins cannot be looked
-    up, so those queries read the rows."""
-    return all(
-        c.isascii() or c.upper() == c == c.lower() == c.casefold() or _folds_alike(c) for c in text
-    )
+def _vocab_prefix(text: str) -> str | None:
+    """What to look up in the index's vocabulary for ``text`` (lower-cased): each character as
+    FTS5 folds every character Python lower-cases to it — ASCII and characters without case
+    (汉字, digits) as they are, ü as ü (Ü and ü), ς as σ (ς, and Σ at a word's end, which FTS5
+    folds to σ). None when a character has no such fold (FTS5 keeps İ as it is, which Python
+    lower-cases to i and a combining dot): that query reads the rows."""
+    out = []
+    for c in text:
+        if c.isascii() or c.upper() == c == c.lower() == c.casefold() != "\u0307":
+            out.append(c)
+            continue
+        folded = _fold(c)
+        if folded is None:
+            return None
+        out.append(folded)
+    return "".join(out)
 
 
 @lru_cache(maxsize=1)
 def _upper_of() -> dict[str, tuple[str, ...]]:
     """Each lower-case letter, with every character Python lower-cases to it (ü: Ü; k: K and
-    the Kelvin sign) — built the first time a query holds such a letter (0.1–0.2 s)."""
-    out: dict[str, list[str]] = {}
+    the Kelvin sign; ς: Σ at a word's end) — built the first time a query holds such a letter
+    (0.1–0.2 s)."""
+    out: dict[str, list[str]] = {"ς": ["Σ"]}
     for i in range(0x110000):
         ch = chr(i)
         low = ch.lower()
@@ -159,21 +167,24 @@ def _upper_of() -> dict[str, tuple[str, ...]]:
 
 
 @lru_cache(maxsize=4096)
-def _folds_alike(c: str) -> bool:
-    """Whether SQLite's FTS5 trigram tokenizer (this process's SQLite) folds ``c`` and every
-    character Python lower-cases to ``c`` into ``c`` itself, as the tables' rows are folded."""
-    if c.lower() != c:
-        return False
+def _fold(c: str) -> str | None:
+    """The character SQLite's FTS5 trigram tokenizer (this process's SQLite) folds ``c`` and
+    every character Python lower-cases to ``c`` into, if it folds them all alike; else None."""
+    if c.lower() != c or c == "\u0307":
+        return None
     conn = sqlite3.connect(":memory:")
     try:
         conn.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='trigram')")
         conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'row')")
+        folds = set()
         for ch in (c, *_upper_of().get(c, ())):
             conn.execute("DELETE FROM t")
             conn.execute("INSERT INTO t(x) VALUES (?)", (ch * 3,))
-            if [r[0] for r in conn.execute("SELECT term FROM v")] != [c * 3]:
-                return False
-        return True
+            terms = [r[0] for r in conn.execute("SELECT term FROM v")]
+            if len(terms) != 1 or len(terms[0]) != 3 or len(set(terms[0])) != 1:
+                return None
+            folds.add(terms[0][0])
+        return folds.pop() if len(folds) == 1 else None
     finally:
         conn.close()
 
@@ -323,14 +334,15 @@ def _narrowing_sqlite(
         if not n:
             return "nothing", {}
     else:
-        if not _caseless(q):
+        prefix = _vocab_prefix(q)
+        if prefix is None:
             return None, {}
         terms = session.execute(
             text(
                 f"SELECT term, doc FROM {index.fts}_vocab "
                 "WHERE term >= :p AND term < :p || char(1114111) LIMIT :n"
             ),
-            {"p": q, "n": FEW_TERMS + 1},
+            {"p": prefix, "n": FEW_TERMS + 1},
         ).all()
         if not terms:
             return "nothing", {}
