@@ -28,6 +28,7 @@ from web.visit import PageVisit, ShortWriteVisit, Visit
 router = APIRouter(prefix="/firms", include_in_schema=False)
 
 TIMELINE_PAGE = 20
+FIRM_PROJECTS_SHOWN = 50  # a firm page's projects (firm_projects' page)
 
 
 def default_log_values() -> dict[str, Any]:
@@ -51,8 +52,8 @@ def _page_ctx(
 ) -> dict[str, Any]:
     """The firm page's context; ``timeline=False`` counts the timeline without loading it
     (for fragments that show the form, contacts or the count only)."""
-    detail = firm_detail(visit.session, visit.user, firm_id)
-    projects, projects_total = firm_projects(visit.session, visit.user, firm_id)
+    detail = firm_detail(visit.session, visit.user, firm_id, projects_limit=FIRM_PROJECTS_SHOWN)
+    projects, projects_total = detail.projects, detail.projects_total
     entries, total = firm_timeline(
         visit.session, visit.user, firm_id, limit=TIMELINE_PAGE if timeline else 0
     )

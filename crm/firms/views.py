@@ -8,6 +8,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    Boolean,
     Integer,
     String,
     bindparam,
@@ -80,6 +81,8 @@ class FirmDetail:
     can_edit: bool
     subsidiaries_more: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    projects: list[Any] | None = None  # with ``projects_limit``: as firm_projects gives them
+    projects_total: int | None = None
 
 
 def list_rows(session: Session, actor: User, firms: list[Any]) -> list[FirmRow]:
@@ -168,58 +171,109 @@ _subs = (
 )
 _ct = table(Contact).c
 _no_text = cast(null(), String)
-# (kind, order, id, text, text, and four texts more): 0 an alias in the order added, 1 a cluster
-# in the plan's order with its two names, 2 a subsidiary by name (the first ``subs_limit``), 3 a
-# contact in the order added (id, version, name, title, phone, e-mail, WeChat, notes) — one
-# round trip for the four lists
-_FIRM_LISTS = plan_once(
-    union_all(
-        select(
-            literal_column("0").label("k"),
-            _fa.id.label("n"),
-            cast(null(), Integer).label("ref"),
-            _fa.alias.label("t"),
-            _no_text.label("t2"),
-            _no_text.label("t3"),
-            _no_text.label("t4"),
-            _no_text.label("t5"),
-            _no_text.label("t6"),
-        ).where(_fa.firm_id == bindparam("firm_id")),
-        select(
-            literal_column("1"),
-            _cl.sort_order,
-            _cl.id,
-            _cl.name_zh,
-            _cl.name_en,
-            *[_no_text] * 4,
-        )
-        .join(table(FirmCluster), _fc.cluster_id == _cl.id)
-        .where(_fc.firm_id == bindparam("firm_id")),
-        select(
-            literal_column("2"),
-            literal_column("0"),
-            _subs.c.id,
-            _subs.c.name_zh,
-            *[_no_text] * 5,
-        ),
-        select(
-            literal_column("3"),
-            _ct.id,
-            _ct.version,
-            _ct.name,
-            _ct.title,
-            _ct.phone,
-            _ct.email,
-            _ct.wechat,
-            _ct.notes,
-        ).where(_ct.firm_id == bindparam("firm_id")),
-    ).order_by(text("1, 2, 4, 3"))
+_no_int = cast(null(), Integer)
+_no_flag = cast(null(), Boolean)
+# (kind, order, id, text, text, four texts more, a number, a flag): 0 an alias in the order
+# added, 1 a cluster in the plan's order with its two names, 2 a subsidiary by name (the first
+# ``subs_limit``), 3 a contact in the order added (id, version, name, title, phone, e-mail,
+# WeChat, notes), and on a firm's page 4 its projects the viewer may see, last changed first (the
+# first ``limit``: rank, id, title, stage, cluster, confidential) — one round trip for them all
+_FIRM_LIST_PARTS = (
+    select(
+        literal_column("0").label("k"),
+        _fa.id.label("n"),
+        _no_int.label("ref"),
+        _fa.alias.label("t"),
+        _no_text.label("t2"),
+        _no_text.label("t3"),
+        _no_text.label("t4"),
+        _no_text.label("t5"),
+        _no_text.label("t6"),
+        _no_int.label("ref2"),
+        _no_flag.label("flag"),
+    ).where(_fa.firm_id == bindparam("firm_id")),
+    select(
+        literal_column("1"),
+        _cl.sort_order,
+        _cl.id,
+        _cl.name_zh,
+        _cl.name_en,
+        *[_no_text] * 4,
+        _no_int,
+        _no_flag,
+    )
+    .join(table(FirmCluster), _fc.cluster_id == _cl.id)
+    .where(_fc.firm_id == bindparam("firm_id")),
+    select(
+        literal_column("2"),
+        literal_column("0"),
+        _subs.c.id,
+        _subs.c.name_zh,
+        *[_no_text] * 5,
+        _no_int,
+        _no_flag,
+    ),
+    select(
+        literal_column("3"),
+        _ct.id,
+        _ct.version,
+        _ct.name,
+        _ct.title,
+        _ct.phone,
+        _ct.email,
+        _ct.wechat,
+        _ct.notes,
+        _no_int,
+        _no_flag,
+    ).where(_ct.firm_id == bindparam("firm_id")),
 )
+_FIRM_LISTS = plan_once(union_all(*_FIRM_LIST_PARTS).order_by(text("1, 2, 4, 3")))
+_FIRM_LISTS_AND_PROJECTS: dict[tuple[Any, ...], Any] = {}
 _CONTACTS = DriverSelect(
     select(_ct.id, _ct.name, _ct.title, _ct.phone, _ct.email, _ct.wechat, _ct.notes, _ct.version)
     .where(_ct.firm_id == bindparam("firm_id"))
     .order_by(_ct.id)
 )
+
+
+def _firm_lists_and_projects(actor: User) -> Any:
+    """``_FIRM_LISTS`` and the firm's projects ``actor`` may see (kind 4), for a kind of viewer."""
+    newest = (_p.updated_at.desc(), _p.id.desc())
+    ranked = (
+        select(
+            _p.id,
+            _p.title,
+            _p.stage,
+            _p.cluster_id,
+            _p.is_confidential,
+            func.row_number().over(order_by=newest).label("rank"),
+        )
+        .where(project_visible(actor, _p), _p.firm_id == bindparam("firm_id"))
+        .order_by(*newest)
+        .limit(bindparam("limit", type_=Integer))
+        .subquery()
+    )
+    projects = select(
+        literal_column("4"),
+        ranked.c.rank,
+        ranked.c.id,
+        ranked.c.title,
+        ranked.c.stage,
+        *[_no_text] * 4,
+        ranked.c.cluster_id,
+        ranked.c.is_confidential,
+    )
+    return plan_once(union_all(*_FIRM_LIST_PARTS, projects).order_by(text("1, 2, 4, 3")))
+
+
+class ProjectRow(NamedTuple):
+    """A firm's project as its page lists it (``firm_projects``, ``firm_detail``)."""
+
+    id: int
+    title: str
+    stage: str
+    cluster_id: int
+    is_confidential: bool
 
 
 def firm_row(session: Session, actor: User | None, firm_id: int) -> Any:
@@ -243,26 +297,40 @@ def firm_row_to_add(session: Session, actor: User, firm_id: int) -> Any:
 
 
 def firm_detail(
-    session: Session, actor: User, firm_id: int, subsidiaries_limit: int = 50
+    session: Session,
+    actor: User,
+    firm_id: int,
+    subsidiaries_limit: int = 50,
+    projects_limit: int | None = None,
 ) -> FirmDetail:
-    """One firm with its aliases, clusters, parent group, subsidiaries, owner and contacts:
-    two statements of rows (the firm, then its four lists together)."""
+    """One firm with its aliases, clusters, parent group, subsidiaries, owner and contacts —
+    and with ``projects_limit``, its projects as ``firm_projects`` gives them: two statements
+    of rows (the firm, then its lists together), a third for the projects' count when their
+    page is full."""
     firm = firm_row(session, actor, firm_id)
     aliases: list[str] = []
     clusters: list[ClusterName] = []
     subs: list[Named] = []
     contacts: list[ContactRow] = []
-    for k, n, ref, t, t2, t3, t4, t5, t6 in session.execute(
-        _FIRM_LISTS, {"firm_id": firm_id, "subs_limit": subsidiaries_limit + 1}
-    ):
+    projects: list[ProjectRow] = []
+    params: dict[str, Any] = {"firm_id": firm_id, "subs_limit": subsidiaries_limit + 1}
+    stmt = _FIRM_LISTS
+    if projects_limit is not None:
+        stmt = built_once(
+            _FIRM_LISTS_AND_PROJECTS, viewer_key(actor), lambda: _firm_lists_and_projects(actor)
+        )
+        params["limit"] = projects_limit
+    for k, n, ref, t, t2, t3, t4, t5, t6, ref2, flag in session.execute(stmt, params):
         if k == 0:
             aliases.append(t)
         elif k == 1:
             clusters.append(ClusterName(ref, t, t2))
         elif k == 2:
             subs.append(Named(ref, t))
-        else:
+        elif k == 3:
             contacts.append(ContactRow(n, t, t2, t3, t4, t5, t6, ref))
+        else:
+            projects.append(ProjectRow(ref, t, t2, ref2, bool(flag)))
     owner = (
         Owner(firm.owner_id, firm.owner_name, firm.owner_department_id)
         if firm.owner_id is not None and firm.owner_name is not None
@@ -278,6 +346,14 @@ def firm_detail(
         contacts=contacts,
         can_edit=can_edit_owned(actor, firm.owner_id, owner.department_id if owner else None),
         subsidiaries_more=len(subs) > subsidiaries_limit,
+        projects=projects if projects_limit is not None else None,
+        projects_total=(
+            None
+            if projects_limit is None
+            else len(projects)
+            if len(projects) < projects_limit
+            else _projects_count(session, actor, firm_id)
+        ),
     )
 
 
@@ -330,6 +406,14 @@ def firm_projects(
     if len(rows) < limit:
         return rows, len(rows)  # all of them are on the page: the count needs no statement
     return rows, session.scalar(count_stmt, {"firm_id": firm_id}) or 0
+
+
+def _projects_count(session: Session, actor: User, firm_id: int) -> int:
+    """How many of firm ``firm_id``'s projects ``actor`` may see (up to LIST_COUNT_CAP + 1)."""
+    _, count_stmt = built_once(
+        _FIRM_PROJECTS, viewer_key(actor), lambda: _firm_projects_statements(actor)
+    )
+    return session.scalar(count_stmt, {"firm_id": firm_id}) or 0
 
 
 def countries(session: Session, limit: int = 300) -> list[str]:
