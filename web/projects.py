@@ -19,10 +19,9 @@ from crm.models.accounts import User
 from crm.models.projects import Project, Stage
 from crm.policy.service import plan_lists
 from crm.projects.reads import (
-    capital_arrivals,
     get_project_and_firm_name,
     get_project_for,
-    stage_history,
+    history_and_arrivals,
     to_public,
 )
 from crm.projects.schemas import CapitalArrivalCreate, ProjectCreate, ProjectUpdate
@@ -78,14 +77,14 @@ def project_context(
     fus, _ = list_followups(
         session, user, FollowupFilters(project_id=p.id, status=None, everyone=True), limit=50
     )
-    arrivals = capital_arrivals(session, user, p.id)
+    history, arrivals = history_and_arrivals(session, user, p.id)
     total = (
         sum((a.amount for a in arrivals), start=type(arrivals[0].amount)(0)) if arrivals else None
     )
     return {
         "nav": "pipeline",
         "p": pub,
-        "history": stage_history(session, user, p.id),
+        "history": history,
         "activities": acts,
         "activity_total": act_total,
         "followups": fus,

@@ -3,13 +3,14 @@ arrivals."""
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, cast, literal_column, null, select, text, union_all
 from sqlmodel import Session
 
 from crm.authz import (
@@ -292,7 +293,47 @@ def _held(model: Any, *order: Any) -> DriverSelect:
 
 
 _HISTORY = _held(StageChange, StageChange.changed_at, StageChange.id)
-_ARRIVALS = _held(CapitalArrival, CapitalArrival.arrived_on)
+_ARRIVALS = _held(CapitalArrival, CapitalArrival.arrived_on, CapitalArrival.id)
+
+
+# both for a project's page, in one round trip: its stage changes (kind 0, oldest first), then its
+# capital arrivals (kind 1, by day), each row carrying both tables' columns (the other's NULL)
+_sc, _ca = StageChange.__table__.c, CapitalArrival.__table__.c
+_HELD_BOTH = DriverSelect(
+    union_all(
+        select(
+            literal_column("0").label("k"),
+            *[c.label(f"s_{c.key}") for c in _sc],
+            *[cast(null(), c.type).label(f"a_{c.key}") for c in _ca],
+        ).where(_sc.project_id == bindparam("project_id")),
+        select(
+            literal_column("1"),
+            *[cast(null(), c.type) for c in _sc],
+            *_ca,
+        ).where(_ca.project_id == bindparam("project_id")),
+    ).order_by(
+        # the kind, the change's time and id, the arrival's day and id
+        text(f"1, {2 + len(_sc) - 1}, 2, {2 + len(_sc) + 3}, {2 + len(_sc)}")
+    )
+)
+_HISTORY_ROW = namedtuple("Row", [c.key for c in _sc])  # type: ignore[misc]
+_ARRIVAL_ROW = namedtuple("Row", [c.key for c in _ca])  # type: ignore[misc]
+
+
+def history_and_arrivals(
+    session: Session, actor: User, project_id: int
+) -> tuple[list[Any], list[Any]]:
+    """``stage_history`` and ``capital_arrivals`` of one project, read together."""
+    get_project_for(session, actor, project_id)
+    history: list[Any] = []
+    arrivals: list[Any] = []
+    n = len(_sc)
+    for row in _HELD_BOTH.all(session, {"project_id": project_id}):
+        if row[0] == 0:
+            history.append(_HISTORY_ROW._make(row[1 : 1 + n]))
+        else:
+            arrivals.append(_ARRIVAL_ROW._make(row[1 + n :]))
+    return history, arrivals
 
 
 def stage_history(session: Session, actor: User, project_id: int) -> list[Any]:

@@ -63,3 +63,52 @@ def test_postgres_sessions_run_in_utc(session) -> None:
     session.commit()
     at = session.execute(select(StageChange.changed_at).where(StageChange.project_id == p.id))
     assert at.scalar_one().tzinfo is UTC
+
+
+def test_a_projects_history_and_arrivals_read_together_as_apart(session) -> None:
+    """The project page reads its stage changes and capital arrivals in one statement
+    (``history_and_arrivals``): the same rows, values and order as the two reads apart."""
+    from datetime import date
+    from decimal import Decimal
+
+    from crm.models.projects import CapitalArrival
+    from crm.projects.reads import capital_arrivals, history_and_arrivals, stage_history
+    from tests.factories import make_department, make_user
+
+    manager = make_user(session, "manager", make_department(session))
+    p = make_project(session, make_firm(session, "一起读取"), "IC", "signed")
+    q = make_project(session, make_firm(session, "另一企业"), "IC", "signed")
+    for day, amount in ((3, "1.5"), (1, "0.25"), (3, "2"), (2, "123456.7891")):
+        session.add(
+            CapitalArrival(
+                project_id=p.id,
+                amount=Decimal(amount),
+                arrived_on=date(2026, 11, day),
+                created_by_id=manager.id,
+                created_at=utcnow(),
+            )
+        )
+    session.add(
+        CapitalArrival(
+            project_id=q.id,
+            amount=Decimal(9),
+            arrived_on=date(2026, 11, 1),
+            created_by_id=manager.id,
+            created_at=utcnow(),
+        )
+    )
+    session.add(
+        StageChange(project_id=p.id, from_stage="signed", to_stage="landed", changed_at=utcnow())
+    )
+    session.commit()
+    history, arrivals = history_and_arrivals(session, manager, p.id)
+    assert history == stage_history(session, manager, p.id) and len(history) == 2
+    assert arrivals == capital_arrivals(session, manager, p.id)
+    assert [(a.arrived_on.day, a.amount) for a in arrivals] == [
+        (1, Decimal("0.25")),
+        (2, Decimal("123456.7891")),
+        (3, Decimal("1.5")),
+        (3, Decimal("2")),
+    ]
+    assert history[-1].to_stage == "landed" and history[-1].changed_at.tzinfo is UTC
+    assert history_and_arrivals(session, manager, q.id)[0] == stage_history(session, manager, q.id)
