@@ -206,6 +206,19 @@ def _listed(
 _SHOWN_STATEMENTS: dict[tuple[Any, ...], Any] = {}
 
 
+_FIRM_ONLY = (True, False, False, False, False, False)  # the filters a firm's timeline gives
+
+
+def firm_timeline_rows_statement(actor: User) -> Any:
+    """A firm's timeline page as ``list_activity_rows`` reads it on PostgreSQL (the shown
+    columns and ``total``, the count of every row the actor may see), per kind of viewer, with
+    the bound values ``f_firm_id``, ``f_limit`` and ``f_offset``: for a statement that reads
+    the page and more in one round trip (``crm.activities.timeline``)."""
+    key = (viewer_key(actor), _FIRM_ONLY)
+    rows_stmt, _ = built_once(_LIST_STATEMENTS, key, lambda: _list_statements(actor, _FIRM_ONLY))
+    return built_once(_SHOWN_STATEMENTS, (key, True), lambda: _shown_statement(rows_stmt, True))
+
+
 def _shown_statement(rows_stmt: Any, counted: bool) -> Any:
     """The page's rows as their shown columns; ``counted`` (a firm's or project's timeline on
     PostgreSQL) with the count of every row it may show (``total``, each row's): to sort them
