@@ -455,6 +455,10 @@ def _landing(major: bool) -> Any:
 # the landing page's statements: one plan fits every value (PostgreSQL: planned once)
 _LANDING = {True: plan_once(_landing(True)), False: plan_once(_landing(False))}
 _BY_ID = plan_once(select(*LIST_COLUMNS).where(_ft.c.id.in_(bindparam("ids", expanding=True))))
+# the same as entities (the API's page): a look-up by key, planned once on PostgreSQL like the
+# ranked ids before it and the links after it — built per call, it ran in the planner's own
+# mode, and the connection's mode was set to it and back (two round trips of six)
+_ENTITIES_BY_ID = plan_once(select(Firm).where(Firm.id.in_(bindparam("ids", expanding=True))))
 
 
 def _firms_by_id(session: Session, ids: list[int], columns: bool) -> list[Any]:
@@ -463,7 +467,7 @@ def _firms_by_id(session: Session, ids: list[int], columns: bool) -> list[Any]:
     if columns:
         found = {r.id: r for r in session.execute(_BY_ID, {"ids": ids})}
     else:
-        found = {f.id: f for f in session.scalars(select(Firm).where(Firm.id.in_(ids)))}
+        found = {f.id: f for f in session.scalars(_ENTITIES_BY_ID, {"ids": ids})}
     return [found[i] for i in ids if i in found]
 
 

@@ -232,3 +232,27 @@ def test_the_lists_search_is_planned_once_and_the_other_searches_for_their_text(
             assert any("LIKE" in st for st in listed), prepared
             # the pickers' search (its first 200 matches by id) is never prepared
             assert not [st for st in prepared if "search_grams" in st and st not in listed]
+
+
+def test_the_apis_firm_search_keeps_one_mode_from_the_ranking_to_the_rows(session) -> None:
+    """The API's firm search (entities, ``strict``) ranks the matching ids planned once, then
+    reads those firms by key planned once too: on PostgreSQL no statement in between sets the
+    connection's mode (it set it to the planner's own choice and back: two round trips of six)."""
+    from crm.firms.queries import FirmFilters, list_firms
+
+    officer = make_user(session, department=make_department(session))
+    for i in range(3):
+        make_firm(session, name_zh=f"惠普{i}号")
+    make_firm(session, name_zh="华为")
+    session.commit()
+    with Session(reads_first(get_engine())) as s:
+        list_firms(s, officer, FirmFilters(q="华"), strict=True)  # the connection's mode set
+        with _statements(get_engine()) as seen:
+            rows, total = list_firms(s, officer, FirmFilters(q="huipu"), strict=True)
+        assert sorted(f.name_zh for f in rows) == ["惠普0号", "惠普1号", "惠普2号"]
+        assert total == 3
+        if _postgres():
+            assert _mode(s) == "force_generic_plan"
+            assert any("FROM firm" in st and "IN (" in st for st in _prepared(s))
+    assert [st for st in seen if "FROM firm" in st], seen
+    assert not [st for st in seen if "plan_cache_mode" in st], seen
