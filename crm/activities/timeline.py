@@ -227,7 +227,7 @@ def firm_timeline_folded(
     acts.sort(key=lambda a: (a.occurred_at, a.id), reverse=True)  # the page's own order
     entries = {a.id: TimelineEntry(activity=a) for a in acts}
     _decorate(entries, ((r[1], r[0], *r[8:]) for r in read if r[0] != -1))
-    if offset == 0 and len(acts) < limit:
+    if offset == 0 and len(acts) < limit <= LIST_COUNT_CAP:
         return list(entries.values()), len(acts)  # the whole list is on this page
     return list(entries.values()), min(acts[0].total, LIST_COUNT_CAP + 1)
 

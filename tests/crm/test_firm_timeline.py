@@ -109,3 +109,40 @@ def test_the_folded_timeline_is_the_timeline_for_every_viewer_and_page(session: 
     everything = firm_timeline_folded(session, manager, firm.id, 50, 0)
     assert everything is not None and everything[1] == 23
     assert mine[1] < 23
+
+
+def test_the_folded_timelines_total_is_capped_as_the_lists(session: Session, monkeypatch) -> None:
+    """A page longer than the cap holding the whole list still says "more than the cap", as
+    ``list_activity_rows`` does (an outside review: the folded read gave the list's length).
+    The cap is lowered to 2 so that four activities cross it."""
+    import crm.activities.reads as reads
+    import crm.activities.timeline as timeline
+
+    manager = make_user(session, "manager", make_department(session))
+    firm = make_firm(session, "封顶企业")
+    session.commit()
+    for i in range(4):
+        log_activity(
+            session,
+            manager,
+            ActivityCreate(
+                kind="call", occurred_at=utcnow(), summary=f"第{i}次", firm_ids=[firm.id]
+            ),
+        )
+        session.commit()
+    monkeypatch.setattr(reads, "LIST_COUNT_CAP", 2)
+    monkeypatch.setattr(timeline, "LIST_COUNT_CAP", 2)
+    kept = (reads._LIST_STATEMENTS, reads._SHOWN_STATEMENTS, timeline._FOLDED)
+    for statements in kept:  # built under the cap of 2, and forgotten after
+        statements.clear()
+    try:
+        for limit in (2, 3, 20):
+            _, want = list_activity_rows(
+                session, manager, ActivityFilters(firm_id=firm.id), limit=limit
+            )
+            folded = firm_timeline_folded(session, manager, firm.id, limit, 0)
+            assert folded is not None
+            assert folded[1] == want == 3, limit  # the cap + 1
+    finally:
+        for statements in kept:
+            statements.clear()
