@@ -98,7 +98,7 @@ def _link_names_statement(actor: User) -> Any:
         return col.in_(bindparam("ids", expanding=True))
 
     def shape(aid: Any, k: int, ref: Any, name: Any, due_at: Any, status: Any) -> list[Any]:
-        kind = literal_column(str(k))
+        kind: Any = literal_column(str(k))
         return [
             aid,
             kind.label("k") if k == 4 else kind,
@@ -168,7 +168,7 @@ class TimelineRow(NamedTuple):
 _a = table(Activity).c
 # the page's columns, then the links' (each row the other's NULL)
 _PAGE_COLUMNS = (_a.kind, _a.occurred_at, _a.summary, _a.outcome, _a.created_by_id)
-_LINK_COLUMNS = (Integer(), String(), _fu.due_at.type, _fu.status.type)
+_LINK_COLUMNS: tuple[Any, ...] = (Integer(), String(), _fu.due_at.type, _fu.status.type)
 
 
 def _folded_statement(actor: User) -> Any:
@@ -195,7 +195,7 @@ def _folded_statement(actor: User) -> Any:
             cast(null(), status_type) if status is None else status,
         ]
 
-    rows = select(
+    rows: Any = select(
         literal_column("-1").label("k"),
         pc.id.label("aid"),
         *(pc[c.key] for c in _PAGE_COLUMNS),
