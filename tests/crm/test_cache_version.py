@@ -187,6 +187,37 @@ def test_a_list_read_in_a_transaction_that_rolled_back_is_not_served_later(sessi
     assert "丙" in names() and "乙" not in names()
 
 
+def test_a_list_read_after_sql_written_by_hand_is_kept_under_the_new_number(session) -> None:
+    """An UPDATE written by hand (SQL text, or Core through the session: no flush) and then
+    rolled back leaves no list kept under the number the rows are back to (an outside review:
+    the versions read before it were kept, the list read after it filed under them, and its
+    uncommitted rows served to every later request)."""
+    from crm.accounts import users
+
+    admin = make_user(session, "admin")
+    a = make_user(session, "officer", display_name="真名")
+    session.commit()
+    for write in (
+        lambda s: s.execute(
+            text("UPDATE user_account SET display_name = '未提交名' WHERE id = :i"), {"i": a.id}
+        ),
+        lambda s: s.execute(
+            update(table(User)).where(table(User).c.id == a.id).values(display_name="未提交名")
+        ),
+    ):
+        before = version("users")
+        with Session(get_engine()) as s:
+            assert "真名" in {r.display_name for r in user_choices(s, admin)}
+            users._CHOICES.clear()  # no list kept yet under the number this request read
+            write(s)
+            assert "未提交名" in {r.display_name for r in user_choices(s, admin)}  # its own
+            s.rollback()
+        assert version("users") == before  # the rows and their number as they were
+        names = {r.display_name for r in user_choices(session, admin)}
+        assert "真名" in names and "未提交名" not in names
+        session.commit()
+
+
 def test_with_its_row_gone_a_list_is_built_afresh_not_served_stale(session: Session) -> None:
     """A database emptied by hand (or a restore that left ``cache_version`` out) has no
     version to keep a list under: each transaction builds it again rather than keep the one it
