@@ -23,7 +23,7 @@ from sqlalchemy.engine.cursor import FullyBufferedCursorFetchStrategy
 from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidatePoolError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.elements import BindParameter, TextClause
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -488,8 +488,26 @@ def _forget_before_write(state: Any) -> None:
     value, never met again if the transaction is rolled back — not under the one before (an
     outside review: a kept list read after a raw UPDATE was filed under the old version and,
     once the UPDATE was rolled back, served its uncommitted rows). About 1 µs a statement."""
-    if not state.is_select:
+    if _may_write(state.statement, state.is_select):
         _forget(state.session)
+
+
+# the words of a statement that writes rows, in SQL text that begins with WITH
+_WRITING_WORDS = re.compile(r"\b(insert|update|delete|merge)\b")
+_READING_TEXT = ("select", "with", "pragma", "show", "explain", "values")
+
+
+def _may_write(statement: Any, is_select: bool) -> bool:
+    """Whether a statement run through a session may write rows: anything but a SELECT — SQL
+    text too, unless it reads (SELECT …, or WITH … without a writing word: the countries' skip
+    scan, the plan's recursive reads)."""
+    if is_select:
+        return False
+    if isinstance(statement, TextClause):
+        sql = statement.text.lstrip().lower()
+        if sql.startswith(_READING_TEXT):
+            return sql.startswith("with") and _WRITING_WORDS.search(sql) is not None
+    return True
 
 
 event.listen(Session, "after_flush", _forget)

@@ -241,3 +241,26 @@ def test_with_its_row_gone_a_list_is_built_afresh_not_served_stale(session: Sess
         session.execute(delete(cv))
         session.execute(insert(cv), rows)
         session.commit()
+
+
+@pytest.mark.parametrize(
+    ("sql", "writes"),
+    [
+        ("SELECT name_zh FROM cluster WHERE code = 'NB'", False),
+        ("  with recursive c(x) as (select min(country) from firm) select x from c", False),
+        ("PRAGMA table_info(firm)", False),
+        ("UPDATE user_account SET display_name = 'x'", True),
+        (
+            "WITH moved AS (UPDATE firm SET tier = 'other' RETURNING id) SELECT count(*) FROM moved",
+            True,
+        ),
+        ("DELETE FROM cache_version", True),
+        ("INSERT INTO department (name) VALUES ('x')", True),
+    ],
+)
+def test_what_counts_as_a_write_for_the_kept_lists(sql: str, writes: bool) -> None:
+    """SQL text that reads keeps the versions the request read (the countries' skip scan, run
+    on every SQLite page, is a WITH); text that may write forgets them."""
+    from crm.db import _may_write
+
+    assert _may_write(text(sql), is_select=False) is writes
