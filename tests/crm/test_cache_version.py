@@ -251,7 +251,7 @@ def test_with_its_row_gone_a_list_is_built_afresh_not_served_stale(session: Sess
         ("PRAGMA table_info(firm)", False),
         ("UPDATE user_account SET display_name = 'x'", True),
         (
-            "WITH moved AS (UPDATE firm SET tier = 'other' RETURNING id) SELECT count(*) FROM moved",
+            "WITH moved AS (UPDATE firm SET tier = 'other' RETURNING id) SELECT count(*) FROM m",
             True,
         ),
         ("DELETE FROM cache_version", True),
