@@ -367,6 +367,20 @@ def search_everything(session: Session, actor: User, q: str, limit: int = 8) -> 
     return out
 
 
+def _narrowed(
+    session: Session,
+    index: _Index | None,
+    id_col: Any,
+    q: str,
+    narrowed: tuple[str | None, dict[str, str]] | None,
+) -> tuple[str | None, dict[str, str]]:
+    """How the index narrows the candidates for ``q`` and its values: ``narrowed`` if known,
+    else ``_narrowing``'s; (None, {}) with no index (every row tested)."""
+    if index is None:
+        return None, {}
+    return narrowed or _narrowing(session, index, id_col, q.lower())
+
+
 def _contacts(
     session: Session,
     q: str,
@@ -377,10 +391,7 @@ def _contacts(
     """Contacts whose name, title, phone or e-mail contains ``q``: the shortest names first.
     (``index`` None: every contact is tested, as a check of the index; ``narrowed``: the
     index's ``_narrowing`` for ``q``, if known.)"""
-    how: str | None = None
-    params: dict[str, str] = {}
-    if index is not None:
-        how, params = narrowed or _narrowing(session, index, Contact.id, q.lower())
+    how, params = _narrowed(session, index, Contact.id, q, narrowed)
     if how == "nothing":
         return []
 
@@ -427,10 +438,7 @@ def _projects(
     first. A confidential project answers to its code name only (never to its title or firm).
     (``index`` None: every project is tested, as a check of the index; ``narrowed``: the
     index's ``_narrowing`` for ``q``, if known.)"""
-    how: str | None = None
-    params: dict[str, str] = {}
-    if index is not None:
-        how, params = narrowed or _narrowing(session, index, Project.id, q.lower())
+    how, params = _narrowed(session, index, Project.id, q, narrowed)
     if how == "nothing":
         return []
 

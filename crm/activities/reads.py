@@ -148,7 +148,7 @@ def list_activities(
 
 
 # what a timeline shows of an activity (crm.activities.timeline, the project page's contacts)
-_SHOWN = (
+SHOWN_COLUMNS = (
     Activity.id,
     Activity.kind,
     Activity.occurred_at,
@@ -226,8 +226,8 @@ def _shown_statement(rows_stmt: Any, counted: bool) -> Any:
     own read them all again (1.1 ms of the server's time, and a round trip, on the busiest
     firm's page; the window adds 0.2). SQLite's count apart costs less than its window."""
     if counted:
-        return rows_stmt.with_only_columns(*_SHOWN, func.count().over().label("total"))
-    return rows_stmt.with_only_columns(*_SHOWN)
+        return rows_stmt.with_only_columns(*SHOWN_COLUMNS, func.count().over().label("total"))
+    return rows_stmt.with_only_columns(*SHOWN_COLUMNS)
 
 
 def activity_rows(session: Session, rows: list[Activity], lang: str | None) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlmodel import Session
 
 from crm.activities.reads import (
+    SHOWN_COLUMNS,
     ActivityFilters,
     firm_timeline_rows_statement,
     list_activity_rows,
@@ -30,7 +31,6 @@ from crm.authz import project_visible, viewer_key
 from crm.db import LIST_COUNT_CAP, built_once, is_postgres, plan_once, table
 from crm.models.accounts import User
 from crm.models.activities import (
-    Activity,
     ActivityContact,
     ActivityFirm,
     ActivityOfficer,
@@ -165,9 +165,8 @@ class TimelineRow(NamedTuple):
     total: int
 
 
-_a = table(Activity).c
-# the page's columns, then the links' (each row the other's NULL)
-_PAGE_COLUMNS = (_a.kind, _a.occurred_at, _a.summary, _a.outcome, _a.created_by_id)
+# the page's columns (the list's shown ones but its id), then the links' (each row the other's NULL)
+_PAGE_COLUMNS = SHOWN_COLUMNS[1:]
 _LINK_COLUMNS: tuple[Any, ...] = (Integer(), String(), _fu.due_at.type, _fu.status.type)
 
 

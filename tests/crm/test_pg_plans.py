@@ -209,17 +209,23 @@ def test_a_selects_rows_are_read_in_one_call_up_to_a_bound(session: Session, mon
     assert added.scalar_one() > dept.id
 
 
+def _three_hp_and_huawei(session: Session) -> Any:
+    """Three firms named 惠普…号 and one 华为, and an officer to search them (committed)."""
+    officer = make_user(session, department=make_department(session))
+    for i in range(3):
+        make_firm(session, name_zh=f"惠普{i}号")
+    make_firm(session, name_zh="华为")
+    session.commit()
+    return officer
+
+
 def test_the_lists_search_is_planned_once_and_the_other_searches_for_their_text(session) -> None:
     """The firm list's search alone reads every match to count them, and on PostgreSQL keeps one
     generic plan per connection (prepared at once, crm.firms.queries._searched_ids); a search
     that stops at its first rows (the header's, the pickers') is still planned for its text."""
     from crm.firms.queries import FirmFilters, list_firms
 
-    officer = make_user(session, department=make_department(session))
-    for i in range(3):
-        make_firm(session, name_zh=f"惠普{i}号")
-    make_firm(session, name_zh="华为")
-    session.commit()
+    officer = _three_hp_and_huawei(session)
     with Session(reads_first(get_engine())) as s:
         for q, n in (("惠普", 3), ("h", 4), ("hp", 3), ("huipu", 3), ("华", 1), ("zz", 0)):
             rows, total = list_firms(s, officer, FirmFilters(q=q), columns=True)
@@ -240,11 +246,7 @@ def test_the_apis_firm_search_keeps_one_mode_from_the_ranking_to_the_rows(sessio
     connection's mode (it set it to the planner's own choice and back: two round trips of six)."""
     from crm.firms.queries import FirmFilters, list_firms
 
-    officer = make_user(session, department=make_department(session))
-    for i in range(3):
-        make_firm(session, name_zh=f"惠普{i}号")
-    make_firm(session, name_zh="华为")
-    session.commit()
+    officer = _three_hp_and_huawei(session)
     with Session(reads_first(get_engine())) as s:
         list_firms(s, officer, FirmFilters(q="华"), strict=True)  # the connection's mode set
         with _statements(get_engine()) as seen:
